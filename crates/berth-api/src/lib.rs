@@ -1,0 +1,3 @@
+//! Docker Engine API models shared by the daemon and the CLI, and small shared helpers.
+
+pub mod atomic;
