@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs every Debian package berth and its tests need. Idempotent, quiet, non-interactive.
+# Never changes the host's network configuration.
+set -euo pipefail
+
+PKGS=(busybox-static docker.io runc crun libseccomp-dev pkg-config skopeo nftables iproute2
+      tmux hyperfine jq python3 ca-certificates)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The real docker CLI is the compatibility oracle's client; Debian's docker.io provides one
+# when no newer CLI is on PATH.
+command -v docker >/dev/null || { echo "install-deps: no docker CLI on PATH" >&2; exit 1; }
+
+if ! command -v cargo >/dev/null; then
+    echo "install-deps: cargo not found; install a Rust toolchain (rustup) first" >&2
+    exit 1
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "install-deps: installing cargo-nextest"
+    cargo install --locked --quiet cargo-nextest
+fi
+
+# Overlay snapshots need the overlay filesystem; load the module if it is not built in.
+if ! grep -qw overlay /proc/filesystems; then
+    $SUDO modprobe overlay 2>/dev/null || echo "install-deps: warning: overlayfs unavailable (berth falls back to vfs copies)" >&2
+fi
+
+# Resource limits need a cgroup hierarchy: v2 (unified) or v1 with at least the memory controller.
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    :
+elif [ -d /sys/fs/cgroup/memory ]; then
+    :
+else
+    echo "install-deps: warning: no usable cgroup hierarchy under /sys/fs/cgroup" >&2
+fi
+exit 0
