@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite (README's second command; .ci/run calls exactly this).
+# Builds once in release, checks format and lints, then runs every test with nextest
+# (parallel processes). Integration tests find the binary and the image fixture through
+# BERTH_BIN and BERTH_BUSYBOX_TAR.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "dependencies"
+bash scripts/install-deps.sh
+
+step "fixtures"
+FIX="$ROOT/target/fixtures"
+mkdir -p "$FIX"
+bash scripts/make-busybox-image.sh "$FIX/busybox.tar.tmp" busybox:latest >/dev/null
+mv -f "$FIX/busybox.tar.tmp" "$FIX/busybox.tar"
+python3 scripts/fixtures/make-bad-archives.py "$FIX/bad"
+export BERTH_BUSYBOX_TAR="$FIX/busybox.tar"
+export BERTH_BAD_ARCHIVES="$FIX/bad"
+export BERTH_BIN="$ROOT/target/release/berth"
+
+step "build (release, once)"
+cargo build --release --workspace --all-targets
+
+step "format"
+cargo fmt --all --check
+
+step "clippy"
+cargo clippy --release --workspace --all-targets -- -D warnings
+
+step "tests"
+# A hung test must not eat CI's 90 minutes: the whole run is bounded, each test is bounded
+# by the harness's own command timeouts.
+if cargo nextest --version >/dev/null 2>&1; then
+    timeout --kill-after=60 75m \
+        cargo nextest run --release --workspace --no-fail-fast --failure-output final \
+        --final-status-level slow
+else
+    echo "cargo-nextest missing: falling back to cargo test" >&2
+    timeout --kill-after=60 75m cargo test --release --workspace --no-fail-fast
+fi
