@@ -1,0 +1,890 @@
+//! Integration-test harness for berth.
+//!
+//! [`TestDaemon::start`] runs a private `berth daemon` (own data root and socket in a fresh
+//! temp dir), loads the busybox fixture, and offers [`TestDaemon::berth`] and
+//! [`TestDaemon::docker`] to drive it with our CLI and with the real docker CLI. Dropping it
+//! (also while a test panics) stops the daemon, kills the shims and container processes it
+//! left, removes their cgroups, unmounts everything under its dir and deletes the dir: a test
+//! daemon leaks nothing even when the test fails.
+//!
+//! Environment: `BERTH_BIN` (the berth binary; default `target/release/berth`, then
+//! `target/debug/berth`), `BERTH_BUSYBOX_TAR` (default: built on first use with
+//! `scripts/make-busybox-image.sh`), `BERTH_BAD_ARCHIVES` (default: built with
+//! `scripts/fixtures/make-bad-archives.py`), `BERTH_TEST_TIMEOUT` (seconds per command, 60).
+//!
+//! This crate is test code: it panics with a full diagnostic instead of returning errors.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The workspace root (two levels above this crate's manifest).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The berth binary under test.
+pub fn berth_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("BERTH_BIN") {
+        return PathBuf::from(p);
+    }
+    let root = workspace_root();
+    for profile in ["release", "debug"] {
+        let p = root.join("target").join(profile).join("berth");
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("berth binary not found: set BERTH_BIN or run `cargo build --release -p berth`");
+}
+
+fn fixtures_dir() -> PathBuf {
+    let d = workspace_root().join("target").join("fixtures");
+    let _ = fs::create_dir_all(&d);
+    d
+}
+
+/// Path of the busybox:latest archive (docker save layout), built once if needed.
+pub fn busybox_tar() -> PathBuf {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        if let Some(p) = std::env::var_os("BERTH_BUSYBOX_TAR") {
+            return PathBuf::from(p);
+        }
+        let out = fixtures_dir().join("busybox.tar");
+        if !out.is_file() {
+            // Build to a private name and rename: parallel test processes may race here.
+            let tmp = fixtures_dir().join(format!("busybox.tar.{}", std::process::id()));
+            let script = workspace_root().join("scripts/make-busybox-image.sh");
+            let st = Command::new("bash")
+                .arg(&script)
+                .arg(&tmp)
+                .arg("busybox:latest")
+                .stdout(Stdio::null())
+                .status()
+                .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+            assert!(st.success(), "{} failed: {st}", script.display());
+            fs::rename(&tmp, &out).unwrap_or_else(|e| panic!("rename fixture: {e}"));
+        }
+        out
+    })
+    .clone()
+}
+
+/// Directory of the malformed archives (`traversal-dotdot.tar`, `truncated.tar`, ...).
+pub fn bad_archives() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(p) = std::env::var_os("BERTH_BAD_ARCHIVES") {
+            return PathBuf::from(p);
+        }
+        let out = fixtures_dir().join("bad");
+        if !out.join("diffid-mismatch.tar").is_file() {
+            let tmp = fixtures_dir().join(format!("bad.{}", std::process::id()));
+            let script = workspace_root().join("scripts/fixtures/make-bad-archives.py");
+            let st = Command::new("python3")
+                .arg(&script)
+                .arg(&tmp)
+                .status()
+                .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+            assert!(st.success(), "{} failed: {st}", script.display());
+            if fs::rename(&tmp, &out).is_err() {
+                // Another process won the race; its copy is identical.
+                let _ = fs::remove_dir_all(&tmp);
+            }
+        }
+        out
+    })
+    .clone()
+}
+
+/// One bad archive by name, e.g. `bad_archive("truncated")`.
+pub fn bad_archive(name: &str) -> PathBuf {
+    bad_archives().join(format!("{name}.tar"))
+}
+
+/// The image id (`sha256:...`) of the first image in a docker-save archive, read from its
+/// manifest.json: what docker computes for it.
+pub fn archive_image_id(path: &Path) -> String {
+    let f = fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut ar = tar::Archive::new(f);
+    for entry in ar.entries().unwrap_or_else(|e| panic!("read tar: {e}")) {
+        let mut entry = entry.unwrap_or_else(|e| panic!("read tar entry: {e}"));
+        let is_manifest = entry
+            .path()
+            .map(|p| p.as_os_str() == "manifest.json")
+            .unwrap_or(false);
+        if is_manifest {
+            let mut s = String::new();
+            entry
+                .read_to_string(&mut s)
+                .unwrap_or_else(|e| panic!("read manifest.json: {e}"));
+            let v: serde_json::Value =
+                serde_json::from_str(&s).unwrap_or_else(|e| panic!("parse manifest.json: {e}"));
+            let config = v[0]["Config"].as_str().unwrap_or_default();
+            let hex = config.rsplit('/').next().unwrap_or_default();
+            let hex = hex.trim_end_matches(".json");
+            return format!("sha256:{hex}");
+        }
+    }
+    panic!("{} has no manifest.json", path.display());
+}
+
+/// Image id of the busybox fixture.
+pub fn busybox_image_id() -> String {
+    archive_image_id(&busybox_tar())
+}
+
+fn cmd_timeout() -> Duration {
+    let secs = std::env::var("BERTH_TEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// A finished command: exit code (`-1` when killed by a signal or by the timeout), output.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub cmdline: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+}
+
+impl Output {
+    fn describe(&self) -> String {
+        format!(
+            "command: {}\nexit code: {}{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.cmdline,
+            self.code,
+            if self.timed_out { " (TIMED OUT)" } else { "" },
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    /// Asserts exit code 0.
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        self.code(0)
+    }
+
+    /// Asserts a given exit code.
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Self {
+        assert!(
+            self.code == want && !self.timed_out,
+            "expected exit code {want}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Asserts a non-zero exit code (any).
+    #[track_caller]
+    pub fn failure(&self) -> &Self {
+        assert!(
+            self.code != 0 && !self.timed_out,
+            "expected failure\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Asserts stdout equals `want` exactly.
+    #[track_caller]
+    pub fn stdout_is(&self, want: &str) -> &Self {
+        assert!(
+            self.stdout == want,
+            "expected stdout {want:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_contains(&self, want: &str) -> &Self {
+        assert!(
+            self.stdout.contains(want),
+            "expected stdout to contain {want:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, unwanted: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(unwanted),
+            "expected stdout not to contain {unwanted:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_contains(&self, want: &str) -> &Self {
+        assert!(
+            self.stderr.contains(want),
+            "expected stderr to contain {want:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_is_empty(&self) -> &Self {
+        assert!(
+            self.stderr.trim().is_empty(),
+            "expected empty stderr\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// stdout without the trailing newline.
+    pub fn out(&self) -> String {
+        self.stdout.trim_end_matches('\n').to_string()
+    }
+
+    /// stdout lines.
+    pub fn lines(&self) -> Vec<String> {
+        self.stdout.lines().map(str::to_string).collect()
+    }
+}
+
+/// Runs `cmd` to completion with a timeout (killing it on expiry), feeding `stdin`.
+pub fn run_command(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+    let cmdline = format!("{cmd:?}");
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmdline}: {e}"));
+    let input = stdin.map(<[u8]>::to_vec);
+    let mut child_in = child.stdin.take();
+    let writer = thread::spawn(move || {
+        if let (Some(mut w), Some(data)) = (child_in.take(), input) {
+            let _ = w.write_all(&data);
+        }
+    });
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let out_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_end(&mut v);
+        }
+        v
+    });
+    let err_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.read_to_end(&mut v);
+        }
+        v
+    });
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if Instant::now() >= deadline => {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().ok();
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(_) => break None,
+        }
+    };
+    let _ = writer.join();
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = err_t.join().unwrap_or_default();
+    Output {
+        cmdline,
+        code: status.and_then(|s| s.code()).unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        timed_out,
+    }
+}
+
+/// A private berth daemon, torn down on drop.
+pub struct TestDaemon {
+    /// The unique dir holding everything: data root, socket, logs, docker config.
+    pub dir: PathBuf,
+    pub data_root: PathBuf,
+    pub socket: PathBuf,
+    docker_config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl TestDaemon {
+    /// Starts a daemon and loads the busybox fixture into it.
+    pub fn start() -> TestDaemon {
+        let d = Self::start_empty();
+        d.berth(["load", "-i"])
+            .arg(busybox_tar())
+            .run()
+            .success()
+            .stdout_contains("Loaded image: busybox:latest");
+        d
+    }
+
+    /// Starts a daemon with no image loaded.
+    pub fn start_empty() -> TestDaemon {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        // Short path: the socket path must stay under the 108-byte sun_path limit.
+        let dir = loop {
+            let n = SEQ.fetch_add(1, Ordering::Relaxed);
+            let p = std::env::temp_dir().join(format!(
+                "berth-t-{}-{n}-{:x}",
+                std::process::id(),
+                nanos & 0xffff
+            ));
+            match fs::create_dir(&p) {
+                Ok(()) => break p,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("create {}: {e}", p.display()),
+            }
+        };
+        let data_root = dir.join("data");
+        let docker_config = dir.join("docker-config");
+        for p in [&data_root, &docker_config] {
+            fs::create_dir_all(p).unwrap_or_else(|e| panic!("create {}: {e}", p.display()));
+        }
+        let mut d = TestDaemon {
+            socket: dir.join("berth.sock"),
+            log: dir.join("daemon.log"),
+            data_root,
+            docker_config,
+            dir,
+            child: None,
+        };
+        // From here on Drop cleans up even if starting fails.
+        d.spawn_daemon();
+        d
+    }
+
+    fn spawn_daemon(&mut self) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap_or_else(|e| panic!("open {}: {e}", self.log.display()));
+        let log2 = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("dup log fd: {e}"));
+        let _ = fs::remove_file(&self.socket);
+        let child = Command::new(berth_bin())
+            .arg("daemon")
+            .arg("--data-root")
+            .arg(&self.data_root)
+            .arg("-H")
+            .arg(format!("unix://{}", self.socket.display()))
+            .env("BERTH_NO_AUTOSTART", "1")
+            .env_remove("BERTH_HOST")
+            .env_remove("DOCKER_HOST")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or("info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn berth daemon ({}): {e}", berth_bin().display()));
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.ping() {
+                return;
+            }
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    self.child = None;
+                    panic!("berth daemon exited early ({st})\n{}", self.log_tail());
+                }
+            }
+            if Instant::now() >= deadline {
+                panic!("berth daemon not ready after 20s\n{}", self.log_tail());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// True when `GET /_ping` answers 200.
+    pub fn ping(&self) -> bool {
+        let Ok(mut s) = UnixStream::connect(&self.socket) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        if s.write_all(b"GET /_ping HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        let mut buf = [0u8; 64];
+        match s.read(&mut buf) {
+            Ok(n) => String::from_utf8_lossy(&buf[..n]).contains(" 200"),
+            Err(_) => false,
+        }
+    }
+
+    /// The daemon's pid, while this harness runs it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Last lines of the daemon's log, for diagnostics.
+    pub fn log_tail(&self) -> String {
+        let s = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = s.lines().collect();
+        let from = lines.len().saturating_sub(60);
+        format!(
+            "--- daemon log ({}) ---\n{}",
+            self.log.display(),
+            lines[from..].join("\n")
+        )
+    }
+
+    /// SIGKILLs the daemon (simulated crash); containers and shims are left alone.
+    pub fn kill_daemon(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(c.id(), libc::SIGKILL);
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the daemon again on the same data root and socket (after [`Self::kill_daemon`]
+    /// or [`Self::stop_daemon`]).
+    pub fn restart_daemon(&mut self) {
+        self.stop_daemon();
+        self.spawn_daemon();
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s.
+    pub fn stop_daemon(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(c.id(), libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() >= deadline => {
+                        signal(c.id(), libc::SIGKILL);
+                        let _ = c.wait();
+                        break;
+                    }
+                    Ok(None) => thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        }
+    }
+
+    /// `-H unix://...` for this daemon.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// A `berth -H unix://SOCK ARGS...` invocation; add args/stdin, then `.run()`.
+    pub fn berth<I, S>(&self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = Command::new(berth_bin());
+        c.arg("-H")
+            .arg(self.host())
+            .args(args)
+            .env("BERTH_NO_AUTOSTART", "1")
+            .env_remove("BERTH_HOST")
+            .env_remove("DOCKER_HOST")
+            .current_dir(&self.dir);
+        Cmd {
+            cmd: c,
+            stdin: None,
+        }
+    }
+
+    /// A real `docker ARGS...` invocation against this daemon.
+    pub fn docker<I, S>(&self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = Command::new("docker");
+        c.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", &self.docker_config)
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .env_remove("DOCKER_API_VERSION")
+            .env("DOCKER_CLI_HINTS", "false")
+            .current_dir(&self.dir);
+        Cmd {
+            cmd: c,
+            stdin: None,
+        }
+    }
+
+    /// The client named `client` ("berth" or "docker"): lets one test body cover both.
+    pub fn cli<I, S>(&self, client: Client, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        match client {
+            Client::Berth => self.berth(args),
+            Client::Docker => self.docker(args),
+        }
+    }
+
+    /// Shorthand: run `client args` now.
+    pub fn run(&self, client: Client, args: &[&str]) -> Output {
+        self.cli(client, args).run()
+    }
+
+    /// Container ids that have a directory in the data root.
+    pub fn container_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        if let Ok(rd) = fs::read_dir(self.data_root.join("containers")) {
+            for e in rd.flatten() {
+                if let Some(name) = e.file_name().to_str() {
+                    if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        ids.push(name.to_string());
+                    }
+                }
+            }
+        }
+        ids
+    }
+
+    /// The memory limit in bytes of container `id`'s cgroup (v1 or v2), if it has one.
+    pub fn cgroup_memory_limit(id: &str) -> Option<String> {
+        let v2 = PathBuf::from(format!("/sys/fs/cgroup/berth/{id}/memory.max"));
+        let v1 = PathBuf::from(format!(
+            "/sys/fs/cgroup/memory/berth/{id}/memory.limit_in_bytes"
+        ));
+        let path = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            v2
+        } else {
+            v1
+        };
+        fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    }
+
+    fn cleanup(&mut self) {
+        self.stop_daemon();
+        let ids = self.container_ids();
+        // Shims first, so nothing respawns or rewrites state while we tear down.
+        for id in &ids {
+            let pidfile = self.data_root.join("containers").join(id).join("shim.pid");
+            if let Some(pid) = read_pid(&pidfile) {
+                // Guard against pid reuse: only a process that names this container.
+                let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if String::from_utf8_lossy(&cmdline).contains(id.as_str()) {
+                    signal(pid, libc::SIGKILL);
+                }
+            }
+        }
+        // Container processes: those in the containers' cgroups and any whose root or cwd
+        // lies under our dir (orphans of a killed shim).
+        let mut victims = Vec::new();
+        for id in &ids {
+            for procs in cgroup_dirs(id).iter().map(|d| d.join("cgroup.procs")) {
+                if let Ok(s) = fs::read_to_string(procs) {
+                    victims.extend(s.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+                }
+            }
+        }
+        victims.extend(processes_under(&self.dir));
+        victims.sort_unstable();
+        victims.dedup();
+        let me = std::process::id();
+        for pid in victims.iter().copied().filter(|p| *p != me && *p > 1) {
+            signal(pid, libc::SIGKILL);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while victims
+            .iter()
+            .any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
+            && Instant::now() < deadline
+        {
+            thread::sleep(Duration::from_millis(20));
+        }
+        for id in &ids {
+            for d in cgroup_dirs(id) {
+                remove_cgroup(&d);
+            }
+        }
+        unmount_under(&self.dir);
+        if let Err(e) = fs::remove_dir_all(&self.dir) {
+            eprintln!("berth-tests: could not remove {}: {e}", self.dir.display());
+        }
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!("{}", self.log_tail());
+        }
+        self.cleanup();
+    }
+}
+
+/// Which CLI drives the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Berth,
+    Docker,
+}
+
+impl Client {
+    pub const BOTH: [Client; 2] = [Client::Berth, Client::Docker];
+
+    /// The program name as it prefixes error messages ("docker: Error response ...").
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Berth => "berth",
+            Client::Docker => "docker",
+        }
+    }
+}
+
+/// A command being prepared.
+pub struct Cmd {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Cmd {
+    pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
+        self.cmd.arg(a);
+        self
+    }
+
+    pub fn args<I, S>(mut self, a: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd.args(a);
+        self
+    }
+
+    pub fn env(mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    /// Runs with the default timeout.
+    pub fn run(self) -> Output {
+        self.run_timeout(cmd_timeout())
+    }
+
+    pub fn run_timeout(self, t: Duration) -> Output {
+        run_command(self.cmd, self.stdin.as_deref(), t)
+    }
+
+    /// Spawns without waiting (e.g. `logs -f`); the caller owns the child.
+    pub fn spawn(mut self) -> Child {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let line = format!("{:?}", self.cmd);
+        self.cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {line}: {e}"))
+    }
+}
+
+fn signal(pid: u32, sig: libc::c_int) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    if pid <= 1 {
+        return;
+    }
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn is_zombie(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+                .unwrap_or(false)
+        })
+        .unwrap_or(true)
+}
+
+/// Pids whose root or cwd is inside `dir`.
+fn processes_under(dir: &Path) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        for link in ["root", "cwd"] {
+            if let Ok(target) = fs::read_link(format!("/proc/{pid}/{link}")) {
+                if target.starts_with(dir) {
+                    out.push(pid);
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The container's cgroup dirs: v2 `/sys/fs/cgroup/berth/<id>`, or one per v1 controller.
+fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut dirs = Vec::new();
+    let direct = root.join("berth").join(id);
+    if direct.is_dir() {
+        dirs.push(direct);
+    }
+    if let Ok(rd) = fs::read_dir(root) {
+        for e in rd.flatten() {
+            let d = e.path().join("berth").join(id);
+            if d.is_dir() {
+                dirs.push(d);
+            }
+        }
+    }
+    dirs
+}
+
+/// Removes a cgroup dir, children first (rmdir only: cgroupfs refuses unlink).
+fn remove_cgroup(dir: &Path) {
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                remove_cgroup(&e.path());
+            }
+        }
+    }
+    for _ in 0..50 {
+        if fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("berth-tests: could not remove cgroup {}", dir.display());
+}
+
+/// Undoes mountinfo's octal escapes (`\040` for a space, ...).
+fn unescape_mount_path(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Mount points under `dir`, deepest first.
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut mounts: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mount_path(p)))
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    mounts.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    mounts.dedup();
+    mounts
+}
+
+/// Lazily unmounts everything under `dir`, deepest first, until nothing is left.
+fn unmount_under(dir: &Path) {
+    for _ in 0..10 {
+        let mounts = mounts_under(dir);
+        if mounts.is_empty() {
+            return;
+        }
+        for m in mounts {
+            let Ok(c) = std::ffi::CString::new(m.as_os_str().as_encoded_bytes()) else {
+                continue;
+            };
+            // SAFETY: c is a valid NUL-terminated path for the duration of the call.
+            unsafe {
+                libc::umount2(c.as_ptr(), libc::MNT_DETACH);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes() {
+        assert_eq!(unescape_mount_path(r"/a\040b"), "/a b");
+        assert_eq!(unescape_mount_path("/plain"), "/plain");
+    }
+
+    #[test]
+    fn fixture_image_id_is_read_from_manifest() {
+        let id = busybox_image_id();
+        assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+    }
+}
