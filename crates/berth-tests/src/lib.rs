@@ -762,23 +762,37 @@ fn is_zombie(pid: u32) -> bool {
         .unwrap_or(true)
 }
 
-/// Pids whose root or cwd is inside `dir`.
+/// Pids whose root or cwd is inside `dir`, or that live in another mount namespace whose
+/// root mount names `dir` (a pivoted container: its root reads as "/", but its overlay
+/// rootfs options carry our upperdir path).
 fn processes_under(dir: &Path) -> Vec<u32> {
     let mut out = Vec::new();
     let Ok(rd) = fs::read_dir("/proc") else {
         return out;
     };
+    let my_ns = fs::read_link("/proc/self/ns/mnt").ok();
+    let needle = dir.to_string_lossy().into_owned();
     for e in rd.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        for link in ["root", "cwd"] {
-            if let Ok(target) = fs::read_link(format!("/proc/{pid}/{link}")) {
-                if target.starts_with(dir) {
-                    out.push(pid);
-                    break;
-                }
-            }
+        let under = ["root", "cwd"].iter().any(|link| {
+            fs::read_link(format!("/proc/{pid}/{link}"))
+                .map(|t| t.starts_with(dir))
+                .unwrap_or(false)
+        });
+        let foreign_ns = fs::read_link(format!("/proc/{pid}/ns/mnt")).ok() != my_ns;
+        let mounts_name_dir = foreign_ns
+            && fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+                .map(|m| {
+                    // Only the root mount counts: mounts propagated from the host (rslave)
+                    // show up in other daemons' containers too.
+                    m.lines()
+                        .any(|l| l.split(' ').nth(4) == Some("/") && l.contains(&needle))
+                })
+                .unwrap_or(false);
+        if under || mounts_name_dir {
+            out.push(pid);
         }
     }
     out
