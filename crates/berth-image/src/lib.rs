@@ -1,1 +1,15 @@
-//! berth-image
+//! berth-image: image references, the content/image/layer store (load, save, import, tag,
+//! remove, prune, history), hardened layer unpacking and container rootfs snapshots.
+//! Synchronous by design: the engine calls it from `spawn_blocking`.
+
+mod archive;
+mod changes;
+pub mod error;
+pub mod reference;
+pub mod snapshot;
+pub mod store;
+mod unpack;
+
+pub use error::ImageError;
+pub use reference::{parse_any, AnyReference, Reference};
+pub use store::{DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, Loaded};

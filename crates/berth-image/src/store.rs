@@ -1,0 +1,1449 @@
+//! The image store under the daemon data root:
+//!
+//! ```text
+//! content/blobs/sha256/<hex>       configs, layer blobs as received, manifests
+//! image/repositories.json          {"docker.io/library/busybox:latest": "sha256:<id>"}
+//! image/images/<id-hex>.json       ImageRecord (layers: diff id, chain id, blob, media type)
+//! layers/<chain-hex>/diff          unpacked layer; meta.json; link (short name in l/)
+//! l/<short>                        -> ../layers/<chain-hex>/diff
+//! tmp/                             scratch (loads, imports); emptied on open
+//! ```
+//!
+//! One mutex guards the in-memory reference map and image records; it is held while
+//! records are committed and while images are removed, never while layers are unpacked.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::archive::{self, HashReader, SaveArchive};
+use crate::changes::{apply_changes, ContainerConfig};
+use crate::error::{ImageError, IoContext};
+use crate::reference::{parse_any, AnyReference, Reference};
+use crate::unpack;
+
+/// One `history` entry of the image config.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    #[serde(default)]
+    pub created: String,
+    #[serde(default)]
+    pub created_by: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub empty_layer: bool,
+}
+
+/// Everything `/images/json`, `/images/{name}/json` and `/images/{name}/history` need.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// `sha256:<hex>` of the config bytes.
+    pub id: String,
+    /// Familiar form, `busybox:latest`, sorted like docker (by full reference).
+    pub repo_tags: Vec<String>,
+    /// Familiar form with digest, `busybox@sha256:...`.
+    pub repo_digests: Vec<String>,
+    pub parent: String,
+    pub comment: String,
+    /// RFC3339Nano string exactly as in the config.
+    pub created: String,
+    pub docker_version: String,
+    pub author: String,
+    pub architecture: String,
+    pub os: String,
+    pub variant: Option<String>,
+    /// Sum of the layers' unpacked sizes (docker's Size).
+    pub size: u64,
+    /// The config's `config` object (Cmd, Entrypoint, Env, ...); `null` if absent.
+    pub config: Value,
+    /// The config's `container_config`, `null` if absent.
+    pub container_config: Value,
+    /// The config blob exactly as stored (its sha256 is the id).
+    pub raw_config: Vec<u8>,
+    pub diff_ids: Vec<String>,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Image {
+    /// `created` as unix seconds (0 if unparsable).
+    pub fn created_unix(&self) -> i64 {
+        parse_time(&self.created)
+    }
+}
+
+/// What `docker load` prints per image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loaded {
+    /// Familiar reference: prints `Loaded image: busybox:latest`.
+    Tagged(String),
+    /// Untagged image: prints `Loaded image ID: sha256:...`.
+    Id(String),
+}
+
+impl fmt::Display for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loaded::Tagged(r) => write!(f, "Loaded image: {r}"),
+            Loaded::Id(id) => write!(f, "Loaded image ID: {id}"),
+        }
+    }
+}
+
+/// One item of `DELETE /images/{name}` / prune; serializes as `{"Untagged": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeleteItem {
+    Untagged(String),
+    Deleted(String),
+}
+
+/// One item of `/images/{name}/history`, serialized with the API's field names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "Created")]
+    pub created: i64,
+    #[serde(rename = "CreatedBy")]
+    pub created_by: String,
+    #[serde(rename = "Tags")]
+    pub tags: Option<Vec<String>>,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    #[serde(rename = "Comment")]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LayerRef {
+    diff_id: String,
+    chain_id: String,
+    /// `sha256:<hex>` of the blob as received (maybe compressed).
+    blob: String,
+    media_type: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ImageRecord {
+    id: String,
+    layers: Vec<LayerRef>,
+    #[serde(default)]
+    parent: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LayerMeta {
+    diff_id: String,
+    parent: String,
+    size: u64,
+    link: String,
+}
+
+#[derive(Default)]
+struct State {
+    /// Full reference string -> image id.
+    refs: BTreeMap<String, String>,
+    images: HashMap<String, ImageRecord>,
+}
+
+/// The image store. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct ImageStore {
+    root: PathBuf,
+    state: Mutex<State>,
+    docker_version: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ManifestItem {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+fn hex_of(id: &str) -> &str {
+    id.strip_prefix("sha256:").unwrap_or(id)
+}
+
+fn short(id: &str) -> String {
+    hex_of(id).chars().take(12).collect()
+}
+
+fn parse_time(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
+/// Go's RFC3339Nano: UTC, trailing zeros of the fraction trimmed.
+fn now_rfc3339_nano() -> String {
+    let s = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    match s.strip_suffix('Z').and_then(|b| b.split_once('.')) {
+        Some((base, frac)) => {
+            let f = frac.trim_end_matches('0');
+            if f.is_empty() {
+                format!("{base}Z")
+            } else {
+                format!("{base}.{f}Z")
+            }
+        }
+        None => s,
+    }
+}
+
+fn chain_id(parent: Option<&str>, diff_id: &str) -> String {
+    match parent {
+        None => diff_id.to_string(),
+        Some(p) => format!(
+            "sha256:{}",
+            archive::sha256_hex(format!("{p} {diff_id}").as_bytes())
+        ),
+    }
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
+fn invalid_archive(msg: impl Into<String>) -> ImageError {
+    ImageError::InvalidArchive(msg.into())
+}
+
+fn not_found_for(name: &str, parsed: Option<&Reference>) -> ImageError {
+    let shown = match parsed {
+        Some(r) => r.clone().with_default_tag().familiar_string(),
+        None => name.to_string(),
+    };
+    ImageError::NotFound(format!("No such image: {shown}"))
+}
+
+impl ImageStore {
+    /// Opens (creating if needed) the store rooted at the daemon data root.
+    pub fn open(data_root: &Path) -> Result<ImageStore, ImageError> {
+        let root = data_root.to_path_buf();
+        for d in ["content/blobs/sha256", "image/images", "layers", "l", "tmp"] {
+            let p = root.join(d);
+            fs::create_dir_all(&p).ctx(|| format!("creating {}", p.display()))?;
+        }
+        // Leftovers of interrupted loads/imports are never trusted.
+        let tmp = root.join("tmp");
+        if let Ok(rd) = fs::read_dir(&tmp) {
+            for e in rd.flatten() {
+                let _ = remove_any(&e.path());
+            }
+        }
+        if let Ok(rd) = fs::read_dir(root.join("layers")) {
+            for e in rd.flatten() {
+                let name = e.file_name();
+                let n = name.to_string_lossy();
+                if n.starts_with('.') || !e.path().join("meta.json").is_file() {
+                    tracing::warn!(layer = %n, "removing incomplete layer");
+                    let _ = remove_any(&e.path());
+                }
+            }
+        }
+        let mut state = State::default();
+        let refs_path = root.join("image/repositories.json");
+        if refs_path.exists() {
+            let data = fs::read(&refs_path).ctx(|| format!("reading {}", refs_path.display()))?;
+            state.refs = serde_json::from_slice(&data).map_err(|e| {
+                ImageError::Internal(format!("corrupt {}: {e}", refs_path.display()))
+            })?;
+        }
+        let rd =
+            fs::read_dir(root.join("image/images")).ctx(|| "reading image records".to_string())?;
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().and_then(|x| x.to_str()) != Some("json") {
+                continue;
+            }
+            match fs::read(&p)
+                .ok()
+                .and_then(|d| serde_json::from_slice::<ImageRecord>(&d).ok())
+            {
+                Some(rec) => {
+                    state.images.insert(rec.id.clone(), rec);
+                }
+                None => tracing::warn!(path = %p.display(), "skipping unreadable image record"),
+            }
+        }
+        let before = state.refs.len();
+        let images = &state.images;
+        state.refs.retain(|_, id| images.contains_key(id));
+        if state.refs.len() != before {
+            tracing::warn!("dropped references to missing images");
+        }
+        Ok(ImageStore {
+            root,
+            state: Mutex::new(state),
+            docker_version: env!("CARGO_PKG_VERSION").to_string(),
+        })
+    }
+
+    /// Sets the `docker_version` written into imported image configs.
+    pub fn with_docker_version(mut self, v: &str) -> ImageStore {
+        self.docker_version = v.to_string();
+        self
+    }
+
+    pub fn data_root(&self) -> &Path {
+        &self.root
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not wedge the daemon: the state is still consistent because
+        // every mutation writes disk first, then memory.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        self.root.join("content/blobs/sha256").join(hex_of(digest))
+    }
+
+    fn layer_dir(&self, chain: &str) -> PathBuf {
+        self.root.join("layers").join(hex_of(chain))
+    }
+
+    fn tempdir(&self, prefix: &str) -> Result<tempfile::TempDir, ImageError> {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(self.root.join("tmp"))
+            .ctx(|| "creating temp dir".to_string())
+    }
+
+    fn save_refs(&self, st: &State) -> Result<(), ImageError> {
+        let p = self.root.join("image/repositories.json");
+        berth_api::atomic::write_json(&p, &st.refs).ctx(|| format!("writing {}", p.display()))
+    }
+
+    fn put_blob_bytes(&self, data: &[u8]) -> Result<String, ImageError> {
+        let digest = format!("sha256:{}", archive::sha256_hex(data));
+        let p = self.blob_path(&digest);
+        if !p.exists() {
+            berth_api::atomic::write_file(&p, data).ctx(|| format!("writing {}", p.display()))?;
+        }
+        Ok(digest)
+    }
+
+    /// Stores a blob file under its digest (hard link when possible, else copy).
+    fn put_blob_file(&self, src: &Path, digest: &str) -> Result<(), ImageError> {
+        let dst = self.blob_path(digest);
+        if dst.exists() {
+            return Ok(());
+        }
+        let tmp = dst.with_extension(format!("tmp{}", rand_suffix()));
+        if fs::hard_link(src, &tmp).is_err() {
+            fs::copy(src, &tmp).ctx(|| format!("copying blob {digest}"))?;
+        }
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .ctx(|| "syncing blob".to_string())?;
+        fs::rename(&tmp, &dst).ctx(|| format!("storing blob {digest}"))
+    }
+
+    fn read_layer_meta(&self, chain: &str) -> Option<LayerMeta> {
+        let d = fs::read(self.layer_dir(chain).join("meta.json")).ok()?;
+        serde_json::from_slice(&d).ok()
+    }
+
+    /// Makes the layer for `blob` available (unpacking it once per chain id) and stores the
+    /// blob as received. `expected_diff` is checked when known.
+    fn ensure_layer(
+        &self,
+        blob: &Path,
+        expected_diff: Option<&str>,
+        parent_chain: Option<&str>,
+    ) -> Result<LayerRef, ImageError> {
+        // Raw digest and compression of the blob as received.
+        let mut f = File::open(blob).ctx(|| format!("opening {}", blob.display()))?;
+        let mut hr = HashReader::new(&mut f);
+        hr.drain().ctx(|| format!("reading {}", blob.display()))?;
+        let (blob_digest, _) = hr.finish();
+        let mut f = File::open(blob).ctx(|| format!("opening {}", blob.display()))?;
+        let (plain, comp) = archive::decompress(&mut f).ctx(|| "reading layer".to_string())?;
+        let mut diff_reader = HashReader::new(plain);
+
+        let known_chain = expected_diff.map(|d| chain_id(parent_chain, d));
+        let existing = known_chain
+            .as_ref()
+            .is_some_and(|c| self.read_layer_meta(c).is_some());
+        let (diff_id, staged) = if existing {
+            diff_reader
+                .drain()
+                .map_err(|e| invalid_archive(format!("error reading layer: {e}")))?;
+            (diff_reader.finish().0, None)
+        } else {
+            let stage = tempfile::Builder::new()
+                .prefix(".tmp-")
+                .tempdir_in(self.root.join("layers"))
+                .ctx(|| "creating layer temp dir".to_string())?;
+            let diff_dir = stage.path().join("diff");
+            fs::create_dir(&diff_dir).ctx(|| "creating diff dir".to_string())?;
+            let mut rest = unpack::unpack_layer(diff_reader, &diff_dir)?;
+            rest.drain()
+                .map_err(|e| invalid_archive(format!("error reading layer: {e}")))?;
+            (rest.finish().0, Some(stage))
+        };
+        if let Some(exp) = expected_diff {
+            if exp != diff_id {
+                return Err(invalid_archive(format!(
+                    "layer content does not match the image config: expected diff id {exp}, got {diff_id}"
+                )));
+            }
+        }
+        let chain = chain_id(parent_chain, &diff_id);
+        if let Some(stage) = staged {
+            if self.read_layer_meta(&chain).is_none() {
+                self.install_layer(stage, &chain, &diff_id, parent_chain)?;
+            }
+        }
+        self.put_blob_file(blob, &blob_digest)?;
+        Ok(LayerRef {
+            diff_id,
+            chain_id: chain,
+            blob: blob_digest,
+            media_type: comp.layer_media_type().to_string(),
+        })
+    }
+
+    fn install_layer(
+        &self,
+        stage: tempfile::TempDir,
+        chain: &str,
+        diff_id: &str,
+        parent: Option<&str>,
+    ) -> Result<(), ImageError> {
+        let hex = hex_of(chain);
+        let link: String = hex.chars().take(26).collect::<String>().to_uppercase();
+        let meta = LayerMeta {
+            diff_id: diff_id.to_string(),
+            parent: parent.unwrap_or("").to_string(),
+            size: unpack::dir_size(&stage.path().join("diff")),
+            link: link.clone(),
+        };
+        fs::write(stage.path().join("link"), &link).ctx(|| "writing layer link".to_string())?;
+        berth_api::atomic::write_json(&stage.path().join("meta.json"), &meta)
+            .ctx(|| "writing layer meta".to_string())?;
+        let lpath = self.root.join("l").join(&link);
+        let _ = fs::remove_file(&lpath);
+        std::os::unix::fs::symlink(format!("../layers/{hex}/diff"), &lpath)
+            .ctx(|| format!("creating {}", lpath.display()))?;
+        let staged = stage.keep();
+        let dst = self.layer_dir(chain);
+        if let Err(e) = fs::rename(&staged, &dst) {
+            // Another load installed the same layer first: keep theirs.
+            let _ = remove_any(&staged);
+            if self.read_layer_meta(chain).is_none() {
+                return Err(ImageError::Io {
+                    context: format!("installing layer {chain}"),
+                    source: e,
+                });
+            }
+        }
+        tracing::debug!(chain, "layer installed");
+        Ok(())
+    }
+
+    /// Commits an image (config already stored) and points `tags` at it.
+    fn commit_image(&self, rec: ImageRecord, tags: &[Reference]) -> Result<(), ImageError> {
+        let mut st = self.lock();
+        for l in &rec.layers {
+            if self.read_layer_meta(&l.chain_id).is_none() {
+                return Err(ImageError::Internal(format!(
+                    "layer {} was removed while the image was being loaded; retry",
+                    l.chain_id
+                )));
+            }
+        }
+        let p = self
+            .root
+            .join("image/images")
+            .join(format!("{}.json", hex_of(&rec.id)));
+        berth_api::atomic::write_json(&p, &rec).ctx(|| format!("writing {}", p.display()))?;
+        st.images.insert(rec.id.clone(), rec.clone());
+        if !tags.is_empty() {
+            for t in tags {
+                st.refs.insert(t.to_string(), rec.id.clone());
+            }
+            self.save_refs(&st)?;
+        }
+        Ok(())
+    }
+
+    /// `docker load`: accepts the legacy layout and the OCI layout (docker 25+), plain or
+    /// gzip/zstd compressed, with plain or compressed layer blobs.
+    pub fn load(&self, r: impl Read) -> Result<Vec<Loaded>, ImageError> {
+        let tmp = self.tempdir("load-")?;
+        let ar = SaveArchive::unpack(r, tmp.path())?;
+        let items: Vec<ManifestItem> = if ar.exists("manifest.json") {
+            serde_json::from_slice(&ar.read("manifest.json")?)
+                .map_err(|e| invalid_archive(format!("invalid manifest.json: {e}")))?
+        } else if ar.exists("index.json") {
+            oci_items(&ar)?
+        } else {
+            return Err(invalid_archive(
+                "invalid archive: no manifest.json or index.json found (not a docker save archive?)",
+            ));
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let config = ar.read(&item.config)?;
+            let id = format!("sha256:{}", archive::sha256_hex(&config));
+            let cfg: Value = serde_json::from_slice(&config).map_err(|e| {
+                invalid_archive(format!("invalid image config {}: {e}", item.config))
+            })?;
+            let diff_ids: Vec<String> = cfg
+                .pointer("/rootfs/diff_ids")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            if diff_ids.len() != item.layers.len() {
+                return Err(invalid_archive(format!(
+                    "invalid manifest, layers length mismatch: expected {}, got {}",
+                    diff_ids.len(),
+                    item.layers.len()
+                )));
+            }
+            let tags = item
+                .repo_tags
+                .unwrap_or_default()
+                .iter()
+                .map(|t| {
+                    let r = Reference::parse_normalized(t)?;
+                    if r.tag().is_none() {
+                        return Err(invalid_archive(format!("invalid tag {t:?} in manifest")));
+                    }
+                    Ok(r)
+                })
+                .collect::<Result<Vec<_>, ImageError>>()?;
+            let mut layers = Vec::new();
+            let mut parent: Option<String> = None;
+            for (lpath, diff) in item.layers.iter().zip(&diff_ids) {
+                let file = ar.path(lpath)?;
+                let l = self.ensure_layer(&file, Some(diff), parent.as_deref())?;
+                parent = Some(l.chain_id.clone());
+                layers.push(l);
+            }
+            self.put_blob_bytes(&config)?;
+            self.commit_image(
+                ImageRecord {
+                    id: id.clone(),
+                    layers,
+                    parent: String::new(),
+                },
+                &tags,
+            )?;
+            tracing::info!(%id, "image loaded");
+            if tags.is_empty() {
+                out.push(Loaded::Id(id));
+            } else {
+                out.extend(tags.iter().map(|t| Loaded::Tagged(t.familiar_string())));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `docker import`: a (possibly compressed) rootfs tar becomes a one-layer image.
+    pub fn import(
+        &self,
+        mut r: impl Read,
+        reference: Option<&str>,
+        changes: &[String],
+        message: &str,
+    ) -> Result<String, ImageError> {
+        let tag = match reference {
+            Some(s) if !s.is_empty() => {
+                let t = Reference::parse_tagged(s)?;
+                if t.digest().is_some() {
+                    return Err(ImageError::InvalidReference(
+                        "cannot import digest reference".to_string(),
+                    ));
+                }
+                Some(t)
+            }
+            _ => None,
+        };
+        let mut cfg = ContainerConfig::default();
+        apply_changes(&mut cfg, changes)?;
+        let tmp = self.tempdir("import-")?;
+        let blob = tmp.path().join("layer");
+        {
+            let mut f = File::create(&blob).ctx(|| "creating import blob".to_string())?;
+            io::copy(&mut r, &mut f).ctx(|| "reading import stream".to_string())?;
+            f.sync_all().ctx(|| "syncing import blob".to_string())?;
+        }
+        let layer = self.ensure_layer(&blob, None, None)?;
+        let created = now_rfc3339_nano();
+        let comment = if message.is_empty() {
+            "Imported from -".to_string()
+        } else {
+            message.to_string()
+        };
+        // Fields in docker's (alphabetical) order so the config looks like docker's.
+        #[derive(Serialize)]
+        struct ImportConfig<'a> {
+            architecture: &'a str,
+            comment: &'a str,
+            config: &'a ContainerConfig,
+            created: &'a str,
+            docker_version: &'a str,
+            history: [Value; 1],
+            os: &'a str,
+            rootfs: Value,
+        }
+        let config = serde_json::to_vec(&ImportConfig {
+            architecture: go_arch(),
+            comment: &comment,
+            config: &cfg,
+            created: &created,
+            docker_version: &self.docker_version,
+            history: [serde_json::json!({"created": created, "comment": comment})],
+            os: "linux",
+            rootfs: serde_json::json!({"type": "layers", "diff_ids": [layer.diff_id]}),
+        })
+        .map_err(|e| ImageError::Internal(format!("encoding config: {e}")))?;
+        let id = self.put_blob_bytes(&config)?;
+        let tags: Vec<Reference> = tag.into_iter().collect();
+        self.commit_image(
+            ImageRecord {
+                id: id.clone(),
+                layers: vec![layer],
+                parent: String::new(),
+            },
+            &tags,
+        )?;
+        tracing::info!(%id, "image imported");
+        Ok(id)
+    }
+
+    /// Resolves a name or id like docker's GetImage (reference, `sha256:<hex>`, full hex,
+    /// unique short id prefix).
+    fn resolve(&self, st: &State, name: &str) -> Result<String, ImageError> {
+        match parse_any(name)? {
+            AnyReference::Id(id) => {
+                if st.images.contains_key(&id) {
+                    Ok(id)
+                } else {
+                    Err(ImageError::NotFound(format!("No such image: {id}")))
+                }
+            }
+            AnyReference::Named(r) => {
+                let full = r.clone().with_default_tag().to_string();
+                if let Some(id) = st.refs.get(&full) {
+                    return Ok(id.clone());
+                }
+                let prefix = hex_of(name);
+                if !prefix.is_empty()
+                    && prefix
+                        .bytes()
+                        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+                {
+                    let mut hits = st.images.keys().filter(|id| hex_of(id).starts_with(prefix));
+                    if let (Some(id), None) = (hits.next(), hits.next()) {
+                        return Ok(id.clone());
+                    }
+                }
+                Err(not_found_for(name, Some(&r)))
+            }
+        }
+    }
+
+    fn build_image(&self, st: &State, rec: &ImageRecord) -> Result<Image, ImageError> {
+        let raw =
+            fs::read(self.blob_path(&rec.id)).ctx(|| format!("reading config of {}", rec.id))?;
+        let cfg: Value = serde_json::from_slice(&raw)
+            .map_err(|e| ImageError::Internal(format!("corrupt config of {}: {e}", rec.id)))?;
+        let s = |k: &str| cfg.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let mut repo_tags = Vec::new();
+        let mut repo_digests = Vec::new();
+        for (r, id) in &st.refs {
+            if id != &rec.id {
+                continue;
+            }
+            if let Ok(parsed) = Reference::parse_normalized(r) {
+                if parsed.digest().is_some() {
+                    repo_digests.push(parsed.familiar_string());
+                } else {
+                    repo_tags.push(parsed.familiar_string());
+                }
+            }
+        }
+        let size = rec
+            .layers
+            .iter()
+            .map(|l| {
+                self.read_layer_meta(&l.chain_id)
+                    .map(|m| m.size)
+                    .unwrap_or(0)
+            })
+            .sum();
+        let history = cfg
+            .get("history")
+            .and_then(|h| serde_json::from_value(h.clone()).ok())
+            .unwrap_or_default();
+        Ok(Image {
+            id: rec.id.clone(),
+            repo_tags,
+            repo_digests,
+            parent: rec.parent.clone(),
+            comment: s("comment"),
+            created: s("created"),
+            docker_version: s("docker_version"),
+            author: s("author"),
+            architecture: s("architecture"),
+            os: s("os"),
+            variant: cfg
+                .get("variant")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            size,
+            config: cfg.get("config").cloned().unwrap_or(Value::Null),
+            container_config: cfg.get("container_config").cloned().unwrap_or(Value::Null),
+            diff_ids: rec.layers.iter().map(|l| l.diff_id.clone()).collect(),
+            history,
+            raw_config: raw,
+        })
+    }
+
+    /// Looks an image up by reference, `sha256:<hex>`, full hex or unique short id prefix.
+    pub fn get(&self, name_or_id: &str) -> Result<Image, ImageError> {
+        let st = self.lock();
+        let id = self.resolve(&st, name_or_id)?;
+        let rec = st
+            .images
+            .get(&id)
+            .ok_or_else(|| ImageError::NotFound(format!("No such image: {id}")))?;
+        self.build_image(&st, rec)
+    }
+
+    /// All images, dangling ones included, newest first.
+    pub fn list(&self) -> Result<Vec<Image>, ImageError> {
+        let st = self.lock();
+        let mut out = st
+            .images
+            .values()
+            .map(|rec| self.build_image(&st, rec))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// `docker tag SOURCE TARGET`.
+    pub fn tag(&self, source: &str, target: &str) -> Result<(), ImageError> {
+        let target = Reference::parse_normalized(target)?;
+        if target.digest().is_some() {
+            return Err(ImageError::InvalidReference(
+                "refusing to create a tag with a digest reference".to_string(),
+            ));
+        }
+        let target = target.with_default_tag();
+        let mut st = self.lock();
+        let id = self.resolve(&st, source)?;
+        st.refs.insert(target.to_string(), id);
+        self.save_refs(&st)
+    }
+
+    /// `docker rmi`, with docker's semantics and conflict messages. `users` returns the
+    /// containers using an image id: (container id, running).
+    pub fn remove(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        users: &dyn Fn(&str) -> Vec<(String, bool)>,
+    ) -> Result<Vec<DeleteItem>, ImageError> {
+        let mut st = self.lock();
+        let id = self.resolve(&st, name_or_id)?;
+        let containers = users(&id);
+        let mut records = Vec::new();
+        let refs_of = |st: &State| -> Vec<String> {
+            st.refs
+                .iter()
+                .filter(|(_, v)| **v == id)
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        let mut repo_refs = refs_of(&st);
+        let is_id_prefix = id.starts_with(name_or_id) || hex_of(&id).starts_with(name_or_id);
+        let mut quiet = false;
+        if !is_id_prefix {
+            if !force && is_single_reference(&repo_refs) {
+                if let Some((cid, _)) = containers.first() {
+                    return Err(ImageError::Conflict(format!(
+                        "conflict: unable to remove repository reference {name_or_id:?} (must force) - container {} is using its referenced image {}",
+                        short(cid),
+                        short(&id)
+                    )));
+                }
+            }
+            let parsed = Reference::parse_normalized(name_or_id)?.with_default_tag();
+            if st.refs.remove(&parsed.to_string()).is_none() {
+                return Err(not_found_for(name_or_id, Some(&parsed)));
+            }
+            records.push(DeleteItem::Untagged(parsed.familiar_string()));
+            repo_refs = refs_of(&st);
+            // A removed tag leaves digest references of the same repository behind: drop them.
+            if parsed.digest().is_none() {
+                let same_repo_tag = repo_refs.iter().any(|r| {
+                    Reference::parse_normalized(r)
+                        .is_ok_and(|x| x.digest().is_none() && x.name() == parsed.name())
+                });
+                if !same_repo_tag {
+                    for r in repo_refs.clone() {
+                        if let Ok(x) = Reference::parse_normalized(&r) {
+                            if x.digest().is_some() && x.name() == parsed.name() {
+                                st.refs.remove(&r);
+                                records.push(DeleteItem::Untagged(x.familiar_string()));
+                            }
+                        }
+                    }
+                    repo_refs = refs_of(&st);
+                }
+            }
+            self.save_refs(&st)?;
+            if !repo_refs.is_empty() {
+                return Ok(records);
+            }
+            quiet = true;
+        } else if is_single_reference(&repo_refs) {
+            if let Some(c) = delete_conflict(&id, &containers, &repo_refs, force, true) {
+                return Err(c.into_error());
+            }
+            for r in &repo_refs {
+                st.refs.remove(r);
+                if let Ok(x) = Reference::parse_normalized(r) {
+                    records.push(DeleteItem::Untagged(x.familiar_string()));
+                }
+            }
+            self.save_refs(&st)?;
+        }
+
+        // imageDeleteHelper
+        let repo_refs = refs_of(&st);
+        if let Some(c) = delete_conflict(&id, &containers, &repo_refs, force, false) {
+            if quiet && c.used {
+                return Ok(records);
+            }
+            return Err(c.into_error());
+        }
+        for r in &repo_refs {
+            st.refs.remove(r);
+            if let Ok(x) = Reference::parse_normalized(r) {
+                records.push(DeleteItem::Untagged(x.familiar_string()));
+            }
+        }
+        self.save_refs(&st)?;
+        let rec = st
+            .images
+            .remove(&id)
+            .ok_or_else(|| ImageError::NotFound(format!("No such image: {id}")))?;
+        let p = self
+            .root
+            .join("image/images")
+            .join(format!("{}.json", hex_of(&id)));
+        if let Err(e) = fs::remove_file(&p) {
+            tracing::warn!(path = %p.display(), error = %e, "removing image record");
+        }
+        records.push(DeleteItem::Deleted(id.clone()));
+        // Layers and blobs nobody else references go too; a container still using the
+        // (force-removed) image keeps its layers.
+        let used_chains: HashSet<&str> = st
+            .images
+            .values()
+            .flat_map(|r| r.layers.iter().map(|l| l.chain_id.as_str()))
+            .collect();
+        let used_blobs: HashSet<&str> = st
+            .images
+            .values()
+            .flat_map(|r| {
+                r.layers
+                    .iter()
+                    .map(|l| l.blob.as_str())
+                    .chain([r.id.as_str()])
+            })
+            .collect();
+        if containers.is_empty() {
+            for l in rec.layers.iter().rev() {
+                if used_chains.contains(l.chain_id.as_str()) {
+                    continue;
+                }
+                if let Some(m) = self.read_layer_meta(&l.chain_id) {
+                    let _ = fs::remove_file(self.root.join("l").join(&m.link));
+                }
+                if let Err(e) = remove_any(&self.layer_dir(&l.chain_id)) {
+                    tracing::warn!(layer = %l.chain_id, error = %e, "removing layer");
+                }
+                records.push(DeleteItem::Deleted(l.chain_id.clone()));
+            }
+            for b in rec
+                .layers
+                .iter()
+                .map(|l| l.blob.as_str())
+                .chain([id.as_str()])
+            {
+                if !used_blobs.contains(b) {
+                    let _ = fs::remove_file(self.blob_path(b));
+                }
+            }
+        }
+        tracing::info!(%id, "image removed");
+        Ok(records)
+    }
+
+    /// `/images/{name}/history`: newest first; entries below the top image are `<missing>`.
+    pub fn history(&self, name: &str) -> Result<Vec<HistoryItem>, ImageError> {
+        let st = self.lock();
+        let id = self.resolve(&st, name)?;
+        let rec = st
+            .images
+            .get(&id)
+            .ok_or_else(|| ImageError::NotFound(format!("No such image: {id}")))?;
+        let img = self.build_image(&st, rec)?;
+        let mut out = Vec::new();
+        let mut layer_i = 0;
+        for h in &img.history {
+            let mut size = 0i64;
+            if !h.empty_layer {
+                let l = rec.layers.get(layer_i).ok_or_else(|| {
+                    ImageError::Internal("too many non-empty layers in History section".to_string())
+                })?;
+                size = self
+                    .read_layer_meta(&l.chain_id)
+                    .map(|m| m.size as i64)
+                    .unwrap_or(0);
+                layer_i += 1;
+            }
+            out.insert(
+                0,
+                HistoryItem {
+                    id: "<missing>".to_string(),
+                    created: parse_time(&h.created),
+                    created_by: h.created_by.clone(),
+                    tags: None,
+                    size,
+                    comment: h.comment.clone(),
+                },
+            );
+        }
+        // Walk the parent chain (only images built/committed locally have parents).
+        let mut cur = Some(img);
+        for item in out.iter_mut() {
+            let Some(im) = cur.take() else { break };
+            item.id = im.id.clone();
+            item.tags = if im.repo_tags.is_empty() {
+                None
+            } else {
+                Some(im.repo_tags.clone())
+            };
+            if im.parent.is_empty() {
+                break;
+            }
+            cur = st
+                .images
+                .get(&im.parent)
+                .and_then(|r| self.build_image(&st, r).ok());
+        }
+        Ok(out)
+    }
+
+    /// `docker image prune [-a]`: removes dangling (untagged) images, or with `all` every
+    /// image no container uses. Returns the delete records and the bytes reclaimed.
+    pub fn prune(
+        &self,
+        all: bool,
+        in_use: &dyn Fn(&str) -> bool,
+    ) -> Result<(Vec<DeleteItem>, u64), ImageError> {
+        let (candidates, sizes) = {
+            let st = self.lock();
+            let parents: HashSet<&str> = st.images.values().map(|r| r.parent.as_str()).collect();
+            let mut sizes = HashMap::new();
+            for r in st.images.values() {
+                for l in &r.layers {
+                    if let Some(m) = self.read_layer_meta(&l.chain_id) {
+                        sizes.insert(l.chain_id.clone(), m.size);
+                    }
+                }
+            }
+            let mut c = Vec::new();
+            for id in st.images.keys() {
+                let refs: Vec<&String> = st
+                    .refs
+                    .iter()
+                    .filter(|(_, v)| *v == id)
+                    .map(|(k, _)| k)
+                    .collect();
+                if refs.is_empty() && parents.contains(id.as_str()) {
+                    continue; // intermediate image
+                }
+                if in_use(id) {
+                    continue;
+                }
+                let has_tag = refs.iter().any(|r| !r.contains('@'));
+                if refs.is_empty() {
+                    c.push(vec![hex_of(id).to_string()]);
+                } else if all || !has_tag {
+                    c.push(refs.into_iter().cloned().collect());
+                }
+            }
+            (c, sizes)
+        };
+        let mut records = Vec::new();
+        for names in candidates {
+            for n in names {
+                match self.remove(&n, false, &|_| Vec::new()) {
+                    Ok(r) => records.extend(r),
+                    Err(e) if e.is_not_found() || e.is_conflict() => {
+                        tracing::debug!(name = %n, error = %e, "prune skipped image");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let reclaimed = records
+            .iter()
+            .filter_map(|r| match r {
+                DeleteItem::Deleted(d) => sizes.get(d).copied(),
+                _ => None,
+            })
+            .sum();
+        Ok((records, reclaimed))
+    }
+
+    /// Unpacked layer directories of `image`, lowest layer first (overlay wants them
+    /// reversed: the engine/snapshot does that).
+    pub fn layer_dirs(&self, image: &Image) -> Result<Vec<PathBuf>, ImageError> {
+        let st = self.lock();
+        let rec = st
+            .images
+            .get(&image.id)
+            .ok_or_else(|| ImageError::NotFound(format!("No such image: {}", image.id)))?;
+        rec.layers
+            .iter()
+            .map(|l| {
+                let d = self.layer_dir(&l.chain_id).join("diff");
+                if d.is_dir() {
+                    Ok(d)
+                } else {
+                    Err(ImageError::Internal(format!(
+                        "layer {} of image {} is missing",
+                        l.chain_id, image.id
+                    )))
+                }
+            })
+            .collect()
+    }
+
+    /// `docker save`: docker 25+'s layout (OCI layout + manifest.json + repositories).
+    /// A repository name without tag saves all its tags; an id saves the image untagged.
+    pub fn save(&self, names: &[String], w: impl Write) -> Result<(), ImageError> {
+        // (id, tags) in first-seen order.
+        let mut order: Vec<(String, Vec<Reference>)> = Vec::new();
+        let mut configs: HashMap<String, ImageRecord> = HashMap::new();
+        {
+            let st = self.lock();
+            for name in names {
+                let mut add = |id: String, tag: Option<Reference>| {
+                    let pos = match order.iter().position(|(i, _)| *i == id) {
+                        Some(p) => p,
+                        None => {
+                            order.push((id.clone(), Vec::new()));
+                            order.len() - 1
+                        }
+                    };
+                    if let Some(t) = tag {
+                        if !order[pos].1.contains(&t) {
+                            order[pos].1.push(t);
+                        }
+                    }
+                };
+                let parsed = match parse_any(name)? {
+                    AnyReference::Named(r) => Some(r),
+                    AnyReference::Id(_) => None,
+                };
+                match parsed {
+                    Some(r) if r.tag().is_none() && r.digest().is_none() => {
+                        let mut found = false;
+                        for (k, id) in &st.refs {
+                            if let Ok(x) = Reference::parse_normalized(k) {
+                                if x.name() == r.name() && x.tag().is_some() && x.digest().is_none()
+                                {
+                                    add(id.clone(), Some(x));
+                                    found = true;
+                                }
+                            }
+                        }
+                        if !found {
+                            let id = self.resolve(&st, name)?;
+                            add(id, None);
+                        }
+                    }
+                    Some(r) => {
+                        let id = self.resolve(&st, name)?;
+                        let is_ref = st
+                            .refs
+                            .contains_key(&r.clone().with_default_tag().to_string());
+                        add(
+                            id,
+                            if is_ref && r.digest().is_none() {
+                                Some(r)
+                            } else {
+                                None
+                            },
+                        );
+                    }
+                    None => {
+                        let id = self.resolve(&st, name)?;
+                        add(id, None);
+                    }
+                }
+            }
+            for (id, _) in &order {
+                if let Some(r) = st.images.get(id) {
+                    configs.insert(id.clone(), r.clone());
+                }
+            }
+        }
+
+        let mut tw = tar::Builder::new(w);
+        let mut written: HashSet<String> = HashSet::new();
+        let mut manifest_json = Vec::new();
+        let mut index_manifests = Vec::new();
+        let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        append_dir(&mut tw, "blobs/")?;
+        append_dir(&mut tw, "blobs/sha256/")?;
+        for (id, tags) in &order {
+            let rec = configs
+                .get(id)
+                .ok_or_else(|| ImageError::NotFound(format!("No such image: {id}")))?;
+            let config = fs::read(self.blob_path(id)).ctx(|| format!("reading config of {id}"))?;
+            let mut layer_descs = Vec::new();
+            let mut layer_paths = Vec::new();
+            for l in &rec.layers {
+                let bp = self.blob_path(&l.blob);
+                let size = fs::metadata(&bp)
+                    .ctx(|| format!("layer blob {}", l.blob))?
+                    .len();
+                if written.insert(l.blob.clone()) {
+                    let f = File::open(&bp).ctx(|| format!("opening blob {}", l.blob))?;
+                    append_file(
+                        &mut tw,
+                        &format!("blobs/sha256/{}", hex_of(&l.blob)),
+                        size,
+                        f,
+                    )?;
+                }
+                layer_descs.push(
+                    serde_json::json!({"mediaType": l.media_type, "digest": l.blob, "size": size}),
+                );
+                layer_paths.push(format!("blobs/sha256/{}", hex_of(&l.blob)));
+            }
+            if written.insert(id.clone()) {
+                append_file(
+                    &mut tw,
+                    &format!("blobs/sha256/{}", hex_of(id)),
+                    config.len() as u64,
+                    &config[..],
+                )?;
+            }
+            let manifest = serde_json::to_vec(&serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": id, "size": config.len()},
+                "layers": layer_descs,
+            }))
+            .map_err(|e| ImageError::Internal(e.to_string()))?;
+            let mdigest = format!("sha256:{}", archive::sha256_hex(&manifest));
+            if written.insert(mdigest.clone()) {
+                append_file(
+                    &mut tw,
+                    &format!("blobs/sha256/{}", hex_of(&mdigest)),
+                    manifest.len() as u64,
+                    &manifest[..],
+                )?;
+            }
+            let desc = |ann: Option<Value>| {
+                let mut d = serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": mdigest,
+                    "size": manifest.len(),
+                });
+                if let (Some(a), Some(o)) = (ann, d.as_object_mut()) {
+                    o.insert("annotations".to_string(), a);
+                }
+                d
+            };
+            if tags.is_empty() {
+                index_manifests.push(desc(None));
+            }
+            for t in tags {
+                index_manifests.push(desc(Some(serde_json::json!({
+                    "io.containerd.image.name": t.to_string(),
+                    "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
+                }))));
+                let top = layer_paths
+                    .last()
+                    .map(|p| p.trim_start_matches("blobs/sha256/").to_string())
+                    .unwrap_or_else(|| hex_of(id).to_string());
+                repositories
+                    .entry(t.familiar_name())
+                    .or_default()
+                    .insert(t.tag().unwrap_or("latest").to_string(), top);
+            }
+            manifest_json.push(serde_json::json!({
+                "Config": format!("blobs/sha256/{}", hex_of(id)),
+                "RepoTags": if tags.is_empty() { Value::Null } else { tags.iter().map(|t| t.familiar_string()).collect::<Vec<_>>().into() },
+                "Layers": layer_paths,
+            }));
+        }
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": index_manifests,
+        });
+        for (name, v) in [
+            ("index.json", index),
+            ("manifest.json", Value::Array(manifest_json)),
+            (
+                "oci-layout",
+                serde_json::json!({"imageLayoutVersion": "1.0.0"}),
+            ),
+        ] {
+            let data = serde_json::to_vec(&v).map_err(|e| ImageError::Internal(e.to_string()))?;
+            append_file(&mut tw, name, data.len() as u64, &data[..])?;
+        }
+        if !repositories.is_empty() {
+            let data = serde_json::to_vec(&repositories)
+                .map_err(|e| ImageError::Internal(e.to_string()))?;
+            append_file(&mut tw, "repositories", data.len() as u64, &data[..])?;
+        }
+        tw.into_inner()
+            .and_then(|mut w| w.flush())
+            .ctx(|| "writing save archive".to_string())?;
+        Ok(())
+    }
+}
+
+/// docker's isSingleReference: one tag (plus digest refs of that same repository).
+fn is_single_reference(refs: &[String]) -> bool {
+    if refs.len() <= 1 {
+        return refs.len() == 1;
+    }
+    let parsed: Vec<Reference> = refs
+        .iter()
+        .filter_map(|r| Reference::parse_normalized(r).ok())
+        .collect();
+    let mut single: Option<&Reference> = None;
+    let mut canonical = HashSet::new();
+    for r in &parsed {
+        if r.digest().is_some() {
+            canonical.insert(r.name());
+        } else if single.is_none() {
+            single = Some(r);
+        } else {
+            return false;
+        }
+    }
+    let single = match single.or(parsed.first()) {
+        Some(s) => s,
+        None => return false,
+    };
+    canonical.len() == 1 && canonical.contains(&single.name())
+}
+
+struct Conflict {
+    id: String,
+    hard: bool,
+    used: bool,
+    message: String,
+}
+
+impl Conflict {
+    fn into_error(self) -> ImageError {
+        let how = if self.hard {
+            "cannot be forced"
+        } else {
+            "must be forced"
+        };
+        ImageError::Conflict(format!(
+            "conflict: unable to delete {} ({how}) - {}",
+            short(&self.id),
+            self.message
+        ))
+    }
+}
+
+/// docker's checkImageDeleteConflict. `id_path` is the "ID given with a single reference"
+/// check, which ignores the active-reference conflict.
+fn delete_conflict(
+    id: &str,
+    containers: &[(String, bool)],
+    refs: &[String],
+    force: bool,
+    id_path: bool,
+) -> Option<Conflict> {
+    if let Some((cid, _)) = containers.iter().find(|(_, running)| *running) {
+        return Some(Conflict {
+            id: id.to_string(),
+            hard: true,
+            used: true,
+            message: format!("image is being used by running container {}", short(cid)),
+        });
+    }
+    if force {
+        return None;
+    }
+    if !id_path && !refs.is_empty() {
+        return Some(Conflict {
+            id: id.to_string(),
+            hard: false,
+            used: false,
+            message: "image is referenced in multiple repositories".to_string(),
+        });
+    }
+    if let Some((cid, _)) = containers.iter().find(|(_, running)| !*running) {
+        return Some(Conflict {
+            id: id.to_string(),
+            hard: false,
+            used: true,
+            message: format!("image is being used by stopped container {}", short(cid)),
+        });
+    }
+    None
+}
+
+/// Items of a pure OCI layout (no manifest.json): tags from the index annotations.
+fn oci_items(ar: &SaveArchive) -> Result<Vec<ManifestItem>, ImageError> {
+    let index: Value = serde_json::from_slice(&ar.read("index.json")?)
+        .map_err(|e| invalid_archive(format!("invalid index.json: {e}")))?;
+    let blob = |d: &str| format!("blobs/{}", d.replacen(':', "/", 1));
+    let mut items = Vec::new();
+    let mut stack: Vec<Value> = index
+        .get("manifests")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    stack.reverse();
+    while let Some(desc) = stack.pop() {
+        let digest = desc.get("digest").and_then(Value::as_str).unwrap_or("");
+        let mt = desc.get("mediaType").and_then(Value::as_str).unwrap_or("");
+        let body: Value = serde_json::from_slice(&ar.read(&blob(digest))?)
+            .map_err(|e| invalid_archive(format!("invalid manifest {digest}: {e}")))?;
+        if mt.contains("index") || mt.contains("manifest.list") || body.get("manifests").is_some() {
+            // Pick this platform's manifest from a nested index.
+            let subs = body
+                .get("manifests")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let pick = subs
+                .iter()
+                .find(|m| {
+                    m.pointer("/platform/architecture").and_then(Value::as_str) == Some(go_arch())
+                })
+                .or(subs.first())
+                .cloned();
+            if let Some(mut p) = pick {
+                if let (Some(a), Some(o)) = (desc.get("annotations").cloned(), p.as_object_mut()) {
+                    o.insert("annotations".to_string(), a);
+                }
+                stack.push(p);
+            }
+            continue;
+        }
+        let name = desc
+            .pointer("/annotations/io.containerd.image.name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                desc.pointer("/annotations/org.opencontainers.image.ref.name")
+                    .and_then(Value::as_str)
+                    .filter(|n| Reference::parse_normalized(n).is_ok_and(|r| r.tag().is_some()))
+                    .map(str::to_string)
+            });
+        let config = body
+            .pointer("/config/digest")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid_archive(format!("manifest {digest} has no config")))?;
+        let layers = body
+            .get("layers")
+            .and_then(Value::as_array)
+            .map(|ls| {
+                ls.iter()
+                    .filter_map(|l| l.get("digest").and_then(Value::as_str).map(blob))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tags = name
+            .and_then(|n| Reference::parse_normalized(&n).ok())
+            .map(|r| vec![r.familiar_string()]);
+        items.push(ManifestItem {
+            config: blob(config),
+            repo_tags: tags,
+            layers,
+        });
+    }
+    Ok(items)
+}
+
+fn append_dir<W: Write>(tw: &mut tar::Builder<W>, name: &str) -> Result<(), ImageError> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_mode(0o755);
+    h.set_size(0);
+    h.set_mtime(0);
+    tw.append_data(&mut h, name, io::empty())
+        .ctx(|| format!("writing {name}"))
+}
+
+fn append_file<W: Write>(
+    tw: &mut tar::Builder<W>,
+    name: &str,
+    size: u64,
+    r: impl Read,
+) -> Result<(), ImageError> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_size(size);
+    h.set_mtime(0);
+    tw.append_data(&mut h, name, r)
+        .ctx(|| format!("writing {name}"))
+}
+
+fn rand_suffix() -> String {
+    let mut h = Sha256::new();
+    h.update(
+        format!(
+            "{:?}{:?}",
+            std::time::SystemTime::now(),
+            std::thread::current().id()
+        )
+        .as_bytes(),
+    );
+    hex::encode(&h.finalize()[..6])
+}
+
+/// Removes a file, symlink or directory tree; overlay whiteouts and immutable-free trees
+/// only, so std's remove_dir_all (which does not follow symlinks) is enough.
+fn remove_any(p: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(p),
+        Ok(_) => fs::remove_file(p),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,487 @@
+//! Hardened layer extraction into an overlay lower dir.
+//!
+//! Every path is resolved component by component from a directory fd with `O_NOFOLLOW`, so
+//! a symlink in the layer (or `..`) can never redirect a write outside the root. Symlinks
+//! are created as-is (absolute targets are fine: they are only ever resolved inside the
+//! container) but never followed here. Whiteouts become what overlayfs expects: `.wh.x` a
+//! 0/0 char device, `.wh..wh..opq` the `trusted.overlay.opaque=y` xattr on the directory.
+
+use std::collections::HashSet;
+use std::ffi::{CString, OsStr};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path};
+
+use crate::error::ImageError;
+
+const WHITEOUT_PREFIX: &str = ".wh.";
+const OPAQUE: &str = ".wh..wh..opq";
+
+fn bad(msg: String) -> ImageError {
+    ImageError::InvalidArchive(msg)
+}
+
+fn io_err(what: &str, name: &str, e: io::Error) -> ImageError {
+    ImageError::Io {
+        context: format!("{what} {name}"),
+        source: e,
+    }
+}
+
+fn cstr(b: &[u8]) -> Result<CString, ImageError> {
+    CString::new(b).map_err(|_| bad("invalid tar entry: NUL byte in name".to_string()))
+}
+
+fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn open_dir_at(dir: RawFd, name: &CString) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall on a valid fd and NUL-terminated name; the result is owned.
+    let fd = check(unsafe {
+        libc::openat(
+            dir,
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: fd was just returned by openat and is not owned elsewhere.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Lexically cleans a tar name into components inside the root; `None` if it escapes.
+fn components(name: &Path) -> Option<Vec<Vec<u8>>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for c in name.components() {
+        match c {
+            Component::Normal(p) => out.push(p.as_bytes().to_vec()),
+            Component::CurDir | Component::RootDir => {}
+            Component::ParentDir => {
+                out.pop()?;
+            }
+            Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+fn display(c: &[Vec<u8>]) -> String {
+    c.iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Opens (creating missing directories) the parent chain without following symlinks.
+fn walk(
+    root: &OwnedFd,
+    parents: &[Vec<u8>],
+    create: bool,
+    name: &str,
+) -> Result<OwnedFd, ImageError> {
+    // SAFETY: dup of a valid fd, owned by the result.
+    let mut cur = unsafe {
+        OwnedFd::from_raw_fd(
+            check(libc::dup(root.as_raw_fd())).map_err(|e| io_err("dup", name, e))?,
+        )
+    };
+    for comp in parents {
+        let c = cstr(comp)?;
+        let next = match open_dir_at(cur.as_raw_fd(), &c) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {
+                // SAFETY: valid dir fd and name.
+                check(unsafe { libc::mkdirat(cur.as_raw_fd(), c.as_ptr(), 0o755) })
+                    .map_err(|e| io_err("creating parent of", name, e))?;
+                open_dir_at(cur.as_raw_fd(), &c)
+                    .map_err(|e| io_err("opening parent of", name, e))?
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR)) => {
+                return Err(bad(format!(
+                    "invalid tar entry {name}: path component {:?} is a symlink or not a directory (refusing to extract through it)",
+                    String::from_utf8_lossy(comp)
+                )));
+            }
+            Err(e) => return Err(io_err("resolving", name, e)),
+        };
+        cur = next;
+    }
+    Ok(cur)
+}
+
+fn lstat_at(dir: RawFd, name: &CString) -> io::Result<Option<libc::stat>> {
+    // SAFETY: stat is plain old data; fstatat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd, name and out pointer.
+    let r = unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            return Ok(None);
+        }
+        return Err(e);
+    }
+    Ok(Some(st))
+}
+
+/// Removes `name` in `dir` (recursively for directories), never following symlinks.
+fn remove_at(dir: RawFd, name: &CString) -> io::Result<()> {
+    let Some(st) = lstat_at(dir, name)? else {
+        return Ok(());
+    };
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        let sub = open_dir_at(dir, name)?;
+        // Collect names first: the directory iterator must not see its own removals.
+        let path = format!("/proc/self/fd/{}", sub.as_raw_fd());
+        let names: Vec<CString> = fs::read_dir(&path)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| CString::new(e.file_name().as_bytes()).ok())
+            .collect();
+        for n in names {
+            remove_at(sub.as_raw_fd(), &n)?;
+        }
+        // SAFETY: valid fd and name.
+        check(unsafe { libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR) })?;
+    } else {
+        // SAFETY: valid fd and name.
+        check(unsafe { libc::unlinkat(dir, name.as_ptr(), 0) })?;
+    }
+    Ok(())
+}
+
+fn set_times_at(dir: RawFd, name: &CString, mtime: i64) -> io::Result<()> {
+    let ts = libc::timespec {
+        tv_sec: mtime as libc::time_t,
+        tv_nsec: 0,
+    };
+    let times = [ts, ts];
+    // SAFETY: valid fd, name and a 2-element timespec array.
+    check(unsafe {
+        libc::utimensat(
+            dir,
+            name.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(|_| ())
+}
+
+fn chown_at(dir: RawFd, name: &CString, uid: u64, gid: u64) -> io::Result<()> {
+    // SAFETY: valid fd and name.
+    check(unsafe {
+        libc::fchownat(
+            dir,
+            name.as_ptr(),
+            uid as libc::uid_t,
+            gid as libc::gid_t,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(|_| ())
+}
+
+fn set_xattr_fd(fd: RawFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+    let k = CString::new(key).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: valid fd, NUL-terminated key, value buffer with its length.
+    check(unsafe { libc::fsetxattr(fd, k.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
+        .map(|_| ())
+}
+
+struct Meta {
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: i64,
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+fn entry_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, ImageError> {
+    let h = entry.header();
+    let mode = h
+        .mode()
+        .map_err(|e| bad(format!("invalid tar header: {e}")))?
+        & 0o7777;
+    let uid = h
+        .uid()
+        .map_err(|e| bad(format!("invalid tar header: {e}")))?;
+    let gid = h
+        .gid()
+        .map_err(|e| bad(format!("invalid tar header: {e}")))?;
+    let mtime = h.mtime().unwrap_or(0) as i64;
+    let mut xattrs = Vec::new();
+    if let Ok(Some(exts)) = entry.pax_extensions() {
+        for ext in exts.flatten() {
+            if let Some(k) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
+                xattrs.push((k.to_vec(), ext.value_bytes().to_vec()));
+            }
+        }
+    }
+    Ok(Meta {
+        mode,
+        uid,
+        gid,
+        mtime,
+        xattrs,
+    })
+}
+
+/// Applies ownership, mode, xattrs (files and dirs, through an fd) and mtime.
+fn apply_meta_fd(fd: RawFd, m: &Meta, name: &str) -> Result<(), ImageError> {
+    // SAFETY: valid fd.
+    check(unsafe { libc::fchown(fd, m.uid as libc::uid_t, m.gid as libc::gid_t) })
+        .map_err(|e| io_err("chown", name, e))?;
+    // chmod after chown: chown clears setuid/setgid bits.
+    // SAFETY: valid fd.
+    check(unsafe { libc::fchmod(fd, m.mode as libc::mode_t) })
+        .map_err(|e| io_err("chmod", name, e))?;
+    for (k, v) in &m.xattrs {
+        if let Err(e) = set_xattr_fd(fd, k, v) {
+            tracing::warn!(entry = name, key = %String::from_utf8_lossy(k), error = %e, "skipping xattr");
+        }
+    }
+    let ts = libc::timespec {
+        tv_sec: m.mtime as libc::time_t,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid fd and 2-element array.
+    check(unsafe { libc::futimens(fd, [ts, ts].as_ptr()) })
+        .map_err(|e| io_err("utimes", name, e))?;
+    Ok(())
+}
+
+/// Unpacks a layer tar stream into `dest` (an existing, normally empty directory).
+/// Returns the tar reader so the caller can drain and hash the rest of the stream.
+pub fn unpack_layer<R: Read>(r: R, dest: &Path) -> Result<R, ImageError> {
+    let root_c = cstr(dest.as_os_str().as_bytes())?;
+    // SAFETY: opening the destination dir; owned below.
+    let root_fd = check(unsafe {
+        libc::open(
+            root_c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })
+    .map_err(|e| io_err("opening", &dest.display().to_string(), e))?;
+    // SAFETY: fresh fd from open.
+    let root = unsafe { OwnedFd::from_raw_fd(root_fd) };
+
+    let mut ar = tar::Archive::new(r);
+    let mut dirs: Vec<(Vec<Vec<u8>>, Meta)> = Vec::new();
+    {
+        let entries = ar
+            .entries()
+            .map_err(|e| bad(format!("invalid layer tar: {e}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| bad(format!("invalid layer tar: {e}")))?;
+            extract_entry(&root, &mut entry, &mut dirs)?;
+        }
+    }
+    // Directory metadata last, deepest first, so creating children does not touch mtimes.
+    for (comps, meta) in dirs.iter().rev() {
+        let name = display(comps);
+        let fd = if comps.is_empty() {
+            // SAFETY: dup of a valid fd.
+            unsafe {
+                OwnedFd::from_raw_fd(
+                    check(libc::dup(root.as_raw_fd())).map_err(|e| io_err("dup", &name, e))?,
+                )
+            }
+        } else {
+            walk(&root, comps, false, &name)?
+        };
+        apply_meta_fd(fd.as_raw_fd(), meta, &name)?;
+    }
+    Ok(ar.into_inner())
+}
+
+fn extract_entry<R: Read>(
+    root: &OwnedFd,
+    entry: &mut tar::Entry<'_, R>,
+    dirs: &mut Vec<(Vec<Vec<u8>>, Meta)>,
+) -> Result<(), ImageError> {
+    let raw = entry
+        .path()
+        .map_err(|e| bad(format!("invalid tar entry name: {e}")))?
+        .into_owned();
+    let shown = raw.display().to_string();
+    let comps = components(&raw).ok_or_else(|| {
+        bad(format!(
+            "invalid tar entry {shown:?}: path is outside of the layer root"
+        ))
+    })?;
+    let kind = entry.header().entry_type();
+    let meta = entry_meta(entry)?;
+    let Some((base, parents)) = comps.split_last() else {
+        // The root itself ("./"): only its metadata matters.
+        if kind.is_dir() {
+            dirs.push((Vec::new(), meta));
+        }
+        return Ok(());
+    };
+    let parent = walk(root, parents, true, &shown)?;
+    let pfd = parent.as_raw_fd();
+    let base_str = OsStr::from_bytes(base).to_string_lossy().into_owned();
+
+    if base_str == OPAQUE {
+        set_xattr_fd(pfd, b"trusted.overlay.opaque", b"y")
+            .map_err(|e| io_err("marking opaque", &shown, e))?;
+        return Ok(());
+    }
+    if let Some(real) = base.strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
+        if real.is_empty() || real == b"." || real == b".." {
+            return Err(bad(format!("invalid whiteout entry {shown:?}")));
+        }
+        let rc = cstr(real)?;
+        remove_at(pfd, &rc).map_err(|e| io_err("removing", &shown, e))?;
+        // SAFETY: valid fd and name; 0/0 char device is overlayfs's whiteout.
+        check(unsafe { libc::mknodat(pfd, rc.as_ptr(), libc::S_IFCHR, 0) })
+            .map_err(|e| io_err("creating whiteout", &shown, e))?;
+        chown_at(pfd, &rc, meta.uid, meta.gid).map_err(|e| io_err("chown", &shown, e))?;
+        return Ok(());
+    }
+
+    let bc = cstr(base)?;
+    let existing = lstat_at(pfd, &bc).map_err(|e| io_err("stat", &shown, e))?;
+    let existing_is_dir = existing.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+    if existing.is_some() && !(kind.is_dir() && existing_is_dir) {
+        remove_at(pfd, &bc).map_err(|e| io_err("replacing", &shown, e))?;
+    }
+
+    match kind {
+        tar::EntryType::Directory => {
+            if !existing_is_dir {
+                // SAFETY: valid fd and name.
+                check(unsafe { libc::mkdirat(pfd, bc.as_ptr(), 0o700) })
+                    .map_err(|e| io_err("mkdir", &shown, e))?;
+            }
+            dirs.push((comps.clone(), meta));
+        }
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            // SAFETY: valid fd and name; O_EXCL|O_NOFOLLOW: never write through a link.
+            let fd = check(unsafe {
+                libc::openat(
+                    pfd,
+                    bc.as_ptr(),
+                    libc::O_WRONLY
+                        | libc::O_CREAT
+                        | libc::O_EXCL
+                        | libc::O_NOFOLLOW
+                        | libc::O_CLOEXEC,
+                    0o600,
+                )
+            })
+            .map_err(|e| io_err("creating", &shown, e))?;
+            // SAFETY: fresh fd.
+            let mut f = unsafe { File::from_raw_fd(fd) };
+            let want = entry.size();
+            let n = io::copy(entry, &mut f)
+                .map_err(|e| bad(format!("error reading layer tar at {shown}: {e}")))?;
+            if n != want {
+                return Err(bad(format!(
+                    "unexpected EOF: layer tar truncated in {shown} ({n} of {want} bytes)"
+                )));
+            }
+            apply_meta_fd(f.as_raw_fd(), &meta, &shown)?;
+        }
+        tar::EntryType::Symlink => {
+            let target = entry
+                .link_name_bytes()
+                .ok_or_else(|| bad(format!("symlink {shown:?} has no target")))?;
+            let tc = cstr(&target)?;
+            // SAFETY: valid fd and names.
+            check(unsafe { libc::symlinkat(tc.as_ptr(), pfd, bc.as_ptr()) })
+                .map_err(|e| io_err("symlink", &shown, e))?;
+            chown_at(pfd, &bc, meta.uid, meta.gid).map_err(|e| io_err("chown", &shown, e))?;
+            set_times_at(pfd, &bc, meta.mtime).map_err(|e| io_err("utimes", &shown, e))?;
+        }
+        tar::EntryType::Link => {
+            let target = entry
+                .link_name()
+                .map_err(|e| bad(format!("invalid hard link {shown:?}: {e}")))?
+                .ok_or_else(|| bad(format!("hard link {shown:?} has no target")))?
+                .into_owned();
+            let tcomps = components(&target)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "invalid hard link {shown:?} -> {:?}: target is outside of the layer root",
+                        target.display()
+                    ))
+                })?;
+            let (tbase, tparents) = tcomps
+                .split_last()
+                .ok_or_else(|| bad(format!("invalid hard link {shown:?}")))?;
+            let tdir = walk(root, tparents, false, &shown)?;
+            let tb = cstr(tbase)?;
+            // flags 0: link the target entry itself, never what a symlink points to.
+            // SAFETY: valid fds and names.
+            check(unsafe { libc::linkat(tdir.as_raw_fd(), tb.as_ptr(), pfd, bc.as_ptr(), 0) })
+                .map_err(|e| {
+                    bad(format!(
+                        "invalid hard link {shown:?} -> {:?}: {e}",
+                        target.display()
+                    ))
+                })?;
+        }
+        tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+            let h = entry.header();
+            let major = h.device_major().ok().flatten().unwrap_or(0);
+            let minor = h.device_minor().ok().flatten().unwrap_or(0);
+            let fmt = match kind {
+                tar::EntryType::Char => libc::S_IFCHR,
+                tar::EntryType::Block => libc::S_IFBLK,
+                _ => libc::S_IFIFO,
+            };
+            let dev = libc::makedev(major, minor);
+            // SAFETY: valid fd and name.
+            check(unsafe {
+                libc::mknodat(
+                    pfd,
+                    bc.as_ptr(),
+                    fmt | (meta.mode as libc::mode_t & 0o777),
+                    dev,
+                )
+            })
+            .map_err(|e| io_err("mknod", &shown, e))?;
+            chown_at(pfd, &bc, meta.uid, meta.gid).map_err(|e| io_err("chown", &shown, e))?;
+            // SAFETY: valid fd and name (fchmodat never follows for non-links).
+            check(unsafe { libc::fchmodat(pfd, bc.as_ptr(), meta.mode as libc::mode_t, 0) })
+                .map_err(|e| io_err("chmod", &shown, e))?;
+            set_times_at(pfd, &bc, meta.mtime).map_err(|e| io_err("utimes", &shown, e))?;
+        }
+        other => {
+            tracing::debug!(entry = %shown, kind = ?other, "skipping unsupported tar entry type");
+        }
+    }
+    Ok(())
+}
+
+/// Bytes used by a directory tree the way docker's overlay2 DiffSize counts them: sizes of
+/// all non-directory entries (symlinks included), each inode once.
+pub fn dir_size(path: &Path) -> u64 {
+    let mut seen = HashSet::new();
+    let mut total = 0u64;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&p) else { continue };
+        for e in rd.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            if md.is_dir() {
+                stack.push(e.path());
+                continue;
+            }
+            if md.len() == 0 || !seen.insert((md.dev(), md.ino())) {
+                continue;
+            }
+            total += md.len();
+        }
+    }
+    total
+}
