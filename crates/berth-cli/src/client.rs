@@ -1,0 +1,401 @@
+//! A small blocking HTTP/1.1 client for the Engine API over a unix socket.
+//!
+//! Blocking I/O keeps connection hijacking (attach) trivial: the socket simply becomes the
+//! raw stream once the 101 answer has been read.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+/// Highest API version the client speaks.
+pub const CLIENT_API: (u32, u32) = (1, 47);
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("Cannot connect to the berth daemon at {0}. Is the berth daemon running?")]
+    Connect(String),
+    #[error("Error response from daemon: {message}")]
+    Daemon { status: u16, message: String },
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Daemon { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+    pub fn message(&self) -> String {
+        match self {
+            ClientError::Daemon { message, .. } => message.clone(),
+            e => e.to_string(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// Request body.
+pub enum Body<'a> {
+    None,
+    Json(serde_json::Value),
+    /// Streamed with chunked transfer encoding (load, import).
+    Stream(&'a mut dyn Read, &'a str),
+}
+
+pub struct Client {
+    pub sock: PathBuf,
+    pub host: String,
+    prefix: String,
+}
+
+/// Response head plus a reader positioned at the (decoded) body.
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Box<dyn Read + Send>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn bytes(mut self) -> Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.body.read_to_end(&mut v)?;
+        Ok(v)
+    }
+    pub fn json(self) -> Result<serde_json::Value> {
+        let b = self.bytes()?;
+        if b.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&b).map_err(|e| ClientError::Protocol(format!("invalid JSON: {e}")))
+    }
+}
+
+pub fn sock_path(host: &str) -> std::result::Result<PathBuf, String> {
+    match host.strip_prefix("unix://") {
+        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+        _ => Err(format!("unsupported daemon address: {host}")),
+    }
+}
+
+impl Client {
+    pub fn new(host: &str) -> std::result::Result<Client, String> {
+        Ok(Client {
+            sock: sock_path(host)?,
+            host: host.to_string(),
+            prefix: String::new(),
+        })
+    }
+
+    fn connect(&self) -> Result<UnixStream> {
+        UnixStream::connect(&self.sock).map_err(|_| ClientError::Connect(self.host.clone()))
+    }
+
+    /// Pings the daemon and fixes the API version prefix: min(server, client).
+    pub fn negotiate(&mut self) -> Result<()> {
+        let resp = self.raw("GET", "/_ping", Body::None, false)?;
+        let server = resp.header("Api-Version").and_then(parse_version);
+        let _ = resp.bytes();
+        let v = match server {
+            Some(s) if s < CLIENT_API => s,
+            _ => CLIENT_API,
+        };
+        self.prefix = format!("/v{}.{}", v.0, v.1);
+        Ok(())
+    }
+
+    pub fn api_version(&self) -> String {
+        self.prefix.trim_start_matches("/v").to_string()
+    }
+
+    /// True when something answers /_ping on the socket.
+    pub fn ping_ok(&self) -> bool {
+        match self.raw("GET", "/_ping", Body::None, false) {
+            Ok(r) => r.status == 200,
+            Err(_) => false,
+        }
+    }
+
+    /// Waits up to `timeout` for the daemon to answer.
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.ping_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Sends a request under the version prefix; non-2xx answers become `ClientError::Daemon`.
+    pub fn call(&self, method: &str, path: &str, body: Body) -> Result<Response> {
+        let full = format!("{}{}", self.prefix, path);
+        let resp = self.raw(method, &full, body, false)?;
+        check(resp)
+    }
+
+    pub fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        self.call("GET", path, Body::None)?.json()
+    }
+
+    pub fn post_json(&self, path: &str, body: Body) -> Result<serde_json::Value> {
+        self.call("POST", path, body)?.json()
+    }
+
+    /// Hijacks the connection (attach): returns the raw stream after the 101/200 answer,
+    /// with any bytes already buffered past the head.
+    pub fn hijack(&self, path: &str) -> Result<(UnixStream, Vec<u8>)> {
+        let full = format!("{}{}", self.prefix, path);
+        let mut s = self.connect()?;
+        let req = format!(
+            "POST {full} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nContent-Type: text/plain\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+        );
+        s.write_all(req.as_bytes())?;
+        let mut reader = BufReader::new(s.try_clone()?);
+        let (status, headers) = read_head(&mut reader)?;
+        if !(status == 101 || status == 200) {
+            let body = body_reader(reader, &headers, status)?;
+            return Err(check(Response {
+                status,
+                headers,
+                body,
+            })
+            .err()
+            .unwrap_or_else(|| ClientError::Protocol("attach failed".into())));
+        }
+        let leftover = reader.buffer().to_vec();
+        Ok((s, leftover))
+    }
+
+    fn raw(&self, method: &str, path: &str, body: Body, _keep: bool) -> Result<Response> {
+        let mut s = self.connect()?;
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nConnection: close\r\n"
+        );
+        match body {
+            Body::None => {
+                if method == "POST" {
+                    head.push_str("Content-Length: 0\r\n");
+                }
+                head.push_str("\r\n");
+                s.write_all(head.as_bytes())?;
+            }
+            Body::Json(v) => {
+                let b = serde_json::to_vec(&v)
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
+                head.push_str(&format!(
+                    "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    b.len()
+                ));
+                s.write_all(head.as_bytes())?;
+                s.write_all(&b)?;
+            }
+            Body::Stream(r, ctype) => {
+                head.push_str(&format!(
+                    "Content-Type: {ctype}\r\nTransfer-Encoding: chunked\r\n\r\n"
+                ));
+                s.write_all(head.as_bytes())?;
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = r.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    s.write_all(format!("{n:x}\r\n").as_bytes())?;
+                    s.write_all(&buf[..n])?;
+                    s.write_all(b"\r\n")?;
+                }
+                s.write_all(b"0\r\n\r\n")?;
+            }
+        }
+        let mut reader = BufReader::new(s);
+        let (status, headers) = read_head(&mut reader)?;
+        let body = if method == "HEAD" {
+            Box::new(io::empty()) as Box<dyn Read + Send>
+        } else {
+            body_reader(reader, &headers, status)?
+        };
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn parse_version(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.trim().split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+fn check(resp: Response) -> Result<Response> {
+    if (200..300).contains(&resp.status) {
+        return Ok(resp);
+    }
+    let status = resp.status;
+    let b = resp.bytes()?;
+    let message = serde_json::from_slice::<serde_json::Value>(&b)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
+        .unwrap_or_else(|| String::from_utf8_lossy(&b).trim().to_string());
+    Err(ClientError::Daemon { status, message })
+}
+
+fn read_head<R: BufRead>(r: &mut R) -> Result<(u16, Vec<(String, String)>)> {
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| ClientError::Protocol(format!("bad status line: {line:?}")))?;
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h)? == 0 {
+            break;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    Ok((status, headers))
+}
+
+fn body_reader(
+    r: BufReader<UnixStream>,
+    headers: &[(String, String)],
+    status: u16,
+) -> Result<Box<dyn Read + Send>> {
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
+    if status == 204 || status == 304 {
+        return Ok(Box::new(io::empty()));
+    }
+    if get("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        return Ok(Box::new(Chunked {
+            inner: r,
+            remaining: 0,
+            done: false,
+        }));
+    }
+    if let Some(n) = get("Content-Length").and_then(|v| v.parse::<u64>().ok()) {
+        return Ok(Box::new(r.take(n)));
+    }
+    Ok(Box::new(r))
+}
+
+/// Decodes a chunked transfer-encoded body as it arrives (logs -f, events).
+struct Chunked<R: BufRead> {
+    inner: R,
+    remaining: usize,
+    done: bool,
+}
+
+impl<R: BufRead> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.remaining == 0 {
+            let mut line = String::new();
+            if self.inner.read_line(&mut line)? == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            let size_s = line.trim().split(';').next().unwrap_or("");
+            let size = usize::from_str_radix(size_s, 16)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+            if size == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            self.remaining = size;
+        }
+        let n = buf.len().min(self.remaining);
+        let got = self.inner.read(&mut buf[..n])?;
+        if got == 0 {
+            self.done = true;
+            return Ok(0);
+        }
+        self.remaining -= got;
+        if self.remaining == 0 {
+            let mut crlf = String::new();
+            self.inner.read_line(&mut crlf)?;
+        }
+        Ok(got)
+    }
+}
+
+/// Builds docker's `filters` query value: {"key":{"value":true}}.
+pub fn filters_json(filters: &[String]) -> std::result::Result<Option<String>, String> {
+    let mut m: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
+        Default::default();
+    for f in filters {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| format!("bad format of filter (expected name=value)"))?;
+        m.entry(k.trim().to_lowercase())
+            .or_default()
+            .insert(v.to_string(), serde_json::Value::Bool(true));
+    }
+    if m.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&m).map(Some).map_err(|e| e.to_string())
+}
+
+/// Percent-encodes a query component.
+pub fn q(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_decoding() {
+        let data = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        let mut c = Chunked {
+            inner: io::Cursor::new(&data[..]),
+            remaining: 0,
+            done: false,
+        };
+        let mut s = String::new();
+        c.read_to_string(&mut s).ok();
+        assert_eq!(s, "hello world");
+    }
+
+    #[test]
+    fn filters() {
+        let f = filters_json(&["name=x".into(), "status=exited".into()]);
+        assert_eq!(
+            f,
+            Ok(Some(r#"{"name":{"x":true},"status":{"exited":true}}"#.into()))
+        );
+        assert_eq!(filters_json(&[]), Ok(None));
+    }
+}

@@ -1,0 +1,608 @@
+//! Container commands other than run/create.
+
+use clap::Parser;
+use serde_json::{json, Value};
+
+use super::{confirm, join_errors, parse, Invocation};
+use crate::client::{filters_json, q, Body};
+use crate::format::{from_json, render_list};
+use crate::units::{get_timestamp, human_duration, human_size_prec};
+use crate::{CmdResult, Ctx, Failure};
+
+/// Go's strconv.Quote for the strings docker shows.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// docker's Ellipsis: keep `max` display chars, ending with "…".
+pub fn ellipsis(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+pub fn short_id(id: &str) -> String {
+    let id = id.strip_prefix("sha256:").unwrap_or(id);
+    id.chars().take(12).collect()
+}
+
+/// Go's `time.Time.String()` for a unix time in the local zone.
+pub fn go_time_string(ts: i64) -> String {
+    use chrono::{Local, TimeZone};
+    match Local.timestamp_opt(ts, 0).single() {
+        Some(t) => {
+            let off = t.format("%z").to_string();
+            let zone = if off == "+0000" { "UTC".to_string() } else { off.clone() };
+            format!("{} {off} {zone}", t.format("%Y-%m-%d %H:%M:%S"))
+        }
+        None => String::new(),
+    }
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string()
+}
+
+fn display_ports(ports: &Value) -> String {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(list) = ports.as_array() {
+        for p in list {
+            let private = p.get("PrivatePort").and_then(|x| x.as_i64()).unwrap_or(0);
+            let public = p.get("PublicPort").and_then(|x| x.as_i64()).unwrap_or(0);
+            let ty = s(p, "Type");
+            let ip = s(p, "IP");
+            let e = if public > 0 {
+                let ip = if ip.contains(':') { format!("[{ip}]") } else { ip };
+                format!("{ip}:{public}->{private}/{ty}")
+            } else {
+                format!("{private}/{ty}")
+            };
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+    out.join(", ")
+}
+
+fn labels_string(v: Option<&Value>) -> String {
+    let mut l: Vec<String> = v
+        .and_then(|m| m.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    l.sort();
+    l.join(",")
+}
+
+/// docker's ContainerContext, as a map of the fields templates see.
+pub fn container_row(c: &Value, trunc: bool) -> Value {
+    let id = s(c, "Id");
+    let mut image = s(c, "Image");
+    if trunc {
+        if image.starts_with("sha256:") {
+            image = short_id(&image);
+        } else if let Some((name, _)) = image.split_once('@') {
+            image = name.to_string();
+        }
+    }
+    let mut command = s(c, "Command");
+    if trunc {
+        command = ellipsis(&command, 20);
+    }
+    let names: Vec<String> = c
+        .get("Names")
+        .and_then(|n| n.as_array())
+        .map(|n| {
+            n.iter()
+                .filter_map(|x| x.as_str())
+                .filter(|x| !trunc || x.matches('/').count() == 1)
+                .map(|x| x.trim_start_matches('/').to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let created = c.get("Created").and_then(|x| x.as_i64()).unwrap_or(0);
+    let mounts = c.get("Mounts").and_then(|m| m.as_array());
+    let mount_names: Vec<String> = mounts
+        .map(|m| {
+            m.iter()
+                .map(|m| {
+                    let n = s(m, "Name");
+                    let n = if n.is_empty() { s(m, "Source") } else { n };
+                    if trunc { ellipsis(&n, 15) } else { n }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let local_volumes = mounts
+        .map(|m| m.iter().filter(|m| s(m, "Driver") == "local").count())
+        .unwrap_or(0);
+    let mut networks: Vec<String> = c
+        .get("NetworkSettings")
+        .and_then(|n| n.get("Networks"))
+        .and_then(|n| n.as_object())
+        .map(|n| n.keys().cloned().collect())
+        .unwrap_or_default();
+    networks.sort();
+    let srw = c.get("SizeRw").and_then(|x| x.as_i64()).unwrap_or(0);
+    let srf = c.get("SizeRootFs").and_then(|x| x.as_i64()).unwrap_or(0);
+    let mut size = human_size_prec(srw as f64, 3);
+    if srf > 0 {
+        size = format!("{size} (virtual {})", human_size_prec(srf as f64, 3));
+    }
+    json!({
+        "Command": crate::commands::containers::go_quote(&command),
+        "CreatedAt": go_time_string(created),
+        "ID": if trunc { short_id(&id) } else { id },
+        "Image": image,
+        "Labels": labels_string(c.get("Labels")),
+        "LocalVolumes": local_volumes.to_string(),
+        "Mounts": mount_names.join(","),
+        "Names": names.join(","),
+        "Networks": networks.join(","),
+        "Platform": c.get("ImageManifestDescriptor").and_then(|d| d.get("platform")).cloned().unwrap_or(Value::Null),
+        "Ports": display_ports(c.get("Ports").unwrap_or(&Value::Null)),
+        "RunningFor": format!("{} ago", crate::units::since_unix(created)),
+        "Size": size,
+        "State": s(c, "State"),
+        "Status": s(c, "Status"),
+    })
+}
+
+pub const PS_HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("State", "STATE"),
+    ("Status", "STATUS"),
+    ("Size", "SIZE"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("Networks", "NETWORKS"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+    ("Platform", "PLATFORM"),
+];
+
+#[derive(Parser)]
+struct PsCmd {
+    #[arg(short = 'a', long)]
+    all: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(short = 'n', long = "last", default_value_t = -1, allow_negative_numbers = true)]
+    last: i64,
+    #[arg(short = 'l', long)]
+    latest: bool,
+    #[arg(short = 's', long)]
+    size: bool,
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    #[arg(short = 'f', long)]
+    filter: Vec<String>,
+    #[arg(long)]
+    format: Option<String>,
+    args: Vec<String>,
+}
+
+pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PsCmd = parse(inv, args)?;
+    if !o.args.is_empty() {
+        return Err(Failure::new(
+            format!(
+                "berth: 'berth {}' accepts no arguments\n\n{}\n\nSee 'berth {} --help' for more information",
+                inv.path,
+                inv.usage_line(),
+                inv.path
+            ),
+            1,
+        ));
+    }
+    let mut limit = o.last;
+    if o.latest && limit == -1 {
+        limit = 1;
+    }
+    let format = o.format.clone().unwrap_or_default();
+    let size = o.size || format.contains(".Size");
+    let mut qs = Vec::new();
+    if o.all {
+        qs.push("all=1".to_string());
+    }
+    if let Some(f) = filters_json(&o.filter).map_err(|e| Failure::new(e, 1))? {
+        qs.push(format!("filters={}", q(&f)));
+    }
+    if limit > 0 {
+        qs.push(format!("limit={limit}"));
+    }
+    if size {
+        qs.push("size=1".into());
+    }
+    let path = if qs.is_empty() {
+        "/containers/json".to_string()
+    } else {
+        format!("/containers/json?{}", qs.join("&"))
+    };
+    let list = ctx.client()?.get_json(&path)?;
+    let rows: Vec<_> = list
+        .as_array()
+        .map(|l| l.iter().map(|c| from_json(&container_row(c, !o.no_trunc))).collect())
+        .unwrap_or_default();
+    let (format, default) = if o.quiet && (format.is_empty() || format == "table") {
+        ("{{.ID}}".to_string(), String::new())
+    } else {
+        let mut d = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".to_string();
+        if o.size {
+            d.push_str("\t{{.Size}}");
+        }
+        (format, d)
+    };
+    let mut out = std::io::stdout().lock();
+    render_list(&mut out, &format, &default, PS_HEADERS, &rows).map_err(|e| Failure::new(e.0, 1))?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct StartCmd {
+    #[arg(short = 'a', long)]
+    attach: bool,
+    #[arg(short = 'i', long)]
+    interactive: bool,
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
+    args: Vec<String>,
+}
+
+pub fn cmd_start(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: StartCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let c = ctx.client()?;
+    if o.attach || o.interactive {
+        if o.args.len() > 1 {
+            return Err(Failure::new(
+                "you cannot attach to multiple containers at once",
+                1,
+            ));
+        }
+        let info = c.get_json(&format!("/containers/{}/json", q(&o.args[0])))?;
+        let id = s(&info, "Id");
+        let cfg = info.get("Config").cloned().unwrap_or(Value::Null);
+        let tty = cfg.get("Tty").and_then(|x| x.as_bool()).unwrap_or(false);
+        let open_stdin = cfg.get("OpenStdin").and_then(|x| x.as_bool()).unwrap_or(false);
+        let auto_remove = info
+            .get("HostConfig")
+            .and_then(|h| h.get("AutoRemove"))
+            .and_then(|x| x.as_bool())
+            .unwrap_or(false);
+        let r = super::create::attach_start_wait(
+            c,
+            inv,
+            &id,
+            tty,
+            o.interactive && open_stdin,
+            true,
+            true,
+            auto_remove,
+        );
+        // `start -a` reports plain daemon errors (exit 1), not run's status errors.
+        return r.map_err(|f| {
+            let msg = f
+                .msg
+                .trim_start_matches("berth: ")
+                .split("\n\nRun '")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            Failure::new(msg, 1)
+        });
+    }
+    let mut errs = Vec::new();
+    let mut failed = Vec::new();
+    for name in &o.args {
+        match c.call("POST", &format!("/containers/{}/start", q(name)), Body::None) {
+            Ok(_) => println!("{name}"),
+            Err(e) => {
+                errs.push(e.to_string());
+                failed.push(name.clone());
+            }
+        }
+    }
+    if !failed.is_empty() {
+        errs.push(format!("Error: failed to start containers: {}", failed.join(", ")));
+    }
+    join_errors(errs)
+}
+
+#[derive(Parser)]
+struct StopCmd {
+    #[arg(short = 't', long = "time", visible_alias = "timeout", allow_negative_numbers = true)]
+    time: Option<i64>,
+    #[arg(short = 's', long)]
+    signal: Option<String>,
+    args: Vec<String>,
+}
+
+fn each(
+    ctx: &mut Ctx,
+    names: &[String],
+    method: &str,
+    f: impl Fn(&str) -> String,
+    print: bool,
+) -> CmdResult {
+    let c = ctx.client()?;
+    let mut errs = Vec::new();
+    for name in names {
+        match c.call(method, &f(name), Body::None) {
+            Ok(r) => {
+                let _ = r.bytes();
+                if print {
+                    println!("{name}");
+                }
+            }
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    join_errors(errs)
+}
+
+fn stop_like(ctx: &mut Ctx, inv: &Invocation, args: &[String], action: &str) -> CmdResult {
+    let o: StopCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let mut qs = Vec::new();
+    if let Some(sig) = &o.signal {
+        qs.push(format!("signal={}", q(sig)));
+    }
+    if let Some(t) = o.time {
+        qs.push(format!("t={t}"));
+    }
+    let query = if qs.is_empty() { String::new() } else { format!("?{}", qs.join("&")) };
+    each(ctx, &o.args, "POST", |n| format!("/containers/{}/{action}{query}", q(n)), true)
+}
+
+pub fn cmd_stop(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    stop_like(ctx, inv, args, "stop")
+}
+
+pub fn cmd_restart(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    stop_like(ctx, inv, args, "restart")
+}
+
+#[derive(Parser)]
+struct KillCmd {
+    #[arg(short = 's', long)]
+    signal: Option<String>,
+    args: Vec<String>,
+}
+
+pub fn cmd_kill(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: KillCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let query = match &o.signal {
+        Some(sig) => format!("?signal={}", q(sig)),
+        None => String::new(),
+    };
+    each(ctx, &o.args, "POST", |n| format!("/containers/{}/kill{query}", q(n)), true)
+}
+
+#[derive(Parser)]
+struct RmCmd {
+    #[arg(short = 'f', long)]
+    force: bool,
+    #[arg(short = 'v', long)]
+    volumes: bool,
+    #[arg(short = 'l', long)]
+    link: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: RmCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let mut qs = Vec::new();
+    if o.force {
+        qs.push("force=1");
+    }
+    if o.link {
+        qs.push("link=1");
+    }
+    if o.volumes {
+        qs.push("v=1");
+    }
+    let query = if qs.is_empty() { String::new() } else { format!("?{}", qs.join("&")) };
+    each(ctx, &o.args, "DELETE", |n| format!("/containers/{}{query}", q(n)), true)
+}
+
+#[derive(Parser)]
+struct ArgsOnly {
+    args: Vec<String>,
+}
+
+pub fn cmd_wait(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ArgsOnly = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let c = ctx.client()?;
+    let mut errs = Vec::new();
+    for name in &o.args {
+        match c.post_json(&format!("/containers/{}/wait", q(name)), Body::None) {
+            Ok(v) => println!("{}", v.get("StatusCode").and_then(|x| x.as_i64()).unwrap_or(0)),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    join_errors(errs)
+}
+
+pub fn cmd_rename(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ArgsOnly = parse(inv, args)?;
+    inv.exactly(&o.args, 2)?;
+    let (old, new) = (&o.args[0], o.args[1].trim());
+    if new.is_empty() {
+        return Err(Failure::new("Error: neither old nor new names may be empty", 1));
+    }
+    let c = ctx.client()?;
+    match c.call("POST", &format!("/containers/{}/rename?name={}", q(old), q(new)), Body::None) {
+        Ok(_) => Ok(0),
+        Err(e) => Err(Failure::new(
+            format!("{e}\nError: failed to rename container named {old}"),
+            1,
+        )),
+    }
+}
+
+#[derive(Parser)]
+struct LogsCmd {
+    #[arg(short = 'f', long)]
+    follow: bool,
+    #[arg(short = 'n', long, default_value = "all")]
+    tail: String,
+    #[arg(short = 't', long)]
+    timestamps: bool,
+    #[arg(long)]
+    since: Option<String>,
+    #[arg(long)]
+    until: Option<String>,
+    #[arg(long)]
+    details: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_logs(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: LogsCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let now = chrono::Utc::now();
+    let mut qs = vec!["stderr=1".to_string(), "stdout=1".to_string()];
+    if let Some(sv) = &o.since {
+        let t = get_timestamp(sv, now).map_err(|e| Failure::new(e, 1))?;
+        qs.push(format!("since={}", q(&t)));
+    }
+    if let Some(u) = &o.until {
+        let t = get_timestamp(u, now).map_err(|e| Failure::new(e, 1))?;
+        qs.push(format!("until={}", q(&t)));
+    }
+    if o.timestamps {
+        qs.push("timestamps=1".into());
+    }
+    if o.details {
+        qs.push("details=1".into());
+    }
+    if o.follow {
+        qs.push("follow=1".into());
+    }
+    qs.push(format!("tail={}", q(&o.tail)));
+    qs.sort();
+    let c = ctx.client()?;
+    let info = c.get_json(&format!("/containers/{}/json", q(&o.args[0])))?;
+    let tty = info
+        .get("Config")
+        .and_then(|c| c.get("Tty"))
+        .and_then(|x| x.as_bool())
+        .unwrap_or(false);
+    let resp = c.call(
+        "GET",
+        &format!("/containers/{}/logs?{}", q(&o.args[0]), qs.join("&")),
+        Body::None,
+    )?;
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    if tty {
+        let mut r = resp.body;
+        std::io::copy(&mut r, &mut out).map_err(|e| Failure::new(e.to_string(), 1))?;
+    } else {
+        crate::stream::demux(resp.body, &mut out, &mut err)
+            .map_err(|e| Failure::new(e.to_string(), 1))?;
+    }
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct PruneCmd {
+    #[arg(short = 'f', long)]
+    force: bool,
+    #[arg(long)]
+    filter: Vec<String>,
+}
+
+pub fn print_prune(v: &Value, key: &str, title: &str) {
+    let mut out = String::new();
+    if let Some(list) = v.get(key).and_then(|d| d.as_array()).filter(|l| !l.is_empty()) {
+        out.push_str(&format!("{title}:\n"));
+        for d in list {
+            match d.as_str() {
+                Some(s) => out.push_str(&format!("{s}\n")),
+                None => {
+                    if let Some(u) = d.get("Untagged").and_then(|x| x.as_str()) {
+                        out.push_str(&format!("untagged: {u}\n"));
+                    }
+                    if let Some(u) = d.get("Deleted").and_then(|x| x.as_str()) {
+                        out.push_str(&format!("deleted: {u}\n"));
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+    let space = v.get("SpaceReclaimed").and_then(|x| x.as_u64()).unwrap_or(0);
+    out.push_str(&format!("Total reclaimed space: {}", crate::units::human_size(space as f64)));
+    println!("{out}");
+}
+
+pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PruneCmd = parse(inv, args)?;
+    if !o.force && !confirm("WARNING! This will remove all stopped containers.") {
+        return Ok(0);
+    }
+    let path = match filters_json(&o.filter).map_err(|e| Failure::new(e, 1))? {
+        Some(f) => format!("/containers/prune?filters={}", q(&f)),
+        None => "/containers/prune".to_string(),
+    };
+    let v = ctx.client()?.post_json(&path, Body::None)?;
+    print_prune(&v, "ContainersDeleted", "Deleted Containers");
+    Ok(0)
+}
+
+#[allow(dead_code)]
+fn _dur(x: f64) -> String {
+    human_duration(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_column() {
+        assert_eq!(
+            go_quote(&ellipsis("sh -c 'echo hi; echo err >&2; exit 3'", 20)),
+            "\"sh -c 'echo hi; ech…\""
+        );
+        assert_eq!(go_quote("sleep 1000"), "\"sleep 1000\"");
+    }
+
+    #[test]
+    fn ports_column() {
+        let p = json!([{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},{"PrivatePort":53,"Type":"udp"}]);
+        assert_eq!(display_ports(&p), "0.0.0.0:8080->80/tcp, 53/udp");
+    }
+}

@@ -1,0 +1,841 @@
+//! `run` and `create`: flags -> the create body the docker CLI sends, and the run flow
+//! (create, attach, wait, start, exit with the container's status).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use clap::Parser;
+use serde_json::{json, Map, Value};
+
+use super::{parse, Invocation};
+use crate::client::{q, Body, Client, ClientError};
+use crate::units::ram_in_bytes;
+use crate::{CmdResult, Ctx, Failure};
+
+#[derive(Parser, Debug, Default)]
+#[command(no_binary_name = false)]
+pub struct CreateOpts {
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub rm: bool,
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    #[arg(long = "env-file")]
+    pub env_file: Vec<String>,
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    #[arg(long)]
+    pub domainname: Option<String>,
+    #[arg(short = 'l', long = "label")]
+    pub label: Vec<String>,
+    #[arg(long = "label-file")]
+    pub label_file: Vec<String>,
+    #[arg(long, visible_alias = "net")]
+    pub network: Option<String>,
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long = "pids-limit")]
+    pub pids_limit: Option<i64>,
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    #[arg(long)]
+    pub privileged: bool,
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    #[arg(long = "stop-signal")]
+    pub stop_signal: Option<String>,
+    #[arg(long = "stop-timeout")]
+    pub stop_timeout: Option<i64>,
+    #[arg(long)]
+    pub restart: Option<String>,
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    #[arg(short = 'a', long)]
+    pub attach: Vec<String>,
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
+    #[arg(long)]
+    pub init: bool,
+    #[arg(short = 'p', long)]
+    pub publish: Vec<String>,
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    #[arg(long)]
+    pub expose: Vec<String>,
+    #[arg(short = 'v', long)]
+    pub volume: Vec<String>,
+    #[arg(long)]
+    pub mount: Vec<String>,
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    #[arg(long)]
+    pub dns: Vec<String>,
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    #[arg(long = "dns-option")]
+    pub dns_option: Vec<String>,
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    #[arg(long)]
+    pub platform: Option<String>,
+    #[arg(long)]
+    pub pull: Option<String>,
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(long)]
+    pub cidfile: Option<String>,
+    #[arg(long = "oom-score-adj")]
+    pub oom_score_adj: Option<i64>,
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
+    #[arg(long)]
+    pub ipc: Option<String>,
+    #[arg(long)]
+    pub pid: Option<String>,
+    #[arg(long)]
+    pub uts: Option<String>,
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// Image, then the command and its arguments (flags after the image belong to the command).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Parser, Debug)]
+pub struct RunCmd {
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub opts: CreateOpts,
+}
+
+type FResult<T> = Result<T, String>;
+
+fn read_kv_files(files: &[String]) -> FResult<Vec<String>> {
+    let mut out = Vec::new();
+    for f in files {
+        let s = std::fs::read_to_string(f).map_err(|e| format!("open {f}: {}", io_msg(&e)))?;
+        for line in s.lines() {
+            let l = line.trim_start();
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            out.push(l.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn io_msg(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        "no such file or directory".into()
+    } else {
+        e.to_string()
+    }
+}
+
+/// docker: `-e FOO` takes FOO from the client's environment (omitted when unset).
+fn env_list(opts: &CreateOpts) -> FResult<Vec<String>> {
+    let mut all = read_kv_files(&opts.env_file)?;
+    all.extend(opts.env.iter().cloned());
+    Ok(all
+        .into_iter()
+        .filter_map(|e| {
+            if e.contains('=') {
+                Some(e)
+            } else {
+                std::env::var(&e).ok().map(|v| format!("{e}={v}"))
+            }
+        })
+        .collect())
+}
+
+fn labels(opts: &CreateOpts) -> FResult<Map<String, Value>> {
+    let mut all = read_kv_files(&opts.label_file)?;
+    all.extend(opts.label.iter().cloned());
+    let mut m = Map::new();
+    for l in all {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        m.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    Ok(m)
+}
+
+fn norm_cap(c: &str) -> String {
+    let u = c.to_uppercase();
+    if u == "ALL" || u.starts_with("CAP_") {
+        u
+    } else {
+        format!("CAP_{u}")
+    }
+}
+
+fn restart_policy(s: Option<&str>) -> FResult<Value> {
+    let s = s.unwrap_or("no");
+    let (name, count) = match s.split_once(':') {
+        Some((n, c)) => (
+            n,
+            c.parse::<i64>()
+                .map_err(|_| format!("invalid restart policy format: maximum retry count must be an integer"))?,
+        ),
+        None => (s, 0),
+    };
+    match name {
+        "no" | "always" | "unless-stopped" | "on-failure" | "" => {}
+        _ => return Err(format!("invalid restart policy format: unknown policy '{name}'")),
+    }
+    Ok(json!({"Name": if name.is_empty() {"no"} else {name}, "MaximumRetryCount": count}))
+}
+
+fn ulimits(list: &[String]) -> FResult<Vec<Value>> {
+    list.iter()
+        .map(|u| {
+            let (name, vals) = u
+                .split_once('=')
+                .ok_or_else(|| format!("invalid ulimit argument: {u}"))?;
+            let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+            let soft: i64 = soft.parse().map_err(|_| format!("invalid ulimit argument: {u}"))?;
+            let hard: i64 = hard.parse().map_err(|_| format!("invalid ulimit argument: {u}"))?;
+            Ok(json!({"Name": name, "Hard": hard, "Soft": soft}))
+        })
+        .collect()
+}
+
+fn expand_range(s: &str) -> FResult<Vec<String>> {
+    if s.is_empty() {
+        return Ok(vec![String::new()]);
+    }
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let a: u32 = a.parse().map_err(|_| format!("invalid range format for --publish: {s}"))?;
+            let b: u32 = b.parse().map_err(|_| format!("invalid range format for --publish: {s}"))?;
+            Ok((a..=b).map(|p| p.to_string()).collect())
+        }
+        None => {
+            s.parse::<u32>()
+                .map_err(|_| format!("invalid containerPort: {s}"))?;
+            Ok(vec![s.to_string()])
+        }
+    }
+}
+
+/// `-p [ip:][hostPort:]containerPort[/proto]` -> (exposed ports, port bindings).
+fn ports(publish: &[String], expose: &[String]) -> FResult<(Map<String, Value>, Map<String, Value>)> {
+    let mut exposed = Map::new();
+    let mut bindings = Map::new();
+    for p in publish {
+        let (spec, proto) = p.rsplit_once('/').unwrap_or((p.as_str(), "tcp"));
+        let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+        let (cport, hport, ip) = match parts.as_slice() {
+            [c] => (*c, "", ""),
+            [c, h] => (*c, *h, ""),
+            [c, h, i] => (*c, *h, i.trim_start_matches('[').trim_end_matches(']')),
+            _ => return Err(format!("invalid port format: {p}")),
+        };
+        let cports = expand_range(cport)?;
+        let hports = expand_range(hport)?;
+        for (i, c) in cports.iter().enumerate() {
+            let key = format!("{c}/{proto}");
+            exposed.insert(key.clone(), json!({}));
+            let h = if hports.len() == cports.len() {
+                hports[i].clone()
+            } else {
+                hport.to_string()
+            };
+            let entry = bindings.entry(key).or_insert_with(|| json!([]));
+            if let Value::Array(a) = entry {
+                a.push(json!({"HostIp": ip, "HostPort": h}));
+            }
+        }
+    }
+    for e in expose {
+        let (port, proto) = e.split_once('/').unwrap_or((e.as_str(), "tcp"));
+        for c in expand_range(port)? {
+            exposed.insert(format!("{c}/{proto}"), json!({}));
+        }
+    }
+    Ok((exposed, bindings))
+}
+
+fn mounts(list: &[String]) -> FResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for m in list {
+        let mut o = Map::new();
+        let mut ty = "volume".to_string();
+        for kv in m.split(',') {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            match k.to_lowercase().as_str() {
+                "type" => ty = v.to_string(),
+                "source" | "src" => {
+                    o.insert("Source".into(), json!(v));
+                }
+                "target" | "destination" | "dst" => {
+                    o.insert("Target".into(), json!(v));
+                }
+                "readonly" | "ro" => {
+                    o.insert("ReadOnly".into(), json!(v.is_empty() || v == "true" || v == "1"));
+                }
+                _ => {}
+            }
+        }
+        o.insert("Type".into(), json!(ty));
+        if !o.contains_key("Target") {
+            return Err("target is required".into());
+        }
+        out.push(Value::Object(o));
+    }
+    Ok(out)
+}
+
+fn opt_ram(v: &Option<String>) -> FResult<i64> {
+    match v.as_deref() {
+        None | Some("") => Ok(0),
+        Some("-1") => Ok(-1),
+        Some(s) => ram_in_bytes(s),
+    }
+}
+
+fn null_if_empty(v: &[String]) -> Value {
+    if v.is_empty() {
+        Value::Null
+    } else {
+        json!(v)
+    }
+}
+
+/// Builds the create body (`container.Config` + HostConfig + NetworkingConfig) as docker does.
+pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
+    let image = opts.args.first().cloned().unwrap_or_default();
+    let cmd = &opts.args[opts.args.len().min(1)..];
+    let (mut attach_in, mut attach_out, mut attach_err) = (false, false, false);
+    if !detach {
+        if opts.attach.is_empty() {
+            attach_out = true;
+            attach_err = true;
+            attach_in = opts.interactive;
+        } else {
+            for a in &opts.attach {
+                match a.to_lowercase().as_str() {
+                    "stdin" => attach_in = true,
+                    "stdout" => attach_out = true,
+                    "stderr" => attach_err = true,
+                    _ => return Err(format!("invalid argument \"{a}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR")),
+                }
+            }
+        }
+    }
+    let (exposed, bindings) = ports(&opts.publish, &opts.expose)?;
+    let mut volumes = Map::new();
+    let mut binds = Vec::new();
+    for v in &opts.volume {
+        if v.contains(':') {
+            binds.push(v.clone());
+        } else {
+            volumes.insert(v.clone(), json!({}));
+        }
+    }
+    let mut tmpfs = Map::new();
+    for t in &opts.tmpfs {
+        let (p, o) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        tmpfs.insert(p.to_string(), json!(o));
+    }
+    let mut log_cfg = Map::new();
+    for o in &opts.log_opt {
+        let (k, v) = o.split_once('=').ok_or_else(|| format!("invalid key/value pair format in logging opts: {o}"))?;
+        log_cfg.insert(k.to_string(), json!(v));
+    }
+    let network = opts.network.clone().unwrap_or_else(|| "default".into());
+    let endpoints = match network.as_str() {
+        "none" | "host" => json!({}),
+        n if n.starts_with("container:") => json!({}),
+        n => json!({n: {"IPAMConfig":null,"Links":null,"Aliases":null,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}}),
+    };
+    let nano_cpus = opts.cpus.map(|c| (c * 1e9).round() as i64).unwrap_or(0);
+    let mut host = json!({
+        "Binds": null_if_empty(&binds),
+        "ContainerIDFile": opts.cidfile.clone().unwrap_or_default(),
+        "LogConfig": {"Type": opts.log_driver.clone().unwrap_or_default(), "Config": log_cfg},
+        "NetworkMode": network,
+        "PortBindings": bindings,
+        "RestartPolicy": restart_policy(opts.restart.as_deref())?,
+        "AutoRemove": opts.rm,
+        "VolumeDriver": "",
+        "VolumesFrom": null,
+        "ConsoleSize": [0, 0],
+        "CapAdd": null_if_empty(&opts.cap_add.iter().map(|c| norm_cap(c)).collect::<Vec<_>>()),
+        "CapDrop": null_if_empty(&opts.cap_drop.iter().map(|c| norm_cap(c)).collect::<Vec<_>>()),
+        "CgroupnsMode": "",
+        "Dns": opts.dns,
+        "DnsOptions": opts.dns_option,
+        "DnsSearch": opts.dns_search,
+        "ExtraHosts": null_if_empty(&opts.add_host),
+        "GroupAdd": null_if_empty(&opts.group_add),
+        "IpcMode": opts.ipc.clone().unwrap_or_default(),
+        "Cgroup": "",
+        "Links": null,
+        "OomScoreAdj": opts.oom_score_adj.unwrap_or(0),
+        "PidMode": opts.pid.clone().unwrap_or_default(),
+        "Privileged": opts.privileged,
+        "PublishAllPorts": opts.publish_all,
+        "ReadonlyRootfs": opts.read_only,
+        "SecurityOpt": null_if_empty(&opts.security_opt),
+        "UTSMode": opts.uts.clone().unwrap_or_default(),
+        "UsernsMode": opts.userns.clone().unwrap_or_default(),
+        "ShmSize": opt_ram(&opts.shm_size)?,
+        "Isolation": "",
+        "CpuShares": opts.cpu_shares.unwrap_or(0),
+        "Memory": opt_ram(&opts.memory)?,
+        "NanoCpus": nano_cpus,
+        "CgroupParent": "",
+        "BlkioWeight": 0,
+        "CpusetCpus": opts.cpuset_cpus.clone().unwrap_or_default(),
+        "CpusetMems": "",
+        "Devices": [],
+        "MemoryReservation": opt_ram(&opts.memory_reservation)?,
+        "MemorySwap": opt_ram(&opts.memory_swap)?,
+        "MemorySwappiness": -1,
+        "OomKillDisable": opts.oom_kill_disable,
+        "PidsLimit": opts.pids_limit.unwrap_or(0),
+        "Ulimits": ulimits(&opts.ulimit)?,
+        "MaskedPaths": null,
+        "ReadonlyPaths": null,
+    });
+    if let Value::Object(h) = &mut host {
+        if !tmpfs.is_empty() {
+            h.insert("Tmpfs".into(), Value::Object(tmpfs));
+        }
+        let m = mounts(&opts.mount)?;
+        if !m.is_empty() {
+            h.insert("Mounts".into(), json!(m));
+        }
+        if opts.init {
+            h.insert("Init".into(), json!(true));
+        }
+        if opts.tty {
+            if let Some((rows, cols)) = term_size() {
+                h.insert("ConsoleSize".into(), json!([rows, cols]));
+            }
+        }
+    }
+    let mut cfg = json!({
+        "Hostname": opts.hostname.clone().unwrap_or_default(),
+        "Domainname": opts.domainname.clone().unwrap_or_default(),
+        "User": opts.user.clone().unwrap_or_default(),
+        "AttachStdin": attach_in,
+        "AttachStdout": attach_out,
+        "AttachStderr": attach_err,
+        "Tty": opts.tty,
+        "OpenStdin": opts.interactive,
+        "StdinOnce": opts.interactive && attach_in && !detach,
+        "Env": null_if_empty(&env_list(opts)?),
+        "Cmd": null_if_empty(cmd),
+        "Image": image,
+        "Volumes": volumes,
+        "WorkingDir": opts.workdir.clone().unwrap_or_default(),
+        "Entrypoint": match &opts.entrypoint { Some(e) => json!([e]), None => Value::Null },
+        "OnBuild": null,
+        "Labels": labels(opts)?,
+        "HostConfig": host,
+        "NetworkingConfig": {"EndpointsConfig": endpoints},
+    });
+    if let Value::Object(c) = &mut cfg {
+        if !exposed.is_empty() {
+            c.insert("ExposedPorts".into(), Value::Object(exposed));
+        }
+        if let Some(s) = &opts.stop_signal {
+            c.insert("StopSignal".into(), json!(s));
+        }
+        if let Some(t) = opts.stop_timeout {
+            c.insert("StopTimeout".into(), json!(t));
+        }
+    }
+    Ok(cfg)
+}
+
+fn term_size() -> Option<(u16, u16)> {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
+    let r = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) };
+    if r == 0 && ws.ws_row > 0 {
+        Some((ws.ws_row, ws.ws_col))
+    } else {
+        None
+    }
+}
+
+/// docker's default tag normalisation for messages: "busybox" -> "busybox:latest".
+pub fn with_latest(r: &str) -> String {
+    let last = r.rsplit('/').next().unwrap_or(r);
+    if r.contains('@') || last.contains(':') {
+        r.to_string()
+    } else {
+        format!("{r}:latest")
+    }
+}
+
+/// docker's toStatusError: exit code from an engine error message, message with help hint.
+fn status_error(inv: &Invocation, msg: &str) -> Failure {
+    let code = if msg.contains("executable file not found")
+        || msg.contains("no such file or directory")
+        || msg.contains("system cannot find the file specified")
+    {
+        127
+    } else if msg.contains("permission denied") || msg.contains("is a directory") {
+        126
+    } else {
+        125
+    };
+    Failure::new(
+        format!(
+            "berth: {msg}\n\nRun 'berth {} --help' for more information",
+            inv.path
+        ),
+        code,
+    )
+}
+
+fn do_create(c: &Client, inv: &Invocation, opts: &CreateOpts, detach: bool) -> Result<String, Failure> {
+    let body = create_body(opts, detach).map_err(|e| status_error(inv, &e))?;
+    let mut path = "/containers/create".to_string();
+    let mut qs = Vec::new();
+    if let Some(n) = &opts.name {
+        qs.push(format!("name={}", q(n)));
+    }
+    if let Some(p) = &opts.platform {
+        qs.push(format!("platform={}", q(p)));
+    }
+    if !qs.is_empty() {
+        path = format!("{path}?{}", qs.join("&"));
+    }
+    let image = opts.args.first().cloned().unwrap_or_default();
+    let resp = match c.post_json(&path, Body::Json(body.clone())) {
+        Ok(v) => v,
+        Err(ClientError::Daemon { status: 404, message }) if message.contains("No such image") => {
+            if !opts.quiet {
+                eprintln!("Unable to find image '{}' locally", with_latest(&image));
+            }
+            pull(c, &image).map_err(|e| status_error(inv, &e.to_string()))?;
+            c.post_json(&path, Body::Json(body))
+                .map_err(|e| status_error(inv, &e.to_string()))?
+        }
+        Err(e) => return Err(status_error(inv, &e.to_string())),
+    };
+    if let Some(w) = resp.get("Warnings").and_then(|w| w.as_array()) {
+        for w in w.iter().filter_map(|w| w.as_str()) {
+            eprintln!("WARNING: {w}");
+        }
+    }
+    let id = resp
+        .get("Id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    if let Some(f) = &opts.cidfile {
+        let _ = std::fs::write(f, &id);
+    }
+    Ok(id)
+}
+
+/// POST /images/create (registry pulls are a later issue; this surfaces the daemon's answer).
+fn pull(c: &Client, image: &str) -> Result<(), ClientError> {
+    let full = with_latest(image);
+    let (name, tag) = match full.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
+        _ => (full.clone(), String::new()),
+    };
+    let resp = c.call(
+        "POST",
+        &format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag)),
+        Body::None,
+    )?;
+    // The progress stream may carry an error message instead of a status code.
+    let b = resp.bytes()?;
+    for line in b.split(|&c| c == b'\n') {
+        if let Ok(v) = serde_json::from_slice::<Value>(line) {
+            if let Some(m) = v.get("error").and_then(|e| e.as_str()) {
+                return Err(ClientError::Daemon { status: 500, message: m.to_string() });
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let opts: CreateOpts = parse(inv, args)?;
+    inv.at_least(&opts.args, 1)?;
+    let c = ctx.client()?;
+    let id = do_create(c, inv, &opts, true)?;
+    println!("{id}");
+    Ok(0)
+}
+
+pub fn cmd_run(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let run: RunCmd = parse(inv, args)?;
+    let opts = &run.opts;
+    inv.at_least(&opts.args, 1)?;
+    if run.detach && opts.rm && false {
+        return Err(Failure::new("", 125));
+    }
+    let stdin_tty = nix::unistd::isatty(0).unwrap_or(false);
+    if opts.tty && opts.interactive && !run.detach && !stdin_tty {
+        return Err(Failure::new("the input device is not a TTY", 1));
+    }
+    let c = ctx.client()?;
+    let id = do_create(c, inv, opts, run.detach)?;
+    if run.detach {
+        c.call("POST", &format!("/containers/{id}/start"), Body::None)
+            .map_err(|e| status_error(inv, &e.to_string()))?;
+        println!("{id}");
+        return Ok(0);
+    }
+    let attach_in = opts.interactive
+        && (opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case("stdin")));
+    let want = |s: &str| opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case(s));
+    attach_start_wait(
+        c,
+        inv,
+        &id,
+        opts.tty,
+        attach_in,
+        want("stdout"),
+        want("stderr"),
+        opts.rm,
+    )
+}
+
+/// Attaches, registers the wait, starts, streams, and returns the exit status.
+#[allow(clippy::too_many_arguments)]
+pub fn attach_start_wait(
+    c: &Client,
+    inv: &Invocation,
+    id: &str,
+    tty: bool,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    auto_remove: bool,
+) -> CmdResult {
+    let b = |x: bool| if x { "1" } else { "0" };
+    let (sock, leftover) = c
+        .hijack(&format!(
+            "/containers/{id}/attach?stream=1&stdin={}&stdout={}&stderr={}",
+            b(stdin),
+            b(stdout),
+            b(stderr)
+        ))
+        .map_err(|e| status_error(inv, &e.to_string()))?;
+    let cond = if auto_remove { "removed" } else { "next-exit" };
+    // The daemon answers the wait's head at once; the body comes when the container exits.
+    let wait_resp = c
+        .call("POST", &format!("/containers/{id}/wait?condition={cond}"), Body::None)
+        .map_err(|e| status_error(inv, &e.to_string()))?;
+    let waiter = std::thread::spawn(move || -> Result<i64, String> {
+        let v = wait_resp.json().map_err(|e| e.to_string())?;
+        if let Some(m) = v.get("Error").and_then(|e| e.get("Message")).and_then(|m| m.as_str()) {
+            if !m.is_empty() {
+                return Err(m.to_string());
+            }
+        }
+        Ok(v.get("StatusCode").and_then(|s| s.as_i64()).unwrap_or(0))
+    });
+    let raw = if tty && stdin && nix::unistd::isatty(0).unwrap_or(false) {
+        RawMode::enable()
+    } else {
+        None
+    };
+    if let Err(e) = c.call("POST", &format!("/containers/{id}/start"), Body::None) {
+        drop(raw);
+        let _ = sock.shutdown(std::net::Shutdown::Both);
+        return Err(status_error(inv, &e.to_string()));
+    }
+    if stdin {
+        if let Ok(mut w) = sock.try_clone() {
+            std::thread::spawn(move || {
+                let mut input = std::io::stdin().lock();
+                let mut buf = [0u8; 8192];
+                loop {
+                    match input.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if w.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                // Half-close: the container sees EOF on its stdin.
+                let _ = w.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    }
+    let reader = std::io::Cursor::new(leftover).chain(sock);
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    if tty {
+        let mut r = reader;
+        let _ = std::io::copy(&mut r, &mut out);
+    } else {
+        let _ = crate::stream::demux(reader, &mut out, &mut err);
+    }
+    drop(raw);
+    match waiter.join() {
+        Ok(Ok(code)) => Ok(code as i32),
+        Ok(Err(m)) => Err(Failure::new(format!("berth: {m}"), 125)),
+        Err(_) => Err(Failure::new("berth: wait failed", 125)),
+    }
+}
+
+/// Restores the terminal on drop.
+struct RawMode(nix::sys::termios::Termios);
+
+impl RawMode {
+    fn enable() -> Option<RawMode> {
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        let stdin = std::io::stdin();
+        let orig = tcgetattr(&stdin).ok()?;
+        let mut raw = orig.clone();
+        cfmakeraw(&mut raw);
+        tcsetattr(&stdin, SetArg::TCSANOW, &raw).ok()?;
+        Some(RawMode(orig))
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        use nix::sys::termios::{tcsetattr, SetArg};
+        let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, &self.0);
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: BTreeMap<String, String>) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(args: &[&str]) -> Value {
+        let argv = std::iter::once("run").chain(args.iter().copied());
+        let opts = CreateOpts::try_parse_from(argv).map_err(|e| e.to_string());
+        match opts {
+            Ok(o) => create_body(&o, true).unwrap_or_else(|e| json!({ "error": e })),
+            Err(e) => json!({ "error": e }),
+        }
+    }
+
+    #[test]
+    fn matches_docker_cli_body() {
+        // Reference values captured from docker 28.2.2's create request.
+        let b = body(&[
+            "--name", "x", "-e", "A=1", "-w", "/tmp", "-u", "1000", "--entrypoint", "/bin/sh",
+            "-h", "hn", "-l", "k=v", "--network", "none", "-m", "64m", "--memory-swap", "128m",
+            "--cpus", "1.5", "-c", "512", "--pids-limit", "10", "--ulimit", "nofile=1024:2048",
+            "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--read-only", "--security-opt",
+            "no-new-privileges", "--stop-signal", "SIGINT", "--stop-timeout", "5", "--restart",
+            "on-failure:3", "--log-driver", "json-file", "--log-opt", "max-size=1m", "--init",
+            "-p", "8080:80", "-v", "/tmp:/data:ro", "--tmpfs", "/run", "--dns", "1.1.1.1",
+            "--add-host", "h:1.2.3.4", "busybox", "-c", "echo hi",
+        ]);
+        let h = &b["HostConfig"];
+        assert_eq!(b["Hostname"], "hn");
+        assert_eq!(b["User"], "1000");
+        assert_eq!(b["Env"], json!(["A=1"]));
+        assert_eq!(b["Cmd"], json!(["-c", "echo hi"]));
+        assert_eq!(b["Entrypoint"], json!(["/bin/sh"]));
+        assert_eq!(b["Image"], "busybox");
+        assert_eq!(b["Labels"], json!({"k":"v"}));
+        assert_eq!(b["StopSignal"], "SIGINT");
+        assert_eq!(b["StopTimeout"], 5);
+        assert_eq!(b["ExposedPorts"], json!({"80/tcp":{}}));
+        assert_eq!(h["Binds"], json!(["/tmp:/data:ro"]));
+        assert_eq!(h["LogConfig"], json!({"Type":"json-file","Config":{"max-size":"1m"}}));
+        assert_eq!(h["NetworkMode"], "none");
+        assert_eq!(h["PortBindings"], json!({"80/tcp":[{"HostIp":"","HostPort":"8080"}]}));
+        assert_eq!(h["RestartPolicy"], json!({"Name":"on-failure","MaximumRetryCount":3}));
+        assert_eq!(h["CapAdd"], json!(["CAP_NET_ADMIN"]));
+        assert_eq!(h["CapDrop"], json!(["CAP_MKNOD"]));
+        assert_eq!(h["Dns"], json!(["1.1.1.1"]));
+        assert_eq!(h["ExtraHosts"], json!(["h:1.2.3.4"]));
+        assert_eq!(h["ReadonlyRootfs"], true);
+        assert_eq!(h["SecurityOpt"], json!(["no-new-privileges"]));
+        assert_eq!(h["Tmpfs"], json!({"/run":""}));
+        assert_eq!(h["CpuShares"], 512);
+        assert_eq!(h["Memory"], 67108864);
+        assert_eq!(h["NanoCpus"], 1500000000i64);
+        assert_eq!(h["MemorySwap"], 134217728);
+        assert_eq!(h["PidsLimit"], 10);
+        assert_eq!(h["Ulimits"], json!([{"Name":"nofile","Hard":2048,"Soft":1024}]));
+        assert_eq!(h["Init"], true);
+        assert_eq!(b["NetworkingConfig"], json!({"EndpointsConfig":{}}));
+    }
+
+    #[test]
+    fn defaults_match_docker() {
+        let b = body(&["--rm", "busybox"]);
+        assert_eq!(b["Cmd"], Value::Null);
+        assert_eq!(b["Env"], Value::Null);
+        assert_eq!(b["Labels"], json!({}));
+        assert_eq!(b["HostConfig"]["AutoRemove"], true);
+        assert_eq!(b["HostConfig"]["NetworkMode"], "default");
+        assert_eq!(b["HostConfig"]["RestartPolicy"], json!({"Name":"no","MaximumRetryCount":0}));
+        assert_eq!(b["HostConfig"]["Ulimits"], json!([]));
+        assert!(b["NetworkingConfig"]["EndpointsConfig"]["default"].is_object());
+    }
+
+    #[test]
+    fn flags_after_image_belong_to_command() {
+        let b = body(&["-i", "busybox", "sh", "-i", "--rm"]);
+        assert_eq!(b["Cmd"], json!(["sh", "-i", "--rm"]));
+        assert_eq!(b["OpenStdin"], true);
+        assert_eq!(b["HostConfig"]["AutoRemove"], false);
+    }
+
+    #[test]
+    fn port_ranges_and_ips() {
+        let r = ports(&["127.0.0.1:8000-8001:80-81/udp".into()], &[]);
+        let (e, b) = r.unwrap_or_default();
+        assert!(e.contains_key("80/udp") && e.contains_key("81/udp"));
+        assert_eq!(b["81/udp"], json!([{"HostIp":"127.0.0.1","HostPort":"8001"}]));
+    }
+
+    #[test]
+    fn latest_tag() {
+        assert_eq!(with_latest("busybox"), "busybox:latest");
+        assert_eq!(with_latest("localhost:5000/x"), "localhost:5000/x:latest");
+        assert_eq!(with_latest("a:1"), "a:1");
+    }
+}

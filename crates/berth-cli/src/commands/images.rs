@@ -1,0 +1,463 @@
+//! Image commands.
+
+use std::io::{IsTerminal, Read, Write};
+
+use clap::Parser;
+use serde_json::{json, Value};
+
+use super::containers::{ellipsis, go_time_string, print_prune, short_id};
+use super::{confirm, join_errors, parse, Invocation};
+use crate::client::{filters_json, q, Body};
+use crate::format::{from_json, render_list};
+use crate::units::{human_size_prec, since_unix};
+use crate::{CmdResult, Ctx, Failure};
+
+fn s(v: &Value, k: &str) -> String {
+    v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string()
+}
+
+fn strs(v: &Value, k: &str) -> Vec<String> {
+    v.get(k)
+        .and_then(|x| x.as_array())
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+fn na_or(v: &Value, k: &str) -> String {
+    match v.get(k).and_then(|x| x.as_i64()) {
+        Some(n) if n >= 0 => n.to_string(),
+        _ => "N/A".into(),
+    }
+}
+
+/// Splits "repo:tag" (the tag being after the last '/').
+pub fn split_tag(r: &str) -> (String, String) {
+    match r.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
+        _ => (r.to_string(), String::new()),
+    }
+}
+
+const IMAGE_HEADERS: &[(&str, &str)] = &[
+    ("ID", "IMAGE ID"),
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+    ("Containers", "CONTAINERS"),
+    ("VirtualSize", "SIZE"),
+    ("SharedSize", "SHARED SIZE"),
+    ("UniqueSize", "UNIQUE SIZE"),
+];
+
+/// One row per (repository, tag), as docker's image formatter expands images.
+fn image_rows(img: &Value, trunc: bool, digests: bool, all: bool) -> Vec<Value> {
+    let id = s(img, "Id");
+    let created = img.get("Created").and_then(|x| x.as_i64()).unwrap_or(0);
+    let size = img.get("Size").and_then(|x| x.as_i64()).unwrap_or(0) as f64;
+    let row = |repo: &str, tag: &str, digest: &str| {
+        json!({
+            "Containers": na_or(img, "Containers"),
+            "CreatedAt": go_time_string(created),
+            "CreatedSince": format!("{} ago", since_unix(created)),
+            "Digest": digest,
+            "ID": if trunc { short_id(&id) } else { id.clone() },
+            "Repository": repo,
+            "SharedSize": match img.get("SharedSize").and_then(|x| x.as_i64()) { Some(n) if n >= 0 => human_size_prec(n as f64, 3), _ => "N/A".into() },
+            "Size": human_size_prec(size, 3),
+            "Tag": tag,
+            "UniqueSize": "N/A",
+            "VirtualSize": crate::units::human_size(size),
+        })
+    };
+    let tags = strs(img, "RepoTags");
+    let dig = strs(img, "RepoDigests");
+    let digest_for = |repo: &str| {
+        dig.iter()
+            .find_map(|d| d.split_once('@').filter(|(r, _)| *r == repo).map(|(_, h)| h.to_string()))
+            .unwrap_or_else(|| "<none>".into())
+    };
+    let mut rows = Vec::new();
+    for t in tags.iter().filter(|t| t.as_str() != "<none>:<none>") {
+        let (repo, tag) = split_tag(t);
+        rows.push(row(&repo, &tag, &digest_for(&repo)));
+    }
+    if rows.is_empty() {
+        if let Some((repo, h)) = dig.iter().find_map(|d| d.split_once('@')) {
+            if digests || true {
+                rows.push(row(repo, "<none>", h));
+            }
+        } else if all || !tags.is_empty() || dig.is_empty() {
+            rows.push(row("<none>", "<none>", "<none>"));
+        }
+    }
+    rows
+}
+
+#[derive(Parser)]
+struct ImagesCmd {
+    #[arg(short = 'a', long)]
+    all: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long)]
+    digests: bool,
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    #[arg(short = 'f', long)]
+    filter: Vec<String>,
+    #[arg(long)]
+    format: Option<String>,
+    #[arg(long)]
+    tree: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_images(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ImagesCmd = parse(inv, args)?;
+    if o.args.len() > 1 {
+        return Err(Failure::new(
+            format!(
+                "berth: 'berth {}' requires at most 1 argument\n\n{}\n\nSee 'berth {} --help' for more information",
+                inv.path,
+                inv.usage_line(),
+                inv.path
+            ),
+            1,
+        ));
+    }
+    let mut filters = o.filter.clone();
+    if let Some(r) = o.args.first() {
+        filters.push(format!("reference={r}"));
+    }
+    let mut qs = Vec::new();
+    if o.all {
+        qs.push("all=1".to_string());
+    }
+    if let Some(f) = filters_json(&filters).map_err(|e| Failure::new(e, 1))? {
+        qs.push(format!("filters={}", q(&f)));
+    }
+    let path = if qs.is_empty() {
+        "/images/json".to_string()
+    } else {
+        format!("/images/json?{}", qs.join("&"))
+    };
+    let list = ctx.client()?.get_json(&path)?;
+    let mut rows = Vec::new();
+    for img in list.as_array().into_iter().flatten() {
+        for r in image_rows(img, !o.no_trunc, o.digests, o.all) {
+            rows.push(from_json(&r));
+        }
+    }
+    let format = o.format.clone().unwrap_or_default();
+    let (format, default) = if o.quiet && (format.is_empty() || format == "table") {
+        ("{{.ID}}".to_string(), String::new())
+    } else if o.digests {
+        (format, "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".to_string())
+    } else {
+        (format, "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".to_string())
+    };
+    let mut out = std::io::stdout().lock();
+    render_list(&mut out, &format, &default, IMAGE_HEADERS, &rows).map_err(|e| Failure::new(e.0, 1))?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct ArgsOnly {
+    args: Vec<String>,
+}
+
+pub fn cmd_tag(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ArgsOnly = parse(inv, args)?;
+    inv.exactly(&o.args, 2)?;
+    let (repo, tag) = split_tag(&o.args[1]);
+    let mut path = format!("/images/{}/tag?repo={}", q(&o.args[0]), q(&repo));
+    if !tag.is_empty() {
+        path.push_str(&format!("&tag={}", q(&tag)));
+    }
+    ctx.client()?.call("POST", &path, Body::None)?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct RmiCmd {
+    #[arg(short = 'f', long)]
+    force: bool,
+    #[arg(long = "no-prune")]
+    no_prune: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_rmi(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: RmiCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let mut qs = Vec::new();
+    if o.force {
+        qs.push("force=1");
+    }
+    if o.no_prune {
+        qs.push("noprune=1");
+    }
+    let query = if qs.is_empty() { String::new() } else { format!("?{}", qs.join("&")) };
+    let c = ctx.client()?;
+    let mut errs = Vec::new();
+    for name in &o.args {
+        match c.call("DELETE", &format!("/images/{}{query}", q(name)), Body::None).and_then(|r| r.json()) {
+            Ok(v) => {
+                for d in v.as_array().into_iter().flatten() {
+                    if let Some(u) = d.get("Untagged").and_then(|x| x.as_str()) {
+                        println!("Untagged: {u}");
+                    }
+                    if let Some(u) = d.get("Deleted").and_then(|x| x.as_str()) {
+                        println!("Deleted: {u}");
+                    }
+                }
+            }
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    join_errors(errs)
+}
+
+#[derive(Parser)]
+struct HistoryCmd {
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    human: bool,
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long)]
+    format: Option<String>,
+    #[arg(long)]
+    platform: Option<String>,
+    args: Vec<String>,
+}
+
+pub fn cmd_history(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: HistoryCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let list = ctx.client()?.get_json(&format!("/images/{}/history", q(&o.args[0])))?;
+    let trunc = !o.no_trunc;
+    let rows: Vec<_> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| {
+            let id = s(h, "Id");
+            let created = h.get("Created").and_then(|x| x.as_i64()).unwrap_or(0);
+            let size = h.get("Size").and_then(|x| x.as_i64()).unwrap_or(0);
+            let by = s(h, "CreatedBy").replace('\t', " ");
+            let since = if o.human {
+                format!("{} ago", since_unix(created))
+            } else {
+                chrono::DateTime::from_timestamp(created, 0)
+                    .map(|t| t.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default()
+            };
+            from_json(&json!({
+                "ID": if id == "<missing>" || !trunc { id.clone() } else { short_id(&id) },
+                "CreatedSince": since,
+                "CreatedAt": chrono::DateTime::from_timestamp(created, 0).map(|t| t.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default(),
+                "CreatedBy": if trunc { ellipsis(&by, 45) } else { by },
+                "Size": if o.human { human_size_prec(size as f64, 3) } else { size.to_string() },
+                "Comment": s(h, "Comment"),
+            }))
+        })
+        .collect();
+    let format = o.format.clone().unwrap_or_default();
+    let (format, default) = if o.quiet && (format.is_empty() || format == "table") {
+        ("{{.ID}}".to_string(), String::new())
+    } else {
+        (format, "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".to_string())
+    };
+    let headers = &[
+        ("ID", "IMAGE"),
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("CreatedBy", "CREATED BY"),
+        ("Size", "SIZE"),
+        ("Comment", "COMMENT"),
+    ];
+    let mut out = std::io::stdout().lock();
+    render_list(&mut out, &format, &default, headers, &rows).map_err(|e| Failure::new(e.0, 1))?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct ImagePruneCmd {
+    #[arg(short = 'a', long)]
+    all: bool,
+    #[arg(short = 'f', long)]
+    force: bool,
+    #[arg(long)]
+    filter: Vec<String>,
+}
+
+pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ImagePruneCmd = parse(inv, args)?;
+    let warning = if o.all {
+        "WARNING! This will remove all images without at least one container associated to them."
+    } else {
+        "WARNING! This will remove all dangling images."
+    };
+    if !o.force && !confirm(warning) {
+        return Ok(0);
+    }
+    let mut filters = o.filter.clone();
+    filters.push(format!("dangling={}", if o.all { "false" } else { "true" }));
+    let f = filters_json(&filters).map_err(|e| Failure::new(e, 1))?.unwrap_or_default();
+    let v = ctx
+        .client()?
+        .post_json(&format!("/images/prune?filters={}", q(&f)), Body::None)?;
+    print_prune(&v, "ImagesDeleted", "Deleted Images");
+    Ok(0)
+}
+
+/// Prints a JSON message stream (load/import) like docker does without a terminal.
+fn print_messages(r: &mut dyn Read) -> Result<(), Failure> {
+    let mut b = Vec::new();
+    r.read_to_end(&mut b).map_err(|e| Failure::new(e.to_string(), 1))?;
+    let mut out = std::io::stdout().lock();
+    for line in b.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(v) = serde_json::from_slice::<Value>(line) else { continue };
+        if let Some(e) = v.get("errorDetail").and_then(|e| e.get("message")).and_then(|m| m.as_str()).or_else(|| v.get("error").and_then(|e| e.as_str())) {
+            return Err(Failure::new(e.to_string(), 1));
+        }
+        if let Some(sv) = v.get("stream").and_then(|x| x.as_str()) {
+            let _ = out.write_all(sv.as_bytes());
+        } else if let Some(st) = v.get("status").and_then(|x| x.as_str()) {
+            let id = s(&v, "id");
+            if id.is_empty() {
+                let _ = writeln!(out, "{st}");
+            } else {
+                let _ = writeln!(out, "{id}: {st}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Parser)]
+struct LoadCmd {
+    #[arg(short = 'i', long)]
+    input: Option<String>,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long)]
+    platform: Vec<String>,
+}
+
+pub fn cmd_load(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: LoadCmd = parse(inv, args)?;
+    let mut input: Box<dyn Read> = match &o.input {
+        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| Failure::new(e.to_string(), 1))?),
+        None => {
+            if std::io::stdin().is_terminal() {
+                return Err(Failure::new("requested load from stdin, but stdin is empty", 1));
+            }
+            Box::new(std::io::stdin())
+        }
+    };
+    let quiet = o.quiet || !std::io::stdout().is_terminal();
+    let path = if quiet { "/images/load?quiet=1" } else { "/images/load?quiet=0" };
+    let resp = ctx
+        .client()?
+        .call("POST", path, Body::Stream(&mut *input, "application/x-tar"))?;
+    let mut body = resp.body;
+    print_messages(&mut body)?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct SaveCmd {
+    #[arg(short = 'o', long)]
+    output: Option<String>,
+    #[arg(long)]
+    platform: Vec<String>,
+    args: Vec<String>,
+}
+
+pub fn cmd_save(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: SaveCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    if o.output.is_none() && std::io::stdout().is_terminal() {
+        return Err(Failure::new(
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+            1,
+        ));
+    }
+    let names: Vec<String> = o.args.iter().map(|n| format!("names={}", q(n))).collect();
+    let resp = ctx
+        .client()?
+        .call("GET", &format!("/images/get?{}", names.join("&")), Body::None)?;
+    let mut body = resp.body;
+    let r = match &o.output {
+        Some(p) => {
+            // Write beside the target then rename, so a failed save leaves no partial file.
+            let tmp = format!("{p}.berth-tmp");
+            let res = std::fs::File::create(&tmp)
+                .and_then(|mut f| std::io::copy(&mut body, &mut f).and_then(|_| f.sync_all()))
+                .and_then(|_| std::fs::rename(&tmp, p));
+            if res.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            res
+        }
+        None => std::io::copy(&mut body, &mut std::io::stdout().lock()).map(|_| ()),
+    };
+    r.map_err(|e| Failure::new(format!("failed to save image: {e}"), 1))?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct ImportCmd {
+    #[arg(short = 'c', long)]
+    change: Vec<String>,
+    #[arg(short = 'm', long)]
+    message: Option<String>,
+    #[arg(long)]
+    platform: Option<String>,
+    args: Vec<String>,
+}
+
+pub fn cmd_import(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ImportCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let src = &o.args[0];
+    let mut qs = Vec::new();
+    for c in &o.change {
+        qs.push(format!("changes={}", q(c)));
+    }
+    let is_url = src.starts_with("http://") || src.starts_with("https://");
+    qs.push(format!("fromSrc={}", q(if is_url { src } else { "-" })));
+    if let Some(m) = &o.message {
+        qs.push(format!("message={}", q(m)));
+    }
+    if let Some(p) = &o.platform {
+        qs.push(format!("platform={}", q(p)));
+    }
+    if let Some(r) = o.args.get(1) {
+        let (repo, tag) = split_tag(r);
+        qs.push(format!("repo={}", q(&repo)));
+        if !tag.is_empty() {
+            qs.push(format!("tag={}", q(&tag)));
+        }
+    }
+    let path = format!("/images/create?{}", qs.join("&"));
+    let c = ctx.client()?;
+    let resp = if is_url {
+        c.call("POST", &path, Body::None)?
+    } else if src == "-" {
+        let mut stdin = std::io::stdin();
+        c.call("POST", &path, Body::Stream(&mut stdin, "application/x-tar"))?
+    } else {
+        let mut f = std::fs::File::open(src).map_err(|e| Failure::new(e.to_string(), 1))?;
+        c.call("POST", &path, Body::Stream(&mut f, "application/x-tar"))?
+    };
+    let mut body = resp.body;
+    print_messages(&mut body)?;
+    Ok(0)
+}

@@ -1,0 +1,229 @@
+//! Command table, docker-style flag parsing errors, and shared helpers.
+
+pub mod containers;
+pub mod create;
+pub mod images;
+pub mod system;
+
+use clap::{Arg, ArgAction, CommandFactory, FromArgMatches};
+
+use crate::{CmdResult, Ctx, Failure};
+
+type Handler = fn(&mut Ctx, &Invocation, &[String]) -> CmdResult;
+
+/// How the command was invoked (for usage/error messages): e.g. "container ls".
+pub struct Invocation {
+    pub path: String,
+    pub usage: &'static str,
+}
+
+impl Invocation {
+    pub fn usage_line(&self) -> String {
+        format!("Usage:  berth {} {}", self.path, self.usage)
+    }
+    /// docker's "requires at least N argument(s)" error (exit 1).
+    pub fn needs(&self, what: &str, n: usize) -> Failure {
+        let plural = if n == 1 { "argument" } else { "arguments" };
+        Failure::new(
+            format!(
+                "berth: 'berth {}' requires {what} {n} {plural}\n\n{}\n\nSee 'berth {} --help' for more information",
+                self.path,
+                self.usage_line(),
+                self.path
+            ),
+            1,
+        )
+    }
+    pub fn at_least(&self, args: &[String], n: usize) -> Result<(), Failure> {
+        if args.len() < n {
+            return Err(self.needs("at least", n));
+        }
+        Ok(())
+    }
+    pub fn exactly(&self, args: &[String], n: usize) -> Result<(), Failure> {
+        if args.len() != n {
+            return Err(self.needs("exactly", n));
+        }
+        Ok(())
+    }
+}
+
+const USAGE_RUN: &str = "[OPTIONS] IMAGE [COMMAND] [ARG...]";
+const USAGE_MULTI: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
+
+fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
+    use containers as c;
+    use images as i;
+    let top: Option<(&'static str, Handler)> = match name {
+        "run" => Some((USAGE_RUN, create::cmd_run)),
+        "create" => Some((USAGE_RUN, create::cmd_create)),
+        "start" => Some((USAGE_MULTI, c::cmd_start)),
+        "stop" => Some((USAGE_MULTI, c::cmd_stop)),
+        "kill" => Some((USAGE_MULTI, c::cmd_kill)),
+        "restart" => Some((USAGE_MULTI, c::cmd_restart)),
+        "wait" => Some(("CONTAINER [CONTAINER...]", c::cmd_wait)),
+        "logs" => Some(("[OPTIONS] CONTAINER", c::cmd_logs)),
+        "rename" => Some(("CONTAINER NEW_NAME", c::cmd_rename)),
+        "tag" => Some(("SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", i::cmd_tag)),
+        "history" => Some(("[OPTIONS] IMAGE", i::cmd_history)),
+        "load" => Some(("[OPTIONS]", i::cmd_load)),
+        "save" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_save)),
+        "import" => Some(("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", i::cmd_import)),
+        _ => None,
+    };
+    match group {
+        None => top.or(match name {
+            "ps" => Some(("[OPTIONS]", c::cmd_ps)),
+            "rm" => Some((USAGE_MULTI, c::cmd_rm)),
+            "inspect" => Some(("[OPTIONS] NAME|ID [NAME|ID...]", system::cmd_inspect)),
+            "images" => Some(("[OPTIONS] [REPOSITORY[:TAG]]", i::cmd_images)),
+            "rmi" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
+            "version" => Some(("[OPTIONS]", system::cmd_version)),
+            "info" => Some(("[OPTIONS]", system::cmd_info)),
+            _ => None,
+        }),
+        Some("container") => match name {
+            "tag" | "history" | "load" | "save" | "import" => None,
+            "ls" | "ps" | "list" => Some(("[OPTIONS]", c::cmd_ps)),
+            "rm" | "remove" => Some((USAGE_MULTI, c::cmd_rm)),
+            "inspect" => Some((USAGE_MULTI, system::cmd_container_inspect)),
+            "prune" => Some(("[OPTIONS]", c::cmd_prune)),
+            _ => top,
+        },
+        Some("image") => match name {
+            "ls" | "list" => Some(("[OPTIONS] [REPOSITORY[:TAG]]", i::cmd_images)),
+            "rm" | "remove" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
+            "inspect" => Some(("[OPTIONS] IMAGE [IMAGE...]", system::cmd_image_inspect)),
+            "prune" => Some(("[OPTIONS]", i::cmd_prune)),
+            "tag" | "history" | "load" | "save" | "import" => top,
+            _ => None,
+        },
+        Some("system") => match name {
+            "info" => Some(("[OPTIONS]", system::cmd_info)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
+    let (group, name, rest) = match args[0].as_str() {
+        g @ ("container" | "image" | "system") => match args.get(1) {
+            Some(n) => (Some(g), n.as_str(), &args[2..]),
+            None => {
+                println!("\nUsage:  berth {g} COMMAND\n\nManage {g}s\n\nRun 'berth {g} COMMAND --help' for more information on a command.");
+                return 0;
+            }
+        },
+        n => (None, n, &args[1..]),
+    };
+    let Some((usage, handler)) = lookup(group, name) else {
+        match group {
+            Some(g) => eprintln!(
+                "berth: unknown command: berth {g} {name}\n\nRun 'berth {g} --help' for more information"
+            ),
+            None => eprintln!(
+                "berth: unknown command: berth {name}\n\nRun 'berth --help' for more information"
+            ),
+        }
+        return 1;
+    };
+    let path = match group {
+        Some(g) => format!("{g} {name}"),
+        None => name.to_string(),
+    };
+    let inv = Invocation { path, usage };
+    match handler(ctx, &inv, rest) {
+        Ok(code) => code,
+        Err(f) => {
+            if !f.msg.is_empty() {
+                eprintln!("{}", f.msg);
+            }
+            f.code
+        }
+    }
+}
+
+/// Parses flags with clap and reports errors with docker's (pflag's) wording.
+pub fn parse<T: CommandFactory + FromArgMatches>(
+    inv: &Invocation,
+    args: &[String],
+) -> Result<T, Failure> {
+    let cmd = T::command()
+        .bin_name(format!("berth {}", inv.path))
+        .disable_help_flag(true)
+        .arg(Arg::new("help").long("help").action(ArgAction::Help));
+    let argv = std::iter::once(format!("berth {}", inv.path)).chain(args.iter().cloned());
+    let see = format!(
+        "\n\n{}\n\nRun 'berth {} --help' for more information",
+        inv.usage_line(),
+        inv.path
+    );
+    match cmd.try_get_matches_from(argv) {
+        Ok(m) => T::from_arg_matches(&m).map_err(|e| Failure::new(e.to_string(), 125)),
+        Err(e) => {
+            use clap::error::{ContextKind, ContextValue, ErrorKind};
+            let ctxval = |k: ContextKind| match e.get(k) {
+                Some(ContextValue::String(s)) => s.clone(),
+                Some(ContextValue::Strings(v)) => v.join(" "),
+                _ => String::new(),
+            };
+            match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    Err(Failure::new("", 0))
+                }
+                ErrorKind::UnknownArgument => {
+                    let a = ctxval(ContextKind::InvalidArg);
+                    let msg = if a.starts_with("--") {
+                        format!("unknown flag: {}", a.split('=').next().unwrap_or(&a))
+                    } else {
+                        let c = a.trim_start_matches('-').chars().next().unwrap_or('?');
+                        format!("unknown shorthand flag: '{c}' in {a}")
+                    };
+                    Err(Failure::new(format!("{msg}{see}"), 125))
+                }
+                ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+                    let a = ctxval(ContextKind::InvalidArg);
+                    let v = ctxval(ContextKind::InvalidValue);
+                    let flag = a.split_whitespace().next().unwrap_or(&a).to_string();
+                    let msg = if v.is_empty() {
+                        format!("flag needs an argument: {flag}")
+                    } else {
+                        format!("invalid argument \"{v}\" for \"{flag}\" flag")
+                    };
+                    Err(Failure::new(format!("{msg}{see}"), 125))
+                }
+                _ => {
+                    let s = e.render().to_string();
+                    let first = s
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    Err(Failure::new(format!("{first}{see}"), 125))
+                }
+            }
+        }
+    }
+}
+
+/// Collects per-item errors the way docker does: each on its own line, exit 1.
+pub fn join_errors(errs: Vec<String>) -> CmdResult {
+    if errs.is_empty() {
+        Ok(0)
+    } else {
+        Err(Failure::new(errs.join("\n"), 1))
+    }
+}
+
+/// Asks docker's prune confirmation; true when the user typed y/Y.
+pub fn confirm(warning: &str) -> bool {
+    use std::io::Write;
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    matches!(line.trim(), "y" | "Y" | "yes")
+}

@@ -1,0 +1,350 @@
+//! inspect, version, info.
+
+use std::fmt::Write as _;
+
+use clap::Parser;
+use serde_json::Value;
+
+use super::{parse, Invocation};
+use crate::client::{q, Client, ClientError};
+use crate::format::{execute, from_json};
+use crate::{CmdResult, Ctx, Failure};
+
+#[derive(Parser)]
+struct InspectCmd {
+    #[arg(short = 'f', long)]
+    format: Option<String>,
+    #[arg(short = 's', long)]
+    size: bool,
+    #[arg(long = "type")]
+    ty: Option<String>,
+    args: Vec<String>,
+}
+
+/// Go's json encoder escapes <, > and & (dockerd's answers do); keep that byte for byte.
+fn go_escape(s: String) -> String {
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+fn pretty(v: &Value) -> String {
+    use serde::Serialize;
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    let _ = v.serialize(&mut ser);
+    go_escape(String::from_utf8_lossy(&buf).into_owned())
+}
+
+enum Kind {
+    Any,
+    Container,
+    Image,
+}
+
+fn fetch(c: &Client, kind: &Kind, name: &str, size: bool) -> Result<Value, ClientError> {
+    let container = || {
+        let sz = if size { "?size=1" } else { "" };
+        c.get_json(&format!("/containers/{}/json{sz}", q(name)))
+    };
+    let image = || c.get_json(&format!("/images/{}/json", q(name)));
+    match kind {
+        Kind::Container => container(),
+        Kind::Image => image(),
+        Kind::Any => match container() {
+            Err(ClientError::Daemon { status: 404, .. }) => match image() {
+                Err(ClientError::Daemon { status: 404, .. }) => Err(ClientError::Daemon {
+                    status: 404,
+                    message: format!("No such object: {name}"),
+                }),
+                r => r,
+            },
+            r => r,
+        },
+    }
+}
+
+fn inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: Kind) -> CmdResult {
+    let o: InspectCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let kind = match (kind, o.ty.as_deref()) {
+        (Kind::Any, Some("container")) => Kind::Container,
+        (Kind::Any, Some("image")) => Kind::Image,
+        (Kind::Any, Some(t)) if !t.is_empty() => {
+            return Err(Failure::new(format!("\"{t}\" is not a valid value for --type"), 1))
+        }
+        (k, _) => k,
+    };
+    let c = ctx.client()?;
+    let tmpl = match &o.format {
+        Some(f) if !f.is_empty() && f != "json" => {
+            Some(crate::format::parse(f, false).map_err(|e| Failure::new(e.0, 1))?)
+        }
+        _ => None,
+    };
+    let mut found = Vec::new();
+    let mut errs = Vec::new();
+    for name in &o.args {
+        match fetch(c, &kind, name, o.size) {
+            Ok(v) => found.push(v),
+            Err(ClientError::Daemon { message, .. }) if matches!(kind, Kind::Any) => {
+                errs.push(format!("Error: {message}"))
+            }
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    let mut out = String::new();
+    match tmpl {
+        Some(t) => {
+            for v in &found {
+                let s = execute(&t, &from_json(v)).map_err(|e| Failure::new(e.0, 1))?;
+                let _ = writeln!(out, "{s}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "{}", pretty(&Value::Array(found)));
+        }
+    }
+    print!("{out}");
+    super::join_errors(errs)
+}
+
+pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    inspect(ctx, inv, args, Kind::Any)
+}
+pub fn cmd_container_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    inspect(ctx, inv, args, Kind::Container)
+}
+pub fn cmd_image_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    inspect(ctx, inv, args, Kind::Image)
+}
+
+#[derive(Parser)]
+struct FormatOnly {
+    #[arg(short = 'f', long)]
+    format: Option<String>,
+}
+
+fn gs(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for p in path {
+        match cur.get(p) {
+            Some(x) => cur = x,
+            None => return String::new(),
+        }
+    }
+    match cur {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// docker reformats build times as Go's time.ANSIC in the local zone.
+fn ansic(s: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t
+            .with_timezone(&chrono::Local)
+            .format("%a %b %e %H:%M:%S %Y")
+            .to_string(),
+        Err(_) => s.to_string(),
+    }
+}
+
+fn arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    }
+}
+
+pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: FormatOnly = parse(inv, args)?;
+    let mut out = String::new();
+    let client_api = format!("{}.{}", crate::client::CLIENT_API.0, crate::client::CLIENT_API.1);
+    let server = ctx.client().and_then(|c| Ok((c.api_version(), c.get_json("/version")?)));
+    let api = match &server {
+        Ok((v, _)) if *v != client_api => format!("{v} (downgraded from {client_api})"),
+        _ => client_api.clone(),
+    };
+    if let Some(f) = o.format.filter(|f| !f.is_empty()) {
+        let data = serde_json::json!({
+            "Client": {"Version": env!("CARGO_PKG_VERSION"), "ApiVersion": client_api, "Os": "linux", "Arch": arch()},
+            "Server": server.as_ref().map(|(_, s)| s.clone()).unwrap_or(Value::Null),
+        });
+        let f = if f == "json" { "{{json .}}".to_string() } else { f };
+        let t = crate::format::parse(&f, false).map_err(|e| Failure::new(e.0, 1))?;
+        println!("{}", execute(&t, &from_json(&data)).map_err(|e| Failure::new(e.0, 1))?);
+        return server.map(|_| 0).map_err(|e| e);
+    }
+    let _ = writeln!(out, "Client:");
+    let _ = writeln!(out, " Version:           {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, " API version:       {api}");
+    let _ = writeln!(out, " OS/Arch:           linux/{}", arch());
+    let _ = writeln!(out, " Context:           default");
+    print!("{out}");
+    let (_, sv) = server?;
+    let mut out = String::new();
+    let platform = gs(&sv, &["Platform", "Name"]);
+    if platform.is_empty() {
+        let _ = writeln!(out, "\nServer:");
+    } else {
+        let _ = writeln!(out, "\nServer: {platform}");
+    }
+    for comp in sv.get("Components").and_then(|c| c.as_array()).into_iter().flatten() {
+        let name = gs(comp, &["Name"]);
+        let _ = writeln!(out, " {name}:");
+        let d = comp.get("Details").cloned().unwrap_or(Value::Null);
+        if name == "Engine" {
+            let _ = writeln!(out, "  Version:          {}", gs(comp, &["Version"]));
+            let _ = writeln!(
+                out,
+                "  API version:      {} (minimum version {})",
+                gs(&d, &["ApiVersion"]),
+                gs(&d, &["MinAPIVersion"])
+            );
+            let _ = writeln!(out, "  Go version:       {}", gs(&d, &["GoVersion"]));
+            let _ = writeln!(out, "  Git commit:       {}", gs(&d, &["GitCommit"]));
+            let _ = writeln!(out, "  Built:            {}", ansic(&gs(&d, &["BuildTime"])));
+            let _ = writeln!(out, "  OS/Arch:          {}/{}", gs(&d, &["Os"]), gs(&d, &["Arch"]));
+            let _ = writeln!(out, "  Experimental:     {}", gs(&d, &["Experimental"]));
+        } else {
+            let _ = writeln!(out, "  Version:          {}", gs(comp, &["Version"]));
+            let mut keys: Vec<String> = d
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            keys.sort();
+            for k in keys {
+                let _ = writeln!(out, "  {:<18}{}", format!("{k}:"), gs(&d, &[k.as_str()]));
+            }
+        }
+    }
+    print!("{out}");
+    Ok(0)
+}
+
+pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: FormatOnly = parse(inv, args)?;
+    let info = ctx.client().and_then(|c| Ok(c.get_json("/info")?));
+    if let Some(f) = o.format.filter(|f| !f.is_empty()) {
+        let info = info?;
+        let f = if f == "json" { "{{json .}}".to_string() } else { f };
+        let t = crate::format::parse(&f, false).map_err(|e| Failure::new(e.0, 1))?;
+        println!("{}", execute(&t, &from_json(&info)).map_err(|e| Failure::new(e.0, 1))?);
+        return Ok(0);
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "Client:");
+    let _ = writeln!(out, " Version:    {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, " Context:    default");
+    let _ = writeln!(out, " Debug Mode: false");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Server:");
+    let i = match info {
+        Ok(i) => i,
+        Err(e) => {
+            print!("{out}");
+            return Err(e);
+        }
+    };
+    let n = |k: &str| gs(&i, &[k]);
+    let _ = writeln!(out, " Containers: {}", n("Containers"));
+    let _ = writeln!(out, "  Running: {}", n("ContainersRunning"));
+    let _ = writeln!(out, "  Paused: {}", n("ContainersPaused"));
+    let _ = writeln!(out, "  Stopped: {}", n("ContainersStopped"));
+    let _ = writeln!(out, " Images: {}", n("Images"));
+    let _ = writeln!(out, " Server Version: {}", n("ServerVersion"));
+    let _ = writeln!(out, " Storage Driver: {}", n("Driver"));
+    for pair in i.get("DriverStatus").and_then(|d| d.as_array()).into_iter().flatten() {
+        if let Some([k, v]) = pair.as_array().map(|a| a.as_slice()) {
+            let _ = writeln!(out, "  {}: {}", k.as_str().unwrap_or(""), v.as_str().unwrap_or(""));
+        }
+    }
+    let _ = writeln!(out, " Logging Driver: {}", n("LoggingDriver"));
+    let _ = writeln!(out, " Cgroup Driver: {}", n("CgroupDriver"));
+    let _ = writeln!(out, " Cgroup Version: {}", n("CgroupVersion"));
+    if let Some(p) = i.get("Plugins") {
+        let _ = writeln!(out, " Plugins:");
+        for (k, label) in [("Volume", "Volume"), ("Network", "Network"), ("Log", "Log")] {
+            let list: Vec<String> = p
+                .get(k)
+                .and_then(|l| l.as_array())
+                .map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            if !list.is_empty() {
+                let _ = writeln!(out, "  {label}: {}", list.join(" "));
+            }
+        }
+    }
+    let _ = writeln!(out, " Swarm: {}", {
+        let s = gs(&i, &["Swarm", "LocalNodeState"]);
+        if s.is_empty() { "inactive".to_string() } else { s }
+    });
+    let mut runtimes: Vec<String> = i
+        .get("Runtimes")
+        .and_then(|r| r.as_object())
+        .map(|r| r.keys().cloned().collect())
+        .unwrap_or_default();
+    runtimes.sort();
+    if !runtimes.is_empty() {
+        let _ = writeln!(out, " Runtimes: {}", runtimes.join(" "));
+    }
+    let _ = writeln!(out, " Default Runtime: {}", n("DefaultRuntime"));
+    let _ = writeln!(out, " Init Binary: {}", n("InitBinary"));
+    let commit = |k: &str| gs(&i, &[k, "ID"]);
+    let _ = writeln!(out, " containerd version: {}", commit("ContainerdCommit"));
+    let _ = writeln!(out, " runc version: {}", commit("RuncCommit"));
+    let _ = writeln!(out, " init version: {}", commit("InitCommit"));
+    let secopts: Vec<String> = i
+        .get("SecurityOptions")
+        .and_then(|s| s.as_array())
+        .map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    if !secopts.is_empty() {
+        let _ = writeln!(out, " Security Options:");
+        for o in secopts {
+            // "name=seccomp,profile=default" -> "  seccomp\n   Profile: default"
+            for (idx, kv) in o.split(',').enumerate() {
+                let (k, v) = kv.split_once('=').unwrap_or(("", kv));
+                if idx == 0 || k == "name" {
+                    let _ = writeln!(out, "  {v}");
+                } else {
+                    let mut c = k.chars();
+                    let title: String = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
+                    let _ = writeln!(out, "   {title}: {v}");
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, " Kernel Version: {}", n("KernelVersion"));
+    let _ = writeln!(out, " Operating System: {}", n("OperatingSystem"));
+    let _ = writeln!(out, " OSType: {}", n("OSType"));
+    let _ = writeln!(out, " Architecture: {}", n("Architecture"));
+    let _ = writeln!(out, " CPUs: {}", n("NCPU"));
+    let mem = i.get("MemTotal").and_then(|m| m.as_f64()).unwrap_or(0.0);
+    let _ = writeln!(out, " Total Memory: {}", crate::units::bytes_size(mem));
+    let _ = writeln!(out, " Name: {}", n("Name"));
+    let _ = writeln!(out, " ID: {}", n("ID"));
+    let _ = writeln!(out, " Docker Root Dir: {}", n("DockerRootDir"));
+    let _ = writeln!(out, " Debug Mode: {}", n("Debug"));
+    let _ = writeln!(out, " Experimental: {}", n("ExperimentalBuild"));
+    let cidrs: Vec<String> = i
+        .get("RegistryConfig")
+        .and_then(|r| r.get("InsecureRegistryCIDs"))
+        .and_then(|l| l.as_array())
+        .map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    if !cidrs.is_empty() {
+        let _ = writeln!(out, " Insecure Registries:");
+        for c in cidrs {
+            let _ = writeln!(out, "  {c}");
+        }
+    }
+    let _ = writeln!(out, " Live Restore Enabled: {}", n("LiveRestoreEnabled"));
+    let _ = writeln!(out);
+    print!("{out}");
+    Ok(0)
+}
