@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# berth vs a real dockerd, side by side in one run, same busybox image in both.
+#   (a) `run --rm --network none busybox true`: median of BENCH_RUNS (>= 20) runs (hyperfine)
+#   (b) 50 x `run -d busybox sleep 300` from 4 parallel clients, then removal of all: wall time
+#   (c) idle daemon RSS (berth daemon vs dockerd + containerd), and per-container shim
+#       memory (RssAnon, VmRSS) with 10 containers running
+# Figures are reported, not asserted: the script fails only when setup fails.
+# Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
+#      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+BERTH="${BERTH_BIN:-$ROOT/target/release/berth}"
+RUNS="${BENCH_RUNS:-30}"
+ENGINES="${BENCH_ENGINES:-berth docker}"
+B=/tmp/berth-bench
+FIXTURE="$B/busybox.tar"
+
+die() { echo "bench: $*" >&2; exit 1; }
+has() { [[ " $ENGINES " == *" $1 "* ]]; }
+
+[ -e "$B" ] && die "$B exists (another bench running, or a stale run: remove it first)"
+for t in hyperfine jq docker dockerd python3; do command -v "$t" >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
+has berth && { [ -x "$BERTH" ] || die "$BERTH missing: cargo build --release -p berth"; }
+
+DOCKERD_PID=""
+BERTHD_PID=""
+
+cli() { # cli ENGINE ARGS...
+    local e=$1; shift
+    case $e in
+        berth) BERTH_NO_AUTOSTART=1 "$BERTH" -H "unix://$B/berth.sock" "$@" ;;
+        docker) DOCKER_CONFIG="$B/docker-config" docker -H "unix://$B/docker.sock" "$@" ;;
+    esac
+}
+
+stop_pid() { # SIGTERM, wait up to 20 s, then SIGKILL; only our own pids
+    local pid=$1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    set +e
+    for e in $ENGINES; do
+        ids=$(cli "$e" ps -aq 2>/dev/null)
+        [ -n "$ids" ] && cli "$e" rm -f $ids >/dev/null 2>&1
+    done
+    stop_pid "$BERTHD_PID"
+    stop_pid "$DOCKERD_PID"
+    # Shims that outlived their daemon (berth: shim.pid; docker: containerd-shim for our socket).
+    for f in "$B"/berth/root/containers/*/shim.pid; do
+        [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+    done
+    for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $B/" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    sleep 0.3
+    # Unmount everything under $B, deepest first, lazily.
+    awk -v b="$B/" 'index($5, b) == 1 { print length($5) " " $5 }' /proc/self/mountinfo \
+        | sort -rn | cut -d' ' -f2- | while read -r m; do umount -l "$m" 2>/dev/null; done
+    rm -rf "$B"
+}
+trap cleanup EXIT
+mkdir -p "$B/docker-config"
+
+ping_ok() { curl -fsS --max-time 2 --unix-socket "$1" http://localhost/_ping >/dev/null 2>&1; }
+wait_sock() {
+    for _ in $(seq 1 300); do ping_ok "$1" && return 0; sleep 0.1; done
+    return 1
+}
+
+echo "==> fixture"
+bash scripts/make-busybox-image.sh "$FIXTURE" busybox:latest >/dev/null
+
+if has docker; then
+    echo "==> starting private dockerd ($B/docker)"
+    mkdir -p "$B/docker"
+    dockerd --data-root "$B/docker/root" --exec-root "$B/docker/exec" --pidfile "$B/docker/pid" \
+        -H "unix://$B/docker.sock" --bridge=none --iptables=false --ip6tables=false \
+        >"$B/docker/log" 2>&1 &
+    DOCKERD_PID=$!
+    wait_sock "$B/docker.sock" || { tail -20 "$B/docker/log" >&2; die "dockerd did not start"; }
+fi
+if has berth; then
+    echo "==> starting private berth daemon ($B/berth)"
+    mkdir -p "$B/berth"
+    BERTH_NO_AUTOSTART=1 "$BERTH" daemon --data-root "$B/berth/root" -H "unix://$B/berth.sock" \
+        >"$B/berth/log" 2>&1 &
+    BERTHD_PID=$!
+    wait_sock "$B/berth.sock" || { tail -20 "$B/berth/log" >&2; die "berth daemon did not start"; }
+fi
+for e in $ENGINES; do
+    cli "$e" load -i "$FIXTURE" >/dev/null || die "$e: load failed"
+    out=$(cli "$e" run --rm --network none busybox echo ok) && [ "$out" = ok ] || die "$e: run failed"
+done
+
+declare -A RUN_MED RUN_MIN BULK_RUN BULK_RM IDLE_RSS SHIM_ANON SHIM_RSS SHIM_N
+
+kib() { awk -v k="$1" '/^'"$1"':/ { print $2 }' "/proc/$2/status" 2>/dev/null || echo 0; }
+
+# (c, first half) idle daemon memory, before any benchmark load.
+sleep 2
+if has berth; then IDLE_RSS[berth]=$(kib VmRSS "$BERTHD_PID"); fi
+if has docker; then
+    d=$(kib VmRSS "$DOCKERD_PID")
+    c=0
+    for p in $(pgrep -P "$DOCKERD_PID" containerd || true); do c=$((c + $(kib VmRSS "$p"))); done
+    IDLE_RSS[docker]=$((d + c))
+fi
+
+echo "==> (a) run --rm --network none busybox true, $RUNS runs each"
+for e in $ENGINES; do
+    if [ "$e" = berth ]; then
+        cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock run --rm --network none busybox true"
+    else
+        cmd="env DOCKER_CONFIG=$B/docker-config docker -H unix://$B/docker.sock run --rm --network none busybox true"
+    fi
+    hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$B/run-$e.json" "$cmd" >/dev/null
+    RUN_MED[$e]=$(jq '.results[0].median * 1000' "$B/run-$e.json")
+    RUN_MIN[$e]=$(jq '.results[0].min * 1000' "$B/run-$e.json")
+done
+
+now() { date +%s.%N; }
+echo "==> (b) 50 x run -d busybox sleep 300 from 4 parallel clients, then rm -f all"
+for e in $ENGINES; do
+    export -f cli; export B BERTH
+    t0=$(now)
+    seq 50 | xargs -P4 -I{} bash -c "cli $e run -d busybox sleep 300 >/dev/null" \
+        || die "$e: parallel run -d failed"
+    t1=$(now)
+    n=$(cli "$e" ps -q | wc -l)
+    [ "$n" -ge 50 ] || die "$e: only $n containers running"
+    cli "$e" ps -aq | xargs -P4 -n13 bash -c "cli $e rm -f \"\$@\" >/dev/null" _ \
+        || die "$e: parallel rm -f failed"
+    t2=$(now)
+    BULK_RUN[$e]=$(awk "BEGIN{print ($t1-$t0)*1000}")
+    BULK_RM[$e]=$(awk "BEGIN{print ($t2-$t1)*1000}")
+done
+
+echo "==> (c) shim memory with 10 containers running"
+for e in $ENGINES; do
+    for _ in $(seq 10); do cli "$e" run -d busybox sleep 300 >/dev/null || die "$e: run -d failed"; done
+    sleep 2
+    pids=""
+    if [ "$e" = berth ]; then
+        pids=$(cat "$B"/berth/root/containers/*/shim.pid 2>/dev/null || true)
+    else
+        pids=$(pgrep -f "containerd-shim-runc-v2 .*-address $B/" || true)
+    fi
+    anon=0; rss=0; n=0
+    for p in $pids; do
+        anon=$((anon + $(kib RssAnon "$p"))); rss=$((rss + $(kib VmRSS "$p"))); n=$((n + 1))
+    done
+    SHIM_N[$e]=$n
+    if [ "$n" -gt 0 ]; then
+        SHIM_ANON[$e]=$((anon / n)); SHIM_RSS[$e]=$((rss / n))
+    else
+        SHIM_ANON[$e]=0; SHIM_RSS[$e]=0
+    fi
+    ids=$(cli "$e" ps -aq); [ -n "$ids" ] && cli "$e" rm -f $ids >/dev/null
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
+val() { local -n arr=$1; echo "${arr[$2]:-}"; }
+row() { # label unit array
+    local label=$1 unit=$2 arr=$3 bv dv
+    bv=$(val "$arr" berth); dv=$(val "$arr" docker)
+    printf '%-44s %14s %14s %10s\n' "$label" \
+        "$( [ -n "$bv" ] && printf '%.1f %s' "$bv" "$unit" || echo -)" \
+        "$( [ -n "$dv" ] && printf '%.1f %s' "$dv" "$unit" || echo -)" \
+        "$( [ -n "$bv" ] && [ -n "$dv" ] && ratio "$dv" "$bv" || echo -)"
+}
+to_mib() { local -n src=$1 dst=$2; for k in "${!src[@]}"; do dst[$k]=$(awk -v v="${src[$k]}" 'BEGIN{print v/1024}'); done; }
+declare -A IDLE_MIB SHIM_ANON_MIB SHIM_RSS_MIB
+to_mib IDLE_RSS IDLE_MIB; to_mib SHIM_ANON SHIM_ANON_MIB; to_mib SHIM_RSS SHIM_RSS_MIB
+
+echo
+echo "berth vs dockerd ($(nproc) cores, $(uname -r)); ratio = docker / berth"
+printf '%-44s %14s %14s %10s\n' "measure" "berth" "dockerd" "ratio"
+printf '%-44s %14s %14s %10s\n' "-------" "-----" "-------" "-----"
+row "run --rm --network none true (median)" ms RUN_MED
+row "run --rm --network none true (min)" ms RUN_MIN
+row "50 x run -d, 4 parallel clients" ms BULK_RUN
+row "rm -f of the 50, 4 parallel clients" ms BULK_RM
+row "idle daemon RSS (dockerd+containerd)" MiB IDLE_MIB
+row "per-container shim RssAnon (10 running)" MiB SHIM_ANON_MIB
+row "per-container shim VmRSS (10 running)" MiB SHIM_RSS_MIB
+echo "shims counted: berth=${SHIM_N[berth]:--} docker=${SHIM_N[docker]:--}"
