@@ -336,7 +336,15 @@ impl ImageStore {
         let digest = format!("sha256:{}", archive::sha256_hex(data));
         let p = self.blob_path(&digest);
         if !p.exists() {
-            berth_api::atomic::write_file(&p, data).ctx(|| format!("writing {}", p.display()))?;
+            // Unique temp name: several loads may store the same blob at once.
+            let tmp = p.with_extension(format!("tmp{}", rand_suffix()));
+            let res = File::create(&tmp)
+                .and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()))
+                .and_then(|_| fs::rename(&tmp, &p));
+            if res.is_err() {
+                let _ = fs::remove_file(&tmp);
+            }
+            res.ctx(|| format!("writing {}", p.display()))?;
         }
         Ok(digest)
     }

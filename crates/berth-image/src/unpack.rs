@@ -209,12 +209,9 @@ fn entry_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, ImageError
         .mode()
         .map_err(|e| bad(format!("invalid tar header: {e}")))?
         & 0o7777;
-    let uid = h
-        .uid()
-        .map_err(|e| bad(format!("invalid tar header: {e}")))?;
-    let gid = h
-        .gid()
-        .map_err(|e| bad(format!("invalid tar header: {e}")))?;
+    // Go's archive/tar reads an empty numeric field as 0; so do we.
+    let uid = h.uid().unwrap_or(0);
+    let gid = h.gid().unwrap_or(0);
     let mtime = h.mtime().unwrap_or(0) as i64;
     let mut xattrs = Vec::new();
     if let Ok(Some(exts)) = entry.pax_extensions() {
