@@ -195,8 +195,7 @@ impl Client {
                 s.write_all(head.as_bytes())?;
             }
             Body::Json(v) => {
-                let b = serde_json::to_vec(&v)
-                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
+                let b = serde_json::to_vec(&v).map_err(|e| ClientError::Protocol(e.to_string()))?;
                 head.push_str(&format!(
                     "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                     b.len()
@@ -356,7 +355,7 @@ pub fn filters_json(filters: &[String]) -> std::result::Result<Option<String>, S
     for f in filters {
         let (k, v) = f
             .split_once('=')
-            .ok_or_else(|| format!("bad format of filter (expected name=value)"))?;
+            .ok_or_else(|| "bad format of filter (expected name=value)".to_string())?;
         m.entry(k.trim().to_lowercase())
             .or_default()
             .insert(v.to_string(), serde_json::Value::Bool(true));
@@ -364,7 +363,9 @@ pub fn filters_json(filters: &[String]) -> std::result::Result<Option<String>, S
     if m.is_empty() {
         return Ok(None);
     }
-    serde_json::to_string(&m).map(Some).map_err(|e| e.to_string())
+    serde_json::to_string(&m)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Percent-encodes a query component.
@@ -394,7 +395,9 @@ mod tests {
         let f = filters_json(&["name=x".into(), "status=exited".into()]);
         assert_eq!(
             f,
-            Ok(Some(r#"{"name":{"x":true},"status":{"exited":true}}"#.into()))
+            Ok(Some(
+                r#"{"name":{"x":true},"status":{"exited":true}}"#.into()
+            ))
         );
         assert_eq!(filters_json(&[]), Ok(None));
     }

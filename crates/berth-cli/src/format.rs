@@ -23,14 +23,12 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
         Value::Uint(u) => J::from(*u),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         Value::String(s) => J::String(s.to_string()),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
-        Value::Map(m) => J::Object(
-            m.iter()
-                .map(|(k, v)| (k.to_string(), to_json(v)))
-                .collect(),
-        ),
+        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
         _ => J::Null,
     }
 }
@@ -105,9 +103,8 @@ pub fn json_string(v: &Value) -> String {
 fn docker_funcs(header: bool) -> Vec<(&'static str, ValueFunc)> {
     if header {
         // docker's HeaderFunctions: the header row passes values through untouched.
-        let pass = || {
-            func(|a: &[Value]| Ok(a.first().cloned().unwrap_or(Value::String("".into()))))
-        };
+        let pass =
+            || func(|a: &[Value]| Ok(a.first().cloned().unwrap_or(Value::String("".into()))));
         return vec![
             ("json", pass()),
             ("split", pass()),
@@ -135,7 +132,9 @@ fn docker_funcs(header: bool) -> Vec<(&'static str, ValueFunc)> {
                 let s = as_string(&a[0]);
                 let sep = as_string(&a[1]);
                 let parts: Vec<Value> = if sep.is_empty() {
-                    s.chars().map(|c| Value::String(c.to_string().into())).collect()
+                    s.chars()
+                        .map(|c| Value::String(c.to_string().into()))
+                        .collect()
                 } else {
                     s.split(sep.as_str())
                         .map(|p| Value::String(p.into()))
@@ -151,7 +150,11 @@ fn docker_funcs(header: bool) -> Vec<(&'static str, ValueFunc)> {
                 let sep = as_string(&a[1]);
                 match &a[0] {
                     Value::List(l) => Ok(Value::String(
-                        l.iter().map(as_string).collect::<Vec<_>>().join(&sep).into(),
+                        l.iter()
+                            .map(as_string)
+                            .collect::<Vec<_>>()
+                            .join(&sep)
+                            .into(),
                     )),
                     Value::Nil => Ok(Value::String("".into())),
                     other => Err(err(format!(
@@ -307,7 +310,10 @@ pub fn render_list(
     } else {
         format.clone()
     };
-    body = body.trim_matches(' ').replace("\\t", "\t").replace("\\n", "\n");
+    body = body
+        .trim_matches(' ')
+        .replace("\\t", "\t")
+        .replace("\\n", "\n");
     let t = parse(&body, false)?;
     let mut buf = String::new();
     if is_table {
@@ -334,9 +340,7 @@ pub fn render_list(
 
 /// Writes through a tab writer with docker's settings (minwidth 10, padding 3).
 pub fn write_tabbed(out: &mut dyn Write, s: &str) {
-    let mut tw = tabwriter::TabWriter::new(Vec::new())
-        .minwidth(7)
-        .padding(3);
+    let mut tw = tabwriter::TabWriter::new(Vec::new()).minwidth(7).padding(3);
     let _ = tw.write_all(s.as_bytes());
     let _ = tw.flush();
     if let Ok(v) = tw.into_inner() {
@@ -362,15 +366,30 @@ mod tests {
         let v = json!({"Names":"web","State":{"Running":true,"Pid":42},
             "Labels":"k=v,x=y","Config":{"Labels":{"k":"v"},"Env":["A=1","B=2"]}});
         assert_eq!(run("{{.Names}}", v.clone()), "web");
-        assert_eq!(run("{{.State.Running}} {{.State.Pid}}", v.clone()), "true 42");
+        assert_eq!(
+            run("{{.State.Running}} {{.State.Pid}}", v.clone()),
+            "true 42"
+        );
         assert_eq!(run(r#"{{index .Config.Labels "k"}}"#, v.clone()), "v");
         assert_eq!(run(r#"{{join .Config.Env ","}}"#, v.clone()), "A=1,B=2");
-        assert_eq!(run("{{range .Config.Env}}[{{.}}]{{end}}", v.clone()), "[A=1][B=2]");
-        assert_eq!(run("{{upper .Names}} {{title .Names}}", v.clone()), "WEB Web");
+        assert_eq!(
+            run("{{range .Config.Env}}[{{.}}]{{end}}", v.clone()),
+            "[A=1][B=2]"
+        );
+        assert_eq!(
+            run("{{upper .Names}} {{title .Names}}", v.clone()),
+            "WEB Web"
+        );
         assert_eq!(run("{{lower \"AB\"}}", v.clone()), "ab");
-        assert_eq!(run("{{json .State}}", v.clone()), r#"{"Pid":42,"Running":true}"#);
+        assert_eq!(
+            run("{{json .State}}", v.clone()),
+            r#"{"Pid":42,"Running":true}"#
+        );
         assert_eq!(run(r#"{{.Label "k"}}"#, v.clone()), "v");
-        assert_eq!(run("{{truncate .Names 2}}|{{pad .Names 1 2}}|", v.clone()), "we| web  |");
+        assert_eq!(
+            run("{{truncate .Names 2}}|{{pad .Names 1 2}}|", v.clone()),
+            "we| web  |"
+        );
         assert_eq!(run(r#"{{split "a:b" ":"}}"#, v.clone()), "[a b]");
         assert_eq!(run("{{println .Names}}", v), "web\n");
     }
@@ -396,6 +415,9 @@ mod tests {
         );
         let mut out = Vec::new();
         let _ = render_list(&mut out, "json", "", &[], &rows[..1]);
-        assert_eq!(String::from_utf8_lossy(&out), "{\"ID\":\"abc\",\"Names\":\"n1\"}\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "{\"ID\":\"abc\",\"Names\":\"n1\"}\n"
+        );
     }
 }

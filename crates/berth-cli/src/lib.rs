@@ -89,7 +89,10 @@ fn autostart(c: &Client) -> Result<(), Failure> {
         Err(_) => (Stdio::null(), Stdio::null()),
     };
     let mut cmd = Command::new(exe);
-    cmd.arg("daemon").stdin(Stdio::null()).stdout(out).stderr(err);
+    cmd.arg("daemon")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
     // SAFETY: setsid is async-signal-safe; it detaches the daemon from our session.
     unsafe {
         cmd.pre_exec(|| {
@@ -136,9 +139,17 @@ pub fn run(args: Vec<OsString>) -> i32 {
             i += 1;
         } else if a == "-D" || a == "--debug" {
             i += 1;
-        } else if a == "-l" || a == "--log-level" || a == "--config" || a == "-c" || a == "--context" {
+        } else if a == "-l"
+            || a == "--log-level"
+            || a == "--config"
+            || a == "-c"
+            || a == "--context"
+        {
             i += 2;
-        } else if a.starts_with("--log-level=") || a.starts_with("--config=") || a.starts_with("--context=") {
+        } else if a.starts_with("--log-level=")
+            || a.starts_with("--config=")
+            || a.starts_with("--context=")
+        {
             i += 1;
         } else if a == "-v" || a == "--version" {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
@@ -153,10 +164,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
             break;
         }
     }
-    let (host, default_host) = match host.or_else(|| std::env::var("BERTH_HOST").ok().filter(|h| !h.is_empty())) {
-        Some(h) => (h, false),
-        None => (DEFAULT_HOST.to_string(), true),
-    };
+    let (host, default_host) =
+        match host.or_else(|| std::env::var("BERTH_HOST").ok().filter(|h| !h.is_empty())) {
+            Some(h) => (h, false),
+            None => (DEFAULT_HOST.to_string(), true),
+        };
     let mut ctx = Ctx {
         host,
         default_host,

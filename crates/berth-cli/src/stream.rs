@@ -11,7 +11,12 @@ pub fn demux<R: Read, O: Write, E: Write>(mut r: R, out: &mut O, err: &mut E) ->
         match read_full(&mut r, &mut header)? {
             0 => return Ok(()),
             8 => {}
-            _ => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short frame header")),
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "short frame header",
+                ))
+            }
         }
         let stream = header[0];
         let mut len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;

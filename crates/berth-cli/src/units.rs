@@ -113,9 +113,7 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(lower.len());
     let (num, suffix) = lower.split_at(num_end);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size: '{s}'"))?;
+    let n: f64 = num.parse().map_err(|_| format!("invalid size: '{s}'"))?;
     let suffix = suffix.trim();
     let mul: f64 = match suffix {
         "" | "b" => 1.0,
@@ -208,12 +206,18 @@ fn parse_rfc3339ish(value: &str) -> Option<DateTime<Utc>> {
     }
     for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H"] {
         if let Ok(n) = NaiveDateTime::parse_from_str(value, f) {
-            return Local.from_local_datetime(&n).single().map(|t| t.with_timezone(&Utc));
+            return Local
+                .from_local_datetime(&n)
+                .single()
+                .map(|t| t.with_timezone(&Utc));
         }
     }
     if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
         let n = d.and_hms_opt(0, 0, 0)?;
-        return Local.from_local_datetime(&n).single().map(|t| t.with_timezone(&Utc));
+        return Local
+            .from_local_datetime(&n)
+            .single()
+            .map(|t| t.with_timezone(&Utc));
     }
     None
 }

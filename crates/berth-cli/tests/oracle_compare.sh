@@ -27,7 +27,9 @@ cmp_cmd() {
   local drc=$?
   "$BERTH_BIN" "${H[@]}" "$@" <"$stdin_file" >"$tmp/b.out" 2>"$tmp/b.err"
   local brc=$?
-  sed -i -e 's/docker/berth/g' -e 's/Docker/berth/g' "$tmp/d.err"
+  # Only the CLI's own name changes; daemon messages (registry URLs...) stay as they are.
+  sed -i -e 's/^docker: /berth: /' -e "s/'docker /'berth /g" -e 's/Usage:  docker /Usage:  berth /' \
+    -e 's/: docker /: berth /' "$tmp/d.err"
   if [ "$drc" = "$brc" ] && cmp -s "$tmp/d.out" "$tmp/b.out" && cmp -s "$tmp/d.err" "$tmp/b.err"; then
     pass=$((pass + 1))
     echo "ok    $*"
@@ -73,7 +75,8 @@ cmp_cmd images --no-trunc
 cmp_cmd images busybox
 cmp_cmd images --filter reference=oc-*
 cmp_cmd images --format json
-cmp_cmd images --format '{{.Repository}}:{{.Tag}}'
+# (docker orders several tags of one image randomly: compare one repository only)
+cmp_cmd images busybox --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}'
 cmp_cmd image ls
 cmp_cmd history busybox
 cmp_cmd history --no-trunc busybox
@@ -103,6 +106,13 @@ cmp_cmd run --foo busybox
 cmp_cmd run
 cmp_cmd run nosuchimage
 cmp_cmd create --rm --pids-limit x busybox
+cmp_cmd run -c x busybox
+cmp_cmd run --cpus x busybox
+cmp_cmd run -m x busybox
+cmp_cmd run -z busybox
+cmp_cmd ps -n
+cmp_cmd run -it busybox
+cmp_cmd image bogus
 cmp_cmd start nosuch oc-created
 cmp_cmd start -a oc-exit
 cmp_cmd wait oc-exit

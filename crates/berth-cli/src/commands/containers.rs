@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::{confirm, join_errors, parse, Invocation};
 use crate::client::{filters_json, q, Body};
 use crate::format::{from_json, render_list};
-use crate::units::{get_timestamp, human_duration, human_size_prec};
+use crate::units::{get_timestamp, human_size_prec};
 use crate::{CmdResult, Ctx, Failure};
 
 /// Go's strconv.Quote for the strings docker shows.
@@ -51,7 +51,11 @@ pub fn go_time_string(ts: i64) -> String {
     match Local.timestamp_opt(ts, 0).single() {
         Some(t) => {
             let off = t.format("%z").to_string();
-            let zone = if off == "+0000" { "UTC".to_string() } else { off.clone() };
+            let zone = if off == "+0000" {
+                "UTC".to_string()
+            } else {
+                off.clone()
+            };
             format!("{} {off} {zone}", t.format("%Y-%m-%d %H:%M:%S"))
         }
         None => String::new(),
@@ -59,7 +63,10 @@ pub fn go_time_string(ts: i64) -> String {
 }
 
 fn s(v: &Value, k: &str) -> String {
-    v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string()
+    v.get(k)
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn display_ports(ports: &Value) -> String {
@@ -71,7 +78,11 @@ fn display_ports(ports: &Value) -> String {
             let ty = s(p, "Type");
             let ip = s(p, "IP");
             let e = if public > 0 {
-                let ip = if ip.contains(':') { format!("[{ip}]") } else { ip };
+                let ip = if ip.contains(':') {
+                    format!("[{ip}]")
+                } else {
+                    ip
+                };
                 format!("{ip}:{public}->{private}/{ty}")
             } else {
                 format!("{private}/{ty}")
@@ -131,7 +142,11 @@ pub fn container_row(c: &Value, trunc: bool) -> Value {
                 .map(|m| {
                     let n = s(m, "Name");
                     let n = if n.is_empty() { s(m, "Source") } else { n };
-                    if trunc { ellipsis(&n, 15) } else { n }
+                    if trunc {
+                        ellipsis(&n, 15)
+                    } else {
+                        n
+                    }
                 })
                 .collect()
         })
@@ -250,7 +265,11 @@ pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let list = ctx.client()?.get_json(&path)?;
     let rows: Vec<_> = list
         .as_array()
-        .map(|l| l.iter().map(|c| from_json(&container_row(c, !o.no_trunc))).collect())
+        .map(|l| {
+            l.iter()
+                .map(|c| from_json(&container_row(c, !o.no_trunc)))
+                .collect()
+        })
         .unwrap_or_default();
     let (format, default) = if o.quiet && (format.is_empty() || format == "table") {
         ("{{.ID}}".to_string(), String::new())
@@ -262,7 +281,8 @@ pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         (format, d)
     };
     let mut out = std::io::stdout().lock();
-    render_list(&mut out, &format, &default, PS_HEADERS, &rows).map_err(|e| Failure::new(e.0, 1))?;
+    render_list(&mut out, &format, &default, PS_HEADERS, &rows)
+        .map_err(|e| Failure::new(e.0, 1))?;
     Ok(0)
 }
 
@@ -292,7 +312,10 @@ pub fn cmd_start(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         let id = s(&info, "Id");
         let cfg = info.get("Config").cloned().unwrap_or(Value::Null);
         let tty = cfg.get("Tty").and_then(|x| x.as_bool()).unwrap_or(false);
-        let open_stdin = cfg.get("OpenStdin").and_then(|x| x.as_bool()).unwrap_or(false);
+        let open_stdin = cfg
+            .get("OpenStdin")
+            .and_then(|x| x.as_bool())
+            .unwrap_or(false);
         let auto_remove = info
             .get("HostConfig")
             .and_then(|h| h.get("AutoRemove"))
@@ -323,7 +346,11 @@ pub fn cmd_start(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     let mut errs = Vec::new();
     let mut failed = Vec::new();
     for name in &o.args {
-        match c.call("POST", &format!("/containers/{}/start", q(name)), Body::None) {
+        match c.call(
+            "POST",
+            &format!("/containers/{}/start", q(name)),
+            Body::None,
+        ) {
             Ok(_) => println!("{name}"),
             Err(e) => {
                 errs.push(e.to_string());
@@ -332,14 +359,22 @@ pub fn cmd_start(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         }
     }
     if !failed.is_empty() {
-        errs.push(format!("Error: failed to start containers: {}", failed.join(", ")));
+        errs.push(format!(
+            "Error: failed to start containers: {}",
+            failed.join(", ")
+        ));
     }
     join_errors(errs)
 }
 
 #[derive(Parser)]
 struct StopCmd {
-    #[arg(short = 't', long = "time", visible_alias = "timeout", allow_negative_numbers = true)]
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        allow_negative_numbers = true
+    )]
     time: Option<i64>,
     #[arg(short = 's', long)]
     signal: Option<String>,
@@ -379,8 +414,18 @@ fn stop_like(ctx: &mut Ctx, inv: &Invocation, args: &[String], action: &str) -> 
     if let Some(t) = o.time {
         qs.push(format!("t={t}"));
     }
-    let query = if qs.is_empty() { String::new() } else { format!("?{}", qs.join("&")) };
-    each(ctx, &o.args, "POST", |n| format!("/containers/{}/{action}{query}", q(n)), true)
+    let query = if qs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", qs.join("&"))
+    };
+    each(
+        ctx,
+        &o.args,
+        "POST",
+        |n| format!("/containers/{}/{action}{query}", q(n)),
+        true,
+    )
 }
 
 pub fn cmd_stop(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
@@ -405,7 +450,13 @@ pub fn cmd_kill(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         Some(sig) => format!("?signal={}", q(sig)),
         None => String::new(),
     };
-    each(ctx, &o.args, "POST", |n| format!("/containers/{}/kill{query}", q(n)), true)
+    each(
+        ctx,
+        &o.args,
+        "POST",
+        |n| format!("/containers/{}/kill{query}", q(n)),
+        true,
+    )
 }
 
 #[derive(Parser)]
@@ -432,8 +483,18 @@ pub fn cmd_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if o.volumes {
         qs.push("v=1");
     }
-    let query = if qs.is_empty() { String::new() } else { format!("?{}", qs.join("&")) };
-    each(ctx, &o.args, "DELETE", |n| format!("/containers/{}{query}", q(n)), true)
+    let query = if qs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", qs.join("&"))
+    };
+    each(
+        ctx,
+        &o.args,
+        "DELETE",
+        |n| format!("/containers/{}{query}", q(n)),
+        true,
+    )
 }
 
 #[derive(Parser)]
@@ -448,7 +509,10 @@ pub fn cmd_wait(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let mut errs = Vec::new();
     for name in &o.args {
         match c.post_json(&format!("/containers/{}/wait", q(name)), Body::None) {
-            Ok(v) => println!("{}", v.get("StatusCode").and_then(|x| x.as_i64()).unwrap_or(0)),
+            Ok(v) => println!(
+                "{}",
+                v.get("StatusCode").and_then(|x| x.as_i64()).unwrap_or(0)
+            ),
             Err(e) => errs.push(e.to_string()),
         }
     }
@@ -460,10 +524,17 @@ pub fn cmd_rename(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     inv.exactly(&o.args, 2)?;
     let (old, new) = (&o.args[0], o.args[1].trim());
     if new.is_empty() {
-        return Err(Failure::new("Error: neither old nor new names may be empty", 1));
+        return Err(Failure::new(
+            "Error: neither old nor new names may be empty",
+            1,
+        ));
     }
     let c = ctx.client()?;
-    match c.call("POST", &format!("/containers/{}/rename?name={}", q(old), q(new)), Body::None) {
+    match c.call(
+        "POST",
+        &format!("/containers/{}/rename?name={}", q(old), q(new)),
+        Body::None,
+    ) {
         Ok(_) => Ok(0),
         Err(e) => Err(Failure::new(
             format!("{e}\nError: failed to rename container named {old}"),
@@ -546,7 +617,11 @@ struct PruneCmd {
 
 pub fn print_prune(v: &Value, key: &str, title: &str) {
     let mut out = String::new();
-    if let Some(list) = v.get(key).and_then(|d| d.as_array()).filter(|l| !l.is_empty()) {
+    if let Some(list) = v
+        .get(key)
+        .and_then(|d| d.as_array())
+        .filter(|l| !l.is_empty())
+    {
         out.push_str(&format!("{title}:\n"));
         for d in list {
             match d.as_str() {
@@ -563,8 +638,14 @@ pub fn print_prune(v: &Value, key: &str, title: &str) {
         }
         out.push('\n');
     }
-    let space = v.get("SpaceReclaimed").and_then(|x| x.as_u64()).unwrap_or(0);
-    out.push_str(&format!("Total reclaimed space: {}", crate::units::human_size(space as f64)));
+    let space = v
+        .get("SpaceReclaimed")
+        .and_then(|x| x.as_u64())
+        .unwrap_or(0);
+    out.push_str(&format!(
+        "Total reclaimed space: {}",
+        crate::units::human_size(space as f64)
+    ));
     println!("{out}");
 }
 
@@ -580,11 +661,6 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     let v = ctx.client()?.post_json(&path, Body::None)?;
     print_prune(&v, "ContainersDeleted", "Deleted Containers");
     Ok(0)
-}
-
-#[allow(dead_code)]
-fn _dur(x: f64) -> String {
-    human_duration(x)
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! `run` and `create`: flags -> the create body the docker CLI sends, and the run flow
 //! (create, attach, wait, start, exit with the container's status).
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use clap::Parser;
@@ -13,7 +12,7 @@ use crate::units::ram_in_bytes;
 use crate::{CmdResult, Ctx, Failure};
 
 #[derive(Parser, Debug, Default)]
-#[command(no_binary_name = false)]
+#[command(disable_help_flag = true)]
 pub struct CreateOpts {
     #[arg(long)]
     pub name: Option<String>,
@@ -39,7 +38,7 @@ pub struct CreateOpts {
     pub label_file: Vec<String>,
     #[arg(long, visible_alias = "net")]
     pub network: Option<String>,
-    #[arg(short = 'm', long)]
+    #[arg(short = 'm', long, value_parser = parse_mem)]
     pub memory: Option<String>,
     #[arg(long = "memory-swap")]
     pub memory_swap: Option<String>,
@@ -47,7 +46,7 @@ pub struct CreateOpts {
     pub memory_reservation: Option<String>,
     #[arg(long = "shm-size")]
     pub shm_size: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_parser = parse_cpus)]
     pub cpus: Option<f64>,
     #[arg(short = 'c', long = "cpu-shares")]
     pub cpu_shares: Option<i64>,
@@ -137,6 +136,7 @@ pub struct CreateOpts {
 }
 
 #[derive(Parser, Debug)]
+#[command(disable_help_flag = true)]
 pub struct RunCmd {
     #[arg(short = 'd', long)]
     pub detach: bool,
@@ -145,6 +145,40 @@ pub struct RunCmd {
 }
 
 type FResult<T> = Result<T, String>;
+
+fn parse_mem(s: &str) -> Result<String, String> {
+    if s == "-1" || s.is_empty() {
+        return Ok(s.to_string());
+    }
+    ram_in_bytes(s).map(|_| s.to_string())
+}
+
+fn parse_cpus(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .map_err(|_| format!("failed to parse {s} as a rational number"))
+}
+
+/// With flags and the command sharing one trailing list, an unknown flag before the image
+/// lands in `args`; report it as pflag does.
+fn check_unknown_flag(inv: &Invocation, args: &[String]) -> Result<(), Failure> {
+    let Some(first) = args.first().filter(|a| a.starts_with('-') && a.len() > 1) else {
+        return Ok(());
+    };
+    let msg = if first.starts_with("--") {
+        format!("unknown flag: {}", first.split('=').next().unwrap_or(first))
+    } else {
+        let c = first.chars().nth(1).unwrap_or('?');
+        format!("unknown shorthand flag: '{c}' in {first}")
+    };
+    Err(Failure::new(
+        format!(
+            "{msg}\n\n{}\n\nRun 'berth {} --help' for more information",
+            inv.usage_line(),
+            inv.path
+        ),
+        125,
+    ))
+}
 
 fn read_kv_files(files: &[String]) -> FResult<Vec<String>> {
     let mut out = Vec::new();
@@ -210,14 +244,19 @@ fn restart_policy(s: Option<&str>) -> FResult<Value> {
     let (name, count) = match s.split_once(':') {
         Some((n, c)) => (
             n,
-            c.parse::<i64>()
-                .map_err(|_| format!("invalid restart policy format: maximum retry count must be an integer"))?,
+            c.parse::<i64>().map_err(|_| {
+                "invalid restart policy format: maximum retry count must be an integer".to_string()
+            })?,
         ),
         None => (s, 0),
     };
     match name {
         "no" | "always" | "unless-stopped" | "on-failure" | "" => {}
-        _ => return Err(format!("invalid restart policy format: unknown policy '{name}'")),
+        _ => {
+            return Err(format!(
+                "invalid restart policy format: unknown policy '{name}'"
+            ))
+        }
     }
     Ok(json!({"Name": if name.is_empty() {"no"} else {name}, "MaximumRetryCount": count}))
 }
@@ -229,8 +268,12 @@ fn ulimits(list: &[String]) -> FResult<Vec<Value>> {
                 .split_once('=')
                 .ok_or_else(|| format!("invalid ulimit argument: {u}"))?;
             let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
-            let soft: i64 = soft.parse().map_err(|_| format!("invalid ulimit argument: {u}"))?;
-            let hard: i64 = hard.parse().map_err(|_| format!("invalid ulimit argument: {u}"))?;
+            let soft: i64 = soft
+                .parse()
+                .map_err(|_| format!("invalid ulimit argument: {u}"))?;
+            let hard: i64 = hard
+                .parse()
+                .map_err(|_| format!("invalid ulimit argument: {u}"))?;
             Ok(json!({"Name": name, "Hard": hard, "Soft": soft}))
         })
         .collect()
@@ -242,8 +285,12 @@ fn expand_range(s: &str) -> FResult<Vec<String>> {
     }
     match s.split_once('-') {
         Some((a, b)) => {
-            let a: u32 = a.parse().map_err(|_| format!("invalid range format for --publish: {s}"))?;
-            let b: u32 = b.parse().map_err(|_| format!("invalid range format for --publish: {s}"))?;
+            let a: u32 = a
+                .parse()
+                .map_err(|_| format!("invalid range format for --publish: {s}"))?;
+            let b: u32 = b
+                .parse()
+                .map_err(|_| format!("invalid range format for --publish: {s}"))?;
             Ok((a..=b).map(|p| p.to_string()).collect())
         }
         None => {
@@ -255,7 +302,10 @@ fn expand_range(s: &str) -> FResult<Vec<String>> {
 }
 
 /// `-p [ip:][hostPort:]containerPort[/proto]` -> (exposed ports, port bindings).
-fn ports(publish: &[String], expose: &[String]) -> FResult<(Map<String, Value>, Map<String, Value>)> {
+fn ports(
+    publish: &[String],
+    expose: &[String],
+) -> FResult<(Map<String, Value>, Map<String, Value>)> {
     let mut exposed = Map::new();
     let mut bindings = Map::new();
     for p in publish {
@@ -308,7 +358,10 @@ fn mounts(list: &[String]) -> FResult<Vec<Value>> {
                     o.insert("Target".into(), json!(v));
                 }
                 "readonly" | "ro" => {
-                    o.insert("ReadOnly".into(), json!(v.is_empty() || v == "true" || v == "1"));
+                    o.insert(
+                        "ReadOnly".into(),
+                        json!(v.is_empty() || v == "true" || v == "1"),
+                    );
                 }
                 _ => {}
             }
@@ -376,14 +429,18 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
     }
     let mut log_cfg = Map::new();
     for o in &opts.log_opt {
-        let (k, v) = o.split_once('=').ok_or_else(|| format!("invalid key/value pair format in logging opts: {o}"))?;
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| format!("invalid key/value pair format in logging opts: {o}"))?;
         log_cfg.insert(k.to_string(), json!(v));
     }
     let network = opts.network.clone().unwrap_or_else(|| "default".into());
     let endpoints = match network.as_str() {
         "none" | "host" => json!({}),
         n if n.starts_with("container:") => json!({}),
-        n => json!({n: {"IPAMConfig":null,"Links":null,"Aliases":null,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}}),
+        n => {
+            json!({n: {"IPAMConfig":null,"Links":null,"Aliases":null,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}})
+        }
     };
     let nano_cpus = opts.cpus.map(|c| (c * 1e9).round() as i64).unwrap_or(0);
     let mut host = json!({
@@ -529,7 +586,12 @@ fn status_error(inv: &Invocation, msg: &str) -> Failure {
     )
 }
 
-fn do_create(c: &Client, inv: &Invocation, opts: &CreateOpts, detach: bool) -> Result<String, Failure> {
+fn do_create(
+    c: &Client,
+    inv: &Invocation,
+    opts: &CreateOpts,
+    detach: bool,
+) -> Result<String, Failure> {
     let body = create_body(opts, detach).map_err(|e| status_error(inv, &e))?;
     let mut path = "/containers/create".to_string();
     let mut qs = Vec::new();
@@ -545,7 +607,10 @@ fn do_create(c: &Client, inv: &Invocation, opts: &CreateOpts, detach: bool) -> R
     let image = opts.args.first().cloned().unwrap_or_default();
     let resp = match c.post_json(&path, Body::Json(body.clone())) {
         Ok(v) => v,
-        Err(ClientError::Daemon { status: 404, message }) if message.contains("No such image") => {
+        Err(ClientError::Daemon {
+            status: 404,
+            message,
+        }) if message.contains("No such image") => {
             if !opts.quiet {
                 eprintln!("Unable to find image '{}' locally", with_latest(&image));
             }
@@ -588,7 +653,10 @@ fn pull(c: &Client, image: &str) -> Result<(), ClientError> {
     for line in b.split(|&c| c == b'\n') {
         if let Ok(v) = serde_json::from_slice::<Value>(line) {
             if let Some(m) = v.get("error").and_then(|e| e.as_str()) {
-                return Err(ClientError::Daemon { status: 500, message: m.to_string() });
+                return Err(ClientError::Daemon {
+                    status: 500,
+                    message: m.to_string(),
+                });
             }
         }
     }
@@ -597,6 +665,7 @@ fn pull(c: &Client, image: &str) -> Result<(), ClientError> {
 
 pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let opts: CreateOpts = parse(inv, args)?;
+    check_unknown_flag(inv, &opts.args)?;
     inv.at_least(&opts.args, 1)?;
     let c = ctx.client()?;
     let id = do_create(c, inv, &opts, true)?;
@@ -607,10 +676,8 @@ pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 pub fn cmd_run(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let run: RunCmd = parse(inv, args)?;
     let opts = &run.opts;
+    check_unknown_flag(inv, &opts.args)?;
     inv.at_least(&opts.args, 1)?;
-    if run.detach && opts.rm && false {
-        return Err(Failure::new("", 125));
-    }
     let stdin_tty = nix::unistd::isatty(0).unwrap_or(false);
     if opts.tty && opts.interactive && !run.detach && !stdin_tty {
         return Err(Failure::new("the input device is not a TTY", 1));
@@ -625,7 +692,8 @@ pub fn cmd_run(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     }
     let attach_in = opts.interactive
         && (opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case("stdin")));
-    let want = |s: &str| opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case(s));
+    let want =
+        |s: &str| opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case(s));
     attach_start_wait(
         c,
         inv,
@@ -662,11 +730,19 @@ pub fn attach_start_wait(
     let cond = if auto_remove { "removed" } else { "next-exit" };
     // The daemon answers the wait's head at once; the body comes when the container exits.
     let wait_resp = c
-        .call("POST", &format!("/containers/{id}/wait?condition={cond}"), Body::None)
+        .call(
+            "POST",
+            &format!("/containers/{id}/wait?condition={cond}"),
+            Body::None,
+        )
         .map_err(|e| status_error(inv, &e.to_string()))?;
     let waiter = std::thread::spawn(move || -> Result<i64, String> {
         let v = wait_resp.json().map_err(|e| e.to_string())?;
-        if let Some(m) = v.get("Error").and_then(|e| e.get("Message")).and_then(|m| m.as_str()) {
+        if let Some(m) = v
+            .get("Error")
+            .and_then(|e| e.get("Message"))
+            .and_then(|m| m.as_str())
+        {
             if !m.is_empty() {
                 return Err(m.to_string());
             }
@@ -741,9 +817,6 @@ impl Drop for RawMode {
     }
 }
 
-#[allow(dead_code)]
-fn _unused(_: BTreeMap<String, String>) {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -761,14 +834,65 @@ mod tests {
     fn matches_docker_cli_body() {
         // Reference values captured from docker 28.2.2's create request.
         let b = body(&[
-            "--name", "x", "-e", "A=1", "-w", "/tmp", "-u", "1000", "--entrypoint", "/bin/sh",
-            "-h", "hn", "-l", "k=v", "--network", "none", "-m", "64m", "--memory-swap", "128m",
-            "--cpus", "1.5", "-c", "512", "--pids-limit", "10", "--ulimit", "nofile=1024:2048",
-            "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--read-only", "--security-opt",
-            "no-new-privileges", "--stop-signal", "SIGINT", "--stop-timeout", "5", "--restart",
-            "on-failure:3", "--log-driver", "json-file", "--log-opt", "max-size=1m", "--init",
-            "-p", "8080:80", "-v", "/tmp:/data:ro", "--tmpfs", "/run", "--dns", "1.1.1.1",
-            "--add-host", "h:1.2.3.4", "busybox", "-c", "echo hi",
+            "--name",
+            "x",
+            "-e",
+            "A=1",
+            "-w",
+            "/tmp",
+            "-u",
+            "1000",
+            "--entrypoint",
+            "/bin/sh",
+            "-h",
+            "hn",
+            "-l",
+            "k=v",
+            "--network",
+            "none",
+            "-m",
+            "64m",
+            "--memory-swap",
+            "128m",
+            "--cpus",
+            "1.5",
+            "-c",
+            "512",
+            "--pids-limit",
+            "10",
+            "--ulimit",
+            "nofile=1024:2048",
+            "--cap-add",
+            "NET_ADMIN",
+            "--cap-drop",
+            "MKNOD",
+            "--read-only",
+            "--security-opt",
+            "no-new-privileges",
+            "--stop-signal",
+            "SIGINT",
+            "--stop-timeout",
+            "5",
+            "--restart",
+            "on-failure:3",
+            "--log-driver",
+            "json-file",
+            "--log-opt",
+            "max-size=1m",
+            "--init",
+            "-p",
+            "8080:80",
+            "-v",
+            "/tmp:/data:ro",
+            "--tmpfs",
+            "/run",
+            "--dns",
+            "1.1.1.1",
+            "--add-host",
+            "h:1.2.3.4",
+            "busybox",
+            "-c",
+            "echo hi",
         ]);
         let h = &b["HostConfig"];
         assert_eq!(b["Hostname"], "hn");
@@ -782,10 +906,19 @@ mod tests {
         assert_eq!(b["StopTimeout"], 5);
         assert_eq!(b["ExposedPorts"], json!({"80/tcp":{}}));
         assert_eq!(h["Binds"], json!(["/tmp:/data:ro"]));
-        assert_eq!(h["LogConfig"], json!({"Type":"json-file","Config":{"max-size":"1m"}}));
+        assert_eq!(
+            h["LogConfig"],
+            json!({"Type":"json-file","Config":{"max-size":"1m"}})
+        );
         assert_eq!(h["NetworkMode"], "none");
-        assert_eq!(h["PortBindings"], json!({"80/tcp":[{"HostIp":"","HostPort":"8080"}]}));
-        assert_eq!(h["RestartPolicy"], json!({"Name":"on-failure","MaximumRetryCount":3}));
+        assert_eq!(
+            h["PortBindings"],
+            json!({"80/tcp":[{"HostIp":"","HostPort":"8080"}]})
+        );
+        assert_eq!(
+            h["RestartPolicy"],
+            json!({"Name":"on-failure","MaximumRetryCount":3})
+        );
         assert_eq!(h["CapAdd"], json!(["CAP_NET_ADMIN"]));
         assert_eq!(h["CapDrop"], json!(["CAP_MKNOD"]));
         assert_eq!(h["Dns"], json!(["1.1.1.1"]));
@@ -798,7 +931,10 @@ mod tests {
         assert_eq!(h["NanoCpus"], 1500000000i64);
         assert_eq!(h["MemorySwap"], 134217728);
         assert_eq!(h["PidsLimit"], 10);
-        assert_eq!(h["Ulimits"], json!([{"Name":"nofile","Hard":2048,"Soft":1024}]));
+        assert_eq!(
+            h["Ulimits"],
+            json!([{"Name":"nofile","Hard":2048,"Soft":1024}])
+        );
         assert_eq!(h["Init"], true);
         assert_eq!(b["NetworkingConfig"], json!({"EndpointsConfig":{}}));
     }
@@ -811,7 +947,10 @@ mod tests {
         assert_eq!(b["Labels"], json!({}));
         assert_eq!(b["HostConfig"]["AutoRemove"], true);
         assert_eq!(b["HostConfig"]["NetworkMode"], "default");
-        assert_eq!(b["HostConfig"]["RestartPolicy"], json!({"Name":"no","MaximumRetryCount":0}));
+        assert_eq!(
+            b["HostConfig"]["RestartPolicy"],
+            json!({"Name":"no","MaximumRetryCount":0})
+        );
         assert_eq!(b["HostConfig"]["Ulimits"], json!([]));
         assert!(b["NetworkingConfig"]["EndpointsConfig"]["default"].is_object());
     }
@@ -829,7 +968,10 @@ mod tests {
         let r = ports(&["127.0.0.1:8000-8001:80-81/udp".into()], &[]);
         let (e, b) = r.unwrap_or_default();
         assert!(e.contains_key("80/udp") && e.contains_key("81/udp"));
-        assert_eq!(b["81/udp"], json!([{"HostIp":"127.0.0.1","HostPort":"8001"}]));
+        assert_eq!(
+            b["81/udp"],
+            json!([{"HostIp":"127.0.0.1","HostPort":"8001"}])
+        );
     }
 
     #[test]

@@ -13,13 +13,20 @@ use crate::units::{human_size_prec, since_unix};
 use crate::{CmdResult, Ctx, Failure};
 
 fn s(v: &Value, k: &str) -> String {
-    v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string()
+    v.get(k)
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn strs(v: &Value, k: &str) -> Vec<String> {
     v.get(k)
         .and_then(|x| x.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -53,7 +60,11 @@ const IMAGE_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// One row per (repository, tag), as docker's image formatter expands images.
-fn image_rows(img: &Value, trunc: bool, digests: bool, all: bool) -> Vec<Value> {
+fn digests_flag_or_empty(on: bool, ds: &[String]) -> bool {
+    !on || ds.is_empty()
+}
+
+fn image_rows(img: &Value, trunc: bool, digests_on: bool) -> Vec<Value> {
     let id = s(img, "Id");
     let created = img.get("Created").and_then(|x| x.as_i64()).unwrap_or(0);
     let size = img.get("Size").and_then(|x| x.as_i64()).unwrap_or(0) as f64;
@@ -72,25 +83,57 @@ fn image_rows(img: &Value, trunc: bool, digests: bool, all: bool) -> Vec<Value> 
             "VirtualSize": crate::units::human_size(size),
         })
     };
-    let tags = strs(img, "RepoTags");
-    let dig = strs(img, "RepoDigests");
-    let digest_for = |repo: &str| {
-        dig.iter()
-            .find_map(|d| d.split_once('@').filter(|(r, _)| *r == repo).map(|(_, h)| h.to_string()))
-            .unwrap_or_else(|| "<none>".into())
-    };
+    let tags: Vec<String> = strs(img, "RepoTags")
+        .into_iter()
+        .filter(|t| t != "<none>:<none>")
+        .collect();
+    let dig: Vec<String> = strs(img, "RepoDigests")
+        .into_iter()
+        .filter(|d| d != "<none>@<none>")
+        .collect();
     let mut rows = Vec::new();
-    for t in tags.iter().filter(|t| t.as_str() != "<none>:<none>") {
-        let (repo, tag) = split_tag(t);
-        rows.push(row(&repo, &tag, &digest_for(&repo)));
+    if tags.is_empty() && dig.is_empty() {
+        rows.push(row("<none>", "<none>", "<none>"));
+        return rows;
     }
-    if rows.is_empty() {
-        if let Some((repo, h)) = dig.iter().find_map(|d| d.split_once('@')) {
-            if digests || true {
-                rows.push(row(repo, "<none>", h));
+    // Grouped per repository like docker's imageFormatTaggedAndDigest (whose map order is
+    // random; we keep the daemon's order).
+    let mut digests: Vec<(String, Vec<String>)> = Vec::new();
+    for d in &dig {
+        if let Some((r, h)) = d.split_once('@') {
+            match digests.iter_mut().find(|(x, _)| x == r) {
+                Some((_, v)) => v.push(h.to_string()),
+                None => digests.push((r.to_string(), vec![h.to_string()])),
             }
-        } else if all || !tags.is_empty() || dig.is_empty() {
-            rows.push(row("<none>", "<none>", "<none>"));
+        }
+    }
+    let mut seen = Vec::new();
+    for t in &tags {
+        let (repo, tag) = split_tag(t);
+        let ds = digests
+            .iter()
+            .find(|(r, _)| *r == repo)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        seen.push(repo.clone());
+        if !digests_flag_or_empty(digests_on, &ds) {
+            for d in ds {
+                rows.push(row(&repo, &tag, &d));
+            }
+        } else {
+            rows.push(row(&repo, &tag, "<none>"));
+        }
+    }
+    for (repo, ds) in &digests {
+        if seen.contains(repo) {
+            continue;
+        }
+        if digests_on {
+            for d in ds {
+                rows.push(row(repo, "<none>", d));
+            }
+        } else {
+            rows.push(row(repo, "<none>", ""));
         }
     }
     rows
@@ -147,7 +190,7 @@ pub fn cmd_images(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     let list = ctx.client()?.get_json(&path)?;
     let mut rows = Vec::new();
     for img in list.as_array().into_iter().flatten() {
-        for r in image_rows(img, !o.no_trunc, o.digests, o.all) {
+        for r in image_rows(img, !o.no_trunc, o.digests) {
             rows.push(from_json(&r));
         }
     }
@@ -155,12 +198,20 @@ pub fn cmd_images(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     let (format, default) = if o.quiet && (format.is_empty() || format == "table") {
         ("{{.ID}}".to_string(), String::new())
     } else if o.digests {
-        (format, "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".to_string())
+        (
+            format,
+            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                .to_string(),
+        )
     } else {
-        (format, "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".to_string())
+        (
+            format,
+            "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".to_string(),
+        )
     };
     let mut out = std::io::stdout().lock();
-    render_list(&mut out, &format, &default, IMAGE_HEADERS, &rows).map_err(|e| Failure::new(e.0, 1))?;
+    render_list(&mut out, &format, &default, IMAGE_HEADERS, &rows)
+        .map_err(|e| Failure::new(e.0, 1))?;
     Ok(0)
 }
 
@@ -200,11 +251,18 @@ pub fn cmd_rmi(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if o.no_prune {
         qs.push("noprune=1");
     }
-    let query = if qs.is_empty() { String::new() } else { format!("?{}", qs.join("&")) };
+    let query = if qs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", qs.join("&"))
+    };
     let c = ctx.client()?;
     let mut errs = Vec::new();
     for name in &o.args {
-        match c.call("DELETE", &format!("/images/{}{query}", q(name)), Body::None).and_then(|r| r.json()) {
+        match c
+            .call("DELETE", &format!("/images/{}{query}", q(name)), Body::None)
+            .and_then(|r| r.json())
+        {
             Ok(v) => {
                 for d in v.as_array().into_iter().flatten() {
                     if let Some(u) = d.get("Untagged").and_then(|x| x.as_str()) {
@@ -239,7 +297,9 @@ struct HistoryCmd {
 pub fn cmd_history(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: HistoryCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
-    let list = ctx.client()?.get_json(&format!("/images/{}/history", q(&o.args[0])))?;
+    let list = ctx
+        .client()?
+        .get_json(&format!("/images/{}/history", q(&o.args[0])))?;
     let trunc = !o.no_trunc;
     let rows: Vec<_> = list
         .as_array()
@@ -271,11 +331,17 @@ pub fn cmd_history(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     let (format, default) = if o.quiet && (format.is_empty() || format == "table") {
         ("{{.ID}}".to_string(), String::new())
     } else {
-        (format, "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".to_string())
+        (
+            format,
+            "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".to_string(),
+        )
     };
     let headers = &[
         ("ID", "IMAGE"),
-        ("CreatedSince", "CREATED"),
+        (
+            "CreatedSince",
+            if o.human { "CREATED" } else { "CREATED AT" },
+        ),
         ("CreatedAt", "CREATED AT"),
         ("CreatedBy", "CREATED BY"),
         ("Size", "SIZE"),
@@ -308,7 +374,9 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     }
     let mut filters = o.filter.clone();
     filters.push(format!("dangling={}", if o.all { "false" } else { "true" }));
-    let f = filters_json(&filters).map_err(|e| Failure::new(e, 1))?.unwrap_or_default();
+    let f = filters_json(&filters)
+        .map_err(|e| Failure::new(e, 1))?
+        .unwrap_or_default();
     let v = ctx
         .client()?
         .post_json(&format!("/images/prune?filters={}", q(&f)), Body::None)?;
@@ -319,11 +387,19 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
 /// Prints a JSON message stream (load/import) like docker does without a terminal.
 fn print_messages(r: &mut dyn Read) -> Result<(), Failure> {
     let mut b = Vec::new();
-    r.read_to_end(&mut b).map_err(|e| Failure::new(e.to_string(), 1))?;
+    r.read_to_end(&mut b)
+        .map_err(|e| Failure::new(e.to_string(), 1))?;
     let mut out = std::io::stdout().lock();
     for line in b.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-        let Ok(v) = serde_json::from_slice::<Value>(line) else { continue };
-        if let Some(e) = v.get("errorDetail").and_then(|e| e.get("message")).and_then(|m| m.as_str()).or_else(|| v.get("error").and_then(|e| e.as_str())) {
+        let Ok(v) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        if let Some(e) = v
+            .get("errorDetail")
+            .and_then(|e| e.get("message"))
+            .and_then(|m| m.as_str())
+            .or_else(|| v.get("error").and_then(|e| e.as_str()))
+        {
             return Err(Failure::new(e.to_string(), 1));
         }
         if let Some(sv) = v.get("stream").and_then(|x| x.as_str()) {
@@ -356,13 +432,20 @@ pub fn cmd_load(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         Some(p) => Box::new(std::fs::File::open(p).map_err(|e| Failure::new(e.to_string(), 1))?),
         None => {
             if std::io::stdin().is_terminal() {
-                return Err(Failure::new("requested load from stdin, but stdin is empty", 1));
+                return Err(Failure::new(
+                    "requested load from stdin, but stdin is empty",
+                    1,
+                ));
             }
             Box::new(std::io::stdin())
         }
     };
     let quiet = o.quiet || !std::io::stdout().is_terminal();
-    let path = if quiet { "/images/load?quiet=1" } else { "/images/load?quiet=0" };
+    let path = if quiet {
+        "/images/load?quiet=1"
+    } else {
+        "/images/load?quiet=0"
+    };
     let resp = ctx
         .client()?
         .call("POST", path, Body::Stream(&mut *input, "application/x-tar"))?;
@@ -390,9 +473,11 @@ pub fn cmd_save(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         ));
     }
     let names: Vec<String> = o.args.iter().map(|n| format!("names={}", q(n))).collect();
-    let resp = ctx
-        .client()?
-        .call("GET", &format!("/images/get?{}", names.join("&")), Body::None)?;
+    let resp = ctx.client()?.call(
+        "GET",
+        &format!("/images/get?{}", names.join("&")),
+        Body::None,
+    )?;
     let mut body = resp.body;
     let r = match &o.output {
         Some(p) => {

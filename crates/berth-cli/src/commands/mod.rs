@@ -120,7 +120,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     let Some((usage, handler)) = lookup(group, name) else {
         match group {
             Some(g) => eprintln!(
-                "berth: unknown command: berth {g} {name}\n\nRun 'berth {g} --help' for more information"
+                "berth: unknown command: berth {g} {name}\n\nUsage:  berth {g}\n\nRun 'berth {g} --help' for more information"
             ),
             None => eprintln!(
                 "berth: unknown command: berth {name}\n\nRun 'berth --help' for more information"
@@ -149,6 +149,7 @@ pub fn parse<T: CommandFactory + FromArgMatches>(
     inv: &Invocation,
     args: &[String],
 ) -> Result<T, Failure> {
+    let template = T::command();
     let cmd = T::command()
         .bin_name(format!("berth {}", inv.path))
         .disable_help_flag(true)
@@ -186,11 +187,50 @@ pub fn parse<T: CommandFactory + FromArgMatches>(
                 ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
                     let a = ctxval(ContextKind::InvalidArg);
                     let v = ctxval(ContextKind::InvalidValue);
-                    let flag = a.split_whitespace().next().unwrap_or(&a).to_string();
-                    let msg = if v.is_empty() {
-                        format!("flag needs an argument: {flag}")
+                    let long = a.split_whitespace().next().unwrap_or(&a).to_string();
+                    // pflag names a flag "-c, --cpu-shares" when it has a shorthand.
+                    let short = template
+                        .get_arguments()
+                        .find(|x| x.get_long().map(|l| format!("--{l}")) == Some(long.clone()))
+                        .and_then(|x| x.get_short());
+                    let flag = match short {
+                        Some(c) => format!("-{c}, {long}"),
+                        None => long.clone(),
+                    };
+                    let msg = if v.is_empty() && e.kind() == ErrorKind::InvalidValue {
+                        // pflag names the flag as typed.
+                        match (short, args.last()) {
+                            (Some(c), Some(last)) if !last.starts_with("--") => {
+                                format!("flag needs an argument: '{c}' in -{c}")
+                            }
+                            _ => format!("flag needs an argument: {long}"),
+                        }
                     } else {
-                        format!("invalid argument \"{v}\" for \"{flag}\" flag")
+                        let src = std::error::Error::source(&e)
+                            .map(|s| s.to_string())
+                            .unwrap_or_default();
+                        let why = if src.contains("invalid digit")
+                            || src.contains("number too")
+                            || src.contains("empty string")
+                        {
+                            format!(
+                                "strconv.ParseInt: parsing {}: invalid syntax",
+                                containers::go_quote(&v)
+                            )
+                        } else if src.contains("float") {
+                            format!(
+                                "strconv.ParseFloat: parsing {}: invalid syntax",
+                                containers::go_quote(&v)
+                            )
+                        } else if src.contains("true") && src.contains("false") {
+                            format!(
+                                "strconv.ParseBool: parsing {}: invalid syntax",
+                                containers::go_quote(&v)
+                            )
+                        } else {
+                            src
+                        };
+                        format!("invalid argument \"{v}\" for \"{flag}\" flag: {why}")
                     };
                     Err(Failure::new(format!("{msg}{see}"), 125))
                 }

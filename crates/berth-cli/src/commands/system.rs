@@ -72,7 +72,10 @@ fn inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: Kind) -> CmdR
         (Kind::Any, Some("container")) => Kind::Container,
         (Kind::Any, Some("image")) => Kind::Image,
         (Kind::Any, Some(t)) if !t.is_empty() => {
-            return Err(Failure::new(format!("\"{t}\" is not a valid value for --type"), 1))
+            return Err(Failure::new(
+                format!("\"{t}\" is not a valid value for --type"),
+                1,
+            ))
         }
         (k, _) => k,
     };
@@ -163,8 +166,14 @@ fn arch() -> &'static str {
 pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: FormatOnly = parse(inv, args)?;
     let mut out = String::new();
-    let client_api = format!("{}.{}", crate::client::CLIENT_API.0, crate::client::CLIENT_API.1);
-    let server = ctx.client().and_then(|c| Ok((c.api_version(), c.get_json("/version")?)));
+    let client_api = format!(
+        "{}.{}",
+        crate::client::CLIENT_API.0,
+        crate::client::CLIENT_API.1
+    );
+    let server = ctx
+        .client()
+        .and_then(|c| Ok((c.api_version(), c.get_json("/version")?)));
     let api = match &server {
         Ok((v, _)) if *v != client_api => format!("{v} (downgraded from {client_api})"),
         _ => client_api.clone(),
@@ -174,10 +183,17 @@ pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
             "Client": {"Version": env!("CARGO_PKG_VERSION"), "ApiVersion": client_api, "Os": "linux", "Arch": arch()},
             "Server": server.as_ref().map(|(_, s)| s.clone()).unwrap_or(Value::Null),
         });
-        let f = if f == "json" { "{{json .}}".to_string() } else { f };
+        let f = if f == "json" {
+            "{{json .}}".to_string()
+        } else {
+            f
+        };
         let t = crate::format::parse(&f, false).map_err(|e| Failure::new(e.0, 1))?;
-        println!("{}", execute(&t, &from_json(&data)).map_err(|e| Failure::new(e.0, 1))?);
-        return server.map(|_| 0).map_err(|e| e);
+        println!(
+            "{}",
+            execute(&t, &from_json(&data)).map_err(|e| Failure::new(e.0, 1))?
+        );
+        return server.map(|_| 0);
     }
     let _ = writeln!(out, "Client:");
     let _ = writeln!(out, " Version:           {}", env!("CARGO_PKG_VERSION"));
@@ -193,7 +209,12 @@ pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     } else {
         let _ = writeln!(out, "\nServer: {platform}");
     }
-    for comp in sv.get("Components").and_then(|c| c.as_array()).into_iter().flatten() {
+    for comp in sv
+        .get("Components")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
         let name = gs(comp, &["Name"]);
         let _ = writeln!(out, " {name}:");
         let d = comp.get("Details").cloned().unwrap_or(Value::Null);
@@ -207,8 +228,17 @@ pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
             );
             let _ = writeln!(out, "  Go version:       {}", gs(&d, &["GoVersion"]));
             let _ = writeln!(out, "  Git commit:       {}", gs(&d, &["GitCommit"]));
-            let _ = writeln!(out, "  Built:            {}", ansic(&gs(&d, &["BuildTime"])));
-            let _ = writeln!(out, "  OS/Arch:          {}/{}", gs(&d, &["Os"]), gs(&d, &["Arch"]));
+            let _ = writeln!(
+                out,
+                "  Built:            {}",
+                ansic(&gs(&d, &["BuildTime"]))
+            );
+            let _ = writeln!(
+                out,
+                "  OS/Arch:          {}/{}",
+                gs(&d, &["Os"]),
+                gs(&d, &["Arch"])
+            );
             let _ = writeln!(out, "  Experimental:     {}", gs(&d, &["Experimental"]));
         } else {
             let _ = writeln!(out, "  Version:          {}", gs(comp, &["Version"]));
@@ -231,9 +261,16 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let info = ctx.client().and_then(|c| Ok(c.get_json("/info")?));
     if let Some(f) = o.format.filter(|f| !f.is_empty()) {
         let info = info?;
-        let f = if f == "json" { "{{json .}}".to_string() } else { f };
+        let f = if f == "json" {
+            "{{json .}}".to_string()
+        } else {
+            f
+        };
         let t = crate::format::parse(&f, false).map_err(|e| Failure::new(e.0, 1))?;
-        println!("{}", execute(&t, &from_json(&info)).map_err(|e| Failure::new(e.0, 1))?);
+        println!(
+            "{}",
+            execute(&t, &from_json(&info)).map_err(|e| Failure::new(e.0, 1))?
+        );
         return Ok(0);
     }
     let mut out = String::new();
@@ -258,9 +295,19 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let _ = writeln!(out, " Images: {}", n("Images"));
     let _ = writeln!(out, " Server Version: {}", n("ServerVersion"));
     let _ = writeln!(out, " Storage Driver: {}", n("Driver"));
-    for pair in i.get("DriverStatus").and_then(|d| d.as_array()).into_iter().flatten() {
+    for pair in i
+        .get("DriverStatus")
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+    {
         if let Some([k, v]) = pair.as_array().map(|a| a.as_slice()) {
-            let _ = writeln!(out, "  {}: {}", k.as_str().unwrap_or(""), v.as_str().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                k.as_str().unwrap_or(""),
+                v.as_str().unwrap_or("")
+            );
         }
     }
     let _ = writeln!(out, " Logging Driver: {}", n("LoggingDriver"));
@@ -272,7 +319,11 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             let list: Vec<String> = p
                 .get(k)
                 .and_then(|l| l.as_array())
-                .map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             if !list.is_empty() {
                 let _ = writeln!(out, "  {label}: {}", list.join(" "));
@@ -281,7 +332,11 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     }
     let _ = writeln!(out, " Swarm: {}", {
         let s = gs(&i, &["Swarm", "LocalNodeState"]);
-        if s.is_empty() { "inactive".to_string() } else { s }
+        if s.is_empty() {
+            "inactive".to_string()
+        } else {
+            s
+        }
     });
     let mut runtimes: Vec<String> = i
         .get("Runtimes")
@@ -301,7 +356,11 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let secopts: Vec<String> = i
         .get("SecurityOptions")
         .and_then(|s| s.as_array())
-        .map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     if !secopts.is_empty() {
         let _ = writeln!(out, " Security Options:");
@@ -313,7 +372,10 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                     let _ = writeln!(out, "  {v}");
                 } else {
                     let mut c = k.chars();
-                    let title: String = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
+                    let title: String = c
+                        .next()
+                        .map(|f| f.to_uppercase().chain(c).collect())
+                        .unwrap_or_default();
                     let _ = writeln!(out, "   {title}: {v}");
                 }
             }
@@ -335,7 +397,11 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         .get("RegistryConfig")
         .and_then(|r| r.get("InsecureRegistryCIDs"))
         .and_then(|l| l.as_array())
-        .map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     if !cidrs.is_empty() {
         let _ = writeln!(out, " Insecure Registries:");
