@@ -1,1 +1,5 @@
-//! berth-runtime
+//! berth-runtime: OCI spec generation, the per-container shim, its client, json-file logs.
+
+pub mod rootpath;
+pub mod spec;
+pub mod user;
