@@ -261,9 +261,8 @@ fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
             let existing_dir = fs::symlink_metadata(&d)
                 .map(|m| m.is_dir())
                 .unwrap_or(false);
-            if existing_dir && is_opaque(&s) {
-                remove_path(&d)?;
-            } else if !existing_dir {
+            // An opaque dir replaces what lower layers had; a non-dir is replaced by the dir.
+            if !existing_dir || is_opaque(&s) {
                 remove_path(&d)?;
             }
             if !d.exists() {
