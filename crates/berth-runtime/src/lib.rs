@@ -1,6 +1,11 @@
 //! berth-runtime: OCI spec generation, the per-container shim, its client, json-file logs.
 
+pub mod client;
 pub mod logfile;
 pub mod rootpath;
+pub mod shim;
 pub mod spec;
 pub mod user;
+
+pub use client::{read_exit, ShimClient};
+pub use shim::{spawn, ExitStatus, ShimInfo, SpawnOptions};

@@ -1,0 +1,153 @@
+//! Async client of the shim's control socket, used by the engine.
+
+use std::path::{Path, PathBuf};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use crate::shim::{exit_path, ExitStatus, Request, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The socket is unreachable or the connection broke (the shim may be gone: read
+    /// exit.json with `read_exit`).
+    #[error("shim connection: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("shim protocol: {0}")]
+    Protocol(String),
+    /// The shim refused the request; the message is the shim's.
+    #[error("{0}")]
+    Shim(String),
+}
+
+/// The shim's view of the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShimState {
+    pub pid: i32,
+    /// "created", "running" or "exited".
+    pub status: String,
+    pub exit_code: Option<i32>,
+}
+
+/// A handle on one shim; each call uses its own connection.
+#[derive(Debug, Clone)]
+pub struct ShimClient {
+    socket: PathBuf,
+}
+
+/// Reads one line byte by byte, so nothing after it (attach output) is consumed.
+async fn read_line(s: &mut UnixStream) -> Result<Vec<u8>, ClientError> {
+    let mut line = Vec::new();
+    loop {
+        let mut b = [0u8; 1];
+        if s.read(&mut b).await? == 0 {
+            return Err(ClientError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "shim closed the connection",
+            )));
+        }
+        if b[0] == b'\n' {
+            return Ok(line);
+        }
+        line.push(b[0]);
+        if line.len() > 64 * 1024 {
+            return Err(ClientError::Protocol("answer line too long".into()));
+        }
+    }
+}
+
+impl ShimClient {
+    /// Connects once to check the shim is alive.
+    pub async fn connect(socket: &Path) -> Result<Self, ClientError> {
+        UnixStream::connect(socket).await?;
+        Ok(ShimClient {
+            socket: socket.to_path_buf(),
+        })
+    }
+
+    /// A client without the liveness check.
+    pub fn new(socket: &Path) -> Self {
+        ShimClient {
+            socket: socket.to_path_buf(),
+        }
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    async fn request(&self, req: &Request) -> Result<(Response, UnixStream), ClientError> {
+        let mut s = UnixStream::connect(&self.socket).await?;
+        let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        line.push(b'\n');
+        s.write_all(&line).await?;
+        let answer = read_line(&mut s).await?;
+        let resp: Response = serde_json::from_slice(&answer)
+            .map_err(|e| ClientError::Protocol(format!("bad answer: {e}")))?;
+        if !resp.ok {
+            return Err(ClientError::Shim(
+                resp.error.unwrap_or_else(|| "unknown shim error".into()),
+            ));
+        }
+        Ok((resp, s))
+    }
+
+    /// Starts the created container; returns the init pid (host view).
+    pub async fn start(&self) -> Result<i32, ClientError> {
+        let (r, _) = self.request(&Request::Start).await?;
+        r.pid
+            .ok_or_else(|| ClientError::Protocol("start answer without pid".into()))
+    }
+
+    pub async fn state(&self) -> Result<ShimState, ClientError> {
+        let (r, _) = self.request(&Request::State).await?;
+        Ok(ShimState {
+            pid: r.pid.unwrap_or(0),
+            status: r.status.unwrap_or_default(),
+            exit_code: r.exit_code,
+        })
+    }
+
+    /// Sends `signal` to the container's init.
+    pub async fn kill(&self, signal: i32) -> Result<(), ClientError> {
+        self.request(&Request::Kill { signal }).await.map(|_| ())
+    }
+
+    /// Resolves when the container's init exited and its output is drained.
+    pub async fn wait(&self) -> Result<ExitStatus, ClientError> {
+        let (_, mut s) = self.request(&Request::Wait).await?;
+        let line = read_line(&mut s).await?;
+        serde_json::from_slice(&line).map_err(|e| ClientError::Protocol(format!("bad exit: {e}")))
+    }
+
+    /// Attaches: returns the raw stream after the ok line. Reading yields Docker
+    /// multiplexed frames (stream 1 stdout / 2 stderr, u32 BE length) until the container
+    /// exited and its output is drained; writes go to the container's stdin (when `stdin`
+    /// and the container was created with stdin); shutting down the write half closes it.
+    pub async fn attach(
+        &self,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<UnixStream, ClientError> {
+        let (_, s) = self
+            .request(&Request::Attach {
+                stdin,
+                stdout,
+                stderr,
+            })
+            .await?;
+        Ok(s)
+    }
+}
+
+/// Reads `dir/exit.json` (None when the shim has not written it).
+pub fn read_exit(dir: &Path) -> std::io::Result<Option<ExitStatus>> {
+    match std::fs::read(exit_path(dir)) {
+        Ok(data) => serde_json::from_slice(&data)
+            .map(Some)
+            .map_err(std::io::Error::other),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}

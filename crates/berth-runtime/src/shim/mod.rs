@@ -1,0 +1,270 @@
+//! The per-container shim (`berth shim ...`): owns the container's init, its stdio, its
+//! json-file log and its exit status, and serves the control socket (see "The shim" in
+//! docs/architecture.md). Single-threaded, no async runtime, small.
+
+mod server;
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+/// A control request (one JSON line).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Request {
+    Start,
+    State,
+    Kill {
+        signal: i32,
+    },
+    Wait,
+    Attach {
+        #[serde(default)]
+        stdin: bool,
+        #[serde(default)]
+        stdout: bool,
+        #[serde(default)]
+        stderr: bool,
+    },
+}
+
+/// The answer line to a request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Response {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    /// "created", "running" or "exited" (state only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+}
+
+/// How the container's init ended; the content of exit.json and of the `wait` event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExitStatus {
+    /// Exit code, or 128+signal when killed by a signal.
+    pub exit_code: i32,
+    /// RFC3339 with nanoseconds.
+    pub finished_at: String,
+    #[serde(default)]
+    pub oom_killed: bool,
+}
+
+/// What the engine passes to start a shim.
+#[derive(Debug, Clone)]
+pub struct SpawnOptions {
+    /// The berth binary (the daemon passes /proc/self/exe); run as `<exe> shim ...`.
+    pub exe: PathBuf,
+    pub id: String,
+    /// containers/<id>: holds bundle/, runtime/, the log, shim.sock, exit.json.
+    pub dir: PathBuf,
+    /// json-file max-size in bytes (0 = no rotation).
+    pub log_max_size: u64,
+    /// json-file max-file (>= 1).
+    pub log_max_file: u32,
+    /// Keep the container's stdin open as a pipe (`-i`); otherwise /dev/null.
+    pub stdin: bool,
+    pub tty: bool,
+}
+
+/// A running shim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShimInfo {
+    pub pid: i32,
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShimError {
+    /// The shim reported a failure (e.g. libcontainer could not create the container).
+    #[error("{0}")]
+    Start(String),
+    #[error("failed to run shim: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Paths inside a container directory.
+pub fn socket_path(dir: &Path) -> PathBuf {
+    dir.join("shim.sock")
+}
+pub fn exit_path(dir: &Path) -> PathBuf {
+    dir.join("exit.json")
+}
+pub fn log_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}-json.log"))
+}
+
+/// The fd number the ready pipe has in the shim.
+const READY_FD: i32 = 3;
+
+/// Starts a shim for a created bundle (`dir/bundle/config.json`) and waits until it has
+/// created the container and listens (or failed). Blocking: call it from a blocking context
+/// (`tokio::task::spawn_blocking`).
+pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
+    let (ready_r, ready_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| ShimError::Io(e.into()))?;
+    let mut cmd = Command::new(&opts.exe);
+    cmd.arg("shim")
+        .arg("--id")
+        .arg(&opts.id)
+        .arg("--dir")
+        .arg(&opts.dir)
+        .arg("--log-max-size")
+        .arg(opts.log_max_size.to_string())
+        .arg("--log-max-file")
+        .arg(opts.log_max_file.max(1).to_string())
+        .arg("--ready-fd")
+        .arg(READY_FD.to_string());
+    if opts.stdin {
+        cmd.arg("--stdin");
+    }
+    if opts.tty {
+        cmd.arg("--tty");
+    }
+    // The shim's own diagnostics (panics) go to shim.log; it never writes to the daemon's stdio.
+    let errlog = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(opts.dir.join("shim.log"))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(errlog);
+    let wfd = ready_w.as_raw_fd();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // A new session: no controlling terminal, not in the daemon's process group.
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if wfd == READY_FD {
+                if libc::fcntl(wfd, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(wfd, READY_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    drop(ready_w);
+    // The first shim process forks the real shim and exits at once (double fork).
+    let status = child.wait()?;
+    // One line only: the container's init inherited the pipe too (it is not closed before
+    // the init execs), so EOF does not come.
+    let mut f = std::fs::File::from(ready_r);
+    let mut raw = Vec::new();
+    let mut b = [0u8; 1];
+    while f.read(&mut b)? == 1 && b[0] != b'\n' {
+        raw.push(b[0]);
+    }
+    let msg = String::from_utf8_lossy(&raw);
+    let msg = msg.trim_end();
+    if let Some(pid) = msg.strip_prefix("ready ") {
+        let pid = pid
+            .trim()
+            .parse()
+            .map_err(|_| ShimError::Start(format!("bad shim ready message {msg:?}")))?;
+        return Ok(ShimInfo {
+            pid,
+            socket: socket_path(&opts.dir),
+        });
+    }
+    if let Some(err) = msg.strip_prefix("error ") {
+        return Err(ShimError::Start(err.to_string()));
+    }
+    Err(ShimError::Start(format!(
+        "shim exited without reporting ({status}); see {}",
+        opts.dir.join("shim.log").display()
+    )))
+}
+
+/// Parsed `berth shim` arguments.
+#[derive(Debug, Default)]
+struct Args {
+    id: String,
+    dir: PathBuf,
+    log_max_size: u64,
+    log_max_file: u32,
+    stdin: bool,
+    tty: bool,
+    ready_fd: Option<i32>,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        log_max_file: 1,
+        ..Default::default()
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut val = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--id" => a.id = val("--id")?,
+            "--dir" => a.dir = PathBuf::from(val("--dir")?),
+            "--log-max-size" => {
+                a.log_max_size = val("--log-max-size")?
+                    .parse()
+                    .map_err(|_| "bad --log-max-size".to_string())?
+            }
+            "--log-max-file" => {
+                a.log_max_file = val("--log-max-file")?
+                    .parse()
+                    .map_err(|_| "bad --log-max-file".to_string())?
+            }
+            "--ready-fd" => {
+                a.ready_fd = Some(
+                    val("--ready-fd")?
+                        .parse()
+                        .map_err(|_| "bad --ready-fd".to_string())?,
+                )
+            }
+            "--stdin" => a.stdin = true,
+            "--tty" => a.tty = true,
+            other => return Err(format!("unknown shim argument {other:?}")),
+        }
+    }
+    if a.id.is_empty() || a.dir.as_os_str().is_empty() {
+        return Err("usage: berth shim --id ID --dir DIR [--log-max-size N] [--log-max-file N] [--stdin] [--tty] [--ready-fd FD]".into());
+    }
+    Ok(a)
+}
+
+/// Entry point of `berth shim ARGS` (ARGS without the "shim" word). Returns the exit code.
+pub fn main(args: &[String]) -> i32 {
+    let a = match parse_args(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("berth shim: {e}");
+            return 2;
+        }
+    };
+    let ready: Option<OwnedFd> = a.ready_fd.map(|fd| {
+        // SAFETY: the spawner handed us this fd and nothing else owns it.
+        unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+    });
+    // Second fork: the spawner's child exits so the shim is re-parented away from the daemon.
+    // SAFETY: single-threaded here (nothing has started any thread yet).
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(e) => {
+            server::report(ready, &format!("error fork: {e}"));
+            return 1;
+        }
+    }
+    server::run(a, ready)
+}
