@@ -436,9 +436,7 @@ impl LogReader {
             if self.opts.until.is_some_and(|u| Utc::now() > u) {
                 return None;
             }
-            let Some(stop) = self.stop.as_mut() else {
-                return None;
-            };
+            let stop = self.stop.as_mut()?;
             tokio::select! {
                 _ = stop => {
                     // Drain what the writer produced before it finished.

@@ -247,6 +247,22 @@ fn memory_limit_kill_and_rss() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let rss = rss_anon(info.pid);
         println!("shim RssAnon while running: {rss} kB");
+        if std::env::var_os("BERTH_SMAPS").is_some() {
+            let sm = std::fs::read_to_string(format!("/proc/{}/smaps", info.pid)).unwrap();
+            let mut head = String::new();
+            for l in sm.lines() {
+                if l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.contains('-') && !w.ends_with(':'))
+                {
+                    head = l.to_string();
+                } else if let Some(v) = l.strip_prefix("Anonymous:") {
+                    if v.trim() != "0 kB" {
+                        println!("{v:>10}  {head}");
+                    }
+                }
+            }
+        }
         let waiter = {
             let client = client.clone();
             tokio::spawn(async move { client.wait().await })
