@@ -1,1 +1,21 @@
-//! berth-engine
+//! The engine: containers, images and their supervision, below the HTTP layer.
+//!
+//! `Engine` is the single writer of the data root. The daemon calls it; it calls
+//! `berth-image` for images and root filesystems and `berth-runtime` for shims.
+
+pub mod config;
+pub mod container;
+pub mod error;
+mod etc_files;
+pub mod images;
+mod runtime;
+pub mod signal;
+
+pub use config::EngineConfig;
+pub use container::Engine;
+pub use error::{EngineError, Result};
+
+/// Whether the host runs the unified cgroup v2 hierarchy (`info` reports it).
+pub fn host_cgroup_v2() -> bool {
+    berth_runtime::spec::host_cgroup_v2()
+}

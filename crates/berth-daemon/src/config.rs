@@ -1,0 +1,251 @@
+//! `berth daemon` flags and daemon.json, merged as dockerd does: a setting given both as a
+//! flag and in the file is an error.
+
+use clap::Parser;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
+pub const DEFAULT_DATA_ROOT: &str = "/var/lib/berth";
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth daemon",
+    about = "Run the berth daemon (Docker Engine API server)"
+)]
+pub struct Flags {
+    /// Daemon socket(s) to listen on (unix://PATH); repeatable.
+    #[arg(short = 'H', long = "host")]
+    pub hosts: Vec<String>,
+    /// Root directory of persistent state.
+    #[arg(long = "data-root")]
+    pub data_root: Option<PathBuf>,
+    /// daemon.json location.
+    #[arg(long = "config-file")]
+    pub config_file: Option<PathBuf>,
+    /// debug, info, warn, error, fatal.
+    #[arg(short = 'l', long = "log-level")]
+    pub log_level: Option<String>,
+}
+
+/// The daemon.json keys berth reads; other keys of Docker's schema are accepted and
+/// ignored until the issue that needs them, unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub data_root: Option<PathBuf>,
+    pub hosts: Option<Vec<String>>,
+    pub log_level: Option<String>,
+    pub log_driver: Option<String>,
+    pub log_opts: Option<BTreeMap<String, String>>,
+    pub default_runtime: Option<String>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+const DOCKER_KEYS_LATER: &[&str] = &[
+    "bip",
+    "mtu",
+    "default-address-pools",
+    "insecure-registries",
+    "registry-mirrors",
+    "max-concurrent-downloads",
+    "max-concurrent-uploads",
+    "dns",
+    "dns-opts",
+    "dns-search",
+    "live-restore",
+    "storage-driver",
+    "storage-opts",
+    "runtimes",
+    "features",
+    "builder",
+    "debug",
+    "experimental",
+    "iptables",
+    "ip6tables",
+    "ipv6",
+    "fixed-cidr",
+    "fixed-cidr-v6",
+    "default-ulimits",
+    "exec-opts",
+    "labels",
+    "bridge",
+    "userland-proxy",
+    "icc",
+    "ip-forward",
+    "ip-masq",
+    "default-cgroupns-mode",
+    "cgroup-parent",
+    "shutdown-timeout",
+    "pidfile",
+    "exec-root",
+    "group",
+    "tls",
+    "tlsverify",
+    "tlscacert",
+    "tlscert",
+    "tlskey",
+    "containerd",
+    "default-shm-size",
+    "init",
+    "init-path",
+    "no-new-privileges",
+    "seccomp-profile",
+    "selinux-enabled",
+    "userns-remap",
+    "log-format",
+    "proxies",
+    "dns-search",
+];
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub hosts: Vec<String>,
+    pub data_root: PathBuf,
+    pub log_level: String,
+    pub log_opts: BTreeMap<String, String>,
+    pub default_runtime: String,
+}
+
+/// Reads daemon.json (the flag's file must exist; the default one may be absent) and
+/// merges it with the flags.
+pub fn load(flags: Flags) -> Result<Settings, String> {
+    let (path, required) = match &flags.config_file {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+    };
+    let file: FileConfig = match std::fs::read(&path) {
+        Ok(data) => serde_json::from_slice(&data).map_err(|e| {
+            format!(
+                "unable to configure the berth daemon with file {}: {e}",
+                path.display()
+            )
+        })?,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
+        Err(e) => {
+            return Err(format!(
+                "unable to configure the berth daemon with file {}: {e}",
+                path.display()
+            ))
+        }
+    };
+    let unknown: Vec<&String> = file
+        .other
+        .keys()
+        .filter(|k| !DOCKER_KEYS_LATER.contains(&k.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        let list: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+        return Err(format!(
+            "the following directives don't match any configuration option: {}",
+            list.join(", ")
+        ));
+    }
+    let conflict = |name: &str| {
+        format!(
+            "the following directives are specified both as a flag and in the configuration file: {name}"
+        )
+    };
+    if !flags.hosts.is_empty() && file.hosts.is_some() {
+        return Err(conflict("hosts"));
+    }
+    if flags.data_root.is_some() && file.data_root.is_some() {
+        return Err(conflict("data-root"));
+    }
+    if flags.log_level.is_some() && file.log_level.is_some() {
+        return Err(conflict("log-level"));
+    }
+    if let Some(d) = &file.log_driver {
+        if d != "json-file" {
+            return Err(format!(
+                "log driver {d} is not supported by berth (json-file only)"
+            ));
+        }
+    }
+    let log_level = flags
+        .log_level
+        .or(file.log_level)
+        .unwrap_or_else(|| "info".into());
+    if !["debug", "info", "warn", "error", "fatal", "trace"].contains(&log_level.as_str()) {
+        return Err(format!("unable to parse logging level: {log_level}"));
+    }
+    let mut hosts = if flags.hosts.is_empty() {
+        file.hosts.unwrap_or_default()
+    } else {
+        flags.hosts
+    };
+    if hosts.is_empty() {
+        hosts.push(DEFAULT_HOST.into());
+    }
+    for h in &hosts {
+        if !h.starts_with("unix://") {
+            return Err(format!(
+                "invalid host {h}: berth listens on unix:// sockets only"
+            ));
+        }
+    }
+    let default_runtime = file.default_runtime.unwrap_or_else(|| "berth".into());
+    if !["berth", "runc", "crun", "youki"].contains(&default_runtime.as_str()) {
+        return Err(format!(
+            "default runtime {default_runtime} is not a known runtime"
+        ));
+    }
+    Ok(Settings {
+        hosts,
+        data_root: flags
+            .data_root
+            .or(file.data_root)
+            .unwrap_or_else(|| DEFAULT_DATA_ROOT.into()),
+        log_level,
+        log_opts: file.log_opts.unwrap_or_default(),
+        default_runtime,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(args: &[&str]) -> Flags {
+        Flags::parse_from(std::iter::once("daemon").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn file_and_flags_merge() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("daemon.json");
+        std::fs::write(
+            &p,
+            r#"{"data-root":"/x","log-opts":{"max-size":"1m"},"bip":"10.0.0.1/24"}"#,
+        )
+        .expect("write");
+        let s = load(flags(&["--config-file", p.to_str().unwrap_or_default()])).expect("loads");
+        assert_eq!(s.data_root, PathBuf::from("/x"));
+        assert_eq!(s.log_opts["max-size"], "1m");
+        assert_eq!(s.hosts, vec![DEFAULT_HOST.to_string()]);
+        let err = load(flags(&[
+            "--config-file",
+            p.to_str().unwrap_or_default(),
+            "--data-root",
+            "/y",
+        ]))
+        .expect_err("conflict");
+        assert!(err.contains("data-root"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_json_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("daemon.json");
+        std::fs::write(&p, r#"{"nope":1}"#).expect("write");
+        let err =
+            load(flags(&["--config-file", p.to_str().unwrap_or_default()])).expect_err("unknown");
+        assert!(err.contains("nope"), "{err}");
+        std::fs::write(&p, "{").expect("write");
+        assert!(load(flags(&["--config-file", p.to_str().unwrap_or_default()])).is_err());
+        assert!(load(flags(&["--config-file", "/nonexistent/daemon.json"])).is_err());
+    }
+}

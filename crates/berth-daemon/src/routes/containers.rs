@@ -1,0 +1,348 @@
+//! `/containers/...` routes.
+
+use super::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::query::Query;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_api::models::{ContainerCreateBody, WaitResponse};
+use berth_engine::container::logs::LogOptions;
+use berth_engine::container::{filters, inspect, AttachStream, WaitCondition};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tracing::debug;
+
+pub async fn create(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ApiError::bad_request(
+            "config cannot be empty in order to create a container",
+        ));
+    }
+    let req: ContainerCreateBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    let resp = engine.create(q.get("name"), req).await?;
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+pub async fn list(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Vec<Value>>> {
+    let q = Query::parse(q.as_deref());
+    let f = q.filters()?;
+    filters::validate(&f)?;
+    let all = q.bool("all");
+    let size = q.bool("size");
+    let limit = q.int("limit")?.unwrap_or(-1);
+    let latest = q.bool("latest");
+    let mut ancestor_ids = Vec::new();
+    for a in f.get("ancestor").into_iter().flatten() {
+        if let Ok(img) = engine.images.get(a).await {
+            ancestor_ids.push(img.id);
+        }
+    }
+    let mut recs = Vec::new();
+    for c in engine.all() {
+        recs.push(c.snapshot().await);
+    }
+    recs.sort_by_key(|r| std::cmp::Reverse(r.created));
+    let explicit_status = f.contains_key("status") || f.contains_key("exited");
+    let mut out = Vec::new();
+    let take = if latest { 1 } else { limit };
+    for rec in recs {
+        let show_all = all || take > 0 || explicit_status;
+        if !show_all && !rec.state.status.is_running() {
+            continue;
+        }
+        if !filters::matches(&rec, &f, &ancestor_ids) {
+            continue;
+        }
+        if take > 0 && out.len() as i64 >= take {
+            break;
+        }
+        // `Image` shows the name the container was created from, unless that name now
+        // points to another image: then the id, as Docker does.
+        let image_name = match engine.images.get(&rec.config.image).await {
+            Ok(img) if img.id == rec.image_id => rec.config.image.clone(),
+            _ => rec.image_id.clone(),
+        };
+        let sizes = if size {
+            Some(sizes_of(&engine, &rec).await)
+        } else {
+            None
+        };
+        out.push(inspect::summary(&rec, &image_name, sizes));
+    }
+    Ok(Json(out))
+}
+
+async fn sizes_of(
+    engine: &AppState,
+    rec: &berth_engine::container::record::ContainerRecord,
+) -> (u64, u64) {
+    let rw = engine.size_rw(&rec.id).await;
+    let image = engine
+        .images
+        .get(&rec.image_id)
+        .await
+        .map(|i| i.size)
+        .unwrap_or(0);
+    (rw, rw + image)
+}
+
+pub async fn inspect(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = Query::parse(q.as_deref());
+    let c = engine.get(&id)?;
+    let rec = c.snapshot().await;
+    let sizes = if q.bool("size") {
+        Some(sizes_of(&engine, &rec).await)
+    } else {
+        None
+    };
+    Ok(Json(inspect::inspect(
+        &rec,
+        &engine.container_dir(&rec.id),
+        sizes,
+    )))
+}
+
+pub async fn start(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    engine.start(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn stop(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q = Query::parse(q.as_deref());
+    engine.stop(&id, q.int("t")?, q.get("signal")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn restart(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q = Query::parse(q.as_deref());
+    engine.restart(&id, q.int("t")?, q.get("signal")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn kill(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q = Query::parse(q.as_deref());
+    engine.kill(&id, q.get("signal")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Headers go out at once (clients wait on the body), the body when the condition holds.
+pub async fn wait(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    let condition = WaitCondition::parse(q.str("condition"))?;
+    engine.get(&id)?;
+    let stream = futures_util::stream::once(async move {
+        let body = match engine.wait(&id, condition).await {
+            Ok(code) => WaitResponse {
+                status_code: code,
+                error: None,
+            },
+            Err(e) => WaitResponse {
+                status_code: -1,
+                error: Some(berth_api::models::WaitError {
+                    message: e.to_string(),
+                }),
+            },
+        };
+        let mut data = serde_json::to_vec(&body).unwrap_or_default();
+        data.push(b'\n');
+        Ok::<_, std::io::Error>(Bytes::from(data))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+pub async fn remove(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q = Query::parse(q.as_deref());
+    if q.bool("link") {
+        return Err(ApiError::bad_request("links are not supported by berth"));
+    }
+    engine.remove(&id, q.bool("force")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn rename(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q = Query::parse(q.as_deref());
+    engine.rename(&id, q.str("name")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn prune(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = Query::parse(q.as_deref());
+    let f = q.filters()?;
+    let (deleted, reclaimed) = engine.prune(&f).await?;
+    Ok(Json(json!({
+        "ContainersDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
+        "SpaceReclaimed": reclaimed,
+    })))
+}
+
+/// The hijacked attach: answer 101 and splice the connection to the shim's stream.
+pub async fn attach(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    mut req: Request,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    let (stdin, stdout, stderr) = (q.bool("stdin"), q.bool("stdout"), q.bool("stderr"));
+    let target = engine.attach(&id, stdin, stdout, stderr).await?;
+    let content_type = if target.tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    let upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let client = match upgrade.await {
+            Ok(u) => TokioIo::new(u),
+            Err(e) => {
+                debug!(error = %e, "attach upgrade failed");
+                return;
+            }
+        };
+        let shim = match target.stream {
+            AttachStream::Ready(s) => s,
+            AttachStream::OnStart(rx) => match rx.await {
+                Ok(Ok(s)) => s,
+                _ => return,
+            },
+        };
+        splice(client, shim, stdin).await;
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "tcp")
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::empty())
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Copies the shim's output to the client until the container's output ends, and the
+/// client's input to the shim meanwhile. A client that goes away never stops the container.
+async fn splice<C>(client: C, shim: tokio::net::UnixStream, stdin: bool)
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut client_r, mut client_w) = tokio::io::split(client);
+    let (mut shim_r, mut shim_w) = shim.into_split();
+    let input = tokio::spawn(async move {
+        if !stdin {
+            return;
+        }
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match client_r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if shim_w.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Half-close: the container sees EOF on stdin.
+        let _ = shim_w.shutdown().await;
+    });
+    let _ = tokio::io::copy(&mut shim_r, &mut client_w).await;
+    let _ = client_w.shutdown().await;
+    input.abort();
+}
+
+pub async fn logs(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    let opts = LogOptions {
+        follow: q.bool("follow"),
+        stdout: q.bool("stdout"),
+        stderr: q.bool("stderr"),
+        timestamps: q.bool("timestamps"),
+        since: parse_time(q.str("since"))?,
+        until: parse_time(q.str("until"))?,
+        tail: match q.str("tail") {
+            "" | "all" => None,
+            t => Some(t.parse::<usize>().map_err(|_| {
+                ApiError::bad_request(format!("invalid value for \"tail\": {t:?}"))
+            })?),
+        },
+    };
+    if !opts.stdout && !opts.stderr {
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let (tty, stream) = engine.logs(&id, opts).await?;
+    let ct = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    Ok((
+        [(header::CONTENT_TYPE, ct)],
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(stream)),
+    )
+        .into_response())
+}
+
+/// `since`/`until`: unix seconds with optional fraction, as the docker CLI sends them.
+fn parse_time(s: &str) -> ApiResult<Option<f64>> {
+    if s.is_empty() || s == "0" {
+        return Ok(None);
+    }
+    s.parse::<f64>()
+        .map(Some)
+        .map_err(|_| ApiError::bad_request(format!("invalid timestamp: {s}")))
+}

@@ -1,0 +1,388 @@
+//! `/images/...` routes. The image store is synchronous: request bodies reach it through a
+//! blocking reader fed by the async body, and archives leave it through a channel writer.
+
+use super::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::query::Query;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_engine::images::{DeleteItem, Image, Loaded};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Write};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// A `Read` over chunks sent from an async task (used on the blocking pool only).
+struct ChannelReader {
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    buf: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.buf.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.buf = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.buf = self.buf.slice(n..);
+        Ok(n)
+    }
+}
+
+/// Feeds the request body into a `ChannelReader`.
+fn body_reader(req: Request) -> ChannelReader {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut stream = req.into_body().into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let item = chunk.map_err(std::io::Error::other);
+            if tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    ChannelReader {
+        rx,
+        buf: Bytes::new(),
+    }
+}
+
+/// A `Write` whose bytes become a response body (used on the blocking pool only).
+struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .blocking_send(Ok(Bytes::copy_from_slice(data)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn summary(img: &Image) -> Value {
+    json!({
+        "Id": img.id,
+        "ParentId": img.parent,
+        "RepoTags": img.repo_tags,
+        "RepoDigests": img.repo_digests,
+        "Created": created_unix(&img.created),
+        "Size": img.size,
+        "SharedSize": -1,
+        "VirtualSize": img.size,
+        "Labels": img.config.get("Labels").filter(|l| !l.is_null()).cloned().unwrap_or(json!({})),
+        "Containers": -1,
+    })
+}
+
+fn created_unix(created: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(created)
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
+fn image_inspect(img: &Image) -> Value {
+    json!({
+        "Id": img.id,
+        "RepoTags": img.repo_tags,
+        "RepoDigests": img.repo_digests,
+        "Parent": img.parent,
+        "Comment": img.comment,
+        "Created": img.created,
+        "DockerVersion": img.docker_version,
+        "Author": img.author,
+        "Config": img.config,
+        "Architecture": img.architecture,
+        "Variant": img.variant,
+        "Os": img.os,
+        "Size": img.size,
+        "GraphDriver": { "Data": Value::Null, "Name": "overlay2" },
+        "RootFS": { "Type": "layers", "Layers": img.diff_ids },
+        "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
+    })
+}
+
+pub async fn list(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Vec<Value>>> {
+    let q = Query::parse(q.as_deref());
+    let f = q.filters()?;
+    for k in f.keys() {
+        if !["reference", "dangling", "label", "before", "since", "until"].contains(&k.as_str()) {
+            return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
+        }
+    }
+    let mut images = engine.images.list().await?;
+    images.sort_by_key(|i| std::cmp::Reverse(i.created.clone()));
+    let mut out = Vec::new();
+    for img in images {
+        if let Some(d) = f.get("dangling") {
+            for v in d {
+                if v != "true" && v != "false" && v != "1" && v != "0" {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid filter 'dangling={v}'"
+                    )));
+                }
+            }
+            let want = d.iter().any(|v| v == "true" || v == "1");
+            if want != img.repo_tags.is_empty() {
+                continue;
+            }
+        }
+        if let Some(labels) = f.get("label") {
+            let have: std::collections::BTreeMap<String, String> = img
+                .config
+                .get("Labels")
+                .and_then(|l| serde_json::from_value(l.clone()).ok())
+                .unwrap_or_default();
+            if !berth_api::filters::labels_match(&have, labels) {
+                continue;
+            }
+        }
+        let mut img = img;
+        if let Some(refs) = f.get("reference") {
+            img.repo_tags
+                .retain(|t| refs.iter().any(|r| reference_matches(r, t)));
+            if img.repo_tags.is_empty() {
+                continue;
+            }
+        }
+        out.push(summary(&img));
+    }
+    Ok(Json(out))
+}
+
+/// Docker matches `reference` filters as shell patterns against the familiar name,
+/// with or without the tag.
+fn reference_matches(pattern: &str, tag: &str) -> bool {
+    let name = tag.rsplit_once(':').map(|(n, _)| n).unwrap_or(tag);
+    glob_match(pattern, tag) || glob_match(pattern, name)
+}
+
+fn glob_match(p: &str, s: &str) -> bool {
+    fn m(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => m(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && m(p, &s[1..])),
+            (Some(b'?'), Some(c)) if *c != b'/' => m(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    m(p.as_bytes(), s.as_bytes())
+}
+
+/// GET /images/{name}/json | /history | /get
+pub async fn get_dispatch(
+    State(engine): State<AppState>,
+    Path(rest): Path<String>,
+) -> ApiResult<Response> {
+    if let Some(name) = rest.strip_suffix("/json") {
+        let img = engine.images.get(name).await?;
+        return Ok(Json(image_inspect(&img)).into_response());
+    }
+    if let Some(name) = rest.strip_suffix("/history") {
+        let h = engine.images.history(name).await?;
+        return Ok(
+            Json(serde_json::to_value(h).map_err(|e| ApiError::internal(e.to_string()))?)
+                .into_response(),
+        );
+    }
+    if let Some(name) = rest.strip_suffix("/get") {
+        return save(engine, vec![name.to_string()]).await;
+    }
+    Err(ApiError::not_found(format!(
+        "page not found: /images/{rest}"
+    )))
+}
+
+/// POST /images/{name}/tag
+pub async fn post_dispatch(
+    State(engine): State<AppState>,
+    Path(rest): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    if let Some(name) = rest.strip_suffix("/tag") {
+        let repo = q.str("repo");
+        if repo.is_empty() {
+            return Err(ApiError::bad_request(
+                "repository name must have at least one component",
+            ));
+        }
+        let target = match q.get("tag").filter(|t| !t.is_empty()) {
+            Some(t) => format!("{repo}:{t}"),
+            None => repo.to_string(),
+        };
+        engine.images.tag(name, &target).await?;
+        return Ok(StatusCode::CREATED.into_response());
+    }
+    Err(ApiError::not_found(format!(
+        "page not found: /images/{rest}"
+    )))
+}
+
+pub async fn remove(
+    State(engine): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Vec<Value>>> {
+    let q = Query::parse(q.as_deref());
+    let mut users: HashMap<String, Vec<(String, bool)>> = HashMap::new();
+    for c in engine.all() {
+        let r = c.snapshot().await;
+        users
+            .entry(r.image_id.clone())
+            .or_default()
+            .push((r.id.clone(), r.state.status.is_running()));
+    }
+    let items = engine.images.remove(&name, q.bool("force"), users).await?;
+    Ok(Json(items.iter().map(delete_item).collect()))
+}
+
+fn delete_item(d: &DeleteItem) -> Value {
+    match d {
+        DeleteItem::Untagged(r) => json!({ "Untagged": r }),
+        DeleteItem::Deleted(id) => json!({ "Deleted": id }),
+    }
+}
+
+pub async fn prune(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = Query::parse(q.as_deref());
+    let f = q.filters()?;
+    let all = f
+        .get("dangling")
+        .is_some_and(|v| v.iter().any(|x| x == "false" || x == "0"));
+    let mut in_use = HashSet::new();
+    for c in engine.all() {
+        in_use.insert(c.snapshot().await.image_id);
+    }
+    let (deleted, reclaimed) = engine.images.prune(all, in_use).await?;
+    Ok(Json(json!({
+        "ImagesDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted.iter().map(delete_item).collect::<Vec<_>>()) },
+        "SpaceReclaimed": reclaimed,
+    })))
+}
+
+/// POST /images/load: a JSON message stream, as Docker answers (errors included, after 200).
+pub async fn load(State(engine): State<AppState>, RawQuery(q): RawQuery, req: Request) -> Response {
+    let q = Query::parse(q.as_deref());
+    let quiet = q.bool("quiet");
+    let reader = body_reader(req);
+    let mut lines = Vec::new();
+    match engine.images.load(reader).await {
+        Ok(loaded) => {
+            for l in loaded {
+                let text = match l {
+                    Loaded::Tagged(r) => format!("Loaded image: {r}\n"),
+                    Loaded::Id(id) => format!("Loaded image ID: {id}\n"),
+                };
+                lines.push(json!({ "stream": text }));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            lines.push(json!({ "errorDetail": { "message": msg }, "error": msg }));
+        }
+    }
+    let _ = quiet;
+    let mut body = String::new();
+    for l in lines {
+        body.push_str(&l.to_string());
+        body.push('\n');
+    }
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+pub async fn save_many(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    save(engine, q.all("names")).await
+}
+
+async fn save(engine: AppState, names: Vec<String>) -> ApiResult<Response> {
+    engine.images.check_exist(&names).await?;
+    let (tx, rx) = mpsc::channel(16);
+    let err_tx = tx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = engine.images.save(names, ChannelWriter { tx }).await {
+            let _ = err_tx.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-tar")],
+        Body::from_stream(ReceiverStream::new(rx)),
+    )
+        .into_response())
+}
+
+/// POST /images/create: `fromSrc=-` imports the body; `fromImage` would pull.
+pub async fn create(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    if let Some(image) = q.get("fromImage") {
+        let tag = q.get("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
+        return Err(ApiError::not_found(format!(
+            "pull access denied for {image}:{tag}: berth cannot pull from registries yet (load the image with `berth load` instead)"
+        )));
+    }
+    let src = q.str("fromSrc");
+    if src != "-" {
+        return Err(ApiError::bad_request(format!(
+            "importing from a URL is not supported: {src}"
+        )));
+    }
+    let reference = match (
+        q.get("repo").filter(|r| !r.is_empty()),
+        q.get("tag").filter(|t| !t.is_empty()),
+    ) {
+        (Some(r), Some(t)) => Some(format!("{r}:{t}")),
+        (Some(r), None) => Some(r.to_string()),
+        _ => None,
+    };
+    let changes = q.all("changes");
+    let message = q.str("message").to_string();
+    let id = engine
+        .images
+        .import(body_reader(req), reference, changes, message)
+        .await?;
+    let body = format!("{}\n", json!({ "status": id }));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_filter_globs() {
+        assert!(reference_matches("busybox", "busybox:latest"));
+        assert!(reference_matches("busy*", "busybox:latest"));
+        assert!(reference_matches("busybox:lat*", "busybox:latest"));
+        assert!(!reference_matches("alpine", "busybox:latest"));
+        assert!(!reference_matches("*", "library/busybox:latest"));
+    }
+}

@@ -1,0 +1,108 @@
+//! The Engine API router. Paths may carry a `/v1.NN` prefix; a middleware strips it
+//! (checking the version) before routing, so each route is declared once.
+
+mod containers;
+mod images;
+mod system;
+
+use crate::error::ApiError;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use berth_api::version::{parse, API_VERSION, BERTH_VERSION, MIN_API_VERSION};
+use berth_engine::Engine;
+use std::sync::Arc;
+
+pub type AppState = Arc<Engine>;
+
+pub fn router(engine: Arc<Engine>) -> Router {
+    Router::new()
+        .route("/_ping", get(system::ping).head(system::ping))
+        .route("/version", get(system::version))
+        .route("/info", get(system::info))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/json", get(containers::list))
+        .route("/containers/prune", post(containers::prune))
+        .route("/containers/{id}/json", get(containers::inspect))
+        .route("/containers/{id}/start", post(containers::start))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/restart", post(containers::restart))
+        .route("/containers/{id}/kill", post(containers::kill))
+        .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/rename", post(containers::rename))
+        .route("/containers/{id}/attach", post(containers::attach))
+        .route("/containers/{id}/logs", get(containers::logs))
+        .route(
+            "/containers/{id}",
+            axum::routing::delete(containers::remove),
+        )
+        .route("/images/json", get(images::list))
+        .route("/images/load", post(images::load))
+        .route("/images/get", get(images::save_many))
+        .route("/images/create", post(images::create))
+        .route("/images/prune", post(images::prune))
+        // Image names contain slashes: one catch-all per method, dispatched on the suffix.
+        .route(
+            "/images/{*rest}",
+            get(images::get_dispatch)
+                .post(images::post_dispatch)
+                .delete(images::remove),
+        )
+        .fallback(not_found)
+        .with_state(engine)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("page not found: {}", uri.path()))
+}
+
+/// Strips `/v1.NN`, refuses versions out of range, and adds Docker's headers to every answer.
+pub async fn version_layer(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if let Some(rest) = path.strip_prefix("/v") {
+        let (ver, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if let Some((major, minor)) = parse(ver) {
+            let min = parse(MIN_API_VERSION).unwrap_or((1, 24));
+            let max = parse(API_VERSION).unwrap_or((1, 47));
+            if (major, minor) < min {
+                return with_headers(
+                    ApiError::bad_request(format!(
+                        "client version {ver} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+                    ))
+                    .into_response(),
+                );
+            }
+            if (major, minor) > max {
+                return with_headers(
+                    ApiError::bad_request(format!(
+                        "client version {ver} is too new. Maximum supported API version is {API_VERSION}"
+                    ))
+                    .into_response(),
+                );
+            }
+            let new_path = if tail.is_empty() { "/" } else { tail };
+            let pq = match req.uri().query() {
+                Some(q) => format!("{new_path}?{q}"),
+                None => new_path.to_string(),
+            };
+            if let Ok(uri) = pq.parse::<Uri>() {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    with_headers(next.run(req).await)
+}
+
+fn with_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert("api-version", HeaderValue::from_static(API_VERSION));
+    h.insert("docker-experimental", HeaderValue::from_static("false"));
+    h.insert("ostype", HeaderValue::from_static("linux"));
+    if let Ok(v) = HeaderValue::from_str(&format!("berth/{BERTH_VERSION} (linux)")) {
+        h.insert("server", v);
+    }
+    resp
+}

@@ -1,0 +1,207 @@
+//! The engine's side of the runtime: turns a container record into an OCI bundle and talks
+//! to the container's shim through `berth_runtime`'s client.
+
+use crate::config::EngineConfig;
+use crate::container::record::ContainerRecord;
+use crate::error::{EngineError, Result};
+use berth_runtime::client::ShimClient;
+use berth_runtime::spec::{self, MountSpec, NetworkNs, SpecInput, Ulimit};
+use std::path::Path;
+use tokio::net::UnixStream;
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn rt_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(e.to_string())
+}
+
+/// The environment Docker gives a container: PATH (if the image has none), HOSTNAME,
+/// TERM with a tty, then the container's own variables (which win).
+fn container_env(rec: &ContainerRecord) -> Vec<String> {
+    let mut env = Vec::new();
+    let has = |k: &str| {
+        rec.config
+            .env
+            .iter()
+            .any(|e| e.split('=').next() == Some(k))
+    };
+    if !has("PATH") {
+        env.push(format!("PATH={DEFAULT_PATH}"));
+    }
+    env.push(format!("HOSTNAME={}", rec.config.hostname));
+    if rec.config.tty && !has("TERM") {
+        env.push("TERM=xterm".into());
+    }
+    env.extend(rec.config.env.iter().cloned());
+    env
+}
+
+/// Writes `bundle/config.json` for the record, with `rootfs` already mounted.
+pub fn write_bundle(rec: &ContainerRecord, dir: &Path, rootfs: &Path) -> Result<()> {
+    let hc = &rec.host_config;
+    let etc_writable = !hc.readonly_rootfs;
+    let mut args = vec![rec.path.clone()];
+    args.extend(rec.args.iter().cloned());
+    let no_new_privileges = hc.security_opt.iter().flatten().any(|o| {
+        matches!(
+            o.as_str(),
+            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"
+        )
+    });
+    let input = SpecInput {
+        id: rec.id.clone(),
+        rootfs: rootfs.to_path_buf(),
+        readonly_rootfs: hc.readonly_rootfs,
+        args,
+        env: container_env(rec),
+        cwd: rec.config.working_dir.clone(),
+        user: rec.config.user.clone(),
+        group_add: hc.group_add.clone().unwrap_or_default(),
+        tty: rec.config.tty,
+        hostname: rec.config.hostname.clone(),
+        domainname: rec.config.domainname.clone(),
+        privileged: hc.privileged,
+        cap_add: hc.cap_add.clone().unwrap_or_default(),
+        cap_drop: hc.cap_drop.clone().unwrap_or_default(),
+        no_new_privileges,
+        network: if hc.network_mode == "host" {
+            NetworkNs::Host
+        } else {
+            NetworkNs::New
+        },
+        pid_host: hc.pid_mode == "host",
+        ipc_host: hc.ipc_mode == "host",
+        uts_host: hc.u_t_s_mode == "host",
+        memory: hc.memory,
+        memory_swap: hc.memory_swap,
+        memory_reservation: hc.memory_reservation,
+        oom_kill_disable: hc.oom_kill_disable.unwrap_or(false),
+        nano_cpus: hc.nano_cpus,
+        cpu_shares: hc.cpu_shares,
+        cpu_quota: hc.cpu_quota,
+        cpu_period: hc.cpu_period,
+        cpuset_cpus: hc.cpuset_cpus.clone(),
+        cpuset_mems: hc.cpuset_mems.clone(),
+        pids_limit: hc.pids_limit,
+        ulimits: hc
+            .ulimits
+            .iter()
+            .map(|u| Ulimit {
+                name: u.name.clone(),
+                soft: u.soft,
+                hard: u.hard,
+            })
+            .collect(),
+        shm_size: hc.shm_size,
+        cgroup_parent: (!hc.cgroup_parent.is_empty()).then(|| hc.cgroup_parent.clone()),
+        mounts: ["hostname", "hosts", "resolv.conf"]
+            .iter()
+            .map(|f| {
+                MountSpec::bind(
+                    dir.join(f).to_string_lossy().into_owned(),
+                    format!("/etc/{f}"),
+                    !etc_writable,
+                )
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let spec = spec::generate(&input).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+    let bundle = dir.join("bundle");
+    std::fs::create_dir_all(&bundle)?;
+    let data = serde_json::to_vec(&spec).map_err(rt_err)?;
+    berth_api::atomic::write_file(&bundle.join("config.json"), &data)?;
+    Ok(())
+}
+
+/// Docker's size strings for log-opts: "10m", "1g", "512k", plain bytes (binary units).
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, mult) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.trim()
+        .parse::<f64>()
+        .ok()
+        .map(|n| (n * mult as f64) as u64)
+}
+
+/// Starts the shim (container created, not yet started) and connects to it.
+pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Result<ShimClient> {
+    let opts = &rec.host_config.log_config.config;
+    let log_max_size = match opts.get("max-size") {
+        Some(s) => parse_size(s).ok_or_else(|| {
+            EngineError::InvalidParameter(format!("invalid value for max-size: {s}"))
+        })?,
+        None => 0,
+    };
+    let log_max_file = match opts.get("max-file") {
+        Some(s) => s.parse::<u32>().map_err(|_| {
+            EngineError::InvalidParameter(format!("invalid value for max-file: {s}"))
+        })?,
+        None => 1,
+    };
+    let spawn_opts = berth_runtime::shim::SpawnOptions {
+        exe: cfg.exe.clone(),
+        id: rec.id.clone(),
+        dir: dir.to_path_buf(),
+        log_max_size,
+        log_max_file,
+        stdin: rec.config.open_stdin,
+        tty: rec.config.tty,
+    };
+    tokio::task::spawn_blocking(move || berth_runtime::shim::spawn(&spawn_opts))
+        .await
+        .map_err(rt_err)?
+        .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+    connect(dir).await
+}
+
+pub async fn connect(dir: &Path) -> Result<ShimClient> {
+    ShimClient::connect(&dir.join("shim.sock"))
+        .await
+        .map_err(rt_err)
+}
+
+pub async fn attach(dir: &Path, stdin: bool, stdout: bool, stderr: bool) -> Result<UnixStream> {
+    connect(dir)
+        .await?
+        .attach(stdin, stdout, stderr)
+        .await
+        .map_err(rt_err)
+}
+
+pub async fn kill(dir: &Path, signal: i32) -> Result<()> {
+    connect(dir).await?.kill(signal).await.map_err(rt_err)
+}
+
+/// Resolves when the container exits: (exit code, OOM killed).
+pub async fn wait(dir: &Path) -> Result<(i64, bool)> {
+    let st = connect(dir).await?.wait().await.map_err(rt_err)?;
+    Ok((i64::from(st.exit_code), st.oom_killed))
+}
+
+/// The exit status a shim recorded, if it did.
+pub fn read_exit(dir: &Path) -> Option<(i64, bool)> {
+    berth_runtime::client::read_exit(dir)
+        .ok()
+        .flatten()
+        .map(|st| (i64::from(st.exit_code), st.oom_killed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_sizes() {
+        assert_eq!(parse_size("10m"), Some(10 << 20));
+        assert_eq!(parse_size("1k"), Some(1024));
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("x"), None);
+    }
+}
