@@ -162,7 +162,7 @@ pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Res
 }
 
 pub async fn connect(dir: &Path) -> Result<ShimClient> {
-    ShimClient::connect(&dir.join("shim.sock"))
+    ShimClient::connect(&berth_runtime::shim::socket_path(dir))
         .await
         .map_err(rt_err)
 }

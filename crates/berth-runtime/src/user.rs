@@ -147,6 +147,11 @@ pub fn resolve_exec_user(rootfs: &Path, user: &str) -> Result<ExecUser, SpecErro
             }
         }
     }
+    // Docker's processes always carry their primary group among the supplementary ones
+    // (`id` shows `groups=65534(nogroup)` for nobody, `groups=5678` for `-u 1234:5678`).
+    if !out.sgids.contains(&out.gid) {
+        out.sgids.insert(0, out.gid);
+    }
     Ok(out)
 }
 
@@ -204,12 +209,12 @@ mod tests {
     fn names_numbers_groups() {
         let d = rootfs();
         let r = d.path();
-        assert_eq!(resolve_user(r, "").unwrap(), (0, 0, vec![10]));
-        assert_eq!(resolve_user(r, "www").unwrap(), (33, 33, vec![10, 50]));
-        assert_eq!(resolve_user(r, "33").unwrap(), (33, 33, vec![10, 50]));
-        assert_eq!(resolve_user(r, "www:staff").unwrap(), (33, 50, vec![]));
-        assert_eq!(resolve_user(r, "1234").unwrap(), (1234, 0, vec![]));
-        assert_eq!(resolve_user(r, "1234:99").unwrap(), (1234, 99, vec![]));
+        assert_eq!(resolve_user(r, "").unwrap(), (0, 0, vec![0, 10]));
+        assert_eq!(resolve_user(r, "www").unwrap(), (33, 33, vec![33, 10, 50]));
+        assert_eq!(resolve_user(r, "33").unwrap(), (33, 33, vec![33, 10, 50]));
+        assert_eq!(resolve_user(r, "www:staff").unwrap(), (33, 50, vec![50]));
+        assert_eq!(resolve_user(r, "1234").unwrap(), (1234, 0, vec![0]));
+        assert_eq!(resolve_user(r, "1234:99").unwrap(), (1234, 99, vec![99]));
         assert_eq!(resolve_exec_user(r, "www").unwrap().home, "/var/www");
         assert_eq!(resolve_exec_user(r, "1234").unwrap().home, "/");
         let e = resolve_user(r, "foo").unwrap_err().to_string();
@@ -231,8 +236,8 @@ mod tests {
     #[test]
     fn no_passwd_file() {
         let d = tempfile::tempdir().unwrap();
-        assert_eq!(resolve_user(d.path(), "").unwrap(), (0, 0, vec![]));
-        assert_eq!(resolve_user(d.path(), "5:6").unwrap(), (5, 6, vec![]));
+        assert_eq!(resolve_user(d.path(), "").unwrap(), (0, 0, vec![0]));
+        assert_eq!(resolve_user(d.path(), "5:6").unwrap(), (5, 6, vec![6]));
         assert!(resolve_user(d.path(), "foo").is_err());
     }
 }

@@ -717,6 +717,8 @@ impl Engine {
         let d = dir.clone();
         let removed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             let _ = berth_image::snapshot::unmount_rootfs(&d);
+            // A shim that died without cleaning up leaves its socket behind.
+            let _ = std::fs::remove_file(berth_runtime::shim::socket_path(&d));
             match std::fs::remove_dir_all(&d) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),

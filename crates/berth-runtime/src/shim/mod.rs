@@ -91,10 +91,19 @@ pub enum ShimError {
     Io(#[from] std::io::Error),
 }
 
-/// Paths inside a container directory.
+/// Where shim sockets live: a short directory, because a unix socket path must fit in 108
+/// bytes and data roots (and so container dirs) can be long. containerd does the same.
+pub const SOCKET_DIR: &str = "/run/berth/s";
+
+/// The control socket of the shim of the container in `dir`: named by a hash of the
+/// directory, so daemons with different data roots never share one.
 pub fn socket_path(dir: &Path) -> PathBuf {
-    dir.join("shim.sock")
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    Path::new(SOCKET_DIR).join(hex::encode(&digest[..16]))
 }
+
+/// Paths inside a container directory.
 pub fn exit_path(dir: &Path) -> PathBuf {
     dir.join("exit.json")
 }

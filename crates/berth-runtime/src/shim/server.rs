@@ -205,50 +205,51 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         }
     };
     let Some(init) = container.pid() else {
+        abandon(container);
         report(ready, "error container has no init pid");
         return 1;
     };
-    // SIGCHLD only after create: blocked signals are inherited by the container's processes.
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGCHLD);
-    let sigfd = match mask
-        .thread_block()
-        .and_then(|_| SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC))
-    {
-        Ok(s) => s,
-        Err(e) => {
-            report(ready, &format!("error signalfd: {e}"));
-            return 1;
+    let setup = || -> Result<(SignalFd, UnixListener, u32), String> {
+        // SIGCHLD only after create: blocked signals are inherited by the container's processes.
+        let mut mask = SigSet::empty();
+        mask.add(Signal::SIGCHLD);
+        let sigfd = mask
+            .thread_block()
+            .and_then(|_| {
+                SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            })
+            .map_err(|e| format!("signalfd: {e}"))?;
+        // SAFETY: setting a signal disposition to ignore.
+        unsafe {
+            let _ = nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn);
         }
-    };
-    // SAFETY: setting a signal disposition to ignore.
-    unsafe {
-        let _ = nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn);
-    }
-    let sock = socket_path(&a.dir);
-    let _ = std::fs::remove_file(&sock);
-    let listener = match UnixListener::bind(&sock) {
-        Ok(l) => l,
-        Err(e) => {
-            report(ready, &format!("error listen on {sock:?}: {e}"));
-            return 1;
+        let sock = socket_path(&a.dir);
+        if let Some(parent) = sock.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("create {parent:?}: {e}"))?;
         }
-    };
-    let setup = set_nonblock(&listener)
-        .and_then(|_| set_nonblock(&out_r))
-        .and_then(|_| set_nonblock(&err_r))
-        .and_then(|_| stdin_w.as_ref().map_or(Ok(()), set_nonblock));
-    if let Err(e) = setup {
-        report(ready, &format!("error {e}"));
-        return 1;
-    }
-    let me = std::process::id();
-    if let Err(e) =
+        let _ = std::fs::remove_file(&sock);
+        let listener = UnixListener::bind(&sock).map_err(|e| format!("listen on {sock:?}: {e}"))?;
+        set_nonblock(&listener)
+            .and_then(|_| set_nonblock(&out_r))
+            .and_then(|_| set_nonblock(&err_r))
+            .and_then(|_| stdin_w.as_ref().map_or(Ok(()), set_nonblock))
+            .map_err(|e| e.to_string())?;
+        let me = std::process::id();
         berth_api::atomic::write_file(&a.dir.join("shim.pid"), me.to_string().as_bytes())
-    {
-        report(ready, &format!("error write shim.pid: {e}"));
-        return 1;
-    }
+            .map_err(|e| format!("write shim.pid: {e}"))?;
+        Ok((sigfd, listener, me))
+    };
+    let (sigfd, listener, me) = match setup() {
+        Ok(v) => v,
+        Err(e) => {
+            // The container exists already: remove it (its init, cgroup and state) so a
+            // failed start leaves nothing behind.
+            abandon(container);
+            report(ready, &format!("error {e}"));
+            return 1;
+        }
+    };
+    let sock = socket_path(&a.dir);
     let mut shim = Shim {
         container,
         init,
@@ -273,6 +274,13 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
     let _ = std::fs::remove_file(&sock);
     let _ = std::fs::remove_file(a.dir.join("shim.pid"));
     0
+}
+
+/// Deletes a created container whose shim cannot serve it.
+fn abandon(mut container: Container) {
+    if let Err(e) = container.delete(true) {
+        tracing::warn!(error = %e, "cannot delete the abandoned container");
+    }
 }
 
 /// Returns memory we no longer use to the kernel: freed heap (libcontainer's create left a
