@@ -11,11 +11,16 @@ pub fn parse(raw: &str) -> Result<Filters, String> {
     }
     let v: serde_json::Value =
         serde_json::from_str(raw).map_err(|e| format!("invalid filter: {e}"))?;
-    let obj = v.as_object().ok_or_else(|| "invalid filter: not an object".to_string())?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| "invalid filter: not an object".to_string())?;
     let mut out = Filters::new();
     for (k, v) in obj {
         let vals: Vec<String> = match v {
-            serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
             serde_json::Value::Object(m) => m
                 .iter()
                 .filter(|(_, on)| on.as_bool().unwrap_or(false))
