@@ -187,12 +187,11 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
             ));
         }
     }
-    let default_runtime = file.default_runtime.unwrap_or_else(|| "berth".into());
-    if !["berth", "runc", "crun", "youki"].contains(&default_runtime.as_str()) {
-        return Err(format!(
-            "default runtime {default_runtime} is not a known runtime"
-        ));
-    }
+    let default_runtime = file
+        .default_runtime
+        .unwrap_or_else(berth_engine::default_runtime);
+    berth_engine::validate_runtime(&default_runtime)
+        .map_err(|e| format!("default-runtime: {e}"))?;
     Ok(Settings {
         hosts,
         data_root: flags

@@ -15,6 +15,16 @@ pub use config::EngineConfig;
 pub use container::Engine;
 pub use error::{EngineError, Result};
 
+/// The runtime a daemon uses when daemon.json names none: the built-in libcontainer one.
+pub fn default_runtime() -> String {
+    berth_runtime::shim::BUILTIN.into()
+}
+
+/// Checks a runtime name: `berth` (built-in) or an OCI runtime binary on PATH.
+pub fn validate_runtime(name: &str) -> Result<()> {
+    runtime::validate_runtime(name)
+}
+
 /// Whether the host runs the unified cgroup v2 hierarchy (`info` reports it).
 pub fn host_cgroup_v2() -> bool {
     berth_runtime::spec::host_cgroup_v2()

@@ -153,12 +153,24 @@ pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Res
         log_max_file,
         stdin: rec.config.open_stdin,
         tty: rec.config.tty,
+        runtime: rec.host_config.runtime.clone(),
     };
     tokio::task::spawn_blocking(move || berth_runtime::shim::spawn(&spawn_opts))
         .await
         .map_err(rt_err)?
         .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
     connect(dir).await
+}
+
+/// Checks a runtime name (`--runtime`, daemon.json `default-runtime`): the built-in one or
+/// an OCI runtime binary on PATH.
+pub fn validate_runtime(name: &str) -> Result<()> {
+    if name == berth_runtime::shim::BUILTIN {
+        return Ok(());
+    }
+    berth_runtime::shim::find_binary(name)
+        .map(|_| ())
+        .map_err(EngineError::InvalidParameter)
 }
 
 pub async fn connect(dir: &Path) -> Result<ShimClient> {

@@ -17,8 +17,8 @@ fn main() {
         std::process::exit(berth_runtime::shim::main(&args[2..]));
     }
     if !nix::unistd::geteuid().is_root() || !Path::new("/bin/busybox").exists() {
-        eprintln!("skipping container tests: need root and /bin/busybox");
-        return;
+        eprintln!("container tests need root and /bin/busybox (scripts/install-deps.sh)");
+        std::process::exit(1);
     }
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
     let tests: &[(&str, fn())] = &[
@@ -28,23 +28,37 @@ fn main() {
         ("create_error_reported", create_error_reported),
     ];
     let mut failed = 0;
-    for (name, f) in tests {
-        if filter.as_deref().is_some_and(|flt| !name.contains(flt)) {
-            continue;
-        }
-        let r = std::panic::catch_unwind(f);
-        println!(
-            "test {name} ... {}",
-            if r.is_ok() { "ok" } else { "FAILED" }
-        );
-        if r.is_err() {
-            failed += 1;
+    // Every test runs on the built-in runtime and on runc (the OCI runtime CLI path).
+    for runtime in ["berth", "runc"] {
+        set_runtime(runtime);
+        for (name, f) in tests {
+            if filter.as_deref().is_some_and(|flt| !name.contains(flt)) {
+                continue;
+            }
+            let r = std::panic::catch_unwind(f);
+            println!(
+                "test {name}[{runtime}] ... {}",
+                if r.is_ok() { "ok" } else { "FAILED" }
+            );
+            if r.is_err() {
+                failed += 1;
+            }
         }
     }
     if failed > 0 {
         println!("{failed} container test(s) failed");
         std::process::exit(1);
     }
+}
+
+static RUNTIME: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+fn set_runtime(name: &str) {
+    *RUNTIME.lock().unwrap() = name.to_string();
+}
+
+fn runtime() -> String {
+    RUNTIME.lock().unwrap().clone()
 }
 
 /// A container directory with a busybox rootfs; cleans cgroups/mounts on drop.
@@ -57,7 +71,7 @@ struct Ctr {
 impl Ctr {
     fn new(name: &str) -> Self {
         let tmp = tempfile::tempdir().unwrap();
-        let id = format!("berthtest-{name}-{}", std::process::id());
+        let id = format!("berthtest-{name}-{}-{}", runtime(), std::process::id());
         let dir = tmp.path().join(&id);
         let rootfs = dir.join("bundle/rootfs");
         for d in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
@@ -100,6 +114,7 @@ impl Ctr {
             log_max_file: 1,
             stdin,
             tty: false,
+            runtime: runtime(),
         })
         .unwrap()
     }
@@ -315,6 +330,7 @@ fn create_error_reported() {
         log_max_file: 1,
         stdin: false,
         tty: false,
+        runtime: runtime(),
     })
     .unwrap_err();
     println!("create error: {err}");

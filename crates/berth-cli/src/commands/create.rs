@@ -84,6 +84,9 @@ pub struct CreateOpts {
     pub log_opt: Vec<String>,
     #[arg(long)]
     pub init: bool,
+    /// Runtime for this container: `berth` (built-in) or an OCI runtime binary (runc, crun).
+    #[arg(long)]
+    pub runtime: Option<String>,
     #[arg(short = 'p', long)]
     pub publish: Vec<String>,
     #[arg(short = 'P', long = "publish-all")]
@@ -502,6 +505,9 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         }
         if opts.init {
             h.insert("Init".into(), json!(true));
+        }
+        if let Some(rt) = &opts.runtime {
+            h.insert("Runtime".into(), json!(rt));
         }
         if opts.tty {
             if let Some((rows, cols)) = term_size() {

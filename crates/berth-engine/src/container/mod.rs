@@ -295,6 +295,10 @@ impl Engine {
         if body.host_config.network_mode.is_empty() {
             body.host_config.network_mode = "default".into();
         }
+        if body.host_config.runtime.is_empty() {
+            body.host_config.runtime = self.cfg.default_runtime.clone();
+        }
+        runtime::validate_runtime(&body.host_config.runtime)?;
         if body.host_config.log_config.kind.is_empty() {
             body.host_config.log_config.kind = "json-file".into();
         }

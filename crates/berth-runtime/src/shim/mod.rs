@@ -2,7 +2,9 @@
 //! json-file log and its exit status, and serves the control socket (see "The shim" in
 //! docs/architecture.md). Single-threaded, no async runtime, small.
 
+mod backend;
 mod server;
+pub use backend::{find_binary, BUILTIN, OCI_STATE_ROOT};
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -73,6 +75,8 @@ pub struct SpawnOptions {
     /// Keep the container's stdin open as a pipe (`-i`); otherwise /dev/null.
     pub stdin: bool,
     pub tty: bool,
+    /// `berth` (built-in libcontainer) or an OCI runtime binary: "crun", "runc", a path.
+    pub runtime: String,
 }
 
 /// A running shim.
@@ -131,7 +135,9 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
         .arg("--log-max-file")
         .arg(opts.log_max_file.max(1).to_string())
         .arg("--ready-fd")
-        .arg(READY_FD.to_string());
+        .arg(READY_FD.to_string())
+        .arg("--runtime")
+        .arg(&opts.runtime);
     if opts.stdin {
         cmd.arg("--stdin");
     }
@@ -207,6 +213,7 @@ struct Args {
     stdin: bool,
     tty: bool,
     ready_fd: Option<i32>,
+    runtime: String,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -241,6 +248,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                         .map_err(|_| "bad --ready-fd".to_string())?,
                 )
             }
+            "--runtime" => a.runtime = val("--runtime")?,
             "--stdin" => a.stdin = true,
             "--tty" => a.tty = true,
             other => return Err(format!("unknown shim argument {other:?}")),

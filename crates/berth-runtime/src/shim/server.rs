@@ -8,9 +8,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use libcontainer::container::builder::ContainerBuilder;
-use libcontainer::container::Container;
-use libcontainer::syscall::syscall::SyscallType;
+use super::backend::{Backend, Stdio3};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -74,7 +72,7 @@ enum Status {
 }
 
 struct Shim {
-    container: Container,
+    container: Backend,
     init: Pid,
     status: Status,
     exit: Option<ExitStatus>,
@@ -142,9 +140,7 @@ fn oom_killed(cg: &str) -> bool {
     false
 }
 
-fn create(a: &Args) -> Result<(Container, File, File, Option<File>), String> {
-    let runtime = a.dir.join("runtime");
-    std::fs::create_dir_all(&runtime).map_err(|e| format!("create {runtime:?}: {e}"))?;
+fn create(a: &Args) -> Result<(Backend, File, File, Option<File>), String> {
     let (out_r, out_w) = pipe().map_err(|e| format!("pipe: {e}"))?;
     let (err_r, err_w) = pipe().map_err(|e| format!("pipe: {e}"))?;
     let (stdin_w, stdin_r): (Option<File>, OwnedFd) = if a.stdin {
@@ -155,19 +151,14 @@ fn create(a: &Args) -> Result<(Container, File, File, Option<File>), String> {
         let null = File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
         (None, OwnedFd::from(null))
     };
-    let container = ContainerBuilder::new(a.id.clone(), SyscallType::default())
-        .with_root_path(&runtime)
-        .map_err(|e| e.to_string())?
-        .with_stdin(stdin_r)
-        .with_stdout(out_w)
-        .with_stderr(err_w)
-        .as_init(a.dir.join("bundle"))
-        .with_systemd(false)
-        .with_detach(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    // The builder (and with it our copies of the write ends) is gone: EOF on the pipes now
-    // means every container process closed them.
+    let io = Stdio3 {
+        stdin: stdin_r,
+        stdout: out_w,
+        stderr: err_w,
+    };
+    let container = Backend::create(&a.runtime, &a.id, &a.dir, io)?;
+    // Our copies of the write ends are gone: EOF on the pipes now means every container
+    // process closed them.
     Ok((container, out_r, err_r, stdin_w))
 }
 
@@ -204,7 +195,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             return 1;
         }
     };
-    let Some(init) = container.pid() else {
+    let Some(init) = container.pid().map(nix::unistd::Pid::from_raw) else {
         abandon(container);
         report(ready, "error container has no init pid");
         return 1;
@@ -277,10 +268,8 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
 }
 
 /// Deletes a created container whose shim cannot serve it.
-fn abandon(mut container: Container) {
-    if let Err(e) = container.delete(true) {
-        tracing::warn!(error = %e, "cannot delete the abandoned container");
-    }
+fn abandon(mut container: Backend) {
+    container.delete();
 }
 
 /// Returns memory we no longer use to the kernel: freed heap (libcontainer's create left a
@@ -686,7 +675,7 @@ impl Shim {
                     ..Default::default()
                 }
             }
-            Err(e) => err_resp(e.to_string()),
+            Err(e) => err_resp(e),
         }
     }
 
@@ -740,9 +729,7 @@ impl Shim {
             let _ = c.sock.shutdown(std::net::Shutdown::Both);
         }
         self.clients.clear();
-        // Removes the cgroup and libcontainer's state dir.
-        if let Err(e) = self.container.delete(true) {
-            tracing::warn!("delete container: {e}");
-        }
+        // Removes the cgroup and the runtime's state.
+        self.container.delete();
     }
 }

@@ -1,0 +1,203 @@
+//! How the shim creates, starts and deletes its container: with the built-in libcontainer,
+//! or with an OCI runtime binary (crun, runc, youki) through the OCI runtime CLI, as
+//! containerd's shim drives runc. Either way the container's init ends up a child of the
+//! shim (child subreaper), which reaps it, forwards its stdio and signals it directly.
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::Container;
+use libcontainer::syscall::syscall::SyscallType;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where OCI runtime binaries keep their state: outside the container directory, so the
+/// daemon removing a container never races the runtime's own cleanup.
+pub const OCI_STATE_ROOT: &str = "/run/berth/runtime";
+
+/// The name that selects the built-in runtime.
+pub const BUILTIN: &str = "berth";
+
+pub(super) enum Backend {
+    Builtin(Container),
+    Oci(OciRuntime),
+}
+
+pub(super) struct OciRuntime {
+    binary: PathBuf,
+    root: PathBuf,
+    log: PathBuf,
+    id: String,
+    pid: i32,
+}
+
+pub(super) struct Stdio3 {
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+impl Backend {
+    /// Creates the container (its init waits to exec until `start`).
+    pub fn create(runtime: &str, id: &str, dir: &Path, io: Stdio3) -> Result<Backend, String> {
+        if runtime == BUILTIN || runtime.is_empty() {
+            let state = dir.join("runtime");
+            std::fs::create_dir_all(&state).map_err(|e| format!("create {state:?}: {e}"))?;
+            let container = ContainerBuilder::new(id.to_string(), SyscallType::default())
+                .with_root_path(&state)
+                .map_err(|e| e.to_string())?
+                .with_stdin(io.stdin)
+                .with_stdout(io.stdout)
+                .with_stderr(io.stderr)
+                .as_init(dir.join("bundle"))
+                .with_systemd(false)
+                .with_detach(true)
+                .build()
+                .map_err(|e| e.to_string())?;
+            return Ok(Backend::Builtin(container));
+        }
+        let binary = find_binary(runtime)?;
+        let name = binary
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| runtime.to_string());
+        let root = Path::new(OCI_STATE_ROOT).join(&name);
+        std::fs::create_dir_all(&root).map_err(|e| format!("create {root:?}: {e}"))?;
+        let mut rt = OciRuntime {
+            binary,
+            root,
+            log: dir.join("runtime.log"),
+            id: id.to_string(),
+            pid: 0,
+        };
+        let pid_file = dir.join("init.pid");
+        let bundle = dir.join("bundle");
+        // The runtime hands its own stdio to the container's init; it manages the cgroup.
+        let status = rt
+            .command()
+            .arg("create")
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg("--pid-file")
+            .arg(&pid_file)
+            .arg(&rt.id)
+            .stdin(Stdio::from(io.stdin))
+            .stdout(Stdio::from(io.stdout))
+            .stderr(Stdio::from(io.stderr))
+            .status()
+            .map_err(|e| format!("run {}: {e}", rt.binary.display()))?;
+        if !status.success() {
+            return Err(rt.last_error("create"));
+        }
+        rt.pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| format!("{} create wrote no pid file", rt.binary.display()))?;
+        Ok(Backend::Oci(rt))
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        match self {
+            Backend::Builtin(c) => c.pid().map(|p| p.as_raw()),
+            Backend::Oci(rt) => Some(rt.pid),
+        }
+    }
+
+    pub fn start(&mut self) -> Result<(), String> {
+        match self {
+            Backend::Builtin(c) => c.start().map_err(|e| e.to_string()),
+            Backend::Oci(rt) => {
+                let status = rt
+                    .command()
+                    .arg("start")
+                    .arg(&rt.id)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .map_err(|e| format!("run {}: {e}", rt.binary.display()))?;
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(rt.last_error("start"))
+                }
+            }
+        }
+    }
+
+    /// Removes the runtime's state and the container's cgroup (best effort).
+    pub fn delete(&mut self) {
+        match self {
+            Backend::Builtin(c) => {
+                if let Err(e) = c.delete(true) {
+                    tracing::warn!("delete container: {e}");
+                }
+            }
+            Backend::Oci(rt) => {
+                let ok = rt
+                    .command()
+                    .args(["delete", "--force"])
+                    .arg(&rt.id)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false);
+                if !ok {
+                    tracing::warn!("{}", rt.last_error("delete"));
+                }
+            }
+        }
+    }
+}
+
+impl OciRuntime {
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--root")
+            .arg(&self.root)
+            .arg("--log")
+            .arg(&self.log)
+            .arg("--log-format")
+            .arg("json");
+        cmd
+    }
+
+    /// The runtime's last error message from its JSON log, for the API error.
+    fn last_error(&self, op: &str) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let msg = text
+            .lines()
+            .rev()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v.get("level").and_then(|l| l.as_str()) == Some("error"))
+            .and_then(|v| v.get("msg").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or_else(|| format!("{op} failed"));
+        let name = self
+            .binary
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        format!(
+            "OCI runtime {op} failed: {}: {msg}",
+            name.unwrap_or_default()
+        )
+    }
+}
+
+/// A runtime name ("crun") looked up on PATH, or an absolute path.
+pub fn find_binary(runtime: &str) -> Result<PathBuf, String> {
+    if runtime.contains('/') {
+        let p = PathBuf::from(runtime);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("runtime {runtime} not found"))
+        };
+    }
+    let path = std::env::var_os("PATH")
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|d| d.join(runtime))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("unknown or invalid runtime name: {runtime}"))
+}
