@@ -144,7 +144,7 @@ for e in $ENGINES; do
     sleep 2
     pids=""
     if [ "$e" = berth ]; then
-        pids=$(cat "$B"/berth/root/containers/*/shim.pid 2>/dev/null || true)
+        pids=$(awk 1 "$B"/berth/root/containers/*/shim.pid 2>/dev/null || true)  # files have no newline
     else
         pids=$(pgrep -f "containerd-shim-runc-v2 .*-address $B/" || true)
     fi
@@ -184,6 +184,6 @@ row "run --rm --network none true (min)" ms RUN_MIN
 row "50 x run -d, 4 parallel clients" ms BULK_RUN
 row "rm -f of the 50, 4 parallel clients" ms BULK_RM
 row "idle daemon RSS (dockerd+containerd)" MiB IDLE_MIB
-row "per-container shim RssAnon (10 running)" MiB SHIM_ANON_MIB
-row "per-container shim VmRSS (10 running)" MiB SHIM_RSS_MIB
+row "per-container shim RssAnon (10 running)" KiB SHIM_ANON
+row "per-container shim VmRSS (10 running)" KiB SHIM_RSS
 echo "shims counted: berth=${SHIM_N[berth]:--} docker=${SHIM_N[docker]:--}"
