@@ -484,3 +484,59 @@ fn daemon_sigkill_keeps_containers_running_and_logging() {
         .stdout_is("start\nduring\n");
     d.run(Client::Berth, &["rm", "survivor"]).success();
 }
+
+#[test]
+fn containers_ending_while_the_daemon_is_down_are_settled_on_restart() {
+    let mut d = TestDaemon::start();
+    d.run(
+        Client::Berth,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "ends",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 1; exit 7",
+        ],
+    )
+    .success();
+    d.run(
+        Client::Berth,
+        &[
+            "run", "-d", "--rm", "--name", "gone", "busybox", "sh", "-c", "sleep 1",
+        ],
+    )
+    .success();
+    d.kill_daemon();
+    // Both containers exit while no daemon runs; their shims record the status.
+    thread::sleep(Duration::from_secs(3));
+    d.restart_daemon();
+    for c in Client::BOTH {
+        d.run(
+            c,
+            &[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.State.ExitCode}}",
+                "ends",
+            ],
+        )
+        .success()
+        .stdout_is("exited 7\n");
+        d.run(
+            c,
+            &[
+                "ps",
+                "-a",
+                "--filter",
+                "name=gone",
+                "--format",
+                "{{.Names}}",
+            ],
+        )
+        .success()
+        .stdout_is("");
+    }
+}

@@ -174,6 +174,11 @@ impl Engine {
             if live {
                 info!(id = %rec.id, "reconnected to running container");
                 self.clone().monitor(c);
+            } else if was_running && rec.host_config.auto_remove {
+                // `--rm` containers that ended while the daemon was away go now, as Docker's.
+                if let Err(e) = self.remove(&rec.id, true).await {
+                    warn!(id = %rec.id, error = %e, "auto-remove after restart failed");
+                }
             }
         }
         Ok(())
@@ -497,10 +502,15 @@ impl Engine {
             let exit = runtime::wait(&dir).await;
             let (code, oom) = match exit {
                 Ok(e) => e,
-                Err(e) => {
-                    warn!(id = %c.id, error = %e, "lost the shim; reading its exit record");
-                    runtime::read_exit(&dir).unwrap_or((255, false))
-                }
+                // A fast container's shim may be gone before we connect: its exit record
+                // says how the container ended. Without one the shim died abnormally.
+                Err(e) => match runtime::read_exit(&dir) {
+                    Some(exit) => exit,
+                    None => {
+                        warn!(id = %c.id, error = %e, "shim gone without an exit record");
+                        (255, false)
+                    }
+                },
             };
             let auto_remove = {
                 let mut rec = c.record.lock().await;
