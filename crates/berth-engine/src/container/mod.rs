@@ -458,9 +458,11 @@ impl Engine {
             &rec.host_config.dns_search,
             &rec.host_config.dns_options,
         )?;
+        let t0 = std::time::Instant::now();
         runtime::write_bundle(rec, dir, &rootfs)?;
-
+        let t_bundle = t0.elapsed();
         let shim = runtime::spawn(&self.cfg, rec, dir).await?;
+        let t_shim = t0.elapsed();
         // Early attaches get their streams before the process runs, so no output is lost.
         let pending: Vec<PendingAttach> =
             std::mem::take(&mut *c.pending.lock().unwrap_or_else(|e| e.into_inner()));
@@ -472,6 +474,12 @@ impl Engine {
             shim.start()
                 .await
                 .map_err(|e| EngineError::InvalidParameter(e.to_string()))?,
+        );
+        debug!(
+            bundle_ms = t_bundle.as_secs_f64() * 1e3,
+            shim_ready_ms = t_shim.as_secs_f64() * 1e3,
+            started_ms = t0.elapsed().as_secs_f64() * 1e3,
+            "launch timings"
         );
         rec.state = State {
             status: Status::Running,
