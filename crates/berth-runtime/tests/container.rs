@@ -16,33 +16,56 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("shim") {
         std::process::exit(berth_runtime::shim::main(&args[2..]));
     }
-    if !nix::unistd::geteuid().is_root() || !Path::new("/bin/busybox").exists() {
-        eprintln!("container tests need root and /bin/busybox (scripts/install-deps.sh)");
-        std::process::exit(1);
-    }
-    let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
     let tests: &[(&str, fn())] = &[
         ("output_exit_code_and_log", output_exit_code_and_log),
         ("memory_limit_kill_and_rss", memory_limit_kill_and_rss),
         ("stdin_roundtrip", stdin_roundtrip),
         ("create_error_reported", create_error_reported),
     ];
-    let mut failed = 0;
     // Every test runs on the built-in runtime and on runc (the OCI runtime CLI path).
-    for runtime in ["berth", "runc"] {
+    let runtimes = ["berth", "runc"];
+    let cases: Vec<(String, &str, fn())> = runtimes
+        .iter()
+        .flat_map(|rt| {
+            tests
+                .iter()
+                .map(move |(n, f)| (format!("{n}_{rt}"), *rt, *f))
+        })
+        .collect();
+    // libtest's protocol, which cargo-nextest speaks: `--list` names the tests
+    // (`--ignored` lists none: nothing here is ignored), `--exact NAME` runs one.
+    if args.iter().any(|a| a == "--list") {
+        if !args.iter().any(|a| a == "--ignored") {
+            for (name, _, _) in &cases {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() || !Path::new("/bin/busybox").exists() {
+        eprintln!("container tests need root and /bin/busybox (scripts/install-deps.sh)");
+        std::process::exit(1);
+    }
+    let exact = args.iter().any(|a| a == "--exact");
+    let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
+    let mut failed = 0;
+    for (name, runtime, f) in &cases {
+        let selected = match &filter {
+            None => true,
+            Some(flt) if exact => name == flt,
+            Some(flt) => name.contains(flt.as_str()),
+        };
+        if !selected {
+            continue;
+        }
         set_runtime(runtime);
-        for (name, f) in tests {
-            if filter.as_deref().is_some_and(|flt| !name.contains(flt)) {
-                continue;
-            }
-            let r = std::panic::catch_unwind(f);
-            println!(
-                "test {name}[{runtime}] ... {}",
-                if r.is_ok() { "ok" } else { "FAILED" }
-            );
-            if r.is_err() {
-                failed += 1;
-            }
+        let r = std::panic::catch_unwind(*f);
+        println!(
+            "test {name} ... {}",
+            if r.is_ok() { "ok" } else { "FAILED" }
+        );
+        if r.is_err() {
+            failed += 1;
         }
     }
     if failed > 0 {
