@@ -242,7 +242,8 @@ fn parse_version(s: &str) -> Option<(u32, u32)> {
 }
 
 fn check(resp: Response) -> Result<Response> {
-    if (200..300).contains(&resp.status) {
+    // As docker's client: 3xx is not an error (304: already started/stopped).
+    if (200..400).contains(&resp.status) {
         return Ok(resp);
     }
     let status = resp.status;
@@ -345,6 +346,15 @@ impl<R: BufRead> Read for Chunked<R> {
             self.inner.read_line(&mut crlf)?;
         }
         Ok(got)
+    }
+}
+
+/// Checks one `--filter` value while flags are parsed, as docker's FilterOpt does.
+pub fn parse_filter(s: &str) -> std::result::Result<String, String> {
+    if s.contains('=') {
+        Ok(s.to_string())
+    } else {
+        Err("bad format of filter (expected name=value)".to_string())
     }
 }
 

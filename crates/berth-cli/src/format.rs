@@ -272,12 +272,16 @@ fn rewrite_methods(src: &str) -> String {
 
 /// Parses a template with docker's function set.
 pub fn parse(src: &str, header: bool) -> Result<Template, FormatError> {
+    parse_with(src, header, gotmpl::MissingKey::Invalid)
+}
+
+fn parse_with(src: &str, header: bool, mk: gotmpl::MissingKey) -> Result<Template, FormatError> {
     let funcs: gotmpl::FuncMap = docker_funcs(header)
         .into_iter()
         .map(|(k, f)| (k.to_string(), f))
         .collect();
     Template::new("")
-        .missing_key(gotmpl::MissingKey::Invalid)
+        .missing_key(mk)
         .funcs(funcs)
         .parse(&rewrite_methods(src))
         .map_err(|e| FormatError(format!("template parsing error: {e}")))
@@ -314,7 +318,9 @@ pub fn render_list(
         .trim_matches(' ')
         .replace("\\t", "\t")
         .replace("\\n", "\n");
-    let t = parse(&body, false)?;
+    // Docker renders list rows from Go structs: an unknown field is an error, not
+    // "<no value>" as with inspect's maps.
+    let t = parse_with(&body, false, gotmpl::MissingKey::Error)?;
     let mut buf = String::new();
     if is_table {
         let ht = parse(&body, true)?;
@@ -327,7 +333,16 @@ pub fn render_list(
         buf.push('\n');
     }
     for r in rows {
-        buf.push_str(&execute(&t, r)?);
+        let line = t.execute_to_string(r).map_err(|e| match e {
+            gotmpl::TemplateError::MissingKey { key } => {
+                let col = body.find(&format!(".{key}")).unwrap_or(0);
+                FormatError(format!(
+                    "failed to execute template: template: :1:{col}: executing \"\" at <.{key}>: can't evaluate field {key}"
+                ))
+            }
+            e => FormatError(format!("template: {e}")),
+        })?;
+        buf.push_str(&line);
         buf.push('\n');
     }
     if is_table {

@@ -218,7 +218,7 @@ struct PsCmd {
     size: bool,
     #[arg(long = "no-trunc")]
     no_trunc: bool,
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_parser = crate::client::parse_filter)]
     filter: Vec<String>,
     #[arg(long)]
     format: Option<String>,
@@ -611,7 +611,7 @@ pub fn cmd_logs(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 struct PruneCmd {
     #[arg(short = 'f', long)]
     force: bool,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::parse_filter)]
     filter: Vec<String>,
 }
 

@@ -54,7 +54,7 @@ pub struct CreateOpts {
     pub cpuset_cpus: Option<String>,
     #[arg(long = "pids-limit")]
     pub pids_limit: Option<i64>,
-    #[arg(long)]
+    #[arg(long, value_parser = parse_ulimit)]
     pub ulimit: Vec<String>,
     #[arg(long = "cap-add")]
     pub cap_add: Vec<String>,
@@ -242,9 +242,20 @@ fn norm_cap(c: &str) -> String {
     }
 }
 
+/// docker's opts.ParseRestartPolicy: the CLI checks only the shape; the daemon judges the
+/// policy name (so its message is the daemon's).
 fn restart_policy(s: Option<&str>) -> FResult<Value> {
-    let s = s.unwrap_or("no");
+    let s = s.unwrap_or("");
+    if s.is_empty() {
+        return Ok(json!({"Name": "no", "MaximumRetryCount": 0}));
+    }
     let (name, count) = match s.split_once(':') {
+        Some(("", _)) => {
+            return Err(
+                "invalid restart policy format: no policy provided before colon".to_string(),
+            )
+        }
+        Some((n, "")) => (n, 0),
         Some((n, c)) => (
             n,
             c.parse::<i64>().map_err(|_| {
@@ -253,30 +264,83 @@ fn restart_policy(s: Option<&str>) -> FResult<Value> {
         ),
         None => (s, 0),
     };
-    match name {
-        "no" | "always" | "unless-stopped" | "on-failure" | "" => {}
+    Ok(json!({"Name": name, "MaximumRetryCount": count}))
+}
+
+/// Go's strconv.ParseInt error text for a base-10 int64.
+fn go_parse_int(s: &str) -> Result<i64, String> {
+    s.parse::<i64>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        format!(
+            "strconv.ParseInt: parsing {}: {why}",
+            super::containers::go_quote(s)
+        )
+    })
+}
+
+/// go-units ParseUlimit: `name=soft[:hard]` -> (name, soft, hard), with its messages.
+fn ulimit_parts(u: &str) -> Result<(String, i64, i64), String> {
+    const NAMES: [&str; 15] = [
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    ];
+    let (name, vals) = u
+        .split_once('=')
+        .ok_or_else(|| format!("invalid ulimit argument: {u}"))?;
+    if !NAMES.contains(&name) {
+        return Err(format!("invalid ulimit type: {name}"));
+    }
+    let parts: Vec<&str> = vals.split(':').collect();
+    let (soft, hard) = match parts.as_slice() {
+        [soft] => {
+            let soft = go_parse_int(soft)?;
+            (soft, soft)
+        }
+        [soft, hard] => {
+            let hard = go_parse_int(hard)?;
+            (go_parse_int(soft)?, hard)
+        }
         _ => {
             return Err(format!(
-                "invalid restart policy format: unknown policy '{name}'"
+                "too many limit value arguments - {vals}, can only have up to two, `soft[:hard]`"
             ))
         }
+    };
+    if hard != -1 && soft > hard {
+        return Err(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        ));
     }
-    Ok(json!({"Name": if name.is_empty() {"no"} else {name}, "MaximumRetryCount": count}))
+    Ok((name.to_string(), soft, hard))
+}
+
+/// `--ulimit` is checked while flags are parsed, as docker's flag Var does.
+fn parse_ulimit(u: &str) -> Result<String, String> {
+    ulimit_parts(u).map(|_| u.to_string())
 }
 
 fn ulimits(list: &[String]) -> FResult<Vec<Value>> {
     list.iter()
         .map(|u| {
-            let (name, vals) = u
-                .split_once('=')
-                .ok_or_else(|| format!("invalid ulimit argument: {u}"))?;
-            let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
-            let soft: i64 = soft
-                .parse()
-                .map_err(|_| format!("invalid ulimit argument: {u}"))?;
-            let hard: i64 = hard
-                .parse()
-                .map_err(|_| format!("invalid ulimit argument: {u}"))?;
+            let (name, soft, hard) = ulimit_parts(u)?;
             Ok(json!({"Name": name, "Hard": hard, "Soft": soft}))
         })
         .collect()
@@ -592,6 +656,16 @@ fn status_error(inv: &Invocation, msg: &str) -> Failure {
     )
 }
 
+/// A daemon error from creating: `docker create` returns it as is (exit 1), `docker run`
+/// reports it with its help hint and exit 125.
+fn daemon_error(inv: &Invocation, msg: &str) -> Failure {
+    if inv.path.ends_with("create") {
+        Failure::new(msg, 1)
+    } else {
+        status_error(inv, msg)
+    }
+}
+
 fn do_create(
     c: &Client,
     inv: &Invocation,
@@ -620,11 +694,11 @@ fn do_create(
             if !opts.quiet {
                 eprintln!("Unable to find image '{}' locally", with_latest(&image));
             }
-            pull(c, &image).map_err(|e| status_error(inv, &e.to_string()))?;
+            pull(c, &image).map_err(|e| daemon_error(inv, &e.to_string()))?;
             c.post_json(&path, Body::Json(body))
-                .map_err(|e| status_error(inv, &e.to_string()))?
+                .map_err(|e| daemon_error(inv, &e.to_string()))?
         }
-        Err(e) => return Err(status_error(inv, &e.to_string())),
+        Err(e) => return Err(daemon_error(inv, &e.to_string())),
     };
     if let Some(w) = resp.get("Warnings").and_then(|w| w.as_array()) {
         for w in w.iter().filter_map(|w| w.as_str()) {

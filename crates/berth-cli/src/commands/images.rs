@@ -149,7 +149,7 @@ struct ImagesCmd {
     digests: bool,
     #[arg(long = "no-trunc")]
     no_trunc: bool,
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, value_parser = crate::client::parse_filter)]
     filter: Vec<String>,
     #[arg(long)]
     format: Option<String>,
@@ -358,7 +358,7 @@ struct ImagePruneCmd {
     all: bool,
     #[arg(short = 'f', long)]
     force: bool,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::parse_filter)]
     filter: Vec<String>,
 }
 

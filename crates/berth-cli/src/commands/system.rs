@@ -186,7 +186,9 @@ pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
         let f = if f == "json" {
             "{{json .}}".to_string()
         } else {
-            f
+            // Templates see docker's Go field names; only APIVersion differs from its JSON
+            // name (ApiVersion), and `{{json .Server}}` must keep the JSON name.
+            f.replace(".APIVersion", ".ApiVersion")
         };
         let t = crate::format::parse(&f, false).map_err(|e| Failure::new(e.0, 1))?;
         println!(

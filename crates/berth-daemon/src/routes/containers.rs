@@ -153,6 +153,10 @@ pub async fn kill(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     let q = Query::parse(q.as_deref());
+    // As moby's ContainerKill: a bad signal is refused before the container is looked up.
+    if let Some(sig) = q.get("signal").filter(|s| !s.is_empty()) {
+        berth_engine::signal::parse(sig)?;
+    }
     engine.kill(&id, q.get("signal")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
