@@ -165,7 +165,7 @@ pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Res
 /// Checks a runtime name (`--runtime`, daemon.json `default-runtime`): the built-in one or
 /// an OCI runtime binary on PATH.
 pub fn validate_runtime(name: &str) -> Result<()> {
-    if name == berth_runtime::shim::BUILTIN {
+    if name == berth_runtime::shim::BUILTIN || name == berth_runtime::shim::LIBCONTAINER {
         return Ok(());
     }
     berth_runtime::shim::find_binary(name)

@@ -1,5 +1,6 @@
 //! berth-runtime: OCI spec generation, the per-container shim, its client, json-file logs.
 
+pub mod cgroups;
 pub mod client;
 pub mod logfile;
 pub mod rootpath;

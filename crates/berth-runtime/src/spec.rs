@@ -669,6 +669,10 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         .bounding(caps.clone())
         .effective(caps.clone())
         .permitted(caps)
+        // Docker grants no inheritable or ambient capabilities (CVE-2022-24769); the
+        // builder's defaults would.
+        .inheritable(HashSet::<Capability>::new())
+        .ambient(HashSet::<Capability>::new())
         .build()?;
 
     let mut rlimits = Vec::new();
@@ -938,6 +942,9 @@ mod tests {
         let s = generate(&input(d.path())).unwrap();
         assert_eq!(caps_of(&s).len(), 14);
         let p = s.process().as_ref().unwrap();
+        let c = p.capabilities().as_ref().unwrap();
+        assert!(c.inheritable().as_ref().is_none_or(|i| i.is_empty()));
+        assert!(c.ambient().as_ref().is_none_or(|a| a.is_empty()));
         let env = p.env().clone().unwrap();
         assert_eq!(env[0], format!("PATH={DEFAULT_PATH}"));
         assert!(env.contains(&"HOSTNAME=abc".to_string()));

@@ -22,8 +22,9 @@ fn main() {
         ("stdin_roundtrip", stdin_roundtrip),
         ("create_error_reported", create_error_reported),
     ];
-    // Every test runs on the built-in runtime and on runc (the OCI runtime CLI path).
-    let runtimes = ["berth", "runc"];
+    // Every test runs on berth's own init, on libcontainer, and on runc (the OCI
+    // runtime CLI path).
+    let runtimes = ["berth", "libcontainer", "runc"];
     let cases: Vec<(String, &str, fn())> = runtimes
         .iter()
         .flat_map(|rt| {

@@ -616,6 +616,9 @@ impl TestDaemon {
                     signal(pid, libc::SIGKILL);
                 }
             }
+            // A killed shim cannot remove its control socket.
+            let dir = self.data_root.join("containers").join(id);
+            let _ = fs::remove_file(berth_runtime::shim::socket_path(&dir));
         }
         // Container processes: those in the containers' cgroups and any whose root or cwd
         // lies under our dir (orphans of a killed shim).

@@ -439,6 +439,12 @@ impl Engine {
         rec: &mut ContainerRecord,
         dir: &Path,
     ) -> Result<()> {
+        // Docker accepts an unknown network at create and refuses it at start (a 404 at
+        // create would make the docker CLI try to pull the image).
+        match rec.host_config.network_mode.as_str() {
+            "" | "default" | "bridge" | "none" | "host" => {}
+            other => return Err(EngineError::NotFound(format!("network {other} not found"))),
+        }
         let image = self.images.get(&rec.image_id).await?;
         let layers = self.images.layer_dirs(&image).await?;
         let rootfs = {
@@ -458,6 +464,17 @@ impl Engine {
             &rec.host_config.dns_search,
             &rec.host_config.dns_options,
         )?;
+        // Docker creates a missing working directory, whatever the runtime.
+        if !rec.config.working_dir.is_empty() {
+            let cwd = berth_runtime::rootpath::resolve_in_root(
+                &rootfs,
+                Path::new(&rec.config.working_dir),
+            )
+            .map_err(|e| EngineError::internal("resolve working dir", e))?;
+            std::fs::create_dir_all(&cwd).map_err(|e| {
+                EngineError::internal(&format!("create working dir {}", rec.config.working_dir), e)
+            })?;
+        }
         let t0 = std::time::Instant::now();
         runtime::write_bundle(rec, dir, &rootfs)?;
         let t_bundle = t0.elapsed();
@@ -1044,11 +1061,24 @@ fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
     if hc.cpu_shares < 0 {
         return bad("invalid CPU shares: must be positive".into());
     }
-    match hc.network_mode.as_str() {
-        "" | "default" | "bridge" | "none" | "host" => {}
-        other => {
-            return Err(EngineError::NotFound(format!("network {other} not found")));
+    for (field, list) in [("CapAdd", &hc.cap_add), ("CapDrop", &hc.cap_drop)] {
+        for name in list.iter().flatten() {
+            let upper = name.to_ascii_uppercase();
+            if upper == "ALL" {
+                continue;
+            }
+            let full = if upper.starts_with("CAP_") {
+                upper
+            } else {
+                format!("CAP_{upper}")
+            };
+            if berth_runtime::spec::capabilities(false, std::slice::from_ref(&full), &[]).is_err() {
+                return bad(format!("invalid {field}: unknown capability: \"{full}\""));
+            }
         }
+    }
+    if let Some(sig) = body.config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
+        crate::signal::parse(sig)?;
     }
     for opt in hc.security_opt.iter().flatten() {
         let known = opt == "no-new-privileges"
@@ -1128,8 +1158,20 @@ mod tests {
             .to_string()
             .starts_with("Range of CPUs"));
         let mut b = ContainerCreateBody::default();
-        b.host_config.network_mode = "mynet".into();
-        assert_eq!(validate_host_config(&b).expect_err("net").status(), 404);
+        b.host_config.cap_add = Some(vec!["bogus".into()]);
+        assert_eq!(
+            validate_host_config(&b).expect_err("cap").to_string(),
+            "invalid CapAdd: unknown capability: \"CAP_BOGUS\""
+        );
+        let mut b = ContainerCreateBody::default();
+        b.host_config.cap_drop = Some(vec!["net_raw".into(), "ALL".into()]);
+        assert!(validate_host_config(&b).is_ok());
+        let mut b = ContainerCreateBody::default();
+        b.config.stop_signal = Some("BOGUS".into());
+        assert_eq!(
+            validate_host_config(&b).expect_err("sig").to_string(),
+            "Invalid signal: BOGUS"
+        );
     }
 
     #[test]

@@ -10,15 +10,22 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::native::Native;
+
 /// Where OCI runtime binaries keep their state: outside the container directory, so the
 /// daemon removing a container never races the runtime's own cleanup.
 pub const OCI_STATE_ROOT: &str = "/run/berth/runtime";
 
-/// The name that selects the built-in runtime.
+/// The name that selects the built-in runtime (berth's own init).
 pub const BUILTIN: &str = "berth";
+/// The name that selects youki's libcontainer, in process.
+pub const LIBCONTAINER: &str = "libcontainer";
 
 pub(super) enum Backend {
-    Builtin(Container),
+    /// berth's own init (the default).
+    Native(Native),
+    /// youki's libcontainer, in process.
+    Libcontainer(Container),
     Oci(OciRuntime),
 }
 
@@ -40,6 +47,9 @@ impl Backend {
     /// Creates the container (its init waits to exec until `start`).
     pub fn create(runtime: &str, id: &str, dir: &Path, io: Stdio3) -> Result<Backend, String> {
         if runtime == BUILTIN || runtime.is_empty() {
+            return Native::create(id, dir, io).map(Backend::Native);
+        }
+        if runtime == LIBCONTAINER {
             let state = dir.join("runtime");
             std::fs::create_dir_all(&state).map_err(|e| format!("create {state:?}: {e}"))?;
             let container = ContainerBuilder::new(id.to_string(), SyscallType::default())
@@ -53,7 +63,7 @@ impl Backend {
                 .with_detach(true)
                 .build()
                 .map_err(|e| e.to_string())?;
-            return Ok(Backend::Builtin(container));
+            return Ok(Backend::Libcontainer(container));
         }
         let binary = find_binary(runtime)?;
         let name = binary
@@ -97,14 +107,16 @@ impl Backend {
 
     pub fn pid(&self) -> Option<i32> {
         match self {
-            Backend::Builtin(c) => c.pid().map(|p| p.as_raw()),
+            Backend::Native(n) => Some(n.pid),
+            Backend::Libcontainer(c) => c.pid().map(|p| p.as_raw()),
             Backend::Oci(rt) => Some(rt.pid),
         }
     }
 
     pub fn start(&mut self) -> Result<(), String> {
         match self {
-            Backend::Builtin(c) => c.start().map_err(|e| e.to_string()),
+            Backend::Native(n) => n.start(),
+            Backend::Libcontainer(c) => c.start().map_err(|e| e.to_string()),
             Backend::Oci(rt) => {
                 let status = rt
                     .command()
@@ -124,10 +136,21 @@ impl Backend {
         }
     }
 
-    /// Removes the runtime's state and the container's cgroup (best effort).
+    /// Tears down a container that never ran or whose shim cannot serve it: kills its
+    /// init (not yet reaped, so its pid is still ours), then deletes it.
+    pub fn abandon(&mut self) {
+        match self {
+            Backend::Native(n) => n.destroy(),
+            other => other.delete(),
+        }
+    }
+
+    /// Removes the runtime's state and the container's cgroup after the init exited and
+    /// was reaped (best effort).
     pub fn delete(&mut self) {
         match self {
-            Backend::Builtin(c) => {
+            Backend::Native(n) => n.cgroup.remove(),
+            Backend::Libcontainer(c) => {
                 if let Err(e) = c.delete(true) {
                     tracing::warn!("delete container: {e}");
                 }

@@ -3,8 +3,9 @@
 //! docs/architecture.md). Single-threaded, no async runtime, small.
 
 mod backend;
+mod native;
 mod server;
-pub use backend::{find_binary, BUILTIN, OCI_STATE_ROOT};
+pub use backend::{find_binary, BUILTIN, LIBCONTAINER, OCI_STATE_ROOT};
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -269,7 +269,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
 
 /// Deletes a created container whose shim cannot serve it.
 fn abandon(mut container: Backend) {
-    container.delete();
+    container.abandon();
 }
 
 /// Returns memory we no longer use to the kernel: freed heap (libcontainer's create left a
