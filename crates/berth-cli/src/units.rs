@@ -4,40 +4,8 @@ use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 /// go-units `HumanDuration`.
 pub fn human_duration(secs_f: f64) -> String {
-    let seconds = secs_f as i64;
-    if seconds < 1 {
-        return "Less than a second".into();
-    }
-    if seconds == 1 {
-        return "1 second".into();
-    }
-    if seconds < 60 {
-        return format!("{seconds} seconds");
-    }
-    let minutes = (secs_f / 60.0) as i64;
-    if minutes == 1 {
-        return "About a minute".into();
-    }
-    if minutes < 60 {
-        return format!("{minutes} minutes");
-    }
-    let hours = (secs_f / 3600.0).round() as i64;
-    if hours == 1 {
-        return "About an hour".into();
-    }
-    if hours < 48 {
-        return format!("{hours} hours");
-    }
-    if hours < 24 * 7 * 2 {
-        return format!("{} days", hours / 24);
-    }
-    if hours < 24 * 30 * 2 {
-        return format!("{} weeks", hours / 24 / 7);
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{} months", hours / 24 / 30);
-    }
-    format!("{} years", (secs_f / 3600.0) as i64 / 24 / 365)
+    // One implementation of go-units' HumanDuration serves the daemon and the CLI.
+    berth_api::human::duration(std::time::Duration::from_secs_f64(secs_f.max(0.0)))
 }
 
 /// Seconds elapsed since a unix timestamp, "ago" style, as docker's formatter does.
