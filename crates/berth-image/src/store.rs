@@ -449,9 +449,15 @@ impl ImageStore {
         berth_api::atomic::write_json(&stage.path().join("meta.json"), &meta)
             .ctx(|| "writing layer meta".to_string())?;
         let lpath = self.root.join("l").join(&link);
+        let target = format!("../layers/{hex}/diff");
         let _ = fs::remove_file(&lpath);
-        std::os::unix::fs::symlink(format!("../layers/{hex}/diff"), &lpath)
-            .ctx(|| format!("creating {}", lpath.display()))?;
+        if let Err(e) = std::os::unix::fs::symlink(&target, &lpath) {
+            // A concurrent load of the same layer made the same link first.
+            let same = fs::read_link(&lpath).is_ok_and(|t| t == Path::new(&target));
+            if !(e.kind() == std::io::ErrorKind::AlreadyExists && same) {
+                return Err(e).ctx(|| format!("creating {}", lpath.display()));
+            }
+        }
         let staged = stage.keep();
         let dst = self.layer_dir(chain);
         if let Err(e) = fs::rename(&staged, &dst) {
@@ -602,7 +608,9 @@ impl ImageStore {
         } else {
             message.to_string()
         };
-        // Fields in docker's (alphabetical) order so the config looks like docker's.
+        // moby sorts an image config's top-level keys; nested objects keep Go's field
+        // order. Structs (not JSON maps) keep the bytes, and so the image id, the same
+        // whatever serde_json features the build enables.
         #[derive(Serialize)]
         struct ImportConfig<'a> {
             architecture: &'a str,
@@ -610,9 +618,20 @@ impl ImageStore {
             config: &'a ContainerConfig,
             created: &'a str,
             docker_version: &'a str,
-            history: [Value; 1],
+            history: [History<'a>; 1],
             os: &'a str,
-            rootfs: Value,
+            rootfs: RootFs<'a>,
+        }
+        #[derive(Serialize)]
+        struct History<'a> {
+            created: &'a str,
+            comment: &'a str,
+        }
+        #[derive(Serialize)]
+        struct RootFs<'a> {
+            #[serde(rename = "type")]
+            kind: &'a str,
+            diff_ids: [&'a str; 1],
         }
         let config = serde_json::to_vec(&ImportConfig {
             architecture: go_arch(),
@@ -620,9 +639,15 @@ impl ImageStore {
             config: &cfg,
             created: &created,
             docker_version: &self.docker_version,
-            history: [serde_json::json!({"created": created, "comment": comment})],
+            history: [History {
+                created: &created,
+                comment: &comment,
+            }],
             os: "linux",
-            rootfs: serde_json::json!({"type": "layers", "diff_ids": [layer.diff_id]}),
+            rootfs: RootFs {
+                kind: "layers",
+                diff_ids: [&layer.diff_id],
+            },
         })
         .map_err(|e| ImageError::Internal(format!("encoding config: {e}")))?;
         let id = self.put_blob_bytes(&config)?;
