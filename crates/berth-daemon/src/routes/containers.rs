@@ -341,12 +341,12 @@ pub async fn logs(
         .into_response())
 }
 
-/// `since`/`until`: unix seconds with optional fraction, as the docker CLI sends them.
-fn parse_time(s: &str) -> ApiResult<Option<f64>> {
+/// `since`/`until`: unix seconds with an optional fraction, as the docker CLI sends them.
+fn parse_time(s: &str) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
     if s.is_empty() || s == "0" {
         return Ok(None);
     }
-    s.parse::<f64>()
+    berth_engine::container::logs::parse_time(s)
         .map(Some)
-        .map_err(|_| ApiError::bad_request(format!("invalid timestamp: {s}")))
+        .ok_or_else(|| ApiError::bad_request(format!("invalid timestamp: {s}")))
 }
