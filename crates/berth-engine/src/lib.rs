@@ -20,6 +20,27 @@ pub fn default_runtime() -> String {
     berth_runtime::shim::BUILTIN.into()
 }
 
+/// The runtimes `info` lists: the two built-in ones and the OCI runtime binaries found on
+/// PATH, with their paths.
+pub fn runtimes() -> Vec<(String, String)> {
+    let mut out = vec![
+        (
+            berth_runtime::shim::BUILTIN.to_string(),
+            "built-in".to_string(),
+        ),
+        (
+            berth_runtime::shim::LIBCONTAINER.to_string(),
+            "built-in".to_string(),
+        ),
+    ];
+    for name in ["runc", "crun", "youki", "runsc"] {
+        if let Ok(p) = berth_runtime::shim::find_binary(name) {
+            out.push((name.to_string(), p.display().to_string()));
+        }
+    }
+    out
+}
+
 /// Checks a runtime name: `berth` (built-in) or an OCI runtime binary on PATH.
 pub fn validate_runtime(name: &str) -> Result<()> {
     runtime::validate_runtime(name)

@@ -167,7 +167,10 @@ pub async fn info(State(engine): State<AppState>) -> Json<Value> {
         "Labels": [],
         "ExperimentalBuild": false,
         "ServerVersion": BERTH_VERSION,
-        "Runtimes": { "berth": { "path": engine.cfg.exe } },
+        "Runtimes": berth_engine::runtimes()
+            .into_iter()
+            .map(|(name, path)| (name, json!({ "path": path })))
+            .collect::<serde_json::Map<String, Value>>(),
         "DefaultRuntime": engine.cfg.default_runtime,
         "Swarm": {
             "NodeID": "",
