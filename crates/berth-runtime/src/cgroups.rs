@@ -150,6 +150,7 @@ impl Cgroup {
     /// Applies the spec's resources.
     pub fn apply(&self, r: &LinuxResources) -> io::Result<()> {
         for d in &self.dirs {
+            apply_common(d, r)?;
             if self.v2 {
                 apply_v2(d, r)?;
             } else {
@@ -198,6 +199,27 @@ impl Cgroup {
     }
 }
 
+/// The knobs v1 and v2 name alike: cpuset and pids.
+fn apply_common(d: &Path, r: &LinuxResources) -> io::Result<()> {
+    if let Some(c) = r.cpu() {
+        if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
+            write_if_exists(d, "cpuset.cpus", cpus)?;
+        }
+        if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
+            write_if_exists(d, "cpuset.mems", mems)?;
+        }
+    }
+    if let Some(p) = r.pids() {
+        let v = if p.limit() > 0 {
+            p.limit().to_string()
+        } else {
+            "max".into()
+        };
+        write_if_exists(d, "pids.max", &v)?;
+    }
+    Ok(())
+}
+
 fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
     if let Some(m) = r.memory() {
         if let Some(limit) = m.limit() {
@@ -226,20 +248,6 @@ fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
         if let Some(quota) = c.quota().filter(|q| *q > 0) {
             write_if_exists(d, "cpu.cfs_quota_us", &quota.to_string())?;
         }
-        if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-            write_if_exists(d, "cpuset.cpus", cpus)?;
-        }
-        if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-            write_if_exists(d, "cpuset.mems", mems)?;
-        }
-    }
-    if let Some(p) = r.pids() {
-        let v = if p.limit() > 0 {
-            p.limit().to_string()
-        } else {
-            "max".into()
-        };
-        write_if_exists(d, "pids.max", &v)?;
     }
     if let Some(w) = r.block_io().as_ref().and_then(|b| b.weight()) {
         write_if_exists(d, "blkio.weight", &w.to_string())?;
@@ -300,20 +308,6 @@ fn apply_v2(d: &Path, r: &LinuxResources) -> io::Result<()> {
         if let Some(quota) = c.quota().filter(|q| *q > 0) {
             write_if_exists(d, "cpu.max", &format!("{quota} {period}"))?;
         }
-        if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-            write_if_exists(d, "cpuset.cpus", cpus)?;
-        }
-        if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-            write_if_exists(d, "cpuset.mems", mems)?;
-        }
-    }
-    if let Some(p) = r.pids() {
-        let v = if p.limit() > 0 {
-            p.limit().to_string()
-        } else {
-            "max".into()
-        };
-        write_if_exists(d, "pids.max", &v)?;
     }
     // Device rules on v2 need an eBPF program; not applied (the container's /dev holds
     // only the nodes the spec lists).
