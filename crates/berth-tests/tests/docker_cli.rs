@@ -1483,6 +1483,8 @@ fn cli_version_info_create_start_attach() {
             " Logging Driver: json-file",
             " Cgroup Version: ",
             " Docker Root Dir: ",
+            // The daemon reports loopback as insecure, as dockerd does; both CLIs list it.
+            " Insecure Registries:\n  ::1/128\n  127.0.0.0/8\n",
         ] {
             assert!(info.contains(want), "info lacks {want:?}:\n{info}");
         }

@@ -397,7 +397,7 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let _ = writeln!(out, " Experimental: {}", n("ExperimentalBuild"));
     let cidrs: Vec<String> = i
         .get("RegistryConfig")
-        .and_then(|r| r.get("InsecureRegistryCIDs"))
+        .and_then(|r| r.get("InsecureRegistryCIDRs"))
         .and_then(|l| l.as_array())
         .map(|l| {
             l.iter()
