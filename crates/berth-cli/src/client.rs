@@ -383,6 +383,15 @@ pub fn q(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// A query string from `key=value` pairs (already encoded): "" without any, else "?a&b".
+pub fn query<S: AsRef<str>>(params: &[S]) -> String {
+    if params.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<&str> = params.iter().map(AsRef::as_ref).collect();
+    format!("?{}", parts.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

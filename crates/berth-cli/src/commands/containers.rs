@@ -4,7 +4,7 @@ use clap::Parser;
 use serde_json::{json, Value};
 
 use super::{confirm, join_errors, parse, Invocation};
-use crate::client::{filters_json, q, Body};
+use crate::client::{filters_json, q, query, Body};
 use crate::format::{from_json, render_list};
 use crate::units::{get_timestamp, human_size_prec};
 use crate::{CmdResult, Ctx, Failure};
@@ -257,11 +257,7 @@ pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if size {
         qs.push("size=1".into());
     }
-    let path = if qs.is_empty() {
-        "/containers/json".to_string()
-    } else {
-        format!("/containers/json?{}", qs.join("&"))
-    };
+    let path = format!("/containers/json{}", query(&qs));
     let list = ctx.client()?.get_json(&path)?;
     let rows: Vec<_> = list
         .as_array()
@@ -414,16 +410,12 @@ fn stop_like(ctx: &mut Ctx, inv: &Invocation, args: &[String], action: &str) -> 
     if let Some(t) = o.time {
         qs.push(format!("t={t}"));
     }
-    let query = if qs.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", qs.join("&"))
-    };
+    let suffix = query(&qs);
     each(
         ctx,
         &o.args,
         "POST",
-        |n| format!("/containers/{}/{action}{query}", q(n)),
+        |n| format!("/containers/{}/{action}{suffix}", q(n)),
         true,
     )
 }
@@ -446,7 +438,7 @@ struct KillCmd {
 pub fn cmd_kill(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: KillCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
-    let query = match &o.signal {
+    let suffix = match &o.signal {
         Some(sig) => format!("?signal={}", q(sig)),
         None => String::new(),
     };
@@ -454,7 +446,7 @@ pub fn cmd_kill(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         ctx,
         &o.args,
         "POST",
-        |n| format!("/containers/{}/kill{query}", q(n)),
+        |n| format!("/containers/{}/kill{suffix}", q(n)),
         true,
     )
 }
@@ -483,16 +475,12 @@ pub fn cmd_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if o.volumes {
         qs.push("v=1");
     }
-    let query = if qs.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", qs.join("&"))
-    };
+    let suffix = query(&qs);
     each(
         ctx,
         &o.args,
         "DELETE",
-        |n| format!("/containers/{}{query}", q(n)),
+        |n| format!("/containers/{}{suffix}", q(n)),
         true,
     )
 }

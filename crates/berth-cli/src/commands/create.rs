@@ -7,7 +7,7 @@ use clap::Parser;
 use serde_json::{json, Map, Value};
 
 use super::{parse, Invocation};
-use crate::client::{q, Body, Client, ClientError};
+use crate::client::{q, query, Body, Client, ClientError};
 use crate::units::ram_in_bytes;
 use crate::{CmdResult, Ctx, Failure};
 
@@ -681,9 +681,7 @@ fn do_create(
     if let Some(p) = &opts.platform {
         qs.push(format!("platform={}", q(p)));
     }
-    if !qs.is_empty() {
-        path = format!("{path}?{}", qs.join("&"));
-    }
+    path.push_str(&query(&qs));
     let image = opts.args.first().cloned().unwrap_or_default();
     let resp = match c.post_json(&path, Body::Json(body.clone())) {
         Ok(v) => v,

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::containers::{ellipsis, go_time_string, print_prune, short_id};
 use super::{confirm, join_errors, parse, Invocation};
-use crate::client::{filters_json, q, Body};
+use crate::client::{filters_json, q, query, Body};
 use crate::format::{from_json, render_list};
 use crate::units::{human_size_prec, since_unix};
 use crate::{CmdResult, Ctx, Failure};
@@ -182,11 +182,7 @@ pub fn cmd_images(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     if let Some(f) = filters_json(&filters).map_err(|e| Failure::new(e, 1))? {
         qs.push(format!("filters={}", q(&f)));
     }
-    let path = if qs.is_empty() {
-        "/images/json".to_string()
-    } else {
-        format!("/images/json?{}", qs.join("&"))
-    };
+    let path = format!("/images/json{}", query(&qs));
     let list = ctx.client()?.get_json(&path)?;
     let mut rows = Vec::new();
     for img in list.as_array().into_iter().flatten() {
@@ -251,16 +247,16 @@ pub fn cmd_rmi(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if o.no_prune {
         qs.push("noprune=1");
     }
-    let query = if qs.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", qs.join("&"))
-    };
+    let suffix = query(&qs);
     let c = ctx.client()?;
     let mut errs = Vec::new();
     for name in &o.args {
         match c
-            .call("DELETE", &format!("/images/{}{query}", q(name)), Body::None)
+            .call(
+                "DELETE",
+                &format!("/images/{}{suffix}", q(name)),
+                Body::None,
+            )
             .and_then(|r| r.json())
         {
             Ok(v) => {

@@ -318,15 +318,7 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if let Some(p) = i.get("Plugins") {
         let _ = writeln!(out, " Plugins:");
         for (k, label) in [("Volume", "Volume"), ("Network", "Network"), ("Log", "Log")] {
-            let list: Vec<String> = p
-                .get(k)
-                .and_then(|l| l.as_array())
-                .map(|l| {
-                    l.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let list = strings(p.get(k));
             if !list.is_empty() {
                 let _ = writeln!(out, "  {label}: {}", list.join(" "));
             }
@@ -355,15 +347,7 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let _ = writeln!(out, " containerd version: {}", commit("ContainerdCommit"));
     let _ = writeln!(out, " runc version: {}", commit("RuncCommit"));
     let _ = writeln!(out, " init version: {}", commit("InitCommit"));
-    let secopts: Vec<String> = i
-        .get("SecurityOptions")
-        .and_then(|s| s.as_array())
-        .map(|l| {
-            l.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let secopts = strings(i.get("SecurityOptions"));
     if !secopts.is_empty() {
         let _ = writeln!(out, " Security Options:");
         for o in secopts {
@@ -395,16 +379,10 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let _ = writeln!(out, " Docker Root Dir: {}", n("DockerRootDir"));
     let _ = writeln!(out, " Debug Mode: {}", n("Debug"));
     let _ = writeln!(out, " Experimental: {}", n("ExperimentalBuild"));
-    let cidrs: Vec<String> = i
-        .get("RegistryConfig")
-        .and_then(|r| r.get("InsecureRegistryCIDRs"))
-        .and_then(|l| l.as_array())
-        .map(|l| {
-            l.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let cidrs = strings(
+        i.get("RegistryConfig")
+            .and_then(|r| r.get("InsecureRegistryCIDRs")),
+    );
     if !cidrs.is_empty() {
         let _ = writeln!(out, " Insecure Registries:");
         for c in cidrs {
@@ -415,4 +393,15 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let _ = writeln!(out);
     print!("{out}");
     Ok(0)
+}
+
+/// The strings of a JSON array (an absent or non-array value gives none).
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(|l| l.as_array())
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
