@@ -327,6 +327,22 @@ impl ImageStore {
             .ctx(|| "creating temp dir".to_string())
     }
 
+    /// Drops references, records each as `Untagged` (familiar form) and stores the map.
+    fn untag(
+        &self,
+        st: &mut State,
+        refs: &[String],
+        records: &mut Vec<DeleteItem>,
+    ) -> Result<(), ImageError> {
+        for r in refs {
+            st.refs.remove(r);
+            if let Ok(x) = Reference::parse_normalized(r) {
+                records.push(DeleteItem::Untagged(x.familiar_string()));
+            }
+        }
+        self.save_refs(st)
+    }
+
     fn save_refs(&self, st: &State) -> Result<(), ImageError> {
         let p = self.root.join("image/repositories.json");
         berth_api::atomic::write_json(&p, &st.refs).ctx(|| format!("writing {}", p.display()))
@@ -856,13 +872,7 @@ impl ImageStore {
             if let Some(c) = delete_conflict(&id, &containers, &repo_refs, force, true) {
                 return Err(c.into_error());
             }
-            for r in &repo_refs {
-                st.refs.remove(r);
-                if let Ok(x) = Reference::parse_normalized(r) {
-                    records.push(DeleteItem::Untagged(x.familiar_string()));
-                }
-            }
-            self.save_refs(&st)?;
+            self.untag(&mut st, &repo_refs, &mut records)?;
         }
 
         // imageDeleteHelper
@@ -873,13 +883,7 @@ impl ImageStore {
             }
             return Err(c.into_error());
         }
-        for r in &repo_refs {
-            st.refs.remove(r);
-            if let Ok(x) = Reference::parse_normalized(r) {
-                records.push(DeleteItem::Untagged(x.familiar_string()));
-            }
-        }
-        self.save_refs(&st)?;
+        self.untag(&mut st, &repo_refs, &mut records)?;
         let rec = st
             .images
             .remove(&id)
