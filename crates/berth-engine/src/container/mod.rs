@@ -152,12 +152,9 @@ impl Engine {
             if was_running {
                 live = runtime::connect(&dir).await.is_ok();
                 if !live {
-                    let exit = runtime::read_exit(&dir);
-                    mark_exited(
-                        &mut rec,
-                        exit.as_ref().map(|e| e.0).unwrap_or(255),
-                        exit.map(|e| e.1).unwrap_or(false),
-                    );
+                    // No exit record: the shim died with the container (a reboot, a kill).
+                    let (code, oom) = runtime::read_exit(&dir).unwrap_or((255, false));
+                    mark_exited(&mut rec, code, oom);
                     let _ = berth_image::snapshot::unmount_rootfs(&dir);
                     let _ = berth_api::atomic::write_json(&path, &rec);
                 }
@@ -565,11 +562,12 @@ impl Engine {
     // ---- stop / kill -----------------------------------------------------------------
 
     pub async fn kill(&self, name_or_id: &str, signal: Option<&str>) -> Result<()> {
-        let c = self.get(name_or_id)?;
+        // As moby's ContainerKill: a bad signal is refused before the container is looked up.
         let sig = match signal.filter(|s| !s.is_empty()) {
             Some(s) => crate::signal::parse(s)?,
             None => libc::SIGKILL,
         };
+        let c = self.get(name_or_id)?;
         let mut rec = c.record.lock().await;
         if !rec.state.status.is_running() {
             return Err(EngineError::Conflict(format!(
