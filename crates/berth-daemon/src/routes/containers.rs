@@ -11,8 +11,10 @@ use axum::Json;
 use berth_api::models::{ContainerCreateBody, WaitResponse};
 use berth_engine::container::logs::LogOptions;
 use berth_engine::container::{filters, inspect, AttachStream, WaitCondition};
+use berth_engine::images::Image;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::debug;
 
@@ -58,6 +60,8 @@ pub async fn list(
     let explicit_status = f.contains_key("status") || f.contains_key("exited");
     let mut out = Vec::new();
     let take = if latest { 1 } else { limit };
+    // Many containers share an image: look each name or id up once per listing.
+    let mut images: HashMap<String, Option<Image>> = HashMap::new();
     for rec in recs {
         let show_all = all || take > 0 || explicit_status;
         if !show_all && !rec.state.status.is_running() {
@@ -71,12 +75,15 @@ pub async fn list(
         }
         // `Image` shows the name the container was created from, unless that name now
         // points to another image: then the id, as Docker does.
-        let image_name = match engine.images.get(&rec.config.image).await {
-            Ok(img) if img.id == rec.image_id => rec.config.image.clone(),
+        let image_name = match image_of(&engine, &mut images, &rec.config.image).await {
+            Some(img) if img.id == rec.image_id => rec.config.image.clone(),
             _ => rec.image_id.clone(),
         };
         let sizes = if size {
-            Some(sizes_of(&engine, &rec).await)
+            let image_size = image_of(&engine, &mut images, &rec.image_id)
+                .await
+                .map_or(0, |i| i.size);
+            Some(sizes_of(&engine, &rec, image_size).await)
         } else {
             None
         };
@@ -85,18 +92,28 @@ pub async fn list(
     Ok(Json(out))
 }
 
+/// An image by name or id, through a per-request cache.
+async fn image_of(
+    engine: &AppState,
+    cache: &mut HashMap<String, Option<Image>>,
+    key: &str,
+) -> Option<Image> {
+    if let Some(hit) = cache.get(key) {
+        return hit.clone();
+    }
+    let found = engine.images.get(key).await.ok();
+    cache.insert(key.to_string(), found.clone());
+    found
+}
+
+/// (SizeRw, SizeRootFs): the writable layer, and it plus the image.
 async fn sizes_of(
     engine: &AppState,
     rec: &berth_engine::container::record::ContainerRecord,
+    image_size: u64,
 ) -> (u64, u64) {
     let rw = engine.size_rw(&rec.id).await;
-    let image = engine
-        .images
-        .get(&rec.image_id)
-        .await
-        .map(|i| i.size)
-        .unwrap_or(0);
-    (rw, rw + image)
+    (rw, rw + image_size)
 }
 
 pub async fn inspect(
@@ -108,7 +125,8 @@ pub async fn inspect(
     let c = engine.get(&id)?;
     let rec = c.snapshot().await;
     let sizes = if q.bool("size") {
-        Some(sizes_of(&engine, &rec).await)
+        let image_size = engine.images.get(&rec.image_id).await.map_or(0, |i| i.size);
+        Some(sizes_of(&engine, &rec, image_size).await)
     } else {
         None
     };
@@ -153,10 +171,6 @@ pub async fn kill(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     let q = Query::parse(q.as_deref());
-    // As moby's ContainerKill: a bad signal is refused before the container is looked up.
-    if let Some(sig) = q.get("signal").filter(|s| !s.is_empty()) {
-        berth_engine::signal::parse(sig)?;
-    }
     engine.kill(&id, q.get("signal")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
