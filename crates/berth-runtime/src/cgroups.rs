@@ -167,17 +167,7 @@ impl Cgroup {
         } else {
             "memory.oom_control"
         };
-        self.dirs.iter().any(|d| {
-            fs::read_to_string(d.join(file))
-                .ok()
-                .and_then(|s| {
-                    s.lines().find_map(|l| {
-                        l.strip_prefix("oom_kill ")
-                            .and_then(|v| v.trim().parse::<u64>().ok())
-                    })
-                })
-                .is_some_and(|n| n > 0)
-        })
+        self.dirs.iter().any(|d| records_oom_kill(&d.join(file)))
     }
 
     /// Removes the directories; a cgroup still emptying is retried briefly.
@@ -218,6 +208,32 @@ fn apply_common(d: &Path, r: &LinuxResources) -> io::Result<()> {
         write_if_exists(d, "pids.max", &v)?;
     }
     Ok(())
+}
+
+/// Whether the cgroup at `rel` (e.g. "/berth/<id>", as a runtime that owns it created it)
+/// recorded an OOM kill, in either layout.
+pub fn oom_killed_at(rel: &str) -> bool {
+    let rel = rel.trim_start_matches('/');
+    records_oom_kill(&Path::new(ROOT).join(rel).join("memory.events"))
+        || records_oom_kill(
+            &Path::new(ROOT)
+                .join("memory")
+                .join(rel)
+                .join("memory.oom_control"),
+        )
+}
+
+/// v2 `memory.events` and v1 `memory.oom_control` both carry an `oom_kill N` line.
+fn records_oom_kill(file: &Path) -> bool {
+    fs::read_to_string(file)
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("oom_kill ")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+        })
+        .is_some_and(|n| n > 0)
 }
 
 fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {

@@ -136,6 +136,18 @@ impl Backend {
         }
     }
 
+    /// Whether the kernel OOM-killed a process of the container (read at exit).
+    pub fn oom_killed(&self, dir: &Path) -> bool {
+        match self {
+            Backend::Native(n) => n.cgroup.oom_killed(),
+            // The runtime owns the cgroup: its path is in the spec.
+            _ => oci_spec::runtime::Spec::load(dir.join("bundle/config.json"))
+                .ok()
+                .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
+                .is_some_and(|p| crate::cgroups::oom_killed_at(&p.to_string_lossy())),
+        }
+    }
+
     /// Tears down a container that never ran or whose shim cannot serve it: kills its
     /// init (not yet reaped, so its pid is still ours), then deletes it.
     pub fn abandon(&mut self) {

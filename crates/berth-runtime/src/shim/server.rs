@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::backend::{Backend, Stdio3};
@@ -84,7 +84,8 @@ struct Shim {
     stdin_close: bool,
     log: LogWriter,
     clients: Vec<Client>,
-    cgroups_path: Option<String>,
+    /// The container directory (the backend finds its cgroup from it).
+    dir: PathBuf,
 }
 
 fn err_resp(msg: impl Into<String>) -> Response {
@@ -109,35 +110,6 @@ fn set_nonblock(fd: &impl AsRawFd) -> io::Result<()> {
 fn pipe() -> io::Result<(File, OwnedFd)> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
     Ok((File::from(r), w))
-}
-
-/// Reads linux.cgroupsPath from the bundle's spec (for the OOM check at exit).
-fn cgroups_path(dir: &Path) -> Option<String> {
-    let data = std::fs::read(dir.join("bundle/config.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&data).ok()?;
-    v.get("linux")?
-        .get("cgroupsPath")?
-        .as_str()
-        .map(str::to_string)
-}
-
-/// True when the container's memory cgroup recorded an OOM kill (v2 memory.events or
-/// v1 memory.oom_control both expose an `oom_kill N` line).
-fn oom_killed(cg: &str) -> bool {
-    let cg = cg.trim_start_matches('/');
-    for p in [
-        format!("/sys/fs/cgroup/{cg}/memory.events"),
-        format!("/sys/fs/cgroup/memory/{cg}/memory.oom_control"),
-    ] {
-        if let Ok(s) = std::fs::read_to_string(&p) {
-            return s.lines().any(|l| {
-                l.strip_prefix("oom_kill ")
-                    .and_then(|n| n.trim().parse::<u64>().ok())
-                    .is_some_and(|n| n > 0)
-            });
-        }
-    }
-    false
 }
 
 fn create(a: &Args) -> Result<(Backend, File, File, Option<File>), String> {
@@ -254,7 +226,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         stdin_close: false,
         log,
         clients: Vec::new(),
-        cgroups_path: cgroups_path(&a.dir),
+        dir: a.dir.clone(),
     };
     report(ready, &format!("ready {me}"));
     // The init may have died before SIGCHLD was blocked; its signal would be lost.
@@ -448,7 +420,7 @@ impl Shim {
     }
 
     fn init_exited(&mut self, code: i32) {
-        let oom = self.cgroups_path.as_deref().is_some_and(oom_killed);
+        let oom = self.container.oom_killed(&self.dir);
         self.exit = Some(ExitStatus {
             exit_code: code,
             finished_at: format_time(&chrono::Utc::now()),
