@@ -540,3 +540,45 @@ fn containers_ending_while_the_daemon_is_down_are_settled_on_restart() {
         .stdout_is("");
     }
 }
+
+#[test]
+fn oom_kill_is_reported_on_every_runtime() {
+    let d = TestDaemon::start();
+    for (c, runtime) in [(Client::Berth, "berth"), (Client::Docker, "runc")] {
+        let name = format!("oom-{runtime}");
+        // A 64 MiB buffer under an 8 MiB limit (no swap): the kernel kills dd.
+        d.run(
+            c,
+            &[
+                "run",
+                "--name",
+                &name,
+                "--runtime",
+                runtime,
+                "-m",
+                "8m",
+                "--memory-swap",
+                "8m",
+                "busybox",
+                "dd",
+                "if=/dev/zero",
+                "of=/dev/null",
+                "bs=64M",
+                "count=1",
+            ],
+        )
+        .code(137);
+        d.run(
+            c,
+            &[
+                "inspect",
+                "-f",
+                "{{.State.OOMKilled}} {{.State.ExitCode}}",
+                &name,
+            ],
+        )
+        .success()
+        .stdout_is("true 137\n");
+        d.run(c, &["rm", &name]).success();
+    }
+}
