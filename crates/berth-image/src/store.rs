@@ -252,6 +252,9 @@ impl ImageStore {
             for e in rd.flatten() {
                 let name = e.file_name();
                 let n = name.to_string_lossy();
+                if n == crate::snapshot::INIT_LAYER {
+                    continue;
+                }
                 if n.starts_with('.') || !e.path().join("meta.json").is_file() {
                     tracing::warn!(layer = %n, "removing incomplete layer");
                     let _ = remove_any(&e.path());

@@ -18,26 +18,24 @@ pub struct Cgroup {
     v2: bool,
 }
 
-/// The v1 hierarchies mounted under /sys/fs/cgroup (mount points), from mountinfo.
+/// The v1 hierarchies mounted under /sys/fs/cgroup (mount points): its entries that are
+/// cgroup (v1) filesystems. Symlinks (`cpu -> cpu,cpuacct`) name a hierarchy twice and are
+/// skipped. Read with a statfs per entry, not from mountinfo, which grows with every
+/// container's mounts and was a visible share of each container start.
 pub fn v1_hierarchies() -> io::Result<Vec<PathBuf>> {
-    let info = fs::read_to_string("/proc/self/mountinfo")?;
     let mut out = Vec::new();
-    for line in info.lines() {
-        // "... - cgroup cgroup rw,memory": the fs type follows the separator.
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        if !right.starts_with("cgroup ") {
+    for e in fs::read_dir(ROOT)?.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_symlink() || !t.is_dir()) {
             continue;
         }
-        if let Some(mp) = left.split(' ').nth(4) {
-            if mp.starts_with(ROOT) {
-                out.push(PathBuf::from(mp));
-            }
+        let p = e.path();
+        let is_v1 = nix::sys::statfs::statfs(&p)
+            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP_SUPER_MAGIC);
+        if is_v1 {
+            out.push(p);
         }
     }
     out.sort();
-    out.dedup();
     Ok(out)
 }
 
@@ -328,4 +326,37 @@ fn apply_v2(d: &Path, r: &LinuxResources) -> io::Result<()> {
     // Device rules on v2 need an eBPF program; not applied (the container's /dev holds
     // only the nodes the spec lists).
     Ok(())
+}
+
+/// Starts, ahead of time, the wait that the next container's cgroup migration would pay.
+///
+/// Every migration (a write to `cgroup.procs`, v1 or v2) takes the kernel's global
+/// threadgroup rwsem for write, and the first writer after a quiet spell waits a whole RCU
+/// grace period (~11 ms here) before it gets it; writers that follow within about one grace
+/// period get it at once. So the engine calls this when a container is created or started:
+/// it writes the calling process into the cgroup it already is in (a no-op move that still
+/// takes the lock), blocking for the grace period while the rootfs is mounted and the shim
+/// starts, and the shim's real migration then finds the lock warm. Errors are ignored: the
+/// only cost of failing is the wait we tried to hide. Blocking: call it off the async runtime.
+pub fn prime_migration() {
+    let Ok(own) = fs::read_to_string("/proc/self/cgroup") else {
+        return;
+    };
+    let v2 = crate::spec::host_cgroup_v2();
+    // v2: "0::/path"; v1: "N:controllers:/path" (one hierarchy is enough: the lock is global).
+    let target = own.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (_, ctrl, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let path = path.trim_start_matches('/');
+        match (v2, ctrl) {
+            (true, "") => Some(Path::new(ROOT).join(path)),
+            (false, "pids") | (false, "memory") => Some(Path::new(ROOT).join(ctrl).join(path)),
+            _ => None,
+        }
+    });
+    if let Some(dir) = target {
+        if let Err(e) = fs::write(dir.join("cgroup.procs"), std::process::id().to_string()) {
+            tracing::debug!("cgroup migration priming in {}: {e}", dir.display());
+        }
+    }
 }

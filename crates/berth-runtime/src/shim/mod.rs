@@ -9,7 +9,6 @@ pub use backend::{find_binary, BUILTIN, LIBCONTAINER, OCI_STATE_ROOT};
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -116,9 +115,6 @@ pub fn log_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}-json.log"))
 }
 
-/// The fd number the ready pipe has in the shim.
-const READY_FD: i32 = 3;
-
 /// Starts a shim for a created bundle (`dir/bundle/config.json`) and waits until it has
 /// created the container and listens (or failed). Blocking: call it from a blocking context
 /// (`tokio::task::spawn_blocking`).
@@ -136,7 +132,7 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
         .arg("--log-max-file")
         .arg(opts.log_max_file.max(1).to_string())
         .arg("--ready-fd")
-        .arg(READY_FD.to_string())
+        .arg("1")
         .arg("--runtime")
         .arg(&opts.runtime);
     if opts.stdin {
@@ -145,34 +141,19 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
     if opts.tty {
         cmd.arg("--tty");
     }
-    // The shim's own diagnostics (panics) go to shim.log; it never writes to the daemon's stdio.
+    // The shim's own diagnostics (panics) go to shim.log; it never writes to the daemon's
+    // stdio. The ready pipe is the shim's stdout (it moves it away at once): with no fd to
+    // place by hand and no pre-exec step, std spawns through posix_spawn (vfork), not a
+    // fork that copies the whole multi-threaded daemon. The shim makes its own session.
     let errlog = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(opts.dir.join("shim.log"))?;
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::from(ready_w))
         .stderr(errlog);
-    let wfd = ready_w.as_raw_fd();
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // A new session: no controlling terminal, not in the daemon's process group.
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if wfd == READY_FD {
-                if libc::fcntl(wfd, libc::F_SETFD, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            } else if libc::dup2(wfd, READY_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
     let mut child = cmd.spawn()?;
-    drop(ready_w);
+    drop(cmd);
     // The first shim process forks the real shim and exits at once (double fork).
     let status = child.wait()?;
     // One line only: the container's init inherited the pipe too (it is not closed before
@@ -270,15 +251,33 @@ pub fn main(args: &[String]) -> i32 {
             return 2;
         }
     };
-    let ready: Option<OwnedFd> = a.ready_fd.map(|fd| {
+    let ready: Option<OwnedFd> = match a.ready_fd {
+        // The spawner passes the pipe as stdout: move it off fd 1, which becomes /dev/null.
+        Some(1) => {
+            let moved = nix::fcntl::fcntl(1, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3));
+            if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+                let _ = nix::unistd::dup2(null.as_raw_fd(), 1);
+            }
+            // SAFETY: a fresh duplicate that nothing else owns.
+            moved
+                .ok()
+                .map(|fd| unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+        }
         // SAFETY: the spawner handed us this fd and nothing else owns it.
-        unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
-    });
+        Some(fd) => Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }),
+        None => None,
+    };
     // Second fork: the spawner's child exits so the shim is re-parented away from the daemon.
     // SAFETY: single-threaded here (nothing has started any thread yet).
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
-        Ok(nix::unistd::ForkResult::Child) => {}
+        Ok(nix::unistd::ForkResult::Child) => {
+            // A new session: no controlling terminal, not in the daemon's process group.
+            if let Err(e) = nix::unistd::setsid() {
+                server::report(ready, &format!("error setsid: {e}"));
+                return 1;
+            }
+        }
         Err(e) => {
             server::report(ready, &format!("error fork: {e}"));
             return 1;
