@@ -173,8 +173,14 @@ impl Session<'_> {
         let reader = std::io::Cursor::new(leftover).chain(sock);
         let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
         if self.tty {
+            // Flushed per read: stdout is line-buffered, and a prompt has no newline.
             let mut r = reader;
-            let _ = std::io::copy(&mut r, &mut out);
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = r.read(&mut buf) {
+                if n == 0 || out.write_all(&buf[..n]).and_then(|_| out.flush()).is_err() {
+                    break;
+                }
+            }
         } else {
             let _ = crate::stream::demux(reader, &mut out, &mut err);
         }

@@ -510,6 +510,11 @@ impl TestDaemon {
         }
     }
 
+    /// The test's private directory (data root, socket and scratch files live below it).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// `-H unix://...` for this daemon.
     pub fn host(&self) -> String {
         format!("unix://{}", self.socket.display())
@@ -567,6 +572,42 @@ impl TestDaemon {
             Client::Berth => self.berth(args),
             Client::Docker => self.docker(args),
         }
+    }
+
+    /// A shell command line running `client args` against this daemon (for tmux or
+    /// `script`, which take a command string), arguments single-quoted.
+    pub fn shell_line(&self, client: Client, args: &[&str]) -> String {
+        let quote = |a: &str| format!("'{}'", a.replace('\'', "'\\''"));
+        let prefix = match client {
+            Client::Berth => format!(
+                "env -u BERTH_HOST -u DOCKER_HOST BERTH_NO_AUTOSTART=1 {} -H {}",
+                quote(&berth_bin().to_string_lossy()),
+                quote(&self.host())
+            ),
+            Client::Docker => format!(
+                "env -u DOCKER_CONTEXT DOCKER_HOST={} DOCKER_CONFIG={} DOCKER_CLI_HINTS=false docker",
+                quote(&self.host()),
+                quote(&self.docker_config.to_string_lossy())
+            ),
+        };
+        let rest: Vec<String> = args.iter().map(|a| quote(a)).collect();
+        format!("{prefix} {}", rest.join(" "))
+    }
+
+    /// A raw Engine API call through curl: (HTTP status, body).
+    pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-X", method, "--unix-socket"])
+            .arg(&self.socket)
+            .args(["-w", "\n%{http_code}"]);
+        if let Some(b) = body {
+            cmd.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+        }
+        cmd.arg(format!("http://localhost{path}"));
+        let out = run_command(cmd, None, cmd_timeout());
+        let text = out.stdout.trim_end().to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", text.as_str()));
+        (code.trim().parse().unwrap_or(0), body.to_string())
     }
 
     /// Shorthand: run `client args` now.

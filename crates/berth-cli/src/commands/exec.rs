@@ -117,7 +117,8 @@ pub fn cmd_exec(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         resize_path: Some(format!("/exec/{id}/resize")),
     };
     if session.run(sock, leftover) == Ended::Detached {
-        return Ok(0);
+        // What the docker CLI does for exec (run and attach return 0 instead).
+        return Err(Failure::new("read escape sequence", 1));
     }
     // The exit code is known once the shim reported it: shortly after the output ended.
     for _ in 0..200 {

@@ -129,11 +129,13 @@ pub async fn inspect(
     } else {
         None
     };
-    Ok(Json(inspect::inspect(
-        &rec,
-        &engine.container_dir(&rec.id),
-        sizes,
-    )))
+    let mut v = inspect::inspect(&rec, &engine.container_dir(&rec.id), sizes);
+    // Docker lists the container's exec instances; null when there are none.
+    let execs = engine.exec_ids(&rec.id);
+    if !execs.is_empty() {
+        v["ExecIDs"] = json!(execs);
+    }
+    Ok(Json(v))
 }
 
 pub async fn start(
