@@ -154,7 +154,7 @@ fn interactive_exec_runs_in_the_container() {
             .run(c, &["exec", &n, "cat", "/proc/1/cmdline"])
             .success()
             .out();
-        assert_eq!(pid1, "sleep\0300\0");
+        assert_eq!(pid1, "sleep\u{0}300\u{0}");
         let cg_init = d
             .run(c, &["exec", &n, "cat", "/proc/1/cgroup"])
             .success()
