@@ -3,6 +3,7 @@
 
 mod containers;
 mod images;
+mod observe;
 mod system;
 
 use crate::error::ApiError;
@@ -35,6 +36,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/rename", post(containers::rename))
         .route("/containers/{id}/attach", post(containers::attach))
         .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/top", get(observe::top))
+        .route("/containers/{id}/stats", get(observe::stats))
+        .route("/containers/{id}/pause", post(observe::pause))
+        .route("/containers/{id}/unpause", post(observe::unpause))
+        .route("/containers/{id}/update", post(observe::update))
+        .route("/events", get(observe::events))
+        .route("/system/df", get(observe::system_df))
+        .route("/networks/prune", post(observe::networks_prune))
+        .route("/volumes/prune", post(observe::volumes_prune))
+        .route("/build/prune", post(observe::build_prune))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),
