@@ -11,6 +11,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Images {
     store: Arc<ImageStore>,
+    events: crate::events::Events,
 }
 
 pub(crate) fn map_err(e: ImageError) -> EngineError {
@@ -24,9 +25,10 @@ pub(crate) fn map_err(e: ImageError) -> EngineError {
 }
 
 impl Images {
-    pub fn open(data_root: &Path) -> Result<Images> {
+    pub fn open(data_root: &Path, events: crate::events::Events) -> Result<Images> {
         Ok(Images {
             store: Arc::new(ImageStore::open(data_root).map_err(map_err)?),
+            events,
         })
     }
 
@@ -58,7 +60,13 @@ impl Images {
 
     pub async fn tag(&self, source: &str, target: &str) -> Result<()> {
         let (s, t) = (source.to_string(), target.to_string());
-        self.blocking(move |st| st.tag(&s, &t)).await
+        self.blocking(move |st| st.tag(&s, &t)).await?;
+        if let Ok(img) = self.get(source).await {
+            let name = berth_image::Reference::parse_normalized(target)
+                .map_or_else(|_| target.to_string(), |r| r.familiar_string());
+            self.events.image("tag", &img.id, &name);
+        }
+        Ok(())
     }
 
     pub async fn history(&self, name: &str) -> Result<Vec<HistoryItem>> {
@@ -73,13 +81,28 @@ impl Images {
         force: bool,
         users: std::collections::HashMap<String, Vec<(String, bool)>>,
     ) -> Result<Vec<DeleteItem>> {
+        let id = self.get(name).await.map(|i| i.id).unwrap_or_default();
         let name = name.to_string();
-        self.blocking(move |s| {
-            s.remove(&name, force, &|id: &str| {
-                users.get(id).cloned().unwrap_or_default()
+        let items = self
+            .blocking(move |s| {
+                s.remove(&name, force, &|id: &str| {
+                    users.get(id).cloned().unwrap_or_default()
+                })
             })
-        })
-        .await
+            .await?;
+        self.removal_events(&id, &items);
+        Ok(items)
+    }
+
+    /// untag/delete events, as moby names them (actor and name: the image id).
+    fn removal_events(&self, id: &str, items: &[DeleteItem]) {
+        for it in items {
+            match it {
+                DeleteItem::Untagged(_) if !id.is_empty() => self.events.image("untag", id, id),
+                DeleteItem::Deleted(d) => self.events.image("delete", d, d),
+                DeleteItem::Untagged(_) => {}
+            }
+        }
     }
 
     pub async fn prune(
@@ -87,16 +110,39 @@ impl Images {
         all: bool,
         in_use: std::collections::HashSet<String>,
     ) -> Result<(Vec<DeleteItem>, u64)> {
-        self.blocking(move |s| s.prune(all, &|id: &str| in_use.contains(id)))
-            .await
+        let (items, size) = self
+            .blocking(move |s| s.prune(all, &|id: &str| in_use.contains(id)))
+            .await?;
+        for it in &items {
+            if let DeleteItem::Deleted(d) = it {
+                self.events.image("delete", d, d);
+            }
+        }
+        Ok((items, size))
     }
 
     pub async fn load(&self, r: impl Read + Send + 'static) -> Result<Vec<Loaded>> {
-        self.blocking(move |s| s.load(r)).await
+        let loaded = self.blocking(move |s| s.load(r)).await?;
+        for l in &loaded {
+            let name = match l {
+                Loaded::Tagged(n) | Loaded::Id(n) => n.clone(),
+            };
+            if let Ok(img) = self.get(&name).await {
+                self.events.image("load", &img.id, &name);
+            }
+        }
+        Ok(loaded)
     }
 
     pub async fn save(&self, names: Vec<String>, w: impl Write + Send + 'static) -> Result<()> {
-        self.blocking(move |s| s.save(&names, w)).await
+        let named = names.clone();
+        self.blocking(move |s| s.save(&names, w)).await?;
+        for n in &named {
+            if let Ok(img) = self.get(n).await {
+                self.events.image("save", &img.id, n);
+            }
+        }
+        Ok(())
     }
 
     pub async fn import(
@@ -106,8 +152,11 @@ impl Images {
         changes: Vec<String>,
         message: String,
     ) -> Result<String> {
-        self.blocking(move |s| s.import(r, reference.as_deref(), &changes, &message))
-            .await
+        let id = self
+            .blocking(move |s| s.import(r, reference.as_deref(), &changes, &message))
+            .await?;
+        self.events.image("import", &id, &id);
+        Ok(id)
     }
 
     /// Checks names before a save starts streaming, so a bad name is a clean 404.

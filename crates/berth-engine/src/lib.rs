@@ -7,6 +7,7 @@ pub mod config;
 pub mod container;
 pub mod error;
 mod etc_files;
+pub mod events;
 pub mod images;
 mod runtime;
 pub mod signal;

@@ -377,3 +377,410 @@ pub fn prime_migration() {
         }
     }
 }
+
+// ---- reading and changing a running container's cgroup (top, stats, pause, update) ----
+
+/// The v1 hierarchies, looked up once: mounts under /sys/fs/cgroup do not change while the
+/// daemon runs, and stats reads them for every container every second.
+fn v1_cached() -> &'static [PathBuf] {
+    static H: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    H.get_or_init(|| v1_hierarchies().unwrap_or_default())
+}
+
+/// The v1 directory of `rel` in the hierarchy that carries `controller`.
+fn v1_dir(controller: &str, rel: &str) -> Option<PathBuf> {
+    v1_cached()
+        .iter()
+        .find(|h| {
+            h.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.split(',').any(|c| c == controller))
+        })
+        .map(|h| h.join(rel.trim_start_matches('/')))
+}
+
+/// The directory holding `controller`'s files for `rel`, in either layout.
+fn dir_for(controller: &str, rel: &str) -> Option<PathBuf> {
+    if crate::spec::host_cgroup_v2() {
+        Some(Path::new(ROOT).join(rel.trim_start_matches('/')))
+    } else {
+        v1_dir(controller, rel)
+    }
+}
+
+fn read_u64(p: &Path) -> Option<u64> {
+    fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+/// "key value" lines (memory.stat, cpu.stat, cpuacct.stat).
+fn read_kv(p: &Path) -> std::collections::BTreeMap<String, u64> {
+    fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            Some((k.to_string(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The processes of the cgroup at `rel` (its `cgroup.procs`). A missing cgroup is an error.
+pub fn procs(rel: &str) -> io::Result<Vec<i32>> {
+    let dir = dir_for("pids", rel)
+        .filter(|d| d.exists())
+        .or_else(|| dir_for("memory", rel))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup hierarchy"))?;
+    let s = fs::read_to_string(dir.join("cgroup.procs"))?;
+    Ok(s.lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+/// Freezes (pause) or thaws (unpause) every process of the cgroup at `rel`, and waits until
+/// the kernel reports the new state: v1 `freezer.state`, v2 `cgroup.freeze`.
+pub fn freeze(rel: &str, frozen: bool) -> io::Result<()> {
+    let v2 = crate::spec::host_cgroup_v2();
+    let dir = dir_for("freezer", rel)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no freezer cgroup hierarchy"))?;
+    let (file, value) = match (v2, frozen) {
+        (true, true) => ("cgroup.freeze", "1"),
+        (true, false) => ("cgroup.freeze", "0"),
+        (false, true) => ("freezer.state", "FROZEN"),
+        (false, false) => ("freezer.state", "THAWED"),
+    };
+    for _ in 0..1000 {
+        write(&dir, file, value)?;
+        let done = if v2 {
+            let want = if frozen { "frozen 1" } else { "frozen 0" };
+            fs::read_to_string(dir.join("cgroup.events"))?
+                .lines()
+                .any(|l| l.trim() == want)
+        } else {
+            fs::read_to_string(dir.join("freezer.state"))?.trim() == value
+        };
+        if done {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("cgroup {rel} did not reach {value}"),
+    ))
+}
+
+/// One block-I/O counter, as Docker's `io_service_bytes_recursive` entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlkioEntry {
+    pub major: u64,
+    pub minor: u64,
+    pub op: String,
+    pub value: u64,
+}
+
+/// A sample of the container's counters, in Docker's units (nanoseconds, bytes).
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub cpu_total: u64,
+    pub cpu_percpu: Vec<u64>,
+    pub cpu_kernel: u64,
+    pub cpu_user: u64,
+    pub throttle_periods: u64,
+    pub throttled_periods: u64,
+    pub throttled_time: u64,
+    pub mem_usage: u64,
+    pub mem_max_usage: Option<u64>,
+    pub mem_failcnt: Option<u64>,
+    /// None: unlimited.
+    pub mem_limit: Option<u64>,
+    pub mem_stat: std::collections::BTreeMap<String, u64>,
+    pub blkio: Vec<BlkioEntry>,
+    pub pids_current: Option<u64>,
+    pub pids_limit: Option<u64>,
+    pub v2: bool,
+}
+
+/// v1's "no limit" is a huge page-aligned number; v2 writes "max".
+fn limit_value(s: &str) -> Option<u64> {
+    let v: u64 = s.trim().parse().ok()?;
+    (v < (1 << 62)).then_some(v)
+}
+
+/// Reads the container's counters straight from its cgroup files (no process spawned).
+pub fn stats(rel: &str) -> Stats {
+    if crate::spec::host_cgroup_v2() {
+        stats_v2(&Path::new(ROOT).join(rel.trim_start_matches('/')))
+    } else {
+        stats_v1(rel)
+    }
+}
+
+fn stats_v1(rel: &str) -> Stats {
+    let mut s = Stats::default();
+    // USER_HZ is 100 on Linux: cpuacct.stat counts in 10 ms ticks.
+    const TICK_NS: u64 = 10_000_000;
+    if let Some(d) = v1_dir("cpuacct", rel) {
+        s.cpu_total = read_u64(&d.join("cpuacct.usage")).unwrap_or(0);
+        s.cpu_percpu = fs::read_to_string(d.join("cpuacct.usage_percpu"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let st = read_kv(&d.join("cpuacct.stat"));
+        s.cpu_user = st.get("user").copied().unwrap_or(0) * TICK_NS;
+        s.cpu_kernel = st.get("system").copied().unwrap_or(0) * TICK_NS;
+    }
+    if let Some(d) = v1_dir("cpu", rel) {
+        let st = read_kv(&d.join("cpu.stat"));
+        s.throttle_periods = st.get("nr_periods").copied().unwrap_or(0);
+        s.throttled_periods = st.get("nr_throttled").copied().unwrap_or(0);
+        s.throttled_time = st.get("throttled_time").copied().unwrap_or(0);
+    }
+    if let Some(d) = v1_dir("memory", rel) {
+        s.mem_usage = read_u64(&d.join("memory.usage_in_bytes")).unwrap_or(0);
+        s.mem_max_usage = read_u64(&d.join("memory.max_usage_in_bytes"));
+        s.mem_failcnt = read_u64(&d.join("memory.failcnt"));
+        s.mem_limit = fs::read_to_string(d.join("memory.limit_in_bytes"))
+            .ok()
+            .and_then(|v| limit_value(&v));
+        s.mem_stat = read_kv(&d.join("memory.stat"));
+    }
+    if let Some(d) = v1_dir("blkio", rel) {
+        for l in fs::read_to_string(d.join("blkio.throttle.io_service_bytes"))
+            .unwrap_or_default()
+            .lines()
+        {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() != 3 {
+                continue;
+            }
+            let Some((ma, mi)) = f[0].split_once(':') else {
+                continue;
+            };
+            if let (Ok(major), Ok(minor), Ok(value)) = (ma.parse(), mi.parse(), f[2].parse()) {
+                s.blkio.push(BlkioEntry {
+                    major,
+                    minor,
+                    op: f[1].to_string(),
+                    value,
+                });
+            }
+        }
+    }
+    if let Some(d) = v1_dir("pids", rel) {
+        s.pids_current = read_u64(&d.join("pids.current"));
+        s.pids_limit = fs::read_to_string(d.join("pids.max"))
+            .ok()
+            .and_then(|v| v.trim().parse().ok());
+    }
+    s
+}
+
+fn stats_v2(d: &Path) -> Stats {
+    let mut s = Stats {
+        v2: true,
+        ..Default::default()
+    };
+    let cpu = read_kv(&d.join("cpu.stat"));
+    let get = |k: &str| cpu.get(k).copied().unwrap_or(0);
+    s.cpu_total = get("usage_usec") * 1000;
+    s.cpu_user = get("user_usec") * 1000;
+    s.cpu_kernel = get("system_usec") * 1000;
+    s.throttle_periods = get("nr_periods");
+    s.throttled_periods = get("nr_throttled");
+    s.throttled_time = get("throttled_usec") * 1000;
+    s.mem_usage = read_u64(&d.join("memory.current")).unwrap_or(0);
+    s.mem_limit = fs::read_to_string(d.join("memory.max"))
+        .ok()
+        .and_then(|v| limit_value(&v));
+    s.mem_stat = read_kv(&d.join("memory.stat"));
+    for l in fs::read_to_string(d.join("io.stat"))
+        .unwrap_or_default()
+        .lines()
+    {
+        let mut f = l.split_whitespace();
+        let Some((ma, mi)) = f.next().and_then(|dev| dev.split_once(':')) else {
+            continue;
+        };
+        let (Ok(major), Ok(minor)) = (ma.parse(), mi.parse()) else {
+            continue;
+        };
+        for kv in f {
+            let op = match kv.split_once('=') {
+                Some(("rbytes", v)) => ("read", v),
+                Some(("wbytes", v)) => ("write", v),
+                _ => continue,
+            };
+            if let Ok(value) = op.1.parse() {
+                s.blkio.push(BlkioEntry {
+                    major,
+                    minor,
+                    op: op.0.to_string(),
+                    value,
+                });
+            }
+        }
+    }
+    s.pids_current = read_u64(&d.join("pids.current"));
+    s.pids_limit = fs::read_to_string(d.join("pids.max"))
+        .ok()
+        .and_then(|v| v.trim().parse().ok());
+    s
+}
+
+/// New limits for a running container (`docker update`); None leaves a knob alone.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// Bytes; -1 unlimited.
+    pub memory: Option<i64>,
+    /// Memory plus swap, bytes; -1 unlimited.
+    pub memory_swap: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    pub cpu_shares: Option<u64>,
+    pub cpu_period: Option<u64>,
+    /// -1: no quota.
+    pub cpu_quota: Option<i64>,
+    /// 0 or -1: unlimited.
+    pub pids_limit: Option<i64>,
+}
+
+/// Writes new limits into the cgroup at `rel`, in either layout.
+pub fn update(rel: &str, u: &Update) -> io::Result<()> {
+    if crate::spec::host_cgroup_v2() {
+        update_v2(&Path::new(ROOT).join(rel.trim_start_matches('/')), u)
+    } else {
+        update_v1(rel, u)
+    }
+}
+
+fn limit_str(v: i64, unlimited: &str) -> String {
+    if v < 0 {
+        unlimited.to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+fn update_v1(rel: &str, u: &Update) -> io::Result<()> {
+    if let Some(d) = v1_dir("memory", rel) {
+        let mem = u.memory.map(|m| limit_str(m, "-1"));
+        let swap = u.memory_swap.map(|m| limit_str(m, "-1"));
+        // The kernel keeps memory <= memory+swap at every step: raising both needs swap
+        // first, lowering both needs memory first.
+        let cur_swap = read_u64(&d.join("memory.memsw.limit_in_bytes"));
+        let swap_first = match (u.memory, cur_swap) {
+            (Some(m), Some(cur)) => m < 0 || m as u64 > cur,
+            _ => false,
+        };
+        let has_swap = d.join("memory.memsw.limit_in_bytes").exists();
+        if swap_first && has_swap {
+            if let Some(s) = &swap {
+                write(&d, "memory.memsw.limit_in_bytes", s)?;
+            }
+        }
+        if let Some(m) = &mem {
+            write(&d, "memory.limit_in_bytes", m)?;
+        }
+        if !swap_first && has_swap {
+            if let Some(s) = &swap {
+                write(&d, "memory.memsw.limit_in_bytes", s)?;
+            }
+        }
+        if let Some(r) = u.memory_reservation {
+            write_if_exists(&d, "memory.soft_limit_in_bytes", &limit_str(r, "-1"))?;
+        }
+    }
+    if let Some(d) = v1_dir("cpu", rel) {
+        if let Some(s) = u.cpu_shares.filter(|s| *s > 0) {
+            write_if_exists(&d, "cpu.shares", &s.to_string())?;
+        }
+        if let Some(p) = u.cpu_period.filter(|p| *p > 0) {
+            write_if_exists(&d, "cpu.cfs_period_us", &p.to_string())?;
+        }
+        if let Some(q) = u.cpu_quota {
+            write_if_exists(&d, "cpu.cfs_quota_us", &limit_str(q, "-1"))?;
+        }
+    }
+    if let (Some(d), Some(p)) = (v1_dir("pids", rel), u.pids_limit) {
+        write_if_exists(
+            &d,
+            "pids.max",
+            &limit_str(if p == 0 { -1 } else { p }, "max"),
+        )?;
+    }
+    Ok(())
+}
+
+fn update_v2(d: &Path, u: &Update) -> io::Result<()> {
+    if let Some(m) = u.memory {
+        write_if_exists(d, "memory.max", &limit_str(m, "max"))?;
+    }
+    if let Some(s) = u.memory_swap {
+        // OCI's swap is memory+swap; v2's swap.max is swap alone.
+        let mem = u
+            .memory
+            .or_else(|| read_u64(&d.join("memory.max")).map(|v| v as i64));
+        let v = match mem {
+            Some(m) if s >= 0 && m >= 0 => (s - m).max(0).to_string(),
+            _ => "max".to_string(),
+        };
+        write_if_exists(d, "memory.swap.max", &v)?;
+    }
+    if let Some(r) = u.memory_reservation {
+        write_if_exists(d, "memory.low", &limit_str(r, "max"))?;
+    }
+    if let Some(shares) = u.cpu_shares.filter(|s| *s > 0) {
+        let weight = 1 + ((shares.clamp(2, 262_144) - 2) * 9999) / 262_142;
+        write_if_exists(d, "cpu.weight", &weight.to_string())?;
+    }
+    if u.cpu_quota.is_some() || u.cpu_period.is_some() {
+        let period = u.cpu_period.filter(|p| *p > 0).unwrap_or(100_000);
+        let quota = match u.cpu_quota {
+            Some(q) if q > 0 => q.to_string(),
+            _ => "max".to_string(),
+        };
+        write_if_exists(d, "cpu.max", &format!("{quota} {period}"))?;
+    }
+    if let Some(p) = u.pids_limit {
+        write_if_exists(
+            d,
+            "pids.max",
+            &limit_str(if p == 0 { -1 } else { p }, "max"),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod observe_tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_kv_parsing() {
+        assert_eq!(limit_value("9223372036854771712\n"), None);
+        assert_eq!(limit_value("max"), None);
+        assert_eq!(limit_value("20971520\n"), Some(20_971_520));
+        let dir = std::env::temp_dir().join(format!("berth-kv-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("tmp dir");
+        fs::write(dir.join("memory.stat"), "cache 4096\nrss 8192\nbad x\n").expect("write");
+        let kv = read_kv(&dir.join("memory.stat"));
+        assert_eq!(kv.get("cache"), Some(&4096));
+        assert_eq!(kv.get("rss"), Some(&8192));
+        assert!(!kv.contains_key("bad"));
+        fs::write(
+            dir.join("io.stat"),
+            "8:0 rbytes=100 wbytes=200 rios=1 wios=2\n",
+        )
+        .expect("w");
+        fs::write(
+            dir.join("cpu.stat"),
+            "usage_usec 5\nuser_usec 3\nsystem_usec 2\n",
+        )
+        .expect("w");
+        let s = stats_v2(&dir);
+        assert_eq!(s.cpu_total, 5000);
+        assert_eq!(s.cpu_user, 3000);
+        assert_eq!(s.blkio.len(), 2);
+        assert_eq!(s.blkio[1].op, "write");
+        assert_eq!(s.blkio[1].value, 200);
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

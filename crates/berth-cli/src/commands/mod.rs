@@ -4,6 +4,7 @@ pub mod containers;
 pub mod create;
 pub mod exec;
 pub mod images;
+pub mod observe;
 pub mod system;
 
 use clap::{Arg, ArgAction, CommandFactory, FromArgMatches};
@@ -67,6 +68,11 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         "rename" => Some(("CONTAINER NEW_NAME", c::cmd_rename)),
         "exec" => Some(("[OPTIONS] CONTAINER COMMAND [ARG...]", exec::cmd_exec)),
         "attach" => Some(("[OPTIONS] CONTAINER", exec::cmd_attach)),
+        "top" => Some(("CONTAINER [ps OPTIONS]", observe::cmd_top)),
+        "stats" => Some(("[OPTIONS] [CONTAINER...]", observe::cmd_stats)),
+        "pause" => Some(("CONTAINER [CONTAINER...]", observe::cmd_pause)),
+        "unpause" => Some(("CONTAINER [CONTAINER...]", observe::cmd_unpause)),
+        "update" => Some((USAGE_MULTI, observe::cmd_update)),
         "tag" => Some(("SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", i::cmd_tag)),
         "history" => Some(("[OPTIONS] IMAGE", i::cmd_history)),
         "load" => Some(("[OPTIONS]", i::cmd_load)),
@@ -82,6 +88,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "images" => Some(("[OPTIONS] [REPOSITORY[:TAG]]", i::cmd_images)),
             "rmi" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
             "version" => Some(("[OPTIONS]", system::cmd_version)),
+            "events" => Some(("[OPTIONS]", observe::cmd_events)),
             "info" => Some(("[OPTIONS]", system::cmd_info)),
             _ => None,
         }),
@@ -103,6 +110,9 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         },
         Some("system") => match name {
             "info" => Some(("[OPTIONS]", system::cmd_info)),
+            "events" => Some(("[OPTIONS]", observe::cmd_events)),
+            "df" => Some(("[OPTIONS]", observe::cmd_system_df)),
+            "prune" => Some(("[OPTIONS]", observe::cmd_system_prune)),
             _ => None,
         },
         _ => None,

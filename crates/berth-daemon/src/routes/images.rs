@@ -74,7 +74,7 @@ impl Write for ChannelWriter {
     }
 }
 
-fn summary(img: &Image) -> Value {
+pub(super) fn summary(img: &Image) -> Value {
     json!({
         "Id": img.id,
         "ParentId": img.parent,

@@ -4,6 +4,7 @@
 mod containers;
 mod exec;
 mod images;
+mod observe;
 mod stream;
 mod system;
 
@@ -42,6 +43,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/resize", post(exec::resize))
         .route("/exec/{id}/json", get(exec::inspect))
+        .route("/containers/{id}/top", get(observe::top))
+        .route("/containers/{id}/stats", get(observe::stats))
+        .route("/containers/{id}/pause", post(observe::pause))
+        .route("/containers/{id}/unpause", post(observe::unpause))
+        .route("/containers/{id}/update", post(observe::update))
+        .route("/events", get(observe::events))
+        .route("/system/df", get(observe::system_df))
+        .route("/networks/prune", post(observe::networks_prune))
+        .route("/volumes/prune", post(observe::volumes_prune))
+        .route("/build/prune", post(observe::build_prune))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

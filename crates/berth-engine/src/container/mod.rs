@@ -5,6 +5,7 @@ pub mod filters;
 pub mod inspect;
 pub mod logs;
 pub mod names;
+pub mod observe;
 pub mod record;
 
 use crate::config::EngineConfig;
@@ -100,6 +101,8 @@ pub struct Engine {
     /// This daemon's persistent identity (`docker info` ID).
     daemon_id: String,
     pub images: Images,
+    /// The event bus (`GET /events`).
+    pub events: crate::events::Events,
     /// The read-only layer every container gets above its image (mount points, /.dockerenv).
     init_layer: PathBuf,
     index: RwLock<Index>,
@@ -112,7 +115,8 @@ impl Engine {
     pub async fn open(cfg: EngineConfig) -> Result<Arc<Engine>> {
         std::fs::create_dir_all(cfg.data_root.join("containers"))?;
         spread_subdirs(&cfg.data_root.join("containers"));
-        let images = Images::open(&cfg.data_root)?;
+        let events = crate::events::Events::new();
+        let images = Images::open(&cfg.data_root, events.clone())?;
         let daemon_id = load_daemon_id(&cfg.data_root)?;
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
@@ -120,6 +124,7 @@ impl Engine {
             cfg,
             daemon_id,
             images,
+            events,
             init_layer,
             index: RwLock::new(Index::default()),
             execs: StdMutex::new(HashMap::new()),
@@ -382,6 +387,7 @@ impl Engine {
             return Err(EngineError::internal("cannot store container", e));
         }
         info!(%id, "container created");
+        self.events.container(&c.snapshot().await, "create", &[]);
         Ok(ContainerCreateResponse { id, warnings })
     }
 
@@ -421,6 +427,7 @@ impl Engine {
         match self.launch(&c, &mut rec, &dir).await {
             Ok(()) => {
                 write_record(&dir, &rec)?;
+                self.events.container(&rec, "start", &[]);
                 drop(rec);
                 self.clone().monitor(c);
                 Ok(())
@@ -559,6 +566,21 @@ impl Engine {
                     warn!(id = %c.id, error = %e, "cannot store exit status");
                 }
                 debug!(id = %c.id, code, "container exited");
+                if oom {
+                    self.events.container(&rec, "oom", &[]);
+                }
+                let ran = rec
+                    .state
+                    .started_at
+                    .map_or(0, |t| (Utc::now() - t).num_seconds());
+                self.events.container(
+                    &rec,
+                    "die",
+                    &[
+                        ("exitCode", code.to_string()),
+                        ("execDuration", ran.to_string()),
+                    ],
+                );
                 rec.host_config.auto_remove
             };
             c.progress.send_modify(|p| {
@@ -592,7 +614,12 @@ impl Engine {
         if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
             rec.state.stopped_by_user = true;
         }
-        runtime::kill(&self.dir(&rec.id), sig).await
+        let sent = runtime::kill(&self.dir(&rec.id), sig).await;
+        drop(rec);
+        if sent.is_ok() {
+            self.signalled(&c, sig).await;
+        }
+        sent
     }
 
     /// Sends the stop signal, waits `timeout` seconds (None: the container's or 10), then SIGKILL.
@@ -624,8 +651,9 @@ impl Engine {
             let mut rx = rx.clone();
             async move { rx.wait_for(|p| p.exits > before).await.map(|_| ()) }
         };
-        if let Err(e) = runtime::kill(&dir, sig).await {
-            debug!(error = %e, "stop signal not delivered");
+        match runtime::kill(&dir, sig).await {
+            Ok(()) => self.signalled(&c, sig).await,
+            Err(e) => debug!(error = %e, "stop signal not delivered"),
         }
         let graceful = if secs < 0 {
             exited(&mut rx).await.is_ok()
@@ -636,9 +664,12 @@ impl Engine {
         };
         if !graceful {
             info!(id = %c.id, "container did not stop in time, killing it");
-            let _ = runtime::kill(&dir, libc::SIGKILL).await;
+            if runtime::kill(&dir, libc::SIGKILL).await.is_ok() {
+                self.signalled(&c, libc::SIGKILL).await;
+            }
             let _ = tokio::time::timeout(Duration::from_secs(30), exited(&mut rx)).await;
         }
+        self.events.container(&c.snapshot().await, "stop", &[]);
         Ok(())
     }
 
@@ -652,7 +683,11 @@ impl Engine {
             Ok(()) | Err(EngineError::NotModified(_)) => {}
             Err(e) => return Err(e),
         }
-        self.start(name_or_id).await
+        self.start(name_or_id).await?;
+        if let Ok(c) = self.get(name_or_id) {
+            self.events.container(&c.snapshot().await, "restart", &[]);
+        }
+        Ok(())
     }
 
     // ---- wait ------------------------------------------------------------------------
@@ -697,6 +732,7 @@ impl Engine {
         let c = self.get(name_or_id)?;
         let rec = c.record.lock().await;
         let tty = rec.config.tty;
+        self.events.container(&rec, "attach", &[]);
         match rec.state.status {
             Status::Running | Status::Paused | Status::Restarting => {
                 let stream = runtime::attach(&self.dir(&rec.id), stdin, stdout, stderr).await?;
@@ -774,7 +810,9 @@ impl Engine {
             let mut rx = c.progress.subscribe();
             let before = rx.borrow_and_update().exits;
             let dir = self.dir(&c.id);
-            let _ = runtime::kill(&dir, libc::SIGKILL).await;
+            if runtime::kill(&dir, libc::SIGKILL).await.is_ok() {
+                self.signalled(&c, libc::SIGKILL).await;
+            }
             let _ =
                 tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|p| p.exits > before))
                     .await;
@@ -810,7 +848,9 @@ impl Engine {
                 e,
             ));
         }
+        let gone = c.snapshot().await;
         self.forget(&c).await;
+        self.events.container(&gone, "destroy", &[]);
         c.progress.send_modify(|p| p.removed = true);
         info!(id = %c.id, "container removed");
         Ok(())
@@ -841,8 +881,10 @@ impl Engine {
             idx.names.remove(&rec.name);
             idx.names.insert(new.clone(), rec.id.clone());
         }
-        rec.name = new;
+        let old = std::mem::replace(&mut rec.name, new);
         write_record(&self.dir(&rec.id), &rec)?;
+        self.events
+            .container(&rec, "rename", &[("oldName", format!("/{old}"))]);
         Ok(())
     }
 
