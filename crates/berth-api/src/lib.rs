@@ -4,4 +4,6 @@ pub mod atomic;
 pub mod filters;
 pub mod human;
 pub mod models;
+pub mod pathstat;
+pub mod tarfs;
 pub mod version;

@@ -360,3 +360,39 @@ pub fn prime_migration() {
         }
     }
 }
+
+/// Freezes (`frozen`) or thaws every process of the cgroup at `rel` (e.g. "/berth/<id>"):
+/// v1 `freezer.state` FROZEN/THAWED, v2 `cgroup.freeze` 1/0. Waits (up to ~2 s) until the
+/// kernel reports the new state, as runc does, so callers can rely on it.
+pub fn freeze(rel: &str, frozen: bool) -> io::Result<()> {
+    let rel = rel.trim_start_matches('/');
+    let v2_dir = Path::new(ROOT).join(rel);
+    let v1_dir = Path::new(ROOT).join("freezer").join(rel);
+    let (check_file, want): (PathBuf, &str) = if v2_dir.join("cgroup.freeze").exists() {
+        write(&v2_dir, "cgroup.freeze", if frozen { "1" } else { "0" })?;
+        (
+            v2_dir.join("cgroup.events"),
+            if frozen { "frozen 1" } else { "frozen 0" },
+        )
+    } else if v1_dir.join("freezer.state").exists() {
+        let state = if frozen { "FROZEN" } else { "THAWED" };
+        write(&v1_dir, "freezer.state", state)?;
+        (v1_dir.join("freezer.state"), state)
+    } else {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no freezer for cgroup {rel}"),
+        ));
+    };
+    for _ in 0..200 {
+        let now = fs::read_to_string(&check_file)?;
+        if now.lines().any(|l| l.trim() == want) {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("cgroup {rel} did not reach {want}"),
+    ))
+}
