@@ -2,6 +2,7 @@
 //! (checking the version) before routing, so each route is declared once.
 
 mod containers;
+mod files;
 mod images;
 mod system;
 
@@ -35,6 +36,15 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/rename", post(containers::rename))
         .route("/containers/{id}/attach", post(containers::attach))
         .route("/containers/{id}/logs", get(containers::logs))
+        .route(
+            "/containers/{id}/archive",
+            get(files::archive_get)
+                .head(files::archive_head)
+                .put(files::archive_put),
+        )
+        .route("/containers/{id}/export", get(files::export))
+        .route("/containers/{id}/changes", get(files::changes))
+        .route("/commit", post(files::commit))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

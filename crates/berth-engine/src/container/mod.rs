@@ -1,5 +1,6 @@
 //! Containers: create, start, stop, kill, wait, remove, rename, and exit monitoring.
 
+pub mod files;
 pub mod filters;
 pub mod inspect;
 pub mod logs;
