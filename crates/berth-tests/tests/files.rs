@@ -510,6 +510,24 @@ fn files_commit_runs_and_saves() {
         d.run(c, &["history", "--format", "{{.Comment}}", &img])
             .success()
             .stdout_contains("msg");
+        // The pausing commit froze and thawed the container's cgroup: it still runs.
+        let cid = inspect_id(&d, c, &n);
+        d.run(c, &["inspect", "-f", "{{.State.Running}}", &n])
+            .success()
+            .stdout_is("true\n");
+        let states: Vec<String> = [
+            format!("/sys/fs/cgroup/freezer/berth/{cid}/freezer.state"),
+            format!("/sys/fs/cgroup/berth/{cid}/cgroup.freeze"),
+        ]
+        .iter()
+        .filter_map(|f| fs::read_to_string(f).ok())
+        .map(|s| s.trim().to_string())
+        .collect();
+        assert!(
+            !states.is_empty() && states.iter().all(|s| s == "THAWED" || s == "0"),
+            "freezer states {states:?}"
+        );
+        assert_eq!(cat(&d, c, &n, "/d/a.txt"), "hi\n");
         // --pause=false and an untagged commit of a stopped container.
         d.run(c, &["commit", "--pause=false", &n]).success();
         d.run(c, &["kill", &n]).success();
