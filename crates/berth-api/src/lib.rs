@@ -1,6 +1,7 @@
 //! Docker Engine API models shared by the daemon and the CLI, and small shared helpers.
 
 pub mod atomic;
+pub mod detach;
 pub mod filters;
 pub mod human;
 pub mod models;

@@ -50,6 +50,7 @@ pub enum Body<'a> {
     Stream(&'a mut dyn Read, &'a str),
 }
 
+#[derive(Clone)]
 pub struct Client {
     pub sock: PathBuf,
     pub host: String,
@@ -159,12 +160,33 @@ impl Client {
     /// Hijacks the connection (attach): returns the raw stream after the 101/200 answer,
     /// with any bytes already buffered past the head.
     pub fn hijack(&self, path: &str) -> Result<(UnixStream, Vec<u8>)> {
+        self.hijack_with(path, None)
+    }
+
+    /// A hijacked POST with a JSON body (`/exec/{id}/start`).
+    pub fn hijack_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(UnixStream, Vec<u8>)> {
+        let b = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.hijack_with(path, Some(&b))
+    }
+
+    fn hijack_with(&self, path: &str, body: Option<&[u8]>) -> Result<(UnixStream, Vec<u8>)> {
         let full = format!("{}{}", self.prefix, path);
         let mut s = self.connect()?;
+        let (ct, len) = match body {
+            Some(b) => ("application/json", b.len()),
+            None => ("text/plain", 0),
+        };
         let req = format!(
-            "POST {full} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nContent-Type: text/plain\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+            "POST {full} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nContent-Type: {ct}\r\nContent-Length: {len}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
         );
         s.write_all(req.as_bytes())?;
+        if let Some(b) = body {
+            s.write_all(b)?;
+        }
         let mut reader = BufReader::new(s.try_clone()?);
         let (status, headers) = read_head(&mut reader)?;
         if !(status == 101 || status == 200) {

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod commands;
 pub mod format;
+pub mod session;
 pub mod stream;
 pub mod units;
 

@@ -36,6 +36,34 @@ fn container_env(rec: &ContainerRecord) -> Vec<String> {
     env
 }
 
+/// An exec's environment, as Docker builds it: the container's (with TERM when the exec
+/// has a terminal), then the exec's own variables, each replacing one of the same name.
+pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<String> {
+    let mut env = Vec::new();
+    let has = |k: &str| {
+        rec.config
+            .env
+            .iter()
+            .any(|e| e.split('=').next() == Some(k))
+    };
+    if !has("PATH") {
+        env.push(format!("PATH={DEFAULT_PATH}"));
+    }
+    env.push(format!("HOSTNAME={}", rec.config.hostname));
+    if tty && !has("TERM") {
+        env.push("TERM=xterm".into());
+    }
+    env.extend(rec.config.env.iter().cloned());
+    for e in extra {
+        let key = e.split('=').next().unwrap_or(e);
+        match env.iter_mut().find(|x| x.split('=').next() == Some(key)) {
+            Some(slot) => *slot = e.clone(),
+            None => env.push(e.clone()),
+        }
+    }
+    env
+}
+
 /// Writes `bundle/config.json` for the record, with `rootfs` already mounted.
 pub fn write_bundle(rec: &ContainerRecord, dir: &Path, rootfs: &Path) -> Result<()> {
     let hc = &rec.host_config;

@@ -79,6 +79,23 @@ impl Cgroup {
         Ok(cg)
     }
 
+    /// The cgroup at `rel` as another runtime created it (nothing is created).
+    pub fn existing(rel: &str) -> Cgroup {
+        let rel = rel.trim_start_matches('/');
+        let v2 = crate::spec::host_cgroup_v2();
+        let dirs: Vec<PathBuf> = if v2 {
+            vec![Path::new(ROOT).join(rel)]
+        } else {
+            v1_hierarchies()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| h.join(rel))
+                .filter(|d| d.is_dir())
+                .collect()
+        };
+        Cgroup { dirs, v2 }
+    }
+
     /// The directories, one per hierarchy (v1) or the single v2 one.
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs

@@ -141,6 +141,98 @@ impl ShimClient {
     }
 }
 
+impl ShimClient {
+    /// Sets the terminal size of the init (`exec_id` None) or of an exec.
+    pub async fn resize(
+        &self,
+        exec_id: Option<&str>,
+        height: u16,
+        width: u16,
+    ) -> Result<(), ClientError> {
+        self.request(&Request::Resize {
+            exec_id: exec_id.map(str::to_string),
+            height,
+            width,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Starts an exec process. On success: its pid and the connection, which carries the
+    /// exec's stdio like `attach` (framed without a terminal, raw with one) when any stream
+    /// was asked for. A process that could not start gives `ExecFailed` with Docker's exit
+    /// code for it (126, or 127 for a command not found).
+    pub async fn exec(
+        &self,
+        exec_id: &str,
+        process: &oci_spec::runtime::Process,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<(i32, UnixStream), ExecStartError> {
+        let req = Request::Exec {
+            exec_id: exec_id.to_string(),
+            process: Box::new(process.clone()),
+            stdin,
+            stdout,
+            stderr,
+        };
+        let mut s = UnixStream::connect(&self.socket)
+            .await
+            .map_err(|e| ExecStartError::Client(e.into()))?;
+        let mut line = serde_json::to_vec(&req)
+            .map_err(|e| ExecStartError::Client(ClientError::Protocol(e.to_string())))?;
+        line.push(b'\n');
+        s.write_all(&line)
+            .await
+            .map_err(|e| ExecStartError::Client(e.into()))?;
+        let answer = read_line(&mut s).await.map_err(ExecStartError::Client)?;
+        let resp: Response = serde_json::from_slice(&answer).map_err(|e| {
+            ExecStartError::Client(ClientError::Protocol(format!("bad answer: {e}")))
+        })?;
+        match (resp.ok, resp.pid) {
+            (true, Some(pid)) => Ok((pid, s)),
+            (true, None) => Err(ExecStartError::Client(ClientError::Protocol(
+                "exec answer without pid".into(),
+            ))),
+            (false, _) => {
+                let message = resp.error.unwrap_or_else(|| "exec failed".into());
+                match resp.exit_code {
+                    Some(exit_code) => Err(ExecStartError::Failed { message, exit_code }),
+                    None => Err(ExecStartError::Client(ClientError::Shim(message))),
+                }
+            }
+        }
+    }
+
+    /// Resolves with the exec's exit code when it ended and its output drained.
+    pub async fn exec_wait(&self, exec_id: &str) -> Result<i32, ClientError> {
+        let (r, mut s) = self
+            .request(&Request::ExecWait {
+                exec_id: exec_id.to_string(),
+            })
+            .await?;
+        if let Some(code) = r.exit_code {
+            return Ok(code);
+        }
+        let line = read_line(&mut s).await?;
+        let r: Response = serde_json::from_slice(&line)
+            .map_err(|e| ClientError::Protocol(format!("bad exec exit: {e}")))?;
+        r.exit_code
+            .ok_or_else(|| ClientError::Protocol("exec exit without code".into()))
+    }
+}
+
+/// Why an exec did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecStartError {
+    /// The process could not be started in the container (Docker reports `exit_code`).
+    #[error("{message}")]
+    Failed { message: String, exit_code: i32 },
+    #[error(transparent)]
+    Client(ClientError),
+}
+
 /// Reads `dir/exit.json` (None when the shim has not written it).
 pub fn read_exit(dir: &Path) -> std::io::Result<Option<ExitStatus>> {
     match std::fs::read(exit_path(dir)) {

@@ -11,7 +11,7 @@ use oci_spec::runtime::{
     LinuxDeviceBuilder, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType,
     LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType,
     LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder,
-    PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    PosixRlimitType, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use crate::rootpath::resolve_in_root;
@@ -891,6 +891,60 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         spec.set_hostname(None);
     }
     Ok(spec)
+}
+
+/// What `docker exec` changes in the container's process.
+#[derive(Debug, Clone, Default)]
+pub struct ExecInput {
+    pub args: Vec<String>,
+    /// The full environment (the engine merges the container's and the exec's).
+    pub env: Vec<String>,
+    /// Empty: the container's working directory.
+    pub cwd: String,
+    /// Empty: the container's user. Resolved in `rootfs`'s /etc/passwd and /etc/group.
+    pub user: String,
+    pub tty: bool,
+    pub privileged: bool,
+}
+
+/// The process of a `docker exec`: the container's own (capabilities, rlimits,
+/// no_new_privileges) with the exec's command, environment, directory, user and terminal,
+/// as Docker derives an exec's process from the container's spec.
+pub fn exec_process(
+    base: &Process,
+    rootfs: &Path,
+    input: &ExecInput,
+) -> Result<Process, SpecError> {
+    let mut p = base.clone();
+    if input.args.is_empty() {
+        return Err(SpecError::Invalid("No exec command specified".into()));
+    }
+    p.set_args(Some(input.args.clone()));
+    p.set_env(Some(input.env.clone()));
+    p.set_terminal(Some(input.tty));
+    if !input.cwd.is_empty() {
+        p.set_cwd(PathBuf::from(&input.cwd));
+    }
+    if !input.user.is_empty() {
+        let user = resolve_exec_user(rootfs, &input.user)?;
+        let mut ub = UserBuilder::default().uid(user.uid).gid(user.gid);
+        if !user.sgids.is_empty() {
+            ub = ub.additional_gids(user.sgids.clone());
+        }
+        p.set_user(ub.build()?);
+    }
+    if input.privileged {
+        let all: HashSet<Capability> = capabilities(true, &[], &[])?.into_iter().collect();
+        let caps = LinuxCapabilitiesBuilder::default()
+            .bounding(all.clone())
+            .effective(all.clone())
+            .permitted(all)
+            .inheritable(HashSet::<Capability>::new())
+            .ambient(HashSet::<Capability>::new())
+            .build()?;
+        p.set_capabilities(Some(caps));
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

@@ -326,6 +326,7 @@ pub fn cmd_start(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
             true,
             true,
             auto_remove,
+            super::create::detach_keys(o.detach_keys.as_deref())?,
         );
         // `start -a` reports plain daemon errors (exit 1), not run's status errors.
         return r.map_err(|f| {

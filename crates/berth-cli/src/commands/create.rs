@@ -1,8 +1,6 @@
 //! `run` and `create`: flags -> the create body the docker CLI sends, and the run flow
 //! (create, attach, wait, start, exit with the container's status).
 
-use std::io::{Read, Write};
-
 use clap::Parser;
 use serde_json::{json, Map, Value};
 
@@ -163,7 +161,7 @@ fn parse_cpus(s: &str) -> Result<f64, String> {
 
 /// With flags and the command sharing one trailing list, an unknown flag before the image
 /// lands in `args`; report it as pflag does.
-fn check_unknown_flag(inv: &Invocation, args: &[String]) -> Result<(), Failure> {
+pub fn check_unknown_flag(inv: &Invocation, args: &[String]) -> Result<(), Failure> {
     let Some(first) = args.first().filter(|a| a.starts_with('-') && a.len() > 1) else {
         return Ok(());
     };
@@ -183,7 +181,7 @@ fn check_unknown_flag(inv: &Invocation, args: &[String]) -> Result<(), Failure> 
     ))
 }
 
-fn read_kv_files(files: &[String]) -> FResult<Vec<String>> {
+pub fn read_kv_files(files: &[String]) -> FResult<Vec<String>> {
     let mut out = Vec::new();
     for f in files {
         let s = std::fs::read_to_string(f).map_err(|e| format!("open {f}: {}", io_msg(&e)))?;
@@ -772,6 +770,7 @@ pub fn cmd_run(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         && (opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case("stdin")));
     let want =
         |s: &str| opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case(s));
+    let keys = detach_keys(opts.detach_keys.as_deref())?;
     attach_start_wait(
         c,
         inv,
@@ -781,7 +780,16 @@ pub fn cmd_run(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         want("stdout"),
         want("stderr"),
         opts.rm,
+        keys,
     )
+}
+
+/// The detach sequence from `--detach-keys` (Docker's default Ctrl-P Ctrl-Q).
+pub fn detach_keys(flag: Option<&str>) -> Result<Vec<u8>, Failure> {
+    match flag {
+        None | Some("") => Ok(berth_api::detach::DEFAULT.to_vec()),
+        Some(k) => berth_api::detach::parse(k).map_err(|e| Failure::new(e, 125)),
+    }
 }
 
 /// Attaches, registers the wait, starts, streams, and returns the exit status.
@@ -795,6 +803,7 @@ pub fn attach_start_wait(
     stdout: bool,
     stderr: bool,
     auto_remove: bool,
+    detach_keys: Vec<u8>,
 ) -> CmdResult {
     let b = |x: bool| if x { "1" } else { "0" };
     let (sock, leftover) = c
@@ -827,71 +836,25 @@ pub fn attach_start_wait(
         }
         Ok(v.get("StatusCode").and_then(|s| s.as_i64()).unwrap_or(0))
     });
-    let raw = if tty && stdin && nix::unistd::isatty(0).unwrap_or(false) {
-        RawMode::enable()
-    } else {
-        None
-    };
     if let Err(e) = c.call("POST", &format!("/containers/{id}/start"), Body::None) {
-        drop(raw);
         let _ = sock.shutdown(std::net::Shutdown::Both);
         return Err(status_error(inv, &e.to_string()));
     }
-    if stdin {
-        if let Ok(mut w) = sock.try_clone() {
-            std::thread::spawn(move || {
-                let mut input = std::io::stdin().lock();
-                let mut buf = [0u8; 8192];
-                loop {
-                    match input.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if w.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                // Half-close: the container sees EOF on its stdin.
-                let _ = w.shutdown(std::net::Shutdown::Write);
-            });
-        }
+    let session = crate::session::Session {
+        client: c,
+        tty,
+        stdin,
+        detach_keys,
+        resize_path: Some(format!("/containers/{id}/resize")),
+    };
+    if session.run(sock, leftover) == crate::session::Ended::Detached {
+        // The container goes on; its exit status is not ours to report.
+        return Ok(0);
     }
-    let reader = std::io::Cursor::new(leftover).chain(sock);
-    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    if tty {
-        let mut r = reader;
-        let _ = std::io::copy(&mut r, &mut out);
-    } else {
-        let _ = crate::stream::demux(reader, &mut out, &mut err);
-    }
-    drop(raw);
     match waiter.join() {
         Ok(Ok(code)) => Ok(code as i32),
         Ok(Err(m)) => Err(Failure::new(format!("berth: {m}"), 125)),
         Err(_) => Err(Failure::new("berth: wait failed", 125)),
-    }
-}
-
-/// Restores the terminal on drop.
-struct RawMode(nix::sys::termios::Termios);
-
-impl RawMode {
-    fn enable() -> Option<RawMode> {
-        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
-        let stdin = std::io::stdin();
-        let orig = tcgetattr(&stdin).ok()?;
-        let mut raw = orig.clone();
-        cfmakeraw(&mut raw);
-        tcsetattr(&stdin, SetArg::TCSANOW, &raw).ok()?;
-        Some(RawMode(orig))
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        use nix::sys::termios::{tcsetattr, SetArg};
-        let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, &self.0);
     }
 }
 

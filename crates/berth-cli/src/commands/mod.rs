@@ -2,6 +2,7 @@
 
 pub mod containers;
 pub mod create;
+pub mod exec;
 pub mod files;
 pub mod images;
 pub mod system;
@@ -67,6 +68,8 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         "wait" => Some(("CONTAINER [CONTAINER...]", c::cmd_wait)),
         "logs" => Some(("[OPTIONS] CONTAINER", c::cmd_logs)),
         "rename" => Some(("CONTAINER NEW_NAME", c::cmd_rename)),
+        "exec" => Some(("[OPTIONS] CONTAINER COMMAND [ARG...]", exec::cmd_exec)),
+        "attach" => Some(("[OPTIONS] CONTAINER", exec::cmd_attach)),
         "tag" => Some(("SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", i::cmd_tag)),
         "history" => Some(("[OPTIONS] IMAGE", i::cmd_history)),
         "load" => Some(("[OPTIONS]", i::cmd_load)),

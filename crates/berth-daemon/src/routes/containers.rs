@@ -15,7 +15,6 @@ use berth_engine::images::Image;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::debug;
 
 pub async fn create(
@@ -253,6 +252,10 @@ pub async fn attach(
 ) -> ApiResult<Response> {
     let q = Query::parse(q.as_deref());
     let (stdin, stdout, stderr) = (q.bool("stdin"), q.bool("stdout"), q.bool("stderr"));
+    let detach_keys = match q.str("detachKeys") {
+        "" => berth_api::detach::DEFAULT.to_vec(),
+        k => berth_api::detach::parse(k).map_err(ApiError::bad_request)?,
+    };
     let target = engine.attach(&id, stdin, stdout, stderr).await?;
     let content_type = if target.tty {
         "application/vnd.docker.raw-stream"
@@ -275,7 +278,7 @@ pub async fn attach(
                 _ => return,
             },
         };
-        splice(client, shim, stdin).await;
+        super::stream::splice(client, shim, stdin.then_some(detach_keys)).await;
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -284,37 +287,6 @@ pub async fn attach(
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::empty())
         .map_err(|e| ApiError::internal(e.to_string()))
-}
-
-/// Copies the shim's output to the client until the container's output ends, and the
-/// client's input to the shim meanwhile. A client that goes away never stops the container.
-async fn splice<C>(client: C, shim: tokio::net::UnixStream, stdin: bool)
-where
-    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut client_r, mut client_w) = tokio::io::split(client);
-    let (mut shim_r, mut shim_w) = shim.into_split();
-    let input = tokio::spawn(async move {
-        if !stdin {
-            return;
-        }
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            match client_r.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if shim_w.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        // Half-close: the container sees EOF on stdin.
-        let _ = shim_w.shutdown().await;
-    });
-    let _ = tokio::io::copy(&mut shim_r, &mut client_w).await;
-    let _ = client_w.shutdown().await;
-    input.abort();
 }
 
 pub async fn logs(
@@ -363,4 +335,15 @@ fn parse_time(s: &str) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
     berth_engine::container::logs::parse_time(s)
         .map(Some)
         .ok_or_else(|| ApiError::bad_request(format!("invalid timestamp: {s}")))
+}
+
+pub async fn resize(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    let (h, w) = super::exec::size(&q)?;
+    engine.resize(&id, h, w).await?;
+    Ok(StatusCode::OK.into_response())
 }

@@ -2,8 +2,10 @@
 //! (checking the version) before routing, so each route is declared once.
 
 mod containers;
+mod exec;
 mod files;
 mod images;
+mod stream;
 mod system;
 
 use crate::error::ApiError;
@@ -36,6 +38,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/rename", post(containers::rename))
         .route("/containers/{id}/attach", post(containers::attach))
         .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/resize", post(containers::resize))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/resize", post(exec::resize))
+        .route("/exec/{id}/json", get(exec::inspect))
         .route(
             "/containers/{id}/archive",
             get(files::archive_get)

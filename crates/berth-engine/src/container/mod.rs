@@ -1,5 +1,6 @@
 //! Containers: create, start, stop, kill, wait, remove, rename, and exit monitoring.
 
+pub mod exec;
 pub mod files;
 pub mod filters;
 pub mod inspect;
@@ -103,6 +104,8 @@ pub struct Engine {
     /// The read-only layer every container gets above its image (mount points, /.dockerenv).
     init_layer: PathBuf,
     index: RwLock<Index>,
+    /// Exec instances by id (in memory, as Docker keeps them).
+    execs: StdMutex<HashMap<String, Arc<exec::Exec>>>,
 }
 
 impl Engine {
@@ -120,6 +123,7 @@ impl Engine {
             images,
             init_layer,
             index: RwLock::new(Index::default()),
+            execs: StdMutex::new(HashMap::new()),
         });
         engine.restore().await?;
         Ok(engine)
@@ -724,6 +728,29 @@ impl Engine {
         }
     }
 
+    /// `POST /containers/{id}/resize`: the terminal size of a `-t` container.
+    pub async fn resize(&self, name_or_id: &str, height: u16, width: u16) -> Result<()> {
+        let c = self.get(name_or_id)?;
+        let rec = c.record.lock().await;
+        if !rec.state.status.is_running() {
+            return Err(EngineError::Conflict(format!(
+                "Container {} is not running",
+                rec.id
+            )));
+        }
+        if !rec.config.tty {
+            // Nothing to resize; Docker's clients only ask with a terminal.
+            return Ok(());
+        }
+        let client = berth_runtime::client::ShimClient::new(&berth_runtime::shim::socket_path(
+            &self.dir(&rec.id),
+        ));
+        client
+            .resize(None, height, width)
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))
+    }
+
     // ---- remove / rename / prune -----------------------------------------------------
 
     pub async fn remove(&self, name_or_id: &str, force: bool) -> Result<()> {
@@ -762,6 +789,7 @@ impl Engine {
             rec.state.status = Status::Removing;
         }
         self.fail_pending(&c, "container removed");
+        self.drop_execs(&c.id);
         let d = dir.clone();
         let removed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             let _ = berth_image::snapshot::unmount_rootfs(&d);

@@ -148,6 +148,28 @@ impl Backend {
         }
     }
 
+    /// The pty master of a `-t` container, once (only berth's own init opens one so far).
+    pub fn take_console(&mut self) -> Option<OwnedFd> {
+        match self {
+            Backend::Native(n) => n.console.take(),
+            _ => None,
+        }
+    }
+
+    /// The container's cgroup directories (one per v1 hierarchy, or the v2 one), which an
+    /// exec'd process joins.
+    pub fn cgroup_dirs(&self, dir: &Path) -> Vec<PathBuf> {
+        match self {
+            Backend::Native(n) => n.cgroup.dirs().to_vec(),
+            _ => oci_spec::runtime::Spec::load(dir.join("bundle/config.json"))
+                .ok()
+                .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
+                .map(|p| crate::cgroups::Cgroup::existing(&p.to_string_lossy()))
+                .map(|c| c.dirs().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Tears down a container that never ran or whose shim cannot serve it: kills its
     /// init (not yet reaped, so its pid is still ours), then deletes it.
     pub fn abandon(&mut self) {

@@ -3,7 +3,9 @@
 //! docs/architecture.md). Single-threaded, no async runtime, small.
 
 mod backend;
+mod exec;
 mod native;
+mod pty;
 mod server;
 pub use backend::{find_binary, BUILTIN, LIBCONTAINER, OCI_STATE_ROOT};
 
@@ -31,6 +33,30 @@ pub enum Request {
         stdout: bool,
         #[serde(default)]
         stderr: bool,
+    },
+    /// Sets the terminal size of the init (`exec_id` absent) or of an exec.
+    Resize {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exec_id: Option<String>,
+        height: u16,
+        width: u16,
+    },
+    /// Starts `process` in the running container; with any stream wanted, the connection
+    /// then carries that exec's stdio (as `attach` does for the init).
+    Exec {
+        exec_id: String,
+        process: Box<oci_spec::runtime::Process>,
+        #[serde(default)]
+        stdin: bool,
+        #[serde(default)]
+        stdout: bool,
+        #[serde(default)]
+        stderr: bool,
+    },
+    /// `{"ok":true}` now, then `{"ok":true,"exit_code":N}` when the exec ended and its
+    /// output drained (at once if it already had).
+    ExecWait {
+        exec_id: String,
     },
 }
 

@@ -19,7 +19,7 @@ use nix::unistd::{chdir, pivot_root, Gid, Pid, Uid};
 use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
 use std::ffi::CString;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::net::UnixStream;
@@ -31,6 +31,8 @@ pub(super) struct Native {
     pub pid: i32,
     sock: UnixStream,
     pub cgroup: Cgroup,
+    /// The pty master of a `-t` container (the init opened the pty in its own devpts).
+    pub console: Option<std::os::fd::OwnedFd>,
 }
 
 /// Stack for the cloned init until it execs (it runs only this module's setup code).
@@ -41,6 +43,11 @@ impl Native {
         let spec = Spec::load(dir.join("bundle/config.json"))
             .map_err(|e| format!("read bundle spec: {e}"))?;
         let linux = spec.linux().clone().unwrap_or_default();
+        let terminal = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.terminal())
+            .unwrap_or(false);
         let mut flags = CloneFlags::empty();
         let mut joins: Vec<(CloneFlags, PathBuf)> = Vec::new();
         let mut cgroup_ns = false;
@@ -110,6 +117,7 @@ impl Native {
             pid: pid.as_raw(),
             sock,
             cgroup,
+            console: None,
         };
         // Into its cgroup before it runs anything, then let it set up.
         let go = native
@@ -122,7 +130,12 @@ impl Native {
                     .map_err(|e| format!("sync: {e}"))
             });
         let ready = go.and_then(|_| match native.read_reply() {
-            Reply::Ready => Ok(()),
+            Reply::Ready => {
+                if terminal && native.console.is_none() {
+                    return Err("container init sent no terminal".to_string());
+                }
+                Ok(())
+            }
             Reply::Error(e) => Err(e),
             Reply::Closed => Err("container init exited during setup".to_string()),
         });
@@ -133,14 +146,22 @@ impl Native {
         Ok(native)
     }
 
-    fn read_reply(&self) -> Reply {
-        let mut line = String::new();
-        match BufReader::new(&self.sock).read_line(&mut line) {
-            Ok(0) | Err(_) => Reply::Closed,
-            Ok(_) => match line.trim_end().strip_prefix('E') {
-                Some(msg) => Reply::Error(msg.to_string()),
-                None => Reply::Ready,
-            },
+    /// One message from the init: `R` (ready; with the pty master attached for `-t`),
+    /// `E<message>`, or the end of the socket (exec happened, or the init died).
+    fn read_reply(&mut self) -> Reply {
+        match super::pty::recv_fd(&self.sock) {
+            Err(_) => Reply::Closed,
+            Ok((msg, _)) if msg.is_empty() => Reply::Closed,
+            Ok((msg, fd)) => {
+                if fd.is_some() {
+                    self.console = fd;
+                }
+                let line = String::from_utf8_lossy(&msg);
+                match line.trim_end().strip_prefix('E') {
+                    Some(m) => Reply::Error(m.to_string()),
+                    None => Reply::Ready,
+                }
+            }
         }
     }
 
@@ -281,6 +302,25 @@ fn init(
     for p in linux.readonly_paths().iter().flatten() {
         readonly(p)?;
     }
+    // `-t`: a pty of the container's own devpts becomes the init's terminal; the master
+    // goes to the shim with the ready message.
+    let console = if process.terminal() == Some(true) {
+        let (master, slave, name) = super::pty::open()?;
+        // As runc: /dev/console is the container's terminal.
+        if Path::new("/dev/console").exists() || fs::write("/dev/console", b"").is_ok() {
+            let _ = mount(
+                Some(name.as_str()),
+                "/dev/console",
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            );
+        }
+        super::pty::make_controlling(&slave)?;
+        Some(master)
+    } else {
+        None
+    };
     for (k, v) in linux.sysctl().iter().flatten() {
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
         fs::write(&path, v).map_err(|e| io_err(&format!("sysctl {k}"), e))?;
@@ -349,9 +389,13 @@ fn init(
         None,
     );
 
-    (&*sock)
-        .write_all(b"R\n")
-        .map_err(|e| io_err("report ready", e))?;
+    match &console {
+        Some(master) => super::pty::send_fd(sock, b"R\n", master.as_raw_fd())?,
+        None => (&*sock)
+            .write_all(b"R\n")
+            .map_err(|e| io_err("report ready", e))?,
+    }
+    drop(console);
     (&*sock)
         .read_exact(&mut b)
         .map_err(|_| "the shim went away before start".to_string())?;
@@ -366,7 +410,7 @@ fn init(
 }
 
 /// Docker's PATH lookup, inside the container (after pivot_root).
-fn find_executable(arg0: &str, path_env: &str) -> Result<CString, String> {
+pub(super) fn find_executable(arg0: &str, path_env: &str) -> Result<CString, String> {
     let to_c = |p: &str| CString::new(p).map_err(|_| format!("bad path {p:?}"));
     if arg0.contains('/') {
         return to_c(arg0);
@@ -668,7 +712,7 @@ fn readonly(p: &str) -> Result<(), String> {
     .map_err(|e| format!("readonly {p}: {e}"))
 }
 
-fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), String> {
+pub(super) fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), String> {
     let name = serde_json::to_value(r.typ())
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -707,7 +751,7 @@ fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), String> {
 }
 
 /// Groups, ids and capabilities, in the order that keeps the wanted capabilities.
-fn drop_privileges(process: &oci_spec::runtime::Process) -> Result<(), String> {
+pub(super) fn drop_privileges(process: &oci_spec::runtime::Process) -> Result<(), String> {
     use caps::{CapSet, Capability, CapsHashSet};
     use std::str::FromStr;
     let to_set = |list: &Option<oci_spec::runtime::Capabilities>| -> CapsHashSet {
@@ -719,6 +763,13 @@ fn drop_privileges(process: &oci_spec::runtime::Process) -> Result<(), String> {
                     .and_then(|v| v.as_str().and_then(|s| Capability::from_str(s).ok()))
             })
             .collect()
+    };
+    // Capabilities this process cannot hold (outside its own bounding set, as for a host
+    // that runs us without CAP_SYS_RESOURCE) are left out, as runc does, rather than
+    // failing the whole container.
+    let have = caps::read(None, CapSet::Bounding).map_err(|e| io_err("read bounding caps", e))?;
+    let to_set = |list: &Option<oci_spec::runtime::Capabilities>| -> CapsHashSet {
+        to_set(list).intersection(&have).copied().collect()
     };
     let caps_spec = process.capabilities().clone().unwrap_or_default();
     let bounding = to_set(caps_spec.bounding());

@@ -38,11 +38,15 @@ enum Mode {
     /// Reading the request line.
     Request,
     Wait,
+    /// The stdio of the init (`exec: None`) or of an exec.
     Attach {
+        exec: Option<String>,
         stdin: bool,
         stdout: bool,
         stderr: bool,
     },
+    /// Waiting for an exec's exit code.
+    ExecWait(String),
     /// Send what is queued, then close.
     Closing,
 }
@@ -62,6 +66,10 @@ impl Client {
             self.out.push(b'\n');
         }
     }
+
+    fn attached_to(&self, exec: Option<&str>) -> bool {
+        matches!(&self.mode, Mode::Attach { exec: e, .. } if e.as_deref() == exec)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -71,17 +79,54 @@ enum Status {
     Exited,
 }
 
-struct Shim {
-    container: Backend,
-    init: Pid,
-    status: Status,
-    exit: Option<ExitStatus>,
-    exited_at: Option<Instant>,
+/// A process whose stdio the shim serves: the container's init (`exec_id: None`) or an
+/// exec. With a terminal, stdout is the pty master and stdin a duplicate of it.
+struct Proc {
+    exec_id: Option<String>,
+    pid: Pid,
+    tty: bool,
     stdout: Option<File>,
     stderr: Option<File>,
     stdin: Option<File>,
     stdin_buf: Vec<u8>,
     stdin_close: bool,
+    exit: Option<i32>,
+    exited_at: Option<Instant>,
+}
+
+impl Proc {
+    fn drained(&self) -> bool {
+        self.exit.is_some()
+            && ((self.stdout.is_none() && self.stderr.is_none())
+                || self.exited_at.is_some_and(|t| t.elapsed() > DRAIN_TIMEOUT))
+    }
+
+    /// The pty master, for resizing.
+    fn console(&self) -> Option<&File> {
+        if self.tty {
+            self.stdout.as_ref()
+        } else {
+            None
+        }
+    }
+
+    fn exited(&mut self, code: i32) {
+        self.exit = Some(code);
+        self.exited_at = Some(Instant::now());
+        // Nobody will read stdin any more.
+        self.stdin = None;
+        self.stdin_buf = Vec::new();
+    }
+}
+
+struct Shim {
+    container: Backend,
+    status: Status,
+    exit: Option<ExitStatus>,
+    /// procs[0] is the init; execs follow while they run or drain.
+    procs: Vec<Proc>,
+    /// Exit codes of execs that ended (an exec_wait may come after the end).
+    exec_exits: std::collections::HashMap<String, i32>,
     log: LogWriter,
     clients: Vec<Client>,
     /// The container directory (the backend finds its cgroup from it).
@@ -92,6 +137,13 @@ fn err_resp(msg: impl Into<String>) -> Response {
     Response {
         ok: false,
         error: Some(msg.into()),
+        ..Default::default()
+    }
+}
+
+fn ok_resp() -> Response {
+    Response {
+        ok: true,
         ..Default::default()
     }
 }
@@ -112,26 +164,53 @@ fn pipe() -> io::Result<(File, OwnedFd)> {
     Ok((File::from(r), w))
 }
 
-fn create(a: &Args) -> Result<(Backend, File, File, Option<File>), String> {
+fn null_fd() -> Result<OwnedFd, String> {
+    File::open("/dev/null")
+        .map(OwnedFd::from)
+        .map_err(|e| format!("/dev/null: {e}"))
+}
+
+/// The stdio a process gets and the shim's ends of it: (child's fds, stdout, stderr, stdin).
+type Plumbing = (Stdio3, Option<File>, Option<File>, Option<File>);
+
+/// Pipes for a process without a terminal; /dev/null placeholders with one (the process
+/// opens its own pty).
+fn plumbing(tty: bool, stdin: bool) -> Result<Plumbing, String> {
+    if tty {
+        let io = Stdio3 {
+            stdin: null_fd()?,
+            stdout: null_fd()?,
+            stderr: null_fd()?,
+        };
+        return Ok((io, None, None, None));
+    }
     let (out_r, out_w) = pipe().map_err(|e| format!("pipe: {e}"))?;
     let (err_r, err_w) = pipe().map_err(|e| format!("pipe: {e}"))?;
-    let (stdin_w, stdin_r): (Option<File>, OwnedFd) = if a.stdin {
+    let (stdin_w, stdin_r): (Option<File>, OwnedFd) = if stdin {
         let (r, w) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
         (Some(File::from(w)), r)
     } else {
-        let null = File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
-        (None, OwnedFd::from(null))
+        (None, null_fd()?)
     };
     let io = Stdio3 {
         stdin: stdin_r,
         stdout: out_w,
         stderr: err_w,
     };
-    let container = Backend::create(&a.runtime, &a.id, &a.dir, io)?;
-    // Our copies of the write ends are gone: EOF on the pipes now means every container
-    // process closed them.
-    Ok((container, out_r, err_r, stdin_w))
+    Ok((io, Some(out_r), Some(err_r), stdin_w))
+}
+
+/// The shim's side of a terminal: the master for output, a duplicate for input.
+fn console_files(master: OwnedFd, stdin: bool) -> Result<(Option<File>, Option<File>), String> {
+    let input = if stdin {
+        Some(File::from(
+            master.try_clone().map_err(|e| format!("dup pty: {e}"))?,
+        ))
+    } else {
+        None
+    };
+    Ok((Some(File::from(master)), input))
 }
 
 pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
@@ -142,13 +221,18 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
         );
     }
-    if a.tty {
-        // TODO(tty): console socket + pty master forwarding.
-        report(ready, "error tty not supported yet");
+    if a.tty && !(a.runtime.is_empty() || a.runtime == super::BUILTIN) {
+        report(
+            ready,
+            &format!(
+                "error a terminal (-t) is not supported with the {} runtime yet",
+                a.runtime
+            ),
+        );
         return 1;
     }
-    // Orphaned container processes (the init, once libcontainer's intermediate exits) are
-    // re-parented to us so we can reap them and learn the exit status.
+    // Orphaned container processes (the init, once libcontainer's intermediate exits, and
+    // every exec) are re-parented to us so we can reap them and learn their exit status.
     if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
         report(ready, &format!("error set child subreaper: {e}"));
         return 1;
@@ -160,13 +244,36 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             return 1;
         }
     };
-    let (container, out_r, err_r, stdin_w) = match create(&a) {
+    let created = plumbing(a.tty, a.stdin).and_then(|(io, out, err, input)| {
+        let c = Backend::create(&a.runtime, &a.id, &a.dir, io)?;
+        // Our copies of the write ends are gone: EOF on the pipes now means every
+        // container process closed them.
+        Ok((c, out, err, input))
+    });
+    let (mut container, mut out_r, err_r, mut stdin_w) = match created {
         Ok(v) => v,
         Err(e) => {
             report(ready, &format!("error {e}"));
             return 1;
         }
     };
+    if a.tty {
+        let files = container
+            .take_console()
+            .ok_or_else(|| "container init sent no terminal".to_string())
+            .and_then(|m| console_files(m, a.stdin));
+        match files {
+            Ok((o, i)) => {
+                out_r = o;
+                stdin_w = i;
+            }
+            Err(e) => {
+                abandon(container);
+                report(ready, &format!("error {e}"));
+                return 1;
+            }
+        }
+    }
     let Some(init) = container.pid().map(nix::unistd::Pid::from_raw) else {
         abandon(container);
         report(ready, "error container has no init pid");
@@ -192,11 +299,10 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         }
         let _ = std::fs::remove_file(&sock);
         let listener = UnixListener::bind(&sock).map_err(|e| format!("listen on {sock:?}: {e}"))?;
-        set_nonblock(&listener)
-            .and_then(|_| set_nonblock(&out_r))
-            .and_then(|_| set_nonblock(&err_r))
-            .and_then(|_| stdin_w.as_ref().map_or(Ok(()), set_nonblock))
-            .map_err(|e| e.to_string())?;
+        set_nonblock(&listener).map_err(|e| e.to_string())?;
+        for f in [&out_r, &err_r, &stdin_w].into_iter().flatten() {
+            set_nonblock(f).map_err(|e| e.to_string())?;
+        }
         let me = std::process::id();
         berth_api::atomic::write_file(&a.dir.join("shim.pid"), me.to_string().as_bytes())
             .map_err(|e| format!("write shim.pid: {e}"))?;
@@ -215,15 +321,21 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
     let sock = socket_path(&a.dir);
     let mut shim = Shim {
         container,
-        init,
         status: Status::Created,
         exit: None,
-        exited_at: None,
-        stdout: Some(out_r),
-        stderr: Some(err_r),
-        stdin: stdin_w,
-        stdin_buf: Vec::new(),
-        stdin_close: false,
+        procs: vec![Proc {
+            exec_id: None,
+            pid: init,
+            tty: a.tty,
+            stdout: out_r,
+            stderr: err_r,
+            stdin: stdin_w,
+            stdin_buf: Vec::new(),
+            stdin_close: false,
+            exit: None,
+            exited_at: None,
+        }],
+        exec_exits: std::collections::HashMap::new(),
         log,
         clients: Vec::new(),
         dir: a.dir.clone(),
@@ -276,44 +388,70 @@ fn trim() {
     }
 }
 
+/// What a poll slot stands for.
+#[derive(Clone, Copy)]
+enum Slot {
+    Signal,
+    Listener,
+    Stdout(usize),
+    Stderr(usize),
+    Stdin(usize),
+    Client(usize),
+}
+
 impl Shim {
+    fn init(&self) -> &Proc {
+        &self.procs[0]
+    }
+
     fn done(&self) -> bool {
-        self.exit.is_some()
-            && ((self.stdout.is_none() && self.stderr.is_none())
-                || self.exited_at.is_some_and(|t| t.elapsed() > DRAIN_TIMEOUT))
+        self.init().drained()
+    }
+
+    fn proc_index(&self, exec: Option<&str>) -> Option<usize> {
+        self.procs.iter().position(|p| p.exec_id.as_deref() == exec)
     }
 
     fn run_loop(&mut self, listener: &UnixListener, sigfd: &SignalFd) {
         let mut buf = [0u8; 8192];
         while !self.done() {
             self.clients.retain(|c| !c.dead);
-            let (rev, revents) = {
+            self.reap_execs();
+            let (slots, revents) = {
                 let mut fds: Vec<PollFd> = Vec::with_capacity(4 + self.clients.len());
+                let mut slots: Vec<Slot> = Vec::with_capacity(fds.capacity());
                 fds.push(PollFd::new(sigfd.as_fd(), PollFlags::POLLIN));
+                slots.push(Slot::Signal);
                 fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
-                let out_idx = self.stdout.as_ref().map(|f| {
-                    fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
-                    fds.len() - 1
-                });
-                let err_idx = self.stderr.as_ref().map(|f| {
-                    fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
-                    fds.len() - 1
-                });
-                let stdin_idx = match &self.stdin {
-                    Some(f) if !self.stdin_buf.is_empty() => {
-                        fds.push(PollFd::new(f.as_fd(), PollFlags::POLLOUT));
-                        Some(fds.len() - 1)
+                slots.push(Slot::Listener);
+                for (pi, p) in self.procs.iter().enumerate() {
+                    if let Some(f) = &p.stdout {
+                        fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
+                        slots.push(Slot::Stdout(pi));
                     }
-                    _ => None,
-                };
-                let first_client = fds.len();
-                for c in &self.clients {
+                    if let Some(f) = &p.stderr {
+                        fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
+                        slots.push(Slot::Stderr(pi));
+                    }
+                    if let Some(f) = &p.stdin {
+                        if !p.stdin_buf.is_empty() {
+                            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLOUT));
+                            slots.push(Slot::Stdin(pi));
+                        }
+                    }
+                }
+                for (ci, c) in self.clients.iter().enumerate() {
                     let mut ev = PollFlags::empty();
-                    let wants_input = match c.mode {
+                    let wants_input = match &c.mode {
                         Mode::Request => true,
-                        Mode::Attach { stdin, .. } => stdin && self.stdin_buf.is_empty(),
+                        Mode::Attach {
+                            stdin: true, exec, ..
+                        } => self
+                            .proc_index(exec.as_deref())
+                            .is_some_and(|pi| self.procs[pi].stdin_buf.is_empty()),
+                        Mode::Attach { .. } => false,
                         // Reading lets us notice a client that went away.
-                        Mode::Wait => true,
+                        Mode::Wait | Mode::ExecWait(_) => true,
                         Mode::Closing => false,
                     };
                     if wants_input && !c.read_eof {
@@ -323,8 +461,10 @@ impl Shim {
                         ev |= PollFlags::POLLOUT;
                     }
                     fds.push(PollFd::new(c.sock.as_fd(), ev));
+                    slots.push(Slot::Client(ci));
                 }
-                let timeout = if self.exit.is_some() {
+                let draining = self.procs.iter().any(|p| p.exit.is_some());
+                let timeout = if draining {
                     PollTimeout::from(100u16)
                 } else {
                     PollTimeout::NONE
@@ -341,34 +481,35 @@ impl Shim {
                     .iter()
                     .map(|f| f.revents().unwrap_or(PollFlags::empty()))
                     .collect();
-                ((out_idx, err_idx, stdin_idx, first_client), revents)
+                (slots, revents)
             };
-            let (out_idx, err_idx, stdin_idx, first_client) = rev;
             let readable = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
-
-            if revents[0].intersects(readable) {
-                while let Ok(Some(_)) = sigfd.read_signal() {}
-                self.reap();
-            }
+            let mut accept = false;
             // Output before clients, so a new attach can't see later output than the log.
-            if let Some(i) = out_idx {
-                if revents[i].intersects(readable) {
-                    self.read_output(Stream::Stdout, &mut buf);
+            for (slot, ev) in slots.iter().zip(&revents) {
+                match *slot {
+                    Slot::Signal if ev.intersects(readable) => {
+                        while let Ok(Some(_)) = sigfd.read_signal() {}
+                        self.reap();
+                    }
+                    Slot::Stdout(pi) if ev.intersects(readable) => {
+                        self.read_output(pi, Stream::Stdout, &mut buf)
+                    }
+                    Slot::Stderr(pi) if ev.intersects(readable) => {
+                        self.read_output(pi, Stream::Stderr, &mut buf)
+                    }
+                    Slot::Stdin(pi) if ev.intersects(PollFlags::POLLOUT | PollFlags::POLLERR) => {
+                        self.flush_stdin(pi)
+                    }
+                    Slot::Listener if ev.contains(PollFlags::POLLIN) => accept = true,
+                    _ => {}
                 }
             }
-            if let Some(i) = err_idx {
-                if revents[i].intersects(readable) {
-                    self.read_output(Stream::Stderr, &mut buf);
+            for (slot, ev) in slots.iter().zip(&revents) {
+                let Slot::Client(ci) = *slot else { continue };
+                if ci >= self.clients.len() {
+                    continue;
                 }
-            }
-            if let Some(i) = stdin_idx {
-                if revents[i].intersects(PollFlags::POLLOUT | PollFlags::POLLERR) {
-                    self.flush_stdin();
-                }
-            }
-            let nclients = self.clients.len();
-            for ci in 0..nclients {
-                let ev = revents[first_client + ci];
                 if ev.intersects(readable) {
                     self.client_readable(ci, &mut buf);
                 }
@@ -389,7 +530,7 @@ impl Shim {
                     }
                 }
             }
-            if revents[1].contains(PollFlags::POLLIN) {
+            if accept {
                 while let Ok((s, _)) = listener.accept() {
                     if set_nonblock(&s).is_ok() {
                         self.clients.push(Client {
@@ -408,13 +549,19 @@ impl Shim {
 
     fn reap(&mut self) {
         loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == self.init => self.init_exited(code),
-                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == self.init => {
-                    self.init_exited(128 + sig as i32)
-                }
+            let (pid, code) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, code),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, 128 + sig as i32),
                 Ok(WaitStatus::StillAlive) | Err(_) => return,
-                Ok(_) => {}
+                Ok(_) => continue,
+            };
+            let Some(pi) = self.procs.iter().position(|p| p.pid == pid) else {
+                continue;
+            };
+            if pi == 0 {
+                self.init_exited(code);
+            } else {
+                self.procs[pi].exited(code);
             }
         }
     }
@@ -426,62 +573,107 @@ impl Shim {
             finished_at: format_time(&chrono::Utc::now()),
             oom_killed: oom,
         });
-        self.exited_at = Some(Instant::now());
         self.status = Status::Exited;
-        // Nobody will read stdin any more.
-        self.stdin = None;
-        self.stdin_buf = Vec::new();
+        self.procs[0].exited(code);
     }
 
-    fn read_output(&mut self, stream: Stream, buf: &mut [u8]) {
-        loop {
-            let f = match stream {
-                Stream::Stdout => self.stdout.as_mut(),
-                Stream::Stderr => self.stderr.as_mut(),
+    /// Execs that ended and drained: their waiters get the code, their attaches close.
+    fn reap_execs(&mut self) {
+        let mut pi = 1;
+        while pi < self.procs.len() {
+            if !self.procs[pi].drained() {
+                pi += 1;
+                continue;
+            }
+            let p = self.procs.remove(pi);
+            let (Some(id), Some(code)) = (p.exec_id, p.exit) else {
+                continue;
             };
-            let Some(f) = f else { return };
-            match f.read(buf) {
-                Ok(0) => {
-                    if let Err(e) = self.log.flush_partial(stream) {
-                        tracing::warn!("log: {e}");
+            self.exec_exits.insert(id.clone(), code);
+            for c in &mut self.clients {
+                if c.attached_to(Some(&id)) {
+                    c.mode = Mode::Closing;
+                    if c.out.is_empty() {
+                        c.dead = true;
                     }
-                    match stream {
-                        Stream::Stdout => self.stdout = None,
-                        Stream::Stderr => self.stderr = None,
-                    }
-                    return;
-                }
-                Ok(n) => {
-                    let data = &buf[..n];
-                    if let Err(e) = self.log.write(stream, data) {
-                        tracing::warn!("log: {e}");
-                    }
-                    self.broadcast(stream, data);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    match stream {
-                        Stream::Stdout => self.stdout = None,
-                        Stream::Stderr => self.stderr = None,
-                    }
-                    return;
+                } else if c.mode == Mode::ExecWait(id.clone()) {
+                    c.send_line(&Response {
+                        ok: true,
+                        exit_code: Some(code),
+                        ..Default::default()
+                    });
+                    c.mode = Mode::Closing;
                 }
             }
         }
     }
 
-    /// Queues a multiplexed-stream frame for every attached client of `stream`.
-    fn broadcast(&mut self, stream: Stream, data: &[u8]) {
+    fn read_output(&mut self, pi: usize, stream: Stream, buf: &mut [u8]) {
+        loop {
+            let p = &mut self.procs[pi];
+            let f = match stream {
+                Stream::Stdout => p.stdout.as_mut(),
+                Stream::Stderr => p.stderr.as_mut(),
+            };
+            let Some(f) = f else { return };
+            let eof = match f.read(buf) {
+                Ok(0) => true,
+                Ok(n) => {
+                    let data = &buf[..n];
+                    if pi == 0 {
+                        if let Err(e) = self.log.write(stream, data) {
+                            tracing::warn!("log: {e}");
+                        }
+                    }
+                    self.broadcast(pi, stream, n, buf);
+                    false
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
+                // A pty master reads EIO once every slave is closed: the end of output.
+                Err(_) => true,
+            };
+            if eof {
+                if pi == 0 {
+                    if let Err(e) = self.log.flush_partial(stream) {
+                        tracing::warn!("log: {e}");
+                    }
+                }
+                let p = &mut self.procs[pi];
+                match stream {
+                    Stream::Stdout => {
+                        p.stdout = None;
+                        if p.tty {
+                            p.stdin = None;
+                        }
+                    }
+                    Stream::Stderr => p.stderr = None,
+                }
+                return;
+            }
+        }
+    }
+
+    /// Queues `buf[..n]` for every client attached to that stream of process `pi`: framed
+    /// in Docker's multiplexed format, or raw with a terminal.
+    fn broadcast(&mut self, pi: usize, stream: Stream, n: usize, buf: &[u8]) {
+        let data = &buf[..n];
         let id = match stream {
             Stream::Stdout => 1u8,
             Stream::Stderr => 2u8,
         };
+        let exec = self.procs[pi].exec_id.clone();
+        let raw = self.procs[pi].tty;
         for c in &mut self.clients {
-            let wanted = match c.mode {
-                Mode::Attach { stdout, stderr, .. } => match stream {
-                    Stream::Stdout => stdout,
-                    Stream::Stderr => stderr,
+            let wanted = match &c.mode {
+                Mode::Attach {
+                    exec: e,
+                    stdout,
+                    stderr,
+                    ..
+                } if *e == exec => match stream {
+                    Stream::Stdout => *stdout,
+                    Stream::Stderr => *stderr,
                 },
                 _ => false,
             };
@@ -493,29 +685,42 @@ impl Shim {
                 c.dead = true;
                 continue;
             }
-            c.out.extend_from_slice(&[id, 0, 0, 0]);
-            c.out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            if !raw {
+                c.out.extend_from_slice(&[id, 0, 0, 0]);
+                c.out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            }
             c.out.extend_from_slice(data);
         }
     }
 
-    fn flush_stdin(&mut self) {
-        if let Some(f) = self.stdin.as_mut() {
-            match f.write(&self.stdin_buf) {
+    fn flush_stdin(&mut self, pi: usize) {
+        let p = &mut self.procs[pi];
+        if let Some(f) = p.stdin.as_mut() {
+            match f.write(&p.stdin_buf) {
                 Ok(n) => {
-                    self.stdin_buf.drain(..n);
+                    p.stdin_buf.drain(..n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => {
-                    self.stdin = None;
-                    self.stdin_buf = Vec::new();
+                    p.stdin = None;
+                    p.stdin_buf = Vec::new();
                 }
             }
         }
-        if self.stdin_buf.is_empty() {
-            self.stdin_buf = Vec::new();
-            if self.stdin_close {
-                self.stdin = None;
+        if p.stdin_buf.is_empty() {
+            p.stdin_buf = Vec::new();
+            if p.stdin_close {
+                p.stdin = None;
+            }
+        }
+    }
+
+    /// Bytes from an attached client for the stdin of `exec`'s process.
+    fn feed_stdin(&mut self, exec: Option<&str>, data: &[u8]) {
+        if let Some(pi) = self.proc_index(exec) {
+            if self.procs[pi].stdin.is_some() {
+                self.procs[pi].stdin_buf.extend_from_slice(data);
+                self.flush_stdin(pi);
             }
         }
     }
@@ -532,23 +737,30 @@ impl Shim {
                 }
             }
         };
-        let mode_is_request = self.clients[ci].mode == Mode::Request;
         if n == 0 {
             let c = &mut self.clients[ci];
             c.read_eof = true;
-            match c.mode {
-                Mode::Attach { stdin: true, .. } => {
-                    // The client closed its input: close the container's stdin, as Docker
-                    // does for `run -i` (StdinOnce).
-                    self.stdin_close = true;
-                    self.flush_stdin();
+            match &c.mode {
+                Mode::Attach {
+                    stdin: true, exec, ..
+                } => {
+                    // The client closed its input: close the process's stdin, as Docker
+                    // does for `run -i` (StdinOnce). A terminal stays open (a detached
+                    // `-it` session goes on).
+                    let exec = exec.clone();
+                    if let Some(pi) = self.proc_index(exec.as_deref()) {
+                        if !self.procs[pi].tty {
+                            self.procs[pi].stdin_close = true;
+                            self.flush_stdin(pi);
+                        }
+                    }
                 }
-                Mode::Request | Mode::Wait => c.dead = true,
+                Mode::Request | Mode::Wait | Mode::ExecWait(_) => c.dead = true,
                 _ => {}
             }
             return;
         }
-        if mode_is_request {
+        if self.clients[ci].mode == Mode::Request {
             let c = &mut self.clients[ci];
             c.inbuf.extend_from_slice(&buf[..n]);
             if let Some(nl) = c.inbuf.iter().position(|b| *b == b'\n') {
@@ -557,21 +769,25 @@ impl Shim {
                 self.handle(ci, &line);
                 // Bytes after an attach request line are already stdin.
                 if !rest.is_empty() {
-                    if let Mode::Attach { stdin: true, .. } = self.clients[ci].mode {
-                        self.stdin_buf.extend_from_slice(&rest);
-                        self.flush_stdin();
+                    if let Mode::Attach {
+                        stdin: true, exec, ..
+                    } = &self.clients[ci].mode
+                    {
+                        let exec = exec.clone();
+                        self.feed_stdin(exec.as_deref(), &rest);
                     }
                 }
-            } else if c.inbuf.len() > 4096 {
+            } else if c.inbuf.len() > 1 << 20 {
                 c.dead = true;
             }
             return;
         }
-        if let Mode::Attach { stdin: true, .. } = self.clients[ci].mode {
-            if self.stdin.is_some() {
-                self.stdin_buf.extend_from_slice(&buf[..n]);
-                self.flush_stdin();
-            }
+        if let Mode::Attach {
+            stdin: true, exec, ..
+        } = &self.clients[ci].mode
+        {
+            let exec = exec.clone();
+            self.feed_stdin(exec.as_deref(), &buf[..n]);
         }
     }
 
@@ -590,7 +806,7 @@ impl Shim {
             Request::State => (
                 Response {
                     ok: true,
-                    pid: Some(self.init.as_raw()),
+                    pid: Some(self.init().pid.as_raw()),
                     status: Some(
                         match self.status {
                             Status::Created => "created",
@@ -605,28 +821,68 @@ impl Shim {
                 Mode::Closing,
             ),
             Request::Kill { signal } => (self.kill(signal), Mode::Closing),
-            Request::Wait => (
-                Response {
-                    ok: true,
-                    ..Default::default()
-                },
-                Mode::Wait,
-            ),
+            Request::Wait => (ok_resp(), Mode::Wait),
             Request::Attach {
                 stdin,
                 stdout,
                 stderr,
             } => (
-                Response {
-                    ok: true,
-                    ..Default::default()
-                },
+                ok_resp(),
                 Mode::Attach {
-                    stdin: stdin && self.stdin.is_some(),
+                    exec: None,
+                    stdin: stdin && self.init().stdin.is_some(),
                     stdout,
                     stderr,
                 },
             ),
+            Request::Resize {
+                exec_id,
+                height,
+                width,
+            } => (
+                self.resize(exec_id.as_deref(), height, width),
+                Mode::Closing,
+            ),
+            Request::Exec {
+                exec_id,
+                process,
+                stdin,
+                stdout,
+                stderr,
+            } => match self.exec(&exec_id, &process, stdin) {
+                Ok(pid) => (
+                    Response {
+                        ok: true,
+                        pid: Some(pid),
+                        ..Default::default()
+                    },
+                    if stdin || stdout || stderr {
+                        Mode::Attach {
+                            exec: Some(exec_id),
+                            stdin,
+                            stdout,
+                            stderr,
+                        }
+                    } else {
+                        Mode::Closing
+                    },
+                ),
+                Err(r) => (r, Mode::Closing),
+            },
+            Request::ExecWait { exec_id } => match self.exec_exits.get(&exec_id) {
+                Some(code) => (
+                    Response {
+                        ok: true,
+                        exit_code: Some(*code),
+                        ..Default::default()
+                    },
+                    Mode::Closing,
+                ),
+                None if self.proc_index(Some(&exec_id)).is_some() => {
+                    (ok_resp(), Mode::ExecWait(exec_id))
+                }
+                None => (err_resp(format!("no such exec: {exec_id}")), Mode::Closing),
+            },
         };
         let c = &mut self.clients[ci];
         c.send_line(&resp);
@@ -643,7 +899,7 @@ impl Shim {
                 trim();
                 Response {
                     ok: true,
-                    pid: Some(self.init.as_raw()),
+                    pid: Some(self.init().pid.as_raw()),
                     ..Default::default()
                 }
             }
@@ -659,13 +915,74 @@ impl Shim {
             Ok(s) => s,
             Err(_) => return err_resp(format!("invalid signal {signal}")),
         };
-        match nix::sys::signal::kill(self.init, sig) {
-            Ok(()) => Response {
-                ok: true,
-                ..Default::default()
-            },
+        match nix::sys::signal::kill(self.init().pid, sig) {
+            Ok(()) => ok_resp(),
             Err(e) => err_resp(format!("kill: {e}")),
         }
+    }
+
+    fn resize(&mut self, exec: Option<&str>, height: u16, width: u16) -> Response {
+        let Some(pi) = self.proc_index(exec) else {
+            return err_resp(format!("no such exec: {}", exec.unwrap_or_default()));
+        };
+        match self.procs[pi].console() {
+            None => err_resp("the process has no terminal"),
+            Some(m) => match super::pty::resize(m, height, width) {
+                Ok(()) => ok_resp(),
+                Err(e) => err_resp(e),
+            },
+        }
+    }
+
+    /// Starts an exec process; its exit is reported to `exec_wait` clients.
+    fn exec(
+        &mut self,
+        exec_id: &str,
+        process: &oci_spec::runtime::Process,
+        stdin: bool,
+    ) -> Result<i32, Response> {
+        if self.status != Status::Running || self.exit.is_some() {
+            return Err(err_resp("container is not running"));
+        }
+        if self.proc_index(Some(exec_id)).is_some() || self.exec_exits.contains_key(exec_id) {
+            return Err(err_resp(format!("exec {exec_id} already started")));
+        }
+        let tty = process.terminal() == Some(true);
+        let (io, out, err, input) = plumbing(tty, stdin).map_err(err_resp)?;
+        let cgroups = self.container.cgroup_dirs(&self.dir);
+        let spawned = match super::exec::spawn(self.init().pid, &cgroups, process, io) {
+            Ok(s) => s,
+            Err(e) => {
+                self.exec_exits.insert(exec_id.to_string(), e.exit_code);
+                return Err(Response {
+                    ok: false,
+                    error: Some(e.message),
+                    exit_code: Some(e.exit_code),
+                    ..Default::default()
+                });
+            }
+        };
+        let (out, input) = match spawned.console {
+            Some(m) => console_files(m, stdin).map_err(err_resp)?,
+            None => (out, input),
+        };
+        for f in [&out, &err, &input].into_iter().flatten() {
+            set_nonblock(f).map_err(|e| err_resp(e.to_string()))?;
+        }
+        self.procs.push(Proc {
+            exec_id: Some(exec_id.to_string()),
+            pid: spawned.pid,
+            tty,
+            stdout: out,
+            stderr: err,
+            stdin: input,
+            stdin_buf: Vec::new(),
+            stdin_close: false,
+            exit: None,
+            exited_at: None,
+        });
+        // It may have exited already: its SIGCHLD is pending and the loop reaps it.
+        Ok(spawned.pid.as_raw())
     }
 
     /// After init exited and the output drained: log, exit.json, waiters, cleanup.
@@ -678,10 +995,27 @@ impl Shim {
         if let Err(e) = berth_api::atomic::write_json(&exit_path(dir), &exit) {
             tracing::error!("write exit.json: {e}");
         }
+        // Execs die with the init (its pid namespace ends): report them as killed if they
+        // were not reaped yet.
+        for p in self.procs.iter().skip(1) {
+            if let Some(id) = &p.exec_id {
+                self.exec_exits
+                    .insert(id.clone(), p.exit.unwrap_or(128 + libc::SIGKILL));
+            }
+        }
         // Anything a client started during the drain counts too; then everyone is told.
         for c in &mut self.clients {
-            if c.mode == Mode::Wait {
-                c.send_line(&exit);
+            match &c.mode {
+                Mode::Wait => c.send_line(&exit),
+                Mode::ExecWait(id) => {
+                    let code = self.exec_exits.get(id).copied();
+                    c.send_line(&Response {
+                        ok: true,
+                        exit_code: code,
+                        ..Default::default()
+                    });
+                }
+                _ => {}
             }
         }
         let deadline = Instant::now() + Duration::from_secs(2);

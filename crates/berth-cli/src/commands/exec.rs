@@ -1,0 +1,213 @@
+//! `berth exec` and `berth attach`: interactive sessions on running containers.
+
+use super::create::{check_unknown_flag, detach_keys, read_kv_files};
+use super::{parse, Invocation};
+use crate::client::Body;
+use crate::session::{Ended, Session};
+use crate::{CmdResult, Ctx, Failure};
+use clap::Parser;
+use serde_json::{json, Value};
+
+#[derive(Parser, Debug)]
+#[command(disable_help_flag = true)]
+struct ExecCmd {
+    #[arg(short = 'd', long)]
+    detach: bool,
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    #[arg(long = "env-file")]
+    env_file: Vec<String>,
+    #[arg(short = 'i', long)]
+    interactive: bool,
+    #[arg(long)]
+    privileged: bool,
+    #[arg(short = 't', long)]
+    tty: bool,
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    #[arg(short = 'w', long)]
+    workdir: Option<String>,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn q(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Daemon errors as the docker CLI prints them ("Error response from daemon: ...", exit 1).
+fn daemon_error(e: impl std::fmt::Display) -> Failure {
+    Failure::new(e.to_string(), 1)
+}
+
+pub fn cmd_exec(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ExecCmd = parse(inv, args)?;
+    check_unknown_flag(inv, &o.args)?;
+    inv.at_least(&o.args, 2)?;
+    let stdin_tty = nix::unistd::isatty(0).unwrap_or(false);
+    if o.tty && o.interactive && !o.detach && !stdin_tty {
+        return Err(Failure::new("the input device is not a TTY", 1));
+    }
+    let keys = detach_keys(o.detach_keys.as_deref())?;
+    let mut env = read_kv_files(&o.env_file).map_err(|e| Failure::new(e, 125))?;
+    for e in &o.env {
+        // Docker's `-e NAME` takes the value from the caller's environment (or drops it).
+        if e.contains('=') {
+            env.push(e.clone());
+        } else if let Ok(v) = std::env::var(e) {
+            env.push(format!("{e}={v}"));
+        }
+    }
+    let container = &o.args[0];
+    let console = if o.tty {
+        crate::session::terminal_size().map(|(h, w)| json!([h, w]))
+    } else {
+        None
+    };
+    let body = json!({
+        "User": o.user.clone().unwrap_or_default(),
+        "Privileged": o.privileged,
+        "Tty": o.tty,
+        "ConsoleSize": console,
+        "AttachStdin": o.interactive && !o.detach,
+        "AttachStderr": !o.detach,
+        "AttachStdout": !o.detach,
+        "Detach": o.detach,
+        "DetachKeys": o.detach_keys.clone().unwrap_or_default(),
+        "Env": env,
+        "WorkingDir": o.workdir.clone().unwrap_or_default(),
+        "Cmd": o.args[1..],
+    });
+    let c = ctx.client()?;
+    let created = c
+        .call(
+            "POST",
+            &format!("/containers/{}/exec", q(container)),
+            Body::Json(body),
+        )
+        .and_then(|r| r.json())
+        .map_err(daemon_error)?;
+    let id = created
+        .get("Id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if o.detach {
+        c.call(
+            "POST",
+            &format!("/exec/{id}/start"),
+            Body::Json(json!({"Detach": true, "Tty": o.tty})),
+        )
+        .map_err(daemon_error)?;
+        return Ok(0);
+    }
+    let (sock, leftover) = c
+        .hijack_json(
+            &format!("/exec/{id}/start"),
+            &json!({"Detach": false, "Tty": o.tty, "ConsoleSize": console}),
+        )
+        .map_err(daemon_error)?;
+    let session = Session {
+        client: c,
+        tty: o.tty,
+        stdin: o.interactive,
+        detach_keys: keys,
+        resize_path: Some(format!("/exec/{id}/resize")),
+    };
+    if session.run(sock, leftover) == Ended::Detached {
+        return Ok(0);
+    }
+    // The exit code is known once the shim reported it: shortly after the output ended.
+    for _ in 0..200 {
+        let info = c
+            .get_json(&format!("/exec/{id}/json"))
+            .map_err(daemon_error)?;
+        if info.get("Running").and_then(Value::as_bool) == Some(false) {
+            if let Some(code) = info.get("ExitCode").and_then(Value::as_i64) {
+                return Ok(code as i32);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Err(Failure::new("berth: exec status unknown", 1))
+}
+
+#[derive(Parser, Debug)]
+#[command(disable_help_flag = true)]
+struct AttachCmd {
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
+    #[arg(long = "no-stdin")]
+    no_stdin: bool,
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    sig_proxy: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_attach(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: AttachCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let keys = detach_keys(o.detach_keys.as_deref())?;
+    let c = ctx.client()?;
+    let info = c
+        .get_json(&format!("/containers/{}/json", q(&o.args[0])))
+        .map_err(daemon_error)?;
+    let id = info
+        .get("Id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let state = info.get("State").cloned().unwrap_or(Value::Null);
+    if state.get("Running").and_then(Value::as_bool) != Some(true) {
+        return Err(Failure::new(
+            "You cannot attach to a stopped container, start it first",
+            1,
+        ));
+    }
+    if state.get("Paused").and_then(Value::as_bool) == Some(true) {
+        return Err(Failure::new(
+            "You cannot attach to a paused container, unpause it first",
+            1,
+        ));
+    }
+    let cfg = info.get("Config").cloned().unwrap_or(Value::Null);
+    let tty = cfg.get("Tty").and_then(Value::as_bool).unwrap_or(false);
+    let stdin = !o.no_stdin
+        && cfg
+            .get("OpenStdin")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+    let keys_q = o
+        .detach_keys
+        .as_deref()
+        .map(|k| format!("&detachKeys={}", q(k)))
+        .unwrap_or_default();
+    let (sock, leftover) = c
+        .hijack(&format!(
+            "/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1{keys_q}",
+            if stdin { 1 } else { 0 }
+        ))
+        .map_err(daemon_error)?;
+    let session = Session {
+        client: c,
+        tty,
+        stdin,
+        detach_keys: keys,
+        resize_path: Some(format!("/containers/{id}/resize")),
+    };
+    if session.run(sock, leftover) == Ended::Detached {
+        return Ok(0);
+    }
+    // As docker attach: the container's exit code once it stopped.
+    let resp = c
+        .call(
+            "POST",
+            &format!("/containers/{id}/wait?condition=not-running"),
+            Body::None,
+        )
+        .and_then(|r| r.json())
+        .map_err(daemon_error)?;
+    Ok(resp.get("StatusCode").and_then(Value::as_i64).unwrap_or(0) as i32)
+}

@@ -1,0 +1,129 @@
+//! `/containers/{id}/exec` and `/exec/...` routes (docker exec).
+
+use super::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::query::Query;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_api::models::{ExecCreateBody, ExecInspect, ExecStartBody, IdResponse};
+use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
+use tracing::debug;
+
+pub async fn create(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let req: ExecCreateBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    let exec_id = engine.exec_create(&id, req).await?;
+    Ok((StatusCode::CREATED, Json(IdResponse { id: exec_id })).into_response())
+}
+
+/// Detached: 200 once the process runs. Attached: 101 Upgrade, then the exec's stdio
+/// (multiplexed without a terminal, raw with one) until it ends. A process that cannot
+/// start gets Docker's message in the stream; its exit code is in the exec's inspect.
+pub async fn start(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    mut req: Request,
+) -> ApiResult<Response> {
+    let upgrade = hyper::upgrade::on(&mut req);
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading body: {e}")))?;
+    let start: ExecStartBody = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        ExecStartBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
+    };
+    let started = match engine.exec_start(&id, &start).await {
+        Ok(s) => Ok(s),
+        Err(Err(e)) => return Err(e.into()),
+        Err(Ok(failed)) => Err(failed.0),
+    };
+    if start.detach {
+        return Ok(StatusCode::OK.into_response());
+    }
+    let tty = match &started {
+        Ok(s) => s.tty,
+        Err(_) => engine
+            .exec_inspect(&id)
+            .map(|i| i.process_config.tty)
+            .unwrap_or(false),
+    };
+    let content_type = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    tokio::spawn(async move {
+        let client = match upgrade.await {
+            Ok(u) => TokioIo::new(u),
+            Err(e) => {
+                debug!(error = %e, "exec upgrade failed");
+                return;
+            }
+        };
+        match started {
+            Ok(s) => {
+                if let Some(shim) = s.stream {
+                    super::stream::splice(client, shim, s.stdin.then_some(s.detach_keys)).await;
+                }
+            }
+            Err(msg) => {
+                // moby writes the start error on the exec's stdout.
+                let mut client = client;
+                let text = format!("{msg}\r\n");
+                let mut frame = Vec::new();
+                if !tty {
+                    frame.extend_from_slice(&[1, 0, 0, 0]);
+                    frame.extend_from_slice(&(text.len() as u32).to_be_bytes());
+                }
+                frame.extend_from_slice(text.as_bytes());
+                let _ = client.write_all(&frame).await;
+                let _ = client.shutdown().await;
+            }
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "tcp")
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::empty())
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// `h` and `w` as Docker reads them: both required, unsigned.
+pub fn size(q: &Query) -> ApiResult<(u16, u16)> {
+    let parse = |k: &str| -> ApiResult<u16> {
+        q.str(k)
+            .parse::<u16>()
+            .map_err(|_| ApiError::bad_request(format!("invalid value for {k}: {:?}", q.str(k))))
+    };
+    Ok((parse("h")?, parse("w")?))
+}
+
+pub async fn resize(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q = Query::parse(q.as_deref());
+    let (h, w) = size(&q)?;
+    engine.exec_resize(&id, h, w).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+pub async fn inspect(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExecInspect>> {
+    Ok(Json(engine.exec_inspect(&id)?))
+}

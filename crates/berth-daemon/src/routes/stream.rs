@@ -1,0 +1,73 @@
+//! Hijacked connections: the client's raw stream spliced to a shim's stdio stream.
+
+use berth_api::detach::{Escape, Scan};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Copies the shim's output to the client until the process's output ends, and the
+/// client's input to the shim meanwhile (`stdin`: the detach keys to watch for, or None when
+/// stdin is not attached). A client that goes away never stops the container. Typing the
+/// detach keys ends the session without closing the process's input (Docker's detach).
+pub async fn splice<C>(client: C, shim: tokio::net::UnixStream, stdin: Option<Vec<u8>>)
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut client_r, mut client_w) = tokio::io::split(client);
+    // Two handles on the shim connection (a dup): dropping the writer closes only its fd,
+    // where dropping a split write half would shut the socket's input side down.
+    let halves = shim.into_std().and_then(|s| {
+        let w = s.try_clone()?;
+        s.set_nonblocking(true)?;
+        w.set_nonblocking(true)?;
+        Ok((
+            tokio::net::UnixStream::from_std(s)?,
+            tokio::net::UnixStream::from_std(w)?,
+        ))
+    });
+    let (mut shim_r, mut shim_w) = match halves {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::debug!(error = %e, "splice setup failed");
+            return;
+        }
+    };
+    let (detached_tx, detached_rx) = tokio::sync::oneshot::channel::<()>();
+    let input = tokio::spawn(async move {
+        let Some(keys) = stdin else {
+            return;
+        };
+        let mut escape = Escape::new(keys);
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match client_r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => match escape.scan(&buf[..n]) {
+                    Scan::Pass(data) => {
+                        if !data.is_empty() && shim_w.write_all(&data).await.is_err() {
+                            break;
+                        }
+                    }
+                    Scan::Detach(data) => {
+                        let _ = shim_w.write_all(&data).await;
+                        let _ = detached_tx.send(());
+                        // Dropped without a shutdown: the process's stdin stays open.
+                        return;
+                    }
+                },
+            }
+        }
+        // Half-close: the container sees EOF on stdin.
+        let _ = shim_w.shutdown().await;
+    });
+    // The input side ending without a detach (no stdin, or EOF) must not stop the output.
+    let detached = async move {
+        if detached_rx.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::io::copy(&mut shim_r, &mut client_w) => {}
+        _ = detached => {}
+    }
+    let _ = client_w.shutdown().await;
+    input.abort();
+}

@@ -1,0 +1,306 @@
+//! `docker exec`: exec instances (created, started, inspected, resized), kept in memory as
+//! Docker keeps them, and run by the container's shim.
+
+use super::record::Status;
+use super::Engine;
+use crate::error::{EngineError, Result};
+use crate::runtime;
+use berth_api::models::{ExecCreateBody, ExecInspect, ExecProcessConfig, ExecStartBody};
+use berth_runtime::client::ExecStartError;
+use std::sync::{Arc, Mutex};
+use tokio::net::UnixStream;
+use tracing::{debug, warn};
+
+/// One exec instance.
+pub struct Exec {
+    pub id: String,
+    pub container_id: String,
+    pub config: ExecCreateBody,
+    state: Mutex<ExecState>,
+}
+
+#[derive(Default)]
+struct ExecState {
+    started: bool,
+    running: bool,
+    pid: i64,
+    exit_code: Option<i64>,
+}
+
+impl Exec {
+    fn state(&self) -> std::sync::MutexGuard<'_, ExecState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A started exec: its stdio stream (none when detached).
+pub struct ExecStarted {
+    pub tty: bool,
+    pub stdin: bool,
+    pub detach_keys: Vec<u8>,
+    pub stream: Option<UnixStream>,
+}
+
+/// An exec that could not start: Docker's message, written into the attached stream.
+#[derive(Debug)]
+pub struct ExecFailed(pub String);
+
+impl Engine {
+    fn exec_lookup(&self, id: &str) -> Result<Arc<Exec>> {
+        self.execs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("No such exec instance: {id}")))
+    }
+
+    /// The exec ids of a container (inspect's ExecIDs), oldest first.
+    pub fn exec_ids(&self, container_id: &str) -> Vec<String> {
+        let execs = self.execs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<&Arc<Exec>> = execs
+            .values()
+            .filter(|e| e.container_id == container_id)
+            .collect();
+        v.sort_by_key(|e| e.state().started);
+        v.into_iter().map(|e| e.id.clone()).collect()
+    }
+
+    /// Forgets the execs of a removed container.
+    pub(super) fn drop_execs(&self, container_id: &str) {
+        self.execs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, e| e.container_id != container_id);
+    }
+
+    /// Checks the container can take an exec: Docker's conflicts otherwise.
+    async fn exec_target(&self, name_or_id: &str) -> Result<String> {
+        let c = self.get(name_or_id)?;
+        let rec = c.record.lock().await;
+        match rec.state.status {
+            Status::Running => Ok(rec.id.clone()),
+            Status::Paused => Err(EngineError::Conflict(format!(
+                "container {} is paused, unpause the container before exec",
+                rec.id
+            ))),
+            Status::Restarting => Err(EngineError::Conflict(format!(
+                "container {} is restarting, wait until the container is running",
+                rec.id
+            ))),
+            _ => Err(EngineError::Conflict(format!(
+                "container {} is not running",
+                rec.id
+            ))),
+        }
+    }
+
+    /// `POST /containers/{id}/exec`: returns the new exec's id.
+    pub async fn exec_create(&self, name_or_id: &str, body: ExecCreateBody) -> Result<String> {
+        let container_id = self.exec_target(name_or_id).await?;
+        if body.cmd.is_empty() {
+            return Err(EngineError::InvalidParameter(
+                "No exec command specified".into(),
+            ));
+        }
+        if !body.detach_keys.is_empty() {
+            berth_api::detach::parse(&body.detach_keys).map_err(EngineError::InvalidParameter)?;
+        }
+        let id = {
+            let mut bytes = [0u8; 32];
+            for b in bytes.iter_mut() {
+                *b = rand::random();
+            }
+            hex::encode(bytes)
+        };
+        let exec = Arc::new(Exec {
+            id: id.clone(),
+            container_id,
+            config: body,
+            state: Mutex::new(ExecState::default()),
+        });
+        self.execs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), exec);
+        Ok(id)
+    }
+
+    /// `POST /exec/{id}/start`. `Err(Ok(ExecFailed))` is a process that could not start
+    /// (its exit code is recorded, as Docker's 126/127); other errors are API errors.
+    pub async fn exec_start(
+        self: &Arc<Self>,
+        id: &str,
+        body: &ExecStartBody,
+    ) -> std::result::Result<ExecStarted, std::result::Result<ExecFailed, EngineError>> {
+        let exec = self.exec_lookup(id).map_err(Err)?;
+        {
+            let mut st = exec.state();
+            if st.running {
+                return Err(Err(EngineError::Conflict(format!(
+                    "Error: Exec command {id} is already running"
+                ))));
+            }
+            if st.started {
+                return Err(Err(EngineError::Conflict(format!(
+                    "Error: Exec command {id} has already run"
+                ))));
+            }
+            st.started = true;
+        }
+        let cfg = &exec.config;
+        let process = self.exec_process(&exec).await.map_err(Err)?;
+        let detach = body.detach;
+        let (stdin, stdout, stderr) = if detach {
+            (false, false, false)
+        } else {
+            (cfg.attach_stdin, cfg.attach_stdout, cfg.attach_stderr)
+        };
+        let dir = self.dir(&exec.container_id);
+        let client =
+            berth_runtime::client::ShimClient::new(&berth_runtime::shim::socket_path(&dir));
+        match client.exec(id, &process, stdin, stdout, stderr).await {
+            Ok((pid, stream)) => {
+                {
+                    let mut st = exec.state();
+                    st.running = true;
+                    st.pid = i64::from(pid);
+                }
+                let size = body
+                    .console_size
+                    .clone()
+                    .or_else(|| cfg.console_size.clone());
+                if let (true, Some([h, w])) = (cfg.tty, size.as_deref()) {
+                    if *h > 0 && *w > 0 {
+                        let _ = client.resize(Some(id), *h, *w).await;
+                    }
+                }
+                let waiter = exec.clone();
+                tokio::spawn(async move {
+                    let code = match client.exec_wait(&waiter.id).await {
+                        Ok(c) => i64::from(c),
+                        Err(e) => {
+                            warn!(exec = %waiter.id, error = %e, "exec ended without a status");
+                            // The shim is gone with the container: killed with it.
+                            137
+                        }
+                    };
+                    let mut st = waiter.state();
+                    st.running = false;
+                    st.exit_code = Some(code);
+                    debug!(exec = %waiter.id, code, "exec exited");
+                });
+                let detach_keys = if cfg.detach_keys.is_empty() {
+                    berth_api::detach::DEFAULT.to_vec()
+                } else {
+                    berth_api::detach::parse(&cfg.detach_keys).unwrap_or_default()
+                };
+                Ok(ExecStarted {
+                    tty: cfg.tty,
+                    stdin,
+                    detach_keys,
+                    stream: (!detach && (stdin || stdout || stderr)).then_some(stream),
+                })
+            }
+            Err(ExecStartError::Failed { message, exit_code }) => {
+                exec.state().exit_code = Some(i64::from(exit_code));
+                let msg = format!(
+                    "OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown"
+                );
+                if detach {
+                    Err(Err(if exit_code == 127 || exit_code == 126 {
+                        EngineError::InvalidParameter(msg)
+                    } else {
+                        EngineError::Internal(msg)
+                    }))
+                } else {
+                    Err(Ok(ExecFailed(msg)))
+                }
+            }
+            Err(ExecStartError::Client(e)) => {
+                exec.state().exit_code = Some(126);
+                // The shim refuses an exec once the container stopped.
+                let msg = e.to_string();
+                Err(Err(if msg.contains("not running") {
+                    EngineError::Conflict(format!("container {} is not running", exec.container_id))
+                } else {
+                    EngineError::Internal(msg)
+                }))
+            }
+        }
+    }
+
+    /// The exec's OCI process: the container's, with the exec's settings.
+    async fn exec_process(&self, exec: &Exec) -> Result<oci_spec::runtime::Process> {
+        let c = self.get(&exec.container_id)?;
+        let rec = c.record.lock().await;
+        if rec.state.status != Status::Running {
+            return Err(EngineError::Conflict(format!(
+                "container {} is not running",
+                rec.id
+            )));
+        }
+        let dir = self.dir(&rec.id);
+        let spec = oci_spec::runtime::Spec::load(dir.join("bundle/config.json"))
+            .map_err(|e| EngineError::internal("read the container's spec", e))?;
+        let base = spec
+            .process()
+            .clone()
+            .ok_or_else(|| EngineError::Internal("the container's spec has no process".into()))?;
+        let cfg = &exec.config;
+        let input = berth_runtime::spec::ExecInput {
+            args: cfg.cmd.clone(),
+            env: runtime::exec_env(&rec, cfg.tty, &cfg.env),
+            cwd: cfg.working_dir.clone(),
+            user: cfg.user.clone(),
+            tty: cfg.tty,
+            privileged: cfg.privileged,
+        };
+        let rootfs = dir.join("bundle/rootfs");
+        berth_runtime::spec::exec_process(&base, &rootfs, &input)
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))
+    }
+
+    /// `POST /exec/{id}/resize`.
+    pub async fn exec_resize(&self, id: &str, height: u16, width: u16) -> Result<()> {
+        let exec = self.exec_lookup(id)?;
+        if !exec.state().running {
+            return Err(EngineError::Conflict(format!(
+                "Exec {id} is not running, so it can not be resized."
+            )));
+        }
+        let dir = self.dir(&exec.container_id);
+        let client =
+            berth_runtime::client::ShimClient::new(&berth_runtime::shim::socket_path(&dir));
+        client
+            .resize(Some(id), height, width)
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))
+    }
+
+    /// `GET /exec/{id}/json`.
+    pub fn exec_inspect(&self, id: &str) -> Result<ExecInspect> {
+        let exec = self.exec_lookup(id)?;
+        let st = exec.state();
+        let cfg = &exec.config;
+        Ok(ExecInspect {
+            can_remove: false,
+            container_id: exec.container_id.clone(),
+            detach_keys: cfg.detach_keys.clone(),
+            exit_code: st.exit_code,
+            id: exec.id.clone(),
+            open_stderr: cfg.attach_stderr,
+            open_stdin: cfg.attach_stdin,
+            open_stdout: cfg.attach_stdout,
+            process_config: ExecProcessConfig {
+                arguments: cfg.cmd.iter().skip(1).cloned().collect(),
+                entrypoint: cfg.cmd.first().cloned().unwrap_or_default(),
+                privileged: cfg.privileged,
+                tty: cfg.tty,
+                user: cfg.user.clone(),
+            },
+            running: st.running,
+            pid: st.pid,
+        })
+    }
+}
