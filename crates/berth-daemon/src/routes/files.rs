@@ -66,6 +66,10 @@ pub async fn archive_put(
     req: Request,
 ) -> ApiResult<Response> {
     let q = Query::parse(q.as_deref());
+    if let Err(e) = engine.get(&id) {
+        drain(req).await;
+        return Err(e.into());
+    }
     let opts = PutOptions {
         no_overwrite_dir_non_dir: q.bool("noOverwriteDirNonDir"),
         copy_uid_gid: q.bool("copyUIDGID"),
@@ -74,6 +78,23 @@ pub async fn archive_put(
         .archive_put(&id, q.str("path"), body_reader(req), opts)
         .await?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// Reads (up to 1 MiB, 5 s) of a body we refuse, so the client reads our answer instead
+/// of failing on a closed connection, as Go's server does.
+async fn drain(req: Request) {
+    use futures_util::StreamExt;
+    let mut stream = req.into_body().into_data_stream();
+    let mut left: usize = 1 << 20;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            left = left.saturating_sub(chunk.len());
+            if left == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 pub async fn export(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {

@@ -279,37 +279,15 @@ impl Engine {
         let lease = self.lease_rootfs(&c).await?;
         let rootfs = lease.rootfs.clone();
         let (path_s, name_s) = (path.to_string(), name.to_string());
+        let mut body = body;
         let r = tokio::task::spawn_blocking(move || -> Result<()> {
-            let dest = berth_runtime::rootpath::resolve_in_root(&rootfs, Path::new(&path_s))
-                .map_err(|e| EngineError::internal("resolving path", e))?;
-            match std::fs::symlink_metadata(&dest) {
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => {
-                    return Err(EngineError::InvalidParameter(
-                        "extraction point is not a directory".to_string(),
-                    ))
-                }
-                Err(_) => return Err(not_found(&path_s, &name_s)),
+            let r = extract(&mut body, &rootfs, &path_s, &name_s, readonly, &user, opts);
+            if r.is_err() {
+                // Read some of what the client still sends so it sees our answer rather
+                // than a broken pipe (Go's server does the same, up to 256 KiB).
+                let _ = std::io::copy(&mut (&mut body).take(1 << 20), &mut std::io::sink());
             }
-            if readonly {
-                return Err(EngineError::InvalidParameter(
-                    "container rootfs is marked read-only".to_string(),
-                ));
-            }
-            let chown = if opts.copy_uid_gid && !user.is_empty() {
-                let (uid, gid, _) = berth_runtime::user::resolve_user(&rootfs, &user)
-                    .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
-                Some((uid, gid))
-            } else {
-                None
-            };
-            let uo = berth_image::UnpackOptions {
-                whiteouts: false,
-                no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
-                chown,
-            };
-            berth_image::unpack_with(body, &dest, &uo).map_err(map_err)?;
-            Ok(())
+            r
         })
         .await
         .map_err(|e| EngineError::internal("extract task", e));
@@ -425,6 +403,48 @@ impl Engine {
         }
         r?
     }
+}
+
+/// The blocking part of `archive_put`.
+fn extract(
+    body: &mut dyn Read,
+    rootfs: &Path,
+    path: &str,
+    name: &str,
+    readonly: bool,
+    user: &str,
+    opts: PutOptions,
+) -> Result<()> {
+    let dest = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(path))
+        .map_err(|e| EngineError::internal("resolving path", e))?;
+    match std::fs::symlink_metadata(&dest) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(EngineError::InvalidParameter(
+                "extraction point is not a directory".to_string(),
+            ))
+        }
+        Err(_) => return Err(not_found(path, name)),
+    }
+    if readonly {
+        return Err(EngineError::InvalidParameter(
+            "container rootfs is marked read-only".to_string(),
+        ));
+    }
+    let chown = if opts.copy_uid_gid && !user.is_empty() {
+        let (uid, gid, _) = berth_runtime::user::resolve_user(rootfs, user)
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        Some((uid, gid))
+    } else {
+        None
+    };
+    let uo = berth_image::UnpackOptions {
+        whiteouts: false,
+        no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
+        chown,
+    };
+    berth_image::unpack_with(body, &dest, &uo).map_err(map_err)?;
+    Ok(())
 }
 
 /// docker refuses an empty `path`.
