@@ -5,4 +5,6 @@ pub mod detach;
 pub mod filters;
 pub mod human;
 pub mod models;
+pub mod pathstat;
+pub mod tarfs;
 pub mod version;

@@ -231,16 +231,31 @@ impl Client {
                 ));
                 s.write_all(head.as_bytes())?;
                 let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = r.read(&mut buf)?;
-                    if n == 0 {
-                        break;
+                let sent = (|| -> io::Result<()> {
+                    loop {
+                        let n = r.read(&mut buf)?;
+                        if n == 0 {
+                            break;
+                        }
+                        s.write_all(format!("{n:x}\r\n").as_bytes())?;
+                        s.write_all(&buf[..n])?;
+                        s.write_all(b"\r\n")?;
                     }
-                    s.write_all(format!("{n:x}\r\n").as_bytes())?;
-                    s.write_all(&buf[..n])?;
-                    s.write_all(b"\r\n")?;
+                    s.write_all(b"0\r\n\r\n")
+                })();
+                if let Err(e) = sent {
+                    // The daemon may answer (an error) before reading the whole body and
+                    // close: its answer says more than the broken pipe.
+                    let mut reader = BufReader::new(s);
+                    return match read_head(&mut reader) {
+                        Ok((status, headers)) => Ok(Response {
+                            body: body_reader(reader, &headers, status)?,
+                            status,
+                            headers,
+                        }),
+                        Err(_) => Err(e.into()),
+                    };
                 }
-                s.write_all(b"0\r\n\r\n")?;
             }
         }
         let mut reader = BufReader::new(s);

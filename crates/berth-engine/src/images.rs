@@ -32,6 +32,11 @@ impl Images {
         })
     }
 
+    /// The synchronous store, for engine code that drives it from its own blocking task.
+    pub(crate) fn store(&self) -> &Arc<ImageStore> {
+        &self.store
+    }
+
     /// Runs a store call on the blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,

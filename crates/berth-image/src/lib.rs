@@ -4,12 +4,16 @@
 
 mod archive;
 mod changes;
+pub mod diff;
 pub mod error;
 pub mod reference;
 pub mod snapshot;
 pub mod store;
 mod unpack;
 
+pub use changes::{apply_changes, ContainerConfig};
+pub use unpack::{unpack_with, UnpackOptions};
+
 pub use error::ImageError;
 pub use reference::{parse_any, AnyReference, Reference};
-pub use store::{DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, Loaded};
+pub use store::{CommitRequest, DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, Loaded};

@@ -29,6 +29,9 @@ use crate::error::{ImageError, IoContext};
 use crate::reference::{parse_any, AnyReference, Reference};
 use crate::unpack;
 
+mod commit;
+pub use commit::CommitRequest;
+
 /// One `history` entry of the image config.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {

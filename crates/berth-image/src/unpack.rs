@@ -254,9 +254,30 @@ fn apply_meta_fd(fd: RawFd, m: &Meta, name: &str) -> Result<(), ImageError> {
     Ok(())
 }
 
+/// How `unpack_with` treats entries: layers convert whiteouts; `docker cp` does not.
+#[derive(Debug, Clone, Default)]
+pub struct UnpackOptions {
+    /// `.wh.x` / `.wh..wh..opq` become overlay whiteouts (layers), else plain entries.
+    pub whiteouts: bool,
+    /// docker's NoOverwriteDirNonDir: refuse to replace a dir with a non-dir and back.
+    pub no_overwrite_dir_non_dir: bool,
+    /// Owner for every entry instead of the tar header's (`cp -a` with a container user).
+    pub chown: Option<(u32, u32)>,
+}
+
 /// Unpacks a layer tar stream into `dest` (an existing, normally empty directory).
 /// Returns the tar reader so the caller can drain and hash the rest of the stream.
 pub fn unpack_layer<R: Read>(r: R, dest: &Path) -> Result<R, ImageError> {
+    let opts = UnpackOptions {
+        whiteouts: true,
+        ..Default::default()
+    };
+    unpack_with(r, dest, &opts)
+}
+
+/// Unpacks a tar stream into the existing directory `dest` with the same hardening as
+/// layers (nothing is ever written outside `dest`).
+pub fn unpack_with<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<R, ImageError> {
     let root_c = cstr(dest.as_os_str().as_bytes())?;
     // SAFETY: opening the destination dir; owned below.
     let root_fd = check(unsafe {
@@ -277,7 +298,7 @@ pub fn unpack_layer<R: Read>(r: R, dest: &Path) -> Result<R, ImageError> {
             .map_err(|e| bad(format!("invalid layer tar: {e}")))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| bad(format!("invalid layer tar: {e}")))?;
-            extract_entry(&root, &mut entry, &mut dirs)?;
+            extract_entry(&root, &mut entry, &mut dirs, opts)?;
         }
     }
     // Directory metadata last, deepest first, so creating children does not touch mtimes.
@@ -302,6 +323,7 @@ fn extract_entry<R: Read>(
     root: &OwnedFd,
     entry: &mut tar::Entry<'_, R>,
     dirs: &mut Vec<(Vec<Vec<u8>>, Meta)>,
+    opts: &UnpackOptions,
 ) -> Result<(), ImageError> {
     let raw = entry
         .path()
@@ -314,10 +336,15 @@ fn extract_entry<R: Read>(
         ))
     })?;
     let kind = entry.header().entry_type();
-    let meta = entry_meta(entry)?;
+    let mut meta = entry_meta(entry)?;
+    if let Some((uid, gid)) = opts.chown {
+        meta.uid = u64::from(uid);
+        meta.gid = u64::from(gid);
+    }
     let Some((base, parents)) = comps.split_last() else {
-        // The root itself ("./"): only its metadata matters.
-        if kind.is_dir() {
+        // The root itself ("./"): only its metadata matters, for layers (docker cp leaves
+        // the extraction directory as it is).
+        if kind.is_dir() && opts.whiteouts {
             dirs.push((Vec::new(), meta));
         }
         return Ok(());
@@ -326,12 +353,15 @@ fn extract_entry<R: Read>(
     let pfd = parent.as_raw_fd();
     let base_str = OsStr::from_bytes(base).to_string_lossy().into_owned();
 
-    if base_str == OPAQUE {
+    if opts.whiteouts && base_str == OPAQUE {
         set_xattr_fd(pfd, b"trusted.overlay.opaque", b"y")
             .map_err(|e| io_err("marking opaque", &shown, e))?;
         return Ok(());
     }
-    if let Some(real) = base.strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
+    if let Some(real) = base
+        .strip_prefix(WHITEOUT_PREFIX.as_bytes())
+        .filter(|_| opts.whiteouts)
+    {
         if real.is_empty() || real == b"." || real == b".." {
             return Err(bad(format!("invalid whiteout entry {shown:?}")));
         }
@@ -347,6 +377,19 @@ fn extract_entry<R: Read>(
     let bc = cstr(base)?;
     let existing = lstat_at(pfd, &bc).map_err(|e| io_err("stat", &shown, e))?;
     let existing_is_dir = existing.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+    if opts.no_overwrite_dir_non_dir && existing.is_some() {
+        let path = format!("/{}", display(&comps));
+        if existing_is_dir && !kind.is_dir() {
+            return Err(ImageError::InvalidArgument(format!(
+                "cannot overwrite directory {path:?} with non-directory {path:?}"
+            )));
+        }
+        if !existing_is_dir && kind.is_dir() {
+            return Err(ImageError::InvalidArgument(format!(
+                "cannot overwrite non-directory {path:?} with directory {path:?}"
+            )));
+        }
+    }
     if existing.is_some() && !(kind.is_dir() && existing_is_dir) {
         remove_at(pfd, &bc).map_err(|e| io_err("replacing", &shown, e))?;
     }

@@ -3,6 +3,7 @@
 pub mod containers;
 pub mod create;
 pub mod exec;
+pub mod files;
 pub mod images;
 pub mod observe;
 pub mod system;
@@ -52,6 +53,8 @@ impl Invocation {
 
 const USAGE_RUN: &str = "[OPTIONS] IMAGE [COMMAND] [ARG...]";
 const USAGE_MULTI: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
+const USAGE_CP: &str =
+    "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH";
 
 fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
     use containers as c;
@@ -78,6 +81,10 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         "load" => Some(("[OPTIONS]", i::cmd_load)),
         "save" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_save)),
         "import" => Some(("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", i::cmd_import)),
+        "cp" => Some((USAGE_CP, files::cmd_cp)),
+        "export" => Some(("[OPTIONS] CONTAINER", files::cmd_export)),
+        "diff" => Some(("CONTAINER", files::cmd_diff)),
+        "commit" => Some(("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", files::cmd_commit)),
         _ => None,
     };
     match group {

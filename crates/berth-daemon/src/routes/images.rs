@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 /// A `Read` over chunks sent from an async task (used on the blocking pool only).
-struct ChannelReader {
+pub(super) struct ChannelReader {
     rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
     buf: Bytes,
 }
@@ -40,7 +40,7 @@ impl Read for ChannelReader {
 }
 
 /// Feeds the request body into a `ChannelReader`.
-fn body_reader(req: Request) -> ChannelReader {
+pub(super) fn body_reader(req: Request) -> ChannelReader {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut stream = req.into_body().into_data_stream();
@@ -58,8 +58,8 @@ fn body_reader(req: Request) -> ChannelReader {
 }
 
 /// A `Write` whose bytes become a response body (used on the blocking pool only).
-struct ChannelWriter {
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+pub(super) struct ChannelWriter {
+    pub(super) tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
 }
 
 impl Write for ChannelWriter {

@@ -3,6 +3,7 @@
 
 mod containers;
 mod exec;
+mod files;
 mod images;
 mod observe;
 mod stream;
@@ -53,6 +54,15 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/networks/prune", post(observe::networks_prune))
         .route("/volumes/prune", post(observe::volumes_prune))
         .route("/build/prune", post(observe::build_prune))
+        .route(
+            "/containers/{id}/archive",
+            get(files::archive_get)
+                .head(files::archive_head)
+                .put(files::archive_put),
+        )
+        .route("/containers/{id}/export", get(files::export))
+        .route("/containers/{id}/changes", get(files::changes))
+        .route("/commit", post(files::commit))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

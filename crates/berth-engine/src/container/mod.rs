@@ -1,6 +1,7 @@
 //! Containers: create, start, stop, kill, wait, remove, rename, and exit monitoring.
 
 pub mod exec;
+pub mod files;
 pub mod filters;
 pub mod inspect;
 pub mod logs;

@@ -1,0 +1,510 @@
+//! A container's files: the archive endpoints `docker cp` uses (stat, get, put), export,
+//! changes (`docker diff`) and commit. Paths are resolved inside the container rootfs
+//! (symlinks as a chroot sees them). A running container's overlay is mounted in the host
+//! namespace already; a stopped or created one is mounted for the operation and unmounted
+//! after, as docker does (a count per container keeps concurrent operations safe).
+
+use super::{Container, Engine};
+use crate::error::{EngineError, Result};
+use crate::images::map_err;
+use berth_api::pathstat::{go_mode, PathStat};
+use berth_api::tarfs::{go_base, go_clean, Markers, TarWriter};
+use berth_image::diff::Change;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex as StdMutex};
+use tracing::{debug, warn};
+
+/// Temporary rootfs mounts in use, per container id.
+static LEASES: LazyLock<StdMutex<HashMap<String, usize>>> =
+    LazyLock::new(|| StdMutex::new(HashMap::new()));
+
+fn leases() -> std::sync::MutexGuard<'static, HashMap<String, usize>> {
+    LEASES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The container's mounted rootfs, for the duration of one operation.
+pub struct RootfsLease {
+    container: Arc<Container>,
+    dir: PathBuf,
+    pub rootfs: PathBuf,
+    temporary: bool,
+}
+
+impl RootfsLease {
+    /// Ends the lease: the last temporary user unmounts a rootfs the container does not use.
+    pub async fn release(self) {
+        if !self.temporary {
+            return;
+        }
+        let last = {
+            let mut l = leases();
+            let n = l.entry(self.container.id.clone()).or_insert(1);
+            *n = n.saturating_sub(1);
+            let last = *n == 0;
+            if last {
+                l.remove(&self.container.id);
+            }
+            last
+        };
+        let rec = self.container.record.lock().await;
+        if last && !rec.state.status.is_running() {
+            let dir = self.dir.clone();
+            let r =
+                tokio::task::spawn_blocking(move || berth_image::snapshot::unmount_rootfs(&dir))
+                    .await;
+            if let Ok(Err(e)) = r {
+                warn!(id = %self.container.id, error = %e, "unmounting temporary rootfs");
+            }
+        }
+    }
+}
+
+/// What `GET /containers/{id}/archive` and `/export` stream.
+pub struct ArchiveSource {
+    lease: RootfsLease,
+    host: PathBuf,
+    name: Vec<u8>,
+}
+
+impl ArchiveSource {
+    /// Writes the tar to `w` (on the blocking pool), then releases the rootfs.
+    pub async fn write_to(self, w: impl Write + Send + 'static) -> Result<()> {
+        let (host, name) = (self.host.clone(), self.name.clone());
+        let r = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut tw = TarWriter::new(w, Markers::Keep);
+            tw.write_tree(&host, &name)?;
+            tw.finish().map(|_| ())
+        })
+        .await;
+        self.lease.release().await;
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(EngineError::internal("writing archive", e)),
+            Err(e) => Err(EngineError::internal("archive task", e)),
+        }
+    }
+}
+
+/// Options of `PUT /containers/{id}/archive`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PutOptions {
+    pub no_overwrite_dir_non_dir: bool,
+    pub copy_uid_gid: bool,
+}
+
+/// Options of `POST /commit`.
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    pub reference: Option<String>,
+    pub author: String,
+    pub comment: String,
+    pub changes: Vec<String>,
+    pub pause: bool,
+}
+
+/// moby's PreserveTrailingDotOrSeparator over the cleaned absolute form of `path`.
+fn abs_path(path: &str) -> String {
+    let mut abs = go_clean(&format!("/{path}"));
+    if (path.ends_with("/.") || path == ".") && !abs.ends_with("/.") {
+        abs.push_str(if abs.ends_with('/') { "." } else { "/." });
+    } else if path.ends_with('/') && !abs.ends_with('/') {
+        abs.push('/');
+    }
+    abs
+}
+
+fn not_found(path: &str, container: &str) -> EngineError {
+    EngineError::NotFound(format!(
+        "Could not find the file {path} in container {container}"
+    ))
+}
+
+fn rfc3339_nano(secs: i64, nsec: i64) -> String {
+    let t = chrono::DateTime::from_timestamp(secs, u32::try_from(nsec).unwrap_or(0))
+        .unwrap_or_default();
+    let s = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    // Go's RFC3339Nano drops trailing zeros of the fraction.
+    match s.strip_suffix('Z').and_then(|b| b.split_once('.')) {
+        Some((base, frac)) => {
+            let f = frac.trim_end_matches('0');
+            if f.is_empty() {
+                format!("{base}Z")
+            } else {
+                format!("{base}.{f}Z")
+            }
+        }
+        None => s,
+    }
+}
+
+/// moby's ResolvePath + StatPath: the last element is not followed unless the path ends
+/// with `/` or `/.`; a symlink's target is fully resolved inside the rootfs.
+fn resolve_and_stat(
+    rootfs: &Path,
+    path: &str,
+    container: &str,
+) -> Result<(PathBuf, String, PathStat)> {
+    let abs = abs_path(path);
+    let split = abs.rfind('/').map_or(0, |i| i + 1);
+    let (dir_part, base_part) = abs.split_at(split);
+    let rdir = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(dir_part))
+        .map_err(|e| EngineError::internal("resolving path", e))?;
+    let resolved = if base_part.is_empty() || base_part == "." {
+        rdir
+    } else {
+        rdir.join(base_part)
+    };
+    let md = match std::fs::symlink_metadata(&resolved) {
+        Ok(m) => m,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Err(not_found(path, container))
+        }
+        Err(e) => return Err(EngineError::internal("stat", e)),
+    };
+    let mut link_target = String::new();
+    if md.file_type().is_symlink() {
+        let full = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(&abs))
+            .map_err(|e| EngineError::internal("resolving link", e))?;
+        let rel = full.strip_prefix(rootfs).unwrap_or(Path::new(""));
+        link_target = format!("/{}", rel.display());
+    }
+    let name = go_base(&abs);
+    let stat = PathStat {
+        name: name.clone(),
+        size: i64::try_from(md.len()).unwrap_or(i64::MAX),
+        mode: go_mode(md.mode()),
+        mtime: rfc3339_nano(md.mtime(), md.mtime_nsec()),
+        link_target,
+    };
+    Ok((resolved, name, stat))
+}
+
+impl Engine {
+    /// Mounts (or reuses) the container's rootfs for one operation.
+    pub async fn lease_rootfs(&self, c: &Arc<Container>) -> Result<RootfsLease> {
+        let dir = self.dir(&c.id);
+        let rec = c.record.lock().await;
+        if rec.state.status.is_running() {
+            return Ok(RootfsLease {
+                container: c.clone(),
+                rootfs: dir.join("bundle/rootfs"),
+                dir,
+                temporary: false,
+            });
+        }
+        let image = self.images.get(&rec.image_id).await?;
+        let mut layers = self.images.layer_dirs(&image).await?;
+        layers.push(self.init_layer.clone());
+        *leases().entry(c.id.clone()).or_insert(0) += 1;
+        let d = dir.clone();
+        let mounted =
+            tokio::task::spawn_blocking(move || berth_image::snapshot::mount_rootfs(&layers, &d))
+                .await
+                .map_err(|e| EngineError::internal("mount task", e))
+                .and_then(|r| {
+                    r.map_err(|e| EngineError::internal("cannot mount container rootfs", e))
+                });
+        drop(rec);
+        let lease = RootfsLease {
+            container: c.clone(),
+            rootfs: dir.join("bundle/rootfs"),
+            dir,
+            temporary: true,
+        };
+        match mounted {
+            Ok(rootfs) => {
+                debug!(id = %c.id, "temporary rootfs mount");
+                Ok(RootfsLease { rootfs, ..lease })
+            }
+            Err(e) => {
+                lease.release().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// `HEAD /containers/{id}/archive?path=`.
+    pub async fn archive_stat(&self, name: &str, path: &str) -> Result<PathStat> {
+        check_path(path)?;
+        let c = self.get(name)?;
+        let lease = self.lease_rootfs(&c).await?;
+        let r = resolve_and_stat(&lease.rootfs, path, name);
+        lease.release().await;
+        Ok(r?.2)
+    }
+
+    /// `GET /containers/{id}/archive?path=`: the stat and the tar to stream.
+    pub async fn archive_get(&self, name: &str, path: &str) -> Result<(PathStat, ArchiveSource)> {
+        check_path(path)?;
+        let c = self.get(name)?;
+        let lease = self.lease_rootfs(&c).await?;
+        match resolve_and_stat(&lease.rootfs, path, name) {
+            Ok((host, base, stat)) => {
+                let name = if base == "/" {
+                    Vec::new()
+                } else {
+                    base.into_bytes()
+                };
+                Ok((stat, ArchiveSource { lease, host, name }))
+            }
+            Err(e) => {
+                lease.release().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// `PUT /containers/{id}/archive?path=`: extracts a tar into the directory `path`.
+    pub async fn archive_put(
+        &self,
+        name: &str,
+        path: &str,
+        body: impl Read + Send + 'static,
+        opts: PutOptions,
+    ) -> Result<()> {
+        check_path(path)?;
+        let c = self.get(name)?;
+        let (readonly, user) = {
+            let rec = c.record.lock().await;
+            (rec.host_config.readonly_rootfs, rec.config.user.clone())
+        };
+        let lease = self.lease_rootfs(&c).await?;
+        let rootfs = lease.rootfs.clone();
+        let (path_s, name_s) = (path.to_string(), name.to_string());
+        let mut body = body;
+        let r = tokio::task::spawn_blocking(move || -> Result<()> {
+            let r = extract(&mut body, &rootfs, &path_s, &name_s, readonly, &user, opts);
+            if r.is_err() {
+                // Read some of what the client still sends so it sees our answer rather
+                // than a broken pipe (Go's server does the same, up to 256 KiB).
+                let _ = std::io::copy(&mut (&mut body).take(1 << 20), &mut std::io::sink());
+            }
+            r
+        })
+        .await
+        .map_err(|e| EngineError::internal("extract task", e));
+        lease.release().await;
+        r?
+    }
+
+    /// `GET /containers/{id}/export`: the merged rootfs.
+    pub async fn export(&self, name: &str) -> Result<ArchiveSource> {
+        let c = self.get(name)?;
+        let lease = self.lease_rootfs(&c).await?;
+        let host = lease.rootfs.clone();
+        Ok(ArchiveSource {
+            lease,
+            host,
+            name: Vec::new(),
+        })
+    }
+
+    /// `GET /containers/{id}/changes`.
+    pub async fn changes(&self, name: &str) -> Result<Vec<Change>> {
+        let c = self.get(name)?;
+        let image_id = c.record.lock().await.image_id.clone();
+        let image = self.images.get(&image_id).await?;
+        let mut lowers = self.images.layer_dirs(&image).await?;
+        lowers.push(self.init_layer.clone());
+        let dir = self.dir(&c.id);
+        tokio::task::spawn_blocking(move || {
+            if dir.join("rootfs.vfs").exists() {
+                return Err(EngineError::Internal(
+                    "changes are not available for a copied (vfs) rootfs".to_string(),
+                ));
+            }
+            berth_image::diff::changes(&dir.join("upper"), &lowers).map_err(map_err)
+        })
+        .await
+        .map_err(|e| EngineError::internal("changes task", e))?
+    }
+
+    /// `POST /commit`: returns the new image id.
+    pub async fn commit(&self, name: &str, opts: CommitOptions) -> Result<String> {
+        let c = self.get(name)?;
+        let rec = c.snapshot().await;
+        let dir = self.dir(&c.id);
+        if dir.join("rootfs.vfs").exists() {
+            return Err(EngineError::Internal(
+                "commit is not available for a copied (vfs) rootfs".to_string(),
+            ));
+        }
+        let mut cfg: berth_image::ContainerConfig = serde_json::to_value(&rec.config)
+            .and_then(serde_json::from_value)
+            .map_err(|e| EngineError::internal("converting container config", e))?;
+        berth_image::apply_changes(&mut cfg, &opts.changes).map_err(map_err)?;
+        // The builder's ENTRYPOINT resets an inherited CMD unless CMD is set as well.
+        let kw = |c: &String, k: &str| {
+            c.split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case(k))
+        };
+        if opts.changes.iter().any(|c| kw(c, "ENTRYPOINT"))
+            && !opts.changes.iter().any(|c| kw(c, "CMD"))
+        {
+            cfg.cmd = None;
+        }
+        let cgroup = if opts.pause && rec.state.status.is_running() {
+            let rel = cgroup_rel(&dir, &c.id);
+            match tokio::task::spawn_blocking({
+                let rel = rel.clone();
+                move || berth_runtime::cgroups::freeze(&rel, true)
+            })
+            .await
+            .map_err(|e| EngineError::internal("freeze task", e))?
+            {
+                Ok(()) => Some(rel),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    warn!(id = %c.id, error = %e, "no cgroup freezer: committing without pausing");
+                    None
+                }
+                Err(e) => return Err(EngineError::internal("Cannot pause container", e)),
+            }
+        } else {
+            None
+        };
+        let store = self.images.store().clone();
+        let created_by = rec.config.cmd.clone().unwrap_or_default().join(" ");
+        let (parent, cid) = (rec.image_id.clone(), rec.id.clone());
+        let r = tokio::task::spawn_blocking(move || {
+            let upper = dir.join("upper");
+            std::fs::create_dir_all(&upper)
+                .map_err(|e| EngineError::internal("creating upper dir", e))?;
+            store
+                .commit(&berth_image::CommitRequest {
+                    parent: &parent,
+                    upper: &upper,
+                    config: &cfg,
+                    container_id: &cid,
+                    author: &opts.author,
+                    comment: &opts.comment,
+                    created_by: &created_by,
+                    reference: opts.reference.as_deref(),
+                })
+                .map_err(map_err)
+        })
+        .await
+        .map_err(|e| EngineError::internal("commit task", e));
+        if let Some(rel) = cgroup {
+            let thawed =
+                tokio::task::spawn_blocking(move || berth_runtime::cgroups::freeze(&rel, false))
+                    .await;
+            if !matches!(thawed, Ok(Ok(()))) {
+                warn!(id = %c.id, "cannot thaw container after commit");
+            }
+        }
+        r?
+    }
+}
+
+/// The blocking part of `archive_put`.
+fn extract(
+    body: &mut dyn Read,
+    rootfs: &Path,
+    path: &str,
+    name: &str,
+    readonly: bool,
+    user: &str,
+    opts: PutOptions,
+) -> Result<()> {
+    let dest = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(path))
+        .map_err(|e| EngineError::internal("resolving path", e))?;
+    match std::fs::symlink_metadata(&dest) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(EngineError::InvalidParameter(
+                "extraction point is not a directory".to_string(),
+            ))
+        }
+        Err(_) => return Err(not_found(path, name)),
+    }
+    if readonly {
+        return Err(EngineError::InvalidParameter(
+            "container rootfs is marked read-only".to_string(),
+        ));
+    }
+    let chown = if opts.copy_uid_gid && !user.is_empty() {
+        let (uid, gid, _) = berth_runtime::user::resolve_user(rootfs, user)
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        Some((uid, gid))
+    } else {
+        None
+    };
+    let uo = berth_image::UnpackOptions {
+        whiteouts: false,
+        no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
+        chown,
+    };
+    berth_image::unpack_with(body, &dest, &uo).map_err(map_err)?;
+    Ok(())
+}
+
+/// docker refuses an empty `path`.
+fn check_path(path: &str) -> Result<()> {
+    if path.is_empty() {
+        return Err(EngineError::InvalidParameter(
+            "Path cannot be empty".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// The container's cgroup path, as its bundle spec names it.
+fn cgroup_rel(dir: &Path, id: &str) -> String {
+    std::fs::read(dir.join("bundle/config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.pointer("/linux/cgroupsPath")
+                .and_then(|p| p.as_str())
+                .map(str::to_string)
+        })
+        .filter(|p| !p.contains(':'))
+        .unwrap_or_else(|| format!("/berth/{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abs_paths_keep_trailing_markers() {
+        assert_eq!(abs_path("d"), "/d");
+        assert_eq!(abs_path("/d/"), "/d/");
+        assert_eq!(abs_path("/d/."), "/d/.");
+        assert_eq!(abs_path("/"), "/");
+        assert_eq!(abs_path("/a/../b"), "/b");
+        assert_eq!(abs_path("../../etc"), "/etc");
+    }
+
+    #[test]
+    fn stat_resolves_inside_the_rootfs() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("d")).unwrap();
+        std::fs::write(r.join("d/a.txt"), b"hi").unwrap();
+        std::os::unix::fs::symlink("/d/a.txt", r.join("d/link")).unwrap();
+        std::os::unix::fs::symlink("/d", r.join("dl")).unwrap();
+        let (_, _, st) = resolve_and_stat(r, "/d/link", "c").unwrap();
+        assert_eq!(st.link_target, "/d/a.txt");
+        assert!(st.is_symlink());
+        let (host, name, st) = resolve_and_stat(r, "/dl/", "c").unwrap();
+        assert_eq!(host, r.join("d"));
+        assert_eq!(name, "dl");
+        assert!(st.is_dir());
+        let e = resolve_and_stat(r, "/nope", "c").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Could not find the file /nope in container c"
+        );
+        assert_eq!(e.status(), 404);
+    }
+}

@@ -1,0 +1,165 @@
+//! `docker commit`: a new image made of the container's image and one layer built from its
+//! overlay upper dir (whiteouts as `.wh.` entries), as moby's CreateImageFromContainer.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::{chain_id, go_arch, now_rfc3339_nano, ImageRecord, ImageStore};
+use crate::changes::ContainerConfig;
+use crate::error::{ImageError, IoContext};
+use crate::reference::Reference;
+use berth_api::tarfs::{Markers, TarWriter};
+
+/// What a commit is made of.
+pub struct CommitRequest<'a> {
+    /// The container's image id (`sha256:...`): the new image's parent.
+    pub parent: &'a str,
+    /// The container's overlay upper dir.
+    pub upper: &'a Path,
+    /// The new image's `config` (the container's, changes applied).
+    pub config: &'a ContainerConfig,
+    pub container_id: &'a str,
+    pub author: &'a str,
+    pub comment: &'a str,
+    /// The history entry's `created_by`: the container's command line.
+    pub created_by: &'a str,
+    /// `repo[:tag]` to tag the image with.
+    pub reference: Option<&'a str>,
+}
+
+impl ImageStore {
+    /// Stores the image and returns its id.
+    pub fn commit(&self, req: &CommitRequest<'_>) -> Result<String, ImageError> {
+        let tag = match req.reference.filter(|r| !r.is_empty()) {
+            Some(r) => {
+                let t = Reference::parse_tagged(r)?;
+                if t.digest().is_some() {
+                    return Err(ImageError::InvalidReference(
+                        "refusing to create a tag with a digest reference".to_string(),
+                    ));
+                }
+                Some(t)
+            }
+            None => None,
+        };
+        let parent_rec = {
+            let st = self.lock();
+            st.images
+                .get(req.parent)
+                .cloned()
+                .ok_or_else(|| ImageError::NotFound(format!("No such image: {}", req.parent)))?
+        };
+        let raw = std::fs::read(self.blob_path(&parent_rec.id))
+            .ctx(|| format!("reading config of {}", parent_rec.id))?;
+        let parent_cfg: Value = serde_json::from_slice(&raw)
+            .map_err(|e| ImageError::Internal(format!("corrupt config of {}: {e}", req.parent)))?;
+
+        let tmp = self.tempdir("commit-")?;
+        let blob = tmp.path().join("layer.tar");
+        let entries = {
+            let f = File::create(&blob).ctx(|| "creating commit layer".to_string())?;
+            let mut tw = TarWriter::new(BufWriter::new(f), Markers::Whiteouts);
+            tw.write_tree(req.upper, b"")
+                .ctx(|| format!("archiving {}", req.upper.display()))?;
+            let n = tw.entries();
+            let w = tw.finish().ctx(|| "writing commit layer".to_string())?;
+            w.into_inner()
+                .map_err(|e| ImageError::Io {
+                    context: "writing commit layer".to_string(),
+                    source: e.into_error(),
+                })?
+                .sync_all()
+                .ctx(|| "syncing commit layer".to_string())?;
+            n
+        };
+        let mut layers = parent_rec.layers.clone();
+        // Like moby's layer.IsEmpty: an unchanged container adds no layer.
+        let empty_layer = entries == 0;
+        if !empty_layer {
+            let top = layers.last().map(|l| l.chain_id.clone());
+            let l = self.ensure_layer(&blob, None, top.as_deref())?;
+            debug_assert_eq!(l.chain_id, chain_id(top.as_deref(), &l.diff_id));
+            layers.push(l);
+        }
+
+        let created = now_rfc3339_nano();
+        let mut history: Vec<Value> = parent_cfg
+            .get("history")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut h = Map::new();
+        h.insert("created".into(), created.clone().into());
+        if !req.author.is_empty() {
+            h.insert("author".into(), req.author.into());
+        }
+        if !req.created_by.is_empty() {
+            h.insert("created_by".into(), req.created_by.into());
+        }
+        if !req.comment.is_empty() {
+            h.insert("comment".into(), req.comment.into());
+        }
+        if empty_layer {
+            h.insert("empty_layer".into(), true.into());
+        }
+        history.push(Value::Object(h));
+        let diff_ids: Vec<Value> = layers.iter().map(|l| l.diff_id.clone().into()).collect();
+        let s = |k: &str| {
+            parent_cfg
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+
+        // Keys in sorted order (moby's), whether or not serde_json preserves insertion order.
+        let mut cfg = Map::new();
+        cfg.insert(
+            "architecture".into(),
+            s("architecture")
+                .unwrap_or_else(|| go_arch().to_string())
+                .into(),
+        );
+        if !req.author.is_empty() {
+            cfg.insert("author".into(), req.author.into());
+        }
+        if !req.comment.is_empty() {
+            cfg.insert("comment".into(), req.comment.into());
+        }
+        cfg.insert(
+            "config".into(),
+            serde_json::to_value(req.config).map_err(|e| ImageError::Internal(e.to_string()))?,
+        );
+        cfg.insert("container".into(), req.container_id.into());
+        cfg.insert("created".into(), created.into());
+        cfg.insert("docker_version".into(), self.docker_version.clone().into());
+        cfg.insert("history".into(), Value::Array(history));
+        cfg.insert(
+            "os".into(),
+            s("os").unwrap_or_else(|| "linux".to_string()).into(),
+        );
+        let mut rootfs = Map::new();
+        rootfs.insert("type".into(), "layers".into());
+        rootfs.insert("diff_ids".into(), Value::Array(diff_ids));
+        cfg.insert("rootfs".into(), Value::Object(rootfs));
+        if let Some(v) = s("variant") {
+            cfg.insert("variant".into(), v.into());
+        }
+        let bytes = serde_json::to_vec(&Value::Object(cfg))
+            .map_err(|e| ImageError::Internal(format!("encoding config: {e}")))?;
+        let id = self.put_blob_bytes(&bytes)?;
+        let tags: Vec<Reference> = tag.into_iter().collect();
+        self.commit_image(
+            ImageRecord {
+                id: id.clone(),
+                layers,
+                parent: parent_rec.id.clone(),
+            },
+            &tags,
+        )?;
+        tracing::info!(%id, container = req.container_id, "container committed");
+        Ok(id)
+    }
+}
