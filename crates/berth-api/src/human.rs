@@ -60,3 +60,90 @@ mod tests {
         assert_eq!(duration(s(800 * 86400)), "2 years");
     }
 }
+
+/// Go's `time.Duration.String()`: "1.5s", "300ms", "1m30s", "2h0m0s".
+pub fn go_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    let trim = |v: f64| {
+        let s = format!("{v:.9}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_string()
+    };
+    if ns == 0 {
+        return "0s".into();
+    }
+    if ns < 1_000 {
+        return format!("{ns}ns");
+    }
+    if ns < 1_000_000 {
+        return format!("{}µs", trim(ns as f64 / 1e3));
+    }
+    if ns < 1_000_000_000 {
+        return format!("{}ms", trim(ns as f64 / 1e6));
+    }
+    let total = d.as_secs_f64();
+    let h = (total / 3600.0).floor();
+    let m = ((total - h * 3600.0) / 60.0).floor();
+    let s = total - h * 3600.0 - m * 60.0;
+    if h > 0.0 {
+        format!("{h}h{m}m{}s", trim(s))
+    } else if m > 0.0 {
+        format!("{m}m{}s", trim(s))
+    } else {
+        format!("{}s", trim(s))
+    }
+}
+
+/// Go's `time.ParseDuration` (subset that matters: sequences of number+unit).
+pub fn parse_go_duration(s: &str) -> Option<f64> {
+    let (neg, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest == "0" {
+        return Some(0.0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let n_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if n_end == 0 {
+            return None;
+        }
+        let n: f64 = rest[..n_end].parse().ok()?;
+        rest = &rest[n_end..];
+        let u_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mul = match &rest[..u_end] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[u_end..];
+        total += n * mul;
+    }
+    Some(if neg { -total } else { total })
+}
+
+#[cfg(test)]
+mod go_duration_tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_go() {
+        assert_eq!(go_duration(Duration::from_secs(1)), "1s");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(go_duration(Duration::from_millis(300)), "300ms");
+        assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(go_duration(Duration::from_secs(7200)), "2h0m0s");
+    }
+}

@@ -95,45 +95,7 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
     Ok((n * mul) as i64)
 }
 
-/// Go's `time.ParseDuration` (subset that matters: sequences of number+unit).
-pub fn parse_go_duration(s: &str) -> Option<f64> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(0.0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0.0;
-    while !rest.is_empty() {
-        let n_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if n_end == 0 {
-            return None;
-        }
-        let n: f64 = rest[..n_end].parse().ok()?;
-        rest = &rest[n_end..];
-        let u_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mul = match &rest[..u_end] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[u_end..];
-        total += n * mul;
-    }
-    Some(if neg { -total } else { total })
-}
+pub use berth_api::human::parse_go_duration;
 
 /// docker's `timetypes.GetTimestamp`: the value sent as `since`/`until`/`until` filters.
 pub fn get_timestamp(value: &str, reference: DateTime<Utc>) -> Result<String, String> {

@@ -17,6 +17,7 @@ use tracing::{error, info};
 
 /// `berth daemon ...`; returns the process exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
+    close_inherited_fds_on_exec();
     let flags = match config::Flags::try_parse_from(args) {
         Ok(f) => f,
         Err(e) => {
@@ -133,5 +134,24 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+}
+
+/// Descriptors the daemon inherited from whoever started it (beyond stdio) must not reach
+/// shims and containers: mark them close-on-exec before anything is spawned.
+fn close_inherited_fds_on_exec() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        let _ = nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
     }
 }

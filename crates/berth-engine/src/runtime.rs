@@ -132,6 +132,7 @@ pub fn write_bundle(rec: &ContainerRecord, dir: &Path, rootfs: &Path) -> Result<
                 )
             })
             .collect(),
+        init: hc.init.unwrap_or(false),
         ..Default::default()
     };
     let spec = spec::generate(&input).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;

@@ -278,6 +278,38 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                     .push(rest.to_string());
             }
             "healthcheck" => {
+                // Options first, as in a Dockerfile: --interval=30s --retries=3 ... CMD ...
+                let mut opts = serde_json::Map::new();
+                let mut rest = rest.trim_start();
+                while let Some(opt) = rest.strip_prefix("--") {
+                    let end = opt.find(char::is_whitespace).unwrap_or(opt.len());
+                    let (flag, tail) = opt.split_at(end);
+                    rest = tail.trim_start();
+                    let (key, value) = flag
+                        .split_once('=')
+                        .ok_or_else(|| invalid(format!("missing a value on flag: --{flag}")))?;
+                    let field = match key {
+                        "interval" => "Interval",
+                        "timeout" => "Timeout",
+                        "start-period" => "StartPeriod",
+                        "start-interval" => "StartInterval",
+                        "retries" => "Retries",
+                        other => return Err(invalid(format!("Unknown flag: {other}"))),
+                    };
+                    let v = if field == "Retries" {
+                        value
+                            .parse::<i64>()
+                            .map_err(|_| invalid(format!("invalid --retries value: {value}")))?
+                    } else {
+                        let secs = berth_api::human::parse_go_duration(value)
+                            .filter(|s| *s >= 0.0)
+                            .ok_or_else(|| {
+                                invalid(format!("invalid duration for --{key}: {value}"))
+                            })?;
+                        (secs * 1e9).round() as i64
+                    };
+                    opts.insert(field.into(), serde_json::json!(v));
+                }
                 let upper = rest.to_uppercase();
                 let test = if upper == "NONE" {
                     vec!["NONE".to_string()]
@@ -297,7 +329,8 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                         "Unknown type for healthcheck (options are not supported here)",
                     ));
                 };
-                cfg.healthcheck = Some(serde_json::json!({ "Test": test }));
+                opts.insert("Test".into(), serde_json::json!(test));
+                cfg.healthcheck = Some(serde_json::Value::Object(opts));
             }
             other => return Err(invalid(format!("{other} is not a valid change command"))),
         }

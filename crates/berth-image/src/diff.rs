@@ -139,6 +139,14 @@ mod tests {
         fs::create_dir_all(lower.join("etc")).unwrap();
         fs::write(lower.join("bin/ls"), b"x").unwrap();
         fs::write(lower.join("etc/passwd"), b"x").unwrap();
+        // Lower dirs from long ago: the upper copies must differ whatever the clock's grain.
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        for dir in ["bin", "etc"] {
+            fs::File::open(lower.join(dir))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
         fs::create_dir_all(upper.join("bin")).unwrap();
         fs::create_dir_all(upper.join("d/sub")).unwrap();
         fs::write(upper.join("d/sub/b"), b"x").unwrap();

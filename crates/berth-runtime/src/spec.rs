@@ -245,7 +245,13 @@ pub struct SpecInput {
     pub cgroup_v2: Option<bool>,
     /// Skip the args[0] lookup (tests, or callers that validated already).
     pub skip_exec_check: bool,
+    /// `--init`: berth's own init runs as PID 1, forwarding signals and reaping zombies
+    /// (the spec carries it as the `INIT_ANNOTATION` annotation; berth's runtime only).
+    pub init: bool,
 }
+
+/// The annotation that asks berth's runtime for its init as PID 1 (`docker run --init`).
+pub const INIT_ANNOTATION: &str = "org.berth.init";
 
 /// True when /sys/fs/cgroup is a cgroup2 mount (unified hierarchy).
 pub fn host_cgroup_v2() -> bool {
@@ -886,6 +892,11 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         sb = sb.domainname(input.domainname.clone());
     }
     let mut spec = sb.build()?;
+    if input.init {
+        let mut a = HashMap::new();
+        a.insert(INIT_ANNOTATION.to_string(), "true".to_string());
+        spec.set_annotations(Some(a));
+    }
     // The builder starts from oci-spec's defaults, which carry a "youki" hostname.
     if input.uts_host || input.hostname.is_empty() {
         spec.set_hostname(None);

@@ -644,8 +644,26 @@ impl TestDaemon {
         fs::read_to_string(path).ok().map(|s| s.trim().to_string())
     }
 
+    /// A reboot, as far as the data root can tell: the daemon, every shim and every
+    /// container process are SIGKILLed, their cgroups and mounts go; the data root stays.
+    /// [`Self::restart_daemon`] then boots the daemon again.
+    pub fn simulate_reboot(&mut self) {
+        self.kill_daemon();
+        self.kill_containers();
+        unmount_under(&self.data_root);
+    }
+
     fn cleanup(&mut self) {
         self.stop_daemon();
+        self.kill_containers();
+        unmount_under(&self.dir);
+        if let Err(e) = fs::remove_dir_all(&self.dir) {
+            eprintln!("berth-tests: could not remove {}: {e}", self.dir.display());
+        }
+    }
+
+    /// Kills every shim and container process of this daemon and removes their cgroups.
+    fn kill_containers(&mut self) {
         let ids = self.container_ids();
         // Shims first, so nothing respawns or rewrites state while we tear down.
         for id in &ids {
@@ -690,10 +708,6 @@ impl TestDaemon {
             for d in cgroup_dirs(id) {
                 remove_cgroup(&d);
             }
-        }
-        unmount_under(&self.dir);
-        if let Err(e) = fs::remove_dir_all(&self.dir) {
-            eprintln!("berth-tests: could not remove {}: {e}", self.dir.display());
         }
     }
 }

@@ -131,6 +131,20 @@ pub struct CreateOpts {
     pub uts: Option<String>,
     #[arg(long)]
     pub userns: Option<String>,
+    #[arg(long = "health-cmd")]
+    pub health_cmd: Option<String>,
+    #[arg(long = "health-interval")]
+    pub health_interval: Option<String>,
+    #[arg(long = "health-timeout")]
+    pub health_timeout: Option<String>,
+    #[arg(long = "health-start-period")]
+    pub health_start_period: Option<String>,
+    #[arg(long = "health-start-interval")]
+    pub health_start_interval: Option<String>,
+    #[arg(long = "health-retries")]
+    pub health_retries: Option<i64>,
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
     /// Image, then the command and its arguments (flags after the image belong to the command).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
@@ -458,6 +472,15 @@ fn null_if_empty(v: &[String]) -> Value {
 
 /// Builds the create body (`container.Config` + HostConfig + NetworkingConfig) as docker does.
 pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
+    // The docker CLI's own check, before the daemon's.
+    if opts.rm
+        && opts
+            .restart
+            .as_deref()
+            .is_some_and(|r| !r.is_empty() && r != "no")
+    {
+        return Err("conflicting options: cannot specify both --restart and --rm".into());
+    }
     let image = opts.args.first().cloned().unwrap_or_default();
     let cmd = &opts.args[opts.args.len().min(1)..];
     let (mut attach_in, mut attach_out, mut attach_err) = (false, false, false);
@@ -608,8 +631,64 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         if let Some(t) = opts.stop_timeout {
             c.insert("StopTimeout".into(), json!(t));
         }
+        if let Some(h) = healthcheck(opts)? {
+            c.insert("Healthcheck".into(), h);
+        }
     }
     Ok(cfg)
+}
+
+/// `--health-*` and `--no-healthcheck` as the docker CLI turns them into `Healthcheck`
+/// (durations in nanoseconds; absent when no flag was given).
+fn healthcheck(opts: &CreateOpts) -> FResult<Option<Value>> {
+    let durations = [
+        ("--health-interval", &opts.health_interval),
+        ("--health-timeout", &opts.health_timeout),
+        ("--health-start-period", &opts.health_start_period),
+        ("--health-start-interval", &opts.health_start_interval),
+    ];
+    let any_option = opts.health_cmd.is_some()
+        || opts.health_retries.is_some()
+        || durations.iter().any(|(_, v)| v.is_some());
+    if opts.no_healthcheck {
+        if any_option {
+            return Err("--no-healthcheck conflicts with --health-* options".into());
+        }
+        return Ok(Some(json!({ "Test": ["NONE"] })));
+    }
+    if !any_option {
+        return Ok(None);
+    }
+    let mut ns = [0i64; 4];
+    for (i, (flag, v)) in durations.iter().enumerate() {
+        if let Some(v) = v {
+            let secs = crate::units::parse_go_duration(v).ok_or_else(|| {
+                format!(
+                    "invalid argument \"{v}\" for \"{flag}\" flag: time: invalid duration \"{v}\""
+                )
+            })?;
+            if secs < 0.0 {
+                return Err(format!("{} cannot be negative", flag));
+            }
+            ns[i] = (secs * 1e9).round() as i64;
+        }
+    }
+    let retries = opts.health_retries.unwrap_or(0);
+    if retries < 0 {
+        return Err("--health-retries cannot be negative".into());
+    }
+    let test = match &opts.health_cmd {
+        Some(cmd) => json!(["CMD-SHELL", cmd]),
+        None => Value::Null,
+    };
+    Ok(Some(json!({
+        "Test": test,
+        "Interval": ns[0],
+        "Timeout": ns[1],
+        "StartPeriod": ns[2],
+        "StartInterval": ns[3],
+        "Retries": retries,
+    })))
 }
 
 fn term_size() -> Option<(u16, u16)> {

@@ -119,11 +119,28 @@ impl Engine {
             config: body,
             state: Mutex::new(ExecState::default()),
         });
+        let cmdline = exec.config.cmd.join(" ");
+        let container_id = exec.container_id.clone();
         self.execs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone(), exec);
+        self.exec_event(&container_id, &format!("exec_create: {cmdline}"), &id, None)
+            .await;
         Ok(id)
+    }
+
+    /// moby's exec events: `exec_create: CMD`, `exec_start: CMD`, `exec_die` (with exitCode).
+    async fn exec_event(&self, container_id: &str, action: &str, exec_id: &str, code: Option<i64>) {
+        let Ok(c) = self.get(container_id) else {
+            return;
+        };
+        let rec = c.snapshot().await;
+        let mut extra = vec![("execID", exec_id.to_string())];
+        if let Some(code) = code {
+            extra.push(("exitCode", code.to_string()));
+        }
+        self.events.container(&rec, action, &extra);
     }
 
     /// `POST /exec/{id}/start`. `Err(Ok(ExecFailed))` is a process that could not start
@@ -175,7 +192,15 @@ impl Engine {
                         let _ = client.resize(Some(id), *h, *w).await;
                     }
                 }
+                self.exec_event(
+                    &exec.container_id,
+                    &format!("exec_start: {}", cfg.cmd.join(" ")),
+                    id,
+                    None,
+                )
+                .await;
                 let waiter = exec.clone();
+                let engine = self.clone();
                 tokio::spawn(async move {
                     let code = match client.exec_wait(&waiter.id).await {
                         Ok(c) => i64::from(c),
@@ -185,10 +210,15 @@ impl Engine {
                             137
                         }
                     };
-                    let mut st = waiter.state();
-                    st.running = false;
-                    st.exit_code = Some(code);
+                    {
+                        let mut st = waiter.state();
+                        st.running = false;
+                        st.exit_code = Some(code);
+                    }
                     debug!(exec = %waiter.id, code, "exec exited");
+                    engine
+                        .exec_event(&waiter.container_id, "exec_die", &waiter.id, Some(code))
+                        .await;
                 });
                 let detach_keys = if cfg.detach_keys.is_empty() {
                     berth_api::detach::DEFAULT.to_vec()

@@ -59,6 +59,9 @@ pub fn inspect(rec: &ContainerRecord, dir: &Path, sizes: Option<(u64, u64)>) -> 
         v["SizeRw"] = json!(rw);
         v["SizeRootFs"] = json!(rootfs);
     }
+    if let Some(h) = &st.health {
+        v["State"]["Health"] = json!(h);
+    }
     v
 }
 
@@ -95,7 +98,16 @@ pub fn status_text(rec: &ContainerRecord) -> String {
     };
     let st = &rec.state;
     match st.status {
-        Status::Running => format!("Up {}", since(st.started_at)),
+        Status::Running => format!(
+            "Up {}{}",
+            since(st.started_at),
+            match st.health.as_ref().map(|h| h.status.as_str()) {
+                Some("starting") => " (health: starting)",
+                Some("healthy") => " (healthy)",
+                Some("unhealthy") => " (unhealthy)",
+                _ => "",
+            }
+        ),
         Status::Paused => format!("Up {} (Paused)", since(st.started_at)),
         Status::Restarting => {
             format!(

@@ -3,11 +3,13 @@
 pub mod exec;
 pub mod files;
 pub mod filters;
+pub mod health;
 pub mod inspect;
 pub mod logs;
 pub mod names;
 pub mod observe;
 pub mod record;
+pub mod restart;
 
 use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
@@ -48,6 +50,8 @@ pub struct Container {
     record: Mutex<ContainerRecord>,
     progress: watch::Sender<Progress>,
     pending: StdMutex<Vec<PendingAttach>>,
+    /// The restart policy's current back-off (None: the next restart waits the minimum).
+    restart_delay: StdMutex<Option<Duration>>,
 }
 
 impl Container {
@@ -61,6 +65,7 @@ impl Container {
             record: Mutex::new(record),
             progress,
             pending: StdMutex::new(Vec::new()),
+            restart_delay: StdMutex::new(None),
         })
     }
 
@@ -149,6 +154,7 @@ impl Engine {
     /// Loads every record; live shims get a new monitor, dead ones leave their exit status.
     async fn restore(self: &Arc<Self>) -> Result<()> {
         let mut entries = tokio::fs::read_dir(self.containers_dir()).await?;
+        let mut not_running = Vec::new();
         while let Some(entry) = entries.next_entry().await? {
             let path = entry.path().join("config.json");
             let data = match tokio::fs::read(&path).await {
@@ -184,6 +190,9 @@ impl Engine {
                 idx.names.insert(rec.name.clone(), rec.id.clone());
                 idx.by_id.insert(rec.id.clone(), c.clone());
             }
+            if !live {
+                not_running.push(rec.id.clone());
+            }
             if live {
                 info!(id = %rec.id, "reconnected to running container");
                 self.clone().monitor(c);
@@ -194,6 +203,10 @@ impl Engine {
                 }
             }
         }
+        // Restart policies apply to containers whose processes are gone (a reboot, a crash
+        // that took the shims): in the background, so the API is up meanwhile.
+        let engine = self.clone();
+        tokio::spawn(async move { engine.restart_after_daemon_start(not_running).await });
         Ok(())
     }
 
@@ -319,6 +332,17 @@ impl Engine {
             body.host_config.runtime = self.cfg.default_runtime.clone();
         }
         runtime::validate_runtime(&body.host_config.runtime)?;
+        // berth's init is part of berth's runtime; other runtimes would need a binary inside
+        // the container.
+        if body.host_config.init == Some(true)
+            && body.host_config.runtime != berth_runtime::shim::BUILTIN
+        {
+            return Err(EngineError::InvalidParameter(format!(
+                "--init is supported with the {} runtime only, not {}",
+                berth_runtime::shim::BUILTIN,
+                body.host_config.runtime
+            )));
+        }
         if body.host_config.log_config.kind.is_empty() {
             body.host_config.log_config.kind = "json-file".into();
         }
@@ -424,9 +448,13 @@ impl Engine {
             }
             Status::Created | Status::Exited => {}
         }
+        // A manual start begins the policy's count and back-off afresh, as moby's.
+        rec.restart_count = 0;
+        *c.restart_delay.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let dir = self.dir(&rec.id);
         match self.launch(&c, &mut rec, &dir).await {
             Ok(()) => {
+                self.start_health_checks(&c, &mut rec);
                 write_record(&dir, &rec)?;
                 self.events.container(&rec, "start", &[]);
                 drop(rec);
@@ -526,6 +554,7 @@ impl Engine {
             started_at: Some(Utc::now()),
             finished_at: rec.state.finished_at,
             stopped_by_user: false,
+            health: None,
         };
         info!(id = %rec.id, pid, "container started");
         Ok(())
@@ -582,6 +611,9 @@ impl Engine {
                         ("execDuration", ran.to_string()),
                     ],
                 );
+                if !rec.host_config.auto_remove {
+                    self.schedule_restart(&c, &mut rec, code);
+                }
                 rec.host_config.auto_remove
             };
             c.progress.send_modify(|p| {
@@ -605,6 +637,10 @@ impl Engine {
             None => libc::SIGKILL,
         };
         let c = self.get(name_or_id)?;
+        // Killing a container waiting to restart keeps it down, as docker kill does.
+        if self.cancel_restart(&c).await {
+            return Ok(());
+        }
         let mut rec = c.record.lock().await;
         if !rec.state.status.is_running() {
             return Err(EngineError::Conflict(format!(
@@ -631,6 +667,10 @@ impl Engine {
         signal: Option<&str>,
     ) -> Result<()> {
         let c = self.get(name_or_id)?;
+        if self.cancel_restart(&c).await {
+            self.events.container(&c.snapshot().await, "stop", &[]);
+            return Ok(());
+        }
         let (sig, secs, dir) = {
             let mut rec = c.record.lock().await;
             if !rec.state.status.is_running() {
@@ -799,8 +839,15 @@ impl Engine {
                     rec.id
                 )));
             }
+            if rec.state.status == Status::Restarting && !force {
+                return Err(EngineError::Conflict(format!(
+                    "cannot remove container \"/{}\": container is restarting: stop the container before removing or force remove",
+                    rec.name
+                )));
+            }
             rec.state.status.is_running()
         };
+        let running = running && !self.cancel_restart(&c).await;
         if running {
             if !force {
                 let name = c.record.lock().await.name.clone();
@@ -1083,8 +1130,27 @@ fn merge_image_config(cfg: &mut berth_api::models::ContainerConfig, image: &serd
             .and_then(|v| v.as_str())
             .map(str::to_string);
     }
-    if cfg.healthcheck.is_none() {
-        cfg.healthcheck = image.get("Healthcheck").filter(|v| !v.is_null()).cloned();
+    // moby's merge: the image's check, with each field the container leaves unset
+    // (an empty Test, a zero duration or retry count) taken from it.
+    let image_check = image.get("Healthcheck").filter(|v| !v.is_null()).cloned();
+    match (&mut cfg.healthcheck, image_check) {
+        (None, img) => cfg.healthcheck = img,
+        (Some(mine), Some(img)) => {
+            if let (Some(m), Some(i)) = (mine.as_object_mut(), img.as_object()) {
+                let unset = |v: Option<&serde_json::Value>| match v {
+                    None | Some(serde_json::Value::Null) => true,
+                    Some(serde_json::Value::Array(a)) => a.is_empty(),
+                    Some(serde_json::Value::Number(n)) => n.as_i64() == Some(0),
+                    _ => false,
+                };
+                for (k, v) in i {
+                    if unset(m.get(k)) {
+                        m.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (Some(_), None) => {}
     }
     if cfg.shell.is_none() {
         cfg.shell = get_strs("Shell");
@@ -1095,6 +1161,7 @@ fn merge_image_config(cfg: &mut berth_api::models::ContainerConfig, image: &serd
 fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
     let hc = &body.host_config;
     let bad = |m: String| Err(EngineError::InvalidParameter(m));
+    health::validate(body.config.healthcheck.as_ref()).map_err(EngineError::InvalidParameter)?;
     match hc.restart_policy.name.as_str() {
         "" | "no" | "always" | "unless-stopped" => {
             if hc.restart_policy.maximum_retry_count != 0 {

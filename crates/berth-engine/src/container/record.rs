@@ -65,6 +65,29 @@ pub struct State {
     /// Set by stop/kill through the API so restart policies know the user asked for it.
     #[serde(default)]
     pub stopped_by_user: bool,
+    /// The health check's view, when the container has one (inspect's State.Health).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+}
+
+/// `State.Health` as Docker reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Health {
+    /// "starting", "healthy" or "unhealthy".
+    pub status: String,
+    pub failing_streak: i64,
+    /// The last probes, oldest first (at most five).
+    pub log: Vec<HealthLog>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthLog {
+    pub start: String,
+    pub end: String,
+    pub exit_code: i64,
+    pub output: String,
 }
 
 /// What berth stores per container. `config` is the merged config (image defaults applied),

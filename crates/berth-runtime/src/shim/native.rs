@@ -399,6 +399,13 @@ fn init(
     (&*sock)
         .read_exact(&mut b)
         .map_err(|_| "the shim went away before start".to_string())?;
+    let with_init = spec
+        .annotations()
+        .as_ref()
+        .is_some_and(|a| a.get(crate::spec::INIT_ANNOTATION).map(String::as_str) == Some("true"));
+    if with_init {
+        become_init(sock, &args)?;
+    }
     let e = nix::unistd::execve(&exe, &args, &env).unwrap_err();
     Err(match e {
         nix::errno::Errno::ENOENT => {
@@ -407,6 +414,94 @@ fn init(
         nix::errno::Errno::EACCES => format!("exec {arg0}: permission denied"),
         other => format!("exec {arg0}: {other}"),
     })
+}
+
+/// `--init`: this process stays PID 1 and forks the command (which returns here to exec).
+/// PID 1 forwards every signal it gets to the command, reaps every orphan, and exits as the
+/// command does: what tini does as Docker's docker-init, shown in `ps` as Docker shows it.
+fn become_init(sock: &UnixStream, args: &[CString]) -> Result<(), String> {
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let all = SigSet::all();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&all), None).map_err(|e| io_err("block signals", e))?;
+    // SAFETY: single-threaded (the shim's clone); the child only execs or exits.
+    let child = match unsafe { nix::unistd::fork() }.map_err(|e| io_err("fork", e))? {
+        nix::unistd::ForkResult::Child => {
+            // As tini: the command in its own process group, owning the terminal if any.
+            let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+            if nix::unistd::isatty(0).unwrap_or(false) {
+                let _ = nix::unistd::tcsetpgrp(std::io::stdin(), nix::unistd::getpgrp());
+            }
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+                .map_err(|e| io_err("unblock signals", e))?;
+            return Ok(());
+        }
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    // Our copy of the start socket must not hold it open: the shim learns that the command
+    // exec'd when the socket closes (or reads the command's exec error).
+    // SAFETY: closing our own descriptor, never used again in this process.
+    unsafe {
+        libc::close(sock.as_raw_fd());
+    }
+    let shown: Vec<String> = std::iter::once("/sbin/docker-init".to_string())
+        .chain(std::iter::once("--".to_string()))
+        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    set_cmdline(&shown);
+    if let Ok(name) = CString::new("docker-init") {
+        let _ = nix::sys::prctl::set_name(&name);
+    }
+    loop {
+        let sig = match all.wait() {
+            Ok(s) => s,
+            Err(_) => continue,
+        };
+        if sig != Signal::SIGCHLD {
+            let _ = nix::sys::signal::kill(child, sig);
+            continue;
+        }
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == child => std::process::exit(code),
+                Ok(WaitStatus::Signaled(pid, s, _)) if pid == child => {
+                    std::process::exit(128 + s as i32)
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+/// Rewrites what /proc/self/cmdline shows (the argv area inherited from the shim), NUL
+/// separated, cut to the area's size.
+fn set_cmdline(args: &[String]) {
+    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // Fields after the parenthesised command name; arg_start and arg_end are fields 48, 49.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(start), Some(end)) = (
+        fields.get(45).and_then(|v| v.parse::<usize>().ok()),
+        fields.get(46).and_then(|v| v.parse::<usize>().ok()),
+    ) else {
+        return;
+    };
+    if end <= start {
+        return;
+    }
+    let mut text: Vec<u8> = args.join("\0").into_bytes();
+    text.truncate(end - start - 1);
+    text.resize(end - start, 0);
+    // SAFETY: [start, end) is this process's own argv area, mapped and writable (it lies on
+    // the initial stack); nothing reads the old argv any more.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), start as *mut u8, text.len());
+    }
 }
 
 /// Docker's PATH lookup, inside the container (after pivot_root).

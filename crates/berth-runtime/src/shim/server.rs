@@ -415,8 +415,9 @@ impl Shim {
     fn run_loop(&mut self, listener: &UnixListener, sigfd: &SignalFd) {
         let mut buf = [0u8; 8192];
         while !self.done() {
-            self.clients.retain(|c| !c.dead);
+            // Execs first: they may mark clients dead, which must go before we poll.
             self.reap_execs();
+            self.clients.retain(|c| !c.dead);
             let (slots, revents) = {
                 let mut fds: Vec<PollFd> = Vec::with_capacity(4 + self.clients.len());
                 let mut slots: Vec<Slot> = Vec::with_capacity(fds.capacity());
@@ -510,7 +511,14 @@ impl Shim {
                 if ci >= self.clients.len() {
                     continue;
                 }
-                if ev.intersects(readable) {
+                if ev.contains(PollFlags::POLLHUP) && !ev.contains(PollFlags::POLLIN) {
+                    // Gone in both directions (a half-close keeps reading): nothing more
+                    // can be sent to it, and polling it again would spin.
+                    self.client_readable(ci, &mut buf);
+                    self.clients[ci].dead = true;
+                    continue;
+                }
+                if ev.intersects(readable) && !self.clients[ci].read_eof {
                     self.client_readable(ci, &mut buf);
                 }
                 if ev.contains(PollFlags::POLLOUT) {
