@@ -26,6 +26,12 @@ fi
 # when no newer CLI is on PATH.
 command -v docker >/dev/null || { echo "install-deps: no docker CLI on PATH" >&2; exit 1; }
 
+# The Python Docker SDK drives berth in the SDK tests (PyPI is reachable).
+if ! python3 -c "import docker" 2>/dev/null; then
+    echo "install-deps: installing the Python docker SDK"
+    python3 -m pip install -q --disable-pip-version-check "docker==7.1.0"
+fi
+
 if ! command -v cargo >/dev/null; then
     echo "install-deps: cargo not found; install a Rust toolchain (rustup) first" >&2
     exit 1

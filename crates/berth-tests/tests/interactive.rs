@@ -532,3 +532,16 @@ fn interactive_client_disconnect_mid_attach_keeps_the_container() {
             .stderr_contains("You cannot attach to a stopped container, start it first");
     }
 }
+
+#[test]
+fn interactive_python_docker_sdk_drives_berth() {
+    let d = TestDaemon::start();
+    let script = berth_tests::workspace_root().join("crates/berth-tests/sdk/docker_sdk_check.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(&script)
+        .env("DOCKER_HOST", d.host())
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH");
+    let out = berth_tests::run_command(cmd, None, Duration::from_secs(120));
+    out.success().stdout_is("ok\n");
+}
