@@ -4,6 +4,8 @@
 #   (b) 50 x `run -d busybox sleep 300` from 4 parallel clients, then removal of all: wall time
 #   (c) idle daemon RSS (berth daemon vs dockerd + containerd), and per-container shim
 #       memory (RssAnon, VmRSS) with 10 containers running
+#   (d) `exec <running container> true`: median of BENCH_RUNS runs
+#   (e) `stats --no-stream` over 20 running containers: median of BENCH_STATS_RUNS (5) runs
 # Figures are reported, not asserted: the script fails only when setup fails.
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
 #      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only).
@@ -161,6 +163,36 @@ for e in $ENGINES; do
     ids=$(cli "$e" ps -aq); [ -n "$ids" ] && cli "$e" rm -f $ids >/dev/null
 done
 
+declare -A EXEC_MED STATS_MED
+echo "==> (d) exec <running container> true, $RUNS runs each"
+for e in $ENGINES; do
+    cli "$e" run -d --name bench-exec busybox sleep 300 >/dev/null || die "$e: run -d failed"
+    if [ "$e" = berth ]; then
+        cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock exec bench-exec true"
+    else
+        cmd="env DOCKER_CONFIG=$B/docker-config docker -H unix://$B/docker.sock exec bench-exec true"
+    fi
+    hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$B/exec-$e.json" "$cmd" >/dev/null
+    EXEC_MED[$e]=$(jq '.results[0].median * 1000' "$B/exec-$e.json")
+    cli "$e" rm -f bench-exec >/dev/null
+done
+
+STATS_RUNS="${BENCH_STATS_RUNS:-5}"
+echo "==> (e) stats --no-stream over 20 running containers, $STATS_RUNS runs each"
+for e in $ENGINES; do
+    for _ in $(seq 20); do cli "$e" run -d busybox sleep 300 >/dev/null || die "$e: run -d failed"; done
+    if [ "$e" = berth ]; then
+        cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock stats --no-stream"
+    else
+        cmd="env DOCKER_CONFIG=$B/docker-config docker -H unix://$B/docker.sock stats --no-stream"
+    fi
+    n=$($cmd | tail -n +2 | wc -l)
+    [ "$n" -eq 20 ] || die "$e: stats listed $n containers, not 20"
+    hyperfine -N --style basic --warmup 1 --runs "$STATS_RUNS" --export-json "$B/stats-$e.json" "$cmd" >/dev/null
+    STATS_MED[$e]=$(jq '.results[0].median * 1000' "$B/stats-$e.json")
+    ids=$(cli "$e" ps -aq); [ -n "$ids" ] && cli "$e" rm -f $ids >/dev/null
+done
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
 val() { local -n arr=$1; echo "${arr[$2]:-}"; }
 row() { # label unit array
@@ -183,6 +215,8 @@ row "run --rm --network none true (median)" ms RUN_MED
 row "run --rm --network none true (min)" ms RUN_MIN
 row "50 x run -d, 4 parallel clients" ms BULK_RUN
 row "rm -f of the 50, 4 parallel clients" ms BULK_RM
+row "exec <running> true (median)" ms EXEC_MED
+row "stats --no-stream, 20 containers (median)" ms STATS_MED
 row "idle daemon RSS (dockerd+containerd)" MiB IDLE_MIB
 row "per-container shim RssAnon (10 running)" KiB SHIM_ANON
 row "per-container shim VmRSS (10 running)" KiB SHIM_RSS
