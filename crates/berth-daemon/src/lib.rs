@@ -6,7 +6,6 @@ mod error;
 mod query;
 mod routes;
 
-use axum::ServiceExt;
 use berth_engine::{Engine, EngineConfig};
 use clap::Parser;
 use std::ffi::OsString;
@@ -106,7 +105,13 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     for (_, l) in listeners {
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
-            axum::serve(l, app.into_make_service()).await
+            axum::serve(
+                l,
+                axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                    routes::ConnFd,
+                >(app),
+            )
+            .await
         }));
     }
     info!(version = berth_api::version::BERTH_VERSION, "daemon ready");

@@ -12,7 +12,6 @@ use berth_api::models::{ContainerCreateBody, WaitResponse};
 use berth_engine::container::logs::LogOptions;
 use berth_engine::container::{filters, inspect, AttachStream, WaitCondition};
 use berth_engine::images::Image;
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use tracing::debug;
@@ -264,10 +263,11 @@ pub async fn attach(
     } else {
         "application/vnd.docker.multiplexed-stream"
     };
+    let conn = super::conn_fd(&req);
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         let client = match upgrade.await {
-            Ok(u) => TokioIo::new(u),
+            Ok(u) => u,
             Err(e) => {
                 debug!(error = %e, "attach upgrade failed");
                 return;
@@ -280,7 +280,7 @@ pub async fn attach(
                 _ => return,
             },
         };
-        super::stream::splice(client, shim, stdin.then_some(detach_keys)).await;
+        super::stream::splice_upgraded(client, conn, shim, stdin.then_some(detach_keys)).await;
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)

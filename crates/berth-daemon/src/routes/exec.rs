@@ -32,6 +32,7 @@ pub async fn start(
     Path(id): Path<String>,
     mut req: Request,
 ) -> ApiResult<Response> {
+    let conn = super::conn_fd(&req);
     let upgrade = hyper::upgrade::on(&mut req);
     let body = axum::body::to_bytes(req.into_body(), 1 << 20)
         .await
@@ -63,8 +64,8 @@ pub async fn start(
         "application/vnd.docker.multiplexed-stream"
     };
     tokio::spawn(async move {
-        let client = match upgrade.await {
-            Ok(u) => TokioIo::new(u),
+        let upgraded = match upgrade.await {
+            Ok(u) => u,
             Err(e) => {
                 debug!(error = %e, "exec upgrade failed");
                 return;
@@ -73,12 +74,21 @@ pub async fn start(
         match started {
             Ok(s) => {
                 if let Some(shim) = s.stream {
-                    super::stream::splice(client, shim, s.stdin.then_some(s.detach_keys)).await;
+                    super::stream::splice_upgraded(
+                        upgraded,
+                        conn,
+                        shim,
+                        s.stdin.then_some(s.detach_keys),
+                    )
+                    .await;
                 }
             }
             Err(msg) => {
                 // moby writes the start error on the exec's stdout.
-                let mut client = client;
+                if let Some(fd) = conn {
+                    super::stream::head_read(fd).await;
+                }
+                let mut client = TokioIo::new(upgraded);
                 let text = format!("{msg}\r\n");
                 let mut frame = Vec::new();
                 if !tty {

@@ -22,6 +22,29 @@ use std::sync::Arc;
 
 pub type AppState = Arc<Engine>;
 
+/// The client connection's descriptor, for hijacked sessions (see `stream::splice_upgraded`:
+/// it asks the kernel whether the client has read our response head yet).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnFd(pub i32);
+
+impl
+    axum::extract::connect_info::Connected<
+        axum::serve::IncomingStream<'_, tokio::net::UnixListener>,
+    > for ConnFd
+{
+    fn connect_info(s: axum::serve::IncomingStream<'_, tokio::net::UnixListener>) -> Self {
+        use std::os::fd::AsRawFd;
+        ConnFd(s.io().as_raw_fd())
+    }
+}
+
+/// The connection descriptor of a request, when it came through our listener.
+pub fn conn_fd(req: &axum::extract::Request) -> Option<i32> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<ConnFd>>()
+        .map(|c| c.0 .0)
+}
+
 pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/_ping", get(system::ping).head(system::ping))

@@ -1,17 +1,54 @@
 //! Hijacked connections: the client's raw stream spliced to a shim's stdio stream.
 
 use berth_api::detach::{Escape, Scan};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Splices an upgraded client connection (see [`splice`]). Output waits until the client
+/// has read our response head (`conn_fd`: the connection's descriptor): a client that reads
+/// the head through a buffer and then the raw socket (docker-py does) would otherwise lose
+/// output that arrived together with the head.
+pub async fn splice_upgraded(
+    up: hyper::upgrade::Upgraded,
+    conn_fd: Option<i32>,
+    shim: tokio::net::UnixStream,
+    stdin: Option<Vec<u8>>,
+) {
+    if let Some(fd) = conn_fd {
+        head_read(fd).await;
+    }
+    let (r, w) = tokio::io::split(TokioIo::new(up));
+    splice(r, w, shim, stdin).await;
+}
+
+/// Waits (at most 200 ms) until the peer has read everything we sent on the connection.
+pub async fn head_read(fd: i32) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through a valid pointer; the descriptor
+        // is the live client connection this request came on (held by the upgraded stream).
+        let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+        if r != 0 || queued == 0 || tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
 
 /// Copies the shim's output to the client until the process's output ends, and the
 /// client's input to the shim meanwhile (`stdin`: the detach keys to watch for, or None when
 /// stdin is not attached). A client that goes away never stops the container. Typing the
 /// detach keys ends the session without closing the process's input (Docker's detach).
-pub async fn splice<C>(client: C, shim: tokio::net::UnixStream, stdin: Option<Vec<u8>>)
-where
-    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+pub async fn splice<R, W>(
+    mut client_r: R,
+    mut client_w: W,
+    shim: tokio::net::UnixStream,
+    stdin: Option<Vec<u8>>,
+) where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut client_r, mut client_w) = tokio::io::split(client);
     // Two handles on the shim connection (a dup): dropping the writer closes only its fd,
     // where dropping a split write half would shut the socket's input side down.
     let halves = shim.into_std().and_then(|s| {
