@@ -24,6 +24,7 @@ pub async fn splice_upgraded(
 /// Waits (at most 200 ms) until the peer has read everything we sent on the connection.
 pub async fn head_read(fd: i32) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+    let mut spins = 0;
     loop {
         let mut queued: libc::c_int = 0;
         // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through a valid pointer; the descriptor
@@ -32,7 +33,14 @@ pub async fn head_read(fd: i32) {
         if r != 0 || queued == 0 || tokio::time::Instant::now() >= deadline {
             return;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        // A waiting client reads within microseconds: yield a few times before sleeping
+        // (the timer's grain is a millisecond).
+        if spins < 50 {
+            spins += 1;
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 }
 
