@@ -181,6 +181,7 @@ pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Res
         log_max_size,
         log_max_file,
         stdin: rec.config.open_stdin,
+        stdin_once: rec.config.stdin_once,
         tty: rec.config.tty,
         runtime: rec.host_config.runtime.clone(),
     };

@@ -137,6 +137,7 @@ impl Ctr {
             log_max_size: 0,
             log_max_file: 1,
             stdin,
+            stdin_once: stdin,
             tty: false,
             runtime: runtime(),
         })
@@ -353,6 +354,7 @@ fn create_error_reported() {
         log_max_size: 0,
         log_max_file: 1,
         stdin: false,
+        stdin_once: false,
         tty: false,
         runtime: runtime(),
     })

@@ -545,3 +545,63 @@ fn interactive_python_docker_sdk_drives_berth() {
     let out = berth_tests::run_command(cmd, None, Duration::from_secs(120));
     out.success().stdout_is("ok\n");
 }
+
+#[test]
+fn interactive_websocket_attach_carries_raw_stdio() {
+    use std::os::unix::net::UnixStream;
+    use tungstenite::Message;
+    let d = TestDaemon::start();
+    d.berth([
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "ws",
+        "busybox",
+        "sh",
+        "-c",
+        "echo before; while read l; do echo got:$l; echo err:$l >&2; done",
+    ])
+    .run()
+    .success();
+    assert!(eventually(10, || d.berth(["logs", "ws"]).run().stdout == "before\n"));
+    let sock = UnixStream::connect(&d.socket).expect("connect to the daemon");
+    let (mut ws, resp) = tungstenite::client::client(
+        "ws://localhost/v1.47/containers/ws/attach/ws?logs=1&stream=1&stdin=1&stdout=1&stderr=1",
+        sock,
+    )
+    .expect("websocket handshake");
+    assert_eq!(resp.status().as_u16(), 101);
+    let mut seen = Vec::new();
+    let read_until =
+        |ws: &mut tungstenite::WebSocket<UnixStream>, want: &str, seen: &mut Vec<u8>| {
+            while !String::from_utf8_lossy(seen).contains(want) {
+                match ws.read().expect("read a message") {
+                    Message::Binary(b) => seen.extend_from_slice(&b),
+                    Message::Text(t) => seen.extend_from_slice(t.as_bytes()),
+                    _ => {}
+                }
+            }
+        };
+    // logs=1: the output from before the attach, then live output, never multiplexed.
+    read_until(&mut ws, "before\n", &mut seen);
+    ws.send(Message::Binary(b"hello\n".to_vec().into()))
+        .expect("send");
+    read_until(&mut ws, "got:hello\n", &mut seen);
+    read_until(&mut ws, "err:hello\n", &mut seen);
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(
+        !text.contains('\u{1}'),
+        "output must not carry stream headers: {text:?}"
+    );
+    drop(ws);
+    // The container keeps running after the client left.
+    thread::sleep(Duration::from_millis(300));
+    d.berth(["inspect", "-f", "{{.State.Running}}", "ws"])
+        .run()
+        .success()
+        .stdout_is("true\n");
+    // An unknown container is refused before the upgrade.
+    let (code, body) = d.api("GET", "/containers/nope/attach/ws?stream=1", None);
+    assert!(code == 404 || code == 400, "{code} {body}");
+}

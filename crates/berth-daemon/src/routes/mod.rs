@@ -8,6 +8,7 @@ mod images;
 mod observe;
 mod stream;
 mod system;
+mod ws;
 
 use crate::error::ApiError;
 use axum::extract::Request;
@@ -61,6 +62,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/rename", post(containers::rename))
         .route("/containers/{id}/attach", post(containers::attach))
+        .route("/containers/{id}/attach/ws", get(ws::attach))
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/resize", post(containers::resize))
         .route("/containers/{id}/exec", post(exec::create))

@@ -100,6 +100,9 @@ pub struct SpawnOptions {
     pub log_max_file: u32,
     /// Keep the container's stdin open as a pipe (`-i`); otherwise /dev/null.
     pub stdin: bool,
+    /// Close the container's stdin when an attached client closes its input (Docker's
+    /// StdinOnce: `run -i` attached); otherwise stdin stays open for the next attach.
+    pub stdin_once: bool,
     pub tty: bool,
     /// `berth` (built-in libcontainer) or an OCI runtime binary: "crun", "runc", a path.
     pub runtime: String,
@@ -164,6 +167,9 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
     if opts.stdin {
         cmd.arg("--stdin");
     }
+    if opts.stdin_once {
+        cmd.arg("--stdin-once");
+    }
     if opts.tty {
         cmd.arg("--tty");
     }
@@ -219,6 +225,7 @@ struct Args {
     log_max_size: u64,
     log_max_file: u32,
     stdin: bool,
+    stdin_once: bool,
     tty: bool,
     ready_fd: Option<i32>,
     runtime: String,
@@ -258,6 +265,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             }
             "--runtime" => a.runtime = val("--runtime")?,
             "--stdin" => a.stdin = true,
+            "--stdin-once" => a.stdin_once = true,
             "--tty" => a.tty = true,
             other => return Err(format!("unknown shim argument {other:?}")),
         }

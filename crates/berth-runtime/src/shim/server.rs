@@ -90,6 +90,8 @@ struct Proc {
     stdin: Option<File>,
     stdin_buf: Vec<u8>,
     stdin_close: bool,
+    /// Whether a client closing its input closes this process's stdin (StdinOnce).
+    stdin_once: bool,
     exit: Option<i32>,
     exited_at: Option<Instant>,
 }
@@ -332,6 +334,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             stdin: stdin_w,
             stdin_buf: Vec::new(),
             stdin_close: false,
+            stdin_once: a.stdin_once,
             exit: None,
             exited_at: None,
         }],
@@ -754,10 +757,10 @@ impl Shim {
                 } => {
                     // The client closed its input: close the process's stdin, as Docker
                     // does for `run -i` (StdinOnce). A terminal stays open (a detached
-                    // `-it` session goes on).
+                    // `-it` session goes on), and so does a stdin opened without StdinOnce.
                     let exec = exec.clone();
                     if let Some(pi) = self.proc_index(exec.as_deref()) {
-                        if !self.procs[pi].tty {
+                        if !self.procs[pi].tty && self.procs[pi].stdin_once {
                             self.procs[pi].stdin_close = true;
                             self.flush_stdin(pi);
                         }
@@ -986,6 +989,8 @@ impl Shim {
             stdin: input,
             stdin_buf: Vec::new(),
             stdin_close: false,
+            // An exec's input ends with its client's (`echo x | docker exec -i c cat`).
+            stdin_once: true,
             exit: None,
             exited_at: None,
         });
