@@ -18,22 +18,7 @@ fn rt_err(e: impl std::fmt::Display) -> EngineError {
 /// The environment Docker gives a container: PATH (if the image has none), HOSTNAME,
 /// TERM with a tty, then the container's own variables (which win).
 fn container_env(rec: &ContainerRecord) -> Vec<String> {
-    let mut env = Vec::new();
-    let has = |k: &str| {
-        rec.config
-            .env
-            .iter()
-            .any(|e| e.split('=').next() == Some(k))
-    };
-    if !has("PATH") {
-        env.push(format!("PATH={DEFAULT_PATH}"));
-    }
-    env.push(format!("HOSTNAME={}", rec.config.hostname));
-    if rec.config.tty && !has("TERM") {
-        env.push("TERM=xterm".into());
-    }
-    env.extend(rec.config.env.iter().cloned());
-    env
+    exec_env(rec, rec.config.tty, &[])
 }
 
 /// An exec's environment, as Docker builds it: the container's (with TERM when the exec

@@ -721,6 +721,23 @@ impl Drop for TestDaemon {
     }
 }
 
+/// Polls `f` every 50 ms until it returns true or `secs` elapse; returns its last answer.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+/// A per-client object name ("berth-x", "docker-x"), so both clients can share one daemon.
+pub fn client_name(c: Client, base: &str) -> String {
+    format!("{}-{base}", c.name())
+}
+
 /// Which CLI drives the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Client {

@@ -2,26 +2,11 @@
 //! keys, through the berth CLI and the real docker CLI against a private berth daemon.
 //! Terminal sessions are driven in tmux (a private tmux server per test) or `script`.
 
-use berth_tests::{Client, TestDaemon};
+use berth_tests::{client_name as name, eventually, Client, TestDaemon};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
-
-fn name(c: Client, base: &str) -> String {
-    format!("{}-{base}", c.name())
-}
-
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    f()
-}
+use std::time::Duration;
 
 /// A private tmux server running one command in a window of the given size.
 struct Tmux {

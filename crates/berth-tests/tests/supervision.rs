@@ -2,24 +2,9 @@
 //! when the daemon starts again), health checks, `--init`, and stop's SIGKILL fallback,
 //! through the berth CLI and the real docker CLI against a private berth daemon.
 
-use berth_tests::{Client, TestDaemon};
+use berth_tests::{client_name as name, eventually, Client, TestDaemon};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn name(c: Client, base: &str) -> String {
-    format!("{}-{base}", c.name())
-}
-
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    f()
-}
 
 fn inspect(d: &TestDaemon, c: Client, fmt: &str, obj: &str) -> String {
     d.run(c, &["inspect", "-f", fmt, obj]).success().out()

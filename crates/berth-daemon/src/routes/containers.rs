@@ -258,11 +258,7 @@ pub async fn attach(
         k => berth_api::detach::parse(k).map_err(ApiError::bad_request)?,
     };
     let target = engine.attach(&id, stdin, stdout, stderr).await?;
-    let content_type = if target.tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
+    let tty = target.tty;
     let conn = super::conn_fd(&req);
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
@@ -282,13 +278,7 @@ pub async fn attach(
         };
         super::stream::splice_upgraded(client, conn, shim, stdin.then_some(detach_keys)).await;
     });
-    Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::CONNECTION, "Upgrade")
-        .header(header::UPGRADE, "tcp")
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::empty())
-        .map_err(|e| ApiError::internal(e.to_string()))
+    super::stream::upgrade_response(tty)
 }
 
 pub async fn logs(

@@ -3,9 +3,9 @@
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_api::models::{ExecCreateBody, ExecInspect, ExecStartBody, IdResponse};
@@ -58,11 +58,6 @@ pub async fn start(
             .map(|i| i.process_config.tty)
             .unwrap_or(false),
     };
-    let content_type = if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
     tokio::spawn(async move {
         let upgraded = match upgrade.await {
             Ok(u) => u,
@@ -101,13 +96,7 @@ pub async fn start(
             }
         }
     });
-    Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::CONNECTION, "Upgrade")
-        .header(header::UPGRADE, "tcp")
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::empty())
-        .map_err(|e| ApiError::internal(e.to_string()))
+    super::stream::upgrade_response(tty)
 }
 
 /// `h` and `w` as Docker reads them: both required, unsigned.

@@ -4,6 +4,24 @@ use berth_api::detach::{Escape, Scan};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// Docker's answer to a hijack: 101, `Upgrade: tcp`, and the stream's content type
+/// (raw with a terminal, multiplexed without).
+pub fn upgrade_response(tty: bool) -> crate::error::ApiResult<axum::response::Response> {
+    use axum::http::{header, StatusCode};
+    let content_type = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    axum::response::Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "tcp")
+        .header(header::CONTENT_TYPE, content_type)
+        .body(axum::body::Body::empty())
+        .map_err(|e| crate::error::ApiError::internal(e.to_string()))
+}
+
 /// Splices an upgraded client connection (see [`splice`]). Output waits until the client
 /// has read our response head (`conn_fd`: the connection's descriptor): a client that reads
 /// the head through a buffer and then the raw socket (docker-py does) would otherwise lose

@@ -12,9 +12,8 @@
 //! <message>` if it could not exec. The pair closes on exec (close-on-exec): success.
 
 use super::backend::Stdio3;
-use super::native::{drop_privileges, find_executable, set_rlimit};
+use super::native::{drop_privileges, set_rlimit};
 use oci_spec::runtime::Process;
-use std::ffi::CString;
 use std::fs;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -224,53 +223,18 @@ fn run(
     if process.no_new_privileges() == Some(true) {
         nix::sys::prctl::set_no_new_privs().map_err(|e| fail(format!("no_new_privs: {e}")))?;
     }
-    let env: Vec<CString> = process
-        .env()
-        .iter()
-        .flatten()
-        .filter_map(|e| CString::new(e.as_str()).ok())
-        .collect();
-    let args: Vec<CString> = process
-        .args()
-        .iter()
-        .flatten()
-        .filter_map(|a| CString::new(a.as_str()).ok())
-        .collect();
-    let arg0 = process
-        .args()
-        .as_ref()
-        .and_then(|a| a.first())
-        .ok_or_else(|| fail("no command"))?;
-    let path_env = process
-        .env()
-        .iter()
-        .flatten()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(crate::spec::DEFAULT_PATH)
-        .to_string();
-    let exe = find_executable(arg0, &path_env).map_err(|m| ExecError {
+    let cmd = super::native::command_of(process).map_err(|m| ExecError {
+        exit_code: if m.contains("not found") { 127 } else { 126 },
         message: m,
-        exit_code: 127,
     })?;
-    // SAFETY: resetting dispositions and the mask in a single-threaded child before exec.
-    unsafe {
-        let _ = nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGPIPE,
-            nix::sys::signal::SigHandler::SigDfl,
-        );
-    }
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
-        None,
-    );
-    let e = nix::unistd::execve(&exe, &args, &env).unwrap_err();
-    Err(match e {
-        nix::errno::Errno::ENOENT => ExecError {
-            message: format!("exec: \"{arg0}\": executable file not found in $PATH"),
-            exit_code: 127,
+    super::native::reset_signals();
+    let e = nix::unistd::execve(&cmd.exe, &cmd.args, &cmd.env).unwrap_err();
+    Err(ExecError {
+        exit_code: if e == nix::errno::Errno::ENOENT {
+            127
+        } else {
+            126
         },
-        nix::errno::Errno::EACCES => fail(format!("exec: \"{arg0}\": permission denied")),
-        other => fail(format!("exec {arg0}: {other}")),
+        message: super::native::exec_failure(&cmd.arg0, e),
     })
 }

@@ -349,45 +349,8 @@ fn init(
         nix::sys::prctl::set_no_new_privs().map_err(|e| io_err("no_new_privs", e))?;
     }
 
-    let env: Vec<CString> = process
-        .env()
-        .iter()
-        .flatten()
-        .filter_map(|e| CString::new(e.as_str()).ok())
-        .collect();
-    let args: Vec<CString> = process
-        .args()
-        .iter()
-        .flatten()
-        .filter_map(|a| CString::new(a.as_str()).ok())
-        .collect();
-    let arg0 = process
-        .args()
-        .as_ref()
-        .and_then(|a| a.first())
-        .ok_or("no command")?;
-    let path_env = process
-        .env()
-        .iter()
-        .flatten()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(crate::spec::DEFAULT_PATH)
-        .to_string();
-    let exe = find_executable(arg0, &path_env)?;
-
-    // Rust ignores SIGPIPE for itself; the container's programs expect the default.
-    // SAFETY: resetting signal dispositions and the mask in a single-threaded child.
-    unsafe {
-        let _ = nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGPIPE,
-            nix::sys::signal::SigHandler::SigDfl,
-        );
-    }
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
-        None,
-    );
+    let cmd = command_of(&process)?;
+    reset_signals();
 
     match &console {
         Some(master) => super::pty::send_fd(sock, b"R\n", master.as_raw_fd())?,
@@ -404,16 +367,75 @@ fn init(
         .as_ref()
         .is_some_and(|a| a.get(crate::spec::INIT_ANNOTATION).map(String::as_str) == Some("true"));
     if with_init {
-        become_init(sock, &args)?;
+        become_init(sock, &cmd.args)?;
     }
-    let e = nix::unistd::execve(&exe, &args, &env).unwrap_err();
-    Err(match e {
+    let e = nix::unistd::execve(&cmd.exe, &cmd.args, &cmd.env).unwrap_err();
+    Err(exec_failure(&cmd.arg0, e))
+}
+
+/// What execve needs for an OCI process: the executable found by Docker's PATH lookup in
+/// the current root, the argv and the environment.
+pub(super) struct ExecCommand {
+    pub exe: CString,
+    pub args: Vec<CString>,
+    pub env: Vec<CString>,
+    pub arg0: String,
+}
+
+pub(super) fn command_of(process: &oci_spec::runtime::Process) -> Result<ExecCommand, String> {
+    let cstrings = |v: &Option<Vec<String>>| -> Vec<CString> {
+        v.iter()
+            .flatten()
+            .filter_map(|s| CString::new(s.as_str()).ok())
+            .collect()
+    };
+    let arg0 = process
+        .args()
+        .as_ref()
+        .and_then(|a| a.first())
+        .ok_or("no command")?
+        .clone();
+    let path_env = process
+        .env()
+        .iter()
+        .flatten()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(crate::spec::DEFAULT_PATH)
+        .to_string();
+    Ok(ExecCommand {
+        exe: find_executable(&arg0, &path_env)?,
+        args: cstrings(process.args()),
+        env: cstrings(process.env()),
+        arg0,
+    })
+}
+
+/// Docker's wording of a failed exec.
+pub(super) fn exec_failure(arg0: &str, e: nix::errno::Errno) -> String {
+    match e {
         nix::errno::Errno::ENOENT => {
             format!("exec: \"{arg0}\": executable file not found in $PATH")
         }
-        nix::errno::Errno::EACCES => format!("exec {arg0}: permission denied"),
+        nix::errno::Errno::EACCES => format!("exec: \"{arg0}\": permission denied"),
         other => format!("exec {arg0}: {other}"),
-    })
+    }
+}
+
+/// Rust ignores SIGPIPE for itself; the container's programs expect the default
+/// disposition and an empty signal mask.
+pub(super) fn reset_signals() {
+    // SAFETY: resetting a disposition to the default in a single-threaded child.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
 }
 
 /// `--init`: this process stays PID 1 and forks the command (which returns here to exec).
