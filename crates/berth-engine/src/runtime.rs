@@ -124,7 +124,7 @@ pub fn write_bundle(rec: &ContainerRecord, dir: &Path, rootfs: &Path) -> Result<
     let bundle = dir.join("bundle");
     std::fs::create_dir_all(&bundle)?;
     let data = serde_json::to_vec(&spec).map_err(rt_err)?;
-    berth_api::atomic::write_file(&bundle.join("config.json"), &data)?;
+    berth_api::atomic::write_file_volatile(&bundle.join("config.json"), &data)?;
     Ok(())
 }
 

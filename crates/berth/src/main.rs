@@ -15,6 +15,7 @@ fn main() {
                 .collect();
             berth_runtime::shim::main(&rest)
         }
+        Some("shim-zygote") => berth_runtime::shim::zygote_main(),
         _ => berth_cli::run(args),
     };
     std::process::exit(code);

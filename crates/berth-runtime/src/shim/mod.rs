@@ -7,7 +7,9 @@ mod exec;
 mod native;
 mod pty;
 mod server;
+mod zygote;
 pub use backend::{find_binary, BUILTIN, LIBCONTAINER, OCI_STATE_ROOT};
+pub use zygote::main as zygote_main;
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -150,29 +152,17 @@ pub fn log_path(dir: &Path, id: &str) -> PathBuf {
 pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
     let (ready_r, ready_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| ShimError::Io(e.into()))?;
+    let errlog = opts.dir.join("shim.log");
+    // The zygote forks a shim without an exec; if it cannot, a fresh process does.
+    let ready_w = match zygote::spawn(&opts.exe, &shim_args(opts, None), &errlog, ready_w) {
+        Ok(()) => return read_ready(opts, ready_r, None),
+        Err((e, ready_w)) => {
+            tracing::debug!(error = %e, "zygote unavailable; executing the shim");
+            ready_w
+        }
+    };
     let mut cmd = Command::new(&opts.exe);
-    cmd.arg("shim")
-        .arg("--id")
-        .arg(&opts.id)
-        .arg("--dir")
-        .arg(&opts.dir)
-        .arg("--log-max-size")
-        .arg(opts.log_max_size.to_string())
-        .arg("--log-max-file")
-        .arg(opts.log_max_file.max(1).to_string())
-        .arg("--ready-fd")
-        .arg("1")
-        .arg("--runtime")
-        .arg(&opts.runtime);
-    if opts.stdin {
-        cmd.arg("--stdin");
-    }
-    if opts.stdin_once {
-        cmd.arg("--stdin-once");
-    }
-    if opts.tty {
-        cmd.arg("--tty");
-    }
+    cmd.arg("shim").args(shim_args(opts, Some(1)));
     // The shim's own diagnostics (panics) go to shim.log; it never writes to the daemon's
     // stdio. The ready pipe is the shim's stdout (it moves it away at once): with no fd to
     // place by hand and no pre-exec step, std spawns through posix_spawn (vfork), not a
@@ -180,7 +170,7 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
     let errlog = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(opts.dir.join("shim.log"))?;
+        .open(&errlog)?;
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(ready_w))
         .stderr(errlog);
@@ -188,6 +178,45 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
     drop(cmd);
     // The first shim process forks the real shim and exits at once (double fork).
     let status = child.wait()?;
+    read_ready(opts, ready_r, Some(status))
+}
+
+/// The `berth shim` arguments for `opts`; the ready fd is filled in by whoever knows it.
+fn shim_args(opts: &SpawnOptions, ready_fd: Option<i32>) -> Vec<String> {
+    let mut a = vec![
+        "--id".to_string(),
+        opts.id.clone(),
+        "--dir".to_string(),
+        opts.dir.to_string_lossy().into_owned(),
+        "--log-max-size".to_string(),
+        opts.log_max_size.to_string(),
+        "--log-max-file".to_string(),
+        opts.log_max_file.max(1).to_string(),
+        "--runtime".to_string(),
+        opts.runtime.clone(),
+    ];
+    if let Some(fd) = ready_fd {
+        a.push("--ready-fd".into());
+        a.push(fd.to_string());
+    }
+    for (on, flag) in [
+        (opts.stdin, "--stdin"),
+        (opts.stdin_once, "--stdin-once"),
+        (opts.tty, "--tty"),
+    ] {
+        if on {
+            a.push(flag.into());
+        }
+    }
+    a
+}
+
+/// Reads the shim's one-line report from the ready pipe.
+fn read_ready(
+    opts: &SpawnOptions,
+    ready_r: OwnedFd,
+    status: Option<std::process::ExitStatus>,
+) -> Result<ShimInfo, ShimError> {
     // One line only: the container's init inherited the pipe too (it is not closed before
     // the init execs), so EOF does not come.
     let mut f = std::fs::File::from(ready_r);
@@ -211,8 +240,9 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
     if let Some(err) = msg.strip_prefix("error ") {
         return Err(ShimError::Start(err.to_string()));
     }
+    let how = status.map(|s| format!(" ({s})")).unwrap_or_default();
     Err(ShimError::Start(format!(
-        "shim exited without reporting ({status}); see {}",
+        "shim exited without reporting{how}; see {}",
         opts.dir.join("shim.log").display()
     )))
 }
@@ -318,4 +348,34 @@ pub fn main(args: &[String]) -> i32 {
         }
     }
     server::run(a, ready)
+}
+
+/// Rewrites what /proc/self/cmdline shows (the argv area inherited from the shim), NUL
+/// separated, cut to the area's size.
+pub(super) fn set_cmdline(args: &[String]) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // Fields after the parenthesised command name; arg_start and arg_end are fields 48, 49.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(start), Some(end)) = (
+        fields.get(45).and_then(|v| v.parse::<usize>().ok()),
+        fields.get(46).and_then(|v| v.parse::<usize>().ok()),
+    ) else {
+        return;
+    };
+    if end <= start {
+        return;
+    }
+    let mut text: Vec<u8> = args.join("\0").into_bytes();
+    text.truncate(end - start - 1);
+    text.resize(end - start, 0);
+    // SAFETY: [start, end) is this process's own argv area, mapped and writable (it lies on
+    // the initial stack); nothing reads the old argv any more.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), start as *mut u8, text.len());
+    }
 }

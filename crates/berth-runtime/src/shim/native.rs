@@ -470,7 +470,7 @@ fn become_init(sock: &UnixStream, args: &[CString]) -> Result<(), String> {
         .chain(std::iter::once("--".to_string()))
         .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
         .collect();
-    set_cmdline(&shown);
+    super::set_cmdline(&shown);
     if let Ok(name) = CString::new("docker-init") {
         let _ = nix::sys::prctl::set_name(&name);
     }
@@ -493,36 +493,6 @@ fn become_init(sock: &UnixStream, args: &[CString]) -> Result<(), String> {
                 Ok(_) => {}
             }
         }
-    }
-}
-
-/// Rewrites what /proc/self/cmdline shows (the argv area inherited from the shim), NUL
-/// separated, cut to the area's size.
-fn set_cmdline(args: &[String]) {
-    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
-        return;
-    };
-    // Fields after the parenthesised command name; arg_start and arg_end are fields 48, 49.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let (Some(start), Some(end)) = (
-        fields.get(45).and_then(|v| v.parse::<usize>().ok()),
-        fields.get(46).and_then(|v| v.parse::<usize>().ok()),
-    ) else {
-        return;
-    };
-    if end <= start {
-        return;
-    }
-    let mut text: Vec<u8> = args.join("\0").into_bytes();
-    text.truncate(end - start - 1);
-    text.resize(end - start, 0);
-    // SAFETY: [start, end) is this process's own argv area, mapped and writable (it lies on
-    // the initial stack); nothing reads the old argv any more.
-    unsafe {
-        std::ptr::copy_nonoverlapping(text.as_ptr(), start as *mut u8, text.len());
     }
 }
 

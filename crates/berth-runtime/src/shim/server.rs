@@ -306,7 +306,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             set_nonblock(f).map_err(|e| e.to_string())?;
         }
         let me = std::process::id();
-        berth_api::atomic::write_file(&a.dir.join("shim.pid"), me.to_string().as_bytes())
+        berth_api::atomic::write_file_volatile(&a.dir.join("shim.pid"), me.to_string().as_bytes())
             .map_err(|e| format!("write shim.pid: {e}"))?;
         Ok((sigfd, listener, me))
     };
@@ -1005,7 +1005,7 @@ impl Shim {
         let Some(exit) = self.exit.clone() else {
             return;
         };
-        if let Err(e) = berth_api::atomic::write_json(&exit_path(dir), &exit) {
+        if let Err(e) = berth_api::atomic::write_json_volatile(&exit_path(dir), &exit) {
             tracing::error!("write exit.json: {e}");
         }
         // Execs die with the init (its pid namespace ends): report them as killed if they
