@@ -16,6 +16,9 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("shim") {
         std::process::exit(berth_runtime::shim::main(&args[2..]));
     }
+    if args.get(1).map(String::as_str) == Some("shim-zygote") {
+        std::process::exit(berth_runtime::shim::zygote_main());
+    }
     let tests: &[(&str, fn())] = &[
         ("output_exit_code_and_log", output_exit_code_and_log),
         ("memory_limit_kill_and_rss", memory_limit_kill_and_rss),

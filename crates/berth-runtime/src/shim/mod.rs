@@ -154,13 +154,23 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| ShimError::Io(e.into()))?;
     let errlog = opts.dir.join("shim.log");
     // The zygote forks a shim without an exec; if it cannot, a fresh process does.
-    let ready_w = match zygote::spawn(&opts.exe, &shim_args(opts, None), &errlog, ready_w) {
-        Ok(()) => return read_ready(opts, ready_r, None),
-        Err((e, ready_w)) => {
-            tracing::debug!(error = %e, "zygote unavailable; executing the shim");
-            ready_w
-        }
-    };
+    let (ready_r, ready_w) =
+        match zygote::spawn(&opts.exe, &shim_args(opts, None), &errlog, ready_w) {
+            Ok(()) => match read_ready(opts, ready_r, None) {
+                // A zygote that died with our request (or cannot serve at all) must not
+                // fail the container: start the shim the plain way.
+                Err(ShimError::Start(m)) if m.starts_with(NO_REPORT) && !zygote::alive() => {
+                    tracing::warn!("shim zygote died; executing the shim");
+                    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                        .map_err(|e| ShimError::Io(e.into()))?
+                }
+                other => return other,
+            },
+            Err((e, ready_w)) => {
+                tracing::debug!(error = %e, "zygote unavailable; executing the shim");
+                (ready_r, ready_w)
+            }
+        };
     let mut cmd = Command::new(&opts.exe);
     cmd.arg("shim").args(shim_args(opts, Some(1)));
     // The shim's own diagnostics (panics) go to shim.log; it never writes to the daemon's
@@ -242,10 +252,12 @@ fn read_ready(
     }
     let how = status.map(|s| format!(" ({s})")).unwrap_or_default();
     Err(ShimError::Start(format!(
-        "shim exited without reporting{how}; see {}",
+        "{NO_REPORT}{how}; see {}",
         opts.dir.join("shim.log").display()
     )))
 }
+
+const NO_REPORT: &str = "shim exited without reporting";
 
 /// Parsed `berth shim` arguments.
 #[derive(Debug, Default)]

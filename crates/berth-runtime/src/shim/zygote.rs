@@ -63,6 +63,14 @@ impl Handle {
     }
 }
 
+/// Whether the zygote process still runs.
+pub(super) fn alive() -> bool {
+    let mut guard = ZYGOTE.lock().unwrap_or_else(|e| e.into_inner());
+    guard
+        .as_mut()
+        .is_some_and(|h| matches!(h.child.try_wait(), Ok(None)))
+}
+
 /// Asks the zygote (started on first use) to fork a shim with `args`, handing it
 /// `ready_w`. On failure the pipe comes back so the caller can start the shim itself.
 pub(super) fn spawn(
