@@ -276,7 +276,8 @@ pub async fn attach(
                 _ => return,
             },
         };
-        super::stream::splice_upgraded(client, conn, shim, stdin.then_some(detach_keys)).await;
+        super::stream::splice_upgraded(client, conn, shim, stdin.then_some(detach_keys), None)
+            .await;
     });
     super::stream::upgrade_response(tty)
 }

@@ -69,11 +69,21 @@ pub async fn start(
         match started {
             Ok(s) => {
                 if let Some(shim) = s.stream {
+                    // The exit code is in the exec's inspect before the stream ends.
+                    let settled = {
+                        let (engine, id) = (engine.clone(), id.clone());
+                        Box::pin(async move {
+                            engine
+                                .exec_settled(&id, std::time::Duration::from_secs(2))
+                                .await
+                        })
+                    };
                     super::stream::splice_upgraded(
                         upgraded,
                         conn,
                         shim,
                         s.stdin.then_some(s.detach_keys),
+                        Some(settled),
                     )
                     .await;
                 }

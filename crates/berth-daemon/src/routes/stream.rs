@@ -31,12 +31,13 @@ pub async fn splice_upgraded(
     conn_fd: Option<i32>,
     shim: tokio::net::UnixStream,
     stdin: Option<Vec<u8>>,
+    before_close: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
 ) {
     if let Some(fd) = conn_fd {
         head_read(fd).await;
     }
     let (r, w) = tokio::io::split(TokioIo::new(up));
-    splice(r, w, shim, stdin).await;
+    splice(r, w, shim, stdin, before_close).await;
 }
 
 /// Waits (at most 200 ms) until the peer has read everything we sent on the connection.
@@ -71,6 +72,7 @@ pub async fn splice<R, W>(
     mut client_w: W,
     shim: tokio::net::UnixStream,
     stdin: Option<Vec<u8>>,
+    before_close: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
 ) where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -130,6 +132,9 @@ pub async fn splice<R, W>(
     tokio::select! {
         _ = tokio::io::copy(&mut shim_r, &mut client_w) => {}
         _ = detached => {}
+    }
+    if let Some(f) = before_close {
+        f.await;
     }
     let _ = client_w.shutdown().await;
     input.abort();

@@ -17,6 +17,8 @@ pub struct Exec {
     pub container_id: String,
     pub config: ExecCreateBody,
     state: Mutex<ExecState>,
+    /// Becomes true once the exit code is recorded.
+    done: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -118,6 +120,7 @@ impl Engine {
             container_id,
             config: body,
             state: Mutex::new(ExecState::default()),
+            done: tokio::sync::watch::channel(false).0,
         });
         let cmdline = exec.config.cmd.join(" ");
         let container_id = exec.container_id.clone();
@@ -215,6 +218,7 @@ impl Engine {
                         st.running = false;
                         st.exit_code = Some(code);
                     }
+                    waiter.done.send_replace(true);
                     debug!(exec = %waiter.id, code, "exec exited");
                     engine
                         .exec_event(&waiter.container_id, "exec_die", &waiter.id, Some(code))
@@ -289,6 +293,16 @@ impl Engine {
         let rootfs = dir.join("bundle/rootfs");
         berth_runtime::spec::exec_process(&base, &rootfs, &input)
             .map_err(|e| EngineError::InvalidParameter(e.to_string()))
+    }
+
+    /// Resolves once the exec's exit code is recorded (at most `limit` later): a client
+    /// that asks for it right after its stream ended (docker-py's exec_run) must find it.
+    pub async fn exec_settled(&self, id: &str, limit: std::time::Duration) {
+        let Ok(exec) = self.exec_lookup(id) else {
+            return;
+        };
+        let mut rx = exec.done.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|d| *d)).await;
     }
 
     /// `POST /exec/{id}/resize`.

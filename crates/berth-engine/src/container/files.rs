@@ -282,11 +282,10 @@ impl Engine {
         let mut body = body;
         let r = tokio::task::spawn_blocking(move || -> Result<()> {
             let r = extract(&mut body, &rootfs, &path_s, &name_s, readonly, &user, opts);
-            if r.is_err() {
-                // Read some of what the client still sends so it sees our answer rather
-                // than a broken pipe (Go's server does the same, up to 256 KiB).
-                let _ = std::io::copy(&mut (&mut body).take(1 << 20), &mut std::io::sink());
-            }
+            // Read what the client still sends (after a refusal, or the tar's trailing zero
+            // blocks after a success) so it sees our answer rather than a broken pipe (Go's
+            // server does the same, up to 256 KiB).
+            let _ = std::io::copy(&mut (&mut body).take(1 << 20), &mut std::io::sink());
             r
         })
         .await
