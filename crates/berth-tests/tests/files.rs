@@ -2,15 +2,11 @@
 //! the real docker CLI against a private berth daemon. Expected messages and exit codes
 //! were taken from the docker 28 CLI against a real dockerd.
 
-use berth_tests::{Client, TestDaemon};
+use berth_tests::{client_name as name, Client, TestDaemon};
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-
-fn name(c: Client, base: &str) -> String {
-    format!("{}-{base}", c.name())
-}
 
 /// A running container with /d/a.txt, /d/sub/b, /d/link -> /d/a.txt, /etclink -> /etc,
 /// and /bin/ls removed.

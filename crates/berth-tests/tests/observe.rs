@@ -2,29 +2,14 @@
 //! and the real docker CLI against a private berth daemon. Expected messages were taken
 //! from a real dockerd with the docker 28 CLI.
 
-use berth_tests::{Client, TestDaemon};
+use berth_tests::{client_name as name, eventually, Client, TestDaemon};
 use std::fs;
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn name(c: Client, base: &str) -> String {
-    format!("{}-{base}", c.name())
-}
-
 fn inspect(d: &TestDaemon, c: Client, fmt: &str, obj: &str) -> String {
     d.run(c, &["inspect", "-f", fmt, obj]).success().out()
-}
-
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    f()
 }
 
 fn cgroup_file(id: &str, ctrl: &str, v1: &str, v2: &str) -> Option<String> {

@@ -227,17 +227,7 @@ struct PsCmd {
 
 pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PsCmd = parse(inv, args)?;
-    if !o.args.is_empty() {
-        return Err(Failure::new(
-            format!(
-                "berth: 'berth {}' accepts no arguments\n\n{}\n\nSee 'berth {} --help' for more information",
-                inv.path,
-                inv.usage_line(),
-                inv.path
-            ),
-            1,
-        ));
-    }
+    inv.none(&o.args)?;
     let mut limit = o.last;
     if o.latest && limit == -1 {
         limit = 1;

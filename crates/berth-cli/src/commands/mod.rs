@@ -43,6 +43,21 @@ impl Invocation {
         }
         Ok(())
     }
+    /// docker's "accepts no arguments" error (exit 1).
+    pub fn none(&self, args: &[String]) -> Result<(), Failure> {
+        if args.is_empty() {
+            return Ok(());
+        }
+        Err(Failure::new(
+            format!(
+                "berth: 'berth {}' accepts no arguments\n\n{}\n\nSee 'berth {} --help' for more information",
+                self.path,
+                self.usage_line(),
+                self.path
+            ),
+            1,
+        ))
+    }
     pub fn exactly(&self, args: &[String], n: usize) -> Result<(), Failure> {
         if args.len() != n {
             return Err(self.needs("exactly", n));

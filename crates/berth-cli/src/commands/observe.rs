@@ -518,17 +518,7 @@ pub fn pretty_event(e: &Value) -> String {
 
 pub fn cmd_events(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: EventsCmd = parse(inv, args)?;
-    if !o.args.is_empty() {
-        return Err(Failure::new(
-            format!(
-                "berth: 'berth {}' accepts no arguments\n\n{}\n\nSee 'berth {} --help' for more information",
-                inv.path,
-                inv.usage_line(),
-                inv.path
-            ),
-            1,
-        ));
-    }
+    inv.none(&o.args)?;
     let now = chrono::Utc::now();
     let mut qs = Vec::new();
     if let Some(s) = &o.since {

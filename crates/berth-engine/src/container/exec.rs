@@ -17,6 +17,7 @@ pub struct Exec {
     pub container_id: String,
     pub config: ExecCreateBody,
     state: Mutex<ExecState>,
+    created: std::time::Instant,
     /// Becomes true once the exit code is recorded.
     done: tokio::sync::watch::Sender<bool>,
 }
@@ -64,7 +65,7 @@ impl Engine {
             .values()
             .filter(|e| e.container_id == container_id)
             .collect();
-        v.sort_by_key(|e| e.state().started);
+        v.sort_by_key(|e| e.created);
         v.into_iter().map(|e| e.id.clone()).collect()
     }
 
@@ -120,6 +121,7 @@ impl Engine {
             container_id,
             config: body,
             state: Mutex::new(ExecState::default()),
+            created: std::time::Instant::now(),
             done: tokio::sync::watch::channel(false).0,
         });
         let cmdline = exec.config.cmd.join(" ");

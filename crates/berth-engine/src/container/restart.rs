@@ -139,13 +139,10 @@ impl Engine {
         for id in ids {
             let Ok(c) = self.get(&id) else { continue };
             {
-                let rec = c.record.lock().await;
+                let mut rec = c.record.lock().await;
                 if rec.state.status.is_running() || !restart_on_daemon_start(&rec) {
                     continue;
                 }
-            }
-            {
-                let mut rec = c.record.lock().await;
                 rec.state.status = Status::Restarting;
             }
             self.restart_now(&c).await;
