@@ -11,6 +11,7 @@ pub mod events;
 pub mod images;
 mod runtime;
 pub mod signal;
+pub mod volumes;
 
 pub use config::EngineConfig;
 pub use container::Engine;

@@ -49,8 +49,14 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
     env
 }
 
-/// Writes `bundle/config.json` for the record, with `rootfs` already mounted.
-pub fn write_bundle(rec: &ContainerRecord, dir: &Path, rootfs: &Path) -> Result<()> {
+/// Writes `bundle/config.json` for the record, with `rootfs` already mounted; `mounts` are
+/// the container's volumes, binds and tmpfs (`container/mounts.rs`).
+pub fn write_bundle(
+    rec: &ContainerRecord,
+    dir: &Path,
+    rootfs: &Path,
+    mounts: Vec<MountSpec>,
+) -> Result<()> {
     let hc = &rec.host_config;
     let etc_writable = !hc.readonly_rootfs;
     let mut args = vec![rec.path.clone()];
@@ -116,6 +122,7 @@ pub fn write_bundle(rec: &ContainerRecord, dir: &Path, rootfs: &Path) -> Result<
                     !etc_writable,
                 )
             })
+            .chain(mounts)
             .collect(),
         init: hc.init.unwrap_or(false),
         ..Default::default()

@@ -217,7 +217,9 @@ pub async fn remove(
     if q.bool("link") {
         return Err(ApiError::bad_request("links are not supported by berth"));
     }
-    engine.remove(&id, q.bool("force")).await?;
+    engine
+        .remove_with(&id, q.bool("force"), q.bool("v"))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

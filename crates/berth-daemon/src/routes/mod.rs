@@ -8,6 +8,7 @@ mod images;
 mod observe;
 mod stream;
 mod system;
+mod volumes;
 mod ws;
 
 use crate::error::ApiError;
@@ -77,7 +78,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/events", get(observe::events))
         .route("/system/df", get(observe::system_df))
         .route("/networks/prune", post(observe::networks_prune))
-        .route("/volumes/prune", post(observe::volumes_prune))
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route(
+            "/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
+        )
         .route("/build/prune", post(observe::build_prune))
         .route(
             "/containers/{id}/archive",

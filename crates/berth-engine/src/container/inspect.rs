@@ -51,7 +51,7 @@ pub fn inspect(rec: &ContainerRecord, dir: &Path, sizes: Option<(u64, u64)>) -> 
             },
             "Name": "overlay2",
         },
-        "Mounts": [],
+        "Mounts": super::mounts::mounts_json(rec),
         "Config": rec.config,
         "NetworkSettings": network_settings(rec),
     });
@@ -80,7 +80,7 @@ pub fn summary(rec: &ContainerRecord, image_name: &str, sizes: Option<(u64, u64)
         "Status": status_text(rec),
         "HostConfig": { "NetworkMode": rec.host_config.network_mode },
         "NetworkSettings": { "Networks": network_settings(rec)["Networks"].clone() },
-        "Mounts": [],
+        "Mounts": super::mounts::mounts_json(rec),
     });
     if let Some((rw, rootfs)) = sizes {
         v["SizeRw"] = json!(rw);

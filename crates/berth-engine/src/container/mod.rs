@@ -6,6 +6,7 @@ pub mod filters;
 pub mod health;
 pub mod inspect;
 pub mod logs;
+pub mod mounts;
 pub mod names;
 pub mod observe;
 pub mod record;
@@ -107,6 +108,8 @@ pub struct Engine {
     /// This daemon's persistent identity (`docker info` ID).
     daemon_id: String,
     pub images: Images,
+    /// Local volumes (`volumes/`); containers' use of them is in their records.
+    pub volumes: crate::volumes::VolumeStore,
     /// The event bus (`GET /events`).
     pub events: crate::events::Events,
     /// The read-only layer every container gets above its image (mount points, /.dockerenv).
@@ -124,12 +127,14 @@ impl Engine {
         let events = crate::events::Events::new();
         let images = Images::open(&cfg.data_root, events.clone())?;
         let daemon_id = load_daemon_id(&cfg.data_root)?;
+        let volumes = crate::volumes::VolumeStore::open(&cfg.data_root)?;
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
         let engine = Arc::new(Engine {
             cfg,
             daemon_id,
             images,
+            volumes,
             events,
             init_layer,
             index: RwLock::new(Index::default()),
@@ -296,6 +301,14 @@ impl Engine {
 
         let mut config = body.config.clone();
         merge_image_config(&mut config, &image.config);
+        // Held until the record is indexed, so `volume rm` cannot remove a volume this
+        // container is about to use.
+        let _volume_guard = if Self::needs_volume_lock(&body.host_config, &config) {
+            Some(self.volumes.op_lock.lock().await)
+        } else {
+            None
+        };
+        let mut mount_points = self.plan_mounts(&body.host_config, &config).await?;
         let mut cmdline: Vec<String> = config.entrypoint.clone().unwrap_or_default();
         cmdline.extend(config.cmd.clone().unwrap_or_default());
         if cmdline.is_empty() {
@@ -366,6 +379,7 @@ impl Engine {
             host_config: body.host_config,
             state: State::default(),
             restart_count: 0,
+            mount_points: Vec::new(),
         };
 
         // Reserve the name and the id together so two creates cannot take one name.
@@ -399,6 +413,11 @@ impl Engine {
             c
         };
 
+        if let Err(e) = self.create_mount_volumes(&mut mount_points) {
+            self.forget(&c).await;
+            return Err(e);
+        }
+        c.record.lock().await.mount_points = mount_points;
         let dir = self.dir(&id);
         let saved = async {
             tokio::fs::create_dir_all(&dir).await?;
@@ -407,8 +426,10 @@ impl Engine {
         }
         .await;
         if let Err(e) = saved {
+            let gone = c.snapshot().await;
             self.forget(&c).await;
             let _ = tokio::fs::remove_dir_all(&dir).await;
+            self.remove_anonymous_volumes(&gone).await;
             return Err(EngineError::internal("cannot store container", e));
         }
         info!(%id, "container created");
@@ -522,8 +543,9 @@ impl Engine {
                 EngineError::internal(&format!("create working dir {}", rec.config.working_dir), e)
             })?;
         }
+        let mounts = self.prepare_mounts(rec, &rootfs).await?;
         let t0 = std::time::Instant::now();
-        runtime::write_bundle(rec, dir, &rootfs)?;
+        runtime::write_bundle(rec, dir, &rootfs, mounts)?;
         let t_bundle = t0.elapsed();
         let shim = runtime::spawn(&self.cfg, rec, dir).await?;
         let t_shim = t0.elapsed();
@@ -830,6 +852,11 @@ impl Engine {
     // ---- remove / rename / prune -----------------------------------------------------
 
     pub async fn remove(&self, name_or_id: &str, force: bool) -> Result<()> {
+        self.remove_with(name_or_id, force, false).await
+    }
+
+    /// `rm [-f] [-v]`: with `volumes` (or for a `--rm` container) its anonymous volumes go too.
+    pub async fn remove_with(&self, name_or_id: &str, force: bool, volumes: bool) -> Result<()> {
         let c = self.get(name_or_id)?;
         let running = {
             let rec = c.record.lock().await;
@@ -898,6 +925,9 @@ impl Engine {
         }
         let gone = c.snapshot().await;
         self.forget(&c).await;
+        if volumes || gone.host_config.auto_remove {
+            self.remove_anonymous_volumes(&gone).await;
+        }
         self.events.container(&gone, "destroy", &[]);
         c.progress.send_modify(|p| p.removed = true);
         info!(id = %c.id, "container removed");

@@ -107,6 +107,9 @@ pub struct ContainerRecord {
     pub state: State,
     #[serde(default)]
     pub restart_count: i64,
+    /// Volumes, binds and tmpfs mounts (`container/mounts.rs`), resolved at create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_points: Vec<super::mounts::MountPoint>,
 }
 
 impl ContainerRecord {

@@ -1,0 +1,394 @@
+//! Local volumes: `volumes/<name>/_data` holds the data, `volumes/<name>/volume.json` the
+//! record (written atomically, after `_data` exists, so a crash never leaves a record
+//! without its data). The local driver's `-o type=... -o device=... -o o=...` volumes are
+//! mounted on `_data` when a container needs them (tmpfs, bind, any filesystem).
+//!
+//! Which containers use a volume is not stored here: the engine counts it from container
+//! records, so a crash can never leave a stale reference count.
+
+pub mod copyup;
+
+use crate::error::{EngineError, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tracing::{info, warn};
+
+const RECORD: &str = "volume.json";
+const DATA: &str = "_data";
+
+/// A volume's stored record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VolumeRecord {
+    pub name: String,
+    pub driver: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    /// Created for a container's `-v /path`, `--mount` without source or image VOLUME:
+    /// `rm -v` and a plain `volume prune` remove only these.
+    #[serde(default)]
+    pub anonymous: bool,
+}
+
+/// What `volume create` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub name: Option<String>,
+    pub driver: String,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    pub anonymous: bool,
+}
+
+pub struct VolumeStore {
+    dir: PathBuf,
+    vols: Mutex<HashMap<String, VolumeRecord>>,
+    /// Serialises create/remove against the engine's in-use checks (see `Engine`).
+    pub op_lock: tokio::sync::Mutex<()>,
+}
+
+/// Docker's rule for local volume names (and its messages).
+pub fn validate_name(name: &str) -> Result<()> {
+    let bad = |m: String| Err(EngineError::InvalidParameter(format!("create {name}: {m}")));
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !valid {
+        return bad(format!(
+            "\"{name}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
+        ));
+    }
+    if name.len() < 2 {
+        return bad(
+            "volume name is too short, names should be at least two alphanumeric characters".into(),
+        );
+    }
+    Ok(())
+}
+
+fn validate_options(name: &str, opts: &BTreeMap<String, String>) -> Result<()> {
+    for k in opts.keys() {
+        if !matches!(k.as_str(), "type" | "device" | "o" | "size") {
+            return Err(EngineError::InvalidParameter(format!(
+                "create {name}: invalid option key: \"{k}\""
+            )));
+        }
+    }
+    if opts.contains_key("type") != opts.contains_key("device") {
+        return Err(EngineError::InvalidParameter(format!(
+            "create {name}: missing required option: \"{}\"",
+            if opts.contains_key("type") {
+                "device"
+            } else {
+                "type"
+            }
+        )));
+    }
+    Ok(())
+}
+
+fn random_name() -> String {
+    let b: [u8; 32] = rand::random();
+    hex::encode(b)
+}
+
+impl VolumeStore {
+    /// Loads every volume under `<root>/volumes`. A directory whose record is missing or
+    /// unreadable (a crash between mkdir and the record) is kept as a plain local volume:
+    /// its data must not disappear.
+    pub fn open(root: &Path) -> Result<VolumeStore> {
+        let dir = root.join("volumes");
+        std::fs::create_dir_all(&dir)?;
+        let mut vols = HashMap::new();
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.path().join(DATA).is_dir() {
+                continue;
+            }
+            let rec = std::fs::read(entry.path().join(RECORD))
+                .ok()
+                .and_then(|d| serde_json::from_slice::<VolumeRecord>(&d).ok())
+                .unwrap_or_else(|| {
+                    warn!(volume = %name, "volume without a readable record; keeping it");
+                    VolumeRecord {
+                        name: name.clone(),
+                        driver: "local".into(),
+                        labels: BTreeMap::new(),
+                        options: BTreeMap::new(),
+                        created_at: entry
+                            .metadata()
+                            .and_then(|m| m.modified())
+                            .map(DateTime::<Utc>::from)
+                            .unwrap_or_else(|_| Utc::now()),
+                        anonymous: false,
+                    }
+                });
+            vols.insert(name, rec);
+        }
+        Ok(VolumeStore {
+            dir,
+            vols: Mutex::new(vols),
+            op_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VolumeRecord>> {
+        self.vols.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Host path of a volume's data.
+    pub fn data_path(&self, name: &str) -> PathBuf {
+        self.dir.join(name).join(DATA)
+    }
+
+    /// Creates a volume, or returns the existing one of that name (as Docker does).
+    pub fn create(&self, opts: CreateOptions) -> Result<VolumeRecord> {
+        let name = match opts.name.filter(|n| !n.is_empty()) {
+            Some(n) => {
+                validate_name(&n)?;
+                n
+            }
+            None => random_name(),
+        };
+        let driver = if opts.driver.is_empty() {
+            "local".to_string()
+        } else {
+            opts.driver
+        };
+        if let Some(existing) = self.lock().get(&name) {
+            if existing.driver != driver {
+                return Err(EngineError::Conflict(format!(
+                    "create {name}: volume name {name} already in use by driver {}",
+                    existing.driver
+                )));
+            }
+            return Ok(existing.clone());
+        }
+        if driver != "local" {
+            return Err(EngineError::NotFound(format!(
+                "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
+            )));
+        }
+        validate_options(&name, &opts.options)?;
+        let rec = VolumeRecord {
+            name: name.clone(),
+            driver,
+            labels: opts.labels,
+            options: opts.options,
+            created_at: Utc::now(),
+            anonymous: opts.anonymous,
+        };
+        let vdir = self.dir.join(&name);
+        std::fs::create_dir_all(vdir.join(DATA))
+            .map_err(|e| EngineError::internal(&format!("create {name}"), e))?;
+        if let Err(e) = berth_api::atomic::write_json(&vdir.join(RECORD), &rec) {
+            let _ = std::fs::remove_dir_all(&vdir);
+            return Err(EngineError::internal(&format!("create {name}"), e));
+        }
+        self.lock().insert(name.clone(), rec.clone());
+        info!(volume = %name, "volume created");
+        Ok(rec)
+    }
+
+    pub fn get(&self, name: &str) -> Result<VolumeRecord> {
+        self.lock()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("get {name}: no such volume")))
+    }
+
+    pub fn list(&self) -> Vec<VolumeRecord> {
+        let mut v: Vec<VolumeRecord> = self.lock().values().cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Removes a volume and its data (the caller checked that no container uses it).
+    pub fn remove(&self, name: &str) -> Result<()> {
+        if !self.lock().contains_key(name) {
+            return Err(EngineError::NotFound(format!("get {name}: no such volume")));
+        }
+        let vdir = self.dir.join(name);
+        self.unmount(name);
+        // The record goes first: a crash mid-way leaves a directory that `open` keeps as
+        // a volume rather than a record pointing at half-deleted data.
+        let _ = std::fs::remove_file(vdir.join(RECORD));
+        match std::fs::remove_dir_all(&vdir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(EngineError::internal(&format!("remove {name}"), e));
+            }
+            _ => {}
+        }
+        self.lock().remove(name);
+        info!(volume = %name, "volume removed");
+        Ok(())
+    }
+
+    /// Bytes used by a volume's data.
+    pub fn size(&self, name: &str) -> u64 {
+        dir_size(&self.data_path(name))
+    }
+
+    /// Makes the volume's data ready for a container: mounts a local-driver volume created
+    /// with `-o type=...` on `_data` if it is not mounted yet. Returns the host path.
+    pub fn mount(&self, name: &str) -> Result<PathBuf> {
+        let rec = self.get(name)?;
+        let data = self.data_path(name);
+        let (Some(typ), Some(device)) = (rec.options.get("type"), rec.options.get("device")) else {
+            return Ok(data);
+        };
+        if is_mountpoint(&data) {
+            return Ok(data);
+        }
+        let o = rec.options.get("o").cloned().unwrap_or_default();
+        let (flags, fsdata) = mount_flags(&o);
+        use nix::mount::MsFlags;
+        let typ_arg = (!flags.contains(MsFlags::MS_BIND)).then_some(typ.as_str());
+        nix::mount::mount(
+            Some(device.as_str()),
+            &data,
+            typ_arg,
+            flags,
+            (!fsdata.is_empty()).then_some(fsdata.as_str()),
+        )
+        .map_err(|e| {
+            EngineError::Internal(format!(
+                "error while mounting volume '{}': failed to mount local volume: mount {device}:{} , flags: {:#x}, data: {fsdata}: {}",
+                data.display(),
+                data.display(),
+                flags.bits(),
+                e.desc().to_lowercase()
+            ))
+        })?;
+        Ok(data)
+    }
+
+    /// Unmounts a local-driver volume's filesystem (no-op for plain volumes).
+    pub fn unmount(&self, name: &str) {
+        let data = self.data_path(name);
+        if is_mountpoint(&data) {
+            if let Err(e) = nix::mount::umount2(&data, nix::mount::MntFlags::MNT_DETACH) {
+                warn!(volume = %name, error = %e, "cannot unmount volume");
+            }
+        }
+    }
+
+    /// Docker's JSON for a volume (`volume inspect`, `GET /volumes`).
+    pub fn json(&self, rec: &VolumeRecord) -> Value {
+        let map_or_null = |m: &BTreeMap<String, String>| {
+            if m.is_empty() {
+                Value::Null
+            } else {
+                json!(m)
+            }
+        };
+        json!({
+            "CreatedAt": rec.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "Driver": rec.driver,
+            "Labels": map_or_null(&rec.labels),
+            "Mountpoint": self.data_path(&rec.name).to_string_lossy(),
+            "Name": rec.name,
+            "Options": map_or_null(&rec.options),
+            "Scope": "local",
+        })
+    }
+}
+
+fn mount_flags(o: &str) -> (nix::mount::MsFlags, String) {
+    use nix::mount::MsFlags;
+    let mut flags = MsFlags::empty();
+    let mut data = Vec::new();
+    for opt in o.split(',').filter(|s| !s.is_empty()) {
+        match opt {
+            "bind" => flags |= MsFlags::MS_BIND,
+            "rbind" => flags |= MsFlags::MS_BIND | MsFlags::MS_REC,
+            "ro" => flags |= MsFlags::MS_RDONLY,
+            "rw" => {}
+            "nosuid" => flags |= MsFlags::MS_NOSUID,
+            "nodev" => flags |= MsFlags::MS_NODEV,
+            "noexec" => flags |= MsFlags::MS_NOEXEC,
+            "noatime" => flags |= MsFlags::MS_NOATIME,
+            other => data.push(other),
+        }
+    }
+    (flags, data.join(","))
+}
+
+/// Whether `path` is itself a mount point (its device differs from its parent's, or it
+/// appears in mountinfo: a bind of the same filesystem keeps the device).
+fn is_mountpoint(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = path.to_string_lossy();
+    info.lines().any(|l| l.split(' ').nth(4) == Some(&*want))
+}
+
+/// Bytes used below `path` (regular files' sizes; links counted once per path).
+pub fn dir_size(path: &Path) -> u64 {
+    fn walk(p: &Path) -> u64 {
+        let Ok(rd) = std::fs::read_dir(p) else {
+            return 0;
+        };
+        rd.flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&e.path()),
+                Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+                _ => 0,
+            })
+            .sum()
+    }
+    walk(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_docker() {
+        assert!(validate_name("data-1_x.y").is_ok());
+        let e = validate_name("bad name!").unwrap_err().to_string();
+        assert!(e.contains("includes invalid characters"), "{e}");
+        let e = validate_name("a").unwrap_err().to_string();
+        assert!(e.contains("too short"), "{e}");
+        assert!(validate_name("-x").is_err());
+    }
+
+    #[test]
+    fn store_round_trip_and_keeps_orphans() {
+        let t = tempfile::tempdir().unwrap();
+        let s = VolumeStore::open(t.path()).unwrap();
+        let v = s
+            .create(CreateOptions {
+                name: Some("db".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(v.driver, "local");
+        std::fs::write(s.data_path("db").join("f"), b"abc").unwrap();
+        assert_eq!(s.size("db"), 3);
+        // A crash that lost the record keeps the data as a volume.
+        std::fs::remove_file(t.path().join("volumes/db/volume.json")).unwrap();
+        let s = VolumeStore::open(t.path()).unwrap();
+        assert_eq!(s.get("db").unwrap().name, "db");
+        s.remove("db").unwrap();
+        assert!(!t.path().join("volumes/db").exists());
+        assert!(s.get("db").is_err());
+        let e = s
+            .create(CreateOptions {
+                name: Some("x1".into()),
+                options: [("foo".to_string(), "1".to_string())].into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("invalid option key"), "{e}");
+    }
+}
