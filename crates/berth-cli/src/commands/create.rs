@@ -97,6 +97,8 @@ pub struct CreateOpts {
     pub mount: Vec<String>,
     #[arg(long)]
     pub tmpfs: Vec<String>,
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
     #[arg(long)]
     pub dns: Vec<String>,
     #[arg(long = "dns-search")]
@@ -422,36 +424,7 @@ fn ports(
 }
 
 fn mounts(list: &[String]) -> FResult<Vec<Value>> {
-    let mut out = Vec::new();
-    for m in list {
-        let mut o = Map::new();
-        let mut ty = "volume".to_string();
-        for kv in m.split(',') {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            match k.to_lowercase().as_str() {
-                "type" => ty = v.to_string(),
-                "source" | "src" => {
-                    o.insert("Source".into(), json!(v));
-                }
-                "target" | "destination" | "dst" => {
-                    o.insert("Target".into(), json!(v));
-                }
-                "readonly" | "ro" => {
-                    o.insert(
-                        "ReadOnly".into(),
-                        json!(v.is_empty() || v == "true" || v == "1"),
-                    );
-                }
-                _ => {}
-            }
-        }
-        o.insert("Type".into(), json!(ty));
-        if !o.contains_key("Target") {
-            return Err("target is required".into());
-        }
-        out.push(Value::Object(o));
-    }
-    Ok(out)
+    super::mount_opts::parse_mounts(list)
 }
 
 fn opt_ram(v: &Option<String>) -> FResult<i64> {
@@ -501,15 +474,7 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         }
     }
     let (exposed, bindings) = ports(&opts.publish, &opts.expose)?;
-    let mut volumes = Map::new();
-    let mut binds = Vec::new();
-    for v in &opts.volume {
-        if v.contains(':') {
-            binds.push(v.clone());
-        } else {
-            volumes.insert(v.clone(), json!({}));
-        }
-    }
+    let (binds, volumes) = super::mount_opts::split_volumes(&opts.volume);
     let mut tmpfs = Map::new();
     for t in &opts.tmpfs {
         let (p, o) = t.split_once(':').unwrap_or((t.as_str(), ""));
@@ -540,7 +505,7 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "RestartPolicy": restart_policy(opts.restart.as_deref())?,
         "AutoRemove": opts.rm,
         "VolumeDriver": "",
-        "VolumesFrom": null,
+        "VolumesFrom": null_if_empty(&opts.volumes_from),
         "ConsoleSize": [0, 0],
         "CapAdd": null_if_empty(&opts.cap_add.iter().map(|c| norm_cap(c)).collect::<Vec<_>>()),
         "CapDrop": null_if_empty(&opts.cap_drop.iter().map(|c| norm_cap(c)).collect::<Vec<_>>()),
@@ -714,6 +679,17 @@ pub fn with_latest(r: &str) -> String {
 
 /// docker's toStatusError: exit code from an engine error message, message with help hint.
 fn status_error(inv: &Invocation, msg: &str) -> Failure {
+    // Flag value errors (--mount) read as pflag's, with the usage line.
+    if msg.starts_with("invalid argument \"") {
+        return Failure::new(
+            format!(
+                "{msg}\n\n{}\n\nRun 'berth {} --help' for more information",
+                inv.usage_line(),
+                inv.path
+            ),
+            125,
+        );
+    }
     let code = if msg.contains("executable file not found")
         || msg.contains("no such file or directory")
         || msg.contains("system cannot find the file specified")

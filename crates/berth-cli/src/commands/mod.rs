@@ -5,8 +5,10 @@ pub mod create;
 pub mod exec;
 pub mod files;
 pub mod images;
+pub mod mount_opts;
 pub mod observe;
 pub mod system;
+pub mod volume;
 
 use clap::{Arg, ArgAction, CommandFactory, FromArgMatches};
 
@@ -137,13 +139,25 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "prune" => Some(("[OPTIONS]", observe::cmd_system_prune)),
             _ => None,
         },
+        Some("volume") => volume_command(name),
         _ => None,
     }
 }
 
+fn volume_command(name: &str) -> Option<(&'static str, Handler)> {
+    Some(match name {
+        "create" => ("[OPTIONS] [VOLUME]", volume::cmd_create),
+        "ls" | "list" => ("[OPTIONS]", volume::cmd_ls),
+        "inspect" => ("[OPTIONS] VOLUME [VOLUME...]", volume::cmd_inspect),
+        "rm" | "remove" => ("[OPTIONS] VOLUME [VOLUME...]", volume::cmd_rm),
+        "prune" => ("[OPTIONS]", volume::cmd_prune),
+        _ => return None,
+    })
+}
+
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     let (group, name, rest) = match args[0].as_str() {
-        g @ ("container" | "image" | "system") => match args.get(1) {
+        g @ ("container" | "image" | "system" | "volume") => match args.get(1) {
             Some(n) => (Some(g), n.as_str(), &args[2..]),
             None => {
                 println!("\nUsage:  berth {g} COMMAND\n\nManage {g}s\n\nRun 'berth {g} COMMAND --help' for more information on a command.");

@@ -622,6 +622,12 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
         .iter()
         .filter(|c| is_active(c["State"].as_str().unwrap_or("")))
         .count();
+    let volumes = v["Volumes"].as_array().unwrap_or(&empty);
+    let v_size = |x: &Value| x["UsageData"]["Size"].as_i64().unwrap_or(0).max(0);
+    let v_used = |x: &Value| x["UsageData"]["RefCount"].as_i64().unwrap_or(0) > 0;
+    let v_total: i64 = volumes.iter().map(v_size).sum();
+    let v_reclaim: i64 = volumes.iter().filter(|x| !v_used(x)).map(v_size).sum();
+    let v_active = volumes.iter().filter(|x| v_used(x)).count();
     if o.verbose {
         let mut buf = String::from("Images space usage:\n\nREPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS\n");
         for i in images {
@@ -669,10 +675,16 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
             ));
         }
         crate::format::write_tabbed(&mut std::io::stdout(), &buf);
-        crate::format::write_tabbed(
-            &mut std::io::stdout(),
-            "\nLocal Volumes space usage:\n\nVOLUME NAME\tLINKS\tSIZE\n",
-        );
+        let mut buf = String::from("\nLocal Volumes space usage:\n\nVOLUME NAME\tLINKS\tSIZE\n");
+        for v in volumes {
+            buf.push_str(&format!(
+                "{}\t{}\t{}\n",
+                v["Name"].as_str().unwrap_or(""),
+                v["UsageData"]["RefCount"].as_i64().unwrap_or(0),
+                human_size(v["UsageData"]["Size"].as_f64().unwrap_or(0.0))
+            ));
+        }
+        crate::format::write_tabbed(&mut std::io::stdout(), &buf);
         println!("\nBuild cache usage: 0B\n");
         crate::format::write_tabbed(
             &mut std::io::stdout(),
@@ -685,7 +697,8 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
                "Size": human_size(total as f64), "Reclaimable": reclaim(total - used, total)}),
         json!({"Type": "Containers", "TotalCount": containers.len().to_string(), "Active": c_active.to_string(),
                "Size": human_size(c_total as f64), "Reclaimable": reclaim(c_reclaim, c_total)}),
-        json!({"Type": "Local Volumes", "TotalCount": "0", "Active": "0", "Size": "0B", "Reclaimable": "0B"}),
+        json!({"Type": "Local Volumes", "TotalCount": volumes.len().to_string(), "Active": v_active.to_string(),
+               "Size": human_size(v_total as f64), "Reclaimable": reclaim(v_reclaim, v_total)}),
         json!({"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B", "Reclaimable": "0B"}),
     ];
     let rows: Vec<_> = rows.iter().map(from_json).collect();

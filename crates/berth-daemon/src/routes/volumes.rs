@@ -94,7 +94,7 @@ pub async fn list(State(engine): State<AppState>, RawQuery(q): RawQuery) -> ApiR
             }
         }
         if let Some(drivers) = f.get("driver") {
-            if !drivers.iter().any(|d| *d == v.driver) {
+            if !drivers.contains(&v.driver) {
                 continue;
             }
         }

@@ -638,6 +638,7 @@ impl Engine {
                 }
                 rec.host_config.auto_remove
             };
+            self.release_volumes(&c).await;
             c.progress.send_modify(|p| {
                 p.exits += 1;
                 p.exit_code = code;

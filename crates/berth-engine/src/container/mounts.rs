@@ -552,6 +552,39 @@ impl Engine {
         Ok(specs)
     }
 
+    /// After a container stopped: local-driver filesystems (`-o type=...`) it mounted and
+    /// no running container still uses are unmounted, as Docker does when the last user
+    /// goes (a tmpfs volume's data goes with it).
+    pub(crate) async fn release_volumes(&self, c: &super::Container) {
+        let points = c.record.lock().await.mount_points.clone();
+        for mp in points.iter().filter(|m| m.typ == "volume") {
+            let Ok(v) = self.volumes.get(&mp.name) else {
+                continue;
+            };
+            if !v.options.contains_key("type") {
+                continue;
+            }
+            let mut in_use = false;
+            for other in self.all() {
+                if other.id == c.id {
+                    continue;
+                }
+                let r = other.record.lock().await;
+                if r.state.status.is_running()
+                    && r.mount_points
+                        .iter()
+                        .any(|m| m.typ == "volume" && m.name == mp.name)
+                {
+                    in_use = true;
+                    break;
+                }
+            }
+            if !in_use {
+                self.volumes.unmount(&mp.name);
+            }
+        }
+    }
+
     /// Names of containers (ids) whose records mount the volume.
     pub async fn volume_users(&self, name: &str) -> Vec<String> {
         let mut out = Vec::new();

@@ -1,0 +1,258 @@
+//! `volume create/ls/inspect/rm/prune`, as the docker CLI prints them.
+
+use clap::Parser;
+use serde_json::{json, Value};
+
+use super::containers::print_prune;
+use super::{confirm, join_errors, parse, Invocation};
+use crate::client::{filters_json, q, query, Body, ClientError};
+use crate::format::{execute, from_json, render_list};
+use crate::{CmdResult, Ctx, Failure};
+
+fn s(v: &Value, k: &str) -> String {
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `k=v` pairs of `--label`/`--opt` (docker accepts a bare key as an empty value).
+fn kv_map(list: &[String]) -> serde_json::Map<String, Value> {
+    list.iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), json!(v))
+        })
+        .collect()
+}
+
+#[derive(Parser)]
+struct CreateCmd {
+    #[arg(short = 'd', long, default_value = "local")]
+    driver: String,
+    #[arg(long)]
+    label: Vec<String>,
+    #[arg(short = 'o', long)]
+    opt: Vec<String>,
+    #[arg(long)]
+    name: Option<String>,
+    args: Vec<String>,
+}
+
+pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: CreateCmd = parse(inv, args)?;
+    if o.args.len() > 1 {
+        return Err(Failure::new(
+            format!(
+                "berth: 'berth {}' requires at most 1 argument\n\n{}\n\nSee 'berth {} --help' for more information",
+                inv.path,
+                inv.usage_line(),
+                inv.path
+            ),
+            1,
+        ));
+    }
+    let name = match (o.args.first(), &o.name) {
+        (Some(a), Some(n)) if a != n => {
+            return Err(Failure::new(
+                format!("conflicting options: either specify --name or provide positional arg, not both\n\n{}\n\nRun 'berth {} --help' for more information", inv.usage_line(), inv.path),
+                1,
+            ))
+        }
+        (Some(a), _) => a.clone(),
+        (None, Some(n)) => n.clone(),
+        (None, None) => String::new(),
+    };
+    let body = json!({
+        "Name": name,
+        "Driver": o.driver,
+        "DriverOpts": kv_map(&o.opt),
+        "Labels": kv_map(&o.label),
+    });
+    let v = ctx
+        .client()?
+        .post_json("/volumes/create", Body::Json(body))?;
+    println!("{}", s(&v, "Name"));
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct LsCmd {
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(short = 'f', long)]
+    filter: Vec<String>,
+    #[arg(long)]
+    format: Option<String>,
+    #[arg(long)]
+    cluster: bool,
+    args: Vec<String>,
+}
+
+const VOLUME_HEADERS: &[(&str, &str)] = &[
+    ("Name", "VOLUME NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("Mountpoint", "MOUNTPOINT"),
+    ("Labels", "LABELS"),
+    ("Links", "LINKS"),
+    ("Size", "SIZE"),
+    ("Group", "GROUP"),
+    ("Availability", "AVAILABILITY"),
+    ("Status", "STATUS"),
+];
+
+/// The fields docker's volume formatter offers.
+pub fn volume_row(v: &Value, links: Option<i64>, size: Option<i64>) -> Value {
+    let labels: Vec<String> = v
+        .get("Labels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "Name": s(v, "Name"),
+        "Driver": s(v, "Driver"),
+        "Scope": s(v, "Scope"),
+        "Mountpoint": s(v, "Mountpoint"),
+        "Labels": labels.join(","),
+        "Links": links.map_or("N/A".to_string(), |n| n.to_string()),
+        "Size": size.map_or("N/A".to_string(), |n| crate::units::human_size(n as f64)),
+        "Group": "",
+        "Availability": "N/A",
+        "Status": "N/A",
+    })
+}
+
+pub fn cmd_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: LsCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let mut qs = Vec::new();
+    if let Some(f) = filters_json(&o.filter).map_err(|e| Failure::new(e, 1))? {
+        qs.push(format!("filters={}", q(&f)));
+    }
+    let v = ctx.client()?.get_json(&format!("/volumes{}", query(&qs)))?;
+    let mut vols: Vec<Value> = v["Volumes"].as_array().cloned().unwrap_or_default();
+    // docker sorts by name.
+    vols.sort_by_key(|x| s(x, "Name"));
+    let rows: Vec<_> = vols
+        .iter()
+        .map(|x| from_json(&volume_row(x, None, None)))
+        .collect();
+    let format = o.format.clone().unwrap_or_default();
+    let format = if o.quiet && (format.is_empty() || format == "table") {
+        "{{.Name}}".to_string()
+    } else {
+        format
+    };
+    let mut out = std::io::stdout().lock();
+    render_list(
+        &mut out,
+        &format,
+        "table {{.Driver}}\t{{.Name}}",
+        VOLUME_HEADERS,
+        &rows,
+    )
+    .map_err(|e| Failure::new(e.0, 1))?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct InspectCmd {
+    #[arg(short = 'f', long)]
+    format: Option<String>,
+    args: Vec<String>,
+}
+
+pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: InspectCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let c = ctx.client()?;
+    let tmpl = match &o.format {
+        Some(f) if !f.is_empty() && f != "json" => {
+            Some(crate::format::parse(f, false).map_err(|e| Failure::new(e.0, 1))?)
+        }
+        _ => None,
+    };
+    let mut found = Vec::new();
+    let mut errs = Vec::new();
+    for name in &o.args {
+        match c.get_json(&format!("/volumes/{}", q(name))) {
+            Ok(v) => found.push(v),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    match tmpl {
+        Some(t) => {
+            for v in &found {
+                let s = execute(&t, &from_json(v)).map_err(|e| Failure::new(e.0, 1))?;
+                println!("{s}");
+            }
+        }
+        None => println!("{}", super::system::pretty(&Value::Array(found))),
+    }
+    join_errors(errs)
+}
+
+#[derive(Parser)]
+struct RmCmd {
+    #[arg(short = 'f', long)]
+    force: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: RmCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let c = ctx.client()?;
+    let suffix = if o.force { "?force=1" } else { "" };
+    let mut errs = Vec::new();
+    for name in &o.args {
+        match c.call(
+            "DELETE",
+            &format!("/volumes/{}{suffix}", q(name)),
+            Body::None,
+        ) {
+            Ok(_) => println!("{name}"),
+            Err(e @ ClientError::Daemon { .. }) => errs.push(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    join_errors(errs)
+}
+
+#[derive(Parser)]
+struct PruneCmd {
+    #[arg(short = 'a', long)]
+    all: bool,
+    #[arg(long)]
+    filter: Vec<String>,
+    #[arg(short = 'f', long)]
+    force: bool,
+}
+
+pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PruneCmd = parse(inv, args)?;
+    let warning = if o.all {
+        "WARNING! This will remove all local volumes not used by at least one container."
+    } else {
+        "WARNING! This will remove anonymous local volumes not used by at least one container."
+    };
+    if !o.force && !confirm(warning) {
+        return Ok(0);
+    }
+    let mut filters = o.filter.clone();
+    if o.all {
+        filters.push("all=true".into());
+    }
+    let path = match filters_json(&filters).map_err(|e| Failure::new(e, 1))? {
+        Some(f) => format!("/volumes/prune?filters={}", q(&f)),
+        None => "/volumes/prune".to_string(),
+    };
+    let v = ctx.client()?.post_json(&path, Body::None)?;
+    print_prune(&v, "VolumesDeleted", "Deleted Volumes");
+    Ok(0)
+}
