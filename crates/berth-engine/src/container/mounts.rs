@@ -356,7 +356,12 @@ impl Engine {
             if !matches!(mode, "" | "ro" | "rw" | "z" | "Z") {
                 return Err(invalid(format!("invalid mode: {mode}")));
             }
-            let other = self.get(name)?.snapshot().await;
+            // A 400, as moby's: a 404 from create makes the docker CLI try to pull the image.
+            let other = self
+                .get(name)
+                .map_err(|e| invalid(e.to_string()))?
+                .snapshot()
+                .await;
             for mp in &other.mount_points {
                 if dup(&out, &mp.destination) {
                     continue;
