@@ -6,20 +6,26 @@
 #       memory (RssAnon, VmRSS) with 10 containers running
 #   (d) `exec <running container> true`: median of BENCH_RUNS runs
 #   (e) `stats --no-stream` over 20 running containers: median of BENCH_STATS_RUNS (5) runs
+#   (f) sequential write throughput inside a container (dd of BENCH_IO_MB MiB, 256 by
+#       default, conv=fdatasync) on a named volume and on a bind mount, median of
+#       BENCH_IO_RUNS (3) runs, beside the host's own dd into the same filesystem
 # Figures are reported, not asserted: the script fails only when setup fails.
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
-#      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only).
+#      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only),
+#      BENCH_SECTIONS (default "run bulk mem exec stats io"; e.g. "io" for (f) alone).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 BERTH="${BERTH_BIN:-$ROOT/target/release/berth}"
 RUNS="${BENCH_RUNS:-30}"
 ENGINES="${BENCH_ENGINES:-berth docker}"
+SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io}"
 B=/tmp/berth-bench
 FIXTURE="$B/busybox.tar"
 
 die() { echo "bench: $*" >&2; exit 1; }
 has() { [[ " $ENGINES " == *" $1 "* ]]; }
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 [ -e "$B" ] && die "$B exists (another bench running, or a stale run: remove it first)"
 for t in hyperfine jq docker dockerd python3; do command -v "$t" >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
@@ -111,8 +117,8 @@ if has docker; then
     IDLE_RSS[docker]=$((d + c))
 fi
 
-echo "==> (a) run --rm --network none busybox true, $RUNS runs each"
-for e in $ENGINES; do
+want run && echo "==> (a) run --rm --network none busybox true, $RUNS runs each"
+want run && for e in $ENGINES; do
     if [ "$e" = berth ]; then
         cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock run --rm --network none busybox true"
     else
@@ -124,8 +130,8 @@ for e in $ENGINES; do
 done
 
 now() { date +%s.%N; }
-echo "==> (b) 50 x run -d busybox sleep 300 from 4 parallel clients, then rm -f all"
-for e in $ENGINES; do
+want bulk && echo "==> (b) 50 x run -d busybox sleep 300 from 4 parallel clients, then rm -f all"
+want bulk && for e in $ENGINES; do
     export -f cli; export B BERTH
     t0=$(now)
     seq 50 | xargs -P4 -I{} bash -c "cli $e run -d busybox sleep 300 >/dev/null" \
@@ -140,8 +146,8 @@ for e in $ENGINES; do
     BULK_RM[$e]=$(awk "BEGIN{print ($t2-$t1)*1000}")
 done
 
-echo "==> (c) shim memory with 10 containers running"
-for e in $ENGINES; do
+want mem && echo "==> (c) shim memory with 10 containers running"
+want mem && for e in $ENGINES; do
     for _ in $(seq 10); do cli "$e" run -d busybox sleep 300 >/dev/null || die "$e: run -d failed"; done
     sleep 2
     pids=""
@@ -164,8 +170,8 @@ for e in $ENGINES; do
 done
 
 declare -A EXEC_MED STATS_MED
-echo "==> (d) exec <running container> true, $RUNS runs each"
-for e in $ENGINES; do
+want exec && echo "==> (d) exec <running container> true, $RUNS runs each"
+want exec && for e in $ENGINES; do
     cli "$e" run -d --name bench-exec busybox sleep 300 >/dev/null || die "$e: run -d failed"
     if [ "$e" = berth ]; then
         cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock exec bench-exec true"
@@ -178,8 +184,8 @@ for e in $ENGINES; do
 done
 
 STATS_RUNS="${BENCH_STATS_RUNS:-5}"
-echo "==> (e) stats --no-stream over 20 running containers, $STATS_RUNS runs each"
-for e in $ENGINES; do
+want stats && echo "==> (e) stats --no-stream over 20 running containers, $STATS_RUNS runs each"
+want stats && for e in $ENGINES; do
     for _ in $(seq 20); do cli "$e" run -d busybox sleep 300 >/dev/null || die "$e: run -d failed"; done
     if [ "$e" = berth ]; then
         cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock stats --no-stream"
@@ -192,6 +198,38 @@ for e in $ENGINES; do
     STATS_MED[$e]=$(jq '.results[0].median * 1000' "$B/stats-$e.json")
     ids=$(cli "$e" ps -aq); [ -n "$ids" ] && cli "$e" rm -f $ids >/dev/null
 done
+
+declare -A IO_VOL IO_BIND
+IO_MB="${BENCH_IO_MB:-256}"
+IO_RUNS="${BENCH_IO_RUNS:-3}"
+# MiB/s from dd's summary line (busybox: "N bytes (..) copied, S seconds, ..";
+# GNU: "N bytes (..) copied, S s, ..").
+dd_mibs() { awk '/bytes/ && /copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^s(econds)?,?$/) s = $(i-1); if (s > 0) printf "%.1f", $1 / s / 1048576 }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+DD="dd if=/dev/zero of=/io/f bs=1M count=$IO_MB conv=fdatasync"
+HOST_IO=""
+if want io; then
+    echo "==> (f) sequential write, dd $IO_MB MiB conv=fdatasync, $IO_RUNS runs each"
+    mkdir -p "$B/host-io"
+    HOST_IO=$(for _ in $(seq "$IO_RUNS"); do
+        rm -f "$B/host-io/f"; sync
+        dd if=/dev/zero of="$B/host-io/f" bs=1M count="$IO_MB" conv=fdatasync 2>&1 | dd_mibs; echo
+        rm -f "$B/host-io/f"
+    done | median)
+    for e in $ENGINES; do
+        cli "$e" volume create bench-io >/dev/null || die "$e: volume create failed"
+        mkdir -p "$B/bind-$e"
+        for kind in vol bind; do
+            if [ $kind = vol ]; then src=bench-io; else src="$B/bind-$e"; fi
+            m=$(for _ in $(seq "$IO_RUNS"); do
+                cli "$e" run --rm --network none -v "$src:/io" busybox sh -c "rm -f /io/f; sync; $DD 2>&1; rm -f /io/f" | dd_mibs; echo
+            done | median)
+            [ -n "$m" ] || die "$e: dd in a container printed no figure"
+            if [ $kind = vol ]; then IO_VOL[$e]=$m; else IO_BIND[$e]=$m; fi
+        done
+        cli "$e" volume rm bench-io >/dev/null
+    done
+fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
 val() { local -n arr=$1; echo "${arr[$2]:-}"; }
@@ -221,3 +259,15 @@ row "idle daemon RSS (dockerd+containerd)" MiB IDLE_MIB
 row "per-container shim RssAnon (10 running)" KiB SHIM_ANON
 row "per-container shim VmRSS (10 running)" KiB SHIM_RSS
 echo "shims counted: berth=${SHIM_N[berth]:--} docker=${SHIM_N[docker]:--}"
+if want io; then
+    pct() { awk -v a="$1" -v h="$HOST_IO" 'BEGIN { if (a != "" && h > 0) printf "%.0f%%", a * 100 / h; else print "-" }'; }
+    echo
+    echo "sequential write, dd ${IO_MB} MiB conv=fdatasync (median of $IO_RUNS); % = of the host's dd"
+    printf '%-44s %14s %14s\n' "measure" "berth" "dockerd"
+    printf '%-44s %14s %14s\n' "host dd into the same filesystem" "$HOST_IO MiB/s" ""
+    for kind in vol bind; do
+        if [ $kind = vol ]; then label="named volume"; bv=${IO_VOL[berth]:-}; dv=${IO_VOL[docker]:-}
+        else label="bind mount"; bv=${IO_BIND[berth]:-}; dv=${IO_BIND[docker]:-}; fi
+        printf '%-44s %14s %14s\n' "$label (MiB/s)" "${bv:--} $(pct "$bv")" "${dv:--} $(pct "$dv")"
+    done
+fi
