@@ -7,7 +7,7 @@
 #   (d) `exec <running container> true`: median of BENCH_RUNS runs
 #   (e) `stats --no-stream` over 20 running containers: median of BENCH_STATS_RUNS (5) runs
 #   (f) sequential write throughput inside a container (dd of BENCH_IO_MB MiB, 256 by
-#       default, conv=fdatasync) on a named volume and on a bind mount, median of
+#       default, conv=fsync: busybox has no fdatasync) on a named volume and on a bind mount, median of
 #       BENCH_IO_RUNS (3) runs, beside the host's own dd into the same filesystem
 # Figures are reported, not asserted: the script fails only when setup fails.
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
@@ -202,29 +202,36 @@ done
 declare -A IO_VOL IO_BIND
 IO_MB="${BENCH_IO_MB:-256}"
 IO_RUNS="${BENCH_IO_RUNS:-3}"
-# MiB/s from dd's summary line (busybox: "N bytes (..) copied, S seconds, ..";
-# GNU: "N bytes (..) copied, S s, ..").
-dd_mibs() { awk '/bytes/ && /copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^s(econds)?,?$/) s = $(i-1); if (s > 0) printf "%.1f", $1 / s / 1048576 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
-DD="dd if=/dev/zero of=/io/f bs=1M count=$IO_MB conv=fdatasync"
+# busybox's dd has neither conv=fdatasync nor a summary line: the write is timed from the
+# host around `exec C dd ... conv=fsync`, less the median of `exec C true` (the exec's own
+# cost), and the host's figure uses the same dd flags and the same clock.
+timed() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1 || return 1; t1=$(now); awk "BEGIN{print $t1-$t0}"; }
+mibs() { awk -v mb="$IO_MB" -v t="$1" -v o="${2:-0}" 'BEGIN { if (t - o > 0) printf "%.1f", mb / (t - o) }'; }
 HOST_IO=""
 if want io; then
-    echo "==> (f) sequential write, dd $IO_MB MiB conv=fdatasync, $IO_RUNS runs each"
+    echo "==> (f) sequential write, dd $IO_MB MiB conv=fsync, $IO_RUNS runs each"
     mkdir -p "$B/host-io"
     HOST_IO=$(for _ in $(seq "$IO_RUNS"); do
         rm -f "$B/host-io/f"; sync
-        dd if=/dev/zero of="$B/host-io/f" bs=1M count="$IO_MB" conv=fdatasync 2>&1 | dd_mibs; echo
-        rm -f "$B/host-io/f"
+        mibs "$(timed dd if=/dev/zero of="$B/host-io/f" bs=1M count="$IO_MB" conv=fsync)"; echo
     done | median)
+    rm -f "$B/host-io/f"
     for e in $ENGINES; do
         cli "$e" volume create bench-io >/dev/null || die "$e: volume create failed"
         mkdir -p "$B/bind-$e"
         for kind in vol bind; do
             if [ $kind = vol ]; then src=bench-io; else src="$B/bind-$e"; fi
+            cli "$e" run -d --name bench-io --network none -v "$src:/io" busybox sleep 600 >/dev/null \
+                || die "$e: run -d failed"
+            over=$(for _ in $(seq 5); do timed cli "$e" exec bench-io true; echo; done | median)
             m=$(for _ in $(seq "$IO_RUNS"); do
-                cli "$e" run --rm --network none -v "$src:/io" busybox sh -c "rm -f /io/f; sync; $DD 2>&1; rm -f /io/f" | dd_mibs; echo
+                cli "$e" exec bench-io sh -c "rm -f /io/f; sync"
+                t=$(timed cli "$e" exec bench-io dd if=/dev/zero of=/io/f bs=1M count="$IO_MB" conv=fsync) \
+                    || die "$e: dd in the container failed"
+                mibs "$t" "$over"; echo
             done | median)
-            [ -n "$m" ] || die "$e: dd in a container printed no figure"
+            cli "$e" rm -f bench-io >/dev/null
             if [ $kind = vol ]; then IO_VOL[$e]=$m; else IO_BIND[$e]=$m; fi
         done
         cli "$e" volume rm bench-io >/dev/null
@@ -262,7 +269,7 @@ echo "shims counted: berth=${SHIM_N[berth]:--} docker=${SHIM_N[docker]:--}"
 if want io; then
     pct() { awk -v a="$1" -v h="$HOST_IO" 'BEGIN { if (a != "" && h > 0) printf "%.0f%%", a * 100 / h; else print "-" }'; }
     echo
-    echo "sequential write, dd ${IO_MB} MiB conv=fdatasync (median of $IO_RUNS); % = of the host's dd"
+    echo "sequential write, dd ${IO_MB} MiB conv=fsync (median of $IO_RUNS); % = of the host's dd"
     printf '%-44s %14s %14s\n' "measure" "berth" "dockerd"
     printf '%-44s %14s %14s\n' "host dd into the same filesystem" "$HOST_IO MiB/s" ""
     for kind in vol bind; do
