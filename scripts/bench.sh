@@ -205,18 +205,21 @@ IO_RUNS="${BENCH_IO_RUNS:-3}"
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 # busybox's dd has neither conv=fdatasync nor a summary line: the write is timed from the
 # host around `exec C dd ... conv=fsync`, less the median of `exec C true` (the exec's own
-# cost), and the host's figure uses the same dd flags and the same clock.
+# cost), and the host's figure uses the same dd flags and the same clock. Each run writes a
+# new file; they are deleted after the series, then a pause lets the filesystem's discard
+# of the freed blocks finish before the next series (it slowed the next writes otherwise).
+settle() { sync; sleep 3; }
 timed() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1 || return 1; t1=$(now); awk "BEGIN{print $t1-$t0}"; }
 mibs() { awk -v mb="$IO_MB" -v t="$1" -v o="${2:-0}" 'BEGIN { if (t - o > 0) printf "%.1f", mb / (t - o) }'; }
 HOST_IO=""
 if want io; then
     echo "==> (f) sequential write, dd $IO_MB MiB conv=fsync, $IO_RUNS runs each"
     mkdir -p "$B/host-io"
-    HOST_IO=$(for _ in $(seq "$IO_RUNS"); do
-        rm -f "$B/host-io/f"; sync
-        mibs "$(timed dd if=/dev/zero of="$B/host-io/f" bs=1M count="$IO_MB" conv=fsync)"; echo
+    settle
+    HOST_IO=$(for i in $(seq "$IO_RUNS"); do
+        mibs "$(timed dd if=/dev/zero of="$B/host-io/f$i" bs=1M count="$IO_MB" conv=fsync)"; echo
     done | median)
-    rm -f "$B/host-io/f"
+    rm -f "$B"/host-io/f*; settle
     for e in $ENGINES; do
         cli "$e" volume create bench-io >/dev/null || die "$e: volume create failed"
         mkdir -p "$B/bind-$e"
@@ -225,13 +228,14 @@ if want io; then
             cli "$e" run -d --name bench-io --network none -v "$src:/io" busybox sleep 600 >/dev/null \
                 || die "$e: run -d failed"
             over=$(for _ in $(seq 5); do timed cli "$e" exec bench-io true; echo; done | median)
-            m=$(for _ in $(seq "$IO_RUNS"); do
-                cli "$e" exec bench-io sh -c "rm -f /io/f; sync"
-                t=$(timed cli "$e" exec bench-io dd if=/dev/zero of=/io/f bs=1M count="$IO_MB" conv=fsync) \
+            m=$(for i in $(seq "$IO_RUNS"); do
+                t=$(timed cli "$e" exec bench-io dd if=/dev/zero of="/io/f$i" bs=1M count="$IO_MB" conv=fsync) \
                     || die "$e: dd in the container failed"
                 mibs "$t" "$over"; echo
             done | median)
+            cli "$e" exec bench-io sh -c "rm -f /io/f*"
             cli "$e" rm -f bench-io >/dev/null
+            settle
             if [ $kind = vol ]; then IO_VOL[$e]=$m; else IO_BIND[$e]=$m; fi
         done
         cli "$e" volume rm bench-io >/dev/null
