@@ -303,7 +303,7 @@ impl Engine {
         merge_image_config(&mut config, &image.config);
         // Held until the record is indexed, so `volume rm` cannot remove a volume this
         // container is about to use.
-        let _volume_guard = if Self::needs_volume_lock(&body.host_config, &config) {
+        let volume_guard = if Self::needs_volume_lock(&body.host_config, &config) {
             Some(self.volumes.op_lock.lock().await)
         } else {
             None
@@ -429,9 +429,12 @@ impl Engine {
             let gone = c.snapshot().await;
             self.forget(&c).await;
             let _ = tokio::fs::remove_dir_all(&dir).await;
+            // remove_volume takes the volume lock itself.
+            drop(volume_guard);
             self.remove_anonymous_volumes(&gone).await;
             return Err(EngineError::internal("cannot store container", e));
         }
+        drop(volume_guard);
         info!(%id, "container created");
         self.events.container(&c.snapshot().await, "create", &[]);
         Ok(ContainerCreateResponse { id, warnings })
