@@ -219,8 +219,10 @@ fn registry_config(
     downloads: Option<usize>,
     uploads: Option<usize>,
 ) -> Result<berth_engine::RegistryConfig, String> {
-    let mut c = berth_engine::RegistryConfig::default();
-    c.insecure_registries = insecure.unwrap_or_default();
+    let mut c = berth_engine::RegistryConfig {
+        insecure_registries: insecure.unwrap_or_default(),
+        ..Default::default()
+    };
     for m in mirrors.unwrap_or_default() {
         if !m.starts_with("http://") && !m.starts_with("https://") {
             return Err(format!(
@@ -230,7 +232,10 @@ fn registry_config(
         }
         c.registry_mirrors.push(m.trim_end_matches('/').to_string());
     }
-    for (name, v) in [("max-concurrent-downloads", downloads), ("max-concurrent-uploads", uploads)] {
+    for (name, v) in [
+        ("max-concurrent-downloads", downloads),
+        ("max-concurrent-uploads", uploads),
+    ] {
         if v == Some(0) {
             return Err(format!("invalid {name}: must be greater than 0"));
         }

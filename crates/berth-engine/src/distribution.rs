@@ -41,7 +41,9 @@ impl Engine {
         auth: AuthConfig,
         tx: mpsc::Sender<PullMessage>,
     ) {
-        let res = self.pull_inner(image, tag, platform, auth, tx.clone()).await;
+        let res = self
+            .pull_inner(image, tag, platform, auth, tx.clone())
+            .await;
         if let Err(e) = res {
             let _ = tx.send(Err(e)).await;
         }

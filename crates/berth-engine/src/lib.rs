@@ -13,9 +13,9 @@ pub mod images;
 mod runtime;
 pub mod signal;
 
+pub use berth_registry::{AuthConfig, RegistryConfig};
 pub use config::EngineConfig;
 pub use container::Engine;
-pub use berth_registry::{AuthConfig, RegistryConfig};
 pub use distribution::PullMessage;
 pub use error::{EngineError, Result};
 

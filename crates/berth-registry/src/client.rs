@@ -61,7 +61,11 @@ fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
 fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(b)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(a) & mask == u32::from(b) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(b)) if bits <= 128 => {
@@ -242,19 +246,18 @@ fn build_agents(cfg: &RegistryConfig, host: &str) -> (Agent, Option<Agent>) {
             .root_certs(RootCerts::Specific(Arc::new(roots)))
             .build()
     };
-    let insecure = cfg.is_insecure(host).then(|| {
-        agent(
-            TlsConfig::builder()
-                .disable_verification(true)
-                .build(),
-        )
-    });
+    let insecure = cfg
+        .is_insecure(host)
+        .then(|| agent(TlsConfig::builder().disable_verification(true).build()));
     (agent(verified), insecure)
 }
 
 /// Pings `/v2/` over each candidate endpoint: verified https; for insecure registries
 /// https without verification, then plain http (docker's order).
-fn ping(cfg: &RegistryConfig, host: &str) -> Result<(Agent, String, Option<Challenge>), RegistryError> {
+fn ping(
+    cfg: &RegistryConfig,
+    host: &str,
+) -> Result<(Agent, String, Option<Challenge>), RegistryError> {
     let (verified, insecure) = build_agents(cfg, host);
     let mut candidates = vec![(verified, format!("https://{host}"))];
     if let Some(a) = insecure {
@@ -392,7 +395,12 @@ impl Session {
     }
 
     /// GET or HEAD with auth (retried once after a fresh challenge).
-    pub fn fetch(&self, method: &str, url: &str, accept: Option<&str>) -> Result<Resp, RegistryError> {
+    pub fn fetch(
+        &self,
+        method: &str,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<Resp, RegistryError> {
         for attempt in 0..2 {
             let mut req = match method {
                 "HEAD" => self.agent.head(url),
@@ -558,8 +566,9 @@ fn fetch_token(
         )));
     }
     let body = read_small(resp, 1 << 20)?;
-    let v: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| RegistryError::Transport(format!("token server {realm}: invalid answer: {e}")))?;
+    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        RegistryError::Transport(format!("token server {realm}: invalid answer: {e}"))
+    })?;
     v.get("token")
         .or_else(|| v.get("access_token"))
         .and_then(|t| t.as_str())
@@ -607,9 +616,9 @@ pub fn login(cfg: &RegistryConfig, auth: &AuthConfig) -> Result<String, Registry
         Some(Challenge::Bearer { realm, service, .. }) => {
             match fetch_token(&agent, auth, &realm, service.as_deref(), None) {
                 Ok(_) => Ok(String::new()),
-                Err(RegistryError::Unauthorized(m)) => Err(RegistryError::Unauthorized(format!(
-                    "Get \"{url}\": {m}"
-                ))),
+                Err(RegistryError::Unauthorized(m)) => {
+                    Err(RegistryError::Unauthorized(format!("Get \"{url}\": {m}")))
+                }
                 Err(e) => Err(e),
             }
         }
@@ -637,7 +646,8 @@ mod tests {
 
     #[test]
     fn registry_error_bodies() {
-        let b = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        let b =
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
         assert_eq!(
             error_text(b).as_deref(),
             Some("manifest unknown: manifest unknown")

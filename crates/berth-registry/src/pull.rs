@@ -87,7 +87,11 @@ fn parse_platform(s: Option<&str>) -> Result<(Platform, bool), RegistryError> {
         [os] if *os == "linux" => (os.to_string(), crate::host_platform().1, None),
         [arch] => ("linux".to_string(), normalize_arch(arch).to_string(), None),
         [os, arch] => (os.to_string(), normalize_arch(arch).to_string(), None),
-        [os, arch, v] => (os.to_string(), normalize_arch(arch).to_string(), Some(v.to_string())),
+        [os, arch, v] => (
+            os.to_string(),
+            normalize_arch(arch).to_string(),
+            Some(v.to_string()),
+        ),
         _ => return Err(bad()),
     };
     if !["linux", "windows", "darwin", "freebsd"].contains(&os.as_str()) {
@@ -288,7 +292,8 @@ fn pull_one(
             .filter(|m| m.get("platform").is_some_and(|p| matches(platform, p)))
             // An exact variant match first (a missing one matches any).
             .max_by_key(|m| {
-                m.pointer("/platform/variant").and_then(Value::as_str) == platform.variant.as_deref()
+                m.pointer("/platform/variant").and_then(Value::as_str)
+                    == platform.variant.as_deref()
             })
             .ok_or_else(|| {
                 RegistryError::NotFound(format!(
@@ -328,15 +333,25 @@ fn pull_one(
         .map_err(|e| RegistryError::Invalid(format!("invalid image config: {e}")))?;
     if explicit {
         let got = Platform {
-            os: cfgv.get("os").and_then(Value::as_str).unwrap_or("").to_string(),
+            os: cfgv
+                .get("os")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             arch: cfgv
                 .get("architecture")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string(),
-            variant: cfgv.get("variant").and_then(Value::as_str).map(str::to_string),
+            variant: cfgv
+                .get("variant")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         };
-        if !matches(platform, &serde_json::json!({"os": got.os, "architecture": got.arch, "variant": got.variant})) {
+        if !matches(
+            platform,
+            &serde_json::json!({"os": got.os, "architecture": got.arch, "variant": got.variant}),
+        ) {
             return Err(RegistryError::NotFound(format!(
                 "image with reference {} was found but does not match the specified platform: wanted {}, actual: {}",
                 r.familiar_string(),
@@ -380,11 +395,15 @@ fn pull_one(
     let chains = berth_image::store::chain_ids(&diff_ids);
 
     // Layers already here are skipped; the rest download concurrently.
-    let results: Vec<Mutex<Option<IngestedLayer>>> = (0..descs.len()).map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<IngestedLayer>>> =
+        (0..descs.len()).map(|_| Mutex::new(None)).collect();
     let mut todo = Vec::new();
     for (i, (d, _)) in descs.iter().enumerate() {
         if let Some(l) = store.existing_layer(&chains[i], d) {
-            progress(progress::status(Some(&progress::short(d)), "Already exists"));
+            progress(progress::status(
+                Some(&progress::short(d)),
+                "Already exists",
+            ));
             *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(l);
         } else {
             todo.push(i);
@@ -411,8 +430,20 @@ fn pull_one(
                 let Some(&i) = todo.get(k) else {
                     return;
                 };
-                let parent = if i == 0 { None } else { Some(chains[i - 1].as_str()) };
-                match fetch_layer(store, s, &descs[i].0, descs[i].1, &diff_ids[i], parent, progress) {
+                let parent = if i == 0 {
+                    None
+                } else {
+                    Some(chains[i - 1].as_str())
+                };
+                match fetch_layer(
+                    store,
+                    s,
+                    &descs[i].0,
+                    descs[i].1,
+                    &diff_ids[i],
+                    parent,
+                    progress,
+                ) {
                     Ok(l) => {
                         *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(l);
                     }
@@ -443,9 +474,7 @@ fn pull_one(
         .as_ref()
         .and_then(|t| store.get(&t.to_string()).ok())
         .map(|i| i.id);
-    let had_digest = store
-        .get(&format!("{}@{top_digest}", r.name()))
-        .is_ok();
+    let had_digest = store.get(&format!("{}@{top_digest}", r.name())).is_ok();
     let repo_digest = Reference::parse_normalized(&format!("{}@{top_digest}", r.name()))?;
     let id2 = store.commit_pulled(&config, ingested, tag_ref.as_ref(), &repo_digest)?;
     debug_assert_eq!(id, id2);
@@ -517,11 +546,20 @@ mod tests {
         let (p, explicit) = parse_platform(Some("linux/arm64")).unwrap_or_else(|e| panic!("{e}"));
         assert!(explicit);
         assert_eq!((p.os.as_str(), p.arch.as_str()), ("linux", "arm64"));
-        assert!(matches(&p, &serde_json::json!({"os":"linux","architecture":"arm64","variant":"v8"})));
-        assert!(!matches(&p, &serde_json::json!({"os":"linux","architecture":"amd64"})));
+        assert!(matches(
+            &p,
+            &serde_json::json!({"os":"linux","architecture":"arm64","variant":"v8"})
+        ));
+        assert!(!matches(
+            &p,
+            &serde_json::json!({"os":"linux","architecture":"amd64"})
+        ));
         assert!(parse_platform(Some("linux//x")).is_err());
         assert!(parse_platform(Some("plan9/amd64")).is_err());
         let (v, _) = parse_platform(Some("linux/arm/v7")).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!matches(&v, &serde_json::json!({"os":"linux","architecture":"arm","variant":"v6"})));
+        assert!(!matches(
+            &v,
+            &serde_json::json!({"os":"linux","architecture":"arm","variant":"v6"})
+        ));
     }
 }

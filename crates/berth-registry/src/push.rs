@@ -74,10 +74,16 @@ fn location(s: &Session, r: &crate::client::Resp) -> Result<String, RegistryErro
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(|l| s.resolve(l))
-        .ok_or_else(|| RegistryError::Transport("registry answered an upload without Location".into()))
+        .ok_or_else(|| {
+            RegistryError::Transport("registry answered an upload without Location".into())
+        })
 }
 
-fn check(r: crate::client::Resp, what: &str, s: &Session) -> Result<crate::client::Resp, RegistryError> {
+fn check(
+    r: crate::client::Resp,
+    what: &str,
+    s: &Session,
+) -> Result<crate::client::Resp, RegistryError> {
     let code = r.status().as_u16();
     if (200..300).contains(&code) {
         return Ok(r);
@@ -103,7 +109,12 @@ fn upload<'a>(
     let octet = ("Content-Type", "application/octet-stream".to_string());
     if size <= MONOLITHIC_MAX {
         let mut body = open(0)?;
-        let r = s.send("PUT", &with_digest(&loc, digest), &[octet], Some((&mut body, size)))?;
+        let r = s.send(
+            "PUT",
+            &with_digest(&loc, digest),
+            &[octet],
+            Some((&mut body, size)),
+        )?;
         check(r, "uploading blob", s)?;
         return Ok(());
     }
@@ -113,7 +124,12 @@ fn upload<'a>(
         let mut body = open(off)?;
         let mut limited = (&mut body).take(n);
         let range = ("Content-Range", format!("{off}-{}", off + n - 1));
-        let r = s.send("PATCH", &loc, &[octet.clone(), range], Some((&mut limited, n)))?;
+        let r = s.send(
+            "PATCH",
+            &loc,
+            &[octet.clone(), range],
+            Some((&mut limited, n)),
+        )?;
         let r = check(r, "uploading blob chunk", s)?;
         loc = location(s, &r)?;
         off += n;

@@ -228,7 +228,12 @@ fn qualified(name: &str) -> String {
 }
 
 /// Pulls for `run`/`create` (progress on stderr, as docker run shows it).
-pub fn pull_quietly(c: &Client, image: &str, platform: Option<&str>, quiet: bool) -> Result<(), String> {
+pub fn pull_quietly(
+    c: &Client,
+    image: &str,
+    platform: Option<&str>,
+    quiet: bool,
+) -> Result<(), String> {
     let (name, tag) = split_ref(image);
     let tag = tag.unwrap_or_else(|| "latest".into());
     let mut path = format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag));
@@ -239,7 +244,7 @@ pub fn pull_quietly(c: &Client, image: &str, platform: Option<&str>, quiet: bool
         .call("POST", &path, Body::None)
         .map_err(|e| e.to_string())?;
     let mut body = resp.body;
-    print_stream(&mut body, quiet, true).map_err(|e| format!("Error response from daemon: {e}"))
+    print_stream(&mut body, quiet, true)
 }
 
 #[derive(Parser)]
@@ -275,8 +280,8 @@ pub fn cmd_pull(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let c = authed(ctx.client()?, &name);
     let resp = c.call("POST", &path, Body::None)?;
     let mut body = resp.body;
-    print_stream(&mut body, o.quiet, false)
-        .map_err(|e| Failure::new(format!("Error response from daemon: {e}"), 1))?;
+    // A stream error is printed as is (docker adds no prefix to it).
+    print_stream(&mut body, o.quiet, false).map_err(|e| Failure::new(e, 1))?;
     let shown = match (&tag, o.all_tags) {
         (Some(t), _) if t.starts_with("sha256:") => format!("{}@{t}", qualified(&name)),
         (Some(t), _) => format!("{}:{t}", qualified(&name)),
@@ -317,8 +322,8 @@ pub fn cmd_push(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let c = authed(ctx.client()?, &name);
     let resp = c.call("POST", &path, Body::None)?;
     let mut body = resp.body;
-    print_stream(&mut body, o.quiet, false)
-        .map_err(|e| Failure::new(format!("Error response from daemon: {e}"), 1))?;
+    // A stream error is printed as is (docker adds no prefix to it).
+    print_stream(&mut body, o.quiet, false).map_err(|e| Failure::new(e, 1))?;
     if o.quiet {
         println!("{image}");
     }
@@ -346,12 +351,18 @@ pub fn cmd_login(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     if password.is_some() {
         eprintln!("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
         if o.password_stdin {
-            return Err(Failure::new("--password and --password-stdin are mutually exclusive", 1));
+            return Err(Failure::new(
+                "--password and --password-stdin are mutually exclusive",
+                1,
+            ));
         }
     }
     if o.password_stdin {
         if o.username.is_none() {
-            return Err(Failure::new("Must provide --username with --password-stdin", 1));
+            return Err(Failure::new(
+                "Must provide --username with --password-stdin",
+                1,
+            ));
         }
         let mut s = String::new();
         std::io::stdin()
@@ -416,9 +427,7 @@ pub fn cmd_login(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         run_helper(&h, "store", &input)
             .map_err(|e| Failure::new(format!("Error saving credentials: {e}"), 1))?;
     } else {
-        let auths = cfg
-            .entry("auths".to_string())
-            .or_insert_with(|| json!({}));
+        let auths = cfg.entry("auths".to_string()).or_insert_with(|| json!({}));
         if !auths.is_object() {
             *auths = json!({});
         }
@@ -450,10 +459,7 @@ pub fn cmd_logout(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     let key = server_key(o.args.first().map(String::as_str));
     let shown = o.args.first().cloned().unwrap_or_else(|| key.clone());
     let mut cfg = read_config();
-    let in_file = cfg
-        .get("auths")
-        .and_then(|a| a.get(&key))
-        .is_some();
+    let in_file = cfg.get("auths").and_then(|a| a.get(&key)).is_some();
     let helper = helper_for(&cfg, &key);
     if !in_file && helper.is_none() {
         println!("Not logged in to {shown}");
@@ -481,7 +487,10 @@ mod tests {
             split_ref("127.0.0.1:5000/a/b:v1"),
             ("127.0.0.1:5000/a/b".into(), Some("v1".into()))
         );
-        assert_eq!(split_ref("localhost:5000/x"), ("localhost:5000/x".into(), None));
+        assert_eq!(
+            split_ref("localhost:5000/x"),
+            ("localhost:5000/x".into(), None)
+        );
         assert_eq!(qualified("busybox"), "docker.io/library/busybox");
         assert_eq!(qualified("user/app"), "docker.io/user/app");
         assert_eq!(qualified("127.0.0.1:5000/x"), "127.0.0.1:5000/x");

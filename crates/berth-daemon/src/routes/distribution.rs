@@ -60,9 +60,17 @@ async fn stream(mut rx: mpsc::Receiver<PullMessage>) -> ApiResult<Response> {
         .into_response())
 }
 
-pub async fn pull(engine: AppState, q: &Query, headers: &HeaderMap, image: &str) -> ApiResult<Response> {
+pub async fn pull(
+    engine: AppState,
+    q: &Query,
+    headers: &HeaderMap,
+    image: &str,
+) -> ApiResult<Response> {
     let tag = q.str("tag").to_string();
-    let platform = q.get("platform").filter(|p| !p.is_empty()).map(str::to_string);
+    let platform = q
+        .get("platform")
+        .filter(|p| !p.is_empty())
+        .map(str::to_string);
     let auth = registry_auth(headers);
     let image = image.to_string();
     let (tx, rx) = mpsc::channel(256);
@@ -72,7 +80,12 @@ pub async fn pull(engine: AppState, q: &Query, headers: &HeaderMap, image: &str)
     stream(rx).await
 }
 
-pub async fn push(engine: AppState, q: &Query, headers: &HeaderMap, name: &str) -> ApiResult<Response> {
+pub async fn push(
+    engine: AppState,
+    q: &Query,
+    headers: &HeaderMap,
+    name: &str,
+) -> ApiResult<Response> {
     let tag = q.str("tag").to_string();
     let auth = registry_auth(headers);
     let name = name.to_string();
@@ -91,5 +104,7 @@ pub async fn auth(
     let a: AuthConfig = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid auth configuration: {e}")))?;
     let token = engine.login(a.normalized()).await?;
-    Ok(Json(json!({ "Status": "Login Succeeded", "IdentityToken": token })))
+    Ok(Json(
+        json!({ "Status": "Login Succeeded", "IdentityToken": token }),
+    ))
 }

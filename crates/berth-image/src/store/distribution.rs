@@ -149,33 +149,38 @@ impl ImageStore {
             out: BufWriter::with_capacity(256 * 1024, file),
             progress,
         });
-        let (diff, comp, staged) = {
+        let stage = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempdir_in(self.root.join("layers"))
+            .ctx(|| "creating layer temp dir".to_string())?;
+        let unpacked = (|| {
             let (plain, comp) = archive::decompress(&mut blob_reader)
                 .map_err(|e| ImageError::InvalidArchive(format!("error reading layer: {e}")))?;
             let mut diff_reader = HashReader::new(plain);
-            let stage = tempfile::Builder::new()
-                .prefix(".tmp-")
-                .tempdir_in(self.root.join("layers"))
-                .ctx(|| "creating layer temp dir".to_string())?;
             let diff_dir = stage.path().join("diff");
             fs::create_dir(&diff_dir).ctx(|| "creating diff dir".to_string())?;
             let mut rest = unpack::unpack_layer(diff_reader.by_ref(), &diff_dir)?;
             io::copy(&mut rest, &mut io::sink())
                 .map_err(|e| ImageError::InvalidArchive(format!("error reading layer: {e}")))?;
-            (diff_reader.finish().0, comp, stage)
-        };
-        // The compressed stream may end after the decompressor stopped reading.
-        blob_reader
-            .drain()
-            .map_err(|e| ImageError::InvalidArchive(format!("error reading layer: {e}")))?;
+            Ok::<_, ImageError>((diff_reader.finish().0, comp))
+        })();
+        // The compressed stream may end after the decompressor stopped reading. After a
+        // failed unpack the rest is read too: bytes that do not match their digest are the
+        // better explanation of a broken tar.
+        let drained = blob_reader.drain();
         let (got_blob, _, tee) = blob_reader.finish_with_inner();
-        let file = tee
-            .out
-            .into_inner()
-            .map_err(|e| ImageError::Io {
-                context: "writing blob".to_string(),
-                source: e.into_error(),
-            })?;
+        if drained.is_ok() && got_blob != blob {
+            return Err(ImageError::InvalidArchive(format!(
+                "filesystem layer verification failed for digest {blob}"
+            )));
+        }
+        let (diff, comp) = unpacked?;
+        drained.map_err(|e| ImageError::InvalidArchive(format!("error reading layer: {e}")))?;
+        let staged = stage;
+        let file = tee.out.into_inner().map_err(|e| ImageError::Io {
+            context: "writing blob".to_string(),
+            source: e.into_error(),
+        })?;
         file.sync_all().ctx(|| "syncing blob".to_string())?;
         if got_blob != blob {
             return Err(ImageError::InvalidArchive(format!(
