@@ -45,9 +45,14 @@ impl Default for RegistryConfig {
 const DOCKER_HUB_HOST: &str = "registry-1.docker.io";
 
 /// The host:port requests go to for a reference's domain.
+/// `BERTH_HUB_HOST` (the daemon's environment) replaces Docker Hub: the test harness points
+/// it at a closed loopback port so no test can reach an outside registry.
 pub(crate) fn registry_host(domain: &str) -> String {
     if domain == berth_image::reference::DEFAULT_DOMAIN {
-        DOCKER_HUB_HOST.to_string()
+        std::env::var("BERTH_HUB_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| DOCKER_HUB_HOST.to_string())
     } else {
         domain.to_string()
     }
