@@ -16,6 +16,9 @@ pub enum EngineError {
     /// 304: nothing to do (start of a running container, stop of a stopped one).
     #[error("{0}")]
     NotModified(String),
+    /// 401: registry credentials refused.
+    #[error("{0}")]
+    Unauthorized(String),
     /// 500: anything else.
     #[error("{0}")]
     Internal(String),
@@ -33,6 +36,7 @@ impl EngineError {
             EngineError::Conflict(_) => 409,
             EngineError::InvalidParameter(_) => 400,
             EngineError::NotModified(_) => 304,
+            EngineError::Unauthorized(_) => 401,
             EngineError::Internal(_) => 500,
         }
     }
