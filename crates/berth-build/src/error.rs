@@ -4,8 +4,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum BuildError {
-    /// A malformed Dockerfile: `dockerfile parse error on line N: ...`.
-    #[error("dockerfile parse error on line {line}: {msg}")]
+    /// A malformed Dockerfile: `dockerfile parse error line N: ...` (moby's classic builder's words).
+    #[error("dockerfile parse error line {line}: {msg}")]
     Parse { line: usize, msg: String },
     /// A request the builder refuses (bad flag value, unknown stage...).
     #[error("{0}")]

@@ -669,7 +669,7 @@ mod tests {
     fn missing_from() {
         assert_eq!(
             err("RUN echo hi\n"),
-            "dockerfile parse error on line 1: no build stage in current context"
+            "dockerfile parse error line 1: no build stage in current context"
         );
         assert!(err("# only a comment\n").contains("needs at least one FROM"));
     }
@@ -678,13 +678,13 @@ mod tests {
     fn from_arguments() {
         assert_eq!(
             err("FROM a b\n"),
-            "dockerfile parse error on line 1: FROM requires either one or three arguments"
+            "dockerfile parse error line 1: FROM requires either one or three arguments"
         );
         assert!(err("FROM a AS 1x\n").contains("invalid name for build stage"));
         assert!(err("FROM a AS x\nFROM b AS X\n").contains("line 2: duplicate stage name"));
         assert_eq!(
             err("FROM --foo=1 a\n"),
-            "dockerfile parse error on line 1: unknown flag: foo"
+            "dockerfile parse error line 1: unknown flag: foo"
         );
         let x = p("FROM --platform=linux/amd64 busybox\n").unwrap();
         assert_eq!(x.stages[0].platform.as_deref(), Some("linux/amd64"));

@@ -9,3 +9,8 @@ pub mod parser;
 pub mod shell;
 
 pub use error::{BuildError, Result};
+pub mod builder;
+pub mod cache;
+pub mod copy;
+
+pub use builder::{BuildOptions, Builder};

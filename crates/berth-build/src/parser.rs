@@ -424,7 +424,7 @@ mod tests {
         let e = parse("# escape=x\nFROM busybox").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "dockerfile parse error on line 1: invalid escape token 'x' does not match ` or \\"
+            "dockerfile parse error line 1: invalid escape token 'x' does not match ` or \\"
         );
         let e = parse("# escape=`\n# escape=\\\nFROM busybox").unwrap_err();
         assert!(e.to_string().contains("line 2: only one escape"), "{e}");
@@ -456,7 +456,7 @@ mod tests {
         let e = parse("FROM busybox\n\nFOO bar\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "dockerfile parse error on line 3: unknown instruction: FOO"
+            "dockerfile parse error line 3: unknown instruction: FOO"
         );
     }
 
@@ -483,7 +483,7 @@ mod tests {
         let e = parse("FROM busybox\nRUN <<EOF\necho a\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "dockerfile parse error on line 2: unterminated heredoc EOF"
+            "dockerfile parse error line 2: unterminated heredoc EOF"
         );
     }
 

@@ -1,6 +1,7 @@
 //! The Engine API router. Paths may carry a `/v1.NN` prefix; a middleware strips it
 //! (checking the version) before routing, so each route is declared once.
 
+mod build;
 mod containers;
 mod exec;
 mod files;
@@ -79,6 +80,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/networks/prune", post(observe::networks_prune))
         .route("/volumes/prune", post(observe::volumes_prune))
         .route("/build/prune", post(observe::build_prune))
+        .route("/build", post(build::build))
         .route(
             "/containers/{id}/archive",
             get(files::archive_get)
