@@ -1082,7 +1082,7 @@ impl Builder {
         let cfg = st.cfg.clone();
         let key = self.step_key(
             st,
-            &format!("{created_by}\0{:?}\0{:?}\0{add}", owner, chmod),
+            &format!("{created_by}\0{dest}\0{:?}\0{:?}\0{add}", owner, chmod),
             &cfg,
         );
         if self.cached(st, &key, &cfg) {

@@ -9,8 +9,12 @@ pub mod parser;
 pub mod shell;
 
 pub use error::{BuildError, Result};
+#[cfg(feature = "engine")]
 pub mod builder;
+#[cfg(feature = "engine")]
 pub mod cache;
+#[cfg(feature = "engine")]
 pub mod copy;
 
+#[cfg(feature = "engine")]
 pub use builder::{BuildOptions, Builder};

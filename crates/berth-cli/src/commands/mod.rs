@@ -1,5 +1,6 @@
 //! Command table, docker-style flag parsing errors, and shared helpers.
 
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod exec;
@@ -100,6 +101,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         "export" => Some(("[OPTIONS] CONTAINER", files::cmd_export)),
         "diff" => Some(("CONTAINER", files::cmd_diff)),
         "commit" => Some(("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", files::cmd_commit)),
+        "build" => Some(("[OPTIONS] PATH | URL | -", build::cmd_build)),
         _ => None,
     };
     match group {
@@ -115,7 +117,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             _ => None,
         }),
         Some("container") => match name {
-            "tag" | "history" | "load" | "save" | "import" => None,
+            "tag" | "history" | "load" | "save" | "import" | "build" => None,
             "ls" | "ps" | "list" => Some(("[OPTIONS]", c::cmd_ps)),
             "rm" | "remove" => Some((USAGE_MULTI, c::cmd_rm)),
             "inspect" => Some((USAGE_MULTI, system::cmd_container_inspect)),
@@ -127,7 +129,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "rm" | "remove" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
             "inspect" => Some(("[OPTIONS] IMAGE [IMAGE...]", system::cmd_image_inspect)),
             "prune" => Some(("[OPTIONS]", i::cmd_prune)),
-            "tag" | "history" | "load" | "save" | "import" => top,
+            "tag" | "history" | "load" | "save" | "import" | "build" => top,
             _ => None,
         },
         Some("system") => match name {
