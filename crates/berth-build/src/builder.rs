@@ -292,9 +292,7 @@ impl Builder {
         for &i in &needed {
             let st = self.build_stage(&parsed, i).await?;
             last = st.image.clone();
-            if !self.opts.quiet {
-                let _ = self.out.send(json!({ "aux": { "ID": last } }));
-            }
+            let _ = self.out.send(json!({ "aux": { "ID": last } }));
             self.done[i] = Some(st);
         }
         let unused: Vec<&String> = self
@@ -1210,5 +1208,11 @@ pub fn unpack_context(r: impl std::io::Read, dir: &Path) -> Result<()> {
     ar.set_preserve_permissions(true);
     ar.set_overwrite(true);
     ar.unpack(dir)
-        .map_err(|e| BuildError::invalid(format!("invalid build context: {e}")))
+        .map_err(|e| BuildError::invalid(format!("invalid build context: {e}")))?;
+    // Read the archive's trailing padding too: a client still writing it when the answer
+    // comes would see a broken pipe.
+    let mut rest = ar.into_inner();
+    std::io::copy(&mut rest, &mut std::io::sink())
+        .map_err(|e| BuildError::internal("reading the context", e))?;
+    Ok(())
 }

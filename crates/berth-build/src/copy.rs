@@ -392,9 +392,9 @@ impl Placement<'_> {
             || self.lower.meta(dest).is_some_and(|m| m.is_dir());
         let dest_clean = ignore::clean(dest);
         if srcs.len() > 1 && !dest.ends_with('/') {
-            return Err(BuildError::invalid(format!(
-                "When using COPY with more than one source file, the destination must be a directory and end with a /"
-            )));
+            return Err(BuildError::invalid(
+                "When using COPY with more than one source file, the destination must be a directory and end with a /",
+            ));
         }
         for s in srcs {
             let is_dir = fs::metadata(&s.abs).map(|m| m.is_dir()).unwrap_or(false);
@@ -454,7 +454,14 @@ impl Placement<'_> {
         ar.set_preserve_ownerships(true);
         ar.set_overwrite(true);
         ar.unpack(&d).map_err(|e| {
-            BuildError::invalid(format!("ADD failed: extracting {}: {e}", archive.display()))
+            // tar's error names the entry; the cause is in its source.
+            let cause = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            BuildError::invalid(format!(
+                "ADD failed: extracting {}: {e}{cause}",
+                archive.display()
+            ))
         })
     }
 }
@@ -612,5 +619,39 @@ mod tests {
             .contains("no such user"));
         assert_eq!(parse_chmod("755").unwrap(), 0o755);
         assert!(parse_chmod("9").is_err());
+    }
+}
+#[cfg(test)]
+mod extract_tests {
+    use super::*;
+    #[test]
+    fn add_extracts_a_tar_without_dir_entries() {
+        let up = tempfile::tempdir().unwrap();
+        let lower = Lower { layers: vec![] };
+        let p = Placement {
+            upper: up.path(),
+            lower: &lower,
+            owner: (0, 0),
+            chmod: None,
+        };
+        let mut tb = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tb.append_data(&mut h, "inner/x.txt", &b"tar"[..]).unwrap();
+        let f = up.path().join("../a.tar");
+        fs::write(&f, tb.into_inner().unwrap()).unwrap();
+        assert!(is_archive(&f));
+        if let Err(e) = p.extract(&f, "/extracted/") {
+            panic!("{e:?}");
+        }
+        assert_eq!(
+            fs::read_to_string(up.path().join("extracted/inner/x.txt")).unwrap(),
+            "tar"
+        );
     }
 }

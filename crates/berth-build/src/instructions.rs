@@ -282,6 +282,11 @@ fn copy_spec(n: &Node, escape: char) -> Result<CopySpec> {
     }
     let mut srcs = words;
     let dest = srcs.pop().unwrap_or_default();
+    // Heredoc markers are sources by content, not paths.
+    srcs.retain(|w| {
+        let m = parser::heredoc_markers(w);
+        !(w.starts_with("<<") && m.len() == 1 && heredocs.iter().any(|h| h.name == m[0].0))
+    });
     let fl = |k: &str| n.flag(k).and_then(|v| v.clone());
     if n.keyword == "ADD" && n.flag("from").is_some() {
         return Err(perr(n, "unknown flag: from"));
@@ -317,9 +322,9 @@ fn instr(n: &Node, escape: char) -> Result<Instr> {
             Ok(())
         }
     };
+    // moby reads these as one string: `WORKDIR a b` is the directory "a b".
     let one = |what: &str| -> Result<String> {
-        let w = parser::split_words(args, escape);
-        if w.len() != 1 {
+        if args.is_empty() {
             return Err(perr(n, format!("{what} requires exactly one argument")));
         }
         Ok(args.to_string())
@@ -712,7 +717,7 @@ mod tests {
     fn arguments_required() {
         assert!(err("FROM a\nRUN\n").contains("line 2: RUN requires at least one argument"));
         assert!(err("FROM a\nCMD\n").contains("CMD requires at least one argument"));
-        assert!(err("FROM a\nWORKDIR a b\n").contains("WORKDIR requires exactly one argument"));
+        assert!(err("FROM a\nWORKDIR\n").contains("WORKDIR requires exactly one argument"));
         assert!(err("FROM a\nUSER\n").contains("USER requires exactly one argument"));
         assert!(err("FROM a\n\nCOPY x\n")
             .contains("line 3: COPY requires at least two arguments, but only one was provided"));

@@ -50,14 +50,15 @@ fn fail(msg: impl Into<String>) -> Failure {
 }
 
 /// The context directory as a tar: .dockerignore applied, the Dockerfile and .dockerignore
-/// always included (the daemon reads them), everything owned by root as docker sends it.
+/// always included (the daemon reads them).
 fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<Vec<u8>, Failure> {
     let ignore = std::fs::read_to_string(dir.join(".dockerignore"))
         .map(|s| Matcher::parse(&s))
         .unwrap_or_default();
     let mut b = tar::Builder::new(Vec::new());
     b.follow_symlinks(false);
-    b.mode(tar::HeaderMode::Deterministic);
+    // Modes matter (COPY keeps them, the cache hashes them), as the docker CLI sends them.
+    b.mode(tar::HeaderMode::Complete);
     fn walk(
         b: &mut tar::Builder<Vec<u8>>,
         root: &Path,
@@ -65,7 +66,11 @@ fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<
         ignore: &Matcher,
         keep: &[String],
     ) -> Result<(), Failure> {
-        let abs = if rel.is_empty() { root.to_path_buf() } else { root.join(rel) };
+        let abs = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
         let mut names: Vec<String> = std::fs::read_dir(&abs)
             .map_err(|e| fail(format!("error checking context: {e}")))?
             .filter_map(|e| e.ok())
@@ -73,7 +78,11 @@ fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<
             .collect();
         names.sort();
         for n in names {
-            let r = if rel.is_empty() { n.clone() } else { format!("{rel}/{n}") };
+            let r = if rel.is_empty() {
+                n.clone()
+            } else {
+                format!("{rel}/{n}")
+            };
             let p = root.join(&r);
             let m = std::fs::symlink_metadata(&p)
                 .map_err(|e| fail(format!("error checking context: {e}")))?;
@@ -127,7 +136,9 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     }
     let stdin_dockerfile = o.file.as_deref() == Some("-");
     if stdin_dockerfile && src == "-" {
-        return Err(fail("invalid argument: can't use stdin for both build context and dockerfile"));
+        return Err(fail(
+            "invalid argument: can't use stdin for both build context and dockerfile",
+        ));
     }
     let mut dockerfile_param = String::new();
     let context: Vec<u8> = if src == "-" {
@@ -174,7 +185,13 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
             }
             Some(f) => {
                 let p = PathBuf::from(f);
-                let abs = if p.is_absolute() { p } else { std::env::current_dir().map_err(|e| fail(e.to_string()))?.join(p) };
+                let abs = if p.is_absolute() {
+                    p
+                } else {
+                    std::env::current_dir()
+                        .map_err(|e| fail(e.to_string()))?
+                        .join(p)
+                };
                 let abs = abs.canonicalize().map_err(|_| {
                     fail(format!("unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: no such file or directory", abs.display()))
                 })?;
@@ -193,11 +210,23 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
                 }
             }
             None => {
+                // The docker CLI checks the default Dockerfile before sending anything.
+                let df = dir.join("Dockerfile");
+                if !df.exists() && !dir.join("dockerfile").exists() {
+                    return Err(fail(format!(
+                        "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: no such file or directory",
+                        df.display()
+                    )));
+                }
                 keep.push("Dockerfile".to_string());
                 None
             }
         };
-        tar_dir(&dir, extra.as_ref().map(|(n, d)| (n.as_str(), d.as_slice())), &keep)?
+        tar_dir(
+            &dir,
+            extra.as_ref().map(|(n, d)| (n.as_str(), d.as_slice())),
+            &keep,
+        )?
     };
 
     let mut params: Vec<String> = Vec::new();
@@ -215,7 +244,10 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         };
     }
     if !build_args.is_empty() {
-        params.push(format!("buildargs={}", q(&serde_json::to_string(&build_args).unwrap_or_default())));
+        params.push(format!(
+            "buildargs={}",
+            q(&serde_json::to_string(&build_args).unwrap_or_default())
+        ));
     }
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     for l in &o.label {
@@ -223,7 +255,10 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         labels.insert(k.to_string(), v.to_string());
     }
     if !labels.is_empty() {
-        params.push(format!("labels={}", q(&serde_json::to_string(&labels).unwrap_or_default())));
+        params.push(format!(
+            "labels={}",
+            q(&serde_json::to_string(&labels).unwrap_or_default())
+        ));
     }
     if let Some(t) = &o.target {
         params.push(format!("target={}", q(t)));
