@@ -941,6 +941,7 @@ impl Builder {
             None => None,
         };
         let mut mounted: Option<(PathBuf, tempfile::TempDir)> = None;
+        let mut from_key: Option<String> = None;
         let (root, matcher): (PathBuf, Option<Matcher>) = match &from {
             None => (self.context.clone(), Some(self.ignore.clone())),
             Some(f) => {
@@ -956,6 +957,25 @@ impl Builder {
                         BuildError::parse(ins.line, format!("invalid from flag value {f}: {e}"))
                     })?,
                 };
+                // The source image's id fixes what it holds: look the step up before
+                // paying for a mount and a walk of its files.
+                let chown = match &c.chown {
+                    Some(o) => Some(self.word(st, ins, o)?),
+                    None => None,
+                };
+                let pre = self.step_key(
+                    st,
+                    &format!(
+                        "{what}-from\0{image}\0{srcs:?}\0{dest}\0{chown:?}\0{:?}\0{}",
+                        c.chmod, c.dest
+                    ),
+                    &st.cfg,
+                );
+                let cfg = st.cfg.clone();
+                if self.cached(st, &pre, &cfg) {
+                    return Ok(());
+                }
+                from_key = Some(pre);
                 let (root, guard) = self.mount_image(&image).await?;
                 mounted = Some((root.clone(), guard));
                 (root, None)
@@ -974,6 +994,10 @@ impl Builder {
                 from.is_some(),
             )
             .await;
+        if let (Ok(()), Some(k)) = (&result, from_key) {
+            let id = st.image.clone();
+            self.remember(k, &id);
+        }
         if let Some((_, guard)) = mounted {
             let dir = guard.path().to_path_buf();
             let _ = tokio::task::spawn_blocking(move || {
