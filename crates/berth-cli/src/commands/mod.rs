@@ -1,5 +1,6 @@
 //! Command table, docker-style flag parsing errors, and shared helpers.
 
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod exec;
@@ -105,6 +106,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         "commit" => Some(("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", files::cmd_commit)),
         "pull" => Some(("[OPTIONS] NAME[:TAG|@DIGEST]", registry::cmd_pull)),
         "push" => Some(("[OPTIONS] NAME[:TAG]", registry::cmd_push)),
+        "build" => Some(("[OPTIONS] PATH | URL | -", build::cmd_build)),
         _ => None,
     };
     match group {
@@ -122,7 +124,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             _ => None,
         }),
         Some("container") => match name {
-            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" => None,
+            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" | "build" => None,
             "ls" | "ps" | "list" => Some(("[OPTIONS]", c::cmd_ps)),
             "rm" | "remove" => Some((USAGE_MULTI, c::cmd_rm)),
             "inspect" => Some((USAGE_MULTI, system::cmd_container_inspect)),
@@ -134,7 +136,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "rm" | "remove" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
             "inspect" => Some(("[OPTIONS] IMAGE [IMAGE...]", system::cmd_image_inspect)),
             "prune" => Some(("[OPTIONS]", i::cmd_prune)),
-            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" => top,
+            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" | "build" => top,
             _ => None,
         },
         Some("system") => match name {

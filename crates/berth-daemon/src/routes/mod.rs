@@ -1,6 +1,7 @@
 //! The Engine API router. Paths may carry a `/v1.NN` prefix; a middleware strips it
 //! (checking the version) before routing, so each route is declared once.
 
+mod build;
 mod containers;
 mod distribution;
 mod exec;
@@ -87,6 +88,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
             get(volumes::inspect).delete(volumes::remove),
         )
         .route("/build/prune", post(observe::build_prune))
+        .route("/build", post(build::build))
         .route(
             "/containers/{id}/archive",
             get(files::archive_get)
