@@ -50,7 +50,12 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
 }
 
 /// Writes `bundle/config.json` for the record, with `rootfs` already mounted.
-pub fn write_bundle(rec: &ContainerRecord, dir: &Path, rootfs: &Path) -> Result<()> {
+pub fn write_bundle(
+    rec: &ContainerRecord,
+    dir: &Path,
+    rootfs: &Path,
+    netns: Option<&Path>,
+) -> Result<()> {
     let hc = &rec.host_config;
     let etc_writable = !hc.readonly_rootfs;
     let mut args = vec![rec.path.clone()];
@@ -77,10 +82,10 @@ pub fn write_bundle(rec: &ContainerRecord, dir: &Path, rootfs: &Path) -> Result<
         cap_add: hc.cap_add.clone().unwrap_or_default(),
         cap_drop: hc.cap_drop.clone().unwrap_or_default(),
         no_new_privileges,
-        network: if hc.network_mode == "host" {
-            NetworkNs::Host
-        } else {
-            NetworkNs::New
+        network: match netns {
+            Some(p) => NetworkNs::Path(p.to_path_buf()),
+            None if hc.network_mode == "host" => NetworkNs::Host,
+            None => NetworkNs::New,
         },
         pid_host: hc.pid_mode == "host",
         ipc_host: hc.ipc_mode == "host",

@@ -36,6 +36,10 @@ pub struct CreateOpts {
     pub label_file: Vec<String>,
     #[arg(long, visible_alias = "net")]
     pub network: Option<String>,
+    #[arg(long = "network-alias", visible_alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    #[arg(long)]
+    pub ip: Option<String>,
     #[arg(short = 'm', long, value_parser = parse_mem)]
     pub memory: Option<String>,
     #[arg(long = "memory-swap")]
@@ -527,7 +531,9 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "none" | "host" => json!({}),
         n if n.starts_with("container:") => json!({}),
         n => {
-            json!({n: {"IPAMConfig":null,"Links":null,"Aliases":null,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}})
+            let ipam = opts.ip.as_ref().map(|ip| json!({"IPv4Address": ip}));
+            let aliases = (!opts.network_alias.is_empty()).then(|| opts.network_alias.clone());
+            json!({n: {"IPAMConfig":ipam,"Links":null,"Aliases":aliases,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}})
         }
     };
     let nano_cpus = opts.cpus.map(|c| (c * 1e9).round() as i64).unwrap_or(0);

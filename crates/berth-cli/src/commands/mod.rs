@@ -5,6 +5,7 @@ pub mod create;
 pub mod exec;
 pub mod files;
 pub mod images;
+pub mod network;
 pub mod observe;
 pub mod system;
 
@@ -130,6 +131,14 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "tag" | "history" | "load" | "save" | "import" => top,
             _ => None,
         },
+        Some("network") => match name {
+            "create" => Some(("[OPTIONS] NETWORK", network::cmd_create)),
+            "ls" | "list" => Some(("[OPTIONS]", network::cmd_ls)),
+            "inspect" => Some(("[OPTIONS] NETWORK [NETWORK...]", network::cmd_inspect)),
+            "rm" | "remove" => Some(("NETWORK [NETWORK...]", network::cmd_rm)),
+            "prune" => Some(("[OPTIONS]", network::cmd_prune)),
+            _ => None,
+        },
         Some("system") => match name {
             "info" => Some(("[OPTIONS]", system::cmd_info)),
             "events" => Some(("[OPTIONS]", observe::cmd_events)),
@@ -143,7 +152,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
 
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     let (group, name, rest) = match args[0].as_str() {
-        g @ ("container" | "image" | "system") => match args.get(1) {
+        g @ ("container" | "image" | "system" | "network") => match args.get(1) {
             Some(n) => (Some(g), n.as_str(), &args[2..]),
             None => {
                 println!("\nUsage:  berth {g} COMMAND\n\nManage {g}s\n\nRun 'berth {g} COMMAND --help' for more information on a command.");

@@ -28,7 +28,7 @@ fn go_escape(s: String) -> String {
         .replace('&', "\\u0026")
 }
 
-fn pretty(v: &Value) -> String {
+pub(crate) fn pretty(v: &Value) -> String {
     use serde::Serialize;
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");

@@ -260,11 +260,6 @@ pub async fn system_df(State(engine): State<AppState>) -> ApiResult<Json<Value>>
     })))
 }
 
-/// `POST /networks/prune`: berth has no user networks yet, so nothing to remove.
-pub async fn networks_prune() -> Json<Value> {
-    Json(json!({ "NetworksDeleted": Value::Null }))
-}
-
 /// `POST /volumes/prune`: no volumes yet.
 pub async fn volumes_prune() -> Json<Value> {
     Json(json!({ "VolumesDeleted": Value::Null, "SpaceReclaimed": 0 }))

@@ -132,11 +132,12 @@ pub fn status_text(rec: &ContainerRecord) -> String {
 fn network_settings(rec: &ContainerRecord) -> Value {
     let mode = match rec.host_config.network_mode.as_str() {
         "host" => "host",
-        // Bridge networking arrives with the networking issue; until then every
-        // container that is not on the host network gets its own namespace with loopback.
-        _ => "none",
+        // The default bridge arrives later: until then a container that is not on the host
+        // network or a user-defined one has its own namespace with loopback only.
+        m if crate::network::is_builtin_mode(m) => "none",
+        _ => "",
     };
-    let endpoint = json!({
+    let empty_endpoint = json!({
         "IPAMConfig": Value::Null,
         "Links": Value::Null,
         "Aliases": Value::Null,
@@ -153,6 +154,16 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         "GlobalIPv6PrefixLen": 0,
         "DNSNames": Value::Null,
     });
+    let mut networks = serde_json::Map::new();
+    if !mode.is_empty() {
+        networks.insert(mode.to_string(), empty_endpoint);
+    }
+    for (name, ep) in &rec.endpoints {
+        networks.insert(
+            name.clone(),
+            crate::network::api::container_endpoint(rec, ep),
+        );
+    }
     json!({
         "Bridge": "",
         "SandboxID": "",
@@ -171,6 +182,6 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         "IPPrefixLen": 0,
         "IPv6Gateway": "",
         "MacAddress": "",
-        "Networks": { mode: endpoint },
+        "Networks": networks,
     })
 }

@@ -107,6 +107,9 @@ pub struct ContainerRecord {
     pub state: State,
     #[serde(default)]
     pub restart_count: i64,
+    /// Per user-defined network (by name): requested aliases/address, and the live endpoint.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub endpoints: std::collections::BTreeMap<String, crate::network::EndpointRecord>,
 }
 
 impl ContainerRecord {
