@@ -19,7 +19,14 @@ pub fn ensure(name: &str, gateway: Ipv4Addr, prefix: u8, mtu: Option<u32>) -> Re
         Err(e) if is_exists(&e) => {}
         r => r?,
     }
-    nl.set_up(idx)
+    nl.set_up(idx)?;
+    // Published ports answer on 127.0.0.1 through DNAT into this bridge: the kernel routes
+    // loopback-sourced packets out of an interface only with route_localnet on it.
+    let knob = format!("/proc/sys/net/ipv4/conf/{name}/route_localnet");
+    std::fs::write(&knob, "1").map_err(|e| NetError::Netlink {
+        op: format!("set {knob}"),
+        source: e,
+    })
 }
 
 /// Removes the bridge; a missing one is fine.

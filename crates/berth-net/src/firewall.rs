@@ -29,10 +29,45 @@ pub struct NetRules {
     pub masquerade: bool,
 }
 
-/// The table's text for these networks.
-pub fn ruleset(table: &str, nets: &[NetRules]) -> String {
-    let mut fwd = String::new();
+/// One published port: host address and port to a container's address and port.
+#[derive(Debug, Clone)]
+pub struct PortRule {
+    /// "tcp" or "udp".
+    pub proto: String,
+    /// 0.0.0.0: every local address of the host.
+    pub host_ip: std::net::Ipv4Addr,
+    pub host_port: u16,
+    pub dest_ip: std::net::Ipv4Addr,
+    pub dest_port: u16,
+}
+
+/// The table's text for these networks and published ports.
+pub fn ruleset(table: &str, nets: &[NetRules], ports: &[PortRule]) -> String {
+    // Published ports go through DNAT (traffic from other containers and hosts in
+    // prerouting, from the host itself in output); DNAT'ed connections may cross networks.
+    let mut fwd = String::from("\t\tct status dnat accept\n");
     let mut nat = String::new();
+    let mut dnat = String::new();
+    // The output hook's fib lookup does not class loopback destinations as local for
+    // locally generated packets: 0.0.0.0 bindings get an explicit loopback rule there.
+    let mut out_dnat = String::new();
+    for p in ports {
+        let dst = if p.host_ip.is_unspecified() {
+            "fib daddr type local".to_string()
+        } else {
+            format!("ip daddr {}", p.host_ip)
+        };
+        let proto = if p.proto == "udp" { "udp" } else { "tcp" };
+        let rule = format!(
+            "{proto} dport {} dnat to {}:{}\n",
+            p.host_port, p.dest_ip, p.dest_port
+        );
+        if p.host_ip.is_unspecified() {
+            out_dnat.push_str(&format!("\t\tip daddr 127.0.0.0/8 {rule}"));
+        }
+        out_dnat.push_str(&format!("\t\t{dst} {rule}"));
+        dnat.push_str(&format!("\t\t{dst} {rule}"));
+    }
     for n in nets {
         let b = quote(&n.bridge);
         fwd.push_str(&format!("\t\tiifname {b} oifname {b} accept\n"));
@@ -47,6 +82,11 @@ pub fn ruleset(table: &str, nets: &[NetRules]) -> String {
                 others.join(", ")
             ));
         }
+        // Connections to 127.0.0.1 that DNAT sends into the bridge (route_localnet is on
+        // for it) need a source the container can answer.
+        nat.push_str(&format!(
+            "\t\tip saddr 127.0.0.0/8 oifname {b} masquerade\n"
+        ));
         if n.internal {
             fwd.push_str(&format!("\t\tiifname {b} drop\n\t\toifname {b} drop\n"));
         } else {
@@ -62,7 +102,7 @@ pub fn ruleset(table: &str, nets: &[NetRules]) -> String {
         }
     }
     format!(
-        "table ip {table} {{\n\tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n{fwd}\t}}\n\tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{nat}\t}}\n}}\n"
+        "table ip {table} {{\n\tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n{fwd}\t}}\n\tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n{dnat}\t}}\n\tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n{out_dnat}\t}}\n\tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{nat}\t}}\n}}\n"
     )
 }
 
@@ -71,11 +111,11 @@ fn quote(name: &str) -> String {
 }
 
 /// Replaces the table with the rules for `nets` in one transaction (removes it when empty).
-pub fn apply(table: &str, nets: &[NetRules]) -> Result<()> {
+pub fn apply(table: &str, nets: &[NetRules], ports: &[PortRule]) -> Result<()> {
     // "add" then "delete" makes the delete succeed whether or not the table existed.
     let mut script = format!("add table ip {table}\ndelete table ip {table}\n");
     if !nets.is_empty() {
-        script.push_str(&ruleset(table, nets));
+        script.push_str(&ruleset(table, nets, ports));
     }
     nft(&script)
 }
@@ -130,7 +170,18 @@ mod tests {
                 masquerade: true,
             },
         ];
-        let r = ruleset("berth_x", &nets);
+        let ports = vec![PortRule {
+            proto: "tcp".into(),
+            host_ip: "127.0.0.1".parse().unwrap(),
+            host_port: 8080,
+            dest_ip: "10.213.1.2".parse().unwrap(),
+            dest_port: 80,
+        }];
+        let r = ruleset("berth_x", &nets, &ports);
+        assert!(
+            r.contains("ip daddr 127.0.0.1 tcp dport 8080 dnat to 10.213.1.2:80"),
+            "{r}"
+        );
         assert!(
             r.contains("iifname \"bt-a\" oifname { \"bt-b\" } drop"),
             "{r}"

@@ -695,6 +695,9 @@ fn net_daemon_restart_keeps_running_containers_networking() {
     let b = g.bridge();
     create_net(&d, Client::Berth, "keep", &b, "10.213.60.0/24", &[]);
     let c = Client::Berth;
+    let p = free_port();
+    let spec = format!("127.0.0.1:{p}:80");
+    let serve = "while true; do echo kept | nc -l -p 80; done";
     d.run(
         c,
         &[
@@ -704,12 +707,16 @@ fn net_daemon_restart_keeps_running_containers_networking() {
             "k1",
             "--network",
             "keep",
+            "-p",
+            &spec,
             "busybox",
-            "sleep",
-            "600",
+            "sh",
+            "-c",
+            serve,
         ],
     )
     .success();
+    assert!(eventually(10, || fetch(p).contains("kept")));
     d.run(
         c,
         &[
@@ -733,6 +740,15 @@ fn net_daemon_restart_keeps_running_containers_networking() {
         ping(&d, c, "k1", &ip2),
         "traffic still flows after the restart"
     );
+    assert!(
+        eventually(10, || fetch(p).contains("kept")),
+        "the published port too"
+    );
+    d.run(c, &["port", "k1"])
+        .success()
+        .stdout_is(&format!("80/tcp -> 127.0.0.1:{p}\n"));
+    // The restarted daemon holds the port again.
+    assert!(std::net::TcpListener::bind(("127.0.0.1", p)).is_err());
     // The pool knows the running containers' addresses: a new one gets the next.
     d.run(
         c,
@@ -763,4 +779,170 @@ fn net_daemon_restart_keeps_running_containers_networking() {
         .expect("nft");
     let table = g.table.clone().unwrap_or_default();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&table));
+}
+
+/// A port nothing on the host uses right now (the kernel's choice, released at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Connects to 127.0.0.1:port and reads what the container's server sends.
+fn fetch(port: u16) -> String {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        std::time::Duration::from_secs(2),
+    ) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf
+}
+
+#[test]
+fn net_published_ports_answer_on_loopback() {
+    let mut g = NetGuard::new();
+    let d = TestDaemon::start();
+    g.watch(&d);
+    let b = g.bridge();
+    create_net(&d, Client::Berth, "pub", &b, "10.213.70.0/24", &[]);
+    let serve = "while true; do echo reply-$HOSTNAME | nc -l -p 80; done";
+    for c in Client::BOTH {
+        let (fixed, any) = (name(c, "fixed"), name(c, "any"));
+        let p = free_port();
+        let spec = format!("127.0.0.1:{p}:80");
+        d.run(
+            c,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &fixed,
+                "--hostname",
+                &fixed,
+                "--network",
+                "pub",
+                "-p",
+                &spec,
+                "busybox",
+                "sh",
+                "-c",
+                serve,
+            ],
+        )
+        .success();
+        assert!(
+            eventually(10, || fetch(p).contains(&format!("reply-{fixed}"))),
+            "127.0.0.1:{p} answers with the container's reply"
+        );
+        d.run(c, &["port", &fixed])
+            .success()
+            .stdout_is(&format!("80/tcp -> 127.0.0.1:{p}\n"));
+        d.run(c, &["port", &fixed, "80"])
+            .success()
+            .stdout_is(&format!("127.0.0.1:{p}\n"));
+        d.run(c, &["port", &fixed, "81/tcp"])
+            .failure()
+            .stderr_contains(&format!("No public port '81/tcp' published for {fixed}"));
+        let ports = d
+            .run(
+                c,
+                &[
+                    "ps",
+                    "--filter",
+                    &format!("name={fixed}"),
+                    "--format",
+                    "{{.Ports}}",
+                ],
+            )
+            .success()
+            .out();
+        assert_eq!(ports.trim(), format!("127.0.0.1:{p}->80/tcp"));
+        let insp = d
+            .run(
+                c,
+                &["inspect", "-f", "{{json .NetworkSettings.Ports}}", &fixed],
+            )
+            .success()
+            .out();
+        assert_eq!(
+            insp.trim(),
+            format!("{{\"80/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"{p}\"}}]}}")
+        );
+        // An ephemeral host port on every address; 127.0.0.1 answers too. -P publishes
+        // the exposed port.
+        d.run(
+            c,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &any,
+                "--hostname",
+                &any,
+                "--network",
+                "pub",
+                "-p",
+                "80",
+                "--expose",
+                "90",
+                "-P",
+                "busybox",
+                "sh",
+                "-c",
+                serve,
+            ],
+        )
+        .success();
+        let out = d.run(c, &["port", &any]).success().out();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(
+            lines[0].starts_with("80/tcp -> 0.0.0.0:")
+                && lines[1].starts_with("90/tcp -> 0.0.0.0:"),
+            "{out}"
+        );
+        let eph: u16 = lines[0]
+            .rsplit(':')
+            .next()
+            .and_then(|x| x.parse().ok())
+            .expect("a port");
+        assert!(eventually(10, || fetch(eph).contains(&format!("reply-{any}"))));
+        // A port in use is refused with docker's message, and nothing stays behind.
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let held = holder.local_addr().expect("addr").port();
+        d.run(c, &["run", "--rm", "--network", "pub", "-p", &format!("127.0.0.1:{held}:80"), "busybox", "true"])
+            .failure()
+            .stderr_contains(&format!("failed to bind host port for 127.0.0.1:{held}:10.213.70.4:80/tcp: address already in use"));
+        drop(holder);
+        assert_eq!(bridge_ports(&b).len(), 2, "{:?}", bridge_ports(&b));
+        // Bad -p specs: docker's messages, exit 125.
+        for (spec, msg) in [
+            ("70000:80", "invalid hostPort: 70000"),
+            ("abc", "invalid containerPort: abc"),
+            ("80:80/sctpx", "invalid proto: sctpx"),
+            ("1.2.3:80:80", "invalid IP address: 1.2.3"),
+        ] {
+            d.run(c, &["run", "--rm", "-p", spec, "busybox", "true"])
+                .code(125)
+                .stderr_contains(msg);
+        }
+        let rules = table_rules(g.table.as_deref().unwrap_or_default());
+        assert!(
+            rules.contains(&format!(
+                "ip daddr 127.0.0.1 tcp dport {p} dnat to 10.213.70.2:80"
+            )),
+            "{rules}"
+        );
+        d.run(c, &["rm", "-f", &fixed, &any]).success();
+        // The rules and the host ports go with the containers.
+        let rules = table_rules(g.table.as_deref().unwrap_or_default());
+        assert!(!rules.contains("dnat to"), "{rules}");
+        std::net::TcpListener::bind(("127.0.0.1", p)).expect("the host port is free again");
+    }
 }

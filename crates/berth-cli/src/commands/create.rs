@@ -400,8 +400,22 @@ fn ports(
             [c, h, i] => (*c, *h, i.trim_start_matches('[').trim_end_matches(']')),
             _ => return Err(format!("invalid port format: {p}")),
         };
+        // The docker CLI's checks (nat.ParsePortSpec), with its messages.
+        if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("invalid IP address: {ip}"));
+        }
+        if !matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp") {
+            return Err(format!("invalid proto: {proto}"));
+        }
         let cports = expand_range(cport)?;
-        let hports = expand_range(hport)?;
+        let hports = expand_range(hport).map_err(|_| format!("invalid hostPort: {hport}"))?;
+        let bad = |v: &[String]| v.iter().any(|p| p.parse::<u32>().is_ok_and(|n| n > 65535));
+        if bad(&cports) {
+            return Err(format!("invalid containerPort: {cport}"));
+        }
+        if bad(&hports) {
+            return Err(format!("invalid hostPort: {hport}"));
+        }
         for (i, c) in cports.iter().enumerate() {
             let key = format!("{c}/{proto}");
             exposed.insert(key.clone(), json!({}));

@@ -98,6 +98,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         "save" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_save)),
         "import" => Some(("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", i::cmd_import)),
         "cp" => Some((USAGE_CP, files::cmd_cp)),
+        "port" => Some(("CONTAINER [PRIVATE_PORT[/PROTO]]", network::cmd_port)),
         "export" => Some(("[OPTIONS] CONTAINER", files::cmd_export)),
         "diff" => Some(("CONTAINER", files::cmd_diff)),
         "commit" => Some(("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", files::cmd_commit)),

@@ -311,3 +311,54 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     }
     Ok(0)
 }
+
+#[derive(Parser)]
+struct PortCmd {
+    args: Vec<String>,
+}
+
+/// `port CONTAINER [PRIVATE_PORT[/PROTO]]`, from inspect's `NetworkSettings.Ports`.
+pub fn cmd_port(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PortCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    if o.args.len() > 2 {
+        return Err(inv.needs("at most", 2));
+    }
+    let v = ctx
+        .client()?
+        .get_json(&format!("/containers/{}/json", q(&o.args[0])))?;
+    let ports = v["NetworkSettings"]["Ports"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut lines: Vec<(u32, String, String)> = Vec::new();
+    for (key, binds) in &ports {
+        let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let n: u32 = port.parse().unwrap_or(0);
+        for b in binds.as_array().into_iter().flatten() {
+            let ip = b["HostIp"].as_str().unwrap_or_default();
+            let hp = b["HostPort"].as_str().unwrap_or_default();
+            lines.push((n, format!("{n}/{proto}"), format!("{ip}:{hp}")));
+        }
+    }
+    lines.sort();
+    if let Some(want) = o.args.get(1) {
+        let (port, proto) = want.split_once('/').unwrap_or((want.as_str(), "tcp"));
+        let key = format!("{port}/{proto}");
+        let found: Vec<&(u32, String, String)> = lines.iter().filter(|l| l.1 == key).collect();
+        if found.is_empty() {
+            return Err(Failure::new(
+                format!("Error: No public port '{key}' published for {}", o.args[0]),
+                1,
+            ));
+        }
+        for l in found {
+            println!("{}", l.2);
+        }
+        return Ok(0);
+    }
+    for l in lines {
+        println!("{} -> {}", l.1, l.2);
+    }
+    Ok(0)
+}

@@ -74,7 +74,11 @@ pub fn summary(rec: &ContainerRecord, image_name: &str, sizes: Option<(u64, u64)
         "ImageID": rec.image_id,
         "Command": rec.command_line(),
         "Created": rec.created.timestamp(),
-        "Ports": [],
+        "Ports": if rec.state.status.is_running() {
+            crate::network::ports::summary_ports(&published(rec), rec.config.exposed_ports.as_ref())
+        } else {
+            json!([])
+        },
         "Labels": rec.config.labels,
         "State": rec.state.status.as_str(),
         "Status": status_text(rec),
@@ -168,7 +172,11 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         "Bridge": "",
         "SandboxID": "",
         "SandboxKey": "",
-        "Ports": {},
+        "Ports": if rec.state.status.is_running() {
+            crate::network::ports::inspect_ports(&published(rec), rec.config.exposed_ports.as_ref())
+        } else {
+            json!({})
+        },
         "HairpinMode": false,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,
@@ -184,4 +192,12 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         "MacAddress": "",
         "Networks": networks,
     })
+}
+
+/// The container's published ports while it runs.
+fn published(rec: &ContainerRecord) -> Vec<crate::network::ports::PortMapping> {
+    rec.endpoints
+        .values()
+        .flat_map(|e| e.ports.iter().cloned())
+        .collect()
 }

@@ -528,15 +528,7 @@ impl Engine {
             &rec.host_config.dns_search,
             &rec.host_config.dns_options,
         )?;
-        let netns = self
-            .networks
-            .attach(
-                &rec.id,
-                dir,
-                &rec.host_config.network_mode,
-                &mut rec.endpoints,
-            )
-            .await?;
+        let netns = self.networks.attach(rec, dir).await?;
         crate::network::engine::hosts_entries(dir, rec)?;
         // Docker creates a missing working directory, whatever the runtime.
         if !rec.config.working_dir.is_empty() {

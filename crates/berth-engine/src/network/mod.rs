@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod engine;
+pub mod ports;
 
 use crate::error::{EngineError, Result};
 use berth_net::ipam::{self, Pool};
@@ -92,6 +93,9 @@ pub struct EndpointRecord {
     pub mac: String,
     #[serde(default)]
     pub host_veth: String,
+    /// Published ports (on the container's first network).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ports::PortMapping>,
 }
 
 struct Net {
@@ -101,10 +105,17 @@ struct Net {
     users: HashMap<String, Ipv4Addr>,
 }
 
+/// A running container's published ports: the rules' target and the host ports held.
+struct Published {
+    ip: Ipv4Addr,
+    ports: Vec<(ports::PortMapping, ports::Reservation)>,
+}
+
 pub struct Networks {
     dir: PathBuf,
     table: String,
     nets: Mutex<HashMap<String, Net>>,
+    published: Mutex<HashMap<String, Published>>,
 }
 
 /// What `POST /networks/create` asks for, parsed.
@@ -177,6 +188,7 @@ impl Networks {
             dir,
             table: firewall::table_name(data_root),
             nets: Mutex::new(nets),
+            published: Mutex::new(HashMap::new()),
         };
         for net in n.lock().values() {
             if let Err(e) = setup_bridge(&net.rec) {
@@ -200,7 +212,25 @@ impl Networks {
             v.sort_by_key(|n| n.rec.created);
             v.iter().map(|n| n.rec.rules()).collect()
         };
-        firewall::apply(&self.table, &rules).map_err(net_err)
+        let mut port_rules = Vec::new();
+        for p in self
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            for (m, _) in &p.ports {
+                port_rules.push(firewall::PortRule {
+                    proto: m.proto.clone(),
+                    host_ip: m.host_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    host_port: m.host_port,
+                    dest_ip: p.ip,
+                    dest_port: m.container_port,
+                });
+            }
+        }
+        port_rules.sort_by_key(|r| (r.host_port, r.dest_port));
+        firewall::apply(&self.table, &rules, &port_rules).map_err(net_err)
     }
 
     /// The daemon's nftables table.
@@ -462,14 +492,15 @@ impl Networks {
     /// endpoint. `None` when the mode is not a user-defined network.
     pub async fn attach(
         &self,
-        container_id: &str,
+        crec: &mut crate::container::record::ContainerRecord,
         dir: &Path,
-        mode: &str,
-        endpoints: &mut BTreeMap<String, EndpointRecord>,
     ) -> Result<Option<PathBuf>> {
+        let mode = crec.host_config.network_mode.as_str();
         if is_builtin_mode(mode) {
             return Ok(None);
         }
+        let container_id = crec.id.as_str();
+        let endpoints = &mut crec.endpoints;
         let rec = self.find(mode)?;
         let mut ep = endpoints
             .remove(&rec.name)
@@ -524,6 +555,36 @@ impl Networks {
             self.release(&rec.id, container_id);
             return Err(e);
         }
+        let published = ports::reserve(
+            &crec.host_config.port_bindings,
+            crec.host_config.publish_all_ports,
+            crec.config.exposed_ports.as_ref(),
+            ip,
+        )
+        .and_then(|p| {
+            ep.ports = p.iter().map(|(m, _)| m.clone()).collect();
+            if p.is_empty() {
+                return Ok(());
+            }
+            self.published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(crec.id.clone(), Published { ip, ports: p });
+            self.apply_firewall()
+        });
+        if let Err(e) = published {
+            self.unpublish(&crec.id);
+            self.release(&rec.id, &crec.id);
+            let hv = host_veth.clone();
+            let p = path.clone();
+            let _ = blocking(move || {
+                let _ = netns::delete_host_link(&hv);
+                netns::remove(&p).map_err(net_err)
+            })
+            .await;
+            return Err(e);
+        }
+        let endpoints = &mut crec.endpoints;
         ep.network_id = rec.id.clone();
         ep.endpoint_id = new_id();
         ep.ip = ip.to_string();
@@ -533,6 +594,21 @@ impl Networks {
         ep.host_veth = host_veth;
         endpoints.insert(rec.name.clone(), ep);
         Ok(Some(path))
+    }
+
+    /// Drops a container's published ports; rewrites the rules if it had any.
+    fn unpublish(&self, container_id: &str) {
+        let had = self
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(container_id)
+            .is_some();
+        if had {
+            if let Err(e) = self.apply_firewall() {
+                warn!(error = %e, "cannot remove the published ports' rules");
+            }
+        }
     }
 
     fn release(&self, network_id: &str, container_id: &str) {
@@ -550,6 +626,7 @@ impl Networks {
         dir: &Path,
         endpoints: &mut BTreeMap<String, EndpointRecord>,
     ) {
+        self.unpublish(container_id);
         let mut veths = Vec::new();
         for ep in endpoints.values_mut() {
             if ep.network_id.is_empty() {
@@ -585,15 +662,48 @@ impl Networks {
 
     /// Daemon start: a running container's addresses are taken again.
     pub fn restore(&self, container_id: &str, endpoints: &BTreeMap<String, EndpointRecord>) {
-        let mut nets = self.lock();
-        for ep in endpoints.values() {
-            let Some(n) = nets.get_mut(&ep.network_id) else {
-                continue;
-            };
-            if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
-                if n.pool.reserve(ip).is_ok() {
-                    n.users.insert(container_id.to_string(), ip);
+        let mut published = None;
+        {
+            let mut nets = self.lock();
+            for ep in endpoints.values() {
+                let Some(n) = nets.get_mut(&ep.network_id) else {
+                    continue;
+                };
+                if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
+                    if n.pool.reserve(ip).is_ok() {
+                        n.users.insert(container_id.to_string(), ip);
+                    }
+                    if !ep.ports.is_empty() {
+                        published = Some((ip, ep.ports.clone()));
+                    }
                 }
+            }
+        }
+        // The published ports are bound again and their rules written back.
+        if let Some((ip, mappings)) = published {
+            let mut bindings: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+            for m in &mappings {
+                let e = bindings
+                    .entry(format!("{}/{}", m.container_port, m.proto))
+                    .or_insert_with(|| serde_json::json!([]));
+                if let Some(a) = e.as_array_mut() {
+                    a.push(serde_json::json!({
+                        "HostIp": m.host_ip,
+                        "HostPort": m.host_port.to_string(),
+                    }));
+                }
+            }
+            match ports::reserve(&bindings, false, None, ip) {
+                Ok(p) => {
+                    self.published
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(container_id.to_string(), Published { ip, ports: p });
+                    if let Err(e) = self.apply_firewall() {
+                        warn!(error = %e, "cannot restore the published ports' rules");
+                    }
+                }
+                Err(e) => warn!(id = %container_id, error = %e, "cannot publish the ports again"),
             }
         }
     }
