@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(busybox-static docker.io runc crun libseccomp-dev pkg-config skopeo nftables iproute2
-      tmux hyperfine jq python3 curl ca-certificates file)
+      tmux hyperfine jq python3 curl ca-certificates file docker-registry apache2-utils)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

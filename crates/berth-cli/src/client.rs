@@ -55,6 +55,8 @@ pub struct Client {
     pub sock: PathBuf,
     pub host: String,
     prefix: String,
+    /// Extra request headers (X-Registry-Auth for pull/push).
+    extra: Vec<(String, String)>,
 }
 
 /// Response head plus a reader positioned at the (decoded) body.
@@ -98,6 +100,7 @@ impl Client {
             sock: sock_path(host)?,
             host: host.to_string(),
             prefix: String::new(),
+            extra: Vec::new(),
         })
     }
 
@@ -116,6 +119,13 @@ impl Client {
         };
         self.prefix = format!("/v{}.{}", v.0, v.1);
         Ok(())
+    }
+
+    /// A copy of the client that sends one more header on every request.
+    pub fn with_header(&self, name: &str, value: &str) -> Client {
+        let mut c = self.clone();
+        c.extra.push((name.to_string(), value.to_string()));
+        c
     }
 
     pub fn api_version(&self) -> String {
@@ -208,6 +218,9 @@ impl Client {
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nConnection: close\r\n"
         );
+        for (k, v) in &self.extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
         match body {
             Body::None => {
                 if method == "POST" {

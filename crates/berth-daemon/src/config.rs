@@ -41,6 +41,10 @@ pub struct FileConfig {
     pub log_driver: Option<String>,
     pub log_opts: Option<BTreeMap<String, String>>,
     pub default_runtime: Option<String>,
+    pub insecure_registries: Option<Vec<String>>,
+    pub registry_mirrors: Option<Vec<String>>,
+    pub max_concurrent_downloads: Option<usize>,
+    pub max_concurrent_uploads: Option<usize>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -49,10 +53,6 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "bip",
     "mtu",
     "default-address-pools",
-    "insecure-registries",
-    "registry-mirrors",
-    "max-concurrent-downloads",
-    "max-concurrent-uploads",
     "dns",
     "dns-opts",
     "dns-search",
@@ -108,6 +108,7 @@ pub struct Settings {
     pub log_level: String,
     pub log_opts: BTreeMap<String, String>,
     pub default_runtime: String,
+    pub registry: berth_engine::RegistryConfig,
 }
 
 /// Reads daemon.json (the flag's file must exist; the default one may be absent) and
@@ -201,7 +202,54 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         log_level,
         log_opts: file.log_opts.unwrap_or_default(),
         default_runtime,
+        registry: registry_config(
+            file.insecure_registries,
+            file.registry_mirrors,
+            file.max_concurrent_downloads,
+            file.max_concurrent_uploads,
+        )?,
     })
+}
+
+/// daemon.json's registry keys. `BERTH_CERTS_DIR` adds a certs.d directory searched before
+/// `/etc/berth/certs.d` and `/etc/docker/certs.d` (tests use it: they may not write /etc).
+fn registry_config(
+    insecure: Option<Vec<String>>,
+    mirrors: Option<Vec<String>>,
+    downloads: Option<usize>,
+    uploads: Option<usize>,
+) -> Result<berth_engine::RegistryConfig, String> {
+    let mut c = berth_engine::RegistryConfig {
+        insecure_registries: insecure.unwrap_or_default(),
+        ..Default::default()
+    };
+    for m in mirrors.unwrap_or_default() {
+        if !m.starts_with("http://") && !m.starts_with("https://") {
+            return Err(format!(
+                "invalid mirror: unsupported scheme \"{}\" in \"{m}\": must use either 'https://' or 'http://'",
+                m.split("://").next().unwrap_or("")
+            ));
+        }
+        c.registry_mirrors.push(m.trim_end_matches('/').to_string());
+    }
+    for (name, v) in [
+        ("max-concurrent-downloads", downloads),
+        ("max-concurrent-uploads", uploads),
+    ] {
+        if v == Some(0) {
+            return Err(format!("invalid {name}: must be greater than 0"));
+        }
+    }
+    if let Some(n) = downloads {
+        c.max_concurrent_downloads = n;
+    }
+    if let Some(n) = uploads {
+        c.max_concurrent_uploads = n;
+    }
+    if let Some(d) = std::env::var_os("BERTH_CERTS_DIR") {
+        c.certs_dirs.insert(0, PathBuf::from(d));
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
         exe,
         log_opts: settings.log_opts.clone(),
         default_runtime: settings.default_runtime.clone(),
+        registry: settings.registry.clone(),
     })
     .await
     .map_err(|e| format!("cannot open the engine: {e}"))?;

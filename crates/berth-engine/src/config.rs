@@ -11,4 +11,6 @@ pub struct EngineConfig {
     /// daemon.json `log-opts` for the json-file driver (max-size, max-file).
     pub log_opts: BTreeMap<String, String>,
     pub default_runtime: String,
+    /// daemon.json's registry settings (insecure registries, mirrors, concurrency).
+    pub registry: berth_registry::RegistryConfig,
 }

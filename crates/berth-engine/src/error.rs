@@ -19,6 +19,9 @@ pub enum EngineError {
     /// 304: nothing to do (start of a running container, stop of a stopped one).
     #[error("{0}")]
     NotModified(String),
+    /// 401: registry credentials refused.
+    #[error("{0}")]
+    Unauthorized(String),
     /// 500: anything else.
     #[error("{0}")]
     Internal(String),
@@ -37,6 +40,7 @@ impl EngineError {
             EngineError::InvalidParameter(_) => 400,
             EngineError::NotModified(_) => 304,
             EngineError::Forbidden(_) => 403,
+            EngineError::Unauthorized(_) => 401,
             EngineError::Internal(_) => 500,
         }
     }

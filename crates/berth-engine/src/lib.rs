@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod container;
+mod distribution;
 pub mod error;
 mod etc_files;
 pub mod events;
@@ -13,8 +14,10 @@ pub mod network;
 mod runtime;
 pub mod signal;
 
+pub use berth_registry::{AuthConfig, RegistryConfig};
 pub use config::EngineConfig;
 pub use container::Engine;
+pub use distribution::PullMessage;
 pub use error::{EngineError, Result};
 
 /// The runtime a daemon uses when daemon.json names none: the built-in libcontainer one.

@@ -71,6 +71,14 @@ impl<R: Read> HashReader<R> {
     pub fn drain(&mut self) -> io::Result<()> {
         io::copy(self, &mut io::sink()).map(|_| ())
     }
+    /// `sha256:<hex>`, byte count and the wrapped reader.
+    pub fn finish_with_inner(self) -> (String, u64, R) {
+        (
+            format!("sha256:{}", hex::encode(self.hasher.finalize())),
+            self.count,
+            self.inner,
+        )
+    }
     /// `sha256:<hex>` and byte count.
     pub fn finish(self) -> (String, u64) {
         (

@@ -16,4 +16,7 @@ pub use unpack::{unpack_with, UnpackOptions};
 
 pub use error::ImageError;
 pub use reference::{parse_any, AnyReference, Reference};
-pub use store::{CommitRequest, DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, Loaded};
+pub use store::{
+    CommitRequest, DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, IngestedLayer, Loaded,
+    PushImage, PushLayer,
+};

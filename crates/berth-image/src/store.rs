@@ -30,7 +30,9 @@ use crate::reference::{parse_any, AnyReference, Reference};
 use crate::unpack;
 
 mod commit;
+mod distribution;
 pub use commit::CommitRequest;
+pub use distribution::{chain_ids, IngestedLayer, PushImage, PushLayer};
 
 /// One `history` entry of the image config.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -407,6 +407,8 @@ impl TestDaemon {
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
             .env("BERTH_NO_AUTOSTART", "1")
+            // Docker Hub is a closed loopback port: a test never pulls from outside.
+            .env("BERTH_HUB_HOST", "127.0.0.1:9")
             .env_remove("BERTH_HOST")
             .env_remove("DOCKER_HOST")
             .env(

@@ -780,16 +780,28 @@ fn do_create(
     }
     path.push_str(&query(&qs));
     let image = opts.args.first().cloned().unwrap_or_default();
+    let policy = opts.pull.as_deref().unwrap_or("missing");
+    if !["always", "missing", "never"].contains(&policy) {
+        return Err(status_error(
+            inv,
+            &format!("invalid pull option: '{policy}': must be one of \"always\", \"missing\" or \"never\""),
+        ));
+    }
+    if policy == "always" {
+        super::registry::pull_quietly(c, &image, opts.platform.as_deref(), opts.quiet)
+            .map_err(|e| daemon_error(inv, &e))?;
+    }
     let resp = match c.post_json(&path, Body::Json(body.clone())) {
         Ok(v) => v,
         Err(ClientError::Daemon {
             status: 404,
             message,
-        }) if message.contains("No such image") => {
+        }) if message.contains("No such image") && policy == "missing" => {
             if !opts.quiet {
                 eprintln!("Unable to find image '{}' locally", with_latest(&image));
             }
-            pull(c, &image).map_err(|e| daemon_error(inv, &e.to_string()))?;
+            super::registry::pull_quietly(c, &image, opts.platform.as_deref(), opts.quiet)
+                .map_err(|e| daemon_error(inv, &e))?;
             c.post_json(&path, Body::Json(body))
                 .map_err(|e| daemon_error(inv, &e.to_string()))?
         }
@@ -809,33 +821,6 @@ fn do_create(
         let _ = std::fs::write(f, &id);
     }
     Ok(id)
-}
-
-/// POST /images/create (registry pulls are a later issue; this surfaces the daemon's answer).
-fn pull(c: &Client, image: &str) -> Result<(), ClientError> {
-    let full = with_latest(image);
-    let (name, tag) = match full.rsplit_once(':') {
-        Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
-        _ => (full.clone(), String::new()),
-    };
-    let resp = c.call(
-        "POST",
-        &format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag)),
-        Body::None,
-    )?;
-    // The progress stream may carry an error message instead of a status code.
-    let b = resp.bytes()?;
-    for line in b.split(|&c| c == b'\n') {
-        if let Ok(v) = serde_json::from_slice::<Value>(line) {
-            if let Some(m) = v.get("error").and_then(|e| e.as_str()) {
-                return Err(ClientError::Daemon {
-                    status: 500,
-                    message: m.to_string(),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {

@@ -7,6 +7,7 @@ pub mod files;
 pub mod images;
 pub mod network;
 pub mod observe;
+pub mod registry;
 pub mod system;
 
 use clap::{Arg, ArgAction, CommandFactory, FromArgMatches};
@@ -102,6 +103,8 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         "export" => Some(("[OPTIONS] CONTAINER", files::cmd_export)),
         "diff" => Some(("CONTAINER", files::cmd_diff)),
         "commit" => Some(("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", files::cmd_commit)),
+        "pull" => Some(("[OPTIONS] NAME[:TAG|@DIGEST]", registry::cmd_pull)),
+        "push" => Some(("[OPTIONS] NAME[:TAG]", registry::cmd_push)),
         _ => None,
     };
     match group {
@@ -114,10 +117,12 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "version" => Some(("[OPTIONS]", system::cmd_version)),
             "events" => Some(("[OPTIONS]", observe::cmd_events)),
             "info" => Some(("[OPTIONS]", system::cmd_info)),
+            "login" => Some(("[OPTIONS] [SERVER]", registry::cmd_login)),
+            "logout" => Some(("[SERVER]", registry::cmd_logout)),
             _ => None,
         }),
         Some("container") => match name {
-            "tag" | "history" | "load" | "save" | "import" => None,
+            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" => None,
             "ls" | "ps" | "list" => Some(("[OPTIONS]", c::cmd_ps)),
             "rm" | "remove" => Some((USAGE_MULTI, c::cmd_rm)),
             "inspect" => Some((USAGE_MULTI, system::cmd_container_inspect)),
@@ -129,7 +134,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "rm" | "remove" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
             "inspect" => Some(("[OPTIONS] IMAGE [IMAGE...]", system::cmd_image_inspect)),
             "prune" => Some(("[OPTIONS]", i::cmd_prune)),
-            "tag" | "history" | "load" | "save" | "import" => top,
+            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" => top,
             _ => None,
         },
         Some("network") => match name {

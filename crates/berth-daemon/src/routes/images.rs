@@ -216,8 +216,12 @@ pub async fn post_dispatch(
     State(engine): State<AppState>,
     Path(rest): Path<String>,
     RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let q = Query::parse(q.as_deref());
+    if let Some(name) = rest.strip_suffix("/push") {
+        return super::distribution::push(engine, &q, &headers, name).await;
+    }
     if let Some(name) = rest.strip_suffix("/tag") {
         let repo = q.str("repo");
         if repo.is_empty() {
@@ -344,10 +348,8 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let q = Query::parse(q.as_deref());
     if let Some(image) = q.get("fromImage") {
-        let tag = q.get("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
-        return Err(ApiError::not_found(format!(
-            "pull access denied for {image}:{tag}: berth cannot pull from registries yet (load the image with `berth load` instead)"
-        )));
+        let headers = req.headers().clone();
+        return super::distribution::pull(engine, &q, &headers, image).await;
     }
     let src = q.str("fromSrc");
     if src != "-" {

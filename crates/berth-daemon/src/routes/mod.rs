@@ -2,6 +2,7 @@
 //! (checking the version) before routing, so each route is declared once.
 
 mod containers;
+mod distribution;
 mod exec;
 mod files;
 mod images;
@@ -104,6 +105,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/images/get", get(images::save_many))
         .route("/images/create", post(images::create))
         .route("/images/prune", post(images::prune))
+        .route("/auth", post(distribution::auth))
         // Image names contain slashes: one catch-all per method, dispatched on the suffix.
         .route(
             "/images/{*rest}",

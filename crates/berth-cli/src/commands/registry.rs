@@ -1,0 +1,501 @@
+//! `pull`, `push`, `login`, `logout`. Credentials live where the docker CLI keeps them:
+//! `$DOCKER_CONFIG/config.json` (default `~/.docker`), `auths` entries or a credential helper
+//! (`credsStore`, `credHelpers`: `docker-credential-NAME get|store|erase`). They travel to
+//! the daemon in `X-Registry-Auth`, as docker sends them.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use clap::Parser;
+use serde_json::{json, Map, Value};
+
+use super::{parse, Invocation};
+use crate::client::{q, Body, Client};
+use crate::{CmdResult, Ctx, Failure};
+
+const HUB_KEY: &str = "https://index.docker.io/v1/";
+
+fn config_path() -> PathBuf {
+    let dir = match std::env::var_os("DOCKER_CONFIG") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/root"))
+            .join(".docker"),
+    };
+    dir.join("config.json")
+}
+
+fn read_config() -> Map<String, Value> {
+    std::fs::read(config_path())
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default()
+}
+
+fn write_config(cfg: &Map<String, Value>) -> Result<(), Failure> {
+    let p = config_path();
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| Failure::new(e.to_string(), 1))?;
+    }
+    let tmp = p.with_extension("json.tmp");
+    let data = serde_json::to_vec_pretty(&Value::Object(cfg.clone()))
+        .map_err(|e| Failure::new(e.to_string(), 1))?;
+    std::fs::write(&tmp, data)
+        .and_then(|_| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+        })
+        .and_then(|_| std::fs::rename(&tmp, &p))
+        .map_err(|e| Failure::new(format!("Error saving credentials: {e}"), 1))
+}
+
+/// The registry host of an image name (docker.io's key is the v1 index URL).
+fn registry_key(image: &str) -> String {
+    let first = image.split('/').next().unwrap_or("");
+    if image.contains('/')
+        && (first.contains('.') || first.contains(':') || first == "localhost")
+        && first != "docker.io"
+        && first != "index.docker.io"
+    {
+        first.to_string()
+    } else {
+        HUB_KEY.to_string()
+    }
+}
+
+/// A server argument of login/logout as config.json keys it.
+fn server_key(server: Option<&str>) -> String {
+    match server {
+        None => HUB_KEY.to_string(),
+        Some(s) => {
+            let h = s
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .trim_end_matches('/');
+            let h = h.split('/').next().unwrap_or(h);
+            if matches!(h, "docker.io" | "index.docker.io" | "registry-1.docker.io") {
+                HUB_KEY.to_string()
+            } else {
+                h.to_string()
+            }
+        }
+    }
+}
+
+fn helper_for(cfg: &Map<String, Value>, key: &str) -> Option<String> {
+    cfg.get("credHelpers")
+        .and_then(|h| h.get(key))
+        .and_then(Value::as_str)
+        .or_else(|| cfg.get("credsStore").and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn run_helper(helper: &str, action: &str, input: &str) -> Result<String, String> {
+    let prog = format!("docker-credential-{helper}");
+    let mut child = Command::new(&prog)
+        .arg(action)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("error getting credentials - err: {e}, out: `{prog}`"))?;
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() {
+        return Err(stdout);
+    }
+    Ok(stdout)
+}
+
+/// The stored credentials for a registry, as the Engine API's AuthConfig JSON.
+fn get_auth(key: &str) -> Option<Value> {
+    let cfg = read_config();
+    if let Some(h) = helper_for(&cfg, key) {
+        let out = run_helper(&h, "get", key).ok()?;
+        let v: Value = serde_json::from_str(&out).ok()?;
+        let user = v.get("Username").and_then(Value::as_str).unwrap_or("");
+        let secret = v.get("Secret").and_then(Value::as_str).unwrap_or("");
+        return Some(if user == "<token>" {
+            json!({ "identitytoken": secret, "serveraddress": key })
+        } else {
+            json!({ "username": user, "password": secret, "serveraddress": key })
+        });
+    }
+    let e = cfg.get("auths")?.get(key)?;
+    let mut out = json!({ "serveraddress": key });
+    if let Some(a) = e.get("auth").and_then(Value::as_str) {
+        let raw = base64::engine::general_purpose::STANDARD.decode(a).ok()?;
+        let s = String::from_utf8(raw).ok()?;
+        let (u, p) = s.split_once(':')?;
+        out["username"] = json!(u);
+        out["password"] = json!(p);
+    }
+    if let Some(t) = e.get("identitytoken").and_then(Value::as_str) {
+        out["identitytoken"] = json!(t);
+    }
+    Some(out)
+}
+
+fn auth_header(v: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE.encode(v.to_string())
+}
+
+/// The client with the image's registry credentials attached (an empty `{}` otherwise).
+pub fn authed(c: &Client, image: &str) -> Client {
+    let v = get_auth(&registry_key(image)).unwrap_or_else(|| json!({}));
+    c.with_header("X-Registry-Auth", &auth_header(&v))
+}
+
+/// Prints a pull/push progress stream as docker does without a terminal (progress-bar
+/// lines only on a terminal); returns the error message the stream ended with, if any.
+fn print_stream(r: &mut dyn Read, quiet: bool, to_stderr: bool) -> Result<(), String> {
+    let tty = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let mut out: Box<dyn Write> = if to_stderr {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    let br = std::io::BufReader::new(r);
+    for line in br.split(b'\n') {
+        let line = line.map_err(|e| e.to_string())?;
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+            continue;
+        };
+        if let Some(e) = v
+            .pointer("/errorDetail/message")
+            .and_then(Value::as_str)
+            .or_else(|| v.get("error").and_then(Value::as_str))
+        {
+            return Err(e.to_string());
+        }
+        if quiet {
+            continue;
+        }
+        let Some(st) = v.get("status").and_then(Value::as_str) else {
+            continue;
+        };
+        let prog = v.get("progress").and_then(Value::as_str).unwrap_or("");
+        if !prog.is_empty() && !tty {
+            continue;
+        }
+        let id = v.get("id").and_then(Value::as_str).unwrap_or("");
+        let text = match (id.is_empty(), prog.is_empty()) {
+            (true, _) => st.to_string(),
+            (false, true) => format!("{id}: {st}"),
+            (false, false) => format!("{id}: {st} {prog}"),
+        };
+        let _ = writeln!(out, "{text}");
+    }
+    Ok(())
+}
+
+/// Splits `name[:tag|@digest]` into the name and the tag or digest.
+fn split_ref(r: &str) -> (String, Option<String>) {
+    if let Some((n, d)) = r.split_once('@') {
+        return (n.to_string(), Some(d.to_string()));
+    }
+    let last = r.rsplit('/').next().unwrap_or(r);
+    match last.rsplit_once(':') {
+        Some((_, t)) => (r[..r.len() - t.len() - 1].to_string(), Some(t.to_string())),
+        None => (r.to_string(), None),
+    }
+}
+
+/// The fully qualified form docker prints after a pull: `docker.io/library/busybox:latest`.
+fn qualified(name: &str) -> String {
+    let first = name.split('/').next().unwrap_or("");
+    let has_domain =
+        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    if has_domain {
+        name.to_string()
+    } else if name.contains('/') {
+        format!("docker.io/{name}")
+    } else {
+        format!("docker.io/library/{name}")
+    }
+}
+
+/// Pulls for `run`/`create` (progress on stderr, as docker run shows it).
+pub fn pull_quietly(
+    c: &Client,
+    image: &str,
+    platform: Option<&str>,
+    quiet: bool,
+) -> Result<(), String> {
+    let (name, tag) = split_ref(image);
+    let tag = tag.unwrap_or_else(|| "latest".into());
+    let mut path = format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag));
+    if let Some(p) = platform {
+        path.push_str(&format!("&platform={}", q(p)));
+    }
+    let resp = authed(c, &name)
+        .call("POST", &path, Body::None)
+        .map_err(|e| e.to_string())?;
+    let mut body = resp.body;
+    print_stream(&mut body, quiet, true)
+}
+
+#[derive(Parser)]
+struct PullCmd {
+    #[arg(short = 'a', long = "all-tags")]
+    all_tags: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long)]
+    platform: Option<String>,
+    #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    _dct: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_pull(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PullCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let image = &o.args[0];
+    let (name, tag) = split_ref(image);
+    if o.all_tags && tag.is_some() {
+        return Err(Failure::new("tag can't be used with --all-tags/-a", 1));
+    }
+    let tag_q = match (&tag, o.all_tags) {
+        (Some(t), _) => t.clone(),
+        (None, true) => String::new(),
+        (None, false) => "latest".to_string(),
+    };
+    let mut path = format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag_q));
+    if let Some(p) = &o.platform {
+        path.push_str(&format!("&platform={}", q(p)));
+    }
+    let c = authed(ctx.client()?, &name);
+    let resp = c.call("POST", &path, Body::None)?;
+    let mut body = resp.body;
+    // A stream error is printed as is (docker adds no prefix to it).
+    print_stream(&mut body, o.quiet, false).map_err(|e| Failure::new(e, 1))?;
+    let shown = match (&tag, o.all_tags) {
+        (Some(t), _) if t.starts_with("sha256:") => format!("{}@{t}", qualified(&name)),
+        (Some(t), _) => format!("{}:{t}", qualified(&name)),
+        (None, true) => qualified(&name),
+        (None, false) => format!("{}:latest", qualified(&name)),
+    };
+    println!("{shown}");
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct PushCmd {
+    #[arg(short = 'a', long = "all-tags")]
+    all_tags: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long)]
+    platform: Option<String>,
+    #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    _dct: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_push(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PushCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let image = &o.args[0];
+    let (name, tag) = split_ref(image);
+    if o.all_tags && tag.is_some() {
+        return Err(Failure::new("tag can't be used with --all-tags/-a", 1));
+    }
+    let tag_q = match (&tag, o.all_tags) {
+        (Some(t), _) => t.clone(),
+        (None, true) => String::new(),
+        (None, false) => "latest".to_string(),
+    };
+    let path = format!("/images/{}/push?tag={}", q(&name), q(&tag_q));
+    let c = authed(ctx.client()?, &name);
+    let resp = c.call("POST", &path, Body::None)?;
+    let mut body = resp.body;
+    // A stream error is printed as is (docker adds no prefix to it).
+    print_stream(&mut body, o.quiet, false).map_err(|e| Failure::new(e, 1))?;
+    if o.quiet {
+        println!("{image}");
+    }
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct LoginCmd {
+    #[arg(short = 'u', long)]
+    username: Option<String>,
+    #[arg(short = 'p', long)]
+    password: Option<String>,
+    #[arg(long = "password-stdin")]
+    password_stdin: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_login(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: LoginCmd = parse(inv, args)?;
+    if o.args.len() > 1 {
+        return Err(inv.needs("at most", 1));
+    }
+    let key = server_key(o.args.first().map(String::as_str));
+    let mut password = o.password.clone();
+    if password.is_some() {
+        eprintln!("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
+        if o.password_stdin {
+            return Err(Failure::new(
+                "--password and --password-stdin are mutually exclusive",
+                1,
+            ));
+        }
+    }
+    if o.password_stdin {
+        if o.username.is_none() {
+            return Err(Failure::new(
+                "Must provide --username with --password-stdin",
+                1,
+            ));
+        }
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::new(e.to_string(), 1))?;
+        password = Some(s.trim_end_matches(['\n', '\r']).to_string());
+    }
+    let username = match o.username.clone() {
+        Some(u) => u,
+        None => {
+            if !std::io::stdin().is_terminal() {
+                return Err(Failure::new(
+                    "Error: Cannot perform an interactive login from a non TTY device",
+                    1,
+                ));
+            }
+            eprint!("Username: ");
+            let mut s = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut s);
+            s.trim().to_string()
+        }
+    };
+    let password = match password {
+        Some(p) => p,
+        None => {
+            if !std::io::stdin().is_terminal() {
+                return Err(Failure::new(
+                    "Error: Cannot perform an interactive login from a non TTY device",
+                    1,
+                ));
+            }
+            eprint!("Password: ");
+            let mut s = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut s);
+            s.trim_end_matches(['\n', '\r']).to_string()
+        }
+    };
+    if username.is_empty() {
+        return Err(Failure::new("Error: Non-null Username Required", 1));
+    }
+    if password.is_empty() {
+        return Err(Failure::new("Error: Password Required", 1));
+    }
+    let body = json!({ "username": username, "password": password, "serveraddress": key });
+    let resp = ctx
+        .client()?
+        .post_json("/auth", Body::Json(body))
+        .map_err(|e| Failure::new(e.to_string(), 1))?;
+    let token = resp
+        .get("IdentityToken")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let mut cfg = read_config();
+    if let Some(h) = helper_for(&cfg, &key) {
+        let (u, secret) = if token.is_empty() {
+            (username.clone(), password.clone())
+        } else {
+            ("<token>".to_string(), token.clone())
+        };
+        let input = json!({ "ServerURL": key, "Username": u, "Secret": secret }).to_string();
+        run_helper(&h, "store", &input)
+            .map_err(|e| Failure::new(format!("Error saving credentials: {e}"), 1))?;
+    } else {
+        let auths = cfg.entry("auths".to_string()).or_insert_with(|| json!({}));
+        if !auths.is_object() {
+            *auths = json!({});
+        }
+        let raw = format!("{username}:{password}");
+        let mut entry = json!({ "auth": base64::engine::general_purpose::STANDARD.encode(raw) });
+        if !token.is_empty() {
+            entry = json!({ "identitytoken": token });
+        }
+        auths[key.as_str()] = entry;
+        write_config(&cfg)?;
+        eprintln!(
+            "WARNING! Your credentials are stored unencrypted in '{}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n",
+            config_path().display()
+        );
+    }
+    println!("Login Succeeded");
+    Ok(0)
+}
+
+pub fn cmd_logout(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    #[derive(Parser)]
+    struct LogoutCmd {
+        args: Vec<String>,
+    }
+    let o: LogoutCmd = parse(inv, args)?;
+    if o.args.len() > 1 {
+        return Err(inv.needs("at most", 1));
+    }
+    let key = server_key(o.args.first().map(String::as_str));
+    let shown = o.args.first().cloned().unwrap_or_else(|| key.clone());
+    let mut cfg = read_config();
+    let in_file = cfg.get("auths").and_then(|a| a.get(&key)).is_some();
+    let helper = helper_for(&cfg, &key);
+    if !in_file && helper.is_none() {
+        println!("Not logged in to {shown}");
+        return Ok(0);
+    }
+    println!("Removing login credentials for {shown}");
+    if let Some(h) = helper {
+        let _ = run_helper(&h, "erase", &key);
+    }
+    if let Some(a) = cfg.get_mut("auths").and_then(Value::as_object_mut) {
+        a.remove(&key);
+    }
+    write_config(&cfg)?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_and_qualify() {
+        assert_eq!(split_ref("busybox"), ("busybox".into(), None));
+        assert_eq!(
+            split_ref("127.0.0.1:5000/a/b:v1"),
+            ("127.0.0.1:5000/a/b".into(), Some("v1".into()))
+        );
+        assert_eq!(
+            split_ref("localhost:5000/x"),
+            ("localhost:5000/x".into(), None)
+        );
+        assert_eq!(qualified("busybox"), "docker.io/library/busybox");
+        assert_eq!(qualified("user/app"), "docker.io/user/app");
+        assert_eq!(qualified("127.0.0.1:5000/x"), "127.0.0.1:5000/x");
+        assert_eq!(registry_key("127.0.0.1:5000/x"), "127.0.0.1:5000");
+        assert_eq!(registry_key("busybox"), HUB_KEY);
+        assert_eq!(server_key(Some("http://127.0.0.1:5000/")), "127.0.0.1:5000");
+    }
+}

@@ -1,0 +1,110 @@
+//! Registry routes: `POST /images/create?fromImage=` (pull), `POST /images/{name}/push`,
+//! `POST /auth`. Pull and push answer Docker's JSON progress stream; an error that comes
+//! before the first message is a plain error answer with its status, as moby's.
+
+use super::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::query::Query;
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_engine::{AuthConfig, PullMessage};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+fn registry_auth(headers: &HeaderMap) -> AuthConfig {
+    headers
+        .get("x-registry-auth")
+        .and_then(|v| v.to_str().ok())
+        .map(AuthConfig::from_header)
+        .unwrap_or_default()
+}
+
+fn line(v: &Value) -> Bytes {
+    let mut s = v.to_string();
+    s.push_str("\r\n");
+    Bytes::from(s)
+}
+
+/// Waits for the first message: an early error becomes the answer's status; otherwise the
+/// rest streams, a late error as `errorDetail`.
+async fn stream(mut rx: mpsc::Receiver<PullMessage>) -> ApiResult<Response> {
+    let first = match rx.recv().await {
+        None => return Ok(([(header::CONTENT_TYPE, "application/json")], "").into_response()),
+        Some(Err(e)) => return Err(e.into()),
+        Some(Ok(v)) => v,
+    };
+    let (tx, out) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    tokio::spawn(async move {
+        if tx.send(Ok(line(&first))).await.is_err() {
+            return;
+        }
+        while let Some(m) = rx.recv().await {
+            let v = match m {
+                Ok(v) => v,
+                Err(e) => {
+                    let msg = e.to_string();
+                    json!({ "errorDetail": { "message": msg }, "error": msg })
+                }
+            };
+            if tx.send(Ok(line(&v))).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(out)),
+    )
+        .into_response())
+}
+
+pub async fn pull(
+    engine: AppState,
+    q: &Query,
+    headers: &HeaderMap,
+    image: &str,
+) -> ApiResult<Response> {
+    let tag = q.str("tag").to_string();
+    let platform = q
+        .get("platform")
+        .filter(|p| !p.is_empty())
+        .map(str::to_string);
+    let auth = registry_auth(headers);
+    let image = image.to_string();
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        engine.pull(&image, &tag, platform, auth, tx).await;
+    });
+    stream(rx).await
+}
+
+pub async fn push(
+    engine: AppState,
+    q: &Query,
+    headers: &HeaderMap,
+    name: &str,
+) -> ApiResult<Response> {
+    let tag = q.str("tag").to_string();
+    let auth = registry_auth(headers);
+    let name = name.to_string();
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        engine.push(&name, &tag, auth, tx).await;
+    });
+    stream(rx).await
+}
+
+/// POST /auth
+pub async fn auth(
+    axum::extract::State(engine): axum::extract::State<AppState>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let a: AuthConfig = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid auth configuration: {e}")))?;
+    let token = engine.login(a.normalized()).await?;
+    Ok(Json(
+        json!({ "Status": "Login Succeeded", "IdentityToken": token }),
+    ))
+}

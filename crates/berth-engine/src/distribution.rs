@@ -1,0 +1,142 @@
+//! Registry operations (`pull`, `push`, `/auth`): berth-registry on the blocking pool,
+//! its progress messages forwarded to the caller as they come, and image events.
+
+use crate::error::{EngineError, Result};
+use crate::Engine;
+use berth_image::Reference;
+use berth_registry::{AuthConfig, RegistryError};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// One item of a pull/push stream: a progress message, or the final error.
+pub type PullMessage = std::result::Result<Value, EngineError>;
+
+fn map_err(e: RegistryError) -> EngineError {
+    let msg = e.to_string();
+    match e {
+        RegistryError::InvalidArgument(_) => EngineError::InvalidParameter(msg),
+        RegistryError::NotFound(_) => EngineError::NotFound(msg),
+        RegistryError::Unauthorized(_) => EngineError::Unauthorized(msg),
+        RegistryError::Image(ie) => crate::images::map_err(ie),
+        _ => EngineError::Internal(msg),
+    }
+}
+
+fn progress_to(tx: mpsc::Sender<PullMessage>) -> berth_registry::Progress {
+    // Called from blocking threads only; a client gone away is not the pull's failure.
+    Arc::new(move |v: Value| {
+        let _ = tx.blocking_send(Ok(v));
+    })
+}
+
+impl Engine {
+    /// Pulls `image` (`tag` empty and no digest: every tag). Progress and a final error go to
+    /// `tx`; the stream ends when the pull does.
+    pub async fn pull(
+        self: &Arc<Self>,
+        image: &str,
+        tag: &str,
+        platform: Option<String>,
+        auth: AuthConfig,
+        tx: mpsc::Sender<PullMessage>,
+    ) {
+        let res = self
+            .pull_inner(image, tag, platform, auth, tx.clone())
+            .await;
+        if let Err(e) = res {
+            let _ = tx.send(Err(e)).await;
+        }
+    }
+
+    async fn pull_inner(
+        self: &Arc<Self>,
+        image: &str,
+        tag: &str,
+        platform: Option<String>,
+        auth: AuthConfig,
+        tx: mpsc::Sender<PullMessage>,
+    ) -> Result<()> {
+        let mut r = Reference::parse_normalized(image).map_err(crate::images::map_err)?;
+        if !tag.is_empty() {
+            let joined = if tag.starts_with("sha256:") {
+                format!("{}@{tag}", r.name())
+            } else {
+                format!("{}:{tag}", r.name())
+            };
+            r = Reference::parse_normalized(&joined).map_err(crate::images::map_err)?;
+        }
+        let store = self.images.store().clone();
+        let cfg = self.cfg.registry.clone();
+        let progress = progress_to(tx);
+        let opts = berth_registry::PullOptions {
+            reference: r,
+            platform,
+            auth,
+        };
+        let out = tokio::task::spawn_blocking(move || {
+            berth_registry::pull(&store, &cfg, &opts, &progress)
+        })
+        .await
+        .map_err(|e| EngineError::internal("pull task", e))?
+        .map_err(map_err)?;
+        for (r, id) in out.images {
+            self.events.image("pull", &id, &r.familiar_string());
+        }
+        Ok(())
+    }
+
+    /// Pushes `image` (`tag` empty: every local tag of the repository).
+    pub async fn push(
+        self: &Arc<Self>,
+        image: &str,
+        tag: &str,
+        auth: AuthConfig,
+        tx: mpsc::Sender<PullMessage>,
+    ) {
+        let res = self.push_inner(image, tag, auth, tx.clone()).await;
+        if let Err(e) = res {
+            let _ = tx.send(Err(e)).await;
+        }
+    }
+
+    async fn push_inner(
+        self: &Arc<Self>,
+        image: &str,
+        tag: &str,
+        auth: AuthConfig,
+        tx: mpsc::Sender<PullMessage>,
+    ) -> Result<()> {
+        let mut r = Reference::parse_normalized(image).map_err(crate::images::map_err)?;
+        if !tag.is_empty() {
+            r = Reference::parse_normalized(&format!("{}:{tag}", r.name()))
+                .map_err(crate::images::map_err)?;
+        }
+        let store = self.images.store().clone();
+        let cfg = self.cfg.registry.clone();
+        let progress = progress_to(tx);
+        let rr = r.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            berth_registry::push(&store, &cfg, &rr, &auth, &progress)
+        })
+        .await
+        .map_err(|e| EngineError::internal("push task", e))?
+        .map_err(map_err)?;
+        for (t, _, _) in out.pushed {
+            let name = r.with_tag(&t).familiar_string();
+            if let Ok(img) = self.images.get(&name).await {
+                self.events.image("push", &img.id, &name);
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /auth`: checks credentials against the registry.
+    pub async fn login(self: &Arc<Self>, auth: AuthConfig) -> Result<String> {
+        let cfg = self.cfg.registry.clone();
+        tokio::task::spawn_blocking(move || berth_registry::login(&cfg, &auth))
+            .await
+            .map_err(|e| EngineError::internal("login task", e))?
+            .map_err(map_err)
+    }
+}

@@ -1,0 +1,565 @@
+//! `docker pull`: manifest (or index, then the platform's manifest), config, then every
+//! missing layer on its own thread (at most `max_concurrent_downloads`), each streamed
+//! through the store's verified ingest. Nothing is referenced until every digest matched.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use berth_image::{ImageStore, IngestedLayer, Reference};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::auth::AuthConfig;
+use crate::client::{read_small, registry_host, status_error, RegistryConfig, Session};
+use crate::error::RegistryError;
+use crate::progress::{self, Progress};
+
+pub(crate) const MT_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const MT_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const MT_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const MT_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const MT_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+const MT_SCHEMA1_PLAIN: &str = "application/vnd.docker.distribution.manifest.v1+json";
+
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.v1+prettyjws";
+
+const LAYER_TYPES: &[&str] = &[
+    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.image.rootfs.diff.tar",
+    "application/vnd.oci.image.layer.v1.tar",
+    "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+];
+
+pub struct PullOptions {
+    /// Name-only means every tag (`pull -a`).
+    pub reference: Reference,
+    /// `os[/arch[/variant]]`; the host's when absent.
+    pub platform: Option<String>,
+    pub auth: AuthConfig,
+}
+
+pub struct PullOutcome {
+    /// (reference pulled, image id) per tag.
+    pub images: Vec<(Reference, String)>,
+}
+
+pub(crate) fn sha256_digest(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(b)))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Platform {
+    os: String,
+    arch: String,
+    variant: Option<String>,
+}
+
+fn normalize_arch(a: &str) -> &str {
+    match a {
+        "x86_64" | "x86-64" => "amd64",
+        "aarch64" => "arm64",
+        "i386" => "386",
+        other => other,
+    }
+}
+
+fn parse_platform(s: Option<&str>) -> Result<(Platform, bool), RegistryError> {
+    let Some(s) = s.filter(|s| !s.is_empty()) else {
+        let (os, arch, variant) = crate::host_platform();
+        return Ok((Platform { os, arch, variant }, false));
+    };
+    let parts: Vec<&str> = s.split('/').collect();
+    let bad = || {
+        RegistryError::InvalidArgument(format!(
+            "\"{s}\": unknown operating system or architecture: invalid argument"
+        ))
+    };
+    if parts.iter().any(|p| p.is_empty()) || parts.len() > 3 {
+        return Err(bad());
+    }
+    let (os, arch, variant) = match parts.as_slice() {
+        [os] if *os == "linux" => (os.to_string(), crate::host_platform().1, None),
+        [arch] => ("linux".to_string(), normalize_arch(arch).to_string(), None),
+        [os, arch] => (os.to_string(), normalize_arch(arch).to_string(), None),
+        [os, arch, v] => (
+            os.to_string(),
+            normalize_arch(arch).to_string(),
+            Some(v.to_string()),
+        ),
+        _ => return Err(bad()),
+    };
+    if !["linux", "windows", "darwin", "freebsd"].contains(&os.as_str()) {
+        return Err(bad());
+    }
+    Ok((Platform { os, arch, variant }, true))
+}
+
+fn platform_string(p: &Platform) -> String {
+    match &p.variant {
+        Some(v) => format!("{}/{}/{v}", p.os, p.arch),
+        None => format!("{}/{}", p.os, p.arch),
+    }
+}
+
+fn matches(want: &Platform, v: &Value) -> bool {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    if s("os") != want.os || normalize_arch(s("architecture")) != want.arch {
+        return false;
+    }
+    let got = match s("variant") {
+        "" if want.arch == "arm64" => "v8",
+        x => x,
+    };
+    match &want.variant {
+        Some(w) => got == w,
+        None => true,
+    }
+}
+
+fn schema1_error(r: &Reference) -> RegistryError {
+    RegistryError::Invalid(format!(
+        "[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of {} to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/",
+        r.familiar_string()
+    ))
+}
+
+/// Fetches a manifest by tag or digest; returns (media type, bytes, digest).
+fn get_manifest(
+    s: &Session,
+    r: &Reference,
+    by: &str,
+) -> Result<(String, Vec<u8>, String), RegistryError> {
+    let url = s.url(&format!("manifests/{by}"));
+    let resp = s.fetch("GET", &url, Some(ACCEPT))?;
+    let code = resp.status().as_u16();
+    if code == 404 {
+        let (_, text) = status_error(resp);
+        return Err(RegistryError::NotFound(format!(
+            "manifest for {} not found: {text}",
+            r.familiar_string()
+        )));
+    }
+    if code == 401 || code == 403 {
+        let (_, text) = status_error(resp);
+        return Err(RegistryError::Unauthorized(format!(
+            "pull access denied for {}, repository does not exist or may require 'docker login': {text}",
+            r.familiar_name()
+        )));
+    }
+    if !(200..300).contains(&code) {
+        let (_, text) = status_error(resp);
+        return Err(RegistryError::Transport(format!(
+            "error fetching manifest for {}: {text}",
+            r.familiar_string()
+        )));
+    }
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let body = read_small(resp, 8 << 20)?;
+    let digest = sha256_digest(&body);
+    if by.starts_with("sha256:") && digest != by {
+        return Err(RegistryError::Invalid(format!(
+            "manifest verification failed for digest {by}"
+        )));
+    }
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| RegistryError::Invalid(format!("invalid manifest: {e}")))?;
+    let mt = match v.get("mediaType").and_then(Value::as_str) {
+        Some(m) if !m.is_empty() => m.to_string(),
+        _ if v.get("schemaVersion").and_then(Value::as_i64) == Some(1) => MT_SCHEMA1.to_string(),
+        _ if v.get("manifests").is_some() => MT_OCI_INDEX.to_string(),
+        _ if ct.is_empty() || ct == "application/json" => MT_OCI_MANIFEST.to_string(),
+        _ => ct,
+    };
+    if mt == MT_SCHEMA1 || mt == MT_SCHEMA1_PLAIN {
+        return Err(schema1_error(r));
+    }
+    Ok((mt, body, digest))
+}
+
+fn get_blob_small(s: &Session, digest: &str) -> Result<Vec<u8>, RegistryError> {
+    let url = s.url(&format!("blobs/{digest}"));
+    let resp = s.fetch("GET", &url, None)?;
+    if !resp.status().is_success() {
+        let (_, text) = status_error(resp);
+        return Err(RegistryError::Transport(format!(
+            "error fetching blob {digest}: {text}"
+        )));
+    }
+    let body = read_small(resp, 32 << 20)?;
+    if sha256_digest(&body) != digest {
+        return Err(RegistryError::Invalid(format!(
+            "blob verification failed for digest {digest}"
+        )));
+    }
+    Ok(body)
+}
+
+/// Pulls the reference (every tag when it is name-only).
+pub fn pull(
+    store: &ImageStore,
+    cfg: &RegistryConfig,
+    opts: &PullOptions,
+    progress: &Progress,
+) -> Result<PullOutcome, RegistryError> {
+    let r = &opts.reference;
+    let (platform, explicit) = parse_platform(opts.platform.as_deref())?;
+    let host = registry_host(r.domain());
+    let session = Session::open(cfg, &host, r.path(), &opts.auth, "pull")?;
+    let refs: Vec<Reference> = if r.tag().is_none() && r.digest().is_none() {
+        let url = session.url("tags/list");
+        let resp = session.fetch("GET", &url, None)?;
+        if !resp.status().is_success() {
+            let (_, text) = status_error(resp);
+            return Err(RegistryError::NotFound(format!(
+                "repository {} not found: {text}",
+                r.familiar_name()
+            )));
+        }
+        let v: Value = serde_json::from_slice(&read_small(resp, 8 << 20)?)
+            .map_err(|e| RegistryError::Invalid(format!("invalid tag list: {e}")))?;
+        let mut tags: Vec<String> = v
+            .get("tags")
+            .and_then(|t| serde_json::from_value(t.clone()).ok())
+            .unwrap_or_default();
+        tags.sort();
+        tags.into_iter().map(|t| r.with_tag(&t)).collect()
+    } else {
+        vec![r.clone()]
+    };
+    let mut out = Vec::new();
+    let mut updated = false;
+    for one in &refs {
+        let (id, new) = pull_one(store, cfg, &session, one, &platform, explicit, progress)?;
+        updated |= new;
+        out.push((one.clone(), id));
+    }
+    let shown = if refs.len() == 1 && (r.tag().is_some() || r.digest().is_some()) {
+        r.familiar_string()
+    } else {
+        r.familiar_name()
+    };
+    progress(progress::status(
+        None,
+        &if updated {
+            format!("Status: Downloaded newer image for {shown}")
+        } else {
+            format!("Status: Image is up to date for {shown}")
+        },
+    ));
+    Ok(PullOutcome { images: out })
+}
+
+fn pull_one(
+    store: &ImageStore,
+    cfg: &RegistryConfig,
+    s: &Session,
+    r: &Reference,
+    platform: &Platform,
+    explicit: bool,
+    progress: &Progress,
+) -> Result<(String, bool), RegistryError> {
+    let by = r.digest().or(r.tag()).unwrap_or("latest").to_string();
+    let (mt, body, top_digest) = get_manifest(s, r, &by)?;
+    progress(progress::status(
+        Some(&by),
+        &format!("Pulling from {}", r.path()),
+    ));
+    let (mt, body) = if mt == MT_OCI_INDEX || mt == MT_DOCKER_LIST {
+        let v: Value = serde_json::from_slice(&body)
+            .map_err(|e| RegistryError::Invalid(format!("invalid manifest list: {e}")))?;
+        let list = v
+            .get("manifests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let pick = list
+            .iter()
+            .filter(|m| m.get("platform").is_some_and(|p| matches(platform, p)))
+            // An exact variant match first (a missing one matches any).
+            .max_by_key(|m| {
+                m.pointer("/platform/variant").and_then(Value::as_str)
+                    == platform.variant.as_deref()
+            })
+            .ok_or_else(|| {
+                RegistryError::NotFound(format!(
+                    "no matching manifest for {} in the manifest list entries",
+                    platform_string(platform)
+                ))
+            })?;
+        let d = pick
+            .get("digest")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RegistryError::Invalid("manifest list entry without digest".into()))?
+            .to_string();
+        let (mt2, body2, _) = get_manifest(s, r, &d)?;
+        (mt2, body2)
+    } else {
+        (mt, body)
+    };
+    if mt != MT_OCI_MANIFEST && mt != MT_DOCKER_MANIFEST {
+        return Err(RegistryError::Invalid(format!(
+            "unsupported manifest media type {mt} for {}",
+            r.familiar_string()
+        )));
+    }
+    let m: Value = serde_json::from_slice(&body)
+        .map_err(|e| RegistryError::Invalid(format!("invalid manifest: {e}")))?;
+    let config_digest = m
+        .pointer("/config/digest")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RegistryError::Invalid("manifest without config".into()))?
+        .to_string();
+    let config = if store.has_blob(&config_digest) {
+        store.read_blob(&config_digest)?
+    } else {
+        get_blob_small(s, &config_digest)?
+    };
+    let cfgv: Value = serde_json::from_slice(&config)
+        .map_err(|e| RegistryError::Invalid(format!("invalid image config: {e}")))?;
+    if explicit {
+        let got = Platform {
+            os: cfgv
+                .get("os")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            arch: cfgv
+                .get("architecture")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            variant: cfgv
+                .get("variant")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        };
+        if !matches(
+            platform,
+            &serde_json::json!({"os": got.os, "architecture": got.arch, "variant": got.variant}),
+        ) {
+            return Err(RegistryError::NotFound(format!(
+                "image with reference {} was found but does not match the specified platform: wanted {}, actual: {}",
+                r.familiar_string(),
+                platform_string(platform),
+                platform_string(&got)
+            )));
+        }
+    }
+    let diff_ids: Vec<String> = cfgv
+        .pointer("/rootfs/diff_ids")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let layers = m
+        .get("layers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if layers.len() != diff_ids.len() {
+        return Err(RegistryError::Invalid(format!(
+            "invalid manifest, layers length mismatch: expected {}, got {}",
+            diff_ids.len(),
+            layers.len()
+        )));
+    }
+    let mut descs = Vec::new();
+    for l in &layers {
+        let mt = l.get("mediaType").and_then(Value::as_str).unwrap_or("");
+        if !LAYER_TYPES.contains(&mt) {
+            return Err(RegistryError::Invalid(format!(
+                "unsupported layer media type {mt}"
+            )));
+        }
+        let d = l
+            .get("digest")
+            .and_then(Value::as_str)
+            .filter(|d| d.starts_with("sha256:") && d.len() == 71)
+            .ok_or_else(|| RegistryError::Invalid("invalid layer digest in manifest".into()))?;
+        let size = l.get("size").and_then(Value::as_u64).unwrap_or(0);
+        descs.push((d.to_string(), size));
+    }
+    let chains = berth_image::store::chain_ids(&diff_ids);
+
+    // Layers already here are skipped; the rest download concurrently.
+    let results: Vec<Mutex<Option<IngestedLayer>>> =
+        (0..descs.len()).map(|_| Mutex::new(None)).collect();
+    let mut todo = Vec::new();
+    for (i, (d, _)) in descs.iter().enumerate() {
+        if let Some(l) = store.existing_layer(&chains[i], d) {
+            progress(progress::status(
+                Some(&progress::short(d)),
+                "Already exists",
+            ));
+            *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(l);
+        } else {
+            todo.push(i);
+        }
+    }
+    let max = cfg.max_concurrent_downloads.max(1);
+    for (n, i) in todo.iter().enumerate() {
+        let id = progress::short(&descs[*i].0);
+        progress(progress::status(Some(&id), "Pulling fs layer"));
+        if n >= max {
+            progress(progress::status(Some(&id), "Waiting"));
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_err: Mutex<Option<RegistryError>> = Mutex::new(None);
+    std::thread::scope(|sc| {
+        for _ in 0..max.min(todo.len()) {
+            sc.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&i) = todo.get(k) else {
+                    return;
+                };
+                let parent = if i == 0 {
+                    None
+                } else {
+                    Some(chains[i - 1].as_str())
+                };
+                match fetch_layer(
+                    store,
+                    s,
+                    &descs[i].0,
+                    descs[i].1,
+                    &diff_ids[i],
+                    parent,
+                    progress,
+                ) {
+                    Ok(l) => {
+                        *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(l);
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        let mut fe = first_err.lock().unwrap_or_else(|p| p.into_inner());
+                        if fe.is_none() {
+                            *fe = Some(e);
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_err.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let ingested: Vec<IngestedLayer> = results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| RegistryError::Invalid("a layer was not pulled".into()))?;
+
+    let id = sha256_digest(&config);
+    let tag_ref = r.tag().map(|_| r.clone());
+    let before = tag_ref
+        .as_ref()
+        .and_then(|t| store.get(&t.to_string()).ok())
+        .map(|i| i.id);
+    let had_digest = store.get(&format!("{}@{top_digest}", r.name())).is_ok();
+    let repo_digest = Reference::parse_normalized(&format!("{}@{top_digest}", r.name()))?;
+    let id2 = store.commit_pulled(&config, ingested, tag_ref.as_ref(), &repo_digest)?;
+    debug_assert_eq!(id, id2);
+    progress(progress::status(None, &format!("Digest: {top_digest}")));
+    let new = !todo.is_empty()
+        || match tag_ref {
+            Some(_) => before.as_deref() != Some(id2.as_str()),
+            None => !had_digest,
+        };
+    tracing::info!(reference = %r, id = %id2, "image pulled");
+    Ok((id2, new))
+}
+
+/// Wraps a blob stream to report "Downloading" progress (at most every 100 ms).
+fn fetch_layer(
+    store: &ImageStore,
+    s: &Session,
+    digest: &str,
+    size: u64,
+    diff_id: &str,
+    parent: Option<&str>,
+    progress: &Progress,
+) -> Result<IngestedLayer, RegistryError> {
+    let id = progress::short(digest);
+    let url = s.url(&format!("blobs/{digest}"));
+    let resp = s.fetch("GET", &url, None)?;
+    if !resp.status().is_success() {
+        let (_, text) = status_error(resp);
+        return Err(RegistryError::Transport(format!(
+            "error pulling layer {digest}: {text}"
+        )));
+    }
+    let total = resp
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(size);
+    let reader = resp.into_body().into_reader();
+    let p = progress.clone();
+    let pid = id.clone();
+    let mut done = 0u64;
+    let mut last = Instant::now();
+    let cb = Box::new(move |n: u64| {
+        done += n;
+        if last.elapsed().as_millis() >= 100 {
+            last = Instant::now();
+            p(progress::bar(&pid, "Downloading", done, total));
+        }
+    });
+    let l = store
+        .ingest_layer(reader, digest, diff_id, parent, cb)
+        .map_err(|e| match e {
+            berth_image::ImageError::InvalidArchive(m) => RegistryError::Invalid(m),
+            other => RegistryError::Image(other),
+        })?;
+    progress(progress::status(Some(&id), "Verifying Checksum"));
+    progress(progress::status(Some(&id), "Download complete"));
+    progress(progress::status(Some(&id), "Pull complete"));
+    Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms() {
+        let (p, explicit) = parse_platform(Some("linux/arm64")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(explicit);
+        assert_eq!((p.os.as_str(), p.arch.as_str()), ("linux", "arm64"));
+        assert!(matches(
+            &p,
+            &serde_json::json!({"os":"linux","architecture":"arm64","variant":"v8"})
+        ));
+        assert!(!matches(
+            &p,
+            &serde_json::json!({"os":"linux","architecture":"amd64"})
+        ));
+        assert!(parse_platform(Some("linux//x")).is_err());
+        assert!(parse_platform(Some("plan9/amd64")).is_err());
+        let (v, _) = parse_platform(Some("linux/arm/v7")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!matches(
+            &v,
+            &serde_json::json!({"os":"linux","architecture":"arm","variant":"v6"})
+        ));
+    }
+}

@@ -1,0 +1,465 @@
+//! Registries (issue 6): push to and pull from Debian's docker-registry on 127.0.0.1, with
+//! the berth CLI and the real docker CLI against berth; htpasswd basic auth; failures from a
+//! tiny fake registry (a layer whose digest lies, a connection dropped mid-layer).
+
+use berth_tests::{busybox_image_id, TestDaemon};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A private docker-registry, killed by PID on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Registry {
+    fn start(htpasswd: Option<&str>) -> Registry {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("berth-reg-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("data")).expect("mkdir");
+        let mut cfg = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("data").display()
+        );
+        if let Some(h) = htpasswd {
+            let p = dir.join("htpasswd");
+            std::fs::write(&p, h).expect("write htpasswd");
+            cfg.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                p.display()
+            ));
+        }
+        let cfg_path = dir.join("config.yml");
+        std::fs::write(&cfg_path, cfg).expect("write config");
+        let child = Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&cfg_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
+            .spawn()
+            .expect("start docker-registry (scripts/install-deps.sh installs it)");
+        let reg = Registry { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "docker-registry did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        reg
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn image_id(d: &TestDaemon, name: &str) -> String {
+    d.berth(["image", "inspect", "--format", "{{.Id}}", name])
+        .run()
+        .success()
+        .out()
+        .trim()
+        .to_string()
+}
+
+fn pushed_digest(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.split("digest: ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no digest line in push output:\n{out}"))
+        .to_string()
+}
+
+#[test]
+fn registry_push_then_pull_with_berth_and_docker() {
+    let reg = Registry::start(None);
+    let d = TestDaemon::start();
+    let name = format!("{}/test/busybox", reg.host());
+    d.berth(["tag", "busybox:latest", &format!("{name}:v1")])
+        .run()
+        .success();
+    let out = d.berth(["push", &format!("{name}:v1")]).run();
+    out.success()
+        .stdout_contains(&format!("The push refers to repository [{name}]"))
+        .stdout_contains(": Pushed");
+    let digest = pushed_digest(&out.stdout);
+    // The registry has every blob now: a second push only checks.
+    d.berth(["push", &format!("{name}:v1")])
+        .run()
+        .success()
+        .stdout_contains(": Layer already exists")
+        .stdout_contains(&format!("v1: digest: {digest}"));
+
+    let want_id = busybox_image_id();
+    // berth pulls it back into an empty daemon.
+    let p = TestDaemon::start_empty();
+    let out = p.berth(["pull", &format!("{name}:v1")]).run();
+    out.success()
+        .stdout_contains("v1: Pulling from test/busybox")
+        .stdout_contains(": Pull complete")
+        .stdout_contains(&format!("Digest: {digest}"))
+        .stdout_contains(&format!("Status: Downloaded newer image for {name}:v1"));
+    assert_eq!(
+        out.lines().last().map(String::as_str),
+        Some(format!("{name}:v1").as_str())
+    );
+    assert_eq!(image_id(&p, &format!("{name}:v1")), want_id);
+    p.berth([
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RepoDigests}}",
+        &format!("{name}:v1"),
+    ])
+    .run()
+    .success()
+    .stdout_contains(&format!("{name}@{digest}"));
+    p.berth(["run", "--rm", &format!("{name}:v1"), "echo", "pulled"])
+        .run()
+        .success()
+        .stdout_is("pulled\n");
+    // Again: nothing to download.
+    p.berth(["pull", "-q", &format!("{name}:v1")])
+        .run()
+        .success()
+        .stdout_is(&format!("{name}:v1\n"));
+    p.berth(["pull", &format!("{name}:v1")])
+        .run()
+        .success()
+        .stdout_contains(&format!("Status: Image is up to date for {name}:v1"));
+    // By digest.
+    p.berth(["pull", &format!("{name}@{digest}")])
+        .run()
+        .success();
+
+    // The docker CLI against berth: same id, same digest.
+    let q = TestDaemon::start_empty();
+    q.docker(["pull", &format!("{name}:v1")])
+        .run()
+        .success()
+        .stdout_contains(&format!("Digest: {digest}"));
+    assert_eq!(image_id(&q, &format!("{name}:v1")), want_id);
+    // docker push through berth to a second repository, then run/create --pull.
+    q.docker([
+        "tag",
+        &format!("{name}:v1"),
+        &format!("{}/other:v2", reg.host()),
+    ])
+    .run()
+    .success();
+    q.docker(["push", &format!("{}/other:v2", reg.host())])
+        .run()
+        .success()
+        .stdout_contains("v2: digest: sha256:");
+    let r = TestDaemon::start_empty();
+    r.berth([
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        &format!("{}/other:v2", reg.host()),
+        "true",
+    ])
+    .run()
+    .failure()
+    .stderr_contains("No such image");
+    r.berth([
+        "run",
+        "--rm",
+        &format!("{}/other:v2", reg.host()),
+        "echo",
+        "auto",
+    ])
+    .run()
+    .success()
+    .stdout_is("auto\n")
+    .stderr_contains("Unable to find image");
+    r.docker([
+        "run",
+        "--rm",
+        "--pull",
+        "always",
+        &format!("{}/other:v2", reg.host()),
+        "echo",
+        "always",
+    ])
+    .run()
+    .success()
+    .stdout_is("always\n");
+    r.berth(["run", "--rm", "--pull", "sometimes", "busybox", "true"])
+        .run()
+        .code(125)
+        .stderr_contains("invalid pull option: 'sometimes'");
+}
+
+#[test]
+fn registry_pull_errors_unknown_tag_down_registry_missing_local_image() {
+    let reg = Registry::start(None);
+    let d = TestDaemon::start();
+    for client in ["berth", "docker"] {
+        let cmd = |args: &[&str]| {
+            if client == "berth" {
+                d.berth(args)
+            } else {
+                d.docker(args)
+            }
+        };
+        cmd(&["pull", &format!("{}/nope:latest", reg.host())])
+            .run()
+            .code(1)
+            .stderr_contains(&format!(
+                "manifest for {}/nope:latest not found: manifest unknown",
+                reg.host()
+            ));
+        let down = free_port();
+        cmd(&["pull", &format!("127.0.0.1:{down}/x:latest")])
+            .run()
+            .code(1)
+            .stderr_contains("connection refused");
+        cmd(&["push", &format!("{}/notlocal:latest", reg.host())])
+            .run()
+            .code(1)
+            .stderr_contains(&format!(
+                "An image does not exist locally with the tag: {}/notlocal",
+                reg.host()
+            ));
+    }
+    // Nothing half-pulled stays behind.
+    assert_eq!(
+        d.berth(["images", "-q"]).run().success().lines().len(),
+        1,
+        "only busybox"
+    );
+}
+
+fn htpasswd(user: &str, pass: &str) -> String {
+    let out = Command::new("htpasswd")
+        .args(["-Bbn", user, pass])
+        .output()
+        .expect("htpasswd (apache2-utils)");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn registry_basic_auth_login_push_pull() {
+    let reg = Registry::start(Some(&htpasswd("alice", "s3cret")));
+    let d = TestDaemon::start();
+    let cfg = d.dir().join("berth-docker-config");
+    let berth = |args: &[&str]| d.berth(args).env("DOCKER_CONFIG", &cfg);
+    let name = format!("{}/private/busybox:latest", reg.host());
+    berth(&["tag", "busybox", &name]).run().success();
+    berth(&["push", &name])
+        .run()
+        .code(1)
+        .stderr_contains("denied");
+    let wrong = format!(
+        "login attempt to http://{}/v2/ failed with status: 401 Unauthorized",
+        reg.host()
+    );
+    berth(&["login", "-u", "alice", "-p", "nope", &reg.host()])
+        .run()
+        .code(1)
+        .stderr_contains(&wrong);
+    d.docker(["login", "-u", "alice", "--password-stdin", &reg.host()])
+        .stdin("nope\n")
+        .run()
+        .code(1)
+        .stderr_contains(&wrong);
+    assert!(
+        !cfg.join("config.json").exists()
+            || !std::fs::read_to_string(cfg.join("config.json"))
+                .unwrap_or_default()
+                .contains(&reg.host())
+    );
+    berth(&["login", "-u", "alice", "--password-stdin", &reg.host()])
+        .stdin("s3cret\n")
+        .run()
+        .success()
+        .stdout_contains("Login Succeeded");
+    let stored = std::fs::read_to_string(cfg.join("config.json")).expect("config.json");
+    assert!(stored.contains(&reg.host()), "{stored}");
+    berth(&["push", &name])
+        .run()
+        .success()
+        .stdout_contains(": Pushed");
+    berth(&["rmi", &name]).run().success();
+    berth(&["pull", &name]).run().success();
+    assert_eq!(image_id(&d, &name), busybox_image_id());
+    berth(&["logout", &reg.host()])
+        .run()
+        .success()
+        .stdout_contains(&format!("Removing login credentials for {}", reg.host()));
+    berth(&["rmi", &name]).run().success();
+    berth(&["pull", &name]).run().code(1);
+}
+
+/// A fake registry: `/v2/` answers 200; `lie` serves a layer whose bytes do not match the
+/// digest its manifest names; `drop` closes the connection halfway through the layer.
+fn fake_registry() -> (
+    u16,
+    std::thread::JoinHandle<()>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut layer = tar::Builder::new(Vec::new());
+    let data = vec![b'x'; 200_000];
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    layer.append_data(&mut h, "file", &data[..]).expect("tar");
+    let layer = layer.into_inner().expect("tar");
+    let sha = |b: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(b)));
+    let real = sha(&layer);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{real}"]}}}}"#
+    );
+    // A well-formed tar, just not the one the digests name.
+    let lie_blob = {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "other", &data[..]).expect("tar");
+        b.into_inner().expect("tar")
+    };
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{real}","size":{}}}]}}"#,
+        sha(config.as_bytes()),
+        config.len(),
+        layer.len()
+    );
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    l.set_nonblocking(true).expect("nonblocking");
+    let handle = std::thread::spawn(move || {
+        let config_digest = sha(config.as_bytes());
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            let (mut s, _) = match l.accept() {
+                Ok(x) => x,
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            let _ = s.set_nonblocking(false);
+            let mut r = BufReader::new(s.try_clone().expect("clone"));
+            let mut first = String::new();
+            if r.read_line(&mut first).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            let head = first.starts_with("HEAD");
+            let send = |s: &mut TcpStream, ct: &str, body: &[u8], cut: bool| {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                if !head {
+                    let n = if cut { body.len() / 2 } else { body.len() };
+                    let _ = s.write_all(&body[..n]);
+                }
+            };
+            let mt = "application/vnd.oci.image.manifest.v1+json";
+            if path == "/v2/" {
+                send(&mut s, "application/json", b"{}", false);
+            } else if path.ends_with("/manifests/latest") {
+                send(&mut s, mt, manifest.as_bytes(), false);
+            } else if path.ends_with(&format!("/blobs/{config_digest}")) {
+                send(&mut s, "application/octet-stream", config.as_bytes(), false);
+            } else if path.starts_with("/v2/lie/blobs/") {
+                send(&mut s, "application/octet-stream", &lie_blob, false);
+            } else if path.starts_with("/v2/drop/blobs/") {
+                send(&mut s, "application/octet-stream", &layer, true);
+            } else {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+            let _ = s.flush();
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    (port, handle, stop)
+}
+
+fn layer_dirs(data_root: &Path) -> Vec<String> {
+    std::fs::read_dir(data_root.join("layers"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n != "init")
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn registry_rejects_lying_digest_and_dropped_connection() {
+    let (port, handle, stop) = fake_registry();
+    let d = TestDaemon::start_empty();
+    let before = layer_dirs(&d.data_root);
+    d.berth(["pull", &format!("127.0.0.1:{port}/lie:latest")])
+        .run()
+        .code(1)
+        .stderr_contains("filesystem layer verification failed for digest sha256:");
+    // A truncated body never verifies: the pull fails (the stream's error, printed as is).
+    let out = d
+        .docker(["pull", &format!("127.0.0.1:{port}/drop:latest")])
+        .run();
+    out.code(1);
+    assert!(
+        out.stderr
+            .contains("verification failed for digest sha256:")
+            || out.stderr.contains("EOF"),
+        "{}",
+        out.stderr
+    );
+    // Nothing was trusted: no image, no new layer, no stray blob.
+    assert!(d
+        .berth(["images", "-q"])
+        .run()
+        .success()
+        .stdout
+        .trim()
+        .is_empty());
+    assert_eq!(layer_dirs(&d.data_root), before);
+    let blobs: Vec<String> = std::fs::read_dir(d.data_root.join("content/blobs/sha256"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(blobs.iter().all(|b| !b.contains(".tmp")), "{blobs:?}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = handle.join();
+}
