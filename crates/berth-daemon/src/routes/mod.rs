@@ -7,6 +7,7 @@ mod distribution;
 mod exec;
 mod files;
 mod images;
+mod networks;
 mod observe;
 mod stream;
 mod system;
@@ -79,7 +80,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/update", post(observe::update))
         .route("/events", get(observe::events))
         .route("/system/df", get(observe::system_df))
-        .route("/networks/prune", post(observe::networks_prune))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
         .route("/volumes", get(volumes::list))
         .route("/volumes/create", post(volumes::create))
         .route("/volumes/prune", post(volumes::prune))
