@@ -6,20 +6,25 @@
 #       memory (RssAnon, VmRSS) with 10 containers running
 #   (d) `exec <running container> true`: median of BENCH_RUNS runs
 #   (e) `stats --no-stream` over 20 running containers: median of BENCH_STATS_RUNS (5) runs
+#   (g) registry pull and push of a ~200 MB multi-layer image against private docker-registry
+#       instances: median of BENCH_REG_RUNS (5) runs (scripts/bench-registry.sh)
 # Figures are reported, not asserted: the script fails only when setup fails.
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
-#      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only).
+#      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only),
+#      BENCH_SECTIONS (default "run bulk mem exec stats registry"; e.g. "registry" for (g) alone).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 BERTH="${BERTH_BIN:-$ROOT/target/release/berth}"
 RUNS="${BENCH_RUNS:-30}"
 ENGINES="${BENCH_ENGINES:-berth docker}"
+SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats registry}"
 B=/tmp/berth-bench
 FIXTURE="$B/busybox.tar"
 
 die() { echo "bench: $*" >&2; exit 1; }
 has() { [[ " $ENGINES " == *" $1 "* ]]; }
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 [ -e "$B" ] && die "$B exists (another bench running, or a stale run: remove it first)"
 for t in hyperfine jq docker dockerd python3; do command -v "$t" >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
@@ -50,6 +55,7 @@ cleanup() {
         ids=$(cli "$e" ps -aq 2>/dev/null)
         [ -n "$ids" ] && cli "$e" rm -f $ids >/dev/null 2>&1
     done
+    declare -F bench_registry_cleanup >/dev/null && bench_registry_cleanup
     stop_pid "$BERTHD_PID"
     stop_pid "$DOCKERD_PID"
     # Shims that outlived their daemon (berth: shim.pid; docker: containerd-shim for our socket).
@@ -111,8 +117,8 @@ if has docker; then
     IDLE_RSS[docker]=$((d + c))
 fi
 
-echo "==> (a) run --rm --network none busybox true, $RUNS runs each"
-for e in $ENGINES; do
+want run && echo "==> (a) run --rm --network none busybox true, $RUNS runs each"
+want run && for e in $ENGINES; do
     if [ "$e" = berth ]; then
         cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock run --rm --network none busybox true"
     else
@@ -124,8 +130,8 @@ for e in $ENGINES; do
 done
 
 now() { date +%s.%N; }
-echo "==> (b) 50 x run -d busybox sleep 300 from 4 parallel clients, then rm -f all"
-for e in $ENGINES; do
+want bulk && echo "==> (b) 50 x run -d busybox sleep 300 from 4 parallel clients, then rm -f all"
+want bulk && for e in $ENGINES; do
     export -f cli; export B BERTH
     t0=$(now)
     seq 50 | xargs -P4 -I{} bash -c "cli $e run -d busybox sleep 300 >/dev/null" \
@@ -140,8 +146,8 @@ for e in $ENGINES; do
     BULK_RM[$e]=$(awk "BEGIN{print ($t2-$t1)*1000}")
 done
 
-echo "==> (c) shim memory with 10 containers running"
-for e in $ENGINES; do
+want mem && echo "==> (c) shim memory with 10 containers running"
+want mem && for e in $ENGINES; do
     for _ in $(seq 10); do cli "$e" run -d busybox sleep 300 >/dev/null || die "$e: run -d failed"; done
     sleep 2
     pids=""
@@ -164,8 +170,8 @@ for e in $ENGINES; do
 done
 
 declare -A EXEC_MED STATS_MED
-echo "==> (d) exec <running container> true, $RUNS runs each"
-for e in $ENGINES; do
+want exec && echo "==> (d) exec <running container> true, $RUNS runs each"
+want exec && for e in $ENGINES; do
     cli "$e" run -d --name bench-exec busybox sleep 300 >/dev/null || die "$e: run -d failed"
     if [ "$e" = berth ]; then
         cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock exec bench-exec true"
@@ -178,8 +184,8 @@ for e in $ENGINES; do
 done
 
 STATS_RUNS="${BENCH_STATS_RUNS:-5}"
-echo "==> (e) stats --no-stream over 20 running containers, $STATS_RUNS runs each"
-for e in $ENGINES; do
+want stats && echo "==> (e) stats --no-stream over 20 running containers, $STATS_RUNS runs each"
+want stats && for e in $ENGINES; do
     for _ in $(seq 20); do cli "$e" run -d busybox sleep 300 >/dev/null || die "$e: run -d failed"; done
     if [ "$e" = berth ]; then
         cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$B/berth.sock stats --no-stream"
@@ -192,6 +198,8 @@ for e in $ENGINES; do
     STATS_MED[$e]=$(jq '.results[0].median * 1000' "$B/stats-$e.json")
     ids=$(cli "$e" ps -aq); [ -n "$ids" ] && cli "$e" rm -f $ids >/dev/null
 done
+
+want registry && source "$ROOT/scripts/bench-registry.sh"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
 val() { local -n arr=$1; echo "${arr[$2]:-}"; }
@@ -221,3 +229,7 @@ row "idle daemon RSS (dockerd+containerd)" MiB IDLE_MIB
 row "per-container shim RssAnon (10 running)" KiB SHIM_ANON
 row "per-container shim VmRSS (10 running)" KiB SHIM_RSS
 echo "shims counted: berth=${SHIM_N[berth]:--} docker=${SHIM_N[docker]:--}"
+if want registry; then
+    row "registry pull, ~200 MB, 7 layers (median)" ms REG_PULL
+    row "registry push to an empty registry (median)" ms REG_PUSH
+fi
