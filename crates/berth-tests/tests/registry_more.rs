@@ -1,0 +1,227 @@
+//! Registries, part 2 (issue 6): a push sends plain stored layers gzip-compressed under a
+//! digest that stays the same from push to push, mounts blobs across repositories of one
+//! registry, and the digests show in `images --digests` and RepoDigests.
+
+use berth_tests::{busybox_image_id, TestDaemon};
+use sha2::{Digest, Sha256};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A private docker-registry with its own storage, killed by PID on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("berth-reg2-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("data")).expect("mkdir");
+        let cfg = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("data").display()
+        );
+        let cfg_path = dir.join("config.yml");
+        std::fs::write(&cfg_path, cfg).expect("write config");
+        let child = Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&cfg_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
+            .spawn()
+            .expect("start docker-registry (scripts/install-deps.sh installs it)");
+        let reg = Registry { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "docker-registry did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        reg
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// GET on the registry (curl), the body's bytes.
+    fn get(&self, path: &str, accept: &str) -> Vec<u8> {
+        let out = Command::new("curl")
+            .args(["-fsS", "-H", &format!("Accept: {accept}")])
+            .arg(format!("http://{}{path}", self.host()))
+            .output()
+            .expect("curl");
+        assert!(
+            out.status.success(),
+            "GET {path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn manifest(&self, repo: &str, tag: &str) -> serde_json::Value {
+        let body = self.get(
+            &format!("/v2/{repo}/manifests/{tag}"),
+            "application/vnd.oci.image.manifest.v1+json",
+        );
+        serde_json::from_slice(&body).expect("manifest json")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn pushed_digest(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.split("digest: ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no digest line in push output:\n{out}"))
+        .to_string()
+}
+
+fn sha(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(b)))
+}
+
+fn gzip_cache(d: &TestDaemon) -> Vec<String> {
+    std::fs::read_dir(d.data_root.join("content/gzip"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn registry_push_gzips_plain_layers_stable_digest_and_mounts() {
+    let reg = Registry::start();
+    let d = TestDaemon::start();
+    let a = format!("{}/team/busybox", reg.host());
+    d.berth(["tag", "busybox:latest", &format!("{a}:v1")])
+        .run()
+        .success();
+    let out = d.berth(["push", &format!("{a}:v1")]).run();
+    out.success().stdout_contains(": Pushed");
+    let digest = pushed_digest(&out.stdout);
+
+    // The registry got a gzip layer whose bytes match the digest the manifest names.
+    let m = reg.manifest("team/busybox", "v1");
+    let layer = &m["layers"][0];
+    assert_eq!(
+        layer["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip",
+        "{m}"
+    );
+    let ldigest = layer["digest"].as_str().expect("digest").to_string();
+    let blob = reg.get(
+        &format!("/v2/team/busybox/blobs/{ldigest}"),
+        "application/octet-stream",
+    );
+    assert_eq!(&blob[..2], &[0x1f, 0x8b], "not gzip");
+    assert_eq!(sha(&blob), ldigest);
+    assert_eq!(layer["size"].as_u64(), Some(blob.len() as u64));
+    assert_eq!(
+        m["config"]["digest"].as_str(),
+        Some(busybox_image_id().as_str())
+    );
+
+    // The same digest on the next push to a fresh registry (the gzip copy is cached).
+    let reg2 = Registry::start();
+    let b = format!("{}/team/busybox:v1", reg2.host());
+    d.berth(["tag", "busybox:latest", &b]).run().success();
+    let out = d.docker(["push", &b]).run();
+    out.success().stdout_contains(": Pushed");
+    assert_eq!(pushed_digest(&out.stdout), digest);
+    assert_eq!(
+        reg2.manifest("team/busybox", "v1")["layers"][0]["digest"].as_str(),
+        Some(ldigest.as_str())
+    );
+
+    // Another repository of the first registry: the layer is mounted, not uploaded.
+    let other = format!("{}/other/bb:v2", reg.host());
+    d.berth(["tag", "busybox:latest", &other]).run().success();
+    d.berth(["push", &other])
+        .run()
+        .success()
+        .stdout_contains(": Mounted from team/busybox")
+        .stdout_lacks(": Pushed");
+    assert_eq!(
+        reg.manifest("other/bb", "v2")["layers"][0]["digest"].as_str(),
+        Some(ldigest.as_str())
+    );
+
+    // images --digests and RepoDigests, berth and docker CLI alike.
+    for out in [
+        d.berth(["images", "--digests", &a]).run(),
+        d.docker(["images", "--digests", &a]).run(),
+    ] {
+        out.success().stdout_contains("DIGEST");
+        let row = out
+            .lines()
+            .into_iter()
+            .find(|l| l.starts_with(&a) && l.contains(" v1 "))
+            .unwrap_or_else(|| panic!("no row for {a}:v1:\n{}", out.stdout));
+        assert!(row.contains(&digest), "{row}");
+    }
+    let rd = d
+        .docker([
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RepoDigests}}",
+            "busybox",
+        ])
+        .run();
+    rd.success()
+        .stdout_contains(&format!("{a}@{digest}"))
+        .stdout_contains(&format!("{}/team/busybox@{digest}", reg2.host()));
+
+    // Pulled back into an empty daemon: the same image, and its RepoDigests name the digest.
+    let p = TestDaemon::start_empty();
+    p.docker(["pull", &other]).run().success();
+    p.berth(["pull", &format!("{a}@{digest}")]).run().success();
+    assert_eq!(
+        p.berth(["image", "inspect", "--format", "{{.Id}}", &other])
+            .run()
+            .success()
+            .out()
+            .trim(),
+        busybox_image_id()
+    );
+    p.berth([
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RepoDigests}}",
+        &other,
+    ])
+    .run()
+    .success()
+    .stdout_contains(&format!("{a}@{digest}"));
+    p.berth(["run", "--rm", &other, "echo", "ok"])
+        .run()
+        .success()
+        .stdout_is("ok\n");
+
+    // The gzip copy goes with the last image holding the layer.
+    assert_eq!(gzip_cache(&d).len(), 1, "{:?}", gzip_cache(&d));
+    // By id with -f: every tag goes, and the image with them.
+    d.berth(["rmi", "-f", &busybox_image_id()]).run().success();
+    assert!(d.berth(["images", "-q"]).run().success().out().trim().is_empty());
+    assert!(gzip_cache(&d).is_empty(), "{:?}", gzip_cache(&d));
+    let hex = ldigest.trim_start_matches("sha256:");
+    assert!(!d.data_root.join("content/blobs/sha256").join(hex).exists());
+}
