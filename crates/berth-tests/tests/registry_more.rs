@@ -220,7 +220,13 @@ fn registry_push_gzips_plain_layers_stable_digest_and_mounts() {
     assert_eq!(gzip_cache(&d).len(), 1, "{:?}", gzip_cache(&d));
     // By id with -f: every tag goes, and the image with them.
     d.berth(["rmi", "-f", &busybox_image_id()]).run().success();
-    assert!(d.berth(["images", "-q"]).run().success().out().trim().is_empty());
+    assert!(d
+        .berth(["images", "-q"])
+        .run()
+        .success()
+        .out()
+        .trim()
+        .is_empty());
     assert!(gzip_cache(&d).is_empty(), "{:?}", gzip_cache(&d));
     let hex = ldigest.trim_start_matches("sha256:");
     assert!(!d.data_root.join("content/blobs/sha256").join(hex).exists());
