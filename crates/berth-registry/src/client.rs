@@ -281,6 +281,36 @@ fn ping(
         candidates.push((a.clone(), format!("https://{host}")));
         candidates.push((a, format!("http://{host}")));
     }
+    ping_candidates(candidates)
+}
+
+/// Pings a mirror given as a base URL (`registry-mirrors`): its scheme only (https
+/// unverified too when the host is insecure).
+fn ping_mirror(
+    cfg: &RegistryConfig,
+    base: &str,
+) -> Result<(Agent, String, Option<Challenge>), RegistryError> {
+    let base = base.trim_end_matches('/');
+    let host = base
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = host.split('/').next().unwrap_or(host);
+    let (verified, insecure) = build_agents(cfg, host);
+    let candidates = if base.starts_with("http://") {
+        vec![(verified, base.to_string())]
+    } else {
+        let mut c = vec![(verified, base.to_string())];
+        if let Some(a) = insecure {
+            c.push((a, base.to_string()));
+        }
+        c
+    };
+    ping_candidates(candidates)
+}
+
+fn ping_candidates(
+    candidates: Vec<(Agent, String)>,
+) -> Result<(Agent, String, Option<Challenge>), RegistryError> {
     let mut last = String::new();
     for (a, base) in candidates {
         let url = format!("{base}/v2/");
@@ -326,6 +356,25 @@ impl Session {
             challenge: Mutex::new(challenge),
             token: Mutex::new(None),
             actions: actions.to_string(),
+        })
+    }
+
+    /// A session against a Docker Hub mirror (`registry-mirrors` entry, a base URL).
+    pub fn open_mirror(
+        cfg: &RegistryConfig,
+        base: &str,
+        repo: &str,
+        auth: &AuthConfig,
+    ) -> Result<Session, RegistryError> {
+        let (agent, base, challenge) = ping_mirror(cfg, base)?;
+        Ok(Session {
+            agent,
+            base,
+            repo: repo.to_string(),
+            auth: auth.clone(),
+            challenge: Mutex::new(challenge),
+            token: Mutex::new(None),
+            actions: "pull".to_string(),
         })
     }
 

@@ -218,8 +218,33 @@ pub fn pull(
 ) -> Result<PullOutcome, RegistryError> {
     let r = &opts.reference;
     let (platform, explicit) = parse_platform(opts.platform.as_deref())?;
+    // Docker Hub images come from the mirrors first, in order; any failure there falls
+    // back to the next one, then to Docker Hub itself (docker's order).
+    if r.domain() == berth_image::reference::DEFAULT_DOMAIN {
+        for m in &cfg.registry_mirrors {
+            let tried = Session::open_mirror(cfg, m, r.path(), &opts.auth)
+                .and_then(|s| pull_from(store, cfg, opts, &s, &platform, explicit, progress));
+            match tried {
+                Ok(out) => return Ok(out),
+                Err(e) => tracing::warn!(mirror = %m, error = %e, "mirror failed, trying the next"),
+            }
+        }
+    }
     let host = registry_host(r.domain());
     let session = Session::open(cfg, &host, r.path(), &opts.auth, "pull")?;
+    pull_from(store, cfg, opts, &session, &platform, explicit, progress)
+}
+
+fn pull_from(
+    store: &ImageStore,
+    cfg: &RegistryConfig,
+    opts: &PullOptions,
+    session: &Session,
+    platform: &Platform,
+    explicit: bool,
+    progress: &Progress,
+) -> Result<PullOutcome, RegistryError> {
+    let r = &opts.reference;
     let refs: Vec<Reference> = if r.tag().is_none() && r.digest().is_none() {
         let url = session.url("tags/list");
         let resp = session.fetch("GET", &url, None)?;
@@ -244,7 +269,7 @@ pub fn pull(
     let mut out = Vec::new();
     let mut updated = false;
     for one in &refs {
-        let (id, new) = pull_one(store, cfg, &session, one, &platform, explicit, progress)?;
+        let (id, new) = pull_one(store, cfg, session, one, platform, explicit, progress)?;
         updated |= new;
         out.push((one.clone(), id));
     }

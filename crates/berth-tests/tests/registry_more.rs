@@ -231,3 +231,126 @@ fn registry_push_gzips_plain_layers_stable_digest_and_mounts() {
     let hex = ldigest.trim_start_matches("sha256:");
     assert!(!d.data_root.join("content/blobs/sha256").join(hex).exists());
 }
+
+/// A berth daemon of our own, started with a daemon.json (the harness's daemons take none),
+/// Docker Hub pointed at a closed port as in the harness. Killed by PID on drop.
+struct OwnDaemon {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl OwnDaemon {
+    fn start(daemon_json: &str) -> OwnDaemon {
+        let dir =
+            std::env::temp_dir().join(format!("berth-own-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(dir.join("data")).expect("mkdir");
+        std::fs::write(dir.join("daemon.json"), daemon_json).expect("daemon.json");
+        let child = Command::new(berth_tests::berth_bin())
+            .arg("daemon")
+            .arg("--config-file")
+            .arg(dir.join("daemon.json"))
+            .arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("-H")
+            .arg(format!("unix://{}", dir.join("s.sock").display()))
+            .env("BERTH_NO_AUTOSTART", "1")
+            .env("BERTH_HUB_HOST", "127.0.0.1:9")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
+            .spawn()
+            .expect("spawn berth daemon");
+        let d = OwnDaemon { child, dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while d.cli("berth", &["version"]).status.code() != Some(0) {
+            assert!(Instant::now() < deadline, "own daemon did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        d
+    }
+
+    fn cli(&self, client: &str, args: &[&str]) -> std::process::Output {
+        let host = format!("unix://{}", self.dir.join("s.sock").display());
+        let mut c = if client == "berth" {
+            let mut c = Command::new(berth_tests::berth_bin());
+            c.env("BERTH_NO_AUTOSTART", "1").arg("-H").arg(&host);
+            c
+        } else {
+            let mut c = Command::new("docker");
+            c.env("DOCKER_CONFIG", self.dir.join("docker-config"))
+                .arg("-H")
+                .arg(&host);
+            c
+        };
+        c.args(args).stdin(Stdio::null()).output().expect("cli")
+    }
+}
+
+impl Drop for OwnDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn registry_mirror_serves_docker_hub_pulls() {
+    let mirror = Registry::start();
+    let d = TestDaemon::start();
+    let seeded = format!("{}/library/busybox:latest", mirror.host());
+    d.berth(["tag", "busybox", &seeded]).run().success();
+    d.berth(["push", &seeded]).run().success();
+    // Without a mirror, Docker Hub (a closed port here) is all there is.
+    let e = TestDaemon::start_empty();
+    e.berth(["pull", "busybox"])
+        .run()
+        .code(1)
+        .stderr_contains("connection refused");
+
+    // A dead mirror first: the next one serves.
+    let down = free_port();
+    let own = OwnDaemon::start(&format!(
+        r#"{{"registry-mirrors": ["http://127.0.0.1:{down}", "http://{}"]}}"#,
+        mirror.host()
+    ));
+    for client in ["berth", "docker"] {
+        let out = own.cli(client, &["pull", "busybox"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{client}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("latest: Pulling from library/busybox")
+                && stdout.contains("docker.io/library/busybox:latest"),
+            "{stdout}"
+        );
+        let id = own.cli(
+            "berth",
+            &["image", "inspect", "--format", "{{.Id}}", "busybox"],
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&id.stdout).trim(),
+            busybox_image_id()
+        );
+        let rd = own.cli(
+            "berth",
+            &[
+                "image",
+                "inspect",
+                "--format",
+                "{{json .RepoDigests}}",
+                "busybox",
+            ],
+        );
+        assert!(
+            String::from_utf8_lossy(&rd.stdout).contains("\"busybox@sha256:"),
+            "{}",
+            String::from_utf8_lossy(&rd.stdout)
+        );
+        let rm = own.cli("berth", &["rmi", "busybox"]);
+        assert!(rm.status.success());
+    }
+}
