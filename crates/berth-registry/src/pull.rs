@@ -513,6 +513,36 @@ fn pull_one(
     Ok((id2, new))
 }
 
+/// Notes a blob stream that broke or ended before its Content-Length.
+struct EofWatch<R> {
+    inner: R,
+    got: u64,
+    want: u64,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R: std::io::Read> std::io::Read for EofWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(0) if !buf.is_empty() && self.got < self.want => {
+                self.cut.store(true, std::sync::atomic::Ordering::Relaxed);
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "unexpected EOF",
+                ))
+            }
+            Ok(n) => {
+                self.got += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                self.cut.store(true, std::sync::atomic::Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Wraps a blob stream to report "Downloading" progress (at most every 100 ms).
 fn fetch_layer(
     store: &ImageStore,
@@ -538,7 +568,13 @@ fn fetch_layer(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(size);
-    let reader = resp.into_body().into_reader();
+    let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = EofWatch {
+        inner: resp.into_body().into_reader(),
+        got: 0,
+        want: total,
+        cut: cut.clone(),
+    };
     let p = progress.clone();
     let pid = id.clone();
     let mut done = 0u64;
@@ -552,9 +588,16 @@ fn fetch_layer(
     });
     let l = store
         .ingest_layer(reader, digest, diff_id, parent, cb)
-        .map_err(|e| match e {
-            berth_image::ImageError::InvalidArchive(m) => RegistryError::Invalid(m),
-            other => RegistryError::Image(other),
+        .map_err(|e| {
+            // A connection that ended early is what failed, whatever the unpacker made of
+            // the short stream: docker's words for it.
+            if cut.load(std::sync::atomic::Ordering::Relaxed) {
+                return RegistryError::Transport("unexpected EOF".to_string());
+            }
+            match e {
+                berth_image::ImageError::InvalidArchive(m) => RegistryError::Invalid(m),
+                other => RegistryError::Image(other),
+            }
         })?;
     progress(progress::status(Some(&id), "Verifying Checksum"));
     progress(progress::status(Some(&id), "Download complete"));

@@ -354,3 +354,109 @@ fn registry_mirror_serves_docker_hub_pulls() {
         assert!(rm.status.success());
     }
 }
+
+/// A registry that serves one image and closes the connection halfway through its layer.
+fn dropping_registry() -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut b = tar::Builder::new(Vec::new());
+    let data = vec![b'x'; 300_000];
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "file", &data[..]).expect("tar");
+    let layer = b.into_inner().expect("tar");
+    let ld = sha(&layer);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#
+    );
+    let cd = sha(config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{ld}","size":{}}}]}}"#,
+        config.len(),
+        layer.len()
+    );
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    l.set_nonblocking(true).expect("nonblocking");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    std::thread::spawn(move || {
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok((mut s, _)) = l.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            let _ = s.set_nonblocking(false);
+            // The client tries https first: a TLS hello has no line end to wait for.
+            let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
+            let mut r = BufReader::new(s.try_clone().expect("clone"));
+            let mut first = String::new();
+            if r.read_line(&mut first).is_err() || !first.contains(" HTTP/1.") {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (body, cut): (&[u8], bool) = if path == "/v2/" {
+                (b"{}", false)
+            } else if path.ends_with("/manifests/latest") {
+                (manifest.as_bytes(), false)
+            } else if path.ends_with(&cd) {
+                (config.as_bytes(), false)
+            } else if path.ends_with(&ld) {
+                (&layer, true)
+            } else {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                continue;
+            };
+            let ct = if path.contains("/manifests/") {
+                "application/vnd.oci.image.manifest.v1+json"
+            } else {
+                "application/octet-stream"
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let n = if cut { body.len() / 2 } else { body.len() };
+            if !first.starts_with("HEAD") {
+                let _ = s.write_all(&body[..n]);
+            }
+            let _ = s.flush();
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    (port, stop)
+}
+
+#[test]
+fn registry_dropped_connection_is_unexpected_eof() {
+    let (port, stop) = dropping_registry();
+    let d = TestDaemon::start_empty();
+    let name = format!("127.0.0.1:{port}/drop:latest");
+    d.berth(["pull", &name])
+        .run()
+        .code(1)
+        .stderr_contains("unexpected EOF");
+    d.docker(["pull", &name])
+        .run()
+        .code(1)
+        .stderr_contains("unexpected EOF");
+    assert!(d
+        .berth(["images", "-q"])
+        .run()
+        .success()
+        .out()
+        .trim()
+        .is_empty());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+}
