@@ -6,12 +6,14 @@
 #         any registry's are); each run pulls into an empty image store (rmi before, and the
 #         data root's size is checked: the layers are really gone); median of BENCH_REG_RUNS.
 #   push: the pulled image to an empty registry (new storage and port per run); median.
+#   first push of the loaded image (plain layers: both engines gzip them), one run: berth
+#         keeps its gzip copies, so only the first push pays for compression.
 # Uses bench.sh's cli, die, has, now, stop_pid, $B, $ENGINES, $ROOT.
 
 REG_RUNS="${BENCH_REG_RUNS:-5}"
 BIG="$ROOT/target/fixtures/bench-big.tar"
 REG_PIDS=()
-declare -A REG_PULL REG_PUSH
+declare -A REG_PULL REG_PUSH REG_PUSH_PLAIN
 
 bench_registry_cleanup() { local p; for p in "${REG_PIDS[@]}"; do stop_pid "$p"; done; }
 
@@ -104,4 +106,20 @@ for e in $ENGINES; do
     REG_PUSH[$e]=$(printf '%s' "$times" | median)
     echo "    $e push (ms): $(printf '%s' "$times" | tr '\n' ' ')"
     cli "$e" rmi -f "$SEED" >/dev/null 2>&1 || true
+done
+
+for e in $ENGINES; do
+    cli "$e" load -i "$BIG" >/dev/null || die "$e: load of $BIG failed"
+    dir="$B/reg-plain-$e"
+    reg_start "$dir"
+    target="127.0.0.1:$REG_PORT/bench/plain:latest"
+    cli "$e" tag bench/big:latest "$target"
+    t0=$(now)
+    cli "$e" push "$target" >/dev/null || die "$e: push of the loaded image failed"
+    t1=$(now)
+    REG_PUSH_PLAIN[$e]=$(elapsed_ms "$t0" "$t1")
+    echo "    $e first push of the loaded image (ms): ${REG_PUSH_PLAIN[$e]}"
+    cli "$e" rmi -f bench/big:latest "$target" >/dev/null 2>&1 || true
+    stop_pid "$REG_PID"
+    rm -rf "$dir"
 done

@@ -232,4 +232,5 @@ echo "shims counted: berth=${SHIM_N[berth]:--} docker=${SHIM_N[docker]:--}"
 if want registry; then
     row "registry pull, ~200 MB, 7 layers (median)" ms REG_PULL
     row "registry push to an empty registry (median)" ms REG_PUSH
+    row "first push of the loaded image (gzip, 1 run)" ms REG_PUSH_PLAIN
 fi
