@@ -463,3 +463,38 @@ fn registry_rejects_lying_digest_and_dropped_connection() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = handle.join();
 }
+
+/// On a terminal, pull prints one line per layer and redraws it in place (cursor up, clear
+/// line), as docker's jsonmessage does; both CLIs against berth.
+#[test]
+fn registry_pull_on_a_terminal_redraws_layer_lines() {
+    use berth_tests::Client;
+    let reg = Registry::start(None);
+    let d = TestDaemon::start();
+    let name = format!("{}/tty/busybox:v1", reg.host());
+    d.berth(["tag", "busybox:latest", &name]).run().success();
+    d.berth(["push", &name]).run().success();
+    for c in Client::BOTH {
+        let p = TestDaemon::start_empty();
+        let line = p.shell_line(c, &["pull", &name]);
+        let out = Command::new("timeout")
+            .args(["60", "script", "-qec", &line, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run script");
+        let out = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.contains(": Pull complete"), "{c:?}: {out:?}");
+        // A layer line is rewritten in place: cursor up, clear line, text, back down.
+        assert!(out.contains("\x1b[1A\x1b[2K\r"), "{c:?}: {out:?}");
+        assert!(out.contains("\x1b[1B"), "{c:?}: {out:?}");
+        assert!(
+            out.contains(&format!("Status: Downloaded newer image for {name}")),
+            "{c:?}: {out:?}"
+        );
+        // Without a terminal the same pull prints plain lines, no escape sequences.
+        p.berth(["rmi", &name]).run().success();
+        let plain = p.run(c, &["pull", &name]).success().out();
+        assert!(!plain.contains('\x1b'), "{c:?}: {plain:?}");
+        assert!(plain.contains(": Pull complete"), "{c:?}: {plain:?}");
+    }
+}
