@@ -270,6 +270,11 @@ impl VolumeStore {
         Ok(data)
     }
 
+    /// Whether the volume's data directory is a mount point (a mounted `-o type=` volume).
+    pub fn is_mounted(&self, name: &str) -> bool {
+        is_mountpoint(&self.data_path(name))
+    }
+
     /// Unmounts a local-driver volume's filesystem (no-op for plain volumes).
     pub fn unmount(&self, name: &str) {
         let data = self.data_path(name);
