@@ -298,14 +298,22 @@ impl Engine {
             }
             // The view failed before the stat: its answer says why.
             Err(_) => {
-                let e = fsview::answer(done).await.err().unwrap_or_else(|| {
-                    EngineError::Internal("archive task ended".to_string())
-                });
+                let e = fsview::answer(done)
+                    .await
+                    .err()
+                    .unwrap_or_else(|| EngineError::Internal("archive task ended".to_string()));
                 lease.release().await;
                 return Err(e);
             }
         };
-        Ok((stat, ArchiveSource { lease, writer, done }))
+        Ok((
+            stat,
+            ArchiveSource {
+                lease,
+                writer,
+                done,
+            },
+        ))
     }
 
     /// `PUT /containers/{id}/archive?path=`: extracts a tar into the directory `path`.

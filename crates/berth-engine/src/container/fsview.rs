@@ -60,7 +60,11 @@ pub fn check_writable(points: &[MountPoint], abs: &str) -> Result<bool> {
 
 /// Runs `f` on a filesystem where `rootfs` shows `mounts`; the answer comes on the
 /// returned channel.
-pub fn spawn_in_view<T, F>(rootfs: PathBuf, mounts: Vec<ViewMount>, f: F) -> oneshot::Receiver<Result<T>>
+pub fn spawn_in_view<T, F>(
+    rootfs: PathBuf,
+    mounts: Vec<ViewMount>,
+    f: F,
+) -> oneshot::Receiver<Result<T>>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
@@ -109,9 +113,7 @@ fn enter(rootfs: &Path, mounts: &[ViewMount]) -> Result<()> {
         let dest = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(&m.destination))
             .map_err(|e| EngineError::internal("resolving mount point", e))?;
         let is_dir = std::fs::metadata(&m.source)
-            .map_err(|e| {
-                EngineError::internal(&format!("mount source {}", m.source.display()), e)
-            })?
+            .map_err(|e| EngineError::internal(&format!("mount source {}", m.source.display()), e))?
             .is_dir();
         // As Docker, a missing mount point is created in the container's filesystem.
         if std::fs::symlink_metadata(&dest).is_err() {
