@@ -324,3 +324,49 @@ fn volume2_local_volume_unmounted_at_daemon_start() {
     .stdout_contains("tmpfs");
     d.run(c, &["rm", &n]).success();
 }
+
+#[test]
+fn volume2_system_df_sizes_count_as_docker() {
+    let d = TestDaemon::start();
+    // The image's /etc (with its /etc/mtab symlink and the empty mount-point files) copied
+    // up at create: docker 28 reports 804B for this volume with this busybox.
+    d.run(
+        Client::Berth,
+        &[
+            "create",
+            "--name",
+            "dfsz",
+            "-v",
+            "etcvol:/etc",
+            "busybox",
+            "true",
+        ],
+    )
+    .success();
+    let mp = d.data_root.join("volumes/etcvol/_data");
+    fs::hard_link(mp.join("passwd"), mp.join("passwd.link")).unwrap();
+    for c in Client::BOTH {
+        let o = d.run(c, &["system", "df", "-v"]);
+        o.success();
+        let row: Vec<String> = o
+            .lines()
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some("etcvol"))
+            .unwrap_or_else(|| panic!("no etcvol row:\n{}", o.out()))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(row, ["etcvol", "1", "804B"]);
+    }
+    let (code, body) = d.api("GET", "/system/df", None);
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("df JSON");
+    let vol = v["Volumes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["Name"] == "etcvol"))
+        .unwrap_or_else(|| panic!("no etcvol in {body}"))
+        .clone();
+    assert_eq!(vol["UsageData"]["Size"], 804, "{vol}");
+    assert_eq!(vol["UsageData"]["RefCount"], 1);
+    assert_eq!(vol["Mountpoint"], mp.to_string_lossy().as_ref());
+}
