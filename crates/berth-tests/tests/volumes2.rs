@@ -370,3 +370,100 @@ fn volume2_system_df_sizes_count_as_docker() {
     assert_eq!(vol["UsageData"]["RefCount"], 1);
     assert_eq!(vol["Mountpoint"], mp.to_string_lossy().as_ref());
 }
+
+#[test]
+fn volume2_mount_volume_opt_and_bind_propagation() {
+    let d = TestDaemon::start();
+    for c in Client::BOTH {
+        // volume-opt: the local driver's options create a tmpfs-backed volume on first use.
+        let ov = name(c, "optv");
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--mount",
+                &format!("type=volume,src={ov},dst=/o,volume-opt=type=tmpfs,volume-opt=device=tmpfs,\"volume-opt=o=size=1m\""),
+                "busybox",
+                "sh",
+                "-c",
+                "grep ' /o ' /proc/mounts",
+            ],
+        )
+        .success()
+        .stdout_contains("tmpfs /o tmpfs")
+        .stdout_contains("size=1024k");
+        d.run(c, &["volume", "inspect", "-f", "{{json .Options}}", &ov])
+            .success()
+            .stdout_is("{\"device\":\"tmpfs\",\"o\":\"size=1m\",\"type\":\"tmpfs\"}\n");
+        // The local driver's refusals, in moby's words; nothing is created.
+        let bad = name(c, "optbad");
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--mount",
+                &format!("type=volume,src={bad},dst=/o,volume-opt=foo=bar"),
+                "busybox",
+                "true",
+            ],
+        )
+        .code(125)
+        .stderr_contains(&format!("create {bad}: invalid option: \"foo\""));
+        d.run(c, &["volume", "create", "-o", "o=size=1m", &bad])
+            .code(1)
+            .stderr_contains(&format!(
+                "create {bad}: missing required option: \"device\""
+            ));
+        d.run(c, &["volume", "ls", "-q"])
+            .success()
+            .stdout_lacks(&bad);
+        // bind-propagation shows in Mounts; a bad one is refused as moby does.
+        let src = d.dir().join(format!("{}-prop", c.name()));
+        fs::create_dir_all(&src).unwrap();
+        let n = name(c, "prop");
+        d.run(
+            c,
+            &[
+                "create",
+                "--name",
+                &n,
+                "--mount",
+                &format!(
+                    "type=bind,src={},dst=/b,bind-propagation=rslave",
+                    src.display()
+                ),
+                "busybox",
+                "true",
+            ],
+        )
+        .success();
+        assert_eq!(
+            inspect(
+                &d,
+                c,
+                &n,
+                "{{range .Mounts}}{{.Type}} {{.Propagation}} {{.RW}}{{end}}"
+            ),
+            "bind rslave true"
+        );
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--mount",
+                &format!(
+                    "type=bind,src={},dst=/b,bind-propagation=foo",
+                    src.display()
+                ),
+                "busybox",
+                "true",
+            ],
+        )
+        .code(125)
+        .stderr_contains("invalid mount config for type \"bind\": invalid propagation mode: foo");
+        d.run(c, &["rm", &n]).success();
+    }
+}

@@ -72,23 +72,25 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// moby's local driver validateOpts (its messages; mandatory options checked in a fixed order).
 fn validate_options(name: &str, opts: &BTreeMap<String, String>) -> Result<()> {
+    let bad = |m: String| Err(EngineError::InvalidParameter(format!("create {name}: {m}")));
     for k in opts.keys() {
         if !matches!(k.as_str(), "type" | "device" | "o" | "size") {
-            return Err(EngineError::InvalidParameter(format!(
-                "create {name}: invalid option key: \"{k}\""
-            )));
+            return bad(format!("invalid option: \"{k}\""));
         }
     }
-    if opts.contains_key("type") != opts.contains_key("device") {
-        return Err(EngineError::InvalidParameter(format!(
-            "create {name}: missing required option: \"{}\"",
-            if opts.contains_key("type") {
-                "device"
-            } else {
-                "type"
+    let mandatory: [(&str, &[&str]); 3] = [
+        ("device", &["type"]),
+        ("type", &["device"]),
+        ("o", &["device", "type"]),
+    ];
+    for (opt, reqs) in mandatory {
+        if opts.contains_key(opt) {
+            if let Some(r) = reqs.iter().find(|r| !opts.contains_key(**r)) {
+                return bad(format!("missing required option: \"{r}\""));
             }
-        )));
+        }
     }
     Ok(())
 }
@@ -406,6 +408,6 @@ mod tests {
                 ..Default::default()
             })
             .unwrap_err();
-        assert!(e.to_string().contains("invalid option key"), "{e}");
+        assert_eq!(e.to_string(), "create x1: invalid option: \"foo\"");
     }
 }
