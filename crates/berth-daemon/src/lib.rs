@@ -101,7 +101,8 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
         listeners.push((path, l));
     }
 
-    let app = axum::middleware::from_fn(routes::version_layer).layer(routes::router(engine));
+    let app =
+        axum::middleware::from_fn(routes::version_layer).layer(routes::router(engine.clone()));
     let mut tasks = Vec::new();
     for (_, l) in listeners {
         let app = app.clone();
@@ -121,6 +122,7 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     for t in tasks {
         t.abort();
     }
+    engine.network_shutdown();
     for h in &settings.hosts {
         let _ = std::fs::remove_file(h.trim_start_matches("unix://"));
     }

@@ -13,6 +13,9 @@ pub enum EngineError {
     /// 400: the request is malformed or names an invalid value.
     #[error("{0}")]
     InvalidParameter(String),
+    /// 403: an operation refused as it stands (network in use, overlapping pool).
+    #[error("{0}")]
+    Forbidden(String),
     /// 304: nothing to do (start of a running container, stop of a stopped one).
     #[error("{0}")]
     NotModified(String),
@@ -36,6 +39,7 @@ impl EngineError {
             EngineError::Conflict(_) => 409,
             EngineError::InvalidParameter(_) => 400,
             EngineError::NotModified(_) => 304,
+            EngineError::Forbidden(_) => 403,
             EngineError::Unauthorized(_) => 401,
             EngineError::Internal(_) => 500,
         }

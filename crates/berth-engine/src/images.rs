@@ -33,7 +33,7 @@ impl Images {
     }
 
     /// The synchronous store, for engine code that drives it from its own blocking task.
-    pub(crate) fn store(&self) -> &Arc<ImageStore> {
+    pub fn store(&self) -> &Arc<ImageStore> {
         &self.store
     }
 

@@ -10,6 +10,7 @@ pub mod error;
 mod etc_files;
 pub mod events;
 pub mod images;
+pub mod network;
 mod runtime;
 pub mod signal;
 pub mod volumes;

@@ -56,6 +56,7 @@ pub fn write_bundle(
     dir: &Path,
     rootfs: &Path,
     mounts: Vec<MountSpec>,
+    netns: Option<&Path>,
 ) -> Result<()> {
     let hc = &rec.host_config;
     let etc_writable = !hc.readonly_rootfs;
@@ -83,10 +84,10 @@ pub fn write_bundle(
         cap_add: hc.cap_add.clone().unwrap_or_default(),
         cap_drop: hc.cap_drop.clone().unwrap_or_default(),
         no_new_privileges,
-        network: if hc.network_mode == "host" {
-            NetworkNs::Host
-        } else {
-            NetworkNs::New
+        network: match netns {
+            Some(p) => NetworkNs::Path(p.to_path_buf()),
+            None if hc.network_mode == "host" => NetworkNs::Host,
+            None => NetworkNs::New,
         },
         pid_host: hc.pid_mode == "host",
         ipc_host: hc.ipc_mode == "host",

@@ -36,6 +36,10 @@ pub struct CreateOpts {
     pub label_file: Vec<String>,
     #[arg(long, visible_alias = "net")]
     pub network: Option<String>,
+    #[arg(long = "network-alias", visible_alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    #[arg(long)]
+    pub ip: Option<String>,
     #[arg(short = 'm', long, value_parser = parse_mem)]
     pub memory: Option<String>,
     #[arg(long = "memory-swap")]
@@ -398,8 +402,22 @@ fn ports(
             [c, h, i] => (*c, *h, i.trim_start_matches('[').trim_end_matches(']')),
             _ => return Err(format!("invalid port format: {p}")),
         };
+        // The docker CLI's checks (nat.ParsePortSpec), with its messages.
+        if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("invalid IP address: {ip}"));
+        }
+        if !matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp") {
+            return Err(format!("invalid proto: {proto}"));
+        }
         let cports = expand_range(cport)?;
-        let hports = expand_range(hport)?;
+        let hports = expand_range(hport).map_err(|_| format!("invalid hostPort: {hport}"))?;
+        let bad = |v: &[String]| v.iter().any(|p| p.parse::<u32>().is_ok_and(|n| n > 65535));
+        if bad(&cports) {
+            return Err(format!("invalid containerPort: {cport}"));
+        }
+        if bad(&hports) {
+            return Err(format!("invalid hostPort: {hport}"));
+        }
         for (i, c) in cports.iter().enumerate() {
             let key = format!("{c}/{proto}");
             exposed.insert(key.clone(), json!({}));
@@ -492,7 +510,9 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "none" | "host" => json!({}),
         n if n.starts_with("container:") => json!({}),
         n => {
-            json!({n: {"IPAMConfig":null,"Links":null,"Aliases":null,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}})
+            let ipam = opts.ip.as_ref().map(|ip| json!({"IPv4Address": ip}));
+            let aliases = (!opts.network_alias.is_empty()).then(|| opts.network_alias.clone());
+            json!({n: {"IPAMConfig":ipam,"Links":null,"Aliases":aliases,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}})
         }
     };
     let nano_cpus = opts.cpus.map(|c| (c * 1e9).round() as i64).unwrap_or(0);

@@ -1,11 +1,13 @@
 //! Command table, docker-style flag parsing errors, and shared helpers.
 
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod exec;
 pub mod files;
 pub mod images;
 pub mod mount_opts;
+pub mod network;
 pub mod observe;
 pub mod registry;
 pub mod system;
@@ -100,11 +102,13 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
         "save" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_save)),
         "import" => Some(("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", i::cmd_import)),
         "cp" => Some((USAGE_CP, files::cmd_cp)),
+        "port" => Some(("CONTAINER [PRIVATE_PORT[/PROTO]]", network::cmd_port)),
         "export" => Some(("[OPTIONS] CONTAINER", files::cmd_export)),
         "diff" => Some(("CONTAINER", files::cmd_diff)),
         "commit" => Some(("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", files::cmd_commit)),
         "pull" => Some(("[OPTIONS] NAME[:TAG|@DIGEST]", registry::cmd_pull)),
         "push" => Some(("[OPTIONS] NAME[:TAG]", registry::cmd_push)),
+        "build" => Some(("[OPTIONS] PATH | URL | -", build::cmd_build)),
         _ => None,
     };
     match group {
@@ -122,7 +126,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             _ => None,
         }),
         Some("container") => match name {
-            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" => None,
+            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" | "build" => None,
             "ls" | "ps" | "list" => Some(("[OPTIONS]", c::cmd_ps)),
             "rm" | "remove" => Some((USAGE_MULTI, c::cmd_rm)),
             "inspect" => Some((USAGE_MULTI, system::cmd_container_inspect)),
@@ -134,7 +138,15 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "rm" | "remove" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
             "inspect" => Some(("[OPTIONS] IMAGE [IMAGE...]", system::cmd_image_inspect)),
             "prune" => Some(("[OPTIONS]", i::cmd_prune)),
-            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" => top,
+            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" | "build" => top,
+            _ => None,
+        },
+        Some("network") => match name {
+            "create" => Some(("[OPTIONS] NETWORK", network::cmd_create)),
+            "ls" | "list" => Some(("[OPTIONS]", network::cmd_ls)),
+            "inspect" => Some(("[OPTIONS] NETWORK [NETWORK...]", network::cmd_inspect)),
+            "rm" | "remove" => Some(("NETWORK [NETWORK...]", network::cmd_rm)),
+            "prune" => Some(("[OPTIONS]", network::cmd_prune)),
             _ => None,
         },
         Some("system") => match name {
@@ -162,7 +174,7 @@ fn volume_command(name: &str) -> Option<(&'static str, Handler)> {
 
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     let (group, name, rest) = match args[0].as_str() {
-        g @ ("container" | "image" | "system" | "volume") => match args.get(1) {
+        g @ ("container" | "image" | "system" | "volume" | "network") => match args.get(1) {
             Some(n) => (Some(g), n.as_str(), &args[2..]),
             None => {
                 println!("\nUsage:  berth {g} COMMAND\n\nManage {g}s\n\nRun 'berth {g} COMMAND --help' for more information on a command.");

@@ -1,11 +1,13 @@
 //! The Engine API router. Paths may carry a `/v1.NN` prefix; a middleware strips it
 //! (checking the version) before routing, so each route is declared once.
 
+mod build;
 mod containers;
 mod distribution;
 mod exec;
 mod files;
 mod images;
+mod networks;
 mod observe;
 mod stream;
 mod system;
@@ -78,7 +80,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/update", post(observe::update))
         .route("/events", get(observe::events))
         .route("/system/df", get(observe::system_df))
-        .route("/networks/prune", post(observe::networks_prune))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
         .route("/volumes", get(volumes::list))
         .route("/volumes/create", post(volumes::create))
         .route("/volumes/prune", post(volumes::prune))
@@ -87,6 +95,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
             get(volumes::inspect).delete(volumes::remove),
         )
         .route("/build/prune", post(observe::build_prune))
+        .route("/build", post(build::build))
         .route(
             "/containers/{id}/archive",
             get(files::archive_get)

@@ -260,11 +260,6 @@ pub async fn system_df(State(engine): State<AppState>) -> ApiResult<Json<Value>>
     })))
 }
 
-/// `POST /networks/prune`: berth has no user networks yet, so nothing to remove.
-pub async fn networks_prune() -> Json<Value> {
-    Json(json!({ "NetworksDeleted": Value::Null }))
-}
-
 /// `POST /build/prune`: no build cache yet.
 pub async fn build_prune() -> Json<Value> {
     Json(json!({ "CachesDeleted": Value::Null, "SpaceReclaimed": 0 }))

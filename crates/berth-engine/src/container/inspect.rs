@@ -74,7 +74,11 @@ pub fn summary(rec: &ContainerRecord, image_name: &str, sizes: Option<(u64, u64)
         "ImageID": rec.image_id,
         "Command": rec.command_line(),
         "Created": rec.created.timestamp(),
-        "Ports": [],
+        "Ports": if rec.state.status.is_running() {
+            crate::network::ports::summary_ports(&published(rec), rec.config.exposed_ports.as_ref())
+        } else {
+            json!([])
+        },
         "Labels": rec.config.labels,
         "State": rec.state.status.as_str(),
         "Status": status_text(rec),
@@ -132,11 +136,12 @@ pub fn status_text(rec: &ContainerRecord) -> String {
 fn network_settings(rec: &ContainerRecord) -> Value {
     let mode = match rec.host_config.network_mode.as_str() {
         "host" => "host",
-        // Bridge networking arrives with the networking issue; until then every
-        // container that is not on the host network gets its own namespace with loopback.
-        _ => "none",
+        // The default bridge arrives later: until then a container that is not on the host
+        // network or a user-defined one has its own namespace with loopback only.
+        m if crate::network::is_builtin_mode(m) => "none",
+        _ => "",
     };
-    let endpoint = json!({
+    let empty_endpoint = json!({
         "IPAMConfig": Value::Null,
         "Links": Value::Null,
         "Aliases": Value::Null,
@@ -153,11 +158,25 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         "GlobalIPv6PrefixLen": 0,
         "DNSNames": Value::Null,
     });
+    let mut networks = serde_json::Map::new();
+    if !mode.is_empty() {
+        networks.insert(mode.to_string(), empty_endpoint);
+    }
+    for (name, ep) in &rec.endpoints {
+        networks.insert(
+            name.clone(),
+            crate::network::api::container_endpoint(rec, ep),
+        );
+    }
     json!({
         "Bridge": "",
         "SandboxID": "",
         "SandboxKey": "",
-        "Ports": {},
+        "Ports": if rec.state.status.is_running() {
+            crate::network::ports::inspect_ports(&published(rec), rec.config.exposed_ports.as_ref())
+        } else {
+            json!({})
+        },
         "HairpinMode": false,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,
@@ -171,6 +190,14 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         "IPPrefixLen": 0,
         "IPv6Gateway": "",
         "MacAddress": "",
-        "Networks": { mode: endpoint },
+        "Networks": networks,
     })
+}
+
+/// The container's published ports while it runs.
+fn published(rec: &ContainerRecord) -> Vec<crate::network::ports::PortMapping> {
+    rec.endpoints
+        .values()
+        .flat_map(|e| e.ports.iter().cloned())
+        .collect()
 }

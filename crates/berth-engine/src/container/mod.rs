@@ -119,6 +119,8 @@ pub struct Engine {
     index: RwLock<Index>,
     /// Exec instances by id (in memory, as Docker keeps them).
     execs: StdMutex<HashMap<String, Arc<exec::Exec>>>,
+    /// User-defined networks and their pools.
+    pub networks: crate::network::Networks,
 }
 
 impl Engine {
@@ -132,6 +134,7 @@ impl Engine {
         let volumes = crate::volumes::VolumeStore::open(&cfg.data_root)?;
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
+        let networks = crate::network::Networks::open(&cfg.data_root)?;
         let engine = Arc::new(Engine {
             cfg,
             daemon_id,
@@ -141,6 +144,7 @@ impl Engine {
             init_layer,
             index: RwLock::new(Index::default()),
             execs: StdMutex::new(HashMap::new()),
+            networks,
         });
         engine.restore().await?;
         Ok(engine)
@@ -190,6 +194,14 @@ impl Engine {
             }
             if rec.state.status == Status::Removing {
                 rec.state.status = Status::Dead;
+            }
+            if live {
+                self.networks.restore(&rec.id, &rec.endpoints);
+            } else if was_running {
+                self.networks
+                    .detach(&rec.id, &dir, &mut rec.endpoints)
+                    .await;
+                let _ = berth_api::atomic::write_json(&path, &rec);
             }
             let c = Container::new(rec.clone());
             {
@@ -344,6 +356,10 @@ impl Engine {
         if body.host_config.network_mode.is_empty() {
             body.host_config.network_mode = "default".into();
         }
+        let endpoints = crate::network::endpoints_from_request(
+            &body.host_config.network_mode,
+            body.networking_config.as_ref(),
+        )?;
         if body.host_config.runtime.is_empty() {
             body.host_config.runtime = self.cfg.default_runtime.clone();
         }
@@ -383,6 +399,7 @@ impl Engine {
             state: State::default(),
             restart_count: 0,
             mount_points: Vec::new(),
+            endpoints,
         };
 
         // Reserve the name and the id together so two creates cannot take one name.
@@ -496,6 +513,7 @@ impl Engine {
                 let msg = e.to_string();
                 rec.state.error = msg.clone();
                 rec.state.exit_code = start_error_exit_code(&msg);
+                self.networks.detach(&c.id, &dir, &mut rec.endpoints).await;
                 let _ = berth_image::snapshot::unmount_rootfs(&dir);
                 let _ = write_record(&dir, &rec);
                 let auto_remove = rec.host_config.auto_remove;
@@ -518,9 +536,8 @@ impl Engine {
     ) -> Result<()> {
         // Docker accepts an unknown network at create and refuses it at start (a 404 at
         // create would make the docker CLI try to pull the image).
-        match rec.host_config.network_mode.as_str() {
-            "" | "default" | "bridge" | "none" | "host" => {}
-            other => return Err(EngineError::NotFound(format!("network {other} not found"))),
+        if !crate::network::is_builtin_mode(&rec.host_config.network_mode) {
+            self.networks.find(&rec.host_config.network_mode)?;
         }
         let image = self.images.get(&rec.image_id).await?;
         let mut layers = self.images.layer_dirs(&image).await?;
@@ -542,6 +559,8 @@ impl Engine {
             &rec.host_config.dns_search,
             &rec.host_config.dns_options,
         )?;
+        let netns = self.networks.attach(rec, dir).await?;
+        crate::network::engine::hosts_entries(dir, rec)?;
         // Docker creates a missing working directory, whatever the runtime.
         if !rec.config.working_dir.is_empty() {
             let cwd = berth_runtime::rootpath::resolve_in_root(
@@ -555,7 +574,7 @@ impl Engine {
         }
         let mounts = self.prepare_mounts(rec, &rootfs).await?;
         let t0 = std::time::Instant::now();
-        runtime::write_bundle(rec, dir, &rootfs, mounts)?;
+        runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?;
         let t_bundle = t0.elapsed();
         let shim = runtime::spawn(&self.cfg, rec, dir).await?;
         let t_shim = t0.elapsed();
@@ -620,6 +639,7 @@ impl Engine {
             let auto_remove = {
                 let mut rec = c.record.lock().await;
                 mark_exited(&mut rec, code, oom);
+                self.networks.detach(&c.id, &dir, &mut rec.endpoints).await;
                 let d = dir.clone();
                 let _ =
                     tokio::task::spawn_blocking(move || berth_image::snapshot::unmount_rootfs(&d))

@@ -110,6 +110,9 @@ pub struct ContainerRecord {
     /// Volumes, binds and tmpfs mounts (`container/mounts.rs`), resolved at create.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount_points: Vec<super::mounts::MountPoint>,
+    /// Per user-defined network (by name): requested aliases/address, and the live endpoint.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub endpoints: std::collections::BTreeMap<String, crate::network::EndpointRecord>,
 }
 
 impl ContainerRecord {

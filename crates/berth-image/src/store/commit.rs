@@ -45,17 +45,29 @@ impl ImageStore {
             }
             None => None,
         };
-        let parent_rec = {
-            let st = self.lock();
-            st.images
-                .get(req.parent)
-                .cloned()
-                .ok_or_else(|| ImageError::NotFound(format!("No such image: {}", req.parent)))?
+        // An empty parent is `FROM scratch` (the builder's first layer).
+        let (parent_rec, parent_cfg) = if req.parent.is_empty() {
+            let rec = ImageRecord {
+                id: String::new(),
+                layers: Vec::new(),
+                parent: String::new(),
+            };
+            (rec, Value::Object(Map::new()))
+        } else {
+            let rec = {
+                let st = self.lock();
+                st.images
+                    .get(req.parent)
+                    .cloned()
+                    .ok_or_else(|| ImageError::NotFound(format!("No such image: {}", req.parent)))?
+            };
+            let raw = std::fs::read(self.blob_path(&rec.id))
+                .ctx(|| format!("reading config of {}", rec.id))?;
+            let cfg: Value = serde_json::from_slice(&raw).map_err(|e| {
+                ImageError::Internal(format!("corrupt config of {}: {e}", req.parent))
+            })?;
+            (rec, cfg)
         };
-        let raw = std::fs::read(self.blob_path(&parent_rec.id))
-            .ctx(|| format!("reading config of {}", parent_rec.id))?;
-        let parent_cfg: Value = serde_json::from_slice(&raw)
-            .map_err(|e| ImageError::Internal(format!("corrupt config of {}: {e}", req.parent)))?;
 
         let tmp = self.tempdir("commit-")?;
         let blob = tmp.path().join("layer.tar");

@@ -1,0 +1,1242 @@
+//! Runs a build through the engine as moby's classic builder does: one image per step (RUN
+//! in a container whose overlay upper dir is committed; COPY/ADD as a layer made from the
+//! copied files; the other instructions as config-only images), the cache consulted before
+//! each step, and docker's progress lines (`Step N/M : ...`, ` ---> id`, `Successfully
+//! built ...`) sent as the JSON message stream `/build` answers with.
+
+use crate::cache::{self, Cache};
+use crate::copy::{self, Lower, Placement};
+use crate::error::{BuildError, Result};
+use crate::ignore::Matcher;
+use crate::instructions::{self, CmdForm, CopySpec, HealthSpec, Instr, Instruction, Parsed};
+use crate::parser;
+use crate::shell;
+use berth_api::models::{ContainerConfig as ApiConfig, ContainerCreateBody};
+use berth_engine::container::{AttachStream, WaitCondition};
+use berth_engine::Engine;
+use berth_image::ContainerConfig;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+
+/// Build args docker accepts without an ARG instruction.
+const PREDEFINED_ARGS: &[&str] = &[
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Path of the Dockerfile in the context (default `Dockerfile`).
+    pub dockerfile: String,
+    pub tags: Vec<String>,
+    /// `--build-arg K=V` (value) or `--build-arg K` (None: from the client's env, unset).
+    pub build_args: BTreeMap<String, Option<String>>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    pub labels: BTreeMap<String, String>,
+    pub quiet: bool,
+}
+
+/// A message of the `/build` stream, as docker's JSON lines.
+pub type Out = mpsc::UnboundedSender<Value>;
+
+fn short(id: &str) -> String {
+    id.strip_prefix("sha256:")
+        .unwrap_or(id)
+        .chars()
+        .take(12)
+        .collect()
+}
+
+fn go_quote_list(v: &[String]) -> String {
+    let q: Vec<String> = v
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap_or_default())
+        .collect();
+    format!("[{}]", q.join(" "))
+}
+
+/// The state of the stage being built.
+#[derive(Clone)]
+struct StageState {
+    image: String,
+    cfg: ContainerConfig,
+    /// ARGs in scope: name, value (None: declared without a value).
+    args: Vec<(String, Option<String>)>,
+    shell: Vec<String>,
+    cmd_set: bool,
+}
+
+impl StageState {
+    fn env_pairs(&self) -> Vec<(String, String)> {
+        self.cfg
+            .env
+            .iter()
+            .flatten()
+            .filter_map(|e| {
+                e.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect()
+    }
+
+    /// What expansion sees: ARG values, then ENV (ENV wins).
+    fn expand_env(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .args
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+            .collect();
+        v.extend(self.env_pairs());
+        v
+    }
+
+    /// The build args a RUN sees as environment (those not shadowed by ENV), sorted.
+    fn run_args(&self) -> Vec<String> {
+        let env: HashSet<String> = self.env_pairs().into_iter().map(|(k, _)| k).collect();
+        let mut v: Vec<String> = self
+            .args
+            .iter()
+            .filter(|(k, _)| !env.contains(k))
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn set_env(&mut self, k: &str, v: &str) {
+        let env = self.cfg.env.get_or_insert_with(Vec::new);
+        let entry = format!("{k}={v}");
+        match env
+            .iter_mut()
+            .find(|e| e.split_once('=').map(|(a, _)| a) == Some(k))
+        {
+            Some(e) => *e = entry,
+            None => env.push(entry),
+        }
+    }
+}
+
+pub struct Builder {
+    engine: Arc<Engine>,
+    context: PathBuf,
+    ignore: Matcher,
+    opts: BuildOptions,
+    out: Out,
+    cache: Cache,
+    escape: char,
+    /// Built stages: (image id, state) by index.
+    done: Vec<Option<StageState>>,
+    step: usize,
+    total: usize,
+    used_args: HashSet<String>,
+    meta_args: Vec<(String, Option<String>)>,
+}
+
+fn expand_err(ins: &Instruction, e: shell::ExpandError) -> BuildError {
+    BuildError::parse(ins.line, e.0)
+}
+
+impl Builder {
+    pub fn new(engine: Arc<Engine>, context: PathBuf, opts: BuildOptions, out: Out) -> Builder {
+        let ignore = std::fs::read_to_string(context.join(".dockerignore"))
+            .map(|s| Matcher::parse(&s))
+            .unwrap_or_default();
+        let cache = Cache::open(&engine.cfg.data_root);
+        Builder {
+            engine,
+            context,
+            ignore,
+            opts,
+            out,
+            cache,
+            escape: '\\',
+            done: Vec::new(),
+            step: 0,
+            total: 0,
+            used_args: HashSet::new(),
+            meta_args: Vec::new(),
+        }
+    }
+
+    fn say(&self, s: impl Into<String>) {
+        if !self.opts.quiet {
+            let _ = self.out.send(json!({ "stream": s.into() }));
+        }
+    }
+
+    fn step_line(&mut self, original: &str) {
+        self.step += 1;
+        self.say(format!("Step {}/{} : {}", self.step, self.total, original));
+        self.say("\n");
+    }
+
+    /// Reads and parses the Dockerfile from the context.
+    fn dockerfile(&self) -> Result<Parsed> {
+        let name = if self.opts.dockerfile.is_empty() {
+            "Dockerfile"
+        } else {
+            self.opts.dockerfile.as_str()
+        };
+        let rel = crate::ignore::clean(name.trim_start_matches('/'));
+        if rel.starts_with("..") {
+            return Err(BuildError::invalid(format!(
+                "Cannot locate specified Dockerfile: {name}"
+            )));
+        }
+        let mut path = self.context.join(&rel);
+        if !path.is_file() && name == "Dockerfile" && self.context.join("dockerfile").is_file() {
+            path = self.context.join("dockerfile");
+        }
+        let src = std::fs::read(&path).map_err(|_| {
+            BuildError::invalid(format!("Cannot locate specified Dockerfile: {name}"))
+        })?;
+        let src = String::from_utf8_lossy(&src);
+        let df = parser::parse(&src)?;
+        if df.nodes.is_empty() {
+            return Err(BuildError::invalid(format!(
+                "the Dockerfile ({name}) cannot be empty"
+            )));
+        }
+        instructions::stages(&df)
+    }
+
+    fn meta_env(&self) -> Vec<(String, String)> {
+        self.meta_args
+            .iter()
+            .filter_map(|(k, v)| {
+                let v = match self.opts.build_args.get(k) {
+                    Some(Some(b)) => Some(b.clone()),
+                    _ => v.clone(),
+                };
+                v.map(|v| (k.clone(), v))
+            })
+            .collect()
+    }
+
+    /// Runs the whole build; returns the final image id.
+    pub async fn build(mut self) -> Result<String> {
+        let mut parsed = self.dockerfile()?;
+        self.escape = parsed.escape;
+        for w in &parsed.warnings {
+            self.say(format!("{w}\n"));
+        }
+        self.meta_args = parsed.meta_args.clone();
+        let target = parsed.target(self.opts.target.as_deref())?;
+        if !self.opts.labels.is_empty() {
+            let pairs: Vec<(String, String)> = self
+                .opts
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let text = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let line = parsed.stages[target]
+                .instructions
+                .last()
+                .map(|i| i.line)
+                .unwrap_or(parsed.stages[target].line);
+            parsed.stages[target].instructions.push(Instruction {
+                line,
+                original: format!("LABEL {text}"),
+                instr: Instr::Label(
+                    pairs
+                        .into_iter()
+                        .map(|(k, v)| {
+                            (
+                                serde_json::to_string(&k).unwrap_or_default(),
+                                serde_json::to_string(&v).unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                ),
+            });
+        }
+        let meta = self.meta_env();
+        let escape = self.escape;
+        let expand =
+            |s: &str| shell::process_word(s, &meta, escape).unwrap_or_else(|_| s.to_string());
+        let needed = parsed.needed(target, &expand);
+        self.total = parsed.meta_nodes.len()
+            + needed
+                .iter()
+                .map(|i| 1 + parsed.stages[*i].instructions.len())
+                .sum::<usize>();
+        for n in parsed.meta_nodes.clone() {
+            self.step_line(&n.original);
+        }
+        for (k, _) in &parsed.meta_args {
+            // ARGs before FROM consume build args only when a FROM uses them; docker still
+            // counts them as declared.
+            self.used_args.insert(k.clone());
+        }
+        self.done = vec![None; parsed.stages.len()];
+        let mut last = String::new();
+        for &i in &needed {
+            let st = self.build_stage(&parsed, i).await?;
+            last = st.image.clone();
+            let _ = self.out.send(json!({ "aux": { "ID": last } }));
+            self.done[i] = Some(st);
+        }
+        let unused: Vec<&String> = self
+            .opts
+            .build_args
+            .keys()
+            .filter(|k| !self.used_args.contains(*k) && !PREDEFINED_ARGS.contains(&k.as_str()))
+            .collect();
+        if !unused.is_empty() {
+            let list: Vec<&str> = unused.iter().map(|s| s.as_str()).collect();
+            self.say(format!(
+                "[Warning] One or more build-args [{}] were not consumed\n",
+                list.join(" ")
+            ));
+        }
+        if last.is_empty() {
+            return Err(BuildError::invalid(
+                "No image was generated. Is your Dockerfile empty?",
+            ));
+        }
+        self.say(format!("Successfully built {}\n", short(&last)));
+        let store = self.engine.images.store().clone();
+        for t in &self.opts.tags {
+            let r = berth_image::Reference::parse_normalized(t)
+                .map_err(|e| BuildError::invalid(e.to_string()))?
+                .with_default_tag();
+            let (store, id, t2) = (store.clone(), last.clone(), r.to_string());
+            tokio::task::spawn_blocking(move || store.tag(&id, &t2))
+                .await
+                .map_err(|e| BuildError::internal("tag task", e))?
+                .map_err(|e| BuildError::invalid(e.to_string()))?;
+            self.say(format!("Successfully tagged {}\n", r.familiar_string()));
+        }
+        if self.opts.quiet {
+            let _ = self.out.send(json!({ "stream": format!("{last}\n") }));
+        }
+        Ok(last)
+    }
+
+    async fn base_state(&mut self, parsed: &Parsed, idx: usize) -> Result<StageState> {
+        let s = &parsed.stages[idx];
+        let meta = self.meta_env();
+        let (base, used) = shell::process_word_used(&s.base, &meta, self.escape)
+            .map_err(|e| BuildError::parse(s.line, e.0))?;
+        self.used_args.extend(used);
+        let lower = base.to_ascii_lowercase();
+        let prev = parsed.stages[..idx]
+            .iter()
+            .position(|o| o.name.as_deref() == Some(lower.as_str()));
+        if let Some(p) = prev {
+            let st = self.done[p].clone().ok_or_else(|| {
+                BuildError::internal("stage order", format!("stage {p} not built"))
+            })?;
+            self.say(format!(" ---> {}\n", short(&st.image)));
+            return Ok(StageState {
+                args: Vec::new(),
+                cmd_set: false,
+                ..st
+            });
+        }
+        if lower == "scratch" {
+            self.say(" ---> \n".to_string());
+            return Ok(StageState {
+                image: String::new(),
+                cfg: ContainerConfig {
+                    env: Some(vec![
+                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+                            .to_string(),
+                    ]),
+                    ..Default::default()
+                },
+                args: Vec::new(),
+                shell: vec!["/bin/sh".into(), "-c".into()],
+                cmd_set: false,
+            });
+        }
+        let img = self
+            .engine
+            .images
+            .get(&base)
+            .await
+            .map_err(|e| BuildError::NotFound(e.to_string()))?;
+        self.say(format!(" ---> {}\n", short(&img.id)));
+        let cfg: ContainerConfig = if img.config.is_null() {
+            ContainerConfig::default()
+        } else {
+            serde_json::from_value(img.config.clone())
+                .map_err(|e| BuildError::internal("image config", e))?
+        };
+        let shell = cfg
+            .shell
+            .clone()
+            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        Ok(StageState {
+            image: img.id.clone(),
+            cfg,
+            args: Vec::new(),
+            shell,
+            cmd_set: false,
+        })
+    }
+
+    async fn build_stage(&mut self, parsed: &Parsed, idx: usize) -> Result<StageState> {
+        let s = parsed.stages[idx].clone();
+        self.step_line(&s.original);
+        let mut st = self.base_state(parsed, idx).await?;
+        // The base image's ONBUILD triggers run first, and are not inherited.
+        if let Some(triggers) = st.cfg.on_build.take().filter(|t| !t.is_empty()) {
+            self.say(format!(
+                "# Executing {} build trigger{}\n",
+                triggers.len(),
+                if triggers.len() == 1 { "" } else { "s" }
+            ));
+            for t in triggers {
+                let ins = instructions::trigger_instruction(&t, s.line, self.escape)?;
+                self.dispatch(parsed, &mut st, &ins).await?;
+            }
+        }
+        for ins in &s.instructions {
+            self.step_line(&ins.original);
+            self.dispatch(parsed, &mut st, ins).await?;
+        }
+        Ok(st)
+    }
+
+    /// Cache lookup: returns true (and moves the state on) on a hit.
+    fn cached(&mut self, st: &mut StageState, key: &str, cfg: &ContainerConfig) -> bool {
+        if self.opts.no_cache {
+            return false;
+        }
+        let Some(id) = self.cache.get(key).map(str::to_string) else {
+            return false;
+        };
+        if !self.image_exists(&id) {
+            return false;
+        }
+        self.say(" ---> Using cache\n");
+        self.say(format!(" ---> {}\n", short(&id)));
+        st.image = id;
+        st.cfg = cfg.clone();
+        true
+    }
+
+    fn image_exists(&self, id: &str) -> bool {
+        let hex = id.strip_prefix("sha256:").unwrap_or(id);
+        self.engine
+            .cfg
+            .data_root
+            .join("image/images")
+            .join(format!("{hex}.json"))
+            .is_file()
+    }
+
+    fn remember(&mut self, key: String, id: &str) {
+        let root = self.engine.cfg.data_root.join("image/images");
+        self.cache.put(key, id.to_string(), |v| {
+            root.join(format!("{}.json", v.strip_prefix("sha256:").unwrap_or(v)))
+                .is_file()
+        });
+    }
+
+    fn step_key(&self, st: &StageState, what: &str, cfg: &ContainerConfig) -> String {
+        let cfg_json = serde_json::to_string(cfg).unwrap_or_default();
+        cache::key(&[&st.image, what, &cfg_json])
+    }
+
+    /// Commits `upper` (or nothing) on the current image with `cfg`.
+    async fn commit(
+        &self,
+        st: &StageState,
+        upper: Option<PathBuf>,
+        cfg: &ContainerConfig,
+        created_by: &str,
+        container_id: &str,
+    ) -> Result<String> {
+        let store = self.engine.images.store().clone();
+        let (parent, cfg, created_by, cid) = (
+            st.image.clone(),
+            cfg.clone(),
+            created_by.to_string(),
+            container_id.to_string(),
+        );
+        let scratch = self.engine.cfg.data_root.join("builder").join("tmp");
+        tokio::task::spawn_blocking(move || {
+            let empty;
+            let upper = match upper {
+                Some(u) => u,
+                None => {
+                    std::fs::create_dir_all(&scratch)
+                        .map_err(|e| BuildError::internal("builder tmp", e))?;
+                    empty = tempfile::Builder::new()
+                        .prefix("empty-")
+                        .tempdir_in(&scratch)
+                        .map_err(|e| BuildError::internal("builder tmp", e))?;
+                    empty.path().to_path_buf()
+                }
+            };
+            store
+                .commit(&berth_image::CommitRequest {
+                    parent: &parent,
+                    upper: &upper,
+                    config: &cfg,
+                    container_id: &cid,
+                    author: "",
+                    comment: "",
+                    created_by: &created_by,
+                    reference: None,
+                })
+                .map_err(|e| BuildError::internal("commit", e))
+        })
+        .await
+        .map_err(|e| BuildError::internal("commit task", e))?
+    }
+
+    /// A config-only step: cache, then an image with an empty layer.
+    async fn meta_step(
+        &mut self,
+        st: &mut StageState,
+        cfg: ContainerConfig,
+        created_by: String,
+    ) -> Result<()> {
+        let key = self.step_key(st, &created_by, &cfg);
+        if self.cached(st, &key, &cfg) {
+            return Ok(());
+        }
+        let cid = hex::encode(rand_bytes());
+        self.say(format!(" ---> Running in {}\n", &cid[..12]));
+        let id = self.commit(st, None, &cfg, &created_by, &cid).await?;
+        self.say(format!("Removing intermediate container {}\n", &cid[..12]));
+        self.say(format!(" ---> {}\n", short(&id)));
+        self.remember(key, &id);
+        st.image = id;
+        st.cfg = cfg;
+        Ok(())
+    }
+
+    fn word(&self, st: &StageState, ins: &Instruction, s: &str) -> Result<String> {
+        shell::process_word(s, &st.expand_env(), self.escape).map_err(|e| expand_err(ins, e))
+    }
+
+    fn words(&self, st: &StageState, ins: &Instruction, s: &str) -> Result<Vec<String>> {
+        shell::process_words(s, &st.expand_env(), self.escape).map_err(|e| expand_err(ins, e))
+    }
+
+    fn cmd_vec(st: &StageState, c: &CmdForm) -> Vec<String> {
+        match c {
+            CmdForm::Exec(v) => v.clone(),
+            CmdForm::Shell(s) => {
+                let mut v = st.shell.clone();
+                v.push(s.clone());
+                v
+            }
+        }
+    }
+
+    async fn dispatch(
+        &mut self,
+        parsed: &Parsed,
+        st: &mut StageState,
+        ins: &Instruction,
+    ) -> Result<()> {
+        let nop = |s: String| format!("/bin/sh -c #(nop)  {s}");
+        match &ins.instr {
+            Instr::Arg(list) => {
+                let mut parts = Vec::new();
+                for (k, default) in list {
+                    self.used_args.insert(k.clone());
+                    let v = match self.opts.build_args.get(k) {
+                        Some(Some(v)) => Some(v.clone()),
+                        _ => match default {
+                            Some(d) => Some(self.word(st, ins, d)?),
+                            None => self
+                                .meta_env()
+                                .into_iter()
+                                .find(|(mk, _)| mk == k)
+                                .map(|(_, v)| v),
+                        },
+                    };
+                    parts.push(match default {
+                        Some(d) => format!("{k}={d}"),
+                        None => k.clone(),
+                    });
+                    st.args.retain(|(a, _)| a != k);
+                    st.args.push((k.clone(), v));
+                }
+                let cfg = st.cfg.clone();
+                self.meta_step(st, cfg, nop(format!("ARG {}", parts.join(" "))))
+                    .await
+            }
+            Instr::Env(pairs) => {
+                let mut shown = Vec::new();
+                let mut next = st.clone();
+                for (k, v) in pairs {
+                    let k = self.word(&next, ins, k)?;
+                    let v = self.word(&next, ins, v)?;
+                    next.set_env(&k, &v);
+                    shown.push(format!("{k}={v}"));
+                }
+                let cfg = next.cfg.clone();
+                self.meta_step(st, cfg, nop(format!("ENV {}", shown.join(" "))))
+                    .await
+            }
+            Instr::Label(pairs) => {
+                let mut cfg = st.cfg.clone();
+                let mut shown = Vec::new();
+                for (k, v) in pairs {
+                    let k = self.word(st, ins, k)?;
+                    let v = self.word(st, ins, v)?;
+                    shown.push(format!("{k}={v}"));
+                    cfg.labels.get_or_insert_with(BTreeMap::new).insert(k, v);
+                }
+                self.meta_step(st, cfg, nop(format!("LABEL {}", shown.join(" "))))
+                    .await
+            }
+            Instr::Workdir(w) => {
+                let w = self.word(st, ins, w)?;
+                let abs = if w.starts_with('/') {
+                    w.clone()
+                } else {
+                    let base = if st.cfg.working_dir.is_empty() {
+                        "/"
+                    } else {
+                        st.cfg.working_dir.as_str()
+                    };
+                    format!("{base}/{w}")
+                };
+                let mut cfg = st.cfg.clone();
+                cfg.working_dir = crate::ignore::clean(&abs);
+                let by = format!("/bin/sh -c #(nop) WORKDIR {}", cfg.working_dir);
+                self.meta_step(st, cfg, by).await
+            }
+            Instr::User(u) => {
+                let u = self.word(st, ins, u)?;
+                let mut cfg = st.cfg.clone();
+                cfg.user = u.clone();
+                self.meta_step(st, cfg, nop(format!("USER {u}"))).await
+            }
+            Instr::Expose(p) => {
+                let mut ports = self.words(st, ins, p)?;
+                let mut cfg = st.cfg.clone();
+                for p in &ports {
+                    let (num, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));
+                    let valid = |n: &str| n.parse::<u16>().is_ok();
+                    let ok = match num.split_once('-') {
+                        Some((a, b)) => valid(a) && valid(b),
+                        None => valid(num),
+                    };
+                    if !ok || !matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp")
+                    {
+                        return Err(BuildError::parse(
+                            ins.line,
+                            format!("Invalid containerPort: {num}"),
+                        ));
+                    }
+                    cfg.exposed_ports
+                        .get_or_insert_with(BTreeMap::new)
+                        .insert(format!("{num}/{}", proto.to_ascii_lowercase()), json!({}));
+                }
+                ports.sort();
+                self.meta_step(st, cfg, nop(format!("EXPOSE {}", ports.join(" "))))
+                    .await
+            }
+            Instr::Cmd(c) => {
+                let mut cfg = st.cfg.clone();
+                let v = Self::cmd_vec(st, c);
+                cfg.cmd = Some(v.clone());
+                st.cmd_set = true;
+                self.meta_step(st, cfg, nop(format!("CMD {}", go_quote_list(&v))))
+                    .await
+            }
+            Instr::Entrypoint(c) => {
+                let mut cfg = st.cfg.clone();
+                let v = Self::cmd_vec(st, c);
+                cfg.entrypoint = Some(v.clone());
+                // An inherited CMD does not apply to a new ENTRYPOINT.
+                if !st.cmd_set {
+                    cfg.cmd = None;
+                }
+                self.meta_step(st, cfg, nop(format!("ENTRYPOINT {}", go_quote_list(&v))))
+                    .await
+            }
+            Instr::Shell(v) => {
+                let mut cfg = st.cfg.clone();
+                cfg.shell = Some(v.clone());
+                st.shell = v.clone();
+                self.meta_step(st, cfg, nop(format!("SHELL {}", go_quote_list(v))))
+                    .await
+            }
+            Instr::Volume(v) => {
+                let mut cfg = st.cfg.clone();
+                let mut shown = Vec::new();
+                for p in v {
+                    let p = self.word(st, ins, p)?;
+                    if p.trim().is_empty() {
+                        return Err(BuildError::parse(
+                            ins.line,
+                            "VOLUME specified can not be an empty string",
+                        ));
+                    }
+                    cfg.volumes
+                        .get_or_insert_with(BTreeMap::new)
+                        .insert(p.clone(), json!({}));
+                    shown.push(p);
+                }
+                self.meta_step(st, cfg, nop(format!("VOLUME [{}]", shown.join(" "))))
+                    .await
+            }
+            Instr::StopSignal(s) => {
+                let s = self.word(st, ins, s)?;
+                let mut cfg = st.cfg.clone();
+                cfg.stop_signal = Some(s.clone());
+                self.meta_step(st, cfg, nop(format!("STOPSIGNAL {s}")))
+                    .await
+            }
+            Instr::Maintainer(m) => {
+                let cfg = st.cfg.clone();
+                self.meta_step(st, cfg, nop(format!("MAINTAINER {m}")))
+                    .await
+            }
+            Instr::Healthcheck(h) => {
+                let mut cfg = st.cfg.clone();
+                cfg.healthcheck = Some(health_json(h.as_ref()));
+                let shown = match h {
+                    None => "HEALTHCHECK NONE".to_string(),
+                    Some(h) => format!("HEALTHCHECK &{{{}}}", go_quote_list(&h.test)),
+                };
+                self.meta_step(st, cfg, nop(shown)).await
+            }
+            Instr::Onbuild(t) => {
+                let mut cfg = st.cfg.clone();
+                cfg.on_build.get_or_insert_with(Vec::new).push(t.clone());
+                self.meta_step(st, cfg, nop(format!("ONBUILD {t}"))).await
+            }
+            Instr::Run {
+                cmd,
+                heredocs,
+                network,
+                mounts,
+            } => {
+                if !mounts.is_empty() {
+                    return Err(BuildError::parse(
+                        ins.line,
+                        "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled",
+                    ));
+                }
+                self.run(st, ins, cmd, heredocs, network.as_deref()).await
+            }
+            Instr::Copy(c) => self.copy(parsed, st, ins, c, false).await,
+            Instr::Add(c) => self.copy(parsed, st, ins, c, true).await,
+        }
+    }
+
+    async fn run(
+        &mut self,
+        st: &mut StageState,
+        _ins: &Instruction,
+        cmd: &CmdForm,
+        heredocs: &[parser::Heredoc],
+        network: Option<&str>,
+    ) -> Result<()> {
+        let argv = match (cmd, heredocs) {
+            (CmdForm::Shell(s), [h])
+                if s.trim().starts_with("<<") && s.split_whitespace().count() == 1 =>
+            {
+                let mut v = st.shell.clone();
+                v.push(h.content.clone());
+                v
+            }
+            (CmdForm::Shell(s), hs) if !hs.is_empty() => {
+                let mut script = s.clone();
+                for h in hs {
+                    script.push('\n');
+                    script.push_str(&h.content);
+                    script.push_str(&h.name);
+                }
+                let mut v = st.shell.clone();
+                v.push(script);
+                v
+            }
+            _ => Self::cmd_vec(st, cmd),
+        };
+        let run_args = st.run_args();
+        for a in &run_args {
+            if let Some((k, _)) = a.split_once('=') {
+                self.used_args.insert(k.to_string());
+            }
+        }
+        let created_by = if run_args.is_empty() {
+            argv.join(" ")
+        } else {
+            format!(
+                "|{} {} {}",
+                run_args.len(),
+                run_args.join(" "),
+                argv.join(" ")
+            )
+        };
+        let cfg = st.cfg.clone();
+        let key = self.step_key(
+            st,
+            &format!("RUN\0{created_by}\0{}", network.unwrap_or("")),
+            &cfg,
+        );
+        if self.cached(st, &key, &cfg) {
+            return Ok(());
+        }
+        let mut env = st.cfg.env.clone().unwrap_or_default();
+        env.extend(run_args.iter().cloned());
+        let body = ContainerCreateBody {
+            config: ApiConfig {
+                image: st.image.clone(),
+                cmd: Some(argv.clone()),
+                entrypoint: Some(Vec::new()),
+                env,
+                working_dir: st.cfg.working_dir.clone(),
+                user: st.cfg.user.clone(),
+                attach_stdout: true,
+                attach_stderr: true,
+                ..Default::default()
+            },
+            host_config: berth_api::models::HostConfig {
+                network_mode: match network {
+                    Some("none") => "none".into(),
+                    Some("host") => "host".into(),
+                    _ => String::new(),
+                },
+                ..Default::default()
+            },
+            networking_config: None,
+        };
+        if st.image.is_empty() {
+            return Err(BuildError::invalid(format!(
+                "The command '{}' cannot run in an empty (scratch) image",
+                argv.join(" ")
+            )));
+        }
+        let engine = self.engine.clone();
+        let created = engine
+            .create(None, body)
+            .await
+            .map_err(|e| BuildError::internal("creating the RUN container", e))?;
+        let cid = created.id.clone();
+        self.say(format!(" ---> Running in {}\n", short(&cid)));
+        let result = self.run_container(&cid).await;
+        let outcome = match result {
+            Ok(0) => {
+                let upper = engine.container_dir(&cid).join("upper");
+                self.commit(st, Some(upper), &cfg, &created_by, &cid)
+                    .await
+                    .map(Some)
+            }
+            Ok(code) => Err(BuildError::RunFailed {
+                cmd: argv.join(" "),
+                code,
+            }),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = engine.remove(&cid, true).await {
+            tracing::warn!(id = %cid, error = %e, "removing a build container");
+        }
+        let id = outcome?.unwrap_or_default();
+        self.say(format!("Removing intermediate container {}\n", short(&cid)));
+        self.say(format!(" ---> {}\n", short(&id)));
+        self.remember(key, &id);
+        st.image = id;
+        Ok(())
+    }
+
+    /// Starts the container, streams its output, returns its exit code.
+    async fn run_container(&self, cid: &str) -> Result<i64> {
+        let engine = &self.engine;
+        let target = engine
+            .attach(cid, false, true, true)
+            .await
+            .map_err(|e| BuildError::internal("attach", e))?;
+        engine
+            .start(cid)
+            .await
+            .map_err(|e| BuildError::internal("starting the RUN container", e))?;
+        let stream = match target.stream {
+            AttachStream::Ready(s) => Some(s),
+            AttachStream::OnStart(rx) => rx.await.ok().and_then(|r| r.ok()),
+        };
+        if let Some(mut s) = stream {
+            let mut hdr = [0u8; 8];
+            loop {
+                if s.read_exact(&mut hdr).await.is_err() {
+                    break;
+                }
+                let len = u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
+                let mut buf = vec![0u8; len];
+                if s.read_exact(&mut buf).await.is_err() {
+                    break;
+                }
+                self.say(String::from_utf8_lossy(&buf).into_owned());
+            }
+        }
+        engine
+            .wait(cid, WaitCondition::NotRunning)
+            .await
+            .map_err(|e| BuildError::internal("wait", e))
+    }
+
+    async fn copy(
+        &mut self,
+        parsed: &Parsed,
+        st: &mut StageState,
+        ins: &Instruction,
+        c: &CopySpec,
+        add: bool,
+    ) -> Result<()> {
+        let what = if add { "ADD" } else { "COPY" };
+        let srcs: Vec<String> = c
+            .srcs
+            .iter()
+            .map(|s| self.word(st, ins, s))
+            .collect::<Result<_>>()?;
+        let dest_raw = self.word(st, ins, &c.dest)?;
+        let base = if st.cfg.working_dir.is_empty() {
+            "/".to_string()
+        } else {
+            st.cfg.working_dir.clone()
+        };
+        let dest = if dest_raw.starts_with('/') {
+            dest_raw.clone()
+        } else {
+            let trail = dest_raw.ends_with('/') || dest_raw == "." || dest_raw.ends_with("/.");
+            let mut d = crate::ignore::clean(&format!("{base}/{dest_raw}"));
+            if trail && !d.ends_with('/') {
+                d.push('/');
+            }
+            d
+        };
+        if add
+            && srcs.iter().any(|s| {
+                s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")
+            })
+        {
+            return Err(BuildError::invalid(format!(
+                "{what} failed: remote sources (URLs) are not supported by berth's builder yet"
+            )));
+        }
+        // Where the sources come from: the context, a stage, or an image (mounted read-only).
+        let from = match &c.from {
+            Some(f) => Some(self.word(st, ins, f)?),
+            None => None,
+        };
+        let mut mounted: Option<(PathBuf, tempfile::TempDir)> = None;
+        let mut from_key: Option<String> = None;
+        let (root, matcher): (PathBuf, Option<Matcher>) = match &from {
+            None => (self.context.clone(), Some(self.ignore.clone())),
+            Some(f) => {
+                let image = match parsed.stage_index(f) {
+                    Some(i) if self.done.get(i).is_some_and(|d| d.is_some()) => self.done[i]
+                        .as_ref()
+                        .map(|d| d.image.clone())
+                        .unwrap_or_default(),
+                    Some(_) => {
+                        return Err(BuildError::parse(ins.line, format!("invalid from flag value {f}: refers to a stage that is not built before this one")));
+                    }
+                    None => self.engine.images.get(f).await.map(|i| i.id).map_err(|e| {
+                        BuildError::parse(ins.line, format!("invalid from flag value {f}: {e}"))
+                    })?,
+                };
+                // The source image's id fixes what it holds: look the step up before
+                // paying for a mount and a walk of its files.
+                let chown = match &c.chown {
+                    Some(o) => Some(self.word(st, ins, o)?),
+                    None => None,
+                };
+                let pre = self.step_key(
+                    st,
+                    &format!(
+                        "{what}-from\0{image}\0{srcs:?}\0{dest}\0{chown:?}\0{:?}\0{}",
+                        c.chmod, c.dest
+                    ),
+                    &st.cfg,
+                );
+                let cfg = st.cfg.clone();
+                if self.cached(st, &pre, &cfg) {
+                    return Ok(());
+                }
+                from_key = Some(pre);
+                let (root, guard) = self.mount_image(&image).await?;
+                mounted = Some((root.clone(), guard));
+                (root, None)
+            }
+        };
+        let result = self
+            .copy_from(
+                st,
+                ins,
+                c,
+                add,
+                &srcs,
+                &dest,
+                &root,
+                matcher.as_ref(),
+                from.is_some(),
+            )
+            .await;
+        if let (Ok(()), Some(k)) = (&result, from_key) {
+            let id = st.image.clone();
+            self.remember(k, &id);
+        }
+        if let Some((_, guard)) = mounted {
+            let dir = guard.path().to_path_buf();
+            let _ = tokio::task::spawn_blocking(move || {
+                let _ = berth_image::snapshot::unmount_rootfs(&dir);
+                drop(guard);
+            })
+            .await;
+        }
+        result
+    }
+
+    async fn mount_image(&self, image: &str) -> Result<(PathBuf, tempfile::TempDir)> {
+        let img = self
+            .engine
+            .images
+            .get(image)
+            .await
+            .map_err(|e| BuildError::NotFound(e.to_string()))?;
+        let layers = self
+            .engine
+            .images
+            .layer_dirs(&img)
+            .await
+            .map_err(|e| BuildError::internal("layers", e))?;
+        let scratch = self.engine.cfg.data_root.join("builder").join("tmp");
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&scratch)
+                .map_err(|e| BuildError::internal("builder tmp", e))?;
+            let dir = tempfile::Builder::new()
+                .prefix("from-")
+                .tempdir_in(&scratch)
+                .map_err(|e| BuildError::internal("builder tmp", e))?;
+            let root = berth_image::snapshot::mount_rootfs(&layers, dir.path())
+                .map_err(|e| BuildError::internal("mounting the source image", e))?;
+            Ok((root, dir))
+        })
+        .await
+        .map_err(|e| BuildError::internal("mount task", e))?
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn copy_from(
+        &mut self,
+        st: &mut StageState,
+        ins: &Instruction,
+        c: &CopySpec,
+        add: bool,
+        srcs: &[String],
+        dest: &str,
+        root: &Path,
+        matcher: Option<&Matcher>,
+        from_image: bool,
+    ) -> Result<()> {
+        let what = if add { "ADD" } else { "COPY" };
+        let sources = copy::resolve(root, srcs, matcher, what).map_err(|e| match e {
+            BuildError::Invalid(m) if from_image => {
+                BuildError::invalid(m.replace(" in build context or excluded by .dockerignore", ""))
+            }
+            e => e,
+        })?;
+        let mut digest = copy::digest(&sources, matcher)?;
+        for h in &c.heredocs {
+            let content = if h.expand {
+                self.word(st, ins, &h.content)?
+            } else {
+                h.content.clone()
+            };
+            digest.push_str(&cache::key(&[&h.name, &content]));
+        }
+        let layers = if st.image.is_empty() {
+            Vec::new()
+        } else {
+            let img = self
+                .engine
+                .images
+                .get(&st.image)
+                .await
+                .map_err(|e| BuildError::NotFound(e.to_string()))?;
+            let mut l = self
+                .engine
+                .images
+                .layer_dirs(&img)
+                .await
+                .map_err(|e| BuildError::internal("layers", e))?;
+            l.reverse();
+            l
+        };
+        let lower = Lower { layers };
+        let owner = match &c.chown {
+            Some(o) => copy::parse_chown(&self.word(st, ins, o)?, &lower)?,
+            None => (0, 0),
+        };
+        let chmod = c.chmod.as_deref().map(copy::parse_chmod).transpose()?;
+        let kind = if sources.len() == 1 && c.heredocs.is_empty() {
+            if sources[0].abs.is_dir() {
+                "dir"
+            } else {
+                "file"
+            }
+        } else {
+            "multi"
+        };
+        let created_by = format!("/bin/sh -c #(nop) {what} {kind}:{digest} in {} ", c.dest);
+        let cfg = st.cfg.clone();
+        let key = self.step_key(
+            st,
+            &format!("{created_by}\0{dest}\0{:?}\0{:?}\0{add}", owner, chmod),
+            &cfg,
+        );
+        if self.cached(st, &key, &cfg) {
+            return Ok(());
+        }
+        let scratch = self.engine.cfg.data_root.join("builder").join("tmp");
+        std::fs::create_dir_all(&scratch).map_err(|e| BuildError::internal("builder tmp", e))?;
+        let up = tempfile::Builder::new()
+            .prefix("copy-")
+            .tempdir_in(&scratch)
+            .map_err(|e| BuildError::internal("builder tmp", e))?;
+        let upper = up.path().join("upper");
+        std::fs::create_dir(&upper).map_err(|e| BuildError::internal("builder tmp", e))?;
+        let heredocs: Vec<(String, Vec<u8>)> = c
+            .heredocs
+            .iter()
+            .map(|h| {
+                let content = if h.expand {
+                    self.word(st, ins, &h.content)?
+                } else {
+                    h.content.clone()
+                };
+                Ok((h.name.clone(), content.into_bytes()))
+            })
+            .collect::<Result<_>>()?;
+        let (dest2, matcher2, upper2) = (dest.to_string(), matcher.cloned(), upper.clone());
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let p = Placement { upper: &upper2, lower: &lower, owner, chmod };
+            let mut plain = Vec::new();
+            for s in sources {
+                if add && s.abs.is_file() && copy::is_archive(&s.abs) {
+                    p.extract(&s.abs, &dest2)?;
+                } else {
+                    plain.push(s);
+                }
+            }
+            if !plain.is_empty() {
+                let dest_for = if plain.len() > 1 && !dest2.ends_with('/') {
+                    // Several sources need a directory destination (docker's rule).
+                    return Err(BuildError::invalid(format!(
+                        "When using {} with more than one source file, the destination must be a directory and end with a /",
+                        if add { "ADD" } else { "COPY" }
+                    )));
+                } else {
+                    dest2.clone()
+                };
+                p.copy(&plain, &dest_for, matcher2.as_ref())?;
+            }
+            for (name, content) in heredocs {
+                let d = if dest2.ends_with('/') || lower.meta(&dest2).is_some_and(|m| m.is_dir()) {
+                    format!("{}/{name}", dest2.trim_end_matches('/'))
+                } else {
+                    dest2.clone()
+                };
+                p.write_file(&d, &content)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| BuildError::internal("copy task", e))?
+        .map_err(|e| match e {
+            BuildError::Invalid(m) if !m.starts_with(what) => BuildError::invalid(format!("{what} failed: {m}")),
+            e => e,
+        })?;
+        let id = self.commit(st, Some(upper), &cfg, &created_by, "").await?;
+        drop(up);
+        self.say(format!(" ---> {}\n", short(&id)));
+        self.remember(key, &id);
+        st.image = id;
+        Ok(())
+    }
+}
+
+fn health_json(h: Option<&HealthSpec>) -> Value {
+    match h {
+        None => json!({ "Test": ["NONE"] }),
+        Some(h) => {
+            let mut m = serde_json::Map::new();
+            m.insert("Test".into(), json!(h.test));
+            for (k, v) in [
+                ("Interval", h.interval),
+                ("Timeout", h.timeout),
+                ("StartPeriod", h.start_period),
+                ("StartInterval", h.start_interval),
+            ] {
+                if v != 0 {
+                    m.insert(k.into(), json!(v));
+                }
+            }
+            if h.retries != 0 {
+                m.insert("Retries".into(), json!(h.retries));
+            }
+            Value::Object(m)
+        }
+    }
+}
+
+fn rand_bytes() -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Sha256::digest(format!("{t}-{n}-{}", std::process::id()).as_bytes()).into()
+}
+
+/// Unpacks a build context tar (maybe gzip-compressed) into `dir`.
+pub fn unpack_context(r: impl std::io::Read, dir: &Path) -> Result<()> {
+    let mut r = std::io::BufReader::new(r);
+    let gz = {
+        use std::io::BufRead;
+        let b = r
+            .fill_buf()
+            .map_err(|e| BuildError::internal("reading the context", e))?;
+        b.starts_with(&[0x1f, 0x8b])
+    };
+    let reader: Box<dyn std::io::Read> = if gz {
+        Box::new(flate2::read::GzDecoder::new(r))
+    } else {
+        Box::new(r)
+    };
+    let mut ar = tar::Archive::new(reader);
+    ar.set_preserve_permissions(true);
+    ar.set_overwrite(true);
+    ar.unpack(dir)
+        .map_err(|e| BuildError::invalid(format!("invalid build context: {e}")))?;
+    // Read the archive's trailing padding too: a client still writing it when the answer
+    // comes would see a broken pipe.
+    let mut rest = ar.into_inner();
+    std::io::copy(&mut rest, &mut std::io::sink())
+        .map_err(|e| BuildError::internal("reading the context", e))?;
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! `berth build`: sends the context (a directory filtered by its .dockerignore, a tar on
+//! stdin, or a lone Dockerfile on stdin) to `POST /build` and prints the message stream as
+//! the docker CLI's legacy builder does.
+
+use super::{parse, Invocation};
+use crate::client::{q, Body};
+use crate::{CmdResult, Ctx, Failure};
+use berth_build::ignore::Matcher;
+use clap::Parser;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+struct BuildCmd {
+    #[arg(short = 't', long = "tag")]
+    tag: Vec<String>,
+    #[arg(short = 'f', long = "file")]
+    file: Option<String>,
+    #[arg(long = "build-arg")]
+    build_arg: Vec<String>,
+    #[arg(long)]
+    target: Option<String>,
+    #[arg(long = "no-cache")]
+    no_cache: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long)]
+    iidfile: Option<String>,
+    #[arg(long)]
+    label: Vec<String>,
+    #[arg(long)]
+    pull: bool,
+    #[arg(long, default_value = "true")]
+    rm: String,
+    #[arg(long = "force-rm")]
+    force_rm: bool,
+    #[arg(long)]
+    progress: Option<String>,
+    #[arg(long)]
+    network: Option<String>,
+    #[arg(long)]
+    platform: Option<String>,
+    args: Vec<String>,
+}
+
+fn fail(msg: impl Into<String>) -> Failure {
+    Failure::new(msg, 1)
+}
+
+/// The context directory as a tar: .dockerignore applied, the Dockerfile and .dockerignore
+/// always included (the daemon reads them).
+fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<Vec<u8>, Failure> {
+    let ignore = std::fs::read_to_string(dir.join(".dockerignore"))
+        .map(|s| Matcher::parse(&s))
+        .unwrap_or_default();
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    // Modes matter (COPY keeps them, the cache hashes them), as the docker CLI sends them.
+    b.mode(tar::HeaderMode::Complete);
+    fn walk(
+        b: &mut tar::Builder<Vec<u8>>,
+        root: &Path,
+        rel: &str,
+        ignore: &Matcher,
+        keep: &[String],
+    ) -> Result<(), Failure> {
+        let abs = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        let mut names: Vec<String> = std::fs::read_dir(&abs)
+            .map_err(|e| fail(format!("error checking context: {e}")))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for n in names {
+            let r = if rel.is_empty() {
+                n.clone()
+            } else {
+                format!("{rel}/{n}")
+            };
+            let p = root.join(&r);
+            let m = std::fs::symlink_metadata(&p)
+                .map_err(|e| fail(format!("error checking context: {e}")))?;
+            let excluded = ignore.excluded(&r) && !keep.contains(&r);
+            if m.is_dir() {
+                if excluded && !ignore.may_include_under(&r) {
+                    continue;
+                }
+                if !excluded {
+                    b.append_dir(&r, &p)
+                        .map_err(|e| fail(format!("error archiving {r}: {e}")))?;
+                }
+                walk(b, root, &r, ignore, keep)?;
+            } else if !excluded {
+                b.append_path_with_name(&p, &r)
+                    .map_err(|e| fail(format!("error archiving {r}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+    walk(&mut b, dir, "", &ignore, keep)?;
+    if let Some((name, data)) = extra {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o600);
+        h.set_cksum();
+        b.append_data(&mut h, name, data)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    b.into_inner().map_err(|e| fail(e.to_string()))
+}
+
+fn random_name() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(".dockerfile.{:x}{:x}", t, std::process::id())
+}
+
+fn is_tar(data: &[u8]) -> bool {
+    data.starts_with(&[0x1f, 0x8b]) || (data.len() >= 262 && &data[257..262] == b"ustar")
+}
+
+pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: BuildCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let src = &o.args[0];
+    if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("git@") {
+        return Err(fail("remote build contexts are not supported by berth"));
+    }
+    let stdin_dockerfile = o.file.as_deref() == Some("-");
+    if stdin_dockerfile && src == "-" {
+        return Err(fail(
+            "invalid argument: can't use stdin for both build context and dockerfile",
+        ));
+    }
+    let mut dockerfile_param = String::new();
+    let context: Vec<u8> = if src == "-" {
+        let mut data = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut data)
+            .map_err(|e| fail(e.to_string()))?;
+        if is_tar(&data) {
+            if let Some(f) = &o.file {
+                dockerfile_param = f.clone();
+            }
+            data
+        } else {
+            // A lone Dockerfile: the context is empty.
+            let name = random_name();
+            dockerfile_param = name.clone();
+            let mut b = tar::Builder::new(Vec::new());
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o600);
+            h.set_cksum();
+            b.append_data(&mut h, &name, &data[..])
+                .map_err(|e| fail(e.to_string()))?;
+            b.into_inner().map_err(|e| fail(e.to_string()))?
+        }
+    } else {
+        let dir = PathBuf::from(src);
+        if !dir.is_dir() {
+            return Err(fail(format!(
+                "unable to prepare context: path \"{src}\" not found"
+            )));
+        }
+        let dir = dir.canonicalize().map_err(|e| fail(e.to_string()))?;
+        let mut keep = vec![".dockerignore".to_string()];
+        let extra: Option<(String, Vec<u8>)> = match o.file.as_deref() {
+            Some("-") => {
+                let mut data = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut data)
+                    .map_err(|e| fail(e.to_string()))?;
+                let n = random_name();
+                dockerfile_param = n.clone();
+                Some((n, data))
+            }
+            Some(f) => {
+                let p = PathBuf::from(f);
+                let abs = if p.is_absolute() {
+                    p
+                } else {
+                    std::env::current_dir()
+                        .map_err(|e| fail(e.to_string()))?
+                        .join(p)
+                };
+                let abs = abs.canonicalize().map_err(|_| {
+                    fail(format!("unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: no such file or directory", abs.display()))
+                })?;
+                match abs.strip_prefix(&dir) {
+                    Ok(rel) => {
+                        dockerfile_param = rel.to_string_lossy().into_owned();
+                        keep.push(dockerfile_param.clone());
+                        None
+                    }
+                    Err(_) => {
+                        let data = std::fs::read(&abs).map_err(|e| fail(e.to_string()))?;
+                        let n = random_name();
+                        dockerfile_param = n.clone();
+                        Some((n, data))
+                    }
+                }
+            }
+            None => {
+                // The docker CLI checks the default Dockerfile before sending anything.
+                let df = dir.join("Dockerfile");
+                if !df.exists() && !dir.join("dockerfile").exists() {
+                    return Err(fail(format!(
+                        "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: no such file or directory",
+                        df.display()
+                    )));
+                }
+                keep.push("Dockerfile".to_string());
+                None
+            }
+        };
+        tar_dir(
+            &dir,
+            extra.as_ref().map(|(n, d)| (n.as_str(), d.as_slice())),
+            &keep,
+        )?
+    };
+
+    let mut params: Vec<String> = Vec::new();
+    for t in &o.tag {
+        params.push(format!("t={}", q(t)));
+    }
+    if !dockerfile_param.is_empty() {
+        params.push(format!("dockerfile={}", q(&dockerfile_param)));
+    }
+    let mut build_args: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for a in &o.build_arg {
+        match a.split_once('=') {
+            Some((k, v)) => build_args.insert(k.to_string(), Some(v.to_string())),
+            None => build_args.insert(a.clone(), std::env::var(a).ok()),
+        };
+    }
+    if !build_args.is_empty() {
+        params.push(format!(
+            "buildargs={}",
+            q(&serde_json::to_string(&build_args).unwrap_or_default())
+        ));
+    }
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for l in &o.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    if !labels.is_empty() {
+        params.push(format!(
+            "labels={}",
+            q(&serde_json::to_string(&labels).unwrap_or_default())
+        ));
+    }
+    if let Some(t) = &o.target {
+        params.push(format!("target={}", q(t)));
+    }
+    if o.no_cache {
+        params.push("nocache=1".into());
+    }
+    if o.quiet {
+        params.push("q=1".into());
+    }
+    if o.pull {
+        params.push("pull=1".into());
+    }
+    if o.force_rm {
+        params.push("forcerm=1".into());
+    }
+    params.push(format!("rm={}", if o.rm == "false" { 0 } else { 1 }));
+    let path = format!("/build?{}", params.join("&"));
+    let mut out = std::io::stdout().lock();
+    if !o.quiet {
+        let _ = writeln!(
+            out,
+            "Sending build context to Docker daemon  {}",
+            crate::units::human_size_prec(context.len() as f64, 4)
+        );
+    }
+    let mut cur = std::io::Cursor::new(context);
+    let resp = ctx
+        .client()?
+        .call("POST", &path, Body::Stream(&mut cur, "application/x-tar"))?;
+    let mut image_id = String::new();
+    let mut reader = BufReader::new(resp.body);
+    let mut line = Vec::new();
+    let tty = std::io::stdout().is_terminal();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| fail(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(line.trim_ascii()) else {
+            continue;
+        };
+        if let Some(e) = v.get("errorDetail") {
+            let msg = e
+                .get("message")
+                .and_then(Value::as_str)
+                .or_else(|| v.get("error").and_then(Value::as_str))
+                .unwrap_or("build failed")
+                .to_string();
+            let code = e.get("code").and_then(Value::as_i64).unwrap_or(1);
+            let _ = out.flush();
+            return Err(Failure::new(msg, i32::try_from(code).unwrap_or(1).max(1)));
+        }
+        if let Some(id) = v.pointer("/aux/ID").and_then(Value::as_str) {
+            image_id = id.to_string();
+        }
+        if let Some(s) = v.get("stream").and_then(Value::as_str) {
+            let _ = out.write_all(s.as_bytes());
+            if tty {
+                let _ = out.flush();
+            }
+        }
+    }
+    let _ = out.flush();
+    if let Some(f) = &o.iidfile {
+        std::fs::write(f, &image_id)
+            .map_err(|e| fail(format!("failed to write image ID to file: {e}")))?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,810 @@
+//! Networks: the records in `networks/<id>.json`, their IP pools, and attaching containers
+//! to them (a network namespace per container with one veth per network, see berth-net).
+//!
+//! Allocations are not written to the network record: each container's record carries its
+//! endpoints (written at start anyway), and the pools are rebuilt from the running
+//! containers when the daemon starts. So a container start writes no network file.
+
+pub mod api;
+pub mod engine;
+pub mod ports;
+
+use crate::error::{EngineError, Result};
+use berth_net::ipam::{self, Pool};
+use berth_net::netns::{self, Endpoint};
+use berth_net::{bridge, firewall, NetError};
+use chrono::{DateTime, Utc};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tracing::{info, warn};
+
+/// Network modes that are not user-defined networks.
+pub fn is_builtin_mode(mode: &str) -> bool {
+    matches!(mode, "" | "default" | "bridge" | "none" | "host") || mode.starts_with("container:")
+}
+
+/// A network as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkRecord {
+    pub id: String,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    pub driver: String,
+    pub subnet: String,
+    pub gateway: String,
+    #[serde(default)]
+    pub ip_range: Option<String>,
+    pub internal: bool,
+    #[serde(default)]
+    pub attachable: bool,
+    #[serde(default)]
+    pub enable_ipv6: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ipam_options: BTreeMap<String, String>,
+    /// The Linux bridge.
+    pub bridge: String,
+    #[serde(default)]
+    pub mtu: Option<u32>,
+}
+
+impl NetworkRecord {
+    fn rules(&self) -> firewall::NetRules {
+        firewall::NetRules {
+            bridge: self.bridge.clone(),
+            subnet: self.subnet.clone(),
+            internal: self.internal,
+            masquerade: self
+                .options
+                .get("com.docker.network.bridge.enable_ip_masquerade")
+                .is_none_or(|v| v != "false"),
+        }
+    }
+}
+
+/// A container's endpoint on one network, kept in the container's record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EndpointRecord {
+    /// Requested at create: `--network-alias`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Requested at create: `--ip`.
+    #[serde(default)]
+    pub ipv4_request: Option<String>,
+    /// Filled while the container runs.
+    #[serde(default)]
+    pub network_id: String,
+    #[serde(default)]
+    pub endpoint_id: String,
+    #[serde(default)]
+    pub ip: String,
+    #[serde(default)]
+    pub prefix: u8,
+    #[serde(default)]
+    pub gateway: String,
+    #[serde(default)]
+    pub mac: String,
+    #[serde(default)]
+    pub host_veth: String,
+    /// Published ports (on the container's first network).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ports::PortMapping>,
+}
+
+struct Net {
+    rec: NetworkRecord,
+    pool: Pool,
+    /// container id -> address
+    users: HashMap<String, Ipv4Addr>,
+}
+
+/// A running container's published ports: the rules' target and the host ports held.
+struct Published {
+    ip: Ipv4Addr,
+    ports: Vec<(ports::PortMapping, ports::Reservation)>,
+}
+
+pub struct Networks {
+    dir: PathBuf,
+    table: String,
+    nets: Mutex<HashMap<String, Net>>,
+    published: Mutex<HashMap<String, Published>>,
+}
+
+/// What `POST /networks/create` asks for, parsed.
+#[derive(Debug, Default)]
+pub struct CreateRequest {
+    pub name: String,
+    pub driver: String,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub ip_range: Option<String>,
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    pub ipam_options: BTreeMap<String, String>,
+}
+
+fn net_err(e: NetError) -> EngineError {
+    match e {
+        NetError::Invalid(m) => EngineError::InvalidParameter(m),
+        other => EngineError::Internal(other.to_string()),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EngineError::internal("network task", e))?
+}
+
+impl Networks {
+    /// Loads the records and brings their bridges and the firewall table back.
+    pub fn open(data_root: &Path) -> Result<Networks> {
+        let dir = data_root.join("networks");
+        std::fs::create_dir_all(&dir)?;
+        let mut nets = HashMap::new();
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let rec: NetworkRecord = match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|d| serde_json::from_slice(&d).map_err(|e| e.to_string()))
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(path = %path.display(), error = %e, "skipping unreadable network record");
+                    continue;
+                }
+            };
+            let pool = match pool_of(&rec) {
+                Ok(p) => p,
+                Err(e) => {
+                    warn!(network = %rec.name, error = %e, "skipping network with a bad pool");
+                    continue;
+                }
+            };
+            nets.insert(
+                rec.id.clone(),
+                Net {
+                    rec,
+                    pool,
+                    users: HashMap::new(),
+                },
+            );
+        }
+        let n = Networks {
+            dir,
+            table: firewall::table_name(data_root),
+            nets: Mutex::new(nets),
+            published: Mutex::new(HashMap::new()),
+        };
+        for net in n.lock().values() {
+            if let Err(e) = setup_bridge(&net.rec) {
+                warn!(network = %net.rec.name, error = %e, "cannot restore the network's bridge");
+            }
+        }
+        if let Err(e) = n.apply_firewall() {
+            warn!(error = %e, "cannot restore the network rules");
+        }
+        Ok(n)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Net>> {
+        self.nets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn apply_firewall(&self) -> Result<()> {
+        let rules: Vec<firewall::NetRules> = {
+            let nets = self.lock();
+            let mut v: Vec<&Net> = nets.values().collect();
+            v.sort_by_key(|n| n.rec.created);
+            v.iter().map(|n| n.rec.rules()).collect()
+        };
+        let mut port_rules = Vec::new();
+        for p in self
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            for (m, _) in &p.ports {
+                port_rules.push(firewall::PortRule {
+                    proto: m.proto.clone(),
+                    host_ip: m.host_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    host_port: m.host_port,
+                    dest_ip: p.ip,
+                    dest_port: m.container_port,
+                });
+            }
+        }
+        port_rules.sort_by_key(|r| (r.host_port, r.dest_port));
+        firewall::apply(&self.table, &rules, &port_rules).map_err(net_err)
+    }
+
+    /// The daemon's nftables table.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Every network, oldest first.
+    pub fn list(&self) -> Vec<NetworkRecord> {
+        let mut v: Vec<NetworkRecord> = self.lock().values().map(|n| n.rec.clone()).collect();
+        v.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
+        v
+    }
+
+    /// By full id, exact name, or unique id prefix, as Docker looks networks up.
+    pub fn find(&self, name_or_id: &str) -> Result<NetworkRecord> {
+        let nets = self.lock();
+        let not_found = || EngineError::NotFound(format!("network {name_or_id} not found"));
+        if name_or_id.is_empty() {
+            return Err(not_found());
+        }
+        if let Some(n) = nets.get(name_or_id) {
+            return Ok(n.rec.clone());
+        }
+        if let Some(n) = nets.values().find(|n| n.rec.name == name_or_id) {
+            return Ok(n.rec.clone());
+        }
+        let matches: Vec<&Net> = nets
+            .values()
+            .filter(|n| n.rec.id.starts_with(name_or_id))
+            .collect();
+        match matches.len() {
+            1 => Ok(matches[0].rec.clone()),
+            0 => Err(not_found()),
+            _ => Err(EngineError::NotFound(format!(
+                "network {name_or_id} is ambiguous ({} matches found based on ID prefix)",
+                matches.len()
+            ))),
+        }
+    }
+
+    /// Container ids attached to the network now.
+    pub fn users(&self, id: &str) -> Vec<String> {
+        self.lock()
+            .get(id)
+            .map(|n| n.users.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub async fn create(&self, req: CreateRequest) -> Result<NetworkRecord> {
+        if req.name.is_empty() {
+            return Err(EngineError::InvalidParameter(
+                "network name cannot be empty".into(),
+            ));
+        }
+        if is_builtin_mode(&req.name) || req.name == "ingress" {
+            return Err(EngineError::Forbidden(format!(
+                "{} is a pre-defined network and cannot be created",
+                req.name
+            )));
+        }
+        if crate::container::names::validate(&req.name).is_none_or(|n| n != req.name) {
+            return Err(EngineError::InvalidParameter(format!(
+                "invalid network name \"{}\", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                req.name
+            )));
+        }
+        let driver = if req.driver.is_empty() {
+            "bridge".to_string()
+        } else {
+            req.driver.clone()
+        };
+        if driver != "bridge" {
+            return Err(EngineError::NotFound(format!(
+                "plugin \"{driver}\" not found"
+            )));
+        }
+        if req.enable_ipv6 {
+            return Err(EngineError::InvalidParameter(
+                "IPv6 networks are not supported by berth yet".into(),
+            ));
+        }
+        let id = new_id();
+        let mtu = match req.options.get("com.docker.network.driver.mtu") {
+            Some(v) => Some(v.parse::<u32>().map_err(|_| {
+                EngineError::InvalidParameter(format!("invalid MTU value \"{v}\""))
+            })?),
+            None => None,
+        };
+        let bridge_name = req
+            .options
+            .get("com.docker.network.bridge.name")
+            .cloned()
+            .unwrap_or_else(|| format!("br-{}", &id[..12]));
+        bridge::validate_name(&bridge_name).map_err(net_err)?;
+        let gateway = req
+            .gateway
+            .as_deref()
+            .filter(|g| !g.is_empty())
+            .map(ipam::parse_addr)
+            .transpose()
+            .map_err(net_err)?;
+        let range: Option<Ipv4Net> = req
+            .ip_range
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(ipam::parse_subnet)
+            .transpose()
+            .map_err(net_err)?;
+        let rec = {
+            let mut nets = self.lock();
+            if nets.values().any(|n| n.rec.name == req.name) {
+                return Err(EngineError::Conflict(format!(
+                    "network with name {} already exists",
+                    req.name
+                )));
+            }
+            if nets.values().any(|n| n.rec.bridge == bridge_name) {
+                return Err(EngineError::Conflict(format!(
+                    "bridge name {bridge_name} is already in use by another network"
+                )));
+            }
+            let taken: Vec<Ipv4Net> = nets.values().map(|n| n.pool.subnet).collect();
+            let subnet = match req.subnet.as_deref().filter(|s| !s.is_empty()) {
+                Some(s) => {
+                    let net = ipam::parse_subnet(s).map_err(net_err)?;
+                    if taken.iter().any(|t| ipam::overlaps(t, &net)) {
+                        return Err(EngineError::Forbidden(
+                            "invalid pool request: Pool overlaps with other one on this address space"
+                                .into(),
+                        ));
+                    }
+                    net
+                }
+                None => {
+                    if gateway.is_some() || range.is_some() {
+                        return Err(EngineError::InvalidParameter(
+                            "gateway and ip-range need a subnet".into(),
+                        ));
+                    }
+                    let mut avoid = taken.clone();
+                    avoid.extend(ipam::host_routes());
+                    ipam::pick_subnet(&ipam::default_pools(), &avoid).ok_or_else(|| {
+                        EngineError::Forbidden(
+                            "all predefined address pools have been fully subnetted".into(),
+                        )
+                    })?
+                }
+            };
+            let pool = Pool::new(subnet, gateway, range).map_err(net_err)?;
+            let rec = NetworkRecord {
+                id: id.clone(),
+                name: req.name.clone(),
+                created: Utc::now(),
+                driver,
+                subnet: pool.subnet.to_string(),
+                gateway: pool.gateway.to_string(),
+                ip_range: pool.range.map(|r| r.to_string()),
+                internal: req.internal,
+                attachable: req.attachable,
+                enable_ipv6: false,
+                labels: req.labels,
+                options: req.options,
+                ipam_options: req.ipam_options,
+                bridge: bridge_name,
+                mtu,
+            };
+            // Reserved under the lock so a concurrent create sees the name and subnet.
+            nets.insert(
+                id.clone(),
+                Net {
+                    rec: rec.clone(),
+                    pool,
+                    users: HashMap::new(),
+                },
+            );
+            rec
+        };
+        let r = rec.clone();
+        let path = self.dir.join(format!("{id}.json"));
+        let made = blocking(move || {
+            setup_bridge(&r)?;
+            berth_api::atomic::write_json(&path, &r)
+                .map_err(|e| EngineError::internal("cannot store network", e))
+        })
+        .await
+        .and_then(|()| self.apply_firewall());
+        if let Err(e) = made {
+            self.lock().remove(&id);
+            let b = rec.bridge.clone();
+            let _ = blocking(move || bridge::remove(&b).map_err(net_err)).await;
+            let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
+            let _ = self.apply_firewall();
+            return Err(e);
+        }
+        info!(network = %rec.name, subnet = %rec.subnet, bridge = %rec.bridge, "network created");
+        Ok(rec)
+    }
+
+    /// Removes a network no container is attached to: its bridge, rules and record.
+    pub async fn remove(
+        &self,
+        name_or_id: &str,
+        names: &HashMap<String, String>,
+    ) -> Result<NetworkRecord> {
+        let rec = self.find(name_or_id)?;
+        {
+            let mut nets = self.lock();
+            let Some(n) = nets.get(&rec.id) else {
+                return Err(EngineError::NotFound(format!(
+                    "network {name_or_id} not found"
+                )));
+            };
+            if let Some(cid) = n.users.keys().next() {
+                let name = names.get(cid).cloned().unwrap_or_default();
+                return Err(EngineError::Forbidden(format!(
+                    "error while removing network: network {} has active endpoints (name:\"{name}\" id:\"{}\")",
+                    rec.name,
+                    &cid[..12.min(cid.len())]
+                )));
+            }
+            nets.remove(&rec.id);
+        }
+        let path = self.dir.join(format!("{}.json", rec.id));
+        let b = rec.bridge.clone();
+        blocking(move || {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(EngineError::internal("cannot remove network record", e))
+                }
+                _ => {}
+            }
+            bridge::remove(&b).map_err(net_err)
+        })
+        .await?;
+        self.apply_firewall()?;
+        info!(network = %rec.name, "network removed");
+        Ok(rec)
+    }
+
+    /// Daemon shutdown: when no container uses any network, berth's bridges and table go
+    /// (records stay: the next start brings them back). Running containers keep theirs.
+    pub fn shutdown(&self) {
+        let nets = self.lock();
+        if nets.values().any(|n| !n.users.is_empty()) {
+            return;
+        }
+        for n in nets.values() {
+            if let Err(e) = bridge::remove(&n.rec.bridge) {
+                warn!(bridge = %n.rec.bridge, error = %e, "cannot remove bridge");
+            }
+        }
+        if let Err(e) = firewall::remove(&self.table) {
+            warn!(error = %e, "cannot remove the nftables table");
+        }
+    }
+
+    /// Creates the container's namespace with an interface on its network, filling in the
+    /// endpoint. `None` when the mode is not a user-defined network.
+    pub async fn attach(
+        &self,
+        crec: &mut crate::container::record::ContainerRecord,
+        dir: &Path,
+    ) -> Result<Option<PathBuf>> {
+        let mode = crec.host_config.network_mode.as_str();
+        if is_builtin_mode(mode) {
+            return Ok(None);
+        }
+        let container_id = crec.id.as_str();
+        let endpoints = &mut crec.endpoints;
+        let rec = self.find(mode)?;
+        let mut ep = endpoints
+            .remove(&rec.name)
+            .or_else(|| endpoints.remove(mode))
+            .unwrap_or_default();
+        let ip = {
+            let mut nets = self.lock();
+            let n = nets
+                .get_mut(&rec.id)
+                .ok_or_else(|| EngineError::NotFound(format!("network {mode} not found")))?;
+            if let Some(old) = n.users.remove(container_id) {
+                n.pool.release(old);
+            }
+            let ip = match ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
+                Some(s) => {
+                    let ip = ipam::parse_addr(s).map_err(net_err)?;
+                    n.pool.reserve(ip).map_err(net_err)?;
+                    ip
+                }
+                None => n.pool.allocate().map_err(net_err)?,
+            };
+            n.users.insert(container_id.to_string(), ip);
+            ip
+        };
+        let prefix = rec
+            .subnet
+            .parse::<Ipv4Net>()
+            .map(|n| n.prefix_len())
+            .unwrap_or(24);
+        let gateway: Ipv4Addr = rec.gateway.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let mac = netns::mac_for(ip);
+        let host_veth = veth_name(container_id, &rec.id);
+        let endpoint = Endpoint {
+            host_veth: host_veth.clone(),
+            ifname: "eth0".into(),
+            bridge: rec.bridge.clone(),
+            ip,
+            prefix,
+            gateway: (!rec.internal).then_some(gateway),
+            mtu: rec.mtu,
+            mac,
+        };
+        let path = netns::path_in(dir);
+        let p = path.clone();
+        let made = blocking(move || {
+            // A namespace left by a crash would make the create fail.
+            let _ = netns::remove(&p);
+            netns::create(&p, vec![endpoint]).map_err(net_err)
+        })
+        .await;
+        if let Err(e) = made {
+            self.release(&rec.id, container_id);
+            return Err(e);
+        }
+        let published = ports::reserve(
+            &crec.host_config.port_bindings,
+            crec.host_config.publish_all_ports,
+            crec.config.exposed_ports.as_ref(),
+            ip,
+        )
+        .and_then(|p| {
+            ep.ports = p.iter().map(|(m, _)| m.clone()).collect();
+            if p.is_empty() {
+                return Ok(());
+            }
+            self.published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(crec.id.clone(), Published { ip, ports: p });
+            self.apply_firewall()
+        });
+        if let Err(e) = published {
+            self.unpublish(&crec.id);
+            self.release(&rec.id, &crec.id);
+            let hv = host_veth.clone();
+            let p = path.clone();
+            let _ = blocking(move || {
+                let _ = netns::delete_host_link(&hv);
+                netns::remove(&p).map_err(net_err)
+            })
+            .await;
+            return Err(e);
+        }
+        let endpoints = &mut crec.endpoints;
+        ep.network_id = rec.id.clone();
+        ep.endpoint_id = new_id();
+        ep.ip = ip.to_string();
+        ep.prefix = prefix;
+        ep.gateway = rec.gateway.clone();
+        ep.mac = netns::mac_string(mac);
+        ep.host_veth = host_veth;
+        endpoints.insert(rec.name.clone(), ep);
+        Ok(Some(path))
+    }
+
+    /// Drops a container's published ports; rewrites the rules if it had any.
+    fn unpublish(&self, container_id: &str) {
+        let had = self
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(container_id)
+            .is_some();
+        if had {
+            if let Err(e) = self.apply_firewall() {
+                warn!(error = %e, "cannot remove the published ports' rules");
+            }
+        }
+    }
+
+    fn release(&self, network_id: &str, container_id: &str) {
+        if let Some(n) = self.lock().get_mut(network_id) {
+            if let Some(ip) = n.users.remove(container_id) {
+                n.pool.release(ip);
+            }
+        }
+    }
+
+    /// Undoes `attach`: host veths, the namespace, the addresses.
+    pub async fn detach(
+        &self,
+        container_id: &str,
+        dir: &Path,
+        endpoints: &mut BTreeMap<String, EndpointRecord>,
+    ) {
+        self.unpublish(container_id);
+        let mut veths = Vec::new();
+        for ep in endpoints.values_mut() {
+            if ep.network_id.is_empty() {
+                continue;
+            }
+            self.release(&ep.network_id, container_id);
+            veths.push(std::mem::take(&mut ep.host_veth));
+            let keep = EndpointRecord {
+                aliases: std::mem::take(&mut ep.aliases),
+                ipv4_request: ep.ipv4_request.take(),
+                ..Default::default()
+            };
+            *ep = keep;
+        }
+        let path = netns::path_in(dir);
+        let had_ns = path.exists();
+        if veths.is_empty() && !had_ns {
+            return;
+        }
+        let _ = blocking(move || {
+            for v in veths.iter().filter(|v| !v.is_empty()) {
+                if let Err(e) = netns::delete_host_link(v) {
+                    warn!(veth = %v, error = %e, "cannot delete veth");
+                }
+            }
+            if let Err(e) = netns::remove(&path) {
+                warn!(error = %e, "cannot remove network namespace");
+            }
+            Ok(())
+        })
+        .await;
+    }
+
+    /// Daemon start: a running container's addresses are taken again.
+    pub fn restore(&self, container_id: &str, endpoints: &BTreeMap<String, EndpointRecord>) {
+        let mut published = None;
+        {
+            let mut nets = self.lock();
+            for ep in endpoints.values() {
+                let Some(n) = nets.get_mut(&ep.network_id) else {
+                    continue;
+                };
+                if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
+                    if n.pool.reserve(ip).is_ok() {
+                        n.users.insert(container_id.to_string(), ip);
+                    }
+                    if !ep.ports.is_empty() {
+                        published = Some((ip, ep.ports.clone()));
+                    }
+                }
+            }
+        }
+        // The published ports are bound again and their rules written back.
+        if let Some((ip, mappings)) = published {
+            let mut bindings: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+            for m in &mappings {
+                let e = bindings
+                    .entry(format!("{}/{}", m.container_port, m.proto))
+                    .or_insert_with(|| serde_json::json!([]));
+                if let Some(a) = e.as_array_mut() {
+                    a.push(serde_json::json!({
+                        "HostIp": m.host_ip,
+                        "HostPort": m.host_port.to_string(),
+                    }));
+                }
+            }
+            match ports::reserve(&bindings, false, None, ip) {
+                Ok(p) => {
+                    self.published
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(container_id.to_string(), Published { ip, ports: p });
+                    if let Err(e) = self.apply_firewall() {
+                        warn!(error = %e, "cannot restore the published ports' rules");
+                    }
+                }
+                Err(e) => warn!(id = %container_id, error = %e, "cannot publish the ports again"),
+            }
+        }
+    }
+}
+
+fn pool_of(rec: &NetworkRecord) -> std::result::Result<Pool, NetError> {
+    let subnet = ipam::parse_subnet(&rec.subnet)?;
+    let gw = ipam::parse_addr(&rec.gateway)?;
+    let range = rec
+        .ip_range
+        .as_deref()
+        .map(ipam::parse_subnet)
+        .transpose()?;
+    Pool::new(subnet, Some(gw), range)
+}
+
+fn setup_bridge(rec: &NetworkRecord) -> Result<()> {
+    let gw: Ipv4Addr = rec
+        .gateway
+        .parse()
+        .map_err(|_| EngineError::Internal(format!("bad gateway {}", rec.gateway)))?;
+    let prefix = rec
+        .subnet
+        .parse::<Ipv4Net>()
+        .map(|n| n.prefix_len())
+        .map_err(|_| EngineError::Internal(format!("bad subnet {}", rec.subnet)))?;
+    bridge::ensure(&rec.bridge, gw, prefix, rec.mtu).map_err(net_err)
+}
+
+fn new_id() -> String {
+    let b: [u8; 32] = rand::random();
+    hex::encode(b)
+}
+
+/// The host side's name: `vb` and a hash of container and network (15 bytes at most).
+fn veth_name(container_id: &str, network_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(format!("{container_id}/{network_id}"));
+    format!("vb{}", &hex::encode(h)[..11])
+}
+
+/// The endpoints a create request asks for (`NetworkingConfig.EndpointsConfig`): aliases
+/// and a static address per network.
+pub fn endpoints_from_request(
+    mode: &str,
+    networking: Option<&serde_json::Value>,
+) -> Result<BTreeMap<String, EndpointRecord>> {
+    let mut out = BTreeMap::new();
+    let cfg = networking
+        .and_then(|n| n.get("EndpointsConfig"))
+        .and_then(|e| e.as_object());
+    if let Some(cfg) = cfg {
+        for (name, ep) in cfg {
+            let aliases: Vec<String> = ep
+                .get("Aliases")
+                .and_then(|a| a.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ip = ep
+                .get("IPAMConfig")
+                .and_then(|c| c.get("IPv4Address"))
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            if ip.is_some() && is_builtin_mode(name) {
+                return Err(EngineError::InvalidParameter(
+                    "user specified IP address is supported on user defined networks only".into(),
+                ));
+            }
+            if let Some(ip) = &ip {
+                if ip.parse::<Ipv4Addr>().is_err() {
+                    return Err(EngineError::InvalidParameter(format!(
+                        "invalid IPv4 address: {ip}"
+                    )));
+                }
+            }
+            if !aliases.is_empty() && is_builtin_mode(name) {
+                return Err(EngineError::InvalidParameter(
+                    "network-scoped alias is supported only for containers in user defined networks"
+                        .into(),
+                ));
+            }
+            if is_builtin_mode(name) {
+                continue;
+            }
+            out.insert(
+                name.clone(),
+                EndpointRecord {
+                    aliases,
+                    ipv4_request: ip,
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    if !is_builtin_mode(mode) && !out.contains_key(mode) {
+        out.insert(mode.to_string(), EndpointRecord::default());
+    }
+    Ok(out)
+}

@@ -1,0 +1,205 @@
+//! The daemon's own nftables table: isolation between its bridge networks, no way out of
+//! internal ones, masquerade for the others. The whole table is rewritten in one batch
+//! (`nft -f`: one atomic transaction) whenever the set of networks changes, so it always
+//! matches the networks berth has, and nothing outside the table is touched.
+
+use crate::{NetError, Result};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The table of the daemon owning `data_root`: `berth` for the default data root, else
+/// `berth_<hash>` so that several daemons (tests) never share one.
+pub fn table_name(data_root: &Path) -> String {
+    if data_root == Path::new("/var/lib/berth") {
+        return "berth".into();
+    }
+    let h = Sha256::digest(data_root.as_os_str().as_encoded_bytes());
+    format!("berth_{}", &hex::encode(h)[..10])
+}
+
+/// What the rules need to know of one bridge network.
+#[derive(Debug, Clone)]
+pub struct NetRules {
+    pub bridge: String,
+    pub subnet: String,
+    pub internal: bool,
+    /// Masquerade traffic leaving the host (daemon/network option, default on).
+    pub masquerade: bool,
+}
+
+/// One published port: host address and port to a container's address and port.
+#[derive(Debug, Clone)]
+pub struct PortRule {
+    /// "tcp" or "udp".
+    pub proto: String,
+    /// 0.0.0.0: every local address of the host.
+    pub host_ip: std::net::Ipv4Addr,
+    pub host_port: u16,
+    pub dest_ip: std::net::Ipv4Addr,
+    pub dest_port: u16,
+}
+
+/// The table's text for these networks and published ports.
+pub fn ruleset(table: &str, nets: &[NetRules], ports: &[PortRule]) -> String {
+    // Published ports go through DNAT (traffic from other containers and hosts in
+    // prerouting, from the host itself in output); DNAT'ed connections may cross networks.
+    let mut fwd = String::from("\t\tct status dnat accept\n");
+    let mut nat = String::new();
+    let mut dnat = String::new();
+    // The output hook's fib lookup does not class loopback destinations as local for
+    // locally generated packets: 0.0.0.0 bindings get an explicit loopback rule there.
+    let mut out_dnat = String::new();
+    for p in ports {
+        let dst = if p.host_ip.is_unspecified() {
+            "fib daddr type local".to_string()
+        } else {
+            format!("ip daddr {}", p.host_ip)
+        };
+        let proto = if p.proto == "udp" { "udp" } else { "tcp" };
+        let rule = format!(
+            "{proto} dport {} dnat to {}:{}\n",
+            p.host_port, p.dest_ip, p.dest_port
+        );
+        if p.host_ip.is_unspecified() {
+            out_dnat.push_str(&format!("\t\tip daddr 127.0.0.0/8 {rule}"));
+        }
+        out_dnat.push_str(&format!("\t\t{dst} {rule}"));
+        dnat.push_str(&format!("\t\t{dst} {rule}"));
+    }
+    for n in nets {
+        let b = quote(&n.bridge);
+        fwd.push_str(&format!("\t\tiifname {b} oifname {b} accept\n"));
+        let others: Vec<String> = nets
+            .iter()
+            .filter(|o| o.bridge != n.bridge)
+            .map(|o| quote(&o.bridge))
+            .collect();
+        if !others.is_empty() {
+            fwd.push_str(&format!(
+                "\t\tiifname {b} oifname {{ {} }} drop\n",
+                others.join(", ")
+            ));
+        }
+        // Connections to 127.0.0.1 that DNAT sends into the bridge (route_localnet is on
+        // for it) need a source the container can answer.
+        nat.push_str(&format!(
+            "\t\tip saddr 127.0.0.0/8 oifname {b} masquerade\n"
+        ));
+        if n.internal {
+            fwd.push_str(&format!("\t\tiifname {b} drop\n\t\toifname {b} drop\n"));
+        } else {
+            fwd.push_str(&format!(
+                "\t\tiifname {b} accept\n\t\toifname {b} ct state established,related accept\n"
+            ));
+            if n.masquerade {
+                nat.push_str(&format!(
+                    "\t\tip saddr {} oifname != {b} masquerade\n",
+                    n.subnet
+                ));
+            }
+        }
+    }
+    format!(
+        "table ip {table} {{\n\tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n{fwd}\t}}\n\tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n{dnat}\t}}\n\tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n{out_dnat}\t}}\n\tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{nat}\t}}\n}}\n"
+    )
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', ""))
+}
+
+/// Replaces the table with the rules for `nets` in one transaction (removes it when empty).
+pub fn apply(table: &str, nets: &[NetRules], ports: &[PortRule]) -> Result<()> {
+    // "add" then "delete" makes the delete succeed whether or not the table existed.
+    let mut script = format!("add table ip {table}\ndelete table ip {table}\n");
+    if !nets.is_empty() {
+        script.push_str(&ruleset(table, nets, ports));
+    }
+    nft(&script)
+}
+
+/// Deletes the table (daemon shutdown with no networks in use).
+pub fn remove(table: &str) -> Result<()> {
+    nft(&format!("add table ip {table}\ndelete table ip {table}\n"))
+}
+
+fn nft(script: &str) -> Result<()> {
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| NetError::Firewall(format!("cannot run nft: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .map_err(|e| NetError::Firewall(format!("writing to nft: {e}")))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| NetError::Firewall(format!("waiting for nft: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(NetError::Firewall(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_isolate_and_masquerade() {
+        let nets = vec![
+            NetRules {
+                bridge: "bt-a".into(),
+                subnet: "10.213.1.0/24".into(),
+                internal: false,
+                masquerade: true,
+            },
+            NetRules {
+                bridge: "bt-b".into(),
+                subnet: "10.213.2.0/24".into(),
+                internal: true,
+                masquerade: true,
+            },
+        ];
+        let ports = vec![PortRule {
+            proto: "tcp".into(),
+            host_ip: "127.0.0.1".parse().unwrap(),
+            host_port: 8080,
+            dest_ip: "10.213.1.2".parse().unwrap(),
+            dest_port: 80,
+        }];
+        let r = ruleset("berth_x", &nets, &ports);
+        assert!(
+            r.contains("ip daddr 127.0.0.1 tcp dport 8080 dnat to 10.213.1.2:80"),
+            "{r}"
+        );
+        assert!(
+            r.contains("iifname \"bt-a\" oifname { \"bt-b\" } drop"),
+            "{r}"
+        );
+        assert!(
+            r.contains("iifname \"bt-b\" oifname { \"bt-a\" } drop"),
+            "{r}"
+        );
+        assert!(r.contains("ip saddr 10.213.1.0/24 oifname != \"bt-a\" masquerade"));
+        assert!(
+            !r.contains("10.213.2.0/24 oifname"),
+            "internal: no masquerade\n{r}"
+        );
+        assert!(r.contains("iifname \"bt-b\" drop"));
+        assert_ne!(
+            table_name(Path::new("/tmp/a")),
+            table_name(Path::new("/tmp/b"))
+        );
+        assert_eq!(table_name(Path::new("/var/lib/berth")), "berth");
+    }
+}

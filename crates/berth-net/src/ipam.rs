@@ -1,0 +1,199 @@
+//! IPv4 address management for a bridge network: the subnet, its gateway, an optional
+//! allocation range, and the addresses in use.
+
+use crate::{NetError, Result};
+use ipnet::Ipv4Net;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+/// Docker's default address pools for local networks, in its order.
+pub fn default_pools() -> Vec<Ipv4Net> {
+    let mut v = Vec::new();
+    for second in 17..=31u8 {
+        v.push(Ipv4Net::new(Ipv4Addr::new(172, second, 0, 0), 16).unwrap_or_default());
+    }
+    for third in (0..=240u8).step_by(16) {
+        v.push(Ipv4Net::new(Ipv4Addr::new(192, 168, third, 0), 20).unwrap_or_default());
+    }
+    v
+}
+
+pub fn parse_subnet(s: &str) -> Result<Ipv4Net> {
+    let net: Ipv4Net = s
+        .parse()
+        .map_err(|_| NetError::Invalid(format!("invalid CIDR address: {s}")))?;
+    if net.prefix_len() > 30 {
+        return Err(NetError::Invalid(format!(
+            "invalid subnet {s}: too small for a bridge network"
+        )));
+    }
+    Ok(net)
+}
+
+pub fn parse_addr(s: &str) -> Result<Ipv4Addr> {
+    s.parse()
+        .map_err(|_| NetError::Invalid(format!("invalid address: {s}")))
+}
+
+pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// The first address of the pools that overlaps none of `taken`.
+pub fn pick_subnet(pools: &[Ipv4Net], taken: &[Ipv4Net]) -> Option<Ipv4Net> {
+    pools
+        .iter()
+        .find(|p| !taken.iter().any(|t| overlaps(p, t)))
+        .copied()
+}
+
+/// The IPv4 routes of the host's main table (destination networks), from /proc/net/route:
+/// Docker does not pick a default subnet that the host already routes.
+pub fn host_routes() -> Vec<Ipv4Net> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dst = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            if mask == 0 {
+                return None; // the default route overlaps everything
+            }
+            let dst = Ipv4Addr::from(u32::from_be(dst));
+            let prefix = u32::from_be(mask).leading_ones() as u8;
+            Ipv4Net::new(dst, prefix).ok()
+        })
+        .collect()
+}
+
+/// A network's pool: subnet, gateway and range, with the addresses handed out.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub subnet: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    pub range: Option<Ipv4Net>,
+    used: BTreeSet<Ipv4Addr>,
+}
+
+impl Pool {
+    /// Checks the gateway and range against the subnet, as Docker does.
+    pub fn new(subnet: Ipv4Net, gateway: Option<Ipv4Addr>, range: Option<Ipv4Net>) -> Result<Pool> {
+        let subnet = subnet.trunc();
+        let gateway = match gateway {
+            Some(g) => {
+                if !subnet.contains(&g) {
+                    return Err(NetError::Invalid(format!(
+                        "no matching subnet for gateway {g}"
+                    )));
+                }
+                g
+            }
+            None => first_host(&subnet),
+        };
+        if let Some(r) = range {
+            if !subnet.contains(&r.network()) || r.prefix_len() < subnet.prefix_len() {
+                return Err(NetError::Invalid(format!(
+                    "no matching subnet for range {r}"
+                )));
+            }
+        }
+        Ok(Pool {
+            subnet,
+            gateway,
+            range: range.map(|r| r.trunc()),
+            used: BTreeSet::new(),
+        })
+    }
+
+    /// Takes a specific address (`--ip`, or one recorded before a restart).
+    pub fn reserve(&mut self, ip: Ipv4Addr) -> Result<()> {
+        if !self.subnet.contains(&ip)
+            || ip == self.subnet.network()
+            || ip == self.subnet.broadcast()
+        {
+            return Err(NetError::Invalid(format!(
+                "no configured subnet or ip-range contain the IP address {ip}"
+            )));
+        }
+        if ip == self.gateway || !self.used.insert(ip) {
+            return Err(NetError::Invalid(format!("Address already in use: {ip}")));
+        }
+        Ok(())
+    }
+
+    /// The lowest free address of the range (or subnet).
+    pub fn allocate(&mut self) -> Result<Ipv4Addr> {
+        let within = self.range.unwrap_or(self.subnet);
+        let lo = u32::from(within.network()).max(u32::from(self.subnet.network()) + 1);
+        let hi = u32::from(within.broadcast()).min(u32::from(self.subnet.broadcast()) - 1);
+        for n in lo..=hi {
+            let ip = Ipv4Addr::from(n);
+            if ip != self.gateway && !self.used.contains(&ip) {
+                self.used.insert(ip);
+                return Ok(ip);
+            }
+        }
+        Err(NetError::Invalid(
+            "no available IPv4 addresses on this network's address pools".into(),
+        ))
+    }
+
+    pub fn release(&mut self, ip: Ipv4Addr) {
+        self.used.remove(&ip);
+    }
+
+    pub fn in_use(&self) -> usize {
+        self.used.len()
+    }
+}
+
+fn first_host(net: &Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(net.network()) + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocates_skipping_gateway_and_reserved() {
+        let mut p = Pool::new(parse_subnet("10.213.5.0/29").unwrap(), None, None).unwrap();
+        assert_eq!(p.gateway, Ipv4Addr::new(10, 213, 5, 1));
+        p.reserve(Ipv4Addr::new(10, 213, 5, 3)).unwrap();
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 5, 2));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 5, 4));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 5, 5));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 5, 6));
+        assert!(p.allocate().is_err());
+        p.release(Ipv4Addr::new(10, 213, 5, 4));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 5, 4));
+        assert!(p.reserve(Ipv4Addr::new(10, 213, 5, 1)).is_err());
+        assert!(p.reserve(Ipv4Addr::new(10, 213, 6, 1)).is_err());
+    }
+
+    #[test]
+    fn range_and_gateway_checks() {
+        let s = parse_subnet("10.213.0.0/16").unwrap();
+        let mut p = Pool::new(s, None, Some("10.213.9.0/24".parse().unwrap())).unwrap();
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 9, 0));
+        assert!(Pool::new(s, Some(Ipv4Addr::new(10, 214, 0, 1)), None).is_err());
+        assert!(Pool::new(s, None, Some("10.9.0.0/24".parse().unwrap())).is_err());
+        assert!(parse_subnet("10.213.0.0/33").is_err());
+        assert!(parse_subnet("bogus").is_err());
+    }
+
+    #[test]
+    fn overlap_and_pick() {
+        let a = parse_subnet("10.213.0.0/16").unwrap();
+        let b = parse_subnet("10.213.4.0/24").unwrap();
+        assert!(overlaps(&a, &b) && overlaps(&b, &a));
+        assert!(!overlaps(&b, &parse_subnet("10.213.5.0/24").unwrap()));
+        let pools = default_pools();
+        let taken = vec![parse_subnet("172.16.0.0/12").unwrap()];
+        assert_eq!(
+            pick_subnet(&pools, &taken).unwrap().to_string(),
+            "192.168.0.0/20"
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! Container networking for berth: Linux bridges, IP address management, network
+//! namespaces with veth pairs (configured over netlink, no `ip` processes), and the
+//! daemon's own nftables table (isolation, masquerade).
+//!
+//! Everything here is synchronous and may block briefly: call it from `spawn_blocking`.
+
+pub mod bridge;
+pub mod firewall;
+pub mod ipam;
+pub mod netlink;
+pub mod netns;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum NetError {
+    #[error("netlink: {op}: {source}")]
+    Netlink {
+        op: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("network namespace {path}: {source}")]
+    Netns {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("nftables: {0}")]
+    Firewall(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = NetError> = std::result::Result<T, E>;

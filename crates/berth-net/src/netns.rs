@@ -1,0 +1,197 @@
+//! Named network namespaces (an nsfs bind mount on a file, as `ip netns` keeps them) and the
+//! container's end of an endpoint: a veth pair whose host side joins a bridge and whose
+//! other side becomes `ethN` inside the namespace, with its address and default route.
+//!
+//! Namespace work happens on a short-lived thread of its own: `unshare`/`setns` change only
+//! the calling thread's namespace, and that thread ends with the work, so no thread of the
+//! daemon is ever left in a container's namespace.
+
+use crate::netlink::{is_exists, link_index, Netlink};
+use crate::{NetError, Result};
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// One interface to create for a container.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The host side's name (at most 15 bytes).
+    pub host_veth: String,
+    /// The name inside the namespace ("eth0", "eth1", ...).
+    pub ifname: String,
+    /// The bridge the host side joins.
+    pub bridge: String,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    /// Default route through this gateway (None: no route out, as on internal networks).
+    pub gateway: Option<Ipv4Addr>,
+    pub mtu: Option<u32>,
+    pub mac: [u8; 6],
+}
+
+/// Docker's MAC for an address: 02:42 followed by the IPv4 address.
+pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+pub fn mac_string(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn ns_err(path: &Path, source: std::io::Error) -> NetError {
+    NetError::Netns {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn on_own_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    std::thread::Builder::new()
+        .name("berth-netns".into())
+        .spawn(f)
+        .map_err(|e| NetError::Invalid(format!("cannot start a namespace thread: {e}")))?
+        .join()
+        .map_err(|_| NetError::Invalid("namespace thread panicked".into()))?
+}
+
+/// Creates a new network namespace kept alive by a bind mount on `path`, with loopback up
+/// and the given endpoints configured. On failure nothing is left behind.
+pub fn create(path: &Path, endpoints: Vec<Endpoint>) -> Result<()> {
+    let path = path.to_path_buf();
+    on_own_thread(move || {
+        // Opened before unshare: this socket stays in the host's namespace.
+        let host = Netlink::open()?;
+        let bridges = bridge_indexes(&endpoints)?;
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| ns_err(&path, e.into()))?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| ns_err(&path, e))?;
+        if let Err(e) = nix::mount::mount(
+            Some("/proc/thread-self/ns/net"),
+            &path,
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        ) {
+            let _ = std::fs::remove_file(&path);
+            return Err(ns_err(&path, e.into()));
+        }
+        let configured = (|| {
+            let ns = Netlink::open()?;
+            // Loopback is index 1 in every new namespace.
+            ns.set_up(1)?;
+            let ns_fd = open_ns("/proc/thread-self/ns/net")?;
+            for (ep, bridge) in endpoints.iter().zip(bridges) {
+                configure(&host, &ns, ns_fd.as_raw_fd(), ep, bridge)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = configured {
+            for ep in &endpoints {
+                let _ = del_by_name(&host, &ep.host_veth);
+            }
+            let _ = remove_file_mount(&path);
+            return Err(e);
+        }
+        Ok(())
+    })
+}
+
+/// Adds an endpoint to the namespace at `path` (`network connect`).
+pub fn add_endpoint(path: &Path, ep: Endpoint) -> Result<()> {
+    let path = path.to_path_buf();
+    on_own_thread(move || {
+        let host = Netlink::open()?;
+        let bridge = bridge_indexes(std::slice::from_ref(&ep))?[0];
+        let ns_fd = open_ns(&path)?;
+        nix::sched::setns(&ns_fd, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| ns_err(&path, e.into()))?;
+        let ns = Netlink::open()?;
+        let r = configure(&host, &ns, ns_fd.as_raw_fd(), &ep, bridge);
+        if r.is_err() {
+            let _ = del_by_name(&host, &ep.host_veth);
+        }
+        r
+    })
+}
+
+fn bridge_indexes(endpoints: &[Endpoint]) -> Result<Vec<u32>> {
+    endpoints
+        .iter()
+        .map(|ep| {
+            link_index(&ep.bridge)
+                .ok_or_else(|| NetError::Invalid(format!("bridge {} does not exist", ep.bridge)))
+        })
+        .collect()
+}
+
+fn open_ns(path: impl AsRef<Path>) -> Result<OwnedFd> {
+    let p = path.as_ref();
+    std::fs::File::open(p)
+        .map(OwnedFd::from)
+        .map_err(|e| ns_err(p, e))
+}
+
+fn configure(host: &Netlink, ns: &Netlink, ns_fd: i32, ep: &Endpoint, bridge: u32) -> Result<()> {
+    host.add_veth(&ep.host_veth, &ep.ifname, ns_fd, ep.mtu, Some(ep.mac))?;
+    host.set_master_up_by_name(&ep.host_veth, bridge)?;
+    // This thread is in the container's namespace now: names resolve there.
+    let idx = link_index(&ep.ifname).ok_or_else(|| {
+        NetError::Invalid(format!("{} missing in the container namespace", ep.ifname))
+    })?;
+    ns.add_addr(idx, ep.ip, ep.prefix)?;
+    ns.set_up(idx)?;
+    if let Some(gw) = ep.gateway {
+        match ns.add_default_route(gw) {
+            // A second network's gateway: the first one keeps the default route.
+            Err(e) if is_exists(&e) => {}
+            r => r?,
+        }
+    }
+    Ok(())
+}
+
+fn del_by_name(nl: &Netlink, name: &str) -> Result<()> {
+    nl.del_link_by_name(name)
+}
+
+/// Deletes a host-side veth (its peer goes with it); a missing one is fine.
+pub fn delete_host_link(name: &str) -> Result<()> {
+    let Some(idx) = link_index(name) else {
+        return Ok(());
+    };
+    match Netlink::open()?.del_link(idx) {
+        Err(NetError::Netlink { source, .. }) if source.raw_os_error() == Some(libc::ENODEV) => {
+            Ok(())
+        }
+        r => r,
+    }
+}
+
+/// Unmounts and removes a namespace file; the namespace goes when its last user does.
+pub fn remove(path: &Path) -> Result<()> {
+    remove_file_mount(path)
+}
+
+fn remove_file_mount(path: &Path) -> Result<()> {
+    match nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => return Err(ns_err(path, e.into())),
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ns_err(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// The namespace file of a container directory.
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join("netns")
+}
