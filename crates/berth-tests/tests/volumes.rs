@@ -617,7 +617,7 @@ fn volume_bad_specs_are_refused() {
             &["volume", "create", "-o", "bogus=1", &format!("{p}-opts")],
         )
         .code(1)
-        .stderr_contains("invalid option key: \"bogus\"");
+        .stderr_contains("invalid option: \"bogus\"");
         d.run(c, &["volume", "ls", "-f", "foo=bar"])
             .code(1)
             .stderr_contains("Invalid filter 'foo'");

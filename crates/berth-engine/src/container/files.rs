@@ -4,7 +4,8 @@
 //! namespace already; a stopped or created one is mounted for the operation and unmounted
 //! after, as docker does (a count per container keeps concurrent operations safe).
 
-use super::{Container, Engine};
+use super::mounts::MountPoint;
+use super::{fsview, Container, Engine};
 use crate::error::{EngineError, Result};
 use crate::images::map_err;
 use berth_api::pathstat::{go_mode, PathStat};
@@ -62,30 +63,41 @@ impl RootfsLease {
     }
 }
 
-/// What `GET /containers/{id}/archive` and `/export` stream.
+/// What `GET /containers/{id}/archive` and `/export` stream: the writer goes to the task
+/// (or filesystem view thread) that resolved the path, which writes the tar.
 pub struct ArchiveSource {
     lease: RootfsLease,
-    host: PathBuf,
-    name: Vec<u8>,
+    writer: std::sync::mpsc::SyncSender<Box<dyn Write + Send>>,
+    done: tokio::sync::oneshot::Receiver<Result<()>>,
 }
 
 impl ArchiveSource {
-    /// Writes the tar to `w` (on the blocking pool), then releases the rootfs.
+    /// Writes the tar to `w`, then releases the rootfs.
     pub async fn write_to(self, w: impl Write + Send + 'static) -> Result<()> {
-        let (host, name) = (self.host.clone(), self.name.clone());
-        let r = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut tw = TarWriter::new(w, Markers::Keep);
-            tw.write_tree(&host, &name)?;
-            tw.finish().map(|_| ())
-        })
-        .await;
+        let sent = self.writer.send(Box::new(w));
+        drop(self.writer);
+        let r = fsview::answer(self.done).await;
         self.lease.release().await;
-        match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(EngineError::internal("writing archive", e)),
-            Err(e) => Err(EngineError::internal("archive task", e)),
+        if sent.is_err() {
+            return Err(EngineError::Internal("archive task ended".to_string()));
         }
+        r
     }
+}
+
+/// The blocking half of an archive: waits for the writer, then writes `host` as `name`.
+fn write_tree(
+    writer: std::sync::mpsc::Receiver<Box<dyn Write + Send>>,
+    host: &Path,
+    name: &[u8],
+) -> Result<()> {
+    let Ok(w) = writer.recv() else {
+        return Ok(());
+    };
+    let mut tw = TarWriter::new(w, Markers::Keep);
+    tw.write_tree(host, name)
+        .and_then(|()| tw.finish().map(|_| ()))
+        .map_err(|e| EngineError::internal("writing archive", e))
 }
 
 /// Options of `PUT /containers/{id}/archive`.
@@ -231,35 +243,77 @@ impl Engine {
         }
     }
 
+    /// The container's volumes and binds, as `cp` shows them.
+    async fn view_of(&self, c: &Container) -> (Vec<MountPoint>, Vec<fsview::ViewMount>) {
+        let points = c.record.lock().await.mount_points.clone();
+        let mounts = fsview::view_mounts(&points);
+        (points, mounts)
+    }
+
     /// `HEAD /containers/{id}/archive?path=`.
     pub async fn archive_stat(&self, name: &str, path: &str) -> Result<PathStat> {
         check_path(path)?;
         let c = self.get(name)?;
+        let (_, mounts) = self.view_of(&c).await;
         let lease = self.lease_rootfs(&c).await?;
-        let r = resolve_and_stat(&lease.rootfs, path, name);
+        let (rootfs, path_s, name_s) = (lease.rootfs.clone(), path.to_string(), name.to_string());
+        let rx = fsview::spawn_in_view(rootfs.clone(), mounts, move || {
+            resolve_and_stat(&rootfs, &path_s, &name_s).map(|r| r.2)
+        });
+        let r = fsview::answer(rx).await;
         lease.release().await;
-        Ok(r?.2)
+        r
     }
 
     /// `GET /containers/{id}/archive?path=`: the stat and the tar to stream.
     pub async fn archive_get(&self, name: &str, path: &str) -> Result<(PathStat, ArchiveSource)> {
         check_path(path)?;
         let c = self.get(name)?;
+        let (_, mounts) = self.view_of(&c).await;
         let lease = self.lease_rootfs(&c).await?;
-        match resolve_and_stat(&lease.rootfs, path, name) {
-            Ok((host, base, stat)) => {
-                let name = if base == "/" {
-                    Vec::new()
-                } else {
-                    base.into_bytes()
-                };
-                Ok((stat, ArchiveSource { lease, host, name }))
-            }
-            Err(e) => {
+        let (rootfs, path_s, name_s) = (lease.rootfs.clone(), path.to_string(), name.to_string());
+        let (stat_tx, stat_rx) = tokio::sync::oneshot::channel();
+        let (writer, writer_rx) = std::sync::mpsc::sync_channel(1);
+        let done = fsview::spawn_in_view(rootfs.clone(), mounts, move || {
+            let (host, base, stat) = match resolve_and_stat(&rootfs, &path_s, &name_s) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = stat_tx.send(Err(e));
+                    return Ok(());
+                }
+            };
+            let _ = stat_tx.send(Ok(stat));
+            let name = if base == "/" {
+                Vec::new()
+            } else {
+                base.into_bytes()
+            };
+            write_tree(writer_rx, &host, &name)
+        });
+        let stat = match stat_rx.await {
+            Ok(Ok(stat)) => stat,
+            Ok(Err(e)) => {
                 lease.release().await;
-                Err(e)
+                return Err(e);
             }
-        }
+            // The view failed before the stat: its answer says why.
+            Err(_) => {
+                let e = fsview::answer(done)
+                    .await
+                    .err()
+                    .unwrap_or_else(|| EngineError::Internal("archive task ended".to_string()));
+                lease.release().await;
+                return Err(e);
+            }
+        };
+        Ok((
+            stat,
+            ArchiveSource {
+                lease,
+                writer,
+                done,
+            },
+        ))
     }
 
     /// `PUT /containers/{id}/archive?path=`: extracts a tar into the directory `path`.
@@ -276,33 +330,44 @@ impl Engine {
             let rec = c.record.lock().await;
             (rec.host_config.readonly_rootfs, rec.config.user.clone())
         };
+        let (points, mounts) = self.view_of(&c).await;
         let lease = self.lease_rootfs(&c).await?;
         let rootfs = lease.rootfs.clone();
         let (path_s, name_s) = (path.to_string(), name.to_string());
         let mut body = body;
-        let r = tokio::task::spawn_blocking(move || -> Result<()> {
-            let r = extract(&mut body, &rootfs, &path_s, &name_s, readonly, &user, opts);
+        let rx = fsview::spawn_in_view(rootfs.clone(), mounts, move || {
+            let target = Target {
+                rootfs: &rootfs,
+                path: &path_s,
+                container: &name_s,
+                readonly,
+                points: &points,
+            };
+            let r = extract(&mut body, &target, &user, opts);
             // Read what the client still sends (after a refusal, or the tar's trailing zero
             // blocks after a success) so it sees our answer rather than a broken pipe (Go's
             // server does the same, up to 256 KiB).
             let _ = std::io::copy(&mut (&mut body).take(1 << 20), &mut std::io::sink());
             r
-        })
-        .await
-        .map_err(|e| EngineError::internal("extract task", e));
+        });
+        let r = fsview::answer(rx).await;
         lease.release().await;
-        r?
+        r
     }
 
-    /// `GET /containers/{id}/export`: the merged rootfs.
+    /// `GET /containers/{id}/export`: the merged rootfs (without volumes, as Docker's).
     pub async fn export(&self, name: &str) -> Result<ArchiveSource> {
         let c = self.get(name)?;
         let lease = self.lease_rootfs(&c).await?;
         let host = lease.rootfs.clone();
+        let (writer, writer_rx) = std::sync::mpsc::sync_channel(1);
+        let done = fsview::spawn_in_view(host.clone(), Vec::new(), move || {
+            write_tree(writer_rx, &host, &[])
+        });
         Ok(ArchiveSource {
             lease,
-            host,
-            name: Vec::new(),
+            writer,
+            done,
         })
     }
 
@@ -404,16 +469,18 @@ impl Engine {
     }
 }
 
-/// The blocking part of `archive_put`.
-fn extract(
-    body: &mut dyn Read,
-    rootfs: &Path,
-    path: &str,
-    name: &str,
+/// Where `archive_put` extracts.
+struct Target<'a> {
+    rootfs: &'a Path,
+    path: &'a str,
+    container: &'a str,
     readonly: bool,
-    user: &str,
-    opts: PutOptions,
-) -> Result<()> {
+    points: &'a [MountPoint],
+}
+
+/// The blocking part of `archive_put` (moby's containerExtractToDir checks, in its order).
+fn extract(body: &mut dyn Read, t: &Target<'_>, user: &str, opts: PutOptions) -> Result<()> {
+    let (rootfs, path, name) = (t.rootfs, t.path, t.container);
     let dest = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(path))
         .map_err(|e| EngineError::internal("resolving path", e))?;
     match std::fs::symlink_metadata(&dest) {
@@ -425,7 +492,12 @@ fn extract(
         }
         Err(_) => return Err(not_found(path, name)),
     }
-    if readonly {
+    let abs = format!(
+        "/{}",
+        dest.strip_prefix(rootfs).unwrap_or(Path::new("")).display()
+    );
+    let to_volume = fsview::check_writable(t.points, &abs)?;
+    if !to_volume && t.readonly {
         return Err(EngineError::InvalidParameter(
             "container rootfs is marked read-only".to_string(),
         ));

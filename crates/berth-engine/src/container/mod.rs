@@ -3,6 +3,7 @@
 pub mod exec;
 pub mod files;
 pub mod filters;
+pub mod fsview;
 pub mod health;
 pub mod inspect;
 pub mod logs;
@@ -11,6 +12,7 @@ pub mod names;
 pub mod observe;
 pub mod record;
 pub mod restart;
+mod volume_life;
 
 use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
@@ -222,6 +224,7 @@ impl Engine {
         }
         // Restart policies apply to containers whose processes are gone (a reboot, a crash
         // that took the shims): in the background, so the API is up meanwhile.
+        self.restore_volumes().await;
         let engine = self.clone();
         tokio::spawn(async move { engine.restart_after_daemon_start(not_running).await });
         Ok(())
@@ -437,9 +440,13 @@ impl Engine {
         c.record.lock().await.mount_points = mount_points;
         let dir = self.dir(&id);
         let saved = async {
-            tokio::fs::create_dir_all(&dir).await?;
+            let store = |e: EngineError| EngineError::internal("cannot store container", e);
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|e| store(e.into()))?;
+            self.populate_volumes(&c).await?;
             let r = c.record.lock().await;
-            write_record(&dir, &r)
+            write_record(&dir, &r).map_err(store)
         }
         .await;
         if let Err(e) = saved {
@@ -449,7 +456,7 @@ impl Engine {
             // remove_volume takes the volume lock itself.
             drop(volume_guard);
             self.remove_anonymous_volumes(&gone).await;
-            return Err(EngineError::internal("cannot store container", e));
+            return Err(e);
         }
         drop(volume_guard);
         info!(%id, "container created");

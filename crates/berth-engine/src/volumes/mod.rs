@@ -72,23 +72,25 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// moby's local driver validateOpts (its messages; mandatory options checked in a fixed order).
 fn validate_options(name: &str, opts: &BTreeMap<String, String>) -> Result<()> {
+    let bad = |m: String| Err(EngineError::InvalidParameter(format!("create {name}: {m}")));
     for k in opts.keys() {
         if !matches!(k.as_str(), "type" | "device" | "o" | "size") {
-            return Err(EngineError::InvalidParameter(format!(
-                "create {name}: invalid option key: \"{k}\""
-            )));
+            return bad(format!("invalid option: \"{k}\""));
         }
     }
-    if opts.contains_key("type") != opts.contains_key("device") {
-        return Err(EngineError::InvalidParameter(format!(
-            "create {name}: missing required option: \"{}\"",
-            if opts.contains_key("type") {
-                "device"
-            } else {
-                "type"
+    let mandatory: [(&str, &[&str]); 3] = [
+        ("device", &["type"]),
+        ("type", &["device"]),
+        ("o", &["device", "type"]),
+    ];
+    for (opt, reqs) in mandatory {
+        if opts.contains_key(opt) {
+            if let Some(r) = reqs.iter().find(|r| !opts.contains_key(**r)) {
+                return bad(format!("missing required option: \"{r}\""));
             }
-        )));
+        }
     }
     Ok(())
 }
@@ -270,6 +272,11 @@ impl VolumeStore {
         Ok(data)
     }
 
+    /// Whether the volume's data directory is a mount point (a mounted `-o type=` volume).
+    pub fn is_mounted(&self, name: &str) -> bool {
+        is_mountpoint(&self.data_path(name))
+    }
+
     /// Unmounts a local-driver volume's filesystem (no-op for plain volumes).
     pub fn unmount(&self, name: &str) {
         let data = self.data_path(name);
@@ -331,21 +338,27 @@ fn is_mountpoint(path: &Path) -> bool {
     info.lines().any(|l| l.split(' ').nth(4) == Some(&*want))
 }
 
-/// Bytes used below `path` (regular files' sizes; links counted once per path).
+/// Bytes used below `path`, as moby's directory.Size: every non-directory's own size
+/// (symlinks included, not followed), a hard-linked inode once.
 pub fn dir_size(path: &Path) -> u64 {
-    fn walk(p: &Path) -> u64 {
+    fn walk(p: &Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> u64 {
+        use std::os::unix::fs::MetadataExt;
         let Ok(rd) = std::fs::read_dir(p) else {
             return 0;
         };
-        rd.flatten()
-            .map(|e| match e.file_type() {
-                Ok(t) if t.is_dir() => walk(&e.path()),
-                Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-                _ => 0,
-            })
-            .sum()
+        let mut total = 0;
+        for e in rd.flatten() {
+            // DirEntry::metadata does not follow symlinks.
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                total += walk(&e.path(), seen);
+            } else if m.len() > 0 && seen.insert((m.dev(), m.ino())) {
+                total += m.len();
+            }
+        }
+        total
     }
-    walk(path)
+    walk(path, &mut std::collections::HashSet::new())
 }
 
 #[cfg(test)]
@@ -375,6 +388,12 @@ mod tests {
         assert_eq!(v.driver, "local");
         std::fs::write(s.data_path("db").join("f"), b"abc").unwrap();
         assert_eq!(s.size("db"), 3);
+        // moby's sizes: a symlink counts its own length, a hard link once.
+        std::fs::hard_link(s.data_path("db").join("f"), s.data_path("db").join("h")).unwrap();
+        std::os::unix::fs::symlink("/proc/mounts", s.data_path("db").join("l")).unwrap();
+        assert_eq!(s.size("db"), 3 + 12);
+        std::fs::remove_file(s.data_path("db").join("h")).unwrap();
+        std::fs::remove_file(s.data_path("db").join("l")).unwrap();
         // A crash that lost the record keeps the data as a volume.
         std::fs::remove_file(t.path().join("volumes/db/volume.json")).unwrap();
         let s = VolumeStore::open(t.path()).unwrap();
@@ -389,6 +408,6 @@ mod tests {
                 ..Default::default()
             })
             .unwrap_err();
-        assert!(e.to_string().contains("invalid option key"), "{e}");
+        assert_eq!(e.to_string(), "create x1: invalid option: \"foo\"");
     }
 }
