@@ -498,3 +498,62 @@ fn registry_pull_on_a_terminal_redraws_layer_lines() {
         assert!(plain.contains(": Pull complete"), "{c:?}: {plain:?}");
     }
 }
+
+/// `credsStore` in config.json: login hands the secret to `docker-credential-NAME store`
+/// (config.json keeps no password), push asks it with `get`, logout `erase`s it.
+#[test]
+fn registry_credential_helper_stores_and_serves_the_login() {
+    use std::os::unix::fs::PermissionsExt;
+    let reg = Registry::start(Some(&htpasswd("carol", "h3lper")));
+    let d = TestDaemon::start();
+    let cfg = d.dir().join("helper-docker-config");
+    let bin = d.dir().join("helper-bin");
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let store = d.dir().join("helper-store.json");
+    let helper = bin.join("docker-credential-berthtest");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nf=\"$BERTH_TEST_CRED_FILE\"\ncase \"$1\" in\n\
+         store) cat > \"$f\" ;;\n\
+         get) read -r url; if [ -s \"$f\" ]; then cat \"$f\"; else echo 'credentials not found in native keychain'; exit 1; fi ;;\n\
+         erase) read -r url; rm -f \"$f\" ;;\n\
+         list) echo '{}' ;;\nesac\n",
+    )
+    .expect("write helper");
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(cfg.join("config.json"), r#"{"credsStore":"berthtest"}"#).expect("config");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let berth = |args: &[&str]| {
+        d.berth(args)
+            .env("DOCKER_CONFIG", &cfg)
+            .env("PATH", &path)
+            .env("BERTH_TEST_CRED_FILE", &store)
+    };
+    let name = format!("{}/helper/busybox:latest", reg.host());
+    berth(&["tag", "busybox", &name]).run().success();
+    berth(&["push", &name])
+        .run()
+        .code(1)
+        .stderr_contains("denied");
+    berth(&["login", "-u", "carol", "--password-stdin", &reg.host()])
+        .stdin("h3lper\n")
+        .run()
+        .success()
+        .stdout_contains("Login Succeeded");
+    let kept = std::fs::read_to_string(&store).expect("the helper stored the login");
+    assert!(kept.contains("carol") && kept.contains("h3lper"), "{kept}");
+    let config = std::fs::read_to_string(cfg.join("config.json")).expect("config.json");
+    assert!(!config.contains("h3lper"), "{config}");
+    berth(&["push", &name])
+        .run()
+        .success()
+        .stdout_contains(": Pushed");
+    berth(&["logout", &reg.host()]).run().success();
+    assert!(!store.exists(), "logout erased the helper's entry");
+    berth(&["pull", &name]).run().code(1);
+}
