@@ -67,7 +67,11 @@ struct FakeUpstream {
 
 impl FakeUpstream {
     fn start() -> FakeUpstream {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind fake upstream");
+        Self::start_on("127.0.0.1:0")
+    }
+
+    fn start_on(addr: &str) -> FakeUpstream {
+        let sock = UdpSocket::bind(addr).expect("bind fake upstream");
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .expect("timeout");
         let addr = sock.local_addr().expect("addr").to_string();
@@ -320,4 +324,99 @@ fn netdns_resolver_comes_back_after_a_daemon_restart() {
         vec![OUTSIDE_IP.to_string()]
     );
     d.run(c, &["rm", "-f", &a, &z]).success();
+}
+
+#[test]
+fn netdns_dns_flags_and_add_host_end_to_end() {
+    let up = FakeUpstream::start();
+    // `--dns` takes an address only (port 53): a loopback address of this test's own.
+    let dns_ip = format!(
+        "127.213.{}.{}",
+        std::process::id() % 250,
+        10 + std::process::id() % 200
+    );
+    let own = FakeUpstream::start_on(&format!("{dns_ip}:53"));
+    let mut g = NetGuard::new();
+    let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
+    g.watch(&d);
+    for (i, c) in Client::BOTH.into_iter().enumerate() {
+        let n = name(c, "flags");
+        let b = g.bridge();
+        let subnet = format!("10.213.{}.0/24", 176 + i);
+        create_net(&d, c, &n, &b, &subnet);
+        let gw = format!("10.213.{}.1", 176 + i);
+        let a = name(c, "flagsa");
+        run_d(
+            &d,
+            c,
+            &a,
+            &n,
+            &[
+                "--dns",
+                &dns_ip,
+                "--add-host",
+                "db.local:10.213.99.50",
+                "--add-host",
+                "gw.local:host-gateway",
+            ],
+        );
+        // Outside names go to the container's --dns server, not the host's.
+        let (addrs, code) = lookup(&d, c, &a, "outside.berth.test");
+        assert_eq!((addrs, code), (vec![OUTSIDE_IP.to_string()], 0));
+        assert!(own.was_asked("outside.berth.test"));
+        assert!(!up.was_asked("outside.berth.test"));
+        // resolv.conf still names the embedded resolver only.
+        let conf = d
+            .run(c, &["exec", &a, "cat", "/etc/resolv.conf"])
+            .success()
+            .out();
+        assert!(conf.lines().any(|l| l == "nameserver 127.0.0.11"), "{conf}");
+        assert!(!conf.contains(&dns_ip), "{conf}");
+        // --add-host, with host-gateway as the host's address on the network.
+        let hosts = d.run(c, &["exec", &a, "cat", "/etc/hosts"]).success().out();
+        assert!(
+            hosts.lines().any(|l| l == "10.213.99.50\tdb.local"),
+            "{hosts}"
+        );
+        assert!(
+            hosts.lines().any(|l| l == format!("{gw}\tgw.local")),
+            "{hosts}"
+        );
+        assert!(!hosts.contains("host-gateway"), "{hosts}");
+        d.run(c, &["exec", &a, "ping", "-c", "1", "-W", "2", "gw.local"])
+            .success();
+        d.run(c, &["rm", "-f", &a]).success();
+
+        // On the default network the flags become the resolv.conf lines themselves.
+        let conf = d
+            .run(
+                c,
+                &[
+                    "run",
+                    "--rm",
+                    "--dns",
+                    &dns_ip,
+                    "--dns-search",
+                    "a.test",
+                    "--dns-option",
+                    "ndots:3",
+                    "--add-host",
+                    "gw.local:host-gateway",
+                    "busybox",
+                    "sh",
+                    "-c",
+                    "cat /etc/resolv.conf /etc/hosts",
+                ],
+            )
+            .success()
+            .out();
+        assert!(
+            conf.lines().any(|l| l == format!("nameserver {dns_ip}")),
+            "{conf}"
+        );
+        assert!(conf.lines().any(|l| l == "search a.test"), "{conf}");
+        assert!(conf.lines().any(|l| l == "options ndots:3"), "{conf}");
+        assert!(!conf.contains("127.0.0.11"), "{conf}");
+        assert!(conf.lines().any(|l| l == "172.17.0.1\tgw.local"), "{conf}");
+    }
 }
