@@ -294,6 +294,39 @@ fn netdns_other_names_are_forwarded_and_the_default_network_has_no_resolver() {
         assert!(!o.out().contains("10.213."), "{}", o.out());
         d.run(c, &["rm", "-f", &a]).success();
     }
+
+    // An internal network resolves its own names but sends nothing outside.
+    let c = Client::Berth;
+    let n = name(c, "dnsint");
+    let b = g.bridge();
+    create_net_internal(&d, c, &n, &b, "10.213.173.0/24");
+    let (p, q) = (name(c, "inta"), name(c, "intb"));
+    run_d(&d, c, &p, &n, &[]);
+    run_d(&d, c, &q, &n, &[]);
+    let ipq = ip_of(&d, c, &q, &n);
+    assert_eq!(lookup(&d, c, &p, &q).0, vec![ipq]);
+    let (addrs, code) = lookup(&d, c, &p, "internal-only.berth.test");
+    assert!(addrs.is_empty() && code != 0, "{addrs:?}");
+    assert!(!up.was_asked("internal-only.berth.test"));
+    d.run(c, &["rm", "-f", &p, &q]).success();
+}
+
+fn create_net_internal(d: &TestDaemon, c: Client, net: &str, bridge: &str, subnet: &str) {
+    let opt = format!("com.docker.network.bridge.name={bridge}");
+    d.run(
+        c,
+        &[
+            "network",
+            "create",
+            "--internal",
+            "--subnet",
+            subnet,
+            "-o",
+            &opt,
+            net,
+        ],
+    )
+    .success();
 }
 
 #[test]
