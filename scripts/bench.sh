@@ -9,17 +9,19 @@
 #   (f) sequential write throughput inside a container (dd of BENCH_IO_MB MiB, 256 by
 #       default, conv=fsync: busybox has no fdatasync) on a named volume and on a bind mount, median of
 #       BENCH_IO_RUNS (3) runs, beside the host's own dd into the same filesystem
+#   (g) registry pull and push of a ~200 MB multi-layer image against private docker-registry
+#       instances: median of BENCH_REG_RUNS (5) runs (scripts/bench-registry.sh)
 # Figures are reported, not asserted: the script fails only when setup fails.
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
 #      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only),
-#      BENCH_SECTIONS (default "run bulk mem exec stats io"; e.g. "io" for (f) alone).
+#      BENCH_SECTIONS (default "run bulk mem exec stats io registry"; e.g. "io" for (f) alone).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 BERTH="${BERTH_BIN:-$ROOT/target/release/berth}"
 RUNS="${BENCH_RUNS:-30}"
 ENGINES="${BENCH_ENGINES:-berth docker}"
-SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io}"
+SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io registry}"
 B=/tmp/berth-bench
 FIXTURE="$B/busybox.tar"
 
@@ -56,6 +58,7 @@ cleanup() {
         ids=$(cli "$e" ps -aq 2>/dev/null)
         [ -n "$ids" ] && cli "$e" rm -f $ids >/dev/null 2>&1
     done
+    declare -F bench_registry_cleanup >/dev/null && bench_registry_cleanup
     stop_pid "$BERTHD_PID"
     stop_pid "$DOCKERD_PID"
     # Shims that outlived their daemon (berth: shim.pid; docker: containerd-shim for our socket).
@@ -242,6 +245,8 @@ if want io; then
     done
 fi
 
+want registry && source "$ROOT/scripts/bench-registry.sh"
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
 val() { local -n arr=$1; echo "${arr[$2]:-}"; }
 row() { # label unit array
@@ -281,4 +286,9 @@ if want io; then
         else label="bind mount"; bv=${IO_BIND[berth]:-}; dv=${IO_BIND[docker]:-}; fi
         printf '%-44s %14s %14s\n' "$label (MiB/s)" "${bv:--} $(pct "$bv")" "${dv:--} $(pct "$dv")"
     done
+fi
+if want registry; then
+    row "registry pull, ~200 MB, 7 layers (median)" ms REG_PULL
+    row "registry push to an empty registry (median)" ms REG_PUSH
+    row "first push of the loaded image (gzip, 1 run)" ms REG_PUSH_PLAIN
 fi

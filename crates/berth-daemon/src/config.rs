@@ -249,6 +249,9 @@ fn registry_config(
     if let Some(d) = std::env::var_os("BERTH_CERTS_DIR") {
         c.certs_dirs.insert(0, PathBuf::from(d));
     }
+    if std::env::var_os("BERTH_LOOPBACK_REGISTRY_SECURE").is_some() {
+        c.loopback_insecure = false;
+    }
     Ok(c)
 }
 

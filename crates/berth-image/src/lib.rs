@@ -20,3 +20,4 @@ pub use store::{
     CommitRequest, DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, IngestedLayer, Loaded,
     PushImage, PushLayer,
 };
+pub use store::{CompressedLayer, MT_OCI_LAYER_GZIP};

@@ -30,8 +30,10 @@ use crate::reference::{parse_any, AnyReference, Reference};
 use crate::unpack;
 
 mod commit;
+mod compress;
 mod distribution;
 pub use commit::CommitRequest;
+pub use compress::{CompressedLayer, MT_OCI_LAYER_GZIP};
 pub use distribution::{chain_ids, IngestedLayer, PushImage, PushLayer};
 
 /// One `history` entry of the image config.
@@ -942,6 +944,16 @@ impl ImageStore {
             {
                 if !used_blobs.contains(b) {
                     let _ = fs::remove_file(self.blob_path(b));
+                }
+            }
+            let used_diffs: HashSet<&str> = st
+                .images
+                .values()
+                .flat_map(|r| r.layers.iter().map(|l| l.diff_id.as_str()))
+                .collect();
+            for l in &rec.layers {
+                if !used_diffs.contains(l.diff_id.as_str()) {
+                    self.forget_gzip(&l.diff_id);
                 }
             }
         }

@@ -25,6 +25,10 @@ pub struct RegistryConfig {
     pub max_concurrent_uploads: usize,
     /// Where `HOST:PORT/ca.crt` live: `/etc/berth/certs.d`, `/etc/docker/certs.d`.
     pub certs_dirs: Vec<PathBuf>,
+    /// Docker treats loopback registries as insecure (unverified https, then http). Tests
+    /// turn it off (`BERTH_LOOPBACK_REGISTRY_SECURE` in the daemon's environment) to show
+    /// that a certs.d CA is really verified.
+    pub loopback_insecure: bool,
 }
 
 impl Default for RegistryConfig {
@@ -38,6 +42,7 @@ impl Default for RegistryConfig {
                 PathBuf::from("/etc/berth/certs.d"),
                 PathBuf::from("/etc/docker/certs.d"),
             ],
+            loopback_insecure: true,
         }
     }
 }
@@ -104,7 +109,7 @@ impl RegistryConfig {
         } else {
             host.parse().ok()
         };
-        if ip.is_some_and(|i| i.is_loopback()) {
+        if self.loopback_insecure && ip.is_some_and(|i| i.is_loopback()) {
             return true;
         }
         self.insecure_registries.iter().any(|e| {
@@ -188,7 +193,7 @@ fn agent(tls: TlsConfig) -> Agent {
 
 /// Text of a transport failure, in Go's words where they differ.
 pub(crate) fn transport_text(e: &ureq::Error) -> String {
-    match e {
+    let text = match e {
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             "connect: connection refused".to_string()
         }
@@ -196,7 +201,14 @@ pub(crate) fn transport_text(e: &ureq::Error) -> String {
         ureq::Error::Tls(t) => format!("tls: {t}"),
         ureq::Error::Rustls(t) => format!("tls: failed to verify certificate: {t}"),
         other => other.to_string(),
+    };
+    // Go's words for an unknown CA (rustls: "invalid peer certificate: UnknownIssuer"),
+    // whichever wrapper the TLS error arrives in.
+    if text.contains("UnknownIssuer") {
+        return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+            .to_string();
     }
+    text
 }
 
 /// `code: message` per entry of a registry error body, as docker's errcode prints them.
@@ -269,6 +281,36 @@ fn ping(
         candidates.push((a.clone(), format!("https://{host}")));
         candidates.push((a, format!("http://{host}")));
     }
+    ping_candidates(candidates)
+}
+
+/// Pings a mirror given as a base URL (`registry-mirrors`): its scheme only (https
+/// unverified too when the host is insecure).
+fn ping_mirror(
+    cfg: &RegistryConfig,
+    base: &str,
+) -> Result<(Agent, String, Option<Challenge>), RegistryError> {
+    let base = base.trim_end_matches('/');
+    let host = base
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = host.split('/').next().unwrap_or(host);
+    let (verified, insecure) = build_agents(cfg, host);
+    let candidates = if base.starts_with("http://") {
+        vec![(verified, base.to_string())]
+    } else {
+        let mut c = vec![(verified, base.to_string())];
+        if let Some(a) = insecure {
+            c.push((a, base.to_string()));
+        }
+        c
+    };
+    ping_candidates(candidates)
+}
+
+fn ping_candidates(
+    candidates: Vec<(Agent, String)>,
+) -> Result<(Agent, String, Option<Challenge>), RegistryError> {
     let mut last = String::new();
     for (a, base) in candidates {
         let url = format!("{base}/v2/");
@@ -314,6 +356,25 @@ impl Session {
             challenge: Mutex::new(challenge),
             token: Mutex::new(None),
             actions: actions.to_string(),
+        })
+    }
+
+    /// A session against a Docker Hub mirror (`registry-mirrors` entry, a base URL).
+    pub fn open_mirror(
+        cfg: &RegistryConfig,
+        base: &str,
+        repo: &str,
+        auth: &AuthConfig,
+    ) -> Result<Session, RegistryError> {
+        let (agent, base, challenge) = ping_mirror(cfg, base)?;
+        Ok(Session {
+            agent,
+            base,
+            repo: repo.to_string(),
+            auth: auth.clone(),
+            challenge: Mutex::new(challenge),
+            token: Mutex::new(None),
+            actions: "pull".to_string(),
         })
     }
 

@@ -218,8 +218,33 @@ pub fn pull(
 ) -> Result<PullOutcome, RegistryError> {
     let r = &opts.reference;
     let (platform, explicit) = parse_platform(opts.platform.as_deref())?;
+    // Docker Hub images come from the mirrors first, in order; any failure there falls
+    // back to the next one, then to Docker Hub itself (docker's order).
+    if r.domain() == berth_image::reference::DEFAULT_DOMAIN {
+        for m in &cfg.registry_mirrors {
+            let tried = Session::open_mirror(cfg, m, r.path(), &opts.auth)
+                .and_then(|s| pull_from(store, cfg, opts, &s, &platform, explicit, progress));
+            match tried {
+                Ok(out) => return Ok(out),
+                Err(e) => tracing::warn!(mirror = %m, error = %e, "mirror failed, trying the next"),
+            }
+        }
+    }
     let host = registry_host(r.domain());
     let session = Session::open(cfg, &host, r.path(), &opts.auth, "pull")?;
+    pull_from(store, cfg, opts, &session, &platform, explicit, progress)
+}
+
+fn pull_from(
+    store: &ImageStore,
+    cfg: &RegistryConfig,
+    opts: &PullOptions,
+    session: &Session,
+    platform: &Platform,
+    explicit: bool,
+    progress: &Progress,
+) -> Result<PullOutcome, RegistryError> {
+    let r = &opts.reference;
     let refs: Vec<Reference> = if r.tag().is_none() && r.digest().is_none() {
         let url = session.url("tags/list");
         let resp = session.fetch("GET", &url, None)?;
@@ -244,7 +269,7 @@ pub fn pull(
     let mut out = Vec::new();
     let mut updated = false;
     for one in &refs {
-        let (id, new) = pull_one(store, cfg, &session, one, &platform, explicit, progress)?;
+        let (id, new) = pull_one(store, cfg, session, one, platform, explicit, progress)?;
         updated |= new;
         out.push((one.clone(), id));
     }
@@ -488,6 +513,36 @@ fn pull_one(
     Ok((id2, new))
 }
 
+/// Notes a blob stream that broke or ended before its Content-Length.
+struct EofWatch<R> {
+    inner: R,
+    got: u64,
+    want: u64,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R: std::io::Read> std::io::Read for EofWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(0) if !buf.is_empty() && self.got < self.want => {
+                self.cut.store(true, std::sync::atomic::Ordering::Relaxed);
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "unexpected EOF",
+                ))
+            }
+            Ok(n) => {
+                self.got += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                self.cut.store(true, std::sync::atomic::Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Wraps a blob stream to report "Downloading" progress (at most every 100 ms).
 fn fetch_layer(
     store: &ImageStore,
@@ -513,7 +568,13 @@ fn fetch_layer(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(size);
-    let reader = resp.into_body().into_reader();
+    let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = EofWatch {
+        inner: resp.into_body().into_reader(),
+        got: 0,
+        want: total,
+        cut: cut.clone(),
+    };
     let p = progress.clone();
     let pid = id.clone();
     let mut done = 0u64;
@@ -527,9 +588,16 @@ fn fetch_layer(
     });
     let l = store
         .ingest_layer(reader, digest, diff_id, parent, cb)
-        .map_err(|e| match e {
-            berth_image::ImageError::InvalidArchive(m) => RegistryError::Invalid(m),
-            other => RegistryError::Image(other),
+        .map_err(|e| {
+            // A connection that ended early is what failed, whatever the unpacker made of
+            // the short stream: docker's words for it.
+            if cut.load(std::sync::atomic::Ordering::Relaxed) {
+                return RegistryError::Transport("unexpected EOF".to_string());
+            }
+            match e {
+                berth_image::ImageError::InvalidArchive(m) => RegistryError::Invalid(m),
+                other => RegistryError::Image(other),
+            }
         })?;
     progress(progress::status(Some(&id), "Verifying Checksum"));
     progress(progress::status(Some(&id), "Download complete"));

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use berth_image::{ImageStore, PushLayer, Reference};
+use berth_image::{ImageStore, PushLayer, Reference, MT_OCI_LAYER_GZIP};
 use serde_json::json;
 
 use crate::auth::AuthConfig;
@@ -95,17 +95,23 @@ fn check(
     Err(RegistryError::Transport(format!("{what}: {text}")))
 }
 
-/// Uploads one blob from a reader of `size` bytes.
+/// Uploads one blob from a reader of `size` bytes (into the upload at `started`, if a mount
+/// attempt already opened one).
 fn upload<'a>(
     s: &Session,
     digest: &str,
     size: u64,
+    started: Option<String>,
     open: &mut dyn FnMut(u64) -> Result<Box<dyn Read + 'a>, RegistryError>,
 ) -> Result<(), RegistryError> {
-    let start = s.send_bytes("POST", &s.url("blobs/uploads/"), &[], &[])?;
-    let start = check(start, "starting upload", s)?;
-    let mut loc = location(s, &start)?;
-    drop(start);
+    let mut loc = match started {
+        Some(l) => l,
+        None => {
+            let start = s.send_bytes("POST", &s.url("blobs/uploads/"), &[], &[])?;
+            let start = check(start, "starting upload", s)?;
+            location(s, &start)?
+        }
+    };
     let octet = ("Content-Type", "application/octet-stream".to_string());
     if size <= MONOLITHIC_MAX {
         let mut body = open(0)?;
@@ -139,12 +145,77 @@ fn upload<'a>(
     Ok(())
 }
 
-fn push_layer(s: &Session, l: &PushLayer, progress: &Progress) -> Result<(), RegistryError> {
+/// Is this an uncompressed layer media type (docker sends every layer compressed)?
+fn is_uncompressed(media_type: &str) -> bool {
+    media_type.ends_with(".tar")
+}
+
+/// The blob a layer goes out as: the stored one, or its gzip copy if it is stored plain.
+fn wire_layer(store: &ImageStore, l: &PushLayer) -> Result<PushLayer, RegistryError> {
+    if !is_uncompressed(&l.media_type) {
+        return Ok(l.clone());
+    }
+    let c = store.gzip_layer(&l.diff_id, &l.path)?;
+    Ok(PushLayer {
+        diff_id: l.diff_id.clone(),
+        digest: c.digest,
+        media_type: MT_OCI_LAYER_GZIP.to_string(),
+        size: c.size,
+        path: c.path,
+    })
+}
+
+/// Tries a cross-repository mount of `digest` from each of `sources` (repository paths of the
+/// same registry). Ok(Ok(from)) when mounted; Ok(Err(location)) when the registry opened a
+/// plain upload instead (it does when the blob is not there or `from` is not readable).
+fn try_mount(
+    s: &Session,
+    digest: &str,
+    sources: &[String],
+) -> Result<Result<String, Option<String>>, RegistryError> {
+    let mut started = None;
+    for from in sources {
+        let url = s.url(&format!(
+            "blobs/uploads/?mount={digest}&from={}",
+            percent_encoding::utf8_percent_encode(from, percent_encoding::NON_ALPHANUMERIC)
+        ));
+        let r = s.send_bytes("POST", &url, &[], &[])?;
+        match r.status().as_u16() {
+            201 => return Ok(Ok(from.clone())),
+            202 => {
+                let loc = location(s, &r)?;
+                // A started upload that we do not use would linger until the registry
+                // purges it: cancel it unless it becomes the one we upload into.
+                if let Some(prev) = started.replace(loc) {
+                    let _ = s.send_bytes("DELETE", &prev, &[], &[]);
+                }
+            }
+            code => {
+                tracing::debug!(%digest, %from, code, "blob mount refused");
+            }
+        }
+    }
+    Ok(Err(started))
+}
+
+fn push_layer(
+    s: &Session,
+    l: &PushLayer,
+    mount_from: &[String],
+    progress: &Progress,
+) -> Result<(), RegistryError> {
     let id = progress::short(&l.diff_id);
     if blob_exists(s, &l.digest)? {
         progress(progress::status(Some(&id), "Layer already exists"));
         return Ok(());
     }
+    let started = match try_mount(s, &l.digest, mount_from)? {
+        Ok(from) => {
+            progress(progress::status(Some(&id), &format!("Mounted from {from}")));
+            return Ok(());
+        }
+        Err(started) => started,
+    };
     let mut open = |off: u64| -> Result<Box<dyn Read + '_>, RegistryError> {
         let mut f = File::open(&l.path).map_err(|e| {
             RegistryError::Image(berth_image::ImageError::Io {
@@ -164,9 +235,21 @@ fn push_layer(s: &Session, l: &PushLayer, progress: &Progress) -> Result<(), Reg
             progress,
         }))
     };
-    upload(s, &l.digest, l.size, &mut open)?;
+    upload(s, &l.digest, l.size, started, &mut open)?;
     progress(progress::status(Some(&id), "Pushed"));
     Ok(())
+}
+
+/// Repository paths on the registry of `target` other than its own that hold the layer.
+fn mount_sources(store: &ImageStore, target: &Reference, diff_id: &str) -> Vec<String> {
+    let mut out: Vec<String> = store
+        .layer_sources(diff_id)
+        .into_iter()
+        .filter(|r| r.domain() == target.domain() && r.path() != target.path())
+        .map(|r| r.path().to_string())
+        .collect();
+    out.dedup();
+    out
 }
 
 /// Pushes `reference` (every local tag of the repository when it is name-only).
@@ -219,6 +302,8 @@ pub fn push(
                 progress(progress::status(Some(&id), "Waiting"));
             }
         }
+        // What each layer went out as (its gzip copy if stored plain), by index.
+        let sent: Vec<Mutex<Option<PushLayer>>> = layers.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let first_err: Mutex<Option<RegistryError>> = Mutex::new(None);
@@ -232,13 +317,23 @@ pub fn push(
                     let Some(l) = layers.get(k) else {
                         return;
                     };
-                    if let Err(e) = push_layer(&s, l, progress) {
-                        failed.store(true, Ordering::Relaxed);
-                        let mut fe = first_err.lock().unwrap_or_else(|p| p.into_inner());
-                        if fe.is_none() {
-                            *fe = Some(e);
+                    let r = wire_layer(store, l).and_then(|w| {
+                        let from = mount_sources(store, reference, &w.diff_id);
+                        push_layer(&s, &w, &from, progress)?;
+                        Ok(w)
+                    });
+                    match r {
+                        Ok(w) => {
+                            *sent[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(w);
                         }
-                        return;
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            let mut fe = first_err.lock().unwrap_or_else(|p| p.into_inner());
+                            if fe.is_none() {
+                                *fe = Some(e);
+                            }
+                            return;
+                        }
                     }
                 });
             }
@@ -250,13 +345,19 @@ pub fn push(
             let mut open = |_off: u64| -> Result<Box<dyn Read + '_>, RegistryError> {
                 Ok(Box::new(&img.config[..]))
             };
-            upload(&s, &img.id, img.config.len() as u64, &mut open)?;
+            upload(&s, &img.id, img.config.len() as u64, None, &mut open)?;
+        }
+        // `sent` is in push order (top first); the manifest lists layers bottom first.
+        let mut wire = Vec::with_capacity(sent.len());
+        for m in sent.into_iter().rev() {
+            let w = m.into_inner().unwrap_or_else(|p| p.into_inner());
+            wire.push(w.ok_or_else(|| RegistryError::Transport("a layer was not pushed".into()))?);
         }
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": MT_OCI_MANIFEST,
             "config": { "mediaType": MT_OCI_CONFIG, "digest": img.id, "size": img.config.len() },
-            "layers": img.layers.iter().map(|l| json!({
+            "layers": wire.iter().map(|l| json!({
                 "mediaType": l.media_type, "digest": l.digest, "size": l.size,
             })).collect::<Vec<_>>(),
         });

@@ -918,6 +918,28 @@ pub struct ExecInput {
     pub privileged: bool,
 }
 
+/// Sets the terminal size the process starts with (OCI `consoleSize`), so a program that
+/// asks for it first thing never sees 0x0 before the client's resize arrives.
+pub fn set_console_size(process: &mut Process, height: u16, width: u16) {
+    if height == 0 || width == 0 {
+        return;
+    }
+    let size = oci_spec::runtime::BoxBuilder::default()
+        .height(u64::from(height))
+        .width(u64::from(width))
+        .build()
+        .ok();
+    process.set_console_size(size);
+}
+
+/// The size a process's terminal starts with, when one was given.
+pub fn console_size(process: &Process) -> Option<(u16, u16)> {
+    let b = process.console_size()?;
+    let h = u16::try_from(b.height()).ok()?;
+    let w = u16::try_from(b.width()).ok()?;
+    (h > 0 && w > 0).then_some((h, w))
+}
+
 /// The process of a `docker exec`: the container's own (capabilities, rlimits,
 /// no_new_privileges) with the exec's command, environment, directory, user and terminal,
 /// as Docker derives an exec's process from the container's spec.

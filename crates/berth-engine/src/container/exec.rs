@@ -171,7 +171,14 @@ impl Engine {
             st.started = true;
         }
         let cfg = &exec.config;
-        let process = self.exec_process(&exec).await.map_err(Err)?;
+        let mut process = self.exec_process(&exec).await.map_err(Err)?;
+        let size = body
+            .console_size
+            .clone()
+            .or_else(|| cfg.console_size.clone());
+        if let (true, Some([h, w])) = (cfg.tty, size.as_deref()) {
+            berth_runtime::spec::set_console_size(&mut process, *h, *w);
+        }
         let detach = body.detach;
         let (stdin, stdout, stderr) = if detach {
             (false, false, false)
@@ -187,15 +194,6 @@ impl Engine {
                     let mut st = exec.state();
                     st.running = true;
                     st.pid = i64::from(pid);
-                }
-                let size = body
-                    .console_size
-                    .clone()
-                    .or_else(|| cfg.console_size.clone());
-                if let (true, Some([h, w])) = (cfg.tty, size.as_deref()) {
-                    if *h > 0 && *w > 0 {
-                        let _ = client.resize(Some(id), *h, *w).await;
-                    }
                 }
                 self.exec_event(
                     &exec.container_id,

@@ -201,6 +201,9 @@ fn run(
 ) -> Result<Never, ExecError> {
     if terminal {
         let (master, slave, _) = super::pty::open().map_err(fail)?;
+        if let Some((h, w)) = crate::spec::console_size(process) {
+            super::pty::resize(&master, h, w).map_err(fail)?;
+        }
         super::pty::make_controlling(&slave).map_err(fail)?;
         super::pty::send_fd(sock, b"T", master.as_raw_fd()).map_err(fail)?;
     } else {

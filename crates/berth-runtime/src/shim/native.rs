@@ -306,6 +306,9 @@ fn init(
     // goes to the shim with the ready message.
     let console = if process.terminal() == Some(true) {
         let (master, slave, name) = super::pty::open()?;
+        if let Some((h, w)) = crate::spec::console_size(&process) {
+            super::pty::resize(&master, h, w)?;
+        }
         // As runc: /dev/console is the container's terminal.
         if Path::new("/dev/console").exists() || fs::write("/dev/console", b"").is_ok() {
             let _ = mount(
