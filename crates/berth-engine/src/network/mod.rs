@@ -118,6 +118,9 @@ pub struct Networks {
     nets: Mutex<HashMap<String, Net>>,
     published: Mutex<HashMap<String, Published>>,
     dns: dns::Resolver,
+    /// Serializes computing and applying the rules: two concurrent rewrites could otherwise
+    /// land in the wrong order and bring back a removed container's rules.
+    fw: Mutex<()>,
 }
 
 /// What `POST /networks/create` asks for, parsed.
@@ -192,6 +195,7 @@ impl Networks {
             nets: Mutex::new(nets),
             published: Mutex::new(HashMap::new()),
             dns: dns::Resolver::new(),
+            fw: Mutex::new(()),
         };
         for net in n.lock().values() {
             if let Err(e) = setup_bridge(&net.rec) {
@@ -209,6 +213,7 @@ impl Networks {
     }
 
     fn apply_firewall(&self) -> Result<()> {
+        let _serial = self.fw.lock().unwrap_or_else(|e| e.into_inner());
         let rules: Vec<firewall::NetRules> = {
             let nets = self.lock();
             let mut v: Vec<&Net> = nets.values().collect();
