@@ -5,6 +5,7 @@
 //! Everything here is synchronous and may block briefly: call it from `spawn_blocking`.
 
 pub mod bridge;
+pub mod dns;
 pub mod firewall;
 pub mod ipam;
 pub mod netlink;

@@ -337,6 +337,8 @@ pub struct TestDaemon {
     docker_config: PathBuf,
     log: PathBuf,
     child: Option<Child>,
+    /// Extra environment for the daemon process (kept for restarts).
+    env: Vec<(String, String)>,
 }
 
 impl TestDaemon {
@@ -353,6 +355,22 @@ impl TestDaemon {
 
     /// Starts a daemon with no image loaded.
     pub fn start_empty() -> TestDaemon {
+        Self::start_empty_with_env(&[])
+    }
+
+    /// [`Self::start`] with extra environment variables for the daemon (its test hooks,
+    /// such as `BERTH_DNS_UPSTREAM`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> TestDaemon {
+        let d = Self::start_empty_with_env(env);
+        d.berth(["load", "-i"])
+            .arg(busybox_tar())
+            .run()
+            .success()
+            .stdout_contains("Loaded image: busybox:latest");
+        d
+    }
+
+    fn start_empty_with_env(env: &[(&str, &str)]) -> TestDaemon {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -384,6 +402,10 @@ impl TestDaemon {
             docker_config,
             dir,
             child: None,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         // From here on Drop cleans up even if starting fails.
         d.spawn_daemon();
@@ -411,6 +433,7 @@ impl TestDaemon {
             .env("BERTH_HUB_HOST", "127.0.0.1:9")
             .env_remove("BERTH_HOST")
             .env_remove("DOCKER_HOST")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("info".into()),

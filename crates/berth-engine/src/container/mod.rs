@@ -196,7 +196,7 @@ impl Engine {
                 rec.state.status = Status::Dead;
             }
             if live {
-                self.networks.restore(&rec.id, &rec.endpoints);
+                self.networks.restore(&rec, &dir);
             } else if was_running {
                 self.networks
                     .detach(&rec.id, &dir, &mut rec.endpoints)

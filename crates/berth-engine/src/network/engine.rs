@@ -146,6 +146,7 @@ impl Engine {
 /// Appends the container's own addresses to its /etc/hosts, as Docker does
 /// (`IP\thostname`), for each network it is on.
 pub fn hosts_entries(dir: &Path, rec: &ContainerRecord) -> Result<()> {
+    host_gateway(dir, rec)?;
     if is_builtin_mode(&rec.host_config.network_mode) && rec.endpoints.is_empty() {
         return Ok(());
     }
@@ -160,5 +161,33 @@ pub fn hosts_entries(dir: &Path, rec: &ContainerRecord) -> Result<()> {
         .append(true)
         .open(dir.join("hosts"))?;
     f.write_all(lines.as_bytes())?;
+    Ok(())
+}
+
+/// Docker's default `host-gateway-ip` (the default bridge's gateway).
+const DEFAULT_HOST_GATEWAY: &str = "172.17.0.1";
+
+/// `--add-host NAME:host-gateway`: the address the host has on the container's network (its
+/// gateway there), else Docker's default bridge gateway.
+fn host_gateway(dir: &Path, rec: &ContainerRecord) -> Result<()> {
+    let path = dir.join("hosts");
+    let text = std::fs::read_to_string(&path)?;
+    if !text.lines().any(|l| l.starts_with("host-gateway\t")) {
+        return Ok(());
+    }
+    let gw = rec
+        .endpoints
+        .values()
+        .map(|e| e.gateway.as_str())
+        .find(|g| !g.is_empty())
+        .unwrap_or(DEFAULT_HOST_GATEWAY);
+    let out: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("host-gateway\t") {
+            Some(name) => format!("{gw}\t{name}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&path, out)?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! containers when the daemon starts. So a container start writes no network file.
 
 pub mod api;
+pub mod dns;
 pub mod engine;
 pub mod ports;
 
@@ -116,6 +117,10 @@ pub struct Networks {
     table: String,
     nets: Mutex<HashMap<String, Net>>,
     published: Mutex<HashMap<String, Published>>,
+    dns: dns::Resolver,
+    /// Serializes computing and applying the rules: two concurrent rewrites could otherwise
+    /// land in the wrong order and bring back a removed container's rules.
+    fw: Mutex<()>,
 }
 
 /// What `POST /networks/create` asks for, parsed.
@@ -189,6 +194,8 @@ impl Networks {
             table: firewall::table_name(data_root),
             nets: Mutex::new(nets),
             published: Mutex::new(HashMap::new()),
+            dns: dns::Resolver::new(),
+            fw: Mutex::new(()),
         };
         for net in n.lock().values() {
             if let Err(e) = setup_bridge(&net.rec) {
@@ -206,6 +213,7 @@ impl Networks {
     }
 
     fn apply_firewall(&self) -> Result<()> {
+        let _serial = self.fw.lock().unwrap_or_else(|e| e.into_inner());
         let rules: Vec<firewall::NetRules> = {
             let nets = self.lock();
             let mut v: Vec<&Net> = nets.values().collect();
@@ -584,6 +592,32 @@ impl Networks {
             .await;
             return Err(e);
         }
+        // The embedded resolver, as on Docker's user-defined networks.
+        let entry = dns_entry(&crec.id, &crec.name, &rec, ip, &ep.aliases);
+        let served = self
+            .dns
+            .add(&crec.id, vec![entry], &path, &crec.host_config.dns)
+            .and_then(|()| {
+                dns::write_resolv_conf(
+                    dir,
+                    &crec.host_config.dns_search,
+                    &crec.host_config.dns_options,
+                )
+                .map_err(|e| EngineError::internal("cannot write resolv.conf", e))
+            });
+        if let Err(e) = served {
+            self.dns.remove(&crec.id);
+            self.unpublish(&crec.id);
+            self.release(&rec.id, &crec.id);
+            let hv = host_veth.clone();
+            let p = path.clone();
+            let _ = blocking(move || {
+                let _ = netns::delete_host_link(&hv);
+                netns::remove(&p).map_err(net_err)
+            })
+            .await;
+            return Err(e);
+        }
         let endpoints = &mut crec.endpoints;
         ep.network_id = rec.id.clone();
         ep.endpoint_id = new_id();
@@ -626,6 +660,7 @@ impl Networks {
         dir: &Path,
         endpoints: &mut BTreeMap<String, EndpointRecord>,
     ) {
+        self.dns.remove(container_id);
         self.unpublish(container_id);
         let mut veths = Vec::new();
         for ep in endpoints.values_mut() {
@@ -660,9 +695,13 @@ impl Networks {
         .await;
     }
 
-    /// Daemon start: a running container's addresses are taken again.
-    pub fn restore(&self, container_id: &str, endpoints: &BTreeMap<String, EndpointRecord>) {
+    /// Daemon start: a running container's addresses are taken again, its resolver served
+    /// again (the old daemon's listeners went with it).
+    pub fn restore(&self, crec: &crate::container::record::ContainerRecord, dir: &Path) {
+        let container_id = crec.id.as_str();
+        let endpoints = &crec.endpoints;
         let mut published = None;
+        let mut entries = Vec::new();
         {
             let mut nets = self.lock();
             for ep in endpoints.values() {
@@ -670,6 +709,7 @@ impl Networks {
                     continue;
                 };
                 if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
+                    entries.push(dns_entry(container_id, &crec.name, &n.rec, ip, &ep.aliases));
                     if n.pool.reserve(ip).is_ok() {
                         n.users.insert(container_id.to_string(), ip);
                     }
@@ -677,6 +717,15 @@ impl Networks {
                         published = Some((ip, ep.ports.clone()));
                     }
                 }
+            }
+        }
+        if !entries.is_empty() {
+            let path = netns::path_in(dir);
+            if let Err(e) = self
+                .dns
+                .add(container_id, entries, &path, &crec.host_config.dns)
+            {
+                warn!(id = %container_id, error = %e, "cannot serve the embedded resolver again");
             }
         }
         // The published ports are bound again and their rules written back.
@@ -706,6 +755,25 @@ impl Networks {
                 Err(e) => warn!(id = %container_id, error = %e, "cannot publish the ports again"),
             }
         }
+    }
+}
+
+/// The names a container answers to on a network: its name, aliases and short id.
+fn dns_entry(
+    container_id: &str,
+    name: &str,
+    net: &NetworkRecord,
+    ip: Ipv4Addr,
+    aliases: &[String],
+) -> dns::Entry {
+    let mut names = vec![name.trim_start_matches('/').to_ascii_lowercase()];
+    names.extend(aliases.iter().map(|a| a.to_ascii_lowercase()));
+    names.push(container_id[..12.min(container_id.len())].to_string());
+    dns::Entry {
+        network_id: net.id.clone(),
+        internal: net.internal,
+        ip,
+        names,
     }
 }
 

@@ -1,0 +1,376 @@
+//! The embedded resolver on user-defined networks. Each container on one gets its own UDP
+//! and TCP listener on 127.0.0.11:53, bound inside its namespace (berth-net `dns`), served
+//! by tasks of the daemon. The listener a query arrives on tells which container asks, so
+//! it sees only the names of the networks it shares: container names, aliases and short
+//! ids. Other names are forwarded from the host's namespace to the container's `--dns`
+//! servers, else the host's resolvers (`BERTH_DNS_UPSTREAM`, `ip[:port],...`, replaces
+//! those, for tests); a container only on internal networks gets no outside names.
+
+use berth_net::dns::{self, Query};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::AbortHandle;
+use tracing::{debug, warn};
+
+const TTL: u32 = 600;
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A container's presence on one network, as the resolver sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub network_id: String,
+    pub internal: bool,
+    pub ip: Ipv4Addr,
+    /// Lower case: name, aliases, short id.
+    pub names: Vec<String>,
+}
+
+#[derive(Default)]
+struct Table {
+    /// container id -> its entries
+    entries: HashMap<String, Vec<Entry>>,
+}
+
+impl Table {
+    fn lookup(&self, asker: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
+        let nets: Vec<&str> = self
+            .entries
+            .get(asker)?
+            .iter()
+            .map(|e| e.network_id.as_str())
+            .collect();
+        let mut ips: Vec<Ipv4Addr> = self
+            .entries
+            .values()
+            .flatten()
+            .filter(|e| nets.contains(&e.network_id.as_str()) && e.names.iter().any(|n| n == name))
+            .map(|e| e.ip)
+            .collect();
+        ips.sort();
+        ips.dedup();
+        (!ips.is_empty()).then_some(ips)
+    }
+
+    fn reverse(&self, asker: &str, ip: Ipv4Addr) -> Option<String> {
+        let mine = self.entries.get(asker)?;
+        self.entries.values().flatten().find_map(|e| {
+            (e.ip == ip && mine.iter().any(|m| m.network_id == e.network_id))
+                .then(|| e.names.first().cloned())
+                .flatten()
+        })
+    }
+
+    fn only_internal(&self, asker: &str) -> bool {
+        self.entries
+            .get(asker)
+            .is_some_and(|v| !v.is_empty() && v.iter().all(|e| e.internal))
+    }
+}
+
+pub struct Resolver {
+    table: Arc<RwLock<Table>>,
+    tasks: Mutex<HashMap<String, Vec<AbortHandle>>>,
+    host_upstreams: Vec<SocketAddr>,
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Resolver {
+    pub fn new() -> Resolver {
+        let host_upstreams = match std::env::var("BERTH_DNS_UPSTREAM") {
+            Ok(v) => v.split(',').filter_map(dns::parse_upstream).collect(),
+            // The daemon forwards from the host's namespace, so local resolvers (a
+            // systemd-resolved stub) work too.
+            Err(_) => {
+                dns::nameservers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default())
+            }
+        };
+        Resolver {
+            table: Arc::default(),
+            tasks: Mutex::default(),
+            host_upstreams,
+        }
+    }
+
+    /// Registers a container's names on its networks and serves its resolver in the
+    /// namespace at `netns`. `dns`: the container's `--dns` servers.
+    pub fn add(
+        &self,
+        container_id: &str,
+        entries: Vec<Entry>,
+        netns: &Path,
+        dns_servers: &[String],
+    ) -> crate::error::Result<()> {
+        let (udp, tcp) = dns::listen_in(netns)
+            .map_err(|e| crate::error::EngineError::Internal(format!("embedded DNS: {e}")))?;
+        let upstreams: Vec<SocketAddr> = if dns_servers.is_empty() {
+            self.host_upstreams.clone()
+        } else {
+            dns_servers
+                .iter()
+                .filter_map(|s| dns::parse_upstream(s))
+                .collect()
+        };
+        self.remove(container_id);
+        self.table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .insert(container_id.to_string(), entries);
+        let ctx = Arc::new(Ctx {
+            table: self.table.clone(),
+            asker: container_id.to_string(),
+            upstreams,
+        });
+        let handles = serve(ctx, udp, tcp)
+            .map_err(|e| crate::error::EngineError::internal("embedded DNS", e))?;
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(container_id.to_string(), handles);
+        Ok(())
+    }
+
+    /// Forgets the container's names and stops its listeners.
+    pub fn remove(&self, container_id: &str) {
+        self.table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .remove(container_id);
+        if let Some(hs) = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(container_id)
+        {
+            for h in hs {
+                h.abort();
+            }
+        }
+    }
+}
+
+struct Ctx {
+    table: Arc<RwLock<Table>>,
+    asker: String,
+    upstreams: Vec<SocketAddr>,
+}
+
+fn serve(ctx: Arc<Ctx>, udp: UdpSocket, tcp: TcpListener) -> std::io::Result<Vec<AbortHandle>> {
+    let udp = Arc::new(tokio::net::UdpSocket::from_std(udp)?);
+    let tcp = tokio::net::TcpListener::from_std(tcp)?;
+    let c = ctx.clone();
+    let u = tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let (n, peer) = match udp.recv_from(&mut buf).await {
+                Ok(x) => x,
+                Err(e) => {
+                    debug!(error = %e, "embedded DNS receive");
+                    continue;
+                }
+            };
+            let pkt = buf[..n].to_vec();
+            let (c, udp) = (c.clone(), udp.clone());
+            tokio::spawn(async move {
+                if let Some(reply) = c.handle(&pkt).await {
+                    let _ = udp.send_to(&reply, peer).await;
+                }
+            });
+        }
+    });
+    let c = ctx;
+    let t = tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = tcp.accept().await else {
+                continue;
+            };
+            let c = c.clone();
+            tokio::spawn(async move {
+                // Length-prefixed messages until the client closes.
+                loop {
+                    let mut len = [0u8; 2];
+                    if s.read_exact(&mut len).await.is_err() {
+                        return;
+                    }
+                    let mut pkt = vec![0u8; u16::from_be_bytes(len) as usize];
+                    if s.read_exact(&mut pkt).await.is_err() {
+                        return;
+                    }
+                    let Some(reply) = c.handle(&pkt).await else {
+                        return;
+                    };
+                    let mut out = (reply.len() as u16).to_be_bytes().to_vec();
+                    out.extend_from_slice(&reply);
+                    if s.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(vec![u.abort_handle(), t.abort_handle()])
+}
+
+enum Local {
+    Answer(Vec<u8>),
+    Forward,
+}
+
+impl Ctx {
+    fn local(&self, pkt: &[u8], q: &Query) -> Local {
+        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+        if q.qclass != 1 {
+            return Local::Forward;
+        }
+        if q.qtype == dns::TYPE_PTR {
+            if let Some(ip) = dns::reverse_v4(&q.name) {
+                if let Some(name) = table.reverse(&self.asker, ip) {
+                    return Local::Answer(dns::answer_ptr(pkt, q, &[name], TTL));
+                }
+            }
+            return Local::Forward;
+        }
+        match table.lookup(&self.asker, &q.name) {
+            Some(ips) if q.qtype == dns::TYPE_A => Local::Answer(dns::answer_a(pkt, q, &ips, TTL)),
+            // A container name has no other records (no IPv6 yet): an empty answer, so the
+            // client does not go on to the search domains.
+            Some(_) => Local::Answer(dns::answer_a(pkt, q, &[], TTL)),
+            None if table.only_internal(&self.asker) => {
+                Local::Answer(dns::answer_error(pkt, q, dns::RCODE_SERVFAIL))
+            }
+            None => Local::Forward,
+        }
+    }
+
+    async fn handle(&self, pkt: &[u8]) -> Option<Vec<u8>> {
+        let q = dns::parse_query(pkt)?;
+        match self.local(pkt, &q) {
+            Local::Answer(a) => Some(a),
+            Local::Forward => Some(match self.forward(pkt, q.id).await {
+                Some(r) => r,
+                None => dns::answer_error(pkt, &q, dns::RCODE_SERVFAIL),
+            }),
+        }
+    }
+
+    /// Asks each upstream in turn over UDP; the first answer with the query's id wins.
+    async fn forward(&self, pkt: &[u8], id: u16) -> Option<Vec<u8>> {
+        for up in &self.upstreams {
+            let bind: SocketAddr = match up.ip() {
+                IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+                IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+            };
+            let Ok(sock) = tokio::net::UdpSocket::bind(bind).await else {
+                continue;
+            };
+            if sock.connect(up).await.is_err() || sock.send(pkt).await.is_err() {
+                continue;
+            }
+            let mut buf = vec![0u8; 4096];
+            let got = tokio::time::timeout(UPSTREAM_TIMEOUT, async {
+                loop {
+                    let n = sock.recv(&mut buf).await.ok()?;
+                    if n >= 2 && u16::from_be_bytes([buf[0], buf[1]]) == id {
+                        return Some(buf[..n].to_vec());
+                    }
+                }
+            })
+            .await;
+            match got {
+                Ok(Some(r)) => return Some(r),
+                _ => warn!(upstream = %up, "no answer from the upstream resolver"),
+            }
+        }
+        None
+    }
+}
+
+/// The container's resolv.conf on a user-defined network: the embedded resolver, the
+/// search domains of the host or `--dns-search`, and `ndots:0` unless `--dns-option`
+/// sets ndots, as Docker writes it.
+pub fn write_resolv_conf(
+    dir: &Path,
+    dns_search: &[String],
+    dns_options: &[String],
+) -> std::io::Result<()> {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut search: Vec<String> = Vec::new();
+    let mut options: Vec<String> = Vec::new();
+    for line in host.lines() {
+        let mut w = line.split_whitespace();
+        match w.next() {
+            Some("search") | Some("domain") => search = w.map(str::to_string).collect(),
+            Some("options") => options = w.map(str::to_string).collect(),
+            _ => {}
+        }
+    }
+    if !dns_search.is_empty() {
+        search = dns_search
+            .iter()
+            .filter(|s| s.as_str() != ".")
+            .cloned()
+            .collect();
+    }
+    if !dns_options.is_empty() {
+        options = dns_options.to_vec();
+    }
+    if !options.iter().any(|o| o.starts_with("ndots:")) {
+        options.push("ndots:0".into());
+    }
+    let mut out = String::new();
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    out.push_str(&format!("nameserver {}\n", dns::RESOLVER_IP));
+    out.push_str(&format!("options {}\n", options.join(" ")));
+    std::fs::write(dir.join("resolv.conf"), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(net: &str, ip: [u8; 4], names: &[&str]) -> Entry {
+        Entry {
+            network_id: net.into(),
+            internal: false,
+            ip: ip.into(),
+            names: names.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn lookup_within_shared_networks() {
+        let mut t = Table::default();
+        t.entries.insert(
+            "a".into(),
+            vec![entry("n1", [10, 0, 0, 2], &["web", "svc"])],
+        );
+        t.entries
+            .insert("b".into(), vec![entry("n1", [10, 0, 0, 3], &["db", "svc"])]);
+        t.entries
+            .insert("c".into(), vec![entry("n2", [10, 0, 1, 2], &["other"])]);
+        assert_eq!(t.lookup("a", "db"), Some(vec![Ipv4Addr::new(10, 0, 0, 3)]));
+        assert_eq!(
+            t.lookup("a", "svc"),
+            Some(vec![Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)])
+        );
+        assert_eq!(t.lookup("a", "other"), None);
+        assert_eq!(t.lookup("c", "web"), None);
+        assert_eq!(
+            t.reverse("b", Ipv4Addr::new(10, 0, 0, 2)).as_deref(),
+            Some("web")
+        );
+        assert_eq!(t.reverse("c", Ipv4Addr::new(10, 0, 0, 2)), None);
+    }
+}
