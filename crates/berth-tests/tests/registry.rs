@@ -347,6 +347,28 @@ fn fake_registry() -> (
         config.len(),
         layer.len()
     );
+    // The same layer as zstd and as gzip blobs, each with its own manifest (repos zstd, gzip).
+    let zstd_blob = zstd::encode_all(&layer[..], 3).expect("zstd");
+    let gzip_blob = {
+        use std::io::Write as _;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&layer).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let compressed_manifest = |mt: &str, blob: &[u8]| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"{mt}","digest":"{}","size":{}}}]}}"#,
+            sha(config.as_bytes()),
+            config.len(),
+            sha(blob),
+            blob.len()
+        )
+    };
+    let zstd_manifest =
+        compressed_manifest("application/vnd.oci.image.layer.v1.tar+zstd", &zstd_blob);
+    let gzip_manifest =
+        compressed_manifest("application/vnd.oci.image.layer.v1.tar+gzip", &gzip_blob);
+    let (zstd_digest, gzip_digest) = (sha(&zstd_blob), sha(&gzip_blob));
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -390,6 +412,14 @@ fn fake_registry() -> (
             let mt = "application/vnd.oci.image.manifest.v1+json";
             if path == "/v2/" {
                 send(&mut s, "application/json", b"{}", false);
+            } else if path == "/v2/zstd/manifests/latest" {
+                send(&mut s, mt, zstd_manifest.as_bytes(), false);
+            } else if path == "/v2/gzip/manifests/latest" {
+                send(&mut s, mt, gzip_manifest.as_bytes(), false);
+            } else if path == format!("/v2/zstd/blobs/{zstd_digest}") {
+                send(&mut s, "application/octet-stream", &zstd_blob, false);
+            } else if path == format!("/v2/gzip/blobs/{gzip_digest}") {
+                send(&mut s, "application/octet-stream", &gzip_blob, false);
             } else if path.ends_with("/manifests/latest") {
                 send(&mut s, mt, manifest.as_bytes(), false);
             } else if path.ends_with(&format!("/blobs/{config_digest}")) {
@@ -556,4 +586,43 @@ fn registry_credential_helper_stores_and_serves_the_login() {
     berth(&["logout", &reg.host()]).run().success();
     assert!(!store.exists(), "logout erased the helper's entry");
     berth(&["pull", &name]).run().code(1);
+}
+
+/// A zstd and a gzip blob of one layer both pull, decompress and verify into the same
+/// unpacked layer (one diff id) and the same image.
+#[test]
+fn registry_pulls_zstd_and_gzip_layers_into_one_layer() {
+    let (port, handle, stop) = fake_registry();
+    let d = TestDaemon::start_empty();
+    for repo in ["zstd", "gzip"] {
+        let name = format!("127.0.0.1:{port}/{repo}:latest");
+        d.berth(["pull", &name])
+            .run()
+            .success()
+            .stdout_contains(": Pull complete");
+        d.berth([
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            &name,
+        ])
+        .run()
+        .success()
+        .stdout_contains("sha256:");
+    }
+    // Both name one image: same config, same diff id, whatever the compression.
+    let ids = d
+        .berth(["images", "-q", "--no-trunc"])
+        .run()
+        .success()
+        .out();
+    let mut ids: Vec<&str> = ids.lines().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let layers = layer_dirs(&d.data_root);
+    assert_eq!(layers.len(), 1, "{layers:?}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = handle.join();
 }
