@@ -507,6 +507,28 @@ fn cli_run_bad_values_are_refused_like_docker() {
             .stderr_contains(&format!(
                 "{p}: Error response from daemon: Minimum memory limit allowed is 6MB"
             ));
+        d.run(c, &["run", "--add-host", "nohost", "busybox", "true"])
+            .code(125)
+            .stderr_contains(
+                "invalid argument \"nohost\" for \"--add-host\" flag: bad format for add-host: \"nohost\"",
+            );
+        d.run(c, &["run", "--add-host", "h:notanip", "busybox", "true"])
+            .code(125)
+            .stderr_contains("invalid IP address in add-host: \"notanip\"");
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--add-host",
+                "h1=10.1.2.3",
+                "busybox",
+                "cat",
+                "/etc/hosts",
+            ],
+        )
+        .success()
+        .stdout_contains("10.1.2.3\th1");
         d.run(c, &["run", "--cpus", "-1", "busybox", "true"])
             .code(125)
             .stderr_contains("Range of CPUs is from 0.01 to");

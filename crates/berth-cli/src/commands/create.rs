@@ -491,6 +491,14 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
             }
         }
     }
+    let extra_hosts = opts
+        .add_host
+        .iter()
+        .map(|h| {
+            extra_host(h)
+                .map_err(|e| format!("invalid argument \"{h}\" for \"--add-host\" flag: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let (exposed, bindings) = ports(&opts.publish, &opts.expose)?;
     let (binds, volumes) = super::mount_opts::split_volumes(&opts.volume);
     let mut tmpfs = Map::new();
@@ -533,7 +541,7 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "Dns": opts.dns,
         "DnsOptions": opts.dns_option,
         "DnsSearch": opts.dns_search,
-        "ExtraHosts": null_if_empty(&opts.add_host),
+        "ExtraHosts": null_if_empty(&extra_hosts),
         "GroupAdd": null_if_empty(&opts.group_add),
         "IpcMode": opts.ipc.clone().unwrap_or_default(),
         "Cgroup": "",
@@ -918,6 +926,28 @@ pub fn attach_start_wait(
     }
 }
 
+/// `--add-host NAME:IP` or `NAME=IP` (IP may be `host-gateway` or a bracketed IPv6), checked
+/// and normalised to `NAME:IP` as the docker CLI's ValidateExtraHost does.
+fn extra_host(val: &str) -> Result<String, String> {
+    let (k, v) = val
+        .split_once('=')
+        .or_else(|| val.split_once(':'))
+        .filter(|(k, _)| !k.is_empty() && !k.contains(':'))
+        .ok_or_else(|| format!("bad format for add-host: {val:?}"))?;
+    if v != "host-gateway" {
+        let ip = v
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .filter(|x| !x.is_empty())
+            .unwrap_or(v);
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("invalid IP address in add-host: {ip:?}"));
+        }
+        return Ok(format!("{k}:{ip}"));
+    }
+    Ok(format!("{k}:{v}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1024,6 +1054,18 @@ mod tests {
         assert_eq!(h["CapDrop"], json!(["CAP_MKNOD"]));
         assert_eq!(h["Dns"], json!(["1.1.1.1"]));
         assert_eq!(h["ExtraHosts"], json!(["h:1.2.3.4"]));
+        assert_eq!(extra_host("a=10.0.0.1"), Ok("a:10.0.0.1".into()));
+        assert_eq!(extra_host("gw:host-gateway"), Ok("gw:host-gateway".into()));
+        assert_eq!(extra_host("v6:[::1]"), Ok("v6:::1".into()));
+        assert_eq!(extra_host("v6=::1"), Ok("v6:::1".into()));
+        assert_eq!(
+            extra_host("nohost"),
+            Err("bad format for add-host: \"nohost\"".into())
+        );
+        assert_eq!(
+            extra_host("h:notanip"),
+            Err("invalid IP address in add-host: \"notanip\"".into())
+        );
         assert_eq!(h["ReadonlyRootfs"], true);
         assert_eq!(h["SecurityOpt"], json!(["no-new-privileges"]));
         assert_eq!(h["Tmpfs"], json!({"/run":""}));
