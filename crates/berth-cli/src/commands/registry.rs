@@ -276,8 +276,9 @@ pub fn pull_quietly(
     print_stream(&mut body, quiet, true)
 }
 
+/// pull and push take the same flags.
 #[derive(Parser)]
-struct PullCmd {
+struct TransferCmd {
     #[arg(short = 'a', long = "all-tags")]
     all_tags: bool,
     #[arg(short = 'q', long)]
@@ -289,19 +290,23 @@ struct PullCmd {
     args: Vec<String>,
 }
 
+/// The `tag` query of pull and push: the reference's tag or digest, none for `-a`, else
+/// `latest`.
+fn tag_query(tag: Option<&str>, all_tags: bool) -> Result<String, Failure> {
+    match (tag, all_tags) {
+        (Some(_), true) => Err(Failure::new("tag can't be used with --all-tags/-a", 1)),
+        (Some(t), false) => Ok(t.to_string()),
+        (None, true) => Ok(String::new()),
+        (None, false) => Ok("latest".to_string()),
+    }
+}
+
 pub fn cmd_pull(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: PullCmd = parse(inv, args)?;
+    let o: TransferCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let image = &o.args[0];
     let (name, tag) = split_ref(image);
-    if o.all_tags && tag.is_some() {
-        return Err(Failure::new("tag can't be used with --all-tags/-a", 1));
-    }
-    let tag_q = match (&tag, o.all_tags) {
-        (Some(t), _) => t.clone(),
-        (None, true) => String::new(),
-        (None, false) => "latest".to_string(),
-    };
+    let tag_q = tag_query(tag.as_deref(), o.all_tags)?;
     let mut path = format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag_q));
     if let Some(p) = &o.platform {
         path.push_str(&format!("&platform={}", q(p)));
@@ -321,32 +326,12 @@ pub fn cmd_pull(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     Ok(0)
 }
 
-#[derive(Parser)]
-struct PushCmd {
-    #[arg(short = 'a', long = "all-tags")]
-    all_tags: bool,
-    #[arg(short = 'q', long)]
-    quiet: bool,
-    #[arg(long)]
-    platform: Option<String>,
-    #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    _dct: bool,
-    args: Vec<String>,
-}
-
 pub fn cmd_push(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: PushCmd = parse(inv, args)?;
+    let o: TransferCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let image = &o.args[0];
     let (name, tag) = split_ref(image);
-    if o.all_tags && tag.is_some() {
-        return Err(Failure::new("tag can't be used with --all-tags/-a", 1));
-    }
-    let tag_q = match (&tag, o.all_tags) {
-        (Some(t), _) => t.clone(),
-        (None, true) => String::new(),
-        (None, false) => "latest".to_string(),
-    };
+    let tag_q = tag_query(tag.as_deref(), o.all_tags)?;
     let path = format!("/images/{}/push?tag={}", q(&name), q(&tag_q));
     let c = authed(ctx.client()?, &name);
     let resp = c.call("POST", &path, Body::None)?;
