@@ -14,6 +14,9 @@
 //!
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
+pub mod netguard;
+pub use netguard::NetGuard;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};

@@ -8,51 +8,8 @@
 //! when the test fails. Traffic goes only between the test's own containers and their
 //! gateway (this host).
 
-use berth_tests::{client_name as name, eventually, Client, TestDaemon};
+use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-
-/// Removes what a test's daemon created on the host (bridges, nftables table) on drop.
-/// Declare it before the daemon so that the daemon (and its containers) go first.
-struct NetGuard {
-    bridges: Vec<String>,
-    table: Option<String>,
-}
-
-impl NetGuard {
-    fn new() -> NetGuard {
-        NetGuard {
-            bridges: Vec::new(),
-            table: None,
-        }
-    }
-
-    /// A fresh bridge name for this test, removed on drop.
-    fn bridge(&mut self) -> String {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let b = format!("bt-{:x}{n}", std::process::id() & 0xffffff);
-        self.bridges.push(b.clone());
-        b
-    }
-
-    fn watch(&mut self, d: &TestDaemon) {
-        self.table = Some(berth_net::firewall::table_name(&d.data_root));
-    }
-}
-
-impl Drop for NetGuard {
-    fn drop(&mut self) {
-        for b in &self.bridges {
-            let _ = Command::new("ip").args(["link", "del", b]).output();
-        }
-        if let Some(t) = &self.table {
-            let _ = Command::new("nft")
-                .args(["delete", "table", "ip", t])
-                .output();
-        }
-    }
-}
 
 fn link_exists(name: &str) -> bool {
     std::path::Path::new(&format!("/sys/class/net/{name}")).exists()
@@ -103,7 +60,7 @@ fn ping(d: &TestDaemon, c: Client, from: &str, ip: &str) -> bool {
 
 #[test]
 fn net_containers_on_a_network_reach_each_other_and_not_others() {
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-");
     let d = TestDaemon::start();
     g.watch(&d);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
@@ -243,7 +200,7 @@ fn net_containers_on_a_network_reach_each_other_and_not_others() {
         assert!(members.contains(&format!("{a}={ip_a}/24")), "{members}");
         assert!(members.contains(&format!("{b}={fixed}/24")), "{members}");
         // Masquerade for non-internal networks: checked by the rule's presence only.
-        let rules = table_rules(g.table.as_deref().unwrap_or_default());
+        let rules = table_rules(g.table());
         assert!(
             rules.contains(&format!("ip saddr {s1} oifname != \"{b1}\" masquerade")),
             "{rules}"
@@ -253,7 +210,7 @@ fn net_containers_on_a_network_reach_each_other_and_not_others() {
 
 #[test]
 fn net_create_ls_inspect_rm_prune() {
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-");
     let d = TestDaemon::start();
     g.watch(&d);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
@@ -536,7 +493,7 @@ fn net_create_ls_inspect_rm_prune() {
 
 #[test]
 fn net_internal_network_has_no_way_out() {
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-");
     let d = TestDaemon::start();
     g.watch(&d);
     let c = Client::Docker;
@@ -603,7 +560,7 @@ fn net_internal_network_has_no_way_out() {
     assert!(ping(&d, c, "in1", &ip_of(&d, c, "in2", "inner")));
     // The other network's container cannot reach in (the host routes, the rules drop).
     assert!(!ping(&d, c, "out1", &ip_of(&d, c, "in1", "inner")));
-    let rules = table_rules(g.table.as_deref().unwrap_or_default());
+    let rules = table_rules(g.table());
     assert!(
         rules.contains(&format!("iifname \"{inner}\" drop")),
         "{rules}"
@@ -616,7 +573,7 @@ fn net_internal_network_has_no_way_out() {
 
 #[test]
 fn net_run_rm_leaves_nothing_behind() {
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-");
     let d = TestDaemon::start();
     g.watch(&d);
     let b = g.bridge();
@@ -689,7 +646,7 @@ fn net_run_rm_leaves_nothing_behind() {
 
 #[test]
 fn net_daemon_restart_keeps_running_containers_networking() {
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-");
     let mut d = TestDaemon::start();
     g.watch(&d);
     let b = g.bridge();
@@ -777,7 +734,7 @@ fn net_daemon_restart_keeps_running_containers_networking() {
         .args(["list", "tables"])
         .output()
         .expect("nft");
-    let table = g.table.clone().unwrap_or_default();
+    let table = g.table().to_string();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&table));
 }
 
@@ -806,7 +763,7 @@ fn fetch(port: u16) -> String {
 
 #[test]
 fn net_published_ports_answer_on_loopback() {
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-");
     let d = TestDaemon::start();
     g.watch(&d);
     let b = g.bridge();
@@ -932,7 +889,7 @@ fn net_published_ports_answer_on_loopback() {
                 .code(125)
                 .stderr_contains(msg);
         }
-        let rules = table_rules(g.table.as_deref().unwrap_or_default());
+        let rules = table_rules(g.table());
         assert!(
             rules.contains(&format!(
                 "ip daddr 127.0.0.1 tcp dport {p} dnat to 10.213.70.2:80"
@@ -941,7 +898,7 @@ fn net_published_ports_answer_on_loopback() {
         );
         d.run(c, &["rm", "-f", &fixed, &any]).success();
         // The rules and the host ports go with the containers.
-        let rules = table_rules(g.table.as_deref().unwrap_or_default());
+        let rules = table_rules(g.table());
         assert!(!rules.contains("dnat to"), "{rules}");
         std::net::TcpListener::bind(("127.0.0.1", p)).expect("the host port is free again");
     }

@@ -8,51 +8,11 @@
 //! 10.213.160.0-10.213.179.0, and a guard removing bridges and the nftables table on drop.
 
 use berth_net::dns;
-use berth_tests::{client_name as name, eventually, Client, TestDaemon};
+use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
 use std::net::{Ipv4Addr, UdpSocket};
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-struct NetGuard {
-    bridges: Vec<String>,
-    table: Option<String>,
-}
-
-impl NetGuard {
-    fn new() -> NetGuard {
-        NetGuard {
-            bridges: Vec::new(),
-            table: None,
-        }
-    }
-
-    fn bridge(&mut self) -> String {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let b = format!("bt-d{:x}{n}", std::process::id() & 0xffffff);
-        self.bridges.push(b.clone());
-        b
-    }
-
-    fn watch(&mut self, d: &TestDaemon) {
-        self.table = Some(berth_net::firewall::table_name(&d.data_root));
-    }
-}
-
-impl Drop for NetGuard {
-    fn drop(&mut self) {
-        for b in &self.bridges {
-            let _ = Command::new("ip").args(["link", "del", b]).output();
-        }
-        if let Some(t) = &self.table {
-            let _ = Command::new("nft")
-                .args(["delete", "table", "ip", t])
-                .output();
-        }
-    }
-}
 
 /// The address the fake upstream gives `outside.berth.test`.
 const OUTSIDE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 7);
@@ -165,7 +125,7 @@ fn lookup(d: &TestDaemon, c: Client, from: &str, what: &str) -> (Vec<String>, i3
 #[test]
 fn netdns_names_aliases_and_short_ids_resolve_within_shared_networks() {
     let up = FakeUpstream::start();
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-d");
     let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
     g.watch(&d);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
@@ -239,7 +199,7 @@ fn netdns_names_aliases_and_short_ids_resolve_within_shared_networks() {
 #[test]
 fn netdns_other_names_are_forwarded_and_the_default_network_has_no_resolver() {
     let up = FakeUpstream::start();
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-d");
     let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
     g.watch(&d);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
@@ -332,7 +292,7 @@ fn create_net_internal(d: &TestDaemon, c: Client, net: &str, bridge: &str, subne
 #[test]
 fn netdns_resolver_comes_back_after_a_daemon_restart() {
     let up = FakeUpstream::start();
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-d");
     let mut d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
     g.watch(&d);
     let c = Client::Berth;
@@ -369,7 +329,7 @@ fn netdns_dns_flags_and_add_host_end_to_end() {
         10 + std::process::id() % 200
     );
     let own = FakeUpstream::start_on(&format!("{dns_ip}:53"));
-    let mut g = NetGuard::new();
+    let mut g = NetGuard::new("bt-d");
     let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
     g.watch(&d);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
