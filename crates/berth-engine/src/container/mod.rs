@@ -573,6 +573,8 @@ impl Engine {
             })?;
         }
         let mounts = self.prepare_mounts(rec, &rootfs).await?;
+        // Restarts come here without `start`: keep the migration lock warm for the shim.
+        runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
         runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?;
         let t_bundle = t0.elapsed();
