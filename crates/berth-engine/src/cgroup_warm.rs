@@ -35,14 +35,13 @@ struct Warmer {
 fn warmer() -> Option<&'static Warmer> {
     static W: OnceLock<Option<&'static Warmer>> = OnceLock::new();
     *W.get_or_init(|| {
-        let target = berth_runtime::cgroups::migration_target()?;
         let w: &'static Warmer = Box::leak(Box::new(Warmer {
             until: Mutex::new(None),
             wake: Condvar::new(),
         }));
         let spawned = std::thread::Builder::new()
             .name("cgroup-warm".into())
-            .spawn(move || run(w, target));
+            .spawn(move || run(w));
         match spawned {
             Ok(_) => Some(w),
             Err(e) => {
@@ -67,22 +66,32 @@ pub fn touch() {
     }
 }
 
-fn run(w: &'static Warmer, target: PathBuf) {
+fn run(w: &'static Warmer) {
     let pid = std::process::id().to_string();
+    let mut target: Option<PathBuf> = None;
     loop {
         {
             let mut until = w.until.lock().unwrap_or_else(|e| e.into_inner());
-            while until.is_none() {
-                until = w.wake.wait(until).unwrap_or_else(|e| e.into_inner());
+            if until.is_none() {
+                while until.is_none() {
+                    until = w.wake.wait(until).unwrap_or_else(|e| e.into_inner());
+                }
+                // Looked up afresh for each window: writing our pid into a cgroup we were
+                // moved out of meanwhile would move us back.
+                target = berth_runtime::cgroups::migration_target();
             }
             if until.is_some_and(|t| Instant::now() >= t) {
                 *until = None;
                 continue;
             }
         }
+        let Some(procs) = &target else {
+            std::thread::sleep(PERIOD);
+            continue;
+        };
         // A failure only costs the wait we tried to hide.
-        if let Err(e) = std::fs::write(&target, &pid) {
-            tracing::debug!("cgroup warm-keeping in {}: {e}", target.display());
+        if let Err(e) = std::fs::write(procs, &pid) {
+            tracing::debug!("cgroup warm-keeping in {}: {e}", procs.display());
         }
         std::thread::sleep(PERIOD);
     }
