@@ -123,7 +123,7 @@ fn engine_parallel_daemon_keeps_its_cgroup_and_exec_joins_the_containers() {
         let text = out.out();
         let (own, init) = text.split_once("--\n").expect("both cgroup lists");
         assert!(!own.trim().is_empty(), "exec cgroups: {text}");
-        assert_eq!(own, init, "exec in the init's cgroups");
+        assert_eq!(own.trim(), init.trim(), "exec in the init's cgroups");
         thread::sleep(Duration::from_millis(400));
     }
     d.run(Client::Docker, &["exec", name, "sh", "-c", "exit 3"])
