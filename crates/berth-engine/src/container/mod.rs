@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod logs;
 pub mod mounts;
 pub mod names;
+pub mod netconnect;
 pub mod observe;
 pub mod record;
 pub mod restart;
