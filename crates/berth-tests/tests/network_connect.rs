@@ -426,3 +426,92 @@ fn netconn_bad_inputs_get_dockers_errors_and_keep_state() {
     assert!(body.contains("is not connected to network"), "{body}");
     d.run(Client::Berth, &["rm", "-f", "api-x"]).success();
 }
+
+#[test]
+fn netconn_container_mode_shares_the_namespace() {
+    let up = NxUpstream::start();
+    let mut g = NetGuard::new("bt-c");
+    let d = daemon(&mut g, &up);
+    for (i, c) in Client::BOTH.into_iter().enumerate() {
+        let na = name(c, "ma");
+        let ba = g.bridge();
+        create_net(&d, c, &na, &ba, &format!("10.213.{}.0/24", 246 + i));
+        let x = name(c, "mx");
+        d.run(
+            c,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &x,
+                "--network",
+                &na,
+                "busybox",
+                "sh",
+                "-c",
+                "while true; do echo hi-from-x | nc -l -p 7100; done",
+            ],
+        )
+        .success();
+        let x_ip = ip_on(&d, c, &x, &na);
+        let mode = format!("container:{x}");
+        // The same interface and address, and x's loopback.
+        let out = d
+            .run(
+                c,
+                &[
+                    "run",
+                    "--rm",
+                    "--network",
+                    &mode,
+                    "busybox",
+                    "ip",
+                    "-o",
+                    "-4",
+                    "addr",
+                ],
+            )
+            .success()
+            .out();
+        assert!(out.contains(&format!("{x_ip}/24")), "{c:?}: {out}");
+        assert!(eventually(10, || {
+            d.run(
+                c,
+                &[
+                    "run",
+                    "--rm",
+                    "--network",
+                    &mode,
+                    "busybox",
+                    "sh",
+                    "-c",
+                    "nc 127.0.0.1 7100 </dev/null",
+                ],
+            )
+            .out()
+            .contains("hi-from-x")
+        }));
+        // The sharer's end leaves x's networking alone.
+        assert_eq!(bridge_ports(&ba), 1);
+        assert_eq!(ip_on(&d, c, &x, &na), x_ip);
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "container:nope-ctr",
+                "busybox",
+                "true",
+            ],
+        )
+        .failure()
+        .stderr_contains("No such container: nope-ctr");
+        d.run(c, &["stop", "-t", "0", &x]).success();
+        d.run(c, &["run", "--rm", "--network", &mode, "busybox", "true"])
+            .failure()
+            .stderr_contains("cannot join network namespace of a non running container");
+        d.run(c, &["rm", "-f", &x]).success();
+        d.run(c, &["network", "rm", &na]).success();
+    }
+}

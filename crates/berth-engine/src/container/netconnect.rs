@@ -192,6 +192,42 @@ impl Engine {
         Ok(())
     }
 
+    /// `--network container:NAME`: NAME's namespace (it must run), and its /etc/hosts and
+    /// resolv.conf, as Docker shares them.
+    pub(super) async fn shared_netns(
+        &self,
+        rec: &super::ContainerRecord,
+        dir: &Path,
+    ) -> Result<Option<PathBuf>> {
+        let Some(target) = rec.host_config.network_mode.strip_prefix("container:") else {
+            return Ok(None);
+        };
+        let other = self.get(target)?;
+        if other.id == rec.id {
+            return Err(EngineError::InvalidParameter(
+                "cannot join own network namespace".into(),
+            ));
+        }
+        let o = other.snapshot().await;
+        if !matches!(
+            o.state.status,
+            super::Status::Running | super::Status::Paused
+        ) {
+            return Err(EngineError::Conflict(format!(
+                "cannot join network namespace of a non running container: container {} is {}",
+                o.name,
+                o.state.status.as_str()
+            )));
+        }
+        let odir = self.dir(&o.id);
+        for f in ["hosts", "resolv.conf"] {
+            if let Err(e) = std::fs::copy(odir.join(f), dir.join(f)) {
+                warn!(file = f, error = %e, "cannot copy the shared network's file");
+            }
+        }
+        Ok(Some(netns_of(&odir, o.state.pid)))
+    }
+
     fn connect_event(&self, action: &str, net: &NetworkRecord, container_id: &str) {
         let mut attrs = BTreeMap::new();
         attrs.insert("name".to_string(), net.name.clone());
