@@ -8,6 +8,7 @@ pub mod files;
 pub mod images;
 pub mod mount_opts;
 pub mod network;
+pub mod network_connect;
 pub mod observe;
 pub mod registry;
 pub mod system;
@@ -147,6 +148,11 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             "inspect" => Some(("[OPTIONS] NETWORK [NETWORK...]", network::cmd_inspect)),
             "rm" | "remove" => Some(("NETWORK [NETWORK...]", network::cmd_rm)),
             "prune" => Some(("[OPTIONS]", network::cmd_prune)),
+            "connect" => Some(("[OPTIONS] NETWORK CONTAINER", network_connect::cmd_connect)),
+            "disconnect" => Some((
+                "[OPTIONS] NETWORK CONTAINER",
+                network_connect::cmd_disconnect,
+            )),
             _ => None,
         },
         Some("system") => match name {

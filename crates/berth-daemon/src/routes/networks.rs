@@ -1,4 +1,4 @@
-//! `/networks`: create, list, inspect, remove, prune.
+//! `/networks`: create, list, inspect, remove, prune, connect, disconnect.
 
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -53,4 +53,37 @@ pub async fn prune(
     Ok(Json(json!({
         "NetworksDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
     })))
+}
+
+fn body_json(body: &[u8]) -> ApiResult<Value> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+}
+
+/// `POST /networks/{id}/connect`: `{"Container", "EndpointConfig"}`.
+pub async fn connect(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    let v = body_json(&body)?;
+    let container = v.get("Container").and_then(|c| c.as_str()).unwrap_or("");
+    let req = berth_engine::container::netconnect::parse_endpoint_config(v.get("EndpointConfig"))?;
+    engine.network_connect(&id, container, req).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `POST /networks/{id}/disconnect`: `{"Container", "Force"}`.
+pub async fn disconnect(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    let v = body_json(&body)?;
+    let container = v.get("Container").and_then(|c| c.as_str()).unwrap_or("");
+    let force = v.get("Force").and_then(|f| f.as_bool()).unwrap_or(false);
+    engine.network_disconnect(&id, container, force).await?;
+    Ok(StatusCode::OK)
 }

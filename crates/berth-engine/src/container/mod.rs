@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod logs;
 pub mod mounts;
 pub mod names;
+pub mod netconnect;
 pub mod observe;
 pub mod record;
 pub mod restart;
@@ -559,7 +560,10 @@ impl Engine {
             &rec.host_config.dns_search,
             &rec.host_config.dns_options,
         )?;
-        let netns = self.networks.attach(rec, dir).await?;
+        let netns = match self.shared_netns(rec, dir).await? {
+            Some(ns) => Some(ns),
+            None => self.networks.attach(rec, dir).await?,
+        };
         crate::network::engine::hosts_entries(dir, rec)?;
         // Docker creates a missing working directory, whatever the runtime.
         if !rec.config.working_dir.is_empty() {

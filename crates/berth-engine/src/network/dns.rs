@@ -139,6 +139,30 @@ impl Resolver {
         Ok(())
     }
 
+    /// Whether the container's resolver is served.
+    pub fn serving(&self, container_id: &str) -> bool {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(container_id)
+    }
+
+    /// Adds a network's names to a served container (`network connect`).
+    pub fn add_entry(&self, container_id: &str, entry: Entry) {
+        let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
+        let v = t.entries.entry(container_id.to_string()).or_default();
+        v.retain(|e| e.network_id != entry.network_id);
+        v.push(entry);
+    }
+
+    /// Drops a network's names of a container (`network disconnect`).
+    pub fn remove_network(&self, container_id: &str, network_id: &str) {
+        let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = t.entries.get_mut(container_id) {
+            v.retain(|e| e.network_id != network_id);
+        }
+    }
+
     /// Forgets the container's names and stops its listeners.
     pub fn remove(&self, container_id: &str) {
         self.table

@@ -6,6 +6,7 @@
 //! containers when the daemon starts. So a container start writes no network file.
 
 pub mod api;
+pub mod attach;
 pub mod dns;
 pub mod engine;
 pub mod ports;
@@ -94,6 +95,9 @@ pub struct EndpointRecord {
     pub mac: String,
     #[serde(default)]
     pub host_veth: String,
+    /// The interface in the container ("" for the first network's, eth0).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ifname: String,
     /// Published ports (on the container's first network).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ports::PortMapping>,
@@ -505,7 +509,8 @@ impl Networks {
     ) -> Result<Option<PathBuf>> {
         let mode = crec.host_config.network_mode.as_str();
         if is_builtin_mode(mode) {
-            return Ok(None);
+            // Networks connected to a container of a built-in mode (`network connect`).
+            return self.attach_builtin(crec, dir).await;
         }
         let container_id = crec.id.as_str();
         let endpoints = &mut crec.endpoints;
@@ -627,6 +632,8 @@ impl Networks {
         ep.mac = netns::mac_string(mac);
         ep.host_veth = host_veth;
         endpoints.insert(rec.name.clone(), ep);
+        // The other networks it is connected to (`network connect`, several --network).
+        self.attach_others(crec, &path).await?;
         Ok(Some(path))
     }
 

@@ -1,0 +1,101 @@
+//! `network connect` and `network disconnect`.
+
+use clap::Parser;
+use serde_json::json;
+
+use super::{parse, Invocation};
+use crate::client::{q, Body};
+use crate::{CmdResult, Ctx, Failure};
+
+/// docker's cobra.ExactArgs(2) message for these two commands.
+fn two_args(inv: &Invocation, args: &[String]) -> Result<(), Failure> {
+    if args.len() == 2 {
+        return Ok(());
+    }
+    Err(Failure::new(
+        format!(
+            "berth: 'berth {}' requires 2 arguments\n\n{}\n\nRun 'berth {} --help' for more information",
+            inv.path,
+            inv.usage_line(),
+            inv.path
+        ),
+        1,
+    ))
+}
+
+#[derive(Parser)]
+struct ConnectCmd {
+    #[arg(long)]
+    alias: Vec<String>,
+    #[arg(long)]
+    ip: Option<String>,
+    #[arg(long)]
+    ip6: Option<String>,
+    #[arg(long)]
+    link: Vec<String>,
+    #[arg(long = "link-local-ip")]
+    link_local_ip: Vec<String>,
+    #[arg(long = "driver-opt")]
+    driver_opt: Vec<String>,
+    #[arg(long = "gw-priority", default_value_t = 0)]
+    gw_priority: i64,
+    args: Vec<String>,
+}
+
+pub fn cmd_connect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ConnectCmd = parse(inv, args)?;
+    two_args(inv, &o.args)?;
+    let mut ipam = serde_json::Map::new();
+    if let Some(ip) = o.ip.as_ref().filter(|s| !s.is_empty()) {
+        ipam.insert("IPv4Address".into(), json!(ip));
+    }
+    if let Some(ip) = o.ip6.as_ref().filter(|s| !s.is_empty()) {
+        ipam.insert("IPv6Address".into(), json!(ip));
+    }
+    if !o.link_local_ip.is_empty() {
+        ipam.insert("LinkLocalIPs".into(), json!(o.link_local_ip));
+    }
+    let driver_opts: serde_json::Map<String, serde_json::Value> = o
+        .driver_opt
+        .iter()
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+            (k.to_string(), json!(v))
+        })
+        .collect();
+    let body = json!({
+        "Container": o.args[1],
+        "EndpointConfig": {
+            "IPAMConfig": if ipam.is_empty() { serde_json::Value::Null } else { json!(ipam) },
+            "Links": o.link,
+            "Aliases": o.alias,
+            "DriverOpts": driver_opts,
+            "GwPriority": o.gw_priority,
+        },
+    });
+    ctx.client()?.call(
+        "POST",
+        &format!("/networks/{}/connect", q(&o.args[0])),
+        Body::Json(body),
+    )?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct DisconnectCmd {
+    #[arg(short = 'f', long)]
+    force: bool,
+    args: Vec<String>,
+}
+
+pub fn cmd_disconnect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: DisconnectCmd = parse(inv, args)?;
+    two_args(inv, &o.args)?;
+    let body = json!({ "Container": o.args[1], "Force": o.force });
+    ctx.client()?.call(
+        "POST",
+        &format!("/networks/{}/disconnect", q(&o.args[0])),
+        Body::Json(body),
+    )?;
+    Ok(0)
+}
