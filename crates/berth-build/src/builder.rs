@@ -22,6 +22,10 @@ use std::sync::Arc;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
+#[path = "step_mounts.rs"]
+mod step_mounts;
+use step_mounts::StepMounts;
+
 /// Build args docker accepts without an ARG instruction.
 const PREDEFINED_ARGS: &[&str] = &[
     "HTTP_PROXY",
@@ -47,6 +51,8 @@ pub struct BuildOptions {
     pub no_cache: bool,
     pub labels: BTreeMap<String, String>,
     pub quiet: bool,
+    /// `--secret`s for `RUN --mount=type=secret` (never in a layer or a cache key).
+    pub secrets: crate::secrets::Secrets,
 }
 
 /// A message of the `/build` stream, as docker's JSON lines.
@@ -732,13 +738,9 @@ impl Builder {
                 network,
                 mounts,
             } => {
-                if !mounts.is_empty() {
-                    return Err(BuildError::parse(
-                        ins.line,
-                        "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled",
-                    ));
-                }
-                self.run(st, ins, cmd, heredocs, network.as_deref()).await
+                let mounts = self.run_mounts(parsed, st, ins, mounts).await?;
+                self.run(st, ins, cmd, heredocs, network.as_deref(), &mounts)
+                    .await
             }
             Instr::Copy(c) => self.copy(parsed, st, ins, c, false).await,
             Instr::Add(c) => self.copy(parsed, st, ins, c, true).await,
@@ -752,6 +754,7 @@ impl Builder {
         cmd: &CmdForm,
         heredocs: &[parser::Heredoc],
         network: Option<&str>,
+        mounts: &StepMounts,
     ) -> Result<()> {
         let argv = match (cmd, heredocs) {
             (CmdForm::Shell(s), [h])
@@ -793,14 +796,16 @@ impl Builder {
         let cfg = st.cfg.clone();
         let key = self.step_key(
             st,
-            &format!("RUN\0{created_by}\0{}", network.unwrap_or("")),
+            &format!("RUN\0{created_by}\0{}{}", network.unwrap_or(""), mounts.key),
             &cfg,
         );
         if self.cached(st, &key, &cfg) {
             return Ok(());
         }
+        let active = self.activate_mounts(st, mounts).await?;
         let mut env = st.cfg.env.clone().unwrap_or_default();
         env.extend(run_args.iter().cloned());
+        env.extend(active.env.iter().cloned());
         let body = ContainerCreateBody {
             config: ApiConfig {
                 image: st.image.clone(),
@@ -819,6 +824,7 @@ impl Builder {
                     Some("host") => "host".into(),
                     _ => String::new(),
                 },
+                mounts: (!active.mounts.is_empty()).then(|| active.mounts.clone()),
                 ..Default::default()
             },
             networking_config: None,
@@ -840,6 +846,7 @@ impl Builder {
         let outcome = match result {
             Ok(0) => {
                 let upper = engine.container_dir(&cid).join("upper");
+                self.remove_mount_stubs(st, &upper, &active.targets).await;
                 self.commit(st, Some(upper), &cfg, &created_by, &cid)
                     .await
                     .map(Some)
@@ -853,6 +860,7 @@ impl Builder {
         if let Err(e) = engine.remove(&cid, true).await {
             tracing::warn!(id = %cid, error = %e, "removing a build container");
         }
+        drop(active);
         let id = outcome?.unwrap_or_default();
         self.say(format!("Removing intermediate container {}\n", short(&cid)));
         self.say(format!(" ---> {}\n", short(&id)));

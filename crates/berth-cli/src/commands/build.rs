@@ -42,6 +42,12 @@ struct BuildCmd {
     network: Option<String>,
     #[arg(long)]
     platform: Option<String>,
+    #[arg(long)]
+    secret: Vec<String>,
+    #[arg(short = 'o', long)]
+    output: Vec<String>,
+    #[arg(long = "cache-from")]
+    cache_from: Vec<String>,
     args: Vec<String>,
 }
 
@@ -130,6 +136,10 @@ fn is_tar(data: &[u8]) -> bool {
 pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: BuildCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
+    let mut secrets = berth_build::secrets::Secrets::default();
+    for s in &o.secret {
+        secrets.add_flag(s).map_err(fail)?;
+    }
     let src = &o.args[0];
     if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("git@") {
         return Err(fail("remote build contexts are not supported by berth"));
@@ -286,9 +296,11 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         );
     }
     let mut cur = std::io::Cursor::new(context);
-    let resp = ctx
-        .client()?
-        .call("POST", &path, Body::Stream(&mut cur, "application/x-tar"))?;
+    let mut client = ctx.client()?.clone();
+    if !secrets.is_empty() {
+        client = client.with_header(berth_build::secrets::HEADER, &secrets.to_header());
+    }
+    let resp = client.call("POST", &path, Body::Stream(&mut cur, "application/x-tar"))?;
     let mut image_id = String::new();
     let mut reader = BufReader::new(resp.body);
     let mut line = Vec::new();
