@@ -271,3 +271,103 @@ fn buildx_bad_mount_inputs() {
     );
     build(&d, Client::Berth, &dir, &["-t", "good"]).success();
 }
+
+fn tar_names(data: &[u8]) -> Vec<String> {
+    let mut ar = tar::Archive::new(data);
+    ar.entries()
+        .expect("tar entries")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .expect("path")
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn buildx_output_local_and_tar() {
+    let d = TestDaemon::start();
+    let df = "FROM busybox AS b\nRUN mkdir -p /res/sub && echo built > /res/a.txt && echo deep > /res/sub/b.txt && chmod 640 /res/a.txt\nFROM scratch\nCOPY --from=b /res /\n";
+    let dir = context(&d, "out", &[("Dockerfile", df)]);
+    let dest = d.dir.join("outdir");
+    let spec = format!("type=local,dest={}", dest.display());
+    build(&d, Client::Berth, &dir, &["--output", &spec])
+        .success()
+        .stdout_contains("Successfully built");
+    assert_eq!(fs::read_to_string(dest.join("a.txt")).unwrap(), "built\n");
+    assert_eq!(
+        fs::read_to_string(dest.join("sub/b.txt")).unwrap(),
+        "deep\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(dest.join("a.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+    assert!(!dest.join(".dockerenv").exists());
+    // type=tar to a file.
+    let tarf = d.dir.join("out.tar");
+    let spec = format!("type=tar,dest={}", tarf.display());
+    build(&d, Client::Berth, &dir, &["--output", &spec]).success();
+    let names = tar_names(&fs::read(&tarf).unwrap());
+    assert!(names.contains(&"a.txt".to_string()), "{names:?}");
+    assert!(names.contains(&"sub/b.txt".to_string()), "{names:?}");
+    // type=tar,dest=-: the tar on stdout, the progress on stderr.
+    let ctx = dir.to_string_lossy().into_owned();
+    let o = std::process::Command::new(berth_tests::berth_bin())
+        .args(["-H", &d.host(), "build", "-o", "type=tar,dest=-", &ctx])
+        .env("BERTH_NO_AUTOSTART", "1")
+        .output()
+        .expect("build");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Successfully built"));
+    assert!(tar_names(&o.stdout).contains(&"sub/b.txt".to_string()));
+    // `-o DIR` shorthand, with a --target and an image as well (-t).
+    let short = d.dir.join("short");
+    let s = short.to_string_lossy().into_owned();
+    build(
+        &d,
+        Client::Berth,
+        &dir,
+        &["--target", "b", "-t", "outimg", "-o", &s],
+    )
+    .success();
+    assert!(short.join("bin/busybox").exists());
+    assert_eq!(
+        fs::read_to_string(short.join("res/a.txt")).unwrap(),
+        "built\n"
+    );
+    sh(&d, "outimg", "cat /res/sub/b.txt")
+        .success()
+        .stdout_is("deep\n");
+    // No container is left behind.
+    let ps = d.berth(["ps", "-aq"]).run();
+    ps.success().stdout_is("");
+    // Bad specs fail before anything is sent.
+    for (spec, want) in [
+        ("type=local", "dest is required for local output"),
+        ("type=oci,dest=x", "output type \"oci\" is not supported"),
+        ("dest=x", "type is required for output"),
+        (
+            "type=tar,dest=x,foo=bar",
+            "unsupported output attribute \"foo\"",
+        ),
+    ] {
+        let o = build(&d, Client::Berth, &dir, &["--output", spec]);
+        o.failure()
+            .stderr_contains(want)
+            .stdout_lacks("Sending build context");
+    }
+    build(&d, Client::Berth, &dir, &["--progress=bogus"])
+        .failure()
+        .stderr_contains("invalid progress mode");
+    for p in ["auto", "plain", "tty"] {
+        build(&d, Client::Berth, &dir, &["--progress", p])
+            .success()
+            .stdout_contains("Successfully built");
+    }
+}

@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
+#[path = "build_output.rs"]
+mod build_output;
+
 #[derive(Parser)]
 struct BuildCmd {
     #[arg(short = 't', long = "tag")]
@@ -136,6 +139,21 @@ fn is_tar(data: &[u8]) -> bool {
 pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: BuildCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
+    if o.output.len() > 1 {
+        return Err(fail("multiple outputs are not supported"));
+    }
+    let output = o
+        .output
+        .first()
+        .map(|s| build_output::parse(s))
+        .transpose()?;
+    if let Some(p) = o.progress.as_deref() {
+        if !matches!(p, "auto" | "plain" | "tty" | "quiet" | "rawjson") {
+            return Err(fail(format!(
+                "invalid progress mode {p:?}: use auto, plain or tty"
+            )));
+        }
+    }
     let mut secrets = berth_build::secrets::Secrets::default();
     for s in &o.secret {
         secrets.add_flag(s).map_err(fail)?;
@@ -287,7 +305,12 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     }
     params.push(format!("rm={}", if o.rm == "false" { 0 } else { 1 }));
     let path = format!("/build?{}", params.join("&"));
-    let mut out = std::io::stdout().lock();
+    // With the result's tar on stdout, the progress goes to stderr (as buildx does it).
+    let mut out: Box<dyn Write> = if output == Some(build_output::Output::Tar(None)) {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
     if !o.quiet {
         let _ = writeln!(
             out,
@@ -338,6 +361,10 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         }
     }
     let _ = out.flush();
+    drop(out);
+    if let Some(dest) = &output {
+        build_output::export(&client, &image_id, dest)?;
+    }
     if let Some(f) = &o.iidfile {
         std::fs::write(f, &image_id)
             .map_err(|e| fail(format!("failed to write image ID to file: {e}")))?;
