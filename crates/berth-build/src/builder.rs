@@ -25,6 +25,8 @@ use tokio::sync::mpsc;
 #[path = "step_mounts.rs"]
 mod step_mounts;
 use step_mounts::StepMounts;
+#[path = "add_url.rs"]
+mod add_url;
 
 /// Build args docker accepts without an ARG instruction.
 const PREDEFINED_ARGS: &[&str] = &[
@@ -934,14 +936,8 @@ impl Builder {
             }
             d
         };
-        if add
-            && srcs.iter().any(|s| {
-                s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")
-            })
-        {
-            return Err(BuildError::invalid(format!(
-                "{what} failed: remote sources (URLs) are not supported by berth's builder yet"
-            )));
+        if add && srcs.iter().any(|s| add_url::is_url(s)) {
+            return self.add_urls(st, ins, c, &srcs, &dest).await;
         }
         // Where the sources come from: the context, a stage, or an image (mounted read-only).
         let from = match &c.from {

@@ -22,6 +22,8 @@ pub struct CopySpec {
     pub chmod: Option<String>,
     pub link: bool,
     pub heredocs: Vec<Heredoc>,
+    /// ADD --checksum=sha256:... (URL sources).
+    pub checksum: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -303,6 +305,7 @@ fn copy_spec(n: &Node, escape: char) -> Result<CopySpec> {
             Some(Some(v)) => v == "true",
         },
         heredocs,
+        checksum: fl("checksum"),
     })
 }
 

@@ -371,3 +371,87 @@ fn buildx_output_local_and_tar() {
             .stdout_contains("Successfully built");
     }
 }
+
+/// A tiny HTTP/1.0 server on 127.0.0.1: `/file.txt` (and `/dir/file.txt`) answer `body`,
+/// anything else 404. Returns the base URL.
+fn http_server(body: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().expect("clone"));
+            let mut first = String::new();
+            let _ = r.read_line(&mut first);
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            let resp = if path.ends_with("/file.txt") {
+                format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\nLast-Modified: Tue, 15 Nov 1994 08:12:31 GMT\r\n\r\n{body}", body.len())
+            } else {
+                "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()
+            };
+            let _ = s.write_all(resp.as_bytes());
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn buildx_add_url_download_checksum_and_cache() {
+    let d = TestDaemon::start();
+    let base = http_server("downloaded\n");
+    // sha256 of "downloaded\n".
+    let sum = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"downloaded\n"))
+    };
+    let df = format!(
+        "FROM busybox\nADD {base}/file.txt /opt/\nADD --checksum=sha256:{sum} {base}/dir/file.txt /named.txt\n"
+    );
+    let dir = context(&d, "addurl", &[("Dockerfile", &df)]);
+    for c in Client::BOTH {
+        let tag = name(c, "addurl");
+        build(&d, c, &dir, &["-t", &tag]).success();
+        sh(
+            &d,
+            &tag,
+            "cat /opt/file.txt /named.txt; stat -c %a /opt/file.txt",
+        )
+        .success()
+        .stdout_is("downloaded\ndownloaded\n600\n");
+    }
+    // Same content again: both steps are cache hits.
+    let o = build(&d, Client::Berth, &dir, &[]);
+    o.success();
+    assert_eq!(
+        o.stdout.matches(" ---> Using cache").count(),
+        2,
+        "{}",
+        o.stdout
+    );
+    // A wrong checksum and a 404 fail with the line's message.
+    let bad = format!(
+        "FROM busybox\nADD --checksum=sha256:{} {base}/file.txt /x\n",
+        "0".repeat(64)
+    );
+    let dir = context(&d, "addurl-bad", &[("Dockerfile", &bad)]);
+    build(&d, Client::Berth, &dir, &[])
+        .failure()
+        .stderr_contains(&format!(
+            "digest mismatch sha256:{}: sha256:{sum}",
+            "0".repeat(64)
+        ));
+    let missing = format!("FROM busybox\nADD {base}/nope.txt /x\n");
+    let dir = context(&d, "addurl-404", &[("Dockerfile", &missing)]);
+    build(&d, Client::Berth, &dir, &[])
+        .failure()
+        .stderr_contains(&format!(
+            "failed to GET {base}/nope.txt with status 404 Not Found"
+        ));
+}
