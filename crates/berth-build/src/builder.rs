@@ -22,6 +22,12 @@ use std::sync::Arc;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
+#[path = "step_mounts.rs"]
+mod step_mounts;
+use step_mounts::StepMounts;
+#[path = "add_url.rs"]
+mod add_url;
+
 /// Build args docker accepts without an ARG instruction.
 const PREDEFINED_ARGS: &[&str] = &[
     "HTTP_PROXY",
@@ -47,6 +53,8 @@ pub struct BuildOptions {
     pub no_cache: bool,
     pub labels: BTreeMap<String, String>,
     pub quiet: bool,
+    /// `--secret`s for `RUN --mount=type=secret` (never in a layer or a cache key).
+    pub secrets: crate::secrets::Secrets,
 }
 
 /// A message of the `/build` stream, as docker's JSON lines.
@@ -732,13 +740,9 @@ impl Builder {
                 network,
                 mounts,
             } => {
-                if !mounts.is_empty() {
-                    return Err(BuildError::parse(
-                        ins.line,
-                        "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled",
-                    ));
-                }
-                self.run(st, ins, cmd, heredocs, network.as_deref()).await
+                let mounts = self.run_mounts(parsed, st, ins, mounts).await?;
+                self.run(st, ins, cmd, heredocs, network.as_deref(), &mounts)
+                    .await
             }
             Instr::Copy(c) => self.copy(parsed, st, ins, c, false).await,
             Instr::Add(c) => self.copy(parsed, st, ins, c, true).await,
@@ -752,6 +756,7 @@ impl Builder {
         cmd: &CmdForm,
         heredocs: &[parser::Heredoc],
         network: Option<&str>,
+        mounts: &StepMounts,
     ) -> Result<()> {
         let argv = match (cmd, heredocs) {
             (CmdForm::Shell(s), [h])
@@ -793,14 +798,16 @@ impl Builder {
         let cfg = st.cfg.clone();
         let key = self.step_key(
             st,
-            &format!("RUN\0{created_by}\0{}", network.unwrap_or("")),
+            &format!("RUN\0{created_by}\0{}{}", network.unwrap_or(""), mounts.key),
             &cfg,
         );
         if self.cached(st, &key, &cfg) {
             return Ok(());
         }
+        let active = self.activate_mounts(st, mounts).await?;
         let mut env = st.cfg.env.clone().unwrap_or_default();
         env.extend(run_args.iter().cloned());
+        env.extend(active.env.iter().cloned());
         let body = ContainerCreateBody {
             config: ApiConfig {
                 image: st.image.clone(),
@@ -819,6 +826,7 @@ impl Builder {
                     Some("host") => "host".into(),
                     _ => String::new(),
                 },
+                mounts: (!active.mounts.is_empty()).then(|| active.mounts.clone()),
                 ..Default::default()
             },
             networking_config: None,
@@ -840,6 +848,7 @@ impl Builder {
         let outcome = match result {
             Ok(0) => {
                 let upper = engine.container_dir(&cid).join("upper");
+                self.remove_mount_stubs(st, &upper, &active.targets).await;
                 self.commit(st, Some(upper), &cfg, &created_by, &cid)
                     .await
                     .map(Some)
@@ -853,6 +862,7 @@ impl Builder {
         if let Err(e) = engine.remove(&cid, true).await {
             tracing::warn!(id = %cid, error = %e, "removing a build container");
         }
+        drop(active);
         let id = outcome?.unwrap_or_default();
         self.say(format!("Removing intermediate container {}\n", short(&cid)));
         self.say(format!(" ---> {}\n", short(&id)));
@@ -926,14 +936,8 @@ impl Builder {
             }
             d
         };
-        if add
-            && srcs.iter().any(|s| {
-                s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")
-            })
-        {
-            return Err(BuildError::invalid(format!(
-                "{what} failed: remote sources (URLs) are not supported by berth's builder yet"
-            )));
+        if add && srcs.iter().any(|s| add_url::is_url(s)) {
+            return self.add_urls(st, ins, c, &srcs, &dest).await;
         }
         // Where the sources come from: the context, a stage, or an image (mounted read-only).
         let from = match &c.from {

@@ -22,6 +22,8 @@ pub struct CopySpec {
     pub chmod: Option<String>,
     pub link: bool,
     pub heredocs: Vec<Heredoc>,
+    /// ADD --checksum=sha256:... (URL sources).
+    pub checksum: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -303,6 +305,7 @@ fn copy_spec(n: &Node, escape: char) -> Result<CopySpec> {
             Some(Some(v)) => v == "true",
         },
         heredocs,
+        checksum: fl("checksum"),
     })
 }
 
@@ -355,7 +358,14 @@ fn instr(n: &Node, escape: char) -> Result<Instr> {
             let mut network = None;
             for (k, v) in &n.flags {
                 match (k.as_str(), v) {
-                    ("mount", Some(v)) => mounts.push(v.clone()),
+                    ("mount", Some(v)) => {
+                        // Checked now (as BuildKit does) unless variables make it depend on
+                        // the build; then when the step runs.
+                        if !v.contains('$') {
+                            crate::run_mounts::parse(v).map_err(|e| perr(n, e.to_string()))?;
+                        }
+                        mounts.push(v.clone())
+                    }
                     ("network", Some(v)) => {
                         if !matches!(v.as_str(), "default" | "none" | "host") {
                             return Err(perr(n, format!("unsupported network mode \"{v}\"")));

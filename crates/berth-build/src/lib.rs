@@ -6,6 +6,8 @@ pub mod error;
 pub mod ignore;
 pub mod instructions;
 pub mod parser;
+pub mod run_mounts;
+pub mod secrets;
 pub mod shell;
 
 pub use error::{BuildError, Result};

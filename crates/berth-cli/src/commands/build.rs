@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
+#[path = "build_output.rs"]
+mod build_output;
+
 #[derive(Parser)]
 struct BuildCmd {
     #[arg(short = 't', long = "tag")]
@@ -42,6 +45,12 @@ struct BuildCmd {
     network: Option<String>,
     #[arg(long)]
     platform: Option<String>,
+    #[arg(long)]
+    secret: Vec<String>,
+    #[arg(short = 'o', long)]
+    output: Vec<String>,
+    #[arg(long = "cache-from")]
+    cache_from: Vec<String>,
     args: Vec<String>,
 }
 
@@ -130,6 +139,25 @@ fn is_tar(data: &[u8]) -> bool {
 pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: BuildCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
+    if o.output.len() > 1 {
+        return Err(fail("multiple outputs are not supported"));
+    }
+    let output = o
+        .output
+        .first()
+        .map(|s| build_output::parse(s))
+        .transpose()?;
+    if let Some(p) = o.progress.as_deref() {
+        if !matches!(p, "auto" | "plain" | "tty" | "quiet" | "rawjson") {
+            return Err(fail(format!(
+                "invalid progress mode {p:?}: use auto, plain or tty"
+            )));
+        }
+    }
+    let mut secrets = berth_build::secrets::Secrets::default();
+    for s in &o.secret {
+        secrets.add_flag(s).map_err(fail)?;
+    }
     let src = &o.args[0];
     if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("git@") {
         return Err(fail("remote build contexts are not supported by berth"));
@@ -277,7 +305,12 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     }
     params.push(format!("rm={}", if o.rm == "false" { 0 } else { 1 }));
     let path = format!("/build?{}", params.join("&"));
-    let mut out = std::io::stdout().lock();
+    // With the result's tar on stdout, the progress goes to stderr (as buildx does it).
+    let mut out: Box<dyn Write> = if output == Some(build_output::Output::Tar(None)) {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
     if !o.quiet {
         let _ = writeln!(
             out,
@@ -286,9 +319,11 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         );
     }
     let mut cur = std::io::Cursor::new(context);
-    let resp = ctx
-        .client()?
-        .call("POST", &path, Body::Stream(&mut cur, "application/x-tar"))?;
+    let mut client = ctx.client()?.clone();
+    if !secrets.is_empty() {
+        client = client.with_header(berth_build::secrets::HEADER, &secrets.to_header());
+    }
+    let resp = client.call("POST", &path, Body::Stream(&mut cur, "application/x-tar"))?;
     let mut image_id = String::new();
     let mut reader = BufReader::new(resp.body);
     let mut line = Vec::new();
@@ -326,6 +361,10 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         }
     }
     let _ = out.flush();
+    drop(out);
+    if let Some(dest) = &output {
+        build_output::export(&client, &image_id, dest)?;
+    }
     if let Some(f) = &o.iidfile {
         std::fs::write(f, &image_id)
             .map_err(|e| fail(format!("failed to write image ID to file: {e}")))?;
