@@ -11,17 +11,18 @@
 #       BENCH_IO_RUNS (3) runs, beside the host's own dd into the same filesystem
 #   (g) registry pull and push of a ~200 MB multi-layer image against private docker-registry
 #       instances: median of BENCH_REG_RUNS (5) runs (scripts/bench-registry.sh)
+#   (h) TCP throughput through a port published on 127.0.0.1 (scripts/bench-ports.sh)
 # Figures are reported, not asserted: the script fails only when setup fails.
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
 #      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only),
-#      BENCH_SECTIONS (default "run bulk mem exec stats io registry"; e.g. "io" for (f) alone).
+#      BENCH_SECTIONS (default "run bulk mem exec stats io registry ports"; e.g. "io" for (f) alone).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 BERTH="${BERTH_BIN:-$ROOT/target/release/berth}"
 RUNS="${BENCH_RUNS:-30}"
 ENGINES="${BENCH_ENGINES:-berth docker}"
-SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io registry}"
+SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io registry ports}"
 B=/tmp/berth-bench
 FIXTURE="$B/busybox.tar"
 
@@ -75,6 +76,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$B/docker-config"
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ping_ok() { curl -fsS --max-time 2 --unix-socket "$1" http://localhost/_ping >/dev/null 2>&1; }
 wait_sock() {
     for _ in $(seq 1 300); do ping_ok "$1" && return 0; sleep 0.1; done
@@ -246,6 +248,7 @@ if want io; then
 fi
 
 want registry && source "$ROOT/scripts/bench-registry.sh"
+want ports && source "$ROOT/scripts/bench-ports.sh"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
 val() { local -n arr=$1; echo "${arr[$2]:-}"; }
@@ -291,4 +294,11 @@ if want registry; then
     row "registry pull, ~200 MB, 7 layers (median)" ms REG_PULL
     row "registry push to an empty registry (median)" ms REG_PUSH
     row "first push of the loaded image (gzip, 1 run)" ms REG_PUSH_PLAIN
+fi
+if want ports; then
+    bv=${PORT_TPUT[berth]:-}; dv=${PORT_TPUT[docker]:-}
+    echo
+    echo "TCP through -p 127.0.0.1:PORT (median of $PORT_RUNS x $PORT_MB MiB); ratio = berth / docker"
+    printf '%-44s %14s %14s %10s\n' "published-port throughput (MiB/s)" "${bv:--}" "${dv:--}" \
+        "$( [ -n "$bv" ] && [ -n "$dv" ] && ratio "$bv" "$dv" || echo -)"
 fi

@@ -15,7 +15,9 @@
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
 pub mod netguard;
+pub mod registry;
 pub use netguard::NetGuard;
+pub use registry::{free_port, LocalRegistry};
 
 use std::ffi::OsStr;
 use std::fs;
