@@ -18,6 +18,10 @@ mkdir -p "$FIX"
 bash scripts/make-busybox-image.sh "$FIX/busybox.tar.tmp" busybox:latest >/dev/null
 mv -f "$FIX/busybox.tar.tmp" "$FIX/busybox.tar"
 python3 scripts/fixtures/make-bad-archives.py "$FIX/bad"
+# The seed Dockerfiles' base images (python/node/golang stand-ins): a few minutes on a clean
+# machine, cached under target/fixtures/base-<script hash> afterwards.
+BERTH_BASE_IMAGES="$(bash scripts/make-base-images.sh)"
+export BERTH_BASE_IMAGES
 export BERTH_BUSYBOX_TAR="$FIX/busybox.tar"
 export BERTH_BAD_ARCHIVES="$FIX/bad"
 export BERTH_BIN="$ROOT/target/release/berth"

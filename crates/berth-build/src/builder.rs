@@ -22,11 +22,10 @@ use std::sync::Arc;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
-#[path = "step_mounts.rs"]
+mod add_url;
+mod parallel;
 mod step_mounts;
 use step_mounts::StepMounts;
-#[path = "add_url.rs"]
-mod add_url;
 
 /// Build args docker accepts without an ARG instruction.
 const PREDEFINED_ARGS: &[&str] = &[
@@ -138,6 +137,7 @@ impl StageState {
     }
 }
 
+#[derive(Clone)]
 pub struct Builder {
     engine: Arc<Engine>,
     context: PathBuf,
@@ -282,11 +282,8 @@ impl Builder {
         let expand =
             |s: &str| shell::process_word(s, &meta, escape).unwrap_or_else(|_| s.to_string());
         let needed = parsed.needed(target, &expand);
-        self.total = parsed.meta_nodes.len()
-            + needed
-                .iter()
-                .map(|i| 1 + parsed.stages[*i].instructions.len())
-                .sum::<usize>();
+        let deps = parallel::stage_deps(&parsed, &needed, &expand);
+        self.total = parallel::total_steps(&parsed, target);
         for n in parsed.meta_nodes.clone() {
             self.step_line(&n.original);
         }
@@ -296,13 +293,7 @@ impl Builder {
             self.used_args.insert(k.clone());
         }
         self.done = vec![None; parsed.stages.len()];
-        let mut last = String::new();
-        for &i in &needed {
-            let st = self.build_stage(&parsed, i).await?;
-            last = st.image.clone();
-            let _ = self.out.send(json!({ "aux": { "ID": last } }));
-            self.done[i] = Some(st);
-        }
+        let last = self.build_stages(&parsed, &needed, deps).await?;
         let unused: Vec<&String> = self
             .opts
             .build_args

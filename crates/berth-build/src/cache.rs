@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 static WRITE: Mutex<()> = Mutex::new(());
 
+#[derive(Clone)]
 pub struct Cache {
     path: PathBuf,
     map: BTreeMap<String, String>,

@@ -87,8 +87,10 @@ pub async fn build(
         r
     });
     // Wait for the first message: an error before it is the request's error.
+    // A closed channel is no message: the task's result decides (else a build failing before
+    // its first line would race into the stream instead of the HTTP error docker gives).
     let first = tokio::select! {
-        m = rx.recv() => m,
+        Some(m) = rx.recv() => m,
         r = &mut task => {
             return match r {
                 Ok(Err(e)) => Err(match e {
@@ -109,9 +111,7 @@ pub async fn build(
     };
     let (otx, orx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     tokio::spawn(async move {
-        if let Some(m) = first {
-            let _ = otx.send(Ok(line(&m))).await;
-        }
+        let _ = otx.send(Ok(line(&first))).await;
         while let Some(m) = rx.recv().await {
             let _ = otx.send(Ok(line(&m))).await;
         }
