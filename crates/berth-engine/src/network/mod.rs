@@ -6,6 +6,7 @@
 //! containers when the daemon starts. So a container start writes no network file.
 
 pub mod api;
+pub mod default_bridge;
 pub mod dns;
 pub mod engine;
 pub mod ports;
@@ -118,6 +119,8 @@ pub struct Networks {
     nets: Mutex<HashMap<String, Net>>,
     published: Mutex<HashMap<String, Published>>,
     dns: dns::Resolver,
+    /// Where networks without a subnet come from (daemon.json `default-address-pools`).
+    pools: Vec<ipam::AddressPool>,
     /// Serializes computing and applying the rules: two concurrent rewrites could otherwise
     /// land in the wrong order and bring back a removed container's rules.
     fw: Mutex<()>,
@@ -154,7 +157,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 impl Networks {
     /// Loads the records and brings their bridges and the firewall table back.
-    pub fn open(data_root: &Path) -> Result<Networks> {
+    pub fn open(data_root: &Path, cfg: &default_bridge::BridgeConfig) -> Result<Networks> {
         let dir = data_root.join("networks");
         std::fs::create_dir_all(&dir)?;
         let mut nets = HashMap::new();
@@ -189,12 +192,16 @@ impl Networks {
                 },
             );
         }
+        if let Some(net) = default_bridge::build(cfg, &nets)? {
+            nets.insert(net.rec.id.clone(), net);
+        }
         let n = Networks {
             dir,
             table: firewall::table_name(data_root),
             nets: Mutex::new(nets),
             published: Mutex::new(HashMap::new()),
             dns: dns::Resolver::new(),
+            pools: cfg.pools(),
             fw: Mutex::new(()),
         };
         for net in n.lock().values() {
@@ -246,9 +253,14 @@ impl Networks {
         &self.table
     }
 
-    /// Every network, oldest first.
+    /// Every user-defined network, oldest first.
     pub fn list(&self) -> Vec<NetworkRecord> {
-        let mut v: Vec<NetworkRecord> = self.lock().values().map(|n| n.rec.clone()).collect();
+        let mut v: Vec<NetworkRecord> = self
+            .lock()
+            .values()
+            .filter(|n| !default_bridge::is_default(&n.rec))
+            .map(|n| n.rec.clone())
+            .collect();
         v.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
         v
     }
@@ -381,7 +393,7 @@ impl Networks {
                     }
                     let mut avoid = taken.clone();
                     avoid.extend(ipam::host_routes());
-                    ipam::pick_subnet(&ipam::default_pools(), &avoid).ok_or_else(|| {
+                    ipam::pick_from_pools(&self.pools, &avoid).ok_or_else(|| {
                         EngineError::Forbidden(
                             "all predefined address pools have been fully subnetted".into(),
                         )
@@ -445,6 +457,12 @@ impl Networks {
         names: &HashMap<String, String>,
     ) -> Result<NetworkRecord> {
         let rec = self.find(name_or_id)?;
+        if default_bridge::is_default(&rec) {
+            return Err(EngineError::Forbidden(format!(
+                "{} is a pre-defined network and cannot be removed",
+                rec.name
+            )));
+        }
         {
             let mut nets = self.lock();
             let Some(n) = nets.get(&rec.id) else {
@@ -504,12 +522,12 @@ impl Networks {
         dir: &Path,
     ) -> Result<Option<PathBuf>> {
         let mode = crec.host_config.network_mode.as_str();
-        if is_builtin_mode(mode) {
+        let Some(target) = self.attach_target(mode) else {
             return Ok(None);
-        }
+        };
         let container_id = crec.id.as_str();
         let endpoints = &mut crec.endpoints;
-        let rec = self.find(mode)?;
+        let rec = self.find(&target)?;
         let mut ep = endpoints
             .remove(&rec.name)
             .or_else(|| endpoints.remove(mode))
@@ -593,18 +611,22 @@ impl Networks {
             return Err(e);
         }
         // The embedded resolver, as on Docker's user-defined networks.
-        let entry = dns_entry(&crec.id, &crec.name, &rec, ip, &ep.aliases);
-        let served = self
-            .dns
-            .add(&crec.id, vec![entry], &path, &crec.host_config.dns)
-            .and_then(|()| {
-                dns::write_resolv_conf(
-                    dir,
-                    &crec.host_config.dns_search,
-                    &crec.host_config.dns_options,
-                )
-                .map_err(|e| EngineError::internal("cannot write resolv.conf", e))
-            });
+        // (Not on the default bridge: Docker has none there.)
+        let served = if default_bridge::is_default(&rec) {
+            Ok(())
+        } else {
+            let entry = dns_entry(&crec.id, &crec.name, &rec, ip, &ep.aliases);
+            self.dns
+                .add(&crec.id, vec![entry], &path, &crec.host_config.dns)
+                .and_then(|()| {
+                    dns::write_resolv_conf(
+                        dir,
+                        &crec.host_config.dns_search,
+                        &crec.host_config.dns_options,
+                    )
+                    .map_err(|e| EngineError::internal("cannot write resolv.conf", e))
+                })
+        };
         if let Err(e) = served {
             self.dns.remove(&crec.id);
             self.unpublish(&crec.id);
@@ -709,7 +731,9 @@ impl Networks {
                     continue;
                 };
                 if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
-                    entries.push(dns_entry(container_id, &crec.name, &n.rec, ip, &ep.aliases));
+                    if !default_bridge::is_default(&n.rec) {
+                        entries.push(dns_entry(container_id, &crec.name, &n.rec, ip, &ep.aliases));
+                    }
                     if n.pool.reserve(ip).is_ok() {
                         n.users.insert(container_id.to_string(), ip);
                     }
