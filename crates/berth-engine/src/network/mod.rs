@@ -571,9 +571,12 @@ impl Networks {
         };
         let path = netns::path_in(dir);
         let p = path.clone();
+        let hv = host_veth.clone();
         let made = blocking(move || {
-            // A namespace left by a crash would make the create fail.
+            // A namespace left by a crash would make the create fail, and so would the veth
+            // of this container's last run if its (background) deletion is not done yet.
             let _ = netns::remove(&p);
+            let _ = netns::delete_host_link(&hv);
             netns::create(&p, vec![endpoint]).map_err(net_err)
         })
         .await;
@@ -704,11 +707,8 @@ impl Networks {
             return;
         }
         let _ = blocking(move || {
-            for v in veths.iter().filter(|v| !v.is_empty()) {
-                if let Err(e) = netns::delete_host_link(v) {
-                    warn!(veth = %v, error = %e, "cannot delete veth");
-                }
-            }
+            veths.retain(|v| !v.is_empty());
+            netns::delete_host_links_later(&veths);
             if let Err(e) = netns::remove(&path) {
                 warn!(error = %e, "cannot remove network namespace");
             }
