@@ -8,7 +8,7 @@
 #   push: the pulled image to an empty registry (new storage and port per run); median.
 #   first push of the loaded image (plain layers: both engines gzip them), one run: berth
 #         keeps its gzip copies, so only the first push pays for compression.
-# Uses bench.sh's cli, die, has, now, stop_pid, $B, $ENGINES, $ROOT.
+# Uses bench.sh's cli, die, has, now, free_port, median, stop_pid, $B, $ENGINES, $ROOT.
 
 REG_RUNS="${BENCH_REG_RUNS:-5}"
 BIG="$ROOT/target/fixtures/bench-big.tar"
@@ -16,8 +16,6 @@ REG_PIDS=()
 declare -A REG_PULL REG_PUSH REG_PUSH_PLAIN
 
 bench_registry_cleanup() { local p; for p in "${REG_PIDS[@]}"; do stop_pid "$p"; done; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # reg_start DIR: starts a docker-registry storing under DIR; sets REG_PORT and REG_PID.
 reg_start() {
@@ -49,7 +47,6 @@ CFG
 
 root_of() { if [ "$1" = berth ]; then echo "$B/berth/root"; else echo "$B/docker/root"; fi; }
 mib_used() { du -sm "$1" 2>/dev/null | cut -f1; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
 echo "==> (g) registry pull/push of a ~200 MB image, $REG_RUNS runs each"

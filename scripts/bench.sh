@@ -11,21 +11,22 @@
 #       BENCH_IO_RUNS (3) runs, beside the host's own dd into the same filesystem
 #   (g) registry pull and push of a ~200 MB multi-layer image against private docker-registry
 #       instances: median of BENCH_REG_RUNS (5) runs (scripts/bench-registry.sh)
-#   (h) `run --rm busybox true` on the default bridge network: median of BENCH_RUNS runs;
+#   (h) TCP throughput through a port published on 127.0.0.1 (scripts/bench-ports.sh)
+#   (i) `run --rm busybox true` on the default bridge network: median of BENCH_RUNS runs;
 #       berth's own bridge bench-berth0 (10.216.1.1/24), and for docker a second private
 #       dockerd on a bridge bench-dock0 (10.216.2.1/24) made here (iptables off, as the first)
 # Figures are reported, not asserted: the script fails only when setup fails.
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
 #      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only),
-#      BENCH_SECTIONS (default "run bulk mem exec stats io registry bridge"; e.g. "io" for (f)
-#      alone).
+#      BENCH_SECTIONS (default "run bulk mem exec stats io registry ports bridge"; e.g. "io"
+#      for (f) alone).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 BERTH="${BERTH_BIN:-$ROOT/target/release/berth}"
 RUNS="${BENCH_RUNS:-30}"
 ENGINES="${BENCH_ENGINES:-berth docker}"
-SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io registry bridge}"
+SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io registry ports bridge}"
 B=/tmp/berth-bench
 FIXTURE="$B/busybox.tar"
 
@@ -88,6 +89,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$B/docker-config"
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ping_ok() { curl -fsS --max-time 2 --unix-socket "$1" http://localhost/_ping >/dev/null 2>&1; }
 wait_sock() {
     for _ in $(seq 1 300); do ping_ok "$1" && return 0; sleep 0.1; done
@@ -259,9 +261,10 @@ if want io; then
 fi
 
 want registry && source "$ROOT/scripts/bench-registry.sh"
+want ports && source "$ROOT/scripts/bench-ports.sh"
 
 declare -A BR_MED BR_MIN
-want bridge && echo "==> (h) run --rm busybox true on the default bridge, $RUNS runs each"
+want bridge && echo "==> (i) run --rm busybox true on the default bridge, $RUNS runs each"
 want bridge && for e in $ENGINES; do
     if [ "$e" = berth ]; then
         sock="$B/berth.sock"; subnet=${BERTH_BIP%.*}.
@@ -338,4 +341,11 @@ if want registry; then
     row "registry pull, ~200 MB, 7 layers (median)" ms REG_PULL
     row "registry push to an empty registry (median)" ms REG_PUSH
     row "first push of the loaded image (gzip, 1 run)" ms REG_PUSH_PLAIN
+fi
+if want ports; then
+    bv=${PORT_TPUT[berth]:-}; dv=${PORT_TPUT[docker]:-}
+    echo
+    echo "TCP through -p 127.0.0.1:PORT (median of $PORT_RUNS x $PORT_MB MiB); ratio = berth / docker"
+    printf '%-44s %14s %14s %10s\n' "published-port throughput (MiB/s)" "${bv:--}" "${dv:--}" \
+        "$( [ -n "$bv" ] && [ -n "$dv" ] && ratio "$bv" "$dv" || echo -)"
 fi

@@ -3,6 +3,7 @@
 //! `Engine` is the single writer of the data root. The daemon calls it; it calls
 //! `berth-image` for images and root filesystems and `berth-runtime` for shims.
 
+mod cgroup_warm;
 pub mod config;
 pub mod container;
 mod distribution;

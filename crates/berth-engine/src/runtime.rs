@@ -228,19 +228,11 @@ pub fn read_exit(dir: &Path) -> Option<(i64, bool)> {
         .map(|st| (i64::from(st.exit_code), st.oom_killed))
 }
 
-/// Gets the kernel's cgroup-migration lock warm for a container about to start (see
-/// `berth_runtime::cgroups::prime_migration`): runs in the background, one at a time, so the
-/// grace period overlaps the rootfs mount and the shim's start instead of following them.
+/// Gets the kernel's cgroup-migration lock warm for a container (or exec) about to start,
+/// and keeps it warm for a while (`crate::cgroup_warm`): the grace period is paid in the
+/// background, overlapping the rootfs mount and the shim's start, once per burst of starts.
 pub fn prime_cgroup_migration() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static IN_FLIGHT: AtomicBool = AtomicBool::new(false);
-    if IN_FLIGHT.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    tokio::task::spawn_blocking(|| {
-        berth_runtime::cgroups::prime_migration();
-        IN_FLIGHT.store(false, Ordering::Release);
-    });
+    crate::cgroup_warm::touch();
 }
 
 #[cfg(test)]

@@ -356,26 +356,32 @@ fn apply_v2(d: &Path, r: &LinuxResources) -> io::Result<()> {
 /// starts, and the shim's real migration then finds the lock warm. Errors are ignored: the
 /// only cost of failing is the wait we tried to hide. Blocking: call it off the async runtime.
 pub fn prime_migration() {
-    let Ok(own) = fs::read_to_string("/proc/self/cgroup") else {
-        return;
-    };
+    if let Some(procs) = migration_target() {
+        if let Err(e) = fs::write(&procs, std::process::id().to_string()) {
+            tracing::debug!("cgroup migration priming in {}: {e}", procs.display());
+        }
+    }
+}
+
+/// The `cgroup.procs` file of the cgroup this process is in (v2, or v1's pids or memory
+/// hierarchy: the lock is global, one hierarchy is enough): writing our pid there is the
+/// no-op migration `prime_migration` does.
+pub fn migration_target() -> Option<PathBuf> {
+    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
     let v2 = crate::spec::host_cgroup_v2();
-    // v2: "0::/path"; v1: "N:controllers:/path" (one hierarchy is enough: the lock is global).
-    let target = own.lines().find_map(|l| {
+    // v2: "0::/path"; v1: "N:controllers:/path".
+    own.lines().find_map(|l| {
         let mut parts = l.splitn(3, ':');
         let (_, ctrl, path) = (parts.next()?, parts.next()?, parts.next()?);
         let path = path.trim_start_matches('/');
         match (v2, ctrl) {
-            (true, "") => Some(Path::new(ROOT).join(path)),
-            (false, "pids") | (false, "memory") => Some(Path::new(ROOT).join(ctrl).join(path)),
+            (true, "") => Some(Path::new(ROOT).join(path).join("cgroup.procs")),
+            (false, "pids") | (false, "memory") => {
+                Some(Path::new(ROOT).join(ctrl).join(path).join("cgroup.procs"))
+            }
             _ => None,
         }
-    });
-    if let Some(dir) = target {
-        if let Err(e) = fs::write(dir.join("cgroup.procs"), std::process::id().to_string()) {
-            tracing::debug!("cgroup migration priming in {}: {e}", dir.display());
-        }
-    }
+    })
 }
 
 // ---- reading and changing a running container's cgroup (top, stats, pause, update) ----

@@ -16,8 +16,10 @@
 
 pub mod netguard;
 pub mod netslot;
+pub mod registry;
 pub use netguard::NetGuard;
 pub use netslot::NetSlot;
+pub use registry::{free_port, LocalRegistry};
 
 use std::ffi::OsStr;
 use std::fs;

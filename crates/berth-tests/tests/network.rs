@@ -8,7 +8,7 @@
 //! when the test fails. Traffic goes only between the test's own containers and their
 //! gateway (this host).
 
-use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
+use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard, TestDaemon};
 use std::process::Command;
 
 fn link_exists(name: &str) -> bool {
@@ -736,14 +736,6 @@ fn net_daemon_restart_keeps_running_containers_networking() {
         .expect("nft");
     let table = g.table().to_string();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&table));
-}
-
-/// A port nothing on the host uses right now (the kernel's choice, released at once).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Connects to 127.0.0.1:port and reads what the container's server sends.

@@ -2,73 +2,13 @@
 //! the berth CLI and the real docker CLI against berth; htpasswd basic auth; failures from a
 //! tiny fake registry (a layer whose digest lies, a connection dropped mid-layer).
 
-use berth_tests::{busybox_image_id, TestDaemon};
+use berth_tests::{busybox_image_id, free_port, LocalRegistry, TestDaemon};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// A private docker-registry, killed by PID on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Registry {
-    fn start(htpasswd: Option<&str>) -> Registry {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("berth-reg-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(dir.join("data")).expect("mkdir");
-        let mut cfg = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("data").display()
-        );
-        if let Some(h) = htpasswd {
-            let p = dir.join("htpasswd");
-            std::fs::write(&p, h).expect("write htpasswd");
-            cfg.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
-                p.display()
-            ));
-        }
-        let cfg_path = dir.join("config.yml");
-        std::fs::write(&cfg_path, cfg).expect("write config");
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&cfg_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
-            .spawn()
-            .expect("start docker-registry (scripts/install-deps.sh installs it)");
-        let reg = Registry { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        reg
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn image_id(d: &TestDaemon, name: &str) -> String {
     d.berth(["image", "inspect", "--format", "{{.Id}}", name])
@@ -89,7 +29,7 @@ fn pushed_digest(out: &str) -> String {
 
 #[test]
 fn registry_push_then_pull_with_berth_and_docker() {
-    let reg = Registry::start(None);
+    let reg = LocalRegistry::start();
     let d = TestDaemon::start();
     let name = format!("{}/test/busybox", reg.host());
     d.berth(["tag", "busybox:latest", &format!("{name}:v1")])
@@ -211,7 +151,7 @@ fn registry_push_then_pull_with_berth_and_docker() {
 
 #[test]
 fn registry_pull_errors_unknown_tag_down_registry_missing_local_image() {
-    let reg = Registry::start(None);
+    let reg = LocalRegistry::start();
     let d = TestDaemon::start();
     for client in ["berth", "docker"] {
         let cmd = |args: &[&str]| {
@@ -260,7 +200,7 @@ fn htpasswd(user: &str, pass: &str) -> String {
 
 #[test]
 fn registry_basic_auth_login_push_pull() {
-    let reg = Registry::start(Some(&htpasswd("alice", "s3cret")));
+    let reg = LocalRegistry::start_htpasswd(&htpasswd("alice", "s3cret"));
     let d = TestDaemon::start();
     let cfg = d.dir().join("berth-docker-config");
     let berth = |args: &[&str]| d.berth(args).env("DOCKER_CONFIG", &cfg);
@@ -499,7 +439,7 @@ fn registry_rejects_lying_digest_and_dropped_connection() {
 #[test]
 fn registry_pull_on_a_terminal_redraws_layer_lines() {
     use berth_tests::Client;
-    let reg = Registry::start(None);
+    let reg = LocalRegistry::start();
     let d = TestDaemon::start();
     let name = format!("{}/tty/busybox:v1", reg.host());
     d.berth(["tag", "busybox:latest", &name]).run().success();
@@ -534,7 +474,7 @@ fn registry_pull_on_a_terminal_redraws_layer_lines() {
 #[test]
 fn registry_credential_helper_stores_and_serves_the_login() {
     use std::os::unix::fs::PermissionsExt;
-    let reg = Registry::start(Some(&htpasswd("carol", "h3lper")));
+    let reg = LocalRegistry::start_htpasswd(&htpasswd("carol", "h3lper"));
     let d = TestDaemon::start();
     let cfg = d.dir().join("helper-docker-config");
     let bin = d.dir().join("helper-bin");

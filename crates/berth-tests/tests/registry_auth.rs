@@ -3,24 +3,19 @@
 //! certificate made by openssl, the certificate being the registry's rootcertbundle). Login,
 //! push and pull with berth and with the docker CLI; a wrong password gives docker's message.
 
-use berth_tests::{busybox_image_id, TestDaemon};
+use berth_tests::{busybox_image_id, LocalRegistry, TestDaemon};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const USER: &str = "alice";
 const PASS: &str = "s3cret";
 const SERVICE: &str = "berth-test-registry";
 const ISSUER: &str = "berth-test-issuer";
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
 
 fn b64(data: &[u8], url: bool) -> String {
     let t: &[u8; 64] = if url {
@@ -284,53 +279,6 @@ impl Drop for TokenServer {
     }
 }
 
-/// docker-registry with token auth, killed by PID on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Registry {
-    fn start_token(dir: PathBuf, realm: &str, cert: &Path) -> Registry {
-        let port = free_port();
-        std::fs::create_dir_all(dir.join("data")).expect("mkdir");
-        let cfg = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  token:\n    realm: {realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
-            dir.join("data").display(),
-            cert.display()
-        );
-        let cfg_path = dir.join("config.yml");
-        std::fs::write(&cfg_path, cfg).expect("write config");
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&cfg_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
-            .spawn()
-            .expect("start docker-registry");
-        let reg = Registry { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        reg
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 fn registry_token_auth_login_push_pull_berth_and_docker() {
     let dir = std::env::temp_dir().join(format!("berth-regtok-{}", std::process::id()));
@@ -340,7 +288,7 @@ fn registry_token_auth_login_push_pull_berth_and_docker() {
     assert_eq!(b64_decode(&b64(&der, false)), der);
     let ts = TokenServer::start(key, der);
     let realm = format!("http://127.0.0.1:{}/token", ts.port);
-    let reg = Registry::start_token(dir.join("registry"), &realm, &cert);
+    let reg = LocalRegistry::start_token(dir.join("registry"), &realm, SERVICE, ISSUER, &cert);
 
     let d = TestDaemon::start();
     let cfg = d.dir().join("docker-config-token");
@@ -500,39 +448,12 @@ fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     )
 }
 
-fn start_tls_registry(dir: PathBuf, cert: &Path, key: &Path) -> Registry {
-    let port = free_port();
-    std::fs::create_dir_all(dir.join("data")).expect("mkdir");
-    let cfg = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {}\n    key: {}\n",
-        dir.join("data").display(),
-        cert.display(),
-        key.display()
-    );
-    let cfg_path = dir.join("config.yml");
-    std::fs::write(&cfg_path, cfg).expect("write config");
-    let child = Command::new("/usr/bin/docker-registry")
-        .arg("serve")
-        .arg(&cfg_path)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("log")).expect("log"))
-        .spawn()
-        .expect("start docker-registry");
-    let reg = Registry { child, port, dir };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    reg
-}
-
 #[test]
 fn registry_tls_test_ca_from_certs_d_is_verified() {
     let dir = std::env::temp_dir().join(format!("berth-regtls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
     let (ca, cert, key) = test_ca(&dir);
-    let reg = start_tls_registry(dir.join("registry"), &cert, &key);
+    let reg = LocalRegistry::start_tls(dir.join("registry"), &cert, &key);
     let certs = dir.join("certs.d");
     std::fs::create_dir_all(certs.join(reg.host())).expect("mkdir");
     std::fs::copy(&ca, certs.join(reg.host()).join("ca.crt")).expect("copy ca");

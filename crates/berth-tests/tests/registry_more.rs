@@ -2,87 +2,12 @@
 //! digest that stays the same from push to push, mounts blobs across repositories of one
 //! registry, and the digests show in `images --digests` and RepoDigests.
 
-use berth_tests::{busybox_image_id, TestDaemon};
+use berth_tests::{busybox_image_id, free_port, LocalRegistry, TestDaemon};
 use sha2::{Digest, Sha256};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// A private docker-registry with its own storage, killed by PID on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Registry {
-    fn start() -> Registry {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("berth-reg2-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(dir.join("data")).expect("mkdir");
-        let cfg = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("data").display()
-        );
-        let cfg_path = dir.join("config.yml");
-        std::fs::write(&cfg_path, cfg).expect("write config");
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&cfg_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
-            .spawn()
-            .expect("start docker-registry (scripts/install-deps.sh installs it)");
-        let reg = Registry { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        reg
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// GET on the registry (curl), the body's bytes.
-    fn get(&self, path: &str, accept: &str) -> Vec<u8> {
-        let out = Command::new("curl")
-            .args(["-fsS", "-H", &format!("Accept: {accept}")])
-            .arg(format!("http://{}{path}", self.host()))
-            .output()
-            .expect("curl");
-        assert!(
-            out.status.success(),
-            "GET {path}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    fn manifest(&self, repo: &str, tag: &str) -> serde_json::Value {
-        let body = self.get(
-            &format!("/v2/{repo}/manifests/{tag}"),
-            "application/vnd.oci.image.manifest.v1+json",
-        );
-        serde_json::from_slice(&body).expect("manifest json")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn pushed_digest(out: &str) -> String {
     out.lines()
@@ -108,7 +33,7 @@ fn gzip_cache(d: &TestDaemon) -> Vec<String> {
 
 #[test]
 fn registry_push_gzips_plain_layers_stable_digest_and_mounts() {
-    let reg = Registry::start();
+    let reg = LocalRegistry::start();
     let d = TestDaemon::start();
     let a = format!("{}/team/busybox", reg.host());
     d.berth(["tag", "busybox:latest", &format!("{a}:v1")])
@@ -139,7 +64,7 @@ fn registry_push_gzips_plain_layers_stable_digest_and_mounts() {
     );
 
     // The same digest on the next push to a fresh registry (the gzip copy is cached).
-    let reg2 = Registry::start();
+    let reg2 = LocalRegistry::start();
     let b = format!("{}/team/busybox:v1", reg2.host());
     d.berth(["tag", "busybox:latest", &b]).run().success();
     let out = d.docker(["push", &b]).run();
@@ -299,7 +224,7 @@ impl Drop for OwnDaemon {
 
 #[test]
 fn registry_mirror_serves_docker_hub_pulls() {
-    let mirror = Registry::start();
+    let mirror = LocalRegistry::start();
     let d = TestDaemon::start();
     let seeded = format!("{}/library/busybox:latest", mirror.host());
     d.berth(["tag", "busybox", &seeded]).run().success();

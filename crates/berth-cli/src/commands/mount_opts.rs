@@ -100,6 +100,10 @@ pub fn parse_mount(value: &str) -> Result<Value, String> {
                 has_vol = true;
                 vol.insert("NoCopy".into(), json!(bool_val(&key, &val)?));
             }
+            "volume-subpath" => {
+                has_vol = true;
+                vol.insert("Subpath".into(), json!(val));
+            }
             "volume-label" => {
                 has_vol = true;
                 let (k, v) = val.split_once('=').unwrap_or((&val, ""));

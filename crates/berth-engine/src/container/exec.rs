@@ -101,6 +101,8 @@ impl Engine {
     /// `POST /containers/{id}/exec`: returns the new exec's id.
     pub async fn exec_create(&self, name_or_id: &str, body: ExecCreateBody) -> Result<String> {
         let container_id = self.exec_target(name_or_id).await?;
+        // The exec joins the container's cgroup: the kernel's wait for that, in advance.
+        runtime::prime_cgroup_migration();
         if body.cmd.is_empty() {
             return Err(EngineError::InvalidParameter(
                 "No exec command specified".into(),

@@ -446,7 +446,7 @@ impl Engine {
                 .map_err(|e| store(e.into()))?;
             self.populate_volumes(&c).await?;
             let r = c.record.lock().await;
-            write_record(&dir, &r).map_err(store)
+            save_record(&dir, &r).await.map_err(store)
         }
         .await;
         if let Err(e) = saved {
@@ -503,7 +503,7 @@ impl Engine {
         match self.launch(&c, &mut rec, &dir).await {
             Ok(()) => {
                 self.start_health_checks(&c, &mut rec);
-                write_record(&dir, &rec)?;
+                save_record(&dir, &rec).await?;
                 self.events.container(&rec, "start", &[]);
                 drop(rec);
                 self.clone().monitor(c);
@@ -573,6 +573,8 @@ impl Engine {
             })?;
         }
         let mounts = self.prepare_mounts(rec, &rootfs).await?;
+        // Restarts come here without `start`: keep the migration lock warm for the shim.
+        runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
         runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?;
         let t_bundle = t0.elapsed();
@@ -644,7 +646,7 @@ impl Engine {
                 let _ =
                     tokio::task::spawn_blocking(move || berth_image::snapshot::unmount_rootfs(&d))
                         .await;
-                if let Err(e) = write_record(&dir, &rec) {
+                if let Err(e) = save_record(&dir, &rec).await {
                     warn!(id = %c.id, error = %e, "cannot store exit status");
                 }
                 debug!(id = %c.id, code, "container exited");
@@ -1076,6 +1078,19 @@ fn mark_exited(rec: &mut ContainerRecord, code: i64, oom: bool) {
 
 fn write_record(dir: &Path, rec: &ContainerRecord) -> Result<()> {
     berth_api::atomic::write_json(&dir.join("config.json"), rec)
+        .map_err(|e| EngineError::internal("cannot write container record", e))
+}
+
+/// `write_record` with its two fsyncs (milliseconds each) on the blocking pool rather than on
+/// one of the daemon's two async workers, where they stalled every other request meanwhile.
+/// Callers hold the record's lock across the await, so writes of one record stay in order.
+async fn save_record(dir: &Path, rec: &ContainerRecord) -> Result<()> {
+    let data = serde_json::to_vec(rec)
+        .map_err(|e| EngineError::internal("cannot write container record", e))?;
+    let path = dir.join("config.json");
+    tokio::task::spawn_blocking(move || berth_api::atomic::write_file(&path, &data))
+        .await
+        .map_err(|e| EngineError::internal("record write task", e))?
         .map_err(|e| EngineError::internal("cannot write container record", e))
 }
 

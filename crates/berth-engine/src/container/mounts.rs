@@ -56,6 +56,10 @@ pub struct MountPoint {
     pub volume_options: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub volume_labels: BTreeMap<String, String>,
+    /// `--mount volume-subpath=`: the directory or file inside the volume that is mounted
+    /// instead of the volume's root (relative, checked at create, resolved at start).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subpath: String,
 }
 
 fn invalid(m: impl Into<String>) -> EngineError {
@@ -159,6 +163,31 @@ fn clean(p: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// The host path of `sub` inside the volume directory `base`, as moby's safepath.Join: it
+/// must exist, and symlinks on the way may not lead out of the volume (the kernel's
+/// canonical path must stay under the volume's).
+fn resolve_subpath(base: &Path, sub: &str) -> Result<std::path::PathBuf> {
+    let joined = base.join(sub);
+    let real = std::fs::canonicalize(&joined).map_err(|e| {
+        // Worded as Go's error, so clients map it as they do dockerd's (exit 127 on run).
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            _ => e.to_string(),
+        };
+        let p = joined.display();
+        EngineError::NotFound(format!("cannot access path {p}: lstat {p}: {why}"))
+    })?;
+    let real_base = std::fs::canonicalize(base)
+        .map_err(|e| EngineError::internal("resolve volume directory", e))?;
+    if !real.starts_with(&real_base) {
+        return Err(invalid(format!(
+            "path concatenation escapes the base directory: (base: {:?}, subpath: {sub:?})",
+            base.display().to_string()
+        )));
+    }
+    Ok(real)
+}
+
 fn opt_str<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
 }
@@ -242,6 +271,21 @@ pub fn parse_mount(m: &Value) -> Result<MountPoint> {
             mp.driver = if driver.is_empty() { "local" } else { driver }.into();
             mp.volume_options = map(dc.and_then(|d| d.get("Options")));
             mp.volume_labels = map(vo.and_then(|v| v.get("Labels")));
+            let sub = vo.map(|v| opt_str(v, "Subpath")).unwrap_or("");
+            if !sub.is_empty() {
+                let local = Path::new(sub).components().all(|c| {
+                    matches!(
+                        c,
+                        std::path::Component::Normal(_) | std::path::Component::CurDir
+                    )
+                });
+                if !local {
+                    return Err(bad(
+                        "subpath must be a relative path within the volume".into()
+                    ));
+                }
+                mp.subpath = sub.to_string();
+            }
             mp.name = source.to_string();
             mp.named = !source.is_empty();
             mp.copy_data = !nocopy;
@@ -467,6 +511,7 @@ impl Engine {
         let mut specs = Vec::new();
         for mp in rec.mount_points.iter_mut() {
             let mut opts: Vec<String> = Vec::new();
+            let mut subpath_source: Option<String> = None;
             match mp.typ.as_str() {
                 "volume" => {
                     let data = self.volumes.mount(&mp.name).map_err(|e| match e {
@@ -476,13 +521,19 @@ impl Engine {
                         )),
                         e => e,
                     })?;
+                    // With a subpath, both the copy-up and the mount use the subpath's target.
+                    let mounted = if mp.subpath.is_empty() {
+                        data.clone()
+                    } else {
+                        resolve_subpath(&data, &mp.subpath)?
+                    };
                     if mp.copy_data {
                         let src = berth_runtime::rootpath::resolve_in_root(
                             rootfs,
                             Path::new(&mp.destination),
                         )
                         .map_err(|e| EngineError::internal("resolve volume path", e))?;
-                        let dst = data.clone();
+                        let dst = mounted.clone();
                         let copied =
                             tokio::task::spawn_blocking(move || copyup::copy_up(&src, &dst))
                                 .await
@@ -499,6 +550,9 @@ impl Engine {
                     mp.source = data.to_string_lossy().into();
                     opts.push("rbind".into());
                     opts.push("rprivate".into());
+                    if !mp.subpath.is_empty() {
+                        subpath_source = Some(mounted.to_string_lossy().into_owned());
+                    }
                 }
                 "bind" => {
                     if !Path::new(&mp.source).exists() {
@@ -536,7 +590,7 @@ impl Engine {
                 source: if mp.typ == "tmpfs" {
                     "tmpfs".into()
                 } else {
-                    mp.source.clone()
+                    subpath_source.unwrap_or_else(|| mp.source.clone())
                 },
                 options: opts,
             });

@@ -21,7 +21,8 @@ impl Engine {
             rec.mount_points
                 .iter()
                 .enumerate()
-                .filter(|(_, m)| m.typ == "volume" && m.copy_data)
+                // Subpath mounts copy into their subpath at start, once it is resolved.
+                .filter(|(_, m)| m.typ == "volume" && m.copy_data && m.subpath.is_empty())
                 .filter(|(_, m)| {
                     self.volumes
                         .get(&m.name)
