@@ -12,17 +12,21 @@
 #   (g) registry pull and push of a ~200 MB multi-layer image against private docker-registry
 #       instances: median of BENCH_REG_RUNS (5) runs (scripts/bench-registry.sh)
 #   (h) TCP throughput through a port published on 127.0.0.1 (scripts/bench-ports.sh)
+#   (i) `run --rm busybox true` on the default bridge network: median of BENCH_RUNS runs;
+#       berth's own bridge bench-berth0 (10.216.1.1/24), and for docker a second private
+#       dockerd on a bridge bench-dock0 (10.216.2.1/24) made here (iptables off, as the first)
 # Figures are reported, not asserted: the script fails only when setup fails.
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
 #      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only),
-#      BENCH_SECTIONS (default "run bulk mem exec stats io registry ports"; e.g. "io" for (f) alone).
+#      BENCH_SECTIONS (default "run bulk mem exec stats io registry ports bridge"; e.g. "io"
+#      for (f) alone).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 BERTH="${BERTH_BIN:-$ROOT/target/release/berth}"
 RUNS="${BENCH_RUNS:-30}"
 ENGINES="${BENCH_ENGINES:-berth docker}"
-SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io registry ports}"
+SECTIONS="${BENCH_SECTIONS:-run bulk mem exec stats io registry ports bridge}"
 B=/tmp/berth-bench
 FIXTURE="$B/busybox.tar"
 
@@ -36,6 +40,12 @@ has berth && { [ -x "$BERTH" ] || die "$BERTH missing: cargo build --release -p 
 
 DOCKERD_PID=""
 BERTHD_PID=""
+DOCKERD_BR_PID=""
+# The default bridges of the benchmarked daemons: never docker0/berth0 of the host's own.
+BERTH_BRIDGE=bench-berth0
+BERTH_BIP=10.216.1.1/24
+DOCKER_BRIDGE=bench-dock0
+DOCKER_BIP=10.216.2.1/24
 
 cli() { # cli ENGINE ARGS...
     local e=$1; shift
@@ -62,6 +72,9 @@ cleanup() {
     declare -F bench_registry_cleanup >/dev/null && bench_registry_cleanup
     stop_pid "$BERTHD_PID"
     stop_pid "$DOCKERD_PID"
+    stop_pid "$DOCKERD_BR_PID"
+    # berth's daemon removes its bridge at shutdown; this script made docker's.
+    ip link show "$DOCKER_BRIDGE" >/dev/null 2>&1 && ip link del "$DOCKER_BRIDGE"
     # Shims that outlived their daemon (berth: shim.pid; docker: containerd-shim for our socket).
     for f in "$B"/berth/root/containers/*/shim.pid; do
         [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
@@ -99,7 +112,7 @@ if has berth; then
     echo "==> starting private berth daemon ($B/berth)"
     mkdir -p "$B/berth"
     BERTH_NO_AUTOSTART=1 "$BERTH" daemon --data-root "$B/berth/root" -H "unix://$B/berth.sock" \
-        >"$B/berth/log" 2>&1 &
+        --bridge "$BERTH_BRIDGE" --bip "$BERTH_BIP" >"$B/berth/log" 2>&1 &
     BERTHD_PID=$!
     wait_sock "$B/berth.sock" || { tail -20 "$B/berth/log" >&2; die "berth daemon did not start"; }
 fi
@@ -250,6 +263,38 @@ fi
 want registry && source "$ROOT/scripts/bench-registry.sh"
 want ports && source "$ROOT/scripts/bench-ports.sh"
 
+declare -A BR_MED BR_MIN
+want bridge && echo "==> (i) run --rm busybox true on the default bridge, $RUNS runs each"
+want bridge && for e in $ENGINES; do
+    if [ "$e" = berth ]; then
+        sock="$B/berth.sock"; subnet=${BERTH_BIP%.*}.
+        cmd="env BERTH_NO_AUTOSTART=1 $BERTH -H unix://$sock run --rm busybox true"
+        on=$(cli berth run --rm busybox ip -o -4 addr show eth0) || die "berth: run on the bridge failed"
+    else
+        ip link add "$DOCKER_BRIDGE" type bridge && ip addr add "$DOCKER_BIP" dev "$DOCKER_BRIDGE" \
+            && ip link set "$DOCKER_BRIDGE" up || die "cannot create $DOCKER_BRIDGE"
+        mkdir -p "$B/docker-br"
+        dockerd --data-root "$B/docker-br/root" --exec-root "$B/docker-br/exec" \
+            --pidfile "$B/docker-br/pid" -H "unix://$B/docker-br.sock" --bridge="$DOCKER_BRIDGE" \
+            --iptables=false --ip6tables=false >"$B/docker-br/log" 2>&1 &
+        DOCKERD_BR_PID=$!
+        wait_sock "$B/docker-br.sock" || { tail -20 "$B/docker-br/log" >&2; die "bridge dockerd did not start"; }
+        sock="$B/docker-br.sock"; subnet=${DOCKER_BIP%.*}.
+        dk() { DOCKER_CONFIG="$B/docker-config" docker -H "unix://$sock" "$@"; }
+        dk load -i "$FIXTURE" >/dev/null || die "docker (bridge): load failed"
+        cmd="env DOCKER_CONFIG=$B/docker-config docker -H unix://$sock run --rm busybox true"
+        on=$(dk run --rm busybox ip -o -4 addr show eth0) || die "docker: run on the bridge failed"
+    fi
+    [[ "$on" == *"inet $subnet"* ]] || die "$e: the container is not on the bridge: $on"
+    hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$B/bridge-$e.json" "$cmd" >/dev/null
+    BR_MED[$e]=$(jq '.results[0].median * 1000' "$B/bridge-$e.json")
+    BR_MIN[$e]=$(jq '.results[0].min * 1000' "$B/bridge-$e.json")
+done
+if [ -n "$DOCKERD_BR_PID" ]; then
+    stop_pid "$DOCKERD_BR_PID"; DOCKERD_BR_PID=""
+    ip link del "$DOCKER_BRIDGE" 2>/dev/null || true
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
 val() { local -n arr=$1; echo "${arr[$2]:-}"; }
 row() { # label unit array
@@ -272,6 +317,8 @@ row "run --rm --network none true (median)" ms RUN_MED
 row "run --rm --network none true (min)" ms RUN_MIN
 row "50 x run -d, 4 parallel clients" ms BULK_RUN
 row "rm -f of the 50, 4 parallel clients" ms BULK_RM
+row "run --rm true, default bridge (median)" ms BR_MED
+row "run --rm true, default bridge (min)" ms BR_MIN
 row "exec <running> true (median)" ms EXEC_MED
 row "stats --no-stream, 20 containers (median)" ms STATS_MED
 row "idle daemon RSS (dockerd+containerd)" MiB IDLE_MIB

@@ -28,6 +28,25 @@ pub struct Flags {
     /// debug, info, warn, error, fatal.
     #[arg(short = 'l', long = "log-level")]
     pub log_level: Option<String>,
+    /// Linux bridge of the default `bridge` network ("none": no default bridge).
+    #[arg(short = 'b', long = "bridge")]
+    pub bridge: Option<String>,
+    /// The default bridge's gateway address and prefix (CIDR).
+    #[arg(long = "bip")]
+    pub bip: Option<String>,
+    /// MTU of the default bridge network's interfaces.
+    #[arg(long = "mtu")]
+    pub mtu: Option<u32>,
+    /// Address pool for networks without --subnet: `base=CIDR,size=N`; repeatable.
+    #[arg(long = "default-address-pool")]
+    pub default_address_pools: Vec<String>,
+}
+
+/// One entry of daemon.json's `default-address-pools`.
+#[derive(Debug, Deserialize)]
+pub struct PoolEntry {
+    pub base: String,
+    pub size: u8,
 }
 
 /// The daemon.json keys berth reads; other keys of Docker's schema are accepted and
@@ -45,14 +64,15 @@ pub struct FileConfig {
     pub registry_mirrors: Option<Vec<String>>,
     pub max_concurrent_downloads: Option<usize>,
     pub max_concurrent_uploads: Option<usize>,
+    pub bridge: Option<String>,
+    pub bip: Option<String>,
+    pub mtu: Option<u32>,
+    pub default_address_pools: Option<Vec<PoolEntry>>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
 
 const DOCKER_KEYS_LATER: &[&str] = &[
-    "bip",
-    "mtu",
-    "default-address-pools",
     "dns",
     "dns-opts",
     "dns-search",
@@ -72,7 +92,6 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "default-ulimits",
     "exec-opts",
     "labels",
-    "bridge",
     "userland-proxy",
     "icc",
     "ip-forward",
@@ -109,6 +128,7 @@ pub struct Settings {
     pub log_opts: BTreeMap<String, String>,
     pub default_runtime: String,
     pub registry: berth_engine::RegistryConfig,
+    pub network: berth_engine::network::default_bridge::BridgeConfig,
 }
 
 /// Reads daemon.json (the flag's file must exist; the default one may be absent) and
@@ -166,6 +186,7 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
             ));
         }
     }
+    let network = network_config(&flags, &file)?;
     let log_level = flags
         .log_level
         .or(file.log_level)
@@ -202,6 +223,7 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         log_level,
         log_opts: file.log_opts.unwrap_or_default(),
         default_runtime,
+        network,
         registry: registry_config(
             file.insecure_registries,
             file.registry_mirrors,
@@ -209,6 +231,66 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
             file.max_concurrent_uploads,
         )?,
     })
+}
+
+/// The default bridge and address pools, from flags or daemon.json (not both).
+fn network_config(
+    flags: &Flags,
+    file: &FileConfig,
+) -> Result<berth_engine::network::default_bridge::BridgeConfig, String> {
+    let conflict = |name: &str| {
+        format!(
+            "the following directives are specified both as a flag and in the configuration file: {name}"
+        )
+    };
+    if flags.bridge.is_some() && file.bridge.is_some() {
+        return Err(conflict("bridge"));
+    }
+    if flags.bip.is_some() && file.bip.is_some() {
+        return Err(conflict("bip"));
+    }
+    if flags.mtu.is_some() && file.mtu.is_some() {
+        return Err(conflict("mtu"));
+    }
+    if !flags.default_address_pools.is_empty() && file.default_address_pools.is_some() {
+        return Err(conflict("default-address-pools"));
+    }
+    let mut pools = Vec::new();
+    for p in &flags.default_address_pools {
+        let (mut base, mut size) = (None, None);
+        for kv in p.split(',') {
+            match kv.split_once('=') {
+                Some(("base", v)) => base = Some(v.to_string()),
+                Some(("size", v)) => {
+                    size = Some(v.parse::<u8>().map_err(|_| {
+                        format!("invalid default-address-pool {p}: invalid size {v}")
+                    })?)
+                }
+                _ => {
+                    return Err(format!(
+                        "invalid default-address-pool {p}: unexpected field {kv}"
+                    ))
+                }
+            }
+        }
+        match (base, size) {
+            (Some(b), Some(s)) => pools.push((b, s)),
+            _ => {
+                return Err(format!(
+                    "invalid default-address-pool {p}: base and size are required"
+                ))
+            }
+        }
+    }
+    for p in file.default_address_pools.iter().flatten() {
+        pools.push((p.base.clone(), p.size));
+    }
+    berth_engine::network::default_bridge::BridgeConfig::parse(
+        flags.bridge.as_deref().or(file.bridge.as_deref()),
+        flags.bip.as_deref().or(file.bip.as_deref()),
+        flags.mtu.or(file.mtu),
+        &pools,
+    )
 }
 
 /// daemon.json's registry keys. `BERTH_CERTS_DIR` adds a certs.d directory searched before
@@ -284,6 +366,46 @@ mod tests {
         ]))
         .expect_err("conflict");
         assert!(err.contains("data-root"), "{err}");
+    }
+
+    #[test]
+    fn bridge_settings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("daemon.json");
+        std::fs::write(
+            &p,
+            r#"{"bridge":"bt-q","bip":"10.214.7.1/24","mtu":1400,"default-address-pools":[{"base":"10.215.7.0/24","size":26}]}"#,
+        )
+        .expect("write");
+        let path = p.to_str().unwrap_or_default();
+        let s = load(flags(&["--config-file", path])).expect("loads");
+        assert_eq!(s.network.bridge.as_deref(), Some("bt-q"));
+        assert_eq!(
+            s.network.bip.map(|b| b.to_string()).as_deref(),
+            Some("10.214.7.1/24")
+        );
+        assert_eq!(s.network.mtu, Some(1400));
+        assert_eq!(s.network.pools.len(), 1);
+        let err = load(flags(&["--config-file", path, "--bip", "10.1.0.1/24"])).expect_err("both");
+        assert!(err.contains("bip"), "{err}");
+        let s = load(flags(&[
+            "--config-file",
+            "/nonexistent-but-default",
+            "-b",
+            "none",
+        ]));
+        assert!(s.is_err(), "a named config file must exist");
+        let s = load(flags(&[
+            "-b",
+            "none",
+            "--default-address-pool",
+            "base=10.215.8.0/24,size=26",
+        ]))
+        .expect("flags");
+        assert!(s.network.bridge.is_none());
+        assert_eq!(s.network.pools.len(), 1);
+        assert!(load(flags(&["--default-address-pool", "base=10.0.0.0/16"])).is_err());
+        assert!(load(flags(&["--bip", "bogus"])).is_err());
     }
 
     #[test]

@@ -75,6 +75,7 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
         log_opts: settings.log_opts.clone(),
         default_runtime: settings.default_runtime.clone(),
         registry: settings.registry.clone(),
+        network: settings.network.clone(),
     })
     .await
     .map_err(|e| format!("cannot open the engine: {e}"))?;

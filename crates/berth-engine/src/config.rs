@@ -13,4 +13,7 @@ pub struct EngineConfig {
     pub default_runtime: String,
     /// daemon.json's registry settings (insecure registries, mirrors, concurrency).
     pub registry: berth_registry::RegistryConfig,
+    /// The default bridge network and address pools (daemon.json `bridge`, `bip`, `mtu`,
+    /// `default-address-pools`).
+    pub network: crate::network::default_bridge::BridgeConfig,
 }

@@ -18,6 +18,57 @@ pub fn default_pools() -> Vec<Ipv4Net> {
     v
 }
 
+/// One entry of daemon.json's `default-address-pools`: networks of prefix `size` are cut
+/// out of `base`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressPool {
+    pub base: Ipv4Net,
+    pub size: u8,
+}
+
+impl AddressPool {
+    /// Checks the pair as dockerd does (the size cannot be shorter than the base's prefix).
+    pub fn new(base: &str, size: u8) -> Result<AddressPool> {
+        let base: Ipv4Net = base
+            .parse()
+            .map_err(|_| NetError::Invalid(format!("invalid base pool \"{base}\"")))?;
+        if size < base.prefix_len() || size > 30 {
+            return Err(NetError::Invalid(format!(
+                "invalid pools configuration: size {size} is not valid for base pool {base}"
+            )));
+        }
+        Ok(AddressPool {
+            base: base.trunc(),
+            size,
+        })
+    }
+}
+
+/// Docker's default `default-address-pools`: 172.17-31.0.0/16 whole, then /20s of
+/// 192.168.0.0/16.
+pub fn default_address_pools() -> Vec<AddressPool> {
+    let mut v: Vec<AddressPool> = default_pools()
+        .into_iter()
+        .filter(|n| n.prefix_len() == 16)
+        .map(|base| AddressPool { base, size: 16 })
+        .collect();
+    v.push(AddressPool {
+        base: Ipv4Net::new(Ipv4Addr::new(192, 168, 0, 0), 16).unwrap_or_default(),
+        size: 20,
+    });
+    v
+}
+
+/// The first network of the pools (in order) that overlaps none of `taken`.
+pub fn pick_from_pools(pools: &[AddressPool], taken: &[Ipv4Net]) -> Option<Ipv4Net> {
+    pools.iter().find_map(|p| {
+        p.base
+            .subnets(p.size)
+            .ok()?
+            .find(|s| !taken.iter().any(|t| overlaps(s, t)))
+    })
+}
+
 pub fn parse_subnet(s: &str) -> Result<Ipv4Net> {
     let net: Ipv4Net = s
         .parse()
@@ -50,6 +101,11 @@ pub fn pick_subnet(pools: &[Ipv4Net], taken: &[Ipv4Net]) -> Option<Ipv4Net> {
 /// The IPv4 routes of the host's main table (destination networks), from /proc/net/route:
 /// Docker does not pick a default subnet that the host already routes.
 pub fn host_routes() -> Vec<Ipv4Net> {
+    host_routes_by_dev().into_iter().map(|(_, n)| n).collect()
+}
+
+/// As [`host_routes`], with the device of each route.
+pub fn host_routes_by_dev() -> Vec<(String, Ipv4Net)> {
     let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
     text.lines()
         .skip(1)
@@ -62,7 +118,7 @@ pub fn host_routes() -> Vec<Ipv4Net> {
             }
             let dst = Ipv4Addr::from(u32::from_be(dst));
             let prefix = u32::from_be(mask).leading_ones() as u8;
-            Ipv4Net::new(dst, prefix).ok()
+            Some((f.first()?.to_string(), Ipv4Net::new(dst, prefix).ok()?))
         })
         .collect()
 }
@@ -181,6 +237,33 @@ mod tests {
         assert!(Pool::new(s, None, Some("10.9.0.0/24".parse().unwrap())).is_err());
         assert!(parse_subnet("10.213.0.0/33").is_err());
         assert!(parse_subnet("bogus").is_err());
+    }
+
+    #[test]
+    fn pools_are_cut_by_size() {
+        let p = [
+            AddressPool::new("10.215.3.0/24", 26).unwrap(),
+            AddressPool::new("10.216.0.0/16", 24).unwrap(),
+        ];
+        let taken = vec![parse_subnet("10.215.3.0/25").unwrap()];
+        assert_eq!(
+            pick_from_pools(&p, &taken).unwrap().to_string(),
+            "10.215.3.128/26"
+        );
+        let taken = vec![parse_subnet("10.215.3.0/24").unwrap()];
+        assert_eq!(
+            pick_from_pools(&p, &taken).unwrap().to_string(),
+            "10.216.0.0/24"
+        );
+        assert!(AddressPool::new("10.0.0.0/16", 8).is_err());
+        assert!(AddressPool::new("bogus", 24).is_err());
+        let d = default_address_pools();
+        assert_eq!(d[0], AddressPool::new("172.17.0.0/16", 16).unwrap());
+        let taken = vec![parse_subnet("172.16.0.0/12").unwrap()];
+        assert_eq!(
+            pick_from_pools(&d, &taken).unwrap().to_string(),
+            "192.168.0.0/20"
+        );
     }
 
     #[test]

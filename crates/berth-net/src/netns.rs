@@ -175,6 +175,42 @@ pub fn delete_host_link(name: &str) -> Result<()> {
     }
 }
 
+/// Deletes host-side veths off the caller's path: deleting a link waits for the kernel's
+/// RCU grace periods (tens of ms), which `run --rm` would otherwise wait for. The indexes
+/// are taken now, so a link made later under the same name (a restart) is not touched.
+pub fn delete_host_links_later(names: &[String]) {
+    let links: Vec<(String, u32)> = names
+        .iter()
+        .filter_map(|n| link_index(n).map(|i| (n.clone(), i)))
+        .collect();
+    if links.is_empty() {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("berth-veth-del".into())
+        .spawn(move || {
+            let nl = match Netlink::open() {
+                Ok(nl) => nl,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot delete veths");
+                    return;
+                }
+            };
+            for (name, idx) in links {
+                match nl.del_link(idx) {
+                    Ok(()) => {}
+                    // Gone with its namespace already.
+                    Err(NetError::Netlink { source, .. })
+                        if source.raw_os_error() == Some(libc::ENODEV) => {}
+                    Err(e) => tracing::warn!(veth = %name, error = %e, "cannot delete veth"),
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the veth deletion thread");
+    }
+}
+
 /// Unmounts and removes a namespace file; the namespace goes when its last user does.
 pub fn remove(path: &Path) -> Result<()> {
     remove_file_mount(path)

@@ -15,8 +15,10 @@
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
 pub mod netguard;
+pub mod netslot;
 pub mod registry;
 pub use netguard::NetGuard;
+pub use netslot::NetSlot;
 pub use registry::{free_port, LocalRegistry};
 
 use std::ffi::OsStr;
@@ -344,6 +346,8 @@ pub struct TestDaemon {
     child: Option<Child>,
     /// Extra environment for the daemon process (kept for restarts).
     env: Vec<(String, String)>,
+    /// The daemon's own default bridge, bip and address pool (see [`NetSlot`]).
+    pub net: NetSlot,
 }
 
 impl TestDaemon {
@@ -375,7 +379,24 @@ impl TestDaemon {
         d
     }
 
+    /// [`Self::start`] with daemon.json keys of the test's (a JSON object; `@SLOT@` is
+    /// replaced by the daemon's [`NetSlot`] number); the harness adds its network keys
+    /// (`bridge`, `bip`, `default-address-pools`) unless given.
+    pub fn start_with_config(daemon_json: &str) -> TestDaemon {
+        let d = Self::start_empty_full(&[], daemon_json);
+        d.berth(["load", "-i"])
+            .arg(busybox_tar())
+            .run()
+            .success()
+            .stdout_contains("Loaded image: busybox:latest");
+        d
+    }
+
     fn start_empty_with_env(env: &[(&str, &str)]) -> TestDaemon {
+        Self::start_empty_full(env, "")
+    }
+
+    fn start_empty_full(env: &[(&str, &str)], daemon_json: &str) -> TestDaemon {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -400,7 +421,11 @@ impl TestDaemon {
         for p in [&data_root, &docker_config] {
             fs::create_dir_all(p).unwrap_or_else(|e| panic!("create {}: {e}", p.display()));
         }
+        let net = NetSlot::acquire();
+        fs::write(dir.join("daemon.json"), net.daemon_json(daemon_json))
+            .unwrap_or_else(|e| panic!("write daemon.json: {e}"));
         let mut d = TestDaemon {
+            net,
             socket: dir.join("berth.sock"),
             log: dir.join("daemon.log"),
             data_root,
@@ -431,6 +456,8 @@ impl TestDaemon {
             .arg("daemon")
             .arg("--data-root")
             .arg(&self.data_root)
+            .arg("--config-file")
+            .arg(self.dir.join("daemon.json"))
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
             .env("BERTH_NO_AUTOSTART", "1")
@@ -687,6 +714,8 @@ impl TestDaemon {
         self.stop_daemon();
         self.kill_containers();
         unmount_under(&self.dir);
+        // What a killed daemon could not remove: its bridge (the slot's drop) and table.
+        let _ = berth_net::firewall::remove(&berth_net::firewall::table_name(&self.data_root));
         if let Err(e) = fs::remove_dir_all(&self.dir) {
             eprintln!("berth-tests: could not remove {}: {e}", self.dir.display());
         }

@@ -169,7 +169,10 @@ impl OwnDaemon {
         let dir =
             std::env::temp_dir().join(format!("berth-own-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(dir.join("data")).expect("mkdir");
-        std::fs::write(dir.join("daemon.json"), daemon_json).expect("daemon.json");
+        // No default bridge: a harness-less daemon would otherwise make the shared berth0.
+        let mut cfg: serde_json::Value = serde_json::from_str(daemon_json).expect("json");
+        cfg["bridge"] = "none".into();
+        std::fs::write(dir.join("daemon.json"), cfg.to_string()).expect("daemon.json");
         let child = Command::new(berth_tests::berth_bin())
             .arg("daemon")
             .arg("--config-file")

@@ -136,8 +136,13 @@ pub fn status_text(rec: &ContainerRecord) -> String {
 fn network_settings(rec: &ContainerRecord) -> Value {
     let mode = match rec.host_config.network_mode.as_str() {
         "host" => "host",
-        // The default bridge arrives later: until then a container that is not on the host
-        // network or a user-defined one has its own namespace with loopback only.
+        m if crate::network::default_bridge::is_default_mode(m)
+            && crate::network::default_bridge::enabled() =>
+        {
+            "bridge"
+        }
+        // Without a default bridge (daemon.json `"bridge": "none"`) such a container has its
+        // own namespace with loopback only.
         m if crate::network::is_builtin_mode(m) => "none",
         _ => "",
     };
@@ -163,11 +168,19 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         networks.insert(mode.to_string(), empty_endpoint);
     }
     for (name, ep) in &rec.endpoints {
-        networks.insert(
-            name.clone(),
-            crate::network::api::container_endpoint(rec, ep),
-        );
+        let mut v = crate::network::api::container_endpoint(rec, ep);
+        if name == crate::network::default_bridge::NAME {
+            // No names on the default bridge (no resolver there).
+            v["DNSNames"] = Value::Null;
+        }
+        networks.insert(name.clone(), v);
     }
+    // Docker still fills the old top-level fields for the default bridge.
+    let legacy = rec
+        .endpoints
+        .get(crate::network::default_bridge::NAME)
+        .filter(|e| !e.ip.is_empty());
+    let legacy_s = |f: fn(&crate::network::EndpointRecord) -> &str| legacy.map_or("", f);
     json!({
         "Bridge": "",
         "SandboxID": "",
@@ -182,14 +195,14 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         "LinkLocalIPv6PrefixLen": 0,
         "SecondaryIPAddresses": Value::Null,
         "SecondaryIPv6Addresses": Value::Null,
-        "EndpointID": "",
-        "Gateway": "",
+        "EndpointID": legacy_s(|e| &e.endpoint_id),
+        "Gateway": legacy_s(|e| &e.gateway),
         "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0,
-        "IPAddress": "",
-        "IPPrefixLen": 0,
+        "IPAddress": legacy_s(|e| &e.ip),
+        "IPPrefixLen": legacy.map_or(0, |e| e.prefix),
         "IPv6Gateway": "",
-        "MacAddress": "",
+        "MacAddress": legacy_s(|e| &e.mac),
         "Networks": networks,
     })
 }

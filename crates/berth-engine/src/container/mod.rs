@@ -135,7 +135,7 @@ impl Engine {
         let volumes = crate::volumes::VolumeStore::open(&cfg.data_root)?;
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
-        let networks = crate::network::Networks::open(&cfg.data_root)?;
+        let networks = crate::network::Networks::open(&cfg.data_root, &cfg.network)?;
         let engine = Arc::new(Engine {
             cfg,
             daemon_id,

@@ -66,6 +66,12 @@ impl Engine {
     /// `GET /networks`: built-ins first, then the user's networks, filtered.
     pub async fn network_list(&self, filters: &Filters) -> Result<Vec<Value>> {
         let mut out = Vec::new();
+        if let Some(rec) = self.networks.default_bridge() {
+            let v = api::inspect(&rec, &self.members(&rec).await);
+            if api::matches(&v, filters, true)? {
+                out.push(v);
+            }
+        }
         for b in BUILTINS {
             let v = api::builtin(b);
             if api::matches(&v, filters, true)? {

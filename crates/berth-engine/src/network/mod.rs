@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod attach;
+pub mod default_bridge;
 pub mod dns;
 pub mod engine;
 pub mod ports;
@@ -122,6 +123,8 @@ pub struct Networks {
     nets: Mutex<HashMap<String, Net>>,
     published: Mutex<HashMap<String, Published>>,
     dns: dns::Resolver,
+    /// Where networks without a subnet come from (daemon.json `default-address-pools`).
+    pools: Vec<ipam::AddressPool>,
     /// Serializes computing and applying the rules: two concurrent rewrites could otherwise
     /// land in the wrong order and bring back a removed container's rules.
     fw: Mutex<()>,
@@ -158,7 +161,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 impl Networks {
     /// Loads the records and brings their bridges and the firewall table back.
-    pub fn open(data_root: &Path) -> Result<Networks> {
+    pub fn open(data_root: &Path, cfg: &default_bridge::BridgeConfig) -> Result<Networks> {
         let dir = data_root.join("networks");
         std::fs::create_dir_all(&dir)?;
         let mut nets = HashMap::new();
@@ -193,12 +196,16 @@ impl Networks {
                 },
             );
         }
+        if let Some(net) = default_bridge::build(cfg, &nets)? {
+            nets.insert(net.rec.id.clone(), net);
+        }
         let n = Networks {
             dir,
             table: firewall::table_name(data_root),
             nets: Mutex::new(nets),
             published: Mutex::new(HashMap::new()),
             dns: dns::Resolver::new(),
+            pools: cfg.pools(),
             fw: Mutex::new(()),
         };
         for net in n.lock().values() {
@@ -250,9 +257,14 @@ impl Networks {
         &self.table
     }
 
-    /// Every network, oldest first.
+    /// Every user-defined network, oldest first.
     pub fn list(&self) -> Vec<NetworkRecord> {
-        let mut v: Vec<NetworkRecord> = self.lock().values().map(|n| n.rec.clone()).collect();
+        let mut v: Vec<NetworkRecord> = self
+            .lock()
+            .values()
+            .filter(|n| !default_bridge::is_default(&n.rec))
+            .map(|n| n.rec.clone())
+            .collect();
         v.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
         v
     }
@@ -385,7 +397,7 @@ impl Networks {
                     }
                     let mut avoid = taken.clone();
                     avoid.extend(ipam::host_routes());
-                    ipam::pick_subnet(&ipam::default_pools(), &avoid).ok_or_else(|| {
+                    ipam::pick_from_pools(&self.pools, &avoid).ok_or_else(|| {
                         EngineError::Forbidden(
                             "all predefined address pools have been fully subnetted".into(),
                         )
@@ -449,6 +461,12 @@ impl Networks {
         names: &HashMap<String, String>,
     ) -> Result<NetworkRecord> {
         let rec = self.find(name_or_id)?;
+        if default_bridge::is_default(&rec) {
+            return Err(EngineError::Forbidden(format!(
+                "{} is a pre-defined network and cannot be removed",
+                rec.name
+            )));
+        }
         {
             let mut nets = self.lock();
             let Some(n) = nets.get(&rec.id) else {
@@ -508,13 +526,14 @@ impl Networks {
         dir: &Path,
     ) -> Result<Option<PathBuf>> {
         let mode = crec.host_config.network_mode.as_str();
-        if is_builtin_mode(mode) {
-            // Networks connected to a container of a built-in mode (`network connect`).
+        let Some(target) = self.attach_target(mode) else {
+            // Built-in modes without a network of their own (none, host, container:, the
+            // default one with the bridge off): only networks added by `network connect`.
             return self.attach_builtin(crec, dir).await;
-        }
+        };
         let container_id = crec.id.as_str();
         let endpoints = &mut crec.endpoints;
-        let rec = self.find(mode)?;
+        let rec = self.find(&target)?;
         let mut ep = endpoints
             .remove(&rec.name)
             .or_else(|| endpoints.remove(mode))
@@ -558,9 +577,12 @@ impl Networks {
         };
         let path = netns::path_in(dir);
         let p = path.clone();
+        let hv = host_veth.clone();
         let made = blocking(move || {
-            // A namespace left by a crash would make the create fail.
+            // A namespace left by a crash would make the create fail, and so would the veth
+            // of this container's last run if its (background) deletion is not done yet.
             let _ = netns::remove(&p);
+            let _ = netns::delete_host_link(&hv);
             netns::create(&p, vec![endpoint]).map_err(net_err)
         })
         .await;
@@ -598,18 +620,22 @@ impl Networks {
             return Err(e);
         }
         // The embedded resolver, as on Docker's user-defined networks.
-        let entry = dns_entry(&crec.id, &crec.name, &rec, ip, &ep.aliases);
-        let served = self
-            .dns
-            .add(&crec.id, vec![entry], &path, &crec.host_config.dns)
-            .and_then(|()| {
-                dns::write_resolv_conf(
-                    dir,
-                    &crec.host_config.dns_search,
-                    &crec.host_config.dns_options,
-                )
-                .map_err(|e| EngineError::internal("cannot write resolv.conf", e))
-            });
+        // (Not on the default bridge: Docker has none there.)
+        let served = if default_bridge::is_default(&rec) {
+            Ok(())
+        } else {
+            let entry = dns_entry(&crec.id, &crec.name, &rec, ip, &ep.aliases);
+            self.dns
+                .add(&crec.id, vec![entry], &path, &crec.host_config.dns)
+                .and_then(|()| {
+                    dns::write_resolv_conf(
+                        dir,
+                        &crec.host_config.dns_search,
+                        &crec.host_config.dns_options,
+                    )
+                    .map_err(|e| EngineError::internal("cannot write resolv.conf", e))
+                })
+        };
         if let Err(e) = served {
             self.dns.remove(&crec.id);
             self.unpublish(&crec.id);
@@ -689,11 +715,8 @@ impl Networks {
             return;
         }
         let _ = blocking(move || {
-            for v in veths.iter().filter(|v| !v.is_empty()) {
-                if let Err(e) = netns::delete_host_link(v) {
-                    warn!(veth = %v, error = %e, "cannot delete veth");
-                }
-            }
+            veths.retain(|v| !v.is_empty());
+            netns::delete_host_links_later(&veths);
             if let Err(e) = netns::remove(&path) {
                 warn!(error = %e, "cannot remove network namespace");
             }
@@ -716,7 +739,9 @@ impl Networks {
                     continue;
                 };
                 if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
-                    entries.push(dns_entry(container_id, &crec.name, &n.rec, ip, &ep.aliases));
+                    if !default_bridge::is_default(&n.rec) {
+                        entries.push(dns_entry(container_id, &crec.name, &n.rec, ip, &ep.aliases));
+                    }
                     if n.pool.reserve(ip).is_ok() {
                         n.users.insert(container_id.to_string(), ip);
                     }
