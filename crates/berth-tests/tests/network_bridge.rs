@@ -238,6 +238,22 @@ fn netbr_run_defaults_to_the_bridge_reaching_by_ip_not_by_name() {
         )
         .success()
         .stdout_is("lo\n");
+        // ... and that loopback is up, as Docker's: a server on 127.0.0.1 answers.
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "busybox",
+                "sh",
+                "-c",
+                "(echo pong | nc -l -p 7000 &) ; sleep 0.3; nc 127.0.0.1 7000 </dev/null",
+            ],
+        )
+        .success()
+        .stdout_is("pong\n");
         // Aliases and --ip are for user-defined networks only, as in docker.
         d.run(
             c,

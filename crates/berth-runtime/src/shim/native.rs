@@ -20,7 +20,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
 use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -90,7 +90,8 @@ impl Native {
         let mut stack = vec![0u8; STACK_SIZE];
         let cg = cgroup.clone();
         let cb = Box::new(|| -> isize {
-            let err = match init(&spec, &child_sock, &io, &joins, cgroup_ns, &cg) {
+            let new_net = flags.contains(CloneFlags::CLONE_NEWNET);
+            let err = match init(&spec, &child_sock, &io, &joins, cgroup_ns, new_net, &cg) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -236,14 +237,43 @@ fn io_err(what: &str, e: impl std::fmt::Display) -> String {
 }
 
 /// Runs in the cloned child: everything up to exec.
+/// `ip link set lo up` with one ioctl, in the caller's network namespace.
+fn loopback_up() -> std::io::Result<()> {
+    // SAFETY: plain socket/ioctl calls on a zeroed ifreq naming "lo"; the fd is closed on drop.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let _close = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (d, c) in ifr.ifr_name.iter_mut().zip(b"lo") {
+            *d = *c as libc::c_char;
+        }
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(fd, libc::SIOCSIFFLAGS, &ifr) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 fn init(
     spec: &Spec,
     sock: &UnixStream,
     io: &Stdio3,
     joins: &[(CloneFlags, PathBuf)],
     cgroup_ns: bool,
+    new_net: bool,
     cgroup: &Cgroup,
 ) -> Result<Never, String> {
+    if new_net {
+        // A fresh network namespace (`--network none`) has loopback down; Docker's has it up.
+        loopback_up().map_err(|e| io_err("bring loopback up", e))?;
+    }
     for (fd, target) in [(&io.stdin, 0), (&io.stdout, 1), (&io.stderr, 2)] {
         nix::unistd::dup2(fd.as_raw_fd(), target).map_err(|e| io_err("dup2", e))?;
     }
