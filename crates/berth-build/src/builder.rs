@@ -54,6 +54,8 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// `--secret`s for `RUN --mount=type=secret` (never in a layer or a cache key).
     pub secrets: crate::secrets::Secrets,
+    /// `--pull`: fetch every base image from its registry even when it is present.
+    pub pull: bool,
 }
 
 /// A message of the `/build` stream, as docker's JSON lines.
@@ -368,12 +370,19 @@ impl Builder {
                 cmd_set: false,
             });
         }
-        let img = self
-            .engine
-            .images
-            .get(&base)
-            .await
-            .map_err(|e| BuildError::NotFound(e.to_string()))?;
+        let local = self.engine.images.get(&base).await;
+        let img = match local {
+            Ok(img) if !self.opts.pull => img,
+            // Docker's classic builder pulls a base it does not have, and with --pull always.
+            _ => {
+                self.pull_base(&base).await?;
+                self.engine
+                    .images
+                    .get(&base)
+                    .await
+                    .map_err(|e| BuildError::NotFound(e.to_string()))?
+            }
+        };
         self.say(format!(" ---> {}\n", short(&img.id)));
         let cfg: ContainerConfig = if img.config.is_null() {
             ContainerConfig::default()
@@ -392,6 +401,32 @@ impl Builder {
             shell,
             cmd_set: false,
         })
+    }
+
+    /// Pulls a base image (anonymously), its progress going into the build's stream as
+    /// docker's JSON messages; the pull's error fails the step.
+    async fn pull_base(&self, base: &str) -> Result<()> {
+        let (tx, mut rx) = mpsc::channel(64);
+        let engine = self.engine.clone();
+        let image = base.to_string();
+        let pull =
+            tokio::spawn(
+                async move { engine.pull(&image, "", None, Default::default(), tx).await },
+            );
+        while let Some(m) = rx.recv().await {
+            match m {
+                Ok(v) => {
+                    let _ = self.out.send(v);
+                }
+                Err(e) => {
+                    let _ = pull.await;
+                    return Err(BuildError::NotFound(e.to_string()));
+                }
+            }
+        }
+        pull.await
+            .map_err(|e| BuildError::internal("pull task", e))?;
+        Ok(())
     }
 
     async fn build_stage(&mut self, parsed: &Parsed, idx: usize) -> Result<StageState> {

@@ -461,3 +461,52 @@ fn buildx_add_url_download_checksum_and_cache() {
             "failed to GET {base}/nope.txt with status 404 Not Found"
         ));
 }
+
+/// A base image missing locally is pulled (as the classic builder does), and `--pull`
+/// fetches it again even when a (different) local copy exists; the pull's progress shows in
+/// the build output. Registry: a private docker-registry on 127.0.0.1.
+#[test]
+fn buildx_pull_base_from_local_registry() {
+    let d = TestDaemon::start();
+    let reg = berth_tests::LocalRegistry::start();
+    let base = format!("{}/base:1", reg.host());
+    // The registry's base: busybox plus a marker file.
+    let mk = context(
+        &d,
+        "pull-base",
+        &[("Dockerfile", "FROM busybox\nRUN echo remote > /marker\n")],
+    );
+    build(&d, Client::Berth, &mk, &["-t", &base]).success();
+    d.run(Client::Berth, &["push", &base]).success();
+    let child = context(
+        &d,
+        "pull-child",
+        &[(
+            "Dockerfile",
+            &format!("FROM {base}\nRUN cat /marker 2>/dev/null > /seen; true\n"),
+        )],
+    );
+    for c in Client::BOTH {
+        let tag = name(c, "pulled");
+        // Missing locally: pulled.
+        d.run(c, &["rmi", &base]).success();
+        let o = build(&d, c, &child, &["--no-cache", "-t", &tag]);
+        o.success().stdout_contains("Downloaded newer image for");
+        sh(&d, &tag, "cat /seen").success().stdout_is("remote\n");
+        // A different local copy: used as is without --pull, replaced with --pull.
+        d.run(c, &["tag", "busybox", &base]).success();
+        build(&d, c, &child, &["--no-cache", "-t", &tag]).success();
+        sh(&d, &tag, "cat /seen").success().stdout_is("");
+        build(&d, c, &child, &["--pull", "--no-cache", "-t", &tag]).success();
+        sh(&d, &tag, "cat /seen").success().stdout_is("remote\n");
+    }
+    // No registry there: the build fails with the pull's error, and no image is made.
+    let gone = context(
+        &d,
+        "pull-gone",
+        &[("Dockerfile", "FROM 127.0.0.1:9/nothing:1\nRUN true\n")],
+    );
+    build(&d, Client::Berth, &gone, &["-t", "never-made"]).failure();
+    d.run(Client::Berth, &["image", "inspect", "never-made"])
+        .failure();
+}

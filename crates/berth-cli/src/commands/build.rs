@@ -353,6 +353,20 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         if let Some(id) = v.pointer("/aux/ID").and_then(Value::as_str) {
             image_id = id.to_string();
         }
+        // A base image's pull: its status lines, as docker prints them (no progress bars).
+        if let Some(st) = v.get("status").and_then(Value::as_str) {
+            let bar = v
+                .get("progressDetail")
+                .and_then(Value::as_object)
+                .is_some_and(|o| !o.is_empty());
+            if !bar {
+                let line = match v.get("id").and_then(Value::as_str) {
+                    Some(id) => format!("{id}: {st}\n"),
+                    None => format!("{st}\n"),
+                };
+                let _ = out.write_all(line.as_bytes());
+            }
+        }
         if let Some(s) = v.get("stream").and_then(Value::as_str) {
             let _ = out.write_all(s.as_bytes());
             if tty {

@@ -56,6 +56,7 @@ pub async fn build(
         no_cache: q.bool("nocache"),
         labels,
         quiet: q.bool("q"),
+        pull: q.bool("pull"),
         secrets: match req.headers().get(berth_build::secrets::HEADER) {
             Some(v) => berth_build::secrets::Secrets::from_header(v.to_str().unwrap_or(""))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?,
