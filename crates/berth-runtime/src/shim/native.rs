@@ -477,6 +477,16 @@ pub(super) fn reset_signals() {
 fn become_init(sock: &UnixStream, args: &[CString]) -> Result<(), String> {
     use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
     use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    // Named before the fork: the command may run (and `ps`) before this process is
+    // scheduled again. The child's exec replaces both for itself.
+    let shown: Vec<String> = std::iter::once("/sbin/docker-init".to_string())
+        .chain(std::iter::once("--".to_string()))
+        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    super::set_cmdline(&shown);
+    if let Ok(name) = CString::new("docker-init") {
+        let _ = nix::sys::prctl::set_name(&name);
+    }
     let all = SigSet::all();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&all), None).map_err(|e| io_err("block signals", e))?;
     // SAFETY: single-threaded (the shim's clone); the child only execs or exits.
@@ -498,14 +508,6 @@ fn become_init(sock: &UnixStream, args: &[CString]) -> Result<(), String> {
     // SAFETY: closing our own descriptor, never used again in this process.
     unsafe {
         libc::close(sock.as_raw_fd());
-    }
-    let shown: Vec<String> = std::iter::once("/sbin/docker-init".to_string())
-        .chain(std::iter::once("--".to_string()))
-        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect();
-    super::set_cmdline(&shown);
-    if let Ok(name) = CString::new("docker-init") {
-        let _ = nix::sys::prctl::set_name(&name);
     }
     loop {
         let sig = match all.wait() {
