@@ -23,6 +23,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
 mod add_url;
+mod cache_from;
 mod parallel;
 mod step_mounts;
 use step_mounts::StepMounts;
@@ -56,6 +57,8 @@ pub struct BuildOptions {
     pub secrets: crate::secrets::Secrets,
     /// `--pull`: fetch every base image from its registry even when it is present.
     pub pull: bool,
+    /// `--cache-from`: images whose history may serve steps the local cache lacks.
+    pub cache_from: Vec<String>,
 }
 
 /// A message of the `/build` stream, as docker's JSON lines.
@@ -453,16 +456,21 @@ impl Builder {
     }
 
     /// Cache lookup: returns true (and moves the state on) on a hit.
-    fn cached(&mut self, st: &mut StageState, key: &str, cfg: &ContainerConfig) -> bool {
+    /// `created_by` (the history entry the step writes) lets `--cache-from` images serve it.
+    fn cached(
+        &mut self,
+        st: &mut StageState,
+        key: &str,
+        cfg: &ContainerConfig,
+        created_by: Option<&str>,
+    ) -> bool {
         if self.opts.no_cache {
             return false;
         }
-        let Some(id) = self.cache.get(key).map(str::to_string) else {
-            return false;
+        let local = self.cache.get(key).map(str::to_string);
+        let Some(id) = local.filter(|id| self.image_exists(id)) else {
+            return created_by.is_some_and(|cb| self.cache_source_hit(st, key, cb, cfg));
         };
-        if !self.image_exists(&id) {
-            return false;
-        }
         self.say(" ---> Using cache\n");
         self.say(format!(" ---> {}\n", short(&id)));
         st.image = id;
@@ -549,7 +557,7 @@ impl Builder {
         created_by: String,
     ) -> Result<()> {
         let key = self.step_key(st, &created_by, &cfg);
-        if self.cached(st, &key, &cfg) {
+        if self.cached(st, &key, &cfg, Some(&created_by)) {
             return Ok(());
         }
         let cid = hex::encode(rand_bytes());
@@ -827,7 +835,7 @@ impl Builder {
             &format!("RUN\0{created_by}\0{}{}", network.unwrap_or(""), mounts.key),
             &cfg,
         );
-        if self.cached(st, &key, &cfg) {
+        if self.cached(st, &key, &cfg, Some(&created_by)) {
             return Ok(());
         }
         let active = self.activate_mounts(st, mounts).await?;
@@ -1002,7 +1010,7 @@ impl Builder {
                     &st.cfg,
                 );
                 let cfg = st.cfg.clone();
-                if self.cached(st, &pre, &cfg) {
+                if self.cached(st, &pre, &cfg, None) {
                     return Ok(());
                 }
                 from_key = Some(pre);
@@ -1137,7 +1145,7 @@ impl Builder {
             &format!("{created_by}\0{dest}\0{:?}\0{:?}\0{add}", owner, chmod),
             &cfg,
         );
-        if self.cached(st, &key, &cfg) {
+        if self.cached(st, &key, &cfg, Some(&created_by)) {
             return Ok(());
         }
         let scratch = self.engine.cfg.data_root.join("builder").join("tmp");

@@ -510,3 +510,64 @@ fn buildx_pull_base_from_local_registry() {
     d.run(Client::Berth, &["image", "inspect", "never-made"])
         .failure();
 }
+
+/// `--cache-from IMAGE` on a daemon that never built it (the image came by `save`/`load`,
+/// as a pulled one would): every step the image's history matches is served from its
+/// layers; after a source change, the steps from there on run again.
+#[test]
+fn buildx_cache_from_serves_steps_from_a_loaded_image() {
+    let df = "FROM busybox\nCOPY a.txt /a\nRUN echo ran > /r\nENV Z=1\nRUN cat /a > /b\n";
+    let origin = TestDaemon::start();
+    let dir = context(&origin, "cf", &[("Dockerfile", df), ("a.txt", "one\n")]);
+    build(&origin, Client::Berth, &dir, &["-t", "cf-src"]).success();
+    let tar = origin.dir.join("cf-src.tar");
+    origin
+        .berth(["save", "-o"])
+        .arg(&tar)
+        .arg("cf-src")
+        .run()
+        .success();
+    let diff_ids = |d: &TestDaemon, img: &str| {
+        d.berth(["image", "inspect", "-f", "{{json .RootFS.Layers}}", img])
+            .run()
+            .success()
+            .out()
+    };
+    let want = diff_ids(&origin, "cf-src");
+    for c in Client::BOTH {
+        let d = TestDaemon::start();
+        d.berth(["load", "-i"]).arg(&tar).run().success();
+        let dir = context(&d, "cf", &[("Dockerfile", df), ("a.txt", "one\n")]);
+        let o = build(&d, c, &dir, &["--cache-from", "cf-src", "-t", "cf-new"]);
+        o.success();
+        assert_eq!(o.stdout.matches("Using cache").count(), 4, "{}", o.stdout);
+        assert!(!o.stdout.contains("Running in"), "{}", o.stdout);
+        assert_eq!(diff_ids(&d, "cf-new"), want);
+        sh(&d, "cf-new", "cat /r /b; echo $Z")
+            .success()
+            .stdout_is("ran\none\n1\n");
+        // Without --cache-from nothing local matches... but the first build filled the
+        // local cache, so a plain rebuild is cached as well.
+        let again = build(&d, c, &dir, &["-t", "cf-new"]);
+        assert_eq!(
+            again.stdout.matches("Using cache").count(),
+            4,
+            "{}",
+            again.stdout
+        );
+        // A changed source: COPY and what follows run again.
+        fs::write(dir.join("a.txt"), "two\n").unwrap();
+        let o = build(&d, c, &dir, &["--cache-from", "cf-src", "-t", "cf-changed"]);
+        o.success();
+        assert_eq!(o.stdout.matches("Using cache").count(), 0, "{}", o.stdout);
+        sh(&d, "cf-changed", "cat /b").success().stdout_is("two\n");
+        // A cache source that does not exist is ignored, as docker does.
+        build(
+            &d,
+            c,
+            &dir,
+            &["--cache-from", "no-such-image", "-t", "cf-x"],
+        )
+        .success();
+    }
+}

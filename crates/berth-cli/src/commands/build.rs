@@ -300,6 +300,10 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     if o.pull {
         params.push("pull=1".into());
     }
+    if !o.cache_from.is_empty() {
+        let list = serde_json::to_string(&o.cache_from).unwrap_or_default();
+        params.push(format!("cachefrom={}", q(&list)));
+    }
     if o.force_rm {
         params.push("forcerm=1".into());
     }

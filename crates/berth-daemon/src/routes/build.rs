@@ -57,6 +57,8 @@ pub async fn build(
         labels,
         quiet: q.bool("q"),
         pull: q.bool("pull"),
+        // A JSON array of image names, as the docker CLI sends it.
+        cache_from: serde_json::from_str(q.str("cachefrom")).unwrap_or_default(),
         secrets: match req.headers().get(berth_build::secrets::HEADER) {
             Some(v) => berth_build::secrets::Secrets::from_header(v.to_str().unwrap_or(""))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?,

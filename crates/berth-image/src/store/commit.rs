@@ -45,29 +45,7 @@ impl ImageStore {
             }
             None => None,
         };
-        // An empty parent is `FROM scratch` (the builder's first layer).
-        let (parent_rec, parent_cfg) = if req.parent.is_empty() {
-            let rec = ImageRecord {
-                id: String::new(),
-                layers: Vec::new(),
-                parent: String::new(),
-            };
-            (rec, Value::Object(Map::new()))
-        } else {
-            let rec = {
-                let st = self.lock();
-                st.images
-                    .get(req.parent)
-                    .cloned()
-                    .ok_or_else(|| ImageError::NotFound(format!("No such image: {}", req.parent)))?
-            };
-            let raw = std::fs::read(self.blob_path(&rec.id))
-                .ctx(|| format!("reading config of {}", rec.id))?;
-            let cfg: Value = serde_json::from_slice(&raw).map_err(|e| {
-                ImageError::Internal(format!("corrupt config of {}: {e}", req.parent))
-            })?;
-            (rec, cfg)
-        };
+        let (parent_rec, parent_cfg) = self.commit_parent(req.parent)?;
 
         let tmp = self.tempdir("commit-")?;
         let blob = tmp.path().join("layer.tar");
@@ -97,6 +75,48 @@ impl ImageStore {
             layers.push(l);
         }
 
+        let id = self.finish_commit(req, tag, &parent_rec, &parent_cfg, layers, empty_layer)?;
+        tracing::info!(%id, container = req.container_id, "container committed");
+        Ok(id)
+    }
+
+    /// The parent's record and config (`FROM scratch`: an empty parent).
+    fn commit_parent(&self, parent: &str) -> Result<(ImageRecord, Value), ImageError> {
+        // An empty parent is `FROM scratch` (the builder's first layer).
+        Ok(if parent.is_empty() {
+            let rec = ImageRecord {
+                id: String::new(),
+                layers: Vec::new(),
+                parent: String::new(),
+            };
+            (rec, Value::Object(Map::new()))
+        } else {
+            let rec = {
+                let st = self.lock();
+                st.images
+                    .get(parent)
+                    .cloned()
+                    .ok_or_else(|| ImageError::NotFound(format!("No such image: {}", parent)))?
+            };
+            let raw = std::fs::read(self.blob_path(&rec.id))
+                .ctx(|| format!("reading config of {}", rec.id))?;
+            let cfg: Value = serde_json::from_slice(&raw)
+                .map_err(|e| ImageError::Internal(format!("corrupt config of {}: {e}", parent)))?;
+            (rec, cfg)
+        })
+    }
+
+    /// Writes the image config (parent's history plus one entry for `req`) and stores the
+    /// image with `layers`.
+    fn finish_commit(
+        &self,
+        req: &CommitRequest<'_>,
+        tag: Option<Reference>,
+        parent_rec: &ImageRecord,
+        parent_cfg: &Value,
+        layers: Vec<super::LayerRef>,
+        empty_layer: bool,
+    ) -> Result<String, ImageError> {
         let created = now_rfc3339_nano();
         let mut history: Vec<Value> = parent_cfg
             .get("history")
@@ -171,7 +191,56 @@ impl ImageStore {
             },
             &tags,
         )?;
-        tracing::info!(%id, container = req.container_id, "container committed");
         Ok(id)
+    }
+
+    /// A build step served by `--cache-from`: an image made of `parent` plus, unless the
+    /// step made no layer, the next layer of `source` (whose layers extend the parent's),
+    /// with `created_by` and `config`. No layer is written: the source's is shared.
+    pub fn commit_from_source(
+        &self,
+        parent: &str,
+        source: &str,
+        created_by: &str,
+        config: &ContainerConfig,
+        add_layer: bool,
+    ) -> Result<String, ImageError> {
+        let (parent_rec, parent_cfg) = self.commit_parent(parent)?;
+        let mut layers = parent_rec.layers.clone();
+        if add_layer {
+            let src = {
+                let st = self.lock();
+                let id = self.resolve(&st, source)?;
+                st.images
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| ImageError::NotFound(format!("No such image: {id}")))?
+            };
+            let next = src.layers.get(layers.len()).cloned().ok_or_else(|| {
+                ImageError::Internal(format!(
+                    "cache source {source} has no layer {}",
+                    layers.len()
+                ))
+            })?;
+            // The source's layer must sit on exactly the parent's chain.
+            let top = layers.last().map(|l| l.chain_id.clone());
+            if next.chain_id != chain_id(top.as_deref(), &next.diff_id) {
+                return Err(ImageError::Internal(format!(
+                    "cache source {source} does not extend {parent}"
+                )));
+            }
+            layers.push(next);
+        }
+        let req = CommitRequest {
+            parent,
+            upper: Path::new(""),
+            config,
+            container_id: "",
+            author: "",
+            comment: "",
+            created_by,
+            reference: None,
+        };
+        self.finish_commit(&req, None, &parent_rec, &parent_cfg, layers, !add_layer)
     }
 }
