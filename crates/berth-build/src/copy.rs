@@ -372,6 +372,14 @@ impl Placement<'_> {
             } else if m.is_file() {
                 fs::copy(abs, &target)
                     .map_err(|e| BuildError::internal(&format!("copying {}", abs.display()), e))?;
+                // Docker's COPY/ADD keep a file's mtime (the cache key never looks at it).
+                if let Ok(t) = m.modified() {
+                    fs::File::options()
+                        .write(true)
+                        .open(&target)
+                        .and_then(|f| f.set_modified(t))
+                        .map_err(|e| BuildError::internal("setting mtime", e))?;
+                }
             } else {
                 // Devices, fifos, sockets: docker copies them too; we skip them.
                 return Ok(());

@@ -427,10 +427,11 @@ fn buildx_add_url_download_checksum_and_cache() {
         sh(
             &d,
             &tag,
-            "cat /opt/file.txt /named.txt; stat -c %a /opt/file.txt",
+            "cat /opt/file.txt /named.txt; stat -c '%a %Y' /opt/file.txt",
         )
         .success()
-        .stdout_is("downloaded\ndownloaded\n600\n");
+        // Mode 0600, and the mtime from Last-Modified (Tue, 15 Nov 1994 08:12:31 GMT).
+        .stdout_is("downloaded\ndownloaded\n600 784887151\n");
     }
     // Same content again: both steps are cache hits.
     let o = build(&d, Client::Berth, &dir, &[]);
@@ -519,6 +520,13 @@ fn buildx_cache_from_serves_steps_from_a_loaded_image() {
     let df = "FROM busybox\nCOPY a.txt /a\nRUN echo ran > /r\nENV Z=1\nRUN cat /a > /b\n";
     let origin = TestDaemon::start();
     let dir = context(&origin, "cf", &[("Dockerfile", df), ("a.txt", "one\n")]);
+    // COPY keeps a context file's mtime (checked in the image below).
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    fs::File::options()
+        .write(true)
+        .open(dir.join("a.txt"))
+        .and_then(|f| f.set_modified(when))
+        .expect("set mtime");
     build(&origin, Client::Berth, &dir, &["-t", "cf-src"]).success();
     let tar = origin.dir.join("cf-src.tar");
     origin
@@ -543,11 +551,10 @@ fn buildx_cache_from_serves_steps_from_a_loaded_image() {
         assert_eq!(o.stdout.matches("Using cache").count(), 4, "{}", o.stdout);
         assert!(!o.stdout.contains("Running in"), "{}", o.stdout);
         assert_eq!(diff_ids(&d, "cf-new"), want);
-        sh(&d, "cf-new", "cat /r /b; echo $Z")
+        sh(&d, "cf-new", "cat /r /b; echo $Z; stat -c %Y /a")
             .success()
-            .stdout_is("ran\none\n1\n");
-        // Without --cache-from nothing local matches... but the first build filled the
-        // local cache, so a plain rebuild is cached as well.
+            .stdout_is("ran\none\n1\n1000000000\n");
+        // The first build filled the local cache: a plain rebuild is cached as well.
         let again = build(&d, c, &dir, &["-t", "cf-new"]);
         assert_eq!(
             again.stdout.matches("Using cache").count(),

@@ -21,7 +21,8 @@ fn url_name(url: &str) -> String {
     path.rsplit('/').next().unwrap_or("").to_string()
 }
 
-fn download(url: &str) -> Result<Vec<u8>> {
+/// The body, and the `Last-Modified` time that becomes the file's mtime (as docker does).
+fn download(url: &str) -> Result<(Vec<u8>, Option<std::time::SystemTime>)> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -38,12 +39,18 @@ fn download(url: &str) -> Result<Vec<u8>> {
             status.canonical_reason().unwrap_or("")
         )));
     }
+    let modified = resp
+        .headers()
+        .get("last-modified")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        .map(std::time::SystemTime::from);
     let mut data = Vec::new();
     resp.into_body()
         .into_reader()
         .read_to_end(&mut data)
         .map_err(|e| BuildError::invalid(format!("ADD failed: reading {url}: {e}")))?;
-    Ok(data)
+    Ok((data, modified))
 }
 
 impl Builder {
@@ -70,7 +77,7 @@ impl Builder {
         let mut names = Vec::new();
         for url in srcs {
             let u = url.clone();
-            let data = tokio::task::spawn_blocking(move || download(&u))
+            let (data, modified) = tokio::task::spawn_blocking(move || download(&u))
                 .await
                 .map_err(|e| BuildError::internal("download task", e))??;
             if let Some(want) = &c.checksum {
@@ -106,6 +113,13 @@ impl Builder {
             std::fs::write(&f, &data).map_err(|e| BuildError::internal("download", e))?;
             std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| BuildError::internal("download", e))?;
+            if let Some(t) = modified {
+                std::fs::File::options()
+                    .write(true)
+                    .open(&f)
+                    .and_then(|file| file.set_modified(t))
+                    .map_err(|e| BuildError::internal("download mtime", e))?;
+            }
             names.push(name);
         }
         if c.checksum.is_some() && srcs.len() > 1 {
