@@ -3,15 +3,10 @@
 //! their removal (`network disconnect`). Each is one more veth into the container's
 //! namespace (`ethN`), an address from that network's pool, and its names in the resolver.
 
-use super::{
-    blocking, dns_entry, ipam, net_err, netns, veth_name, Endpoint, EndpointRecord, NetworkRecord,
-    Networks,
-};
+use super::{blocking, dns_entry, net_err, netns, EndpointRecord, NetworkRecord, Networks};
 use crate::container::record::ContainerRecord;
 use crate::error::{EngineError, Result};
-use ipnet::Ipv4Net;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use tracing::warn;
 
@@ -59,43 +54,9 @@ impl Networks {
         ifname: &str,
     ) -> Result<()> {
         let cid = crec.id.as_str();
-        let ip = {
-            let mut nets = self.lock();
-            let n = nets
-                .get_mut(&net.id)
-                .ok_or_else(|| EngineError::NotFound(format!("network {} not found", net.name)))?;
-            if let Some(old) = n.users.remove(cid) {
-                n.pool.release(old);
-            }
-            let ip = match ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
-                Some(s) => {
-                    let ip = ipam::parse_addr(s).map_err(net_err)?;
-                    n.pool.reserve(ip).map_err(net_err)?;
-                    ip
-                }
-                None => n.pool.allocate().map_err(net_err)?,
-            };
-            n.users.insert(cid.to_string(), ip);
-            ip
-        };
-        let prefix = net
-            .subnet
-            .parse::<Ipv4Net>()
-            .map(|n| n.prefix_len())
-            .unwrap_or(24);
-        let gateway: Ipv4Addr = net.gateway.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let mac = netns::mac_for(ip);
-        let host_veth = veth_name(cid, &net.id);
-        let endpoint = Endpoint {
-            host_veth: host_veth.clone(),
-            ifname: ifname.to_string(),
-            bridge: net.bridge.clone(),
-            ip,
-            prefix,
-            gateway: (!net.internal).then_some(gateway),
-            mtu: net.mtu,
-            mac,
-        };
+        let endpoint = self.lease(cid, net, ep, ifname, &net.name)?;
+        let (ip, prefix, mac) = (endpoint.ip, endpoint.prefix, endpoint.mac);
+        let host_veth = endpoint.host_veth.clone();
         let p = ns.to_path_buf();
         let hv = host_veth.clone();
         let made = blocking(move || {

@@ -538,43 +538,9 @@ impl Networks {
             .remove(&rec.name)
             .or_else(|| endpoints.remove(mode))
             .unwrap_or_default();
-        let ip = {
-            let mut nets = self.lock();
-            let n = nets
-                .get_mut(&rec.id)
-                .ok_or_else(|| EngineError::NotFound(format!("network {mode} not found")))?;
-            if let Some(old) = n.users.remove(container_id) {
-                n.pool.release(old);
-            }
-            let ip = match ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
-                Some(s) => {
-                    let ip = ipam::parse_addr(s).map_err(net_err)?;
-                    n.pool.reserve(ip).map_err(net_err)?;
-                    ip
-                }
-                None => n.pool.allocate().map_err(net_err)?,
-            };
-            n.users.insert(container_id.to_string(), ip);
-            ip
-        };
-        let prefix = rec
-            .subnet
-            .parse::<Ipv4Net>()
-            .map(|n| n.prefix_len())
-            .unwrap_or(24);
-        let gateway: Ipv4Addr = rec.gateway.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let mac = netns::mac_for(ip);
-        let host_veth = veth_name(container_id, &rec.id);
-        let endpoint = Endpoint {
-            host_veth: host_veth.clone(),
-            ifname: "eth0".into(),
-            bridge: rec.bridge.clone(),
-            ip,
-            prefix,
-            gateway: (!rec.internal).then_some(gateway),
-            mtu: rec.mtu,
-            mac,
-        };
+        let endpoint = self.lease(container_id, &rec, &ep, "eth0", mode)?;
+        let (ip, prefix, mac) = (endpoint.ip, endpoint.prefix, endpoint.mac);
+        let host_veth = endpoint.host_veth.clone();
         let path = netns::path_in(dir);
         let p = path.clone();
         let hv = host_veth.clone();
@@ -661,6 +627,54 @@ impl Networks {
         // The other networks it is connected to (`network connect`, several --network).
         self.attach_others(crec, &path).await?;
         Ok(Some(path))
+    }
+
+    /// Takes the endpoint's address on `net` (`--ip` if asked, else the pool's next; a
+    /// previous lease of the container is released first) and describes its interface.
+    /// `shown` names the network in the error if it vanished meanwhile.
+    pub(super) fn lease(
+        &self,
+        container_id: &str,
+        net: &NetworkRecord,
+        ep: &EndpointRecord,
+        ifname: &str,
+        shown: &str,
+    ) -> Result<Endpoint> {
+        let ip = {
+            let mut nets = self.lock();
+            let n = nets
+                .get_mut(&net.id)
+                .ok_or_else(|| EngineError::NotFound(format!("network {shown} not found")))?;
+            if let Some(old) = n.users.remove(container_id) {
+                n.pool.release(old);
+            }
+            let ip = match ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
+                Some(s) => {
+                    let ip = ipam::parse_addr(s).map_err(net_err)?;
+                    n.pool.reserve(ip).map_err(net_err)?;
+                    ip
+                }
+                None => n.pool.allocate().map_err(net_err)?,
+            };
+            n.users.insert(container_id.to_string(), ip);
+            ip
+        };
+        let prefix = net
+            .subnet
+            .parse::<Ipv4Net>()
+            .map(|n| n.prefix_len())
+            .unwrap_or(24);
+        let gateway: Ipv4Addr = net.gateway.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
+        Ok(Endpoint {
+            host_veth: veth_name(container_id, &net.id),
+            ifname: ifname.to_string(),
+            bridge: net.bridge.clone(),
+            ip,
+            prefix,
+            gateway: (!net.internal).then_some(gateway),
+            mtu: net.mtu,
+            mac: netns::mac_for(ip),
+        })
     }
 
     /// Drops a container's published ports; rewrites the rules if it had any.
