@@ -14,9 +14,11 @@
 //!
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
+pub mod build;
 pub mod netguard;
 pub mod netslot;
 pub mod registry;
+pub use build::{build_context, classic_build};
 pub use netguard::NetGuard;
 pub use netslot::NetSlot;
 pub use registry::{free_port, LocalRegistry};

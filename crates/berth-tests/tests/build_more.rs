@@ -2,28 +2,14 @@
 //! (cache, bind, tmpfs, secret), `RUN --network`, `ADD <url>`, `--output`. The classic
 //! builder has none of them, so BuildKit's semantics are the reference.
 
-use berth_tests::{client_name as name, Client, Output, TestDaemon};
+use berth_tests::{
+    build_context as context, classic_build, client_name as name, Client, Output, TestDaemon,
+};
 use std::fs;
-use std::path::{Path, PathBuf};
-
-fn context(d: &TestDaemon, sub: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = d.dir.join(sub);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("mkdir context");
-    for (p, content) in files {
-        let f = dir.join(p);
-        fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
-        fs::write(&f, content).expect("write");
-    }
-    dir
-}
+use std::path::Path;
 
 fn build(d: &TestDaemon, c: Client, dir: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["build"];
-    all.extend_from_slice(args);
-    let ctx = dir.to_string_lossy().into_owned();
-    all.push(&ctx);
-    d.cli(c, all).env("DOCKER_BUILDKIT", "0").run()
+    classic_build(d, c, dir, args).run()
 }
 
 /// `sh -c script` in a fresh container of `image`.

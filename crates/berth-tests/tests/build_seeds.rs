@@ -4,8 +4,10 @@
 //! Go 1.19), through both berth and the docker CLI's classic builder; and the multi-stage
 //! scheduler: independent stages build concurrently, output and Step N/M as docker prints.
 
-use berth_tests::{client_name as name, eventually, workspace_root, Client, Output, TestDaemon};
-use std::fs;
+use berth_tests::{
+    build_context as context, classic_build, client_name as name, eventually, workspace_root,
+    Client, Output, TestDaemon,
+};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -53,26 +55,8 @@ fn load(d: &TestDaemon, file: &str, aliases: &[&str]) {
     }
 }
 
-fn context(d: &TestDaemon, sub: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = d.dir.join(sub);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("mkdir context");
-    for (p, content) in files {
-        let f = dir.join(p);
-        fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
-        fs::write(&f, content).expect("write");
-    }
-    dir
-}
-
 fn build(d: &TestDaemon, c: Client, dir: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["build"];
-    all.extend_from_slice(args);
-    let ctx = dir.to_string_lossy().into_owned();
-    all.push(&ctx);
-    d.cli(c, all)
-        .env("DOCKER_BUILDKIT", "0")
-        .run_timeout(Duration::from_secs(300))
+    classic_build(d, c, dir, args).run_timeout(Duration::from_secs(300))
 }
 
 /// Runs `image` detached on the host network with `HOST=127.0.0.1` and a free `PORT` (berth's
