@@ -17,6 +17,7 @@
 pub mod build;
 pub mod netguard;
 pub mod netslot;
+pub mod nettest;
 pub mod registry;
 pub use build::{build_context, classic_build};
 pub use netguard::NetGuard;

@@ -8,22 +8,12 @@
 //! when the test fails. Traffic goes only between the test's own containers and their
 //! gateway (this host).
 
+use berth_tests::nettest::{bridge_ports, create_net_with, fetch, ping};
 use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard, TestDaemon};
 use std::process::Command;
 
 fn link_exists(name: &str) -> bool {
     std::path::Path::new(&format!("/sys/class/net/{name}")).exists()
-}
-
-/// Interfaces enslaved to a bridge (the host ends of its containers' veths).
-fn bridge_ports(bridge: &str) -> Vec<String> {
-    std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn table_rules(table: &str) -> String {
@@ -34,15 +24,6 @@ fn table_rules(table: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn create_net(d: &TestDaemon, c: Client, net: &str, bridge: &str, subnet: &str, extra: &[&str]) {
-    let opt = format!("com.docker.network.bridge.name={bridge}");
-    let mut args = vec!["network", "create", "--subnet", subnet, "-o", &opt];
-    args.extend_from_slice(extra);
-    args.push(net);
-    let out = d.run(c, &args).success().out();
-    assert_eq!(out.trim().len(), 64, "the full id: {out}");
-}
-
 fn ip_of(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
     let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
     d.run(c, &["inspect", "-f", &f, ctr])
@@ -50,12 +31,6 @@ fn ip_of(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
         .out()
         .trim()
         .to_string()
-}
-
-fn ping(d: &TestDaemon, c: Client, from: &str, ip: &str) -> bool {
-    d.run(c, &["exec", from, "ping", "-c", "1", "-W", "1", ip])
-        .code
-        == 0
 }
 
 #[test]
@@ -68,8 +43,8 @@ fn net_containers_on_a_network_reach_each_other_and_not_others() {
         let (b1, b2) = (g.bridge(), g.bridge());
         let s1 = format!("10.213.{}.0/24", 10 + 2 * i);
         let s2 = format!("10.213.{}.0/24", 11 + 2 * i);
-        create_net(&d, c, &n1, &b1, &s1, &[]);
-        create_net(&d, c, &n2, &b2, &s2, &[]);
+        create_net_with(&d, c, &n1, &b1, &s1, &[]);
+        create_net_with(&d, c, &n2, &b2, &s2, &[]);
         assert!(link_exists(&b1) && link_exists(&b2));
         let (a, b, x) = (name(c, "a1"), name(c, "b1"), name(c, "x1"));
         d.run(
@@ -219,7 +194,7 @@ fn net_create_ls_inspect_rm_prune() {
         let subnet = format!("10.213.{}.0/24", 20 + i);
         let gw = format!("10.213.{}.254", 20 + i);
         let range = format!("10.213.{}.128/25", 20 + i);
-        create_net(
+        create_net_with(
             &d,
             c,
             &n,
@@ -449,7 +424,7 @@ fn net_create_ls_inspect_rm_prune() {
         // prune removes unused networks only.
         let (keep, drop) = (name(c, "keep"), name(c, "drop"));
         let (bk, bd) = (g.bridge(), g.bridge());
-        create_net(
+        create_net_with(
             &d,
             c,
             &keep,
@@ -457,7 +432,7 @@ fn net_create_ls_inspect_rm_prune() {
             &format!("10.213.{}.0/24", 24 + 2 * i),
             &[],
         );
-        create_net(
+        create_net_with(
             &d,
             c,
             &drop,
@@ -498,8 +473,8 @@ fn net_internal_network_has_no_way_out() {
     g.watch(&d);
     let c = Client::Docker;
     let (inner, outer) = (g.bridge(), g.bridge());
-    create_net(&d, c, "inner", &inner, "10.213.40.0/24", &["--internal"]);
-    create_net(&d, Client::Berth, "outer", &outer, "10.213.41.0/24", &[]);
+    create_net_with(&d, c, "inner", &inner, "10.213.40.0/24", &["--internal"]);
+    create_net_with(&d, Client::Berth, "outer", &outer, "10.213.41.0/24", &[]);
     assert_eq!(
         d.run(c, &["network", "inspect", "-f", "{{.Internal}}", "inner"])
             .success()
@@ -577,7 +552,7 @@ fn net_run_rm_leaves_nothing_behind() {
     let d = TestDaemon::start();
     g.watch(&d);
     let b = g.bridge();
-    create_net(&d, Client::Berth, "churn", &b, "10.213.50.0/24", &[]);
+    create_net_with(&d, Client::Berth, "churn", &b, "10.213.50.0/24", &[]);
     for c in Client::BOTH {
         for _ in 0..5 {
             let out = d
@@ -650,7 +625,7 @@ fn net_daemon_restart_keeps_running_containers_networking() {
     let mut d = TestDaemon::start();
     g.watch(&d);
     let b = g.bridge();
-    create_net(&d, Client::Berth, "keep", &b, "10.213.60.0/24", &[]);
+    create_net_with(&d, Client::Berth, "keep", &b, "10.213.60.0/24", &[]);
     let c = Client::Berth;
     let p = free_port();
     let spec = format!("127.0.0.1:{p}:80");
@@ -738,28 +713,13 @@ fn net_daemon_restart_keeps_running_containers_networking() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&table));
 }
 
-/// Connects to 127.0.0.1:port and reads what the container's server sends.
-fn fetch(port: u16) -> String {
-    use std::io::Read;
-    let Ok(mut s) = std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        std::time::Duration::from_secs(2),
-    ) else {
-        return String::new();
-    };
-    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    buf
-}
-
 #[test]
 fn net_published_ports_answer_on_loopback() {
     let mut g = NetGuard::new("bt-");
     let d = TestDaemon::start();
     g.watch(&d);
     let b = g.bridge();
-    create_net(&d, Client::Berth, "pub", &b, "10.213.70.0/24", &[]);
+    create_net_with(&d, Client::Berth, "pub", &b, "10.213.70.0/24", &[]);
     let serve = "while true; do echo reply-$HOSTNAME | nc -l -p 80; done";
     for c in Client::BOTH {
         let (fixed, any) = (name(c, "fixed"), name(c, "any"));

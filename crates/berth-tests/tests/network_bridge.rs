@@ -8,19 +8,10 @@
 //! pool (10.215.N.0/24) from the harness's [`berth_tests::NetSlot`]; networks a test makes
 //! use NetGuard bridge names. Traffic stays between the test's containers and this host.
 
+use berth_tests::nettest::{bridge_ports, fetch};
 use berth_tests::{client_name as name, eventually, run_command, Client, NetGuard, TestDaemon};
 use std::process::Command;
 use std::time::Duration;
-
-fn bridge_ports(bridge: &str) -> Vec<String> {
-    std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn inspect_bridge(d: &TestDaemon, c: Client) -> serde_json::Value {
     let out = d.run(c, &["network", "inspect", "bridge"]).success().out();
@@ -275,20 +266,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-fn fetch(port: u16) -> String {
-    use std::io::Read;
-    let Ok(mut s) = std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_secs(2),
-    ) else {
-        return String::new();
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    buf
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! responder answering NXDOMAIN, so no query leaves the machine.
 
 use berth_net::dns;
+use berth_tests::nettest::{bridge_ports, create_net, ping};
 use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,15 +56,6 @@ fn daemon(g: &mut NetGuard, up: &NxUpstream) -> TestDaemon {
     let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
     g.watch(&d);
     d
-}
-
-fn create_net(d: &TestDaemon, c: Client, net: &str, bridge: &str, subnet: &str) {
-    let opt = format!("com.docker.network.bridge.name={bridge}");
-    d.run(
-        c,
-        &["network", "create", "--subnet", subnet, "-o", &opt, net],
-    )
-    .success();
 }
 
 fn run_d(d: &TestDaemon, c: Client, ctr: &str, net: &str) {
@@ -114,12 +106,6 @@ fn networks_of(d: &TestDaemon, c: Client, ctr: &str) -> Vec<String> {
     v
 }
 
-fn bridge_ports(bridge: &str) -> usize {
-    std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
-        .map(|rd| rd.count())
-        .unwrap_or(0)
-}
-
 /// The IPv4 addresses inside the container (`ip -o -4 addr`), as "ifname addr/prefix".
 fn addrs_in(d: &TestDaemon, c: Client, ctr: &str) -> Vec<String> {
     d.run(c, &["exec", ctr, "ip", "-o", "-4", "addr"])
@@ -145,12 +131,6 @@ fn lookup(d: &TestDaemon, c: Client, from: &str, what: &str) -> Vec<String> {
         .flat_map(|b| b.lines().map(str::to_string).collect::<Vec<_>>())
         .filter_map(|l| l.strip_prefix("Address:").map(|a| a.trim().to_string()))
         .collect()
-}
-
-fn ping(d: &TestDaemon, c: Client, from: &str, to: &str) -> bool {
-    d.run(c, &["exec", from, "ping", "-c", "1", "-W", "1", to])
-        .code
-        == 0
 }
 
 #[test]
@@ -190,7 +170,7 @@ fn netconn_connect_and_disconnect_a_running_container() {
         let addrs = addrs_in(&d, c, &x);
         assert!(addrs.contains(&format!("eth0 {a_ip}/24")), "{addrs:?}");
         assert!(addrs.contains(&format!("eth1 {fixed}/24")), "{addrs:?}");
-        assert_eq!(bridge_ports(&bb), 2, "{c:?}: x's second veth on B");
+        assert_eq!(bridge_ports(&bb).len(), 2, "{c:?}: x's second veth on B");
         // Both ways on B, by address and by name (the alias too).
         assert!(ping(&d, c, &x, &y_ip), "{c:?}: x reaches y over B");
         assert_eq!(lookup(&d, c, &x, &y), vec![y_ip.clone()]);
@@ -230,7 +210,7 @@ fn netconn_connect_and_disconnect_a_running_container() {
         assert_eq!(networks_of(&d, c, &x), vec![na.clone()]);
         let addrs = addrs_in(&d, c, &x);
         assert_eq!(addrs, vec![format!("eth0 {a_ip}/24")], "{c:?}");
-        assert_eq!(bridge_ports(&bb), 1, "{c:?}: x's veth on B is gone");
+        assert_eq!(bridge_ports(&bb).len(), 1, "{c:?}: x's veth on B is gone");
         assert!(lookup(&d, c, &y, "bee").is_empty(), "{c:?}: names gone");
         assert!(lookup(&d, c, &y, &x).is_empty());
         assert!(!ping(&d, c, &x, &y_ip));
@@ -304,7 +284,11 @@ fn netconn_stopped_container_attaches_at_start_restart_keeps_all_rm_removes_all(
         assert_eq!(addrs.len(), 2, "{addrs:?}");
         assert!(addrs.contains(&format!("eth1 {b_ip}/24")), "{addrs:?}");
         assert_eq!(
-            (bridge_ports(&ba), bridge_ports(&bb), bridge_ports(&bc)),
+            (
+                bridge_ports(&ba).len(),
+                bridge_ports(&bb).len(),
+                bridge_ports(&bc).len()
+            ),
             (1, 1, 0)
         );
         // Its alias answers on B to another container there.
@@ -322,10 +306,11 @@ fn netconn_stopped_container_attaches_at_start_restart_keeps_all_rm_removes_all(
         let b_ip2 = ip_on(&d, c, &x, &nb);
         assert!(addrs.contains(&format!("eth1 {b_ip2}/24")), "{addrs:?}");
         assert!(eventually(10, || lookup(&d, c, &z, "web") == vec![b_ip2.clone()]));
-        assert_eq!((bridge_ports(&ba), bridge_ports(&bb)), (1, 2));
+        assert_eq!((bridge_ports(&ba).len(), bridge_ports(&bb).len()), (1, 2));
 
         d.run(c, &["rm", "-f", &x]).success();
-        assert!(eventually(10, || bridge_ports(&ba) == 0 && bridge_ports(&bb) == 1));
+        assert!(eventually(10, || bridge_ports(&ba).is_empty()
+            && bridge_ports(&bb).len() == 1));
         assert!(lookup(&d, c, &z, "web").is_empty());
         d.run(c, &["rm", "-f", &z]).success();
         d.run(c, &["network", "rm", &na, &nb, &nc]).success();
@@ -377,7 +362,7 @@ fn netconn_bad_inputs_get_dockers_errors_and_keep_state() {
         // Nothing changed: x is on A only, with its address; B's pool is whole.
         assert_eq!(networks_of(&d, c, &x), vec![na.clone()]);
         assert_eq!(ip_on(&d, c, &x, &na), a_ip);
-        assert_eq!(bridge_ports(&bb), 0);
+        assert_eq!(bridge_ports(&bb).len(), 0);
         d.run(
             c,
             &[
@@ -492,7 +477,7 @@ fn netconn_container_mode_shares_the_namespace() {
             .contains("hi-from-x")
         }));
         // The sharer's end leaves x's networking alone.
-        assert_eq!(bridge_ports(&ba), 1);
+        assert_eq!(bridge_ports(&ba).len(), 1);
         assert_eq!(ip_on(&d, c, &x, &na), x_ip);
         d.run(
             c,

@@ -8,6 +8,7 @@
 //! 10.213.160.0-10.213.179.0, and a guard removing bridges and the nftables table on drop.
 
 use berth_net::dns;
+use berth_tests::nettest::create_net;
 use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,15 +75,6 @@ impl Drop for FakeUpstream {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
-}
-
-fn create_net(d: &TestDaemon, c: Client, net: &str, bridge: &str, subnet: &str) {
-    let opt = format!("com.docker.network.bridge.name={bridge}");
-    d.run(
-        c,
-        &["network", "create", "--subnet", subnet, "-o", &opt, net],
-    )
-    .success();
 }
 
 fn run_d(d: &TestDaemon, c: Client, ctr: &str, net: &str, extra: &[&str]) {
