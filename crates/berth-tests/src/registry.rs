@@ -14,6 +14,15 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The manifest digest a `push` printed (`...: digest: sha256:... size: N`).
+pub fn pushed_digest(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.split("digest: ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no digest line in push output:\n{out}"))
+        .to_string()
+}
+
 /// A running docker-registry with its own storage directory.
 pub struct LocalRegistry {
     child: Child,

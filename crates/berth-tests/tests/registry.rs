@@ -2,6 +2,7 @@
 //! the berth CLI and the real docker CLI against berth; htpasswd basic auth; failures from a
 //! tiny fake registry (a layer whose digest lies, a connection dropped mid-layer).
 
+use berth_tests::registry::pushed_digest;
 use berth_tests::{busybox_image_id, free_port, LocalRegistry, TestDaemon};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
@@ -16,14 +17,6 @@ fn image_id(d: &TestDaemon, name: &str) -> String {
         .success()
         .out()
         .trim()
-        .to_string()
-}
-
-fn pushed_digest(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.split("digest: ").nth(1))
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no digest line in push output:\n{out}"))
         .to_string()
 }
 

@@ -2,20 +2,13 @@
 //! digest that stays the same from push to push, mounts blobs across repositories of one
 //! registry, and the digests show in `images --digests` and RepoDigests.
 
+use berth_tests::registry::pushed_digest;
 use berth_tests::{busybox_image_id, free_port, LocalRegistry, TestDaemon};
 use sha2::{Digest, Sha256};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn pushed_digest(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.split("digest: ").nth(1))
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no digest line in push output:\n{out}"))
-        .to_string()
-}
 
 fn sha(b: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(b)))
