@@ -51,3 +51,21 @@ pub fn validate_name(name: &str) -> Result<()> {
         )))
     }
 }
+
+/// Gives an existing bridge its IPv6 gateway address (no DAD: usable at once, as Docker
+/// sets it); idempotent. IPv6 is switched on for this bridge only if it was off.
+pub fn ensure_v6(name: &str, gateway: std::net::Ipv6Addr, prefix: u8) -> Result<()> {
+    let knob = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
+    if std::fs::read_to_string(&knob).is_ok_and(|v| v.trim() == "1") {
+        std::fs::write(&knob, "0").map_err(|e| NetError::Netlink {
+            op: format!("set {knob}"),
+            source: e,
+        })?;
+    }
+    let idx = link_index(name)
+        .ok_or_else(|| NetError::Invalid(format!("bridge {name} does not exist")))?;
+    match Netlink::open()?.add_addr6(idx, gateway, prefix) {
+        Err(e) if is_exists(&e) => Ok(()),
+        r => r,
+    }
+}

@@ -24,6 +24,8 @@ pub fn table_name(data_root: &Path) -> String {
 pub struct NetRules {
     pub bridge: String,
     pub subnet: String,
+    /// The IPv6 subnet of an IPv6 network (masqueraded in the `ip6` table).
+    pub subnet6: Option<String>,
     pub internal: bool,
     /// Masquerade traffic leaving the host (daemon/network option, default on).
     pub masquerade: bool,
@@ -113,16 +115,21 @@ fn quote(name: &str) -> String {
 /// Replaces the table with the rules for `nets` in one transaction (removes it when empty).
 pub fn apply(table: &str, nets: &[NetRules], ports: &[PortRule]) -> Result<()> {
     // "add" then "delete" makes the delete succeed whether or not the table existed.
-    let mut script = format!("add table ip {table}\ndelete table ip {table}\n");
+    let mut script = format!(
+        "add table ip {table}\ndelete table ip {table}\nadd table ip6 {table}\ndelete table ip6 {table}\n"
+    );
     if !nets.is_empty() {
         script.push_str(&ruleset(table, nets, ports));
+        script.push_str(&crate::firewall6::ruleset6(table, nets));
     }
     nft(&script)
 }
 
 /// Deletes the table (daemon shutdown with no networks in use).
 pub fn remove(table: &str) -> Result<()> {
-    nft(&format!("add table ip {table}\ndelete table ip {table}\n"))
+    nft(&format!(
+        "add table ip {table}\ndelete table ip {table}\nadd table ip6 {table}\ndelete table ip6 {table}\n"
+    ))
 }
 
 fn nft(script: &str) -> Result<()> {
@@ -160,12 +167,14 @@ mod tests {
             NetRules {
                 bridge: "bt-a".into(),
                 subnet: "10.213.1.0/24".into(),
+                subnet6: None,
                 internal: false,
                 masquerade: true,
             },
             NetRules {
                 bridge: "bt-b".into(),
                 subnet: "10.213.2.0/24".into(),
+                subnet6: None,
                 internal: true,
                 masquerade: true,
             },

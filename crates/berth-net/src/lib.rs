@@ -6,8 +6,11 @@
 
 pub mod bridge;
 pub mod dns;
+pub mod dns6;
 pub mod firewall;
+mod firewall6;
 pub mod ipam;
+pub mod ipam6;
 pub mod netlink;
 pub mod netns;
 

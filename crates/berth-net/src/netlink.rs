@@ -33,7 +33,11 @@ const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
 
+const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
+const IFA_FLAGS: u16 = 8;
+/// No duplicate address detection: the address is usable at once (as Docker sets it).
+const IFA_F_NODAD: u32 = 0x02;
 
 const IFF_UP: u32 = 0x1;
 const NLA_F_NESTED: u16 = 0x8000;
@@ -290,6 +294,37 @@ impl Netlink {
         };
         m.attr(IFA_BROADCAST, &bcast.to_be_bytes());
         self.request(&format!("add address {addr}/{prefix}"), m)
+    }
+
+    /// `ip -6 addr add ADDR/PREFIX dev INDEX nodad`; EEXIST is the caller's.
+    pub fn add_addr6(&self, index: u32, addr: std::net::Ipv6Addr, prefix: u8) -> Result<()> {
+        let mut m = Msg::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+        m.buf.push(libc::AF_INET6 as u8);
+        m.buf.push(prefix);
+        m.buf.push(IFA_F_NODAD as u8);
+        m.buf.push(0); // scope: universe
+        m.buf.extend_from_slice(&index.to_ne_bytes());
+        m.attr(IFA_LOCAL, &addr.octets());
+        m.attr(IFA_ADDRESS, &addr.octets());
+        m.attr_u32(IFA_FLAGS, IFA_F_NODAD);
+        self.request(&format!("add address {addr}/{prefix}"), m)
+    }
+
+    /// `ip -6 route add default via GW dev OIF`.
+    pub fn add_default_route6(&self, gateway: std::net::Ipv6Addr, oif: u32) -> Result<()> {
+        let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+        m.buf.push(libc::AF_INET6 as u8);
+        m.buf.push(0); // dst_len: default
+        m.buf.push(0); // src_len
+        m.buf.push(0); // tos
+        m.buf.push(libc::RT_TABLE_MAIN);
+        m.buf.push(libc::RTPROT_BOOT);
+        m.buf.push(libc::RT_SCOPE_UNIVERSE);
+        m.buf.push(libc::RTN_UNICAST);
+        m.buf.extend_from_slice(&0u32.to_ne_bytes());
+        m.attr(RTA_GATEWAY, &gateway.octets());
+        m.attr_u32(RTA_OIF, oif);
+        self.request(&format!("add default route via {gateway}"), m)
     }
 
     /// `ip route add default via GW`.

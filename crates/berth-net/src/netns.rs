@@ -8,7 +8,7 @@
 
 use crate::netlink::{is_exists, link_index, Netlink};
 use crate::{NetError, Result};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,10 @@ pub struct Endpoint {
     pub gateway: Option<Ipv4Addr>,
     pub mtu: Option<u32>,
     pub mac: [u8; 6],
+    /// The IPv6 address and prefix on an IPv6 network.
+    pub ip6: Option<(Ipv6Addr, u8)>,
+    /// IPv6 default route through this gateway (None: none, as on internal networks).
+    pub gateway6: Option<Ipv6Addr>,
 }
 
 /// Docker's MAC for an address: 02:42 followed by the IPv4 address.
@@ -153,6 +157,16 @@ fn configure(host: &Netlink, ns: &Netlink, ns_fd: i32, ep: &Endpoint, bridge: u3
             // A second network's gateway: the first one keeps the default route.
             Err(e) if is_exists(&e) => {}
             r => r?,
+        }
+    }
+    // After the link is up: the kernel adds the prefix route of an IPv6 address then.
+    if let Some((ip6, prefix6)) = ep.ip6 {
+        ns.add_addr6(idx, ip6, prefix6)?;
+        if let Some(gw6) = ep.gateway6 {
+            match ns.add_default_route6(gw6, idx) {
+                Err(e) if is_exists(&e) => {}
+                r => r?,
+            }
         }
     }
     Ok(())

@@ -48,9 +48,11 @@ impl Drop for NetGuard {
             let _ = Command::new("ip").args(["link", "del", b]).output();
         }
         if let Some(t) = &self.table {
-            let _ = Command::new("nft")
-                .args(["delete", "table", "ip", t])
-                .output();
+            for family in ["ip", "ip6"] {
+                let _ = Command::new("nft")
+                    .args(["delete", "table", family, t])
+                    .output();
+            }
         }
     }
 }

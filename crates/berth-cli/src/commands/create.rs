@@ -40,6 +40,8 @@ pub struct CreateOpts {
     pub network_alias: Vec<String>,
     #[arg(long)]
     pub ip: Option<String>,
+    #[arg(long)]
+    pub ip6: Option<String>,
     #[arg(short = 'm', long, value_parser = parse_mem)]
     pub memory: Option<String>,
     #[arg(long = "memory-swap")]
@@ -518,7 +520,19 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "none" | "host" => json!({}),
         n if n.starts_with("container:") => json!({}),
         n => {
-            let ipam = opts.ip.as_ref().map(|ip| json!({"IPv4Address": ip}));
+            let ipam = match (&opts.ip, &opts.ip6) {
+                (None, None) => Value::Null,
+                (v4, v6) => {
+                    let mut m = Map::new();
+                    if let Some(ip) = v4 {
+                        m.insert("IPv4Address".into(), json!(ip));
+                    }
+                    if let Some(ip) = v6 {
+                        m.insert("IPv6Address".into(), json!(ip));
+                    }
+                    Value::Object(m)
+                }
+            };
             let aliases = (!opts.network_alias.is_empty()).then(|| opts.network_alias.clone());
             json!({n: {"IPAMConfig":ipam,"Links":null,"Aliases":aliases,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}})
         }

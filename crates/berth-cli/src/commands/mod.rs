@@ -9,6 +9,7 @@ pub mod images;
 pub mod mount_opts;
 pub mod network;
 pub mod network_connect;
+mod network_ipam;
 pub mod observe;
 pub mod registry;
 pub mod system;

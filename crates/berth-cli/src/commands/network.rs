@@ -50,25 +50,8 @@ fn kv_map(items: &[String]) -> Map<String, Value> {
 pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: CreateCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
-    // The docker CLI pairs the n-th gateway and range with the n-th subnet.
-    if o.gateway.len() > o.subnet.len() || o.ip_range.len() > o.subnet.len() {
-        return Err(Failure::new(
-            "every ip-range or gateway must have a corresponding subnet",
-            1,
-        ));
-    }
-    let config: Vec<Value> = o
-        .subnet
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            json!({
-                "Subnet": s,
-                "IPRange": o.ip_range.get(i).cloned().unwrap_or_default(),
-                "Gateway": o.gateway.get(i).cloned().unwrap_or_default(),
-            })
-        })
-        .collect();
+    let config = super::network_ipam::ipam_config(&o.subnet, &o.ip_range, &o.gateway)
+        .map_err(|m| Failure::new(m, 1))?;
     let enable_ipv6 = match o.ipv6.as_deref() {
         None => Value::Null,
         Some("true") | Some("1") => json!(true),

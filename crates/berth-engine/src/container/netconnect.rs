@@ -18,6 +18,7 @@ use tracing::{info, warn};
 pub struct ConnectRequest {
     pub aliases: Vec<String>,
     pub ipv4: Option<String>,
+    pub ipv6: Option<String>,
 }
 
 /// Parses the connect body's `EndpointConfig`.
@@ -48,7 +49,12 @@ pub fn parse_endpoint_config(cfg: Option<&Value>) -> Result<ConnectRequest> {
             )));
         }
     }
-    Ok(ConnectRequest { aliases, ipv4 })
+    let ipv6 = crate::network::ipv6::requested_address(cfg.get("IPAMConfig"))?;
+    Ok(ConnectRequest {
+        aliases,
+        ipv4,
+        ipv6,
+    })
 }
 
 const SHARED: &str =
@@ -96,6 +102,7 @@ impl Engine {
                     EndpointRecord {
                         aliases: req.aliases,
                         ipv4_request: req.ipv4,
+                        ipv6_request: req.ipv6,
                         ..Default::default()
                     },
                 );
@@ -119,14 +126,17 @@ impl Engine {
             let mut ep = EndpointRecord {
                 aliases: req.aliases,
                 ipv4_request: req.ipv4,
+                ipv6_request: req.ipv6,
                 ..Default::default()
             };
             let ifname = next_ifname(&rec.endpoints);
             self.networks
                 .add_endpoint(&rec, &net, &mut ep, &ns, &ifname)
                 .await?;
-            if let Err(e) = hosts_line(&dir, &ep.ip, &rec.config.hostname, true) {
-                warn!(id = %rec.id, error = %e, "cannot add the address to /etc/hosts");
+            for ip in [&ep.ip, &ep.ip6] {
+                if let Err(e) = hosts_line(&dir, ip, &rec.config.hostname, true) {
+                    warn!(id = %rec.id, error = %e, "cannot add the address to /etc/hosts");
+                }
             }
             rec.endpoints.insert(net.name.clone(), ep);
             write_record(&dir, &rec)?;
@@ -173,8 +183,10 @@ impl Engine {
             };
             if let Some(ep) = rec.endpoints.remove(&k) {
                 self.networks.remove_endpoint(&rec.id, &ep).await;
-                if let Err(e) = hosts_line(&dir, &ep.ip, &rec.config.hostname, false) {
-                    warn!(id = %rec.id, error = %e, "cannot remove the address from /etc/hosts");
+                for ip in [&ep.ip, &ep.ip6] {
+                    if let Err(e) = hosts_line(&dir, ip, &rec.config.hostname, false) {
+                        warn!(id = %rec.id, error = %e, "cannot remove the address from /etc/hosts");
+                    }
                 }
             }
         } else {

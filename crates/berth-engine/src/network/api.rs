@@ -57,10 +57,23 @@ pub fn parse_create(body: &Value) -> Result<CreateRequest> {
                 "berth supports one IPv4 subnet per network".into(),
             ));
         }
-        if v4.len() < configs.len() {
+        if configs.len() - v4.len() > 1 {
             return Err(EngineError::InvalidParameter(
-                "IPv6 networks are not supported by berth yet".into(),
+                "berth supports one IPv6 subnet per network".into(),
             ));
+        }
+        if let Some(c) = configs.iter().find(|c| !v4.contains(c)) {
+            let get = |k: &str| {
+                c.get(k)
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            req.v6 = super::ipv6::Request6 {
+                subnet: get("Subnet"),
+                gateway: get("Gateway"),
+                ip_range: get("IPRange"),
+            };
         }
         if let Some(c) = v4.first() {
             let get = |k: &str| {
@@ -95,7 +108,11 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> Value {
                 "EndpointID": m.endpoint.endpoint_id,
                 "MacAddress": m.endpoint.mac,
                 "IPv4Address": format!("{}/{}", m.endpoint.ip, m.endpoint.prefix),
-                "IPv6Address": "",
+                "IPv6Address": if m.endpoint.ip6.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}/{}", m.endpoint.ip6, m.endpoint.prefix6)
+                },
             }),
         );
     }
@@ -114,7 +131,7 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> Value {
         "IPAM": {
             "Driver": "default",
             "Options": rec.ipam_options,
-            "Config": [cfg],
+            "Config": std::iter::once(cfg).chain(super::ipv6::ipam_config(rec)).collect::<Vec<_>>(),
         },
         "Internal": rec.internal,
         "Attachable": rec.attachable,
@@ -214,7 +231,7 @@ pub fn container_endpoint(
     dns_names.extend(ep.aliases.iter().cloned());
     dns_names.push(rec.id[..12.min(rec.id.len())].to_string());
     json!({
-        "IPAMConfig": ep.ipv4_request.as_ref().map(|ip| json!({ "IPv4Address": ip })),
+        "IPAMConfig": ipam_config(ep),
         "Links": Value::Null,
         "Aliases": if ep.aliases.is_empty() { Value::Null } else { json!(ep.aliases) },
         "MacAddress": ep.mac,
@@ -225,9 +242,24 @@ pub fn container_endpoint(
         "Gateway": ep.gateway,
         "IPAddress": ep.ip,
         "IPPrefixLen": if running { ep.prefix } else { 0 },
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
+        "IPv6Gateway": ep.gateway6,
+        "GlobalIPv6Address": ep.ip6,
+        "GlobalIPv6PrefixLen": ep.prefix6,
         "DNSNames": if running { json!(dns_names) } else { Value::Null },
     })
+}
+
+/// An endpoint's `IPAMConfig`: the addresses asked for (null when none).
+fn ipam_config(ep: &EndpointRecord) -> Value {
+    if ep.ipv4_request.is_none() && ep.ipv6_request.is_none() {
+        return Value::Null;
+    }
+    let mut m = Map::new();
+    if let Some(ip) = &ep.ipv4_request {
+        m.insert("IPv4Address".into(), json!(ip));
+    }
+    if let Some(ip) = &ep.ipv6_request {
+        m.insert("IPv6Address".into(), json!(ip));
+    }
+    Value::Object(m)
 }

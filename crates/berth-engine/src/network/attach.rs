@@ -56,6 +56,7 @@ impl Networks {
         let cid = crec.id.as_str();
         let endpoint = self.lease(cid, net, ep, ifname, &net.name)?;
         let (ip, prefix, mac) = (endpoint.ip, endpoint.prefix, endpoint.mac);
+        let ip6 = endpoint.ip6;
         let host_veth = endpoint.host_veth.clone();
         let p = ns.to_path_buf();
         let hv = host_veth.clone();
@@ -69,7 +70,8 @@ impl Networks {
             self.release(&net.id, cid);
             return Err(e);
         }
-        let entry = dns_entry(cid, &crec.name, net, ip, &ep.aliases);
+        let mut entry = dns_entry(cid, &crec.name, net, ip, &ep.aliases);
+        entry.ip6 = ip6.map(|(a, _)| a);
         if self.dns.serving(cid) {
             self.dns.add_entry(cid, entry);
         } else if let Err(e) = self.dns.add(cid, vec![entry], ns, &crec.host_config.dns) {
@@ -84,6 +86,7 @@ impl Networks {
         ep.mac = netns::mac_string(mac);
         ep.host_veth = host_veth;
         ep.ifname = ifname.to_string();
+        super::ipv6::fill_endpoint(ep, net, ip6);
         Ok(())
     }
 

@@ -185,6 +185,9 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         internal: false,
         attachable: false,
         enable_ipv6: false,
+        subnet6: None,
+        gateway6: None,
+        ip_range6: None,
         labels: BTreeMap::new(),
         options,
         ipam_options: BTreeMap::new(),
@@ -195,6 +198,8 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         rec,
         pool,
         users: HashMap::new(),
+        pool6: None,
+        users6: HashMap::new(),
     }))
 }
 

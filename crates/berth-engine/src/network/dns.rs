@@ -25,6 +25,8 @@ pub struct Entry {
     pub network_id: String,
     pub internal: bool,
     pub ip: Ipv4Addr,
+    /// Its IPv6 address on an IPv6 network (AAAA).
+    pub ip6: Option<std::net::Ipv6Addr>,
     /// Lower case: name, aliases, short id.
     pub names: Vec<String>,
 }
@@ -53,6 +55,35 @@ impl Table {
         ips.sort();
         ips.dedup();
         (!ips.is_empty()).then_some(ips)
+    }
+
+    /// The IPv6 addresses of a name the asker can see (those on IPv6 networks).
+    fn lookup6(&self, asker: &str, name: &str) -> Vec<std::net::Ipv6Addr> {
+        let Some(mine) = self.entries.get(asker) else {
+            return Vec::new();
+        };
+        let mut ips: Vec<std::net::Ipv6Addr> = self
+            .entries
+            .values()
+            .flatten()
+            .filter(|e| {
+                mine.iter().any(|m| m.network_id == e.network_id)
+                    && e.names.iter().any(|n| n == name)
+            })
+            .filter_map(|e| e.ip6)
+            .collect();
+        ips.sort();
+        ips.dedup();
+        ips
+    }
+
+    fn reverse6(&self, asker: &str, ip: std::net::Ipv6Addr) -> Option<String> {
+        let mine = self.entries.get(asker)?;
+        self.entries.values().flatten().find_map(|e| {
+            (e.ip6 == Some(ip) && mine.iter().any(|m| m.network_id == e.network_id))
+                .then(|| e.names.first().cloned())
+                .flatten()
+        })
     }
 
     fn reverse(&self, asker: &str, ip: Ipv4Addr) -> Option<String> {
@@ -262,12 +293,24 @@ impl Ctx {
                     return Local::Answer(dns::answer_ptr(pkt, q, &[name], TTL));
                 }
             }
+            if let Some(ip) = berth_net::dns6::reverse_v6(&q.name) {
+                if let Some(name) = table.reverse6(&self.asker, ip) {
+                    return Local::Answer(dns::answer_ptr(pkt, q, &[name], TTL));
+                }
+            }
             return Local::Forward;
         }
         match table.lookup(&self.asker, &q.name) {
             Some(ips) if q.qtype == dns::TYPE_A => Local::Answer(dns::answer_a(pkt, q, &ips, TTL)),
-            // A container name has no other records (no IPv6 yet): an empty answer, so the
-            // client does not go on to the search domains.
+            // Its IPv6 addresses (none off IPv6 networks: an empty answer).
+            Some(_) if q.qtype == dns::TYPE_AAAA => Local::Answer(berth_net::dns6::answer_aaaa(
+                pkt,
+                q,
+                &table.lookup6(&self.asker, &q.name),
+                TTL,
+            )),
+            // A container name has no other records: an empty answer, so the client does
+            // not go on to the search domains.
             Some(_) => Local::Answer(dns::answer_a(pkt, q, &[], TTL)),
             None if table.only_internal(&self.asker) => {
                 Local::Answer(dns::answer_error(pkt, q, dns::RCODE_SERVFAIL))
@@ -369,6 +412,7 @@ mod tests {
             network_id: net.into(),
             internal: false,
             ip: ip.into(),
+            ip6: None,
             names: names.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -396,5 +440,15 @@ mod tests {
             Some("web")
         );
         assert_eq!(t.reverse("c", Ipv4Addr::new(10, 0, 0, 2)), None);
+        // IPv6: only entries with an address, only on shared networks.
+        let v6: std::net::Ipv6Addr = "fd42:be:1::3".parse().unwrap();
+        if let Some(v) = t.entries.get_mut("b") {
+            v[0].ip6 = Some(v6);
+        }
+        assert_eq!(t.lookup6("a", "svc"), vec![v6]);
+        assert_eq!(t.lookup6("a", "web"), Vec::<std::net::Ipv6Addr>::new());
+        assert!(t.lookup6("c", "db").is_empty());
+        assert_eq!(t.reverse6("a", v6).as_deref(), Some("db"));
+        assert_eq!(t.reverse6("c", v6), None);
     }
 }

@@ -159,6 +159,9 @@ pub fn hosts_entries(dir: &Path, rec: &ContainerRecord) -> Result<()> {
     let mut lines = String::new();
     for ep in rec.endpoints.values().filter(|e| !e.ip.is_empty()) {
         lines.push_str(&format!("{}\t{}\n", ep.ip, rec.config.hostname));
+        if !ep.ip6.is_empty() {
+            lines.push_str(&format!("{}\t{}\n", ep.ip6, rec.config.hostname));
+        }
     }
     if lines.is_empty() {
         return Ok(());

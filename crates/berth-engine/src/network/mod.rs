@@ -10,6 +10,7 @@ pub mod attach;
 pub mod default_bridge;
 pub mod dns;
 pub mod engine;
+pub mod ipv6;
 pub mod ports;
 
 use crate::error::{EngineError, Result};
@@ -46,6 +47,13 @@ pub struct NetworkRecord {
     pub attachable: bool,
     #[serde(default)]
     pub enable_ipv6: bool,
+    /// The IPv6 subnet, gateway and range (`--ipv6`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range6: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -63,6 +71,7 @@ impl NetworkRecord {
         firewall::NetRules {
             bridge: self.bridge.clone(),
             subnet: self.subnet.clone(),
+            subnet6: self.subnet6.clone().filter(|_| self.enable_ipv6),
             internal: self.internal,
             masquerade: self
                 .options
@@ -81,6 +90,9 @@ pub struct EndpointRecord {
     /// Requested at create: `--ip`.
     #[serde(default)]
     pub ipv4_request: Option<String>,
+    /// Requested at create: `--ip6`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_request: Option<String>,
     /// Filled while the container runs.
     #[serde(default)]
     pub network_id: String,
@@ -96,6 +108,13 @@ pub struct EndpointRecord {
     pub mac: String,
     #[serde(default)]
     pub host_veth: String,
+    /// The IPv6 address, prefix and gateway on an IPv6 network (while it runs).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ip6: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prefix6: u8,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub gateway6: String,
     /// The interface in the container ("" for the first network's, eth0).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub ifname: String,
@@ -109,6 +128,13 @@ struct Net {
     pool: Pool,
     /// container id -> address
     users: HashMap<String, Ipv4Addr>,
+    /// The IPv6 pool of an IPv6 network, and its addresses handed out.
+    pool6: Option<berth_net::ipam6::Pool>,
+    users6: HashMap<String, std::net::Ipv6Addr>,
+}
+
+fn is_zero(v: &u8) -> bool {
+    *v == 0
 }
 
 /// A running container's published ports: the rules' target and the host ports held.
@@ -128,6 +154,8 @@ pub struct Networks {
     /// Serializes computing and applying the rules: two concurrent rewrites could otherwise
     /// land in the wrong order and bring back a removed container's rules.
     fw: Mutex<()>,
+    /// Where the daemon's IPv6 ULA /48 comes from (its data root).
+    ula_seed: Vec<u8>,
 }
 
 /// What `POST /networks/create` asks for, parsed.
@@ -141,6 +169,7 @@ pub struct CreateRequest {
     pub internal: bool,
     pub attachable: bool,
     pub enable_ipv6: bool,
+    pub v6: ipv6::Request6,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
     pub ipam_options: BTreeMap<String, String>,
@@ -187,12 +216,21 @@ impl Networks {
                     continue;
                 }
             };
+            let pool6 = match ipv6::pool_of(&rec) {
+                Ok(p) => p,
+                Err(e) => {
+                    warn!(network = %rec.name, error = %e, "skipping network with a bad IPv6 pool");
+                    continue;
+                }
+            };
             nets.insert(
                 rec.id.clone(),
                 Net {
                     rec,
                     pool,
                     users: HashMap::new(),
+                    pool6,
+                    users6: HashMap::new(),
                 },
             );
         }
@@ -207,6 +245,7 @@ impl Networks {
             dns: dns::Resolver::new(),
             pools: cfg.pools(),
             fw: Mutex::new(()),
+            ula_seed: data_root.as_os_str().as_encoded_bytes().to_vec(),
         };
         for net in n.lock().values() {
             if let Err(e) = setup_bridge(&net.rec) {
@@ -332,11 +371,6 @@ impl Networks {
                 "plugin \"{driver}\" not found"
             )));
         }
-        if req.enable_ipv6 {
-            return Err(EngineError::InvalidParameter(
-                "IPv6 networks are not supported by berth yet".into(),
-            ));
-        }
         let id = new_id();
         let mtu = match req.options.get("com.docker.network.driver.mtu") {
             Some(v) => Some(v.parse::<u32>().map_err(|_| {
@@ -405,7 +439,9 @@ impl Networks {
                 }
             };
             let pool = Pool::new(subnet, gateway, range).map_err(net_err)?;
-            let rec = NetworkRecord {
+            let (subnet6, pool6) =
+                ipv6::create_pool(&req.v6, req.enable_ipv6, &nets, &self.ula_seed)?;
+            let mut rec = NetworkRecord {
                 id: id.clone(),
                 name: req.name.clone(),
                 created: Utc::now(),
@@ -415,13 +451,17 @@ impl Networks {
                 ip_range: pool.range.map(|r| r.to_string()),
                 internal: req.internal,
                 attachable: req.attachable,
-                enable_ipv6: false,
+                enable_ipv6: req.enable_ipv6,
+                subnet6: None,
+                gateway6: None,
+                ip_range6: None,
                 labels: req.labels,
                 options: req.options,
                 ipam_options: req.ipam_options,
                 bridge: bridge_name,
                 mtu,
             };
+            ipv6::fill_record(&mut rec, subnet6, pool6.as_ref());
             // Reserved under the lock so a concurrent create sees the name and subnet.
             nets.insert(
                 id.clone(),
@@ -429,6 +469,8 @@ impl Networks {
                     rec: rec.clone(),
                     pool,
                     users: HashMap::new(),
+                    pool6,
+                    users6: HashMap::new(),
                 },
             );
             rec
@@ -540,6 +582,7 @@ impl Networks {
             .unwrap_or_default();
         let endpoint = self.lease(container_id, &rec, &ep, "eth0", mode)?;
         let (ip, prefix, mac) = (endpoint.ip, endpoint.prefix, endpoint.mac);
+        let ip6 = endpoint.ip6;
         let host_veth = endpoint.host_veth.clone();
         let path = netns::path_in(dir);
         let p = path.clone();
@@ -590,7 +633,8 @@ impl Networks {
         let served = if default_bridge::is_default(&rec) {
             Ok(())
         } else {
-            let entry = dns_entry(&crec.id, &crec.name, &rec, ip, &ep.aliases);
+            let mut entry = dns_entry(&crec.id, &crec.name, &rec, ip, &ep.aliases);
+            entry.ip6 = ip6.map(|(a, _)| a);
             self.dns
                 .add(&crec.id, vec![entry], &path, &crec.host_config.dns)
                 .and_then(|()| {
@@ -623,6 +667,7 @@ impl Networks {
         ep.gateway = rec.gateway.clone();
         ep.mac = netns::mac_string(mac);
         ep.host_veth = host_veth;
+        ipv6::fill_endpoint(&mut ep, &rec, ip6);
         endpoints.insert(rec.name.clone(), ep);
         // The other networks it is connected to (`network connect`, several --network).
         self.attach_others(crec, &path).await?;
@@ -656,16 +701,24 @@ impl Networks {
                 }
                 None => n.pool.allocate().map_err(net_err)?,
             };
+            let ip6 = match ipv6::lease(n, container_id, ep) {
+                Ok(a) => a,
+                Err(e) => {
+                    n.pool.release(ip);
+                    return Err(e);
+                }
+            };
             n.users.insert(container_id.to_string(), ip);
-            ip
+            (ip, ip6)
         };
+        let (ip, ip6) = ip;
         let prefix = net
             .subnet
             .parse::<Ipv4Net>()
             .map(|n| n.prefix_len())
             .unwrap_or(24);
         let gateway: Ipv4Addr = net.gateway.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
-        Ok(Endpoint {
+        let mut endpoint = Endpoint {
             host_veth: veth_name(container_id, &net.id),
             ifname: ifname.to_string(),
             bridge: net.bridge.clone(),
@@ -674,7 +727,11 @@ impl Networks {
             gateway: (!net.internal).then_some(gateway),
             mtu: net.mtu,
             mac: netns::mac_for(ip),
-        })
+            ip6: None,
+            gateway6: None,
+        };
+        ipv6::endpoint(net, ip6, &mut endpoint);
+        Ok(endpoint)
     }
 
     /// Drops a container's published ports; rewrites the rules if it had any.
@@ -697,6 +754,7 @@ impl Networks {
             if let Some(ip) = n.users.remove(container_id) {
                 n.pool.release(ip);
             }
+            ipv6::release(n, container_id);
         }
     }
 
@@ -719,6 +777,7 @@ impl Networks {
             let keep = EndpointRecord {
                 aliases: std::mem::take(&mut ep.aliases),
                 ipv4_request: ep.ipv4_request.take(),
+                ipv6_request: ep.ipv6_request.take(),
                 ..Default::default()
             };
             *ep = keep;
@@ -754,8 +813,12 @@ impl Networks {
                 };
                 if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
                     if !default_bridge::is_default(&n.rec) {
-                        entries.push(dns_entry(container_id, &crec.name, &n.rec, ip, &ep.aliases));
+                        let mut entry =
+                            dns_entry(container_id, &crec.name, &n.rec, ip, &ep.aliases);
+                        entry.ip6 = ep.ip6.parse().ok();
+                        entries.push(entry);
                     }
+                    ipv6::restore(n, container_id, ep);
                     if n.pool.reserve(ip).is_ok() {
                         n.users.insert(container_id.to_string(), ip);
                     }
@@ -819,6 +882,7 @@ fn dns_entry(
         network_id: net.id.clone(),
         internal: net.internal,
         ip,
+        ip6: None,
         names,
     }
 }
@@ -844,7 +908,8 @@ fn setup_bridge(rec: &NetworkRecord) -> Result<()> {
         .parse::<Ipv4Net>()
         .map(|n| n.prefix_len())
         .map_err(|_| EngineError::Internal(format!("bad subnet {}", rec.subnet)))?;
-    bridge::ensure(&rec.bridge, gw, prefix, rec.mtu).map_err(net_err)
+    bridge::ensure(&rec.bridge, gw, prefix, rec.mtu).map_err(net_err)?;
+    ipv6::setup_bridge(rec)
 }
 
 fn new_id() -> String {
@@ -898,6 +963,12 @@ pub fn endpoints_from_request(
                     )));
                 }
             }
+            let ip6 = ipv6::requested_address(ep.get("IPAMConfig"))?;
+            if ip6.is_some() && is_builtin_mode(name) {
+                return Err(EngineError::InvalidParameter(
+                    "user specified IP address is supported on user defined networks only".into(),
+                ));
+            }
             if !aliases.is_empty() && is_builtin_mode(name) {
                 return Err(EngineError::InvalidParameter(
                     "network-scoped alias is supported only for containers in user defined networks"
@@ -912,6 +983,7 @@ pub fn endpoints_from_request(
                 EndpointRecord {
                     aliases,
                     ipv4_request: ip,
+                    ipv6_request: ip6,
                     ..Default::default()
                 },
             );

@@ -1,0 +1,247 @@
+//! IPv6 on bridge networks (`network create --ipv6`): the network's IPv6 subnet, gateway
+//! and range (its own `--subnet`, else a /64 of the daemon's ULA /48 as moby 27+ picks
+//! one), the containers' IPv6 addresses (`--ip6`, else the lowest free one), and the
+//! bridge's gateway address. A network without `--ipv6` keeps a given IPv6 subnet in its
+//! record (Docker lists it) but hands out no IPv6 addresses.
+
+use super::{net_err, EndpointRecord, Net, NetworkRecord};
+use crate::error::{EngineError, Result};
+use berth_net::ipam6::{self, Pool};
+use berth_net::netns::Endpoint;
+use ipnet::Ipv6Net;
+use std::net::Ipv6Addr;
+
+/// The IPv6 part of a create request.
+#[derive(Debug, Default, Clone)]
+pub struct Request6 {
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub ip_range: Option<String>,
+}
+
+const OVERLAP: &str = "invalid pool request: Pool overlaps with other one on this address space";
+
+/// The pool of a stored record (None: no IPv6 on it).
+pub(super) fn pool_of(
+    rec: &NetworkRecord,
+) -> std::result::Result<Option<Pool>, berth_net::NetError> {
+    let (true, Some(s)) = (rec.enable_ipv6, rec.subnet6.as_deref()) else {
+        return Ok(None);
+    };
+    let subnet = ipam6::parse_subnet(s)?;
+    let gw = rec.gateway6.as_deref().map(ipam6::parse_addr).transpose()?;
+    let range = rec
+        .ip_range6
+        .as_deref()
+        .map(ipam6::parse_subnet)
+        .transpose()?;
+    Pool::new(subnet, gw, range).map(Some)
+}
+
+fn taken(nets: &std::collections::HashMap<String, Net>) -> Vec<Ipv6Net> {
+    nets.values()
+        .filter_map(|n| n.rec.subnet6.as_deref())
+        .filter_map(|s| s.parse::<Ipv6Net>().ok())
+        .collect()
+}
+
+/// Checks the request's IPv6 entry and picks the network's IPv6 pool (under the networks'
+/// lock, so a concurrent create sees it). `seed` makes the daemon's ULA /48.
+pub(super) fn create_pool(
+    req: &Request6,
+    enable: bool,
+    nets: &std::collections::HashMap<String, Net>,
+    seed: &[u8],
+) -> Result<(Option<String>, Option<Pool>)> {
+    let subnet = match req.subnet.as_deref() {
+        Some(s) => Some(ipam6::parse_subnet(s).map_err(net_err)?),
+        None => None,
+    };
+    if !enable {
+        // Docker keeps it in the network's IPAM config but does not use it.
+        return Ok((subnet.map(|s| s.to_string()), None));
+    }
+    let gateway = req
+        .gateway
+        .as_deref()
+        .map(|g| {
+            g.parse::<Ipv6Addr>().map_err(|_| {
+                EngineError::InvalidParameter(format!(
+                    "invalid network config:\ninvalid gateway {g}: invalid address"
+                ))
+            })
+        })
+        .transpose()?;
+    let range = req
+        .ip_range
+        .as_deref()
+        .map(|r| {
+            r.parse::<Ipv6Net>().map_err(|_| {
+                EngineError::InvalidParameter(format!(
+                    "invalid network config:\ninvalid ip-range {r}: invalid CIDR block notation"
+                ))
+            })
+        })
+        .transpose()?;
+    let taken = taken(nets);
+    let subnet = match subnet {
+        Some(s) => {
+            if taken.iter().any(|t| ipam6::overlaps(t, &s)) {
+                return Err(EngineError::Forbidden(OVERLAP.into()));
+            }
+            s
+        }
+        None => {
+            if gateway.is_some() || range.is_some() {
+                return Err(EngineError::InvalidParameter(
+                    "gateway and ip-range need a subnet".into(),
+                ));
+            }
+            let mut avoid = taken;
+            avoid.extend(ipam6::host_routes());
+            ipam6::pick_ula(seed, &avoid).ok_or_else(|| {
+                EngineError::Forbidden(
+                    "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network".into(),
+                )
+            })?
+        }
+    };
+    let pool = Pool::new(subnet, gateway, range).map_err(net_err)?;
+    Ok((Some(pool.subnet.to_string()), Some(pool)))
+}
+
+/// Fills the record's IPv6 fields from its pool.
+pub(super) fn fill_record(rec: &mut NetworkRecord, subnet: Option<String>, pool: Option<&Pool>) {
+    rec.subnet6 = subnet;
+    if let Some(p) = pool {
+        rec.gateway6 = Some(p.gateway.to_string());
+        rec.ip_range6 = p.range.map(|r| r.to_string());
+    }
+}
+
+/// Takes the endpoint's IPv6 address on an IPv6 network (`--ip6`, else the lowest free);
+/// a previous lease of the container is released first. None on other networks.
+pub(super) fn lease(
+    n: &mut Net,
+    container_id: &str,
+    ep: &EndpointRecord,
+) -> Result<Option<Ipv6Addr>> {
+    if let Some(old) = n.users6.remove(container_id) {
+        if let Some(p) = n.pool6.as_mut() {
+            p.release(old);
+        }
+    }
+    let requested = ep.ipv6_request.as_deref().filter(|s| !s.is_empty());
+    let Some(pool) = n.pool6.as_mut() else {
+        if requested.is_some() {
+            return Err(EngineError::InvalidParameter(format!(
+                "invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets (network {} has no IPv6)",
+                n.rec.name
+            )));
+        }
+        return Ok(None);
+    };
+    let ip = match requested {
+        Some(s) => {
+            let ip = ipam6::parse_addr(s).map_err(net_err)?;
+            pool.reserve(ip).map_err(net_err)?;
+            ip
+        }
+        None => pool.allocate().map_err(net_err)?,
+    };
+    n.users6.insert(container_id.to_string(), ip);
+    Ok(Some(ip))
+}
+
+pub(super) fn release(n: &mut Net, container_id: &str) {
+    if let Some(ip) = n.users6.remove(container_id) {
+        if let Some(p) = n.pool6.as_mut() {
+            p.release(ip);
+        }
+    }
+}
+
+/// Daemon start: a running container's recorded IPv6 address is taken again.
+pub(super) fn restore(n: &mut Net, container_id: &str, ep: &EndpointRecord) {
+    let (Some(pool), Ok(ip)) = (n.pool6.as_mut(), ep.ip6.parse::<Ipv6Addr>()) else {
+        return;
+    };
+    if pool.reserve(ip).is_ok() {
+        n.users6.insert(container_id.to_string(), ip);
+    }
+}
+
+/// The interface's IPv6 part for the namespace code.
+pub(super) fn endpoint(net: &NetworkRecord, ip: Option<Ipv6Addr>, ep: &mut Endpoint) {
+    let Some(ip) = ip else { return };
+    let prefix = net
+        .subnet6
+        .as_deref()
+        .and_then(|s| s.parse::<Ipv6Net>().ok())
+        .map_or(64, |n| n.prefix_len());
+    ep.ip6 = Some((ip, prefix));
+    ep.gateway6 = net
+        .gateway6
+        .as_deref()
+        .and_then(|g| g.parse().ok())
+        .filter(|_| !net.internal);
+}
+
+/// Copies the attached interface's IPv6 address into the container's endpoint record.
+pub(super) fn fill_endpoint(
+    ep: &mut EndpointRecord,
+    net: &NetworkRecord,
+    made: Option<(Ipv6Addr, u8)>,
+) {
+    match made {
+        Some((ip, prefix)) => {
+            ep.ip6 = ip.to_string();
+            ep.prefix6 = prefix;
+            ep.gateway6 = net.gateway6.clone().unwrap_or_default();
+        }
+        None => {
+            ep.ip6.clear();
+            ep.prefix6 = 0;
+            ep.gateway6.clear();
+        }
+    }
+}
+
+/// The bridge's IPv6 gateway address, on an IPv6 network.
+pub(super) fn setup_bridge(rec: &NetworkRecord) -> Result<()> {
+    let Ok(Some(pool)) = pool_of(rec) else {
+        return Ok(());
+    };
+    berth_net::bridge::ensure_v6(&rec.bridge, pool.gateway, pool.subnet.prefix_len())
+        .map_err(net_err)
+}
+
+/// `IPAMConfig.IPv6Address` of a create or connect request, checked.
+pub fn requested_address(ipam: Option<&serde_json::Value>) -> Result<Option<String>> {
+    let ip = ipam
+        .and_then(|c| c.get("IPv6Address"))
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    if let Some(ip) = &ip {
+        if ip.parse::<Ipv6Addr>().is_err() {
+            return Err(EngineError::InvalidParameter(format!(
+                "invalid IPv6 address: {ip}"
+            )));
+        }
+    }
+    Ok(ip)
+}
+
+/// The IPv6 entry of the network's `IPAM.Config` in inspect.
+pub(super) fn ipam_config(rec: &NetworkRecord) -> Option<serde_json::Value> {
+    let s = rec.subnet6.as_ref()?;
+    let mut cfg = serde_json::json!({ "Subnet": s });
+    if let Some(g) = rec.gateway6.as_ref() {
+        cfg["Gateway"] = serde_json::json!(g);
+    }
+    if let Some(r) = rec.ip_range6.as_ref() {
+        cfg["IPRange"] = serde_json::json!(r);
+    }
+    Some(cfg)
+}
