@@ -312,6 +312,8 @@ fn net6_default_ula_subnet_and_docker_errors() {
         let auto2 = name(c, "v6auto2");
         let v2 = create_v6(&d, c, &auto2, &g.bridge(), &[]);
         assert_ne!(v2["IPAM"]["Config"][1]["Subnet"], s6.as_str());
+        // (The slot's IPv4 pool holds four networks.)
+        d.run(c, &["network", "rm", &auto, &auto2]).success();
 
         // Overlapping v6 subnets.
         let (o1, o2) = (name(c, "v6ov1"), name(c, "v6ov2"));
@@ -418,8 +420,7 @@ fn net6_default_ula_subnet_and_docker_errors() {
         run_d(&d, c, &x, &nov6, &[]);
         assert_eq!(endpoint(&d, c, &x, &nov6)["GlobalIPv6Address"], "");
         d.run(c, &["rm", "-f", &x]).success();
-        d.run(c, &["network", "rm", &auto, &auto2, &o1, &v4only, &nov6])
-            .success();
+        d.run(c, &["network", "rm", &o1, &v4only, &nov6]).success();
     }
 }
 
@@ -439,11 +440,16 @@ fn net6_firewall_has_v6_isolation_internal_and_masquerade() {
         .expect("nft");
     let rules = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "the ip6 table exists: {rules}");
-    assert!(
-        rules.contains(&format!("iifname \"{b1}\" oifname \"{b2}\" drop"))
-            || rules.contains(&format!("iifname \"{b1}\" oifname {{ \"{b2}\" }} drop")),
-        "isolation: {rules}"
-    );
+    // Isolation both ways: each bridge's drop set holds the other one.
+    for (from, to) in [(&b1, &b2), (&b2, &b1)] {
+        let head = format!("iifname \"{from}\" oifname {{");
+        assert!(
+            rules.lines().any(|l| l.trim().starts_with(&head)
+                && l.contains(&format!("\"{to}\""))
+                && l.trim_end().ends_with("drop")),
+            "isolation {from} -> {to}: {rules}"
+        );
+    }
     assert!(
         rules.contains(&format!("iifname \"{b2}\" drop")),
         "internal: {rules}"
