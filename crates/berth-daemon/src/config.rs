@@ -40,6 +40,12 @@ pub struct Flags {
     /// Address pool for networks without --subnet: `base=CIDR,size=N`; repeatable.
     #[arg(long = "default-address-pool")]
     pub default_address_pools: Vec<String>,
+    /// IPv6 on the default bridge network.
+    #[arg(long = "ipv6")]
+    pub ipv6: bool,
+    /// The default bridge network's IPv6 subnet (CIDR).
+    #[arg(long = "fixed-cidr-v6")]
+    pub fixed_cidr_v6: Option<String>,
 }
 
 /// One entry of daemon.json's `default-address-pools`.
@@ -68,6 +74,8 @@ pub struct FileConfig {
     pub bip: Option<String>,
     pub mtu: Option<u32>,
     pub default_address_pools: Option<Vec<PoolEntry>>,
+    pub ipv6: Option<bool>,
+    pub fixed_cidr_v6: Option<String>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -86,9 +94,7 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "experimental",
     "iptables",
     "ip6tables",
-    "ipv6",
     "fixed-cidr",
-    "fixed-cidr-v6",
     "default-ulimits",
     "exec-opts",
     "labels",
@@ -252,6 +258,12 @@ fn network_config(
     if flags.mtu.is_some() && file.mtu.is_some() {
         return Err(conflict("mtu"));
     }
+    if flags.ipv6 && file.ipv6.is_some() {
+        return Err(conflict("ipv6"));
+    }
+    if flags.fixed_cidr_v6.is_some() && file.fixed_cidr_v6.is_some() {
+        return Err(conflict("fixed-cidr-v6"));
+    }
     if !flags.default_address_pools.is_empty() && file.default_address_pools.is_some() {
         return Err(conflict("default-address-pools"));
     }
@@ -290,6 +302,13 @@ fn network_config(
         flags.bip.as_deref().or(file.bip.as_deref()),
         flags.mtu.or(file.mtu),
         &pools,
+    )?
+    .with_ipv6(
+        flags.ipv6 || file.ipv6.unwrap_or(false),
+        flags
+            .fixed_cidr_v6
+            .as_deref()
+            .or(file.fixed_cidr_v6.as_deref()),
     )
 }
 
@@ -406,6 +425,27 @@ mod tests {
         assert_eq!(s.network.pools.len(), 1);
         assert!(load(flags(&["--default-address-pool", "base=10.0.0.0/16"])).is_err());
         assert!(load(flags(&["--bip", "bogus"])).is_err());
+    }
+
+    #[test]
+    fn ipv6_settings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("daemon.json");
+        std::fs::write(&p, r#"{"ipv6":true,"fixed-cidr-v6":"fd42:be:7::/64"}"#).expect("write");
+        let path = p.to_str().unwrap_or_default();
+        let s = load(flags(&["--config-file", path])).expect("loads");
+        assert!(s.network.ipv6);
+        assert_eq!(
+            s.network.fixed_cidr_v6.map(|n| n.to_string()).as_deref(),
+            Some("fd42:be:7::/64")
+        );
+        let err = load(flags(&["--config-file", path, "--ipv6"])).expect_err("both");
+        assert!(err.contains("ipv6"), "{err}");
+        let s = load(flags(&["--ipv6", "--fixed-cidr-v6", "fd42:be:8::/64"])).expect("flags");
+        assert!(s.network.ipv6 && s.network.fixed_cidr_v6.is_some());
+        let err = load(flags(&["--fixed-cidr-v6", "fd42:be::zz/64"])).expect_err("bad");
+        assert!(err.contains("fixed-cidr-v6"), "{err}");
+        assert!(!load(flags(&[])).expect("defaults").network.ipv6);
     }
 
     #[test]

@@ -50,10 +50,8 @@ mod tests {
     #[test]
     fn aaaa_and_reverse() {
         let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-        for l in ["web"] {
-            p.push(l.len() as u8);
-            p.extend_from_slice(l.as_bytes());
-        }
+        p.push(3);
+        p.extend_from_slice(b"web");
         p.push(0);
         p.extend_from_slice(&TYPE_AAAA.to_be_bytes());
         p.extend_from_slice(&1u16.to_be_bytes());
@@ -67,7 +65,7 @@ mod tests {
         assert_eq!(u16::from_be_bytes([empty[6], empty[7]]), 0);
         assert_eq!(empty.len(), p.len());
         let name = "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.e.b.0.0.2.4.d.f.ip6.arpa";
-        assert_eq!(reverse_v6(&name[..name.len()]), None, "31 nibbles");
+        assert_eq!(reverse_v6(name), None, "too few nibbles");
         let name = "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.e.b.0.0.0.0.0.0.2.4.d.f.ip6.arpa";
         assert_eq!(reverse_v6(name), Some("fd42:0:be:1::2".parse().unwrap()));
         assert_eq!(reverse_v6("4.3.2.1.in-addr.arpa"), None);

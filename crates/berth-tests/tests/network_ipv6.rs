@@ -495,3 +495,34 @@ fn net6_firewall_has_v6_isolation_internal_and_masquerade() {
         "rules of removed networks: {text}"
     );
 }
+
+#[test]
+fn net6_default_bridge_with_ipv6_and_fixed_cidr_v6() {
+    let mut g = NetGuard::new("bt-6e");
+    let cfg = format!(r#"{{"ipv6": true, "fixed-cidr-v6": "{}"}}"#, v6_net(0x41));
+    let d = TestDaemon::start_with_config(&cfg);
+    g.watch(&d);
+    for c in Client::BOTH {
+        let v = inspect_net(&d, c, "bridge");
+        assert_eq!(v["EnableIPv6"], true, "{v}");
+        let cfgs = v["IPAM"]["Config"].as_array().expect("Config").clone();
+        assert_eq!(cfgs.len(), 2, "{v}");
+        assert_eq!(cfgs[1]["Subnet"], v6_net(0x41), "{v}");
+    }
+    let c = Client::Docker;
+    let (a, b) = (name(c, "v6dfa"), name(c, "v6dfb"));
+    for x in [&a, &b] {
+        d.run(c, &["run", "-d", "--name", x, "busybox", "sleep", "600"])
+            .success();
+    }
+    let ipa = ip6_of(&d, c, &a, "bridge");
+    assert_eq!(ipa, v6_addr(0x41, 2));
+    let out = d.run(c, &["inspect", &a]).success().out();
+    let v: Value = serde_json::from_str(&out).expect("inspect JSON");
+    let ns = &v[0]["NetworkSettings"];
+    assert_eq!(ns["GlobalIPv6Address"], ipa.as_str(), "legacy field: {ns}");
+    assert_eq!(ns["GlobalIPv6PrefixLen"], 64, "{ns}");
+    assert_eq!(ns["IPv6Gateway"], v6_addr(0x41, 1), "{ns}");
+    assert!(ping6(&d, c, &b, &ipa), "{b} -> {ipa} on the default bridge");
+    d.run(c, &["rm", "-f", &a, &b]).success();
+}

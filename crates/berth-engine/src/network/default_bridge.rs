@@ -34,6 +34,10 @@ pub struct BridgeConfig {
     /// Where networks without `--subnet` (and the default bridge without `bip`) come from;
     /// empty: Docker's defaults.
     pub pools: Vec<AddressPool>,
+    /// daemon.json `ipv6` / `--ipv6`: IPv6 on the default bridge too.
+    pub ipv6: bool,
+    /// daemon.json `fixed-cidr-v6` / `--fixed-cidr-v6`: its IPv6 subnet (else a ULA /64).
+    pub fixed_cidr_v6: Option<ipnet::Ipv6Net>,
 }
 
 impl Default for BridgeConfig {
@@ -43,6 +47,8 @@ impl Default for BridgeConfig {
             bip: None,
             mtu: None,
             pools: Vec::new(),
+            ipv6: false,
+            fixed_cidr_v6: None,
         }
     }
 }
@@ -94,7 +100,27 @@ impl BridgeConfig {
             bip,
             mtu,
             pools,
+            ipv6: false,
+            fixed_cidr_v6: None,
         })
+    }
+
+    /// Adds `ipv6` and `fixed-cidr-v6`, checked with dockerd's words.
+    pub fn with_ipv6(
+        mut self,
+        ipv6: bool,
+        fixed_cidr_v6: Option<&str>,
+    ) -> std::result::Result<BridgeConfig, String> {
+        self.ipv6 = ipv6;
+        self.fixed_cidr_v6 = match fixed_cidr_v6.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => {
+                let net = berth_net::ipam6::parse_subnet(s)
+                    .map_err(|e| format!("invalid fixed-cidr-v6: {e}"))?;
+                Some(net)
+            }
+        };
+        Ok(self)
     }
 
     /// The pools networks are picked from.
@@ -159,6 +185,27 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
     }
     let pool = Pool::new(subnet, Some(gateway), None)
         .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+    let pool6 = if cfg.ipv6 {
+        let subnet6 = match cfg.fixed_cidr_v6 {
+            Some(s) => s,
+            None => {
+                // A ULA /64 of a /48 that the bridge's name makes stable across restarts.
+                let mut avoid = super::ipv6::taken_subnets(nets);
+                avoid.extend(berth_net::ipam6::host_routes());
+                berth_net::ipam6::pick_ula(bridge.as_bytes(), &avoid).ok_or_else(|| {
+                    EngineError::Forbidden(
+                        "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network".into(),
+                    )
+                })?
+            }
+        };
+        Some(
+            berth_net::ipam6::Pool::new(subnet6, None, None)
+                .map_err(|e| EngineError::InvalidParameter(e.to_string()))?,
+        )
+    } else {
+        None
+    };
     let mut options = BTreeMap::new();
     for (k, v) in [
         ("com.docker.network.bridge.default_bridge", "true"),
@@ -184,9 +231,9 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         ip_range: None,
         internal: false,
         attachable: false,
-        enable_ipv6: false,
-        subnet6: None,
-        gateway6: None,
+        enable_ipv6: pool6.is_some(),
+        subnet6: pool6.as_ref().map(|p| p.subnet.to_string()),
+        gateway6: pool6.as_ref().map(|p| p.gateway.to_string()),
         ip_range6: None,
         labels: BTreeMap::new(),
         options,
@@ -198,7 +245,7 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         rec,
         pool,
         users: HashMap::new(),
-        pool6: None,
+        pool6,
         users6: HashMap::new(),
     }))
 }
@@ -260,5 +307,22 @@ mod tests {
         assert_eq!(net.rec.options["com.docker.network.bridge.name"], "bt-y");
         assert_eq!(net.rec.options["com.docker.network.driver.mtu"], "1500");
         assert!(is_default(&net.rec));
+        assert!(!net.rec.enable_ipv6 && net.pool6.is_none());
+        let v6 = cfg
+            .clone()
+            .with_ipv6(true, Some("fd42:be:ff:1::/64"))
+            .unwrap();
+        let net = build(&v6, &HashMap::new()).unwrap().unwrap();
+        assert!(net.rec.enable_ipv6);
+        assert_eq!(net.rec.subnet6.as_deref(), Some("fd42:be:ff:1::/64"));
+        assert_eq!(net.rec.gateway6.as_deref(), Some("fd42:be:ff:1::1"));
+        let ula = cfg.clone().with_ipv6(true, None).unwrap();
+        let net = build(&ula, &HashMap::new()).unwrap().unwrap();
+        assert!(net
+            .rec
+            .subnet6
+            .as_deref()
+            .is_some_and(|s| s.starts_with("fd")));
+        assert!(cfg.with_ipv6(true, Some("fd42::1/64")).is_err());
     }
 }

@@ -38,7 +38,8 @@ pub(super) fn pool_of(
     Pool::new(subnet, gw, range).map(Some)
 }
 
-fn taken(nets: &std::collections::HashMap<String, Net>) -> Vec<Ipv6Net> {
+/// The IPv6 subnets the networks hold.
+pub(super) fn taken_subnets(nets: &std::collections::HashMap<String, Net>) -> Vec<Ipv6Net> {
     nets.values()
         .filter_map(|n| n.rec.subnet6.as_deref())
         .filter_map(|s| s.parse::<Ipv6Net>().ok())
@@ -83,7 +84,7 @@ pub(super) fn create_pool(
             })
         })
         .transpose()?;
-    let taken = taken(nets);
+    let taken = taken_subnets(nets);
     let subnet = match subnet {
         Some(s) => {
             if taken.iter().any(|t| ipam6::overlaps(t, &s)) {
