@@ -408,7 +408,10 @@ fn net6_default_ula_subnet_and_docker_errors() {
                 "true",
             ],
         )
-        .failure();
+        .failure()
+        .stderr_contains(
+            "user specified IP address is supported only when connecting to networks with user configured subnets",
+        );
         // Without --ipv6 a v6 subnet is listed but no v6 address is handed out (Docker).
         let nov6 = name(c, "v6off");
         d.run(c, &["network", "create", "--subnet", &v6_net(k + 3), &nov6])

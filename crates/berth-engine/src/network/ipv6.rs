@@ -135,10 +135,9 @@ pub(super) fn lease(
     let requested = ep.ipv6_request.as_deref().filter(|s| !s.is_empty());
     let Some(pool) = n.pool6.as_mut() else {
         if requested.is_some() {
-            return Err(EngineError::InvalidParameter(format!(
-                "invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets (network {} has no IPv6)",
-                n.rec.name
-            )));
+            return Err(EngineError::InvalidParameter(
+                "invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets".into(),
+            ));
         }
         return Ok(None);
     };
