@@ -158,6 +158,9 @@ fn net6_two_containers_reach_each_other_by_v6_address_and_name() {
         assert!(ping6(&d, c, &b, &ipa), "{b} -> {ipa}");
         assert!(ping6(&d, c, &a, &b), "{a} -> {b} by name");
         assert_eq!(aaaa(&d, c, &b, &a), vec![ipa.clone()], "AAAA of {a}");
+        // And the reverse name (ip6.arpa) gives the container's name.
+        let rev = d.run(c, &["exec", &b, "nslookup", &ipa]).out();
+        assert!(rev.contains(&format!("name = {a}")), "PTR of {ipa}: {rev}");
         // A TCP service over v6.
         d.run(
             c,
@@ -258,6 +261,30 @@ fn net6_ip6_connect_ip6_and_restarts_keep_addresses() {
     )
     .failure()
     .stderr_contains(&format!("Address already in use: {fixed}"));
+
+    // A stopped container keeps a connect's --ip6 for its start.
+    let st = name(c, "v6stopped");
+    d.run(
+        c,
+        &[
+            "create",
+            "--name",
+            &st,
+            "--network",
+            &n1,
+            "busybox",
+            "sleep",
+            "600",
+        ],
+    )
+    .success();
+    let third = v6_addr(0x12, 0x77);
+    d.run(c, &["network", "connect", "--ip6", &third, &n2, &st])
+        .success();
+    d.run(c, &["start", &st]).success();
+    assert_eq!(ip6_of(&d, c, &st, &n2), third);
+    assert!(ping6(&d, c, &peer, &third), "{peer} -> {third}");
+    d.run(c, &["rm", "-f", &st]).success();
 
     // A container restart keeps both.
     d.run(c, &["restart", "-t", "0", &a]).success();
