@@ -10,6 +10,7 @@ pub mod mount_opts;
 pub mod network;
 pub mod network_connect;
 pub mod observe;
+pub mod port_spec;
 pub mod registry;
 pub mod system;
 pub mod volume;
