@@ -34,6 +34,8 @@ pub struct BridgeConfig {
     /// Where networks without `--subnet` (and the default bridge without `bip`) come from;
     /// empty: Docker's defaults.
     pub pools: Vec<AddressPool>,
+    /// daemon.json `ip` and `userland-proxy` (published ports without host IP).
+    pub ports: super::ports::PortConfig,
 }
 
 impl Default for BridgeConfig {
@@ -43,6 +45,7 @@ impl Default for BridgeConfig {
             bip: None,
             mtu: None,
             pools: Vec::new(),
+            ports: Default::default(),
         }
     }
 }
@@ -94,6 +97,7 @@ impl BridgeConfig {
             bip,
             mtu,
             pools,
+            ports: Default::default(),
         })
     }
 

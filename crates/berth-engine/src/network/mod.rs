@@ -10,6 +10,7 @@ pub mod attach;
 pub mod default_bridge;
 pub mod dns;
 pub mod engine;
+pub mod port_proxy;
 pub mod ports;
 
 use crate::error::{EngineError, Result};
@@ -115,6 +116,19 @@ struct Net {
 struct Published {
     ip: Ipv4Addr,
     ports: Vec<(ports::PortMapping, ports::Reservation)>,
+    /// The userland proxies of its IPv6 host addresses (stopped when dropped).
+    _proxies: port_proxy::ProxySet,
+}
+
+impl Published {
+    fn new(ip: Ipv4Addr, ports: Vec<(ports::PortMapping, ports::Reservation)>) -> Published {
+        let proxies = port_proxy::start(&ports, ip, None);
+        Published {
+            ip,
+            ports,
+            _proxies: proxies,
+        }
+    }
 }
 
 pub struct Networks {
@@ -125,6 +139,8 @@ pub struct Networks {
     dns: dns::Resolver,
     /// Where networks without a subnet come from (daemon.json `default-address-pools`).
     pools: Vec<ipam::AddressPool>,
+    /// Where published ports without host IP go.
+    port_cfg: ports::PortConfig,
     /// Serializes computing and applying the rules: two concurrent rewrites could otherwise
     /// land in the wrong order and bring back a removed container's rules.
     fw: Mutex<()>,
@@ -206,6 +222,7 @@ impl Networks {
             published: Mutex::new(HashMap::new()),
             dns: dns::Resolver::new(),
             pools: cfg.pools(),
+            port_cfg: cfg.ports.clone(),
             fw: Mutex::new(()),
         };
         for net in n.lock().values() {
@@ -238,7 +255,12 @@ impl Networks {
             .unwrap_or_else(|e| e.into_inner())
             .values()
         {
-            for (m, _) in &p.ports {
+            // IPv6 host addresses are the userland proxy's (port_proxy.rs).
+            for (m, _) in p
+                .ports
+                .iter()
+                .filter(|(m, _)| m.host_ip.parse::<Ipv4Addr>().is_ok())
+            {
                 port_rules.push(firewall::PortRule {
                     proto: m.proto.clone(),
                     host_ip: m.host_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
@@ -561,6 +583,7 @@ impl Networks {
             crec.host_config.publish_all_ports,
             crec.config.exposed_ports.as_ref(),
             ip,
+            &self.port_cfg,
         )
         .and_then(|p| {
             ep.ports = p.iter().map(|(m, _)| m.clone()).collect();
@@ -570,7 +593,7 @@ impl Networks {
             self.published
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(crec.id.clone(), Published { ip, ports: p });
+                .insert(crec.id.clone(), Published::new(ip, p));
             self.apply_firewall()
         });
         if let Err(e) = published {
@@ -788,12 +811,17 @@ impl Networks {
                     }));
                 }
             }
-            match ports::reserve(&bindings, false, None, ip) {
+            // The recorded bindings are exact (host IP and port each): no defaults apply.
+            let exact = ports::PortConfig {
+                userland_proxy: false,
+                ..Default::default()
+            };
+            match ports::reserve(&bindings, false, None, ip, &exact) {
                 Ok(p) => {
                     self.published
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(container_id.to_string(), Published { ip, ports: p });
+                        .insert(container_id.to_string(), Published::new(ip, p));
                     if let Err(e) = self.apply_firewall() {
                         warn!(error = %e, "cannot restore the published ports' rules");
                     }
