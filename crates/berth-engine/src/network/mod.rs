@@ -121,8 +121,14 @@ struct Published {
 }
 
 impl Published {
-    fn new(ip: Ipv4Addr, ports: Vec<(ports::PortMapping, ports::Reservation)>) -> Published {
-        let proxies = port_proxy::start(&ports, ip, None);
+    /// `ip6`: the container's IPv6 address, the proxies' target when it has one (else
+    /// they forward to `ip`).
+    fn new(
+        ip: Ipv4Addr,
+        ip6: Option<std::net::Ipv6Addr>,
+        ports: Vec<(ports::PortMapping, ports::Reservation)>,
+    ) -> Published {
+        let proxies = port_proxy::start(&ports, ip, ip6);
         Published {
             ip,
             ports,
@@ -593,7 +599,7 @@ impl Networks {
             self.published
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(crec.id.clone(), Published::new(ip, p));
+                .insert(crec.id.clone(), Published::new(ip, None, p));
             self.apply_firewall()
         });
         if let Err(e) = published {
@@ -821,7 +827,7 @@ impl Networks {
                     self.published
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(container_id.to_string(), Published::new(ip, p));
+                        .insert(container_id.to_string(), Published::new(ip, None, p));
                     if let Err(e) = self.apply_firewall() {
                         warn!(error = %e, "cannot restore the published ports' rules");
                     }

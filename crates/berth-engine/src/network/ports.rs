@@ -318,3 +318,56 @@ pub fn summary_ports(mappings: &[PortMapping], exposed: Option<&BTreeMap<String,
     }
     Value::Array(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bindings(ip: &str, port: &str) -> BTreeMap<String, Value> {
+        let mut b = BTreeMap::new();
+        b.insert(
+            "80/tcp".to_string(),
+            json!([{ "HostIp": ip, "HostPort": port }]),
+        );
+        b
+    }
+
+    #[test]
+    fn unspecified_host_ip_gets_a_v6_twin_on_the_same_port() {
+        let c = Ipv4Addr::new(10, 0, 0, 2);
+        let got =
+            reserve(&bindings("", ""), false, None, c, &PortConfig::default()).expect("reserve");
+        let hosts: Vec<&str> = got.iter().map(|(m, _)| m.host_ip.as_str()).collect();
+        assert_eq!(hosts, ["0.0.0.0", "::"]);
+        assert_eq!(got[0].0.host_port, got[1].0.host_port);
+        assert_ne!(got[0].0.host_port, 0);
+        // An explicit v6 address is v6 only; with `ip` set the default is that address.
+        let got = reserve(
+            &bindings("[::1]", ""),
+            false,
+            None,
+            c,
+            &PortConfig::default(),
+        )
+        .expect("reserve");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0.host_ip, "::1");
+        let cfg = PortConfig {
+            default_ip: "127.0.0.1".parse().expect("ip"),
+            userland_proxy: true,
+        };
+        let got = reserve(&bindings("", ""), false, None, c, &cfg).expect("reserve");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0.host_ip, "127.0.0.1");
+        let cfg = PortConfig {
+            userland_proxy: false,
+            ..Default::default()
+        };
+        let got = reserve(&bindings("", ""), false, None, c, &cfg).expect("reserve");
+        assert_eq!(got.len(), 1);
+        assert!(matches!(
+            reserve(&bindings("zz", ""), false, None, c, &cfg),
+            Err(EngineError::InvalidParameter(m)) if m == "invalid IP address: zz"
+        ));
+    }
+}
