@@ -349,4 +349,7 @@ if want ports; then
     echo "TCP through -p 127.0.0.1:PORT (median of $PORT_RUNS x $PORT_MB MiB); ratio = berth / docker"
     printf '%-44s %14s %14s %10s\n' "published-port throughput (MiB/s)" "${bv:--}" "${dv:--}" \
         "$( [ -n "$bv" ] && [ -n "$dv" ] && ratio "$bv" "$dv" || echo -)"
+    bv=${PORT_TPUT6[berth]:-}; dv=${PORT_TPUT6[docker]:-}
+    printf '%-44s %14s %14s %10s\n' "same over [::1] (userland proxies, MiB/s)" "${bv:--}" "${dv:--}" \
+        "$( [ -n "$bv" ] && [ -n "$dv" ] && ratio "$bv" "$dv" || echo -)"
 fi

@@ -46,6 +46,12 @@ pub struct Flags {
     /// The default bridge network's IPv6 subnet (CIDR).
     #[arg(long = "fixed-cidr-v6")]
     pub fixed_cidr_v6: Option<String>,
+    /// Default address for published ports without a host IP (dockerd's --ip).
+    #[arg(long = "ip")]
+    pub ip: Option<String>,
+    /// Serve published ports on IPv6 host addresses with the userland proxy.
+    #[arg(long = "userland-proxy", num_args = 0..=1, default_missing_value = "true")]
+    pub userland_proxy: Option<bool>,
 }
 
 /// One entry of daemon.json's `default-address-pools`.
@@ -76,6 +82,8 @@ pub struct FileConfig {
     pub default_address_pools: Option<Vec<PoolEntry>>,
     pub ipv6: Option<bool>,
     pub fixed_cidr_v6: Option<String>,
+    pub ip: Option<String>,
+    pub userland_proxy: Option<bool>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -98,7 +106,6 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "default-ulimits",
     "exec-opts",
     "labels",
-    "userland-proxy",
     "icc",
     "ip-forward",
     "ip-masq",
@@ -297,7 +304,7 @@ fn network_config(
     for p in file.default_address_pools.iter().flatten() {
         pools.push((p.base.clone(), p.size));
     }
-    berth_engine::network::default_bridge::BridgeConfig::parse(
+    let mut cfg = berth_engine::network::default_bridge::BridgeConfig::parse(
         flags.bridge.as_deref().or(file.bridge.as_deref()),
         flags.bip.as_deref().or(file.bip.as_deref()),
         flags.mtu.or(file.mtu),
@@ -309,7 +316,23 @@ fn network_config(
             .fixed_cidr_v6
             .as_deref()
             .or(file.fixed_cidr_v6.as_deref()),
-    )
+    )?;
+    if flags.ip.is_some() && file.ip.is_some() {
+        return Err(conflict("ip"));
+    }
+    if flags.userland_proxy.is_some() && file.userland_proxy.is_some() {
+        return Err(conflict("userland-proxy"));
+    }
+    if let Some(ip) = flags.ip.as_deref().or(file.ip.as_deref()) {
+        // dockerd's words for a bad --ip.
+        cfg.ports.default_ip = ip
+            .parse()
+            .map_err(|_| format!("invalid IP address: {ip}"))?;
+    }
+    if let Some(u) = flags.userland_proxy.or(file.userland_proxy) {
+        cfg.ports.userland_proxy = u;
+    }
+    Ok(cfg)
 }
 
 /// daemon.json's registry keys. `BERTH_CERTS_DIR` adds a certs.d directory searched before
@@ -385,6 +408,36 @@ mod tests {
         ]))
         .expect_err("conflict");
         assert!(err.contains("data-root"), "{err}");
+    }
+
+    #[test]
+    fn published_port_settings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("daemon.json");
+        let path = p.to_str().unwrap_or_default();
+        std::fs::write(&p, r#"{"ip":"127.0.0.1","userland-proxy":false}"#).expect("write");
+        let s = load(flags(&["--config-file", path])).expect("loads");
+        assert_eq!(s.network.ports.default_ip.to_string(), "127.0.0.1");
+        assert!(!s.network.ports.userland_proxy);
+        let err = load(flags(&["--config-file", path, "--ip", "::1"])).expect_err("both");
+        assert!(err.contains("ip"), "{err}");
+        std::fs::write(&p, r#"{"ip":"nope"}"#).expect("write");
+        let err = load(flags(&["--config-file", path])).expect_err("bad ip");
+        assert_eq!(err, "invalid IP address: nope");
+        std::fs::write(&p, "{}").expect("write");
+        let s = load(flags(&[
+            "--config-file",
+            path,
+            "--ip",
+            "::1",
+            "--userland-proxy=false",
+        ]))
+        .expect("flags");
+        assert_eq!(s.network.ports.default_ip.to_string(), "::1");
+        assert!(!s.network.ports.userland_proxy);
+        let s = load(flags(&["--config-file", path])).expect("defaults");
+        assert_eq!(s.network.ports.default_ip.to_string(), "0.0.0.0");
+        assert!(s.network.ports.userland_proxy);
     }
 
     #[test]

@@ -808,12 +808,15 @@ fn net_published_ports_answer_on_loopback() {
             ],
         )
         .success();
+        // Each on 0.0.0.0 and [::] (dockerd 20.10 with docker 28 prints the four lines).
         let out = d.run(c, &["port", &any]).success().out();
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(lines.len(), 4, "{out}");
         assert!(
             lines[0].starts_with("80/tcp -> 0.0.0.0:")
-                && lines[1].starts_with("90/tcp -> 0.0.0.0:"),
+                && lines[1].starts_with("80/tcp -> [::]:")
+                && lines[2].starts_with("90/tcp -> 0.0.0.0:")
+                && lines[3].starts_with("90/tcp -> [::]:"),
             "{out}"
         );
         let eph: u16 = lines[0]

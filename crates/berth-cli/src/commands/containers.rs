@@ -69,30 +69,64 @@ fn s(v: &Value, k: &str) -> String {
         .to_string()
 }
 
+/// ps's PORTS column as the docker CLI's DisplayablePorts: sorted by private port, IP,
+/// public port and type; runs of ports published on the same number are grouped
+/// (`0.0.0.0:8000-8002->8000-8002/tcp`), other mappings follow one by one.
 fn display_ports(ports: &Value) -> String {
-    let mut out: Vec<String> = Vec::new();
-    if let Some(list) = ports.as_array() {
-        for p in list {
-            let private = p.get("PrivatePort").and_then(|x| x.as_i64()).unwrap_or(0);
-            let public = p.get("PublicPort").and_then(|x| x.as_i64()).unwrap_or(0);
-            let ty = s(p, "Type");
-            let ip = s(p, "IP");
-            let e = if public > 0 {
-                let ip = if ip.contains(':') {
-                    format!("[{ip}]")
-                } else {
-                    ip
-                };
-                format!("{ip}:{public}->{private}/{ty}")
-            } else {
-                format!("{private}/{ty}")
-            };
-            if !out.contains(&e) {
-                out.push(e);
+    // (private, ip, public, type)
+    let mut list: Vec<(u16, String, u16, String)> = Vec::new();
+    for p in ports.as_array().into_iter().flatten() {
+        let n = |k: &str| p.get(k).and_then(|x| x.as_u64()).unwrap_or(0) as u16;
+        let e = (n("PrivatePort"), s(p, "IP"), n("PublicPort"), s(p, "Type"));
+        if !list.contains(&e) {
+            list.push(e);
+        }
+    }
+    list.sort();
+    let join = |ip: &str, port: &str| {
+        if ip.contains(':') {
+            format!("[{ip}]:{port}")
+        } else {
+            format!("{ip}:{port}")
+        }
+    };
+    let form = |key: &(String, String), first: u16, last: u16| {
+        let mut g = first.to_string();
+        if first != last {
+            g = format!("{g}-{last}");
+        }
+        if !key.0.is_empty() {
+            g = format!("{}->{g}", join(&key.0, &g));
+        }
+        format!("{g}/{}", key.1)
+    };
+    let mut groups: Vec<((String, String), u16, u16)> = Vec::new();
+    let mut result = Vec::new();
+    let mut mappings = Vec::new();
+    for (private, ip, public, ty) in list {
+        if !ip.is_empty() && public != private {
+            mappings.push(format!(
+                "{}->{private}/{ty}",
+                join(&ip, &public.to_string())
+            ));
+            continue;
+        }
+        let key = (ip, ty);
+        match groups.iter_mut().find(|g| g.0 == key) {
+            None => groups.push((key, private, private)),
+            Some(g) if private == g.2.wrapping_add(1) => g.2 = private,
+            Some(g) => {
+                result.push(form(&g.0, g.1, g.2));
+                g.1 = private;
+                g.2 = private;
             }
         }
     }
-    out.join(", ")
+    for g in &groups {
+        result.push(form(&g.0, g.1, g.2));
+    }
+    result.extend(mappings);
+    result.join(", ")
 }
 
 fn labels_string(v: Option<&Value>) -> String {
@@ -658,6 +692,27 @@ mod tests {
     #[test]
     fn ports_column() {
         let p = json!([{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},{"PrivatePort":53,"Type":"udp"}]);
-        assert_eq!(display_ports(&p), "0.0.0.0:8080->80/tcp, 53/udp");
+        assert_eq!(display_ports(&p), "53/udp, 0.0.0.0:8080->80/tcp");
+        // As the docker CLI prints them (checked against docker 28 with a dockerd).
+        let p = json!([
+            {"IP":"0.0.0.0","PrivatePort":90,"PublicPort":18090,"Type":"tcp"},
+            {"IP":"::","PrivatePort":90,"PublicPort":18090,"Type":"tcp"},
+            {"IP":"0.0.0.0","PrivatePort":80,"PublicPort":32768,"Type":"tcp"},
+            {"IP":"::","PrivatePort":80,"PublicPort":32768,"Type":"tcp"}
+        ]);
+        assert_eq!(
+            display_ports(&p),
+            "0.0.0.0:32768->80/tcp, [::]:32768->80/tcp, 0.0.0.0:18090->90/tcp, [::]:18090->90/tcp"
+        );
+        let p = json!([
+            {"IP":"0.0.0.0","PrivatePort":8000,"PublicPort":8000,"Type":"tcp"},
+            {"IP":"0.0.0.0","PrivatePort":8001,"PublicPort":8001,"Type":"tcp"},
+            {"IP":"::","PrivatePort":8000,"PublicPort":8000,"Type":"tcp"},
+            {"IP":"::","PrivatePort":8001,"PublicPort":8001,"Type":"tcp"}
+        ]);
+        assert_eq!(
+            display_ports(&p),
+            "0.0.0.0:8000-8001->8000-8001/tcp, [::]:8000-8001->8000-8001/tcp"
+        );
     }
 }

@@ -396,17 +396,12 @@ fn ports(
     let mut exposed = Map::new();
     let mut bindings = Map::new();
     for p in publish {
-        let (spec, proto) = p.rsplit_once('/').unwrap_or((p.as_str(), "tcp"));
-        let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
-        let (cport, hport, ip) = match parts.as_slice() {
-            [c] => (*c, "", ""),
-            [c, h] => (*c, *h, ""),
-            [c, h, i] => (*c, *h, i.trim_start_matches('[').trim_end_matches(']')),
-            _ => return Err(format!("invalid port format: {p}")),
-        };
+        let (ip, hport, cport_proto) = super::port_spec::split_parts(p);
+        let (cport, proto) = super::port_spec::split_proto_port(cport_proto);
         // The docker CLI's checks (nat.ParsePortSpec), with its messages.
-        if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
-            return Err(format!("invalid IP address: {ip}"));
+        let ip = super::port_spec::host_ip(&ip)?;
+        if cport.is_empty() {
+            return Err(format!("no port specified: {p}<empty>"));
         }
         if !matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp") {
             return Err(format!("invalid proto: {proto}"));

@@ -304,7 +304,13 @@ pub fn cmd_port(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         for b in binds.as_array().into_iter().flatten() {
             let ip = b["HostIp"].as_str().unwrap_or_default();
             let hp = b["HostPort"].as_str().unwrap_or_default();
-            lines.push((n, format!("{n}/{proto}"), format!("{ip}:{hp}")));
+            // net.JoinHostPort, as the docker CLI: `[::]:8080`.
+            let host = if ip.contains(':') {
+                format!("[{ip}]:{hp}")
+            } else {
+                format!("{ip}:{hp}")
+            };
+            lines.push((n, format!("{n}/{proto}"), host));
         }
     }
     lines.sort();

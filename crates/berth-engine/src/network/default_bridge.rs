@@ -38,6 +38,8 @@ pub struct BridgeConfig {
     pub ipv6: bool,
     /// daemon.json `fixed-cidr-v6` / `--fixed-cidr-v6`: its IPv6 subnet (else a ULA /64).
     pub fixed_cidr_v6: Option<ipnet::Ipv6Net>,
+    /// daemon.json `ip` and `userland-proxy` (published ports without host IP).
+    pub ports: super::ports::PortConfig,
 }
 
 impl Default for BridgeConfig {
@@ -49,6 +51,7 @@ impl Default for BridgeConfig {
             pools: Vec::new(),
             ipv6: false,
             fixed_cidr_v6: None,
+            ports: Default::default(),
         }
     }
 }
@@ -102,6 +105,7 @@ impl BridgeConfig {
             pools,
             ipv6: false,
             fixed_cidr_v6: None,
+            ports: Default::default(),
         })
     }
 

@@ -11,6 +11,7 @@ pub mod default_bridge;
 pub mod dns;
 pub mod engine;
 pub mod ipv6;
+pub mod port_proxy;
 pub mod ports;
 
 use crate::error::{EngineError, Result};
@@ -141,6 +142,25 @@ fn is_zero(v: &u8) -> bool {
 struct Published {
     ip: Ipv4Addr,
     ports: Vec<(ports::PortMapping, ports::Reservation)>,
+    /// The userland proxies of its IPv6 host addresses (stopped when dropped).
+    _proxies: port_proxy::ProxySet,
+}
+
+impl Published {
+    /// `ip6`: the container's IPv6 address, the proxies' target when it has one (else
+    /// they forward to `ip`).
+    fn new(
+        ip: Ipv4Addr,
+        ip6: Option<std::net::Ipv6Addr>,
+        ports: Vec<(ports::PortMapping, ports::Reservation)>,
+    ) -> Published {
+        let proxies = port_proxy::start(&ports, ip, ip6);
+        Published {
+            ip,
+            ports,
+            _proxies: proxies,
+        }
+    }
 }
 
 pub struct Networks {
@@ -151,6 +171,8 @@ pub struct Networks {
     dns: dns::Resolver,
     /// Where networks without a subnet come from (daemon.json `default-address-pools`).
     pools: Vec<ipam::AddressPool>,
+    /// Where published ports without host IP go.
+    port_cfg: ports::PortConfig,
     /// Serializes computing and applying the rules: two concurrent rewrites could otherwise
     /// land in the wrong order and bring back a removed container's rules.
     fw: Mutex<()>,
@@ -244,6 +266,7 @@ impl Networks {
             published: Mutex::new(HashMap::new()),
             dns: dns::Resolver::new(),
             pools: cfg.pools(),
+            port_cfg: cfg.ports.clone(),
             fw: Mutex::new(()),
             ula_seed: data_root.as_os_str().as_encoded_bytes().to_vec(),
         };
@@ -277,7 +300,12 @@ impl Networks {
             .unwrap_or_else(|e| e.into_inner())
             .values()
         {
-            for (m, _) in &p.ports {
+            // IPv6 host addresses are the userland proxy's (port_proxy.rs).
+            for (m, _) in p
+                .ports
+                .iter()
+                .filter(|(m, _)| m.host_ip.parse::<Ipv4Addr>().is_ok())
+            {
                 port_rules.push(firewall::PortRule {
                     proto: m.proto.clone(),
                     host_ip: m.host_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
@@ -604,6 +632,7 @@ impl Networks {
             crec.host_config.publish_all_ports,
             crec.config.exposed_ports.as_ref(),
             ip,
+            &self.port_cfg,
         )
         .and_then(|p| {
             ep.ports = p.iter().map(|(m, _)| m.clone()).collect();
@@ -613,7 +642,7 @@ impl Networks {
             self.published
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(crec.id.clone(), Published { ip, ports: p });
+                .insert(crec.id.clone(), Published::new(ip, ip6.map(|(a, _)| a), p));
             self.apply_firewall()
         });
         if let Err(e) = published {
@@ -823,7 +852,7 @@ impl Networks {
                         n.users.insert(container_id.to_string(), ip);
                     }
                     if !ep.ports.is_empty() {
-                        published = Some((ip, ep.ports.clone()));
+                        published = Some((ip, ep.ip6.parse().ok(), ep.ports.clone()));
                     }
                 }
             }
@@ -838,7 +867,7 @@ impl Networks {
             }
         }
         // The published ports are bound again and their rules written back.
-        if let Some((ip, mappings)) = published {
+        if let Some((ip, ip6, mappings)) = published {
             let mut bindings: BTreeMap<String, serde_json::Value> = BTreeMap::new();
             for m in &mappings {
                 let e = bindings
@@ -851,12 +880,17 @@ impl Networks {
                     }));
                 }
             }
-            match ports::reserve(&bindings, false, None, ip) {
+            // The recorded bindings are exact (host IP and port each): no defaults apply.
+            let exact = ports::PortConfig {
+                userland_proxy: false,
+                ..Default::default()
+            };
+            match ports::reserve(&bindings, false, None, ip, &exact) {
                 Ok(p) => {
                     self.published
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(container_id.to_string(), Published { ip, ports: p });
+                        .insert(container_id.to_string(), Published::new(ip, ip6, p));
                     if let Err(e) = self.apply_firewall() {
                         warn!(error = %e, "cannot restore the published ports' rules");
                     }
