@@ -10,6 +10,7 @@ pub mod firewall;
 pub mod ipam;
 pub mod netlink;
 pub mod netns;
+pub mod route;
 
 use thiserror::Error;
 
