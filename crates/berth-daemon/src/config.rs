@@ -40,6 +40,12 @@ pub struct Flags {
     /// Address pool for networks without --subnet: `base=CIDR,size=N`; repeatable.
     #[arg(long = "default-address-pool")]
     pub default_address_pools: Vec<String>,
+    /// The part of the default bridge's subnet containers get addresses from (CIDR).
+    #[arg(long = "fixed-cidr")]
+    pub fixed_cidr: Option<String>,
+    /// The address `--add-host NAME:host-gateway` becomes.
+    #[arg(long = "host-gateway-ip")]
+    pub host_gateway_ip: Option<String>,
 }
 
 /// One entry of daemon.json's `default-address-pools`.
@@ -68,6 +74,8 @@ pub struct FileConfig {
     pub bip: Option<String>,
     pub mtu: Option<u32>,
     pub default_address_pools: Option<Vec<PoolEntry>>,
+    pub fixed_cidr: Option<String>,
+    pub host_gateway_ip: Option<String>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -87,7 +95,6 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "iptables",
     "ip6tables",
     "ipv6",
-    "fixed-cidr",
     "fixed-cidr-v6",
     "default-ulimits",
     "exec-opts",
@@ -285,11 +292,24 @@ fn network_config(
     for p in file.default_address_pools.iter().flatten() {
         pools.push((p.base.clone(), p.size));
     }
+    if flags.fixed_cidr.is_some() && file.fixed_cidr.is_some() {
+        return Err(conflict("fixed-cidr"));
+    }
+    if flags.host_gateway_ip.is_some() && file.host_gateway_ip.is_some() {
+        return Err(conflict("host-gateway-ip"));
+    }
     berth_engine::network::default_bridge::BridgeConfig::parse(
         flags.bridge.as_deref().or(file.bridge.as_deref()),
         flags.bip.as_deref().or(file.bip.as_deref()),
         flags.mtu.or(file.mtu),
         &pools,
+    )?
+    .with_fixed_cidr_and_host_gateway(
+        flags.fixed_cidr.as_deref().or(file.fixed_cidr.as_deref()),
+        flags
+            .host_gateway_ip
+            .as_deref()
+            .or(file.host_gateway_ip.as_deref()),
     )
 }
 

@@ -34,6 +34,10 @@ pub struct BridgeConfig {
     /// Where networks without `--subnet` (and the default bridge without `bip`) come from;
     /// empty: Docker's defaults.
     pub pools: Vec<AddressPool>,
+    /// `fixed-cidr`: the part of the subnet containers get addresses from.
+    pub fixed_cidr: Option<Ipv4Net>,
+    /// `host-gateway-ip`: what `--add-host NAME:host-gateway` stands for.
+    pub host_gateway_ip: Option<Ipv4Addr>,
 }
 
 impl Default for BridgeConfig {
@@ -43,6 +47,8 @@ impl Default for BridgeConfig {
             bip: None,
             mtu: None,
             pools: Vec::new(),
+            fixed_cidr: None,
+            host_gateway_ip: None,
         }
     }
 }
@@ -94,6 +100,8 @@ impl BridgeConfig {
             bip,
             mtu,
             pools,
+            fixed_cidr: None,
+            host_gateway_ip: None,
         })
     }
 
@@ -137,7 +145,10 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         .map(|n| (n.rec.name.clone(), n.pool.subnet))
         .collect();
     let routes = ipam::host_routes_by_dev();
-    let (subnet, gateway) = if let Some(bip) = cfg.bip {
+    let (subnet, gateway) = if let Some(sub) = super::fixed_cidr::own_subnet(cfg, &routes, &bridge)
+    {
+        sub
+    } else if let Some(bip) = cfg.bip {
         (bip.trunc(), bip.addr())
     } else if let Some((_, s)) = routes.iter().find(|(dev, _)| *dev == bridge) {
         // The bridge survived the last daemon (containers still running): keep its subnet.
@@ -157,7 +168,8 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
             "the default bridge's subnet {subnet} overlaps with network {name}"
         )));
     }
-    let pool = Pool::new(subnet, Some(gateway), None)
+    let range = super::fixed_cidr::range_in(cfg, &subnet)?;
+    let pool = Pool::new(subnet, Some(gateway), range)
         .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
     let mut options = BTreeMap::new();
     for (k, v) in [
@@ -181,7 +193,7 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         driver: "bridge".into(),
         subnet: pool.subnet.to_string(),
         gateway: pool.gateway.to_string(),
-        ip_range: None,
+        ip_range: pool.range.map(|r| r.to_string()),
         internal: false,
         attachable: false,
         enable_ipv6: false,
