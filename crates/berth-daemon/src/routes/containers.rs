@@ -215,7 +215,8 @@ pub async fn remove(
 ) -> ApiResult<StatusCode> {
     let q = Query::parse(q.as_deref());
     if q.bool("link") {
-        return Err(ApiError::bad_request("links are not supported by berth"));
+        engine.remove_link(&id).await?;
+        return Ok(StatusCode::NO_CONTENT);
     }
     engine
         .remove_with(&id, q.bool("force"), q.bool("v"))
