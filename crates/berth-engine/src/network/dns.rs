@@ -6,6 +6,8 @@
 //! servers, else the host's resolvers (`BERTH_DNS_UPSTREAM`, `ip[:port],...`, replaces
 //! those, for tests); a container only on internal networks gets no outside names.
 
+mod tcp;
+
 use berth_net::dns::{self, Query};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
@@ -246,7 +248,7 @@ fn serve(ctx: Arc<Ctx>, udp: UdpSocket, tcp: TcpListener) -> std::io::Result<Vec
                     if s.read_exact(&mut pkt).await.is_err() {
                         return;
                     }
-                    let Some(reply) = c.handle(&pkt).await else {
+                    let Some(reply) = c.handle_tcp(&pkt).await else {
                         return;
                     };
                     let mut out = (reply.len() as u16).to_be_bytes().to_vec();
