@@ -542,6 +542,18 @@ fn netgap_links_on_the_default_bridge() {
         .stderr_contains(&format!(
             "Cannot link to a non running container: /{tgt} AS /{me2}/{tgt}"
         ));
+        // rm --link drops the link from the record.
+        let link = format!("/{me}/al");
+        d.run(c, &["rm", "--link", &link])
+            .success()
+            .stdout_is(&format!("{link}\n"));
+        assert_eq!(inspect(&d, c, &me, "{{json .HostConfig.Links}}"), "null");
+        d.run(c, &["rm", "--link", &link])
+            .failure()
+            .stderr_contains(&format!("No such container: {me}/al"));
+        d.run(c, &["rm", "--link", &me])
+            .failure()
+            .stderr_contains("Conflict, cannot remove the default link name of the container");
         d.run(c, &["rm", "-f", &tgt, &me, &me2]).success();
     }
 }
