@@ -516,6 +516,32 @@ fn netgap_links_on_the_default_bridge() {
             "{out}"
         );
 
+        // An exec sees the links' variables too, as on Docker.
+        let lx = name(c, "lx");
+        d.run(
+            c,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &lx,
+                "--link",
+                &format!("{tgt}:al"),
+                "busybox",
+                "sleep",
+                "600",
+            ],
+        )
+        .success();
+        let env = exec(&d, c, &lx, "env");
+        assert!(
+            env.lines()
+                .any(|l| l == format!("AL_PORT_80_TCP=tcp://{ip}:80")),
+            "{env}"
+        );
+        assert!(env.lines().any(|l| l == "AL_ENV_FOO=bar"), "{env}");
+        d.run(c, &["rm", "-f", &lx]).success();
+
         // Errors, as dockerd words them.
         d.run(
             c,
@@ -564,7 +590,7 @@ fn netgap_links_on_the_default_bridge() {
 fn netgap_links_on_a_user_network_are_resolver_aliases() {
     let up = Upstream::start();
     let mut g = NetGuard::new("bt-g");
-    let d = daemon(&mut g, &up);
+    let mut d = daemon(&mut g, &up);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let net = name(c, "lnet");
         create_net(
@@ -627,7 +653,30 @@ fn netgap_links_on_a_user_network_are_resolver_aliases() {
             "only the linking container: {}",
             other.out()
         );
-        d.run(c, &["rm", "-f", &tgt]).success();
+        // A daemon restart serves the alias again.
+        let lk = name(c, "lk");
+        let link = format!("{tgt}:db");
+        d.run(
+            c,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &lk,
+                "--network",
+                &net,
+                "--link",
+                &link,
+                "busybox",
+                "sleep",
+                "600",
+            ],
+        )
+        .success();
+        d.restart_daemon();
+        let again = d.run(c, &["exec", &lk, "nslookup", "db"]).out();
+        assert!(again.contains(&format!("Address: {ip}")), "{again}");
+        d.run(c, &["rm", "-f", &tgt, &lk]).success();
         d.run(c, &["network", "rm", &net]).success();
     }
 }

@@ -174,12 +174,7 @@ impl Engine {
         }
         let mode = rec.host_config.network_mode.as_str();
         if !crate::network::is_builtin_mode(mode) {
-            let aliases: HashMap<String, String> = links
-                .into_iter()
-                .filter(|(n, a)| n != a)
-                .map(|(n, a)| (a.to_ascii_lowercase(), n.to_ascii_lowercase()))
-                .collect();
-            self.networks.set_link_aliases(&rec.id, aliases);
+            restore_aliases(self, rec);
             return Ok(Vec::new());
         }
         if !default_bridge::is_default_mode(mode) {
@@ -269,6 +264,52 @@ impl Engine {
         let dir = self.dir(&rec.id);
         super::write_record(&dir, &rec)
     }
+}
+
+/// Where a started container's link variables are kept, for its execs (Docker gives an
+/// exec the links' variables too).
+fn env_file(dir: &Path) -> std::path::PathBuf {
+    dir.join("link-env.json")
+}
+
+/// Keeps this run's link variables (none: the file goes).
+pub(super) fn save_env(dir: &Path, vars: &[String]) -> Result<()> {
+    let path = env_file(dir);
+    if vars.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return Ok(());
+    }
+    let data = serde_json::to_vec(vars).map_err(|e| EngineError::internal("link variables", e))?;
+    std::fs::write(&path, data)
+        .map_err(|e| EngineError::internal("cannot keep the link variables", e))
+}
+
+/// The record with this run's link variables before its own (Docker's order), for the
+/// process spec of the container or of an exec.
+pub(super) fn with_env(rec: &ContainerRecord, dir: &Path) -> Option<ContainerRecord> {
+    let data = std::fs::read(env_file(dir)).ok()?;
+    let mut vars: Vec<String> = serde_json::from_slice(&data).ok()?;
+    let mut r = rec.clone();
+    vars.extend(r.config.env.iter().cloned());
+    r.config.env = vars;
+    Some(r)
+}
+
+/// A user-network container's resolver aliases again (daemon restart).
+pub(super) fn restore_aliases(engine: &Engine, rec: &ContainerRecord) {
+    if crate::network::is_builtin_mode(&rec.host_config.network_mode) {
+        return;
+    }
+    let aliases: HashMap<String, String> = rec
+        .host_config
+        .links
+        .iter()
+        .flatten()
+        .filter_map(|l| parse(l).ok())
+        .filter(|(n, a)| n != a)
+        .map(|(n, a)| (a.to_ascii_lowercase(), n.to_ascii_lowercase()))
+        .collect();
+    engine.networks.set_link_aliases(&rec.id, aliases);
 }
 
 /// `HostConfig.Links` as Docker stores and shows them.

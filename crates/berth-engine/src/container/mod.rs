@@ -199,6 +199,7 @@ impl Engine {
             }
             if live {
                 self.networks.restore(&rec, &dir);
+                links::restore_aliases(self, &rec);
             } else if was_running {
                 self.networks
                     .detach(&rec.id, &dir, &mut rec.endpoints)
@@ -585,14 +586,10 @@ impl Engine {
         // Restarts come here without `start`: keep the migration lock warm for the shim.
         runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
-        if link_env.is_empty() {
-            runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?;
-        } else {
-            // Docker's order: the links' variables, then the container's own.
-            let mut with_links = rec.clone();
-            with_links.config.env = link_env;
-            with_links.config.env.extend(rec.config.env.iter().cloned());
-            runtime::write_bundle(&with_links, dir, &rootfs, mounts, netns.as_deref())?;
+        links::save_env(dir, &link_env)?;
+        match links::with_env(rec, dir) {
+            Some(r) => runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref())?,
+            None => runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?,
         }
         let t_bundle = t0.elapsed();
         let shim = runtime::spawn(&self.cfg, rec, dir).await?;
