@@ -52,6 +52,12 @@ pub struct Flags {
     /// Serve published ports on IPv6 host addresses with the userland proxy.
     #[arg(long = "userland-proxy", num_args = 0..=1, default_missing_value = "true")]
     pub userland_proxy: Option<bool>,
+    /// The part of the default bridge's subnet containers get addresses from (CIDR).
+    #[arg(long = "fixed-cidr")]
+    pub fixed_cidr: Option<String>,
+    /// The address `--add-host NAME:host-gateway` becomes.
+    #[arg(long = "host-gateway-ip")]
+    pub host_gateway_ip: Option<String>,
 }
 
 /// One entry of daemon.json's `default-address-pools`.
@@ -84,6 +90,8 @@ pub struct FileConfig {
     pub fixed_cidr_v6: Option<String>,
     pub ip: Option<String>,
     pub userland_proxy: Option<bool>,
+    pub fixed_cidr: Option<String>,
+    pub host_gateway_ip: Option<String>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -102,7 +110,6 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "experimental",
     "iptables",
     "ip6tables",
-    "fixed-cidr",
     "default-ulimits",
     "exec-opts",
     "labels",
@@ -304,11 +311,24 @@ fn network_config(
     for p in file.default_address_pools.iter().flatten() {
         pools.push((p.base.clone(), p.size));
     }
+    if flags.fixed_cidr.is_some() && file.fixed_cidr.is_some() {
+        return Err(conflict("fixed-cidr"));
+    }
+    if flags.host_gateway_ip.is_some() && file.host_gateway_ip.is_some() {
+        return Err(conflict("host-gateway-ip"));
+    }
     let mut cfg = berth_engine::network::default_bridge::BridgeConfig::parse(
         flags.bridge.as_deref().or(file.bridge.as_deref()),
         flags.bip.as_deref().or(file.bip.as_deref()),
         flags.mtu.or(file.mtu),
         &pools,
+    )?
+    .with_fixed_cidr_and_host_gateway(
+        flags.fixed_cidr.as_deref().or(file.fixed_cidr.as_deref()),
+        flags
+            .host_gateway_ip
+            .as_deref()
+            .or(file.host_gateway_ip.as_deref()),
     )?
     .with_ipv6(
         flags.ipv6 || file.ipv6.unwrap_or(false),

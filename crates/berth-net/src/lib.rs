@@ -13,6 +13,7 @@ pub mod ipam;
 pub mod ipam6;
 pub mod netlink;
 pub mod netns;
+pub mod route;
 
 use thiserror::Error;
 

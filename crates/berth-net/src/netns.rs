@@ -46,14 +46,16 @@ pub fn mac_string(mac: [u8; 6]) -> String {
         .join(":")
 }
 
-fn ns_err(path: &Path, source: std::io::Error) -> NetError {
+pub(crate) fn ns_err(path: &Path, source: std::io::Error) -> NetError {
     NetError::Netns {
         path: path.display().to_string(),
         source,
     }
 }
 
-fn on_own_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) fn on_own_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     std::thread::Builder::new()
         .name("berth-netns".into())
         .spawn(f)
@@ -136,7 +138,7 @@ fn bridge_indexes(endpoints: &[Endpoint]) -> Result<Vec<u32>> {
         .collect()
 }
 
-fn open_ns(path: impl AsRef<Path>) -> Result<OwnedFd> {
+pub(crate) fn open_ns(path: impl AsRef<Path>) -> Result<OwnedFd> {
     let p = path.as_ref();
     std::fs::File::open(p)
         .map(OwnedFd::from)

@@ -113,6 +113,9 @@ pub struct CreateOpts {
     pub dns_option: Vec<String>,
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
+    /// Add link to another container (NAME[:ALIAS]).
+    #[arg(long = "link")]
+    pub link: Vec<String>,
     #[arg(long = "group-add")]
     pub group_add: Vec<String>,
     #[arg(long)]
@@ -496,6 +499,13 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
                 .map_err(|e| format!("invalid argument \"{h}\" for \"--add-host\" flag: {e}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    for l in &opts.link {
+        if l.split(':').count() > 2 || l.is_empty() {
+            return Err(format!(
+                "invalid argument \"{l}\" for \"--link\" flag: bad format for links: {l}"
+            ));
+        }
+    }
     let (exposed, bindings) = ports(&opts.publish, &opts.expose)?;
     let (binds, volumes) = super::mount_opts::split_volumes(&opts.volume);
     let mut tmpfs = Map::new();
@@ -554,7 +564,7 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "GroupAdd": null_if_empty(&opts.group_add),
         "IpcMode": opts.ipc.clone().unwrap_or_default(),
         "Cgroup": "",
-        "Links": null,
+        "Links": null_if_empty(&opts.link),
         "OomScoreAdj": opts.oom_score_adj.unwrap_or(0),
         "PidMode": opts.pid.clone().unwrap_or_default(),
         "Privileged": opts.privileged,

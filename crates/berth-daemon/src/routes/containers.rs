@@ -215,11 +215,27 @@ pub async fn remove(
 ) -> ApiResult<StatusCode> {
     let q = Query::parse(q.as_deref());
     if q.bool("link") {
-        return Err(ApiError::bad_request("links are not supported by berth"));
+        engine.remove_link(&id).await?;
+        return Ok(StatusCode::NO_CONTENT);
     }
     engine
         .remove_with(&id, q.bool("force"), q.bool("v"))
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /containers/ME/ALIAS?link=1` (`rm --link /ME/ALIAS`).
+pub async fn remove_link(
+    State(engine): State<AppState>,
+    Path((id, alias)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q = Query::parse(q.as_deref());
+    let name = format!("{id}/{alias}");
+    if !q.bool("link") {
+        return Err(ApiError::not_found(format!("No such container: {name}")));
+    }
+    engine.remove_link(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -111,6 +111,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
             "/containers/{id}",
             axum::routing::delete(containers::remove),
         )
+        // `rm --link /me/alias`: the docker CLI puts the link name in the path as is.
+        .route(
+            "/containers/{id}/{alias}",
+            axum::routing::delete(containers::remove_link),
+        )
         .route("/images/json", get(images::list))
         .route("/images/load", post(images::load))
         .route("/images/get", get(images::save_many))

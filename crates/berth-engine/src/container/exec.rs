@@ -284,9 +284,10 @@ impl Engine {
             .clone()
             .ok_or_else(|| EngineError::Internal("the container's spec has no process".into()))?;
         let cfg = &exec.config;
+        let linked = super::links::with_env(&rec, &dir);
         let input = berth_runtime::spec::ExecInput {
             args: cfg.cmd.clone(),
-            env: runtime::exec_env(&rec, cfg.tty, &cfg.env),
+            env: runtime::exec_env(linked.as_ref().unwrap_or(&*rec), cfg.tty, &cfg.env),
             cwd: cfg.working_dir.clone(),
             user: cfg.user.clone(),
             tty: cfg.tty,

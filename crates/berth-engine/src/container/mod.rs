@@ -6,6 +6,7 @@ pub mod filters;
 pub mod fsview;
 pub mod health;
 pub mod inspect;
+pub mod links;
 pub mod logs;
 pub mod mounts;
 pub mod names;
@@ -198,6 +199,7 @@ impl Engine {
             }
             if live {
                 self.networks.restore(&rec, &dir);
+                links::restore_aliases(self, &rec);
             } else if was_running {
                 self.networks
                     .detach(&rec.id, &dir, &mut rec.endpoints)
@@ -361,6 +363,7 @@ impl Engine {
             &body.host_config.network_mode,
             body.networking_config.as_ref(),
         )?;
+        let links = self.check_links(&body.host_config).await?;
         if body.host_config.runtime.is_empty() {
             body.host_config.runtime = self.cfg.default_runtime.clone();
         }
@@ -428,6 +431,7 @@ impl Engine {
             };
             let mut rec = rec;
             rec.name = final_name.clone();
+            rec.host_config.links = links::stored(&links, &final_name);
             let c = Container::new(rec);
             idx.names.insert(final_name, id.clone());
             idx.by_id.insert(id.clone(), c.clone());
@@ -564,7 +568,9 @@ impl Engine {
             Some(ns) => Some(ns),
             None => self.networks.attach(rec, dir).await?,
         };
-        crate::network::engine::hosts_entries(dir, rec)?;
+        let link_env = self.setup_links(rec, dir).await?;
+        let bridge_gw = self.networks.default_bridge().map(|b| b.gateway);
+        crate::network::engine::hosts_entries(dir, rec, &self.cfg.network, bridge_gw.as_deref())?;
         // Docker creates a missing working directory, whatever the runtime.
         if !rec.config.working_dir.is_empty() {
             let cwd = berth_runtime::rootpath::resolve_in_root(
@@ -580,7 +586,11 @@ impl Engine {
         // Restarts come here without `start`: keep the migration lock warm for the shim.
         runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
-        runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?;
+        links::save_env(dir, &link_env)?;
+        match links::with_env(rec, dir) {
+            Some(r) => runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref())?,
+            None => runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?,
+        }
         let t_bundle = t0.elapsed();
         let shim = runtime::spawn(&self.cfg, rec, dir).await?;
         let t_shim = t0.elapsed();

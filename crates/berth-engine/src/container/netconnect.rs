@@ -4,7 +4,8 @@
 
 use super::{write_record, Engine};
 use crate::error::{EngineError, Result};
-use crate::network::attach::{endpoint_key, next_ifname};
+use crate::network::attach::endpoint_key;
+use crate::network::gateway;
 use crate::network::{EndpointRecord, NetworkRecord};
 use berth_net::netns;
 use serde_json::Value;
@@ -129,10 +130,17 @@ impl Engine {
                 ipv6_request: req.ipv6,
                 ..Default::default()
             };
-            let ifname = next_ifname(&rec.endpoints);
+            let ifname = gateway::connect_ifname(&rec.id, rec.state.pid, &rec.endpoints);
             self.networks
                 .add_endpoint(&rec, &net, &mut ep, &ns, &ifname)
                 .await?;
+            let hc = &rec.host_config;
+            if let Err(e) =
+                self.networks
+                    .resolver_conf(&rec.id, &dir, &hc.dns_search, &hc.dns_options)
+            {
+                warn!(id = %rec.id, error = %e, "cannot write resolv.conf");
+            }
             for ip in [&ep.ip, &ep.ip6] {
                 if let Err(e) = hosts_line(&dir, ip, &rec.config.hostname, true) {
                     warn!(id = %rec.id, error = %e, "cannot add the address to /etc/hosts");
@@ -183,6 +191,11 @@ impl Engine {
             };
             if let Some(ep) = rec.endpoints.remove(&k) {
                 self.networks.remove_endpoint(&rec.id, &ep).await;
+                let ns = netns_of(&dir, rec.state.pid);
+                let r = &mut *rec;
+                self.networks
+                    .after_disconnect(&r.id, &ns, &ep, &mut r.endpoints)
+                    .await;
                 for ip in [&ep.ip, &ep.ip6] {
                     if let Err(e) = hosts_line(&dir, ip, &rec.config.hostname, false) {
                         warn!(id = %rec.id, error = %e, "cannot remove the address from /etc/hosts");

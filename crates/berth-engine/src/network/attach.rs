@@ -91,12 +91,10 @@ impl Networks {
     }
 
     /// Undoes `add_endpoint` for a running container (`network disconnect`): its names on
-    /// the network, its published ports if they were there, the address, the veth.
+    /// the network, the address, the veth. (Its published ports move or go in
+    /// `after_disconnect`.)
     pub async fn remove_endpoint(&self, container_id: &str, ep: &EndpointRecord) {
         self.dns.remove_network(container_id, &ep.network_id);
-        if !ep.ports.is_empty() {
-            self.unpublish(container_id);
-        }
         self.release(&ep.network_id, container_id);
         let hv = ep.host_veth.clone();
         if hv.is_empty() {

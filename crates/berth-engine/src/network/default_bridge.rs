@@ -40,6 +40,10 @@ pub struct BridgeConfig {
     pub fixed_cidr_v6: Option<ipnet::Ipv6Net>,
     /// daemon.json `ip` and `userland-proxy` (published ports without host IP).
     pub ports: super::ports::PortConfig,
+    /// `fixed-cidr`: the part of the subnet containers get addresses from.
+    pub fixed_cidr: Option<Ipv4Net>,
+    /// `host-gateway-ip`: what `--add-host NAME:host-gateway` stands for.
+    pub host_gateway_ip: Option<Ipv4Addr>,
 }
 
 impl Default for BridgeConfig {
@@ -52,6 +56,8 @@ impl Default for BridgeConfig {
             ipv6: false,
             fixed_cidr_v6: None,
             ports: Default::default(),
+            fixed_cidr: None,
+            host_gateway_ip: None,
         }
     }
 }
@@ -106,6 +112,8 @@ impl BridgeConfig {
             ipv6: false,
             fixed_cidr_v6: None,
             ports: Default::default(),
+            fixed_cidr: None,
+            host_gateway_ip: None,
         })
     }
 
@@ -167,7 +175,10 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         .map(|n| (n.rec.name.clone(), n.pool.subnet))
         .collect();
     let routes = ipam::host_routes_by_dev();
-    let (subnet, gateway) = if let Some(bip) = cfg.bip {
+    let (subnet, gateway) = if let Some(sub) = super::fixed_cidr::own_subnet(cfg, &routes, &bridge)
+    {
+        sub
+    } else if let Some(bip) = cfg.bip {
         (bip.trunc(), bip.addr())
     } else if let Some((_, s)) = routes.iter().find(|(dev, _)| *dev == bridge) {
         // The bridge survived the last daemon (containers still running): keep its subnet.
@@ -187,7 +198,8 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
             "the default bridge's subnet {subnet} overlaps with network {name}"
         )));
     }
-    let pool = Pool::new(subnet, Some(gateway), None)
+    let range = super::fixed_cidr::range_in(cfg, &subnet)?;
+    let pool = Pool::new(subnet, Some(gateway), range)
         .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
     let pool6 = if cfg.ipv6 {
         let subnet6 = match cfg.fixed_cidr_v6 {
@@ -232,7 +244,7 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         driver: "bridge".into(),
         subnet: pool.subnet.to_string(),
         gateway: pool.gateway.to_string(),
-        ip_range: None,
+        ip_range: pool.range.map(|r| r.to_string()),
         internal: false,
         attachable: false,
         enable_ipv6: pool6.is_some(),

@@ -6,6 +6,8 @@
 //! servers, else the host's resolvers (`BERTH_DNS_UPSTREAM`, `ip[:port],...`, replaces
 //! those, for tests); a container only on internal networks gets no outside names.
 
+mod tcp;
+
 use berth_net::dns::{self, Query};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
@@ -35,10 +37,17 @@ pub struct Entry {
 struct Table {
     /// container id -> its entries
     entries: HashMap<String, Vec<Entry>>,
+    /// container id -> `--link` alias -> target name (for that container only)
+    links: HashMap<String, HashMap<String, String>>,
 }
 
 impl Table {
     fn lookup(&self, asker: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
+        let name = self
+            .links
+            .get(asker)
+            .and_then(|l| l.get(name))
+            .map_or(name, String::as_str);
         let nets: Vec<&str> = self
             .entries
             .get(asker)?
@@ -194,13 +203,22 @@ impl Resolver {
         }
     }
 
-    /// Forgets the container's names and stops its listeners.
-    pub fn remove(&self, container_id: &str) {
+    /// `--link` aliases the container's own queries resolve (alias -> target name).
+    pub fn set_links(&self, container_id: &str, links: HashMap<String, String>) {
         self.table
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .entries
-            .remove(container_id);
+            .links
+            .insert(container_id.to_string(), links);
+    }
+
+    /// Forgets the container's names and stops its listeners.
+    pub fn remove(&self, container_id: &str) {
+        {
+            let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
+            t.entries.remove(container_id);
+            t.links.remove(container_id);
+        }
         if let Some(hs) = self
             .tasks
             .lock()
@@ -261,7 +279,7 @@ fn serve(ctx: Arc<Ctx>, udp: UdpSocket, tcp: TcpListener) -> std::io::Result<Vec
                     if s.read_exact(&mut pkt).await.is_err() {
                         return;
                     }
-                    let Some(reply) = c.handle(&pkt).await else {
+                    let Some(reply) = c.handle_tcp(&pkt).await else {
                         return;
                     };
                     let mut out = (reply.len() as u16).to_be_bytes().to_vec();

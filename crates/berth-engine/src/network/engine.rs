@@ -151,8 +151,13 @@ impl Engine {
 
 /// Appends the container's own addresses to its /etc/hosts, as Docker does
 /// (`IP\thostname`), for each network it is on.
-pub fn hosts_entries(dir: &Path, rec: &ContainerRecord) -> Result<()> {
-    host_gateway(dir, rec)?;
+pub fn hosts_entries(
+    dir: &Path,
+    rec: &ContainerRecord,
+    cfg: &super::default_bridge::BridgeConfig,
+    bridge_gateway: Option<&str>,
+) -> Result<()> {
+    host_gateway(dir, rec, cfg, bridge_gateway)?;
     if is_builtin_mode(&rec.host_config.network_mode) && rec.endpoints.is_empty() {
         return Ok(());
     }
@@ -173,23 +178,25 @@ pub fn hosts_entries(dir: &Path, rec: &ContainerRecord) -> Result<()> {
     Ok(())
 }
 
-/// Docker's default `host-gateway-ip` (the default bridge's gateway).
-const DEFAULT_HOST_GATEWAY: &str = "172.17.0.1";
-
-/// `--add-host NAME:host-gateway`: the address the host has on the container's network (its
-/// gateway there), else Docker's default bridge gateway.
-fn host_gateway(dir: &Path, rec: &ContainerRecord) -> Result<()> {
+/// `--add-host NAME:host-gateway` (see `fixed_cidr::host_gateway` for which address).
+fn host_gateway(
+    dir: &Path,
+    rec: &ContainerRecord,
+    cfg: &super::default_bridge::BridgeConfig,
+    bridge_gateway: Option<&str>,
+) -> Result<()> {
     let path = dir.join("hosts");
     let text = std::fs::read_to_string(&path)?;
     if !text.lines().any(|l| l.starts_with("host-gateway\t")) {
         return Ok(());
     }
-    let gw = rec
+    let user = rec
         .endpoints
-        .values()
-        .map(|e| e.gateway.as_str())
-        .find(|g| !g.is_empty())
-        .unwrap_or(DEFAULT_HOST_GATEWAY);
+        .iter()
+        .filter(|(k, _)| k.as_str() != super::default_bridge::NAME)
+        .map(|(_, e)| e.gateway.as_str())
+        .find(|g| !g.is_empty());
+    let gw = super::fixed_cidr::host_gateway(cfg, user, bridge_gateway);
     let out: String = text
         .lines()
         .map(|l| match l.strip_prefix("host-gateway\t") {

@@ -10,6 +10,8 @@ pub mod attach;
 pub mod default_bridge;
 pub mod dns;
 pub mod engine;
+pub mod fixed_cidr;
+pub mod gateway;
 pub mod ipv6;
 pub mod port_proxy;
 pub mod ports;
@@ -700,6 +702,8 @@ impl Networks {
         endpoints.insert(rec.name.clone(), ep);
         // The other networks it is connected to (`network connect`, several --network).
         self.attach_others(crec, &path).await?;
+        let hc = &crec.host_config;
+        self.resolver_conf(&crec.id, dir, &hc.dns_search, &hc.dns_options)?;
         Ok(Some(path))
     }
 

@@ -1,0 +1,24 @@
+//! A container namespace's default route after the network that carried it left
+//! (`network disconnect`): Docker moves it to a remaining network's gateway.
+
+use crate::netlink::{is_exists, Netlink};
+use crate::netns::{ns_err, on_own_thread, open_ns};
+use crate::Result;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+/// Adds `default via gateway` in the namespace at `path` unless it has a default route
+/// already. True when this call added it.
+pub fn ensure_default_route(path: &Path, gateway: Ipv4Addr) -> Result<bool> {
+    let path = path.to_path_buf();
+    on_own_thread(move || {
+        let ns_fd = open_ns(&path)?;
+        nix::sched::setns(&ns_fd, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| ns_err(&path, e.into()))?;
+        match Netlink::open()?.add_default_route(gateway) {
+            Ok(()) => Ok(true),
+            Err(e) if is_exists(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    })
+}
