@@ -107,7 +107,7 @@ impl Networks {
                     let mut p = self.published.lock().unwrap_or_else(|e| e.into_inner());
                     match p.get_mut(container_id) {
                         Some(p) => {
-                            p.ip = ip;
+                            p.retarget(ip, ep.ip6.parse().ok());
                             true
                         }
                         None => false,

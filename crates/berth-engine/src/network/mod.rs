@@ -163,6 +163,14 @@ impl Published {
             _proxies: proxies,
         }
     }
+
+    /// The ports moved to another of the container's addresses (disconnect of the network
+    /// that carried them): the rules' target changes, and the proxies start again on the
+    /// same reserved sockets towards the new address.
+    fn retarget(&mut self, ip: Ipv4Addr, ip6: Option<std::net::Ipv6Addr>) {
+        self.ip = ip;
+        self._proxies = port_proxy::start(&self.ports, ip, ip6);
+    }
 }
 
 pub struct Networks {
