@@ -331,6 +331,42 @@ pub fn join_errors(errs: Vec<String>) -> CmdResult {
     }
 }
 
+/// How `inspect` commands print what they found, as docker does: one indented JSON array,
+/// or each object through `--format` (an empty format or `json` means the array). The
+/// template is parsed before anything is fetched, so a bad one fails first.
+pub struct InspectOutput(Option<gotmpl::Template>);
+
+impl InspectOutput {
+    pub fn new(format: Option<&str>) -> Result<InspectOutput, Failure> {
+        match format {
+            Some(f) if !f.is_empty() && f != "json" => crate::format::parse(f, false)
+                .map(|t| InspectOutput(Some(t)))
+                .map_err(|e| Failure::new(e.0, 1)),
+            _ => Ok(InspectOutput(None)),
+        }
+    }
+
+    /// Prints all of `found` at once (nothing when a template fails on one of them).
+    pub fn print(&self, found: Vec<serde_json::Value>) -> Result<(), Failure> {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        match &self.0 {
+            Some(t) => {
+                for v in &found {
+                    let s = crate::format::execute(t, &crate::format::from_json(v))
+                        .map_err(|e| Failure::new(e.0, 1))?;
+                    let _ = writeln!(out, "{s}");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "{}", system::pretty(&serde_json::Value::Array(found)));
+            }
+        }
+        print!("{out}");
+        Ok(())
+    }
+}
+
 /// Asks docker's prune confirmation; true when the user typed y/Y.
 pub fn confirm(warning: &str) -> bool {
     use std::io::Write;

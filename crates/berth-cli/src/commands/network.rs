@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use clap::Parser;
 use serde_json::{json, Map, Value};
 
-use super::{confirm, join_errors, parse, Invocation};
+use super::{confirm, join_errors, parse, InspectOutput, Invocation};
 use crate::client::{filters_json, q, query, Body};
-use crate::format::{execute, from_json, render_list};
+use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
 
 #[derive(Parser)]
@@ -219,12 +219,7 @@ struct InspectCmd {
 pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: InspectCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
-    let tmpl = match &o.format {
-        Some(f) if !f.is_empty() && f != "json" => {
-            Some(crate::format::parse(f, false).map_err(|e| Failure::new(e.0, 1))?)
-        }
-        _ => None,
-    };
+    let output = InspectOutput::new(o.format.as_deref())?;
     let c = ctx.client()?;
     let mut found = Vec::new();
     let mut errs = Vec::new();
@@ -234,19 +229,7 @@ pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
             Err(e) => errs.push(e.to_string()),
         }
     }
-    let mut out = String::new();
-    match tmpl {
-        Some(t) => {
-            for v in &found {
-                let s = execute(&t, &from_json(v)).map_err(|e| Failure::new(e.0, 1))?;
-                let _ = writeln!(out, "{s}");
-            }
-        }
-        None => {
-            let _ = writeln!(out, "{}", super::system::pretty(&Value::Array(found)));
-        }
-    }
-    print!("{out}");
+    output.print(found)?;
     join_errors(errs)
 }
 

@@ -79,13 +79,8 @@ fn inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: Kind) -> CmdR
         }
         (k, _) => k,
     };
+    let output = super::InspectOutput::new(o.format.as_deref())?;
     let c = ctx.client()?;
-    let tmpl = match &o.format {
-        Some(f) if !f.is_empty() && f != "json" => {
-            Some(crate::format::parse(f, false).map_err(|e| Failure::new(e.0, 1))?)
-        }
-        _ => None,
-    };
     let mut found = Vec::new();
     let mut errs = Vec::new();
     for name in &o.args {
@@ -97,19 +92,7 @@ fn inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: Kind) -> CmdR
             Err(e) => errs.push(e.to_string()),
         }
     }
-    let mut out = String::new();
-    match tmpl {
-        Some(t) => {
-            for v in &found {
-                let s = execute(&t, &from_json(v)).map_err(|e| Failure::new(e.0, 1))?;
-                let _ = writeln!(out, "{s}");
-            }
-        }
-        None => {
-            let _ = writeln!(out, "{}", pretty(&Value::Array(found)));
-        }
-    }
-    print!("{out}");
+    output.print(found)?;
     super::join_errors(errs)
 }
 

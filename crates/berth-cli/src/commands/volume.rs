@@ -4,9 +4,9 @@ use clap::Parser;
 use serde_json::{json, Value};
 
 use super::containers::print_prune;
-use super::{confirm, join_errors, parse, Invocation};
+use super::{confirm, join_errors, parse, InspectOutput, Invocation};
 use crate::client::{filters_json, q, query, Body, ClientError};
-use crate::format::{execute, from_json, render_list};
+use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
 
 fn s(v: &Value, k: &str) -> String {
@@ -170,13 +170,8 @@ struct InspectCmd {
 pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: InspectCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
+    let output = InspectOutput::new(o.format.as_deref())?;
     let c = ctx.client()?;
-    let tmpl = match &o.format {
-        Some(f) if !f.is_empty() && f != "json" => {
-            Some(crate::format::parse(f, false).map_err(|e| Failure::new(e.0, 1))?)
-        }
-        _ => None,
-    };
     let mut found = Vec::new();
     let mut errs = Vec::new();
     for name in &o.args {
@@ -185,15 +180,7 @@ pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
             Err(e) => errs.push(e.to_string()),
         }
     }
-    match tmpl {
-        Some(t) => {
-            for v in &found {
-                let s = execute(&t, &from_json(v)).map_err(|e| Failure::new(e.0, 1))?;
-                println!("{s}");
-            }
-        }
-        None => println!("{}", super::system::pretty(&Value::Array(found))),
-    }
+    output.print(found)?;
     join_errors(errs)
 }
 
