@@ -325,6 +325,7 @@ fn netport6_v6_host_ip_forms_and_bad_specs() {
             ("::1]:80:80", "invalid IP address: ::1]"),
             ("::8080:80", "invalid IP address: :"),
             ("[zz]:80:80", "invalid IP address: zz"),
+            ("8080:", "no port specified: 8080:<empty>"),
         ] {
             d.run(c, &["create", "-p", spec, "busybox", "true"])
                 .code(125)
