@@ -556,3 +556,55 @@ fn net6_default_bridge_with_ipv6_and_fixed_cidr_v6() {
     assert!(ping6(&d, c, &b, &ipa), "{b} -> {ipa} on the default bridge");
     d.run(c, &["rm", "-f", &a, &b]).success();
 }
+
+/// `network disconnect` of the network carrying the IPv6 default route gives it to the
+/// remaining IPv6 network, as the IPv4 one moves.
+#[test]
+fn net6_disconnect_moves_the_v6_default_route() {
+    let mut g = NetGuard::new("bt-6r");
+    let d = TestDaemon::start();
+    g.watch(&d);
+    let c = Client::Docker;
+    let (n1, n2) = (name(c, "v6ra"), name(c, "v6rb"));
+    let v1 = create_v6(&d, c, &n1, &g.bridge(), &["--subnet", &v6_net(0x31)]);
+    let v2 = create_v6(&d, c, &n2, &g.bridge(), &["--subnet", &v6_net(0x32)]);
+    let gw = |v: &Value| -> String {
+        v["IPAM"]["Config"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["Gateway"].as_str())
+            .find(|g| g.contains(':'))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (gw1, gw2) = (gw(&v1), gw(&v2));
+    assert!(!gw1.is_empty() && !gw2.is_empty(), "{v1}\n{v2}");
+    let ctr = name(c, "v6route");
+    run_d(&d, c, &ctr, &n1, &[]);
+    d.run(c, &["network", "connect", &n2, &ctr]).success();
+    let routes = |d: &TestDaemon| {
+        d.run(c, &["exec", &ctr, "ip", "-6", "route"])
+            .success()
+            .out()
+    };
+    let before = routes(&d);
+    assert!(
+        before.contains(&format!("default via {gw1}")),
+        "the first network carries it:\n{before}"
+    );
+    assert!(
+        !before.contains(&format!("default via {gw2}")),
+        "only one default route:\n{before}"
+    );
+    d.run(c, &["network", "disconnect", &n1, &ctr]).success();
+    let after = routes(&d);
+    assert!(
+        after.contains(&format!("default via {gw2} dev eth1")),
+        "moved to the remaining network:\n{after}"
+    );
+    assert!(!after.contains(&gw1), "{after}");
+    // The route works: the new gateway (the host's address on that bridge) answers.
+    assert!(ping6(&d, c, &ctr, &gw2), "{ctr} -> {gw2}");
+    d.run(c, &["rm", "-f", &ctr]).success();
+}

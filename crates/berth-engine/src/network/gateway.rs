@@ -8,7 +8,7 @@
 use super::{blocking, net_err, EndpointRecord, Networks};
 use crate::error::{EngineError, Result};
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
 use tracing::{info, warn};
@@ -98,6 +98,9 @@ impl Networks {
                 }
             }
         }
+        if !removed.gateway6.is_empty() {
+            self.move_default_route6(container_id, ns, endpoints).await;
+        }
         if removed.ports.is_empty() {
             return;
         }
@@ -121,6 +124,53 @@ impl Networks {
                 }
             }
             None => self.unpublish(container_id),
+        }
+    }
+
+    /// The IPv6 default route, when the removed network carried one: the first remaining
+    /// non-internal IPv6 network (by name) takes it.
+    async fn move_default_route6(
+        &self,
+        container_id: &str,
+        ns: &Path,
+        endpoints: &BTreeMap<String, EndpointRecord>,
+    ) {
+        let mut candidates: Vec<(String, Ipv6Addr, String)> = {
+            let nets = self.lock();
+            endpoints
+                .values()
+                .filter_map(|e| {
+                    let n = nets.get(&e.network_id)?;
+                    if n.rec.internal || e.ip6.is_empty() {
+                        return None;
+                    }
+                    let gw = e.gateway6.parse().ok()?;
+                    let ifname = if e.ifname.is_empty() {
+                        "eth0".to_string()
+                    } else {
+                        e.ifname.clone()
+                    };
+                    Some((n.rec.name.clone(), gw, ifname))
+                })
+                .collect()
+        };
+        candidates.sort();
+        for (name, gw, ifname) in candidates {
+            let p = ns.to_path_buf();
+            match blocking(move || {
+                berth_net::route::ensure_default_route6(&p, gw, &ifname).map_err(net_err)
+            })
+            .await
+            {
+                Ok(true) => {
+                    info!(id = %container_id, network = %name, gateway = %gw, "IPv6 default route moved");
+                    return;
+                }
+                Ok(false) => return,
+                Err(e) => {
+                    warn!(id = %container_id, network = %name, error = %e, "cannot set the IPv6 default route")
+                }
+            }
         }
     }
 
