@@ -72,35 +72,17 @@ pub fn ruleset(table: &str, nets: &[NetRules], ports: &[PortRule]) -> String {
     }
     for n in nets {
         let b = quote(&n.bridge);
-        fwd.push_str(&format!("\t\tiifname {b} oifname {b} accept\n"));
-        let others: Vec<String> = nets
-            .iter()
-            .filter(|o| o.bridge != n.bridge)
-            .map(|o| quote(&o.bridge))
-            .collect();
-        if !others.is_empty() {
-            fwd.push_str(&format!(
-                "\t\tiifname {b} oifname {{ {} }} drop\n",
-                others.join(", ")
-            ));
-        }
+        fwd.push_str(&forward_rules(n, nets));
         // Connections to 127.0.0.1 that DNAT sends into the bridge (route_localnet is on
         // for it) need a source the container can answer.
         nat.push_str(&format!(
             "\t\tip saddr 127.0.0.0/8 oifname {b} masquerade\n"
         ));
-        if n.internal {
-            fwd.push_str(&format!("\t\tiifname {b} drop\n\t\toifname {b} drop\n"));
-        } else {
-            fwd.push_str(&format!(
-                "\t\tiifname {b} accept\n\t\toifname {b} ct state established,related accept\n"
+        if !n.internal && n.masquerade {
+            nat.push_str(&format!(
+                "\t\tip saddr {} oifname != {b} masquerade\n",
+                n.subnet
             ));
-            if n.masquerade {
-                nat.push_str(&format!(
-                    "\t\tip saddr {} oifname != {b} masquerade\n",
-                    n.subnet
-                ));
-            }
         }
     }
     format!(
@@ -108,7 +90,34 @@ pub fn ruleset(table: &str, nets: &[NetRules], ports: &[PortRule]) -> String {
     )
 }
 
-fn quote(name: &str) -> String {
+/// One network's forward chain rules, the same in the `ip` and `ip6` tables: traffic
+/// within its bridge passes, to berth's other bridges it is dropped, and an internal
+/// network has no way in or out; the others may go out and get replies back.
+pub(crate) fn forward_rules(n: &NetRules, nets: &[NetRules]) -> String {
+    let b = quote(&n.bridge);
+    let mut fwd = format!("\t\tiifname {b} oifname {b} accept\n");
+    let others: Vec<String> = nets
+        .iter()
+        .filter(|o| o.bridge != n.bridge)
+        .map(|o| quote(&o.bridge))
+        .collect();
+    if !others.is_empty() {
+        fwd.push_str(&format!(
+            "\t\tiifname {b} oifname {{ {} }} drop\n",
+            others.join(", ")
+        ));
+    }
+    if n.internal {
+        fwd.push_str(&format!("\t\tiifname {b} drop\n\t\toifname {b} drop\n"));
+    } else {
+        fwd.push_str(&format!(
+            "\t\tiifname {b} accept\n\t\toifname {b} ct state established,related accept\n"
+        ));
+    }
+    fwd
+}
+
+pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', ""))
 }
 

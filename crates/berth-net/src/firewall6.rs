@@ -4,39 +4,17 @@
 //! the others (as moby 27 does with ip6tables). Routed IPv6 out of the host needs the
 //! admin's `net.ipv6.conf.all.forwarding=1`, which berth never sets (as Docker requires).
 
-use crate::firewall::NetRules;
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', ""))
-}
+use crate::firewall::{forward_rules, quote, NetRules};
 
 /// The `ip6` table's text for these networks.
 pub(crate) fn ruleset6(table: &str, nets: &[NetRules]) -> String {
     let mut fwd = String::from("\t\tct status dnat accept\n");
     let mut nat = String::new();
     for n in nets {
-        let b = quote(&n.bridge);
-        fwd.push_str(&format!("\t\tiifname {b} oifname {b} accept\n"));
-        let others: Vec<String> = nets
-            .iter()
-            .filter(|o| o.bridge != n.bridge)
-            .map(|o| quote(&o.bridge))
-            .collect();
-        if !others.is_empty() {
-            fwd.push_str(&format!(
-                "\t\tiifname {b} oifname {{ {} }} drop\n",
-                others.join(", ")
-            ));
-        }
-        if n.internal {
-            fwd.push_str(&format!("\t\tiifname {b} drop\n\t\toifname {b} drop\n"));
-        } else {
-            fwd.push_str(&format!(
-                "\t\tiifname {b} accept\n\t\toifname {b} ct state established,related accept\n"
-            ));
-            if let (true, Some(s6)) = (n.masquerade, n.subnet6.as_deref()) {
-                nat.push_str(&format!("\t\tip6 saddr {s6} oifname != {b} masquerade\n"));
-            }
+        fwd.push_str(&forward_rules(n, nets));
+        if let (false, true, Some(s6)) = (n.internal, n.masquerade, n.subnet6.as_deref()) {
+            let b = quote(&n.bridge);
+            nat.push_str(&format!("\t\tip6 saddr {s6} oifname != {b} masquerade\n"));
         }
     }
     format!(

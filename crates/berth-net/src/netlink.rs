@@ -312,25 +312,26 @@ impl Netlink {
 
     /// `ip -6 route add default via GW dev OIF`.
     pub fn add_default_route6(&self, gateway: std::net::Ipv6Addr, oif: u32) -> Result<()> {
-        let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-        m.buf.push(libc::AF_INET6 as u8);
-        m.buf.push(0); // dst_len: default
-        m.buf.push(0); // src_len
-        m.buf.push(0); // tos
-        m.buf.push(libc::RT_TABLE_MAIN);
-        m.buf.push(libc::RTPROT_BOOT);
-        m.buf.push(libc::RT_SCOPE_UNIVERSE);
-        m.buf.push(libc::RTN_UNICAST);
-        m.buf.extend_from_slice(&0u32.to_ne_bytes());
-        m.attr(RTA_GATEWAY, &gateway.octets());
-        m.attr_u32(RTA_OIF, oif);
-        self.request(&format!("add default route via {gateway}"), m)
+        let what = format!("add default route via {gateway}");
+        self.add_default_route_of(libc::AF_INET6, &gateway.octets(), Some(oif), &what)
     }
 
     /// `ip route add default via GW`.
     pub fn add_default_route(&self, gateway: Ipv4Addr) -> Result<()> {
+        let what = format!("add default route via {gateway}");
+        self.add_default_route_of(libc::AF_INET, &gateway.octets(), None, &what)
+    }
+
+    /// RTM_NEWROUTE of a default route (exclusive: EEXIST when the family has one).
+    fn add_default_route_of(
+        &self,
+        family: i32,
+        gateway: &[u8],
+        oif: Option<u32>,
+        what: &str,
+    ) -> Result<()> {
         let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-        m.buf.push(libc::AF_INET as u8);
+        m.buf.push(family as u8);
         m.buf.push(0); // dst_len: default
         m.buf.push(0); // src_len
         m.buf.push(0); // tos
@@ -339,8 +340,11 @@ impl Netlink {
         m.buf.push(libc::RT_SCOPE_UNIVERSE);
         m.buf.push(libc::RTN_UNICAST);
         m.buf.extend_from_slice(&0u32.to_ne_bytes());
-        m.attr(RTA_GATEWAY, &gateway.octets());
-        self.request(&format!("add default route via {gateway}"), m)
+        m.attr(RTA_GATEWAY, gateway);
+        if let Some(oif) = oif {
+            m.attr_u32(RTA_OIF, oif);
+        }
+        self.request(what, m)
     }
 }
 
