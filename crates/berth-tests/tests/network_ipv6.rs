@@ -9,6 +9,7 @@
 //! removing bridges and both nftables tables on drop. No traffic leaves the machine: only
 //! container-to-container traffic on one bridge, no host-wide sysctl is touched.
 
+use berth_tests::nettest::{run_sleeper as run_d, watched_daemon};
 use berth_tests::{client_name as name, Client, NetGuard, TestDaemon};
 use serde_json::Value;
 use std::net::Ipv6Addr;
@@ -42,13 +43,6 @@ fn inspect_net(d: &TestDaemon, c: Client, net: &str) -> Value {
     let out = d.run(c, &["network", "inspect", net]).success().out();
     let v: Value = serde_json::from_str(&out).expect("network inspect JSON");
     v[0].clone()
-}
-
-fn run_d(d: &TestDaemon, c: Client, ctr: &str, net: &str, extra: &[&str]) {
-    let mut args = vec!["run", "-d", "--name", ctr, "--network", net];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["busybox", "sleep", "600"]);
-    d.run(c, &args).success();
 }
 
 fn endpoint(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> Value {
@@ -110,8 +104,7 @@ fn host_v6_addrs(dev: &str) -> Vec<Ipv6Addr> {
 #[test]
 fn net6_two_containers_reach_each_other_by_v6_address_and_name() {
     let mut g = NetGuard::new("bt-6a");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let k = 1 + i as u16;
         let (n, br) = (name(c, "v6net"), g.bridge());
@@ -221,8 +214,7 @@ fn net6_two_containers_reach_each_other_by_v6_address_and_name() {
 #[test]
 fn net6_ip6_connect_ip6_and_restarts_keep_addresses() {
     let mut g = NetGuard::new("bt-6b");
-    let mut d = TestDaemon::start();
-    g.watch(&d);
+    let mut d = watched_daemon(&mut g);
     let c = Client::Docker;
     let (n1, n2) = (name(c, "v6one"), name(c, "v6two"));
     create_v6(&d, c, &n1, &g.bridge(), &["--subnet", &v6_net(0x11)]);
@@ -317,8 +309,7 @@ fn net6_ip6_connect_ip6_and_restarts_keep_addresses() {
 #[test]
 fn net6_default_ula_subnet_and_docker_errors() {
     let mut g = NetGuard::new("bt-6c");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let k = 0x21 + 4 * i as u16;
         // No v6 subnet: a /64 of a ULA /48 (fd00::/8), never the host's fd00::/64.
@@ -457,8 +448,7 @@ fn net6_default_ula_subnet_and_docker_errors() {
 #[test]
 fn net6_firewall_has_v6_isolation_internal_and_masquerade() {
     let mut g = NetGuard::new("bt-6d");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let c = Client::Berth;
     let (n1, n2) = (name(c, "v6fw1"), name(c, "v6fw2"));
     let (b1, b2) = (g.bridge(), g.bridge());
@@ -562,8 +552,7 @@ fn net6_default_bridge_with_ipv6_and_fixed_cidr_v6() {
 #[test]
 fn net6_disconnect_moves_the_v6_default_route() {
     let mut g = NetGuard::new("bt-6r");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let c = Client::Docker;
     let (n1, n2) = (name(c, "v6ra"), name(c, "v6rb"));
     let v1 = create_v6(&d, c, &n1, &g.bridge(), &["--subnet", &v6_net(0x31)]);
