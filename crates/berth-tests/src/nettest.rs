@@ -72,6 +72,29 @@ pub fn inspect_ports(d: &TestDaemon, c: Client, ctr: &str) -> String {
     inspect_f(d, c, ctr, "{{json .NetworkSettings.Ports}}")
 }
 
+/// The IPv4 address inspect gives `ctr` on network `net` ("" when it has none).
+pub fn ip_on(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
+    let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
+    inspect_f(d, c, ctr, &f)
+}
+
+/// `exec FROM nslookup ARGS`: the addresses it prints after the server's own block, and
+/// its exit code.
+pub fn nslookup(d: &TestDaemon, c: Client, from: &str, args: &[&str]) -> (Vec<String>, i32) {
+    let mut cmd = vec!["exec", from, "nslookup"];
+    cmd.extend_from_slice(args);
+    let o = d.run(c, &cmd);
+    let addrs = o
+        .out()
+        .split("\n\n")
+        .skip(1)
+        .flat_map(|block| block.lines())
+        .filter_map(|l| l.strip_prefix("Address:"))
+        .map(|a| a.trim().to_string())
+        .collect();
+    (addrs, o.code)
+}
+
 /// What `exec CTR sh -c CMD` prints, succeeding.
 pub fn exec_sh(d: &TestDaemon, c: Client, ctr: &str, cmd: &str) -> String {
     d.run(c, &["exec", ctr, "sh", "-c", cmd]).success().out()

@@ -9,10 +9,10 @@
 //! gateway (this host).
 
 use berth_tests::nettest::{
-    bridge_ports, create_net_with, fetch, inspect_ports, ping, ps_ports, replies, run_sleeper,
-    run_web, watched_daemon,
+    bridge_ports, create_net_with, fetch, inspect_ports, ip_on as ip_of, ping, ps_ports, replies,
+    run_sleeper, run_web, watched_daemon,
 };
-use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard, TestDaemon};
+use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard};
 use std::process::Command;
 
 fn link_exists(name: &str) -> bool {
@@ -25,15 +25,6 @@ fn table_rules(table: &str) -> String {
         .output()
         .expect("run nft");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ip_of(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
-    let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
-    d.run(c, &["inspect", "-f", &f, ctr])
-        .success()
-        .out()
-        .trim()
-        .to_string()
 }
 
 #[test]

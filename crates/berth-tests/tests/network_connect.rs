@@ -9,18 +9,10 @@
 
 use berth_tests::fakedns::Upstream;
 use berth_tests::nettest::{
-    bridge_ports, create_net, inspect_f as inspect, ping, run_sleeper, watched_daemon_dns,
+    bridge_ports, create_net, inspect_f as inspect, ip_on, nslookup, ping, run_sleeper,
+    watched_daemon_dns,
 };
 use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
-
-fn ip_on(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
-    inspect(
-        d,
-        c,
-        ctr,
-        &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
-    )
-}
 
 /// The networks inspect lists for the container, sorted.
 fn networks_of(d: &TestDaemon, c: Client, ctr: &str) -> Vec<String> {
@@ -50,16 +42,11 @@ fn addrs_in(d: &TestDaemon, c: Client, ctr: &str) -> Vec<String> {
 
 /// The addresses `nslookup NAME` gives in the container; empty when it fails.
 fn lookup(d: &TestDaemon, c: Client, from: &str, what: &str) -> Vec<String> {
-    let o = d.run(c, &["exec", from, "nslookup", what]);
-    if o.code != 0 {
+    let (addrs, code) = nslookup(d, c, from, &[what]);
+    if code != 0 {
         return Vec::new();
     }
-    o.out()
-        .split("\n\n")
-        .skip(1)
-        .flat_map(|b| b.lines().map(str::to_string).collect::<Vec<_>>())
-        .filter_map(|l| l.strip_prefix("Address:").map(|a| a.trim().to_string()))
-        .collect()
+    addrs
 }
 
 #[test]

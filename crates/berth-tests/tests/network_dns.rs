@@ -9,7 +9,7 @@
 
 use berth_net::dns;
 use berth_tests::fakedns::Upstream;
-use berth_tests::nettest::{create_net, run_sleeper as run_d, watched_daemon_dns};
+use berth_tests::nettest::{create_net, ip_on, nslookup, run_sleeper as run_d, watched_daemon_dns};
 use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -63,13 +63,7 @@ impl FakeUpstream {
 }
 
 fn ip_of(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
-    let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
-    let ip = d
-        .run(c, &["inspect", "-f", &f, ctr])
-        .success()
-        .out()
-        .trim()
-        .to_string();
+    let ip = ip_on(d, c, ctr, net);
     assert!(
         ip.parse::<Ipv4Addr>().is_ok(),
         "{ctr} has an address: {ip:?}"
@@ -80,16 +74,7 @@ fn ip_of(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
 /// The addresses `nslookup NAME` prints in the container (after the server's own lines),
 /// and its exit code.
 fn lookup(d: &TestDaemon, c: Client, from: &str, what: &str) -> (Vec<String>, i32) {
-    let o = d.run(c, &["exec", from, "nslookup", what]);
-    let text = o.out();
-    let addrs = text
-        .split("\n\n")
-        .skip(1)
-        .flat_map(|block| block.lines())
-        .filter_map(|l| l.strip_prefix("Address:"))
-        .map(|a| a.trim().to_string())
-        .collect();
-    (addrs, o.code)
+    nslookup(d, c, from, &[what])
 }
 
 #[test]

@@ -11,8 +11,8 @@
 use berth_net::dns;
 use berth_tests::fakedns::Upstream;
 use berth_tests::nettest::{
-    assert_daemon_refuses, create_net, exec_sh as exec, fetch, inspect_f as inspect, replies,
-    run_sleeper, run_web, watched_daemon, watched_daemon_dns, ScratchDir,
+    assert_daemon_refuses, create_net, exec_sh as exec, fetch, inspect_f as inspect, ip_on,
+    replies, run_sleeper, run_web, watched_daemon, watched_daemon_dns, ScratchDir,
 };
 use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard, TestDaemon};
 use std::net::Ipv4Addr;
@@ -453,8 +453,7 @@ fn netgap_links_on_a_user_network_are_resolver_aliases() {
         );
         let tgt = name(c, "ltgt");
         run_sleeper(&d, c, &tgt, &net, &[]);
-        let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
-        let ip = inspect(&d, c, &tgt, &f);
+        let ip = ip_on(&d, c, &tgt, &net);
         let linked = d
             .run(
                 c,

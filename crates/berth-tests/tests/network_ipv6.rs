@@ -9,7 +9,7 @@
 //! removing bridges and both nftables tables on drop. No traffic leaves the machine: only
 //! container-to-container traffic on one bridge, no host-wide sysctl is touched.
 
-use berth_tests::nettest::{run_sleeper as run_d, watched_daemon};
+use berth_tests::nettest::{nslookup, run_sleeper as run_d, watched_daemon};
 use berth_tests::{client_name as name, Client, NetGuard, TestDaemon};
 use serde_json::Value;
 use std::net::Ipv6Addr;
@@ -72,16 +72,10 @@ fn ping6(d: &TestDaemon, c: Client, from: &str, to: &str) -> bool {
 
 /// The v6 addresses of `nslookup -type=aaaa NAME` in the container.
 fn aaaa(d: &TestDaemon, c: Client, from: &str, what: &str) -> Vec<String> {
-    let o = d.run(c, &["exec", from, "nslookup", "-type=aaaa", what]);
-    o.out()
-        .split("\n\n")
-        .skip(1)
-        .flat_map(|b| b.lines().map(str::to_string).collect::<Vec<_>>())
-        .filter_map(|l| {
-            l.strip_prefix("Address:")
-                .map(|a| a.trim().to_string())
-                .filter(|a| a.parse::<Ipv6Addr>().is_ok())
-        })
+    let (addrs, _) = nslookup(d, c, from, &["-type=aaaa", what]);
+    addrs
+        .into_iter()
+        .filter(|a| a.parse::<Ipv6Addr>().is_ok())
         .collect()
 }
 
