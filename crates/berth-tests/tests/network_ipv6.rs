@@ -10,7 +10,7 @@
 //! container-to-container traffic on one bridge, no host-wide sysctl is touched.
 
 use berth_tests::nettest::{nslookup, run_sleeper as run_d, watched_daemon};
-use berth_tests::{client_name as name, Client, NetGuard, TestDaemon};
+use berth_tests::{client_name as name, Client, NetGuard, Output, TestDaemon};
 use serde_json::Value;
 use std::net::Ipv6Addr;
 
@@ -43,6 +43,25 @@ fn inspect_net(d: &TestDaemon, c: Client, net: &str) -> Value {
     let out = d.run(c, &["network", "inspect", net]).success().out();
     let v: Value = serde_json::from_str(&out).expect("network inspect JSON");
     v[0].clone()
+}
+
+/// `run --rm --network NET --ip6 IP6 busybox true`, which must fail.
+fn run_ip6(d: &TestDaemon, c: Client, net: &str, ip6: &str) -> Output {
+    let o = d.run(
+        c,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "--ip6",
+            ip6,
+            "busybox",
+            "true",
+        ],
+    );
+    o.failure();
+    o
 }
 
 fn endpoint(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> Value {
@@ -232,21 +251,7 @@ fn net6_ip6_connect_ip6_and_restarts_keep_addresses() {
     run_d(&d, c, &peer, &n2, &[]);
     assert!(ping6(&d, c, &peer, &second), "{peer} -> {second}");
     // Taken addresses are refused.
-    d.run(
-        c,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            &n1,
-            "--ip6",
-            &fixed,
-            "busybox",
-            "true",
-        ],
-    )
-    .failure()
-    .stderr_contains(&format!("Address already in use: {fixed}"));
+    run_ip6(&d, c, &n1, &fixed).stderr_contains(&format!("Address already in use: {fixed}"));
 
     // A stopped container keeps a connect's --ip6 for its start.
     let st = name(c, "v6stopped");
@@ -373,55 +378,13 @@ fn net6_default_ula_subnet_and_docker_errors() {
 
         // --ip6 outside the subnet, not an address, on a network without v6.
         let outside = v6_addr(k + 3, 5);
-        d.run(
-            c,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                &o1,
-                "--ip6",
-                &outside,
-                "busybox",
-                "true",
-            ],
-        )
-        .failure()
-        .stderr_contains(&format!(
+        run_ip6(&d, c, &o1, &outside).stderr_contains(&format!(
             "no configured subnet or ip-range contain the IP address {outside}"
         ));
-        d.run(
-            c,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                &o1,
-                "--ip6",
-                "bogus",
-                "busybox",
-                "true",
-            ],
-        )
-        .failure()
-        .stderr_contains("bogus");
+        run_ip6(&d, c, &o1, "bogus").stderr_contains("bogus");
         let v4only = name(c, "v4only");
         d.run(c, &["network", "create", &v4only]).success();
-        d.run(
-            c,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                &v4only,
-                "--ip6",
-                &v6_addr(k, 9),
-                "busybox",
-                "true",
-            ],
-        )
-        .failure()
-        .stderr_contains(
+        run_ip6(&d, c, &v4only, &v6_addr(k, 9)).stderr_contains(
             "user specified IP address is supported only when connecting to networks with user configured subnets",
         );
         // Without --ipv6 a v6 subnet is listed but no v6 address is handed out (Docker).
