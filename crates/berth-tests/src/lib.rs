@@ -15,6 +15,7 @@
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
 pub mod build;
+pub mod fakedns;
 pub mod netguard;
 pub mod netslot;
 pub mod nettest;

@@ -8,8 +8,11 @@
 //! when the test fails. Traffic goes only between the test's own containers and their
 //! gateway (this host).
 
-use berth_tests::nettest::{bridge_ports, create_net_with, fetch, ping};
-use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard, TestDaemon};
+use berth_tests::nettest::{
+    bridge_ports, create_net_with, fetch, inspect_ports, ip_on as ip_of, ping, ps_ports, replies,
+    run_sleeper, run_web, watched_daemon,
+};
+use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard};
 use std::process::Command;
 
 fn link_exists(name: &str) -> bool {
@@ -24,20 +27,10 @@ fn table_rules(table: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn ip_of(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
-    let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
-    d.run(c, &["inspect", "-f", &f, ctr])
-        .success()
-        .out()
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn net_containers_on_a_network_reach_each_other_and_not_others() {
     let mut g = NetGuard::new("bt-");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let (n1, n2) = (name(c, "front"), name(c, "back"));
         let (b1, b2) = (g.bridge(), g.bridge());
@@ -47,21 +40,7 @@ fn net_containers_on_a_network_reach_each_other_and_not_others() {
         create_net_with(&d, c, &n2, &b2, &s2, &[]);
         assert!(link_exists(&b1) && link_exists(&b2));
         let (a, b, x) = (name(c, "a1"), name(c, "b1"), name(c, "x1"));
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &a,
-                "--network",
-                &n1,
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        )
-        .success();
+        run_sleeper(&d, c, &a, &n1, &[]);
         // A TCP server answering with its hostname, on a fixed address.
         let fixed = format!("10.213.{}.77", 10 + 2 * i);
         d.run(
@@ -82,21 +61,7 @@ fn net_containers_on_a_network_reach_each_other_and_not_others() {
             ],
         )
         .success();
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &x,
-                "--network",
-                &n2,
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        )
-        .success();
+        run_sleeper(&d, c, &x, &n2, &[]);
         let ip_a = ip_of(&d, c, &a, &n1);
         assert_eq!(
             ip_a,
@@ -186,8 +151,7 @@ fn net_containers_on_a_network_reach_each_other_and_not_others() {
 #[test]
 fn net_create_ls_inspect_rm_prune() {
     let mut g = NetGuard::new("bt-");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let n = name(c, "misc");
         let b = g.bridge();
@@ -227,21 +191,7 @@ fn net_create_ls_inspect_rm_prune() {
         let id = net["Id"].as_str().unwrap_or_default().to_string();
         // The address comes from the range; the bridge holds the gateway.
         let ctr = name(c, "inrange");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &ctr,
-                "--network",
-                &n,
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        )
-        .success();
+        run_sleeper(&d, c, &ctr, &n, &[]);
         assert_eq!(ip_of(&d, c, &ctr, &n), format!("10.213.{}.128", 20 + i));
         let gw_addr = Command::new("ip")
             .args(["-o", "-4", "addr", "show", &b])
@@ -441,21 +391,7 @@ fn net_create_ls_inspect_rm_prune() {
             &[],
         );
         let user = name(c, "user");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &user,
-                "--network",
-                &keep,
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        )
-        .success();
+        run_sleeper(&d, c, &user, &keep, &[]);
         let out = d.run(c, &["network", "prune", "-f"]).success().out();
         let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
         assert_eq!(lines, vec!["Deleted Networks:", drop.as_str()], "{out:?}");
@@ -469,8 +405,7 @@ fn net_create_ls_inspect_rm_prune() {
 #[test]
 fn net_internal_network_has_no_way_out() {
     let mut g = NetGuard::new("bt-");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let c = Client::Docker;
     let (inner, outer) = (g.bridge(), g.bridge());
     create_net_with(&d, c, "inner", &inner, "10.213.40.0/24", &["--internal"]);
@@ -482,51 +417,9 @@ fn net_internal_network_has_no_way_out() {
             .trim(),
         "true"
     );
-    d.run(
-        c,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "in1",
-            "--network",
-            "inner",
-            "busybox",
-            "sleep",
-            "600",
-        ],
-    )
-    .success();
-    d.run(
-        c,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "in2",
-            "--network",
-            "inner",
-            "busybox",
-            "sleep",
-            "600",
-        ],
-    )
-    .success();
-    d.run(
-        c,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "out1",
-            "--network",
-            "outer",
-            "busybox",
-            "sleep",
-            "600",
-        ],
-    )
-    .success();
+    run_sleeper(&d, c, "in1", "inner", &[]);
+    run_sleeper(&d, c, "in2", "inner", &[]);
+    run_sleeper(&d, c, "out1", "outer", &[]);
     // No default route at all: nothing can leave the network.
     let route = d.run(c, &["exec", "in1", "ip", "route"]).success().out();
     assert!(!route.contains("default"), "{route}");
@@ -549,8 +442,7 @@ fn net_internal_network_has_no_way_out() {
 #[test]
 fn net_run_rm_leaves_nothing_behind() {
     let mut g = NetGuard::new("bt-");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let b = g.bridge();
     create_net_with(&d, Client::Berth, "churn", &b, "10.213.50.0/24", &[]);
     for c in Client::BOTH {
@@ -585,21 +477,7 @@ fn net_run_rm_leaves_nothing_behind() {
     );
     assert!(d.container_ids().is_empty());
     // A stopped container gives its address back and gets one again at start.
-    d.run(
-        Client::Berth,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "stopper",
-            "--network",
-            "churn",
-            "busybox",
-            "sleep",
-            "600",
-        ],
-    )
-    .success();
+    run_sleeper(&d, Client::Berth, "stopper", "churn", &[]);
     d.run(Client::Berth, &["stop", "-t", "0", "stopper"])
         .success();
     assert!(eventually(5, || bridge_ports(&b).is_empty()));
@@ -622,8 +500,7 @@ fn net_run_rm_leaves_nothing_behind() {
 #[test]
 fn net_daemon_restart_keeps_running_containers_networking() {
     let mut g = NetGuard::new("bt-");
-    let mut d = TestDaemon::start();
-    g.watch(&d);
+    let mut d = watched_daemon(&mut g);
     let b = g.bridge();
     create_net_with(&d, Client::Berth, "keep", &b, "10.213.60.0/24", &[]);
     let c = Client::Berth;
@@ -649,21 +526,7 @@ fn net_daemon_restart_keeps_running_containers_networking() {
     )
     .success();
     assert!(eventually(10, || fetch(p).contains("kept")));
-    d.run(
-        c,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "k2",
-            "--network",
-            "keep",
-            "busybox",
-            "sleep",
-            "600",
-        ],
-    )
-    .success();
+    run_sleeper(&d, c, "k2", "keep", &[]);
     let ip2 = ip_of(&d, c, "k2", "keep");
     d.restart_daemon();
     assert!(link_exists(&b), "the bridge stays while containers use it");
@@ -682,21 +545,7 @@ fn net_daemon_restart_keeps_running_containers_networking() {
     // The restarted daemon holds the port again.
     assert!(std::net::TcpListener::bind(("127.0.0.1", p)).is_err());
     // The pool knows the running containers' addresses: a new one gets the next.
-    d.run(
-        c,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "k3",
-            "--network",
-            "keep",
-            "busybox",
-            "sleep",
-            "600",
-        ],
-    )
-    .success();
+    run_sleeper(&d, c, "k3", "keep", &[]);
     assert_eq!(ip_of(&d, c, "k3", "keep"), "10.213.60.4");
     d.run(c, &["network", "rm", "keep"])
         .failure()
@@ -716,37 +565,16 @@ fn net_daemon_restart_keeps_running_containers_networking() {
 #[test]
 fn net_published_ports_answer_on_loopback() {
     let mut g = NetGuard::new("bt-");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let b = g.bridge();
     create_net_with(&d, Client::Berth, "pub", &b, "10.213.70.0/24", &[]);
-    let serve = "while true; do echo reply-$HOSTNAME | nc -l -p 80; done";
     for c in Client::BOTH {
         let (fixed, any) = (name(c, "fixed"), name(c, "any"));
         let p = free_port();
         let spec = format!("127.0.0.1:{p}:80");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &fixed,
-                "--hostname",
-                &fixed,
-                "--network",
-                "pub",
-                "-p",
-                &spec,
-                "busybox",
-                "sh",
-                "-c",
-                serve,
-            ],
-        )
-        .success();
+        run_web(&d, c, &fixed, &["--network", "pub", "-p", &spec]);
         assert!(
-            eventually(10, || fetch(p).contains(&format!("reply-{fixed}"))),
+            replies(p, &fixed),
             "127.0.0.1:{p} answers with the container's reply"
         );
         d.run(c, &["port", &fixed])
@@ -758,56 +586,21 @@ fn net_published_ports_answer_on_loopback() {
         d.run(c, &["port", &fixed, "81/tcp"])
             .failure()
             .stderr_contains(&format!("No public port '81/tcp' published for {fixed}"));
-        let ports = d
-            .run(
-                c,
-                &[
-                    "ps",
-                    "--filter",
-                    &format!("name={fixed}"),
-                    "--format",
-                    "{{.Ports}}",
-                ],
-            )
-            .success()
-            .out();
+        let ports = ps_ports(&d, c, &fixed);
         assert_eq!(ports.trim(), format!("127.0.0.1:{p}->80/tcp"));
-        let insp = d
-            .run(
-                c,
-                &["inspect", "-f", "{{json .NetworkSettings.Ports}}", &fixed],
-            )
-            .success()
-            .out();
+        let insp = inspect_ports(&d, c, &fixed);
         assert_eq!(
             insp.trim(),
             format!("{{\"80/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"{p}\"}}]}}")
         );
         // An ephemeral host port on every address; 127.0.0.1 answers too. -P publishes
         // the exposed port.
-        d.run(
+        run_web(
+            &d,
             c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &any,
-                "--hostname",
-                &any,
-                "--network",
-                "pub",
-                "-p",
-                "80",
-                "--expose",
-                "90",
-                "-P",
-                "busybox",
-                "sh",
-                "-c",
-                serve,
-            ],
-        )
-        .success();
+            &any,
+            &["--network", "pub", "-p", "80", "--expose", "90", "-P"],
+        );
         // Each on 0.0.0.0 and [::] (dockerd 20.10 with docker 28 prints the four lines).
         let out = d.run(c, &["port", &any]).success().out();
         let lines: Vec<&str> = out.lines().collect();
@@ -824,7 +617,7 @@ fn net_published_ports_answer_on_loopback() {
             .next()
             .and_then(|x| x.parse().ok())
             .expect("a port");
-        assert!(eventually(10, || fetch(eph).contains(&format!("reply-{any}"))));
+        assert!(replies(eph, &any));
         // A port in use is refused with docker's message, and nothing stays behind.
         let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let held = holder.local_addr().expect("addr").port();

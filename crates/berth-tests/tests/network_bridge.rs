@@ -8,8 +8,12 @@
 //! pool (10.215.N.0/24) from the harness's [`berth_tests::NetSlot`]; networks a test makes
 //! use NetGuard bridge names. Traffic stays between the test's containers and this host.
 
-use berth_tests::nettest::{bridge_ports, fetch};
-use berth_tests::{client_name as name, eventually, run_command, Client, NetGuard, TestDaemon};
+use berth_tests::nettest::{
+    assert_daemon_refuses, bridge_ports, fetch, replies, run_web, watched_daemon, ScratchDir,
+};
+use berth_tests::{
+    client_name as name, eventually, free_port, run_command, Client, NetGuard, TestDaemon,
+};
 use std::process::Command;
 use std::time::Duration;
 
@@ -30,8 +34,7 @@ fn host_addrs(dev: &str) -> String {
 #[test]
 fn netbr_default_network_listed_inspected_and_not_removable() {
     let mut g = NetGuard::new("bt-b");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let bridge = d.net.bridge();
     let gw = format!("10.214.{}.1", d.net.n);
     for c in Client::BOTH {
@@ -119,8 +122,7 @@ fn netbr_default_network_listed_inspected_and_not_removable() {
 #[test]
 fn netbr_run_defaults_to_the_bridge_reaching_by_ip_not_by_name() {
     let mut g = NetGuard::new("bt-b");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let gw = format!("10.214.{}.1", d.net.n);
     let prefix = format!("10.214.{}.", d.net.n);
     for c in Client::BOTH {
@@ -261,43 +263,17 @@ fn netbr_run_defaults_to_the_bridge_reaching_by_ip_not_by_name() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 #[test]
 fn netbr_published_port_on_the_default_bridge_answers_on_loopback() {
     let mut g = NetGuard::new("bt-b");
-    let d = TestDaemon::start();
-    g.watch(&d);
-    let serve = "while true; do echo reply-$HOSTNAME | nc -l -p 80; done";
+    let d = watched_daemon(&mut g);
     for c in Client::BOTH {
         let web = name(c, "web");
         let p = free_port();
         let spec = format!("127.0.0.1:{p}:80");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &web,
-                "--hostname",
-                &web,
-                "-p",
-                &spec,
-                "busybox",
-                "sh",
-                "-c",
-                serve,
-            ],
-        )
-        .success();
+        run_web(&d, c, &web, &["-p", &spec]);
         assert!(
-            eventually(10, || fetch(p).contains(&format!("reply-{web}"))),
+            replies(p, &web),
             "127.0.0.1:{p} answers with the container's reply"
         );
         d.run(c, &["port", &web])
@@ -408,15 +384,8 @@ fn netbr_bridge_none_makes_none_the_default() {
 
 #[test]
 fn netbr_bad_bridge_settings_are_refused() {
-    let base = std::env::temp_dir().join(format!("berth-nbbad-{}", std::process::id()));
-    std::fs::create_dir_all(&base).expect("mkdir");
-    struct Rm(std::path::PathBuf);
-    impl Drop for Rm {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _rm = Rm(base.clone());
+    let scratch = ScratchDir::new("nbbad");
+    let base = &scratch.0;
     let sock = base.join("s.sock");
     for (args, msg) in [
         (vec!["--bip", "10.214.0.300/24"], "invalid bip"),
@@ -432,17 +401,7 @@ fn netbr_bad_bridge_settings_are_refused() {
         ),
         (vec!["-b", "no/slash"], "invalid bridge name"),
     ] {
-        let mut cmd = Command::new(berth_tests::berth_bin());
-        cmd.arg("daemon")
-            .arg("--data-root")
-            .arg(base.join("data"))
-            .arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .args(&args)
-            .env("BERTH_NO_AUTOSTART", "1");
-        let out = run_command(cmd, None, Duration::from_secs(20));
-        assert!(out.code != 0 && !out.timed_out, "{args:?}: {out:?}");
-        assert!(out.stderr.contains(msg), "{args:?}: {}", out.stderr);
+        assert_daemon_refuses(base, &args, msg);
     }
     // Flag and daemon.json together: dockerd's conflict message.
     let cfg = base.join("daemon.json");
@@ -467,8 +426,7 @@ fn netbr_bad_bridge_settings_are_refused() {
 #[test]
 fn netbr_many_run_rm_leave_nothing_behind() {
     let mut g = NetGuard::new("bt-b");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let bridge = d.net.bridge();
     let table = g.table().to_string();
     for i in 0..40 {

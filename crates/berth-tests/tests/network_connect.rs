@@ -7,91 +7,12 @@
 //! bridges and the daemon's nftables table on drop; the daemon's DNS upstream is a local
 //! responder answering NXDOMAIN, so no query leaves the machine.
 
-use berth_net::dns;
-use berth_tests::nettest::{bridge_ports, create_net, ping};
+use berth_tests::fakedns::Upstream;
+use berth_tests::nettest::{
+    bridge_ports, create_net, inspect_f as inspect, ip_on, nslookup, ping, run_sleeper,
+    watched_daemon_dns,
+};
 use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
-use std::net::UdpSocket;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-/// A resolver on 127.0.0.1 answering NXDOMAIN to everything (names the embedded resolver
-/// does not know end here quickly).
-struct NxUpstream {
-    addr: String,
-    stop: Arc<AtomicBool>,
-}
-
-impl NxUpstream {
-    fn start() -> NxUpstream {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind upstream");
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("timeout");
-        let addr = sock.local_addr().expect("addr").to_string();
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 1500];
-            while !s.load(Ordering::Relaxed) {
-                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                if let Some(q) = dns::parse_query(&buf[..n]) {
-                    let reply = dns::answer_error(&buf[..n], &q, dns::RCODE_NXDOMAIN);
-                    let _ = sock.send_to(&reply, peer);
-                }
-            }
-        });
-        NxUpstream { addr, stop }
-    }
-}
-
-impl Drop for NxUpstream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn daemon(g: &mut NetGuard, up: &NxUpstream) -> TestDaemon {
-    let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
-    g.watch(&d);
-    d
-}
-
-fn run_d(d: &TestDaemon, c: Client, ctr: &str, net: &str) {
-    d.run(
-        c,
-        &[
-            "run",
-            "-d",
-            "--name",
-            ctr,
-            "--network",
-            net,
-            "busybox",
-            "sleep",
-            "600",
-        ],
-    )
-    .success();
-}
-
-fn inspect(d: &TestDaemon, c: Client, ctr: &str, tmpl: &str) -> String {
-    d.run(c, &["inspect", "-f", tmpl, ctr])
-        .success()
-        .out()
-        .trim()
-        .to_string()
-}
-
-fn ip_on(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
-    inspect(
-        d,
-        c,
-        ctr,
-        &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
-    )
-}
 
 /// The networks inspect lists for the container, sorted.
 fn networks_of(d: &TestDaemon, c: Client, ctr: &str) -> Vec<String> {
@@ -121,23 +42,18 @@ fn addrs_in(d: &TestDaemon, c: Client, ctr: &str) -> Vec<String> {
 
 /// The addresses `nslookup NAME` gives in the container; empty when it fails.
 fn lookup(d: &TestDaemon, c: Client, from: &str, what: &str) -> Vec<String> {
-    let o = d.run(c, &["exec", from, "nslookup", what]);
-    if o.code != 0 {
+    let (addrs, code) = nslookup(d, c, from, &[what]);
+    if code != 0 {
         return Vec::new();
     }
-    o.out()
-        .split("\n\n")
-        .skip(1)
-        .flat_map(|b| b.lines().map(str::to_string).collect::<Vec<_>>())
-        .filter_map(|l| l.strip_prefix("Address:").map(|a| a.trim().to_string()))
-        .collect()
+    addrs
 }
 
 #[test]
 fn netconn_connect_and_disconnect_a_running_container() {
-    let up = NxUpstream::start();
+    let up = Upstream::nxdomain();
     let mut g = NetGuard::new("bt-c");
-    let d = daemon(&mut g, &up);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let (na, nb) = (name(c, "ca"), name(c, "cb"));
         let (ba, bb) = (g.bridge(), g.bridge());
@@ -145,8 +61,8 @@ fn netconn_connect_and_disconnect_a_running_container() {
         create_net(&d, c, &na, &ba, &format!("10.213.{sa}.0/24"));
         create_net(&d, c, &nb, &bb, &format!("10.213.{sb}.0/24"));
         let (x, y) = (name(c, "cx"), name(c, "cy"));
-        run_d(&d, c, &x, &na);
-        run_d(&d, c, &y, &nb);
+        run_sleeper(&d, c, &x, &na, &[]);
+        run_sleeper(&d, c, &y, &nb, &[]);
         let y_ip = ip_on(&d, c, &y, &nb);
         assert!(!ping(&d, c, &x, &y_ip), "{c:?}: networks are isolated");
         assert!(lookup(&d, c, &x, &y).is_empty(), "{c:?}: y unknown on A");
@@ -231,9 +147,9 @@ fn netconn_connect_and_disconnect_a_running_container() {
 
 #[test]
 fn netconn_stopped_container_attaches_at_start_restart_keeps_all_rm_removes_all() {
-    let up = NxUpstream::start();
+    let up = Upstream::nxdomain();
     let mut g = NetGuard::new("bt-c");
-    let d = daemon(&mut g, &up);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let (na, nb, nc) = (name(c, "sa"), name(c, "sb"), name(c, "sc"));
         let (ba, bb, bc) = (g.bridge(), g.bridge(), g.bridge());
@@ -293,7 +209,7 @@ fn netconn_stopped_container_attaches_at_start_restart_keeps_all_rm_removes_all(
         );
         // Its alias answers on B to another container there.
         let z = name(c, "sz");
-        run_d(&d, c, &z, &nb);
+        run_sleeper(&d, c, &z, &nb, &[]);
         assert_eq!(lookup(&d, c, &z, "web"), vec![b_ip.clone()]);
 
         d.run(c, &["restart", "-t", "0", &x]).success();
@@ -319,9 +235,9 @@ fn netconn_stopped_container_attaches_at_start_restart_keeps_all_rm_removes_all(
 
 #[test]
 fn netconn_bad_inputs_get_dockers_errors_and_keep_state() {
-    let up = NxUpstream::start();
+    let up = Upstream::nxdomain();
     let mut g = NetGuard::new("bt-c");
-    let d = daemon(&mut g, &up);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let (na, nb) = (name(c, "ea"), name(c, "eb"));
         let (ba, bb) = (g.bridge(), g.bridge());
@@ -329,7 +245,7 @@ fn netconn_bad_inputs_get_dockers_errors_and_keep_state() {
         create_net(&d, c, &na, &ba, &format!("10.213.{sa}.0/24"));
         create_net(&d, c, &nb, &bb, &format!("10.213.{sb}.0/24"));
         let x = name(c, "ex");
-        run_d(&d, c, &x, &na);
+        run_sleeper(&d, c, &x, &na, &[]);
         let a_ip = ip_on(&d, c, &x, &na);
         let id = inspect(&d, c, &x, "{{.Id}}");
 
@@ -382,7 +298,7 @@ fn netconn_bad_inputs_get_dockers_errors_and_keep_state() {
     // The API's status codes.
     let (na, ba) = ("api-net", g.bridge());
     create_net(&d, Client::Berth, na, &ba, "10.213.244.0/24");
-    run_d(&d, Client::Berth, "api-x", na);
+    run_sleeper(&d, Client::Berth, "api-x", na, &[]);
     let (code, body) = d.api(
         "POST",
         "/networks/nope/connect",
@@ -414,9 +330,9 @@ fn netconn_bad_inputs_get_dockers_errors_and_keep_state() {
 
 #[test]
 fn netconn_container_mode_shares_the_namespace() {
-    let up = NxUpstream::start();
+    let up = Upstream::nxdomain();
     let mut g = NetGuard::new("bt-c");
-    let d = daemon(&mut g, &up);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let na = name(c, "ma");
         let ba = g.bridge();

@@ -8,12 +8,11 @@
 //! 10.213.160.0-10.213.179.0, and a guard removing bridges and the nftables table on drop.
 
 use berth_net::dns;
-use berth_tests::nettest::create_net;
+use berth_tests::fakedns::Upstream;
+use berth_tests::nettest::{create_net, ip_on, nslookup, run_sleeper as run_d, watched_daemon_dns};
 use berth_tests::{client_name as name, eventually, Client, NetGuard, TestDaemon};
-use std::net::{Ipv4Addr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// The address the fake upstream gives `outside.berth.test`.
 const OUTSIDE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 7);
@@ -23,7 +22,7 @@ const OUTSIDE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 7);
 struct FakeUpstream {
     addr: String,
     asked: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
+    _server: Upstream,
 }
 
 impl FakeUpstream {
@@ -32,25 +31,14 @@ impl FakeUpstream {
     }
 
     fn start_on(addr: &str) -> FakeUpstream {
-        let sock = UdpSocket::bind(addr).expect("bind fake upstream");
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("timeout");
-        let addr = sock.local_addr().expect("addr").to_string();
         let asked = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (a, s) = (asked.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 1500];
-            while !s.load(Ordering::Relaxed) {
-                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                let pkt = &buf[..n];
-                let Some(q) = dns::parse_query(pkt) else {
-                    continue;
-                };
+        let a = asked.clone();
+        let server = Upstream::udp(
+            addr,
+            Box::new(move |pkt| {
+                let q = dns::parse_query(pkt)?;
                 a.lock().unwrap().push(q.name.clone());
-                let reply = if q.name == "outside.berth.test" {
+                Some(if q.name == "outside.berth.test" {
                     let ips = if q.qtype == dns::TYPE_A {
                         vec![OUTSIDE_IP]
                     } else {
@@ -59,11 +47,14 @@ impl FakeUpstream {
                     dns::answer_a(pkt, &q, &ips, 60)
                 } else {
                     dns::answer_error(pkt, &q, dns::RCODE_NXDOMAIN)
-                };
-                let _ = sock.send_to(&reply, peer);
-            }
-        });
-        FakeUpstream { addr, asked, stop }
+                })
+            }),
+        );
+        FakeUpstream {
+            addr: server.addr.clone(),
+            asked,
+            _server: server,
+        }
     }
 
     fn was_asked(&self, name: &str) -> bool {
@@ -71,27 +62,8 @@ impl FakeUpstream {
     }
 }
 
-impl Drop for FakeUpstream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn run_d(d: &TestDaemon, c: Client, ctr: &str, net: &str, extra: &[&str]) {
-    let mut args = vec!["run", "-d", "--name", ctr, "--network", net];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["busybox", "sleep", "600"]);
-    d.run(c, &args).success();
-}
-
 fn ip_of(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
-    let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
-    let ip = d
-        .run(c, &["inspect", "-f", &f, ctr])
-        .success()
-        .out()
-        .trim()
-        .to_string();
+    let ip = ip_on(d, c, ctr, net);
     assert!(
         ip.parse::<Ipv4Addr>().is_ok(),
         "{ctr} has an address: {ip:?}"
@@ -102,24 +74,14 @@ fn ip_of(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> String {
 /// The addresses `nslookup NAME` prints in the container (after the server's own lines),
 /// and its exit code.
 fn lookup(d: &TestDaemon, c: Client, from: &str, what: &str) -> (Vec<String>, i32) {
-    let o = d.run(c, &["exec", from, "nslookup", what]);
-    let text = o.out();
-    let addrs = text
-        .split("\n\n")
-        .skip(1)
-        .flat_map(|block| block.lines())
-        .filter_map(|l| l.strip_prefix("Address:"))
-        .map(|a| a.trim().to_string())
-        .collect();
-    (addrs, o.code)
+    nslookup(d, c, from, &[what])
 }
 
 #[test]
 fn netdns_names_aliases_and_short_ids_resolve_within_shared_networks() {
     let up = FakeUpstream::start();
     let mut g = NetGuard::new("bt-d");
-    let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
-    g.watch(&d);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let (n1, n2) = (name(c, "dns1"), name(c, "dns2"));
         let (b1, b2) = (g.bridge(), g.bridge());
@@ -192,8 +154,7 @@ fn netdns_names_aliases_and_short_ids_resolve_within_shared_networks() {
 fn netdns_other_names_are_forwarded_and_the_default_network_has_no_resolver() {
     let up = FakeUpstream::start();
     let mut g = NetGuard::new("bt-d");
-    let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
-    g.watch(&d);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let n = name(c, "fwd");
         let b = g.bridge();
@@ -285,8 +246,7 @@ fn create_net_internal(d: &TestDaemon, c: Client, net: &str, bridge: &str, subne
 fn netdns_resolver_comes_back_after_a_daemon_restart() {
     let up = FakeUpstream::start();
     let mut g = NetGuard::new("bt-d");
-    let mut d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
-    g.watch(&d);
+    let mut d = watched_daemon_dns(&mut g, &up.addr);
     let c = Client::Berth;
     let n = name(c, "rst");
     let b = g.bridge();
@@ -322,8 +282,7 @@ fn netdns_dns_flags_and_add_host_end_to_end() {
     );
     let own = FakeUpstream::start_on(&format!("{dns_ip}:53"));
     let mut g = NetGuard::new("bt-d");
-    let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
-    g.watch(&d);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let n = name(c, "flags");
         let b = g.bridge();

@@ -9,14 +9,13 @@
 //! daemons' DNS upstream is a fake resolver on 127.0.0.1, so no query leaves the machine.
 
 use berth_net::dns;
-use berth_tests::nettest::{create_net, fetch};
-use berth_tests::{client_name as name, eventually, run_command, Client, NetGuard, TestDaemon};
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use berth_tests::fakedns::Upstream;
+use berth_tests::nettest::{
+    assert_daemon_refuses, create_net, exec_sh as exec, fetch, inspect_f as inspect, ip_on,
+    replies, run_sleeper, run_web, watched_daemon, watched_daemon_dns, ScratchDir,
+};
+use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard, TestDaemon};
+use std::net::Ipv4Addr;
 
 /// What the fake upstream answers for `outside.berth.test`, by transport.
 const UDP_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 31);
@@ -24,9 +23,11 @@ const TCP_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 32);
 
 /// A resolver on 127.0.0.1 (UDP and TCP on one port) standing in for the host's:
 /// `outside.berth.test` is UDP_IP over UDP and TCP_IP over TCP; other names NXDOMAIN.
-struct Upstream {
-    addr: String,
-    stop: Arc<AtomicBool>,
+fn upstream() -> Upstream {
+    Upstream::udp_and_tcp(
+        Box::new(|pkt| reply_to(pkt, UDP_IP)),
+        Box::new(|pkt| reply_to(pkt, TCP_IP)),
+    )
 }
 
 fn reply_to(pkt: &[u8], ip: Ipv4Addr) -> Option<Vec<u8>> {
@@ -40,98 +41,14 @@ fn reply_to(pkt: &[u8], ip: Ipv4Addr) -> Option<Vec<u8>> {
     )
 }
 
-impl Upstream {
-    fn start() -> Upstream {
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp upstream");
-        let addr = tcp.local_addr().expect("addr");
-        let udp = UdpSocket::bind(addr).expect("bind udp upstream");
-        udp.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("timeout");
-        tcp.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 1500];
-            while !s.load(Ordering::Relaxed) {
-                let Ok((n, peer)) = udp.recv_from(&mut buf) else {
-                    continue;
-                };
-                if let Some(r) = reply_to(&buf[..n], UDP_IP) {
-                    let _ = udp.send_to(&r, peer);
-                }
-            }
-        });
-        let s = stop.clone();
-        std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let Ok((mut c, _)) = tcp.accept() else {
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                };
-                let _ = c.set_nonblocking(false);
-                let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
-                let mut len = [0u8; 2];
-                if c.read_exact(&mut len).is_err() {
-                    continue;
-                }
-                let mut pkt = vec![0u8; u16::from_be_bytes(len) as usize];
-                if c.read_exact(&mut pkt).is_err() {
-                    continue;
-                }
-                if let Some(r) = reply_to(&pkt, TCP_IP) {
-                    let mut out = (r.len() as u16).to_be_bytes().to_vec();
-                    out.extend_from_slice(&r);
-                    let _ = c.write_all(&out);
-                }
-            }
-        });
-        Upstream {
-            addr: addr.to_string(),
-            stop,
-        }
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn daemon(g: &mut NetGuard, up: &Upstream) -> TestDaemon {
-    let d = TestDaemon::start_with_env(&[("BERTH_DNS_UPSTREAM", &up.addr)]);
-    g.watch(&d);
-    d
-}
-
-fn exec(d: &TestDaemon, c: Client, ctr: &str, cmd: &str) -> String {
-    d.run(c, &["exec", ctr, "sh", "-c", cmd]).success().out()
-}
-
-fn inspect(d: &TestDaemon, c: Client, ctr: &str, tmpl: &str) -> String {
-    d.run(c, &["inspect", "-f", tmpl, ctr])
-        .success()
-        .out()
-        .trim()
-        .to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// The seed's sequence: run on the default bridge, connect a user network, disconnect the
 /// bridge. As on Docker the default route moves to the user network's gateway, the
 /// published port follows, and resolv.conf names the embedded resolver from the connect on.
 #[test]
 fn netgap_disconnect_from_bridge_moves_default_route_and_ports() {
-    let up = Upstream::start();
+    let up = upstream();
     let mut g = NetGuard::new("bt-g");
-    let d = daemon(&mut g, &up);
-    let serve = "while true; do echo reply-$HOSTNAME | nc -l -p 80; done";
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let (net, br) = (name(c, "myapp_network"), g.bridge());
         let sub = 131 + i;
@@ -139,28 +56,8 @@ fn netgap_disconnect_from_bridge_moves_default_route_and_ports() {
         let web = name(c, "web");
         let p = free_port();
         let spec = format!("127.0.0.1:{p}:80");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &web,
-                "--hostname",
-                &web,
-                "-p",
-                &spec,
-                "busybox",
-                "sh",
-                "-c",
-                serve,
-            ],
-        )
-        .success();
-        assert!(
-            eventually(10, || fetch(p).contains(&format!("reply-{web}"))),
-            "the port answers on the default bridge"
-        );
+        run_web(&d, c, &web, &["-p", &spec]);
+        assert!(replies(p, &web), "the port answers on the default bridge");
         let conf = exec(&d, c, &web, "cat /etc/resolv.conf");
         assert!(!conf.contains("127.0.0.11"), "{conf}");
         let bridge_gw = format!("10.214.{}.1", d.net.n);
@@ -209,7 +106,7 @@ fn netgap_disconnect_from_bridge_moves_default_route_and_ports() {
         )
         .success();
         assert!(
-            eventually(10, || fetch(p).contains(&format!("reply-{web}"))),
+            replies(p, &web),
             "the published port follows the default gateway's network"
         );
         d.run(c, &["port", &web])
@@ -229,9 +126,9 @@ fn netgap_disconnect_from_bridge_moves_default_route_and_ports() {
 /// disconnected the next connect gets eth2's successor, never the freed name.
 #[test]
 fn netgap_interface_names_count_up_like_docker() {
-    let up = Upstream::start();
+    let up = upstream();
     let mut g = NetGuard::new("bt-g");
-    let d = daemon(&mut g, &up);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let nets: Vec<String> = ["a", "b", "c"].iter().map(|n| name(c, n)).collect();
         for (k, n) in nets.iter().enumerate() {
@@ -239,21 +136,7 @@ fn netgap_interface_names_count_up_like_docker() {
             create_net(&d, c, n, &g.bridge(), &format!("10.213.{sub}.0/24"));
         }
         let x = name(c, "ifx");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &x,
-                "--network",
-                &nets[0],
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        )
-        .success();
+        run_sleeper(&d, c, &x, &nets[0], &[]);
         d.run(c, &["network", "connect", &nets[1], &x]).success();
         d.run(c, &["network", "connect", &nets[2], &x]).success();
         let links = |d: &TestDaemon| {
@@ -282,33 +165,36 @@ fn netgap_interface_names_count_up_like_docker() {
     }
 }
 
+/// /etc/hosts of a `run --rm --network MODE --add-host hg:host-gateway` container.
+fn hosts_with_hg(d: &TestDaemon, c: Client, mode: &str) -> String {
+    d.run(
+        c,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            mode,
+            "--add-host",
+            "hg:host-gateway",
+            "busybox",
+            "cat",
+            "/etc/hosts",
+        ],
+    )
+    .success()
+    .out()
+}
+
 /// `host-gateway` of a container without a user network is the default bridge's gateway
 /// (dockerd's default host-gateway-ip), also with `--network none`.
 #[test]
 fn netgap_host_gateway_without_user_network_is_the_bridge_gateway() {
     let mut g = NetGuard::new("bt-g");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let gw = format!("10.214.{}.1\thg", d.net.n);
     for c in Client::BOTH {
         for mode in ["none", "bridge"] {
-            let hosts = d
-                .run(
-                    c,
-                    &[
-                        "run",
-                        "--rm",
-                        "--network",
-                        mode,
-                        "--add-host",
-                        "hg:host-gateway",
-                        "busybox",
-                        "cat",
-                        "/etc/hosts",
-                    ],
-                )
-                .success()
-                .out();
+            let hosts = hosts_with_hg(&d, c, mode);
             assert!(hosts.lines().any(|l| l == gw), "{mode}: {hosts}");
             assert!(!hosts.contains("172.17.0.1"), "{hosts}");
         }
@@ -326,23 +212,7 @@ fn netgap_host_gateway_ip_setting_wins() {
     create_net(&d, Client::Berth, net, &g.bridge(), "10.213.138.0/24");
     for c in Client::BOTH {
         for mode in ["none", "bridge", net] {
-            let hosts = d
-                .run(
-                    c,
-                    &[
-                        "run",
-                        "--rm",
-                        "--network",
-                        mode,
-                        "--add-host",
-                        "hg:host-gateway",
-                        "busybox",
-                        "cat",
-                        "/etc/hosts",
-                    ],
-                )
-                .success()
-                .out();
+            let hosts = hosts_with_hg(&d, c, mode);
             assert!(hosts.lines().any(|l| l == want), "{mode}: {hosts}");
         }
     }
@@ -399,16 +269,8 @@ fn netgap_fixed_cidr_limits_the_default_bridge() {
 /// before any bridge is made).
 #[test]
 fn netgap_bad_fixed_cidr_and_host_gateway_ip_are_refused() {
-    let base = std::env::temp_dir().join(format!("berth-ngbad-{}", std::process::id()));
-    std::fs::create_dir_all(&base).expect("mkdir");
-    struct Rm(std::path::PathBuf);
-    impl Drop for Rm {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _rm = Rm(base.clone());
-    let sock = base.join("s.sock");
+    let scratch = ScratchDir::new("ngbad");
+    let base = &scratch.0;
     for (args, msg) in [
         (vec!["--fixed-cidr", "nope"], "invalid fixed-cidr"),
         (
@@ -417,17 +279,7 @@ fn netgap_bad_fixed_cidr_and_host_gateway_ip_are_refused() {
         ),
         (vec!["--host-gateway-ip", "x.y"], "invalid host-gateway-ip"),
     ] {
-        let mut cmd = Command::new(berth_tests::berth_bin());
-        cmd.arg("daemon")
-            .arg("--data-root")
-            .arg(base.join("data"))
-            .arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .args(&args)
-            .env("BERTH_NO_AUTOSTART", "1");
-        let out = run_command(cmd, None, Duration::from_secs(20));
-        assert!(out.code != 0 && !out.timed_out, "{args:?}: {out:?}");
-        assert!(out.stderr.contains(msg), "{args:?}: {}", out.stderr);
+        assert_daemon_refuses(base, &args, msg);
     }
 }
 
@@ -436,8 +288,7 @@ fn netgap_bad_fixed_cidr_and_host_gateway_ip_are_refused() {
 #[test]
 fn netgap_links_on_the_default_bridge() {
     let mut g = NetGuard::new("bt-g");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     for c in Client::BOTH {
         let tgt = name(c, "tgt");
         d.run(
@@ -588,9 +439,9 @@ fn netgap_links_on_the_default_bridge() {
 /// the embedded resolver, for the linking container only.
 #[test]
 fn netgap_links_on_a_user_network_are_resolver_aliases() {
-    let up = Upstream::start();
+    let up = upstream();
     let mut g = NetGuard::new("bt-g");
-    let mut d = daemon(&mut g, &up);
+    let mut d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let net = name(c, "lnet");
         create_net(
@@ -601,23 +452,8 @@ fn netgap_links_on_a_user_network_are_resolver_aliases() {
             &format!("10.213.{}.0/24", 139 + i),
         );
         let tgt = name(c, "ltgt");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &tgt,
-                "--network",
-                &net,
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        )
-        .success();
-        let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
-        let ip = inspect(&d, c, &tgt, &f);
+        run_sleeper(&d, c, &tgt, &net, &[]);
+        let ip = ip_on(&d, c, &tgt, &net);
         let linked = d
             .run(
                 c,
@@ -656,23 +492,7 @@ fn netgap_links_on_a_user_network_are_resolver_aliases() {
         // A daemon restart serves the alias again.
         let lk = name(c, "lk");
         let link = format!("{tgt}:db");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &lk,
-                "--network",
-                &net,
-                "--link",
-                &link,
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        )
-        .success();
+        run_sleeper(&d, c, &lk, &net, &["--link", &link]);
         d.restart_daemon();
         let again = d.run(c, &["exec", &lk, "nslookup", "db"]).out();
         assert!(again.contains(&format!("Address: {ip}")), "{again}");
@@ -698,9 +518,9 @@ fn tcp_query_escapes(name: &str) -> String {
 /// upstream answers differently per transport); over UDP it stays UDP.
 #[test]
 fn netgap_dns_tcp_queries_are_forwarded_over_tcp() {
-    let up = Upstream::start();
+    let up = upstream();
     let mut g = NetGuard::new("bt-g");
-    let d = daemon(&mut g, &up);
+    let d = watched_daemon_dns(&mut g, &up.addr);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let net = name(c, "tnet");
         create_net(
@@ -711,21 +531,7 @@ fn netgap_dns_tcp_queries_are_forwarded_over_tcp() {
             &format!("10.213.{}.0/24", 141 + i),
         );
         let x = name(c, "tq");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &x,
-                "--network",
-                &net,
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        )
-        .success();
+        run_sleeper(&d, c, &x, &net, &[]);
         // (nslookup fails on the AAAA question's NXDOMAIN; the A answer is what counts.)
         let udp = d
             .run(

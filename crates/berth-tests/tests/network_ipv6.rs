@@ -9,7 +9,8 @@
 //! removing bridges and both nftables tables on drop. No traffic leaves the machine: only
 //! container-to-container traffic on one bridge, no host-wide sysctl is touched.
 
-use berth_tests::{client_name as name, Client, NetGuard, TestDaemon};
+use berth_tests::nettest::{nslookup, run_sleeper as run_d, watched_daemon};
+use berth_tests::{client_name as name, Client, NetGuard, Output, TestDaemon};
 use serde_json::Value;
 use std::net::Ipv6Addr;
 
@@ -44,11 +45,23 @@ fn inspect_net(d: &TestDaemon, c: Client, net: &str) -> Value {
     v[0].clone()
 }
 
-fn run_d(d: &TestDaemon, c: Client, ctr: &str, net: &str, extra: &[&str]) {
-    let mut args = vec!["run", "-d", "--name", ctr, "--network", net];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["busybox", "sleep", "600"]);
-    d.run(c, &args).success();
+/// `run --rm --network NET --ip6 IP6 busybox true`, which must fail.
+fn run_ip6(d: &TestDaemon, c: Client, net: &str, ip6: &str) -> Output {
+    let o = d.run(
+        c,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "--ip6",
+            ip6,
+            "busybox",
+            "true",
+        ],
+    );
+    o.failure();
+    o
 }
 
 fn endpoint(d: &TestDaemon, c: Client, ctr: &str, net: &str) -> Value {
@@ -78,16 +91,10 @@ fn ping6(d: &TestDaemon, c: Client, from: &str, to: &str) -> bool {
 
 /// The v6 addresses of `nslookup -type=aaaa NAME` in the container.
 fn aaaa(d: &TestDaemon, c: Client, from: &str, what: &str) -> Vec<String> {
-    let o = d.run(c, &["exec", from, "nslookup", "-type=aaaa", what]);
-    o.out()
-        .split("\n\n")
-        .skip(1)
-        .flat_map(|b| b.lines().map(str::to_string).collect::<Vec<_>>())
-        .filter_map(|l| {
-            l.strip_prefix("Address:")
-                .map(|a| a.trim().to_string())
-                .filter(|a| a.parse::<Ipv6Addr>().is_ok())
-        })
+    let (addrs, _) = nslookup(d, c, from, &["-type=aaaa", what]);
+    addrs
+        .into_iter()
+        .filter(|a| a.parse::<Ipv6Addr>().is_ok())
         .collect()
 }
 
@@ -110,8 +117,7 @@ fn host_v6_addrs(dev: &str) -> Vec<Ipv6Addr> {
 #[test]
 fn net6_two_containers_reach_each_other_by_v6_address_and_name() {
     let mut g = NetGuard::new("bt-6a");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let k = 1 + i as u16;
         let (n, br) = (name(c, "v6net"), g.bridge());
@@ -221,8 +227,7 @@ fn net6_two_containers_reach_each_other_by_v6_address_and_name() {
 #[test]
 fn net6_ip6_connect_ip6_and_restarts_keep_addresses() {
     let mut g = NetGuard::new("bt-6b");
-    let mut d = TestDaemon::start();
-    g.watch(&d);
+    let mut d = watched_daemon(&mut g);
     let c = Client::Docker;
     let (n1, n2) = (name(c, "v6one"), name(c, "v6two"));
     create_v6(&d, c, &n1, &g.bridge(), &["--subnet", &v6_net(0x11)]);
@@ -246,21 +251,7 @@ fn net6_ip6_connect_ip6_and_restarts_keep_addresses() {
     run_d(&d, c, &peer, &n2, &[]);
     assert!(ping6(&d, c, &peer, &second), "{peer} -> {second}");
     // Taken addresses are refused.
-    d.run(
-        c,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            &n1,
-            "--ip6",
-            &fixed,
-            "busybox",
-            "true",
-        ],
-    )
-    .failure()
-    .stderr_contains(&format!("Address already in use: {fixed}"));
+    run_ip6(&d, c, &n1, &fixed).stderr_contains(&format!("Address already in use: {fixed}"));
 
     // A stopped container keeps a connect's --ip6 for its start.
     let st = name(c, "v6stopped");
@@ -317,8 +308,7 @@ fn net6_ip6_connect_ip6_and_restarts_keep_addresses() {
 #[test]
 fn net6_default_ula_subnet_and_docker_errors() {
     let mut g = NetGuard::new("bt-6c");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     for (i, c) in Client::BOTH.into_iter().enumerate() {
         let k = 0x21 + 4 * i as u16;
         // No v6 subnet: a /64 of a ULA /48 (fd00::/8), never the host's fd00::/64.
@@ -388,55 +378,13 @@ fn net6_default_ula_subnet_and_docker_errors() {
 
         // --ip6 outside the subnet, not an address, on a network without v6.
         let outside = v6_addr(k + 3, 5);
-        d.run(
-            c,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                &o1,
-                "--ip6",
-                &outside,
-                "busybox",
-                "true",
-            ],
-        )
-        .failure()
-        .stderr_contains(&format!(
+        run_ip6(&d, c, &o1, &outside).stderr_contains(&format!(
             "no configured subnet or ip-range contain the IP address {outside}"
         ));
-        d.run(
-            c,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                &o1,
-                "--ip6",
-                "bogus",
-                "busybox",
-                "true",
-            ],
-        )
-        .failure()
-        .stderr_contains("bogus");
+        run_ip6(&d, c, &o1, "bogus").stderr_contains("bogus");
         let v4only = name(c, "v4only");
         d.run(c, &["network", "create", &v4only]).success();
-        d.run(
-            c,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                &v4only,
-                "--ip6",
-                &v6_addr(k, 9),
-                "busybox",
-                "true",
-            ],
-        )
-        .failure()
-        .stderr_contains(
+        run_ip6(&d, c, &v4only, &v6_addr(k, 9)).stderr_contains(
             "user specified IP address is supported only when connecting to networks with user configured subnets",
         );
         // Without --ipv6 a v6 subnet is listed but no v6 address is handed out (Docker).
@@ -457,8 +405,7 @@ fn net6_default_ula_subnet_and_docker_errors() {
 #[test]
 fn net6_firewall_has_v6_isolation_internal_and_masquerade() {
     let mut g = NetGuard::new("bt-6d");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let c = Client::Berth;
     let (n1, n2) = (name(c, "v6fw1"), name(c, "v6fw2"));
     let (b1, b2) = (g.bridge(), g.bridge());
@@ -562,8 +509,7 @@ fn net6_default_bridge_with_ipv6_and_fixed_cidr_v6() {
 #[test]
 fn net6_disconnect_moves_the_v6_default_route() {
     let mut g = NetGuard::new("bt-6r");
-    let d = TestDaemon::start();
-    g.watch(&d);
+    let d = watched_daemon(&mut g);
     let c = Client::Docker;
     let (n1, n2) = (name(c, "v6ra"), name(c, "v6rb"));
     let v1 = create_v6(&d, c, &n1, &g.bridge(), &["--subnet", &v6_net(0x31)]);

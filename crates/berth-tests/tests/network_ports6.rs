@@ -7,14 +7,13 @@
 //! Safety: containers are on each daemon's own default bridge (the harness's slot bridge
 //! and subnet, removed by the harness); the host side only talks to 127.0.0.1 and [::1].
 
+use berth_tests::nettest::{inspect_ports, ps_ports, run_web};
 use berth_tests::{client_name as name, eventually, Client, TestDaemon};
 use std::io::Read;
 use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-const SERVE: &str = "while true; do echo reply-$HOSTNAME | nc -l -p 80; done";
 
 /// A port free on 127.0.0.1 and [::] alike (TCP and UDP).
 fn free_port() -> u16 {
@@ -57,13 +56,10 @@ fn refused(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err()
 }
 
+/// The `SERVE_REPLY` container `n`, with `-p` for each of `publish`.
 fn run_server(d: &TestDaemon, c: Client, n: &str, publish: &[&str]) {
-    let mut args = vec!["run", "-d", "--name", n, "--hostname", n];
-    for p in publish {
-        args.extend(["-p", p]);
-    }
-    args.extend(["busybox", "sh", "-c", SERVE]);
-    d.run(c, &args).success();
+    let extra: Vec<&str> = publish.iter().flat_map(|p| ["-p", p]).collect();
+    run_web(d, c, n, &extra);
 }
 
 fn port_lines(d: &TestDaemon, c: Client, n: &str) -> String {
@@ -98,27 +94,9 @@ fn netport6_unspecified_host_ip_publishes_on_v4_and_v6() {
         d.run(c, &["port", &web, "80"])
             .success()
             .stdout_is(&format!("0.0.0.0:{p}\n[::]:{p}\n"));
-        let ps = d
-            .run(
-                c,
-                &[
-                    "ps",
-                    "--filter",
-                    &format!("name={web}"),
-                    "--format",
-                    "{{.Ports}}",
-                ],
-            )
-            .success()
-            .out();
+        let ps = ps_ports(&d, c, &web);
         assert_eq!(ps.trim(), format!("0.0.0.0:{p}->80/tcp, [::]:{p}->80/tcp"));
-        let insp = d
-            .run(
-                c,
-                &["inspect", "-f", "{{json .NetworkSettings.Ports}}", &web],
-            )
-            .success()
-            .out();
+        let insp = inspect_ports(&d, c, &web);
         assert_eq!(
             insp.trim(),
             format!(
@@ -286,19 +264,7 @@ fn netport6_v6_host_ip_forms_and_bad_specs() {
             assert!(eventually(10, || fetch_at(v6(p)).contains(&want)));
             assert!(refused(v4(p)), "127.0.0.1:{p} is not published");
         }
-        let ps = d
-            .run(
-                c,
-                &[
-                    "ps",
-                    "--filter",
-                    &format!("name={a}"),
-                    "--format",
-                    "{{.Ports}}",
-                ],
-            )
-            .success()
-            .out();
+        let ps = ps_ports(&d, c, &a);
         assert_eq!(ps.trim(), format!("[::1]:{pa}->80/tcp"));
         // `127.0.0.1:P:80` stays v4-only.
         assert_eq!(
