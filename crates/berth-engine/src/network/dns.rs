@@ -42,25 +42,29 @@ struct Table {
 }
 
 impl Table {
-    fn lookup(&self, asker: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
+    /// The entries of `name` on the networks the asker is on (a `--link` alias of the
+    /// asker's stands for its target's name); None for an asker the table does not know.
+    fn visible<'a>(&'a self, asker: &str, name: &str) -> Option<Vec<&'a Entry>> {
         let name = self
             .links
             .get(asker)
             .and_then(|l| l.get(name))
             .map_or(name, String::as_str);
-        let nets: Vec<&str> = self
-            .entries
-            .get(asker)?
-            .iter()
-            .map(|e| e.network_id.as_str())
-            .collect();
-        let mut ips: Vec<Ipv4Addr> = self
-            .entries
-            .values()
-            .flatten()
-            .filter(|e| nets.contains(&e.network_id.as_str()) && e.names.iter().any(|n| n == name))
-            .map(|e| e.ip)
-            .collect();
+        let mine = self.entries.get(asker)?;
+        Some(
+            self.entries
+                .values()
+                .flatten()
+                .filter(|e| {
+                    mine.iter().any(|m| m.network_id == e.network_id)
+                        && e.names.iter().any(|n| n == name)
+                })
+                .collect(),
+        )
+    }
+
+    fn lookup(&self, asker: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
+        let mut ips: Vec<Ipv4Addr> = self.visible(asker, name)?.iter().map(|e| e.ip).collect();
         ips.sort();
         ips.dedup();
         (!ips.is_empty()).then_some(ips)
@@ -68,17 +72,10 @@ impl Table {
 
     /// The IPv6 addresses of a name the asker can see (those on IPv6 networks).
     fn lookup6(&self, asker: &str, name: &str) -> Vec<std::net::Ipv6Addr> {
-        let Some(mine) = self.entries.get(asker) else {
-            return Vec::new();
-        };
         let mut ips: Vec<std::net::Ipv6Addr> = self
-            .entries
-            .values()
-            .flatten()
-            .filter(|e| {
-                mine.iter().any(|m| m.network_id == e.network_id)
-                    && e.names.iter().any(|n| n == name)
-            })
+            .visible(asker, name)
+            .unwrap_or_default()
+            .iter()
             .filter_map(|e| e.ip6)
             .collect();
         ips.sort();
@@ -86,22 +83,22 @@ impl Table {
         ips
     }
 
-    fn reverse6(&self, asker: &str, ip: std::net::Ipv6Addr) -> Option<String> {
+    /// The name of the first entry `is_it` picks on a network the asker is on (PTR).
+    fn reverse_by(&self, asker: &str, is_it: impl Fn(&Entry) -> bool) -> Option<String> {
         let mine = self.entries.get(asker)?;
         self.entries.values().flatten().find_map(|e| {
-            (e.ip6 == Some(ip) && mine.iter().any(|m| m.network_id == e.network_id))
+            (is_it(e) && mine.iter().any(|m| m.network_id == e.network_id))
                 .then(|| e.names.first().cloned())
                 .flatten()
         })
     }
 
+    fn reverse6(&self, asker: &str, ip: std::net::Ipv6Addr) -> Option<String> {
+        self.reverse_by(asker, |e| e.ip6 == Some(ip))
+    }
+
     fn reverse(&self, asker: &str, ip: Ipv4Addr) -> Option<String> {
-        let mine = self.entries.get(asker)?;
-        self.entries.values().flatten().find_map(|e| {
-            (e.ip == ip && mine.iter().any(|m| m.network_id == e.network_id))
-                .then(|| e.names.first().cloned())
-                .flatten()
-        })
+        self.reverse_by(asker, |e| e.ip == ip)
     }
 
     fn only_internal(&self, asker: &str) -> bool {
@@ -468,5 +465,10 @@ mod tests {
         assert!(t.lookup6("c", "db").is_empty());
         assert_eq!(t.reverse6("a", v6).as_deref(), Some("db"));
         assert_eq!(t.reverse6("c", v6), None);
+        // A `--link` alias of the asker's stands for its target in AAAA answers too.
+        t.links
+            .insert("a".into(), HashMap::from([("dbalias".into(), "db".into())]));
+        assert_eq!(t.lookup6("a", "dbalias"), vec![v6]);
+        assert!(t.lookup("a", "dbalias").is_some());
     }
 }
