@@ -127,11 +127,7 @@ pub(super) fn lease(
     container_id: &str,
     ep: &EndpointRecord,
 ) -> Result<Option<Ipv6Addr>> {
-    if let Some(old) = n.users6.remove(container_id) {
-        if let Some(p) = n.pool6.as_mut() {
-            p.release(old);
-        }
-    }
+    release(n, container_id);
     let requested = ep.ipv6_request.as_deref().filter(|s| !s.is_empty());
     let Some(pool) = n.pool6.as_mut() else {
         if requested.is_some() {
