@@ -272,27 +272,29 @@ fn env_file(dir: &Path) -> std::path::PathBuf {
     dir.join("link-env.json")
 }
 
-/// Keeps this run's link variables (none: the file goes).
+/// Keeps this run's link variables, for its execs.
 pub(super) fn save_env(dir: &Path, vars: &[String]) -> Result<()> {
-    let path = env_file(dir);
-    if vars.is_empty() {
-        let _ = std::fs::remove_file(&path);
-        return Ok(());
-    }
     let data = serde_json::to_vec(vars).map_err(|e| EngineError::internal("link variables", e))?;
-    std::fs::write(&path, data)
+    std::fs::write(env_file(dir), data)
         .map_err(|e| EngineError::internal("cannot keep the link variables", e))
 }
 
-/// The record with this run's link variables before its own (Docker's order), for the
-/// process spec of the container or of an exec.
-pub(super) fn with_env(rec: &ContainerRecord, dir: &Path) -> Option<ContainerRecord> {
-    let data = std::fs::read(env_file(dir)).ok()?;
-    let mut vars: Vec<String> = serde_json::from_slice(&data).ok()?;
+/// The record with these link variables before its own (Docker's order), for the process
+/// spec of the container or of an exec.
+pub(super) fn with_vars(rec: &ContainerRecord, mut vars: Vec<String>) -> ContainerRecord {
     let mut r = rec.clone();
     vars.extend(r.config.env.iter().cloned());
     r.config.env = vars;
-    Some(r)
+    r
+}
+
+/// An exec's record: with the variables its container's run was given, when it has links
+/// (a container without links reads no file).
+pub(super) fn with_env(rec: &ContainerRecord, dir: &Path) -> Option<ContainerRecord> {
+    rec.host_config.links.as_ref().filter(|l| !l.is_empty())?;
+    let data = std::fs::read(env_file(dir)).ok()?;
+    let vars: Vec<String> = serde_json::from_slice(&data).ok()?;
+    Some(with_vars(rec, vars))
 }
 
 /// A user-network container's resolver aliases again (daemon restart).

@@ -586,10 +586,12 @@ impl Engine {
         // Restarts come here without `start`: keep the migration lock warm for the shim.
         runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
-        links::save_env(dir, &link_env)?;
-        match links::with_env(rec, dir) {
-            Some(r) => runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref())?,
-            None => runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?,
+        if link_env.is_empty() {
+            runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?;
+        } else {
+            links::save_env(dir, &link_env)?;
+            let r = links::with_vars(rec, link_env);
+            runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref())?;
         }
         let t_bundle = t0.elapsed();
         let shim = runtime::spawn(&self.cfg, rec, dir).await?;
