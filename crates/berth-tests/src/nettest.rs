@@ -130,6 +130,22 @@ pub fn ping(d: &TestDaemon, c: Client, from: &str, to: &str) -> bool {
         == 0
 }
 
+/// Whether the host has a link of this name.
+pub fn link_exists(name: &str) -> bool {
+    Path::new(&format!("/sys/class/net/{name}")).exists()
+}
+
+/// `nft list table FAMILY TABLE`'s text; None when nft fails (no such table).
+pub fn nft_table(family: &str, table: &str) -> Option<String> {
+    let out = Command::new("nft")
+        .args(["list", "table", family, table])
+        .output()
+        .expect("run nft");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// The interfaces enslaved to a bridge (none if it does not exist).
 pub fn bridge_ports(bridge: &str) -> Vec<String> {
     std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))

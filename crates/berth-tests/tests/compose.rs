@@ -8,7 +8,7 @@
 //! and removed by the guard; IPv4 subnets come from the daemon's slot pool, IPv6 ones are
 //! fd42:bf:<pid>::/64 (never the host's fd00::/64); ports are on 127.0.0.1 only.
 
-use berth_tests::nettest::{fetch, watched_daemon};
+use berth_tests::nettest::{fetch, link_exists, watched_daemon};
 use berth_tests::{eventually, free_port, NetGuard, TestDaemon};
 use std::path::PathBuf;
 
@@ -126,14 +126,7 @@ volumes:
     assert!(!nets.contains("shop_app_network"), "{nets}");
     let vols = d.docker(["volume", "ls", "-q"]).run().success().out();
     assert!(!vols.contains("shop_data"), "{vols}");
-    assert!(
-        std::process::Command::new("ip")
-            .args(["link", "show", &br])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(false),
-        "the network's bridge {br} is gone"
-    );
+    assert!(!link_exists(&br), "the network's bridge {br} is gone");
 }
 
 #[test]

@@ -9,22 +9,14 @@
 //! gateway (this host).
 
 use berth_tests::nettest::{
-    bridge_ports, create_net_with, fetch, inspect_ports, ip_on as ip_of, ping, ps_ports, replies,
-    run_sleeper, run_web, watched_daemon,
+    bridge_ports, create_net_with, fetch, inspect_ports, ip_on as ip_of, link_exists, nft_table,
+    ping, ps_ports, replies, run_sleeper, run_web, watched_daemon,
 };
 use berth_tests::{client_name as name, eventually, free_port, Client, NetGuard};
 use std::process::Command;
 
-fn link_exists(name: &str) -> bool {
-    std::path::Path::new(&format!("/sys/class/net/{name}")).exists()
-}
-
 fn table_rules(table: &str) -> String {
-    let out = Command::new("nft")
-        .args(["list", "table", "ip", table])
-        .output()
-        .expect("run nft");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    nft_table("ip", table).unwrap_or_default()
 }
 
 #[test]

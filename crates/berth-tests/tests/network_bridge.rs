@@ -9,7 +9,8 @@
 //! use NetGuard bridge names. Traffic stays between the test's containers and this host.
 
 use berth_tests::nettest::{
-    assert_daemon_refuses, bridge_ports, fetch, replies, run_web, watched_daemon, ScratchDir,
+    assert_daemon_refuses, bridge_ports, fetch, nft_table, replies, run_web, watched_daemon,
+    ScratchDir,
 };
 use berth_tests::{
     client_name as name, eventually, free_port, run_command, Client, NetGuard, TestDaemon,
@@ -452,11 +453,7 @@ fn netbr_many_run_rm_leave_nothing_behind() {
         .filter(|p| p.ends_with("netns"))
         .collect();
     assert!(ns_mounts.is_empty(), "{ns_mounts:?}");
-    let rules = Command::new("nft")
-        .args(["list", "table", "ip", &table])
-        .output()
-        .expect("nft");
-    let rules = String::from_utf8_lossy(&rules.stdout).into_owned();
+    let rules = nft_table("ip", &table).unwrap_or_default();
     assert!(rules.contains(&bridge), "the bridge's rules stay: {rules}");
     assert!(!rules.contains("dnat to"), "{rules}");
     assert!(d.container_ids().is_empty(), "{:?}", d.container_ids());

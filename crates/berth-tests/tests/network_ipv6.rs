@@ -9,7 +9,7 @@
 //! removing bridges and both nftables tables on drop. No traffic leaves the machine: only
 //! container-to-container traffic on one bridge, no host-wide sysctl is touched.
 
-use berth_tests::nettest::{nslookup, run_sleeper as run_d, watched_daemon};
+use berth_tests::nettest::{nft_table, nslookup, run_sleeper as run_d, watched_daemon};
 use berth_tests::{client_name as name, Client, NetGuard, Output, TestDaemon};
 use serde_json::Value;
 use std::net::Ipv6Addr;
@@ -411,12 +411,9 @@ fn net6_firewall_has_v6_isolation_internal_and_masquerade() {
     let (b1, b2) = (g.bridge(), g.bridge());
     create_v6(&d, c, &n1, &b1, &["--subnet", &v6_net(0x31)]);
     create_v6(&d, c, &n2, &b2, &["--subnet", &v6_net(0x32), "--internal"]);
-    let out = std::process::Command::new("nft")
-        .args(["list", "table", "ip6", g.table()])
-        .output()
-        .expect("nft");
-    let rules = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "the ip6 table exists: {rules}");
+    let rules = nft_table("ip6", g.table());
+    assert!(rules.is_some(), "the ip6 table exists");
+    let rules = rules.unwrap_or_default();
     // Isolation both ways: each bridge's drop set holds the other one.
     for (from, to) in [(&b1, &b2), (&b2, &b1)] {
         let head = format!("iifname \"{from}\" oifname {{");
@@ -462,11 +459,7 @@ fn net6_firewall_has_v6_isolation_internal_and_masquerade() {
     );
     d.run(c, &["rm", "-f", &x, &y]).success();
     d.run(c, &["network", "rm", &n1, &n2]).success();
-    let gone = std::process::Command::new("nft")
-        .args(["list", "table", "ip6", g.table()])
-        .output()
-        .expect("nft");
-    let text = String::from_utf8_lossy(&gone.stdout).to_string();
+    let text = nft_table("ip6", g.table()).unwrap_or_default();
     assert!(
         !text.contains(&b1) && !text.contains(&b2),
         "rules of removed networks: {text}"
