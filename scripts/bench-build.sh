@@ -17,6 +17,10 @@ die() { echo "bench-build: $*" >&2; exit 1; }
 [ -e "$B" ] && die "$B exists (another run, or a stale one: remove it first)"
 [ -x "$BERTH" ] || die "$BERTH missing: cargo build --release -p berth"
 DOCKERD_PID=""; BERTHD_PID=""
+# Private bridges for both daemons: never the host's docker0/berth0 (a dockerd with
+# --bridge=none deletes the host's docker0; a berth daemon on berth0 deletes it at shutdown).
+DOCKER_BRIDGE=bbench-dock0; DOCKER_BIP=10.216.4.1/24
+BERTH_BRIDGE=bbench-berth0; BERTH_BIP=10.216.5.1/24
 dk() { local s=$1; shift; DOCKER_BUILDKIT=0 DOCKER_CONFIG="$B/docker-config" docker -H "unix://$B/$s.sock" "$@"; }
 stop_pid() {
     local pid=$1
@@ -28,6 +32,7 @@ stop_pid() {
 cleanup() {
     set +e
     stop_pid "$BERTHD_PID"; stop_pid "$DOCKERD_PID"
+    ip link show "$DOCKER_BRIDGE" >/dev/null 2>&1 && ip link del "$DOCKER_BRIDGE"
     for f in "$B"/berth/root/containers/*/shim.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
     sleep 0.3
     awk -v b="$B/" 'index($5, b) == 1 { print length($5) " " $5 }' /proc/self/mountinfo \
@@ -38,10 +43,13 @@ trap cleanup EXIT
 mkdir -p "$B/docker-config" "$B/docker" "$B/berth"
 wait_sock() { for _ in $(seq 1 300); do curl -fsS --max-time 2 --unix-socket "$1" http://localhost/_ping >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 bash scripts/make-busybox-image.sh "$FIXTURE" busybox:latest >/dev/null
+ip link add "$DOCKER_BRIDGE" type bridge && ip addr add "$DOCKER_BIP" dev "$DOCKER_BRIDGE" \
+    && ip link set "$DOCKER_BRIDGE" up || die "cannot create $DOCKER_BRIDGE"
 dockerd --data-root "$B/docker/root" --exec-root "$B/docker/exec" --pidfile "$B/docker/pid" \
-    -H "unix://$B/docker.sock" --bridge=none --iptables=false --ip6tables=false >"$B/docker/log" 2>&1 &
+    -H "unix://$B/docker.sock" --bridge="$DOCKER_BRIDGE" --iptables=false --ip6tables=false >"$B/docker/log" 2>&1 &
 DOCKERD_PID=$!
-BERTH_NO_AUTOSTART=1 "$BERTH" daemon --data-root "$B/berth/root" -H "unix://$B/berth.sock" >"$B/berth/log" 2>&1 &
+BERTH_NO_AUTOSTART=1 "$BERTH" daemon --data-root "$B/berth/root" -H "unix://$B/berth.sock" \
+    --bridge "$BERTH_BRIDGE" --bip "$BERTH_BIP" >"$B/berth/log" 2>&1 &
 BERTHD_PID=$!
 wait_sock "$B/docker.sock" || die "dockerd did not start"
 wait_sock "$B/berth.sock" || die "berth daemon did not start"

@@ -2,7 +2,7 @@
 # berth vs a real dockerd, side by side in one run, same busybox image in both.
 #   (a) `run --rm --network none busybox true`: median of BENCH_RUNS (>= 20) runs (hyperfine)
 #   (b) 50 x `run -d --network none busybox sleep 300` from 4 parallel clients, then removal of
-#       all: wall time (explicit `none`: the bench's dockerd has no bridge, berth's default is one)
+#       all: wall time (explicit `none` on both sides)
 #   (c) idle daemon RSS (berth daemon vs dockerd + containerd), and per-container shim
 #       memory (RssAnon, VmRSS) with 10 containers running
 #   (d) `exec <running container> true`: median of BENCH_RUNS runs
@@ -47,6 +47,9 @@ BERTH_BRIDGE=bench-berth0
 BERTH_BIP=10.216.1.1/24
 DOCKER_BRIDGE=bench-dock0
 DOCKER_BIP=10.216.2.1/24
+# The first dockerd's bridge (made here): with --bridge=none dockerd deletes the host's docker0.
+DOCKER_MAIN_BRIDGE=bench-dock1
+DOCKER_MAIN_BIP=10.216.3.1/24
 
 cli() { # cli ENGINE ARGS...
     local e=$1; shift
@@ -76,6 +79,7 @@ cleanup() {
     stop_pid "$DOCKERD_BR_PID"
     # berth's daemon removes its bridge at shutdown; this script made docker's.
     ip link show "$DOCKER_BRIDGE" >/dev/null 2>&1 && ip link del "$DOCKER_BRIDGE"
+    ip link show "$DOCKER_MAIN_BRIDGE" >/dev/null 2>&1 && ip link del "$DOCKER_MAIN_BRIDGE"
     # Shims that outlived their daemon (berth: shim.pid; docker: containerd-shim for our socket).
     for f in "$B"/berth/root/containers/*/shim.pid; do
         [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
@@ -103,8 +107,10 @@ bash scripts/make-busybox-image.sh "$FIXTURE" busybox:latest >/dev/null
 if has docker; then
     echo "==> starting private dockerd ($B/docker)"
     mkdir -p "$B/docker"
+    ip link add "$DOCKER_MAIN_BRIDGE" type bridge && ip addr add "$DOCKER_MAIN_BIP" dev "$DOCKER_MAIN_BRIDGE" \
+        && ip link set "$DOCKER_MAIN_BRIDGE" up || die "cannot create $DOCKER_MAIN_BRIDGE"
     dockerd --data-root "$B/docker/root" --exec-root "$B/docker/exec" --pidfile "$B/docker/pid" \
-        -H "unix://$B/docker.sock" --bridge=none --iptables=false --ip6tables=false \
+        -H "unix://$B/docker.sock" --bridge="$DOCKER_MAIN_BRIDGE" --iptables=false --ip6tables=false \
         >"$B/docker/log" 2>&1 &
     DOCKERD_PID=$!
     wait_sock "$B/docker.sock" || { tail -20 "$B/docker/log" >&2; die "dockerd did not start"; }
