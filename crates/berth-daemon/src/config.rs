@@ -58,6 +58,34 @@ pub struct Flags {
     /// The address `--add-host NAME:host-gateway` becomes.
     #[arg(long = "host-gateway-ip")]
     pub host_gateway_ip: Option<String>,
+    /// Seccomp profile of containers that name none: a JSON file, "builtin" or "unconfined".
+    #[arg(long = "seccomp-profile")]
+    pub seccomp_profile: Option<String>,
+    /// Set no_new_privileges for every container by default.
+    #[arg(long = "no-new-privileges")]
+    pub no_new_privileges: bool,
+    /// Default ulimits of containers (`name=soft[:hard]`); repeatable.
+    #[arg(long = "default-ulimit")]
+    pub default_ulimits: Vec<String>,
+    /// SELinux support (berth has none: only false is accepted).
+    #[arg(long = "selinux-enabled", num_args = 0..=1, default_missing_value = "true")]
+    pub selinux_enabled: Option<bool>,
+    /// User namespace remapping (not supported by berth yet: refused).
+    #[arg(long = "userns-remap")]
+    pub userns_remap: Option<String>,
+    /// Inter-container communication on the default bridge (only true is supported).
+    #[arg(long = "icc", num_args = 0..=1, default_missing_value = "true")]
+    pub icc: Option<bool>,
+}
+
+/// One entry of daemon.json's `default-ulimits`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UlimitEntry {
+    #[serde(default)]
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
 }
 
 /// One entry of daemon.json's `default-address-pools`.
@@ -74,6 +102,12 @@ pub struct PoolEntry {
 pub struct FileConfig {
     pub data_root: Option<PathBuf>,
     pub hosts: Option<Vec<String>>,
+    pub seccomp_profile: Option<String>,
+    pub no_new_privileges: Option<bool>,
+    pub default_ulimits: Option<BTreeMap<String, UlimitEntry>>,
+    pub selinux_enabled: Option<bool>,
+    pub userns_remap: Option<String>,
+    pub icc: Option<bool>,
     pub log_level: Option<String>,
     pub log_driver: Option<String>,
     pub log_opts: Option<BTreeMap<String, String>>,
@@ -110,10 +144,8 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "experimental",
     "iptables",
     "ip6tables",
-    "default-ulimits",
     "exec-opts",
     "labels",
-    "icc",
     "ip-forward",
     "ip-masq",
     "default-cgroupns-mode",
@@ -131,10 +163,6 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "default-shm-size",
     "init",
     "init-path",
-    "no-new-privileges",
-    "seccomp-profile",
-    "selinux-enabled",
-    "userns-remap",
     "log-format",
     "proxies",
     "dns-search",
@@ -149,6 +177,7 @@ pub struct Settings {
     pub default_runtime: String,
     pub registry: berth_engine::RegistryConfig,
     pub network: berth_engine::network::default_bridge::BridgeConfig,
+    pub security: berth_engine::security::SecurityConfig,
 }
 
 /// Reads daemon.json (the flag's file must exist; the default one may be absent) and
@@ -207,6 +236,7 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         }
     }
     let network = network_config(&flags, &file)?;
+    let security = security_config(&flags, &file)?;
     let log_level = flags
         .log_level
         .or(file.log_level)
@@ -244,12 +274,117 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         log_opts: file.log_opts.unwrap_or_default(),
         default_runtime,
         network,
+        security,
         registry: registry_config(
             file.insecure_registries,
             file.registry_mirrors,
             file.max_concurrent_downloads,
             file.max_concurrent_uploads,
         )?,
+    })
+}
+
+/// Seccomp profile, no-new-privileges and default ulimits, from flags or daemon.json (not
+/// both); the security settings berth cannot honour are refused, naming them.
+fn security_config(
+    flags: &Flags,
+    file: &FileConfig,
+) -> Result<berth_engine::security::SecurityConfig, String> {
+    use berth_engine::security::{Choice, Profile, BUILTIN, UNCONFINED};
+    let conflict = |name: &str| {
+        format!(
+            "the following directives are specified both as a flag and in the configuration file: {name}"
+        )
+    };
+    if flags.seccomp_profile.is_some() && file.seccomp_profile.is_some() {
+        return Err(conflict("seccomp-profile"));
+    }
+    if flags.no_new_privileges && file.no_new_privileges.is_some() {
+        return Err(conflict("no-new-privileges"));
+    }
+    if !flags.default_ulimits.is_empty() && file.default_ulimits.is_some() {
+        return Err(conflict("default-ulimits"));
+    }
+    if flags.selinux_enabled.or(file.selinux_enabled) == Some(true) {
+        return Err(
+            "selinux-enabled: SELinux is not supported by berth (containers run without SELinux labels)"
+                .into(),
+        );
+    }
+    if let Some(u) = flags
+        .userns_remap
+        .as_ref()
+        .or(file.userns_remap.as_ref())
+        .filter(|u| !u.is_empty())
+    {
+        return Err(format!(
+            "userns-remap {u:?}: user namespace remapping is not supported by berth yet"
+        ));
+    }
+    if flags.icc.or(file.icc) == Some(false) {
+        return Err(
+            "icc: disabling inter-container communication is not supported by berth yet".into(),
+        );
+    }
+    let name = flags
+        .seccomp_profile
+        .clone()
+        .or(file.seccomp_profile.clone())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| BUILTIN.to_string());
+    let seccomp = match name.as_str() {
+        BUILTIN => Choice::Builtin,
+        UNCONFINED => Choice::Unconfined,
+        path => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("opening seccomp profile ({path}) failed: {e}"))?;
+            Profile::parse(&text).map_err(|e| format!("seccomp profile ({path}): {e}"))?;
+            Choice::Custom(text)
+        }
+    };
+    let mut default_ulimits = Vec::new();
+    for (name, u) in file.default_ulimits.iter().flatten() {
+        default_ulimits.push(berth_engine::security::Ulimit {
+            name: if u.name.is_empty() {
+                name.clone()
+            } else {
+                u.name.clone()
+            },
+            soft: u.soft,
+            hard: u.hard,
+        });
+    }
+    for f in &flags.default_ulimits {
+        default_ulimits.push(parse_ulimit(f)?);
+    }
+    for u in &default_ulimits {
+        // The same check as a container's --ulimit.
+        berth_engine::security::rlimit_type(&u.name)
+            .map_err(|_| format!("default-ulimits: invalid ulimit type: {}", u.name))?;
+        if u.soft > u.hard {
+            return Err(format!(
+                "default-ulimits: ulimit soft limit must be less than or equal to hard limit: {} > {}",
+                u.soft, u.hard
+            ));
+        }
+    }
+    Ok(berth_engine::security::SecurityConfig {
+        seccomp,
+        seccomp_name: name,
+        no_new_privileges: flags.no_new_privileges || file.no_new_privileges.unwrap_or(false),
+        default_ulimits,
+    })
+}
+
+/// `--default-ulimit name=soft[:hard]`.
+fn parse_ulimit(s: &str) -> Result<berth_engine::security::Ulimit, String> {
+    let bad = || format!("invalid default-ulimit {s:?}: want name=soft[:hard]");
+    let (name, vals) = s.split_once('=').ok_or_else(bad)?;
+    let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+    Ok(berth_engine::security::Ulimit {
+        name: name.to_string(),
+        soft: soft.parse().map_err(|_| bad())?,
+        hard: hard.parse().map_err(|_| bad())?,
     })
 }
 

@@ -76,6 +76,7 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
         default_runtime: settings.default_runtime.clone(),
         registry: settings.registry.clone(),
         network: settings.network.clone(),
+        security: settings.security.clone(),
     })
     .await
     .map_err(|e| format!("cannot open the engine: {e}"))?;

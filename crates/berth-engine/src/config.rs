@@ -16,4 +16,6 @@ pub struct EngineConfig {
     /// The default bridge network and address pools (daemon.json `bridge`, `bip`, `mtu`,
     /// `default-address-pools`).
     pub network: crate::network::default_bridge::BridgeConfig,
+    /// daemon.json `seccomp-profile`, `no-new-privileges`, `default-ulimits`.
+    pub security: crate::security::SecurityConfig,
 }

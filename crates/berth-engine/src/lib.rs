@@ -6,6 +6,7 @@
 mod cgroup_warm;
 pub mod config;
 pub mod container;
+mod devices;
 mod distribution;
 pub mod error;
 mod etc_files;
@@ -13,6 +14,7 @@ pub mod events;
 pub mod images;
 pub mod network;
 mod runtime;
+pub mod security;
 pub mod signal;
 pub mod volumes;
 

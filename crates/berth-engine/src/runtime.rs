@@ -57,17 +57,29 @@ pub fn write_bundle(
     rootfs: &Path,
     mounts: Vec<MountSpec>,
     netns: Option<&Path>,
+    security: (
+        &crate::security::SecurityConfig,
+        &berth_runtime::seccomp::BpfCache,
+    ),
 ) -> Result<()> {
     let hc = &rec.host_config;
     let etc_writable = !hc.readonly_rootfs;
     let mut args = vec![rec.path.clone()];
     args.extend(rec.args.iter().cloned());
-    let no_new_privileges = hc.security_opt.iter().flatten().any(|o| {
-        matches!(
-            o.as_str(),
-            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"
-        )
-    });
+    let bad = EngineError::InvalidParameter;
+    let opts =
+        crate::security::parse(hc.security_opt.as_deref().unwrap_or_default()).map_err(bad)?;
+    let (seccomp, no_new_privileges) = opts.resolve(security.0);
+    crate::devices::check_requests(hc).map_err(bad)?;
+    let own_ulimits: Vec<Ulimit> = hc
+        .ulimits
+        .iter()
+        .map(|u| Ulimit {
+            name: u.name.clone(),
+            soft: u.soft,
+            hard: u.hard,
+        })
+        .collect();
     let input = SpecInput {
         id: rec.id.clone(),
         rootfs: rootfs.to_path_buf(),
@@ -103,15 +115,11 @@ pub fn write_bundle(
         cpuset_cpus: hc.cpuset_cpus.clone(),
         cpuset_mems: hc.cpuset_mems.clone(),
         pids_limit: hc.pids_limit,
-        ulimits: hc
-            .ulimits
-            .iter()
-            .map(|u| Ulimit {
-                name: u.name.clone(),
-                soft: u.soft,
-                hard: u.hard,
-            })
-            .collect(),
+        ulimits: crate::security::merge_ulimits(&own_ulimits, &security.0.default_ulimits),
+        devices: crate::devices::mappings(hc).map_err(bad)?,
+        device_cgroup_rules: crate::devices::cgroup_rules(hc),
+        seccomp,
+        systempaths_unconfined: opts.systempaths_unconfined,
         shm_size: hc.shm_size,
         cgroup_parent: (!hc.cgroup_parent.is_empty()).then(|| hc.cgroup_parent.clone()),
         mounts: ["hostname", "hosts", "resolv.conf"]
@@ -128,7 +136,12 @@ pub fn write_bundle(
         init: hc.init.unwrap_or(false),
         ..Default::default()
     };
-    let spec = spec::generate(&input).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+    let mut spec =
+        spec::generate(&input).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+    security
+        .1
+        .attach(&mut spec)
+        .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
     let bundle = dir.join("bundle");
     std::fs::create_dir_all(&bundle)?;
     let data = serde_json::to_vec(&spec).map_err(rt_err)?;

@@ -86,10 +86,12 @@ fn walk(
     create: bool,
     name: &str,
 ) -> Result<OwnedFd, ImageError> {
-    // SAFETY: dup of a valid fd, owned by the result.
+    // SAFETY: a close-on-exec duplicate of a valid fd, owned by the result (a plain dup
+    // would leak the directory into any process the daemon spawns meanwhile).
     let mut cur = unsafe {
         OwnedFd::from_raw_fd(
-            check(libc::dup(root.as_raw_fd())).map_err(|e| io_err("dup", name, e))?,
+            check(libc::fcntl(root.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0))
+                .map_err(|e| io_err("dup", name, e))?,
         )
     };
     for comp in parents {
@@ -305,10 +307,11 @@ pub fn unpack_with<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<R
     for (comps, meta) in dirs.iter().rev() {
         let name = display(comps);
         let fd = if comps.is_empty() {
-            // SAFETY: dup of a valid fd.
+            // SAFETY: a close-on-exec duplicate of a valid fd.
             unsafe {
                 OwnedFd::from_raw_fd(
-                    check(libc::dup(root.as_raw_fd())).map_err(|e| io_err("dup", &name, e))?,
+                    check(libc::fcntl(root.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0))
+                        .map_err(|e| io_err("dup", &name, e))?,
                 )
             }
         } else {
@@ -524,4 +527,24 @@ pub fn dir_size(path: &Path) -> u64 {
         }
     }
     total
+}
+
+#[cfg(test)]
+mod cloexec_tests {
+    use super::*;
+
+    /// The directory descriptors the unpacker holds are close-on-exec: none can leak into a
+    /// shim or container the daemon spawns while a layer unpacks.
+    #[test]
+    fn walked_directories_are_close_on_exec() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = OwnedFd::from(std::fs::File::open(dir.path()).unwrap());
+        for parents in [vec![], vec![b"a".to_vec(), b"b".to_vec()]] {
+            let fd = walk(&root, &parents, true, "x").unwrap();
+            // SAFETY: F_GETFD on a descriptor we own.
+            let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
+            assert!(flags >= 0 && flags & libc::FD_CLOEXEC != 0, "{parents:?}");
+        }
+        assert!(dir.path().join("a/b").is_dir());
+    }
 }

@@ -340,8 +340,11 @@ fn apply_v2(d: &Path, r: &LinuxResources) -> io::Result<()> {
             write_if_exists(d, "cpu.max", &format!("{quota} {period}"))?;
         }
     }
-    // Device rules on v2 need an eBPF program; not applied (the container's /dev holds
-    // only the nodes the spec lists).
+    // Device rules on v2: an eBPF program attached to the cgroup (a start fails when the
+    // kernel refuses it, rather than run a container without its device rules).
+    if let Some(rules) = r.devices().as_deref().filter(|d| !d.is_empty()) {
+        crate::devices_bpf::attach(d, rules)?;
+    }
     Ok(())
 }
 

@@ -2,8 +2,10 @@
 
 pub mod cgroups;
 pub mod client;
+pub mod devices_bpf;
 pub mod logfile;
 pub mod rootpath;
+pub mod seccomp;
 pub mod shim;
 pub mod spec;
 pub mod user;

@@ -120,10 +120,14 @@ pub enum SpecError {
     Capability(String),
     #[error("invalid ulimit {0:?}")]
     Ulimit(String),
-    #[error("invalid device: {0}")]
+    /// A device cannot be used; the message is Docker's.
+    #[error("{0}")]
     Device(String),
     #[error("invalid spec: {0}")]
     Invalid(String),
+    /// The seccomp profile cannot be used; the message is Docker's.
+    #[error("{0}")]
+    Seccomp(String),
 }
 
 impl From<oci_spec::OciSpecError> for SpecError {
@@ -155,11 +159,13 @@ pub struct MountSpec {
 }
 
 impl MountSpec {
-    /// A bind mount as Docker writes it: rbind, rprivate, plus ro when read-only.
+    /// A bind mount as Docker writes it: rbind, rprivate, plus ro when read-only, and
+    /// (moby 25+) `rro`: read-only all the way down, submounts included.
     pub fn bind(source: impl Into<String>, destination: impl Into<String>, readonly: bool) -> Self {
         let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
         if readonly {
             options.push("ro".to_string());
+            options.push("rro".to_string());
         }
         MountSpec {
             destination: destination.into(),
@@ -248,6 +254,10 @@ pub struct SpecInput {
     /// `--init`: berth's own init runs as PID 1, forwarding signals and reaping zombies
     /// (the spec carries it as the `INIT_ANNOTATION` annotation; berth's runtime only).
     pub init: bool,
+    /// The seccomp profile (ignored when privileged).
+    pub seccomp: crate::seccomp::Choice,
+    /// `--security-opt systempaths=unconfined`: no masked or read-only paths.
+    pub systempaths_unconfined: bool,
 }
 
 /// The annotation that asks berth's runtime for its init as PID 1 (`docker run --init`).
@@ -331,6 +341,14 @@ pub fn lookup_exec(rootfs: &Path, cmd: &str, path_env: &str, cwd: &str) -> Resul
     Err(SpecError::Exec(format!(
         "exec: \"{cmd}\": executable file not found in $PATH"
     )))
+}
+
+/// A capability's name as profiles and the OCI spec write it ("CAP_CHOWN").
+fn cap_name(c: &Capability) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn parse_cap(name: &str) -> Result<Capability, SpecError> {
@@ -538,19 +556,20 @@ fn device_from_host(
     in_container: &str,
     perms: &str,
 ) -> Result<(LinuxDevice, LinuxDeviceCgroup), SpecError> {
-    let md = std::fs::metadata(host).map_err(|e| {
+    let gather = |what: String| {
         SpecError::Device(format!(
-            "error gathering device information while adding custom device {:?}: {e}",
+            "error gathering device information while adding custom device {:?}: {what}",
             host
         ))
-    })?;
+    };
+    let md = std::fs::metadata(host).map_err(|e| gather(go_error(&e)))?;
     let ft = md.file_type();
     let typ = if ft.is_char_device() {
         LinuxDeviceType::C
     } else if ft.is_block_device() {
         LinuxDeviceType::B
     } else {
-        return Err(SpecError::Device(format!("{host:?} is not a device node")));
+        return Err(gather("not a device node".into()));
     };
     let rdev = md.rdev();
     let (maj, min) = (libc::major(rdev) as i64, libc::minor(rdev) as i64);
@@ -571,6 +590,17 @@ fn device_from_host(
         .access(if perms.is_empty() { "rwm" } else { perms })
         .build()?;
     Ok((dev, rule))
+}
+
+/// An OS error as Go words it ("no such file or directory"), for Docker's messages.
+fn go_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// All host devices for --privileged (Docker skips these pseudo-filesystems).
@@ -605,9 +635,14 @@ fn host_devices(dir: &Path, out: &mut Vec<LinuxDevice>) {
     }
 }
 
+/// The rlimit a ulimit name ("nofile") stands for.
+pub fn rlimit_type(name: &str) -> Result<PosixRlimitType, SpecError> {
+    PosixRlimitType::from_str(&format!("RLIMIT_{}", name.to_ascii_uppercase()))
+        .map_err(|_| SpecError::Ulimit(name.to_string()))
+}
+
 fn rlimit(u: &Ulimit) -> Result<PosixRlimit, SpecError> {
-    let typ = PosixRlimitType::from_str(&format!("RLIMIT_{}", u.name.to_ascii_uppercase()))
-        .map_err(|_| SpecError::Ulimit(u.name.clone()))?;
+    let typ = rlimit_type(&u.name)?;
     // Docker/Go treat -1 as unlimited (RLIM_INFINITY).
     let v = |x: i64| if x < 0 { u64::MAX } else { x as u64 };
     Ok(PosixRlimitBuilder::default()
@@ -671,6 +706,9 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         capabilities(input.privileged, &input.cap_add, &input.cap_drop)?
             .into_iter()
             .collect();
+    let cap_names: Vec<String> = caps.iter().map(cap_name).collect();
+    let seccomp = crate::seccomp::linux_seccomp(&input.seccomp, input.privileged, &cap_names)
+        .map_err(|e| SpecError::Seccomp(e.to_string()))?;
     let capabilities = LinuxCapabilitiesBuilder::default()
         .bounding(caps.clone())
         .effective(caps.clone())
@@ -851,7 +889,7 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         .cgroups_path(cgroups_path)
         .namespaces(namespaces)
         .devices(devices);
-    if input.privileged {
+    if input.privileged || input.systempaths_unconfined {
         lb = lb
             .masked_paths(Vec::<String>::new())
             .readonly_paths(Vec::<String>::new());
@@ -872,6 +910,9 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
     }
     if !input.sysctls.is_empty() {
         lb = lb.sysctl(input.sysctls.clone());
+    }
+    if let Some(s) = seccomp {
+        lb = lb.seccomp(s);
     }
 
     let mut sb = SpecBuilder::default()

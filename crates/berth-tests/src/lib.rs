@@ -350,6 +350,8 @@ pub struct TestDaemon {
     child: Option<Child>,
     /// Extra environment for the daemon process (kept for restarts).
     env: Vec<(String, String)>,
+    /// Start the daemon with SIGHUP and SIGPIPE ignored (as a nohup'd daemon is).
+    ignore_signals: bool,
     /// The daemon's own default bridge, bip and address pool (see [`NetSlot`]).
     pub net: NetSlot,
 }
@@ -400,6 +402,20 @@ impl TestDaemon {
         Self::start_empty_full(env, "")
     }
 
+    /// [`Self::start`] for a daemon whose SIGHUP and SIGPIPE are ignored from the start
+    /// (`nohup`, a service manager): what its containers must not inherit.
+    pub fn start_with_signals_ignored() -> TestDaemon {
+        let mut d = Self::start_empty_full(&[], "");
+        d.ignore_signals = true;
+        d.restart_daemon();
+        d.berth(["load", "-i"])
+            .arg(busybox_tar())
+            .run()
+            .success()
+            .stdout_contains("Loaded image: busybox:latest");
+        d
+    }
+
     fn start_empty_full(env: &[(&str, &str)], daemon_json: &str) -> TestDaemon {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
@@ -440,6 +456,7 @@ impl TestDaemon {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ignore_signals: false,
         };
         // From here on Drop cleans up even if starting fails.
         d.spawn_daemon();
@@ -456,7 +473,19 @@ impl TestDaemon {
             .try_clone()
             .unwrap_or_else(|e| panic!("dup log fd: {e}"));
         let _ = fs::remove_file(&self.socket);
-        let child = Command::new(berth_bin())
+        let mut cmd = Command::new(berth_bin());
+        if self.ignore_signals {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only signal(2) between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                    libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd
             .arg("daemon")
             .arg("--data-root")
             .arg(&self.data_root)

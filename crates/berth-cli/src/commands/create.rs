@@ -70,6 +70,15 @@ pub struct CreateOpts {
     pub read_only: bool,
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
+    /// Host device in the container: HOST[:CONTAINER[:PERMISSIONS]].
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// A rule for the container's device cgroup ("c 1:3 rwm").
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
+    /// GPU devices ("all" or a number).
+    #[arg(long)]
+    pub gpus: Option<String>,
     #[arg(long = "stop-signal")]
     pub stop_signal: Option<String>,
     #[arg(long = "stop-timeout")]
@@ -462,6 +471,83 @@ fn null_if_empty(v: &[String]) -> Value {
 }
 
 /// Builds the create body (`container.Config` + HostConfig + NetworkingConfig) as docker does.
+/// The docker CLI's `--security-opt` handling: a seccomp profile is named by its file,
+/// whose JSON (compacted) goes to the daemon.
+fn security_opts(opts: &[String]) -> FResult<Vec<String>> {
+    let mut out = Vec::new();
+    for o in opts {
+        let kv = if o.contains('=') {
+            o.split_once('=')
+        } else {
+            o.split_once(':')
+        };
+        match kv {
+            Some(("seccomp", path)) if path != "unconfined" && path != "builtin" => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!(
+                        "opening seccomp profile ({path}) failed: open {path}: {}",
+                        go_errno(&e)
+                    )
+                })?;
+                let v: Value = serde_json::from_str(&text).map_err(|e| {
+                    format!("compacting json for seccomp profile ({path}) failed: {e}")
+                })?;
+                out.push(format!("seccomp={v}"));
+            }
+            _ => out.push(o.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// An OS error as Go prints it ("no such file or directory").
+fn go_errno(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// `--device HOST[:CONTAINER[:PERMISSIONS]]`, as the docker CLI parses it.
+fn devices(list: &[String]) -> FResult<Value> {
+    let mut out = Vec::new();
+    for d in list {
+        let parts: Vec<&str> = d.split(':').collect();
+        let mode = |s: &str| !s.is_empty() && s.len() <= 3 && s.chars().all(|c| "rwm".contains(c));
+        let (src, dst, perms) = match parts.as_slice() {
+            [src] => (*src, *src, "rwm"),
+            [src, x] if mode(x) => (*src, *src, *x),
+            [src, dst] => (*src, *dst, "rwm"),
+            [src, dst, p] => (*src, if mode(dst) { *src } else { *dst }, *p),
+            _ => return Err(format!(
+                "invalid argument \"{d}\" for \"--device\" flag: invalid device specification: {d}"
+            )),
+        };
+        out.push(json!({"PathOnHost": src, "PathInContainer": dst, "CgroupPermissions": perms}));
+    }
+    Ok(Value::Array(out))
+}
+
+/// `--gpus all|N|device=...`: Docker's device request for the NVIDIA driver.
+fn gpu_request(spec: &str) -> FResult<Value> {
+    let (count, ids) = if spec == "all" {
+        (-1, Value::Null)
+    } else if let Some(ids) = spec.strip_prefix("device=") {
+        (0, json!(ids.split(',').collect::<Vec<_>>()))
+    } else {
+        let n: i64 = spec.parse().map_err(|_| {
+            format!("invalid argument \"{spec}\" for \"--gpus\" flag: invalid count")
+        })?;
+        (n, Value::Null)
+    };
+    Ok(
+        json!([{"Driver": "", "Count": count, "DeviceIDs": ids, "Capabilities": [["gpu"]], "Options": {}}]),
+    )
+}
+
 pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
     // The docker CLI's own check, before the daemon's.
     if opts.rm
@@ -570,7 +656,7 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "Privileged": opts.privileged,
         "PublishAllPorts": opts.publish_all,
         "ReadonlyRootfs": opts.read_only,
-        "SecurityOpt": null_if_empty(&opts.security_opt),
+        "SecurityOpt": null_if_empty(&security_opts(&opts.security_opt)?),
         "UTSMode": opts.uts.clone().unwrap_or_default(),
         "UsernsMode": opts.userns.clone().unwrap_or_default(),
         "ShmSize": opt_ram(&opts.shm_size)?,
@@ -582,7 +668,7 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "BlkioWeight": 0,
         "CpusetCpus": opts.cpuset_cpus.clone().unwrap_or_default(),
         "CpusetMems": "",
-        "Devices": [],
+        "Devices": devices(&opts.device)?,
         "MemoryReservation": opt_ram(&opts.memory_reservation)?,
         "MemorySwap": opt_ram(&opts.memory_swap)?,
         "MemorySwappiness": -1,
@@ -593,6 +679,12 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "ReadonlyPaths": null,
     });
     if let Value::Object(h) = &mut host {
+        if !opts.device_cgroup_rule.is_empty() {
+            h.insert("DeviceCgroupRules".into(), json!(opts.device_cgroup_rule));
+        }
+        if let Some(g) = &opts.gpus {
+            h.insert("DeviceRequests".into(), gpu_request(g)?);
+        }
         if !tmpfs.is_empty() {
             h.insert("Tmpfs".into(), Value::Object(tmpfs));
         }

@@ -186,7 +186,7 @@ pub async fn info(State(engine): State<AppState>) -> Json<Value> {
         "ContainerdCommit": { "ID": "" },
         "RuncCommit": { "ID": "" },
         "InitCommit": { "ID": "" },
-        "SecurityOptions": if cgroup_v2 { json!(["name=cgroupns"]) } else { json!([]) },
+        "SecurityOptions": engine.cfg.security.info_options(cgroup_v2),
         "CDISpecDirs": [],
         "Warnings": Value::Null,
     }))

@@ -123,6 +123,8 @@ pub struct Engine {
     execs: StdMutex<HashMap<String, Arc<exec::Exec>>>,
     /// User-defined networks and their pools.
     pub networks: crate::network::Networks,
+    /// Compiled seccomp programs (`seccomp/` in the data root), one per distinct filter.
+    seccomp_cache: berth_runtime::seccomp::BpfCache,
 }
 
 impl Engine {
@@ -137,6 +139,7 @@ impl Engine {
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
         let networks = crate::network::Networks::open(&cfg.data_root, &cfg.network)?;
+        let cfg_seccomp_dir = cfg.data_root.join("seccomp");
         let engine = Arc::new(Engine {
             cfg,
             daemon_id,
@@ -147,9 +150,20 @@ impl Engine {
             index: RwLock::new(Index::default()),
             execs: StdMutex::new(HashMap::new()),
             networks,
+            seccomp_cache: berth_runtime::seccomp::BpfCache::new(cfg_seccomp_dir),
         });
         engine.restore().await?;
         Ok(engine)
+    }
+
+    /// The daemon's security defaults and compiled seccomp programs, for a bundle.
+    fn security(
+        &self,
+    ) -> (
+        &crate::security::SecurityConfig,
+        &berth_runtime::seccomp::BpfCache,
+    ) {
+        (&self.cfg.security, &self.seccomp_cache)
     }
 
     pub fn daemon_id(&self) -> &str {
@@ -587,11 +601,11 @@ impl Engine {
         runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
         if link_env.is_empty() {
-            runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?;
+            runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref(), self.security())?;
         } else {
             links::save_env(dir, &link_env)?;
             let r = links::with_vars(rec, link_env);
-            runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref())?;
+            runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref(), self.security())?;
         }
         let t_bundle = t0.elapsed();
         let shim = runtime::spawn(&self.cfg, rec, dir).await?;
@@ -1318,17 +1332,10 @@ fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
     if let Some(sig) = body.config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
         crate::signal::parse(sig)?;
     }
-    for opt in hc.security_opt.iter().flatten() {
-        let known = opt == "no-new-privileges"
-            || opt.starts_with("no-new-privileges:")
-            || opt.starts_with("no-new-privileges=")
-            || opt.starts_with("seccomp")
-            || opt.starts_with("apparmor")
-            || opt.starts_with("label");
-        if !known {
-            return bad(format!("invalid --security-opt 2: \"{opt}\""));
-        }
+    if let Err(e) = crate::security::parse(hc.security_opt.as_deref().unwrap_or_default()) {
+        return bad(e);
     }
+    crate::devices::validate(hc).or_else(bad)?;
     Ok(())
 }
 

@@ -203,6 +203,9 @@ pub fn parse_mount(m: &Value) -> Result<MountPoint> {
     if target.is_empty() {
         return Err(bad("field Target must not be empty".into()));
     }
+    if clean(target) == "/" {
+        return Err(bad("invalid specification: destination can't be '/'".into()));
+    }
     if !target.starts_with('/') {
         return Err(invalid(abs_path_err(typ, target)));
     }
@@ -802,6 +805,10 @@ mod tests {
         assert_eq!(
             e(json!({"Type":"bind","Target":"/x"})),
             "invalid mount config for type \"bind\": field Source must not be empty"
+        );
+        assert_eq!(
+            e(json!({"Type":"bind","Source":"/tmp","Target":"//"})),
+            "invalid mount config for type \"bind\": invalid specification: destination can't be '/'"
         );
         assert_eq!(
             e(json!({"Type":"bind","Source":"rel","Target":"/x"})),

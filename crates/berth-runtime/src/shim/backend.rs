@@ -63,7 +63,16 @@ impl Backend {
                 .with_detach(true)
                 .build()
                 .map_err(|e| e.to_string())?;
-            return Ok(Backend::Libcontainer(container));
+            let mut backend = Backend::Libcontainer(container);
+            // libcontainer as built has no cgroup v2 device program: attach berth's before
+            // the container's process runs (the init waits for start), or fail the create.
+            if crate::spec::host_cgroup_v2() {
+                if let Err(e) = super::native::attach_v2_devices(dir) {
+                    backend.abandon();
+                    return Err(e);
+                }
+            }
+            return Ok(backend);
         }
         let binary = find_binary(runtime)?;
         let name = binary
@@ -153,6 +162,19 @@ impl Backend {
         match self {
             Backend::Native(n) => n.console.take(),
             _ => None,
+        }
+    }
+
+    /// The container's seccomp filter, which every exec loads before its execve (OCI
+    /// runtimes load it for the init themselves; execs are berth's own everywhere).
+    pub fn seccomp(&self, dir: &Path) -> Result<Option<crate::seccomp::Program>, String> {
+        match self {
+            Backend::Native(n) => Ok(n.seccomp.clone()),
+            _ => {
+                let spec = oci_spec::runtime::Spec::load(dir.join("bundle/config.json"))
+                    .map_err(|e| format!("read bundle spec: {e}"))?;
+                crate::seccomp::Program::for_spec(&spec)
+            }
         }
     }
 

@@ -12,7 +12,8 @@
 //! <message>` if it could not exec. The pair closes on exec (close-on-exec): success.
 
 use super::backend::Stdio3;
-use super::native::{drop_privileges, set_rlimit};
+use super::native::{finish_privileges, set_rlimit};
+use crate::seccomp::Program;
 use oci_spec::runtime::Process;
 use std::fs;
 use std::io::Write;
@@ -59,6 +60,7 @@ pub(super) fn spawn(
     cgroup_dirs: &[PathBuf],
     process: &Process,
     io: Stdio3,
+    seccomp: Option<&Program>,
 ) -> Result<Spawned, ExecError> {
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
     // Only the namespaces that differ from ours (a --network host container shares the
@@ -95,7 +97,17 @@ pub(super) fn spawn(
         Err(e) => return Err(fail(format!("fork: {e}"))),
         Ok(nix::unistd::ForkResult::Child) => {
             drop(ours);
-            let code = match enter(cgroup_dirs, &joins, process, terminal, &io, &theirs) {
+            // The runtime binary, about to enter the container: not dumpable until it execs.
+            super::harden::set_non_dumpable();
+            let code = match enter(
+                cgroup_dirs,
+                &joins,
+                process,
+                terminal,
+                &io,
+                &theirs,
+                seccomp,
+            ) {
                 Ok(()) => 0,
                 Err(e) => {
                     let _ =
@@ -162,6 +174,7 @@ fn enter(
     terminal: bool,
     io: &Stdio3,
     sock: &UnixStream,
+    seccomp: Option<&Program>,
 ) -> Result<(), ExecError> {
     let me = std::process::id().to_string();
     for d in cgroup_dirs {
@@ -179,7 +192,7 @@ fn enter(
             Ok(())
         }
         Ok(nix::unistd::ForkResult::Child) => {
-            let e = match run(process, terminal, io, sock) {
+            let e = match run(process, terminal, io, sock, seccomp) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -198,6 +211,7 @@ fn run(
     terminal: bool,
     io: &Stdio3,
     sock: &UnixStream,
+    seccomp: Option<&Program>,
 ) -> Result<Never, ExecError> {
     if terminal {
         let (master, slave, _) = super::pty::open().map_err(fail)?;
@@ -214,6 +228,7 @@ fn run(
     for r in process.rlimits().iter().flatten() {
         set_rlimit(r).map_err(fail)?;
     }
+    super::harden::close_fds_on_exec().map_err(fail)?;
     let cwd = process.cwd();
     nix::unistd::chdir(cwd).map_err(|e| {
         fail(format!(
@@ -222,15 +237,13 @@ fn run(
             std::io::Error::from(e)
         ))
     })?;
-    drop_privileges(process).map_err(fail)?;
-    if process.no_new_privileges() == Some(true) {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| fail(format!("no_new_privs: {e}")))?;
-    }
+    super::harden::verify_cwd(cwd).map_err(fail)?;
+    finish_privileges(process, seccomp).map_err(fail)?;
     let cmd = super::native::command_of(process).map_err(|m| ExecError {
         exit_code: if m.contains("not found") { 127 } else { 126 },
         message: m,
     })?;
-    super::native::reset_signals();
+    super::harden::reset_signals();
     let e = nix::unistd::execve(&cmd.exe, &cmd.args, &cmd.env).unwrap_err();
     Err(ExecError {
         exit_code: if e == nix::errno::Errno::ENOENT {

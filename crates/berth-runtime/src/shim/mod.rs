@@ -4,8 +4,10 @@
 
 mod backend;
 mod exec;
+mod harden;
 mod native;
 mod pty;
+mod sealed;
 mod server;
 mod zygote;
 pub use backend::{find_binary, BUILTIN, LIBCONTAINER, OCI_STATE_ROOT};
@@ -171,7 +173,8 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
                 (ready_r, ready_w)
             }
         };
-    let mut cmd = Command::new(&opts.exe);
+    let mut cmd = Command::new(sealed::exe_path(&opts.exe));
+    std::os::unix::process::CommandExt::arg0(&mut cmd, &opts.exe);
     cmd.arg("shim").args(shim_args(opts, Some(1)));
     // The shim's own diagnostics (panics) go to shim.log; it never writes to the daemon's
     // stdio. The ready pipe is the shim's stdout (it moves it away at once): with no fd to

@@ -12,6 +12,7 @@
 
 use crate::cgroups::Cgroup;
 use crate::rootpath::resolve_in_root;
+use crate::seccomp::Program;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use nix::sys::stat::{makedev, mknod, Mode, SFlag};
@@ -33,6 +34,8 @@ pub(super) struct Native {
     pub cgroup: Cgroup,
     /// The pty master of a `-t` container (the init opened the pty in its own devpts).
     pub console: Option<std::os::fd::OwnedFd>,
+    /// The container's seccomp filter, which execs load too.
+    pub seccomp: Option<Program>,
 }
 
 /// Stack for the cloned init until it execs (it runs only this module's setup code).
@@ -86,12 +89,28 @@ impl Native {
                 return Err(format!("apply resource limits: {e}"));
             }
         }
+        let seccomp = match Program::for_spec(&spec) {
+            Ok(p) => p,
+            Err(e) => {
+                cgroup.remove();
+                return Err(e);
+            }
+        };
         let (sock, child_sock) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let mut stack = vec![0u8; STACK_SIZE];
         let cg = cgroup.clone();
         let cb = Box::new(|| -> isize {
             let new_net = flags.contains(CloneFlags::CLONE_NEWNET);
-            let err = match init(&spec, &child_sock, &io, &joins, cgroup_ns, new_net, &cg) {
+            let err = match init(
+                &spec,
+                &child_sock,
+                &io,
+                &joins,
+                cgroup_ns,
+                new_net,
+                &cg,
+                seccomp.as_ref(),
+            ) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -119,6 +138,7 @@ impl Native {
             sock,
             cgroup,
             console: None,
+            seccomp,
         };
         // Into its cgroup before it runs anything, then let it set up.
         let go = native
@@ -187,6 +207,26 @@ impl Native {
         }
         self.cgroup.remove();
     }
+}
+
+/// The cgroup v2 device program of the bundle's spec (its rules plus runc's always-allowed
+/// ones), attached to the spec's cgroup: for runtimes that create the cgroup themselves
+/// without one.
+pub(super) fn attach_v2_devices(dir: &Path) -> Result<(), String> {
+    let spec =
+        Spec::load(dir.join("bundle/config.json")).map_err(|e| format!("read bundle spec: {e}"))?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let Some(rel) = linux.cgroups_path().clone() else {
+        return Ok(());
+    };
+    let mut rules = linux
+        .resources()
+        .as_ref()
+        .and_then(|r| r.devices().clone())
+        .unwrap_or_default();
+    rules.extend(runtime_allowed_devices());
+    let cg = Path::new("/sys/fs/cgroup").join(rel.strip_prefix("/").unwrap_or(&rel));
+    crate::devices_bpf::attach(&cg, &rules).map_err(|e| e.to_string())
 }
 
 /// The device rules runc appends to every container's (its "AllowedDevices"): creating any
@@ -261,6 +301,7 @@ fn loopback_up() -> std::io::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn init(
     spec: &Spec,
     sock: &UnixStream,
@@ -269,7 +310,10 @@ fn init(
     cgroup_ns: bool,
     new_net: bool,
     cgroup: &Cgroup,
+    seccomp: Option<&Program>,
 ) -> Result<Never, String> {
+    // Until it execs, this process is the runtime binary inside the container.
+    super::harden::set_non_dumpable();
     if new_net {
         // A fresh network namespace (`--network none`) has loopback down; Docker's has it up.
         loopback_up().map_err(|e| io_err("bring loopback up", e))?;
@@ -376,14 +420,13 @@ fn init(
     }
     let cwd = process.cwd();
     let _ = fs::create_dir_all(cwd);
+    super::harden::close_fds_on_exec()?;
     chdir(cwd).map_err(|e| io_err(&format!("chdir {}", cwd.display()), e))?;
-    drop_privileges(&process)?;
-    if process.no_new_privileges() == Some(true) {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| io_err("no_new_privs", e))?;
-    }
+    super::harden::verify_cwd(cwd)?;
+    finish_privileges(&process, seccomp)?;
 
     let cmd = command_of(&process)?;
-    reset_signals();
+    super::harden::reset_signals();
 
     match &console {
         Some(master) => super::pty::send_fd(sock, b"R\n", master.as_raw_fd())?,
@@ -454,21 +497,27 @@ pub(super) fn exec_failure(arg0: &str, e: nix::errno::Errno) -> String {
     }
 }
 
-/// Rust ignores SIGPIPE for itself; the container's programs expect the default
-/// disposition and an empty signal mask.
-pub(super) fn reset_signals() {
-    // SAFETY: resetting a disposition to the default in a single-threaded child.
-    unsafe {
-        let _ = nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGPIPE,
-            nix::sys::signal::SigHandler::SigDfl,
-        );
+/// Seccomp, user, groups and capabilities, then no_new_privs. Without no_new_privs the
+/// filter needs CAP_SYS_ADMIN, so it goes on before the capabilities are dropped (as runc
+/// does); with it, as late as possible.
+pub(super) fn finish_privileges(
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&Program>,
+) -> Result<(), String> {
+    let nnp = process.no_new_privileges() == Some(true);
+    if !nnp {
+        if let Some(p) = seccomp {
+            p.load()?;
+        }
     }
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
-        None,
-    );
+    drop_privileges(process)?;
+    if nnp {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| io_err("no_new_privs", e))?;
+        if let Some(p) = seccomp {
+            p.load()?;
+        }
+    }
+    Ok(())
 }
 
 /// `--init`: this process stays PID 1 and forks the command (which returns here to exec).
@@ -550,14 +599,15 @@ pub(super) fn find_executable(arg0: &str, path_env: &str) -> Result<CString, Str
     ))
 }
 
-/// Mount flags and fs data from OCI mount options.
+/// Mount flags and fs data from OCI mount options; `rro` (recursively read-only) also
+/// sets MS_RDONLY, and mount_one makes the submounts read-only too.
 fn parse_options(opts: &[String]) -> (MsFlags, MsFlags, String) {
     let mut flags = MsFlags::empty();
     let mut propagation = MsFlags::empty();
     let mut data = Vec::new();
     for o in opts {
         match o.as_str() {
-            "ro" => flags |= MsFlags::MS_RDONLY,
+            "ro" | "rro" => flags |= MsFlags::MS_RDONLY,
             "rw" => flags &= !MsFlags::MS_RDONLY,
             "nosuid" => flags |= MsFlags::MS_NOSUID,
             "nodev" => flags |= MsFlags::MS_NODEV,
@@ -622,6 +672,11 @@ fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
             )
             .map_err(|e| e.to_string())?;
         }
+        // A read-only recursive bind: its submounts (say /dev/shm under `-v /:/host:ro`)
+        // must not stay writable.
+        if flags.contains(MsFlags::MS_RDONLY) && rec.contains(MsFlags::MS_REC) {
+            readonly_recursive(&dest)?;
+        }
     } else {
         mount(Some(&source), &dest, Some(typ.as_str()), flags, data)
             .or_else(|e| {
@@ -644,6 +699,84 @@ fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
     if !propagation.is_empty() {
         mount(None::<&str>, &dest, None::<&str>, propagation, None::<&str>)
             .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Makes every mount at or below `dest` read-only: one mount_setattr(AT_RECURSIVE) where
+/// the kernel has it (5.12+), else a read-only remount of each submount.
+fn readonly_recursive(dest: &Path) -> Result<(), String> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    let path = CString::new(dest.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr with a valid path and an attr struct of the size passed.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            AT_RECURSIVE,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(format!(
+            "make {} read-only recursively: {err}",
+            dest.display()
+        ));
+    }
+    let info = fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
+    for line in info.lines() {
+        let Some(mp) = line.split(' ').nth(4) else {
+            continue;
+        };
+        let mp = Path::new(mp);
+        if mp == dest || !mp.starts_with(dest) {
+            continue;
+        }
+        let keep = nix::sys::statvfs::statvfs(mp)
+            .map(|s| {
+                use nix::sys::statvfs::FsFlags;
+                let f = s.flags();
+                let mut m = MsFlags::empty();
+                for (a, b) in [
+                    (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+                    (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+                    (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+                ] {
+                    if f.contains(a) {
+                        m |= b;
+                    }
+                }
+                m
+            })
+            .unwrap_or(MsFlags::empty());
+        mount(
+            None::<&str>,
+            mp,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
+            None::<&str>,
+        )
+        .map_err(|e| format!("make {} read-only: {e}", mp.display()))?;
     }
     Ok(())
 }

@@ -961,18 +961,20 @@ impl Shim {
         let tty = process.terminal() == Some(true);
         let (io, out, err, input) = plumbing(tty, stdin).map_err(err_resp)?;
         let cgroups = self.container.cgroup_dirs(&self.dir);
-        let spawned = match super::exec::spawn(self.init().pid, &cgroups, process, io) {
-            Ok(s) => s,
-            Err(e) => {
-                self.exec_exits.insert(exec_id.to_string(), e.exit_code);
-                return Err(Response {
-                    ok: false,
-                    error: Some(e.message),
-                    exit_code: Some(e.exit_code),
-                    ..Default::default()
-                });
-            }
-        };
+        let seccomp = self.container.seccomp(&self.dir).map_err(err_resp)?;
+        let spawned =
+            match super::exec::spawn(self.init().pid, &cgroups, process, io, seccomp.as_ref()) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.exec_exits.insert(exec_id.to_string(), e.exit_code);
+                    return Err(Response {
+                        ok: false,
+                        error: Some(e.message),
+                        exit_code: Some(e.exit_code),
+                        ..Default::default()
+                    });
+                }
+            };
         let (out, input) = match spawned.console {
             Some(m) => console_files(m, stdin).map_err(err_resp)?,
             None => (out, input),

@@ -46,7 +46,10 @@ impl Handle {
             SockFlag::SOCK_CLOEXEC,
         )
         .map_err(io::Error::from)?;
-        let child = Command::new(exe)
+        let mut cmd = Command::new(super::sealed::exe_path(exe));
+        // ps shows the binary's real path, not the sealed copy's /proc/self/fd/N.
+        std::os::unix::process::CommandExt::arg0(&mut cmd, exe);
+        let child = cmd
             .arg("shim-zygote")
             // Room in the argv area for each forked shim to name its container in ps
             // (`berth shim --id ID --dir DIR`), as an exec'd shim's arguments did.

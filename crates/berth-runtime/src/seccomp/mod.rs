@@ -1,0 +1,338 @@
+//! Seccomp for containers: the profile (Docker's format, berth's built-in default equal to
+//! Docker's), its conversion into the OCI spec's `linux.seccomp` for one container
+//! (`profile.rs`), compilation into a classic BPF program with libseccomp, and loading that
+//! program in a container's init or exec process.
+//!
+//! Compiling the default profile costs milliseconds, so the daemon compiles each distinct
+//! `linux.seccomp` once and keeps the program in a cache directory named by the digest of its
+//! JSON (`BpfCache`); the spec names that file in the `org.berth.seccomp.bpf` annotation.
+//! The shim reads the file (a few KiB) and its processes load it with one `seccomp(2)` call
+//! just before they exec. OCI runtimes (runc, libcontainer) read `linux.seccomp` itself.
+
+mod default;
+pub mod profile;
+
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, Spec};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+pub use profile::{Profile, ProfileError, Target};
+
+/// The annotation naming the compiled program of the spec's `linux.seccomp`.
+pub const BPF_ANNOTATION: &str = "org.berth.seccomp.bpf";
+
+/// What `docker info` calls the built-in profile, and daemon.json `seccomp-profile` accepts.
+pub const BUILTIN: &str = "builtin";
+/// `--security-opt seccomp=unconfined`, daemon.json `seccomp-profile: unconfined`.
+pub const UNCONFINED: &str = "unconfined";
+
+/// The profile a container runs with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Choice {
+    /// berth's built-in profile (Docker's default).
+    #[default]
+    Builtin,
+    /// No filter.
+    Unconfined,
+    /// A profile in Docker's JSON format (the content, as the docker CLI sends it).
+    Custom(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("seccomp: {0}")]
+    Compile(String),
+    #[error("seccomp program cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// berth's built-in profile, built once.
+pub fn builtin() -> &'static Profile {
+    static P: OnceLock<Profile> = OnceLock::new();
+    P.get_or_init(default::profile)
+}
+
+/// The `linux.seccomp` of a container with bounding capabilities `caps` ("CAP_CHOWN", ...),
+/// or None for no filter (privileged, unconfined, or a profile without rules).
+pub fn linux_seccomp(
+    choice: &Choice,
+    privileged: bool,
+    caps: &[String],
+) -> Result<Option<LinuxSeccomp>, ProfileError> {
+    if privileged {
+        return Ok(None);
+    }
+    let kernel = host_kernel();
+    let target = Target {
+        arch: profile::host_arch(),
+        kernel,
+        caps,
+    };
+    match choice {
+        Choice::Unconfined => Ok(None),
+        Choice::Builtin => profile::to_oci(builtin(), &target),
+        Choice::Custom(text) => profile::to_oci(&Profile::parse(text)?, &target),
+    }
+}
+
+fn host_kernel() -> (u32, u32) {
+    static K: OnceLock<(u32, u32)> = OnceLock::new();
+    *K.get_or_init(profile::host_kernel)
+}
+
+/// Compiles `linux.seccomp` into a classic BPF program (the bytes `seccomp(2)` takes), with
+/// runc's semantics: unknown syscall names are skipped, rules with the default action are
+/// redundant, several comparisons of one argument become separate rules, and the filter
+/// never sets no_new_privs by itself.
+pub fn compile(seccomp: &LinuxSeccomp) -> Result<Vec<u8>, SeccompError> {
+    use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+    use std::io::{Read, Seek};
+    let err = |what: &str, e: libseccomp::error::SeccompError| {
+        SeccompError::Compile(format!("{what}: {e}"))
+    };
+    let action = |a: LinuxSeccompAction, errno: Option<u32>| -> Result<ScmpAction, SeccompError> {
+        let errno = errno.map(|e| e as i32).unwrap_or(libc::EPERM);
+        Ok(match a {
+            LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+                ScmpAction::KillThread
+            }
+            LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
+            LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
+            LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(errno),
+            LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(errno as u16),
+            LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
+            LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
+            LinuxSeccompAction::ScmpActNotify => {
+                return Err(SeccompError::Compile(
+                    "SCMP_ACT_NOTIFY is not supported by berth".into(),
+                ))
+            }
+        })
+    };
+    let default = action(seccomp.default_action(), seccomp.default_errno_ret())?;
+    let mut ctx = ScmpFilterContext::new(default).map_err(|e| err("new filter", e))?;
+    ctx.set_ctl_nnp(false).map_err(|e| err("nnp", e))?;
+    for a in seccomp.architectures().iter().flatten() {
+        let arch: libseccomp::ScmpArch = serde_json::to_value(a)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| SeccompError::Compile(format!("unknown architecture {a:?}")))?;
+        ctx.add_arch(arch).map_err(|e| err("add architecture", e))?;
+    }
+    for rule in seccomp.syscalls().iter().flatten() {
+        let act = action(rule.action(), rule.errno_ret())?;
+        if act == default {
+            continue;
+        }
+        let conds: Vec<ScmpArgCompare> = rule
+            .args()
+            .iter()
+            .flatten()
+            .map(|a| {
+                let op = match a.op() {
+                    LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
+                    LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
+                    LinuxSeccompOperator::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
+                    LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
+                    LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
+                    LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
+                    // OCI (as runc): `value` is the mask, `valueTwo` what the masked
+                    // argument must equal.
+                    LinuxSeccompOperator::ScmpCmpMaskedEq => {
+                        return ScmpArgCompare::new(
+                            a.index() as u32,
+                            ScmpCompareOp::MaskedEqual(a.value()),
+                            a.value_two().unwrap_or(0),
+                        )
+                    }
+                };
+                ScmpArgCompare::new(a.index() as u32, op, a.value())
+            })
+            .collect();
+        let mut indexes = HashSet::new();
+        let repeated = !rule
+            .args()
+            .iter()
+            .flatten()
+            .all(|a| indexes.insert(a.index()));
+        for name in rule.names() {
+            let Ok(sc) = ScmpSyscall::from_name(name) else {
+                // A syscall this libseccomp does not know: skipped, as runc does.
+                continue;
+            };
+            if conds.is_empty() {
+                ctx.add_rule(act, sc)
+                    .map_err(|e| err(&format!("rule {name}"), e))?;
+            } else if repeated {
+                for c in &conds {
+                    ctx.add_rule_conditional(act, sc, std::slice::from_ref(c))
+                        .map_err(|e| err(&format!("rule {name}"), e))?;
+                }
+            } else {
+                ctx.add_rule_conditional(act, sc, &conds)
+                    .map_err(|e| err(&format!("rule {name}"), e))?;
+            }
+        }
+    }
+    // libseccomp 2.5 exports to a descriptor only.
+    let name = c"berth-seccomp";
+    // SAFETY: memfd_create with a valid C string; the fd is owned below.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(SeccompError::Compile(format!(
+            "memfd: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: a fresh descriptor nothing else owns.
+    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    ctx.export_bpf(&f).map_err(|e| err("export", e))?;
+    let mut bpf = Vec::new();
+    f.rewind()
+        .and_then(|_| f.read_to_end(&mut bpf))
+        .map_err(|e| SeccompError::Compile(format!("read program: {e}")))?;
+    if bpf.is_empty() || bpf.len() % 8 != 0 {
+        return Err(SeccompError::Compile("bad program size".into()));
+    }
+    Ok(bpf)
+}
+
+/// The daemon's compiled programs, one file per distinct `linux.seccomp`.
+#[derive(Debug)]
+pub struct BpfCache {
+    dir: PathBuf,
+    known: Mutex<HashSet<String>>,
+}
+
+impl BpfCache {
+    pub fn new(dir: impl Into<PathBuf>) -> BpfCache {
+        BpfCache {
+            dir: dir.into(),
+            known: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Compiles the spec's `linux.seccomp` unless this program is cached already, and
+    /// names the program's file in the spec's annotations.
+    pub fn attach(&self, spec: &mut Spec) -> Result<(), SeccompError> {
+        let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
+            if let Some(a) = spec.annotations_mut() {
+                a.remove(BPF_ANNOTATION);
+            }
+            return Ok(());
+        };
+        use sha2::Digest;
+        let json =
+            serde_json::to_vec(&seccomp).map_err(|e| SeccompError::Compile(e.to_string()))?;
+        let key = hex::encode(&sha2::Sha256::digest(&json)[..20]);
+        let path = self.dir.join(format!("{key}.bpf"));
+        let known = self.known.lock().map(|k| k.contains(&key)).unwrap_or(false);
+        if !known {
+            if !path.is_file() {
+                let bpf = compile(&seccomp)?;
+                let cache = |source| SeccompError::Cache {
+                    path: path.clone(),
+                    source,
+                };
+                std::fs::create_dir_all(&self.dir).map_err(cache)?;
+                let tmp = self.dir.join(format!(".{key}.{}", std::process::id()));
+                std::fs::write(&tmp, &bpf)
+                    .and_then(|_| std::fs::rename(&tmp, &path))
+                    .map_err(cache)?;
+            }
+            if let Ok(mut k) = self.known.lock() {
+                k.insert(key);
+            }
+        }
+        let mut annotations = spec.annotations().clone().unwrap_or_default();
+        annotations.insert(
+            BPF_ANNOTATION.to_string(),
+            path.to_string_lossy().into_owned(),
+        );
+        spec.set_annotations(Some(annotations));
+        Ok(())
+    }
+}
+
+/// A compiled filter, ready to load.
+#[derive(Debug, Clone)]
+pub struct Program(Vec<libc::sock_filter>);
+
+impl Program {
+    fn from_bytes(bpf: &[u8]) -> Result<Program, String> {
+        if bpf.is_empty() || bpf.len() % 8 != 0 || bpf.len() / 8 > u16::MAX as usize {
+            return Err("invalid seccomp program".into());
+        }
+        Ok(Program(
+            bpf.chunks_exact(8)
+                .map(|c| libc::sock_filter {
+                    code: u16::from_ne_bytes([c[0], c[1]]),
+                    jt: c[2],
+                    jf: c[3],
+                    k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+                })
+                .collect(),
+        ))
+    }
+
+    /// The program a container's processes load: the cached one the annotation names, or
+    /// (a spec written by someone else) `linux.seccomp` compiled now; None without a filter.
+    pub fn for_spec(spec: &Spec) -> Result<Option<Program>, String> {
+        let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+            return Ok(None);
+        };
+        let cached = spec
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get(BPF_ANNOTATION))
+            .map(Path::new);
+        let bpf = match cached {
+            Some(p) => std::fs::read(p).map_err(|e| format!("read {}: {e}", p.display()))?,
+            None => compile(seccomp).map_err(|e| e.to_string())?,
+        };
+        Program::from_bytes(&bpf).map(Some)
+    }
+
+    /// Installs the filter on the calling thread (needs CAP_SYS_ADMIN or no_new_privs).
+    pub fn load(&self) -> Result<(), String> {
+        let prog = libc::sock_fprog {
+            len: self.0.len() as u16,
+            filter: self.0.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: seccomp(SECCOMP_SET_MODE_FILTER) with a valid program that outlives the call.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        if rc != 0 {
+            return Err(format!(
+                "load seccomp filter: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of BPF instructions.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,292 @@
+//! Unit tests of the profile conversion, the compiler and the loader.
+
+use super::*;
+use oci_spec::runtime::Arch;
+
+fn caps(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+const DOCKER_DEFAULT_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+fn convert(arch: &str, c: &[&str]) -> LinuxSeccomp {
+    let c = caps(c);
+    profile::to_oci(
+        builtin(),
+        &Target {
+            arch,
+            kernel: (6, 1),
+            caps: &c,
+        },
+    )
+    .unwrap()
+    .unwrap()
+}
+
+fn rules_for<'a>(s: &'a LinuxSeccomp, name: &str) -> Vec<&'a oci_spec::runtime::LinuxSyscall> {
+    s.syscalls()
+        .iter()
+        .flatten()
+        .filter(|r| r.names().iter().any(|n| n == name))
+        .collect()
+}
+
+#[test]
+fn builtin_default_caps_on_amd64() {
+    let s = convert("amd64", DOCKER_DEFAULT_CAPS);
+    assert_eq!(s.default_action(), LinuxSeccompAction::ScmpActErrno);
+    assert_eq!(s.default_errno_ret(), Some(1));
+    assert_eq!(
+        s.architectures().clone().unwrap(),
+        vec![Arch::ScmpArchX86_64, Arch::ScmpArchX86, Arch::ScmpArchX32]
+    );
+    for name in [
+        "read",
+        "execve",
+        "mkdir",
+        "arch_prctl",
+        "chroot",
+        "ptrace",
+        "io_uring_setup",
+    ] {
+        assert!(profile::allows(&s, name), "{name} should be allowed");
+    }
+    // CAP_SYS_ADMIN, CAP_SYS_TIME, CAP_SYS_MODULE ... syscalls are not.
+    for name in [
+        "mount",
+        "unshare",
+        "setns",
+        "reboot",
+        "init_module",
+        "settimeofday",
+        "bpf",
+        "keyctl",
+        "add_key",
+    ] {
+        assert!(!profile::allows(&s, name), "{name} should be denied");
+        assert!(rules_for(&s, name).is_empty(), "{name} has a rule");
+    }
+    // clone: only without namespace flags; clone3: ENOSYS; socket: not AF_VSOCK.
+    let clone = rules_for(&s, "clone");
+    assert_eq!(clone.len(), 1);
+    let arg = clone[0].args().clone().unwrap()[0];
+    assert_eq!(arg.index(), 0);
+    assert_eq!(arg.value(), 0x7E02_0000);
+    assert_eq!(arg.op(), LinuxSeccompOperator::ScmpCmpMaskedEq);
+    let clone3 = rules_for(&s, "clone3");
+    assert_eq!(clone3.len(), 1);
+    assert_eq!(clone3[0].action(), LinuxSeccompAction::ScmpActErrno);
+    assert_eq!(clone3[0].errno_ret(), Some(38));
+    let socket = rules_for(&s, "socket");
+    assert_eq!(socket[0].args().clone().unwrap()[0].value(), 40);
+    assert_eq!(rules_for(&s, "personality").len(), 5);
+    // Architecture rules of other families are left out.
+    assert!(rules_for(&s, "s390_runtime_instr").is_empty());
+    assert!(rules_for(&s, "set_tls").is_empty());
+}
+
+#[test]
+fn capabilities_unlock_their_syscalls() {
+    let mut c: Vec<&str> = DOCKER_DEFAULT_CAPS.to_vec();
+    c.extend(["CAP_SYS_ADMIN", "CAP_SYS_TIME", "CAP_SYS_PTRACE"]);
+    let s = convert("amd64", &c);
+    for name in [
+        "mount",
+        "unshare",
+        "setns",
+        "clone",
+        "clone3",
+        "settimeofday",
+        "kcmp",
+    ] {
+        assert!(profile::allows(&s, name), "{name} should be allowed");
+    }
+    // With CAP_SYS_ADMIN neither clone restriction applies.
+    assert!(rules_for(&s, "clone3")
+        .iter()
+        .all(|r| r.action() == LinuxSeccompAction::ScmpActAllow));
+    assert!(rules_for(&s, "clone").iter().all(|r| r.args().is_none()));
+    // Without CAP_SYS_CHROOT, no chroot.
+    let s = convert("amd64", &["CAP_CHOWN"]);
+    assert!(!profile::allows(&s, "chroot"));
+}
+
+#[test]
+fn other_architectures() {
+    let s = convert("s390x", DOCKER_DEFAULT_CAPS);
+    assert_eq!(
+        s.architectures().clone().unwrap(),
+        vec![Arch::ScmpArchS390x, Arch::ScmpArchS390]
+    );
+    let clone = rules_for(&s, "clone");
+    assert_eq!(clone.len(), 1);
+    assert_eq!(clone[0].args().clone().unwrap()[0].index(), 1);
+    assert!(profile::allows(&s, "s390_runtime_instr"));
+    assert!(!profile::allows(&s, "arch_prctl"));
+    let s = convert("arm64", DOCKER_DEFAULT_CAPS);
+    assert_eq!(
+        s.architectures().clone().unwrap(),
+        vec![Arch::ScmpArchAarch64, Arch::ScmpArchArm]
+    );
+    assert!(profile::allows(&s, "set_tls"));
+}
+
+#[test]
+fn min_kernel() {
+    let c = caps(DOCKER_DEFAULT_CAPS);
+    let old = profile::to_oci(
+        builtin(),
+        &Target {
+            arch: "amd64",
+            kernel: (4, 4),
+            caps: &c,
+        },
+    )
+    .unwrap()
+    .unwrap();
+    assert!(!profile::allows(&old, "ptrace"));
+}
+
+#[test]
+fn custom_profiles() {
+    let text = r#"{"defaultAction":"SCMP_ACT_ALLOW","unknownField":1,
+        "syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","comment":"x"},
+                    {"name":"chmod","action":"SCMP_ACT_ERRNO","errnoRet":13,
+                     "includes":{"caps":["CAP_SYS_ADMIN"]}}]}"#;
+    let p = Profile::parse(text).unwrap();
+    let c = caps(DOCKER_DEFAULT_CAPS);
+    let t = Target {
+        arch: "amd64",
+        kernel: (6, 1),
+        caps: &c,
+    };
+    let s = profile::to_oci(&p, &t).unwrap().unwrap();
+    assert_eq!(s.default_action(), LinuxSeccompAction::ScmpActAllow);
+    assert_eq!(s.syscalls().as_ref().unwrap().len(), 1);
+    assert!(s.architectures().as_ref().unwrap().is_empty());
+    // No default action and no rules: no filter at all.
+    assert!(profile::to_oci(&Profile::parse("{}").unwrap(), &t)
+        .unwrap()
+        .is_none());
+    let e = Profile::parse("{").unwrap_err().to_string();
+    assert!(e.starts_with("decoding seccomp profile failed"), "{e}");
+    let e = Profile::parse(r#"{"defaultAction":"SCMP_ACT_BOGUS"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("decoding seccomp profile failed"), "{e}");
+    let both = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name":"a","names":["b"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let e = profile::to_oci(&Profile::parse(both).unwrap(), &t)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("both 'name' and 'names'"), "{e}");
+    let both = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#;
+    let e = profile::to_oci(&Profile::parse(both).unwrap(), &t)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("both 'architectures' and 'archMap'"), "{e}");
+}
+
+#[test]
+fn choices() {
+    let c = caps(DOCKER_DEFAULT_CAPS);
+    assert!(linux_seccomp(&Choice::Builtin, true, &c).unwrap().is_none());
+    assert!(linux_seccomp(&Choice::Unconfined, false, &c)
+        .unwrap()
+        .is_none());
+    assert!(linux_seccomp(&Choice::Builtin, false, &c)
+        .unwrap()
+        .is_some());
+}
+
+#[test]
+fn compiles_and_caches() {
+    let s = convert(profile::host_arch(), DOCKER_DEFAULT_CAPS);
+    let bpf = compile(&s).unwrap();
+    assert!(bpf.len() > 8 * 100, "{}", bpf.len());
+    let dir = tempfile::tempdir().unwrap();
+    let cache = BpfCache::new(dir.path().join("seccomp"));
+    let mut spec = Spec::default();
+    let mut linux = spec.linux().clone().unwrap_or_default();
+    linux.set_seccomp(Some(s));
+    spec.set_linux(Some(linux));
+    cache.attach(&mut spec).unwrap();
+    let path = spec.annotations().as_ref().unwrap()[BPF_ANNOTATION].clone();
+    assert_eq!(std::fs::read(&path).unwrap(), bpf);
+    // A second container with the same filter reuses the file.
+    let mut again = spec.clone();
+    again.set_annotations(None);
+    cache.attach(&mut again).unwrap();
+    assert_eq!(again.annotations().as_ref().unwrap()[BPF_ANNOTATION], path);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("seccomp"))
+            .unwrap()
+            .count(),
+        1
+    );
+    let prog = Program::for_spec(&spec).unwrap().unwrap();
+    assert_eq!(prog.len() * 8, bpf.len());
+}
+
+/// Loads a filter denying mkdir in a forked child: mkdir fails with EPERM, rmdir works.
+#[test]
+fn loaded_filter_denies() {
+    let p = Profile::parse(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let c = caps(&[]);
+    let s = profile::to_oci(
+        &p,
+        &Target {
+            arch: profile::host_arch(),
+            kernel: (6, 1),
+            caps: &c,
+        },
+    )
+    .unwrap()
+    .unwrap();
+    let prog = Program::from_bytes(&compile(&s).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = std::ffi::CString::new(dir.path().join("x").to_str().unwrap()).unwrap();
+    // SAFETY: the child only makes raw syscalls and _exits.
+    match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => {
+            let code = unsafe {
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                if prog.load().is_err() {
+                    libc::_exit(10);
+                }
+                let r = libc::mkdir(target.as_ptr(), 0o755);
+                let errno = *libc::__errno_location();
+                if r == 0 {
+                    11
+                } else if errno == libc::EPERM {
+                    0
+                } else {
+                    12
+                }
+            };
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            let st = nix::sys::wait::waitpid(child, None).unwrap();
+            assert_eq!(st, nix::sys::wait::WaitStatus::Exited(child, 0));
+        }
+    }
+    assert!(!dir.path().join("x").exists());
+}

@@ -1,0 +1,600 @@
+//! Issue 14, the container-runtime side (prefix `sec_`): seccomp by default (Docker's
+//! profile, custom profiles, unconfined, privileged, daemon.json `seccomp-profile`), devices
+//! (the device cgroup, `--device`, `--gpus`), hardened starts and execs (no inherited
+//! signal dispositions, no working directory outside the root, no way to the runtime
+//! binary), recursive read-only binds, and security options either honoured or refused,
+//! through the berth CLI and the real docker CLI against a private berth daemon.
+
+use berth_tests::{client_name as name, Client, TestDaemon};
+use std::fs;
+
+fn status_field(d: &TestDaemon, c: Client, args: &[&str], field: &str) -> String {
+    let mut a: Vec<&str> = vec!["run", "--rm"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["busybox", "grep", field, "/proc/self/status"]);
+    d.run(c, &a).success().out().trim().to_string()
+}
+
+#[test]
+fn sec_seccomp_is_on_by_default_in_run_and_exec() {
+    let d = TestDaemon::start();
+    for c in Client::BOTH {
+        assert_eq!(status_field(&d, c, &[], "Seccomp:"), "Seccomp:\t2");
+        assert_eq!(
+            status_field(&d, c, &["--security-opt", "seccomp=unconfined"], "Seccomp:"),
+            "Seccomp:\t0"
+        );
+        assert_eq!(
+            status_field(&d, c, &["--privileged"], "Seccomp:"),
+            "Seccomp:\t0"
+        );
+        let n = name(c, "sc");
+        d.run(c, &["run", "-d", "--name", &n, "busybox", "sleep", "300"])
+            .success();
+        d.run(c, &["exec", &n, "grep", "Seccomp:", "/proc/self/status"])
+            .success()
+            .stdout_is("Seccomp:\t2\n");
+        // exec --privileged keeps the container's filter, as runc exec does.
+        d.run(
+            c,
+            &[
+                "exec",
+                "--privileged",
+                &n,
+                "grep",
+                "Seccomp:",
+                "/proc/self/status",
+            ],
+        )
+        .success()
+        .stdout_is("Seccomp:\t2\n");
+        let n2 = name(c, "sc-unconf");
+        d.run(
+            c,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &n2,
+                "--security-opt",
+                "seccomp=unconfined",
+                "busybox",
+                "sleep",
+                "300",
+            ],
+        )
+        .success();
+        d.run(c, &["exec", &n2, "grep", "Seccomp:", "/proc/self/status"])
+            .success()
+            .stdout_is("Seccomp:\t0\n");
+        d.run(c, &["rm", "-f", &n, &n2]).success();
+    }
+    // Namespaces stay out of reach: unshare fails with EPERM as an unprivileged user, and
+    // as root without CAP_SYS_ADMIN.
+    for c in Client::BOTH {
+        for user in [&["--user", "1000"][..], &[][..]] {
+            let mut a = vec!["run", "--rm"];
+            a.extend_from_slice(user);
+            a.extend_from_slice(&["busybox", "unshare", "-U", "-r", "true"]);
+            let out = d.run(c, &a);
+            out.failure();
+            assert!(
+                out.stderr.contains("Operation not permitted"),
+                "{user:?}: {}",
+                out.stderr
+            );
+        }
+    }
+    // Docker's profile still lets a container do the ordinary things.
+    d.run(
+        Client::Docker,
+        &[
+            "run", "--rm", "busybox", "sh", "-c",
+            "mkdir /tmp/d && cd /tmp/d && echo x > f && chmod 600 f && (sleep 0.1 &) && wait && ls -l f",
+        ],
+    )
+    .success()
+    .stdout_contains("-rw-------");
+    d.run(
+        Client::Docker,
+        &["info", "--format", "{{json .SecurityOptions}}"],
+    )
+    .success()
+    .stdout_contains("name=seccomp,profile=builtin");
+}
+
+const NO_MKDIR: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}
+  ]
+}"#;
+
+#[test]
+fn sec_custom_profiles_and_daemon_default() {
+    let d = TestDaemon::start();
+    let profile = d.dir.join("no-mkdir.json");
+    fs::write(&profile, NO_MKDIR).unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    for c in Client::BOTH {
+        let out = d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--security-opt",
+                &opt,
+                "busybox",
+                "mkdir",
+                "/tmp/x",
+            ],
+        );
+        out.failure();
+        assert!(
+            out.stderr.contains("Operation not permitted"),
+            "{}",
+            out.stderr
+        );
+        // The same profile in an exec.
+        let n = name(c, "custom");
+        d.run(
+            c,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &n,
+                "--security-opt",
+                &opt,
+                "busybox",
+                "sleep",
+                "300",
+            ],
+        )
+        .success();
+        d.run(c, &["exec", &n, "mkdir", "/tmp/y"]).failure();
+        d.run(c, &["exec", &n, "touch", "/tmp/y"]).success();
+        d.run(c, &["rm", "-f", &n]).success();
+        // A missing profile file is the client's error, as the docker CLI reports it.
+        let out = d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--security-opt",
+                "seccomp=/nonexistent.json",
+                "busybox",
+                "true",
+            ],
+        );
+        out.failure();
+        assert!(
+            out.stderr
+                .contains("opening seccomp profile (/nonexistent.json) failed"),
+            "{}",
+            out.stderr
+        );
+    }
+    // A raw API client sending something that is not a profile gets the decoding error.
+    let (code, body) = d.api(
+        "POST",
+        "/containers/create",
+        Some(r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"SecurityOpt":["seccomp=/x.json"]}}"#),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("decoding seccomp profile failed"), "{body}");
+
+    // daemon.json seccomp-profile: the default of every container, shown by info.
+    let cfg = format!(r#"{{"seccomp-profile": "{}"}}"#, profile.display());
+    let d2 = TestDaemon::start_with_config(&cfg);
+    d2.run(
+        Client::Docker,
+        &["run", "--rm", "busybox", "mkdir", "/tmp/x"],
+    )
+    .failure();
+    d2.run(
+        Client::Docker,
+        &[
+            "run",
+            "--rm",
+            "--security-opt",
+            "seccomp=unconfined",
+            "busybox",
+            "mkdir",
+            "/tmp/x",
+        ],
+    )
+    .success();
+    d2.run(
+        Client::Docker,
+        &["info", "--format", "{{json .SecurityOptions}}"],
+    )
+    .success()
+    .stdout_contains(&format!("name=seccomp,profile={}", profile.display()));
+}
+
+#[test]
+fn sec_security_options_are_honoured_or_refused() {
+    let d = TestDaemon::start_with_config(
+        r#"{"no-new-privileges": true, "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 1234, "Hard": 2345}}}"#,
+    );
+    for c in Client::BOTH {
+        assert_eq!(status_field(&d, c, &[], "NoNewPrivs:"), "NoNewPrivs:\t1");
+        assert_eq!(
+            status_field(
+                &d,
+                c,
+                &["--security-opt", "no-new-privileges=false"],
+                "NoNewPrivs:"
+            ),
+            "NoNewPrivs:\t0"
+        );
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "busybox",
+                "sh",
+                "-c",
+                "ulimit -n; ulimit -Hn",
+            ],
+        )
+        .success()
+        .stdout_is("1234\n2345\n");
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--ulimit",
+                "nofile=100:200",
+                "busybox",
+                "sh",
+                "-c",
+                "ulimit -n",
+            ],
+        )
+        .success()
+        .stdout_is("100\n");
+        for (opt, msg) in [
+            (
+                "apparmor=docker-default",
+                "AppArmor profiles are not supported",
+            ),
+            ("label=type:svirt_t", "SELinux labels are not supported"),
+            ("bogus=1", "invalid --security-opt 2"),
+        ] {
+            let out = d.run(
+                c,
+                &["run", "--rm", "--security-opt", opt, "busybox", "true"],
+            );
+            out.failure();
+            assert!(out.stderr.contains(msg), "{opt}: {}", out.stderr);
+        }
+        // What means "nothing to do" on a host without AppArmor or SELinux is accepted.
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--security-opt",
+                "apparmor=unconfined",
+                "--security-opt",
+                "label=disable",
+                "busybox",
+                "true",
+            ],
+        )
+        .success();
+        let out = d.run(c, &["run", "--rm", "--gpus", "all", "busybox", "true"]);
+        out.failure();
+        assert!(
+            out.stderr
+                .contains("could not select device driver \"\" with capabilities: [[gpu]]"),
+            "{}",
+            out.stderr
+        );
+    }
+    d.run(
+        Client::Docker,
+        &["info", "--format", "{{json .SecurityOptions}}"],
+    )
+    .success()
+    .stdout_contains("name=no-new-privileges");
+    // daemon.json keys berth cannot honour stop the daemon, naming them.
+    let base = d.dir.join("refuse");
+    fs::create_dir_all(&base).unwrap();
+    for (json, msg) in [
+        (r#"{"userns-remap": "default"}"#, "userns-remap"),
+        (r#"{"selinux-enabled": true}"#, "selinux-enabled"),
+        (r#"{"icc": false}"#, "icc"),
+        (
+            r#"{"seccomp-profile": "/nonexistent.json"}"#,
+            "opening seccomp profile",
+        ),
+    ] {
+        let cfg = base.join("daemon.json");
+        fs::write(&cfg, json).unwrap();
+        berth_tests::nettest::assert_daemon_refuses(
+            &base,
+            &["--config-file", cfg.to_str().unwrap()],
+            msg,
+        );
+    }
+}
+
+#[test]
+fn sec_devices() {
+    let d = TestDaemon::start();
+    for c in Client::BOTH {
+        // MKNOD is a default capability, but the device cgroup denies opening the node.
+        let out = d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "busybox",
+                "sh",
+                "-c",
+                "mknod /tmp/sda b 8 0 && head -c 1 /tmp/sda >/dev/null",
+            ],
+        );
+        out.failure();
+        assert!(
+            out.stderr.contains("Operation not permitted"),
+            "{}",
+            out.stderr
+        );
+        // --device makes a host device usable, under another name, with its permissions
+        // (an unattached loop device: opening it reads or writes nothing).
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--device",
+                "/dev/loop7:/dev/xloop:r",
+                "busybox",
+                "sh",
+                "-c",
+                "dd if=/dev/xloop of=/dev/null count=0 2>/dev/null && echo readable",
+            ],
+        )
+        .success()
+        .stdout_is("readable\n");
+        let out = d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--device",
+                "/dev/loop7:/dev/xloop:r",
+                "busybox",
+                "sh",
+                "-c",
+                "exec 3>/dev/xloop",
+            ],
+        );
+        out.failure();
+        assert!(
+            out.stderr.contains("Operation not permitted"),
+            "{}",
+            out.stderr
+        );
+        // --device-cgroup-rule opens the cgroup for a node made inside.
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--device-cgroup-rule",
+                "c 1:5 r",
+                "busybox",
+                "sh",
+                "-c",
+                "mknod /tmp/z c 1 5 && head -c 2 /tmp/z | wc -c",
+            ],
+        )
+        .success()
+        .stdout_is("2\n");
+        let out = d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--device",
+                "/dev/nonexist",
+                "busybox",
+                "true",
+            ],
+        );
+        assert_eq!(out.code, 127, "{out:?}");
+        assert!(
+            out.stderr.contains(
+                "error gathering device information while adding custom device \"/dev/nonexist\": no such file or directory"
+            ),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn sec_read_only_binds_are_recursive() {
+    let d = TestDaemon::start();
+    for c in Client::BOTH {
+        // Every mount under /host is read-only, /host/dev/shm and /host/proc included.
+        let out = d
+            .run(
+                c,
+                &[
+                    "run",
+                    "--rm",
+                    "-v",
+                    "/:/host:ro",
+                    "busybox",
+                    "sh",
+                    "-c",
+                    "grep ' /host' /proc/self/mountinfo | awk '{print $5, $6}'",
+                ],
+            )
+            .success()
+            .out();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() > 3, "{out}");
+        for l in &lines {
+            let opts = l.split(' ').nth(1).unwrap_or("");
+            assert!(opts.split(',').any(|o| o == "ro"), "writable: {l}");
+        }
+        assert!(
+            lines.iter().any(|l| l.starts_with("/host/dev/shm ")),
+            "{out}"
+        );
+        d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "-v",
+                "/:/host:ro",
+                "busybox",
+                "touch",
+                "/host/dev/shm/berth-probe",
+            ],
+        )
+        .failure();
+        let out = d.run(
+            c,
+            &[
+                "run",
+                "--rm",
+                "--mount",
+                "type=bind,src=/tmp,dst=/",
+                "busybox",
+                "true",
+            ],
+        );
+        out.failure();
+        assert!(
+            out.stderr.contains("invalid mount config for type \"bind\": invalid specification: destination can't be '/'"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(!std::path::Path::new("/dev/shm/berth-probe").exists());
+}
+
+#[test]
+fn sec_working_directory_stays_inside_the_root() {
+    let d = TestDaemon::start();
+    let n = "wd-probe";
+    d.run(
+        Client::Berth,
+        &["run", "-d", "--name", n, "busybox", "sleep", "300"],
+    )
+    .success();
+    for fd in 3..64 {
+        let wd = format!("/proc/self/fd/{fd}");
+        let c = if fd % 7 == 0 {
+            Client::Docker
+        } else {
+            Client::Berth
+        };
+        let out = d.run(c, &["run", "--rm", "-w", &wd, "busybox", "pwd"]);
+        assert!(out.code != 0, "run -w {wd}: {out:?}");
+        let out = d.run(c, &["exec", "-w", &wd, n, "pwd"]);
+        assert!(out.code != 0, "exec -w {wd}: {out:?}");
+    }
+}
+
+#[test]
+fn sec_signals_are_reset_for_containers() {
+    let d = TestDaemon::start_with_signals_ignored();
+    let script = "grep -E '^Sig(Ign|Blk)' /proc/self/status; trap 'echo got-hup' HUP; kill -HUP $$; sleep 0.2";
+    for c in Client::BOTH {
+        d.run(c, &["run", "--rm", "busybox", "sh", "-c", script])
+            .success()
+            .stdout_is("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\ngot-hup\n");
+        let n = name(c, "sig");
+        d.run(c, &["run", "-d", "--name", &n, "busybox", "sleep", "300"])
+            .success();
+        d.run(c, &["exec", &n, "sh", "-c", script])
+            .success()
+            .stdout_is("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\ngot-hup\n");
+        d.run(c, &["rm", "-f", &n]).success();
+    }
+}
+
+#[test]
+fn sec_runtime_binary_is_out_of_reach() {
+    let d = TestDaemon::start();
+    let n = "exe-probe";
+    // The container copies every /proc/N/exe it can open (other than its own processes').
+    let loop_script = r#"
+        i=0
+        while [ ! -e /tmp/stop ]; do
+            i=$((i+1))
+            for p in /proc/[0-9]*; do
+                pid=${p#/proc/}
+                [ "$pid" = 1 ] && continue
+                [ "$pid" = "$$" ] && continue
+                if cat $p/exe > /tmp/got 2>/dev/null; then
+                    if ! cmp -s /tmp/got /bin/busybox; then cp /tmp/got /tmp/found.$pid.$i; fi
+                fi
+            done
+            echo $i > /tmp/iterations
+        done
+        exec sleep 300
+    "#;
+    d.run(
+        Client::Berth,
+        &["run", "-d", "--name", n, "busybox", "sh", "-c", loop_script],
+    )
+    .success();
+    for i in 0..100 {
+        let c = if i % 10 == 0 {
+            Client::Docker
+        } else {
+            Client::Berth
+        };
+        d.run(c, &["exec", n, "true"]).success();
+    }
+    d.run(Client::Berth, &["exec", n, "touch", "/tmp/stop"])
+        .success();
+    let iterations: u32 = d
+        .run(Client::Berth, &["exec", n, "cat", "/tmp/iterations"])
+        .success()
+        .out()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(iterations > 10, "the probe loop hardly ran: {iterations}");
+    let found = d
+        .run(
+            Client::Berth,
+            &["exec", n, "sh", "-c", "ls /tmp | grep found || true"],
+        )
+        .success()
+        .out();
+    assert_eq!(found.trim(), "", "the container opened a runtime binary");
+    // And the shim itself runs from a sealed copy, not from the host file.
+    let shim_pid = fs::read_to_string(
+        d.data_root
+            .join("containers")
+            .join(
+                d.run(Client::Berth, &["inspect", "-f", "{{.Id}}", n])
+                    .success()
+                    .out()
+                    .trim(),
+            )
+            .join("shim.pid"),
+    )
+    .unwrap();
+    let exe = fs::read_link(format!("/proc/{}/exe", shim_pid.trim())).unwrap();
+    assert!(
+        exe.to_string_lossy().starts_with("/memfd:"),
+        "shim exe {}",
+        exe.display()
+    );
+}
