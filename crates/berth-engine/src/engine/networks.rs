@@ -1,0 +1,148 @@
+//! The engine's network operations that need the containers: inspect's member list,
+//! removal refused while in use, prune.
+
+use super::Engine;
+use crate::error::{EngineError, Result};
+use crate::model::NetworkRecord;
+use crate::network::api::{self, CreateRequest, Member};
+use crate::network::mode::builtin_id;
+use berth_api::filters::Filters;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+const BUILTINS: [&str; 2] = ["host", "none"];
+
+impl Engine {
+    async fn members(&self, net: &NetworkRecord) -> Vec<Member> {
+        let mut out = Vec::new();
+        for c in self.all() {
+            let rec = c.snapshot().await;
+            for ep in rec.endpoints.values() {
+                if ep.network_id == net.id && !ep.ip.is_empty() {
+                    out.push(Member {
+                        id: rec.id.clone(),
+                        name: rec.name.clone(),
+                        endpoint: ep.clone(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    async fn container_names(&self) -> HashMap<String, String> {
+        let mut names = HashMap::new();
+        for c in self.all() {
+            let rec = c.snapshot().await;
+            names.insert(rec.id, rec.name);
+        }
+        names
+    }
+
+    pub async fn network_create(&self, req: CreateRequest) -> Result<NetworkRecord> {
+        let rec = self.networks.create(req).await?;
+        self.network_event("create", &rec, None);
+        Ok(rec)
+    }
+
+    /// `GET /networks/{id}`.
+    pub async fn network_inspect(&self, name_or_id: &str) -> Result<Value> {
+        if let Some(b) = BUILTINS
+            .iter()
+            .find(|b| **b == name_or_id || builtin_id(b).starts_with(name_or_id))
+        {
+            if !name_or_id.is_empty() && self.networks.find(name_or_id).is_err() {
+                return Ok(api::builtin(b));
+            }
+        }
+        let rec = self.networks.find(name_or_id)?;
+        let members = self.members(&rec).await;
+        Ok(api::inspect(&rec, &members))
+    }
+
+    /// `GET /networks`: built-ins first, then the user's networks, filtered.
+    pub async fn network_list(&self, filters: &Filters) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        if let Some(rec) = self.networks.default_bridge() {
+            let v = api::inspect(&rec, &self.members(&rec).await);
+            if api::matches(&v, filters, true)? {
+                out.push(v);
+            }
+        }
+        for b in BUILTINS {
+            let v = api::builtin(b);
+            if api::matches(&v, filters, true)? {
+                out.push(v);
+            }
+        }
+        for rec in self.networks.list() {
+            let in_use = !self.networks.users(&rec.id).is_empty();
+            let v = api::inspect(&rec, &self.members(&rec).await);
+            if api::matches(&v, filters, in_use)? {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn network_remove(&self, name_or_id: &str) -> Result<()> {
+        if BUILTINS.contains(&name_or_id) || name_or_id == "bridge" {
+            return Err(EngineError::Forbidden(format!(
+                "{name_or_id} is a pre-defined network and cannot be removed"
+            )));
+        }
+        let names = self.container_names().await;
+        let rec = self.networks.remove(name_or_id, &names).await?;
+        self.network_event("destroy", &rec, None);
+        Ok(())
+    }
+
+    /// `POST /networks/prune`: every user network without containers (filters: label,
+    /// until are Docker's; label only here).
+    pub async fn network_prune(&self, filters: &Filters) -> Result<Vec<String>> {
+        for k in filters.keys() {
+            if k != "label" && k != "label!" && k != "until" {
+                return Err(EngineError::InvalidParameter(format!(
+                    "invalid filter '{k}'"
+                )));
+            }
+        }
+        let mut deleted = Vec::new();
+        for rec in self.networks.list() {
+            if !self.networks.users(&rec.id).is_empty() {
+                continue;
+            }
+            if let Some(l) = filters.get("label") {
+                if !berth_api::filters::labels_match(&rec.labels, l) {
+                    continue;
+                }
+            }
+            if let Some(l) = filters.get("label!") {
+                if berth_api::filters::labels_match(&rec.labels, l) {
+                    continue;
+                }
+            }
+            if self.networks.remove(&rec.id, &HashMap::new()).await.is_ok() {
+                self.network_event("destroy", &rec, None);
+                deleted.push(rec.name);
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn network_event(&self, action: &str, rec: &NetworkRecord, container: Option<&str>) {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("name".to_string(), rec.name.clone());
+        attrs.insert("type".to_string(), rec.driver.clone());
+        if let Some(c) = container {
+            attrs.insert("container".to_string(), c.to_string());
+        }
+        self.events.publish("network", action, &rec.id, attrs);
+    }
+
+    /// Daemon shutdown: berth's bridges and rules go when nothing uses them.
+    pub fn network_shutdown(&self) {
+        self.networks.shutdown();
+    }
+}
