@@ -176,7 +176,7 @@ pub struct Settings {
     pub log_opts: BTreeMap<String, String>,
     pub default_runtime: String,
     pub registry: berth_engine::RegistryConfig,
-    pub network: berth_engine::network::default_bridge::BridgeConfig,
+    pub network: berth_engine::network::config::BridgeConfig,
     pub security: berth_engine::security::SecurityConfig,
 }
 
@@ -392,7 +392,7 @@ fn parse_ulimit(s: &str) -> Result<berth_engine::security::Ulimit, String> {
 fn network_config(
     flags: &Flags,
     file: &FileConfig,
-) -> Result<berth_engine::network::default_bridge::BridgeConfig, String> {
+) -> Result<berth_engine::network::config::BridgeConfig, String> {
     let conflict = |name: &str| {
         format!(
             "the following directives are specified both as a flag and in the configuration file: {name}"
@@ -452,7 +452,7 @@ fn network_config(
     if flags.host_gateway_ip.is_some() && file.host_gateway_ip.is_some() {
         return Err(conflict("host-gateway-ip"));
     }
-    let mut cfg = berth_engine::network::default_bridge::BridgeConfig::parse(
+    let mut cfg = berth_engine::network::config::BridgeConfig::parse(
         flags.bridge.as_deref().or(file.bridge.as_deref()),
         flags.bip.as_deref().or(file.bip.as_deref()),
         flags.mtu.or(file.mtu),

@@ -522,9 +522,11 @@ fn devices(list: &[String]) -> FResult<Value> {
             [src, x] if mode(x) => (*src, *src, *x),
             [src, dst] => (*src, *dst, "rwm"),
             [src, dst, p] => (*src, if mode(dst) { *src } else { *dst }, *p),
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "invalid argument \"{d}\" for \"--device\" flag: invalid device specification: {d}"
-            )),
+            ))
+            }
         };
         out.push(json!({"PathOnHost": src, "PathInContainer": dst, "CgroupPermissions": perms}));
     }
