@@ -198,7 +198,7 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Vec<u8>, SeccompError> {
     f.rewind()
         .and_then(|_| f.read_to_end(&mut bpf))
         .map_err(|e| SeccompError::Compile(format!("read program: {e}")))?;
-    if bpf.is_empty() || bpf.len() % 8 != 0 {
+    if bpf.is_empty() || !bpf.len().is_multiple_of(8) {
         return Err(SeccompError::Compile("bad program size".into()));
     }
     Ok(bpf)
@@ -267,7 +267,7 @@ pub struct Program(Vec<libc::sock_filter>);
 
 impl Program {
     fn from_bytes(bpf: &[u8]) -> Result<Program, String> {
-        if bpf.is_empty() || bpf.len() % 8 != 0 || bpf.len() / 8 > u16::MAX as usize {
+        if bpf.is_empty() || !bpf.len().is_multiple_of(8) || bpf.len() / 8 > u16::MAX as usize {
             return Err("invalid seccomp program".into());
         }
         Ok(Program(

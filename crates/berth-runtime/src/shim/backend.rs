@@ -50,6 +50,7 @@ impl Backend {
             return Native::create(id, dir, io).map(Backend::Native);
         }
         if runtime == LIBCONTAINER {
+            libcontainer_seccomp(dir)?;
             let state = dir.join("runtime");
             std::fs::create_dir_all(&state).map_err(|e| format!("create {state:?}: {e}"))?;
             let container = ContainerBuilder::new(id.to_string(), SyscallType::default())
@@ -261,6 +262,18 @@ impl OciRuntime {
             name.unwrap_or_default()
         )
     }
+}
+
+/// libcontainer 0.7 as built here cannot load a seccomp filter in its init ("failed to
+/// load seccomp context"): say so, and how to run the container, rather than fail obscurely
+/// or run it without its filter.
+fn libcontainer_seccomp(dir: &Path) -> Result<(), String> {
+    let spec = oci_spec::runtime::Spec::load(dir.join("bundle/config.json"))
+        .map_err(|e| format!("read bundle spec: {e}"))?;
+    if spec.linux().as_ref().is_some_and(|l| l.seccomp().is_some()) {
+        return Err("the libcontainer runtime cannot apply seccomp profiles: use the berth or runc runtime, or --security-opt seccomp=unconfined".into());
+    }
+    Ok(())
 }
 
 /// A runtime name ("crun") looked up on PATH, or an absolute path.
