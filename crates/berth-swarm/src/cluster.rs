@@ -1050,6 +1050,8 @@ impl<E: Executor> Cluster<E> {
     // ---- secrets and configs -------------------------------------------------------------
 
     pub async fn create_secret(&self, spec: SecretSpec, config: bool) -> Result<String> {
+        // Outside a swarm, moby answers 503 before it looks at the spec.
+        self.store().await?;
         let inv = |m: String| {
             SwarmError::InvalidArgument(format!("rpc error: code = InvalidArgument desc = {m}"))
         };

@@ -693,7 +693,8 @@ mod tests {
             window: None,
         });
         let mut st = state_with(s);
-        commit(&mut st, reconcile(&st, Utc::now()).ops);
+        let ops = reconcile(&st, Utc::now()).ops;
+        commit(&mut st, ops);
         set_state(&mut st, "failed");
         // The failed task is shut down and (its failure a minute old) replaced at once.
         let p = reconcile(&st, Utc::now());
@@ -722,7 +723,8 @@ mod tests {
             ..Default::default()
         });
         let mut st = state_with(s);
-        commit(&mut st, reconcile(&st, Utc::now()).ops);
+        let ops = reconcile(&st, Utc::now()).ops;
+        commit(&mut st, ops);
         let ops: Vec<Op> = st
             .tasks
             .values()
@@ -737,7 +739,8 @@ mod tests {
             })
             .collect();
         commit(&mut st, ops);
-        commit(&mut st, reconcile(&st, Utc::now()).ops);
+        let ops = reconcile(&st, Utc::now()).ops;
+        commit(&mut st, ops);
         let p = reconcile(&st, Utc::now());
         assert!(p.ops.is_empty());
         assert!(p.wake_at.is_some_and(|w| w > Utc::now()));
@@ -748,7 +751,8 @@ mod tests {
     #[test]
     fn a_rolling_update_replaces_parallelism_tasks_at_a_time() {
         let mut st = state_with(service(4, "busybox"));
-        commit(&mut st, reconcile(&st, Utc::now()).ops);
+        let ops = reconcile(&st, Utc::now()).ops;
+        commit(&mut st, ops);
         set_state(&mut st, "running");
         let svc = st.services.get_mut("svc").unwrap();
         svc.spec

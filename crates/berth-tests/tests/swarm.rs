@@ -521,3 +521,93 @@ fn swarm_autolock_and_unlock() {
         .success()
         .stdout_is("active\n");
 }
+
+/// The same walkthrough through berth's own CLI: its tables, `--format` and messages.
+#[test]
+fn swarm_walkthrough_with_the_berth_cli() {
+    let d = TestDaemon::start();
+    let b = |args: &[&str]| d.run(Client::Berth, args);
+    b(&["swarm", "init", "--advertise-addr", "127.0.0.1"])
+        .success()
+        .stdout_contains("Swarm initialized: current node (")
+        .stdout_contains("berth swarm join --token SWMTKN-1-");
+    b(&["node", "ls"])
+        .success()
+        .stdout_contains("MANAGER STATUS")
+        .stdout_contains("Leader");
+    b(&["swarm", "join-token", "-q", "manager"])
+        .success()
+        .stdout_contains("SWMTKN-1-");
+    b(&["swarm", "unlock-key"])
+        .failure()
+        .stderr_contains("no unlock key is set");
+    b(&[
+        "service",
+        "create",
+        "-d",
+        "--name",
+        "web",
+        "--replicas",
+        "2",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .success();
+    assert!(berth_tests::eventually(60, || replicas(&d, "web") == "2/2"));
+    b(&["service", "ls"])
+        .success()
+        .stdout_contains("MODE")
+        .stdout_contains("replicated   2/2");
+    b(&["service", "ls", "--format", "{{.Name}} {{.Replicas}}"])
+        .success()
+        .stdout_is("web 2/2\n");
+    b(&[
+        "service",
+        "ps",
+        "web",
+        "--format",
+        "{{.Name}} {{.DesiredState}}",
+    ])
+    .success()
+    .stdout_is("web.1 Running\nweb.2 Running\n");
+    b(&["service", "scale", "-d", "web=1"])
+        .success()
+        .stdout_is("web scaled to 1\n");
+    assert!(berth_tests::eventually(60, || running_of(&d, "web").len() == 1));
+    b(&["tag", "busybox", "busybox:v2"]).success();
+    b(&["service", "update", "--image", "busybox:v2", "web"])
+        .success()
+        .stdout_contains("converged");
+    b(&["service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.PreviousSpec.TaskTemplate.ContainerSpec.Image}}", "web"])
+        .success()
+        .stdout_is("busybox:v2 busybox:latest\n");
+    b(&["service", "rollback", "web"]).success();
+    b(&[
+        "service",
+        "inspect",
+        "-f",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        "web",
+    ])
+    .success()
+    .stdout_is("busybox:latest\n");
+    b(&["service", "inspect", "nope"])
+        .failure()
+        .stderr_contains("no such service: nope");
+    d.cli(Client::Berth, &["secret", "create", "pw", "-"])
+        .stdin("x")
+        .run()
+        .success();
+    b(&["secret", "ls", "--format", "{{.Name}}"])
+        .success()
+        .stdout_is("pw\n");
+    b(&["secret", "rm", "pw"]).success().stdout_is("pw\n");
+    b(&["service", "rm", "web"]).success().stdout_is("web\n");
+    b(&["swarm", "leave", "--force"])
+        .success()
+        .stdout_is("Node left the swarm.\n");
+    b(&["service", "ls"])
+        .failure()
+        .stderr_contains("This node is not a swarm manager.");
+}

@@ -77,7 +77,22 @@ fn body<T: DeserializeOwned + Default>(b: &[u8]) -> R<T> {
     if b.iter().all(|c| c.is_ascii_whitespace()) {
         return Ok(T::default());
     }
-    serde_json::from_slice(b).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+    let mut v: serde_json::Value = serde_json::from_slice(b)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    strip_nulls(&mut v);
+    serde_json::from_value(v).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+}
+
+/// Go clients send `null` for empty maps and slices: the same as absent.
+fn strip_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
 }
 
 fn version(q: &Query, what: &str) -> R<u64> {
