@@ -237,10 +237,10 @@ impl<E: Executor> Agent<E> {
                             });
                         }
                         self.watch_exit(&tx, &busy, &t.id, &f.container_id);
-                    } else if state_rank(&t.status.state) <= state_rank("running") {
-                        if state_rank(&t.status.state) >= state_rank("starting") {
-                            let _ = tx.send(exit_report(&t.id, &f.container_id, Some(f.exit_code)));
-                        }
+                    } else if state_rank(&t.status.state) <= state_rank("running")
+                        && state_rank(&t.status.state) >= state_rank("starting")
+                    {
+                        let _ = tx.send(exit_report(&t.id, &f.container_id, Some(f.exit_code)));
                     }
                 }
             }

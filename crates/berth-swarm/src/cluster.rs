@@ -363,20 +363,20 @@ impl<E: Executor> Cluster<E> {
             } else {
                 String::new()
             };
-            ops.push(Op::PutCluster(ClusterObject {
+            ops.push(Op::PutCluster(Box::new(ClusterObject {
                 info,
                 worker_token: join_token(&digest),
                 manager_token: join_token(&digest),
                 unlock_key: uk,
-            }));
+            })));
         }
         ops.push(if existing.is_some() {
             Op::Update {
-                object: Object::Node(node),
+                object: Object::Node(Box::new(node)),
                 expect: None,
             }
         } else {
-            Op::Create(Object::Node(node))
+            Op::Create(Object::Node(Box::new(node)))
         });
         applied_ok(
             store
@@ -597,7 +597,7 @@ impl<E: Executor> Cluster<E> {
             store
                 .propose(Command {
                     at: now(),
-                    ops: vec![Op::PutCluster(c)],
+                    ops: vec![Op::PutCluster(Box::new(c))],
                 })
                 .await
                 .map_err(SwarmError::Internal)?,
@@ -715,7 +715,7 @@ impl<E: Executor> Cluster<E> {
         }
         n.spec = spec;
         self.commit(vec![Op::Update {
-            object: Object::Node(n),
+            object: Object::Node(Box::new(n)),
             expect: Some(version),
         }])
         .await

@@ -654,9 +654,6 @@ mod tests {
         assert!(Replicated::open(dir.path(), &Key::generate())
             .await
             .is_err());
-        assert_eq!(
-            std::fs::read(dir.path().join("log")).unwrap().len() >= log.len(),
-            true
-        );
+        assert!(std::fs::read(dir.path().join("log")).unwrap().len() >= log.len());
     }
 }

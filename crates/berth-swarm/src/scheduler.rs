@@ -22,7 +22,7 @@ pub fn parse_constraint(s: &str) -> Result<Constraint, String> {
     } else if let Some((k, v)) = s.split_once("!=") {
         (k, false, v)
     } else {
-        return Err(format!("constraint expected one operator from ==, !="));
+        return Err("constraint expected one operator from ==, !=".to_string());
     };
     let key = key.trim();
     let value = value.trim();

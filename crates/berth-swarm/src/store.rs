@@ -53,7 +53,7 @@ impl Kind {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Object {
-    Node(Node),
+    Node(Box<Node>),
     Service(Box<Service>),
     Task(Box<Task>),
     Secret(Secret),
@@ -102,7 +102,7 @@ impl Object {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Op {
     /// Replaces the cluster object (init, update, token rotation).
-    PutCluster(ClusterObject),
+    PutCluster(Box<ClusterObject>),
     /// Fails if the id exists or a unique name is taken.
     Create(Object),
     /// Fails if the object is gone, or (with `expect`) if its version moved on.
@@ -248,7 +248,7 @@ impl State {
         for op in &cmd.ops {
             match op {
                 Op::PutCluster(c) => {
-                    let mut c = c.clone();
+                    let mut c: ClusterObject = (**c).clone();
                     c.info.meta.version.index = index;
                     if c.info.meta.created_at.is_empty() {
                         c.info.meta.created_at = cmd.at.clone();
@@ -285,7 +285,7 @@ impl State {
     fn put(&mut self, o: Object) {
         match o {
             Object::Node(n) => {
-                self.nodes.insert(n.id.clone(), n);
+                self.nodes.insert(n.id.clone(), *n);
             }
             Object::Service(s) => {
                 self.services.insert(s.id.clone(), *s);

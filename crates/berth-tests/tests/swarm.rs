@@ -272,15 +272,15 @@ fn swarm_secrets_and_configs() {
     let d = TestDaemon::start();
     init(&d);
     let secret = "s3cr3t-value-for-the-test";
-    d.cli(Client::Docker, &["secret", "create", "db_password", "-"])
+    d.cli(Client::Docker, ["secret", "create", "db_password", "-"])
         .stdin(secret)
         .run()
         .success();
-    d.cli(Client::Docker, &["config", "create", "app_conf", "-"])
+    d.cli(Client::Docker, ["config", "create", "app_conf", "-"])
         .stdin("level=debug\n")
         .run()
         .success();
-    d.cli(Client::Docker, &["secret", "create", "db_password", "-"])
+    d.cli(Client::Docker, ["secret", "create", "db_password", "-"])
         .stdin("x")
         .run()
         .failure()
@@ -505,12 +505,12 @@ fn swarm_autolock_and_unlock() {
     docker(&d, &["service", "ls"])
         .failure()
         .stderr_contains("Swarm is encrypted and needs to be unlocked");
-    d.cli(Client::Docker, &["swarm", "unlock"])
+    d.cli(Client::Docker, ["swarm", "unlock"])
         .stdin("SWMKEY-1-AAAA\n")
         .run()
         .failure()
         .stderr_contains("invalid key");
-    d.cli(Client::Docker, &["swarm", "unlock"])
+    d.cli(Client::Docker, ["swarm", "unlock"])
         .stdin(format!("{key}\n"))
         .run()
         .success();
@@ -595,7 +595,7 @@ fn swarm_walkthrough_with_the_berth_cli() {
     b(&["service", "inspect", "nope"])
         .failure()
         .stderr_contains("no such service: nope");
-    d.cli(Client::Berth, &["secret", "create", "pw", "-"])
+    d.cli(Client::Berth, ["secret", "create", "pw", "-"])
         .stdin("x")
         .run()
         .success();
