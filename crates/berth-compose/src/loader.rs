@@ -225,11 +225,14 @@ fn interpolate(
                 let mut note = |n: &str| {
                     unset.insert(n.to_string());
                 };
-                *s = substitute(s, &env, &mut note).map_err(|e| Error::Interpolation {
-                    path: path.join("."),
-                    message: match e {
-                        TemplateError::Invalid(_) => e.to_string(),
-                        TemplateError::Required { .. } => e.to_string(),
+                *s = substitute(s, &env, &mut note).map_err(|e| match e {
+                    TemplateError::Invalid(t) => Error::Invalid(format!(
+                        "invalid interpolation format for {}.\nYou may need to escape any $ with another $.\n{t}",
+                        path.join(".")
+                    )),
+                    TemplateError::Required { .. } => Error::Interpolation {
+                        path: path.join("."),
+                        message: e.to_string(),
                     },
                 })?;
             }

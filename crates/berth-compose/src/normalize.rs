@@ -682,7 +682,7 @@ fn depends_on(c: &Ctx, v: &Value, path: &str) -> Result<BTreeMap<String, Depende
                                     | "service_healthy"
                                     | "service_completed_successfully"
                             ) {
-                                return Err(c.err(&dp, "must be one of the following: \"service_started\", \"service_healthy\", \"service_completed_successfully\""));
+                                return Err(c.err(&dp, "value must be one of 'service_started', 'service_healthy', 'service_completed_successfully'"));
                             }
                         }
                         "restart" => d.restart = boolean(c, dx, &dp)?,
