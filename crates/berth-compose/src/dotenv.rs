@@ -37,7 +37,9 @@ pub fn parse(
             }
         };
         if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(format!("line {lineno}: unexpected character in variable name {key:?}"));
+            return Err(format!(
+                "line {lineno}: unexpected character in variable name {key:?}"
+            ));
         }
         let lookup = |k: &str| vars.get(k).cloned().or_else(|| outer(k));
         let value = if let Some(q) = val.strip_prefix('\'') {
@@ -51,7 +53,8 @@ pub fn parse(
                 .ok_or_else(|| format!("line {lineno}: unterminated quoted value"))?;
             rest = consumed;
             let unescaped = unescape(&body);
-            substitute(&unescaped, &lookup, &mut |_| {}).map_err(|e: TemplateError| e.to_string())?
+            substitute(&unescaped, &lookup, &mut |_| {})
+                .map_err(|e: TemplateError| e.to_string())?
         } else {
             let v = match val.find(" #") {
                 Some(i) => &val[..i],

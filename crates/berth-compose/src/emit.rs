@@ -110,9 +110,17 @@ pub fn go_float(f: f64) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
-    let exp = if f == 0.0 { 0 } else { f.abs().log10().floor() as i32 };
+    let exp = if f == 0.0 {
+        0
+    } else {
+        f.abs().log10().floor() as i32
+    };
     if (-4..21).contains(&exp) {
         let s = format!("{f}");
         s
@@ -211,8 +219,21 @@ fn plain_allowed(s: &str) -> bool {
     let next_is_blank = |i: usize| b.get(i + 1).is_none_or(|c| *c == b' ' || *c == b'\t');
     if matches!(
         first,
-        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"'
-            | b'%' | b'@' | b'`'
+        b'#' | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
     ) {
         return false;
     }
@@ -249,20 +270,18 @@ fn go_int(s: &str) -> bool {
     if body.is_empty() {
         return false;
     }
-    let (digits, radix, prefixed) = if let Some(r) = body
-        .strip_prefix("0x")
-        .or_else(|| body.strip_prefix("0X"))
-    {
-        (r, 16, true)
-    } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (r, 8, true)
-    } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (r, 2, true)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (&body[1..], 8, true)
-    } else {
-        (body, 10, false)
-    };
+    let (digits, radix, prefixed) =
+        if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (r, 16, true)
+        } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (r, 8, true)
+        } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (r, 2, true)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (&body[1..], 8, true)
+        } else {
+            (body, 10, false)
+        };
     if digits.is_empty() {
         return false;
     }

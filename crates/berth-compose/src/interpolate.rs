@@ -68,8 +68,8 @@ pub fn substitute(
                 i += 2;
             }
             Some(b'{') => {
-                let end = closing_brace(b, i + 2)
-                    .ok_or_else(|| TemplateError::Invalid(s.to_string()))?;
+                let end =
+                    closing_brace(b, i + 2).ok_or_else(|| TemplateError::Invalid(s.to_string()))?;
                 let inner = &s[i + 2..end];
                 out.push_str(&braced(inner, s, env, unset)?);
                 i = end + 1;
@@ -221,8 +221,14 @@ mod tests {
     fn syntax() {
         assert_eq!(run("$A-${A}").unwrap(), "a-a");
         assert_eq!(run("$$A").unwrap(), "$A");
-        assert_eq!(run("${X:-d}|${EMPTY:-d}|${EMPTY-d}|${X-d}").unwrap(), "d|d||d");
-        assert_eq!(run("${A:+alt}|${EMPTY:+alt}|${EMPTY+alt}|${X+alt}").unwrap(), "alt||alt|");
+        assert_eq!(
+            run("${X:-d}|${EMPTY:-d}|${EMPTY-d}|${X-d}").unwrap(),
+            "d|d||d"
+        );
+        assert_eq!(
+            run("${A:+alt}|${EMPTY:+alt}|${EMPTY+alt}|${X+alt}").unwrap(),
+            "alt||alt|"
+        );
         assert_eq!(run("${X:-${Y:-deep}}").unwrap(), "deep");
         assert_eq!(run("${X:-$A}").unwrap(), "a");
         assert_eq!(run("cost $5").unwrap(), "cost $5");

@@ -2,10 +2,10 @@
 //! normalised `Project` (the same model `docker compose config` prints); the planner and
 //! the `compose` commands drive an Engine API daemon from it.
 
+pub mod cli;
 pub mod dotenv;
 pub mod emit;
 pub mod error;
-pub mod cli;
 pub mod graph;
 pub mod hash;
 pub mod interpolate;
@@ -102,7 +102,13 @@ fn json_shape(v: &mut serde_norway::Value) {
                 let has_pl = d.contains_key("placement");
                 for (k, x) in std::mem::take(d) {
                     let ks = k.as_str().unwrap_or_default().to_string();
-                    if !has_res && matches!(ks.as_str(), "restart_policy" | "placement" | "endpoint_mode") && !out.contains_key("resources") {
+                    if !has_res
+                        && matches!(
+                            ks.as_str(),
+                            "restart_policy" | "placement" | "endpoint_mode"
+                        )
+                        && !out.contains_key("resources")
+                    {
                         out.insert("resources".into(), Value::Mapping(Mapping::new()));
                     }
                     if !has_pl && ks == "endpoint_mode" {
@@ -118,9 +124,7 @@ fn json_shape(v: &mut serde_norway::Value) {
                 }
                 *d = out;
             }
-            if let Some(Value::Sequence(ws)) = s
-                .get_mut("develop")
-                .and_then(|d| d.get_mut("watch"))
+            if let Some(Value::Sequence(ws)) = s.get_mut("develop").and_then(|d| d.get_mut("watch"))
             {
                 for w in ws.iter_mut() {
                     if let Value::Mapping(wm) = w {
@@ -130,7 +134,9 @@ fn json_shape(v: &mut serde_norway::Value) {
                         let mut out = Mapping::new();
                         let mut placed = false;
                         for (k, x) in std::mem::take(wm) {
-                            if !placed && matches!(k.as_str(), Some("include" | "ignore" | "initial_sync")) {
+                            if !placed
+                                && matches!(k.as_str(), Some("include" | "ignore" | "initial_sync"))
+                            {
                                 out.insert("exec".into(), exec_null());
                                 placed = true;
                             }
@@ -145,8 +151,7 @@ fn json_shape(v: &mut serde_norway::Value) {
             }
             if let Value::Mapping(sm) = s {
                 let mut out = Mapping::new();
-                let mut entries: Vec<(Value, Value)> =
-                    std::mem::take(sm).into_iter().collect();
+                let mut entries: Vec<(Value, Value)> = std::mem::take(sm).into_iter().collect();
                 for k in ["command", "entrypoint"] {
                     if !entries.iter().any(|(e, _)| e.as_str() == Some(k)) {
                         entries.push((Value::String(k.into()), Value::Null));
@@ -167,7 +172,14 @@ fn json_shape(v: &mut serde_norway::Value) {
                     for (k, x) in std::mem::take(nm) {
                         let after = matches!(
                             k.as_str(),
-                            Some("external" | "internal" | "attachable" | "labels" | "enable_ipv4" | "enable_ipv6")
+                            Some(
+                                "external"
+                                    | "internal"
+                                    | "attachable"
+                                    | "labels"
+                                    | "enable_ipv4"
+                                    | "enable_ipv6"
+                            )
                         ) || k.as_str().is_some_and(|s| s.starts_with("x-"));
                         if after && !placed {
                             out.insert("ipam".into(), Value::Mapping(Mapping::new()));
@@ -195,12 +207,39 @@ fn json_shape(v: &mut serde_norway::Value) {
 /// Position of a service key in compose-go's struct (the YAML order); JSON keeps it.
 pub(crate) fn json_order(k: &serde_norway::Value) -> usize {
     const ORDER: &[&str] = &[
-        "profiles", "annotations", "attach", "build", "develop", "blkio_config", "cap_add",
-        "cap_drop", "cgroup_parent", "cgroup", "cpu_count", "cpu_percent", "cpu_period",
-        "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpus", "cpuset", "cpu_shares",
-        "command", "configs", "container_name", "credential_spec", "depends_on", "deploy",
-        "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "dockerfile",
-        "domainname", "entrypoint",
+        "profiles",
+        "annotations",
+        "attach",
+        "build",
+        "develop",
+        "blkio_config",
+        "cap_add",
+        "cap_drop",
+        "cgroup_parent",
+        "cgroup",
+        "cpu_count",
+        "cpu_percent",
+        "cpu_period",
+        "cpu_quota",
+        "cpu_rt_period",
+        "cpu_rt_runtime",
+        "cpus",
+        "cpuset",
+        "cpu_shares",
+        "command",
+        "configs",
+        "container_name",
+        "credential_spec",
+        "depends_on",
+        "deploy",
+        "device_cgroup_rules",
+        "devices",
+        "dns",
+        "dns_opt",
+        "dns_search",
+        "dockerfile",
+        "domainname",
+        "entrypoint",
     ];
     let s = k.as_str().unwrap_or_default();
     ORDER.iter().position(|o| *o == s).unwrap_or(ORDER.len())

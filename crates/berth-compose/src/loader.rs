@@ -145,11 +145,7 @@ pub fn parse_yaml(file: &str, text: &str) -> Result<Value> {
             .unwrap_or((0, 0));
         let msg = e.to_string();
         // serde_norway appends " at line L column C"; keep the message itself.
-        let message = msg
-            .split(" at line ")
-            .next()
-            .unwrap_or(&msg)
-            .to_string();
+        let message = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         Error::Yaml {
             file: file.to_string(),
             line,
@@ -178,12 +174,19 @@ fn apply_merge_keys(v: &mut Value) -> std::result::Result<(), String> {
                         for s in seq {
                             match s {
                                 Value::Mapping(src) => out.push(src),
-                                _ => return Err("map merge requires map or sequence of maps as the value".into()),
+                                _ => {
+                                    return Err(
+                                        "map merge requires map or sequence of maps as the value"
+                                            .into(),
+                                    )
+                                }
                             }
                         }
                         out
                     }
-                    _ => return Err("map merge requires map or sequence of maps as the value".into()),
+                    _ => {
+                        return Err("map merge requires map or sequence of maps as the value".into())
+                    }
                 };
                 for mut src in sources {
                     let mut sv = Value::Mapping(std::mem::take(&mut src));
@@ -280,9 +283,8 @@ impl Loader {
                 }
             }
         } else {
-            std::fs::read_to_string(file).map_err(|e| {
-                Error::Io(format!("open {file}: {}", crate::io_reason(&e)))
-            })?
+            std::fs::read_to_string(file)
+                .map_err(|e| Error::Io(format!("open {file}: {}", crate::io_reason(&e))))?
         };
         let mut v = parse_yaml(file, &text)?;
         match &v {
@@ -325,8 +327,15 @@ impl Loader {
             if !k.starts_with("x-")
                 && !matches!(
                     k.as_str(),
-                    "version" | "name" | "include" | "services" | "networks" | "volumes"
-                        | "secrets" | "configs" | "models"
+                    "version"
+                        | "name"
+                        | "include"
+                        | "services"
+                        | "networks"
+                        | "volumes"
+                        | "secrets"
+                        | "configs"
+                        | "models"
                 )
             {
                 return Err(Error::Validation {
@@ -438,7 +447,12 @@ impl Loader {
                             .iter()
                             .filter_map(|x| x.as_str().map(str::to_string))
                             .collect(),
-                        _ => return Err(ctx_err(ctx, &format!("include.{i}.path must be a string or array"))),
+                        _ => {
+                            return Err(ctx_err(
+                                ctx,
+                                &format!("include.{i}.path must be a string or array"),
+                            ))
+                        }
                     };
                     let pdir = m
                         .get("project_directory")
@@ -454,7 +468,12 @@ impl Loader {
                     };
                     (paths, pdir, envs)
                 }
-                _ => return Err(ctx_err(ctx, &format!("include.{i} must be a string or object"))),
+                _ => {
+                    return Err(ctx_err(
+                        ctx,
+                        &format!("include.{i} must be a string or object"),
+                    ))
+                }
             };
             let files: Vec<String> = paths.iter().map(|p| ctx.abs(p)).collect();
             let Some(first) = files.first() else { continue };
@@ -570,7 +589,9 @@ fn add_included(file: &str, base: Value, inc: Value, inc_file: &str) -> Result<V
         return Err(Error::Invalid(format!("cannot include {inc_file}")));
     };
     for kind in ["services", "networks", "volumes", "secrets", "configs"] {
-        let Some(Value::Mapping(src)) = i.get(kind) else { continue };
+        let Some(Value::Mapping(src)) = i.get(kind) else {
+            continue;
+        };
         let dst = b
             .entry(kind.into())
             .or_insert_with(|| Value::Mapping(YMap::new()));
@@ -668,9 +689,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     }
     for f in &files {
         if f != "-" && !Path::new(f).exists() {
-            return Err(Error::Io(format!(
-                "open {f}: no such file or directory"
-            )));
+            return Err(Error::Io(format!("open {f}: no such file or directory")));
         }
     }
     let project_dir = match &pdir_opt {
@@ -732,7 +751,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     }
     let env = loader.env.clone();
     // Project name.
-    let yaml_name = merged.get("name").and_then(Value::as_str).map(str::to_string);
+    let yaml_name = merged
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let name = if let Some(n) = opts.project_name.clone().filter(|n| !n.is_empty()) {
         check_name(&n)?;
         n
@@ -747,9 +769,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
             .unwrap_or_default();
         let n = normalize_name(&base);
         if n.is_empty() {
-            return Err(Error::Invalid(
-                "project name must not be empty".into(),
-            ));
+            return Err(Error::Invalid("project name must not be empty".into()));
         }
         n
     };

@@ -68,10 +68,27 @@ fn merge_sequence(mut base: Vec<Value>, over: Vec<Value>, path: &[&str]) -> Vec<
         "secrets" | "configs" => keyed(base, over, |v| {
             key_of(v, "target").or_else(|| key_of(v, "source"))
         }),
-        "dns" | "dns_opt" | "dns_search" | "cap_add" | "cap_drop" | "expose" | "security_opt"
-        | "tmpfs" | "devices" | "links" | "external_links" | "extra_hosts" | "volumes_from"
-        | "profiles" | "group_add" | "device_cgroup_rules" | "env_file" | "ports"
-        | "cache_from" | "tags" | "label_file" => {
+        "dns"
+        | "dns_opt"
+        | "dns_search"
+        | "cap_add"
+        | "cap_drop"
+        | "expose"
+        | "security_opt"
+        | "tmpfs"
+        | "devices"
+        | "links"
+        | "external_links"
+        | "extra_hosts"
+        | "volumes_from"
+        | "profiles"
+        | "group_add"
+        | "device_cgroup_rules"
+        | "env_file"
+        | "ports"
+        | "cache_from"
+        | "tags"
+        | "label_file" => {
             for v in over {
                 if !base.contains(&v) {
                     base.push(v);

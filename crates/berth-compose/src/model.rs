@@ -496,7 +496,10 @@ pub struct Placement {
     pub constraints: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preferences: Vec<Mapping>,
-    #[serde(rename = "max_replicas_per_node", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "max_replicas_per_node",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_replicas: Option<u64>,
     #[serde(flatten)]
     pub extensions: Extensions,

@@ -238,10 +238,7 @@ fn list_or_dict(
                 let val = match x {
                     Value::Null => None,
                     Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => {
-                        return Err(c.must(
-                            &join(path, &key),
-                            "boolean, null, number or string",
-                        ))
+                        return Err(c.must(&join(path, &key), "boolean, null, number or string"))
                     }
                     other => Some(scalar(c, other, &join(path, &key))?),
                 };
@@ -332,30 +329,110 @@ fn command(c: &Ctx, v: &Value, path: &str) -> Result<Option<Vec<String>>> {
 }
 
 const SERVICE_KEYS: &[&str] = &[
-    "annotations", "attach", "build", "blkio_config", "cap_add", "cap_drop", "cgroup",
-    "cgroup_parent", "command", "configs", "container_name", "cpu_count", "cpu_percent",
-    "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus",
-    "cpuset", "credential_spec", "depends_on", "deploy", "develop", "device_cgroup_rules",
-    "devices", "dns", "dns_opt", "dns_search", "domainname", "entrypoint", "env_file",
-    "label_file", "environment", "expose", "extends", "external_links", "extra_hosts", "gpus",
-    "group_add", "healthcheck", "hostname", "image", "init", "ipc", "isolation", "labels",
-    "links", "logging", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness",
-    "memswap_limit", "models", "network_mode", "networks", "oom_kill_disable", "oom_score_adj",
-    "pid", "pids_limit", "platform", "ports", "post_start", "pre_stop", "privileged",
-    "profiles", "provider", "pull_policy", "read_only", "restart", "runtime", "scale",
-    "secrets", "security_opt", "shm_size", "stdin_open", "stop_grace_period", "stop_signal",
-    "storage_opt", "sysctls", "tmpfs", "tty", "ulimits", "use_api_socket", "user",
-    "userns_mode", "uts", "volume_driver", "volumes", "volumes_from", "working_dir",
+    "annotations",
+    "attach",
+    "build",
+    "blkio_config",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "command",
+    "configs",
+    "container_name",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "depends_on",
+    "deploy",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "entrypoint",
+    "env_file",
+    "label_file",
+    "environment",
+    "expose",
+    "extends",
+    "external_links",
+    "extra_hosts",
+    "gpus",
+    "group_add",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "ipc",
+    "isolation",
+    "labels",
+    "links",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "network_mode",
+    "networks",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "ports",
+    "post_start",
+    "pre_stop",
+    "privileged",
+    "profiles",
+    "provider",
+    "pull_policy",
+    "read_only",
+    "restart",
+    "runtime",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "use_api_socket",
+    "user",
+    "userns_mode",
+    "uts",
+    "volume_driver",
+    "volumes",
+    "volumes_from",
+    "working_dir",
 ];
 
 /// Converts one service.
 pub fn service(c: &Ctx, name: &str, v: &Value) -> Result<Service> {
     let path = format!("services.{name}");
     let m = match v {
-        Value::Null => return Ok(Service {
-            name: name.to_string(),
-            ..Default::default()
-        }),
+        Value::Null => {
+            return Ok(Service {
+                name: name.to_string(),
+                ..Default::default()
+            })
+        }
         other => map(c, other, &path)?,
     };
     let mut s = Service {
@@ -482,7 +559,11 @@ fn is_remote_context(s: &str) -> bool {
 fn build(c: &Ctx, v: &Value, path: &str) -> Result<Build> {
     let mut b = Build::default();
     if let Value::String(s) = v {
-        b.context = if is_remote_context(s) { s.clone() } else { c.abs(s) };
+        b.context = if is_remote_context(s) {
+            s.clone()
+        } else {
+            c.abs(s)
+        };
         return Ok(b);
     }
     let m = map(c, v, path)?;
@@ -491,10 +572,30 @@ fn build(c: &Ctx, v: &Value, path: &str) -> Result<Build> {
         m,
         path,
         &[
-            "context", "dockerfile", "dockerfile_inline", "entitlements", "args", "ssh",
-            "labels", "cache_from", "cache_to", "no_cache", "additional_contexts", "network",
-            "provenance", "sbom", "pull", "target", "shm_size", "extra_hosts", "isolation",
-            "privileged", "secrets", "tags", "ulimits", "platforms",
+            "context",
+            "dockerfile",
+            "dockerfile_inline",
+            "entitlements",
+            "args",
+            "ssh",
+            "labels",
+            "cache_from",
+            "cache_to",
+            "no_cache",
+            "additional_contexts",
+            "network",
+            "provenance",
+            "sbom",
+            "pull",
+            "target",
+            "shm_size",
+            "extra_hosts",
+            "isolation",
+            "privileged",
+            "secrets",
+            "tags",
+            "ulimits",
+            "platforms",
         ],
     )?;
     for (k, x) in m {
@@ -557,7 +658,15 @@ fn develop(c: &Ctx, v: &Value, path: &str) -> Result<Develop> {
                     c,
                     im,
                     &ip,
-                    &["path", "action", "target", "exec", "include", "ignore", "initial_sync"],
+                    &[
+                        "path",
+                        "action",
+                        "target",
+                        "exec",
+                        "include",
+                        "ignore",
+                        "initial_sync",
+                    ],
                 )?,
                 ..Default::default()
             };
@@ -706,8 +815,15 @@ fn deploy(c: &Ctx, v: &Value, path: &str) -> Result<Deploy> {
             m,
             path,
             &[
-                "mode", "replicas", "labels", "update_config", "rollback_config", "resources",
-                "restart_policy", "placement", "endpoint_mode",
+                "mode",
+                "replicas",
+                "labels",
+                "update_config",
+                "rollback_config",
+                "resources",
+                "restart_policy",
+                "placement",
+                "endpoint_mode",
             ],
         )?,
         ..Default::default()
@@ -774,9 +890,11 @@ fn deploy(c: &Ctx, v: &Value, path: &str) -> Result<Deploy> {
                                 return Err(c.must(&pp, "array"));
                             };
                             for (i, it) in items.iter().enumerate() {
-                                d.placement
-                                    .preferences
-                                    .push(mapping(c, it, &join(&pp, &i.to_string()))?);
+                                d.placement.preferences.push(mapping(
+                                    c,
+                                    it,
+                                    &join(&pp, &i.to_string()),
+                                )?);
                             }
                         }
                         "max_replicas_per_node" => {
@@ -800,7 +918,14 @@ fn update_config(c: &Ctx, v: &Value, path: &str) -> Result<UpdateConfig> {
             c,
             m,
             path,
-            &["parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order"],
+            &[
+                "parallelism",
+                "delay",
+                "failure_action",
+                "monitor",
+                "max_failure_ratio",
+                "order",
+            ],
         )?,
         ..Default::default()
     };
@@ -858,10 +983,24 @@ fn devices(c: &Ctx, v: &Value, path: &str) -> Result<Vec<Device>> {
             Value::String(s) => {
                 let parts: Vec<&str> = s.split(':').collect();
                 match parts.as_slice() {
-                    [a] => (d.source, d.target, d.permissions) = (a.to_string(), a.to_string(), "rwm".into()),
-                    [a, b] => (d.source, d.target, d.permissions) = (a.to_string(), b.to_string(), "rwm".into()),
-                    [a, b, p] => (d.source, d.target, d.permissions) = (a.to_string(), b.to_string(), p.to_string()),
-                    _ => return Err(c.err(&ip, &format!("confusing device mapping, please use long syntax: {s}"))),
+                    [a] => {
+                        (d.source, d.target, d.permissions) =
+                            (a.to_string(), a.to_string(), "rwm".into())
+                    }
+                    [a, b] => {
+                        (d.source, d.target, d.permissions) =
+                            (a.to_string(), b.to_string(), "rwm".into())
+                    }
+                    [a, b, p] => {
+                        (d.source, d.target, d.permissions) =
+                            (a.to_string(), b.to_string(), p.to_string())
+                    }
+                    _ => {
+                        return Err(c.err(
+                            &ip,
+                            &format!("confusing device mapping, please use long syntax: {s}"),
+                        ))
+                    }
                 }
             }
             other => {
@@ -993,7 +1132,15 @@ fn healthcheck(c: &Ctx, v: &Value, path: &str) -> Result<Healthcheck> {
             c,
             m,
             path,
-            &["test", "timeout", "interval", "retries", "start_period", "start_interval", "disable"],
+            &[
+                "test",
+                "timeout",
+                "interval",
+                "retries",
+                "start_period",
+                "start_interval",
+                "disable",
+            ],
         )?,
         ..Default::default()
     };
@@ -1064,8 +1211,14 @@ fn service_networks(
                         nm,
                         &p,
                         &[
-                            "aliases", "driver_opts", "gw_priority", "interface_name",
-                            "ipv4_address", "ipv6_address", "link_local_ips", "mac_address",
+                            "aliases",
+                            "driver_opts",
+                            "gw_priority",
+                            "interface_name",
+                            "ipv4_address",
+                            "ipv6_address",
+                            "link_local_ips",
+                            "mac_address",
                             "priority",
                         ],
                     )?,
@@ -1106,7 +1259,10 @@ pub fn parse_port(spec: &str) -> std::result::Result<Vec<Port>, String> {
         let (ip, after) = r
             .split_once(']')
             .ok_or_else(|| format!("invalid IP address: {body}"))?;
-        (ip.to_string(), after.strip_prefix(':').unwrap_or(after).to_string())
+        (
+            ip.to_string(),
+            after.strip_prefix(':').unwrap_or(after).to_string(),
+        )
     } else {
         let parts: Vec<&str> = body.split(':').collect();
         match parts.len() {
@@ -1115,7 +1271,10 @@ pub fn parse_port(spec: &str) -> std::result::Result<Vec<Port>, String> {
             _ => {
                 // A bare IPv6 host address: the last two fields are the ports.
                 let n = parts.len();
-                (parts[..n - 2].join(":"), format!("{}:{}", parts[n - 2], parts[n - 1]))
+                (
+                    parts[..n - 2].join(":"),
+                    format!("{}:{}", parts[n - 2], parts[n - 1]),
+                )
             }
         }
     };
@@ -1128,8 +1287,12 @@ pub fn parse_port(spec: &str) -> std::result::Result<Vec<Port>, String> {
             Some((a, b)) => (a, b),
             None => (s, s),
         };
-        let a: u32 = a.parse().map_err(|_| format!("invalid containerPort: {s}"))?;
-        let b: u32 = b.parse().map_err(|_| format!("invalid containerPort: {s}"))?;
+        let a: u32 = a
+            .parse()
+            .map_err(|_| format!("invalid containerPort: {s}"))?;
+        let b: u32 = b
+            .parse()
+            .map_err(|_| format!("invalid containerPort: {s}"))?;
         if b < a || b > 65535 {
             return Err(format!("invalid port range: {s}"));
         }
@@ -1200,7 +1363,15 @@ fn ports(c: &Ctx, v: &Value, path: &str) -> Result<Vec<Port>> {
                         c,
                         m,
                         &ip,
-                        &["name", "mode", "host_ip", "target", "published", "protocol", "app_protocol"],
+                        &[
+                            "name",
+                            "mode",
+                            "host_ip",
+                            "target",
+                            "published",
+                            "protocol",
+                            "app_protocol",
+                        ],
                     )?,
                     ..Default::default()
                 };
@@ -1245,7 +1416,10 @@ fn parse_volume(c: &Ctx, spec: &str, path: &str) -> Result<ServiceVolume> {
         _ => return Err(c.err(path, &format!("invalid spec: {spec}: too many colons"))),
     };
     if dst.is_empty() {
-        return Err(c.err(path, &format!("invalid spec: {spec}: empty section between colons")));
+        return Err(c.err(
+            path,
+            &format!("invalid spec: {spec}: empty section between colons"),
+        ));
     }
     let mut v = ServiceVolume {
         target: dst.to_string(),
@@ -1287,7 +1461,10 @@ fn parse_volume(c: &Ctx, spec: &str, path: &str) -> Result<ServiceVolume> {
             }
             "consistent" | "cached" | "delegated" => v.consistency = o.to_string(),
             other => {
-                return Err(c.err(path, &format!("invalid spec: {spec}: unknown option {other:?}")))
+                return Err(c.err(
+                    path,
+                    &format!("invalid spec: {spec}: unknown option {other:?}"),
+                ))
             }
         }
     }
@@ -1312,8 +1489,15 @@ fn service_volumes(c: &Ctx, v: &Value, path: &str) -> Result<Vec<ServiceVolume>>
                 m,
                 &ip,
                 &[
-                    "type", "source", "target", "read_only", "consistency", "bind", "volume",
-                    "tmpfs", "image",
+                    "type",
+                    "source",
+                    "target",
+                    "read_only",
+                    "consistency",
+                    "bind",
+                    "volume",
+                    "tmpfs",
+                    "image",
                 ],
             )?,
             ..Default::default()
@@ -1393,12 +1577,17 @@ fn service_volumes(c: &Ctx, v: &Value, path: &str) -> Result<Vec<ServiceVolume>>
         if sv.kind.is_empty() {
             return Err(c.err(&ip, "missing property 'type'"));
         }
-        if !matches!(sv.kind.as_str(), "bind" | "volume" | "tmpfs" | "npipe" | "cluster" | "image") {
+        if !matches!(
+            sv.kind.as_str(),
+            "bind" | "volume" | "tmpfs" | "npipe" | "cluster" | "image"
+        ) {
             return Err(c.err(&join(&ip, "type"), "must be one of the following: \"bind\", \"volume\", \"tmpfs\", \"cluster\", \"npipe\", \"image\""));
         }
         if sv.kind == "bind" {
             if sv.source.is_empty() {
-                return Err(Error::Invalid(format!("invalid mount config for type \"bind\": field Source must not be empty")));
+                return Err(Error::Invalid(format!(
+                    "invalid mount config for type \"bind\": field Source must not be empty"
+                )));
             }
             sv.source = c.abs(&sv.source);
         }
@@ -1416,8 +1605,14 @@ fn ulimits(c: &Ctx, v: &Value, path: &str) -> Result<BTreeMap<String, Ulimit>> {
         let u = match x {
             Value::Mapping(um) => {
                 check_keys(c, um, &p, &["soft", "hard"])?;
-                let soft = um.get("soft").map(|s| integer(c, s, &join(&p, "soft"))).transpose()?;
-                let hard = um.get("hard").map(|s| integer(c, s, &join(&p, "hard"))).transpose()?;
+                let soft = um
+                    .get("soft")
+                    .map(|s| integer(c, s, &join(&p, "soft")))
+                    .transpose()?;
+                let hard = um
+                    .get("hard")
+                    .map(|s| integer(c, s, &join(&p, "hard")))
+                    .transpose()?;
                 match (soft, hard) {
                     (Some(soft), Some(hard)) => Ulimit::Pair { soft, hard },
                     _ => return Err(c.err(&p, "missing properties 'soft', 'hard'")),
@@ -1433,7 +1628,10 @@ fn ulimits(c: &Ctx, v: &Value, path: &str) -> Result<BTreeMap<String, Ulimit>> {
 fn external(c: &Ctx, v: &Value, path: &str) -> Result<(bool, Option<String>)> {
     match v {
         Value::Mapping(m) => {
-            let name = m.get("name").map(|n| string(c, n, &join(path, "name"))).transpose()?;
+            let name = m
+                .get("name")
+                .map(|n| string(c, n, &join(path, "name")))
+                .transpose()?;
             Ok((true, name))
         }
         other => Ok((boolean(c, other, path)?, None)),
@@ -1453,8 +1651,16 @@ pub fn network(c: &Ctx, key: &str, v: &Value) -> Result<Network> {
         m,
         &path,
         &[
-            "name", "driver", "driver_opts", "ipam", "external", "internal", "attachable",
-            "labels", "enable_ipv4", "enable_ipv6",
+            "name",
+            "driver",
+            "driver_opts",
+            "ipam",
+            "external",
+            "internal",
+            "attachable",
+            "labels",
+            "enable_ipv4",
+            "enable_ipv6",
         ],
     )?;
     for (k, x) in m {
@@ -1498,7 +1704,9 @@ pub fn network(c: &Ctx, key: &str, v: &Value) -> Result<Network> {
                                         "subnet" => pool.subnet = string(c, px, &pp)?,
                                         "gateway" => pool.gateway = string(c, px, &pp)?,
                                         "ip_range" => pool.ip_range = string(c, px, &pp)?,
-                                        "aux_addresses" => pool.aux_addresses = mapping(c, px, &pp)?,
+                                        "aux_addresses" => {
+                                            pool.aux_addresses = mapping(c, px, &pp)?
+                                        }
                                         _ => {}
                                     }
                                 }
@@ -1535,7 +1743,12 @@ pub fn volume(c: &Ctx, key: &str, v: &Value) -> Result<Volume> {
         Value::Null => return Ok(vol),
         other => map(c, other, &path)?,
     };
-    vol.extensions = check_keys(c, m, &path, &["name", "driver", "driver_opts", "external", "labels"])?;
+    vol.extensions = check_keys(
+        c,
+        m,
+        &path,
+        &["name", "driver", "driver_opts", "external", "labels"],
+    )?;
     for (k, x) in m {
         let k = key_str(k);
         let p = join(&path, &k);
@@ -1567,8 +1780,15 @@ pub fn file_object(c: &Ctx, kind: &str, key: &str, v: &Value) -> Result<FileObje
             m,
             &path,
             &[
-                "name", "file", "environment", "content", "external", "labels", "driver",
-                "driver_opts", "template_driver",
+                "name",
+                "file",
+                "environment",
+                "content",
+                "external",
+                "labels",
+                "driver",
+                "driver_opts",
+                "template_driver",
             ],
         )?,
         ..Default::default()
@@ -1609,7 +1829,10 @@ mod tests {
         assert_eq!((p[0].target, p[0].published.as_str()), (80, "8080"));
         assert_eq!((p[1].target, p[1].published.as_str()), (81, "8081"));
         let p = parse_port("127.0.0.1:53:53/udp").unwrap();
-        assert_eq!((p[0].host_ip.as_str(), p[0].protocol.as_str()), ("127.0.0.1", "udp"));
+        assert_eq!(
+            (p[0].host_ip.as_str(), p[0].protocol.as_str()),
+            ("127.0.0.1", "udp")
+        );
         let p = parse_port("[::1]:7000:7000").unwrap();
         assert_eq!(p[0].host_ip, "::1");
         let p = parse_port("9000").unwrap();

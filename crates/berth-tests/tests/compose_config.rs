@@ -56,7 +56,10 @@ fn run(bin: &Path, pre: &[&str], args: &[String], dir: &Path) -> Output {
 }
 
 fn sorted_lines(b: &[u8]) -> Vec<String> {
-    let mut v: Vec<String> = String::from_utf8_lossy(b).lines().map(String::from).collect();
+    let mut v: Vec<String> = String::from_utf8_lossy(b)
+        .lines()
+        .map(String::from)
+        .collect();
     v.sort();
     v
 }
@@ -73,7 +76,11 @@ fn config_output_equals_docker_compose_for_the_corpus() {
     let mut failures = Vec::new();
     let mut compared = 0;
     for case in &cases {
-        let name = case.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = case
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if name == "no-interpolate" {
             continue;
         }
@@ -116,7 +123,12 @@ fn config_output_equals_docker_compose_for_the_corpus() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
-    assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -125,7 +137,11 @@ fn no_interpolate_leaves_templates_as_written() {
     copy_dir(&corpus().join("no-interpolate"), &dir);
     let args: Vec<String> = vec!["config".into(), "--no-interpolate".into()];
     let got = run(&berth_bin(), &["compose"], &args, &dir);
-    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
     let out = String::from_utf8_lossy(&got.stdout);
     for raw in [
         "${REGISTRY-localhost:5000}/${IMAGE:?image must be set}:${TAG:-latest}",
@@ -226,7 +242,9 @@ fn bad_input_fails_in_both_with_docker_compose_wording() {
         let ours = run(&berth_bin(), &["compose"], &args, &dir);
         let err = String::from_utf8_lossy(&ours.stderr).to_string();
         if theirs.status.success() {
-            problems.push(format!("{name}: docker compose accepts it (corpus case is wrong)"));
+            problems.push(format!(
+                "{name}: docker compose accepts it (corpus case is wrong)"
+            ));
         }
         if ours.status.success() || !err.contains(want) {
             problems.push(format!(
@@ -243,7 +261,11 @@ fn bad_input_fails_in_both_with_docker_compose_wording() {
 #[test]
 fn discovery_override_stdin_and_project_name() {
     let dir = scratch("disc");
-    std::fs::write(dir.join("compose.yaml"), "services:\n  a:\n    image: busybox\n").expect("w");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  a:\n    image: busybox\n",
+    )
+    .expect("w");
     std::fs::write(
         dir.join("compose.override.yaml"),
         "services:\n  a:\n    environment: [FROM=override]\n",
@@ -255,10 +277,16 @@ fn discovery_override_stdin_and_project_name() {
     let args = vec!["config".to_string()];
     let want = run(&compose_bin(), &[], &args, &sub);
     let got = run(&berth_bin(), &["compose"], &args, &sub);
-    assert_eq!(String::from_utf8_lossy(&got.stdout), String::from_utf8_lossy(&want.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&want.stdout)
+    );
     assert!(String::from_utf8_lossy(&got.stdout).contains("FROM: override"));
     // -f - reads stdin; -p names the project.
-    let args: Vec<String> = ["-p", "from-flag", "-f", "-", "config"].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = ["-p", "from-flag", "-f", "-", "config"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let got = Command::new(berth_bin())
         .arg("compose")
         .args(&args)
@@ -277,7 +305,10 @@ fn discovery_override_stdin_and_project_name() {
     let out = String::from_utf8_lossy(&got.stdout);
     assert!(out.starts_with("name: from-flag\n"), "{out}");
     // A -p docker compose refuses is refused.
-    let bad: Vec<String> = ["-p", "Bad Name", "config"].iter().map(|s| s.to_string()).collect();
+    let bad: Vec<String> = ["-p", "Bad Name", "config"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let got = run(&berth_bin(), &["compose"], &bad, &dir);
     assert!(!got.status.success());
     assert!(String::from_utf8_lossy(&got.stderr).contains("invalid project name"));
@@ -286,7 +317,9 @@ fn discovery_override_stdin_and_project_name() {
     std::fs::create_dir_all(&empty).expect("mkdir");
     let got = run(&berth_bin(), &["compose"], &["config".to_string()], &empty);
     assert!(!got.status.success());
-    assert!(String::from_utf8_lossy(&got.stderr).contains("no configuration file provided: not found"));
+    assert!(
+        String::from_utf8_lossy(&got.stderr).contains("no configuration file provided: not found")
+    );
     let _ = std::fs::remove_dir_all(&empty);
     let _ = std::fs::remove_dir_all(&dir);
 }

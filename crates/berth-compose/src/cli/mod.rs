@@ -34,9 +34,10 @@ fn flag_value<'a>(
         .collect();
     for n in &names {
         if a == n {
-            let v = args.get(*i + 1).cloned().ok_or_else(|| {
-                Failure::new(format!("flag needs an argument: {n}"), 125)
-            })?;
+            let v = args
+                .get(*i + 1)
+                .cloned()
+                .ok_or_else(|| Failure::new(format!("flag needs an argument: {n}"), 125))?;
             *i += 2;
             return Ok(Some(v));
         }
@@ -45,7 +46,10 @@ fn flag_value<'a>(
             return Ok(Some(v.to_string()));
         }
         if n.len() == 2 {
-            if let Some(v) = a.strip_prefix(n.as_str()).filter(|v| !v.is_empty() && !a.starts_with("--")) {
+            if let Some(v) = a
+                .strip_prefix(n.as_str())
+                .filter(|v| !v.is_empty() && !a.starts_with("--"))
+            {
                 *i += 1;
                 return Ok(Some(v.to_string()));
             }
@@ -169,9 +173,7 @@ pub fn main(ctx: &mut Ctx, args: &[String]) -> i32 {
         return 0;
     };
     let Some((usage, handler)) = lookup(name) else {
-        eprintln!(
-            "unknown docker command: \"compose {name}\"\nSee 'berth compose --help'"
-        );
+        eprintln!("unknown docker command: \"compose {name}\"\nSee 'berth compose --help'");
         return 1;
     };
     let inv = Invocation {
