@@ -2,6 +2,7 @@
 //! normalised `Project` (the same model `docker compose config` prints); the planner and
 //! the `compose` commands drive an Engine API daemon from it.
 
+pub mod api;
 pub mod cli;
 pub mod dotenv;
 pub mod emit;
@@ -10,9 +11,12 @@ pub mod graph;
 pub mod hash;
 pub mod interpolate;
 pub mod loader;
+pub mod logs;
 pub mod merge;
 pub mod model;
 pub mod normalize;
+pub mod progress;
+pub mod runtime;
 pub mod units;
 
 pub use error::{Error, Result};

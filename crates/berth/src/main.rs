@@ -47,7 +47,9 @@ fn compose_entry(args: Vec<OsString>) -> i32 {
     }
     let as_plugin = std::env::var_os("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND").is_some()
         || args.iter().skip(1).any(|a| a == "compose")
-            && args.get(1).is_some_and(|a| a == "compose" || a.to_string_lossy().starts_with('-'))
+            && args
+                .get(1)
+                .is_some_and(|a| a == "compose" || a.to_string_lossy().starts_with('-'))
             && std::env::var_os("DOCKER_CLI_PLUGIN_SOCKET").is_some();
     let mut argv: Vec<OsString> = vec![args[0].clone()];
     let has_host = args

@@ -1,6 +1,8 @@
 //! `berth compose ...`: the global compose options, the subcommand table and the commands
 //! that only need the model (`config`, `version`).
 
+mod ops;
+
 use crate::loader::{load, LoadOptions, Loaded};
 use berth_cli::commands::{parse, Invocation};
 use berth_cli::{CmdResult, Ctx, Failure};
@@ -158,6 +160,32 @@ fn lookup(name: &str) -> Option<(&'static str, Handler)> {
         "config" => ("[OPTIONS] [SERVICE...]", cmd_config as Handler),
         "convert" => ("[OPTIONS] [SERVICE...]", cmd_config),
         "version" => ("[OPTIONS]", cmd_version),
+        "up" => ("[OPTIONS] [SERVICE...]", ops::cmd_up),
+        "down" => ("[OPTIONS] [SERVICES]", ops::cmd_down),
+        "create" => ("[OPTIONS] [SERVICE...]", ops::cmd_create),
+        "start" => ("[SERVICE...]", ops::cmd_start),
+        "stop" => ("[OPTIONS] [SERVICE...]", ops::cmd_stop),
+        "restart" => ("[OPTIONS] [SERVICE...]", ops::cmd_restart),
+        "kill" => ("[OPTIONS] [SERVICE...]", ops::cmd_kill),
+        "rm" => ("[OPTIONS] [SERVICE...]", ops::cmd_rm),
+        "pause" => ("[SERVICE...]", ops::cmd_pause),
+        "unpause" => ("[SERVICE...]", ops::cmd_unpause),
+        "ps" => ("[OPTIONS] [SERVICE...]", ops::cmd_ps),
+        "logs" => ("[OPTIONS] [SERVICE...]", ops::cmd_logs),
+        "exec" => ("[OPTIONS] SERVICE COMMAND [ARGS...]", ops::cmd_exec),
+        "run" => ("[OPTIONS] SERVICE [COMMAND] [ARGS...]", ops::cmd_run),
+        "build" => ("[OPTIONS] [SERVICE...]", ops::cmd_build),
+        "pull" => ("[OPTIONS] [SERVICE...]", ops::cmd_pull),
+        "push" => ("[OPTIONS] [SERVICE...]", ops::cmd_push),
+        "images" => ("[OPTIONS] [SERVICE...]", ops::cmd_images),
+        "port" => ("[OPTIONS] SERVICE PRIVATE_PORT", ops::cmd_port),
+        "top" => ("[SERVICES...]", ops::cmd_top),
+        "ls" => ("[OPTIONS]", ops::cmd_ls),
+        "scale" => ("[SERVICE=REPLICAS...]", ops::cmd_scale),
+        "wait" => ("SERVICE [SERVICE...] [OPTIONS]", ops::cmd_wait),
+        "cp" => ("[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-", ops::cmd_cp),
+        "events" => ("[OPTIONS] [SERVICE...]", ops::cmd_events),
+        "watch" => ("[SERVICE...]", ops::cmd_watch),
         _ => return None,
     })
 }
