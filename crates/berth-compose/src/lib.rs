@@ -161,7 +161,7 @@ fn json_shape(v: &mut serde_norway::Value) {
                         entries.push((Value::String(k.into()), Value::Null));
                     }
                 }
-                entries.sort_by(|a, b| json_order(&a.0).cmp(&json_order(&b.0)));
+                entries.sort_by_key(|a| json_order(&a.0));
                 out.extend(entries);
                 *sm = out;
             }

@@ -223,12 +223,11 @@ fn interpolate(
     unset: &mut BTreeSet<String>,
 ) -> Result<()> {
     match v {
-        Value::String(s) => {
-            if s.contains('$') {
-                let mut note = |n: &str| {
-                    unset.insert(n.to_string());
-                };
-                *s = substitute(s, &env, &mut note).map_err(|e| match e {
+        Value::String(s) if s.contains('$') => {
+            let mut note = |n: &str| {
+                unset.insert(n.to_string());
+            };
+            *s = substitute(s, &env, &mut note).map_err(|e| match e {
                     TemplateError::Invalid(t) => Error::Invalid(format!(
                         "invalid interpolation format for {}.\nYou may need to escape any $ with another $.\n{t}",
                         path.join(".")
@@ -238,7 +237,6 @@ fn interpolate(
                         message: e.to_string(),
                     },
                 })?;
-            }
         }
         Value::Mapping(m) => {
             for (k, x) in m.iter_mut() {
@@ -954,9 +952,7 @@ fn finish(
                 implicit(&mut s.depends_on, &n, false);
             }
         }
-        if let Some(l) = s.log_driver.is_empty().then_some(()).map(|_| ()) {
-            let _ = l;
-        } else {
+        if !s.log_driver.is_empty() {
             let d = std::mem::take(&mut s.log_driver);
             s.logging.get_or_insert_with(Default::default).driver = d;
         }

@@ -1585,9 +1585,10 @@ fn service_volumes(c: &Ctx, v: &Value, path: &str) -> Result<Vec<ServiceVolume>>
         }
         if sv.kind == "bind" {
             if sv.source.is_empty() {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Invalid(
                     "invalid mount config for type \"bind\": field Source must not be empty"
-                )));
+                        .to_string(),
+                ));
             }
             sv.source = c.abs(&sv.source);
         }

@@ -399,7 +399,7 @@ fn bad_input_leaves_nothing_behind() {
         ),
         (
             "extnet",
-            format!("services:\n  web:\n    image: busybox\n    command: sleep 60\n    networks: [outside]\nnetworks:\n  outside:\n    external: true\n"),
+            "services:\n  web:\n    image: busybox\n    command: sleep 60\n    networks: [outside]\nnetworks:\n  outside:\n    external: true\n".to_string(),
             "network outside declared as external, but could not be found",
         ),
         (

@@ -74,16 +74,29 @@ fn containers_of(
 }
 
 /// Builds or pulls what the services need; returns their image ids.
+/// `--build` (Some(true)) / `--no-build` (Some(false)) and `--pull`.
+struct ImagePolicy<'a> {
+    build: Option<bool>,
+    pull: Option<&'a str>,
+    /// `--quiet-pull`: no pull progress.
+    quiet: bool,
+}
+
 fn prepare_images(
     ctx: &mut Ctx,
     api: &Api,
     p: &Project,
     services: &BTreeSet<String>,
-    build: Option<bool>,
-    pull: Option<&str>,
-    quiet_pull: bool,
+    policy: ImagePolicy,
     progress: &Progress,
 ) -> Result<Images, Failure> {
+    let (build, pull) = (policy.build, policy.pull);
+    let quiet_progress = Progress::new(Some("quiet"));
+    let progress = if policy.quiet {
+        &quiet_progress
+    } else {
+        progress
+    };
     let mut images = Images::new();
     for name in services {
         let s = &p.services[name];
@@ -110,7 +123,6 @@ fn prepare_images(
                 Ok(()) => progress.event(&id, "Pulled", true),
                 Err(e) => {
                     progress.error(&id, "Error");
-                    let _ = quiet_pull;
                     return Err(Failure::new(
                         format!(
                             "Error response from daemon: {}",
@@ -385,22 +397,18 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     let (nets, vols) = resources(&p, &services);
     runtime::check_externals(&api, &p, &nets, &vols).map_err(fail)?;
     // What the services need: images first (nothing is created if one is missing).
-    let images = prepare_images(
-        ctx,
-        &api,
-        &p,
-        &services,
-        if o.build {
+    let policy = ImagePolicy {
+        build: if o.build {
             Some(true)
         } else if o.no_build {
             Some(false)
         } else {
             None
         },
-        o.pull.as_deref(),
-        o.quiet_pull,
-        &progress,
-    )?;
+        pull: o.pull.as_deref(),
+        quiet: o.quiet_pull,
+    };
+    let images = prepare_images(ctx, &api, &p, &services, policy, &progress)?;
     let r = runtime::ensure_networks(&api, &p, &nets, &progress)
         .and_then(|_| runtime::ensure_volumes(&api, &p, &vols, &progress))
         .and_then(|_| {
@@ -1326,16 +1334,12 @@ pub fn cmd_run(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
     }
     let (nets, vols) = resources(&p, &needed);
     runtime::check_externals(&api, &p, &nets, &vols).map_err(fail)?;
-    let images = prepare_images(
-        ctx,
-        &api,
-        &p,
-        &needed,
-        if o.build { Some(true) } else { None },
-        None,
-        o.quiet_pull,
-        &progress,
-    )?;
+    let policy = ImagePolicy {
+        build: o.build.then_some(true),
+        pull: None,
+        quiet: o.quiet_pull,
+    };
+    let images = prepare_images(ctx, &api, &p, &needed, policy, &progress)?;
     runtime::ensure_networks(&api, &p, &nets, &progress).map_err(fail)?;
     runtime::ensure_volumes(&api, &p, &vols, &progress).map_err(fail)?;
     if !deps.is_empty() {
