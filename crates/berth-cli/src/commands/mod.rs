@@ -3,6 +3,8 @@
 pub mod build;
 pub mod containers;
 pub mod create;
+#[cfg(test)]
+mod create_golden;
 pub mod exec;
 pub mod files;
 pub mod images;
