@@ -3,6 +3,8 @@
 pub mod build;
 pub mod containers;
 pub mod create;
+#[cfg(test)]
+mod create_golden;
 pub mod exec;
 pub mod files;
 pub mod images;
@@ -183,6 +185,9 @@ fn volume_command(name: &str) -> Option<(&'static str, Handler)> {
 }
 
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
+    if let Some(h) = crate::external(&args[0]) {
+        return h(ctx, &args[1..]);
+    }
     let (group, name, rest) = match args[0].as_str() {
         g @ ("container" | "image" | "system" | "volume" | "network" | "swarm" | "node"
         | "service" | "secret" | "config") => match args.get(1) {
