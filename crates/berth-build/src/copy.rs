@@ -475,6 +475,7 @@ impl Placement<'_> {
             uid: u64::from(self.owner.0),
             gid: u64::from(self.owner.1),
             mtime: st.st_mtime,
+            mtime_nsec: 0,
             xattrs: Vec::new(),
         }
     }
@@ -561,6 +562,7 @@ impl Placement<'_> {
             uid: u64::from(st.st_uid),
             gid: u64::from(st.st_gid),
             mtime: st.st_mtime,
+            mtime_nsec: 0,
             xattrs: Vec::new(),
         })
     }
@@ -625,6 +627,7 @@ impl Placement<'_> {
             uid: u64::from(self.owner.0),
             gid: u64::from(self.owner.1),
             mtime: now_secs(),
+            mtime_nsec: 0,
             xattrs: Vec::new(),
         };
         let mut content = content;

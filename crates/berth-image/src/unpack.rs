@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path};
@@ -141,10 +141,10 @@ fn remove_at(dir: RawFd, name: &CString) -> io::Result<()> {
     if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         let sub = open_dir_at(dir, name)?;
         // Collect names first: the directory iterator must not see its own removals.
-        let path = format!("/proc/self/fd/{}", sub.as_raw_fd());
-        let names: Vec<CString> = fs::read_dir(&path)?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| CString::new(e.file_name().as_bytes()).ok())
+        // Read through the descriptor (no /proc: `docker cp` runs this chrooted).
+        let names: Vec<CString> = berth_inroot::tree::names(sub.as_fd())?
+            .into_iter()
+            .filter_map(|n| CString::new(n.as_bytes()).ok())
             .collect();
         for n in names {
             remove_at(sub.as_raw_fd(), &n)?;
@@ -158,10 +158,10 @@ fn remove_at(dir: RawFd, name: &CString) -> io::Result<()> {
     Ok(())
 }
 
-fn set_times_at(dir: RawFd, name: &CString, mtime: i64) -> io::Result<()> {
+fn set_times_at(dir: RawFd, name: &CString, mtime: i64, nsec: i64) -> io::Result<()> {
     let ts = libc::timespec {
         tv_sec: mtime as libc::time_t,
-        tv_nsec: 0,
+        tv_nsec: nsec as libc::c_long,
     };
     let times = [ts, ts];
     // SAFETY: valid fd, name and a 2-element timespec array.
@@ -220,6 +220,7 @@ fn entry_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<EntryMeta, Image
         uid,
         gid,
         mtime,
+        mtime_nsec: 0,
         xattrs,
     })
 }
@@ -240,7 +241,7 @@ fn apply_meta_fd(fd: RawFd, m: &EntryMeta, name: &str) -> Result<(), ImageError>
     }
     let ts = libc::timespec {
         tv_sec: m.mtime as libc::time_t,
-        tv_nsec: 0,
+        tv_nsec: m.mtime_nsec as libc::c_long,
     };
     // SAFETY: valid fd and 2-element array.
     check(unsafe { libc::futimens(fd, [ts, ts].as_ptr()) })
@@ -336,6 +337,8 @@ pub struct EntryMeta {
     pub gid: u64,
     /// Seconds since the epoch.
     pub mtime: i64,
+    /// Nanoseconds past `mtime` (tar headers carry seconds only: 0 there).
+    pub mtime_nsec: i64,
     pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
@@ -442,7 +445,8 @@ impl TreeWriter {
                 check(unsafe { libc::symlinkat(tc.as_ptr(), pfd, bc.as_ptr()) })
                     .map_err(|e| io_err("symlink", shown, e))?;
                 chown_at(pfd, &bc, meta.uid, meta.gid).map_err(|e| io_err("chown", shown, e))?;
-                set_times_at(pfd, &bc, meta.mtime).map_err(|e| io_err("utimes", shown, e))?;
+                set_times_at(pfd, &bc, meta.mtime, meta.mtime_nsec)
+                    .map_err(|e| io_err("utimes", shown, e))?;
             }
             EntryKind::HardLink { target } => {
                 let (tbase, tparents) = target
@@ -480,7 +484,8 @@ impl TreeWriter {
                 // SAFETY: valid fd and name (fchmodat never follows for non-links).
                 check(unsafe { libc::fchmodat(pfd, bc.as_ptr(), meta.mode as libc::mode_t, 0) })
                     .map_err(|e| io_err("chmod", shown, e))?;
-                set_times_at(pfd, &bc, meta.mtime).map_err(|e| io_err("utimes", shown, e))?;
+                set_times_at(pfd, &bc, meta.mtime, meta.mtime_nsec)
+                    .map_err(|e| io_err("utimes", shown, e))?;
             }
         }
         Ok(())
