@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(busybox-static docker.io runc crun libseccomp-dev pkg-config skopeo nftables iproute2
-      tmux hyperfine jq python3 curl ca-certificates file docker-registry apache2-utils)
+      tmux hyperfine jq python3 curl ca-certificates file docker-registry apache2-utils
+      gcc libc6-dev openssl util-linux)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -46,6 +47,16 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
     echo "install-deps: installing cargo-nextest"
     cargo install --locked --quiet cargo-nextest
+fi
+
+# Fuzzing (scripts/fuzz.sh, a short run in scripts/test.sh): cargo-fuzz on a nightly toolchain.
+if command -v rustup >/dev/null && ! rustup toolchain list | grep -q '^nightly'; then
+    echo "install-deps: installing the nightly toolchain (cargo-fuzz)"
+    rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "install-deps: installing cargo-fuzz"
+    cargo install --locked --quiet cargo-fuzz
 fi
 
 # Overlay snapshots need the overlay filesystem; load the module if it is not built in.

@@ -15,6 +15,7 @@ use berth_api::models::{ContainerConfig as ApiConfig, ContainerCreateBody};
 use berth_engine::container::{AttachStream, WaitCondition};
 use berth_engine::Engine;
 use berth_image::ContainerConfig;
+use berth_inroot::Root;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -165,8 +166,8 @@ fn expand_err(ins: &Instruction, e: shell::ExpandError) -> BuildError {
 
 impl Builder {
     pub fn new(engine: Arc<Engine>, context: PathBuf, opts: BuildOptions, out: Out) -> Builder {
-        let ignore = std::fs::read_to_string(context.join(".dockerignore"))
-            .map(|s| Matcher::parse(&s))
+        let ignore = copy::read_in(&context, ".dockerignore")
+            .map(|s| Matcher::parse(&String::from_utf8_lossy(&s)))
             .unwrap_or_default();
         let cache = Cache::open(&engine.cfg.data_root);
         Builder {
@@ -210,13 +211,16 @@ impl Builder {
                 "Cannot locate specified Dockerfile: {name}"
             )));
         }
-        let mut path = self.context.join(&rel);
-        if !path.is_file() && name == "Dockerfile" && self.context.join("dockerfile").is_file() {
-            path = self.context.join("dockerfile");
-        }
-        let src = std::fs::read(&path).map_err(|_| {
-            BuildError::invalid(format!("Cannot locate specified Dockerfile: {name}"))
-        })?;
+        // Read inside the context: a Dockerfile that is a symlink leads to a file of the
+        // context, never of the host.
+        let src = copy::read_in(&self.context, &rel)
+            .or_else(|e| match name {
+                "Dockerfile" => copy::read_in(&self.context, "dockerfile"),
+                _ => Err(e),
+            })
+            .map_err(|_| {
+                BuildError::invalid(format!("Cannot locate specified Dockerfile: {name}"))
+            })?;
         let src = String::from_utf8_lossy(&src);
         let df = parser::parse(&src)?;
         if df.nodes.is_empty() {
@@ -1090,13 +1094,15 @@ impl Builder {
         from_image: bool,
     ) -> Result<()> {
         let what = if add { "ADD" } else { "COPY" };
-        let sources = copy::resolve(root, srcs, matcher, what).map_err(|e| match e {
+        let src_root =
+            Root::at(root).map_err(|e| BuildError::internal("opening the sources", e))?;
+        let sources = copy::resolve(&src_root, srcs, matcher, what).map_err(|e| match e {
             BuildError::Invalid(m) if from_image => {
                 BuildError::invalid(m.replace(" in build context or excluded by .dockerignore", ""))
             }
             e => e,
         })?;
-        let mut digest = copy::digest(&sources, matcher)?;
+        let mut digest = copy::digest(&src_root, &sources, matcher)?;
         for h in &c.heredocs {
             let content = if h.expand {
                 self.word(st, ins, &h.content)?
@@ -1105,6 +1111,7 @@ impl Builder {
             };
             digest.push_str(&cache::key(&[&h.name, &content]));
         }
+        // The parent image's layers, lowest first (as the overlay mount wants them).
         let layers = if st.image.is_empty() {
             Vec::new()
         } else {
@@ -1114,23 +1121,24 @@ impl Builder {
                 .get(&st.image)
                 .await
                 .map_err(|e| BuildError::NotFound(e.to_string()))?;
-            let mut l = self
-                .engine
+            self.engine
                 .images
                 .layer_dirs(&img)
                 .await
-                .map_err(|e| BuildError::internal("layers", e))?;
-            l.reverse();
-            l
+                .map_err(|e| BuildError::internal("layers", e))?
         };
-        let lower = Lower { layers };
         let owner = match &c.chown {
-            Some(o) => copy::parse_chown(&self.word(st, ins, o)?, &lower)?,
+            Some(o) => {
+                let lower = Lower {
+                    layers: layers.iter().rev().cloned().collect(),
+                };
+                copy::parse_chown(&self.word(st, ins, o)?, &lower)?
+            }
             None => (0, 0),
         };
         let chmod = c.chmod.as_deref().map(copy::parse_chmod).transpose()?;
         let kind = if sources.len() == 1 && c.heredocs.is_empty() {
-            if sources[0].abs.is_dir() {
+            if sources[0].is_dir {
                 "dir"
             } else {
                 "file"
@@ -1154,8 +1162,6 @@ impl Builder {
             .prefix("copy-")
             .tempdir_in(&scratch)
             .map_err(|e| BuildError::internal("builder tmp", e))?;
-        let upper = up.path().join("upper");
-        std::fs::create_dir(&upper).map_err(|e| BuildError::internal("builder tmp", e))?;
         let heredocs: Vec<(String, Vec<u8>)> = c
             .heredocs
             .iter()
@@ -1168,38 +1174,36 @@ impl Builder {
                 Ok((h.name.clone(), content.into_bytes()))
             })
             .collect::<Result<_>>()?;
-        let (dest2, matcher2, upper2) = (dest.to_string(), matcher.cloned(), upper.clone());
-        tokio::task::spawn_blocking(move || -> Result<()> {
-            let p = Placement { upper: &upper2, lower: &lower, owner, chmod };
+        let (dest2, matcher2, dir) = (dest.to_string(), matcher.cloned(), up.path().to_path_buf());
+        let placed = tokio::task::spawn_blocking(move || -> Result<PathBuf> {
+            // The image being built: the parent's layers under the step's upper dir, so the
+            // destination resolves (symlinks included) as it will in the image.
+            let merged = ImageView::mount(&layers, &dir)?;
+            let image_root =
+                Root::at(merged.root()).map_err(|e| BuildError::internal("opening the image", e))?;
+            let p = Placement { root: &image_root, owner, chmod };
             let mut plain = Vec::new();
             for s in sources {
-                if add && s.abs.is_file() && copy::is_archive(&s.abs) {
-                    p.extract(&s.abs, &dest2)?;
+                if add && copy::is_archive(&src_root, &s) {
+                    p.extract(&src_root, &s, &dest2)?;
                 } else {
                     plain.push(s);
                 }
             }
             if !plain.is_empty() {
-                let dest_for = if plain.len() > 1 && !dest2.ends_with('/') {
+                if plain.len() > 1 && !dest2.ends_with('/') {
                     // Several sources need a directory destination (docker's rule).
                     return Err(BuildError::invalid(format!(
                         "When using {} with more than one source file, the destination must be a directory and end with a /",
                         if add { "ADD" } else { "COPY" }
                     )));
-                } else {
-                    dest2.clone()
-                };
-                p.copy(&plain, &dest_for, matcher2.as_ref())?;
+                }
+                p.copy(&src_root, &plain, &dest2, matcher2.as_ref())?;
             }
             for (name, content) in heredocs {
-                let d = if dest2.ends_with('/') || lower.meta(&dest2).is_some_and(|m| m.is_dir()) {
-                    format!("{}/{name}", dest2.trim_end_matches('/'))
-                } else {
-                    dest2.clone()
-                };
-                p.write_file(&d, &content)?;
+                p.write_heredoc(&dest2, &name, &content)?;
             }
-            Ok(())
+            merged.unmount()
         })
         .await
         .map_err(|e| BuildError::internal("copy task", e))?
@@ -1207,12 +1211,72 @@ impl Builder {
             BuildError::Invalid(m) if !m.starts_with(what) => BuildError::invalid(format!("{what} failed: {m}")),
             e => e,
         })?;
-        let id = self.commit(st, Some(upper), &cfg, &created_by, "").await?;
+        let id = self.commit(st, Some(placed), &cfg, &created_by, "").await?;
         drop(up);
         self.say(format!(" ---> {}\n", short(&id)));
         self.remember(key, &id);
         st.image = id;
         Ok(())
+    }
+}
+
+/// A COPY step's view of the image it writes: an overlay mount of the parent image's
+/// layers over a fresh upper dir (the step's layer), or the bare upper dir for a step on
+/// `FROM scratch`. Unmounted when dropped.
+struct ImageView {
+    dir: PathBuf,
+    root: PathBuf,
+    mounted: bool,
+}
+
+impl ImageView {
+    fn mount(layers: &[PathBuf], dir: &Path) -> Result<ImageView> {
+        if layers.is_empty() {
+            let upper = dir.join("upper");
+            std::fs::create_dir_all(&upper).map_err(|e| BuildError::internal("builder tmp", e))?;
+            return Ok(ImageView {
+                dir: dir.to_path_buf(),
+                root: upper,
+                mounted: false,
+            });
+        }
+        let root = berth_image::snapshot::mount_rootfs(layers, dir)
+            .map_err(|e| BuildError::internal("mounting the image for COPY", e))?;
+        let view = ImageView {
+            dir: dir.to_path_buf(),
+            root,
+            mounted: true,
+        };
+        if dir.join("rootfs.vfs").exists() {
+            // A copy of the layers instead of a mount: the step's changes would not be
+            // in `upper`. Refuse rather than commit an empty layer.
+            return Err(BuildError::Internal(
+                "COPY needs an overlay mount of the parent image, and overlay is not available here".into(),
+            ));
+        }
+        Ok(view)
+    }
+
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Unmounts and returns the upper dir holding the step's changes.
+    fn unmount(mut self) -> Result<PathBuf> {
+        if self.mounted {
+            self.mounted = false;
+            berth_image::snapshot::unmount_rootfs(&self.dir)
+                .map_err(|e| BuildError::internal("unmounting the COPY view", e))?;
+        }
+        Ok(self.dir.join("upper"))
+    }
+}
+
+impl Drop for ImageView {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = berth_image::snapshot::unmount_rootfs(&self.dir);
+        }
     }
 }
 
@@ -1266,14 +1330,17 @@ pub fn unpack_context(r: impl std::io::Read, dir: &Path) -> Result<()> {
     } else {
         Box::new(r)
     };
-    let mut ar = tar::Archive::new(reader);
-    ar.set_preserve_permissions(true);
-    ar.set_overwrite(true);
-    ar.unpack(dir)
+    // The hardened writer of layers: a context whose entries climb out (`../x`, or a
+    // symlink followed by an entry through it) is refused, never written outside `dir`.
+    // Files belong to root, as the context's owner never matters to the image.
+    let opts = berth_image::UnpackOptions {
+        chown: Some((0, 0)),
+        ..Default::default()
+    };
+    let mut rest = berth_image::unpack_with(reader, dir, &opts)
         .map_err(|e| BuildError::invalid(format!("invalid build context: {e}")))?;
     // Read the archive's trailing padding too: a client still writing it when the answer
     // comes would see a broken pipe.
-    let mut rest = ar.into_inner();
     std::io::copy(&mut rest, &mut std::io::sink())
         .map_err(|e| BuildError::internal("reading the context", e))?;
     Ok(())

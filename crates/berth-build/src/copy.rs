@@ -1,66 +1,39 @@
 //! COPY and ADD: sources from the context (or a stage's / image's rootfs), globs, the
 //! .dockerignore, directory semantics, ownership and mode, ADD's local tar extraction, and
-//! the content digest the cache keys on. Files are placed in a fresh directory laid out
-//! like the image root, which is then committed as the step's layer.
+//! the content digest the cache keys on.
+//!
+//! Both ends are resolved as Docker's classic builder does (moby's `FollowSymlinkInScope`)
+//! but through descriptors ([`berth_inroot`]): a symlink in the context, a stage or an image
+//! is followed only inside that root, so `COPY link/file` with `link -> /etc` reads the
+//! root's own `/etc`, never the host's. Symlinks inside a copied directory are copied as
+//! symlinks. The destination is resolved inside the image being built (an overlay mount of
+//! the parent image over the step's fresh upper dir, made by the builder) and everything is
+//! written through [`berth_image::TreeWriter`], the hardened writer layers are unpacked
+//! with: nothing is created or changed through a symlink.
 
 use crate::error::{BuildError, Result};
 use crate::ignore::{self, Matcher};
+pub use crate::layers::Lower;
+use berth_image::{EntryKind, EntryMeta, TreeWriter, UnpackOptions};
+use berth_inroot::{tree, Follow, Root};
+use rustix::fs::{FileType, OFlags, Stat};
 use sha2::{Digest, Sha256};
-use std::fs;
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-
-/// The image below the step: its layer dirs, top first (for metadata of existing parents,
-/// `/etc/passwd` for `--chown=name`).
-pub struct Lower {
-    pub layers: Vec<PathBuf>,
-}
-
-impl Lower {
-    pub fn meta(&self, rel: &str) -> Option<fs::Metadata> {
-        let rel = rel.trim_start_matches('/');
-        for l in &self.layers {
-            let p = l.join(rel);
-            if let Ok(m) = fs::symlink_metadata(&p) {
-                // A whiteout (0/0 char device) hides what is below.
-                if m.file_type().is_char_device_like() && m.rdev() == 0 {
-                    return None;
-                }
-                return Some(m);
-            }
-        }
-        None
-    }
-
-    pub fn read(&self, rel: &str) -> Option<Vec<u8>> {
-        let rel = rel.trim_start_matches('/');
-        for l in &self.layers {
-            let p = l.join(rel);
-            if p.is_file() {
-                return fs::read(p).ok();
-            }
-        }
-        None
-    }
-}
-
-trait CharDev {
-    fn is_char_device_like(&self) -> bool;
-}
-impl CharDev for fs::FileType {
-    fn is_char_device_like(&self) -> bool {
-        use std::os::unix::fs::FileTypeExt;
-        self.is_char_device()
-    }
-}
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 /// One resolved source.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// Cleaned path relative to the source root.
+    /// Cleaned path relative to the source root, as written (after glob expansion).
     pub rel: String,
-    pub abs: PathBuf,
+    /// Where it leads inside the root, symlinks followed inside it (`/` separated, no
+    /// leading `/`; empty for the root itself).
+    pub resolved: String,
+    pub is_dir: bool,
 }
 
 fn not_found(src: &str) -> BuildError {
@@ -73,9 +46,47 @@ fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-/// Resolves COPY/ADD sources under `root`; `matcher` is the context's .dockerignore.
+fn io_err(ctx: &str) -> impl Fn(io::Error) -> BuildError + '_ {
+    move |e| BuildError::internal(ctx, e)
+}
+
+fn file_type(st: &Stat) -> FileType {
+    FileType::from_raw_mode(st.st_mode)
+}
+
+/// Reads the regular file `rel` of the directory `root` (the context's Dockerfile or
+/// .dockerignore), symlinks followed inside it.
+pub fn read_in(root: &Path, rel: &str) -> io::Result<Vec<u8>> {
+    let fd = Root::at(root)?.open(rel, OFlags::RDONLY | OFlags::NONBLOCK, Follow::All)?;
+    let mut f = std::fs::File::from(fd);
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::from_raw_os_error(libc_eisdir()));
+    }
+    let mut v = Vec::new();
+    f.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+fn libc_eisdir() -> i32 {
+    rustix::io::Errno::ISDIR.raw_os_error()
+}
+
+/// Resolves one source path (relative to the root) as Docker does.
+fn resolve_one(root: &Root, rel: &str) -> io::Result<Source> {
+    let canon = root.canonical(rel, Follow::All)?;
+    // The canonical path has no symlink left: look at what it names itself.
+    let st = root.stat(&canon, Follow::NotLast)?;
+    let resolved = canon.to_string_lossy().trim_start_matches('/').to_string();
+    Ok(Source {
+        rel: rel.to_string(),
+        resolved,
+        is_dir: file_type(&st) == FileType::Directory,
+    })
+}
+
+/// Resolves COPY/ADD sources inside `root`; `matcher` is the context's .dockerignore.
 pub fn resolve(
-    root: &Path,
+    root: &Root,
     srcs: &[String],
     matcher: Option<&Matcher>,
     what: &str,
@@ -98,152 +109,225 @@ pub fn resolve(
         let c = if c.is_empty() { ".".to_string() } else { c };
         let excluded = |rel: &str| matcher.is_some_and(|m| rel != "." && m.excluded(rel));
         if has_glob(&c) {
-            let mut found = Vec::new();
-            glob_walk(root, "", &c.split('/').collect::<Vec<_>>(), &mut found);
-            found.retain(|s: &Source| !excluded(&s.rel));
-            if found.is_empty() {
+            let mut rels = Vec::new();
+            let segs: Vec<&str> = c.split('/').collect();
+            glob_walk(root.fd(), "", &segs, &mut rels).map_err(io_err("reading the sources"))?;
+            rels.retain(|r| !excluded(r));
+            rels.sort();
+            if rels.is_empty() {
                 return Err(BuildError::invalid(format!(
                     "{what} failed: no source files were specified"
                 )));
             }
-            found.sort_by(|a, b| a.rel.cmp(&b.rel));
-            out.extend(found);
+            for r in rels {
+                out.push(resolve_one(root, &r).map_err(|e| missing(what, &r, e))?);
+            }
             continue;
         }
-        let abs = if c == "." {
-            root.to_path_buf()
-        } else {
-            root.join(&c)
-        };
-        if fs::symlink_metadata(&abs).is_err() || excluded(&c) {
+        if excluded(&c) {
             return Err(BuildError::invalid(format!(
                 "{what} failed: {}",
                 not_found(src)
             )));
         }
-        out.push(Source { rel: c, abs });
+        let rel = if c == "." { "" } else { c.as_str() };
+        let mut s = resolve_one(root, rel).map_err(|e| missing(what, src, e))?;
+        s.rel = c;
+        out.push(s);
     }
     Ok(out)
 }
 
-fn glob_walk(dir: &Path, prefix: &str, segs: &[&str], out: &mut Vec<Source>) {
+/// A source that cannot be resolved: Docker's not-found message, or the error.
+fn missing(what: &str, src: &str, e: io::Error) -> BuildError {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    ) {
+        BuildError::invalid(format!("{what} failed: {}", not_found(src)))
+    } else {
+        BuildError::invalid(format!("{what} failed: stat {src}: {e}"))
+    }
+}
+
+/// Expands a glob one path segment at a time, as Go's `filepath.Match` over a `WalkDir`
+/// that never descends into symlinks.
+fn glob_walk(
+    dir: BorrowedFd<'_>,
+    prefix: &str,
+    segs: &[&str],
+    out: &mut Vec<String>,
+) -> io::Result<()> {
     let Some((first, rest)) = segs.split_first() else {
-        return;
+        return Ok(());
     };
     let pat: Vec<char> = first.chars().collect();
-    let mut names: Vec<String> = match fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => return,
-    };
-    names.sort();
-    for n in names {
-        let nc: Vec<char> = n.chars().collect();
+    for n in tree::names(dir)? {
+        let name = n.to_string_lossy().into_owned();
+        let nc: Vec<char> = name.chars().collect();
         if !crate::shell::glob_match(&pat, &nc) {
             continue;
         }
         let rel = if prefix.is_empty() {
-            n.clone()
+            name.clone()
         } else {
-            format!("{prefix}/{n}")
+            format!("{prefix}/{name}")
         };
-        let p = dir.join(&n);
         if rest.is_empty() {
-            out.push(Source { rel, abs: p });
-        } else if p.is_dir() {
-            glob_walk(&p, &rel, rest, out);
+            out.push(rel);
+        } else if tree::lstat(dir, &n)?.is_some_and(|st| file_type(&st) == FileType::Directory) {
+            let sub = tree::open_dir(dir, &n)?;
+            glob_walk(sub.as_fd(), &rel, rest, out)?;
         }
+    }
+    Ok(())
+}
+
+/// An entry of a source tree as [`walk`] hands it over.
+enum Node<'a> {
+    Dir,
+    File(&'a mut std::fs::File),
+    Link(OsString),
+    /// A device or fifo: copied as a node (never opened).
+    Special,
+}
+
+/// Walks a source: a file itself, or a directory's contents (the directory first, with
+/// empty components), skipping what the .dockerignore excludes; `f` gets each entry's
+/// components below the source, its `lstat` and the entry. Nothing is followed.
+fn walk(
+    root: &Root,
+    src: &Source,
+    matcher: Option<&Matcher>,
+    f: &mut dyn FnMut(&[Vec<u8>], &Stat, Node<'_>) -> Result<()>,
+) -> Result<()> {
+    if !src.is_dir {
+        let (dir, name) = root
+            .parent(&src.resolved, None)
+            .map_err(io_err("resolving a source"))?;
+        let st = tree::lstat(dir.as_fd(), &name)
+            .map_err(io_err("stat source"))?
+            .ok_or_else(|| not_found(&src.rel))?;
+        return visit(dir.as_fd(), &name, &st, &mut Vec::new(), "", matcher, f);
+    }
+    let dir = root
+        .open(
+            &src.resolved,
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Follow::NotLast,
+        )
+        .map_err(io_err("opening a source"))?;
+    let st = tree::fstat(dir.as_fd()).map_err(io_err("stat source"))?;
+    f(&[], &st, Node::Dir)?;
+    let ctx = if src.resolved.is_empty() {
+        "."
+    } else {
+        src.resolved.as_str()
+    };
+    contents(dir.as_fd(), &mut Vec::new(), ctx, matcher, f)
+}
+
+/// The entries of the directory `dir` (sorted), recursively.
+fn contents(
+    dir: BorrowedFd<'_>,
+    comps: &mut Vec<Vec<u8>>,
+    ctx_rel: &str,
+    matcher: Option<&Matcher>,
+    f: &mut dyn FnMut(&[Vec<u8>], &Stat, Node<'_>) -> Result<()>,
+) -> Result<()> {
+    for n in tree::names(dir).map_err(io_err("reading a source directory"))? {
+        let Some(st) = tree::lstat(dir, &n).map_err(io_err("stat"))? else {
+            continue;
+        };
+        let name = n.to_string_lossy();
+        let crel = if ctx_rel == "." {
+            name.into_owned()
+        } else {
+            format!("{ctx_rel}/{name}")
+        };
+        let excluded = matcher.is_some_and(|m| m.excluded(&crel));
+        if excluded {
+            let descend = file_type(&st) == FileType::Directory
+                && matcher.is_some_and(|m| m.may_include_under(&crel));
+            if !descend {
+                continue;
+            }
+            // An excluded directory with re-included entries: only those are copied.
+            comps.push(n.as_bytes().to_vec());
+            let sub = tree::open_dir(dir, &n).map_err(io_err("opening a source directory"))?;
+            contents(sub.as_fd(), comps, &crel, matcher, f)?;
+            comps.pop();
+            continue;
+        }
+        comps.push(n.as_bytes().to_vec());
+        visit(dir, &n, &st, comps, &crel, matcher, f)?;
+        comps.pop();
+    }
+    Ok(())
+}
+
+fn visit(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    st: &Stat,
+    comps: &mut Vec<Vec<u8>>,
+    crel: &str,
+    matcher: Option<&Matcher>,
+    f: &mut dyn FnMut(&[Vec<u8>], &Stat, Node<'_>) -> Result<()>,
+) -> Result<()> {
+    match file_type(st) {
+        FileType::Directory => {
+            f(comps, st, Node::Dir)?;
+            let sub = tree::open_dir(dir, name).map_err(io_err("opening a source directory"))?;
+            contents(sub.as_fd(), comps, crel, matcher, f)
+        }
+        FileType::RegularFile => {
+            let fd = tree::open(dir, name, OFlags::RDONLY).map_err(io_err("opening a source"))?;
+            let mut file = std::fs::File::from(fd);
+            f(comps, st, Node::File(&mut file))
+        }
+        FileType::Symlink => {
+            let t = tree::readlink(dir, name).map_err(io_err("readlink"))?;
+            f(comps, st, Node::Link(t))
+        }
+        FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
+            f(comps, st, Node::Special)
+        }
+        // Sockets are skipped, as Docker's tar does.
+        _ => Ok(()),
     }
 }
 
-/// Walks a source (a file or a directory's contents), skipping excluded paths;
-/// calls `f(relative-to-source, abs, metadata)` in sorted order.
-fn walk(
-    src: &Source,
-    matcher: Option<&Matcher>,
-    f: &mut dyn FnMut(&str, &Path, &fs::Metadata) -> Result<()>,
-) -> Result<()> {
-    fn rec(
-        abs: &Path,
-        ctx_rel: &str,
-        rel: &str,
-        matcher: Option<&Matcher>,
-        f: &mut dyn FnMut(&str, &Path, &fs::Metadata) -> Result<()>,
-    ) -> Result<()> {
-        let mut names: Vec<_> = fs::read_dir(abs)
-            .map_err(|e| BuildError::internal(&format!("reading {}", abs.display()), e))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for n in names {
-            let n = n.to_string_lossy().into_owned();
-            let crel = if ctx_rel == "." {
-                n.clone()
-            } else {
-                format!("{ctx_rel}/{n}")
-            };
-            let r = if rel.is_empty() {
-                n.clone()
-            } else {
-                format!("{rel}/{n}")
-            };
-            let p = abs.join(&n);
-            let m = fs::symlink_metadata(&p)
-                .map_err(|e| BuildError::internal(&format!("stat {}", p.display()), e))?;
-            let excluded = matcher.is_some_and(|mt| mt.excluded(&crel));
-            if m.is_dir() {
-                if excluded && !matcher.is_some_and(|mt| mt.may_include_under(&crel)) {
-                    continue;
-                }
-                if !excluded {
-                    f(&r, &p, &m)?;
-                }
-                rec(&p, &crel, &r, matcher, f)?;
-            } else if !excluded {
-                f(&r, &p, &m)?;
-            }
-        }
-        Ok(())
-    }
-    // Follow a symlink named as the source itself, as docker does.
-    let m = fs::metadata(&src.abs)
-        .or_else(|_| fs::symlink_metadata(&src.abs))
-        .map_err(|e| BuildError::internal("stat source", e))?;
-    if m.is_dir() {
-        rec(&src.abs, &src.rel, "", matcher, f)
-    } else {
-        f("", &src.abs, &m)
-    }
+fn join(comps: &[Vec<u8>]) -> Vec<u8> {
+    comps.join(&b'/')
 }
 
 /// The content digest of the sources: paths, modes, file contents and link targets.
-pub fn digest(srcs: &[Source], matcher: Option<&Matcher>) -> Result<String> {
+pub fn digest(root: &Root, srcs: &[Source], matcher: Option<&Matcher>) -> Result<String> {
     let mut h = Sha256::new();
     for s in srcs {
         h.update(s.rel.as_bytes());
         h.update([0]);
-        walk(s, matcher, &mut |rel, abs, m| {
-            h.update(rel.as_bytes());
-            h.update(format!("\0{:o}\0", m.mode()).as_bytes());
-            if m.file_type().is_symlink() {
-                let t = fs::read_link(abs).map_err(|e| BuildError::internal("readlink", e))?;
-                h.update(t.as_os_str().as_encoded_bytes());
-            } else if m.is_file() {
-                let mut f = fs::File::open(abs)
-                    .map_err(|e| BuildError::internal(&format!("open {}", abs.display()), e))?;
-                let mut buf = [0u8; 64 * 1024];
-                loop {
-                    let n = f
-                        .read(&mut buf)
-                        .map_err(|e| BuildError::internal("read", e))?;
-                    if n == 0 {
-                        break;
+        walk(root, s, matcher, &mut |comps, st, node| {
+            if comps.is_empty() && s.is_dir {
+                return Ok(());
+            }
+            h.update(join(comps));
+            h.update(format!("\0{:o}\0", st.st_mode).as_bytes());
+            match node {
+                Node::Link(t) => h.update(t.as_bytes()),
+                Node::File(file) => {
+                    let mut buf = [0u8; 64 * 1024];
+                    loop {
+                        let n = file.read(&mut buf).map_err(io_err("read"))?;
+                        if n == 0 {
+                            break;
+                        }
+                        h.update(&buf[..n]);
                     }
-                    h.update(&buf[..n]);
                 }
+                Node::Special => h.update(st.st_rdev.to_le_bytes()),
+                Node::Dir => {}
             }
             h.update([0]);
             Ok(())
@@ -305,151 +389,271 @@ pub fn parse_chmod(s: &str) -> Result<u32> {
         .ok_or_else(|| BuildError::invalid(format!("invalid chmod parameter: {s}")))
 }
 
-/// Where and how files land.
+/// Where and how files land: `root` is the image being built (the parent image with the
+/// step's upper dir over it), resolved and written only through descriptors.
 pub struct Placement<'a> {
-    pub upper: &'a Path,
-    pub lower: &'a Lower,
+    pub root: &'a Root,
     pub owner: (u32, u32),
     pub chmod: Option<u32>,
 }
 
-fn chown(p: &Path, o: (u32, u32)) -> Result<()> {
-    std::os::unix::fs::lchown(p, Some(o.0), Some(o.1))
-        .map_err(|e| BuildError::internal(&format!("chown {}", p.display()), e))
+/// A directory descriptor to write into (`O_PATH` ones cannot take metadata).
+fn readable_dir(fd: &OwnedFd) -> io::Result<OwnedFd> {
+    rustix::fs::openat(
+        fd,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(io::Error::from)
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0)
 }
 
 impl Placement<'_> {
-    /// Creates `/a/b/c` in the upper dir: existing directories keep the lower layer's
-    /// metadata, new ones are 0755 and owned by the COPY's owner.
-    pub fn mkdir_all(&self, abs: &str) -> Result<PathBuf> {
-        let mut cur = String::new();
-        let mut p = self.upper.to_path_buf();
-        for seg in abs.split('/').filter(|s| !s.is_empty()) {
-            cur.push('/');
-            cur.push_str(seg);
-            p.push(seg);
-            if p.is_dir() {
-                continue;
-            }
-            fs::create_dir(&p)
-                .map_err(|e| BuildError::internal(&format!("mkdir {}", p.display()), e))?;
-            match self.lower.meta(&cur).filter(|m| m.is_dir()) {
-                Some(m) => {
-                    fs::set_permissions(&p, fs::Permissions::from_mode(m.mode() & 0o7777))
-                        .map_err(|e| BuildError::internal("chmod", e))?;
-                    chown(&p, (m.uid(), m.gid()))?;
-                }
-                None => {
-                    fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
-                        .map_err(|e| BuildError::internal("chmod", e))?;
-                    chown(&p, self.owner)?;
-                }
-            }
+    /// Docker's MkdirAllAndChownNew: missing directories are made 0755 and owned by the
+    /// COPY's owner, existing ones keep their metadata; symlinks on the way are followed
+    /// inside the image.
+    fn new_dir_owner(&self) -> impl FnMut(BorrowedFd<'_>) -> io::Result<()> + '_ {
+        move |fd| {
+            rustix::fs::fchown(
+                fd,
+                Some(rustix::fs::Uid::from_raw(self.owner.0)),
+                Some(rustix::fs::Gid::from_raw(self.owner.1)),
+            )?;
+            rustix::fs::fchmod(fd, rustix::fs::Mode::from_raw_mode(0o755))?;
+            Ok(())
         }
-        Ok(p)
     }
 
-    fn put(&self, dest_abs: &str, abs: &Path, m: &fs::Metadata) -> Result<()> {
-        let parent = match dest_abs.rsplit_once('/') {
-            Some((p, _)) => p,
-            None => "",
-        };
-        self.mkdir_all(parent)?;
-        let target = self.upper.join(dest_abs.trim_start_matches('/'));
-        if m.is_dir() {
-            if !target.is_dir() {
-                fs::create_dir(&target).map_err(|e| BuildError::internal("mkdir", e))?;
-            }
-        } else {
-            if fs::symlink_metadata(&target).is_ok() {
-                let _ = fs::remove_file(&target);
-            }
-            if m.file_type().is_symlink() {
-                let t = fs::read_link(abs).map_err(|e| BuildError::internal("readlink", e))?;
-                std::os::unix::fs::symlink(t, &target)
-                    .map_err(|e| BuildError::internal("symlink", e))?;
-                return chown(&target, self.owner);
-            } else if m.is_file() {
-                fs::copy(abs, &target)
-                    .map_err(|e| BuildError::internal(&format!("copying {}", abs.display()), e))?;
-                // Docker's COPY/ADD keep a file's mtime (the cache key never looks at it).
-                if let Ok(t) = m.modified() {
-                    fs::File::options()
-                        .write(true)
-                        .open(&target)
-                        .and_then(|f| f.set_modified(t))
-                        .map_err(|e| BuildError::internal("setting mtime", e))?;
-                }
-            } else {
-                // Devices, fifos, sockets: docker copies them too; we skip them.
+    /// Creates `/a/b/c` in the image (see [`Placement::new_dir_owner`]); returns a
+    /// readable descriptor of it.
+    pub fn mkdir_all(&self, abs: &str) -> Result<OwnedFd> {
+        let mut on_new = self.new_dir_owner();
+        let fd = self
+            .root
+            .mkdir_all(abs, 0o755, &mut on_new)
+            .map_err(|e| BuildError::invalid(format!("mkdir {abs}: {e}")))?;
+        readable_dir(&fd).map_err(io_err("opening the destination"))
+    }
+
+    /// The directory (created if missing) that will hold `abs`, and the name in it.
+    fn parent_of(&self, abs: &str) -> Result<(OwnedFd, OsString)> {
+        let mut on_new = self.new_dir_owner();
+        let (dir, name) = self
+            .root
+            .parent(abs, Some((0o755, &mut on_new)))
+            .map_err(|e| BuildError::invalid(format!("mkdir {abs}: {e}")))?;
+        Ok((
+            readable_dir(&dir).map_err(io_err("opening the destination"))?,
+            name,
+        ))
+    }
+
+    /// The destination resolved inside the image (symlinks followed), and whether it is an
+    /// existing directory there.
+    fn destination(&self, dest: &str) -> Result<(String, bool)> {
+        let canon = self
+            .root
+            .canonical(dest, Follow::All)
+            .map_err(|e| BuildError::invalid(format!("resolving {dest}: {e}")))?;
+        let is_dir = self
+            .root
+            .stat(&canon, Follow::All)
+            .is_ok_and(|st| file_type(&st) == FileType::Directory);
+        Ok((canon.to_string_lossy().into_owned(), is_dir))
+    }
+
+    fn meta(&self, st: &Stat) -> EntryMeta {
+        EntryMeta {
+            mode: self.chmod.unwrap_or(st.st_mode & 0o7777),
+            uid: u64::from(self.owner.0),
+            gid: u64::from(self.owner.1),
+            mtime: st.st_mtime,
+            mtime_nsec: 0,
+            xattrs: Vec::new(),
+        }
+    }
+
+    /// Writes one source through `w`, its entries placed at `base` + their components,
+    /// with the metadata `meta_of` gives each.
+    fn put_source(
+        &self,
+        w: &mut TreeWriter,
+        src_root: &Root,
+        s: &Source,
+        base: &[Vec<u8>],
+        matcher: Option<&Matcher>,
+        meta_of: &dyn Fn(&Stat) -> EntryMeta,
+    ) -> Result<()> {
+        // Hard links inside one source stay links, as in Docker's tar copy.
+        let mut links: HashMap<(u64, u64), Vec<Vec<u8>>> = HashMap::new();
+        walk(src_root, s, matcher, &mut |comps, st, node| {
+            if comps.is_empty() && s.is_dir {
+                // The destination directory itself keeps its metadata.
                 return Ok(());
             }
-        }
-        let mode = self.chmod.unwrap_or(m.mode() & 0o7777);
-        fs::set_permissions(&target, fs::Permissions::from_mode(mode))
-            .map_err(|e| BuildError::internal("chmod", e))?;
-        chown(&target, self.owner)
+            let mut at = base.to_vec();
+            at.extend_from_slice(comps);
+            let shown = String::from_utf8_lossy(&join(&at)).into_owned();
+            let meta = meta_of(st);
+            let kind = match node {
+                Node::Dir => EntryKind::Dir,
+                Node::Link(ref t) => EntryKind::Symlink {
+                    target: t.as_bytes(),
+                },
+                Node::File(file) => {
+                    if st.st_nlink > 1 {
+                        if let Some(first) = links.get(&(st.st_dev, st.st_ino)) {
+                            let first = first.clone();
+                            return w
+                                .put(&at, EntryKind::HardLink { target: &first }, meta, &shown)
+                                .map_err(BuildError::from_image);
+                        }
+                        links.insert((st.st_dev, st.st_ino), at.clone());
+                    }
+                    let size = u64::try_from(st.st_size).unwrap_or(0);
+                    return w
+                        .put(
+                            &at,
+                            EntryKind::File {
+                                size,
+                                content: file,
+                            },
+                            meta,
+                            &shown,
+                        )
+                        .map_err(BuildError::from_image);
+                }
+                Node::Special => EntryKind::Node {
+                    format: st.st_mode & libc_ifmt(),
+                    major: rustix::fs::major(st.st_rdev),
+                    minor: rustix::fs::minor(st.st_rdev),
+                },
+            };
+            w.put(&at, kind, meta, &shown)
+                .map_err(BuildError::from_image)
+        })
     }
 
-    /// Copies the sources to `dest` (absolute, in the image) with docker's rules: a
-    /// directory's contents go into `dest`; files go into `dest` when it ends with `/`,
-    /// exists as a directory or there are several sources, else become `dest`.
-    pub fn copy(&self, srcs: &[Source], dest: &str, matcher: Option<&Matcher>) -> Result<()> {
-        let dest_is_dir = dest.ends_with('/')
-            || srcs.len() > 1
-            || self.lower.meta(dest).is_some_and(|m| m.is_dir());
-        let dest_clean = ignore::clean(dest);
+    /// Copies the sources to `dest` (absolute, in the image) with Docker's rules: a
+    /// directory's contents go into `dest`; files go into `dest` when it ends with `/` or
+    /// is a directory in the image, else become `dest`.
+    pub fn copy(
+        &self,
+        src_root: &Root,
+        srcs: &[Source],
+        dest: &str,
+        matcher: Option<&Matcher>,
+    ) -> Result<()> {
+        self.copy_with(src_root, srcs, dest, matcher, &|st| self.meta(st))
+    }
+
+    /// [`Placement::copy`] keeping the sources' own owners and modes (a RUN's private copy
+    /// of an `rw` bind source).
+    pub fn copy_preserving(&self, src_root: &Root, srcs: &[Source], dest: &str) -> Result<()> {
+        self.copy_with(src_root, srcs, dest, None, &|st| EntryMeta {
+            mode: st.st_mode & 0o7777,
+            uid: u64::from(st.st_uid),
+            gid: u64::from(st.st_gid),
+            mtime: st.st_mtime,
+            mtime_nsec: 0,
+            xattrs: Vec::new(),
+        })
+    }
+
+    fn copy_with(
+        &self,
+        src_root: &Root,
+        srcs: &[Source],
+        dest: &str,
+        matcher: Option<&Matcher>,
+        meta_of: &dyn Fn(&Stat) -> EntryMeta,
+    ) -> Result<()> {
         if srcs.len() > 1 && !dest.ends_with('/') {
             return Err(BuildError::invalid(
                 "When using COPY with more than one source file, the destination must be a directory and end with a /",
             ));
         }
+        let (dest_res, dest_exists_dir) = self.destination(&ignore::clean(dest))?;
+        let dest_is_dir = dest.ends_with('/') || dest_exists_dir;
         for s in srcs {
-            let is_dir = fs::metadata(&s.abs).map(|m| m.is_dir()).unwrap_or(false);
-            if is_dir {
-                self.mkdir_all(&dest_clean)?;
-                walk(s, matcher, &mut |rel, abs, m| {
-                    let d = format!("{}/{rel}", dest_clean.trim_end_matches('/'));
-                    self.put(&d, abs, m)
-                })?;
+            if s.is_dir {
+                let dir = self.mkdir_all(&dest_res)?;
+                let mut w = TreeWriter::new(dir, UnpackOptions::default());
+                self.put_source(&mut w, src_root, s, &[], matcher, meta_of)?;
+                w.finish().map_err(BuildError::from_image)?;
             } else {
                 let name = s.rel.rsplit('/').next().unwrap_or(&s.rel);
-                let d = if dest_is_dir {
-                    format!("{}/{name}", dest_clean.trim_end_matches('/'))
+                let target = if dest_is_dir {
+                    format!("{}/{name}", dest_res.trim_end_matches('/'))
                 } else {
-                    dest_clean.clone()
+                    dest_res.clone()
                 };
-                let m = fs::metadata(&s.abs).map_err(|e| BuildError::internal("stat", e))?;
-                self.put(&d, &s.abs, &m)?;
+                let (dir, tname) = self.parent_of(&target)?;
+                let mut w = TreeWriter::new(dir, UnpackOptions::default());
+                self.put_source(
+                    &mut w,
+                    src_root,
+                    s,
+                    &[tname.as_bytes().to_vec()],
+                    matcher,
+                    meta_of,
+                )?;
+                w.finish().map_err(BuildError::from_image)?;
             }
         }
         Ok(())
     }
 
-    /// Writes a heredoc's content as a file.
-    pub fn write_file(&self, dest_abs: &str, content: &[u8]) -> Result<()> {
-        let parent = dest_abs.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-        self.mkdir_all(parent)?;
-        let target = self.upper.join(dest_abs.trim_start_matches('/'));
-        fs::write(&target, content).map_err(|e| BuildError::internal("writing heredoc", e))?;
-        fs::set_permissions(
+    /// Writes a heredoc's content as the file `name` in `dest` (a directory: `dest` ends
+    /// with `/` or is one in the image) or as `dest` itself.
+    pub fn write_heredoc(&self, dest: &str, name: &str, content: &[u8]) -> Result<()> {
+        let (dest_res, exists_dir) = self.destination(&ignore::clean(dest))?;
+        let target = if dest.ends_with('/') || exists_dir {
+            format!("{}/{name}", dest_res.trim_end_matches('/'))
+        } else {
+            dest_res
+        };
+        let (dir, tname) = self.parent_of(&target)?;
+        let mut w = TreeWriter::new(dir, UnpackOptions::default());
+        let meta = EntryMeta {
+            mode: self.chmod.unwrap_or(0o644),
+            uid: u64::from(self.owner.0),
+            gid: u64::from(self.owner.1),
+            mtime: now_secs(),
+            mtime_nsec: 0,
+            xattrs: Vec::new(),
+        };
+        let mut content = content;
+        w.put(
+            &[tname.as_bytes().to_vec()],
+            EntryKind::File {
+                size: content.len() as u64,
+                content: &mut content,
+            },
+            meta,
             &target,
-            fs::Permissions::from_mode(self.chmod.unwrap_or(0o644)),
         )
-        .map_err(|e| BuildError::internal("chmod", e))?;
-        chown(&target, self.owner)
+        .map_err(BuildError::from_image)?;
+        w.finish().map_err(BuildError::from_image)
     }
 
-    /// ADD of a local archive: extracts it into `dest`.
-    pub fn extract(&self, archive: &Path, dest: &str) -> Result<()> {
-        let d = self.mkdir_all(&ignore::clean(dest))?;
-        let f = fs::File::open(archive).map_err(|e| BuildError::internal("open archive", e))?;
-        let mut r = std::io::BufReader::new(f);
+    /// ADD of a local archive: extracts it into the directory `dest` with the hardened
+    /// writer (the archive's own ownership and modes, as Docker's).
+    pub fn extract(&self, src_root: &Root, src: &Source, dest: &str) -> Result<()> {
+        let (dest_res, _) = self.destination(&ignore::clean(dest))?;
+        let dir = self.mkdir_all(&dest_res)?;
+        let r = open_source(src_root, src)?;
+        let mut r = std::io::BufReader::new(r);
         let gz = {
             use std::io::BufRead;
-            let b = r
-                .fill_buf()
-                .map_err(|e| BuildError::internal("read archive", e))?;
+            let b = r.fill_buf().map_err(io_err("read archive"))?;
             b.starts_with(&[0x1f, 0x8b])
         };
         let reader: Box<dyn Read> = if gz {
@@ -457,26 +661,39 @@ impl Placement<'_> {
         } else {
             Box::new(r)
         };
-        let mut ar = tar::Archive::new(reader);
-        ar.set_preserve_permissions(true);
-        ar.set_preserve_ownerships(true);
-        ar.set_overwrite(true);
-        ar.unpack(&d).map_err(|e| {
-            // tar's error names the entry; the cause is in its source.
-            let cause = std::error::Error::source(&e)
-                .map(|s| format!(": {s}"))
-                .unwrap_or_default();
-            BuildError::invalid(format!(
-                "ADD failed: extracting {}: {e}{cause}",
-                archive.display()
-            ))
-        })
+        berth_image::unpack_into(reader, dir, &UnpackOptions::default())
+            .map_err(|e| BuildError::invalid(format!("ADD failed: extracting {}: {e}", src.rel)))?;
+        Ok(())
     }
 }
 
-/// Whether ADD should extract this local file (a tar, maybe gzip-compressed).
-pub fn is_archive(p: &Path) -> bool {
-    let Ok(mut f) = fs::File::open(p) else {
+fn libc_ifmt() -> u32 {
+    0o170000
+}
+
+/// Opens a regular-file source for reading.
+fn open_source(root: &Root, src: &Source) -> Result<std::fs::File> {
+    let (dir, name) = root
+        .parent(&src.resolved, None)
+        .map_err(io_err("resolving a source"))?;
+    let fd = tree::open(dir.as_fd(), &name, OFlags::RDONLY | OFlags::NONBLOCK)
+        .map_err(io_err("opening a source"))?;
+    let f = std::fs::File::from(fd);
+    if !f.metadata().map_err(io_err("stat source"))?.is_file() {
+        return Err(BuildError::invalid(format!(
+            "{} is not a regular file",
+            src.rel
+        )));
+    }
+    Ok(f)
+}
+
+/// Whether ADD should extract this local source (a tar, maybe gzip-compressed).
+pub fn is_archive(root: &Root, src: &Source) -> bool {
+    if src.is_dir {
+        return false;
+    }
+    let Ok(mut f) = open_source(root, src) else {
         return false;
     };
     let mut head = vec![0u8; 512];
@@ -490,7 +707,7 @@ pub fn is_archive(p: &Path) -> bool {
     }
     head.truncate(n);
     if head.starts_with(&[0x1f, 0x8b]) {
-        let Ok(f) = fs::File::open(p) else {
+        let Ok(f) = open_source(root, src) else {
             return false;
         };
         let mut d = flate2::read::GzDecoder::new(f);
@@ -503,6 +720,8 @@ pub fn is_archive(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 
     fn ctx() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
@@ -513,43 +732,72 @@ mod tests {
         d
     }
 
+    fn root(d: &tempfile::TempDir) -> Root {
+        Root::at(d.path()).unwrap()
+    }
+
     #[test]
     fn resolves_globs_and_refuses_escapes() {
         let d = ctx();
-        let s = resolve(
-            d.path(),
-            &["src/*.txt".into(), "top.md".into()],
-            None,
-            "COPY",
-        )
-        .unwrap();
+        let r = root(&d);
+        let s = resolve(&r, &["src/*.txt".into(), "top.md".into()], None, "COPY").unwrap();
         assert_eq!(
             s.iter().map(|s| s.rel.as_str()).collect::<Vec<_>>(),
             vec!["src/a.txt", "top.md"]
         );
-        let e = resolve(d.path(), &["../x".into()], None, "COPY").unwrap_err();
+        let e = resolve(&r, &["../x".into()], None, "COPY").unwrap_err();
         assert_eq!(
             e.to_string(),
             "COPY failed: forbidden path outside the build context: ../x ()"
         );
-        let e = resolve(d.path(), &["nope".into()], None, "COPY").unwrap_err();
+        let e = resolve(&r, &["nope".into()], None, "COPY").unwrap_err();
         assert!(e
             .to_string()
             .contains("file not found in build context or excluded by .dockerignore: stat nope"));
         let m = Matcher::parse("top.md\n");
-        assert!(resolve(d.path(), &["top.md".into()], Some(&m), "COPY").is_err());
+        assert!(resolve(&r, &["top.md".into()], Some(&m), "COPY").is_err());
         // A leading slash is the context root.
         assert_eq!(
-            resolve(d.path(), &["/top.md".into()], None, "COPY").unwrap()[0].rel,
+            resolve(&r, &["/top.md".into()], None, "COPY").unwrap()[0].rel,
             "top.md"
         );
     }
 
     #[test]
+    fn symlinks_resolve_inside_the_context() {
+        let d = ctx();
+        let host = tempfile::tempdir().unwrap();
+        fs::write(host.path().join("secret"), "host secret").unwrap();
+        symlink("src", d.path().join("rel")).unwrap();
+        symlink("/src", d.path().join("abs")).unwrap();
+        symlink(host.path(), d.path().join("hostdir")).unwrap();
+        symlink("../../../../../../../..", d.path().join("up")).unwrap();
+        let r = root(&d);
+        let s = resolve(&r, &["rel/a.txt".into()], None, "COPY").unwrap();
+        assert_eq!(s[0].resolved, "src/a.txt");
+        let s = resolve(&r, &["abs".into()], None, "COPY").unwrap();
+        assert_eq!((s[0].resolved.as_str(), s[0].is_dir), ("src", true));
+        // The host directory's path, looked up inside the context: not there.
+        let e = resolve(&r, &["hostdir/secret".into()], None, "COPY").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("stat hostdir/secret: file does not exist"),
+            "{e}"
+        );
+        // `..` through a link stops at the context root.
+        let s = resolve(&r, &["up/top.md".into()], None, "COPY").unwrap();
+        assert_eq!(s[0].resolved, "top.md");
+        // A glob never descends into a symlinked directory.
+        let e = resolve(&r, &["hostdir/*".into()], None, "COPY").unwrap_err();
+        assert!(e.to_string().contains("no source files were specified"));
+    }
+
+    #[test]
     fn digest_follows_content_not_mtime() {
         let d = ctx();
-        let s = resolve(d.path(), &["src".into()], None, "COPY").unwrap();
-        let a = digest(&s, None).unwrap();
+        let r = root(&d);
+        let s = resolve(&r, &["src".into()], None, "COPY").unwrap();
+        let a = digest(&r, &s, None).unwrap();
         let p = d.path().join("src/sub/b.txt");
         let mtime = fs::metadata(&p).unwrap().modified().unwrap();
         fs::write(&p, "B").unwrap();
@@ -559,49 +807,114 @@ mod tests {
             .unwrap()
             .set_modified(mtime)
             .unwrap();
-        assert_ne!(a, digest(&s, None).unwrap());
+        assert_ne!(a, digest(&r, &s, None).unwrap());
         fs::write(&p, "b").unwrap();
-        assert_eq!(a, digest(&s, None).unwrap());
+        assert_eq!(a, digest(&r, &s, None).unwrap());
         let m = Matcher::parse("src/sub\n");
-        assert_ne!(a, digest(&s, Some(&m)).unwrap());
+        assert_ne!(a, digest(&r, &s, Some(&m)).unwrap());
     }
 
     #[test]
     fn copy_dir_contents_and_files() {
         let d = ctx();
+        let r = root(&d);
         let up = tempfile::tempdir().unwrap();
-        let lower = Lower { layers: vec![] };
+        let dest_root = Root::at(up.path()).unwrap();
         let p = Placement {
-            upper: up.path(),
-            lower: &lower,
+            root: &dest_root,
             owner: (0, 0),
             chmod: None,
         };
-        let s = resolve(d.path(), &["src".into()], None, "COPY").unwrap();
+        let s = resolve(&r, &["src".into()], None, "COPY").unwrap();
         let m = Matcher::parse("src/sub/b.txt\n");
-        p.copy(&s, "/app", Some(&m)).unwrap();
+        p.copy(&r, &s, "/app", Some(&m)).unwrap();
         assert_eq!(
             fs::read_to_string(up.path().join("app/a.txt")).unwrap(),
             "a"
         );
         assert!(up.path().join("app/sub").is_dir());
         assert!(!up.path().join("app/sub/b.txt").exists());
-        let s = resolve(d.path(), &["top.md".into()], None, "COPY").unwrap();
-        p.copy(&s, "/x/renamed", None).unwrap();
+        let s = resolve(&r, &["top.md".into()], None, "COPY").unwrap();
+        p.copy(&r, &s, "/x/renamed", None).unwrap();
         assert_eq!(
             fs::read_to_string(up.path().join("x/renamed")).unwrap(),
             "t"
         );
-        p.copy(&s, "/y/", None).unwrap();
+        p.copy(&r, &s, "/y/", None).unwrap();
         assert!(up.path().join("y/top.md").is_file());
-        let two = resolve(
-            d.path(),
-            &["top.md".into(), "src/a.txt".into()],
-            None,
-            "COPY",
-        )
-        .unwrap();
-        assert!(p.copy(&two, "/z", None).is_err());
+        let two = resolve(&r, &["top.md".into(), "src/a.txt".into()], None, "COPY").unwrap();
+        assert!(p.copy(&r, &two, "/z", None).is_err());
+    }
+
+    /// The issue's second probe: `COPY s1/ s2/ /out/` with `s1/a -> <host dir>` writes
+    /// `s2/a/evil` into the image (the link replaced by a directory, as Docker's untar
+    /// does), never into the host directory, whose mode stays as it was.
+    #[test]
+    fn a_symlink_copied_first_never_redirects_a_later_source() {
+        let d = tempfile::tempdir().unwrap();
+        let host = tempfile::tempdir().unwrap();
+        fs::set_permissions(host.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::create_dir_all(d.path().join("s1")).unwrap();
+        fs::create_dir_all(d.path().join("s2/a")).unwrap();
+        fs::write(d.path().join("s2/a/evil"), "x").unwrap();
+        fs::set_permissions(d.path().join("s2/a"), fs::Permissions::from_mode(0o777)).unwrap();
+        symlink(host.path(), d.path().join("s1/a")).unwrap();
+        let r = root(&d);
+        let up = tempfile::tempdir().unwrap();
+        let dest_root = Root::at(up.path()).unwrap();
+        let p = Placement {
+            root: &dest_root,
+            owner: (0, 0),
+            chmod: None,
+        };
+        let s = resolve(&r, &["s1/".into(), "s2/".into()], None, "COPY").unwrap();
+        p.copy(&r, &s, "/out/", None).unwrap();
+        assert_eq!(fs::read_dir(host.path()).unwrap().count(), 0);
+        assert_eq!(fs::metadata(host.path()).unwrap().mode() & 0o7777, 0o700);
+        assert!(fs::symlink_metadata(up.path().join("out/a"))
+            .unwrap()
+            .is_dir());
+        assert_eq!(
+            fs::read_to_string(up.path().join("out/a/evil")).unwrap(),
+            "x"
+        );
+    }
+
+    /// The destination resolves inside the image: a link there is followed (Docker's
+    /// `COPY x /linkdir/`), an absolute one to the image's own directory.
+    #[test]
+    fn destination_symlinks_resolve_inside_the_image() {
+        let d = ctx();
+        let r = root(&d);
+        let img = tempfile::tempdir().unwrap();
+        fs::create_dir_all(img.path().join("real")).unwrap();
+        symlink("/real", img.path().join("linkdir")).unwrap();
+        let host = tempfile::tempdir().unwrap();
+        symlink(host.path(), img.path().join("hostlink")).unwrap();
+        let dest_root = Root::at(img.path()).unwrap();
+        let p = Placement {
+            root: &dest_root,
+            owner: (7, 8),
+            chmod: Some(0o640),
+        };
+        let s = resolve(&r, &["top.md".into()], None, "COPY").unwrap();
+        p.copy(&r, &s, "/linkdir/", None).unwrap();
+        let f = img.path().join("real/top.md");
+        assert_eq!(fs::read_to_string(&f).unwrap(), "t");
+        let md = fs::metadata(&f).unwrap();
+        assert_eq!((md.uid(), md.gid(), md.mode() & 0o7777), (7, 8, 0o640));
+        p.copy(&r, &s, "/hostlink/x", None).unwrap();
+        assert_eq!(fs::read_dir(host.path()).unwrap().count(), 0);
+        let inside = img
+            .path()
+            .join(host.path().strip_prefix("/").unwrap())
+            .join("x");
+        assert_eq!(fs::read_to_string(inside).unwrap(), "t");
+        p.write_heredoc("/linkdir/", "h.txt", b"heredoc").unwrap();
+        assert_eq!(
+            fs::read_to_string(img.path().join("real/h.txt")).unwrap(),
+            "heredoc"
+        );
     }
 
     #[test]
@@ -628,20 +941,10 @@ mod tests {
         assert_eq!(parse_chmod("755").unwrap(), 0o755);
         assert!(parse_chmod("9").is_err());
     }
-}
-#[cfg(test)]
-mod extract_tests {
-    use super::*;
+
     #[test]
     fn add_extracts_a_tar_without_dir_entries() {
-        let up = tempfile::tempdir().unwrap();
-        let lower = Lower { layers: vec![] };
-        let p = Placement {
-            upper: up.path(),
-            lower: &lower,
-            owner: (0, 0),
-            chmod: None,
-        };
+        let d = tempfile::tempdir().unwrap();
         let mut tb = tar::Builder::new(Vec::new());
         let mut h = tar::Header::new_gnu();
         h.set_size(3);
@@ -651,12 +954,18 @@ mod extract_tests {
         h.set_mode(0o644);
         h.set_cksum();
         tb.append_data(&mut h, "inner/x.txt", &b"tar"[..]).unwrap();
-        let f = up.path().join("../a.tar");
-        fs::write(&f, tb.into_inner().unwrap()).unwrap();
-        assert!(is_archive(&f));
-        if let Err(e) = p.extract(&f, "/extracted/") {
-            panic!("{e:?}");
-        }
+        fs::write(d.path().join("a.tar"), tb.into_inner().unwrap()).unwrap();
+        let r = root(&d);
+        let s = resolve(&r, &["a.tar".into()], None, "ADD").unwrap();
+        assert!(is_archive(&r, &s[0]));
+        let up = tempfile::tempdir().unwrap();
+        let dest_root = Root::at(up.path()).unwrap();
+        let p = Placement {
+            root: &dest_root,
+            owner: (0, 0),
+            chmod: None,
+        };
+        p.extract(&r, &s[0], "/extracted/").unwrap();
         assert_eq!(
             fs::read_to_string(up.path().join("extracted/inner/x.txt")).unwrap(),
             "tar"

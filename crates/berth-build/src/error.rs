@@ -42,3 +42,15 @@ impl BuildError {
 }
 
 pub type Result<T, E = BuildError> = std::result::Result<T, E>;
+
+#[cfg(feature = "engine")]
+impl BuildError {
+    /// The hardened writer's errors: bad input stays the client's fault, the rest is ours.
+    pub fn from_image(e: berth_image::ImageError) -> BuildError {
+        match e.status_code() {
+            400 => BuildError::Invalid(e.to_string()),
+            404 => BuildError::NotFound(e.to_string()),
+            _ => BuildError::Internal(e.to_string()),
+        }
+    }
+}

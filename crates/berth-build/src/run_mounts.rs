@@ -309,8 +309,10 @@ mod engine {
     use super::*;
     use crate::copy::Lower;
     use crate::secrets::Secrets;
+    use berth_inroot::{tree, Follow, Root};
     use serde_json::{json, Value};
     use std::collections::HashMap;
+    use std::os::fd::AsFd;
     use std::os::unix::fs::PermissionsExt;
     use std::path::{Path, PathBuf};
     use std::sync::{Arc, Mutex};
@@ -359,7 +361,11 @@ mod engine {
         pub from_roots: &'a [Option<PathBuf>],
     }
 
-    /// Source directory of a bind mount inside `root`, refusing an escape.
+    /// The host path of a bind mount's source inside `root`, refusing an escape: symlinks
+    /// are followed inside `root` only (BuildKit resolves the source in its snapshot), and
+    /// the answer is the kernel's name of the resolved directory or file. Handing that path
+    /// to the runtime is safe because nobody else writes to these roots (the build's own
+    /// context copy, or a stage/image mounted for this RUN alone) before it is mounted.
     fn bind_source(root: &Path, source: &str) -> Result<PathBuf> {
         let rel = crate::ignore::clean(source.trim_start_matches('/'));
         if rel == ".." || rel.starts_with("../") {
@@ -367,35 +373,48 @@ mod engine {
                 "invalid mount source {source:?}: outside of the source"
             )));
         }
-        let p = if rel.is_empty() || rel == "." {
-            root.to_path_buf()
-        } else {
-            root.join(&rel)
-        };
-        if std::fs::symlink_metadata(&p).is_err() {
-            return Err(BuildError::invalid(format!(
+        let not_found = || {
+            BuildError::invalid(format!(
                 "failed to compute cache key: \"/{}\": not found",
                 rel.trim_start_matches("./")
-            )));
+            ))
+        };
+        let r = Root::at(root).map_err(io("opening the mount source"))?;
+        let rel_in = if rel == "." { "" } else { rel.as_str() };
+        let fd = r.resolve(rel_in, Follow::All).map_err(|_| not_found())?;
+        let host = tree::host_path(fd.as_fd()).map_err(io("resolving the mount source"))?;
+        let root_host = tree::host_path(r.fd()).map_err(io("resolving the mount source"))?;
+        if !host.starts_with(&root_host) {
+            return Err(not_found());
         }
-        Ok(p)
+        Ok(host)
     }
 
-    fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-        let m = std::fs::symlink_metadata(from)?;
-        if m.is_dir() {
-            std::fs::create_dir_all(to)?;
-            std::fs::set_permissions(to, m.permissions())?;
-            for e in std::fs::read_dir(from)? {
-                let e = e?;
-                copy_tree(&e.path(), &to.join(e.file_name()))?;
-            }
-        } else if m.file_type().is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(from)?, to)?;
-        } else {
-            std::fs::copy(from, to)?;
-        }
-        Ok(())
+    /// A private copy of a bind source for an `rw` mount (its writes are discarded):
+    /// the tree under `from` written to `to` with the hardened writer, metadata kept.
+    fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+        let parent = to
+            .parent()
+            .ok_or_else(|| BuildError::Internal("bind copy".into()))?;
+        let name = to
+            .file_name()
+            .ok_or_else(|| BuildError::Internal("bind copy".into()))?
+            .to_string_lossy()
+            .into_owned();
+        let src_root = Root::at(from.parent().unwrap_or(Path::new("/")))
+            .map_err(io("opening the bind source"))?;
+        let src_name = from
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let srcs = crate::copy::resolve(&src_root, &[src_name], None, "RUN --mount")?;
+        let dest_root = Root::at(parent).map_err(io("opening the bind copy"))?;
+        let p = crate::copy::Placement {
+            root: &dest_root,
+            owner: (0, 0),
+            chmod: None,
+        };
+        p.copy_preserving(&src_root, &srcs, &format!("/{name}"))
     }
 
     pub async fn prepare(mounts: &[RunMount], src: &Sources<'_>) -> Result<Active> {
@@ -443,8 +462,7 @@ mod engine {
                         let d2 = dst.clone();
                         tokio::task::spawn_blocking(move || copy_tree(&s2, &d2))
                             .await
-                            .map_err(|e| BuildError::internal("copy task", e))?
-                            .map_err(io("copying the bind source"))?;
+                            .map_err(|e| BuildError::internal("copy task", e))??;
                         source = dst;
                         a.temps.push(t);
                     }
@@ -543,7 +561,8 @@ mod engine {
 
     /// Removes from the committed `upper` the mount points the runtime created for the
     /// RUN's mounts (and the parents it made for them): what did not exist in `lower` and
-    /// is still an empty file or directory.
+    /// is still an empty file or directory. Looked up inside `upper` through descriptors:
+    /// the RUN may have left symlinks there.
     pub fn remove_stubs(upper: &Path, lower: &Lower, targets: &[String]) {
         let mut paths: Vec<String> = Vec::new();
         for t in targets {
@@ -562,16 +581,26 @@ mod engine {
         // Deepest first, so parents are empty when their turn comes.
         paths.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
         paths.dedup();
+        let Ok(root) = Root::at(upper) else {
+            return;
+        };
         for p in paths {
-            let abs = upper.join(p.trim_start_matches('/'));
-            let Ok(m) = std::fs::symlink_metadata(&abs) else {
+            let Ok((dir, name)) = root.parent(&p, None) else {
                 continue;
             };
-            if m.is_dir() {
-                let _ = std::fs::remove_dir(&abs);
-            } else if m.is_file() && m.len() == 0 {
-                let _ = std::fs::remove_file(&abs);
-            }
+            let Ok(Some(st)) = tree::lstat(dir.as_fd(), &name) else {
+                continue;
+            };
+            let ft = rustix::fs::FileType::from_raw_mode(st.st_mode);
+            let flags = match ft {
+                rustix::fs::FileType::Directory => rustix::fs::AtFlags::REMOVEDIR,
+                rustix::fs::FileType::RegularFile if st.st_size == 0 => {
+                    rustix::fs::AtFlags::empty()
+                }
+                _ => continue,
+            };
+            // A non-empty directory stays (ENOTEMPTY): the RUN wrote there.
+            let _ = rustix::fs::unlinkat(&dir, &name, flags);
         }
     }
 }

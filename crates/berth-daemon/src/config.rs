@@ -16,9 +16,28 @@ pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
     about = "Run the berth daemon (Docker Engine API server)"
 )]
 pub struct Flags {
-    /// Daemon socket(s) to listen on (unix://PATH); repeatable.
+    /// Daemon socket(s) to listen on (unix://PATH, or tcp://HOST:PORT with --tlsverify);
+    /// repeatable.
     #[arg(short = 'H', long = "host")]
     pub hosts: Vec<String>,
+    /// Group of the unix socket(s) (default "docker").
+    #[arg(short = 'G', long = "group")]
+    pub group: Option<String>,
+    /// Use TLS; implied by --tlsverify.
+    #[arg(long = "tls", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls: Option<bool>,
+    /// Use TLS and require a client certificate signed by --tlscacert (tcp:// needs it).
+    #[arg(long = "tlsverify", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tlsverify: Option<bool>,
+    /// Trust client certificates signed only by this CA (default $DOCKER_CERT_PATH/ca.pem, else ~/.docker/ca.pem).
+    #[arg(long = "tlscacert")]
+    pub tlscacert: Option<PathBuf>,
+    /// The daemon's TLS certificate (default .../cert.pem).
+    #[arg(long = "tlscert")]
+    pub tlscert: Option<PathBuf>,
+    /// The daemon's TLS key (default .../key.pem).
+    #[arg(long = "tlskey")]
+    pub tlskey: Option<PathBuf>,
     /// Root directory of persistent state.
     #[arg(long = "data-root")]
     pub data_root: Option<PathBuf>,
@@ -108,6 +127,12 @@ pub struct FileConfig {
     pub selinux_enabled: Option<bool>,
     pub userns_remap: Option<String>,
     pub icc: Option<bool>,
+    pub group: Option<String>,
+    pub tls: Option<bool>,
+    pub tlsverify: Option<bool>,
+    pub tlscacert: Option<PathBuf>,
+    pub tlscert: Option<PathBuf>,
+    pub tlskey: Option<PathBuf>,
     pub log_level: Option<String>,
     pub log_driver: Option<String>,
     pub log_opts: Option<BTreeMap<String, String>>,
@@ -153,12 +178,6 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "shutdown-timeout",
     "pidfile",
     "exec-root",
-    "group",
-    "tls",
-    "tlsverify",
-    "tlscacert",
-    "tlscert",
-    "tlskey",
     "containerd",
     "default-shm-size",
     "init",
@@ -170,7 +189,10 @@ const DOCKER_KEYS_LATER: &[&str] = &[
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub hosts: Vec<String>,
+    pub hosts: Vec<crate::listen::Host>,
+    /// The unix sockets' group (`-G/--group`).
+    pub group: String,
+    pub tls: crate::listen::TlsSettings,
     pub data_root: PathBuf,
     pub log_level: String,
     pub log_opts: BTreeMap<String, String>,
@@ -239,26 +261,53 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
     let security = security_config(&flags, &file)?;
     let log_level = flags
         .log_level
-        .or(file.log_level)
+        .clone()
+        .or(file.log_level.clone())
         .unwrap_or_else(|| "info".into());
     if !["debug", "info", "warn", "error", "fatal", "trace"].contains(&log_level.as_str()) {
         return Err(format!("unable to parse logging level: {log_level}"));
     }
-    let mut hosts = if flags.hosts.is_empty() {
-        file.hosts.unwrap_or_default()
-    } else {
-        flags.hosts
-    };
-    if hosts.is_empty() {
-        hosts.push(DEFAULT_HOST.into());
-    }
-    for h in &hosts {
-        if !h.starts_with("unix://") {
-            return Err(format!(
-                "invalid host {h}: berth listens on unix:// sockets only"
-            ));
+    for (name, both) in [
+        ("group", flags.group.is_some() && file.group.is_some()),
+        ("tls", flags.tls.is_some() && file.tls.is_some()),
+        (
+            "tlsverify",
+            flags.tlsverify.is_some() && file.tlsverify.is_some(),
+        ),
+        (
+            "tlscacert",
+            flags.tlscacert.is_some() && file.tlscacert.is_some(),
+        ),
+        ("tlscert", flags.tlscert.is_some() && file.tlscert.is_some()),
+        ("tlskey", flags.tlskey.is_some() && file.tlskey.is_some()),
+    ] {
+        if both {
+            return Err(conflict(name));
         }
     }
+    let tls = tls_settings(&flags, &file);
+    let mut host_strings = if flags.hosts.is_empty() {
+        file.hosts.clone().unwrap_or_default()
+    } else {
+        flags.hosts.clone()
+    };
+    if host_strings.is_empty() {
+        host_strings.push(DEFAULT_HOST.into());
+    }
+    let default_unix = DEFAULT_HOST.trim_start_matches("unix://");
+    let mut hosts = Vec::new();
+    for h in &host_strings {
+        let host = crate::listen::parse_host(h, tls.tls, default_unix)?;
+        if matches!(host, crate::listen::Host::Tcp(_)) {
+            crate::listen::check_tcp_allowed(h, &tls)?;
+        }
+        hosts.push(host);
+    }
+    let group = flags
+        .group
+        .clone()
+        .or(file.group.clone())
+        .unwrap_or_else(|| crate::listen::DEFAULT_GROUP.to_string());
     let default_runtime = file
         .default_runtime
         .unwrap_or_else(berth_engine::default_runtime);
@@ -266,6 +315,8 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         .map_err(|e| format!("default-runtime: {e}"))?;
     Ok(Settings {
         hosts,
+        group,
+        tls,
         data_root: flags
             .data_root
             .or(file.data_root)
@@ -386,6 +437,35 @@ fn parse_ulimit(s: &str) -> Result<berth_engine::security::Ulimit, String> {
         soft: soft.parse().map_err(|_| bad())?,
         hard: hard.parse().map_err(|_| bad())?,
     })
+}
+
+/// `--tls*` from flags or daemon.json, with dockerd's defaults for the files
+/// (`$DOCKER_CERT_PATH`, else `~/.docker`: `ca.pem`, `cert.pem`, `key.pem`).
+fn tls_settings(flags: &Flags, file: &FileConfig) -> crate::listen::TlsSettings {
+    let dir = std::env::var_os("DOCKER_CERT_PATH")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))
+        .unwrap_or_else(|| PathBuf::from(".docker"));
+    let verify = flags.tlsverify.or(file.tlsverify).unwrap_or(false);
+    crate::listen::TlsSettings {
+        tls: verify || flags.tls.or(file.tls).unwrap_or(false),
+        verify,
+        ca: flags
+            .tlscacert
+            .clone()
+            .or(file.tlscacert.clone())
+            .unwrap_or_else(|| dir.join("ca.pem")),
+        cert: flags
+            .tlscert
+            .clone()
+            .or(file.tlscert.clone())
+            .unwrap_or_else(|| dir.join("cert.pem")),
+        key: flags
+            .tlskey
+            .clone()
+            .or(file.tlskey.clone())
+            .unwrap_or_else(|| dir.join("key.pem")),
+    }
 }
 
 /// The default bridge and address pools, from flags or daemon.json (not both).
@@ -554,7 +634,13 @@ mod tests {
         let s = load(flags(&["--config-file", p.to_str().unwrap_or_default()])).expect("loads");
         assert_eq!(s.data_root, PathBuf::from("/x"));
         assert_eq!(s.log_opts["max-size"], "1m");
-        assert_eq!(s.hosts, vec![DEFAULT_HOST.to_string()]);
+        assert_eq!(
+            s.hosts,
+            vec![crate::listen::Host::Unix(PathBuf::from(
+                "/run/berth/berth.sock"
+            ))]
+        );
+        assert_eq!(s.group, "docker");
         let err = load(flags(&[
             "--config-file",
             p.to_str().unwrap_or_default(),
@@ -667,5 +753,62 @@ mod tests {
         std::fs::write(&p, "{").expect("write");
         assert!(load(flags(&["--config-file", p.to_str().unwrap_or_default()])).is_err());
         assert!(load(flags(&["--config-file", "/nonexistent/daemon.json"])).is_err());
+    }
+
+    #[test]
+    fn api_access_settings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("daemon.json");
+        std::fs::write(&p, "{}").expect("write");
+        let cf = p.to_str().unwrap_or_default().to_string();
+        let e = load(flags(&["--config-file", &cf, "-H", "tcp://127.0.0.1:2375"]))
+            .expect_err("plain tcp");
+        assert!(
+            e.contains("refusing to listen on tcp://127.0.0.1:2375 without --tlsverify"),
+            "{e}"
+        );
+        let e = load(flags(&[
+            "--config-file",
+            &cf,
+            "--tls",
+            "-H",
+            "tcp://127.0.0.1:2375",
+        ]))
+        .expect_err("tls without verify");
+        assert!(e.contains("without --tlsverify"), "{e}");
+        let s = load(flags(&[
+            "--config-file",
+            &cf,
+            "--tlsverify",
+            "--tlscacert=/c/ca.pem",
+            "-H",
+            "tcp://127.0.0.1:2999",
+            "-G",
+            "staff",
+        ]))
+        .expect("mutual TLS");
+        assert_eq!(
+            s.hosts,
+            vec![crate::listen::Host::Tcp("127.0.0.1:2999".into())]
+        );
+        assert!(s.tls.verify && s.tls.tls);
+        assert_eq!(s.tls.ca, PathBuf::from("/c/ca.pem"));
+        assert_eq!(s.group, "staff");
+        std::fs::write(
+            &p,
+            r#"{"group":"g","tlsverify":true,"hosts":["tcp://:2999"]}"#,
+        )
+        .expect("write");
+        let s = load(flags(&["--config-file", &cf])).expect("file settings");
+        assert_eq!(s.group, "g");
+        assert_eq!(
+            s.hosts,
+            vec![crate::listen::Host::Tcp("0.0.0.0:2999".into())]
+        );
+        let e = load(flags(&["--config-file", &cf, "-G", "x"])).expect_err("conflict");
+        assert!(
+            e.contains("both as a flag and in the configuration file: group"),
+            "{e}"
+        );
     }
 }

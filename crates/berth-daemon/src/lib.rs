@@ -1,16 +1,16 @@
-//! The berth daemon: serves the Docker Engine API on unix sockets and drives the engine.
+//! The berth daemon: serves the Docker Engine API (unix sockets; TCP with mutual TLS, see
+//! [`listen`]) and drives the engine.
 #![recursion_limit = "256"]
 
 mod config;
 mod error;
+mod listen;
 mod query;
 mod routes;
 
 use berth_engine::{Engine, EngineConfig};
 use clap::Parser;
 use std::ffi::OsString;
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use tower::Layer;
 use tracing::{error, info};
 
@@ -81,27 +81,7 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     .await
     .map_err(|e| format!("cannot open the engine: {e}"))?;
 
-    let mut listeners = Vec::new();
-    for host in &settings.hosts {
-        let path = PathBuf::from(host.trim_start_matches("unix://"));
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        // A socket that still answers belongs to a running daemon: never steal it.
-        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
-            return Err(format!(
-                "another daemon is already listening on {}",
-                path.display()
-            ));
-        }
-        let _ = std::fs::remove_file(&path);
-        let l = tokio::net::UnixListener::bind(&path)
-            .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660));
-        info!(socket = %path.display(), "API listen");
-        listeners.push((path, l));
-    }
+    let listeners = listen::bind_all(&settings.hosts, &settings.group, &settings.tls).await?;
 
     let cluster = open_swarm(&settings, &engine).await;
     let swarm = routes::swarm::SwarmState {
@@ -111,17 +91,32 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     let app = axum::middleware::from_fn(routes::version_layer)
         .layer(routes::router(engine.clone(), swarm));
     let mut tasks = Vec::new();
-    for (_, l) in listeners {
+    let mut sockets = Vec::new();
+    for l in listeners {
         let app = app.clone();
-        tasks.push(tokio::spawn(async move {
-            axum::serve(
-                l,
-                axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                    routes::ConnFd,
-                >(app),
-            )
-            .await
-        }));
+        tasks.push(match l {
+            listen::Bound::Unix(path, l) => {
+                sockets.push(path);
+                tokio::spawn(async move {
+                    axum::serve(
+                        l,
+                        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                            routes::ConnFd,
+                        >(app),
+                    )
+                    .await
+                })
+            }
+            listen::Bound::Tls(l) => tokio::spawn(async move {
+                axum::serve(
+                    l,
+                    axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                        routes::ConnFd,
+                    >(app),
+                )
+                .await
+            }),
+        });
     }
     info!(version = berth_api::version::BERTH_VERSION, "daemon ready");
     shutdown_signal().await;
@@ -131,8 +126,8 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     }
     cluster.shutdown().await;
     engine.network_shutdown();
-    for h in &settings.hosts {
-        let _ = std::fs::remove_file(h.trim_start_matches("unix://"));
+    for p in &sockets {
+        let _ = std::fs::remove_file(p);
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ pub mod store;
 mod unpack;
 
 pub use changes::{apply_changes, ContainerConfig};
-pub use unpack::{unpack_with, UnpackOptions};
+pub use unpack::{unpack_into, unpack_with, EntryKind, EntryMeta, TreeWriter, UnpackOptions};
 
 pub use error::ImageError;
 pub use reference::{parse_any, AnyReference, Reference};

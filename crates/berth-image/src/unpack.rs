@@ -1,4 +1,5 @@
-//! Hardened layer extraction into an overlay lower dir.
+//! Hardened extraction: layers into an overlay lower dir, tars into a container
+//! (`docker cp`), and the builder's COPY/ADD through the same [`TreeWriter`].
 //!
 //! Every path is resolved component by component from a directory fd with `O_NOFOLLOW`, so
 //! a symlink in the layer (or `..`) can never redirect a write outside the root. Symlinks
@@ -7,10 +8,10 @@
 //! 0/0 char device, `.wh..wh..opq` the `trusted.overlay.opaque=y` xattr on the directory.
 
 use std::collections::HashSet;
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path};
@@ -86,14 +87,7 @@ fn walk(
     create: bool,
     name: &str,
 ) -> Result<OwnedFd, ImageError> {
-    // SAFETY: a close-on-exec duplicate of a valid fd, owned by the result (a plain dup
-    // would leak the directory into any process the daemon spawns meanwhile).
-    let mut cur = unsafe {
-        OwnedFd::from_raw_fd(
-            check(libc::fcntl(root.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0))
-                .map_err(|e| io_err("dup", name, e))?,
-        )
-    };
+    let mut cur = dup_cloexec(root).map_err(|e| io_err("dup", name, e))?;
     for comp in parents {
         let c = cstr(comp)?;
         let next = match open_dir_at(cur.as_raw_fd(), &c) {
@@ -116,6 +110,12 @@ fn walk(
         cur = next;
     }
     Ok(cur)
+}
+
+/// A close-on-exec duplicate (a plain `dup` would leak a directory descriptor into every
+/// process the daemon starts while the unpack runs).
+fn dup_cloexec(fd: &OwnedFd) -> io::Result<OwnedFd> {
+    fd.try_clone()
 }
 
 fn lstat_at(dir: RawFd, name: &CString) -> io::Result<Option<libc::stat>> {
@@ -141,10 +141,10 @@ fn remove_at(dir: RawFd, name: &CString) -> io::Result<()> {
     if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         let sub = open_dir_at(dir, name)?;
         // Collect names first: the directory iterator must not see its own removals.
-        let path = format!("/proc/self/fd/{}", sub.as_raw_fd());
-        let names: Vec<CString> = fs::read_dir(&path)?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| CString::new(e.file_name().as_bytes()).ok())
+        // Read through the descriptor (no /proc: `docker cp` runs this chrooted).
+        let names: Vec<CString> = berth_inroot::tree::names(sub.as_fd())?
+            .into_iter()
+            .filter_map(|n| CString::new(n.as_bytes()).ok())
             .collect();
         for n in names {
             remove_at(sub.as_raw_fd(), &n)?;
@@ -158,10 +158,10 @@ fn remove_at(dir: RawFd, name: &CString) -> io::Result<()> {
     Ok(())
 }
 
-fn set_times_at(dir: RawFd, name: &CString, mtime: i64) -> io::Result<()> {
+fn set_times_at(dir: RawFd, name: &CString, mtime: i64, nsec: i64) -> io::Result<()> {
     let ts = libc::timespec {
         tv_sec: mtime as libc::time_t,
-        tv_nsec: 0,
+        tv_nsec: nsec as libc::c_long,
     };
     let times = [ts, ts];
     // SAFETY: valid fd, name and a 2-element timespec array.
@@ -197,15 +197,7 @@ fn set_xattr_fd(fd: RawFd, key: &[u8], value: &[u8]) -> io::Result<()> {
         .map(|_| ())
 }
 
-struct Meta {
-    mode: u32,
-    uid: u64,
-    gid: u64,
-    mtime: i64,
-    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
-}
-
-fn entry_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, ImageError> {
+fn entry_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<EntryMeta, ImageError> {
     let h = entry.header();
     let mode = h
         .mode()
@@ -223,17 +215,18 @@ fn entry_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, ImageError
             }
         }
     }
-    Ok(Meta {
+    Ok(EntryMeta {
         mode,
         uid,
         gid,
         mtime,
+        mtime_nsec: 0,
         xattrs,
     })
 }
 
 /// Applies ownership, mode, xattrs (files and dirs, through an fd) and mtime.
-fn apply_meta_fd(fd: RawFd, m: &Meta, name: &str) -> Result<(), ImageError> {
+fn apply_meta_fd(fd: RawFd, m: &EntryMeta, name: &str) -> Result<(), ImageError> {
     // SAFETY: valid fd.
     check(unsafe { libc::fchown(fd, m.uid as libc::uid_t, m.gid as libc::gid_t) })
         .map_err(|e| io_err("chown", name, e))?;
@@ -248,7 +241,7 @@ fn apply_meta_fd(fd: RawFd, m: &Meta, name: &str) -> Result<(), ImageError> {
     }
     let ts = libc::timespec {
         tv_sec: m.mtime as libc::time_t,
-        tv_nsec: 0,
+        tv_nsec: m.mtime_nsec as libc::c_long,
     };
     // SAFETY: valid fd and 2-element array.
     check(unsafe { libc::futimens(fd, [ts, ts].as_ptr()) })
@@ -291,42 +284,257 @@ pub fn unpack_with<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<R
     .map_err(|e| io_err("opening", &dest.display().to_string(), e))?;
     // SAFETY: fresh fd from open.
     let root = unsafe { OwnedFd::from_raw_fd(root_fd) };
+    unpack_into(r, root, opts)
+}
 
+/// [`unpack_with`] into a directory the caller holds open (found with in-root resolution,
+/// say): the descriptor is the root nothing is written outside of.
+pub fn unpack_into<R: Read>(r: R, dest: OwnedFd, opts: &UnpackOptions) -> Result<R, ImageError> {
+    let mut w = TreeWriter::new(dest, opts.clone());
     let mut ar = tar::Archive::new(r);
-    let mut dirs: Vec<(Vec<Vec<u8>>, Meta)> = Vec::new();
     {
         let entries = ar
             .entries()
             .map_err(|e| bad(format!("invalid layer tar: {e}")))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| bad(format!("invalid layer tar: {e}")))?;
-            extract_entry(&root, &mut entry, &mut dirs, opts)?;
+            extract_entry(&mut w, &mut entry)?;
         }
     }
-    // Directory metadata last, deepest first, so creating children does not touch mtimes.
-    for (comps, meta) in dirs.iter().rev() {
-        let name = display(comps);
-        let fd = if comps.is_empty() {
-            // SAFETY: a close-on-exec duplicate of a valid fd.
-            unsafe {
-                OwnedFd::from_raw_fd(
-                    check(libc::fcntl(root.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0))
-                        .map_err(|e| io_err("dup", &name, e))?,
-                )
-            }
-        } else {
-            walk(&root, comps, false, &name)?
-        };
-        apply_meta_fd(fd.as_raw_fd(), meta, &name)?;
-    }
+    w.finish()?;
     Ok(ar.into_inner())
 }
 
+/// What one entry is, for [`TreeWriter::put`].
+pub enum EntryKind<'a> {
+    Dir,
+    /// A regular file of `size` bytes read from `content`.
+    File {
+        size: u64,
+        content: &'a mut dyn Read,
+    },
+    Symlink {
+        target: &'a [u8],
+    },
+    /// A hard link to an entry already written (path components from the writer's root).
+    HardLink {
+        target: &'a [Vec<u8>],
+    },
+    /// A character or block device or a fifo (`S_IFCHR`/`S_IFBLK`/`S_IFIFO`).
+    Node {
+        format: libc::mode_t,
+        major: u32,
+        minor: u32,
+    },
+}
+
+/// Ownership, permissions, extended attributes and mtime of an entry.
+#[derive(Debug, Clone, Default)]
+pub struct EntryMeta {
+    /// Permission bits (0o7777).
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// Seconds since the epoch.
+    pub mtime: i64,
+    /// Nanoseconds past `mtime` (tar headers carry seconds only: 0 there).
+    pub mtime_nsec: i64,
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// The hardened writer behind layer unpacking, `docker cp` into a container and the
+/// builder's COPY/ADD: entries are created below one directory descriptor, every parent
+/// opened with `O_NOFOLLOW` from it and files created `O_EXCL | O_NOFOLLOW`, so a symlink
+/// (already there or written earlier) can never redirect a write out of the tree.
+/// Directory metadata is applied in [`TreeWriter::finish`], deepest first.
+pub struct TreeWriter {
+    root: OwnedFd,
+    opts: UnpackOptions,
+    dirs: Vec<(Vec<Vec<u8>>, EntryMeta)>,
+}
+
+impl TreeWriter {
+    /// A writer below `root` (an open directory).
+    pub fn new(root: OwnedFd, opts: UnpackOptions) -> TreeWriter {
+        TreeWriter {
+            root,
+            opts,
+            dirs: Vec::new(),
+        }
+    }
+
+    /// Writes one entry at `comps` (path components below the root; empty: the root
+    /// itself, of which only a directory's metadata is kept). `shown` names it in errors.
+    pub fn put(
+        &mut self,
+        comps: &[Vec<u8>],
+        kind: EntryKind<'_>,
+        mut meta: EntryMeta,
+        shown: &str,
+    ) -> Result<(), ImageError> {
+        if let Some((uid, gid)) = self.opts.chown {
+            meta.uid = u64::from(uid);
+            meta.gid = u64::from(gid);
+        }
+        let Some((base, parents)) = comps.split_last() else {
+            if matches!(kind, EntryKind::Dir) {
+                self.dirs.push((Vec::new(), meta));
+            }
+            return Ok(());
+        };
+        let parent = walk(&self.root, parents, true, shown)?;
+        let pfd = parent.as_raw_fd();
+        let is_dir = matches!(kind, EntryKind::Dir);
+        let bc = cstr(base)?;
+        let existing = lstat_at(pfd, &bc).map_err(|e| io_err("stat", shown, e))?;
+        let existing_is_dir = existing.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+        if self.opts.no_overwrite_dir_non_dir && existing.is_some() {
+            let path = format!("/{}", display(comps));
+            if existing_is_dir && !is_dir {
+                return Err(ImageError::InvalidArgument(format!(
+                    "cannot overwrite directory {path:?} with non-directory {path:?}"
+                )));
+            }
+            if !existing_is_dir && is_dir {
+                return Err(ImageError::InvalidArgument(format!(
+                    "cannot overwrite non-directory {path:?} with directory {path:?}"
+                )));
+            }
+        }
+        if existing.is_some() && !(is_dir && existing_is_dir) {
+            remove_at(pfd, &bc).map_err(|e| io_err("replacing", shown, e))?;
+        }
+        match kind {
+            EntryKind::Dir => {
+                if !existing_is_dir {
+                    // SAFETY: valid fd and name.
+                    check(unsafe { libc::mkdirat(pfd, bc.as_ptr(), 0o700) })
+                        .map_err(|e| io_err("mkdir", shown, e))?;
+                }
+                self.dirs.push((comps.to_vec(), meta));
+            }
+            EntryKind::File { size, content } => {
+                // SAFETY: valid fd and name; O_EXCL|O_NOFOLLOW: never write through a link.
+                let fd = check(unsafe {
+                    libc::openat(
+                        pfd,
+                        bc.as_ptr(),
+                        libc::O_WRONLY
+                            | libc::O_CREAT
+                            | libc::O_EXCL
+                            | libc::O_NOFOLLOW
+                            | libc::O_CLOEXEC,
+                        0o600,
+                    )
+                })
+                .map_err(|e| io_err("creating", shown, e))?;
+                // SAFETY: fresh fd.
+                let mut f = unsafe { File::from_raw_fd(fd) };
+                let n = io::copy(content, &mut f)
+                    .map_err(|e| bad(format!("error reading layer tar at {shown}: {e}")))?;
+                if n != size {
+                    return Err(bad(format!(
+                        "unexpected EOF: layer tar truncated in {shown} ({n} of {size} bytes)"
+                    )));
+                }
+                apply_meta_fd(f.as_raw_fd(), &meta, shown)?;
+            }
+            EntryKind::Symlink { target } => {
+                let tc = cstr(target)?;
+                // SAFETY: valid fd and names.
+                check(unsafe { libc::symlinkat(tc.as_ptr(), pfd, bc.as_ptr()) })
+                    .map_err(|e| io_err("symlink", shown, e))?;
+                chown_at(pfd, &bc, meta.uid, meta.gid).map_err(|e| io_err("chown", shown, e))?;
+                set_times_at(pfd, &bc, meta.mtime, meta.mtime_nsec)
+                    .map_err(|e| io_err("utimes", shown, e))?;
+            }
+            EntryKind::HardLink { target } => {
+                let (tbase, tparents) = target
+                    .split_last()
+                    .ok_or_else(|| bad(format!("invalid hard link {shown:?}")))?;
+                let tdir = walk(&self.root, tparents, false, shown)?;
+                let tb = cstr(tbase)?;
+                // flags 0: link the target entry itself, never what a symlink points to.
+                // SAFETY: valid fds and names.
+                check(unsafe { libc::linkat(tdir.as_raw_fd(), tb.as_ptr(), pfd, bc.as_ptr(), 0) })
+                    .map_err(|e| {
+                        bad(format!(
+                            "invalid hard link {shown:?} -> {:?}: {e}",
+                            display(target)
+                        ))
+                    })?;
+            }
+            EntryKind::Node {
+                format,
+                major,
+                minor,
+            } => {
+                let dev = libc::makedev(major, minor);
+                // SAFETY: valid fd and name.
+                check(unsafe {
+                    libc::mknodat(
+                        pfd,
+                        bc.as_ptr(),
+                        format | (meta.mode as libc::mode_t & 0o777),
+                        dev,
+                    )
+                })
+                .map_err(|e| io_err("mknod", shown, e))?;
+                chown_at(pfd, &bc, meta.uid, meta.gid).map_err(|e| io_err("chown", shown, e))?;
+                // SAFETY: valid fd and name (fchmodat never follows for non-links).
+                check(unsafe { libc::fchmodat(pfd, bc.as_ptr(), meta.mode as libc::mode_t, 0) })
+                    .map_err(|e| io_err("chmod", shown, e))?;
+                set_times_at(pfd, &bc, meta.mtime, meta.mtime_nsec)
+                    .map_err(|e| io_err("utimes", shown, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the directory `comps` opaque (overlay's `.wh..wh..opq`), creating it if needed.
+    fn mark_opaque(&mut self, comps: &[Vec<u8>], shown: &str) -> Result<(), ImageError> {
+        let dir = walk(&self.root, comps, true, shown)?;
+        set_xattr_fd(dir.as_raw_fd(), b"trusted.overlay.opaque", b"y")
+            .map_err(|e| io_err("marking opaque", shown, e))
+    }
+
+    /// Replaces `name` in the directory `comps` with an overlay whiteout (0/0 char device).
+    fn whiteout(
+        &mut self,
+        comps: &[Vec<u8>],
+        name: &[u8],
+        meta: &EntryMeta,
+        shown: &str,
+    ) -> Result<(), ImageError> {
+        let parent = walk(&self.root, comps, true, shown)?;
+        let pfd = parent.as_raw_fd();
+        let rc = cstr(name)?;
+        remove_at(pfd, &rc).map_err(|e| io_err("removing", shown, e))?;
+        // SAFETY: valid fd and name; 0/0 char device is overlayfs's whiteout.
+        check(unsafe { libc::mknodat(pfd, rc.as_ptr(), libc::S_IFCHR, 0) })
+            .map_err(|e| io_err("creating whiteout", shown, e))?;
+        chown_at(pfd, &rc, meta.uid, meta.gid).map_err(|e| io_err("chown", shown, e))
+    }
+
+    /// Applies the directories' metadata, deepest first, so creating their children does
+    /// not touch their mtimes.
+    pub fn finish(self) -> Result<(), ImageError> {
+        for (comps, meta) in self.dirs.iter().rev() {
+            let name = display(comps);
+            let fd = if comps.is_empty() {
+                dup_cloexec(&self.root).map_err(|e| io_err("dup", &name, e))?
+            } else {
+                walk(&self.root, comps, false, &name)?
+            };
+            apply_meta_fd(fd.as_raw_fd(), meta, &name)?;
+        }
+        Ok(())
+    }
+}
+
 fn extract_entry<R: Read>(
-    root: &OwnedFd,
+    w: &mut TreeWriter,
     entry: &mut tar::Entry<'_, R>,
-    dirs: &mut Vec<(Vec<Vec<u8>>, Meta)>,
-    opts: &UnpackOptions,
 ) -> Result<(), ImageError> {
     let raw = entry
         .path()
@@ -340,109 +548,50 @@ fn extract_entry<R: Read>(
     })?;
     let kind = entry.header().entry_type();
     let mut meta = entry_meta(entry)?;
-    if let Some((uid, gid)) = opts.chown {
+    if let Some((uid, gid)) = w.opts.chown {
         meta.uid = u64::from(uid);
         meta.gid = u64::from(gid);
     }
     let Some((base, parents)) = comps.split_last() else {
         // The root itself ("./"): only its metadata matters, for layers (docker cp leaves
         // the extraction directory as it is).
-        if kind.is_dir() && opts.whiteouts {
-            dirs.push((Vec::new(), meta));
+        if kind.is_dir() && w.opts.whiteouts {
+            w.dirs.push((Vec::new(), meta));
         }
         return Ok(());
     };
-    let parent = walk(root, parents, true, &shown)?;
-    let pfd = parent.as_raw_fd();
-    let base_str = OsStr::from_bytes(base).to_string_lossy().into_owned();
-
-    if opts.whiteouts && base_str == OPAQUE {
-        set_xattr_fd(pfd, b"trusted.overlay.opaque", b"y")
-            .map_err(|e| io_err("marking opaque", &shown, e))?;
-        return Ok(());
+    if w.opts.whiteouts && base.as_slice() == OPAQUE.as_bytes() {
+        return w.mark_opaque(parents, &shown);
     }
     if let Some(real) = base
         .strip_prefix(WHITEOUT_PREFIX.as_bytes())
-        .filter(|_| opts.whiteouts)
+        .filter(|_| w.opts.whiteouts)
     {
         if real.is_empty() || real == b"." || real == b".." {
             return Err(bad(format!("invalid whiteout entry {shown:?}")));
         }
-        let rc = cstr(real)?;
-        remove_at(pfd, &rc).map_err(|e| io_err("removing", &shown, e))?;
-        // SAFETY: valid fd and name; 0/0 char device is overlayfs's whiteout.
-        check(unsafe { libc::mknodat(pfd, rc.as_ptr(), libc::S_IFCHR, 0) })
-            .map_err(|e| io_err("creating whiteout", &shown, e))?;
-        chown_at(pfd, &rc, meta.uid, meta.gid).map_err(|e| io_err("chown", &shown, e))?;
-        return Ok(());
+        return w.whiteout(parents, real, &meta, &shown);
     }
-
-    let bc = cstr(base)?;
-    let existing = lstat_at(pfd, &bc).map_err(|e| io_err("stat", &shown, e))?;
-    let existing_is_dir = existing.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
-    if opts.no_overwrite_dir_non_dir && existing.is_some() {
-        let path = format!("/{}", display(&comps));
-        if existing_is_dir && !kind.is_dir() {
-            return Err(ImageError::InvalidArgument(format!(
-                "cannot overwrite directory {path:?} with non-directory {path:?}"
-            )));
-        }
-        if !existing_is_dir && kind.is_dir() {
-            return Err(ImageError::InvalidArgument(format!(
-                "cannot overwrite non-directory {path:?} with directory {path:?}"
-            )));
-        }
-    }
-    if existing.is_some() && !(kind.is_dir() && existing_is_dir) {
-        remove_at(pfd, &bc).map_err(|e| io_err("replacing", &shown, e))?;
-    }
-
     match kind {
-        tar::EntryType::Directory => {
-            if !existing_is_dir {
-                // SAFETY: valid fd and name.
-                check(unsafe { libc::mkdirat(pfd, bc.as_ptr(), 0o700) })
-                    .map_err(|e| io_err("mkdir", &shown, e))?;
-            }
-            dirs.push((comps.clone(), meta));
-        }
+        tar::EntryType::Directory => w.put(&comps, EntryKind::Dir, meta, &shown),
         tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-            // SAFETY: valid fd and name; O_EXCL|O_NOFOLLOW: never write through a link.
-            let fd = check(unsafe {
-                libc::openat(
-                    pfd,
-                    bc.as_ptr(),
-                    libc::O_WRONLY
-                        | libc::O_CREAT
-                        | libc::O_EXCL
-                        | libc::O_NOFOLLOW
-                        | libc::O_CLOEXEC,
-                    0o600,
-                )
-            })
-            .map_err(|e| io_err("creating", &shown, e))?;
-            // SAFETY: fresh fd.
-            let mut f = unsafe { File::from_raw_fd(fd) };
-            let want = entry.size();
-            let n = io::copy(entry, &mut f)
-                .map_err(|e| bad(format!("error reading layer tar at {shown}: {e}")))?;
-            if n != want {
-                return Err(bad(format!(
-                    "unexpected EOF: layer tar truncated in {shown} ({n} of {want} bytes)"
-                )));
-            }
-            apply_meta_fd(f.as_raw_fd(), &meta, &shown)?;
+            let size = entry.size();
+            w.put(
+                &comps,
+                EntryKind::File {
+                    size,
+                    content: entry,
+                },
+                meta,
+                &shown,
+            )
         }
         tar::EntryType::Symlink => {
             let target = entry
                 .link_name_bytes()
-                .ok_or_else(|| bad(format!("symlink {shown:?} has no target")))?;
-            let tc = cstr(&target)?;
-            // SAFETY: valid fd and names.
-            check(unsafe { libc::symlinkat(tc.as_ptr(), pfd, bc.as_ptr()) })
-                .map_err(|e| io_err("symlink", &shown, e))?;
-            chown_at(pfd, &bc, meta.uid, meta.gid).map_err(|e| io_err("chown", &shown, e))?;
-            set_times_at(pfd, &bc, meta.mtime).map_err(|e| io_err("utimes", &shown, e))?;
+                .ok_or_else(|| bad(format!("symlink {shown:?} has no target")))?
+                .into_owned();
+            w.put(&comps, EntryKind::Symlink { target: &target }, meta, &shown)
         }
         tar::EntryType::Link => {
             let target = entry
@@ -458,52 +607,38 @@ fn extract_entry<R: Read>(
                         target.display()
                     ))
                 })?;
-            let (tbase, tparents) = tcomps
-                .split_last()
-                .ok_or_else(|| bad(format!("invalid hard link {shown:?}")))?;
-            let tdir = walk(root, tparents, false, &shown)?;
-            let tb = cstr(tbase)?;
-            // flags 0: link the target entry itself, never what a symlink points to.
-            // SAFETY: valid fds and names.
-            check(unsafe { libc::linkat(tdir.as_raw_fd(), tb.as_ptr(), pfd, bc.as_ptr(), 0) })
-                .map_err(|e| {
-                    bad(format!(
-                        "invalid hard link {shown:?} -> {:?}: {e}",
-                        target.display()
-                    ))
-                })?;
+            w.put(
+                &comps,
+                EntryKind::HardLink { target: &tcomps },
+                meta,
+                &shown,
+            )
         }
         tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
             let h = entry.header();
             let major = h.device_major().ok().flatten().unwrap_or(0);
             let minor = h.device_minor().ok().flatten().unwrap_or(0);
-            let fmt = match kind {
+            let format = match kind {
                 tar::EntryType::Char => libc::S_IFCHR,
                 tar::EntryType::Block => libc::S_IFBLK,
                 _ => libc::S_IFIFO,
             };
-            let dev = libc::makedev(major, minor);
-            // SAFETY: valid fd and name.
-            check(unsafe {
-                libc::mknodat(
-                    pfd,
-                    bc.as_ptr(),
-                    fmt | (meta.mode as libc::mode_t & 0o777),
-                    dev,
-                )
-            })
-            .map_err(|e| io_err("mknod", &shown, e))?;
-            chown_at(pfd, &bc, meta.uid, meta.gid).map_err(|e| io_err("chown", &shown, e))?;
-            // SAFETY: valid fd and name (fchmodat never follows for non-links).
-            check(unsafe { libc::fchmodat(pfd, bc.as_ptr(), meta.mode as libc::mode_t, 0) })
-                .map_err(|e| io_err("chmod", &shown, e))?;
-            set_times_at(pfd, &bc, meta.mtime).map_err(|e| io_err("utimes", &shown, e))?;
+            w.put(
+                &comps,
+                EntryKind::Node {
+                    format,
+                    major,
+                    minor,
+                },
+                meta,
+                &shown,
+            )
         }
         other => {
             tracing::debug!(entry = %shown, kind = ?other, "skipping unsupported tar entry type");
+            Ok(())
         }
     }
-    Ok(())
 }
 
 /// Bytes used by a directory tree the way docker's overlay2 DiffSize counts them: sizes of

@@ -1,70 +1,23 @@
-//! Path resolution inside a container rootfs, like a chroot would see it: absolute symlink
-//! targets and `..` never leave the rootfs, so an image cannot make the host read its files.
+//! The host path a container path resolves to inside a rootfs, for the native init's
+//! mounts and device nodes, which need paths: the resolution itself goes through
+//! descriptors ([`berth_inroot`], the one in-root resolver of the workspace), symlinks
+//! followed as if the rootfs were `/`. The answer is a path again: use it only where
+//! nothing else can change the tree in between (the init, before the container runs).
 
-use std::ffi::OsString;
-use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-/// Symlink hops allowed before giving up (Linux's MAXSYMLINKS).
-const MAX_HOPS: usize = 40;
-
-/// Resolves `path` (interpreted inside `root`, relative paths from `/`) to a host path
-/// under `root`, following symlinks as if `root` were `/`. The final component need not exist:
+/// Resolves `path` inside `root` (see the module doc). The final component need not exist:
 /// the returned path then points at the missing entry (callers stat it).
 pub fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
-    // Components still to walk, in reverse order so `pop` yields the next one.
-    let mut todo: Vec<OsString> = components(path);
-    todo.reverse();
-    let mut cur: Vec<OsString> = Vec::new();
-    let mut hops = 0;
-    while let Some(c) = todo.pop() {
-        if c == ".." {
-            cur.pop();
-            continue;
-        }
-        let mut host = root.to_path_buf();
-        host.extend(cur.iter());
-        host.push(&c);
-        match fs::symlink_metadata(&host) {
-            Ok(md) if md.file_type().is_symlink() => {
-                hops += 1;
-                if hops > MAX_HOPS {
-                    return Err(io::Error::other("too many levels of symbolic links"));
-                }
-                let target = fs::read_link(&host)?;
-                if target.is_absolute() {
-                    cur.clear();
-                }
-                let mut t = components(&target);
-                t.reverse();
-                todo.extend(t);
-            }
-            Ok(_) => cur.push(c),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                cur.push(c);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let mut host = root.to_path_buf();
-    host.extend(cur.iter());
-    Ok(host)
-}
-
-fn components(path: &Path) -> Vec<OsString> {
-    path.components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some(OsString::from("..")),
-            _ => None,
-        })
-        .collect()
+    let canon = berth_inroot::Root::at(root)?.canonical(path, berth_inroot::Follow::All)?;
+    Ok(root.join(canon.strip_prefix("/").unwrap_or(&canon)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::symlink;
 
     #[test]

@@ -14,7 +14,6 @@ use oci_spec::runtime::{
     PosixRlimitType, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
-use crate::rootpath::resolve_in_root;
 use crate::user::{resolve_exec_user, resolve_groups};
 
 /// PATH given to containers whose environment has none (Docker's default).
@@ -294,10 +293,16 @@ fn merge_env(base: Vec<String>, over: &[String]) -> Vec<String> {
 /// Finds `cmd` the way runc's exec (Go's exec.LookPath) would inside the container, without
 /// leaving the rootfs. Errors carry the strings the docker CLI maps to exit codes 127/126.
 pub fn lookup_exec(rootfs: &Path, cmd: &str, path_env: &str, cwd: &str) -> Result<(), SpecError> {
+    // Looked up inside the rootfs through descriptors (the image's symlinks never lead to
+    // the host's files).
+    let root = berth_inroot::Root::at(rootfs);
     let check = |p: &Path| -> Result<(), std::io::Error> {
-        let host = resolve_in_root(rootfs, p)?;
-        let md = std::fs::metadata(host)?;
-        if md.is_dir() || md.permissions().mode() & 0o111 == 0 {
+        let root = root
+            .as_ref()
+            .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))?;
+        let st = root.stat(p, berth_inroot::Follow::All)?;
+        let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        if is_dir || st.st_mode & 0o111 == 0 {
             return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
         }
         Ok(())

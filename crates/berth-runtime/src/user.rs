@@ -4,7 +4,6 @@
 use std::fs;
 use std::path::Path;
 
-use crate::rootpath::resolve_in_root;
 use crate::spec::SpecError;
 
 /// The result of resolving a Docker `user[:group]` string.
@@ -31,9 +30,25 @@ struct GroupEntry {
     members: Vec<String>,
 }
 
+/// Reads `/etc/passwd` or `/etc/group` inside the rootfs (through descriptors: a link to a
+/// host file is looked up inside the rootfs, where it is not).
 fn read_db(rootfs: &Path, file: &str) -> Option<String> {
-    let p = resolve_in_root(rootfs, Path::new(file)).ok()?;
-    fs::read_to_string(p).ok()
+    use std::io::Read;
+    let fd = berth_inroot::Root::at(rootfs)
+        .ok()?
+        .open(
+            file,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+            berth_inroot::Follow::All,
+        )
+        .ok()?;
+    let mut f = fs::File::from(fd);
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut s = String::new();
+    f.read_to_string(&mut s).ok()?;
+    Some(s)
 }
 
 fn parse_passwd(s: &str) -> Vec<PasswdEntry> {

@@ -15,12 +15,14 @@
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
 pub mod build;
+pub mod dockerd;
 pub mod fakedns;
 pub mod netguard;
 pub mod netslot;
 pub mod nettest;
 pub mod registry;
 pub use build::{build_context, classic_build};
+pub use dockerd::Dockerd;
 pub use netguard::NetGuard;
 pub use netslot::NetSlot;
 pub use registry::{free_port, LocalRegistry};
@@ -180,7 +182,7 @@ pub fn busybox_image_id() -> String {
     archive_image_id(&busybox_tar())
 }
 
-fn cmd_timeout() -> Duration {
+pub(crate) fn cmd_timeout() -> Duration {
     let secs = std::env::var("BERTH_TEST_TIMEOUT")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -375,6 +377,8 @@ pub struct TestDaemon {
     env: Vec<(String, String)>,
     /// Start the daemon with SIGHUP and SIGPIPE ignored (as a nohup'd daemon is).
     ignore_signals: bool,
+    /// Extra daemon arguments (kept for restarts).
+    args: Vec<String>,
     /// The daemon's own default bridge, bip and address pool (see [`NetSlot`]).
     pub net: NetSlot,
 }
@@ -439,7 +443,17 @@ impl TestDaemon {
         d
     }
 
+    /// A daemon (no image loaded) with extra `berth daemon` arguments (`-H tcp://...`,
+    /// `--tlsverify`, `-G`...), kept for restarts.
+    pub fn start_with_args(args: &[&str]) -> TestDaemon {
+        Self::start_empty_args(&[], "", args)
+    }
+
     fn start_empty_full(env: &[(&str, &str)], daemon_json: &str) -> TestDaemon {
+        Self::start_empty_args(env, daemon_json, &[])
+    }
+
+    fn start_empty_args(env: &[(&str, &str)], daemon_json: &str, args: &[&str]) -> TestDaemon {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -480,6 +494,7 @@ impl TestDaemon {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             ignore_signals: false,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         // From here on Drop cleans up even if starting fails.
         d.spawn_daemon();
@@ -516,6 +531,7 @@ impl TestDaemon {
             .arg(self.dir.join("daemon.json"))
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
+            .args(&self.args)
             .env("BERTH_NO_AUTOSTART", "1")
             // Docker Hub is a closed loopback port: a test never pulls from outside.
             .env("BERTH_HUB_HOST", "127.0.0.1:9")
@@ -921,6 +937,16 @@ pub struct Cmd {
 }
 
 impl Cmd {
+    /// A command built elsewhere (see [`Dockerd::docker`]).
+    pub fn from_command(cmd: Command) -> Cmd {
+        Cmd { cmd, stdin: None }
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
         self.cmd.arg(a);
         self

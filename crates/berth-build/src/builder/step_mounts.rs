@@ -83,9 +83,11 @@ impl Builder {
                     } else {
                         m.source.clone()
                     };
-                    let found = copy::resolve(&self.context, &[src], None, "RUN --mount")
+                    let ctx = berth_inroot::Root::at(&self.context)
+                        .map_err(|e| BuildError::internal("opening the context", e))?;
+                    let found = copy::resolve(&ctx, &[src], None, "RUN --mount")
                         .map_err(|e| BuildError::parse(ins.line, e.to_string()))?;
-                    part.push_str(&copy::digest(&found, None)?);
+                    part.push_str(&copy::digest(&ctx, &found, None)?);
                 }
                 _ => {}
             }

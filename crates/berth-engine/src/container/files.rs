@@ -1,6 +1,6 @@
 //! A container's files: the archive endpoints `docker cp` uses (stat, get, put), export,
-//! changes (`docker diff`) and commit. Paths are resolved inside the container rootfs
-//! (symlinks as a chroot sees them). A running container's overlay is mounted in the host
+//! changes (`docker diff`) and commit. `cp` and export run chrooted in the container's
+//! filesystem view ([`fsview`]): every path is resolved by the kernel inside the container. A running container's overlay is mounted in the host
 //! namespace already; a stopped or created one is mounted for the operation and unmounted
 //! after, as docker does (a count per container keeps concurrent operations safe).
 
@@ -12,9 +12,9 @@ use crate::model::MountPoint;
 use berth_api::pathstat::{go_mode, PathStat};
 use berth_api::tarfs::{go_base, go_clean, Markers, TarWriter};
 use berth_image::diff::Change;
+use berth_inroot::{Follow, Root};
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex as StdMutex};
 use tracing::{debug, warn};
@@ -153,51 +153,58 @@ fn rfc3339_nano(secs: i64, nsec: i64) -> String {
     }
 }
 
-/// moby's ResolvePath + StatPath: the last element is not followed unless the path ends
-/// with `/` or `/.`; a symlink's target is fully resolved inside the rootfs.
+/// moby's ResolvePath + StatPath inside `root` (in the filesystem view: `/`): the last
+/// element is not followed unless the path ends with `/` or `/.`; a symlink's target is
+/// fully resolved inside the root. Returns the path to read (under `root`), the archive
+/// name and the stat.
 fn resolve_and_stat(
-    rootfs: &Path,
+    root: &Path,
     path: &str,
     container: &str,
 ) -> Result<(PathBuf, String, PathStat)> {
     let abs = abs_path(path);
     let split = abs.rfind('/').map_or(0, |i| i + 1);
     let (dir_part, base_part) = abs.split_at(split);
-    let rdir = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(dir_part))
-        .map_err(|e| EngineError::internal("resolving path", e))?;
+    let r = Root::at(root).map_err(|e| EngineError::internal("opening the rootfs", e))?;
+    let in_root = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
+    let missing = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+        )
+    };
+    let rdir = match r.canonical(dir_part, Follow::All) {
+        Ok(d) => d,
+        Err(e) if missing(&e) => return Err(not_found(path, container)),
+        Err(e) => return Err(EngineError::internal("resolving path", e)),
+    };
     let resolved = if base_part.is_empty() || base_part == "." {
         rdir
     } else {
         rdir.join(base_part)
     };
-    let md = match std::fs::symlink_metadata(&resolved) {
+    let md = match r.stat(&resolved, Follow::NotLast) {
         Ok(m) => m,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Err(not_found(path, container))
-        }
+        Err(e) if missing(&e) => return Err(not_found(path, container)),
         Err(e) => return Err(EngineError::internal("stat", e)),
     };
     let mut link_target = String::new();
-    if md.file_type().is_symlink() {
-        let full = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(&abs))
+    let is_link = rustix::fs::FileType::from_raw_mode(md.st_mode) == rustix::fs::FileType::Symlink;
+    if is_link {
+        let full = r
+            .canonical(&abs, Follow::All)
             .map_err(|e| EngineError::internal("resolving link", e))?;
-        let rel = full.strip_prefix(rootfs).unwrap_or(Path::new(""));
-        link_target = format!("/{}", rel.display());
+        link_target = full.display().to_string();
     }
     let name = go_base(&abs);
     let stat = PathStat {
         name: name.clone(),
-        size: i64::try_from(md.len()).unwrap_or(i64::MAX),
-        mode: go_mode(md.mode()),
-        mtime: rfc3339_nano(md.mtime(), md.mtime_nsec()),
+        size: md.st_size,
+        mode: go_mode(md.st_mode),
+        mtime: rfc3339_nano(md.st_mtime, i64::try_from(md.st_mtime_nsec).unwrap_or(0)),
         link_target,
     };
-    Ok((resolved, name, stat))
+    Ok((in_root(&resolved), name, stat))
 }
 
 impl Engine {
@@ -258,8 +265,8 @@ impl Engine {
         let (_, mounts) = self.view_of(&c).await;
         let lease = self.lease_rootfs(&c).await?;
         let (rootfs, path_s, name_s) = (lease.rootfs.clone(), path.to_string(), name.to_string());
-        let rx = fsview::spawn_in_view(rootfs.clone(), mounts, move || {
-            resolve_and_stat(&rootfs, &path_s, &name_s).map(|r| r.2)
+        let rx = fsview::spawn_in_view(rootfs, mounts, move || {
+            resolve_and_stat(Path::new("/"), &path_s, &name_s).map(|r| r.2)
         });
         let r = fsview::answer(rx).await;
         lease.release().await;
@@ -275,8 +282,8 @@ impl Engine {
         let (rootfs, path_s, name_s) = (lease.rootfs.clone(), path.to_string(), name.to_string());
         let (stat_tx, stat_rx) = tokio::sync::oneshot::channel();
         let (writer, writer_rx) = std::sync::mpsc::sync_channel(1);
-        let done = fsview::spawn_in_view(rootfs.clone(), mounts, move || {
-            let (host, base, stat) = match resolve_and_stat(&rootfs, &path_s, &name_s) {
+        let done = fsview::spawn_in_view(rootfs, mounts, move || {
+            let (host, base, stat) = match resolve_and_stat(Path::new("/"), &path_s, &name_s) {
                 Ok(r) => r,
                 Err(e) => {
                     let _ = stat_tx.send(Err(e));
@@ -336,9 +343,9 @@ impl Engine {
         let rootfs = lease.rootfs.clone();
         let (path_s, name_s) = (path.to_string(), name.to_string());
         let mut body = body;
-        let rx = fsview::spawn_in_view(rootfs.clone(), mounts, move || {
+        let rx = fsview::spawn_in_view(rootfs, mounts, move || {
             let target = Target {
-                rootfs: &rootfs,
+                rootfs: Path::new("/"),
                 path: &path_s,
                 container: &name_s,
                 readonly,
@@ -362,8 +369,8 @@ impl Engine {
         let lease = self.lease_rootfs(&c).await?;
         let host = lease.rootfs.clone();
         let (writer, writer_rx) = std::sync::mpsc::sync_channel(1);
-        let done = fsview::spawn_in_view(host.clone(), Vec::new(), move || {
-            write_tree(writer_rx, &host, &[])
+        let done = fsview::spawn_in_view(host, Vec::new(), move || {
+            write_tree(writer_rx, Path::new("/"), &[])
         });
         Ok(ArchiveSource {
             lease,
@@ -482,10 +489,14 @@ struct Target<'a> {
 /// The blocking part of `archive_put` (moby's containerExtractToDir checks, in its order).
 fn extract(body: &mut dyn Read, t: &Target<'_>, user: &str, opts: PutOptions) -> Result<()> {
     let (rootfs, path, name) = (t.rootfs, t.path, t.container);
-    let dest = berth_runtime::rootpath::resolve_in_root(rootfs, Path::new(path))
-        .map_err(|e| EngineError::internal("resolving path", e))?;
-    match std::fs::symlink_metadata(&dest) {
-        Ok(m) if m.is_dir() => {}
+    let r = Root::at(rootfs).map_err(|e| EngineError::internal("opening the rootfs", e))?;
+    let Ok(canon) = r.canonical(path, Follow::All) else {
+        return Err(not_found(path, name));
+    };
+    match r.stat(&canon, Follow::NotLast) {
+        Ok(st)
+            if rustix::fs::FileType::from_raw_mode(st.st_mode)
+                == rustix::fs::FileType::Directory => {}
         Ok(_) => {
             return Err(EngineError::InvalidParameter(
                 "extraction point is not a directory".to_string(),
@@ -493,10 +504,7 @@ fn extract(body: &mut dyn Read, t: &Target<'_>, user: &str, opts: PutOptions) ->
         }
         Err(_) => return Err(not_found(path, name)),
     }
-    let abs = format!(
-        "/{}",
-        dest.strip_prefix(rootfs).unwrap_or(Path::new("")).display()
-    );
+    let abs = canon.display().to_string();
     let to_volume = fsview::check_writable(t.points, &abs)?;
     if !to_volume && t.readonly {
         return Err(EngineError::InvalidParameter(
@@ -515,7 +523,15 @@ fn extract(body: &mut dyn Read, t: &Target<'_>, user: &str, opts: PutOptions) ->
         no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
         chown,
     };
-    berth_image::unpack_with(body, &dest, &uo).map_err(map_err)?;
+    // The extraction point as a descriptor: the hardened writer works below it.
+    let dest = r
+        .open(
+            &canon,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY,
+            Follow::NotLast,
+        )
+        .map_err(|e| EngineError::internal("opening the extraction point", e))?;
+    berth_image::unpack_into(body, dest, &uo).map_err(map_err)?;
     Ok(())
 }
 

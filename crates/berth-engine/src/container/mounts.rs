@@ -9,9 +9,11 @@ use crate::model::{ContainerRecord, MountPoint};
 use crate::volumes::{copyup, CreateOptions};
 use berth_api::models::{ContainerConfig, HostConfig};
 use berth_runtime::spec::MountSpec;
+use rustix::fs::{Mode, OFlags, ResolveFlags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use tracing::{debug, warn};
 
 fn invalid(m: impl Into<String>) -> EngineError {
@@ -115,21 +117,48 @@ fn clean(p: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// The host path of `sub` inside the volume directory `base`, as moby's safepath.Join: it
-/// must exist, and symlinks on the way may not lead out of the volume (the kernel's
-/// canonical path must stay under the volume's).
-fn resolve_subpath(base: &Path, sub: &str) -> Result<std::path::PathBuf> {
+/// Where pinned subpaths live in a container's directory (see [`pin_subpath`]).
+const SUBPATH_PINS: &str = "subpath";
+
+/// moby's safepath.Join: `sub` inside the volume directory `base` must exist and, its
+/// symlinks followed, stay inside the volume; the result is pinned: opened once (the
+/// check is made on that descriptor, not on a path) and bind-mounted at
+/// `<container dir>/subpath/<n>`, a place only the daemon writes. The runtime mounts the
+/// pin, so a container sharing the volume cannot swap the subpath for a symlink between
+/// the check and the mount. Returns the pin's path and a descriptor of the target (for the
+/// copy-up); [`release_subpaths`] removes the pins once the runtime made its mounts.
+fn pin_subpath(base: &Path, sub: &str, dir: &Path, n: usize) -> Result<(PathBuf, OwnedFd)> {
     let joined = base.join(sub);
-    let real = std::fs::canonicalize(&joined).map_err(|e| {
+    let not_found = |why: String| {
         // Worded as Go's error, so clients map it as they do dockerd's (exit 127 on run).
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-            _ => e.to_string(),
-        };
         let p = joined.display();
         EngineError::NotFound(format!("cannot access path {p}: lstat {p}: {why}"))
-    })?;
-    let real_base = std::fs::canonicalize(base)
+    };
+    let base_fd = rustix::fs::open(
+        base,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| EngineError::internal("open volume directory", std::io::Error::from(e)))?;
+    let target = match rustix::fs::openat2(
+        &base_fd,
+        sub,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOSYS) => {
+            rustix::fs::openat(&base_fd, sub, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+                .map_err(|e| not_found(std::io::Error::from(e).to_string()))?
+        }
+        Err(rustix::io::Errno::NOENT) => return Err(not_found("no such file or directory".into())),
+        Err(e) => return Err(not_found(std::io::Error::from(e).to_string())),
+    };
+    // Where the kernel says the descriptors are: the target must be inside the volume.
+    let real = berth_inroot::tree::host_path(target.as_fd())
+        .map_err(|e| EngineError::internal("resolve volume subpath", e))?;
+    let real_base = berth_inroot::tree::host_path(base_fd.as_fd())
         .map_err(|e| EngineError::internal("resolve volume directory", e))?;
     if !real.starts_with(&real_base) {
         return Err(invalid(format!(
@@ -137,7 +166,40 @@ fn resolve_subpath(base: &Path, sub: &str) -> Result<std::path::PathBuf> {
             base.display().to_string()
         )));
     }
-    Ok(real)
+    let is_dir = berth_inroot::tree::is_dir(&target)
+        .map_err(|e| EngineError::internal("resolve volume subpath", e))?;
+    let pins = dir.join(SUBPATH_PINS);
+    std::fs::create_dir_all(&pins).map_err(|e| EngineError::internal("subpath pins", e))?;
+    let pin = pins.join(n.to_string());
+    if is_dir {
+        std::fs::create_dir_all(&pin).map_err(|e| EngineError::internal("subpath pin", e))?;
+    } else {
+        std::fs::write(&pin, b"").map_err(|e| EngineError::internal("subpath pin", e))?;
+    }
+    nix::mount::mount(
+        Some(&berth_inroot::tree::proc_path(target.as_fd())),
+        &pin,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| EngineError::internal("pinning the volume subpath", e))?;
+    Ok((pin, target))
+}
+
+/// Removes the subpath pins of the container in `dir` (after the runtime mounted them, or
+/// left by a start that failed or a daemon that stopped in between).
+pub(crate) fn release_subpaths(dir: &Path) {
+    let pins = dir.join(SUBPATH_PINS);
+    let Ok(rd) = std::fs::read_dir(&pins) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let _ = nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_dir(&p).or_else(|_| std::fs::remove_file(&p));
+    }
+    let _ = std::fs::remove_dir(&pins);
 }
 
 fn opt_str<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -462,9 +524,11 @@ impl Engine {
         &self,
         rec: &mut ContainerRecord,
         rootfs: &Path,
+        dir: &Path,
     ) -> Result<Vec<MountSpec>> {
         let mut specs = Vec::new();
-        for mp in rec.mount_points.iter_mut() {
+        release_subpaths(dir);
+        for (n, mp) in rec.mount_points.iter_mut().enumerate() {
             let mut opts: Vec<String> = Vec::new();
             let mut subpath_source: Option<String> = None;
             match mp.typ.as_str() {
@@ -477,36 +541,47 @@ impl Engine {
                         e => e,
                     })?;
                     // With a subpath, both the copy-up and the mount use the subpath's target.
-                    let mounted = if mp.subpath.is_empty() {
-                        data.clone()
+                    let (pin, target) = if mp.subpath.is_empty() {
+                        (None, None)
                     } else {
-                        resolve_subpath(&data, &mp.subpath)?
+                        let (pin, fd) = pin_subpath(&data, &mp.subpath, dir, n)?;
+                        (Some(pin), Some(fd))
                     };
                     if mp.copy_data {
-                        let src = berth_runtime::rootpath::resolve_in_root(
-                            rootfs,
-                            Path::new(&mp.destination),
-                        )
-                        .map_err(|e| EngineError::internal("resolve volume path", e))?;
-                        let dst = mounted.clone();
-                        let copied =
-                            tokio::task::spawn_blocking(move || copyup::copy_up(&src, &dst))
-                                .await
-                                .map_err(|e| EngineError::internal("copy-up task", e))?
-                                .map_err(|e| {
-                                    EngineError::internal(
-                                        &format!("cannot copy image files into volume {}", mp.name),
-                                        e,
-                                    )
-                                })?;
+                        let dst = match &target {
+                            // The pinned target itself, never its path again.
+                            Some(fd) => rustix::fs::openat(
+                                fd,
+                                ".",
+                                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                                Mode::empty(),
+                            )
+                            .map_err(std::io::Error::from),
+                            None => copyup::open_dir(&data),
+                        };
+                        let (rootfs, src) = (rootfs.to_path_buf(), mp.destination.clone());
+                        let copied = tokio::task::spawn_blocking(move || match dst {
+                            Ok(dst) => copyup::copy_up(&rootfs, &src, dst),
+                            // A subpath naming a file: nothing to copy into.
+                            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Ok(false),
+                            Err(e) => Err(e),
+                        })
+                        .await
+                        .map_err(|e| EngineError::internal("copy-up task", e))?
+                        .map_err(|e| {
+                            EngineError::internal(
+                                &format!("cannot copy image files into volume {}", mp.name),
+                                e,
+                            )
+                        })?;
                         debug!(volume = %mp.name, copied, "copy-up");
                         mp.copy_data = false;
                     }
                     mp.source = data.to_string_lossy().into();
                     opts.push("rbind".into());
                     opts.push("rprivate".into());
-                    if !mp.subpath.is_empty() {
-                        subpath_source = Some(mounted.to_string_lossy().into_owned());
+                    if let Some(pin) = pin {
+                        subpath_source = Some(pin.to_string_lossy().into_owned());
                     }
                 }
                 "bind" => {

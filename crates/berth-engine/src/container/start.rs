@@ -106,17 +106,19 @@ impl Engine {
         let bridge_gw = self.networks.default_bridge().map(|b| b.gateway);
         etc_files::hosts_entries(dir, rec, &self.cfg.network, bridge_gw.as_deref())?;
         // Docker creates a missing working directory, whatever the runtime.
+        // Made inside the rootfs through descriptors: a symlink on the way (left by an
+        // earlier run of the container) leads to a place in the container, not the host.
         if !rec.config.working_dir.is_empty() {
-            let cwd = berth_runtime::rootpath::resolve_in_root(
-                &rootfs,
-                Path::new(&rec.config.working_dir),
-            )
-            .map_err(|e| EngineError::internal("resolve working dir", e))?;
-            std::fs::create_dir_all(&cwd).map_err(|e| {
-                EngineError::internal(&format!("create working dir {}", rec.config.working_dir), e)
-            })?;
+            berth_inroot::Root::at(&rootfs)
+                .and_then(|r| r.mkdir_all(&rec.config.working_dir, 0o755, &mut |_| Ok(())))
+                .map_err(|e| {
+                    EngineError::internal(
+                        &format!("create working dir {}", rec.config.working_dir),
+                        e,
+                    )
+                })?;
         }
-        let mounts = self.prepare_mounts(rec, &rootfs).await?;
+        let mounts = self.prepare_mounts(rec, &rootfs, dir).await?;
         // Restarts come here without `start`: keep the migration lock warm for the shim.
         runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
@@ -128,7 +130,10 @@ impl Engine {
             runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref(), self.security())?;
         }
         let t_bundle = t0.elapsed();
-        let shim = runtime::spawn(&self.cfg, rec, dir).await?;
+        let spawned = runtime::spawn(&self.cfg, rec, dir).await;
+        // The runtime has made its mounts (or failed): the subpath pins have served.
+        super::mounts::release_subpaths(dir);
+        let shim = spawned?;
         let t_shim = t0.elapsed();
         // Early attaches get their streams before the process runs, so no output is lost.
         let pending: Vec<PendingAttach> =

@@ -7,7 +7,6 @@ use super::Container;
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::volumes::copyup;
-use std::path::Path;
 use std::sync::Arc;
 use tracing::{debug, info};
 
@@ -47,11 +46,14 @@ impl Engine {
         let r = tokio::task::spawn_blocking(move || -> Result<Vec<usize>> {
             let mut done = Vec::new();
             for (i, name, data, dest) in jobs {
-                let src = berth_runtime::rootpath::resolve_in_root(&rootfs, Path::new(&dest))
-                    .map_err(|e| EngineError::internal("resolve volume path", e))?;
-                let copied = copyup::copy_up(&src, &data).map_err(|e| {
-                    EngineError::internal(&format!("cannot copy image files into volume {name}"), e)
-                })?;
+                let copied = copyup::open_dir(&data)
+                    .and_then(|dst| copyup::copy_up(&rootfs, &dest, dst))
+                    .map_err(|e| {
+                        EngineError::internal(
+                            &format!("cannot copy image files into volume {name}"),
+                            e,
+                        )
+                    })?;
                 debug!(volume = %name, copied, "copy-up at create");
                 done.push(i);
             }

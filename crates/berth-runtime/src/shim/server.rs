@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -297,10 +298,14 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         }
         let sock = socket_path(&a.dir);
         if let Some(parent) = sock.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("create {parent:?}: {e}"))?;
+            private_dir(parent).map_err(|e| format!("create {parent:?}: {e}"))?;
         }
         let _ = std::fs::remove_file(&sock);
         let listener = UnixListener::bind(&sock).map_err(|e| format!("listen on {sock:?}: {e}"))?;
+        // Only root (the daemon) may talk to a shim: the directory is 0700 already, the
+        // socket too is its owner's alone.
+        std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("chmod {sock:?}: {e}"))?;
         set_nonblock(&listener).map_err(|e| e.to_string())?;
         for f in [&out_r, &err_r, &stdin_w].into_iter().flatten() {
             set_nonblock(f).map_err(|e| e.to_string())?;
@@ -1053,4 +1058,27 @@ impl Shim {
         // Removes the cgroup and the runtime's state.
         self.container.delete();
     }
+}
+
+/// Creates the shim socket directory (and its parents) readable by its owner alone, and
+/// narrows an existing one to 0700: the control sockets in it start, stop and exec in
+/// containers, so no other user may even reach them.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let md = std::fs::symlink_metadata(dir)?;
+    if !md.is_dir() {
+        return Err(std::io::Error::other("not a directory"));
+    }
+    if md.mode() & 0o077 != 0 && md.uid() == nix::unistd::getuid().as_raw() {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
