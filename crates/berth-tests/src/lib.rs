@@ -15,12 +15,16 @@
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
 pub mod build;
+pub mod differential;
+pub mod dockerd;
 pub mod fakedns;
 pub mod netguard;
 pub mod netslot;
 pub mod nettest;
 pub mod registry;
 pub use build::{build_context, classic_build};
+pub use differential::{Differ, Scenario};
+pub use dockerd::Dockerd;
 pub use netguard::NetGuard;
 pub use netslot::NetSlot;
 pub use registry::{free_port, LocalRegistry};
@@ -180,7 +184,7 @@ pub fn busybox_image_id() -> String {
     archive_image_id(&busybox_tar())
 }
 
-fn cmd_timeout() -> Duration {
+pub(crate) fn cmd_timeout() -> Duration {
     let secs = std::env::var("BERTH_TEST_TIMEOUT")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -594,6 +598,11 @@ impl TestDaemon {
         }
     }
 
+    /// The docker CLI's config dir for this daemon (`DOCKER_CONFIG`).
+    pub fn docker_config(&self) -> &Path {
+        &self.docker_config
+    }
+
     /// The test's private directory (data root, socket and scratch files live below it).
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -887,8 +896,8 @@ impl Client {
 
 /// A command being prepared.
 pub struct Cmd {
-    cmd: Command,
-    stdin: Option<Vec<u8>>,
+    pub(crate) cmd: Command,
+    pub(crate) stdin: Option<Vec<u8>>,
 }
 
 impl Cmd {
@@ -938,7 +947,7 @@ impl Cmd {
     }
 }
 
-fn signal(pid: u32, sig: libc::c_int) {
+pub(crate) fn signal(pid: u32, sig: libc::c_int) {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
     };
@@ -951,11 +960,11 @@ fn signal(pid: u32, sig: libc::c_int) {
     }
 }
 
-fn read_pid(path: &Path) -> Option<u32> {
+pub(crate) fn read_pid(path: &Path) -> Option<u32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-fn is_zombie(pid: u32) -> bool {
+pub(crate) fn is_zombie(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {
             s.rsplit_once(')')
@@ -1021,7 +1030,7 @@ fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
 }
 
 /// Removes a cgroup dir, children first (rmdir only: cgroupfs refuses unlink).
-fn remove_cgroup(dir: &Path) {
+pub(crate) fn remove_cgroup(dir: &Path) {
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -1071,7 +1080,7 @@ pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Lazily unmounts everything under `dir`, deepest first, until nothing is left.
-fn unmount_under(dir: &Path) {
+pub(crate) fn unmount_under(dir: &Path) {
     for _ in 0..10 {
         let mounts = mounts_under(dir);
         if mounts.is_empty() {
