@@ -1,145 +1,408 @@
-//! A private real dockerd (Debian's 20.10) for tests that compare berth with Docker: its
-//! own data root, exec root, pid file and socket in a temp dir, and its own network
-//! namespace (`unshare -n`), so its `--bridge=none` can never touch the host's docker0 and
-//! nothing it does reaches the host's network. Stopped by its pid and cleaned up (mounts
-//! under its dir, the dir) on drop, also when the test fails.
+//! A private real dockerd (Debian's docker.io 20.10), the oracle the differential harness
+//! compares berth with.
+//!
+//! Everything it uses is its own: data root, exec root (so its own containerd), socket,
+//! pidfile, an empty daemon.json (the host's /etc/docker/daemon.json is never read), and a
+//! default bridge `bd-sN` with the subnet `10.217.N.0/24` that this harness creates (N is a
+//! [`NetSlot`] it holds: no other test daemon has it). It never runs with `--bridge=none` in
+//! the host's network namespace (that deletes the host's docker0) and never touches docker0.
+//! `--iptables=false`: no scenario needs rules yet. Networks it creates get /26s of
+//! `10.218.N.0/24` (`--default-address-pool`).
+//!
+//! Dropping it (also while a test panics) removes its containers, stops it by its pid, kills
+//! what its containerd left (processes naming its directory), removes the containers'
+//! cgroups, unmounts everything under its directory, deletes the bridges it made and the
+//! directory.
 
-use crate::{busybox_tar, cmd_timeout, run_command, Cmd, Output};
-use std::ffi::OsStr;
+use crate::{
+    busybox_tar, cmd_timeout, mounts_under, read_pid, remove_cgroup, run_command, signal,
+    unmount_under, NetSlot, Output,
+};
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// A running private dockerd.
 pub struct Dockerd {
-    child: Child,
+    /// Everything lives below it: data root, exec root, socket, log, docker config.
     pub dir: PathBuf,
+    pub socket: PathBuf,
+    docker_config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+    /// Its bridge and subnets; declared last so the slot is released after the cleanup.
+    pub net: NetSlot,
 }
 
 impl Dockerd {
-    /// Starts dockerd and waits until it answers (60 s at most).
+    /// The bridge this harness makes for the dockerd of slot `n`.
+    pub fn bridge_name(n: u32) -> String {
+        format!("bd-s{n}")
+    }
+
+    /// Starts a dockerd and loads the busybox fixture into it.
     pub fn start() -> Dockerd {
-        use std::sync::atomic::{AtomicU32, Ordering};
+        let d = Self::start_empty();
+        let load = d
+            .docker(["load", "-i"])
+            .arg(busybox_tar())
+            .run_timeout(Duration::from_secs(120));
+        assert!(
+            load.code == 0 && load.stdout.contains("Loaded image"),
+            "dockerd refused the busybox fixture: {load:?}\n{}",
+            d.log_tail()
+        );
+        d
+    }
+
+    /// [`Self::start`]: a dockerd with the busybox fixture.
+    pub fn with_busybox() -> Dockerd {
+        Self::start()
+    }
+
+    /// Starts a dockerd with no image.
+    pub fn start_empty() -> Dockerd {
         static SEQ: AtomicU32 = AtomicU32::new(0);
+        let net = NetSlot::acquire();
+        // Short: containerd's socket lives below the exec root and sun_path has 108 bytes.
         let dir = std::env::temp_dir().join(format!(
-            "berth-dockerd-{}-{}",
+            "bdk-{}-{}",
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir_all(dir.join("config")).expect("dockerd dir");
-        let log = std::fs::File::create(dir.join("log")).expect("dockerd log");
-        // `exec` keeps the pid: the one we kill is dockerd itself.
-        let script = "ip link set lo up && exec dockerd \"$@\"";
-        let child = Command::new("unshare")
-            .args(["-n", "sh", "-c", script, "sh"])
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("config"))
+            .unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        fs::write(dir.join("daemon.json"), "{}\n").expect("write daemon.json");
+        let mut d = Dockerd {
+            socket: dir.join("docker.sock"),
+            docker_config: dir.join("config"),
+            log: dir.join("dockerd.log"),
+            dir,
+            child: None,
+            net,
+        };
+        // From here on Drop cleans up even if starting fails.
+        d.make_bridge();
+        d.spawn();
+        d
+    }
+
+    /// The default bridge's name.
+    pub fn bridge(&self) -> String {
+        Self::bridge_name(self.net.n)
+    }
+
+    /// The default bridge's subnet prefix, e.g. `10.217.7` (containers get `10.217.7.2` ...).
+    pub fn net_prefix(&self) -> String {
+        format!("10.217.{}", self.net.n)
+    }
+
+    /// The prefix of the pool `network create` without `--subnet` draws from.
+    pub fn pool_prefix(&self) -> String {
+        format!("10.218.{}", self.net.n)
+    }
+
+    fn make_bridge(&self) {
+        let br = self.bridge();
+        let _ = Command::new("ip").args(["link", "del", &br]).output();
+        for args in [
+            vec!["link", "add", &br, "type", "bridge"],
+            vec![
+                "addr",
+                "add",
+                &format!("{}.1/24", self.net_prefix()),
+                "dev",
+                &br,
+            ],
+            vec!["link", "set", &br, "up"],
+        ] {
+            let out = Command::new("ip").args(&args).output().expect("ip");
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    fn spawn(&mut self) {
+        let log = fs::File::create(&self.log).expect("dockerd log");
+        let child = Command::new("dockerd")
+            .arg("--config-file")
+            .arg(self.dir.join("daemon.json"))
             .arg("--data-root")
-            .arg(dir.join("root"))
+            .arg(self.dir.join("root"))
             .arg("--exec-root")
-            .arg(dir.join("exec"))
+            .arg(self.dir.join("exec"))
             .arg("--pidfile")
-            .arg(dir.join("pid"))
+            .arg(self.dir.join("dockerd.pid"))
             .arg("-H")
-            .arg(format!("unix://{}", dir.join("docker.sock").display()))
-            .args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
+            .arg(format!("unix://{}", self.socket.display()))
+            .arg(format!("--bridge={}", self.bridge()))
+            .arg(format!(
+                "--default-address-pool=base={}.0/24,size=26",
+                self.pool_prefix()
+            ))
+            .args(["--iptables=false", "--ip6tables=false", "--log-level=warn"])
+            .env_remove("DOCKER_HOST")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
             .stderr(log)
             .spawn()
-            .expect("unshare + dockerd (scripts/install-deps.sh installs docker.io)");
-        let d = Dockerd { child, dir };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !d.docker(["version"]).run().is_success() {
+            .expect("dockerd (scripts/install-deps.sh installs docker.io)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !self.ping() {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    self.child = None;
+                    panic!("dockerd exited early ({st})\n{}", self.log_tail());
+                }
+            }
             assert!(
                 Instant::now() < deadline,
-                "dockerd did not come up: {}",
-                d.log()
+                "dockerd not ready after 90s\n{}",
+                self.log_tail()
             );
-            std::thread::sleep(Duration::from_millis(200));
+            thread::sleep(Duration::from_millis(100));
         }
-        d
     }
 
-    /// Starts dockerd and loads the busybox fixture into it.
-    pub fn with_busybox() -> Dockerd {
-        let d = Dockerd::start();
-        d.docker(["load", "-i"])
-            .arg(busybox_tar())
-            .run()
-            .success()
-            .stdout_contains("Loaded image: busybox:latest");
-        d
+    /// True when `GET /_ping` answers 200.
+    pub fn ping(&self) -> bool {
+        let Ok(mut s) = UnixStream::connect(&self.socket) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        if s.write_all(b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        let mut buf = [0u8; 64];
+        matches!(s.read(&mut buf), Ok(n) if String::from_utf8_lossy(&buf[..n]).contains(" 200"))
     }
 
-    /// `docker -H unix://<its socket> ARGS...` (the legacy builder: `DOCKER_BUILDKIT=0`).
-    pub fn docker<I, S>(&self, args: I) -> Cmd
+    /// `unix://SOCKET`.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// The docker CLI's config dir for this daemon (empty: no credentials, no contexts).
+    pub fn docker_config(&self) -> &Path {
+        &self.docker_config
+    }
+
+    /// A `docker ARGS` command against this dockerd (the classic builder: `DOCKER_BUILDKIT=0`,
+    /// what berth's builder is compared with).
+    pub fn docker<I, S>(&self, args: I) -> crate::Cmd
     where
         I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
+        S: AsRef<std::ffi::OsStr>,
     {
         let mut c = Command::new("docker");
-        c.arg("-H")
-            .arg(format!("unix://{}", self.dir.join("docker.sock").display()))
-            .args(args)
-            .env("DOCKER_CONFIG", self.dir.join("config"))
-            .env("DOCKER_BUILDKIT", "0")
+        c.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", &self.docker_config)
             .env("DOCKER_CLI_HINTS", "false")
-            .env_remove("DOCKER_HOST")
+            .env("DOCKER_BUILDKIT", "0")
             .env_remove("DOCKER_CONTEXT")
-            .env_remove("DOCKER_TLS_VERIFY")
-            .env_remove("DOCKER_CERT_PATH");
-        Cmd::from_command(c)
+            .env_remove("DOCKER_API_VERSION")
+            .current_dir(&self.dir);
+        crate::Cmd {
+            cmd: c,
+            stdin: None,
+        }
     }
 
-    /// Its log so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    /// Shorthand: run `docker args` now.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.docker(args).run()
+    }
+
+    /// Last lines of dockerd's log.
+    pub fn log_tail(&self) -> String {
+        let s = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = s.lines().collect();
+        let from = lines.len().saturating_sub(40);
+        format!(
+            "--- dockerd log ({}) ---\n{}",
+            self.log.display(),
+            lines[from..].join("\n")
+        )
+    }
+
+    /// A raw API call: (status, body).
+    fn api(&self, method: &str, path: &str) -> (u16, String) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-X", method, "--unix-socket"])
+            .arg(&self.socket)
+            .args(["-w", "\n%{http_code}"])
+            .arg(format!("http://localhost{path}"));
+        let out = run_command(cmd, None, cmd_timeout());
+        let text = out.stdout.trim_end().to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", text.as_str()));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// The Linux bridges of the user networks dockerd made (`br-<id12>` or the name the
+    /// network's options gave).
+    fn network_bridges(&self) -> Vec<String> {
+        let (code, body) = self.api("GET", "/networks");
+        if code != 200 {
+            return Vec::new();
+        }
+        let nets: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let mut out = Vec::new();
+        for n in nets.as_array().into_iter().flatten() {
+            if n["Driver"] != "bridge" || n["Name"] == "bridge" {
+                continue;
+            }
+            match n["Options"]["com.docker.network.bridge.name"].as_str() {
+                Some(b) => out.push(b.to_string()),
+                None => {
+                    let id = n["Id"].as_str().unwrap_or_default();
+                    out.push(format!("br-{}", &id[..id.len().min(12)]));
+                }
+            }
+        }
+        out
+    }
+
+    fn stop(&mut self) {
+        let Some(mut c) = self.child.take() else {
+            return;
+        };
+        signal(c.id(), libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match c.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() >= deadline => {
+                    signal(c.id(), libc::SIGKILL);
+                    let _ = c.wait();
+                    break;
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Container ids with a directory in dockerd's data root.
+    fn container_ids(&self) -> Vec<String> {
+        fs::read_dir(self.dir.join("root/containers"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .filter(|n| n.len() == 64)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Kills what outlived dockerd: its containerd and shims (their command lines name our
+    /// directory) and container processes (in the containers' `docker/<id>` cgroups).
+    fn kill_leftovers(&self) {
+        let needle = self.dir.to_string_lossy().into_owned();
+        let me = std::process::id();
+        let mut victims: Vec<u32> = Vec::new();
+        if let Ok(rd) = fs::read_dir("/proc") {
+            for e in rd.flatten() {
+                let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                    continue;
+                };
+                let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if pid != me && String::from_utf8_lossy(&cmdline).contains(&needle) {
+                    victims.push(pid);
+                }
+            }
+        }
+        let ids = self.container_ids();
+        for id in &ids {
+            for d in docker_cgroup_dirs(id) {
+                if let Ok(s) = fs::read_to_string(d.join("cgroup.procs")) {
+                    victims.extend(s.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+                }
+            }
+        }
+        if let Some(pid) = read_pid(&self.dir.join("dockerd.pid")) {
+            victims.push(pid);
+        }
+        victims.retain(|p| *p != me && *p > 1);
+        for pid in &victims {
+            signal(*pid, libc::SIGKILL);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while victims
+            .iter()
+            .any(|p| Path::new(&format!("/proc/{p}")).exists() && !crate::is_zombie(*p))
+            && Instant::now() < deadline
+        {
+            thread::sleep(Duration::from_millis(20));
+        }
+        for id in &ids {
+            for d in docker_cgroup_dirs(id) {
+                remove_cgroup(&d);
+            }
+        }
     }
 }
 
-impl Output {
-    /// Whether the command exited 0.
-    pub fn is_success(&self) -> bool {
-        self.code == 0
+/// A dockerd container's cgroup dirs (cgroupfs driver, parent `docker`): v2 and each v1
+/// controller.
+fn docker_cgroup_dirs(id: &str) -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut dirs = Vec::new();
+    let direct = root.join("docker").join(id);
+    if direct.is_dir() {
+        dirs.push(direct);
     }
+    if let Ok(rd) = fs::read_dir(root) {
+        for e in rd.flatten() {
+            let d = e.path().join("docker").join(id);
+            if d.is_dir() {
+                dirs.push(d);
+            }
+        }
+    }
+    dirs
 }
 
 impl Drop for Dockerd {
     fn drop(&mut self) {
-        // SAFETY: signalling our own child, by its pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if thread::panicking() {
+            eprintln!("{}", self.log_tail());
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut bridges = Vec::new();
+        if self.child.is_some() {
+            bridges = self.network_bridges();
+            // Containers removed through dockerd itself: it unmounts and deletes what it made.
+            let (_, body) = self.api("GET", "/containers/json?all=1");
+            let list: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            for c in list.as_array().into_iter().flatten() {
+                if let Some(id) = c["Id"].as_str() {
+                    self.api("DELETE", &format!("/containers/{id}?force=1&v=1"));
+                }
+            }
+        }
+        self.stop();
+        self.kill_leftovers();
         unmount_under(&self.dir);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Lazily unmounts whatever is mounted under `dir`, deepest first.
-pub fn unmount_under(dir: &Path) {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let prefix = dir.to_string_lossy().to_string();
-    let mut points: Vec<String> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
-        .filter(|m| m.starts_with(&prefix))
-        .collect();
-    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        let _ = run_command(
-            {
-                let mut c = Command::new("umount");
-                c.args(["-l", &p]);
-                c
-            },
-            None,
-            cmd_timeout(),
-        );
+        if !mounts_under(&self.dir).is_empty() {
+            eprintln!("berth-tests: mounts left under {}", self.dir.display());
+        }
+        bridges.push(self.bridge());
+        for b in bridges {
+            let _ = Command::new("ip").args(["link", "del", &b]).output();
+        }
+        if let Err(e) = fs::remove_dir_all(&self.dir) {
+            eprintln!("berth-tests: could not remove {}: {e}", self.dir.display());
+        }
     }
 }

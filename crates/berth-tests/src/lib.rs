@@ -15,6 +15,7 @@
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
 pub mod build;
+pub mod differential;
 pub mod dockerd;
 pub mod fakedns;
 pub mod netguard;
@@ -22,6 +23,7 @@ pub mod netslot;
 pub mod nettest;
 pub mod registry;
 pub use build::{build_context, classic_build};
+pub use differential::{Differ, Scenario};
 pub use dockerd::Dockerd;
 pub use netguard::NetGuard;
 pub use netslot::NetSlot;
@@ -639,6 +641,11 @@ impl TestDaemon {
         }
     }
 
+    /// The docker CLI's config dir for this daemon (`DOCKER_CONFIG`).
+    pub fn docker_config(&self) -> &Path {
+        &self.docker_config
+    }
+
     /// The test's private directory (data root, socket and scratch files live below it).
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -932,8 +939,8 @@ impl Client {
 
 /// A command being prepared.
 pub struct Cmd {
-    cmd: Command,
-    stdin: Option<Vec<u8>>,
+    pub(crate) cmd: Command,
+    pub(crate) stdin: Option<Vec<u8>>,
 }
 
 impl Cmd {
@@ -993,7 +1000,7 @@ impl Cmd {
     }
 }
 
-fn signal(pid: u32, sig: libc::c_int) {
+pub(crate) fn signal(pid: u32, sig: libc::c_int) {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
     };
@@ -1006,11 +1013,11 @@ fn signal(pid: u32, sig: libc::c_int) {
     }
 }
 
-fn read_pid(path: &Path) -> Option<u32> {
+pub(crate) fn read_pid(path: &Path) -> Option<u32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-fn is_zombie(pid: u32) -> bool {
+pub(crate) fn is_zombie(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {
             s.rsplit_once(')')
@@ -1076,7 +1083,7 @@ fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
 }
 
 /// Removes a cgroup dir, children first (rmdir only: cgroupfs refuses unlink).
-fn remove_cgroup(dir: &Path) {
+pub(crate) fn remove_cgroup(dir: &Path) {
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -1126,7 +1133,7 @@ pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Lazily unmounts everything under `dir`, deepest first, until nothing is left.
-fn unmount_under(dir: &Path) {
+pub fn unmount_under(dir: &Path) {
     for _ in 0..10 {
         let mounts = mounts_under(dir);
         if mounts.is_empty() {

@@ -231,7 +231,7 @@ fn daemon_refusal(tag: &str, args: &[&str]) -> Output {
         .args(args)
         .env("BERTH_NO_AUTOSTART", "1");
     let o = run_command(c, None, Duration::from_secs(15));
-    berth_tests::dockerd::unmount_under(&dir);
+    berth_tests::unmount_under(&dir);
     let _ = fs::remove_dir_all(&dir);
     o
 }

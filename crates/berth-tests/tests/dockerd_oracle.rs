@@ -1,6 +1,6 @@
 //! What berth writes, a real dockerd reads: `berth save` output loads into Debian's dockerd
-//! (a private instance: own data root, exec root, socket and network namespace; see
-//! `berth_tests::Dockerd`) with the same image id and tags.
+//! (a private instance, `berth_tests::Dockerd`: own data root, exec root, socket, bridge) with
+//! the same image id and tags.
 
 use berth_tests::{Client, Dockerd, TestDaemon};
 
@@ -33,13 +33,10 @@ fn berth_save_loads_into_a_real_dockerd_with_the_same_id() {
     )
     .success();
 
-    let oracle = Dockerd::start();
-    oracle.docker(["load", "-i", &tar_s]).run().success();
+    let oracle = Dockerd::start_empty();
+    oracle.run(&["load", "-i", &tar_s]).success();
     for tag in ["busybox:latest", "example.org/team/tool:1.2"] {
-        let out = oracle
-            .docker(["image", "inspect", "-f", "{{.Id}}", tag])
-            .run();
-        out.success();
-        assert_eq!(out.stdout.trim(), id.trim(), "{tag}");
+        let out = oracle.run(&["image", "inspect", "-f", "{{.Id}}", tag]);
+        assert_eq!(out.success().out(), id.trim(), "{tag}");
     }
 }
