@@ -15,6 +15,7 @@ pub mod images;
 pub mod model;
 pub mod network;
 mod runtime;
+pub mod seams;
 pub mod signal;
 mod task;
 pub mod volumes;
@@ -24,6 +25,7 @@ pub use config::EngineConfig;
 pub use distribution::PullMessage;
 pub use engine::Engine;
 pub use error::{EngineError, Result};
+pub use seams::Seams;
 
 /// The runtime a daemon uses when daemon.json names none: the built-in libcontainer one.
 pub fn default_runtime() -> String {

@@ -1,12 +1,15 @@
 //! berth-runtime: OCI spec generation, the per-container shim, its client, json-file logs.
 
+pub mod adapter;
 pub mod cgroups;
 pub mod client;
 pub mod logfile;
 pub mod rootpath;
 pub mod shim;
 pub mod spec;
+pub mod start_error;
 pub mod user;
 
 pub use client::{read_exit, ShimClient};
 pub use shim::{spawn, ExitStatus, ShimInfo, SpawnOptions};
+pub use start_error::{StartError, StartErrorKind};
