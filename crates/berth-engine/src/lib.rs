@@ -11,6 +11,8 @@ mod engine;
 pub mod error;
 mod etc_files;
 pub mod events;
+#[cfg(test)]
+mod fakes;
 pub mod images;
 pub mod model;
 pub mod network;
@@ -18,6 +20,8 @@ mod runtime;
 pub mod seams;
 pub mod signal;
 mod task;
+#[cfg(test)]
+mod tests;
 pub mod volumes;
 
 pub use berth_registry::{AuthConfig, RegistryConfig};
