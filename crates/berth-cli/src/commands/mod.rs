@@ -3,6 +3,8 @@
 pub mod build;
 pub mod containers;
 pub mod create;
+#[cfg(test)]
+mod create_golden;
 pub mod exec;
 pub mod files;
 pub mod images;
@@ -181,6 +183,9 @@ fn volume_command(name: &str) -> Option<(&'static str, Handler)> {
 }
 
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
+    if let Some(h) = crate::external(&args[0]) {
+        return h(ctx, &args[1..]);
+    }
     let (group, name, rest) = match args[0].as_str() {
         g @ ("container" | "image" | "system" | "volume" | "network") => match args.get(1) {
             Some(n) => (Some(g), n.as_str(), &args[2..]),
