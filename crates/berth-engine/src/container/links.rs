@@ -5,6 +5,14 @@
 //! `ALIAS_NAME=/me/alias`, `ALIAS_ENV_*`). On a user-defined network ALIAS is only a name
 //! the embedded resolver answers with the target's addresses, for this container alone.
 //! Stored as Docker shows them in inspect: `/target:/me/alias`.
+//!
+//! Docker's messages: at create `could not get container for X: No such container: X` (400)
+//! and `conflicting options: host type networking can't be used with links...`; at start
+//! `Cannot link to a non running container: /T AS /me/alias` and `Cannot link to /T, as it
+//! does not belong to the default network`. The variables are moby's `ToEnv`: `ALIAS_PORT`
+//! (lowest exposed port, tcp first), `ALIAS_PORT_N_PROTO{,_ADDR,_PORT,_PROTO}`,
+//! `_START`/`_END` for runs of three or more ports, `ALIAS_NAME=/me/alias`, `ALIAS_ENV_*` of
+//! the target's Config.Env without HOME and PATH.
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};

@@ -1,6 +1,13 @@
 //! `network connect` and `network disconnect` (`POST /networks/{id}/connect|disconnect`):
 //! a running container gets or loses an interface at once; a stopped one has the endpoint
 //! recorded (or dropped) for its next start. Messages are Docker's.
+//!
+//! Docker's errors: `endpoint with name X already exists in network Y` (403),
+//! `container ID is not connected to network Y` (500; `... to the network Y` when stopped),
+//! an unknown network or container 404, `--ip` outside the subnet 400; host and none modes
+//! and shared namespaces refused (403, `SHARED`, `NONE`, `HOST` below); a second connect of a
+//! stopped container keeps the first request. `--network container:NAME` needs NAME running
+//! (`cannot join network namespace of a non running container: container NAME is STATUS`).
 
 use super::write_record;
 use crate::engine::Engine;

@@ -6,7 +6,9 @@
 //! Its subnet comes from daemon.json's `bip` (the gateway's address), else the subnet the
 //! bridge already has (a daemon restart with containers still running), else the first
 //! network of `default-address-pools` that no other network or host route uses — Docker's
-//! rule. `bridge: "none"` turns it off; containers then default to `none`.
+//! rule. `bridge: "none"` turns it off; containers then default to `none`. Its options are
+//! Docker's: `com.docker.network.bridge.{default_bridge,enable_icc,enable_ip_masquerade,
+//! host_binding_ipv4,name}` and `com.docker.network.driver.mtu`.
 
 use super::config::BridgeConfig;
 use super::mode::DEFAULT_NETWORK as NAME;

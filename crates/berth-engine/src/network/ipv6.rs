@@ -3,6 +3,10 @@
 //! one), the containers' IPv6 addresses (`--ip6`, else the lowest free one), and the
 //! bridge's gateway address. A network without `--ipv6` keeps a given IPv6 subnet in its
 //! record (Docker lists it) but hands out no IPv6 addresses.
+//!
+//! Docker's errors: `invalid network config:\ninvalid subnet S: invalid CIDR block notation`
+//! (or `it should be S'` with host bits), the overlap message shared with IPv4, and the
+//! docker CLI's own `no matching subnet for gateway G`.
 
 use super::state::Net;
 use crate::error::{net_err, EngineError, Result};
