@@ -25,6 +25,10 @@ pub enum EngineError {
     /// 500: anything else.
     #[error("{0}")]
     Internal(String),
+    /// 400: the container's process could not be started (the runtime's structured error:
+    /// its kind, the exit code Docker records, its message).
+    #[error("{0}")]
+    Start(berth_runtime::StartError),
 }
 
 impl EngineError {
@@ -42,7 +46,20 @@ impl EngineError {
             EngineError::Forbidden(_) => 403,
             EngineError::Unauthorized(_) => 401,
             EngineError::Internal(_) => 500,
+            EngineError::Start(_) => 400,
         }
+    }
+}
+
+impl EngineError {
+    /// The exit code a failed start records (`State.ExitCode`): the runtime's, else the
+    /// error's text classified as the runtime's would be (moby's rules).
+    pub fn start_exit_code(&self) -> i64 {
+        let code = match self {
+            EngineError::Start(e) => e.exit_code,
+            other => berth_runtime::StartError::classify(other.to_string()).exit_code,
+        };
+        i64::from(code)
     }
 }
 

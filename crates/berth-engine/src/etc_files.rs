@@ -1,46 +1,163 @@
-//! /etc/hostname, /etc/hosts and /etc/resolv.conf as Docker writes them for a container.
+//! /etc/hostname, /etc/hosts and /etc/resolv.conf as Docker writes them for a container:
+//! computed as one value from all their sources (the host's files, `--add-host`,
+//! `--dns*`, the embedded resolver, `--link`, its own addresses, a shared namespace's
+//! files), then written once per start (`EtcFiles::compose`, `write`). `network connect`
+//! and `disconnect` change the running container's files in place (they are bind-mounted),
+//! each computed once and written once (`hosts_with_addresses`, `resolv_for_resolver`).
 
-use crate::error::Result;
-use crate::model::ContainerRecord;
+use crate::model::EndpointRecord;
 use crate::network::config::BridgeConfig;
 use crate::network::fixed_cidr;
-use crate::network::mode::{is_builtin_mode, DEFAULT_NETWORK};
-use std::io::Write;
+use crate::network::mode::DEFAULT_NETWORK;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 const HOSTS_BASE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
-/// Writes the three files into the container directory.
-/// `host_network`: the container shares the host's network, so it gets the host's files.
-pub fn write(
-    dir: &Path,
-    hostname: &str,
-    host_network: bool,
-    extra_hosts: &[String],
-    dns: &[String],
-    dns_search: &[String],
-    dns_options: &[String],
-) -> std::io::Result<()> {
-    std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
+/// The host's files a container's are made from, read once per start.
+#[derive(Debug, Clone, Default)]
+pub struct HostFiles {
+    /// /etc/hosts (read only for a container on the host's network).
+    pub hosts: Option<String>,
+    pub resolv_conf: String,
+}
 
-    let mut hosts = if host_network {
-        std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| HOSTS_BASE.to_string())
-    } else {
-        HOSTS_BASE.to_string()
-    };
-    for entry in extra_hosts {
-        // "name:ip" as the docker CLI sends --add-host.
-        if let Some((name, ip)) = entry.split_once(':') {
-            hosts.push_str(&format!("{ip}\t{name}\n"));
+impl HostFiles {
+    pub fn read(host_network: bool) -> HostFiles {
+        HostFiles {
+            hosts: host_network
+                .then(|| std::fs::read_to_string("/etc/hosts").ok())
+                .flatten(),
+            resolv_conf: std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
         }
     }
-    std::fs::write(dir.join("hosts"), hosts)?;
+}
 
-    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    std::fs::write(
-        dir.join("resolv.conf"),
-        resolv_conf(&host_resolv, host_network, dns, dns_search, dns_options),
-    )
+/// Everything a container's /etc files are made of.
+#[derive(Debug, Clone, Default)]
+pub struct Sources<'a> {
+    pub hostname: &'a str,
+    /// The container shares the host's network: it gets the host's files.
+    pub host_network: bool,
+    /// `--add-host`, as the docker CLI sends it (`NAME:IP`, IP maybe `host-gateway`).
+    pub extra_hosts: &'a [String],
+    pub dns: &'a [String],
+    pub dns_search: &'a [String],
+    pub dns_options: &'a [String],
+    pub host: HostFiles,
+    /// `--network container:X`: X's hosts and resolv.conf (a file X lacks: the container's
+    /// own is kept).
+    pub shared: Option<(Option<String>, Option<String>)>,
+    /// The embedded resolver serves the container (it is on a user-defined network).
+    pub embedded_resolver: bool,
+    /// `--link` hosts lines (`IP\tALIAS ID NAME\n`).
+    pub links: &'a str,
+    /// Its own addresses, each gets `IP\thostname` (v4 then v6, per network).
+    pub own_addresses: Vec<String>,
+    /// What `host-gateway` stands for (`host_gateway`).
+    pub host_gateway: String,
+}
+
+/// The three files' contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcFiles {
+    pub hostname: String,
+    pub hosts: String,
+    pub resolv_conf: String,
+}
+
+impl EtcFiles {
+    /// The files as Docker makes them at start.
+    pub fn compose(src: &Sources) -> EtcFiles {
+        let mut hosts = match (&src.host.hosts, src.host_network) {
+            (Some(h), true) => h.clone(),
+            _ => HOSTS_BASE.to_string(),
+        };
+        for entry in src.extra_hosts {
+            // "name:ip" as the docker CLI sends --add-host.
+            if let Some((name, ip)) = entry.split_once(':') {
+                hosts.push_str(&format!("{ip}\t{name}\n"));
+            }
+        }
+        let mut resolv = if src.embedded_resolver {
+            embedded_resolv_conf(&src.host.resolv_conf, src.dns_search, src.dns_options)
+        } else {
+            resolv_conf(
+                &src.host.resolv_conf,
+                src.host_network,
+                src.dns,
+                src.dns_search,
+                src.dns_options,
+            )
+        };
+        if let Some((shared_hosts, shared_resolv)) = &src.shared {
+            if let Some(h) = shared_hosts {
+                hosts = h.clone();
+            }
+            if let Some(r) = shared_resolv {
+                resolv = r.clone();
+            }
+        }
+        hosts.push_str(src.links);
+        if hosts.lines().any(|l| l.starts_with("host-gateway\t")) {
+            hosts = hosts
+                .lines()
+                .map(|l| match l.strip_prefix("host-gateway\t") {
+                    Some(name) => format!("{}\t{name}\n", src.host_gateway),
+                    None => format!("{l}\n"),
+                })
+                .collect();
+        }
+        for ip in &src.own_addresses {
+            hosts.push_str(&format!("{ip}\t{}\n", src.hostname));
+        }
+        EtcFiles {
+            hostname: format!("{}\n", src.hostname),
+            hosts,
+            resolv_conf: resolv,
+        }
+    }
+
+    /// Writes the three files into the container directory.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::write(dir.join("hostname"), &self.hostname)?;
+        std::fs::write(dir.join("hosts"), &self.hosts)?;
+        std::fs::write(dir.join("resolv.conf"), &self.resolv_conf)
+    }
+}
+
+/// A container's own addresses for its /etc/hosts: each attached endpoint's IPv4, then
+/// IPv6 address (none for a built-in mode without networks of ours).
+pub fn own_addresses(
+    builtin_mode: bool,
+    endpoints: &BTreeMap<String, EndpointRecord>,
+) -> Vec<String> {
+    if builtin_mode && endpoints.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for ep in endpoints.values().filter(|e| !e.ip.is_empty()) {
+        out.push(ep.ip.clone());
+        if !ep.ip6.is_empty() {
+            out.push(ep.ip6.clone());
+        }
+    }
+    out
+}
+
+/// What `--add-host NAME:host-gateway` stands for: the gateway of the container's first
+/// user-defined network, else the default bridge's (see `fixed_cidr::host_gateway`).
+pub fn host_gateway(
+    cfg: &BridgeConfig,
+    endpoints: &BTreeMap<String, EndpointRecord>,
+    bridge_gateway: Option<&str>,
+) -> String {
+    let user = endpoints
+        .iter()
+        .filter(|(k, _)| k.as_str() != DEFAULT_NETWORK)
+        .map(|(_, e)| e.gateway.as_str())
+        .find(|g| !g.is_empty());
+    fixed_cidr::host_gateway(cfg, user, bridge_gateway)
 }
 
 /// Docker's rules: the host's resolv.conf, minus localhost nameservers when the container has
@@ -54,22 +171,16 @@ fn resolv_conf(
     dns_options: &[String],
 ) -> String {
     let mut nameservers = Vec::new();
-    let mut search = Vec::new();
-    let mut options = Vec::new();
+    let (mut search, mut options) = search_and_options(host);
     for line in host.lines() {
         let mut words = line.split_whitespace();
-        match words.next() {
-            Some("nameserver") => {
-                if let Some(ns) = words.next() {
-                    let local = ns.starts_with("127.") || ns == "::1";
-                    if host_network || !local {
-                        nameservers.push(ns.to_string());
-                    }
+        if words.next() == Some("nameserver") {
+            if let Some(ns) = words.next() {
+                let local = ns.starts_with("127.") || ns == "::1";
+                if host_network || !local {
+                    nameservers.push(ns.to_string());
                 }
             }
-            Some("search") | Some("domain") => search = words.map(str::to_string).collect(),
-            Some("options") => options = words.map(str::to_string).collect(),
-            _ => {}
         }
     }
     if !dns.is_empty() {
@@ -78,16 +189,7 @@ fn resolv_conf(
     if nameservers.is_empty() {
         nameservers = vec!["8.8.8.8".into(), "8.8.4.4".into()];
     }
-    if !dns_search.is_empty() {
-        search = dns_search
-            .iter()
-            .filter(|s| s.as_str() != ".")
-            .cloned()
-            .collect();
-    }
-    if !dns_options.is_empty() {
-        options = dns_options.to_vec();
-    }
+    apply_flags(&mut search, &mut options, dns_search, dns_options);
     let mut out = String::new();
     if !search.is_empty() {
         out.push_str(&format!("search {}\n", search.join(" ")));
@@ -101,63 +203,92 @@ fn resolv_conf(
     out
 }
 
-/// Appends the container's own addresses to its /etc/hosts, as Docker does
-/// (`IP\thostname`), for each network it is on.
-pub fn hosts_entries(
-    dir: &Path,
-    rec: &ContainerRecord,
-    cfg: &BridgeConfig,
-    bridge_gateway: Option<&str>,
-) -> Result<()> {
-    host_gateway(dir, rec, cfg, bridge_gateway)?;
-    if is_builtin_mode(&rec.host_config.network_mode) && rec.endpoints.is_empty() {
-        return Ok(());
+/// The container's resolv.conf on a user-defined network: the embedded resolver, the
+/// search domains of the host or `--dns-search`, and `ndots:0` unless `--dns-option`
+/// sets ndots, as Docker writes it.
+pub fn embedded_resolv_conf(host: &str, dns_search: &[String], dns_options: &[String]) -> String {
+    let (mut search, mut options) = search_and_options(host);
+    apply_flags(&mut search, &mut options, dns_search, dns_options);
+    if !options.iter().any(|o| o.starts_with("ndots:")) {
+        options.push("ndots:0".into());
     }
-    let mut lines = String::new();
-    for ep in rec.endpoints.values().filter(|e| !e.ip.is_empty()) {
-        lines.push_str(&format!("{}\t{}\n", ep.ip, rec.config.hostname));
-        if !ep.ip6.is_empty() {
-            lines.push_str(&format!("{}\t{}\n", ep.ip6, rec.config.hostname));
-        }
+    let mut out = String::new();
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
     }
-    if lines.is_empty() {
-        return Ok(());
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(dir.join("hosts"))?;
-    f.write_all(lines.as_bytes())?;
-    Ok(())
+    out.push_str(&format!("nameserver {}\n", berth_net::dns::RESOLVER_IP));
+    out.push_str(&format!("options {}\n", options.join(" ")));
+    out
 }
 
-/// `--add-host NAME:host-gateway` (see `fixed_cidr::host_gateway` for which address).
-fn host_gateway(
-    dir: &Path,
-    rec: &ContainerRecord,
-    cfg: &BridgeConfig,
-    bridge_gateway: Option<&str>,
-) -> Result<()> {
-    let path = dir.join("hosts");
-    let text = std::fs::read_to_string(&path)?;
-    if !text.lines().any(|l| l.starts_with("host-gateway\t")) {
-        return Ok(());
+/// `network connect` of a container that had no embedded resolver (the default bridge)
+/// and is served one now: its resolv.conf with the resolver, as Docker rewrites it. None
+/// when the current file has it already.
+pub fn resolv_for_resolver(
+    current: &str,
+    host: &str,
+    dns_search: &[String],
+    dns_options: &[String],
+) -> Option<String> {
+    let ours = format!("nameserver {}", berth_net::dns::RESOLVER_IP);
+    if current.lines().any(|l| l.trim() == ours) {
+        return None;
     }
-    let user = rec
-        .endpoints
-        .iter()
-        .filter(|(k, _)| k.as_str() != DEFAULT_NETWORK)
-        .map(|(_, e)| e.gateway.as_str())
-        .find(|g| !g.is_empty());
-    let gw = fixed_cidr::host_gateway(cfg, user, bridge_gateway);
-    let out: String = text
-        .lines()
-        .map(|l| match l.strip_prefix("host-gateway\t") {
-            Some(name) => format!("{gw}\t{name}\n"),
-            None => format!("{l}\n"),
-        })
-        .collect();
-    std::fs::write(&path, out)?;
-    Ok(())
+    Some(embedded_resolv_conf(host, dns_search, dns_options))
+}
+
+/// The running container's /etc/hosts after `network connect` (`add`) or `disconnect`:
+/// each address's `IP\thostname` line removed, and appended again when added.
+pub fn hosts_with_addresses(current: &str, ips: &[&str], hostname: &str, add: bool) -> String {
+    let mut text = current.to_string();
+    for ip in ips.iter().filter(|ip| !ip.is_empty()) {
+        let line = format!("{ip}\t{hostname}");
+        let mut out: String = text
+            .lines()
+            .filter(|l| *l != line)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if add {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        text = out;
+    }
+    text
+}
+
+/// The host's `search`/`domain` and `options` lines (the last of each wins).
+fn search_and_options(host: &str) -> (Vec<String>, Vec<String>) {
+    let mut search = Vec::new();
+    let mut options = Vec::new();
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("search") | Some("domain") => search = words.map(str::to_string).collect(),
+            Some("options") => options = words.map(str::to_string).collect(),
+            _ => {}
+        }
+    }
+    (search, options)
+}
+
+/// `--dns-search` (`.` meaning none) and `--dns-option` replace the host's lines.
+fn apply_flags(
+    search: &mut Vec<String>,
+    options: &mut Vec<String>,
+    dns_search: &[String],
+    dns_options: &[String],
+) {
+    if !dns_search.is_empty() {
+        *search = dns_search
+            .iter()
+            .filter(|s| s.as_str() != ".")
+            .cloned()
+            .collect();
+    }
+    if !dns_options.is_empty() {
+        *options = dns_options.to_vec();
+    }
 }
 
 #[cfg(test)]
@@ -186,5 +317,69 @@ mod tests {
             &["ndots:2".into()],
         );
         assert_eq!(out, "search a.b\nnameserver 1.1.1.1\noptions ndots:2\n");
+    }
+
+    fn host() -> HostFiles {
+        HostFiles {
+            hosts: None,
+            resolv_conf: "nameserver 10.0.0.1\nsearch corp.example\noptions edns0\n".into(),
+        }
+    }
+
+    #[test]
+    fn one_value_from_every_source() {
+        let extra = ["db:10.9.9.9".to_string(), "gw:host-gateway".to_string()];
+        let files = EtcFiles::compose(&Sources {
+            hostname: "abc123",
+            extra_hosts: &extra,
+            host: host(),
+            embedded_resolver: true,
+            links: "172.17.0.5\tweb 0123456789ab web\n",
+            own_addresses: vec!["10.1.0.2".into(), "fd00::2".into()],
+            host_gateway: "10.1.0.1".into(),
+            ..Default::default()
+        });
+        assert_eq!(files.hostname, "abc123\n");
+        assert_eq!(
+            files.hosts,
+            format!(
+                "{HOSTS_BASE}10.9.9.9\tdb\n10.1.0.1\tgw\n172.17.0.5\tweb 0123456789ab web\n\
+                 10.1.0.2\tabc123\nfd00::2\tabc123\n"
+            )
+        );
+        assert_eq!(
+            files.resolv_conf,
+            "search corp.example\nnameserver 127.0.0.11\noptions edns0 ndots:0\n"
+        );
+        // Without the resolver: the host's servers; a shared namespace's files win.
+        let files = EtcFiles::compose(&Sources {
+            hostname: "abc123",
+            host: host(),
+            shared: Some((Some("1.2.3.4\tother\n".into()), None)),
+            ..Default::default()
+        });
+        assert_eq!(files.hosts, "1.2.3.4\tother\n");
+        assert_eq!(
+            files.resolv_conf,
+            "search corp.example\nnameserver 10.0.0.1\noptions edns0\n"
+        );
+    }
+
+    #[test]
+    fn connect_and_disconnect_edit_in_place() {
+        let base = "127.0.0.1\tlocalhost\n10.1.0.2\tc1\n";
+        let added = hosts_with_addresses(base, &["10.2.0.2", "", "fd00::3"], "c1", true);
+        assert_eq!(added, format!("{base}10.2.0.2\tc1\nfd00::3\tc1\n"));
+        let removed = hosts_with_addresses(&added, &["10.2.0.2", "fd00::3"], "c1", false);
+        assert_eq!(removed, base);
+        let host = "search a\n";
+        assert_eq!(
+            resolv_for_resolver("nameserver 8.8.8.8\n", host, &[], &[]).as_deref(),
+            Some("search a\nnameserver 127.0.0.11\noptions ndots:0\n")
+        );
+        assert_eq!(
+            resolv_for_resolver("nameserver 127.0.0.11\n", host, &[], &[]),
+            None
+        );
     }
 }

@@ -12,13 +12,18 @@ mod engine;
 pub mod error;
 mod etc_files;
 pub mod events;
+#[cfg(test)]
+mod fakes;
 pub mod images;
 pub mod model;
 pub mod network;
 mod runtime;
 pub mod security;
+pub mod seams;
 pub mod signal;
 mod task;
+#[cfg(test)]
+mod tests;
 pub mod volumes;
 
 pub use berth_registry::{AuthConfig, RegistryConfig};
@@ -26,6 +31,7 @@ pub use config::EngineConfig;
 pub use distribution::PullMessage;
 pub use engine::Engine;
 pub use error::{EngineError, Result};
+pub use seams::Seams;
 
 /// The runtime a daemon uses when daemon.json names none: the built-in libcontainer one.
 pub fn default_runtime() -> String {

@@ -1,17 +1,17 @@
-//! The engine's side of the runtime: turns a container record into an OCI bundle and talks
-//! to the container's shim through `berth_runtime`'s client.
+//! The engine's side of the runtime: turns a container record into an OCI bundle and the
+//! shim's options; the shim itself is reached through the runtime adapter (`Seams`).
 
 use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
 use crate::model::ContainerRecord;
-use berth_runtime::client::ShimClient;
 use berth_runtime::spec::{self, MountSpec, NetworkNs, SpecInput, Ulimit};
+use berth_runtime::SpawnOptions;
 use std::path::Path;
-use tokio::net::UnixStream;
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-fn rt_err(e: impl std::fmt::Display) -> EngineError {
+/// A shim that could not be reached or refused a request.
+pub fn rt_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Internal(e.to_string())
 }
 
@@ -136,8 +136,10 @@ pub fn write_bundle(
         init: hc.init.unwrap_or(false),
         ..Default::default()
     };
-    let mut spec =
-        spec::generate(&input).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+    let mut spec = spec::generate(&input).map_err(|e| match e {
+        spec::SpecError::Exec(e) => EngineError::Start(e),
+        other => EngineError::InvalidParameter(other.to_string()),
+    })?;
     security
         .1
         .attach(&mut spec)
@@ -165,8 +167,13 @@ fn parse_size(s: &str) -> Option<u64> {
         .map(|n| (n * mult as f64) as u64)
 }
 
-/// Starts the shim (container created, not yet started) and connects to it.
-pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Result<ShimClient> {
+/// The shim's options for the container: its log rotation (`--log-opt max-size/max-file`,
+/// checked with Docker's messages), stdio and runtime.
+pub fn spawn_options(
+    cfg: &EngineConfig,
+    rec: &ContainerRecord,
+    dir: &Path,
+) -> Result<SpawnOptions> {
     let opts = &rec.host_config.log_config.config;
     let log_max_size = match opts.get("max-size") {
         Some(s) => parse_size(s).ok_or_else(|| {
@@ -180,7 +187,7 @@ pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Res
         })?,
         None => 1,
     };
-    let spawn_opts = berth_runtime::shim::SpawnOptions {
+    Ok(SpawnOptions {
         exe: cfg.exe.clone(),
         id: rec.id.clone(),
         dir: dir.to_path_buf(),
@@ -190,12 +197,7 @@ pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Res
         stdin_once: rec.config.stdin_once,
         tty: rec.config.tty,
         runtime: rec.host_config.runtime.clone(),
-    };
-    tokio::task::spawn_blocking(move || berth_runtime::shim::spawn(&spawn_opts))
-        .await
-        .map_err(rt_err)?
-        .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
-    connect(dir).await
+    })
 }
 
 /// Checks a runtime name (`--runtime`, daemon.json `default-runtime`): the built-in one or
@@ -207,38 +209,6 @@ pub fn validate_runtime(name: &str) -> Result<()> {
     berth_runtime::shim::find_binary(name)
         .map(|_| ())
         .map_err(EngineError::InvalidParameter)
-}
-
-pub async fn connect(dir: &Path) -> Result<ShimClient> {
-    ShimClient::connect(&berth_runtime::shim::socket_path(dir))
-        .await
-        .map_err(rt_err)
-}
-
-pub async fn attach(dir: &Path, stdin: bool, stdout: bool, stderr: bool) -> Result<UnixStream> {
-    connect(dir)
-        .await?
-        .attach(stdin, stdout, stderr)
-        .await
-        .map_err(rt_err)
-}
-
-pub async fn kill(dir: &Path, signal: i32) -> Result<()> {
-    connect(dir).await?.kill(signal).await.map_err(rt_err)
-}
-
-/// Resolves when the container exits: (exit code, OOM killed).
-pub async fn wait(dir: &Path) -> Result<(i64, bool)> {
-    let st = connect(dir).await?.wait().await.map_err(rt_err)?;
-    Ok((i64::from(st.exit_code), st.oom_killed))
-}
-
-/// The exit status a shim recorded, if it did.
-pub fn read_exit(dir: &Path) -> Option<(i64, bool)> {
-    berth_runtime::client::read_exit(dir)
-        .ok()
-        .flatten()
-        .map(|st| (i64::from(st.exit_code), st.oom_killed))
 }
 
 /// Gets the kernel's cgroup-migration lock warm for a container (or exec) about to start,

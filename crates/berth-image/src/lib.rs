@@ -1,11 +1,13 @@
 //! berth-image: image references, the content/image/layer store (load, save, import, tag,
-//! remove, prune, history), hardened layer unpacking and container rootfs snapshots.
+//! remove, prune, history), hardened layer unpacking, container rootfs snapshots, and the
+//! `mounter::Mounter` seam through which the engine mounts rootfs and volumes.
 //! Synchronous by design: the engine calls it from `spawn_blocking`.
 
 mod archive;
 mod changes;
 pub mod diff;
 pub mod error;
+pub mod mounter;
 pub mod reference;
 pub mod snapshot;
 pub mod store;

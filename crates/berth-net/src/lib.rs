@@ -1,6 +1,7 @@
 //! Container networking for berth: Linux bridges, IP address management, network
 //! namespaces with veth pairs (configured over netlink, no `ip` processes), and the
-//! daemon's own nftables table (isolation, masquerade).
+//! daemon's own nftables table (isolation, masquerade), published ports' reservations, and
+//! the `plane::DataPlane` seam through which the engine reaches all of it.
 //!
 //! Everything here is synchronous and may block briefly: call it from `spawn_blocking`.
 
@@ -13,6 +14,8 @@ pub mod ipam;
 pub mod ipam6;
 pub mod netlink;
 pub mod netns;
+pub mod plane;
+pub mod ports;
 pub mod route;
 
 use thiserror::Error;

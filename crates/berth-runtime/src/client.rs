@@ -6,6 +6,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use crate::shim::{exit_path, ExitStatus, Request, Response};
+use crate::start_error::StartError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -76,7 +77,8 @@ impl ShimClient {
         &self.socket
     }
 
-    async fn request(&self, req: &Request) -> Result<(Response, UnixStream), ClientError> {
+    /// Sends one request and reads its answer line, whatever it says.
+    async fn exchange(&self, req: &Request) -> Result<(Response, UnixStream), ClientError> {
         let mut s = UnixStream::connect(&self.socket).await?;
         let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');
@@ -84,6 +86,11 @@ impl ShimClient {
         let answer = read_line(&mut s).await?;
         let resp: Response = serde_json::from_slice(&answer)
             .map_err(|e| ClientError::Protocol(format!("bad answer: {e}")))?;
+        Ok((resp, s))
+    }
+
+    async fn request(&self, req: &Request) -> Result<(Response, UnixStream), ClientError> {
+        let (resp, s) = self.exchange(req).await?;
         if !resp.ok {
             return Err(ClientError::Shim(
                 resp.error.unwrap_or_else(|| "unknown shim error".into()),
@@ -92,11 +99,24 @@ impl ShimClient {
         Ok((resp, s))
     }
 
-    /// Starts the created container; returns the init pid (host view).
-    pub async fn start(&self) -> Result<i32, ClientError> {
-        let (r, _) = self.request(&Request::Start).await?;
+    /// Starts the created container; returns the init pid (host view). A refused start is
+    /// the shim's structured `StartError`; a broken connection is classified by its text.
+    pub async fn start(&self) -> Result<i32, StartError> {
+        let text = |e: ClientError| StartError::classify(e.to_string());
+        let (r, _) = self.exchange(&Request::Start).await.map_err(text)?;
+        if !r.ok {
+            let message = r.error.unwrap_or_else(|| "unknown shim error".into());
+            return Err(match (r.kind, r.exit_code) {
+                (Some(kind), Some(exit_code)) => StartError {
+                    kind,
+                    exit_code,
+                    message,
+                },
+                _ => StartError::classify(message),
+            });
+        }
         r.pid
-            .ok_or_else(|| ClientError::Protocol("start answer without pid".into()))
+            .ok_or_else(|| text(ClientError::Protocol("start answer without pid".into())))
     }
 
     pub async fn state(&self) -> Result<ShimState, ClientError> {

@@ -1,5 +1,6 @@
 //! berth-runtime: OCI spec generation, the per-container shim, its client, json-file logs.
 
+pub mod adapter;
 pub mod cgroups;
 pub mod client;
 pub mod devices_bpf;
@@ -8,7 +9,9 @@ pub mod rootpath;
 pub mod seccomp;
 pub mod shim;
 pub mod spec;
+pub mod start_error;
 pub mod user;
 
 pub use client::{read_exit, ShimClient};
 pub use shim::{spawn, ExitStatus, ShimInfo, SpawnOptions};
+pub use start_error::{StartError, StartErrorKind};

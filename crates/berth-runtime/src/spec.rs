@@ -14,6 +14,7 @@ use oci_spec::runtime::{
     PosixRlimitType, Process, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
+use crate::start_error::{StartError, StartErrorKind};
 use crate::user::{resolve_exec_user, resolve_groups};
 
 /// PATH given to containers whose environment has none (Docker's default).
@@ -110,11 +111,10 @@ pub enum SpecError {
     /// User/group resolution failed; the message is Docker's.
     #[error("{0}")]
     User(String),
-    /// The command cannot be executed; the message contains the strings the docker CLI
-    /// maps to exit codes 127 ("executable file not found", "no such file or directory")
-    /// and 126 ("permission denied").
+    /// The command cannot be executed: its kind (exit code 127 or 126) and Docker's
+    /// message (with the strings the docker CLI maps to those exit codes).
     #[error("{0}")]
-    Exec(String),
+    Exec(crate::start_error::StartError),
     #[error("invalid capability {0:?}")]
     Capability(String),
     #[error("invalid ulimit {0:?}")]
@@ -308,9 +308,10 @@ pub fn lookup_exec(rootfs: &Path, cmd: &str, path_env: &str, cwd: &str) -> Resul
         Ok(())
     };
     if cmd.is_empty() {
-        return Err(SpecError::Exec(
-            "exec: \"\": executable file not found in $PATH".to_string(),
-        ));
+        return Err(SpecError::Exec(StartError::new(
+            StartErrorKind::NotFound,
+            "exec: \"\": executable file not found in $PATH",
+        )));
     }
     if cmd.contains('/') {
         let p = if cmd.starts_with('/') {
@@ -319,13 +320,18 @@ pub fn lookup_exec(rootfs: &Path, cmd: &str, path_env: &str, cwd: &str) -> Resul
             Path::new(if cwd.is_empty() { "/" } else { cwd }).join(cmd)
         };
         return check(&p).map_err(|e| match e.kind() {
-            std::io::ErrorKind::PermissionDenied => {
-                SpecError::Exec(format!("exec: \"{cmd}\": permission denied"))
-            }
-            std::io::ErrorKind::NotFound => SpecError::Exec(format!(
-                "exec: \"{cmd}\": stat {cmd}: no such file or directory"
+            std::io::ErrorKind::PermissionDenied => SpecError::Exec(StartError::new(
+                StartErrorKind::PermissionDenied,
+                format!("exec: \"{cmd}\": permission denied"),
             )),
-            _ => SpecError::Exec(format!("exec: \"{cmd}\": stat {cmd}: {e}")),
+            std::io::ErrorKind::NotFound => SpecError::Exec(StartError::new(
+                StartErrorKind::NotFound,
+                format!("exec: \"{cmd}\": stat {cmd}: no such file or directory"),
+            )),
+            // Any other error is known only by its text.
+            _ => SpecError::Exec(StartError::classify(format!(
+                "exec: \"{cmd}\": stat {cmd}: {e}"
+            ))),
         });
     }
     let mut denied = false;
@@ -343,8 +349,9 @@ pub fn lookup_exec(rootfs: &Path, cmd: &str, path_env: &str, cwd: &str) -> Resul
     // Go's LookPath reports "not found" even when a match lacked the x bit; the exec of a
     // found-but-not-executable file is what says "permission denied".
     let _ = denied;
-    Err(SpecError::Exec(format!(
-        "exec: \"{cmd}\": executable file not found in $PATH"
+    Err(SpecError::Exec(StartError::new(
+        StartErrorKind::NotFound,
+        format!("exec: \"{cmd}\": executable file not found in $PATH"),
     )))
 }
 

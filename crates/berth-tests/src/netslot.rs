@@ -86,8 +86,22 @@ impl NetSlot {
         v.to_string()
     }
 
+    /// The slot's bridge, and the bridges of user networks that an earlier daemon of this
+    /// slot drew from its pool and left behind (user networks outlive their daemon, as with
+    /// dockerd): the next daemon's allocator would skip the subnets they still route.
     fn remove_leftovers(&self) {
         let _ = berth_net::netns::delete_host_link(&self.bridge());
+        for (dev, net) in berth_net::ipam::host_routes_by_dev() {
+            let is_bridge = std::path::Path::new("/sys/class/net")
+                .join(&dev)
+                .join("bridge")
+                .exists();
+            let o = net.network().octets();
+            let in_pool = o[..3] == [10, 215, self.n as u8] && net.prefix_len() >= 24;
+            if is_bridge && in_pool {
+                let _ = berth_net::netns::delete_host_link(&dev);
+            }
+        }
     }
 }
 

@@ -24,7 +24,11 @@ impl Engine {
         self.events.container(&rec, "attach", &[]);
         match rec.state.status {
             Status::Running | Status::Paused | Status::Restarting => {
-                let stream = runtime::attach(&self.dir(&rec.id), stdin, stdout, stderr).await?;
+                let stream = self
+                    .runtime
+                    .attach(&self.dir(&rec.id), stdin, stdout, stderr)
+                    .await
+                    .map_err(runtime::rt_err)?;
                 Ok(AttachTarget {
                     tty,
                     stream: AttachStream::Ready(stream),
@@ -66,11 +70,8 @@ impl Engine {
             // Nothing to resize; Docker's clients only ask with a terminal.
             return Ok(());
         }
-        let client = berth_runtime::client::ShimClient::new(&berth_runtime::shim::socket_path(
-            &self.dir(&rec.id),
-        ));
-        client
-            .resize(None, height, width)
+        self.runtime
+            .resize(&self.dir(&rec.id), None, height, width)
             .await
             .map_err(|e| EngineError::Internal(e.to_string()))
     }

@@ -188,9 +188,11 @@ impl Engine {
             (cfg.attach_stdin, cfg.attach_stdout, cfg.attach_stderr)
         };
         let dir = self.dir(&exec.container_id);
-        let client =
-            berth_runtime::client::ShimClient::new(&berth_runtime::shim::socket_path(&dir));
-        match client.exec(id, &process, stdin, stdout, stderr).await {
+        let started = self
+            .runtime
+            .exec(&dir, id, &process, (stdin, stdout, stderr))
+            .await;
+        match started {
             Ok((pid, stream)) => {
                 {
                     let mut st = exec.state();
@@ -207,7 +209,7 @@ impl Engine {
                 let waiter = exec.clone();
                 let engine = self.clone();
                 tokio::spawn(async move {
-                    let code = match client.exec_wait(&waiter.id).await {
+                    let code = match engine.runtime.exec_wait(&dir, &waiter.id).await {
                         Ok(c) => i64::from(c),
                         Err(e) => {
                             warn!(exec = %waiter.id, error = %e, "exec ended without a status");
@@ -316,11 +318,8 @@ impl Engine {
                 "Exec {id} is not running, so it can not be resized."
             )));
         }
-        let dir = self.dir(&exec.container_id);
-        let client =
-            berth_runtime::client::ShimClient::new(&berth_runtime::shim::socket_path(&dir));
-        client
-            .resize(Some(id), height, width)
+        self.runtime
+            .resize(&self.dir(&exec.container_id), Some(id), height, width)
             .await
             .map_err(|e| EngineError::Internal(e.to_string()))
     }

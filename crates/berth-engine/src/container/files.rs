@@ -13,6 +13,7 @@ use berth_api::pathstat::{go_mode, PathStat};
 use berth_api::tarfs::{go_base, go_clean, Markers, TarWriter};
 use berth_image::diff::Change;
 use berth_inroot::{Follow, Root};
+use berth_image::mounter::Mounter;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ fn leases() -> std::sync::MutexGuard<'static, HashMap<String, usize>> {
 /// The container's mounted rootfs, for the duration of one operation.
 pub struct RootfsLease {
     container: Arc<Container>,
+    /// Unmounts a temporary rootfs when the last lease ends.
+    mounter: Arc<dyn Mounter>,
     dir: PathBuf,
     pub rootfs: PathBuf,
     temporary: bool,
@@ -53,10 +56,8 @@ impl RootfsLease {
         };
         let rec = self.container.record.lock().await;
         if last && !rec.state.status.is_running() {
-            let dir = self.dir.clone();
-            let r =
-                tokio::task::spawn_blocking(move || berth_image::snapshot::unmount_rootfs(&dir))
-                    .await;
+            let (dir, mounter) = (self.dir.clone(), self.mounter.clone());
+            let r = tokio::task::spawn_blocking(move || mounter.unmount_rootfs(&dir)).await;
             if let Ok(Err(e)) = r {
                 warn!(id = %self.container.id, error = %e, "unmounting temporary rootfs");
             }
@@ -215,6 +216,7 @@ impl Engine {
         if rec.state.status.is_running() {
             return Ok(RootfsLease {
                 container: c.clone(),
+                mounter: self.mounter.clone(),
                 rootfs: dir.join("bundle/rootfs"),
                 dir,
                 temporary: false,
@@ -224,17 +226,15 @@ impl Engine {
         let mut layers = self.images.layer_dirs(&image).await?;
         layers.push(self.init_layer.clone());
         *leases().entry(c.id.clone()).or_insert(0) += 1;
-        let d = dir.clone();
-        let mounted =
-            tokio::task::spawn_blocking(move || berth_image::snapshot::mount_rootfs(&layers, &d))
-                .await
-                .map_err(|e| EngineError::internal("mount task", e))
-                .and_then(|r| {
-                    r.map_err(|e| EngineError::internal("cannot mount container rootfs", e))
-                });
+        let (d, mounter) = (dir.clone(), self.mounter.clone());
+        let mounted = tokio::task::spawn_blocking(move || mounter.mount_rootfs(&layers, &d))
+            .await
+            .map_err(|e| EngineError::internal("mount task", e))
+            .and_then(|r| r.map_err(|e| EngineError::internal("cannot mount container rootfs", e)));
         drop(rec);
         let lease = RootfsLease {
             container: c.clone(),
+            mounter: self.mounter.clone(),
             rootfs: dir.join("bundle/rootfs"),
             dir,
             temporary: true,

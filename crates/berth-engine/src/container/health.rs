@@ -245,9 +245,11 @@ impl Engine {
                     }
                 }
             };
-        let client =
-            berth_runtime::client::ShimClient::new(&berth_runtime::shim::socket_path(&dir));
-        let (pid, mut stream) = match client.exec(id, &process, false, true, true).await {
+        let started = self
+            .runtime
+            .exec(&dir, id, &process, (false, true, true))
+            .await;
+        let (pid, mut stream) = match started {
             Ok(v) => v,
             Err(e) => {
                 return Probe {
@@ -273,11 +275,9 @@ impl Engine {
             }
         };
         if tokio::time::timeout(check.timeout, read).await.is_err() {
-            // SAFETY: kill(2) on the probe's own pid (the shim's child, host pid namespace).
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-            let _ = client.exec_wait(id).await;
+            // The probe's own pid (the shim's child, host pid namespace).
+            self.runtime.kill_process(pid, libc::SIGKILL);
+            let _ = self.runtime.exec_wait(&dir, id).await;
             return Probe {
                 exit_code: -1,
                 output: format!(
@@ -286,7 +286,7 @@ impl Engine {
                 ),
             };
         }
-        let exit_code = match client.exec_wait(id).await {
+        let exit_code = match self.runtime.exec_wait(&dir, id).await {
             Ok(c) => i64::from(c),
             Err(e) => {
                 return Probe {

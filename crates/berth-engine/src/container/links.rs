@@ -5,6 +5,14 @@
 //! `ALIAS_NAME=/me/alias`, `ALIAS_ENV_*`). On a user-defined network ALIAS is only a name
 //! the embedded resolver answers with the target's addresses, for this container alone.
 //! Stored as Docker shows them in inspect: `/target:/me/alias`.
+//!
+//! Docker's messages: at create `could not get container for X: No such container: X` (400)
+//! and `conflicting options: host type networking can't be used with links...`; at start
+//! `Cannot link to a non running container: /T AS /me/alias` and `Cannot link to /T, as it
+//! does not belong to the default network`. The variables are moby's `ToEnv`: `ALIAS_PORT`
+//! (lowest exposed port, tcp first), `ALIAS_PORT_N_PROTO{,_ADDR,_PORT,_PROTO}`,
+//! `_START`/`_END` for runs of three or more ports, `ALIAS_NAME=/me/alias`, `ALIAS_ENV_*` of
+//! the target's Config.Env without HOME and PATH.
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
@@ -12,7 +20,6 @@ use crate::model::ContainerRecord;
 use crate::network::mode;
 use berth_api::models::HostConfig;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -113,6 +120,14 @@ pub fn env(
     out
 }
 
+/// What a start takes from the container's links: its /etc/hosts lines and the
+/// variables of its process (and execs).
+#[derive(Debug, Default)]
+pub struct LinkSetup {
+    pub hosts: String,
+    pub vars: Vec<String>,
+}
+
 fn exposed_ports(rec: &ContainerRecord) -> Vec<(u16, String)> {
     rec.config
         .exposed_ports
@@ -155,13 +170,9 @@ impl Engine {
         Ok(out)
     }
 
-    /// Start: a default-bridge container's links become hosts lines (written now) and the
-    /// returned variables; a user-network container's become resolver aliases.
-    pub(super) async fn setup_links(
-        &self,
-        rec: &ContainerRecord,
-        dir: &Path,
-    ) -> Result<Vec<String>> {
+    /// Start: a default-bridge container's links become hosts lines and variables; a
+    /// user-network container's become resolver aliases.
+    pub(super) async fn setup_links(&self, rec: &ContainerRecord) -> Result<LinkSetup> {
         let links: Vec<(String, String)> = rec
             .host_config
             .links
@@ -170,15 +181,15 @@ impl Engine {
             .map(|l| parse(l))
             .collect::<Result<_>>()?;
         if links.is_empty() {
-            return Ok(Vec::new());
+            return Ok(LinkSetup::default());
         }
         let mode = rec.host_config.network_mode.as_str();
         if !crate::network::is_builtin_mode(mode) {
             restore_aliases(self, rec);
-            return Ok(Vec::new());
+            return Ok(LinkSetup::default());
         }
         if !mode::is_default_mode(mode) {
-            return Ok(Vec::new());
+            return Ok(LinkSetup::default());
         }
         let mut hosts = String::new();
         let mut vars = Vec::new();
@@ -229,12 +240,7 @@ impl Engine {
                 &t.config.env,
             ));
         }
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(dir.join("hosts"))
-            .and_then(|mut f| f.write_all(hosts.as_bytes()))
-            .map_err(|e| EngineError::internal("cannot write the links to /etc/hosts", e))?;
-        Ok(vars)
+        Ok(LinkSetup { hosts, vars })
     }
 }
 

@@ -24,6 +24,7 @@ pub mod restart;
 mod restore;
 mod start;
 mod stop;
+mod teardown;
 mod volume_life;
 mod wait;
 

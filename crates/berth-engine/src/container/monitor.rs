@@ -4,7 +4,6 @@
 
 use super::{mark_exited, save_record, Container};
 use crate::engine::Engine;
-use crate::runtime;
 use chrono::Utc;
 use std::sync::Arc;
 use tracing::{debug, warn};
@@ -14,13 +13,13 @@ impl Engine {
     pub(super) fn monitor(self: Arc<Self>, c: Arc<Container>) {
         tokio::spawn(async move {
             let dir = self.dir(&c.id);
-            let exit = runtime::wait(&dir).await;
+            let exit = self.runtime.wait(&dir).await;
             let (code, oom) = match exit {
-                Ok(e) => e,
+                Ok(st) => (i64::from(st.exit_code), st.oom_killed),
                 // A fast container's shim may be gone before we connect: its exit record
                 // says how the container ended. Without one the shim died abnormally.
-                Err(e) => match runtime::read_exit(&dir) {
-                    Some(exit) => exit,
+                Err(e) => match self.runtime.read_exit(&dir) {
+                    Some(st) => (i64::from(st.exit_code), st.oom_killed),
                     None => {
                         warn!(id = %c.id, error = %e, "shim gone without an exit record");
                         (255, false)
@@ -30,11 +29,7 @@ impl Engine {
             let auto_remove = {
                 let mut rec = c.record.lock().await;
                 mark_exited(&mut rec, code, oom);
-                self.networks.detach(&c.id, &dir, &mut rec.endpoints).await;
-                let d = dir.clone();
-                let _ =
-                    tokio::task::spawn_blocking(move || berth_image::snapshot::unmount_rootfs(&d))
-                        .await;
+                self.teardown(&mut rec, &dir).await;
                 if let Err(e) = save_record(&dir, &rec).await {
                     warn!(id = %c.id, error = %e, "cannot store exit status");
                 }

@@ -1,12 +1,21 @@
 //! `network connect` and `network disconnect` (`POST /networks/{id}/connect|disconnect`):
 //! a running container gets or loses an interface at once; a stopped one has the endpoint
 //! recorded (or dropped) for its next start. Messages are Docker's.
+//!
+//! Docker's errors: `endpoint with name X already exists in network Y` (403),
+//! `container ID is not connected to network Y` (500; `... to the network Y` when stopped),
+//! an unknown network or container 404, `--ip` outside the subnet 400; host and none modes
+//! and shared namespaces refused (403, `SHARED`, `NONE`, `HOST` below); a second connect of a
+//! stopped container keeps the first request. `--network container:NAME` needs NAME running
+//! (`cannot join network namespace of a non running container: container NAME is STATUS`).
 
 use super::write_record;
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use crate::etc_files;
+use crate::model::ContainerRecord;
 use crate::model::{EndpointRecord, NetworkRecord};
-use crate::network::attach::endpoint_key;
+use crate::network::attach::{endpoint_key, Attachment};
 use crate::network::gateway;
 use berth_net::netns;
 use serde_json::Value;
@@ -133,20 +142,12 @@ impl Engine {
             };
             let ifname = gateway::connect_ifname(&rec.id, rec.state.pid, &rec.endpoints);
             self.networks
-                .add_endpoint(&rec, &net, &mut ep, &ns, &ifname)
+                .add_endpoint(&Attachment::of(&rec), &net, &mut ep, &ns, &ifname)
                 .await?;
-            let hc = &rec.host_config;
-            if let Err(e) =
-                self.networks
-                    .resolver_conf(&rec.id, &dir, &hc.dns_search, &hc.dns_options)
-            {
-                warn!(id = %rec.id, error = %e, "cannot write resolv.conf");
+            if self.networks.serving_resolver(&rec.id) {
+                resolver_in_resolv_conf(&rec, &dir);
             }
-            for ip in [&ep.ip, &ep.ip6] {
-                if let Err(e) = hosts_line(&dir, ip, &rec.config.hostname, true) {
-                    warn!(id = %rec.id, error = %e, "cannot add the address to /etc/hosts");
-                }
-            }
+            edit_hosts(&rec, &dir, &[&ep.ip, &ep.ip6], true);
             rec.endpoints.insert(net.name.clone(), ep);
             write_record(&dir, &rec)?;
         }
@@ -197,11 +198,7 @@ impl Engine {
                 self.networks
                     .after_disconnect(&r.id, &ns, &ep, &mut r.endpoints)
                     .await;
-                for ip in [&ep.ip, &ep.ip6] {
-                    if let Err(e) = hosts_line(&dir, ip, &rec.config.hostname, false) {
-                        warn!(id = %rec.id, error = %e, "cannot remove the address from /etc/hosts");
-                    }
-                }
+                edit_hosts(&rec, &dir, &[&ep.ip, &ep.ip6], false);
             }
         } else {
             let Some(k) = key else {
@@ -220,11 +217,11 @@ impl Engine {
 
     /// `--network container:NAME`: NAME's namespace (it must run), and its /etc/hosts and
     /// resolv.conf, as Docker shares them.
+    #[allow(clippy::type_complexity)]
     pub(super) async fn shared_netns(
         &self,
-        rec: &super::ContainerRecord,
-        dir: &Path,
-    ) -> Result<Option<PathBuf>> {
+        rec: &ContainerRecord,
+    ) -> Result<Option<(PathBuf, (Option<String>, Option<String>))>> {
         let Some(target) = rec.host_config.network_mode.strip_prefix("container:") else {
             return Ok(None);
         };
@@ -246,12 +243,13 @@ impl Engine {
             )));
         }
         let odir = self.dir(&o.id);
-        for f in ["hosts", "resolv.conf"] {
-            if let Err(e) = std::fs::copy(odir.join(f), dir.join(f)) {
-                warn!(file = f, error = %e, "cannot copy the shared network's file");
-            }
-        }
-        Ok(Some(netns_of(&odir, o.state.pid)))
+        let read = |f: &str| {
+            std::fs::read_to_string(odir.join(f))
+                .map_err(|e| warn!(file = f, error = %e, "cannot read the shared network's file"))
+                .ok()
+        };
+        let files = (read("hosts"), read("resolv.conf"));
+        Ok(Some((netns_of(&odir, o.state.pid), files)))
     }
 
     fn connect_event(&self, action: &str, net: &NetworkRecord, container_id: &str) {
@@ -263,7 +261,7 @@ impl Engine {
     }
 }
 
-fn removal_check(rec: &super::ContainerRecord) -> Result<()> {
+fn removal_check(rec: &ContainerRecord) -> Result<()> {
     if matches!(
         rec.state.status,
         super::Status::Removing | super::Status::Dead
@@ -286,23 +284,39 @@ fn netns_of(dir: &Path, pid: i64) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/ns/net"))
 }
 
-/// Adds or removes `IP\thostname` in the container's /etc/hosts (in place: the file is
-/// bind-mounted).
-fn hosts_line(dir: &Path, ip: &str, hostname: &str, add: bool) -> std::io::Result<()> {
-    if ip.is_empty() {
-        return Ok(());
+/// `network connect` of a container without the embedded resolver until now (the default
+/// bridge): its resolv.conf gets it (in place: the file is bind-mounted).
+fn resolver_in_resolv_conf(rec: &ContainerRecord, dir: &Path) {
+    let path = dir.join("resolv.conf");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let hc = &rec.host_config;
+    if let Some(conf) =
+        etc_files::resolv_for_resolver(&current, &host, &hc.dns_search, &hc.dns_options)
+    {
+        if let Err(e) = std::fs::write(&path, conf) {
+            warn!(id = %rec.id, error = %e, "cannot write resolv.conf");
+        }
+    }
+}
+
+/// Adds (`network connect`) or removes (`disconnect`) the container's `IP\thostname` lines
+/// in its /etc/hosts: computed once, written once (in place: the file is bind-mounted).
+fn edit_hosts(rec: &ContainerRecord, dir: &Path, ips: &[&str], add: bool) {
+    if ips.iter().all(|ip| ip.is_empty()) {
+        return;
     }
     let path = dir.join("hosts");
-    let text = std::fs::read_to_string(&path)?;
-    let line = format!("{ip}\t{hostname}");
-    let mut out: String = text
-        .lines()
-        .filter(|l| *l != line)
-        .map(|l| format!("{l}\n"))
-        .collect();
-    if add {
-        out.push_str(&line);
-        out.push('\n');
+    let edited = std::fs::read_to_string(&path).and_then(|text| {
+        let text = etc_files::hosts_with_addresses(&text, ips, &rec.config.hostname, add);
+        std::fs::write(&path, text)
+    });
+    if let Err(e) = edited {
+        let what = if add {
+            "add the address to"
+        } else {
+            "remove the address from"
+        };
+        warn!(id = %rec.id, error = %e, "cannot {what} /etc/hosts");
     }
-    std::fs::write(&path, out)
 }

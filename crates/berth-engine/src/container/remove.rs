@@ -5,7 +5,6 @@
 use super::{filters, write_record, Status};
 use crate::engine::{dir_size, Engine};
 use crate::error::{EngineError, Result};
-use crate::runtime;
 use std::time::Duration;
 use tracing::info;
 
@@ -44,7 +43,7 @@ impl Engine {
             let mut rx = c.progress.subscribe();
             let before = rx.borrow_and_update().exits;
             let dir = self.dir(&c.id);
-            if runtime::kill(&dir, libc::SIGKILL).await.is_ok() {
+            if self.runtime.kill(&dir, libc::SIGKILL).await.is_ok() {
                 self.signalled(&c, libc::SIGKILL).await;
             }
             let _ =
@@ -61,11 +60,11 @@ impl Engine {
         }
         self.fail_pending(&c, "container removed");
         self.drop_execs(&c.id);
-        let d = dir.clone();
+        let (d, mounter, runtime) = (dir.clone(), self.mounter.clone(), self.runtime.clone());
         let removed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let _ = berth_image::snapshot::unmount_rootfs(&d);
+            let _ = mounter.unmount_rootfs(&d);
             // A shim that died without cleaning up leaves its socket behind.
-            let _ = std::fs::remove_file(berth_runtime::shim::socket_path(&d));
+            runtime.forget(&d);
             match std::fs::remove_dir_all(&d) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),

@@ -116,8 +116,7 @@ impl Engine {
                 warn!(id = %rec.id, error = %e, "restart failed");
                 rec.state.status = Status::Exited;
                 rec.state.error = e.to_string();
-                self.networks.detach(&c.id, &dir, &mut rec.endpoints).await;
-                let _ = berth_image::snapshot::unmount_rootfs(&dir);
+                self.teardown(&mut rec, &dir).await;
                 let _ = write_record(&dir, &rec);
             }
         }

@@ -6,7 +6,7 @@ use super::{links, mark_exited, Container};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::model::{ContainerRecord, Status};
-use crate::runtime;
+use crate::network::attach::Attachment;
 use std::sync::Arc;
 use tracing::{info, warn};
 
@@ -32,12 +32,15 @@ impl Engine {
             let dir = self.dir(&rec.id);
             let mut live = false;
             if was_running {
-                live = runtime::connect(&dir).await.is_ok();
+                live = self.runtime.alive(&dir).await;
                 if !live {
                     // No exit record: the shim died with the container (a reboot, a kill).
-                    let (code, oom) = runtime::read_exit(&dir).unwrap_or((255, false));
+                    let (code, oom) = self
+                        .runtime
+                        .read_exit(&dir)
+                        .map_or((255, false), |st| (i64::from(st.exit_code), st.oom_killed));
                     mark_exited(&mut rec, code, oom);
-                    let _ = berth_image::snapshot::unmount_rootfs(&dir);
+                    self.teardown(&mut rec, &dir).await;
                     let _ = berth_api::atomic::write_json(&path, &rec);
                 }
             }
@@ -45,13 +48,9 @@ impl Engine {
                 rec.state.status = Status::Dead;
             }
             if live {
-                self.networks.restore(&rec, &dir);
-                links::restore_aliases(self, &rec);
-            } else if was_running {
                 self.networks
-                    .detach(&rec.id, &dir, &mut rec.endpoints)
-                    .await;
-                let _ = berth_api::atomic::write_json(&path, &rec);
+                    .restore(&Attachment::of(&rec), &rec.endpoints, &dir);
+                links::restore_aliases(self, &rec);
             }
             let c = Container::new(rec.clone());
             {

@@ -2,11 +2,13 @@
 //! prepared, the bundle written, the shim spawned and told to start; on failure what was
 //! set up is undone. `launch` is shared with restarts by the restart policy.
 
-use super::{links, save_record, write_record, Container, PendingAttach};
+use super::{links, save_record, Container, PendingAttach};
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
-use crate::etc_files;
+use crate::etc_files::{self, EtcFiles, HostFiles, Sources};
 use crate::model::{ContainerRecord, State, Status};
+use crate::network::attach::Attachment;
+use crate::network::is_builtin_mode;
 use crate::runtime;
 use chrono::Utc;
 use std::path::Path;
@@ -51,10 +53,9 @@ impl Engine {
             Err(e) => {
                 let msg = e.to_string();
                 rec.state.error = msg.clone();
-                rec.state.exit_code = start_error_exit_code(&msg);
-                self.networks.detach(&c.id, &dir, &mut rec.endpoints).await;
-                let _ = berth_image::snapshot::unmount_rootfs(&dir);
-                let _ = write_record(&dir, &rec);
+                rec.state.exit_code = e.start_exit_code();
+                self.teardown(&mut rec, &dir).await;
+                let _ = save_record(&dir, &rec).await;
                 let auto_remove = rec.host_config.auto_remove;
                 drop(rec);
                 self.fail_pending(&c, &msg);
@@ -75,36 +76,32 @@ impl Engine {
     ) -> Result<()> {
         // Docker accepts an unknown network at create and refuses it at start (a 404 at
         // create would make the docker CLI try to pull the image).
-        if !crate::network::is_builtin_mode(&rec.host_config.network_mode) {
+        if !is_builtin_mode(&rec.host_config.network_mode) {
             self.networks.find(&rec.host_config.network_mode)?;
         }
         let image = self.images.get(&rec.image_id).await?;
         let mut layers = self.images.layer_dirs(&image).await?;
         layers.push(self.init_layer.clone());
         let rootfs = {
-            let dir = dir.to_path_buf();
-            tokio::task::spawn_blocking(move || berth_image::snapshot::mount_rootfs(&layers, &dir))
+            let (mounter, dir) = (self.mounter.clone(), dir.to_path_buf());
+            tokio::task::spawn_blocking(move || mounter.mount_rootfs(&layers, &dir))
                 .await
                 .map_err(|e| EngineError::internal("mount task", e))?
                 .map_err(|e| EngineError::internal("cannot mount container rootfs", e))?
         };
-        let host_network = rec.host_config.network_mode == "host";
-        etc_files::write(
-            dir,
-            &rec.config.hostname,
-            host_network,
-            rec.host_config.extra_hosts.as_deref().unwrap_or_default(),
-            &rec.host_config.dns,
-            &rec.host_config.dns_search,
-            &rec.host_config.dns_options,
-        )?;
-        let netns = match self.shared_netns(rec, dir).await? {
-            Some(ns) => Some(ns),
-            None => self.networks.attach(rec, dir).await?,
+        let (netns, shared) = match self.shared_netns(rec).await? {
+            Some((ns, files)) => (Some(ns), Some(files)),
+            None => {
+                let attached = self
+                    .networks
+                    .attach(&Attachment::of(rec), &rec.endpoints, dir)
+                    .await?;
+                rec.endpoints = attached.endpoints;
+                (attached.netns, None)
+            }
         };
-        let link_env = self.setup_links(rec, dir).await?;
-        let bridge_gw = self.networks.default_bridge().map(|b| b.gateway);
-        etc_files::hosts_entries(dir, rec, &self.cfg.network, bridge_gw.as_deref())?;
+        let links = self.setup_links(rec).await?;
+        self.etc_files(rec, shared, &links.hosts).write(dir)?;
         // Docker creates a missing working directory, whatever the runtime.
         // Made inside the rootfs through descriptors: a symlink on the way (left by an
         // earlier run of the container) leads to a place in the container, not the host.
@@ -122,31 +119,34 @@ impl Engine {
         // Restarts come here without `start`: keep the migration lock warm for the shim.
         runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
-        if link_env.is_empty() {
+        if links.vars.is_empty() {
             runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref(), self.security())?;
         } else {
-            links::save_env(dir, &link_env)?;
-            let r = links::with_vars(rec, link_env);
+            links::save_env(dir, &links.vars)?;
+            let r = links::with_vars(rec, links.vars);
             runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref(), self.security())?;
         }
         let t_bundle = t0.elapsed();
-        let spawned = runtime::spawn(&self.cfg, rec, dir).await;
+        let spawned = match runtime::spawn_options(&self.cfg, rec, dir) {
+            Ok(spawn) => self.runtime.spawn(spawn).await.map_err(EngineError::Start),
+            Err(e) => Err(e),
+        };
         // The runtime has made its mounts (or failed): the subpath pins have served.
         super::mounts::release_subpaths(dir);
-        let shim = spawned?;
+        spawned?;
         let t_shim = t0.elapsed();
         // Early attaches get their streams before the process runs, so no output is lost.
         let pending: Vec<PendingAttach> =
             std::mem::take(&mut *c.pending.lock().unwrap_or_else(|e| e.into_inner()));
         for p in pending {
-            let stream = runtime::attach(dir, p.stdin, p.stdout, p.stderr).await;
+            let stream = self
+                .runtime
+                .attach(dir, p.stdin, p.stdout, p.stderr)
+                .await
+                .map_err(runtime::rt_err);
             let _ = p.tx.send(stream);
         }
-        let pid = i64::from(
-            shim.start()
-                .await
-                .map_err(|e| EngineError::InvalidParameter(e.to_string()))?,
-        );
+        let pid = i64::from(self.runtime.start(dir).await.map_err(EngineError::Start)?);
         debug!(
             bundle_ms = t_bundle.as_secs_f64() * 1e3,
             shim_ready_ms = t_shim.as_secs_f64() * 1e3,
@@ -168,35 +168,44 @@ impl Engine {
         Ok(())
     }
 
+    /// The container's /etc files for this run, from all their sources (`etc_files`).
+    fn etc_files(
+        &self,
+        rec: &ContainerRecord,
+        shared: Option<(Option<String>, Option<String>)>,
+        links: &str,
+    ) -> EtcFiles {
+        let hc = &rec.host_config;
+        let host_network = hc.network_mode == "host";
+        let bridge_gw = self.networks.default_bridge().map(|b| b.gateway);
+        EtcFiles::compose(&Sources {
+            hostname: &rec.config.hostname,
+            host_network,
+            extra_hosts: hc.extra_hosts.as_deref().unwrap_or_default(),
+            dns: &hc.dns,
+            dns_search: &hc.dns_search,
+            dns_options: &hc.dns_options,
+            host: HostFiles::read(host_network),
+            shared,
+            embedded_resolver: self.networks.serving_resolver(&rec.id),
+            links,
+            own_addresses: etc_files::own_addresses(
+                is_builtin_mode(&hc.network_mode),
+                &rec.endpoints,
+            ),
+            host_gateway: etc_files::host_gateway(
+                &self.cfg.network,
+                &rec.endpoints,
+                bridge_gw.as_deref(),
+            ),
+        })
+    }
+
     pub(super) fn fail_pending(&self, c: &Container, msg: &str) {
         let pending: Vec<PendingAttach> =
             std::mem::take(&mut *c.pending.lock().unwrap_or_else(|e| e.into_inner()));
         for p in pending {
             let _ = p.tx.send(Err(EngineError::Internal(msg.to_string())));
         }
-    }
-}
-
-/// The exit code the docker CLI shows for a failed start, from the error text.
-fn start_error_exit_code(msg: &str) -> i64 {
-    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
-        127
-    } else if msg.contains("permission denied") {
-        126
-    } else {
-        128
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn start_errors_map_to_cli_exit_codes() {
-        assert_eq!(
-            start_error_exit_code("exec: \"nope\": executable file not found in $PATH"),
-            127
-        );
-        assert_eq!(start_error_exit_code("exec /x: permission denied"), 126);
     }
 }

@@ -32,7 +32,11 @@ impl Engine {
         if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
             rec.state.stopped_by_user = true;
         }
-        let sent = runtime::kill(&self.dir(&rec.id), sig).await;
+        let sent = self
+            .runtime
+            .kill(&self.dir(&rec.id), sig)
+            .await
+            .map_err(runtime::rt_err);
         drop(rec);
         if sent.is_ok() {
             self.signalled(&c, sig).await;
@@ -73,7 +77,7 @@ impl Engine {
             let mut rx = rx.clone();
             async move { rx.wait_for(|p| p.exits > before).await.map(|_| ()) }
         };
-        match runtime::kill(&dir, sig).await {
+        match self.runtime.kill(&dir, sig).await {
             Ok(()) => self.signalled(&c, sig).await,
             Err(e) => debug!(error = %e, "stop signal not delivered"),
         }
@@ -86,7 +90,7 @@ impl Engine {
         };
         if !graceful {
             info!(id = %c.id, "container did not stop in time, killing it");
-            if runtime::kill(&dir, libc::SIGKILL).await.is_ok() {
+            if self.runtime.kill(&dir, libc::SIGKILL).await.is_ok() {
                 self.signalled(&c, libc::SIGKILL).await;
             }
             let _ = tokio::time::timeout(Duration::from_secs(30), exited(&mut rx)).await;

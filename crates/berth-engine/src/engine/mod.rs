@@ -10,6 +10,9 @@ use crate::config::EngineConfig;
 use crate::container::{exec, Container, Progress};
 use crate::error::{EngineError, Result};
 use crate::images::Images;
+use crate::seams::Seams;
+use berth_image::mounter::Mounter;
+use berth_runtime::adapter::RuntimeAdapter;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex, RwLock};
@@ -41,20 +44,30 @@ pub struct Engine {
     pub networks: crate::network::Networks,
     /// Compiled seccomp programs (`seccomp/` in the data root), one per distinct filter.
     seccomp_cache: berth_runtime::seccomp::BpfCache,
+    /// Containers' processes: their shims.
+    pub(crate) runtime: Arc<dyn RuntimeAdapter>,
+    /// Containers' rootfs mounts.
+    pub(crate) mounter: Arc<dyn Mounter>,
 }
 
 impl Engine {
     /// Opens the data root and reconnects to the shims of containers that were running.
     pub async fn open(cfg: EngineConfig) -> Result<Arc<Engine>> {
+        Engine::open_with(cfg, Seams::host()).await
+    }
+
+    /// `open` with the given seams (the unit tests' fakes).
+    pub async fn open_with(cfg: EngineConfig, seams: Seams) -> Result<Arc<Engine>> {
         std::fs::create_dir_all(cfg.data_root.join("containers"))?;
         spread_subdirs(&cfg.data_root.join("containers"));
         let events = crate::events::Events::new();
         let images = Images::open(&cfg.data_root, events.clone())?;
         let daemon_id = load_daemon_id(&cfg.data_root)?;
-        let volumes = crate::volumes::VolumeStore::open(&cfg.data_root)?;
+        let volumes = crate::volumes::VolumeStore::open(&cfg.data_root, seams.mounter.clone())?;
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
-        let networks = crate::network::Networks::open(&cfg.data_root, &cfg.network)?;
+        let networks =
+            crate::network::Networks::open(&cfg.data_root, &cfg.network, seams.plane.clone())?;
         let seccomp_dir = cfg.data_root.join("seccomp");
         let engine = Arc::new(Engine {
             cfg,
@@ -67,6 +80,8 @@ impl Engine {
             execs: StdMutex::new(HashMap::new()),
             networks,
             seccomp_cache: berth_runtime::seccomp::BpfCache::new(seccomp_dir),
+            runtime: seams.runtime,
+            mounter: seams.mounter,
         });
         engine.restore().await?;
         Ok(engine)

@@ -1,15 +1,61 @@
-//! Several networks per container: the endpoints after the first one (`network connect` on
-//! a running container, or at start for the networks connected while it was stopped), and
-//! their removal (`network disconnect`). Each is one more veth into the container's
-//! namespace (`ethN`), an address from that network's pool, and its names in the resolver.
+//! A container's networks at start, exit and daemon start: `attach` makes its namespace with
+//! one veth per network (the mode's network as eth0, then the networks connected while it
+//! was stopped or given at create), leases their addresses, publishes its ports and serves
+//! its embedded resolver; `detach` gives all of it back; `restore` takes a running
+//! container's addresses, ports and resolver again after a daemon restart. `add_endpoint`
+//! and `remove_endpoint` are one network's share (also `network connect`/`disconnect`).
+//!
+//! What an attach has taken is held by a `Rollback` until the attach succeeds: a failure
+//! (or a cancelled start) at any step gives back every lease, port, resolver listener, veth
+//! and the namespace, in one place.
 
-use super::{dns, netns, Networks};
-use crate::error::{net_err, EngineError, Result};
+use super::ports::{self, PortRequest};
+use super::{dns, ipv6, mode, Networks, Published};
+use crate::error::{net_err, Result};
 use crate::model::{ContainerRecord, EndpointRecord, NetworkRecord};
 use crate::task::blocking;
+use berth_net::netns;
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use tracing::warn;
+
+/// What attaching a container needs to know of it (not its whole record).
+#[derive(Debug, Clone, Copy)]
+pub struct Attachment<'a> {
+    pub container_id: &'a str,
+    /// Its name (without the slash): the embedded resolver answers to it.
+    pub name: &'a str,
+    /// `HostConfig.NetworkMode`.
+    pub mode: &'a str,
+    /// The ports it publishes (on its first network).
+    pub ports: PortRequest<'a>,
+    /// `--dns`: its resolver's upstream servers.
+    pub dns_servers: &'a [String],
+}
+
+impl<'a> Attachment<'a> {
+    pub fn of(rec: &'a ContainerRecord) -> Attachment<'a> {
+        Attachment {
+            container_id: &rec.id,
+            name: &rec.name,
+            mode: &rec.host_config.network_mode,
+            ports: PortRequest {
+                bindings: &rec.host_config.port_bindings,
+                publish_all: rec.host_config.publish_all_ports,
+                exposed: rec.config.exposed_ports.as_ref(),
+            },
+            dns_servers: &rec.host_config.dns,
+        }
+    }
+}
+
+/// What an attach made: the namespace (the spec joins it by path) and the endpoints.
+#[derive(Debug)]
+pub struct Attached {
+    pub netns: Option<PathBuf>,
+    pub endpoints: BTreeMap<String, EndpointRecord>,
+}
 
 /// The endpoint of `net` among a container's endpoints: by the key it was requested with
 /// (a name or an id) or the network it is attached to.
@@ -42,40 +88,247 @@ pub fn next_ifname(endpoints: &BTreeMap<String, EndpointRecord>) -> String {
         .unwrap_or_else(|| "eth0".into())
 }
 
+/// What an attach (or one endpoint's add) has taken so far. Dropped before `commit`, it
+/// gives all of it back: the resolver, the published ports, the addresses, the host veths
+/// and the namespace it made.
+struct Rollback<'n> {
+    nets: &'n Networks,
+    container_id: String,
+    /// Networks (ids) on which an address was leased.
+    leases: Vec<String>,
+    veths: Vec<String>,
+    netns: Option<PathBuf>,
+    published: bool,
+    resolver: bool,
+    committed: bool,
+}
+
+impl<'n> Rollback<'n> {
+    fn new(nets: &'n Networks, container_id: &str) -> Rollback<'n> {
+        Rollback {
+            nets,
+            container_id: container_id.to_string(),
+            leases: Vec::new(),
+            veths: Vec::new(),
+            netns: None,
+            published: false,
+            resolver: false,
+            committed: false,
+        }
+    }
+
+    /// The attach succeeded: what it took stays.
+    fn commit(mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for Rollback<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let (nets, cid) = (self.nets, self.container_id.as_str());
+        if self.resolver {
+            nets.dns.remove(cid);
+        }
+        if self.published {
+            nets.unpublish(cid);
+        }
+        for n in &self.leases {
+            nets.release(n, cid);
+        }
+        // Links and the namespace synchronously: a failed start's caller may retry at once.
+        for v in &self.veths {
+            let _ = nets.plane.delete_host_link(v);
+        }
+        if let Some(p) = &self.netns {
+            if let Err(e) = nets.plane.remove_netns(p) {
+                warn!(id = %cid, error = %e, "cannot remove the namespace of a failed attach");
+            }
+        }
+    }
+}
+
 impl Networks {
+    /// Creates the container's namespace with its networks' interfaces: from the
+    /// `requested` endpoints (its record's), the endpoints filled in. No namespace of ours
+    /// for host, none, container: and the default mode without bridge or connected
+    /// networks. On failure nothing is left.
+    pub async fn attach(
+        &self,
+        a: &Attachment<'_>,
+        requested: &BTreeMap<String, EndpointRecord>,
+        dir: &Path,
+    ) -> Result<Attached> {
+        let mut eps = requested.clone();
+        let mut undo = Rollback::new(self, a.container_id);
+        let ns = match self.attach_target(a.mode) {
+            Some(target) => {
+                let ns = self
+                    .attach_first(a, &target, &mut eps, dir, &mut undo)
+                    .await?;
+                self.attach_others(a, &mut eps, &ns, &mut undo).await?;
+                Some(ns)
+            }
+            None => self.attach_builtin(a, &mut eps, dir, &mut undo).await?,
+        };
+        undo.commit();
+        Ok(Attached {
+            netns: ns,
+            endpoints: eps,
+        })
+    }
+
+    /// The mode's own network as eth0, in a new namespace; its published ports; its
+    /// resolver (user-defined networks only: Docker has none on the default bridge).
+    async fn attach_first(
+        &self,
+        a: &Attachment<'_>,
+        target: &str,
+        endpoints: &mut BTreeMap<String, EndpointRecord>,
+        dir: &Path,
+        undo: &mut Rollback<'_>,
+    ) -> Result<PathBuf> {
+        let cid = a.container_id;
+        let rec = self.find(target)?;
+        let mut ep = endpoints
+            .remove(&rec.name)
+            .or_else(|| endpoints.remove(a.mode))
+            .unwrap_or_default();
+        let endpoint = self.lease(cid, &rec, &ep, "eth0", a.mode)?;
+        undo.leases.push(rec.id.clone());
+        let (ip, prefix, mac, ip6) = (endpoint.ip, endpoint.prefix, endpoint.mac, endpoint.ip6);
+        let host_veth = endpoint.host_veth.clone();
+        let path = netns::path_in(dir);
+        let (p, hv, plane) = (path.clone(), host_veth.clone(), self.plane.clone());
+        blocking(move || {
+            // A namespace left by a crash would make the create fail, and so would the veth
+            // of this container's last run if its (background) deletion is not done yet.
+            let _ = plane.remove_netns(&p);
+            let _ = plane.delete_host_link(&hv);
+            plane.create_netns(&p, vec![endpoint]).map_err(net_err)
+        })
+        .await?;
+        undo.netns = Some(path.clone());
+        undo.veths.push(host_veth.clone());
+        let plan = ports::plan(&a.ports, &self.port_cfg)?;
+        let published = ports::reserve(&plan, ip, &*self.plane)?;
+        ep.ports = published.iter().map(|(m, _)| m.clone()).collect();
+        if !published.is_empty() {
+            self.published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(
+                    cid.to_string(),
+                    Published::new(ip, ip6.map(|(a, _)| a), published),
+                );
+            undo.published = true;
+            self.apply_firewall()?;
+        }
+        if !mode::is_default(&rec) {
+            let mut entry = dns::Entry::of(cid, a.name, &rec, ip, &ep.aliases);
+            entry.ip6 = ip6.map(|(a, _)| a);
+            undo.resolver = true;
+            self.dns.add(cid, vec![entry], &path, a.dns_servers)?;
+        }
+        ep.network_id = rec.id.clone();
+        ep.endpoint_id = super::new_id();
+        ep.ip = ip.to_string();
+        ep.prefix = prefix;
+        ep.gateway = rec.gateway.clone();
+        ep.mac = netns::mac_string(mac);
+        ep.host_veth = host_veth;
+        ipv6::fill_endpoint(&mut ep, &rec, ip6);
+        endpoints.insert(rec.name.clone(), ep);
+        Ok(path)
+    }
+
+    /// After the first network: every other endpoint the container has (networks
+    /// connected while it was stopped, or several given at create).
+    async fn attach_others(
+        &self,
+        a: &Attachment<'_>,
+        endpoints: &mut BTreeMap<String, EndpointRecord>,
+        ns: &Path,
+        undo: &mut Rollback<'_>,
+    ) -> Result<()> {
+        let pending: Vec<String> = endpoints
+            .iter()
+            .filter(|(_, ep)| ep.network_id.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in pending {
+            let net = self.find(&key)?;
+            let Some(mut ep) = endpoints.remove(&key) else {
+                continue;
+            };
+            let ifname = next_ifname(endpoints);
+            // A resolver started for this endpoint is this attach's to give back.
+            undo.resolver |= !self.dns.serving(a.container_id);
+            self.add_endpoint(a, &net, &mut ep, ns, &ifname).await?;
+            undo.leases.push(net.id.clone());
+            undo.veths.push(ep.host_veth.clone());
+            // Kept under the network's name, as the first endpoint.
+            endpoints.insert(net.name.clone(), ep);
+        }
+        Ok(())
+    }
+
+    /// A container of a built-in mode (the default one) with connected networks gets its
+    /// own namespace with those endpoints; other built-in modes need nothing here.
+    async fn attach_builtin(
+        &self,
+        a: &Attachment<'_>,
+        endpoints: &mut BTreeMap<String, EndpointRecord>,
+        dir: &Path,
+        undo: &mut Rollback<'_>,
+    ) -> Result<Option<PathBuf>> {
+        if !matches!(a.mode, "" | "default" | "bridge") || endpoints.is_empty() {
+            return Ok(None);
+        }
+        let path = netns::path_in(dir);
+        let (p, plane) = (path.clone(), self.plane.clone());
+        blocking(move || {
+            let _ = plane.remove_netns(&p);
+            plane.create_netns(&p, Vec::new()).map_err(net_err)
+        })
+        .await?;
+        undo.netns = Some(path.clone());
+        self.attach_others(a, endpoints, &path, undo).await?;
+        Ok(Some(path))
+    }
+
     /// Adds an endpoint on `net` to the namespace at `ns` as `ifname`: an address from the
     /// pool (or `ep`'s requested one), the veth, and the container's names on `net` in the
     /// resolver. Fills in `ep`; on failure nothing is left.
     pub async fn add_endpoint(
         &self,
-        crec: &ContainerRecord,
+        a: &Attachment<'_>,
         net: &NetworkRecord,
         ep: &mut EndpointRecord,
         ns: &Path,
         ifname: &str,
     ) -> Result<()> {
-        let cid = crec.id.as_str();
+        let cid = a.container_id;
         let endpoint = self.lease(cid, net, ep, ifname, &net.name)?;
-        let (ip, prefix, mac) = (endpoint.ip, endpoint.prefix, endpoint.mac);
-        let ip6 = endpoint.ip6;
+        let mut undo = Rollback::new(self, cid);
+        undo.leases.push(net.id.clone());
+        let (ip, prefix, mac, ip6) = (endpoint.ip, endpoint.prefix, endpoint.mac, endpoint.ip6);
         let host_veth = endpoint.host_veth.clone();
-        let p = ns.to_path_buf();
-        let hv = host_veth.clone();
-        let made = blocking(move || {
+        let (p, hv, plane) = (ns.to_path_buf(), host_veth.clone(), self.plane.clone());
+        blocking(move || {
             // A veth left by a crash would make the create fail.
-            let _ = netns::delete_host_link(&hv);
-            netns::add_endpoint(&p, endpoint).map_err(net_err)
+            let _ = plane.delete_host_link(&hv);
+            plane.add_endpoint(&p, endpoint).map_err(net_err)
         })
-        .await;
-        if let Err(e) = made {
-            self.release(&net.id, cid);
-            return Err(e);
-        }
-        let mut entry = dns::Entry::of(cid, &crec.name, net, ip, &ep.aliases);
+        .await?;
+        undo.commit();
+        let mut entry = dns::Entry::of(cid, a.name, net, ip, &ep.aliases);
         entry.ip6 = ip6.map(|(a, _)| a);
         if self.dns.serving(cid) {
             self.dns.add_entry(cid, entry);
-        } else if let Err(e) = self.dns.add(cid, vec![entry], ns, &crec.host_config.dns) {
+        } else if let Err(e) = self.dns.add(cid, vec![entry], ns, a.dns_servers) {
             // The address works without names: not worth failing the connect for.
             warn!(id = %cid, error = %e, "cannot serve the embedded resolver");
         }
@@ -87,7 +340,7 @@ impl Networks {
         ep.mac = netns::mac_string(mac);
         ep.host_veth = host_veth;
         ep.ifname = ifname.to_string();
-        super::ipv6::fill_endpoint(ep, net, ip6);
+        ipv6::fill_endpoint(ep, net, ip6);
         Ok(())
     }
 
@@ -101,8 +354,9 @@ impl Networks {
         if hv.is_empty() {
             return;
         }
+        let plane = self.plane.clone();
         let _ = blocking(move || {
-            if let Err(e) = netns::delete_host_link(&hv) {
+            if let Err(e) = plane.delete_host_link(&hv) {
                 warn!(veth = %hv, error = %e, "cannot delete veth");
             }
             Ok(())
@@ -110,58 +364,105 @@ impl Networks {
         .await;
     }
 
-    /// At start, after the first network: every other endpoint the container has
-    /// (networks connected while it was stopped, or several given at create).
-    pub(super) async fn attach_others(&self, crec: &mut ContainerRecord, ns: &Path) -> Result<()> {
-        let pending: Vec<String> = crec
-            .endpoints
-            .iter()
-            .filter(|(_, ep)| ep.network_id.is_empty())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in pending {
-            let net = self.find(&key)?;
-            let Some(mut ep) = crec.endpoints.remove(&key) else {
-                continue;
-            };
-            let ifname = next_ifname(&crec.endpoints);
-            let r = self.add_endpoint(crec, &net, &mut ep, ns, &ifname).await;
-            // Kept under the network's name, as the first endpoint; on failure the
-            // request stays for the next start.
-            crec.endpoints.insert(net.name.clone(), ep);
-            r?;
-        }
-        Ok(())
-    }
-
-    /// A container of a built-in mode (the default one) with connected networks gets its
-    /// own namespace with those endpoints; other built-in modes need nothing here.
-    pub(super) async fn attach_builtin(
+    /// Undoes `attach` after the container's run: the resolver, the published ports, the
+    /// addresses, the host veths (off the caller's path) and the namespace. The endpoints
+    /// keep what was requested (aliases, addresses) for the next start.
+    pub async fn detach(
         &self,
-        crec: &mut ContainerRecord,
+        container_id: &str,
         dir: &Path,
-    ) -> Result<Option<PathBuf>> {
-        let mode = crec.host_config.network_mode.as_str();
-        if !matches!(mode, "" | "default" | "bridge") || crec.endpoints.is_empty() {
-            return Ok(None);
+        endpoints: &mut BTreeMap<String, EndpointRecord>,
+    ) {
+        self.dns.remove(container_id);
+        self.unpublish(container_id);
+        let mut veths = Vec::new();
+        for ep in endpoints.values_mut() {
+            if ep.network_id.is_empty() {
+                continue;
+            }
+            self.release(&ep.network_id, container_id);
+            veths.push(std::mem::take(&mut ep.host_veth));
+            let keep = EndpointRecord {
+                aliases: std::mem::take(&mut ep.aliases),
+                ipv4_request: ep.ipv4_request.take(),
+                ipv6_request: ep.ipv6_request.take(),
+                ..Default::default()
+            };
+            *ep = keep;
         }
         let path = netns::path_in(dir);
-        let p = path.clone();
-        blocking(move || {
-            let _ = netns::remove(&p);
-            netns::create(&p, Vec::new()).map_err(net_err)
-        })
-        .await?;
-        self.attach_others(crec, &path).await?;
-        if self.dns.serving(&crec.id) {
-            super::dns::write_resolv_conf(
-                dir,
-                &crec.host_config.dns_search,
-                &crec.host_config.dns_options,
-            )
-            .map_err(|e| EngineError::internal("cannot write resolv.conf", e))?;
+        let had_ns = path.exists();
+        if veths.is_empty() && !had_ns {
+            return;
         }
-        Ok(Some(path))
+        let plane = self.plane.clone();
+        let _ = blocking(move || {
+            veths.retain(|v| !v.is_empty());
+            plane.delete_host_links_later(&veths);
+            if let Err(e) = plane.remove_netns(&path) {
+                warn!(error = %e, "cannot remove network namespace");
+            }
+            Ok(())
+        })
+        .await;
+    }
+
+    /// Daemon start: a running container's addresses are taken again, its resolver served
+    /// again (the old daemon's listeners went with it), its ports bound again.
+    pub fn restore(
+        &self,
+        a: &Attachment<'_>,
+        endpoints: &BTreeMap<String, EndpointRecord>,
+        dir: &Path,
+    ) {
+        let container_id = a.container_id;
+        let mut published = None;
+        let mut entries = Vec::new();
+        {
+            let mut nets = self.lock();
+            for ep in endpoints.values() {
+                let Some(n) = nets.get_mut(&ep.network_id) else {
+                    continue;
+                };
+                if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
+                    if !mode::is_default(&n.rec) {
+                        let mut entry =
+                            dns::Entry::of(container_id, a.name, &n.rec, ip, &ep.aliases);
+                        entry.ip6 = ep.ip6.parse().ok();
+                        entries.push(entry);
+                    }
+                    ipv6::restore(n, container_id, ep);
+                    if n.pool.reserve(ip).is_ok() {
+                        n.users.insert(container_id.to_string(), ip);
+                    }
+                    if !ep.ports.is_empty() {
+                        published = Some((ip, ep.ip6.parse().ok(), ep.ports.clone()));
+                    }
+                }
+            }
+        }
+        if !entries.is_empty() {
+            let path = netns::path_in(dir);
+            if let Err(e) = self.dns.add(container_id, entries, &path, a.dns_servers) {
+                warn!(id = %container_id, error = %e, "cannot serve the embedded resolver again");
+            }
+        }
+        // The published ports are bound again (exactly as recorded) and their rules
+        // written back.
+        if let Some((ip, ip6, mappings)) = published {
+            match ports::reserve(&ports::exact_plan(&mappings), ip, &*self.plane) {
+                Ok(p) => {
+                    self.published
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(container_id.to_string(), Published::new(ip, ip6, p));
+                    if let Err(e) = self.apply_firewall() {
+                        warn!(error = %e, "cannot restore the published ports' rules");
+                    }
+                }
+                Err(e) => warn!(id = %container_id, error = %e, "cannot publish the ports again"),
+            }
+        }
     }
 }
 

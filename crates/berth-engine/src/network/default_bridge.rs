@@ -6,7 +6,9 @@
 //! Its subnet comes from daemon.json's `bip` (the gateway's address), else the subnet the
 //! bridge already has (a daemon restart with containers still running), else the first
 //! network of `default-address-pools` that no other network or host route uses — Docker's
-//! rule. `bridge: "none"` turns it off; containers then default to `none`.
+//! rule. `bridge: "none"` turns it off; containers then default to `none`. Its options are
+//! Docker's: `com.docker.network.bridge.{default_bridge,enable_icc,enable_ip_masquerade,
+//! host_binding_ipv4,name}` and `com.docker.network.driver.mtu`.
 
 use super::config::BridgeConfig;
 use super::mode::DEFAULT_NETWORK as NAME;
@@ -14,6 +16,7 @@ use super::state::Net;
 use crate::error::{EngineError, Result};
 use crate::model::NetworkRecord;
 use berth_net::ipam::{self, Pool};
+use berth_net::plane::DataPlane;
 use chrono::Utc;
 use ipnet::Ipv4Net;
 use std::collections::{BTreeMap, HashMap};
@@ -32,7 +35,11 @@ pub fn enabled() -> bool {
 
 /// The default network's record and pool, or `None` when it is switched off. `nets` are
 /// the user networks (their subnets are avoided).
-pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<Option<Net>> {
+pub(super) fn build(
+    cfg: &BridgeConfig,
+    nets: &HashMap<String, Net>,
+    plane: &dyn DataPlane,
+) -> Result<Option<Net>> {
     ENABLED.store(cfg.bridge.is_some(), Ordering::Relaxed);
     let Some(bridge) = cfg.bridge.clone() else {
         return Ok(None);
@@ -41,7 +48,7 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         .values()
         .map(|n| (n.rec.name.clone(), n.pool.subnet))
         .collect();
-    let routes = ipam::host_routes_by_dev();
+    let routes = plane.host_routes();
     let (subnet, gateway) = if let Some(sub) = super::fixed_cidr::own_subnet(cfg, &routes, &bridge)
     {
         sub
@@ -74,7 +81,7 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
             None => {
                 // A ULA /64 of a /48 that the bridge's name makes stable across restarts.
                 let mut avoid = super::ipv6::taken_subnets(nets);
-                avoid.extend(berth_net::ipam6::host_routes());
+                avoid.extend(plane.host_routes6());
                 berth_net::ipam6::pick_ula(bridge.as_bytes(), &avoid).ok_or_else(|| {
                     EngineError::Forbidden(
                         "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network".into(),
@@ -166,7 +173,9 @@ mod tests {
     #[test]
     fn bip_gives_subnet_and_gateway() {
         let cfg = BridgeConfig::parse(Some("bt-y"), Some("10.214.9.7/24"), None, &[]).unwrap();
-        let net = build(&cfg, &HashMap::new()).unwrap().unwrap();
+        let net = build(&cfg, &HashMap::new(), &berth_net::plane::HostDataPlane)
+            .unwrap()
+            .unwrap();
         assert_eq!(net.rec.subnet, "10.214.9.0/24");
         assert_eq!(net.rec.gateway, "10.214.9.7");
         assert_eq!(net.rec.options["com.docker.network.bridge.name"], "bt-y");
@@ -177,12 +186,16 @@ mod tests {
             .clone()
             .with_ipv6(true, Some("fd42:be:ff:1::/64"))
             .unwrap();
-        let net = build(&v6, &HashMap::new()).unwrap().unwrap();
+        let net = build(&v6, &HashMap::new(), &berth_net::plane::HostDataPlane)
+            .unwrap()
+            .unwrap();
         assert!(net.rec.enable_ipv6);
         assert_eq!(net.rec.subnet6.as_deref(), Some("fd42:be:ff:1::/64"));
         assert_eq!(net.rec.gateway6.as_deref(), Some("fd42:be:ff:1::1"));
         let ula = cfg.clone().with_ipv6(true, None).unwrap();
-        let net = build(&ula, &HashMap::new()).unwrap().unwrap();
+        let net = build(&ula, &HashMap::new(), &berth_net::plane::HostDataPlane)
+            .unwrap()
+            .unwrap();
         assert!(net
             .rec
             .subnet6

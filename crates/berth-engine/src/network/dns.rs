@@ -9,6 +9,7 @@
 mod tcp;
 
 use berth_net::dns::{self, Query};
+use berth_net::plane::DataPlane;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
@@ -131,19 +132,15 @@ impl Table {
 }
 
 pub struct Resolver {
+    /// Binds each container's listeners in its namespace.
+    plane: Arc<dyn DataPlane>,
     table: Arc<RwLock<Table>>,
     tasks: Mutex<HashMap<String, Vec<AbortHandle>>>,
     host_upstreams: Vec<SocketAddr>,
 }
 
-impl Default for Resolver {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Resolver {
-    pub fn new() -> Resolver {
+    pub fn new(plane: Arc<dyn DataPlane>) -> Resolver {
         let host_upstreams = match std::env::var("BERTH_DNS_UPSTREAM") {
             Ok(v) => v.split(',').filter_map(dns::parse_upstream).collect(),
             // The daemon forwards from the host's namespace, so local resolvers (a
@@ -153,6 +150,7 @@ impl Resolver {
             }
         };
         Resolver {
+            plane,
             table: Arc::default(),
             tasks: Mutex::default(),
             host_upstreams,
@@ -168,7 +166,9 @@ impl Resolver {
         netns: &Path,
         dns_servers: &[String],
     ) -> crate::error::Result<()> {
-        let (udp, tcp) = dns::listen_in(netns)
+        let (udp, tcp) = self
+            .plane
+            .listen_resolver(netns)
             .map_err(|e| crate::error::EngineError::Internal(format!("embedded DNS: {e}")))?;
         let upstreams: Vec<SocketAddr> = if dns_servers.is_empty() {
             self.host_upstreams.clone()
@@ -397,47 +397,6 @@ impl Ctx {
         }
         None
     }
-}
-
-/// The container's resolv.conf on a user-defined network: the embedded resolver, the
-/// search domains of the host or `--dns-search`, and `ndots:0` unless `--dns-option`
-/// sets ndots, as Docker writes it.
-pub fn write_resolv_conf(
-    dir: &Path,
-    dns_search: &[String],
-    dns_options: &[String],
-) -> std::io::Result<()> {
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let mut search: Vec<String> = Vec::new();
-    let mut options: Vec<String> = Vec::new();
-    for line in host.lines() {
-        let mut w = line.split_whitespace();
-        match w.next() {
-            Some("search") | Some("domain") => search = w.map(str::to_string).collect(),
-            Some("options") => options = w.map(str::to_string).collect(),
-            _ => {}
-        }
-    }
-    if !dns_search.is_empty() {
-        search = dns_search
-            .iter()
-            .filter(|s| s.as_str() != ".")
-            .cloned()
-            .collect();
-    }
-    if !dns_options.is_empty() {
-        options = dns_options.to_vec();
-    }
-    if !options.iter().any(|o| o.starts_with("ndots:")) {
-        options.push("ndots:0".into());
-    }
-    let mut out = String::new();
-    if !search.is_empty() {
-        out.push_str(&format!("search {}\n", search.join(" ")));
-    }
-    out.push_str(&format!("nameserver {}\n", dns::RESOLVER_IP));
-    out.push_str(&format!("options {}\n", options.join(" ")));
-    std::fs::write(dir.join("resolv.conf"), out)
 }
 
 #[cfg(test)]

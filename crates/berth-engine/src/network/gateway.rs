@@ -5,8 +5,10 @@
 //! of the default bridge gets the embedded resolver in its resolv.conf once it joins a
 //! user-defined network.
 
-use super::{blocking, net_err, EndpointRecord, Networks};
-use crate::error::{EngineError, Result};
+use super::Networks;
+use crate::error::net_err;
+use crate::model::EndpointRecord;
+use crate::task::blocking;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -82,10 +84,8 @@ impl Networks {
         candidates.sort();
         let mut carrier = None;
         for (name, key, gw, ip) in candidates {
-            let p = ns.to_path_buf();
-            match blocking(move || berth_net::route::ensure_default_route(&p, gw).map_err(net_err))
-                .await
-            {
+            let (p, plane) = (ns.to_path_buf(), self.plane.clone());
+            match blocking(move || plane.ensure_default_route(&p, gw).map_err(net_err)).await {
                 Ok(true) => {
                     info!(id = %container_id, network = %name, gateway = %gw, "default route moved");
                     carrier = Some((key, ip));
@@ -156,9 +156,11 @@ impl Networks {
         };
         candidates.sort();
         for (name, gw, ifname) in candidates {
-            let p = ns.to_path_buf();
+            let (p, plane) = (ns.to_path_buf(), self.plane.clone());
             match blocking(move || {
-                berth_net::route::ensure_default_route6(&p, gw, &ifname).map_err(net_err)
+                plane
+                    .ensure_default_route6(&p, gw, &ifname)
+                    .map_err(net_err)
             })
             .await
             {
@@ -179,27 +181,6 @@ impl Networks {
         if !aliases.is_empty() {
             self.dns.set_links(container_id, aliases);
         }
-    }
-
-    /// A container that had no embedded resolver (the default bridge) and is served one
-    /// now gets it in its resolv.conf, as Docker rewrites it on joining a user network.
-    pub fn resolver_conf(
-        &self,
-        container_id: &str,
-        dir: &Path,
-        dns_search: &[String],
-        dns_options: &[String],
-    ) -> Result<()> {
-        if !self.dns.serving(container_id) {
-            return Ok(());
-        }
-        let conf = std::fs::read_to_string(dir.join("resolv.conf")).unwrap_or_default();
-        let ours = format!("nameserver {}", berth_net::dns::RESOLVER_IP);
-        if conf.lines().any(|l| l.trim() == ours) {
-            return Ok(());
-        }
-        super::dns::write_resolv_conf(dir, dns_search, dns_options)
-            .map_err(|e| EngineError::internal("cannot write resolv.conf", e))
     }
 }
 

@@ -3,11 +3,17 @@
 //! one), the containers' IPv6 addresses (`--ip6`, else the lowest free one), and the
 //! bridge's gateway address. A network without `--ipv6` keeps a given IPv6 subnet in its
 //! record (Docker lists it) but hands out no IPv6 addresses.
+//!
+//! Docker's errors: `invalid network config:\ninvalid subnet S: invalid CIDR block notation`
+//! (or `it should be S'` with host bits), the overlap message shared with IPv4, and the
+//! docker CLI's own `no matching subnet for gateway G`.
 
-use super::{net_err, EndpointRecord, Net, NetworkRecord};
-use crate::error::{EngineError, Result};
+use super::state::Net;
+use crate::error::{net_err, EngineError, Result};
+use crate::model::{EndpointRecord, NetworkRecord};
 use berth_net::ipam6::{self, Pool};
 use berth_net::netns::Endpoint;
+use berth_net::plane::DataPlane;
 use ipnet::Ipv6Net;
 use std::net::Ipv6Addr;
 
@@ -53,6 +59,7 @@ pub(super) fn create_pool(
     enable: bool,
     nets: &std::collections::HashMap<String, Net>,
     seed: &[u8],
+    plane: &dyn DataPlane,
 ) -> Result<(Option<String>, Option<Pool>)> {
     let subnet = match req.subnet.as_deref() {
         Some(s) => Some(ipam6::parse_subnet(s).map_err(net_err)?),
@@ -99,7 +106,7 @@ pub(super) fn create_pool(
                 ));
             }
             let mut avoid = taken;
-            avoid.extend(ipam6::host_routes());
+            avoid.extend(plane.host_routes6());
             ipam6::pick_ula(seed, &avoid).ok_or_else(|| {
                 EngineError::Forbidden(
                     "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network".into(),
@@ -204,11 +211,12 @@ pub(super) fn fill_endpoint(
 }
 
 /// The bridge's IPv6 gateway address, on an IPv6 network.
-pub(super) fn setup_bridge(rec: &NetworkRecord) -> Result<()> {
+pub(super) fn setup_bridge(plane: &dyn DataPlane, rec: &NetworkRecord) -> Result<()> {
     let Ok(Some(pool)) = pool_of(rec) else {
         return Ok(());
     };
-    berth_net::bridge::ensure_v6(&rec.bridge, pool.gateway, pool.subnet.prefix_len())
+    plane
+        .ensure_bridge_v6(&rec.bridge, pool.gateway, pool.subnet.prefix_len())
         .map_err(net_err)
 }
 

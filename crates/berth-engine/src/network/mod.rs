@@ -21,11 +21,12 @@ mod state;
 pub use mode::is_builtin_mode;
 
 use crate::error::{net_err, EngineError, Result};
-use crate::model::{ContainerRecord, EndpointRecord, NetworkRecord, PortMapping};
+use crate::model::{EndpointRecord, NetworkRecord, PortMapping};
 use crate::task::blocking;
 use api::CreateRequest;
 use berth_net::ipam::{self, Pool};
 use berth_net::netns::{self, Endpoint};
+use berth_net::plane::DataPlane;
 use berth_net::{bridge, firewall, NetError};
 use chrono::Utc;
 use ipnet::Ipv4Net;
@@ -33,13 +34,13 @@ use state::Net;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tracing::{info, warn};
 
 /// A running container's published ports: the rules' target and the host ports held.
 struct Published {
     ip: Ipv4Addr,
-    ports: Vec<(PortMapping, ports::Reservation)>,
+    ports: Vec<(PortMapping, berth_net::ports::Reservation)>,
     /// The userland proxies of its IPv6 host addresses (stopped when dropped).
     _proxies: port_proxy::ProxySet,
 }
@@ -50,7 +51,7 @@ impl Published {
     fn new(
         ip: Ipv4Addr,
         ip6: Option<std::net::Ipv6Addr>,
-        ports: Vec<(PortMapping, ports::Reservation)>,
+        ports: Vec<(PortMapping, berth_net::ports::Reservation)>,
     ) -> Published {
         let proxies = port_proxy::start(&ports, ip, ip6);
         Published {
@@ -71,6 +72,8 @@ impl Published {
 
 pub struct Networks {
     dir: PathBuf,
+    /// Bridges, namespaces, links, routes, rules, resolver sockets, port reservations.
+    plane: Arc<dyn DataPlane>,
     table: String,
     nets: Mutex<HashMap<String, Net>>,
     published: Mutex<HashMap<String, Published>>,
@@ -88,7 +91,11 @@ pub struct Networks {
 
 impl Networks {
     /// Loads the records and brings their bridges and the firewall table back.
-    pub fn open(data_root: &Path, cfg: &config::BridgeConfig) -> Result<Networks> {
+    pub fn open(
+        data_root: &Path,
+        cfg: &config::BridgeConfig,
+        plane: Arc<dyn DataPlane>,
+    ) -> Result<Networks> {
         let dir = data_root.join("networks");
         std::fs::create_dir_all(&dir)?;
         let mut nets = HashMap::new();
@@ -132,22 +139,24 @@ impl Networks {
                 },
             );
         }
-        if let Some(net) = default_bridge::build(cfg, &nets)? {
+        if let Some(net) = default_bridge::build(cfg, &nets, &*plane)? {
             nets.insert(net.rec.id.clone(), net);
         }
+        let resolver = dns::Resolver::new(plane.clone());
         let n = Networks {
             dir,
+            plane,
             table: firewall::table_name(data_root),
             nets: Mutex::new(nets),
             published: Mutex::new(HashMap::new()),
-            dns: dns::Resolver::new(),
+            dns: resolver,
             pools: cfg.pools(),
             port_cfg: cfg.ports.clone(),
             fw: Mutex::new(()),
             ula_seed: data_root.as_os_str().as_encoded_bytes().to_vec(),
         };
         for net in n.lock().values() {
-            if let Err(e) = setup_bridge(&net.rec) {
+            if let Err(e) = setup_bridge(&*n.plane, &net.rec) {
                 warn!(network = %net.rec.name, error = %e, "cannot restore the network's bridge");
             }
         }
@@ -159,6 +168,11 @@ impl Networks {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Net>> {
         self.nets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the embedded resolver serves the container (it is on a user network).
+    pub fn serving_resolver(&self, container_id: &str) -> bool {
+        self.dns.serving(container_id)
     }
 
     /// The default bridge network, when the daemon has one.
@@ -210,7 +224,9 @@ impl Networks {
             }
         }
         port_rules.sort_by_key(|r| (r.host_port, r.dest_port));
-        firewall::apply(&self.table, &rules, &port_rules).map_err(net_err)
+        self.plane
+            .apply_rules(&self.table, &rules, &port_rules)
+            .map_err(net_err)
     }
 
     /// The daemon's nftables table.
@@ -352,7 +368,7 @@ impl Networks {
                         ));
                     }
                     let mut avoid = taken.clone();
-                    avoid.extend(ipam::host_routes());
+                    avoid.extend(self.plane.host_routes().into_iter().map(|(_, n)| n));
                     ipam::pick_from_pools(&self.pools, &avoid).ok_or_else(|| {
                         EngineError::Forbidden(
                             "all predefined address pools have been fully subnetted".into(),
@@ -361,8 +377,13 @@ impl Networks {
                 }
             };
             let pool = Pool::new(subnet, gateway, range).map_err(net_err)?;
-            let (subnet6, pool6) =
-                ipv6::create_pool(&req.v6, req.enable_ipv6, &nets, &self.ula_seed)?;
+            let (subnet6, pool6) = ipv6::create_pool(
+                &req.v6,
+                req.enable_ipv6,
+                &nets,
+                &self.ula_seed,
+                &*self.plane,
+            )?;
             let mut rec = NetworkRecord {
                 id: id.clone(),
                 name: req.name.clone(),
@@ -399,8 +420,9 @@ impl Networks {
         };
         let r = rec.clone();
         let path = self.dir.join(format!("{id}.json"));
+        let plane = self.plane.clone();
         let made = blocking(move || {
-            setup_bridge(&r)?;
+            setup_bridge(&*plane, &r)?;
             berth_api::atomic::write_json(&path, &r)
                 .map_err(|e| EngineError::internal("cannot store network", e))
         })
@@ -409,7 +431,8 @@ impl Networks {
         if let Err(e) = made {
             self.lock().remove(&id);
             let b = rec.bridge.clone();
-            let _ = blocking(move || bridge::remove(&b).map_err(net_err)).await;
+            let plane = self.plane.clone();
+            let _ = blocking(move || plane.remove_bridge(&b).map_err(net_err)).await;
             let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
             let _ = self.apply_firewall();
             return Err(e);
@@ -449,7 +472,7 @@ impl Networks {
             nets.remove(&rec.id);
         }
         let path = self.dir.join(format!("{}.json", rec.id));
-        let b = rec.bridge.clone();
+        let (b, plane) = (rec.bridge.clone(), self.plane.clone());
         blocking(move || {
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -457,7 +480,7 @@ impl Networks {
                 }
                 _ => {}
             }
-            bridge::remove(&b).map_err(net_err)
+            plane.remove_bridge(&b).map_err(net_err)
         })
         .await?;
         self.apply_firewall()?;
@@ -473,126 +496,13 @@ impl Networks {
             return;
         }
         for n in nets.values() {
-            if let Err(e) = bridge::remove(&n.rec.bridge) {
+            if let Err(e) = self.plane.remove_bridge(&n.rec.bridge) {
                 warn!(bridge = %n.rec.bridge, error = %e, "cannot remove bridge");
             }
         }
-        if let Err(e) = firewall::remove(&self.table) {
+        if let Err(e) = self.plane.remove_rules(&self.table) {
             warn!(error = %e, "cannot remove the nftables table");
         }
-    }
-
-    /// Creates the container's namespace with an interface on its network, filling in the
-    /// endpoint. `None` when the mode is not a user-defined network.
-    pub async fn attach(&self, crec: &mut ContainerRecord, dir: &Path) -> Result<Option<PathBuf>> {
-        let mode = crec.host_config.network_mode.as_str();
-        let Some(target) = self.attach_target(mode) else {
-            // Built-in modes without a network of their own (none, host, container:, the
-            // default one with the bridge off): only networks added by `network connect`.
-            return self.attach_builtin(crec, dir).await;
-        };
-        let container_id = crec.id.as_str();
-        let endpoints = &mut crec.endpoints;
-        let rec = self.find(&target)?;
-        let mut ep = endpoints
-            .remove(&rec.name)
-            .or_else(|| endpoints.remove(mode))
-            .unwrap_or_default();
-        let endpoint = self.lease(container_id, &rec, &ep, "eth0", mode)?;
-        let (ip, prefix, mac) = (endpoint.ip, endpoint.prefix, endpoint.mac);
-        let ip6 = endpoint.ip6;
-        let host_veth = endpoint.host_veth.clone();
-        let path = netns::path_in(dir);
-        let p = path.clone();
-        let hv = host_veth.clone();
-        let made = blocking(move || {
-            // A namespace left by a crash would make the create fail, and so would the veth
-            // of this container's last run if its (background) deletion is not done yet.
-            let _ = netns::remove(&p);
-            let _ = netns::delete_host_link(&hv);
-            netns::create(&p, vec![endpoint]).map_err(net_err)
-        })
-        .await;
-        if let Err(e) = made {
-            self.release(&rec.id, container_id);
-            return Err(e);
-        }
-        let published = ports::reserve(
-            &crec.host_config.port_bindings,
-            crec.host_config.publish_all_ports,
-            crec.config.exposed_ports.as_ref(),
-            ip,
-            &self.port_cfg,
-        )
-        .and_then(|p| {
-            ep.ports = p.iter().map(|(m, _)| m.clone()).collect();
-            if p.is_empty() {
-                return Ok(());
-            }
-            self.published
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(crec.id.clone(), Published::new(ip, ip6.map(|(a, _)| a), p));
-            self.apply_firewall()
-        });
-        if let Err(e) = published {
-            self.unpublish(&crec.id);
-            self.release(&rec.id, &crec.id);
-            let hv = host_veth.clone();
-            let p = path.clone();
-            let _ = blocking(move || {
-                let _ = netns::delete_host_link(&hv);
-                netns::remove(&p).map_err(net_err)
-            })
-            .await;
-            return Err(e);
-        }
-        // The embedded resolver, as on Docker's user-defined networks.
-        // (Not on the default bridge: Docker has none there.)
-        let served = if mode::is_default(&rec) {
-            Ok(())
-        } else {
-            let mut entry = dns::Entry::of(&crec.id, &crec.name, &rec, ip, &ep.aliases);
-            entry.ip6 = ip6.map(|(a, _)| a);
-            self.dns
-                .add(&crec.id, vec![entry], &path, &crec.host_config.dns)
-                .and_then(|()| {
-                    dns::write_resolv_conf(
-                        dir,
-                        &crec.host_config.dns_search,
-                        &crec.host_config.dns_options,
-                    )
-                    .map_err(|e| EngineError::internal("cannot write resolv.conf", e))
-                })
-        };
-        if let Err(e) = served {
-            self.dns.remove(&crec.id);
-            self.unpublish(&crec.id);
-            self.release(&rec.id, &crec.id);
-            let hv = host_veth.clone();
-            let p = path.clone();
-            let _ = blocking(move || {
-                let _ = netns::delete_host_link(&hv);
-                netns::remove(&p).map_err(net_err)
-            })
-            .await;
-            return Err(e);
-        }
-        let endpoints = &mut crec.endpoints;
-        ep.network_id = rec.id.clone();
-        ep.endpoint_id = new_id();
-        ep.ip = ip.to_string();
-        ep.prefix = prefix;
-        ep.gateway = rec.gateway.clone();
-        ep.mac = netns::mac_string(mac);
-        ep.host_veth = host_veth;
-        ipv6::fill_endpoint(&mut ep, &rec, ip6);
-        endpoints.insert(rec.name.clone(), ep);
-        // The other networks it is connected to (`network connect`, several --network).
-        self.attach_others(crec, &path).await?;
-        let hc = &crec.host_config;
-        self.resolver_conf(&crec.id, dir, &hc.dns_search, &hc.dns_options)?;
-        Ok(Some(path))
     }
 
     /// Takes the endpoint's address on `net` (`--ip` if asked, else the pool's next; a
@@ -678,119 +588,6 @@ impl Networks {
             ipv6::release(n, container_id);
         }
     }
-
-    /// Undoes `attach`: host veths, the namespace, the addresses.
-    pub async fn detach(
-        &self,
-        container_id: &str,
-        dir: &Path,
-        endpoints: &mut BTreeMap<String, EndpointRecord>,
-    ) {
-        self.dns.remove(container_id);
-        self.unpublish(container_id);
-        let mut veths = Vec::new();
-        for ep in endpoints.values_mut() {
-            if ep.network_id.is_empty() {
-                continue;
-            }
-            self.release(&ep.network_id, container_id);
-            veths.push(std::mem::take(&mut ep.host_veth));
-            let keep = EndpointRecord {
-                aliases: std::mem::take(&mut ep.aliases),
-                ipv4_request: ep.ipv4_request.take(),
-                ipv6_request: ep.ipv6_request.take(),
-                ..Default::default()
-            };
-            *ep = keep;
-        }
-        let path = netns::path_in(dir);
-        let had_ns = path.exists();
-        if veths.is_empty() && !had_ns {
-            return;
-        }
-        let _ = blocking(move || {
-            veths.retain(|v| !v.is_empty());
-            netns::delete_host_links_later(&veths);
-            if let Err(e) = netns::remove(&path) {
-                warn!(error = %e, "cannot remove network namespace");
-            }
-            Ok(())
-        })
-        .await;
-    }
-
-    /// Daemon start: a running container's addresses are taken again, its resolver served
-    /// again (the old daemon's listeners went with it).
-    pub fn restore(&self, crec: &ContainerRecord, dir: &Path) {
-        let container_id = crec.id.as_str();
-        let endpoints = &crec.endpoints;
-        let mut published = None;
-        let mut entries = Vec::new();
-        {
-            let mut nets = self.lock();
-            for ep in endpoints.values() {
-                let Some(n) = nets.get_mut(&ep.network_id) else {
-                    continue;
-                };
-                if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
-                    if !mode::is_default(&n.rec) {
-                        let mut entry =
-                            dns::Entry::of(container_id, &crec.name, &n.rec, ip, &ep.aliases);
-                        entry.ip6 = ep.ip6.parse().ok();
-                        entries.push(entry);
-                    }
-                    ipv6::restore(n, container_id, ep);
-                    if n.pool.reserve(ip).is_ok() {
-                        n.users.insert(container_id.to_string(), ip);
-                    }
-                    if !ep.ports.is_empty() {
-                        published = Some((ip, ep.ip6.parse().ok(), ep.ports.clone()));
-                    }
-                }
-            }
-        }
-        if !entries.is_empty() {
-            let path = netns::path_in(dir);
-            if let Err(e) = self
-                .dns
-                .add(container_id, entries, &path, &crec.host_config.dns)
-            {
-                warn!(id = %container_id, error = %e, "cannot serve the embedded resolver again");
-            }
-        }
-        // The published ports are bound again and their rules written back.
-        if let Some((ip, ip6, mappings)) = published {
-            let mut bindings: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-            for m in &mappings {
-                let e = bindings
-                    .entry(format!("{}/{}", m.container_port, m.proto))
-                    .or_insert_with(|| serde_json::json!([]));
-                if let Some(a) = e.as_array_mut() {
-                    a.push(serde_json::json!({
-                        "HostIp": m.host_ip,
-                        "HostPort": m.host_port.to_string(),
-                    }));
-                }
-            }
-            // The recorded bindings are exact (host IP and port each): no defaults apply.
-            let exact = ports::PortConfig {
-                userland_proxy: false,
-                ..Default::default()
-            };
-            match ports::reserve(&bindings, false, None, ip, &exact) {
-                Ok(p) => {
-                    self.published
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(container_id.to_string(), Published::new(ip, ip6, p));
-                    if let Err(e) = self.apply_firewall() {
-                        warn!(error = %e, "cannot restore the published ports' rules");
-                    }
-                }
-                Err(e) => warn!(id = %container_id, error = %e, "cannot publish the ports again"),
-            }
-        }
-    }
 }
 
 /// The firewall rules a network needs (its bridge, subnets, isolation, masquerade).
@@ -818,7 +615,7 @@ fn pool_of(rec: &NetworkRecord) -> std::result::Result<Pool, NetError> {
     Pool::new(subnet, Some(gw), range)
 }
 
-fn setup_bridge(rec: &NetworkRecord) -> Result<()> {
+fn setup_bridge(plane: &dyn DataPlane, rec: &NetworkRecord) -> Result<()> {
     let gw: Ipv4Addr = rec
         .gateway
         .parse()
@@ -828,8 +625,10 @@ fn setup_bridge(rec: &NetworkRecord) -> Result<()> {
         .parse::<Ipv4Net>()
         .map(|n| n.prefix_len())
         .map_err(|_| EngineError::Internal(format!("bad subnet {}", rec.subnet)))?;
-    bridge::ensure(&rec.bridge, gw, prefix, rec.mtu).map_err(net_err)?;
-    ipv6::setup_bridge(rec)
+    plane
+        .ensure_bridge(&rec.bridge, gw, prefix, rec.mtu)
+        .map_err(net_err)?;
+    ipv6::setup_bridge(plane, rec)
 }
 
 fn new_id() -> String {

@@ -8,9 +8,14 @@
 //! that aborts them (and every connection or UDP flow they serve) when dropped, that is
 //! when the container's ports are unpublished at stop. The daemon's restart makes them
 //! again for running containers (`Networks::restore`).
+//!
+//! A v6 port in use is refused as dockerd words it: `failed to bind host port for
+//! :::P:IP:C/tcp: address already in use` (`ports.rs`). The CLI's errors for bad `-p` host
+//! addresses are nat.ParsePortSpec's (`invalid IP address [::`, `address [::: missing ']'
+//! in address`; berth-cli `commands/port_spec.rs`).
 
-use super::ports::Reservation;
 use crate::model::PortMapping;
+use berth_net::ports::Reservation;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};

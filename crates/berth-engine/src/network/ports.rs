@@ -12,15 +12,11 @@
 
 use crate::error::{EngineError, Result};
 use crate::model::PortMapping;
+use berth_net::plane::DataPlane;
+use berth_net::ports::{no_ipv6, Reservation};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
-
-/// Keeps a published host port bound while the container runs.
-pub enum Reservation {
-    Tcp(TcpListener),
-    Udp(UdpSocket),
-}
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Where bindings without a host IP go (daemon.json `ip`, `userland-proxy`).
 #[derive(Debug, Clone)]
@@ -41,14 +37,25 @@ impl Default for PortConfig {
     }
 }
 
-struct Wanted {
-    proto: String,
-    container_port: u16,
-    host_ip: IpAddr,
-    host_port: u16,
+/// What a container asks to publish: `PortBindings`, and `-P` with its exposed ports.
+#[derive(Debug, Clone, Copy)]
+pub struct PortRequest<'a> {
+    pub bindings: &'a BTreeMap<String, Value>,
+    pub publish_all: bool,
+    pub exposed: Option<&'a BTreeMap<String, Value>>,
+}
+
+/// One host port of a container's plan, to be bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub proto: String,
+    pub container_port: u16,
+    pub host_ip: IpAddr,
+    /// 0: an ephemeral port.
+    pub host_port: u16,
     /// The `::` twin of a binding without host IP: skipped when the host has no IPv6,
     /// and it takes the same port as its v4 binding.
-    twin: bool,
+    pub twin: bool,
 }
 
 fn parse_key(key: &str) -> Result<(u16, String)> {
@@ -67,12 +74,10 @@ fn parse_key(key: &str) -> Result<(u16, String)> {
     Ok((port, proto))
 }
 
-fn wanted(
-    bindings: &BTreeMap<String, Value>,
-    publish_all: bool,
-    exposed: Option<&BTreeMap<String, Value>>,
-    cfg: &PortConfig,
-) -> Result<Vec<Wanted>> {
+/// The host ports a request asks for, in order, with Docker's defaults for bindings
+/// without host IP (checked: a bad key, address or port is refused with Docker's words).
+pub fn plan(req: &PortRequest, cfg: &PortConfig) -> Result<Vec<Wanted>> {
+    let (bindings, publish_all, exposed) = (req.bindings, req.publish_all, req.exposed);
     let mut out = Vec::new();
     // A binding without host IP: the default address, and `::` too when that is 0.0.0.0
     // (libnetwork's validatePortBindingIPv4/IPv6).
@@ -144,65 +149,30 @@ fn wanted(
     Ok(out)
 }
 
-/// Binds one host port; v6 sockets are v6-only so that they never take the v4 port.
-fn bind(proto: &str, addr: SocketAddr) -> std::io::Result<(u16, Reservation)> {
-    if addr.is_ipv4() {
-        return if proto == "udp" {
-            UdpSocket::bind(addr).and_then(|s| Ok((s.local_addr()?.port(), Reservation::Udp(s))))
-        } else {
-            TcpListener::bind(addr).and_then(|s| Ok((s.local_addr()?.port(), Reservation::Tcp(s))))
-        };
-    }
-    use nix::sys::socket::{self as sock, sockopt, AddressFamily, SockFlag, SockType};
-    let ty = if proto == "udp" {
-        SockType::Datagram
-    } else {
-        SockType::Stream
-    };
-    let fd = sock::socket(AddressFamily::Inet6, ty, SockFlag::SOCK_CLOEXEC, None)?;
-    sock::setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
-    if proto != "udp" {
-        // As std's TcpListener: a port in TIME_WAIT can be bound again.
-        sock::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
-    }
-    let SocketAddr::V6(v6) = addr else {
-        return Err(std::io::ErrorKind::InvalidInput.into());
-    };
-    sock::bind(
-        std::os::fd::AsRawFd::as_raw_fd(&fd),
-        &sock::SockaddrIn6::from(v6),
-    )?;
-    if proto == "udp" {
-        let s = UdpSocket::from(fd);
-        Ok((s.local_addr()?.port(), Reservation::Udp(s)))
-    } else {
-        sock::listen(
-            &fd,
-            sock::Backlog::new(1024).unwrap_or(sock::Backlog::MAXCONN),
-        )?;
-        let s = TcpListener::from(fd);
-        Ok((s.local_addr()?.port(), Reservation::Tcp(s)))
-    }
+/// The plan that binds recorded mappings again exactly (daemon start: each has its host
+/// address and port; no defaults apply).
+pub fn exact_plan(mappings: &[PortMapping]) -> Vec<Wanted> {
+    mappings
+        .iter()
+        .filter_map(|m| {
+            Some(Wanted {
+                proto: m.proto.clone(),
+                container_port: m.container_port,
+                host_ip: m.host_ip.parse().ok()?,
+                host_port: m.host_port,
+                twin: false,
+            })
+        })
+        .collect()
 }
 
-/// The host has no usable IPv6 (disabled, or no such address family): the `::` twin is
-/// left out, as dockerd does.
-fn no_ipv6(e: &std::io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
-    )
-}
-
-/// Binds every requested host port; on the first failure all are released (dropped).
+/// Binds every planned host port; on the first failure all are released (dropped).
 pub fn reserve(
-    bindings: &BTreeMap<String, Value>,
-    publish_all: bool,
-    exposed: Option<&BTreeMap<String, Value>>,
+    wanted: &[Wanted],
     container_ip: Ipv4Addr,
-    cfg: &PortConfig,
+    plane: &dyn DataPlane,
 ) -> Result<Vec<(PortMapping, Reservation)>> {
-    let wanted = wanted(bindings, publish_all, exposed, cfg)?;
+    let bind = |proto: &str, addr| plane.reserve_port(proto, addr);
     let mut out: Vec<(PortMapping, Reservation)> = Vec::new();
     let mut i = 0;
     while i < wanted.len() {
@@ -313,6 +283,22 @@ pub fn summary_ports(mappings: &[PortMapping], exposed: Option<&BTreeMap<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_net::plane::HostDataPlane;
+
+    /// Plans and binds `80/tcp` published on `ip:port`, on the host.
+    fn publish(ip: &str, port: &str, cfg: &PortConfig) -> Result<Vec<(PortMapping, Reservation)>> {
+        let b = bindings(ip, port);
+        let req = PortRequest {
+            bindings: &b,
+            publish_all: false,
+            exposed: None,
+        };
+        reserve(
+            &plan(&req, cfg)?,
+            Ipv4Addr::new(10, 0, 0, 2),
+            &HostDataPlane,
+        )
+    }
 
     fn bindings(ip: &str, port: &str) -> BTreeMap<String, Value> {
         let mut b = BTreeMap::new();
@@ -325,39 +311,30 @@ mod tests {
 
     #[test]
     fn unspecified_host_ip_gets_a_v6_twin_on_the_same_port() {
-        let c = Ipv4Addr::new(10, 0, 0, 2);
-        let got =
-            reserve(&bindings("", ""), false, None, c, &PortConfig::default()).expect("reserve");
+        let got = publish("", "", &PortConfig::default()).expect("reserve");
         let hosts: Vec<&str> = got.iter().map(|(m, _)| m.host_ip.as_str()).collect();
         assert_eq!(hosts, ["0.0.0.0", "::"]);
         assert_eq!(got[0].0.host_port, got[1].0.host_port);
         assert_ne!(got[0].0.host_port, 0);
         // An explicit v6 address is v6 only; with `ip` set the default is that address.
-        let got = reserve(
-            &bindings("[::1]", ""),
-            false,
-            None,
-            c,
-            &PortConfig::default(),
-        )
-        .expect("reserve");
+        let got = publish("[::1]", "", &PortConfig::default()).expect("reserve");
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0.host_ip, "::1");
         let cfg = PortConfig {
             default_ip: "127.0.0.1".parse().expect("ip"),
             userland_proxy: true,
         };
-        let got = reserve(&bindings("", ""), false, None, c, &cfg).expect("reserve");
+        let got = publish("", "", &cfg).expect("reserve");
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0.host_ip, "127.0.0.1");
         let cfg = PortConfig {
             userland_proxy: false,
             ..Default::default()
         };
-        let got = reserve(&bindings("", ""), false, None, c, &cfg).expect("reserve");
+        let got = publish("", "", &cfg).expect("reserve");
         assert_eq!(got.len(), 1);
         assert!(matches!(
-            reserve(&bindings("zz", ""), false, None, c, &cfg),
+            publish("zz", "", &cfg),
             Err(EngineError::InvalidParameter(m)) if m == "invalid IP address: zz"
         ));
     }

@@ -10,11 +10,12 @@ pub mod copyup;
 
 use crate::error::{EngineError, Result};
 use crate::model::VolumeRecord;
+use berth_image::mounter::{Mounter, VolumeFs};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tracing::{info, warn};
 
 const RECORD: &str = "volume.json";
@@ -35,6 +36,8 @@ pub struct VolumeStore {
     vols: Mutex<HashMap<String, VolumeRecord>>,
     /// Serialises create/remove against the engine's in-use checks (see `Engine`).
     pub op_lock: tokio::sync::Mutex<()>,
+    /// Mounts `-o type=` volumes' filesystems.
+    mounter: Arc<dyn Mounter>,
 }
 
 /// Docker's rule for local volume names (and its messages).
@@ -88,7 +91,7 @@ impl VolumeStore {
     /// Loads every volume under `<root>/volumes`. A directory whose record is missing or
     /// unreadable (a crash between mkdir and the record) is kept as a plain local volume:
     /// its data must not disappear.
-    pub fn open(root: &Path) -> Result<VolumeStore> {
+    pub fn open(root: &Path, mounter: Arc<dyn Mounter>) -> Result<VolumeStore> {
         let dir = root.join("volumes");
         std::fs::create_dir_all(&dir)?;
         let mut vols = HashMap::new();
@@ -122,6 +125,7 @@ impl VolumeStore {
             dir,
             vols: Mutex::new(vols),
             op_lock: tokio::sync::Mutex::new(()),
+            mounter,
         })
     }
 
@@ -230,27 +234,18 @@ impl VolumeStore {
         let (Some(typ), Some(device)) = (rec.options.get("type"), rec.options.get("device")) else {
             return Ok(data);
         };
-        if is_mountpoint(&data) {
+        if self.mounter.is_mount_point(&data) {
             return Ok(data);
         }
-        let o = rec.options.get("o").cloned().unwrap_or_default();
-        let (flags, fsdata) = mount_flags(&o);
-        use nix::mount::MsFlags;
-        let typ_arg = (!flags.contains(MsFlags::MS_BIND)).then_some(typ.as_str());
-        nix::mount::mount(
-            Some(device.as_str()),
-            &data,
-            typ_arg,
-            flags,
-            (!fsdata.is_empty()).then_some(fsdata.as_str()),
-        )
-        .map_err(|e| {
+        let fs = VolumeFs {
+            fs_type: typ.clone(),
+            device: device.clone(),
+            options: rec.options.get("o").cloned().unwrap_or_default(),
+        };
+        self.mounter.mount_volume(&fs, &data).map_err(|e| {
             EngineError::Internal(format!(
-                "error while mounting volume '{}': failed to mount local volume: mount {device}:{} , flags: {:#x}, data: {fsdata}: {}",
-                data.display(),
-                data.display(),
-                flags.bits(),
-                e.desc().to_lowercase()
+                "error while mounting volume '{}': failed to mount local volume: {e}",
+                data.display()
             ))
         })?;
         Ok(data)
@@ -258,14 +253,14 @@ impl VolumeStore {
 
     /// Whether the volume's data directory is a mount point (a mounted `-o type=` volume).
     pub fn is_mounted(&self, name: &str) -> bool {
-        is_mountpoint(&self.data_path(name))
+        self.mounter.is_mount_point(&self.data_path(name))
     }
 
     /// Unmounts a local-driver volume's filesystem (no-op for plain volumes).
     pub fn unmount(&self, name: &str) {
         let data = self.data_path(name);
-        if is_mountpoint(&data) {
-            if let Err(e) = nix::mount::umount2(&data, nix::mount::MntFlags::MNT_DETACH) {
+        if self.mounter.is_mount_point(&data) {
+            if let Err(e) = self.mounter.unmount_volume(&data) {
                 warn!(volume = %name, error = %e, "cannot unmount volume");
             }
         }
@@ -290,36 +285,6 @@ impl VolumeStore {
             "Scope": "local",
         })
     }
-}
-
-fn mount_flags(o: &str) -> (nix::mount::MsFlags, String) {
-    use nix::mount::MsFlags;
-    let mut flags = MsFlags::empty();
-    let mut data = Vec::new();
-    for opt in o.split(',').filter(|s| !s.is_empty()) {
-        match opt {
-            "bind" => flags |= MsFlags::MS_BIND,
-            "rbind" => flags |= MsFlags::MS_BIND | MsFlags::MS_REC,
-            "ro" => flags |= MsFlags::MS_RDONLY,
-            "rw" => {}
-            "nosuid" => flags |= MsFlags::MS_NOSUID,
-            "nodev" => flags |= MsFlags::MS_NODEV,
-            "noexec" => flags |= MsFlags::MS_NOEXEC,
-            "noatime" => flags |= MsFlags::MS_NOATIME,
-            other => data.push(other),
-        }
-    }
-    (flags, data.join(","))
-}
-
-/// Whether `path` is itself a mount point (its device differs from its parent's, or it
-/// appears in mountinfo: a bind of the same filesystem keeps the device).
-fn is_mountpoint(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    let want = path.to_string_lossy();
-    info.lines().any(|l| l.split(' ').nth(4) == Some(&*want))
 }
 
 /// Bytes used below `path`, as moby's directory.Size: every non-directory's own size
@@ -370,7 +335,7 @@ mod tests {
     #[test]
     fn store_round_trip_and_keeps_orphans() {
         let t = tempfile::tempdir().unwrap();
-        let s = VolumeStore::open(t.path()).unwrap();
+        let s = VolumeStore::open(t.path(), Arc::new(berth_image::mounter::HostMounter)).unwrap();
         let v = s
             .create(CreateOptions {
                 name: Some("db".into()),
@@ -388,7 +353,7 @@ mod tests {
         std::fs::remove_file(s.data_path("db").join("l")).unwrap();
         // A crash that lost the record keeps the data as a volume.
         std::fs::remove_file(t.path().join("volumes/db/volume.json")).unwrap();
-        let s = VolumeStore::open(t.path()).unwrap();
+        let s = VolumeStore::open(t.path(), Arc::new(berth_image::mounter::HostMounter)).unwrap();
         assert_eq!(s.get("db").unwrap().name, "db");
         s.remove("db").unwrap();
         assert!(!t.path().join("volumes/db").exists());

@@ -18,6 +18,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::start_error::StartError;
 use serde::{Deserialize, Serialize};
 
 /// A control request (one JSON line).
@@ -77,6 +78,9 @@ pub struct Response {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// What kind of failure a refused `start` was (with its `exit_code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::start_error::StartErrorKind>,
 }
 
 /// How the container's init ended; the content of exit.json and of the `wait` event.
@@ -123,7 +127,7 @@ pub struct ShimInfo {
 pub enum ShimError {
     /// The shim reported a failure (e.g. libcontainer could not create the container).
     #[error("{0}")]
-    Start(String),
+    Start(crate::start_error::StartError),
     #[error("failed to run shim: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -161,7 +165,9 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
             Ok(()) => match read_ready(opts, ready_r, None) {
                 // A zygote that died with our request (or cannot serve at all) must not
                 // fail the container: start the shim the plain way.
-                Err(ShimError::Start(m)) if m.starts_with(NO_REPORT) && !zygote::alive() => {
+                Err(ShimError::Start(e))
+                    if e.message.starts_with(NO_REPORT) && !zygote::alive() =>
+                {
                     tracing::warn!("shim zygote died; executing the shim");
                     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
                         .map_err(|e| ShimError::Io(e.into()))?
@@ -241,23 +247,27 @@ fn read_ready(
     let msg = String::from_utf8_lossy(&raw);
     let msg = msg.trim_end();
     if let Some(pid) = msg.strip_prefix("ready ") {
-        let pid = pid
-            .trim()
-            .parse()
-            .map_err(|_| ShimError::Start(format!("bad shim ready message {msg:?}")))?;
+        let pid = pid.trim().parse().map_err(|_| {
+            ShimError::Start(StartError::classify(format!(
+                "bad shim ready message {msg:?}"
+            )))
+        })?;
         return Ok(ShimInfo {
             pid,
             socket: socket_path(&opts.dir),
         });
     }
     if let Some(err) = msg.strip_prefix("error ") {
-        return Err(ShimError::Start(err.to_string()));
+        // The shim's structured report (`server::report_failure`).
+        return Err(ShimError::Start(
+            serde_json::from_str(err).unwrap_or_else(|_| StartError::classify(err)),
+        ));
     }
     let how = status.map(|s| format!(" ({s})")).unwrap_or_default();
-    Err(ShimError::Start(format!(
+    Err(ShimError::Start(StartError::classify(format!(
         "{NO_REPORT}{how}; see {}",
         opts.dir.join("shim.log").display()
-    )))
+    ))))
 }
 
 const NO_REPORT: &str = "shim exited without reporting";
@@ -353,12 +363,12 @@ pub fn main(args: &[String]) -> i32 {
         Ok(nix::unistd::ForkResult::Child) => {
             // A new session: no controlling terminal, not in the daemon's process group.
             if let Err(e) = nix::unistd::setsid() {
-                server::report(ready, &format!("error setsid: {e}"));
+                server::report_failure(ready, &format!("setsid: {e}"));
                 return 1;
             }
         }
         Err(e) => {
-            server::report(ready, &format!("error fork: {e}"));
+            server::report_failure(ready, &format!("fork: {e}"));
             return 1;
         }
     }

@@ -34,6 +34,15 @@ pub(super) fn report(ready: Option<OwnedFd>, msg: &str) {
     }
 }
 
+/// Reports a failed create to the spawner: `error ` and the structured `StartError`.
+pub(super) fn report_failure(ready: Option<OwnedFd>, msg: &str) {
+    let e = crate::start_error::StartError::classify(msg);
+    match serde_json::to_string(&e) {
+        Ok(line) => report(ready, &format!("error {line}")),
+        Err(_) => report(ready, &format!("error {msg}")),
+    }
+}
+
 #[derive(PartialEq, Eq)]
 enum Mode {
     /// Reading the request line.
@@ -225,10 +234,10 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         );
     }
     if a.tty && !(a.runtime.is_empty() || a.runtime == super::BUILTIN) {
-        report(
+        report_failure(
             ready,
             &format!(
-                "error a terminal (-t) is not supported with the {} runtime yet",
+                "a terminal (-t) is not supported with the {} runtime yet",
                 a.runtime
             ),
         );
@@ -237,13 +246,13 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
     // Orphaned container processes (the init, once libcontainer's intermediate exits, and
     // every exec) are re-parented to us so we can reap them and learn their exit status.
     if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
-        report(ready, &format!("error set child subreaper: {e}"));
+        report_failure(ready, &format!("set child subreaper: {e}"));
         return 1;
     }
     let log = match LogWriter::open(&log_path(&a.dir, &a.id), a.log_max_size, a.log_max_file) {
         Ok(l) => l,
         Err(e) => {
-            report(ready, &format!("error open log: {e}"));
+            report_failure(ready, &format!("open log: {e}"));
             return 1;
         }
     };
@@ -256,7 +265,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
     let (mut container, mut out_r, err_r, mut stdin_w) = match created {
         Ok(v) => v,
         Err(e) => {
-            report(ready, &format!("error {e}"));
+            report_failure(ready, &e.to_string());
             return 1;
         }
     };
@@ -272,14 +281,14 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             }
             Err(e) => {
                 abandon(container);
-                report(ready, &format!("error {e}"));
+                report_failure(ready, &e.to_string());
                 return 1;
             }
         }
     }
     let Some(init) = container.pid().map(nix::unistd::Pid::from_raw) else {
         abandon(container);
-        report(ready, "error container has no init pid");
+        report_failure(ready, "container has no init pid");
         return 1;
     };
     let setup = || -> Result<(SignalFd, UnixListener, u32), String> {
@@ -321,7 +330,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             // The container exists already: remove it (its init, cgroup and state) so a
             // failed start leaves nothing behind.
             abandon(container);
-            report(ready, &format!("error {e}"));
+            report_failure(ready, &e.to_string());
             return 1;
         }
     };
@@ -919,7 +928,16 @@ impl Shim {
                     ..Default::default()
                 }
             }
-            Err(e) => err_resp(e),
+            Err(e) => {
+                let e = crate::start_error::StartError::classify(e);
+                Response {
+                    ok: false,
+                    error: Some(e.message),
+                    exit_code: Some(e.exit_code),
+                    kind: Some(e.kind),
+                    ..Default::default()
+                }
+            }
         }
     }
 

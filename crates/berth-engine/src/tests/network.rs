@@ -1,0 +1,259 @@
+//! Networks of a container: attach at start (with its published ports and resolver),
+//! detach at exit, rollback when the data plane fails half-way, `network connect` and
+//! `disconnect` of a running container, and the published-port plans.
+
+use super::TestEngine;
+use crate::container::netconnect::ConnectRequest;
+use crate::fakes::PlaneStep;
+use crate::model::Status;
+use crate::network::api::CreateRequest;
+use crate::network::ports::{self, PortConfig, PortRequest};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
+
+async fn user_network(t: &TestEngine, name: &str, subnet: &str) -> String {
+    t.engine
+        .network_create(CreateRequest {
+            name: name.into(),
+            subnet: Some(subnet.into()),
+            ..Default::default()
+        })
+        .await
+        .expect("network create")
+        .id
+}
+
+/// Every loopback socket the fake bound for a reservation is closed again.
+fn reservations_released(t: &TestEngine) {
+    for port in t.plane.bound.lock().unwrap().iter() {
+        assert!(
+            TcpListener::bind((Ipv4Addr::LOCALHOST, *port)).is_ok()
+                || std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, *port)).is_ok(),
+            "port reservation {port} still held"
+        );
+    }
+}
+
+fn published(port: &str) -> Value {
+    json!({"80/tcp": [{"HostIp": "", "HostPort": port}]})
+}
+
+#[tokio::test]
+async fn a_user_network_gets_its_ports_and_resolver_and_gives_them_back() {
+    let t = TestEngine::new().await;
+    let net = user_network(&t, "n1", "10.251.0.0/24").await;
+    let id = t
+        .run(
+            Some("web"),
+            json!({"HostConfig": {"NetworkMode": "n1", "PortBindings": published("8080")},
+                   "ExposedPorts": {"80/tcp": {}}}),
+        )
+        .await;
+    let r = t.record(&id).await;
+    let ep = &r.endpoints["n1"];
+    assert_eq!(
+        (ep.ip.as_str(), ep.network_id.as_str()),
+        ("10.251.0.2", net.as_str())
+    );
+    let hosts: Vec<(String, u16)> = ep
+        .ports
+        .iter()
+        .map(|p| (p.host_ip.clone(), p.host_port))
+        .collect();
+    assert_eq!(
+        hosts,
+        [("0.0.0.0".to_string(), 8080), ("::".to_string(), 8080)]
+    );
+    // The DNAT rule targets the container (v4 only: `::` is the userland proxy's).
+    let rules = t.plane.port_rules.lock().unwrap().clone();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(
+        (rules[0].host_port, rules[0].dest_ip),
+        (8080, Ipv4Addr::new(10, 251, 0, 2))
+    );
+    assert!(t.engine.networks.serving_resolver(&id));
+    let resolv = std::fs::read_to_string(t.dir(&id).join("resolv.conf")).expect("resolv");
+    assert!(resolv.contains("nameserver 127.0.0.11\n"), "{resolv}");
+    assert_eq!(t.engine.networks.users(&net), vec![id.clone()]);
+
+    t.engine.stop(&id, None, None).await.expect("stop");
+    t.until_status(&id, Status::Exited).await;
+    t.nothing_left(&id);
+    assert!(t.engine.networks.users(&net).is_empty());
+    assert!(t.plane.port_rules.lock().unwrap().is_empty());
+    reservations_released(&t);
+    // What was asked for stays for the next start.
+    assert!(t.record(&id).await.endpoints.contains_key("n1"));
+}
+
+/// Each step of the attach failing in turn: every one leaves no lease, namespace, link,
+/// port or resolver behind, and the next start works.
+#[tokio::test]
+async fn a_data_plane_failing_half_way_leaves_nothing() {
+    let t = TestEngine::new().await;
+    let net = user_network(&t, "n1", "10.251.0.0/24").await;
+    user_network(&t, "n2", "10.252.0.0/24").await;
+    let id = t
+        .create(
+            None,
+            json!({"HostConfig": {"NetworkMode": "n1", "PortBindings": published("8080")},
+                   "NetworkingConfig": {"EndpointsConfig": {"n1": {}, "n2": {}}}}),
+        )
+        .await
+        .expect("create");
+    let before = t.record(&id).await.endpoints;
+    for step in [
+        PlaneStep::CreateNetns,
+        PlaneStep::Rules,
+        PlaneStep::Resolver,
+        PlaneStep::AddEndpoint,
+    ] {
+        *t.plane.fail.lock().unwrap() = Some(step);
+        let e = t.engine.start(&id).await.expect_err("injected");
+        assert!(e.to_string().contains("injected failure"), "{step:?}: {e}");
+        t.nothing_left(&id);
+        assert!(
+            t.engine.networks.users(&net).is_empty(),
+            "{step:?}: lease left"
+        );
+        assert!(
+            t.plane.port_rules.lock().unwrap().is_empty(),
+            "{step:?}: rules left"
+        );
+        reservations_released(&t);
+        assert_eq!(t.record(&id).await.endpoints, before, "{step:?}");
+        assert!(t.runtime.calls_like("spawn").is_empty());
+    }
+    // A published port taken elsewhere: the ones bound before it are given back.
+    *t.plane.busy_port.lock().unwrap() = Some(8080);
+    let e = t.engine.start(&id).await.expect_err("port taken");
+    assert_eq!(
+        e.to_string(),
+        "failed to bind host port for 0.0.0.0:8080:10.251.0.2:80/tcp: address already in use"
+    );
+    t.nothing_left(&id);
+    *t.plane.busy_port.lock().unwrap() = None;
+    t.engine.start(&id).await.expect("start");
+    let r = t.record(&id).await;
+    assert_eq!(r.endpoints["n1"].ip, "10.251.0.2");
+    assert_eq!(r.endpoints["n2"].ifname, "eth1");
+}
+
+#[tokio::test]
+async fn connect_and_disconnect_a_running_container() {
+    let t = TestEngine::new().await;
+    let net = user_network(&t, "n1", "10.251.0.0/24").await;
+    let id = t.run(None, json!({})).await;
+    let dir = t.dir(&id);
+    let host = &id[..12];
+    t.engine
+        .network_connect("n1", &id, ConnectRequest::default())
+        .await
+        .expect("connect");
+    let ep = t.record(&id).await.endpoints["n1"].clone();
+    assert_eq!((ep.ip.as_str(), ep.ifname.as_str()), ("10.251.0.2", "eth1"));
+    let hosts = std::fs::read_to_string(dir.join("hosts")).expect("hosts");
+    assert!(
+        hosts.ends_with(&format!("10.250.0.2\t{host}\n10.251.0.2\t{host}\n")),
+        "{hosts}"
+    );
+    // Joining a user network brings the embedded resolver into resolv.conf.
+    let resolv = std::fs::read_to_string(dir.join("resolv.conf")).expect("resolv");
+    assert!(resolv.contains("nameserver 127.0.0.11"), "{resolv}");
+
+    t.engine
+        .network_disconnect("n1", &id, false)
+        .await
+        .expect("disconnect");
+    let hosts = std::fs::read_to_string(dir.join("hosts")).expect("hosts");
+    assert!(!hosts.contains("10.251.0.2"), "{hosts}");
+    assert!(t.engine.networks.users(&net).is_empty());
+    assert!(!t.plane.links.lock().unwrap().contains(&ep.host_veth));
+    assert!(!t.record(&id).await.endpoints.contains_key("n1"));
+    // A connect that fails half-way leaves nothing either.
+    *t.plane.fail.lock().unwrap() = Some(PlaneStep::AddEndpoint);
+    t.engine
+        .network_connect("n1", &id, ConnectRequest::default())
+        .await
+        .expect_err("injected");
+    assert!(t.engine.networks.users(&net).is_empty());
+    assert!(!t.record(&id).await.endpoints.contains_key("n1"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("hosts")).expect("hosts"),
+        hosts
+    );
+}
+
+#[test]
+fn published_port_plans() {
+    let cfg = PortConfig::default();
+    let bindings: BTreeMap<String, Value> = serde_json::from_value(json!({
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+        "53/udp": [{"HostIp": "", "HostPort": ""}],
+    }))
+    .expect("bindings");
+    let exposed: BTreeMap<String, Value> =
+        serde_json::from_value(json!({"80/tcp": {}, "443/tcp": {}})).expect("exposed");
+    let req = PortRequest {
+        bindings: &bindings,
+        publish_all: true,
+        exposed: Some(&exposed),
+    };
+    let plan = ports::plan(&req, &cfg).expect("plan");
+    let shown: Vec<(String, u16, IpAddr, u16, bool)> = plan
+        .iter()
+        .map(|w| {
+            (
+                w.proto.clone(),
+                w.container_port,
+                w.host_ip,
+                w.host_port,
+                w.twin,
+            )
+        })
+        .collect();
+    let any4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let any6 = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+    assert_eq!(
+        shown,
+        [
+            ("udp".to_string(), 53, any4, 0, false),
+            ("udp".to_string(), 53, any6, 0, true),
+            (
+                "tcp".to_string(),
+                80,
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                8080,
+                false
+            ),
+            // -P: the exposed port without a binding, on an ephemeral port.
+            ("tcp".to_string(), 443, any4, 0, false),
+            ("tcp".to_string(), 443, any6, 0, true),
+        ]
+    );
+    let bad: BTreeMap<String, Value> =
+        serde_json::from_value(json!({"80/sctp": []})).expect("bindings");
+    let e = ports::plan(
+        &PortRequest {
+            bindings: &bad,
+            publish_all: false,
+            exposed: None,
+        },
+        &cfg,
+    )
+    .expect_err("sctp");
+    assert_eq!(e.to_string(), "invalid proto: sctp");
+    let bad: BTreeMap<String, Value> =
+        serde_json::from_value(json!({"80/tcp": [{"HostPort": "http"}]})).expect("bindings");
+    let e = ports::plan(
+        &PortRequest {
+            bindings: &bad,
+            publish_all: false,
+            exposed: None,
+        },
+        &cfg,
+    )
+    .expect_err("port");
+    assert_eq!(e.to_string(), "invalid port specification: \"http\"");
+}
