@@ -18,8 +18,8 @@ pub mod images;
 pub mod model;
 pub mod network;
 mod runtime;
-pub mod security;
 pub mod seams;
+pub mod security;
 pub mod signal;
 mod task;
 #[cfg(test)]

@@ -77,6 +77,7 @@ pub fn config(root: &std::path::Path) -> EngineConfig {
         default_runtime: berth_runtime::shim::BUILTIN.into(),
         registry: Default::default(),
         network,
+        security: Default::default(),
     }
 }
 
