@@ -242,7 +242,13 @@ impl BpfCache {
                     source,
                 };
                 std::fs::create_dir_all(&self.dir).map_err(cache)?;
-                let tmp = self.dir.join(format!(".{key}.{}", std::process::id()));
+                // Unique per call: two containers starting at once compile the same
+                // program, and a shared temp name would lose one of the renames.
+                static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let tmp = self
+                    .dir
+                    .join(format!(".{key}.{}.{seq}", std::process::id()));
                 std::fs::write(&tmp, &bpf)
                     .and_then(|_| std::fs::rename(&tmp, &path))
                     .map_err(cache)?;
