@@ -608,10 +608,8 @@ pub fn finish(mut dict: Value, project: &str) -> Value {
                     svc.insert(s("networks"), map_of(&[("default", Value::Null)]));
                     uses_default = true;
                 }
-                Some(Value::Mapping(n)) => {
-                    if n.contains_key("default") {
-                        uses_default = true;
-                    }
+                Some(Value::Mapping(n)) if n.contains_key("default") => {
+                    uses_default = true;
                 }
                 _ => {}
             }
