@@ -738,6 +738,170 @@ networks:
     assert!(names(&d, "wt").is_empty());
 }
 
+/// The screen a terminal shows after `raw` (cursor up, erase, carriage return; colours and
+/// modes dropped): what a user sees once the progress display has redrawn for the last time.
+fn final_screen(raw: &str) -> Vec<String> {
+    let mut rows: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col) = (0usize, 0usize);
+    let mut it = raw.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\x1b' => {
+                if it.peek() != Some(&'[') {
+                    it.next();
+                    continue;
+                }
+                it.next();
+                let mut params = String::new();
+                let mut fin = ' ';
+                for x in it.by_ref() {
+                    if x.is_ascii_alphabetic() || x == '~' {
+                        fin = x;
+                        break;
+                    }
+                    params.push(x);
+                }
+                let n: usize = params.trim_start_matches('?').parse().unwrap_or(1).max(1);
+                match fin {
+                    'A' => row = row.saturating_sub(n),
+                    'B' => row += n,
+                    'G' => col = n - 1,
+                    'J' => {
+                        rows.truncate(row + 1);
+                        if let Some(r) = rows.get_mut(row) {
+                            r.truncate(col);
+                        }
+                    }
+                    'K' => {
+                        if let Some(r) = rows.get_mut(row) {
+                            if params == "2" {
+                                r.clear();
+                            } else {
+                                r.truncate(col);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            '\r' => col = 0,
+            '\n' => {
+                row += 1;
+                col = 0;
+            }
+            c => {
+                while rows.len() <= row {
+                    rows.push(Vec::new());
+                }
+                let r = &mut rows[row];
+                while r.len() < col {
+                    r.push(' ');
+                }
+                if col < r.len() {
+                    r[col] = c;
+                } else {
+                    r.push(c);
+                }
+                col += 1;
+            }
+        }
+        while rows.len() <= row {
+            rows.push(Vec::new());
+        }
+    }
+    rows.into_iter()
+        .map(|r| r.into_iter().collect::<String>())
+        .map(|l| {
+            l.split_whitespace()
+                .map(|w| {
+                    let t = w.trim_end_matches('s');
+                    if w.ends_with('s')
+                        && !t.is_empty()
+                        && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+                    {
+                        "T"
+                    } else {
+                        w
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|l| l.starts_with("[+]") || l.starts_with('✔') || l.starts_with('✘'))
+        .collect()
+}
+
+/// `cmd` run in `dir` under a pseudo-terminal (script(1)), 120 columns wide; its output.
+fn under_pty(dir: &std::path::Path, cmd: &str, envs: &[(&str, String)]) -> String {
+    let mut c = std::process::Command::new("script");
+    c.args([
+        "-qefc",
+        &format!("stty cols 120 rows 40; {cmd}"),
+        "/dev/null",
+    ])
+    .current_dir(dir)
+    .env_remove("COMPOSE_PROJECT_NAME")
+    .env_remove("COMPOSE_FILE")
+    .stdin(std::process::Stdio::null());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let out = c.output().expect("script(1)");
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn terminal_progress_display_ends_as_docker_composes() {
+    let mut g = NetGuard::new("bt-cp");
+    let d = watched_daemon(&mut g);
+    let br = g.bridge();
+    let yaml = format!(
+        "services:\n  db:\n    image: busybox\n    command: sleep 600\n  web:\n    image: busybox\n    command: sleep 600\n    depends_on: [db]\nnetworks:\n  default:\n    driver_opts:\n      com.docker.network.bridge.name: {br}\n"
+    );
+    let dir = project(&d, "pd", &yaml);
+    let berth = format!(
+        "{} -H {} compose up -d",
+        berth_tests::berth_bin().display(),
+        d.host()
+    );
+    let raw = under_pty(&dir, &berth, &[]);
+    // Redrawn in place: spinners and intermediate states were on screen, then replaced.
+    assert!(
+        raw.contains("\x1b[") && (raw.contains('⠋') || raw.contains("Starting")),
+        "{raw:?}"
+    );
+    let got = final_screen(&raw);
+    d.berth_compose(&dir, ["down"]).run().success();
+    let compose = format!("{} up -d", berth_tests::compose_bin().display());
+    let env = [
+        ("DOCKER_HOST", d.host()),
+        (
+            "DOCKER_CONFIG",
+            d.dir().join("docker-config").display().to_string(),
+        ),
+    ];
+    let want = final_screen(&under_pty(&dir, &compose, &env));
+    d.berth_compose(&dir, ["down"]).run().success();
+    assert_eq!(
+        got, want,
+        "final progress lines (timings elided), berth then docker compose"
+    );
+    assert_eq!(
+        got,
+        [
+            "[+] Running 3/3",
+            "✔ Network pd_default Created T",
+            "✔ Container pd-db-1 Started T",
+            "✔ Container pd-web-1 Started T",
+        ]
+    );
+}
+
 #[test]
 fn bad_input_leaves_nothing_behind() {
     let mut g = NetGuard::new("bt-cb");
