@@ -2,8 +2,15 @@
 
 pub mod cgroups;
 pub mod client;
+pub mod dbus;
+pub mod log_journald;
+pub mod log_local;
+pub mod log_syslog;
+pub mod logdriver;
 pub mod logfile;
+pub mod logsink;
 pub mod rootpath;
+pub mod systemd_cgroup;
 pub mod shim;
 pub mod spec;
 pub mod user;
