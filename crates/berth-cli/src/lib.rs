@@ -17,6 +17,26 @@ use client::{Client, ClientError};
 /// Default daemon address.
 pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
 
+/// A command implemented outside this crate (`compose`), given the global options and the
+/// arguments after its name; returns the exit code.
+pub type ExternalCommand = fn(&mut Ctx, &[String]) -> i32;
+
+static EXTERNAL: std::sync::OnceLock<Vec<(&'static str, ExternalCommand)>> =
+    std::sync::OnceLock::new();
+
+/// Registers commands implemented by other crates (the binary calls this once, first).
+pub fn register_external(commands: Vec<(&'static str, ExternalCommand)>) {
+    let _ = EXTERNAL.set(commands);
+}
+
+pub(crate) fn external(name: &str) -> Option<ExternalCommand> {
+    EXTERNAL
+        .get()?
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, h)| *h)
+}
+
 /// A command failure: message for stderr and the exit code.
 #[derive(Debug)]
 pub struct Failure {
@@ -185,6 +205,6 @@ pub fn run(args: Vec<OsString>) -> i32 {
 
 fn print_help() {
     println!(
-        "\nUsage:  berth [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n  run         Create and run a new container from an image\n  ps          List containers\n  images      List images\n  version     Show the berth version information\n  info        Display system-wide information\n\nManagement Commands:\n  container   Manage containers\n  image       Manage images\n\nGlobal Options:\n  -H, --host string   Daemon socket to connect to\n  -v, --version       Print version information and quit\n"
+        "\nUsage:  berth [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n  run         Create and run a new container from an image\n  ps          List containers\n  images      List images\n  version     Show the berth version information\n  info        Display system-wide information\n\nManagement Commands:\n  compose     Docker Compose (define and run multi-container applications)\n  container   Manage containers\n  image       Manage images\n\nGlobal Options:\n  -H, --host string   Daemon socket to connect to\n  -v, --version       Print version information and quit\n"
     );
 }

@@ -3,6 +3,8 @@
 pub mod build;
 pub mod containers;
 pub mod create;
+#[cfg(test)]
+mod create_golden;
 pub mod exec;
 pub mod files;
 pub mod images;
@@ -13,6 +15,7 @@ mod network_ipam;
 pub mod observe;
 pub mod port_spec;
 pub mod registry;
+pub mod swarm;
 pub mod system;
 pub mod volume;
 
@@ -165,6 +168,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             _ => None,
         },
         Some("volume") => volume_command(name),
+        Some(g @ ("swarm" | "node" | "service" | "secret" | "config")) => swarm::lookup(g, name),
         _ => None,
     }
 }
@@ -181,8 +185,12 @@ fn volume_command(name: &str) -> Option<(&'static str, Handler)> {
 }
 
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
+    if let Some(h) = crate::external(&args[0]) {
+        return h(ctx, &args[1..]);
+    }
     let (group, name, rest) = match args[0].as_str() {
-        g @ ("container" | "image" | "system" | "volume" | "network") => match args.get(1) {
+        g @ ("container" | "image" | "system" | "volume" | "network" | "swarm" | "node"
+        | "service" | "secret" | "config") => match args.get(1) {
             Some(n) => (Some(g), n.as_str(), &args[2..]),
             None => {
                 println!("\nUsage:  berth {g} COMMAND\n\nManage {g}s\n\nRun 'berth {g} COMMAND --help' for more information on a command.");
