@@ -39,14 +39,22 @@ impl Family {
 pub trait Runner {
     /// Runs `<binary> -w ARGS`; Ok(stdout) on success, Err(stderr) on failure, None when
     /// the binary is not installed.
-    fn run(&mut self, family: Family, args: &[String]) -> Option<std::result::Result<String, String>>;
+    fn run(
+        &mut self,
+        family: Family,
+        args: &[String],
+    ) -> Option<std::result::Result<String, String>>;
 }
 
 /// The host's iptables/ip6tables commands.
 pub struct HostRunner;
 
 impl Runner for HostRunner {
-    fn run(&mut self, family: Family, args: &[String]) -> Option<std::result::Result<String, String>> {
+    fn run(
+        &mut self,
+        family: Family,
+        args: &[String],
+    ) -> Option<std::result::Result<String, String>> {
         let out = Command::new(family.binary())
             .arg("-w")
             .args(args)
@@ -55,7 +63,9 @@ impl Runner for HostRunner {
         match out {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => Some(Err(e.to_string())),
-            Ok(o) if o.status.success() => Some(Ok(String::from_utf8_lossy(&o.stdout).into_owned())),
+            Ok(o) if o.status.success() => {
+                Some(Ok(String::from_utf8_lossy(&o.stdout).into_owned()))
+            }
             Ok(o) => Some(Err(String::from_utf8_lossy(&o.stderr).trim().to_string())),
         }
     }
@@ -70,14 +80,43 @@ pub fn tag(table: &str) -> String {
 fn bridge_rules(bridge: &str, tag: &str) -> Vec<Vec<String>> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
     vec![
-        s(&["-i", bridge, "-m", "comment", "--comment", tag, "-j", "ACCEPT"]),
         s(&[
-            "-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-m",
-            "comment", "--comment", tag, "-j", "ACCEPT",
+            "-i",
+            bridge,
+            "-m",
+            "comment",
+            "--comment",
+            tag,
+            "-j",
+            "ACCEPT",
         ]),
         s(&[
-            "-o", bridge, "-m", "conntrack", "--ctstatus", "DNAT", "-m", "comment",
-            "--comment", tag, "-j", "ACCEPT",
+            "-o",
+            bridge,
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "RELATED,ESTABLISHED",
+            "-m",
+            "comment",
+            "--comment",
+            tag,
+            "-j",
+            "ACCEPT",
+        ]),
+        s(&[
+            "-o",
+            bridge,
+            "-m",
+            "conntrack",
+            "--ctstatus",
+            "DNAT",
+            "-m",
+            "comment",
+            "--comment",
+            tag,
+            "-j",
+            "ACCEPT",
         ]),
     ]
 }
@@ -85,7 +124,9 @@ fn bridge_rules(bridge: &str, tag: &str) -> Vec<Vec<String>> {
 /// One `-A CHAIN ...` line of `iptables -S` as (chain, spec): quotes around the comment
 /// are dropped (berth's tags have no spaces).
 fn parse_rule(line: &str) -> Option<(String, Vec<String>)> {
-    let mut words = line.split_whitespace().map(|w| w.trim_matches('"').to_string());
+    let mut words = line
+        .split_whitespace()
+        .map(|w| w.trim_matches('"').to_string());
     if words.next()? != "-A" {
         return None;
     }
@@ -95,8 +136,7 @@ fn parse_rule(line: &str) -> Option<(String, Vec<String>)> {
 
 /// Whether a rule spec carries `tag` as its comment.
 fn has_tag(spec: &[String], tag: &str) -> bool {
-    spec.windows(2)
-        .any(|w| w[0] == "--comment" && w[1] == tag)
+    spec.windows(2).any(|w| w[0] == "--comment" && w[1] == tag)
 }
 
 /// `iptables -S` puts `-m conntrack --ctstate` as given but may order matches
@@ -120,15 +160,18 @@ pub fn sync(
     bridges: &[String],
 ) -> Result<Option<&'static str>> {
     let tag = tag(table);
-    let err = |what: &str, e: String| {
-        NetError::Firewall(format!("{} {what}: {e}", family.binary()))
-    };
+    let err =
+        |what: &str, e: String| NetError::Firewall(format!("{} {what}: {e}", family.binary()));
     let docker_user = match runner.run(family, &["-S".into(), DOCKER_USER.into()]) {
         None => return Ok(None),
         Some(Ok(text)) => Some(text),
         Some(Err(_)) => None,
     };
-    let chain = if docker_user.is_some() { DOCKER_USER } else { FORWARD };
+    let chain = if docker_user.is_some() {
+        DOCKER_USER
+    } else {
+        FORWARD
+    };
     let forward = match runner.run(family, &["-S".into(), FORWARD.into()]) {
         None => return Ok(None),
         Some(Ok(text)) => text,
@@ -190,7 +233,11 @@ mod tests {
     }
 
     impl Runner for Fake {
-        fn run(&mut self, _f: Family, args: &[String]) -> Option<std::result::Result<String, String>> {
+        fn run(
+            &mut self,
+            _f: Family,
+            args: &[String],
+        ) -> Option<std::result::Result<String, String>> {
             if self.missing {
                 return None;
             }
@@ -294,7 +341,10 @@ mod tests {
             missing: true,
             ..Default::default()
         };
-        assert_eq!(sync(&mut f, Family::V6, "t", &["br1".into()]).expect("sync"), None);
+        assert_eq!(
+            sync(&mut f, Family::V6, "t", &["br1".into()]).expect("sync"),
+            None
+        );
     }
 
     #[test]

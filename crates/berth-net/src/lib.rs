@@ -9,7 +9,6 @@ pub mod dns;
 pub mod dns6;
 pub mod firewall;
 mod firewall6;
-pub mod host_routes;
 pub mod ipam;
 pub mod ipam6;
 pub mod iptables;

@@ -140,8 +140,7 @@ impl Cgroup {
         let Some(scope) = &self.scope else {
             return Ok(());
         };
-        let dir = systemd_cgroup::start_scope(scope, pid, res)
-            .map_err(|e| io::Error::other(e))?;
+        let dir = systemd_cgroup::start_scope(scope, pid, res).map_err(|e| io::Error::other(e))?;
         self.dirs = vec![dir];
         if let Some(r) = res {
             self.apply(r)?;
@@ -347,10 +346,22 @@ fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
             }
         }
         for (file, devs) in [
-            ("blkio.throttle.read_bps_device", b.throttle_read_bps_device()),
-            ("blkio.throttle.write_bps_device", b.throttle_write_bps_device()),
-            ("blkio.throttle.read_iops_device", b.throttle_read_iops_device()),
-            ("blkio.throttle.write_iops_device", b.throttle_write_iops_device()),
+            (
+                "blkio.throttle.read_bps_device",
+                b.throttle_read_bps_device(),
+            ),
+            (
+                "blkio.throttle.write_bps_device",
+                b.throttle_write_bps_device(),
+            ),
+            (
+                "blkio.throttle.read_iops_device",
+                b.throttle_read_iops_device(),
+            ),
+            (
+                "blkio.throttle.write_iops_device",
+                b.throttle_write_iops_device(),
+            ),
         ] {
             for t in devs.iter().flatten() {
                 let v = format!("{}:{} {}", t.major(), t.minor(), t.rate());

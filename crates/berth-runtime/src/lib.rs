@@ -10,9 +10,9 @@ pub mod logdriver;
 pub mod logfile;
 pub mod logsink;
 pub mod rootpath;
-pub mod systemd_cgroup;
 pub mod shim;
 pub mod spec;
+pub mod systemd_cgroup;
 pub mod user;
 
 pub use client::{read_exit, ShimClient};

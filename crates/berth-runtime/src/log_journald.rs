@@ -161,7 +161,10 @@ fn keep(e: &LogEntry, o: &ReadOptions) -> bool {
 /// The container's entries in the journal (no follow).
 pub fn read(id: &str, o: &ReadOptions) -> io::Result<Vec<LogEntry>> {
     let out = journalctl(id, o, false).output().map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot read the journal (journalctl): {e}"))
+        io::Error::new(
+            e.kind(),
+            format!("cannot read the journal (journalctl): {e}"),
+        )
     })?;
     if !out.status.success() {
         return Err(io::Error::other(format!(
@@ -281,7 +284,10 @@ mod tests {
             r#"{"MESSAGE":[104,255],"PRIORITY":"3","CONTAINER_PARTIAL_MESSAGE":"true","__REALTIME_TIMESTAMP":"1"}"#,
         )
         .expect("entry");
-        assert_eq!((e.stream, e.line.as_slice()), (Stream::Stderr, &[104u8, 255][..]));
+        assert_eq!(
+            (e.stream, e.line.as_slice()),
+            (Stream::Stderr, &[104u8, 255][..])
+        );
         assert!(parse_json_entry("{}").is_none());
     }
 }

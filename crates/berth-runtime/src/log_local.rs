@@ -203,12 +203,8 @@ pub fn split_frames(buf: &[u8]) -> Result<(Vec<Record>, usize), usize> {
         if end > buf.len() {
             break;
         }
-        let trailer = u32::from_be_bytes([
-            buf[end - 4],
-            buf[end - 3],
-            buf[end - 2],
-            buf[end - 1],
-        ]) as usize;
+        let trailer =
+            u32::from_be_bytes([buf[end - 4], buf[end - 3], buf[end - 2], buf[end - 1]]) as usize;
         if trailer != len {
             return Err(pos);
         }
@@ -251,7 +247,10 @@ mod tests {
         let e = recs[0].clone().into_entry();
         assert_eq!(e.line, b"hello\n");
         let e = recs[1].clone().into_entry();
-        assert_eq!((e.stream, e.line.as_slice()), (Stream::Stderr, &b"part"[..]));
+        assert_eq!(
+            (e.stream, e.line.as_slice()),
+            (Stream::Stderr, &b"part"[..])
+        );
     }
 
     #[test]
@@ -260,7 +259,9 @@ mod tests {
         let t = DateTime::<Utc>::from_timestamp_nanos(1);
         let mut buf = Vec::new();
         encode(&mut buf, Stream::Stdout, &t, b"a", None);
-        let body = [0x0a, 6, b's', b't', b'd', b'o', b'u', b't', 0x10, 1, 0x1a, 1, b'a'];
+        let body = [
+            0x0a, 6, b's', b't', b'd', b'o', b'u', b't', 0x10, 1, 0x1a, 1, b'a',
+        ];
         assert_eq!(&buf[..4], &(body.len() as u32).to_be_bytes());
         assert_eq!(&buf[4..4 + body.len()], &body);
         assert_eq!(&buf[4 + body.len()..], &(body.len() as u32).to_be_bytes());

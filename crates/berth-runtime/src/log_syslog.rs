@@ -84,7 +84,10 @@ impl SyslogWriter {
         tag: &str,
     ) -> io::Result<SyslogWriter> {
         let conn = Conn::open(address).map_err(|e| {
-            io::Error::new(e.kind(), format!("failed to initialize logging driver: {e}"))
+            io::Error::new(
+                e.kind(),
+                format!("failed to initialize logging driver: {e}"),
+            )
         })?;
         let hostname = nix::unistd::gethostname()
             .ok()
@@ -185,9 +188,21 @@ mod tests {
         let s = String::from_utf8_lossy(&b);
         assert!(s.starts_with("<30>") && s.ends_with(" web[7]: hi"), "{s}");
         b.clear();
-        format_message(&mut b, SyslogFormat::Rfc5424, 27, &t, "h", "web", 7, b"oops");
+        format_message(
+            &mut b,
+            SyslogFormat::Rfc5424,
+            27,
+            &t,
+            "h",
+            "web",
+            7,
+            b"oops",
+        );
         let s = String::from_utf8_lossy(&b);
-        assert!(s.starts_with("<27>1 ") && s.ends_with(" h web 7 web - oops"), "{s}");
+        assert!(
+            s.starts_with("<27>1 ") && s.ends_with(" h web 7 web - oops"),
+            "{s}"
+        );
         b.clear();
         format_message(&mut b, SyslogFormat::Rfc3164, 30, &t, "h", "web", 7, b"x");
         assert!(String::from_utf8_lossy(&b).ends_with(" h web[7]: x"));

@@ -122,8 +122,7 @@ pub fn validate(driver: &str, opts: &BTreeMap<String, String>) -> Result<(), Str
     if let Some(s) = opts.get("max-buffer-size") {
         if opts.get("mode").map(String::as_str) != Some("non-blocking") {
             return Err(
-                "logger: max-buffer-size option is only supported with 'mode=non-blocking'"
-                    .into(),
+                "logger: max-buffer-size option is only supported with 'mode=non-blocking'".into(),
             );
         }
         if parse_ram_size(s).is_none() {
@@ -175,7 +174,9 @@ pub fn validate(driver: &str, opts: &BTreeMap<String, String>) -> Result<(), Str
     }
     if let Some(v) = opts.get("compress") {
         let Some(on) = parse_bool(v) else {
-            return Err(format!("error reading compress log option: invalid syntax: {v}"));
+            return Err(format!(
+                "error reading compress log option: invalid syntax: {v}"
+            ));
         };
         if on && driver == JSON_FILE && opts.get("max-size").is_none() {
             return Err("compress cannot be true when max-size is not set".into());
@@ -243,7 +244,9 @@ impl SyslogAddress {
             }
             "tcp" | "udp" => {
                 let host = rest.trim_end_matches('/');
-                let with_port = if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+                let with_port = if host
+                    .rsplit_once(':')
+                    .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
                 {
                     host.to_string()
                 } else {
@@ -255,9 +258,9 @@ impl SyslogAddress {
                     SyslogAddress::Udp(with_port)
                 })
             }
-            "tcp+tls" => Err(
-                "syslog-address tcp+tls: syslog over TLS is not supported by berth".into(),
-            ),
+            "tcp+tls" => {
+                Err("syslog-address tcp+tls: syslog over TLS is not supported by berth".into())
+            }
             other => Err(format!("unsupported scheme: '{other}'")),
         }
     }
@@ -323,7 +326,13 @@ impl FileLimits {
     ) -> FileLimits {
         let get = |k: &str| opts.get(&format!("{prefix}{k}"));
         let max_size = get("max-size")
-            .map(|v| if v == "-1" { 0 } else { parse_ram_size(v).unwrap_or(0) })
+            .map(|v| {
+                if v == "-1" {
+                    0
+                } else {
+                    parse_ram_size(v).unwrap_or(0)
+                }
+            })
             .unwrap_or(defaults.max_size);
         let max_file = get("max-file")
             .and_then(|v| v.parse().ok())
@@ -480,11 +489,7 @@ fn extra_attrs(
             out.insert(key(&l), v.clone());
         }
     }
-    let env: BTreeMap<&str, &str> = info
-        .env
-        .iter()
-        .filter_map(|e| e.split_once('='))
-        .collect();
+    let env: BTreeMap<&str, &str> = info.env.iter().filter_map(|e| e.split_once('=')).collect();
     for e in list("env") {
         if let Some(v) = env.get(e.as_str()) {
             out.insert(key(&e), v.to_string());
@@ -535,8 +540,8 @@ impl LogSpec {
         info: &ContainerInfo,
     ) -> Result<LogSpec, String> {
         validate(driver, opts)?;
-        let non_blocking = (opts.get("mode").map(String::as_str) == Some("non-blocking"))
-            .then(|| {
+        let non_blocking =
+            (opts.get("mode").map(String::as_str) == Some("non-blocking")).then(|| {
                 opts.get("max-buffer-size")
                     .and_then(|s| parse_ram_size(s))
                     .unwrap_or(1 << 20) as usize
@@ -575,7 +580,9 @@ impl LogSpec {
                         opts.get("syslog-address").map(String::as_str).unwrap_or(""),
                     )?,
                     facility: syslog_facility(
-                        opts.get("syslog-facility").map(String::as_str).unwrap_or(""),
+                        opts.get("syslog-facility")
+                            .map(String::as_str)
+                            .unwrap_or(""),
                     )?,
                     format: SyslogFormat::parse(
                         opts.get("syslog-format").map(String::as_str).unwrap_or(""),
@@ -671,7 +678,13 @@ mod tests {
         assert!(validate(NONE, &opts(&[("anything", "goes")])).is_ok());
         assert!(validate(
             JSON_FILE,
-            &opts(&[("mode", "non-blocking"), ("max-buffer-size", "4m"), ("max-size", "1k"), ("max-file", "3"), ("compress", "true")])
+            &opts(&[
+                ("mode", "non-blocking"),
+                ("max-buffer-size", "4m"),
+                ("max-size", "1k"),
+                ("max-file", "3"),
+                ("compress", "true")
+            ])
         )
         .is_ok());
         assert_eq!(
@@ -739,11 +752,14 @@ mod tests {
             panic!("journald sink")
         };
         assert_eq!(fields.get("CONTAINER_NAME").map(String::as_str), Some("n"));
-        assert_eq!(fields.get("SYSLOG_IDENTIFIER").map(String::as_str), Some("n"));
+        assert_eq!(
+            fields.get("SYSLOG_IDENTIFIER").map(String::as_str),
+            Some("n")
+        );
         assert_eq!(fields.get("APP").map(String::as_str), Some("web"));
         assert_eq!(fields.get("TIER").map(String::as_str), Some("front"));
-        let s = LogSpec::resolve(SYSLOG, &opts(&[("cache-disabled", "true")]), &info)
-            .expect("syslog");
+        let s =
+            LogSpec::resolve(SYSLOG, &opts(&[("cache-disabled", "true")]), &info).expect("syslog");
         assert_eq!(s.readable(), Readable::No);
         let s = LogSpec::resolve(
             JSON_FILE,

@@ -350,20 +350,34 @@ mod tests {
         let all = read_logs_as(&path, Format::Local, &ReadOptions::default()).expect("read");
         let nums: Vec<usize> = all
             .iter()
-            .filter_map(|e| String::from_utf8_lossy(&e.line).trim().strip_prefix("line ")?.parse().ok())
+            .filter_map(|e| {
+                String::from_utf8_lossy(&e.line)
+                    .trim()
+                    .strip_prefix("line ")?
+                    .parse()
+                    .ok()
+            })
             .collect();
         assert_eq!(nums.last(), Some(&99));
-        assert!(nums.len() > 30 && nums.windows(2).all(|w| w[1] == w[0] + 1), "{nums:?}");
+        assert!(
+            nums.len() > 30 && nums.windows(2).all(|w| w[1] == w[0] + 1),
+            "{nums:?}"
+        );
 
         // A long line comes back whole from its 16 KiB pieces; an unterminated last line
         // stays without its newline.
         let d = tempfile::tempdir().expect("tmp");
         let mut sink = LogSink::open(&spec("local", &[]), d.path(), "c").expect("open");
-        sink.write(Stream::Stderr, &vec![b'x'; 40_000]).expect("big");
+        sink.write(Stream::Stderr, &vec![b'x'; 40_000])
+            .expect("big");
         sink.write(Stream::Stderr, b"\nlast").expect("write");
         sink.flush_partial(Stream::Stderr).expect("flush");
-        let all = read_logs_as(&local_log_path(d.path()), Format::Local, &ReadOptions::default())
-            .expect("read");
+        let all = read_logs_as(
+            &local_log_path(d.path()),
+            Format::Local,
+            &ReadOptions::default(),
+        )
+        .expect("read");
         let sizes: Vec<usize> = all.iter().map(|e| e.line.len()).collect();
         assert_eq!(sizes, vec![16_384, 16_384, 40_000 - 2 * 16_384 + 1, 4]);
         assert_eq!(text(&all), format!("{}\nlast", "x".repeat(40_000)));
@@ -374,7 +388,12 @@ mod tests {
         let d = tempfile::tempdir().expect("tmp");
         let s = spec(
             "json-file",
-            &[("max-size", "2k"), ("max-file", "4"), ("compress", "true"), ("tag", "{{.Name}}")],
+            &[
+                ("max-size", "2k"),
+                ("max-file", "4"),
+                ("compress", "true"),
+                ("tag", "{{.Name}}"),
+            ],
         );
         let mut sink = LogSink::open(&s, d.path(), "c").expect("open");
         for i in 0..60 {
@@ -385,7 +404,13 @@ mod tests {
         let all = read_logs_as(&path, Format::Json, &ReadOptions::default()).expect("read");
         let nums: Vec<usize> = all
             .iter()
-            .filter_map(|e| String::from_utf8_lossy(&e.line).trim().strip_prefix("n ")?.parse().ok())
+            .filter_map(|e| {
+                String::from_utf8_lossy(&e.line)
+                    .trim()
+                    .strip_prefix("n ")?
+                    .parse()
+                    .ok()
+            })
             .collect();
         assert_eq!(nums.last(), Some(&59));
         assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "{nums:?}");
@@ -398,9 +423,15 @@ mod tests {
         let d = tempfile::tempdir().expect("tmp");
         let mut sink = LogSink::open(&spec("none", &[]), d.path(), "c").expect("open");
         sink.write(Stream::Stdout, b"x\n").expect("write");
-        assert_eq!(std::fs::read_dir(d.path()).map(|r| r.count()).unwrap_or(1), 0);
+        assert_eq!(
+            std::fs::read_dir(d.path()).map(|r| r.count()).unwrap_or(1),
+            0
+        );
 
-        let mut s = spec("json-file", &[("mode", "non-blocking"), ("max-buffer-size", "64")]);
+        let mut s = spec(
+            "json-file",
+            &[("mode", "non-blocking"), ("max-buffer-size", "64")],
+        );
         s.sink = Sink::JsonFile {
             limits: FileLimits {
                 max_size: 0,
@@ -415,10 +446,20 @@ mod tests {
                 .expect("write");
         }
         sink.finish(Duration::from_secs(5));
-        let all = read_logs_as(&json_log_path(d.path(), "c"), Format::Json, &ReadOptions::default())
-            .expect("read");
-        assert!(!all.is_empty() && all.len() < 1000, "{} lines kept", all.len());
+        let all = read_logs_as(
+            &json_log_path(d.path(), "c"),
+            Format::Json,
+            &ReadOptions::default(),
+        )
+        .expect("read");
+        assert!(
+            !all.is_empty() && all.len() < 1000,
+            "{} lines kept",
+            all.len()
+        );
         assert!(sink.dropped > 0);
-        assert!(all.iter().all(|e| e.line == b"0123456789012345678901234567890\n"));
+        assert!(all
+            .iter()
+            .all(|e| e.line == b"0123456789012345678901234567890\n"));
     }
 }

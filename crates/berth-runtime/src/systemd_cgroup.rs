@@ -321,17 +321,26 @@ mod tests {
         assert_eq!(ScopePath::parse("a:b"), None);
         let s = ScopePath::parse(":berth:abc").expect("default slice");
         assert_eq!(s.slice, "system.slice");
-        assert_eq!(cgroup_of("my-app.slice:berth:x"), "/my.slice/my-app.slice/berth-x.scope");
+        assert_eq!(
+            cgroup_of("my-app.slice:berth:x"),
+            "/my.slice/my-app.slice/berth-x.scope"
+        );
         assert_eq!(cgroup_of("/berth/x"), "/berth/x");
         assert_eq!(cgroup_of("-.slice:berth:x"), "/berth-x.scope");
     }
 
     #[test]
     fn slice_names_are_checked_as_docker_does() {
-        assert_eq!(expand_slice("a-b-c.slice").as_deref(), Ok("/a.slice/a-b.slice/a-b-c.slice"));
+        assert_eq!(
+            expand_slice("a-b-c.slice").as_deref(),
+            Ok("/a.slice/a-b.slice/a-b-c.slice")
+        );
         for bad in ["foo", "/foo.slice", "a--b.slice", ".slice", "a/b.slice"] {
             let e = expand_slice(bad).expect_err(bad);
-            assert!(e.contains("should be a valid slice named as \"xxx.slice\""), "{e}");
+            assert!(
+                e.contains("should be a valid slice named as \"xxx.slice\""),
+                "{e}"
+            );
         }
     }
 
@@ -371,7 +380,12 @@ mod tests {
                     .expect("cpu"),
             )
             .pids(LinuxPidsBuilder::default().limit(42).build().expect("pids"))
-            .block_io(LinuxBlockIoBuilder::default().weight(500u16).build().expect("io"))
+            .block_io(
+                LinuxBlockIoBuilder::default()
+                    .weight(500u16)
+                    .build()
+                    .expect("io"),
+            )
             .build()
             .expect("resources");
         let p = resource_properties(&r);

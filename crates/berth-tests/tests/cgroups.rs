@@ -43,14 +43,21 @@ fn cgroup_driver_and_version_in_info() {
     let d = TestDaemon::start();
     let want = format!(
         "{} {}",
-        if systemd_driver() { "systemd" } else { "cgroupfs" },
+        if systemd_driver() {
+            "systemd"
+        } else {
+            "cgroupfs"
+        },
         if cgroup_v2() { "2" } else { "1" }
     );
     for c in Client::BOTH {
         assert_eq!(
-            d.run(c, &["info", "--format", "{{.CgroupDriver}} {{.CgroupVersion}}"])
-                .success()
-                .out(),
+            d.run(
+                c,
+                &["info", "--format", "{{.CgroupDriver}} {{.CgroupVersion}}"]
+            )
+            .success()
+            .out(),
             want
         );
     }
@@ -84,10 +91,7 @@ fn cgroup_memory_swap_and_reservation() {
         );
         if cgroup_v2() {
             // v2's swap.max is swap alone: 96m - 64m.
-            assert_eq!(
-                file(&id, "memory", "", "memory.swap.max"),
-                "33554432"
-            );
+            assert_eq!(file(&id, "memory", "", "memory.swap.max"), "33554432");
         } else if Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
             assert_eq!(
                 file(&id, "memory", "memory.memsw.limit_in_bytes", ""),
@@ -189,9 +193,12 @@ fn cgroup_cpu_quota_shares_and_cpuset() {
         }
         assert_eq!(file(&id, "cpuset", "cpuset.cpus", "cpuset.cpus"), "0");
         // The kernel holds the container to cpu 0.
-        d.run(c, &["exec", &n, "grep", "Cpus_allowed_list", "/proc/self/status"])
-            .success()
-            .stdout_contains("\t0\n");
+        d.run(
+            c,
+            &["exec", &n, "grep", "Cpus_allowed_list", "/proc/self/status"],
+        )
+        .success()
+        .stdout_contains("\t0\n");
         d.run(c, &["rm", "-f", &n]).success();
         // --cpu-period/--cpu-quota as given.
         let n = name(c, "cpu-period");
@@ -282,8 +289,7 @@ fn cgroup_block_io_weight_and_throttles() {
         if cgroup_v2() {
             let max = file(&id, "io", "", "io.max");
             assert!(
-                max.contains(&format!("{majmin} rbps=1048576"))
-                    && max.contains("wiops=100"),
+                max.contains(&format!("{majmin} rbps=1048576")) && max.contains("wiops=100"),
                 "io.max: {max}"
             );
         } else {
@@ -485,9 +491,12 @@ fn cgroup_namespace_private_and_host() {
             .out();
         assert_eq!(out.contains(&id), !cgroup_v2(), "default cgroupns: {out}");
         d.run(c, &["rm", "-f", &n]).success();
-        d.run(c, &["run", "--rm", "--cgroupns", "bogus", "busybox", "true"])
-            .failure()
-            .stderr_contains("bogus");
+        d.run(
+            c,
+            &["run", "--rm", "--cgroupns", "bogus", "busybox", "true"],
+        )
+        .failure()
+        .stderr_contains("bogus");
     }
 }
 
@@ -529,7 +538,9 @@ fn cgroup_parent_places_the_container() {
                 ],
             )
             .failure()
-            .stderr_contains("cgroup-parent for systemd cgroup should be a valid slice named as \"xxx.slice\"");
+            .stderr_contains(
+                "cgroup-parent for systemd cgroup should be a valid slice named as \"xxx.slice\"",
+            );
         } else {
             // The parent the daemon created, in every hierarchy.
             let root = Path::new("/sys/fs/cgroup");

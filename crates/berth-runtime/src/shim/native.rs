@@ -136,12 +136,11 @@ impl Native {
                 .add_pid(native.pid)
                 .map_err(|e| format!("join cgroup: {e}"))
         };
-        let go = joined
-            .and_then(|_| {
-                (&native.sock)
-                    .write_all(b"G")
-                    .map_err(|e| format!("sync: {e}"))
-            });
+        let go = joined.and_then(|_| {
+            (&native.sock)
+                .write_all(b"G")
+                .map_err(|e| format!("sync: {e}"))
+        });
         let ready = go.and_then(|_| match native.read_reply() {
             Reply::Ready => {
                 if terminal && native.console.is_none() {
