@@ -140,7 +140,7 @@ impl Cgroup {
         let Some(scope) = &self.scope else {
             return Ok(());
         };
-        let dir = systemd_cgroup::start_scope(scope, pid, res).map_err(|e| io::Error::other(e))?;
+        let dir = systemd_cgroup::start_scope(scope, pid, res).map_err(io::Error::other)?;
         self.dirs = vec![dir];
         if let Some(r) = res {
             self.apply(r)?;

@@ -97,7 +97,7 @@ pub fn parse_ram_size(s: &str) -> Option<u64> {
         "t" | "tb" | "tib" => 1 << 40,
         _ => return None,
     };
-    (num >= 0.0).then(|| (num * mult as f64) as u64)
+    (num >= 0.0).then_some((num * mult as f64) as u64)
 }
 
 /// Go's strconv.ParseBool.

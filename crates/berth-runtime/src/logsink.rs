@@ -161,6 +161,8 @@ pub struct LogSink {
     pub dropped: u64,
 }
 
+// One per shim, never moved: boxing the common direct path would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Direct(Direct),
     Async {

@@ -60,7 +60,8 @@ impl ScopePath {
 /// root. Docker's check: the name must end in `.slice`.
 pub fn expand_slice(slice: &str) -> Result<String, String> {
     let bad = || {
-        format!("cgroup-parent for systemd cgroup should be a valid slice named as \"xxx.slice\"")
+        "cgroup-parent for systemd cgroup should be a valid slice named as \"xxx.slice\""
+            .to_string()
     };
     let Some(stem) = slice.strip_suffix(".slice") else {
         return Err(bad());
@@ -186,7 +187,7 @@ pub fn resource_properties(r: &LinuxResources) -> Vec<(&'static str, Value)> {
             // systemd keeps CPUQuota as a whole percentage: round up to 10 ms per second
             // so the kernel's quota is never below what was asked (runc does the same).
             let mut per_sec = quota as u64 * 1_000_000 / period;
-            if per_sec % 10_000 != 0 {
+            if !per_sec.is_multiple_of(10_000) {
                 per_sec = (per_sec / 10_000 + 1) * 10_000;
             }
             p.push(("CPUQuotaPerSecUSec", Value::U64(per_sec)));
