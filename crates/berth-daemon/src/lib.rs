@@ -7,6 +7,7 @@ mod error;
 mod listen;
 mod query;
 mod routes;
+mod systemd;
 
 use berth_engine::{Engine, EngineConfig};
 use clap::Parser;
@@ -119,14 +120,16 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
         });
     }
     info!(version = berth_api::version::BERTH_VERSION, "daemon ready");
+    systemd::notify("READY=1");
     shutdown_signal().await;
+    systemd::notify("STOPPING=1");
     info!("shutting down; containers keep running (live restore)");
     for t in tasks {
         t.abort();
     }
     cluster.shutdown().await;
     engine.network_shutdown();
-    for p in &sockets {
+    for p in sockets.iter().filter(|p| !p.as_os_str().is_empty()) {
         let _ = std::fs::remove_file(p);
     }
     Ok(())

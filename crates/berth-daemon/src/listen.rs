@@ -44,6 +44,8 @@ pub struct TlsSettings {
 pub enum Host {
     Unix(PathBuf),
     Tcp(String),
+    /// `fd://` or `fd://NAME`: sockets systemd made and passed (socket activation).
+    Fd(String),
 }
 
 /// Parses `-H` (dockerd's forms: `unix://PATH`, `tcp://HOST:PORT`, `tcp://:PORT`,
@@ -79,9 +81,7 @@ pub fn parse_host(h: &str, tls: bool, default_unix: &str) -> Result<Host, String
         return Ok(Host::Tcp(format!("{host}:{port}")));
     }
     if h.starts_with("fd://") {
-        return Err(format!(
-            "invalid host {h}: berth does not support socket activation (fd://); use unix:// or tcp://"
-        ));
+        return Ok(Host::Fd(h.to_string()));
     }
     Err(format!("invalid bind address format: {h}"))
 }
@@ -122,6 +122,20 @@ pub async fn bind_all(
                 let l = bind_unix(path, gid)?;
                 info!(socket = %path.display(), "API listen");
                 out.push(Bound::Unix(path.clone(), l));
+            }
+            Host::Fd(h) => {
+                // Socket activation: systemd made and owns the socket (berth.socket), with
+                // its own owner and mode.
+                for fd in crate::systemd::listen_fds(h)? {
+                    let std_l = std::os::unix::net::UnixListener::from(fd);
+                    std_l
+                        .set_nonblocking(true)
+                        .map_err(|e| format!("{h}: {e}"))?;
+                    let l = UnixListener::from_std(std_l).map_err(|e| format!("{h}: {e}"))?;
+                    info!(host = %h, "API listen (socket activation)");
+                    // No path: the socket is systemd's, not removed at shutdown.
+                    out.push(Bound::Unix(PathBuf::new(), l));
+                }
             }
             Host::Tcp(addr) => {
                 let Some(cfg) = server_tls.clone() else {
