@@ -25,6 +25,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+/// What a walk calls for each entry: its path components, its stat and the node.
+type Visit<'a> = dyn FnMut(&[Vec<u8>], &Stat, Node<'_>) -> Result<()> + 'a;
+
 /// One resolved source.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -195,12 +198,7 @@ enum Node<'a> {
 /// Walks a source: a file itself, or a directory's contents (the directory first, with
 /// empty components), skipping what the .dockerignore excludes; `f` gets each entry's
 /// components below the source, its `lstat` and the entry. Nothing is followed.
-fn walk(
-    root: &Root,
-    src: &Source,
-    matcher: Option<&Matcher>,
-    f: &mut dyn FnMut(&[Vec<u8>], &Stat, Node<'_>) -> Result<()>,
-) -> Result<()> {
+fn walk(root: &Root, src: &Source, matcher: Option<&Matcher>, f: &mut Visit<'_>) -> Result<()> {
     if !src.is_dir {
         let (dir, name) = root
             .parent(&src.resolved, None)
@@ -233,7 +231,7 @@ fn contents(
     comps: &mut Vec<Vec<u8>>,
     ctx_rel: &str,
     matcher: Option<&Matcher>,
-    f: &mut dyn FnMut(&[Vec<u8>], &Stat, Node<'_>) -> Result<()>,
+    f: &mut Visit<'_>,
 ) -> Result<()> {
     for n in tree::names(dir).map_err(io_err("reading a source directory"))? {
         let Some(st) = tree::lstat(dir, &n).map_err(io_err("stat"))? else {
@@ -273,7 +271,7 @@ fn visit(
     comps: &mut Vec<Vec<u8>>,
     crel: &str,
     matcher: Option<&Matcher>,
-    f: &mut dyn FnMut(&[Vec<u8>], &Stat, Node<'_>) -> Result<()>,
+    f: &mut Visit<'_>,
 ) -> Result<()> {
     match file_type(st) {
         FileType::Directory => {

@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 pub const CANARY: &str = "/tmp/berth-fuzz-canary";
 
 /// Every target, by its cargo-fuzz name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
+pub const TARGETS: &[(&str, Target)] = &[
     ("tar_extract", tar_extract),
     ("dockerfile", dockerfile),
     ("dns_query", dns_query),
@@ -95,7 +98,7 @@ pub fn dns_query(data: &[u8]) {
     if let Some(q) = berth_net::dns::parse_query(data) {
         assert!(q.question_end <= data.len());
         let _ = berth_net::dns::answer_a(data, &q, &[std::net::Ipv4Addr::LOCALHOST], 600);
-        let _ = berth_net::dns::answer_ptr(data, &q, &[q.name.clone()], 600);
+        let _ = berth_net::dns::answer_ptr(data, &q, std::slice::from_ref(&q.name), 600);
         let _ = berth_net::dns::answer_error(data, &q, berth_net::dns::RCODE_NXDOMAIN);
         let _ = berth_net::dns6::answer_aaaa(data, &q, &[std::net::Ipv6Addr::LOCALHOST], 600);
         let _ = berth_net::dns::reverse_v4(&q.name);

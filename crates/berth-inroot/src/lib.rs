@@ -33,6 +33,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+/// Called with each directory a creating walk makes (to set its owner, say).
+pub type OnNewDir<'a> = dyn FnMut(BorrowedFd<'_>) -> io::Result<()> + 'a;
+
 /// Symlinks followed in one lookup before giving up (Linux's MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
 
@@ -249,7 +252,7 @@ impl Root {
     pub fn parent(
         &self,
         path: impl AsRef<Path>,
-        create: Option<(u32, &mut dyn FnMut(BorrowedFd<'_>) -> io::Result<()>)>,
+        create: Option<(u32, &mut OnNewDir<'_>)>,
     ) -> io::Result<(OwnedFd, OsString)> {
         let bytes = path.as_ref().as_os_str().as_bytes();
         let mut comps: Vec<OsString> = components(bytes).into();
@@ -412,18 +415,18 @@ mod tests {
 
     fn read(root: &Root, p: &str) -> io::Result<String> {
         let fd = root.open(p, OFlags::RDONLY, Follow::All)?;
-        Ok(fs::read_to_string(format!(
+        fs::read_to_string(format!(
             "/proc/self/fd/{}",
             std::os::fd::AsRawFd::as_raw_fd(&fd)
-        ))?)
+        ))
     }
 
     fn read_walk(root: &Root, p: &str) -> io::Result<String> {
         let fd = root.open_by_walk(Path::new(p), OFlags::RDONLY, Follow::All)?;
-        Ok(fs::read_to_string(format!(
+        fs::read_to_string(format!(
             "/proc/self/fd/{}",
             std::os::fd::AsRawFd::as_raw_fd(&fd)
-        ))?)
+        ))
     }
 
     #[test]

@@ -3,8 +3,8 @@
 pub mod adapter;
 pub mod cgroups;
 pub mod client;
-pub mod devices_bpf;
 pub mod dbus;
+pub mod devices_bpf;
 pub mod log_journald;
 pub mod log_local;
 pub mod log_syslog;
