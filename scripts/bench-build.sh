@@ -17,8 +17,8 @@ die() { echo "bench-build: $*" >&2; exit 1; }
 [ -e "$B" ] && die "$B exists (another run, or a stale one: remove it first)"
 [ -x "$BERTH" ] || die "$BERTH missing: cargo build --release -p berth"
 DOCKERD_PID=""; BERTHD_PID=""
-# Private bridges for both daemons: never the host's docker0/berth0 (a dockerd with
-# --bridge=none deletes the host's docker0; a berth daemon on berth0 deletes it at shutdown).
+# Private bridges for both daemons: never the host's docker0/berth0 (a dockerd without a
+# bridge deletes the host's docker0; a berth daemon on berth0 deletes it at shutdown).
 DOCKER_BRIDGE=bbench-dock0; DOCKER_BIP=10.216.4.1/24
 BERTH_BRIDGE=bbench-berth0; BERTH_BIP=10.216.5.1/24
 dk() { local s=$1; shift; DOCKER_BUILDKIT=0 DOCKER_CONFIG="$B/docker-config" docker -H "unix://$B/$s.sock" "$@"; }

@@ -47,7 +47,8 @@ BERTH_BRIDGE=bench-berth0
 BERTH_BIP=10.216.1.1/24
 DOCKER_BRIDGE=bench-dock0
 DOCKER_BIP=10.216.2.1/24
-# The first dockerd's bridge (made here): with --bridge=none dockerd deletes the host's docker0.
+# The first dockerd's bridge (made here): a dockerd without a bridge of its own deletes the
+# host's docker0, so each benchmarked dockerd gets one.
 DOCKER_MAIN_BRIDGE=bench-dock1
 DOCKER_MAIN_BIP=10.216.3.1/24
 

@@ -97,7 +97,7 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
         let app = app.clone();
         tasks.push(match l {
             listen::Bound::Unix(path, l) => {
-                sockets.push(path);
+                sockets.extend(path);
                 tokio::spawn(async move {
                     axum::serve(
                         l,
@@ -129,7 +129,7 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     }
     cluster.shutdown().await;
     engine.network_shutdown();
-    for p in sockets.iter().filter(|p| !p.as_os_str().is_empty()) {
+    for p in &sockets {
         let _ = std::fs::remove_file(p);
     }
     Ok(())

@@ -99,7 +99,9 @@ pub fn check_tcp_allowed(h: &str, tls: &TlsSettings) -> Result<(), String> {
 
 /// A bound API listener.
 pub enum Bound {
-    Unix(PathBuf, UnixListener),
+    /// The socket's path when berth made it (and removes it at shutdown); None for a
+    /// socket systemd passed (`fd://`), which stays systemd's.
+    Unix(Option<PathBuf>, UnixListener),
     Tls(TlsListener),
 }
 
@@ -121,7 +123,7 @@ pub async fn bind_all(
                 let gid = socket_gid(group, path)?;
                 let l = bind_unix(path, gid)?;
                 info!(socket = %path.display(), "API listen");
-                out.push(Bound::Unix(path.clone(), l));
+                out.push(Bound::Unix(Some(path.clone()), l));
             }
             Host::Fd(h) => {
                 // Socket activation: systemd made and owns the socket (berth.socket), with
@@ -133,8 +135,7 @@ pub async fn bind_all(
                         .map_err(|e| format!("{h}: {e}"))?;
                     let l = UnixListener::from_std(std_l).map_err(|e| format!("{h}: {e}"))?;
                     info!(host = %h, "API listen (socket activation)");
-                    // No path: the socket is systemd's, not removed at shutdown.
-                    out.push(Bound::Unix(PathBuf::new(), l));
+                    out.push(Bound::Unix(None, l));
                 }
             }
             Host::Tcp(addr) => {

@@ -15,12 +15,10 @@
 //! directory.
 
 use crate::{
-    busybox_tar, cmd_timeout, mounts_under, read_pid, remove_cgroup, run_command, signal,
-    unmount_under, NetSlot, Output,
+    busybox_tar, cmd_timeout, kill_and_wait, mounts_under, read_pid, remove_cgroup, run_command,
+    signal, unmount_under, NetSlot, Output,
 };
 use std::fs;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -58,11 +56,6 @@ impl Dockerd {
             d.log_tail()
         );
         d
-    }
-
-    /// [`Self::start`]: a dockerd with the busybox fixture.
-    pub fn with_busybox() -> Dockerd {
-        Self::start()
     }
 
     /// Starts a dockerd with no image.
@@ -176,17 +169,7 @@ impl Dockerd {
 
     /// True when `GET /_ping` answers 200.
     pub fn ping(&self) -> bool {
-        let Ok(mut s) = UnixStream::connect(&self.socket) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-        if s.write_all(b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
-            .is_err()
-        {
-            return false;
-        }
-        let mut buf = [0u8; 64];
-        matches!(s.read(&mut buf), Ok(n) if String::from_utf8_lossy(&buf[..n]).contains(" 200"))
+        crate::ping_socket(&self.socket)
     }
 
     /// `unix://SOCKET`.
@@ -335,17 +318,7 @@ impl Dockerd {
             victims.push(pid);
         }
         victims.retain(|p| *p != me && *p > 1);
-        for pid in &victims {
-            signal(*pid, libc::SIGKILL);
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while victims
-            .iter()
-            .any(|p| Path::new(&format!("/proc/{p}")).exists() && !crate::is_zombie(*p))
-            && Instant::now() < deadline
-        {
-            thread::sleep(Duration::from_millis(20));
-        }
+        kill_and_wait(&victims);
         for id in &ids {
             for d in docker_cgroup_dirs(id) {
                 remove_cgroup(&d);

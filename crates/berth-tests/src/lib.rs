@@ -575,20 +575,7 @@ impl TestDaemon {
 
     /// True when `GET /_ping` answers 200.
     pub fn ping(&self) -> bool {
-        let Ok(mut s) = UnixStream::connect(&self.socket) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-        if s.write_all(b"GET /_ping HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n")
-            .is_err()
-        {
-            return false;
-        }
-        let mut buf = [0u8; 64];
-        match s.read(&mut buf) {
-            Ok(n) => String::from_utf8_lossy(&buf[..n]).contains(" 200"),
-            Err(_) => false,
-        }
+        ping_socket(&self.socket)
     }
 
     /// The daemon's pid, while this harness runs it.
@@ -865,17 +852,8 @@ impl TestDaemon {
         victims.sort_unstable();
         victims.dedup();
         let me = std::process::id();
-        for pid in victims.iter().copied().filter(|p| *p != me && *p > 1) {
-            signal(pid, libc::SIGKILL);
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while victims
-            .iter()
-            .any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
-            && Instant::now() < deadline
-        {
-            thread::sleep(Duration::from_millis(20));
-        }
+        victims.retain(|p| *p != me && *p > 1);
+        kill_and_wait(&victims);
         for id in &ids {
             for d in cgroup_dirs(id) {
                 remove_cgroup(&d);
@@ -909,6 +887,36 @@ fn with_cgroup_driver(daemon_json: &str) -> String {
             .or_insert(serde_json::json!([format!("native.cgroupdriver={driver}")]));
     }
     v.to_string()
+}
+
+/// True when `GET /_ping` on the API socket at `path` answers 200 (berth or dockerd).
+pub fn ping_socket(path: &Path) -> bool {
+    let Ok(mut s) = UnixStream::connect(path) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    matches!(s.read(&mut buf), Ok(n) if String::from_utf8_lossy(&buf[..n]).contains(" 200"))
+}
+
+/// SIGKILLs `pids` and waits (5 s at most) until each is gone or a zombie.
+pub(crate) fn kill_and_wait(pids: &[u32]) {
+    for pid in pids {
+        signal(*pid, libc::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids
+        .iter()
+        .any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
+        && Instant::now() < deadline
+    {
+        thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Polls `f` every 50 ms until it returns true or `secs` elapse; returns its last answer.

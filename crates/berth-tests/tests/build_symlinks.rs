@@ -242,7 +242,7 @@ fn parity_context(d: &TestDaemon, sub: &str) -> PathBuf {
 #[test]
 fn buildsym_symlink_results_match_the_classic_builder() {
     let d = TestDaemon::start();
-    let oracle = Dockerd::with_busybox();
+    let oracle = Dockerd::start();
     let dir = parity_context(&d, "parity-oracle");
     oracle
         .docker(["build", "-q", "-t", "parity"])
