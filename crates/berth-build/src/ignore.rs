@@ -98,37 +98,51 @@ fn compile(p: &str) -> Vec<Tok> {
     toks
 }
 
+/// Whether the tokens match the whole of `s`. Dynamic programming over (token, position)
+/// rows, so a pattern of many `*`/`**` costs O(tokens × length) instead of backtracking
+/// exponentially (a `.dockerignore` is untrusted input to a build).
 fn matches(t: &[Tok], s: &[char]) -> bool {
-    match t.first() {
-        None => s.is_empty(),
-        Some(Tok::Lit(c)) => s.first() == Some(c) && matches(&t[1..], &s[1..]),
-        Some(Tok::One) => s.first().is_some_and(|c| *c != '/') && matches(&t[1..], &s[1..]),
-        Some(Tok::Star) => {
-            let mut i = 0;
-            loop {
-                if matches(&t[1..], &s[i..]) {
-                    return true;
+    let n = s.len();
+    // next[i]: whether t[k+1..] matches s[i..]; starts as the empty token list.
+    let mut next: Vec<bool> = (0..=n).map(|i| i == n).collect();
+    let mut cur = vec![false; n + 1];
+    for tok in t.iter().rev() {
+        match tok {
+            Tok::Rest => cur.iter_mut().for_each(|c| *c = true),
+            Tok::Star => {
+                // `*` consumes zero characters, or one non-`/` and stays.
+                cur[n] = next[n];
+                for i in (0..n).rev() {
+                    cur[i] = next[i] || (s[i] != '/' && cur[i + 1]);
                 }
-                if i >= s.len() || s[i] == '/' {
-                    return false;
+            }
+            Tok::Segments => {
+                // Nothing, or any prefix ending at a `/`.
+                let mut later_slash = false;
+                cur[n] = next[n];
+                for i in (0..n).rev() {
+                    later_slash |= s[i] == '/' && next[i + 1];
+                    cur[i] = next[i] || later_slash;
                 }
-                i += 1;
+            }
+            Tok::Lit(_) | Tok::One | Tok::Class(_) => {
+                cur[n] = false;
+                for i in 0..n {
+                    let one = match tok {
+                        Tok::Lit(c) => s[i] == *c,
+                        Tok::One => s[i] != '/',
+                        Tok::Class(cl) => {
+                            s[i] != '/' && matches!(class_match(cl, Some(s[i])), Some((true, _)))
+                        }
+                        _ => false,
+                    };
+                    cur[i] = one && next[i + 1];
+                }
             }
         }
-        Some(Tok::Rest) => true,
-        // `(.*/)?`: nothing, or any prefix ending at a `/`.
-        Some(Tok::Segments) => {
-            matches(&t[1..], s)
-                || (0..s.len()).any(|i| s[i] == '/' && matches(&t[1..], &s[i + 1..]))
-        }
-        Some(Tok::Class(cl)) => match s.first() {
-            Some(c) if *c != '/' => match class_match(cl, Some(*c)) {
-                Some((true, _)) => matches(&t[1..], &s[1..]),
-                _ => false,
-            },
-            _ => false,
-        },
+        std::mem::swap(&mut cur, &mut next);
     }
+    next[0]
 }
 
 impl Pattern {
@@ -309,5 +323,17 @@ mod tests {
         assert_eq!(clean("/../x"), "/x");
         assert_eq!(clean("../x"), "../x");
         assert_eq!(clean(""), ".");
+    }
+
+    #[test]
+    fn many_stars_do_not_backtrack_exponentially() {
+        // The fuzzer's timeout: a pattern of dozens of `*` against a long path.
+        let pat = format!("b/{}d/{}x\n", "*".repeat(40), "**/".repeat(20));
+        let path = format!("b/{}/c", "bc/".repeat(200));
+        let t = std::time::Instant::now();
+        let m = m(&pat);
+        assert!(!m.excluded(&path));
+        assert!(m.excluded("b/d/x"));
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
     }
 }
