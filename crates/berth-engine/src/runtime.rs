@@ -27,7 +27,7 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
     let mut env = Vec::new();
     let has = |k: &str| {
         rec.config
-            .env
+            .env()
             .iter()
             .any(|e| e.split('=').next() == Some(k))
     };
@@ -38,7 +38,7 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
     if tty && !has("TERM") {
         env.push("TERM=xterm".into());
     }
-    env.extend(rec.config.env.iter().cloned());
+    env.extend(rec.config.env().iter().cloned());
     for e in extra {
         let key = e.split('=').next().unwrap_or(e);
         match env.iter_mut().find(|x| x.split('=').next() == Some(key)) {

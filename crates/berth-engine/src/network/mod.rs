@@ -760,17 +760,16 @@ impl Networks {
         }
         // The published ports are bound again and their rules written back.
         if let Some((ip, ip6, mappings)) = published {
-            let mut bindings: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+            let mut bindings = berth_api::models::PortMap::new();
             for m in &mappings {
-                let e = bindings
+                bindings
                     .entry(format!("{}/{}", m.container_port, m.proto))
-                    .or_insert_with(|| serde_json::json!([]));
-                if let Some(a) = e.as_array_mut() {
-                    a.push(serde_json::json!({
-                        "HostIp": m.host_ip,
-                        "HostPort": m.host_port.to_string(),
-                    }));
-                }
+                    .or_default()
+                    .get_or_insert_with(Vec::new)
+                    .push(berth_api::models::PortBinding::new(
+                        m.host_ip.clone(),
+                        m.host_port.to_string(),
+                    ));
             }
             // The recorded bindings are exact (host IP and port each): no defaults apply.
             let exact = ports::PortConfig {
@@ -848,29 +847,13 @@ fn veth_name(container_id: &str, network_id: &str) -> String {
 /// and a static address per network.
 pub fn endpoints_from_request(
     mode: &str,
-    networking: Option<&serde_json::Value>,
+    networking: Option<&berth_api::models::NetworkingConfig>,
 ) -> Result<BTreeMap<String, EndpointRecord>> {
     let mut out = BTreeMap::new();
-    let cfg = networking
-        .and_then(|n| n.get("EndpointsConfig"))
-        .and_then(|e| e.as_object());
-    if let Some(cfg) = cfg {
+    if let Some(cfg) = networking.map(|n| &n.endpoints_config) {
         for (name, ep) in cfg {
-            let aliases: Vec<String> = ep
-                .get("Aliases")
-                .and_then(|a| a.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let ip = ep
-                .get("IPAMConfig")
-                .and_then(|c| c.get("IPv4Address"))
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
+            let aliases: Vec<String> = ep.aliases.clone().unwrap_or_default();
+            let ip = ep.requested_ipv4().map(str::to_string);
             if ip.is_some() && is_builtin_mode(name) {
                 return Err(EngineError::InvalidParameter(
                     "user specified IP address is supported on user defined networks only".into(),
@@ -883,7 +866,7 @@ pub fn endpoints_from_request(
                     )));
                 }
             }
-            let ip6 = ipv6::requested_address(ep.get("IPAMConfig"))?;
+            let ip6 = ipv6::requested_address(ep)?;
             if ip6.is_some() && is_builtin_mode(name) {
                 return Err(EngineError::InvalidParameter(
                     "user specified IP address is supported on user defined networks only".into(),
