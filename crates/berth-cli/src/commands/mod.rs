@@ -14,6 +14,7 @@ pub mod network_connect;
 mod network_ipam;
 pub mod observe;
 pub mod registry;
+pub mod swarm;
 pub mod system;
 pub mod volume;
 
@@ -166,6 +167,7 @@ fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
             _ => None,
         },
         Some("volume") => volume_command(name),
+        Some(g @ ("swarm" | "node" | "service" | "secret" | "config")) => swarm::lookup(g, name),
         _ => None,
     }
 }
@@ -186,7 +188,8 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
         return h(ctx, &args[1..]);
     }
     let (group, name, rest) = match args[0].as_str() {
-        g @ ("container" | "image" | "system" | "volume" | "network") => match args.get(1) {
+        g @ ("container" | "image" | "system" | "volume" | "network" | "swarm" | "node"
+        | "service" | "secret" | "config") => match args.get(1) {
             Some(n) => (Some(g), n.as_str(), &args[2..]),
             None => {
                 println!("\nUsage:  berth {g} COMMAND\n\nManage {g}s\n\nRun 'berth {g} COMMAND --help' for more information on a command.");
