@@ -483,8 +483,7 @@ impl Builder {
 
     fn remember(&mut self, key: String, id: &str) {
         let store = self.engine.images.store().clone();
-        self.cache
-            .put(key, id.to_string(), |v| store.has_image(v));
+        self.cache.put(key, id.to_string(), |v| store.has_image(v));
     }
 
     fn step_key(&self, st: &StageState, what: &str, cfg: &ContainerConfig) -> String {

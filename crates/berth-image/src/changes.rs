@@ -252,7 +252,9 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                         berth_api::human::parse_go_duration(value)
                             .filter(|s| *s >= 0.0)
                             .map(|secs| (secs * 1e9).round() as i64)
-                            .ok_or_else(|| invalid(format!("invalid duration for --{key}: {value}")))
+                            .ok_or_else(|| {
+                                invalid(format!("invalid duration for --{key}: {value}"))
+                            })
                     };
                     match key {
                         "interval" => check.interval = Some(duration()?),

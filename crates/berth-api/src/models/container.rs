@@ -3,8 +3,7 @@
 //! its answer and `wait`'s.
 
 use super::{
-    null_as_default, string_or_vec, Empty, HealthConfig, Mount, NetworkingConfig, PortMap,
-    PortSet,
+    null_as_default, string_or_vec, Empty, HealthConfig, Mount, NetworkingConfig, PortMap, PortSet,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

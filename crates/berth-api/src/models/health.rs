@@ -31,11 +31,9 @@ impl HealthConfig {
         let test = self.test.as_deref()?;
         match test.first().map(String::as_str) {
             Some("CMD") if test.len() > 1 => Some(test[1..].to_vec()),
-            Some("CMD-SHELL") if test.len() > 1 => Some(vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                test[1..].join(" "),
-            ]),
+            Some("CMD-SHELL") if test.len() > 1 => {
+                Some(vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")])
+            }
             _ => None,
         }
     }

@@ -3,8 +3,8 @@
 //! `GET /images/{name}/json` ([`ImageInspect`]) and each `GET /images/json` entry
 //! ([`ImageSummary`]). Fields in the order berth has always written them.
 
-use super::{ContainerConfig, EndpointSettings, Health, HostConfig, MountPoint, PortMap};
 use super::PortSummary;
+use super::{ContainerConfig, EndpointSettings, Health, HostConfig, MountPoint, PortMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -45,7 +45,11 @@ pub struct PortSummary {
     pub ip: Option<String>,
     #[serde(rename = "PrivatePort")]
     pub private_port: u16,
-    #[serde(rename = "PublicPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PublicPort",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub public_port: Option<u16>,
     #[serde(rename = "Type")]
     pub kind: String,
@@ -266,9 +270,15 @@ mod tests {
             parse_publish("7000-7002:7000").expect("parses"),
             vec![("7000/tcp".to_string(), PortBinding::new("", "7000-7002"))]
         );
-        assert_eq!(parse_publish("70000:80"), Err("invalid hostPort: 70000".into()));
+        assert_eq!(
+            parse_publish("70000:80"),
+            Err("invalid hostPort: 70000".into())
+        );
         assert_eq!(parse_publish("80/foo"), Err("invalid proto: foo".into()));
-        assert_eq!(parse_expose("7000-7001").expect("ok"), ["7000/tcp", "7001/tcp"]);
+        assert_eq!(
+            parse_expose("7000-7001").expect("ok"),
+            ["7000/tcp", "7001/tcp"]
+        );
         assert_eq!(parse_port_key("80"), Ok((80, "tcp".into())));
         assert_eq!(parse_port_key("53/UDP"), Ok((53, "udp".into())));
         assert_eq!(parse_port_key("0/tcp"), Err("invalid port: 0/tcp".into()));
@@ -277,9 +287,10 @@ mod tests {
 
     #[test]
     fn bindings_round_trip() {
-        let m: PortMap =
-            serde_json::from_str(r#"{"80/tcp":null,"53/udp":[{"HostIp":"::1","HostPort":"","X":1}]}"#)
-                .expect("parses");
+        let m: PortMap = serde_json::from_str(
+            r#"{"80/tcp":null,"53/udp":[{"HostIp":"::1","HostPort":"","X":1}]}"#,
+        )
+        .expect("parses");
         assert_eq!(
             serde_json::to_string(&m).expect("writes"),
             r#"{"53/udp":[{"HostIp":"::1","HostPort":"","X":1}],"80/tcp":null}"#

@@ -9,9 +9,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_api::models::{
-    GraphDriver, ImageInspect, ImageMetadata, ImageSummary, RootFs,
-};
+use berth_api::models::{GraphDriver, ImageInspect, ImageMetadata, ImageSummary, RootFs};
 use berth_engine::images::{DeleteItem, Image, Loaded};
 use futures_util::StreamExt;
 use serde_json::{json, Value};

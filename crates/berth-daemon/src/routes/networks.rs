@@ -75,9 +75,8 @@ pub async fn connect(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
     };
-    let req = berth_engine::container::netconnect::parse_endpoint_config(
-        body.endpoint_config.as_ref(),
-    )?;
+    let req =
+        berth_engine::container::netconnect::parse_endpoint_config(body.endpoint_config.as_ref())?;
     engine.network_connect(&id, &body.container, req).await?;
     Ok(StatusCode::OK)
 }

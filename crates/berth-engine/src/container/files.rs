@@ -386,7 +386,8 @@ impl Engine {
                     "changes are not available for a copied (vfs) rootfs".to_string(),
                 ));
             }
-            berth_image::diff::changes(&berth_image::snapshot::upper_dir(&dir), &lowers).map_err(map_err)
+            berth_image::diff::changes(&berth_image::snapshot::upper_dir(&dir), &lowers)
+                .map_err(map_err)
         })
         .await
         .map_err(|e| EngineError::internal("changes task", e))?

@@ -7,8 +7,8 @@ use super::{write_record, Container};
 use crate::engine::Engine;
 use crate::model::{ContainerRecord, Health, HealthLog, Status};
 use crate::runtime;
-use chrono::Utc;
 use berth_api::models::HealthConfig;
+use chrono::Utc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -291,9 +291,9 @@ mod tests {
         assert_eq!(c.command, vec!["/bin/sh", "-c", "exit 0"]);
         assert_eq!(c.interval, DEFAULT_INTERVAL);
         assert_eq!(c.retries, 3);
-        let c = check_of(Some(
-            &hc(json!({"Test": ["CMD", "true", "x"], "Interval": 1_000_000_000i64, "Retries": 5})),
-        ))
+        let c = check_of(Some(&hc(
+            json!({"Test": ["CMD", "true", "x"], "Interval": 1_000_000_000i64, "Retries": 5}),
+        )))
         .unwrap();
         assert_eq!(c.command, vec!["true", "x"]);
         assert_eq!(c.interval, Duration::from_secs(1));

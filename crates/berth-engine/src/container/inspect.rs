@@ -71,7 +71,11 @@ pub fn inspect(rec: &ContainerRecord, dir: &Path, sizes: Option<(u64, u64)>) -> 
 }
 
 /// One entry of `GET /containers/json`.
-pub fn summary(rec: &ContainerRecord, image_name: &str, sizes: Option<(u64, u64)>) -> ContainerSummary {
+pub fn summary(
+    rec: &ContainerRecord,
+    image_name: &str,
+    sizes: Option<(u64, u64)>,
+) -> ContainerSummary {
     ContainerSummary {
         id: rec.id.clone(),
         names: vec![format!("/{}", rec.name)],

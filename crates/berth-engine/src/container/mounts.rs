@@ -192,7 +192,11 @@ pub fn parse_mount(m: &Mount) -> Result<MountPoint> {
             }
             let vo = m.volume_options.clone().unwrap_or_default();
             let dc = vo.driver_config.unwrap_or_default();
-            mp.driver = if dc.name.is_empty() { "local".into() } else { dc.name };
+            mp.driver = if dc.name.is_empty() {
+                "local".into()
+            } else {
+                dc.name
+            };
             mp.volume_options = dc.options.unwrap_or_default();
             mp.volume_labels = vo.labels.unwrap_or_default();
             let sub = vo.subpath.as_str();
