@@ -150,8 +150,8 @@ pub fn log_spec(rec: &ContainerRecord) -> Result<berth_runtime::logdriver::LogSp
         name: rec.name.clone(),
         image_id: rec.image_id.clone(),
         image_name: rec.config.image.clone(),
-        labels: rec.config.labels.clone(),
-        env: rec.config.env.clone(),
+        labels: rec.config.labels().clone(),
+        env: rec.config.env().to_vec(),
         daemon_name: "berth".into(),
     };
     berth_runtime::logdriver::LogSpec::resolve(driver, &lc.config, &info)
