@@ -11,10 +11,9 @@ use crate::ignore::Matcher;
 use crate::instructions::{self, CmdForm, CopySpec, HealthSpec, Instr, Instruction, Parsed};
 use crate::parser;
 use crate::shell;
-use berth_api::models::{ContainerConfig as ApiConfig, ContainerCreateBody};
+use berth_api::models::{ContainerConfig, ContainerCreateBody, Empty, HealthConfig};
 use berth_engine::container::{AttachStream, WaitCondition};
 use berth_engine::Engine;
-use berth_image::ContainerConfig;
 use berth_inroot::Root;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -391,12 +390,12 @@ impl Builder {
             }
         };
         self.say(format!(" ---> {}\n", short(&img.id)));
-        let cfg: ContainerConfig = if img.config.is_null() {
-            ContainerConfig::default()
-        } else {
-            serde_json::from_value(img.config.clone())
-                .map_err(|e| BuildError::internal("image config", e))?
-        };
+        if let Some(e) = &img.config_error {
+            return Err(BuildError::internal("image config", e));
+        }
+        // What the image records (container-only and unknown fields left out), so step
+        // keys and the images built stay what they were.
+        let cfg: ContainerConfig = img.config.clone().for_image();
         let shell = cfg
             .shell
             .clone()
@@ -483,21 +482,12 @@ impl Builder {
     }
 
     fn image_exists(&self, id: &str) -> bool {
-        let hex = id.strip_prefix("sha256:").unwrap_or(id);
-        self.engine
-            .cfg
-            .data_root
-            .join("image/images")
-            .join(format!("{hex}.json"))
-            .is_file()
+        self.engine.images.store().has_image(id)
     }
 
     fn remember(&mut self, key: String, id: &str) {
-        let root = self.engine.cfg.data_root.join("image/images");
-        self.cache.put(key, id.to_string(), |v| {
-            root.join(format!("{}.json", v.strip_prefix("sha256:").unwrap_or(v)))
-                .is_file()
-        });
+        let store = self.engine.images.store().clone();
+        self.cache.put(key, id.to_string(), |v| store.has_image(v));
     }
 
     fn step_key(&self, st: &StageState, what: &str, cfg: &ContainerConfig) -> String {
@@ -695,7 +685,7 @@ impl Builder {
                     }
                     cfg.exposed_ports
                         .get_or_insert_with(BTreeMap::new)
-                        .insert(format!("{num}/{}", proto.to_ascii_lowercase()), json!({}));
+                        .insert(format!("{num}/{}", proto.to_ascii_lowercase()), Empty);
                 }
                 ports.sort();
                 self.meta_step(st, cfg, nop(format!("EXPOSE {}", ports.join(" "))))
@@ -740,7 +730,7 @@ impl Builder {
                     }
                     cfg.volumes
                         .get_or_insert_with(BTreeMap::new)
-                        .insert(p.clone(), json!({}));
+                        .insert(p.clone(), Empty);
                     shown.push(p);
                 }
                 self.meta_step(st, cfg, nop(format!("VOLUME [{}]", shown.join(" "))))
@@ -760,7 +750,7 @@ impl Builder {
             }
             Instr::Healthcheck(h) => {
                 let mut cfg = st.cfg.clone();
-                cfg.healthcheck = Some(health_json(h.as_ref()));
+                cfg.healthcheck = Some(health_config(h.as_ref()));
                 let shown = match h {
                     None => "HEALTHCHECK NONE".to_string(),
                     Some(h) => format!("HEALTHCHECK &{{{}}}", go_quote_list(&h.test)),
@@ -847,11 +837,11 @@ impl Builder {
         env.extend(run_args.iter().cloned());
         env.extend(active.env.iter().cloned());
         let body = ContainerCreateBody {
-            config: ApiConfig {
+            config: ContainerConfig {
                 image: st.image.clone(),
                 cmd: Some(argv.clone()),
                 entrypoint: Some(Vec::new()),
-                env,
+                env: Some(env),
                 working_dir: st.cfg.working_dir.clone(),
                 user: st.cfg.user.clone(),
                 attach_stdout: true,
@@ -885,7 +875,7 @@ impl Builder {
         let result = self.run_container(&cid).await;
         let outcome = match result {
             Ok(0) => {
-                let upper = engine.container_dir(&cid).join("upper");
+                let upper = engine.container_upper_dir(&cid);
                 self.remove_mount_stubs(st, &upper, &active.targets).await;
                 self.commit(st, Some(upper), &cfg, &created_by, &cid)
                     .await
@@ -1280,27 +1270,23 @@ impl Drop for ImageView {
     }
 }
 
-fn health_json(h: Option<&HealthSpec>) -> Value {
+/// `HEALTHCHECK` as the image config records it (zero durations and retries left out).
+fn health_config(h: Option<&HealthSpec>) -> HealthConfig {
+    let set = |v: i64| (v != 0).then_some(v);
     match h {
-        None => json!({ "Test": ["NONE"] }),
-        Some(h) => {
-            let mut m = serde_json::Map::new();
-            m.insert("Test".into(), json!(h.test));
-            for (k, v) in [
-                ("Interval", h.interval),
-                ("Timeout", h.timeout),
-                ("StartPeriod", h.start_period),
-                ("StartInterval", h.start_interval),
-            ] {
-                if v != 0 {
-                    m.insert(k.into(), json!(v));
-                }
-            }
-            if h.retries != 0 {
-                m.insert("Retries".into(), json!(h.retries));
-            }
-            Value::Object(m)
-        }
+        None => HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        },
+        Some(h) => HealthConfig {
+            test: Some(h.test.clone()),
+            interval: set(h.interval),
+            timeout: set(h.timeout),
+            start_period: set(h.start_period),
+            start_interval: set(h.start_interval),
+            retries: set(h.retries),
+            ..Default::default()
+        },
     }
 }
 

@@ -309,8 +309,8 @@ mod engine {
     use super::*;
     use crate::copy::Lower;
     use crate::secrets::Secrets;
+    use berth_api::models::{BindOptions, Mount, TmpfsOptions};
     use berth_inroot::{tree, Follow, Root};
-    use serde_json::{json, Value};
     use std::collections::HashMap;
     use std::os::fd::AsFd;
     use std::os::unix::fs::PermissionsExt;
@@ -344,7 +344,7 @@ mod engine {
     /// guards for temporary files and locks (dropped after the RUN).
     #[derive(Default)]
     pub struct Active {
-        pub mounts: Vec<Value>,
+        pub mounts: Vec<Mount>,
         pub env: Vec<String>,
         /// Absolute targets, to remove the mount points the runtime created.
         pub targets: Vec<String>,
@@ -438,14 +438,16 @@ mod engine {
                     "invalid mount target \"{target}\""
                 )));
             }
-            let bind = |source: &Path, ro: bool| {
-                json!({
-                    "Type": "bind",
-                    "Source": source.to_string_lossy(),
-                    "Target": target,
-                    "ReadOnly": ro,
-                    "BindOptions": { "CreateMountpoint": true },
-                })
+            let bind = |source: &Path, ro: bool| Mount {
+                kind: "bind".into(),
+                source: source.to_string_lossy().into_owned(),
+                target: target.clone(),
+                read_only: ro,
+                bind_options: Some(BindOptions {
+                    create_mountpoint: true,
+                    ..Default::default()
+                }),
+                ..Default::default()
             };
             match m.kind {
                 Kind::Bind => {
@@ -508,11 +510,15 @@ mod engine {
                     a.mounts.push(bind(&dir, m.readonly));
                 }
                 Kind::Tmpfs => {
-                    let mut t = json!({ "Type": "tmpfs", "Target": target });
-                    if let Some(s) = m.size {
-                        t["TmpfsOptions"] = json!({ "SizeBytes": s });
-                    }
-                    a.mounts.push(t);
+                    a.mounts.push(Mount {
+                        kind: "tmpfs".into(),
+                        target: target.clone(),
+                        tmpfs_options: m.size.map(|s| TmpfsOptions {
+                            size_bytes: s,
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    });
                 }
                 Kind::Secret => {
                     let Some(data) = src.secrets.get(&m.id) else {
@@ -542,13 +548,7 @@ mod engine {
                         Some(m.gid.unwrap_or(0)),
                     )
                     .map_err(io("secret owner"))?;
-                    a.mounts.push(json!({
-                        "Type": "bind",
-                        "Source": f.to_string_lossy(),
-                        "Target": target,
-                        "ReadOnly": true,
-                        "BindOptions": { "CreateMountpoint": true },
-                    }));
+                    a.mounts.push(bind(&f, true));
                     a.temps.push(t);
                 }
             }

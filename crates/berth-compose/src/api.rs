@@ -354,7 +354,7 @@ impl Api {
         &self,
         network: &str,
         container: &str,
-        endpoint: &serde_json::Value,
+        endpoint: &berth_api::models::EndpointSettings,
     ) -> Result<()> {
         let body = serde_json::json!({"Container": container, "EndpointConfig": endpoint});
         self.client

@@ -8,7 +8,7 @@
 use crate::api::Api;
 use crate::model::{FileObject, FileRef, Project, Service};
 use crate::runtime::{OpError, OpResult};
-use serde_json::{json, Value};
+use berth_api::models::Mount;
 
 /// Secrets or configs: where relative targets go, how compose names the kind in errors.
 #[derive(Clone, Copy, PartialEq)]
@@ -84,8 +84,8 @@ fn injected_content(p: &Project, kind: Kind, o: &FileObject) -> OpResult<Option<
 /// Read-only bind mounts (Engine API `Mounts` entries) for the service's file-sourced
 /// secrets and configs; refuses what compose refuses outside swarm (external, driver,
 /// template_driver).
-pub fn bind_mounts(p: &Project, s: &Service) -> OpResult<Vec<Value>> {
-    let mut out: Vec<Value> = Vec::new();
+pub fn bind_mounts(p: &Project, s: &Service) -> OpResult<Vec<Mount>> {
+    let mut out: Vec<Mount> = Vec::new();
     for (kind, r) in refs(s) {
         // The loader refuses references to undefined objects.
         let Some(o) = object(p, kind, r) else {
@@ -123,10 +123,16 @@ pub fn bind_mounts(p: &Project, s: &Service) -> OpResult<Vec<Value>> {
             );
         }
         let t = target(kind, r);
-        if out.iter().any(|m| m["Target"] == t.as_str()) {
+        if out.iter().any(|m| m.target == t) {
             continue;
         }
-        out.push(json!({"Type": "bind", "Source": o.file, "Target": t, "ReadOnly": true}));
+        out.push(Mount {
+            kind: "bind".into(),
+            source: o.file.clone(),
+            target: t,
+            read_only: true,
+            ..Default::default()
+        });
     }
     Ok(out)
 }

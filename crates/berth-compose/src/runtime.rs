@@ -8,7 +8,11 @@ use crate::api::*;
 use crate::graph;
 use crate::model::{Project, Service, ServiceVolume};
 use crate::progress::Progress;
-use berth_api::models::{ContainerCreateBody, LogConfig, RestartPolicy, Ulimit};
+use berth_api::models::{
+    BindOptions, ContainerCreateBody, Empty, EndpointIpamConfig, EndpointSettings, HealthConfig,
+    LogConfig, Mount, NetworkingConfig, PortBinding, PortSet, RestartPolicy, TmpfsOptions, Ulimit,
+    VolumeOptions,
+};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -140,12 +144,13 @@ pub fn container_body(
     c.image = image.to_string();
     c.cmd = s.command.clone();
     c.entrypoint = s.entrypoint.clone();
-    c.env = s
-        .environment
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-        .collect();
-    c.labels = labels;
+    c.env = Some(
+        s.environment
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+            .collect(),
+    );
+    c.labels = Some(labels);
     c.user = s.user.clone();
     c.working_dir = s.working_dir.clone();
     c.hostname = s.hostname.clone();
@@ -163,9 +168,9 @@ pub fn container_body(
     if !s.mac_address.is_empty() {
         c.mac_address = Some(s.mac_address.clone());
     }
-    let mut exposed: BTreeMap<String, Value> = BTreeMap::new();
+    let mut exposed = PortSet::new();
     for port in &s.ports {
-        exposed.insert(format!("{}/{}", port.target, port.protocol), json!({}));
+        exposed.insert(format!("{}/{}", port.target, port.protocol), Empty);
     }
     for e in &s.expose {
         let k = if e.contains('/') {
@@ -173,7 +178,7 @@ pub fn container_body(
         } else {
             format!("{e}/tcp")
         };
-        exposed.insert(k, json!({}));
+        exposed.insert(k, Empty);
     }
     if !exposed.is_empty() {
         c.exposed_ports = Some(exposed);
@@ -184,14 +189,15 @@ pub fn container_body(
         } else {
             h.test.clone()
         };
-        c.healthcheck = Some(json!({
-            "Test": test,
-            "Interval": ns(h.interval),
-            "Timeout": ns(h.timeout),
-            "Retries": h.retries.unwrap_or(0),
-            "StartPeriod": ns(h.start_period),
-            "StartInterval": ns(h.start_interval),
-        }));
+        c.healthcheck = Some(HealthConfig {
+            test: Some(test),
+            interval: Some(ns(h.interval)),
+            timeout: Some(ns(h.timeout)),
+            start_period: Some(ns(h.start_period)),
+            start_interval: Some(ns(h.start_interval)),
+            retries: Some(i64::try_from(h.retries.unwrap_or(0)).unwrap_or(i64::MAX)),
+            ..Default::default()
+        });
     }
     let hc = &mut b.host_config;
     // Mounts: short-syntax binds (which create their source) as Binds, the rest as Mounts.
@@ -202,7 +208,7 @@ pub fn container_body(
     }
     for m in crate::files::bind_mounts(p, s)? {
         // A volume already mounted at the target wins, as in compose's fillBindMounts.
-        if !mounts.iter().any(|v| v["Target"] == m["Target"]) {
+        if !mounts.iter().any(|v| v.target == m.target) {
             mounts.push(m);
         }
     }
@@ -225,10 +231,14 @@ pub fn container_body(
     }
     for port in &s.ports {
         let key = format!("{}/{}", port.target, port.protocol);
-        let e = hc.port_bindings.entry(key).or_insert_with(|| json!([]));
-        if let Value::Array(a) = e {
-            a.push(json!({"HostIp": port.host_ip, "HostPort": port.published}));
-        }
+        hc.port_bindings
+            .entry(key)
+            .or_default()
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding::new(
+                port.host_ip.clone(),
+                port.published.clone(),
+            ));
     }
     hc.restart_policy = restart_policy(s);
     hc.privileged = s.privileged;
@@ -407,7 +417,10 @@ pub fn container_body(
             .unwrap_or_else(|| format!("{}_{first}", p.name));
         hc.network_mode = net.clone();
         let ep = endpoint(s, first, name, use_aliases);
-        b.networking_config = Some(json!({"EndpointsConfig": {net: ep}}));
+        b.networking_config = Some(NetworkingConfig {
+            endpoints_config: [(net, ep)].into(),
+            ..Default::default()
+        });
     }
     Ok(b)
 }
@@ -425,7 +438,7 @@ fn resolve_ns(mode: &str, peers: &Peers) -> String {
 
 /// The endpoint settings of the service on network `key`: aliases (the container name,
 /// the service name, the configured ones), static addresses.
-pub fn endpoint(s: &Service, key: &str, container: &str, use_aliases: bool) -> Value {
+pub fn endpoint(s: &Service, key: &str, container: &str, use_aliases: bool) -> EndpointSettings {
     let cfg = s.networks.get(key).cloned().flatten();
     let mut aliases = vec![container.to_string()];
     if use_aliases {
@@ -434,27 +447,24 @@ pub fn endpoint(s: &Service, key: &str, container: &str, use_aliases: bool) -> V
             aliases.extend(c.aliases.iter().cloned());
         }
     }
-    let mut ep = json!({"Aliases": aliases});
+    let mut ep = EndpointSettings {
+        aliases: Some(aliases),
+        ..Default::default()
+    };
     if let Some(c) = cfg {
-        let mut ipam = serde_json::Map::new();
-        if !c.ipv4_address.is_empty() {
-            ipam.insert("IPv4Address".into(), json!(c.ipv4_address));
+        let some = |v: &String| (!v.is_empty()).then(|| v.clone());
+        if !c.ipv4_address.is_empty() || !c.ipv6_address.is_empty() {
+            ep.ipam_config = Some(EndpointIpamConfig {
+                ipv4_address: some(&c.ipv4_address),
+                ipv6_address: some(&c.ipv6_address),
+                ..Default::default()
+            });
         }
-        if !c.ipv6_address.is_empty() {
-            ipam.insert("IPv6Address".into(), json!(c.ipv6_address));
-        }
-        if !ipam.is_empty() {
-            ep["IPAMConfig"] = Value::Object(ipam);
-        }
-        if !c.mac_address.is_empty() {
-            ep["MacAddress"] = json!(c.mac_address);
-        }
+        ep.mac_address = c.mac_address.clone();
         if !c.driver_opts.is_empty() {
-            ep["DriverOpts"] = json!(c.driver_opts);
+            ep.driver_opts = Some(c.driver_opts.clone().into_iter().collect());
         }
-        if c.gw_priority != 0 {
-            ep["GwPriority"] = json!(c.gw_priority);
-        }
+        ep.gw_priority = c.gw_priority;
     }
     ep
 }
@@ -488,7 +498,7 @@ fn mount(
     p: &Project,
     v: &ServiceVolume,
     binds: &mut Vec<String>,
-    mounts: &mut Vec<Value>,
+    mounts: &mut Vec<Mount>,
 ) -> OpResult<()> {
     match v.kind.as_str() {
         "bind" => {
@@ -511,16 +521,22 @@ fn mount(
                     format!("{}:{}:{}", v.source, v.target, opts.join(","))
                 });
             } else {
-                let mut m = json!({"Type": "bind", "Source": v.source, "Target": v.target, "ReadOnly": v.read_only});
-                if let Some(pr) = v
+                let propagation = v
                     .bind
                     .as_ref()
                     .map(|b| b.propagation.clone())
-                    .filter(|x| !x.is_empty())
-                {
-                    m["BindOptions"] = json!({"Propagation": pr});
-                }
-                mounts.push(m);
+                    .filter(|x| !x.is_empty());
+                mounts.push(Mount {
+                    kind: "bind".into(),
+                    source: v.source.clone(),
+                    target: v.target.clone(),
+                    read_only: v.read_only,
+                    bind_options: propagation.map(|propagation| BindOptions {
+                        propagation,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
             }
         }
         "volume" => {
@@ -532,42 +548,40 @@ fn mount(
                     .map(|x| x.name.clone())
                     .unwrap_or_else(|| v.source.clone())
             };
-            let mut m = json!({"Type": "volume", "Target": v.target, "ReadOnly": v.read_only});
-            if !source.is_empty() {
-                m["Source"] = json!(source);
-            }
-            if let Some(vv) = &v.volume {
-                let mut o = serde_json::Map::new();
-                if vv.nocopy {
-                    o.insert("NoCopy".into(), json!(true));
-                }
-                if !vv.subpath.is_empty() {
-                    o.insert("Subpath".into(), json!(vv.subpath));
-                }
-                if !vv.labels.is_empty() {
-                    o.insert("Labels".into(), json!(vv.labels));
-                }
-                if !o.is_empty() {
-                    m["VolumeOptions"] = Value::Object(o);
-                }
-            }
-            mounts.push(m);
+            let options = v.volume.as_ref().and_then(|vv| {
+                let o = VolumeOptions {
+                    no_copy: vv.nocopy,
+                    subpath: vv.subpath.clone(),
+                    labels: (!vv.labels.is_empty())
+                        .then(|| vv.labels.clone().into_iter().collect()),
+                    ..Default::default()
+                };
+                (o != VolumeOptions::default()).then_some(o)
+            });
+            mounts.push(Mount {
+                kind: "volume".into(),
+                source,
+                target: v.target.clone(),
+                read_only: v.read_only,
+                volume_options: options,
+                ..Default::default()
+            });
         }
         "tmpfs" => {
-            let mut m = json!({"Type": "tmpfs", "Target": v.target});
-            if let Some(t) = &v.tmpfs {
-                let mut o = serde_json::Map::new();
-                if let Some(sz) = t.size {
-                    o.insert("SizeBytes".into(), json!(sz.0));
-                }
-                if t.mode != 0 {
-                    o.insert("Mode".into(), json!(t.mode));
-                }
-                if !o.is_empty() {
-                    m["TmpfsOptions"] = Value::Object(o);
-                }
-            }
-            mounts.push(m);
+            let options = v.tmpfs.as_ref().and_then(|t| {
+                let o = TmpfsOptions {
+                    size_bytes: t.size.map_or(0, |sz| sz.0),
+                    mode: t.mode,
+                    ..Default::default()
+                };
+                (o != TmpfsOptions::default()).then_some(o)
+            });
+            mounts.push(Mount {
+                kind: "tmpfs".into(),
+                target: v.target.clone(),
+                tmpfs_options: options,
+                ..Default::default()
+            });
         }
         other => {
             return Err(OpError(format!(

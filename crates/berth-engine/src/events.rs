@@ -131,7 +131,7 @@ impl Events {
     pub fn container(&self, rec: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
         let mut attrs: BTreeMap<String, String> = rec
             .config
-            .labels
+            .labels()
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();

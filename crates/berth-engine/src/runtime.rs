@@ -27,7 +27,7 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
     let mut env = Vec::new();
     let has = |k: &str| {
         rec.config
-            .env
+            .env()
             .iter()
             .any(|e| e.split('=').next() == Some(k))
     };
@@ -38,7 +38,7 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
     if tty && !has("TERM") {
         env.push("TERM=xterm".into());
     }
-    env.extend(rec.config.env.iter().cloned());
+    env.extend(rec.config.env().iter().cloned());
     for e in extra {
         let key = e.split('=').next().unwrap_or(e);
         match env.iter_mut().find(|x| x.split('=').next() == Some(key)) {
@@ -165,8 +165,8 @@ pub fn log_spec(rec: &ContainerRecord) -> Result<berth_runtime::logdriver::LogSp
         name: rec.name.clone(),
         image_id: rec.image_id.clone(),
         image_name: rec.config.image.clone(),
-        labels: rec.config.labels.clone(),
-        env: rec.config.env.clone(),
+        labels: rec.config.labels().clone(),
+        env: rec.config.env().to_vec(),
         daemon_name: "berth".into(),
     };
     berth_runtime::logdriver::LogSpec::resolve(driver, &lc.config, &info)

@@ -3,53 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use berth_api::models::{Empty, HealthConfig};
 
 use crate::error::ImageError;
 
-/// docker's `container.Config` as stored in image configs, fields in docker's order so the
-/// config bytes (and so the image id) look like docker's.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ContainerConfig {
-    #[serde(default)]
-    pub hostname: String,
-    #[serde(default)]
-    pub domainname: String,
-    #[serde(default)]
-    pub user: String,
-    #[serde(default)]
-    pub attach_stdin: bool,
-    #[serde(default)]
-    pub attach_stdout: bool,
-    #[serde(default)]
-    pub attach_stderr: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub tty: bool,
-    #[serde(default)]
-    pub open_stdin: bool,
-    #[serde(default)]
-    pub stdin_once: bool,
-    pub env: Option<Vec<String>>,
-    pub cmd: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub healthcheck: Option<Value>,
-    #[serde(default)]
-    pub image: String,
-    pub volumes: Option<BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub working_dir: String,
-    pub entrypoint: Option<Vec<String>>,
-    pub on_build: Option<Vec<String>>,
-    pub labels: Option<BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_signal: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shell: Option<Vec<String>>,
-}
+/// An image's `config` is berth-api's container config: one type from the create body to
+/// the image config blob ([`ContainerConfig::for_image`] is what an image records of it).
+pub use berth_api::models::ContainerConfig;
 
 fn invalid(msg: impl Into<String>) -> ImageError {
     ImageError::InvalidArgument(msg.into())
@@ -249,7 +209,7 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
             "expose" => {
                 let ports = cfg.exposed_ports.get_or_insert_with(BTreeMap::new);
                 for p in expose_ports(rest)? {
-                    ports.insert(p, Value::Object(Default::default()));
+                    ports.insert(p, Empty);
                 }
             }
             "volume" => {
@@ -262,7 +222,7 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                 }
                 let map = cfg.volumes.get_or_insert_with(BTreeMap::new);
                 for v in vols {
-                    map.insert(v, Value::Object(Default::default()));
+                    map.insert(v, Empty);
                 }
             }
             "stopsignal" => {
@@ -279,7 +239,7 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
             }
             "healthcheck" => {
                 // Options first, as in a Dockerfile: --interval=30s --retries=3 ... CMD ...
-                let mut opts = serde_json::Map::new();
+                let mut check = HealthConfig::default();
                 let mut rest = rest.trim_start();
                 while let Some(opt) = rest.strip_prefix("--") {
                     let end = opt.find(char::is_whitespace).unwrap_or(opt.len());
@@ -288,27 +248,26 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                     let (key, value) = flag
                         .split_once('=')
                         .ok_or_else(|| invalid(format!("missing a value on flag: --{flag}")))?;
-                    let field = match key {
-                        "interval" => "Interval",
-                        "timeout" => "Timeout",
-                        "start-period" => "StartPeriod",
-                        "start-interval" => "StartInterval",
-                        "retries" => "Retries",
-                        other => return Err(invalid(format!("Unknown flag: {other}"))),
-                    };
-                    let v = if field == "Retries" {
-                        value
-                            .parse::<i64>()
-                            .map_err(|_| invalid(format!("invalid --retries value: {value}")))?
-                    } else {
-                        let secs = berth_api::human::parse_go_duration(value)
+                    let duration = || {
+                        berth_api::human::parse_go_duration(value)
                             .filter(|s| *s >= 0.0)
+                            .map(|secs| (secs * 1e9).round() as i64)
                             .ok_or_else(|| {
                                 invalid(format!("invalid duration for --{key}: {value}"))
-                            })?;
-                        (secs * 1e9).round() as i64
+                            })
                     };
-                    opts.insert(field.into(), serde_json::json!(v));
+                    match key {
+                        "interval" => check.interval = Some(duration()?),
+                        "timeout" => check.timeout = Some(duration()?),
+                        "start-period" => check.start_period = Some(duration()?),
+                        "start-interval" => check.start_interval = Some(duration()?),
+                        "retries" => {
+                            check.retries = Some(value.parse::<i64>().map_err(|_| {
+                                invalid(format!("invalid --retries value: {value}"))
+                            })?)
+                        }
+                        other => return Err(invalid(format!("Unknown flag: {other}"))),
+                    }
                 }
                 let upper = rest.to_uppercase();
                 let test = if upper == "NONE" {
@@ -329,8 +288,8 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                         "Unknown type for healthcheck (options are not supported here)",
                     ));
                 };
-                opts.insert("Test".into(), serde_json::json!(test));
-                cfg.healthcheck = Some(serde_json::Value::Object(opts));
+                check.test = Some(test);
+                cfg.healthcheck = Some(check);
             }
             other => return Err(invalid(format!("{other} is not a valid change command"))),
         }

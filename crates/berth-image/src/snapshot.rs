@@ -177,12 +177,27 @@ fn mount_overlay(opts: &str, target: &Path, chdir: Option<&Path>) -> io::Result<
     }
 }
 
+/// Where a container's rootfs is mounted (the OCI bundle's `rootfs`).
+pub fn rootfs_dir(container_dir: &Path) -> PathBuf {
+    container_dir.join("bundle/rootfs")
+}
+
+/// The overlay upper dir: the files the container wrote (its writable layer).
+pub fn upper_dir(container_dir: &Path) -> PathBuf {
+    container_dir.join("upper")
+}
+
+/// The overlay work dir.
+pub fn work_dir(container_dir: &Path) -> PathBuf {
+    container_dir.join("work")
+}
+
 /// Mounts the container rootfs at `container_dir/bundle/rootfs` from `lower_dirs` (lowest
 /// layer first). Idempotent: an existing mount is reused.
 pub fn mount_rootfs(lower_dirs: &[PathBuf], container_dir: &Path) -> Result<PathBuf, ImageError> {
-    let rootfs = container_dir.join("bundle/rootfs");
-    let upper = container_dir.join("upper");
-    let work = container_dir.join("work");
+    let rootfs = rootfs_dir(container_dir);
+    let upper = upper_dir(container_dir);
+    let work = work_dir(container_dir);
     for d in [&rootfs, &upper, &work] {
         fs::create_dir_all(d).ctx(|| format!("creating {}", d.display()))?;
     }
@@ -279,9 +294,9 @@ pub fn unmount_rootfs(container_dir: &Path) -> Result<(), ImageError> {
 /// Bytes written by the container (its upper dir, or the whole copy for vfs): `ps -s`.
 pub fn rootfs_size(container_dir: &Path) -> u64 {
     if container_dir.join(VFS_MARKER).exists() {
-        return dir_size(&container_dir.join("bundle/rootfs"));
+        return dir_size(&rootfs_dir(container_dir));
     }
-    dir_size(&container_dir.join("upper"))
+    dir_size(&upper_dir(container_dir))
 }
 
 fn is_whiteout(md: &fs::Metadata) -> bool {

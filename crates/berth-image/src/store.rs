@@ -31,6 +31,7 @@ use crate::unpack;
 
 mod commit;
 mod compress;
+mod config_file;
 mod distribution;
 pub use commit::CommitRequest;
 pub use compress::{CompressedLayer, MT_OCI_LAYER_GZIP};
@@ -71,10 +72,13 @@ pub struct Image {
     pub variant: Option<String>,
     /// Sum of the layers' unpacked sizes (docker's Size).
     pub size: u64,
-    /// The config's `config` object (Cmd, Entrypoint, Env, ...); `null` if absent.
-    pub config: Value,
-    /// The config's `container_config`, `null` if absent.
-    pub container_config: Value,
+    /// The config's `config` (Cmd, Entrypoint, Env, ...), typed; default if absent.
+    pub config: ContainerConfig,
+    /// Why the config's `config` could not be read, if it could not (`config` is then
+    /// the default): creating a container or building from the image is refused.
+    pub config_error: Option<String>,
+    /// The config's `config` object as stored (`null` if absent), for inspect.
+    pub config_json: Value,
     /// The config blob exactly as stored (its sha256 is the id).
     pub raw_config: Vec<u8>,
     pub diff_ids: Vec<String>,
@@ -545,13 +549,10 @@ impl ImageStore {
         for item in items {
             let config = ar.read(&item.config)?;
             let id = format!("sha256:{}", archive::sha256_hex(&config));
-            let cfg: Value = serde_json::from_slice(&config).map_err(|e| {
+            let cfg = config_file::ImageConfigFile::parse(&config).map_err(|e| {
                 invalid_archive(format!("invalid image config {}: {e}", item.config))
             })?;
-            let diff_ids: Vec<String> = cfg
-                .pointer("/rootfs/diff_ids")
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
-                .unwrap_or_default();
+            let diff_ids = cfg.rootfs.diff_ids;
             if diff_ids.len() != item.layers.len() {
                 return Err(invalid_archive(format!(
                     "invalid manifest, layers length mismatch: expected {}, got {}",
@@ -725,9 +726,8 @@ impl ImageStore {
     fn build_image(&self, st: &State, rec: &ImageRecord) -> Result<Image, ImageError> {
         let raw =
             fs::read(self.blob_path(&rec.id)).ctx(|| format!("reading config of {}", rec.id))?;
-        let cfg: Value = serde_json::from_slice(&raw)
+        let cfg = config_file::ImageConfigFile::parse(&raw)
             .map_err(|e| ImageError::Internal(format!("corrupt config of {}: {e}", rec.id)))?;
-        let s = |k: &str| cfg.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let mut repo_tags = Vec::new();
         let mut repo_digests = Vec::new();
         for (r, id) in &st.refs {
@@ -751,32 +751,39 @@ impl ImageStore {
                     .unwrap_or(0)
             })
             .sum();
-        let history = cfg
-            .get("history")
-            .and_then(|h| serde_json::from_value(h.clone()).ok())
-            .unwrap_or_default();
+        let (config, config_error) = match cfg.container_config() {
+            Ok(c) => (c, None),
+            Err(e) => {
+                tracing::warn!(image = %rec.id, error = %e, "unreadable container config in image");
+                (ContainerConfig::default(), Some(e))
+            }
+        };
         Ok(Image {
             id: rec.id.clone(),
             repo_tags,
             repo_digests,
             parent: rec.parent.clone(),
-            comment: s("comment"),
-            created: s("created"),
-            docker_version: s("docker_version"),
-            author: s("author"),
-            architecture: s("architecture"),
-            os: s("os"),
-            variant: cfg
-                .get("variant")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            comment: cfg.comment,
+            created: cfg.created,
+            docker_version: cfg.docker_version,
+            author: cfg.author,
+            architecture: cfg.architecture,
+            os: cfg.os,
+            variant: cfg.variant,
             size,
-            config: cfg.get("config").cloned().unwrap_or(Value::Null),
-            container_config: cfg.get("container_config").cloned().unwrap_or(Value::Null),
+            config,
+            config_error,
+            config_json: cfg.config,
             diff_ids: rec.layers.iter().map(|l| l.diff_id.clone()).collect(),
-            history,
+            history: cfg.history,
             raw_config: raw,
         })
+    }
+
+    /// Whether the image `sha256:<hex>` (or the bare hex) is in the store.
+    pub fn has_image(&self, id: &str) -> bool {
+        let hex = id.strip_prefix("sha256:").unwrap_or(id);
+        self.lock().images.contains_key(&format!("sha256:{hex}"))
     }
 
     /// Looks an image up by reference, `sha256:<hex>`, full hex or unique short id prefix.

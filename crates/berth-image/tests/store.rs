@@ -71,7 +71,7 @@ fn load_legacy_matches_docker() {
     // Same order docker gives (sorted by full reference).
     assert_eq!(img.repo_tags, vec!["tiny:two", "other/tiny:v2"]);
     assert_eq!(img.size, 19, "docker reports 19B for this image");
-    assert_eq!(img.config["Cmd"][0], "/bin/true");
+    assert_eq!(img.config.cmd.as_deref().unwrap()[0], "/bin/true");
     assert_eq!(img.diff_ids.len(), 3);
     assert_eq!(s.get(&TWO_ID[7..19]).unwrap().id, TWO_ID);
     assert_eq!(s.get(&TWO_ID[7..]).unwrap().id, TWO_ID);
@@ -251,16 +251,14 @@ fn import_with_changes() {
     assert_eq!(img.comment, "my msg");
     assert_eq!(img.size, 3);
     assert_eq!(
-        img.config["Cmd"],
-        serde_json::json!(["/bin/sh", "-c", "echo hi"])
+        img.config.cmd.as_deref().unwrap(),
+        ["/bin/sh", "-c", "echo hi"]
     );
-    assert_eq!(img.config["Env"], serde_json::json!(["A=b", "C=d"]));
-    assert_eq!(
-        img.config["ExposedPorts"],
-        serde_json::json!({"53/udp": {}, "80/tcp": {}})
-    );
-    assert_eq!(img.config["WorkingDir"], "/w");
-    assert_eq!(img.config["StopSignal"], "SIGTERM");
+    assert_eq!(img.config.env(), ["A=b", "C=d"]);
+    let ports: Vec<&String> = img.config.exposed_ports.as_ref().unwrap().keys().collect();
+    assert_eq!(ports, ["53/udp", "80/tcp"]);
+    assert_eq!(img.config.working_dir, "/w");
+    assert_eq!(img.config.stop_signal.as_deref(), Some("SIGTERM"));
     let raw = String::from_utf8(img.raw_config.clone()).unwrap();
     assert!(raw.starts_with("{\"architecture\":"), "{raw}");
     assert!(

@@ -254,7 +254,7 @@ impl Executor for EngineExecutor {
         let mut out = Vec::new();
         for c in self.engine.all() {
             let r = c.snapshot().await;
-            if let Some(task_id) = r.config.labels.get("com.docker.swarm.task.id") {
+            if let Some(task_id) = r.config.labels().get("com.docker.swarm.task.id") {
                 out.push(Found {
                     task_id: task_id.clone(),
                     container_id: r.id.clone(),

@@ -1,8 +1,14 @@
 //! `run` and `create`: flags -> the create body the docker CLI sends, and the run flow
 //! (create, attach, wait, start, exit with the container's status).
 
+use berth_api::models::{
+    parse_expose, parse_publish, ContainerConfig, ContainerCreateBody, Empty, EndpointIpamConfig,
+    EndpointSettings, HealthConfig, HostConfig, LogConfig, NetworkingConfig, PortMap, PortSet,
+    RestartPolicy, Ulimit,
+};
 use clap::Parser;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use super::{parse, Invocation};
 use crate::client::{q, query, Body, Client, ClientError};
@@ -254,15 +260,16 @@ fn env_list(opts: &CreateOpts) -> FResult<Vec<String>> {
         .collect())
 }
 
-fn labels(opts: &CreateOpts) -> FResult<Map<String, Value>> {
+fn labels(opts: &CreateOpts) -> FResult<BTreeMap<String, String>> {
     let mut all = read_kv_files(&opts.label_file)?;
     all.extend(opts.label.iter().cloned());
-    let mut m = Map::new();
-    for l in all {
-        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-        m.insert(k.to_string(), Value::String(v.to_string()));
-    }
-    Ok(m)
+    Ok(all
+        .into_iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect())
 }
 
 fn norm_cap(c: &str) -> String {
@@ -276,10 +283,13 @@ fn norm_cap(c: &str) -> String {
 
 /// docker's opts.ParseRestartPolicy: the CLI checks only the shape; the daemon judges the
 /// policy name (so its message is the daemon's).
-fn restart_policy(s: Option<&str>) -> FResult<Value> {
+fn restart_policy(s: Option<&str>) -> FResult<RestartPolicy> {
     let s = s.unwrap_or("");
     if s.is_empty() {
-        return Ok(json!({"Name": "no", "MaximumRetryCount": 0}));
+        return Ok(RestartPolicy {
+            name: "no".into(),
+            maximum_retry_count: 0,
+        });
     }
     let (name, count) = match s.split_once(':') {
         Some(("", _)) => {
@@ -296,7 +306,10 @@ fn restart_policy(s: Option<&str>) -> FResult<Value> {
         ),
         None => (s, 0),
     };
-    Ok(json!({"Name": name, "MaximumRetryCount": count}))
+    Ok(RestartPolicy {
+        name: name.to_string(),
+        maximum_retry_count: count,
+    })
 }
 
 /// Go's strconv.ParseInt error text for a base-10 int64.
@@ -369,89 +382,35 @@ fn parse_ulimit(u: &str) -> Result<String, String> {
     ulimit_parts(u).map(|_| u.to_string())
 }
 
-fn ulimits(list: &[String]) -> FResult<Vec<Value>> {
+fn ulimits(list: &[String]) -> FResult<Vec<Ulimit>> {
     list.iter()
         .map(|u| {
             let (name, soft, hard) = ulimit_parts(u)?;
-            Ok(json!({"Name": name, "Hard": hard, "Soft": soft}))
+            Ok(Ulimit { name, soft, hard })
         })
         .collect()
 }
 
-fn expand_range(s: &str) -> FResult<Vec<String>> {
-    if s.is_empty() {
-        return Ok(vec![String::new()]);
-    }
-    match s.split_once('-') {
-        Some((a, b)) => {
-            let a: u32 = a
-                .parse()
-                .map_err(|_| format!("invalid range format for --publish: {s}"))?;
-            let b: u32 = b
-                .parse()
-                .map_err(|_| format!("invalid range format for --publish: {s}"))?;
-            Ok((a..=b).map(|p| p.to_string()).collect())
-        }
-        None => {
-            s.parse::<u32>()
-                .map_err(|_| format!("invalid containerPort: {s}"))?;
-            Ok(vec![s.to_string()])
-        }
-    }
-}
-
-/// `-p [ip:][hostPort:]containerPort[/proto]` -> (exposed ports, port bindings).
-fn ports(
-    publish: &[String],
-    expose: &[String],
-) -> FResult<(Map<String, Value>, Map<String, Value>)> {
-    let mut exposed = Map::new();
-    let mut bindings = Map::new();
+/// `-p` and `--expose` -> (exposed ports, port bindings), as the docker CLI makes them.
+fn ports(publish: &[String], expose: &[String]) -> FResult<(PortSet, PortMap)> {
+    let mut exposed = PortSet::new();
+    let mut bindings = PortMap::new();
     for p in publish {
-        let (ip, hport, cport_proto) = super::port_spec::split_parts(p);
-        let (cport, proto) = super::port_spec::split_proto_port(cport_proto);
-        // The docker CLI's checks (nat.ParsePortSpec), with its messages.
-        let ip = super::port_spec::host_ip(&ip)?;
-        if cport.is_empty() {
-            return Err(format!("no port specified: {p}<empty>"));
-        }
-        if !matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp") {
-            return Err(format!("invalid proto: {proto}"));
-        }
-        let cports = expand_range(cport)?;
-        let hports = expand_range(hport).map_err(|_| format!("invalid hostPort: {hport}"))?;
-        let bad = |v: &[String]| v.iter().any(|p| p.parse::<u32>().is_ok_and(|n| n > 65535));
-        if bad(&cports) {
-            return Err(format!("invalid containerPort: {cport}"));
-        }
-        if bad(&hports) {
-            return Err(format!("invalid hostPort: {hport}"));
-        }
-        for (i, c) in cports.iter().enumerate() {
-            let key = format!("{c}/{proto}");
-            exposed.insert(key.clone(), json!({}));
-            let h = if hports.len() == cports.len() {
-                hports[i].clone()
-            } else {
-                hport.to_string()
-            };
-            let entry = bindings.entry(key).or_insert_with(|| json!([]));
-            if let Value::Array(a) = entry {
-                a.push(json!({"HostIp": ip, "HostPort": h}));
-            }
+        for (key, binding) in parse_publish(p)? {
+            exposed.insert(key.clone(), Empty);
+            bindings
+                .entry(key)
+                .or_default()
+                .get_or_insert_with(Vec::new)
+                .push(binding);
         }
     }
     for e in expose {
-        let (port, proto) = e.split_once('/').unwrap_or((e.as_str(), "tcp"));
-        for c in expand_range(port)? {
-            exposed.insert(format!("{c}/{proto}"), json!({}));
+        for key in parse_expose(e)? {
+            exposed.insert(key, Empty);
         }
     }
     Ok((exposed, bindings))
-}
-
-fn mounts(list: &[String]) -> FResult<Vec<Value>> {
-    super::mount_opts::parse_mounts(list)
 }
 
 fn opt_ram(v: &Option<String>) -> FResult<i64> {
@@ -462,15 +421,11 @@ fn opt_ram(v: &Option<String>) -> FResult<i64> {
     }
 }
 
-fn null_if_empty(v: &[String]) -> Value {
-    if v.is_empty() {
-        Value::Null
-    } else {
-        json!(v)
-    }
+/// Go's nil slice for an empty list.
+fn some_if_any<T: Clone>(v: &[T]) -> Option<Vec<T>> {
+    (!v.is_empty()).then(|| v.to_vec())
 }
 
-/// Builds the create body (`container.Config` + HostConfig + NetworkingConfig) as docker does.
 /// The docker CLI's `--security-opt` handling: a seccomp profile is named by its file,
 /// whose JSON (compacted) goes to the daemon.
 fn security_opts(opts: &[String]) -> FResult<Vec<String>> {
@@ -512,7 +467,7 @@ fn go_errno(e: &std::io::Error) -> String {
 }
 
 /// `--device HOST[:CONTAINER[:PERMISSIONS]]`, as the docker CLI parses it.
-fn devices(list: &[String]) -> FResult<Value> {
+fn devices(list: &[String]) -> FResult<Vec<Value>> {
     let mut out = Vec::new();
     for d in list {
         let parts: Vec<&str> = d.split(':').collect();
@@ -530,7 +485,7 @@ fn devices(list: &[String]) -> FResult<Value> {
         };
         out.push(json!({"PathOnHost": src, "PathInContainer": dst, "CgroupPermissions": perms}));
     }
-    Ok(Value::Array(out))
+    Ok(out)
 }
 
 /// `--gpus all|N|device=...`: Docker's device request for the NVIDIA driver.
@@ -550,7 +505,8 @@ fn gpu_request(spec: &str) -> FResult<Value> {
     )
 }
 
-pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
+/// Builds the create body (`container.Config` + HostConfig + NetworkingConfig) as docker does.
+pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBody> {
     // The docker CLI's own check, before the daemon's.
     if opts.rm
         && opts
@@ -596,157 +552,149 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
     }
     let (exposed, bindings) = ports(&opts.publish, &opts.expose)?;
     let (binds, volumes) = super::mount_opts::split_volumes(&opts.volume);
-    let mut tmpfs = Map::new();
-    for t in &opts.tmpfs {
-        let (p, o) = t.split_once(':').unwrap_or((t.as_str(), ""));
-        tmpfs.insert(p.to_string(), json!(o));
-    }
-    let mut log_cfg = Map::new();
+    let tmpfs: BTreeMap<String, String> = opts
+        .tmpfs
+        .iter()
+        .map(|t| {
+            let (p, o) = t.split_once(':').unwrap_or((t.as_str(), ""));
+            (p.to_string(), o.to_string())
+        })
+        .collect();
+    let mut log_cfg = BTreeMap::new();
     for o in &opts.log_opt {
         let (k, v) = o
             .split_once('=')
             .ok_or_else(|| format!("invalid key/value pair format in logging opts: {o}"))?;
-        log_cfg.insert(k.to_string(), json!(v));
+        log_cfg.insert(k.to_string(), v.to_string());
     }
     let network = opts.network.clone().unwrap_or_else(|| "default".into());
-    let endpoints = match network.as_str() {
-        "none" | "host" => json!({}),
-        n if n.starts_with("container:") => json!({}),
-        n => {
-            let ipam = match (&opts.ip, &opts.ip6) {
-                (None, None) => Value::Null,
-                (v4, v6) => {
-                    let mut m = Map::new();
-                    if let Some(ip) = v4 {
-                        m.insert("IPv4Address".into(), json!(ip));
-                    }
-                    if let Some(ip) = v6 {
-                        m.insert("IPv6Address".into(), json!(ip));
-                    }
-                    Value::Object(m)
-                }
-            };
-            let aliases = (!opts.network_alias.is_empty()).then(|| opts.network_alias.clone());
-            json!({n: {"IPAMConfig":ipam,"Links":null,"Aliases":aliases,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}})
-        }
+    let mut endpoints = BTreeMap::new();
+    if !matches!(network.as_str(), "none" | "host") && !network.starts_with("container:") {
+        let ipam = match (&opts.ip, &opts.ip6) {
+            (None, None) => None,
+            (v4, v6) => Some(EndpointIpamConfig {
+                ipv4_address: v4.clone(),
+                ipv6_address: v6.clone(),
+                ..Default::default()
+            }),
+        };
+        endpoints.insert(
+            network.clone(),
+            EndpointSettings {
+                ipam_config: ipam,
+                aliases: some_if_any(&opts.network_alias),
+                ..Default::default()
+            },
+        );
+    }
+    let caps = |list: &[String]| some_if_any(&list.iter().map(|c| norm_cap(c)).collect::<Vec<_>>());
+    // Evaluated in the order the docker CLI reports their errors.
+    let restart_policy = restart_policy(opts.restart.as_deref())?;
+    let shm_size = opt_ram(&opts.shm_size)?;
+    let memory = opt_ram(&opts.memory)?;
+    let memory_reservation = opt_ram(&opts.memory_reservation)?;
+    let memory_swap = opt_ram(&opts.memory_swap)?;
+    let ulimits = ulimits(&opts.ulimit)?;
+    let mounts = super::mount_opts::parse_mounts(&opts.mount)?;
+    let console_size = match (opts.tty, term_size()) {
+        (true, Some((rows, cols))) => [rows.into(), cols.into()],
+        _ => [0, 0],
     };
-    let nano_cpus = opts.cpus.map(|c| (c * 1e9).round() as i64).unwrap_or(0);
-    let mut host = json!({
-        "Binds": null_if_empty(&binds),
-        "ContainerIDFile": opts.cidfile.clone().unwrap_or_default(),
-        "LogConfig": {"Type": opts.log_driver.clone().unwrap_or_default(), "Config": log_cfg},
-        "NetworkMode": network,
-        "PortBindings": bindings,
-        "RestartPolicy": restart_policy(opts.restart.as_deref())?,
-        "AutoRemove": opts.rm,
-        "VolumeDriver": "",
-        "VolumesFrom": null_if_empty(&opts.volumes_from),
-        "ConsoleSize": [0, 0],
-        "CapAdd": null_if_empty(&opts.cap_add.iter().map(|c| norm_cap(c)).collect::<Vec<_>>()),
-        "CapDrop": null_if_empty(&opts.cap_drop.iter().map(|c| norm_cap(c)).collect::<Vec<_>>()),
-        "CgroupnsMode": "",
-        "Dns": opts.dns,
-        "DnsOptions": opts.dns_option,
-        "DnsSearch": opts.dns_search,
-        "ExtraHosts": null_if_empty(&extra_hosts),
-        "GroupAdd": null_if_empty(&opts.group_add),
-        "IpcMode": opts.ipc.clone().unwrap_or_default(),
-        "Cgroup": "",
-        "Links": null_if_empty(&opts.link),
-        "OomScoreAdj": opts.oom_score_adj.unwrap_or(0),
-        "PidMode": opts.pid.clone().unwrap_or_default(),
-        "Privileged": opts.privileged,
-        "PublishAllPorts": opts.publish_all,
-        "ReadonlyRootfs": opts.read_only,
-        "SecurityOpt": null_if_empty(&security_opts(&opts.security_opt)?),
-        "UTSMode": opts.uts.clone().unwrap_or_default(),
-        "UsernsMode": opts.userns.clone().unwrap_or_default(),
-        "ShmSize": opt_ram(&opts.shm_size)?,
-        "Isolation": "",
-        "CpuShares": opts.cpu_shares.unwrap_or(0),
-        "Memory": opt_ram(&opts.memory)?,
-        "NanoCpus": nano_cpus,
-        "CgroupParent": "",
-        "BlkioWeight": 0,
-        "CpusetCpus": opts.cpuset_cpus.clone().unwrap_or_default(),
-        "CpusetMems": "",
-        "Devices": devices(&opts.device)?,
-        "MemoryReservation": opt_ram(&opts.memory_reservation)?,
-        "MemorySwap": opt_ram(&opts.memory_swap)?,
-        "MemorySwappiness": -1,
-        "OomKillDisable": opts.oom_kill_disable,
-        "PidsLimit": opts.pids_limit.unwrap_or(0),
-        "Ulimits": ulimits(&opts.ulimit)?,
-        "MaskedPaths": null,
-        "ReadonlyPaths": null,
-    });
-    if let Value::Object(h) = &mut host {
-        if !opts.device_cgroup_rule.is_empty() {
-            h.insert("DeviceCgroupRules".into(), json!(opts.device_cgroup_rule));
-        }
-        if let Some(g) = &opts.gpus {
-            h.insert("DeviceRequests".into(), gpu_request(g)?);
-        }
-        if !tmpfs.is_empty() {
-            h.insert("Tmpfs".into(), Value::Object(tmpfs));
-        }
-        let m = mounts(&opts.mount)?;
-        if !m.is_empty() {
-            h.insert("Mounts".into(), json!(m));
-        }
-        if opts.init {
-            h.insert("Init".into(), json!(true));
-        }
-        if let Some(rt) = &opts.runtime {
-            h.insert("Runtime".into(), json!(rt));
-        }
-        if opts.tty {
-            if let Some((rows, cols)) = term_size() {
-                h.insert("ConsoleSize".into(), json!([rows, cols]));
-            }
-        }
+    let host_config = HostConfig {
+        binds: some_if_any(&binds),
+        container_i_d_file: opts.cidfile.clone().unwrap_or_default(),
+        log_config: LogConfig {
+            kind: opts.log_driver.clone().unwrap_or_default(),
+            config: log_cfg,
+        },
+        network_mode: network,
+        port_bindings: bindings,
+        restart_policy,
+        auto_remove: opts.rm,
+        volumes_from: some_if_any(&opts.volumes_from),
+        cap_add: caps(&opts.cap_add),
+        cap_drop: caps(&opts.cap_drop),
+        dns: opts.dns.clone(),
+        dns_options: opts.dns_option.clone(),
+        dns_search: opts.dns_search.clone(),
+        extra_hosts: some_if_any(&extra_hosts),
+        group_add: some_if_any(&opts.group_add),
+        ipc_mode: opts.ipc.clone().unwrap_or_default(),
+        links: some_if_any(&opts.link),
+        oom_score_adj: opts.oom_score_adj.unwrap_or(0),
+        pid_mode: opts.pid.clone().unwrap_or_default(),
+        privileged: opts.privileged,
+        publish_all_ports: opts.publish_all,
+        readonly_rootfs: opts.read_only,
+        security_opt: some_if_any(&security_opts(&opts.security_opt)?),
+        u_t_s_mode: opts.uts.clone().unwrap_or_default(),
+        userns_mode: opts.userns.clone().unwrap_or_default(),
+        shm_size,
+        runtime: opts.runtime.clone().unwrap_or_default(),
+        cpu_shares: opts.cpu_shares.unwrap_or(0),
+        memory,
+        nano_cpus: opts.cpus.map(|c| (c * 1e9).round() as i64).unwrap_or(0),
+        cpuset_cpus: opts.cpuset_cpus.clone().unwrap_or_default(),
+        memory_reservation,
+        memory_swap,
+        memory_swappiness: Some(-1),
+        oom_kill_disable: Some(opts.oom_kill_disable),
+        pids_limit: Some(opts.pids_limit.unwrap_or(0)),
+        ulimits,
+        init: opts.init.then_some(true),
+        mounts: some_if_any(&mounts),
+        tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+        console_size: Some(console_size),
+        devices: devices(&opts.device)?,
+        ..Default::default()
+    };
+    let mut host_config = host_config;
+    if !opts.device_cgroup_rule.is_empty() {
+        host_config
+            .extra
+            .insert("DeviceCgroupRules".into(), json!(opts.device_cgroup_rule));
     }
-    let mut cfg = json!({
-        "Hostname": opts.hostname.clone().unwrap_or_default(),
-        "Domainname": opts.domainname.clone().unwrap_or_default(),
-        "User": opts.user.clone().unwrap_or_default(),
-        "AttachStdin": attach_in,
-        "AttachStdout": attach_out,
-        "AttachStderr": attach_err,
-        "Tty": opts.tty,
-        "OpenStdin": opts.interactive,
-        "StdinOnce": opts.interactive && attach_in && !detach,
-        "Env": null_if_empty(&env_list(opts)?),
-        "Cmd": null_if_empty(cmd),
-        "Image": image,
-        "Volumes": volumes,
-        "WorkingDir": opts.workdir.clone().unwrap_or_default(),
-        "Entrypoint": match &opts.entrypoint { Some(e) => json!([e]), None => Value::Null },
-        "OnBuild": null,
-        "Labels": labels(opts)?,
-        "HostConfig": host,
-        "NetworkingConfig": {"EndpointsConfig": endpoints},
-    });
-    if let Value::Object(c) = &mut cfg {
-        if !exposed.is_empty() {
-            c.insert("ExposedPorts".into(), Value::Object(exposed));
-        }
-        if let Some(s) = &opts.stop_signal {
-            c.insert("StopSignal".into(), json!(s));
-        }
-        if let Some(t) = opts.stop_timeout {
-            c.insert("StopTimeout".into(), json!(t));
-        }
-        if let Some(h) = healthcheck(opts)? {
-            c.insert("Healthcheck".into(), h);
-        }
+    if let Some(g) = &opts.gpus {
+        host_config
+            .extra
+            .insert("DeviceRequests".into(), gpu_request(g)?);
     }
-    Ok(cfg)
+    let config = ContainerConfig {
+        hostname: opts.hostname.clone().unwrap_or_default(),
+        domainname: opts.domainname.clone().unwrap_or_default(),
+        user: opts.user.clone().unwrap_or_default(),
+        attach_stdin: attach_in,
+        attach_stdout: attach_out,
+        attach_stderr: attach_err,
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        tty: opts.tty,
+        open_stdin: opts.interactive,
+        stdin_once: opts.interactive && attach_in && !detach,
+        env: some_if_any(&env_list(opts)?),
+        cmd: some_if_any(cmd),
+        image,
+        volumes: Some(volumes),
+        working_dir: opts.workdir.clone().unwrap_or_default(),
+        entrypoint: opts.entrypoint.as_ref().map(|e| vec![e.clone()]),
+        labels: Some(labels(opts)?),
+        stop_signal: opts.stop_signal.clone(),
+        stop_timeout: opts.stop_timeout,
+        healthcheck: healthcheck(opts)?,
+        ..Default::default()
+    };
+    Ok(ContainerCreateBody {
+        config,
+        host_config,
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: endpoints,
+            ..Default::default()
+        }),
+    })
 }
 
 /// `--health-*` and `--no-healthcheck` as the docker CLI turns them into `Healthcheck`
 /// (durations in nanoseconds; absent when no flag was given).
-fn healthcheck(opts: &CreateOpts) -> FResult<Option<Value>> {
+fn healthcheck(opts: &CreateOpts) -> FResult<Option<HealthConfig>> {
     let durations = [
         ("--health-interval", &opts.health_interval),
         ("--health-timeout", &opts.health_timeout),
@@ -760,7 +708,10 @@ fn healthcheck(opts: &CreateOpts) -> FResult<Option<Value>> {
         if any_option {
             return Err("--no-healthcheck conflicts with --health-* options".into());
         }
-        return Ok(Some(json!({ "Test": ["NONE"] })));
+        return Ok(Some(HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        }));
     }
     if !any_option {
         return Ok(None);
@@ -783,18 +734,20 @@ fn healthcheck(opts: &CreateOpts) -> FResult<Option<Value>> {
     if retries < 0 {
         return Err("--health-retries cannot be negative".into());
     }
-    let test = match &opts.health_cmd {
-        Some(cmd) => json!(["CMD-SHELL", cmd]),
-        None => Value::Null,
-    };
-    Ok(Some(json!({
-        "Test": test,
-        "Interval": ns[0],
-        "Timeout": ns[1],
-        "StartPeriod": ns[2],
-        "StartInterval": ns[3],
-        "Retries": retries,
-    })))
+    // The docker CLI leaves out what no flag set (Go's omitempty): berth sends the
+    // durations and retries as given, 0 included, and no Test without --health-cmd.
+    Ok(Some(HealthConfig {
+        test: opts
+            .health_cmd
+            .as_ref()
+            .map(|cmd| vec!["CMD-SHELL".into(), cmd.clone()]),
+        interval: Some(ns[0]),
+        timeout: Some(ns[1]),
+        start_period: Some(ns[2]),
+        start_interval: Some(ns[3]),
+        retries: Some(retries),
+        ..Default::default()
+    }))
 }
 
 fn term_size() -> Option<(u16, u16)> {
@@ -867,6 +820,7 @@ fn do_create(
     detach: bool,
 ) -> Result<String, Failure> {
     let body = create_body(opts, detach).map_err(|e| status_error(inv, &e))?;
+    let body = serde_json::to_value(&body).map_err(|e| status_error(inv, &e.to_string()))?;
     let mut path = "/containers/create".to_string();
     let mut qs = Vec::new();
     if let Some(n) = &opts.name {
@@ -1064,12 +1018,15 @@ fn extra_host(val: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn body(args: &[&str]) -> Value {
         let argv = std::iter::once("run").chain(args.iter().copied());
         let opts = CreateOpts::try_parse_from(argv).map_err(|e| e.to_string());
         match opts {
-            Ok(o) => create_body(&o, true).unwrap_or_else(|e| json!({ "error": e })),
+            Ok(o) => create_body(&o, true)
+                .map(|b| serde_json::to_value(b).unwrap_or_default())
+                .unwrap_or_else(|e| json!({ "error": e })),
             Err(e) => json!({ "error": e }),
         }
     }
@@ -1225,7 +1182,7 @@ mod tests {
         let (e, b) = r.unwrap_or_default();
         assert!(e.contains_key("80/udp") && e.contains_key("81/udp"));
         assert_eq!(
-            b["81/udp"],
+            serde_json::to_value(&b["81/udp"]).unwrap_or_default(),
             json!([{"HostIp":"127.0.0.1","HostPort":"8001"}])
         );
     }

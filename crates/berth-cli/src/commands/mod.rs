@@ -13,7 +13,6 @@ pub mod network;
 pub mod network_connect;
 mod network_ipam;
 pub mod observe;
-pub mod port_spec;
 pub mod registry;
 pub mod swarm;
 pub mod system;

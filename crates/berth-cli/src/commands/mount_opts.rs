@@ -2,7 +2,8 @@
 //! `--mount` errors are the CLI's own ("invalid argument ... for \"--mount\" flag: ...");
 //! the daemon checks the rest.
 
-use serde_json::{json, Map, Value};
+use berth_api::models::{BindOptions, Empty, Mount, TmpfsOptions, VolumeOptions};
+use std::collections::BTreeMap;
 
 fn bool_val(key: &str, val: &str) -> Result<bool, String> {
     match val {
@@ -54,13 +55,16 @@ fn csv_fields(s: &str) -> Vec<String> {
 }
 
 /// One `--mount` value -> a HostConfig.Mounts entry.
-pub fn parse_mount(value: &str) -> Result<Value, String> {
-    let mut typ = "volume".to_string();
-    let mut m = Map::new();
-    let mut bind = Map::new();
-    let mut vol = Map::new();
-    let mut tmpfs = Map::new();
+pub fn parse_mount(value: &str) -> Result<Mount, String> {
+    let mut m = Mount {
+        kind: "volume".into(),
+        ..Default::default()
+    };
+    let mut bind = BindOptions::default();
+    let mut vol = VolumeOptions::default();
+    let mut tmpfs = TmpfsOptions::default();
     let (mut has_bind, mut has_vol, mut has_tmpfs) = (false, false, false);
+    let mut has_target = false;
     for field in csv_fields(value) {
         let (key, val) = match field.split_once('=') {
             Some((k, v)) => (k.to_lowercase(), v.to_string()),
@@ -75,76 +79,70 @@ pub fn parse_mount(value: &str) -> Result<Value, String> {
             }
         };
         match key.as_str() {
-            "type" => typ = val.to_lowercase(),
-            "source" | "src" => {
-                m.insert("Source".into(), json!(abs_if_dot(&val)));
-            }
+            "type" => m.kind = val.to_lowercase(),
+            "source" | "src" => m.source = abs_if_dot(&val),
             "target" | "dst" | "destination" => {
-                m.insert("Target".into(), json!(val));
+                m.target = val;
+                has_target = true;
             }
-            "readonly" | "ro" => {
-                m.insert("ReadOnly".into(), json!(bool_val(&key, &val)?));
-            }
-            "consistency" => {
-                m.insert("Consistency".into(), json!(val.to_lowercase()));
-            }
+            "readonly" | "ro" => m.read_only = bool_val(&key, &val)?,
+            "consistency" => m.consistency = val.to_lowercase(),
             "bind-propagation" => {
                 has_bind = true;
-                bind.insert("Propagation".into(), json!(val.to_lowercase()));
+                bind.propagation = val.to_lowercase();
             }
             "bind-nonrecursive" => {
                 has_bind = true;
-                bind.insert("NonRecursive".into(), json!(bool_val(&key, &val)?));
+                bind.non_recursive = bool_val(&key, &val)?;
             }
             "volume-nocopy" => {
                 has_vol = true;
-                vol.insert("NoCopy".into(), json!(bool_val(&key, &val)?));
+                vol.no_copy = bool_val(&key, &val)?;
             }
             "volume-subpath" => {
                 has_vol = true;
-                vol.insert("Subpath".into(), json!(val));
+                vol.subpath = val;
             }
             "volume-label" => {
                 has_vol = true;
                 let (k, v) = val.split_once('=').unwrap_or((&val, ""));
-                let labels = vol.entry("Labels").or_insert_with(|| json!({}));
-                labels[k] = json!(v);
+                vol.labels
+                    .get_or_insert_with(Default::default)
+                    .insert(k.to_string(), v.to_string());
             }
             "volume-driver" => {
                 has_vol = true;
-                let dc = vol.entry("DriverConfig").or_insert_with(|| json!({}));
-                dc["Name"] = json!(val);
+                vol.driver_config.get_or_insert_with(Default::default).name = val;
             }
             "volume-opt" => {
                 has_vol = true;
                 let (k, v) = val
                     .split_once('=')
                     .ok_or_else(|| format!("invalid volume-opt '{val}'"))?;
-                let dc = vol.entry("DriverConfig").or_insert_with(|| json!({}));
-                if dc.get("Options").is_none() {
-                    dc["Options"] = json!({});
-                }
-                dc["Options"][k] = json!(v);
+                vol.driver_config
+                    .get_or_insert_with(Default::default)
+                    .options
+                    .get_or_insert_with(Default::default)
+                    .insert(k.to_string(), v.to_string());
             }
             "tmpfs-size" => {
                 has_tmpfs = true;
-                let n = crate::units::ram_in_bytes(&val)
+                tmpfs.size_bytes = crate::units::ram_in_bytes(&val)
                     .map_err(|_| format!("invalid value for {key}: {val}"))?;
-                tmpfs.insert("SizeBytes".into(), json!(n));
             }
             "tmpfs-mode" => {
                 has_tmpfs = true;
-                let n = u32::from_str_radix(&val, 8)
+                tmpfs.mode = u32::from_str_radix(&val, 8)
                     .map_err(|_| format!("invalid value for {key}: {val}"))?;
-                tmpfs.insert("Mode".into(), json!(n));
             }
             _ => return Err(format!("unexpected key '{key}' in '{field}'")),
         }
     }
+    let typ = m.kind.clone();
     if typ.is_empty() {
         return Err("type is required".into());
     }
-    if !m.contains_key("Target") {
+    if !has_target {
         return Err("target is required".into());
     }
     if has_vol && typ != "volume" {
@@ -162,22 +160,21 @@ pub fn parse_mount(value: &str) -> Result<Value, String> {
             "cannot mix 'tmpfs-*' options with mount type '{typ}'"
         ));
     }
-    m.insert("Type".into(), json!(typ));
     if has_bind {
-        m.insert("BindOptions".into(), Value::Object(bind));
+        m.bind_options = Some(bind);
     }
     if has_vol {
-        vol.entry("DriverConfig").or_insert_with(|| json!({}));
-        m.insert("VolumeOptions".into(), Value::Object(vol));
+        vol.driver_config.get_or_insert_with(Default::default);
+        m.volume_options = Some(vol);
     }
     if has_tmpfs {
-        m.insert("TmpfsOptions".into(), Value::Object(tmpfs));
+        m.tmpfs_options = Some(tmpfs);
     }
-    Ok(Value::Object(m))
+    Ok(m)
 }
 
 /// Every `--mount`, with the flag error wording of the docker CLI.
-pub fn parse_mounts(list: &[String]) -> Result<Vec<Value>, String> {
+pub fn parse_mounts(list: &[String]) -> Result<Vec<Mount>, String> {
     list.iter()
         .map(|v| {
             parse_mount(v)
@@ -188,9 +185,9 @@ pub fn parse_mounts(list: &[String]) -> Result<Vec<Value>, String> {
 
 /// `-v` values: binds (with a relative `./` host path made absolute, as the docker CLI
 /// does) and anonymous volumes for Config.Volumes.
-pub fn split_volumes(list: &[String]) -> (Vec<String>, Map<String, Value>) {
+pub fn split_volumes(list: &[String]) -> (Vec<String>, BTreeMap<String, Empty>) {
     let mut binds = Vec::new();
-    let mut volumes = Map::new();
+    let mut volumes = BTreeMap::new();
     for v in list {
         match v.split_once(':') {
             Some((host, rest)) => {
@@ -202,7 +199,7 @@ pub fn split_volumes(list: &[String]) -> (Vec<String>, Map<String, Value>) {
                 binds.push(format!("{host}:{rest}"));
             }
             None => {
-                volumes.insert(v.clone(), json!({}));
+                volumes.insert(v.clone(), Empty);
             }
         }
     }
@@ -212,21 +209,24 @@ pub fn split_volumes(list: &[String]) -> (Vec<String>, Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn mount_flags_as_docker() {
+        let j = |m: Mount| serde_json::to_value(m).unwrap();
         let m = parse_mount("type=volume,src=mv,dst=/m,volume-nocopy").unwrap();
         assert_eq!(
-            m,
+            j(m),
             json!({"Type":"volume","Source":"mv","Target":"/m","VolumeOptions":{"NoCopy":true,"DriverConfig":{}}})
         );
         let m = parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770").unwrap();
         assert_eq!(
-            m["TmpfsOptions"],
+            j(m)["TmpfsOptions"],
             json!({"SizeBytes":1048576,"Mode":0o1770})
         );
         let m = parse_mount("type=bind,source=/tmp,target=/h,readonly,bind-propagation=rslave")
             .unwrap();
+        let m = j(m);
         assert_eq!(m["ReadOnly"], json!(true));
         assert_eq!(m["BindOptions"]["Propagation"], json!("rslave"));
         let e = |s: &str| parse_mount(s).unwrap_err();

@@ -36,7 +36,7 @@ pub async fn create(
 pub async fn list(
     State(engine): State<AppState>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<berth_api::models::ContainerSummary>>> {
     let q = Query::parse(q.as_deref());
     let f = q.filters()?;
     filters::validate(&f)?;
@@ -118,7 +118,7 @@ pub async fn inspect(
     State(engine): State<AppState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<berth_api::models::ContainerInspect>> {
     let q = Query::parse(q.as_deref());
     let c = engine.get(&id)?;
     let rec = c.snapshot().await;
@@ -132,7 +132,7 @@ pub async fn inspect(
     // Docker lists the container's exec instances; null when there are none.
     let execs = engine.exec_ids(&rec.id);
     if !execs.is_empty() {
-        v["ExecIDs"] = json!(execs);
+        v.exec_ids = Some(execs);
     }
     Ok(Json(v))
 }

@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_api::models::{GraphDriver, ImageInspect, ImageMetadata, ImageSummary, RootFs};
 use berth_engine::images::{DeleteItem, Image, Loaded};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -74,19 +75,19 @@ impl Write for ChannelWriter {
     }
 }
 
-pub(super) fn summary(img: &Image) -> Value {
-    json!({
-        "Id": img.id,
-        "ParentId": img.parent,
-        "RepoTags": img.repo_tags,
-        "RepoDigests": img.repo_digests,
-        "Created": created_unix(&img.created),
-        "Size": img.size,
-        "SharedSize": -1,
-        "VirtualSize": img.size,
-        "Labels": img.config.get("Labels").filter(|l| !l.is_null()).cloned().unwrap_or(json!({})),
-        "Containers": -1,
-    })
+pub(super) fn summary(img: &Image) -> ImageSummary {
+    ImageSummary {
+        id: img.id.clone(),
+        parent_id: img.parent.clone(),
+        repo_tags: img.repo_tags.clone(),
+        repo_digests: img.repo_digests.clone(),
+        created: created_unix(&img.created),
+        size: img.size,
+        shared_size: -1,
+        virtual_size: img.size,
+        labels: img.config.labels().clone(),
+        containers: -1,
+    }
 }
 
 fn created_unix(created: &str) -> i64 {
@@ -95,31 +96,39 @@ fn created_unix(created: &str) -> i64 {
         .unwrap_or(0)
 }
 
-fn image_inspect(img: &Image) -> Value {
-    json!({
-        "Id": img.id,
-        "RepoTags": img.repo_tags,
-        "RepoDigests": img.repo_digests,
-        "Parent": img.parent,
-        "Comment": img.comment,
-        "Created": img.created,
-        "DockerVersion": img.docker_version,
-        "Author": img.author,
-        "Config": img.config,
-        "Architecture": img.architecture,
-        "Variant": img.variant,
-        "Os": img.os,
-        "Size": img.size,
-        "GraphDriver": { "Data": Value::Null, "Name": "overlay2" },
-        "RootFS": { "Type": "layers", "Layers": img.diff_ids },
-        "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
-    })
+fn image_inspect(img: &Image) -> ImageInspect {
+    ImageInspect {
+        id: img.id.clone(),
+        repo_tags: img.repo_tags.clone(),
+        repo_digests: img.repo_digests.clone(),
+        parent: img.parent.clone(),
+        comment: img.comment.clone(),
+        created: img.created.clone(),
+        docker_version: img.docker_version.clone(),
+        author: img.author.clone(),
+        config: img.config_json.clone(),
+        architecture: img.architecture.clone(),
+        variant: img.variant.clone(),
+        os: img.os.clone(),
+        size: img.size,
+        graph_driver: GraphDriver {
+            data: None,
+            name: "overlay2".into(),
+        },
+        root_fs: RootFs {
+            kind: "layers".into(),
+            layers: img.diff_ids.clone(),
+        },
+        metadata: ImageMetadata {
+            last_tag_time: "0001-01-01T00:00:00Z".into(),
+        },
+    }
 }
 
 pub async fn list(
     State(engine): State<AppState>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<ImageSummary>>> {
     let q = Query::parse(q.as_deref());
     let f = q.filters()?;
     for k in f.keys() {
@@ -145,12 +154,7 @@ pub async fn list(
             }
         }
         if let Some(labels) = f.get("label") {
-            let have: std::collections::BTreeMap<String, String> = img
-                .config
-                .get("Labels")
-                .and_then(|l| serde_json::from_value(l.clone()).ok())
-                .unwrap_or_default();
-            if !berth_api::filters::labels_match(&have, labels) {
+            if !berth_api::filters::labels_match(img.config.labels(), labels) {
                 continue;
             }
         }

@@ -7,6 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_api::models::NetworkConnectBody;
 use serde_json::{json, Value};
 
 pub async fn list(State(engine): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
@@ -68,10 +69,15 @@ pub async fn connect(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    let v = body_json(&body)?;
-    let container = v.get("Container").and_then(|c| c.as_str()).unwrap_or("");
-    let req = berth_engine::container::netconnect::parse_endpoint_config(v.get("EndpointConfig"))?;
-    engine.network_connect(&id, container, req).await?;
+    let body: NetworkConnectBody = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        NetworkConnectBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
+    };
+    let req =
+        berth_engine::container::netconnect::parse_endpoint_config(body.endpoint_config.as_ref())?;
+    engine.network_connect(&id, &body.container, req).await?;
     Ok(StatusCode::OK)
 }
 

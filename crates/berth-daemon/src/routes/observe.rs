@@ -236,8 +236,8 @@ pub async fn system_df(State(engine): State<AppState>) -> ApiResult<Json<Value>>
         layers_size += img.size;
         sizes.insert(img.id.clone(), img.size);
         let mut v = super::images::summary(img);
-        v["Containers"] = json!(users.get(&img.id).copied().unwrap_or(0));
-        v["SharedSize"] = json!(0);
+        v.containers = users.get(&img.id).copied().unwrap_or(0);
+        v.shared_size = 0;
         image_rows.push(v);
     }
     let mut containers = Vec::new();

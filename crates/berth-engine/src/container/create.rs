@@ -6,7 +6,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::model::{ContainerRecord, State};
 use crate::runtime;
-use berth_api::models::{ContainerCreateBody, ContainerCreateResponse};
+use berth_api::models::{ContainerConfig, ContainerCreateBody, ContainerCreateResponse};
 use chrono::Utc;
 use std::sync::Arc;
 use tracing::info;
@@ -37,10 +37,17 @@ impl Engine {
             ));
         }
         let image = self.images.get(&body.config.image).await?;
+        if let Some(e) = &image.config_error {
+            return Err(EngineError::InvalidParameter(format!(
+                "invalid image config of {}: {e}",
+                image.id
+            )));
+        }
         validate_host_config(&body)?;
         let warnings = Vec::new();
 
-        let mut config = body.config.clone();
+        // A container's Env and Labels are always written (`[]`, `{}`).
+        let mut config = body.config.clone().for_container();
         merge_image_config(&mut config, &image.config);
         // Held until the record is indexed, so `volume rm` cannot remove a volume this
         // container is about to use.
@@ -203,14 +210,7 @@ impl Engine {
 }
 
 /// Applies the image's defaults to the request's config, as Docker's `merge` does.
-fn merge_image_config(cfg: &mut berth_api::models::ContainerConfig, image: &serde_json::Value) {
-    let get_strs = |key: &str| -> Option<Vec<String>> {
-        image.get(key)?.as_array().map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-    };
+fn merge_image_config(cfg: &mut ContainerConfig, image: &ContainerConfig) {
     // `--entrypoint ""` arrives as [""] and means "no entrypoint".
     if cfg
         .entrypoint
@@ -220,90 +220,59 @@ fn merge_image_config(cfg: &mut berth_api::models::ContainerConfig, image: &serd
         cfg.entrypoint = Some(Vec::new());
     }
     if cfg.entrypoint.is_none() {
-        cfg.entrypoint = get_strs("Entrypoint");
+        cfg.entrypoint = image.entrypoint.clone();
         if cfg.cmd.is_none() {
-            cfg.cmd = get_strs("Cmd");
+            cfg.cmd = image.cmd.clone();
         }
     }
-    if let Some(env) = get_strs("Env") {
-        let user_keys: Vec<String> = cfg
-            .env
-            .iter()
-            .map(|e| e.split('=').next().unwrap_or("").to_string())
-            .collect();
+    if let Some(env) = &image.env {
+        let mine = cfg.env.get_or_insert_with(Vec::new);
+        let key = |e: &str| e.split('=').next().unwrap_or("").to_string();
+        let user_keys: Vec<String> = mine.iter().map(|e| key(e)).collect();
         let mut merged: Vec<String> = env
-            .into_iter()
-            .filter(|e| {
-                !user_keys
-                    .iter()
-                    .any(|k| k == e.split('=').next().unwrap_or(""))
-            })
+            .iter()
+            .filter(|e| !user_keys.contains(&key(e)))
+            .cloned()
             .collect();
-        merged.append(&mut cfg.env);
-        cfg.env = merged;
+        merged.append(mine);
+        *mine = merged;
     }
-    let get_str = |key: &str| {
-        image
-            .get(key)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
     if cfg.working_dir.is_empty() {
-        cfg.working_dir = get_str("WorkingDir");
+        cfg.working_dir = image.working_dir.clone();
     }
     if cfg.user.is_empty() {
-        cfg.user = get_str("User");
+        cfg.user = image.user.clone();
     }
-    if let Some(labels) = image.get("Labels").and_then(|l| l.as_object()) {
+    if let Some(labels) = &image.labels {
+        let mine = cfg.labels.get_or_insert_with(Default::default);
         for (k, v) in labels {
-            if let Some(v) = v.as_str() {
-                cfg.labels.entry(k.clone()).or_insert_with(|| v.to_string());
-            }
+            mine.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    if let Some(ports) = image.get("ExposedPorts").and_then(|p| p.as_object()) {
+    if let Some(ports) = &image.exposed_ports {
         let mine = cfg.exposed_ports.get_or_insert_with(Default::default);
         for (k, v) in ports {
-            mine.entry(k.clone()).or_insert(v.clone());
+            mine.entry(k.clone()).or_insert(*v);
         }
     }
-    if let Some(vols) = image.get("Volumes").and_then(|p| p.as_object()) {
+    if let Some(vols) = &image.volumes {
         let mine = cfg.volumes.get_or_insert_with(Default::default);
         for (k, v) in vols {
-            mine.entry(k.clone()).or_insert(v.clone());
+            mine.entry(k.clone()).or_insert(*v);
         }
     }
     if cfg.stop_signal.is_none() {
-        cfg.stop_signal = image
-            .get("StopSignal")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
+        cfg.stop_signal = image.stop_signal.clone();
     }
-    // moby's merge: the image's check, with each field the container leaves unset
-    // (an empty Test, a zero duration or retry count) taken from it.
-    let image_check = image.get("Healthcheck").filter(|v| !v.is_null()).cloned();
-    match (&mut cfg.healthcheck, image_check) {
-        (None, img) => cfg.healthcheck = img,
-        (Some(mine), Some(img)) => {
-            if let (Some(m), Some(i)) = (mine.as_object_mut(), img.as_object()) {
-                let unset = |v: Option<&serde_json::Value>| match v {
-                    None | Some(serde_json::Value::Null) => true,
-                    Some(serde_json::Value::Array(a)) => a.is_empty(),
-                    Some(serde_json::Value::Number(n)) => n.as_i64() == Some(0),
-                    _ => false,
-                };
-                for (k, v) in i {
-                    if unset(m.get(k)) {
-                        m.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
+    // moby's merge: the image's check, with each field the container leaves unset taken
+    // from it.
+    match (&mut cfg.healthcheck, &image.healthcheck) {
+        (None, img) => cfg.healthcheck = img.clone(),
+        (Some(mine), Some(img)) => mine.inherit(img),
         (Some(_), None) => {}
     }
     if cfg.shell.is_none() {
-        cfg.shell = get_strs("Shell");
+        cfg.shell = image.shell.clone();
     }
 }
 
@@ -388,27 +357,28 @@ pub(super) fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_api::models::ContainerConfig;
-    use serde_json::json;
 
-    fn image() -> serde_json::Value {
-        json!({"Cmd": ["sh"], "Entrypoint": null, "Env": ["PATH=/bin", "A=1"],
-               "WorkingDir": "/w", "Labels": {"l": "img", "m": "img"}, "StopSignal": "SIGQUIT"})
+    fn image() -> ContainerConfig {
+        serde_json::from_str(
+            r#"{"Cmd": ["sh"], "Entrypoint": null, "Env": ["PATH=/bin", "A=1"],
+               "WorkingDir": "/w", "Labels": {"l": "img", "m": "img"}, "StopSignal": "SIGQUIT"}"#,
+        )
+        .expect("image config")
     }
 
     #[test]
     fn image_defaults_fill_the_gaps() {
         let mut c = ContainerConfig {
-            env: vec!["A=2".into()],
+            env: Some(vec!["A=2".into()]),
+            labels: Some([("l".to_string(), "mine".to_string())].into()),
             ..Default::default()
         };
-        c.labels.insert("l".into(), "mine".into());
         merge_image_config(&mut c, &image());
         assert_eq!(c.cmd, Some(vec!["sh".to_string()]));
-        assert_eq!(c.env, vec!["PATH=/bin".to_string(), "A=2".to_string()]);
+        assert_eq!(c.env(), ["PATH=/bin".to_string(), "A=2".to_string()]);
         assert_eq!(c.working_dir, "/w");
-        assert_eq!(c.labels["l"], "mine");
-        assert_eq!(c.labels["m"], "img");
+        assert_eq!(c.labels()["l"], "mine");
+        assert_eq!(c.labels()["m"], "img");
         assert_eq!(c.stop_signal.as_deref(), Some("SIGQUIT"));
     }
 

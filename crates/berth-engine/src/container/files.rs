@@ -393,7 +393,8 @@ impl Engine {
                     "changes are not available for a copied (vfs) rootfs".to_string(),
                 ));
             }
-            berth_image::diff::changes(&dir.join("upper"), &lowers).map_err(map_err)
+            berth_image::diff::changes(&berth_image::snapshot::upper_dir(&dir), &lowers)
+                .map_err(map_err)
         })
         .await
         .map_err(|e| EngineError::internal("changes task", e))?
@@ -409,9 +410,7 @@ impl Engine {
                 "commit is not available for a copied (vfs) rootfs".to_string(),
             ));
         }
-        let mut cfg: berth_image::ContainerConfig = serde_json::to_value(&rec.config)
-            .and_then(serde_json::from_value)
-            .map_err(|e| EngineError::internal("converting container config", e))?;
+        let mut cfg = rec.config.clone().for_image();
         berth_image::apply_changes(&mut cfg, &opts.changes).map_err(map_err)?;
         // The builder's ENTRYPOINT resets an inherited CMD unless CMD is set as well.
         let kw = |c: &String, k: &str| {
@@ -447,7 +446,7 @@ impl Engine {
         let created_by = rec.config.cmd.clone().unwrap_or_default().join(" ");
         let (parent, cid) = (rec.image_id.clone(), rec.id.clone());
         let r = tokio::task::spawn_blocking(move || {
-            let upper = dir.join("upper");
+            let upper = berth_image::snapshot::upper_dir(&dir);
             std::fs::create_dir_all(&upper)
                 .map_err(|e| EngineError::internal("creating upper dir", e))?;
             store

@@ -60,7 +60,7 @@ pub fn matches(rec: &ContainerRecord, f: &Filters, ancestor_ids: &[String]) -> b
                     _ => rec.name.contains(v),
                 }
             }),
-            "label" => labels_match(&rec.config.labels, vals),
+            "label" => labels_match(rec.config.labels(), vals),
             "status" => vals.iter().any(|v| v == rec.state.status.as_str()),
             "exited" => {
                 rec.state.status == Status::Exited
@@ -83,14 +83,14 @@ pub fn matches_prune(rec: &ContainerRecord, f: &Filters) -> Result<bool> {
     for (k, vals) in f {
         match k.as_str() {
             "label" => {
-                if !labels_match(&rec.config.labels, vals) {
+                if !labels_match(rec.config.labels(), vals) {
                     return Ok(false);
                 }
             }
             "label!" => {
                 if vals
                     .iter()
-                    .any(|v| labels_match(&rec.config.labels, std::slice::from_ref(v)))
+                    .any(|v| labels_match(rec.config.labels(), std::slice::from_ref(v)))
                 {
                     return Ok(false);
                 }

@@ -7,8 +7,8 @@ use super::{write_record, Container};
 use crate::engine::Engine;
 use crate::model::{ContainerRecord, Health, HealthLog, Status};
 use crate::runtime;
+use berth_api::models::HealthConfig;
 use chrono::Utc;
-use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,65 +35,38 @@ pub struct Check {
     pub retries: i64,
 }
 
-fn nanos(v: &Value, key: &str) -> Option<Duration> {
-    v.get(key)
-        .and_then(Value::as_i64)
-        .filter(|n| *n > 0)
-        .map(|n| Duration::from_nanos(n as u64))
+/// A duration field in nanoseconds, when set and positive.
+fn nanos(v: Option<i64>) -> Option<Duration> {
+    v.filter(|n| *n > 0).map(|n| Duration::from_nanos(n as u64))
 }
 
 /// The check `Config.Healthcheck` describes, or None (none, or `["NONE"]`).
-pub fn check_of(healthcheck: Option<&Value>) -> Option<Check> {
+pub fn check_of(healthcheck: Option<&HealthConfig>) -> Option<Check> {
     let h = healthcheck?;
-    let test: Vec<String> = h
-        .get("Test")?
-        .as_array()?
-        .iter()
-        .filter_map(|s| s.as_str().map(str::to_string))
-        .collect();
-    let command = match test.first().map(String::as_str) {
-        Some("CMD") if test.len() > 1 => test[1..].to_vec(),
-        Some("CMD-SHELL") if test.len() > 1 => {
-            vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")]
-        }
-        _ => return None,
-    };
     Some(Check {
-        command,
-        interval: nanos(h, "Interval").unwrap_or(DEFAULT_INTERVAL),
-        timeout: nanos(h, "Timeout").unwrap_or(DEFAULT_TIMEOUT),
-        start_period: nanos(h, "StartPeriod").unwrap_or_default(),
-        start_interval: nanos(h, "StartInterval").unwrap_or(DEFAULT_START_INTERVAL),
-        retries: h
-            .get("Retries")
-            .and_then(Value::as_i64)
-            .filter(|r| *r > 0)
-            .unwrap_or(DEFAULT_RETRIES),
+        command: h.probe()?,
+        interval: nanos(h.interval).unwrap_or(DEFAULT_INTERVAL),
+        timeout: nanos(h.timeout).unwrap_or(DEFAULT_TIMEOUT),
+        start_period: nanos(h.start_period).unwrap_or_default(),
+        start_interval: nanos(h.start_interval).unwrap_or(DEFAULT_START_INTERVAL),
+        retries: h.retries.filter(|r| *r > 0).unwrap_or(DEFAULT_RETRIES),
     })
 }
 
 /// moby's checks of a create request's health check (400 when wrong).
-pub fn validate(healthcheck: Option<&Value>) -> Result<(), String> {
+pub fn validate(healthcheck: Option<&HealthConfig>) -> Result<(), String> {
     let Some(h) = healthcheck else { return Ok(()) };
-    let below = |key: &str| {
-        h.get(key)
-            .and_then(Value::as_i64)
-            .is_some_and(|n| n != 0 && n < 1_000_000)
-    };
-    for (key, label) in [
-        ("Interval", "Interval"),
-        ("Timeout", "Timeout"),
-        ("StartPeriod", "StartPeriod"),
-        ("StartInterval", "StartInterval"),
+    for (value, label) in [
+        (h.interval, "Interval"),
+        (h.timeout, "Timeout"),
+        (h.start_period, "StartPeriod"),
+        (h.start_interval, "StartInterval"),
     ] {
-        if below(key) {
+        if value.is_some_and(|n| n != 0 && n < 1_000_000) {
             return Err(format!("{label} in Healthcheck cannot be less than 1ms"));
         }
     }
-    if h.get("Retries")
-        .and_then(Value::as_i64)
-        .is_some_and(|r| r < 0)
-    {
+    if h.retries.is_some_and(|r| r < 0) {
         return Err("Retries in Healthcheck cannot be negative".into());
     }
     Ok(())
@@ -307,29 +280,34 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A health config from its JSON.
+    fn hc(v: serde_json::Value) -> HealthConfig {
+        serde_json::from_value(v).expect("health config")
+    }
+
     #[test]
     fn check_parsing_and_defaults() {
-        let c = check_of(Some(&json!({"Test": ["CMD-SHELL", "exit 0"]}))).unwrap();
+        let c = check_of(Some(&hc(json!({"Test": ["CMD-SHELL", "exit 0"]})))).unwrap();
         assert_eq!(c.command, vec!["/bin/sh", "-c", "exit 0"]);
         assert_eq!(c.interval, DEFAULT_INTERVAL);
         assert_eq!(c.retries, 3);
-        let c = check_of(Some(
-            &json!({"Test": ["CMD", "true", "x"], "Interval": 1_000_000_000i64, "Retries": 5}),
-        ))
+        let c = check_of(Some(&hc(
+            json!({"Test": ["CMD", "true", "x"], "Interval": 1_000_000_000i64, "Retries": 5}),
+        )))
         .unwrap();
         assert_eq!(c.command, vec!["true", "x"]);
         assert_eq!(c.interval, Duration::from_secs(1));
         assert_eq!(c.retries, 5);
-        assert!(check_of(Some(&json!({"Test": ["NONE"]}))).is_none());
+        assert!(check_of(Some(&hc(json!({"Test": ["NONE"]})))).is_none());
         assert!(check_of(None).is_none());
-        assert!(validate(Some(&json!({"Interval": 10}))).is_err());
-        assert!(validate(Some(&json!({"Retries": -1}))).is_err());
-        assert!(validate(Some(&json!({"Interval": 0, "Retries": 0}))).is_ok());
+        assert!(validate(Some(&hc(json!({"Interval": 10})))).is_err());
+        assert!(validate(Some(&hc(json!({"Retries": -1})))).is_err());
+        assert!(validate(Some(&hc(json!({"Interval": 0, "Retries": 0})))).is_ok());
     }
 
     #[test]
     fn results_follow_moby() {
-        let check = check_of(Some(&json!({"Test": ["CMD", "x"], "Retries": 2}))).unwrap();
+        let check = check_of(Some(&hc(json!({"Test": ["CMD", "x"], "Retries": 2})))).unwrap();
         let mut h = Health {
             status: "starting".into(),
             ..Default::default()

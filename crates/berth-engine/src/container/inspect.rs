@@ -2,95 +2,105 @@
 //! with every field Docker returns (clients parse them).
 
 use crate::model::{format_time, ContainerRecord, Status};
+use berth_api::models::{
+    ContainerInspect, ContainerState, ContainerSummary, EndpointSettings, GraphDriver,
+    NetworkSettings, PortMap, SummaryHostConfig, SummaryNetworkSettings,
+};
+use berth_image::snapshot;
 use chrono::Utc;
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// `docker inspect` of a container.
-pub fn inspect(rec: &ContainerRecord, dir: &Path, sizes: Option<(u64, u64)>) -> Value {
+pub fn inspect(rec: &ContainerRecord, dir: &Path, sizes: Option<(u64, u64)>) -> ContainerInspect {
     let st = &rec.state;
     let d = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let started = st.started_at.is_some() || st.status.is_running();
-    let mut v = json!({
-        "Id": rec.id,
-        "Created": format_time(Some(rec.created)),
-        "Path": rec.path,
-        "Args": rec.args,
-        "State": {
-            "Status": st.status.as_str(),
-            "Running": st.status.is_running(),
-            "Paused": st.status == Status::Paused,
-            "Restarting": st.status == Status::Restarting,
-            "OOMKilled": st.oom_killed,
-            "Dead": st.status == Status::Dead,
-            "Pid": st.pid,
-            "ExitCode": st.exit_code,
-            "Error": st.error,
-            "StartedAt": format_time(st.started_at),
-            "FinishedAt": format_time(st.finished_at),
+    let if_started = |name: &str| if started { d(name) } else { String::new() };
+    ContainerInspect {
+        id: rec.id.clone(),
+        created: format_time(Some(rec.created)),
+        path: rec.path.clone(),
+        args: rec.args.clone(),
+        state: ContainerState {
+            status: st.status.as_str().to_string(),
+            running: st.status.is_running(),
+            paused: st.status == Status::Paused,
+            restarting: st.status == Status::Restarting,
+            oom_killed: st.oom_killed,
+            dead: st.status == Status::Dead,
+            pid: st.pid,
+            exit_code: st.exit_code,
+            error: st.error.clone(),
+            started_at: format_time(st.started_at),
+            finished_at: format_time(st.finished_at),
+            health: st.health.clone(),
         },
-        "Image": rec.image_id,
-        "ResolvConfPath": if started { d("resolv.conf") } else { String::new() },
-        "HostnamePath": if started { d("hostname") } else { String::new() },
-        "HostsPath": if started { d("hosts") } else { String::new() },
-        "LogPath": if started { d(&format!("{}-json.log", rec.id)) } else { String::new() },
-        "Name": format!("/{}", rec.name),
-        "RestartCount": rec.restart_count,
-        "Driver": "overlay2",
-        "Platform": "linux",
-        "MountLabel": "",
-        "ProcessLabel": "",
-        "AppArmorProfile": "",
-        "ExecIDs": Value::Null,
-        "HostConfig": rec.host_config,
-        "GraphDriver": {
-            "Data": {
-                "MergedDir": d("bundle/rootfs"),
-                "UpperDir": d("upper"),
-                "WorkDir": d("work"),
-            },
-            "Name": "overlay2",
+        image: rec.image_id.clone(),
+        resolv_conf_path: if_started("resolv.conf"),
+        hostname_path: if_started("hostname"),
+        hosts_path: if_started("hosts"),
+        log_path: if_started(&format!("{}-json.log", rec.id)),
+        name: format!("/{}", rec.name),
+        restart_count: rec.restart_count,
+        driver: "overlay2".into(),
+        platform: "linux".into(),
+        mount_label: String::new(),
+        process_label: String::new(),
+        app_armor_profile: String::new(),
+        exec_ids: None,
+        host_config: rec.host_config.clone(),
+        graph_driver: GraphDriver {
+            data: Some(
+                [
+                    ("MergedDir", snapshot::rootfs_dir(dir)),
+                    ("UpperDir", snapshot::upper_dir(dir)),
+                    ("WorkDir", snapshot::work_dir(dir)),
+                ]
+                .map(|(k, v)| (k.to_string(), v.to_string_lossy().into_owned()))
+                .into(),
+            ),
+            name: "overlay2".into(),
         },
-        "Mounts": super::mounts::mounts_json(rec),
-        "Config": rec.config,
-        "NetworkSettings": network_settings(rec),
-    });
-    if let Some((rw, rootfs)) = sizes {
-        v["SizeRw"] = json!(rw);
-        v["SizeRootFs"] = json!(rootfs);
+        mounts: super::mounts::mounts_json(rec),
+        config: rec.config.clone(),
+        network_settings: network_settings(rec),
+        size_rw: sizes.map(|s| s.0),
+        size_root_fs: sizes.map(|s| s.1),
     }
-    if let Some(h) = &st.health {
-        v["State"]["Health"] = json!(h);
-    }
-    v
 }
 
 /// One entry of `GET /containers/json`.
-pub fn summary(rec: &ContainerRecord, image_name: &str, sizes: Option<(u64, u64)>) -> Value {
-    let mut v = json!({
-        "Id": rec.id,
-        "Names": [format!("/{}", rec.name)],
-        "Image": image_name,
-        "ImageID": rec.image_id,
-        "Command": rec.command_line(),
-        "Created": rec.created.timestamp(),
-        "Ports": if rec.state.status.is_running() {
+pub fn summary(
+    rec: &ContainerRecord,
+    image_name: &str,
+    sizes: Option<(u64, u64)>,
+) -> ContainerSummary {
+    ContainerSummary {
+        id: rec.id.clone(),
+        names: vec![format!("/{}", rec.name)],
+        image: image_name.to_string(),
+        image_id: rec.image_id.clone(),
+        command: rec.command_line(),
+        created: rec.created.timestamp(),
+        ports: if rec.state.status.is_running() {
             crate::network::ports::summary_ports(&published(rec), rec.config.exposed_ports.as_ref())
         } else {
-            json!([])
+            Vec::new()
         },
-        "Labels": rec.config.labels,
-        "State": rec.state.status.as_str(),
-        "Status": status_text(rec),
-        "HostConfig": { "NetworkMode": rec.host_config.network_mode },
-        "NetworkSettings": { "Networks": network_settings(rec)["Networks"].clone() },
-        "Mounts": super::mounts::mounts_json(rec),
-    });
-    if let Some((rw, rootfs)) = sizes {
-        v["SizeRw"] = json!(rw);
-        v["SizeRootFs"] = json!(rootfs);
+        labels: rec.config.labels().clone(),
+        state: rec.state.status.as_str().to_string(),
+        status: status_text(rec),
+        host_config: SummaryHostConfig {
+            network_mode: rec.host_config.network_mode.clone(),
+        },
+        network_settings: SummaryNetworkSettings {
+            networks: network_settings(rec).networks,
+        },
+        mounts: super::mounts::mounts_json(rec),
+        size_rw: sizes.map(|s| s.0),
+        size_root_fs: sizes.map(|s| s.1),
     }
-    v
 }
 
 /// The STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created".
@@ -133,7 +143,7 @@ pub fn status_text(rec: &ContainerRecord) -> String {
     }
 }
 
-fn network_settings(rec: &ContainerRecord) -> Value {
+fn network_settings(rec: &ContainerRecord) -> NetworkSettings {
     let mode = match rec.host_config.network_mode.as_str() {
         "host" => "host",
         m if crate::network::mode::is_default_mode(m)
@@ -146,32 +156,15 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         m if crate::network::is_builtin_mode(m) => "none",
         _ => "",
     };
-    let empty_endpoint = json!({
-        "IPAMConfig": Value::Null,
-        "Links": Value::Null,
-        "Aliases": Value::Null,
-        "MacAddress": "",
-        "DriverOpts": Value::Null,
-        "GwPriority": 0,
-        "NetworkID": "",
-        "EndpointID": "",
-        "Gateway": "",
-        "IPAddress": "",
-        "IPPrefixLen": 0,
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "DNSNames": Value::Null,
-    });
-    let mut networks = serde_json::Map::new();
+    let mut networks = BTreeMap::new();
     if !mode.is_empty() {
-        networks.insert(mode.to_string(), empty_endpoint);
+        networks.insert(mode.to_string(), EndpointSettings::default());
     }
     for (name, ep) in &rec.endpoints {
         let mut v = crate::network::api::container_endpoint(rec, ep);
         if name == crate::network::mode::DEFAULT_NETWORK {
             // No names on the default bridge (no resolver there).
-            v["DNSNames"] = Value::Null;
+            v.dns_names = None;
         }
         networks.insert(name.clone(), v);
     }
@@ -181,30 +174,23 @@ fn network_settings(rec: &ContainerRecord) -> Value {
         .get(crate::network::mode::DEFAULT_NETWORK)
         .filter(|e| !e.ip.is_empty());
     let legacy_s = |f: fn(&crate::model::EndpointRecord) -> &str| legacy.map_or("", f);
-    json!({
-        "Bridge": "",
-        "SandboxID": "",
-        "SandboxKey": "",
-        "Ports": if rec.state.status.is_running() {
+    NetworkSettings {
+        ports: if rec.state.status.is_running() {
             crate::network::ports::inspect_ports(&published(rec), rec.config.exposed_ports.as_ref())
         } else {
-            json!({})
+            PortMap::new()
         },
-        "HairpinMode": false,
-        "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0,
-        "SecondaryIPAddresses": Value::Null,
-        "SecondaryIPv6Addresses": Value::Null,
-        "EndpointID": legacy_s(|e| &e.endpoint_id),
-        "Gateway": legacy_s(|e| &e.gateway),
-        "GlobalIPv6Address": legacy_s(|e| &e.ip6),
-        "GlobalIPv6PrefixLen": legacy.map_or(0, |e| e.prefix6),
-        "IPAddress": legacy_s(|e| &e.ip),
-        "IPPrefixLen": legacy.map_or(0, |e| e.prefix),
-        "IPv6Gateway": legacy_s(|e| &e.gateway6),
-        "MacAddress": legacy_s(|e| &e.mac),
-        "Networks": networks,
-    })
+        endpoint_id: legacy_s(|e| &e.endpoint_id).to_string(),
+        gateway: legacy_s(|e| &e.gateway).to_string(),
+        global_ipv6_address: legacy_s(|e| &e.ip6).to_string(),
+        global_ipv6_prefix_len: legacy.map_or(0, |e| e.prefix6.into()),
+        ip_address: legacy_s(|e| &e.ip).to_string(),
+        ip_prefix_len: legacy.map_or(0, |e| e.prefix.into()),
+        ipv6_gateway: legacy_s(|e| &e.gateway6).to_string(),
+        mac_address: legacy_s(|e| &e.mac).to_string(),
+        networks,
+        ..Default::default()
+    }
 }
 
 /// The container's published ports while it runs.

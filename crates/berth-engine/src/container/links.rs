@@ -237,7 +237,7 @@ impl Engine {
                 &link_name,
                 &ip,
                 &exposed_ports(&t),
-                &t.config.env,
+                t.config.env(),
             ));
         }
         Ok(LinkSetup { hosts, vars })
@@ -289,8 +289,8 @@ pub(super) fn save_env(dir: &Path, vars: &[String]) -> Result<()> {
 /// spec of the container or of an exec.
 pub(super) fn with_vars(rec: &ContainerRecord, mut vars: Vec<String>) -> ContainerRecord {
     let mut r = rec.clone();
-    vars.extend(r.config.env.iter().cloned());
-    r.config.env = vars;
+    vars.extend(r.config.env().iter().cloned());
+    r.config.env = Some(vars);
     r
 }
 

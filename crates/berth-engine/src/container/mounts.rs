@@ -7,11 +7,9 @@ use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::model::{ContainerRecord, MountPoint};
 use crate::volumes::{copyup, CreateOptions};
-use berth_api::models::{ContainerConfig, HostConfig};
+use berth_api::models::{ContainerConfig, HostConfig, Mount};
 use berth_runtime::spec::MountSpec;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use tracing::{debug, warn};
@@ -202,18 +200,14 @@ pub(crate) fn release_subpaths(dir: &Path) {
     let _ = std::fs::remove_dir(&pins);
 }
 
-fn opt_str<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or("")
-}
-
 /// One HostConfig.Mounts entry (the `--mount` JSON), checked as moby does.
-pub fn parse_mount(m: &Value) -> Result<MountPoint> {
-    let typ = opt_str(m, "Type");
+pub fn parse_mount(m: &Mount) -> Result<MountPoint> {
+    let typ = m.kind.as_str();
     let bad = |msg: String| invalid(format!("invalid mount config for type \"{typ}\": {msg}"));
     if !matches!(typ, "bind" | "volume" | "tmpfs") {
         return Err(bad("mount type unknown".into()));
     }
-    let target = opt_str(m, "Target");
+    let target = m.target.as_str();
     if target.is_empty() {
         return Err(bad("field Target must not be empty".into()));
     }
@@ -223,21 +217,19 @@ pub fn parse_mount(m: &Value) -> Result<MountPoint> {
     if !target.starts_with('/') {
         return Err(invalid(abs_path_err(typ, target)));
     }
-    let source = opt_str(m, "Source");
-    let ro = m.get("ReadOnly").and_then(Value::as_bool).unwrap_or(false);
-    let has = |k: &str| m.get(k).is_some_and(|v| !v.is_null());
+    let source = m.source.as_str();
     let mut mp = MountPoint {
         typ: typ.into(),
         destination: clean(target),
-        rw: !ro,
+        rw: !m.read_only,
         ..Default::default()
     };
     match typ {
         "bind" => {
-            if has("VolumeOptions") {
+            if m.volume_options.is_some() {
                 return Err(bad("VolumeOptions must not be specified".into()));
             }
-            if has("TmpfsOptions") {
+            if m.tmpfs_options.is_some() {
                 return Err(bad("TmpfsOptions must not be specified".into()));
             }
             if source.is_empty() {
@@ -246,49 +238,33 @@ pub fn parse_mount(m: &Value) -> Result<MountPoint> {
             if !source.starts_with('/') {
                 return Err(invalid(abs_path_err(typ, source)));
             }
-            let bo = m.get("BindOptions");
-            let prop = bo.map(|b| opt_str(b, "Propagation")).unwrap_or("");
+            let bo = m.bind_options.clone().unwrap_or_default();
+            let prop = bo.propagation.as_str();
             if !prop.is_empty() && !PROPAGATIONS.contains(&prop) {
                 return Err(bad(format!("invalid propagation mode: {prop}")));
             }
             mp.source = clean(source);
             mp.propagation = if prop.is_empty() { "rprivate" } else { prop }.into();
-            mp.non_recursive = bo
-                .and_then(|b| b.get("NonRecursive"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            mp.create_source = bo
-                .and_then(|b| b.get("CreateMountpoint"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+            mp.non_recursive = bo.non_recursive;
+            mp.create_source = bo.create_mountpoint;
         }
         "volume" => {
-            if has("BindOptions") {
+            if m.bind_options.is_some() {
                 return Err(bad("BindOptions must not be specified".into()));
             }
-            if has("TmpfsOptions") {
+            if m.tmpfs_options.is_some() {
                 return Err(bad("TmpfsOptions must not be specified".into()));
             }
-            let vo = m.get("VolumeOptions");
-            let nocopy = vo
-                .and_then(|v| v.get("NoCopy"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let map = |v: Option<&Value>| -> BTreeMap<String, String> {
-                v.and_then(Value::as_object)
-                    .map(|o| {
-                        o.iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                            .collect()
-                    })
-                    .unwrap_or_default()
+            let vo = m.volume_options.clone().unwrap_or_default();
+            let dc = vo.driver_config.unwrap_or_default();
+            mp.driver = if dc.name.is_empty() {
+                "local".into()
+            } else {
+                dc.name
             };
-            let dc = vo.and_then(|v| v.get("DriverConfig"));
-            let driver = dc.map(|d| opt_str(d, "Name")).unwrap_or("");
-            mp.driver = if driver.is_empty() { "local" } else { driver }.into();
-            mp.volume_options = map(dc.and_then(|d| d.get("Options")));
-            mp.volume_labels = map(vo.and_then(|v| v.get("Labels")));
-            let sub = vo.map(|v| opt_str(v, "Subpath")).unwrap_or("");
+            mp.volume_options = dc.options.unwrap_or_default();
+            mp.volume_labels = vo.labels.unwrap_or_default();
+            let sub = vo.subpath.as_str();
             if !sub.is_empty() {
                 let local = Path::new(sub).components().all(|c| {
                     matches!(
@@ -305,36 +281,32 @@ pub fn parse_mount(m: &Value) -> Result<MountPoint> {
             }
             mp.name = source.to_string();
             mp.named = !source.is_empty();
-            mp.copy_data = !nocopy;
+            mp.copy_data = !vo.no_copy;
             mp.mode = "z".into();
         }
         _ => {
             if !source.is_empty() {
                 return Err(bad("field Source must not be specified".into()));
             }
-            if has("BindOptions") || has("VolumeOptions") {
+            if m.bind_options.is_some() || m.volume_options.is_some() {
                 return Err(bad(format!(
                     "{} must not be specified",
-                    if has("BindOptions") {
+                    if m.bind_options.is_some() {
                         "BindOptions"
                     } else {
                         "VolumeOptions"
                     }
                 )));
             }
-            if let Some(t) = m.get("TmpfsOptions") {
-                if let Some(size) = t.get("SizeBytes").and_then(Value::as_i64) {
-                    if size < 0 {
-                        return Err(bad("invalid tmpfs size".into()));
-                    }
-                    if size > 0 {
-                        mp.tmpfs_options.push(format!("size={size}"));
-                    }
+            if let Some(t) = &m.tmpfs_options {
+                if t.size_bytes < 0 {
+                    return Err(bad("invalid tmpfs size".into()));
                 }
-                if let Some(mode) = t.get("Mode").and_then(Value::as_u64) {
-                    if mode != 0 {
-                        mp.tmpfs_options.push(format!("mode={:o}", mode & 0o7777));
-                    }
+                if t.size_bytes > 0 {
+                    mp.tmpfs_options.push(format!("size={}", t.size_bytes));
+                }
+                if t.mode != 0 {
+                    mp.tmpfs_options.push(format!("mode={:o}", t.mode & 0o7777));
                 }
             }
         }
@@ -691,32 +663,33 @@ impl Engine {
 }
 
 /// The `Mounts` array of inspect and `/containers/json`, in Docker's shape.
-pub fn mounts_json(rec: &ContainerRecord) -> Value {
-    Value::Array(
-        rec.mount_points
-            .iter()
-            .map(|m| {
-                let mut v = json!({
-                    "Type": m.typ,
-                    "Source": if m.typ == "tmpfs" { "" } else { m.source.as_str() },
-                    "Destination": m.destination,
-                    "Mode": m.mode,
-                    "RW": m.rw,
-                    "Propagation": m.propagation,
-                });
-                if m.typ == "volume" {
-                    v["Name"] = json!(m.name);
-                    v["Driver"] = json!(m.driver);
-                }
-                v
-            })
-            .collect(),
-    )
+pub fn mounts_json(rec: &ContainerRecord) -> Vec<berth_api::models::MountPoint> {
+    rec.mount_points
+        .iter()
+        .map(|m| {
+            let volume = m.typ == "volume";
+            berth_api::models::MountPoint {
+                kind: m.typ.clone(),
+                source: if m.typ == "tmpfs" {
+                    String::new()
+                } else {
+                    m.source.clone()
+                },
+                destination: m.destination.clone(),
+                mode: m.mode.clone(),
+                rw: m.rw,
+                propagation: m.propagation.clone(),
+                name: volume.then(|| m.name.clone()),
+                driver: volume.then(|| m.driver.clone()),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     #[test]
     fn binds_parse_as_docker() {
@@ -748,7 +721,8 @@ mod tests {
 
     #[test]
     fn mounts_parse_as_docker() {
-        let e = |v: Value| parse_mount(&v).unwrap_err().to_string();
+        let mount = |v: Value| -> Mount { serde_json::from_value(v).expect("mount") };
+        let e = |v: Value| parse_mount(&mount(v)).unwrap_err().to_string();
         assert_eq!(
             e(json!({"Type":"weird","Target":"/x"})),
             "invalid mount config for type \"weird\": mount type unknown"
@@ -769,14 +743,15 @@ mod tests {
             e(json!({"Type":"volume","Source":"v"})),
             "invalid mount config for type \"volume\": field Target must not be empty"
         );
-        let m = parse_mount(
-            &json!({"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576,"Mode":448}}),
-        )
+        let m = parse_mount(&mount(
+            json!({"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576,"Mode":448}}),
+        ))
         .unwrap();
         assert_eq!(m.tmpfs_options, vec!["size=1048576", "mode=700"]);
-        let m =
-            parse_mount(&json!({"Type":"volume","Target":"/m","VolumeOptions":{"NoCopy":true}}))
-                .unwrap();
+        let m = parse_mount(&mount(
+            json!({"Type":"volume","Target":"/m","VolumeOptions":{"NoCopy":true}}),
+        ))
+        .unwrap();
         assert!(!m.copy_data && !m.named);
     }
 }

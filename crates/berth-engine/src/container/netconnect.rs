@@ -17,8 +17,8 @@ use crate::model::ContainerRecord;
 use crate::model::{EndpointRecord, NetworkRecord};
 use crate::network::attach::{endpoint_key, Attachment};
 use crate::network::gateway;
+use berth_api::models::EndpointSettings;
 use berth_net::netns;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -32,27 +32,19 @@ pub struct ConnectRequest {
     pub ipv6: Option<String>,
 }
 
-/// Parses the connect body's `EndpointConfig`.
-pub fn parse_endpoint_config(cfg: Option<&Value>) -> Result<ConnectRequest> {
-    let Some(cfg) = cfg.filter(|v| !v.is_null()) else {
+/// Reads the connect body's `EndpointConfig`.
+pub fn parse_endpoint_config(cfg: Option<&EndpointSettings>) -> Result<ConnectRequest> {
+    let Some(cfg) = cfg else {
         return Ok(ConnectRequest::default());
     };
     let aliases = cfg
-        .get("Aliases")
-        .and_then(|a| a.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let ipv4 = cfg
-        .get("IPAMConfig")
-        .and_then(|c| c.get("IPv4Address"))
-        .and_then(|v| v.as_str())
+        .aliases
+        .iter()
+        .flatten()
         .filter(|s| !s.is_empty())
-        .map(str::to_string);
+        .cloned()
+        .collect();
+    let ipv4 = cfg.requested_ipv4().map(str::to_string);
     if let Some(ip) = &ipv4 {
         if ip.parse::<Ipv4Addr>().is_err() {
             return Err(EngineError::InvalidParameter(format!(
@@ -60,7 +52,7 @@ pub fn parse_endpoint_config(cfg: Option<&Value>) -> Result<ConnectRequest> {
             )));
         }
     }
-    let ipv6 = crate::network::ipv6::requested_address(cfg.get("IPAMConfig"))?;
+    let ipv6 = crate::network::ipv6::requested_address(cfg)?;
     Ok(ConnectRequest {
         aliases,
         ipv4,

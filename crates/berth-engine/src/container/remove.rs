@@ -100,7 +100,7 @@ impl Engine {
             if rec.state.status.is_running() || !filters::matches_prune(&rec, filters)? {
                 continue;
             }
-            let size = dir_size(self.dir(&rec.id).join("upper")).await;
+            let size = dir_size(self.container_upper_dir(&rec.id)).await;
             if self.remove(&rec.id, false).await.is_ok() {
                 deleted.push(rec.id);
                 reclaimed += size;

@@ -164,7 +164,12 @@ impl Engine {
         out
     }
     pub async fn size_rw(&self, id: &str) -> u64 {
-        dir_size(self.dir(id).join("upper")).await
+        dir_size(self.container_upper_dir(id)).await
+    }
+
+    /// The files container `id` wrote (its overlay upper dir): what a commit archives.
+    pub fn container_upper_dir(&self, id: &str) -> PathBuf {
+        berth_image::snapshot::upper_dir(&self.dir(id))
     }
 
     pub fn log_path(&self, id: &str) -> PathBuf {

@@ -69,25 +69,8 @@ pub struct State {
     pub health: Option<Health>,
 }
 
-/// `State.Health` as Docker reports it.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Health {
-    /// "starting", "healthy" or "unhealthy".
-    pub status: String,
-    pub failing_streak: i64,
-    /// The last probes, oldest first (at most five).
-    pub log: Vec<HealthLog>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
-pub struct HealthLog {
-    pub start: String,
-    pub end: String,
-    pub exit_code: i64,
-    pub output: String,
-}
+/// `State.Health`: the API's type, stored as inspect shows it.
+pub use berth_api::models::{Health, HealthLog};
 
 /// What berth stores per container. `config` is the merged config (image defaults applied),
 /// as inspect shows it; `host_config` is the request's, as received.

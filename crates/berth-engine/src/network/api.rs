@@ -4,6 +4,7 @@ use super::mode::{builtin_id, is_builtin_mode};
 use crate::error::{EngineError, Result};
 use crate::model::{format_time, ContainerRecord, EndpointRecord, NetworkRecord};
 use berth_api::filters::Filters;
+use berth_api::models::{EndpointIpamConfig, EndpointSettings};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -234,41 +235,36 @@ pub fn matches(net: &Value, filters: &Filters, in_use: bool) -> Result<bool> {
 }
 
 /// A container's entry under `NetworkSettings.Networks` for a user-defined network.
-pub fn container_endpoint(rec: &ContainerRecord, ep: &EndpointRecord) -> Value {
+pub fn container_endpoint(rec: &ContainerRecord, ep: &EndpointRecord) -> EndpointSettings {
     let running = !ep.ip.is_empty();
     let mut dns_names = vec![rec.name.clone()];
     dns_names.extend(ep.aliases.iter().cloned());
     dns_names.push(rec.id[..12.min(rec.id.len())].to_string());
-    json!({
-        "IPAMConfig": ipam_config(ep),
-        "Links": Value::Null,
-        "Aliases": if ep.aliases.is_empty() { Value::Null } else { json!(ep.aliases) },
-        "MacAddress": ep.mac,
-        "DriverOpts": Value::Null,
-        "GwPriority": 0,
-        "NetworkID": ep.network_id,
-        "EndpointID": ep.endpoint_id,
-        "Gateway": ep.gateway,
-        "IPAddress": ep.ip,
-        "IPPrefixLen": if running { ep.prefix } else { 0 },
-        "IPv6Gateway": ep.gateway6,
-        "GlobalIPv6Address": ep.ip6,
-        "GlobalIPv6PrefixLen": ep.prefix6,
-        "DNSNames": if running { json!(dns_names) } else { Value::Null },
-    })
+    EndpointSettings {
+        ipam_config: ipam_config(ep),
+        aliases: (!ep.aliases.is_empty()).then(|| ep.aliases.clone()),
+        mac_address: ep.mac.clone(),
+        network_id: ep.network_id.clone(),
+        endpoint_id: ep.endpoint_id.clone(),
+        gateway: ep.gateway.clone(),
+        ip_address: ep.ip.clone(),
+        ip_prefix_len: if running { ep.prefix.into() } else { 0 },
+        ipv6_gateway: ep.gateway6.clone(),
+        global_ipv6_address: ep.ip6.clone(),
+        global_ipv6_prefix_len: ep.prefix6.into(),
+        dns_names: running.then_some(dns_names),
+        ..Default::default()
+    }
 }
 
 /// An endpoint's `IPAMConfig`: the addresses asked for (null when none).
-fn ipam_config(ep: &EndpointRecord) -> Value {
+fn ipam_config(ep: &EndpointRecord) -> Option<EndpointIpamConfig> {
     if ep.ipv4_request.is_none() && ep.ipv6_request.is_none() {
-        return Value::Null;
+        return None;
     }
-    let mut m = Map::new();
-    if let Some(ip) = &ep.ipv4_request {
-        m.insert("IPv4Address".into(), json!(ip));
-    }
-    if let Some(ip) = &ep.ipv6_request {
-        m.insert("IPv6Address".into(), json!(ip));
-    }
-    Value::Object(m)
+    Some(EndpointIpamConfig {
+        ipv4_address: ep.ipv4_request.clone(),
+        ipv6_address: ep.ipv6_request.clone(),
+        ..Default::default()
+    })
 }

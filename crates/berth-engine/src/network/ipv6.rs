@@ -221,12 +221,8 @@ pub(super) fn setup_bridge(plane: &dyn DataPlane, rec: &NetworkRecord) -> Result
 }
 
 /// `IPAMConfig.IPv6Address` of a create or connect request, checked.
-pub fn requested_address(ipam: Option<&serde_json::Value>) -> Result<Option<String>> {
-    let ip = ipam
-        .and_then(|c| c.get("IPv6Address"))
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+pub fn requested_address(ep: &berth_api::models::EndpointSettings) -> Result<Option<String>> {
+    let ip = ep.requested_ipv6().map(str::to_string);
     if let Some(ip) = &ip {
         if ip.parse::<Ipv6Addr>().is_err() {
             return Err(EngineError::InvalidParameter(format!(

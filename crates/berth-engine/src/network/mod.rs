@@ -647,29 +647,13 @@ fn veth_name(container_id: &str, network_id: &str) -> String {
 /// and a static address per network.
 pub fn endpoints_from_request(
     mode: &str,
-    networking: Option<&serde_json::Value>,
+    networking: Option<&berth_api::models::NetworkingConfig>,
 ) -> Result<BTreeMap<String, EndpointRecord>> {
     let mut out = BTreeMap::new();
-    let cfg = networking
-        .and_then(|n| n.get("EndpointsConfig"))
-        .and_then(|e| e.as_object());
-    if let Some(cfg) = cfg {
+    if let Some(cfg) = networking.map(|n| &n.endpoints_config) {
         for (name, ep) in cfg {
-            let aliases: Vec<String> = ep
-                .get("Aliases")
-                .and_then(|a| a.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let ip = ep
-                .get("IPAMConfig")
-                .and_then(|c| c.get("IPv4Address"))
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
+            let aliases: Vec<String> = ep.aliases.clone().unwrap_or_default();
+            let ip = ep.requested_ipv4().map(str::to_string);
             if ip.is_some() && is_builtin_mode(name) {
                 return Err(EngineError::InvalidParameter(
                     "user specified IP address is supported on user defined networks only".into(),
@@ -682,7 +666,7 @@ pub fn endpoints_from_request(
                     )));
                 }
             }
-            let ip6 = ipv6::requested_address(ep.get("IPAMConfig"))?;
+            let ip6 = ipv6::requested_address(ep)?;
             if ip6.is_some() && is_builtin_mode(name) {
                 return Err(EngineError::InvalidParameter(
                     "user specified IP address is supported on user defined networks only".into(),

@@ -12,10 +12,9 @@
 
 use crate::error::{EngineError, Result};
 use crate::model::PortMapping;
+use berth_api::models::{PortBinding, PortMap, PortSet, PortSummary};
 use berth_net::plane::DataPlane;
 use berth_net::ports::{no_ipv6, Reservation};
-use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Where bindings without a host IP go (daemon.json `ip`, `userland-proxy`).
@@ -40,9 +39,9 @@ impl Default for PortConfig {
 /// What a container asks to publish: `PortBindings`, and `-P` with its exposed ports.
 #[derive(Debug, Clone, Copy)]
 pub struct PortRequest<'a> {
-    pub bindings: &'a BTreeMap<String, Value>,
+    pub bindings: &'a PortMap,
     pub publish_all: bool,
-    pub exposed: Option<&'a BTreeMap<String, Value>>,
+    pub exposed: Option<&'a PortSet>,
 }
 
 /// One host port of a container's plan, to be bound.
@@ -59,19 +58,7 @@ pub struct Wanted {
 }
 
 fn parse_key(key: &str) -> Result<(u16, String)> {
-    let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
-    let proto = proto.to_ascii_lowercase();
-    if proto != "tcp" && proto != "udp" {
-        return Err(EngineError::InvalidParameter(format!(
-            "invalid proto: {proto}"
-        )));
-    }
-    let port: u16 = port
-        .parse()
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| EngineError::InvalidParameter(format!("invalid port: {key}")))?;
-    Ok((port, proto))
+    berth_api::models::parse_port_key(key).map_err(EngineError::InvalidParameter)
 }
 
 /// The host ports a request asks for, in order, with Docker's defaults for bindings
@@ -101,9 +88,8 @@ pub fn plan(req: &PortRequest, cfg: &PortConfig) -> Result<Vec<Wanted>> {
     };
     for (key, list) in bindings {
         let (container_port, proto) = parse_key(key)?;
-        let list = list.as_array().cloned().unwrap_or_default();
-        for b in list {
-            let ip = b.get("HostIp").and_then(|v| v.as_str()).unwrap_or("");
+        for b in list.iter().flatten() {
+            let ip = b.host_ip.as_str();
             let host_ip: Option<IpAddr> = if ip.is_empty() {
                 None
             } else {
@@ -117,7 +103,7 @@ pub fn plan(req: &PortRequest, cfg: &PortConfig) -> Result<Vec<Wanted>> {
                     EngineError::InvalidParameter(format!("invalid IP address: {ip}"))
                 })?)
             };
-            let hp = b.get("HostPort").and_then(|v| v.as_str()).unwrap_or("");
+            let hp = b.host_port.as_str();
             let host_port = if hp.is_empty() {
                 0
             } else {
@@ -238,46 +224,48 @@ fn bind_error(w: &Wanted, port: u16, container_ip: Ipv4Addr, e: &std::io::Error)
 }
 
 /// inspect's `NetworkSettings.Ports`: every exposed port, with its bindings or null.
-pub fn inspect_ports(mappings: &[PortMapping], exposed: Option<&BTreeMap<String, Value>>) -> Value {
-    let mut m = Map::new();
-    for key in exposed.into_iter().flat_map(|e| e.keys()) {
-        m.insert(key.clone(), Value::Null);
-    }
+pub fn inspect_ports(mappings: &[PortMapping], exposed: Option<&PortSet>) -> PortMap {
+    let mut m: PortMap = exposed
+        .into_iter()
+        .flat_map(|e| e.keys())
+        .map(|k| (k.clone(), None))
+        .collect();
     for p in mappings {
         let key = format!("{}/{}", p.container_port, p.proto);
-        let entry = m.entry(key).or_insert_with(|| json!([]));
-        if entry.is_null() {
-            *entry = json!([]);
-        }
-        if let Value::Array(a) = entry {
-            a.push(json!({ "HostIp": p.host_ip, "HostPort": p.host_port.to_string() }));
-        }
+        m.entry(key)
+            .or_default()
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding::new(p.host_ip.clone(), p.host_port.to_string()));
     }
-    Value::Object(m)
+    m
 }
 
 /// ps's `Ports`: published ones with their host side, exposed ones alone.
-pub fn summary_ports(mappings: &[PortMapping], exposed: Option<&BTreeMap<String, Value>>) -> Value {
-    let mut out = Vec::new();
-    for p in mappings {
-        out.push(json!({
-            "IP": p.host_ip,
-            "PrivatePort": p.container_port,
-            "PublicPort": p.host_port,
-            "Type": p.proto,
-        }));
-    }
+pub fn summary_ports(mappings: &[PortMapping], exposed: Option<&PortSet>) -> Vec<PortSummary> {
+    let mut out: Vec<PortSummary> = mappings
+        .iter()
+        .map(|p| PortSummary {
+            ip: Some(p.host_ip.clone()),
+            private_port: p.container_port,
+            public_port: Some(p.host_port),
+            kind: p.proto.clone(),
+        })
+        .collect();
     for key in exposed.into_iter().flat_map(|e| e.keys()) {
         if let Ok((port, proto)) = parse_key(key) {
             if !mappings
                 .iter()
                 .any(|m| m.container_port == port && m.proto == proto)
             {
-                out.push(json!({ "PrivatePort": port, "Type": proto }));
+                out.push(PortSummary {
+                    private_port: port,
+                    kind: proto,
+                    ..Default::default()
+                });
             }
         }
     }
-    Value::Array(out)
+    out
 }
 
 #[cfg(test)]
@@ -300,13 +288,8 @@ mod tests {
         )
     }
 
-    fn bindings(ip: &str, port: &str) -> BTreeMap<String, Value> {
-        let mut b = BTreeMap::new();
-        b.insert(
-            "80/tcp".to_string(),
-            json!([{ "HostIp": ip, "HostPort": port }]),
-        );
-        b
+    fn bindings(ip: &str, port: &str) -> PortMap {
+        [("80/tcp".to_string(), Some(vec![PortBinding::new(ip, port)]))].into()
     }
 
     #[test]

@@ -9,7 +9,6 @@ use crate::model::Status;
 use crate::network::api::CreateRequest;
 use crate::network::ports::{self, PortConfig, PortRequest};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 
 async fn user_network(t: &TestEngine, name: &str, subnet: &str) -> String {
@@ -188,12 +187,12 @@ async fn connect_and_disconnect_a_running_container() {
 #[test]
 fn published_port_plans() {
     let cfg = PortConfig::default();
-    let bindings: BTreeMap<String, Value> = serde_json::from_value(json!({
+    let bindings: berth_api::models::PortMap = serde_json::from_value(json!({
         "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
         "53/udp": [{"HostIp": "", "HostPort": ""}],
     }))
     .expect("bindings");
-    let exposed: BTreeMap<String, Value> =
+    let exposed: berth_api::models::PortSet =
         serde_json::from_value(json!({"80/tcp": {}, "443/tcp": {}})).expect("exposed");
     let req = PortRequest {
         bindings: &bindings,
@@ -232,7 +231,7 @@ fn published_port_plans() {
             ("tcp".to_string(), 443, any6, 0, true),
         ]
     );
-    let bad: BTreeMap<String, Value> =
+    let bad: berth_api::models::PortMap =
         serde_json::from_value(json!({"80/sctp": []})).expect("bindings");
     let e = ports::plan(
         &PortRequest {
@@ -244,7 +243,7 @@ fn published_port_plans() {
     )
     .expect_err("sctp");
     assert_eq!(e.to_string(), "invalid proto: sctp");
-    let bad: BTreeMap<String, Value> =
+    let bad: berth_api::models::PortMap =
         serde_json::from_value(json!({"80/tcp": [{"HostPort": "http"}]})).expect("bindings");
     let e = ports::plan(
         &PortRequest {

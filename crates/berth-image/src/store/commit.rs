@@ -162,7 +162,10 @@ impl ImageStore {
         }
         cfg.insert(
             "config".into(),
-            serde_json::to_value(req.config).map_err(|e| ImageError::Internal(e.to_string()))?,
+            // What an image records of a container config (berth's image configs have
+            // never carried the container-only and unknown fields).
+            serde_json::to_value(req.config.clone().for_image())
+                .map_err(|e| ImageError::Internal(e.to_string()))?,
         );
         cfg.insert("container".into(), req.container_id.into());
         cfg.insert("created".into(), created.into());

@@ -1,19 +1,19 @@
-//! Engine API bodies, field for field as Docker sends them.
-//!
-//! Request bodies keep fields berth does not interpret yet in `extra` maps, so a
-//! create → inspect round trip returns what the client sent (compose compares them).
+//! A container's configuration as the create body carries it and inspect answers it:
+//! [`ContainerConfig`] (also an image's `config`), [`HostConfig`], and the create body,
+//! its answer and `wait`'s.
 
+use super::{
+    null_as_default, string_or_vec, Empty, HealthConfig, Mount, NetworkingConfig, PortMap, PortSet,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// `{"message": "..."}`, the body of every error response.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ErrorResponse {
-    pub message: String,
-}
-
-/// The container's `Config` (create body top level, and `Config` in inspect).
+/// The container's `Config` (create body top level, and `Config` in inspect), and an
+/// image's `config`: docker's container.Config, fields in its order so image config bytes
+/// (and so image ids) come out as docker's. `None` collections are written `null`, as Go
+/// writes nil ones; a container's `Env` and `Labels` are made `Some` at create
+/// ([`ContainerConfig::for_container`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerConfig {
@@ -30,23 +30,23 @@ pub struct ContainerConfig {
     #[serde(default)]
     pub attach_stderr: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<BTreeMap<String, Value>>,
+    pub exposed_ports: Option<PortSet>,
     #[serde(default)]
     pub tty: bool,
     #[serde(default)]
     pub open_stdin: bool,
     #[serde(default)]
     pub stdin_once: bool,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub env: Vec<String>,
+    #[serde(default)]
+    pub env: Option<Vec<String>>,
     #[serde(default, deserialize_with = "string_or_vec")]
     pub cmd: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub healthcheck: Option<Value>,
+    pub healthcheck: Option<HealthConfig>,
     #[serde(default)]
     pub image: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub volumes: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub volumes: Option<BTreeMap<String, Empty>>,
     #[serde(default)]
     pub working_dir: String,
     #[serde(default, deserialize_with = "string_or_vec")]
@@ -55,18 +55,54 @@ pub struct ContainerConfig {
     pub network_disabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default)]
     pub on_build: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "string_or_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shell: Option<Vec<String>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl ContainerConfig {
+    /// A container's config as berth stores and answers it: `Env` and `Labels` always
+    /// present (`[]`, `{}`), whatever the client sent.
+    pub fn for_container(mut self) -> ContainerConfig {
+        self.env.get_or_insert_with(Vec::new);
+        self.labels.get_or_insert_with(BTreeMap::new);
+        self
+    }
+
+    /// `Env`, empty when absent.
+    pub fn env(&self) -> &[String] {
+        self.env.as_deref().unwrap_or_default()
+    }
+
+    /// `Labels`, empty when absent.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        self.labels.as_ref().unwrap_or(&NONE)
+    }
+
+    /// The config as an image records it: the fields berth does not model, and those only
+    /// a container has (`NetworkDisabled`, `MacAddress`, `StopTimeout`), left out, as
+    /// berth's image configs always had them.
+    pub fn for_image(mut self) -> ContainerConfig {
+        self.network_disabled = None;
+        self.mac_address = None;
+        self.stop_timeout = None;
+        self.extra.clear();
+        self
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -108,7 +144,7 @@ pub struct HostConfig {
     #[serde(default)]
     pub network_mode: String,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub port_bindings: BTreeMap<String, Value>,
+    pub port_bindings: PortMap,
     #[serde(default)]
     pub restart_policy: RestartPolicy,
     #[serde(default)]
@@ -200,13 +236,16 @@ pub struct HostConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub mounts: Option<Vec<Value>>,
+    pub mounts: Option<Vec<Mount>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub tmpfs: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub masked_paths: Option<Vec<String>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub readonly_paths: Option<Vec<String>>,
+    /// `[height, width]` of the terminal at create (written after every other known field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_size: Option<[u64; 2]>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -220,7 +259,7 @@ pub struct ContainerCreateBody {
     #[serde(default)]
     pub host_config: HostConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub networking_config: Option<Value>,
+    pub networking_config: Option<NetworkingConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -243,33 +282,6 @@ pub struct WaitResponse {
     pub error: Option<WaitError>,
 }
 
-/// Accepts `null` where a collection is expected (Go clients send `null` for nil slices/maps).
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// `Cmd`/`Entrypoint` may be a string (old API versions) or a list.
-fn string_or_vec<'de, D>(d: D) -> Result<Option<Vec<String>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match Option::<Either>::deserialize(d)? {
-        None => None,
-        Some(Either::One(s)) => Some(vec![s]),
-        Some(Either::Many(v)) => Some(v),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,7 +292,7 @@ mod tests {
             "HostConfig":{"Memory":1024,"Binds":null,"Bar":"x"}}"#;
         let parsed: ContainerCreateBody = serde_json::from_str(body).expect("parses");
         assert_eq!(parsed.config.cmd, Some(vec!["echo".to_string()]));
-        assert!(parsed.config.env.is_empty());
+        assert_eq!(parsed.config.env, None);
         assert_eq!(parsed.host_config.memory, 1024);
         assert_eq!(parsed.config.extra.get("Foo"), Some(&Value::from(1)));
         let out = serde_json::to_value(&parsed.host_config).expect("serializes");
@@ -288,88 +300,4 @@ mod tests {
         assert_eq!(out["ContainerIDFile"], "");
         assert_eq!(out["UTSMode"], "");
     }
-}
-
-/// `POST /containers/{id}/exec` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ExecCreateBody {
-    #[serde(default)]
-    pub attach_stdin: bool,
-    #[serde(default)]
-    pub attach_stdout: bool,
-    #[serde(default)]
-    pub attach_stderr: bool,
-    #[serde(default)]
-    pub detach_keys: String,
-    #[serde(default)]
-    pub tty: bool,
-    /// [height, width] of the terminal at start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub console_size: Option<Vec<u16>>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub env: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub cmd: Vec<String>,
-    #[serde(default)]
-    pub privileged: bool,
-    #[serde(default)]
-    pub user: String,
-    #[serde(default)]
-    pub working_dir: String,
-}
-
-/// `POST /exec/{id}/start` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ExecStartBody {
-    #[serde(default)]
-    pub detach: bool,
-    #[serde(default)]
-    pub tty: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub console_size: Option<Vec<u16>>,
-}
-
-/// `{"Id": ...}` (exec create).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IdResponse {
-    pub id: String,
-}
-
-/// `GET /exec/{id}/json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExecInspect {
-    #[serde(rename = "CanRemove")]
-    pub can_remove: bool,
-    #[serde(rename = "ContainerID")]
-    pub container_id: String,
-    #[serde(rename = "DetachKeys")]
-    pub detach_keys: String,
-    #[serde(rename = "ExitCode")]
-    pub exit_code: Option<i64>,
-    #[serde(rename = "ID")]
-    pub id: String,
-    #[serde(rename = "OpenStderr")]
-    pub open_stderr: bool,
-    #[serde(rename = "OpenStdin")]
-    pub open_stdin: bool,
-    #[serde(rename = "OpenStdout")]
-    pub open_stdout: bool,
-    #[serde(rename = "ProcessConfig")]
-    pub process_config: ExecProcessConfig,
-    #[serde(rename = "Running")]
-    pub running: bool,
-    #[serde(rename = "Pid")]
-    pub pid: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExecProcessConfig {
-    pub arguments: Vec<String>,
-    pub entrypoint: String,
-    pub privileged: bool,
-    pub tty: bool,
-    pub user: String,
 }
