@@ -75,6 +75,9 @@ pub struct Image {
     pub config: Value,
     /// The config's `container_config`, `null` if absent.
     pub container_config: Value,
+    /// The config's `container` (the id of the container a commit or build step made it
+    /// from), empty if absent.
+    pub container: String,
     /// The config blob exactly as stored (its sha256 is the id).
     pub raw_config: Vec<u8>,
     pub diff_ids: Vec<String>,
@@ -773,6 +776,7 @@ impl ImageStore {
             size,
             config: cfg.get("config").cloned().unwrap_or(Value::Null),
             container_config: cfg.get("container_config").cloned().unwrap_or(Value::Null),
+            container: s("container"),
             diff_ids: rec.layers.iter().map(|l| l.diff_id.clone()).collect(),
             history,
             raw_config: raw,

@@ -1,6 +1,6 @@
 //! `/containers/...` routes.
 
-use super::AppState;
+use super::{AppState, Version};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use axum::body::{Body, Bytes};
@@ -116,6 +116,7 @@ async fn sizes_of(
 
 pub async fn inspect(
     State(engine): State<AppState>,
+    Version(ver): Version,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
@@ -134,7 +135,49 @@ pub async fn inspect(
     if !execs.is_empty() {
         v["ExecIDs"] = json!(execs);
     }
+    if ver.below(45) {
+        legacy_aliases(&mut v);
+    }
     Ok(Json(v))
+}
+
+/// Below API 1.45 moby lists, in the `Aliases` of each user-defined network, the container's
+/// short id and hostname after the aliases asked for (deduplicated).
+fn legacy_aliases(v: &mut Value) {
+    let short = v["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .take(12)
+        .collect::<String>();
+    let hostname = v["Config"]["Hostname"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let Some(nets) = v["NetworkSettings"]["Networks"].as_object_mut() else {
+        return;
+    };
+    for (name, ep) in nets.iter_mut() {
+        if matches!(name.as_str(), "bridge" | "host" | "none" | "default")
+            || name.starts_with("container:")
+        {
+            continue;
+        }
+        let mut aliases: Vec<String> = ep["Aliases"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for extra in [&short, &hostname] {
+            if !extra.is_empty() && !aliases.contains(extra) {
+                aliases.push(extra.clone());
+            }
+        }
+        ep["Aliases"] = json!(aliases);
+    }
 }
 
 pub async fn start(

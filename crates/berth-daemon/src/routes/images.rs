@@ -1,7 +1,7 @@
 //! `/images/...` routes. The image store is synchronous: request bodies reach it through a
 //! blocking reader fed by the async body, and archives leave it through a channel writer.
 
-use super::AppState;
+use super::{AppState, Version};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use axum::body::{Body, Bytes};
@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_api::version::ApiVersion;
 use berth_engine::images::{DeleteItem, Image, Loaded};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -74,19 +75,43 @@ impl Write for ChannelWriter {
     }
 }
 
-pub(super) fn summary(img: &Image) -> Value {
-    json!({
-        "Id": img.id,
-        "ParentId": img.parent,
-        "RepoTags": img.repo_tags,
-        "RepoDigests": img.repo_digests,
-        "Created": created_unix(&img.created),
-        "Size": img.size,
-        "SharedSize": -1,
-        "VirtualSize": img.size,
-        "Labels": img.config.get("Labels").filter(|l| !l.is_null()).cloned().unwrap_or(json!({})),
+/// One row of `GET /images/json`, shaped for API version `ver` as moby 28: untagged images
+/// show `<none>:<none>` / `<none>@<none>` below 1.43 (and an empty list is null there;
+/// empty lists from 1.43), `VirtualSize`
+/// only below 1.44.
+pub(super) fn summary(img: &Image, ver: ApiVersion) -> Value {
+    let (mut tags, mut digests) = (json!(img.repo_tags), json!(img.repo_digests));
+    if ver.below(43) {
+        // moby's nil slices: `<none>` markers when both are empty, else null for an empty one.
+        if img.repo_tags.is_empty() && img.repo_digests.is_empty() {
+            tags = json!(["<none>:<none>"]);
+            digests = json!(["<none>@<none>"]);
+        } else {
+            for (list, v) in [
+                (&img.repo_tags, &mut tags),
+                (&img.repo_digests, &mut digests),
+            ] {
+                if list.is_empty() {
+                    *v = Value::Null;
+                }
+            }
+        }
+    }
+    let mut v = json!({
         "Containers": -1,
-    })
+        "Created": created_unix(&img.created),
+        "Id": img.id,
+        "Labels": img.config.get("Labels").filter(|l| !l.is_null()).cloned().unwrap_or(json!({})),
+        "ParentId": img.parent,
+        "RepoDigests": digests,
+        "RepoTags": tags,
+        "SharedSize": -1,
+        "Size": img.size,
+    });
+    if ver.below(44) {
+        v["VirtualSize"] = json!(img.size);
+    }
+    v
 }
 
 fn created_unix(created: &str) -> i64 {
@@ -95,29 +120,156 @@ fn created_unix(created: &str) -> i64 {
         .unwrap_or(0)
 }
 
-fn image_inspect(img: &Image) -> Value {
-    json!({
-        "Id": img.id,
-        "RepoTags": img.repo_tags,
-        "RepoDigests": img.repo_digests,
-        "Parent": img.parent,
-        "Comment": img.comment,
-        "Created": img.created,
-        "DockerVersion": img.docker_version,
-        "Author": img.author,
-        "Config": img.config,
-        "Architecture": img.architecture,
-        "Variant": img.variant,
-        "Os": img.os,
-        "Size": img.size,
-        "GraphDriver": { "Data": Value::Null, "Name": "overlay2" },
-        "RootFS": { "Type": "layers", "Layers": img.diff_ids },
-        "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
-    })
+/// The image-config fields moby 28 still includes (empty) in image inspect below API 1.50
+/// (moby's `legacyConfigFields["v1.49"]`), whether or not the image's config has them.
+const LEGACY_CONFIG_FIELDS: [(&str, Value); 17] = [
+    ("AttachStderr", Value::Bool(false)),
+    ("AttachStdin", Value::Bool(false)),
+    ("AttachStdout", Value::Bool(false)),
+    ("Cmd", Value::Null),
+    ("Domainname", Value::String(String::new())),
+    ("Entrypoint", Value::Null),
+    ("Env", Value::Null),
+    ("Hostname", Value::String(String::new())),
+    ("Image", Value::String(String::new())),
+    ("Labels", Value::Null),
+    ("OnBuild", Value::Null),
+    ("OpenStdin", Value::Bool(false)),
+    ("StdinOnce", Value::Bool(false)),
+    ("Tty", Value::Bool(false)),
+    ("User", Value::String(String::new())),
+    ("Volumes", Value::Null),
+    ("WorkingDir", Value::String(String::new())),
+];
+
+/// An image's `Config` as moby 28 shows it: the legacy fields, overlaid by the config's own,
+/// keys sorted (moby marshals a Go map).
+fn inspect_config(config: &Value) -> Value {
+    let mut m: std::collections::BTreeMap<String, Value> = LEGACY_CONFIG_FIELDS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    if let Some(o) = config.as_object() {
+        for (k, v) in o {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(m.into_iter().collect())
+}
+
+/// The legacy `ContainerConfig` (API < 1.45): the image's `container_config` as a Go
+/// `container.Config` marshals it (every non-omitempty field present, in struct order).
+fn legacy_container_config(cc: &Value) -> Value {
+    const FIELDS: [(&str, bool); 25] = [
+        // (name, omitempty)
+        ("Hostname", false),
+        ("Domainname", false),
+        ("User", false),
+        ("AttachStdin", false),
+        ("AttachStdout", false),
+        ("AttachStderr", false),
+        ("ExposedPorts", true),
+        ("Tty", false),
+        ("OpenStdin", false),
+        ("StdinOnce", false),
+        ("Env", false),
+        ("Cmd", false),
+        ("Healthcheck", true),
+        ("ArgsEscaped", true),
+        ("Image", false),
+        ("Volumes", false),
+        ("WorkingDir", false),
+        ("Entrypoint", false),
+        ("NetworkDisabled", true),
+        ("MacAddress", true),
+        ("OnBuild", false),
+        ("Labels", false),
+        ("StopSignal", true),
+        ("StopTimeout", true),
+        ("Shell", true),
+    ];
+    let defaults: std::collections::HashMap<&str, Value> =
+        LEGACY_CONFIG_FIELDS.iter().cloned().collect();
+    let mut out = serde_json::Map::new();
+    for (name, omitempty) in FIELDS {
+        match cc.get(name) {
+            Some(v) if !(omitempty && is_empty(v)) => {
+                out.insert(name.into(), v.clone());
+            }
+            _ if !omitempty => {
+                out.insert(
+                    name.into(),
+                    defaults.get(name).cloned().unwrap_or(Value::Null),
+                );
+            }
+            _ => {}
+        }
+    }
+    Value::Object(out)
+}
+
+/// Go's "empty value" for omitempty.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// `GET /images/{name}/json` shaped for API version `ver` as moby 28: `VirtualSize` below
+/// 1.44, `Container`/`ContainerConfig` below 1.45, the legacy `Config` fields (below 1.50:
+/// every version berth speaks), no `Variant` when the image has none.
+fn image_inspect(img: &Image, ver: ApiVersion) -> Value {
+    let mut v = serde_json::Map::new();
+    let mut put = |k: &str, val: Value| {
+        v.insert(k.to_string(), val);
+    };
+    put("Id", json!(img.id));
+    put("RepoTags", json!(img.repo_tags));
+    put("RepoDigests", json!(img.repo_digests));
+    put("Parent", json!(img.parent));
+    put("Comment", json!(img.comment));
+    put("Created", json!(img.created));
+    if ver.below(45) {
+        if !img.container.is_empty() {
+            put("Container", json!(img.container));
+        }
+        put(
+            "ContainerConfig",
+            legacy_container_config(&img.container_config),
+        );
+    }
+    put("DockerVersion", json!(img.docker_version));
+    put("Author", json!(img.author));
+    put("Config", inspect_config(&img.config));
+    put("Architecture", json!(img.architecture));
+    if let Some(variant) = img.variant.as_deref().filter(|s| !s.is_empty()) {
+        put("Variant", json!(variant));
+    }
+    put("Os", json!(img.os));
+    put("Size", json!(img.size));
+    if ver.below(44) {
+        put("VirtualSize", json!(img.size));
+    }
+    put(
+        "GraphDriver",
+        json!({ "Data": Value::Null, "Name": "overlay2" }),
+    );
+    put(
+        "RootFS",
+        json!({ "Type": "layers", "Layers": img.diff_ids }),
+    );
+    put("Metadata", json!({ "LastTagTime": "0001-01-01T00:00:00Z" }));
+    Value::Object(v)
 }
 
 pub async fn list(
     State(engine): State<AppState>,
+    Version(ver): Version,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Vec<Value>>> {
     let q = Query::parse(q.as_deref());
@@ -162,7 +314,7 @@ pub async fn list(
                 continue;
             }
         }
-        out.push(summary(&img));
+        out.push(summary(&img, ver));
     }
     Ok(Json(out))
 }
@@ -190,11 +342,12 @@ fn glob_match(p: &str, s: &str) -> bool {
 /// GET /images/{name}/json | /history | /get
 pub async fn get_dispatch(
     State(engine): State<AppState>,
+    Version(ver): Version,
     Path(rest): Path<String>,
 ) -> ApiResult<Response> {
     if let Some(name) = rest.strip_suffix("/json") {
         let img = engine.images.get(name).await?;
-        return Ok(Json(image_inspect(&img)).into_response());
+        return Ok(Json(image_inspect(&img, ver)).into_response());
     }
     if let Some(name) = rest.strip_suffix("/history") {
         let h = engine.images.history(name).await?;
