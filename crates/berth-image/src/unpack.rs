@@ -295,9 +295,10 @@ pub fn unpack_with<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<R
     {
         let entries = ar
             .entries()
-            .map_err(|e| bad(format!("invalid layer tar: {e}")))?;
+            .map_err(|e| bad(crate::archive::tar_read_error("invalid layer tar", &e)))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| bad(format!("invalid layer tar: {e}")))?;
+            let mut entry =
+                entry.map_err(|e| bad(crate::archive::tar_read_error("invalid layer tar", &e)))?;
             extract_entry(&root, &mut entry, &mut dirs, opts)?;
         }
     }

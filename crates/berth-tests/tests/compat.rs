@@ -167,3 +167,190 @@ fn compat_api_versions() {
         },
     ]);
 }
+
+/// The container's and an exec's environment, users, signals.
+#[test]
+fn compat_environment_and_signals() {
+    Differ::start().check(&[
+        Scenario {
+            name: "container environment in Docker's order",
+            // Raw API bodies: the docker CLI 28 does not keep the order of several `-e`.
+            run: "apij POST '/containers/create?name=c2' '{\"Image\":\"busybox\",\"Cmd\":[\"env\"],\"Env\":[\"ZZ=1\",\"AA=2\",\"HOME=/x\"]}' >/dev/null 2>&1\n\
+                  docker inspect -f '{{json .Config.Env}}' c2; docker start -a c2\n\
+                  apij POST '/containers/create?name=c3' '{\"Image\":\"busybox\",\"Cmd\":[\"env\"],\"Env\":[\"PATH=/bin\",\"A=1\"]}' >/dev/null 2>&1\n\
+                  docker inspect -f '{{json .Config.Env}}' c3; docker start -a c3\n\
+                  apij POST '/containers/create?name=c4' '{\"Image\":\"busybox\",\"Cmd\":[\"env\"],\"Tty\":true,\"Env\":[\"B=2\"]}' >/dev/null 2>&1\n\
+                  docker start -a c4 | tr -d '\\r'\n\
+                  docker run --rm -e FOO=bar busybox env",
+            ..S
+        },
+        Scenario {
+            name: "exec environment: HOME of the exec's user",
+            setup: "docker run -d --name cc -e FOO=bar busybox sleep 60",
+            run: "docker exec cc env\n\
+                  docker exec -u nobody cc env\n\
+                  docker exec -e FOO=baz -e X=1 cc env",
+            ..S
+        },
+        Scenario {
+            name: "exec -u nosuchuser: the user error, exit 126",
+            setup: "docker run -d --name cc busybox sleep 60",
+            run: "docker exec -u nosuchuser cc true; echo \"exit $?\"",
+            ..S
+        },
+        Scenario {
+            name: "kill returns once the container has exited",
+            setup: "docker run -d --name cc busybox sleep 60",
+            run: "docker kill cc\n\
+                  docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}' cc",
+            ..S
+        },
+        Scenario {
+            name: "stop past its timeout returns once the container has exited",
+            setup: "docker run -d --name cc busybox sleep 60",
+            run: "docker stop -t 1 cc\n\
+                  docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' cc",
+            ..S
+        },
+    ]);
+}
+
+/// Options and values Docker refuses (berth used to accept or ignore them).
+#[test]
+fn compat_refused_options() {
+    Differ::start().check(&[
+        Scenario {
+            name: "a relative working directory",
+            run: "docker run --rm -w rel busybox pwd",
+            ..S
+        },
+        Scenario {
+            name: "an isolation other than default",
+            run: "docker run --rm --isolation hyperv busybox true\n\
+                  docker run --rm --isolation default busybox echo ok",
+            ..S
+        },
+        Scenario {
+            name: "--ipc and --pid naming a missing container",
+            run: "docker create --ipc container:missing busybox true >/dev/null; echo \"create $?\"\n\
+                  docker run --rm --ipc container:missing busybox true\n\
+                  docker run --rm --pid container:missing busybox true",
+            ..S
+        },
+        Scenario {
+            name: "--oom-score-adj out of range",
+            run: "docker run --rm --oom-score-adj 1001 busybox true\n\
+                  docker run --rm --oom-score-adj -1001 busybox true\n\
+                  docker run --rm --oom-score-adj 1000 busybox cat /proc/self/oom_score_adj",
+            ..S
+        },
+        Scenario {
+            name: "--network container:X with published ports",
+            setup: "docker run -d --name web busybox sleep 60",
+            run: "docker run --rm --network container:web -p 8080:80 busybox true",
+            ..S
+        },
+        Scenario {
+            name: "the default /dev",
+            run: "docker run --rm busybox ls /dev",
+            ..S
+        },
+    ]);
+}
+
+/// Error messages as Docker words them.
+#[test]
+fn compat_messages() {
+    Differ::start().check(&[
+        Scenario {
+            name: "cpu options",
+            run: "docker run --rm --cpuset-cpus 99 busybox true\n\
+                  docker run --rm --cpus 1 --cpu-quota 50000 busybox true\n\
+                  docker run --rm --cpus 1 --cpu-period 50000 busybox true",
+            ..S
+        },
+        Scenario {
+            name: "--log-opt max-size=bad",
+            run: "docker run --rm --log-opt max-size=bad busybox true",
+            ..S
+        },
+        Scenario {
+            name: "-p 127.0.0.1::0 is accepted",
+            run: "docker run -d --name web -p 127.0.0.1::80 busybox sleep 30 >/dev/null; echo $?\n\
+                  docker run --rm -p 127.0.0.1::0 busybox true; echo $?",
+            ..S
+        },
+        Scenario {
+            name: "kill, rename, exec, rm: missing, invalid, paused",
+            setup: "docker run -d --name p1 busybox sleep 60 && docker pause p1",
+            run: "docker kill nosuch\n\
+                  docker rename p1 'bad name'\n\
+                  docker rename p1 -x\n\
+                  docker exec p1 true\n\
+                  docker rm p1\n\
+                  docker kill p1 >/dev/null; echo $?",
+            moby28: Some(Moby28 {
+                stderr: Some(concat!(
+                    "Error response from daemon: cannot kill container: nosuch: No such container: nosuch\n",
+                    "Error response from daemon: Error when allocating new name: Invalid container name (/bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n",
+                    "Error: failed to rename container named p1\n",
+                    "unknown shorthand flag: 'x' in -x\n\n",
+                    "Usage:  docker rename CONTAINER NEW_NAME\n\n",
+                    "Run 'docker rename --help' for more information\n",
+                    "Error response from daemon: Container p1 is paused, unpause the container before exec\n",
+                    "Error response from daemon: cannot remove container \"/p1\": container is paused: stop the container before removing or force remove",
+                )),
+                why: "moby 23+ words kill and rm errors in lower case (\"cannot kill container\", \"cannot remove container ...: container is paused\")",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "truncated and invalid archives",
+            setup: "docker create --name cc busybox true",
+            run: "head -c 1500 \"$BUSYBOX_TAR\" > trunc.tar; echo notatar > junk.tar\n\
+                  docker load -i trunc.tar\n\
+                  docker load -i junk.tar\n\
+                  docker import trunc.tar imp:1\n\
+                  docker cp - cc:/ < trunc.tar",
+            moby28: Some(Moby28 {
+                stderr: Some(concat!(
+                    "unexpected EOF\n",
+                    "unexpected EOF\n",
+                    "Error response from daemon: unexpected EOF\n",
+                    "Error response from daemon: unexpected EOF",
+                )),
+                why: "moby 24+ unpacks in process: no \"Error processing tar file(exit status 1)\" prefix",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "network address errors",
+            setup: "docker network create --subnet $SUBA.0/24 n1 && \
+                    docker run -d --name a1 --network n1 --ip $SUBA.5 busybox sleep 60",
+            run: "docker run --rm --network n1 --ip $SUBA.5 busybox true\n\
+                  docker network create --subnet 10.1.2.3/33 bad\n\
+                  docker network create --subnet nonsense bad",
+            moby28: Some(Moby28 {
+                stderr: Some(concat!(
+                    "docker: Error response from daemon: Address already in use\n\n",
+                    "Run 'docker run --help' for more information\n",
+                    "Error response from daemon: invalid network config:\n",
+                    "invalid subnet 10.1.2.3/33: invalid CIDR block notation\n",
+                    "Error response from daemon: invalid network config:\n",
+                    "invalid subnet nonsense: invalid CIDR block notation",
+                )),
+                why: "moby 25 validates IPAM configs up front (ValidateIPAM)",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "dockerfile parse error",
+            run: "mkdir ctx && printf 'FROM busybox\\nRUN true\\nNOPE x\\n' > ctx/Dockerfile\n\
+                  docker build -q ctx 2>&1 | grep -v -e DEPRECATED -e BuildKit -e environment-variable -e 'Sending build context' -e '^$'",
+            ..S
+        },
+    ]);
+}

@@ -52,6 +52,12 @@ pub struct CreateOpts {
     pub shm_size: Option<String>,
     #[arg(long, value_parser = parse_cpus)]
     pub cpus: Option<f64>,
+    /// Limit the CPU CFS quota (microseconds per period).
+    #[arg(long = "cpu-quota")]
+    pub cpu_quota: Option<i64>,
+    /// Limit the CPU CFS period (microseconds).
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
     #[arg(short = 'c', long = "cpu-shares")]
     pub cpu_shares: Option<i64>,
     #[arg(long = "cpuset-cpus")]
@@ -130,6 +136,9 @@ pub struct CreateOpts {
     pub quiet: bool,
     #[arg(long)]
     pub cidfile: Option<String>,
+    /// Container isolation technology (Linux has only `default`).
+    #[arg(long = "isolation")]
+    pub isolation: Option<String>,
     #[arg(long = "oom-score-adj")]
     pub oom_score_adj: Option<i64>,
     #[arg(long = "oom-kill-disable")]
@@ -574,8 +583,10 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "UTSMode": opts.uts.clone().unwrap_or_default(),
         "UsernsMode": opts.userns.clone().unwrap_or_default(),
         "ShmSize": opt_ram(&opts.shm_size)?,
-        "Isolation": "",
+        "Isolation": opts.isolation.clone().unwrap_or_default(),
         "CpuShares": opts.cpu_shares.unwrap_or(0),
+        "CpuQuota": opts.cpu_quota.unwrap_or(0),
+        "CpuPeriod": opts.cpu_period.unwrap_or(0),
         "Memory": opt_ram(&opts.memory)?,
         "NanoCpus": nano_cpus,
         "CgroupParent": "",

@@ -59,10 +59,10 @@ fn parse_key(key: &str) -> Result<(u16, String)> {
             "invalid proto: {proto}"
         )));
     }
+    // Port 0 is accepted, as Docker does (`-p 127.0.0.1::0`).
     let port: u16 = port
         .parse()
         .ok()
-        .filter(|p| *p > 0)
         .ok_or_else(|| EngineError::InvalidParameter(format!("invalid port: {key}")))?;
     Ok((port, proto))
 }
