@@ -585,8 +585,6 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "ShmSize": opt_ram(&opts.shm_size)?,
         "Isolation": opts.isolation.clone().unwrap_or_default(),
         "CpuShares": opts.cpu_shares.unwrap_or(0),
-        "CpuQuota": opts.cpu_quota.unwrap_or(0),
-        "CpuPeriod": opts.cpu_period.unwrap_or(0),
         "Memory": opt_ram(&opts.memory)?,
         "NanoCpus": nano_cpus,
         "CgroupParent": "",
@@ -604,6 +602,13 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<Value> {
         "ReadonlyPaths": null,
     });
     if let Value::Object(h) = &mut host {
+        // Sent only when given, as the golden bodies (the docker CLI's) show.
+        if let Some(q) = opts.cpu_quota {
+            h.insert("CpuQuota".into(), q.into());
+        }
+        if let Some(p) = opts.cpu_period {
+            h.insert("CpuPeriod".into(), p.into());
+        }
         if !tmpfs.is_empty() {
             h.insert("Tmpfs".into(), Value::Object(tmpfs));
         }
