@@ -70,7 +70,6 @@ fn compat_api_versions() {
                 stdout: Some("null\nnamed"),
                 stderr: Some(""),
                 why: "API 1.42 made prune remove only anonymous volumes; 20.10 speaks 1.41",
-                ..M
             }),
             ..S
         },
@@ -103,7 +102,6 @@ fn compat_api_versions() {
                     r#"[["Architecture","Author","Comment","Config","Created","DockerVersion","GraphDriver","Id","Metadata","Os","Parent","RepoDigests","RepoTags","RootFS","Size"],["AttachStderr","AttachStdin","AttachStdout","Cmd","Domainname","Entrypoint","Env","Hostname","Image","Labels","OnBuild","OpenStdin","StdinOnce","Tty","User","Volumes","WorkingDir"]]"#,
                 )),
                 why: "VirtualSize is gone from 1.44, Container/ContainerConfig from 1.45; 20.10 speaks 1.41",
-                ..M
             }),
             ..S
         },
@@ -126,7 +124,6 @@ fn compat_api_versions() {
                 stderr: Some(""),
                 stdout: Some(r#"[[[],[],false],[["busybox:latest"],[],false]]"#),
                 why: "1.43 dropped <none>:<none>, 1.44 VirtualSize; 20.10 speaks 1.41",
-                ..M
             }),
             ..S
         },
@@ -149,7 +146,6 @@ fn compat_api_versions() {
                 stderr: Some(""),
                 stdout: Some(r#"["web"]"#),
                 why: "1.45 stopped adding the short id and hostname; 20.10 speaks 1.41",
-                ..M
             }),
             ..S
         },
