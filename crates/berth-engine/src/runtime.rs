@@ -15,8 +15,8 @@ pub fn rt_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Internal(e.to_string())
 }
 
-/// The environment Docker gives a container: PATH (if the image has none), HOSTNAME,
-/// TERM with a tty, then the container's own variables (which win).
+/// The environment Docker gives a container: PATH, HOSTNAME, TERM with a tty, then the
+/// container's own variables (which replace those in place).
 fn container_env(rec: &ContainerRecord) -> Vec<String> {
     exec_env(rec, rec.config.tty, &[])
 }
@@ -24,23 +24,21 @@ fn container_env(rec: &ContainerRecord) -> Vec<String> {
 /// An exec's environment, as Docker builds it: the container's (with TERM when the exec
 /// has a terminal), then the exec's own variables, each replacing one of the same name.
 pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<String> {
-    let mut env = Vec::new();
-    let has = |k: &str| {
-        rec.config
-            .env()
-            .iter()
-            .any(|e| e.split('=').next() == Some(k))
-    };
-    if !has("PATH") {
-        env.push(format!("PATH={DEFAULT_PATH}"));
-    }
-    env.push(format!("HOSTNAME={}", rec.config.hostname));
-    if tty && !has("TERM") {
+    // moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM (tty) first, each replaced in
+    // place by the container's own value, the rest appended; then the exec's the same way.
+    let mut env = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        format!("HOSTNAME={}", rec.config.hostname),
+    ];
+    if tty {
         env.push("TERM=xterm".into());
     }
-    env.extend(rec.config.env().iter().cloned());
-    for e in extra {
-        let key = e.split('=').next().unwrap_or(e);
+    for e in rec.config.env().iter().chain(extra) {
+        let Some((key, _)) = e.split_once('=') else {
+            // A name without `=` unsets it (moby's ReplaceOrAppendEnvValues).
+            env.retain(|x| x.split('=').next() != Some(e.as_str()));
+            continue;
+        };
         match env.iter_mut().find(|x| x.split('=').next() == Some(key)) {
             Some(slot) => *slot = e.clone(),
             None => env.push(e.clone()),
@@ -108,6 +106,7 @@ pub fn write_bundle(
         memory_swap: hc.memory_swap,
         memory_reservation: hc.memory_reservation,
         oom_kill_disable: hc.oom_kill_disable.unwrap_or(false),
+        oom_score_adj: hc.oom_score_adj.clamp(-1000, 1000) as i32,
         nano_cpus: hc.nano_cpus,
         cpu_shares: hc.cpu_shares,
         cpu_quota: hc.cpu_quota,

@@ -127,6 +127,18 @@ pub struct SaveArchive {
     links: HashMap<PathBuf, PathBuf>,
 }
 
+/// A tar read error as moby 24+ words it: a short archive is "unexpected EOF" (never the
+/// tar crate's own wording); anything else keeps `what` and the cause.
+pub(crate) fn tar_read_error(what: &str, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof
+        || e.to_string().contains("failed to read entire block")
+    {
+        "unexpected EOF".to_string()
+    } else {
+        format!("{what}: {e}")
+    }
+}
+
 impl SaveArchive {
     pub fn unpack<R: Read>(r: R, root: &Path) -> Result<SaveArchive, ImageError> {
         let (plain, _) = decompress(r).ctx(|| "reading archive".to_string())?;
@@ -134,10 +146,11 @@ impl SaveArchive {
         let mut links = HashMap::new();
         let entries = ar
             .entries()
-            .map_err(|e| ImageError::InvalidArchive(format!("invalid tar archive: {e}")))?;
+            .map_err(|e| ImageError::InvalidArchive(tar_read_error("invalid tar archive", &e)))?;
         for entry in entries {
-            let mut entry = entry
-                .map_err(|e| ImageError::InvalidArchive(format!("invalid tar archive: {e}")))?;
+            let mut entry = entry.map_err(|e| {
+                ImageError::InvalidArchive(tar_read_error("invalid tar archive", &e))
+            })?;
             let raw = entry
                 .path()
                 .map_err(|e| ImageError::InvalidArchive(format!("invalid tar entry: {e}")))?

@@ -79,6 +79,11 @@ pub struct Image {
     pub config_error: Option<String>,
     /// The config's `config` object as stored (`null` if absent), for inspect.
     pub config_json: Value,
+    /// The config's `container_config`, `null` if absent.
+    pub container_config: Value,
+    /// The config's `container` (the id of the container a commit or build step made it
+    /// from), empty if absent.
+    pub container: String,
     /// The config blob exactly as stored (its sha256 is the id).
     pub raw_config: Vec<u8>,
     pub diff_ids: Vec<String>,
@@ -774,6 +779,8 @@ impl ImageStore {
             config,
             config_error,
             config_json: cfg.config,
+            container_config: cfg.legacy_container_config,
+            container: cfg.container,
             diff_ids: rec.layers.iter().map(|l| l.diff_id.clone()).collect(),
             history: cfg.history,
             raw_config: raw,

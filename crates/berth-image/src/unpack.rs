@@ -295,9 +295,10 @@ pub fn unpack_into<R: Read>(r: R, dest: OwnedFd, opts: &UnpackOptions) -> Result
     {
         let entries = ar
             .entries()
-            .map_err(|e| bad(format!("invalid layer tar: {e}")))?;
+            .map_err(|e| bad(crate::archive::tar_read_error("invalid layer tar", &e)))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| bad(format!("invalid layer tar: {e}")))?;
+            let mut entry =
+                entry.map_err(|e| bad(crate::archive::tar_read_error("invalid layer tar", &e)))?;
             extract_entry(&mut w, &mut entry)?;
         }
     }

@@ -173,7 +173,7 @@ impl Pool {
             )));
         }
         if ip == self.gateway || !self.used.insert(ip) {
-            return Err(NetError::Invalid(format!("Address already in use: {ip}")));
+            return Err(NetError::Invalid("Address already in use".to_string()));
         }
         Ok(())
     }

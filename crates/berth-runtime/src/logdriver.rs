@@ -159,7 +159,10 @@ pub fn validate(driver: &str, opts: &BTreeMap<String, String>) -> Result<(), Str
     }
     if let Some(v) = opts.get("max-size") {
         if v != "-1" && parse_ram_size(v).is_none() {
-            return Err(format!("invalid value for max-size: {v}"));
+            // moby: the driver fails to start with go-units' words.
+            return Err(format!(
+                "failed to initialize logging driver: invalid size: '{v}'"
+            ));
         }
     }
     if let Some(v) = opts.get("max-file") {

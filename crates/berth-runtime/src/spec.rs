@@ -226,6 +226,8 @@ pub struct SpecInput {
     pub memory_swap: i64,
     pub memory_reservation: i64,
     pub oom_kill_disable: bool,
+    /// `--oom-score-adj` (-1000..=1000, validated by the engine).
+    pub oom_score_adj: i32,
     /// CPUs in units of 1e-9 (`--cpus 1.5` = 1_500_000_000).
     pub nano_cpus: i64,
     pub cpu_shares: i64,
@@ -684,10 +686,7 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
     }
 
     // Environment: Docker's CreateDaemonEnvironment order, then the container's values.
-    let mut base = Vec::new();
-    if env_get(&input.env, "PATH").is_none() {
-        base.push(format!("PATH={DEFAULT_PATH}"));
-    }
+    let mut base = vec![format!("PATH={DEFAULT_PATH}")];
     if !input.hostname.is_empty() {
         base.push(format!("HOSTNAME={}", input.hostname));
     }
@@ -749,7 +748,7 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         .capabilities(capabilities)
         .rlimits(rlimits)
         .no_new_privileges(input.no_new_privileges)
-        .oom_score_adj(0)
+        .oom_score_adj(input.oom_score_adj)
         .build()?;
 
     // Mounts: defaults, minus any destination the caller overrides, then the caller's
@@ -1006,19 +1005,29 @@ pub fn exec_process(
         return Err(SpecError::Invalid("No exec command specified".into()));
     }
     p.set_args(Some(input.args.clone()));
-    p.set_env(Some(input.env.clone()));
     p.set_terminal(Some(input.tty));
     if !input.cwd.is_empty() {
         p.set_cwd(PathBuf::from(&input.cwd));
     }
-    if !input.user.is_empty() {
+    // The exec's user, or the container's (by uid): its HOME goes last when the environment
+    // has none, as runc sets it.
+    let user = if input.user.is_empty() {
+        resolve_exec_user(rootfs, &base.user().uid().to_string()).ok()
+    } else {
         let user = resolve_exec_user(rootfs, &input.user)?;
         let mut ub = UserBuilder::default().uid(user.uid).gid(user.gid);
         if !user.sgids.is_empty() {
             ub = ub.additional_gids(user.sgids.clone());
         }
         p.set_user(ub.build()?);
+        Some(user)
+    };
+    let mut env = input.env.clone();
+    if env_get(&env, "HOME").is_none() {
+        let home = user.map_or_else(|| "/".to_string(), |u| u.home);
+        env.push(format!("HOME={home}"));
     }
+    p.set_env(Some(env));
     if input.privileged {
         let all: HashSet<Capability> = capabilities(true, &[], &[])?.into_iter().collect();
         let caps = LinuxCapabilitiesBuilder::default()

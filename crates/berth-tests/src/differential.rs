@@ -20,7 +20,8 @@
 //!   `$BAD` (the malformed archives), and per daemon: `$BRIDGE` (its default bridge),
 //!   `$NET` (its default bridge's prefix, e.g. `10.214.7`: containers get `$NET.2` ...),
 //!   `$POOL` (the prefix `network create` draws /26s from), `$SUBA`, `$SUBB` (two free /24
-//!   prefixes for `--subnet $SUBA.0/24`). Each is normalised to `<NAME>` in outputs.
+//!   prefixes for `--subnet $SUBA.0/24`), `$PORT` (a host port for `-p 127.0.0.1:$PORT:80`;
+//!   $PORT+1 .. +7 are its too). Each is normalised to `<NAME>` in outputs.
 //! - `DOCKER_BUILDKIT=0` is set: `docker build` uses the classic builder on both.
 //!
 //! Where dockerd 20.10 and moby 28 differ, the scenario gives moby 28's output in
@@ -279,6 +280,7 @@ impl Differ {
                 ("SUBA", format!("10.220.{dn}"), "<SUBA>"),
                 ("SUBB", format!("10.221.{dn}"), "<SUBB>"),
                 ("SOCK", d.socket.to_string_lossy().into_owned(), "<SOCK>"),
+                ("PORT", port_of(dn), "<PORT>"),
             ],
         };
         let b = &self.berth;
@@ -295,6 +297,7 @@ impl Differ {
                 ("SUBA", format!("10.220.{bn}"), "<SUBA>"),
                 ("SUBB", format!("10.221.{bn}"), "<SUBB>"),
                 ("SOCK", b.socket.to_string_lossy().into_owned(), "<SOCK>"),
+                ("PORT", port_of(bn), "<PORT>"),
             ],
         };
         (reference, subject)
@@ -319,6 +322,11 @@ impl Differ {
         eprintln!("differential: {ran} scenarios, {failed} differ");
         assert!(failed == 0, "{failed} of {ran} scenarios differ:\n{report}");
     }
+}
+
+/// A loopback port no other daemon's scripts use: both daemons publish on the host.
+fn port_of(slot: u32) -> String {
+    (40000 + slot * 8).to_string()
 }
 
 /// Runs one scenario on both sides (dockerd in parallel with berth's runs); the report of

@@ -2,9 +2,10 @@
 //! private real dockerd and a private berth daemon and compares the normalised outputs
 //! (`berth_tests::differential`). A new difference is found by adding a scenario.
 
-use berth_tests::differential::{Differ, Scenario};
+use berth_tests::differential::{Differ, Moby28, Scenario};
 
 const S: Scenario = Scenario::DEFAULT;
+const M: Moby28 = Moby28::DEFAULT;
 
 /// The harness itself: plain commands whose outputs already agree.
 #[test]
@@ -42,6 +43,309 @@ fn compat_harness() {
             name: "raw API: version prefix and status",
             run: "api GET /v1.41/containers/nosuch/json",
             berth_cli: false,
+            ..S
+        },
+    ]);
+}
+
+/// Answers shaped per API version (the `/v1.NN` prefix): moby 28's gates. dockerd 20.10
+/// speaks up to 1.41, so versions above it carry moby 28's expectation.
+#[test]
+fn compat_api_versions() {
+    Differ::start().check(&[
+        Scenario {
+            name: "volume prune below 1.42 removes named volumes too",
+            setup: "docker volume create named",
+            run: "api POST /v1.41/volumes/prune 2>/dev/null | jq -c .VolumesDeleted\n\
+                  docker volume ls -q",
+            ..S
+        },
+        Scenario {
+            name: "volume prune from 1.42 keeps named volumes",
+            setup: "docker volume create named",
+            run: "api POST /v1.44/volumes/prune 2>/dev/null | jq -c .VolumesDeleted\n\
+                  docker volume ls -q",
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some("null\nnamed"),
+                stderr: Some(""),
+                why: "API 1.42 made prune remove only anonymous volumes; 20.10 speaks 1.41",
+            }),
+            ..S
+        },
+        Scenario {
+            name: "image inspect fields at 1.24 and 1.41",
+            run: "for v in 1.24 1.41; do api GET /v$v/images/busybox/json 2>/dev/null | \
+                  jq -c '[keys, (.Config|keys), (.ContainerConfig|keys), .VirtualSize == .Size]'; done",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                stdout: Some(concat!(
+                    r#"[["Architecture","Author","Comment","Config","ContainerConfig","Created","DockerVersion","GraphDriver","Id","Metadata","Os","Parent","RepoDigests","RepoTags","RootFS","Size","VirtualSize"],["AttachStderr","AttachStdin","AttachStdout","Cmd","Domainname","Entrypoint","Env","Hostname","Image","Labels","OnBuild","OpenStdin","StdinOnce","Tty","User","Volumes","WorkingDir"],["AttachStderr","AttachStdin","AttachStdout","Cmd","Domainname","Entrypoint","Env","Hostname","Image","Labels","OnBuild","OpenStdin","StdinOnce","Tty","User","Volumes","WorkingDir"],true]"#, "\n",
+                    r#"[["Architecture","Author","Comment","Config","ContainerConfig","Created","DockerVersion","GraphDriver","Id","Metadata","Os","Parent","RepoDigests","RepoTags","RootFS","Size","VirtualSize"],["AttachStderr","AttachStdin","AttachStdout","Cmd","Domainname","Entrypoint","Env","Hostname","Image","Labels","OnBuild","OpenStdin","StdinOnce","Tty","User","Volumes","WorkingDir"],["AttachStderr","AttachStdin","AttachStdout","Cmd","Domainname","Entrypoint","Env","Hostname","Image","Labels","OnBuild","OpenStdin","StdinOnce","Tty","User","Volumes","WorkingDir"],true]"#,
+                )),
+                why: "moby 25+ omits an empty Container (omitempty); the fixture's config has none",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "image inspect drops VirtualSize at 1.44, ContainerConfig at 1.45",
+            run: "for v in 1.44 1.45 1.47; do api GET /v$v/images/busybox/json 2>/dev/null | \
+                  jq -c '[keys, (.Config|keys)]'; done",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stderr: Some(""),
+                stdout: Some(concat!(
+                    r#"[["Architecture","Author","Comment","Config","ContainerConfig","Created","DockerVersion","GraphDriver","Id","Metadata","Os","Parent","RepoDigests","RepoTags","RootFS","Size"],["AttachStderr","AttachStdin","AttachStdout","Cmd","Domainname","Entrypoint","Env","Hostname","Image","Labels","OnBuild","OpenStdin","StdinOnce","Tty","User","Volumes","WorkingDir"]]"#, "\n",
+                    r#"[["Architecture","Author","Comment","Config","Created","DockerVersion","GraphDriver","Id","Metadata","Os","Parent","RepoDigests","RepoTags","RootFS","Size"],["AttachStderr","AttachStdin","AttachStdout","Cmd","Domainname","Entrypoint","Env","Hostname","Image","Labels","OnBuild","OpenStdin","StdinOnce","Tty","User","Volumes","WorkingDir"]]"#, "\n",
+                    r#"[["Architecture","Author","Comment","Config","Created","DockerVersion","GraphDriver","Id","Metadata","Os","Parent","RepoDigests","RepoTags","RootFS","Size"],["AttachStderr","AttachStdin","AttachStdout","Cmd","Domainname","Entrypoint","Env","Hostname","Image","Labels","OnBuild","OpenStdin","StdinOnce","Tty","User","Volumes","WorkingDir"]]"#,
+                )),
+                why: "VirtualSize is gone from 1.44, Container/ContainerConfig from 1.45; 20.10 speaks 1.41",
+            }),
+            ..S
+        },
+        Scenario {
+            name: "image list: untagged images as <none> below 1.43",
+            setup: "docker create --name c1 busybox true && docker commit c1",
+            run: "api GET /v1.41/images/json 2>/dev/null | \
+                  jq -c '[.[] | [.RepoTags, .RepoDigests, .VirtualSize == .Size]] | sort'",
+            berth_cli: false,
+            ..S
+        },
+        Scenario {
+            name: "image list: empty lists and no VirtualSize from 1.44",
+            setup: "docker create --name c1 busybox true && docker commit c1",
+            run: "api GET /v1.44/images/json 2>/dev/null | \
+                  jq -c '[.[] | [.RepoTags, .RepoDigests, has(\"VirtualSize\")]] | sort'",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stderr: Some(""),
+                stdout: Some(r#"[[[],[],false],[["busybox:latest"],[],false]]"#),
+                why: "1.43 dropped <none>:<none>, 1.44 VirtualSize; 20.10 speaks 1.41",
+            }),
+            ..S
+        },
+        Scenario {
+            name: "container inspect: Aliases hold the short id below 1.45",
+            setup: "docker network create n1 && \
+                    docker run -d --name c1 --network n1 --network-alias web busybox sleep 60",
+            run: "api GET /v1.41/containers/c1/json 2>/dev/null | jq -c '.NetworkSettings.Networks.n1.Aliases'",
+            berth_cli: false,
+            ..S
+        },
+        Scenario {
+            name: "container inspect: Aliases only as asked from 1.45",
+            setup: "docker network create n1 && \
+                    docker run -d --name c1 --network n1 --network-alias web busybox sleep 60",
+            run: "api GET /v1.45/containers/c1/json 2>/dev/null | jq -c '.NetworkSettings.Networks.n1.Aliases'",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stderr: Some(""),
+                stdout: Some(r#"["web"]"#),
+                why: "1.45 stopped adding the short id and hostname; 20.10 speaks 1.41",
+            }),
+            ..S
+        },
+        Scenario {
+            name: "info: legacy fields at 1.41",
+            run: "api GET /v1.41/info 2>/dev/null | jq -c '[(.ContainerdCommit|keys), (.RegistryConfig|keys), has(\"BridgeNfIptables\"), has(\"BridgeNfIp6tables\"), has(\"ExecutionDriver\")]'",
+            berth_cli: false,
+            ..S
+        },
+        Scenario {
+            name: "info: names-only security options and ExecutionDriver at 1.24",
+            run: "api GET /v1.24/info 2>/dev/null | jq -c '[.ExecutionDriver, (.SecurityOptions | map(select(contains(\"=\"))))]'",
+            berth_cli: false,
+            ..S
+        },
+    ]);
+}
+
+/// The container's and an exec's environment, users, signals.
+#[test]
+fn compat_environment_and_signals() {
+    Differ::start().check(&[
+        Scenario {
+            name: "container environment in Docker's order",
+            // Raw API bodies: the docker CLI 28 does not keep the order of several `-e`.
+            run: "apij POST '/containers/create?name=c2' '{\"Image\":\"busybox\",\"Cmd\":[\"env\"],\"Env\":[\"ZZ=1\",\"AA=2\",\"HOME=/x\"]}' >/dev/null 2>&1\n\
+                  docker inspect -f '{{json .Config.Env}}' c2; docker start -a c2\n\
+                  apij POST '/containers/create?name=c3' '{\"Image\":\"busybox\",\"Cmd\":[\"env\"],\"Env\":[\"PATH=/bin\",\"A=1\"]}' >/dev/null 2>&1\n\
+                  docker inspect -f '{{json .Config.Env}}' c3; docker start -a c3\n\
+                  apij POST '/containers/create?name=c4' '{\"Image\":\"busybox\",\"Cmd\":[\"env\"],\"Tty\":true,\"Env\":[\"B=2\"]}' >/dev/null 2>&1\n\
+                  docker start -a c4 | tr -d '\\r'\n\
+                  docker run --rm -e FOO=bar busybox env",
+            ..S
+        },
+        Scenario {
+            name: "exec environment: HOME of the exec's user",
+            setup: "docker run -d --name cc -e FOO=bar busybox sleep 60",
+            run: "docker exec cc env\n\
+                  docker exec -u nobody cc env\n\
+                  docker exec -e FOO=baz -e X=1 cc env",
+            ..S
+        },
+        Scenario {
+            name: "exec -u nosuchuser: the user error, exit 126",
+            setup: "docker run -d --name cc busybox sleep 60",
+            run: "docker exec -u nosuchuser cc true; echo \"exit $?\"",
+            ..S
+        },
+        Scenario {
+            name: "kill returns once the container has exited",
+            setup: "docker run -d --name cc busybox sleep 60",
+            run: "docker kill cc\n\
+                  docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}' cc",
+            ..S
+        },
+        Scenario {
+            name: "stop past its timeout returns once the container has exited",
+            setup: "docker run -d --name cc busybox sleep 60",
+            run: "docker stop -t 1 cc\n\
+                  docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' cc",
+            ..S
+        },
+    ]);
+}
+
+/// Options and values Docker refuses (berth used to accept or ignore them).
+#[test]
+fn compat_refused_options() {
+    Differ::start().check(&[
+        Scenario {
+            name: "a relative working directory",
+            run: "docker run --rm -w rel busybox pwd",
+            ..S
+        },
+        Scenario {
+            name: "an isolation other than default",
+            run: "docker run --rm --isolation hyperv busybox true\n\
+                  docker run --rm --isolation default busybox echo ok",
+            ..S
+        },
+        Scenario {
+            name: "--ipc and --pid naming a missing container",
+            run: "docker create --ipc container:missing busybox true >/dev/null; echo \"create $?\"\n\
+                  docker run --rm --ipc container:missing busybox true\n\
+                  docker run --rm --pid container:missing busybox true",
+            ..S
+        },
+        Scenario {
+            name: "--oom-score-adj out of range",
+            run: "docker run --rm --oom-score-adj 1001 busybox true\n\
+                  docker run --rm --oom-score-adj -1001 busybox true\n\
+                  docker run --rm --oom-score-adj 1000 busybox cat /proc/self/oom_score_adj",
+            ..S
+        },
+        Scenario {
+            name: "--network container:X with published ports",
+            setup: "docker run -d --name web busybox sleep 60",
+            run: "docker run --rm --network container:web -p 8080:80 busybox true",
+            ..S
+        },
+        Scenario {
+            name: "the default /dev",
+            run: "docker run --rm busybox ls /dev",
+            ..S
+        },
+    ]);
+}
+
+/// Error messages as Docker words them.
+#[test]
+fn compat_messages() {
+    Differ::start().check(&[
+        Scenario {
+            name: "cpu options",
+            run: "docker run --rm --cpuset-cpus 99 busybox true\n\
+                  docker run --rm --cpus 1 --cpu-quota 50000 busybox true\n\
+                  docker run --rm --cpus 1 --cpu-period 50000 busybox true",
+            ..S
+        },
+        Scenario {
+            name: "--log-opt max-size=bad",
+            run: "docker run --rm --log-opt max-size=bad busybox true",
+            ..S
+        },
+        Scenario {
+            name: "-p 127.0.0.1::0 is accepted",
+            run: "docker run -d --name web -p 127.0.0.1::80 busybox sleep 30 >/dev/null; echo $?\n\
+                  docker run --rm -p 127.0.0.1::0 busybox true; echo $?",
+            ..S
+        },
+        Scenario {
+            name: "kill, rename, exec, rm: missing, invalid, paused",
+            setup: "docker run -d --name p1 busybox sleep 60 && docker pause p1",
+            run: "docker kill nosuch\n\
+                  docker rename p1 'bad name'\n\
+                  docker rename p1 -x\n\
+                  docker exec p1 true\n\
+                  docker rm p1\n\
+                  docker kill p1 >/dev/null; echo $?",
+            moby28: Some(Moby28 {
+                stderr: Some(concat!(
+                    "Error response from daemon: cannot kill container: nosuch: No such container: nosuch\n",
+                    "Error response from daemon: Error when allocating new name: Invalid container name (/bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n",
+                    "Error: failed to rename container named p1\n",
+                    "unknown shorthand flag: 'x' in -x\n\n",
+                    "Usage:  docker rename CONTAINER NEW_NAME\n\n",
+                    "Run 'docker rename --help' for more information\n",
+                    "Error response from daemon: Container p1 is paused, unpause the container before exec\n",
+                    "Error response from daemon: cannot remove container \"/p1\": container is paused: stop the container before removing or force remove",
+                )),
+                why: "moby 23+ words kill and rm errors in lower case (\"cannot kill container\", \"cannot remove container ...: container is paused\")",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "truncated and invalid archives",
+            setup: "docker create --name cc busybox true",
+            run: "head -c 1500 \"$BUSYBOX_TAR\" > trunc.tar; echo notatar > junk.tar\n\
+                  docker load -i trunc.tar\n\
+                  docker load -i junk.tar\n\
+                  docker import trunc.tar imp:1\n\
+                  docker cp - cc:/ < trunc.tar",
+            moby28: Some(Moby28 {
+                stderr: Some(concat!(
+                    "unexpected EOF\n",
+                    "unexpected EOF\n",
+                    "Error response from daemon: unexpected EOF\n",
+                    "Error response from daemon: unexpected EOF",
+                )),
+                why: "moby 24+ unpacks in process: no \"Error processing tar file(exit status 1)\" prefix",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "network address errors",
+            setup: "docker network create --subnet $SUBA.0/24 n1 && \
+                    docker run -d --name a1 --network n1 --ip $SUBA.5 busybox sleep 60",
+            run: "docker run --rm --network n1 --ip $SUBA.5 busybox true\n\
+                  docker network create --subnet 10.1.2.3/33 bad\n\
+                  docker network create --subnet nonsense bad",
+            moby28: Some(Moby28 {
+                stderr: Some(concat!(
+                    "docker: Error response from daemon: Address already in use\n\n",
+                    "Run 'docker run --help' for more information\n",
+                    "Error response from daemon: invalid network config:\n",
+                    "invalid subnet 10.1.2.3/33: invalid CIDR block notation\n",
+                    "Error response from daemon: invalid network config:\n",
+                    "invalid subnet nonsense: invalid CIDR block notation",
+                )),
+                why: "moby 25 validates IPAM configs up front (ValidateIPAM)",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "dockerfile parse error",
+            run: "mkdir ctx && printf 'FROM busybox\\nRUN true\\nNOPE x\\n' > ctx/Dockerfile\n\
+                  docker build -q ctx 2>&1 | grep -v -e DEPRECATED -e BuildKit -e environment-variable -e 'Sending build context' -e '^$'",
             ..S
         },
     ]);

@@ -151,7 +151,9 @@ pub struct SummaryNetworkSettings {
     pub networks: BTreeMap<String, EndpointSettings>,
 }
 
-/// `docker image inspect`.
+/// `docker image inspect`, in moby 28's field order. The optional fields are those that
+/// depend on the API version (`Container`/`ContainerConfig` below 1.45, `VirtualSize` below
+/// 1.44) or are omitted when empty (`Variant`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageInspect {
@@ -162,15 +164,22 @@ pub struct ImageInspect {
     pub parent: String,
     pub comment: String,
     pub created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_config: Option<Value>,
     pub docker_version: String,
     pub author: String,
-    /// The image config's `config` object as the image stores it (a partial one stays
-    /// partial), `null` when it has none.
+    /// The image config's `config` object (with moby's legacy empty fields), `null` when
+    /// the image has none.
     pub config: Value,
     pub architecture: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     pub os: String,
     pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_size: Option<u64>,
     pub graph_driver: GraphDriver,
     #[serde(rename = "RootFS")]
     pub root_fs: RootFs,
@@ -191,19 +200,21 @@ pub struct ImageMetadata {
     pub last_tag_time: String,
 }
 
-/// One entry of `GET /images/json`.
+/// One entry of `GET /images/json`, in moby 28's field order. `RepoTags`/`RepoDigests`
+/// are null below API 1.43 when empty; `VirtualSize` is there below 1.44 only.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageSummary {
-    pub id: String,
-    pub parent_id: String,
-    pub repo_tags: Vec<String>,
-    pub repo_digests: Vec<String>,
+    pub containers: i64,
     /// Unix seconds.
     pub created: i64,
-    pub size: u64,
-    pub shared_size: i64,
-    pub virtual_size: u64,
+    pub id: String,
     pub labels: BTreeMap<String, String>,
-    pub containers: i64,
+    pub parent_id: String,
+    pub repo_digests: Option<Vec<String>>,
+    pub repo_tags: Option<Vec<String>>,
+    pub shared_size: i64,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_size: Option<u64>,
 }

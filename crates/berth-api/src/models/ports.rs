@@ -63,10 +63,10 @@ pub fn parse_port_key(key: &str) -> Result<(u16, String), String> {
     if proto != "tcp" && proto != "udp" {
         return Err(format!("invalid proto: {proto}"));
     }
+    // Port 0 is accepted, as Docker does (`-p 127.0.0.1::0`).
     let port: u16 = port
         .parse()
         .ok()
-        .filter(|p| *p > 0)
         .ok_or_else(|| format!("invalid port: {key}"))?;
     Ok((port, proto))
 }

@@ -315,7 +315,8 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     } else {
         Box::new(std::io::stdout().lock())
     };
-    if !o.quiet {
+    // The docker CLI prints it with -q too.
+    {
         let _ = writeln!(
             out,
             "Sending build context to Docker daemon  {}",

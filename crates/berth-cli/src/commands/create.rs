@@ -58,6 +58,12 @@ pub struct CreateOpts {
     pub shm_size: Option<String>,
     #[arg(long, value_parser = parse_cpus)]
     pub cpus: Option<f64>,
+    /// Limit the CPU CFS quota (microseconds per period).
+    #[arg(long = "cpu-quota")]
+    pub cpu_quota: Option<i64>,
+    /// Limit the CPU CFS period (microseconds).
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
     #[arg(short = 'c', long = "cpu-shares")]
     pub cpu_shares: Option<i64>,
     #[arg(long = "cpuset-cpus")]
@@ -145,6 +151,9 @@ pub struct CreateOpts {
     pub quiet: bool,
     #[arg(long)]
     pub cidfile: Option<String>,
+    /// Container isolation technology (Linux has only `default`).
+    #[arg(long = "isolation")]
+    pub isolation: Option<String>,
     #[arg(long = "oom-score-adj")]
     pub oom_score_adj: Option<i64>,
     #[arg(long = "oom-kill-disable")]
@@ -629,6 +638,9 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
         security_opt: some_if_any(&security_opts(&opts.security_opt)?),
         u_t_s_mode: opts.uts.clone().unwrap_or_default(),
         userns_mode: opts.userns.clone().unwrap_or_default(),
+        isolation: opts.isolation.clone().unwrap_or_default(),
+        cpu_quota: opts.cpu_quota.unwrap_or(0),
+        cpu_period: opts.cpu_period.unwrap_or(0),
         shm_size,
         runtime: opts.runtime.clone().unwrap_or_default(),
         cpu_shares: opts.cpu_shares.unwrap_or(0),

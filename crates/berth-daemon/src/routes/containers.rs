@@ -1,6 +1,6 @@
 //! `/containers/...` routes.
 
-use super::AppState;
+use super::{AppState, Version};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use axum::body::{Body, Bytes};
@@ -116,6 +116,7 @@ async fn sizes_of(
 
 pub async fn inspect(
     State(engine): State<AppState>,
+    Version(ver): Version,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<berth_api::models::ContainerInspect>> {
@@ -134,7 +135,30 @@ pub async fn inspect(
     if !execs.is_empty() {
         v.exec_ids = Some(execs);
     }
+    if ver.below(45) {
+        legacy_aliases(&mut v);
+    }
     Ok(Json(v))
+}
+
+/// Below API 1.45 moby lists, in the `Aliases` of each user-defined network, the container's
+/// short id and hostname after the aliases asked for (deduplicated).
+fn legacy_aliases(v: &mut berth_api::models::ContainerInspect) {
+    let short: String = v.id.chars().take(12).collect();
+    let hostname = v.config.hostname.clone();
+    for (name, ep) in v.network_settings.networks.iter_mut() {
+        if matches!(name.as_str(), "bridge" | "host" | "none" | "default")
+            || name.starts_with("container:")
+        {
+            continue;
+        }
+        let aliases = ep.aliases.get_or_insert_with(Vec::new);
+        for extra in [&short, &hostname] {
+            if !extra.is_empty() && !aliases.contains(extra) {
+                aliases.push(extra.clone());
+            }
+        }
+    }
 }
 
 pub async fn start(

@@ -1,7 +1,7 @@
 //! `/images/...` routes. The image store is synchronous: request bodies reach it through a
 //! blocking reader fed by the async body, and archives leave it through a channel writer.
 
-use super::AppState;
+use super::{AppState, Version};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use axum::body::{Body, Bytes};
@@ -10,6 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_api::models::{GraphDriver, ImageInspect, ImageMetadata, ImageSummary, RootFs};
+use berth_api::version::ApiVersion;
 use berth_engine::images::{DeleteItem, Image, Loaded};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -75,18 +76,32 @@ impl Write for ChannelWriter {
     }
 }
 
-pub(super) fn summary(img: &Image) -> ImageSummary {
+/// One row of `GET /images/json`, shaped for API version `ver` as moby 28: untagged images
+/// show `<none>:<none>` / `<none>@<none>` below 1.43 (and an empty list is null there;
+/// empty lists from 1.43), `VirtualSize` only below 1.44.
+pub(super) fn summary(img: &Image, ver: ApiVersion) -> ImageSummary {
+    let (mut tags, mut digests) = (Some(img.repo_tags.clone()), Some(img.repo_digests.clone()));
+    if ver.below(43) {
+        // moby's nil slices: `<none>` markers when both are empty, else null for an empty one.
+        if img.repo_tags.is_empty() && img.repo_digests.is_empty() {
+            tags = Some(vec!["<none>:<none>".into()]);
+            digests = Some(vec!["<none>@<none>".into()]);
+        } else {
+            tags = tags.filter(|t| !t.is_empty());
+            digests = digests.filter(|d| !d.is_empty());
+        }
+    }
     ImageSummary {
-        id: img.id.clone(),
-        parent_id: img.parent.clone(),
-        repo_tags: img.repo_tags.clone(),
-        repo_digests: img.repo_digests.clone(),
-        created: created_unix(&img.created),
-        size: img.size,
-        shared_size: -1,
-        virtual_size: img.size,
-        labels: img.config.labels().clone(),
         containers: -1,
+        created: created_unix(&img.created),
+        id: img.id.clone(),
+        labels: img.config.labels().clone(),
+        parent_id: img.parent.clone(),
+        repo_digests: digests,
+        repo_tags: tags,
+        shared_size: -1,
+        size: img.size,
+        virtual_size: ver.below(44).then_some(img.size),
     }
 }
 
@@ -96,7 +111,111 @@ fn created_unix(created: &str) -> i64 {
         .unwrap_or(0)
 }
 
-fn image_inspect(img: &Image) -> ImageInspect {
+/// The image-config fields moby 28 still includes (empty) in image inspect below API 1.50
+/// (moby's `legacyConfigFields["v1.49"]`), whether or not the image's config has them.
+const LEGACY_CONFIG_FIELDS: [(&str, Value); 17] = [
+    ("AttachStderr", Value::Bool(false)),
+    ("AttachStdin", Value::Bool(false)),
+    ("AttachStdout", Value::Bool(false)),
+    ("Cmd", Value::Null),
+    ("Domainname", Value::String(String::new())),
+    ("Entrypoint", Value::Null),
+    ("Env", Value::Null),
+    ("Hostname", Value::String(String::new())),
+    ("Image", Value::String(String::new())),
+    ("Labels", Value::Null),
+    ("OnBuild", Value::Null),
+    ("OpenStdin", Value::Bool(false)),
+    ("StdinOnce", Value::Bool(false)),
+    ("Tty", Value::Bool(false)),
+    ("User", Value::String(String::new())),
+    ("Volumes", Value::Null),
+    ("WorkingDir", Value::String(String::new())),
+];
+
+/// An image's `Config` as moby 28 shows it: the legacy fields, overlaid by the config's own,
+/// keys sorted (moby marshals a Go map).
+fn inspect_config(config: &Value) -> Value {
+    let mut m: std::collections::BTreeMap<String, Value> = LEGACY_CONFIG_FIELDS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    if let Some(o) = config.as_object() {
+        for (k, v) in o {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(m.into_iter().collect())
+}
+
+/// The legacy `ContainerConfig` (API < 1.45): the image's `container_config` as a Go
+/// `container.Config` marshals it (every non-omitempty field present, in struct order).
+fn legacy_container_config(cc: &Value) -> Value {
+    const FIELDS: [(&str, bool); 25] = [
+        // (name, omitempty)
+        ("Hostname", false),
+        ("Domainname", false),
+        ("User", false),
+        ("AttachStdin", false),
+        ("AttachStdout", false),
+        ("AttachStderr", false),
+        ("ExposedPorts", true),
+        ("Tty", false),
+        ("OpenStdin", false),
+        ("StdinOnce", false),
+        ("Env", false),
+        ("Cmd", false),
+        ("Healthcheck", true),
+        ("ArgsEscaped", true),
+        ("Image", false),
+        ("Volumes", false),
+        ("WorkingDir", false),
+        ("Entrypoint", false),
+        ("NetworkDisabled", true),
+        ("MacAddress", true),
+        ("OnBuild", false),
+        ("Labels", false),
+        ("StopSignal", true),
+        ("StopTimeout", true),
+        ("Shell", true),
+    ];
+    let defaults: std::collections::HashMap<&str, Value> =
+        LEGACY_CONFIG_FIELDS.iter().cloned().collect();
+    let mut out = serde_json::Map::new();
+    for (name, omitempty) in FIELDS {
+        match cc.get(name) {
+            Some(v) if !(omitempty && is_empty(v)) => {
+                out.insert(name.into(), v.clone());
+            }
+            _ if !omitempty => {
+                out.insert(
+                    name.into(),
+                    defaults.get(name).cloned().unwrap_or(Value::Null),
+                );
+            }
+            _ => {}
+        }
+    }
+    Value::Object(out)
+}
+
+/// Go's "empty value" for omitempty.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// `GET /images/{name}/json` shaped for API version `ver` as moby 28: `VirtualSize` below
+/// 1.44, `Container`/`ContainerConfig` below 1.45, the legacy `Config` fields (below 1.50:
+/// every version berth speaks), no `Variant` when the image has none.
+fn image_inspect(img: &Image, ver: ApiVersion) -> ImageInspect {
+    let legacy = ver.below(45);
     ImageInspect {
         id: img.id.clone(),
         repo_tags: img.repo_tags.clone(),
@@ -104,13 +223,16 @@ fn image_inspect(img: &Image) -> ImageInspect {
         parent: img.parent.clone(),
         comment: img.comment.clone(),
         created: img.created.clone(),
+        container: (legacy && !img.container.is_empty()).then(|| img.container.clone()),
+        container_config: legacy.then(|| legacy_container_config(&img.container_config)),
         docker_version: img.docker_version.clone(),
         author: img.author.clone(),
-        config: img.config_json.clone(),
+        config: inspect_config(&img.config_json),
         architecture: img.architecture.clone(),
-        variant: img.variant.clone(),
+        variant: img.variant.clone().filter(|v| !v.is_empty()),
         os: img.os.clone(),
         size: img.size,
+        virtual_size: ver.below(44).then_some(img.size),
         graph_driver: GraphDriver {
             data: None,
             name: "overlay2".into(),
@@ -127,6 +249,7 @@ fn image_inspect(img: &Image) -> ImageInspect {
 
 pub async fn list(
     State(engine): State<AppState>,
+    Version(ver): Version,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Vec<ImageSummary>>> {
     let q = Query::parse(q.as_deref());
@@ -166,7 +289,7 @@ pub async fn list(
                 continue;
             }
         }
-        out.push(summary(&img));
+        out.push(summary(&img, ver));
     }
     Ok(Json(out))
 }
@@ -194,11 +317,12 @@ fn glob_match(p: &str, s: &str) -> bool {
 /// GET /images/{name}/json | /history | /get
 pub async fn get_dispatch(
     State(engine): State<AppState>,
+    Version(ver): Version,
     Path(rest): Path<String>,
 ) -> ApiResult<Response> {
     if let Some(name) = rest.strip_suffix("/json") {
         let img = engine.images.get(name).await?;
-        return Ok(Json(image_inspect(&img)).into_response());
+        return Ok(Json(image_inspect(&img, ver)).into_response());
     }
     if let Some(name) = rest.strip_suffix("/history") {
         let h = engine.images.history(name).await?;

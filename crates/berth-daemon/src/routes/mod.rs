@@ -1,5 +1,7 @@
 //! The Engine API router. Paths may carry a `/v1.NN` prefix; a middleware strips it
-//! (checking the version) before routing, so each route is declared once.
+//! (checking the version) before routing, so each route is declared once, and keeps the
+//! version in the request's extensions: a handler that answers per version takes a
+//! [`Version`] argument.
 
 mod build;
 mod containers;
@@ -22,7 +24,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use berth_api::version::{parse, API_VERSION, BERTH_VERSION, MIN_API_VERSION};
+use berth_api::version::{ApiVersion, API_VERSION, BERTH_VERSION, MIN_API_VERSION};
 use berth_engine::Engine;
 use std::sync::Arc;
 
@@ -141,15 +143,36 @@ async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("page not found: {}", uri.path()))
 }
 
-/// Strips `/v1.NN`, refuses versions out of range, and adds Docker's headers to every answer.
+/// The API version of a request: its `/v1.NN` prefix, else the current one (moby's
+/// `httputils.VersionFromContext`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Version(pub ApiVersion);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Version {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Version(
+            parts
+                .extensions
+                .get::<ApiVersion>()
+                .copied()
+                .unwrap_or_default(),
+        ))
+    }
+}
+
+/// Strips `/v1.NN`, refuses versions out of range, keeps the version in the request's
+/// extensions ([`Version`]), and adds Docker's headers to every answer.
 pub async fn version_layer(mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if let Some(rest) = path.strip_prefix("/v") {
         let (ver, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        if let Some((major, minor)) = parse(ver) {
-            let min = parse(MIN_API_VERSION).unwrap_or((1, 24));
-            let max = parse(API_VERSION).unwrap_or((1, 47));
-            if (major, minor) < min {
+        if let Some(v) = ApiVersion::parse(ver) {
+            if v < ApiVersion::MIN {
                 return with_headers(
                     ApiError::bad_request(format!(
                         "client version {ver} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
@@ -157,7 +180,7 @@ pub async fn version_layer(mut req: Request, next: Next) -> Response {
                     .into_response(),
                 );
             }
-            if (major, minor) > max {
+            if v > ApiVersion::CURRENT {
                 return with_headers(
                     ApiError::bad_request(format!(
                         "client version {ver} is too new. Maximum supported API version is {API_VERSION}"
@@ -173,6 +196,7 @@ pub async fn version_layer(mut req: Request, next: Next) -> Response {
             if let Ok(uri) = pq.parse::<Uri>() {
                 *req.uri_mut() = uri;
             }
+            req.extensions_mut().insert(v);
         }
     }
     with_headers(next.run(req).await)

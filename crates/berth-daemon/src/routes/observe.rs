@@ -235,7 +235,7 @@ pub async fn system_df(State(engine): State<AppState>) -> ApiResult<Json<Value>>
     for img in &images {
         layers_size += img.size;
         sizes.insert(img.id.clone(), img.size);
-        let mut v = super::images::summary(img);
+        let mut v = super::images::summary(img, berth_api::version::ApiVersion::CURRENT);
         v.containers = users.get(&img.id).copied().unwrap_or(0);
         v.shared_size = 0;
         image_rows.push(v);

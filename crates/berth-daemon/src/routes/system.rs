@@ -1,6 +1,6 @@
-//! `/_ping`, `/version`, `/info`.
+//! `/_ping`, `/version`, `/info` (shaped per API version as moby 28).
 
-use super::AppState;
+use super::{AppState, Version};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -93,6 +93,7 @@ pub fn mem_total() -> u64 {
 
 pub async fn info(
     State(engine): State<AppState>,
+    Version(ver): Version,
     axum::Extension(swarm): axum::Extension<super::swarm::SwarmState>,
 ) -> Json<Value> {
     let mut running = 0;
@@ -118,7 +119,7 @@ pub async fn info(
     let ncpu = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    Json(json!({
+    let mut info = json!({
         "ID": engine.daemon_id(),
         "Containers": all.len(),
         "ContainersRunning": running,
@@ -187,5 +188,51 @@ pub async fn info(
         "SecurityOptions": engine.cfg.security.info_options(cgroup_v2),
         "CDISpecDirs": [],
         "Warnings": Value::Null,
-    }))
+    });
+    legacy_info_fields(&mut info, ver);
+    Json(info)
+}
+
+/// What moby 28 adds to or changes in `/info` for older clients (its `getInfo`): fields it
+/// dropped later but still returns to versions below the one that dropped them.
+fn legacy_info_fields(info: &mut Value, ver: berth_api::version::ApiVersion) {
+    if ver.below(47) {
+        info["RegistryConfig"]["AllowNondistributableArtifactsCIDRs"] = Value::Null;
+        info["RegistryConfig"]["AllowNondistributableArtifactsHostnames"] = Value::Null;
+    }
+    if ver.below(49) {
+        for k in ["ContainerdCommit", "RuncCommit", "InitCommit"] {
+            let id = info[k]["ID"].clone();
+            info[k]["Expected"] = id;
+        }
+    }
+    if ver.below(50) {
+        info["BridgeNfIptables"] = json!(false);
+        info["BridgeNfIp6tables"] = json!(false);
+    }
+    if ver.below(39) {
+        for k in ["KernelVersion", "OperatingSystem"] {
+            if info[k].as_str().is_none_or(str::is_empty) {
+                info[k] = json!("<unknown>");
+            }
+        }
+    }
+    if ver.below(25) {
+        info["ExecutionDriver"] = json!("<not supported>");
+        // Names only: "name=seccomp,profile=builtin" -> "seccomp".
+        let names: Vec<Value> = info["SecurityOptions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|o| {
+                let name = o
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix("name="))
+                    .unwrap_or(o);
+                json!(name)
+            })
+            .collect();
+        info["SecurityOptions"] = json!(names);
+    }
 }

@@ -1,6 +1,6 @@
 //! `/volumes`: create, list (filters), inspect, remove (force), prune, in Docker's JSON.
 
-use super::AppState;
+use super::{AppState, Version};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use axum::body::Bytes;
@@ -128,10 +128,11 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /volumes/prune`: unused anonymous volumes (all unused ones with `all=true`),
-/// filtered by `label` / `label!`.
+/// `POST /volumes/prune`: unused anonymous volumes (all unused ones with `all=true`, and
+/// always below API 1.42, as moby), filtered by `label` / `label!`.
 pub async fn prune(
     State(engine): State<AppState>,
+    Version(ver): Version,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let q = Query::parse(q.as_deref());
@@ -144,7 +145,7 @@ pub async fn prune(
     let all = match f.get("all") {
         Some(v) => bool_filter("all", v)?,
         None => false,
-    };
+    } || ver.below(42);
     let labels = f.get("label").cloned().unwrap_or_default();
     let not_labels = f.get("label!").cloned().unwrap_or_default();
     let (deleted, reclaimed) = engine.prune_volumes(all, &labels, &not_labels).await?;

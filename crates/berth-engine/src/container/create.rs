@@ -44,6 +44,16 @@ impl Engine {
             )));
         }
         validate_host_config(&body)?;
+        // `--ipc` / `--pid container:X` name a container that must exist.
+        for mode in [&body.host_config.ipc_mode, &body.host_config.pid_mode] {
+            if let Some(other) = mode.strip_prefix("container:") {
+                // 400, not 404: the docker CLI would take a 404 for a missing image.
+                self.get(other).map_err(|e| match e {
+                    EngineError::NotFound(m) => EngineError::InvalidParameter(m),
+                    other => other,
+                })?;
+            }
+        }
         let warnings = Vec::new();
 
         // A container's Env and Labels are always written (`[]`, `{}`).
@@ -229,13 +239,8 @@ fn merge_image_config(cfg: &mut ContainerConfig, image: &ContainerConfig) {
         let mine = cfg.env.get_or_insert_with(Vec::new);
         let key = |e: &str| e.split('=').next().unwrap_or("").to_string();
         let user_keys: Vec<String> = mine.iter().map(|e| key(e)).collect();
-        let mut merged: Vec<String> = env
-            .iter()
-            .filter(|e| !user_keys.contains(&key(e)))
-            .cloned()
-            .collect();
-        merged.append(mine);
-        *mine = merged;
+        // moby's merge: the user's variables first, then the image's they do not override.
+        mine.extend(env.iter().filter(|e| !user_keys.contains(&key(e))).cloned());
     }
     if cfg.working_dir.is_empty() {
         cfg.working_dir = image.working_dir.clone();
@@ -276,11 +281,65 @@ fn merge_image_config(cfg: &mut ContainerConfig, image: &ContainerConfig) {
     }
 }
 
+/// A cpuset list (`0-3,5`) as its members; None when malformed.
+fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+                if b < a || b - a > 4096 {
+                    return None;
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
 /// Rejects settings Docker rejects at create time, with Docker's messages.
 pub(super) fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
     let hc = &body.host_config;
     let bad = |m: String| Err(EngineError::InvalidParameter(m));
+    let wd = &body.config.working_dir;
+    if !wd.is_empty() && !wd.starts_with('/') {
+        return bad(format!(
+            "the working directory '{wd}' is invalid, it needs to be an absolute path"
+        ));
+    }
     health::validate(body.config.healthcheck.as_ref()).map_err(EngineError::InvalidParameter)?;
+    // moby's validateNetContainerMode: a container network shares the other's ports.
+    if hc.network_mode.starts_with("container:") {
+        if !hc.port_bindings.is_empty() || hc.publish_all_ports {
+            return bad(
+                "conflicting options: port publishing and the container type network mode".into(),
+            );
+        }
+        if body
+            .config
+            .exposed_ports
+            .as_ref()
+            .is_some_and(|p| !p.is_empty())
+        {
+            return bad(
+                "conflicting options: port exposing and the container type network mode".into(),
+            );
+        }
+    }
+    if !hc.isolation.is_empty() && !hc.isolation.eq_ignore_ascii_case("default") {
+        return bad(format!(
+            "Invalid isolation: {:?} - linux only supports 'default'",
+            hc.isolation
+        ));
+    }
+    if !(-1000..=1000).contains(&hc.oom_score_adj) {
+        return bad(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            hc.oom_score_adj
+        ));
+    }
     match hc.restart_policy.name.as_str() {
         "" | "no" | "always" | "unless-stopped" => {
             if hc.restart_policy.maximum_retry_count != 0 {
@@ -319,8 +378,36 @@ pub(super) fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
                 "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
             ));
         }
-        if hc.cpu_quota > 0 || hc.cpu_period > 0 {
+        if hc.cpu_period > 0 {
             return bad("Conflicting options: Nano CPUs and CPU Period cannot both be set".into());
+        }
+        if hc.cpu_quota > 0 {
+            return bad("Conflicting options: Nano CPUs and CPU Quota cannot both be set".into());
+        }
+    }
+    for (given, what, online) in [
+        (&hc.cpuset_cpus, "CPUs", "/sys/devices/system/cpu/online"),
+        (
+            &hc.cpuset_mems,
+            "memory nodes",
+            "/sys/devices/system/node/online",
+        ),
+    ] {
+        if given.is_empty() {
+            continue;
+        }
+        let Some(want) = parse_cpu_list(given) else {
+            let kind = if what == "CPUs" { "cpus" } else { "mems" };
+            return bad(format!("Invalid value {given} for cpuset {kind}"));
+        };
+        let avail_text = std::fs::read_to_string(online).unwrap_or_default();
+        let avail_text = avail_text.trim();
+        if let Some(avail) = parse_cpu_list(avail_text) {
+            if !want.iter().all(|c| avail.contains(c)) {
+                return bad(format!(
+                    "Requested {what} are not available - requested {given}, available: {avail_text}"
+                ));
+            }
         }
     }
     if hc.cpu_shares < 0 {
@@ -375,7 +462,7 @@ mod tests {
         };
         merge_image_config(&mut c, &image());
         assert_eq!(c.cmd, Some(vec!["sh".to_string()]));
-        assert_eq!(c.env(), ["PATH=/bin".to_string(), "A=2".to_string()]);
+        assert_eq!(c.env(), ["A=2".to_string(), "PATH=/bin".to_string()]);
         assert_eq!(c.working_dir, "/w");
         assert_eq!(c.labels()["l"], "mine");
         assert_eq!(c.labels()["m"], "img");

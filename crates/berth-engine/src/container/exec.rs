@@ -84,8 +84,7 @@ impl Engine {
         match rec.state.status {
             Status::Running => Ok(rec.id.clone()),
             Status::Paused => Err(EngineError::Conflict(format!(
-                "container {} is paused, unpause the container before exec",
-                rec.id
+                "Container {name_or_id} is paused, unpause the container before exec"
             ))),
             Status::Restarting => Err(EngineError::Conflict(format!(
                 "container {} is restarting, wait until the container is running",
@@ -173,7 +172,14 @@ impl Engine {
             st.started = true;
         }
         let cfg = &exec.config;
-        let mut process = self.exec_process(&exec).await.map_err(Err)?;
+        let mut process = match self.exec_process(&exec).await.map_err(Err)? {
+            Ok(p) => p,
+            // The process could not be set up (an unknown user): it failed to start, with
+            // the daemon's own message as moby's (exit 126).
+            Err(message) => {
+                return self.exec_failed(&exec, message, 126, body.detach);
+            }
+        };
         let size = body
             .console_size
             .clone()
@@ -240,21 +246,14 @@ impl Engine {
                     stream: (!detach && (stdin || stdout || stderr)).then_some(stream),
                 })
             }
-            Err(ExecStartError::Failed { message, exit_code }) => {
-                exec.state().exit_code = Some(i64::from(exit_code));
-                let msg = format!(
+            Err(ExecStartError::Failed { message, exit_code }) => self.exec_failed(
+                &exec,
+                format!(
                     "OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown"
-                );
-                if detach {
-                    Err(Err(if exit_code == 127 || exit_code == 126 {
-                        EngineError::InvalidParameter(msg)
-                    } else {
-                        EngineError::Internal(msg)
-                    }))
-                } else {
-                    Err(Ok(ExecFailed(msg)))
-                }
-            }
+                ),
+                exit_code,
+                detach,
+            ),
             Err(ExecStartError::Client(e)) => {
                 exec.state().exit_code = Some(126);
                 // The shim refuses an exec once the container stopped.
@@ -268,8 +267,32 @@ impl Engine {
         }
     }
 
-    /// The exec's OCI process: the container's, with the exec's settings.
-    async fn exec_process(&self, exec: &Exec) -> Result<oci_spec::runtime::Process> {
+    /// An exec whose process could not start: its exit code recorded, `msg` its error.
+    fn exec_failed(
+        &self,
+        exec: &Exec,
+        msg: String,
+        exit_code: i32,
+        detach: bool,
+    ) -> std::result::Result<ExecStarted, std::result::Result<ExecFailed, EngineError>> {
+        exec.state().exit_code = Some(i64::from(exit_code));
+        if detach {
+            Err(Err(if exit_code == 127 || exit_code == 126 {
+                EngineError::InvalidParameter(msg)
+            } else {
+                EngineError::Internal(msg)
+            }))
+        } else {
+            Err(Ok(ExecFailed(msg)))
+        }
+    }
+
+    /// The exec's OCI process: the container's, with the exec's settings; `Ok(Err(message))`
+    /// when the exec's user cannot be resolved (the process fails to start, as with runc).
+    async fn exec_process(
+        &self,
+        exec: &Exec,
+    ) -> Result<std::result::Result<oci_spec::runtime::Process, String>> {
         let c = self.get(&exec.container_id)?;
         let rec = c.record.lock().await;
         if rec.state.status != Status::Running {
@@ -296,8 +319,11 @@ impl Engine {
             privileged: cfg.privileged,
         };
         let rootfs = dir.join("bundle/rootfs");
-        berth_runtime::spec::exec_process(&base, &rootfs, &input)
-            .map_err(|e| EngineError::InvalidParameter(e.to_string()))
+        match berth_runtime::spec::exec_process(&base, &rootfs, &input) {
+            Ok(p) => Ok(Ok(p)),
+            Err(berth_runtime::spec::SpecError::User(m)) => Ok(Err(m)),
+            Err(e) => Err(EngineError::InvalidParameter(e.to_string())),
+        }
     }
 
     /// Resolves once the exec's exit code is recorded (at most `limit` later): a client

@@ -35,9 +35,17 @@ impl Engine {
         let running = running && !self.cancel_restart(&c).await;
         if running {
             if !force {
-                let name = c.record.lock().await.name.clone();
+                let (name, state) = {
+                    let r = c.record.lock().await;
+                    let state = if r.state.status == Status::Paused {
+                        "paused"
+                    } else {
+                        "running"
+                    };
+                    (r.name.clone(), state)
+                };
                 return Err(EngineError::Conflict(format!(
-                    "cannot remove container \"/{name}\": container is running: stop the container before removing or force remove"
+                    "cannot remove container \"/{name}\": container is {state}: stop the container before removing or force remove"
                 )));
             }
             let mut rx = c.progress.subscribe();

@@ -10,7 +10,8 @@ impl Engine {
         let new = names::validate(new_name)
             .ok_or_else(|| {
                 EngineError::InvalidParameter(format!(
-                    "Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    "Error when allocating new name: Invalid container name (/{}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                    new_name.trim_start_matches('/')
                 ))
             })?
             .to_string();

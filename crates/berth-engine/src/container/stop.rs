@@ -17,7 +17,13 @@ impl Engine {
             Some(s) => crate::signal::parse(s)?,
             None => libc::SIGKILL,
         };
-        let c = self.get(name_or_id)?;
+        // moby wraps every kill error: "cannot kill container: NAME: ...".
+        let c = self.get(name_or_id).map_err(|e| match e {
+            EngineError::NotFound(m) => {
+                EngineError::NotFound(format!("cannot kill container: {name_or_id}: {m}"))
+            }
+            other => other,
+        })?;
         // Killing a container waiting to restart keeps it down, as docker kill does.
         if self.cancel_restart(&c).await {
             return Ok(());
@@ -32,6 +38,8 @@ impl Engine {
         if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
             rec.state.stopped_by_user = true;
         }
+        let mut rx = c.progress.subscribe();
+        let before = rx.borrow_and_update().exits;
         let sent = self
             .runtime
             .kill(&self.dir(&rec.id), sig)
@@ -40,6 +48,15 @@ impl Engine {
         drop(rec);
         if sent.is_ok() {
             self.signalled(&c, sig).await;
+            // As moby's daemon.Kill: SIGKILL returns once the container has exited (10 s at
+            // most), so the client sees it stopped.
+            if sig == libc::SIGKILL {
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    rx.wait_for(|p| p.exits > before),
+                )
+                .await;
+            }
         }
         sent
     }

@@ -287,6 +287,14 @@ impl Networks {
                 "network name cannot be empty".into(),
             ));
         }
+        // moby 25+'s ValidateIPAM wording for a subnet that is no CIDR at all.
+        if let Some(s) = req.subnet.as_deref().filter(|s| !s.is_empty()) {
+            if s.parse::<ipnet::IpNet>().is_err() {
+                return Err(EngineError::InvalidParameter(format!(
+                    "invalid network config:\ninvalid subnet {s}: invalid CIDR block notation"
+                )));
+            }
+        }
         if is_builtin_mode(&req.name) || req.name == "ingress" {
             return Err(EngineError::Forbidden(format!(
                 "{} is a pre-defined network and cannot be created",

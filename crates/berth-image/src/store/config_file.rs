@@ -19,6 +19,13 @@ pub(crate) struct ImageConfigFile {
     /// The `config` object as stored, for inspect to show it as it is.
     #[serde(default)]
     pub config: Value,
+    /// The legacy `container_config` (what the container of a commit or build step ran),
+    /// `null` if absent: image inspect shows it below API 1.45.
+    #[serde(default, rename = "container_config")]
+    pub legacy_container_config: Value,
+    /// The legacy `container`: the id of that container, empty if absent.
+    #[serde(default, deserialize_with = "lenient")]
+    pub container: String,
     #[serde(default, deserialize_with = "lenient")]
     pub created: String,
     #[serde(default, deserialize_with = "lenient")]

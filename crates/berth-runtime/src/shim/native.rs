@@ -917,9 +917,12 @@ fn make_devices(root: &Path, linux: &oci_spec::runtime::Linux) -> Result<(), Str
         ("stdin", "/proc/self/fd/0"),
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
-        ("core", "/proc/kcore"),
     ] {
         let _ = symlink(target, dev.join(link));
+    }
+    // As runc: /dev/core only where the kernel has /proc/kcore.
+    if Path::new("/proc/kcore").exists() {
+        let _ = symlink("/proc/kcore", dev.join("core"));
     }
     if dev.join("pts/ptmx").exists() {
         let _ = symlink("pts/ptmx", dev.join("ptmx"));
