@@ -147,7 +147,12 @@ fn cgroup_oom_kill_is_exit_137_oomkilled_and_an_oom_event() {
             inspect(&d, c, "{{.State.OOMKilled}} {{.State.ExitCode}}", &n),
             "true 137"
         );
-        let until = (t0.parse::<u64>().unwrap_or(0) + 600).to_string();
+        let until = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            + 1)
+        .to_string();
         let events = d
             .run(
                 c,
@@ -364,7 +369,8 @@ fn cgroup_update_of_a_running_container_reaches_the_kernel() {
         if cgroup_v2() {
             assert_eq!(file(&id, "memory", "", "memory.swap.max"), "134217728");
             assert_eq!(file(&id, "cpu", "", "cpu.max"), "150000 100000");
-            assert_eq!(file(&id, "cpu", "", "cpu.weight"), "170");
+            // shares 2048 -> weight 174 (runc's mapping).
+            assert_eq!(file(&id, "cpu", "", "cpu.weight"), "174");
         } else {
             assert_eq!(file(&id, "cpu", "cpu.cfs_quota_us", ""), "150000");
             assert_eq!(file(&id, "cpu", "cpu.shares", ""), "2048");
@@ -496,8 +502,19 @@ fn cgroup_namespace_private_and_host() {
             &["run", "--rm", "--cgroupns", "bogus", "busybox", "true"],
         )
         .failure()
-        .stderr_contains("bogus");
+        .stderr_contains("--cgroupns: invalid CGROUP mode");
     }
+    // The daemon checks it too (an API client may send anything).
+    let (status, body) = d.api(
+        "POST",
+        "/containers/create",
+        Some(r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"CgroupnsMode":"bogus"}}"#),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("invalid cgroup namespace mode: bogus"),
+        "{body}"
+    );
 }
 
 #[test]
