@@ -33,7 +33,13 @@ pub fn inspect(rec: &ContainerRecord, dir: &Path, sizes: Option<(u64, u64)>) -> 
         "ResolvConfPath": if started { d("resolv.conf") } else { String::new() },
         "HostnamePath": if started { d("hostname") } else { String::new() },
         "HostsPath": if started { d("hosts") } else { String::new() },
-        "LogPath": if started { d(&format!("{}-json.log", rec.id)) } else { String::new() },
+        // Docker's: the file of a file driver (json-file, local), empty for the others.
+        "LogPath": match rec.host_config.log_config.kind.as_str() {
+            _ if !started => String::new(),
+            "" | "json-file" => d(&format!("{}-json.log", rec.id)),
+            "local" => d("local-logs/container.log"),
+            _ => String::new(),
+        },
         "Name": format!("/{}", rec.name),
         "RestartCount": rec.restart_count,
         "Driver": "overlay2",

@@ -121,11 +121,11 @@ impl Engine {
         runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
         if link_env.is_empty() {
-            runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref())?;
+            runtime::write_bundle(&self.cfg, rec, dir, &rootfs, mounts, netns.as_deref())?;
         } else {
             links::save_env(dir, &link_env)?;
             let r = links::with_vars(rec, link_env);
-            runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref())?;
+            runtime::write_bundle(&self.cfg, &r, dir, &rootfs, mounts, netns.as_deref())?;
         }
         let t_bundle = t0.elapsed();
         let shim = runtime::spawn(&self.cfg, rec, dir).await?;

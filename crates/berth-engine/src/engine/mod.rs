@@ -12,7 +12,7 @@ use crate::error::{EngineError, Result};
 use crate::images::Images;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex as StdMutex, RwLock};
+use std::sync::{Arc, Mutex as StdMutex, RwLock, RwLock as StdRwLock};
 use tokio::sync::watch;
 use tracing::debug;
 
@@ -39,6 +39,8 @@ pub struct Engine {
     pub(crate) execs: StdMutex<HashMap<String, Arc<exec::Exec>>>,
     /// User-defined networks and their pools.
     pub networks: crate::network::Networks,
+    /// The settings a SIGHUP reloads (`crate::config::Live`).
+    live: StdRwLock<crate::config::Live>,
 }
 
 impl Engine {
@@ -53,7 +55,9 @@ impl Engine {
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
         let networks = crate::network::Networks::open(&cfg.data_root, &cfg.network)?;
+        let live = StdRwLock::new(crate::config::Live::from_config(&cfg));
         let engine = Arc::new(Engine {
+            live,
             cfg,
             daemon_id,
             images,
@@ -70,6 +74,17 @@ impl Engine {
 
     pub fn daemon_id(&self) -> &str {
         &self.daemon_id
+    }
+
+    /// The reloadable settings as they are now.
+    pub fn live(&self) -> crate::config::Live {
+        self.live.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Takes new reloadable settings (the daemon's SIGHUP): later creates, pulls and pushes
+    /// use them; running containers are not touched.
+    pub fn reload(&self, live: crate::config::Live) {
+        *self.live.write().unwrap_or_else(|e| e.into_inner()) = live;
     }
 
     pub(crate) fn containers_dir(&self) -> PathBuf {
