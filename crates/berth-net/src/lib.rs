@@ -14,6 +14,7 @@ pub mod ipam6;
 pub mod iptables;
 pub mod netlink;
 pub mod netns;
+pub mod nft_probe;
 pub mod route;
 
 use thiserror::Error;
