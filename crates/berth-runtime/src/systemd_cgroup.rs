@@ -321,7 +321,7 @@ pub fn update_properties(
         match u.cpu_quota {
             Some(q) if q > 0 => {
                 let mut per_sec = q as u64 * 1_000_000 / period;
-                if per_sec % 10_000 != 0 {
+                if !per_sec.is_multiple_of(10_000) {
                     per_sec = (per_sec / 10_000 + 1) * 10_000;
                 }
                 p.push(("CPUQuotaPerSecUSec", Value::U64(per_sec)));
