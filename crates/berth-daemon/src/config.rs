@@ -10,7 +10,7 @@ pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
 pub const DEFAULT_DATA_ROOT: &str = "/var/lib/berth";
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "berth daemon",
     about = "Run the berth daemon (Docker Engine API server)"
@@ -95,6 +95,27 @@ pub struct Flags {
     /// Inter-container communication on the default bridge (only true is supported).
     #[arg(long = "icc", num_args = 0..=1, default_missing_value = "true")]
     pub icc: Option<bool>,
+    /// Runtime execution options (`native.cgroupdriver=systemd|cgroupfs`); repeatable.
+    #[arg(long = "exec-opt")]
+    pub exec_opts: Vec<String>,
+    /// Parent cgroup of containers without --cgroup-parent (a slice with the systemd driver).
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    /// Default cgroup namespace mode of containers: "private" or "host".
+    #[arg(long = "default-cgroupns-mode")]
+    pub default_cgroupns_mode: Option<String>,
+    /// Default logging driver of containers.
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Default logging driver options (`key=value`); repeatable.
+    #[arg(long = "log-opt")]
+    pub log_opts: Vec<String>,
+    /// Daemon labels (`key=value`); repeatable.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Debug mode (log level debug).
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
 }
 
 /// One entry of daemon.json's `default-ulimits`.
@@ -151,6 +172,12 @@ pub struct FileConfig {
     pub userland_proxy: Option<bool>,
     pub fixed_cidr: Option<String>,
     pub host_gateway_ip: Option<String>,
+    pub exec_opts: Option<Vec<String>>,
+    pub cgroup_parent: Option<String>,
+    pub default_cgroupns_mode: Option<String>,
+    pub labels: Option<Vec<String>>,
+    pub debug: Option<bool>,
+    pub shutdown_timeout: Option<i64>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -165,17 +192,11 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "runtimes",
     "features",
     "builder",
-    "debug",
     "experimental",
     "iptables",
     "ip6tables",
-    "exec-opts",
-    "labels",
     "ip-forward",
     "ip-masq",
-    "default-cgroupns-mode",
-    "cgroup-parent",
-    "shutdown-timeout",
     "pidfile",
     "exec-root",
     "containerd",
@@ -195,7 +216,15 @@ pub struct Settings {
     pub tls: crate::listen::TlsSettings,
     pub data_root: PathBuf,
     pub log_level: String,
+    /// Containers' default logging driver and options.
+    pub log_driver: String,
     pub log_opts: BTreeMap<String, String>,
+    pub cgroup: berth_engine::config::CgroupConfig,
+    /// `docker info` Labels.
+    pub labels: Vec<String>,
+    pub debug: bool,
+    /// Seconds the daemon gives containers to stop at shutdown (dockerd's 15 by default).
+    pub shutdown_timeout: i64,
     pub default_runtime: String,
     pub registry: berth_engine::RegistryConfig,
     pub network: berth_engine::network::config::BridgeConfig,
@@ -250,20 +279,78 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
     if flags.log_level.is_some() && file.log_level.is_some() {
         return Err(conflict("log-level"));
     }
-    if let Some(d) = &file.log_driver {
-        if d != "json-file" {
-            return Err(format!(
-                "log driver {d} is not supported by berth (json-file only)"
-            ));
+    for (name, both) in [
+        (
+            "log-driver",
+            flags.log_driver.is_some() && file.log_driver.is_some(),
+        ),
+        (
+            "log-opts",
+            !flags.log_opts.is_empty() && file.log_opts.is_some(),
+        ),
+        (
+            "exec-opts",
+            !flags.exec_opts.is_empty() && file.exec_opts.is_some(),
+        ),
+        (
+            "cgroup-parent",
+            flags.cgroup_parent.is_some() && file.cgroup_parent.is_some(),
+        ),
+        (
+            "default-cgroupns-mode",
+            flags.default_cgroupns_mode.is_some() && file.default_cgroupns_mode.is_some(),
+        ),
+        ("labels", !flags.labels.is_empty() && file.labels.is_some()),
+        ("debug", flags.debug && file.debug.is_some()),
+    ] {
+        if both {
+            return Err(conflict(name));
         }
     }
+    let log_driver = flags
+        .log_driver
+        .clone()
+        .or(file.log_driver.clone())
+        .unwrap_or_else(|| berth_engine::DEFAULT_LOG_DRIVER.to_string());
+    let log_opts: BTreeMap<String, String> = if flags.log_opts.is_empty() {
+        file.log_opts.clone().unwrap_or_default()
+    } else {
+        key_values(&flags.log_opts, "log-opt")?
+    };
+    berth_engine::validate_log_config(&log_driver, &log_opts)
+        .map_err(|e| format!("failed to set log opts: {e}"))?;
+    let exec_opts = if flags.exec_opts.is_empty() {
+        file.exec_opts.clone().unwrap_or_default()
+    } else {
+        flags.exec_opts.clone()
+    };
+    let cgroup = cgroup_config(
+        &exec_opts,
+        flags.cgroup_parent.clone().or(file.cgroup_parent.clone()),
+        flags
+            .default_cgroupns_mode
+            .clone()
+            .or(file.default_cgroupns_mode.clone()),
+    )?;
+    let labels = if flags.labels.is_empty() {
+        file.labels.clone().unwrap_or_default()
+    } else {
+        flags.labels.clone()
+    };
+    for l in &labels {
+        if !l.contains('=') {
+            return Err(format!("bad attribute format: {l}"));
+        }
+    }
+    let debug = flags.debug || file.debug.unwrap_or(false);
+    let shutdown_timeout = file.shutdown_timeout.unwrap_or(15);
     let network = network_config(&flags, &file)?;
     let security = security_config(&flags, &file)?;
     let log_level = flags
         .log_level
         .clone()
         .or(file.log_level.clone())
-        .unwrap_or_else(|| "info".into());
+        .unwrap_or_else(|| if debug { "debug".into() } else { "info".into() });
     if !["debug", "info", "warn", "error", "fatal", "trace"].contains(&log_level.as_str()) {
         return Err(format!("unable to parse logging level: {log_level}"));
     }
@@ -313,16 +400,24 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         .unwrap_or_else(berth_engine::default_runtime);
     berth_engine::validate_runtime(&default_runtime)
         .map_err(|e| format!("default-runtime: {e}"))?;
+    let bridge_given = flags.bridge.is_some() || file.bridge.is_some();
+    let data_root: PathBuf = flags
+        .data_root
+        .or(file.data_root)
+        .unwrap_or_else(|| DEFAULT_DATA_ROOT.into());
+    let network = network.with_data_root(&data_root, bridge_given);
     Ok(Settings {
         hosts,
         group,
         tls,
-        data_root: flags
-            .data_root
-            .or(file.data_root)
-            .unwrap_or_else(|| DEFAULT_DATA_ROOT.into()),
+        data_root,
         log_level,
-        log_opts: file.log_opts.unwrap_or_default(),
+        log_driver,
+        log_opts,
+        cgroup,
+        labels,
+        debug,
+        shutdown_timeout,
         default_runtime,
         network,
         security,
@@ -466,6 +561,68 @@ fn tls_settings(flags: &Flags, file: &FileConfig) -> crate::listen::TlsSettings 
             .or(file.tlskey.clone())
             .unwrap_or_else(|| dir.join("key.pem")),
     }
+}
+
+/// `key=value` flag values as a map.
+fn key_values(list: &[String], flag: &str) -> Result<BTreeMap<String, String>, String> {
+    list.iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| format!("invalid {flag} {kv:?}: expected key=value"))
+        })
+        .collect()
+}
+
+/// The cgroup driver and defaults, checked with dockerd's messages.
+fn cgroup_config(
+    exec_opts: &[String],
+    parent: Option<String>,
+    ns_mode: Option<String>,
+) -> Result<berth_engine::config::CgroupConfig, String> {
+    let mut cfg = berth_engine::config::CgroupConfig::host_default();
+    for opt in exec_opts {
+        let Some((k, v)) = opt.split_once('=') else {
+            return Err(format!(
+                "invalid exec-opt ({opt}): must be formatted 'opt=value'"
+            ));
+        };
+        if !k.trim().eq_ignore_ascii_case("native.cgroupdriver") {
+            return Err(format!(
+                "exec-opt {} is not supported by berth (native.cgroupdriver only)",
+                k.trim()
+            ));
+        }
+        match v.trim() {
+            "" => {}
+            "cgroupfs" => cfg.systemd = false,
+            "systemd" => cfg.systemd = true,
+            "none" => {
+                return Err(
+                    "native.cgroupdriver option none is internally used and cannot be specified manually"
+                        .into(),
+                )
+            }
+            other => return Err(format!("native.cgroupdriver option {other} not supported")),
+        }
+    }
+    if let Some(p) = parent.filter(|p| !p.is_empty()) {
+        if cfg.systemd {
+            berth_engine::validate_slice(&p)?;
+        }
+        cfg.parent = Some(p);
+    }
+    match ns_mode.as_deref() {
+        None | Some("") => {}
+        Some("private") => cfg.ns_private = true,
+        Some("host") => cfg.ns_private = false,
+        Some(other) => {
+            return Err(format!(
+                "default cgroup namespace mode ({other}) is invalid; use \"host\" or \"private\""
+            ))
+        }
+    }
+    Ok(cfg)
 }
 
 /// The default bridge and address pools, from flags or daemon.json (not both).

@@ -6,6 +6,7 @@ mod config;
 mod error;
 mod listen;
 mod query;
+mod reload;
 mod routes;
 mod systemd;
 
@@ -25,20 +26,22 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return if e.use_stderr() { 125 } else { 0 };
         }
     };
-    let settings = match config::load(flags) {
+    let settings = match config::load(flags.clone()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("berth daemon: {e}");
             return 1;
         }
     };
-    let filter = match settings.log_level.as_str() {
-        "fatal" => "error".to_string(),
-        l => l.to_string(),
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+    // The filter sits in a reload layer: SIGHUP can change the log level.
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let (filter, log_filter) = tracing_subscriber::reload::Layer::new(
+        tracing_subscriber::EnvFilter::new(level_filter(&settings.log_level)),
+    );
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .try_init();
     // Two workers: the daemon mostly waits on sockets; blocking work has its own pool.
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -52,7 +55,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(serve(settings)) {
+    match rt.block_on(serve(settings, flags, log_filter)) {
         Ok(()) => 0,
         Err(e) => {
             error!("{e}");
@@ -62,7 +65,25 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-async fn serve(settings: config::Settings) -> Result<(), String> {
+/// The tracing filter of a daemon log level ("fatal" is "error" for tracing).
+fn level_filter(level: &str) -> String {
+    match level {
+        "fatal" => "error".to_string(),
+        l => l.to_string(),
+    }
+}
+
+/// Changes the log level of the running daemon.
+type LogFilter =
+    tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
+
+async fn serve(
+    settings: config::Settings,
+    flags: config::Flags,
+    log_filter: LogFilter,
+) -> Result<(), String> {
+    // Before anything slow: a SIGHUP during start must not kill the daemon.
+    let mut signals = Signals::new();
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
     std::fs::create_dir_all(&settings.data_root).map_err(|e| {
         format!(
@@ -73,7 +94,12 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     let engine = Engine::open(EngineConfig {
         data_root: settings.data_root.clone(),
         exe,
+        log_driver: settings.log_driver.clone(),
         log_opts: settings.log_opts.clone(),
+        cgroup: settings.cgroup.clone(),
+        labels: settings.labels.clone(),
+        debug: settings.debug,
+        shutdown_timeout: settings.shutdown_timeout,
         default_runtime: settings.default_runtime.clone(),
         registry: settings.registry.clone(),
         network: settings.network.clone(),
@@ -121,7 +147,17 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     }
     info!(version = berth_api::version::BERTH_VERSION, "daemon ready");
     systemd::notify("READY=1");
-    shutdown_signal().await;
+    let mut current = settings.clone();
+    loop {
+        match signals.next().await {
+            Signal::Stop => break,
+            Signal::Reload => {
+                systemd::notify("RELOADING=1");
+                reload::reload(&flags, &mut current, &engine, &log_filter);
+                systemd::notify("READY=1");
+            }
+        }
+    }
     systemd::notify("STOPPING=1");
     info!("shutting down; containers keep running (live restore)");
     for t in tasks {
@@ -159,19 +195,42 @@ async fn open_swarm(
     berth_swarm::Cluster::open(&settings.data_root, facts, exec).await
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    let mut int = match signal(SignalKind::interrupt()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+enum Signal {
+    Stop,
+    Reload,
+}
+
+/// SIGTERM/SIGINT stop the daemon, SIGHUP reloads daemon.json, as with dockerd.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    async fn next(&mut self) -> Signal {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = recv(&mut self.term) => Signal::Stop,
+            _ = recv(&mut self.int) => Signal::Stop,
+            _ = recv(&mut self.hup) => Signal::Reload,
+        }
     }
 }
 

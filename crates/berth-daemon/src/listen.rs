@@ -48,6 +48,17 @@ pub enum Host {
     Fd(String),
 }
 
+impl std::fmt::Display for Host {
+    /// The `-H` form the host was given in.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Host::Unix(p) => write!(f, "unix://{}", p.display()),
+            Host::Tcp(a) => write!(f, "tcp://{a}"),
+            Host::Fd(n) => write!(f, "fd://{n}"),
+        }
+    }
+}
+
 /// Parses `-H` (dockerd's forms: `unix://PATH`, `tcp://HOST:PORT`, `tcp://:PORT`,
 /// `tcp://HOST`). `tls`: whether TLS is on (the default TCP port is 2376 then).
 pub fn parse_host(h: &str, tls: bool, default_unix: &str) -> Result<Host, String> {

@@ -67,7 +67,7 @@ impl Engine {
             r = Reference::parse_normalized(&joined).map_err(crate::images::map_err)?;
         }
         let store = self.images.store().clone();
-        let cfg = self.cfg.registry.clone();
+        let cfg = self.live().registry;
         let progress = progress_to(tx);
         let opts = berth_registry::PullOptions {
             reference: r,
@@ -113,7 +113,7 @@ impl Engine {
                 .map_err(crate::images::map_err)?;
         }
         let store = self.images.store().clone();
-        let cfg = self.cfg.registry.clone();
+        let cfg = self.live().registry;
         let progress = progress_to(tx);
         let rr = r.clone();
         let out = tokio::task::spawn_blocking(move || {
@@ -133,7 +133,7 @@ impl Engine {
 
     /// `POST /auth`: checks credentials against the registry.
     pub async fn login(self: &Arc<Self>, auth: AuthConfig) -> Result<String> {
-        let cfg = self.cfg.registry.clone();
+        let cfg = self.live().registry;
         tokio::task::spawn_blocking(move || berth_registry::login(&cfg, &auth))
             .await
             .map_err(|e| EngineError::internal("login task", e))?

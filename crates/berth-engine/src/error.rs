@@ -22,6 +22,9 @@ pub enum EngineError {
     /// 401: registry credentials refused.
     #[error("{0}")]
     Unauthorized(String),
+    /// 501: something this configuration cannot do (`logs` of a driver that keeps nothing).
+    #[error("{0}")]
+    NotImplemented(String),
     /// 500: anything else.
     #[error("{0}")]
     Internal(String),
@@ -45,6 +48,7 @@ impl EngineError {
             EngineError::NotModified(_) => 304,
             EngineError::Forbidden(_) => 403,
             EngineError::Unauthorized(_) => 401,
+            EngineError::NotImplemented(_) => 501,
             EngineError::Internal(_) => 500,
             EngineError::Start(_) => 400,
         }

@@ -333,6 +333,29 @@ impl DataPlane for FakePlane {
         Ok(())
     }
 
+    fn rules_exist(&self, _table: &str) -> berth_net::Result<bool> {
+        Ok(true)
+    }
+
+    fn sync_forward_accept(
+        &self,
+        _table: &str,
+        v4: &[String],
+        v6: &[String],
+    ) -> [berth_net::Result<Option<&'static str>>; 2] {
+        self.record(format!("forward_accept {} {}", v4.len(), v6.len()));
+        [Ok(None), Ok(None)]
+    }
+
+    fn remove_forward_accept(&self, _table: &str) -> berth_net::Result<()> {
+        self.record("remove_forward_accept".into());
+        Ok(())
+    }
+
+    fn link_exists(&self, name: &str) -> bool {
+        lock(&self.bridges).contains(name) || lock(&self.links).contains(name)
+    }
+
     fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>) -> berth_net::Result<()> {
         self.record(format!("create_netns {}", endpoints.len()));
         if self.failing(PlaneStep::CreateNetns) {

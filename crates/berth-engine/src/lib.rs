@@ -3,6 +3,7 @@
 //! `Engine` is the single writer of the data root. The daemon calls it; it calls
 //! `berth-image` for images and root filesystems and `berth-runtime` for shims.
 
+mod blkio;
 mod cgroup_warm;
 pub mod config;
 pub mod container;
@@ -62,6 +63,24 @@ pub fn runtimes() -> Vec<(String, String)> {
 /// Checks a runtime name: `berth` (built-in) or an OCI runtime binary on PATH.
 pub fn validate_runtime(name: &str) -> Result<()> {
     runtime::validate_runtime(name)
+}
+
+/// Checks a logging driver and its options as dockerd does (daemon.json `log-driver`,
+/// `log-opts`).
+pub fn validate_log_config(
+    driver: &str,
+    opts: &std::collections::BTreeMap<String, String>,
+) -> std::result::Result<(), String> {
+    berth_runtime::logdriver::validate(driver, opts)
+}
+
+/// The default logging driver's name.
+pub const DEFAULT_LOG_DRIVER: &str = berth_runtime::logdriver::JSON_FILE;
+
+/// Checks a systemd slice name (`cgroup-parent` with the systemd driver), with Docker's
+/// message.
+pub fn validate_slice(name: &str) -> std::result::Result<(), String> {
+    berth_runtime::systemd_cgroup::expand_slice(name).map(|_| ())
 }
 
 /// Whether the host runs the unified cgroup v2 hierarchy (`info` reports it).

@@ -47,9 +47,38 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
     env
 }
 
+/// The container's cgroup parent: its own `--cgroup-parent`, else daemon.json's.
+pub fn cgroup_parent(cfg: &EngineConfig, rec: &ContainerRecord) -> Option<String> {
+    Some(rec.host_config.cgroup_parent.clone())
+        .filter(|p| !p.is_empty())
+        .or_else(|| cfg.cgroup.parent.clone())
+}
+
+/// The container's cgroup below the hierarchy's root (either driver), as its spec names it:
+/// where stats, pause, update and top find it.
+pub fn cgroup_rel(cfg: &EngineConfig, rec: &ContainerRecord) -> String {
+    let path = spec::cgroups_path(
+        cfg.cgroup.systemd,
+        cgroup_parent(cfg, rec).as_deref(),
+        &rec.id,
+    );
+    berth_runtime::systemd_cgroup::cgroup_of(&path)
+}
+
+/// Whether the container gets its own cgroup namespace: `--cgroupns`, else the daemon's
+/// default-cgroupns-mode.
+pub fn cgroupns_private(cfg: &EngineConfig, rec: &ContainerRecord) -> bool {
+    match rec.host_config.cgroupns_mode.as_str() {
+        "private" => true,
+        "host" => false,
+        _ => cfg.cgroup.ns_private,
+    }
+}
+
 /// Writes `bundle/config.json` for the record, with `rootfs` already mounted; `mounts` are
 /// the container's volumes, binds and tmpfs (`container/mounts.rs`).
 pub fn write_bundle(
+    cfg: &EngineConfig,
     rec: &ContainerRecord,
     dir: &Path,
     rootfs: &Path,
@@ -120,7 +149,12 @@ pub fn write_bundle(
         seccomp,
         systempaths_unconfined: opts.systempaths_unconfined,
         shm_size: hc.shm_size,
-        cgroup_parent: (!hc.cgroup_parent.is_empty()).then(|| hc.cgroup_parent.clone()),
+        cgroup_parent: cgroup_parent(cfg, rec),
+        systemd_cgroup: cfg.cgroup.systemd,
+        cgroupns_private: Some(cgroupns_private(cfg, rec)),
+        blkio: crate::blkio::from_host_config(hc)
+            .map_err(EngineError::InvalidParameter)?
+            .into_input(),
         mounts: ["hostname", "hosts", "resolv.conf"]
             .iter()
             .map(|f| {
@@ -159,6 +193,16 @@ pub fn log_spec(rec: &ContainerRecord) -> Result<berth_runtime::logdriver::LogSp
     } else {
         lc.kind.as_str()
     };
+    log_spec_for(driver, &lc.config, rec)
+}
+
+/// [`log_spec`] for a given driver and options (create checks the request's before
+/// storing it).
+pub fn log_spec_for(
+    driver: &str,
+    opts: &std::collections::BTreeMap<String, String>,
+    rec: &ContainerRecord,
+) -> Result<berth_runtime::logdriver::LogSpec> {
     let info = berth_runtime::logdriver::ContainerInfo {
         id: rec.id.clone(),
         name: rec.name.clone(),
@@ -168,7 +212,7 @@ pub fn log_spec(rec: &ContainerRecord) -> Result<berth_runtime::logdriver::LogSp
         env: rec.config.env().to_vec(),
         daemon_name: "berth".into(),
     };
-    berth_runtime::logdriver::LogSpec::resolve(driver, &lc.config, &info)
+    berth_runtime::logdriver::LogSpec::resolve(driver, opts, &info)
         .map_err(EngineError::InvalidParameter)
 }
 

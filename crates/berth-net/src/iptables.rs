@@ -9,7 +9,7 @@
 //! name), so a sync touches only its own daemon's rules and finds them after a crash.
 //!
 //! Per bridge: traffic from it (`-i BR`), replies to it (`-o BR ... RELATED,ESTABLISHED`)
-//! and published-port traffic DNAT'ed to it (`-o BR ... --ctstatus DNAT`). Isolation stays
+//! and published-port traffic DNAT'ed to it (`-o BR ... --ctstate DNAT`). Isolation stays
 //! with berth's nftables table: its drops win whatever iptables accepts.
 
 use crate::{NetError, Result};
@@ -109,7 +109,7 @@ fn bridge_rules(bridge: &str, tag: &str) -> Vec<Vec<String>> {
             bridge,
             "-m",
             "conntrack",
-            "--ctstatus",
+            "--ctstate",
             "DNAT",
             "-m",
             "comment",

@@ -15,6 +15,7 @@ pub mod ipam6;
 pub mod iptables;
 pub mod netlink;
 pub mod netns;
+pub mod nft_probe;
 pub mod plane;
 pub mod ports;
 pub mod route;

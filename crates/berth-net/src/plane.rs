@@ -32,6 +32,21 @@ pub trait DataPlane: Send + Sync {
     /// Replaces the daemon's nftables table with these networks' and ports' rules.
     fn apply_rules(&self, table: &str, nets: &[NetRules], ports: &[PortRule]) -> Result<()>;
     fn remove_rules(&self, table: &str) -> Result<()>;
+    /// Whether the daemon's nftables table is there (someone may have flushed the ruleset).
+    fn rules_exist(&self, table: &str) -> Result<bool>;
+    /// Makes the host's iptables FORWARD path accept these bridges' traffic (where a
+    /// dockerd's DROP policy would stop it): `crate::iptables`. Returns, per family, the
+    /// chain used (None: no iptables on the host).
+    fn sync_forward_accept(
+        &self,
+        table: &str,
+        v4: &[String],
+        v6: &[String],
+    ) -> [Result<Option<&'static str>>; 2];
+    /// Removes the daemon's iptables accept rules (both families).
+    fn remove_forward_accept(&self, table: &str) -> Result<()>;
+    /// Whether a host link (a bridge) of that name exists.
+    fn link_exists(&self, name: &str) -> bool;
 
     /// A new network namespace kept at `path`, with loopback up and these endpoints; on
     /// failure nothing is left.
@@ -89,6 +104,37 @@ impl DataPlane for HostDataPlane {
 
     fn remove_rules(&self, table: &str) -> Result<()> {
         crate::firewall::remove(table)
+    }
+
+    fn rules_exist(&self, table: &str) -> Result<bool> {
+        crate::nft_probe::table_exists(table).map_err(|e| {
+            crate::NetError::Firewall(format!("looking up nftables table {table}: {e}"))
+        })
+    }
+
+    fn sync_forward_accept(
+        &self,
+        table: &str,
+        v4: &[String],
+        v6: &[String],
+    ) -> [Result<Option<&'static str>>; 2] {
+        use crate::iptables::{sync, Family, HostRunner};
+        [
+            sync(&mut HostRunner, Family::V4, table, v4),
+            sync(&mut HostRunner, Family::V6, table, v6),
+        ]
+    }
+
+    fn remove_forward_accept(&self, table: &str) -> Result<()> {
+        use crate::iptables::{remove, Family, HostRunner};
+        // Both families, whatever the first gives.
+        let v4 = remove(&mut HostRunner, Family::V4, table);
+        let v6 = remove(&mut HostRunner, Family::V6, table);
+        v4.and(v6)
+    }
+
+    fn link_exists(&self, name: &str) -> bool {
+        crate::netlink::link_index(name).is_some()
     }
 
     fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>) -> Result<()> {

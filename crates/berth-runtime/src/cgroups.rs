@@ -68,6 +68,13 @@ impl Cgroup {
     pub fn create(rel: &str) -> io::Result<Cgroup> {
         let v2 = crate::spec::host_cgroup_v2();
         if let Some(scope) = ScopePath::parse(rel) {
+            if !crate::dbus::systemd_booted() {
+                // runc's words for the same situation.
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "systemd cgroup flag passed, but systemd support for managing cgroups is not available",
+                ));
+            }
             if !v2 {
                 return Err(io::Error::new(
                     io::ErrorKind::Unsupported,
@@ -776,10 +783,22 @@ pub struct Update {
     pub pids_limit: Option<i64>,
 }
 
-/// Writes new limits into the cgroup at `rel`, in either layout.
+/// Writes new limits into the cgroup at `rel`, in either layout. A systemd scope
+/// (`*.scope`, the systemd driver) also gets them as unit properties, so systemd keeps them.
 pub fn update(rel: &str, u: &Update) -> io::Result<()> {
     if crate::spec::host_cgroup_v2() {
-        update_v2(&Path::new(ROOT).join(rel.trim_start_matches('/')), u)
+        let dir = Path::new(ROOT).join(rel.trim_start_matches('/'));
+        update_v2(&dir, u)?;
+        if let Some(unit) = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| n.ends_with(".scope"))
+        {
+            let props = systemd_cgroup::update_properties(u, read_u64(&dir.join("memory.max")));
+            systemd_cgroup::set_properties(unit, &props)
+                .map_err(|e| io::Error::other(format!("systemd unit {unit}: {e}")))?;
+        }
+        Ok(())
     } else {
         update_v1(rel, u)
     }

@@ -165,6 +165,8 @@ pub struct LogSink {
 #[allow(clippy::large_enum_variant)]
 enum Inner {
     Direct(Direct),
+    /// Non-blocking, before [`LogSink::activate`] (no thread yet).
+    Pending(Option<Direct>, usize),
     Async {
         shared: Arc<Shared>,
         max: usize,
@@ -181,30 +183,43 @@ impl LogSink {
         };
         let inner = match spec.non_blocking {
             None => Inner::Direct(direct),
-            Some(max) => {
-                let shared = Arc::new(Shared {
-                    q: Mutex::new(Queue::default()),
-                    cv: Condvar::new(),
-                });
-                let s2 = shared.clone();
-                let thread = std::thread::Builder::new()
-                    .name("log".into())
-                    .stack_size(64 << 10)
-                    .spawn(move || drain(s2, direct))?;
-                Inner::Async {
-                    shared,
-                    max: max.max(1),
-                    thread: Some(thread),
-                }
-            }
+            Some(max) => Inner::Pending(Some(direct), max.max(1)),
         };
         Ok(LogSink { inner, dropped: 0 })
+    }
+
+    /// Starts the writer thread of a non-blocking log (nothing for a blocking one). Call it
+    /// once the container's processes are made: the shim must be single-threaded while it
+    /// clones them. Output written before is written directly.
+    pub fn activate(&mut self) -> io::Result<()> {
+        let Inner::Pending(direct, max) = &mut self.inner else {
+            return Ok(());
+        };
+        let (Some(direct), max) = (direct.take(), *max) else {
+            return Ok(());
+        };
+        let shared = Arc::new(Shared {
+            q: Mutex::new(Queue::default()),
+            cv: Condvar::new(),
+        });
+        let s2 = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("log".into())
+            .stack_size(64 << 10)
+            .spawn(move || drain(s2, direct))?;
+        self.inner = Inner::Async {
+            shared,
+            max,
+            thread: Some(thread),
+        };
+        Ok(())
     }
 
     /// Feeds raw output of `stream`.
     pub fn write(&mut self, stream: Stream, data: &[u8]) -> io::Result<()> {
         match &mut self.inner {
-            Inner::Direct(d) => d.write(stream, data),
+            Inner::Direct(d) | Inner::Pending(Some(d), _) => d.write(stream, data),
+            Inner::Pending(None, _) => Ok(()),
             Inner::Async { shared, max, .. } => {
                 let Ok(mut q) = shared.q.lock() else {
                     return Ok(());
@@ -225,7 +240,8 @@ impl LogSink {
     /// Writes out a pending partial line of `stream` (its EOF).
     pub fn flush_partial(&mut self, stream: Stream) -> io::Result<()> {
         match &mut self.inner {
-            Inner::Direct(d) => d.flush(stream),
+            Inner::Direct(d) | Inner::Pending(Some(d), _) => d.flush(stream),
+            Inner::Pending(None, _) => Ok(()),
             Inner::Async { shared, .. } => {
                 if let Ok(mut q) = shared.q.lock() {
                     q.idle = false;
@@ -443,6 +459,7 @@ mod tests {
             attrs: BTreeMap::new(),
         };
         let mut sink = LogSink::open(&s, d.path(), "c").expect("open");
+        sink.activate().expect("writer thread");
         for _ in 0..1000 {
             sink.write(Stream::Stdout, b"0123456789012345678901234567890\n")
                 .expect("write");

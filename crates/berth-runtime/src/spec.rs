@@ -240,8 +240,17 @@ pub struct SpecInput {
     pub ulimits: Vec<Ulimit>,
     /// /dev/shm size in bytes (0 = Docker's 64 MiB).
     pub shm_size: i64,
-    /// Cgroup parent; the cgroup path is `<parent>/<id>` (default parent "/berth").
+    /// Cgroup parent; the cgroup path is `<parent>/<id>` (default parent "/berth"), or
+    /// with the systemd driver the scope `berth-<id>.scope` in the slice `<parent>`
+    /// (default "system.slice").
     pub cgroup_parent: Option<String>,
+    /// The systemd cgroup driver: `linux.cgroupsPath` in runc's `slice:prefix:name` form.
+    pub systemd_cgroup: bool,
+    /// A private cgroup namespace (`--cgroupns private`); None: Docker's default, private
+    /// on cgroup v2 and host on v1.
+    pub cgroupns_private: Option<bool>,
+    /// Block I/O: `--blkio-weight` (10..1000, 0 unset) and the per-device settings.
+    pub blkio: BlkioInput,
     /// Extra mounts, after Docker's defaults (a mount on a default destination replaces it).
     pub mounts: Vec<MountSpec>,
     pub devices: Vec<DeviceMapping>,
@@ -259,6 +268,100 @@ pub struct SpecInput {
     pub seccomp: crate::seccomp::Choice,
     /// `--security-opt systempaths=unconfined`: no masked or read-only paths.
     pub systempaths_unconfined: bool,
+}
+
+/// `--blkio-weight`, `--blkio-weight-device` and the throttles, devices by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlkioInput {
+    pub weight: u16,
+    pub weight_device: Vec<(String, u16)>,
+    pub read_bps: Vec<(String, u64)>,
+    pub write_bps: Vec<(String, u64)>,
+    pub read_iops: Vec<(String, u64)>,
+    pub write_iops: Vec<(String, u64)>,
+}
+
+impl BlkioInput {
+    pub fn is_empty(&self) -> bool {
+        *self == BlkioInput::default()
+    }
+}
+
+/// The `linux.cgroupsPath` of container `id`: `<parent>/<id>` for the cgroupfs driver
+/// (default parent /berth), `<slice>:berth:<id>` for the systemd driver (default slice
+/// system.slice), as dockerd builds them (with "docker" for "berth").
+pub fn cgroups_path(systemd: bool, parent: Option<&str>, id: &str) -> String {
+    let parent = parent.filter(|p| !p.is_empty());
+    if systemd {
+        return format!("{}:berth:{id}", parent.unwrap_or("system.slice"));
+    }
+    let parent = parent.unwrap_or("/berth");
+    format!("/{}/{id}", parent.trim_matches('/')).replace("//", "/")
+}
+
+/// The major and minor numbers of the block device at `path`.
+fn block_device(path: &str) -> Result<(i64, i64), SpecError> {
+    use std::os::unix::fs::FileTypeExt;
+    let md = std::fs::metadata(path).map_err(|e| SpecError::Device(format!("{path}: {e}")))?;
+    if !md.file_type().is_block_device() {
+        return Err(SpecError::Device(format!("{path} is not a block device")));
+    }
+    use std::os::unix::fs::MetadataExt;
+    let rdev = md.rdev();
+    Ok((
+        i64::from(nix::sys::stat::major(rdev) as u32),
+        i64::from(nix::sys::stat::minor(rdev) as u32),
+    ))
+}
+
+fn block_io(b: &BlkioInput) -> Result<oci_spec::runtime::LinuxBlockIo, SpecError> {
+    use oci_spec::runtime::{
+        LinuxBlockIoBuilder, LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
+    };
+    let throttles = |list: &[(String, u64)]| -> Result<Vec<_>, SpecError> {
+        list.iter()
+            .map(|(path, rate)| {
+                let (major, minor) = block_device(path)?;
+                Ok(LinuxThrottleDeviceBuilder::default()
+                    .major(major)
+                    .minor(minor)
+                    .rate(*rate)
+                    .build()?)
+            })
+            .collect()
+    };
+    let mut bb = LinuxBlockIoBuilder::default();
+    if b.weight > 0 {
+        bb = bb.weight(b.weight);
+    }
+    if !b.weight_device.is_empty() {
+        let devs = b
+            .weight_device
+            .iter()
+            .map(|(path, w)| {
+                let (major, minor) = block_device(path)?;
+                Ok(LinuxWeightDeviceBuilder::default()
+                    .major(major)
+                    .minor(minor)
+                    .weight(*w)
+                    .build()?)
+            })
+            .collect::<Result<Vec<_>, SpecError>>()?;
+        bb = bb.weight_device(devs);
+    }
+    if !b.read_bps.is_empty() {
+        bb = bb.throttle_read_bps_device(throttles(&b.read_bps)?);
+    }
+    if !b.write_bps.is_empty() {
+        bb = bb.throttle_write_bps_device(throttles(&b.write_bps)?);
+    }
+    if !b.read_iops.is_empty() {
+        bb = bb.throttle_read_iops_device(throttles(&b.read_iops)?);
+    }
+    if !b.write_iops.is_empty() {
+        bb = bb.throttle_write_iops_device(throttles(&b.write_iops)?);
+    }
+    Ok(bb.build()?)
 }
 
 /// The annotation that asks berth's runtime for its init as PID 1 (`docker run --init`).
@@ -786,7 +889,7 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         namespaces.push(namespace(LinuxNamespaceType::Uts, None)?);
     }
     namespaces.push(namespace(LinuxNamespaceType::Mount, None)?);
-    if cgroup_v2 && !input.privileged {
+    if input.cgroupns_private.unwrap_or(cgroup_v2) {
         namespaces.push(namespace(LinuxNamespaceType::Cgroup, None)?);
     }
 
@@ -875,6 +978,9 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
     if cpu_set {
         res = res.cpu(cpu.build()?);
     }
+    if !input.blkio.is_empty() {
+        res = res.block_io(block_io(&input.blkio)?);
+    }
     if let Some(p) = input.pids_limit.filter(|p| *p != 0) {
         res = res.pids(
             LinuxPidsBuilder::default()
@@ -883,17 +989,11 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         );
     }
 
-    let parent = input
-        .cgroup_parent
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .unwrap_or("/berth");
-    let parent = if parent.starts_with('/') {
-        parent.to_string()
-    } else {
-        format!("/{parent}")
-    };
-    let cgroups_path = format!("{}/{}", parent.trim_end_matches('/'), input.id);
+    let cgroups_path = cgroups_path(
+        input.systemd_cgroup,
+        input.cgroup_parent.as_deref(),
+        &input.id,
+    );
 
     let mut lb = LinuxBuilder::default()
         .resources(res.build()?)
@@ -1083,6 +1183,18 @@ mod tests {
             .bounding()
             .clone()
             .unwrap()
+    }
+
+    #[test]
+    fn cgroups_paths_per_driver() {
+        assert_eq!(cgroups_path(false, None, "abc"), "/berth/abc");
+        assert_eq!(cgroups_path(false, Some("custom/"), "abc"), "/custom/abc");
+        assert_eq!(cgroups_path(false, Some("/"), "abc"), "/abc");
+        assert_eq!(cgroups_path(true, None, "abc"), "system.slice:berth:abc");
+        assert_eq!(
+            cgroups_path(true, Some("my.slice"), "abc"),
+            "my.slice:berth:abc"
+        );
     }
 
     #[test]

@@ -291,6 +291,54 @@ pub fn start_scope(
     }
 }
 
+/// The unit properties of an `update` (`memory_now`: the scope's current memory.max, for
+/// a swap change that comes without a memory one).
+pub fn update_properties(
+    u: &crate::cgroups::Update,
+    memory_now: Option<u64>,
+) -> Vec<(&'static str, Value)> {
+    let mut p = Vec::new();
+    let lim = |v: i64| if v < 0 { INFINITY } else { v as u64 };
+    if let Some(m) = u.memory {
+        p.push(("MemoryMax", Value::U64(lim(m))));
+    }
+    if let Some(sw) = u.memory_swap {
+        let mem = u.memory.or(memory_now.map(|m| m as i64));
+        let v = match mem {
+            Some(m) if sw >= 0 && m >= 0 => (sw - m).max(0) as u64,
+            _ => INFINITY,
+        };
+        p.push(("MemorySwapMax", Value::U64(v)));
+    }
+    if let Some(r) = u.memory_reservation {
+        p.push(("MemoryLow", Value::U64(lim(r))));
+    }
+    if let Some(sh) = u.cpu_shares.filter(|s| *s > 0) {
+        p.push(("CPUWeight", Value::U64(shares_to_weight(sh))));
+    }
+    if u.cpu_quota.is_some() || u.cpu_period.is_some() {
+        let period = u.cpu_period.filter(|p| *p > 0).unwrap_or(100_000);
+        match u.cpu_quota {
+            Some(q) if q > 0 => {
+                let mut per_sec = q as u64 * 1_000_000 / period;
+                if !per_sec.is_multiple_of(10_000) {
+                    per_sec = (per_sec / 10_000 + 1) * 10_000;
+                }
+                p.push(("CPUQuotaPerSecUSec", Value::U64(per_sec)));
+            }
+            _ => p.push(("CPUQuotaPerSecUSec", Value::U64(INFINITY))),
+        }
+        p.push(("CPUQuotaPeriodUSec", Value::U64(period)));
+    }
+    if let Some(pids) = u.pids_limit {
+        p.push((
+            "TasksMax",
+            Value::U64(if pids > 0 { pids as u64 } else { INFINITY }),
+        ));
+    }
+    p
+}
+
 /// Changes a running scope's limits (`update`).
 pub fn set_properties(unit: &str, props: &[(&str, Value)]) -> Result<(), DbusError> {
     if props.is_empty() {

@@ -10,13 +10,16 @@
 //! Environment: `BERTH_BIN` (the berth binary; default `target/release/berth`, then
 //! `target/debug/berth`), `BERTH_BUSYBOX_TAR` (default: built on first use with
 //! `scripts/make-busybox-image.sh`), `BERTH_BAD_ARCHIVES` (default: built with
-//! `scripts/fixtures/make-bad-archives.py`), `BERTH_TEST_TIMEOUT` (seconds per command, 60).
+//! `scripts/fixtures/make-bad-archives.py`), `BERTH_TEST_TIMEOUT` (seconds per command, 60),
+//! `BERTH_TEST_DAEMON_READY` (seconds a daemon may take to answer, 20),
+//! `BERTH_TEST_CGROUP_DRIVER` (the daemons' cgroup driver, see [`cgroup_driver`]).
 //!
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
 pub mod build;
 pub mod differential;
 pub mod dockerd;
+pub mod dockerside;
 pub mod fakedns;
 pub mod netguard;
 pub mod netslot;
@@ -381,6 +384,8 @@ pub struct TestDaemon {
     ignore_signals: bool,
     /// Extra daemon arguments (kept for restarts).
     args: Vec<String>,
+    /// The network namespace the daemon runs in (`nsenter --net`), when not the host's.
+    netns: Option<PathBuf>,
     /// The daemon's own default bridge, bip and address pool (see [`NetSlot`]).
     pub net: NetSlot,
 }
@@ -445,17 +450,34 @@ impl TestDaemon {
         d
     }
 
+    /// [`Self::start_with_config`] with the daemon in the network namespace at `netns` (a
+    /// test's own, e.g. beside a private dockerd); the CLIs still reach it by its socket.
+    pub fn start_in_netns(netns: &Path, daemon_json: &str) -> TestDaemon {
+        let d = Self::start_empty_opts(&[], daemon_json, &[], Some(netns.to_path_buf()));
+        d.berth(["load", "-i"])
+            .arg(busybox_tar())
+            .run()
+            .success()
+            .stdout_contains("Loaded image: busybox:latest");
+        d
+    }
+
     /// A daemon (no image loaded) with extra `berth daemon` arguments (`-H tcp://...`,
     /// `--tlsverify`, `-G`...), kept for restarts.
     pub fn start_with_args(args: &[&str]) -> TestDaemon {
-        Self::start_empty_args(&[], "", args)
+        Self::start_empty_opts(&[], "", args, None)
     }
 
     fn start_empty_full(env: &[(&str, &str)], daemon_json: &str) -> TestDaemon {
-        Self::start_empty_args(env, daemon_json, &[])
+        Self::start_empty_opts(env, daemon_json, &[], None)
     }
 
-    fn start_empty_args(env: &[(&str, &str)], daemon_json: &str, args: &[&str]) -> TestDaemon {
+    fn start_empty_opts(
+        env: &[(&str, &str)],
+        daemon_json: &str,
+        args: &[&str],
+        netns: Option<PathBuf>,
+    ) -> TestDaemon {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -492,6 +514,7 @@ impl TestDaemon {
             docker_config,
             dir,
             child: None,
+            netns,
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -514,7 +537,16 @@ impl TestDaemon {
             .try_clone()
             .unwrap_or_else(|e| panic!("dup log fd: {e}"));
         let _ = fs::remove_file(&self.socket);
-        let mut cmd = Command::new(berth_bin());
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net={}", ns.display()))
+                    .arg("--")
+                    .arg(berth_bin());
+                c
+            }
+            None => Command::new(berth_bin()),
+        };
         if self.ignore_signals {
             use std::os::unix::process::CommandExt;
             // SAFETY: only signal(2) between fork and exec.
@@ -555,7 +587,12 @@ impl TestDaemon {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // BERTH_TEST_DAEMON_READY: emulated hosts (the cgroup v2 VM under TCG) start slower.
+        let secs = std::env::var("BERTH_TEST_DAEMON_READY")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20);
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             if self.ping() {
                 return;
@@ -567,7 +604,7 @@ impl TestDaemon {
                 }
             }
             if Instant::now() >= deadline {
-                panic!("berth daemon not ready after 20s\n{}", self.log_tail());
+                panic!("berth daemon not ready after {secs}s\n{}", self.log_tail());
             }
             thread::sleep(Duration::from_millis(20));
         }

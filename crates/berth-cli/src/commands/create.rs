@@ -70,6 +70,24 @@ pub struct CreateOpts {
     pub cpuset_cpus: Option<String>,
     #[arg(long = "pids-limit")]
     pub pids_limit: Option<i64>,
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    #[arg(long = "cgroupns")]
+    pub cgroupns: Option<String>,
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    #[arg(long = "blkio-weight-device", value_parser = parse_weight_device)]
+    pub blkio_weight_device: Vec<(String, u16)>,
+    #[arg(long = "device-read-bps", value_parser = parse_bps_device)]
+    pub device_read_bps: Vec<(String, u64)>,
+    #[arg(long = "device-write-bps", value_parser = parse_bps_device)]
+    pub device_write_bps: Vec<(String, u64)>,
+    #[arg(long = "device-read-iops", value_parser = parse_iops_device)]
+    pub device_read_iops: Vec<(String, u64)>,
+    #[arg(long = "device-write-iops", value_parser = parse_iops_device)]
+    pub device_write_iops: Vec<(String, u64)>,
     #[arg(long, value_parser = parse_ulimit)]
     pub ulimit: Vec<String>,
     #[arg(long = "cap-add")]
@@ -201,6 +219,51 @@ fn parse_mem(s: &str) -> Result<String, String> {
         return Ok(s.to_string());
     }
     ram_in_bytes(s).map(|_| s.to_string())
+}
+
+/// `DEVICE:WEIGHT` (docker's validateWeightDevice).
+fn parse_weight_device(s: &str) -> Result<(String, u16), String> {
+    let (path, w) = s
+        .split_once(':')
+        .ok_or_else(|| format!("bad format: {s}"))?;
+    if !path.starts_with("/dev/") {
+        return Err(format!("bad format for device path: {s}"));
+    }
+    let w: u16 = w
+        .parse()
+        .map_err(|_| format!("invalid weight for device: {s}"))?;
+    if w > 0 && !(10..=1000).contains(&w) {
+        return Err(format!("invalid weight for device: {s}"));
+    }
+    Ok((path.to_string(), w))
+}
+
+/// `DEVICE:RATE[unit]` (docker's validateThrottleBpsDevice).
+fn parse_bps_device(s: &str) -> Result<(String, u64), String> {
+    let (path, r) = s
+        .split_once(':')
+        .ok_or_else(|| format!("bad format: {s}"))?;
+    if !path.starts_with("/dev/") {
+        return Err(format!("bad format for device path: {s}"));
+    }
+    let rate = ram_in_bytes(r).ok().filter(|r| *r >= 0).ok_or_else(|| {
+        format!("invalid rate for device: {s}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb")
+    })?;
+    Ok((path.to_string(), rate as u64))
+}
+
+/// `DEVICE:IOPS` (docker's validateThrottleIOpsDevice).
+fn parse_iops_device(s: &str) -> Result<(String, u64), String> {
+    let (path, r) = s
+        .split_once(':')
+        .ok_or_else(|| format!("bad format: {s}"))?;
+    if !path.starts_with("/dev/") {
+        return Err(format!("bad format for device path: {s}"));
+    }
+    let rate: u64 = r.parse().map_err(|_| {
+        format!("invalid rate for device: {s}. The correct format is <device-path>:<number>. Number must be a positive integer")
+    })?;
+    Ok((path.to_string(), rate))
 }
 
 fn parse_cpus(s: &str) -> Result<f64, String> {
@@ -609,6 +672,12 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
         (true, Some((rows, cols))) => [rows.into(), cols.into()],
         _ => [0, 0],
     };
+    if !matches!(
+        opts.cgroupns.as_deref(),
+        None | Some("") | Some("host") | Some("private")
+    ) {
+        return Err("--cgroupns: invalid CGROUP mode".to_string());
+    }
     let host_config = HostConfig {
         binds: some_if_any(&binds),
         container_i_d_file: opts.cidfile.clone().unwrap_or_default(),
@@ -647,6 +716,10 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
         memory,
         nano_cpus: opts.cpus.map(|c| (c * 1e9).round() as i64).unwrap_or(0),
         cpuset_cpus: opts.cpuset_cpus.clone().unwrap_or_default(),
+        cpuset_mems: opts.cpuset_mems.clone().unwrap_or_default(),
+        cgroupns_mode: opts.cgroupns.clone().unwrap_or_default(),
+        cgroup_parent: opts.cgroup_parent.clone().unwrap_or_default(),
+        blkio_weight: opts.blkio_weight.unwrap_or(0).into(),
         memory_reservation,
         memory_swap,
         memory_swappiness: Some(-1),
@@ -665,6 +738,30 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
         host_config
             .extra
             .insert("DeviceCgroupRules".into(), json!(opts.device_cgroup_rule));
+    }
+    if !opts.blkio_weight_device.is_empty() {
+        let v: Vec<Value> = opts
+            .blkio_weight_device
+            .iter()
+            .map(|(p, w)| json!({"Path": p, "Weight": w}))
+            .collect();
+        host_config
+            .extra
+            .insert("BlkioWeightDevice".into(), json!(v));
+    }
+    for (key, list) in [
+        ("BlkioDeviceReadBps", &opts.device_read_bps),
+        ("BlkioDeviceWriteBps", &opts.device_write_bps),
+        ("BlkioDeviceReadIOps", &opts.device_read_iops),
+        ("BlkioDeviceWriteIOps", &opts.device_write_iops),
+    ] {
+        if !list.is_empty() {
+            let v: Vec<Value> = list
+                .iter()
+                .map(|(p, r)| json!({"Path": p, "Rate": r}))
+                .collect();
+            host_config.extra.insert(key.into(), json!(v));
+        }
     }
     if let Some(g) = &opts.gpus {
         host_config

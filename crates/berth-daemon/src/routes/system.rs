@@ -113,6 +113,7 @@ pub async fn info(
     let images = engine.images.list().await.map(|l| l.len()).unwrap_or(0);
     let cgroup_v2 = berth_engine::host_cgroup_v2();
     let swarm_info = json!(swarm.cluster.info().await);
+    let live = engine.live();
     let hostname = nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -132,7 +133,7 @@ pub async fn info(
             "Volume": ["local"],
             "Network": ["host", "null"],
             "Authorization": Value::Null,
-            "Log": ["json-file"],
+            "Log": ["journald", "json-file", "local", "none", "syslog"],
         },
         "MemoryLimit": true,
         "SwapLimit": true,
@@ -142,13 +143,13 @@ pub async fn info(
         "CPUSet": true,
         "PidsLimit": true,
         "IPv4Forwarding": true,
-        "Debug": false,
+        "Debug": live.debug,
         "NFd": 0,
         "OomKillDisable": !cgroup_v2,
         "NGoroutines": 0,
         "SystemTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        "LoggingDriver": "json-file",
-        "CgroupDriver": "cgroupfs",
+        "LoggingDriver": engine.cfg.log_driver,
+        "CgroupDriver": engine.cfg.cgroup.driver_name(),
         "CgroupVersion": if cgroup_v2 { "2" } else { "1" },
         "NEventsListener": 0,
         "KernelVersion": kernel_version(),
@@ -157,11 +158,7 @@ pub async fn info(
         "OSType": "linux",
         "Architecture": std::env::consts::ARCH,
         "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {
-            "InsecureRegistryCIDRs": ["::1/128", "127.0.0.0/8"],
-            "IndexConfigs": {},
-            "Mirrors": Value::Null,
-        },
+        "RegistryConfig": registry_config(&live.registry),
         "NCPU": ncpu,
         "MemTotal": mem_total(),
         "GenericResources": Value::Null,
@@ -170,14 +167,14 @@ pub async fn info(
         "HttpsProxy": "",
         "NoProxy": "",
         "Name": hostname,
-        "Labels": [],
+        "Labels": live.labels,
         "ExperimentalBuild": false,
         "ServerVersion": BERTH_VERSION,
         "Runtimes": berth_engine::runtimes()
             .into_iter()
             .map(|(name, path)| (name, json!({ "path": path })))
             .collect::<serde_json::Map<String, Value>>(),
-        "DefaultRuntime": engine.cfg.default_runtime,
+        "DefaultRuntime": live.default_runtime,
         "Swarm": swarm_info,
         "LiveRestoreEnabled": true,
         "Isolation": "",
@@ -185,7 +182,7 @@ pub async fn info(
         "ContainerdCommit": { "ID": "" },
         "RuncCommit": { "ID": "" },
         "InitCommit": { "ID": "" },
-        "SecurityOptions": engine.cfg.security.info_options(cgroup_v2),
+        "SecurityOptions": engine.cfg.security.info_options(engine.cfg.cgroup.ns_private),
         "CDISpecDirs": [],
         "Warnings": Value::Null,
     });
@@ -235,4 +232,35 @@ fn legacy_info_fields(info: &mut Value, ver: berth_api::version::ApiVersion) {
             .collect();
         info["SecurityOptions"] = json!(names);
     }
+}
+
+/// `docker info`'s RegistryConfig: insecure CIDRs (loopback always), insecure registries
+/// by name, and docker.io's mirrors.
+fn registry_config(r: &berth_engine::RegistryConfig) -> Value {
+    let mut cidrs = vec!["::1/128".to_string(), "127.0.0.0/8".to_string()];
+    let mut index = serde_json::Map::new();
+    for name in &r.insecure_registries {
+        let cidr = name
+            .split_once('/')
+            .is_some_and(|(a, p)| a.parse::<std::net::IpAddr>().is_ok() && p.parse::<u8>().is_ok());
+        if cidr {
+            if !cidrs.contains(name) {
+                cidrs.push(name.clone());
+            }
+        } else {
+            index.insert(
+                name.clone(),
+                json!({"Name": name, "Mirrors": [], "Secure": false, "Official": false}),
+            );
+        }
+    }
+    index.insert(
+        "docker.io".into(),
+        json!({"Name": "docker.io", "Mirrors": r.registry_mirrors, "Secure": true, "Official": true}),
+    );
+    json!({
+        "InsecureRegistryCIDRs": cidrs,
+        "IndexConfigs": index,
+        "Mirrors": if r.registry_mirrors.is_empty() { Value::Null } else { json!(r.registry_mirrors) },
+    })
 }

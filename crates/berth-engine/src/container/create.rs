@@ -54,7 +54,11 @@ impl Engine {
                 })?;
             }
         }
-        let warnings = Vec::new();
+        let mut warnings = Vec::new();
+        self.check_cgroup_settings(&body.host_config)?;
+        warnings.extend(
+            crate::blkio::check(&mut body.host_config).map_err(EngineError::InvalidParameter)?,
+        );
 
         // A container's Env and Labels are always written (`[]`, `{}`).
         let mut config = body.config.clone().for_container();
@@ -105,7 +109,7 @@ impl Engine {
         )?;
         let links = self.check_links(&body.host_config).await?;
         if body.host_config.runtime.is_empty() {
-            body.host_config.runtime = self.cfg.default_runtime.clone();
+            body.host_config.runtime = self.live().default_runtime;
         }
         runtime::validate_runtime(&body.host_config.runtime)?;
         // berth's init is part of berth's runtime; other runtimes would need a binary inside
@@ -119,21 +123,17 @@ impl Engine {
                 body.host_config.runtime
             )));
         }
+        // No driver: the daemon's, with its options (dockerd's default log config).
         if body.host_config.log_config.kind.is_empty() {
-            body.host_config.log_config.kind = "json-file".into();
-        }
-        if body.host_config.log_config.config.is_empty() {
-            body.host_config.log_config.config = self
-                .cfg
-                .log_opts
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            body.host_config.log_config.kind = self.cfg.log_driver.clone();
+            if body.host_config.log_config.config.is_empty() {
+                body.host_config.log_config.config = self.cfg.log_opts.clone();
+            }
         }
 
         let rec = ContainerRecord {
             id: id.clone(),
-            name: String::new(),
+            name: name.clone().unwrap_or_default(),
             created: Utc::now(),
             image_id: image.id.clone(),
             path: cmdline[0].clone(),
@@ -145,6 +145,9 @@ impl Engine {
             mount_points: Vec::new(),
             endpoints,
         };
+
+        // An unknown driver or option is refused now, as dockerd refuses it at create.
+        runtime::log_spec(&rec)?;
 
         // Reserve the name and the id together so two creates cannot take one name.
         let c = {
@@ -207,6 +210,23 @@ impl Engine {
         info!(%id, "container created");
         self.events.container(&c.snapshot().await, "create", &[]);
         Ok(ContainerCreateResponse { id, warnings })
+    }
+
+    /// `--cgroupns` and `--cgroup-parent` as dockerd checks them for its cgroup driver.
+    fn check_cgroup_settings(&self, hc: &berth_api::models::HostConfig) -> Result<()> {
+        match hc.cgroupns_mode.as_str() {
+            "" | "private" | "host" => {}
+            other => {
+                return Err(EngineError::InvalidParameter(format!(
+                    "invalid cgroup namespace mode: {other}"
+                )))
+            }
+        }
+        if self.cfg.cgroup.systemd && !hc.cgroup_parent.is_empty() {
+            berth_runtime::systemd_cgroup::expand_slice(&hc.cgroup_parent)
+                .map_err(EngineError::InvalidParameter)?;
+        }
+        Ok(())
     }
 
     pub(super) async fn forget(&self, c: &Arc<Container>) {

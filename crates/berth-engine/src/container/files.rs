@@ -554,7 +554,7 @@ fn cgroup_rel(dir: &Path, id: &str) -> String {
                 .and_then(|p| p.as_str())
                 .map(str::to_string)
         })
-        .filter(|p| !p.contains(':'))
+        .map(|p| berth_runtime::systemd_cgroup::cgroup_of(&p))
         .unwrap_or_else(|| format!("/berth/{id}"))
 }
 

@@ -40,7 +40,13 @@ pub fn inspect(rec: &ContainerRecord, dir: &Path, sizes: Option<(u64, u64)>) -> 
         resolv_conf_path: if_started("resolv.conf"),
         hostname_path: if_started("hostname"),
         hosts_path: if_started("hosts"),
-        log_path: if_started(&format!("{}-json.log", rec.id)),
+        // Docker's: the file of a file driver (json-file, local), empty for the others.
+        log_path: match rec.host_config.log_config.kind.as_str() {
+            _ if !started => String::new(),
+            "" | "json-file" => d(&format!("{}-json.log", rec.id)),
+            "local" => d("local-logs/container.log"),
+            _ => String::new(),
+        },
         name: format!("/{}", rec.name),
         restart_count: rec.restart_count,
         driver: "overlay2".into(),

@@ -4,7 +4,8 @@
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
-use berth_runtime::logfile::{LogEntry, LogReader, ReadOptions, StopFuture, Stream};
+use berth_runtime::logdriver::Readable;
+use berth_runtime::logfile::{Format, LogEntry, LogReader, ReadOptions, StopFuture, Stream};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
@@ -46,7 +47,78 @@ fn frame(e: &LogEntry, timestamps: bool, tty: bool) -> Bytes {
     Bytes::from(out)
 }
 
+fn read_options(opts: &LogOptions) -> ReadOptions {
+    ReadOptions {
+        tail: opts.tail,
+        since: opts.since,
+        until: opts.until,
+        stdout: opts.stdout,
+        stderr: opts.stderr,
+    }
+}
+
 impl Engine {
+    /// `logs` of a journald container: its entries from the journal (`journalctl`), and
+    /// with `follow` the new ones until the container exits.
+    async fn journal_logs(
+        &self,
+        id: &str,
+        tty: bool,
+        opts: &LogOptions,
+        c: &std::sync::Arc<super::Container>,
+    ) -> Result<(bool, mpsc::Receiver<std::io::Result<Bytes>>)> {
+        use berth_runtime::log_journald;
+        let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(64);
+        let read = read_options(opts);
+        let timestamps = opts.timestamps;
+        let id = id.to_string();
+        let running = c.snapshot().await.state.status.is_running();
+        if !(opts.follow && running) {
+            let entries = tokio::task::spawn_blocking(move || log_journald::read(&id, &read))
+                .await
+                .map_err(|e| EngineError::internal("journal reader", e))?
+                .map_err(|e| EngineError::internal("cannot read the journal", e))?;
+            tokio::spawn(async move {
+                for e in entries {
+                    if tx.send(Ok(frame(&e, timestamps, tty))).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            return Ok((tty, rx));
+        }
+        let follower = tokio::task::spawn_blocking({
+            let id = id.clone();
+            move || log_journald::JournalFollower::start(&id, &read)
+        })
+        .await
+        .map_err(|e| EngineError::internal("journal reader", e))?
+        .map_err(|e| EngineError::internal("cannot read the journal", e))?;
+        // The container's exit ends the follow: journalctl is killed, its output drains.
+        let pid = follower.pid();
+        let mut progress = self.subscribe(c);
+        let start = progress.borrow_and_update().exits;
+        tokio::spawn(async move {
+            let _ = progress.wait_for(|p| p.exits > start || p.removed).await;
+            // Let the journal take the last lines in.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        });
+        tokio::task::spawn_blocking(move || {
+            let mut follower = follower;
+            while let Some(e) = follower.next_entry() {
+                let item = e.map(|e| frame(&e, timestamps, tty));
+                if tx.blocking_send(item).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok((tty, rx))
+    }
+
     /// Returns whether the container has a tty (raw stream) and the stream of frames.
     pub async fn logs(
         &self,
@@ -56,7 +128,21 @@ impl Engine {
         let c = self.get(name_or_id)?;
         let rec = c.snapshot().await;
         let tty = rec.config.tty;
-        let path = self.log_path(&rec.id);
+        let spec = crate::runtime::log_spec(&rec)?;
+        let dir = self.dir(&rec.id);
+        let (path, format) = match spec.readable() {
+            Readable::JsonFile => (self.log_path(&rec.id), Format::Json),
+            Readable::Local => (berth_runtime::logsink::local_log_path(&dir), Format::Local),
+            Readable::Cache => (berth_runtime::logsink::cache_log_path(&dir), Format::Local),
+            Readable::Journal => {
+                return self.journal_logs(&rec.id, tty, &opts, &c).await;
+            }
+            Readable::No => {
+                return Err(EngineError::NotImplemented(
+                    berth_runtime::logdriver::NOT_READABLE.into(),
+                ))
+            }
+        };
         // Following ends when the container exits (or is removed).
         let stop: Option<StopFuture> = if opts.follow && rec.state.status.is_running() {
             let mut progress = self.subscribe(&c);
@@ -67,17 +153,12 @@ impl Engine {
         } else {
             None
         };
-        let read = ReadOptions {
-            tail: opts.tail,
-            since: opts.since,
-            until: opts.until,
-            stdout: opts.stdout,
-            stderr: opts.stderr,
-        };
-        let mut reader = tokio::task::spawn_blocking(move || LogReader::open(&path, read, stop))
-            .await
-            .map_err(|e| EngineError::internal("log reader", e))?
-            .map_err(|e| EngineError::internal("cannot read the container log", e))?;
+        let read = read_options(&opts);
+        let mut reader =
+            tokio::task::spawn_blocking(move || LogReader::open_as(&path, format, read, stop))
+                .await
+                .map_err(|e| EngineError::internal("log reader", e))?
+                .map_err(|e| EngineError::internal("cannot read the container log", e))?;
         let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(64);
         let timestamps = opts.timestamps;
         tokio::spawn(async move {

@@ -12,13 +12,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// The cgroup path the spec gives the container (`<parent>/<id>`, default parent /berth).
-pub fn cgroup_rel(rec: &ContainerRecord) -> String {
-    let p = rec.host_config.cgroup_parent.as_str();
-    let p = if p.is_empty() { "/berth" } else { p };
-    format!("/{}/{}", p.trim_matches('/'), rec.id)
-}
-
 fn not_running(rec: &ContainerRecord) -> EngineError {
     EngineError::Conflict(format!("Container {} is not running", rec.id))
 }
@@ -226,7 +219,7 @@ impl Engine {
         if rec.state.status == Status::Restarting {
             return Err(restarting(&rec));
         }
-        let rel = cgroup_rel(&rec);
+        let rel = crate::runtime::cgroup_rel(&self.cfg, &rec);
         let pids = blocking(move || cgroups::procs(&rel))
             .await?
             .map_err(|e| EngineError::internal("cannot read the container's processes", e))?;
@@ -272,7 +265,7 @@ impl Engine {
         if !rec.state.status.is_running() || rec.state.status == Status::Restarting {
             return Ok(None);
         }
-        let rel = cgroup_rel(&rec);
+        let rel = crate::runtime::cgroup_rel(&self.cfg, &rec);
         let pid = rec.state.pid;
         let with_net = !matches!(rec.host_config.network_mode.as_str(), "none" | "host");
         blocking(move || {
@@ -304,7 +297,7 @@ impl Engine {
             Status::Restarting => return Err(restarting(&rec)),
             _ => return Err(not_running(&rec)),
         }
-        let rel = cgroup_rel(&rec);
+        let rel = crate::runtime::cgroup_rel(&self.cfg, &rec);
         blocking(move || cgroups::freeze(&rel, true))
             .await?
             .map_err(|e| EngineError::internal(&format!("Cannot pause container {}", rec.id), e))?;
@@ -328,7 +321,7 @@ impl Engine {
     }
 
     async fn thaw(&self, rec: &mut ContainerRecord) -> Result<()> {
-        let rel = cgroup_rel(rec);
+        let rel = crate::runtime::cgroup_rel(&self.cfg, rec);
         let id = rec.id.clone();
         blocking(move || cgroups::freeze(&rel, false))
             .await?
@@ -460,7 +453,7 @@ impl Engine {
         }
 
         if rec.state.status.is_running() {
-            let rel = cgroup_rel(&rec);
+            let rel = crate::runtime::cgroup_rel(&self.cfg, &rec);
             let written = blocking(move || cgroups::update(&rel, &u)).await?;
             if let Err(e) = written {
                 return Err(EngineError::Internal(format!(

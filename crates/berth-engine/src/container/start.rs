@@ -120,11 +120,27 @@ impl Engine {
         runtime::prime_cgroup_migration();
         let t0 = std::time::Instant::now();
         if links.vars.is_empty() {
-            runtime::write_bundle(rec, dir, &rootfs, mounts, netns.as_deref(), self.security())?;
+            runtime::write_bundle(
+                &self.cfg,
+                rec,
+                dir,
+                &rootfs,
+                mounts,
+                netns.as_deref(),
+                self.security(),
+            )?;
         } else {
             links::save_env(dir, &links.vars)?;
             let r = links::with_vars(rec, links.vars);
-            runtime::write_bundle(&r, dir, &rootfs, mounts, netns.as_deref(), self.security())?;
+            runtime::write_bundle(
+                &self.cfg,
+                &r,
+                dir,
+                &rootfs,
+                mounts,
+                netns.as_deref(),
+                self.security(),
+            )?;
         }
         let t_bundle = t0.elapsed();
         let spawned = match runtime::spawn_options(&self.cfg, rec, dir) {

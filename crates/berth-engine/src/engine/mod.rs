@@ -15,7 +15,7 @@ use berth_image::mounter::Mounter;
 use berth_runtime::adapter::RuntimeAdapter;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex as StdMutex, RwLock};
+use std::sync::{Arc, Mutex as StdMutex, RwLock, RwLock as StdRwLock};
 use tokio::sync::watch;
 use tracing::debug;
 
@@ -48,6 +48,8 @@ pub struct Engine {
     pub(crate) runtime: Arc<dyn RuntimeAdapter>,
     /// Containers' rootfs mounts.
     pub(crate) mounter: Arc<dyn Mounter>,
+    /// The settings a SIGHUP reloads (`crate::config::Live`).
+    live: StdRwLock<crate::config::Live>,
 }
 
 impl Engine {
@@ -69,7 +71,9 @@ impl Engine {
         let networks =
             crate::network::Networks::open(&cfg.data_root, &cfg.network, seams.plane.clone())?;
         let seccomp_dir = cfg.data_root.join("seccomp");
+        let live = StdRwLock::new(crate::config::Live::from_config(&cfg));
         let engine = Arc::new(Engine {
+            live,
             cfg,
             daemon_id,
             images,
@@ -99,6 +103,17 @@ impl Engine {
 
     pub fn daemon_id(&self) -> &str {
         &self.daemon_id
+    }
+
+    /// The reloadable settings as they are now.
+    pub fn live(&self) -> crate::config::Live {
+        self.live.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Takes new reloadable settings (the daemon's SIGHUP): later creates, pulls and pushes
+    /// use them; running containers are not touched.
+    pub fn reload(&self, live: crate::config::Live) {
+        *self.live.write().unwrap_or_else(|e| e.into_inner()) = live;
     }
 
     pub(crate) fn containers_dir(&self) -> PathBuf {

@@ -192,6 +192,8 @@ impl Networks {
     ) -> Result<PathBuf> {
         let cid = a.container_id;
         let rec = self.find(target)?;
+        // Cheap when all is there (a link lookup, one netlink request).
+        self.restore_plumbing(&rec)?;
         let mut ep = endpoints
             .remove(&rec.name)
             .or_else(|| endpoints.remove(a.mode))

@@ -7,8 +7,21 @@ use berth_net::ipam::{self, AddressPool};
 use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
 
-/// The Linux bridge when daemon.json names none.
+/// The Linux bridge when daemon.json names none (for the default data root; see
+/// [`default_bridge_for`]).
 pub const DEFAULT_BRIDGE: &str = "berth0";
+
+/// The default bridge of the daemon owning `data_root`: `berth0` for /var/lib/berth, else
+/// `berth` and 8 hex digits of the data root's hash, so two daemons never share (and
+/// delete under each other) one bridge, as two dockerds cannot share docker0.
+pub fn default_bridge_for(data_root: &std::path::Path) -> String {
+    use sha2::Digest;
+    if data_root == std::path::Path::new("/var/lib/berth") {
+        return DEFAULT_BRIDGE.to_string();
+    }
+    let h = sha2::Sha256::digest(data_root.as_os_str().as_encoded_bytes());
+    format!("berth{}", &hex::encode(h)[..8])
+}
 
 /// daemon.json / flags: `bridge`, `bip`, `mtu`, `default-address-pools`.
 #[derive(Debug, Clone)]
@@ -50,6 +63,15 @@ impl Default for BridgeConfig {
 }
 
 impl BridgeConfig {
+    /// The default bridge named after the data root, when daemon.json and the flags named
+    /// none (`parse` put [`DEFAULT_BRIDGE`] there).
+    pub fn with_data_root(mut self, data_root: &std::path::Path, bridge_given: bool) -> Self {
+        if !bridge_given && self.bridge.as_deref() == Some(DEFAULT_BRIDGE) {
+            self.bridge = Some(default_bridge_for(data_root));
+        }
+        self
+    }
+
     /// Checks the settings as given in daemon.json or as flags; errors are dockerd's words.
     pub fn parse(
         bridge: Option<&str>,

@@ -87,6 +87,9 @@ pub struct Networks {
     fw: Mutex<()>,
     /// Where the daemon's IPv6 ULA /48 comes from (its data root).
     ula_seed: Vec<u8>,
+    /// The bridges (IPv4, IPv6) whose iptables accept rules were last put in place
+    /// (`berth_net::iptables`): synced again only when they change.
+    iptables: Mutex<Option<(Vec<String>, Vec<String>)>>,
 }
 
 impl Networks {
@@ -154,6 +157,7 @@ impl Networks {
             port_cfg: cfg.ports.clone(),
             fw: Mutex::new(()),
             ula_seed: data_root.as_os_str().as_encoded_bytes().to_vec(),
+            iptables: Mutex::new(None),
         };
         for net in n.lock().values() {
             if let Err(e) = setup_bridge(&*n.plane, &net.rec) {
@@ -226,7 +230,61 @@ impl Networks {
         port_rules.sort_by_key(|r| (r.host_port, r.dest_port));
         self.plane
             .apply_rules(&self.table, &rules, &port_rules)
-            .map_err(net_err)
+            .map_err(net_err)?;
+        self.sync_iptables(&rules);
+        Ok(())
+    }
+
+    /// The accept rules berth's bridges need in the host's iptables FORWARD path (where
+    /// dockerd's DROP policy would stop them; `berth_net::iptables`), synced when the set of
+    /// bridges changed. Failures are logged: without iptables there is nothing to fix.
+    fn sync_iptables(&self, rules: &[firewall::NetRules]) {
+        let v4: Vec<String> = rules.iter().map(|r| r.bridge.clone()).collect();
+        let v6: Vec<String> = rules
+            .iter()
+            .filter(|r| r.subnet6.is_some())
+            .map(|r| r.bridge.clone())
+            .collect();
+        let mut last = self.iptables.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_ref() == Some(&(v4.clone(), v6.clone())) {
+            return;
+        }
+        let done = self.plane.sync_forward_accept(&self.table, &v4, &v6);
+        for ((family, bridges), r) in [("v4", &v4), ("v6", &v6)].into_iter().zip(done) {
+            match r {
+                Ok(Some(chain)) if !bridges.is_empty() => {
+                    info!(family, chain, bridges = ?bridges, "iptables accept rules for the bridges")
+                }
+                Ok(_) => {}
+                Err(e) => warn!(family, error = %e, "cannot sync the iptables accept rules"),
+            }
+        }
+        *last = Some((v4, v6));
+    }
+
+    /// Puts back what a container start needs and someone removed: the network's bridge
+    /// (`ip link del`) and the daemon's nftables table (`nft flush ruleset`), with the
+    /// iptables rules. Logged, so the user learns what happened.
+    pub(super) fn restore_plumbing(&self, rec: &NetworkRecord) -> Result<()> {
+        let mut rewrite = false;
+        if !self.plane.link_exists(&rec.bridge) {
+            warn!(network = %rec.name, bridge = %rec.bridge, "the network's bridge was removed: recreating it");
+            setup_bridge(&*self.plane, rec)?;
+            rewrite = true;
+        }
+        match self.plane.rules_exist(&self.table) {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!(table = %self.table, "the daemon's nftables table was removed: restoring it");
+                rewrite = true;
+            }
+            Err(e) => warn!(table = %self.table, error = %e, "cannot look up the nftables table"),
+        }
+        if rewrite {
+            *self.iptables.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            self.apply_firewall()?;
+        }
+        Ok(())
     }
 
     /// The daemon's nftables table.
@@ -510,6 +568,9 @@ impl Networks {
         }
         if let Err(e) = self.plane.remove_rules(&self.table) {
             warn!(error = %e, "cannot remove the nftables table");
+        }
+        if let Err(e) = self.plane.remove_forward_accept(&self.table) {
+            warn!(error = %e, "cannot remove the iptables accept rules");
         }
     }
 

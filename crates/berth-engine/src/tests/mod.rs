@@ -73,7 +73,12 @@ pub fn config(root: &std::path::Path) -> EngineConfig {
     EngineConfig {
         data_root: root.to_path_buf(),
         exe: PathBuf::from("/nonexistent/berth"),
+        log_driver: crate::DEFAULT_LOG_DRIVER.into(),
         log_opts: Default::default(),
+        labels: Vec::new(),
+        debug: false,
+        shutdown_timeout: 15,
+        cgroup: crate::config::CgroupConfig::default(),
         default_runtime: berth_runtime::shim::BUILTIN.into(),
         registry: Default::default(),
         network,

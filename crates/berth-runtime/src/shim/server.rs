@@ -250,7 +250,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         report_failure(ready, &format!("set child subreaper: {e}"));
         return 1;
     }
-    let log = match LogSink::open(&a.log, &a.dir, &a.id) {
+    let mut log = match LogSink::open(&a.log, &a.dir, &a.id) {
         Ok(l) => l,
         Err(e) => {
             report_failure(ready, &format!("open log: {e}"));
@@ -270,6 +270,13 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             return 1;
         }
     };
+    // A non-blocking log's writer thread starts only now: the init was cloned (a clone
+    // does not run fork's handlers, so no other thread may hold a lock at that moment).
+    if let Err(e) = log.activate() {
+        container.abandon();
+        report(ready, &format!("error start log writer: {e}"));
+        return 1;
+    }
     if a.tty {
         let files = container
             .take_console()
