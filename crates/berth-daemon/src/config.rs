@@ -148,7 +148,7 @@ pub struct Settings {
     pub log_opts: BTreeMap<String, String>,
     pub default_runtime: String,
     pub registry: berth_engine::RegistryConfig,
-    pub network: berth_engine::network::default_bridge::BridgeConfig,
+    pub network: berth_engine::network::config::BridgeConfig,
 }
 
 /// Reads daemon.json (the flag's file must exist; the default one may be absent) and
@@ -257,7 +257,7 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
 fn network_config(
     flags: &Flags,
     file: &FileConfig,
-) -> Result<berth_engine::network::default_bridge::BridgeConfig, String> {
+) -> Result<berth_engine::network::config::BridgeConfig, String> {
     let conflict = |name: &str| {
         format!(
             "the following directives are specified both as a flag and in the configuration file: {name}"
@@ -317,7 +317,7 @@ fn network_config(
     if flags.host_gateway_ip.is_some() && file.host_gateway_ip.is_some() {
         return Err(conflict("host-gateway-ip"));
     }
-    let mut cfg = berth_engine::network::default_bridge::BridgeConfig::parse(
+    let mut cfg = berth_engine::network::config::BridgeConfig::parse(
         flags.bridge.as_deref().or(file.bridge.as_deref()),
         flags.bip.as_deref().or(file.bip.as_deref()),
         flags.mtu.or(file.mtu),

@@ -15,5 +15,5 @@ pub struct EngineConfig {
     pub registry: berth_registry::RegistryConfig,
     /// The default bridge network and address pools (daemon.json `bridge`, `bip`, `mtu`,
     /// `default-address-pools`).
-    pub network: crate::network::default_bridge::BridgeConfig,
+    pub network: crate::network::config::BridgeConfig,
 }

@@ -53,3 +53,11 @@ impl From<std::io::Error> for EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// berth-net's errors: bad input is the client's (400), the rest the daemon's (500).
+pub(crate) fn net_err(e: berth_net::NetError) -> EngineError {
+    match e {
+        berth_net::NetError::Invalid(m) => EngineError::InvalidParameter(m),
+        other => EngineError::Internal(other.to_string()),
+    }
+}

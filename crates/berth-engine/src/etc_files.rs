@@ -1,5 +1,11 @@
 //! /etc/hostname, /etc/hosts and /etc/resolv.conf as Docker writes them for a container.
 
+use crate::error::Result;
+use crate::model::ContainerRecord;
+use crate::network::config::BridgeConfig;
+use crate::network::fixed_cidr;
+use crate::network::mode::{is_builtin_mode, DEFAULT_NETWORK};
+use std::io::Write;
 use std::path::Path;
 
 const HOSTS_BASE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
@@ -93,6 +99,65 @@ fn resolv_conf(
         out.push_str(&format!("options {}\n", options.join(" ")));
     }
     out
+}
+
+/// Appends the container's own addresses to its /etc/hosts, as Docker does
+/// (`IP\thostname`), for each network it is on.
+pub fn hosts_entries(
+    dir: &Path,
+    rec: &ContainerRecord,
+    cfg: &BridgeConfig,
+    bridge_gateway: Option<&str>,
+) -> Result<()> {
+    host_gateway(dir, rec, cfg, bridge_gateway)?;
+    if is_builtin_mode(&rec.host_config.network_mode) && rec.endpoints.is_empty() {
+        return Ok(());
+    }
+    let mut lines = String::new();
+    for ep in rec.endpoints.values().filter(|e| !e.ip.is_empty()) {
+        lines.push_str(&format!("{}\t{}\n", ep.ip, rec.config.hostname));
+        if !ep.ip6.is_empty() {
+            lines.push_str(&format!("{}\t{}\n", ep.ip6, rec.config.hostname));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("hosts"))?;
+    f.write_all(lines.as_bytes())?;
+    Ok(())
+}
+
+/// `--add-host NAME:host-gateway` (see `fixed_cidr::host_gateway` for which address).
+fn host_gateway(
+    dir: &Path,
+    rec: &ContainerRecord,
+    cfg: &BridgeConfig,
+    bridge_gateway: Option<&str>,
+) -> Result<()> {
+    let path = dir.join("hosts");
+    let text = std::fs::read_to_string(&path)?;
+    if !text.lines().any(|l| l.starts_with("host-gateway\t")) {
+        return Ok(());
+    }
+    let user = rec
+        .endpoints
+        .iter()
+        .filter(|(k, _)| k.as_str() != DEFAULT_NETWORK)
+        .map(|(_, e)| e.gateway.as_str())
+        .find(|g| !g.is_empty());
+    let gw = fixed_cidr::host_gateway(cfg, user, bridge_gateway);
+    let out: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("host-gateway\t") {
+            Some(name) => format!("{gw}\t{name}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&path, out)?;
+    Ok(())
 }
 
 #[cfg(test)]

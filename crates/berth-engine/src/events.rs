@@ -2,8 +2,8 @@
 //! in-memory history so `since` can replay what already happened, as dockerd's `events`
 //! package does (it keeps the last 256 events; we keep more, they are small).
 
-use crate::container::record::ContainerRecord;
 use crate::error::{EngineError, Result};
+use crate::model::ContainerRecord;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -7,19 +7,22 @@ mod cgroup_warm;
 pub mod config;
 pub mod container;
 mod distribution;
+mod engine;
 pub mod error;
 mod etc_files;
 pub mod events;
 pub mod images;
+pub mod model;
 pub mod network;
 mod runtime;
 pub mod signal;
+mod task;
 pub mod volumes;
 
 pub use berth_registry::{AuthConfig, RegistryConfig};
 pub use config::EngineConfig;
-pub use container::Engine;
 pub use distribution::PullMessage;
+pub use engine::Engine;
 pub use error::{EngineError, Result};
 
 /// The runtime a daemon uses when daemon.json names none: the built-in libcontainer one.

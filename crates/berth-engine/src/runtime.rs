@@ -2,8 +2,8 @@
 //! to the container's shim through `berth_runtime`'s client.
 
 use crate::config::EngineConfig;
-use crate::container::record::ContainerRecord;
 use crate::error::{EngineError, Result};
+use crate::model::ContainerRecord;
 use berth_runtime::client::ShimClient;
 use berth_runtime::spec::{self, MountSpec, NetworkNs, SpecInput, Ulimit};
 use std::path::Path;

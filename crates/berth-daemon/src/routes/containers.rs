@@ -107,7 +107,7 @@ async fn image_of(
 /// (SizeRw, SizeRootFs): the writable layer, and it plus the image.
 async fn sizes_of(
     engine: &AppState,
-    rec: &berth_engine::container::record::ContainerRecord,
+    rec: &berth_engine::model::ContainerRecord,
     image_size: u64,
 ) -> (u64, u64) {
     let rw = engine.size_rw(&rec.id).await;

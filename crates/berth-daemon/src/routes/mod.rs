@@ -10,6 +10,7 @@ mod images;
 mod networks;
 mod observe;
 mod stream;
+mod swarm;
 mod system;
 mod volumes;
 mod ws;
@@ -131,6 +132,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         )
         .fallback(not_found)
         .with_state(engine)
+        .merge(swarm::router())
 }
 
 async fn not_found(uri: Uri) -> ApiError {

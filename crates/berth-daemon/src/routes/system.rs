@@ -99,9 +99,10 @@ pub async fn info(State(engine): State<AppState>) -> Json<Value> {
     for c in &all {
         let r = c.snapshot().await;
         match r.state.status {
-            berth_engine::container::record::Status::Running
-            | berth_engine::container::record::Status::Restarting => running += 1,
-            berth_engine::container::record::Status::Paused => paused += 1,
+            berth_engine::model::Status::Running | berth_engine::model::Status::Restarting => {
+                running += 1
+            }
+            berth_engine::model::Status::Paused => paused += 1,
             _ => stopped += 1,
         }
     }

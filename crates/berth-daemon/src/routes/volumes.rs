@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_engine::container::mounts::label_matches;
+use berth_engine::volumes::label_matches;
 use berth_engine::volumes::CreateOptions;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 //! `docker exec`: exec instances (created, started, inspected, resized), kept in memory as
 //! Docker keeps them, and run by the container's shim.
 
-use super::record::Status;
-use super::Engine;
+use super::Status;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::runtime;
 use berth_api::models::{ExecCreateBody, ExecInspect, ExecProcessConfig, ExecStartBody};

@@ -4,10 +4,11 @@
 //! namespace already; a stopped or created one is mounted for the operation and unmounted
 //! after, as docker does (a count per container keeps concurrent operations safe).
 
-use super::mounts::MountPoint;
-use super::{fsview, Container, Engine};
+use super::{fsview, Container};
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::images::map_err;
+use crate::model::MountPoint;
 use berth_api::pathstat::{go_mode, PathStat};
 use berth_api::tarfs::{go_base, go_clean, Markers, TarWriter};
 use berth_image::diff::Change;

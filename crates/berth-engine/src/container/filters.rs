@@ -1,8 +1,8 @@
 //! `ps --filter` and `container prune --filter`, with Docker's semantics: values of one key
 //! are alternatives (OR), different keys must all match (AND).
 
-use super::record::{ContainerRecord, Status};
 use crate::error::{EngineError, Result};
+use crate::model::{ContainerRecord, Status};
 use berth_api::filters::labels_match;
 pub use berth_api::filters::Filters;
 

@@ -5,8 +5,8 @@
 //! the thread ends, its namespace and mounts are gone. A container without such mounts
 //! uses the blocking pool instead (no thread, no namespace).
 
-use super::mounts::MountPoint;
 use crate::error::{EngineError, Result};
+use crate::model::MountPoint;
 use nix::mount::MsFlags;
 use std::path::{Path, PathBuf};
 use tokio::sync::oneshot;

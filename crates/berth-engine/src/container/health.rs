@@ -3,8 +3,9 @@
 //! before "unhealthy", a start period during which failures do not count, the last five
 //! results in `State.Health.Log`, and a `health_status: <status>` event on each change.
 
-use super::record::{ContainerRecord, Health, HealthLog, Status};
-use super::{write_record, Container, Engine};
+use super::{write_record, Container};
+use crate::engine::Engine;
+use crate::model::{ContainerRecord, Health, HealthLog, Status};
 use crate::runtime;
 use chrono::Utc;
 use serde_json::Value;

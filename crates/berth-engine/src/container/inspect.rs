@@ -1,7 +1,7 @@
 //! The JSON of `GET /containers/{id}/json` and of each `GET /containers/json` entry,
 //! with every field Docker returns (clients parse them).
 
-use super::record::{format_time, ContainerRecord, Status};
+use crate::model::{format_time, ContainerRecord, Status};
 use chrono::Utc;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -136,7 +136,7 @@ pub fn status_text(rec: &ContainerRecord) -> String {
 fn network_settings(rec: &ContainerRecord) -> Value {
     let mode = match rec.host_config.network_mode.as_str() {
         "host" => "host",
-        m if crate::network::default_bridge::is_default_mode(m)
+        m if crate::network::mode::is_default_mode(m)
             && crate::network::default_bridge::enabled() =>
         {
             "bridge"
@@ -169,7 +169,7 @@ fn network_settings(rec: &ContainerRecord) -> Value {
     }
     for (name, ep) in &rec.endpoints {
         let mut v = crate::network::api::container_endpoint(rec, ep);
-        if name == crate::network::default_bridge::NAME {
+        if name == crate::network::mode::DEFAULT_NETWORK {
             // No names on the default bridge (no resolver there).
             v["DNSNames"] = Value::Null;
         }
@@ -178,9 +178,9 @@ fn network_settings(rec: &ContainerRecord) -> Value {
     // Docker still fills the old top-level fields for the default bridge.
     let legacy = rec
         .endpoints
-        .get(crate::network::default_bridge::NAME)
+        .get(crate::network::mode::DEFAULT_NETWORK)
         .filter(|e| !e.ip.is_empty());
-    let legacy_s = |f: fn(&crate::network::EndpointRecord) -> &str| legacy.map_or("", f);
+    let legacy_s = |f: fn(&crate::model::EndpointRecord) -> &str| legacy.map_or("", f);
     json!({
         "Bridge": "",
         "SandboxID": "",
@@ -208,7 +208,7 @@ fn network_settings(rec: &ContainerRecord) -> Value {
 }
 
 /// The container's published ports while it runs.
-fn published(rec: &ContainerRecord) -> Vec<crate::network::ports::PortMapping> {
+fn published(rec: &ContainerRecord) -> Vec<crate::model::PortMapping> {
     rec.endpoints
         .values()
         .flat_map(|e| e.ports.iter().cloned())

@@ -6,10 +6,10 @@
 //! the embedded resolver answers with the target's addresses, for this container alone.
 //! Stored as Docker shows them in inspect: `/target:/me/alias`.
 
-use super::record::ContainerRecord;
-use super::Engine;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
-use crate::network::default_bridge;
+use crate::model::ContainerRecord;
+use crate::network::mode;
 use berth_api::models::HostConfig;
 use std::collections::HashMap;
 use std::io::Write;
@@ -177,7 +177,7 @@ impl Engine {
             restore_aliases(self, rec);
             return Ok(Vec::new());
         }
-        if !default_bridge::is_default_mode(mode) {
+        if !mode::is_default_mode(mode) {
             return Ok(Vec::new());
         }
         let mut hosts = String::new();
@@ -205,7 +205,7 @@ impl Engine {
             };
             let ip = t
                 .endpoints
-                .get(default_bridge::NAME)
+                .get(mode::DEFAULT_NETWORK)
                 .map(|e| e.ip.clone())
                 .filter(|ip| !ip.is_empty());
             let Some(ip) = ip else {

@@ -2,7 +2,7 @@
 //! files, and followed until the container exits) by `berth_runtime::logfile::LogReader`,
 //! framed as Docker frames it.
 
-use super::Engine;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use berth_runtime::logfile::{LogEntry, LogReader, ReadOptions, StopFuture, Stream};
 use bytes::Bytes;

@@ -3,64 +3,16 @@
 //! and messages), stored in the record, turned into runtime mounts at start (after
 //! Docker's copy-up), shown in inspect, and their anonymous volumes removed with `rm -v`.
 
-use super::record::ContainerRecord;
-use super::Engine;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use crate::model::{ContainerRecord, MountPoint};
 use crate::volumes::{copyup, CreateOptions};
 use berth_api::models::{ContainerConfig, HostConfig};
 use berth_runtime::spec::MountSpec;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tracing::{debug, warn};
-
-/// One mount of a container, as moby's MountPoint.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountPoint {
-    /// "volume", "bind" or "tmpfs".
-    #[serde(rename = "type")]
-    pub typ: String,
-    /// The volume's name (volumes only; empty until the volume exists).
-    #[serde(default)]
-    pub name: String,
-    /// Host path: the bind source, or the volume's data directory.
-    #[serde(default)]
-    pub source: String,
-    pub destination: String,
-    #[serde(default)]
-    pub driver: String,
-    /// The mode string as inspect shows it ("z", "ro", "").
-    #[serde(default)]
-    pub mode: String,
-    pub rw: bool,
-    #[serde(default)]
-    pub propagation: String,
-    /// Copy the image's files into the volume at first start (Docker's copy-up).
-    #[serde(default)]
-    pub copy_data: bool,
-    /// Named by the user (`-v name:/p`, `--mount src=name`): `rm -v` keeps it.
-    #[serde(default)]
-    pub named: bool,
-    /// `-v` creates a missing bind source; `--mount` refuses it.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub create_source: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub non_recursive: bool,
-    /// tmpfs data options (size=, mode=).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tmpfs_options: Vec<String>,
-    /// Volume driver options and labels from `--mount volume-opt=`/`volume-label=`, used
-    /// when the mount creates its volume.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub volume_options: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub volume_labels: BTreeMap<String, String>,
-    /// `--mount volume-subpath=`: the directory or file inside the volume that is mounted
-    /// instead of the volume's root (relative, checked at create, resolved at start).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub subpath: String,
-}
 
 fn invalid(m: impl Into<String>) -> EngineError {
     EngineError::InvalidParameter(m.into())
@@ -644,42 +596,6 @@ impl Engine {
         }
     }
 
-    /// Names of containers (ids) whose records mount the volume.
-    pub async fn volume_users(&self, name: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for c in self.all() {
-            let r = c.record.lock().await;
-            if r.mount_points
-                .iter()
-                .any(|m| m.typ == "volume" && m.name == name)
-            {
-                out.push(r.id.clone());
-            }
-        }
-        out.sort();
-        out
-    }
-
-    /// Removes a volume unless a container uses it (Docker's 409 and message); `force`
-    /// only makes a missing volume no error.
-    pub async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
-        let _g = self.volumes.op_lock.lock().await;
-        let users = self.volume_users(name).await;
-        if !users.is_empty() {
-            return Err(EngineError::Conflict(format!(
-                "remove {name}: volume is in use - [{}]",
-                users.join(", ")
-            )));
-        }
-        match self.volumes.remove(name) {
-            Err(EngineError::NotFound(_)) if force => Ok(()),
-            Err(EngineError::NotFound(_)) => {
-                Err(EngineError::NotFound(format!("get {name}: no such volume")))
-            }
-            r => r,
-        }
-    }
-
     /// `rm -v` / `--rm`: the container's anonymous volumes go with it, unless another
     /// container uses them too.
     pub(crate) async fn remove_anonymous_volumes(&self, rec: &ContainerRecord) {
@@ -693,46 +609,6 @@ impl Engine {
                 Err(e) => warn!(volume = %mp.name, error = %e, "cannot remove anonymous volume"),
             }
         }
-    }
-
-    /// `volume prune`: unused volumes matching the filters (`all`: named ones too, else
-    /// only anonymous ones; `label`, `label!`). Returns names and bytes freed.
-    pub async fn prune_volumes(
-        &self,
-        all: bool,
-        labels: &[String],
-        not_labels: &[String],
-    ) -> Result<(Vec<String>, u64)> {
-        let mut deleted = Vec::new();
-        let mut reclaimed = 0;
-        for v in self.volumes.list() {
-            if !all && !v.anonymous {
-                continue;
-            }
-            if !labels.iter().all(|l| label_matches(&v.labels, l))
-                || not_labels.iter().any(|l| label_matches(&v.labels, l))
-            {
-                continue;
-            }
-            let size = self.volumes.size(&v.name);
-            let _g = self.volumes.op_lock.lock().await;
-            if !self.volume_users(&v.name).await.is_empty() {
-                continue;
-            }
-            if self.volumes.remove(&v.name).is_ok() {
-                deleted.push(v.name);
-                reclaimed += size;
-            }
-        }
-        Ok((deleted, reclaimed))
-    }
-}
-
-/// `label=key` or `label=key=value` against a label map.
-pub fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
-    match filter.split_once('=') {
-        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-        None => labels.contains_key(filter),
     }
 }
 

@@ -2,11 +2,12 @@
 //! a running container gets or loses an interface at once; a stopped one has the endpoint
 //! recorded (or dropped) for its next start. Messages are Docker's.
 
-use super::{write_record, Engine};
+use super::write_record;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use crate::model::{EndpointRecord, NetworkRecord};
 use crate::network::attach::endpoint_key;
 use crate::network::gateway;
-use crate::network::{EndpointRecord, NetworkRecord};
 use berth_net::netns;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -2,9 +2,10 @@
 //! the thaw-after-signal rule for paused containers. Cgroup files are read and written
 //! through `berth_runtime::cgroups` (v1 and v2).
 
-use super::record::{ContainerRecord, Status};
-use super::{write_record, Container, Engine};
+use super::{write_record, Container};
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use crate::model::{ContainerRecord, Status};
 use berth_api::models::HostConfig;
 use berth_runtime::cgroups;
 use chrono::{DateTime, Utc};
@@ -140,10 +141,10 @@ fn cpu_json(s: Option<&Sample>) -> Value {
 /// Docker's stats JSON for a container: `cur` None gives the empty answer Docker sends for
 /// a container that is not running; `pre` None gives zero precpu stats.
 pub fn stats_json(rec: &ContainerRecord, cur: Option<&Sample>, pre: Option<&Sample>) -> Value {
-    let zero = super::record::ZERO_TIME;
+    let zero = crate::model::ZERO_TIME;
     let time = |s: Option<&Sample>| {
         s.map_or(zero.to_string(), |s| {
-            super::record::format_time(Some(s.read))
+            crate::model::format_time(Some(s.read))
         })
     };
     let blkio_keys = [
@@ -366,7 +367,7 @@ impl Engine {
         check.host_config.cap_add = None;
         check.host_config.cap_drop = None;
         check.host_config.security_opt = None;
-        super::validate_host_config(&check)?;
+        super::create::validate_host_config(&check)?;
 
         let c = self.get(name_or_id)?;
         let mut rec = c.record.lock().await;

@@ -3,8 +3,9 @@
 //! starts at 100 ms and doubles up to a minute (reset once a run lasted 10 s), and when the
 //! daemon starts and finds the container's processes gone.
 
-use super::record::{ContainerRecord, Status};
-use super::{write_record, Container, Engine};
+use super::{write_record, Container};
+use crate::engine::Engine;
+use crate::model::{ContainerRecord, Status};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};

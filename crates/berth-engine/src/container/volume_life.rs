@@ -3,7 +3,8 @@
 //! files) and, at daemon start, unmounting local-driver filesystems whose users all
 //! ended while the daemon was down.
 
-use super::{Container, Engine};
+use super::Container;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::volumes::copyup;
 use std::path::Path;

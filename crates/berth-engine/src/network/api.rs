@@ -1,10 +1,28 @@
 //! Networks as the Engine API shows them: the create body, inspect JSON, list filters.
 
-use super::{is_builtin_mode, CreateRequest, EndpointRecord, NetworkRecord};
+use super::mode::{builtin_id, is_builtin_mode};
 use crate::error::{EngineError, Result};
+use crate::model::{format_time, ContainerRecord, EndpointRecord, NetworkRecord};
 use berth_api::filters::Filters;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// What `POST /networks/create` asks for, parsed.
+#[derive(Debug, Default)]
+pub struct CreateRequest {
+    pub name: String,
+    pub driver: String,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub ip_range: Option<String>,
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+    pub v6: super::ipv6::Request6,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    pub ipam_options: BTreeMap<String, String>,
+}
 
 fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(|v| v.as_object())
@@ -123,7 +141,7 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> Value {
     json!({
         "Name": rec.name,
         "Id": rec.id,
-        "Created": crate::container::record::format_time(Some(rec.created)),
+        "Created": format_time(Some(rec.created)),
         "Scope": "local",
         "Driver": rec.driver,
         "EnableIPv4": true,
@@ -165,12 +183,6 @@ pub fn builtin(name: &str) -> Value {
         "Options": {},
         "Labels": {},
     })
-}
-
-/// Stable ids for the built-in networks (a hash of the name).
-pub fn builtin_id(name: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(format!("berth-builtin-network/{name}")))
 }
 
 /// `GET /networks?filters=`: Docker's keys (same key OR, different keys AND).
@@ -222,10 +234,7 @@ pub fn matches(net: &Value, filters: &Filters, in_use: bool) -> Result<bool> {
 }
 
 /// A container's entry under `NetworkSettings.Networks` for a user-defined network.
-pub fn container_endpoint(
-    rec: &crate::container::record::ContainerRecord,
-    ep: &EndpointRecord,
-) -> Value {
+pub fn container_endpoint(rec: &ContainerRecord, ep: &EndpointRecord) -> Value {
     let running = !ep.ip.is_empty();
     let mut dns_names = vec![rec.name.clone()];
     dns_names.extend(ep.aliases.iter().cloned());

@@ -3,9 +3,10 @@
 //! their removal (`network disconnect`). Each is one more veth into the container's
 //! namespace (`ethN`), an address from that network's pool, and its names in the resolver.
 
-use super::{blocking, dns_entry, net_err, netns, EndpointRecord, NetworkRecord, Networks};
-use crate::container::record::ContainerRecord;
-use crate::error::{EngineError, Result};
+use super::{dns, netns, Networks};
+use crate::error::{net_err, EngineError, Result};
+use crate::model::{ContainerRecord, EndpointRecord, NetworkRecord};
+use crate::task::blocking;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tracing::warn;
@@ -70,7 +71,7 @@ impl Networks {
             self.release(&net.id, cid);
             return Err(e);
         }
-        let mut entry = dns_entry(cid, &crec.name, net, ip, &ep.aliases);
+        let mut entry = dns::Entry::of(cid, &crec.name, net, ip, &ep.aliases);
         entry.ip6 = ip6.map(|(a, _)| a);
         if self.dns.serving(cid) {
             self.dns.add_entry(cid, entry);

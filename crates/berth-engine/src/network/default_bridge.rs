@@ -8,142 +8,19 @@
 //! network of `default-address-pools` that no other network or host route uses — Docker's
 //! rule. `bridge: "none"` turns it off; containers then default to `none`.
 
-use super::{api, Net, NetworkRecord, Networks};
+use super::config::BridgeConfig;
+use super::mode::DEFAULT_NETWORK as NAME;
+use super::state::Net;
 use crate::error::{EngineError, Result};
-use berth_net::ipam::{self, AddressPool, Pool};
+use crate::model::NetworkRecord;
+use berth_net::ipam::{self, Pool};
 use chrono::Utc;
 use ipnet::Ipv4Net;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The network's name, as Docker's.
-pub const NAME: &str = "bridge";
-/// The Linux bridge when daemon.json names none.
-pub const DEFAULT_BRIDGE: &str = "berth0";
 const DEFAULT_MTU: u32 = 1500;
-
-/// daemon.json / flags: `bridge`, `bip`, `mtu`, `default-address-pools`.
-#[derive(Debug, Clone)]
-pub struct BridgeConfig {
-    /// The Linux bridge of the default network; `None`: no default bridge network.
-    pub bridge: Option<String>,
-    /// The gateway's address with the subnet's prefix (`10.1.0.1/24`).
-    pub bip: Option<Ipv4Net>,
-    pub mtu: Option<u32>,
-    /// Where networks without `--subnet` (and the default bridge without `bip`) come from;
-    /// empty: Docker's defaults.
-    pub pools: Vec<AddressPool>,
-    /// daemon.json `ipv6` / `--ipv6`: IPv6 on the default bridge too.
-    pub ipv6: bool,
-    /// daemon.json `fixed-cidr-v6` / `--fixed-cidr-v6`: its IPv6 subnet (else a ULA /64).
-    pub fixed_cidr_v6: Option<ipnet::Ipv6Net>,
-    /// daemon.json `ip` and `userland-proxy` (published ports without host IP).
-    pub ports: super::ports::PortConfig,
-    /// `fixed-cidr`: the part of the subnet containers get addresses from.
-    pub fixed_cidr: Option<Ipv4Net>,
-    /// `host-gateway-ip`: what `--add-host NAME:host-gateway` stands for.
-    pub host_gateway_ip: Option<Ipv4Addr>,
-}
-
-impl Default for BridgeConfig {
-    fn default() -> Self {
-        BridgeConfig {
-            bridge: Some(DEFAULT_BRIDGE.into()),
-            bip: None,
-            mtu: None,
-            pools: Vec::new(),
-            ipv6: false,
-            fixed_cidr_v6: None,
-            ports: Default::default(),
-            fixed_cidr: None,
-            host_gateway_ip: None,
-        }
-    }
-}
-
-impl BridgeConfig {
-    /// Checks the settings as given in daemon.json or as flags; errors are dockerd's words.
-    pub fn parse(
-        bridge: Option<&str>,
-        bip: Option<&str>,
-        mtu: Option<u32>,
-        pools: &[(String, u8)],
-    ) -> std::result::Result<BridgeConfig, String> {
-        let bridge = match bridge.map(str::trim) {
-            None | Some("") => Some(DEFAULT_BRIDGE.to_string()),
-            Some("none") => None,
-            Some(b) => {
-                berth_net::bridge::validate_name(b).map_err(|e| format!("bridge: {e}"))?;
-                Some(b.to_string())
-            }
-        };
-        let bip = match bip.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => {
-                let net: Ipv4Net = s
-                    .parse()
-                    .map_err(|_| format!("invalid bip: invalid CIDR address: {s}"))?;
-                if net.prefix_len() > 30 {
-                    return Err(format!("invalid bip {s}: subnet too small"));
-                }
-                if net.addr() == net.network() || net.addr() == net.broadcast() {
-                    return Err(format!(
-                        "invalid bip {s}: the address is not a host address of the subnet"
-                    ));
-                }
-                Some(net)
-            }
-        };
-        if let Some(m) = mtu {
-            if !(68..=65535).contains(&m) {
-                return Err(format!("invalid MTU {m}: must be between 68 and 65535"));
-            }
-        }
-        let pools = pools
-            .iter()
-            .map(|(base, size)| AddressPool::new(base, *size).map_err(|e| e.to_string()))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(BridgeConfig {
-            bridge,
-            bip,
-            mtu,
-            pools,
-            ipv6: false,
-            fixed_cidr_v6: None,
-            ports: Default::default(),
-            fixed_cidr: None,
-            host_gateway_ip: None,
-        })
-    }
-
-    /// Adds `ipv6` and `fixed-cidr-v6`, checked with dockerd's words.
-    pub fn with_ipv6(
-        mut self,
-        ipv6: bool,
-        fixed_cidr_v6: Option<&str>,
-    ) -> std::result::Result<BridgeConfig, String> {
-        self.ipv6 = ipv6;
-        self.fixed_cidr_v6 = match fixed_cidr_v6.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => {
-                let net = berth_net::ipam6::parse_subnet(s)
-                    .map_err(|e| format!("invalid fixed-cidr-v6: {e}"))?;
-                Some(net)
-            }
-        };
-        Ok(self)
-    }
-
-    /// The pools networks are picked from.
-    pub fn pools(&self) -> Vec<AddressPool> {
-        if self.pools.is_empty() {
-            ipam::default_address_pools()
-        } else {
-            self.pools.clone()
-        }
-    }
-}
 
 /// Whether this daemon has a default bridge network (for container inspect, which shows
 /// `bridge` or `none` for a container without `--network`).
@@ -151,16 +28,6 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
-}
-
-/// The modes that mean "the default network" (`HostConfig.NetworkMode`).
-pub fn is_default_mode(mode: &str) -> bool {
-    matches!(mode, "" | "default" | NAME)
-}
-
-/// Whether a record is the default bridge network (no user network can be named so).
-pub fn is_default(rec: &NetworkRecord) -> bool {
-    rec.name == NAME
 }
 
 /// The default network's record and pool, or `None` when it is switched off. `nets` are
@@ -238,7 +105,7 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
     );
     let rec = NetworkRecord {
         // Stable across daemon restarts: running containers' endpoints name it.
-        id: api::builtin_id(NAME),
+        id: super::mode::builtin_id(NAME),
         name: NAME.into(),
         created: Utc::now(),
         driver: "bridge".into(),
@@ -266,29 +133,11 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
     }))
 }
 
-impl Networks {
-    /// The default bridge network, when the daemon has one.
-    pub fn default_bridge(&self) -> Option<NetworkRecord> {
-        self.lock()
-            .values()
-            .find(|n| is_default(&n.rec))
-            .map(|n| n.rec.clone())
-    }
-
-    /// The network a container with this mode is attached to at start: the default bridge
-    /// for the default modes (when there is one), the named network for the others, none
-    /// for `none`, `host` and `container:`.
-    pub(super) fn attach_target(&self, mode: &str) -> Option<String> {
-        if is_default_mode(mode) {
-            return self.default_bridge().map(|r| r.name);
-        }
-        (!super::is_builtin_mode(mode)).then(|| mode.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::config::DEFAULT_BRIDGE;
+    use crate::network::mode::is_default;
 
     #[test]
     fn settings_are_checked() {

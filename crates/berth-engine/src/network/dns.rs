@@ -33,6 +33,28 @@ pub struct Entry {
     pub names: Vec<String>,
 }
 
+impl Entry {
+    /// The names a container answers to on a network: its name, aliases and short id.
+    pub fn of(
+        container_id: &str,
+        name: &str,
+        net: &crate::model::NetworkRecord,
+        ip: Ipv4Addr,
+        aliases: &[String],
+    ) -> Entry {
+        let mut names = vec![name.trim_start_matches('/').to_ascii_lowercase()];
+        names.extend(aliases.iter().map(|a| a.to_ascii_lowercase()));
+        names.push(container_id[..12.min(container_id.len())].to_string());
+        Entry {
+            network_id: net.id.clone(),
+            internal: net.internal,
+            ip,
+            ip6: None,
+            names,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Table {
     /// container id -> its entries

@@ -2,7 +2,7 @@
 //! from this part of its subnet, inspect's `IPRange`) and `host-gateway-ip` /
 //! `--host-gateway-ip` (the address `--add-host NAME:host-gateway` becomes).
 
-use super::default_bridge::BridgeConfig;
+use super::config::BridgeConfig;
 use crate::error::{EngineError, Result};
 use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;

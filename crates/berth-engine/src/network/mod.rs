@@ -7,143 +7,39 @@
 
 pub mod api;
 pub mod attach;
+pub mod config;
 pub mod default_bridge;
 pub mod dns;
-pub mod engine;
 pub mod fixed_cidr;
 pub mod gateway;
 pub mod ipv6;
+pub mod mode;
 pub mod port_proxy;
 pub mod ports;
+mod state;
 
-use crate::error::{EngineError, Result};
+pub use mode::is_builtin_mode;
+
+use crate::error::{net_err, EngineError, Result};
+use crate::model::{ContainerRecord, EndpointRecord, NetworkRecord, PortMapping};
+use crate::task::blocking;
+use api::CreateRequest;
 use berth_net::ipam::{self, Pool};
 use berth_net::netns::{self, Endpoint};
 use berth_net::{bridge, firewall, NetError};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use ipnet::Ipv4Net;
-use serde::{Deserialize, Serialize};
+use state::Net;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tracing::{info, warn};
 
-/// Network modes that are not user-defined networks.
-pub fn is_builtin_mode(mode: &str) -> bool {
-    matches!(mode, "" | "default" | "bridge" | "none" | "host") || mode.starts_with("container:")
-}
-
-/// A network as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NetworkRecord {
-    pub id: String,
-    pub name: String,
-    pub created: DateTime<Utc>,
-    pub driver: String,
-    pub subnet: String,
-    pub gateway: String,
-    #[serde(default)]
-    pub ip_range: Option<String>,
-    pub internal: bool,
-    #[serde(default)]
-    pub attachable: bool,
-    #[serde(default)]
-    pub enable_ipv6: bool,
-    /// The IPv6 subnet, gateway and range (`--ipv6`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subnet6: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway6: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_range6: Option<String>,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub options: BTreeMap<String, String>,
-    #[serde(default)]
-    pub ipam_options: BTreeMap<String, String>,
-    /// The Linux bridge.
-    pub bridge: String,
-    #[serde(default)]
-    pub mtu: Option<u32>,
-}
-
-impl NetworkRecord {
-    fn rules(&self) -> firewall::NetRules {
-        firewall::NetRules {
-            bridge: self.bridge.clone(),
-            subnet: self.subnet.clone(),
-            subnet6: self.subnet6.clone().filter(|_| self.enable_ipv6),
-            internal: self.internal,
-            masquerade: self
-                .options
-                .get("com.docker.network.bridge.enable_ip_masquerade")
-                .is_none_or(|v| v != "false"),
-        }
-    }
-}
-
-/// A container's endpoint on one network, kept in the container's record.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct EndpointRecord {
-    /// Requested at create: `--network-alias`.
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    /// Requested at create: `--ip`.
-    #[serde(default)]
-    pub ipv4_request: Option<String>,
-    /// Requested at create: `--ip6`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_request: Option<String>,
-    /// Filled while the container runs.
-    #[serde(default)]
-    pub network_id: String,
-    #[serde(default)]
-    pub endpoint_id: String,
-    #[serde(default)]
-    pub ip: String,
-    #[serde(default)]
-    pub prefix: u8,
-    #[serde(default)]
-    pub gateway: String,
-    #[serde(default)]
-    pub mac: String,
-    #[serde(default)]
-    pub host_veth: String,
-    /// The IPv6 address, prefix and gateway on an IPv6 network (while it runs).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub ip6: String,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub prefix6: u8,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub gateway6: String,
-    /// The interface in the container ("" for the first network's, eth0).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub ifname: String,
-    /// Published ports (on the container's first network).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<ports::PortMapping>,
-}
-
-struct Net {
-    rec: NetworkRecord,
-    pool: Pool,
-    /// container id -> address
-    users: HashMap<String, Ipv4Addr>,
-    /// The IPv6 pool of an IPv6 network, and its addresses handed out.
-    pool6: Option<berth_net::ipam6::Pool>,
-    users6: HashMap<String, std::net::Ipv6Addr>,
-}
-
-fn is_zero(v: &u8) -> bool {
-    *v == 0
-}
-
 /// A running container's published ports: the rules' target and the host ports held.
 struct Published {
     ip: Ipv4Addr,
-    ports: Vec<(ports::PortMapping, ports::Reservation)>,
+    ports: Vec<(PortMapping, ports::Reservation)>,
     /// The userland proxies of its IPv6 host addresses (stopped when dropped).
     _proxies: port_proxy::ProxySet,
 }
@@ -154,7 +50,7 @@ impl Published {
     fn new(
         ip: Ipv4Addr,
         ip6: Option<std::net::Ipv6Addr>,
-        ports: Vec<(ports::PortMapping, ports::Reservation)>,
+        ports: Vec<(PortMapping, ports::Reservation)>,
     ) -> Published {
         let proxies = port_proxy::start(&ports, ip, ip6);
         Published {
@@ -190,39 +86,9 @@ pub struct Networks {
     ula_seed: Vec<u8>,
 }
 
-/// What `POST /networks/create` asks for, parsed.
-#[derive(Debug, Default)]
-pub struct CreateRequest {
-    pub name: String,
-    pub driver: String,
-    pub subnet: Option<String>,
-    pub gateway: Option<String>,
-    pub ip_range: Option<String>,
-    pub internal: bool,
-    pub attachable: bool,
-    pub enable_ipv6: bool,
-    pub v6: ipv6::Request6,
-    pub labels: BTreeMap<String, String>,
-    pub options: BTreeMap<String, String>,
-    pub ipam_options: BTreeMap<String, String>,
-}
-
-fn net_err(e: NetError) -> EngineError {
-    match e {
-        NetError::Invalid(m) => EngineError::InvalidParameter(m),
-        other => EngineError::Internal(other.to_string()),
-    }
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| EngineError::internal("network task", e))?
-}
-
 impl Networks {
     /// Loads the records and brings their bridges and the firewall table back.
-    pub fn open(data_root: &Path, cfg: &default_bridge::BridgeConfig) -> Result<Networks> {
+    pub fn open(data_root: &Path, cfg: &config::BridgeConfig) -> Result<Networks> {
         let dir = data_root.join("networks");
         std::fs::create_dir_all(&dir)?;
         let mut nets = HashMap::new();
@@ -295,13 +161,31 @@ impl Networks {
         self.nets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The default bridge network, when the daemon has one.
+    pub fn default_bridge(&self) -> Option<NetworkRecord> {
+        self.lock()
+            .values()
+            .find(|n| mode::is_default(&n.rec))
+            .map(|n| n.rec.clone())
+    }
+
+    /// The network a container with this mode is attached to at start: the default bridge
+    /// for the default modes (when there is one), the named network for the others, none
+    /// for `none`, `host` and `container:`.
+    fn attach_target(&self, mode: &str) -> Option<String> {
+        if mode::is_default_mode(mode) {
+            return self.default_bridge().map(|r| r.name);
+        }
+        (!is_builtin_mode(mode)).then(|| mode.to_string())
+    }
+
     fn apply_firewall(&self) -> Result<()> {
         let _serial = self.fw.lock().unwrap_or_else(|e| e.into_inner());
         let rules: Vec<firewall::NetRules> = {
             let nets = self.lock();
             let mut v: Vec<&Net> = nets.values().collect();
             v.sort_by_key(|n| n.rec.created);
-            v.iter().map(|n| n.rec.rules()).collect()
+            v.iter().map(|n| rules_of(&n.rec)).collect()
         };
         let mut port_rules = Vec::new();
         for p in self
@@ -339,7 +223,7 @@ impl Networks {
         let mut v: Vec<NetworkRecord> = self
             .lock()
             .values()
-            .filter(|n| !default_bridge::is_default(&n.rec))
+            .filter(|n| !mode::is_default(&n.rec))
             .map(|n| n.rec.clone())
             .collect();
         v.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
@@ -541,7 +425,7 @@ impl Networks {
         names: &HashMap<String, String>,
     ) -> Result<NetworkRecord> {
         let rec = self.find(name_or_id)?;
-        if default_bridge::is_default(&rec) {
+        if mode::is_default(&rec) {
             return Err(EngineError::Forbidden(format!(
                 "{} is a pre-defined network and cannot be removed",
                 rec.name
@@ -600,11 +484,7 @@ impl Networks {
 
     /// Creates the container's namespace with an interface on its network, filling in the
     /// endpoint. `None` when the mode is not a user-defined network.
-    pub async fn attach(
-        &self,
-        crec: &mut crate::container::record::ContainerRecord,
-        dir: &Path,
-    ) -> Result<Option<PathBuf>> {
+    pub async fn attach(&self, crec: &mut ContainerRecord, dir: &Path) -> Result<Option<PathBuf>> {
         let mode = crec.host_config.network_mode.as_str();
         let Some(target) = self.attach_target(mode) else {
             // Built-in modes without a network of their own (none, host, container:, the
@@ -669,10 +549,10 @@ impl Networks {
         }
         // The embedded resolver, as on Docker's user-defined networks.
         // (Not on the default bridge: Docker has none there.)
-        let served = if default_bridge::is_default(&rec) {
+        let served = if mode::is_default(&rec) {
             Ok(())
         } else {
-            let mut entry = dns_entry(&crec.id, &crec.name, &rec, ip, &ep.aliases);
+            let mut entry = dns::Entry::of(&crec.id, &crec.name, &rec, ip, &ep.aliases);
             entry.ip6 = ip6.map(|(a, _)| a);
             self.dns
                 .add(&crec.id, vec![entry], &path, &crec.host_config.dns)
@@ -841,7 +721,7 @@ impl Networks {
 
     /// Daemon start: a running container's addresses are taken again, its resolver served
     /// again (the old daemon's listeners went with it).
-    pub fn restore(&self, crec: &crate::container::record::ContainerRecord, dir: &Path) {
+    pub fn restore(&self, crec: &ContainerRecord, dir: &Path) {
         let container_id = crec.id.as_str();
         let endpoints = &crec.endpoints;
         let mut published = None;
@@ -853,9 +733,9 @@ impl Networks {
                     continue;
                 };
                 if let Ok(ip) = ep.ip.parse::<Ipv4Addr>() {
-                    if !default_bridge::is_default(&n.rec) {
+                    if !mode::is_default(&n.rec) {
                         let mut entry =
-                            dns_entry(container_id, &crec.name, &n.rec, ip, &ep.aliases);
+                            dns::Entry::of(container_id, &crec.name, &n.rec, ip, &ep.aliases);
                         entry.ip6 = ep.ip6.parse().ok();
                         entries.push(entry);
                     }
@@ -913,23 +793,17 @@ impl Networks {
     }
 }
 
-/// The names a container answers to on a network: its name, aliases and short id.
-fn dns_entry(
-    container_id: &str,
-    name: &str,
-    net: &NetworkRecord,
-    ip: Ipv4Addr,
-    aliases: &[String],
-) -> dns::Entry {
-    let mut names = vec![name.trim_start_matches('/').to_ascii_lowercase()];
-    names.extend(aliases.iter().map(|a| a.to_ascii_lowercase()));
-    names.push(container_id[..12.min(container_id.len())].to_string());
-    dns::Entry {
-        network_id: net.id.clone(),
-        internal: net.internal,
-        ip,
-        ip6: None,
-        names,
+/// The firewall rules a network needs (its bridge, subnets, isolation, masquerade).
+fn rules_of(rec: &NetworkRecord) -> firewall::NetRules {
+    firewall::NetRules {
+        bridge: rec.bridge.clone(),
+        subnet: rec.subnet.clone(),
+        subnet6: rec.subnet6.clone().filter(|_| rec.enable_ipv6),
+        internal: rec.internal,
+        masquerade: rec
+            .options
+            .get("com.docker.network.bridge.enable_ip_masquerade")
+            .is_none_or(|v| v != "false"),
     }
 }
 

@@ -9,7 +9,8 @@
 //! when the container's ports are unpublished at stop. The daemon's restart makes them
 //! again for running containers (`Networks::restore`).
 
-use super::ports::{PortMapping, Reservation};
+use super::ports::Reservation;
+use crate::model::PortMapping;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};

@@ -11,19 +11,10 @@
 //! socket reserved here; the v6 sockets are v6-only, so `[::]:P` and `0.0.0.0:P` coexist.
 
 use crate::error::{EngineError, Result};
-use serde::{Deserialize, Serialize};
+use crate::model::PortMapping;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PortMapping {
-    pub proto: String,
-    pub container_port: u16,
-    /// "0.0.0.0" for every address of the host.
-    pub host_ip: String,
-    pub host_port: u16,
-}
 
 /// Keeps a published host port bound while the container runs.
 pub enum Reservation {

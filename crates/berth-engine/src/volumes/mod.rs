@@ -9,8 +9,8 @@
 pub mod copyup;
 
 use crate::error::{EngineError, Result};
+use crate::model::VolumeRecord;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,22 +19,6 @@ use tracing::{info, warn};
 
 const RECORD: &str = "volume.json";
 const DATA: &str = "_data";
-
-/// A volume's stored record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VolumeRecord {
-    pub name: String,
-    pub driver: String,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub options: BTreeMap<String, String>,
-    pub created_at: DateTime<Utc>,
-    /// Created for a container's `-v /path`, `--mount` without source or image VOLUME:
-    /// `rm -v` and a plain `volume prune` remove only these.
-    #[serde(default)]
-    pub anonymous: bool,
-}
 
 /// What `volume create` asks for.
 #[derive(Debug, Clone, Default)]
@@ -359,6 +343,14 @@ pub fn dir_size(path: &Path) -> u64 {
         total
     }
     walk(path, &mut std::collections::HashSet::new())
+}
+
+/// `label=key` or `label=key=value` against a label map.
+pub fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
+    match filter.split_once('=') {
+        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+        None => labels.contains_key(filter),
+    }
 }
 
 #[cfg(test)]

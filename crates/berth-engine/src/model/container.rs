@@ -1,12 +1,11 @@
 //! The container record stored at `containers/<id>/config.json`.
 
+use super::mount::MountPoint;
+use super::network::EndpointRecord;
 use berth_api::models::{ContainerConfig, HostConfig};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-/// Go's zero time, as Docker prints unset timestamps.
-pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -109,10 +108,10 @@ pub struct ContainerRecord {
     pub restart_count: i64,
     /// Volumes, binds and tmpfs mounts (`container/mounts.rs`), resolved at create.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mount_points: Vec<super::mounts::MountPoint>,
+    pub mount_points: Vec<MountPoint>,
     /// Per user-defined network (by name): requested aliases/address, and the live endpoint.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub endpoints: std::collections::BTreeMap<String, crate::network::EndpointRecord>,
+    pub endpoints: std::collections::BTreeMap<String, EndpointRecord>,
 }
 
 impl ContainerRecord {
@@ -129,13 +128,5 @@ impl ContainerRecord {
         let mut parts = vec![self.path.clone()];
         parts.extend(self.args.iter().cloned());
         parts.join(" ")
-    }
-}
-
-/// RFC 3339 with nanoseconds, as Docker formats timestamps; Go's zero time when unset.
-pub fn format_time(t: Option<DateTime<Utc>>) -> String {
-    match t {
-        Some(t) => t.to_rfc3339_opts(SecondsFormat::Nanos, true),
-        None => ZERO_TIME.to_string(),
     }
 }

@@ -1,16 +1,14 @@
 //! The engine's network operations that need the containers: inspect's member list,
-//! removal refused while in use, prune, and the container's /etc/hosts entries.
+//! removal refused while in use, prune.
 
-use super::api::{self, Member};
-use super::{is_builtin_mode, CreateRequest, NetworkRecord};
-use crate::container::record::ContainerRecord;
-use crate::container::Engine;
+use super::Engine;
 use crate::error::{EngineError, Result};
+use crate::model::NetworkRecord;
+use crate::network::api::{self, CreateRequest, Member};
+use crate::network::mode::builtin_id;
 use berth_api::filters::Filters;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
-use std::path::Path;
 
 const BUILTINS: [&str; 2] = ["host", "none"];
 
@@ -52,7 +50,7 @@ impl Engine {
     pub async fn network_inspect(&self, name_or_id: &str) -> Result<Value> {
         if let Some(b) = BUILTINS
             .iter()
-            .find(|b| **b == name_or_id || api::builtin_id(b).starts_with(name_or_id))
+            .find(|b| **b == name_or_id || builtin_id(b).starts_with(name_or_id))
         {
             if !name_or_id.is_empty() && self.networks.find(name_or_id).is_err() {
                 return Ok(api::builtin(b));
@@ -147,63 +145,4 @@ impl Engine {
     pub fn network_shutdown(&self) {
         self.networks.shutdown();
     }
-}
-
-/// Appends the container's own addresses to its /etc/hosts, as Docker does
-/// (`IP\thostname`), for each network it is on.
-pub fn hosts_entries(
-    dir: &Path,
-    rec: &ContainerRecord,
-    cfg: &super::default_bridge::BridgeConfig,
-    bridge_gateway: Option<&str>,
-) -> Result<()> {
-    host_gateway(dir, rec, cfg, bridge_gateway)?;
-    if is_builtin_mode(&rec.host_config.network_mode) && rec.endpoints.is_empty() {
-        return Ok(());
-    }
-    let mut lines = String::new();
-    for ep in rec.endpoints.values().filter(|e| !e.ip.is_empty()) {
-        lines.push_str(&format!("{}\t{}\n", ep.ip, rec.config.hostname));
-        if !ep.ip6.is_empty() {
-            lines.push_str(&format!("{}\t{}\n", ep.ip6, rec.config.hostname));
-        }
-    }
-    if lines.is_empty() {
-        return Ok(());
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(dir.join("hosts"))?;
-    f.write_all(lines.as_bytes())?;
-    Ok(())
-}
-
-/// `--add-host NAME:host-gateway` (see `fixed_cidr::host_gateway` for which address).
-fn host_gateway(
-    dir: &Path,
-    rec: &ContainerRecord,
-    cfg: &super::default_bridge::BridgeConfig,
-    bridge_gateway: Option<&str>,
-) -> Result<()> {
-    let path = dir.join("hosts");
-    let text = std::fs::read_to_string(&path)?;
-    if !text.lines().any(|l| l.starts_with("host-gateway\t")) {
-        return Ok(());
-    }
-    let user = rec
-        .endpoints
-        .iter()
-        .filter(|(k, _)| k.as_str() != super::default_bridge::NAME)
-        .map(|(_, e)| e.gateway.as_str())
-        .find(|g| !g.is_empty());
-    let gw = super::fixed_cidr::host_gateway(cfg, user, bridge_gateway);
-    let out: String = text
-        .lines()
-        .map(|l| match l.strip_prefix("host-gateway\t") {
-            Some(name) => format!("{gw}\t{name}\n"),
-            None => format!("{l}\n"),
-        })
-        .collect();
-    std::fs::write(&path, out)?;
-    Ok(())
 }

@@ -1,0 +1,82 @@
+//! Daemon start: every stored record is loaded; containers whose shim still runs get a new
+//! monitor and their network state back, the others are marked exited (their network and
+//! rootfs released, `--rm` ones removed), and restart policies get their turn.
+
+use super::{links, mark_exited, Container};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::model::{ContainerRecord, Status};
+use crate::runtime;
+use std::sync::Arc;
+use tracing::{info, warn};
+
+impl Engine {
+    /// Loads every record; live shims get a new monitor, dead ones leave their exit status.
+    pub(crate) async fn restore(self: &Arc<Self>) -> Result<()> {
+        let mut entries = tokio::fs::read_dir(self.containers_dir()).await?;
+        let mut not_running = Vec::new();
+        while let Some(entry) = entries.next_entry().await? {
+            let path = entry.path().join("config.json");
+            let data = match tokio::fs::read(&path).await {
+                Ok(d) => d,
+                Err(_) => continue,
+            };
+            let mut rec: ContainerRecord = match serde_json::from_slice(&data) {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(path = %path.display(), error = %e, "skipping unreadable container record");
+                    continue;
+                }
+            };
+            let was_running = rec.state.status.is_running();
+            let dir = self.dir(&rec.id);
+            let mut live = false;
+            if was_running {
+                live = runtime::connect(&dir).await.is_ok();
+                if !live {
+                    // No exit record: the shim died with the container (a reboot, a kill).
+                    let (code, oom) = runtime::read_exit(&dir).unwrap_or((255, false));
+                    mark_exited(&mut rec, code, oom);
+                    let _ = berth_image::snapshot::unmount_rootfs(&dir);
+                    let _ = berth_api::atomic::write_json(&path, &rec);
+                }
+            }
+            if rec.state.status == Status::Removing {
+                rec.state.status = Status::Dead;
+            }
+            if live {
+                self.networks.restore(&rec, &dir);
+                links::restore_aliases(self, &rec);
+            } else if was_running {
+                self.networks
+                    .detach(&rec.id, &dir, &mut rec.endpoints)
+                    .await;
+                let _ = berth_api::atomic::write_json(&path, &rec);
+            }
+            let c = Container::new(rec.clone());
+            {
+                let mut idx = self.write_index();
+                idx.names.insert(rec.name.clone(), rec.id.clone());
+                idx.by_id.insert(rec.id.clone(), c.clone());
+            }
+            if !live {
+                not_running.push(rec.id.clone());
+            }
+            if live {
+                info!(id = %rec.id, "reconnected to running container");
+                self.clone().monitor(c);
+            } else if was_running && rec.host_config.auto_remove {
+                // `--rm` containers that ended while the daemon was away go now, as Docker's.
+                if let Err(e) = self.remove(&rec.id, true).await {
+                    warn!(id = %rec.id, error = %e, "auto-remove after restart failed");
+                }
+            }
+        }
+        // Restart policies apply to containers whose processes are gone (a reboot, a crash
+        // that took the shims): in the background, so the API is up meanwhile.
+        self.restore_volumes().await;
+        let engine = self.clone();
+        tokio::spawn(async move { engine.restart_after_daemon_start(not_running).await });
+        Ok(())
+    }
+}

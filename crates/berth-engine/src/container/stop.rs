@@ -1,0 +1,114 @@
+//! `stop`, `kill` and `restart`: signals through the shim, the stop timeout before
+//! SIGKILL, and a pending policy restart cancelled by either.
+
+use super::Progress;
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::runtime;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{debug, info};
+
+impl Engine {
+    pub async fn kill(&self, name_or_id: &str, signal: Option<&str>) -> Result<()> {
+        // As moby's ContainerKill: a bad signal is refused before the container is looked up.
+        let sig = match signal.filter(|s| !s.is_empty()) {
+            Some(s) => crate::signal::parse(s)?,
+            None => libc::SIGKILL,
+        };
+        let c = self.get(name_or_id)?;
+        // Killing a container waiting to restart keeps it down, as docker kill does.
+        if self.cancel_restart(&c).await {
+            return Ok(());
+        }
+        let mut rec = c.record.lock().await;
+        if !rec.state.status.is_running() {
+            return Err(EngineError::Conflict(format!(
+                "cannot kill container: {}: container {} is not running",
+                name_or_id, rec.id
+            )));
+        }
+        if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
+            rec.state.stopped_by_user = true;
+        }
+        let sent = runtime::kill(&self.dir(&rec.id), sig).await;
+        drop(rec);
+        if sent.is_ok() {
+            self.signalled(&c, sig).await;
+        }
+        sent
+    }
+
+    /// Sends the stop signal, waits `timeout` seconds (None: the container's or 10), then SIGKILL.
+    pub async fn stop(
+        &self,
+        name_or_id: &str,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<()> {
+        let c = self.get(name_or_id)?;
+        if self.cancel_restart(&c).await {
+            self.events.container(&c.snapshot().await, "stop", &[]);
+            return Ok(());
+        }
+        let (sig, secs, dir) = {
+            let mut rec = c.record.lock().await;
+            if !rec.state.status.is_running() {
+                return Err(EngineError::NotModified("container already stopped".into()));
+            }
+            let sig_name = signal
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .or_else(|| rec.config.stop_signal.clone())
+                .unwrap_or_else(|| "SIGTERM".into());
+            let sig = crate::signal::parse(&sig_name)?;
+            let secs = timeout.or(rec.config.stop_timeout).unwrap_or(10);
+            rec.state.stopped_by_user = true;
+            (sig, secs, self.dir(&rec.id))
+        };
+        let mut rx = c.progress.subscribe();
+        let before = rx.borrow_and_update().exits;
+        let exited = |rx: &mut watch::Receiver<Progress>| {
+            let mut rx = rx.clone();
+            async move { rx.wait_for(|p| p.exits > before).await.map(|_| ()) }
+        };
+        match runtime::kill(&dir, sig).await {
+            Ok(()) => self.signalled(&c, sig).await,
+            Err(e) => debug!(error = %e, "stop signal not delivered"),
+        }
+        let graceful = if secs < 0 {
+            exited(&mut rx).await.is_ok()
+        } else {
+            tokio::time::timeout(Duration::from_secs(secs as u64), exited(&mut rx))
+                .await
+                .is_ok()
+        };
+        if !graceful {
+            info!(id = %c.id, "container did not stop in time, killing it");
+            if runtime::kill(&dir, libc::SIGKILL).await.is_ok() {
+                self.signalled(&c, libc::SIGKILL).await;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(30), exited(&mut rx)).await;
+        }
+        self.events.container(&c.snapshot().await, "stop", &[]);
+        Ok(())
+    }
+
+    pub async fn restart(
+        self: &Arc<Self>,
+        name_or_id: &str,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<()> {
+        match self.stop(name_or_id, timeout, signal).await {
+            Ok(()) | Err(EngineError::NotModified(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.start(name_or_id).await?;
+        if let Ok(c) = self.get(name_or_id) {
+            self.events.container(&c.snapshot().await, "restart", &[]);
+        }
+        Ok(())
+    }
+}

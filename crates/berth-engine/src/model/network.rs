@@ -1,0 +1,97 @@
+//! Networks as stored (`networks/<id>.json`) and a container's endpoints on them, kept in
+//! its record: what was asked for at create/connect and, while it runs, what it got.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A network as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkRecord {
+    pub id: String,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    pub driver: String,
+    pub subnet: String,
+    pub gateway: String,
+    #[serde(default)]
+    pub ip_range: Option<String>,
+    pub internal: bool,
+    #[serde(default)]
+    pub attachable: bool,
+    #[serde(default)]
+    pub enable_ipv6: bool,
+    /// The IPv6 subnet, gateway and range (`--ipv6`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range6: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ipam_options: BTreeMap<String, String>,
+    /// The Linux bridge.
+    pub bridge: String,
+    #[serde(default)]
+    pub mtu: Option<u32>,
+}
+
+/// A container's endpoint on one network, kept in the container's record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EndpointRecord {
+    /// Requested at create: `--network-alias`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Requested at create: `--ip`.
+    #[serde(default)]
+    pub ipv4_request: Option<String>,
+    /// Requested at create: `--ip6`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_request: Option<String>,
+    /// Filled while the container runs.
+    #[serde(default)]
+    pub network_id: String,
+    #[serde(default)]
+    pub endpoint_id: String,
+    #[serde(default)]
+    pub ip: String,
+    #[serde(default)]
+    pub prefix: u8,
+    #[serde(default)]
+    pub gateway: String,
+    #[serde(default)]
+    pub mac: String,
+    #[serde(default)]
+    pub host_veth: String,
+    /// The IPv6 address, prefix and gateway on an IPv6 network (while it runs).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ip6: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prefix6: u8,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub gateway6: String,
+    /// The interface in the container ("" for the first network's, eth0).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ifname: String,
+    /// Published ports (on the container's first network).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortMapping>,
+}
+
+/// A published port of a running container: its host side and its container side.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortMapping {
+    pub proto: String,
+    pub container_port: u16,
+    /// "0.0.0.0" for every address of the host.
+    pub host_ip: String,
+    pub host_port: u16,
+}
+
+fn is_zero(v: &u8) -> bool {
+    *v == 0
+}

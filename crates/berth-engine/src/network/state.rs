@@ -1,0 +1,17 @@
+//! A network's in-memory state: its record, its IPv4 pool (and IPv6 pool on an IPv6
+//! network) and the addresses handed out, by container.
+
+use crate::model::NetworkRecord;
+use berth_net::ipam::Pool;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+pub(super) struct Net {
+    pub(super) rec: NetworkRecord,
+    pub(super) pool: Pool,
+    /// container id -> address
+    pub(super) users: HashMap<String, Ipv4Addr>,
+    /// The IPv6 pool of an IPv6 network, and its addresses handed out.
+    pub(super) pool6: Option<berth_net::ipam6::Pool>,
+    pub(super) users6: HashMap<String, std::net::Ipv6Addr>,
+}
