@@ -157,6 +157,19 @@ pub static GROUPS: &[Group] = &[
     Group::new("volume", "Manage volumes"),
 ];
 
+/// Management commands implemented by other crates (registered by the binary through
+/// `register_external`), listed with the groups when registered.
+pub static EXTERNAL_GROUPS: &[(&str, &str)] = &[("compose", "Docker Compose")];
+
+/// The external management commands that are registered, with their descriptions.
+pub fn external_groups() -> Vec<(&'static str, &'static str)> {
+    EXTERNAL_GROUPS
+        .iter()
+        .filter(|(n, _)| crate::external(n).is_some())
+        .copied()
+        .collect()
+}
+
 /// The top-level commands docker lists first, under "Common Commands", in its order.
 pub static COMMON: &[&str] = &[
     "run", "exec", "ps", "build", "pull", "push", "images", "login", "logout", "search", "version",

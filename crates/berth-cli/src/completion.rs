@@ -245,6 +245,9 @@ fn top_level() -> Answer {
             a.push(g.name, g.short);
         }
     }
+    for (n, short) in catalog::external_groups() {
+        a.push(n, short);
+    }
     a.items.sort();
     a
 }

@@ -189,6 +189,23 @@ pub fn command_help(cmd: &Command, invoked: &str) -> String {
     out
 }
 
+/// Help for a command outside the catalog: its usage line, its clap `about`, its flags.
+pub fn plain_help(usage_line: &str, flags: &clap::Command) -> String {
+    let mut out = usage_line.to_string();
+    if let Some(a) = flags.get_about() {
+        let _ = write!(out, "\n\n{a}");
+    }
+    let lines = flags_of(flags);
+    if !lines.is_empty() {
+        let _ = write!(
+            out,
+            "\n\nOptions:\n{}",
+            flag_usages(&lines, columns()).trim_end()
+        );
+    }
+    out
+}
+
 /// `berth GROUP` / `berth GROUP --help`: the group's commands.
 pub fn group_help(g: &Group) -> String {
     let mut out = format!(
@@ -262,7 +279,10 @@ pub fn top_help(config_dir: &str) -> String {
             .map(|g| (g.name, g.short))
             .collect()
     };
-    command_list(&mut out, "Management Commands", &list(false), pad);
+    let mut management = list(false);
+    management.extend(catalog::external_groups());
+    management.sort();
+    command_list(&mut out, "Management Commands", &management, pad);
     command_list(&mut out, "Swarm Commands", &list(true), pad);
     let others: Vec<(&str, &str)> = children
         .iter()

@@ -24,6 +24,26 @@ use client::{Client, ClientError};
 
 pub use endpoint::DEFAULT_HOST;
 
+/// A command implemented outside this crate (`compose`), given the global options and the
+/// arguments after its name; returns the exit code.
+pub type ExternalCommand = fn(&mut Ctx, &[String]) -> i32;
+
+static EXTERNAL: std::sync::OnceLock<Vec<(&'static str, ExternalCommand)>> =
+    std::sync::OnceLock::new();
+
+/// Registers commands implemented by other crates (the binary calls this once, first).
+pub fn register_external(commands: Vec<(&'static str, ExternalCommand)>) {
+    let _ = EXTERNAL.set(commands);
+}
+
+pub(crate) fn external(name: &str) -> Option<ExternalCommand> {
+    EXTERNAL
+        .get()?
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, h)| *h)
+}
+
 /// A command failure: message for stderr and the exit code.
 #[derive(Debug)]
 pub struct Failure {

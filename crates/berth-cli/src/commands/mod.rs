@@ -18,23 +18,27 @@ pub mod volume;
 
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::catalog::{self, Command};
+use crate::catalog;
 use crate::{help, CmdResult, Ctx, Failure};
 
 /// A command's entry point: the invocation and the words after the command path.
 pub type Handler = fn(&mut Ctx, &Invocation, &[String]) -> CmdResult;
 
 /// How the command was invoked (for usage/error messages): e.g. "container ls".
+/// Commands outside the catalog (`compose up`) make their own.
 pub struct Invocation {
     /// The path usage lines name (the canonical one for local aliases).
     pub path: String,
     pub usage: &'static str,
-    pub cmd: &'static Command,
 }
 
 impl Invocation {
     pub fn usage_line(&self) -> String {
-        format!("Usage:  {}", self.cmd.usage_line(&self.path))
+        if self.usage.is_empty() {
+            format!("Usage:  berth {}", self.path)
+        } else {
+            format!("Usage:  berth {} {}", self.path, self.usage)
+        }
     }
     /// An argument-count error as docker's cli/required.go words it (exit 1); `hint` is
     /// "See" or "Run", as docker has it for that check.
@@ -114,6 +118,9 @@ fn print_failure(f: Failure) -> i32 {
 
 /// Runs the command `args` name (after the global options).
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
+    if let Some(h) = crate::external(&args[0]) {
+        return h(ctx, &args[1..]);
+    }
     let first = args[0].as_str();
     match first {
         "help" => return help_command(&args[1..]),
@@ -158,7 +165,6 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     let inv = Invocation {
         path: cmd.shown_path(&path).to_string(),
         usage: cmd.usage,
-        cmd,
     };
     match (cmd.run)(ctx, &inv, rest) {
         Ok(code) => code,
@@ -227,7 +233,12 @@ pub fn parse<T: CommandFactory + FromArgMatches>(
         if short {
             eprintln!("Flag shorthand -h has been deprecated, use --help");
         }
-        println!("{}", help::command_help(inv.cmd, &inv.path));
+        let text = match catalog::find(&inv.path) {
+            Some(c) => help::command_help(c, &inv.path),
+            // A command outside the catalog: its usage line and flags.
+            None => help::plain_help(&inv.usage_line(), &T::command()),
+        };
+        println!("{text}");
         return Err(Failure::new("", 0));
     }
     T::from_arg_matches(&m).map_err(|e| Failure::new(e.to_string(), 125))

@@ -1,0 +1,395 @@
+//! `berth compose ...`: the global compose options, the subcommand table and the commands
+//! that only need the model (`config`, `version`).
+
+mod ops;
+
+use crate::loader::{load, LoadOptions, Loaded};
+use berth_cli::commands::{parse, Invocation};
+use berth_cli::{CmdResult, Ctx, Failure};
+use clap::Parser;
+
+/// Options that come before the compose subcommand.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    pub files: Vec<String>,
+    pub project_name: Option<String>,
+    pub project_directory: Option<String>,
+    pub env_files: Vec<String>,
+    pub profiles: Vec<String>,
+    pub progress: Option<String>,
+    pub ansi: Option<String>,
+    pub parallel: Option<i64>,
+    pub dry_run: bool,
+}
+
+const USAGE: &str = "\nUsage:  berth compose [OPTIONS] COMMAND\n\nDefine and run multi-container applications with Docker Compose\n\nOptions:\n      --ansi string                Control when to print ANSI control characters (\"never\"|\"always\"|\"auto\") (default \"auto\")\n      --env-file stringArray       Specify an alternate environment file\n  -f, --file stringArray           Compose configuration files\n      --parallel int               Control max parallelism, -1 for unlimited (default -1)\n      --profile stringArray        Specify a profile to enable\n      --progress string            Set type of progress output (auto, tty, plain, json, quiet)\n      --project-directory string   Specify an alternate working directory\n                                   (default: the path of the, first specified, Compose file)\n  -p, --project-name string        Project name\n\nCommands:\n  build       Build or rebuild services\n  config      Parse, resolve and render compose file in canonical format\n  cp          Copy files/folders between a service container and the local filesystem\n  create      Creates containers for a service\n  down        Stop and remove containers, networks\n  events      Receive real time events from containers\n  exec        Execute a command in a running container\n  images      List images used by the created containers\n  kill        Force stop service containers\n  logs        View output from containers\n  ls          List running compose projects\n  pause       Pause services\n  port        Print the public port for a port binding\n  ps          List containers\n  pull        Pull service images\n  push        Push service images\n  restart     Restart service containers\n  rm          Removes stopped service containers\n  run         Run a one-off command on a service\n  scale       Scale services\n  start       Start services\n  stop        Stop services\n  top         Display the running processes\n  unpause     Unpause services\n  up          Create and start containers\n  version     Show the Docker Compose version information\n  wait        Block until containers of all (or specified) services stop.\n  watch       Watch build context for service and rebuild/refresh containers when files are updated\n\nRun 'berth compose COMMAND --help' for more information on a command.\n";
+
+fn flag_value(
+    args: &[String],
+    i: &mut usize,
+    long: &str,
+    short: Option<&str>,
+) -> Result<Option<String>, Failure> {
+    let a = &args[*i];
+    let names: Vec<String> = std::iter::once(format!("--{long}"))
+        .chain(short.map(|s| format!("-{s}")))
+        .collect();
+    for n in &names {
+        if a == n {
+            let v = args
+                .get(*i + 1)
+                .cloned()
+                .ok_or_else(|| Failure::new(format!("flag needs an argument: {n}"), 125))?;
+            *i += 2;
+            return Ok(Some(v));
+        }
+        if let Some(v) = a.strip_prefix(&format!("{n}=")) {
+            *i += 1;
+            return Ok(Some(v.to_string()));
+        }
+        if n.len() == 2 {
+            if let Some(v) = a
+                .strip_prefix(n.as_str())
+                .filter(|v| !v.is_empty() && !a.starts_with("--"))
+            {
+                *i += 1;
+                return Ok(Some(v.to_string()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Splits `args` into the global options and the subcommand with its arguments.
+pub fn parse_global(args: &[String]) -> Result<(Global, Vec<String>), Failure> {
+    let mut g = Global::default();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if !a.starts_with('-') || a == "-" {
+            break;
+        }
+        if let Some(v) = flag_value(args, &mut i, "file", Some("f"))? {
+            g.files.push(v);
+        } else if let Some(v) = flag_value(args, &mut i, "project-name", Some("p"))? {
+            g.project_name = Some(v);
+        } else if let Some(v) = flag_value(args, &mut i, "project-directory", None)? {
+            g.project_directory = Some(v);
+        } else if let Some(v) = flag_value(args, &mut i, "env-file", None)? {
+            g.env_files.push(v);
+        } else if let Some(v) = flag_value(args, &mut i, "profile", None)? {
+            g.profiles.push(v);
+        } else if let Some(v) = flag_value(args, &mut i, "progress", None)? {
+            if !matches!(v.as_str(), "auto" | "tty" | "plain" | "json" | "quiet") {
+                return Err(Failure::new(
+                    format!("unsupported --progress value {v:?}"),
+                    1,
+                ));
+            }
+            g.progress = Some(v);
+        } else if let Some(v) = flag_value(args, &mut i, "ansi", None)? {
+            if !matches!(v.as_str(), "auto" | "never" | "always") {
+                return Err(Failure::new(format!("unsupported --ansi value {v:?}"), 1));
+            }
+            g.ansi = Some(v);
+        } else if let Some(v) = flag_value(args, &mut i, "parallel", None)? {
+            g.parallel = Some(v.parse().map_err(|_| {
+                Failure::new(
+                    format!("invalid argument {v:?} for \"--parallel\" flag: strconv.ParseInt: parsing {v:?}: invalid syntax"),
+                    1,
+                )
+            })?);
+        } else if a == "--dry-run" {
+            return Err(Failure::new(
+                "berth compose: --dry-run is not supported".to_string(),
+                1,
+            ));
+        } else if a == "--compatibility" || a == "--all-resources" {
+            i += 1;
+        } else if a == "-h" || a == "--help" {
+            println!("{USAGE}");
+            return Err(Failure::new("", 0));
+        } else if a == "-v" || a == "--version" {
+            return Ok((g, vec!["version".into()]));
+        } else {
+            return Err(Failure::new(
+                format!("unknown flag: {a}\n\nUsage:  berth compose [OPTIONS] COMMAND\n\nRun 'berth compose --help' for more information"),
+                1,
+            ));
+        }
+    }
+    Ok((g, args[i..].to_vec()))
+}
+
+impl Global {
+    /// Load options from the globals (plus the COMPOSE_* environment).
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            files: self.files.clone(),
+            project_directory: self.project_directory.clone().map(Into::into),
+            project_name: self.project_name.clone(),
+            env_files: self.env_files.clone(),
+            profiles: self.profiles.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Loads the project, printing the loader's warnings.
+    pub fn load_with(&self, opts: LoadOptions) -> Result<Loaded, Failure> {
+        let loaded = load(&opts).map_err(|e| Failure::new(e.to_string(), 1))?;
+        for w in &loaded.warnings {
+            warn(w);
+        }
+        Ok(loaded)
+    }
+
+    pub fn load(&self) -> Result<Loaded, Failure> {
+        self.load_with(self.load_options())
+    }
+}
+
+/// A warning as docker compose prints it (logrus format).
+pub fn warn(msg: &str) {
+    eprintln!("WARN[0000] {msg}");
+}
+
+type Handler = fn(&mut Ctx, &Global, &Invocation, &[String]) -> CmdResult;
+
+fn lookup(name: &str) -> Option<(&'static str, Handler)> {
+    Some(match name {
+        "config" => ("[OPTIONS] [SERVICE...]", cmd_config as Handler),
+        "convert" => ("[OPTIONS] [SERVICE...]", cmd_config),
+        "version" => ("[OPTIONS]", cmd_version),
+        "up" => ("[OPTIONS] [SERVICE...]", ops::cmd_up),
+        "down" => ("[OPTIONS] [SERVICES]", ops::cmd_down),
+        "create" => ("[OPTIONS] [SERVICE...]", ops::cmd_create),
+        "start" => ("[SERVICE...]", ops::cmd_start),
+        "stop" => ("[OPTIONS] [SERVICE...]", ops::cmd_stop),
+        "restart" => ("[OPTIONS] [SERVICE...]", ops::cmd_restart),
+        "kill" => ("[OPTIONS] [SERVICE...]", ops::cmd_kill),
+        "rm" => ("[OPTIONS] [SERVICE...]", ops::cmd_rm),
+        "pause" => ("[SERVICE...]", ops::cmd_pause),
+        "unpause" => ("[SERVICE...]", ops::cmd_unpause),
+        "ps" => ("[OPTIONS] [SERVICE...]", ops::cmd_ps),
+        "logs" => ("[OPTIONS] [SERVICE...]", ops::cmd_logs),
+        "exec" => ("[OPTIONS] SERVICE COMMAND [ARGS...]", ops::cmd_exec),
+        "run" => ("[OPTIONS] SERVICE [COMMAND] [ARGS...]", ops::cmd_run),
+        "build" => ("[OPTIONS] [SERVICE...]", ops::cmd_build),
+        "pull" => ("[OPTIONS] [SERVICE...]", ops::cmd_pull),
+        "push" => ("[OPTIONS] [SERVICE...]", ops::cmd_push),
+        "images" => ("[OPTIONS] [SERVICE...]", ops::cmd_images),
+        "port" => ("[OPTIONS] SERVICE PRIVATE_PORT", ops::cmd_port),
+        "top" => ("[SERVICES...]", ops::cmd_top),
+        "ls" => ("[OPTIONS]", ops::cmd_ls),
+        "scale" => ("[SERVICE=REPLICAS...]", ops::cmd_scale),
+        "wait" => ("SERVICE [SERVICE...] [OPTIONS]", ops::cmd_wait),
+        "cp" => ("[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-", ops::cmd_cp),
+        "events" => ("[OPTIONS] [SERVICE...]", ops::cmd_events),
+        "watch" => ("[SERVICE...]", ops::cmd_watch),
+        _ => return None,
+    })
+}
+
+/// Entry point registered with berth-cli as the `compose` command.
+pub fn main(ctx: &mut Ctx, args: &[String]) -> i32 {
+    let (g, rest) = match parse_global(args) {
+        Ok(x) => x,
+        Err(f) => return report(f),
+    };
+    let Some(name) = rest.first() else {
+        println!("{USAGE}");
+        return 0;
+    };
+    let Some((usage, handler)) = lookup(name) else {
+        eprintln!("unknown docker command: \"compose {name}\"\nSee 'berth compose --help'");
+        return 1;
+    };
+    let inv = Invocation {
+        path: format!("compose {name}"),
+        usage,
+    };
+    match handler(ctx, &g, &inv, &rest[1..]) {
+        Ok(c) => c,
+        Err(f) => report(f),
+    }
+}
+
+fn report(f: Failure) -> i32 {
+    if !f.msg.is_empty() {
+        eprintln!("{}", f.msg);
+    }
+    f.code
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "config", disable_help_flag = true)]
+struct ConfigOpts {
+    #[arg(long)]
+    services: bool,
+    #[arg(long)]
+    volumes: bool,
+    #[arg(long)]
+    networks: bool,
+    #[arg(long)]
+    profiles: bool,
+    #[arg(long)]
+    images: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long, default_value = "yaml")]
+    format: String,
+    #[arg(long = "no-interpolate")]
+    no_interpolate: bool,
+    #[arg(long = "no-normalize")]
+    no_normalize: bool,
+    #[arg(long = "no-consistency")]
+    no_consistency: bool,
+    #[arg(long = "no-path-resolution")]
+    no_path_resolution: bool,
+    #[arg(long = "resolve-image-digests")]
+    resolve_image_digests: bool,
+    #[arg(long)]
+    hash: Option<String>,
+    #[arg(short = 'o', long)]
+    output: Option<String>,
+    #[arg(long)]
+    environment: bool,
+    services_args: Vec<String>,
+}
+
+fn cmd_config(_ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ConfigOpts = parse(inv, args)?;
+    for (set, flag) in [
+        (o.no_normalize, "--no-normalize"),
+        (o.no_path_resolution, "--no-path-resolution"),
+        (o.resolve_image_digests, "--resolve-image-digests"),
+    ] {
+        if set {
+            return Err(Failure::new(
+                format!("berth compose config: {flag} is not supported"),
+                1,
+            ));
+        }
+    }
+    if !matches!(o.format.as_str(), "yaml" | "json") {
+        return Err(Failure::new(
+            format!("unsupported format {:?}", o.format),
+            1,
+        ));
+    }
+    let mut lo = g.load_options();
+    lo.interpolate = !o.no_interpolate;
+    if o.profiles {
+        // All profiles of all services, active or not.
+        lo.profiles = vec!["*".into()];
+        let l = g.load_with(lo)?;
+        let mut all: Vec<String> = l
+            .project
+            .services
+            .values()
+            .flat_map(|s| s.profiles.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        for p in all {
+            println!("{p}");
+        }
+        return Ok(0);
+    }
+    lo.wanted_services = o.services_args.clone();
+    let mut l = g.load_with(lo)?;
+    let p = &mut l.project;
+    if !o.services_args.is_empty() {
+        for s in &o.services_args {
+            if !p.services.contains_key(s) {
+                return Err(Failure::new(format!("no such service: {s}"), 1));
+            }
+        }
+        let keep = crate::graph::with_dependencies(p, &o.services_args);
+        p.services.retain(|k, _| keep.contains(k));
+    }
+    let mut out = String::new();
+    if o.services {
+        for n in p.services.keys() {
+            out.push_str(n);
+            out.push('\n');
+        }
+    } else if o.volumes {
+        for n in p.volumes.keys() {
+            out.push_str(n);
+            out.push('\n');
+        }
+    } else if o.networks {
+        for n in p.networks.keys() {
+            out.push_str(n);
+            out.push('\n');
+        }
+    } else if o.images {
+        for (n, s) in &p.services {
+            out.push_str(&image_name(&p.name, n, s));
+            out.push('\n');
+        }
+    } else if o.environment {
+        for (k, v) in &l.environment {
+            out.push_str(&format!("{k}={v}\n"));
+        }
+    } else if let Some(h) = &o.hash {
+        let wanted: Vec<&str> = h.split(',').map(str::trim).collect();
+        for (n, s) in &p.services {
+            if wanted.contains(&"*") || wanted.contains(&n.as_str()) {
+                out.push_str(&format!("{n} {}\n", crate::hash::config_hash(s)));
+            }
+        }
+    } else if !o.quiet {
+        out = if o.format == "json" {
+            crate::config_json(p, !o.no_interpolate)
+        } else {
+            crate::config_yaml(p, !o.no_interpolate)
+        };
+    }
+    if o.quiet {
+        return Ok(0);
+    }
+    match &o.output {
+        Some(f) => std::fs::write(f, out.as_bytes())
+            .map_err(|e| Failure::new(format!("open {f}: {}", crate::io_reason(&e)), 1))?,
+        None => {
+            use std::io::Write;
+            let mut so = std::io::stdout().lock();
+            let _ = so.write_all(out.as_bytes());
+            let _ = so.flush();
+        }
+    }
+    Ok(0)
+}
+
+/// The image a service runs: its `image`, else `<project>-<service>` (built).
+pub fn image_name(project: &str, name: &str, s: &crate::model::Service) -> String {
+    if s.image.is_empty() {
+        format!("{project}-{name}")
+    } else {
+        s.image.clone()
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "version", disable_help_flag = true)]
+struct VersionOpts {
+    #[arg(short = 'f', long)]
+    format: Option<String>,
+    #[arg(long)]
+    short: bool,
+}
+
+fn cmd_version(_ctx: &mut Ctx, _g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: VersionOpts = parse(inv, args)?;
+    let v = env!("CARGO_PKG_VERSION");
+    if o.short {
+        println!("{v}");
+    } else if o.format.as_deref() == Some("json") {
+        println!("{{\"version\":\"v{v}\"}}");
+    } else {
+        println!("berth compose version v{v}");
+    }
+    Ok(0)
+}

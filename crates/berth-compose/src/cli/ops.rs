@@ -1,0 +1,2022 @@
+//! The compose commands that drive the daemon: up, down, create, start, stop, restart,
+//! kill, rm, pause, unpause, ps, logs, exec, run, build, pull, push, images, port, top,
+//! ls, scale, wait, cp, events, watch.
+
+use super::{image_name, Global};
+use crate::api::*;
+use crate::logs::{self, LogOpts};
+use crate::model::Project;
+use crate::progress::Progress;
+use crate::runtime::{self, Converge, Images, OpError};
+use berth_cli::commands::{parse, Invocation};
+use berth_cli::{CmdResult, Ctx, Failure};
+use clap::Parser;
+use std::collections::{BTreeMap, BTreeSet};
+use std::result::Result;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+fn fail(e: OpError) -> Failure {
+    Failure::new(e.0, 1)
+}
+
+fn api(ctx: &mut Ctx) -> Result<Api, Failure> {
+    Ok(Api {
+        client: ctx.client()?.clone(),
+    })
+}
+
+/// The services named on the command line (all when none), checked against the model.
+fn selected(p: &Project, names: &[String]) -> Result<Vec<String>, Failure> {
+    if names.is_empty() {
+        return Ok(p.services.keys().cloned().collect());
+    }
+    for n in names {
+        if !p.services.contains_key(n) {
+            return Err(Failure::new(format!("no such service: {n}"), 1));
+        }
+    }
+    Ok(names.to_vec())
+}
+
+fn load_for(g: &Global, services: &[String]) -> Result<Project, Failure> {
+    let mut lo = g.load_options();
+    lo.wanted_services = services.to_vec();
+    Ok(g.load_with(lo)?.project)
+}
+
+/// The project name without loading the files when they are absent (`down`, `ps` ... work
+/// from labels, as compose's do with `-p`).
+fn project_or_name(g: &Global, services: &[String]) -> Result<(Option<Project>, String), Failure> {
+    match load_for(g, services) {
+        Ok(p) => {
+            let n = p.name.clone();
+            Ok((Some(p), n))
+        }
+        Err(e) => match &g.project_name {
+            Some(n) if g.files.is_empty() => Ok((None, n.clone())),
+            _ => Err(e),
+        },
+    }
+}
+
+fn containers_of(
+    api: &Api,
+    project: &str,
+    services: &[String],
+    all: bool,
+) -> Result<Vec<Summary>, Failure> {
+    let mut v = api.project_containers(project, all, false)?;
+    if !services.is_empty() {
+        v.retain(|c| services.iter().any(|s| s == c.service()));
+    }
+    Ok(v)
+}
+
+/// Builds or pulls what the services need; returns their image ids.
+/// `--build` (Some(true)) / `--no-build` (Some(false)) and `--pull`.
+struct ImagePolicy<'a> {
+    build: Option<bool>,
+    pull: Option<&'a str>,
+    /// `--quiet-pull`: no pull progress.
+    quiet: bool,
+}
+
+fn prepare_images(
+    ctx: &mut Ctx,
+    api: &Api,
+    p: &Project,
+    services: &BTreeSet<String>,
+    policy: ImagePolicy,
+    progress: &Progress,
+) -> Result<Images, Failure> {
+    let (build, pull) = (policy.build, policy.pull);
+    let quiet_progress = Progress::new(Some("quiet"));
+    let progress = if policy.quiet {
+        &quiet_progress
+    } else {
+        progress
+    };
+    let mut images = Images::new();
+    for name in services {
+        let s = &p.services[name];
+        let image = image_name(&p.name, name, s);
+        let present = api.image(&image)?;
+        let policy = pull
+            .map(str::to_string)
+            .unwrap_or_else(|| s.pull_policy.clone());
+        let must_build = s.build.is_some()
+            && (build == Some(true)
+                || policy == "build"
+                || (present.is_none() && build != Some(false)));
+        if must_build {
+            build_service(ctx, p, name, &BuildOpts::default())?;
+        } else if s.build.is_some() && present.is_none() && build == Some(false) {
+            return Err(Failure::new(
+                format!("service {name:?} has no image {image:?} and --no-build was given"),
+                1,
+            ));
+        } else if policy == "always" || (present.is_none() && policy != "never") {
+            let id = format!("Image {image}");
+            progress.event(&id, "Pulling", false);
+            match berth_cli::commands::registry::pull_quietly(&api.client, &image, None, true) {
+                Ok(()) => progress.event(&id, "Pulled", true),
+                Err(e) => {
+                    progress.error(&id, "Error");
+                    return Err(Failure::new(
+                        format!(
+                            "Error response from daemon: {}",
+                            e.trim_start_matches("Error response from daemon: ")
+                        ),
+                        1,
+                    ));
+                }
+            }
+        } else if present.is_none() {
+            return Err(Failure::new(
+                format!("Error response from daemon: No such image: {image}"),
+                1,
+            ));
+        }
+        let id = api.image(&image)?.map(|i| i.id).ok_or_else(|| {
+            Failure::new(
+                format!("Error response from daemon: No such image: {image}"),
+                1,
+            )
+        })?;
+        images.insert(name.clone(), id);
+    }
+    Ok(images)
+}
+
+#[derive(Default, Clone)]
+struct BuildOpts {
+    no_cache: bool,
+    pull: bool,
+    quiet: bool,
+    args: Vec<String>,
+}
+
+/// Builds one service's image through berth's builder (`berth build`).
+fn build_service(ctx: &mut Ctx, p: &Project, name: &str, o: &BuildOpts) -> Result<(), Failure> {
+    let s = &p.services[name];
+    let Some(b) = &s.build else { return Ok(()) };
+    if !std::path::Path::new(&b.context).is_dir() {
+        return Err(Failure::new(
+            format!("unable to prepare context: path {:?} not found", b.context),
+            1,
+        ));
+    }
+    let mut args: Vec<String> = vec!["-t".into(), image_name(&p.name, name, s)];
+    for t in &b.tags {
+        args.extend(["-t".into(), t.clone()]);
+    }
+    if !b.dockerfile_inline.is_empty() {
+        return Err(Failure::new(
+            format!("service {name:?}: build.dockerfile_inline is not supported by berth compose"),
+            1,
+        ));
+    }
+    let df = std::path::Path::new(&b.context).join(&b.dockerfile);
+    args.extend(["-f".into(), df.to_string_lossy().into_owned()]);
+    for (k, v) in &b.args {
+        if let Some(v) = v {
+            args.extend(["--build-arg".into(), format!("{k}={v}")]);
+        }
+    }
+    for a in &o.args {
+        args.extend(["--build-arg".into(), a.clone()]);
+    }
+    for (k, v) in &b.labels {
+        args.extend(["--label".into(), format!("{k}={v}")]);
+    }
+    if !b.target.is_empty() {
+        args.extend(["--target".into(), b.target.clone()]);
+    }
+    if !b.network.is_empty() {
+        args.extend(["--network".into(), b.network.clone()]);
+    }
+    for h in &b.extra_hosts {
+        args.extend(["--add-host".into(), h.replacen('=', ":", 1)]);
+    }
+    if o.no_cache || b.no_cache {
+        args.push("--no-cache".into());
+    }
+    if o.pull || b.pull {
+        args.push("--pull".into());
+    }
+    if o.quiet {
+        args.push("-q".into());
+    }
+    args.push(b.context.clone());
+    let inv = Invocation {
+        path: "build".into(),
+        usage: "[OPTIONS] PATH | URL | -",
+    };
+    match berth_cli::commands::build::cmd_build(ctx, &inv, &args)? {
+        0 => Ok(()),
+        c => Err(Failure::new(format!("failed to build service {name:?}"), c)),
+    }
+}
+
+/// The networks and named volumes `services` use.
+fn resources(p: &Project, services: &BTreeSet<String>) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut nets = BTreeSet::new();
+    let mut vols = BTreeSet::new();
+    for n in services {
+        let s = &p.services[n];
+        nets.extend(s.networks.keys().cloned());
+        for v in &s.volumes {
+            if v.kind == "volume" && !v.source.is_empty() {
+                vols.insert(v.source.clone());
+            }
+        }
+    }
+    (nets, vols)
+}
+
+fn orphans(api: &Api, p: &Project) -> Result<Vec<Summary>, Failure> {
+    let known: BTreeSet<&String> = p.services.keys().chain(p.disabled.keys()).collect();
+    Ok(api
+        .project_containers(&p.name, true, false)?
+        .into_iter()
+        .filter(|c| !known.contains(&c.service().to_string()))
+        .collect())
+}
+
+fn parse_scale(v: &[String]) -> Result<BTreeMap<String, i64>, Failure> {
+    let mut m = BTreeMap::new();
+    for s in v {
+        let (k, n) = s.split_once('=').ok_or_else(|| {
+            Failure::new(
+                format!("invalid --scale option {s:?}. Should be SERVICE=NUM"),
+                1,
+            )
+        })?;
+        let n: i64 = n.parse().map_err(|_| {
+            Failure::new(
+                format!("invalid --scale option {s:?}. Should be SERVICE=NUM"),
+                1,
+            )
+        })?;
+        m.insert(k.to_string(), n);
+    }
+    Ok(m)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "up", disable_help_flag = true)]
+struct UpOpts {
+    #[arg(short = 'd', long)]
+    detach: bool,
+    #[arg(long)]
+    build: bool,
+    #[arg(long = "no-build")]
+    no_build: bool,
+    #[arg(long, num_args = 0..=1, default_missing_value = "always")]
+    pull: Option<String>,
+    #[arg(long = "force-recreate")]
+    force_recreate: bool,
+    #[arg(long = "no-recreate")]
+    no_recreate: bool,
+    #[arg(long = "no-deps")]
+    no_deps: bool,
+    #[arg(long = "remove-orphans")]
+    remove_orphans: bool,
+    #[arg(long)]
+    scale: Vec<String>,
+    #[arg(long)]
+    wait: bool,
+    #[arg(long = "wait-timeout")]
+    wait_timeout: Option<u64>,
+    #[arg(long = "abort-on-container-exit")]
+    abort_on_exit: bool,
+    #[arg(long = "abort-on-container-failure")]
+    abort_on_failure: bool,
+    #[arg(long = "exit-code-from")]
+    exit_code_from: Option<String>,
+    #[arg(long)]
+    attach: Vec<String>,
+    #[arg(long = "no-attach")]
+    no_attach: Vec<String>,
+    #[arg(long = "attach-dependencies")]
+    attach_dependencies: bool,
+    #[arg(short = 't', long)]
+    timeout: Option<i64>,
+    #[arg(long = "no-start")]
+    no_start: bool,
+    #[arg(long = "quiet-pull")]
+    quiet_pull: bool,
+    #[arg(long = "no-color")]
+    no_color: bool,
+    #[arg(long = "no-log-prefix")]
+    no_log_prefix: bool,
+    #[arg(short = 'y', long)]
+    yes: bool,
+    #[arg(long = "always-recreate-deps")]
+    always_recreate_deps: bool,
+    #[arg(short = 'V', long = "renew-anon-volumes")]
+    renew_anon_volumes: bool,
+    #[arg(long)]
+    menu: Option<String>,
+    #[arg(short = 'w', long)]
+    watch: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: UpOpts = parse(inv, args)?;
+    for (set, flag) in [
+        (o.always_recreate_deps, "--always-recreate-deps"),
+        (o.renew_anon_volumes, "--renew-anon-volumes"),
+        (o.watch, "--watch"),
+    ] {
+        if set {
+            return Err(Failure::new(
+                format!("berth compose up: {flag} is not supported"),
+                1,
+            ));
+        }
+    }
+    if o.build && o.no_build {
+        return Err(Failure::new("--build and --no-build are incompatible", 1));
+    }
+    if o.force_recreate && o.no_recreate {
+        return Err(Failure::new(
+            "--force-recreate and --no-recreate are incompatible",
+            1,
+        ));
+    }
+    if o.detach && (o.abort_on_exit || o.exit_code_from.is_some()) {
+        return Err(Failure::new(
+            "--abort-on-container-exit and --detach are incompatible",
+            1,
+        ));
+    }
+    if let Some(p) = &o.pull {
+        if !matches!(p.as_str(), "always" | "missing" | "never" | "build") {
+            return Err(Failure::new(format!("invalid --pull option {p:?}"), 1));
+        }
+    }
+    let p = load_for(g, &o.services)?;
+    let api = api(ctx)?;
+    let scale = parse_scale(&o.scale)?;
+    for k in scale.keys() {
+        if !p.services.contains_key(k) {
+            return Err(Failure::new(format!("no such service: {k}"), 1));
+        }
+    }
+    let chosen = selected(&p, &o.services)?;
+    let services: BTreeSet<String> = if o.no_deps {
+        chosen.iter().cloned().collect()
+    } else {
+        crate::graph::with_dependencies(&p, &chosen)
+    };
+    if let Some(e) = &o.exit_code_from {
+        if !services.contains(e) {
+            return Err(Failure::new(format!("no such service: {e}"), 1));
+        }
+    }
+    for n in &services {
+        runtime::check_supported(&p.services[n]).map_err(fail)?;
+    }
+    let progress = Progress::new(g.progress.as_deref());
+    let orphan_list = orphans(&api, &p)?;
+    if !orphan_list.is_empty() {
+        if o.remove_orphans {
+            runtime::stop_in_reverse(&api, &p, &orphan_list, o.timeout, true, false, &progress)
+                .map_err(fail)?;
+        } else {
+            let names: Vec<String> = orphan_list.iter().map(|c| c.name()).collect();
+            progress.note(&format!(
+                "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+                names.join(" ")
+            ));
+        }
+    }
+    let (nets, vols) = resources(&p, &services);
+    runtime::check_externals(&api, &p, &nets, &vols).map_err(fail)?;
+    // What the services need: images first (nothing is created if one is missing).
+    let policy = ImagePolicy {
+        build: if o.build {
+            Some(true)
+        } else if o.no_build {
+            Some(false)
+        } else {
+            None
+        },
+        pull: o.pull.as_deref(),
+        quiet: o.quiet_pull,
+    };
+    let images = prepare_images(ctx, &api, &p, &services, policy, &progress)?;
+    let r = runtime::ensure_networks(&api, &p, &nets, &progress)
+        .and_then(|_| runtime::ensure_volumes(&api, &p, &vols, &progress))
+        .and_then(|_| {
+            runtime::converge(
+                &api,
+                &p,
+                &services,
+                &images,
+                &Converge {
+                    force_recreate: o.force_recreate,
+                    no_recreate: o.no_recreate,
+                    no_start: o.no_start,
+                    timeout: o.timeout,
+                    scale,
+                    wait_deps: true,
+                },
+                &progress,
+            )
+        });
+    progress.finish();
+    r.map_err(fail)?;
+    if o.no_start {
+        return Ok(0);
+    }
+    if o.detach {
+        if o.wait {
+            return wait_ready(&api, &p, &services, o.wait_timeout, &progress);
+        }
+        return Ok(0);
+    }
+    attach_and_wait(&api, &p, &services, &chosen, &o)
+}
+
+/// `up --wait`: every container running (healthy when it has a healthcheck).
+fn wait_ready(
+    api: &Api,
+    p: &Project,
+    services: &BTreeSet<String>,
+    timeout: Option<u64>,
+    progress: &Progress,
+) -> CmdResult {
+    let start = std::time::Instant::now();
+    let list = containers_of(
+        api,
+        &p.name,
+        &services.iter().cloned().collect::<Vec<_>>(),
+        true,
+    )?;
+    for c in list {
+        let id = format!("Container {}", c.name());
+        progress.event(&id, "Waiting", false);
+        loop {
+            let i = api.inspect(&c.id)?;
+            let healthy = match i.state.health.as_ref().map(|h| h.status.as_str()) {
+                Some("healthy") | None => i.state.running,
+                Some("unhealthy") => {
+                    progress.error(&id, "Unhealthy");
+                    return Err(Failure::new(
+                        format!("container {} is unhealthy", c.name()),
+                        1,
+                    ));
+                }
+                _ => false,
+            };
+            if healthy {
+                progress.event(&id, "Healthy", true);
+                break;
+            }
+            if !i.state.running && i.state.status == "exited" {
+                progress.error(&id, "Exited");
+                return Err(Failure::new(
+                    format!("container {} exited ({})", c.name(), i.state.exit_code),
+                    1,
+                ));
+            }
+            if timeout.is_some_and(|t| start.elapsed().as_secs() >= t) {
+                return Err(Failure::new("application not healthy after timeout", 1));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    progress.finish();
+    Ok(0)
+}
+
+/// Foreground `up`: the attached services' logs until every container stopped (or, with
+/// --abort-on-container-exit, the first one); Ctrl-C stops the project's containers.
+fn attach_and_wait(
+    api: &Api,
+    p: &Project,
+    services: &BTreeSet<String>,
+    chosen: &[String],
+    o: &UpOpts,
+) -> CmdResult {
+    let mut attach: BTreeSet<String> = if !o.attach.is_empty() {
+        o.attach.iter().cloned().collect()
+    } else if o.attach_dependencies {
+        services.clone()
+    } else {
+        chosen
+            .iter()
+            .filter(|n| p.services[*n].attach != Some(false))
+            .cloned()
+            .collect()
+    };
+    for n in &o.no_attach {
+        attach.remove(n);
+    }
+    let list = containers_of(
+        api,
+        &p.name,
+        &services.iter().cloned().collect::<Vec<_>>(),
+        true,
+    )?;
+    let attached: Vec<Summary> = list
+        .iter()
+        .filter(|c| attach.contains(c.service()))
+        .cloned()
+        .collect();
+    let names: Vec<String> = attached.iter().map(|c| c.name()).collect();
+    eprintln!("Attaching to {}", names.join(", "));
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        let _ = ctrlc_flag(flag);
+    }
+    let exit_code = Arc::new(std::sync::Mutex::new(0i64));
+    let opts = LogOpts {
+        follow: true,
+        color: !o.no_color && nix::unistd::isatty(1).unwrap_or(false),
+        prefix: !o.no_log_prefix,
+        ..Default::default()
+    };
+    std::thread::scope(|scope| {
+        // Watches the containers: ends when all stopped, or at the first with --abort-*.
+        let watcher = {
+            let stop = stop.clone();
+            let interrupted = interrupted.clone();
+            let exit_code = exit_code.clone();
+            let list = list.clone();
+            scope.spawn(move || {
+                let mut reported = BTreeSet::new();
+                loop {
+                    if interrupted.load(Ordering::SeqCst) {
+                        eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+                        let progress = Progress::new(None);
+                        let all = api
+                            .project_containers(&p.name, false, false)
+                            .unwrap_or_default();
+                        let _ = runtime::stop_in_reverse(
+                            api, p, &all, o.timeout, false, false, &progress,
+                        );
+                        progress.finish();
+                        *exit_code.lock().unwrap_or_else(|e| e.into_inner()) = 130;
+                        break;
+                    }
+                    let mut running = 0;
+                    let mut aborted = false;
+                    for c in &list {
+                        let Ok(i) = api.inspect(&c.id) else { continue };
+                        if i.state.running {
+                            running += 1;
+                        } else if reported.insert(c.id.clone()) {
+                            let name = logs::display_name(&p.name, c);
+                            println!("{name} exited with code {}", i.state.exit_code);
+                            if o.exit_code_from.as_deref() == Some(c.service()) {
+                                *exit_code.lock().unwrap_or_else(|e| e.into_inner()) =
+                                    i.state.exit_code;
+                            }
+                            if o.abort_on_exit || (o.abort_on_failure && i.state.exit_code != 0) {
+                                aborted = true;
+                                if o.exit_code_from.is_none() {
+                                    *exit_code.lock().unwrap_or_else(|e| e.into_inner()) =
+                                        i.state.exit_code;
+                                }
+                            }
+                        }
+                    }
+                    if aborted {
+                        eprintln!("Aborting on container exit...");
+                        let progress = Progress::new(None);
+                        let all = api
+                            .project_containers(&p.name, false, false)
+                            .unwrap_or_default();
+                        let _ = runtime::stop_in_reverse(
+                            api, p, &all, o.timeout, false, false, &progress,
+                        );
+                        progress.finish();
+                        break;
+                    }
+                    if running == 0 {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                stop.store(true, Ordering::SeqCst);
+            })
+        };
+        let keep = || !stop.load(Ordering::SeqCst);
+        logs::show(api, &p.name, attached, Some(attach.clone()), opts, &keep);
+        let _ = watcher.join();
+    });
+    let code = *exit_code.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(code as i32)
+}
+
+/// SIGINT/SIGTERM set `flag` instead of killing the process (a second one exits).
+fn ctrlc_flag(flag: Arc<AtomicBool>) -> std::io::Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    let _ = FLAG.set(flag);
+    extern "C" fn on_signal(_: libc::c_int) {
+        if let Some(f) = FLAG.get() {
+            if f.swap(true, Ordering::SeqCst) {
+                // SAFETY: _exit is async-signal-safe.
+                unsafe { libc::_exit(130) };
+            }
+        }
+    }
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only touches an atomic and calls _exit.
+    unsafe {
+        let _ = sigaction(Signal::SIGINT, &action);
+        let _ = sigaction(Signal::SIGTERM, &action);
+    }
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "down", disable_help_flag = true)]
+struct DownOpts {
+    #[arg(short = 'v', long)]
+    volumes: bool,
+    #[arg(long)]
+    rmi: Option<String>,
+    #[arg(long = "remove-orphans")]
+    remove_orphans: bool,
+    #[arg(short = 't', long)]
+    timeout: Option<i64>,
+    services: Vec<String>,
+}
+
+pub fn cmd_down(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: DownOpts = parse(inv, args)?;
+    if let Some(r) = &o.rmi {
+        if !matches!(r.as_str(), "local" | "all") {
+            return Err(Failure::new(format!("invalid --rmi option {r:?}"), 1));
+        }
+    }
+    let (p, name) = project_or_name(g, &[])?;
+    let api = api(ctx)?;
+    let p = p.unwrap_or_else(|| Project {
+        name: name.clone(),
+        ..Default::default()
+    });
+    let progress = Progress::new(g.progress.as_deref());
+    let mut list = api.project_containers(&name, true, true)?;
+    if !o.services.is_empty() {
+        list.retain(|c| o.services.iter().any(|s| s == c.service()));
+    }
+    let known: BTreeSet<&String> = p.services.keys().chain(p.disabled.keys()).collect();
+    let (orph, mine): (Vec<Summary>, Vec<Summary>) = list.into_iter().partition(|c| {
+        !known.contains(&c.service().to_string()) && !c.oneoff() && !p.services.is_empty()
+    });
+    if !orph.is_empty() && !o.remove_orphans {
+        let names: Vec<String> = orph.iter().map(|c| c.name()).collect();
+        progress.note(&format!(
+            "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+            names.join(" ")
+        ));
+    }
+    let mut targets = mine;
+    if o.remove_orphans {
+        targets.extend(orph);
+    }
+    let r = runtime::stop_in_reverse(&api, &p, &targets, o.timeout, true, o.volumes, &progress);
+    if let Err(e) = r {
+        progress.finish();
+        return Err(fail(e));
+    }
+    if o.services.is_empty() {
+        // Networks of the project (by label), unless still in use.
+        for n in api.networks_labelled(&format!("{LABEL_PROJECT}={name}"))? {
+            let id = format!("Network {}", n.name);
+            progress.event(&id, "Removing", false);
+            match api.remove_network(&n.id) {
+                Ok(()) => progress.event(&id, "Removed", true),
+                Err(e) => {
+                    progress.error(&id, "Error");
+                    progress.note(&format!("WARN[0000] {}", e.message()));
+                }
+            }
+        }
+        if o.volumes {
+            for v in api.volumes_labelled(&format!("{LABEL_PROJECT}={name}"))? {
+                let id = format!("Volume {}", v.name);
+                progress.event(&id, "Removing", false);
+                match api.remove_volume(&v.name) {
+                    Ok(()) => progress.event(&id, "Removed", true),
+                    Err(e) => {
+                        progress.error(&id, "Error");
+                        progress.note(&format!("WARN[0000] {}", e.message()));
+                    }
+                }
+            }
+        }
+        if let Some(r) = &o.rmi {
+            for (n, s) in &p.services {
+                if r == "local" && !s.image.is_empty() {
+                    continue;
+                }
+                let image = image_name(&p.name, n, s);
+                if api.image(&image)?.is_some() {
+                    let id = format!("Image {image}");
+                    progress.event(&id, "Removing", false);
+                    match api.remove_image(&image) {
+                        Ok(()) => progress.event(&id, "Removed", true),
+                        Err(e) => {
+                            progress.error(&id, "Error");
+                            progress.note(&format!("WARN[0000] {}", e.message()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    progress.finish();
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "create", disable_help_flag = true)]
+struct CreateOpts {
+    #[arg(long)]
+    build: bool,
+    #[arg(long = "no-build")]
+    no_build: bool,
+    #[arg(long, num_args = 0..=1, default_missing_value = "always")]
+    pull: Option<String>,
+    #[arg(long = "force-recreate")]
+    force_recreate: bool,
+    #[arg(long = "no-recreate")]
+    no_recreate: bool,
+    #[arg(long = "remove-orphans")]
+    remove_orphans: bool,
+    #[arg(long)]
+    scale: Vec<String>,
+    #[arg(long = "quiet-pull")]
+    quiet_pull: bool,
+    #[arg(short = 'y', long)]
+    yes: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_create(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: CreateOpts = parse(inv, args)?;
+    let mut up_args: Vec<String> = vec!["--no-start".into()];
+    if o.build {
+        up_args.push("--build".into());
+    }
+    if o.no_build {
+        up_args.push("--no-build".into());
+    }
+    if let Some(pl) = o.pull {
+        up_args.push(format!("--pull={pl}"));
+    }
+    if o.force_recreate {
+        up_args.push("--force-recreate".into());
+    }
+    if o.no_recreate {
+        up_args.push("--no-recreate".into());
+    }
+    if o.remove_orphans {
+        up_args.push("--remove-orphans".into());
+    }
+    if o.quiet_pull {
+        up_args.push("--quiet-pull".into());
+    }
+    for s in o.scale {
+        up_args.push(format!("--scale={s}"));
+    }
+    up_args.extend(o.services);
+    cmd_up(ctx, g, inv, &up_args)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "start", disable_help_flag = true)]
+struct ServicesOnly {
+    #[arg(long)]
+    wait: bool,
+    #[arg(long = "wait-timeout")]
+    wait_timeout: Option<u64>,
+    services: Vec<String>,
+}
+
+pub fn cmd_start(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ServicesOnly = parse(inv, args)?;
+    let (p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let progress = Progress::new(g.progress.as_deref());
+    let list = containers_of(&api, &name, &o.services, true)?;
+    if list.is_empty() {
+        return Err(Failure::new(
+            "service(s) not found or no containers to start",
+            1,
+        ));
+    }
+    // Dependencies first when the model is known.
+    let order: Vec<String> = match &p {
+        Some(p) => crate::graph::waves(p, &list.iter().map(|c| c.service().to_string()).collect())
+            .into_iter()
+            .flatten()
+            .collect(),
+        None => list.iter().map(|c| c.service().to_string()).collect(),
+    };
+    let mut done = BTreeSet::new();
+    for svc in order {
+        for c in list.iter().filter(|c| c.service() == svc) {
+            if !done.insert(c.id.clone()) || c.running() {
+                continue;
+            }
+            let id = format!("Container {}", c.name());
+            progress.event(&id, "Starting", false);
+            api.start(&c.id)?;
+            progress.event(&id, "Started", true);
+        }
+    }
+    progress.finish();
+    if o.wait {
+        if let Some(p) = &p {
+            let s: BTreeSet<String> = list.iter().map(|c| c.service().to_string()).collect();
+            return wait_ready(
+                &api,
+                p,
+                &s,
+                o.wait_timeout,
+                &Progress::new(g.progress.as_deref()),
+            );
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "stop", disable_help_flag = true)]
+struct StopOpts {
+    #[arg(short = 't', long)]
+    timeout: Option<i64>,
+    #[arg(long = "no-deps")]
+    no_deps: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_stop(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: StopOpts = parse(inv, args)?;
+    let (p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let p = p.unwrap_or_else(|| Project {
+        name: name.clone(),
+        ..Default::default()
+    });
+    let progress = Progress::new(g.progress.as_deref());
+    let list: Vec<Summary> = containers_of(&api, &name, &o.services, false)?;
+    let r = runtime::stop_in_reverse(&api, &p, &list, o.timeout, false, false, &progress);
+    progress.finish();
+    r.map_err(fail)?;
+    Ok(0)
+}
+
+pub fn cmd_restart(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: StopOpts = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let progress = Progress::new(g.progress.as_deref());
+    for c in containers_of(&api, &name, &o.services, true)? {
+        let id = format!("Container {}", c.name());
+        progress.event(&id, "Restarting", false);
+        api.restart(&c.id, o.timeout)?;
+        progress.event(&id, "Started", true);
+    }
+    progress.finish();
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "kill", disable_help_flag = true)]
+struct KillOpts {
+    #[arg(short = 's', long, default_value = "SIGKILL")]
+    signal: String,
+    #[arg(long = "remove-orphans")]
+    remove_orphans: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_kill(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: KillOpts = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let progress = Progress::new(g.progress.as_deref());
+    let list = containers_of(&api, &name, &o.services, false)?;
+    if list.is_empty() {
+        return Err(Failure::new("no container to kill", 1));
+    }
+    for c in list {
+        let id = format!("Container {}", c.name());
+        progress.event(&id, "Killing", false);
+        api.kill(&c.id, &o.signal)?;
+        progress.event(&id, "Killed", true);
+    }
+    progress.finish();
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "rm", disable_help_flag = true)]
+struct RmOpts {
+    #[arg(short = 'f', long)]
+    force: bool,
+    #[arg(short = 's', long)]
+    stop: bool,
+    #[arg(short = 'v', long)]
+    volumes: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_rm(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: RmOpts = parse(inv, args)?;
+    let (p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let p = p.unwrap_or_else(|| Project {
+        name: name.clone(),
+        ..Default::default()
+    });
+    let progress = Progress::new(g.progress.as_deref());
+    let mut list = containers_of(&api, &name, &o.services, true)?;
+    if o.stop {
+        let running: Vec<Summary> = list.iter().filter(|c| c.running()).cloned().collect();
+        runtime::stop_in_reverse(&api, &p, &running, None, false, false, &progress)
+            .map_err(fail)?;
+        list = containers_of(&api, &name, &o.services, true)?;
+    }
+    let stopped: Vec<Summary> = list.into_iter().filter(|c| !c.running()).collect();
+    if stopped.is_empty() {
+        eprintln!("No stopped containers");
+        return Ok(0);
+    }
+    if !o.force {
+        let names: Vec<String> = stopped.iter().map(|c| c.name()).collect();
+        if !berth_cli::commands::confirm(&format!("Going to remove {}", names.join(", "))) {
+            return Ok(0);
+        }
+    }
+    for c in stopped {
+        let id = format!("Container {}", c.name());
+        progress.event(&id, "Removing", false);
+        api.remove(&c.id, false, o.volumes)?;
+        progress.event(&id, "Removed", true);
+    }
+    progress.finish();
+    Ok(0)
+}
+
+fn pause_like(
+    ctx: &mut Ctx,
+    g: &Global,
+    inv: &Invocation,
+    args: &[String],
+    pause: bool,
+) -> CmdResult {
+    let o: ServicesOnly = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let progress = Progress::new(g.progress.as_deref());
+    for c in containers_of(&api, &name, &o.services, false)? {
+        let id = format!("Container {}", c.name());
+        progress.event(&id, if pause { "Pausing" } else { "Unpausing" }, false);
+        api.pause(&c.id, pause)?;
+        progress.event(&id, if pause { "Paused" } else { "Unpaused" }, true);
+    }
+    progress.finish();
+    Ok(0)
+}
+
+pub fn cmd_pause(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    pause_like(ctx, g, inv, args, true)
+}
+
+pub fn cmd_unpause(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    pause_like(ctx, g, inv, args, false)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "ps", disable_help_flag = true)]
+struct PsOpts {
+    #[arg(short = 'a', long)]
+    all: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long)]
+    services: bool,
+    #[arg(long)]
+    status: Vec<String>,
+    #[arg(long)]
+    filter: Vec<String>,
+    #[arg(long, default_value = "table")]
+    format: String,
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    #[arg(long)]
+    orphans: Option<bool>,
+    services_args: Vec<String>,
+}
+
+fn publishers(c: &Summary) -> String {
+    let mut ports: Vec<String> = c
+        .ports
+        .iter()
+        .map(|pt| {
+            if pt.public_port != 0 {
+                format!(
+                    "{}:{}->{}/{}",
+                    pt.ip, pt.public_port, pt.private_port, pt.kind
+                )
+            } else {
+                format!("{}/{}", pt.private_port, pt.kind)
+            }
+        })
+        .collect();
+    ports.dedup();
+    ports.join(", ")
+}
+
+pub fn cmd_ps(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PsOpts = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services_args)?;
+    let api = api(ctx)?;
+    let mut list = containers_of(&api, &name, &o.services_args, true)?;
+    let mut status: Vec<String> = o.status.clone();
+    for f in &o.filter {
+        match f.split_once('=') {
+            Some(("status", v)) => status.push(v.to_string()),
+            _ => return Err(Failure::new(format!("invalid filter {f:?}"), 1)),
+        }
+    }
+    if !status.is_empty() {
+        list.retain(|c| status.iter().any(|s| s == &c.state));
+    } else if !o.all {
+        list.retain(|c| c.running());
+    }
+    if o.services {
+        let mut s: Vec<String> = list.iter().map(|c| c.service().to_string()).collect();
+        s.dedup();
+        for n in s {
+            println!("{n}");
+        }
+        return Ok(0);
+    }
+    if o.quiet {
+        for c in &list {
+            println!("{}", c.id);
+        }
+        return Ok(0);
+    }
+    let rows: Vec<_> = list
+        .iter()
+        .map(|c| {
+            let command = if o.no_trunc {
+                c.command.clone()
+            } else {
+                berth_cli::commands::containers::ellipsis(&c.command, 20)
+            };
+            let created = chrono_ago(c.created);
+            let v = serde_json::json!({
+                "ID": if o.no_trunc { c.id.clone() } else { c.id.chars().take(12).collect::<String>() },
+                "Name": c.name(),
+                "Names": c.name(),
+                "Image": c.image,
+                "Command": format!("\"{command}\""),
+                "Project": c.labels.get(LABEL_PROJECT).cloned().unwrap_or_default(),
+                "Service": c.service(),
+                "CreatedAt": berth_cli::commands::containers::go_time_string(c.created),
+                "RunningFor": created,
+                "State": c.state,
+                "Status": c.status,
+                "Health": "",
+                "ExitCode": 0,
+                "Ports": publishers(c),
+                "Publishers": c.ports.iter().map(|pt| serde_json::json!({"URL": pt.ip, "TargetPort": pt.private_port, "PublishedPort": pt.public_port, "Protocol": pt.kind})).collect::<Vec<_>>(),
+                "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+                "LocalVolumes": "0",
+                "Mounts": "",
+                "Networks": "",
+                "Size": "0B",
+            });
+            berth_cli::format::from_json(&v)
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    berth_cli::format::render_list(
+        &mut out,
+        &o.format,
+        "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}",
+        &[
+            ("Name", "NAME"),
+            ("Image", "IMAGE"),
+            ("Command", "COMMAND"),
+            ("Service", "SERVICE"),
+            ("RunningFor", "CREATED"),
+            ("Status", "STATUS"),
+            ("Ports", "PORTS"),
+            ("ID", "CONTAINER ID"),
+            ("State", "STATE"),
+            ("Project", "PROJECT"),
+        ],
+        &rows,
+    )
+    .map_err(|e| Failure::new(e.0, 1))?;
+    Ok(0)
+}
+
+fn chrono_ago(created: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(created);
+    let d = std::time::Duration::from_secs((now - created).max(0) as u64);
+    format!("{} ago", berth_api::human::duration(d))
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "logs", disable_help_flag = true)]
+struct LogsOpts {
+    #[arg(short = 'f', long)]
+    follow: bool,
+    #[arg(short = 'n', long)]
+    tail: Option<String>,
+    #[arg(short = 't', long)]
+    timestamps: bool,
+    #[arg(long)]
+    since: Option<String>,
+    #[arg(long)]
+    until: Option<String>,
+    #[arg(long = "no-color")]
+    no_color: bool,
+    #[arg(long = "no-log-prefix")]
+    no_log_prefix: bool,
+    #[arg(long)]
+    index: Option<i64>,
+    services: Vec<String>,
+}
+
+pub fn cmd_logs(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: LogsOpts = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let mut list = containers_of(&api, &name, &o.services, true)?;
+    if let Some(i) = o.index {
+        list.retain(|c| c.number() == i);
+    }
+    let opts = LogOpts {
+        follow: o.follow,
+        tail: o.tail.clone(),
+        timestamps: o.timestamps,
+        since: o.since.clone(),
+        until: o.until.clone(),
+        color: !o.no_color && nix::unistd::isatty(1).unwrap_or(false),
+        prefix: !o.no_log_prefix,
+    };
+    let services: Option<BTreeSet<String>> = if o.services.is_empty() {
+        None
+    } else {
+        Some(o.services.iter().cloned().collect())
+    };
+    // Following ends when no container of the selection runs any more.
+    let keep = || {
+        containers_of(&api, &name, &o.services, false)
+            .map(|l| !l.is_empty())
+            .unwrap_or(false)
+    };
+    logs::show(&api, &name, list, services, opts, &keep);
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "exec", disable_help_flag = true, trailing_var_arg = true)]
+struct ExecOpts {
+    #[arg(short = 'd', long)]
+    detach: bool,
+    #[arg(short = 'T', long = "no-TTY")]
+    no_tty: bool,
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    #[arg(long)]
+    privileged: bool,
+    #[arg(long, default_value_t = 1)]
+    index: i64,
+    #[arg(short = 'i', long, default_value_t = true)]
+    interactive: bool,
+    #[arg(short = 't', long)]
+    tty: bool,
+    service: String,
+    #[arg(allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+pub fn cmd_exec(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ExecOpts = parse(inv, args)?;
+    if o.command.is_empty() {
+        return Err(inv.needs("at least", 2));
+    }
+    let (_p, name) = project_or_name(g, std::slice::from_ref(&o.service))?;
+    let api = api(ctx)?;
+    let list = containers_of(&api, &name, std::slice::from_ref(&o.service), false)?;
+    let Some(c) = list.iter().find(|c| c.number() == o.index) else {
+        return Err(Failure::new(
+            format!("service {:?} is not running", o.service),
+            1,
+        ));
+    };
+    let mut eargs: Vec<String> = Vec::new();
+    if o.detach {
+        eargs.push("-d".into());
+    } else {
+        eargs.push("-i".into());
+        if !o.no_tty && nix::unistd::isatty(0).unwrap_or(false) {
+            eargs.push("-t".into());
+        }
+    }
+    for e in &o.env {
+        eargs.extend(["-e".into(), e.clone()]);
+    }
+    if let Some(w) = &o.workdir {
+        eargs.extend(["-w".into(), w.clone()]);
+    }
+    if let Some(u) = &o.user {
+        eargs.extend(["-u".into(), u.clone()]);
+    }
+    if o.privileged {
+        eargs.push("--privileged".into());
+    }
+    eargs.push(c.id.clone());
+    eargs.extend(o.command.iter().cloned());
+    let inv = Invocation {
+        path: "exec".into(),
+        usage: "[OPTIONS] CONTAINER COMMAND [ARG...]",
+    };
+    berth_cli::commands::exec::cmd_exec(ctx, &inv, &eargs)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "run", disable_help_flag = true, trailing_var_arg = true)]
+struct RunOpts {
+    #[arg(long)]
+    rm: bool,
+    #[arg(short = 'd', long)]
+    detach: bool,
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    #[arg(short = 'l', long = "label")]
+    label: Vec<String>,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long = "no-deps")]
+    no_deps: bool,
+    #[arg(short = 'T', long = "no-TTY")]
+    no_tty: bool,
+    #[arg(long)]
+    entrypoint: Option<String>,
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
+    #[arg(long = "service-ports")]
+    service_ports: bool,
+    #[arg(long = "use-aliases")]
+    use_aliases: bool,
+    #[arg(short = 'v', long = "volume")]
+    volume: Vec<String>,
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    #[arg(short = 'i', long, default_value_t = true)]
+    interactive: bool,
+    #[arg(long)]
+    build: bool,
+    #[arg(long = "quiet-pull")]
+    quiet_pull: bool,
+    #[arg(long = "remove-orphans")]
+    remove_orphans: bool,
+    service: String,
+    #[arg(allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+pub fn cmd_run(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: RunOpts = parse(inv, args)?;
+    let mut p = load_for(g, std::slice::from_ref(&o.service))?;
+    if !p.services.contains_key(&o.service) {
+        return Err(Failure::new(format!("no such service: {}", o.service), 1));
+    }
+    let api = api(ctx)?;
+    let progress = Progress::new(g.progress.as_deref());
+    // Dependencies are brought up first (unless --no-deps).
+    let deps: BTreeSet<String> = if o.no_deps {
+        BTreeSet::new()
+    } else {
+        let mut d = crate::graph::with_dependencies(&p, std::slice::from_ref(&o.service));
+        d.remove(&o.service);
+        d
+    };
+    let mut needed = deps.clone();
+    needed.insert(o.service.clone());
+    for n in &needed {
+        runtime::check_supported(&p.services[n]).map_err(fail)?;
+    }
+    let (nets, vols) = resources(&p, &needed);
+    runtime::check_externals(&api, &p, &nets, &vols).map_err(fail)?;
+    let policy = ImagePolicy {
+        build: o.build.then_some(true),
+        pull: None,
+        quiet: o.quiet_pull,
+    };
+    let images = prepare_images(ctx, &api, &p, &needed, policy, &progress)?;
+    runtime::ensure_networks(&api, &p, &nets, &progress).map_err(fail)?;
+    runtime::ensure_volumes(&api, &p, &vols, &progress).map_err(fail)?;
+    if !deps.is_empty() {
+        runtime::converge(
+            &api,
+            &p,
+            &deps,
+            &images,
+            &Converge {
+                no_recreate: true,
+                wait_deps: true,
+                ..Default::default()
+            },
+            &progress,
+        )
+        .map_err(fail)?;
+    }
+    progress.finish();
+    // The one-off container: the service with the command line's overrides.
+    let Some(s) = p.services.get_mut(&o.service) else {
+        return Err(Failure::new(format!("no such service: {}", o.service), 1));
+    };
+    if !o.command.is_empty() {
+        s.command = Some(o.command.clone());
+    }
+    if let Some(e) = &o.entrypoint {
+        s.entrypoint = Some(crate::normalize::shell_split(e).unwrap_or_default());
+    }
+    for e in &o.env {
+        match e.split_once('=') {
+            Some((k, v)) => s.environment.insert(k.to_string(), Some(v.to_string())),
+            None => s.environment.insert(e.clone(), std::env::var(e).ok()),
+        };
+    }
+    for l in &o.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        s.labels.insert(k.to_string(), v.to_string());
+    }
+    if let Some(w) = &o.workdir {
+        s.working_dir = w.clone();
+    }
+    if let Some(u) = &o.user {
+        s.user = u.clone();
+    }
+    if !o.service_ports {
+        s.ports.clear();
+    }
+    for pspec in &o.publish {
+        s.ports
+            .extend(crate::normalize::parse_port(pspec).map_err(|e| Failure::new(e, 1))?);
+    }
+    for v in &o.volume {
+        let parts: Vec<&str> = v.splitn(3, ':').collect();
+        let (src, dst, mode) = match parts.as_slice() {
+            [a, b] => (*a, *b, ""),
+            [a, b, m] => (*a, *b, *m),
+            _ => return Err(Failure::new(format!("invalid volume spec {v:?}"), 1)),
+        };
+        let bind = src.starts_with('/') || src.starts_with('.');
+        s.volumes.push(crate::model::ServiceVolume {
+            kind: if bind { "bind".into() } else { "volume".into() },
+            source: if bind {
+                crate::normalize::resolve_path(&std::env::current_dir().unwrap_or_default(), src)
+            } else {
+                src.to_string()
+            },
+            target: dst.to_string(),
+            read_only: mode.split(',').any(|m| m == "ro"),
+            bind: bind.then(|| crate::model::VolumeBind {
+                create_host_path: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let tty = !o.no_tty && !o.detach && nix::unistd::isatty(0).unwrap_or(false);
+    s.tty = tty || (s.tty && !o.no_tty);
+    s.stdin_open = !o.detach;
+    s.restart.clear();
+    let s = s.clone();
+    let suffix: String = {
+        use std::io::Read;
+        let mut b = [0u8; 6];
+        let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+        hex::encode(b)
+    };
+    let cname = o
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}-run-{}", p.name, s.name, suffix));
+    let image_id = images.get(&s.name).cloned().unwrap_or_default();
+    let labels = runtime::container_labels(&p, &s, 1, true, &image_id);
+    let peers = runtime::Peers {
+        first_container: p
+            .services
+            .values()
+            .map(|x| (x.name.clone(), runtime::container_name(&p, x, 1)))
+            .collect(),
+        first_id: api
+            .project_containers(&p.name, true, false)?
+            .into_iter()
+            .map(|c| (c.service().to_string(), c.id.clone()))
+            .collect(),
+    };
+    let mut body = runtime::container_body(
+        &p,
+        &s,
+        &image_name(&p.name, &s.name, &s),
+        labels,
+        &cname,
+        &peers,
+        o.use_aliases,
+    )
+    .map_err(fail)?;
+    body.config.attach_stdin = !o.detach;
+    body.config.stdin_once = !o.detach;
+    body.config.open_stdin = !o.detach;
+    body.config.tty = s.tty;
+    body.host_config.auto_remove = false;
+    let id = api.create(&cname, &body)?;
+    for key in runtime::networks_by_priority(&s).iter().skip(1) {
+        if let Some(n) = p.networks.get(key) {
+            api.connect(
+                &n.name,
+                &id,
+                &runtime::endpoint(&s, key, &cname, o.use_aliases),
+            )?;
+        }
+    }
+    if o.detach {
+        api.start(&id)?;
+        println!("{cname}");
+        return Ok(0);
+    }
+    let inv = Invocation {
+        path: "start".into(),
+        usage: "[OPTIONS] CONTAINER [CONTAINER...]",
+    };
+    let code = berth_cli::commands::containers::cmd_start(
+        ctx,
+        &inv,
+        &["-a".into(), "-i".into(), id.clone()],
+    );
+    if o.rm {
+        let _ = api.remove(&id, true, true);
+    }
+    code
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "build", disable_help_flag = true)]
+struct BuildCmd {
+    #[arg(long = "no-cache")]
+    no_cache: bool,
+    #[arg(long)]
+    pull: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long = "build-arg")]
+    build_arg: Vec<String>,
+    #[arg(long = "with-dependencies")]
+    with_dependencies: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_build(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: BuildCmd = parse(inv, args)?;
+    let p = load_for(g, &o.services)?;
+    let mut names = selected(&p, &o.services)?;
+    if o.with_dependencies {
+        names = crate::graph::with_dependencies(&p, &names)
+            .into_iter()
+            .collect();
+    }
+    let bo = BuildOpts {
+        no_cache: o.no_cache,
+        pull: o.pull,
+        quiet: o.quiet,
+        args: o.build_arg.clone(),
+    };
+    for n in names {
+        if p.services[&n].build.is_some() {
+            build_service(ctx, &p, &n, &bo)?;
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "pull", disable_help_flag = true)]
+struct PullOpts {
+    #[arg(long = "ignore-pull-failures")]
+    ignore_failures: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long = "include-deps")]
+    include_deps: bool,
+    #[arg(long)]
+    policy: Option<String>,
+    #[arg(long = "ignore-buildable")]
+    ignore_buildable: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PullOpts = parse(inv, args)?;
+    let p = load_for(g, &o.services)?;
+    let api = api(ctx)?;
+    let mut names = selected(&p, &o.services)?;
+    if o.include_deps {
+        names = crate::graph::with_dependencies(&p, &names)
+            .into_iter()
+            .collect();
+    }
+    let progress = Progress::new(if o.quiet {
+        Some("quiet")
+    } else {
+        g.progress.as_deref()
+    });
+    let mut failed = false;
+    for n in names {
+        let s = &p.services[&n];
+        if s.image.is_empty() || (o.ignore_buildable && s.build.is_some()) {
+            continue;
+        }
+        if o.policy.as_deref() == Some("missing") && api.image(&s.image)?.is_some() {
+            continue;
+        }
+        let id = n.to_string();
+        progress.event(&id, "Pulling", false);
+        match berth_cli::commands::registry::pull_quietly(&api.client, &s.image, None, true) {
+            Ok(()) => progress.event(&id, "Pulled", true),
+            Err(e) => {
+                progress.error(&id, "Error");
+                if s.build.is_some() {
+                    continue;
+                }
+                if !o.ignore_failures {
+                    progress.finish();
+                    return Err(Failure::new(e, 1));
+                }
+                progress.note(&format!("WARN[0000] {e}"));
+                failed = true;
+            }
+        }
+    }
+    progress.finish();
+    let _ = failed;
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "push", disable_help_flag = true)]
+struct PushOpts {
+    #[arg(long = "ignore-push-failures")]
+    ignore_failures: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long = "include-deps")]
+    include_deps: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_push(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PushOpts = parse(inv, args)?;
+    let p = load_for(g, &o.services)?;
+    let names = selected(&p, &o.services)?;
+    for n in names {
+        let s = &p.services[&n];
+        if s.image.is_empty() {
+            continue;
+        }
+        let mut pargs = Vec::new();
+        if o.quiet {
+            pargs.push("-q".to_string());
+        }
+        pargs.push(s.image.clone());
+        let pinv = Invocation {
+            path: "push".into(),
+            usage: "[OPTIONS] NAME[:TAG]",
+        };
+        match berth_cli::commands::registry::cmd_push(ctx, &pinv, &pargs) {
+            Ok(0) => {}
+            Ok(c) if !o.ignore_failures => return Ok(c),
+            Err(e) if !o.ignore_failures => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "images", disable_help_flag = true)]
+struct ImagesOpts {
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long, default_value = "table")]
+    format: String,
+    services: Vec<String>,
+}
+
+pub fn cmd_images(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ImagesOpts = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let list = containers_of(&api, &name, &o.services, true)?;
+    let mut rows = Vec::new();
+    for c in &list {
+        let Some(img) = api.image(&c.image_i_d)? else {
+            continue;
+        };
+        if o.quiet {
+            println!("{}", img.id);
+            continue;
+        }
+        let (repo, tag) = match c.image.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+            Some((r, t)) => (r.to_string(), t.to_string()),
+            None => (c.image.clone(), "latest".to_string()),
+        };
+        rows.push(berth_cli::format::from_json(&serde_json::json!({
+            "ContainerName": c.name(),
+            "Repository": repo,
+            "Tag": tag,
+            "ID": img.id.trim_start_matches("sha256:").chars().take(12).collect::<String>(),
+            "Size": humansize_bytes(img.size),
+        })));
+    }
+    if o.quiet {
+        return Ok(0);
+    }
+    let mut out = std::io::stdout().lock();
+    berth_cli::format::render_list(
+        &mut out,
+        &o.format,
+        "table {{.ContainerName}}\t{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}",
+        &[
+            ("ContainerName", "CONTAINER"),
+            ("Repository", "REPOSITORY"),
+            ("Tag", "TAG"),
+            ("ID", "IMAGE ID"),
+            ("Size", "SIZE"),
+        ],
+        &rows,
+    )
+    .map_err(|e| Failure::new(e.0, 1))?;
+    Ok(0)
+}
+
+fn humansize_bytes(n: i64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n}B")
+    } else {
+        format!("{:.3}", v)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+            + units[i]
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "port", disable_help_flag = true)]
+struct PortOpts {
+    #[arg(long, default_value_t = 1)]
+    index: i64,
+    #[arg(long, default_value = "tcp")]
+    protocol: String,
+    service: String,
+    private_port: String,
+}
+
+pub fn cmd_port(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PortOpts = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, std::slice::from_ref(&o.service))?;
+    let api = api(ctx)?;
+    let port: u32 = o
+        .private_port
+        .parse()
+        .map_err(|_| Failure::new(format!("invalid port {:?}", o.private_port), 1))?;
+    let list = containers_of(&api, &name, std::slice::from_ref(&o.service), false)?;
+    let Some(c) = list.iter().find(|c| c.number() == o.index) else {
+        return Err(Failure::new(
+            format!("service {:?} is not running", o.service),
+            1,
+        ));
+    };
+    match c
+        .ports
+        .iter()
+        .find(|pt| pt.private_port == port && pt.kind == o.protocol && pt.public_port != 0)
+    {
+        Some(pt) => {
+            println!("{}:{}", pt.ip, pt.public_port);
+            Ok(0)
+        }
+        None => Err(Failure::new(
+            format!(
+                "no port {port}/{} for container {}: 0",
+                o.protocol,
+                c.name()
+            ),
+            1,
+        )),
+    }
+}
+
+pub fn cmd_top(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ServicesOnly = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let list = containers_of(&api, &name, &o.services, false)?;
+    let tinv = Invocation {
+        path: "top".into(),
+        usage: "CONTAINER [ps OPTIONS]",
+    };
+    for c in list {
+        println!("{}", c.name());
+        berth_cli::commands::observe::cmd_top(ctx, &tinv, std::slice::from_ref(&c.id))?;
+        println!();
+    }
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "ls", disable_help_flag = true)]
+struct LsOpts {
+    #[arg(short = 'a', long)]
+    all: bool,
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    #[arg(long, default_value = "table")]
+    format: String,
+    #[arg(long)]
+    filter: Vec<String>,
+}
+
+pub fn cmd_ls(ctx: &mut Ctx, _g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: LsOpts = parse(inv, args)?;
+    let api = api(ctx)?;
+    let all = api.containers(&[LABEL_PROJECT.to_string()], true)?;
+    let mut projects: BTreeMap<String, (BTreeMap<String, usize>, BTreeSet<String>)> =
+        BTreeMap::new();
+    for c in &all {
+        let Some(p) = c.labels.get(LABEL_PROJECT) else {
+            continue;
+        };
+        let e = projects.entry(p.clone()).or_default();
+        *e.0.entry(c.state.clone()).or_default() += 1;
+        if let Some(f) = c.labels.get(LABEL_FILES) {
+            e.1.insert(f.clone());
+        }
+    }
+    let mut rows = Vec::new();
+    for (name, (states, files)) in &projects {
+        let running = states.get("running").copied().unwrap_or(0);
+        if !o.all && running == 0 {
+            continue;
+        }
+        if let Some(f) = o.filter.iter().find_map(|f| f.strip_prefix("name=")) {
+            if !name.contains(f) {
+                continue;
+            }
+        }
+        if o.quiet {
+            println!("{name}");
+            continue;
+        }
+        let status = states
+            .iter()
+            .map(|(s, n)| format!("{s}({n})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        rows.push(berth_cli::format::from_json(&serde_json::json!({
+            "Name": name,
+            "Status": status,
+            "ConfigFiles": files.iter().cloned().collect::<Vec<_>>().join(","),
+        })));
+    }
+    if o.quiet {
+        return Ok(0);
+    }
+    let mut out = std::io::stdout().lock();
+    berth_cli::format::render_list(
+        &mut out,
+        &o.format,
+        "table {{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
+        &[
+            ("Name", "NAME"),
+            ("Status", "STATUS"),
+            ("ConfigFiles", "CONFIG FILES"),
+        ],
+        &rows,
+    )
+    .map_err(|e| Failure::new(e.0, 1))?;
+    Ok(0)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "scale", disable_help_flag = true)]
+struct ScaleOpts {
+    #[arg(long = "no-deps")]
+    no_deps: bool,
+    specs: Vec<String>,
+}
+
+pub fn cmd_scale(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ScaleOpts = parse(inv, args)?;
+    let mut up: Vec<String> = vec!["-d".into()];
+    if o.no_deps {
+        up.push("--no-deps".into());
+    }
+    let mut svcs = Vec::new();
+    for s in &o.specs {
+        up.push(format!("--scale={s}"));
+        svcs.push(s.split('=').next().unwrap_or_default().to_string());
+    }
+    up.extend(svcs);
+    let uinv = Invocation {
+        path: "compose up".into(),
+        usage: "[OPTIONS] [SERVICE...]",
+    };
+    cmd_up(ctx, g, &uinv, &up)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "wait", disable_help_flag = true)]
+struct WaitOpts {
+    #[arg(long = "down-project")]
+    down_project: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_wait(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: WaitOpts = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let list = containers_of(&api, &name, &o.services, true)?;
+    let mut code = 0;
+    for c in &list {
+        let rc = api.wait(&c.id)?;
+        if code == 0 {
+            code = rc;
+        }
+    }
+    if o.down_project {
+        let dinv = Invocation {
+            path: "compose down".into(),
+            usage: "[OPTIONS] [SERVICES]",
+        };
+        cmd_down(ctx, g, &dinv, &[])?;
+    }
+    Ok(code as i32)
+}
+
+pub fn cmd_cp(ctx: &mut Ctx, g: &Global, _inv: &Invocation, args: &[String]) -> CmdResult {
+    // SERVICE:PATH on one side, as `docker cp` takes CONTAINER:PATH (index 1, or --index).
+    let mut index = 1i64;
+    let mut rest = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--index" {
+            index = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(1);
+            i += 2;
+            continue;
+        }
+        if let Some(v) = args[i].strip_prefix("--index=") {
+            index = v.parse().unwrap_or(1);
+        } else if args[i] == "--all" {
+            return Err(Failure::new("berth compose cp: --all is not supported", 1));
+        } else {
+            rest.push(args[i].clone());
+        }
+        i += 1;
+    }
+    let (_p, name) = project_or_name(g, &[])?;
+    let api = api(ctx)?;
+    let mut out = Vec::new();
+    for a in rest {
+        match a.split_once(':') {
+            Some((svc, path)) if !a.starts_with('/') && !a.starts_with('.') && !svc.is_empty() => {
+                let list = containers_of(&api, &name, &[svc.to_string()], true)?;
+                let c = list.iter().find(|c| c.number() == index).ok_or_else(|| {
+                    Failure::new(format!("no container found for service {svc:?}"), 1)
+                })?;
+                out.push(format!("{}:{path}", c.id));
+            }
+            _ => out.push(a),
+        }
+    }
+    let cinv = Invocation {
+        path: "cp".into(),
+        usage: "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
+    };
+    berth_cli::commands::files::cmd_cp(ctx, &cinv, &out)
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "events", disable_help_flag = true)]
+struct EventsOpts {
+    #[arg(long)]
+    json: bool,
+    #[arg(long)]
+    since: Option<String>,
+    #[arg(long)]
+    until: Option<String>,
+    services: Vec<String>,
+}
+
+pub fn cmd_events(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: EventsOpts = parse(inv, args)?;
+    let (_p, name) = project_or_name(g, &o.services)?;
+    let api = api(ctx)?;
+    let f = format!(
+        "{{\"label\":{{\"{LABEL_PROJECT}={name}\":true}},\"type\":{{\"container\":true}}}}"
+    );
+    let mut path = format!("/events?filters={}", berth_cli::client::q(&f));
+    if let Some(s) = &o.since {
+        path.push_str(&format!("&since={}", berth_cli::client::q(s)));
+    }
+    if let Some(u) = &o.until {
+        path.push_str(&format!("&until={}", berth_cli::client::q(u)));
+    }
+    let resp = api
+        .client
+        .call("GET", &path, berth_cli::client::Body::None)?;
+    let de = serde_json::Deserializer::from_reader(resp.body).into_iter::<serde_json::Value>();
+    for ev in de {
+        let Ok(ev) = ev else { break };
+        let attrs = ev.pointer("/Actor/Attributes").cloned().unwrap_or_default();
+        let service = attrs
+            .get(LABEL_SERVICE)
+            .and_then(|s| s.as_str())
+            .unwrap_or("")
+            .to_string();
+        if !o.services.is_empty() && !o.services.contains(&service) {
+            continue;
+        }
+        let id = ev.get("id").and_then(|s| s.as_str()).unwrap_or("");
+        let action = ev
+            .get("Action")
+            .or_else(|| ev.get("status"))
+            .and_then(|s| s.as_str())
+            .unwrap_or("");
+        let t = ev.get("timeNano").and_then(|s| s.as_i64()).unwrap_or(0);
+        let time = berth_cli::commands::containers::go_time_string(t / 1_000_000_000);
+        if o.json {
+            println!(
+                "{}",
+                serde_json::json!({"time": time, "type": "container", "action": action, "id": id, "service": service, "attributes": attrs})
+            );
+        } else {
+            let mut attr_list: Vec<String> = attrs
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, _)| !k.starts_with("com.docker.compose"))
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            attr_list.sort();
+            println!("{time} container {action} {id} ({})", attr_list.join(", "));
+        }
+    }
+    Ok(0)
+}
+
+pub fn cmd_watch(_ctx: &mut Ctx, _g: &Global, _inv: &Invocation, _args: &[String]) -> CmdResult {
+    Err(Failure::new(
+        "berth compose watch is not supported yet: use `berth compose up --build` after changes",
+        1,
+    ))
+}

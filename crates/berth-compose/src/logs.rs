@@ -1,0 +1,202 @@
+//! Following container logs with docker compose's prefixes: `name  | ` aligned to the
+//! longest name, one colour per container, lines interleaved as they come; new containers
+//! of the project are picked up while following.
+
+use crate::api::{Api, Summary};
+use berth_cli::client::q;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+
+const COLORS: &[&str] = &["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
+
+#[derive(Clone, Debug, Default)]
+pub struct LogOpts {
+    pub follow: bool,
+    pub tail: Option<String>,
+    pub timestamps: bool,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub color: bool,
+    pub prefix: bool,
+}
+
+/// The prefix name compose shows: the container name without `<project>-`.
+pub fn display_name(project: &str, c: &Summary) -> String {
+    let n = c.name();
+    match n.strip_prefix(&format!("{project}-")) {
+        Some(rest) if !c.service().is_empty() => rest.to_string(),
+        _ => n,
+    }
+}
+
+/// Shared printer: aligns prefixes and keeps lines whole.
+#[derive(Clone)]
+pub struct Printer {
+    width: Arc<Mutex<usize>>,
+    out: Arc<Mutex<()>>,
+    opts: LogOpts,
+}
+
+impl Printer {
+    pub fn new(opts: LogOpts, names: &[String]) -> Printer {
+        let w = names.iter().map(|n| n.len()).max().unwrap_or(0);
+        Printer {
+            width: Arc::new(Mutex::new(w)),
+            out: Arc::new(Mutex::new(())),
+            opts,
+        }
+    }
+
+    pub fn widen(&self, name: &str) {
+        if let Ok(mut w) = self.width.lock() {
+            *w = (*w).max(name.len());
+        }
+    }
+
+    pub fn line(&self, name: &str, color: usize, text: &str) {
+        // compose pads to the longest name plus one, then " | ".
+        let width = self.width.lock().map(|w| *w + 1).unwrap_or(0);
+        let _g = self.out.lock();
+        let mut o = std::io::stdout().lock();
+        if self.opts.prefix {
+            let pfx = format!("{name:<width$} | ");
+            if self.opts.color {
+                let _ = write!(o, "\x1b[{}m{pfx}\x1b[0m", COLORS[color % COLORS.len()]);
+            } else {
+                let _ = write!(o, "{pfx}");
+            }
+        }
+        let _ = writeln!(o, "{text}");
+        let _ = o.flush();
+    }
+}
+
+/// Streams one container's log into `printer` until it ends.
+pub fn stream(api: &Api, c: &Summary, name: &str, color: usize, tty: bool, printer: &Printer) {
+    let o = &printer.opts;
+    let mut path = format!(
+        "/containers/{}/logs?stdout=1&stderr=1&follow={}&timestamps={}",
+        q(&c.id),
+        o.follow,
+        o.timestamps
+    );
+    if let Some(t) = &o.tail {
+        path.push_str(&format!("&tail={}", q(t)));
+    }
+    if let Some(s) = &o.since {
+        path.push_str(&format!("&since={}", q(s)));
+    }
+    if let Some(u) = &o.until {
+        path.push_str(&format!("&until={}", q(u)));
+    }
+    let Ok(resp) = api.client.call("GET", &path, berth_cli::client::Body::None) else {
+        return;
+    };
+    let mut body = resp.body;
+    let mut pending: [Vec<u8>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut emit = |stream: usize, data: &[u8]| {
+        let buf = &mut pending[stream.min(2)];
+        buf.extend_from_slice(data);
+        while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=i).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            printer.line(name, color, text.trim_end_matches('\r'));
+        }
+    };
+    if tty {
+        let mut b = [0u8; 8192];
+        while let Ok(n) = body.read(&mut b) {
+            if n == 0 {
+                break;
+            }
+            emit(1, &b[..n]);
+        }
+    } else {
+        loop {
+            let mut h = [0u8; 8];
+            if body.read_exact(&mut h).is_err() {
+                break;
+            }
+            let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            let mut data = vec![0u8; len];
+            if body.read_exact(&mut data).is_err() {
+                break;
+            }
+            emit(h[0] as usize, &data);
+        }
+    }
+    for (i, rest) in pending.iter().enumerate() {
+        if !rest.is_empty() {
+            let _ = i;
+            printer.line(name, color, &String::from_utf8_lossy(rest));
+        }
+    }
+}
+
+/// Shows the logs of `containers`; with `follow`, also of the project's containers of
+/// `services` that appear later, until every stream ended and `keep_going` says stop.
+pub fn show(
+    api: &Api,
+    project: &str,
+    containers: Vec<Summary>,
+    services: Option<BTreeSet<String>>,
+    opts: LogOpts,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) {
+    let names: Vec<String> = containers
+        .iter()
+        .map(|c| display_name(project, c))
+        .collect();
+    let printer = Printer::new(opts.clone(), &names);
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    std::thread::scope(|scope| {
+        let spawn = |c: Summary, color: usize| {
+            let printer = printer.clone();
+            let api = api.clone();
+            scope.spawn(move || {
+                let name = display_name(project, &c);
+                printer.widen(&name);
+                let tty = api
+                    .client
+                    .get_json(&format!("/containers/{}/json", q(&c.id)))
+                    .ok()
+                    .and_then(|v| v.pointer("/Config/Tty").and_then(|t| t.as_bool()))
+                    .unwrap_or(false);
+                stream(&api, &c, &name, color, tty, &printer);
+            });
+        };
+        let mut n = 0;
+        for c in containers {
+            if let Ok(mut s) = seen.lock() {
+                s.insert(c.id.clone());
+            }
+            spawn(c, n);
+            n += 1;
+        }
+        if opts.follow {
+            // New containers of the project (scale up, restarts by `up`) join the stream.
+            while keep_going() {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let Ok(now) = api.project_containers(project, false, false) else {
+                    continue;
+                };
+                for c in now {
+                    if let Some(svcs) = &services {
+                        if !svcs.contains(c.service()) {
+                            continue;
+                        }
+                    }
+                    let fresh = seen
+                        .lock()
+                        .map(|mut s| s.insert(c.id.clone()))
+                        .unwrap_or(false);
+                    if fresh {
+                        spawn(c, n);
+                        n += 1;
+                    }
+                }
+            }
+        }
+    });
+}
