@@ -179,6 +179,7 @@ pub static COMMON: &[&str] = &[
 /// Every command family's commands.
 pub static FAMILIES: &[&[Command]] = &[
     commands::containers::COMMANDS,
+    commands::context::COMMANDS,
     commands::create::COMMANDS,
     commands::exec::COMMANDS,
     commands::files::COMMANDS,
@@ -190,6 +191,7 @@ pub static FAMILIES: &[&[Command]] = &[
     commands::observe::COMMANDS,
     commands::system::COMMANDS,
     commands::volume::COMMANDS,
+    commands::trust::COMMANDS,
     crate::completion::COMMANDS,
 ];
 

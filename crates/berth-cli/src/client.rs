@@ -108,7 +108,8 @@ impl Client {
         Ok(Client {
             transport: Arc::new(Transport::new(ep)?),
             host: ep.host.clone(),
-            prefix: String::new(),
+            // Until negotiated: ours (what docker uses when the ping fails).
+            prefix: format!("/v{}.{}", CLIENT_API.0, CLIENT_API.1),
             extra: Vec::new(),
         })
     }

@@ -35,7 +35,13 @@ impl TlsSource {
     pub fn read(&self) -> Result<Vec<u8>, String> {
         match self {
             TlsSource::Pem(b) => Ok(b.clone()),
-            TlsSource::File(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display())),
+            TlsSource::File(p) => std::fs::read(p).map_err(|e| {
+                format!(
+                    "open {}: {}",
+                    p.display(),
+                    crate::commands::create::io_msg(&e)
+                )
+            }),
         }
     }
 }
@@ -112,13 +118,16 @@ fn default_tls(sel: &Selection, config_dir: &Path) -> Option<TlsSettings> {
             p.exists().then_some(TlsSource::File(p))
         }
     };
+    // docker resets only the certificate and key to nothing when their default files are
+    // missing: the CA file is read (and must exist) even when it is not used to verify.
+    let ca = sel
+        .tlscacert
+        .as_ref()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cert_dir.join("ca.pem"));
     Some(TlsSettings {
         verify,
-        ca: if verify {
-            pick(&sel.tlscacert, "ca.pem")
-        } else {
-            None
-        },
+        ca: Some(TlsSource::File(ca)),
         cert: pick(&sel.tlscert, "cert.pem"),
         key: pick(&sel.tlskey, "key.pem"),
     })

@@ -96,7 +96,12 @@ impl Ctx {
     pub fn client(&mut self) -> Result<&Client, Failure> {
         if self.client.is_none() {
             let ep = self.endpoint()?;
-            let mut c = Client::new(&ep).map_err(|e| Failure::new(e, 1))?;
+            let mut c = Client::new(&ep).map_err(|e| {
+                Failure::new(
+                    format!("Failed to initialize: unable to resolve docker endpoint: {e}"),
+                    1,
+                )
+            })?;
             let fixed = std::env::var("DOCKER_API_VERSION")
                 .ok()
                 .filter(|v| !v.is_empty());
@@ -110,6 +115,12 @@ impl Ctx {
                     }
                 }
                 None => c.negotiate(),
+            };
+            // A daemon that answers but fails the ping (TLS, ssh): docker reports the
+            // failure on the request the command makes, so the version is left at ours.
+            let ready = match ready {
+                Err(ClientError::During(_)) => Ok(()),
+                r => r,
             };
             if let Err(e) = ready {
                 if !(ep.default_socket

@@ -243,12 +243,15 @@ pub fn tls_config(t: &TlsSettings) -> Result<rustls::ClientConfig, String> {
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
+    // Read even when not verifying: a missing CA file is an error, as with docker.
+    let ca_pem = match &t.ca {
+        Some(ca) => Some(ca.read()?),
+        None => None,
+    };
     let builder = if t.verify {
         let mut roots = rustls::RootCertStore::empty();
-        let pem = match &t.ca {
-            Some(ca) => ca
-                .read()
-                .map_err(|e| format!("Could not read CA certificate {e}"))?,
+        let pem = match ca_pem {
+            Some(p) => p,
             None => std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default(),
         };
         for c in CertificateDer::pem_slice_iter(&pem) {
@@ -268,7 +271,7 @@ pub fn tls_config(t: &TlsSettings) -> Result<rustls::ClientConfig, String> {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     };
-    match (&t.cert, &t.key) {
+    let mut cfg = match (&t.cert, &t.key) {
         (Some(c), Some(k)) => {
             let cert_pem = c
                 .read()
@@ -283,10 +286,14 @@ pub fn tls_config(t: &TlsSettings) -> Result<rustls::ClientConfig, String> {
                 .map_err(|e| format!("Could not load X509 key pair: {e}"))?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("Could not load X509 key pair: {e}"))
+                .map_err(|e| format!("Could not load X509 key pair: {e}"))?
         }
-        _ => Ok(builder.with_no_client_auth()),
-    }
+        _ => builder.with_no_client_auth(),
+    };
+    // Each request is its own connection; like Go's client (docker's) we do not resume
+    // sessions, which some TLS servers refuse when they verify client certificates.
+    cfg.resumption = rustls::client::Resumption::disabled();
+    Ok(cfg)
 }
 
 /// `--tls` without `--tlsverify`: any certificate is accepted (docker's InsecureSkipVerify);
@@ -585,9 +592,15 @@ impl Read for SshStream {
             None => 0,
         };
         if n == 0 && !b.is_empty() {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                if !st.success() {
-                    return Err(self.exited());
+            // ssh closed its stdout: it is exiting; a failure (255: could not connect)
+            // becomes docker's message. Its exit follows the EOF closely.
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                match self.child.try_wait() {
+                    Ok(Some(st)) if !st.success() => return Err(self.exited()),
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if std::time::Instant::now() >= deadline => break,
+                    Ok(None) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
         }

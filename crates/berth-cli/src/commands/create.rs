@@ -415,7 +415,7 @@ pub fn read_kv_files(files: &[String]) -> FResult<Vec<String>> {
     Ok(out)
 }
 
-fn io_msg(e: &std::io::Error) -> String {
+pub(crate) fn io_msg(e: &std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::NotFound {
         "no such file or directory".into()
     } else {

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod containers;
+pub mod context;
 pub mod create;
 pub mod exec;
 pub mod files;
@@ -14,6 +15,7 @@ pub mod observe;
 pub mod port_spec;
 pub mod registry;
 pub mod system;
+pub mod trust;
 pub mod volume;
 
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches};
@@ -166,6 +168,9 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
         path: cmd.shown_path(&path).to_string(),
         usage: cmd.usage,
     };
+    if let Err(f) = trust::check_env(cmd.path, rest) {
+        return print_failure(f);
+    }
     match (cmd.run)(ctx, &inv, rest) {
         Ok(code) => code,
         Err(f) => print_failure(f),

@@ -463,8 +463,41 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+#[derive(Parser)]
+struct DialStdioCmd {
+    args: Vec<String>,
+}
+
+/// `system dial-stdio`: stdin and stdout become a connection to the daemon (what `ssh`
+/// runs on the far side for `ssh://` hosts).
+pub fn cmd_dial_stdio(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: DialStdioCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let ep = ctx.endpoint()?;
+    let t = crate::transport::Transport::new(&ep).map_err(|e| Failure::new(e, 1))?;
+    crate::transport::dial_stdio(&t).map_err(|e| match e {
+        crate::transport::DialError::Unreachable => Failure::new(
+            format!(
+                "Cannot connect to the berth daemon at {}. Is the berth daemon running?",
+                ep.host
+            ),
+            1,
+        ),
+        crate::transport::DialError::Failed(m) => Failure::new(m, 1),
+    })?;
+    Ok(0)
+}
+
 /// The commands this module implements (see `catalog.rs`).
 pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "system dial-stdio",
+        "",
+        "Proxy the stdio stream to the daemon connection. Should not be invoked manually.",
+        DialStdioCmd::command,
+        cmd_dial_stdio,
+    )
+    .hidden(),
     Command::new(
         "inspect",
         "[OPTIONS] NAME|ID [NAME|ID...]",
