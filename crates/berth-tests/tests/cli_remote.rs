@@ -592,7 +592,7 @@ fn cliremote_ssh_through_dial_stdio() {
         "berth",
         c,
         &["-H", &host, "version", "--format", "{{.Server.Version}}"],
-        &[path.clone()],
+        std::slice::from_ref(&path),
     );
     assert!(
         v.code == 0,
@@ -603,7 +603,7 @@ fn cliremote_ssh_through_dial_stdio() {
         "berth",
         c,
         &["-H", &host, "run", "--rm", "busybox", "echo", "over ssh"],
-        &[path.clone()],
+        std::slice::from_ref(&path),
     )
     .success()
     .stdout_is("over ssh\n");
@@ -613,7 +613,7 @@ fn cliremote_ssh_through_dial_stdio() {
         &[
             "-H", &host, "run", "-d", "--name", "ssh-c", "busybox", "sleep", "30",
         ],
-        &[path.clone()],
+        std::slice::from_ref(&path),
     )
     .success();
     // The docker CLI over the same sshd runs docker's dial-stdio on the far side.
@@ -621,7 +621,7 @@ fn cliremote_ssh_through_dial_stdio() {
         "docker",
         c,
         &["-H", &host, "ps", "--format", "{{.Names}}"],
-        &[path.clone()],
+        std::slice::from_ref(&path),
     )
     .success()
     .stdout_contains("ssh-c");
@@ -636,20 +636,20 @@ fn cliremote_ssh_through_dial_stdio() {
             "--docker",
             &format!("host={host}"),
         ],
-        &[path.clone()],
+        std::slice::from_ref(&path),
     )
     .success();
     cli(
         "berth",
         c,
         &["--context", "viassh", "ps", "--format", "{{.Names}}"],
-        &[path.clone()],
+        std::slice::from_ref(&path),
     )
     .success()
     .stdout_contains("ssh-c");
     // Nothing listens: ssh exits 255, reported as docker reports it.
     let bad = "ssh://root@127.0.0.1:1";
-    let b = cli("berth", c, &["-H", bad, "ps"], &[path.clone()]);
+    let b = cli("berth", c, &["-H", bad, "ps"], std::slice::from_ref(&path));
     b.code(1)
         .stderr_contains("error during connect")
         .stderr_contains("has exited with exit status 255")
@@ -658,7 +658,7 @@ fn cliremote_ssh_through_dial_stdio() {
         "berth",
         c,
         &["-H", "ssh://root@127.0.0.1:1/some/path", "ps"],
-        &[path.clone()],
+        std::slice::from_ref(&path),
     )
     .code(1)
     .stderr_contains("extra path after the host");
