@@ -12,6 +12,8 @@
 #       its override file), BENCH_CONFIG_RUNS (30) runs (berth compose vs docker compose)
 # Targets (issue 17): (a) berth-compose->berth >= 5x faster than compose->dockerd and >= 1.5x
 # faster than compose->berth; (b) <= 50 ms; (c) <= 10 ms. Figures are reported, not asserted.
+# The services exit on SIGTERM (a shell trap): `down` measures the engines, not 10 s stop
+# timeouts of a PID 1 that ignores SIGTERM.
 # Every daemon runs on a private bridge and subnet made for it (bench-cbr0 10.216.21.1/24,
 # bench-cdk0 10.216.22.1/24; project networks 10.216.23.0/24 and 10.216.24.0/24), dockerd with
 # --iptables=false; everything is removed on exit.
@@ -63,7 +65,7 @@ cleanup() {
     stop_pid "$BERTHD_PID"
     stop_pid "$DOCKERD_PID"
     ip link show "$DOCKER_BRIDGE" >/dev/null 2>&1 && ip link del "$DOCKER_BRIDGE"
-    for br in bench-cn-berth bench-cn-dockerd bench-cn-cberth; do
+    for br in bcn-berth bcn-dock bcn-cberth; do
         ip link show "$br" >/dev/null 2>&1 && ip link del "$br"
     done
     for f in "$B"/berth/root/containers/*/shim.pid; do
@@ -114,18 +116,16 @@ name: benchapp
 services:
   db:
     image: busybox
-    command: sh -c 'touch /data/ready; sleep 3600'
+    command: sh -c 'trap "exit 0" TERM; touch /data/ready; sleep 3600 & wait'
     volumes: [dbdata:/data]
     networks: [app]
     healthcheck:
       test: ["CMD", "test", "-f", "/data/ready"]
       interval: 100ms
-      start_interval: 100ms
-      start_period: 5s
       retries: 50
   web:
     image: busybox
-    command: sh -c 'while true; do echo ok | nc -l -p 80; done'
+    command: sh -c 'trap "exit 0" TERM; while true; do echo ok | nc -l -p 80 & wait; done'
     ports: ["127.0.0.1:$4:80"]
     networks: [app]
     depends_on:
@@ -133,12 +133,12 @@ services:
         condition: service_healthy
   worker:
     image: busybox
-    command: sleep 3600
+    command: sh -c 'trap "exit 0" TERM; sleep 3600 & wait'
     networks: [app]
     depends_on: [db]
   cache:
     image: busybox
-    command: sleep 3600
+    command: sh -c 'trap "exit 0" TERM; sleep 3600 & wait'
     networks: [app]
 networks:
   app:
@@ -151,9 +151,9 @@ volumes:
   dbdata:
 YAML
 }
-project "$B/proj-berth" bench-cn-berth 10.216.23.0/24 "$(free_port)"
-project "$B/proj-dockerd" bench-cn-dockerd 10.216.24.0/24 "$(free_port)"
-project "$B/proj-cberth" bench-cn-cberth 10.216.25.0/24 "$(free_port)"
+project "$B/proj-berth" bcn-berth 10.216.23.0/24 "$(free_port)"
+project "$B/proj-dockerd" bcn-dock 10.216.24.0/24 "$(free_port)"
+project "$B/proj-cberth" bcn-cberth 10.216.25.0/24 "$(free_port)"
 
 SETUPS="berth-compose-berth compose-dockerd compose-berth"
 declare -A UPDOWN NOOP

@@ -6,5 +6,6 @@ pub mod filters;
 pub mod human;
 pub mod models;
 pub mod pathstat;
+pub mod swarm;
 pub mod tarfs;
 pub mod version;

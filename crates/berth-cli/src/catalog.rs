@@ -155,6 +155,11 @@ pub static GROUPS: &[Group] = &[
     Group::new("system", "Manage berth"),
     Group::new("trust", "Manage trust on Docker images").hidden(),
     Group::new("volume", "Manage volumes"),
+    Group::new("config", "Manage Swarm configs").swarm(),
+    Group::new("node", "Manage Swarm nodes").swarm(),
+    Group::new("secret", "Manage Swarm secrets").swarm(),
+    Group::new("service", "Manage Swarm services").swarm(),
+    Group::new("swarm", "Manage Swarm").swarm(),
 ];
 
 /// Management commands implemented by other crates (registered by the binary through
@@ -192,6 +197,7 @@ pub static FAMILIES: &[&[Command]] = &[
     commands::system::COMMANDS,
     commands::volume::COMMANDS,
     commands::trust::COMMANDS,
+    commands::swarm::COMMANDS,
     crate::completion::COMMANDS,
 ];
 

@@ -102,8 +102,13 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
         listeners.push((path, l));
     }
 
-    let app =
-        axum::middleware::from_fn(routes::version_layer).layer(routes::router(engine.clone()));
+    let cluster = open_swarm(&settings, &engine).await;
+    let swarm = routes::swarm::SwarmState {
+        cluster: cluster.clone(),
+        engine: engine.clone(),
+    };
+    let app = axum::middleware::from_fn(routes::version_layer)
+        .layer(routes::router(engine.clone(), swarm));
     let mut tasks = Vec::new();
     for (_, l) in listeners {
         let app = app.clone();
@@ -123,11 +128,36 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
     for t in tasks {
         t.abort();
     }
+    cluster.shutdown().await;
     engine.network_shutdown();
     for h in &settings.hosts {
         let _ = std::fs::remove_file(h.trim_start_matches("unix://"));
     }
     Ok(())
+}
+
+/// The swarm state of the data root: inactive, locked, or resumed (tasks reconciled).
+async fn open_swarm(
+    settings: &config::Settings,
+    engine: &std::sync::Arc<Engine>,
+) -> std::sync::Arc<routes::swarm::SwarmCluster> {
+    let facts = berth_swarm::cluster::NodeFacts {
+        hostname: nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default(),
+        engine_version: berth_api::version::BERTH_VERSION.to_string(),
+        nano_cpus: std::thread::available_parallelism()
+            .map(|n| n.get() as i64)
+            .unwrap_or(1)
+            * 1_000_000_000,
+        memory_bytes: routes::mem_total() as i64,
+    };
+    let exec = std::sync::Arc::new(berth_swarm::executor::EngineExecutor::new(
+        engine.clone(),
+        settings.data_root.join("swarm"),
+    ));
+    berth_swarm::Cluster::open(&settings.data_root, facts, exec).await
 }
 
 async fn shutdown_signal() {

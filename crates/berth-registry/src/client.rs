@@ -213,18 +213,18 @@ pub(crate) fn transport_text(e: &ureq::Error) -> String {
 
 /// `code: message` per entry of a registry error body, as docker's errcode prints them.
 pub(crate) fn error_text(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let errs = v.get("errors")?.as_array()?;
-    let parts: Vec<String> = errs
+    let body: crate::documents::ErrorBody = serde_json::from_slice(body).ok()?;
+    let parts: Vec<String> = body
+        .errors
         .iter()
         .map(|e| {
             let code = e
-                .get("code")
-                .and_then(|c| c.as_str())
+                .code
+                .as_deref()
                 .unwrap_or("unknown")
                 .replace('_', " ")
                 .to_lowercase();
-            let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
+            let msg = e.message.as_deref().unwrap_or("");
             if msg.is_empty() {
                 code
             } else {
@@ -632,14 +632,13 @@ fn fetch_token(
         )));
     }
     let body = read_small(resp, 1 << 20)?;
-    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+    let answer: crate::documents::TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
         RegistryError::Transport(format!("token server {realm}: invalid answer: {e}"))
     })?;
-    v.get("token")
-        .or_else(|| v.get("access_token"))
-        .and_then(|t| t.as_str())
+    answer
+        .token
+        .or(answer.access_token)
         .filter(|t| !t.is_empty())
-        .map(str::to_string)
         .ok_or_else(|| RegistryError::Transport(format!("token server {realm}: no token")))
 }
 

@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod client;
+mod documents;
 pub mod error;
 pub mod progress;
 mod pull;

@@ -7,20 +7,16 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use berth_image::{ImageStore, IngestedLayer, Reference};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::auth::AuthConfig;
 use crate::client::{read_small, registry_host, status_error, RegistryConfig, Session};
+use crate::documents::{
+    self, ConfigHead, TagList, MT_DOCKER_LIST, MT_DOCKER_MANIFEST, MT_OCI_INDEX, MT_OCI_MANIFEST,
+    MT_SCHEMA1, MT_SCHEMA1_PLAIN,
+};
 use crate::error::RegistryError;
 use crate::progress::{self, Progress};
-
-pub(crate) const MT_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub(crate) const MT_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub(crate) const MT_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub(crate) const MT_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const MT_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
-const MT_SCHEMA1_PLAIN: &str = "application/vnd.docker.distribution.manifest.v1+json";
 
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.v1+prettyjws";
 
@@ -107,12 +103,13 @@ fn platform_string(p: &Platform) -> String {
     }
 }
 
-fn matches(want: &Platform, v: &Value) -> bool {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-    if s("os") != want.os || normalize_arch(s("architecture")) != want.arch {
+/// Whether a platform `(os, architecture, variant)` is the one wanted (arm64's variant
+/// defaults to v8; no variant wanted matches any).
+fn matches(want: &Platform, (os, arch, variant): (&str, &str, Option<&str>)) -> bool {
+    if os != want.os || normalize_arch(arch) != want.arch {
         return false;
     }
-    let got = match s("variant") {
+    let got = match variant.unwrap_or("") {
         "" if want.arch == "arm64" => "v8",
         x => x,
     };
@@ -176,15 +173,7 @@ fn get_manifest(
             "manifest verification failed for digest {by}"
         )));
     }
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| RegistryError::Invalid(format!("invalid manifest: {e}")))?;
-    let mt = match v.get("mediaType").and_then(Value::as_str) {
-        Some(m) if !m.is_empty() => m.to_string(),
-        _ if v.get("schemaVersion").and_then(Value::as_i64) == Some(1) => MT_SCHEMA1.to_string(),
-        _ if v.get("manifests").is_some() => MT_OCI_INDEX.to_string(),
-        _ if ct.is_empty() || ct == "application/json" => MT_OCI_MANIFEST.to_string(),
-        _ => ct,
-    };
+    let mt = documents::media_type(&body, &ct)?;
     if mt == MT_SCHEMA1 || mt == MT_SCHEMA1_PLAIN {
         return Err(schema1_error(r));
     }
@@ -255,12 +244,9 @@ fn pull_from(
                 r.familiar_name()
             )));
         }
-        let v: Value = serde_json::from_slice(&read_small(resp, 8 << 20)?)
+        let list: TagList = serde_json::from_slice(&read_small(resp, 8 << 20)?)
             .map_err(|e| RegistryError::Invalid(format!("invalid tag list: {e}")))?;
-        let mut tags: Vec<String> = v
-            .get("tags")
-            .and_then(|t| serde_json::from_value(t.clone()).ok())
-            .unwrap_or_default();
+        let mut tags = list.tags.unwrap_or_default();
         tags.sort();
         tags.into_iter().map(|t| r.with_tag(&t)).collect()
     } else {
@@ -305,32 +291,24 @@ fn pull_one(
         &format!("Pulling from {}", r.path()),
     ));
     let (mt, body) = if mt == MT_OCI_INDEX || mt == MT_DOCKER_LIST {
-        let v: Value = serde_json::from_slice(&body)
-            .map_err(|e| RegistryError::Invalid(format!("invalid manifest list: {e}")))?;
-        let list = v
-            .get("manifests")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let pick = list
+        let index = documents::parse_index(&body)?;
+        let pick = index
+            .manifests()
             .iter()
-            .filter(|m| m.get("platform").is_some_and(|p| matches(platform, p)))
-            // An exact variant match first (a missing one matches any).
-            .max_by_key(|m| {
-                m.pointer("/platform/variant").and_then(Value::as_str)
-                    == platform.variant.as_deref()
+            .filter_map(|m| {
+                let p = documents::platform_strings(m.platform().as_ref()?);
+                let wanted = matches(platform, (&p.0, &p.1, p.2.as_deref()));
+                wanted.then_some((m, p.2))
             })
+            // An exact variant match first (a missing one matches any).
+            .max_by_key(|(_, variant)| variant.as_deref() == platform.variant.as_deref())
             .ok_or_else(|| {
                 RegistryError::NotFound(format!(
                     "no matching manifest for {} in the manifest list entries",
                     platform_string(platform)
                 ))
             })?;
-        let d = pick
-            .get("digest")
-            .and_then(Value::as_str)
-            .ok_or_else(|| RegistryError::Invalid("manifest list entry without digest".into()))?
-            .to_string();
+        let d = pick.0.digest().to_string();
         let (mt2, body2, _) = get_manifest(s, r, &d)?;
         (mt2, body2)
     } else {
@@ -342,41 +320,22 @@ fn pull_one(
             r.familiar_string()
         )));
     }
-    let m: Value = serde_json::from_slice(&body)
-        .map_err(|e| RegistryError::Invalid(format!("invalid manifest: {e}")))?;
-    let config_digest = m
-        .pointer("/config/digest")
-        .and_then(Value::as_str)
-        .ok_or_else(|| RegistryError::Invalid("manifest without config".into()))?
-        .to_string();
+    let m = documents::parse_manifest(&body)?;
+    let config_digest = m.config().digest().to_string();
     let config = if store.has_blob(&config_digest) {
         store.read_blob(&config_digest)?
     } else {
         get_blob_small(s, &config_digest)?
     };
-    let cfgv: Value = serde_json::from_slice(&config)
+    let cfgv: ConfigHead = serde_json::from_slice(&config)
         .map_err(|e| RegistryError::Invalid(format!("invalid image config: {e}")))?;
     if explicit {
         let got = Platform {
-            os: cfgv
-                .get("os")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            arch: cfgv
-                .get("architecture")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            variant: cfgv
-                .get("variant")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            os: cfgv.os.clone().unwrap_or_default(),
+            arch: cfgv.architecture.clone().unwrap_or_default(),
+            variant: cfgv.variant.clone(),
         };
-        if !matches(
-            platform,
-            &serde_json::json!({"os": got.os, "architecture": got.arch, "variant": got.variant}),
-        ) {
+        if !matches(platform, (&got.os, &got.arch, got.variant.as_deref())) {
             return Err(RegistryError::NotFound(format!(
                 "image with reference {} was found but does not match the specified platform: wanted {}, actual: {}",
                 r.familiar_string(),
@@ -385,15 +344,8 @@ fn pull_one(
             )));
         }
     }
-    let diff_ids: Vec<String> = cfgv
-        .pointer("/rootfs/diff_ids")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
-    let layers = m
-        .get("layers")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let diff_ids: Vec<String> = cfgv.rootfs.and_then(|r| r.diff_ids).unwrap_or_default();
+    let layers = m.layers();
     if layers.len() != diff_ids.len() {
         return Err(RegistryError::Invalid(format!(
             "invalid manifest, layers length mismatch: expected {}, got {}",
@@ -402,20 +354,20 @@ fn pull_one(
         )));
     }
     let mut descs = Vec::new();
-    for l in &layers {
-        let mt = l.get("mediaType").and_then(Value::as_str).unwrap_or("");
-        if !LAYER_TYPES.contains(&mt) {
+    for l in layers {
+        let mt = l.media_type().to_string();
+        if !LAYER_TYPES.contains(&mt.as_str()) {
             return Err(RegistryError::Invalid(format!(
                 "unsupported layer media type {mt}"
             )));
         }
-        let d = l
-            .get("digest")
-            .and_then(Value::as_str)
-            .filter(|d| d.starts_with("sha256:") && d.len() == 71)
-            .ok_or_else(|| RegistryError::Invalid("invalid layer digest in manifest".into()))?;
-        let size = l.get("size").and_then(Value::as_u64).unwrap_or(0);
-        descs.push((d.to_string(), size));
+        let d = l.digest().to_string();
+        if !(d.starts_with("sha256:") && d.len() == 71) {
+            return Err(RegistryError::Invalid(
+                "invalid layer digest in manifest".into(),
+            ));
+        }
+        descs.push((d, l.size()));
     }
     let chains = berth_image::store::chain_ids(&diff_ids);
 
@@ -614,20 +566,13 @@ mod tests {
         let (p, explicit) = parse_platform(Some("linux/arm64")).unwrap_or_else(|e| panic!("{e}"));
         assert!(explicit);
         assert_eq!((p.os.as_str(), p.arch.as_str()), ("linux", "arm64"));
-        assert!(matches(
-            &p,
-            &serde_json::json!({"os":"linux","architecture":"arm64","variant":"v8"})
-        ));
-        assert!(!matches(
-            &p,
-            &serde_json::json!({"os":"linux","architecture":"amd64"})
-        ));
+        assert!(matches(&p, ("linux", "arm64", Some("v8"))));
+        assert!(matches(&p, ("linux", "aarch64", None)));
+        assert!(!matches(&p, ("linux", "amd64", None)));
         assert!(parse_platform(Some("linux//x")).is_err());
         assert!(parse_platform(Some("plan9/amd64")).is_err());
         let (v, _) = parse_platform(Some("linux/arm/v7")).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!matches(
-            &v,
-            &serde_json::json!({"os":"linux","architecture":"arm","variant":"v6"})
-        ));
+        assert!(!matches(&v, ("linux", "arm", Some("v6"))));
+        assert!(matches(&v, ("linux", "arm", Some("v7"))));
     }
 }

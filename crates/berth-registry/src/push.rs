@@ -13,11 +13,11 @@ use serde_json::json;
 
 use crate::auth::AuthConfig;
 use crate::client::{registry_host, status_error, RegistryConfig, Session};
+use crate::documents::{self, MT_OCI_MANIFEST};
 use crate::error::RegistryError;
 use crate::progress::{self, Progress};
-use crate::pull::{sha256_digest, MT_OCI_MANIFEST};
+use crate::pull::sha256_digest;
 
-const MT_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const MONOLITHIC_MAX: u64 = 32 << 20;
 const CHUNK: u64 = 64 << 20;
 
@@ -353,16 +353,11 @@ pub fn push(
             let w = m.into_inner().unwrap_or_else(|p| p.into_inner());
             wire.push(w.ok_or_else(|| RegistryError::Transport("a layer was not pushed".into()))?);
         }
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": MT_OCI_MANIFEST,
-            "config": { "mediaType": MT_OCI_CONFIG, "digest": img.id, "size": img.config.len() },
-            "layers": wire.iter().map(|l| json!({
-                "mediaType": l.media_type, "digest": l.digest, "size": l.size,
-            })).collect::<Vec<_>>(),
-        });
-        let body = serde_json::to_vec(&manifest)
-            .map_err(|e| RegistryError::Invalid(format!("encoding manifest: {e}")))?;
+        let layers: Vec<(String, String, u64)> = wire
+            .iter()
+            .map(|l| (l.media_type.clone(), l.digest.clone(), l.size))
+            .collect();
+        let body = documents::image_manifest(&img.id, img.config.len() as u64, &layers)?;
         let digest = sha256_digest(&body);
         let t = tag.tag().unwrap_or("latest");
         let r = s.send_bytes(

@@ -4,6 +4,8 @@ pub mod build;
 pub mod containers;
 pub mod context;
 pub mod create;
+#[cfg(test)]
+mod create_golden;
 pub mod exec;
 pub mod files;
 pub mod images;
@@ -14,6 +16,7 @@ mod network_ipam;
 pub mod observe;
 pub mod port_spec;
 pub mod registry;
+pub mod swarm;
 pub mod system;
 pub mod trust;
 pub mod volume;
@@ -171,10 +174,85 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     if let Err(f) = trust::check_env(cmd.path, rest) {
         return print_failure(f);
     }
+    // --help for every command here, whether or not its handler parses flags (cheap test
+    // first: the flags are built only when a word could be a help flag).
+    let maybe_help = rest
+        .iter()
+        .any(|a| a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h')));
+    if maybe_help {
+        if let Some(short) = wants_help(&(cmd.flags)(), rest) {
+            if short {
+                eprintln!("Flag shorthand -h has been deprecated, use --help");
+            }
+            println!("{}", help::command_help(cmd, &inv.path));
+            return 0;
+        }
+    }
     match (cmd.run)(ctx, &inv, rest) {
         Ok(code) => code,
         Err(f) => print_failure(f),
     }
+}
+
+/// Whether `args` ask for help as pflag would see it: `--help`, or `-h` where the command
+/// gives `-h` no other meaning (`Some(true)`: through `-h`). Flag values are skipped; `--`
+/// ends the flags, and so does the first argument for commands whose arguments take the
+/// rest of the line (run, exec, top).
+fn wants_help(flags: &clap::Command, args: &[String]) -> Option<bool> {
+    let takes_value = |a: &clap::Arg| {
+        a.get_action().takes_values()
+            && !a
+                .get_value_names()
+                .and_then(|v| v.first())
+                .is_some_and(|v| v == "bool")
+    };
+    let stops_at_arg = flags
+        .get_positionals()
+        .any(|p| p.is_trailing_var_arg_set() || p.is_allow_hyphen_values_set());
+    let h_taken = flags.get_arguments().any(|a| a.get_short() == Some('h'));
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        i += 1;
+        if a == "--" {
+            return None;
+        }
+        if a == "--help" {
+            return Some(false);
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            if !long.contains('=')
+                && flags
+                    .get_arguments()
+                    .any(|x| x.get_long() == Some(long) && takes_value(x))
+            {
+                i += 1;
+            }
+            continue;
+        }
+        if let Some(cluster) = a.strip_prefix('-').filter(|c| !c.is_empty()) {
+            for (n, c) in cluster.char_indices() {
+                if c == 'h' && !h_taken {
+                    return Some(true);
+                }
+                if flags
+                    .get_arguments()
+                    .any(|x| x.get_short() == Some(c) && takes_value(x))
+                {
+                    // The rest of the word, or the next word, is its value.
+                    if n + c.len_utf8() == cluster.len() {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+            continue;
+        }
+        if stops_at_arg {
+            return None;
+        }
+    }
+    None
 }
 
 /// `berth help [COMMAND...]`.

@@ -10,7 +10,7 @@ mod images;
 mod networks;
 mod observe;
 mod stream;
-mod swarm;
+pub mod swarm;
 mod system;
 mod volumes;
 mod ws;
@@ -27,6 +27,7 @@ use berth_engine::Engine;
 use std::sync::Arc;
 
 pub type AppState = Arc<Engine>;
+pub use system::mem_total;
 
 /// The client connection's descriptor, for hijacked sessions (see `stream::splice_upgraded`:
 /// it asks the kernel whether the client has read our response head yet).
@@ -51,7 +52,7 @@ pub fn conn_fd(req: &axum::extract::Request) -> Option<i32> {
         .map(|c| c.0 .0)
 }
 
-pub fn router(engine: Arc<Engine>) -> Router {
+pub fn router(engine: Arc<Engine>, swarm: swarm::SwarmState) -> Router {
     Router::new()
         .route("/_ping", get(system::ping).head(system::ping))
         .route("/version", get(system::version))
@@ -132,7 +133,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         )
         .fallback(not_found)
         .with_state(engine)
-        .merge(swarm::router())
+        .merge(swarm::router(swarm.clone()))
+        .layer(axum::Extension(swarm))
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -78,7 +78,7 @@ fn os_name() -> String {
         .unwrap_or_else(|| "Linux".into())
 }
 
-fn mem_total() -> u64 {
+pub fn mem_total() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
@@ -91,7 +91,10 @@ fn mem_total() -> u64 {
         .unwrap_or(0)
 }
 
-pub async fn info(State(engine): State<AppState>) -> Json<Value> {
+pub async fn info(
+    State(engine): State<AppState>,
+    axum::Extension(swarm): axum::Extension<super::swarm::SwarmState>,
+) -> Json<Value> {
     let mut running = 0;
     let mut paused = 0;
     let mut stopped = 0;
@@ -108,6 +111,7 @@ pub async fn info(State(engine): State<AppState>) -> Json<Value> {
     }
     let images = engine.images.list().await.map(|l| l.len()).unwrap_or(0);
     let cgroup_v2 = berth_engine::host_cgroup_v2();
+    let swarm_info = json!(swarm.cluster.info().await);
     let hostname = nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -173,14 +177,7 @@ pub async fn info(State(engine): State<AppState>) -> Json<Value> {
             .map(|(name, path)| (name, json!({ "path": path })))
             .collect::<serde_json::Map<String, Value>>(),
         "DefaultRuntime": engine.cfg.default_runtime,
-        "Swarm": {
-            "NodeID": "",
-            "NodeAddr": "",
-            "LocalNodeState": "inactive",
-            "ControlAvailable": false,
-            "Error": "",
-            "RemoteManagers": Value::Null,
-        },
+        "Swarm": swarm_info,
         "LiveRestoreEnabled": true,
         "Isolation": "",
         "InitBinary": "",

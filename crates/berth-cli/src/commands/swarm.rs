@@ -1,0 +1,1938 @@
+//! `swarm`, `node`, `service`, `secret` and `config`: the docker CLI's swarm commands
+//! (the common flags; tables and `--format` as docker prints them) over the swarm
+//! endpoints. Request bodies are berth-api's typed swarm models.
+
+use clap::{CommandFactory, Parser};
+use serde_json::{json, Value};
+use std::io::Read;
+
+use super::{join_errors, parse, InspectOutput, Invocation};
+use crate::catalog::Command;
+use crate::client::{filters_json, q, query, Body};
+use crate::format::{from_json, render_list};
+use crate::{CmdResult, Ctx, Failure};
+use berth_api::swarm as sw;
+
+fn s(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    match cur {
+        Value::String(x) => x.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn fail(msg: impl Into<String>) -> Failure {
+    Failure::new(msg.into(), 1)
+}
+
+/// Go's `time.ParseDuration` for the common units (ns, us, ms, s, m, h; combined).
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let bad = || format!("time: invalid duration \"{s}\"");
+    if s == "0" {
+        return Ok(0);
+    }
+    let mut total: f64 = 0.0;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let n: f64 = rest[..num_end].parse().map_err(|_| bad())?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let mult = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        total += n * mult;
+        rest = &rest[unit_end..];
+    }
+    Ok(total as i64)
+}
+
+fn print_table(
+    format: &Option<String>,
+    quiet: bool,
+    quiet_field: &str,
+    default: &str,
+    headers: &[(&str, &str)],
+    rows: &[Value],
+) -> CmdResult {
+    let format = format.clone().unwrap_or_default();
+    let format = if quiet && (format.is_empty() || format == "table") {
+        format!("{{{{.{quiet_field}}}}}")
+    } else {
+        format
+    };
+    let rows: Vec<_> = rows.iter().map(from_json).collect();
+    let mut out = std::io::stdout().lock();
+    render_list(&mut out, &format, default, headers, &rows).map_err(|e| fail(e.0))?;
+    Ok(0)
+}
+
+/// "3 minutes ago" as docker's units.HumanDuration.
+fn ago(ts: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(ts) {
+        Ok(t) => {
+            let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_milliseconds()
+                as f64
+                / 1000.0;
+            format!("{} ago", crate::units::human_duration(secs.max(0.0)))
+        }
+        Err(_) => String::new(),
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+// ---- swarm ------------------------------------------------------------------------------
+
+#[derive(Parser)]
+struct InitCmd {
+    #[arg(
+        long,
+        help = "Advertised address (format: \"<ip|interface>[:port]\")",
+        value_name = "string"
+    )]
+    advertise_addr: Option<String>,
+    #[arg(
+        long,
+        default_value = "0.0.0.0:2377",
+        help = "Listen address (format: \"<ip|interface>[:port]\") (default 0.0.0.0:2377)",
+        value_name = "node-addr"
+    )]
+    listen_addr: String,
+    #[arg(
+        long,
+        help = "Address or interface to use for data path traffic (format: \"<ip|interface>\")",
+        value_name = "string"
+    )]
+    data_path_addr: Option<String>,
+    #[arg(
+        long,
+        default_value_t = 0,
+        help = "Port number to use for data path traffic (1024 - 49151). If no value is set or is set to 0, the default port (4789) is used.",
+        value_name = "uint32"
+    )]
+    data_path_port: u32,
+    #[arg(
+        long,
+        help = "default address pool in CIDR format (default [])",
+        value_name = "ipNetSlice"
+    )]
+    default_addr_pool: Vec<String>,
+    #[arg(
+        long,
+        default_value_t = 24,
+        help = "default address pool subnet mask length (default 24)",
+        value_name = "uint32"
+    )]
+    default_addr_pool_mask_length: u32,
+    #[arg(
+        long,
+        help = "Enable manager autolocking (requiring an unlock key to start a stopped manager)"
+    )]
+    autolock: bool,
+    #[arg(
+        long,
+        default_value = "active",
+        help = "Availability of the node (\"active\", \"pause\", \"drain\") (default \"active\")",
+        value_name = "string"
+    )]
+    availability: String,
+    #[arg(
+        long,
+        help = "Task history retention limit (default 5)",
+        value_name = "int"
+    )]
+    task_history_limit: Option<i64>,
+    #[arg(long, help = "Force create a new cluster from current state")]
+    force_new_cluster: bool,
+    args: Vec<String>,
+}
+
+fn join_hint(role: &str, token: &str, addr: &str) -> String {
+    format!("To add a {role} to this swarm, run the following command:\n\n    berth swarm join --token {token} {addr}\n")
+}
+
+const UNLOCK_HINT: &str = "To unlock a swarm manager after it restarts, run the `berth swarm unlock`\ncommand and provide the following key:\n\n    ";
+const UNLOCK_TAIL: &str = "\n\nPlease remember to store this key in a password manager, since without it you\nwill not be able to restart the manager.";
+
+fn manager_addr(ctx: &mut Ctx) -> Result<String, Failure> {
+    let info = ctx.client()?.get_json("/info")?;
+    Ok(info["Swarm"]["RemoteManagers"][0]["Addr"]
+        .as_str()
+        .unwrap_or("")
+        .to_string())
+}
+
+fn swarm_init(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: InitCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let mut spec = sw::Spec::default();
+    spec.orchestration.task_history_retention_limit = o.task_history_limit;
+    spec.encryption_config.auto_lock_managers = o.autolock;
+    let req = sw::InitRequest {
+        listen_addr: o.listen_addr,
+        advertise_addr: o.advertise_addr.unwrap_or_default(),
+        data_path_addr: o.data_path_addr.unwrap_or_default(),
+        data_path_port: o.data_path_port,
+        force_new_cluster: o.force_new_cluster,
+        spec,
+        auto_lock_managers: o.autolock,
+        availability: o.availability,
+        default_addr_pool: if o.default_addr_pool.is_empty() {
+            None
+        } else {
+            Some(o.default_addr_pool)
+        },
+        subnet_size: o.default_addr_pool_mask_length,
+    };
+    let body = serde_json::to_value(&req).map_err(|e| fail(e.to_string()))?;
+    let id = ctx.client()?.post_json("/swarm/init", Body::Json(body))?;
+    let id = id.as_str().unwrap_or_default().to_string();
+    println!("Swarm initialized: current node ({id}) is now a manager.\n");
+    let sw = ctx.client()?.get_json("/swarm")?;
+    let addr = manager_addr(ctx)?;
+    println!(
+        "{}",
+        join_hint("worker", &s(&sw, &["JoinTokens", "Worker"]), &addr)
+    );
+    println!("To add a manager to this swarm, run 'berth swarm join-token manager' and follow the instructions.\n");
+    if req.auto_lock_managers {
+        let k = ctx.client()?.get_json("/swarm/unlockkey")?;
+        println!("{UNLOCK_HINT}{}{UNLOCK_TAIL}", s(&k, &["UnlockKey"]));
+    }
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct LeaveCmd {
+    #[arg(
+        short = 'f',
+        long,
+        help = "Force this node to leave the swarm, ignoring warnings"
+    )]
+    force: bool,
+    args: Vec<String>,
+}
+
+fn swarm_leave(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: LeaveCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let path = if o.force {
+        "/swarm/leave?force=1"
+    } else {
+        "/swarm/leave"
+    };
+    ctx.client()?.call("POST", path, Body::None)?.bytes()?;
+    println!("Node left the swarm.");
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct JoinTokenCmd {
+    #[arg(short = 'q', long, help = "Only display token")]
+    quiet: bool,
+    #[arg(long, help = "Rotate join token")]
+    rotate: bool,
+    args: Vec<String>,
+}
+
+fn swarm_join_token(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: JoinTokenCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let role = o.args[0].as_str();
+    let (key, flag) = match role {
+        "worker" => ("Worker", "rotateWorkerToken"),
+        "manager" => ("Manager", "rotateManagerToken"),
+        _ => return Err(fail("unknown role ".to_string() + role)),
+    };
+    let c = ctx.client()?;
+    if o.rotate {
+        let sw = c.get_json("/swarm")?;
+        let v = sw["Version"]["Index"].as_u64().unwrap_or(0);
+        c.call(
+            "POST",
+            &format!("/swarm/update?version={v}&{flag}=true"),
+            Body::Json(sw["Spec"].clone()),
+        )?
+        .bytes()?;
+        if !o.quiet {
+            println!("Successfully rotated {role} join token.\n");
+        }
+    }
+    let sw = c.get_json("/swarm")?;
+    let token = s(&sw, &["JoinTokens", key]);
+    if o.quiet {
+        println!("{token}");
+        return Ok(0);
+    }
+    let addr = manager_addr(ctx)?;
+    println!("{}", join_hint(role, &token, &addr));
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct UnlockKeyCmd {
+    #[arg(short = 'q', long, help = "Only display token")]
+    quiet: bool,
+    #[arg(long, help = "Rotate unlock key")]
+    rotate: bool,
+    args: Vec<String>,
+}
+
+fn swarm_unlock_key(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: UnlockKeyCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let c = ctx.client()?;
+    if o.rotate {
+        let sw = c.get_json("/swarm")?;
+        if sw["Spec"]["EncryptionConfig"]["AutoLockManagers"] != json!(true) {
+            return Err(fail("cannot rotate because autolock is not turned on"));
+        }
+        let v = sw["Version"]["Index"].as_u64().unwrap_or(0);
+        c.call(
+            "POST",
+            &format!("/swarm/update?version={v}&rotateManagerUnlockKey=true"),
+            Body::Json(sw["Spec"].clone()),
+        )?
+        .bytes()?;
+        if !o.quiet {
+            println!("Successfully rotated manager unlock key.\n");
+        }
+    }
+    let k = s(&c.get_json("/swarm/unlockkey")?, &["UnlockKey"]);
+    if k.is_empty() {
+        return Err(fail("no unlock key is set"));
+    }
+    if o.quiet {
+        println!("{k}");
+    } else {
+        println!("{UNLOCK_HINT}{k}{UNLOCK_TAIL}");
+    }
+    Ok(0)
+}
+
+fn swarm_unlock(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    inv.none(args)?;
+    let info = ctx.client()?.get_json("/info")?;
+    match s(&info, &["Swarm", "LocalNodeState"]).as_str() {
+        "inactive" => return Err(fail("Error: This node is not part of a swarm")),
+        "locked" => {}
+        _ => return Err(fail("Error: swarm is not locked")),
+    }
+    let mut key = String::new();
+    std::io::stdin()
+        .read_to_string(&mut key)
+        .map_err(|e| fail(e.to_string()))?;
+    let key = key.lines().next().unwrap_or("").trim().to_string();
+    ctx.client()?
+        .call(
+            "POST",
+            "/swarm/unlock",
+            Body::Json(json!({ "UnlockKey": key })),
+        )?
+        .bytes()?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct UpdateSwarmCmd {
+    #[arg(
+        long,
+        help = "Change manager autolocking setting (true|false)",
+        require_equals = true,
+        value_name = "bool"
+    )]
+    autolock: Option<Option<bool>>,
+    #[arg(
+        long,
+        help = "Task history retention limit (default 5)",
+        value_name = "int"
+    )]
+    task_history_limit: Option<i64>,
+    #[arg(
+        long,
+        help = "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)",
+        value_name = "duration"
+    )]
+    dispatcher_heartbeat: Option<String>,
+    #[arg(
+        long,
+        help = "Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)",
+        value_name = "duration"
+    )]
+    cert_expiry: Option<String>,
+    args: Vec<String>,
+}
+
+fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: UpdateSwarmCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let c = ctx.client()?;
+    let sw = c.get_json("/swarm")?;
+    let mut spec: sw::Spec =
+        serde_json::from_value(sw["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+    let was = spec.encryption_config.auto_lock_managers;
+    if let Some(a) = o.autolock {
+        spec.encryption_config.auto_lock_managers = a.unwrap_or(true);
+    }
+    if let Some(l) = o.task_history_limit {
+        spec.orchestration.task_history_retention_limit = Some(l);
+    }
+    if let Some(d) = &o.dispatcher_heartbeat {
+        spec.dispatcher.heartbeat_period = parse_duration(d).map_err(fail)?;
+    }
+    if let Some(d) = &o.cert_expiry {
+        spec.ca_config.node_cert_expiry = parse_duration(d).map_err(fail)?;
+    }
+    let v = sw["Version"]["Index"].as_u64().unwrap_or(0);
+    let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
+    c.call(
+        "POST",
+        &format!("/swarm/update?version={v}"),
+        Body::Json(body),
+    )?
+    .bytes()?;
+    println!("Swarm updated.");
+    if spec.encryption_config.auto_lock_managers && !was {
+        let k = s(&c.get_json("/swarm/unlockkey")?, &["UnlockKey"]);
+        println!("{UNLOCK_HINT}{k}{UNLOCK_TAIL}");
+    }
+    Ok(0)
+}
+
+fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    inv.none(args)?;
+    let sw = ctx.client()?.get_json("/swarm")?;
+    print!("{}", s(&sw, &["TLSInfo", "TrustRoot"]));
+    Ok(0)
+}
+
+// ---- nodes --------------------------------------------------------------------------------
+
+#[derive(Parser)]
+struct ListCmd {
+    #[arg(short = 'q', long, help = "Only display IDs")]
+    quiet: bool,
+    #[arg(
+        short = 'f',
+        long,
+        help = "Filter output based on conditions provided",
+        value_name = "filter"
+    )]
+    filter: Vec<String>,
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
+    format: Option<String>,
+    args: Vec<String>,
+}
+
+const NODE_HEADERS: &[(&str, &str)] = &[
+    ("ID", "ID"),
+    ("Self", "SELF"),
+    ("Hostname", "HOSTNAME"),
+    ("Status", "STATUS"),
+    ("Availability", "AVAILABILITY"),
+    ("ManagerStatus", "MANAGER STATUS"),
+    ("EngineVersion", "ENGINE VERSION"),
+    ("TLSStatus", "TLS STATUS"),
+];
+
+fn filtered(
+    ctx: &mut Ctx,
+    path: &str,
+    filter: &[String],
+    extra: &[String],
+) -> Result<Value, Failure> {
+    let mut qs: Vec<String> = extra.to_vec();
+    if let Some(f) = filters_json(filter).map_err(fail)? {
+        qs.push(format!("filters={}", q(&f)));
+    }
+    Ok(ctx.client()?.get_json(&format!("{path}{}", query(&qs)))?)
+}
+
+fn node_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ListCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let me = s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"]);
+    let nodes = filtered(ctx, "/nodes", &o.filter, &[])?;
+    let mut rows: Vec<Value> = nodes
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|n| {
+            let id = s(n, &["ID"]);
+            let leader = n["ManagerStatus"]["Leader"] == json!(true);
+            json!({
+                "ID": if id == me { format!("{id} *") } else { id.clone() },
+                "Self": id == me,
+                "Hostname": s(n, &["Description", "Hostname"]),
+                "Status": capitalize(&s(n, &["Status", "State"])),
+                "Availability": capitalize(&s(n, &["Spec", "Availability"])),
+                "ManagerStatus": if leader { "Leader".to_string() } else { capitalize(&s(n, &["ManagerStatus", "Reachability"])) },
+                "EngineVersion": s(n, &["Description", "Engine", "EngineVersion"]),
+                "TLSStatus": "Ready",
+            })
+        })
+        .collect();
+    rows.sort_by_key(|r| s(r, &["Hostname"]));
+    print_table(
+        &o.format,
+        o.quiet,
+        "ID",
+        "table {{.ID}}\t{{.Hostname}}\t{{.Status}}\t{{.Availability}}\t{{.ManagerStatus}}\t{{.EngineVersion}}",
+        NODE_HEADERS,
+        &rows,
+    )
+}
+
+#[derive(Parser)]
+struct InspectCmd {
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
+    format: Option<String>,
+    #[arg(long, help = "Print the information in a human friendly format")]
+    pretty: bool,
+    args: Vec<String>,
+}
+
+fn inspect_each(ctx: &mut Ctx, o: &InspectCmd, base: &str, resolve_self: bool) -> CmdResult {
+    let output = InspectOutput::new(o.format.as_deref())?;
+    let mut found = Vec::new();
+    let mut errs = Vec::new();
+    let me = if resolve_self {
+        s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"])
+    } else {
+        String::new()
+    };
+    let c = ctx.client()?;
+    for name in &o.args {
+        let key = if resolve_self && name == "self" {
+            &me
+        } else {
+            name
+        };
+        match c.get_json(&format!("{base}/{}", q(key))) {
+            Ok(v) => found.push(v),
+            Err(e) => errs.push(format!("Error response from daemon: {}", e.message())),
+        }
+    }
+    output.print(found)?;
+    join_errors(errs)
+}
+
+fn node_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: InspectCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    inspect_each(ctx, &o, "/nodes", true)
+}
+
+#[derive(Parser)]
+struct NodeUpdateCmd {
+    #[arg(
+        long,
+        help = "Availability of the node (\"active\", \"pause\", \"drain\")",
+        value_name = "string"
+    )]
+    availability: Option<String>,
+    #[arg(
+        long,
+        help = "Role of the node (\"worker\", \"manager\")",
+        value_name = "string"
+    )]
+    role: Option<String>,
+    #[arg(
+        long,
+        help = "Add or update a node label (\"key=value\")",
+        value_name = "list"
+    )]
+    label_add: Vec<String>,
+    #[arg(long, help = "Remove a node label if exists", value_name = "list")]
+    label_rm: Vec<String>,
+    args: Vec<String>,
+}
+
+fn node_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: NodeUpdateCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let c = ctx.client()?;
+    let n = c.get_json(&format!("/nodes/{}", q(&o.args[0])))?;
+    let mut spec: sw::NodeSpec =
+        serde_json::from_value(n["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+    if let Some(a) = o.availability {
+        spec.availability = a;
+    }
+    if let Some(r) = o.role {
+        spec.role = r;
+    }
+    for l in &o.label_add {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        spec.labels.insert(k.to_string(), v.to_string());
+    }
+    for k in &o.label_rm {
+        if spec.labels.remove(k).is_none() {
+            return Err(fail(format!("key {k} doesn't exist in node's labels")));
+        }
+    }
+    let v = n["Version"]["Index"].as_u64().unwrap_or(0);
+    let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
+    c.call(
+        "POST",
+        &format!("/nodes/{}/update?version={v}", q(&s(&n, &["ID"]))),
+        Body::Json(body),
+    )?
+    .bytes()?;
+    println!("{}", o.args[0]);
+    Ok(0)
+}
+
+// ---- tasks (node ps, service ps) ----------------------------------------------------------
+
+const TASK_HEADERS: &[(&str, &str)] = &[
+    ("ID", "ID"),
+    ("Name", "NAME"),
+    ("Image", "IMAGE"),
+    ("Node", "NODE"),
+    ("DesiredState", "DESIRED STATE"),
+    ("CurrentState", "CURRENT STATE"),
+    ("Error", "ERROR"),
+    ("Ports", "PORTS"),
+];
+
+#[derive(Parser)]
+struct PsCmd {
+    #[arg(short = 'q', long, help = "Only display task IDs")]
+    quiet: bool,
+    #[arg(
+        short = 'f',
+        long,
+        help = "Filter output based on conditions provided",
+        value_name = "filter"
+    )]
+    filter: Vec<String>,
+    #[arg(
+        long,
+        help = "Pretty-print tasks using a Go template",
+        value_name = "string"
+    )]
+    format: Option<String>,
+    #[arg(long, help = "Do not truncate output")]
+    no_trunc: bool,
+    #[arg(long, help = "Do not map IDs to Names")]
+    no_resolve: bool,
+    args: Vec<String>,
+}
+
+fn task_rows(
+    ctx: &mut Ctx,
+    tasks: &[Value],
+    no_trunc: bool,
+    no_resolve: bool,
+) -> Result<Vec<Value>, Failure> {
+    let c = ctx.client()?;
+    let services = c.get_json("/services")?;
+    let nodes = c.get_json("/nodes")?;
+    let svc_name = |id: &str| {
+        services
+            .as_array()
+            .and_then(|a| a.iter().find(|x| s(x, &["ID"]) == id))
+            .map(|x| s(x, &["Spec", "Name"]))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let node_name = |id: &str| {
+        nodes
+            .as_array()
+            .and_then(|a| a.iter().find(|x| s(x, &["ID"]) == id))
+            .map(|x| s(x, &["Description", "Hostname"]))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let mut tasks: Vec<&Value> = tasks.iter().collect();
+    // docker: by service name, slot, then newest first.
+    tasks.sort_by(|a, b| {
+        (
+            svc_name(&s(a, &["ServiceID"])),
+            a["Slot"].as_u64(),
+            s(b, &["CreatedAt"]),
+        )
+            .cmp(&(
+                svc_name(&s(b, &["ServiceID"])),
+                b["Slot"].as_u64(),
+                s(a, &["CreatedAt"]),
+            ))
+    });
+    let mut prev_slot: Option<(String, u64, String)> = None;
+    let mut rows = Vec::new();
+    for t in tasks {
+        let svc = if no_resolve {
+            s(t, &["ServiceID"])
+        } else {
+            svc_name(&s(t, &["ServiceID"]))
+        };
+        let slot = t["Slot"].as_u64().unwrap_or(0);
+        let node_id = s(t, &["NodeID"]);
+        let mut name = if slot > 0 {
+            format!("{svc}.{slot}")
+        } else {
+            format!("{svc}.{node_id}")
+        };
+        let key = (
+            svc.clone(),
+            slot,
+            if slot > 0 {
+                String::new()
+            } else {
+                node_id.clone()
+            },
+        );
+        if prev_slot.as_ref() == Some(&key) {
+            name = format!(" \\_ {name}");
+        }
+        prev_slot = Some(key);
+        let id = s(t, &["ID"]);
+        let mut err = s(t, &["Status", "Err"]);
+        if !no_trunc && err.chars().count() > 29 {
+            err = format!("\"{}…\"", err.chars().take(29).collect::<String>());
+        } else if !err.is_empty() {
+            err = format!("\"{err}\"");
+        }
+        let mut image = s(t, &["Spec", "ContainerSpec", "Image"]);
+        if !no_trunc {
+            if let Some(i) = image.find("@sha256:") {
+                image.truncate(i);
+            }
+        }
+        rows.push(json!({
+            "ID": if no_trunc { id.clone() } else { id.chars().take(12).collect() },
+            "Name": name,
+            "Image": image,
+            "Node": if no_resolve { node_id.clone() } else { node_name(&node_id) },
+            "DesiredState": capitalize(&s(t, &["DesiredState"])),
+            "CurrentState": format!("{} {}", capitalize(&s(t, &["Status", "State"])), ago(&s(t, &["Status", "Timestamp"]))),
+            "Error": err,
+            "Ports": "",
+        }));
+    }
+    Ok(rows)
+}
+
+fn print_tasks(ctx: &mut Ctx, o: &PsCmd, tasks: &[Value]) -> CmdResult {
+    let rows = task_rows(ctx, tasks, o.no_trunc, o.no_resolve)?;
+    print_table(
+        &o.format,
+        o.quiet,
+        "ID",
+        "table {{.ID}}\t{{.Name}}\t{{.Image}}\t{{.Node}}\t{{.DesiredState}}\t{{.CurrentState}}\t{{.Error}}\t{{.Ports}}",
+        TASK_HEADERS,
+        &rows,
+    )
+}
+
+fn node_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PsCmd = parse(inv, args)?;
+    let nodes = if o.args.is_empty() {
+        vec!["self".to_string()]
+    } else {
+        o.args.clone()
+    };
+    let me = s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"]);
+    let mut all = Vec::new();
+    for n in nodes {
+        let key = if n == "self" { me.clone() } else { n };
+        let node = ctx.client()?.get_json(&format!("/nodes/{}", q(&key)))?;
+        let mut f = o.filter.clone();
+        f.push(format!("node={}", s(&node, &["ID"])));
+        let tasks = filtered(ctx, "/tasks", &f, &[])?;
+        all.extend(tasks.as_array().cloned().unwrap_or_default());
+    }
+    print_tasks(ctx, &o, &all)
+}
+
+fn service_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: PsCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let mut all = Vec::new();
+    for name in &o.args {
+        let svc = match ctx.client()?.get_json(&format!("/services/{}", q(name))) {
+            Ok(v) => v,
+            Err(e) if e.status() == Some(404) => {
+                return Err(fail(format!("no such service: {name}")))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut f = o.filter.clone();
+        f.push(format!("service={}", s(&svc, &["ID"])));
+        let tasks = filtered(ctx, "/tasks", &f, &[])?;
+        all.extend(tasks.as_array().cloned().unwrap_or_default());
+    }
+    print_tasks(ctx, &o, &all)
+}
+
+// ---- services ------------------------------------------------------------------------------
+
+const SERVICE_HEADERS: &[(&str, &str)] = &[
+    ("ID", "ID"),
+    ("Name", "NAME"),
+    ("Mode", "MODE"),
+    ("Replicas", "REPLICAS"),
+    ("Image", "IMAGE"),
+    ("Ports", "PORTS"),
+];
+
+fn service_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ListCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let svcs = filtered(ctx, "/services", &o.filter, &["status=true".to_string()])?;
+    let mut rows: Vec<Value> = svcs
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|x| {
+            let mode = &x["Spec"]["Mode"];
+            let (m, replicas) = if mode.get("Global").is_some() {
+                (
+                    "global",
+                    format!(
+                        "{}/{}",
+                        x["ServiceStatus"]["RunningTasks"], x["ServiceStatus"]["DesiredTasks"]
+                    ),
+                )
+            } else if mode.get("ReplicatedJob").is_some() {
+                (
+                    "replicated job",
+                    format!(
+                        "{}/{} ({}/{} completed)",
+                        x["ServiceStatus"]["RunningTasks"],
+                        x["ServiceStatus"]["DesiredTasks"],
+                        x["ServiceStatus"]["CompletedTasks"],
+                        mode["ReplicatedJob"]["TotalCompletions"]
+                            .as_u64()
+                            .unwrap_or(1)
+                    ),
+                )
+            } else if mode.get("GlobalJob").is_some() {
+                (
+                    "global job",
+                    format!(
+                        "{}/{} ({}/{} completed)",
+                        x["ServiceStatus"]["RunningTasks"],
+                        x["ServiceStatus"]["DesiredTasks"],
+                        x["ServiceStatus"]["CompletedTasks"],
+                        x["ServiceStatus"]["DesiredTasks"]
+                    ),
+                )
+            } else {
+                (
+                    "replicated",
+                    format!(
+                        "{}/{}",
+                        x["ServiceStatus"]["RunningTasks"],
+                        mode["Replicated"]["Replicas"].as_u64().unwrap_or(0)
+                    ),
+                )
+            };
+            let mut image = s(x, &["Spec", "TaskTemplate", "ContainerSpec", "Image"]);
+            if let Some(i) = image.find("@sha256:") {
+                image.truncate(i);
+            }
+            json!({
+                "ID": s(x, &["ID"]).chars().take(12).collect::<String>(),
+                "Name": s(x, &["Spec", "Name"]),
+                "Mode": m,
+                "Replicas": replicas,
+                "Image": image,
+                "Ports": "",
+            })
+        })
+        .collect();
+    rows.sort_by_key(|r| s(r, &["Name"]));
+    print_table(
+        &o.format,
+        o.quiet,
+        "ID",
+        "table {{.ID}}\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}\t{{.Ports}}",
+        SERVICE_HEADERS,
+        &rows,
+    )
+}
+
+fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: InspectCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    if o.pretty {
+        let c = ctx.client()?;
+        for name in &o.args {
+            let v = c.get_json(&format!("/services/{}", q(name)))?;
+            println!();
+            println!("ID:\t\t{}", s(&v, &["ID"]));
+            println!("Name:\t\t{}", s(&v, &["Spec", "Name"]));
+            if let Some(r) = v["Spec"]["Mode"]["Replicated"]["Replicas"].as_u64() {
+                println!("Service Mode:\tReplicated\n Replicas:\t{r}");
+            } else {
+                println!("Service Mode:\tGlobal");
+            }
+            println!("Placement:");
+            println!(
+                "ContainerSpec:\n Image:\t\t{}",
+                s(&v, &["Spec", "TaskTemplate", "ContainerSpec", "Image"])
+            );
+            if let Some(a) = v["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"].as_array() {
+                let a: Vec<String> = a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect();
+                println!(" Args:\t\t{}", a.join(" "));
+            }
+            println!(
+                "Endpoint Mode:\t{}",
+                s(&v, &["Spec", "EndpointSpec", "Mode"])
+            );
+        }
+        return Ok(0);
+    }
+    let output = InspectOutput::new(o.format.as_deref())?;
+    let mut found = Vec::new();
+    let mut errs = Vec::new();
+    let c = ctx.client()?;
+    for name in &o.args {
+        match c.get_json(&format!("/services/{}", q(name))) {
+            Ok(v) => found.push(v),
+            Err(e) if e.status() == Some(404) => errs.push(format!("no such service: {name}")),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    output.print(found)?;
+    join_errors(errs)
+}
+
+fn service_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    inv.at_least(args, 1)?;
+    let c = ctx.client()?;
+    let mut errs = Vec::new();
+    for name in args {
+        match c
+            .call("DELETE", &format!("/services/{}", q(name)), Body::None)
+            .and_then(|r| r.bytes())
+        {
+            Ok(_) => println!("{name}"),
+            Err(e) => errs.push(format!("Error response from daemon: {}", e.message())),
+        }
+    }
+    join_errors(errs)
+}
+
+/// The flags of `service create` and `service update` that berth implements.
+#[derive(Parser, Default)]
+struct SpecFlags {
+    #[arg(long, help = "Service name", value_name = "string")]
+    name: Option<String>,
+    #[arg(long, help = "Number of tasks", value_name = "uint")]
+    replicas: Option<u64>,
+    #[arg(
+        long,
+        help = "Service mode (\"replicated\", \"global\", \"replicated-job\", \"global-job\") (default \"replicated\")",
+        value_name = "string"
+    )]
+    mode: Option<String>,
+    #[arg(
+        short = 'e',
+        long,
+        help = "Set environment variables",
+        value_name = "list"
+    )]
+    env: Vec<String>,
+    #[arg(short = 'l', long, help = "Service labels", value_name = "list")]
+    label: Vec<String>,
+    #[arg(long, help = "Container labels", value_name = "list")]
+    container_label: Vec<String>,
+    #[arg(long, help = "Placement constraints", value_name = "list")]
+    constraint: Vec<String>,
+    #[arg(long, help = "Add a placement preference", value_name = "pref")]
+    placement_pref: Vec<String>,
+    #[arg(
+        long,
+        help = "Specify secrets to expose to the service",
+        value_name = "secret"
+    )]
+    secret: Vec<String>,
+    #[arg(
+        long,
+        help = "Specify configurations to expose to the service",
+        value_name = "config"
+    )]
+    config: Vec<String>,
+    #[arg(long, help = "Limit CPUs", value_name = "decimal")]
+    limit_cpu: Option<f64>,
+    #[arg(long, help = "Limit Memory", value_name = "bytes")]
+    limit_memory: Option<String>,
+    #[arg(long, help = "Reserve CPUs", value_name = "decimal")]
+    reserve_cpu: Option<f64>,
+    #[arg(long, help = "Reserve Memory", value_name = "bytes")]
+    reserve_memory: Option<String>,
+    #[arg(
+        long,
+        help = "Restart when condition is met (\"none\", \"on-failure\", \"any\") (default \"any\")",
+        value_name = "string"
+    )]
+    restart_condition: Option<String>,
+    #[arg(
+        long,
+        help = "Delay between restart attempts (ns|us|ms|s|m|h) (default 5s)",
+        value_name = "duration"
+    )]
+    restart_delay: Option<String>,
+    #[arg(
+        long,
+        help = "Maximum number of restarts before giving up",
+        value_name = "uint"
+    )]
+    restart_max_attempts: Option<u64>,
+    #[arg(
+        long,
+        help = "Window used to evaluate the restart policy (ns|us|ms|s|m|h)",
+        value_name = "duration"
+    )]
+    restart_window: Option<String>,
+    #[arg(
+        long,
+        help = "Maximum number of tasks updated simultaneously (0 to update all at once) (default 1)",
+        value_name = "uint"
+    )]
+    update_parallelism: Option<u64>,
+    #[arg(
+        long,
+        help = "Delay between updates (ns|us|ms|s|m|h) (default 0s)",
+        value_name = "duration"
+    )]
+    update_delay: Option<String>,
+    #[arg(
+        long,
+        help = "Action on update failure (\"pause\", \"continue\", \"rollback\") (default \"pause\")",
+        value_name = "string"
+    )]
+    update_failure_action: Option<String>,
+    #[arg(
+        long,
+        help = "Duration after each task update to monitor for failure (ns|us|ms|s|m|h) (default 5s)",
+        value_name = "duration"
+    )]
+    update_monitor: Option<String>,
+    #[arg(
+        long,
+        help = "Failure rate to tolerate during an update (default 0)",
+        value_name = "float"
+    )]
+    update_max_failure_ratio: Option<f32>,
+    #[arg(
+        long,
+        help = "Update order (\"start-first\", \"stop-first\") (default \"stop-first\")",
+        value_name = "string"
+    )]
+    update_order: Option<String>,
+    #[arg(
+        long,
+        help = "Overwrite the default ENTRYPOINT of the image",
+        value_name = "command"
+    )]
+    entrypoint: Option<String>,
+    #[arg(
+        short = 'u',
+        long,
+        help = "Username or UID (format: <name|uid>[:<group|gid>])",
+        value_name = "string"
+    )]
+    user: Option<String>,
+    #[arg(
+        short = 'w',
+        long,
+        help = "Working directory inside the container",
+        value_name = "string"
+    )]
+    workdir: Option<String>,
+    #[arg(long, help = "Container hostname", value_name = "string")]
+    hostname: Option<String>,
+    #[arg(long, help = "Service image tag", value_name = "string")]
+    image: Option<String>,
+    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Exit immediately instead of waiting for the service to converge", value_name = "bool")]
+    detach: Option<bool>,
+    #[arg(short = 'q', long, help = "Suppress progress output")]
+    quiet: bool,
+    #[arg(long, help = "Force update even if no changes require it")]
+    force: bool,
+    args: Vec<String>,
+}
+
+/// `busybox` → `busybox:latest`, as the docker CLI records service images.
+fn tagged(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if image.contains('@') || last.contains(':') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+fn nanos_cpu(v: f64) -> i64 {
+    (v * 1e9) as i64
+}
+
+fn file_ref(
+    spec: &str,
+    default_target_dir: bool,
+) -> Result<(String, sw::SecretReferenceFileTarget), Failure> {
+    let mut source = String::new();
+    let mut f = sw::SecretReferenceFileTarget {
+        uid: "0".into(),
+        gid: "0".into(),
+        mode: 0o444,
+        ..Default::default()
+    };
+    if !spec.contains('=') {
+        source = spec.to_string();
+    } else {
+        for part in spec.split(',') {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| fail(format!("invalid field '{part}' must be a key=value pair")))?;
+            match k {
+                "source" | "src" => source = v.to_string(),
+                "target" => f.name = v.to_string(),
+                "uid" => f.uid = v.to_string(),
+                "gid" => f.gid = v.to_string(),
+                "mode" => {
+                    f.mode = u32::from_str_radix(v, 8)
+                        .map_err(|_| fail(format!("invalid mode specified: {v}")))?
+                }
+                _ => return Err(fail(format!("invalid field in secret request: {k}"))),
+            }
+        }
+    }
+    if f.name.is_empty() {
+        f.name = source.clone();
+    }
+    let _ = default_target_dir;
+    Ok((source, f))
+}
+
+fn apply_flags(
+    ctx: &mut Ctx,
+    spec: &mut sw::ServiceSpec,
+    o: &SpecFlags,
+    create: bool,
+) -> Result<(), Failure> {
+    if let Some(n) = &o.name {
+        spec.name = n.clone();
+    }
+    let tt = &mut spec.task_template;
+    let c = tt.container_spec.get_or_insert_with(Default::default);
+    if let Some(i) = &o.image {
+        c.image = tagged(i);
+    }
+    c.env.extend(o.env.iter().cloned());
+    for l in &o.container_label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        c.labels.insert(k.into(), v.into());
+    }
+    if let Some(e) = &o.entrypoint {
+        c.command = e.split_whitespace().map(String::from).collect();
+    }
+    if let Some(u) = &o.user {
+        c.user = u.clone();
+    }
+    if let Some(w) = &o.workdir {
+        c.dir = w.clone();
+    }
+    if let Some(h) = &o.hostname {
+        c.hostname = h.clone();
+    }
+    let cli = ctx.client()?;
+    for sref in &o.secret {
+        let (src, f) = file_ref(sref, true)?;
+        let found = cli
+            .get_json(&format!("/secrets/{}", q(&src)))
+            .map_err(|_| {
+                fail(format!(
+                    "Error response from daemon: secret not found: {src}"
+                ))
+            })?;
+        c.secrets.push(sw::SecretReference {
+            file: Some(f),
+            secret_id: s(&found, &["ID"]),
+            secret_name: src,
+        });
+    }
+    for cref in &o.config {
+        let (src, f) = file_ref(cref, false)?;
+        let found = cli
+            .get_json(&format!("/configs/{}", q(&src)))
+            .map_err(|_| {
+                fail(format!(
+                    "Error response from daemon: config not found: {src}"
+                ))
+            })?;
+        c.configs.push(sw::ConfigReference {
+            file: Some(f),
+            runtime: None,
+            config_id: s(&found, &["ID"]),
+            config_name: src,
+        });
+    }
+    let p = tt.placement.get_or_insert_with(Default::default);
+    p.constraints.extend(o.constraint.iter().cloned());
+    for pref in &o.placement_pref {
+        let d = pref
+            .strip_prefix("spread=")
+            .ok_or_else(|| fail(format!("invalid placement preference {pref}")))?;
+        p.preferences.push(sw::PlacementPreference {
+            spread: Some(sw::SpreadOver {
+                spread_descriptor: d.into(),
+            }),
+        });
+    }
+    let r = tt.resources.get_or_insert_with(Default::default);
+    if let Some(v) = o.limit_cpu {
+        r.limits.get_or_insert_with(Default::default).nano_cpus = nanos_cpu(v);
+    }
+    if let Some(v) = &o.limit_memory {
+        r.limits.get_or_insert_with(Default::default).memory_bytes =
+            crate::units::ram_in_bytes(v).map_err(fail)?;
+    }
+    if let Some(v) = o.reserve_cpu {
+        r.reservations
+            .get_or_insert_with(Default::default)
+            .nano_cpus = nanos_cpu(v);
+    }
+    if let Some(v) = &o.reserve_memory {
+        r.reservations
+            .get_or_insert_with(Default::default)
+            .memory_bytes = crate::units::ram_in_bytes(v).map_err(fail)?;
+    }
+    if o.restart_condition.is_some()
+        || o.restart_delay.is_some()
+        || o.restart_max_attempts.is_some()
+        || o.restart_window.is_some()
+    {
+        let rp = tt.restart_policy.get_or_insert_with(Default::default);
+        if let Some(c) = &o.restart_condition {
+            rp.condition = c.clone();
+        }
+        if let Some(d) = &o.restart_delay {
+            rp.delay = Some(parse_duration(d).map_err(fail)?);
+        }
+        if let Some(m) = o.restart_max_attempts {
+            rp.max_attempts = Some(m);
+        }
+        if let Some(w) = &o.restart_window {
+            rp.window = Some(parse_duration(w).map_err(fail)?);
+        }
+    }
+    if o.force {
+        tt.force_update += 1;
+    }
+    if create
+        || o.update_parallelism.is_some()
+        || o.update_delay.is_some()
+        || o.update_failure_action.is_some()
+        || o.update_monitor.is_some()
+        || o.update_max_failure_ratio.is_some()
+        || o.update_order.is_some()
+    {
+        let u = spec.update_config.get_or_insert_with(|| sw::UpdateConfig {
+            parallelism: 1,
+            failure_action: "pause".into(),
+            monitor: 5_000_000_000,
+            order: "stop-first".into(),
+            ..Default::default()
+        });
+        if let Some(p) = o.update_parallelism {
+            u.parallelism = p;
+        }
+        if let Some(d) = &o.update_delay {
+            u.delay = parse_duration(d).map_err(fail)?;
+        }
+        if let Some(a) = &o.update_failure_action {
+            u.failure_action = a.clone();
+        }
+        if let Some(m) = &o.update_monitor {
+            u.monitor = parse_duration(m).map_err(fail)?;
+        }
+        if let Some(r) = o.update_max_failure_ratio {
+            u.max_failure_ratio = r;
+        }
+        if let Some(ord) = &o.update_order {
+            u.order = ord.clone();
+        }
+    }
+    for l in &o.label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        spec.labels.insert(k.into(), v.into());
+    }
+    match o.mode.as_deref() {
+        None => {}
+        Some("replicated") => {
+            spec.mode = sw::ServiceMode {
+                replicated: Some(sw::ReplicatedService { replicas: Some(1) }),
+                ..Default::default()
+            }
+        }
+        Some("global") => {
+            spec.mode = sw::ServiceMode {
+                global: Some(sw::GlobalService {}),
+                ..Default::default()
+            }
+        }
+        Some("replicated-job") => {
+            spec.mode = sw::ServiceMode {
+                replicated_job: Some(sw::ReplicatedJob {
+                    max_concurrent: Some(1),
+                    total_completions: Some(o.replicas.unwrap_or(1)),
+                }),
+                ..Default::default()
+            }
+        }
+        Some("global-job") => {
+            spec.mode = sw::ServiceMode {
+                global_job: Some(sw::GlobalService {}),
+                ..Default::default()
+            }
+        }
+        Some(m) => {
+            return Err(fail(format!(
+                "invalid argument \"{m}\" for \"--mode\" flag: invalid replicated mode {m}"
+            )))
+        }
+    }
+    if let Some(r) = o.replicas {
+        match &mut spec.mode.replicated {
+            Some(rep) => rep.replicas = Some(r),
+            None if spec.mode.replicated_job.is_some() => {}
+            None if create && o.mode.is_none() => {
+                spec.mode.replicated = Some(sw::ReplicatedService { replicas: Some(r) })
+            }
+            None => {
+                return Err(fail(
+                    "replicas can only be used with replicated or replicated-job mode",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn service_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: SpecFlags = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let mut spec = sw::ServiceSpec::default();
+    spec.task_template.container_spec = Some(sw::ContainerSpec {
+        image: tagged(&o.args[0]),
+        args: o.args[1..].to_vec(),
+        ..Default::default()
+    });
+    apply_flags(ctx, &mut spec, &o, true)?;
+    if spec.mode == sw::ServiceMode::default() {
+        spec.mode.replicated = Some(sw::ReplicatedService { replicas: Some(1) });
+    }
+    let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
+    let v = ctx
+        .client()?
+        .post_json("/services/create", Body::Json(body))?;
+    let id = s(&v, &["ID"]);
+    println!("{id}");
+    if o.detach != Some(true) {
+        wait_converged(ctx, &id, o.quiet)?;
+    }
+    Ok(0)
+}
+
+/// Waits (up to 2 minutes) until the service's tasks run, as `--detach=false` does.
+fn wait_converged(ctx: &mut Ctx, id: &str, quiet: bool) -> Result<(), Failure> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let svcs = filtered(
+            ctx,
+            "/services",
+            &[format!("id={id}")],
+            &["status=true".to_string()],
+        )?;
+        let st = &svcs[0]["ServiceStatus"];
+        let (run, want) = (
+            st["RunningTasks"].as_u64().unwrap_or(0),
+            st["DesiredTasks"].as_u64().unwrap_or(0),
+        );
+        let upd = s(&svcs[0], &["UpdateStatus", "State"]);
+        if run == want && !matches!(upd.as_str(), "updating" | "rollback_started") {
+            if !quiet {
+                println!(
+                    "overall progress: {run} out of {want} tasks\nverify: Service {id} converged"
+                );
+            }
+            return Ok(());
+        }
+        if matches!(upd.as_str(), "paused" | "rollback_paused") {
+            return Err(fail(format!(
+                "service update paused: {}",
+                s(&svcs[0], &["UpdateStatus", "Message"])
+            )));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(fail(format!(
+                "service {id} did not converge: {run} out of {want} tasks running"
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn get_service(ctx: &mut Ctx, name: &str) -> Result<Value, Failure> {
+    match ctx.client()?.get_json(&format!("/services/{}", q(name))) {
+        Ok(v) => Ok(v),
+        Err(e) if e.status() == Some(404) => Err(fail(format!("Error: no such service: {name}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn post_update(
+    ctx: &mut Ctx,
+    svc: &Value,
+    spec: &sw::ServiceSpec,
+    rollback: bool,
+) -> Result<(), Failure> {
+    let v = svc["Version"]["Index"].as_u64().unwrap_or(0);
+    let body = serde_json::to_value(spec).map_err(|e| fail(e.to_string()))?;
+    let rb = if rollback { "&rollback=previous" } else { "" };
+    ctx.client()?
+        .call(
+            "POST",
+            &format!("/services/{}/update?version={v}{rb}", q(&s(svc, &["ID"]))),
+            Body::Json(body),
+        )?
+        .bytes()?;
+    Ok(())
+}
+
+fn service_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: SpecFlags = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let svc = get_service(ctx, &o.args[0])?;
+    let mut spec: sw::ServiceSpec =
+        serde_json::from_value(svc["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+    apply_flags(ctx, &mut spec, &o, false)?;
+    post_update(ctx, &svc, &spec, false)?;
+    println!("{}", o.args[0]);
+    if o.detach != Some(true) {
+        wait_converged(ctx, &s(&svc, &["ID"]), o.quiet)?;
+    }
+    Ok(0)
+}
+
+fn service_rollback(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: SpecFlags = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let svc = get_service(ctx, &o.args[0])?;
+    let spec: sw::ServiceSpec =
+        serde_json::from_value(svc["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+    post_update(ctx, &svc, &spec, true)?;
+    println!("{}", o.args[0]);
+    if o.detach != Some(true) {
+        wait_converged(ctx, &s(&svc, &["ID"]), o.quiet)?;
+    }
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct ScaleCmd {
+    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Exit immediately instead of waiting for the service to converge", value_name = "bool")]
+    detach: Option<bool>,
+    args: Vec<String>,
+}
+
+fn service_scale(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: ScaleCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    let mut errs = Vec::new();
+    for a in &o.args {
+        let Some((name, n)) = a.split_once('=') else {
+            return Err(fail(format!("Invalid scale specifier '{a}'.\nSee 'berth service scale --help'.\n\nUsage:  berth service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]\n\nScale one or multiple replicated services")));
+        };
+        let n: u64 = n.parse().map_err(|_| {
+            fail(format!(
+                "invalid replicas value {n}: strconv.ParseUint: parsing \"{n}\": invalid syntax"
+            ))
+        })?;
+        let svc = match get_service(ctx, name) {
+            Ok(v) => v,
+            Err(f) => {
+                errs.push(f.msg);
+                continue;
+            }
+        };
+        let mut spec: sw::ServiceSpec =
+            serde_json::from_value(svc["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+        match &mut spec.mode.replicated {
+            Some(r) => r.replicas = Some(n),
+            None => {
+                errs.push(
+                    "scale can only be used with replicated or replicated-job mode".to_string(),
+                );
+                continue;
+            }
+        }
+        post_update(ctx, &svc, &spec, false)?;
+        println!("{name} scaled to {n}");
+        if o.detach != Some(true) {
+            wait_converged(ctx, &s(&svc, &["ID"]), false)?;
+        }
+    }
+    join_errors(errs)
+}
+
+// ---- secrets and configs -------------------------------------------------------------------
+
+#[derive(Parser)]
+struct SecretCreateCmd {
+    #[arg(short = 'l', long, help = "Secret labels", value_name = "list")]
+    label: Vec<String>,
+    #[arg(short = 'd', long, help = "Secret driver", value_name = "string")]
+    driver: Option<String>,
+    #[arg(long, help = "Template driver", value_name = "string")]
+    template_driver: Option<String>,
+    args: Vec<String>,
+}
+
+fn create_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> CmdResult {
+    let o: SecretCreateCmd = parse(inv, args)?;
+    if kind == "configs" {
+        inv.exactly(&o.args, 2)?;
+    } else {
+        inv.at_least(&o.args, 1)?;
+    }
+    if o.driver.is_some() || o.template_driver.is_some() {
+        return Err(fail(
+            "secret drivers and templates are not supported by berth",
+        ));
+    }
+    let data = match o.args.get(1).map(String::as_str) {
+        Some("-") | None => {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .map_err(|e| fail(e.to_string()))?;
+            b
+        }
+        Some(path) => std::fs::read(path)
+            .map_err(|e| fail(format!("Error reading content from \"{path}\": {e}")))?,
+    };
+    let mut spec = sw::SecretSpec {
+        name: o.args[0].clone(),
+        data,
+        ..Default::default()
+    };
+    for l in &o.label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        spec.labels.insert(k.into(), v.into());
+    }
+    let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
+    let v = ctx
+        .client()?
+        .post_json(&format!("/{kind}/create"), Body::Json(body))?;
+    println!("{}", s(&v, &["ID"]));
+    Ok(0)
+}
+
+fn secret_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    create_obj(ctx, inv, args, "secrets")
+}
+fn config_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    create_obj(ctx, inv, args, "configs")
+}
+
+const SECRET_HEADERS: &[(&str, &str)] = &[
+    ("ID", "ID"),
+    ("Name", "NAME"),
+    ("Driver", "DRIVER"),
+    ("CreatedAt", "CREATED"),
+    ("UpdatedAt", "UPDATED"),
+    ("Labels", "LABELS"),
+];
+
+fn ls_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> CmdResult {
+    let o: ListCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let v = filtered(ctx, &format!("/{kind}"), &o.filter, &[])?;
+    let mut rows: Vec<Value> = v
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|x| {
+            let labels: Vec<String> = x["Spec"]["Labels"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "ID": s(x, &["ID"]),
+                "Name": s(x, &["Spec", "Name"]),
+                "Driver": s(x, &["Spec", "Driver", "Name"]),
+                "CreatedAt": ago(&s(x, &["CreatedAt"])),
+                "UpdatedAt": ago(&s(x, &["UpdatedAt"])),
+                "Labels": labels.join(","),
+            })
+        })
+        .collect();
+    rows.sort_by_key(|r| s(r, &["Name"]));
+    let default = if kind == "secrets" {
+        "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}"
+    } else {
+        "table {{.ID}}\t{{.Name}}\t{{.CreatedAt}}\t{{.UpdatedAt}}"
+    };
+    print_table(&o.format, o.quiet, "ID", default, SECRET_HEADERS, &rows)
+}
+
+fn secret_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    ls_obj(ctx, inv, args, "secrets")
+}
+fn config_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    ls_obj(ctx, inv, args, "configs")
+}
+
+fn secret_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: InspectCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    inspect_each(ctx, &o, "/secrets", false)
+}
+fn config_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: InspectCmd = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
+    inspect_each(ctx, &o, "/configs", false)
+}
+
+fn rm_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> CmdResult {
+    inv.at_least(args, 1)?;
+    let c = ctx.client()?;
+    let mut errs = Vec::new();
+    for name in args {
+        match c
+            .call("DELETE", &format!("/{kind}/{}", q(name)), Body::None)
+            .and_then(|r| r.bytes())
+        {
+            Ok(_) => println!("{name}"),
+            Err(e) => errs.push(format!("Error response from daemon: {}", e.message())),
+        }
+    }
+    join_errors(errs)
+}
+
+fn secret_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    rm_obj(ctx, inv, args, "secrets")
+}
+fn config_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    rm_obj(ctx, inv, args, "configs")
+}
+
+/// Commands that take no flags (only arguments).
+#[derive(Parser)]
+struct NoFlags {
+    args: Vec<String>,
+}
+
+/// The spec flags a command's help shows: docker's for that command (the others are
+/// hidden there).
+fn spec_flags(hide: &[&str], keep_only: Option<&[&str]>) -> clap::Command {
+    SpecFlags::command().mut_args(|a| {
+        let id = a.get_long().unwrap_or("").to_string();
+        let hidden =
+            hide.contains(&id.as_str()) || keep_only.is_some_and(|k| !k.contains(&id.as_str()));
+        if hidden {
+            a.hide(true)
+        } else {
+            a
+        }
+    })
+}
+fn create_flags() -> clap::Command {
+    spec_flags(&["image", "force"], None)
+}
+fn update_flags() -> clap::Command {
+    spec_flags(
+        &[
+            "name",
+            "mode",
+            "env",
+            "label",
+            "container-label",
+            "constraint",
+            "placement-pref",
+            "secret",
+            "config",
+        ],
+        None,
+    )
+}
+fn rollback_flags() -> clap::Command {
+    spec_flags(&[], Some(&["detach", "quiet"]))
+}
+fn config_create_flags() -> clap::Command {
+    SecretCreateCmd::command()
+        .mut_arg("driver", |a| a.hide(true))
+        .mut_arg("label", |a| a.help("Config labels"))
+}
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "swarm init",
+        "[OPTIONS]",
+        "Initialize a swarm",
+        InitCmd::command,
+        swarm_init,
+    ),
+    Command::new(
+        "swarm leave",
+        "[OPTIONS]",
+        "Leave the swarm",
+        LeaveCmd::command,
+        swarm_leave,
+    ),
+    Command::new(
+        "swarm join-token",
+        "[OPTIONS] (worker|manager)",
+        "Manage join tokens",
+        JoinTokenCmd::command,
+        swarm_join_token,
+    ),
+    Command::new(
+        "swarm unlock-key",
+        "[OPTIONS]",
+        "Manage the unlock key",
+        UnlockKeyCmd::command,
+        swarm_unlock_key,
+    ),
+    Command::new(
+        "swarm unlock",
+        "",
+        "Unlock swarm",
+        NoFlags::command,
+        swarm_unlock,
+    ),
+    Command::new(
+        "swarm update",
+        "[OPTIONS]",
+        "Update the swarm",
+        UpdateSwarmCmd::command,
+        swarm_update,
+    ),
+    Command::new(
+        "swarm ca",
+        "[OPTIONS]",
+        "Display and rotate the root CA",
+        NoFlags::command,
+        swarm_ca,
+    ),
+    Command::new(
+        "node ls",
+        "[OPTIONS]",
+        "List nodes in the swarm",
+        ListCmd::command,
+        node_ls,
+    )
+    .aliases(&["node list"]),
+    Command::new(
+        "node inspect",
+        "[OPTIONS] self|NODE [NODE...]",
+        "Display detailed information on one or more nodes",
+        InspectCmd::command,
+        node_inspect,
+    ),
+    Command::new(
+        "node update",
+        "[OPTIONS] NODE",
+        "Update a node",
+        NodeUpdateCmd::command,
+        node_update,
+    ),
+    Command::new(
+        "node ps",
+        "[OPTIONS] [NODE...]",
+        "List tasks running on one or more nodes, defaults to current node",
+        PsCmd::command,
+        node_ps,
+    ),
+    Command::new(
+        "service create",
+        "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+        "Create a new service",
+        create_flags,
+        service_create,
+    ),
+    Command::new(
+        "service ls",
+        "[OPTIONS]",
+        "List services",
+        ListCmd::command,
+        service_ls,
+    )
+    .aliases(&["service list"]),
+    Command::new(
+        "service ps",
+        "[OPTIONS] SERVICE [SERVICE...]",
+        "List the tasks of one or more services",
+        PsCmd::command,
+        service_ps,
+    ),
+    Command::new(
+        "service inspect",
+        "[OPTIONS] SERVICE [SERVICE...]",
+        "Display detailed information on one or more services",
+        InspectCmd::command,
+        service_inspect,
+    ),
+    Command::new(
+        "service rm",
+        "SERVICE [SERVICE...]",
+        "Remove one or more services",
+        NoFlags::command,
+        service_rm,
+    )
+    .aliases(&["service remove"]),
+    Command::new(
+        "service scale",
+        "SERVICE=REPLICAS [SERVICE=REPLICAS...]",
+        "Scale one or multiple replicated services",
+        ScaleCmd::command,
+        service_scale,
+    ),
+    Command::new(
+        "service update",
+        "[OPTIONS] SERVICE",
+        "Update a service",
+        update_flags,
+        service_update,
+    ),
+    Command::new(
+        "service rollback",
+        "[OPTIONS] SERVICE",
+        "Revert changes to a service's configuration",
+        rollback_flags,
+        service_rollback,
+    ),
+    Command::new(
+        "secret create",
+        "[OPTIONS] SECRET [file|-]",
+        "Create a secret from a file or STDIN as content",
+        SecretCreateCmd::command,
+        secret_create,
+    ),
+    Command::new(
+        "secret ls",
+        "[OPTIONS]",
+        "List secrets",
+        ListCmd::command,
+        secret_ls,
+    )
+    .aliases(&["secret list"]),
+    Command::new(
+        "secret inspect",
+        "[OPTIONS] SECRET [SECRET...]",
+        "Display detailed information on one or more secrets",
+        InspectCmd::command,
+        secret_inspect,
+    ),
+    Command::new(
+        "secret rm",
+        "SECRET [SECRET...]",
+        "Remove one or more secrets",
+        NoFlags::command,
+        secret_rm,
+    )
+    .aliases(&["secret remove"]),
+    Command::new(
+        "config create",
+        "[OPTIONS] CONFIG file|-",
+        "Create a config from a file or STDIN",
+        config_create_flags,
+        config_create,
+    ),
+    Command::new(
+        "config ls",
+        "[OPTIONS]",
+        "List configs",
+        ListCmd::command,
+        config_ls,
+    )
+    .aliases(&["config list"]),
+    Command::new(
+        "config inspect",
+        "[OPTIONS] CONFIG [CONFIG...]",
+        "Display detailed information on one or more configs",
+        InspectCmd::command,
+        config_inspect,
+    ),
+    Command::new(
+        "config rm",
+        "CONFIG [CONFIG...]",
+        "Remove one or more configs",
+        NoFlags::command,
+        config_rm,
+    )
+    .aliases(&["config remove"]),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_as_go() {
+        assert_eq!(parse_duration("200ms"), Ok(200_000_000));
+        assert_eq!(parse_duration("1m30s"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("xs").is_err());
+    }
+
+    #[test]
+    fn secret_references_long_and_short() {
+        let (src, f) = file_ref("source=app,target=/etc/app.conf,mode=0440", false).unwrap();
+        assert_eq!(
+            (src.as_str(), f.name.as_str(), f.mode),
+            ("app", "/etc/app.conf", 0o440)
+        );
+        let (src, f) = file_ref("pw", true).unwrap();
+        assert_eq!((src.as_str(), f.name.as_str(), f.mode), ("pw", "pw", 0o444));
+        assert!(file_ref("source=a,colour=red", true).is_err());
+    }
+}

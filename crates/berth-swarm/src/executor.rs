@@ -1,0 +1,312 @@
+//! The agent's executor on berth's engine: a task becomes a container created from the
+//! task's container spec (as moby's daemon/cluster/executor/container does), named
+//! `SERVICE.SLOT.TASKID` and labelled with the swarm ids. Secrets and configs are written
+//! on a tmpfs of their own per task (`<data-root>/swarm/files/<task>`, never on disk) and
+//! bound read-only at their targets.
+
+use crate::agent::{Executor, Found, StartError, TaskFile, TaskRun};
+use berth_api::models::ContainerCreateBody;
+use berth_engine::container::WaitCondition;
+use berth_engine::Engine;
+use serde_json::{json, Map, Value};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct EngineExecutor {
+    engine: Arc<Engine>,
+    files_root: PathBuf,
+}
+
+impl EngineExecutor {
+    pub fn new(engine: Arc<Engine>, swarm_dir: PathBuf) -> Self {
+        EngineExecutor {
+            engine,
+            files_root: swarm_dir.join("files"),
+        }
+    }
+
+    fn files_dir(&self, task_id: &str) -> PathBuf {
+        self.files_root.join(task_id)
+    }
+
+    /// Mounts a small tmpfs for the task's files and writes them; returns the binds.
+    fn write_files(&self, task_id: &str, files: &[TaskFile]) -> Result<Vec<String>, String> {
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dir = self.files_dir(task_id);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if !is_mount_point(&dir) {
+            nix::mount::mount(
+                Some("tmpfs"),
+                &dir,
+                Some("tmpfs"),
+                nix::mount::MsFlags::MS_NOSUID
+                    | nix::mount::MsFlags::MS_NODEV
+                    | nix::mount::MsFlags::MS_NOEXEC,
+                Some("mode=0700,size=16m"),
+            )
+            .map_err(|e| format!("cannot mount the secrets tmpfs: {e}"))?;
+        }
+        let mut binds = Vec::new();
+        for (i, f) in files.iter().enumerate() {
+            let p = dir.join(format!("f{i}"));
+            std::fs::write(&p, &f.data).map_err(|e| format!("{}: {e}", p.display()))?;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(f.mode & 0o7777))
+                .map_err(|e| e.to_string())?;
+            let _ = nix::unistd::chown(
+                &p,
+                Some(nix::unistd::Uid::from_raw(f.uid)),
+                Some(nix::unistd::Gid::from_raw(f.gid)),
+            );
+            binds.push(format!("{}:{}:ro", p.display(), f.target));
+        }
+        Ok(binds)
+    }
+
+    fn drop_files(&self, task_id: &str) {
+        let dir = self.files_dir(task_id);
+        if dir.exists() {
+            let _ = nix::mount::umount2(&dir, nix::mount::MntFlags::MNT_DETACH);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+fn is_mount_point(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(p), p.parent().map(std::fs::metadata)) {
+        (Ok(a), Some(Ok(b))) => a.dev() != b.dev(),
+        _ => false,
+    }
+}
+
+/// Expands the service templates docker accepts in hostname, env and labels.
+pub fn expand_template(s: &str, run: &TaskRun) -> String {
+    let t = &run.task;
+    let task_name = task_container_name(run);
+    s.replace("{{.Service.Name}}", &run.service_name)
+        .replace("{{.Service.ID}}", &t.service_id)
+        .replace("{{.Task.Slot}}", &t.slot.to_string())
+        .replace("{{.Task.ID}}", &t.id)
+        .replace("{{.Task.Name}}", &task_name)
+        .replace("{{.Node.ID}}", &run.node_id)
+        .replace("{{.Node.Hostname}}", &run.node_hostname)
+}
+
+/// `service.slot.task` (replicated) or `service.node.task` (global), as moby names them.
+pub fn task_container_name(run: &TaskRun) -> String {
+    let t = &run.task;
+    let mid = if t.slot > 0 {
+        t.slot.to_string()
+    } else {
+        t.node_id.clone()
+    };
+    format!("{}.{}.{}", run.service_name, mid, t.id)
+}
+
+/// The create body for a task (moby's executor/container `config()` and `hostConfig()`).
+pub fn create_body(run: &TaskRun, binds: Vec<String>) -> Result<Value, String> {
+    let t = &run.task;
+    let c = t
+        .spec
+        .container_spec
+        .clone()
+        .ok_or_else(|| "task has no container spec".to_string())?;
+    let mut labels: Map<String, Value> = c
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(expand_template(v, run))))
+        .collect();
+    let name = task_container_name(run);
+    labels.insert("com.docker.swarm.node.id".into(), json!(run.node_id));
+    labels.insert("com.docker.swarm.service.id".into(), json!(t.service_id));
+    labels.insert(
+        "com.docker.swarm.service.name".into(),
+        json!(run.service_name),
+    );
+    labels.insert("com.docker.swarm.task".into(), json!(""));
+    labels.insert("com.docker.swarm.task.id".into(), json!(t.id));
+    labels.insert("com.docker.swarm.task.name".into(), json!(name));
+    let env: Vec<String> = c.env.iter().map(|e| expand_template(e, run)).collect();
+    let mut mounts = Vec::new();
+    for m in &c.mounts {
+        mounts.push(serde_json::to_value(m).map_err(|e| e.to_string())?);
+    }
+    let res = t.spec.resources.clone().unwrap_or_default();
+    let limits = res.limits.unwrap_or_default();
+    let mut host = json!({
+        "Binds": binds,
+        "Mounts": mounts,
+        "RestartPolicy": {"Name": "no"},
+        "ReadonlyRootfs": c.read_only,
+        "NanoCpus": limits.nano_cpus,
+        "Memory": limits.memory_bytes,
+        "ExtraHosts": c.hosts.iter().map(|h| {
+            // Swarm's "IP HOST" entries become "HOST:IP".
+            let mut parts = h.split_whitespace();
+            match (parts.next(), parts.next()) {
+                (Some(ip), Some(host)) => format!("{host}:{ip}"),
+                _ => h.clone(),
+            }
+        }).collect::<Vec<_>>(),
+        "CapAdd": c.capability_add,
+        "CapDrop": c.capability_drop,
+        "GroupAdd": c.groups,
+        "Sysctls": c.sysctls,
+    });
+    if limits.pids > 0 {
+        host["PidsLimit"] = json!(limits.pids);
+    }
+    if let Some(i) = c.init {
+        host["Init"] = json!(i);
+    }
+    if let Some(d) = &c.dns_config {
+        host["Dns"] = json!(d.nameservers);
+        host["DnsSearch"] = json!(d.search);
+        host["DnsOptions"] = json!(d.options);
+    }
+    if let Some(ld) = &t.spec.log_driver {
+        host["LogConfig"] =
+            json!({"Type": ld.name, "Config": ld.options.clone().unwrap_or_default()});
+    }
+    let mut body = json!({
+        "Image": c.image,
+        "Env": env,
+        "Labels": labels,
+        "Hostname": expand_template(&c.hostname, run),
+        "WorkingDir": c.dir,
+        "User": c.user,
+        "Tty": c.tty,
+        "OpenStdin": c.open_stdin,
+        "HostConfig": host,
+    });
+    if !c.command.is_empty() {
+        body["Entrypoint"] = json!(c.command);
+    }
+    if !c.args.is_empty() {
+        body["Cmd"] = json!(c.args);
+    }
+    if !c.stop_signal.is_empty() {
+        body["StopSignal"] = json!(c.stop_signal);
+    }
+    if let Some(g) = c.stop_grace_period {
+        body["StopTimeout"] = json!(g / 1_000_000_000);
+    }
+    if let Some(h) = &c.healthcheck {
+        body["Healthcheck"] = serde_json::to_value(h).map_err(|e| e.to_string())?;
+    }
+    Ok(body)
+}
+
+impl Executor for EngineExecutor {
+    async fn run(&self, run: TaskRun) -> Result<(String, i64), StartError> {
+        let reject = |err: String| StartError {
+            state: "rejected",
+            err,
+            container_id: String::new(),
+        };
+        let binds = self.write_files(&run.task.id, &run.files).map_err(reject)?;
+        let body = create_body(&run, binds).map_err(reject)?;
+        let body: ContainerCreateBody =
+            serde_json::from_value(body).map_err(|e| reject(e.to_string()))?;
+        let name = task_container_name(&run);
+        let created = match self.engine.create(Some(&name), body).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.drop_files(&run.task.id);
+                return Err(reject(e.to_string()));
+            }
+        };
+        if let Err(e) = self.engine.start(&created.id).await {
+            return Err(StartError {
+                state: "failed",
+                err: e.to_string(),
+                container_id: created.id,
+            });
+        }
+        let pid = match self.engine.get(&created.id) {
+            Ok(c) => c.snapshot().await.state.pid,
+            Err(_) => 0,
+        };
+        Ok((created.id, pid))
+    }
+
+    async fn wait_exit(&self, container_id: &str) -> Option<i64> {
+        self.engine
+            .wait(container_id, WaitCondition::NotRunning)
+            .await
+            .ok()
+    }
+
+    async fn stop(&self, container_id: &str, grace_ns: Option<i64>) {
+        let secs = grace_ns.map(|n| n / 1_000_000_000).unwrap_or(10);
+        let _ = self.engine.stop(container_id, Some(secs), None).await;
+    }
+
+    async fn remove(&self, container_id: &str, task_id: &str) {
+        let _ = self.engine.remove(container_id, true).await;
+        self.drop_files(task_id);
+    }
+
+    async fn existing(&self) -> Vec<Found> {
+        let mut out = Vec::new();
+        for c in self.engine.all() {
+            let r = c.snapshot().await;
+            if let Some(task_id) = r.config.labels.get("com.docker.swarm.task.id") {
+                out.push(Found {
+                    task_id: task_id.clone(),
+                    container_id: r.id.clone(),
+                    running: r.state.status.is_running(),
+                    pid: r.state.pid,
+                    exit_code: r.state.exit_code,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_api::swarm::{ContainerSpec, Task, TaskSpec};
+
+    #[test]
+    fn the_create_body_follows_moby_with_templates() {
+        let run = TaskRun {
+            task: Task {
+                id: "tid".into(),
+                service_id: "sid".into(),
+                slot: 3,
+                spec: TaskSpec {
+                    container_spec: Some(ContainerSpec {
+                        image: "busybox".into(),
+                        command: vec!["sh".into()],
+                        args: vec!["-c".into(), "true".into()],
+                        hostname: "web-{{.Task.Slot}}".into(),
+                        env: vec!["NODE={{.Node.Hostname}}".into()],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            service_name: "web".into(),
+            node_id: "nid".into(),
+            node_hostname: "vm".into(),
+            files: vec![],
+        };
+        assert_eq!(task_container_name(&run), "web.3.tid");
+        let b = create_body(&run, vec!["/x:/run/secrets/pw:ro".into()]).unwrap();
+        assert_eq!(b["Hostname"], "web-3");
+        assert_eq!(b["Entrypoint"], json!(["sh"]));
+        assert_eq!(b["Cmd"], json!(["-c", "true"]));
+        assert_eq!(b["Env"], json!(["NODE=vm"]));
+        assert_eq!(b["Labels"]["com.docker.swarm.task.name"], "web.3.tid");
+        assert_eq!(b["HostConfig"]["Binds"][0], "/x:/run/secrets/pw:ro");
+        let parsed: ContainerCreateBody = serde_json::from_value(b).unwrap();
+        assert_eq!(parsed.config.image, "busybox");
+    }
+}

@@ -1,0 +1,22 @@
+//! Swarm mode: the cluster state in a replicated log (openraft, one manager today), the
+//! orchestrator (services → tasks), the scheduler (tasks → nodes) and the node agent
+//! (tasks → containers through an [`agent::Executor`]).
+//!
+//! No HTTP here: berth-daemon's `routes/swarm` serves the Engine API on top of
+//! [`cluster::Cluster`]. The orchestrator and scheduler are pure functions over the
+//! [`store::State`] that return the changes to commit, so they are tested without a kernel;
+//! the agent drives containers only through its executor trait.
+
+pub mod agent;
+pub mod cluster;
+pub mod crypto;
+pub mod error;
+pub mod executor;
+pub mod ids;
+pub mod orchestrator;
+pub mod raft;
+pub mod scheduler;
+pub mod store;
+
+pub use cluster::Cluster;
+pub use error::{Result, SwarmError};
