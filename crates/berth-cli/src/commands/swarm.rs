@@ -335,7 +335,8 @@ fn swarm_unlock_key(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
 }
 
 fn swarm_unlock(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inv.none(args)?;
+    let o: NoFlags = parse(inv, args)?;
+    inv.none(&o.args)?;
     let info = ctx.client()?.get_json("/info")?;
     match s(&info, &["Swarm", "LocalNodeState"]).as_str() {
         "inactive" => return Err(fail("Error: This node is not part of a swarm")),
@@ -424,7 +425,8 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 }
 
 fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inv.none(args)?;
+    let o: NoFlags = parse(inv, args)?;
+    inv.none(&o.args)?;
     let sw = ctx.client()?.get_json("/swarm")?;
     print!("{}", s(&sw, &["TLSInfo", "TrustRoot"]));
     Ok(0)
@@ -936,10 +938,11 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
 }
 
 fn service_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inv.at_least(args, 1)?;
+    let o: NoFlags = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
     let c = ctx.client()?;
     let mut errs = Vec::new();
-    for name in args {
+    for name in &o.args {
         match c
             .call("DELETE", &format!("/services/{}", q(name)), Body::None)
             .and_then(|r| r.bytes())
@@ -1534,7 +1537,7 @@ fn create_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> C
     if kind == "configs" {
         inv.exactly(&o.args, 2)?;
     } else {
-        inv.at_least(&o.args, 1)?;
+        inv.range(&o.args, 1, 2)?;
     }
     if o.driver.is_some() || o.template_driver.is_some() {
         return Err(fail(
@@ -1641,10 +1644,11 @@ fn config_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 }
 
 fn rm_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> CmdResult {
-    inv.at_least(args, 1)?;
+    let o: NoFlags = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
     let c = ctx.client()?;
     let mut errs = Vec::new();
-    for name in args {
+    for name in &o.args {
         match c
             .call("DELETE", &format!("/{kind}/{}", q(name)), Body::None)
             .and_then(|r| r.bytes())
@@ -1701,6 +1705,20 @@ fn update_flags() -> clap::Command {
         ],
         None,
     )
+    .mut_args(without_default)
+}
+
+/// `service update` leaves what a flag does not name as it is, so docker's help for it names
+/// no defaults.
+fn without_default(a: clap::Arg) -> clap::Arg {
+    let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+    match help.rfind(" (default ") {
+        Some(i) if help.ends_with(')') => {
+            let short = help[..i].to_string();
+            a.help(short)
+        }
+        _ => a,
+    }
 }
 fn rollback_flags() -> clap::Command {
     spec_flags(&[], Some(&["detach", "quiet"]))
