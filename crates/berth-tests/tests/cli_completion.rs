@@ -33,12 +33,7 @@ const CASES: &[&str] = &[
 
 /// Runs `script` in `shell` with berth on PATH and the daemon as DOCKER_HOST; returns each
 /// case's completions.
-fn complete(
-    shell: &str,
-    script: &str,
-    d: &TestDaemon,
-    cfg: &Path,
-) -> HashMap<String, Vec<String>> {
+fn complete(shell: &str, script: &str, d: &TestDaemon, cfg: &Path) -> HashMap<String, Vec<String>> {
     let bin_dir = berth_bin().parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
@@ -89,31 +84,61 @@ fn check(shell: &str, cases: &HashMap<String, Vec<String>>) {
     let has = |case: &str, want: &[&str], unwanted: &[&str]| {
         let v = values(case);
         for w in want {
-            assert!(v.iter().any(|x| x == w), "{shell}: `{case}` offers {w}: {v:?}");
+            assert!(
+                v.iter().any(|x| x == w),
+                "{shell}: `{case}` offers {w}: {v:?}"
+            );
         }
         for u in unwanted {
-            assert!(!v.iter().any(|x| x == u), "{shell}: `{case}` does not offer {u}: {v:?}");
+            assert!(
+                !v.iter().any(|x| x == u),
+                "{shell}: `{case}` does not offer {u}: {v:?}"
+            );
         }
     };
     has("berth ex", &["exec", "export"], &["run", "ps"]);
-    has("berth exec --", &["--detach", "--interactive", "--tty", "--user"], &["--rm"]);
+    has(
+        "berth exec --",
+        &["--detach", "--interactive", "--tty", "--user"],
+        &["--rm"],
+    );
     has("berth exec ''", &["comp-running"], &["comp-stopped"]);
     has("berth stop ''", &["comp-running"], &["comp-stopped"]);
     has("berth start ''", &["comp-stopped"], &["comp-running"]);
     has("berth rm ''", &["comp-running", "comp-stopped"], &[]);
-    has("berth run --restart ''", &["no", "always", "on-failure", "unless-stopped"], &[]);
+    has(
+        "berth run --restart ''",
+        &["no", "always", "on-failure", "unless-stopped"],
+        &[],
+    );
     has("berth run ''", &["busybox:latest"], &["comp-running"]);
-    has("berth network inspect ''", &["comp-net", "bridge"], &["comp-vol"]);
+    has(
+        "berth network inspect ''",
+        &["comp-net", "bridge"],
+        &["comp-vol"],
+    );
     has("berth volume rm ''", &["comp-vol"], &["comp-net"]);
-    has("berth network ''", &["connect", "create", "inspect", "ls", "rm"], &["comp-net"]);
+    has(
+        "berth network ''",
+        &["connect", "create", "inspect", "ls", "rm"],
+        &["comp-net"],
+    );
 }
 
 #[test]
 fn clicomp_bash_and_zsh_complete_commands_flags_and_names() {
     let d = TestDaemon::start();
-    d.berth(["run", "-d", "--name", "comp-running", "busybox", "sleep", "300"])
-        .run()
-        .success();
+    d.berth([
+        "run",
+        "-d",
+        "--name",
+        "comp-running",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .run()
+    .success();
     d.berth(["create", "--name", "comp-stopped", "busybox", "true"])
         .run()
         .success();
@@ -130,12 +155,22 @@ fn clicomp_bash_and_zsh_complete_commands_flags_and_names() {
     run_command(inst, None, Duration::from_secs(60))
         .success()
         .stdout_contains("install-completion: bash");
-    let bash_script = root.path().join("usr/share/bash-completion/completions/berth");
-    let zsh_script = root.path().join("usr/local/share/zsh/site-functions/_berth");
-    let fish_script = root.path().join("usr/share/fish/vendor_completions.d/berth.fish");
+    let bash_script = root
+        .path()
+        .join("usr/share/bash-completion/completions/berth");
+    let zsh_script = root
+        .path()
+        .join("usr/local/share/zsh/site-functions/_berth");
+    let fish_script = root
+        .path()
+        .join("usr/share/fish/vendor_completions.d/berth.fish");
     for f in [&bash_script, &zsh_script, &fish_script] {
         let text = std::fs::read_to_string(f).unwrap_or_default();
-        assert!(text.contains("__complete"), "{} asks berth __complete", f.display());
+        assert!(
+            text.contains("__complete"),
+            "{} asks berth __complete",
+            f.display()
+        );
     }
 
     let case_calls = |call: &str| -> String {

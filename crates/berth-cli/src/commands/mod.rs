@@ -201,10 +201,9 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
 fn wants_help(flags: &clap::Command, args: &[String]) -> Option<bool> {
     let takes_value = |a: &clap::Arg| {
         a.get_action().takes_values()
-            && !a
-                .get_value_names()
+            && a.get_value_names()
                 .and_then(|v| v.first())
-                .is_some_and(|v| v == "bool")
+                .is_none_or(|v| v != "bool")
     };
     let stops_at_arg = flags
         .get_positionals()
