@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dotenv;
 pub mod emit;
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod hash;
 pub mod interpolate;
@@ -16,6 +17,7 @@ pub mod merge;
 pub mod model;
 pub mod normalize;
 pub mod progress;
+pub mod rawmodel;
 pub mod runtime;
 pub mod units;
 
