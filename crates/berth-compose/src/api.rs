@@ -161,6 +161,15 @@ pub struct ImageInfo {
     pub created: String,
 }
 
+/// What `exec_wait` runs the command as.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOpts {
+    pub user: String,
+    pub privileged: bool,
+    pub working_dir: String,
+    pub env: Vec<String>,
+}
+
 /// Typed Engine API calls on one client.
 #[derive(Clone)]
 pub struct Api {
@@ -406,6 +415,48 @@ impl Api {
             .call("PUT", &url, Body::Stream(&mut r, "application/x-tar"))?
             .bytes()?;
         Ok(())
+    }
+
+    /// Runs `cmd` in the container and waits for it to end (its output is not kept);
+    /// its exit code.
+    pub fn exec_wait(&self, id: &str, cmd: &[String], o: &ExecOpts) -> Result<i64> {
+        let body = serde_json::json!({
+            "Cmd": cmd,
+            "User": o.user,
+            "Privileged": o.privileged,
+            "WorkingDir": o.working_dir,
+            "Env": o.env,
+            "AttachStdout": false,
+            "AttachStderr": false,
+        });
+        let created = self
+            .client
+            .post_json(&format!("/containers/{}/exec", q(id)), Body::Json(body))?;
+        let exec = created
+            .get("Id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        self.client
+            .call(
+                "POST",
+                &format!("/exec/{}/start", q(&exec)),
+                Body::Json(serde_json::json!({"Detach": true, "Tty": false})),
+            )?
+            .bytes()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            let v = self.client.get_json(&format!("/exec/{}/json", q(&exec)))?;
+            if v.get("Running").and_then(|r| r.as_bool()) != Some(true) {
+                return Ok(v.get("ExitCode").and_then(|c| c.as_i64()).unwrap_or(0));
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(ClientError::Protocol(format!(
+                    "exec {cmd:?} in {id} still running after 300s"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     pub fn image(&self, name: &str) -> Result<Option<ImageInfo>> {

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod rawmodel;
 pub mod runtime;
 pub mod units;
+pub mod watch;
 
 pub use error::{Error, Result};
 pub use loader::{load, LoadOptions, Loaded};

@@ -358,14 +358,32 @@ pub struct Watch {
     pub action: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub target: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub exec: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Hook>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub include: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub initial_sync: bool,
+    #[serde(flatten)]
+    pub extensions: Extensions,
+}
+
+/// A command run in a service's containers (`develop.watch.exec`; compose-go's
+/// ServiceHook).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Hook {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub working_dir: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, Option<String>>,
     #[serde(flatten)]
     pub extensions: Extensions,
 }

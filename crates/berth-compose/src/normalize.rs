@@ -643,6 +643,41 @@ fn build(c: &Ctx, v: &Value, path: &str) -> Result<Build> {
     Ok(b)
 }
 
+fn hook(c: &Ctx, v: &Value, path: &str) -> Result<Hook> {
+    let m = map(c, v, path)?;
+    let mut h = Hook {
+        extensions: check_keys(
+            c,
+            m,
+            path,
+            &[
+                "command",
+                "user",
+                "privileged",
+                "working_dir",
+                "environment",
+            ],
+        )?,
+        ..Default::default()
+    };
+    for (k, x) in m {
+        let k = key_str(k);
+        let kp = join(path, &k);
+        match k.as_str() {
+            "command" => h.command = command(c, x, &kp)?.unwrap_or_default(),
+            "user" => h.user = string(c, x, &kp)?,
+            "privileged" => h.privileged = boolean(c, x, &kp)?,
+            "working_dir" => h.working_dir = string(c, x, &kp)?,
+            "environment" => h.environment = list_or_dict(c, x, &kp, '=')?,
+            _ => {}
+        }
+    }
+    if h.command.is_empty() {
+        return Err(c.err(path, "missing property 'command'"));
+    }
+    Ok(h)
+}
+
 fn develop(c: &Ctx, v: &Value, path: &str) -> Result<Develop> {
     let m = map(c, v, path)?;
     let mut d = Develop {
@@ -692,7 +727,7 @@ fn develop(c: &Ctx, v: &Value, path: &str) -> Result<Develop> {
                         }
                     }
                     "target" => w.target = string(c, x, &kp)?,
-                    "exec" => w.exec = list(c, x, &kp)?,
+                    "exec" => w.exec = Some(hook(c, x, &kp)?),
                     "include" => w.include = string_or_list(c, x, &kp)?,
                     "ignore" => w.ignore = string_or_list(c, x, &kp)?,
                     "initial_sync" => w.initial_sync = boolean(c, x, &kp)?,

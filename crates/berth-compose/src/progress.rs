@@ -1,5 +1,5 @@
-//! Progress display as docker compose's: on a terminal, one live line per resource with a
-//! spinner and its elapsed time, ticked by a thread and redrawn in place; otherwise plain
+//! Progress display as docker compose's: on a terminal, a `[+] Running done/total` header
+//! and one live line per resource with a spinner and its elapsed time, ticked by a thread and redrawn in place; otherwise plain
 //! ` Container x  Created` lines. Everything goes to stderr.
 
 use std::io::Write;
@@ -147,6 +147,12 @@ fn redraw(st: &mut State) {
     if st.drawn > 0 {
         out.push_str(&format!("\x1b[{}A\x1b[J", st.drawn));
     }
+    // compose's header: resources done over resources shown.
+    let done = st.lines.iter().filter(|l| l.done).count();
+    out.push_str(&format!(
+        "\x1b[34m[+] Running {done}/{}\x1b[0m\n",
+        st.lines.len()
+    ));
     let width = st.lines.iter().map(|l| l.id.len()).max().unwrap_or(0);
     let twidth = st.lines.iter().map(|l| l.text.len()).max().unwrap_or(0);
     let now = Instant::now();
@@ -168,5 +174,5 @@ fn redraw(st: &mut State) {
     }
     let _ = e.write_all(out.as_bytes());
     let _ = e.flush();
-    st.drawn = st.lines.len();
+    st.drawn = st.lines.len() + 1;
 }

@@ -534,6 +534,374 @@ networks:
     assert!(names(&d, "sec").is_empty());
 }
 
+/// A `berth compose ARGS` child left running (watch); killed (by its pid) on drop.
+struct Background {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Background {
+    fn start(d: &TestDaemon, dir: &std::path::Path, args: &[&str]) -> Background {
+        let log = dir.join(format!("bg-{}.log", args.join("-")));
+        let child = std::process::Command::new(berth_tests::berth_bin())
+            .arg("-H")
+            .arg(d.host())
+            .arg("compose")
+            .args(args)
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .env_remove("COMPOSE_FILE")
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("log"))
+            .stderr(std::fs::File::create(log.with_extension("err")).expect("err log"))
+            .spawn()
+            .expect("berth compose");
+        Background { child, log }
+    }
+    fn output(&self) -> String {
+        let out = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let err = std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default();
+        format!("{out}{err}")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cat(d: &TestDaemon, c: &str, path: &str) -> String {
+    let out = d.docker(["exec", c, "cat", path]).run();
+    if out.code == 0 {
+        out.stdout.clone()
+    } else {
+        String::new()
+    }
+}
+
+#[test]
+fn watch_syncs_restarts_execs_and_rebuilds() {
+    let mut g = NetGuard::new("bt-cw");
+    let d = watched_daemon(&mut g);
+    let br = g.bridge();
+    let yaml = format!(
+        r#"services:
+  web:
+    build: .
+    command: sleep 600
+    develop:
+      watch:
+        - path: ./src
+          action: sync
+          target: /app/src
+          ignore: ["*.tmp"]
+          initial_sync: true
+        - path: ./conf
+          action: sync+restart
+          target: /etc/app
+        - path: ./hook
+          action: sync+exec
+          target: /hook
+          exec:
+            command: sh -c 'cat /hook/h.txt > /hook-ran'
+        - path: ./app.txt
+          action: rebuild
+networks:
+  default:
+    driver_opts:
+      com.docker.network.bridge.name: {br}
+"#
+    );
+    let dir = project(&d, "wt", &yaml);
+    let w = |rel: &str, text: &str| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    w("Dockerfile", "FROM busybox\nCOPY app.txt /app.txt\n");
+    w("app.txt", "build-1\n");
+    w("src/index.txt", "v1\n");
+    w("conf/app.conf", "c1\n");
+    w("hook/h.txt", "h0\n");
+    // A service without develop.watch: compose's error.
+    let bad = project(&d, "nowatch", "services:\n  a:\n    image: busybox\n");
+    let out = d.berth_compose(&bad, ["watch", "--no-up"]).run();
+    out.failure();
+    assert!(
+        out.stderr
+            .contains("none of the selected services is configured for watch"),
+        "{}",
+        out.stderr
+    );
+
+    let bg = Background::start(&d, &dir, &["watch"]);
+    assert!(
+        eventually(180, || bg.output().contains("Watch enabled")),
+        "{}",
+        bg.output()
+    );
+    let c = "wt-web-1";
+    // initial_sync copied the tree.
+    assert!(
+        eventually(20, || cat(&d, c, "/app/src/index.txt") == "v1\n"),
+        "{}",
+        bg.output()
+    );
+    // sync: changed and new files land, ignored ones do not, deleted ones go.
+    w("src/index.txt", "v2\n");
+    w("src/new/deep.txt", "deep\n");
+    w("src/skip.tmp", "no\n");
+    assert!(
+        eventually(20, || cat(&d, c, "/app/src/index.txt") == "v2\n"
+            && cat(&d, c, "/app/src/new/deep.txt") == "deep\n"),
+        "{}",
+        bg.output()
+    );
+    assert_eq!(
+        cat(&d, c, "/app/src/skip.tmp"),
+        "",
+        "ignored file not synced"
+    );
+    std::fs::remove_dir_all(dir.join("src/new")).expect("rm");
+    assert!(
+        eventually(20, || d
+            .docker(["exec", c, "test", "-e", "/app/src/new"])
+            .run()
+            .code
+            != 0),
+        "{}",
+        bg.output()
+    );
+    // sync+restart: the file lands and the container starts again.
+    let started = || {
+        d.docker(["inspect", "-f", "{{.State.StartedAt}}", c])
+            .run()
+            .success()
+            .out()
+    };
+    let before = started();
+    w("conf/app.conf", "c2\n");
+    assert!(
+        eventually(30, || started() != before
+            && cat(&d, c, "/etc/app/app.conf") == "c2\n"),
+        "{}",
+        bg.output()
+    );
+    // sync+exec: the command ran after the sync.
+    w("hook/h.txt", "hooked\n");
+    assert!(
+        eventually(30, || cat(&d, c, "/hook-ran") == "hooked\n"),
+        "{}",
+        bg.output()
+    );
+    // rebuild: a new image, the container recreated from it.
+    let old_id = d
+        .docker(["inspect", "-f", "{{.Id}}", c])
+        .run()
+        .success()
+        .out();
+    w("app.txt", "build-2\n");
+    assert!(
+        eventually(180, || cat(&d, c, "/app.txt") == "build-2\n"),
+        "{}",
+        bg.output()
+    );
+    let new_id = d
+        .docker(["inspect", "-f", "{{.Id}}", c])
+        .run()
+        .success()
+        .out();
+    assert_ne!(old_id, new_id, "recreated");
+    let out = bg.output();
+    assert!(out.contains("Syncing service \"web\" after"), "{out}");
+    assert!(out.contains("Rebuilding service(s) [\"web\"]"), "{out}");
+    drop(bg);
+    // up --watch (detached): the same rules, here a sync.
+    let bg = Background::start(&d, &dir, &["up", "-d", "--watch"]);
+    assert!(
+        eventually(120, || bg.output().contains("Watch enabled")),
+        "{}",
+        bg.output()
+    );
+    w("src/index.txt", "v3\n");
+    assert!(
+        eventually(20, || cat(&d, c, "/app/src/index.txt") == "v3\n"),
+        "{}",
+        bg.output()
+    );
+    drop(bg);
+    d.berth_compose(&dir, ["down", "--rmi", "local"])
+        .run()
+        .success();
+    assert!(names(&d, "wt").is_empty());
+}
+
+/// The screen a terminal shows after `raw` (cursor up, erase, carriage return; colours and
+/// modes dropped): what a user sees once the progress display has redrawn for the last time.
+fn final_screen(raw: &str) -> Vec<String> {
+    let mut rows: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col) = (0usize, 0usize);
+    let mut it = raw.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\x1b' => {
+                if it.peek() != Some(&'[') {
+                    it.next();
+                    continue;
+                }
+                it.next();
+                let mut params = String::new();
+                let mut fin = ' ';
+                for x in it.by_ref() {
+                    if x.is_ascii_alphabetic() || x == '~' {
+                        fin = x;
+                        break;
+                    }
+                    params.push(x);
+                }
+                let n: usize = params.trim_start_matches('?').parse().unwrap_or(1).max(1);
+                match fin {
+                    'A' => row = row.saturating_sub(n),
+                    'B' => row += n,
+                    'G' => col = n - 1,
+                    'J' => {
+                        rows.truncate(row + 1);
+                        if let Some(r) = rows.get_mut(row) {
+                            r.truncate(col);
+                        }
+                    }
+                    'K' => {
+                        if let Some(r) = rows.get_mut(row) {
+                            if params == "2" {
+                                r.clear();
+                            } else {
+                                r.truncate(col);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            '\r' => col = 0,
+            '\n' => {
+                row += 1;
+                col = 0;
+            }
+            c => {
+                while rows.len() <= row {
+                    rows.push(Vec::new());
+                }
+                let r = &mut rows[row];
+                while r.len() < col {
+                    r.push(' ');
+                }
+                if col < r.len() {
+                    r[col] = c;
+                } else {
+                    r.push(c);
+                }
+                col += 1;
+            }
+        }
+        while rows.len() <= row {
+            rows.push(Vec::new());
+        }
+    }
+    rows.into_iter()
+        .map(|r| r.into_iter().collect::<String>())
+        .map(|l| {
+            l.split_whitespace()
+                .map(|w| {
+                    let t = w.trim_end_matches('s');
+                    if w.ends_with('s')
+                        && !t.is_empty()
+                        && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+                    {
+                        "T"
+                    } else {
+                        w
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|l| l.starts_with("[+]") || l.starts_with('✔') || l.starts_with('✘'))
+        .collect()
+}
+
+/// `cmd` run in `dir` under a pseudo-terminal (script(1)), 120 columns wide; its output.
+fn under_pty(dir: &std::path::Path, cmd: &str, envs: &[(&str, String)]) -> String {
+    let mut c = std::process::Command::new("script");
+    c.args([
+        "-qefc",
+        &format!("stty cols 120 rows 40; {cmd}"),
+        "/dev/null",
+    ])
+    .current_dir(dir)
+    .env_remove("COMPOSE_PROJECT_NAME")
+    .env_remove("COMPOSE_FILE")
+    .stdin(std::process::Stdio::null());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let out = c.output().expect("script(1)");
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn terminal_progress_display_ends_as_docker_composes() {
+    let mut g = NetGuard::new("bt-cp");
+    let d = watched_daemon(&mut g);
+    let br = g.bridge();
+    let yaml = format!(
+        "services:\n  db:\n    image: busybox\n    command: sleep 600\n  web:\n    image: busybox\n    command: sleep 600\n    depends_on: [db]\nnetworks:\n  default:\n    driver_opts:\n      com.docker.network.bridge.name: {br}\n"
+    );
+    let dir = project(&d, "pd", &yaml);
+    let berth = format!(
+        "{} -H {} compose up -d",
+        berth_tests::berth_bin().display(),
+        d.host()
+    );
+    let raw = under_pty(&dir, &berth, &[]);
+    // Redrawn in place: spinners and intermediate states were on screen, then replaced.
+    assert!(
+        raw.contains("\x1b[") && (raw.contains('⠋') || raw.contains("Starting")),
+        "{raw:?}"
+    );
+    let got = final_screen(&raw);
+    d.berth_compose(&dir, ["down"]).run().success();
+    let compose = format!("{} up -d", berth_tests::compose_bin().display());
+    let env = [
+        ("DOCKER_HOST", d.host()),
+        (
+            "DOCKER_CONFIG",
+            d.dir().join("docker-config").display().to_string(),
+        ),
+    ];
+    let want = final_screen(&under_pty(&dir, &compose, &env));
+    d.berth_compose(&dir, ["down"]).run().success();
+    assert_eq!(
+        got, want,
+        "final progress lines (timings elided), berth then docker compose"
+    );
+    assert_eq!(
+        got,
+        [
+            "[+] Running 3/3",
+            "✔ Network pd_default Created T",
+            "✔ Container pd-db-1 Started T",
+            "✔ Container pd-web-1 Started T",
+        ]
+    );
+}
+
 #[test]
 fn bad_input_leaves_nothing_behind() {
     let mut g = NetGuard::new("bt-cb");

@@ -264,7 +264,7 @@ fn parse_scale(v: &[String]) -> Result<BTreeMap<String, i64>, Failure> {
     Ok(m)
 }
 
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(name = "up", disable_help_flag = true)]
 struct UpOpts {
     #[arg(short = 'd', long)]
@@ -329,7 +329,6 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     for (set, flag) in [
         (o.always_recreate_deps, "--always-recreate-deps"),
         (o.renew_anon_volumes, "--renew-anon-volumes"),
-        (o.watch, "--watch"),
     ] {
         if set {
             return Err(Failure::new(
@@ -433,6 +432,9 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     if o.no_start {
         return Ok(0);
     }
+    if o.watch {
+        return up_and_watch(ctx, g, inv, &api, &p, &services, &chosen, &o);
+    }
     if o.detach {
         if o.wait {
             return wait_ready(&api, &p, &services, o.wait_timeout, &progress);
@@ -440,6 +442,76 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         return Ok(0);
     }
     attach_and_wait(&api, &p, &services, &chosen, &o)
+}
+
+/// `up --watch`: the services' logs (unless detached) while their watch rules run.
+#[allow(clippy::too_many_arguments)]
+fn up_and_watch(
+    ctx: &mut Ctx,
+    g: &Global,
+    inv: &Invocation,
+    api: &Api,
+    p: &Project,
+    services: &BTreeSet<String>,
+    chosen: &[String],
+    o: &UpOpts,
+) -> CmdResult {
+    let rules = crate::watch::rules(p, services).map_err(fail)?;
+    let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, p, svcs, true);
+    if o.detach {
+        crate::watch::run(api, p, &rules, &mut rebuild, &|| true).map_err(fail)?;
+        return Ok(0);
+    }
+    let attached = {
+        let (api, p, services, chosen, o) = (
+            api.clone(),
+            p.clone(),
+            services.clone(),
+            chosen.to_vec(),
+            o.clone(),
+        );
+        std::thread::spawn(move || attach_and_wait(&api, &p, &services, &chosen, &o))
+    };
+    let keep = || !attached.is_finished();
+    crate::watch::run(api, p, &rules, &mut rebuild, &keep).map_err(fail)?;
+    match attached.join() {
+        Ok(r) => r,
+        Err(_) => Err(Failure::new("log streaming failed", 1)),
+    }
+}
+
+/// A watch `rebuild`: the services' images rebuilt and their containers recreated (`up -d
+/// --build --no-deps`), the images they replaced removed when nothing uses them any more
+/// (compose's `--prune`).
+fn rebuild_services(
+    ctx: &mut Ctx,
+    g: &Global,
+    inv: &Invocation,
+    p: &Project,
+    svcs: &[String],
+    prune: bool,
+) -> runtime::OpResult<()> {
+    let api = api(ctx).map_err(|e| OpError(e.msg))?;
+    let before: Vec<String> = svcs
+        .iter()
+        .filter_map(|n| p.services.get(n).map(|s| super::image_name(&p.name, n, s)))
+        .filter_map(|img| api.image(&img).ok().flatten().map(|i| i.id))
+        .collect();
+    let mut args = vec!["-d".to_string(), "--build".into(), "--no-deps".into()];
+    args.extend(svcs.iter().cloned());
+    let up = up_invocation(inv);
+    match cmd_up(ctx, g, &up, &args) {
+        Ok(0) => {}
+        Ok(code) => return Err(OpError(format!("rebuild exited with code {code}"))),
+        Err(e) => return Err(OpError(e.msg)),
+    }
+    if prune {
+        for id in before {
+            // Refused while tagged or in use: then it is not dangling, keep it.
+            let _ = api.remove_image(&id);
+        }
+    }
+    Ok(())
 }
 
 /// `up --wait`: every container running (healthy when it has a healthcheck).
@@ -568,7 +640,15 @@ fn attach_and_wait(
                     }
                     let mut running = 0;
                     let mut aborted = false;
-                    for c in &list {
+                    // Re-read: a watch rebuild replaces containers while attached.
+                    let current = containers_of(
+                        api,
+                        &p.name,
+                        &services.iter().cloned().collect::<Vec<_>>(),
+                        true,
+                    )
+                    .unwrap_or_else(|_| list.clone());
+                    for c in &current {
                         let Ok(i) = api.inspect(&c.id) else { continue };
                         if i.state.running {
                             running += 1;
@@ -2021,9 +2101,60 @@ pub fn cmd_events(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) 
     Ok(0)
 }
 
-pub fn cmd_watch(_ctx: &mut Ctx, _g: &Global, _inv: &Invocation, _args: &[String]) -> CmdResult {
-    Err(Failure::new(
-        "berth compose watch is not supported yet: use `berth compose up --build` after changes",
-        1,
-    ))
+/// `up` run from another command (its usage line names `up`).
+fn up_invocation(inv: &Invocation) -> Invocation {
+    let base = inv.path.rsplit_once(' ').map_or("", |(b, _)| b);
+    Invocation {
+        path: format!("{base} up").trim().to_string(),
+        usage: "[OPTIONS] [SERVICE...]",
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "watch", disable_help_flag = true)]
+struct WatchOpts {
+    /// Do not build and start the services first.
+    #[arg(long = "no-up")]
+    no_up: bool,
+    /// Remove the images a rebuild replaced (default true, as compose).
+    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true")]
+    prune: String,
+    /// Hide build output.
+    #[arg(long)]
+    quiet: bool,
+    services: Vec<String>,
+}
+
+pub fn cmd_watch(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: WatchOpts = parse(inv, args)?;
+    let prune = match o.prune.as_str() {
+        "true" | "1" => true,
+        "false" | "0" => false,
+        other => {
+            return Err(Failure::new(
+                format!("invalid argument {other:?} for \"--prune\" flag: strconv.ParseBool: parsing {other:?}: invalid syntax"),
+                1,
+            ))
+        }
+    };
+    let p = load_for(g, &o.services)?;
+    let chosen = selected(&p, &o.services)?;
+    let set: BTreeSet<String> = chosen.iter().cloned().collect();
+    let rules = crate::watch::rules(&p, &set).map_err(fail)?;
+    if !o.no_up {
+        let mut args = vec!["-d".to_string()];
+        if o.quiet {
+            args.push("--quiet-pull".into());
+        }
+        args.extend(o.services.iter().cloned());
+        let up = up_invocation(inv);
+        let code = cmd_up(ctx, g, &up, &args)?;
+        if code != 0 {
+            return Ok(code);
+        }
+    }
+    let api = api(ctx)?;
+    let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, &p, svcs, prune);
+    crate::watch::run(&api, &p, &rules, &mut rebuild, &|| true).map_err(fail)?;
+    Ok(0)
 }

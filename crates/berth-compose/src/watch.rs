@@ -1,0 +1,357 @@
+//! `berth compose watch` and `up --watch`: the services' `develop.watch` rules. A file
+//! watcher (notify: inotify) reports changes under each rule's `path`; changes are batched
+//! until the tree is quiet for a moment, filtered by the rule's `ignore` (dockerignore
+//! patterns, relative to `path`, plus editor temporary files and `.git`, as compose does)
+//! and `include`, then the rule's action runs on the service's running containers:
+//! `sync` copies the changed files to `target` (a tar through the archive endpoint;
+//! deleted files are removed with `rm -rf` in the container), `sync+restart` then restarts
+//! them, `sync+exec` then runs the rule's `exec` command in them, `restart` restarts them,
+//! `rebuild` rebuilds the image and recreates the service. `initial_sync` copies the whole
+//! path once when watching starts.
+
+use crate::api::Api;
+use crate::model::{Project, Watch};
+use crate::runtime::{OpError, OpResult};
+use berth_build::ignore::Matcher;
+use notify::{RecursiveMode, Watcher};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long the tree must stay quiet before a batch of changes is applied.
+const QUIET: Duration = Duration::from_millis(400);
+
+/// One `develop.watch` rule of one service.
+pub struct Rule {
+    pub service: String,
+    pub watch: Watch,
+    ignore: Matcher,
+    include: Option<Matcher>,
+}
+
+/// Editor and VCS files compose never reacts to.
+fn ephemeral(rel: &str) -> bool {
+    let base = rel.rsplit('/').next().unwrap_or(rel);
+    rel == ".git"
+        || rel.starts_with(".git/")
+        || base.ends_with('~')
+        || base.ends_with(".swp")
+        || base.ends_with(".swx")
+        || (base.starts_with('#') && base.ends_with('#'))
+        || base.starts_with(".#")
+        || base == "4913"
+}
+
+impl Rule {
+    fn new(service: &str, w: &Watch) -> Rule {
+        Rule {
+            service: service.to_string(),
+            watch: w.clone(),
+            ignore: Matcher::parse(&w.ignore.join("\n")),
+            include: (!w.include.is_empty()).then(|| Matcher::parse(&w.include.join("\n"))),
+        }
+    }
+
+    /// The path relative to the rule's `path` when the rule cares about it.
+    fn relevant(&self, p: &Path) -> Option<String> {
+        let root = Path::new(&self.watch.path);
+        let rel = p.strip_prefix(root).ok()?.to_string_lossy().into_owned();
+        if rel.is_empty() {
+            return Some(rel);
+        }
+        if ephemeral(&rel) || self.ignore.excluded(&rel) {
+            return None;
+        }
+        if let Some(inc) = &self.include {
+            if !inc.excluded(&rel) {
+                return None;
+            }
+        }
+        Some(rel)
+    }
+
+    /// Where `rel` lands in the container.
+    fn container_path(&self, rel: &str) -> String {
+        let t = self.watch.target.trim_end_matches('/');
+        if rel.is_empty() {
+            t.to_string()
+        } else {
+            format!("{t}/{rel}")
+        }
+    }
+}
+
+/// The watch rules of `services` (compose refuses to watch when none has any).
+pub fn rules(p: &Project, services: &BTreeSet<String>) -> OpResult<Vec<Rule>> {
+    let mut out = Vec::new();
+    for name in services {
+        let Some(s) = p.services.get(name) else {
+            continue;
+        };
+        let Some(d) = &s.develop else { continue };
+        for w in &d.watch {
+            if w.action.starts_with("sync") && w.target.is_empty() {
+                return Err(OpError(format!(
+                    "services.{name}.develop.watch: target is required for non-rebuild actions"
+                )));
+            }
+            if w.action == "rebuild" && s.build.is_none() {
+                return Err(OpError(format!(
+                    "service {name:?} uses a rebuild watch action but has no build section"
+                )));
+            }
+            out.push(Rule::new(name, w));
+        }
+    }
+    if out.is_empty() {
+        return Err(OpError(
+            "none of the selected services is configured for watch, consider setting a 'develop' section".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The tar of `rel` (a file, or a directory and what it holds that the rule keeps),
+/// named by its container path.
+fn add_to_tar(
+    b: &mut tar::Builder<Vec<u8>>,
+    rule: &Rule,
+    host: &Path,
+    rel: &str,
+) -> std::io::Result<()> {
+    let name = rule.container_path(rel);
+    let name = name.trim_start_matches('/');
+    let meta = std::fs::symlink_metadata(host)?;
+    if meta.is_dir() {
+        if !name.is_empty() {
+            b.append_dir(name, host)?;
+        }
+        let mut entries: Vec<_> = std::fs::read_dir(host)?.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let child_rel = if rel.is_empty() {
+                e.file_name().to_string_lossy().into_owned()
+            } else {
+                format!("{rel}/{}", e.file_name().to_string_lossy())
+            };
+            if ephemeral(&child_rel) || rule.ignore.excluded(&child_rel) {
+                continue;
+            }
+            add_to_tar(b, rule, &e.path(), &child_rel)?;
+        }
+        Ok(())
+    } else {
+        b.append_path_with_name(host, name)
+    }
+}
+
+fn containers(api: &Api, p: &Project, service: &str) -> OpResult<Vec<String>> {
+    Ok(api
+        .project_containers(&p.name, false, false)?
+        .into_iter()
+        .filter(|c| c.service() == service && c.running())
+        .map(|c| c.id)
+        .collect())
+}
+
+/// Copies the changed paths of `rule` into the service's containers (and removes the
+/// deleted ones there).
+fn sync(api: &Api, p: &Project, rule: &Rule, changed: &BTreeSet<String>) -> OpResult<()> {
+    let root = Path::new(&rule.watch.path);
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    let mut gone = Vec::new();
+    let mut added = 0;
+    for rel in changed {
+        let host = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        if std::fs::symlink_metadata(&host).is_ok() {
+            add_to_tar(&mut b, rule, &host, rel)
+                .map_err(|e| OpError(format!("{}: {e}", host.display())))?;
+            added += 1;
+        } else {
+            gone.push(rule.container_path(rel));
+        }
+    }
+    let archive = b
+        .into_inner()
+        .map_err(|e| OpError(format!("sync archive: {e}")))?;
+    for id in containers(api, p, &rule.service)? {
+        if added > 0 {
+            api.put_archive(&id, "/", false, &archive)?;
+        }
+        if !gone.is_empty() {
+            let mut cmd = vec!["rm".to_string(), "-rf".into(), "--".into()];
+            cmd.extend(gone.iter().cloned());
+            api.exec_wait(&id, &cmd, &crate::api::ExecOpts::default())?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the rule's action for one batch of changes. `rebuild` rebuilds and recreates the
+/// services named.
+fn apply(
+    api: &Api,
+    p: &Project,
+    rule: &Rule,
+    changed: &BTreeSet<String>,
+    rebuild: &mut dyn FnMut(&[String]) -> OpResult<()>,
+) -> OpResult<()> {
+    let svc = &rule.service;
+    match rule.watch.action.as_str() {
+        "rebuild" => {
+            eprintln!("Rebuilding service(s) [{svc:?}] after changes were detected...");
+            rebuild(std::slice::from_ref(svc))?;
+            eprintln!("service(s) [{svc:?}] successfully built");
+        }
+        "restart" => {
+            for id in containers(api, p, svc)? {
+                api.restart(&id, None)?;
+            }
+            eprintln!("service(s) [{svc:?}] restarted");
+        }
+        action => {
+            eprintln!(
+                "Syncing service {svc:?} after {} changes were detected",
+                changed.len()
+            );
+            sync(api, p, rule, changed)?;
+            if action == "sync+restart" {
+                for id in containers(api, p, svc)? {
+                    api.restart(&id, None)?;
+                }
+                eprintln!("service(s) [{svc:?}] restarted");
+            }
+            if action == "sync+exec" {
+                if let Some(h) = &rule.watch.exec {
+                    let o = crate::api::ExecOpts {
+                        user: h.user.clone(),
+                        privileged: h.privileged,
+                        working_dir: h.working_dir.clone(),
+                        env: h
+                            .environment
+                            .iter()
+                            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+                            .collect(),
+                    };
+                    for id in containers(api, p, svc)? {
+                        api.exec_wait(&id, &h.command, &o)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Watches until `keep` says to stop (or the watcher fails).
+pub fn run(
+    api: &Api,
+    p: &Project,
+    rules: &[Rule],
+    rebuild: &mut dyn FnMut(&[String]) -> OpResult<()>,
+    keep: &dyn Fn() -> bool,
+) -> OpResult<()> {
+    let (tx, rx) = mpsc::channel();
+    let mut watcher =
+        notify::recommended_watcher(tx).map_err(|e| OpError(format!("file watcher: {e}")))?;
+    let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
+    for r in rules {
+        let path = PathBuf::from(&r.watch.path);
+        if !path.exists() {
+            return Err(OpError(format!(
+                "{}: no such file or directory (develop.watch path of service {:?})",
+                path.display(),
+                r.service
+            )));
+        }
+        if watched.insert(path.clone()) {
+            watcher
+                .watch(&path, RecursiveMode::Recursive)
+                .map_err(|e| OpError(format!("watching {}: {e}", path.display())))?;
+        }
+    }
+    for r in rules {
+        if r.watch.initial_sync && r.watch.action.starts_with("sync") {
+            let all: BTreeSet<String> = [String::new()].into_iter().collect();
+            sync(api, p, r, &all)?;
+        }
+    }
+    eprintln!("Watch enabled");
+    let mut pending: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    let mut last = Instant::now();
+    while keep() {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(ev)) => {
+                if matches!(ev.kind, notify::EventKind::Access(_)) {
+                    continue;
+                }
+                for path in &ev.paths {
+                    for (i, r) in rules.iter().enumerate() {
+                        if let Some(rel) = r.relevant(path) {
+                            pending.entry(i).or_default().insert(rel);
+                            last = Instant::now();
+                        }
+                    }
+                }
+            }
+            Ok(Err(e)) => tracing::warn!("file watcher: {e}"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if pending.is_empty() || last.elapsed() < QUIET {
+            continue;
+        }
+        // One rebuild per service per batch, whatever the number of rules that fired.
+        let mut rebuilt = BTreeSet::new();
+        for (i, changed) in std::mem::take(&mut pending) {
+            let r = &rules[i];
+            if r.watch.action == "rebuild" && !rebuilt.insert(r.service.clone()) {
+                continue;
+            }
+            if let Err(e) = apply(api, p, r, &changed, rebuild) {
+                eprintln!("WARN[0000] {}", e.0);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(ignore: &[&str], include: &[&str]) -> Rule {
+        Rule::new(
+            "web",
+            &Watch {
+                path: "/src".into(),
+                action: "sync".into(),
+                target: "/app/".into(),
+                ignore: ignore.iter().map(|s| s.to_string()).collect(),
+                include: include.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn ignore_include_and_editor_files() {
+        let r = rule(&["node_modules", "*.log"], &[]);
+        assert_eq!(r.relevant(Path::new("/src/a.js")), Some("a.js".into()));
+        assert_eq!(r.relevant(Path::new("/src/node_modules/x/y.js")), None);
+        assert_eq!(r.relevant(Path::new("/src/debug.log")), None);
+        assert_eq!(r.relevant(Path::new("/src/.a.js.swp")), None);
+        assert_eq!(r.relevant(Path::new("/src/.git/index")), None);
+        assert_eq!(r.relevant(Path::new("/elsewhere/a.js")), None);
+        assert_eq!(r.container_path("d/a.js"), "/app/d/a.js");
+        let only = rule(&[], &["*.txt"]);
+        assert_eq!(only.relevant(Path::new("/src/a.txt")), Some("a.txt".into()));
+        assert_eq!(only.relevant(Path::new("/src/a.js")), None);
+    }
+}
