@@ -223,9 +223,9 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         hosts.push(DEFAULT_HOST.into());
     }
     for h in &hosts {
-        if !h.starts_with("unix://") {
+        if !h.starts_with("unix://") && !h.starts_with("fd://") {
             return Err(format!(
-                "invalid host {h}: berth listens on unix:// sockets only"
+                "invalid host {h}: berth listens on unix:// sockets (or fd:// under systemd socket activation)"
             ));
         }
     }

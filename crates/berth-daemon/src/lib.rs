@@ -5,6 +5,7 @@ mod config;
 mod error;
 mod query;
 mod routes;
+mod systemd;
 
 use berth_engine::{Engine, EngineConfig};
 use clap::Parser;
@@ -82,6 +83,20 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
 
     let mut listeners = Vec::new();
     for host in &settings.hosts {
+        if host.starts_with("fd://") {
+            // Socket activation: systemd made and owns the socket (berth.socket).
+            for fd in systemd::listen_fds(host)? {
+                let std_l = std::os::unix::net::UnixListener::from(fd);
+                std_l
+                    .set_nonblocking(true)
+                    .map_err(|e| format!("{host}: {e}"))?;
+                let l = tokio::net::UnixListener::from_std(std_l)
+                    .map_err(|e| format!("{host}: {e}"))?;
+                info!(host = %host, "API listen (socket activation)");
+                listeners.push((PathBuf::new(), l));
+            }
+            continue;
+        }
         let path = PathBuf::from(host.trim_start_matches("unix://"));
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -123,14 +138,16 @@ async fn serve(settings: config::Settings) -> Result<(), String> {
         }));
     }
     info!(version = berth_api::version::BERTH_VERSION, "daemon ready");
+    systemd::notify("READY=1");
     shutdown_signal().await;
+    systemd::notify("STOPPING=1");
     info!("shutting down; containers keep running (live restore)");
     for t in tasks {
         t.abort();
     }
     cluster.shutdown().await;
     engine.network_shutdown();
-    for h in &settings.hosts {
+    for h in settings.hosts.iter().filter(|h| h.starts_with("unix://")) {
         let _ = std::fs::remove_file(h.trim_start_matches("unix://"));
     }
     Ok(())

@@ -136,43 +136,36 @@ pub fn write_bundle(
     Ok(())
 }
 
-/// Docker's size strings for log-opts: "10m", "1g", "512k", plain bytes (binary units).
-fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim().to_ascii_lowercase();
-    let s = s.strip_suffix('b').unwrap_or(&s);
-    let (num, mult) = match s.chars().last()? {
-        'k' => (&s[..s.len() - 1], 1u64 << 10),
-        'm' => (&s[..s.len() - 1], 1 << 20),
-        'g' => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
+/// The container's logging driver and options, resolved for the shim (tag template,
+/// journal fields, attributes); checked as dockerd checks them.
+pub fn log_spec(rec: &ContainerRecord) -> Result<berth_runtime::logdriver::LogSpec> {
+    let lc = &rec.host_config.log_config;
+    let driver = if lc.kind.is_empty() {
+        berth_runtime::logdriver::JSON_FILE
+    } else {
+        lc.kind.as_str()
     };
-    num.trim()
-        .parse::<f64>()
-        .ok()
-        .map(|n| (n * mult as f64) as u64)
+    let info = berth_runtime::logdriver::ContainerInfo {
+        id: rec.id.clone(),
+        name: rec.name.clone(),
+        image_id: rec.image_id.clone(),
+        image_name: rec.config.image.clone(),
+        labels: rec.config.labels.clone(),
+        env: rec.config.env.clone(),
+        daemon_name: "berth".into(),
+    };
+    berth_runtime::logdriver::LogSpec::resolve(driver, &lc.config, &info)
+        .map_err(EngineError::InvalidParameter)
 }
 
 /// Starts the shim (container created, not yet started) and connects to it.
 pub async fn spawn(cfg: &EngineConfig, rec: &ContainerRecord, dir: &Path) -> Result<ShimClient> {
-    let opts = &rec.host_config.log_config.config;
-    let log_max_size = match opts.get("max-size") {
-        Some(s) => parse_size(s).ok_or_else(|| {
-            EngineError::InvalidParameter(format!("invalid value for max-size: {s}"))
-        })?,
-        None => 0,
-    };
-    let log_max_file = match opts.get("max-file") {
-        Some(s) => s.parse::<u32>().map_err(|_| {
-            EngineError::InvalidParameter(format!("invalid value for max-file: {s}"))
-        })?,
-        None => 1,
-    };
+    let log = log_spec(rec)?;
     let spawn_opts = berth_runtime::shim::SpawnOptions {
         exe: cfg.exe.clone(),
         id: rec.id.clone(),
         dir: dir.to_path_buf(),
-        log_max_size,
-        log_max_file,
+        log,
         stdin: rec.config.open_stdin,
         stdin_once: rec.config.stdin_once,
         tty: rec.config.tty,
@@ -233,17 +226,4 @@ pub fn read_exit(dir: &Path) -> Option<(i64, bool)> {
 /// background, overlapping the rootfs mount and the shim's start, once per burst of starts.
 pub fn prime_cgroup_migration() {
     crate::cgroup_warm::touch();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_sizes() {
-        assert_eq!(parse_size("10m"), Some(10 << 20));
-        assert_eq!(parse_size("1k"), Some(1024));
-        assert_eq!(parse_size("100"), Some(100));
-        assert_eq!(parse_size("x"), None);
-    }
 }

@@ -4,6 +4,7 @@
 //! cgroup v1 (one directory per mounted hierarchy, as on hybrid hosts) and the unified v2
 //! hierarchy are both handled; v1 is used whenever /sys/fs/cgroup is not a cgroup2 mount.
 
+use crate::systemd_cgroup::{self, ScopePath};
 use oci_spec::runtime::LinuxResources;
 use std::fs;
 use std::io;
@@ -13,9 +14,13 @@ const ROOT: &str = "/sys/fs/cgroup";
 
 #[derive(Debug, Clone)]
 pub struct Cgroup {
-    /// v1: one directory per hierarchy; v2: exactly one.
+    /// v1: one directory per hierarchy; v2: exactly one (none yet for a systemd scope
+    /// that is not started).
     dirs: Vec<PathBuf>,
     v2: bool,
+    /// The systemd driver's scope (`crate::systemd_cgroup`): systemd creates the cgroup
+    /// around the init in [`Cgroup::start_scope`].
+    scope: Option<ScopePath>,
 }
 
 /// The v1 hierarchies mounted under /sys/fs/cgroup (mount points): its entries that are
@@ -58,16 +63,37 @@ fn write_if_exists(dir: &Path, file: &str, value: &str) -> io::Result<()> {
 }
 
 impl Cgroup {
-    /// Creates `rel` (e.g. "/berth/<id>") in every hierarchy.
+    /// Creates `rel` (e.g. "/berth/<id>") in every hierarchy. A systemd `cgroupsPath`
+    /// (`slice:prefix:name`) creates nothing yet: see [`Cgroup::start_scope`].
     pub fn create(rel: &str) -> io::Result<Cgroup> {
-        let rel = rel.trim_start_matches('/');
         let v2 = crate::spec::host_cgroup_v2();
+        if let Some(scope) = ScopePath::parse(rel) {
+            if !v2 {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the systemd cgroup driver needs a cgroup v2 host",
+                ));
+            }
+            scope
+                .cgroup()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            return Ok(Cgroup {
+                dirs: Vec::new(),
+                v2,
+                scope: Some(scope),
+            });
+        }
+        let rel = rel.trim_start_matches('/');
         let dirs: Vec<PathBuf> = if v2 {
             vec![Path::new(ROOT).join(rel)]
         } else {
             v1_hierarchies()?.into_iter().map(|h| h.join(rel)).collect()
         };
-        let cg = Cgroup { dirs, v2 };
+        let cg = Cgroup {
+            dirs,
+            v2,
+            scope: None,
+        };
         for d in &cg.dirs {
             fs::create_dir_all(d)?;
         }
@@ -79,8 +105,10 @@ impl Cgroup {
         Ok(cg)
     }
 
-    /// The cgroup at `rel` as another runtime created it (nothing is created).
+    /// The cgroup at `rel` (either driver's `cgroupsPath`) as another runtime created it
+    /// (nothing is created).
     pub fn existing(rel: &str) -> Cgroup {
+        let rel = systemd_cgroup::cgroup_of(rel);
         let rel = rel.trim_start_matches('/');
         let v2 = crate::spec::host_cgroup_v2();
         let dirs: Vec<PathBuf> = if v2 {
@@ -93,7 +121,31 @@ impl Cgroup {
                 .filter(|d| d.is_dir())
                 .collect()
         };
-        Cgroup { dirs, v2 }
+        Cgroup {
+            dirs,
+            v2,
+            scope: None,
+        }
+    }
+
+    /// Whether systemd creates this cgroup (the systemd driver).
+    pub fn is_systemd(&self) -> bool {
+        self.scope.is_some()
+    }
+
+    /// The systemd driver: has systemd start the container's scope around `pid` (the init,
+    /// not yet running anything) with the limits as unit properties, then writes the same
+    /// limits into the scope's cgroup files as the cgroupfs driver does.
+    pub fn start_scope(&mut self, pid: i32, res: Option<&LinuxResources>) -> io::Result<()> {
+        let Some(scope) = &self.scope else {
+            return Ok(());
+        };
+        let dir = systemd_cgroup::start_scope(scope, pid, res).map_err(io::Error::other)?;
+        self.dirs = vec![dir];
+        if let Some(r) = res {
+            self.apply(r)?;
+        }
+        Ok(())
     }
 
     /// The directories, one per hierarchy (v1) or the single v2 one.
@@ -185,7 +237,9 @@ impl Cgroup {
         self.dirs.iter().any(|d| records_oom_kill(&d.join(file)))
     }
 
-    /// Removes the directories; a cgroup still emptying is retried briefly.
+    /// Removes the directories; a cgroup still emptying is retried briefly. (A systemd
+    /// scope goes when its last process has: systemd collects it; removing its directory
+    /// first is harmless.)
     pub fn remove(&self) {
         for d in &self.dirs {
             for attempt in 0..100 {
@@ -228,6 +282,7 @@ fn apply_common(d: &Path, r: &LinuxResources) -> io::Result<()> {
 /// Whether the cgroup at `rel` (e.g. "/berth/<id>", as a runtime that owns it created it)
 /// recorded an OOM kill, in either layout.
 pub fn oom_killed_at(rel: &str) -> bool {
+    let rel = systemd_cgroup::cgroup_of(rel);
     let rel = rel.trim_start_matches('/');
     records_oom_kill(&Path::new(ROOT).join(rel).join("memory.events"))
         || records_oom_kill(
@@ -280,8 +335,39 @@ fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
             write_if_exists(d, "cpu.cfs_quota_us", &quota.to_string())?;
         }
     }
-    if let Some(w) = r.block_io().as_ref().and_then(|b| b.weight()) {
-        write_if_exists(d, "blkio.weight", &w.to_string())?;
+    if let Some(b) = r.block_io() {
+        if let Some(w) = b.weight().filter(|w| *w > 0) {
+            write_if_exists(d, "blkio.weight", &w.to_string())?;
+        }
+        for wd in b.weight_device().iter().flatten() {
+            if let Some(w) = wd.weight() {
+                let v = format!("{}:{} {w}", wd.major(), wd.minor());
+                write_if_exists(d, "blkio.weight_device", &v)?;
+            }
+        }
+        for (file, devs) in [
+            (
+                "blkio.throttle.read_bps_device",
+                b.throttle_read_bps_device(),
+            ),
+            (
+                "blkio.throttle.write_bps_device",
+                b.throttle_write_bps_device(),
+            ),
+            (
+                "blkio.throttle.read_iops_device",
+                b.throttle_read_iops_device(),
+            ),
+            (
+                "blkio.throttle.write_iops_device",
+                b.throttle_write_iops_device(),
+            ),
+        ] {
+            for t in devs.iter().flatten() {
+                let v = format!("{}:{} {}", t.major(), t.minor(), t.rate());
+                write_if_exists(d, file, &v)?;
+            }
+        }
     }
     if d.join("devices.deny").exists() {
         for dev in r.devices().iter().flatten() {
@@ -331,8 +417,7 @@ fn apply_v2(d: &Path, r: &LinuxResources) -> io::Result<()> {
     }
     if let Some(c) = r.cpu() {
         if let Some(shares) = c.shares().filter(|s| *s > 0) {
-            // runc's conversion from v1 shares [2, 262144] to v2 weight [1, 10000].
-            let weight = 1 + ((shares.clamp(2, 262_144) - 2) * 9999) / 262_142;
+            let weight = systemd_cgroup::shares_to_weight(shares);
             write_if_exists(d, "cpu.weight", &weight.to_string())?;
         }
         let period = c.period().filter(|p| *p > 0).unwrap_or(100_000);
@@ -340,8 +425,48 @@ fn apply_v2(d: &Path, r: &LinuxResources) -> io::Result<()> {
             write_if_exists(d, "cpu.max", &format!("{quota} {period}"))?;
         }
     }
+    if let Some(b) = r.block_io() {
+        apply_io_v2(d, b)?;
+    }
     // Device rules on v2 need an eBPF program; not applied (the container's /dev holds
     // only the nodes the spec lists).
+    Ok(())
+}
+
+/// v2 block I/O: the weight in `io.bfq.weight` when the BFQ scheduler offers it (its range
+/// is blkio's), else `io.weight` converted as runc does; throttles in `io.max`.
+fn apply_io_v2(d: &Path, b: &oci_spec::runtime::LinuxBlockIo) -> io::Result<()> {
+    let bfq = d.join("io.bfq.weight").exists();
+    if let Some(w) = b.weight().filter(|w| *w > 0) {
+        if bfq {
+            write(d, "io.bfq.weight", &w.to_string())?;
+        } else {
+            let v = systemd_cgroup::blkio_to_io_weight(w);
+            write_if_exists(d, "io.weight", &format!("default {v}"))?;
+        }
+    }
+    for wd in b.weight_device().iter().flatten() {
+        if let Some(w) = wd.weight() {
+            let dev = format!("{}:{}", wd.major(), wd.minor());
+            if bfq {
+                write(d, "io.bfq.weight", &format!("{dev} {w}"))?;
+            } else {
+                let v = systemd_cgroup::blkio_to_io_weight(w);
+                write_if_exists(d, "io.weight", &format!("{dev} {v}"))?;
+            }
+        }
+    }
+    for (key, devs) in [
+        ("rbps", b.throttle_read_bps_device()),
+        ("wbps", b.throttle_write_bps_device()),
+        ("riops", b.throttle_read_iops_device()),
+        ("wiops", b.throttle_write_iops_device()),
+    ] {
+        for t in devs.iter().flatten() {
+            let v = format!("{}:{} {key}={}", t.major(), t.minor(), t.rate());
+            write_if_exists(d, "io.max", &v)?;
+        }
+    }
     Ok(())
 }
 
@@ -734,7 +859,7 @@ fn update_v2(d: &Path, u: &Update) -> io::Result<()> {
         write_if_exists(d, "memory.low", &limit_str(r, "max"))?;
     }
     if let Some(shares) = u.cpu_shares.filter(|s| *s > 0) {
-        let weight = 1 + ((shares.clamp(2, 262_144) - 2) * 9999) / 262_142;
+        let weight = systemd_cgroup::shares_to_weight(shares);
         write_if_exists(d, "cpu.weight", &weight.to_string())?;
     }
     if u.cpu_quota.is_some() || u.cpu_period.is_some() {

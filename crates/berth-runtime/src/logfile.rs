@@ -9,13 +9,14 @@
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::future::Future;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::logdriver::FileLimits;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Docker's line buffer size: longer lines become several partial entries.
 const MAX_LINE: usize = 16 * 1024;
@@ -41,13 +42,6 @@ impl Stream {
     }
 }
 
-#[derive(Serialize)]
-struct EntryOut<'a> {
-    log: &'a str,
-    stream: &'a str,
-    time: &'a str,
-}
-
 #[derive(Deserialize)]
 struct EntryIn {
     log: String,
@@ -60,53 +54,149 @@ pub fn format_time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
-/// Appends json-file entries, rotating by size.
-pub struct LogWriter {
-    path: PathBuf,
-    /// 0 = no rotation.
-    max_size: u64,
-    max_file: u32,
-    file: File,
-    size: u64,
-    partial: [Vec<u8>; 2],
-    scratch: Vec<u8>,
+/// How records are laid out in a log file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// json-file: one JSON object per line.
+    Json,
+    /// Docker's `local` records (`crate::log_local`).
+    Local,
 }
 
-impl LogWriter {
-    /// Opens (appending to) the log at `path`. `max_size` 0 disables rotation;
-    /// `max_file` is the total number of files kept (at least 1).
-    pub fn open(path: &Path, max_size: u64, max_file: u32) -> io::Result<Self> {
+/// A log file with size-based rotation: `<name>` is the live file, `<name>.1` (or
+/// `<name>.1.gz` with compression) the newest rotated one, up to `<name>.<max_file-1>`.
+pub struct RotatingFile {
+    path: PathBuf,
+    limits: FileLimits,
+    file: File,
+    size: u64,
+}
+
+impl RotatingFile {
+    pub fn open(path: &Path, limits: &FileLimits) -> io::Result<RotatingFile> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let size = file.metadata()?.len();
-        Ok(LogWriter {
+        Ok(RotatingFile {
             path: path.to_path_buf(),
-            max_size,
-            max_file: max_file.max(1),
+            limits: FileLimits {
+                max_file: limits.max_file.max(1),
+                ..limits.clone()
+            },
             file,
             size,
-            partial: [Vec::new(), Vec::new()],
-            scratch: Vec::new(),
         })
     }
 
-    /// Feeds raw output of `stream`; complete lines are written at once.
-    pub fn write(&mut self, stream: Stream, mut data: &[u8]) -> io::Result<()> {
+    /// Appends one whole record, rotating first when it would pass max-size.
+    pub fn write_record(&mut self, rec: &[u8]) -> io::Result<()> {
+        if self.limits.max_size > 0
+            && self.size > 0
+            && self.size + rec.len() as u64 > self.limits.max_size
+        {
+            self.rotate()?;
+        }
+        self.file.write_all(rec)?;
+        self.size += rec.len() as u64;
+        Ok(())
+    }
+
+    fn rotated(&self, i: u32) -> PathBuf {
+        let gz = if self.limits.compress { ".gz" } else { "" };
+        PathBuf::from(format!("{}.{i}{gz}", self.path.display()))
+    }
+
+    fn rotated_plain(&self, i: u32) -> PathBuf {
+        PathBuf::from(format!("{}.{i}", self.path.display()))
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        let max = self.limits.max_file;
+        if max > 1 {
+            let _ = fs::remove_file(self.rotated(max - 1));
+            for i in (1..max - 1).rev() {
+                match fs::rename(self.rotated(i), self.rotated(i + 1)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            fs::rename(&self.path, self.rotated_plain(1))?;
+            self.file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            if self.limits.compress {
+                // `.1` becomes `.1.gz` (synchronously: the shim has no other thread);
+                // readers use the plain `.1` until the `.gz` is complete.
+                let plain = self.rotated_plain(1);
+                let tmp = PathBuf::from(format!("{}.1.gz.tmp", self.path.display()));
+                {
+                    let mut src = File::open(&plain)?;
+                    let out = File::create(&tmp)?;
+                    let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+                    io::copy(&mut src, &mut gz)?;
+                    gz.finish()?;
+                }
+                fs::rename(&tmp, self.rotated(1))?;
+                fs::remove_file(&plain)?;
+            }
+        } else {
+            self.file.set_len(0)?;
+        }
+        self.size = 0;
+        Ok(())
+    }
+}
+
+/// A piece of output ready for a driver: one line (or one piece of a long one), without
+/// its newline.
+pub struct Piece<'a> {
+    pub stream: Stream,
+    pub time: &'a DateTime<Utc>,
+    pub line: &'a [u8],
+    /// The line ended here (json-file writes the newline back).
+    pub newline: bool,
+    /// Set for the pieces of a line split at 16 KiB (and a last line without newline).
+    pub partial: Option<&'a crate::log_local::Partial>,
+}
+
+/// Cuts raw output into lines and 16 KiB pieces, per stream, as Docker's copier does.
+#[derive(Default)]
+pub struct Splitter {
+    partial: [Vec<u8>; 2],
+    /// The split line in progress: its id and the ordinal of its last piece.
+    split: [Option<crate::log_local::Partial>; 2],
+    seq: u64,
+}
+
+impl Splitter {
+    /// Feeds raw output; calls `emit` for each complete line or full piece.
+    pub fn feed(
+        &mut self,
+        stream: Stream,
+        mut data: &[u8],
+        emit: &mut dyn FnMut(Piece) -> io::Result<()>,
+    ) -> io::Result<()> {
         let now = Utc::now();
+        let i = stream.idx();
         while !data.is_empty() {
-            let buf_len = self.partial[stream.idx()].len();
+            let buf_len = self.partial[i].len();
             match data.iter().position(|b| *b == b'\n') {
-                Some(i) if buf_len + i < MAX_LINE => {
-                    self.partial[stream.idx()].extend_from_slice(&data[..=i]);
-                    data = &data[i + 1..];
-                    self.emit(stream, &now)?;
+                Some(at) if buf_len + at < MAX_LINE => {
+                    self.partial[i].extend_from_slice(&data[..at]);
+                    data = &data[at + 1..];
+                    self.emit(stream, &now, true, emit)?;
                 }
                 _ => {
                     let room = MAX_LINE - buf_len;
                     let take = room.min(data.len());
-                    self.partial[stream.idx()].extend_from_slice(&data[..take]);
+                    self.partial[i].extend_from_slice(&data[..take]);
                     data = &data[take..];
-                    if self.partial[stream.idx()].len() >= MAX_LINE {
-                        self.emit(stream, &now)?;
+                    if self.partial[i].len() >= MAX_LINE {
+                        self.emit(stream, &now, false, emit)?;
                     }
                 }
             }
@@ -114,70 +204,151 @@ impl LogWriter {
         Ok(())
     }
 
-    /// Writes out a pending partial line (at EOF of the stream).
-    pub fn flush_partial(&mut self, stream: Stream) -> io::Result<()> {
+    /// Emits a pending partial line (at EOF of the stream).
+    pub fn flush(
+        &mut self,
+        stream: Stream,
+        emit: &mut dyn FnMut(Piece) -> io::Result<()>,
+    ) -> io::Result<()> {
         if !self.partial[stream.idx()].is_empty() {
-            self.emit(stream, &Utc::now())?;
+            self.emit(stream, &Utc::now(), false, emit)?;
         }
         Ok(())
     }
 
-    fn emit(&mut self, stream: Stream, now: &DateTime<Utc>) -> io::Result<()> {
-        let line = std::mem::take(&mut self.partial[stream.idx()]);
-        let text = String::from_utf8_lossy(&line);
-        let time = format_time(now);
-        self.scratch.clear();
-        serde_json::to_writer(
-            &mut self.scratch,
-            &EntryOut {
-                log: &text,
-                stream: stream.as_str(),
-                time: &time,
-            },
-        )
-        .map_err(io::Error::other)?;
-        self.scratch.push(b'\n');
+    fn emit(
+        &mut self,
+        stream: Stream,
+        now: &DateTime<Utc>,
+        newline: bool,
+        emit: &mut dyn FnMut(Piece) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let i = stream.idx();
+        let line = std::mem::take(&mut self.partial[i]);
+        // A line that had pieces before, or is itself incomplete, is partial (moby's
+        // PartialLogMetaData): numbered pieces of one id, the last one marked.
+        let partial = if newline && self.split[i].is_none() {
+            None
+        } else {
+            let p = self.split[i].get_or_insert_with(|| {
+                self.seq += 1;
+                crate::log_local::Partial {
+                    last: false,
+                    id: format!("{:x}{:x}", std::process::id(), self.seq),
+                    ordinal: 0,
+                }
+            });
+            p.ordinal += 1;
+            p.last = newline;
+            Some(p.clone())
+        };
+        if newline {
+            self.split[i] = None;
+        }
+        let r = emit(Piece {
+            stream,
+            time: now,
+            line: &line,
+            newline,
+            partial: partial.as_ref(),
+        });
         // Give the buffer back (keeping its capacity small) for the next line.
         let mut line = line;
         line.clear();
         line.shrink_to(256);
-        self.partial[stream.idx()] = line;
-        if self.max_size > 0
-            && self.size > 0
-            && self.size + self.scratch.len() as u64 > self.max_size
-        {
-            self.rotate()?;
-        }
-        self.file.write_all(&self.scratch)?;
-        self.size += self.scratch.len() as u64;
-        if self.scratch.capacity() > 4 * MAX_LINE {
-            self.scratch = Vec::new();
-        }
-        Ok(())
+        self.partial[i] = line;
+        r
+    }
+}
+
+/// Appends json-file entries, rotating by size.
+pub struct LogWriter {
+    splitter: Splitter,
+    out: RotatingFile,
+    /// Pre-rendered `"attrs":{...},` (empty without attributes).
+    attrs: String,
+    scratch: Vec<u8>,
+}
+
+impl LogWriter {
+    /// Opens (appending to) the log at `path`. `max_size` 0 disables rotation;
+    /// `max_file` is the total number of files kept (at least 1).
+    pub fn open(path: &Path, max_size: u64, max_file: u32) -> io::Result<Self> {
+        Self::open_with(
+            path,
+            &FileLimits {
+                max_size,
+                max_file,
+                compress: false,
+            },
+            &std::collections::BTreeMap::new(),
+        )
     }
 
-    fn rotate(&mut self) -> io::Result<()> {
-        if self.max_file > 1 {
-            let name = |i: u32| PathBuf::from(format!("{}.{i}", self.path.display()));
-            let _ = fs::remove_file(name(self.max_file - 1));
-            for i in (1..self.max_file - 1).rev() {
-                match fs::rename(name(i), name(i + 1)) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            fs::rename(&self.path, name(1))?;
-            self.file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
+    /// As [`LogWriter::open`], with compression of rotated files and Docker's extra
+    /// attributes (`attrs` of every entry: tag, labels, env).
+    pub fn open_with(
+        path: &Path,
+        limits: &FileLimits,
+        attrs: &std::collections::BTreeMap<String, String>,
+    ) -> io::Result<Self> {
+        let attrs = if attrs.is_empty() {
+            String::new()
         } else {
-            self.file.set_len(0)?;
-        }
-        self.size = 0;
-        Ok(())
+            format!(
+                "\"attrs\":{},",
+                serde_json::to_string(attrs).map_err(io::Error::other)?
+            )
+        };
+        Ok(LogWriter {
+            splitter: Splitter::default(),
+            out: RotatingFile::open(path, limits)?,
+            attrs,
+            scratch: Vec::new(),
+        })
     }
+
+    /// Feeds raw output of `stream`; complete lines are written at once.
+    pub fn write(&mut self, stream: Stream, data: &[u8]) -> io::Result<()> {
+        let (out, attrs, scratch) = (&mut self.out, &self.attrs, &mut self.scratch);
+        self.splitter
+            .feed(stream, data, &mut |p| write_json(out, attrs, scratch, &p))
+    }
+
+    /// Writes out a pending partial line (at EOF of the stream).
+    pub fn flush_partial(&mut self, stream: Stream) -> io::Result<()> {
+        let (out, attrs, scratch) = (&mut self.out, &self.attrs, &mut self.scratch);
+        self.splitter
+            .flush(stream, &mut |p| write_json(out, attrs, scratch, &p))
+    }
+}
+
+/// One json-file entry: `{"log":...,"stream":...,["attrs":{...},]"time":...}`.
+pub fn write_json(
+    out: &mut RotatingFile,
+    attrs: &str,
+    scratch: &mut Vec<u8>,
+    p: &Piece,
+) -> io::Result<()> {
+    let mut text = String::from_utf8_lossy(p.line).into_owned();
+    if p.newline {
+        text.push('\n');
+    }
+    scratch.clear();
+    scratch.extend_from_slice(b"{\"log\":");
+    serde_json::to_writer(&mut *scratch, &text).map_err(io::Error::other)?;
+    scratch.extend_from_slice(b",\"stream\":\"");
+    scratch.extend_from_slice(p.stream.as_str().as_bytes());
+    scratch.extend_from_slice(b"\",");
+    scratch.extend_from_slice(attrs.as_bytes());
+    scratch.extend_from_slice(b"\"time\":\"");
+    scratch.extend_from_slice(format_time(p.time).as_bytes());
+    scratch.extend_from_slice(b"\"}\n");
+    out.write_record(scratch)?;
+    if scratch.capacity() > 4 * MAX_LINE {
+        *scratch = Vec::new();
+    }
+    Ok(())
 }
 
 /// One log record.
@@ -259,63 +430,115 @@ fn keep(e: &LogEntry, o: &ReadOptions) -> bool {
         && o.until.is_none_or(|u| e.time <= u)
 }
 
-/// The log files of `path` from oldest to newest.
+/// The log files of `path` from oldest to newest: rotated `.N` or `.N.gz`, then the live
+/// one.
 fn log_files(path: &Path) -> Vec<PathBuf> {
     let mut rotated = Vec::new();
     for i in 1.. {
-        let p = PathBuf::from(format!("{}.{i}", path.display()));
-        if !p.exists() {
+        let plain = PathBuf::from(format!("{}.{i}", path.display()));
+        let gz = PathBuf::from(format!("{}.{i}.gz", path.display()));
+        if plain.exists() {
+            rotated.push(plain);
+        } else if gz.exists() {
+            rotated.push(gz);
+        } else {
             break;
         }
-        rotated.push(p);
     }
     rotated.reverse();
     rotated.push(path.to_path_buf());
     rotated
 }
 
+/// Decodes the complete records at the front of `buf` in `format`, removing them; what
+/// is left is a record still being written. A corrupt `local` frame is skipped by
+/// dropping the rest of the buffer (a torn write after a crash), as moby's reader gives up
+/// on it.
+fn decode_records(format: Format, buf: &mut Vec<u8>, out: &mut dyn FnMut(LogEntry)) {
+    match format {
+        Format::Json => {
+            let mut start = 0;
+            while let Some(i) = buf[start..].iter().position(|b| *b == b'\n') {
+                if let Some(e) = parse_line(&buf[start..start + i + 1]) {
+                    out(e);
+                }
+                start += i + 1;
+            }
+            buf.drain(..start);
+        }
+        Format::Local => match crate::log_local::split_frames(buf) {
+            Ok((recs, used)) => {
+                for r in recs {
+                    out(r.into_entry());
+                }
+                buf.drain(..used);
+            }
+            Err(at) => {
+                if let Ok((recs, _)) = crate::log_local::split_frames(&buf[..at]) {
+                    for r in recs {
+                        out(r.into_entry());
+                    }
+                }
+                buf.clear();
+            }
+        },
+    }
+}
+
+/// The whole content of one log file, decompressed when it is a `.gz`.
+fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    let f = File::open(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(f).read_to_end(&mut data)?;
+    } else {
+        BufReader::new(f).read_to_end(&mut data)?;
+    }
+    Ok(data)
+}
+
 /// Reads the existing log (all rotated files, oldest first) once. Also returns the byte
 /// offset reached in the live file, so a follower can continue from there.
-fn read_existing(path: &Path, o: &ReadOptions) -> io::Result<(VecDeque<LogEntry>, u64)> {
+fn read_existing(
+    path: &Path,
+    format: Format,
+    o: &ReadOptions,
+) -> io::Result<(VecDeque<LogEntry>, u64)> {
     let mut out = VecDeque::new();
     let mut live_offset = 0;
-    // Docker applies tail to the raw lines, then the since/stream filters.
+    // Docker applies tail to the raw records, then the since/stream filters.
     for f in log_files(path) {
-        let file = match File::open(&f) {
-            Ok(file) => file,
+        let mut data = match read_file(&f) {
+            Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let mut r = BufReader::new(file);
-        let mut line = Vec::new();
-        let mut offset = 0u64;
-        loop {
-            line.clear();
-            let n = r.read_until(b'\n', &mut line)?;
-            if n == 0 || line.last() != Some(&b'\n') {
-                break; // EOF or a line still being written: the follower picks it up
-            }
-            offset += n as u64;
-            if let Some(e) = parse_line(&line) {
-                out.push_back(e);
-                if let Some(t) = o.tail {
-                    while out.len() > t {
-                        out.pop_front();
-                    }
+        let total = data.len() as u64;
+        decode_records(format, &mut data, &mut |e| {
+            out.push_back(e);
+            if let Some(t) = o.tail {
+                while out.len() > t {
+                    out.pop_front();
                 }
             }
-        }
+        });
         if f == path {
-            live_offset = offset;
+            // A record still being written is picked up by the follower.
+            live_offset = total - data.len() as u64;
         }
     }
     out.retain(|e| keep(e, o));
     Ok((out, live_offset))
 }
 
-/// Reads the log once (no follow).
+/// Reads the json-file log once (no follow).
 pub fn read_logs(path: &Path, o: &ReadOptions) -> io::Result<Vec<LogEntry>> {
-    Ok(read_existing(path, o)?.0.into())
+    read_logs_as(path, Format::Json, o)
+}
+
+/// Reads a log of `format` once (no follow).
+pub fn read_logs_as(path: &Path, format: Format, o: &ReadOptions) -> io::Result<Vec<LogEntry>> {
+    Ok(read_existing(path, format, o)?.0.into())
 }
 
 /// Future that ends following (typically: the container exited).
@@ -325,6 +548,7 @@ pub type StopFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// (after which what is already written is drained) or `until` is passed.
 pub struct LogReader {
     path: PathBuf,
+    format: Format,
     opts: ReadOptions,
     pending: VecDeque<LogEntry>,
     offset: u64,
@@ -336,14 +560,26 @@ pub struct LogReader {
 }
 
 impl LogReader {
-    /// `stop`: None to stop at the end of the existing log (plain `docker logs`).
+    /// A json-file log. `stop`: None to stop at the end of the existing log (plain
+    /// `docker logs`).
     pub fn open(path: &Path, opts: ReadOptions, stop: Option<StopFuture>) -> io::Result<Self> {
+        Self::open_as(path, Format::Json, opts, stop)
+    }
+
+    /// A log of `format`.
+    pub fn open_as(
+        path: &Path,
+        format: Format,
+        opts: ReadOptions,
+        stop: Option<StopFuture>,
+    ) -> io::Result<Self> {
         use std::os::unix::fs::MetadataExt;
-        let (pending, offset) = read_existing(path, &opts)?;
+        let (pending, offset) = read_existing(path, format, &opts)?;
         let ino = fs::metadata(path).map(|m| m.ino()).unwrap_or(0);
         let stopped = stop.is_none();
         Ok(LogReader {
             path: path.to_path_buf(),
+            format,
             opts,
             pending,
             offset,
@@ -367,20 +603,29 @@ impl LogReader {
         if md.ino() != self.ino || md.len() < self.offset {
             // Rotated (maybe several times): finish our old file where it went, then every
             // newer rotated file, then start the live one at 0.
-            if md.ino() != self.ino {
-                let files = log_files(&self.path);
-                let rotated = &files[..files.len() - 1];
-                let pos = rotated
-                    .iter()
-                    .position(|p| fs::metadata(p).map(|m| m.ino()).ok() == Some(self.ino));
-                if let Some(pos) = pos {
+            let files = log_files(&self.path);
+            let rotated = &files[..files.len() - 1];
+            let pos = rotated
+                .iter()
+                .position(|p| fs::metadata(p).map(|m| m.ino()).ok() == Some(self.ino));
+            match pos {
+                Some(pos) => {
                     for (i, p) in rotated.iter().enumerate().skip(pos) {
-                        if let Ok(mut f) = File::open(p) {
-                            let start = if i == pos { self.offset } else { 0 };
-                            f.seek(SeekFrom::Start(start))?;
-                            self.partial.clear();
-                            self.consume(&mut f)?;
+                        let mut data = read_file(p)?;
+                        if i == pos {
+                            data.drain(..(self.offset as usize).min(data.len()));
                         }
+                        self.partial.clear();
+                        self.consume_bytes(data);
+                    }
+                }
+                None => {
+                    // Compressed rotation: the file we were reading is now `.1.gz`.
+                    let gz = PathBuf::from(format!("{}.1.gz", self.path.display()));
+                    if let Ok(mut data) = read_file(&gz) {
+                        data.drain(..(self.offset as usize).min(data.len()));
+                        self.partial.clear();
+                        self.consume_bytes(data);
                     }
                 }
             }
@@ -400,19 +645,25 @@ impl LogReader {
                 return Ok(());
             }
             self.offset += n as u64;
-            let mut data = &buf[..n];
-            while let Some(i) = data.iter().position(|b| *b == b'\n') {
-                self.partial.extend_from_slice(&data[..=i]);
-                data = &data[i + 1..];
-                if let Some(e) = parse_line(&self.partial) {
-                    if keep(&e, &self.opts) {
-                        self.pending.push_back(e);
-                    }
-                }
-                self.partial.clear();
-            }
-            self.partial.extend_from_slice(data);
+            self.partial.extend_from_slice(&buf[..n]);
+            self.decode_partial();
         }
+    }
+
+    /// Records from a rotated file's bytes (not counted in the live file's offset).
+    fn consume_bytes(&mut self, data: Vec<u8>) {
+        self.partial.extend_from_slice(&data);
+        self.decode_partial();
+        self.partial.clear();
+    }
+
+    fn decode_partial(&mut self) {
+        let (opts, pending) = (&self.opts, &mut self.pending);
+        decode_records(self.format, &mut self.partial, &mut |e| {
+            if keep(&e, opts) {
+                pending.push_back(e);
+            }
+        });
     }
 
     /// The next entry; None at the end (end of log without follow, or after stop).

@@ -450,7 +450,8 @@ impl TestDaemon {
             fs::create_dir_all(p).unwrap_or_else(|e| panic!("create {}: {e}", p.display()));
         }
         let net = NetSlot::acquire();
-        fs::write(dir.join("daemon.json"), net.daemon_json(daemon_json))
+        let daemon_json = with_cgroup_driver(daemon_json);
+        fs::write(dir.join("daemon.json"), net.daemon_json(&daemon_json))
             .unwrap_or_else(|e| panic!("write daemon.json: {e}"));
         let mut d = TestDaemon {
             net,
@@ -759,16 +760,7 @@ impl TestDaemon {
 
     /// The memory limit in bytes of container `id`'s cgroup (v1 or v2), if it has one.
     pub fn cgroup_memory_limit(id: &str) -> Option<String> {
-        let v2 = PathBuf::from(format!("/sys/fs/cgroup/berth/{id}/memory.max"));
-        let v1 = PathBuf::from(format!(
-            "/sys/fs/cgroup/memory/berth/{id}/memory.limit_in_bytes"
-        ));
-        let path = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-            v2
-        } else {
-            v1
-        };
-        fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+        cgroup_file(id, "memory", "memory.limit_in_bytes", "memory.max")
     }
 
     /// A reboot, as far as the data root can tell: the daemon, every shim and every
@@ -848,6 +840,24 @@ impl Drop for TestDaemon {
         }
         self.cleanup();
     }
+}
+
+/// The test's daemon.json with `exec-opts: ["native.cgroupdriver=..."]` added when
+/// [`cgroup_driver`] names one and the test set no exec-opts of its own.
+fn with_cgroup_driver(daemon_json: &str) -> String {
+    let Some(driver) = cgroup_driver() else {
+        return daemon_json.to_string();
+    };
+    let mut v: serde_json::Value = if daemon_json.trim().is_empty() {
+        serde_json::json!({})
+    } else {
+        serde_json::from_str(daemon_json).unwrap_or_else(|e| panic!("test daemon.json: {e}"))
+    };
+    if let Some(o) = v.as_object_mut() {
+        o.entry("exec-opts")
+            .or_insert(serde_json::json!([format!("native.cgroupdriver={driver}")]));
+    }
+    v.to_string()
 }
 
 /// Polls `f` every 50 ms until it returns true or `secs` elapse; returns its last answer.
@@ -1002,13 +1012,74 @@ fn processes_under(dir: &Path) -> Vec<u32> {
     out
 }
 
-/// The container's cgroup dirs: v2 `/sys/fs/cgroup/berth/<id>`, or one per v1 controller.
+/// Whether the host mounts the unified cgroup v2 hierarchy at /sys/fs/cgroup.
+pub fn cgroup_v2() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The cgroup driver the harness's daemons use: `BERTH_TEST_CGROUP_DRIVER` (systemd or
+/// cgroupfs; scripts/test-cgroupv2.sh runs the cgroup tests once with each), else the
+/// daemon's own default (None).
+pub fn cgroup_driver() -> Option<String> {
+    std::env::var("BERTH_TEST_CGROUP_DRIVER")
+        .ok()
+        .filter(|d| !d.is_empty())
+}
+
+/// Container `id`'s cgroup directory under the default parent, with either driver: v2
+/// `/sys/fs/cgroup/berth/<id>` (cgroupfs) or `/sys/fs/cgroup/system.slice/berth-<id>.scope`
+/// (systemd); v1: the hierarchy of `controller`.
+pub fn container_cgroup_dir(id: &str, controller: &str) -> Option<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let candidates = if cgroup_v2() {
+        vec![
+            root.join("berth").join(id),
+            root.join("system.slice").join(format!("berth-{id}.scope")),
+        ]
+    } else {
+        vec![root.join(controller).join("berth").join(id)]
+    };
+    candidates.into_iter().find(|d| d.is_dir())
+}
+
+/// A file of container `id`'s cgroup, trimmed: `v1` in the `controller` hierarchy on
+/// cgroup v1, `v2` on the unified hierarchy.
+pub fn cgroup_file(id: &str, controller: &str, v1: &str, v2: &str) -> Option<String> {
+    let dir = container_cgroup_dir(id, controller)?;
+    let file = if cgroup_v2() { v2 } else { v1 };
+    fs::read_to_string(dir.join(file))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// The cgroup of a process as /proc/PID/cgroup names it: the unified hierarchy's path
+/// ("0::/x") on v2, the `controller` hierarchy's on v1.
+pub fn cgroup_of_pid(pid: &str, controller: &str) -> Option<String> {
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+        let hit = if cgroup_v2() {
+            ctrls.is_empty()
+        } else {
+            ctrls.split(',').any(|c| c == controller)
+        };
+        hit.then(|| path.to_string())
+    })
+}
+
+/// The container's cgroup dirs: v2 `/sys/fs/cgroup/berth/<id>` or its systemd scope, or
+/// one per v1 controller.
 fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
     let root = Path::new("/sys/fs/cgroup");
     let mut dirs = Vec::new();
-    let direct = root.join("berth").join(id);
-    if direct.is_dir() {
-        dirs.push(direct);
+    for direct in [
+        root.join("berth").join(id),
+        root.join("system.slice").join(format!("berth-{id}.scope")),
+    ] {
+        if direct.is_dir() {
+            dirs.push(direct);
+        }
     }
     if let Ok(rd) = fs::read_dir(root) {
         for e in rd.flatten() {

@@ -6,7 +6,7 @@
 //! modern wording is asserted; where this host cannot do something dockerd cannot do either
 //! (full capabilities under gVisor), the test accepts dockerd's failure.
 
-use berth_tests::{busybox_image_id, Client, TestDaemon};
+use berth_tests::{busybox_image_id, cgroup_file, cgroup_v2 as is_cgroup_v2, Client, TestDaemon};
 use std::fs;
 use std::io::Read;
 use std::path::PathBuf;
@@ -28,21 +28,6 @@ fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
         thread::sleep(Duration::from_millis(50));
     }
     f()
-}
-
-/// A file of container `id`'s cgroup under controller `ctrl` (cgroup v1), or the unified
-/// hierarchy's file `v2` on cgroup v2.
-fn cgroup_file(id: &str, ctrl: &str, v1: &str, v2: &str) -> Option<String> {
-    let path = if PathBuf::from("/sys/fs/cgroup/cgroup.controllers").exists() {
-        PathBuf::from(format!("/sys/fs/cgroup/berth/{id}/{v2}"))
-    } else {
-        PathBuf::from(format!("/sys/fs/cgroup/{ctrl}/berth/{id}/{v1}"))
-    };
-    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
-}
-
-fn is_cgroup_v2() -> bool {
-    PathBuf::from("/sys/fs/cgroup/cgroup.controllers").exists()
 }
 
 /// The value of `key:` in a /proc/<pid>/status-like text.

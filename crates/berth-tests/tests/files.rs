@@ -511,14 +511,10 @@ fn files_commit_runs_and_saves() {
         d.run(c, &["inspect", "-f", "{{.State.Running}}", &n])
             .success()
             .stdout_is("true\n");
-        let states: Vec<String> = [
-            format!("/sys/fs/cgroup/freezer/berth/{cid}/freezer.state"),
-            format!("/sys/fs/cgroup/berth/{cid}/cgroup.freeze"),
-        ]
-        .iter()
-        .filter_map(|f| fs::read_to_string(f).ok())
-        .map(|s| s.trim().to_string())
-        .collect();
+        let states: Vec<String> =
+            berth_tests::cgroup_file(&cid, "freezer", "freezer.state", "cgroup.freeze")
+                .into_iter()
+                .collect();
         assert!(
             !states.is_empty() && states.iter().all(|s| s == "THAWED" || s == "0"),
             "freezer states {states:?}"

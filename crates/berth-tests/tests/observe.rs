@@ -2,23 +2,13 @@
 //! and the real docker CLI against a private berth daemon. Expected messages were taken
 //! from a real dockerd with the docker 28 CLI.
 
-use berth_tests::{client_name as name, eventually, Client, TestDaemon};
+use berth_tests::{cgroup_file, client_name as name, eventually, Client, TestDaemon};
 use std::fs;
-use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
 fn inspect(d: &TestDaemon, c: Client, fmt: &str, obj: &str) -> String {
     d.run(c, &["inspect", "-f", fmt, obj]).success().out()
-}
-
-fn cgroup_file(id: &str, ctrl: &str, v1: &str, v2: &str) -> Option<String> {
-    let path = if PathBuf::from("/sys/fs/cgroup/cgroup.controllers").exists() {
-        PathBuf::from(format!("/sys/fs/cgroup/berth/{id}/{v2}"))
-    } else {
-        PathBuf::from(format!("/sys/fs/cgroup/{ctrl}/berth/{id}/{v1}"))
-    };
-    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
 /// The one-letter state of a process (/proc/PID/stat's third field).

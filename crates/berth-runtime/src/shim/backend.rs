@@ -35,6 +35,8 @@ pub(super) struct OciRuntime {
     log: PathBuf,
     id: String,
     pid: i32,
+    /// `--systemd-cgroup`: the runtime creates the container's scope through systemd.
+    systemd: bool,
 }
 
 pub(super) struct Stdio3 {
@@ -49,6 +51,13 @@ impl Backend {
         if runtime == BUILTIN || runtime.is_empty() {
             return Native::create(id, dir, io).map(Backend::Native);
         }
+        // The systemd cgroup driver shows in the spec's cgroupsPath (runc's form).
+        let systemd = oci_spec::runtime::Spec::load(dir.join("bundle/config.json"))
+            .ok()
+            .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
+            .is_some_and(|p| {
+                crate::systemd_cgroup::ScopePath::parse(&p.to_string_lossy()).is_some()
+            });
         if runtime == LIBCONTAINER {
             let state = dir.join("runtime");
             std::fs::create_dir_all(&state).map_err(|e| format!("create {state:?}: {e}"))?;
@@ -59,7 +68,7 @@ impl Backend {
                 .with_stdout(io.stdout)
                 .with_stderr(io.stderr)
                 .as_init(dir.join("bundle"))
-                .with_systemd(false)
+                .with_systemd(systemd)
                 .with_detach(true)
                 .build()
                 .map_err(|e| e.to_string())?;
@@ -78,6 +87,7 @@ impl Backend {
             log: dir.join("runtime.log"),
             id: id.to_string(),
             pid: 0,
+            systemd,
         };
         let pid_file = dir.join("init.pid");
         let bundle = dir.join("bundle");
@@ -217,6 +227,9 @@ impl OciRuntime {
             .arg(&self.log)
             .arg("--log-format")
             .arg("json");
+        if self.systemd {
+            cmd.arg("--systemd-cgroup");
+        }
         cmd
     }
 

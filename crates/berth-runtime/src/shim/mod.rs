@@ -96,10 +96,8 @@ pub struct SpawnOptions {
     pub id: String,
     /// containers/<id>: holds bundle/, runtime/, the log, shim.sock, exit.json.
     pub dir: PathBuf,
-    /// json-file max-size in bytes (0 = no rotation).
-    pub log_max_size: u64,
-    /// json-file max-file (>= 1).
-    pub log_max_file: u32,
+    /// The container's logging driver and its resolved options.
+    pub log: crate::logdriver::LogSpec,
     /// Keep the container's stdin open as a pipe (`-i`); otherwise /dev/null.
     pub stdin: bool,
     /// Close the container's stdin when an attached client closes its input (Docker's
@@ -198,10 +196,8 @@ fn shim_args(opts: &SpawnOptions, ready_fd: Option<i32>) -> Vec<String> {
         opts.id.clone(),
         "--dir".to_string(),
         opts.dir.to_string_lossy().into_owned(),
-        "--log-max-size".to_string(),
-        opts.log_max_size.to_string(),
-        "--log-max-file".to_string(),
-        opts.log_max_file.max(1).to_string(),
+        "--log-spec".to_string(),
+        serde_json::to_string(&opts.log).unwrap_or_default(),
         "--runtime".to_string(),
         opts.runtime.clone(),
     ];
@@ -264,8 +260,7 @@ const NO_REPORT: &str = "shim exited without reporting";
 struct Args {
     id: String,
     dir: PathBuf,
-    log_max_size: u64,
-    log_max_file: u32,
+    log: crate::logdriver::LogSpec,
     stdin: bool,
     stdin_once: bool,
     tty: bool,
@@ -274,10 +269,7 @@ struct Args {
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut a = Args {
-        log_max_file: 1,
-        ..Default::default()
-    };
+    let mut a = Args::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut val = |name: &str| {
@@ -288,15 +280,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         match arg.as_str() {
             "--id" => a.id = val("--id")?,
             "--dir" => a.dir = PathBuf::from(val("--dir")?),
-            "--log-max-size" => {
-                a.log_max_size = val("--log-max-size")?
-                    .parse()
-                    .map_err(|_| "bad --log-max-size".to_string())?
-            }
-            "--log-max-file" => {
-                a.log_max_file = val("--log-max-file")?
-                    .parse()
-                    .map_err(|_| "bad --log-max-file".to_string())?
+            "--log-spec" => {
+                a.log = serde_json::from_str(&val("--log-spec")?)
+                    .map_err(|e| format!("bad --log-spec: {e}"))?
             }
             "--ready-fd" => {
                 a.ready_fd = Some(
@@ -313,7 +299,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         }
     }
     if a.id.is_empty() || a.dir.as_os_str().is_empty() {
-        return Err("usage: berth shim --id ID --dir DIR [--log-max-size N] [--log-max-file N] [--stdin] [--tty] [--ready-fd FD]".into());
+        return Err("usage: berth shim --id ID --dir DIR [--log-spec JSON] [--stdin] [--tty] [--ready-fd FD]".into());
     }
     Ok(a)
 }

@@ -76,12 +76,16 @@ impl Native {
             .unwrap_or_else(|| PathBuf::from(format!("/berth/{id}")));
         let cgroup = Cgroup::create(&rel.to_string_lossy())
             .map_err(|e| format!("create cgroup {}: {e}", rel.display()))?;
-        if let Some(res) = linux.resources() {
-            let mut res = res.clone();
+        let resources = linux.resources().clone().map(|mut res| {
             let mut rules = res.devices().clone().unwrap_or_default();
             rules.extend(runtime_allowed_devices());
             res.set_devices(Some(rules));
-            if let Err(e) = cgroup.apply(&res) {
+            res
+        });
+        // cgroupfs: limits before the init exists; systemd: the scope is started around
+        // the init below, with them.
+        if let (Some(res), false) = (&resources, cgroup.is_systemd()) {
+            if let Err(e) = cgroup.apply(res) {
                 cgroup.remove();
                 return Err(format!("apply resource limits: {e}"));
             }
@@ -121,15 +125,22 @@ impl Native {
             console: None,
         };
         // Into its cgroup before it runs anything, then let it set up.
-        let go = native
-            .cgroup
-            .add_pid(native.pid)
-            .map_err(|e| format!("join cgroup: {e}"))
-            .and_then(|_| {
-                (&native.sock)
-                    .write_all(b"G")
-                    .map_err(|e| format!("sync: {e}"))
-            });
+        let joined = if native.cgroup.is_systemd() {
+            native
+                .cgroup
+                .start_scope(native.pid, resources.as_ref())
+                .map_err(|e| format!("systemd cgroup: {e}"))
+        } else {
+            native
+                .cgroup
+                .add_pid(native.pid)
+                .map_err(|e| format!("join cgroup: {e}"))
+        };
+        let go = joined.and_then(|_| {
+            (&native.sock)
+                .write_all(b"G")
+                .map_err(|e| format!("sync: {e}"))
+        });
         let ready = go.and_then(|_| match native.read_reply() {
             Reply::Ready => {
                 if terminal && native.console.is_none() {

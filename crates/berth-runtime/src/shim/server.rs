@@ -15,8 +15,9 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::{exit_path, log_path, socket_path, Args, ExitStatus, Request, Response};
-use crate::logfile::{format_time, LogWriter, Stream};
+use super::{exit_path, socket_path, Args, ExitStatus, Request, Response};
+use crate::logfile::{format_time, Stream};
+use crate::logsink::LogSink;
 
 /// Output queued for one slow client before it is dropped.
 const MAX_CLIENT_BUF: usize = 1 << 20;
@@ -129,7 +130,7 @@ struct Shim {
     procs: Vec<Proc>,
     /// Exit codes of execs that ended (an exec_wait may come after the end).
     exec_exits: std::collections::HashMap<String, i32>,
-    log: LogWriter,
+    log: LogSink,
     clients: Vec<Client>,
     /// The container directory (the backend finds its cgroup from it).
     dir: PathBuf,
@@ -239,10 +240,10 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         report(ready, &format!("error set child subreaper: {e}"));
         return 1;
     }
-    let log = match LogWriter::open(&log_path(&a.dir, &a.id), a.log_max_size, a.log_max_file) {
+    let log = match LogSink::open(&a.log, &a.dir, &a.id) {
         Ok(l) => l,
         Err(e) => {
-            report(ready, &format!("error open log: {e}"));
+            report(ready, &format!("error {e}"));
             return 1;
         }
     };
@@ -1002,6 +1003,8 @@ impl Shim {
     fn finish(&mut self, dir: &Path) {
         let _ = self.log.flush_partial(Stream::Stdout);
         let _ = self.log.flush_partial(Stream::Stderr);
+        // A non-blocking log's queue is written out before the exit is reported.
+        self.log.finish(std::time::Duration::from_secs(2));
         let Some(exit) = self.exit.clone() else {
             return;
         };
