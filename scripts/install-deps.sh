@@ -3,9 +3,13 @@
 # Never changes the host's network configuration.
 set -euo pipefail
 
+# openssh-server/-client: the CLI's ssh:// tests start a private sshd on 127.0.0.1;
+# bash-completion and zsh: the completion scripts are loaded into both shells in tests;
+# openssl: test CAs and certificates for the TLS tests; socat: the TLS listener (client
+# certificates required) in front of a test daemon's socket in the CLI's tcp:// tests.
 PKGS=(busybox-static docker.io runc crun libseccomp-dev pkg-config skopeo nftables iproute2
       tmux hyperfine jq python3 curl ca-certificates file docker-registry apache2-utils
-      gcc libc6-dev openssl util-linux)
+      gcc libc6-dev openssl util-linux openssh-server openssh-client bash-completion zsh socat)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -19,8 +23,17 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "install-deps: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # Packages must not start services (openssh-server would start the host's sshd): a
+    # policy-rc.d that refuses, only for this install and only if none is in place.
+    policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        policy=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+        $SUDO chmod 755 "$policy"
+    fi
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$policy" ]; then $SUDO rm -f "$policy"; fi
 fi
 
 # The real docker CLI is the compatibility oracle's client; Debian's docker.io provides one

@@ -15,6 +15,9 @@ bash scripts/install-deps.sh
 echo "==> building berth (release)"
 cargo build --release -p berth
 
+echo "==> installing shell completion (bash, zsh, fish)"
+bash scripts/install-completion.sh "$BERTH"
+
 echo "==> creating the busybox:latest image archive"
 mkdir -p target/fixtures
 bash scripts/make-busybox-image.sh target/fixtures/busybox.tar busybox:latest

@@ -1,14 +1,18 @@
-//! A small blocking HTTP/1.1 client for the Engine API over a unix socket.
+//! A small blocking HTTP/1.1 client for the Engine API over any transport (unix socket,
+//! TCP with or without TLS, ssh; see `transport.rs`).
 //!
 //! Blocking I/O keeps connection hijacking (attach) trivial: the socket simply becomes the
 //! raw stream once the 101 answer has been read.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
+
+use crate::endpoint::Endpoint;
+use crate::transport::{DialError, Duplex, Transport};
 
 /// Highest API version the client speaks.
 pub const CLIENT_API: (u32, u32) = (1, 47);
@@ -17,6 +21,9 @@ pub const CLIENT_API: (u32, u32) = (1, 47);
 pub enum ClientError {
     #[error("Cannot connect to the berth daemon at {0}. Is the berth daemon running?")]
     Connect(String),
+    /// The connection failed after something answered (TLS, ssh): docker's wording.
+    #[error("error during connect: {0}")]
+    During(String),
     #[error("Error response from daemon: {message}")]
     Daemon { status: u16, message: String },
     #[error("{0}")]
@@ -52,7 +59,7 @@ pub enum Body<'a> {
 
 #[derive(Clone)]
 pub struct Client {
-    pub sock: PathBuf,
+    transport: Arc<Transport>,
     pub host: String,
     prefix: String,
     /// Extra request headers (X-Registry-Auth for pull/push).
@@ -87,25 +94,75 @@ impl Response {
     }
 }
 
-pub fn sock_path(host: &str) -> std::result::Result<PathBuf, String> {
-    match host.strip_prefix("unix://") {
-        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
-        _ => Err(format!("unsupported daemon address: {host}")),
+/// Go's spelling of a method in "error during connect: Get \"URL\"".
+fn go_method(m: &str) -> String {
+    let mut c = m.chars();
+    match c.next() {
+        Some(f) => f.to_string() + &c.as_str().to_lowercase(),
+        None => String::new(),
     }
 }
 
 impl Client {
-    pub fn new(host: &str) -> std::result::Result<Client, String> {
+    pub fn new(ep: &Endpoint) -> std::result::Result<Client, String> {
         Ok(Client {
-            sock: sock_path(host)?,
-            host: host.to_string(),
-            prefix: String::new(),
+            transport: Arc::new(Transport::new(ep)?),
+            host: ep.host.clone(),
+            // Until negotiated: ours (what docker uses when the ping fails).
+            prefix: format!("/v{}.{}", CLIENT_API.0, CLIENT_API.1),
             extra: Vec::new(),
         })
     }
 
-    fn connect(&self) -> Result<UnixStream> {
-        UnixStream::connect(&self.sock).map_err(|_| ClientError::Connect(self.host.clone()))
+    /// A client for a unix socket path (tests, dial-stdio).
+    pub fn unix(path: &str) -> Client {
+        Client {
+            transport: Arc::new(Transport::Unix(path.into())),
+            host: format!("unix://{path}"),
+            prefix: String::new(),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn dial_error(&self, e: DialError, method: &str, path: &str) -> ClientError {
+        match e {
+            DialError::Unreachable => ClientError::Connect(self.host.clone()),
+            DialError::Failed(msg) => ClientError::During(format!(
+                "{} \"{}\": {msg}",
+                go_method(method),
+                self.transport.url(path)
+            )),
+        }
+    }
+
+    /// An I/O error on a remote connection, worded as docker's ("error during connect").
+    fn io_error(&self, e: io::Error, method: &str, path: &str) -> ClientError {
+        if matches!(*self.transport, Transport::Unix(_)) {
+            return e.into();
+        }
+        let msg = crate::transport::io_tls_message(&e).unwrap_or_else(|| e.to_string());
+        self.dial_error(DialError::Failed(msg), method, path)
+    }
+
+    fn connect(&self, method: &str, path: &str) -> Result<Box<dyn Duplex>> {
+        self.transport
+            .dial()
+            .map_err(|e| self.dial_error(e, method, path))
+    }
+
+    /// Fixes the API version without asking the daemon (`DOCKER_API_VERSION`).
+    pub fn set_version(&mut self, v: &str) -> std::result::Result<(), String> {
+        match parse_version(v) {
+            Some((a, b)) => {
+                self.prefix = format!("/v{a}.{b}");
+                Ok(())
+            }
+            None => Err(format!("invalid API version {v:?} in DOCKER_API_VERSION")),
+        }
     }
 
     /// Pings the daemon and fixes the API version prefix: min(server, client).
@@ -185,7 +242,10 @@ impl Client {
 
     fn hijack_with(&self, path: &str, body: Option<&[u8]>) -> Result<(UnixStream, Vec<u8>)> {
         let full = format!("{}{}", self.prefix, path);
-        let mut s = self.connect()?;
+        let mut s = self
+            .transport
+            .dial_unix()
+            .map_err(|e| self.dial_error(e, "POST", &full))?;
         let (ct, len) = match body {
             Some(b) => ("application/json", b.len()),
             None => ("text/plain", 0),
@@ -198,7 +258,8 @@ impl Client {
             s.write_all(b)?;
         }
         let mut reader = BufReader::new(s.try_clone()?);
-        let (status, headers) = read_head(&mut reader)?;
+        let (status, headers) =
+            read_head(&mut reader).map_err(|e| self.io_error_any(e, "POST", &full))?;
         if !(status == 101 || status == 200) {
             let body = body_reader(reader, &headers, status)?;
             return Err(check(Response {
@@ -213,8 +274,24 @@ impl Client {
         Ok((s, leftover))
     }
 
+    /// A protocol or I/O failure while reading an answer, worded for remote connections.
+    fn io_error_any(&self, e: ClientError, method: &str, path: &str) -> ClientError {
+        match e {
+            ClientError::Io(e) => self.io_error(e, method, path),
+            ClientError::Protocol(m) if !matches!(*self.transport, Transport::Unix(_)) => {
+                self.dial_error(DialError::Failed(m), method, path)
+            }
+            e => e,
+        }
+    }
+
     fn raw(&self, method: &str, path: &str, body: Body, _keep: bool) -> Result<Response> {
-        let mut s = self.connect()?;
+        self.raw_inner(method, path, body)
+            .map_err(|e| self.io_error_any(e, method, path))
+    }
+
+    fn raw_inner(&self, method: &str, path: &str, body: Body) -> Result<Response> {
+        let mut s = self.connect(method, path)?;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nConnection: close\r\n"
         );
@@ -330,8 +407,8 @@ fn read_head<R: BufRead>(r: &mut R) -> Result<(u16, Vec<(String, String)>)> {
     Ok((status, headers))
 }
 
-fn body_reader(
-    r: BufReader<UnixStream>,
+fn body_reader<R: BufRead + Send + 'static>(
+    r: R,
     headers: &[(String, String)],
     status: u16,
 ) -> Result<Box<dyn Read + Send>> {

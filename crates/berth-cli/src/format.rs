@@ -92,12 +92,10 @@ fn need(args: &[Value], n: usize, name: &str) -> gotmpl::Result<()> {
 }
 
 /// Marshals like docker's `json` template function (Go's encoding/json without HTML escape).
+/// The template's `json` function: docker's encoder does not escape HTML characters
+/// (`{{json "a>b"}}` prints `"a>b"`, with docker 20.10 and 28 alike).
 pub fn json_string(v: &Value) -> String {
-    serde_json::to_string(&to_json(v))
-        .unwrap_or_default()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+    serde_json::to_string(&to_json(v)).unwrap_or_default()
 }
 
 fn docker_funcs(header: bool) -> Vec<(&'static str, ValueFunc)> {

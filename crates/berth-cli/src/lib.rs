@@ -1,12 +1,20 @@
-//! berth-cli: the `berth` command-line client. Every command is a Docker Engine API call over
+//! berth-cli: the `berth` command-line client. Every command is a Docker Engine API call to
+//! a daemon (unix socket, TCP/TLS or ssh) and prints what the docker CLI prints.
 #![recursion_limit = "512"]
-//! a unix socket and prints what the docker CLI prints.
 
+pub mod catalog;
 pub mod client;
 pub mod commands;
+pub mod completion;
+pub mod config;
+pub mod context_store;
+pub mod endpoint;
 pub mod format;
+pub mod globals;
+pub mod help;
 pub mod session;
 pub mod stream;
+pub mod transport;
 pub mod units;
 
 use std::ffi::OsString;
@@ -14,8 +22,7 @@ use std::time::Duration;
 
 use client::{Client, ClientError};
 
-/// Default daemon address.
-pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
+pub use endpoint::DEFAULT_HOST;
 
 /// A command implemented outside this crate (`compose`), given the global options and the
 /// arguments after its name; returns the exit code.
@@ -63,25 +70,69 @@ pub type CmdResult = Result<i32, Failure>;
 
 /// Global options and the lazily connected client.
 pub struct Ctx {
-    pub host: String,
-    pub default_host: bool,
+    pub globals: globals::Globals,
     client: Option<Client>,
 }
 
 impl Ctx {
-    /// Connects (and auto-starts the default daemon when needed), negotiating the API version.
+    pub fn new(globals: globals::Globals) -> Ctx {
+        Ctx {
+            globals,
+            client: None,
+        }
+    }
+
+    /// The daemon this invocation talks to (flags, environment, context).
+    pub fn endpoint(&self) -> Result<endpoint::Endpoint, Failure> {
+        endpoint::resolve(
+            &self.globals.selection,
+            config::dir(),
+            &config::get().current_context,
+        )
+    }
+
+    /// Connects (and auto-starts the default daemon when needed), negotiating the API version
+    /// unless `DOCKER_API_VERSION` fixes it.
     pub fn client(&mut self) -> Result<&Client, Failure> {
         if self.client.is_none() {
-            let mut c = Client::new(&self.host).map_err(|e| Failure::new(e, 1))?;
-            if let Err(e) = c.negotiate() {
-                if !(self.default_host
+            let ep = self.endpoint()?;
+            let mut c = Client::new(&ep).map_err(|e| {
+                Failure::new(
+                    format!("Failed to initialize: unable to resolve docker endpoint: {e}"),
+                    1,
+                )
+            })?;
+            let fixed = std::env::var("DOCKER_API_VERSION")
+                .ok()
+                .filter(|v| !v.is_empty());
+            let ready = match &fixed {
+                Some(v) => {
+                    c.set_version(v).map_err(|e| Failure::new(e, 1))?;
+                    if ep.default_socket && !c.ping_ok() {
+                        Err(ClientError::Connect(c.host.clone()))
+                    } else {
+                        Ok(())
+                    }
+                }
+                None => c.negotiate(),
+            };
+            // A daemon that answers but fails the ping (TLS, ssh): docker reports the
+            // failure on the request the command makes, so the version is left at ours.
+            let ready = match ready {
+                Err(ClientError::During(_)) => Ok(()),
+                r => r,
+            };
+            if let Err(e) = ready {
+                if !(ep.default_socket
                     && matches!(e, ClientError::Connect(_))
                     && std::env::var_os("BERTH_NO_AUTOSTART").is_none())
                 {
                     return Err(e.into());
                 }
                 autostart(&c)?;
-                c.negotiate()?;
+                if fixed.is_none() {
+                    c.negotiate()?;
+                }
             }
             self.client = Some(c);
         }
@@ -131,80 +182,62 @@ fn autostart(c: &Client) -> Result<(), Failure> {
     }
 }
 
+/// A reader that went away (`berth ... | head`) ends the CLI quietly, as SIGPIPE ends the
+/// docker CLI, instead of a panic about printing to stdout.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 /// Entry point: `args` include argv[0]. Returns the process exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
+    quiet_broken_pipe();
     let args: Vec<String> = args
         .into_iter()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let mut host: Option<String> = None;
-    let mut i = 0;
-    // Global flags come before the command name.
-    while i < args.len() {
-        let a = &args[i];
-        if a == "-H" || a == "--host" {
-            match args.get(i + 1) {
-                Some(v) => host = Some(v.clone()),
-                None => {
-                    eprintln!("flag needs an argument: --host");
-                    return 125;
-                }
+    let (g, rest) = match globals::parse(&args) {
+        Ok(x) => x,
+        Err(f) => {
+            if !f.msg.is_empty() {
+                eprintln!("{}", f.msg);
             }
-            i += 2;
-        } else if let Some(v) = a.strip_prefix("--host=").or_else(|| a.strip_prefix("-H=")) {
-            host = Some(v.to_string());
-            i += 1;
-        } else if let Some(v) = a.strip_prefix("-H").filter(|v| !v.is_empty()) {
-            host = Some(v.to_string());
-            i += 1;
-        } else if a == "-D" || a == "--debug" {
-            i += 1;
-        } else if a == "-l"
-            || a == "--log-level"
-            || a == "--config"
-            || a == "-c"
-            || a == "--context"
-        {
-            i += 2;
-        } else if a.starts_with("--log-level=")
-            || a.starts_with("--config=")
-            || a.starts_with("--context=")
-        {
-            i += 1;
-        } else if a == "-v" || a == "--version" {
-            println!("berth version {}", env!("CARGO_PKG_VERSION"));
-            return 0;
-        } else if a == "--help" || a == "-h" {
-            print_help();
-            return 0;
-        } else if a.starts_with('-') {
-            eprintln!("unknown flag: {a}\nSee 'berth --help'.");
-            return 125;
-        } else {
-            break;
+            return f.code;
         }
-    }
-    let (host, default_host) =
-        match host.or_else(|| std::env::var("BERTH_HOST").ok().filter(|h| !h.is_empty())) {
-            Some(h) => (h, false),
-            None => (DEFAULT_HOST.to_string(), true),
-        };
-    let mut ctx = Ctx {
-        host,
-        default_host,
-        client: None,
     };
-    let rest = &args[i..];
-    if rest.is_empty() {
-        print_help();
+    if g.version {
+        println!("berth version {}", env!("CARGO_PKG_VERSION"));
         return 0;
     }
-    commands::dispatch(&mut ctx, rest)
-}
-
-fn print_help() {
-    println!(
-        "\nUsage:  berth [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n  run         Create and run a new container from an image\n  ps          List containers\n  images      List images\n  version     Show the berth version information\n  info        Display system-wide information\n\nManagement Commands:\n  compose     Docker Compose (define and run multi-container applications)\n  container   Manage containers\n  image       Manage images\n\nGlobal Options:\n  -H, --host string   Daemon socket to connect to\n  -v, --version       Print version information and quit\n"
-    );
+    if let Some(d) = &g.config_dir {
+        config::set_dir(d.into());
+    }
+    if let Err(f) = g.init_logging() {
+        eprintln!("{}", f.msg);
+        return f.code;
+    }
+    if g.help || rest.is_empty() {
+        // Bare `berth` prints it on stderr, as docker does; asked for, on stdout.
+        let text = help::top_help(&config::dir().display().to_string());
+        if g.help {
+            println!("{text}");
+        } else {
+            eprintln!("{text}");
+        }
+        return 0;
+    }
+    let mut ctx = Ctx::new(g);
+    commands::dispatch(&mut ctx, &rest)
 }

@@ -25,6 +25,7 @@ pub mod netguard;
 pub mod netslot;
 pub mod nettest;
 pub mod registry;
+pub mod remote;
 pub use build::{build_context, classic_build};
 pub use differential::{Differ, Scenario};
 pub use dockerd::Dockerd;

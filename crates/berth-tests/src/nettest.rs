@@ -176,10 +176,17 @@ pub fn fetch(port: u16) -> String {
 pub struct ScratchDir(pub PathBuf);
 
 impl ScratchDir {
+    /// A fresh directory (unique per call, also within one test process).
     pub fn new(tag: &str) -> ScratchDir {
-        let base = std::env::temp_dir().join(format!("berth-{tag}-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = std::env::temp_dir().join(format!("berth-{tag}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&base).expect("mkdir");
         ScratchDir(base)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
     }
 }
 

@@ -364,7 +364,8 @@ fn build_image_config_instructions() {
         build(&d, c, &dir, &["--target", "base", "-t", "cfg-base"]).success();
         assert_eq!(
             inspect(&d, "cfg-base", "{{json .Config.OnBuild}}"),
-            r#"["RUN echo triggered \u003e /trig"]"#
+            // docker's template `json` does not escape '>' (docker 20.10 and 28 alike).
+            r#"["RUN echo triggered > /trig"]"#
         );
         assert_eq!(inspect(&d, "cfg-base", "{{.Config.StopSignal}}"), "SIGINT");
         assert_eq!(

@@ -3,10 +3,11 @@
 //! the docker CLI's legacy builder does.
 
 use super::{parse, Invocation};
+use crate::catalog::Command;
 use crate::client::{q, Body};
 use crate::{CmdResult, Ctx, Failure};
 use berth_build::ignore::Matcher;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
@@ -17,39 +18,86 @@ mod build_output;
 
 #[derive(Parser)]
 struct BuildCmd {
-    #[arg(short = 't', long = "tag")]
+    #[arg(
+        short = 't',
+        long = "tag",
+        help = "Name and optionally a tag in the \"name:tag\" format",
+        value_name = "list"
+    )]
     tag: Vec<String>,
-    #[arg(short = 'f', long = "file")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        help = "Name of the Dockerfile (Default is \"PATH/Dockerfile\")",
+        value_name = "string"
+    )]
     file: Option<String>,
-    #[arg(long = "build-arg")]
+    #[arg(
+        long = "build-arg",
+        help = "Set build-time variables",
+        value_name = "list"
+    )]
     build_arg: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Set the target build stage to build.",
+        value_name = "string"
+    )]
     target: Option<String>,
-    #[arg(long = "no-cache")]
+    #[arg(long = "no-cache", help = "Do not use cache when building the image")]
     no_cache: bool,
-    #[arg(short = 'q', long)]
+    #[arg(
+        short = 'q',
+        long,
+        help = "Suppress the build output and print image ID on success"
+    )]
     quiet: bool,
-    #[arg(long)]
+    #[arg(long, help = "Write the image ID to the file", value_name = "string")]
     iidfile: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Set metadata for an image", value_name = "list")]
     label: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Always attempt to pull a newer version of the image")]
     pull: bool,
-    #[arg(long, default_value = "true")]
-    rm: String,
-    #[arg(long = "force-rm")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Remove intermediate containers after a successful build (default true)", value_name = "bool")]
+    rm: bool,
+    #[arg(long = "force-rm", help = "Always remove intermediate containers")]
     force_rm: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Set type of progress output (\"auto\", \"quiet\", \"plain\", \"tty\", \"rawjson\"). Use plain to show container output (default \"auto\")",
+        value_name = "string"
+    )]
     progress: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Set the networking mode for the RUN instructions during build (default \"default\")",
+        value_name = "string"
+    )]
     network: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Set platform if server is multi-platform capable",
+        value_name = "string"
+    )]
     platform: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Secret to expose to the build (format: \"id=mysecret[,src=/local/secret]\")",
+        value_name = "stringArray"
+    )]
     secret: Vec<String>,
-    #[arg(short = 'o', long)]
+    #[arg(
+        short = 'o',
+        long,
+        help = "Output destination (format: \"type=local,dest=path\")",
+        value_name = "stringArray"
+    )]
     output: Vec<String>,
-    #[arg(long = "cache-from")]
+    #[arg(
+        long = "cache-from",
+        help = "Images to consider as cache sources",
+        value_name = "strings"
+    )]
     cache_from: Vec<String>,
     args: Vec<String>,
 }
@@ -307,7 +355,7 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     if o.force_rm {
         params.push("forcerm=1".into());
     }
-    params.push(format!("rm={}", if o.rm == "false" { 0 } else { 1 }));
+    params.push(format!("rm={}", if o.rm { 1 } else { 0 }));
     let path = format!("/build?{}", params.join("&"));
     // With the result's tar on stdout, the progress goes to stderr (as buildx does it).
     let mut out: Box<dyn Write> = if output == Some(build_output::Output::Tar(None)) {
@@ -390,3 +438,13 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     }
     Ok(0)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[Command::new(
+    "image build",
+    "[OPTIONS] PATH | URL | -",
+    "Build an image from a Dockerfile",
+    BuildCmd::command,
+    cmd_build,
+)
+.aliases(&["build", "builder build"])];

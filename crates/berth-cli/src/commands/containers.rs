@@ -1,9 +1,10 @@
 //! Container commands other than run/create.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
 use super::{confirm, join_errors, parse, Invocation};
+use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
 use crate::format::{from_json, render_list};
 use crate::units::{get_timestamp, human_size_prec};
@@ -240,21 +241,33 @@ pub const PS_HEADERS: &[(&str, &str)] = &[
 
 #[derive(Parser)]
 struct PsCmd {
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Show all containers (default shows just running)"
+    )]
     all: bool,
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only display container IDs")]
     quiet: bool,
-    #[arg(short = 'n', long = "last", default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(short = 'n', long = "last", default_value_t = -1, allow_negative_numbers = true, help = "Show n last created containers (includes all states) (default -1)", value_name = "int")]
     last: i64,
-    #[arg(short = 'l', long)]
+    #[arg(
+        short = 'l',
+        long,
+        help = "Show the latest created container (includes all states)"
+    )]
     latest: bool,
-    #[arg(short = 's', long)]
+    #[arg(short = 's', long, help = "Display total file sizes")]
     size: bool,
-    #[arg(long = "no-trunc")]
+    #[arg(long = "no-trunc", help = "Don't truncate output")]
     no_trunc: bool,
-    #[arg(short = 'f', long, value_parser = crate::client::parse_filter)]
+    #[arg(short = 'f', long, value_parser = crate::client::parse_filter, help = "Filter output based on conditions provided", value_name = "filter")]
     filter: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
     args: Vec<String>,
 }
@@ -308,11 +321,15 @@ pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct StartCmd {
-    #[arg(short = 'a', long)]
+    #[arg(short = 'a', long, help = "Attach STDOUT/STDERR and forward signals")]
     attach: bool,
-    #[arg(short = 'i', long)]
+    #[arg(short = 'i', long, help = "Attach container's STDIN")]
     interactive: bool,
-    #[arg(long = "detach-keys")]
+    #[arg(
+        long = "detach-keys",
+        help = "Override the key sequence for detaching a container",
+        value_name = "string"
+    )]
     detach_keys: Option<String>,
     args: Vec<String>,
 }
@@ -390,14 +407,22 @@ pub fn cmd_start(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
 
 #[derive(Parser)]
 struct StopCmd {
+    // `--time` is docker's hidden, deprecated spelling.
     #[arg(
         short = 't',
-        long = "time",
-        visible_alias = "timeout",
-        allow_negative_numbers = true
+        long = "timeout",
+        alias = "time",
+        allow_negative_numbers = true,
+        help = "Seconds to wait before killing the container",
+        value_name = "int"
     )]
     time: Option<i64>,
-    #[arg(short = 's', long)]
+    #[arg(
+        short = 's',
+        long,
+        help = "Signal to send to the container",
+        value_name = "string"
+    )]
     signal: Option<String>,
     args: Vec<String>,
 }
@@ -455,7 +480,12 @@ pub fn cmd_restart(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
 
 #[derive(Parser)]
 struct KillCmd {
-    #[arg(short = 's', long)]
+    #[arg(
+        short = 's',
+        long,
+        help = "Signal to send to the container",
+        value_name = "string"
+    )]
     signal: Option<String>,
     args: Vec<String>,
 }
@@ -478,11 +508,19 @@ pub fn cmd_kill(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct RmCmd {
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Force the removal of a running container (uses SIGKILL)"
+    )]
     force: bool,
-    #[arg(short = 'v', long)]
+    #[arg(
+        short = 'v',
+        long,
+        help = "Remove anonymous volumes associated with the container"
+    )]
     volumes: bool,
-    #[arg(short = 'l', long)]
+    #[arg(short = 'l', long, help = "Remove the specified link")]
     link: bool,
     args: Vec<String>,
 }
@@ -558,17 +596,31 @@ pub fn cmd_rename(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 
 #[derive(Parser)]
 struct LogsCmd {
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Follow log output")]
     follow: bool,
-    #[arg(short = 'n', long, default_value = "all")]
+    #[arg(
+        short = 'n',
+        long,
+        default_value = "all",
+        help = "Number of lines to show from the end of the logs (default \"all\")",
+        value_name = "string"
+    )]
     tail: String,
-    #[arg(short = 't', long)]
+    #[arg(short = 't', long, help = "Show timestamps")]
     timestamps: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Show logs since timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)",
+        value_name = "string"
+    )]
     since: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Show logs before a timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)",
+        value_name = "string"
+    )]
     until: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Show extra details provided to logs")]
     details: bool,
     args: Vec<String>,
 }
@@ -622,9 +674,9 @@ pub fn cmd_logs(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct PruneCmd {
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Do not prompt for confirmation")]
     force: bool,
-    #[arg(long, value_parser = crate::client::parse_filter)]
+    #[arg(long, value_parser = crate::client::parse_filter, help = "Provide filter values (e.g. \"until=<timestamp>\")", value_name = "filter")]
     filter: Vec<String>,
 }
 
@@ -675,6 +727,89 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     print_prune(&v, "ContainersDeleted", "Deleted Containers");
     Ok(0)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "container ls",
+        "[OPTIONS]",
+        "List containers",
+        PsCmd::command,
+        cmd_ps,
+    )
+    .aliases(&["container list", "container ps", "ps"]),
+    Command::new(
+        "container start",
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Start one or more stopped containers",
+        StartCmd::command,
+        cmd_start,
+    )
+    .aliases(&["start"]),
+    Command::new(
+        "container stop",
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Stop one or more running containers",
+        StopCmd::command,
+        cmd_stop,
+    )
+    .aliases(&["stop"]),
+    Command::new(
+        "container restart",
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Restart one or more containers",
+        StopCmd::command,
+        cmd_restart,
+    )
+    .aliases(&["restart"]),
+    Command::new(
+        "container kill",
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Kill one or more running containers",
+        KillCmd::command,
+        cmd_kill,
+    )
+    .aliases(&["kill"]),
+    Command::new(
+        "container rm",
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Remove one or more containers",
+        RmCmd::command,
+        cmd_rm,
+    )
+    .aliases(&["container remove", "rm"]),
+    Command::new(
+        "container wait",
+        "CONTAINER [CONTAINER...]",
+        "Block until one or more containers stop, then print their exit codes",
+        ArgsOnly::command,
+        cmd_wait,
+    )
+    .aliases(&["wait"]),
+    Command::new(
+        "container rename",
+        "CONTAINER NEW_NAME",
+        "Rename a container",
+        ArgsOnly::command,
+        cmd_rename,
+    )
+    .aliases(&["rename"]),
+    Command::new(
+        "container logs",
+        "[OPTIONS] CONTAINER",
+        "Fetch the logs of a container",
+        LogsCmd::command,
+        cmd_logs,
+    )
+    .aliases(&["logs"]),
+    Command::new(
+        "container prune",
+        "[OPTIONS]",
+        "Remove all stopped containers",
+        PruneCmd::command,
+        cmd_prune,
+    ),
+];
 
 #[cfg(test)]
 mod tests {

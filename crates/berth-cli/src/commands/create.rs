@@ -6,11 +6,12 @@ use berth_api::models::{
     EndpointSettings, HealthConfig, HostConfig, LogConfig, NetworkingConfig, PortMap, PortSet,
     RestartPolicy, Ulimit,
 };
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 use super::{parse, Invocation};
+use crate::catalog::Command;
 use crate::client::{q, query, Body, Client, ClientError};
 use crate::units::ram_in_bytes;
 use crate::{CmdResult, Ctx, Failure};
@@ -18,185 +19,421 @@ use crate::{CmdResult, Ctx, Failure};
 #[derive(Parser, Debug, Default)]
 #[command(disable_help_flag = true)]
 pub struct CreateOpts {
-    #[arg(long)]
+    #[arg(long, help = "Assign a name to the container", value_name = "string")]
     pub name: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Automatically remove the container and its associated anonymous volumes when it exits"
+    )]
     pub rm: bool,
-    #[arg(short = 'e', long = "env")]
+    #[arg(
+        short = 'e',
+        long = "env",
+        help = "Set environment variables",
+        value_name = "list"
+    )]
     pub env: Vec<String>,
-    #[arg(long = "env-file")]
+    #[arg(
+        long = "env-file",
+        help = "Read in a file of environment variables",
+        value_name = "list"
+    )]
     pub env_file: Vec<String>,
-    #[arg(short = 'w', long = "workdir")]
+    #[arg(
+        short = 'w',
+        long = "workdir",
+        help = "Working directory inside the container",
+        value_name = "string"
+    )]
     pub workdir: Option<String>,
-    #[arg(short = 'u', long = "user")]
+    #[arg(
+        short = 'u',
+        long = "user",
+        help = "Username or UID (format: <name|uid>[:<group|gid>])",
+        value_name = "string"
+    )]
     pub user: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Overwrite the default ENTRYPOINT of the image",
+        value_name = "string"
+    )]
     pub entrypoint: Option<String>,
-    #[arg(short = 'h', long)]
+    #[arg(short = 'h', long, help = "Container host name", value_name = "string")]
     pub hostname: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Container NIS domain name", value_name = "string")]
     pub domainname: Option<String>,
-    #[arg(short = 'l', long = "label")]
+    #[arg(
+        short = 'l',
+        long = "label",
+        help = "Set meta data on a container",
+        value_name = "list"
+    )]
     pub label: Vec<String>,
-    #[arg(long = "label-file")]
+    #[arg(
+        long = "label-file",
+        help = "Read in a line delimited file of labels",
+        value_name = "list"
+    )]
     pub label_file: Vec<String>,
-    #[arg(long, visible_alias = "net")]
+    #[arg(
+        long,
+        visible_alias = "net",
+        help = "Connect a container to a network",
+        value_name = "network"
+    )]
     pub network: Option<String>,
-    #[arg(long = "network-alias", visible_alias = "net-alias")]
+    #[arg(
+        long = "network-alias",
+        visible_alias = "net-alias",
+        help = "Add network-scoped alias for the container",
+        value_name = "list"
+    )]
     pub network_alias: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "IPv4 address (e.g., 172.30.100.104)",
+        value_name = "string"
+    )]
     pub ip: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "IPv6 address (e.g., 2001:db8::33)",
+        value_name = "string"
+    )]
     pub ip6: Option<String>,
-    #[arg(short = 'm', long, value_parser = parse_mem)]
+    #[arg(short = 'm', long, value_parser = parse_mem, help = "Memory limit", value_name = "bytes")]
     pub memory: Option<String>,
-    #[arg(long = "memory-swap")]
+    #[arg(
+        long = "memory-swap",
+        help = "Swap limit equal to memory plus swap: '-1' to enable unlimited swap",
+        value_name = "bytes"
+    )]
     pub memory_swap: Option<String>,
-    #[arg(long = "memory-reservation")]
+    #[arg(
+        long = "memory-reservation",
+        help = "Memory soft limit",
+        value_name = "bytes"
+    )]
     pub memory_reservation: Option<String>,
-    #[arg(long = "shm-size")]
+    #[arg(long = "shm-size", help = "Size of /dev/shm", value_name = "bytes")]
     pub shm_size: Option<String>,
-    #[arg(long, value_parser = parse_cpus)]
+    #[arg(long, value_parser = parse_cpus, help = "Number of CPUs", value_name = "decimal")]
     pub cpus: Option<f64>,
-    /// Limit the CPU CFS quota (microseconds per period).
-    #[arg(long = "cpu-quota")]
+    #[arg(
+        long = "cpu-quota",
+        help = "Limit CPU CFS (Completely Fair Scheduler) quota",
+        value_name = "int"
+    )]
     pub cpu_quota: Option<i64>,
-    /// Limit the CPU CFS period (microseconds).
-    #[arg(long = "cpu-period")]
+    #[arg(
+        long = "cpu-period",
+        help = "Limit CPU CFS (Completely Fair Scheduler) period",
+        value_name = "int"
+    )]
     pub cpu_period: Option<i64>,
-    #[arg(short = 'c', long = "cpu-shares")]
+    #[arg(
+        short = 'c',
+        long = "cpu-shares",
+        help = "CPU shares (relative weight)",
+        value_name = "int"
+    )]
     pub cpu_shares: Option<i64>,
-    #[arg(long = "cpuset-cpus")]
+    #[arg(
+        long = "cpuset-cpus",
+        help = "CPUs in which to allow execution (0-3, 0,1)",
+        value_name = "string"
+    )]
     pub cpuset_cpus: Option<String>,
-    #[arg(long = "pids-limit")]
+    #[arg(
+        long = "pids-limit",
+        help = "Tune container pids limit (set -1 for unlimited)",
+        value_name = "int"
+    )]
     pub pids_limit: Option<i64>,
-    #[arg(long = "cpuset-mems")]
+    #[arg(
+        long = "cpuset-mems",
+        help = "MEMs in which to allow execution (0-3, 0,1)",
+        value_name = "string"
+    )]
     pub cpuset_mems: Option<String>,
-    #[arg(long = "cgroupns")]
+    #[arg(
+        long = "cgroupns",
+        help = "Cgroup namespace to use (host|private)\n'host':    Run the container in the Docker host's cgroup namespace\n'private': Run the container in its own private cgroup namespace\n'':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)",
+        value_name = "string"
+    )]
     pub cgroupns: Option<String>,
-    #[arg(long = "cgroup-parent")]
+    #[arg(
+        long = "cgroup-parent",
+        help = "Optional parent cgroup for the container",
+        value_name = "string"
+    )]
     pub cgroup_parent: Option<String>,
-    #[arg(long = "blkio-weight")]
+    #[arg(
+        long = "blkio-weight",
+        help = "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)",
+        value_name = "uint16"
+    )]
     pub blkio_weight: Option<u16>,
-    #[arg(long = "blkio-weight-device", value_parser = parse_weight_device)]
+    #[arg(
+        long = "blkio-weight-device",
+        value_parser = parse_weight_device,
+        help = "Block IO weight (relative device weight) (default [])",
+        value_name = "list"
+    )]
     pub blkio_weight_device: Vec<(String, u16)>,
-    #[arg(long = "device-read-bps", value_parser = parse_bps_device)]
+    #[arg(
+        long = "device-read-bps",
+        value_parser = parse_bps_device,
+        help = "Limit read rate (bytes per second) from a device (default [])",
+        value_name = "list"
+    )]
     pub device_read_bps: Vec<(String, u64)>,
-    #[arg(long = "device-write-bps", value_parser = parse_bps_device)]
+    #[arg(
+        long = "device-write-bps",
+        value_parser = parse_bps_device,
+        help = "Limit write rate (bytes per second) to a device (default [])",
+        value_name = "list"
+    )]
     pub device_write_bps: Vec<(String, u64)>,
-    #[arg(long = "device-read-iops", value_parser = parse_iops_device)]
+    #[arg(
+        long = "device-read-iops",
+        value_parser = parse_iops_device,
+        help = "Limit read rate (IO per second) from a device (default [])",
+        value_name = "list"
+    )]
     pub device_read_iops: Vec<(String, u64)>,
-    #[arg(long = "device-write-iops", value_parser = parse_iops_device)]
+    #[arg(
+        long = "device-write-iops",
+        value_parser = parse_iops_device,
+        help = "Limit write rate (IO per second) to a device (default [])",
+        value_name = "list"
+    )]
     pub device_write_iops: Vec<(String, u64)>,
-    #[arg(long, value_parser = parse_ulimit)]
+    #[arg(long, value_parser = parse_ulimit, help = "Ulimit options (default [])", value_name = "ulimit")]
     pub ulimit: Vec<String>,
-    #[arg(long = "cap-add")]
+    #[arg(long = "cap-add", help = "Add Linux capabilities", value_name = "list")]
     pub cap_add: Vec<String>,
-    #[arg(long = "cap-drop")]
+    #[arg(
+        long = "cap-drop",
+        help = "Drop Linux capabilities",
+        value_name = "list"
+    )]
     pub cap_drop: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Give extended privileges to this container")]
     pub privileged: bool,
-    #[arg(long = "read-only")]
+    #[arg(
+        long = "read-only",
+        help = "Mount the container's root filesystem as read only"
+    )]
     pub read_only: bool,
-    #[arg(long = "security-opt")]
+    #[arg(long = "security-opt", help = "Security Options", value_name = "list")]
     pub security_opt: Vec<String>,
-    /// Host device in the container: HOST[:CONTAINER[:PERMISSIONS]].
-    #[arg(long)]
+    #[arg(long, help = "Add a host device to the container", value_name = "list")]
     pub device: Vec<String>,
-    /// A rule for the container's device cgroup ("c 1:3 rwm").
-    #[arg(long = "device-cgroup-rule")]
+    #[arg(
+        long = "device-cgroup-rule",
+        help = "Add a rule to the cgroup allowed devices list",
+        value_name = "list"
+    )]
     pub device_cgroup_rule: Vec<String>,
-    /// GPU devices ("all" or a number).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "GPU devices to add to the container ('all' to pass all GPUs)",
+        value_name = "gpu-request"
+    )]
     pub gpus: Option<String>,
-    #[arg(long = "stop-signal")]
+    #[arg(
+        long = "stop-signal",
+        help = "Signal to stop the container",
+        value_name = "string"
+    )]
     pub stop_signal: Option<String>,
-    #[arg(long = "stop-timeout")]
+    #[arg(
+        long = "stop-timeout",
+        help = "Timeout (in seconds) to stop a container",
+        value_name = "int"
+    )]
     pub stop_timeout: Option<i64>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Restart policy to apply when a container exits (default \"no\")",
+        value_name = "string"
+    )]
     pub restart: Option<String>,
-    #[arg(short = 'i', long)]
+    #[arg(short = 'i', long, help = "Keep STDIN open even if not attached")]
     pub interactive: bool,
-    #[arg(short = 't', long)]
+    #[arg(short = 't', long, help = "Allocate a pseudo-TTY")]
     pub tty: bool,
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Attach to STDIN, STDOUT or STDERR",
+        value_name = "list"
+    )]
     pub attach: Vec<String>,
-    #[arg(long = "log-driver")]
+    #[arg(
+        long = "log-driver",
+        help = "Logging driver for the container",
+        value_name = "string"
+    )]
     pub log_driver: Option<String>,
-    #[arg(long = "log-opt")]
+    #[arg(long = "log-opt", help = "Log driver options", value_name = "list")]
     pub log_opt: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Run an init inside the container that forwards signals and reaps processes"
+    )]
     pub init: bool,
-    /// Runtime for this container: `berth` (built-in) or an OCI runtime binary (runc, crun).
-    #[arg(long)]
+    // Runtime for this container: `berth` (built-in) or an OCI runtime binary (runc, crun).
+    #[arg(
+        long,
+        help = "Runtime to use for this container",
+        value_name = "string"
+    )]
     pub runtime: Option<String>,
-    #[arg(short = 'p', long)]
+    #[arg(
+        short = 'p',
+        long,
+        help = "Publish a container's port(s) to the host",
+        value_name = "list"
+    )]
     pub publish: Vec<String>,
-    #[arg(short = 'P', long = "publish-all")]
+    #[arg(
+        short = 'P',
+        long = "publish-all",
+        help = "Publish all exposed ports to random ports"
+    )]
     pub publish_all: bool,
-    #[arg(long)]
+    #[arg(long, help = "Expose a port or a range of ports", value_name = "list")]
     pub expose: Vec<String>,
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, help = "Bind mount a volume", value_name = "list")]
     pub volume: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Attach a filesystem mount to the container",
+        value_name = "mount"
+    )]
     pub mount: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Mount a tmpfs directory", value_name = "list")]
     pub tmpfs: Vec<String>,
-    #[arg(long = "volumes-from")]
+    #[arg(
+        long = "volumes-from",
+        help = "Mount volumes from the specified container(s)",
+        value_name = "list"
+    )]
     pub volumes_from: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Set custom DNS servers", value_name = "list")]
     pub dns: Vec<String>,
-    #[arg(long = "dns-search")]
+    #[arg(
+        long = "dns-search",
+        help = "Set custom DNS search domains",
+        value_name = "list"
+    )]
     pub dns_search: Vec<String>,
-    #[arg(long = "dns-option")]
+    #[arg(long = "dns-option", help = "Set DNS options", value_name = "list")]
     pub dns_option: Vec<String>,
-    #[arg(long = "add-host")]
+    #[arg(
+        long = "add-host",
+        help = "Add a custom host-to-IP mapping (host:ip)",
+        value_name = "list"
+    )]
     pub add_host: Vec<String>,
-    /// Add link to another container (NAME[:ALIAS]).
-    #[arg(long = "link")]
+    // Add link to another container (NAME[:ALIAS]).
+    #[arg(
+        long = "link",
+        help = "Add link to another container",
+        value_name = "list"
+    )]
     pub link: Vec<String>,
-    #[arg(long = "group-add")]
+    #[arg(
+        long = "group-add",
+        help = "Add additional groups to join",
+        value_name = "list"
+    )]
     pub group_add: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Set platform if server is multi-platform capable",
+        value_name = "string"
+    )]
     pub platform: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Pull image before creating (\"always\", \"|missing\", \"never\") (default \"missing\")",
+        value_name = "string"
+    )]
     pub pull: Option<String>,
-    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub sig_proxy: bool,
-    #[arg(long = "detach-keys")]
-    pub detach_keys: Option<String>,
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Suppress the pull output")]
     pub quiet: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Write the container ID to the file",
+        value_name = "string"
+    )]
     pub cidfile: Option<String>,
-    /// Container isolation technology (Linux has only `default`).
-    #[arg(long = "isolation")]
+    #[arg(
+        long = "isolation",
+        help = "Container isolation technology",
+        value_name = "string"
+    )]
     pub isolation: Option<String>,
-    #[arg(long = "oom-score-adj")]
+    #[arg(
+        long = "oom-score-adj",
+        help = "Tune host's OOM preferences (-1000 to 1000)",
+        value_name = "int"
+    )]
     pub oom_score_adj: Option<i64>,
-    #[arg(long = "oom-kill-disable")]
+    #[arg(long = "oom-kill-disable", help = "Disable OOM Killer")]
     pub oom_kill_disable: bool,
-    #[arg(long)]
+    #[arg(long, help = "IPC mode to use", value_name = "string")]
     pub ipc: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "PID namespace to use", value_name = "string")]
     pub pid: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "UTS namespace to use", value_name = "string")]
     pub uts: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "User namespace to use", value_name = "string")]
     pub userns: Option<String>,
-    #[arg(long = "health-cmd")]
+    #[arg(
+        long = "health-cmd",
+        help = "Command to run to check health",
+        value_name = "string"
+    )]
     pub health_cmd: Option<String>,
-    #[arg(long = "health-interval")]
+    #[arg(
+        long = "health-interval",
+        help = "Time between running the check (ms|s|m|h) (default 0s)",
+        value_name = "duration"
+    )]
     pub health_interval: Option<String>,
-    #[arg(long = "health-timeout")]
+    #[arg(
+        long = "health-timeout",
+        help = "Maximum time to allow one check to run (ms|s|m|h) (default 0s)",
+        value_name = "duration"
+    )]
     pub health_timeout: Option<String>,
-    #[arg(long = "health-start-period")]
+    #[arg(
+        long = "health-start-period",
+        help = "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)",
+        value_name = "duration"
+    )]
     pub health_start_period: Option<String>,
-    #[arg(long = "health-start-interval")]
+    #[arg(
+        long = "health-start-interval",
+        help = "Time between running the check during the start period (ms|s|m|h) (default 0s)",
+        value_name = "duration"
+    )]
     pub health_start_interval: Option<String>,
-    #[arg(long = "health-retries")]
+    #[arg(
+        long = "health-retries",
+        help = "Consecutive failures needed to report unhealthy",
+        value_name = "int"
+    )]
     pub health_retries: Option<i64>,
-    #[arg(long = "no-healthcheck")]
+    #[arg(
+        long = "no-healthcheck",
+        help = "Disable any container-specified HEALTHCHECK"
+    )]
     pub no_healthcheck: bool,
     /// Image, then the command and its arguments (flags after the image belong to the command).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -206,8 +443,20 @@ pub struct CreateOpts {
 #[derive(Parser, Debug)]
 #[command(disable_help_flag = true)]
 pub struct RunCmd {
-    #[arg(short = 'd', long)]
+    #[arg(
+        short = 'd',
+        long,
+        help = "Run container in background and print container ID"
+    )]
     pub detach: bool,
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Proxy received signals to the process (default true)", value_name = "bool")]
+    pub sig_proxy: bool,
+    #[arg(
+        long = "detach-keys",
+        help = "Override the key sequence for detaching a container",
+        value_name = "string"
+    )]
+    pub detach_keys: Option<String>,
     #[command(flatten)]
     pub opts: CreateOpts,
 }
@@ -308,7 +557,7 @@ pub fn read_kv_files(files: &[String]) -> FResult<Vec<String>> {
     Ok(out)
 }
 
-fn io_msg(e: &std::io::Error) -> String {
+pub(crate) fn io_msg(e: &std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::NotFound {
         "no such file or directory".into()
     } else {
@@ -1014,7 +1263,7 @@ pub fn cmd_run(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         && (opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case("stdin")));
     let want =
         |s: &str| opts.attach.is_empty() || opts.attach.iter().any(|a| a.eq_ignore_ascii_case(s));
-    let keys = detach_keys(opts.detach_keys.as_deref())?;
+    let keys = detach_keys(run.detach_keys.as_deref())?;
     attach_start_wait(
         c,
         inv,
@@ -1123,6 +1372,35 @@ fn extra_host(val: &str) -> Result<String, String> {
     }
     Ok(format!("{k}:{v}"))
 }
+
+/// `run`'s flags as its help shows them (`--pull` says "running").
+fn run_flags() -> clap::Command {
+    RunCmd::command().mut_arg("pull", |a| {
+        a.help(
+            "Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")",
+        )
+    })
+}
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "container create",
+        "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+        "Create a new container",
+        CreateOpts::command,
+        cmd_create,
+    )
+    .aliases(&["create"]),
+    Command::new(
+        "container run",
+        "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+        "Create and run a new container from an image",
+        run_flags,
+        cmd_run,
+    )
+    .aliases(&["run"]),
+];
 
 #[cfg(test)]
 mod tests {

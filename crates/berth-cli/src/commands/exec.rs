@@ -2,32 +2,60 @@
 
 use super::create::{check_unknown_flag, detach_keys, read_kv_files};
 use super::{parse, Invocation};
+use crate::catalog::Command;
 use crate::client::Body;
 use crate::session::{Ended, Session};
 use crate::{CmdResult, Ctx, Failure};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
 #[derive(Parser, Debug)]
 #[command(disable_help_flag = true)]
 struct ExecCmd {
-    #[arg(short = 'd', long)]
+    #[arg(
+        short = 'd',
+        long,
+        help = "Detached mode: run command in the background"
+    )]
     detach: bool,
-    #[arg(long = "detach-keys")]
+    #[arg(
+        long = "detach-keys",
+        help = "Override the key sequence for detaching a container",
+        value_name = "string"
+    )]
     detach_keys: Option<String>,
-    #[arg(short = 'e', long = "env")]
+    #[arg(
+        short = 'e',
+        long = "env",
+        help = "Set environment variables",
+        value_name = "list"
+    )]
     env: Vec<String>,
-    #[arg(long = "env-file")]
+    #[arg(
+        long = "env-file",
+        help = "Read in a file of environment variables",
+        value_name = "list"
+    )]
     env_file: Vec<String>,
-    #[arg(short = 'i', long)]
+    #[arg(short = 'i', long, help = "Keep STDIN open even if not attached")]
     interactive: bool,
-    #[arg(long)]
+    #[arg(long, help = "Give extended privileges to the command")]
     privileged: bool,
-    #[arg(short = 't', long)]
+    #[arg(short = 't', long, help = "Allocate a pseudo-TTY")]
     tty: bool,
-    #[arg(short = 'u', long)]
+    #[arg(
+        short = 'u',
+        long,
+        help = "Username or UID (format: \"<name|uid>[:<group|gid>]\")",
+        value_name = "string"
+    )]
     user: Option<String>,
-    #[arg(short = 'w', long)]
+    #[arg(
+        short = 'w',
+        long,
+        help = "Working directory inside the container",
+        value_name = "string"
+    )]
     workdir: Option<String>,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
@@ -138,11 +166,15 @@ pub fn cmd_exec(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 #[derive(Parser, Debug)]
 #[command(disable_help_flag = true)]
 struct AttachCmd {
-    #[arg(long = "detach-keys")]
+    #[arg(
+        long = "detach-keys",
+        help = "Override the key sequence for detaching a container",
+        value_name = "string"
+    )]
     detach_keys: Option<String>,
-    #[arg(long = "no-stdin")]
+    #[arg(long = "no-stdin", help = "Do not attach STDIN")]
     no_stdin: bool,
-    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Proxy all received signals to the process (default true)", value_name = "bool")]
     sig_proxy: bool,
     args: Vec<String>,
 }
@@ -212,3 +244,23 @@ pub fn cmd_attach(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
         .map_err(daemon_error)?;
     Ok(resp.get("StatusCode").and_then(Value::as_i64).unwrap_or(0) as i32)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "container exec",
+        "[OPTIONS] CONTAINER COMMAND [ARG...]",
+        "Execute a command in a running container",
+        ExecCmd::command,
+        cmd_exec,
+    )
+    .aliases(&["exec"]),
+    Command::new(
+        "container attach",
+        "[OPTIONS] CONTAINER",
+        "Attach local standard input, output, and error streams to a running container",
+        AttachCmd::command,
+        cmd_attach,
+    )
+    .aliases(&["attach"]),
+];

@@ -10,10 +10,11 @@ use std::path::{Component, Path, PathBuf};
 
 use berth_api::pathstat::{PathStat, HEADER, MODE_DEVICE, MODE_NAMED_PIPE, MODE_SOCKET};
 use berth_api::tarfs::{go_base, go_clean, split_path_dir_entry, Markers, TarWriter};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use super::images::split_tag;
 use super::{parse, Invocation};
+use crate::catalog::Command;
 use crate::client::{q, query, Body, Client};
 use crate::{CmdResult, Ctx, Failure};
 
@@ -135,11 +136,23 @@ fn prepare_copy(src: &CopyInfo, dst: &CopyInfo) -> Result<(String, Option<String
 
 #[derive(Parser)]
 struct CpCmd {
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Archive mode (copy all uid/gid information)"
+    )]
     archive: bool,
-    #[arg(short = 'L', long = "follow-link")]
+    #[arg(
+        short = 'L',
+        long = "follow-link",
+        help = "Always follow symbol link in SRC_PATH"
+    )]
     follow_link: bool,
-    #[arg(short = 'q', long)]
+    #[arg(
+        short = 'q',
+        long,
+        help = "Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached"
+    )]
     quiet: bool,
     args: Vec<String>,
 }
@@ -587,7 +600,12 @@ fn untar(r: &mut dyn Read, dest: &Path, rebase: Option<&(String, String)>) -> Re
 
 #[derive(Parser)]
 struct ExportCmd {
-    #[arg(short = 'o', long)]
+    #[arg(
+        short = 'o',
+        long,
+        help = "Write to a file, instead of STDOUT",
+        value_name = "string"
+    )]
     output: Option<String>,
     args: Vec<String>,
 }
@@ -648,11 +666,12 @@ pub fn cmd_export(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     Ok(0)
 }
 
+#[derive(Parser)]
+struct DiffCmd {
+    args: Vec<String>,
+}
+
 pub fn cmd_diff(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    #[derive(Parser)]
-    struct DiffCmd {
-        args: Vec<String>,
-    }
     let o: DiffCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let v = ctx
@@ -678,27 +697,30 @@ pub fn cmd_diff(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct CommitCmd {
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")",
+        value_name = "string"
+    )]
     author: Option<String>,
-    #[arg(short = 'c', long)]
+    #[arg(
+        short = 'c',
+        long,
+        help = "Apply Dockerfile instruction to the created image",
+        value_name = "list"
+    )]
     change: Vec<String>,
-    #[arg(short = 'm', long)]
+    #[arg(short = 'm', long, help = "Commit message", value_name = "string")]
     message: Option<String>,
-    #[arg(short = 'p', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short = 'p', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Pause container during commit (default true)", value_name = "bool")]
     pause: bool,
     args: Vec<String>,
 }
 
 pub fn cmd_commit(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: CommitCmd = parse(inv, args)?;
-    if o.args.is_empty() || o.args.len() > 2 {
-        return Err(fail(format!(
-            "berth: 'berth {}' requires at least 1 and at most 2 arguments\n\n{}\n\nSee 'berth {} --help' for more information",
-            inv.path,
-            inv.usage_line(),
-            inv.path
-        )));
-    }
+    inv.range(&o.args, 1, 2)?;
     let mut qs = vec![format!("container={}", q(&o.args[0]))];
     if let Some(r) = o.args.get(1) {
         let (repo, tag) = split_tag(r);
@@ -724,6 +746,43 @@ pub fn cmd_commit(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     println!("{id}");
     Ok(0)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "container cp",
+        "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n	berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+        "Copy files/folders between a container and the local filesystem",
+        CpCmd::command,
+        cmd_cp,
+    )
+    .aliases(&["cp"])
+    .long("Copy files/folders between a container and the local filesystem\n\nUse '-' as the source to read a tar archive from stdin\nand extract it to a directory destination in a container.\nUse '-' as the destination to stream a tar archive of a\ncontainer source to stdout."),
+    Command::new(
+        "container export",
+        "[OPTIONS] CONTAINER",
+        "Export a container's filesystem as a tar archive",
+        ExportCmd::command,
+        cmd_export,
+    )
+    .aliases(&["export"]),
+    Command::new(
+        "container diff",
+        "CONTAINER",
+        "Inspect changes to files or directories on a container's filesystem",
+        DiffCmd::command,
+        cmd_diff,
+    )
+    .aliases(&["diff"]),
+    Command::new(
+        "container commit",
+        "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+        "Create a new image from a container's changes",
+        CommitCmd::command,
+        cmd_commit,
+    )
+    .aliases(&["commit"]),
+];
 
 #[cfg(test)]
 mod tests {

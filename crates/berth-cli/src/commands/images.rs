@@ -2,11 +2,12 @@
 
 use std::io::{IsTerminal, Read, Write};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
 use super::containers::{ellipsis, go_time_string, print_prune, short_id};
 use super::{confirm, join_errors, parse, Invocation};
+use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
 use crate::format::{from_json, render_list};
 use crate::units::{human_size_prec, since_unix};
@@ -141,36 +142,34 @@ fn image_rows(img: &Value, trunc: bool, digests_on: bool) -> Vec<Value> {
 
 #[derive(Parser)]
 struct ImagesCmd {
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Show all images (default hides intermediate images)"
+    )]
     all: bool,
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only show image IDs")]
     quiet: bool,
-    #[arg(long)]
+    #[arg(long, help = "Show digests")]
     digests: bool,
-    #[arg(long = "no-trunc")]
+    #[arg(long = "no-trunc", help = "Don't truncate output")]
     no_trunc: bool,
-    #[arg(short = 'f', long, value_parser = crate::client::parse_filter)]
+    #[arg(short = 'f', long, value_parser = crate::client::parse_filter, help = "Filter output based on conditions provided", value_name = "filter")]
     filter: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "List multi-platform images as a tree (EXPERIMENTAL)")]
     tree: bool,
     args: Vec<String>,
 }
 
 pub fn cmd_images(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ImagesCmd = parse(inv, args)?;
-    if o.args.len() > 1 {
-        return Err(Failure::new(
-            format!(
-                "berth: 'berth {}' requires at most 1 argument\n\n{}\n\nSee 'berth {} --help' for more information",
-                inv.path,
-                inv.usage_line(),
-                inv.path
-            ),
-            1,
-        ));
-    }
+    inv.at_most(&o.args, 1)?;
     let mut filters = o.filter.clone();
     if let Some(r) = o.args.first() {
         filters.push(format!("reference={r}"));
@@ -230,9 +229,9 @@ pub fn cmd_tag(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct RmiCmd {
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Force removal of the image")]
     force: bool,
-    #[arg(long = "no-prune")]
+    #[arg(long = "no-prune", help = "Do not delete untagged parents")]
     no_prune: bool,
     args: Vec<String>,
 }
@@ -277,15 +276,23 @@ pub fn cmd_rmi(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct HistoryCmd {
-    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Print sizes and dates in human readable format (default true)", value_name = "bool")]
     human: bool,
-    #[arg(long = "no-trunc")]
+    #[arg(long = "no-trunc", help = "Don't truncate output")]
     no_trunc: bool,
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only show image IDs")]
     quiet: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Show history for the given platform. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")",
+        value_name = "string"
+    )]
     platform: Option<String>,
     args: Vec<String>,
 }
@@ -350,11 +357,15 @@ pub fn cmd_history(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
 
 #[derive(Parser)]
 struct ImagePruneCmd {
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Remove all unused images, not just dangling ones"
+    )]
     all: bool,
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Do not prompt for confirmation")]
     force: bool,
-    #[arg(long, value_parser = crate::client::parse_filter)]
+    #[arg(long, value_parser = crate::client::parse_filter, help = "Provide filter values (e.g. \"until=<timestamp>\")", value_name = "filter")]
     filter: Vec<String>,
 }
 
@@ -414,11 +425,20 @@ fn print_messages(r: &mut dyn Read) -> Result<(), Failure> {
 
 #[derive(Parser)]
 struct LoadCmd {
-    #[arg(short = 'i', long)]
+    #[arg(
+        short = 'i',
+        long,
+        help = "Read from tar archive file, instead of STDIN",
+        value_name = "string"
+    )]
     input: Option<String>,
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Suppress the load output")]
     quiet: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Load only the given platform variant. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")",
+        value_name = "string"
+    )]
     platform: Vec<String>,
 }
 
@@ -452,9 +472,18 @@ pub fn cmd_load(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct SaveCmd {
-    #[arg(short = 'o', long)]
+    #[arg(
+        short = 'o',
+        long,
+        help = "Write to a file, instead of STDOUT",
+        value_name = "string"
+    )]
     output: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Save only the given platform variant. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")",
+        value_name = "string"
+    )]
     platform: Vec<String>,
     args: Vec<String>,
 }
@@ -495,11 +524,25 @@ pub fn cmd_save(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct ImportCmd {
-    #[arg(short = 'c', long)]
+    #[arg(
+        short = 'c',
+        long,
+        help = "Apply Dockerfile instruction to the created image",
+        value_name = "list"
+    )]
     change: Vec<String>,
-    #[arg(short = 'm', long)]
+    #[arg(
+        short = 'm',
+        long,
+        help = "Set commit message for imported image",
+        value_name = "string"
+    )]
     message: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Set platform if server is multi-platform capable",
+        value_name = "string"
+    )]
     platform: Option<String>,
     args: Vec<String>,
 }
@@ -542,3 +585,70 @@ pub fn cmd_import(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     print_messages(&mut body)?;
     Ok(0)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "image ls",
+        "[OPTIONS] [REPOSITORY[:TAG]]",
+        "List images",
+        ImagesCmd::command,
+        cmd_images,
+    )
+    .aliases(&["image list", "images"]),
+    Command::new(
+        "image tag",
+        "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+        "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+        ArgsOnly::command,
+        cmd_tag,
+    )
+    .aliases(&["tag"]),
+    Command::new(
+        "image rm",
+        "[OPTIONS] IMAGE [IMAGE...]",
+        "Remove one or more images",
+        RmiCmd::command,
+        cmd_rmi,
+    )
+    .aliases(&["image remove", "rmi"]),
+    Command::new(
+        "image history",
+        "[OPTIONS] IMAGE",
+        "Show the history of an image",
+        HistoryCmd::command,
+        cmd_history,
+    )
+    .aliases(&["history"]),
+    Command::new(
+        "image prune",
+        "[OPTIONS]",
+        "Remove unused images",
+        ImagePruneCmd::command,
+        cmd_prune,
+    ),
+    Command::new(
+        "image load",
+        "[OPTIONS]",
+        "Load an image from a tar archive or STDIN",
+        LoadCmd::command,
+        cmd_load,
+    )
+    .aliases(&["load"]),
+    Command::new(
+        "image save",
+        "[OPTIONS] IMAGE [IMAGE...]",
+        "Save one or more images to a tar archive (streamed to STDOUT by default)",
+        SaveCmd::command,
+        cmd_save,
+    )
+    .aliases(&["save"]),
+    Command::new(
+        "image import",
+        "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+        "Import the contents from a tarball to create a filesystem image",
+        ImportCmd::command,
+        cmd_import,
+    )
+    .aliases(&["import"]),
+];

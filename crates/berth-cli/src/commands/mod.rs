@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod containers;
+pub mod context;
 pub mod create;
 #[cfg(test)]
 mod create_golden;
@@ -16,30 +17,39 @@ pub mod observe;
 pub mod registry;
 pub mod swarm;
 pub mod system;
+pub mod trust;
 pub mod volume;
 
-use clap::{Arg, ArgAction, CommandFactory, FromArgMatches};
+use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::{CmdResult, Ctx, Failure};
+use crate::catalog;
+use crate::{help, CmdResult, Ctx, Failure};
 
-type Handler = fn(&mut Ctx, &Invocation, &[String]) -> CmdResult;
+/// A command's entry point: the invocation and the words after the command path.
+pub type Handler = fn(&mut Ctx, &Invocation, &[String]) -> CmdResult;
 
 /// How the command was invoked (for usage/error messages): e.g. "container ls".
+/// Commands outside the catalog (`compose up`) make their own.
 pub struct Invocation {
+    /// The path usage lines name (the canonical one for local aliases).
     pub path: String,
     pub usage: &'static str,
 }
 
 impl Invocation {
     pub fn usage_line(&self) -> String {
-        format!("Usage:  berth {} {}", self.path, self.usage)
+        if self.usage.is_empty() {
+            format!("Usage:  berth {}", self.path)
+        } else {
+            format!("Usage:  berth {} {}", self.path, self.usage)
+        }
     }
-    /// docker's "requires at least N argument(s)" error (exit 1).
-    pub fn needs(&self, what: &str, n: usize) -> Failure {
-        let plural = if n == 1 { "argument" } else { "arguments" };
+    /// An argument-count error as docker's cli/required.go words it (exit 1); `hint` is
+    /// "See" or "Run", as docker has it for that check.
+    fn arg_error(&self, what: &str, hint: &str) -> Failure {
         Failure::new(
             format!(
-                "berth: 'berth {}' requires {what} {n} {plural}\n\n{}\n\nSee 'berth {} --help' for more information",
+                "berth: 'berth {}' {what}\n\n{}\n\n{hint} 'berth {} --help' for more information",
                 self.path,
                 self.usage_line(),
                 self.path
@@ -47,202 +57,294 @@ impl Invocation {
             1,
         )
     }
+    /// `requires at least/at most/exactly N argument(s)`, as `at_least`/`at_most`/`exactly`.
+    pub fn needs(&self, what: &str, n: usize) -> Failure {
+        match what {
+            "at least" => self.arg_error(&format!("requires at least {n} {}", plural(n)), "See"),
+            "at most" => self.arg_error(&format!("requires at most {n} {}", plural(n)), "Run"),
+            _ => self.arg_error(&format!("requires {n} {}", plural(n)), "Run"),
+        }
+    }
+    /// docker's RequiresMinArgs.
     pub fn at_least(&self, args: &[String], n: usize) -> Result<(), Failure> {
         if args.len() < n {
             return Err(self.needs("at least", n));
         }
         Ok(())
     }
-    /// docker's "accepts no arguments" error (exit 1).
+    /// docker's NoArgs.
     pub fn none(&self, args: &[String]) -> Result<(), Failure> {
         if args.is_empty() {
             return Ok(());
         }
-        Err(Failure::new(
-            format!(
-                "berth: 'berth {}' accepts no arguments\n\n{}\n\nSee 'berth {} --help' for more information",
-                self.path,
-                self.usage_line(),
-                self.path
-            ),
-            1,
-        ))
+        Err(self.arg_error("accepts no arguments", "Run"))
     }
+    /// docker's ExactArgs.
     pub fn exactly(&self, args: &[String], n: usize) -> Result<(), Failure> {
         if args.len() != n {
             return Err(self.needs("exactly", n));
         }
         Ok(())
     }
-}
-
-const USAGE_RUN: &str = "[OPTIONS] IMAGE [COMMAND] [ARG...]";
-const USAGE_MULTI: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
-const USAGE_CP: &str =
-    "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH";
-
-fn lookup(group: Option<&str>, name: &str) -> Option<(&'static str, Handler)> {
-    use containers as c;
-    use images as i;
-    let top: Option<(&'static str, Handler)> = match name {
-        "run" => Some((USAGE_RUN, create::cmd_run)),
-        "create" => Some((USAGE_RUN, create::cmd_create)),
-        "start" => Some((USAGE_MULTI, c::cmd_start)),
-        "stop" => Some((USAGE_MULTI, c::cmd_stop)),
-        "kill" => Some((USAGE_MULTI, c::cmd_kill)),
-        "restart" => Some((USAGE_MULTI, c::cmd_restart)),
-        "wait" => Some(("CONTAINER [CONTAINER...]", c::cmd_wait)),
-        "logs" => Some(("[OPTIONS] CONTAINER", c::cmd_logs)),
-        "rename" => Some(("CONTAINER NEW_NAME", c::cmd_rename)),
-        "exec" => Some(("[OPTIONS] CONTAINER COMMAND [ARG...]", exec::cmd_exec)),
-        "attach" => Some(("[OPTIONS] CONTAINER", exec::cmd_attach)),
-        "top" => Some(("CONTAINER [ps OPTIONS]", observe::cmd_top)),
-        "stats" => Some(("[OPTIONS] [CONTAINER...]", observe::cmd_stats)),
-        "pause" => Some(("CONTAINER [CONTAINER...]", observe::cmd_pause)),
-        "unpause" => Some(("CONTAINER [CONTAINER...]", observe::cmd_unpause)),
-        "update" => Some((USAGE_MULTI, observe::cmd_update)),
-        "tag" => Some(("SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", i::cmd_tag)),
-        "history" => Some(("[OPTIONS] IMAGE", i::cmd_history)),
-        "load" => Some(("[OPTIONS]", i::cmd_load)),
-        "save" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_save)),
-        "import" => Some(("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", i::cmd_import)),
-        "cp" => Some((USAGE_CP, files::cmd_cp)),
-        "port" => Some(("CONTAINER [PRIVATE_PORT[/PROTO]]", network::cmd_port)),
-        "export" => Some(("[OPTIONS] CONTAINER", files::cmd_export)),
-        "diff" => Some(("CONTAINER", files::cmd_diff)),
-        "commit" => Some(("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", files::cmd_commit)),
-        "pull" => Some(("[OPTIONS] NAME[:TAG|@DIGEST]", registry::cmd_pull)),
-        "push" => Some(("[OPTIONS] NAME[:TAG]", registry::cmd_push)),
-        "build" => Some(("[OPTIONS] PATH | URL | -", build::cmd_build)),
-        _ => None,
-    };
-    match group {
-        None => top.or(match name {
-            "ps" => Some(("[OPTIONS]", c::cmd_ps)),
-            "rm" => Some((USAGE_MULTI, c::cmd_rm)),
-            "inspect" => Some(("[OPTIONS] NAME|ID [NAME|ID...]", system::cmd_inspect)),
-            "images" => Some(("[OPTIONS] [REPOSITORY[:TAG]]", i::cmd_images)),
-            "rmi" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
-            "version" => Some(("[OPTIONS]", system::cmd_version)),
-            "events" => Some(("[OPTIONS]", observe::cmd_events)),
-            "info" => Some(("[OPTIONS]", system::cmd_info)),
-            "login" => Some(("[OPTIONS] [SERVER]", registry::cmd_login)),
-            "logout" => Some(("[SERVER]", registry::cmd_logout)),
-            _ => None,
-        }),
-        Some("container") => match name {
-            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" | "build" => None,
-            "ls" | "ps" | "list" => Some(("[OPTIONS]", c::cmd_ps)),
-            "rm" | "remove" => Some((USAGE_MULTI, c::cmd_rm)),
-            "inspect" => Some((USAGE_MULTI, system::cmd_container_inspect)),
-            "prune" => Some(("[OPTIONS]", c::cmd_prune)),
-            _ => top,
-        },
-        Some("image") => match name {
-            "ls" | "list" => Some(("[OPTIONS] [REPOSITORY[:TAG]]", i::cmd_images)),
-            "rm" | "remove" => Some(("[OPTIONS] IMAGE [IMAGE...]", i::cmd_rmi)),
-            "inspect" => Some(("[OPTIONS] IMAGE [IMAGE...]", system::cmd_image_inspect)),
-            "prune" => Some(("[OPTIONS]", i::cmd_prune)),
-            "tag" | "history" | "load" | "save" | "import" | "pull" | "push" | "build" => top,
-            _ => None,
-        },
-        Some("network") => match name {
-            "create" => Some(("[OPTIONS] NETWORK", network::cmd_create)),
-            "ls" | "list" => Some(("[OPTIONS]", network::cmd_ls)),
-            "inspect" => Some(("[OPTIONS] NETWORK [NETWORK...]", network::cmd_inspect)),
-            "rm" | "remove" => Some(("NETWORK [NETWORK...]", network::cmd_rm)),
-            "prune" => Some(("[OPTIONS]", network::cmd_prune)),
-            "connect" => Some(("[OPTIONS] NETWORK CONTAINER", network_connect::cmd_connect)),
-            "disconnect" => Some((
-                "[OPTIONS] NETWORK CONTAINER",
-                network_connect::cmd_disconnect,
-            )),
-            _ => None,
-        },
-        Some("system") => match name {
-            "info" => Some(("[OPTIONS]", system::cmd_info)),
-            "events" => Some(("[OPTIONS]", observe::cmd_events)),
-            "df" => Some(("[OPTIONS]", observe::cmd_system_df)),
-            "prune" => Some(("[OPTIONS]", observe::cmd_system_prune)),
-            _ => None,
-        },
-        Some("volume") => volume_command(name),
-        Some(g @ ("swarm" | "node" | "service" | "secret" | "config")) => swarm::lookup(g, name),
-        _ => None,
+    /// docker's RequiresMaxArgs (docker 28.2 prints "SRun" there: a typo we leave out).
+    pub fn at_most(&self, args: &[String], n: usize) -> Result<(), Failure> {
+        if args.len() > n {
+            return Err(self.needs("at most", n));
+        }
+        Ok(())
+    }
+    /// docker's RequiresRangeArgs.
+    pub fn range(&self, args: &[String], min: usize, max: usize) -> Result<(), Failure> {
+        if args.len() < min || args.len() > max {
+            return Err(self.arg_error(
+                &format!("requires at least {min} and at most {max} {}", plural(max)),
+                "Run",
+            ));
+        }
+        Ok(())
     }
 }
 
-fn volume_command(name: &str) -> Option<(&'static str, Handler)> {
-    Some(match name {
-        "create" => ("[OPTIONS] [VOLUME]", volume::cmd_create),
-        "ls" | "list" => ("[OPTIONS]", volume::cmd_ls),
-        "inspect" => ("[OPTIONS] VOLUME [VOLUME...]", volume::cmd_inspect),
-        "rm" | "remove" => ("[OPTIONS] VOLUME [VOLUME...]", volume::cmd_rm),
-        "prune" => ("[OPTIONS]", volume::cmd_prune),
-        _ => return None,
-    })
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        "argument"
+    } else {
+        "arguments"
+    }
 }
 
+fn print_failure(f: Failure) -> i32 {
+    if !f.msg.is_empty() {
+        eprintln!("{}", f.msg);
+    }
+    f.code
+}
+
+/// Runs the command `args` name (after the global options).
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     if let Some(h) = crate::external(&args[0]) {
         return h(ctx, &args[1..]);
     }
-    let (group, name, rest) = match args[0].as_str() {
-        g @ ("container" | "image" | "system" | "volume" | "network" | "swarm" | "node"
-        | "service" | "secret" | "config") => match args.get(1) {
-            Some(n) => (Some(g), n.as_str(), &args[2..]),
+    let first = args[0].as_str();
+    match first {
+        "help" => return help_command(&args[1..]),
+        "__complete" | "__completeNoDesc" => {
+            return crate::completion::complete(ctx, &args[1..], first == "__complete")
+        }
+        _ => {}
+    }
+    let (path, rest) = match catalog::group(first) {
+        Some(g) => match args.get(1).map(String::as_str) {
+            // Bare, docker prints the group's help on stderr; asked for, on stdout.
             None => {
-                println!("\nUsage:  berth {g} COMMAND\n\nManage {g}s\n\nRun 'berth {g} COMMAND --help' for more information on a command.");
+                eprintln!("{}", help::group_help(g));
                 return 0;
             }
-        },
-        n => (None, n, &args[1..]),
-    };
-    let Some((usage, handler)) = lookup(group, name) else {
-        match group {
-            Some(g) => eprintln!(
-                "berth: unknown command: berth {g} {name}\n\nUsage:  berth {g}\n\nRun 'berth {g} --help' for more information"
-            ),
-            None => eprintln!(
-                "berth: unknown command: berth {name}\n\nRun 'berth --help' for more information"
-            ),
-        }
-        return 1;
-    };
-    let path = match group {
-        Some(g) => format!("{g} {name}"),
-        None => name.to_string(),
-    };
-    let inv = Invocation { path, usage };
-    match handler(ctx, &inv, rest) {
-        Ok(code) => code,
-        Err(f) => {
-            if !f.msg.is_empty() {
-                eprintln!("{}", f.msg);
+            Some("--help") | Some("-h") => {
+                println!("{}", help::group_help(g));
+                return 0;
             }
-            f.code
+            Some(sub) if sub.starts_with('-') => {
+                let msg = flag_message(sub);
+                return print_failure(Failure::new(
+                    format!("{msg}\n\nUsage:  berth {first}\n\nRun 'berth {first} --help' for more information"),
+                    125,
+                ));
+            }
+            Some(sub) => (format!("{first} {sub}"), &args[2..]),
+        },
+        None => (first.to_string(), &args[1..]),
+    };
+    let Some(cmd) = catalog::find(&path) else {
+        let msg = match path.split_once(' ') {
+            Some((g, _)) => format!(
+                "berth: unknown command: berth {path}\n\nUsage:  berth {g}\n\nRun 'berth {g} --help' for more information"
+            ),
+            None => format!(
+                "berth: unknown command: berth {path}\n\nRun 'berth --help' for more information"
+            ),
+        };
+        return print_failure(Failure::new(msg, 1));
+    };
+    let inv = Invocation {
+        path: cmd.shown_path(&path).to_string(),
+        usage: cmd.usage,
+    };
+    if let Err(f) = trust::check_env(cmd.path, rest) {
+        return print_failure(f);
+    }
+    // --help for every command here, whether or not its handler parses flags (cheap test
+    // first: the flags are built only when a word could be a help flag).
+    let maybe_help = rest
+        .iter()
+        .any(|a| a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h')));
+    if maybe_help {
+        if let Some(short) = wants_help(&(cmd.flags)(), rest) {
+            if short {
+                eprintln!("Flag shorthand -h has been deprecated, use --help");
+            }
+            println!("{}", help::command_help(cmd, &inv.path));
+            return 0;
         }
+    }
+    match (cmd.run)(ctx, &inv, rest) {
+        Ok(code) => code,
+        Err(f) => print_failure(f),
     }
 }
 
-/// Parses flags with clap and reports errors with docker's (pflag's) wording.
+/// Whether `args` ask for help as pflag would see it: `--help`, or `-h` where the command
+/// gives `-h` no other meaning (`Some(true)`: through `-h`). Flag values are skipped; `--`
+/// ends the flags, and so does the first argument for commands whose arguments take the
+/// rest of the line (run, exec, top).
+fn wants_help(flags: &clap::Command, args: &[String]) -> Option<bool> {
+    let takes_value = |a: &clap::Arg| {
+        a.get_action().takes_values()
+            && a.get_value_names()
+                .and_then(|v| v.first())
+                .is_none_or(|v| v != "bool")
+    };
+    let stops_at_arg = flags
+        .get_positionals()
+        .any(|p| p.is_trailing_var_arg_set() || p.is_allow_hyphen_values_set());
+    let h_taken = flags.get_arguments().any(|a| a.get_short() == Some('h'));
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        i += 1;
+        if a == "--" {
+            return None;
+        }
+        if a == "--help" {
+            return Some(false);
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            if !long.contains('=')
+                && flags
+                    .get_arguments()
+                    .any(|x| x.get_long() == Some(long) && takes_value(x))
+            {
+                i += 1;
+            }
+            continue;
+        }
+        if let Some(cluster) = a.strip_prefix('-').filter(|c| !c.is_empty()) {
+            for (n, c) in cluster.char_indices() {
+                if c == 'h' && !h_taken {
+                    return Some(true);
+                }
+                if flags
+                    .get_arguments()
+                    .any(|x| x.get_short() == Some(c) && takes_value(x))
+                {
+                    // The rest of the word, or the next word, is its value.
+                    if n + c.len_utf8() == cluster.len() {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+            continue;
+        }
+        if stops_at_arg {
+            return None;
+        }
+    }
+    None
+}
+
+/// `berth help [COMMAND...]`.
+fn help_command(words: &[String]) -> i32 {
+    let path = words.join(" ");
+    if path.is_empty() {
+        println!(
+            "{}",
+            help::top_help(&crate::config::dir().display().to_string())
+        );
+        return 0;
+    }
+    if let Some(g) = catalog::group(&path) {
+        println!("{}", help::group_help(g));
+        return 0;
+    }
+    match catalog::find(&path) {
+        Some(c) => {
+            println!("{}", help::command_help(c, &path));
+            0
+        }
+        None => print_failure(Failure::new(format!("unknown help topic: {path}"), 1)),
+    }
+}
+
+/// pflag's message for an unknown flag as typed.
+pub(crate) fn flag_message(a: &str) -> String {
+    if a.starts_with("--") {
+        format!("unknown flag: {}", a.split('=').next().unwrap_or(a))
+    } else {
+        let c = a.trim_start_matches('-').chars().next().unwrap_or('?');
+        format!("unknown shorthand flag: '{c}' in {a}")
+    }
+}
+
+/// Parses flags with clap and reports errors with docker's (pflag's) wording; `--help`
+/// prints the command's help (exit 0), as does `-h` where it means nothing else.
 pub fn parse<T: CommandFactory + FromArgMatches>(
     inv: &Invocation,
     args: &[String],
 ) -> Result<T, Failure> {
-    let template = T::command();
-    let cmd = T::command()
-        .bin_name(format!("berth {}", inv.path))
-        .disable_help_flag(true)
-        .arg(Arg::new("help").long("help").action(ArgAction::Help));
-    let argv = std::iter::once(format!("berth {}", inv.path)).chain(args.iter().cloned());
-    let see = format!(
-        "\n\n{}\n\nRun 'berth {} --help' for more information",
-        inv.usage_line(),
-        inv.path
+    let base = T::command();
+    let h_free = !base.get_arguments().any(|a| a.get_short() == Some('h'));
+    let mut cmd = base.disable_help_flag(true).arg(
+        Arg::new("__help")
+            .long("help")
+            .action(ArgAction::SetTrue)
+            .hide(true),
     );
-    match cmd.try_get_matches_from(argv) {
-        Ok(m) => T::from_arg_matches(&m).map_err(|e| Failure::new(e.to_string(), 125)),
+    if h_free {
+        cmd = cmd.arg(
+            Arg::new("__help_short")
+                .short('h')
+                .action(ArgAction::SetTrue)
+                .hide(true),
+        );
+    }
+    let m = parse_argv(cmd, &inv.usage_line(), &inv.path, args)?;
+    let short = h_free && m.get_flag("__help_short");
+    if m.get_flag("__help") || short {
+        if short {
+            eprintln!("Flag shorthand -h has been deprecated, use --help");
+        }
+        let text = match catalog::find(&inv.path) {
+            Some(c) => help::command_help(c, &inv.path),
+            // A command outside the catalog: its usage line and flags.
+            None => help::plain_help(&inv.usage_line(), &T::command()),
+        };
+        println!("{text}");
+        return Err(Failure::new("", 0));
+    }
+    T::from_arg_matches(&m).map_err(|e| Failure::new(e.to_string(), 125))
+}
+
+/// Runs clap on `args` and turns its errors into pflag's messages, followed by the usage
+/// line and docker's "Run '... --help'" hint (exit 125).
+pub fn parse_argv(
+    cmd: clap::Command,
+    usage_line: &str,
+    path: &str,
+    args: &[String],
+) -> Result<ArgMatches, Failure> {
+    let template = cmd.clone();
+    let cmd = cmd.bin_name(format!("berth {path}")).no_binary_name(true);
+    let see = format!(
+        "\n\n{usage_line}\n\nRun '{}' for more information",
+        if path == "berth" {
+            "berth --help".to_string()
+        } else {
+            format!("berth {path} --help")
+        }
+    );
+    match cmd.try_get_matches_from(args) {
+        Ok(m) => Ok(m),
         Err(e) => {
             use clap::error::{ContextKind, ContextValue, ErrorKind};
             let ctxval = |k: ContextKind| match e.get(k) {
@@ -257,13 +359,7 @@ pub fn parse<T: CommandFactory + FromArgMatches>(
                 }
                 ErrorKind::UnknownArgument => {
                     let a = ctxval(ContextKind::InvalidArg);
-                    let msg = if a.starts_with("--") {
-                        format!("unknown flag: {}", a.split('=').next().unwrap_or(&a))
-                    } else {
-                        let c = a.trim_start_matches('-').chars().next().unwrap_or('?');
-                        format!("unknown shorthand flag: '{c}' in {a}")
-                    };
-                    Err(Failure::new(format!("{msg}{see}"), 125))
+                    Err(Failure::new(format!("{}{see}", flag_message(&a)), 125))
                 }
                 ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
                     let a = ctxval(ContextKind::InvalidArg);

@@ -2,37 +2,70 @@
 
 use std::fmt::Write as _;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Map, Value};
 
 use super::{confirm, join_errors, parse, InspectOutput, Invocation};
+use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
 use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
 
 #[derive(Parser)]
 struct CreateCmd {
-    #[arg(short = 'd', long, default_value = "bridge")]
+    #[arg(
+        short = 'd',
+        long,
+        default_value = "bridge",
+        help = "Driver to manage the Network (default \"bridge\")",
+        value_name = "string"
+    )]
     driver: String,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Subnet in CIDR format that represents a network segment",
+        value_name = "strings"
+    )]
     subnet: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "IPv4 or IPv6 Gateway for the master subnet",
+        value_name = "strings"
+    )]
     gateway: Vec<String>,
-    #[arg(long = "ip-range")]
+    #[arg(
+        long = "ip-range",
+        help = "Allocate container ip from a sub-range",
+        value_name = "strings"
+    )]
     ip_range: Vec<String>,
-    #[arg(long = "ipam-driver", default_value = "default")]
+    #[arg(
+        long = "ipam-driver",
+        default_value = "default",
+        help = "IP Address Management Driver (default \"default\")",
+        value_name = "string"
+    )]
     ipam_driver: String,
-    #[arg(long = "ipam-opt")]
+    #[arg(
+        long = "ipam-opt",
+        help = "Set IPAM driver specific options (default map[])",
+        value_name = "map"
+    )]
     ipam_opt: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Restrict external access to the network")]
     internal: bool,
-    #[arg(long)]
+    #[arg(long, help = "Enable manual container attachment")]
     attachable: bool,
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Enable or disable IPv6 address assignment", value_name = "bool")]
     ipv6: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Set metadata on a network", value_name = "list")]
     label: Vec<String>,
-    #[arg(short = 'o', long = "opt")]
+    #[arg(
+        short = 'o',
+        long = "opt",
+        help = "Set driver specific options (default map[])",
+        value_name = "map"
+    )]
     opt: Vec<String>,
     args: Vec<String>,
 }
@@ -88,13 +121,22 @@ pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 
 #[derive(Parser)]
 struct LsCmd {
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Provide filter values (e.g. \"driver=bridge\")",
+        value_name = "filter"
+    )]
     filter: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only display network IDs")]
     quiet: bool,
-    #[arg(long = "no-trunc")]
+    #[arg(long = "no-trunc", help = "Do not truncate the output")]
     no_trunc: bool,
     args: Vec<String>,
 }
@@ -192,9 +234,14 @@ pub fn cmd_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct InspectCmd {
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, help = "Verbose output for diagnostics")]
     verbose: bool,
     args: Vec<String>,
 }
@@ -218,7 +265,7 @@ pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
 
 #[derive(Parser)]
 struct RmCmd {
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Do not error if the network does not exist")]
     force: bool,
     args: Vec<String>,
 }
@@ -240,9 +287,13 @@ pub fn cmd_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct PruneCmd {
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Do not prompt for confirmation")]
     force: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Provide filter values (e.g. \"until=<timestamp>\")",
+        value_name = "filter"
+    )]
     filter: Vec<String>,
     args: Vec<String>,
 }
@@ -286,10 +337,7 @@ struct PortCmd {
 /// `port CONTAINER [PRIVATE_PORT[/PROTO]]`, from inspect's `NetworkSettings.Ports`.
 pub fn cmd_port(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PortCmd = parse(inv, args)?;
-    inv.at_least(&o.args, 1)?;
-    if o.args.len() > 2 {
-        return Err(inv.needs("at most", 2));
-    }
+    inv.range(&o.args, 1, 2)?;
     let v = ctx
         .client()?
         .get_json(&format!("/containers/{}/json", q(&o.args[0])))?;
@@ -334,3 +382,52 @@ pub fn cmd_port(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     }
     Ok(0)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "network create",
+        "[OPTIONS] NETWORK",
+        "Create a network",
+        CreateCmd::command,
+        cmd_create,
+    ),
+    Command::new(
+        "network ls",
+        "[OPTIONS]",
+        "List networks",
+        LsCmd::command,
+        cmd_ls,
+    )
+    .aliases(&["network list"]),
+    Command::new(
+        "network inspect",
+        "[OPTIONS] NETWORK [NETWORK...]",
+        "Display detailed information on one or more networks",
+        InspectCmd::command,
+        cmd_inspect,
+    ),
+    Command::new(
+        "network rm",
+        "NETWORK [NETWORK...]",
+        "Remove one or more networks",
+        RmCmd::command,
+        cmd_rm,
+    )
+    .aliases(&["network remove"]),
+    Command::new(
+        "network prune",
+        "[OPTIONS]",
+        "Remove all unused networks",
+        PruneCmd::command,
+        cmd_prune,
+    ),
+    Command::new(
+        "container port",
+        "CONTAINER [PRIVATE_PORT[/PROTO]]",
+        "List port mappings or a specific mapping for the container",
+        PortCmd::command,
+        cmd_port,
+    )
+    .aliases(&["port"]),
+];

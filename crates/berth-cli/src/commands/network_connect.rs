@@ -1,9 +1,10 @@
 //! `network connect` and `network disconnect`.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::json;
 
 use super::{parse, Invocation};
+use crate::catalog::Command;
 use crate::client::{q, Body};
 use crate::{CmdResult, Ctx, Failure};
 
@@ -25,19 +26,44 @@ fn two_args(inv: &Invocation, args: &[String]) -> Result<(), Failure> {
 
 #[derive(Parser)]
 struct ConnectCmd {
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Add network-scoped alias for the container",
+        value_name = "strings"
+    )]
     alias: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "IPv4 address (e.g., \"172.30.100.104\")",
+        value_name = "string"
+    )]
     ip: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "IPv6 address (e.g., \"2001:db8::33\")",
+        value_name = "string"
+    )]
     ip6: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Add link to another container", value_name = "list")]
     link: Vec<String>,
-    #[arg(long = "link-local-ip")]
+    #[arg(
+        long = "link-local-ip",
+        help = "Add a link-local address for the container",
+        value_name = "strings"
+    )]
     link_local_ip: Vec<String>,
-    #[arg(long = "driver-opt")]
+    #[arg(
+        long = "driver-opt",
+        help = "driver options for the network",
+        value_name = "strings"
+    )]
     driver_opt: Vec<String>,
-    #[arg(long = "gw-priority", default_value_t = 0)]
+    #[arg(
+        long = "gw-priority",
+        default_value_t = 0,
+        help = "Highest gw-priority provides the default gateway. Accepts positive and negative values.",
+        value_name = "int"
+    )]
     gw_priority: i64,
     args: Vec<String>,
 }
@@ -83,7 +109,11 @@ pub fn cmd_connect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
 
 #[derive(Parser)]
 struct DisconnectCmd {
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Force the container to disconnect from a network"
+    )]
     force: bool,
     args: Vec<String>,
 }
@@ -99,3 +129,21 @@ pub fn cmd_disconnect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRe
     )?;
     Ok(0)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "network connect",
+        "[OPTIONS] NETWORK CONTAINER",
+        "Connect a container to a network",
+        ConnectCmd::command,
+        cmd_connect,
+    ),
+    Command::new(
+        "network disconnect",
+        "[OPTIONS] NETWORK CONTAINER",
+        "Disconnect a container from a network",
+        DisconnectCmd::command,
+        cmd_disconnect,
+    ),
+];

@@ -1,6 +1,6 @@
 //! top, stats, pause/unpause, update, events, system df and system prune.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::containers::{container_row, short_id};
 use super::{confirm, join_errors, parse, Invocation};
+use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
 use crate::format::{from_json, render_list};
 use crate::units::{bytes_size, get_timestamp, human_size, human_size_prec, ram_in_bytes};
@@ -34,6 +35,8 @@ struct TopCmd {
 
 pub fn cmd_top(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: TopCmd = parse(inv, args)?;
+    // Flags stop at the container: what follows is for ps.
+    super::create::check_unknown_flag(inv, &o.args)?;
     inv.at_least(&o.args, 1)?;
     let mut path = format!("/containers/{}/top", q(&o.args[0]));
     if o.args.len() > 1 {
@@ -116,29 +119,64 @@ fn parse_cpus(s: &str) -> Result<f64, String> {
 
 #[derive(Parser)]
 struct UpdateCmd {
-    #[arg(short = 'm', long, value_parser = parse_bytes)]
+    #[arg(short = 'm', long, value_parser = parse_bytes, help = "Memory limit", value_name = "bytes")]
     memory: Option<i64>,
-    #[arg(long = "memory-swap", value_parser = parse_bytes)]
+    #[arg(long = "memory-swap", value_parser = parse_bytes, help = "Swap limit equal to memory plus swap: -1 to enable unlimited swap", value_name = "bytes")]
     memory_swap: Option<i64>,
-    #[arg(long = "memory-reservation", value_parser = parse_bytes)]
+    #[arg(long = "memory-reservation", value_parser = parse_bytes, help = "Memory soft limit", value_name = "bytes")]
     memory_reservation: Option<i64>,
-    #[arg(long, value_parser = parse_cpus)]
+    #[arg(long, value_parser = parse_cpus, help = "Number of CPUs", value_name = "decimal")]
     cpus: Option<f64>,
-    #[arg(short = 'c', long = "cpu-shares")]
+    #[arg(
+        short = 'c',
+        long = "cpu-shares",
+        help = "CPU shares (relative weight)",
+        value_name = "int"
+    )]
     cpu_shares: Option<i64>,
-    #[arg(long = "cpu-period")]
+    #[arg(
+        long = "cpu-period",
+        help = "Limit CPU CFS (Completely Fair Scheduler) period",
+        value_name = "int"
+    )]
     cpu_period: Option<i64>,
-    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
+    #[arg(
+        long = "cpu-quota",
+        allow_negative_numbers = true,
+        help = "Limit CPU CFS (Completely Fair Scheduler) quota",
+        value_name = "int"
+    )]
     cpu_quota: Option<i64>,
-    #[arg(long = "cpuset-cpus")]
+    #[arg(
+        long = "cpuset-cpus",
+        help = "CPUs in which to allow execution (0-3, 0,1)",
+        value_name = "string"
+    )]
     cpuset_cpus: Option<String>,
-    #[arg(long = "cpuset-mems")]
+    #[arg(
+        long = "cpuset-mems",
+        help = "MEMs in which to allow execution (0-3, 0,1)",
+        value_name = "string"
+    )]
     cpuset_mems: Option<String>,
-    #[arg(long = "blkio-weight")]
+    #[arg(
+        long = "blkio-weight",
+        help = "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)",
+        value_name = "uint16"
+    )]
     blkio_weight: Option<u16>,
-    #[arg(long = "pids-limit", allow_negative_numbers = true)]
+    #[arg(
+        long = "pids-limit",
+        allow_negative_numbers = true,
+        help = "Tune container pids limit (set -1 for unlimited)",
+        value_name = "int"
+    )]
     pids_limit: Option<i64>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Restart policy to apply when a container exits",
+        value_name = "string"
+    )]
     restart: Option<String>,
     args: Vec<String>,
 }
@@ -235,13 +273,24 @@ pub fn cmd_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 
 #[derive(Parser)]
 struct StatsCmd {
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Show all containers (default shows just running)"
+    )]
     all: bool,
-    #[arg(long = "no-stream")]
+    #[arg(
+        long = "no-stream",
+        help = "Disable streaming stats and only pull the first result"
+    )]
     no_stream: bool,
-    #[arg(long = "no-trunc")]
+    #[arg(long = "no-trunc", help = "Do not truncate output")]
     no_trunc: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
     args: Vec<String>,
 }
@@ -461,13 +510,25 @@ pub fn cmd_stats(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
 
 #[derive(Parser)]
 struct EventsCmd {
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Show all events created since timestamp",
+        value_name = "string"
+    )]
     since: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Stream events until this timestamp",
+        value_name = "string"
+    )]
     until: Option<String>,
-    #[arg(short = 'f', long, value_parser = crate::client::parse_filter)]
+    #[arg(short = 'f', long, value_parser = crate::client::parse_filter, help = "Filter output based on conditions provided", value_name = "filter")]
     filter: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
     args: Vec<String>,
 }
@@ -563,9 +624,13 @@ pub fn cmd_events(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 
 #[derive(Parser)]
 struct DfCmd {
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, help = "Show detailed information on space usage")]
     verbose: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
 }
 
@@ -716,13 +781,17 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
 
 #[derive(Parser)]
 struct SystemPruneCmd {
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Remove all unused images not just dangling ones"
+    )]
     all: bool,
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Do not prompt for confirmation")]
     force: bool,
-    #[arg(long)]
+    #[arg(long, help = "Prune anonymous volumes")]
     volumes: bool,
-    #[arg(long, value_parser = crate::client::parse_filter)]
+    #[arg(long, value_parser = crate::client::parse_filter, help = "Provide filter values (e.g. \"label=<key>=<value>\")", value_name = "filter")]
     filter: Vec<String>,
 }
 
@@ -796,6 +865,72 @@ fn prune_list(v: &Value, key: &str, title: &str) -> String {
     }
     out
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "container top",
+        "CONTAINER [ps OPTIONS]",
+        "Display the running processes of a container",
+        TopCmd::command,
+        cmd_top,
+    )
+    .aliases(&["top"]),
+    Command::new(
+        "container pause",
+        "CONTAINER [CONTAINER...]",
+        "Pause all processes within one or more containers",
+        Names::command,
+        cmd_pause,
+    )
+    .aliases(&["pause"]),
+    Command::new(
+        "container unpause",
+        "CONTAINER [CONTAINER...]",
+        "Unpause all processes within one or more containers",
+        Names::command,
+        cmd_unpause,
+    )
+    .aliases(&["unpause"]),
+    Command::new(
+        "container update",
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Update configuration of one or more containers",
+        UpdateCmd::command,
+        cmd_update,
+    )
+    .aliases(&["update"]),
+    Command::new(
+        "container stats",
+        "[OPTIONS] [CONTAINER...]",
+        "Display a live stream of container(s) resource usage statistics",
+        StatsCmd::command,
+        cmd_stats,
+    )
+    .aliases(&["stats"]),
+    Command::new(
+        "system events",
+        "[OPTIONS]",
+        "Get real time events from the server",
+        EventsCmd::command,
+        cmd_events,
+    )
+    .aliases(&["events"]),
+    Command::new(
+        "system df",
+        "[OPTIONS]",
+        "Show berth disk usage",
+        DfCmd::command,
+        cmd_system_df,
+    ),
+    Command::new(
+        "system prune",
+        "[OPTIONS]",
+        "Remove unused data",
+        SystemPruneCmd::command,
+        cmd_system_prune,
+    ),
+];
 
 #[cfg(test)]
 mod tests {

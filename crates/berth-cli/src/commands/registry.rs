@@ -8,24 +8,18 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Map, Value};
 
 use super::{parse, Invocation};
+use crate::catalog::Command as CatalogCommand;
 use crate::client::{q, Body, Client};
 use crate::{CmdResult, Ctx, Failure};
 
 const HUB_KEY: &str = "https://index.docker.io/v1/";
 
 fn config_path() -> PathBuf {
-    let dir = match std::env::var_os("DOCKER_CONFIG") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/root"))
-            .join(".docker"),
-    };
-    dir.join("config.json")
+    crate::config::path()
 }
 
 fn read_config() -> Map<String, Value> {
@@ -276,16 +270,41 @@ pub fn pull_quietly(
     print_stream(&mut body, quiet, true)
 }
 
-/// pull and push take the same flags.
+/// `pull`'s flags.
 #[derive(Parser)]
-struct TransferCmd {
-    #[arg(short = 'a', long = "all-tags")]
+struct PullCmd {
+    #[arg(
+        short = 'a',
+        long = "all-tags",
+        help = "Download all tagged images in the repository"
+    )]
     all_tags: bool,
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Suppress verbose output")]
     quiet: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Set platform if server is multi-platform capable",
+        value_name = "string"
+    )]
     platform: Option<String>,
-    #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    // Content trust is refused when asked for (DOCKER_CONTENT_TRUST); skipping it is a no-op.
+    #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Skip image verification (default true)", value_name = "bool")]
+    _dct: bool,
+    args: Vec<String>,
+}
+
+/// `push`'s flags.
+#[derive(Parser)]
+struct PushCmd {
+    #[arg(
+        short = 'a',
+        long = "all-tags",
+        help = "Push all tags of an image to the repository"
+    )]
+    all_tags: bool,
+    #[arg(short = 'q', long, help = "Suppress verbose output")]
+    quiet: bool,
+    #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Skip image signing (default true)", value_name = "bool")]
     _dct: bool,
     args: Vec<String>,
 }
@@ -302,7 +321,7 @@ fn tag_query(tag: Option<&str>, all_tags: bool) -> Result<String, Failure> {
 }
 
 pub fn cmd_pull(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: TransferCmd = parse(inv, args)?;
+    let o: PullCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let image = &o.args[0];
     let (name, tag) = split_ref(image);
@@ -327,7 +346,7 @@ pub fn cmd_pull(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 }
 
 pub fn cmd_push(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: TransferCmd = parse(inv, args)?;
+    let o: PushCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let image = &o.args[0];
     let (name, tag) = split_ref(image);
@@ -346,11 +365,19 @@ pub fn cmd_push(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct LoginCmd {
-    #[arg(short = 'u', long)]
+    #[arg(short = 'u', long, help = "Username", value_name = "string")]
     username: Option<String>,
-    #[arg(short = 'p', long)]
+    #[arg(
+        short = 'p',
+        long,
+        help = "Password or Personal Access Token (PAT)",
+        value_name = "string"
+    )]
     password: Option<String>,
-    #[arg(long = "password-stdin")]
+    #[arg(
+        long = "password-stdin",
+        help = "Take the Password or Personal Access Token (PAT) from stdin"
+    )]
     password_stdin: bool,
     args: Vec<String>,
 }
@@ -461,11 +488,12 @@ pub fn cmd_login(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     Ok(0)
 }
 
+#[derive(Parser)]
+struct LogoutCmd {
+    args: Vec<String>,
+}
+
 pub fn cmd_logout(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    #[derive(Parser)]
-    struct LogoutCmd {
-        args: Vec<String>,
-    }
     let o: LogoutCmd = parse(inv, args)?;
     if o.args.len() > 1 {
         return Err(inv.needs("at most", 1));
@@ -489,6 +517,42 @@ pub fn cmd_logout(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     write_config(&cfg)?;
     Ok(0)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[CatalogCommand] = &[
+    CatalogCommand::new(
+        "image pull",
+        "[OPTIONS] NAME[:TAG|@DIGEST]",
+        "Download an image from a registry",
+        PullCmd::command,
+        cmd_pull,
+    )
+    .aliases(&["pull"]),
+    CatalogCommand::new(
+        "image push",
+        "[OPTIONS] NAME[:TAG]",
+        "Upload an image to a registry",
+        PushCmd::command,
+        cmd_push,
+    )
+    .aliases(&["push"]),
+    CatalogCommand::new(
+        "login",
+        "[OPTIONS] [SERVER]",
+        "Authenticate to a registry",
+        LoginCmd::command,
+        cmd_login,
+    )
+    .long("Authenticate to a registry.\nDefaults to Docker Hub if no server is specified."),
+    CatalogCommand::new(
+        "logout",
+        "[SERVER]",
+        "Log out from a registry",
+        LogoutCmd::command,
+        cmd_logout,
+    )
+    .long("Log out from a registry.\nIf no server is specified, the default is defined by the daemon."),
+];
 
 #[cfg(test)]
 mod tests {

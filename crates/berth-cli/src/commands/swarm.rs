@@ -2,51 +2,16 @@
 //! (the common flags; tables and `--format` as docker prints them) over the swarm
 //! endpoints. Request bodies are berth-api's typed swarm models.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::io::Read;
 
 use super::{join_errors, parse, InspectOutput, Invocation};
+use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
 use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
 use berth_api::swarm as sw;
-
-type Handler = fn(&mut Ctx, &Invocation, &[String]) -> CmdResult;
-
-/// The swarm command families: (usage, handler) by group and name.
-pub fn lookup(group: &str, name: &str) -> Option<(&'static str, Handler)> {
-    Some(match (group, name) {
-        ("swarm", "init") => ("[OPTIONS]", swarm_init),
-        ("swarm", "leave") => ("[OPTIONS]", swarm_leave),
-        ("swarm", "join-token") => ("[OPTIONS] (worker|manager)", swarm_join_token),
-        ("swarm", "unlock-key") => ("[OPTIONS]", swarm_unlock_key),
-        ("swarm", "unlock") => ("", swarm_unlock),
-        ("swarm", "update") => ("[OPTIONS]", swarm_update),
-        ("swarm", "ca") => ("[OPTIONS]", swarm_ca),
-        ("node", "ls" | "list") => ("[OPTIONS]", node_ls),
-        ("node", "inspect") => ("[OPTIONS] self|NODE [NODE...]", node_inspect),
-        ("node", "update") => ("[OPTIONS] NODE", node_update),
-        ("node", "ps") => ("[OPTIONS] [NODE...]", node_ps),
-        ("service", "create") => ("[OPTIONS] IMAGE [COMMAND] [ARG...]", service_create),
-        ("service", "ls" | "list") => ("[OPTIONS]", service_ls),
-        ("service", "ps") => ("[OPTIONS] SERVICE [SERVICE...]", service_ps),
-        ("service", "inspect") => ("[OPTIONS] SERVICE [SERVICE...]", service_inspect),
-        ("service", "rm" | "remove") => ("SERVICE [SERVICE...]", service_rm),
-        ("service", "scale") => ("SERVICE=REPLICAS [SERVICE=REPLICAS...]", service_scale),
-        ("service", "update") => ("[OPTIONS] SERVICE", service_update),
-        ("service", "rollback") => ("[OPTIONS] SERVICE", service_rollback),
-        ("secret", "create") => ("[OPTIONS] SECRET [file|-]", secret_create),
-        ("secret", "ls" | "list") => ("[OPTIONS]", secret_ls),
-        ("secret", "inspect") => ("[OPTIONS] SECRET [SECRET...]", secret_inspect),
-        ("secret", "rm" | "remove") => ("SECRET [SECRET...]", secret_rm),
-        ("config", "create") => ("[OPTIONS] CONFIG file|-", config_create),
-        ("config", "ls" | "list") => ("[OPTIONS]", config_ls),
-        ("config", "inspect") => ("[OPTIONS] CONFIG [CONFIG...]", config_inspect),
-        ("config", "rm" | "remove") => ("CONFIG [CONFIG...]", config_rm),
-        _ => return None,
-    })
-}
 
 fn s(v: &Value, path: &[&str]) -> String {
     let mut cur = v;
@@ -144,25 +109,64 @@ fn capitalize(s: &str) -> String {
 
 #[derive(Parser)]
 struct InitCmd {
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Advertised address (format: \"<ip|interface>[:port]\")",
+        value_name = "string"
+    )]
     advertise_addr: Option<String>,
-    #[arg(long, default_value = "0.0.0.0:2377")]
+    #[arg(
+        long,
+        default_value = "0.0.0.0:2377",
+        help = "Listen address (format: \"<ip|interface>[:port]\") (default 0.0.0.0:2377)",
+        value_name = "node-addr"
+    )]
     listen_addr: String,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Address or interface to use for data path traffic (format: \"<ip|interface>\")",
+        value_name = "string"
+    )]
     data_path_addr: Option<String>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(
+        long,
+        default_value_t = 0,
+        help = "Port number to use for data path traffic (1024 - 49151). If no value is set or is set to 0, the default port (4789) is used.",
+        value_name = "uint32"
+    )]
     data_path_port: u32,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "default address pool in CIDR format (default [])",
+        value_name = "ipNetSlice"
+    )]
     default_addr_pool: Vec<String>,
-    #[arg(long, default_value_t = 24)]
+    #[arg(
+        long,
+        default_value_t = 24,
+        help = "default address pool subnet mask length (default 24)",
+        value_name = "uint32"
+    )]
     default_addr_pool_mask_length: u32,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Enable manager autolocking (requiring an unlock key to start a stopped manager)"
+    )]
     autolock: bool,
-    #[arg(long, default_value = "active")]
+    #[arg(
+        long,
+        default_value = "active",
+        help = "Availability of the node (\"active\", \"pause\", \"drain\") (default \"active\")",
+        value_name = "string"
+    )]
     availability: String,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Task history retention limit (default 5)",
+        value_name = "int"
+    )]
     task_history_limit: Option<i64>,
-    #[arg(long)]
+    #[arg(long, help = "Force create a new cluster from current state")]
     force_new_cluster: bool,
     args: Vec<String>,
 }
@@ -224,7 +228,11 @@ fn swarm_init(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct LeaveCmd {
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Force this node to leave the swarm, ignoring warnings"
+    )]
     force: bool,
     args: Vec<String>,
 }
@@ -244,9 +252,9 @@ fn swarm_leave(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct JoinTokenCmd {
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only display token")]
     quiet: bool,
-    #[arg(long)]
+    #[arg(long, help = "Rotate join token")]
     rotate: bool,
     args: Vec<String>,
 }
@@ -287,9 +295,9 @@ fn swarm_join_token(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
 
 #[derive(Parser)]
 struct UnlockKeyCmd {
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only display token")]
     quiet: bool,
-    #[arg(long)]
+    #[arg(long, help = "Rotate unlock key")]
     rotate: bool,
     args: Vec<String>,
 }
@@ -327,7 +335,8 @@ fn swarm_unlock_key(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
 }
 
 fn swarm_unlock(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inv.none(args)?;
+    let o: NoFlags = parse(inv, args)?;
+    inv.none(&o.args)?;
     let info = ctx.client()?.get_json("/info")?;
     match s(&info, &["Swarm", "LocalNodeState"]).as_str() {
         "inactive" => return Err(fail("Error: This node is not part of a swarm")),
@@ -351,13 +360,30 @@ fn swarm_unlock(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct UpdateSwarmCmd {
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Change manager autolocking setting (true|false)",
+        require_equals = true,
+        value_name = "bool"
+    )]
     autolock: Option<Option<bool>>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Task history retention limit (default 5)",
+        value_name = "int"
+    )]
     task_history_limit: Option<i64>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)",
+        value_name = "duration"
+    )]
     dispatcher_heartbeat: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)",
+        value_name = "duration"
+    )]
     cert_expiry: Option<String>,
     args: Vec<String>,
 }
@@ -399,7 +425,8 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 }
 
 fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inv.none(args)?;
+    let o: NoFlags = parse(inv, args)?;
+    inv.none(&o.args)?;
     let sw = ctx.client()?.get_json("/swarm")?;
     print!("{}", s(&sw, &["TLSInfo", "TrustRoot"]));
     Ok(0)
@@ -409,11 +436,20 @@ fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct ListCmd {
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only display IDs")]
     quiet: bool,
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Filter output based on conditions provided",
+        value_name = "filter"
+    )]
     filter: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
     args: Vec<String>,
 }
@@ -480,9 +516,14 @@ fn node_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct InspectCmd {
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Print the information in a human friendly format")]
     pretty: bool,
     args: Vec<String>,
 }
@@ -520,13 +561,25 @@ fn node_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct NodeUpdateCmd {
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Availability of the node (\"active\", \"pause\", \"drain\")",
+        value_name = "string"
+    )]
     availability: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Role of the node (\"worker\", \"manager\")",
+        value_name = "string"
+    )]
     role: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Add or update a node label (\"key=value\")",
+        value_name = "list"
+    )]
     label_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Remove a node label if exists", value_name = "list")]
     label_rm: Vec<String>,
     args: Vec<String>,
 }
@@ -580,15 +633,24 @@ const TASK_HEADERS: &[(&str, &str)] = &[
 
 #[derive(Parser)]
 struct PsCmd {
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only display task IDs")]
     quiet: bool,
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Filter output based on conditions provided",
+        value_name = "filter"
+    )]
     filter: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Pretty-print tasks using a Go template",
+        value_name = "string"
+    )]
     format: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Do not truncate output")]
     no_trunc: bool,
-    #[arg(long)]
+    #[arg(long, help = "Do not map IDs to Names")]
     no_resolve: bool,
     args: Vec<String>,
 }
@@ -876,10 +938,11 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
 }
 
 fn service_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inv.at_least(args, 1)?;
+    let o: NoFlags = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
     let c = ctx.client()?;
     let mut errs = Vec::new();
-    for name in args {
+    for name in &o.args {
         match c
             .call("DELETE", &format!("/services/{}", q(name)), Body::None)
             .and_then(|r| r.bytes())
@@ -894,69 +957,140 @@ fn service_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 /// The flags of `service create` and `service update` that berth implements.
 #[derive(Parser, Default)]
 struct SpecFlags {
-    #[arg(long)]
+    #[arg(long, help = "Service name", value_name = "string")]
     name: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Number of tasks", value_name = "uint")]
     replicas: Option<u64>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Service mode (\"replicated\", \"global\", \"replicated-job\", \"global-job\") (default \"replicated\")",
+        value_name = "string"
+    )]
     mode: Option<String>,
-    #[arg(short = 'e', long)]
+    #[arg(
+        short = 'e',
+        long,
+        help = "Set environment variables",
+        value_name = "list"
+    )]
     env: Vec<String>,
-    #[arg(short = 'l', long)]
+    #[arg(short = 'l', long, help = "Service labels", value_name = "list")]
     label: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Container labels", value_name = "list")]
     container_label: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Placement constraints", value_name = "list")]
     constraint: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Add a placement preference", value_name = "pref")]
     placement_pref: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Specify secrets to expose to the service",
+        value_name = "secret"
+    )]
     secret: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Specify configurations to expose to the service",
+        value_name = "config"
+    )]
     config: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Limit CPUs", value_name = "decimal")]
     limit_cpu: Option<f64>,
-    #[arg(long)]
+    #[arg(long, help = "Limit Memory", value_name = "bytes")]
     limit_memory: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Reserve CPUs", value_name = "decimal")]
     reserve_cpu: Option<f64>,
-    #[arg(long)]
+    #[arg(long, help = "Reserve Memory", value_name = "bytes")]
     reserve_memory: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Restart when condition is met (\"none\", \"on-failure\", \"any\") (default \"any\")",
+        value_name = "string"
+    )]
     restart_condition: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Delay between restart attempts (ns|us|ms|s|m|h) (default 5s)",
+        value_name = "duration"
+    )]
     restart_delay: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Maximum number of restarts before giving up",
+        value_name = "uint"
+    )]
     restart_max_attempts: Option<u64>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Window used to evaluate the restart policy (ns|us|ms|s|m|h)",
+        value_name = "duration"
+    )]
     restart_window: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Maximum number of tasks updated simultaneously (0 to update all at once) (default 1)",
+        value_name = "uint"
+    )]
     update_parallelism: Option<u64>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Delay between updates (ns|us|ms|s|m|h) (default 0s)",
+        value_name = "duration"
+    )]
     update_delay: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Action on update failure (\"pause\", \"continue\", \"rollback\") (default \"pause\")",
+        value_name = "string"
+    )]
     update_failure_action: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Duration after each task update to monitor for failure (ns|us|ms|s|m|h) (default 5s)",
+        value_name = "duration"
+    )]
     update_monitor: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Failure rate to tolerate during an update (default 0)",
+        value_name = "float"
+    )]
     update_max_failure_ratio: Option<f32>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Update order (\"start-first\", \"stop-first\") (default \"stop-first\")",
+        value_name = "string"
+    )]
     update_order: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Overwrite the default ENTRYPOINT of the image",
+        value_name = "command"
+    )]
     entrypoint: Option<String>,
-    #[arg(short = 'u', long)]
+    #[arg(
+        short = 'u',
+        long,
+        help = "Username or UID (format: <name|uid>[:<group|gid>])",
+        value_name = "string"
+    )]
     user: Option<String>,
-    #[arg(short = 'w', long)]
+    #[arg(
+        short = 'w',
+        long,
+        help = "Working directory inside the container",
+        value_name = "string"
+    )]
     workdir: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Container hostname", value_name = "string")]
     hostname: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Service image tag", value_name = "string")]
     image: Option<String>,
-    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Exit immediately instead of waiting for the service to converge", value_name = "bool")]
     detach: Option<bool>,
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Suppress progress output")]
     quiet: bool,
-    #[arg(long)]
+    #[arg(long, help = "Force update even if no changes require it")]
     force: bool,
     args: Vec<String>,
 }
@@ -1340,7 +1474,7 @@ fn service_rollback(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
 
 #[derive(Parser)]
 struct ScaleCmd {
-    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Exit immediately instead of waiting for the service to converge", value_name = "bool")]
     detach: Option<bool>,
     args: Vec<String>,
 }
@@ -1389,11 +1523,11 @@ fn service_scale(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
 
 #[derive(Parser)]
 struct SecretCreateCmd {
-    #[arg(short = 'l', long)]
+    #[arg(short = 'l', long, help = "Secret labels", value_name = "list")]
     label: Vec<String>,
-    #[arg(short = 'd', long)]
+    #[arg(short = 'd', long, help = "Secret driver", value_name = "string")]
     driver: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Template driver", value_name = "string")]
     template_driver: Option<String>,
     args: Vec<String>,
 }
@@ -1403,7 +1537,7 @@ fn create_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> C
     if kind == "configs" {
         inv.exactly(&o.args, 2)?;
     } else {
-        inv.at_least(&o.args, 1)?;
+        inv.range(&o.args, 1, 2)?;
     }
     if o.driver.is_some() || o.template_driver.is_some() {
         return Err(fail(
@@ -1510,10 +1644,11 @@ fn config_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 }
 
 fn rm_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> CmdResult {
-    inv.at_least(args, 1)?;
+    let o: NoFlags = parse(inv, args)?;
+    inv.at_least(&o.args, 1)?;
     let c = ctx.client()?;
     let mut errs = Vec::new();
-    for name in args {
+    for name in &o.args {
         match c
             .call("DELETE", &format!("/{kind}/{}", q(name)), Body::None)
             .and_then(|r| r.bytes())
@@ -1531,6 +1666,268 @@ fn secret_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 fn config_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     rm_obj(ctx, inv, args, "configs")
 }
+
+/// Commands that take no flags (only arguments).
+#[derive(Parser)]
+struct NoFlags {
+    args: Vec<String>,
+}
+
+/// The spec flags a command's help shows: docker's for that command (the others are
+/// hidden there).
+fn spec_flags(hide: &[&str], keep_only: Option<&[&str]>) -> clap::Command {
+    SpecFlags::command().mut_args(|a| {
+        let id = a.get_long().unwrap_or("").to_string();
+        let hidden =
+            hide.contains(&id.as_str()) || keep_only.is_some_and(|k| !k.contains(&id.as_str()));
+        if hidden {
+            a.hide(true)
+        } else {
+            a
+        }
+    })
+}
+fn create_flags() -> clap::Command {
+    spec_flags(&["image", "force"], None)
+}
+fn update_flags() -> clap::Command {
+    spec_flags(
+        &[
+            "name",
+            "mode",
+            "env",
+            "label",
+            "container-label",
+            "constraint",
+            "placement-pref",
+            "secret",
+            "config",
+        ],
+        None,
+    )
+    .mut_args(without_default)
+}
+
+/// `service update` leaves what a flag does not name as it is, so docker's help for it names
+/// no defaults.
+fn without_default(a: clap::Arg) -> clap::Arg {
+    let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+    match help.rfind(" (default ") {
+        Some(i) if help.ends_with(')') => {
+            let short = help[..i].to_string();
+            a.help(short)
+        }
+        _ => a,
+    }
+}
+fn rollback_flags() -> clap::Command {
+    spec_flags(&[], Some(&["detach", "quiet"]))
+}
+fn config_create_flags() -> clap::Command {
+    SecretCreateCmd::command()
+        .mut_arg("driver", |a| a.hide(true))
+        .mut_arg("label", |a| a.help("Config labels"))
+}
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "swarm init",
+        "[OPTIONS]",
+        "Initialize a swarm",
+        InitCmd::command,
+        swarm_init,
+    ),
+    Command::new(
+        "swarm leave",
+        "[OPTIONS]",
+        "Leave the swarm",
+        LeaveCmd::command,
+        swarm_leave,
+    ),
+    Command::new(
+        "swarm join-token",
+        "[OPTIONS] (worker|manager)",
+        "Manage join tokens",
+        JoinTokenCmd::command,
+        swarm_join_token,
+    ),
+    Command::new(
+        "swarm unlock-key",
+        "[OPTIONS]",
+        "Manage the unlock key",
+        UnlockKeyCmd::command,
+        swarm_unlock_key,
+    ),
+    Command::new(
+        "swarm unlock",
+        "",
+        "Unlock swarm",
+        NoFlags::command,
+        swarm_unlock,
+    ),
+    Command::new(
+        "swarm update",
+        "[OPTIONS]",
+        "Update the swarm",
+        UpdateSwarmCmd::command,
+        swarm_update,
+    ),
+    Command::new(
+        "swarm ca",
+        "[OPTIONS]",
+        "Display and rotate the root CA",
+        NoFlags::command,
+        swarm_ca,
+    ),
+    Command::new(
+        "node ls",
+        "[OPTIONS]",
+        "List nodes in the swarm",
+        ListCmd::command,
+        node_ls,
+    )
+    .aliases(&["node list"]),
+    Command::new(
+        "node inspect",
+        "[OPTIONS] self|NODE [NODE...]",
+        "Display detailed information on one or more nodes",
+        InspectCmd::command,
+        node_inspect,
+    ),
+    Command::new(
+        "node update",
+        "[OPTIONS] NODE",
+        "Update a node",
+        NodeUpdateCmd::command,
+        node_update,
+    ),
+    Command::new(
+        "node ps",
+        "[OPTIONS] [NODE...]",
+        "List tasks running on one or more nodes, defaults to current node",
+        PsCmd::command,
+        node_ps,
+    ),
+    Command::new(
+        "service create",
+        "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+        "Create a new service",
+        create_flags,
+        service_create,
+    ),
+    Command::new(
+        "service ls",
+        "[OPTIONS]",
+        "List services",
+        ListCmd::command,
+        service_ls,
+    )
+    .aliases(&["service list"]),
+    Command::new(
+        "service ps",
+        "[OPTIONS] SERVICE [SERVICE...]",
+        "List the tasks of one or more services",
+        PsCmd::command,
+        service_ps,
+    ),
+    Command::new(
+        "service inspect",
+        "[OPTIONS] SERVICE [SERVICE...]",
+        "Display detailed information on one or more services",
+        InspectCmd::command,
+        service_inspect,
+    ),
+    Command::new(
+        "service rm",
+        "SERVICE [SERVICE...]",
+        "Remove one or more services",
+        NoFlags::command,
+        service_rm,
+    )
+    .aliases(&["service remove"]),
+    Command::new(
+        "service scale",
+        "SERVICE=REPLICAS [SERVICE=REPLICAS...]",
+        "Scale one or multiple replicated services",
+        ScaleCmd::command,
+        service_scale,
+    ),
+    Command::new(
+        "service update",
+        "[OPTIONS] SERVICE",
+        "Update a service",
+        update_flags,
+        service_update,
+    ),
+    Command::new(
+        "service rollback",
+        "[OPTIONS] SERVICE",
+        "Revert changes to a service's configuration",
+        rollback_flags,
+        service_rollback,
+    ),
+    Command::new(
+        "secret create",
+        "[OPTIONS] SECRET [file|-]",
+        "Create a secret from a file or STDIN as content",
+        SecretCreateCmd::command,
+        secret_create,
+    ),
+    Command::new(
+        "secret ls",
+        "[OPTIONS]",
+        "List secrets",
+        ListCmd::command,
+        secret_ls,
+    )
+    .aliases(&["secret list"]),
+    Command::new(
+        "secret inspect",
+        "[OPTIONS] SECRET [SECRET...]",
+        "Display detailed information on one or more secrets",
+        InspectCmd::command,
+        secret_inspect,
+    ),
+    Command::new(
+        "secret rm",
+        "SECRET [SECRET...]",
+        "Remove one or more secrets",
+        NoFlags::command,
+        secret_rm,
+    )
+    .aliases(&["secret remove"]),
+    Command::new(
+        "config create",
+        "[OPTIONS] CONFIG file|-",
+        "Create a config from a file or STDIN",
+        config_create_flags,
+        config_create,
+    ),
+    Command::new(
+        "config ls",
+        "[OPTIONS]",
+        "List configs",
+        ListCmd::command,
+        config_ls,
+    )
+    .aliases(&["config list"]),
+    Command::new(
+        "config inspect",
+        "[OPTIONS] CONFIG [CONFIG...]",
+        "Display detailed information on one or more configs",
+        InspectCmd::command,
+        config_inspect,
+    ),
+    Command::new(
+        "config rm",
+        "CONFIG [CONFIG...]",
+        "Remove one or more configs",
+        NoFlags::command,
+        config_rm,
+    )
+    .aliases(&["config remove"]),
+];
 
 #[cfg(test)]
 mod tests {

@@ -2,21 +2,35 @@
 
 use std::fmt::Write as _;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::Value;
 
 use super::{parse, Invocation};
+use crate::catalog::Command;
 use crate::client::{q, Client, ClientError};
 use crate::format::{execute, from_json};
 use crate::{CmdResult, Ctx, Failure};
 
 #[derive(Parser)]
 struct InspectCmd {
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
-    #[arg(short = 's', long)]
+    #[arg(
+        short = 's',
+        long,
+        help = "Display total file sizes if the type is container"
+    )]
     size: bool,
-    #[arg(long = "type")]
+    #[arg(
+        long = "type",
+        help = "Only inspect objects of the given type",
+        value_name = "string"
+    )]
     ty: Option<String>,
     args: Vec<String>,
 }
@@ -65,8 +79,35 @@ fn fetch(c: &Client, kind: &Kind, name: &str, size: bool) -> Result<Value, Clien
     }
 }
 
-fn inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: Kind) -> CmdResult {
-    let o: InspectCmd = parse(inv, args)?;
+/// `container inspect`'s flags.
+#[derive(Parser)]
+struct ContainerInspectCmd {
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
+    format: Option<String>,
+    #[arg(short = 's', long, help = "Display total file sizes")]
+    size: bool,
+    args: Vec<String>,
+}
+
+/// `image inspect`'s flags.
+#[derive(Parser)]
+struct ImageInspectCmd {
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
+    format: Option<String>,
+    args: Vec<String>,
+}
+
+fn inspect(ctx: &mut Ctx, inv: &Invocation, o: InspectCmd, kind: Kind) -> CmdResult {
     inv.at_least(&o.args, 1)?;
     let kind = match (kind, o.ty.as_deref()) {
         (Kind::Any, Some("container")) => Kind::Container,
@@ -97,18 +138,51 @@ fn inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: Kind) -> CmdR
 }
 
 pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inspect(ctx, inv, args, Kind::Any)
+    let o: InspectCmd = parse(inv, args)?;
+    inspect(ctx, inv, o, Kind::Any)
 }
 pub fn cmd_container_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inspect(ctx, inv, args, Kind::Container)
+    let o: ContainerInspectCmd = parse(inv, args)?;
+    let o = InspectCmd {
+        format: o.format,
+        size: o.size,
+        ty: None,
+        args: o.args,
+    };
+    inspect(ctx, inv, o, Kind::Container)
 }
 pub fn cmd_image_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    inspect(ctx, inv, args, Kind::Image)
+    let o: ImageInspectCmd = parse(inv, args)?;
+    let o = InspectCmd {
+        format: o.format,
+        size: false,
+        ty: None,
+        args: o.args,
+    };
+    inspect(ctx, inv, o, Kind::Image)
 }
 
+/// `version`'s flags.
 #[derive(Parser)]
-struct FormatOnly {
-    #[arg(short = 'f', long)]
+struct VersionCmd {
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
+    format: Option<String>,
+}
+
+/// `info`'s flags.
+#[derive(Parser)]
+struct InfoCmd {
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
 }
 
@@ -147,7 +221,7 @@ fn arch() -> &'static str {
 }
 
 pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: FormatOnly = parse(inv, args)?;
+    let o: VersionCmd = parse(inv, args)?;
     let mut out = String::new();
     let client_api = format!(
         "{}.{}",
@@ -242,7 +316,7 @@ pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
 }
 
 pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: FormatOnly = parse(inv, args)?;
+    let o: InfoCmd = parse(inv, args)?;
     let info = ctx.client().and_then(|c| Ok(c.get_json("/info")?));
     if let Some(f) = o.format.filter(|f| !f.is_empty()) {
         let info = info?;
@@ -388,3 +462,76 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+#[derive(Parser)]
+struct DialStdioCmd {
+    args: Vec<String>,
+}
+
+/// `system dial-stdio`: stdin and stdout become a connection to the daemon (what `ssh`
+/// runs on the far side for `ssh://` hosts).
+pub fn cmd_dial_stdio(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: DialStdioCmd = parse(inv, args)?;
+    inv.none(&o.args)?;
+    let ep = ctx.endpoint()?;
+    let t = crate::transport::Transport::new(&ep).map_err(|e| Failure::new(e, 1))?;
+    crate::transport::dial_stdio(&t).map_err(|e| match e {
+        crate::transport::DialError::Unreachable => Failure::new(
+            format!(
+                "Cannot connect to the berth daemon at {}. Is the berth daemon running?",
+                ep.host
+            ),
+            1,
+        ),
+        crate::transport::DialError::Failed(m) => Failure::new(m, 1),
+    })?;
+    Ok(0)
+}
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "system dial-stdio",
+        "",
+        "Proxy the stdio stream to the daemon connection. Should not be invoked manually.",
+        DialStdioCmd::command,
+        cmd_dial_stdio,
+    )
+    .hidden(),
+    Command::new(
+        "inspect",
+        "[OPTIONS] NAME|ID [NAME|ID...]",
+        "Return low-level information on berth objects",
+        InspectCmd::command,
+        cmd_inspect,
+    ),
+    Command::new(
+        "container inspect",
+        "[OPTIONS] CONTAINER [CONTAINER...]",
+        "Display detailed information on one or more containers",
+        ContainerInspectCmd::command,
+        cmd_container_inspect,
+    ),
+    Command::new(
+        "image inspect",
+        "[OPTIONS] IMAGE [IMAGE...]",
+        "Display detailed information on one or more images",
+        ImageInspectCmd::command,
+        cmd_image_inspect,
+    ),
+    Command::new(
+        "version",
+        "[OPTIONS]",
+        "Show the berth version information",
+        VersionCmd::command,
+        cmd_version,
+    ),
+    Command::new(
+        "system info",
+        "[OPTIONS]",
+        "Display system-wide information",
+        InfoCmd::command,
+        cmd_info,
+    )
+    .aliases(&["info"]),
+];

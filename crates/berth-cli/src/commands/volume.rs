@@ -1,10 +1,11 @@
 //! `volume create/ls/inspect/rm/prune`, as the docker CLI prints them.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
 use super::containers::print_prune;
 use super::{confirm, join_errors, parse, InspectOutput, Invocation};
+use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body, ClientError};
 use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
@@ -28,30 +29,32 @@ fn kv_map(list: &[String]) -> serde_json::Map<String, Value> {
 
 #[derive(Parser)]
 struct CreateCmd {
-    #[arg(short = 'd', long, default_value = "local")]
+    #[arg(
+        short = 'd',
+        long,
+        default_value = "local",
+        help = "Specify volume driver name (default \"local\")",
+        value_name = "string"
+    )]
     driver: String,
-    #[arg(long)]
+    #[arg(long, help = "Set metadata for a volume", value_name = "list")]
     label: Vec<String>,
-    #[arg(short = 'o', long)]
+    #[arg(
+        short = 'o',
+        long,
+        help = "Set driver specific options (default map[])",
+        value_name = "map"
+    )]
     opt: Vec<String>,
-    #[arg(long)]
+    // docker's hidden spelling of the VOLUME argument.
+    #[arg(long, hide = true)]
     name: Option<String>,
     args: Vec<String>,
 }
 
 pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: CreateCmd = parse(inv, args)?;
-    if o.args.len() > 1 {
-        return Err(Failure::new(
-            format!(
-                "berth: 'berth {}' requires at most 1 argument\n\n{}\n\nSee 'berth {} --help' for more information",
-                inv.path,
-                inv.usage_line(),
-                inv.path
-            ),
-            1,
-        ));
-    }
+    inv.at_most(&o.args, 1)?;
     let name = match (o.args.first(), &o.name) {
         (Some(a), Some(n)) if a != n => {
             return Err(Failure::new(
@@ -78,13 +81,25 @@ pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 
 #[derive(Parser)]
 struct LsCmd {
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, help = "Only display volume names")]
     quiet: bool,
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Provide filter values (e.g. \"dangling=true\")",
+        value_name = "filter"
+    )]
     filter: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Display only cluster volumes, and use cluster volume list formatting"
+    )]
     cluster: bool,
     args: Vec<String>,
 }
@@ -162,7 +177,12 @@ pub fn cmd_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct InspectCmd {
-    #[arg(short = 'f', long)]
+    #[arg(
+        short = 'f',
+        long,
+        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        value_name = "string"
+    )]
     format: Option<String>,
     args: Vec<String>,
 }
@@ -186,7 +206,7 @@ pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
 
 #[derive(Parser)]
 struct RmCmd {
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Force the removal of one or more volumes")]
     force: bool,
     args: Vec<String>,
 }
@@ -213,11 +233,19 @@ pub fn cmd_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 #[derive(Parser)]
 struct PruneCmd {
-    #[arg(short = 'a', long)]
+    #[arg(
+        short = 'a',
+        long,
+        help = "Remove all unused volumes, not just anonymous ones"
+    )]
     all: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Provide filter values (e.g. \"label=<label>\")",
+        value_name = "filter"
+    )]
     filter: Vec<String>,
-    #[arg(short = 'f', long)]
+    #[arg(short = 'f', long, help = "Do not prompt for confirmation")]
     force: bool,
 }
 
@@ -243,3 +271,45 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     print_prune(&v, "VolumesDeleted", "Deleted Volumes");
     Ok(0)
 }
+
+/// The commands this module implements (see `catalog.rs`).
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "volume create",
+        "[OPTIONS] [VOLUME]",
+        "Create a volume",
+        CreateCmd::command,
+        cmd_create,
+    ),
+    Command::new(
+        "volume ls",
+        "[OPTIONS]",
+        "List volumes",
+        LsCmd::command,
+        cmd_ls,
+    )
+    .aliases(&["volume list"]),
+    Command::new(
+        "volume inspect",
+        "[OPTIONS] VOLUME [VOLUME...]",
+        "Display detailed information on one or more volumes",
+        InspectCmd::command,
+        cmd_inspect,
+    ),
+    Command::new(
+        "volume rm",
+        "[OPTIONS] VOLUME [VOLUME...]",
+        "Remove one or more volumes",
+        RmCmd::command,
+        cmd_rm,
+    )
+    .aliases(&["volume remove"])
+    .long("Remove one or more volumes. You cannot remove a volume that is in use by a container."),
+    Command::new(
+        "volume prune",
+        "[OPTIONS]",
+        "Remove unused local volumes",
+        PruneCmd::command,
+        cmd_prune,
+    ),
+];
