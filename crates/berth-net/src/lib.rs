@@ -11,6 +11,7 @@ pub mod firewall;
 mod firewall6;
 pub mod ipam;
 pub mod ipam6;
+pub mod lb;
 pub mod netlink;
 pub mod netns;
 pub mod route;

@@ -15,6 +15,8 @@ mod network_ipam;
 pub mod observe;
 pub mod port_spec;
 pub mod registry;
+mod service_flags;
+pub mod service_progress;
 pub mod swarm;
 pub mod system;
 pub mod volume;

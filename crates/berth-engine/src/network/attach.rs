@@ -55,7 +55,18 @@ impl Networks {
         ifname: &str,
     ) -> Result<()> {
         let cid = crec.id.as_str();
-        let endpoint = self.lease(cid, net, ep, ifname, &net.name)?;
+        let assigned = self
+            .swarm_address(net, cid, &crec.config.labels, ep.ipv4_request.is_some())
+            .await?;
+        let endpoint = match self.lease(cid, net, ep, ifname, &net.name, assigned) {
+            Ok(e) => e,
+            Err(e) => {
+                if assigned.is_some() {
+                    self.swarm_released(&net.id, cid);
+                }
+                return Err(e);
+            }
+        };
         let (ip, prefix, mac) = (endpoint.ip, endpoint.prefix, endpoint.mac);
         let ip6 = endpoint.ip6;
         let host_veth = endpoint.host_veth.clone();
@@ -88,6 +99,7 @@ impl Networks {
         ep.host_veth = host_veth;
         ep.ifname = ifname.to_string();
         super::ipv6::fill_endpoint(ep, net, ip6);
+        self.program_lb(cid).await;
         Ok(())
     }
 

@@ -123,6 +123,8 @@ pub(super) fn build(cfg: &BridgeConfig, nets: &HashMap<String, Net>) -> Result<O
         ipam_options: BTreeMap::new(),
         bridge,
         mtu: cfg.mtu,
+        scope: String::new(),
+        ingress: false,
     };
     Ok(Some(Net {
         rec,

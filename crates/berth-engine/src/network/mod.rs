@@ -17,6 +17,7 @@ pub mod mode;
 pub mod port_proxy;
 pub mod ports;
 mod state;
+pub mod swarm;
 
 pub use mode::is_builtin_mode;
 
@@ -84,6 +85,8 @@ pub struct Networks {
     fw: Mutex<()>,
     /// Where the daemon's IPv6 ULA /48 comes from (its data root).
     ula_seed: Vec<u8>,
+    /// Swarm networks: the swarm's attacher, the services' records and balancing.
+    swarm: swarm::Local,
 }
 
 impl Networks {
@@ -145,6 +148,7 @@ impl Networks {
             port_cfg: cfg.ports.clone(),
             fw: Mutex::new(()),
             ula_seed: data_root.as_os_str().as_encoded_bytes().to_vec(),
+            swarm: swarm::Local::default(),
         };
         for net in n.lock().values() {
             if let Err(e) = setup_bridge(&net.rec) {
@@ -210,7 +214,7 @@ impl Networks {
             }
         }
         port_rules.sort_by_key(|r| (r.host_port, r.dest_port));
-        firewall::apply(&self.table, &rules, &port_rules).map_err(net_err)
+        firewall::apply(&self.table, &rules, &port_rules, &self.mesh_ports()).map_err(net_err)
     }
 
     /// The daemon's nftables table.
@@ -382,6 +386,8 @@ impl Networks {
                 ipam_options: req.ipam_options,
                 bridge: bridge_name,
                 mtu,
+                scope: String::new(),
+                ingress: false,
             };
             ipv6::fill_record(&mut rec, subnet6, pool6.as_ref());
             // Reserved under the lock so a concurrent create sees the name and subnet.
@@ -498,7 +504,33 @@ impl Networks {
             .remove(&rec.name)
             .or_else(|| endpoints.remove(mode))
             .unwrap_or_default();
-        let endpoint = self.lease(container_id, &rec, &ep, "eth0", mode)?;
+        let assigned = match self
+            .swarm_address(
+                &rec,
+                container_id,
+                &crec.config.labels,
+                ep.ipv4_request.is_some(),
+            )
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                crec.endpoints.insert(rec.name.clone(), ep);
+                return Err(e);
+            }
+        };
+        let container_id = crec.id.as_str();
+        let endpoints = &mut crec.endpoints;
+        let endpoint = match self.lease(container_id, &rec, &ep, "eth0", mode, assigned) {
+            Ok(e) => e,
+            Err(e) => {
+                if assigned.is_some() {
+                    self.swarm_released(&rec.id, container_id);
+                }
+                endpoints.insert(rec.name.clone(), ep);
+                return Err(e);
+            }
+        };
         let (ip, prefix, mac) = (endpoint.ip, endpoint.prefix, endpoint.mac);
         let ip6 = endpoint.ip6;
         let host_veth = endpoint.host_veth.clone();
@@ -592,6 +624,7 @@ impl Networks {
         self.attach_others(crec, &path).await?;
         let hc = &crec.host_config;
         self.resolver_conf(&crec.id, dir, &hc.dns_search, &hc.dns_options)?;
+        self.program_lb(&crec.id).await;
         Ok(Some(path))
     }
 
@@ -605,6 +638,7 @@ impl Networks {
         ep: &EndpointRecord,
         ifname: &str,
         shown: &str,
+        assigned: Option<Ipv4Addr>,
     ) -> Result<Endpoint> {
         let ip = {
             let mut nets = self.lock();
@@ -614,13 +648,24 @@ impl Networks {
             if let Some(old) = n.users.remove(container_id) {
                 n.pool.release(old);
             }
-            let ip = match ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
-                Some(s) => {
+            let requested = ep.ipv4_request.as_deref().filter(|s| !s.is_empty());
+            let ip = match (requested, assigned) {
+                (Some(s), _) => {
                     let ip = ipam::parse_addr(s).map_err(net_err)?;
                     n.pool.reserve(ip).map_err(net_err)?;
                     ip
                 }
-                None => n.pool.allocate().map_err(net_err)?,
+                (None, Some(ip)) => {
+                    n.pool.reserve(ip).map_err(net_err)?;
+                    ip
+                }
+                // The swarm hands out every address of its networks.
+                (None, None) if n.rec.is_swarm() => {
+                    return Err(EngineError::Internal(format!(
+                        "network {shown}: no address from the swarm"
+                    )))
+                }
+                (None, None) => n.pool.allocate().map_err(net_err)?,
             };
             let ip6 = match ipv6::lease(n, container_id, ep) {
                 Ok(a) => a,
@@ -671,11 +716,19 @@ impl Networks {
     }
 
     fn release(&self, network_id: &str, container_id: &str) {
-        if let Some(n) = self.lock().get_mut(network_id) {
+        let swarm = {
+            let mut nets = self.lock();
+            let Some(n) = nets.get_mut(network_id) else {
+                return;
+            };
             if let Some(ip) = n.users.remove(container_id) {
                 n.pool.release(ip);
             }
             ipv6::release(n, container_id);
+            n.rec.is_swarm()
+        };
+        if swarm {
+            self.swarm_released(network_id, container_id);
         }
     }
 
