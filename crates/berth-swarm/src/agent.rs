@@ -83,8 +83,8 @@ pub trait Executor: Send + Sync + 'static {
     fn remove_network(&self, id: &str) -> impl Future<Output = ()> + Send;
     /// The swarm networks this node has a copy of.
     fn local_networks(&self) -> Vec<String>;
-    /// Whether a local (not swarm) network has this name.
-    fn is_local_network(&self, name: &str) -> bool;
+    /// The name of the local (not swarm) network with this name or id, if there is one.
+    fn local_network_name(&self, name_or_id: &str) -> Option<String>;
     /// The services' records, VIP balancing and routing mesh.
     fn set_lb(&self, lb: SwarmLb) -> impl Future<Output = ()> + Send;
     /// The subnets this node's own networks and routes use (swarm networks avoid them).
@@ -118,8 +118,15 @@ fn exit_report_in(
     if r.state != "complete" {
         r.message = message.into();
     }
-    if let (Some(c), Some(code)) = (cause, code.filter(|c| *c != 0)) {
-        r.err = format!("task: non-zero exit ({code}): {c}");
+    // moby's controller: stopped for a cause (unhealthy), the task fails whatever its
+    // exit code; a non-zero one is named with the cause.
+    if let Some(c) = cause {
+        r.state = "failed";
+        r.message = message.into();
+        r.err = match code.filter(|c| *c != 0) {
+            Some(code) => format!("task: non-zero exit ({code}): {c}"),
+            None => c.to_string(),
+        };
     }
     r
 }
@@ -300,13 +307,16 @@ async fn follow<E: Executor>(
             Started::Unhealthy => {
                 exec.stop(&cid, grace).await;
                 let code = exec.wait_exit(&cid).await;
-                let _ = tx.send(exit_report_in(
+                // moby's Start returns ErrContainerUnhealthy itself, not the exit.
+                let mut r = exit_report_in(
                     &task_id,
                     &cid,
                     code,
                     "starting",
                     Some("unhealthy container"),
-                ));
+                );
+                r.err = "unhealthy container".into();
+                let _ = tx.send(r);
                 return;
             }
             Started::Exited(code) => {

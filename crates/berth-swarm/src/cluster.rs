@@ -1006,17 +1006,16 @@ impl<E: Executor> Cluster<E> {
                         )))
                     }
                     Some(n) => a.target = n.id.clone(),
-                    None if self.exec.is_local_network(&a.target) => {
-                        return Err(SwarmError::InvalidArgument(format!(
-                            "The network {} cannot be used with services. Only networks scoped to the swarm can be used, such as those created with the overlay driver.",
-                            a.target
-                        )))
-                    }
                     None => {
+                        if let Some(name) = self.exec.local_network_name(&a.target) {
+                            return Err(SwarmError::InvalidArgument(format!(
+                                "The network {name} cannot be used with services. Only networks scoped to the swarm can be used, such as those created with the overlay driver."
+                            )));
+                        }
                         return Err(SwarmError::NotFound(format!(
                             "network {} not found",
                             a.target
-                        )))
+                        )));
                     }
                 }
             }
@@ -1254,7 +1253,7 @@ impl<E: Executor> Cluster<E> {
             )));
         }
         if st.networks.values().any(|n| n.spec.name == spec.name)
-            || self.exec.is_local_network(&spec.name)
+            || self.exec.local_network_name(&spec.name).is_some()
         {
             return Err(SwarmError::Conflict(format!(
                 "network with name {} already exists",

@@ -377,8 +377,8 @@ impl Executor for EngineExecutor {
         self.engine.swarm_network_ids()
     }
 
-    fn is_local_network(&self, name: &str) -> bool {
-        self.engine.is_local_network(name)
+    fn local_network_name(&self, name_or_id: &str) -> Option<String> {
+        self.engine.local_network_name(name_or_id)
     }
 
     async fn set_lb(&self, lb: SwarmLb) {

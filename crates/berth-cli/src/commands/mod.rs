@@ -233,8 +233,18 @@ pub fn parse<T: CommandFactory + FromArgMatches>(
     inv: &Invocation,
     args: &[String],
 ) -> Result<T, Failure> {
+    parse_adjusted::<T>(inv, args, |c| c)
+}
+
+/// [`parse`] with the command adjusted first (flags shared by two commands that differ
+/// in how they take their arguments: `service create IMAGE CMD...` stops at the image).
+pub fn parse_adjusted<T: CommandFactory + FromArgMatches>(
+    inv: &Invocation,
+    args: &[String],
+    adjust: impl FnOnce(clap::Command) -> clap::Command,
+) -> Result<T, Failure> {
     let template = T::command();
-    let cmd = T::command()
+    let cmd = adjust(T::command())
         .bin_name(format!("berth {}", inv.path))
         .disable_help_flag(true)
         .arg(Arg::new("help").long("help").action(ArgAction::Help));

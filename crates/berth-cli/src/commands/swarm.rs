@@ -1595,7 +1595,11 @@ fn apply_flags(
 }
 
 fn service_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: SpecFlags = parse(inv, args)?;
+    // As docker's (pflag without interspersed flags): what follows the image is its
+    // command, `-c` included.
+    let o: SpecFlags = super::parse_adjusted(inv, args, |c| {
+        c.mut_arg("args", |a| a.trailing_var_arg(true).allow_hyphen_values(true))
+    })?;
     inv.at_least(&o.args, 1)?;
     let mut spec = sw::ServiceSpec::default();
     spec.task_template.container_spec = Some(sw::ContainerSpec {
@@ -1664,7 +1668,8 @@ fn service_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     post_update(ctx, &svc, &spec, o.rollback)?;
     println!("{}", o.args[0]);
     if o.detach != Some(true) {
-        wait_converged(ctx, &s(&svc, &["ID"]), o.quiet)?;
+        // As docker: followed (and named in "converged") by the reference given.
+        wait_converged(ctx, &o.args[0], o.quiet)?;
     }
     Ok(0)
 }
@@ -1678,7 +1683,8 @@ fn service_rollback(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
     post_update(ctx, &svc, &spec, true)?;
     println!("{}", o.args[0]);
     if o.detach != Some(true) {
-        wait_converged(ctx, &s(&svc, &["ID"]), o.quiet)?;
+        // As docker: followed (and named in "converged") by the reference given.
+        wait_converged(ctx, &o.args[0], o.quiet)?;
     }
     Ok(0)
 }
@@ -1724,7 +1730,7 @@ fn service_scale(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         post_update(ctx, &svc, &spec, false)?;
         println!("{name} scaled to {n}");
         if o.detach != Some(true) {
-            wait_converged(ctx, &s(&svc, &["ID"]), false)?;
+            wait_converged(ctx, name, false)?;
         }
     }
     join_errors(errs)

@@ -173,6 +173,18 @@ impl Engine {
                 .is_ok_and(|r| !r.is_swarm())
     }
 
+    /// The name of the local (not swarm) network with this name or id.
+    pub fn local_network_name(&self, name_or_id: &str) -> Option<String> {
+        if BUILTINS.contains(&name_or_id) || name_or_id == "bridge" {
+            return Some(name_or_id.to_string());
+        }
+        self.networks
+            .find(name_or_id)
+            .ok()
+            .filter(|r| !r.is_swarm())
+            .map(|r| if r.name.is_empty() { name_or_id.to_string() } else { r.name })
+    }
+
     /// The swarm networks this node has a copy of.
     pub fn swarm_network_ids(&self) -> Vec<String> {
         self.networks.swarm_ids()
