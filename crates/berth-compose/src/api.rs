@@ -388,6 +388,26 @@ impl Api {
         Ok(())
     }
 
+    /// Extracts the tar `archive` at `path` in the container (PUT /containers/{id}/archive),
+    /// with `copyUIDGID` as docker compose sets it for secrets with a uid or gid.
+    pub fn put_archive(
+        &self,
+        id: &str,
+        path: &str,
+        copy_uid_gid: bool,
+        archive: &[u8],
+    ) -> Result<()> {
+        let mut url = format!("/containers/{}/archive?path={}", q(id), q(path));
+        if copy_uid_gid {
+            url.push_str("&copyUIDGID=true");
+        }
+        let mut r = archive;
+        self.client
+            .call("PUT", &url, Body::Stream(&mut r, "application/x-tar"))?
+            .bytes()?;
+        Ok(())
+    }
+
     pub fn image(&self, name: &str) -> Result<Option<ImageInfo>> {
         match self.client.get_json(&format!("/images/{}/json", q(name))) {
             Ok(v) => Ok(Some(decode(v)?)),

@@ -139,8 +139,13 @@ pub fn go_float(f: f64) -> String {
 /// double-quoted when it would read as another type, single-quoted when plain style is
 /// not allowed, a literal block when it has line breaks.
 pub fn scalar(s: &str, indent: usize) -> String {
-    if s.contains('\n') && s.chars().all(|c| c == '\n' || printable(c)) {
-        return literal(s, indent);
+    // yaml.v3 (libyaml) writes no block scalar where a space ends a line.
+    let space_break = s.contains(" \n") || s.ends_with(' ');
+    if s.contains('\n') {
+        if !space_break && s.chars().all(|c| c == '\n' || printable(c)) {
+            return literal(s, indent);
+        }
+        return double_quoted(s);
     }
     if resolves_non_string(s) || s.chars().any(|c| !printable(c)) {
         return double_quoted(s);

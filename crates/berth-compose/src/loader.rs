@@ -8,6 +8,7 @@ use crate::interpolate::{substitute, TemplateError};
 use crate::merge::merge;
 use crate::model::*;
 use crate::normalize::{self as norm, key_str, Ctx};
+use crate::rawmodel;
 use indexmap::IndexMap;
 use serde_norway::{Mapping as YMap, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,9 @@ pub struct LoadOptions {
     pub stdin: Option<String>,
     /// Keep services of disabled profiles when they are named here (`up SVC`).
     pub wanted_services: Vec<String>,
+    /// Build compose-go's generic model instead of the typed project (`config
+    /// --no-interpolate`): `Loaded::model`.
+    pub model: bool,
 }
 
 impl Default for LoadOptions {
@@ -49,6 +53,7 @@ impl Default for LoadOptions {
             cwd: None,
             stdin: None,
             wanted_services: Vec::new(),
+            model: false,
         }
     }
 }
@@ -62,6 +67,9 @@ pub struct Loaded {
     pub environment: IndexMap<String, String>,
     /// The profiles in effect.
     pub profiles: Vec<String>,
+    /// With `LoadOptions::model`: the generic model (keys sorted), and `project` holds
+    /// only the name.
+    pub model: Option<Value>,
 }
 
 const CANDIDATES: &[&str] = &[
@@ -265,6 +273,8 @@ struct Loader {
     warnings: Vec<String>,
     unset: BTreeSet<String>,
     stdin: Option<String>,
+    /// compose-go's generic model (`rawmodel`) instead of the typed canonical form.
+    raw: bool,
 }
 
 impl Loader {
@@ -375,7 +385,11 @@ impl Loader {
         let mut services = YMap::new();
         for (k, _) in &services_raw {
             let name = key_str(k);
-            let v = self.resolve_service(&ctx, &services_raw, &name, &mut Vec::new())?;
+            let v = if self.raw {
+                self.resolve_service_raw(&ctx, &services_raw, &name, &mut Vec::new())?
+            } else {
+                self.resolve_service(&ctx, &services_raw, &name, &mut Vec::new())?
+            };
             services.insert(Value::String(name), v);
         }
         out.insert("services".into(), Value::Mapping(services));
@@ -394,6 +408,10 @@ impl Loader {
             let mut canon = YMap::new();
             for (k, v) in sm {
                 let key = key_str(k);
+                if self.raw {
+                    canon.insert(Value::String(key), rawmodel::resource(&ctx, kind, v));
+                    continue;
+                }
                 let typed = match kind {
                     "networks" => to_value(&norm::network(&ctx, &key, v)?),
                     "volumes" => to_value(&norm::volume(&ctx, &key, v)?),
@@ -575,6 +593,78 @@ impl Loader {
     }
 }
 
+impl Loader {
+    /// `resolve_service` for the generic model: compose-go's canonical transforms and
+    /// override merge on the tree as written.
+    fn resolve_service_raw(
+        &mut self,
+        ctx: &Ctx,
+        services: &YMap,
+        name: &str,
+        seen: &mut Vec<String>,
+    ) -> Result<Value> {
+        let key = format!("{}#{name}", ctx.file);
+        if seen.contains(&key) {
+            return Err(Error::Invalid(format!(
+                "circular reference with extends {}",
+                seen.iter()
+                    .chain(std::iter::once(&key))
+                    .map(|s| s.rsplit('#').next().unwrap_or(s).to_string())
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            )));
+        }
+        let Some(raw) = services.get(name) else {
+            return Err(Error::Invalid(format!(
+                "cannot extend service {name:?} in {}: service not found",
+                ctx.file
+            )));
+        };
+        let mut svc = rawmodel::service(ctx, raw)?;
+        let ext = match &mut svc {
+            Value::Mapping(m) => m.remove("extends"),
+            _ => None,
+        };
+        let Some(Value::Mapping(ext)) = ext else {
+            return Ok(svc);
+        };
+        let base_name = ext
+            .get("service")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let file = ext
+            .get("file")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        seen.push(key);
+        let base = if file.is_empty() {
+            self.resolve_service_raw(ctx, services, &base_name, seen)?
+        } else {
+            let other = ctx.abs(&file);
+            let other_dir = Path::new(&other)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let raw = self.read(&other)?;
+            let other_services = match raw.get("services") {
+                Some(Value::Mapping(s)) => s.clone(),
+                _ => YMap::new(),
+            };
+            let octx = Ctx {
+                file: &other,
+                base: &other_dir,
+            };
+            self.resolve_service_raw(&octx, &other_services, &base_name, seen)?
+        };
+        seen.pop();
+        let mut merged = rawmodel::merge(base, svc, &["services", name]);
+        rawmodel::unicity(&mut merged);
+        Ok(merged)
+    }
+}
+
 fn ctx_err(ctx: &Ctx, msg: &str) -> Error {
     Error::Validation {
         file: ctx.file.to_string(),
@@ -731,6 +821,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         warnings,
         unset: BTreeSet::new(),
         stdin: opts.stdin.clone(),
+        raw: opts.model,
     };
     let mut merged: Option<Value> = None;
     for f in &files {
@@ -738,8 +829,14 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         let v = loader.load_file(f, &pd, &mut Vec::new())?;
         merged = Some(match merged {
             None => v,
+            Some(b) if opts.model => rawmodel::merge(b, v, &[]),
             Some(b) => merge(b, v, &[]),
         });
+        if opts.model {
+            if let Some(m) = merged.as_mut() {
+                rawmodel::unicity(m);
+            }
+        }
     }
     let merged = merged.unwrap_or(Value::Mapping(YMap::new()));
     for name in &loader.unset {
@@ -790,6 +887,20 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
             })
             .unwrap_or_default()
     };
+    if opts.model {
+        let model = rawmodel::sorted(&rawmodel::finish(merged, &name));
+        return Ok(Loaded {
+            project: Project {
+                name,
+                working_dir: project_dir,
+                ..Default::default()
+            },
+            warnings: loader.warnings,
+            environment: env,
+            profiles,
+            model: Some(model),
+        });
+    }
     let file0 = files.first().cloned().unwrap_or_default();
     let ctx = Ctx {
         file: &file0,
@@ -800,6 +911,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         working_dir: project_dir.clone(),
         config_files: files.clone(),
         env_files: env_files.clone(),
+        environment: env.clone(),
         ..Default::default()
     };
     if let Value::Mapping(m) = &merged {
@@ -854,6 +966,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         warnings: loader.warnings,
         environment: env,
         profiles,
+        model: None,
     })
 }
 

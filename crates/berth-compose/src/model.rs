@@ -3,6 +3,7 @@
 //! project gives `docker compose config`'s key order; empty fields are left out as Go's
 //! `omitempty` does.
 
+use indexmap::IndexMap;
 use serde::Serialize;
 use serde_norway::Value;
 use std::collections::BTreeMap;
@@ -35,6 +36,10 @@ pub struct Project {
     /// The env files used for interpolation (absolute).
     #[serde(skip)]
     pub env_files: Vec<String>,
+    /// The interpolation environment (.env overlaid by the process environment): the
+    /// values of `environment:`-sourced secrets and configs.
+    #[serde(skip)]
+    pub environment: IndexMap<String, String>,
     /// Services left out by profiles (name -> service), for commands that name them.
     #[serde(skip)]
     pub disabled: BTreeMap<String, Service>,

@@ -473,7 +473,11 @@ pub fn service(c: &Ctx, name: &str, v: &Value) -> Result<Service> {
             "deploy" => s.deploy = Some(deploy(c, x, p)?),
             "device_cgroup_rules" => s.device_cgroup_rules = list(c, x, p)?,
             "devices" => s.devices = devices(c, x, p)?,
-            "dns" => s.dns = string_or_list(c, x, p)?,
+            // compose-go's OmitEmpty drops empty dns entries before anything else.
+            "dns" => {
+                s.dns = string_or_list(c, x, p)?;
+                s.dns.retain(|d| !d.is_empty());
+            }
             "dns_opt" => s.dns_opt = list(c, x, p)?,
             "dns_search" => s.dns_search = string_or_list(c, x, p)?,
             "domainname" => s.domainname = string(c, x, p)?,
@@ -1407,7 +1411,7 @@ fn is_path_like(s: &str) -> bool {
 }
 
 /// Parses one short-syntax volume ("[src:]dst[:opts]").
-fn parse_volume(c: &Ctx, spec: &str, path: &str) -> Result<ServiceVolume> {
+pub fn parse_volume(c: &Ctx, spec: &str, path: &str) -> Result<ServiceVolume> {
     let parts: Vec<&str> = spec.split(':').collect();
     let (src, dst, opts) = match parts.as_slice() {
         [d] => ("", *d, ""),

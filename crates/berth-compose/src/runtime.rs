@@ -200,35 +200,10 @@ pub fn container_body(
     for v in &s.volumes {
         mount(p, v, &mut binds, &mut mounts)?;
     }
-    for (kind, refs, dir) in [
-        ("secret", &s.secrets, "/run/secrets/"),
-        ("config", &s.configs, "/"),
-    ] {
-        for r in refs {
-            let objs = if kind == "secret" {
-                &p.secrets
-            } else {
-                &p.configs
-            };
-            let Some(o) = objs.get(&r.source) else {
-                continue;
-            };
-            if o.file.is_empty() {
-                return Err(OpError(format!(
-                    "service {:?}: {kind} {:?} from environment or content is not supported by berth compose (use `file:`)",
-                    s.name, r.source
-                )));
-            }
-            let target = if r.target.is_empty() {
-                format!("{dir}{}", r.source)
-            } else if r.target.starts_with('/') {
-                r.target.clone()
-            } else {
-                format!("{dir}{}", r.target)
-            };
-            mounts.push(
-                json!({"Type": "bind", "Source": o.file, "Target": target, "ReadOnly": true}),
-            );
+    for m in crate::files::bind_mounts(p, s)? {
+        // A volume already mounted at the target wins, as in compose's fillBindMounts.
+        if !mounts.iter().any(|v| v["Target"] == m["Target"]) {
+            mounts.push(m);
         }
     }
     if !binds.is_empty() {
@@ -1027,6 +1002,10 @@ fn converge_service(
     for (cid, name) in to_start {
         let id = format!("Container {name}");
         progress.event(&id, "Starting", false);
+        if let Err(e) = crate::files::inject(api, p, s, &cid) {
+            progress.error(&id, "Error");
+            return Err(e);
+        }
         if let Err(e) = api.start(&cid) {
             progress.error(&id, "Error");
             return Err(OpError(format!(

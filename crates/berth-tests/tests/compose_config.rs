@@ -6,8 +6,9 @@
 //! Each case runs in a scratch copy; stdout must be byte-identical for `config`,
 //! `config --format json`, `--profiles` and `-q`, and equal as sets for `--services`,
 //! `--images`, `--volumes` (compose prints those in Go map order, which varies run to run).
-//! `--no-interpolate` is checked on its own: compose prints that one through another path
-//! (a generic map), which berth does not copy; berth must leave every template as written.
+//! `--no-interpolate` (compose prints it through another path: compose-go's generic map,
+//! keys sorted, values as written) is compared byte for byte too, on every case and on a
+//! case full of templates.
 //!
 //! Bad inputs: each must fail with a non-zero exit in both tools, and berth's message must
 //! name what is wrong as docker compose does.
@@ -93,6 +94,8 @@ fn config_output_equals_docker_compose_for_the_corpus() {
         for extra in [
             &[][..],
             &["--format", "json"][..],
+            &["--no-interpolate"][..],
+            &["--no-interpolate", "--format", "json"][..],
             &["--services"][..],
             &["--volumes"][..],
             &["--images"][..],
@@ -149,6 +152,17 @@ fn no_interpolate_leaves_templates_as_written() {
         "$IMAGE-suffix",
     ] {
         assert!(out.contains(raw), "{raw} kept:\n{out}");
+    }
+    for extra in [&[][..], &["--format", "json"][..]] {
+        let mut a = args.clone();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        let want = run(&compose_bin(), &[], &a, &dir);
+        let got = run(&berth_bin(), &["compose"], &a, &dir);
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "{a:?} as docker compose prints it"
+        );
     }
     // The same file interpolated: the templates are gone.
     let got = run(&berth_bin(), &["compose"], &["config".to_string()], &dir);

@@ -383,6 +383,157 @@ networks:
     assert!(names(&d, "cond").is_empty());
 }
 
+/// What the secrets and configs look like inside the container: path, mode, owner, content.
+fn files_seen(d: &TestDaemon, container: &str) -> String {
+    let script = "for f in /run/secrets/token /run/secrets/custom /run/secrets/filesec /inline /etc/app/env.conf /etc/file.conf; do echo \"$f $(stat -c '%a %u %g' $f) $(cat $f | tr '\\n' '|')\"; done";
+    d.docker(["exec", container, "sh", "-c", script])
+        .run()
+        .success()
+        .out()
+}
+
+#[test]
+fn secrets_and_configs_from_environment_content_and_files() {
+    let mut g = NetGuard::new("bt-cs");
+    let d = watched_daemon(&mut g);
+    let br = g.bridge();
+    let yaml = format!(
+        r#"services:
+  app:
+    image: busybox
+    command: sleep 600
+    secrets:
+      - token
+      - source: token
+        target: custom
+        uid: "100"
+        gid: "101"
+        mode: 0440
+      - filesec
+    configs:
+      - inline
+      - source: envcfg
+        target: /etc/app/env.conf
+        mode: 0600
+      - source: filecfg
+        target: /etc/file.conf
+secrets:
+  token:
+    environment: TOKEN
+  filesec:
+    file: ./secret.txt
+configs:
+  inline:
+    content: |
+      line1 ${{TOKEN}}
+  envcfg:
+    environment: TOKEN
+  filecfg:
+    file: ./cfg.txt
+networks:
+  default:
+    driver_opts:
+      com.docker.network.bridge.name: {br}
+"#
+    );
+    let dir = project(&d, "sec", &yaml);
+    std::fs::write(dir.join("secret.txt"), "from-file\n").expect("secret.txt");
+    std::fs::write(dir.join("cfg.txt"), "cfg-file\n").expect("cfg.txt");
+    // Environment sources need their variable: compose's error, non-zero exit.
+    let out = d.berth_compose(&dir, ["up", "-d"]).run();
+    out.failure();
+    assert!(
+        out.stderr
+            .contains("environment variable \"TOKEN\" required by secret \"sec_token\" is not set"),
+        "{}",
+        out.stderr
+    );
+    let want_missing = d.compose(&dir, ["up", "-d"]).run();
+    want_missing.failure();
+    assert!(
+        want_missing
+            .stderr
+            .contains("environment variable \"TOKEN\" required by secret \"sec_token\" is not set"),
+        "docker compose says the same: {}",
+        want_missing.stderr
+    );
+    d.berth_compose(&dir, ["down"]).run().success();
+
+    d.berth_compose(&dir, ["up", "-d"])
+        .env("TOKEN", "s3cret")
+        .run()
+        .success();
+    let seen = files_seen(&d, "sec-app-1");
+    let want = "/run/secrets/token 444 0 0 s3cret\n\
+                /run/secrets/custom 440 100 101 s3cret\n\
+                /inline 444 0 0 line1 s3cret|\n\
+                /etc/app/env.conf 600 0 0 s3cret\n";
+    for line in want.lines() {
+        assert!(seen.contains(line), "{line:?} in\n{seen}");
+    }
+    assert!(
+        seen.contains("/run/secrets/filesec ") && seen.contains(" from-file|"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("/etc/file.conf ") && seen.contains(" cfg-file|"),
+        "{seen}"
+    );
+    // File sources are read-only bind mounts.
+    let ro = d
+        .docker([
+            "exec",
+            "sec-app-1",
+            "sh",
+            "-c",
+            "echo x > /run/secrets/filesec",
+        ])
+        .run();
+    ro.failure();
+    // Injected again at each start: a new value after stop/start.
+    d.berth_compose(&dir, ["stop"]).run().success();
+    d.berth_compose(&dir, ["start"])
+        .env("TOKEN", "rotated")
+        .run()
+        .success();
+    let again = files_seen(&d, "sec-app-1");
+    assert!(
+        again.contains("/run/secrets/token 444 0 0 rotated\n"),
+        "{again}"
+    );
+    // The real docker compose against the same daemon puts the same files in place.
+    d.berth_compose(&dir, ["down"]).run().success();
+    d.compose(&dir, ["up", "-d"])
+        .env("TOKEN", "s3cret")
+        .run()
+        .success();
+    assert_eq!(
+        files_seen(&d, "sec-app-1"),
+        seen,
+        "same files with docker compose"
+    );
+    // And berth compose sees docker compose's container as up to date.
+    let before = ids(&d, "sec");
+    d.berth_compose(&dir, ["up", "-d"])
+        .env("TOKEN", "s3cret")
+        .run()
+        .success();
+    assert_eq!(ids(&d, "sec"), before);
+    // `run` gets them too.
+    let run = d
+        .berth_compose(
+            &dir,
+            ["run", "--rm", "-T", "app", "cat", "/run/secrets/custom"],
+        )
+        .env("TOKEN", "for-run")
+        .run()
+        .success()
+        .out();
+    assert_eq!(run.trim(), "for-run");
+    d.berth_compose(&dir, ["down"]).run().success();
+    assert!(names(&d, "sec").is_empty());
+}
+
 #[test]
 fn bad_input_leaves_nothing_behind() {
     let mut g = NetGuard::new("bt-cb");

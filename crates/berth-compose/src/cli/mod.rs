@@ -297,9 +297,12 @@ fn cmd_config(_ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
         return Ok(0);
     }
     lo.wanted_services = o.services_args.clone();
+    // The whole model without interpolation is compose-go's generic map, not the project.
+    let listing = o.services || o.volumes || o.networks || o.images || o.environment;
+    lo.model = o.no_interpolate && !listing && o.hash.is_none();
     let mut l = g.load_with(lo)?;
     let p = &mut l.project;
-    if !o.services_args.is_empty() {
+    if !o.services_args.is_empty() && l.model.is_none() {
         for s in &o.services_args {
             if !p.services.contains_key(s) {
                 return Err(Failure::new(format!("no such service: {s}"), 1));
@@ -340,6 +343,12 @@ fn cmd_config(_ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
                 out.push_str(&format!("{n} {}\n", crate::hash::config_hash(s)));
             }
         }
+    } else if let (Some(m), false) = (&l.model, o.quiet) {
+        out = if o.format == "json" {
+            crate::emit::to_json(m)
+        } else {
+            crate::emit::to_yaml(m)
+        };
     } else if !o.quiet {
         out = if o.format == "json" {
             crate::config_json(p, !o.no_interpolate)

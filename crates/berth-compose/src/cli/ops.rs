@@ -837,6 +837,12 @@ pub fn cmd_start(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
             }
             let id = format!("Container {}", c.name());
             progress.event(&id, "Starting", false);
+            if let Some(s) = p
+                .as_ref()
+                .and_then(|p| p.services.get(&svc).map(|s| (p, s)))
+            {
+                crate::files::inject(&api, s.0, s.1, &c.id).map_err(fail)?;
+            }
             api.start(&c.id)?;
             progress.event(&id, "Started", true);
         }
@@ -1469,6 +1475,7 @@ pub fn cmd_run(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
             )?;
         }
     }
+    crate::files::inject(&api, &p, &s, &id).map_err(fail)?;
     if o.detach {
         api.start(&id)?;
         println!("{cname}");
