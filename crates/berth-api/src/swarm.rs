@@ -951,7 +951,11 @@ pub struct NetworkSpec {
     pub attachable: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub ingress: bool,
-    #[serde(default, rename = "IPAMOptions", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "IPAMOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ipam_options: Option<IpamOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_from: Option<ConfigReferenceNetwork>,
@@ -972,7 +976,11 @@ pub struct Network {
     pub spec: NetworkSpec,
     #[serde(default)]
     pub driver_state: Driver,
-    #[serde(default, rename = "IPAMOptions", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "IPAMOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ipam_options: Option<IpamOptions>,
 }
 

@@ -103,7 +103,9 @@ fn s(v: &Value, path: &[&str]) -> String {
 /// docker's check: a name that is empty once quotes and white space are trimmed is
 /// refused here; the daemon checks the services' names made from it.
 fn check_name(n: &str) -> Result<(), Failure> {
-    if n.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'').is_empty() {
+    if n.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .is_empty()
+    {
         Err(fail(format!("invalid stack name: {n:?}")))
     } else {
         Ok(())
@@ -136,7 +138,9 @@ struct DeployCmd {
 
 fn load(files: &[String], ns: &str) -> Result<Project, Failure> {
     if files.is_empty() {
-        return Err(fail("Please specify only one compose file (with --compose-file)."));
+        return Err(fail(
+            "Please specify only one compose file (with --compose-file).",
+        ));
     }
     let opts = crate::LoadOptions {
         files: files.to_vec(),
@@ -171,13 +175,7 @@ fn file_data(kind: &str, key: &str, o: &cm::FileObject) -> Result<Vec<u8>, Failu
                 ))
             });
     }
-    std::fs::read(&o.file).map_err(|e| {
-        fail(format!(
-            "open {}: {}",
-            o.file,
-            crate::io_reason(&e)
-        ))
-    })
+    std::fs::read(&o.file).map_err(|e| fail(format!("open {}: {}", o.file, crate::io_reason(&e))))
 }
 
 /// Unsupported keys present in the project's services (the docker CLI's warning).
@@ -252,12 +250,18 @@ fn restart_policy(s: &cm::Service) -> Result<Option<sw::RestartPolicy>, Failure>
                 None
             } else {
                 Some(n.parse().map_err(|_| {
-                    fail(format!("invalid restart policy: maximum retry count must be a number: {n}"))
+                    fail(format!(
+                        "invalid restart policy: maximum retry count must be a number: {n}"
+                    ))
                 })?)
             },
             ..Default::default()
         }),
-        other => return Err(fail(format!("invalid restart policy: unknown policy '{other}'"))),
+        other => {
+            return Err(fail(format!(
+                "invalid restart policy: unknown policy '{other}'"
+            )))
+        }
     })
 }
 
@@ -301,8 +305,16 @@ fn file_refs(
             name,
             sw::SecretReferenceFileTarget {
                 name: target,
-                uid: if r.uid.is_empty() { "0".into() } else { r.uid.clone() },
-                gid: if r.gid.is_empty() { "0".into() } else { r.gid.clone() },
+                uid: if r.uid.is_empty() {
+                    "0".into()
+                } else {
+                    r.uid.clone()
+                },
+                gid: if r.gid.is_empty() {
+                    "0".into()
+                } else {
+                    r.gid.clone()
+                },
                 mode: r.mode.map(|m| m.0).unwrap_or(0o444),
             },
         ));
@@ -594,12 +606,14 @@ fn convert_service(
             restart_policy: restart_policy(s)?,
             placement: Some(placement),
             networks,
-            log_driver: s.logging.as_ref().filter(|l| !l.driver.is_empty()).map(|l| {
-                sw::Driver {
+            log_driver: s
+                .logging
+                .as_ref()
+                .filter(|l| !l.driver.is_empty())
+                .map(|l| sw::Driver {
                     name: l.driver.clone(),
                     options: Some(l.options.clone()),
-                }
-            }),
+                }),
             ..Default::default()
         },
         mode,
@@ -672,8 +686,12 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             let name = s(svc, &["Spec", "Name"]);
             if !wanted.contains(&name) {
                 println!("Removing service {name}");
-                c.call("DELETE", &format!("/services/{}", q(&s(svc, &["ID"]))), Body::None)?
-                    .bytes()?;
+                c.call(
+                    "DELETE",
+                    &format!("/services/{}", q(&s(svc, &["ID"]))),
+                    Body::None,
+                )?
+                .bytes()?;
             }
         }
     }
@@ -775,14 +793,18 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                         Body::Json(spec),
                     )
                     .and_then(|r| r.bytes())
-                    .map_err(|e| fail(format!("failed to update {kind} {name}: {}", e.message())))?;
+                    .map_err(|e| {
+                        fail(format!("failed to update {kind} {name}: {}", e.message()))
+                    })?;
                     ids.insert(name, id);
                 }
                 Err(_) => {
                     println!("Creating {kind} {name}");
                     let v = c
                         .post_json(&format!("{path}/create"), Body::Json(spec))
-                        .map_err(|e| fail(format!("failed to create {kind} {name}: {}", e.message())))?;
+                        .map_err(|e| {
+                            fail(format!("failed to create {kind} {name}: {}", e.message()))
+                        })?;
                     ids.insert(name, s(&v, &["ID"]));
                 }
             }
@@ -829,7 +851,9 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                 println!("Creating service {name}");
                 let v = cl
                     .post_json("/services/create", Body::Json(body))
-                    .map_err(|e| fail(format!("failed to create service {name}: {}", e.message())))?;
+                    .map_err(|e| {
+                        fail(format!("failed to create service {name}: {}", e.message()))
+                    })?;
                 ids.push(s(&v, &["ID"]));
             }
         }
@@ -880,7 +904,10 @@ fn ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let f = filters_json(&[NS_LABEL.to_string()].map(|l| format!("label={l}")))
         .map_err(fail)?
         .unwrap_or_default();
-    let svcs = c.get_json(&format!("/services{}", query(&[format!("filters={}", q(&f))])))?;
+    let svcs = c.get_json(&format!(
+        "/services{}",
+        query(&[format!("filters={}", q(&f))])
+    ))?;
     let mut stacks: BTreeMap<String, usize> = BTreeMap::new();
     for svc in svcs.as_array().cloned().unwrap_or_default() {
         let ns = s(&svc, &["Spec", "Labels", NS_LABEL]);
@@ -896,7 +923,10 @@ fn ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         fmt,
         "table {{.Name}}\t{{.Services}}",
         &[("Name", "NAME"), ("Services", "SERVICES")],
-        &rows.iter().map(berth_cli::format::from_json).collect::<Vec<_>>(),
+        &rows
+            .iter()
+            .map(berth_cli::format::from_json)
+            .collect::<Vec<_>>(),
     )
     .map_err(|e| fail(e.to_string()))?;
     Ok(0)
@@ -997,7 +1027,8 @@ fn rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         let configs = c.get_json(&format!("/configs{f}"))?;
         let nets = c.get_json(&format!("/networks{f}"))?;
         let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
-        let (svcs, secrets, configs, nets) = (list(&svcs), list(&secrets), list(&configs), list(&nets));
+        let (svcs, secrets, configs, nets) =
+            (list(&svcs), list(&secrets), list(&configs), list(&nets));
         if svcs.is_empty() && secrets.is_empty() && configs.is_empty() && nets.is_empty() {
             eprintln!("Nothing found in stack: {ns}");
             continue;
@@ -1008,7 +1039,11 @@ fn rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             let name = s(v, &["Spec", "Name"]);
             println!("Removing service {name}");
             if let Err(e) = c
-                .call("DELETE", &format!("/services/{}", q(&s(v, &["ID"]))), Body::None)
+                .call(
+                    "DELETE",
+                    &format!("/services/{}", q(&s(v, &["ID"]))),
+                    Body::None,
+                )
                 .and_then(|r| r.bytes())
             {
                 errs.push(format!("Failed to remove service {name}: {}", e.message()));
@@ -1021,7 +1056,11 @@ fn rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                 let name = s(v, &["Spec", "Name"]);
                 println!("Removing {kind} {name}");
                 if let Err(e) = c
-                    .call("DELETE", &format!("/{kind}s/{}", q(&s(v, &["ID"]))), Body::None)
+                    .call(
+                        "DELETE",
+                        &format!("/{kind}s/{}", q(&s(v, &["ID"]))),
+                        Body::None,
+                    )
                     .and_then(|r| r.bytes())
                 {
                     errs.push(format!("Failed to remove {kind} {name}: {}", e.message()));
@@ -1034,7 +1073,11 @@ fn rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             let name = s(v, &["Name"]);
             println!("Removing network {name}");
             if let Err(e) = c
-                .call("DELETE", &format!("/networks/{}", q(&s(v, &["Id"]))), Body::None)
+                .call(
+                    "DELETE",
+                    &format!("/networks/{}", q(&s(v, &["Id"]))),
+                    Body::None,
+                )
                 .and_then(|r| r.bytes())
             {
                 errs.push(format!("Failed to remove network {name}: {}", e.message()));
@@ -1049,7 +1092,9 @@ fn rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                     break;
                 }
                 if std::time::Instant::now() > deadline {
-                    errs.push(format!("timed out waiting for the tasks of stack {ns} to go"));
+                    errs.push(format!(
+                        "timed out waiting for the tasks of stack {ns} to go"
+                    ));
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
@@ -1072,7 +1117,10 @@ mod tests {
             ..Default::default()
         };
         let r = restart_policy(&s).unwrap().unwrap();
-        assert_eq!((r.condition.as_str(), r.max_attempts), ("on-failure", Some(3)));
+        assert_eq!(
+            (r.condition.as_str(), r.max_attempts),
+            ("on-failure", Some(3))
+        );
         s.restart = "unless-stopped".into();
         assert_eq!(restart_policy(&s).unwrap().unwrap().condition, "any");
         s.restart = "no".into();

@@ -158,9 +158,9 @@ async fn open_swarm(
         settings.data_root.join("swarm"),
     ));
     let cluster = berth_swarm::Cluster::open(&settings.data_root, facts, exec).await;
-    engine.set_swarm_attacher(Some(std::sync::Arc::new(
-        routes::swarm::ClusterAttacher(std::sync::Arc::downgrade(&cluster)),
-    )));
+    engine.set_swarm_attacher(Some(std::sync::Arc::new(routes::swarm::ClusterAttacher(
+        std::sync::Arc::downgrade(&cluster),
+    ))));
     cluster
 }
 

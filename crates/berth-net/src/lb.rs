@@ -55,7 +55,12 @@ pub fn netns_script(vips: &[Vip]) -> String {
             );
             let _ = writeln!(refuse, "\t\tip daddr {} reject", v.vip);
         } else {
-            let _ = writeln!(nat, "\t\tip daddr {} dnat to {}", v.vip, spread(&v.backends));
+            let _ = writeln!(
+                nat,
+                "\t\tip daddr {} dnat to {}",
+                v.vip,
+                spread(&v.backends)
+            );
         }
     }
     let _ = write!(
@@ -121,7 +126,9 @@ mod tests {
             },
         ]);
         assert!(
-            s.contains("ip daddr 10.0.1.2 dnat to numgen inc mod 2 map { 0 : 10.0.1.5, 1 : 10.0.1.6 }"),
+            s.contains(
+                "ip daddr 10.0.1.2 dnat to numgen inc mod 2 map { 0 : 10.0.1.5, 1 : 10.0.1.6 }"
+            ),
             "{s}"
         );
         assert!(s.contains("ip daddr 10.0.1.3 reject"), "{s}");

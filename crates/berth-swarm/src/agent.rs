@@ -77,8 +77,7 @@ pub trait Executor: Send + Sync + 'static {
     /// Whether the container runs (network attachments are kept only for those).
     fn running(&self, container_id: &str) -> impl Future<Output = bool> + Send;
     /// Makes this node's copy of a swarm network.
-    fn ensure_network(&self, n: SwarmNetwork)
-        -> impl Future<Output = Result<(), String>> + Send;
+    fn ensure_network(&self, n: SwarmNetwork) -> impl Future<Output = Result<(), String>> + Send;
     /// Removes this node's copy of a swarm network (nothing while containers use it).
     fn remove_network(&self, id: &str) -> impl Future<Output = ()> + Send;
     /// The swarm networks this node has a copy of.
@@ -404,8 +403,7 @@ impl<E: Executor> Agent<E> {
                     containers.insert(f.task_id.clone(), f.container_id.clone());
                     if f.running {
                         // A task still waiting for its health check goes on waiting.
-                        let starting =
-                            t.status.state != "running" && !is_terminal(&t.status.state);
+                        let starting = t.status.state != "running" && !is_terminal(&t.status.state);
                         tokio::spawn(follow(
                             self.exec.clone(),
                             tx.clone(),

@@ -51,7 +51,9 @@ pub fn vni_of(n: &Network) -> Option<u32> {
 /// The lowest VXLAN id above the ingress one that no network has.
 pub fn next_vni(st: &State) -> u32 {
     let used: BTreeSet<u32> = st.networks.values().filter_map(vni_of).collect();
-    (INGRESS_VNI + 1..).find(|v| !used.contains(v)).unwrap_or(INGRESS_VNI + 1)
+    (INGRESS_VNI + 1..)
+        .find(|v| !used.contains(v))
+        .unwrap_or(INGRESS_VNI + 1)
 }
 
 /// The first `size`-bit subnet of the pools that overlaps none of `taken`.
@@ -66,7 +68,10 @@ pub fn pick_subnet(pools: &[String], size: u32, taken: &[Ipv4Net]) -> Option<Ipv
             continue;
         };
         for s in subnets {
-            if !taken.iter().any(|t| t.contains(&s.network()) || s.contains(&t.network())) {
+            if !taken
+                .iter()
+                .any(|t| t.contains(&s.network()) || s.contains(&t.network()))
+            {
                 return Some(s);
             }
         }
@@ -345,8 +350,8 @@ pub fn allocate(st: &State) -> Vec<Op> {
 mod tests {
     use super::*;
     use berth_api::swarm::{
-        Driver, EndpointSpec, IpamConfig, IpamOptions, NetworkSpec, ReplicatedService,
-        ServiceMode, TaskSpec, TaskStatus,
+        Driver, EndpointSpec, IpamConfig, IpamOptions, NetworkSpec, ReplicatedService, ServiceMode,
+        TaskSpec, TaskStatus,
     };
 
     fn net(id: &str, name: &str, subnet: &str, ingress: bool) -> Network {
@@ -418,7 +423,10 @@ mod tests {
 
     #[test]
     fn subnets_skip_what_is_taken() {
-        let taken = vec!["10.0.0.0/24".parse().unwrap(), "10.0.2.0/23".parse().unwrap()];
+        let taken = vec![
+            "10.0.0.0/24".parse().unwrap(),
+            "10.0.2.0/23".parse().unwrap(),
+        ];
         let pools = vec!["10.0.0.0/8".to_string()];
         assert_eq!(
             pick_subnet(&pools, 24, &taken),
@@ -493,7 +501,10 @@ mod tests {
         ended.status.state = "failed".into();
         st.tasks.insert("t1".into(), ended);
         let mut pools = Pools::of(&st);
-        assert_eq!(pools.take(&st.networks["ov"]).as_deref(), Some("10.0.1.4/24"));
+        assert_eq!(
+            pools.take(&st.networks["ov"]).as_deref(),
+            Some("10.0.1.4/24")
+        );
     }
 
     #[test]

@@ -72,13 +72,16 @@ fn pem_der(pem: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("bad certificate PEM: {e}"))
 }
 
-/// One DER element at the start of `b`: (its whole encoding, its contents, the rest).
-fn tlv(b: &[u8]) -> Result<(&[u8], &[u8], &[u8]), String> {
+/// A DER element: its whole encoding, its contents, and what follows it.
+type Tlv<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+
+/// One DER element at the start of `b`.
+fn tlv(b: &[u8]) -> Result<Tlv<'_>, String> {
     let bad = || "bad certificate DER".to_string();
     if b.len() < 2 {
         return Err(bad());
     }
-    let (len, head) = match b[1] {
+    let (len, head): (usize, usize) = match b[1] {
         l if l < 0x80 => (l as usize, 2),
         0x81 => (*b.get(2).ok_or_else(bad)? as usize, 3),
         0x82 => (
@@ -87,7 +90,10 @@ fn tlv(b: &[u8]) -> Result<(&[u8], &[u8], &[u8]), String> {
         ),
         _ => return Err(bad()),
     };
-    let end = (head as usize).checked_add(len).filter(|e| *e <= b.len()).ok_or_else(bad)?;
+    let end = head
+        .checked_add(len)
+        .filter(|e| *e <= b.len())
+        .ok_or_else(bad)?;
     Ok((&b[..end], &b[head..end], &b[end..]))
 }
 
@@ -132,6 +138,10 @@ mod tests {
         assert!(spki
             .windows(9)
             .any(|w| w == [0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]));
-        assert_ne!(generate().unwrap().cert_pem, ca.cert_pem, "a new key each time");
+        assert_ne!(
+            generate().unwrap().cert_pem,
+            ca.cert_pem,
+            "a new key each time"
+        );
     }
 }

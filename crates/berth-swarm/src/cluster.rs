@@ -239,8 +239,7 @@ fn valid_dns_name(n: &str) -> bool {
     n.len() <= 63
         && edge(n.chars().next())
         && edge(n.chars().last())
-        && n
-            .chars()
+        && n.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -665,13 +664,17 @@ impl<E: Executor> Cluster<E> {
             ));
         }
         let was_locked = c.info.spec.encryption_config.auto_lock_managers;
-        if !spec.ca_config.signing_ca_cert.is_empty() || !spec.ca_config.signing_ca_key.is_empty()
-        {
+        if !spec.ca_config.signing_ca_cert.is_empty() || !spec.ca_config.signing_ca_key.is_empty() {
             return Err(SwarmError::InvalidArgument(
                 "rotating to a given root CA certificate and key is not supported by berth: use `swarm ca --rotate` without them".into(),
             ));
         }
-        if spec.ca_config.external_cas.as_ref().is_some_and(|e| !e.is_empty()) {
+        if spec
+            .ca_config
+            .external_cas
+            .as_ref()
+            .is_some_and(|e| !e.is_empty())
+        {
             return Err(SwarmError::InvalidArgument(
                 "external CAs are not supported by berth".into(),
             ));
@@ -685,7 +688,10 @@ impl<E: Executor> Cluster<E> {
             let tls = crate::ca::tls_info(&ca.cert_pem).map_err(SwarmError::Internal)?;
             c.info.tls_info = tls.clone();
             c.root_ca_key = ca.key_pem;
-            for n in store.shared.read(|s| s.nodes.values().cloned().collect::<Vec<_>>()) {
+            for n in store
+                .shared
+                .read(|s| s.nodes.values().cloned().collect::<Vec<_>>())
+            {
                 let mut n = n;
                 n.description.tls_info = tls.clone();
                 node_ops.push(Op::Update {
@@ -989,7 +995,11 @@ impl<E: Executor> Cluster<E> {
                 ));
             }
             if p.published_port != 0 {
-                let proto = if p.protocol.is_empty() { "tcp" } else { &p.protocol };
+                let proto = if p.protocol.is_empty() {
+                    "tcp"
+                } else {
+                    &p.protocol
+                };
                 if !published.insert((proto.to_string(), p.published_port, ingress)) {
                     return Err(inv("EndpointSpec: duplicate published ports provided"));
                 }
@@ -1290,9 +1300,10 @@ impl<E: Executor> Cluster<E> {
         let taken = self.taken_subnets(&st);
         let (subnet, gateway) = match ipam.configs.first() {
             Some(c) if !c.subnet.is_empty() => {
-                let subnet: ipnet::Ipv4Net = c.subnet.parse().map_err(|_| {
-                    inv(format!("ipam configuration: invalid subnet {}", c.subnet))
-                })?;
+                let subnet: ipnet::Ipv4Net = c
+                    .subnet
+                    .parse()
+                    .map_err(|_| inv(format!("ipam configuration: invalid subnet {}", c.subnet)))?;
                 if !c.range.is_empty() {
                     return Err(SwarmError::InvalidArgument(
                         "an IP range on overlay networks is not supported by berth".into(),
@@ -1855,10 +1866,15 @@ fn allocate_and_schedule(st: &State, now: &str) -> Vec<Op> {
     if alloc.is_empty() {
         return schedule(st, now);
     }
-    if alloc
-        .iter()
-        .any(|o| matches!(o, Op::Update { object: Object::Service(_), .. }))
-    {
+    if alloc.iter().any(|o| {
+        matches!(
+            o,
+            Op::Update {
+                object: Object::Service(_),
+                ..
+            }
+        )
+    }) {
         return alloc;
     }
     let mut next = st.clone();

@@ -167,12 +167,16 @@ mod tests {
     #[test]
     fn records_vips_mesh_and_needed_networks() {
         let mut st = State::default();
-        st.networks
-            .insert("ing".into(), net("ing", INGRESS, "10.0.0.0/24", true, false));
+        st.networks.insert(
+            "ing".into(),
+            net("ing", INGRESS, "10.0.0.0/24", true, false),
+        );
         st.networks
             .insert("ov".into(), net("ov", "front", "10.0.1.0/24", false, false));
-        st.networks
-            .insert("att".into(), net("att", "tools", "10.0.2.0/24", false, true));
+        st.networks.insert(
+            "att".into(),
+            net("att", "tools", "10.0.2.0/24", false, true),
+        );
         let mut spec = ServiceSpec {
             name: "web".into(),
             task_template: TaskSpec {

@@ -567,7 +567,10 @@ fn update_failures<'a>(
         })
         .filter(|t| {
             let never_ran = matches!(t.status.message.as_str(), "starting" | "preparing");
-            let lived = match (parse_time(&t.meta.created_at), parse_time(&t.status.timestamp)) {
+            let lived = match (
+                parse_time(&t.meta.created_at),
+                parse_time(&t.status.timestamp),
+            ) {
                 (Some(c), Some(e)) => (e - c).num_nanoseconds().unwrap_or(i64::MAX),
                 _ => 0,
             };

@@ -55,38 +55,67 @@ fn wait_running(d: &TestDaemon, service: &str, n: usize) {
         eventually(60, || running_tasks(d, service) == n
             && d.run(
                 Client::Docker,
-                &["service", "ls", "--filter", &format!("name={service}"), "--format", "{{.Replicas}}"]
+                &[
+                    "service",
+                    "ls",
+                    "--filter",
+                    &format!("name={service}"),
+                    "--format",
+                    "{{.Replicas}}"
+                ]
             )
             .out()
                 == format!("{n}/{n}")),
         "{service}: {} running\n{}",
         running_tasks(d, service),
-        d.run(Client::Docker, &["service", "ps", "--no-trunc", service]).out()
+        d.run(Client::Docker, &["service", "ps", "--no-trunc", service])
+            .out()
     );
 }
 
 /// `reply-HOST` answers of `n` connections from a client container on `net` to `target`.
-fn replies_from_client(d: &TestDaemon, c: Client, net: &str, target: &str, n: usize) -> Vec<String> {
-    let script = format!(
-        "for i in $(seq {n}); do nc -w 2 {target} 80 </dev/null; sleep 0.1; done"
-    );
-    run(d, c, &["run", "--rm", "--network", net, "busybox", "sh", "-c", &script])
-        .success()
-        .lines()
-        .into_iter()
-        .filter(|l| l.starts_with("reply-"))
-        .collect()
+fn replies_from_client(
+    d: &TestDaemon,
+    c: Client,
+    net: &str,
+    target: &str,
+    n: usize,
+) -> Vec<String> {
+    let script = format!("for i in $(seq {n}); do nc -w 2 {target} 80 </dev/null; sleep 0.1; done");
+    run(
+        d,
+        c,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "busybox",
+            "sh",
+            "-c",
+            &script,
+        ],
+    )
+    .success()
+    .lines()
+    .into_iter()
+    .filter(|l| l.starts_with("reply-"))
+    .collect()
 }
 
 /// The addresses `nslookup NAME` gives in a fresh client container on `net`.
 fn lookup(d: &TestDaemon, c: Client, net: &str, name: &str) -> BTreeSet<String> {
-    run(d, c, &["run", "--rm", "--network", net, "busybox", "nslookup", name])
-        .out()
-        .split("\n\n")
-        .skip(1)
-        .flat_map(|b| b.lines().map(str::to_string).collect::<Vec<_>>())
-        .filter_map(|l| l.strip_prefix("Address:").map(|a| a.trim().to_string()))
-        .collect()
+    run(
+        d,
+        c,
+        &["run", "--rm", "--network", net, "busybox", "nslookup", name],
+    )
+    .out()
+    .split("\n\n")
+    .skip(1)
+    .flat_map(|b| b.lines().map(str::to_string).collect::<Vec<_>>())
+    .filter_map(|l| l.strip_prefix("Address:").map(|a| a.trim().to_string()))
+    .collect()
 }
 
 fn web_service(d: &TestDaemon, c: Client, name: &str, replicas: &str, extra: &[&str]) {
@@ -113,11 +142,30 @@ fn overlay_vip_dns_and_balancing(c: Client) {
     let d = TestDaemon::start();
     init(&d, c);
     let n = d.net.n;
-    run(&d, c, &["network", "create", "-d", "overlay", "--attachable", "front"]).success();
     run(
         &d,
         c,
-        &["network", "ls", "--filter", "name=front", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"],
+        &[
+            "network",
+            "create",
+            "-d",
+            "overlay",
+            "--attachable",
+            "front",
+        ],
+    )
+    .success();
+    run(
+        &d,
+        c,
+        &[
+            "network",
+            "ls",
+            "--filter",
+            "name=front",
+            "--format",
+            "{{.Name}} {{.Driver}} {{.Scope}}",
+        ],
     )
     .success()
     .stdout_is("front overlay swarm\n");
@@ -125,14 +173,26 @@ fn overlay_vip_dns_and_balancing(c: Client) {
     run(
         &d,
         c,
-        &["network", "inspect", "ingress", "--format", "{{.Ingress}} {{(index .IPAM.Config 0).Subnet}}"],
+        &[
+            "network",
+            "inspect",
+            "ingress",
+            "--format",
+            "{{.Ingress}} {{(index .IPAM.Config 0).Subnet}}",
+        ],
     )
     .success()
     .stdout_is(&format!("true 10.216.{n}.0/26\n"));
     run(
         &d,
         c,
-        &["network", "inspect", "front", "--format", "{{.Attachable}} {{(index .IPAM.Config 0).Subnet}}"],
+        &[
+            "network",
+            "inspect",
+            "front",
+            "--format",
+            "{{.Attachable}} {{(index .IPAM.Config 0).Subnet}}",
+        ],
     )
     .success()
     .stdout_is(&format!("true 10.216.{n}.64/26\n"));
@@ -142,7 +202,13 @@ fn overlay_vip_dns_and_balancing(c: Client) {
     let vip = run(
         &d,
         c,
-        &["service", "inspect", "web", "--format", "{{(index .Endpoint.VirtualIPs 0).Addr}}"],
+        &[
+            "service",
+            "inspect",
+            "web",
+            "--format",
+            "{{(index .Endpoint.VirtualIPs 0).Addr}}",
+        ],
     )
     .success()
     .out();
@@ -159,7 +225,11 @@ fn overlay_vip_dns_and_balancing(c: Client) {
             let seen: BTreeSet<String> = replies_from_client(&d, c, "front", "web", 9)
                 .into_iter()
                 .collect();
-            seen == BTreeSet::from(["reply-web-1".into(), "reply-web-2".into(), "reply-web-3".into()])
+            seen == BTreeSet::from([
+                "reply-web-1".into(),
+                "reply-web-2".into(),
+                "reply-web-3".into(),
+            ])
         }),
         "VIP balancing"
     );
@@ -173,22 +243,54 @@ fn overlay_vip_dns_and_balancing(c: Client) {
     assert!(eventually(30, || lookup(&d, c, "front", "tasks.web").len() == 1));
 
     // dnsrr: the name gives the tasks' addresses, and there is no VIP.
-    web_service(&d, c, "db", "2", &["--network", "front", "--endpoint-mode", "dnsrr"]);
+    web_service(
+        &d,
+        c,
+        "db",
+        "2",
+        &["--network", "front", "--endpoint-mode", "dnsrr"],
+    );
     wait_running(&d, "db", 2);
-    run(&d, c, &["service", "inspect", "db", "--format", "{{json .Endpoint.VirtualIPs}}"])
-        .success()
-        .stdout_is("null\n");
+    run(
+        &d,
+        c,
+        &[
+            "service",
+            "inspect",
+            "db",
+            "--format",
+            "{{json .Endpoint.VirtualIPs}}",
+        ],
+    )
+    .success()
+    .stdout_is("null\n");
     assert!(eventually(30, || lookup(&d, c, "front", "db").len() == 2));
-    assert_eq!(lookup(&d, c, "front", "db"), lookup(&d, c, "front", "tasks.db"));
+    assert_eq!(
+        lookup(&d, c, "front", "db"),
+        lookup(&d, c, "front", "tasks.db")
+    );
 
     // Refusals, with moby's messages.
     run(&d, c, &["network", "create", "-d", "overlay", "back"]).success();
     run(&d, c, &["run", "--rm", "--network", "back", "busybox", "true"])
         .failure()
         .stderr_contains("Could not attach to network back: rpc error: code = PermissionDenied desc = network back not manually attachable");
-    run(&d, c, &["service", "create", "-d", "--network", "nosuch", "busybox", "sleep", "1"])
-        .failure()
-        .stderr_contains("network nosuch not found");
+    run(
+        &d,
+        c,
+        &[
+            "service",
+            "create",
+            "-d",
+            "--network",
+            "nosuch",
+            "busybox",
+            "sleep",
+            "1",
+        ],
+    )
+    .failure()
+    .stderr_contains("network nosuch not found");
     run(&d, c, &["network", "create", "localnet"]).success();
     run(&d, c, &["service", "create", "-d", "--network", "localnet", "busybox", "sleep", "1"])
         .failure()
@@ -196,7 +298,18 @@ fn overlay_vip_dns_and_balancing(c: Client) {
     run(
         &d,
         c,
-        &["service", "create", "-d", "--endpoint-mode", "dnsrr", "-p", "8080:80", "busybox", "sleep", "1"],
+        &[
+            "service",
+            "create",
+            "-d",
+            "--endpoint-mode",
+            "dnsrr",
+            "-p",
+            "8080:80",
+            "busybox",
+            "sleep",
+            "1",
+        ],
     )
     .failure()
     .stderr_contains("port published with ingress mode can't be used with dnsrr mode");
@@ -213,14 +326,25 @@ fn overlay_vip_dns_and_balancing(c: Client) {
     assert!(eventually(30, || run(
         &d,
         c,
-        &["network", "ls", "--filter", "driver=overlay", "--format", "{{.Name}}"]
+        &[
+            "network",
+            "ls",
+            "--filter",
+            "driver=overlay",
+            "--format",
+            "{{.Name}}"
+        ]
     )
     .out()
         == "ingress"));
     run(&d, c, &["swarm", "leave", "--force"]).success();
-    run(&d, c, &["network", "ls", "--filter", "driver=overlay", "-q"])
-        .success()
-        .stdout_is("");
+    run(
+        &d,
+        c,
+        &["network", "ls", "--filter", "driver=overlay", "-q"],
+    )
+    .success()
+    .stdout_is("");
 }
 
 #[test]
@@ -262,16 +386,37 @@ fn routing_mesh(c: Client) {
         host_replies(p1, 6)
     );
     // A port already published by another service, with swarmkit's message.
-    run(&d, c, &["service", "create", "-d", "--name", "other", "-p", &format!("{p1}:81"), "busybox", "sleep", "1"])
-        .failure()
-        .stderr_contains(&format!("port '{p1}' is already in use by service 'web'"));
+    run(
+        &d,
+        c,
+        &[
+            "service",
+            "create",
+            "-d",
+            "--name",
+            "other",
+            "-p",
+            &format!("{p1}:81"),
+            "busybox",
+            "sleep",
+            "1",
+        ],
+    )
+    .failure()
+    .stderr_contains(&format!("port '{p1}' is already in use by service 'web'"));
     // Without a published port the swarm picks one from 30000-32767.
     web_service(&d, c, "auto", "1", &["-p", "80"]);
     wait_running(&d, "auto", 1);
     let dynamic: u16 = run(
         &d,
         c,
-        &["service", "inspect", "auto", "--format", "{{(index .Endpoint.Ports 0).PublishedPort}}"],
+        &[
+            "service",
+            "inspect",
+            "auto",
+            "--format",
+            "{{(index .Endpoint.Ports 0).PublishedPort}}",
+        ],
     )
     .success()
     .out()
@@ -290,10 +435,16 @@ fn routing_mesh(c: Client) {
     wait_running(&d, "hosted", 1);
     assert!(eventually(30, || host_replies(p2, 2).contains("reply-hosted-1")));
     // Unpublished by an update, the port stops answering.
-    run(&d, c, &["service", "update", "-d", "--publish-rm", "80", "web"]).success();
+    run(
+        &d,
+        c,
+        &["service", "update", "-d", "--publish-rm", "80", "web"],
+    )
+    .success();
     assert!(eventually(60, || host_replies(p1, 2).is_empty()));
     run(&d, c, &["service", "rm", "web", "auto", "hosted"]).success();
-    assert!(eventually(60, || host_replies(p2, 1).is_empty() && host_replies(dynamic, 1).is_empty()));
+    assert!(eventually(60, || host_replies(p2, 1).is_empty()
+        && host_replies(dynamic, 1).is_empty()));
     run(&d, c, &["swarm", "leave", "--force"]).success();
 }
 

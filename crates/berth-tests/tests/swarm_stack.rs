@@ -152,23 +152,43 @@ fn stack_walkthrough(c: Client) {
     ] {
         assert!(out.contains(want), "{want:?} not in {out}");
     }
-    run(&d, c, &["stack", "ls", "--format", "{{.Name}} {{.Services}}"])
-        .success()
-        .stdout_is("myapp 2\n");
+    run(
+        &d,
+        c,
+        &["stack", "ls", "--format", "{{.Name}} {{.Services}}"],
+    )
+    .success()
+    .stdout_is("myapp 2\n");
     assert!(eventually(90, || running_of(&d, "myapp_web").len() == 2
         && running_of(&d, "myapp_db").len() == 1));
     // The tasks' states follow their containers' (the agent reports them).
     assert!(eventually(30, || run(
         &d,
         c,
-        &["stack", "services", "myapp", "--format", "{{.Name}} {{.Replicas}}"]
+        &[
+            "stack",
+            "services",
+            "myapp",
+            "--format",
+            "{{.Name}} {{.Replicas}}"
+        ]
     )
     .out()
         == "myapp_db 1/1\nmyapp_web 2/2"));
-    run(&d, c, &["stack", "ps", "myapp", "--format", "{{.Name}} {{.CurrentState}}"])
-        .success()
-        .stdout_contains("myapp_web.1 Running")
-        .stdout_contains("myapp_db.1 Running");
+    run(
+        &d,
+        c,
+        &[
+            "stack",
+            "ps",
+            "myapp",
+            "--format",
+            "{{.Name}} {{.CurrentState}}",
+        ],
+    )
+    .success()
+    .stdout_contains("myapp_web.1 Running")
+    .stdout_contains("myapp_db.1 Running");
     // deploy: settings as the service shows them.
     run(
         &d,
@@ -189,28 +209,63 @@ fn stack_walkthrough(c: Client) {
     .stdout_contains(r#""MaxFailureRatio":0.3"#);
     // Secrets (stack-scoped and external) and the config reach the tasks.
     let web = running_of(&d, "myapp_web").remove(0);
-    run(&d, c, &["exec", &web, "cat", "/run/secrets/db_password", "/etc/app.conf"])
-        .success()
-        .stdout_is("pw-123level=debug\n");
+    run(
+        &d,
+        c,
+        &[
+            "exec",
+            &web,
+            "cat",
+            "/run/secrets/db_password",
+            "/etc/app.conf",
+        ],
+    )
+    .success()
+    .stdout_is("pw-123level=debug\n");
     let db = running_of(&d, "myapp_db").remove(0);
-    run(&d, c, &["exec", &db, "stat", "-c", "%a %n", "/run/secrets/key"])
-        .success()
-        .stdout_is("400 /run/secrets/key\n");
+    run(
+        &d,
+        c,
+        &["exec", &db, "stat", "-c", "%a %n", "/run/secrets/key"],
+    )
+    .success()
+    .stdout_is("400 /run/secrets/key\n");
     // The short service name is an alias on the stack's network; the port is published.
     assert!(eventually(30, || run(
         &d,
         c,
-        &["run", "--rm", "--network", "myapp_app_network", "busybox", "sh", "-c", "nc -w 2 web 80 </dev/null"],
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "myapp_app_network",
+            "busybox",
+            "sh",
+            "-c",
+            "nc -w 2 web 80 </dev/null"
+        ],
     )
     .out()
     .starts_with("reply-web-")));
     assert!(eventually(30, || fetch(port).starts_with("reply-web-")));
     // A second file on top: more replicas; the stack's services are updated in place.
-    let more = write(&dir, "more.yml", "version: '3.8'\nservices:\n  web:\n    deploy:\n      replicas: 3\n");
+    let more = write(
+        &dir,
+        "more.yml",
+        "version: '3.8'\nservices:\n  web:\n    deploy:\n      replicas: 3\n",
+    );
     run(
         &d,
         c,
-        &["stack", "deploy", "-c", &file, "-c", &more.to_string_lossy(), "myapp"],
+        &[
+            "stack",
+            "deploy",
+            "-c",
+            &file,
+            "-c",
+            &more.to_string_lossy(),
+            "myapp",
+        ],
     )
     .success()
     .stdout_contains("Updating service myapp_web (id: ");
@@ -232,13 +287,24 @@ fn stack_walkthrough(c: Client) {
     run(
         &d,
         c,
-        &["stack", "deploy", "--prune", "-c", &only_web.to_string_lossy(), "myapp"],
+        &[
+            "stack",
+            "deploy",
+            "--prune",
+            "-c",
+            &only_web.to_string_lossy(),
+            "myapp",
+        ],
     )
     .success()
     .stdout_contains("Removing service myapp_db");
-    run(&d, c, &["stack", "services", "myapp", "--format", "{{.Name}}"])
-        .success()
-        .stdout_is("myapp_web\n");
+    run(
+        &d,
+        c,
+        &["stack", "services", "myapp", "--format", "{{.Name}}"],
+    )
+    .success()
+    .stdout_is("myapp_web\n");
     // stack rm: services, stack secrets, configs and networks go; the external secret stays.
     run(&d, c, &["stack", "rm", "myapp"])
         .success()
@@ -257,7 +323,13 @@ fn stack_walkthrough(c: Client) {
     assert!(eventually(30, || run(
         &d,
         c,
-        &["network", "ls", "-q", "--filter", "label=com.docker.stack.namespace=myapp"]
+        &[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            "label=com.docker.stack.namespace=myapp"
+        ]
     )
     .out()
     .is_empty()));
@@ -377,23 +449,60 @@ fn seed_stack(c: Client) {
         .stdin("mypassword")
         .run()
         .success();
-    run(&d, c, &["stack", "deploy", "-c", &file.to_string_lossy(), "myapp"]).success();
-    run(&d, c, &["stack", "ls", "--format", "{{.Name}} {{.Services}}"])
-        .success()
-        .stdout_is("myapp 3\n");
-    run(&d, c, &["stack", "services", "myapp", "--format", "{{.Name}} {{.Mode}} {{.Replicas}}"])
-        .success()
-        .stdout_is("myapp_db replicated 0/1\nmyapp_redis replicated 0/1\nmyapp_web replicated 0/3\n");
+    run(
+        &d,
+        c,
+        &["stack", "deploy", "-c", &file.to_string_lossy(), "myapp"],
+    )
+    .success();
+    run(
+        &d,
+        c,
+        &["stack", "ls", "--format", "{{.Name}} {{.Services}}"],
+    )
+    .success()
+    .stdout_is("myapp 3\n");
+    run(
+        &d,
+        c,
+        &[
+            "stack",
+            "services",
+            "myapp",
+            "--format",
+            "{{.Name}} {{.Mode}} {{.Replicas}}",
+        ],
+    )
+    .success()
+    .stdout_is("myapp_db replicated 0/1\nmyapp_redis replicated 0/1\nmyapp_web replicated 0/3\n");
     assert!(eventually(30, || run(
         &d,
         c,
-        &["stack", "ps", "myapp", "--no-trunc", "--format", "{{.Name}} {{.CurrentState}} {{.Error}}"],
+        &[
+            "stack",
+            "ps",
+            "myapp",
+            "--no-trunc",
+            "--format",
+            "{{.Name}} {{.CurrentState}} {{.Error}}"
+        ],
     )
     .out()
     .contains("myapp_web.1 Pending")));
-    run(&d, c, &["service", "ps", "myapp_web", "--no-trunc", "--format", "{{.Error}}"])
-        .success()
-        .stdout_contains("no suitable node (scheduling constraints not satisfied on 1 node)");
+    run(
+        &d,
+        c,
+        &[
+            "service",
+            "ps",
+            "myapp_web",
+            "--no-trunc",
+            "--format",
+            "{{.Error}}",
+        ],
+    )
+    .success()
+    .stdout_contains("no suitable node (scheduling constraints not satisfied on 1 node)");
     run(&d, c, &["stack", "rm", "myapp"]).success();
     run(&d, c, &["service", "ls", "-q"]).success().stdout_is("");
 }
@@ -426,13 +535,21 @@ fn swarm_stack_refusals() {
             .stderr_contains("network \"outside\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed");
     }
     let noimg = write(&dir, "noimg.yml", "services:\n  a:\n    build: .\n");
-    run(&d, Client::Berth, &["stack", "deploy", "-c", &noimg.to_string_lossy(), "bad"])
-        .failure()
-        .stderr_contains("Ignoring unsupported options: build");
+    run(
+        &d,
+        Client::Berth,
+        &["stack", "deploy", "-c", &noimg.to_string_lossy(), "bad"],
+    )
+    .failure()
+    .stderr_contains("Ignoring unsupported options: build");
     for c in Client::BOTH {
-        run(&d, c, &["stack", "deploy", "-c", &ext.to_string_lossy(), " "])
-            .failure()
-            .stderr_contains("invalid stack name: \" \"");
+        run(
+            &d,
+            c,
+            &["stack", "deploy", "-c", &ext.to_string_lossy(), " "],
+        )
+        .failure()
+        .stderr_contains("invalid stack name: \" \"");
     }
     run(&d, Client::Docker, &["service", "ls", "-q"])
         .success()

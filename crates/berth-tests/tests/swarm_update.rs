@@ -80,14 +80,20 @@ fn health_update(c: Client, action: &str) {
     .success();
     assert!(eventually(60, || running_images(&d, "app")
         == vec!["busybox:latest", "busybox:latest"]));
-    run(&d, c, &["service", "update", "-d", "--image", "busybox:sick", "app"]).success();
+    run(
+        &d,
+        c,
+        &["service", "update", "-d", "--image", "busybox:sick", "app"],
+    )
+    .success();
     let want = if action == "rollback" {
         "rollback_completed"
     } else {
         "paused"
     };
     assert!(
-        eventually(90, || inspect(&d, c, "app", "{{.UpdateStatus.State}}") == want),
+        eventually(90, || inspect(&d, c, "app", "{{.UpdateStatus.State}}")
+            == want),
         "{}\n{}",
         inspect(&d, c, "app", "{{json .UpdateStatus}}"),
         run(&d, c, &["service", "ps", "--no-trunc", "app"]).out()
@@ -111,7 +117,18 @@ fn health_update(c: Client, action: &str) {
         assert!(running_images(&d, "app").contains(&"busybox:latest".to_string()));
     }
     // The failed task shows why.
-    let errors = run(&d, c, &["service", "ps", "app", "--no-trunc", "--format", "{{.Error}}"]);
+    let errors = run(
+        &d,
+        c,
+        &[
+            "service",
+            "ps",
+            "app",
+            "--no-trunc",
+            "--format",
+            "{{.Error}}",
+        ],
+    );
     assert!(
         errors.success().out().contains("unhealthy container"),
         "{}",
@@ -163,7 +180,12 @@ fn swarm_upd_daemon_killed_during_an_update() {
     )
     .success();
     assert!(eventually(60, || running_images(&d, "roll").len() == 4));
-    run(&d, c, &["service", "update", "-d", "--image", "busybox:v2", "roll"]).success();
+    run(
+        &d,
+        c,
+        &["service", "update", "-d", "--image", "busybox:v2", "roll"],
+    )
+    .success();
     // Once the first task runs the new image (and before the last does), kill -9.
     assert!(eventually(60, || running_images(&d, "roll")
         .iter()
@@ -178,8 +200,12 @@ fn swarm_upd_daemon_killed_during_an_update() {
         running_images(&d, "roll"),
         run(&d, c, &["service", "ps", "roll"]).out()
     );
-    assert!(eventually(60, || inspect(&d, c, "roll", "{{.UpdateStatus.State}}")
-        == "completed"));
+    assert!(eventually(60, || inspect(
+        &d,
+        c,
+        "roll",
+        "{{.UpdateStatus.State}}"
+    ) == "completed"));
     // One running task per slot, no twins.
     let slots = run(
         &d,
@@ -200,8 +226,14 @@ fn swarm_upd_daemon_killed_during_an_update() {
         .map(|l| l.split(' ').next().unwrap_or_default().to_string())
         .collect();
     names.sort();
-    assert_eq!(names, vec!["roll.1", "roll.2", "roll.3", "roll.4"], "{slots:?}");
-    assert!(slots.iter().all(|l| l.contains("busybox:v2") && l.contains("Running")));
+    assert_eq!(
+        names,
+        vec!["roll.1", "roll.2", "roll.3", "roll.4"],
+        "{slots:?}"
+    );
+    assert!(slots
+        .iter()
+        .all(|l| l.contains("busybox:v2") && l.contains("Running")));
 }
 
 /// `--detach=false`: docker's progress lines (off a terminal: one per message, bars left
@@ -242,13 +274,28 @@ fn progress(c: Client) {
     ] {
         assert!(out.contains(want), "{want:?} in\n{out}");
     }
-    assert!(out.trim_end().ends_with(&format!("verify: Service {id} converged")), "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with(&format!("verify: Service {id} converged")),
+        "{out}"
+    );
     // An update shows the same, and a scale.
     run(&d, c, &["tag", "busybox", "busybox:v2"]).success();
-    run(&d, c, &["service", "update", "--detach=false", "--image", "busybox:v2", "p"])
-        .success()
-        .stdout_contains("overall progress: 2 out of 2 tasks")
-        .stdout_contains("verify: Service p converged");
+    run(
+        &d,
+        c,
+        &[
+            "service",
+            "update",
+            "--detach=false",
+            "--image",
+            "busybox:v2",
+            "p",
+        ],
+    )
+    .success()
+    .stdout_contains("overall progress: 2 out of 2 tasks")
+    .stdout_contains("verify: Service p converged");
 }
 
 #[test]
@@ -284,13 +331,23 @@ fn ca(c: Client) {
         .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
         .unwrap_or_default();
     assert!(subject.contains("CN = swarm-ca"), "{subject}");
-    run(&d, c, &["info", "--format", "{{.Swarm.Cluster.TLSInfo.TrustRoot}}"])
-        .success()
-        .stdout_contains(pem.trim());
+    run(
+        &d,
+        c,
+        &["info", "--format", "{{.Swarm.Cluster.TLSInfo.TrustRoot}}"],
+    )
+    .success()
+    .stdout_contains(pem.trim());
     let issuer = run(
         &d,
         c,
-        &["node", "inspect", "self", "--format", "{{.Description.TLSInfo.CertIssuerSubject}}"],
+        &[
+            "node",
+            "inspect",
+            "self",
+            "--format",
+            "{{.Description.TLSInfo.CertIssuerSubject}}",
+        ],
     )
     .success()
     .out();
@@ -298,9 +355,13 @@ fn ca(c: Client) {
     // A CA certificate without --rotate (docker reads the file first: it must exist).
     let given = d.dir.join("given-ca.pem");
     std::fs::write(&given, &pem).unwrap_or_else(|e| panic!("write: {e}"));
-    run(&d, c, &["swarm", "ca", "--ca-cert", &given.to_string_lossy()])
-        .failure()
-        .stderr_contains("flag requires the `--rotate` flag to update the CA");
+    run(
+        &d,
+        c,
+        &["swarm", "ca", "--ca-cert", &given.to_string_lossy()],
+    )
+    .failure()
+    .stderr_contains("flag requires the `--rotate` flag to update the CA");
     let rotated = run(&d, c, &["swarm", "ca", "--rotate"]).success().out();
     assert!(rotated.contains("-----BEGIN CERTIFICATE-----"), "{rotated}");
     let now = run(&d, c, &["swarm", "ca"]).success().out();

@@ -82,7 +82,9 @@ pub fn parse_publish(v: &str) -> Result<Vec<sw::PortConfig>, String> {
     };
     let (t0, t1) = range(target)?;
     let pub_range = match published {
-        Some(pb) if !pb.is_empty() => Some(range(pb).map_err(|_| bad(&format!("invalid hostPort: {pb}")))?),
+        Some(pb) if !pb.is_empty() => {
+            Some(range(pb).map_err(|_| bad(&format!("invalid hostPort: {pb}")))?)
+        }
         _ => None,
     };
     if let Some((p0, p1)) = pub_range {
@@ -183,7 +185,8 @@ pub fn parse_mount(v: &str) -> Result<sw::Mount, String> {
                 tmpfs.insert("SizeBytes".into(), serde_json::json!(n));
             }
             "tmpfs-mode" => {
-                let n = u32::from_str_radix(&val, 8).map_err(|_| format!("invalid tmpfs-mode {val}"))?;
+                let n = u32::from_str_radix(&val, 8)
+                    .map_err(|_| format!("invalid tmpfs-mode {val}"))?;
                 tmpfs.insert("Mode".into(), serde_json::json!(n));
             }
             other => return Err(format!("unexpected key '{other}' in '{v}'")),

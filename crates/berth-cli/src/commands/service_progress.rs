@@ -63,7 +63,9 @@ pub(super) struct Display {
 impl Display {
     pub(super) fn new() -> Display {
         let tty = std::io::stdout().is_terminal();
-        let width = crate::session::terminal_size().map(|(_, w)| w).unwrap_or(80);
+        let width = crate::session::terminal_size()
+            .map(|(_, w)| w)
+            .unwrap_or(80);
         Display {
             out: Box::new(std::io::stdout()),
             tty,
@@ -165,7 +167,7 @@ fn task_line(d: &mut Display, id: &str, t: &Value) {
 }
 
 /// The task each slot (or node) shows: the lowest desired state, then the furthest state.
-fn by_key<'a>(tasks: &'a [Value], key: impl Fn(&Value) -> String) -> Vec<(String, &'a Value)> {
+fn by_key(tasks: &[Value], key: impl Fn(&Value) -> String) -> Vec<(String, &Value)> {
     let mut m: std::collections::BTreeMap<String, &Value> = Default::default();
     for t in tasks {
         let (ds, st) = (s(t, &["DesiredState"]), s(t, &["Status", "State"]));
@@ -207,8 +209,14 @@ impl Updater {
                 }
                 self.initialized = true;
             }
-            let slots = by_key(tasks, |t| format!("{:020}", t["Slot"].as_u64().unwrap_or(0)));
-            if self.done && slots.iter().any(|(_, t)| s(t, &["Status", "State"]) != "running") {
+            let slots = by_key(tasks, |t| {
+                format!("{:020}", t["Slot"].as_u64().unwrap_or(0))
+            });
+            if self.done
+                && slots
+                    .iter()
+                    .any(|(_, t)| s(t, &["Status", "State"]) != "running")
+            {
                 self.done = false;
             }
             let mut running = 0;

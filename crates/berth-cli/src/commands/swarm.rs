@@ -50,7 +50,8 @@ pub fn lookup(group: &str, name: &str) -> Option<(&'static str, Handler)> {
 
 /// Runs one of these commands by group and name (for `stack services/ps`).
 pub fn run(group: &str, name: &str, ctx: &mut Ctx, args: &[String]) -> CmdResult {
-    let (usage, h) = lookup(group, name).ok_or_else(|| fail(format!("no command {group} {name}")))?;
+    let (usage, h) =
+        lookup(group, name).ok_or_else(|| fail(format!("no command {group} {name}")))?;
     let inv = Invocation {
         path: format!("{group} {name}"),
         usage,
@@ -494,7 +495,10 @@ fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         let root = s(&sw, &["TLSInfo", "TrustRoot"]);
         let digest = {
             use sha2::Digest;
-            format!("sha256:{}", hex::encode(sha2::Sha256::digest(root.as_bytes())))
+            format!(
+                "sha256:{}",
+                hex::encode(sha2::Sha256::digest(root.as_bytes()))
+            )
         };
         d.progress("desired root digest", &digest, None);
         let nodes = c.get_json("/nodes")?;
@@ -514,7 +518,11 @@ fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             .count() as i64;
         let in_progress = sw["RootRotationInProgress"].as_bool().unwrap_or(false);
         d.progress("  rotated TLS certificates", "", Some((certs, total)));
-        let shown_roots = if certs == total && !in_progress { roots } else { 0 };
+        let shown_roots = if certs == total && !in_progress {
+            roots
+        } else {
+            0
+        };
         d.progress("  rotated CA certificates", " ", Some((shown_roots, total)));
         if certs == total && !in_progress && roots == total {
             break;
@@ -1260,7 +1268,8 @@ fn apply_flags(
     });
     for e in &o.env_add {
         let k = e.split_once('=').map_or(e.as_str(), |(k, _)| k).to_string();
-        c.env.retain(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) != k);
+        c.env
+            .retain(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) != k);
         c.env.push(e.clone());
     }
     for k in &o.container_label_rm {
@@ -1396,8 +1405,7 @@ fn apply_flags(
             !o.publish_rm.iter().any(|r| {
                 let (port, proto) = r.split_once('/').unwrap_or((r, ""));
                 let port = port.rsplit(':').next().unwrap_or(port);
-                port == p.target_port.to_string()
-                    && (proto.is_empty() || proto == p.protocol)
+                port == p.target_port.to_string() && (proto.is_empty() || proto == p.protocol)
             })
         });
         for v in o.publish.iter().chain(&o.publish_add) {
@@ -1505,13 +1513,15 @@ fn apply_flags(
         || o.rollback_max_failure_ratio.is_some()
         || o.rollback_order.is_some()
     {
-        let u = spec.rollback_config.get_or_insert_with(|| sw::UpdateConfig {
-            parallelism: 1,
-            failure_action: "pause".into(),
-            monitor: 5_000_000_000,
-            order: "stop-first".into(),
-            ..Default::default()
-        });
+        let u = spec
+            .rollback_config
+            .get_or_insert_with(|| sw::UpdateConfig {
+                parallelism: 1,
+                failure_action: "pause".into(),
+                monitor: 5_000_000_000,
+                order: "stop-first".into(),
+                ..Default::default()
+            });
         if let Some(p) = o.rollback_parallelism {
             u.parallelism = p;
         }
@@ -1598,7 +1608,9 @@ fn service_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     // As docker's (pflag without interspersed flags): what follows the image is its
     // command, `-c` included.
     let o: SpecFlags = super::parse_adjusted(inv, args, |c| {
-        c.mut_arg("args", |a| a.trailing_var_arg(true).allow_hyphen_values(true))
+        c.mut_arg("args", |a| {
+            a.trailing_var_arg(true).allow_hyphen_values(true)
+        })
     })?;
     inv.at_least(&o.args, 1)?;
     let mut spec = sw::ServiceSpec::default();

@@ -84,7 +84,9 @@ fn swarm_json(n: &Network) -> Value {
 /// The create body of an overlay network as the swarm's spec.
 fn swarm_spec(v: &Value) -> ApiResult<NetworkSpec> {
     let req = berth_engine::network::api::parse_create(v)?;
-    if v.get("ConfigOnly").and_then(|c| c.as_bool()).unwrap_or(false)
+    if v.get("ConfigOnly")
+        .and_then(|c| c.as_bool())
+        .unwrap_or(false)
         || v.get("ConfigFrom")
             .and_then(|c| c.get("Network"))
             .and_then(|n| n.as_str())

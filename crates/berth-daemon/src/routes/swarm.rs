@@ -356,11 +356,13 @@ async fn tasks(State(s): State<SwarmState>, RawQuery(q): RawQuery) -> R<Response
     let nodes = s.cluster.nodes().await?;
     // A task's labels are its service's (swarmkit's ServiceAnnotations): `stack ps`.
     let all_services = s.cluster.services(false).await?;
-    let service_labels: std::collections::HashMap<&str, &std::collections::BTreeMap<String, String>> =
-        all_services
-            .iter()
-            .map(|svc| (svc.id.as_str(), &svc.spec.labels))
-            .collect();
+    let service_labels: std::collections::HashMap<
+        &str,
+        &std::collections::BTreeMap<String, String>,
+    > = all_services
+        .iter()
+        .map(|svc| (svc.id.as_str(), &svc.spec.labels))
+        .collect();
     // moby's `_up-to-date`: tasks of the service's current spec (the CLI's progress).
     let templates: std::collections::HashMap<&str, &berth_api::swarm::TaskSpec> = all_services
         .iter()

@@ -167,10 +167,7 @@ impl Engine {
     pub fn is_local_network(&self, name_or_id: &str) -> bool {
         BUILTINS.contains(&name_or_id)
             || name_or_id == "bridge"
-            || self
-                .networks
-                .find(name_or_id)
-                .is_ok_and(|r| !r.is_swarm())
+            || self.networks.find(name_or_id).is_ok_and(|r| !r.is_swarm())
     }
 
     /// The name of the local (not swarm) network with this name or id.
@@ -182,7 +179,13 @@ impl Engine {
             .find(name_or_id)
             .ok()
             .filter(|r| !r.is_swarm())
-            .map(|r| if r.name.is_empty() { name_or_id.to_string() } else { r.name })
+            .map(|r| {
+                if r.name.is_empty() {
+                    name_or_id.to_string()
+                } else {
+                    r.name
+                }
+            })
     }
 
     /// The swarm networks this node has a copy of.
