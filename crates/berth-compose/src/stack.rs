@@ -1111,7 +1111,9 @@ mod tests {
     #[test]
     fn names_and_restart_policies() {
         assert!(check_name("my_app").is_ok());
-        assert!(check_name("-x").is_err());
+        assert!(check_name("-x").is_ok(), "docker checks emptiness only");
+        assert!(check_name(" ").is_err());
+        assert!(check_name("\"'\"").is_err());
         let mut s = cm::Service {
             restart: "on-failure:3".into(),
             ..Default::default()
