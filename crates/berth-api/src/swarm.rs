@@ -649,6 +649,15 @@ pub struct NetworkAttachmentConfig {
     pub driver_opts: Option<BTreeMap<String, String>>,
 }
 
+/// The spec of a task that only holds a container's address on an attachable network
+/// (`docker run --network` on an overlay).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkAttachmentSpec {
+    #[serde(default, rename = "ContainerID")]
+    pub container_id: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TaskSpec {
@@ -657,7 +666,7 @@ pub struct TaskSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_spec: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_attachment_spec: Option<serde_json::Value>,
+    pub network_attachment_spec: Option<NetworkAttachmentSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -889,9 +898,90 @@ pub struct TaskStatus {
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkAttachment {
     #[serde(default)]
-    pub network: serde_json::Value,
+    pub network: Network,
+    /// CIDR notation: the task's address and its network's prefix length.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
+}
+
+// ---- networks ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IpamConfig {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subnet: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub range: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub gateway: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IpamOptions {
+    #[serde(default)]
+    pub driver: Driver,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<IpamConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConfigReferenceNetwork {
+    #[serde(default)]
+    pub network: String,
+}
+
+/// A swarm-scoped network's spec (moby's `swarm.NetworkSpec`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkSpec {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub labels: Labels,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_configuration: Option<Driver>,
+    #[serde(default, rename = "IPv6Enabled", skip_serializing_if = "is_false")]
+    pub ipv6_enabled: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub internal: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub attachable: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ingress: bool,
+    #[serde(
+        default,
+        rename = "IPAMOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipam_options: Option<IpamOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_from: Option<ConfigReferenceNetwork>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+}
+
+/// A swarm-scoped network (moby's `swarm.Network`): its spec, the driver's state (the
+/// VXLAN id) and the subnets the allocator gave it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Network {
+    #[serde(default, rename = "ID")]
+    pub id: String,
+    #[serde(flatten)]
+    pub meta: Meta,
+    #[serde(default)]
+    pub spec: NetworkSpec,
+    #[serde(default)]
+    pub driver_state: Driver,
+    #[serde(
+        default,
+        rename = "IPAMOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipam_options: Option<IpamOptions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

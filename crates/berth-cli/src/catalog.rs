@@ -163,15 +163,20 @@ pub static GROUPS: &[Group] = &[
 ];
 
 /// Management commands implemented by other crates (registered by the binary through
-/// `register_external`), listed with the groups when registered.
-pub static EXTERNAL_GROUPS: &[(&str, &str)] = &[("compose", "Docker Compose")];
+/// `register_external`), listed with the groups when registered: name, description, and
+/// whether docker lists it under "Swarm Commands".
+pub static EXTERNAL_GROUPS: &[(&str, &str, bool)] = &[
+    ("compose", "Docker Compose", false),
+    ("stack", "Manage Swarm stacks", true),
+];
 
-/// The external management commands that are registered, with their descriptions.
-pub fn external_groups() -> Vec<(&'static str, &'static str)> {
+/// The external management commands that are registered, with their descriptions
+/// (`swarm`: those listed under "Swarm Commands", else the others).
+pub fn external_groups(swarm: bool) -> Vec<(&'static str, &'static str)> {
     EXTERNAL_GROUPS
         .iter()
-        .filter(|(n, _)| crate::external(n).is_some())
-        .copied()
+        .filter(|(n, _, s)| *s == swarm && crate::external(n).is_some())
+        .map(|(n, d, _)| (*n, *d))
         .collect()
 }
 

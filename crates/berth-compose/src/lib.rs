@@ -1,6 +1,7 @@
 //! berth-compose: the compose-spec in Rust. `load` turns compose files into a typed,
 //! normalised `Project` (the same model `docker compose config` prints); the planner and
-//! the `compose` commands drive an Engine API daemon from it.
+//! the `compose` commands drive an Engine API daemon from it; `stack` deploys a project
+//! on a swarm.
 
 pub mod api;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod normalize;
 pub mod progress;
 pub mod rawmodel;
 pub mod runtime;
+pub mod stack;
 pub mod units;
 pub mod watch;
 

@@ -192,7 +192,11 @@ async fn open_swarm(
         engine.clone(),
         settings.data_root.join("swarm"),
     ));
-    berth_swarm::Cluster::open(&settings.data_root, facts, exec).await
+    let cluster = berth_swarm::Cluster::open(&settings.data_root, facts, exec).await;
+    engine.set_swarm_attacher(Some(std::sync::Arc::new(routes::swarm::ClusterAttacher(
+        std::sync::Arc::downgrade(&cluster),
+    ))));
+    cluster
 }
 
 enum Signal {

@@ -320,6 +320,7 @@ impl DataPlane for FakePlane {
         _table: &str,
         _nets: &[NetRules],
         ports: &[PortRule],
+        _mesh: &[berth_net::lb::MeshPort],
     ) -> berth_net::Result<()> {
         if self.failing(PlaneStep::Rules) {
             return Err(Self::injected());

@@ -43,8 +43,13 @@ pub struct PortRule {
     pub dest_port: u16,
 }
 
-/// The table's text for these networks and published ports.
-pub fn ruleset(table: &str, nets: &[NetRules], ports: &[PortRule]) -> String {
+/// The table's text for these networks, published ports and routing-mesh ports.
+pub fn ruleset(
+    table: &str,
+    nets: &[NetRules],
+    ports: &[PortRule],
+    mesh: &[crate::lb::MeshPort],
+) -> String {
     // Published ports go through DNAT (traffic from other containers and hosts in
     // prerouting, from the host itself in output); DNAT'ed connections may cross networks.
     let mut fwd = String::from("\t\tct status dnat accept\n");
@@ -69,6 +74,20 @@ pub fn ruleset(table: &str, nets: &[NetRules], ports: &[PortRule]) -> String {
         }
         out_dnat.push_str(&format!("\t\t{dst} {rule}"));
         dnat.push_str(&format!("\t\t{dst} {rule}"));
+    }
+    // The routing mesh: a published port of every local address goes to one of the
+    // service's tasks on the ingress network (none: nothing answers, as without a task).
+    for m in mesh.iter().filter(|m| !m.backends.is_empty()) {
+        let proto = if m.proto == "udp" { "udp" } else { "tcp" };
+        let rule = format!(
+            "{proto} dport {} dnat to {}:{}\n",
+            m.published,
+            crate::lb::spread(&m.backends),
+            m.target
+        );
+        out_dnat.push_str(&format!("\t\tip daddr 127.0.0.0/8 {rule}"));
+        out_dnat.push_str(&format!("\t\tfib daddr type local {rule}"));
+        dnat.push_str(&format!("\t\tfib daddr type local {rule}"));
     }
     for n in nets {
         let b = quote(&n.bridge);
@@ -122,13 +141,18 @@ pub(crate) fn quote(name: &str) -> String {
 }
 
 /// Replaces the table with the rules for `nets` in one transaction (removes it when empty).
-pub fn apply(table: &str, nets: &[NetRules], ports: &[PortRule]) -> Result<()> {
+pub fn apply(
+    table: &str,
+    nets: &[NetRules],
+    ports: &[PortRule],
+    mesh: &[crate::lb::MeshPort],
+) -> Result<()> {
     // "add" then "delete" makes the delete succeed whether or not the table existed.
     let mut script = format!(
         "add table ip {table}\ndelete table ip {table}\nadd table ip6 {table}\ndelete table ip6 {table}\n"
     );
     if !nets.is_empty() {
-        script.push_str(&ruleset(table, nets, ports));
+        script.push_str(&ruleset(table, nets, ports, mesh));
         script.push_str(&crate::firewall6::ruleset6(table, nets));
     }
     nft(&script)
@@ -141,7 +165,7 @@ pub fn remove(table: &str) -> Result<()> {
     ))
 }
 
-fn nft(script: &str) -> Result<()> {
+pub(crate) fn nft(script: &str) -> Result<()> {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
@@ -195,7 +219,21 @@ mod tests {
             dest_ip: "10.213.1.2".parse().unwrap(),
             dest_port: 80,
         }];
-        let r = ruleset("berth_x", &nets, &ports);
+        let mesh = vec![crate::lb::MeshPort {
+            proto: "tcp".into(),
+            published: 8081,
+            target: 80,
+            backends: vec!["10.0.0.3".parse().unwrap(), "10.0.0.4".parse().unwrap()],
+        }];
+        let r = ruleset("berth_x", &nets, &ports, &mesh);
+        assert!(
+            r.contains("fib daddr type local tcp dport 8081 dnat to numgen inc mod 2 map { 0 : 10.0.0.3, 1 : 10.0.0.4 }:80"),
+            "{r}"
+        );
+        assert!(
+            r.contains("ip daddr 127.0.0.0/8 tcp dport 8081 dnat to numgen"),
+            "{r}"
+        );
         assert!(
             r.contains("ip daddr 127.0.0.1 tcp dport 8080 dnat to 10.213.1.2:80"),
             "{r}"

@@ -13,6 +13,7 @@ mod firewall6;
 pub mod ipam;
 pub mod ipam6;
 pub mod iptables;
+pub mod lb;
 pub mod netlink;
 pub mod netns;
 pub mod nft_probe;

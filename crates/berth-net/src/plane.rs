@@ -8,6 +8,7 @@
 //! its blocking pool, as it did the functions themselves.
 
 use crate::firewall::{NetRules, PortRule};
+use crate::lb::MeshPort;
 use crate::netns::Endpoint;
 use crate::ports::Reservation;
 use crate::Result;
@@ -29,8 +30,15 @@ pub trait DataPlane: Send + Sync {
     fn ensure_bridge_v6(&self, name: &str, gateway: Ipv6Addr, prefix: u8) -> Result<()>;
     fn remove_bridge(&self, name: &str) -> Result<()>;
 
-    /// Replaces the daemon's nftables table with these networks' and ports' rules.
-    fn apply_rules(&self, table: &str, nets: &[NetRules], ports: &[PortRule]) -> Result<()>;
+    /// Replaces the daemon's nftables table with these networks', ports' and routing-mesh
+    /// ports' rules.
+    fn apply_rules(
+        &self,
+        table: &str,
+        nets: &[NetRules],
+        ports: &[PortRule],
+        mesh: &[MeshPort],
+    ) -> Result<()>;
     fn remove_rules(&self, table: &str) -> Result<()>;
     /// Whether the daemon's nftables table is there (someone may have flushed the ruleset).
     fn rules_exist(&self, table: &str) -> Result<bool>;
@@ -98,8 +106,14 @@ impl DataPlane for HostDataPlane {
         crate::bridge::remove(name)
     }
 
-    fn apply_rules(&self, table: &str, nets: &[NetRules], ports: &[PortRule]) -> Result<()> {
-        crate::firewall::apply(table, nets, ports)
+    fn apply_rules(
+        &self,
+        table: &str,
+        nets: &[NetRules],
+        ports: &[PortRule],
+        mesh: &[MeshPort],
+    ) -> Result<()> {
+        crate::firewall::apply(table, nets, ports, mesh)
     }
 
     fn remove_rules(&self, table: &str) -> Result<()> {

@@ -2,11 +2,19 @@
 //! reports their status. It owns no state of its own: the task list comes from the
 //! replicated store and each container carries its task id as a label, so after a daemon
 //! restart (or kill -9) the agent finds the containers again instead of starting twins.
+//!
+//! A container with a health check is `starting` until it is healthy, then `running`; one
+//! found unhealthy (then or later) is stopped and its task fails with moby's
+//! "unhealthy container". The agent also keeps this node's networking in line with the
+//! state ([`crate::netplan`]): the swarm networks its tasks need, the services' names,
+//! VIPs and routing-mesh ports with their running tasks behind them.
 
+use crate::netplan::{lb_plan, needed_networks};
 use crate::orchestrator::{format_time, is_terminal, state_rank};
 use crate::raft::{Replicated, Shared};
-use crate::store::{Command, Object, Op, State};
+use crate::store::{Command, Kind, Object, Op, State};
 use berth_api::swarm::{ContainerStatus, Task};
+use berth_engine::network::swarm::{SwarmLb, SwarmNetwork};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +38,10 @@ pub struct TaskRun {
     pub node_id: String,
     pub node_hostname: String,
     pub files: Vec<TaskFile>,
+    /// The service's ports published in host mode (the container publishes them).
+    pub host_ports: Vec<berth_api::swarm::PortConfig>,
+    /// The service's registry credentials, for pulling a missing image.
+    pub registry_auth: Option<String>,
 }
 
 /// A container the executor found with a task label.
@@ -59,6 +71,23 @@ pub trait Executor: Send + Sync + 'static {
     fn stop(&self, container_id: &str, grace_ns: Option<i64>) -> impl Future<Output = ()> + Send;
     fn remove(&self, container_id: &str, task_id: &str) -> impl Future<Output = ()> + Send;
     fn existing(&self) -> impl Future<Output = Vec<Found>> + Send;
+    /// The container's health status ("starting", "healthy", "unhealthy"), None when it
+    /// has no health check (or is gone).
+    fn health(&self, container_id: &str) -> impl Future<Output = Option<String>> + Send;
+    /// Whether the container runs (network attachments are kept only for those).
+    fn running(&self, container_id: &str) -> impl Future<Output = bool> + Send;
+    /// Makes this node's copy of a swarm network.
+    fn ensure_network(&self, n: SwarmNetwork) -> impl Future<Output = Result<(), String>> + Send;
+    /// Removes this node's copy of a swarm network (nothing while containers use it).
+    fn remove_network(&self, id: &str) -> impl Future<Output = ()> + Send;
+    /// The swarm networks this node has a copy of.
+    fn local_networks(&self) -> Vec<String>;
+    /// The name of the local (not swarm) network with this name or id, if there is one.
+    fn local_network_name(&self, name_or_id: &str) -> Option<String>;
+    /// The services' records, VIP balancing and routing mesh.
+    fn set_lb(&self, lb: SwarmLb) -> impl Future<Output = ()> + Send;
+    /// The subnets this node's own networks and routes use (swarm networks avoid them).
+    fn local_subnets(&self) -> Vec<String>;
 }
 
 /// A status change of one task, sent by workers and committed in batches.
@@ -72,6 +101,36 @@ struct Report {
 }
 
 fn exit_report(task_id: &str, container_id: &str, code: Option<i64>) -> Report {
+    exit_report_in(task_id, container_id, code, "started", None)
+}
+
+/// The report of a container that ended: `message` is the state it ended in (swarmkit
+/// keeps "starting" for a task that never ran), `cause` why it was stopped.
+fn exit_report_in(
+    task_id: &str,
+    container_id: &str,
+    code: Option<i64>,
+    message: &str,
+    cause: Option<&str>,
+) -> Report {
+    let mut r = exit_report_plain(task_id, container_id, code);
+    if r.state != "complete" {
+        r.message = message.into();
+    }
+    // moby's controller: stopped for a cause (unhealthy), the task fails whatever its
+    // exit code; a non-zero one is named with the cause.
+    if let Some(c) = cause {
+        r.state = "failed";
+        r.message = message.into();
+        r.err = match code.filter(|c| *c != 0) {
+            Some(code) => format!("task: non-zero exit ({code}): {c}"),
+            None => c.to_string(),
+        };
+    }
+    r
+}
+
+fn exit_report_plain(task_id: &str, container_id: &str, code: Option<i64>) -> Report {
     match code {
         Some(0) => Report {
             task_id: task_id.into(),
@@ -187,6 +246,125 @@ pub struct Agent<E: Executor> {
     node_hostname: String,
 }
 
+/// How a container with a health check came out of its start.
+enum Started {
+    Healthy,
+    Unhealthy,
+    Exited(Option<i64>),
+}
+
+/// Waits for a started container's health check to settle (or for it to exit).
+async fn await_healthy<E: Executor>(exec: &E, cid: &str) -> Started {
+    let exit = exec.wait_exit(cid);
+    tokio::pin!(exit);
+    loop {
+        tokio::select! {
+            code = &mut exit => return Started::Exited(code),
+            _ = tokio::time::sleep(HEALTH_POLL) => {
+                match exec.health(cid).await.as_deref() {
+                    Some("starting") => {}
+                    Some("unhealthy") => return Started::Unhealthy,
+                    _ => return Started::Healthy,
+                }
+            }
+        }
+    }
+}
+
+const HEALTH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Follows a started task's container: its health check first (`starting` until healthy,
+/// when it has one and `starting` says it is still waiting for it), then its exit, stopping
+/// it if it turns unhealthy meanwhile (moby's controller `Start` and `Wait`).
+async fn follow<E: Executor>(
+    exec: Arc<E>,
+    tx: mpsc::UnboundedSender<Report>,
+    task_id: String,
+    cid: String,
+    pid: i64,
+    grace: Option<i64>,
+    starting: bool,
+) {
+    let status = |pid| {
+        Some(ContainerStatus {
+            container_id: cid.clone(),
+            pid,
+            exit_code: 0,
+        })
+    };
+    let has_health = exec.health(&cid).await.is_some();
+    if has_health && starting {
+        let _ = tx.send(Report {
+            task_id: task_id.clone(),
+            state: "starting",
+            message: "starting".into(),
+            err: String::new(),
+            container: status(pid),
+        });
+        match await_healthy(&*exec, &cid).await {
+            Started::Healthy => {}
+            Started::Unhealthy => {
+                exec.stop(&cid, grace).await;
+                let code = exec.wait_exit(&cid).await;
+                // moby's Start returns ErrContainerUnhealthy itself, not the exit.
+                let mut r = exit_report_in(
+                    &task_id,
+                    &cid,
+                    code,
+                    "starting",
+                    Some("unhealthy container"),
+                );
+                r.err = "unhealthy container".into();
+                let _ = tx.send(r);
+                return;
+            }
+            Started::Exited(code) => {
+                let _ = tx.send(exit_report_in(&task_id, &cid, code, "starting", None));
+                return;
+            }
+        }
+    }
+    if starting {
+        let _ = tx.send(Report {
+            task_id: task_id.clone(),
+            state: "running",
+            message: "started".into(),
+            err: String::new(),
+            container: status(pid),
+        });
+    }
+    let exit = exec.wait_exit(&cid);
+    tokio::pin!(exit);
+    let mut cause = None;
+    loop {
+        tokio::select! {
+            code = &mut exit => {
+                let _ = tx.send(exit_report_in(&task_id, &cid, code, "started", cause));
+                return;
+            }
+            _ = tokio::time::sleep(HEALTH_POLL * 5), if has_health && cause.is_none() => {
+                if exec.health(&cid).await.as_deref() == Some("unhealthy") {
+                    cause = Some("unhealthy container");
+                    exec.stop(&cid, grace).await;
+                }
+            }
+        }
+    }
+}
+
+fn grace_of(t: &Task) -> Option<i64> {
+    t.spec
+        .container_spec
+        .as_ref()
+        .and_then(|c| c.stop_grace_period)
+}
+
+/// What the agent last made of this node's networking.
+#[derive(Default)]
+struct NetState {
+    lb: Option<SwarmLb>,
+}
+
 impl<E: Executor> Agent<E> {
     pub fn new(
         exec: Arc<E>,
@@ -214,6 +392,7 @@ impl<E: Executor> Agent<E> {
         // Tasks a worker is busy with (starting or stopping).
         let busy: Arc<std::sync::Mutex<HashSet<String>>> = Default::default();
         let mut applied = self.shared().applied.subscribe();
+        let mut net = NetState::default();
 
         // Adopt what runs already (daemon restart): no task is started twice.
         let st = self.shared().snapshot();
@@ -223,20 +402,17 @@ impl<E: Executor> Agent<E> {
                 Some(t) => {
                     containers.insert(f.task_id.clone(), f.container_id.clone());
                     if f.running {
-                        if t.status.state != "running" && !is_terminal(&t.status.state) {
-                            let _ = tx.send(Report {
-                                task_id: t.id.clone(),
-                                state: "running",
-                                message: "started".into(),
-                                err: String::new(),
-                                container: Some(ContainerStatus {
-                                    container_id: f.container_id.clone(),
-                                    pid: f.pid,
-                                    exit_code: 0,
-                                }),
-                            });
-                        }
-                        self.watch_exit(&tx, &busy, &t.id, &f.container_id);
+                        // A task still waiting for its health check goes on waiting.
+                        let starting = t.status.state != "running" && !is_terminal(&t.status.state);
+                        tokio::spawn(follow(
+                            self.exec.clone(),
+                            tx.clone(),
+                            t.id.clone(),
+                            f.container_id.clone(),
+                            f.pid,
+                            grace_of(t),
+                            starting,
+                        ));
                     } else if state_rank(&t.status.state) <= state_rank("running")
                         && state_rank(&t.status.state) >= state_rank("starting")
                     {
@@ -247,8 +423,29 @@ impl<E: Executor> Agent<E> {
         }
         // Tasks that were running but lost their container while we were away.
         for t in st.tasks.values().filter(|t| t.node_id == self.node_id) {
-            if t.status.state == "running" && !containers.contains_key(&t.id) {
+            if t.spec.network_attachment_spec.is_none()
+                && matches!(t.status.state.as_str(), "starting" | "running")
+                && !containers.contains_key(&t.id)
+            {
                 let _ = tx.send(exit_report(&t.id, "", None));
+            }
+        }
+        // Network attachments of containers that stopped while we were away.
+        let mut gone = Vec::new();
+        for t in st.tasks.values().filter(|t| t.node_id == self.node_id) {
+            if let Some(a) = &t.spec.network_attachment_spec {
+                if !self.exec.running(&a.container_id).await {
+                    gone.push(Op::Delete {
+                        kind: Kind::Task,
+                        id: t.id.clone(),
+                    });
+                }
+            }
+        }
+        if !gone.is_empty() {
+            let at = format_time(chrono::Utc::now());
+            if let Err(e) = self.store.propose(Command { at, ops: gone }).await {
+                tracing::warn!("swarm agent: cannot drop stale network attachments: {e}");
             }
         }
 
@@ -265,6 +462,7 @@ impl<E: Executor> Agent<E> {
                 self.commit(reports).await;
             }
             let st = self.shared().snapshot();
+            self.sync_networks(&st, &mut net).await;
             self.step(&st, &mut containers, &busy, &tx).await;
             tokio::select! {
                 _ = stop.changed() => break,
@@ -287,6 +485,28 @@ impl<E: Executor> Agent<E> {
             if *stop.borrow() {
                 break;
             }
+        }
+    }
+
+    /// The swarm networks this node needs (made before its tasks start, removed once no
+    /// task or attachment uses them), then the services' records and balancing.
+    async fn sync_networks(&self, st: &State, net: &mut NetState) {
+        let needed = needed_networks(st, &self.node_id);
+        let local = self.exec.local_networks();
+        for (id, n) in &needed {
+            if !local.contains(id) {
+                if let Err(e) = self.exec.ensure_network(n.clone()).await {
+                    tracing::warn!("swarm agent: network {}: {e}", n.name);
+                }
+            }
+        }
+        for id in local.iter().filter(|id| !needed.contains_key(*id)) {
+            self.exec.remove_network(id).await;
+        }
+        let lb = lb_plan(st);
+        if net.lb.as_ref() != Some(&lb) {
+            self.exec.set_lb(lb.clone()).await;
+            net.lb = Some(lb);
         }
     }
 
@@ -350,24 +570,6 @@ impl<E: Executor> Agent<E> {
         }
     }
 
-    fn watch_exit(
-        &self,
-        tx: &mpsc::UnboundedSender<Report>,
-        busy: &Arc<std::sync::Mutex<HashSet<String>>>,
-        task_id: &str,
-        container_id: &str,
-    ) {
-        let exec = self.exec.clone();
-        let tx = tx.clone();
-        let task_id = task_id.to_string();
-        let cid = container_id.to_string();
-        let _ = busy;
-        tokio::spawn(async move {
-            let code = exec.wait_exit(&cid).await;
-            let _ = tx.send(exit_report(&task_id, &cid, code));
-        });
-    }
-
     async fn step(
         &self,
         st: &State,
@@ -386,7 +588,11 @@ impl<E: Executor> Agent<E> {
             let exec = self.exec.clone();
             tokio::spawn(async move { exec.remove(&c, &t).await });
         }
-        for t in st.tasks.values().filter(|t| t.node_id == self.node_id) {
+        for t in st
+            .tasks
+            .values()
+            .filter(|t| t.node_id == self.node_id && t.spec.network_attachment_spec.is_none())
+        {
             if busy.lock().map(|b| b.contains(&t.id)).unwrap_or(true) {
                 continue;
             }
@@ -411,12 +617,24 @@ impl<E: Executor> Agent<E> {
                     .get(&t.service_id)
                     .map(|s| s.spec.name.clone())
                     .unwrap_or_default();
+                let host_ports = st
+                    .services
+                    .get(&t.service_id)
+                    .map(|s| {
+                        crate::allocator::spec_ports(&s.spec)
+                            .into_iter()
+                            .filter(|p| p.publish_mode == "host")
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let run = TaskRun {
                     task: t.clone(),
                     service_name,
                     node_id: self.node_id.clone(),
                     node_hostname: self.node_hostname.clone(),
                     files,
+                    host_ports,
+                    registry_auth: st.registry_auth.get(&t.service_id).cloned(),
                 };
                 if let Ok(mut b) = busy.lock() {
                     b.insert(t.id.clone());
@@ -424,22 +642,11 @@ impl<E: Executor> Agent<E> {
                 let exec = self.exec.clone();
                 let tx = tx.clone();
                 let task_id = t.id.clone();
+                let grace = grace_of(t);
                 tokio::spawn(async move {
                     match exec.run(run).await {
                         Ok((cid, pid)) => {
-                            let _ = tx.send(Report {
-                                task_id: task_id.clone(),
-                                state: "running",
-                                message: "started".into(),
-                                err: String::new(),
-                                container: Some(ContainerStatus {
-                                    container_id: cid.clone(),
-                                    pid,
-                                    exit_code: 0,
-                                }),
-                            });
-                            let code = exec.wait_exit(&cid).await;
-                            let _ = tx.send(exit_report(&task_id, &cid, code));
+                            follow(exec, tx, task_id, cid, pid, grace, true).await;
                         }
                         Err(e) => {
                             let _ = tx.send(Report {
@@ -480,11 +687,7 @@ impl<E: Executor> Agent<E> {
                 if let Ok(mut b) = busy.lock() {
                     b.insert(t.id.clone());
                 }
-                let grace = t
-                    .spec
-                    .container_spec
-                    .as_ref()
-                    .and_then(|c| c.stop_grace_period);
+                let grace = grace_of(t);
                 let exec = self.exec.clone();
                 let tx = tx.clone();
                 let task_id = t.id.clone();

@@ -8,6 +8,7 @@
 //! and the data encryption key — in the clear, or sealed with the unlock key (autolock).
 
 use crate::agent::{Agent, Executor};
+use crate::allocator::{self, Pools};
 use crate::crypto::Key;
 use crate::error::{Result, SwarmError, ALREADY_IN_SWARM, LOCKED, NOT_IN_SWARM};
 use crate::ids::{join_token, new_id, parse_unlock_key, random_bytes, unlock_key};
@@ -67,6 +68,9 @@ pub struct Cluster<E: Executor> {
     facts: NodeFacts,
     exec: Arc<E>,
     phase: Mutex<Phase>,
+    /// Held by whoever hands out network addresses (the manager loop's allocator, a
+    /// container attaching by hand), so two never give the same one.
+    alloc: Arc<Mutex<()>>,
 }
 
 fn now() -> String {
@@ -220,13 +224,23 @@ fn applied_ok(a: Applied) -> Result<u64> {
     }
 }
 
+/// Docker's network names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn valid_network_name(n: &str) -> bool {
+    let mut c = n.chars();
+    c.next().is_some_and(|f| f.is_ascii_alphanumeric())
+        && c.all(|x| x.is_ascii_alphanumeric() || matches!(x, '_' | '.' | '-'))
+}
+
 /// DNS-label check on service names (swarmkit's `validateAnnotations`).
+/// swarmkit's `^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$`, at most 63 characters: alphanumeric
+/// at both ends, `-` and `_` inside (stack services are `STACK_NAME`).
 fn valid_dns_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 63
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !n.starts_with('-')
-        && !n.ends_with('-')
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    n.len() <= 63
+        && edge(n.chars().next())
+        && edge(n.chars().last())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl<E: Executor> Cluster<E> {
@@ -238,6 +252,7 @@ impl<E: Executor> Cluster<E> {
             facts,
             exec,
             phase: Mutex::new(Phase::Inactive),
+            alloc: Arc::new(Mutex::new(())),
         });
         let nf: Option<NodeFile> = std::fs::read(dir.join("node.json"))
             .ok()
@@ -278,6 +293,15 @@ impl<E: Executor> Cluster<E> {
             .wait_ready(Duration::from_secs(30))
             .await
             .map_err(SwarmError::Internal)?;
+        // A new swarm's root CA.
+        let root_ca = match init {
+            Some(_) => {
+                let ca = crate::ca::generate().map_err(SwarmError::Internal)?;
+                let tls = crate::ca::tls_info(&ca.cert_pem).map_err(SwarmError::Internal)?;
+                Some((ca, tls))
+            }
+            None => None,
+        };
         // This node's description, refreshed at every start.
         let existing = store.shared.read(|s| s.nodes.get(&nf.node_id).cloned());
         let mut node = existing.clone().unwrap_or_else(|| Node {
@@ -322,10 +346,13 @@ impl<E: Executor> Cluster<E> {
                 })
                 .collect(),
             },
-            tls_info: store
-                .shared
-                .read(|s| s.cluster.as_ref().map(|c| c.info.tls_info.clone()))
-                .unwrap_or_default(),
+            tls_info: match &root_ca {
+                Some((_, tls)) => tls.clone(),
+                None => store
+                    .shared
+                    .read(|s| s.cluster.as_ref().map(|c| c.info.tls_info.clone()))
+                    .unwrap_or_default(),
+            },
         };
         node.status = NodeStatus {
             state: "ready".into(),
@@ -358,17 +385,56 @@ impl<E: Executor> Cluster<E> {
                 ..Default::default()
             };
             info.spec.encryption_config.auto_lock_managers = req.auto_lock_managers;
+            let mut root_ca_key = String::new();
+            if let Some((ca, tls)) = &root_ca {
+                info.tls_info = tls.clone();
+                root_ca_key = ca.key_pem.clone();
+            }
             let uk = if req.auto_lock_managers {
                 unlock_key(&random_bytes::<32>())
             } else {
                 String::new()
             };
+            let pools = info
+                .default_addr_pool
+                .clone()
+                .unwrap_or_else(|| vec![DEFAULT_POOL.to_string()]);
+            let size = info.subnet_size;
             ops.push(Op::PutCluster(Box::new(ClusterObject {
                 info,
                 worker_token: join_token(&digest),
                 manager_token: join_token(&digest),
                 unlock_key: uk,
+                root_ca_key,
             })));
+            // The routing mesh's network, as swarmkit makes it at init.
+            let taken = self.taken_subnets(&State::default());
+            match allocator::pick_subnet(&pools, size, &taken) {
+                Some(subnet) => ops.push(Op::Create(Object::Network(Box::new(swarm_network(
+                    new_id(),
+                    NetworkSpec {
+                        name: allocator::INGRESS.into(),
+                        ingress: true,
+                        driver_configuration: Some(Driver {
+                            name: "overlay".into(),
+                            options: None,
+                        }),
+                        ipam_options: Some(IpamOptions {
+                            driver: Driver {
+                                name: "default".into(),
+                                options: None,
+                            },
+                            configs: Vec::new(),
+                        }),
+                        scope: "swarm".into(),
+                        ..Default::default()
+                    },
+                    subnet,
+                    None,
+                    allocator::INGRESS_VNI,
+                ))))),
+                None => tracing::warn!("swarm: no free subnet for the ingress network"),
+            }
         }
         ops.push(if existing.is_some() {
             Op::Update {
@@ -386,7 +452,11 @@ impl<E: Executor> Cluster<E> {
         )?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut loops = Vec::new();
-        loops.push(tokio::spawn(manager_loop(store.clone(), stop_rx.clone())));
+        loops.push(tokio::spawn(manager_loop(
+            store.clone(),
+            self.alloc.clone(),
+            stop_rx.clone(),
+        )));
         let agent = Arc::new(Agent::new(
             self.exec.clone(),
             store.clone(),
@@ -442,6 +512,17 @@ impl<E: Executor> Cluster<E> {
         if !req.spec.name.is_empty() && req.spec.name != "default" {
             return Err(SwarmError::InvalidArgument(
                 "swarm spec must be named \"default\"".into(),
+            ));
+        }
+        if req
+            .spec
+            .ca_config
+            .external_cas
+            .as_ref()
+            .is_some_and(|e| !e.is_empty())
+        {
+            return Err(SwarmError::InvalidArgument(
+                "external CAs are not supported by berth".into(),
             ));
         }
         if !matches!(req.availability.as_str(), "" | "active" | "pause" | "drain") {
@@ -524,9 +605,14 @@ impl<E: Executor> Cluster<E> {
             }
             a.store.shutdown().await;
         }
-        // The tasks' containers go with the swarm, as on docker.
+        // The tasks' containers go with the swarm, as on docker, and so do this node's
+        // copies of its networks and the services' records and balancing.
         for f in self.exec.existing().await {
             self.exec.remove(&f.container_id, &f.task_id).await;
+        }
+        self.exec.set_lb(Default::default()).await;
+        for id in self.exec.local_networks() {
+            self.exec.remove_network(&id).await;
         }
         let _ = std::fs::remove_dir_all(&self.dir);
         Ok(())
@@ -578,7 +664,42 @@ impl<E: Executor> Cluster<E> {
             ));
         }
         let was_locked = c.info.spec.encryption_config.auto_lock_managers;
+        if !spec.ca_config.signing_ca_cert.is_empty() || !spec.ca_config.signing_ca_key.is_empty() {
+            return Err(SwarmError::InvalidArgument(
+                "rotating to a given root CA certificate and key is not supported by berth: use `swarm ca --rotate` without them".into(),
+            ));
+        }
+        if spec
+            .ca_config
+            .external_cas
+            .as_ref()
+            .is_some_and(|e| !e.is_empty())
+        {
+            return Err(SwarmError::InvalidArgument(
+                "external CAs are not supported by berth".into(),
+            ));
+        }
+        let rotate = spec.ca_config.force_rotate != c.info.spec.ca_config.force_rotate;
         c.info.spec = merge_spec(&c.info.spec, &spec);
+        // `swarm ca --rotate`: a new root CA; on one node every certificate follows at once.
+        let mut node_ops = Vec::new();
+        if rotate {
+            let ca = crate::ca::generate().map_err(SwarmError::Internal)?;
+            let tls = crate::ca::tls_info(&ca.cert_pem).map_err(SwarmError::Internal)?;
+            c.info.tls_info = tls.clone();
+            c.root_ca_key = ca.key_pem;
+            for n in store
+                .shared
+                .read(|s| s.nodes.values().cloned().collect::<Vec<_>>())
+            {
+                let mut n = n;
+                n.description.tls_info = tls.clone();
+                node_ops.push(Op::Update {
+                    object: Object::Node(Box::new(n)),
+                    expect: None,
+                });
+            }
+        }
         let digest = random_bytes::<32>();
         if rotate_worker {
             c.worker_token = join_token(&digest);
@@ -593,12 +714,11 @@ impl<E: Executor> Cluster<E> {
             c.unlock_key.clear();
         }
         let uk = c.unlock_key.clone();
+        let mut ops = vec![Op::PutCluster(Box::new(c))];
+        ops.extend(node_ops);
         applied_ok(
             store
-                .propose(Command {
-                    at: now(),
-                    ops: vec![Op::PutCluster(Box::new(c))],
-                })
+                .propose(Command { at: now(), ops })
                 .await
                 .map_err(SwarmError::Internal)?,
         )?;
@@ -851,14 +971,84 @@ impl<E: Executor> Cluster<E> {
         if !matches!(ep.mode.as_str(), "vip" | "dnsrr") {
             return Err(inv(&format!("invalid EndpointSpec mode: {}", ep.mode)));
         }
-        if !ep.ports.is_empty() {
-            return Err(SwarmError::InvalidArgument(
-                "published ports are not supported by berth's swarm mode yet".into(),
-            ));
+        let mut published = std::collections::BTreeSet::new();
+        for p in &ep.ports {
+            if !matches!(p.protocol.as_str(), "" | "tcp" | "udp") {
+                return Err(SwarmError::InvalidArgument(format!(
+                    "invalid protocol \"{}\": berth publishes tcp and udp ports",
+                    p.protocol
+                )));
+            }
+            if !matches!(p.publish_mode.as_str(), "" | "ingress" | "host") {
+                return Err(inv(&format!(
+                    "EndpointSpec: invalid publish mode \"{}\"",
+                    p.publish_mode
+                )));
+            }
+            if p.target_port == 0 || p.target_port > 65535 || p.published_port > 65535 {
+                return Err(inv("EndpointSpec: invalid port"));
+            }
+            let ingress = p.publish_mode != "host";
+            if ingress && ep.mode == "dnsrr" {
+                return Err(inv(
+                    "EndpointSpec: port published with ingress mode can't be used with dnsrr mode",
+                ));
+            }
+            if p.published_port != 0 {
+                let proto = if p.protocol.is_empty() {
+                    "tcp"
+                } else {
+                    &p.protocol
+                };
+                if !published.insert((proto.to_string(), p.published_port, ingress)) {
+                    return Err(inv("EndpointSpec: duplicate published ports provided"));
+                }
+            }
         }
-        if !spec.task_template.networks.is_empty() || !spec.networks.is_empty() {
-            return Err(SwarmError::InvalidArgument(
-                "service networks (overlay) are not supported by berth's swarm mode yet".into(),
+        // Networks: by name or id, stored as ids; swarm-scoped only.
+        let resolve = |list: &mut Vec<NetworkAttachmentConfig>| -> Result<()> {
+            for a in list.iter_mut() {
+                match st.find_network(&a.target) {
+                    Some(n) if n.spec.ingress => {
+                        return Err(inv(&format!(
+                            "Service cannot be explicitly attached to the ingress network \"{}\"",
+                            n.spec.name
+                        )))
+                    }
+                    Some(n) => a.target = n.id.clone(),
+                    None => {
+                        if let Some(name) = self.exec.local_network_name(&a.target) {
+                            return Err(SwarmError::InvalidArgument(format!(
+                                "The network {name} cannot be used with services. Only networks scoped to the swarm can be used, such as those created with the overlay driver."
+                            )));
+                        }
+                        return Err(SwarmError::NotFound(format!(
+                            "network {} not found",
+                            a.target
+                        )));
+                    }
+                }
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for a in list.iter() {
+                if !seen.insert(a.target.clone()) {
+                    return Err(inv(&format!(
+                        "Service cannot be attached to the same network twice: {}",
+                        a.target
+                    )));
+                }
+            }
+            Ok(())
+        };
+        resolve(&mut spec.task_template.networks)?;
+        resolve(&mut spec.networks)?;
+        // moby moves the deprecated service-level list into the task template.
+        if spec.task_template.networks.is_empty() && !spec.networks.is_empty() {
+            spec.task_template.networks = std::mem::take(&mut spec.networks);
+        }
+        if allocator::publishes_ingress(spec) && st.ingress().is_none() {
+            return Err(inv(
+                "service needs ingress network, but no ingress network is present",
             ));
         }
         // Secret and config references: by name or id, resolved to both.
@@ -894,25 +1084,34 @@ impl<E: Executor> Cluster<E> {
         Ok(())
     }
 
-    pub async fn create_service(&self, mut spec: ServiceSpec) -> Result<String> {
-        let st = self.store().await?.shared.snapshot();
+    /// `auth`: the client's `X-Registry-Auth` (`--with-registry-auth`), kept for the
+    /// tasks' image pulls.
+    pub async fn create_service(
+        &self,
+        mut spec: ServiceSpec,
+        auth: Option<String>,
+    ) -> Result<String> {
+        let store = self.store().await?;
+        let _held = self.alloc.lock().await;
+        let st = store.shared.snapshot();
         self.validate_service(&st, &mut spec)?;
         let id = new_id();
-        let endpoint = Endpoint {
-            spec: EndpointSpec {
-                mode: String::new(),
-                ports: Vec::new(),
-            },
-            ..Default::default()
-        };
-        let svc = Service {
+        check_port_conflicts(&st, &spec, &id)?;
+        let mut svc = Service {
             id: id.clone(),
             spec,
-            endpoint,
             ..Default::default()
         };
-        self.commit(vec![Op::Create(Object::Service(Box::new(svc)))])
-            .await?;
+        // Its VIPs and published ports at once, as inspect shows them after create.
+        svc.endpoint = allocator::endpoint_for(&st, &svc, &mut Pools::of(&st));
+        let mut ops = vec![Op::Create(Object::Service(Box::new(svc)))];
+        if let Some(a) = auth.filter(|a| !a.is_empty()) {
+            ops.push(Op::SetRegistryAuth {
+                service_id: id.clone(),
+                auth: a,
+            });
+        }
+        self.commit(ops).await?;
         Ok(id)
     }
 
@@ -945,8 +1144,10 @@ impl<E: Executor> Cluster<E> {
         version: u64,
         mut spec: ServiceSpec,
         rollback: bool,
+        auth: Option<String>,
     ) -> Result<()> {
         let store = self.store().await?;
+        let _held = self.alloc.lock().await;
         let st = store.shared.snapshot();
         let cur = st
             .find_service(key)
@@ -981,6 +1182,7 @@ impl<E: Executor> Cluster<E> {
                         .into(),
                 ));
             }
+            check_port_conflicts(&st, &spec, &cur.id)?;
             svc.previous_spec = Some(cur.spec.clone());
             let template_changed = spec.task_template != cur.spec.task_template;
             svc.spec = spec;
@@ -993,12 +1195,20 @@ impl<E: Executor> Cluster<E> {
                 });
             }
         }
-        self.commit(vec![Op::Update {
+        svc.endpoint = allocator::endpoint_for(&st, &svc, &mut Pools::of(&st));
+        let id = svc.id.clone();
+        let mut ops = vec![Op::Update {
             object: Object::Service(Box::new(svc)),
             expect: Some(version),
-        }])
-        .await
-        .map(|_| ())
+        }];
+        // New credentials replace the old; none given keeps them (as moby does).
+        if let Some(a) = auth.filter(|a| !a.is_empty()) {
+            ops.push(Op::SetRegistryAuth {
+                service_id: id,
+                auth: a,
+            });
+        }
+        self.commit(ops).await.map(|_| ())
     }
 
     pub async fn remove_service(&self, key: &str) -> Result<()> {
@@ -1011,16 +1221,351 @@ impl<E: Executor> Cluster<E> {
         .map(|_| ())
     }
 
+    // ---- networks --------------------------------------------------------------------------
+
+    /// Subnets a new swarm network must not overlap: the swarm's own, this node's
+    /// networks and routes.
+    fn taken_subnets(&self, st: &State) -> Vec<ipnet::Ipv4Net> {
+        let mut v: Vec<ipnet::Ipv4Net> = st
+            .networks
+            .values()
+            .filter_map(|n| allocator::subnet_of(n).map(|(s, _)| s))
+            .collect();
+        v.extend(
+            self.exec
+                .local_subnets()
+                .iter()
+                .filter_map(|s| s.parse::<ipnet::Ipv4Net>().ok()),
+        );
+        v
+    }
+
+    /// `POST /networks/create` with the overlay driver: a swarm-scoped network, its subnet
+    /// (the request's or the next free one of the swarm's pools) and VXLAN id.
+    pub async fn create_network(&self, mut spec: NetworkSpec) -> Result<String> {
+        let store = self.store().await?;
+        let inv = |m: String| {
+            SwarmError::InvalidArgument(format!("rpc error: code = InvalidArgument desc = {m}"))
+        };
+        let st = store.shared.snapshot();
+        if matches!(spec.name.as_str(), "bridge" | "host" | "none")
+            || (spec.name == allocator::INGRESS && !spec.ingress)
+        {
+            return Err(SwarmError::Forbidden(format!(
+                "{} is a pre-defined network and cannot be created",
+                spec.name
+            )));
+        }
+        if !valid_network_name(&spec.name) {
+            return Err(inv(format!(
+                "invalid network name \"{}\", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                spec.name
+            )));
+        }
+        if st.networks.values().any(|n| n.spec.name == spec.name)
+            || self.exec.local_network_name(&spec.name).is_some()
+        {
+            return Err(SwarmError::Conflict(format!(
+                "network with name {} already exists",
+                spec.name
+            )));
+        }
+        if spec.ingress {
+            if let Some(i) = st.ingress() {
+                return Err(SwarmError::Forbidden(format!(
+                    "ingress network ({}) is already present",
+                    i.id
+                )));
+            }
+        }
+        if spec.ipv6_enabled {
+            return Err(SwarmError::InvalidArgument(
+                "IPv6 on overlay networks is not supported by berth".into(),
+            ));
+        }
+        if spec.config_from.is_some() {
+            return Err(SwarmError::InvalidArgument(
+                "config-from networks are not supported by berth".into(),
+            ));
+        }
+        let ipam = spec.ipam_options.clone().unwrap_or_default();
+        if !ipam.driver.name.is_empty() && ipam.driver.name != "default" {
+            return Err(inv("invalid IPAM specified".into()));
+        }
+        if ipam.configs.len() > 1 {
+            return Err(SwarmError::InvalidArgument(
+                "berth supports one IPv4 subnet per network".into(),
+            ));
+        }
+        let taken = self.taken_subnets(&st);
+        let (subnet, gateway) = match ipam.configs.first() {
+            Some(c) if !c.subnet.is_empty() => {
+                let subnet: ipnet::Ipv4Net = c
+                    .subnet
+                    .parse()
+                    .map_err(|_| inv(format!("ipam configuration: invalid subnet {}", c.subnet)))?;
+                if !c.range.is_empty() {
+                    return Err(SwarmError::InvalidArgument(
+                        "an IP range on overlay networks is not supported by berth".into(),
+                    ));
+                }
+                let gw = if c.gateway.is_empty() {
+                    None
+                } else {
+                    let g: std::net::Ipv4Addr = c.gateway.parse().map_err(|_| {
+                        inv(format!("ipam configuration: invalid gateway {}", c.gateway))
+                    })?;
+                    if !subnet.contains(&g) {
+                        return Err(inv(format!(
+                            "ipam configuration: subnet {} does not contain gateway {}",
+                            c.subnet, c.gateway
+                        )));
+                    }
+                    Some(g)
+                };
+                if taken
+                    .iter()
+                    .any(|t| t.contains(&subnet.network()) || subnet.contains(&t.network()))
+                {
+                    return Err(SwarmError::Forbidden(
+                        "invalid pool request: Pool overlaps with other one on this address space"
+                            .into(),
+                    ));
+                }
+                (subnet.trunc(), gw)
+            }
+            _ => {
+                let (pools, size) = st
+                    .cluster
+                    .as_ref()
+                    .map(|c| {
+                        (
+                            c.info
+                                .default_addr_pool
+                                .clone()
+                                .unwrap_or_else(|| vec![DEFAULT_POOL.to_string()]),
+                            c.info.subnet_size,
+                        )
+                    })
+                    .unwrap_or_else(|| (vec![DEFAULT_POOL.to_string()], 24));
+                let s = allocator::pick_subnet(&pools, size, &taken).ok_or_else(|| {
+                    SwarmError::Forbidden(
+                        "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network".into(),
+                    )
+                })?;
+                (s, None)
+            }
+        };
+        let vni = if spec.ingress {
+            allocator::INGRESS_VNI
+        } else {
+            allocator::next_vni(&st)
+        };
+        spec.scope = "swarm".into();
+        if spec.driver_configuration.is_none() {
+            spec.driver_configuration = Some(Driver {
+                name: "overlay".into(),
+                options: None,
+            });
+        }
+        let id = new_id();
+        let net = swarm_network(id.clone(), spec, subnet, gateway, vni);
+        self.commit(vec![Op::Create(Object::Network(Box::new(net.clone())))])
+            .await?;
+        // An attachable network is there at once for `docker run --network`.
+        if net.spec.attachable {
+            if let Some(l) = crate::netplan::local_network(&net) {
+                if let Err(e) = self.exec.ensure_network(l).await {
+                    tracing::warn!("swarm network {}: {e}", net.spec.name);
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    pub async fn networks(&self) -> Result<Vec<Network>> {
+        self.read(|s| s.networks.values().cloned().collect()).await
+    }
+
+    pub async fn network(&self, key: &str) -> Result<Network> {
+        self.read(|s| s.find_network(key).cloned())
+            .await?
+            .ok_or_else(|| SwarmError::NotFound(format!("network {key} not found")))
+    }
+
+    pub async fn remove_network(&self, key: &str) -> Result<()> {
+        let n = self.network(key).await?;
+        let st = self.store().await?.shared.snapshot();
+        for s in st.services.values() {
+            let uses = s
+                .spec
+                .task_template
+                .networks
+                .iter()
+                .chain(s.spec.networks.iter())
+                .any(|a| a.target == n.id);
+            if uses {
+                return Err(SwarmError::InvalidArgument(format!(
+                    "rpc error: code = FailedPrecondition desc = network {} is in use by service {}",
+                    n.id, s.id
+                )));
+            }
+            if n.spec.ingress && allocator::publishes_ingress(&s.spec) {
+                return Err(SwarmError::Forbidden(format!(
+                    "ingress network cannot be removed because service {} depends on it",
+                    s.id
+                )));
+            }
+        }
+        if let Some(t) = st.tasks.values().find(|t| {
+            t.spec.network_attachment_spec.is_some()
+                && t.networks_attachments.iter().any(|a| a.network.id == n.id)
+        }) {
+            return Err(SwarmError::InvalidArgument(format!(
+                "rpc error: code = FailedPrecondition desc = network {} is in use by task {}",
+                n.id, t.id
+            )));
+        }
+        self.commit(vec![Op::Delete {
+            kind: Kind::Network,
+            id: n.id.clone(),
+        }])
+        .await?;
+        if self.exec.local_networks().contains(&n.id) {
+            self.exec.remove_network(&n.id).await;
+        }
+        Ok(())
+    }
+
+    /// A container started by hand on an attachable network: its address, recorded as a
+    /// network attachment task of this node (moby's).
+    pub async fn attach_container(
+        &self,
+        network: &str,
+        container_id: &str,
+    ) -> Result<std::net::Ipv4Addr> {
+        let store = self.store().await?;
+        let node_id = match &*self.phase.lock().await {
+            Phase::Active(a) => a.node_id.clone(),
+            _ => return Err(SwarmError::not_manager()),
+        };
+        let _held = self.alloc.lock().await;
+        let st = store.shared.snapshot();
+        let n = st
+            .find_network(network)
+            .cloned()
+            .ok_or_else(|| SwarmError::NotFound(format!("network {network} not found")))?;
+        if !n.spec.attachable {
+            return Err(SwarmError::Forbidden(format!(
+                "Could not attach to network {}: rpc error: code = PermissionDenied desc = network {} not manually attachable",
+                n.spec.name, n.spec.name
+            )));
+        }
+        let existing = st.tasks.values().find_map(|t| {
+            let a = t.spec.network_attachment_spec.as_ref()?;
+            (a.container_id == container_id)
+                .then(|| allocator::task_address(t, &n.id))
+                .flatten()
+        });
+        if let Some(ip) = existing {
+            return Ok(ip);
+        }
+        let addr = Pools::of(&st).take(&n).ok_or_else(|| {
+            SwarmError::Unavailable(format!(
+                "could not attach to network {}: no free address",
+                n.spec.name
+            ))
+        })?;
+        let ip: std::net::Ipv4Addr = addr
+            .split('/')
+            .next()
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| SwarmError::Internal(format!("bad address {addr}")))?;
+        let t = Task {
+            id: new_id(),
+            node_id,
+            desired_state: "running".into(),
+            spec: TaskSpec {
+                network_attachment_spec: Some(NetworkAttachmentSpec {
+                    container_id: container_id.to_string(),
+                }),
+                ..Default::default()
+            },
+            status: TaskStatus {
+                timestamp: now(),
+                state: "running".into(),
+                message: "network attachment".into(),
+                ..Default::default()
+            },
+            networks_attachments: vec![NetworkAttachment {
+                network: n.clone(),
+                addresses: vec![addr],
+            }],
+            ..Default::default()
+        };
+        applied_ok(
+            store
+                .propose(Command {
+                    at: now(),
+                    ops: vec![Op::Create(Object::Task(Box::new(t)))],
+                })
+                .await
+                .map_err(SwarmError::Internal)?,
+        )?;
+        Ok(ip)
+    }
+
+    /// The container left the network: its attachment goes (nothing if it had none).
+    pub async fn detach_container(&self, network_id: &str, container_id: &str) {
+        let Ok(st) = self.store().await.map(|s| s.shared.snapshot()) else {
+            return;
+        };
+        let ops: Vec<Op> = st
+            .tasks
+            .values()
+            .filter(|t| {
+                t.spec
+                    .network_attachment_spec
+                    .as_ref()
+                    .is_some_and(|a| a.container_id == container_id)
+                    && t.networks_attachments
+                        .iter()
+                        .any(|a| a.network.id == network_id)
+            })
+            .map(|t| Op::Delete {
+                kind: Kind::Task,
+                id: t.id.clone(),
+            })
+            .collect();
+        if !ops.is_empty() {
+            if let Err(e) = self.commit(ops).await {
+                tracing::warn!("swarm: cannot drop a network attachment: {e}");
+            }
+        }
+    }
+
     // ---- tasks -------------------------------------------------------------------------------
 
+    /// Container tasks (moby lists no network attachments).
     pub async fn tasks(&self) -> Result<Vec<Task>> {
-        self.read(|s| s.tasks.values().cloned().collect()).await
+        self.read(|s| {
+            s.tasks
+                .values()
+                .filter(|t| t.spec.network_attachment_spec.is_none())
+                .cloned()
+                .collect()
+        })
+        .await
     }
 
     pub async fn task(&self, key: &str) -> Result<Task> {
-        self.read(|s| s.find_task(key).cloned())
-            .await?
-            .ok_or_else(|| SwarmError::NotFound(format!("task {key} not found")))
+        self.read(|s| {
+            s.find_task(key)
+                .filter(|t| t.spec.network_attachment_spec.is_none())
+                .cloned()
+        })
+        .await?
+        .ok_or_else(|| SwarmError::NotFound(format!("task {key} not found")))
     }
 
     /// The services' tasks' container ids (for logs), oldest first.
@@ -1206,6 +1751,28 @@ impl<E: Executor> Cluster<E> {
     }
 }
 
+/// swarmkit's refusal of a published ingress port another service has.
+fn check_port_conflicts(st: &State, spec: &ServiceSpec, id: &str) -> Result<()> {
+    let used = allocator::ingress_ports_in_use(st, id);
+    for p in allocator::spec_ports(spec) {
+        if p.publish_mode != "ingress" || p.published_port == 0 {
+            continue;
+        }
+        if let Some(other) = used.get(&(p.protocol.clone(), p.published_port)) {
+            let name = st
+                .services
+                .get(other)
+                .map(|s| s.spec.name.clone())
+                .unwrap_or_default();
+            return Err(SwarmError::InvalidArgument(format!(
+                "rpc error: code = InvalidArgument desc = port '{}' is already in use by service '{name}' ({other}) as an ingress port",
+                p.published_port
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `service ls`'s counts: running tasks and desired tasks.
 pub fn service_status(st: &State, svc: &Service) -> ServiceStatus {
     let tasks: Vec<&Task> = st.tasks_of(&svc.id).collect();
@@ -1235,27 +1802,34 @@ pub fn service_status(st: &State, svc: &Service) -> ServiceStatus {
     }
 }
 
-/// Orchestrator then scheduler, after every applied change and at their timers.
-async fn manager_loop(store: Arc<Replicated>, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// Orchestrator, then allocator and scheduler, after every applied change and at their
+/// timers. The allocation lock is held from reading the state to committing.
+async fn manager_loop(
+    store: Arc<Replicated>,
+    alloc: Arc<Mutex<()>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut applied = store.shared.applied.subscribe();
     loop {
         let now_t = chrono::Utc::now();
+        let held = alloc.lock().await;
         let (ops, wake) = store.shared.read(|st| {
             let plan = reconcile(st, now_t);
             let mut ops = plan.ops;
             if ops.is_empty() {
-                ops = schedule(st, &format_time(now_t));
+                ops = allocate_and_schedule(st, &format_time(now_t));
             }
             (ops, plan.wake_at)
         });
         if !ops.is_empty() {
-            match store
+            let r = store
                 .propose(Command {
                     at: format_time(now_t),
                     ops,
                 })
-                .await
-            {
+                .await;
+            drop(held);
+            match r {
                 Ok(Applied::Ok { .. }) => continue,
                 Ok(other) => {
                     // A user's change raced this pass: look again shortly.
@@ -1268,6 +1842,8 @@ async fn manager_loop(store: Arc<Replicated>, mut stop: tokio::sync::watch::Rece
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
+        } else {
+            drop(held);
         }
         let sleep = wake
             .and_then(|w| (w - chrono::Utc::now()).to_std().ok())
@@ -1280,5 +1856,94 @@ async fn manager_loop(store: Arc<Replicated>, mut stop: tokio::sync::watch::Rece
         if *stop.borrow() {
             break;
         }
+    }
+}
+
+/// The allocator's pass, and the scheduler's over what it allocated (one commit for both:
+/// the scheduler's update of a task carries the allocator's addresses).
+fn allocate_and_schedule(st: &State, now: &str) -> Vec<Op> {
+    let alloc = allocator::allocate(st);
+    if alloc.is_empty() {
+        return schedule(st, now);
+    }
+    if alloc.iter().any(|o| {
+        matches!(
+            o,
+            Op::Update {
+                object: Object::Service(_),
+                ..
+            }
+        )
+    }) {
+        return alloc;
+    }
+    let mut next = st.clone();
+    let probe = Command {
+        at: now.to_string(),
+        ops: alloc.clone(),
+    };
+    if !matches!(next.apply(u64::MAX, &probe), Applied::Ok { .. }) {
+        return alloc;
+    }
+    let scheduled = schedule(&next, now);
+    let placed: std::collections::HashSet<String> = scheduled
+        .iter()
+        .filter_map(|o| match o {
+            Op::Update {
+                object: Object::Task(t),
+                ..
+            } => Some(t.id.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut ops: Vec<Op> = alloc
+        .into_iter()
+        .filter(|o| match o {
+            Op::Update {
+                object: Object::Task(t),
+                ..
+            } => !placed.contains(&t.id),
+            _ => true,
+        })
+        .collect();
+    ops.extend(scheduled);
+    ops
+}
+
+/// The default address pool of swarm networks (moby's).
+const DEFAULT_POOL: &str = "10.0.0.0/8";
+
+/// A swarm network object with its subnet and VXLAN id allocated.
+fn swarm_network(
+    id: String,
+    spec: NetworkSpec,
+    subnet: ipnet::Ipv4Net,
+    gateway: Option<std::net::Ipv4Addr>,
+    vni: u32,
+) -> Network {
+    let gw = gateway.unwrap_or_else(|| std::net::Ipv4Addr::from(u32::from(subnet.network()) + 1));
+    Network {
+        id,
+        spec,
+        driver_state: Driver {
+            name: "overlay".into(),
+            options: Some(
+                [(allocator::VXLAN_OPTION.to_string(), vni.to_string())]
+                    .into_iter()
+                    .collect(),
+            ),
+        },
+        ipam_options: Some(IpamOptions {
+            driver: Driver {
+                name: "default".into(),
+                options: None,
+            },
+            configs: vec![IpamConfig {
+                subnet: subnet.to_string(),
+                range: String::new(),
+                gateway: gw.to_string(),
+            }],
+        }),
+        ..Default::default()
     }
 }

@@ -18,6 +18,9 @@ pub enum SwarmError {
     /// 409: a name in use, an object in use.
     #[error("{0}")]
     Conflict(String),
+    /// 403: a pre-defined network, a network that cannot be attached by hand.
+    #[error("{0}")]
+    Forbidden(String),
     /// The `version` given with an update is not the stored one (moby: "update out of
     /// sequence", an InvalidArgument from swarmkit).
     #[error("update out of sequence")]
@@ -33,6 +36,7 @@ impl SwarmError {
             SwarmError::NotFound(_) => 404,
             SwarmError::InvalidArgument(_) | SwarmError::OutOfSequence => 400,
             SwarmError::Conflict(_) => 409,
+            SwarmError::Forbidden(_) => 403,
             SwarmError::Internal(_) => 500,
         }
     }

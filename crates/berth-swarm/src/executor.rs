@@ -2,11 +2,14 @@
 //! task's container spec (as moby's daemon/cluster/executor/container does), named
 //! `SERVICE.SLOT.TASKID` and labelled with the swarm ids. Secrets and configs are written
 //! on a tmpfs of their own per task (`<data-root>/swarm/files/<task>`, never on disk) and
-//! bound read-only at their targets.
+//! bound read-only at their targets. A task's container joins its swarm networks (the
+//! first as its network mode) with the addresses the allocator gave the task, and
+//! publishes its `mode=host` ports itself.
 
 use crate::agent::{Executor, Found, StartError, TaskFile, TaskRun};
 use berth_api::models::ContainerCreateBody;
 use berth_engine::container::WaitCondition;
+use berth_engine::network::swarm::{SwarmLb, SwarmNetwork};
 use berth_engine::Engine;
 use serde_json::{json, Map, Value};
 use std::os::unix::fs::PermissionsExt;
@@ -197,7 +200,81 @@ pub fn create_body(run: &TaskRun, binds: Vec<String>) -> Result<Value, String> {
     if let Some(h) = &c.healthcheck {
         body["Healthcheck"] = serde_json::to_value(h).map_err(|e| e.to_string())?;
     }
+    // Its swarm networks: the first is the network mode, each with the task's address
+    // and the attachment's aliases.
+    let mut endpoints = Map::new();
+    for a in &t.networks_attachments {
+        let ip = a
+            .addresses
+            .first()
+            .and_then(|c| c.split('/').next())
+            .unwrap_or_default();
+        let aliases: Vec<String> = t
+            .spec
+            .networks
+            .iter()
+            .find(|n| n.target == a.network.id || n.target == a.network.spec.name)
+            .map(|n| n.aliases.clone())
+            .unwrap_or_default();
+        endpoints.insert(
+            a.network.id.clone(),
+            json!({"IPAMConfig": {"IPv4Address": ip}, "Aliases": aliases}),
+        );
+    }
+    if let Some(first) = t.networks_attachments.first() {
+        body["HostConfig"]["NetworkMode"] = json!(first.network.id);
+        body["NetworkingConfig"] = json!({"EndpointsConfig": endpoints});
+    }
+    // Ports published in host mode are the container's own.
+    let mut bindings = Map::new();
+    let mut exposed = Map::new();
+    for p in &run.host_ports {
+        let key = format!("{}/{}", p.target_port, p.protocol);
+        let host_port = if p.published_port == 0 {
+            String::new()
+        } else {
+            p.published_port.to_string()
+        };
+        exposed.insert(key.clone(), json!({}));
+        bindings.insert(key, json!([{"HostIp": "", "HostPort": host_port}]));
+    }
+    if !bindings.is_empty() {
+        body["ExposedPorts"] = Value::Object(exposed);
+        body["HostConfig"]["PortBindings"] = Value::Object(bindings);
+    }
     Ok(body)
+}
+
+fn image_of(run: &TaskRun) -> String {
+    run.task
+        .spec
+        .container_spec
+        .as_ref()
+        .map(|c| c.image.clone())
+        .unwrap_or_default()
+}
+
+impl EngineExecutor {
+    /// Pulls the task's image with the service's registry credentials; a failure is left
+    /// to the create that follows ("No such image"), as moby's executor does.
+    async fn pull(&self, run: &TaskRun) {
+        let image = image_of(run);
+        let auth = run
+            .registry_auth
+            .as_deref()
+            .map(berth_engine::AuthConfig::from_header)
+            .unwrap_or_default();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let engine = self.engine.clone();
+        let img = image.clone();
+        let pulling = tokio::spawn(async move { engine.pull(&img, "", None, auth, tx).await });
+        while let Some(m) = rx.recv().await {
+            if let Err(e) = m {
+                tracing::info!("swarm task {}: pulling {image}: {e}", run.task.id);
+            }
+        }
+        let _ = pulling.await;
+    }
 }
 
 impl Executor for EngineExecutor {
@@ -207,11 +284,31 @@ impl Executor for EngineExecutor {
             err,
             container_id: String::new(),
         };
+        // Its networks first (the agent makes them too; a task may come before it).
+        for a in &run.task.networks_attachments {
+            if let Some(n) = crate::netplan::local_network(&a.network) {
+                self.engine
+                    .swarm_network_ensure(&n)
+                    .await
+                    .map_err(|e| reject(e.to_string()))?;
+            }
+        }
         let binds = self.write_files(&run.task.id, &run.files).map_err(reject)?;
         let body = create_body(&run, binds).map_err(reject)?;
         let body: ContainerCreateBody =
             serde_json::from_value(body).map_err(|e| reject(e.to_string()))?;
         let name = task_container_name(&run);
+        // A container of this task left by a daemon killed between create and start.
+        if let Ok(old) = self.engine.get(&name) {
+            let r = old.snapshot().await;
+            if r.config.labels().get("com.docker.swarm.task.id") == Some(&run.task.id) {
+                let _ = self.engine.remove(&r.id, true).await;
+            }
+        }
+        // The image is pulled when missing, as the swarm's agent prepares a task.
+        if self.engine.images.get(&image_of(&run)).await.is_err() {
+            self.pull(&run).await;
+        }
         let created = match self.engine.create(Some(&name), body).await {
             Ok(c) => c,
             Err(e) => {
@@ -248,6 +345,54 @@ impl Executor for EngineExecutor {
     async fn remove(&self, container_id: &str, task_id: &str) {
         let _ = self.engine.remove(container_id, true).await;
         self.drop_files(task_id);
+    }
+
+    async fn health(&self, container_id: &str) -> Option<String> {
+        let c = self.engine.get(container_id).ok()?;
+        let r = c.snapshot().await;
+        r.state.health.as_ref().map(|h| h.status.clone())
+    }
+
+    async fn running(&self, container_id: &str) -> bool {
+        match self.engine.get(container_id) {
+            Ok(c) => c.snapshot().await.state.status.is_running(),
+            Err(_) => false,
+        }
+    }
+
+    async fn ensure_network(&self, n: SwarmNetwork) -> Result<(), String> {
+        self.engine
+            .swarm_network_ensure(&n)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn remove_network(&self, id: &str) {
+        if let Err(e) = self.engine.swarm_network_remove(id).await {
+            tracing::debug!("swarm network {id} stays: {e}");
+        }
+    }
+
+    fn local_networks(&self) -> Vec<String> {
+        self.engine.swarm_network_ids()
+    }
+
+    fn local_network_name(&self, name_or_id: &str) -> Option<String> {
+        self.engine.local_network_name(name_or_id)
+    }
+
+    async fn set_lb(&self, lb: SwarmLb) {
+        self.engine.set_swarm_lb(lb).await;
+    }
+
+    fn local_subnets(&self) -> Vec<String> {
+        let mut v = self.engine.network_subnets();
+        v.extend(
+            berth_net::ipam::host_routes()
+                .into_iter()
+                .map(|r| r.to_string()),
+        );
+        v
     }
 
     async fn existing(&self) -> Vec<Found> {
@@ -297,6 +442,8 @@ mod tests {
             node_id: "nid".into(),
             node_hostname: "vm".into(),
             files: vec![],
+            host_ports: vec![],
+            registry_auth: None,
         };
         assert_eq!(task_container_name(&run), "web.3.tid");
         let b = create_body(&run, vec!["/x:/run/secrets/pw:ro".into()]).unwrap();

@@ -5,14 +5,19 @@
 //! No HTTP here: berth-daemon's `routes/swarm` serves the Engine API on top of
 //! [`cluster::Cluster`]. The orchestrator and scheduler are pure functions over the
 //! [`store::State`] that return the changes to commit, so they are tested without a kernel;
-//! the agent drives containers only through its executor trait.
+//! the agent drives containers only through its executor trait. The allocator hands out
+//! swarm networks' subnets, VIPs, ports and addresses; `netplan` turns the state into what
+//! one node's networking needs (its networks, the services' records and balancing).
 
 pub mod agent;
+pub mod allocator;
+pub mod ca;
 pub mod cluster;
 pub mod crypto;
 pub mod error;
 pub mod executor;
 pub mod ids;
+pub mod netplan;
 pub mod orchestrator;
 pub mod raft;
 pub mod scheduler;

@@ -190,9 +190,10 @@ pub fn reconcile(st: &State, now: DateTime<Utc>) -> Plan {
     for s in st.services.values() {
         reconcile_service(st, s, now, &now_s, &mut plan);
     }
-    // Tasks whose service is gone: shut down, then removed once ended.
+    // Tasks whose service is gone: shut down, then removed once ended. (Network
+    // attachments have no service: the node that made them removes them.)
     for t in st.tasks.values() {
-        if !st.services.contains_key(&t.service_id) {
+        if t.spec.network_attachment_spec.is_none() && !st.services.contains_key(&t.service_id) {
             if t.desired_state != "remove" {
                 plan.ops.push(set_desired(t, "remove"));
             } else if is_terminal(&t.status.state) || t.node_id.is_empty() {
@@ -364,9 +365,7 @@ fn reconcile_service(st: &State, s: &Service, now: DateTime<Utc>, now_s: &str, p
     // Per wanted slot: the live task, restarts, and rolling replacement.
     let mut in_flight = 0u64;
     let mut dirty_slots = Vec::new();
-    let mut failures = 0u64;
     let mut last_update_done: Option<DateTime<Utc>> = None;
-    let mut updated = 0u64;
     for (key, slot, node) in &wanted {
         let g = groups.get(key).cloned().unwrap_or_default();
         let live: Vec<&Task> = g
@@ -418,20 +417,11 @@ fn reconcile_service(st: &State, s: &Service, now: DateTime<Utc>, now_s: &str, p
                     continue;
                 }
                 plan.ops.push(set_desired(t, "shutdown"));
-                if &t.spec == spec
-                    && t.status.state != "complete"
-                    && s.update_status
-                        .as_ref()
-                        .is_some_and(|u| u.state == "updating" || u.state == "rollback_started")
-                {
-                    failures += 1;
-                }
             }
         }
         let current: Vec<&Task> = live.iter().copied().filter(|t| &t.spec == spec).collect();
         let old: Vec<&Task> = live.iter().copied().filter(|t| &t.spec != spec).collect();
         if !current.is_empty() {
-            updated += 1;
             let running = current.iter().any(|t| t.status.state == "running");
             if !running && !current.iter().all(|t| is_terminal(&t.status.state)) {
                 in_flight += 1;
@@ -454,58 +444,33 @@ fn reconcile_service(st: &State, s: &Service, now: DateTime<Utc>, now_s: &str, p
         }
     }
 
-    // Rolling update of dirty slots, `parallelism` at a time, `delay` apart.
-    if !dirty_slots.is_empty() && !paused && !jobs {
+    // The update's monitor: its tasks that failed too early trigger the failure action,
+    // during the update and for one monitor period after its last task came up.
+    let updating = s
+        .update_status
+        .as_ref()
+        .is_some_and(|u| u.state == "updating" || u.state == "rollback_started");
+    if updating && !jobs {
+        let started = s
+            .update_status
+            .as_ref()
+            .and_then(|u| u.started_at.as_deref())
+            .and_then(parse_time);
+        let failed = update_failures(&tasks, spec, started, monitor_ns(&ucfg));
         let max_ratio = ucfg.max_failure_ratio as f64;
         let total = wanted.len().max(1) as f64;
-        if failures > 0 && (failures as f64) / total > max_ratio {
-            let action = if ucfg.failure_action.is_empty() {
-                "pause"
-            } else {
-                ucfg.failure_action.as_str()
-            };
-            let mut svc = s.clone();
-            match (action, rolling_back) {
-                ("rollback", false) if s.previous_spec.is_some() => {
-                    if let Some(prev) = s.previous_spec.clone() {
-                        svc.previous_spec = Some(svc.spec.clone());
-                        svc.spec = prev;
-                        svc.update_status = Some(UpdateStatus {
-                            state: "rollback_started".into(),
-                            started_at: Some(now_s.to_string()),
-                            completed_at: None,
-                            message:
-                                "update rolled back due to failure or early termination of task"
-                                    .into(),
-                        });
-                        plan.ops.push(Op::Update {
-                            object: Object::Service(Box::new(svc)),
-                            expect: Some(s.meta.version.index),
-                        });
-                        return;
-                    }
-                }
-                ("continue", _) => {}
-                _ => {
-                    svc.update_status = Some(UpdateStatus {
-                        state: if rolling_back {
-                            "rollback_paused"
-                        } else {
-                            "paused"
-                        }
-                        .into(),
-                        started_at: s.update_status.as_ref().and_then(|u| u.started_at.clone()),
-                        completed_at: None,
-                        message: "update paused due to failure or early termination of task".into(),
-                    });
-                    plan.ops.push(Op::Update {
-                        object: Object::Service(Box::new(svc)),
-                        expect: Some(s.meta.version.index),
-                    });
+        if let Some(first) = failed.first() {
+            if (failed.len() as f64) / total > max_ratio {
+                if let Some(op) = failure_action(s, &ucfg, rolling_back, first, now_s) {
+                    plan.ops.push(op);
                     return;
                 }
             }
         }
+    }
+
+    // Rolling update of dirty slots, `parallelism` at a time, `delay` apart.
+    if !dirty_slots.is_empty() && !paused && !jobs {
         let delay = chrono::Duration::nanoseconds(ucfg.delay.max(0));
         let ready_at = last_update_done.map(|t| t + delay);
         if ucfg.delay > 0 && in_flight == 0 {
@@ -532,7 +497,16 @@ fn reconcile_service(st: &State, s: &Service, now: DateTime<Utc>, now_s: &str, p
             }
         }
     } else if dirty_slots.is_empty() && in_flight == 0 {
-        // Update finished.
+        // Update finished, once its last tasks have run for the monitor period.
+        if updating {
+            if let Some(done) = last_update_done {
+                let until = done + chrono::Duration::nanoseconds(monitor_ns(&ucfg));
+                if until > now {
+                    plan.wake_at = earliest(plan.wake_at, until);
+                    return;
+                }
+            }
+        }
         if let Some(u) = &s.update_status {
             let (from, to, msg) = if rolling_back {
                 (
@@ -544,7 +518,6 @@ fn reconcile_service(st: &State, s: &Service, now: DateTime<Utc>, now_s: &str, p
                 ("updating", "completed", "update completed")
             };
             if u.state == from {
-                let _ = updated;
                 let mut svc = s.clone();
                 svc.update_status = Some(UpdateStatus {
                     state: to.into(),
@@ -559,6 +532,118 @@ fn reconcile_service(st: &State, s: &Service, now: DateTime<Utc>, now_s: &str, p
             }
         }
     }
+}
+
+/// swarmkit's default monitor period (update and rollback).
+const DEFAULT_MONITOR_NS: i64 = 5_000_000_000;
+
+fn monitor_ns(c: &UpdateConfig) -> i64 {
+    if c.monitor > 0 {
+        c.monitor
+    } else {
+        DEFAULT_MONITOR_NS
+    }
+}
+
+/// The tasks of this update (the current spec, created since it started) that ended
+/// before they should: never reached running (still `starting`, e.g. an unhealthy health
+/// check), or ended within the monitor period. swarmkit times the period from the moment
+/// the task reached running; the store keeps only a task's last status time, so it is
+/// timed here from the task's creation (berth starts a task well under a second after).
+fn update_failures<'a>(
+    tasks: &[&'a Task],
+    spec: &TaskSpec,
+    started: Option<DateTime<Utc>>,
+    monitor: i64,
+) -> Vec<&'a Task> {
+    let mut out: Vec<&Task> = tasks
+        .iter()
+        .copied()
+        .filter(|t| &t.spec == spec)
+        .filter(|t| matches!(t.status.state.as_str(), "failed" | "rejected" | "complete"))
+        .filter(|t| {
+            let created = parse_time(&t.meta.created_at);
+            started.is_none_or(|s| created.is_none_or(|c| c >= s))
+        })
+        .filter(|t| {
+            let never_ran = matches!(t.status.message.as_str(), "starting" | "preparing");
+            let lived = match (
+                parse_time(&t.meta.created_at),
+                parse_time(&t.status.timestamp),
+            ) {
+                (Some(c), Some(e)) => (e - c).num_nanoseconds().unwrap_or(i64::MAX),
+                _ => 0,
+            };
+            never_ran || lived <= monitor
+        })
+        .collect();
+    out.sort_by(|a, b| a.status.timestamp.cmp(&b.status.timestamp));
+    out
+}
+
+/// What the failure action does to the service (swarmkit's updater messages).
+fn failure_action(
+    s: &Service,
+    ucfg: &UpdateConfig,
+    rolling_back: bool,
+    failed: &Task,
+    now_s: &str,
+) -> Option<Op> {
+    let action = if ucfg.failure_action.is_empty() {
+        "pause"
+    } else {
+        ucfg.failure_action.as_str()
+    };
+    let mut svc = s.clone();
+    let started_at = s.update_status.as_ref().and_then(|u| u.started_at.clone());
+    match action {
+        "continue" => return None,
+        "rollback" if !rolling_back => {
+            let prev = s.previous_spec.clone()?;
+            svc.previous_spec = Some(svc.spec.clone());
+            svc.spec = prev;
+            svc.update_status = Some(UpdateStatus {
+                state: "rollback_started".into(),
+                started_at: Some(now_s.to_string()),
+                completed_at: None,
+                message: format!(
+                    "update rolled back due to failure or early termination of task {}",
+                    failed.id
+                ),
+            });
+        }
+        "rollback" => {
+            svc.update_status = Some(UpdateStatus {
+                state: "rollback_paused".into(),
+                started_at,
+                completed_at: None,
+                message: format!(
+                    "rollback paused due to failure or early termination of task {}",
+                    failed.id
+                ),
+            });
+        }
+        _ => {
+            svc.update_status = Some(UpdateStatus {
+                state: if rolling_back {
+                    "rollback_paused"
+                } else {
+                    "paused"
+                }
+                .into(),
+                started_at,
+                completed_at: None,
+                message: format!(
+                    "update paused due to failure or early termination of task {}",
+                    failed.id
+                ),
+            });
+        }
+    }
+    Some(Op::Update {
+        object: Object::Service(Box::new(svc)),
+        expect: Some(s.meta.version.index),
+    })
 }
 
 #[cfg(test)]

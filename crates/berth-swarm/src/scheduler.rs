@@ -2,7 +2,8 @@
 //! placement constraints, reserved resources, max replicas per node), then spreads: over
 //! the values of each placement preference in turn, then over nodes by how many tasks of
 //! the service they already run. A task no node takes stays `pending` with swarmkit's
-//! "no suitable node (...)" explanation.
+//! "no suitable node (...)" explanation. Only tasks the allocator has passed (`pending`)
+//! are placed.
 
 use crate::orchestrator::{is_terminal, node_ready};
 use crate::store::{Object, Op, State};
@@ -121,7 +122,8 @@ pub fn schedule(st: &State, now: &str) -> Vec<Op> {
         .tasks
         .values()
         .filter(|t| {
-            t.desired_state == "running" && matches!(t.status.state.as_str(), "new" | "pending")
+            // Allocated tasks only (the allocator moves them from new to pending).
+            t.desired_state == "running" && t.status.state == "pending"
         })
         .collect();
     pending.sort_by(|a, b| (&a.service_id, a.slot).cmp(&(&b.service_id, b.slot)));
@@ -309,7 +311,7 @@ mod tests {
             slot: 1,
             desired_state: "running".into(),
             status: berth_api::swarm::TaskStatus {
-                state: "new".into(),
+                state: "pending".into(),
                 ..Default::default()
             },
             spec: TaskSpec {

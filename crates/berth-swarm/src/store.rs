@@ -4,7 +4,7 @@
 //! store versions objects by raft index). An update that names a version checks it first,
 //! so concurrent writers get "update out of sequence" instead of losing a change.
 
-use berth_api::swarm::{ClusterInfo, Config, Node, Secret, Service, Task};
+use berth_api::swarm::{ClusterInfo, Config, Network, Node, Secret, Service, Task};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,6 +17,9 @@ pub struct ClusterObject {
     /// The manager unlock key (`SWMKEY-1-...`), set while autolock is on.
     #[serde(default)]
     pub unlock_key: String,
+    /// The root CA's private key (PEM); its certificate is `info.tls_info.trust_root`.
+    #[serde(default)]
+    pub root_ca_key: String,
 }
 
 /// The whole replicated state. Readers take it from [`crate::raft::Shared`].
@@ -28,6 +31,13 @@ pub struct State {
     pub tasks: BTreeMap<String, Task>,
     pub secrets: BTreeMap<String, Secret>,
     pub configs: BTreeMap<String, Config>,
+    /// Swarm-scoped networks (overlay, and the ingress network).
+    #[serde(default)]
+    pub networks: BTreeMap<String, Network>,
+    /// The registry credentials a service's tasks pull with (`--with-registry-auth`: the
+    /// client's encoded `X-Registry-Auth`), by service id. Not part of any API answer.
+    #[serde(default)]
+    pub registry_auth: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +47,7 @@ pub enum Kind {
     Task,
     Secret,
     Config,
+    Network,
 }
 
 impl Kind {
@@ -47,6 +58,7 @@ impl Kind {
             Kind::Task => "task",
             Kind::Secret => "secret",
             Kind::Config => "config",
+            Kind::Network => "network",
         }
     }
 }
@@ -58,6 +70,7 @@ pub enum Object {
     Task(Box<Task>),
     Secret(Secret),
     Config(Config),
+    Network(Box<Network>),
 }
 
 impl Object {
@@ -68,6 +81,7 @@ impl Object {
             Object::Task(_) => Kind::Task,
             Object::Secret(_) => Kind::Secret,
             Object::Config(_) => Kind::Config,
+            Object::Network(_) => Kind::Network,
         }
     }
     fn id(&self) -> &str {
@@ -77,6 +91,7 @@ impl Object {
             Object::Task(o) => &o.id,
             Object::Secret(o) => &o.id,
             Object::Config(o) => &o.id,
+            Object::Network(o) => &o.id,
         }
     }
     /// Names unique per kind (services, secrets, configs).
@@ -85,6 +100,7 @@ impl Object {
             Object::Service(o) => Some(&o.spec.name),
             Object::Secret(o) => Some(&o.spec.name),
             Object::Config(o) => Some(&o.spec.name),
+            Object::Network(o) => Some(&o.spec.name),
             _ => None,
         }
     }
@@ -95,6 +111,7 @@ impl Object {
             Object::Task(o) => &mut o.meta,
             Object::Secret(o) => &mut o.meta,
             Object::Config(o) => &mut o.meta,
+            Object::Network(o) => &mut o.meta,
         }
     }
 }
@@ -109,6 +126,8 @@ pub enum Op {
     Update { object: Object, expect: Option<u64> },
     /// Deleting a missing object is not an error (the reaper and a user may race).
     Delete { kind: Kind, id: String },
+    /// A service's registry credentials (empty: none).
+    SetRegistryAuth { service_id: String, auth: String },
 }
 
 /// One log entry's payload. `at` is the proposer's clock, so applying is deterministic.
@@ -149,6 +168,7 @@ impl State {
             Kind::Task => self.tasks.get(id).map(|o| o.meta.version.index),
             Kind::Secret => self.secrets.get(id).map(|o| o.meta.version.index),
             Kind::Config => self.configs.get(id).map(|o| o.meta.version.index),
+            Kind::Network => self.networks.get(id).map(|o| o.meta.version.index),
         }
     }
 
@@ -159,6 +179,7 @@ impl State {
             Kind::Task => self.tasks.get(id).map(|o| o.meta.created_at.clone()),
             Kind::Secret => self.secrets.get(id).map(|o| o.meta.created_at.clone()),
             Kind::Config => self.configs.get(id).map(|o| o.meta.created_at.clone()),
+            Kind::Network => self.networks.get(id).map(|o| o.meta.created_at.clone()),
         }
     }
 
@@ -176,6 +197,10 @@ impl State {
                 .configs
                 .values()
                 .any(|s| s.spec.name == name && s.id != except),
+            Kind::Network => self
+                .networks
+                .values()
+                .any(|s| s.spec.name == name && s.id != except),
             _ => false,
         }
     }
@@ -186,7 +211,7 @@ impl State {
         let mut created: Vec<(Kind, String, Option<String>)> = Vec::new();
         for op in ops {
             match op {
-                Op::PutCluster(_) | Op::Delete { .. } => {}
+                Op::PutCluster(_) | Op::Delete { .. } | Op::SetRegistryAuth { .. } => {}
                 Op::Create(o) => {
                     let kind = o.kind();
                     if self.stored_version(kind, o.id()).is_some()
@@ -271,11 +296,22 @@ impl State {
                 Op::Delete { kind, id } => {
                     match kind {
                         Kind::Node => self.nodes.remove(id).map(|_| ()),
-                        Kind::Service => self.services.remove(id).map(|_| ()),
+                        Kind::Service => {
+                            self.registry_auth.remove(id);
+                            self.services.remove(id).map(|_| ())
+                        }
                         Kind::Task => self.tasks.remove(id).map(|_| ()),
                         Kind::Secret => self.secrets.remove(id).map(|_| ()),
                         Kind::Config => self.configs.remove(id).map(|_| ()),
+                        Kind::Network => self.networks.remove(id).map(|_| ()),
                     };
+                }
+                Op::SetRegistryAuth { service_id, auth } => {
+                    if auth.is_empty() {
+                        self.registry_auth.remove(service_id);
+                    } else {
+                        self.registry_auth.insert(service_id.clone(), auth.clone());
+                    }
                 }
             }
         }
@@ -298,6 +334,9 @@ impl State {
             }
             Object::Config(c) => {
                 self.configs.insert(c.id.clone(), c);
+            }
+            Object::Network(n) => {
+                self.networks.insert(n.id.clone(), *n);
             }
         }
     }
@@ -355,6 +394,21 @@ impl State {
             return Some(s);
         }
         unique_prefix(self.configs.iter(), key)
+    }
+
+    pub fn find_network(&self, key: &str) -> Option<&Network> {
+        if let Some(s) = self.networks.get(key) {
+            return Some(s);
+        }
+        if let Some(s) = self.networks.values().find(|s| s.spec.name == key) {
+            return Some(s);
+        }
+        unique_prefix(self.networks.iter(), key)
+    }
+
+    /// The ingress network (the routing mesh's), when the swarm has one.
+    pub fn ingress(&self) -> Option<&Network> {
+        self.networks.values().find(|n| n.spec.ingress)
     }
 
     pub fn tasks_of<'a>(&'a self, service_id: &'a str) -> impl Iterator<Item = &'a Task> + 'a {

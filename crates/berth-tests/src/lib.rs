@@ -852,8 +852,23 @@ impl TestDaemon {
         self.stop_daemon();
         self.kill_containers();
         unmount_under(&self.dir);
-        // What a killed daemon could not remove: its bridge (the slot's drop) and table.
+        // What a killed daemon could not remove: its bridge (the slot's drop) and table,
+        // and the bridges of its networks (a swarm's overlay networks among them).
         let _ = berth_net::firewall::remove(&berth_net::firewall::table_name(&self.data_root));
+        for e in fs::read_dir(self.data_root.join("networks"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let rec: Option<serde_json::Value> = fs::read(e.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            // Only the names berth made up (a test may name an existing bridge).
+            let bridge = rec.as_ref().and_then(|r| r["bridge"].as_str());
+            if let Some(b) = bridge.filter(|b| b.starts_with("ov-") || b.starts_with("br-")) {
+                let _ = berth_net::bridge::remove(b);
+            }
+        }
         if let Err(e) = fs::remove_dir_all(&self.dir) {
             eprintln!("berth-tests: could not remove {}: {e}", self.dir.display());
         }

@@ -6,7 +6,10 @@ use std::ffi::OsString;
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
-    berth_cli::register_external(vec![("compose", berth_compose::cli::main)]);
+    berth_cli::register_external(vec![
+        ("compose", berth_compose::cli::main),
+        ("stack", berth_compose::stack::main),
+    ]);
     let invoked_as = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())

@@ -15,6 +15,8 @@ pub mod network_connect;
 mod network_ipam;
 pub mod observe;
 pub mod registry;
+mod service_flags;
+pub mod service_progress;
 pub mod swarm;
 pub mod system;
 pub mod trust;
@@ -292,7 +294,17 @@ pub fn parse<T: CommandFactory + FromArgMatches>(
     inv: &Invocation,
     args: &[String],
 ) -> Result<T, Failure> {
-    let base = T::command();
+    parse_adjusted::<T>(inv, args, |c| c)
+}
+
+/// [`parse`] with the command adjusted first (flags shared by two commands that differ
+/// in how they take their arguments: `service create IMAGE CMD...` stops at the image).
+pub fn parse_adjusted<T: CommandFactory + FromArgMatches>(
+    inv: &Invocation,
+    args: &[String],
+    adjust: impl FnOnce(clap::Command) -> clap::Command,
+) -> Result<T, Failure> {
+    let base = adjust(T::command());
     let h_free = !base.get_arguments().any(|a| a.get_short() == Some('h'));
     let mut cmd = base.disable_help_flag(true).arg(
         Arg::new("__help")

@@ -13,6 +13,17 @@ use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
 use berth_api::swarm as sw;
 
+/// Runs one of these commands by group and name (for `stack services/ps`).
+pub fn run(group: &str, name: &str, ctx: &mut Ctx, args: &[String]) -> CmdResult {
+    let path = format!("{group} {name}");
+    let cmd = crate::catalog::find(&path).ok_or_else(|| fail(format!("no command {path}")))?;
+    let inv = Invocation {
+        path,
+        usage: cmd.usage,
+    };
+    (cmd.run)(ctx, &inv, args)
+}
+
 fn s(v: &Value, path: &[&str]) -> String {
     let mut cur = v;
     for p in path {
@@ -424,11 +435,153 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     Ok(0)
 }
 
+#[derive(Parser)]
+struct CaCmd {
+    #[arg(
+        long,
+        help = "Rotate the swarm CA - if no certificate or key are provided, new ones will be generated"
+    )]
+    rotate: bool,
+    #[arg(
+        short = 'd',
+        long,
+        help = "Exit immediately instead of waiting for the root rotation to converge"
+    )]
+    detach: bool,
+    #[arg(short = 'q', long, help = "Suppress progress output")]
+    quiet: bool,
+    #[arg(
+        long,
+        help = "Path to the PEM-formatted root CA certificate to use for the new cluster",
+        value_name = "pem-file"
+    )]
+    ca_cert: Option<String>,
+    #[arg(
+        long,
+        help = "Path to the PEM-formatted root CA key to use for the new cluster",
+        value_name = "pem-file"
+    )]
+    ca_key: Option<String>,
+    #[arg(
+        long,
+        help = "Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)",
+        value_name = "duration"
+    )]
+    cert_expiry: Option<String>,
+    #[arg(
+        long,
+        help = "Specifications of one or more certificate signing endpoints",
+        value_name = "external-ca"
+    )]
+    external_ca: Vec<String>,
+    args: Vec<String>,
+}
+
+fn trust_root(sw: &Value) -> Result<String, Failure> {
+    let t = s(sw, &["TLSInfo", "TrustRoot"]);
+    if t.is_empty() {
+        return Err(fail("No CA information available"));
+    }
+    Ok(t.trim().to_string())
+}
+
+/// `swarm ca [--rotate]`: the root CA certificate; a rotation waits until every node has
+/// a certificate from the new root (the docker CLI's root rotation progress).
 fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: NoFlags = parse(inv, args)?;
+    let o: CaCmd = parse(inv, args)?;
     inv.none(&o.args)?;
-    let sw = ctx.client()?.get_json("/swarm")?;
-    print!("{}", s(&sw, &["TLSInfo", "TrustRoot"]));
+    let c = ctx.client()?.clone();
+    let mut sw = c.get_json("/swarm")?;
+    if !o.rotate {
+        for (set, flag) in [
+            (o.ca_cert.is_some(), "ca-cert"),
+            (o.ca_key.is_some(), "ca-key"),
+            (o.cert_expiry.is_some(), "cert-expiry"),
+            (!o.external_ca.is_empty(), "external-ca"),
+        ] {
+            if set {
+                return Err(fail(format!(
+                    "`--{flag}` flag requires the `--rotate` flag to update the CA"
+                )));
+            }
+        }
+        println!("{}", trust_root(&sw)?);
+        return Ok(0);
+    }
+    if o.ca_cert.is_some() || o.ca_key.is_some() || !o.external_ca.is_empty() {
+        return Err(fail(
+            "rotating to a given root CA certificate, key or external CA is not supported by berth",
+        ));
+    }
+    let version = sw["Version"]["Index"].as_u64().unwrap_or(0);
+    let mut spec = sw["Spec"].clone();
+    let next = spec["CAConfig"]["ForceRotate"].as_u64().unwrap_or(0) + 1;
+    spec["CAConfig"]["ForceRotate"] = json!(next);
+    if let Some(e) = &o.cert_expiry {
+        spec["CAConfig"]["NodeCertExpiry"] = json!(parse_duration(e).map_err(fail)?);
+    }
+    c.call(
+        "POST",
+        &format!("/swarm/update?version={version}"),
+        Body::Json(spec),
+    )?
+    .bytes()?;
+    if o.detach {
+        return Ok(0);
+    }
+    // Progress: the new root's digest, then nodes with its certificates and trust root.
+    let mut d = super::service_progress::Display::new();
+    if o.quiet {
+        d.silence();
+    }
+    d.progress("desired root digest", "", None);
+    d.progress("  rotated TLS certificates", "", None);
+    d.progress("  rotated CA certificates", " ", None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        sw = c.get_json("/swarm")?;
+        let want = &sw["TLSInfo"];
+        let root = s(&sw, &["TLSInfo", "TrustRoot"]);
+        let digest = {
+            use sha2::Digest;
+            format!(
+                "sha256:{}",
+                hex::encode(sha2::Sha256::digest(root.as_bytes()))
+            )
+        };
+        d.progress("desired root digest", &digest, None);
+        let nodes = c.get_json("/nodes")?;
+        let nodes = nodes.as_array().cloned().unwrap_or_default();
+        let total = nodes.len() as i64;
+        let certs = nodes
+            .iter()
+            .filter(|n| {
+                let t = &n["Description"]["TLSInfo"];
+                t["CertIssuerPublicKey"] == want["CertIssuerPublicKey"]
+                    && t["CertIssuerSubject"] == want["CertIssuerSubject"]
+            })
+            .count() as i64;
+        let roots = nodes
+            .iter()
+            .filter(|n| s(n, &["Description", "TLSInfo", "TrustRoot"]) == root)
+            .count() as i64;
+        let in_progress = sw["RootRotationInProgress"].as_bool().unwrap_or(false);
+        d.progress("  rotated TLS certificates", "", Some((certs, total)));
+        let shown_roots = if certs == total && !in_progress {
+            roots
+        } else {
+            0
+        };
+        d.progress("  rotated CA certificates", " ", Some((shown_roots, total)));
+        if certs == total && !in_progress && roots == total {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(fail("the root CA rotation did not converge"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    println!("{}", trust_root(&c.get_json("/swarm")?)?);
     Ok(0)
 }
 
@@ -1092,6 +1245,85 @@ struct SpecFlags {
     quiet: bool,
     #[arg(long, help = "Force update even if no changes require it")]
     force: bool,
+    #[arg(short = 'p', long)]
+    publish: Vec<String>,
+    #[arg(long)]
+    network: Vec<String>,
+    #[arg(long)]
+    endpoint_mode: Option<String>,
+    #[arg(long)]
+    mount: Vec<String>,
+    #[arg(long)]
+    health_cmd: Option<String>,
+    #[arg(long)]
+    health_interval: Option<String>,
+    #[arg(long)]
+    health_timeout: Option<String>,
+    #[arg(long)]
+    health_retries: Option<i64>,
+    #[arg(long)]
+    health_start_period: Option<String>,
+    #[arg(long)]
+    health_start_interval: Option<String>,
+    #[arg(long)]
+    no_healthcheck: bool,
+    #[arg(long)]
+    rollback_parallelism: Option<u64>,
+    #[arg(long)]
+    rollback_delay: Option<String>,
+    #[arg(long)]
+    rollback_failure_action: Option<String>,
+    #[arg(long)]
+    rollback_monitor: Option<String>,
+    #[arg(long)]
+    rollback_max_failure_ratio: Option<f32>,
+    #[arg(long)]
+    rollback_order: Option<String>,
+    #[arg(long)]
+    stop_grace_period: Option<String>,
+    #[arg(long)]
+    stop_signal: Option<String>,
+    // `service update`'s edits.
+    #[arg(long)]
+    publish_add: Vec<String>,
+    #[arg(long)]
+    publish_rm: Vec<String>,
+    #[arg(long)]
+    network_add: Vec<String>,
+    #[arg(long)]
+    network_rm: Vec<String>,
+    #[arg(long)]
+    env_add: Vec<String>,
+    #[arg(long)]
+    env_rm: Vec<String>,
+    #[arg(long)]
+    label_add: Vec<String>,
+    #[arg(long)]
+    label_rm: Vec<String>,
+    #[arg(long)]
+    container_label_add: Vec<String>,
+    #[arg(long)]
+    container_label_rm: Vec<String>,
+    #[arg(long)]
+    secret_add: Vec<String>,
+    #[arg(long)]
+    secret_rm: Vec<String>,
+    #[arg(long)]
+    config_add: Vec<String>,
+    #[arg(long)]
+    config_rm: Vec<String>,
+    #[arg(long)]
+    mount_add: Vec<String>,
+    #[arg(long)]
+    mount_rm: Vec<String>,
+    #[arg(long)]
+    constraint_add: Vec<String>,
+    #[arg(long)]
+    constraint_rm: Vec<String>,
+    #[arg(long)]
+    rollback: bool,
+    #[arg(long)]
+    with_registry_auth: bool,
     args: Vec<String>,
 }
 
@@ -1178,8 +1410,80 @@ fn apply_flags(
     if let Some(h) = &o.hostname {
         c.hostname = h.clone();
     }
+    if let Some(g) = &o.stop_grace_period {
+        c.stop_grace_period = Some(parse_duration(g).map_err(fail)?);
+    }
+    if let Some(sig) = &o.stop_signal {
+        c.stop_signal = sig.clone();
+    }
+    // Edits of `service update` (the removals first, as the docker CLI applies them).
+    use super::service_flags as sf;
+    c.env.retain(|e| {
+        let k = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+        !o.env_rm.iter().any(|r| r == k)
+    });
+    for e in &o.env_add {
+        let k = e.split_once('=').map_or(e.as_str(), |(k, _)| k).to_string();
+        c.env
+            .retain(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) != k);
+        c.env.push(e.clone());
+    }
+    for k in &o.container_label_rm {
+        c.labels.remove(k);
+    }
+    for l in &o.container_label_add {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        c.labels.insert(k.into(), v.into());
+    }
+    sf::remove_by(&mut c.secrets, &o.secret_rm, |r| {
+        vec![r.secret_name.clone(), r.secret_id.clone()]
+    });
+    sf::remove_by(&mut c.configs, &o.config_rm, |r| {
+        vec![r.config_name.clone(), r.config_id.clone()]
+    });
+    sf::remove_by(&mut c.mounts, &o.mount_rm, |m| vec![m.target.clone()]);
+    for m in o.mount.iter().chain(&o.mount_add) {
+        let m = sf::parse_mount(m).map_err(fail)?;
+        c.mounts.retain(|x| x.target != m.target);
+        c.mounts.push(m);
+    }
+    if o.no_healthcheck {
+        c.healthcheck = Some(sw::HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        });
+    } else if o.health_cmd.is_some()
+        || o.health_interval.is_some()
+        || o.health_timeout.is_some()
+        || o.health_retries.is_some()
+        || o.health_start_period.is_some()
+        || o.health_start_interval.is_some()
+    {
+        let h = c.healthcheck.get_or_insert_with(Default::default);
+        if let Some(cmd) = &o.health_cmd {
+            h.test = Some(vec!["CMD-SHELL".into(), cmd.clone()]);
+        }
+        let dur = |v: &Option<String>| -> Result<Option<i64>, Failure> {
+            v.as_deref().map(parse_duration).transpose().map_err(fail)
+        };
+        if let Some(d) = dur(&o.health_interval)? {
+            h.interval = d;
+        }
+        if let Some(d) = dur(&o.health_timeout)? {
+            h.timeout = d;
+        }
+        if let Some(d) = dur(&o.health_start_period)? {
+            h.start_period = d;
+        }
+        if let Some(d) = dur(&o.health_start_interval)? {
+            h.start_interval = d;
+        }
+        if let Some(r) = o.health_retries {
+            h.retries = r;
+        }
+    }
     let cli = ctx.client()?;
-    for sref in &o.secret {
+    for sref in o.secret.iter().chain(&o.secret_add) {
         let (src, f) = file_ref(sref, true)?;
         let found = cli
             .get_json(&format!("/secrets/{}", q(&src)))
@@ -1194,7 +1498,7 @@ fn apply_flags(
             secret_name: src,
         });
     }
-    for cref in &o.config {
+    for cref in o.config.iter().chain(&o.config_add) {
         let (src, f) = file_ref(cref, false)?;
         let found = cli
             .get_json(&format!("/configs/{}", q(&src)))
@@ -1211,11 +1515,72 @@ fn apply_flags(
         });
     }
     let p = tt.placement.get_or_insert_with(Default::default);
+    p.constraints.retain(|c| !o.constraint_rm.contains(c));
     p.constraints.extend(o.constraint.iter().cloned());
+    p.constraints.extend(o.constraint_add.iter().cloned());
+    // Networks (ids or names; the daemon resolves them).
+    let nets = if tt.networks.is_empty() && !spec.networks.is_empty() {
+        std::mem::take(&mut spec.networks)
+    } else {
+        std::mem::take(&mut tt.networks)
+    };
+    let mut nets = nets;
+    if !o.network_rm.is_empty() {
+        let cli = ctx.client()?;
+        let ids: Vec<String> = o
+            .network_rm
+            .iter()
+            .map(|n| {
+                cli.get_json(&format!("/networks/{}", q(n)))
+                    .map(|v| s(&v, &["Id"]))
+                    .unwrap_or_else(|_| n.clone())
+            })
+            .collect();
+        nets.retain(|a| !ids.contains(&a.target) && !o.network_rm.contains(&a.target));
+    }
+    for n in o.network.iter().chain(&o.network_add) {
+        nets.push(sf::parse_network(n).map_err(fail)?);
+    }
+    tt.networks = nets;
+    // Published ports and the endpoint mode.
+    if !o.publish.is_empty()
+        || !o.publish_add.is_empty()
+        || !o.publish_rm.is_empty()
+        || o.endpoint_mode.is_some()
+    {
+        let ep = spec.endpoint_spec.get_or_insert_with(Default::default);
+        if let Some(m) = &o.endpoint_mode {
+            if !matches!(m.as_str(), "vip" | "dnsrr") {
+                return Err(fail(format!(
+                    "invalid argument \"{m}\" for \"--endpoint-mode\" flag: invalid endpoint mode"
+                )));
+            }
+            ep.mode = m.clone();
+        }
+        ep.ports.retain(|p| {
+            !o.publish_rm.iter().any(|r| {
+                let (port, proto) = r.split_once('/').unwrap_or((r, ""));
+                let port = port.rsplit(':').next().unwrap_or(port);
+                port == p.target_port.to_string() && (proto.is_empty() || proto == p.protocol)
+            })
+        });
+        for v in o.publish.iter().chain(&o.publish_add) {
+            for p in sf::parse_publish(v).map_err(fail)? {
+                ep.ports.retain(|x| {
+                    !(x.published_port == p.published_port
+                        && p.published_port != 0
+                        && x.protocol == p.protocol)
+                });
+                ep.ports.push(p);
+            }
+        }
+    }
+    let tt = &mut spec.task_template;
     for pref in &o.placement_pref {
         let d = pref
             .strip_prefix("spread=")
             .ok_or_else(|| fail(format!("invalid placement preference {pref}")))?;
+        let p = tt.placement.get_or_insert_with(Default::default);
         p.preferences.push(sw::PlacementPreference {
             spread: Some(sw::SpreadOver {
                 spread_descriptor: d.into(),
@@ -1296,6 +1661,49 @@ fn apply_flags(
             u.order = ord.clone();
         }
     }
+    if create
+        || o.rollback_parallelism.is_some()
+        || o.rollback_delay.is_some()
+        || o.rollback_failure_action.is_some()
+        || o.rollback_monitor.is_some()
+        || o.rollback_max_failure_ratio.is_some()
+        || o.rollback_order.is_some()
+    {
+        let u = spec
+            .rollback_config
+            .get_or_insert_with(|| sw::UpdateConfig {
+                parallelism: 1,
+                failure_action: "pause".into(),
+                monitor: 5_000_000_000,
+                order: "stop-first".into(),
+                ..Default::default()
+            });
+        if let Some(p) = o.rollback_parallelism {
+            u.parallelism = p;
+        }
+        if let Some(d) = &o.rollback_delay {
+            u.delay = parse_duration(d).map_err(fail)?;
+        }
+        if let Some(a) = &o.rollback_failure_action {
+            u.failure_action = a.clone();
+        }
+        if let Some(m) = &o.rollback_monitor {
+            u.monitor = parse_duration(m).map_err(fail)?;
+        }
+        if let Some(r) = o.rollback_max_failure_ratio {
+            u.max_failure_ratio = r;
+        }
+        if let Some(ord) = &o.rollback_order {
+            u.order = ord.clone();
+        }
+    }
+    for k in &o.label_rm {
+        spec.labels.remove(k);
+    }
+    for l in &o.label_add {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        spec.labels.insert(k.into(), v.into());
+    }
     for l in &o.label {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         spec.labels.insert(k.into(), v.into());
@@ -1353,7 +1761,13 @@ fn apply_flags(
 }
 
 fn service_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: SpecFlags = parse(inv, args)?;
+    // As docker's (pflag without interspersed flags): what follows the image is its
+    // command, `-c` included.
+    let o: SpecFlags = super::parse_adjusted(inv, args, |c| {
+        c.mut_arg("args", |a| {
+            a.trailing_var_arg(true).allow_hyphen_values(true)
+        })
+    })?;
     inv.at_least(&o.args, 1)?;
     let mut spec = sw::ServiceSpec::default();
     spec.task_template.container_spec = Some(sw::ContainerSpec {
@@ -1377,43 +1791,10 @@ fn service_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     Ok(0)
 }
 
-/// Waits (up to 2 minutes) until the service's tasks run, as `--detach=false` does.
+/// `--detach=false`: the docker CLI's progress display until the service converged.
 fn wait_converged(ctx: &mut Ctx, id: &str, quiet: bool) -> Result<(), Failure> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let svcs = filtered(
-            ctx,
-            "/services",
-            &[format!("id={id}")],
-            &["status=true".to_string()],
-        )?;
-        let st = &svcs[0]["ServiceStatus"];
-        let (run, want) = (
-            st["RunningTasks"].as_u64().unwrap_or(0),
-            st["DesiredTasks"].as_u64().unwrap_or(0),
-        );
-        let upd = s(&svcs[0], &["UpdateStatus", "State"]);
-        if run == want && !matches!(upd.as_str(), "updating" | "rollback_started") {
-            if !quiet {
-                println!(
-                    "overall progress: {run} out of {want} tasks\nverify: Service {id} converged"
-                );
-            }
-            return Ok(());
-        }
-        if matches!(upd.as_str(), "paused" | "rollback_paused") {
-            return Err(fail(format!(
-                "service update paused: {}",
-                s(&svcs[0], &["UpdateStatus", "Message"])
-            )));
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(fail(format!(
-                "service {id} did not converge: {run} out of {want} tasks running"
-            )));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    let c = ctx.client()?.clone();
+    super::service_progress::follow(&c, id, quiet)
 }
 
 fn get_service(ctx: &mut Ctx, name: &str) -> Result<Value, Failure> {
@@ -1449,11 +1830,14 @@ fn service_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     let svc = get_service(ctx, &o.args[0])?;
     let mut spec: sw::ServiceSpec =
         serde_json::from_value(svc["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
-    apply_flags(ctx, &mut spec, &o, false)?;
-    post_update(ctx, &svc, &spec, false)?;
+    if !o.rollback {
+        apply_flags(ctx, &mut spec, &o, false)?;
+    }
+    post_update(ctx, &svc, &spec, o.rollback)?;
     println!("{}", o.args[0]);
     if o.detach != Some(true) {
-        wait_converged(ctx, &s(&svc, &["ID"]), o.quiet)?;
+        // As docker: followed (and named in "converged") by the reference given.
+        wait_converged(ctx, &o.args[0], o.quiet)?;
     }
     Ok(0)
 }
@@ -1467,7 +1851,8 @@ fn service_rollback(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
     post_update(ctx, &svc, &spec, true)?;
     println!("{}", o.args[0]);
     if o.detach != Some(true) {
-        wait_converged(ctx, &s(&svc, &["ID"]), o.quiet)?;
+        // As docker: followed (and named in "converged") by the reference given.
+        wait_converged(ctx, &o.args[0], o.quiet)?;
     }
     Ok(0)
 }
@@ -1513,7 +1898,7 @@ fn service_scale(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         post_update(ctx, &svc, &spec, false)?;
         println!("{name} scaled to {n}");
         if o.detach != Some(true) {
-            wait_converged(ctx, &s(&svc, &["ID"]), false)?;
+            wait_converged(ctx, name, false)?;
         }
     }
     join_errors(errs)
@@ -1777,7 +2162,7 @@ pub(crate) static COMMANDS: &[Command] = &[
         "swarm ca",
         "[OPTIONS]",
         "Display and rotate the root CA",
-        NoFlags::command,
+        CaCmd::command,
         swarm_ca,
     ),
     Command::new(

@@ -18,6 +18,7 @@ use tracing::debug;
 
 pub async fn create(
     State(engine): State<AppState>,
+    axum::extract::Extension(swarm): axum::extract::Extension<super::swarm::SwarmState>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -29,8 +30,41 @@ pub async fn create(
     }
     let req: ContainerCreateBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    refuse_unattachable(&engine, &swarm, &req).await?;
     let resp = engine.create(q.get("name"), req).await?;
     Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+/// A swarm network this node has no copy of can be joined by hand only when attachable
+/// (moby refuses the others with swarmkit's message).
+async fn refuse_unattachable(
+    engine: &AppState,
+    swarm: &super::swarm::SwarmState,
+    req: &ContainerCreateBody,
+) -> ApiResult<()> {
+    let mut names: Vec<String> = req
+        .networking_config
+        .as_ref()
+        .map(|n| n.endpoints_config.keys().cloned().collect())
+        .unwrap_or_default();
+    names.push(req.host_config.network_mode.clone());
+    for n in names.iter().filter(|n| !n.is_empty()) {
+        if engine.is_local_network(n) || engine.swarm_network_ids().iter().any(|i| i == n) {
+            continue;
+        }
+        if let Ok(net) = swarm.cluster.network(n).await {
+            if !net.spec.attachable && !engine.swarm_network_ids().contains(&net.id) {
+                return Err(ApiError {
+                    status: StatusCode::FORBIDDEN,
+                    message: format!(
+                        "Could not attach to network {n}: rpc error: code = PermissionDenied desc = network {} not manually attachable",
+                        net.spec.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 pub async fn list(

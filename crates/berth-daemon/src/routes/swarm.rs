@@ -32,6 +32,48 @@ pub struct SwarmState {
 
 type R<T> = Result<T, ApiError>;
 
+/// The engine's way to the swarm for containers attaching by hand to attachable swarm
+/// networks (the swarm records their addresses as network attachments).
+pub struct ClusterAttacher(pub std::sync::Weak<SwarmCluster>);
+
+impl berth_engine::network::swarm::Attacher for ClusterAttacher {
+    fn attach(
+        &self,
+        network_id: String,
+        container_id: String,
+    ) -> berth_engine::network::swarm::BoxFuture<berth_engine::error::Result<std::net::Ipv4Addr>>
+    {
+        let c = self.0.upgrade();
+        Box::pin(async move {
+            use berth_engine::error::EngineError;
+            let Some(c) = c else {
+                return Err(EngineError::Internal("the swarm is gone".into()));
+            };
+            c.attach_container(&network_id, &container_id)
+                .await
+                .map_err(|e| match e.status() {
+                    403 => EngineError::Forbidden(e.to_string()),
+                    404 => EngineError::NotFound(e.to_string()),
+                    400 => EngineError::InvalidParameter(e.to_string()),
+                    _ => EngineError::Internal(e.to_string()),
+                })
+        })
+    }
+
+    fn detach(
+        &self,
+        network_id: String,
+        container_id: String,
+    ) -> berth_engine::network::swarm::BoxFuture<()> {
+        let c = self.0.upgrade();
+        Box::pin(async move {
+            if let Some(c) = c {
+                c.detach_container(&network_id, &container_id).await;
+            }
+        })
+    }
+}
+
 impl From<SwarmError> for ApiError {
     fn from(e: SwarmError) -> Self {
         ApiError {
@@ -252,9 +294,24 @@ async fn service(State(s): State<SwarmState>, Path(id): Path<String>) -> R<Respo
     Ok(Json(s.cluster.service(&id).await?).into_response())
 }
 
-async fn create_service(State(s): State<SwarmState>, b: Bytes) -> R<Response> {
+/// The client's registry credentials (`--with-registry-auth`), as given.
+fn registry_auth(h: &axum::http::HeaderMap) -> Option<String> {
+    h.get("x-registry-auth")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|a| !a.is_empty())
+}
+
+async fn create_service(
+    State(s): State<SwarmState>,
+    headers: axum::http::HeaderMap,
+    b: Bytes,
+) -> R<Response> {
     let spec: ServiceSpec = body(&b)?;
-    let id = s.cluster.create_service(spec).await?;
+    let id = s
+        .cluster
+        .create_service(spec, registry_auth(&headers))
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(ServiceCreateResponse { id, warnings: None }),
@@ -266,13 +323,16 @@ async fn update_service(
     State(s): State<SwarmState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
     b: Bytes,
 ) -> R<Response> {
     let q = Query::parse(q.as_deref());
     let spec: ServiceSpec = body(&b)?;
     let v = version(&q, "service")?;
     let rollback = q.str("rollback") == "previous";
-    s.cluster.update_service(&id, v, spec, rollback).await?;
+    s.cluster
+        .update_service(&id, v, spec, rollback, registry_auth(&headers))
+        .await?;
     Ok(Json(ServiceUpdateResponse { warnings: None }).into_response())
 }
 
@@ -294,6 +354,20 @@ async fn tasks(State(s): State<SwarmState>, RawQuery(q): RawQuery) -> R<Response
         }
     }
     let nodes = s.cluster.nodes().await?;
+    // A task's labels are its service's (swarmkit's ServiceAnnotations): `stack ps`.
+    let all_services = s.cluster.services(false).await?;
+    let service_labels: std::collections::HashMap<
+        &str,
+        &std::collections::BTreeMap<String, String>,
+    > = all_services
+        .iter()
+        .map(|svc| (svc.id.as_str(), &svc.spec.labels))
+        .collect();
+    // moby's `_up-to-date`: tasks of the service's current spec (the CLI's progress).
+    let templates: std::collections::HashMap<&str, &berth_api::swarm::TaskSpec> = all_services
+        .iter()
+        .map(|svc| (svc.id.as_str(), &svc.spec.task_template))
+        .collect();
     let mut out = s.cluster.tasks().await?;
     out.retain(|t| {
         f.iter().all(|(k, vals)| {
@@ -307,7 +381,18 @@ async fn tasks(State(s): State<SwarmState>, RawQuery(q): RawQuery) -> R<Response
                         })
                 }
                 "desired-state" => &t.desired_state == v,
-                "label" => label_match(&t.labels, v),
+                "label" => {
+                    label_match(&t.labels, v)
+                        || service_labels
+                            .get(t.service_id.as_str())
+                            .is_some_and(|l| label_match(l, v))
+                }
+                "_up-to-date" => {
+                    let fresh = templates
+                        .get(t.service_id.as_str())
+                        .is_some_and(|spec| **spec == t.spec);
+                    fresh == matches!(v.as_str(), "true" | "1")
+                }
                 "name" => true,
                 _ => true,
             })

@@ -6,6 +6,7 @@ use crate::error::{EngineError, Result};
 use crate::model::NetworkRecord;
 use crate::network::api::{self, CreateRequest, Member};
 use crate::network::mode::builtin_id;
+use crate::network::swarm::{Attacher, SwarmLb, SwarmNetwork};
 use berth_api::filters::Filters;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -110,7 +111,8 @@ impl Engine {
         }
         let mut deleted = Vec::new();
         for rec in self.networks.list() {
-            if !self.networks.users(&rec.id).is_empty() {
+            // Swarm networks are the swarm's to remove.
+            if rec.is_swarm() || !self.networks.users(&rec.id).is_empty() {
                 continue;
             }
             if let Some(l) = filters.get("label") {
@@ -139,6 +141,73 @@ impl Engine {
             attrs.insert("container".to_string(), c.to_string());
         }
         self.events.publish("network", action, &rec.id, attrs);
+    }
+
+    /// Makes this node's copy of a swarm network (see `network::swarm`).
+    pub async fn swarm_network_ensure(&self, n: &SwarmNetwork) -> Result<()> {
+        let had = self.networks.find(&n.id).is_ok();
+        self.networks.ensure_swarm(n).await?;
+        if !had {
+            if let Ok(rec) = self.networks.find(&n.id) {
+                self.network_event("create", &rec, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes this node's copy of a swarm network (refused while containers use it).
+    pub async fn swarm_network_remove(&self, id: &str) -> Result<()> {
+        let rec = self.networks.find(id)?;
+        self.networks.remove_swarm(&rec.id).await?;
+        self.network_event("destroy", &rec, None);
+        Ok(())
+    }
+
+    /// Whether `name_or_id` is a local (not swarm) network, the built-ins included.
+    pub fn is_local_network(&self, name_or_id: &str) -> bool {
+        BUILTINS.contains(&name_or_id)
+            || name_or_id == "bridge"
+            || self.networks.find(name_or_id).is_ok_and(|r| !r.is_swarm())
+    }
+
+    /// The name of the local (not swarm) network with this name or id.
+    pub fn local_network_name(&self, name_or_id: &str) -> Option<String> {
+        if BUILTINS.contains(&name_or_id) || name_or_id == "bridge" {
+            return Some(name_or_id.to_string());
+        }
+        self.networks
+            .find(name_or_id)
+            .ok()
+            .filter(|r| !r.is_swarm())
+            .map(|r| {
+                if r.name.is_empty() {
+                    name_or_id.to_string()
+                } else {
+                    r.name
+                }
+            })
+    }
+
+    /// The swarm networks this node has a copy of.
+    pub fn swarm_network_ids(&self) -> Vec<String> {
+        self.networks.swarm_ids()
+    }
+
+    /// The local networks' subnets (a swarm network must not overlap them).
+    pub fn network_subnets(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.networks.list().into_iter().map(|r| r.subnet).collect();
+        if let Some(b) = self.networks.default_bridge() {
+            v.push(b.subnet);
+        }
+        v
+    }
+
+    pub fn set_swarm_attacher(&self, a: Option<std::sync::Arc<dyn Attacher>>) {
+        self.networks.set_attacher(a);
+    }
+
+    pub async fn set_swarm_lb(&self, lb: SwarmLb) {
+        self.networks.set_swarm_lb(lb).await;
     }
 
     /// Daemon shutdown: berth's bridges and rules go when nothing uses them.

@@ -38,6 +38,19 @@ pub struct NetworkRecord {
     pub bridge: String,
     #[serde(default)]
     pub mtu: Option<u32>,
+    /// "swarm" for this node's copy of a swarm-scoped (overlay) network, whose addresses
+    /// the swarm hands out; empty for a local network.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    /// The swarm's ingress network (the routing mesh's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ingress: bool,
+}
+
+impl NetworkRecord {
+    pub fn is_swarm(&self) -> bool {
+        self.scope == "swarm"
+    }
 }
 
 /// A container's endpoint on one network, kept in the container's record.

@@ -32,6 +32,8 @@ pub struct Attachment<'a> {
     pub ports: PortRequest<'a>,
     /// `--dns`: its resolver's upstream servers.
     pub dns_servers: &'a [String],
+    /// Its labels (a swarm task's name its address on swarm networks).
+    pub labels: &'a BTreeMap<String, String>,
 }
 
 impl<'a> Attachment<'a> {
@@ -46,6 +48,7 @@ impl<'a> Attachment<'a> {
                 exposed: rec.config.exposed_ports.as_ref(),
             },
             dns_servers: &rec.host_config.dns,
+            labels: rec.config.labels(),
         }
     }
 }
@@ -174,6 +177,8 @@ impl Networks {
             None => self.attach_builtin(a, &mut eps, dir, &mut undo).await?,
         };
         undo.commit();
+        // The swarm services' VIPs it reaches (nothing off swarm networks).
+        self.program_lb(a.container_id).await;
         Ok(Attached {
             netns: ns,
             endpoints: eps,
@@ -198,7 +203,18 @@ impl Networks {
             .remove(&rec.name)
             .or_else(|| endpoints.remove(a.mode))
             .unwrap_or_default();
-        let endpoint = self.lease(cid, &rec, &ep, "eth0", a.mode)?;
+        let assigned = self
+            .swarm_address(&rec, cid, a.labels, ep.ipv4_request.is_some())
+            .await?;
+        let endpoint = match self.lease(cid, &rec, &ep, "eth0", a.mode, assigned) {
+            Ok(e) => e,
+            Err(e) => {
+                if assigned.is_some() {
+                    self.swarm_released(&rec.id, cid);
+                }
+                return Err(e);
+            }
+        };
         undo.leases.push(rec.id.clone());
         let (ip, prefix, mac, ip6) = (endpoint.ip, endpoint.prefix, endpoint.mac, endpoint.ip6);
         let host_veth = endpoint.host_veth.clone();
@@ -313,7 +329,18 @@ impl Networks {
         ifname: &str,
     ) -> Result<()> {
         let cid = a.container_id;
-        let endpoint = self.lease(cid, net, ep, ifname, &net.name)?;
+        let assigned = self
+            .swarm_address(net, cid, a.labels, ep.ipv4_request.is_some())
+            .await?;
+        let endpoint = match self.lease(cid, net, ep, ifname, &net.name, assigned) {
+            Ok(e) => e,
+            Err(e) => {
+                if assigned.is_some() {
+                    self.swarm_released(&net.id, cid);
+                }
+                return Err(e);
+            }
+        };
         let mut undo = Rollback::new(self, cid);
         undo.leases.push(net.id.clone());
         let (ip, prefix, mac, ip6) = (endpoint.ip, endpoint.prefix, endpoint.mac, endpoint.ip6);
@@ -343,6 +370,7 @@ impl Networks {
         ep.host_veth = host_veth;
         ep.ifname = ifname.to_string();
         ipv6::fill_endpoint(ep, net, ip6);
+        self.program_lb(cid).await;
         Ok(())
     }
 

@@ -130,6 +130,8 @@ pub(super) fn build(
         ipam_options: BTreeMap::new(),
         bridge,
         mtu: cfg.mtu,
+        scope: String::new(),
+        ingress: false,
     };
     Ok(Some(Net {
         rec,

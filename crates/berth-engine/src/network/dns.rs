@@ -20,6 +20,8 @@ use tokio::task::AbortHandle;
 use tracing::{debug, warn};
 
 const TTL: u32 = 600;
+/// The table key of the swarm services' records (no container id looks like it).
+const SWARM_RECORDS: &str = "swarm:records";
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A container's presence on one network, as the resolver sees it.
@@ -32,6 +34,8 @@ pub struct Entry {
     pub ip6: Option<std::net::Ipv6Addr>,
     /// Lower case: name, aliases, short id.
     pub names: Vec<String>,
+    /// A swarm service's record (its VIP or tasks), not a container: no PTR answer.
+    pub record: bool,
 }
 
 impl Entry {
@@ -52,6 +56,7 @@ impl Entry {
             ip,
             ip6: None,
             names,
+            record: false,
         }
     }
 }
@@ -110,7 +115,7 @@ impl Table {
     fn reverse_by(&self, asker: &str, is_it: impl Fn(&Entry) -> bool) -> Option<String> {
         let mine = self.entries.get(asker)?;
         self.entries.values().flatten().find_map(|e| {
-            (is_it(e) && mine.iter().any(|m| m.network_id == e.network_id))
+            (is_it(e) && !e.record && mine.iter().any(|m| m.network_id == e.network_id))
                 .then(|| e.names.first().cloned())
                 .flatten()
         })
@@ -196,6 +201,17 @@ impl Resolver {
             .unwrap_or_else(|e| e.into_inner())
             .insert(container_id.to_string(), handles);
         Ok(())
+    }
+
+    /// Replaces the swarm services' records (their names on their networks: the VIP, or
+    /// the tasks' addresses); every container on those networks sees them.
+    pub fn set_records(&self, entries: Vec<Entry>) {
+        let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
+        if entries.is_empty() {
+            t.entries.remove(SWARM_RECORDS);
+        } else {
+            t.entries.insert(SWARM_RECORDS.to_string(), entries);
+        }
     }
 
     /// Whether the container's resolver is served.
@@ -410,6 +426,7 @@ mod tests {
             ip: ip.into(),
             ip6: None,
             names: names.iter().map(|s| s.to_string()).collect(),
+            record: false,
         }
     }
 
@@ -451,5 +468,30 @@ mod tests {
             .insert("a".into(), HashMap::from([("dbalias".into(), "db".into())]));
         assert_eq!(t.lookup6("a", "dbalias"), vec![v6]);
         assert!(t.lookup("a", "dbalias").is_some());
+    }
+
+    #[test]
+    fn swarm_records_answer_on_their_network_without_ptr() {
+        let mut t = Table::default();
+        t.entries
+            .insert("a".into(), vec![entry("ov", [10, 0, 1, 5], &["web.1.x"])]);
+        t.entries
+            .insert("z".into(), vec![entry("other", [10, 0, 2, 5], &["z"])]);
+        let mut vip = entry("ov", [10, 0, 1, 2], &["web"]);
+        vip.record = true;
+        let mut task = entry("ov", [10, 0, 1, 5], &["tasks.web"]);
+        task.record = true;
+        t.entries.insert(SWARM_RECORDS.into(), vec![vip, task]);
+        assert_eq!(t.lookup("a", "web"), Some(vec![Ipv4Addr::new(10, 0, 1, 2)]));
+        assert_eq!(
+            t.lookup("a", "tasks.web"),
+            Some(vec![Ipv4Addr::new(10, 0, 1, 5)])
+        );
+        assert_eq!(t.lookup("z", "web"), None, "not on the service's network");
+        assert_eq!(
+            t.reverse("a", Ipv4Addr::new(10, 0, 1, 5)).as_deref(),
+            Some("web.1.x")
+        );
+        assert_eq!(t.reverse("a", Ipv4Addr::new(10, 0, 1, 2)), None);
     }
 }

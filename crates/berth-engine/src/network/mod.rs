@@ -17,6 +17,7 @@ pub mod mode;
 pub mod port_proxy;
 pub mod ports;
 mod state;
+pub mod swarm;
 
 pub use mode::is_builtin_mode;
 
@@ -90,6 +91,8 @@ pub struct Networks {
     /// The bridges (IPv4, IPv6) whose iptables accept rules were last put in place
     /// (`berth_net::iptables`): synced again only when they change.
     iptables: Mutex<Option<(Vec<String>, Vec<String>)>>,
+    /// Swarm networks: the swarm's attacher, the services' records and balancing.
+    swarm: swarm::Local,
 }
 
 impl Networks {
@@ -158,6 +161,7 @@ impl Networks {
             fw: Mutex::new(()),
             ula_seed: data_root.as_os_str().as_encoded_bytes().to_vec(),
             iptables: Mutex::new(None),
+            swarm: swarm::Local::default(),
         };
         for net in n.lock().values() {
             if let Err(e) = setup_bridge(&*n.plane, &net.rec) {
@@ -229,7 +233,7 @@ impl Networks {
         }
         port_rules.sort_by_key(|r| (r.host_port, r.dest_port));
         self.plane
-            .apply_rules(&self.table, &rules, &port_rules)
+            .apply_rules(&self.table, &rules, &port_rules, &self.mesh_ports())
             .map_err(net_err)?;
         self.sync_iptables(&rules);
         Ok(())
@@ -469,6 +473,8 @@ impl Networks {
                 ipam_options: req.ipam_options,
                 bridge: bridge_name,
                 mtu,
+                scope: String::new(),
+                ingress: false,
             };
             ipv6::fill_record(&mut rec, subnet6, pool6.as_ref());
             // Reserved under the lock so a concurrent create sees the name and subnet.
@@ -584,6 +590,7 @@ impl Networks {
         ep: &EndpointRecord,
         ifname: &str,
         shown: &str,
+        assigned: Option<Ipv4Addr>,
     ) -> Result<Endpoint> {
         let ip = {
             let mut nets = self.lock();
@@ -593,13 +600,24 @@ impl Networks {
             if let Some(old) = n.users.remove(container_id) {
                 n.pool.release(old);
             }
-            let ip = match ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
-                Some(s) => {
+            let requested = ep.ipv4_request.as_deref().filter(|s| !s.is_empty());
+            let ip = match (requested, assigned) {
+                (Some(s), _) => {
                     let ip = ipam::parse_addr(s).map_err(net_err)?;
                     n.pool.reserve(ip).map_err(net_err)?;
                     ip
                 }
-                None => n.pool.allocate().map_err(net_err)?,
+                (None, Some(ip)) => {
+                    n.pool.reserve(ip).map_err(net_err)?;
+                    ip
+                }
+                // The swarm hands out every address of its networks.
+                (None, None) if n.rec.is_swarm() => {
+                    return Err(EngineError::Internal(format!(
+                        "network {shown}: no address from the swarm"
+                    )))
+                }
+                (None, None) => n.pool.allocate().map_err(net_err)?,
             };
             let ip6 = match ipv6::lease(n, container_id, ep) {
                 Ok(a) => a,
@@ -650,11 +668,19 @@ impl Networks {
     }
 
     fn release(&self, network_id: &str, container_id: &str) {
-        if let Some(n) = self.lock().get_mut(network_id) {
+        let swarm = {
+            let mut nets = self.lock();
+            let Some(n) = nets.get_mut(network_id) else {
+                return;
+            };
             if let Some(ip) = n.users.remove(container_id) {
                 n.pool.release(ip);
             }
             ipv6::release(n, container_id);
+            n.rec.is_swarm()
+        };
+        if swarm {
+            self.swarm_released(network_id, container_id);
         }
     }
 }
