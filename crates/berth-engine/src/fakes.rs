@@ -273,6 +273,8 @@ pub struct FakePlane {
     pub busy_port: Mutex<Option<u16>>,
     /// The loopback ports actually bound for each reservation (to check they are freed).
     pub bound: Mutex<Vec<u16>>,
+    /// Every endpoint made (namespace creation and added endpoints), in order.
+    pub endpoints: Mutex<Vec<Endpoint>>,
 }
 
 impl FakePlane {
@@ -362,6 +364,7 @@ impl DataPlane for FakePlane {
         if self.failing(PlaneStep::CreateNetns) {
             return Err(Self::injected());
         }
+        lock(&self.endpoints).extend(endpoints.iter().cloned());
         std::fs::write(path, b"").map_err(|e| NetError::Netns {
             path: path.display().to_string(),
             source: e,
@@ -379,6 +382,7 @@ impl DataPlane for FakePlane {
         if self.failing(PlaneStep::AddEndpoint) {
             return Err(Self::injected());
         }
+        lock(&self.endpoints).push(endpoint.clone());
         lock(&self.links).insert(endpoint.host_veth);
         Ok(())
     }

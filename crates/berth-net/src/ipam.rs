@@ -73,11 +73,8 @@ pub fn parse_subnet(s: &str) -> Result<Ipv4Net> {
     let net: Ipv4Net = s
         .parse()
         .map_err(|_| NetError::Invalid(format!("invalid CIDR address: {s}")))?;
-    if net.prefix_len() > 30 {
-        return Err(NetError::Invalid(format!(
-            "invalid subnet {s}: too small for a bridge network"
-        )));
-    }
+    // /31 and /32 are accepted as moby 28's IPAM takes them: no network or broadcast
+    // address is reserved there (RFC 3021), see [`Pool`].
     Ok(net)
 }
 
@@ -133,10 +130,26 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Checks the gateway and range against the subnet, as Docker does.
+    /// Checks the gateway and range against the subnet, as Docker does. Without a
+    /// gateway the pool's first free address is it: the range's first when there is a
+    /// range (libnetwork requests the gateway from the sub-pool), else the subnet's.
     pub fn new(subnet: Ipv4Net, gateway: Option<Ipv4Addr>, range: Option<Ipv4Net>) -> Result<Pool> {
         let subnet = subnet.trunc();
-        let gateway = match gateway {
+        if let Some(r) = range {
+            if !subnet.contains(&r.network()) || r.prefix_len() < subnet.prefix_len() {
+                return Err(NetError::Invalid(format!(
+                    "no matching subnet for range {r}"
+                )));
+            }
+        }
+        let range = range.map(|r| r.trunc());
+        let mut pool = Pool {
+            subnet,
+            gateway: Ipv4Addr::UNSPECIFIED,
+            range,
+            used: BTreeSet::new(),
+        };
+        pool.gateway = match gateway {
             Some(g) => {
                 if !subnet.contains(&g) {
                     return Err(NetError::Invalid(format!(
@@ -145,29 +158,40 @@ impl Pool {
                 }
                 g
             }
-            None => first_host(&subnet),
+            None => pool.first_free().ok_or_else(|| {
+                NetError::Invalid(
+                    "failed to allocate gateway: No available addresses on this pool".into(),
+                )
+            })?,
         };
-        if let Some(r) = range {
-            if !subnet.contains(&r.network()) || r.prefix_len() < subnet.prefix_len() {
-                return Err(NetError::Invalid(format!(
-                    "no matching subnet for range {r}"
-                )));
-            }
-        }
-        Ok(Pool {
-            subnet,
-            gateway,
-            range: range.map(|r| r.trunc()),
-            used: BTreeSet::new(),
-        })
+        Ok(pool)
+    }
+
+    /// Whether the subnet's first and last addresses are reserved (network and
+    /// broadcast): not on a /31 point-to-point link or a /32, as moby's IPAM.
+    fn reserves_ends(&self) -> bool {
+        self.subnet.prefix_len() < 31
+    }
+
+    /// An address containers may get: in the subnet, not its network or broadcast one.
+    fn usable(&self, ip: Ipv4Addr) -> bool {
+        self.subnet.contains(&ip)
+            && !(self.reserves_ends()
+                && (ip == self.subnet.network() || ip == self.subnet.broadcast()))
+    }
+
+    /// The lowest usable address of the range (or subnet) that is neither the gateway nor
+    /// taken.
+    fn first_free(&self) -> Option<Ipv4Addr> {
+        let within = self.range.unwrap_or(self.subnet);
+        (u32::from(within.network())..=u32::from(within.broadcast()))
+            .map(Ipv4Addr::from)
+            .find(|ip| self.usable(*ip) && *ip != self.gateway && !self.used.contains(ip))
     }
 
     /// Takes a specific address (`--ip`, or one recorded before a restart).
     pub fn reserve(&mut self, ip: Ipv4Addr) -> Result<()> {
-        if !self.subnet.contains(&ip)
-            || ip == self.subnet.network()
-            || ip == self.subnet.broadcast()
-        {
+        if !self.usable(ip) {
             return Err(NetError::Invalid(format!(
                 "no configured subnet or ip-range contain the IP address {ip}"
             )));
@@ -180,19 +204,11 @@ impl Pool {
 
     /// The lowest free address of the range (or subnet).
     pub fn allocate(&mut self) -> Result<Ipv4Addr> {
-        let within = self.range.unwrap_or(self.subnet);
-        let lo = u32::from(within.network()).max(u32::from(self.subnet.network()) + 1);
-        let hi = u32::from(within.broadcast()).min(u32::from(self.subnet.broadcast()) - 1);
-        for n in lo..=hi {
-            let ip = Ipv4Addr::from(n);
-            if ip != self.gateway && !self.used.contains(&ip) {
-                self.used.insert(ip);
-                return Ok(ip);
-            }
-        }
-        Err(NetError::Invalid(
-            "no available IPv4 addresses on this network's address pools".into(),
-        ))
+        let ip = self.first_free().ok_or_else(|| {
+            NetError::Invalid("no available IPv4 addresses on this network's address pools".into())
+        })?;
+        self.used.insert(ip);
+        Ok(ip)
     }
 
     pub fn release(&mut self, ip: Ipv4Addr) {
@@ -202,10 +218,6 @@ impl Pool {
     pub fn in_use(&self) -> usize {
         self.used.len()
     }
-}
-
-fn first_host(net: &Ipv4Net) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(net.network()) + 1)
 }
 
 #[cfg(test)]
@@ -232,10 +244,34 @@ mod tests {
     fn range_and_gateway_checks() {
         let s = parse_subnet("10.213.0.0/16").unwrap();
         let mut p = Pool::new(s, None, Some("10.213.9.0/24".parse().unwrap())).unwrap();
-        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 9, 0));
+        // The gateway is the range's first address, the containers' come after it.
+        assert_eq!(p.gateway, Ipv4Addr::new(10, 213, 9, 0));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 9, 1));
+        let mut p = Pool::new(
+            parse_subnet("10.213.5.0/24").unwrap(),
+            None,
+            Some("10.213.5.128/25".parse().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(p.gateway, Ipv4Addr::new(10, 213, 5, 128));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 5, 129));
         assert!(Pool::new(s, Some(Ipv4Addr::new(10, 214, 0, 1)), None).is_err());
         assert!(Pool::new(s, None, Some("10.9.0.0/24".parse().unwrap())).is_err());
         assert!(parse_subnet("10.213.0.0/33").is_err());
+    }
+
+    #[test]
+    fn point_to_point_and_single_address_subnets() {
+        // A /31 reserves neither end: the gateway takes the first, a container the second.
+        let mut p = Pool::new(parse_subnet("10.213.5.0/31").unwrap(), None, None).unwrap();
+        assert_eq!(p.gateway, Ipv4Addr::new(10, 213, 5, 0));
+        assert_eq!(p.allocate().unwrap(), Ipv4Addr::new(10, 213, 5, 1));
+        assert!(p.allocate().is_err());
+        // A /32: its one address is the gateway's; no container gets one.
+        let mut p = Pool::new(parse_subnet("10.213.5.7/32").unwrap(), None, None).unwrap();
+        assert_eq!(p.gateway, Ipv4Addr::new(10, 213, 5, 7));
+        assert!(p.allocate().is_err());
+        assert!(p.reserve(Ipv4Addr::new(10, 213, 5, 7)).is_err());
         assert!(parse_subnet("bogus").is_err());
     }
 

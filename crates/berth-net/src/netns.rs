@@ -31,6 +31,8 @@ pub struct Endpoint {
     pub ip6: Option<(Ipv6Addr, u8)>,
     /// IPv6 default route through this gateway (None: none, as on internal networks).
     pub gateway6: Option<Ipv6Addr>,
+    /// Extra link-local addresses (`--link-local-ip`) with their prefixes.
+    pub link_local: Vec<(std::net::IpAddr, u8)>,
 }
 
 /// Docker's MAC for an address: 02:42 followed by the IPv4 address.
@@ -153,6 +155,11 @@ fn configure(host: &Netlink, ns: &Netlink, ns_fd: i32, ep: &Endpoint, bridge: u3
         NetError::Invalid(format!("{} missing in the container namespace", ep.ifname))
     })?;
     ns.add_addr(idx, ep.ip, ep.prefix)?;
+    for (ip, prefix) in &ep.link_local {
+        if let std::net::IpAddr::V4(v4) = ip {
+            ns.add_addr(idx, *v4, *prefix)?;
+        }
+    }
     ns.set_up(idx)?;
     if let Some(gw) = ep.gateway {
         match ns.add_default_route(gw) {
@@ -169,6 +176,11 @@ fn configure(host: &Netlink, ns: &Netlink, ns_fd: i32, ep: &Endpoint, bridge: u3
                 Err(e) if is_exists(&e) => {}
                 r => r?,
             }
+        }
+    }
+    for (ip, prefix) in &ep.link_local {
+        if let std::net::IpAddr::V6(v6) = ip {
+            ns.add_addr6(idx, *v6, *prefix)?;
         }
     }
     Ok(())

@@ -2,9 +2,8 @@
 //! (create, attach, wait, start, exit with the container's status).
 
 use berth_api::models::{
-    parse_expose, parse_publish, ContainerConfig, ContainerCreateBody, Empty, EndpointIpamConfig,
-    EndpointSettings, HealthConfig, HostConfig, LogConfig, NetworkingConfig, PortMap, PortSet,
-    RestartPolicy, Ulimit,
+    parse_expose, parse_publish, ContainerConfig, ContainerCreateBody, Empty, EndpointSettings,
+    HealthConfig, HostConfig, LogConfig, NetworkingConfig, PortMap, PortSet, RestartPolicy, Ulimit,
 };
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
@@ -102,6 +101,18 @@ pub struct CreateOpts {
         value_name = "string"
     )]
     pub ip6: Option<String>,
+    #[arg(
+        long = "link-local-ip",
+        help = "Container IPv4/IPv6 link-local addresses",
+        value_name = "list"
+    )]
+    pub link_local_ip: Vec<String>,
+    #[arg(
+        long = "mac-address",
+        help = "Container MAC address (e.g., 92:d0:c6:0a:29:33)",
+        value_name = "string"
+    )]
+    pub mac_address: Option<String>,
     #[arg(short = 'm', long, value_parser = parse_mem, help = "Memory limit", value_name = "bytes")]
     pub memory: Option<String>,
     #[arg(
@@ -827,6 +838,64 @@ fn gpu_request(spec: &str) -> FResult<Value> {
 }
 
 /// Builds the create body (`container.Config` + HostConfig + NetworkingConfig) as docker does.
+/// `--network NAME` or the docker CLI's advanced form
+/// `name=NAME,alias=A,driver-opt=K=V,ip=,ip6=,mac-address=,link-local-ip=`.
+fn network_option(v: &str) -> FResult<(String, EndpointSettings)> {
+    let mut ep = EndpointSettings::default();
+    if !v.contains('=') {
+        return Ok((v.to_string(), ep));
+    }
+    let mut name = String::new();
+    for part in v.split(',') {
+        let (k, val) = part
+            .split_once('=')
+            .ok_or_else(|| format!("invalid argument \"{v}\" for \"--network\" flag: invalid field '{part}' must be a key=value pair"))?;
+        match k.trim().to_ascii_lowercase().as_str() {
+            "name" => name = val.to_string(),
+            "alias" => ep
+                .aliases
+                .get_or_insert_with(Vec::new)
+                .push(val.to_string()),
+            "driver-opt" => {
+                let (dk, dv) = val.split_once('=').ok_or_else(|| {
+                    format!("invalid argument \"{v}\" for \"--network\" flag: invalid key value pair format in driver options")
+                })?;
+                ep.driver_opts
+                    .get_or_insert_with(BTreeMap::new)
+                    .insert(dk.to_string(), dv.to_string());
+            }
+            "ip" => {
+                ep.ipam_config
+                    .get_or_insert_with(Default::default)
+                    .ipv4_address = Some(val.to_string())
+            }
+            "ip6" => {
+                ep.ipam_config
+                    .get_or_insert_with(Default::default)
+                    .ipv6_address = Some(val.to_string())
+            }
+            "link-local-ip" => ep
+                .ipam_config
+                .get_or_insert_with(Default::default)
+                .link_local_ips
+                .get_or_insert_with(Vec::new)
+                .push(val.to_string()),
+            "mac-address" => ep.mac_address = val.to_string(),
+            other => {
+                return Err(format!(
+                    "invalid argument \"{v}\" for \"--network\" flag: invalid field key {other}"
+                ))
+            }
+        }
+    }
+    if name.is_empty() {
+        return Err(format!(
+            "invalid argument \"{v}\" for \"--network\" flag: network name/id is not specified"
+        ));
+    }
+    Ok((name, ep))
+}
+
 pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBody> {
     // The docker CLI's own check, before the daemon's.
     if opts.rm
@@ -888,25 +957,52 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
             .ok_or_else(|| format!("invalid key/value pair format in logging opts: {o}"))?;
         log_cfg.insert(k.to_string(), v.to_string());
     }
-    let network = opts.network.clone().unwrap_or_else(|| "default".into());
+    let (network, advanced) = match opts.network.as_deref() {
+        None => ("default".to_string(), EndpointSettings::default()),
+        Some(v) => network_option(v)?,
+    };
     let mut endpoints = BTreeMap::new();
     if !matches!(network.as_str(), "none" | "host") && !network.starts_with("container:") {
-        let ipam = match (&opts.ip, &opts.ip6) {
-            (None, None) => None,
-            (v4, v6) => Some(EndpointIpamConfig {
-                ipv4_address: v4.clone(),
-                ipv6_address: v6.clone(),
-                ..Default::default()
-            }),
-        };
-        endpoints.insert(
-            network.clone(),
-            EndpointSettings {
-                ipam_config: ipam,
-                aliases: some_if_any(&opts.network_alias),
-                ..Default::default()
-            },
-        );
+        let mut ep = advanced;
+        let ipam = ep.ipam_config.get_or_insert_with(Default::default);
+        if opts.ip.is_some() {
+            ipam.ipv4_address = opts.ip.clone();
+        }
+        if opts.ip6.is_some() {
+            ipam.ipv6_address = opts.ip6.clone();
+        }
+        if !opts.link_local_ip.is_empty() {
+            ipam.link_local_ips = Some(opts.link_local_ip.clone());
+        }
+        if ipam.ipv4_address.is_none()
+            && ipam.ipv6_address.is_none()
+            && ipam.link_local_ips.is_none()
+        {
+            ep.ipam_config = None;
+        }
+        if !opts.network_alias.is_empty() {
+            ep.aliases
+                .get_or_insert_with(Vec::new)
+                .extend(opts.network_alias.iter().cloned());
+        }
+        if let Some(mac) = &opts.mac_address {
+            ep.mac_address = mac.clone();
+        }
+        // As the docker CLI: links on a user-defined network go to its endpoint too.
+        let user_defined = network != "default" && network != "bridge";
+        if user_defined && !opts.link.is_empty() {
+            ep.links = Some(opts.link.clone());
+        }
+        endpoints.insert(network.clone(), ep);
+    } else if opts.mac_address.is_some() || !opts.link_local_ip.is_empty() {
+        return Err(format!(
+            "conflicting options: {} and the network mode",
+            if opts.mac_address.is_some() {
+                "mac-address"
+            } else {
+                "link-local-ip"
+            }
+        ));
     }
     let caps = |list: &[String]| some_if_any(&list.iter().map(|c| norm_cap(c)).collect::<Vec<_>>());
     // Evaluated in the order the docker CLI reports their errors.

@@ -154,12 +154,33 @@ pub async fn inspect(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<berth_api::models::ContainerInspect>> {
-    let q = Query::parse(q.as_deref());
     let c = engine.get(&id)?;
+    inspect_one(&engine, ver, c, q).await
+}
+
+/// `GET /containers/PARENT/ALIAS/json`: a link's name stands for its container, as in
+/// moby's name index.
+pub async fn inspect_link(
+    State(engine): State<AppState>,
+    Version(ver): Version,
+    Path((parent, alias)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<berth_api::models::ContainerInspect>> {
+    let c = engine.linked(&parent, &alias).await?;
+    inspect_one(&engine, ver, c, q).await
+}
+
+async fn inspect_one(
+    engine: &AppState,
+    ver: berth_api::version::ApiVersion,
+    c: std::sync::Arc<berth_engine::container::Container>,
+    q: Option<String>,
+) -> ApiResult<Json<berth_api::models::ContainerInspect>> {
+    let q = Query::parse(q.as_deref());
     let rec = c.snapshot().await;
     let sizes = if q.bool("size") {
         let image_size = engine.images.get(&rec.image_id).await.map_or(0, |i| i.size);
-        Some(sizes_of(&engine, &rec, image_size).await)
+        Some(sizes_of(engine, &rec, image_size).await)
     } else {
         None
     };

@@ -63,6 +63,10 @@ pub fn router(engine: Arc<Engine>, swarm: swarm::SwarmState) -> Router {
         .route("/containers/json", get(containers::list))
         .route("/containers/prune", post(containers::prune))
         .route("/containers/{id}/json", get(containers::inspect))
+        .route(
+            "/containers/{id}/{alias}/json",
+            get(containers::inspect_link),
+        )
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))
         .route("/containers/{id}/restart", post(containers::restart))

@@ -106,6 +106,7 @@ impl Engine {
         let endpoints = crate::network::endpoints_from_request(
             &body.host_config.network_mode,
             body.networking_config.as_ref(),
+            body.config.mac_address.as_deref(),
         )?;
         let links = self.check_links(&body.host_config).await?;
         if body.host_config.runtime.is_empty() {

@@ -20,16 +20,13 @@ use crate::network::gateway;
 use berth_api::models::EndpointSettings;
 use berth_net::netns;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
-/// What `EndpointConfig` asks for: aliases and a static IPv4 address.
+/// What `EndpointConfig` asks for: aliases, addresses, MAC, driver options, links.
 #[derive(Debug, Default)]
 pub struct ConnectRequest {
-    pub aliases: Vec<String>,
-    pub ipv4: Option<String>,
-    pub ipv6: Option<String>,
+    pub endpoint: EndpointRecord,
 }
 
 /// Reads the connect body's `EndpointConfig`.
@@ -37,26 +34,8 @@ pub fn parse_endpoint_config(cfg: Option<&EndpointSettings>) -> Result<ConnectRe
     let Some(cfg) = cfg else {
         return Ok(ConnectRequest::default());
     };
-    let aliases = cfg
-        .aliases
-        .iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .collect();
-    let ipv4 = cfg.requested_ipv4().map(str::to_string);
-    if let Some(ip) = &ipv4 {
-        if ip.parse::<Ipv4Addr>().is_err() {
-            return Err(EngineError::InvalidParameter(format!(
-                "invalid IPv4 address: {ip}"
-            )));
-        }
-    }
-    let ipv6 = crate::network::ipv6::requested_address(cfg)?;
     Ok(ConnectRequest {
-        aliases,
-        ipv4,
-        ipv6,
+        endpoint: crate::network::endpoint_request(cfg)?,
     })
 }
 
@@ -100,15 +79,7 @@ impl Engine {
         if !running {
             // As Docker: a second connect of a stopped container keeps the first request.
             if existing.is_none() {
-                rec.endpoints.insert(
-                    net.name.clone(),
-                    EndpointRecord {
-                        aliases: req.aliases,
-                        ipv4_request: req.ipv4,
-                        ipv6_request: req.ipv6,
-                        ..Default::default()
-                    },
-                );
+                rec.endpoints.insert(net.name.clone(), req.endpoint);
                 write_record(&dir, &rec)?;
             }
         } else {
@@ -126,12 +97,7 @@ impl Engine {
                 rec.endpoints.remove(&k);
             }
             let ns = netns_of(&dir, rec.state.pid);
-            let mut ep = EndpointRecord {
-                aliases: req.aliases,
-                ipv4_request: req.ipv4,
-                ipv6_request: req.ipv6,
-                ..Default::default()
-            };
+            let mut ep = req.endpoint;
             let ifname = gateway::connect_ifname(&rec.id, rec.state.pid, &rec.endpoints);
             self.networks
                 .add_endpoint(&Attachment::of(&rec), &net, &mut ep, &ns, &ifname)

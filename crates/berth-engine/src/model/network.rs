@@ -14,6 +14,10 @@ pub struct NetworkRecord {
     pub driver: String,
     pub subnet: String,
     pub gateway: String,
+    /// The subnet was given without a gateway: inspect's `IPAM.Config` shows no gateway,
+    /// as Docker shows the pool's configuration as given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gateway_implicit: bool,
     #[serde(default)]
     pub ip_range: Option<String>,
     pub internal: bool,
@@ -65,6 +69,20 @@ pub struct EndpointRecord {
     /// Requested at create: `--ip6`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6_request: Option<String>,
+    /// Requested at create or connect: `--link-local-ip`, extra addresses of the
+    /// interface (link-local only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<String>,
+    /// Requested: `driver-opt=` (shown in inspect as given).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    /// Requested: the interface's MAC address (`--mac-address`), else one from its IPv4
+    /// address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_request: Option<String>,
+    /// Requested: `--link` on this user-defined network (`NAME:ALIAS`, as given).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
     /// Filled while the container runs.
     #[serde(default)]
     pub network_id: String,

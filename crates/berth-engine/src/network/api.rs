@@ -135,7 +135,10 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> Value {
             }),
         );
     }
-    let mut cfg = json!({ "Subnet": rec.subnet, "Gateway": rec.gateway });
+    let mut cfg = json!({ "Subnet": rec.subnet });
+    if !rec.gateway_implicit {
+        cfg["Gateway"] = json!(rec.gateway);
+    }
     if let Some(r) = &rec.ip_range {
         cfg["IPRange"] = json!(r);
     }
@@ -243,7 +246,13 @@ pub fn container_endpoint(rec: &ContainerRecord, ep: &EndpointRecord) -> Endpoin
     EndpointSettings {
         ipam_config: ipam_config(ep),
         aliases: (!ep.aliases.is_empty()).then(|| ep.aliases.clone()),
-        mac_address: ep.mac.clone(),
+        links: (!ep.links.is_empty()).then(|| ep.links.clone()),
+        driver_opts: (!ep.driver_opts.is_empty()).then(|| ep.driver_opts.clone()),
+        mac_address: if ep.mac.is_empty() {
+            ep.mac_request.clone().unwrap_or_default()
+        } else {
+            ep.mac.clone()
+        },
         network_id: ep.network_id.clone(),
         endpoint_id: ep.endpoint_id.clone(),
         gateway: ep.gateway.clone(),
@@ -259,12 +268,13 @@ pub fn container_endpoint(rec: &ContainerRecord, ep: &EndpointRecord) -> Endpoin
 
 /// An endpoint's `IPAMConfig`: the addresses asked for (null when none).
 fn ipam_config(ep: &EndpointRecord) -> Option<EndpointIpamConfig> {
-    if ep.ipv4_request.is_none() && ep.ipv6_request.is_none() {
+    if ep.ipv4_request.is_none() && ep.ipv6_request.is_none() && ep.link_local_ips.is_empty() {
         return None;
     }
     Some(EndpointIpamConfig {
         ipv4_address: ep.ipv4_request.clone(),
         ipv6_address: ep.ipv6_request.clone(),
+        link_local_ips: (!ep.link_local_ips.is_empty()).then(|| ep.link_local_ips.clone()),
         ..Default::default()
     })
 }

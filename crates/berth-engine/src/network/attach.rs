@@ -416,6 +416,10 @@ impl Networks {
                 aliases: std::mem::take(&mut ep.aliases),
                 ipv4_request: ep.ipv4_request.take(),
                 ipv6_request: ep.ipv6_request.take(),
+                link_local_ips: std::mem::take(&mut ep.link_local_ips),
+                driver_opts: std::mem::take(&mut ep.driver_opts),
+                mac_request: ep.mac_request.take(),
+                links: std::mem::take(&mut ep.links),
                 ..Default::default()
             };
             *ep = keep;

@@ -118,6 +118,7 @@ pub(super) fn build(
         driver: "bridge".into(),
         subnet: pool.subnet.to_string(),
         gateway: pool.gateway.to_string(),
+        gateway_implicit: false,
         ip_range: pool.range.map(|r| r.to_string()),
         internal: false,
         attachable: false,

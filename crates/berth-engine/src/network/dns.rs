@@ -36,6 +36,9 @@ pub struct Entry {
     pub names: Vec<String>,
     /// A swarm service's record (its VIP or tasks), not a container: no PTR answer.
     pub record: bool,
+    /// The reverse lookup's answer, `NAME.NETWORK` as libnetwork's `ResolveIP` (the
+    /// container's name and the network's, as written); empty: the first name.
+    pub ptr: String,
 }
 
 impl Entry {
@@ -47,7 +50,8 @@ impl Entry {
         ip: Ipv4Addr,
         aliases: &[String],
     ) -> Entry {
-        let mut names = vec![name.trim_start_matches('/').to_ascii_lowercase()];
+        let name = name.trim_start_matches('/');
+        let mut names = vec![name.to_ascii_lowercase()];
         names.extend(aliases.iter().map(|a| a.to_ascii_lowercase()));
         names.push(container_id[..12.min(container_id.len())].to_string());
         Entry {
@@ -57,6 +61,7 @@ impl Entry {
             ip6: None,
             names,
             record: false,
+            ptr: format!("{name}.{}", net.name),
         }
     }
 }
@@ -116,7 +121,13 @@ impl Table {
         let mine = self.entries.get(asker)?;
         self.entries.values().flatten().find_map(|e| {
             (is_it(e) && !e.record && mine.iter().any(|m| m.network_id == e.network_id))
-                .then(|| e.names.first().cloned())
+                .then(|| {
+                    if e.ptr.is_empty() {
+                        e.names.first().cloned()
+                    } else {
+                        Some(e.ptr.clone())
+                    }
+                })
                 .flatten()
         })
     }
@@ -427,6 +438,7 @@ mod tests {
             ip6: None,
             names: names.iter().map(|s| s.to_string()).collect(),
             record: false,
+            ptr: String::new(),
         }
     }
 
@@ -468,6 +480,20 @@ mod tests {
             .insert("a".into(), HashMap::from([("dbalias".into(), "db".into())]));
         assert_eq!(t.lookup6("a", "dbalias"), vec![v6]);
         assert!(t.lookup("a", "dbalias").is_some());
+    }
+
+    #[test]
+    fn reverse_lookup_answers_name_dot_network() {
+        let mut t = Table::default();
+        let mut web = entry("n1", [10, 0, 0, 2], &["web", "alias"]);
+        web.ptr = "Web.MonReseau0".into();
+        t.entries.insert("a".into(), vec![web]);
+        t.entries
+            .insert("b".into(), vec![entry("n1", [10, 0, 0, 3], &["db"])]);
+        assert_eq!(
+            t.reverse("b", Ipv4Addr::new(10, 0, 0, 2)).as_deref(),
+            Some("Web.MonReseau0")
+        );
     }
 
     #[test]

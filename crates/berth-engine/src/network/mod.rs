@@ -31,6 +31,7 @@ use berth_net::plane::DataPlane;
 use berth_net::{bridge, firewall, NetError};
 use chrono::Utc;
 use ipnet::Ipv4Net;
+use mode::{is_default_mode, DEFAULT_NETWORK};
 use state::Net;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -363,12 +364,7 @@ impl Networks {
                 req.name
             )));
         }
-        if crate::container::names::validate(&req.name).is_none_or(|n| n != req.name) {
-            return Err(EngineError::InvalidParameter(format!(
-                "invalid network name \"{}\", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                req.name
-            )));
-        }
+        // Docker takes any other name (spaces included): it names no file or interface.
         let driver = if req.driver.is_empty() {
             "bridge".to_string()
         } else {
@@ -461,6 +457,8 @@ impl Networks {
                 driver,
                 subnet: pool.subnet.to_string(),
                 gateway: pool.gateway.to_string(),
+                gateway_implicit: gateway.is_none()
+                    && req.subnet.as_deref().is_some_and(|s| !s.is_empty()),
                 ip_range: pool.range.map(|r| r.to_string()),
                 internal: req.internal,
                 attachable: req.attachable,
@@ -592,6 +590,8 @@ impl Networks {
         shown: &str,
         assigned: Option<Ipv4Addr>,
     ) -> Result<Endpoint> {
+        // Checked before anything is taken: an error leaves no lease behind.
+        let link_local = link_local(&ep.link_local_ips)?;
         let ip = {
             let mut nets = self.lock();
             let n = nets
@@ -644,9 +644,14 @@ impl Networks {
             prefix,
             gateway: (!net.internal).then_some(gateway),
             mtu: net.mtu,
-            mac: netns::mac_for(ip),
+            mac: ep
+                .mac_request
+                .as_deref()
+                .and_then(mac_bytes)
+                .unwrap_or_else(|| netns::mac_for(ip)),
             ip6: None,
             gateway6: None,
+            link_local,
         };
         ipv6::endpoint(net, ip6, &mut endpoint);
         Ok(endpoint)
@@ -683,6 +688,28 @@ impl Networks {
             self.swarm_released(network_id, container_id);
         }
     }
+}
+
+/// An endpoint's `--link-local-ip` addresses with their prefixes (/16 and /64, as
+/// libnetwork), each checked to be link-local (moby's message).
+fn link_local(ips: &[String]) -> Result<Vec<(std::net::IpAddr, u8)>> {
+    ips.iter()
+        .map(|s| {
+            let ip: std::net::IpAddr = s.parse().map_err(|_| {
+                EngineError::InvalidParameter(format!("invalid link local IP address: {s}"))
+            })?;
+            let (ok, prefix) = match ip {
+                std::net::IpAddr::V4(v4) => (v4.is_link_local(), 16),
+                std::net::IpAddr::V6(v6) => ((v6.segments()[0] & 0xffc0) == 0xfe80, 64),
+            };
+            if !ok {
+                return Err(EngineError::InvalidParameter(format!(
+                    "invalid link local IP address: {ip}"
+                )));
+            }
+            Ok((ip, prefix))
+        })
+        .collect()
 }
 
 /// The firewall rules a network needs (its bridge, subnets, isolation, masquerade).
@@ -738,57 +765,134 @@ fn veth_name(container_id: &str, network_id: &str) -> String {
     format!("vb{}", &hex::encode(h)[..11])
 }
 
-/// The endpoints a create request asks for (`NetworkingConfig.EndpointsConfig`): aliases
-/// and a static address per network.
+/// The endpoints a create request asks for (`NetworkingConfig.EndpointsConfig`): aliases,
+/// static and link-local addresses, MAC, driver options and links per network.
+/// `config_mac`: the container-wide `Config.MacAddress` of clients below API 1.44, for the
+/// mode's network.
 pub fn endpoints_from_request(
     mode: &str,
     networking: Option<&berth_api::models::NetworkingConfig>,
+    config_mac: Option<&str>,
 ) -> Result<BTreeMap<String, EndpointRecord>> {
     let mut out = BTreeMap::new();
     if let Some(cfg) = networking.map(|n| &n.endpoints_config) {
         for (name, ep) in cfg {
-            let aliases: Vec<String> = ep.aliases.clone().unwrap_or_default();
-            let ip = ep.requested_ipv4().map(str::to_string);
-            if ip.is_some() && is_builtin_mode(name) {
+            let rec = endpoint_request(ep)?;
+            if (rec.ipv4_request.is_some() || rec.ipv6_request.is_some()) && is_builtin_mode(name) {
                 return Err(EngineError::InvalidParameter(
                     "user specified IP address is supported on user defined networks only".into(),
                 ));
             }
-            if let Some(ip) = &ip {
-                if ip.parse::<Ipv4Addr>().is_err() {
-                    return Err(EngineError::InvalidParameter(format!(
-                        "invalid IPv4 address: {ip}"
-                    )));
-                }
-            }
-            let ip6 = ipv6::requested_address(ep)?;
-            if ip6.is_some() && is_builtin_mode(name) {
-                return Err(EngineError::InvalidParameter(
-                    "user specified IP address is supported on user defined networks only".into(),
-                ));
-            }
-            if !aliases.is_empty() && is_builtin_mode(name) {
+            if !rec.aliases.is_empty() && is_builtin_mode(name) {
                 return Err(EngineError::InvalidParameter(
                     "network-scoped alias is supported only for containers in user defined networks"
                         .into(),
                 ));
             }
+            // The default bridge's endpoint is kept only for what it asks for (a MAC,
+            // link-local addresses, driver options); the other built-in modes have none.
+            let asks = rec.mac_request.is_some()
+                || !rec.link_local_ips.is_empty()
+                || !rec.driver_opts.is_empty();
+            if is_default_mode(name) && is_default_mode(mode) && asks {
+                out.insert(DEFAULT_NETWORK.to_string(), rec);
+                continue;
+            }
             if is_builtin_mode(name) {
                 continue;
             }
-            out.insert(
-                name.clone(),
-                EndpointRecord {
-                    aliases,
-                    ipv4_request: ip,
-                    ipv6_request: ip6,
-                    ..Default::default()
-                },
-            );
+            out.insert(name.clone(), rec);
         }
     }
     if !is_builtin_mode(mode) && !out.contains_key(mode) {
         out.insert(mode.to_string(), EndpointRecord::default());
     }
+    if let Some(mac) = config_mac.filter(|m| !m.is_empty()) {
+        let key = if is_default_mode(mode) {
+            DEFAULT_NETWORK
+        } else {
+            mode
+        };
+        // host, none and container: modes have no interface of their own to give it.
+        if is_default_mode(mode) || !is_builtin_mode(mode) {
+            let ep = out.entry(key.to_string()).or_default();
+            if ep.mac_request.is_none() {
+                ep.mac_request = Some(parse_mac(mac)?);
+            }
+        }
+    }
     Ok(out)
+}
+
+/// What one `EndpointSettings` (of a create's `NetworkingConfig` or a connect) asks for,
+/// checked with Docker's messages.
+pub fn endpoint_request(ep: &berth_api::models::EndpointSettings) -> Result<EndpointRecord> {
+    let aliases: Vec<String> = ep
+        .aliases
+        .iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect();
+    let ip = ep.requested_ipv4().map(str::to_string);
+    if let Some(ip) = &ip {
+        if ip.parse::<Ipv4Addr>().is_err() {
+            return Err(EngineError::InvalidParameter(format!(
+                "invalid IPv4 address: {ip}"
+            )));
+        }
+    }
+    let ip6 = ipv6::requested_address(ep)?;
+    let link_local_ips: Vec<String> = ep
+        .ipam_config
+        .as_ref()
+        .and_then(|c| c.link_local_ips.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    for a in &link_local_ips {
+        if a.parse::<std::net::IpAddr>().is_err() {
+            return Err(EngineError::InvalidParameter(format!(
+                "invalid link-local IP address: {a}"
+            )));
+        }
+    }
+    let mac_request = match ep.mac_address.trim() {
+        "" => None,
+        m => Some(parse_mac(m)?),
+    };
+    Ok(EndpointRecord {
+        aliases,
+        ipv4_request: ip,
+        ipv6_request: ip6,
+        link_local_ips,
+        driver_opts: ep.driver_opts.clone().unwrap_or_default(),
+        mac_request,
+        links: ep.links.clone().unwrap_or_default(),
+        ..Default::default()
+    })
+}
+
+/// A MAC address as Go's net.ParseMAC takes a 6-byte one, lower case; Docker's message.
+pub fn parse_mac(s: &str) -> Result<String> {
+    mac_bytes(s)
+        .map(berth_net::netns::mac_string)
+        .ok_or_else(|| EngineError::InvalidParameter(format!("invalid MAC address: {s}")))
+}
+
+/// The bytes of `aa:bb:cc:dd:ee:ff` (or with `-`).
+pub fn mac_bytes(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = s.trim().split([':', '-']).collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut out = [0u8; 6];
+    for (o, p) in out.iter_mut().zip(&parts) {
+        if p.len() != 2 {
+            return None;
+        }
+        *o = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(out)
 }

@@ -52,6 +52,9 @@ pub struct Wanted {
     pub host_ip: IpAddr,
     /// 0: an ephemeral port.
     pub host_port: u16,
+    /// The last port of a host port range (`-p 8000-8002:80`: the first free one of
+    /// `host_port..=host_port_end` is taken); equal to `host_port` for one port.
+    pub host_port_end: u16,
     /// The `::` twin of a binding without host IP: skipped when the host has no IPv6,
     /// and it takes the same port as its v4 binding.
     pub twin: bool,
@@ -68,12 +71,16 @@ pub fn plan(req: &PortRequest, cfg: &PortConfig) -> Result<Vec<Wanted>> {
     let mut out = Vec::new();
     // A binding without host IP: the default address, and `::` too when that is 0.0.0.0
     // (libnetwork's validatePortBindingIPv4/IPv6).
-    let defaults = |out: &mut Vec<Wanted>, proto: &str, container_port: u16, host_port: u16| {
+    let defaults = |out: &mut Vec<Wanted>,
+                    proto: &str,
+                    container_port: u16,
+                    (host_port, host_port_end): (u16, u16)| {
         out.push(Wanted {
             proto: proto.to_string(),
             container_port,
             host_ip: cfg.default_ip,
             host_port,
+            host_port_end,
             twin: false,
         });
         if cfg.userland_proxy && cfg.default_ip == IpAddr::V4(Ipv4Addr::UNSPECIFIED) {
@@ -82,6 +89,7 @@ pub fn plan(req: &PortRequest, cfg: &PortConfig) -> Result<Vec<Wanted>> {
                 container_port,
                 host_ip: IpAddr::V6(Ipv6Addr::UNSPECIFIED),
                 host_port,
+                host_port_end,
                 twin: true,
             });
         }
@@ -103,23 +111,17 @@ pub fn plan(req: &PortRequest, cfg: &PortConfig) -> Result<Vec<Wanted>> {
                     EngineError::InvalidParameter(format!("invalid IP address: {ip}"))
                 })?)
             };
-            let hp = b.host_port.as_str();
-            let host_port = if hp.is_empty() {
-                0
-            } else {
-                hp.parse().map_err(|_| {
-                    EngineError::InvalidParameter(format!("invalid port specification: \"{hp}\""))
-                })?
-            };
+            let (host_port, host_port_end) = host_port_range(b.host_port.as_str())?;
             match host_ip {
                 Some(host_ip) => out.push(Wanted {
                     proto: proto.clone(),
                     container_port,
                     host_ip,
                     host_port,
+                    host_port_end,
                     twin: false,
                 }),
-                None => defaults(&mut out, &proto, container_port, host_port),
+                None => defaults(&mut out, &proto, container_port, (host_port, host_port_end)),
             }
         }
     }
@@ -129,7 +131,7 @@ pub fn plan(req: &PortRequest, cfg: &PortConfig) -> Result<Vec<Wanted>> {
                 continue;
             }
             let (container_port, proto) = parse_key(key)?;
-            defaults(&mut out, &proto, container_port, 0);
+            defaults(&mut out, &proto, container_port, (0, 0));
         }
     }
     Ok(out)
@@ -146,57 +148,99 @@ pub fn exact_plan(mappings: &[PortMapping]) -> Vec<Wanted> {
                 container_port: m.container_port,
                 host_ip: m.host_ip.parse().ok()?,
                 host_port: m.host_port,
+                host_port_end: m.host_port,
                 twin: false,
             })
         })
         .collect()
 }
 
-/// Binds every planned host port; on the first failure all are released (dropped).
+/// A binding's `HostPort`: empty (an ephemeral port), `P`, or a range `A-B` (nat's
+/// ParsePortRangeToInt), as `(first, last)`.
+fn host_port_range(hp: &str) -> Result<(u16, u16)> {
+    let bad = || EngineError::InvalidParameter(format!("invalid port specification: \"{hp}\""));
+    if hp.is_empty() {
+        return Ok((0, 0));
+    }
+    match hp.split_once('-') {
+        Some((a, b)) => {
+            let a: u16 = a.parse().map_err(|_| bad())?;
+            let b: u16 = b.parse().map_err(|_| bad())?;
+            if b < a {
+                return Err(EngineError::InvalidParameter(format!(
+                    "invalid range specified for port: {hp}"
+                )));
+            }
+            Ok((a, b))
+        }
+        None => {
+            let p: u16 = hp.parse().map_err(|_| bad())?;
+            Ok((p, p))
+        }
+    }
+}
+
+/// Binds every planned host port; on the first failure all are released (dropped). A
+/// range takes its first port that binds (with its `::` twin, when it has one), as
+/// libnetwork's port allocator.
 pub fn reserve(
     wanted: &[Wanted],
     container_ip: Ipv4Addr,
     plane: &dyn DataPlane,
 ) -> Result<Vec<(PortMapping, Reservation)>> {
-    let bind = |proto: &str, addr| plane.reserve_port(proto, addr);
     let mut out: Vec<(PortMapping, Reservation)> = Vec::new();
     let mut i = 0;
     while i < wanted.len() {
         let w = &wanted[i];
         let twin = wanted.get(i + 1).filter(|t| t.twin);
-        // An ephemeral port with a `::` twin: both get the same port (as dockerd); when
-        // the v6 one is taken, try another.
-        let mut attempts = if twin.is_some() && w.host_port == 0 {
-            20
-        } else {
-            1
-        };
+        let last = w.host_port_end.max(w.host_port);
+        let mut port = w.host_port;
         loop {
-            attempts -= 1;
-            let (port, r) = bind(&w.proto, SocketAddr::new(w.host_ip, w.host_port))
-                .map_err(|e| bind_error(w, w.host_port, container_ip, &e))?;
-            let first = (mapping(w, port), r);
-            let Some(t) = twin else {
-                out.push(first);
-                break;
-            };
-            match bind(&t.proto, SocketAddr::new(t.host_ip, port)) {
-                Ok((_, r6)) => {
-                    out.push(first);
-                    out.push((mapping(t, port), r6));
+            match reserve_one(w, twin, port, container_ip, plane) {
+                Ok(got) => {
+                    out.extend(got);
                     break;
                 }
-                Err(e) if no_ipv6(&e) => {
-                    out.push(first);
-                    break;
+                Err(e) if port < last => {
+                    tracing::debug!(port, error = %e, "host port of the range taken: next");
+                    port += 1;
                 }
-                Err(e) if attempts > 0 && e.kind() == std::io::ErrorKind::AddrInUse => continue,
-                Err(e) => return Err(bind_error(t, port, container_ip, &e)),
+                // The last port's error, as moby's port mapper reports an exhausted range.
+                Err(e) => return Err(e),
             }
         }
         i += if twin.is_some() { 2 } else { 1 };
     }
     Ok(out)
+}
+
+/// Binds one host port (`port`, 0: ephemeral) and its `::` twin on the same port.
+fn reserve_one(
+    w: &Wanted,
+    twin: Option<&Wanted>,
+    port: u16,
+    container_ip: Ipv4Addr,
+    plane: &dyn DataPlane,
+) -> Result<Vec<(PortMapping, Reservation)>> {
+    let bind = |proto: &str, addr| plane.reserve_port(proto, addr);
+    // An ephemeral port with a `::` twin: both get the same port (as dockerd); when the
+    // v6 one is taken, try another.
+    let mut attempts = if twin.is_some() && port == 0 { 20 } else { 1 };
+    loop {
+        attempts -= 1;
+        let (got, r) = bind(&w.proto, SocketAddr::new(w.host_ip, port))
+            .map_err(|e| bind_error(w, port, container_ip, &e))?;
+        let first = (mapping(w, got), r);
+        let Some(t) = twin else {
+            return Ok(vec![first]);
+        };
+        match bind(&t.proto, SocketAddr::new(t.host_ip, got)) {
+            Ok((_, r6)) => return Ok(vec![first, (mapping(t, got), r6)]),
+            Err(e) if no_ipv6(&e) => return Ok(vec![first]),
+            Err(e) if attempts > 0 && e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(bind_error(t, got, container_ip, &e)),
+        }
+    }
 }
 
 fn mapping(w: &Wanted, port: u16) -> PortMapping {
@@ -320,5 +364,71 @@ mod tests {
             publish("zz", "", &cfg),
             Err(EngineError::InvalidParameter(m)) if m == "invalid IP address: zz"
         ));
+    }
+
+    #[test]
+    fn a_host_port_range_takes_its_first_free_port() {
+        let plane = crate::fakes::FakePlane::default();
+        *plane.busy_port.lock().expect("lock") = Some(8000);
+        let b = bindings("127.0.0.1", "8000-8002");
+        let req = PortRequest {
+            bindings: &b,
+            publish_all: false,
+            exposed: None,
+        };
+        let wanted = plan(&req, &PortConfig::default()).expect("plan");
+        assert_eq!((wanted[0].host_port, wanted[0].host_port_end), (8000, 8002));
+        let got = reserve(&wanted, Ipv4Addr::new(10, 0, 0, 2), &plane).expect("reserve");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0.host_port, 8001, "8000 is busy: the next one");
+        // Without a host IP the `::` twin takes the same port of the range.
+        let b = bindings("", "8000-8002");
+        let req = PortRequest {
+            bindings: &b,
+            ..req
+        };
+        let got = reserve(
+            &plan(&req, &PortConfig::default()).expect("plan"),
+            Ipv4Addr::new(10, 0, 0, 2),
+            &plane,
+        )
+        .expect("reserve");
+        let ports: Vec<(&str, u16)> = got
+            .iter()
+            .map(|(m, _)| (m.host_ip.as_str(), m.host_port))
+            .collect();
+        assert_eq!(ports, [("0.0.0.0", 8001), ("::", 8001)]);
+        // A one-port "range" that is busy fails with that port's error.
+        let b = bindings("127.0.0.1", "8000-8000");
+        let req = PortRequest {
+            bindings: &b,
+            ..req
+        };
+        let err = reserve(
+            &plan(&req, &PortConfig::default()).expect("plan"),
+            Ipv4Addr::new(10, 0, 0, 2),
+            &plane,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            err.contains("127.0.0.1:8000:10.0.0.2:80/tcp: address already in use"),
+            "{err}"
+        );
+        for bad in ["8002-8000", "x-1", "70000"] {
+            let b = bindings("127.0.0.1", bad);
+            let req = PortRequest {
+                bindings: &b,
+                ..req
+            };
+            assert!(
+                matches!(
+                    plan(&req, &PortConfig::default()),
+                    Err(EngineError::InvalidParameter(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -127,6 +127,7 @@ impl Networks {
             driver: "overlay".into(),
             subnet: subnet.to_string(),
             gateway: gateway.to_string(),
+            gateway_implicit: false,
             ip_range: None,
             internal: n.internal,
             attachable: n.attachable,
@@ -275,6 +276,7 @@ impl Networks {
                 ip6: None,
                 names: names.iter().map(|n| n.to_ascii_lowercase()).collect(),
                 record: true,
+                ptr: String::new(),
             };
             match r.vip {
                 Some(v) => entries.push(entry(v, &r.names)),

@@ -184,6 +184,84 @@ async fn connect_and_disconnect_a_running_container() {
     );
 }
 
+#[tokio::test]
+async fn endpoint_requests_are_applied_kept_and_checked() {
+    let t = TestEngine::new().await;
+    let net = user_network(&t, "n1", "10.251.0.0/24").await;
+    let ask = json!({"MacAddress": "92:D0:C6:0A:29:33", "DriverOpts": {"k": "v"},
+                     "Links": ["db:alias"],
+                     "IPAMConfig": {"LinkLocalIPs": ["169.254.7.7", "fe80::7"]}});
+    let id = t
+        .run(
+            None,
+            json!({"HostConfig": {"NetworkMode": "n1"},
+                   "NetworkingConfig": {"EndpointsConfig": {"n1": ask}}}),
+        )
+        .await;
+    let made = t
+        .plane
+        .endpoints
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("endpoint");
+    assert_eq!(made.mac, [0x92, 0xd0, 0xc6, 0x0a, 0x29, 0x33]);
+    let ll: Vec<String> = made
+        .link_local
+        .iter()
+        .map(|(ip, p)| format!("{ip}/{p}"))
+        .collect();
+    assert_eq!(ll, ["169.254.7.7/16", "fe80::7/64"]);
+    let shown = crate::network::api::container_endpoint(
+        &t.record(&id).await,
+        &t.record(&id).await.endpoints["n1"],
+    );
+    assert_eq!(shown.mac_address, "92:d0:c6:0a:29:33");
+    assert_eq!(shown.links, Some(vec!["db:alias".to_string()]));
+    assert_eq!(
+        shown
+            .driver_opts
+            .as_ref()
+            .and_then(|o| o.get("k"))
+            .map(String::as_str),
+        Some("v")
+    );
+    assert_eq!(
+        shown.ipam_config.and_then(|c| c.link_local_ips),
+        Some(vec!["169.254.7.7".to_string(), "fe80::7".to_string()])
+    );
+    // What was asked for outlives the run.
+    t.engine.kill(&id, None).await.expect("kill");
+    let r = t.until_status(&id, Status::Exited).await;
+    let ep = &r.endpoints["n1"];
+    assert_eq!(ep.mac_request.as_deref(), Some("92:d0:c6:0a:29:33"));
+    assert_eq!(ep.link_local_ips.len(), 2);
+    assert_eq!(ep.driver_opts.len(), 1);
+    // An address that is not link-local fails the start and leaves no lease behind.
+    let bad = t
+        .create(
+            None,
+            json!({"HostConfig": {"NetworkMode": "n1"},
+                   "NetworkingConfig": {"EndpointsConfig": {"n1":
+                       {"IPAMConfig": {"LinkLocalIPs": ["10.1.1.1"]}}}}}),
+        )
+        .await
+        .expect("create");
+    let e = t.engine.start(&bad).await.expect_err("not link-local");
+    assert_eq!(e.to_string(), "invalid link local IP address: 10.1.1.1");
+    assert!(t.engine.networks.users(&net).is_empty());
+    // A bad MAC is refused at create.
+    let e = t
+        .create(
+            None,
+            json!({"HostConfig": {"NetworkMode": "n1"}, "MacAddress": "zz"}),
+        )
+        .await
+        .expect_err("bad mac");
+    assert_eq!(e.to_string(), "invalid MAC address: zz");
+}
+
 #[test]
 fn published_port_plans() {
     let cfg = PortConfig::default();
