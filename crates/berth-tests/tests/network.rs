@@ -285,6 +285,7 @@ fn net_create_ls_inspect_rm_prune() {
             ],
         )
         .failure()
+        // moby 25+ validates IPAM configs up front (ValidateIPAM).
         .stderr_contains("invalid subnet 10.213.300.0/24: invalid CIDR block notation");
         d.run(
             c,

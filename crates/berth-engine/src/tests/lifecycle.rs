@@ -271,8 +271,11 @@ async fn rename_moves_the_name() {
         .rename("xa1", "bad name")
         .await
         .expect_err("invalid");
+    // moby wraps reserveName's error: "Error when allocating new name: Invalid container
+    // name (/bad name), ...".
     assert!(
-        e.to_string().contains("Invalid container name (/bad name)"),
+        e.to_string()
+            .starts_with("Error when allocating new name: Invalid container name (/bad name)"),
         "{e}"
     );
     t.engine.rename("xa1", "xc1").await.expect("rename");
