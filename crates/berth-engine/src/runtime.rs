@@ -47,6 +47,22 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
     env
 }
 
+/// The container's sysctls: Docker's defaults for a container with a network namespace of
+/// its own (unprivileged users bind low ports and ping, as moby sets them since 20.10),
+/// then `--sysctl`, which overrides them.
+fn sysctls(rec: &ContainerRecord) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let mode = rec.host_config.network_mode.as_str();
+    if mode != "host" && !mode.starts_with("container:") {
+        out.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
+        out.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
+    }
+    for (k, v) in rec.host_config.sysctls.iter().flatten() {
+        out.insert(k.clone(), v.clone());
+    }
+    out
+}
+
 /// The container's cgroup parent: its own `--cgroup-parent`, else daemon.json's.
 pub fn cgroup_parent(cfg: &EngineConfig, rec: &ContainerRecord) -> Option<String> {
     Some(rec.host_config.cgroup_parent.clone())
@@ -84,6 +100,7 @@ pub fn write_bundle(
     rootfs: &Path,
     mounts: Vec<MountSpec>,
     netns: Option<&Path>,
+    namespaces: &crate::container::namespaces::RunNamespaces,
     security: (
         &crate::security::SecurityConfig,
         &berth_runtime::seccomp::BpfCache,
@@ -128,8 +145,10 @@ pub fn write_bundle(
             None if hc.network_mode == "host" => NetworkNs::Host,
             None => NetworkNs::New,
         },
-        pid_host: hc.pid_mode == "host",
-        ipc_host: hc.ipc_mode == "host",
+        pid: namespaces.pid.clone(),
+        ipc: namespaces.ipc.clone(),
+        shm: namespaces.shm.clone(),
+        sysctls: sysctls(rec),
         uts_host: hc.u_t_s_mode == "host",
         memory: hc.memory,
         memory_swap: hc.memory_swap,
@@ -148,6 +167,8 @@ pub fn write_bundle(
         device_cgroup_rules: crate::devices::cgroup_rules(hc),
         seccomp,
         systempaths_unconfined: opts.systempaths_unconfined,
+        masked_paths: hc.masked_paths.clone(),
+        readonly_paths: hc.readonly_paths.clone(),
         shm_size: hc.shm_size,
         cgroup_parent: cgroup_parent(cfg, rec),
         systemd_cgroup: cfg.cgroup.systemd,

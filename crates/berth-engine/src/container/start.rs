@@ -79,6 +79,8 @@ impl Engine {
         if !is_builtin_mode(&rec.host_config.network_mode) {
             self.networks.find(&rec.host_config.network_mode)?;
         }
+        // The donors of `--pid`/`--ipc container:X` are checked before anything is set up.
+        let namespaces = self.run_namespaces(rec, dir).await?;
         let image = self.images.get(&rec.image_id).await?;
         let mut layers = self.images.layer_dirs(&image).await?;
         layers.push(self.init_layer.clone());
@@ -127,6 +129,7 @@ impl Engine {
                 &rootfs,
                 mounts,
                 netns.as_deref(),
+                &namespaces,
                 self.security(),
             )?;
         } else {
@@ -139,6 +142,7 @@ impl Engine {
                 &rootfs,
                 mounts,
                 netns.as_deref(),
+                &namespaces,
                 self.security(),
             )?;
         }
