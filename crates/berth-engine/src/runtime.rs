@@ -49,18 +49,56 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
 
 /// The container's sysctls: Docker's defaults for a container with a network namespace of
 /// its own (unprivileged users bind low ports and ping, as moby sets them since 20.10),
-/// then `--sysctl`, which overrides them.
-fn sysctls(rec: &ContainerRecord) -> std::collections::HashMap<String, String> {
+/// then `--sysctl`, which overrides them. Only namespaced keys are accepted, and not for a
+/// namespace shared with the host (runc's checks and messages): berth's init writes them in
+/// the container's namespaces, so anything else would change the host.
+fn sysctls(rec: &ContainerRecord) -> Result<std::collections::HashMap<String, String>> {
     let mut out = std::collections::HashMap::new();
-    let mode = rec.host_config.network_mode.as_str();
+    let hc = &rec.host_config;
+    let mode = hc.network_mode.as_str();
     if mode != "host" && !mode.starts_with("container:") {
         out.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
         out.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
     }
-    for (k, v) in rec.host_config.sysctls.iter().flatten() {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let bad = |m: String| Err(EngineError::InvalidParameter(m));
+    for (k, v) in hc.sysctls.iter().flatten() {
+        if IPC.contains(&k.as_str()) || k.starts_with("fs.mqueue.") {
+            if hc.ipc_mode == "host" {
+                return bad(format!("sysctl {k:?} not allowed in host IPC namespace"));
+            }
+        } else if k.starts_with("net.") {
+            if mode == "host" {
+                return bad(format!(
+                    "sysctl {k:?} not allowed in host network namespace"
+                ));
+            }
+        } else if k == "kernel.domainname" || k == "kernel.hostname" {
+            if hc.u_t_s_mode == "host" {
+                return bad(format!("sysctl {k:?} not allowed in host UTS namespace"));
+            }
+        } else {
+            return bad(format!(
+                "sysctl {k:?} is not in a separate kernel namespace"
+            ));
+        }
+        if k.contains('/') || k.contains("..") {
+            return bad(format!(
+                "sysctl {k:?} is not in a separate kernel namespace"
+            ));
+        }
         out.insert(k.clone(), v.clone());
     }
-    out
+    Ok(out)
 }
 
 /// The container's cgroup parent: its own `--cgroup-parent`, else daemon.json's.
@@ -148,7 +186,7 @@ pub fn write_bundle(
         pid: namespaces.pid.clone(),
         ipc: namespaces.ipc.clone(),
         shm: namespaces.shm.clone(),
-        sysctls: sysctls(rec),
+        sysctls: sysctls(rec)?,
         uts_host: hc.u_t_s_mode == "host",
         memory: hc.memory,
         memory_swap: hc.memory_swap,

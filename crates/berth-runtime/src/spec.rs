@@ -1336,7 +1336,10 @@ mod tests {
             shm[0].source().as_deref(),
             Some(Path::new("/data/containers/x/mounts/shm"))
         );
-        assert_eq!(l.masked_paths().as_deref(), Some(&["/etc/shadow".to_string()][..]));
+        assert_eq!(
+            l.masked_paths().as_deref(),
+            Some(&["/etc/shadow".to_string()][..])
+        );
         assert!(l.readonly_paths().as_ref().unwrap().is_empty());
 
         i.pid = Namespace::Host;
@@ -1344,7 +1347,13 @@ mod tests {
         i.shm = Shm::None;
         let s = generate(&i).unwrap();
         let l = s.linux().as_ref().unwrap();
-        let types: Vec<_> = l.namespaces().as_ref().unwrap().iter().map(|n| n.typ()).collect();
+        let types: Vec<_> = l
+            .namespaces()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|n| n.typ())
+            .collect();
         assert!(!types.contains(&LinuxNamespaceType::Pid));
         assert!(types.contains(&LinuxNamespaceType::Ipc));
         assert!(!s

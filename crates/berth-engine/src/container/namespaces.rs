@@ -100,9 +100,9 @@ impl Engine {
                     options: format!("nosuid,nodev,noexec,mode=1777,size={size}"),
                 };
                 if !self.mounter.is_mount_point(&target) {
-                    self.mounter.mount_volume(&fs, &target).map_err(|e| {
-                        EngineError::Internal(format!("mounting shm tmpfs: {e}"))
-                    })?;
+                    self.mounter
+                        .mount_volume(&fs, &target)
+                        .map_err(|e| EngineError::Internal(format!("mounting shm tmpfs: {e}")))?;
                 }
                 (Namespace::New, Shm::Bind(target))
             }

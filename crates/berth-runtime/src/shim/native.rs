@@ -75,10 +75,12 @@ impl Native {
         }
         // A joined PID namespace takes effect for children only: the shim enters it for
         // the init it is about to clone (and the execs it forks later land there too).
-        if let Some(i) = joins.iter().position(|(f, _)| *f == CloneFlags::CLONE_NEWPID) {
+        if let Some(i) = joins
+            .iter()
+            .position(|(f, _)| *f == CloneFlags::CLONE_NEWPID)
+        {
             let (flag, path) = joins.remove(i);
-            let f =
-                fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
+            let f = fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
             nix::sched::setns(f, flag).map_err(|e| format!("join {}: {e}", path.display()))?;
         }
         let rel = linux
