@@ -137,7 +137,6 @@ pub fn write_bundle(
     dir: &Path,
     rootfs: &Path,
     mounts: Vec<MountSpec>,
-    netns: Option<&Path>,
     namespaces: &crate::container::namespaces::RunNamespaces,
     security: (
         &crate::security::SecurityConfig,
@@ -178,7 +177,7 @@ pub fn write_bundle(
         cap_add: hc.cap_add.clone().unwrap_or_default(),
         cap_drop: hc.cap_drop.clone().unwrap_or_default(),
         no_new_privileges,
-        network: match netns {
+        network: match namespaces.net.as_deref() {
             Some(p) => NetworkNs::Path(p.to_path_buf()),
             None if hc.network_mode == "host" => NetworkNs::Host,
             None => NetworkNs::New,

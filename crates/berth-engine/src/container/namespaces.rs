@@ -18,6 +18,9 @@ pub const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
 /// What a run of the container gets for `--pid` and `--ipc`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunNamespaces {
+    /// The network namespace to join (filled once the networks are attached); none: the
+    /// host's for `--network host`, else a new one.
+    pub net: Option<PathBuf>,
     pub pid: Namespace,
     pub ipc: Namespace,
     pub shm: Shm,
@@ -126,7 +129,12 @@ impl Engine {
                 None => (Namespace::New, Shm::Tmpfs),
             },
         };
-        Ok(RunNamespaces { pid, ipc, shm })
+        Ok(RunNamespaces {
+            net: None,
+            pid,
+            ipc,
+            shm,
+        })
     }
 
     /// The record of the running container `name` that `rec` joins (moby's
