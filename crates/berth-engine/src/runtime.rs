@@ -56,9 +56,16 @@ fn sysctls(rec: &ContainerRecord) -> Result<std::collections::HashMap<String, St
     let mut out = std::collections::HashMap::new();
     let hc = &rec.host_config;
     let mode = hc.network_mode.as_str();
-    if mode != "host" && !mode.starts_with("container:") {
-        out.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
+    // moby adds them only where the kernel has them (ip_unprivileged_port_start: 4.11).
+    let known = |k: &str| Path::new("/proc/sys").join(k.replace('.', "/")).exists();
+    if mode != "host" && !mode.starts_with("container:") && known("net.ipv4.ping_group_range") {
         out.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
+    }
+    if mode != "host"
+        && !mode.starts_with("container:")
+        && known("net.ipv4.ip_unprivileged_port_start")
+    {
+        out.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
     }
     const IPC: &[&str] = &[
         "kernel.msgmax",
