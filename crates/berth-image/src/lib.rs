@@ -19,7 +19,7 @@ pub use unpack::{unpack_into, unpack_with, EntryKind, EntryMeta, TreeWriter, Unp
 pub use error::ImageError;
 pub use reference::{parse_any, AnyReference, Reference};
 pub use store::{
-    CommitRequest, DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, IngestedLayer, Loaded,
-    PushImage, PushLayer,
+    CommitRequest, DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, ImportPlatform,
+    IngestedLayer, Loaded, PushImage, PushLayer,
 };
 pub use store::{CompressedLayer, MT_OCI_LAYER_GZIP};
