@@ -363,13 +363,14 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     } else {
         Box::new(std::io::stdout().lock())
     };
-    // The docker CLI prints it with -q too.
-    {
-        let _ = writeln!(
-            out,
-            "Sending build context to Docker daemon  {}",
-            crate::units::human_size_prec(context.len() as f64, 4)
-        );
+    let sending = format!(
+        "Sending build context to Docker daemon  {}",
+        crate::units::human_size_prec(context.len() as f64, 4)
+    );
+    // With -q the docker CLI keeps its progress in a buffer that it prints to stderr only
+    // when the build fails.
+    if !o.quiet {
+        let _ = writeln!(out, "{sending}");
     }
     let mut cur = std::io::Cursor::new(context);
     let mut client = ctx.client()?.clone();
@@ -392,6 +393,10 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
             }
         })
         .map_err(|e| {
+            // With -q the docker CLI shows the line it held back only when the build fails.
+            if o.quiet {
+                eprintln!("{sending}");
+            }
             let code = e.code.and_then(|c| i32::try_from(c).ok()).unwrap_or(1);
             Failure::new(e.message, code.max(1))
         })?;

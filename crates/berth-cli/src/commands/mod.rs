@@ -18,6 +18,7 @@ pub mod registry;
 pub mod search;
 mod service_flags;
 pub mod service_progress;
+pub mod stack;
 pub mod swarm;
 pub mod system;
 pub mod trust;
@@ -125,8 +126,11 @@ fn print_failure(f: Failure) -> i32 {
 
 /// Runs the command `args` name (after the global options).
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
-    if let Some(h) = crate::external(&args[0]) {
-        return h(ctx, &args[1..]);
+    // Externals the catalog lists (stack) run through their catalog entries.
+    if catalog::group(&args[0]).is_none() {
+        if let Some(h) = crate::external(&args[0]) {
+            return h(ctx, &args[1..]);
+        }
     }
     let first = args[0].as_str();
     match first {
