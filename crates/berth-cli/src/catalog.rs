@@ -192,6 +192,7 @@ pub static FAMILIES: &[&[Command]] = &[
     commands::images::COMMANDS,
     commands::build::COMMANDS,
     commands::registry::COMMANDS,
+    commands::search::COMMANDS,
     commands::network::COMMANDS,
     commands::network_connect::COMMANDS,
     commands::observe::COMMANDS,

@@ -12,6 +12,7 @@ pub mod endpoint;
 pub mod format;
 pub mod globals;
 pub mod help;
+pub mod jsonmessage;
 pub mod session;
 pub mod stream;
 pub mod transport;

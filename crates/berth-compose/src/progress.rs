@@ -36,10 +36,11 @@ impl Progress {
     /// `mode` is compose's --progress (auto, tty, plain, quiet, json).
     pub fn new(mode: Option<&str>) -> Progress {
         let is_tty = nix::unistd::isatty(2).unwrap_or(false);
+        // NO_COLOR means `--ansi never` to docker compose: plain lines unless tty is asked.
         let tty = match mode {
             Some("tty") => true,
             Some("plain") | Some("json") | Some("quiet") => false,
-            _ => is_tty,
+            _ => is_tty && !no_color(),
         };
         let p = Progress {
             tty,
@@ -141,8 +142,28 @@ impl Progress {
     }
 }
 
+/// `NO_COLOR` set and not empty (no-color.org): no colours whatever the output.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// An SGR colour sequence, or nothing under `NO_COLOR`.
+fn sgr(code: &'static str) -> &'static str {
+    if no_color() {
+        ""
+    } else {
+        code
+    }
+}
+
 fn redraw(st: &mut State) {
     let mut e = std::io::stderr().lock();
+    let (blue, red, green, reset) = (
+        sgr("\x1b[34m"),
+        sgr("\x1b[31m"),
+        sgr("\x1b[32m"),
+        sgr("\x1b[0m"),
+    );
     let mut out = String::new();
     if st.drawn > 0 {
         out.push_str(&format!("\x1b[{}A\x1b[J", st.drawn));
@@ -150,7 +171,7 @@ fn redraw(st: &mut State) {
     // compose's header: resources done over resources shown.
     let done = st.lines.iter().filter(|l| l.done).count();
     out.push_str(&format!(
-        "\x1b[34m[+] Running {done}/{}\x1b[0m\n",
+        "{blue}[+] Running {done}/{}{reset}\n",
         st.lines.len()
     ));
     let width = st.lines.iter().map(|l| l.id.len()).max().unwrap_or(0);
@@ -159,16 +180,16 @@ fn redraw(st: &mut State) {
     for l in &st.lines {
         let secs = l.end.unwrap_or(now).duration_since(l.start).as_secs_f64();
         let mark = if l.failed {
-            "\x1b[31m✘\x1b[0m".to_string()
+            format!("{red}✘{reset}")
         } else if l.done {
-            "\x1b[32m✔\x1b[0m".to_string()
+            format!("{green}✔{reset}")
         } else {
             let i = (now.elapsed().as_millis() / 100) as usize;
             let i = (l.start.elapsed().as_millis() / 100) as usize + i;
             SPIN[i % SPIN.len()].to_string()
         };
         out.push_str(&format!(
-            " {mark} {:<width$} {:<twidth$} \x1b[34m{secs:.1}s\x1b[0m\n",
+            " {mark} {:<width$} {:<twidth$} {blue}{secs:.1}s{reset}\n",
             l.id, l.text
         ));
     }

@@ -1,4 +1,4 @@
-//! Registry operations (`pull`, `push`, `/auth`): berth-registry on the blocking pool,
+//! Registry operations (`pull`, `push`, `/auth`, `search`): berth-registry on the blocking pool,
 //! its progress messages forwarded to the caller as they come, and image events.
 
 use crate::error::{EngineError, Result};
@@ -129,6 +129,28 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// `GET /images/search`: asks the index `term` names (see `berth_registry::search`) and
+    /// keeps what passes `filters`; `is-automated=true` answers nothing without asking, as
+    /// moby 28 does.
+    pub async fn search(
+        self: &Arc<Self>,
+        term: String,
+        limit: i64,
+        filters: berth_registry::SearchFilters,
+        auth: AuthConfig,
+    ) -> Result<Vec<berth_registry::SearchResult>> {
+        if filters.automated {
+            return Ok(Vec::new());
+        }
+        let cfg = self.live().registry;
+        let found =
+            tokio::task::spawn_blocking(move || berth_registry::search(&cfg, &term, limit, &auth))
+                .await
+                .map_err(|e| EngineError::internal("search task", e))?
+                .map_err(map_err)?;
+        Ok(filters.apply(found))
     }
 
     /// `POST /auth`: checks credentials against the registry.

@@ -132,7 +132,31 @@ impl Images {
     }
 
     pub async fn load(&self, r: impl Read + Send + 'static) -> Result<Vec<Loaded>> {
-        let loaded = self.blocking(move |s| s.load(r)).await?;
+        self.load_with_progress(r, None).await
+    }
+
+    /// `docker load`: with `progress`, each new layer's "Loading layer" bar as moby sends
+    /// it (`quiet=0`), named by its short diff id.
+    pub async fn load_with_progress(
+        &self,
+        r: impl Read + Send + 'static,
+        progress: Option<berth_registry::Progress>,
+    ) -> Result<Vec<Loaded>> {
+        let loaded = self
+            .blocking(move |s| {
+                s.load_with_progress(r, &mut |diff, cur, total| {
+                    if let Some(p) = &progress {
+                        let id = berth_registry::progress::short(diff);
+                        p(berth_registry::progress::bar(
+                            &id,
+                            "Loading layer",
+                            cur,
+                            total,
+                        ));
+                    }
+                })
+            })
+            .await?;
         for l in &loaded {
             let name = match l {
                 Loaded::Tagged(n) | Loaded::Id(n) => n.clone(),

@@ -27,7 +27,7 @@ mod task;
 mod tests;
 pub mod volumes;
 
-pub use berth_registry::{AuthConfig, RegistryConfig};
+pub use berth_registry::{AuthConfig, Progress, RegistryConfig, SearchFilters, SearchResult};
 pub use config::EngineConfig;
 pub use distribution::PullMessage;
 pub use engine::Engine;

@@ -557,6 +557,16 @@ impl ImageStore {
     /// `docker load`: accepts the legacy layout and the OCI layout (docker 25+), plain or
     /// gzip/zstd compressed, with plain or compressed layer blobs.
     pub fn load(&self, r: impl Read) -> Result<Vec<Loaded>, ImageError> {
+        self.load_with_progress(r, &mut |_, _, _| {})
+    }
+
+    /// [`Self::load`], reporting each layer new to the store as moby's "Loading layer" does:
+    /// `progress(diff_id, bytes_done, blob_size)` before and after it is registered.
+    pub fn load_with_progress(
+        &self,
+        r: impl Read,
+        progress: &mut dyn FnMut(&str, u64, u64),
+    ) -> Result<Vec<Loaded>, ImageError> {
         let tmp = self.tempdir("load-")?;
         let ar = SaveArchive::unpack(r, tmp.path())?;
         let items: Vec<ManifestItem> = if ar.exists("manifest.json") {
@@ -600,7 +610,17 @@ impl ImageStore {
             let mut parent: Option<String> = None;
             for (lpath, diff) in item.layers.iter().zip(&diff_ids) {
                 let file = ar.path(lpath)?;
+                let new = self
+                    .read_layer_meta(&chain_id(parent.as_deref(), diff))
+                    .is_none();
+                let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+                if new {
+                    progress(diff, 0, size);
+                }
                 let l = self.ensure_layer(&file, Some(diff), parent.as_deref())?;
+                if new {
+                    progress(diff, size, size);
+                }
                 parent = Some(l.chain_id.clone());
                 layers.push(l);
             }

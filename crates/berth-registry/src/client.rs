@@ -253,7 +253,7 @@ pub(crate) struct Session {
     actions: String,
 }
 
-fn build_agents(cfg: &RegistryConfig, host: &str) -> (Agent, Option<Agent>) {
+pub(crate) fn build_agents(cfg: &RegistryConfig, host: &str) -> (Agent, Option<Agent>) {
     let mut roots: Vec<Certificate<'static>> = system_cas().to_vec();
     roots.extend(cfg.extra_cas(host));
     let verified = if roots.is_empty() {

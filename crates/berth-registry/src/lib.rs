@@ -12,6 +12,7 @@ pub mod error;
 pub mod progress;
 mod pull;
 mod push;
+pub mod search;
 
 pub use auth::AuthConfig;
 pub use client::{login, RegistryConfig};
@@ -19,6 +20,7 @@ pub use error::RegistryError;
 pub use progress::Progress;
 pub use pull::{pull, PullOptions, PullOutcome};
 pub use push::{push, PushOutcome};
+pub use search::{search, SearchFilters, SearchResult};
 
 /// A `--platform` value (`os[/arch[/variant]]` or `arch`) as (os, architecture, variant),
 /// refused with containerd's message when malformed.

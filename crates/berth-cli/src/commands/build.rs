@@ -10,7 +10,7 @@ use berth_build::ignore::Matcher;
 use clap::{CommandFactory, Parser};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[path = "build_output.rs"]
@@ -379,58 +379,27 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     }
     let resp = client.call("POST", &path, Body::Stream(&mut cur, "application/x-tar"))?;
     let mut image_id = String::new();
-    let mut reader = BufReader::new(resp.body);
-    let mut line = Vec::new();
-    let tty = std::io::stdout().is_terminal();
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| fail(e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        let Ok(v) = serde_json::from_slice::<Value>(line.trim_ascii()) else {
-            continue;
-        };
-        if let Some(e) = v.get("errorDetail") {
-            let msg = e
-                .get("message")
-                .and_then(Value::as_str)
-                .or_else(|| v.get("error").and_then(Value::as_str))
-                .unwrap_or("build failed")
-                .to_string();
-            let code = e.get("code").and_then(Value::as_i64).unwrap_or(1);
-            let _ = out.flush();
+    let tty = if output == Some(build_output::Output::Tar(None)) {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let mut body = resp.body;
+    // A base image's pull shows its bars in place on a terminal, as docker's does.
+    crate::jsonmessage::Display::new(&mut out, tty)
+        .run(&mut body, &mut |aux| {
+            if let Some(id) = aux.get("ID").and_then(Value::as_str) {
+                image_id = id.to_string();
+            }
+        })
+        .map_err(|e| {
+            // With -q the docker CLI shows the line it held back only when the build fails.
             if o.quiet {
                 eprintln!("{sending}");
             }
-            return Err(Failure::new(msg, i32::try_from(code).unwrap_or(1).max(1)));
-        }
-        if let Some(id) = v.pointer("/aux/ID").and_then(Value::as_str) {
-            image_id = id.to_string();
-        }
-        // A base image's pull: its status lines, as docker prints them (no progress bars).
-        if let Some(st) = v.get("status").and_then(Value::as_str) {
-            let bar = v
-                .get("progressDetail")
-                .and_then(Value::as_object)
-                .is_some_and(|o| !o.is_empty());
-            if !bar {
-                let line = match v.get("id").and_then(Value::as_str) {
-                    Some(id) => format!("{id}: {st}\n"),
-                    None => format!("{st}\n"),
-                };
-                let _ = out.write_all(line.as_bytes());
-            }
-        }
-        if let Some(s) = v.get("stream").and_then(Value::as_str) {
-            let _ = out.write_all(s.as_bytes());
-            if tty {
-                let _ = out.flush();
-            }
-        }
-    }
+            let code = e.code.and_then(|c| i32::try_from(c).ok()).unwrap_or(1);
+            Failure::new(e.message, code.max(1))
+        })?;
     let _ = out.flush();
     drop(out);
     if let Some(dest) = &output {

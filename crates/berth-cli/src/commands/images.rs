@@ -1,6 +1,6 @@
 //! Image commands.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
@@ -391,36 +391,14 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     Ok(0)
 }
 
-/// Prints a JSON message stream (load/import) like docker does without a terminal.
+/// Prints a JSON message stream (load/import) as docker's jsonmessage does: progress bars
+/// redrawn in place on a terminal, plain lines otherwise.
 fn print_messages(r: &mut dyn Read) -> Result<(), Failure> {
-    let mut b = Vec::new();
-    r.read_to_end(&mut b)
-        .map_err(|e| Failure::new(e.to_string(), 1))?;
+    let tty = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
-    for line in b.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-        let Ok(v) = serde_json::from_slice::<Value>(line) else {
-            continue;
-        };
-        if let Some(e) = v
-            .get("errorDetail")
-            .and_then(|e| e.get("message"))
-            .and_then(|m| m.as_str())
-            .or_else(|| v.get("error").and_then(|e| e.as_str()))
-        {
-            return Err(Failure::new(e.to_string(), 1));
-        }
-        if let Some(sv) = v.get("stream").and_then(|x| x.as_str()) {
-            let _ = out.write_all(sv.as_bytes());
-        } else if let Some(st) = v.get("status").and_then(|x| x.as_str()) {
-            let id = s(&v, "id");
-            if id.is_empty() {
-                let _ = writeln!(out, "{st}");
-            } else {
-                let _ = writeln!(out, "{id}: {st}");
-            }
-        }
-    }
-    Ok(())
+    crate::jsonmessage::Display::new(&mut out, tty)
+        .run(r, &mut |_| {})
+        .map_err(|e| Failure::new(e.message, 1))
 }
 
 #[derive(Parser)]

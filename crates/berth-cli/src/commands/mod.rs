@@ -15,6 +15,7 @@ pub mod network_connect;
 mod network_ipam;
 pub mod observe;
 pub mod registry;
+pub mod search;
 mod service_flags;
 pub mod service_progress;
 pub mod stack;

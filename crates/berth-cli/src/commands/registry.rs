@@ -148,80 +148,22 @@ pub fn authed(c: &Client, image: &str) -> Client {
     c.with_header("X-Registry-Auth", &auth_header(&v))
 }
 
-/// Prints a pull/push progress stream as docker's jsonmessage does: on a terminal one line
-/// per layer, redrawn in place with its bar; otherwise plain lines without the bars. Returns
-/// the error message the stream ended with, if any.
+/// Prints a pull/push progress stream as docker's jsonmessage does (see
+/// [`crate::jsonmessage`]); `quiet` shows nothing but the error the stream ends with.
 fn print_stream(r: &mut dyn Read, quiet: bool, to_stderr: bool) -> Result<(), String> {
     let tty = if to_stderr {
         std::io::stderr().is_terminal()
     } else {
         std::io::stdout().is_terminal()
     };
-    let mut out: Box<dyn Write> = if to_stderr {
-        Box::new(std::io::stderr().lock())
-    } else {
-        Box::new(std::io::stdout().lock())
+    let mut out: Box<dyn Write> = match (quiet, to_stderr) {
+        (true, _) => Box::new(std::io::sink()),
+        (false, true) => Box::new(std::io::stderr().lock()),
+        (false, false) => Box::new(std::io::stdout().lock()),
     };
-    let br = std::io::BufReader::new(r);
-    // Terminal only: the line each layer id was given, counted from the first of the block.
-    let mut ids: Vec<String> = Vec::new();
-    for line in br.split(b'\n') {
-        let line = line.map_err(|e| e.to_string())?;
-        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
-            continue;
-        };
-        if let Some(e) = v
-            .pointer("/errorDetail/message")
-            .and_then(Value::as_str)
-            .or_else(|| v.get("error").and_then(Value::as_str))
-        {
-            return Err(e.to_string());
-        }
-        if quiet {
-            continue;
-        }
-        let Some(st) = v.get("status").and_then(Value::as_str) else {
-            continue;
-        };
-        let prog = v.get("progress").and_then(Value::as_str).unwrap_or("");
-        if tty {
-            let id = v.get("id").and_then(Value::as_str).unwrap_or("");
-            if !id.is_empty() && v.get("progressDetail").is_some() {
-                redraw(&mut out, &mut ids, id, &format!("{id}: {st} {prog}"));
-                continue;
-            }
-            // Anything that is not a layer's progress ends the block of redrawn lines.
-            ids.clear();
-        }
-        if !prog.is_empty() && !tty {
-            continue;
-        }
-        let id = v.get("id").and_then(Value::as_str).unwrap_or("");
-        let text = match (id.is_empty(), prog.is_empty()) {
-            (true, _) => st.to_string(),
-            (false, true) => format!("{id}: {st}"),
-            (false, false) => format!("{id}: {st} {prog}"),
-        };
-        let _ = writeln!(out, "{text}");
-    }
-    Ok(())
-}
-
-/// Writes a layer's line in place, as jsonmessage.DisplayJSONMessagesStream: a new id gets a
-/// new line at the bottom; a known one moves the cursor up to its line, clears and rewrites
-/// it, and moves back down.
-fn redraw(out: &mut dyn Write, ids: &mut Vec<String>, id: &str, text: &str) {
-    let line = match ids.iter().position(|i| i == id) {
-        Some(l) => l,
-        None => {
-            ids.push(id.to_string());
-            let _ = writeln!(out);
-            ids.len() - 1
-        }
-    };
-    let diff = ids.len() - line;
-    let _ = write!(out, "\x1b[{diff}A\x1b[2K\r{text}\r\x1b[{diff}B");
-    let _ = out.flush();
+    crate::jsonmessage::Display::new(&mut out, tty && !quiet)
+        .run(r, &mut |_| {})
+        .map_err(|e| e.message)
 }
 
 /// Splits `name[:tag|@digest]` into the name and the tag or digest.
@@ -557,22 +499,6 @@ pub(crate) static COMMANDS: &[CatalogCommand] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn terminal_progress_redraws_each_layer_in_place() {
-        let mut out = Vec::new();
-        let mut ids = Vec::new();
-        redraw(&mut out, &mut ids, "a", "a: Downloading [>  ] 1B/3B");
-        redraw(&mut out, &mut ids, "b", "b: Waiting ");
-        redraw(&mut out, &mut ids, "a", "a: Pull complete ");
-        let s = String::from_utf8(out).unwrap_or_default();
-        assert_eq!(
-            s,
-            "\n\x1b[1A\x1b[2K\ra: Downloading [>  ] 1B/3B\r\x1b[1B\
-             \n\x1b[1A\x1b[2K\rb: Waiting \r\x1b[1B\
-             \x1b[2A\x1b[2K\ra: Pull complete \r\x1b[2B"
-        );
-    }
 
     #[test]
     fn references_split_and_qualify() {

@@ -1,5 +1,5 @@
 //! Registry routes: `POST /images/create?fromImage=` (pull), `POST /images/{name}/push`,
-//! `POST /auth`. Pull and push answer Docker's JSON progress stream; an error that comes
+//! `POST /auth`, `GET /images/search`. Pull and push answer Docker's JSON progress stream; an error that comes
 //! before the first message is a plain error answer with its status, as moby's.
 
 use super::AppState;
@@ -107,4 +107,39 @@ pub async fn auth(
     Ok(Json(
         json!({ "Status": "Login Succeeded", "IdentityToken": token }),
     ))
+}
+
+/// GET /images/search?term=&limit=&filters=: the term's index, filtered (moby's checks: the
+/// limit's syntax, the filters, then the limit's range, 25 when not given).
+pub async fn search(
+    axum::extract::State(engine): axum::extract::State<AppState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<berth_engine::SearchResult>>> {
+    let q = Query::parse(raw.as_deref());
+    let limit = match q.get("limit") {
+        None | Some("") => 0,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => n,
+            Ok(_) => return Err(ApiError::bad_request("invalid limit specified")),
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid limit specified: strconv.Atoi: parsing \"{v}\": invalid syntax"
+                )))
+            }
+        },
+    };
+    let f = q.filters()?;
+    let filters =
+        berth_engine::SearchFilters::parse(f.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let found = engine
+        .search(
+            q.str("term").to_string(),
+            limit,
+            filters,
+            registry_auth(&headers),
+        )
+        .await?;
+    Ok(Json(found))
 }

@@ -440,34 +440,50 @@ pub async fn prune(
     })))
 }
 
-/// POST /images/load: a JSON message stream, as Docker answers (errors included, after 200).
+/// POST /images/load: a JSON message stream, as Docker answers (errors included, after
+/// 200); without `quiet`, each new layer's "Loading layer" progress as it is registered.
 pub async fn load(State(engine): State<AppState>, RawQuery(q): RawQuery, req: Request) -> Response {
     let q = Query::parse(q.as_deref());
     let quiet = q.bool("quiet");
     let reader = body_reader(req);
-    let mut lines = Vec::new();
-    match engine.images.load(reader).await {
-        Ok(loaded) => {
-            for l in loaded {
-                let text = match l {
-                    Loaded::Tagged(r) => format!("Loaded image: {r}\n"),
-                    Loaded::Id(id) => format!("Loaded image ID: {id}\n"),
-                };
-                lines.push(json!({ "stream": text }));
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    let line = |v: &Value| Bytes::from(format!("{v}\n"));
+    let progress: Option<berth_engine::Progress> = (!quiet).then(|| {
+        let tx = tx.clone();
+        let p: berth_engine::Progress = std::sync::Arc::new(move |v: Value| {
+            // Called from the load's blocking thread; a client gone away is not its failure.
+            let _ = tx.blocking_send(Ok(line(&v)));
+        });
+        p
+    });
+    tokio::spawn(async move {
+        let lines = match engine.images.load_with_progress(reader, progress).await {
+            Ok(loaded) => loaded
+                .into_iter()
+                .map(|l| {
+                    let text = match l {
+                        Loaded::Tagged(r) => format!("Loaded image: {r}\n"),
+                        Loaded::Id(id) => format!("Loaded image ID: {id}\n"),
+                    };
+                    json!({ "stream": text })
+                })
+                .collect(),
+            Err(e) => {
+                let msg = e.to_string();
+                vec![json!({ "errorDetail": { "message": msg }, "error": msg })]
+            }
+        };
+        for l in lines {
+            if tx.send(Ok(line(&l))).await.is_err() {
+                return;
             }
         }
-        Err(e) => {
-            let msg = e.to_string();
-            lines.push(json!({ "errorDetail": { "message": msg }, "error": msg }));
-        }
-    }
-    let _ = quiet;
-    let mut body = String::new();
-    for l in lines {
-        body.push_str(&l.to_string());
-        body.push('\n');
-    }
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(ReceiverStream::new(rx)),
+    )
+        .into_response()
 }
 
 pub async fn save_many(

@@ -129,6 +129,7 @@ pub fn router(engine: Arc<Engine>, swarm: swarm::SwarmState) -> Router {
         .route("/images/get", get(images::save_many))
         .route("/images/create", post(images::create))
         .route("/images/prune", post(images::prune))
+        .route("/images/search", get(distribution::search))
         .route("/auth", post(distribution::auth))
         // Image names contain slashes: one catch-all per method, dispatched on the suffix.
         .route(
