@@ -1,6 +1,7 @@
 //! berth-image: image references, the content/image/layer store (load, save, import, tag,
-//! remove, prune, history), hardened layer unpacking, container rootfs snapshots, views of an image's
-//! files for the builder (`ImageFiles`, `ImageView`), and the `mounter::Mounter` seam through which the engine mounts rootfs and volumes.
+//! remove, prune, history), hardened layer unpacking, container rootfs snapshots, views of
+//! an image's files for the builder (`ImageFiles`, `ImageView`), and the
+//! `mounter::Mounter` seam through which the engine mounts rootfs and volumes.
 //! Synchronous by design: the engine calls it from `spawn_blocking`.
 
 mod archive;
