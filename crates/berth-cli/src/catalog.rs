@@ -159,24 +159,20 @@ pub static GROUPS: &[Group] = &[
     Group::new("node", "Manage Swarm nodes").swarm(),
     Group::new("secret", "Manage Swarm secrets").swarm(),
     Group::new("service", "Manage Swarm services").swarm(),
+    Group::new("stack", "Manage Swarm stacks").swarm(),
     Group::new("swarm", "Manage Swarm").swarm(),
 ];
 
 /// Management commands implemented by other crates (registered by the binary through
-/// `register_external`), listed with the groups when registered: name, description, and
-/// whether docker lists it under "Swarm Commands".
-pub static EXTERNAL_GROUPS: &[(&str, &str, bool)] = &[
-    ("compose", "Docker Compose", false),
-    ("stack", "Manage Swarm stacks", true),
-];
+/// `register_external`), listed with the groups when registered.
+pub static EXTERNAL_GROUPS: &[(&str, &str)] = &[("compose", "Docker Compose")];
 
-/// The external management commands that are registered, with their descriptions
-/// (`swarm`: those listed under "Swarm Commands", else the others).
-pub fn external_groups(swarm: bool) -> Vec<(&'static str, &'static str)> {
+/// The external management commands that are registered, with their descriptions.
+pub fn external_groups() -> Vec<(&'static str, &'static str)> {
     EXTERNAL_GROUPS
         .iter()
-        .filter(|(n, _, s)| *s == swarm && crate::external(n).is_some())
-        .map(|(n, d, _)| (*n, *d))
+        .filter(|(n, _)| crate::external(n).is_some())
+        .copied()
         .collect()
 }
 
@@ -203,6 +199,7 @@ pub static FAMILIES: &[&[Command]] = &[
     commands::volume::COMMANDS,
     commands::trust::COMMANDS,
     commands::swarm::COMMANDS,
+    commands::stack::COMMANDS,
     crate::completion::COMMANDS,
 ];
 
@@ -268,6 +265,7 @@ mod tests {
 
     #[test]
     fn every_flag_has_a_description_and_a_type() {
+        let mut missing = Vec::new();
         for c in all() {
             let cmd = (c.flags)();
             for a in cmd.get_arguments() {
@@ -275,21 +273,25 @@ mod tests {
                     continue;
                 }
                 let name = a.get_long().unwrap_or("?");
-                assert!(a.get_help().is_some(), "{}: --{name} has no help", c.path);
+                if a.get_help().is_none() {
+                    missing.push(format!("{}: --{name} has no help", c.path));
+                }
                 if a.get_action().takes_values() {
                     let ty = a
                         .get_value_names()
                         .and_then(|v| v.first())
                         .map(|s| s.to_string())
                         .unwrap_or_default();
-                    assert!(
-                        ty.chars().next().is_some_and(|ch| ch.is_ascii_lowercase()),
-                        "{}: --{name} needs a pflag type as value_name (got {ty:?})",
-                        c.path
-                    );
+                    if !ty.chars().next().is_some_and(|ch| ch.is_ascii_lowercase()) {
+                        missing.push(format!(
+                            "{}: --{name} needs a pflag type as value_name (got {ty:?})",
+                            c.path
+                        ));
+                    }
                 }
             }
         }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 
     #[test]

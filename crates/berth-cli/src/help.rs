@@ -280,13 +280,10 @@ pub fn top_help(config_dir: &str) -> String {
             .collect()
     };
     let mut management = list(false);
-    management.extend(catalog::external_groups(false));
+    management.extend(catalog::external_groups());
     management.sort();
     command_list(&mut out, "Management Commands", &management, pad);
-    let mut swarm = list(true);
-    swarm.extend(catalog::external_groups(true));
-    swarm.sort();
-    command_list(&mut out, "Swarm Commands", &swarm, pad);
+    command_list(&mut out, "Swarm Commands", &list(true), pad);
     let others: Vec<(&str, &str)> = children
         .iter()
         .filter(|(n, c)| !c.hidden && !catalog::COMMON.contains(n))

@@ -4,13 +4,13 @@
 //! services are created or updated through the Engine API, each named `STACK_NAME` and
 //! labelled `com.docker.stack.namespace=STACK`; the other commands find them by label.
 
-use clap::Parser;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 use crate::model::{self as cm, Project};
 use berth_api::swarm as sw;
 use berth_cli::client::{filters_json, q, query, Body};
+use berth_cli::commands::stack::{ConfigCmd, DeployCmd, LsCmd, PsCmd, RmCmd, ServicesCmd};
 use berth_cli::commands::{join_errors, parse, service_progress, swarm, Invocation};
 use berth_cli::{CmdResult, Ctx, Failure};
 
@@ -117,23 +117,6 @@ fn ns_filter(ns: &str) -> Result<String, Failure> {
         .map_err(fail)?
         .unwrap_or_default();
     Ok(query(&[format!("filters={}", q(&f))]))
-}
-
-#[derive(Parser)]
-struct DeployCmd {
-    #[arg(short = 'c', long = "compose-file")]
-    compose_file: Vec<String>,
-    #[arg(long)]
-    prune: bool,
-    #[arg(long)]
-    with_registry_auth: bool,
-    #[arg(long, default_value = "always")]
-    resolve_image: String,
-    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    detach: Option<bool>,
-    #[arg(short = 'q', long)]
-    quiet: bool,
-    args: Vec<String>,
 }
 
 fn load(files: &[String], ns: &str) -> Result<Project, Failure> {
@@ -866,15 +849,6 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     Ok(0)
 }
 
-#[derive(Parser)]
-struct ConfigCmd {
-    #[arg(short = 'c', long = "compose-file")]
-    compose_file: Vec<String>,
-    #[arg(long)]
-    skip_interpolation: bool,
-    args: Vec<String>,
-}
-
 /// `stack config`: the merged compose files as YAML.
 fn config(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ConfigCmd = parse(inv, args)?;
@@ -887,13 +861,6 @@ fn config(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let loaded = crate::load(&opts).map_err(|e| fail(e.to_string()))?;
     print!("{}", crate::config_yaml(&loaded.project, false));
     Ok(0)
-}
-
-#[derive(Parser)]
-struct LsCmd {
-    #[arg(long)]
-    format: Option<String>,
-    args: Vec<String>,
 }
 
 /// `stack ls`: the stacks, from their services' labels.
@@ -932,21 +899,6 @@ fn ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     Ok(0)
 }
 
-#[derive(Parser)]
-struct ScopedCmd {
-    #[arg(short = 'q', long)]
-    quiet: bool,
-    #[arg(short = 'f', long)]
-    filter: Vec<String>,
-    #[arg(long)]
-    format: Option<String>,
-    #[arg(long)]
-    no_trunc: bool,
-    #[arg(long)]
-    no_resolve: bool,
-    args: Vec<String>,
-}
-
 fn has_services(ctx: &mut Ctx, ns: &str) -> Result<bool, Failure> {
     let v = ctx
         .client()?
@@ -956,7 +908,7 @@ fn has_services(ctx: &mut Ctx, ns: &str) -> Result<bool, Failure> {
 
 /// `stack services`: `service ls` of the stack's services.
 fn services(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: ScopedCmd = parse(inv, args)?;
+    let o: ServicesCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let ns = &o.args[0];
     if !has_services(ctx, ns)? {
@@ -978,7 +930,7 @@ fn services(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 /// `stack ps`: `service ps` of the stack's tasks.
 fn ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: ScopedCmd = parse(inv, args)?;
+    let o: PsCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let ns = &o.args[0];
     let c = ctx.client()?;
@@ -1005,13 +957,6 @@ fn ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     }
     a.extend(names);
     swarm::run("service", "ps", ctx, &a)
-}
-
-#[derive(Parser)]
-struct RmCmd {
-    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    detach: Option<bool>,
-    args: Vec<String>,
 }
 
 /// `stack rm`: services, secrets, configs, then networks of each stack.

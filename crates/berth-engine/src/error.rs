@@ -56,6 +56,22 @@ impl EngineError {
 }
 
 impl EngineError {
+    /// The same kind of error with `context: ` before its message (Go's errors.Wrap).
+    pub fn prefixed(self, context: &str) -> Self {
+        let p = |m: String| format!("{context}: {m}");
+        match self {
+            EngineError::NotFound(m) => EngineError::NotFound(p(m)),
+            EngineError::Conflict(m) => EngineError::Conflict(p(m)),
+            EngineError::InvalidParameter(m) => EngineError::InvalidParameter(p(m)),
+            EngineError::Forbidden(m) => EngineError::Forbidden(p(m)),
+            EngineError::NotModified(m) => EngineError::NotModified(p(m)),
+            EngineError::Unauthorized(m) => EngineError::Unauthorized(p(m)),
+            EngineError::NotImplemented(m) => EngineError::NotImplemented(p(m)),
+            EngineError::Internal(m) => EngineError::Internal(p(m)),
+            EngineError::Start(e) => EngineError::Internal(p(e.to_string())),
+        }
+    }
+
     /// The exit code a failed start records (`State.ExitCode`): the runtime's, else the
     /// error's text classified as the runtime's would be (moby's rules).
     pub fn start_exit_code(&self) -> i64 {

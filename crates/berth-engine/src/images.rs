@@ -24,6 +24,11 @@ pub(crate) fn map_err(e: ImageError) -> EngineError {
     }
 }
 
+/// A `--platform` value, refused with containerd's message (400) when malformed.
+fn parse_platform(p: &str) -> Result<(String, String, Option<String>)> {
+    berth_registry::parse_platform(p).map_err(|e| EngineError::InvalidParameter(e.to_string()))
+}
+
 impl Images {
     pub fn open(data_root: &Path, events: crate::events::Events) -> Result<Images> {
         Ok(Images {
@@ -169,12 +174,45 @@ impl Images {
         reference: Option<String>,
         changes: Vec<String>,
         message: String,
+        platform: Option<&str>,
     ) -> Result<String> {
+        let platform = match platform.filter(|p| !p.is_empty()) {
+            Some(p) => parse_platform(p)?,
+            None => berth_registry::host_platform(),
+        };
         let id = self
-            .blocking(move |s| s.import(r, reference.as_deref(), &changes, &message))
+            .blocking(move |s| {
+                let p = berth_image::ImportPlatform {
+                    os: &platform.0,
+                    architecture: &platform.1,
+                    variant: platform.2.as_deref(),
+                };
+                s.import(r, reference.as_deref(), &changes, &message, p)
+            })
             .await?;
         self.events.image("import", &id, &id);
         Ok(id)
+    }
+
+    /// `create --platform`: the image must be of that platform (moby's 404 otherwise).
+    pub async fn check_platform(&self, name: &str, platform: &str) -> Result<()> {
+        let want = parse_platform(platform)?;
+        let img = self.get(name).await?;
+        if berth_registry::platform_matches(
+            &want,
+            (&img.os, &img.architecture, img.variant.as_deref()),
+        ) {
+            return Ok(());
+        }
+        let fmt = |os: &str, arch: &str, v: Option<&str>| match v {
+            Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
+            _ => format!("{os}/{arch}"),
+        };
+        Err(EngineError::NotFound(format!(
+            "image with reference {name} was found but does not match the specified platform: wanted {}, actual: {}",
+            fmt(&want.0, &want.1, want.2.as_deref()),
+            fmt(&img.os, &img.architecture, img.variant.as_deref())
+        )))
     }
 
     /// Checks names before a save starts streaming, so a bad name is a clean 404.

@@ -47,6 +47,67 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
     env
 }
 
+/// The container's sysctls: Docker's defaults for a container with a network namespace of
+/// its own (unprivileged users bind low ports and ping, as moby sets them since 20.10),
+/// then `--sysctl`, which overrides them. Only namespaced keys are accepted, and not for a
+/// namespace shared with the host (runc's checks and messages): berth's init writes them in
+/// the container's namespaces, so anything else would change the host.
+fn sysctls(rec: &ContainerRecord) -> Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    let hc = &rec.host_config;
+    let mode = hc.network_mode.as_str();
+    // moby adds them only where the kernel has them (ip_unprivileged_port_start: 4.11).
+    let known = |k: &str| Path::new("/proc/sys").join(k.replace('.', "/")).exists();
+    if mode != "host" && !mode.starts_with("container:") && known("net.ipv4.ping_group_range") {
+        out.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
+    }
+    if mode != "host"
+        && !mode.starts_with("container:")
+        && known("net.ipv4.ip_unprivileged_port_start")
+    {
+        out.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
+    }
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let bad = |m: String| Err(EngineError::InvalidParameter(m));
+    for (k, v) in hc.sysctls.iter().flatten() {
+        if IPC.contains(&k.as_str()) || k.starts_with("fs.mqueue.") {
+            if hc.ipc_mode == "host" {
+                return bad(format!("sysctl {k:?} not allowed in host IPC namespace"));
+            }
+        } else if k.starts_with("net.") {
+            if mode == "host" {
+                return bad(format!(
+                    "sysctl {k:?} not allowed in host network namespace"
+                ));
+            }
+        } else if k == "kernel.domainname" || k == "kernel.hostname" {
+            if hc.u_t_s_mode == "host" {
+                return bad(format!("sysctl {k:?} not allowed in host UTS namespace"));
+            }
+        } else {
+            return bad(format!(
+                "sysctl {k:?} is not in a separate kernel namespace"
+            ));
+        }
+        if k.contains('/') || k.contains("..") {
+            return bad(format!(
+                "sysctl {k:?} is not in a separate kernel namespace"
+            ));
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    Ok(out)
+}
+
 /// The container's cgroup parent: its own `--cgroup-parent`, else daemon.json's.
 pub fn cgroup_parent(cfg: &EngineConfig, rec: &ContainerRecord) -> Option<String> {
     Some(rec.host_config.cgroup_parent.clone())
@@ -83,7 +144,7 @@ pub fn write_bundle(
     dir: &Path,
     rootfs: &Path,
     mounts: Vec<MountSpec>,
-    netns: Option<&Path>,
+    namespaces: &crate::container::namespaces::RunNamespaces,
     security: (
         &crate::security::SecurityConfig,
         &berth_runtime::seccomp::BpfCache,
@@ -123,13 +184,15 @@ pub fn write_bundle(
         cap_add: hc.cap_add.clone().unwrap_or_default(),
         cap_drop: hc.cap_drop.clone().unwrap_or_default(),
         no_new_privileges,
-        network: match netns {
+        network: match namespaces.net.as_deref() {
             Some(p) => NetworkNs::Path(p.to_path_buf()),
             None if hc.network_mode == "host" => NetworkNs::Host,
             None => NetworkNs::New,
         },
-        pid_host: hc.pid_mode == "host",
-        ipc_host: hc.ipc_mode == "host",
+        pid: namespaces.pid.clone(),
+        ipc: namespaces.ipc.clone(),
+        shm: namespaces.shm.clone(),
+        sysctls: sysctls(rec)?,
         uts_host: hc.u_t_s_mode == "host",
         memory: hc.memory,
         memory_swap: hc.memory_swap,
@@ -148,6 +211,8 @@ pub fn write_bundle(
         device_cgroup_rules: crate::devices::cgroup_rules(hc),
         seccomp,
         systempaths_unconfined: opts.systempaths_unconfined,
+        masked_paths: hc.masked_paths.clone(),
+        readonly_paths: hc.readonly_paths.clone(),
         shm_size: hc.shm_size,
         cgroup_parent: cgroup_parent(cfg, rec),
         systemd_cgroup: cfg.cgroup.systemd,

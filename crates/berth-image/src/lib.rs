@@ -23,8 +23,8 @@ pub use error::ImageError;
 pub use files::ImageFiles;
 pub use reference::{parse_any, AnyReference, Reference};
 pub use store::{
-    CommitRequest, DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, IngestedLayer, Loaded,
-    PushImage, PushLayer,
+    CommitRequest, DeleteItem, HistoryEntry, HistoryItem, Image, ImageStore, ImportPlatform,
+    IngestedLayer, Loaded, PushImage, PushLayer,
 };
 pub use store::{CompressedLayer, MT_OCI_LAYER_GZIP};
 pub use view::ImageView;

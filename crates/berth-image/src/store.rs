@@ -52,6 +52,25 @@ pub struct HistoryEntry {
     pub empty_layer: bool,
 }
 
+/// The platform `docker import` records (`--platform`, else the host's).
+#[derive(Debug, Clone, Copy)]
+pub struct ImportPlatform<'a> {
+    pub os: &'a str,
+    pub architecture: &'a str,
+    pub variant: Option<&'a str>,
+}
+
+impl ImportPlatform<'static> {
+    /// The host's (linux and the architecture Go would name).
+    pub fn host() -> ImportPlatform<'static> {
+        ImportPlatform {
+            os: "linux",
+            architecture: go_arch(),
+            variant: None,
+        }
+    }
+}
+
 /// Everything `/images/json`, `/images/{name}/json` and `/images/{name}/history` need.
 #[derive(Debug, Clone)]
 pub struct Image {
@@ -611,6 +630,7 @@ impl ImageStore {
         reference: Option<&str>,
         changes: &[String],
         message: &str,
+        platform: ImportPlatform<'_>,
     ) -> Result<String, ImageError> {
         let tag = match reference {
             Some(s) if !s.is_empty() => {
@@ -653,6 +673,8 @@ impl ImageStore {
             history: [History<'a>; 1],
             os: &'a str,
             rootfs: RootFs<'a>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            variant: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct History<'a> {
@@ -666,7 +688,7 @@ impl ImageStore {
             diff_ids: [&'a str; 1],
         }
         let config = serde_json::to_vec(&ImportConfig {
-            architecture: go_arch(),
+            architecture: platform.architecture,
             comment: &comment,
             config: &cfg,
             created: &created,
@@ -675,11 +697,12 @@ impl ImageStore {
                 created: &created,
                 comment: &comment,
             }],
-            os: "linux",
+            os: platform.os,
             rootfs: RootFs {
                 kind: "layers",
                 diff_ids: [&layer.diff_id],
             },
+            variant: platform.variant,
         })
         .map_err(|e| ImageError::Internal(format!("encoding config: {e}")))?;
         let id = self.put_blob_bytes(&config)?;
@@ -1218,6 +1241,8 @@ impl ImageStore {
                 .get(id)
                 .ok_or_else(|| ImageError::NotFound(format!("No such image: {id}")))?;
             let config = fs::read(self.blob_path(id)).ctx(|| format!("reading config of {id}"))?;
+            // moby dates the image's layers and config with its created time.
+            let mtime = created_secs(&config);
             let mut layer_descs = Vec::new();
             let mut layer_paths = Vec::new();
             for l in &rec.layers {
@@ -1227,11 +1252,12 @@ impl ImageStore {
                     .len();
                 if written.insert(l.blob.clone()) {
                     let f = File::open(&bp).ctx(|| format!("opening blob {}", l.blob))?;
-                    append_file(
+                    append_file_at(
                         &mut tw,
                         &format!("blobs/sha256/{}", hex_of(&l.blob)),
                         size,
                         f,
+                        mtime,
                     )?;
                 }
                 layer_descs.push(
@@ -1240,11 +1266,12 @@ impl ImageStore {
                 layer_paths.push(format!("blobs/sha256/{}", hex_of(&l.blob)));
             }
             if written.insert(id.clone()) {
-                append_file(
+                append_file_at(
                     &mut tw,
                     &format!("blobs/sha256/{}", hex_of(id)),
                     config.len() as u64,
                     &config[..],
+                    mtime,
                 )?;
             }
             let manifest = serde_json::to_vec(&serde_json::json!({
@@ -1487,6 +1514,20 @@ fn oci_items(ar: &SaveArchive) -> Result<Vec<ManifestItem>, ImageError> {
     Ok(items)
 }
 
+/// The `created` time of an image config in Unix seconds (0 when absent or before 1970).
+fn created_secs(config: &[u8]) -> u64 {
+    #[derive(Deserialize)]
+    struct Created {
+        #[serde(default)]
+        created: String,
+    }
+    serde_json::from_slice::<Created>(config)
+        .ok()
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(&c.created).ok())
+        .map(|t| t.timestamp().max(0) as u64)
+        .unwrap_or(0)
+}
+
 fn append_dir<W: Write>(tw: &mut tar::Builder<W>, name: &str) -> Result<(), ImageError> {
     let mut h = tar::Header::new_ustar();
     h.set_entry_type(tar::EntryType::Directory);
@@ -1503,11 +1544,22 @@ fn append_file<W: Write>(
     size: u64,
     r: impl Read,
 ) -> Result<(), ImageError> {
+    append_file_at(tw, name, size, r, 0)
+}
+
+/// [`append_file`] dated `mtime` (Unix seconds).
+fn append_file_at<W: Write>(
+    tw: &mut tar::Builder<W>,
+    name: &str,
+    size: u64,
+    r: impl Read,
+    mtime: u64,
+) -> Result<(), ImageError> {
     let mut h = tar::Header::new_ustar();
     h.set_entry_type(tar::EntryType::Regular);
     h.set_mode(0o644);
     h.set_size(size);
-    h.set_mtime(0);
+    h.set_mtime(mtime);
     tw.append_data(&mut h, name, r)
         .ctx(|| format!("writing {name}"))
 }

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-use berth_image::{DeleteItem, ImageStore, Loaded};
+use berth_image::{DeleteItem, ImageStore, ImportPlatform, Loaded};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/legacy-two.tar");
 const TWO_ID: &str = "sha256:9c2e04f7c99f00a51fdf6d8d9e178da42e43b85e7ce0dd823335efd87b73f7d7";
@@ -244,7 +244,13 @@ fn import_with_changes() {
     .map(|s| s.to_string())
     .collect();
     let id = s
-        .import(&gzip(&t)[..], Some("imp:1"), &changes, "my msg")
+        .import(
+            &gzip(&t)[..],
+            Some("imp:1"),
+            &changes,
+            "my msg",
+            ImportPlatform::host(),
+        )
         .unwrap();
     let img = s.get("imp:1").unwrap();
     assert_eq!(img.id, id);
@@ -272,7 +278,9 @@ fn import_with_changes() {
         "{raw}"
     );
     // Same rootfs, default message, no tag.
-    let id2 = s.import(&t[..], None, &[], "").unwrap();
+    let id2 = s
+        .import(&t[..], None, &[], "", ImportPlatform::host())
+        .unwrap();
     let img2 = s.get(&id2).unwrap();
     assert_eq!(img2.comment, "Imported from -");
     assert!(img2.repo_tags.is_empty());
@@ -281,13 +289,19 @@ fn import_with_changes() {
         "diff id is of the uncompressed tar"
     );
     let e = s
-        .import(&t[..], None, &["RUN x".to_string()], "")
+        .import(
+            &t[..],
+            None,
+            &["RUN x".to_string()],
+            "",
+            ImportPlatform::host(),
+        )
         .unwrap_err();
     assert_eq!(e.to_string(), "run is not a valid change command");
 }
 
 fn import_err(s: &ImageStore, t: Vec<u8>) -> String {
-    s.import(&finish(t)[..], None, &[], "")
+    s.import(&finish(t)[..], None, &[], "", ImportPlatform::host())
         .unwrap_err()
         .to_string()
 }
@@ -323,7 +337,8 @@ fn extraction_is_hardened() {
         b"",
     );
     raw_entry(&mut t, "f", tar::EntryType::Regular, "", b"x");
-    s.import(&finish(t)[..], None, &[], "").unwrap();
+    s.import(&finish(t)[..], None, &[], "", ImportPlatform::host())
+        .unwrap();
     assert!(!outside.path().join("g").exists());
 
     // hard links must point inside the layer.
@@ -346,7 +361,9 @@ fn extraction_is_hardened() {
     let mut t = Vec::new();
     raw_entry(&mut t, "/etc/abs", tar::EntryType::Regular, "", b"abs");
     raw_entry(&mut t, "hl", tar::EntryType::Link, "/etc/abs", b"");
-    let id = s.import(&finish(t)[..], None, &[], "").unwrap();
+    let id = s
+        .import(&finish(t)[..], None, &[], "", ImportPlatform::host())
+        .unwrap();
     let img = s.get(&id).unwrap();
     let dir = &s.layer_dirs(&img).unwrap()[0];
     assert_eq!(std::fs::read_to_string(dir.join("etc/abs")).unwrap(), "abs");
@@ -361,7 +378,10 @@ fn extraction_is_hardened() {
     let mut t = Vec::new();
     raw_entry(&mut t, "big", tar::EntryType::Regular, "", &[7u8; 5000]);
     t.truncate(3000);
-    let e = s.import(&t[..], None, &[], "").unwrap_err().to_string();
+    let e = s
+        .import(&t[..], None, &[], "", ImportPlatform::host())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("truncated") || e.contains("EOF"), "{e}");
     assert_eq!(s.list().unwrap().len(), before);
 }
@@ -374,7 +394,9 @@ fn whiteouts_for_overlay() {
     raw_entry(&mut t, "d/.wh..wh..opq", tar::EntryType::Regular, "", b"");
     raw_entry(&mut t, "d/keep", tar::EntryType::Regular, "", b"k");
     raw_entry(&mut t, ".wh.gone", tar::EntryType::Regular, "", b"");
-    let id = s.import(&finish(t)[..], None, &[], "").unwrap();
+    let id = s
+        .import(&finish(t)[..], None, &[], "", ImportPlatform::host())
+        .unwrap();
     let dir = s.layer_dirs(&s.get(&id).unwrap()).unwrap().remove(0);
     let md = std::fs::symlink_metadata(dir.join("gone")).unwrap();
     assert!(md.file_type().is_char_device());

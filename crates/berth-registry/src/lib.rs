@@ -20,6 +20,29 @@ pub use progress::Progress;
 pub use pull::{pull, PullOptions, PullOutcome};
 pub use push::{push, PushOutcome};
 
+/// A `--platform` value (`os[/arch[/variant]]` or `arch`) as (os, architecture, variant),
+/// refused with containerd's message when malformed.
+pub fn parse_platform(s: &str) -> Result<(String, String, Option<String>), RegistryError> {
+    let (p, _) = pull::parse_platform(Some(s))?;
+    Ok((p.os, p.arch, p.variant))
+}
+
+/// Whether an image of platform `got` (os, architecture, variant) serves the `want`ed one
+/// (arm64's variant defaults to v8; no variant wanted matches any).
+pub fn platform_matches(
+    want: &(String, String, Option<String>),
+    got: (&str, &str, Option<&str>),
+) -> bool {
+    pull::matches(
+        &pull::Platform {
+            os: want.0.clone(),
+            arch: want.1.clone(),
+            variant: want.2.clone(),
+        },
+        got,
+    )
+}
+
 /// The host's platform as the OCI image spec names it: (os, architecture, variant).
 pub fn host_platform() -> (String, String, Option<String>) {
     let arch = match std::env::consts::ARCH {

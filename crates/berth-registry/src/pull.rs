@@ -50,10 +50,10 @@ pub(crate) fn sha256_digest(b: &[u8]) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Platform {
-    os: String,
-    arch: String,
-    variant: Option<String>,
+pub(crate) struct Platform {
+    pub(crate) os: String,
+    pub(crate) arch: String,
+    pub(crate) variant: Option<String>,
 }
 
 fn normalize_arch(a: &str) -> &str {
@@ -65,7 +65,7 @@ fn normalize_arch(a: &str) -> &str {
     }
 }
 
-fn parse_platform(s: Option<&str>) -> Result<(Platform, bool), RegistryError> {
+pub(crate) fn parse_platform(s: Option<&str>) -> Result<(Platform, bool), RegistryError> {
     let Some(s) = s.filter(|s| !s.is_empty()) else {
         let (os, arch, variant) = crate::host_platform();
         return Ok((Platform { os, arch, variant }, false));
@@ -105,7 +105,7 @@ fn platform_string(p: &Platform) -> String {
 
 /// Whether a platform `(os, architecture, variant)` is the one wanted (arm64's variant
 /// defaults to v8; no variant wanted matches any).
-fn matches(want: &Platform, (os, arch, variant): (&str, &str, Option<&str>)) -> bool {
+pub(crate) fn matches(want: &Platform, (os, arch, variant): (&str, &str, Option<&str>)) -> bool {
     if os != want.os || normalize_arch(arch) != want.arch {
         return false;
     }

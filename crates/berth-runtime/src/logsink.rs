@@ -284,6 +284,10 @@ impl LogSink {
 /// The non-blocking writer thread: takes queued output and writes it; errors are logged
 /// (there is no one to return them to).
 fn drain(shared: Arc<Shared>, mut direct: Direct) {
+    // Every signal is the shim's main thread's: a SIGCHLD taken here (its default is to
+    // ignore it) would never reach the shim's signalfd, and the container's exit would go
+    // unnoticed.
+    let _ = nix::sys::signal::SigSet::all().thread_block();
     loop {
         let item = {
             let Ok(mut q) = shared.q.lock() else {

@@ -147,6 +147,31 @@ pub enum NetworkNs {
     Path(PathBuf),
 }
 
+/// How the container gets its PID or IPC namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Namespace {
+    /// Its own.
+    #[default]
+    New,
+    /// The host's (`--pid host`, `--ipc host`).
+    Host,
+    /// Another's, e.g. /proc/<pid>/ns/ipc of the container named by `--ipc container:X`.
+    Path(PathBuf),
+}
+
+/// The container's /dev/shm.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Shm {
+    /// A tmpfs of its own of `shm_size` bytes (`--ipc private`).
+    #[default]
+    Tmpfs,
+    /// A bind of a host directory: /dev/shm (`--ipc host`), the tmpfs the engine mounted
+    /// for a shareable container (its own, or its donor's for `--ipc container:X`).
+    Bind(PathBuf),
+    /// None at all (`--ipc none`).
+    None,
+}
+
 /// An extra mount (bind mounts of hostname/hosts/resolv.conf, volumes, tmpfs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountSpec {
@@ -217,8 +242,12 @@ pub struct SpecInput {
     pub cap_drop: Vec<String>,
     pub no_new_privileges: bool,
     pub network: NetworkNs,
-    pub pid_host: bool,
-    pub ipc_host: bool,
+    /// `--pid`: private, the host's or another container's namespace.
+    pub pid: Namespace,
+    /// `--ipc`: private (also `none` and `shareable`), the host's or another container's.
+    pub ipc: Namespace,
+    /// Where /dev/shm comes from (`--ipc` and `--shm-size`).
+    pub shm: Shm,
     pub uts_host: bool,
     /// Memory limit in bytes (0 = unlimited).
     pub memory: i64,
@@ -268,6 +297,10 @@ pub struct SpecInput {
     pub seccomp: crate::seccomp::Choice,
     /// `--security-opt systempaths=unconfined`: no masked or read-only paths.
     pub systempaths_unconfined: bool,
+    /// HostConfig's `MaskedPaths`, replacing Docker's defaults when given.
+    pub masked_paths: Option<Vec<String>>,
+    /// HostConfig's `ReadonlyPaths`, replacing Docker's defaults when given.
+    pub readonly_paths: Option<Vec<String>>,
 }
 
 /// `--blkio-weight`, `--blkio-weight-device` and the throttles, devices by path.
@@ -586,20 +619,20 @@ fn default_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
             &["nosuid", "noexec", "nodev"],
         )?,
     ];
-    if !input.ipc_host {
-        m.push(mount(
+    match &input.shm {
+        Shm::Tmpfs => m.push(mount(
             "/dev/shm",
             "tmpfs",
             "shm",
             &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt],
-        )?);
-    } else {
-        m.push(mount(
+        )?),
+        Shm::Bind(src) => m.push(mount(
             "/dev/shm",
             "bind",
-            "/dev/shm",
+            &src.to_string_lossy(),
             &["rbind", "rprivate"],
-        )?);
+        )?),
+        Shm::None => {}
     }
     Ok(m)
 }
@@ -874,17 +907,20 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
     }
 
     let mut namespaces = Vec::new();
-    if !input.pid_host {
-        namespaces.push(namespace(LinuxNamespaceType::Pid, None)?);
-    }
+    let own_or_joined = |ns: &Namespace, typ| -> Result<Option<LinuxNamespace>, SpecError> {
+        Ok(match ns {
+            Namespace::New => Some(namespace(typ, None)?),
+            Namespace::Host => None,
+            Namespace::Path(p) => Some(namespace(typ, Some(p))?),
+        })
+    };
+    namespaces.extend(own_or_joined(&input.pid, LinuxNamespaceType::Pid)?);
     match &input.network {
         NetworkNs::New => namespaces.push(namespace(LinuxNamespaceType::Network, None)?),
         NetworkNs::Host => {}
         NetworkNs::Path(p) => namespaces.push(namespace(LinuxNamespaceType::Network, Some(p))?),
     }
-    if !input.ipc_host {
-        namespaces.push(namespace(LinuxNamespaceType::Ipc, None)?);
-    }
+    namespaces.extend(own_or_joined(&input.ipc, LinuxNamespaceType::Ipc)?);
     if !input.uts_host {
         namespaces.push(namespace(LinuxNamespaceType::Uts, None)?);
     }
@@ -1005,18 +1041,19 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
             .masked_paths(Vec::<String>::new())
             .readonly_paths(Vec::<String>::new());
     } else {
+        let defaults = |d: &[&str]| d.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         lb = lb
             .masked_paths(
-                MASKED_PATHS
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>(),
+                input
+                    .masked_paths
+                    .clone()
+                    .unwrap_or_else(|| defaults(MASKED_PATHS)),
             )
             .readonly_paths(
-                READONLY_PATHS
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>(),
+                input
+                    .readonly_paths
+                    .clone()
+                    .unwrap_or_else(|| defaults(READONLY_PATHS)),
             );
     }
     if !input.sysctls.is_empty() {
@@ -1258,6 +1295,73 @@ mod tests {
         assert_eq!(rules.len(), 1);
         assert!(rules[0].allow());
         assert_eq!(caps_of(&s).len(), ALL_CAPS.len());
+    }
+
+    #[test]
+    fn pid_ipc_modes_shm_and_custom_paths() {
+        let d = rootfs();
+        let mut i = input(d.path());
+        i.pid = Namespace::Path("/proc/7/ns/pid".into());
+        i.ipc = Namespace::Path("/proc/7/ns/ipc".into());
+        i.shm = Shm::Bind("/data/containers/x/mounts/shm".into());
+        i.masked_paths = Some(vec!["/etc/shadow".into()]);
+        i.readonly_paths = Some(vec![]);
+        let s = generate(&i).unwrap();
+        let l = s.linux().as_ref().unwrap();
+        let path_of = |t: LinuxNamespaceType| {
+            l.namespaces()
+                .as_ref()
+                .unwrap()
+                .iter()
+                .find(|n| n.typ() == t)
+                .map(|n| n.path().clone())
+        };
+        assert_eq!(
+            path_of(LinuxNamespaceType::Pid),
+            Some(Some("/proc/7/ns/pid".into()))
+        );
+        assert_eq!(
+            path_of(LinuxNamespaceType::Ipc),
+            Some(Some("/proc/7/ns/ipc".into()))
+        );
+        let shm: Vec<_> = s
+            .mounts()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|m| m.destination() == Path::new("/dev/shm"))
+            .collect();
+        assert_eq!(shm.len(), 1);
+        assert_eq!(
+            shm[0].source().as_deref(),
+            Some(Path::new("/data/containers/x/mounts/shm"))
+        );
+        assert_eq!(
+            l.masked_paths().as_deref(),
+            Some(&["/etc/shadow".to_string()][..])
+        );
+        assert!(l.readonly_paths().as_ref().unwrap().is_empty());
+
+        i.pid = Namespace::Host;
+        i.ipc = Namespace::New;
+        i.shm = Shm::None;
+        let s = generate(&i).unwrap();
+        let l = s.linux().as_ref().unwrap();
+        let types: Vec<_> = l
+            .namespaces()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|n| n.typ())
+            .collect();
+        assert!(!types.contains(&LinuxNamespaceType::Pid));
+        assert!(types.contains(&LinuxNamespaceType::Ipc));
+        assert!(!s
+            .mounts()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|m| m.destination() == Path::new("/dev/shm")));
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //! whatever order the client's JSON had (the berth CLI's were sorted); an unknown
 //! `HostConfig` key echoed after `ConsoleSize` instead of before it; no
 //! `Healthcheck.Test` (was `null`) when only `--health-interval` and friends are given
-//! (moby's `Test` is `omitempty`).
+//! (moby's `Test` is `omitempty`). Re-captured again with the API-version work (each
+//! difference checked field by field, each as moby 28 answers): a container's `Env` has
+//! the user's variables before the image's (moby's merge); image inspect's `Config` carries
+//! moby's legacy empty fields (below API 1.50) and no `Variant` when the image has none;
+//! the image list has moby's field order and no `VirtualSize` at the current version.
 //!
 //! Only what differs from run to run is normalised (ids, digests, times, addresses, ports,
 //! pids, the test directory); key order, every value, `null` vs `[]` vs absent stay as

@@ -350,3 +350,189 @@ fn compat_messages() {
         },
     ]);
 }
+
+/// Namespaces and mounts: `--ipc`/`--pid` modes joined as moby joins them, the NIS domain,
+/// Docker's default sysctls, custom masked/read-only paths, the working directory cleaned,
+/// anonymous volumes labelled.
+#[test]
+fn compat_namespaces_and_mounts() {
+    Differ::start().check(&[
+        Scenario {
+            name: "ipc: private by default, shown in inspect",
+            setup: "docker create --name c1 busybox true",
+            run: "docker inspect -f '{{.HostConfig.IpcMode}} {{.HostConfig.ShmSize}}' c1",
+            ..S
+        },
+        Scenario {
+            name: "ipc container:X joins a shareable container's namespace and /dev/shm",
+            setup: "docker run -d --name don --ipc shareable busybox sleep 60 && \
+                    docker exec don sh -c 'echo shared > /dev/shm/x'",
+            run: "a=$(docker exec don readlink /proc/self/ns/ipc)\n\
+                  b=$(docker run --rm --ipc container:don busybox sh -c 'readlink /proc/self/ns/ipc; cat /dev/shm/x' | tr '\\n' ' ')\n\
+                  [ \"$a $(docker exec don cat /dev/shm/x) \" = \"$b\" ] && echo joined || echo \"$a / $b\"\n\
+                  docker inspect -f '{{.HostConfig.IpcMode}}' don",
+            ..S
+        },
+        Scenario {
+            name: "ipc container:X refuses a private donor",
+            setup: "docker run -d --name don busybox sleep 60",
+            run: "docker run --rm --ipc container:don busybox true",
+            moby28: Some(Moby28 {
+                stderr: Some("docker: Error response from daemon: failed to join IPC namespace: container <ID1>: non-shareable IPC (hint: use IpcMode:shareable for the donor container)\n\nRun 'docker run --help' for more information"),
+                why: "moby 23+ words the donor check in setupIPCDirs (\"failed to join IPC namespace\")",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "ipc container:X refuses a stopped donor",
+            setup: "docker create --name don --ipc shareable busybox true",
+            run: "docker run --rm --ipc container:don busybox true",
+            moby28: Some(Moby28 {
+                stderr: Some("docker: Error response from daemon: failed to join IPC namespace: container <ID1> is not running\n\nRun 'docker run --help' for more information"),
+                why: "moby 23+ words the donor check in setupIPCDirs (\"failed to join IPC namespace\")",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "ipc none has no /dev/shm, private and shareable their own",
+            run: "docker run --rm --ipc none busybox ls /dev/shm; echo \"exit $?\"\n\
+                  for m in private shareable; do \
+                  docker run --rm --ipc $m busybox sh -c '[ \"$(readlink /proc/self/ns/ipc)\" != \"$(readlink /proc/1/ns/ipc)\" ]; df /dev/shm | tail -1 | cut -c1-5'; done",
+            ..S
+        },
+        Scenario {
+            name: "ipc: an unknown mode is refused",
+            run: "docker run --rm --ipc bogus busybox true",
+            moby28: Some(Moby28 {
+                stderr: Some("docker: Error response from daemon: invalid IPC mode: bogus\n\nRun 'docker run --help' for more information"),
+                why: "moby 20.10+ refuses it at create (verifyPlatformContainerSettings, lower case); 20.10 still reached the start-time check",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "pid container:X sees the other container's processes",
+            setup: "docker run -d --name pd busybox sleep 61",
+            run: "docker run --rm --pid container:pd busybox ps -o args | grep -c 'sleep 61'\n\
+                  a=$(docker exec pd readlink /proc/self/ns/pid)\n\
+                  b=$(docker run --rm --pid container:pd busybox readlink /proc/self/ns/pid)\n\
+                  [ \"$a\" = \"$b\" ] && echo joined",
+            ..S
+        },
+        Scenario {
+            name: "pid container:X refuses a stopped container",
+            setup: "docker create --name pd busybox true",
+            run: "docker run --rm --pid container:pd busybox true",
+            moby28: Some(Moby28 {
+                stderr: Some("docker: Error response from daemon: failed to join PID namespace: container <ID1> is not running\n\nRun 'docker run --help' for more information"),
+                why: "moby 25+ wraps the donor check (its integration test TestPIDModeContainer expects \"failed to join PID namespace\")",
+                ..M
+            }),
+            ..S
+        },
+        Scenario {
+            name: "domainname sets the NIS domain",
+            run: "docker run --rm --domainname example.org busybox cat /proc/sys/kernel/domainname",
+            ..S
+        },
+        Scenario {
+            name: "default sysctls for a container's own network namespace",
+            run: "docker run --rm busybox cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range\n\
+                  docker run --rm --network none busybox cat /proc/sys/net/ipv4/ip_unprivileged_port_start\n\
+                  docker run --rm -u 1000 busybox sh -c 'nc -l -p 80 & sleep 0.3; netstat -ltn | grep -c :80'",
+            ..S
+        },
+        Scenario {
+            name: "workdir with a trailing slash is cleaned",
+            run: "docker run --name wd -w /tmp/ busybox pwd\n\
+                  docker inspect -f '{{.Config.WorkingDir}}' wd",
+            ..S
+        },
+        Scenario {
+            name: "custom masked and read-only paths",
+            run: "apij POST /v1.41/containers/create?name=mp '{\"Image\":\"busybox\",\"Cmd\":[\"sh\",\"-c\",\"cat /etc/shadow | wc -c; mkdir /tmp/d; touch /srv/x 2>&1; cat /proc/cpuinfo | wc -c\"],\"HostConfig\":{\"MaskedPaths\":[\"/etc/shadow\"],\"ReadonlyPaths\":[\"/srv\"]}}' >/dev/null 2>&1\n\
+                  docker start -a mp\n\
+                  docker inspect -f '{{.HostConfig.MaskedPaths}} {{.HostConfig.ReadonlyPaths}}' mp",
+            berth_cli: false,
+            ..S
+        },
+        Scenario {
+            name: "anonymous volumes are labelled",
+            setup: "docker run --name vc -v /data busybox true",
+            run: "docker volume ls -q --filter label=com.docker.volume.anonymous | wc -l\n\
+                  docker volume inspect -f '{{.Labels}}' $(docker volume ls -q)",
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some("1\nmap[com.docker.volume.anonymous:]"),
+                stderr: Some(""),
+                why: "moby 23 labels anonymous volumes (volume prune removes only those from API 1.42)",
+            }),
+            ..S
+        },
+    ]);
+}
+
+/// Images: list filters by time, `save` dates and tags, `commit`'s Env, `--platform`.
+#[test]
+fn compat_images() {
+    Differ::start().check(&[
+        Scenario {
+            name: "images --filter before/since/until",
+            setup: "docker create --name c1 busybox true && sleep 1.1 && docker commit c1 one && \
+                    sleep 1.1 && docker commit c1 two",
+            run: "docker images --format '{{.Repository}}' --filter since=busybox\n\
+                  docker images --format '{{.Repository}}' --filter before=two\n\
+                  docker images --format '{{.Repository}}' --filter since=one --filter before=two | wc -l\n\
+                  docker images --format '{{.Repository}}' --filter until=2000-01-01T00:00:00Z | wc -l\n\
+                  docker images --format '{{.Repository}}' --filter until=1h | grep -c busybox\n\
+                  docker images --filter since=nosuch",
+            moby28: Some(Moby28 {
+                code: Some(1),
+                stdout: Some("two\none\none\nbusybox\n0\n0\n1"),
+                stderr: Some("Error response from daemon: No such image: nosuch:latest"),
+                why: "the image list's until filter is newer than 20.10, which refuses it",
+            }),
+            ..S
+        },
+        Scenario {
+            name: "save dates the config with the image's created time",
+            run: "id=$(docker inspect -f '{{.Id}}' busybox | cut -d: -f2)\n\
+                  day=$(docker inspect -f '{{.Created}}' busybox | cut -c1-10)\n\
+                  docker save busybox | tar -tvf - --full-time | grep -E \"$id(\\.json)?\\$\" | \
+                  awk -v d=$day '{print ($4 == d) ? \"dated\" : $4}'",
+            ..S
+        },
+        Scenario {
+            name: "save of several tags of one repository",
+            setup: "docker tag busybox bb:1 && docker tag busybox bb:2",
+            run: "docker save bb:1 bb:2 -o both.tar\n\
+                  tar -xOf both.tar manifest.json | jq -c '[.[].RepoTags | sort]'\n\
+                  docker rmi bb:1 bb:2 >/dev/null && docker load -i both.tar\n\
+                  docker images bb --format '{{.Tag}}' | sort",
+            ..S
+        },
+        Scenario {
+            name: "commit keeps the image's Env",
+            setup: "docker run --name c1 -e FOO=bar busybox true",
+            run: "docker commit c1 one >/dev/null && docker inspect -f '{{json .Config.Env}}' one\n\
+                  docker commit --change 'CMD [\"sh\"]' c1 two >/dev/null && docker inspect -f '{{json .Config.Env}} {{json .Config.Cmd}}' two\n\
+                  docker commit --change 'ENV X=1' c1 three >/dev/null && docker inspect -f '{{json .Config.Env}}' three",
+            ..S
+        },
+        Scenario {
+            name: "create and import with --platform",
+            run: "docker create --platform linux/amd64 --name ok busybox true >/dev/null && echo created\n\
+                  apij POST '/v1.41/containers/create?platform=linux/s390x' '{\"Image\":\"busybox\"}' | jq -r .message\n\
+                  docker export ok | docker import --platform linux/arm64 - imp >/dev/null\n\
+                  docker inspect -f '{{.Os}}/{{.Architecture}}' imp",
+            moby28: Some(Moby28 {
+                stdout: Some("created\nimage with reference busybox was found but does not match the specified platform: wanted linux/s390x, actual: linux/amd64\nlinux/arm64"),
+                why: "moby records import's --platform in the image config; 20.10 recorded the host's",
+                ..M
+            }),
+            ..S
+        },
+    ]);
+}

@@ -239,6 +239,13 @@ pub struct HostConfig {
     pub mounts: Option<Vec<Mount>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub tmpfs: Option<BTreeMap<String, String>>,
+    /// `--sysctl` (moby omits an empty map).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sysctls: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub masked_paths: Option<Vec<String>>,
     #[serde(default, deserialize_with = "null_as_default")]

@@ -281,7 +281,9 @@ mod tests {
         );
         assert_eq!(parse_port_key("80"), Ok((80, "tcp".into())));
         assert_eq!(parse_port_key("53/UDP"), Ok((53, "udp".into())));
-        assert_eq!(parse_port_key("0/tcp"), Err("invalid port: 0/tcp".into()));
+        // Port 0 is accepted, as moby does (`-p 127.0.0.1::0`).
+        assert_eq!(parse_port_key("0/tcp"), Ok((0, "tcp".into())));
+        assert_eq!(parse_port_key("x/tcp"), Err("invalid port: x/tcp".into()));
         assert_eq!(parse_port_key("80/sctp"), Err("invalid proto: sctp".into()));
     }
 

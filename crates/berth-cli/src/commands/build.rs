@@ -363,13 +363,14 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     } else {
         Box::new(std::io::stdout().lock())
     };
-    // The docker CLI prints it with -q too.
-    {
-        let _ = writeln!(
-            out,
-            "Sending build context to Docker daemon  {}",
-            crate::units::human_size_prec(context.len() as f64, 4)
-        );
+    let sending = format!(
+        "Sending build context to Docker daemon  {}",
+        crate::units::human_size_prec(context.len() as f64, 4)
+    );
+    // With -q the docker CLI keeps its progress in a buffer that it prints to stderr only
+    // when the build fails.
+    if !o.quiet {
+        let _ = writeln!(out, "{sending}");
     }
     let mut cur = std::io::Cursor::new(context);
     let mut client = ctx.client()?.clone();
@@ -401,6 +402,9 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
                 .to_string();
             let code = e.get("code").and_then(Value::as_i64).unwrap_or(1);
             let _ = out.flush();
+            if o.quiet {
+                eprintln!("{sending}");
+            }
             return Err(Failure::new(msg, i32::try_from(code).unwrap_or(1).max(1)));
         }
         if let Some(id) = v.pointer("/aux/ID").and_then(Value::as_str) {

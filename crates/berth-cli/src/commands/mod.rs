@@ -17,6 +17,7 @@ pub mod observe;
 pub mod registry;
 mod service_flags;
 pub mod service_progress;
+pub mod stack;
 pub mod swarm;
 pub mod system;
 pub mod trust;
@@ -124,8 +125,11 @@ fn print_failure(f: Failure) -> i32 {
 
 /// Runs the command `args` name (after the global options).
 pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
-    if let Some(h) = crate::external(&args[0]) {
-        return h(ctx, &args[1..]);
+    // Externals the catalog lists (stack) run through their catalog entries.
+    if catalog::group(&args[0]).is_none() {
+        if let Some(h) = crate::external(&args[0]) {
+            return h(ctx, &args[1..]);
+        }
     }
     let first = args[0].as_str();
     match first {

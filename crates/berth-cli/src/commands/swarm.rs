@@ -1245,84 +1245,173 @@ struct SpecFlags {
     quiet: bool,
     #[arg(long, help = "Force update even if no changes require it")]
     force: bool,
-    #[arg(short = 'p', long)]
+    #[arg(
+        short = 'p',
+        long,
+        help = "Publish a port as a node port",
+        value_name = "port"
+    )]
     publish: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Network attachments", value_name = "network")]
     network: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Endpoint mode (vip or dnsrr) (default \"vip\")",
+        value_name = "string"
+    )]
     endpoint_mode: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Attach a filesystem mount to the service",
+        value_name = "mount"
+    )]
     mount: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Command to run to check health", value_name = "string")]
     health_cmd: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Time between running the check (ms|s|m|h)",
+        value_name = "duration"
+    )]
     health_interval: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Maximum time to allow one check to run (ms|s|m|h)",
+        value_name = "duration"
+    )]
     health_timeout: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Consecutive failures needed to report unhealthy",
+        value_name = "int"
+    )]
     health_retries: Option<i64>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Start period for the container to initialize before counting retries towards unstable (ms|s|m|h)",
+        value_name = "duration"
+    )]
     health_start_period: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Time between running the check during the start period (ms|s|m|h)",
+        value_name = "duration"
+    )]
     health_start_interval: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Disable any container-specified HEALTHCHECK")]
     no_healthcheck: bool,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Maximum number of tasks rolled back simultaneously (0 to roll back all at once) (default 1)",
+        value_name = "uint"
+    )]
     rollback_parallelism: Option<u64>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Delay between task rollbacks (ns|us|ms|s|m|h) (default 0s)",
+        value_name = "duration"
+    )]
     rollback_delay: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Action on rollback failure (\"pause\", \"continue\") (default \"pause\")",
+        value_name = "string"
+    )]
     rollback_failure_action: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Duration after each task rollback to monitor for failure (ns|us|ms|s|m|h) (default 5s)",
+        value_name = "duration"
+    )]
     rollback_monitor: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Failure rate to tolerate during a rollback (default 0)",
+        value_name = "float"
+    )]
     rollback_max_failure_ratio: Option<f32>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Rollback order (\"start-first\", \"stop-first\") (default \"stop-first\")",
+        value_name = "string"
+    )]
     rollback_order: Option<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Time to wait before force killing a container (ns|us|ms|s|m|h) (default 10s)",
+        value_name = "duration"
+    )]
     stop_grace_period: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = "Signal to stop the container", value_name = "string")]
     stop_signal: Option<String>,
     // `service update`'s edits.
-    #[arg(long)]
+    #[arg(long, help = "Add or update a published port", value_name = "port")]
     publish_add: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Remove a published port by its target port",
+        value_name = "port"
+    )]
     publish_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Add a network", value_name = "network")]
     network_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Remove a network", value_name = "list")]
     network_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Add or update an environment variable",
+        value_name = "list"
+    )]
     env_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Remove an environment variable", value_name = "list")]
     env_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Add or update a service label", value_name = "list")]
     label_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Remove a label by its key", value_name = "list")]
     label_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Add or update a container label", value_name = "list")]
     container_label_add: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Remove a container label by its key",
+        value_name = "list"
+    )]
     container_label_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Add or update a secret on a service",
+        value_name = "secret"
+    )]
     secret_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Remove a secret", value_name = "list")]
     secret_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Add or update a config file on a service",
+        value_name = "config"
+    )]
     config_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Remove a configuration file", value_name = "list")]
     config_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Add or update a mount on a service",
+        value_name = "mount"
+    )]
     mount_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Remove a mount by its target path", value_name = "list")]
     mount_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Add or update a placement constraint",
+        value_name = "list"
+    )]
     constraint_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Remove a constraint", value_name = "list")]
     constraint_rm: Vec<String>,
-    #[arg(long)]
+    #[arg(long, help = "Rollback to previous specification")]
     rollback: bool,
-    #[arg(long)]
+    #[arg(long, help = "Send registry authentication details to swarm agents")]
     with_registry_auth: bool,
     args: Vec<String>,
 }
@@ -1768,6 +1857,18 @@ fn service_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
             a.trailing_var_arg(true).allow_hyphen_values(true)
         })
     })?;
+    // Flags are parsed up to the image: a dash-word before it is an unknown flag.
+    if let Some(first) = o.args.first().filter(|a| a.starts_with('-') && a.len() > 1) {
+        return Err(Failure::new(
+            format!(
+                "{}\n\n{}\n\nRun 'berth {} --help' for more information",
+                super::flag_message(first),
+                inv.usage_line(),
+                inv.path
+            ),
+            125,
+        ));
+    }
     inv.at_least(&o.args, 1)?;
     let mut spec = sw::ServiceSpec::default();
     spec.task_template.container_spec = Some(sw::ContainerSpec {
@@ -2072,8 +2173,32 @@ fn spec_flags(hide: &[&str], keep_only: Option<&[&str]>) -> clap::Command {
         }
     })
 }
+/// `service update`'s edits of lists (docker's `--*-add`/`--*-rm`) and `--rollback`.
+const UPDATE_ONLY: &[&str] = &[
+    "image",
+    "force",
+    "publish-add",
+    "publish-rm",
+    "network-add",
+    "network-rm",
+    "env-add",
+    "env-rm",
+    "label-add",
+    "label-rm",
+    "container-label-add",
+    "container-label-rm",
+    "secret-add",
+    "secret-rm",
+    "config-add",
+    "config-rm",
+    "mount-add",
+    "mount-rm",
+    "constraint-add",
+    "constraint-rm",
+    "rollback",
+];
 fn create_flags() -> clap::Command {
-    spec_flags(&["image", "force"], None)
+    spec_flags(UPDATE_ONLY, None)
 }
 fn update_flags() -> clap::Command {
     spec_flags(
@@ -2087,6 +2212,9 @@ fn update_flags() -> clap::Command {
             "placement-pref",
             "secret",
             "config",
+            "publish",
+            "network",
+            "mount",
         ],
         None,
     )

@@ -31,6 +31,9 @@ pub async fn create(
     let req: ContainerCreateBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
     refuse_unattachable(&engine, &swarm, &req).await?;
+    if let Some(p) = q.get("platform").filter(|p| !p.is_empty()) {
+        engine.images.check_platform(&req.config.image, p).await?;
+    }
     let resp = engine.create(q.get("name"), req).await?;
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }

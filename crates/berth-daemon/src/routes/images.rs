@@ -259,10 +259,36 @@ pub async fn list(
             return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
         }
     }
+    // before/since name images (moby: the created time strictly before/after theirs);
+    // until is a time (moby: created no later than it).
+    let created = |c: &str| {
+        chrono::DateTime::parse_from_rfc3339(c)
+            .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
+            .unwrap_or(0)
+    };
+    let mut before = None;
+    let mut since = None;
+    for (key, slot) in [("before", &mut before), ("since", &mut since)] {
+        for v in f.get(key).into_iter().flatten() {
+            let img = engine.images.get(v).await?;
+            *slot = Some(created(&img.created));
+        }
+    }
+    let mut until = None;
+    for v in f.get("until").into_iter().flatten() {
+        until = Some(berth_engine::container::filters::parse_until(v)? * 1_000_000_000);
+    }
     let mut images = engine.images.list().await?;
     images.sort_by_key(|i| std::cmp::Reverse(i.created.clone()));
     let mut out = Vec::new();
     for img in images {
+        let t = created(&img.created);
+        if before.is_some_and(|b| t >= b)
+            || since.is_some_and(|s| t <= s)
+            || until.is_some_and(|u| t > u)
+        {
+            continue;
+        }
         if let Some(d) = f.get("dangling") {
             for v in d {
                 if v != "true" && v != "false" && v != "1" && v != "0" {
@@ -497,7 +523,13 @@ pub async fn create(
     let message = q.str("message").to_string();
     let id = engine
         .images
-        .import(body_reader(req), reference, changes, message)
+        .import(
+            body_reader(req),
+            reference,
+            changes,
+            message,
+            q.get("platform"),
+        )
         .await?;
     let body = format!("{}\n", json!({ "status": id }));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())

@@ -44,6 +44,7 @@ impl Engine {
             )));
         }
         validate_host_config(&body)?;
+        super::namespaces::check_modes(&mut body.host_config)?;
         // `--ipc` / `--pid container:X` name a container that must exist.
         for mode in [&body.host_config.ipc_mode, &body.host_config.pid_mode] {
             if let Some(other) = mode.strip_prefix("container:") {
@@ -264,6 +265,10 @@ fn merge_image_config(cfg: &mut ContainerConfig, image: &ContainerConfig) {
     }
     if cfg.working_dir.is_empty() {
         cfg.working_dir = image.working_dir.clone();
+    }
+    // moby cleans the working directory (`/tmp/` -> `/tmp`) before storing it.
+    if cfg.working_dir.starts_with('/') {
+        cfg.working_dir = super::mounts::clean(&cfg.working_dir);
     }
     if cfg.user.is_empty() {
         cfg.user = image.user.clone();

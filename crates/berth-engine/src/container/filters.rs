@@ -114,7 +114,9 @@ pub fn matches_prune(rec: &ContainerRecord, f: &Filters) -> Result<bool> {
 }
 
 /// "10m", "2h30m", unix seconds, or an RFC 3339 timestamp → unix seconds.
-fn parse_until(v: &str) -> Result<i64> {
+/// A `until` filter's cutoff in Unix seconds: a timestamp (Unix or RFC 3339) or a
+/// duration before now (`10m`, `1h30m`).
+pub fn parse_until(v: &str) -> Result<i64> {
     let bad = || EngineError::InvalidParameter(format!("invalid filter 'until={v}'"));
     if let Ok(secs) = v.split('.').next().unwrap_or("").parse::<i64>() {
         if !v.ends_with(|c: char| c.is_ascii_alphabetic()) {

@@ -16,6 +16,7 @@ pub mod logs;
 mod monitor;
 pub mod mounts;
 pub mod names;
+pub mod namespaces;
 pub mod netconnect;
 pub mod observe;
 mod remove;

@@ -106,12 +106,18 @@ pub fn parse_bind(spec: &str) -> Result<MountPoint> {
     })
 }
 
-/// `/a//b/` -> `/a/b`, as Go's filepath.Clean for absolute paths without dots.
-fn clean(p: &str) -> String {
-    let parts: Vec<&str> = p
-        .split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect();
+/// `/a//./b/../c/` -> `/a/c`, as Go's filepath.Clean for absolute paths.
+pub(super) fn clean(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for s in p.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
     format!("/{}", parts.join("/"))
 }
 

@@ -79,6 +79,8 @@ impl Engine {
         if !is_builtin_mode(&rec.host_config.network_mode) {
             self.networks.find(&rec.host_config.network_mode)?;
         }
+        // The donors of `--pid`/`--ipc container:X` are checked before anything is set up.
+        let mut namespaces = self.run_namespaces(rec, dir).await?;
         let image = self.images.get(&rec.image_id).await?;
         let mut layers = self.images.layer_dirs(&image).await?;
         layers.push(self.init_layer.clone());
@@ -100,6 +102,7 @@ impl Engine {
                 (attached.netns, None)
             }
         };
+        namespaces.net = netns;
         let links = self.setup_links(rec).await?;
         self.etc_files(rec, shared, &links.hosts).write(dir)?;
         // Docker creates a missing working directory, whatever the runtime.
@@ -126,7 +129,7 @@ impl Engine {
                 dir,
                 &rootfs,
                 mounts,
-                netns.as_deref(),
+                &namespaces,
                 self.security(),
             )?;
         } else {
@@ -138,7 +141,7 @@ impl Engine {
                 dir,
                 &rootfs,
                 mounts,
-                netns.as_deref(),
+                &namespaces,
                 self.security(),
             )?;
         }

@@ -271,7 +271,13 @@ async fn rename_moves_the_name() {
         .rename("xa1", "bad name")
         .await
         .expect_err("invalid");
-    assert!(e.to_string().starts_with("Invalid container name"), "{e}");
+    // moby wraps reserveName's error: "Error when allocating new name: Invalid container
+    // name (/bad name), ...".
+    assert!(
+        e.to_string()
+            .starts_with("Error when allocating new name: Invalid container name (/bad name)"),
+        "{e}"
+    );
     t.engine.rename("xa1", "xc1").await.expect("rename");
     assert_eq!(t.engine.get("xc1").expect("new name").id, a);
     assert!(t.engine.get("xa1").is_err());

@@ -1,11 +1,12 @@
 //! Unit tests of the engine's lifecycle logic over its seams' fakes (`crate::fakes`): an
 //! `Engine` on a temporary data root with a one-layer test image, no kernel effect, no
 //! privilege. Each file covers one concept: `lifecycle` (create, start, exit, `--rm`,
-//! stop/kill, rm, rename), `policy` (restart back-off), `network` (attach/detach with
+//! stop/kill, rm, rename), `namespaces` (`--ipc`/`--pid` modes), `policy` (restart back-off), `network` (attach/detach with
 //! rollback, published ports, connect/disconnect), `health`, `restore` (daemon restart).
 
 mod health;
 mod lifecycle;
+mod namespaces;
 mod network;
 mod policy;
 mod restore;
@@ -97,6 +98,7 @@ impl TestEngine {
                 Some("testimg:latest".into()),
                 vec!["CMD [\"sh\"]".into()],
                 String::new(),
+                None,
             )
             .await
             .expect("import the test image");

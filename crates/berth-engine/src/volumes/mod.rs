@@ -20,6 +20,8 @@ use tracing::{info, warn};
 
 const RECORD: &str = "volume.json";
 const DATA: &str = "_data";
+/// The label moby gives anonymous volumes.
+pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
 
 /// What `volume create` asks for.
 #[derive(Debug, Clone, Default)]
@@ -167,10 +169,15 @@ impl VolumeStore {
             )));
         }
         validate_options(&name, &opts.options)?;
+        let mut labels = opts.labels;
+        if opts.anonymous {
+            // moby 23+ marks the volumes a container makes for itself.
+            labels.insert(ANONYMOUS_LABEL.into(), String::new());
+        }
         let rec = VolumeRecord {
             name: name.clone(),
             driver,
-            labels: opts.labels,
+            labels,
             options: opts.options,
             created_at: Utc::now(),
             anonymous: opts.anonymous,

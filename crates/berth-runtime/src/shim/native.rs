@@ -73,6 +73,16 @@ impl Native {
                 None => flags |= flag,
             }
         }
+        // A joined PID namespace takes effect for children only: the shim enters it for
+        // the init it is about to clone (and the execs it forks later land there too).
+        if let Some(i) = joins
+            .iter()
+            .position(|(f, _)| *f == CloneFlags::CLONE_NEWPID)
+        {
+            let (flag, path) = joins.remove(i);
+            let f = fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
+            nix::sched::setns(f, flag).map_err(|e| format!("join {}: {e}", path.display()))?;
+        }
         let rel = linux
             .cgroups_path()
             .clone()
@@ -381,6 +391,14 @@ fn init(
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).map_err(|e| io_err("sethostname", e))?;
     }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        set_domainname(d)?;
+    }
+    // Before the read-only paths: /proc/sys is one of them.
+    for (k, v) in linux.sysctl().iter().flatten() {
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
+        fs::write(&path, v).map_err(|e| io_err(&format!("sysctl {k}"), e))?;
+    }
     for p in linux.masked_paths().iter().flatten() {
         mask(p)?;
     }
@@ -409,10 +427,6 @@ fn init(
     } else {
         None
     };
-    for (k, v) in linux.sysctl().iter().flatten() {
-        let path = format!("/proc/sys/{}", k.replace('.', "/"));
-        fs::write(&path, v).map_err(|e| io_err(&format!("sysctl {k}"), e))?;
-    }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
         mount(
             None::<&str>,
@@ -1073,6 +1087,16 @@ pub(super) fn drop_privileges(process: &oci_spec::runtime::Process) -> Result<()
     let ambient = to_set(caps_spec.ambient());
     if !ambient.is_empty() {
         caps::set(None, CapSet::Ambient, &ambient).map_err(|e| io_err("set ambient caps", e))?;
+    }
+    Ok(())
+}
+
+/// `setdomainname(2)`: the NIS domain of the container's UTS namespace (`--domainname`).
+fn set_domainname(d: &str) -> Result<(), String> {
+    // SAFETY: the pointer and length describe `d`'s bytes, which outlive the call.
+    let rc = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+    if rc != 0 {
+        return Err(io_err("setdomainname", std::io::Error::last_os_error()));
     }
     Ok(())
 }
