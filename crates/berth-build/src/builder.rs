@@ -1,11 +1,11 @@
 //! Runs a build through the engine as moby's classic builder does: one image per step (RUN
-//! in a container whose overlay upper dir is committed; COPY/ADD as a layer made from the
+//! in an engine container whose changes the engine commits; COPY/ADD as a layer made from the
 //! copied files; the other instructions as config-only images), the cache consulted before
 //! each step, and docker's progress lines (`Step N/M : ...`, ` ---> id`, `Successfully
 //! built ...`) sent as the JSON message stream `/build` answers with.
 
 use crate::cache::{self, Cache};
-use crate::copy::{self, Lower, Placement};
+use crate::copy::{self, Placement};
 use crate::error::{BuildError, Result};
 use crate::ignore::Matcher;
 use crate::instructions::{self, CmdForm, CopySpec, HealthSpec, Instr, Instruction, Parsed};
@@ -14,6 +14,7 @@ use crate::shell;
 use berth_api::models::{ContainerConfig, ContainerCreateBody, Empty, HealthConfig};
 use berth_engine::container::{AttachStream, WaitCondition};
 use berth_engine::Engine;
+use berth_image::ImageView;
 use berth_inroot::Root;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -875,11 +876,12 @@ impl Builder {
         let result = self.run_container(&cid).await;
         let outcome = match result {
             Ok(0) => {
-                let upper = engine.container_upper_dir(&cid);
-                self.remove_mount_stubs(st, &upper, &active.targets).await;
-                self.commit(st, Some(upper), &cfg, &created_by, &cid)
+                self.remove_mount_stubs(st, &cid, &active.targets).await;
+                engine
+                    .commit_changes(&cid, cfg.clone(), &created_by)
                     .await
                     .map(Some)
+                    .map_err(|e| BuildError::internal("commit", e))
             }
             Ok(code) => Err(BuildError::RunFailed {
                 cmd: argv.join(" "),
@@ -972,7 +974,7 @@ impl Builder {
             Some(f) => Some(self.word(st, ins, f)?),
             None => None,
         };
-        let mut mounted: Option<(PathBuf, tempfile::TempDir)> = None;
+        let mut mounted: Option<(ImageView, tempfile::TempDir)> = None;
         let mut from_key: Option<String> = None;
         let (root, matcher): (PathBuf, Option<Matcher>) = match &from {
             None => (self.context.clone(), Some(self.ignore.clone())),
@@ -1008,8 +1010,9 @@ impl Builder {
                     return Ok(());
                 }
                 from_key = Some(pre);
-                let (root, guard) = self.mount_image(&image).await?;
-                mounted = Some((root.clone(), guard));
+                let (view, guard) = self.mount_image(&image).await?;
+                let root = view.root().to_path_buf();
+                mounted = Some((view, guard));
                 (root, None)
             }
         };
@@ -1030,10 +1033,9 @@ impl Builder {
             let id = st.image.clone();
             self.remember(k, &id);
         }
-        if let Some((_, guard)) = mounted {
-            let dir = guard.path().to_path_buf();
+        if let Some((view, guard)) = mounted {
             let _ = tokio::task::spawn_blocking(move || {
-                let _ = berth_image::snapshot::unmount_rootfs(&dir);
+                drop(view);
                 drop(guard);
             })
             .await;
@@ -1041,33 +1043,34 @@ impl Builder {
         result
     }
 
-    async fn mount_image(&self, image: &str) -> Result<(PathBuf, tempfile::TempDir)> {
+    /// Image `image` mounted (through the image store's [`ImageView`]) in a scratch dir of
+    /// the builder's, for reading its files; dropping the view unmounts it.
+    async fn mount_image(&self, image: &str) -> Result<(ImageView, tempfile::TempDir)> {
         let img = self
             .engine
             .images
             .get(image)
             .await
             .map_err(|e| BuildError::NotFound(e.to_string()))?;
-        let layers = self
+        let dir = self.scratch_dir("from-")?;
+        let view = self
             .engine
             .images
-            .layer_dirs(&img)
+            .view(Some(&img.id), dir.path().to_path_buf())
             .await
-            .map_err(|e| BuildError::internal("layers", e))?;
+            .map_err(|e| BuildError::internal("mounting the source image", e))?;
+        Ok((view, dir))
+    }
+
+    /// A fresh directory under the builder's own scratch space (`builder/tmp` in the data
+    /// root), removed when the guard drops.
+    fn scratch_dir(&self, prefix: &str) -> Result<tempfile::TempDir> {
         let scratch = self.engine.cfg.data_root.join("builder").join("tmp");
-        tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&scratch)
-                .map_err(|e| BuildError::internal("builder tmp", e))?;
-            let dir = tempfile::Builder::new()
-                .prefix("from-")
-                .tempdir_in(&scratch)
-                .map_err(|e| BuildError::internal("builder tmp", e))?;
-            let root = berth_image::snapshot::mount_rootfs(&layers, dir.path())
-                .map_err(|e| BuildError::internal("mounting the source image", e))?;
-            Ok((root, dir))
-        })
-        .await
-        .map_err(|e| BuildError::internal("mount task", e))?
+        std::fs::create_dir_all(&scratch).map_err(|e| BuildError::internal("builder tmp", e))?;
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&scratch)
+            .map_err(|e| BuildError::internal("builder tmp", e))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1101,28 +1104,18 @@ impl Builder {
             };
             digest.push_str(&cache::key(&[&h.name, &content]));
         }
-        // The parent image's layers, lowest first (as the overlay mount wants them).
-        let layers = if st.image.is_empty() {
-            Vec::new()
-        } else {
-            let img = self
-                .engine
-                .images
-                .get(&st.image)
-                .await
-                .map_err(|e| BuildError::NotFound(e.to_string()))?;
-            self.engine
-                .images
-                .layer_dirs(&img)
-                .await
-                .map_err(|e| BuildError::internal("layers", e))?
-        };
+        let parent = (!st.image.is_empty()).then(|| st.image.clone());
         let owner = match &c.chown {
             Some(o) => {
-                let lower = Lower {
-                    layers: layers.iter().rev().cloned().collect(),
+                let spec = self.word(st, ins, o)?;
+                let lower = match &parent {
+                    Some(p) => self.engine.images.files(p).await.map_err(|e| match e {
+                        berth_engine::EngineError::NotFound(m) => BuildError::NotFound(m),
+                        e => BuildError::internal("layers", e),
+                    })?,
+                    None => berth_image::ImageFiles::over(Vec::new()),
                 };
-                copy::parse_chown(&self.word(st, ins, o)?, &lower)?
+                copy::parse_chown(&spec, &lower)?
             }
             None => (0, 0),
         };
@@ -1146,12 +1139,7 @@ impl Builder {
         if self.cached(st, &key, &cfg, Some(&created_by)) {
             return Ok(());
         }
-        let scratch = self.engine.cfg.data_root.join("builder").join("tmp");
-        std::fs::create_dir_all(&scratch).map_err(|e| BuildError::internal("builder tmp", e))?;
-        let up = tempfile::Builder::new()
-            .prefix("copy-")
-            .tempdir_in(&scratch)
-            .map_err(|e| BuildError::internal("builder tmp", e))?;
+        let up = self.scratch_dir("copy-")?;
         let heredocs: Vec<(String, Vec<u8>)> = c
             .heredocs
             .iter()
@@ -1164,11 +1152,23 @@ impl Builder {
                 Ok((h.name.clone(), content.into_bytes()))
             })
             .collect::<Result<_>>()?;
-        let (dest2, matcher2, dir) = (dest.to_string(), matcher.cloned(), up.path().to_path_buf());
+        // The image being built: the parent's layers under the step's upper dir, so the
+        // destination resolves (symlinks included) as it will in the image.
+        let merged = self
+            .engine
+            .images
+            .view(parent.as_deref(), up.path().to_path_buf())
+            .await
+            .map_err(|e| BuildError::internal("mounting the image for COPY", e))?;
+        if merged.is_copy() {
+            // A copy of the layers instead of a mount: the step's changes would not be
+            // apart from the image's files. Refuse rather than commit an empty layer.
+            return Err(BuildError::Internal(
+                "COPY needs an overlay mount of the parent image, and overlay is not available here".into(),
+            ));
+        }
+        let (dest2, matcher2) = (dest.to_string(), matcher.cloned());
         let placed = tokio::task::spawn_blocking(move || -> Result<PathBuf> {
-            // The image being built: the parent's layers under the step's upper dir, so the
-            // destination resolves (symlinks included) as it will in the image.
-            let merged = ImageView::mount(&layers, &dir)?;
             let image_root =
                 Root::at(merged.root()).map_err(|e| BuildError::internal("opening the image", e))?;
             let p = Placement { root: &image_root, owner, chmod };
@@ -1193,7 +1193,9 @@ impl Builder {
             for (name, content) in heredocs {
                 p.write_heredoc(&dest2, &name, &content)?;
             }
-            merged.unmount()
+            merged
+                .into_changes()
+                .map_err(|e| BuildError::internal("unmounting the COPY view", e))
         })
         .await
         .map_err(|e| BuildError::internal("copy task", e))?
@@ -1207,66 +1209,6 @@ impl Builder {
         self.remember(key, &id);
         st.image = id;
         Ok(())
-    }
-}
-
-/// A COPY step's view of the image it writes: an overlay mount of the parent image's
-/// layers over a fresh upper dir (the step's layer), or the bare upper dir for a step on
-/// `FROM scratch`. Unmounted when dropped.
-struct ImageView {
-    dir: PathBuf,
-    root: PathBuf,
-    mounted: bool,
-}
-
-impl ImageView {
-    fn mount(layers: &[PathBuf], dir: &Path) -> Result<ImageView> {
-        if layers.is_empty() {
-            let upper = dir.join("upper");
-            std::fs::create_dir_all(&upper).map_err(|e| BuildError::internal("builder tmp", e))?;
-            return Ok(ImageView {
-                dir: dir.to_path_buf(),
-                root: upper,
-                mounted: false,
-            });
-        }
-        let root = berth_image::snapshot::mount_rootfs(layers, dir)
-            .map_err(|e| BuildError::internal("mounting the image for COPY", e))?;
-        let view = ImageView {
-            dir: dir.to_path_buf(),
-            root,
-            mounted: true,
-        };
-        if dir.join("rootfs.vfs").exists() {
-            // A copy of the layers instead of a mount: the step's changes would not be
-            // in `upper`. Refuse rather than commit an empty layer.
-            return Err(BuildError::Internal(
-                "COPY needs an overlay mount of the parent image, and overlay is not available here".into(),
-            ));
-        }
-        Ok(view)
-    }
-
-    fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Unmounts and returns the upper dir holding the step's changes.
-    fn unmount(mut self) -> Result<PathBuf> {
-        if self.mounted {
-            self.mounted = false;
-            berth_image::snapshot::unmount_rootfs(&self.dir)
-                .map_err(|e| BuildError::internal("unmounting the COPY view", e))?;
-        }
-        Ok(self.dir.join("upper"))
-    }
-}
-
-impl Drop for ImageView {
-    fn drop(&mut self) {
-        if self.mounted {
-            let _ = berth_image::snapshot::unmount_rootfs(&self.dir);
-        }
     }
 }
 

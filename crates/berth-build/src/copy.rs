@@ -6,14 +6,15 @@
 //! but through descriptors ([`berth_inroot`]): a symlink in the context, a stage or an image
 //! is followed only inside that root, so `COPY link/file` with `link -> /etc` reads the
 //! root's own `/etc`, never the host's. Symlinks inside a copied directory are copied as
-//! symlinks. The destination is resolved inside the image being built (an overlay mount of
-//! the parent image over the step's fresh upper dir, made by the builder) and everything is
+//! symlinks. The destination is resolved inside the image being built (a
+//! [`berth_image::ImageView`] of the parent image: its layers under the step's fresh upper
+//! dir) and everything is
 //! written through [`berth_image::TreeWriter`], the hardened writer layers are unpacked
 //! with: nothing is created or changed through a symlink.
 
 use crate::error::{BuildError, Result};
 use crate::ignore::{self, Matcher};
-pub use crate::layers::Lower;
+use berth_image::ImageFiles;
 use berth_image::{EntryKind, EntryMeta, TreeWriter, UnpackOptions};
 use berth_inroot::{tree, Follow, Root};
 use rustix::fs::{FileType, OFlags, Stat};
@@ -335,7 +336,7 @@ pub fn digest(root: &Root, srcs: &[Source], matcher: Option<&Matcher>) -> Result
 }
 
 /// `uid[:gid]` with names looked up in the image's passwd and group files.
-pub fn parse_chown(spec: &str, lower: &Lower) -> Result<(u32, u32)> {
+pub fn parse_chown(spec: &str, lower: &ImageFiles) -> Result<(u32, u32)> {
     let (u, g) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -925,9 +926,7 @@ mod tests {
         )
         .unwrap();
         fs::write(l.path().join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
-        let lower = Lower {
-            layers: vec![l.path().to_path_buf()],
-        };
+        let lower = ImageFiles::over(vec![l.path().to_path_buf()]);
         assert_eq!(parse_chown("1:2", &lower).unwrap(), (1, 2));
         assert_eq!(parse_chown("7", &lower).unwrap(), (7, 7));
         assert_eq!(parse_chown("app", &lower).unwrap(), (1001, 1002));

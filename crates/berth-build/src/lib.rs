@@ -17,8 +17,6 @@ pub mod builder;
 pub mod cache;
 #[cfg(feature = "engine")]
 pub mod copy;
-#[cfg(feature = "engine")]
-pub mod layers;
 
 #[cfg(feature = "engine")]
 pub use builder::{BuildOptions, Builder};

@@ -307,9 +307,9 @@ pub use engine::*;
 #[cfg(feature = "engine")]
 mod engine {
     use super::*;
-    use crate::copy::Lower;
     use crate::secrets::Secrets;
     use berth_api::models::{BindOptions, Mount, TmpfsOptions};
+    use berth_image::ImageFiles;
     use berth_inroot::{tree, Follow, Root};
     use std::collections::HashMap;
     use std::os::fd::AsFd;
@@ -559,11 +559,11 @@ mod engine {
         Ok(a)
     }
 
-    /// Removes from the committed `upper` the mount points the runtime created for the
-    /// RUN's mounts (and the parents it made for them): what did not exist in `lower` and
-    /// is still an empty file or directory. Looked up inside `upper` through descriptors:
-    /// the RUN may have left symlinks there.
-    pub fn remove_stubs(upper: &Path, lower: &Lower, targets: &[String]) {
+    /// Removes from the RUN container's changes (`upper`, its writable layer) the mount
+    /// points the runtime created for the RUN's mounts (and the parents it made for them):
+    /// what did not exist in `lower` and is still an empty file or directory. Looked up
+    /// inside `upper` through descriptors: the RUN may have left symlinks there.
+    pub fn remove_stubs(upper: &Root, lower: &ImageFiles, targets: &[String]) {
         let mut paths: Vec<String> = Vec::new();
         for t in targets {
             let mut p = t.trim_end_matches('/').to_string();
@@ -581,11 +581,8 @@ mod engine {
         // Deepest first, so parents are empty when their turn comes.
         paths.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
         paths.dedup();
-        let Ok(root) = Root::at(upper) else {
-            return;
-        };
         for p in paths {
-            let Ok((dir, name)) = root.parent(&p, None) else {
+            let Ok((dir, name)) = upper.parent(&p, None) else {
                 continue;
             };
             let Ok(Some(st)) = tree::lstat(dir.as_fd(), &name) else {

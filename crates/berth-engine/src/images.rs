@@ -68,6 +68,19 @@ impl Images {
         self.blocking(move |s| s.layer_dirs(&image)).await
     }
 
+    /// The files of image `name`, read without mounting it (`berth_image::ImageFiles`).
+    pub async fn files(&self, name: &str) -> Result<berth_image::ImageFiles> {
+        let name = name.to_string();
+        self.blocking(move |s| s.files(&name)).await
+    }
+
+    /// A writable view of image `name` (`None`: scratch) mounted in the caller's scratch
+    /// directory `dir` (`berth_image::ImageView`).
+    pub async fn view(&self, name: Option<&str>, dir: PathBuf) -> Result<berth_image::ImageView> {
+        let name = name.map(str::to_string);
+        self.blocking(move |s| s.view(name.as_deref(), &dir)).await
+    }
+
     pub async fn tag(&self, source: &str, target: &str) -> Result<()> {
         let (s, t) = (source.to_string(), target.to_string());
         self.blocking(move |st| st.tag(&s, &t)).await?;

@@ -263,6 +263,11 @@ pub fn mount_rootfs(lower_dirs: &[PathBuf], container_dir: &Path) -> Result<Path
     }
 }
 
+/// Whether the rootfs in `container_dir` is a copy of the layers (vfs), not an overlay.
+pub fn is_copied(container_dir: &Path) -> bool {
+    container_dir.join(VFS_MARKER).exists()
+}
+
 /// Unmounts the rootfs; a no-op when not mounted; detaches lazily when busy.
 pub fn unmount_rootfs(container_dir: &Path) -> Result<(), ImageError> {
     let rootfs = container_dir.join("bundle/rootfs");

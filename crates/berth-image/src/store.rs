@@ -1137,6 +1137,23 @@ impl ImageStore {
         Ok((records, reclaimed))
     }
 
+    /// The files of image `name` (id or reference), read without mounting it.
+    pub fn files(&self, name: &str) -> Result<crate::ImageFiles, ImageError> {
+        let mut layers = self.layer_dirs(&self.get(name)?)?;
+        layers.reverse();
+        Ok(crate::ImageFiles::over(layers))
+    }
+
+    /// A writable view of image `name` (`None`: an empty image, `FROM scratch`) mounted in
+    /// `dir`, a scratch directory the caller owns and removes after the view is gone.
+    pub fn view(&self, name: Option<&str>, dir: &Path) -> Result<crate::ImageView, ImageError> {
+        let layers = match name {
+            Some(n) => self.layer_dirs(&self.get(n)?)?,
+            None => Vec::new(),
+        };
+        crate::ImageView::mount(&layers, dir)
+    }
+
     /// Unpacked layer directories of `image`, lowest layer first (overlay wants them
     /// reversed: the engine/snapshot does that).
     pub fn layer_dirs(&self, image: &Image) -> Result<Vec<PathBuf>, ImageError> {

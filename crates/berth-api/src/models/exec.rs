@@ -2,34 +2,41 @@
 
 use super::null_as_default;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-/// `POST /containers/{id}/exec` body.
+/// `POST /containers/{id}/exec` body, in moby's ExecOptions field order (what `berth exec`
+/// sends); fields berth does not know are kept in `extra`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ExecCreateBody {
     #[serde(default)]
-    pub attach_stdin: bool,
-    #[serde(default)]
-    pub attach_stdout: bool,
-    #[serde(default)]
-    pub attach_stderr: bool,
-    #[serde(default)]
-    pub detach_keys: String,
-    #[serde(default)]
-    pub tty: bool,
-    /// [height, width] of the terminal at start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub console_size: Option<Vec<u16>>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub env: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub cmd: Vec<String>,
+    pub user: String,
     #[serde(default)]
     pub privileged: bool,
     #[serde(default)]
-    pub user: String,
+    pub tty: bool,
+    /// [height, width] of the terminal at start (`null` without one).
+    #[serde(default)]
+    pub console_size: Option<Vec<u16>>,
+    #[serde(default)]
+    pub attach_stdin: bool,
+    #[serde(default)]
+    pub attach_stderr: bool,
+    #[serde(default)]
+    pub attach_stdout: bool,
+    /// Read by no daemon (the start body's `Detach` decides); clients send it.
+    #[serde(default)]
+    pub detach: bool,
+    #[serde(default)]
+    pub detach_keys: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub env: Vec<String>,
     #[serde(default)]
     pub working_dir: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub cmd: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// `POST /exec/{id}/start` body.

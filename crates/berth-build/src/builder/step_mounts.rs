@@ -4,11 +4,11 @@
 //! never a secret's or a cache mount's content), and mounting `from=` sources for the RUN.
 
 use super::{Builder, StageState};
-use crate::copy::{self, Lower};
+use crate::copy;
 use crate::error::{BuildError, Result};
 use crate::instructions::{Instruction, Parsed};
 use crate::run_mounts::{self, Active, Kind, RunMount, Sources};
-use std::path::{Path, PathBuf};
+use berth_image::ImageView;
 
 #[derive(Default)]
 pub(super) struct StepMounts {
@@ -21,7 +21,8 @@ pub(super) struct StepMounts {
 /// The mounts while the RUN runs; unmounts `from=` sources when dropped.
 pub(super) struct Activated {
     active: Active,
-    images: Vec<(PathBuf, tempfile::TempDir)>,
+    /// Views of the `from=` images, each in its scratch dir (dropped after the view).
+    images: Vec<(ImageView, tempfile::TempDir)>,
 }
 
 impl std::ops::Deref for Activated {
@@ -33,8 +34,9 @@ impl std::ops::Deref for Activated {
 
 impl Drop for Activated {
     fn drop(&mut self) {
-        for (_, guard) in self.images.drain(..) {
-            let _ = berth_image::snapshot::unmount_rootfs(guard.path());
+        for (view, guard) in self.images.drain(..) {
+            drop(view);
+            drop(guard);
         }
     }
 }
@@ -108,9 +110,9 @@ impl Builder {
         for from in &m.from_images {
             match from.as_deref().filter(|i| !i.is_empty()) {
                 Some(id) => {
-                    let (root, guard) = self.mount_image(id).await?;
-                    roots.push(Some(root.clone()));
-                    images.push((root, guard));
+                    let (view, guard) = self.mount_image(id).await?;
+                    roots.push(Some(view.root().to_path_buf()));
+                    images.push((view, guard));
                 }
                 None => roots.push(None),
             }
@@ -131,29 +133,23 @@ impl Builder {
         Ok(act)
     }
 
-    /// Drops the mount points the runtime created from the RUN's layer.
-    pub(super) async fn remove_mount_stubs(
-        &self,
-        st: &StageState,
-        upper: &Path,
-        targets: &[String],
-    ) {
+    /// Drops the mount points the runtime created from the RUN container's changes.
+    pub(super) async fn remove_mount_stubs(&self, st: &StageState, cid: &str, targets: &[String]) {
         if targets.is_empty() {
             return;
         }
-        let layers = match self.engine.images.get(&st.image).await {
-            Ok(img) => self
-                .engine
-                .images
-                .layer_dirs(&img)
-                .await
-                .unwrap_or_default(),
-            Err(_) => Vec::new(),
+        let lower = match self.engine.images.files(&st.image).await {
+            Ok(files) => files,
+            Err(_) => berth_image::ImageFiles::over(Vec::new()),
         };
-        let mut layers = layers;
-        layers.reverse();
-        let lower = Lower { layers };
-        let (upper, targets) = (upper.to_path_buf(), targets.to_vec());
+        let upper = match self.engine.container_changes(cid) {
+            Ok(root) => root,
+            Err(e) => {
+                tracing::debug!(id = %cid, error = %e, "opening a RUN container's changes");
+                return;
+            }
+        };
+        let targets = targets.to_vec();
         let _ =
             tokio::task::spawn_blocking(move || run_mounts::remove_stubs(&upper, &lower, &targets))
                 .await;

@@ -6,6 +6,7 @@ use crate::catalog::Command;
 use crate::client::Body;
 use crate::session::{Ended, Session};
 use crate::{CmdResult, Ctx, Failure};
+use berth_api::models::ExecCreateBody;
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
@@ -70,6 +71,25 @@ fn daemon_error(e: impl std::fmt::Display) -> Failure {
     Failure::new(e.to_string(), 1)
 }
 
+/// The `POST /containers/{id}/exec` body of `berth exec` (`o.args`: container, command...).
+fn create_body(o: &ExecCmd, env: Vec<String>, console: Option<(u16, u16)>) -> ExecCreateBody {
+    ExecCreateBody {
+        user: o.user.clone().unwrap_or_default(),
+        privileged: o.privileged,
+        tty: o.tty,
+        console_size: console.map(|(h, w)| vec![h, w]),
+        attach_stdin: o.interactive && !o.detach,
+        attach_stderr: !o.detach,
+        attach_stdout: !o.detach,
+        detach: o.detach,
+        detach_keys: o.detach_keys.clone().unwrap_or_default(),
+        env,
+        working_dir: o.workdir.clone().unwrap_or_default(),
+        cmd: o.args[1..].to_vec(),
+        ..Default::default()
+    }
+}
+
 pub fn cmd_exec(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ExecCmd = parse(inv, args)?;
     check_unknown_flag(inv, &o.args)?;
@@ -89,25 +109,14 @@ pub fn cmd_exec(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         }
     }
     let container = &o.args[0];
-    let console = if o.tty {
-        crate::session::terminal_size().map(|(h, w)| json!([h, w]))
+    let size = if o.tty {
+        crate::session::terminal_size()
     } else {
         None
     };
-    let body = json!({
-        "User": o.user.clone().unwrap_or_default(),
-        "Privileged": o.privileged,
-        "Tty": o.tty,
-        "ConsoleSize": console,
-        "AttachStdin": o.interactive && !o.detach,
-        "AttachStderr": !o.detach,
-        "AttachStdout": !o.detach,
-        "Detach": o.detach,
-        "DetachKeys": o.detach_keys.clone().unwrap_or_default(),
-        "Env": env,
-        "WorkingDir": o.workdir.clone().unwrap_or_default(),
-        "Cmd": o.args[1..],
-    });
+    let console = size.map(|(h, w)| json!([h, w]));
+    let body = serde_json::to_value(create_body(&o, env, size))
+        .map_err(|e| Failure::new(e.to_string(), 1))?;
     let c = ctx.client()?;
     let created = c
         .call(
@@ -264,3 +273,81 @@ pub(crate) static COMMANDS: &[Command] = &[
     )
     .aliases(&["attach"]),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The body as `berth exec` built it before the typed model (a `json!` literal).
+    fn before(o: &ExecCmd, env: &[String], console: Option<(u16, u16)>) -> Value {
+        let console = console.map(|(h, w)| json!([h, w]));
+        json!({
+            "User": o.user.clone().unwrap_or_default(),
+            "Privileged": o.privileged,
+            "Tty": o.tty,
+            "ConsoleSize": console,
+            "AttachStdin": o.interactive && !o.detach,
+            "AttachStderr": !o.detach,
+            "AttachStdout": !o.detach,
+            "Detach": o.detach,
+            "DetachKeys": o.detach_keys.clone().unwrap_or_default(),
+            "Env": env,
+            "WorkingDir": o.workdir.clone().unwrap_or_default(),
+            "Cmd": o.args[1..],
+        })
+    }
+
+    #[test]
+    fn typed_exec_body_sends_the_same_bytes() {
+        let lines: &[&[&str]] = &[
+            &["c", "true"],
+            &["-it", "c", "sh"],
+            &[
+                "-d",
+                "-u",
+                "1:2",
+                "-w",
+                "/tmp",
+                "--privileged",
+                "c",
+                "sleep",
+                "9",
+            ],
+            &[
+                "-i",
+                "--detach-keys",
+                "ctrl-x",
+                "-e",
+                "A=1",
+                "c",
+                "sh",
+                "-c",
+                "echo $A",
+            ],
+        ];
+        for args in lines {
+            let o = ExecCmd::try_parse_from(std::iter::once("exec").chain(args.iter().copied()))
+                .unwrap();
+            let env: Vec<String> = o.env.clone();
+            for console in [None, Some((24, 80))] {
+                let typed = serde_json::to_value(create_body(&o, env.clone(), console)).unwrap();
+                let old = before(&o, &env, console);
+                // Body::Json writes the value: equal values are equal bytes on the wire.
+                assert_eq!(typed, old, "{args:?}");
+                assert_eq!(
+                    serde_json::to_vec(&typed).unwrap(),
+                    serde_json::to_vec(&old).unwrap()
+                );
+                let back: ExecCreateBody = serde_json::from_value(typed).unwrap();
+                assert_eq!(back.cmd, o.args[1..].to_vec());
+            }
+        }
+        let odd: ExecCreateBody =
+            serde_json::from_str(r#"{"Cmd":["x"],"Future":{"k":1}}"#).unwrap();
+        assert_eq!(
+            serde_json::to_value(&odd).unwrap()["Future"],
+            json!({"k": 1}),
+            "unknown fields round-trip"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! A container's files: the archive endpoints `docker cp` uses (stat, get, put), export,
-//! changes (`docker diff`) and commit. `cp` and export run chrooted in the container's
+//! changes (`docker diff`) and commit (also a build step's: `container_changes`,
+//! `commit_changes`). `cp` and export run chrooted in the container's
 //! filesystem view ([`fsview`]): every path is resolved by the kernel inside the container. A running container's overlay is mounted in the host
 //! namespace already; a stopped or created one is mounted for the operation and unmounted
 //! after, as docker does (a count per container keeps concurrent operations safe).
@@ -473,6 +474,48 @@ impl Engine {
             }
         }
         r?
+    }
+}
+
+impl Engine {
+    /// The files a stopped container wrote (its writable layer), opened as a directory
+    /// for a client that edits them before [`Engine::commit_changes`] (the builder drops
+    /// the mount points a RUN's mounts left behind). Resolve inside it through the `Root`.
+    pub fn container_changes(&self, name: &str) -> Result<Root> {
+        let c = self.get(name)?;
+        let upper = berth_image::snapshot::upper_dir(&self.dir(&c.id));
+        Root::at(&upper).map_err(|e| EngineError::internal("opening the container's changes", e))
+    }
+
+    /// Commits what container `name` wrote as one layer on its image, with `config` and
+    /// the history line `created_by`: a build step (no pause, no reference, no author).
+    pub async fn commit_changes(
+        &self,
+        name: &str,
+        config: berth_image::ContainerConfig,
+        created_by: &str,
+    ) -> Result<String> {
+        let c = self.get(name)?;
+        let (parent, cid) = (c.record.lock().await.image_id.clone(), c.id.clone());
+        let upper = berth_image::snapshot::upper_dir(&self.dir(&c.id));
+        let store = self.images.store().clone();
+        let created_by = created_by.to_string();
+        tokio::task::spawn_blocking(move || {
+            store
+                .commit(&berth_image::CommitRequest {
+                    parent: &parent,
+                    upper: &upper,
+                    config: &config,
+                    container_id: &cid,
+                    author: "",
+                    comment: "",
+                    created_by: &created_by,
+                    reference: None,
+                })
+                .map_err(map_err)
+        })
+        .await
+        .map_err(|e| EngineError::internal("commit task", e))?
     }
 }
 

@@ -1,8 +1,9 @@
-//! The parent image seen through its layer directories without mounting it: a union
+//! An image's files seen through its layer directories without mounting it: a union
 //! lookup (top layer first, overlay whiteouts and opaque directories honoured, symlinks
 //! followed inside the image) done entirely with descriptors, so a layer's symlink can
-//! never make the builder read a host file. COPY's `--chown=name` (`/etc/passwd`) and the
-//! removal of RUN mount stubs use it; writing goes through a real overlay mount.
+//! never make a reader see a host file. Made by [`crate::ImageStore::files`]; the
+//! builder's COPY `--chown=name` (`/etc/passwd`) and its removal of RUN mount stubs read
+//! the parent image through it, without knowing where the store keeps layers.
 
 use berth_inroot::{tree, Root};
 use rustix::fs::{FileType, Stat};
@@ -15,9 +16,9 @@ use std::path::PathBuf;
 /// Symlinks followed in one lookup (Linux's MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
 
-/// The image below a step: its layer dirs, top first.
-pub struct Lower {
-    pub layers: Vec<PathBuf>,
+/// An image's files: its layer dirs, top first.
+pub struct ImageFiles {
+    layers: Vec<PathBuf>,
 }
 
 /// One directory of the union: its descriptor in each layer where it is visible.
@@ -42,7 +43,13 @@ struct Found {
     stat: Stat,
 }
 
-impl Lower {
+impl ImageFiles {
+    /// The union of `layers` (unpacked layer directories, top first). The store makes
+    /// these for its images; tests make them from plain directories.
+    pub fn over(layers: Vec<PathBuf>) -> ImageFiles {
+        ImageFiles { layers }
+    }
+
     /// `lstat` of `rel` in the image (symlinks on the way followed inside the image, the
     /// last one not); `None` when absent, whited out or unreadable.
     pub fn meta(&self, rel: &str) -> Option<Stat> {
@@ -185,9 +192,7 @@ mod tests {
         fs::write(d.path().join("secret"), "host").unwrap();
         symlink(d.path().join("secret"), top.join("x/host")).unwrap();
         symlink("../../../../../../secret", top.join("x/rel")).unwrap();
-        let lower = Lower {
-            layers: vec![top, bottom],
-        };
+        let lower = ImageFiles::over(vec![top, bottom]);
         assert_eq!(
             lower.read("/etc/passwd").unwrap(),
             b"app:x:1001:1002::/:/bin/sh\n"
