@@ -668,14 +668,25 @@ fn cliremote_ssh_through_dial_stdio() {
 #[test]
 fn cliremote_dial_stdio_speaks_for_the_daemon() {
     let d = TestDaemon::start();
-    // What ssh feeds it: an HTTP request on stdin; the answer comes back on stdout.
-    let out = d
-        .berth(["system", "dial-stdio"])
-        .stdin("GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
-        .run();
-    out.success()
-        .stdout_contains("HTTP/1.1 200")
-        .stdout_contains("OK");
+    // What ssh feeds it: an HTTP request on stdin; the answer comes back on stdout. stdin
+    // stays open past the answer, as a client's does (an immediate EOF half-closes the
+    // connection, and the daemon may then drop it before answering).
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"(printf 'GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n'; sleep 5) | "$0" -H "unix://$1" system dial-stdio"#)
+        .arg(berth_tests::berth_bin())
+        .arg(&d.socket)
+        .env_remove("BERTH_HOST")
+        .env_remove("DOCKER_HOST")
+        .env("BERTH_NO_AUTOSTART", "1")
+        .output()
+        .expect("run dial-stdio");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.contains("HTTP/1.1 200") && stdout.contains("OK"),
+        "{stdout}"
+    );
     let none = cli(
         "berth",
         Path::new("/nonexistent"),

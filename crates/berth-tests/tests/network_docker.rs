@@ -13,10 +13,18 @@ use berth_tests::dockerside::{DockerdIn, Netns, Outside};
 use berth_tests::{eventually, Client, TestDaemon};
 
 /// Host-side rules must not change at all: the test works in its own namespaces.
+/// The host's FORWARD chain, without the accept rules other berth daemons in the host's
+/// namespace (other tests running at the same time) add and remove for their bridges:
+/// this test's daemons run in a namespace of their own and must change nothing else.
 fn host_forward() -> String {
     let mut c = std::process::Command::new("iptables");
     c.args(["-S", "FORWARD"]);
-    berth_tests::run_command(c, None, std::time::Duration::from_secs(30)).stdout
+    berth_tests::run_command(c, None, std::time::Duration::from_secs(30))
+        .stdout
+        .lines()
+        .filter(|l| !l.contains("--comment \"berth:"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[test]
