@@ -14,8 +14,6 @@ use crate::endpoint;
 use crate::format::{from_json, render_list};
 use crate::{config, CmdResult, Ctx, Failure};
 
-const FORMAT_HELP: &str = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
-
 fn fail(e: impl std::fmt::Display) -> Failure {
     Failure::new(e.to_string(), 1)
 }
@@ -274,7 +272,7 @@ pub fn cmd_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 
 #[derive(Parser)]
 struct LsCmd {
-    #[arg(long, help = FORMAT_HELP, value_name = "string")]
+    #[arg(long, help = super::FORMAT_HELP, value_name = "string")]
     format: Option<String>,
     #[arg(short = 'q', long, help = "Only show context names")]
     quiet: bool,

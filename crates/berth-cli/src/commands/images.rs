@@ -158,7 +158,7 @@ struct ImagesCmd {
     filter: Vec<String>,
     #[arg(
         long,
-        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,
@@ -284,7 +284,7 @@ struct HistoryCmd {
     quiet: bool,
     #[arg(
         long,
-        help = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,

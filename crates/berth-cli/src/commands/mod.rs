@@ -30,6 +30,9 @@ use crate::catalog;
 use crate::{help, CmdResult, Ctx, Failure};
 
 /// A command's entry point: the invocation and the words after the command path.
+/// The docker CLI's description of `--format` on list and inspect commands.
+pub(crate) const FORMAT_HELP: &str = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
+
 pub type Handler = fn(&mut Ctx, &Invocation, &[String]) -> CmdResult;
 
 /// How the command was invoked (for usage/error messages): e.g. "container ls".

@@ -9,8 +9,6 @@ use super::Invocation;
 use crate::catalog::Command;
 use crate::{CmdResult, Ctx, Failure};
 
-const FORMAT_HELP: &str = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
-
 #[derive(Parser)]
 pub struct DeployCmd {
     #[arg(
@@ -62,7 +60,7 @@ pub struct ConfigCmd {
 
 #[derive(Parser)]
 pub struct LsCmd {
-    #[arg(long, help = FORMAT_HELP, value_name = "string")]
+    #[arg(long, help = super::FORMAT_HELP, value_name = "string")]
     pub format: Option<String>,
     pub args: Vec<String>,
 }
@@ -78,7 +76,7 @@ pub struct PsCmd {
         value_name = "filter"
     )]
     pub filter: Vec<String>,
-    #[arg(long, help = FORMAT_HELP, value_name = "string")]
+    #[arg(long, help = super::FORMAT_HELP, value_name = "string")]
     pub format: Option<String>,
     #[arg(long, help = "Do not truncate output")]
     pub no_trunc: bool,
@@ -98,7 +96,7 @@ pub struct ServicesCmd {
         value_name = "filter"
     )]
     pub filter: Vec<String>,
-    #[arg(long, help = FORMAT_HELP, value_name = "string")]
+    #[arg(long, help = super::FORMAT_HELP, value_name = "string")]
     pub format: Option<String>,
     pub args: Vec<String>,
 }
