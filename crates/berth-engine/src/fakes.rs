@@ -359,6 +359,24 @@ impl DataPlane for FakePlane {
         lock(&self.bridges).contains(name) || lock(&self.links).contains(name)
     }
 
+    fn ensure_parent(&self, name: &str, dummy: bool) -> berth_net::Result<bool> {
+        self.record(format!("ensure_parent {name} {dummy}"));
+        if self.link_exists(name) {
+            return Ok(false);
+        }
+        if !dummy {
+            // The real plane's checks of `IF.VLAN` (the base must be a known link).
+            berth_net::parent::parse_vlan(name, |b| self.link_exists(b))?;
+        }
+        lock(&self.links).insert(name.to_string());
+        Ok(true)
+    }
+
+    fn delete_link_in(&self, _netns: &Path, ifname: &str) -> berth_net::Result<()> {
+        self.record(format!("delete_link_in {ifname}"));
+        Ok(())
+    }
+
     fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>) -> berth_net::Result<()> {
         self.record(format!("create_netns {}", endpoints.len()));
         if self.failing(PlaneStep::CreateNetns) {
@@ -371,7 +389,8 @@ impl DataPlane for FakePlane {
         })?;
         lock(&self.namespaces).insert(path.to_path_buf());
         let mut links = lock(&self.links);
-        for ep in endpoints {
+        // macvlan/ipvlan links have no host side.
+        for ep in endpoints.into_iter().filter(|e| !e.host_veth.is_empty()) {
             links.insert(ep.host_veth);
         }
         Ok(())
@@ -383,7 +402,9 @@ impl DataPlane for FakePlane {
             return Err(Self::injected());
         }
         lock(&self.endpoints).push(endpoint.clone());
-        lock(&self.links).insert(endpoint.host_veth);
+        if !endpoint.host_veth.is_empty() {
+            lock(&self.links).insert(endpoint.host_veth);
+        }
         Ok(())
     }
 

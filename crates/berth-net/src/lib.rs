@@ -1,5 +1,5 @@
 //! Container networking for berth: Linux bridges, IP address management, network
-//! namespaces with veth pairs (configured over netlink, no `ip` processes), and the
+//! namespaces with veth pairs or macvlan/ipvlan links and their parents (configured over netlink, no `ip` processes), and the
 //! daemon's own nftables table (isolation, masquerade), published ports' reservations, and
 //! the `plane::DataPlane` seam through which the engine reaches all of it.
 //!
@@ -17,6 +17,7 @@ pub mod lb;
 pub mod netlink;
 pub mod netns;
 pub mod nft_probe;
+pub mod parent;
 pub mod plane;
 pub mod ports;
 pub mod route;

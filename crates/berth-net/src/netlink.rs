@@ -14,7 +14,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVeth, InfoVlan, IpVlanFlags, IpVlanMode,
+    LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -90,6 +91,76 @@ impl Netlink {
         self.request(
             &format!("create veth {host}"),
             RouteNetlinkMessage::NewLink(veth_msg(host, peer, ns_fd, mtu, peer_mac)),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// Creates a macvlan or ipvlan link of `parent` named `name` straight into the namespace
+    /// `ns_fd` (`ip link add link PARENT name NAME netns NS type macvlan mode M`); a macvlan
+    /// gets `mac`, an ipvlan keeps its parent's.
+    pub fn add_sublink(
+        &self,
+        name: &str,
+        parent: u32,
+        ns_fd: RawFd,
+        mtu: Option<u32>,
+        mac: [u8; 6],
+        kind: crate::netns::LinkKind,
+    ) -> Result<()> {
+        self.request(
+            &format!("create {} {name}", kind_name(kind)),
+            RouteNetlinkMessage::NewLink(sublink_msg(name, parent, ns_fd, mtu, mac, kind)),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// Creates a dummy link (`ip link add NAME type dummy`); EEXIST is the caller's.
+    pub fn add_dummy(&self, name: &str) -> Result<()> {
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Dummy,
+            )]));
+        self.request(
+            &format!("create dummy link {name}"),
+            RouteNetlinkMessage::NewLink(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// Creates an 802.1q sub-interface (`ip link add link PARENT name NAME type vlan id ID`).
+    pub fn add_vlan(&self, name: &str, parent: u32, id: u16) -> Result<()> {
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m.attributes.push(LinkAttribute::Link(parent));
+        m.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Vlan),
+            LinkInfo::Data(InfoData::Vlan(vec![InfoVlan::Id(id)])),
+        ]));
+        self.request(
+            &format!("create vlan link {name}"),
+            RouteNetlinkMessage::NewLink(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// `ip [-6] route add default dev OIF` (an L3 ipvlan's route: no gateway).
+    pub fn add_default_route_dev(&self, oif: u32, v6: bool) -> Result<()> {
+        let mut m = RouteMessage::default();
+        m.header.address_family = if v6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        m.header.table = RouteHeader::RT_TABLE_MAIN;
+        m.header.protocol = RouteProtocol::Boot;
+        m.header.scope = RouteScope::Link;
+        m.header.kind = RouteType::Unicast;
+        m.attributes.push(RouteAttribute::Oif(oif));
+        self.request(
+            "add default route through the interface",
+            RouteNetlinkMessage::NewRoute(m),
             NLM_F_CREATE | NLM_F_EXCL,
         )
     }
@@ -232,6 +303,69 @@ fn veth_msg(
         LinkInfo::Kind(InfoKind::Veth),
         LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p))),
     ]));
+    m
+}
+
+fn kind_name(kind: crate::netns::LinkKind) -> &'static str {
+    match kind {
+        crate::netns::LinkKind::Veth => "veth",
+        crate::netns::LinkKind::Macvlan(_) => "macvlan",
+        crate::netns::LinkKind::Ipvlan(..) => "ipvlan",
+    }
+}
+
+fn sublink_msg(
+    name: &str,
+    parent: u32,
+    ns_fd: RawFd,
+    mtu: Option<u32>,
+    mac: [u8; 6],
+    kind: crate::netns::LinkKind,
+) -> LinkMessage {
+    use crate::netns::{IpvlanFlag, IpvlanMode, LinkKind, MacvlanMode as M};
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    m.attributes.push(LinkAttribute::Link(parent));
+    m.attributes.push(LinkAttribute::NetNsFd(ns_fd));
+    if let Some(mtu) = mtu {
+        m.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    let info = match kind {
+        LinkKind::Macvlan(mode) => {
+            m.attributes.push(LinkAttribute::Address(mac.to_vec()));
+            let mode = match mode {
+                M::Bridge => MacVlanMode::Bridge,
+                M::Private => MacVlanMode::Private,
+                M::Vepa => MacVlanMode::Vepa,
+                M::Passthru => MacVlanMode::Passthrough,
+            };
+            vec![
+                LinkInfo::Kind(InfoKind::MacVlan),
+                LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(mode)])),
+            ]
+        }
+        LinkKind::Ipvlan(mode, flag) => {
+            let mode = match mode {
+                IpvlanMode::L2 => IpVlanMode::L2,
+                IpvlanMode::L3 => IpVlanMode::L3,
+                IpvlanMode::L3s => IpVlanMode::L3S,
+            };
+            let flags = match flag {
+                IpvlanFlag::Bridge => IpVlanFlags::empty(),
+                IpvlanFlag::Private => IpVlanFlags::Private,
+                IpvlanFlag::Vepa => IpVlanFlags::Vepa,
+            };
+            vec![
+                LinkInfo::Kind(InfoKind::IpVlan),
+                LinkInfo::Data(InfoData::IpVlan(vec![
+                    InfoIpVlan::Mode(mode),
+                    InfoIpVlan::Flags(flags),
+                ])),
+            ]
+        }
+        LinkKind::Veth => vec![LinkInfo::Kind(InfoKind::Veth)],
+    };
+    m.attributes.push(LinkAttribute::LinkInfo(info));
     m
 }
 

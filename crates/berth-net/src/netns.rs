@@ -1,6 +1,8 @@
 //! Named network namespaces (an nsfs bind mount on a file, as `ip netns` keeps them) and the
 //! container's end of an endpoint: a veth pair whose host side joins a bridge and whose
-//! other side becomes `ethN` inside the namespace, with its address and default route.
+//! other side becomes `ethN` inside the namespace — or, on macvlan/ipvlan networks, a
+//! macvlan/ipvlan link of the network's parent interface created straight into the
+//! namespace as `ethN` — with its address and default route.
 //!
 //! Namespace work happens on a short-lived thread of its own: `unshare`/`setns` change only
 //! the calling thread's namespace, and that thread ends with the work, so no thread of the
@@ -15,12 +17,16 @@ use std::path::{Path, PathBuf};
 /// One interface to create for a container.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    /// The host side's name (at most 15 bytes).
+    /// The host side's name (at most 15 bytes); empty for a macvlan/ipvlan link, which has
+    /// no host side (it goes with the namespace).
     pub host_veth: String,
     /// The name inside the namespace ("eth0", "eth1", ...).
     pub ifname: String,
-    /// The bridge the host side joins.
+    /// The host link: the bridge a veth's host side joins, or the parent interface of a
+    /// macvlan/ipvlan link.
     pub bridge: String,
+    /// What kind of link the container gets.
+    pub link: LinkKind,
     pub ip: Ipv4Addr,
     pub prefix: u8,
     /// Default route through this gateway (None: no route out, as on internal networks).
@@ -33,6 +39,50 @@ pub struct Endpoint {
     pub gateway6: Option<Ipv6Addr>,
     /// Extra link-local addresses (`--link-local-ip`) with their prefixes.
     pub link_local: Vec<(std::net::IpAddr, u8)>,
+    /// Per-interface sysctls (`com.docker.network.endpoint.sysctls`): the path under
+    /// /proc/sys without the interface (`["net", "ipv4", "conf", "forwarding"]`: the
+    /// interface's name goes after the third part) and the value.
+    pub sysctls: Vec<(Vec<String>, String)>,
+}
+
+/// The kind of a container's interface.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A veth pair whose host side joins the bridge.
+    #[default]
+    Veth,
+    /// A macvlan link of the parent, in this mode.
+    Macvlan(MacvlanMode),
+    /// An ipvlan link of the parent (it shares the parent's MAC: the endpoint's is unused).
+    Ipvlan(IpvlanMode, IpvlanFlag),
+}
+
+/// `-o macvlan_mode=` (moby's names).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MacvlanMode {
+    #[default]
+    Bridge,
+    Private,
+    Vepa,
+    Passthru,
+}
+
+/// `-o ipvlan_mode=`: l3 and l3s route, so the default route names the interface.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IpvlanMode {
+    #[default]
+    L2,
+    L3,
+    L3s,
+}
+
+/// `-o ipvlan_flag=`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IpvlanFlag {
+    #[default]
+    Bridge,
+    Private,
+    Vepa,
 }
 
 /// Docker's MAC for an address: 02:42 followed by the IPv4 address.
@@ -102,7 +152,8 @@ pub fn create(path: &Path, endpoints: Vec<Endpoint>) -> Result<()> {
             Ok(())
         })();
         if let Err(e) = configured {
-            for ep in &endpoints {
+            // macvlan/ipvlan links go with the namespace.
+            for ep in endpoints.iter().filter(|ep| ep.link == LinkKind::Veth) {
                 let _ = del_by_name(&host, &ep.host_veth);
             }
             let _ = remove_file_mount(&path);
@@ -124,18 +175,31 @@ pub fn add_endpoint(path: &Path, ep: Endpoint) -> Result<()> {
         let ns = Netlink::open()?;
         let r = configure(&host, &ns, ns_fd.as_raw_fd(), &ep, bridge);
         if r.is_err() {
-            let _ = del_by_name(&host, &ep.host_veth);
+            if ep.link == LinkKind::Veth {
+                let _ = del_by_name(&host, &ep.host_veth);
+            } else {
+                // No host side: the link is in the namespace, if it was made.
+                let _ = del_by_name(&ns, &ep.ifname);
+            }
         }
         r
     })
 }
 
+/// The host links the endpoints hang off (bridges, or macvlan/ipvlan parents), looked up
+/// in the host's namespace.
 fn bridge_indexes(endpoints: &[Endpoint]) -> Result<Vec<u32>> {
     endpoints
         .iter()
         .map(|ep| {
-            link_index(&ep.bridge)
-                .ok_or_else(|| NetError::Invalid(format!("bridge {} does not exist", ep.bridge)))
+            link_index(&ep.bridge).ok_or_else(|| match ep.link {
+                LinkKind::Veth => NetError::Invalid(format!("bridge {} does not exist", ep.bridge)),
+                // moby's createMacVlan/createIPVlan wording.
+                _ => NetError::Invalid(format!(
+                    "the requested parent interface {} was not found on the Docker host",
+                    ep.bridge
+                )),
+            })
         })
         .collect()
 }
@@ -147,9 +211,21 @@ pub(crate) fn open_ns(path: impl AsRef<Path>) -> Result<OwnedFd> {
         .map_err(|e| ns_err(p, e))
 }
 
-fn configure(host: &Netlink, ns: &Netlink, ns_fd: i32, ep: &Endpoint, bridge: u32) -> Result<()> {
-    host.add_veth(&ep.host_veth, &ep.ifname, ns_fd, ep.mtu, Some(ep.mac))?;
-    host.set_master_up_by_name(&ep.host_veth, bridge)?;
+/// `host_link`: the bridge's index (a veth) or the parent's (a macvlan/ipvlan link).
+fn configure(
+    host: &Netlink,
+    ns: &Netlink,
+    ns_fd: i32,
+    ep: &Endpoint,
+    host_link: u32,
+) -> Result<()> {
+    match ep.link {
+        LinkKind::Veth => {
+            host.add_veth(&ep.host_veth, &ep.ifname, ns_fd, ep.mtu, Some(ep.mac))?;
+            host.set_master_up_by_name(&ep.host_veth, host_link)?;
+        }
+        kind => host.add_sublink(&ep.ifname, host_link, ns_fd, ep.mtu, ep.mac, kind)?,
+    }
     // This thread is in the container's namespace now: names resolve there.
     let idx = link_index(&ep.ifname).ok_or_else(|| {
         NetError::Invalid(format!("{} missing in the container namespace", ep.ifname))
@@ -160,8 +236,20 @@ fn configure(host: &Netlink, ns: &Netlink, ns_fd: i32, ep: &Endpoint, bridge: u3
             ns.add_addr(idx, *v4, *prefix)?;
         }
     }
+    set_sysctls(&ep.ifname, &ep.sysctls)?;
     ns.set_up(idx)?;
-    if let Some(gw) = ep.gateway {
+    if matches!(
+        ep.link,
+        LinkKind::Ipvlan(IpvlanMode::L3 | IpvlanMode::L3s, _)
+    ) && ep.gateway.is_some()
+    {
+        // An L3 ipvlan routes through its parent: the default route names the device
+        // (moby's `default dev eth0`), for both families.
+        match ns.add_default_route_dev(idx, false) {
+            Err(e) if is_exists(&e) => {}
+            r => r?,
+        }
+    } else if let Some(gw) = ep.gateway {
         match ns.add_default_route(gw) {
             // A second network's gateway: the first one keeps the default route.
             Err(e) if is_exists(&e) => {}
@@ -171,7 +259,16 @@ fn configure(host: &Netlink, ns: &Netlink, ns_fd: i32, ep: &Endpoint, bridge: u3
     // After the link is up: the kernel adds the prefix route of an IPv6 address then.
     if let Some((ip6, prefix6)) = ep.ip6 {
         ns.add_addr6(idx, ip6, prefix6)?;
-        if let Some(gw6) = ep.gateway6 {
+        if matches!(
+            ep.link,
+            LinkKind::Ipvlan(IpvlanMode::L3 | IpvlanMode::L3s, _)
+        ) && ep.gateway6.is_some()
+        {
+            match ns.add_default_route_dev(idx, true) {
+                Err(e) if is_exists(&e) => {}
+                r => r?,
+            }
+        } else if let Some(gw6) = ep.gateway6 {
             match ns.add_default_route6(gw6, idx) {
                 Err(e) if is_exists(&e) => {}
                 r => r?,
@@ -186,12 +283,59 @@ fn configure(host: &Netlink, ns: &Netlink, ns_fd: i32, ep: &Endpoint, bridge: u3
     Ok(())
 }
 
+/// Writes the interface's sysctls. The calling thread is in the container's namespace, and
+/// /proc/sys/net shows the reading thread's namespace. A value already set is not written
+/// (as moby: /proc/sys may be read-only).
+fn set_sysctls(ifname: &str, sysctls: &[(Vec<String>, String)]) -> Result<()> {
+    for (parts, value) in sysctls {
+        let mut path = std::path::PathBuf::from("/proc/sys");
+        for (i, p) in parts.iter().enumerate() {
+            if i == 3 {
+                path.push(ifname);
+            }
+            path.push(p);
+        }
+        let fail = |e: std::io::Error| {
+            NetError::Invalid(format!("unable to write to '{}': {e}", path.display()))
+        };
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => {}
+            _ => {
+                return Err(NetError::Invalid(format!(
+                    "{} is not a sysctl file",
+                    path.display()
+                )))
+            }
+        }
+        if std::fs::read_to_string(&path).is_ok_and(|cur| cur.trim() == value) {
+            continue;
+        }
+        std::fs::write(&path, value).map_err(fail)?;
+    }
+    Ok(())
+}
+
 fn del_by_name(nl: &Netlink, name: &str) -> Result<()> {
     nl.del_link_by_name(name)
 }
 
+/// Deletes the interface `ifname` inside the namespace at `path` (a macvlan/ipvlan link at
+/// `network disconnect`: it has no host side); a missing one is fine.
+pub fn delete_link_in(path: &Path, ifname: &str) -> Result<()> {
+    let (path, ifname) = (path.to_path_buf(), ifname.to_string());
+    on_own_thread(move || {
+        let ns_fd = open_ns(&path)?;
+        nix::sched::setns(&ns_fd, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| ns_err(&path, e.into()))?;
+        delete_host_link(&ifname)
+    })
+}
+
 /// Deletes a host-side veth (its peer goes with it); a missing one is fine.
 pub fn delete_host_link(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Ok(());
+    }
     let Some(idx) = link_index(name) else {
         return Ok(());
     };

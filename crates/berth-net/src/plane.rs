@@ -55,6 +55,11 @@ pub trait DataPlane: Send + Sync {
     fn remove_forward_accept(&self, table: &str) -> Result<()>;
     /// Whether a host link (a bridge) of that name exists.
     fn link_exists(&self, name: &str) -> bool;
+    /// Makes a macvlan/ipvlan network's missing parent (`dummy`: its dummy link, else an
+    /// `IF.VLAN` sub-interface: `crate::parent`); true when made here.
+    fn ensure_parent(&self, name: &str, dummy: bool) -> Result<bool>;
+    /// Deletes the interface `ifname` inside a namespace (a macvlan/ipvlan link: no host side).
+    fn delete_link_in(&self, netns: &Path, ifname: &str) -> Result<()>;
 
     /// A new network namespace kept at `path`, with loopback up and these endpoints; on
     /// failure nothing is left.
@@ -149,6 +154,14 @@ impl DataPlane for HostDataPlane {
 
     fn link_exists(&self, name: &str) -> bool {
         crate::netlink::link_index(name).is_some()
+    }
+
+    fn ensure_parent(&self, name: &str, dummy: bool) -> Result<bool> {
+        crate::parent::ensure(name, dummy)
+    }
+
+    fn delete_link_in(&self, netns: &Path, ifname: &str) -> Result<()> {
+        crate::netns::delete_link_in(netns, ifname)
     }
 
     fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>) -> Result<()> {

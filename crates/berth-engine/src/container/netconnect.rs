@@ -150,8 +150,8 @@ impl Engine {
                 )));
             };
             if let Some(ep) = rec.endpoints.remove(&k) {
-                self.networks.remove_endpoint(&rec.id, &ep).await;
                 let ns = netns_of(&dir, rec.state.pid);
+                self.networks.remove_endpoint(&rec.id, &ep, &ns).await;
                 let r = &mut *rec;
                 self.networks
                     .after_disconnect(&r.id, &ns, &ep, &mut r.endpoints)

@@ -30,6 +30,9 @@ pub struct NetworkRecord {
     pub subnet6: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway6: Option<String>,
+    /// The IPv6 subnet was given without a gateway: inspect shows none (as for IPv4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gateway6_implicit: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_range6: Option<String>,
     #[serde(default)]
@@ -38,7 +41,7 @@ pub struct NetworkRecord {
     pub options: BTreeMap<String, String>,
     #[serde(default)]
     pub ipam_options: BTreeMap<String, String>,
-    /// The Linux bridge.
+    /// The Linux bridge ("" for a macvlan/ipvlan network, which has none).
     pub bridge: String,
     #[serde(default)]
     pub mtu: Option<u32>,
@@ -49,11 +52,23 @@ pub struct NetworkRecord {
     /// The swarm's ingress network (the routing mesh's).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ingress: bool,
+    /// A macvlan/ipvlan network's parent interface (`-o parent`, or its dummy link).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub parent: String,
+    /// The parent was made for this network (its dummy link or an `IF.VLAN`
+    /// sub-interface): it goes with the network's last user of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub parent_created: bool,
 }
 
 impl NetworkRecord {
     pub fn is_swarm(&self) -> bool {
         self.scope == "swarm"
+    }
+
+    /// Whether the network is a Linux bridge of berth's (not a macvlan/ipvlan network).
+    pub fn has_bridge(&self) -> bool {
+        !self.bridge.is_empty()
     }
 }
 

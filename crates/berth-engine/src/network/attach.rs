@@ -230,7 +230,18 @@ impl Networks {
         .await?;
         undo.netns = Some(path.clone());
         undo.veths.push(host_veth.clone());
-        let plan = ports::plan(&a.ports, &self.port_cfg)?;
+        // The network's `host_binding_ipv4` replaces the daemon's `--ip` (checked at create).
+        // (The default bridge's shows the daemon's own.)
+        let binding =
+            super::bridge_opts::host_binding(&rec.options)?.filter(|_| !mode::is_default(&rec));
+        let port_cfg = match binding {
+            Some(ip) => ports::PortConfig {
+                default_ip: ip,
+                ..self.port_cfg.clone()
+            },
+            None => self.port_cfg.clone(),
+        };
+        let plan = ports::plan(&a.ports, &port_cfg)?;
         let published = ports::reserve(&plan, ip, &*self.plane)?;
         ep.ports = published.iter().map(|(m, _)| m.clone()).collect();
         if !published.is_empty() {
@@ -255,7 +266,7 @@ impl Networks {
         ep.ip = ip.to_string();
         ep.prefix = prefix;
         ep.gateway = rec.gateway.clone();
-        ep.mac = netns::mac_string(mac);
+        ep.mac = super::vlan::shown_mac(&rec, mac);
         ep.host_veth = host_veth;
         ipv6::fill_endpoint(&mut ep, &rec, ip6);
         endpoints.insert(rec.name.clone(), ep);
@@ -366,7 +377,7 @@ impl Networks {
         ep.ip = ip.to_string();
         ep.prefix = prefix;
         ep.gateway = net.gateway.clone();
-        ep.mac = netns::mac_string(mac);
+        ep.mac = super::vlan::shown_mac(net, mac);
         ep.host_veth = host_veth;
         ep.ifname = ifname.to_string();
         ipv6::fill_endpoint(ep, net, ip6);
@@ -377,11 +388,31 @@ impl Networks {
     /// Undoes `add_endpoint` for a running container (`network disconnect`): its names on
     /// the network, the address, the veth. (Its published ports move or go in
     /// `after_disconnect`.)
-    pub async fn remove_endpoint(&self, container_id: &str, ep: &EndpointRecord) {
+    pub async fn remove_endpoint(&self, container_id: &str, ep: &EndpointRecord, ns: &Path) {
         self.dns.remove_network(container_id, &ep.network_id);
         self.release(&ep.network_id, container_id);
         let hv = ep.host_veth.clone();
         if hv.is_empty() {
+            // A macvlan/ipvlan link has no host side: it is deleted in the namespace.
+            let vlan = self
+                .lock()
+                .get(&ep.network_id)
+                .is_some_and(|n| !n.rec.has_bridge());
+            if vlan {
+                let ifname = if ep.ifname.is_empty() {
+                    "eth0".to_string()
+                } else {
+                    ep.ifname.clone()
+                };
+                let (p, plane) = (ns.to_path_buf(), self.plane.clone());
+                let _ = blocking(move || {
+                    if let Err(e) = plane.delete_link_in(&p, &ifname) {
+                        warn!(ifname = %ifname, error = %e, "cannot delete the interface");
+                    }
+                    Ok(())
+                })
+                .await;
+            }
             return;
         }
         let plane = self.plane.clone();

@@ -125,6 +125,7 @@ pub(super) fn build(
         enable_ipv6: pool6.is_some(),
         subnet6: pool6.as_ref().map(|p| p.subnet.to_string()),
         gateway6: pool6.as_ref().map(|p| p.gateway.to_string()),
+        gateway6_implicit: false,
         ip_range6: None,
         labels: BTreeMap::new(),
         options,
@@ -133,6 +134,8 @@ pub(super) fn build(
         mtu: cfg.mtu,
         scope: String::new(),
         ingress: false,
+        parent: String::new(),
+        parent_created: false,
     };
     Ok(Some(Net {
         rec,

@@ -118,8 +118,15 @@ pub(super) fn create_pool(
     Ok((Some(pool.subnet.to_string()), Some(pool)))
 }
 
-/// Fills the record's IPv6 fields from its pool.
-pub(super) fn fill_record(rec: &mut NetworkRecord, subnet: Option<String>, pool: Option<&Pool>) {
+/// Fills the record's IPv6 fields from its pool; `req`: what the client gave (a subnet
+/// given without a gateway shows none in inspect, as Docker shows the pool as given).
+pub(super) fn fill_record(
+    rec: &mut NetworkRecord,
+    req: &Request6,
+    subnet: Option<String>,
+    pool: Option<&Pool>,
+) {
+    rec.gateway6_implicit = req.subnet.is_some() && req.gateway.is_none();
     rec.subnet6 = subnet;
     if let Some(p) = pool {
         rec.gateway6 = Some(p.gateway.to_string());
@@ -237,7 +244,7 @@ pub fn requested_address(ep: &berth_api::models::EndpointSettings) -> Result<Opt
 pub(super) fn ipam_config(rec: &NetworkRecord) -> Option<serde_json::Value> {
     let s = rec.subnet6.as_ref()?;
     let mut cfg = serde_json::json!({ "Subnet": s });
-    if let Some(g) = rec.gateway6.as_ref() {
+    if let Some(g) = rec.gateway6.as_ref().filter(|_| !rec.gateway6_implicit) {
         cfg["Gateway"] = serde_json::json!(g);
     }
     if let Some(r) = rec.ip_range6.as_ref() {

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod attach;
+pub mod bridge_opts;
 pub mod config;
 pub mod default_bridge;
 pub mod dns;
@@ -18,6 +19,8 @@ pub mod port_proxy;
 pub mod ports;
 mod state;
 pub mod swarm;
+pub mod sysctls;
+pub mod vlan;
 
 pub use mode::is_builtin_mode;
 
@@ -165,6 +168,18 @@ impl Networks {
             swarm: swarm::Local::default(),
         };
         for net in n.lock().values() {
+            if !net.rec.has_bridge() {
+                // A macvlan/ipvlan network's own parent comes back as moby's driver
+                // restores it (a user's parent is the user's).
+                if net.rec.parent_created {
+                    if let Some(spec) = vlan::spec_of(&net.rec) {
+                        if let Err(e) = n.plane.ensure_parent(&spec.parent, spec.dummy) {
+                            warn!(network = %net.rec.name, error = %e, "cannot restore the network's parent interface");
+                        }
+                    }
+                }
+                continue;
+            }
             if let Err(e) = setup_bridge(&*n.plane, &net.rec) {
                 warn!(network = %net.rec.name, error = %e, "cannot restore the network's bridge");
             }
@@ -208,7 +223,11 @@ impl Networks {
             let nets = self.lock();
             let mut v: Vec<&Net> = nets.values().collect();
             v.sort_by_key(|n| n.rec.created);
-            v.iter().map(|n| rules_of(&n.rec)).collect()
+            // macvlan/ipvlan traffic never crosses the host's netfilter: no rules.
+            v.iter()
+                .filter(|n| n.rec.has_bridge())
+                .map(|n| rules_of(&n.rec))
+                .collect()
         };
         let mut port_rules = Vec::new();
         for p in self
@@ -272,7 +291,7 @@ impl Networks {
     /// iptables rules. Logged, so the user learns what happened.
     pub(super) fn restore_plumbing(&self, rec: &NetworkRecord) -> Result<()> {
         let mut rewrite = false;
-        if !self.plane.link_exists(&rec.bridge) {
+        if rec.has_bridge() && !self.plane.link_exists(&rec.bridge) {
             warn!(network = %rec.name, bridge = %rec.bridge, "the network's bridge was removed: recreating it");
             setup_bridge(&*self.plane, rec)?;
             rewrite = true;
@@ -370,24 +389,39 @@ impl Networks {
         } else {
             req.driver.clone()
         };
-        if driver != "bridge" {
+        if driver != "bridge" && !vlan::is_vlan_driver(&driver) {
             return Err(EngineError::NotFound(format!(
                 "plugin \"{driver}\" not found"
             )));
         }
         let id = new_id();
-        let mtu = match req.options.get("com.docker.network.driver.mtu") {
+        let vlan_spec = vlan::is_vlan_driver(&driver)
+            .then(|| vlan::spec(&driver, &id, &req.options))
+            .transpose()?;
+        if vlan_spec.is_none() {
+            bridge_opts::check(&req.options)?;
+        }
+        let mtu = match req
+            .options
+            .get("com.docker.network.driver.mtu")
+            .filter(|_| vlan_spec.is_none())
+        {
             Some(v) => Some(v.parse::<u32>().map_err(|_| {
                 EngineError::InvalidParameter(format!("invalid MTU value \"{v}\""))
             })?),
             None => None,
         };
-        let bridge_name = req
-            .options
-            .get("com.docker.network.bridge.name")
-            .cloned()
-            .unwrap_or_else(|| format!("br-{}", &id[..12]));
-        bridge::validate_name(&bridge_name).map_err(net_err)?;
+        let bridge_name = if vlan_spec.is_some() {
+            String::new()
+        } else {
+            req.options
+                .get("com.docker.network.bridge.name")
+                .cloned()
+                .unwrap_or_else(|| format!("br-{}", &id[..12]))
+        };
+        if vlan_spec.is_none() {
+            bridge::validate_name(&bridge_name).map_err(net_err)?;
+        }
         let gateway = req
             .gateway
             .as_deref()
@@ -410,7 +444,10 @@ impl Networks {
                     req.name
                 )));
             }
-            if nets.values().any(|n| n.rec.bridge == bridge_name) {
+            if let Some(spec) = &vlan_spec {
+                vlan::check_parent(&driver, spec, nets.values().map(|n| &n.rec))?;
+            }
+            if vlan_spec.is_none() && nets.values().any(|n| n.rec.bridge == bridge_name) {
                 return Err(EngineError::Conflict(format!(
                     "bridge name {bridge_name} is already in use by another network"
                 )));
@@ -465,6 +502,7 @@ impl Networks {
                 enable_ipv6: req.enable_ipv6,
                 subnet6: None,
                 gateway6: None,
+                gateway6_implicit: false,
                 ip_range6: None,
                 labels: req.labels,
                 options: req.options,
@@ -473,8 +511,13 @@ impl Networks {
                 mtu,
                 scope: String::new(),
                 ingress: false,
+                parent: vlan_spec
+                    .as_ref()
+                    .map(|v| v.parent.clone())
+                    .unwrap_or_default(),
+                parent_created: false,
             };
-            ipv6::fill_record(&mut rec, subnet6, pool6.as_ref());
+            ipv6::fill_record(&mut rec, &req.v6, subnet6, pool6.as_ref());
             // Reserved under the lock so a concurrent create sees the name and subnet.
             nets.insert(
                 id.clone(),
@@ -488,26 +531,46 @@ impl Networks {
             );
             rec
         };
-        let r = rec.clone();
+        let mut r = rec.clone();
         let path = self.dir.join(format!("{id}.json"));
         let plane = self.plane.clone();
+        let spec = vlan_spec.clone();
         let made = blocking(move || {
-            setup_bridge(&*plane, &r)?;
+            match &spec {
+                Some(v) => {
+                    r.parent_created = plane.ensure_parent(&v.parent, v.dummy).map_err(net_err)?
+                }
+                None => setup_bridge(&*plane, &r)?,
+            }
             berth_api::atomic::write_json(&path, &r)
-                .map_err(|e| EngineError::internal("cannot store network", e))
+                .map_err(|e| EngineError::internal("cannot store network", e))?;
+            Ok(r)
         })
         .await
-        .and_then(|()| self.apply_firewall());
-        if let Err(e) = made {
-            self.lock().remove(&id);
-            let b = rec.bridge.clone();
-            let plane = self.plane.clone();
-            let _ = blocking(move || plane.remove_bridge(&b).map_err(net_err)).await;
-            let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
-            let _ = self.apply_firewall();
-            return Err(e);
-        }
-        info!(network = %rec.name, subnet = %rec.subnet, bridge = %rec.bridge, "network created");
+        .and_then(|r| {
+            self.apply_firewall()?;
+            Ok(r)
+        });
+        let rec = match made {
+            Ok(r) => {
+                if let Some(n) = self.lock().get_mut(&id) {
+                    n.rec = r.clone();
+                }
+                r
+            }
+            Err(e) => {
+                self.lock().remove(&id);
+                let b = rec.bridge.clone();
+                let plane = self.plane.clone();
+                if vlan_spec.is_none() {
+                    let _ = blocking(move || plane.remove_bridge(&b).map_err(net_err)).await;
+                }
+                let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
+                let _ = self.apply_firewall();
+                return Err(e);
+            }
+        };
+        info!(network = %rec.name, subnet = %rec.subnet, bridge = %rec.bridge, parent = %rec.parent, "network created");
         Ok(rec)
     }
 
@@ -541,8 +604,12 @@ impl Networks {
             }
             nets.remove(&rec.id);
         }
+        // A parent made for macvlan/ipvlan networks goes with the last of them using it
+        // (moby 28's parentHasSingleUser); one the admin made stays.
+        let drop_parent =
+            rec.parent_created && !self.lock().values().any(|n| n.rec.parent == rec.parent);
         let path = self.dir.join(format!("{}.json", rec.id));
-        let (b, plane) = (rec.bridge.clone(), self.plane.clone());
+        let (r, plane) = (rec.clone(), self.plane.clone());
         blocking(move || {
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -550,7 +617,16 @@ impl Networks {
                 }
                 _ => {}
             }
-            plane.remove_bridge(&b).map_err(net_err)
+            if r.has_bridge() {
+                plane.remove_bridge(&r.bridge).map_err(net_err)
+            } else {
+                if drop_parent {
+                    if let Err(e) = plane.delete_host_link(&r.parent) {
+                        warn!(parent = %r.parent, error = %e, "cannot delete the network's parent interface");
+                    }
+                }
+                Ok(())
+            }
         })
         .await?;
         self.apply_firewall()?;
@@ -565,7 +641,7 @@ impl Networks {
         if nets.values().any(|n| !n.users.is_empty()) {
             return;
         }
-        for n in nets.values() {
+        for n in nets.values().filter(|n| n.rec.has_bridge()) {
             if let Err(e) = self.plane.remove_bridge(&n.rec.bridge) {
                 warn!(bridge = %n.rec.bridge, error = %e, "cannot remove bridge");
             }
@@ -592,6 +668,16 @@ impl Networks {
     ) -> Result<Endpoint> {
         // Checked before anything is taken: an error leaves no lease behind.
         let link_local = link_local(&ep.link_local_ips)?;
+        let sysctls = sysctls::parse(&ep.driver_opts)?;
+        let vlan = vlan::spec_of(net);
+        if let Some(v) = &vlan {
+            if matches!(v.link, berth_net::netns::LinkKind::Ipvlan(..)) && ep.mac_request.is_some()
+            {
+                return Err(EngineError::InvalidParameter(
+                    "ipvlan interfaces do not support custom mac address assignment".into(),
+                ));
+            }
+        }
         let ip = {
             let mut nets = self.lock();
             let n = nets
@@ -636,13 +722,24 @@ impl Networks {
             .map(|n| n.prefix_len())
             .unwrap_or(24);
         let gateway: Ipv4Addr = net.gateway.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
+        // A macvlan/ipvlan network without parent reaches nothing: moby treats it as
+        // internal (no default route).
+        let routed = !net.internal && !vlan.as_ref().is_some_and(|v| v.dummy);
         let mut endpoint = Endpoint {
-            host_veth: veth_name(container_id, &net.id),
+            host_veth: if vlan.is_some() {
+                String::new()
+            } else {
+                veth_name(container_id, &net.id)
+            },
             ifname: ifname.to_string(),
-            bridge: net.bridge.clone(),
+            bridge: vlan
+                .as_ref()
+                .map(|v| v.parent.clone())
+                .unwrap_or_else(|| net.bridge.clone()),
+            link: vlan.as_ref().map(|v| v.link).unwrap_or_default(),
             ip,
             prefix,
-            gateway: (!net.internal).then_some(gateway),
+            gateway: routed.then_some(gateway),
             mtu: net.mtu,
             mac: ep
                 .mac_request
@@ -652,8 +749,12 @@ impl Networks {
             ip6: None,
             gateway6: None,
             link_local,
+            sysctls,
         };
         ipv6::endpoint(net, ip6, &mut endpoint);
+        if !routed {
+            endpoint.gateway6 = None;
+        }
         Ok(endpoint)
     }
 
@@ -719,10 +820,7 @@ fn rules_of(rec: &NetworkRecord) -> firewall::NetRules {
         subnet: rec.subnet.clone(),
         subnet6: rec.subnet6.clone().filter(|_| rec.enable_ipv6),
         internal: rec.internal,
-        masquerade: rec
-            .options
-            .get("com.docker.network.bridge.enable_ip_masquerade")
-            .is_none_or(|v| v != "false"),
+        masquerade: bridge_opts::masquerade(&rec.options),
     }
 }
 
@@ -862,12 +960,14 @@ pub fn endpoint_request(ep: &berth_api::models::EndpointSettings) -> Result<Endp
         "" => None,
         m => Some(parse_mac(m)?),
     };
+    let driver_opts = ep.driver_opts.clone().unwrap_or_default();
+    sysctls::parse(&driver_opts)?;
     Ok(EndpointRecord {
         aliases,
         ipv4_request: ip,
         ipv6_request: ip6,
         link_local_ips,
-        driver_opts: ep.driver_opts.clone().unwrap_or_default(),
+        driver_opts,
         mac_request,
         links: ep.links.clone().unwrap_or_default(),
         ..Default::default()

@@ -134,6 +134,7 @@ impl Networks {
             enable_ipv6: false,
             subnet6: None,
             gateway6: None,
+            gateway6_implicit: false,
             ip_range6: None,
             labels: n.labels.clone(),
             options,
@@ -142,6 +143,8 @@ impl Networks {
             mtu: None,
             scope: "swarm".into(),
             ingress: n.ingress,
+            parent: String::new(),
+            parent_created: false,
         };
         {
             let mut nets = self.lock();

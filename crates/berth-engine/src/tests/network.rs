@@ -334,3 +334,206 @@ fn published_port_plans() {
     .expect_err("port");
     assert_eq!(e.to_string(), "invalid port specification: \"http\"");
 }
+
+fn vlan_request(name: &str, driver: &str, subnet: &str, opts: &[(&str, &str)]) -> CreateRequest {
+    CreateRequest {
+        name: name.into(),
+        driver: driver.into(),
+        subnet: Some(subnet.into()),
+        gateway: Some(subnet.replace(".0/24", ".1")),
+        options: opts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn macvlan_and_ipvlan_networks_make_parents_links_and_give_them_back() {
+    use berth_net::netns::{IpvlanFlag, IpvlanMode, LinkKind, MacvlanMode};
+    let t = TestEngine::new().await;
+    // The admin's interface.
+    t.plane.links.lock().unwrap().insert("eth9".into());
+    // An IF.VLAN parent is made (and owned by the network); no bridge, no rules.
+    let mv = t
+        .engine
+        .network_create(vlan_request(
+            "mv",
+            "macvlan",
+            "10.252.0.0/24",
+            &[("parent", "eth9.42"), ("macvlan_mode", "private")],
+        ))
+        .await
+        .expect("macvlan");
+    assert!(mv.bridge.is_empty() && mv.parent == "eth9.42" && mv.parent_created);
+    assert!(t.plane.links.lock().unwrap().contains("eth9.42"));
+    assert!(t
+        .plane
+        .bridges
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|b| !b.is_empty()));
+    // A container gets a macvlan link of the parent with Docker's MAC and the gateway.
+    let id = t
+        .run(None, json!({"HostConfig": {"NetworkMode": "mv"}}))
+        .await;
+    let made = t
+        .plane
+        .endpoints
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("ep");
+    assert_eq!(made.link, LinkKind::Macvlan(MacvlanMode::Private));
+    assert_eq!(
+        (made.bridge.as_str(), made.host_veth.as_str()),
+        ("eth9.42", "")
+    );
+    assert_eq!(made.ip, Ipv4Addr::new(10, 252, 0, 2));
+    assert_eq!(made.gateway, Some(Ipv4Addr::new(10, 252, 0, 1)));
+    assert_eq!(made.mac, [0x02, 0x42, 10, 252, 0, 2]);
+    // Removing the network with a user is refused; after the container, the parent goes.
+    assert!(t.engine.network_remove("mv").await.is_err());
+    t.engine.kill(&id, None).await.expect("kill");
+    t.until_status(&id, Status::Exited).await;
+    t.engine.remove(&id, true).await.expect("rm");
+    t.engine.network_remove("mv").await.expect("rm net");
+    assert!(!t.plane.links.lock().unwrap().contains("eth9.42"));
+
+    // ipvlan: the admin's parent stays; a second ipvlan network on it is refused; a
+    // custom MAC is refused at start, and leaves no lease behind.
+    let iv = t
+        .engine
+        .network_create(vlan_request(
+            "iv",
+            "ipvlan",
+            "10.253.0.0/24",
+            &[
+                ("parent", "eth9"),
+                ("ipvlan_mode", "l3"),
+                ("ipvlan_flag", "private"),
+            ],
+        ))
+        .await
+        .expect("ipvlan");
+    assert!(!iv.parent_created);
+    let e = t
+        .engine
+        .network_create(vlan_request(
+            "iv2",
+            "ipvlan",
+            "10.254.0.0/24",
+            &[("parent", "eth9")],
+        ))
+        .await
+        .expect_err("shared ipvlan parent");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "network dm-{} is already using parent interface eth9",
+            &iv.id[..12]
+        )
+    );
+    let id = t
+        .run(None, json!({"HostConfig": {"NetworkMode": "iv"}}))
+        .await;
+    let made = t
+        .plane
+        .endpoints
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("ep");
+    assert_eq!(
+        made.link,
+        LinkKind::Ipvlan(IpvlanMode::L3, IpvlanFlag::Private)
+    );
+    let shown = crate::network::api::container_endpoint(
+        &t.record(&id).await,
+        &t.record(&id).await.endpoints["iv"],
+    );
+    assert_eq!(shown.mac_address, "", "an ipvlan link has its parent's MAC");
+    t.engine.kill(&id, None).await.expect("kill");
+    t.until_status(&id, Status::Exited).await;
+    let bad = t
+        .create(
+            None,
+            json!({"HostConfig": {"NetworkMode": "iv"}, "MacAddress": "92:d0:c6:0a:29:33"}),
+        )
+        .await
+        .expect("create");
+    let e = t.engine.start(&bad).await.expect_err("custom mac");
+    assert_eq!(
+        e.to_string(),
+        "ipvlan interfaces do not support custom mac address assignment"
+    );
+    assert!(t.engine.networks.users(&iv.id).is_empty());
+    t.engine.remove(&id, true).await.expect("rm");
+    t.engine.remove(&bad, true).await.expect("rm");
+    t.engine.network_remove("iv").await.expect("rm net");
+    assert!(
+        t.plane.links.lock().unwrap().contains("eth9"),
+        "the admin's parent stays"
+    );
+
+    // No parent: the network's own dummy link, and no default route (moby: internal).
+    let nd = t
+        .engine
+        .network_create(vlan_request("nd", "macvlan", "10.252.0.0/24", &[]))
+        .await
+        .expect("dummy parent");
+    assert_eq!(nd.parent, format!("dm-{}", &nd.id[..12]));
+    assert!(nd.parent_created);
+    let id = t
+        .run(None, json!({"HostConfig": {"NetworkMode": "nd"}}))
+        .await;
+    let made = t
+        .plane
+        .endpoints
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("ep");
+    assert_eq!(made.gateway, None);
+    t.engine.kill(&id, None).await.expect("kill");
+    t.until_status(&id, Status::Exited).await;
+    t.engine.remove(&id, true).await.expect("rm");
+    t.engine.network_remove("nd").await.expect("rm net");
+    assert!(!t.plane.links.lock().unwrap().contains(&nd.parent));
+
+    // Bad options: moby's words, nothing made.
+    let e = t
+        .engine
+        .network_create(vlan_request(
+            "x",
+            "macvlan",
+            "10.252.0.0/24",
+            &[("parent", "eth7.5")],
+        ))
+        .await
+        .expect_err("missing base");
+    assert_eq!(
+        e.to_string(),
+        "-o parent interface was not found on the host: eth7"
+    );
+    let e = t
+        .engine
+        .network_create(vlan_request(
+            "x",
+            "macvlan",
+            "10.252.0.0/24",
+            &[("parent", "nosuch")],
+        ))
+        .await
+        .expect_err("missing parent");
+    assert_eq!(
+        e.to_string(),
+        "invalid subinterface vlan name nosuch, example formatting is eth0.10"
+    );
+    assert!(t.engine.networks.find("x").is_err());
+}

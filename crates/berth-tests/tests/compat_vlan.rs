@@ -1,0 +1,168 @@
+//! Differential scenarios of the macvlan and ipvlan drivers (prefix `compat_vlan_`): the
+//! same commands against a private dockerd and a private berth daemon
+//! (`berth_tests::differential`). Each script makes its own parent, a dummy link named
+//! after its shell's pid (`bvPID`, up), deletes it on exit (a trap, so also on failure),
+//! and shows it as `PARENT`. Traffic goes only between the containers it creates.
+
+use berth_tests::differential::{Differ, Moby28, Scenario};
+
+const S: Scenario = Scenario::DEFAULT;
+const M: Moby28 = Moby28::DEFAULT;
+
+/// Every script starts with this: the parent, its clean-up, and its name normalised.
+macro_rules! with_parent {
+    ($body:expr) => {
+        concat!(
+            "P=bv$$; ip link add $P type dummy && ip link set $P up || exit 9\n",
+            "trap 'ip link del $P 2>/dev/null; ip link del $P.42 2>/dev/null; ip link del $P.43 2>/dev/null' EXIT\n",
+            "{\n",
+            $body,
+            "\n} 2>&1 | sed \"s/$P/PARENT/g\""
+        )
+    };
+}
+
+/// macvlan networks: create, inspect, list, containers on them.
+#[test]
+fn compat_vlan_macvlan() {
+    Differ::start().check(&[
+        Scenario {
+            name: "a macvlan network and two containers that reach each other",
+            run: with_parent!(
+                "docker network create -d macvlan --subnet $SUBA.0/24 --gateway $SUBA.1 -o parent=$P mv >/dev/null; echo $?\n\
+                 docker network ls --filter driver=macvlan --format '{{.Name}} {{.Driver}} {{.Scope}}'\n\
+                 docker network inspect -f '{{.Driver}} {{json .Options}} {{json .IPAM.Config}} {{.Internal}}' mv\n\
+                 docker run -d --name a --network mv --ip $SUBA.10 busybox sleep 60 >/dev/null\n\
+                 docker run --rm --network mv busybox sh -c \"ip -o -4 addr show eth0 | awk '{print \\$4}'; ip route; ping -c1 -W2 $SUBA.10 >/dev/null && echo reached\"\n\
+                 docker inspect -f '{{.NetworkSettings.Networks.mv.IPAddress}} {{.NetworkSettings.Networks.mv.MacAddress}} {{.NetworkSettings.Networks.mv.Gateway}}' a\n\
+                 docker exec a cat /sys/class/net/eth0/address\n\
+                 docker rm -f a >/dev/null; docker network rm mv"
+            ),
+            ..S
+        },
+        Scenario {
+            name: "a macvlan network with an IF.VLAN parent makes and removes the sub-interface",
+            run: with_parent!(
+                "docker network create -d macvlan --subnet $SUBA.0/24 -o parent=$P.42 mv >/dev/null; echo $?\n\
+                 ip -d link show $P.42 | grep -o 'vlan protocol 802.1Q id 42'\n\
+                 docker network inspect -f '{{json .Options}}' mv\n\
+                 docker network rm mv >/dev/null\n\
+                 ip link show $P.42 >/dev/null 2>&1; echo \"after rm: $?\"\n\
+                 ip link add link $P name $P.43 type vlan id 43\n\
+                 docker network create -d macvlan --subnet $SUBB.0/24 -o parent=$P.43 mv2 >/dev/null; echo $?\n\
+                 docker network rm mv2 >/dev/null\n\
+                 ip link show $P.43 >/dev/null 2>&1; echo \"a vlan made by the admin stays: $?\""
+            ),
+            ..S
+        },
+        Scenario {
+            name: "an --internal macvlan network has no default route",
+            run: with_parent!(
+                "docker network create -d macvlan --internal --subnet $SUBA.0/24 --gateway $SUBA.1 -o parent=$P mi >/dev/null; echo $?\n\
+                 docker network inspect -f '{{.Internal}}' mi\n\
+                 docker run --rm --network mi busybox ip route\n\
+                 docker network rm mi"
+            ),
+            ..S
+        },
+        Scenario {
+            name: "macvlan with IPv6",
+            run: with_parent!(
+                "docker network create -d macvlan --ipv6 --subnet $SUBA.0/24 --gateway $SUBA.1 --subnet fd5c:7:1::/64 --gateway fd5c:7:1::1 -o parent=$P m6 >/dev/null; echo $?\n\
+                 docker network inspect -f '{{.EnableIPv6}} {{len .IPAM.Config}}' m6\n\
+                 docker run --rm --network m6 --ip6 fd5c:7:1::20 busybox sh -c \"ip -6 -o addr show eth0 scope global | awk '{print \\$4}'; ip -6 route | grep default | awk '{print \\$1, \\$2, \\$3}'\"\n\
+                 docker network rm m6"
+            ),
+            ..S
+        },
+        Scenario {
+            name: "macvlan refusals",
+            run: with_parent!(
+                "docker network create -d macvlan --subnet $SUBA.0/24 -o parent=nosuchif0 x; echo $?\n\
+                 docker network create -d macvlan --subnet $SUBA.0/24 -o parent=nosuchif0.5 x; echo $?\n\
+                 docker network create -d macvlan --subnet $SUBA.0/24 -o parent=$P.5000 x; echo $?\n\
+                 docker network create -d macvlan --subnet $SUBA.0/24 -o parent=$P -o macvlan_mode=bogus x; echo $?\n\
+                 docker network create -d macvlan --subnet $SUBA.0/24 -o parent=lo x; echo $?\n\
+                 docker network create -d macvlan --subnet $SUBA.0/24 -o parent=$P m1 >/dev/null; echo $?\n\
+                 docker network create -d macvlan --subnet $SUBA.128/25 -o parent=$P m2; echo $?\n\
+                 docker network ls --filter driver=macvlan --format '{{.Name}}'\n\
+                 docker network rm m1"
+            ),
+            ..S
+        },
+        Scenario {
+            name: "two macvlan networks on one parent (moby 28 allows it but for passthru)",
+            run: with_parent!(
+                "docker network create -d macvlan --subnet $SUBA.0/24 -o parent=$P m1 >/dev/null; echo $?\n\
+                 docker network create -d macvlan --subnet $SUBB.0/24 -o parent=$P m2 >/dev/null; echo $?\n\
+                 docker network ls --filter driver=macvlan --format '{{.Name}}' | sort\n\
+                 docker network rm m1 m2 >/dev/null 2>&1; true"
+            ),
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some("0\n0\nm1\nm2"),
+                stderr: Some(""),
+                why: "moby 23+ lets macvlan networks share a parent (not in passthru mode); \
+                      20.10 refused any second network on a parent",
+            }),
+            ..S
+        },
+    ]);
+}
+
+/// ipvlan networks: modes, the shared MAC, the refusals.
+#[test]
+fn compat_vlan_ipvlan() {
+    Differ::start().check(&[
+        Scenario {
+            name: "an ipvlan l2 network and two containers that reach each other",
+            run: with_parent!(
+                "docker network create -d ipvlan --subnet $SUBA.0/24 --gateway $SUBA.1 -o parent=$P iv >/dev/null; echo $?\n\
+                 docker network inspect -f '{{.Driver}} {{json .Options}}' iv\n\
+                 docker run -d --name a --network iv --ip $SUBA.10 busybox sleep 60 >/dev/null\n\
+                 docker run --rm --network iv busybox sh -c \"ip route; ping -c1 -W2 $SUBA.10 >/dev/null && echo reached\"\n\
+                 docker inspect -f '{{.NetworkSettings.Networks.iv.IPAddress}} mac={{.NetworkSettings.Networks.iv.MacAddress}}' a\n\
+                 test \"$(docker exec a cat /sys/class/net/eth0/address)\" = \"$(cat /sys/class/net/$P/address)\" && echo parent MAC\n\
+                 docker run --rm --network iv --mac-address 92:d0:c6:0a:29:40 busybox true; echo $?\n\
+                 docker rm -f a >/dev/null; docker network rm iv"
+            ),
+            moby28: None,
+            ..S
+        },
+        Scenario {
+            name: "an ipvlan l3 network routes through the interface",
+            run: with_parent!(
+                "docker network create -d ipvlan --subnet $SUBA.0/24 -o parent=$P -o ipvlan_mode=l3 iv3 >/dev/null; echo $?\n\
+                 docker network inspect -f '{{json .Options}}' iv3\n\
+                 docker run --rm --network iv3 busybox ip route\n\
+                 docker network rm iv3"
+            ),
+            ..S
+        },
+        Scenario {
+            name: "ipvlan refusals",
+            run: with_parent!(
+                "docker network create -d ipvlan --subnet $SUBA.0/24 -o parent=$P -o ipvlan_mode=l9 x; echo $?\n\
+                 docker network create -d ipvlan --subnet $SUBA.0/24 -o parent=$P -o ipvlan_flag=zz x; echo $?\n\
+                 docker network create -d ipvlan --subnet $SUBA.0/24 -o parent=lo x; echo $?\n\
+                 docker network create -d ipvlan --subnet $SUBA.0/24 -o parent=$P i1 >/dev/null; echo $?\n\
+                 docker network create -d ipvlan --subnet $SUBB.0/24 -o parent=$P i2 2>&1 | sed 's/dm-[0-9a-f]*/dm-ID/'\n\
+                 docker network ls --filter driver=ipvlan --format '{{.Name}}'\n\
+                 docker network rm i1"
+            ),
+            ..S
+        },
+        Scenario {
+            name: "an ipvlan network without parent gets a dummy one",
+            run: with_parent!(
+                "docker network create -d ipvlan --subnet $SUBA.0/24 iv >/dev/null; echo $?\n\
+                 id=$(docker network inspect -f '{{.Id}}' iv | cut -c1-12)\n\
+                 ip -d link show dm-$id | grep -o dummy\n\
+                 docker network inspect -f '{{json .Options}} {{.Internal}}' iv\n\
+                 docker network rm iv >/dev/null\n\
+                 ip link show dm-$id >/dev/null 2>&1 || echo dummy gone"
+            ),
+            ..S
+        },
+    ]);
+}
