@@ -62,7 +62,9 @@ pub fn ensure(name: &str, dummy: bool) -> Result<bool> {
         .map_err(|_| NetError::Invalid(format!("invalid parent interface name {name:?}")))?;
     let nl = Netlink::open()?;
     if dummy {
-        nl.add_dummy(name)?;
+        // moby returns the kernel's error as is.
+        nl.add_dummy(name)
+            .map_err(|e| NetError::Invalid(go_errno(&e)))?;
     } else {
         let Missing::Vlan { base, id } = parse_vlan(name, |b| link_index(b).is_some())? else {
             return Err(NetError::Invalid(format!("bad parent {name}")));
@@ -72,8 +74,12 @@ pub fn ensure(name: &str, dummy: bool) -> Result<bool> {
                 "failed to find master interface {base} on the Docker host"
             ))
         })?;
-        nl.add_vlan(name, base_idx, id)
-            .map_err(|e| NetError::Invalid(format!("failed to create {name} vlan link: {e}")))?;
+        nl.add_vlan(name, base_idx, id).map_err(|e| {
+            NetError::Invalid(format!(
+                "failed to create {name} vlan link: {}",
+                go_errno(&e)
+            ))
+        })?;
     }
     let idx = link_index(name)
         .ok_or_else(|| NetError::Invalid(format!("link {name} vanished after creation")))?;
@@ -82,6 +88,23 @@ pub fn ensure(name: &str, dummy: bool) -> Result<bool> {
         return Err(e);
     }
     Ok(true)
+}
+
+/// A netlink error as Go's syscall.Errno prints it (`operation not supported`), the words
+/// moby's messages carry.
+fn go_errno(e: &NetError) -> String {
+    match e {
+        NetError::Netlink { source, .. } => {
+            let text = source.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            let mut c = text.chars();
+            match c.next() {
+                Some(f) => f.to_lowercase().chain(c).collect(),
+                None => String::new(),
+            }
+        }
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +116,15 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(m) => format!("{m:?}"),
         }
+    }
+
+    #[test]
+    fn kernel_errors_read_as_go_prints_them() {
+        let e = NetError::Netlink {
+            op: "create dummy link x".into(),
+            source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
+        };
+        assert_eq!(go_errno(&e), "operation not supported");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! dockerd 20.10 can answer, and plain checks where it cannot (options it ignores or that
 //! berth refuses). Traffic goes only to the containers the tests create and to loopback.
 
-use berth_tests::differential::{Differ, Scenario};
+use berth_tests::differential::{Differ, Moby28, Scenario};
 use berth_tests::{Client, TestDaemon};
 
 const S: Scenario = Scenario::DEFAULT;
@@ -26,6 +26,13 @@ fn compat_netopt_ipv6_ipam() {
             run: "docker network create --ipv6 --subnet fd5c:7:4::/64 n1 >/dev/null; echo $?\n\
                   docker network create --ipv6 --subnet fd5c:7:4::/56 n2; echo $?\n\
                   docker network create --ipv6 --subnet fd5c:7:4::/64 n3; echo $?",
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some("0\n1\n1"),
+                stderr: Some("Error response from daemon: invalid pool request: Pool overlaps with other one on this address space\n\
+                              Error response from daemon: invalid pool request: Pool overlaps with other one on this address space"),
+                why: "moby 25+ prefixes IPAM pool errors with \"invalid pool request: \" (as for IPv4)",
+            }),
             ..S
         },
     ]);

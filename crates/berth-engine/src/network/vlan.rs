@@ -1,7 +1,7 @@
 //! macvlan and ipvlan networks (moby's drivers): no bridge, each container gets a
 //! macvlan/ipvlan link of the network's parent interface (berth-net `netns::LinkKind`).
 //! Here: the `-o` options (`parent`, `macvlan_mode`, `ipvlan_mode`, `ipvlan_flag`) checked
-//! with moby's words, the parent a network gets (no parent: its own dummy link `dm-<id12>`,
+//! with moby's words, the parent a network gets (no parent: its own dummy link `dm-<id12>` or `di-<id12>`,
 //! which also leaves its containers without a default route, as moby treats such a
 //! network as internal), and the parents two networks may not share.
 
@@ -25,9 +25,11 @@ pub struct VlanSpec {
     pub link: LinkKind,
 }
 
-/// The network's dummy parent: `dm-` and the id's first 12 digits (moby's getDummyName).
-pub fn dummy_name(id: &str) -> String {
-    format!("dm-{}", &id[..12.min(id.len())])
+/// The network's dummy parent: `dm-` (macvlan) or `di-` (ipvlan) and the id's first 12
+/// digits (moby's getDummyName, one prefix per driver).
+pub fn dummy_name(driver: &str, id: &str) -> String {
+    let prefix = if driver == "ipvlan" { "di" } else { "dm" };
+    format!("{prefix}-{}", &id[..12.min(id.len())])
 }
 
 fn invalid(msg: String) -> EngineError {
@@ -81,7 +83,7 @@ pub fn spec(driver: &str, id: &str, options: &BTreeMap<String, String>) -> Resul
     }
     Ok(if parent.is_empty() {
         VlanSpec {
-            parent: dummy_name(id),
+            parent: dummy_name(driver, id),
             dummy: true,
             link,
         }
@@ -130,7 +132,7 @@ pub fn check_parent<'a>(
         let msg = if driver == "ipvlan" {
             format!(
                 "network {} is already using parent interface {}",
-                dummy_name(&other.id),
+                dummy_name(driver, &other.id),
                 new.parent
             )
         } else if passthru(new) {
@@ -273,7 +275,7 @@ mod tests {
             .expect_err("ipvlan");
         assert_eq!(
             e.to_string(),
-            "network dm-cccccccccccc is already using parent interface eth9"
+            "network di-cccccccccccc is already using parent interface eth9"
         );
     }
 }

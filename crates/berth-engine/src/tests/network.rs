@@ -433,7 +433,7 @@ async fn macvlan_and_ipvlan_networks_make_parents_links_and_give_them_back() {
     assert_eq!(
         e.to_string(),
         format!(
-            "network dm-{} is already using parent interface eth9",
+            "network di-{} is already using parent interface eth9",
             &iv.id[..12]
         )
     );
