@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 mod build_output;
 
 #[derive(Parser)]
-struct BuildCmd {
+pub(crate) struct BuildCmd {
     #[arg(
         short = 't',
         long = "tag",
@@ -79,7 +79,7 @@ struct BuildCmd {
         help = "Set platform if server is multi-platform capable",
         value_name = "string"
     )]
-    platform: Option<String>,
+    pub(crate) platform: Option<String>,
     #[arg(
         long,
         help = "Secret to expose to the build (format: \"id=mysecret[,src=/local/secret]\")",
@@ -99,7 +99,7 @@ struct BuildCmd {
         value_name = "strings"
     )]
     cache_from: Vec<String>,
-    args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 fn fail(msg: impl Into<String>) -> Failure {
@@ -186,6 +186,11 @@ fn is_tar(data: &[u8]) -> bool {
 
 pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: BuildCmd = parse(inv, args)?;
+    run_build(ctx, inv, o)
+}
+
+/// A build with parsed flags (`build`, and `buildx build` once its own flags are checked).
+pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd) -> CmdResult {
     inv.exactly(&o.args, 1)?;
     if o.output.len() > 1 {
         return Err(fail("multiple outputs are not supported"));

@@ -1,6 +1,8 @@
 //! Command table, docker-style flag parsing errors, and shared helpers.
 
 pub mod build;
+pub mod builder;
+pub mod buildx;
 pub mod containers;
 pub mod context;
 pub mod create;
@@ -9,6 +11,7 @@ mod create_golden;
 pub mod exec;
 pub mod files;
 pub mod images;
+pub mod manifest;
 pub mod mount_opts;
 pub mod network;
 pub mod network_connect;
@@ -157,7 +160,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
             Some(sub) if sub.starts_with('-') => {
                 let msg = flag_message(sub);
                 return print_failure(Failure::new(
-                    format!("{msg}\n\nUsage:  berth {first}\n\nRun 'berth {first} --help' for more information"),
+                    format!("{msg}\n\nUsage:  berth {}\n\nRun 'berth {first} --help' for more information", g.use_line()),
                     125,
                 ));
             }
@@ -168,7 +171,8 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     let Some(cmd) = catalog::find(&path) else {
         let msg = match path.split_once(' ') {
             Some((g, _)) => format!(
-                "berth: unknown command: berth {path}\n\nUsage:  berth {g}\n\nRun 'berth {g} --help' for more information"
+                "berth: unknown command: berth {path}\n\nUsage:  berth {}\n\nRun 'berth {g} --help' for more information",
+                catalog::group(g).map(|x| x.use_line()).unwrap_or_else(|| g.to_string())
             ),
             None => format!(
                 "berth: unknown command: berth {path}\n\nRun 'berth --help' for more information"
