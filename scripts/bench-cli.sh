@@ -105,7 +105,9 @@ if want complete; then
         || die "start failed"
     n=$(bcli __complete rm '' | grep -c '^bench-cli-') && [ "$n" -eq "$N" ] \
         || die "berth completes $n of $N names"
-    n=$(dcli __complete rm '' | grep -c '^bench-cli-') && [ "$n" -eq "$N" ] \
+    # docker 28 completes only stopped containers for rm (without --force): the 2 running
+    # ones are left out.
+    n=$(dcli __complete rm '' | grep -c '^bench-cli-') && [ "$n" -ge $((N - 2)) ] \
         || die "docker completes $n of $N names"
     echo "==> (b) completion, $RUNS runs each"
     for c in "${COMPLETE_CASES[@]}"; do

@@ -89,7 +89,8 @@ fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
         if !matches!(line.trim(), "y" | "Y") {
-            return Err(Failure::new("builder prune has been cancelled", 1));
+            // docker 28: a cancelled prune is no failure (exit 0, nothing more printed).
+            return Ok(0);
         }
     }
     let (out, space) = prune_build_cache(ctx, o.all, &o.filter, o.keep_storage)?;
