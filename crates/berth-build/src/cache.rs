@@ -198,10 +198,8 @@ pub fn prune(
     let map = Cache::records(data_root);
     let records = describe(&map, &facts);
     let keys = plan(&records, opts);
-    let size_of: BTreeMap<String, u64> = records
-        .iter()
-        .map(|r| (r.image.clone(), r.size))
-        .collect();
+    let size_of: BTreeMap<String, u64> =
+        records.iter().map(|r| (r.image.clone(), r.size)).collect();
     // Records whose image is gone go too, unreported: they were no cache any more.
     let mut dropped = keys.clone();
     dropped.extend(
@@ -210,8 +208,7 @@ pub fn prune(
             .cloned(),
     );
     let mut doomed: Vec<String> = Cache::forget(data_root, &dropped);
-    let kept: std::collections::HashSet<String> =
-        Cache::records(data_root).into_values().collect();
+    let kept: std::collections::HashSet<String> = Cache::records(data_root).into_values().collect();
     doomed.retain(|i| !kept.contains(i));
     doomed.sort();
     doomed.dedup();
@@ -310,7 +307,10 @@ mod prune_tests {
         assert!(r("k1").shared && r("k2").shared && r("k3").shared);
         assert!(!r("k4").shared && !r("k5").shared);
         assert_eq!((r("k4").size, r("k5").size), (50, 20));
-        assert!(recs.iter().all(|r| r.id != "k6"), "a record of a gone image is none");
+        assert!(
+            recs.iter().all(|r| r.id != "k6"),
+            "a record of a gone image is none"
+        );
         let plan_of = |o: PruneOptions| plan(&recs, &o);
         assert_eq!(plan_of(PruneOptions::default()), ["k4", "k5"]);
         assert_eq!(

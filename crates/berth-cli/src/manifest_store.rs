@@ -14,13 +14,13 @@ pub struct Platform {
     pub architecture: String,
     #[serde(default)]
     pub os: String,
-    #[serde(rename = "os.version", default, skip_serializing_if = "String::is_empty")]
-    pub os_version: String,
     #[serde(
-        rename = "os.features",
+        rename = "os.version",
         default,
-        skip_serializing_if = "Vec::is_empty"
+        skip_serializing_if = "String::is_empty"
     )]
+    pub os_version: String,
+    #[serde(rename = "os.features", default, skip_serializing_if = "Vec::is_empty")]
     pub os_features: Vec<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub variant: String,
@@ -246,6 +246,8 @@ mod tests {
             Err(StoreError::NotFound(_))
         ));
         s.remove("127.0.0.1:5000/m:latest").expect("rm");
-        assert!(s.get("127.0.0.1:5000/m:latest", "127.0.0.1:5000/a:v1").is_err());
+        assert!(s
+            .get("127.0.0.1:5000/m:latest", "127.0.0.1:5000/a:v1")
+            .is_err());
     }
 }

@@ -5,8 +5,7 @@
 
 use crate::client::{read_small, registry_host, status_error, RegistryConfig, Session};
 use crate::documents::{
-    MT_DOCKER_LIST, MT_DOCKER_MANIFEST, MT_OCI_INDEX, MT_OCI_MANIFEST, MT_SCHEMA1,
-    MT_SCHEMA1_PLAIN,
+    MT_DOCKER_LIST, MT_DOCKER_MANIFEST, MT_OCI_INDEX, MT_OCI_MANIFEST, MT_SCHEMA1, MT_SCHEMA1_PLAIN,
 };
 use crate::error::RegistryError;
 use crate::AuthConfig;
@@ -60,9 +59,7 @@ impl Repository {
     /// `GET /v2/<repo>/manifests/<tag or digest>`; `None` when the registry does not have it.
     pub fn manifest(&self, reference: &str) -> Result<Option<RawManifest>, RegistryError> {
         let url = self.session.url(&format!("manifests/{reference}"));
-        let r = self
-            .session
-            .fetch("GET", &url, Some(&ACCEPT.join(", ")))?;
+        let r = self.session.fetch("GET", &url, Some(&ACCEPT.join(", ")))?;
         let code = r.status().as_u16();
         if code == 404 {
             return Ok(None);

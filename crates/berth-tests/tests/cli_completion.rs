@@ -176,9 +176,7 @@ fn clicomp_bash_and_zsh_complete_commands_flags_and_names() {
     let bash_script = root
         .path()
         .join("usr/share/bash-completion/completions/berth");
-    let zsh_script = root
-        .path()
-        .join("usr/share/zsh/vendor-completions/_berth");
+    let zsh_script = root.path().join("usr/share/zsh/vendor-completions/_berth");
     let fish_script = root
         .path()
         .join("usr/share/fish/vendor_completions.d/berth.fish");

@@ -126,7 +126,11 @@ fn climan_create_annotate_push_inspect_like_docker() {
         "/v2/multi/manifests/v1",
         "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json",
     );
-    assert_eq!(sha256(&served), lines[2], "the digest printed is the list's");
+    assert_eq!(
+        sha256(&served),
+        lines[2],
+        "the digest printed is the list's"
+    );
     // The docker CLI pushes the same list to the same digest.
     let again = d
         .docker(["manifest", "push", &list])
@@ -148,7 +152,10 @@ fn climan_create_annotate_push_inspect_like_docker() {
         .stderr_contains(&format!("No such manifest: {list}"));
     let remote = same(&d, cfg, &["manifest", "inspect", "--insecure", &list]);
     remote.success();
-    assert_eq!(remote.stdout, local.stdout, "the registry has the list as built");
+    assert_eq!(
+        remote.stdout, local.stdout,
+        "the registry has the list as built"
+    );
     same(&d, cfg, &["manifest", "inspect", "--insecure", "-v", &list])
         .success()
         .stdout_contains(&format!("\"Ref\": \"{list}@{digest_a}\""));
@@ -189,7 +196,12 @@ fn climan_create_annotate_push_inspect_like_docker() {
         vec!["manifest", "create", "--insecure", "--amend", &list3, "BAD"],
         vec!["manifest", "inspect"],
         vec!["manifest", "inspect", "a", "b", "c"],
-        vec!["manifest", "inspect", "--insecure", &format!("{r}/nothing:v1")],
+        vec![
+            "manifest",
+            "inspect",
+            "--insecure",
+            &format!("{r}/nothing:v1"),
+        ],
         vec!["manifest", "inspect", &list3, &b],
         vec!["manifest", "inspect", "Bad:Ref"],
         vec!["manifest", "frobnicate"],

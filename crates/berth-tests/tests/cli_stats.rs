@@ -60,8 +60,10 @@ fn watch(d: &TestDaemon, client: Client, args: &[&str], late: &str) -> String {
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_secs(2));
             let mut c = Command::new(berth_tests::berth_bin());
-            c.args(["-H", &host, "run", "-d", "--name", &late, "busybox", "sleep", "60"])
-                .env("BERTH_NO_AUTOSTART", "1");
+            c.args([
+                "-H", &host, "run", "-d", "--name", &late, "busybox", "sleep", "60",
+            ])
+            .env("BERTH_NO_AUTOSTART", "1");
             run_command(c, None, Duration::from_secs(30)).success();
         })
     };
@@ -77,12 +79,18 @@ fn clistats_live_view_redraws_in_place_shows_new_containers_and_stops_on_ctrl_c(
     d.berth(["run", "-d", "--name", "first", "busybox", "sleep", "60"])
         .run()
         .success();
-    for (client, late) in [(Client::Docker, "late-docker"), (Client::Berth, "late-berth")] {
+    for (client, late) in [
+        (Client::Docker, "late-docker"),
+        (Client::Berth, "late-berth"),
+    ] {
         let screen = watch(&d, client, &["stats"], late);
         let name = client.name();
         assert!(screen.contains("\x1b[H"), "{name}: cursor home\n{screen:?}");
         assert!(screen.contains("CONTAINER ID"), "{name}: table\n{screen:?}");
-        assert!(screen.contains("first"), "{name}: first container\n{screen:?}");
+        assert!(
+            screen.contains("first"),
+            "{name}: first container\n{screen:?}"
+        );
         assert!(
             screen.contains(late),
             "{name}: the container started meanwhile joins\n{screen:?}"
@@ -103,7 +111,10 @@ fn clistats_live_view_redraws_in_place_shows_new_containers_and_stops_on_ctrl_c(
         .run()
         .success();
     let screen = watch(&d, Client::Berth, &["stats", "--all"], "late-all");
-    assert!(screen.contains("stopped") && screen.contains("late-all"), "{screen:?}");
+    assert!(
+        screen.contains("stopped") && screen.contains("late-all"),
+        "{screen:?}"
+    );
     // --no-stream: one plain table, no escape sequences, exit 0 (through both CLIs).
     for client in [Client::Berth, Client::Docker] {
         let out = d

@@ -81,7 +81,9 @@ fn fail(msg: impl Into<String>) -> Failure {
 
 /// The builder named by `--builder` / `BUILDX_BUILDER`: only berth's own.
 fn check_builder(name: Option<&str>) -> Result<(), Failure> {
-    let env = std::env::var("BUILDX_BUILDER").ok().filter(|s| !s.is_empty());
+    let env = std::env::var("BUILDX_BUILDER")
+        .ok()
+        .filter(|s| !s.is_empty());
     match name.map(str::to_string).or(env) {
         Some(n) if n != BUILDER => Err(fail(format!(
             "no builder {n:?} found: berth has one builder, {BUILDER:?}"
@@ -96,12 +98,7 @@ fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let refuse = |what: &str| -> Result<(), Failure> {
         Err(fail(format!("{what} is not supported by berth's builder")))
     };
-    if o
-        .build
-        .platform
-        .as_deref()
-        .is_some_and(|p| p.contains(','))
-    {
+    if o.build.platform.as_deref().is_some_and(|p| p.contains(',')) {
         refuse("a multi-platform build (--platform with several platforms)")?;
     }
     if o.push {
@@ -149,7 +146,11 @@ fn engine(ctx: &mut Ctx) -> Result<(String, String), Failure> {
 fn cmd_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: LsCmd = parse(inv, args)?;
     inv.none(&o.args)?;
-    if let Some(f) = o.format.as_deref().filter(|f| !f.is_empty() && *f != "table") {
+    if let Some(f) = o
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty() && *f != "table")
+    {
         return Err(fail(format!(
             "--format {f:?} is not supported by berth's buildx ls (only the table)"
         )));
@@ -235,8 +236,14 @@ fn cmd_du(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         sum.push_str(&format!("Shared:\t{}\n", human_size(shared as f64)));
         sum.push_str(&format!("Private:\t{}\n", human_size(private as f64)));
     }
-    sum.push_str(&format!("Reclaimable:\t{}\n", human_size(reclaimable as f64)));
-    sum.push_str(&format!("Total:\t{}\n", human_size((shared + private) as f64)));
+    sum.push_str(&format!(
+        "Reclaimable:\t{}\n",
+        human_size(reclaimable as f64)
+    ));
+    sum.push_str(&format!(
+        "Total:\t{}\n",
+        human_size((shared + private) as f64)
+    ));
     crate::format::write_tabbed(&mut std::io::stdout(), &sum);
     Ok(0)
 }
@@ -251,13 +258,7 @@ pub(crate) static COMMANDS: &[Command] = &[
         cmd_build,
     )
     .aliases(&["buildx b"]),
-    Command::new(
-        "buildx du",
-        "",
-        "Disk usage",
-        DuCmd::command,
-        cmd_du,
-    ),
+    Command::new("buildx du", "", "Disk usage", DuCmd::command, cmd_du),
     Command::new(
         "buildx inspect",
         "[NAME]",

@@ -157,18 +157,11 @@ fn open_for_pull(r: &Reference, insecure: bool) -> Result<Repository, String> {
 
 /// The tag or digest part of a request path.
 fn tag_or_digest(r: &Reference) -> String {
-    r.digest()
-        .or(r.tag())
-        .unwrap_or("latest")
-        .to_string()
+    r.digest().or(r.tag()).unwrap_or("latest").to_string()
 }
 
 /// An image manifest as served, with the platform its config declares.
-fn image_manifest(
-    repo: &Repository,
-    shown: &str,
-    m: RawManifest,
-) -> Result<ImageManifest, String> {
+fn image_manifest(repo: &Repository, shown: &str, m: RawManifest) -> Result<ImageManifest, String> {
     let doc: Value =
         serde_json::from_slice(&m.bytes).map_err(|e| format!("{shown}: invalid manifest: {e}"))?;
     let (schema_v2, oci) = match m.media_type.as_str() {
@@ -240,8 +233,8 @@ fn fetch(r: &Reference, insecure: bool) -> Result<Fetched, String> {
         #[serde(default)]
         manifests: Vec<Entry>,
     }
-    let list: List = serde_json::from_slice(&m.bytes)
-        .map_err(|e| format!("{r}: invalid manifest list: {e}"))?;
+    let list: List =
+        serde_json::from_slice(&m.bytes).map_err(|e| format!("{r}: invalid manifest list: {e}"))?;
     let mut out = Vec::new();
     for e in list.manifests {
         let raw = repo
@@ -302,7 +295,10 @@ struct ManifestList<'a> {
 /// The manifest list `target` is made of, as docker builds it (manifestlist.FromDescriptors:
 /// an OCI index when the first entry is an OCI manifest, three-space indented); with its
 /// media type. Every entry must come from the target's registry and carry a digest.
-fn build_list(target: &Reference, list: &[ImageManifest]) -> Result<(String, &'static str), String> {
+fn build_list(
+    target: &Reference,
+    list: &[ImageManifest],
+) -> Result<(String, &'static str), String> {
     let mut entries = Vec::new();
     for m in list {
         let r = Reference::parse_normalized(&m.reference).map_err(|e| e.to_string())?;
@@ -381,8 +377,12 @@ fn cmd_inspect(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 fn cmd_create(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: CreateCmd = parse(inv, args)?;
     inv.at_least(&o.args, 2)?;
-    let target = normalize(&o.args[0])
-        .map_err(|e| fail(format!("error parsing name for manifest list {}: {e}", o.args[0])))?;
+    let target = normalize(&o.args[0]).map_err(|e| {
+        fail(format!(
+            "error parsing name for manifest list {}: {e}",
+            o.args[0]
+        ))
+    })?;
     let st = store();
     let list_key = target.to_string();
     match st.get_list(&list_key) {
@@ -400,10 +400,12 @@ fn cmd_create(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         let key = named.to_string();
         let image = match st.get(&list_key, &key) {
             Ok(local) if !local.raw.is_empty() => local,
-            Ok(_) | Err(StoreError::NotFound(_)) => match fetch(&named, o.insecure).map_err(fail)? {
-                Fetched::Manifest(im) => im,
-                Fetched::List(_) => return Err(fail(format!("{named} is a manifest list"))),
-            },
+            Ok(_) | Err(StoreError::NotFound(_)) => {
+                match fetch(&named, o.insecure).map_err(fail)? {
+                    Fetched::Manifest(im) => im,
+                    Fetched::List(_) => return Err(fail(format!("{named} is a manifest list"))),
+                }
+            }
             Err(e) => return Err(e.into()),
         };
         st.save(&list_key, &key, &image)?;
@@ -521,8 +523,14 @@ fn cmd_push(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if o.insecure {
         cfg.insecure_registries.push(target.domain().to_string());
     }
-    let repo = Repository::open(&cfg, target.domain(), target.path(), &auth_for(&target), true)
-        .map_err(|e| fail(e.to_string()))?;
+    let repo = Repository::open(
+        &cfg,
+        target.domain(),
+        target.path(),
+        &auth_for(&target),
+        true,
+    )
+    .map_err(|e| fail(e.to_string()))?;
     // Images from another repository of the registry: their blobs are mounted into the
     // target repository and their manifests put there by digest, before the list.
     for m in &manifests {
@@ -530,7 +538,11 @@ fn cmd_push(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         if src.name() == target.name() {
             continue;
         }
-        let windows = m.descriptor.platform.as_ref().is_some_and(|p| p.os == "windows");
+        let windows = m
+            .descriptor
+            .platform
+            .as_ref()
+            .is_some_and(|p| p.os == "windows");
         for blob in m.blobs() {
             let mounted = repo
                 .mount_blob(&blob, src.path())

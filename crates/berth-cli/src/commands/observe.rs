@@ -856,7 +856,8 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
         }
         crate::format::write_tabbed(&mut std::io::stdout(), &buf);
         println!("\nBuild cache usage: {}\n", human_size(b_total as f64));
-        let mut buf = String::from("CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n");
+        let mut buf =
+            String::from("CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n");
         let ago = |k: &str, x: &Value| {
             x[k].as_str()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())

@@ -336,9 +336,9 @@ pub async fn build_prune(
     for key in ["keep-storage", "reserved-space"] {
         let v = q.str(key);
         if !v.is_empty() {
-            let n: u64 = v.parse().map_err(|_| {
-                ApiError::bad_request(format!("invalid value for {key}: {v}"))
-            })?;
+            let n: u64 = v
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v}")))?;
             opts.keep_storage = opts.keep_storage.max(n);
         }
     }
