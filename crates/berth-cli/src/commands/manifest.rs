@@ -126,7 +126,7 @@ fn indent(v: &impl Serialize, indent: &[u8]) -> String {
 
 /// What a reference names in a registry.
 enum Fetched {
-    Manifest(ImageManifest),
+    Manifest(Box<ImageManifest>),
     List(Vec<ImageManifest>),
 }
 
@@ -220,7 +220,7 @@ fn fetch(r: &Reference, insecure: bool) -> Result<Fetched, String> {
         }
     }
     if !is_list_type(&m.media_type) {
-        return image_manifest(&repo, &r.to_string(), m).map(Fetched::Manifest);
+        return image_manifest(&repo, &r.to_string(), m).map(|m| Fetched::Manifest(Box::new(m)));
     }
     #[derive(serde::Deserialize)]
     struct Entry {
@@ -402,7 +402,7 @@ fn cmd_create(_ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             Ok(local) if !local.raw.is_empty() => local,
             Ok(_) | Err(StoreError::NotFound(_)) => {
                 match fetch(&named, o.insecure).map_err(fail)? {
-                    Fetched::Manifest(im) => im,
+                    Fetched::Manifest(im) => *im,
                     Fetched::List(_) => return Err(fail(format!("{named} is a manifest list"))),
                 }
             }

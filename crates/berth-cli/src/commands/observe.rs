@@ -579,7 +579,7 @@ impl Live {
                 let de = serde_json::Deserializer::from_reader(resp.body).into_iter::<Value>();
                 for v in de.flatten() {
                     let mut l = live.lock().unwrap_or_else(|e| e.into_inner());
-                    if !l.order.iter().any(|x| *x == id) {
+                    if !l.order.contains(&id) {
                         return;
                     }
                     l.latest.insert(id.clone(), v);
