@@ -48,8 +48,18 @@ pub fn view(st: &State, key: &str) -> Option<Network> {
     let name = find(st, key)?;
     let mut labels = BTreeMap::new();
     labels.insert(LABEL.to_string(), "true".to_string());
+    // Made with the cluster (docker's CLI parses `Created`).
+    let created = st
+        .cluster
+        .as_ref()
+        .map(|c| c.info.meta.created_at.clone())
+        .unwrap_or_default();
     Some(Network {
         id: id(cluster_id(st), name),
+        meta: berth_api::swarm::Meta {
+            created_at: created,
+            ..Default::default()
+        },
         spec: NetworkSpec {
             name: name.into(),
             labels,

@@ -296,6 +296,60 @@ fn swarm_items_service_options_and_both_clis_agree() {
             berth.stderr
         );
     }
+    // Unknown objects: both CLIs fail with the same words.
+    for args in [
+        vec!["node", "inspect", "nope"],
+        vec!["service", "inspect", "nope"],
+        vec!["service", "ps", "nope"],
+        vec!["node", "update", "--availability", "drain", "nope"],
+    ] {
+        let docker = run(&d, Client::Docker, &args);
+        let berth = run(&d, Client::Berth, &args);
+        docker.failure();
+        assert_eq!(
+            (berth.code, berth.stderr.trim()),
+            (docker.code, docker.stderr.trim()),
+            "{args:?}"
+        );
+    }
+    // The other constraint kinds: node.id, node.hostname, engine.labels.
+    let hostname = run(
+        &d,
+        Client::Docker,
+        &["node", "inspect", "--format", "{{.Description.Hostname}}", &node],
+    )
+    .success()
+    .out();
+    run(
+        &d,
+        Client::Berth,
+        &[
+            "service",
+            "create",
+            "-d",
+            "--name",
+            "cons",
+            "--constraint",
+            &format!("node.id=={node}"),
+            "--constraint",
+            &format!("node.hostname=={hostname}"),
+            "--constraint",
+            "engine.labels.tier!=cold",
+            "busybox",
+            "sleep",
+            "100000",
+        ],
+    )
+    .success();
+    assert!(eventually(60, || running_of(&d, "cons").len() == 1));
+    // join-token --rotate gives a new token, which is the one shown afterwards.
+    for c in [Client::Docker, Client::Berth] {
+        let before = run(&d, c, &["swarm", "join-token", "-q", "worker"]).success().out();
+        run(&d, c, &["swarm", "join-token", "--rotate", "worker"]).success();
+        let after = run(&d, c, &["swarm", "join-token", "-q", "worker"]).success().out();
+        assert_ne!(before, after);
+        assert!(after.starts_with("SWMTKN-1-"), "{after}");
+    }
     // `--tail` and `--timestamps` do what they say.
     let tail = run(&d, Client::Docker, &["service", "logs", "--raw", "--tail", "1", "optd"])
         .success()
@@ -321,7 +375,7 @@ fn swarm_items_service_options_and_both_clis_agree() {
         .failure()
         .stderr_contains("update-maxfailureratio cannot be less than 0 or bigger than 1");
     }
-    run(&d, Client::Docker, &["service", "rm", "optd", "optb"]).success();
+    run(&d, Client::Docker, &["service", "rm", "optd", "optb", "cons"]).success();
     run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
 }
 

@@ -893,7 +893,8 @@ fn task_rows(
             "Image": image,
             "Node": if no_resolve { node_id.clone() } else { node_name(&node_id) },
             "DesiredState": capitalize(&s(t, &["DesiredState"])),
-            "CurrentState": format!("{} {}", capitalize(&s(t, &["Status", "State"])), ago(&s(t, &["Status", "Timestamp"]))),
+            // The docker CLI lowercases the duration here ("Running less than a second ago").
+            "CurrentState": format!("{} {}", capitalize(&s(t, &["Status", "State"])), ago(&s(t, &["Status", "Timestamp"])).to_lowercase()),
             "Error": err,
             "Ports": "",
         }));
