@@ -461,7 +461,10 @@ mod tests {
         assert_eq!(r.relevant(Path::new("/src/.idea/w.xml")), None);
         assert_eq!(r.relevant(Path::new("/src/x-go-tmp-umask")), None);
         // compose's `.git/` pattern is rooted at `/`: a project's .git is watched.
-        assert_eq!(r.relevant(Path::new("/src/.git/index")), Some(".git/index".into()));
+        assert_eq!(
+            r.relevant(Path::new("/src/.git/index")),
+            Some(".git/index".into())
+        );
         assert_eq!(r.relevant(Path::new("/src/.swp")), Some(".swp".into()));
         assert_eq!(r.relevant(Path::new("/elsewhere/a.js")), None);
         assert_eq!(r.container_path("d/a.js"), "/app/d/a.js");

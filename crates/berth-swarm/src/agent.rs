@@ -639,7 +639,11 @@ impl<E: Executor> Agent<E> {
                     registry_auth: st.registry_auth.get(&t.service_id).cloned(),
                     network_mode: crate::predefined::mode_of(
                         st,
-                        &t.spec.networks.iter().map(|n| n.target.clone()).collect::<Vec<_>>(),
+                        &t.spec
+                            .networks
+                            .iter()
+                            .map(|n| n.target.clone())
+                            .collect::<Vec<_>>(),
                     )
                     .map(str::to_string),
                 };

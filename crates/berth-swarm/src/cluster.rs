@@ -1022,11 +1022,14 @@ impl<E: Executor> Cluster<E> {
                         // network's id): moby's predefined swarm networks.
                         let local = self.exec.local_network_name(&a.target);
                         let key = local.as_deref().unwrap_or(&a.target);
-                        if let Some(name) = predefined::find(st, key)
-                            .or_else(|| predefined::find(st, &a.target))
+                        if let Some(name) =
+                            predefined::find(st, key).or_else(|| predefined::find(st, &a.target))
                         {
                             a.target = predefined::id(
-                                st.cluster.as_ref().map(|c| c.info.id.as_str()).unwrap_or(""),
+                                st.cluster
+                                    .as_ref()
+                                    .map(|c| c.info.id.as_str())
+                                    .unwrap_or(""),
                                 name,
                             );
                             continue;
@@ -1431,9 +1434,9 @@ impl<E: Executor> Cluster<E> {
     /// networks by their swarm id (what a service's `Networks` target shows).
     pub async fn network(&self, key: &str) -> Result<Network> {
         self.read(|s| {
-            s.find_network(key).cloned().or_else(|| {
-                predefined::view(s, key).filter(|n| n.id == key)
-            })
+            s.find_network(key)
+                .cloned()
+                .or_else(|| predefined::view(s, key).filter(|n| n.id == key))
         })
         .await?
         .ok_or_else(|| SwarmError::NotFound(format!("network {key} not found")))

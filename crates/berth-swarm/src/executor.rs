@@ -501,6 +501,9 @@ mod tests {
         run.network_mode = Some("bridge".into());
         let b = create_body(&run, vec![]).unwrap();
         assert_eq!(b["HostConfig"]["NetworkMode"], "bridge");
-        assert_eq!(b["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"], "8080");
+        assert_eq!(
+            b["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+            "8080"
+        );
     }
 }

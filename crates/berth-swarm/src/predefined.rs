@@ -27,15 +27,16 @@ pub fn id(cluster_id: &str, name: &str) -> String {
 }
 
 fn cluster_id(st: &State) -> &str {
-    st.cluster.as_ref().map(|c| c.info.id.as_str()).unwrap_or("")
+    st.cluster
+        .as_ref()
+        .map(|c| c.info.id.as_str())
+        .unwrap_or("")
 }
 
 /// The predefined network `key` names (its name or its id), if it is one.
 pub fn find(st: &State, key: &str) -> Option<&'static str> {
     let cid = cluster_id(st);
-    NAMES
-        .into_iter()
-        .find(|n| *n == key || id(cid, n) == key)
+    NAMES.into_iter().find(|n| *n == key || id(cid, n) == key)
 }
 
 /// The predefined network a service spec's task runs in (its first network), if any.

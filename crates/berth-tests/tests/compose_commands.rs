@@ -88,7 +88,11 @@ fn no_ages(s: &str) -> String {
                 }
                 // "Up Less than a second" / "Up 2 seconds": the uptime.
                 if w[i] == "Up" && i + 1 < w.len() {
-                    let n = if w[i + 1].eq_ignore_ascii_case("less") { 5 } else { 3 };
+                    let n = if w[i + 1].eq_ignore_ascii_case("less") {
+                        5
+                    } else {
+                        3
+                    };
                     out.push("Up N".into());
                     i = (i + n).min(w.len());
                     continue;
@@ -117,7 +121,13 @@ fn compose_cmd_reads_print_what_docker_compose_prints() {
         &["ps", "-a"],
         &["ps", "-q"],
         &["ps", "--services"],
-        &["ps", "--status", "running", "--format", "{{.Name}} {{.Service}} {{.State}}"],
+        &[
+            "ps",
+            "--status",
+            "running",
+            "--format",
+            "{{.Name}} {{.Service}} {{.State}}",
+        ],
         &["ps", "--filter", "status=running", "-q"],
         &["images"],
         &["images", "-q"],
@@ -186,7 +196,10 @@ fn actions(tool: Tool) {
         .stdout_is("copied-in\n");
     let back = dir.join("back.txt");
     run(&["cp", "worker:/tmp/in.txt", &back.to_string_lossy()]).success();
-    assert_eq!(std::fs::read_to_string(&back).unwrap_or_default(), "copied-in\n");
+    assert_eq!(
+        std::fs::read_to_string(&back).unwrap_or_default(),
+        "copied-in\n"
+    );
     // exec --index on a scaled service.
     run(&["up", "-d", "--scale", "worker=2", "--no-recreate"]).success();
     let h2 = run(&["exec", "-T", "--index", "2", "worker", "hostname"]).out();
@@ -196,14 +209,22 @@ fn actions(tool: Tool) {
         .out();
     assert_eq!(h2, id2, "--index 2 is worker-2");
     // logs --since: a time after the start leaves the first line out.
-    assert!(eventually(10, || run(&["logs", "web"]).stdout.contains("web-started")));
+    assert!(eventually(10, || run(&["logs", "web"])
+        .stdout
+        .contains("web-started")));
     let out = run(&["logs", "--since", "2099-01-01T00:00:00Z", "web"]);
     out.success();
     assert!(!out.stdout.contains("web-started"), "{}", out.stdout);
     // --force-recreate: a new container.
-    let old = d.docker(["inspect", "-f", "{{.Id}}", "ca-web-1"]).run().out();
+    let old = d
+        .docker(["inspect", "-f", "{{.Id}}", "ca-web-1"])
+        .run()
+        .out();
     run(&["up", "-d", "--force-recreate", "web"]).success();
-    let new = d.docker(["inspect", "-f", "{{.Id}}", "ca-web-1"]).run().out();
+    let new = d
+        .docker(["inspect", "-f", "{{.Id}}", "ca-web-1"])
+        .run()
+        .out();
     assert_ne!(old, new);
     // --profile: the profile's service runs; wait gives its exit code.
     run(&["--profile", "debug", "up", "-d", "tools"]).success();
@@ -213,8 +234,11 @@ fn actions(tool: Tool) {
     // --remove-orphans: without the profile `tools` is not an orphan; a renamed file's
     // service is.
     let base = std::fs::read_to_string(dir.join("compose.yaml")).expect("read");
-    std::fs::write(dir.join("compose.yaml"), base.replace("  worker:", "  worker2:"))
-        .expect("write");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        base.replace("  worker:", "  worker2:"),
+    )
+    .expect("write");
     run(&["up", "-d", "--remove-orphans"]).success();
     assert!(
         d.docker(["inspect", "ca-worker-1"]).run().code != 0,
@@ -223,14 +247,7 @@ fn actions(tool: Tool) {
     std::fs::write(dir.join("compose.yaml"), &base).expect("write");
     // run --service-ports publishes the service's port.
     run(&["down"]).success();
-    let out = run(&[
-        "run",
-        "-d",
-        "--service-ports",
-        "--name",
-        "ca-oneoff",
-        "web",
-    ]);
+    let out = run(&["run", "-d", "--service-ports", "--name", "ca-oneoff", "web"]);
     out.success();
     assert!(eventually(20, || fetch(port).contains("reply-")));
     d.docker(["rm", "-f", "ca-oneoff"]).run();
@@ -247,7 +264,12 @@ fn actions(tool: Tool) {
     // The renamed service's containers are orphans now: --remove-orphans takes them too.
     run(&["--profile", "debug", "down", "--remove-orphans"]).success();
     assert!(d
-        .docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=ca"])
+        .docker([
+            "ps",
+            "-aq",
+            "--filter",
+            "label=com.docker.compose.project=ca"
+        ])
         .run()
         .out()
         .is_empty());

@@ -169,7 +169,10 @@ networks:
     w("img/a.txt", "i0\n");
     // Make each project's image its own (no build cache shared between the two runs),
     // then date one file before the image and one after it.
-    w("Dockerfile", &format!("FROM busybox\nLABEL run={name}\nCOPY app.txt /app.txt\n"));
+    w(
+        "Dockerfile",
+        &format!("FROM busybox\nLABEL run={name}\nCOPY app.txt /app.txt\n"),
+    );
     w("src/late.txt", "late\n");
     let set_mtime = |rel: &str, t: std::time::SystemTime| {
         std::fs::File::options()
@@ -178,7 +181,10 @@ networks:
             .and_then(|f| f.set_modified(t))
             .expect("mtime");
     };
-    set_mtime("src/index.txt", std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+    set_mtime(
+        "src/index.txt",
+        std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000),
+    );
     set_mtime(
         "src/late.txt",
         std::time::SystemTime::now() + Duration::from_secs(3600),
@@ -192,7 +198,9 @@ networks:
     let c = format!("{name}-web-1");
     let c = c.as_str();
     let mut seen = Seen {
-        initial_sync_newer: eventually(20, || exec(d, c, &["cat", "/app/src/late.txt"]) == "late\n"),
+        initial_sync_newer: eventually(20, || {
+            exec(d, c, &["cat", "/app/src/late.txt"]) == "late\n"
+        }),
         ..Default::default()
     };
     seen.initial_sync_older = exists(d, c, "/app/src/index.txt");
@@ -260,7 +268,10 @@ fn compose_watch_does_what_docker_compose_watch_does() {
         "berth (left) vs docker compose (right)\n--- docker compose ---\n{docker_out}\n--- berth ---\n{berth_out}"
     );
     // The walkthrough did something: the changes landed.
-    assert!(docker.synced && docker.restarted && docker.exec_ran && docker.rebuilt, "{docker:?}");
+    assert!(
+        docker.synced && docker.restarted && docker.exec_ran && docker.rebuilt,
+        "{docker:?}"
+    );
 }
 
 /// `build -q` prints nothing, `up --quiet-build` hides the build output, `run -q` prints
@@ -291,7 +302,15 @@ fn compose_watch_quiet_flags_print_what_docker_compose_prints() {
             &d,
             tool,
             &dir,
-            &["--progress", "plain", "up", "-d", "--build", "--quiet-build", "--quiet-pull"],
+            &[
+                "--progress",
+                "plain",
+                "up",
+                "-d",
+                "--build",
+                "--quiet-build",
+                "--quiet-pull",
+            ],
         );
         up.success();
         let run = compose(&d, tool, &dir, &["run", "--rm", "-q", "--build", "app"]);

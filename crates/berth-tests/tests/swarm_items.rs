@@ -268,12 +268,20 @@ fn swarm_items_service_options_and_both_clis_agree() {
     .out()
     .contains("hello-from-opts")));
     // Both CLIs print the same text for the same objects.
-    let node = run(&d, Client::Docker, &["node", "ls", "-q"]).success().out();
+    let node = run(&d, Client::Docker, &["node", "ls", "-q"])
+        .success()
+        .out();
     let reads: Vec<Vec<&str>> = vec![
         vec!["service", "inspect", "--pretty", "optd"],
         vec!["service", "ls"],
         vec!["service", "ps", "--no-trunc", "optd"],
-        vec!["service", "ps", "optd", "--format", "{{.Name}} {{.Node}} {{.DesiredState}}"],
+        vec![
+            "service",
+            "ps",
+            "optd",
+            "--format",
+            "{{.Name}} {{.Node}} {{.DesiredState}}",
+        ],
         vec!["service", "logs", "optd"],
         vec!["service", "logs", "--no-task-ids", "optd"],
         vec!["service", "logs", "--no-trunc", "optd"],
@@ -316,7 +324,13 @@ fn swarm_items_service_options_and_both_clis_agree() {
     let hostname = run(
         &d,
         Client::Docker,
-        &["node", "inspect", "--format", "{{.Description.Hostname}}", &node],
+        &[
+            "node",
+            "inspect",
+            "--format",
+            "{{.Description.Hostname}}",
+            &node,
+        ],
     )
     .success()
     .out();
@@ -344,22 +358,36 @@ fn swarm_items_service_options_and_both_clis_agree() {
     assert!(eventually(60, || running_of(&d, "cons").len() == 1));
     // join-token --rotate gives a new token, which is the one shown afterwards.
     for c in [Client::Docker, Client::Berth] {
-        let before = run(&d, c, &["swarm", "join-token", "-q", "worker"]).success().out();
+        let before = run(&d, c, &["swarm", "join-token", "-q", "worker"])
+            .success()
+            .out();
         run(&d, c, &["swarm", "join-token", "--rotate", "worker"]).success();
-        let after = run(&d, c, &["swarm", "join-token", "-q", "worker"]).success().out();
+        let after = run(&d, c, &["swarm", "join-token", "-q", "worker"])
+            .success()
+            .out();
         assert_ne!(before, after);
         assert!(after.starts_with("SWMTKN-1-"), "{after}");
     }
     // `--tail` and `--timestamps` do what they say.
-    let tail = run(&d, Client::Docker, &["service", "logs", "--raw", "--tail", "1", "optd"])
-        .success()
-        .out();
+    let tail = run(
+        &d,
+        Client::Docker,
+        &["service", "logs", "--raw", "--tail", "1", "optd"],
+    )
+    .success()
+    .out();
     assert_eq!(tail, "hello-from-opts");
-    let stamped = run(&d, Client::Docker, &["service", "logs", "--timestamps", "--raw", "optd"])
-        .success()
-        .out();
+    let stamped = run(
+        &d,
+        Client::Docker,
+        &["service", "logs", "--timestamps", "--raw", "optd"],
+    )
+    .success()
+    .out();
     assert!(
-        stamped.lines().all(|l| l.len() > 20 && l.as_bytes()[4] == b'-' && l.contains('T')),
+        stamped
+            .lines()
+            .all(|l| l.len() > 20 && l.as_bytes()[4] == b'-' && l.contains('T')),
         "{stamped}"
     );
     run(&d, Client::Docker, &["service", "logs", "nope"])
@@ -370,12 +398,24 @@ fn swarm_items_service_options_and_both_clis_agree() {
         run(
             &d,
             c,
-            &["service", "update", "-d", "--update-max-failure-ratio", "2", "optd"],
+            &[
+                "service",
+                "update",
+                "-d",
+                "--update-max-failure-ratio",
+                "2",
+                "optd",
+            ],
         )
         .failure()
         .stderr_contains("update-maxfailureratio cannot be less than 0 or bigger than 1");
     }
-    run(&d, Client::Docker, &["service", "rm", "optd", "optb", "cons"]).success();
+    run(
+        &d,
+        Client::Docker,
+        &["service", "rm", "optd", "optb", "cons"],
+    )
+    .success();
     run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
 }
 
@@ -386,14 +426,26 @@ fn modes_and_availability(c: Client) {
     init(&d, c);
     let sleep = ["busybox", "sleep", "100000"];
     let create = |name: &str, extra: &[&str], cmd: &[&str]| {
-        let mut a = vec!["service", "create", "-d", "--name", name, "--stop-grace-period", "1s"];
+        let mut a = vec![
+            "service",
+            "create",
+            "-d",
+            "--name",
+            name,
+            "--stop-grace-period",
+            "1s",
+        ];
         a.extend_from_slice(extra);
         a.extend_from_slice(cmd);
         run(&d, c, &a).success();
     };
     create("glob", &["--mode", "global"], &sleep);
     create("rep", &["--replicas", "2"], &sleep);
-    create("job", &["--mode", "replicated-job", "--replicas", "2"], &["busybox", "true"]);
+    create(
+        "job",
+        &["--mode", "replicated-job", "--replicas", "2"],
+        &["busybox", "true"],
+    );
     create("gjob", &["--mode", "global-job"], &["busybox", "true"]);
     assert!(
         eventually(60, || replicas(&d, c, "glob") == "1/1"
@@ -408,13 +460,24 @@ fn modes_and_availability(c: Client) {
         run(&d, Client::Docker, &["service", "ls"]).success().stdout,
         run(&d, Client::Berth, &["service", "ls"]).success().stdout
     );
-    run(&d, c, &["service", "ps", "job", "--format", "{{.CurrentState}}"])
-        .success()
-        .stdout_contains("Complete");
     run(
         &d,
         c,
-        &["service", "ls", "--filter", "name=glob", "--format", "{{.Mode}}"],
+        &["service", "ps", "job", "--format", "{{.CurrentState}}"],
+    )
+    .success()
+    .stdout_contains("Complete");
+    run(
+        &d,
+        c,
+        &[
+            "service",
+            "ls",
+            "--filter",
+            "name=glob",
+            "--format",
+            "{{.Mode}}",
+        ],
     )
     .success()
     .stdout_is("global\n");
@@ -424,7 +487,13 @@ fn modes_and_availability(c: Client) {
         run(
             &d,
             c,
-            &["node", "inspect", "--format", "{{.Spec.Availability}}", &node],
+            &[
+                "node",
+                "inspect",
+                "--format",
+                "{{.Spec.Availability}}",
+                &node,
+            ],
         )
         .success()
         .stdout_is(&format!("{a}\n"));
@@ -500,7 +569,12 @@ fn secret_rotation(c: Client) {
         running_of(&d, "app")
             .first()
             .map(|id| {
-                run(&d, Client::Docker, &["exec", id, "cat", "/run/secrets/app_pw"]).out()
+                run(
+                    &d,
+                    Client::Docker,
+                    &["exec", id, "cat", "/run/secrets/app_pw"],
+                )
+                .out()
             })
             .unwrap_or_default()
     };
@@ -546,13 +620,23 @@ fn secret_rotation(c: Client) {
         run(
             &d,
             c,
-            &["service", "update", "-d", "--env-add", &format!("N={i}"), "app"],
+            &[
+                "service",
+                "update",
+                "-d",
+                "--env-add",
+                &format!("N={i}"),
+                "app",
+            ],
         )
         .success();
         assert!(eventually(60, || running_of(&d, "app").len() == 1));
     }
     assert!(
-        eventually(30, || run(&d, c, &["service", "ps", "-q", "app"]).lines().len() <= 2),
+        eventually(30, || run(&d, c, &["service", "ps", "-q", "app"])
+            .lines()
+            .len()
+            <= 2),
         "{}",
         run(&d, c, &["service", "ps", "app"]).out()
     );

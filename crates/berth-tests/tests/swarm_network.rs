@@ -571,12 +571,7 @@ fn predefined_networks(c: Client) {
         .stderr_contains("could not find the corresponding predefined swarm network");
     create(&["--network", "host", "-p", &format!("{}:80", port(&d, 5))])
         .stderr_contains("cannot publish ports in ingress mode");
-    run(
-        &d,
-        c,
-        &["network", "create", "-d", "overlay", "ov"],
-    )
-    .success();
+    run(&d, c, &["network", "create", "-d", "overlay", "ov"]).success();
     create(&["--network", "host", "--network", "ov"])
         .stderr_contains("cannot be attached to other networks");
     run(&d, c, &["service", "rm", "hostnet", "bridged"]).success();

@@ -89,7 +89,12 @@ pub fn render(v: &Value, network_name: &dyn Fn(&str) -> Option<String>) -> Strin
     let tt = &spec["TaskTemplate"];
     let c = &tt["ContainerSpec"];
     let mut o = String::new();
-    let _ = write!(o, "\nID:\t\t{}\nName:\t\t{}", text(&v["ID"]), text(&spec["Name"]));
+    let _ = write!(
+        o,
+        "\nID:\t\t{}\nName:\t\t{}",
+        text(&v["ID"]),
+        text(&spec["Name"])
+    );
     let labels = sorted_map(&spec["Labels"]);
     if !labels.is_empty() {
         o.push_str("\nLabels:");
@@ -171,7 +176,11 @@ pub fn render(v: &Value, network_name: &dyn Fn(&str) -> Option<String>) -> Strin
         }
         let _ = write!(o, "\n On failure:\t{}", text(&u["FailureAction"]));
         if ns(&u["Monitor"]) > 0 {
-            let _ = write!(o, "\n Monitoring Period: {}", go_duration(ns(&u["Monitor"])));
+            let _ = write!(
+                o,
+                "\n Monitoring Period: {}",
+                go_duration(ns(&u["Monitor"]))
+            );
         }
         let _ = write!(
             o,
@@ -339,8 +348,15 @@ pub fn render(v: &Value, network_name: &dyn Fn(&str) -> Option<String>) -> Strin
         }
         o.push(' ');
     }
-    let _ = write!(o, "\nEndpoint Mode:\t{}", text(&spec["EndpointSpec"]["Mode"]));
-    let ports = v["Endpoint"]["Ports"].as_array().cloned().unwrap_or_default();
+    let _ = write!(
+        o,
+        "\nEndpoint Mode:\t{}",
+        text(&spec["EndpointSpec"]["Mode"])
+    );
+    let ports = v["Endpoint"]["Ports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if !ports.is_empty() {
         o.push_str("\nPorts:");
         for p in ports {
