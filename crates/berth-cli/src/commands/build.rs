@@ -185,6 +185,17 @@ fn is_tar(data: &[u8]) -> bool {
 }
 
 pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    build(ctx, inv, args, false)
+}
+
+/// `cmd_build` printing nothing on success (compose's `--quiet-build` and `build -q`,
+/// which hide the build output and, unlike `docker build -q`, print no image id); a
+/// failure still returns its error.
+pub fn cmd_build_silent(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    build(ctx, inv, args, true)
+}
+
+fn build(ctx: &mut Ctx, inv: &Invocation, args: &[String], silent: bool) -> CmdResult {
     let o: BuildCmd = parse(inv, args)?;
     run_build(ctx, inv, o)
 }
@@ -363,7 +374,9 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd) -> CmdResu
     params.push(format!("rm={}", if o.rm { 1 } else { 0 }));
     let path = format!("/build?{}", params.join("&"));
     // With the result's tar on stdout, the progress goes to stderr (as buildx does it).
-    let mut out: Box<dyn Write> = if output == Some(build_output::Output::Tar(None)) {
+    let mut out: Box<dyn Write> = if silent {
+        Box::new(std::io::sink())
+    } else if output == Some(build_output::Output::Tar(None)) {
         Box::new(std::io::stderr().lock())
     } else {
         Box::new(std::io::stdout().lock())
@@ -374,7 +387,7 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd) -> CmdResu
     );
     // With -q the docker CLI keeps its progress in a buffer that it prints to stderr only
     // when the build fails.
-    if !o.quiet {
+    if !o.quiet && !silent {
         let _ = writeln!(out, "{sending}");
     }
     let mut cur = std::io::Cursor::new(context);
@@ -384,7 +397,9 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd) -> CmdResu
     }
     let resp = client.call("POST", &path, Body::Stream(&mut cur, "application/x-tar"))?;
     let mut image_id = String::new();
-    let tty = if output == Some(build_output::Output::Tar(None)) {
+    let tty = if silent {
+        false
+    } else if output == Some(build_output::Output::Tar(None)) {
         std::io::stderr().is_terminal()
     } else {
         std::io::stdout().is_terminal()
@@ -399,7 +414,7 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd) -> CmdResu
         })
         .map_err(|e| {
             // With -q the docker CLI shows the line it held back only when the build fails.
-            if o.quiet {
+            if o.quiet && !silent {
                 eprintln!("{sending}");
             }
             let code = e.code.and_then(|c| i32::try_from(c).ok()).unwrap_or(1);

@@ -20,6 +20,7 @@ pub mod observe;
 pub mod registry;
 pub mod search;
 mod service_flags;
+pub mod service_pretty;
 pub mod service_progress;
 pub mod stack;
 pub mod swarm;
