@@ -197,11 +197,12 @@ pub fn cmd_build_silent(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> Cmd
 
 fn build(ctx: &mut Ctx, inv: &Invocation, args: &[String], silent: bool) -> CmdResult {
     let o: BuildCmd = parse(inv, args)?;
-    run_build(ctx, inv, o)
+    run_build(ctx, inv, o, silent)
 }
 
-/// A build with parsed flags (`build`, and `buildx build` once its own flags are checked).
-pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd) -> CmdResult {
+/// A build with parsed flags (`build`, and `buildx build` once its own flags are checked);
+/// `silent`: see `cmd_build_silent`.
+pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd, silent: bool) -> CmdResult {
     inv.exactly(&o.args, 1)?;
     if o.output.len() > 1 {
         return Err(fail("multiple outputs are not supported"));

@@ -121,7 +121,7 @@ fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     }
     // --load is what berth's builder always does: the image lands in the daemon's store.
     let _ = o.load;
-    run_build(ctx, inv, o.build)
+    run_build(ctx, inv, o.build, false)
 }
 
 #[derive(Parser)]
