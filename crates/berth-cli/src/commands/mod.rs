@@ -464,9 +464,6 @@ pub fn join_errors(errs: Vec<String>) -> CmdResult {
     }
 }
 
-/// How `inspect` commands print what they found, as docker does: one indented JSON array,
-/// or each object through `--format` (an empty format or `json` means the array). The
-/// template is parsed before anything is fetched, so a bad one fails first.
 /// `inspect` of API objects by name: GETs `path(name)` for each, prints what was found in
 /// the requested format, and fails with the errors of the others (docker's order).
 pub fn inspect_by_path(
@@ -489,6 +486,9 @@ pub fn inspect_by_path(
     join_errors(errs)
 }
 
+/// How `inspect` commands print what they found, as docker does: one indented JSON array,
+/// or each object through `--format` (an empty format or `json` means the array). The
+/// template is parsed before anything is fetched, so a bad one fails first.
 pub struct InspectOutput(Option<gotmpl::Template>);
 
 impl InspectOutput {
