@@ -545,6 +545,19 @@ impl Session {
     }
 }
 
+/// The media type an answer declares (its Content-Type without parameters; empty if none).
+pub(crate) fn media_type(r: &Resp) -> String {
+    r.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
 /// Reads a small body (manifests, configs, errors), bounded.
 pub(crate) fn read_small(r: Resp, limit: u64) -> Result<Vec<u8>, RegistryError> {
     let mut b = r.into_body();

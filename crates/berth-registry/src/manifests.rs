@@ -72,16 +72,7 @@ impl Repository {
                 RegistryError::Transport(text)
             });
         }
-        let content_type = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let content_type = crate::client::media_type(&r);
         let bytes = read_small(r, MAX_DOCUMENT)?;
         #[derive(serde::Deserialize)]
         struct Head {
