@@ -40,6 +40,8 @@ pub struct VolumeStore {
     pub op_lock: tokio::sync::Mutex<()>,
     /// Mounts `-o type=` volumes' filesystems.
     mounter: Arc<dyn Mounter>,
+    /// A `userns-remap` daemon's remapped root: new volumes' `_data` belong to it.
+    owner: Option<(u32, u32)>,
 }
 
 /// Docker's rule for local volume names (and its messages).
@@ -90,6 +92,12 @@ fn random_name() -> String {
 }
 
 impl VolumeStore {
+    /// The store of a `userns-remap` daemon: volumes it creates belong to `owner`.
+    pub fn with_owner(mut self, owner: Option<(u32, u32)>) -> VolumeStore {
+        self.owner = owner;
+        self
+    }
+
     /// Loads every volume under `<root>/volumes`. A directory whose record is missing or
     /// unreadable (a crash between mkdir and the record) is kept as a plain local volume:
     /// its data must not disappear.
@@ -128,6 +136,7 @@ impl VolumeStore {
             vols: Mutex::new(vols),
             op_lock: tokio::sync::Mutex::new(()),
             mounter,
+            owner: None,
         })
     }
 
@@ -185,6 +194,10 @@ impl VolumeStore {
         let vdir = self.dir.join(&name);
         std::fs::create_dir_all(vdir.join(DATA))
             .map_err(|e| EngineError::internal(&format!("create {name}"), e))?;
+        if let Some(owner) = self.owner {
+            crate::userns::chown(&vdir.join(DATA), owner)
+                .map_err(|e| EngineError::internal(&format!("create {name}"), e))?;
+        }
         if let Err(e) = berth_api::atomic::write_json(&vdir.join(RECORD), &rec) {
             let _ = std::fs::remove_dir_all(&vdir);
             return Err(EngineError::internal(&format!("create {name}"), e));
