@@ -28,9 +28,94 @@ pub fn to_json(v: &Value) -> serde_json::Value {
             .unwrap_or(J::Null),
         Value::String(s) => J::String(s.to_string()),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
-        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
+        Value::Map(m) => match field_order::of(m) {
+            Some(keys) => J::Object(
+                keys.iter()
+                    .filter_map(|k| m.get(k).map(|v| (k.to_string(), to_json(v))))
+                    .collect(),
+            ),
+            None => J::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
+        },
         _ => J::Null,
     }
+}
+
+/// The field order of the API objects an `inspect` template runs on. gotmpl's maps are
+/// sorted (Go's map order), but docker's `{{json .IPAM.Config}}` marshals Go structs in
+/// field order (`{"Subnet":..,"Gateway":..}`). [`from_api_json`] notes the daemon's key
+/// order of every object that looks like a struct (all keys PascalCase, as the Engine
+/// API's fields; map keys such as ids, labels, options and ports are not) and whose order
+/// is not already sorted; [`to_json`] marshals those objects in that order. The notes
+/// hold weak references, so an address is never mistaken for another map's, and they
+/// last for one [`execute_api`].
+mod field_order {
+    use super::Value;
+    use std::cell::RefCell;
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::{Arc, Weak};
+
+    type Fields = BTreeMap<Arc<str>, Value>;
+
+    thread_local! {
+        static NOTES: RefCell<HashMap<usize, (Weak<Fields>, Vec<Arc<str>>)>> =
+            RefCell::new(HashMap::new());
+    }
+
+    /// Notes `keys` as the order of `m` when they look like struct fields out of order.
+    pub fn note(m: &Arc<Fields>, keys: Vec<Arc<str>>) {
+        let struct_like = keys
+            .iter()
+            .all(|k| k.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
+        if !struct_like || keys.windows(2).all(|w| w[0] <= w[1]) {
+            return;
+        }
+        let addr = Arc::as_ptr(m) as usize;
+        NOTES.with(|n| n.borrow_mut().insert(addr, (Arc::downgrade(m), keys)));
+    }
+
+    /// The noted order of `m`, if any.
+    pub fn of(m: &Arc<Fields>) -> Option<Vec<Arc<str>>> {
+        let addr = Arc::as_ptr(m) as usize;
+        NOTES.with(|n| {
+            n.borrow().get(&addr).and_then(|(w, keys)| {
+                w.upgrade()
+                    .filter(|a| Arc::ptr_eq(a, m))
+                    .map(|_| keys.clone())
+            })
+        })
+    }
+
+    /// Forgets every note.
+    pub fn clear() {
+        NOTES.with(|n| n.borrow_mut().clear());
+    }
+}
+
+/// serde_json -> gotmpl Value, noting the field order of struct-like objects for the
+/// `json` function (see [`field_order`]). Only for [`execute_api`].
+fn from_api_json(v: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match v {
+        J::Array(a) => Value::List(a.iter().map(from_api_json).collect::<Vec<_>>().into()),
+        J::Object(o) => {
+            let m = Arc::new(
+                o.iter()
+                    .map(|(k, v)| (Arc::<str>::from(k.as_str()), from_api_json(v)))
+                    .collect(),
+            );
+            field_order::note(&m, o.keys().map(|k| Arc::<str>::from(k.as_str())).collect());
+            Value::Map(m)
+        }
+        other => from_json(other),
+    }
+}
+
+/// Runs `t` on an API object (an inspect result) as docker's CLI does on its Go struct:
+/// `{{json .X}}` of a struct keeps the daemon's field order.
+pub fn execute_api(t: &Template, v: &serde_json::Value) -> Result<String, FormatError> {
+    let r = execute(t, &from_api_json(v));
+    field_order::clear();
+    r
 }
 
 /// serde_json -> gotmpl Value.
@@ -405,6 +490,26 @@ mod tests {
         );
         assert_eq!(run(r#"{{split "a:b" ":"}}"#, v.clone()), "[a b]");
         assert_eq!(run("{{println .Names}}", v), "web\n");
+    }
+
+    #[test]
+    fn json_of_an_api_struct_keeps_its_field_order() {
+        let t = parse(
+            "{{json .IPAM.Config}} {{json .Options}} {{.IPAM.Config}}",
+            false,
+        );
+        let t = t.map_err(|e| e.0).expect("template");
+        let v = json!({"IPAM": {"Config": [{"Subnet": "10.1.0.0/24", "Gateway": "10.1.0.1"}]},
+            "Options": {"z": "1", "parent": "eth0"}});
+        assert_eq!(
+            execute_api(&t, &v).map_err(|e| e.0).expect("run"),
+            r#"[{"Subnet":"10.1.0.0/24","Gateway":"10.1.0.1"}] {"parent":"eth0","z":"1"} [map[Gateway:10.1.0.1 Subnet:10.1.0.0/24]]"#
+        );
+        // Without the API's order (plain from_json), Go's sorted map order.
+        assert_eq!(
+            run("{{json .IPAM.Config}}", v),
+            r#"[{"Gateway":"10.1.0.1","Subnet":"10.1.0.0/24"}]"#
+        );
     }
 
     #[test]

@@ -89,6 +89,24 @@ fn compat_vlan_macvlan() {
                  docker network ls --filter driver=macvlan --format '{{.Name}}'\n\
                  docker network rm m1"
             ),
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some(
+                    "Error response from daemon: invalid subinterface vlan name nosuchif0, example formatting is eth0.10\n1\n\
+                     Error response from daemon: -o parent interface was not found on the host: nosuchif0\n1\n\
+                     Error response from daemon: vlan id must be between 1-4094, received: 5000\n1\n\
+                     Error response from daemon: requested macvlan mode 'bogus' is not valid, 'bridge' mode is the macvlan driver default\n1\n\
+                     Error response from daemon: loopback interface is not a valid macvlan parent link\n1\n\
+                     0\n\
+                     Error response from daemon: invalid pool request: Pool overlaps with other one on this address space\n1\n\
+                     m1\nm1",
+                ),
+                stderr: Some(""),
+                why: "20.10's parseVlan says \"-o parent interface does was not found\" (a typo later \
+                      moby releases dropped: users of current Docker report \"-o parent interface was \
+                      not found on the host\"); moby 25+ IPAM prefixes pool errors with \
+                      \"invalid pool request: \" (defaultipam RequestPool)",
+            }),
             ..S
         },
         Scenario {

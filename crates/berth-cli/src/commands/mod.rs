@@ -508,9 +508,12 @@ impl InspectOutput {
         match &self.0 {
             Some(t) => {
                 for v in &found {
-                    let s = crate::format::execute(t, &crate::format::from_json(v))
-                        .map_err(|e| Failure::new(e.0, 1))?;
+                    let s = crate::format::execute_api(t, v).map_err(|e| Failure::new(e.0, 1))?;
                     let _ = writeln!(out, "{s}");
+                }
+                // docker's template inspector prints an empty line when it found nothing.
+                if found.is_empty() {
+                    out.push('\n');
                 }
             }
             None => {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Map, Value};
 
-use super::{confirm, join_errors, parse, Invocation};
+use super::{confirm, parse, Invocation};
 use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
 use crate::format::{from_json, render_list};
@@ -265,15 +265,24 @@ pub fn cmd_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: RmCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
     let c = ctx.client()?;
-    let mut errs = Vec::new();
+    // docker's `network rm` prints each failure as it comes and then fails with a bare
+    // status, which its CLI shows as "exit status 1".
+    let mut failed = false;
     for name in &o.args {
         match c.call("DELETE", &format!("/networks/{}", q(name)), Body::None) {
             Ok(_) => println!("{name}"),
             Err(crate::client::ClientError::Daemon { status: 404, .. }) if o.force => {}
-            Err(e) => errs.push(e.to_string()),
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
         }
     }
-    join_errors(errs)
+    if failed {
+        Err(Failure::new("exit status 1", 1))
+    } else {
+        Ok(0)
+    }
 }
 
 #[derive(Parser)]

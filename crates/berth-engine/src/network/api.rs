@@ -135,12 +135,14 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> Value {
             }),
         );
     }
+    // Fields in the order of moby's IPAMConfig (Subnet, IPRange, Gateway): clients that
+    // keep the order (berth's `json` template function) print them as docker does.
     let mut cfg = json!({ "Subnet": rec.subnet });
-    if !rec.gateway_implicit {
-        cfg["Gateway"] = json!(rec.gateway);
-    }
     if let Some(r) = &rec.ip_range {
         cfg["IPRange"] = json!(r);
+    }
+    if !rec.gateway_implicit {
+        cfg["Gateway"] = json!(rec.gateway);
     }
     json!({
         "Name": rec.name,

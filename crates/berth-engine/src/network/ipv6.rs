@@ -243,12 +243,13 @@ pub fn requested_address(ep: &berth_api::models::EndpointSettings) -> Result<Opt
 /// The IPv6 entry of the network's `IPAM.Config` in inspect.
 pub(super) fn ipam_config(rec: &NetworkRecord) -> Option<serde_json::Value> {
     let s = rec.subnet6.as_ref()?;
+    // moby's IPAMConfig order: Subnet, IPRange, Gateway.
     let mut cfg = serde_json::json!({ "Subnet": s });
-    if let Some(g) = rec.gateway6.as_ref().filter(|_| !rec.gateway6_implicit) {
-        cfg["Gateway"] = serde_json::json!(g);
-    }
     if let Some(r) = rec.ip_range6.as_ref() {
         cfg["IPRange"] = serde_json::json!(r);
+    }
+    if let Some(g) = rec.gateway6.as_ref().filter(|_| !rec.gateway6_implicit) {
+        cfg["Gateway"] = serde_json::json!(g);
     }
     Some(cfg)
 }
