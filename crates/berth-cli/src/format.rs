@@ -55,10 +55,11 @@ mod field_order {
     use std::sync::{Arc, Weak};
 
     type Fields = BTreeMap<Arc<str>, Value>;
+    /// One object's note: the object (weakly) and its keys in the daemon's order.
+    type Note = (Weak<Fields>, Vec<Arc<str>>);
 
     thread_local! {
-        static NOTES: RefCell<HashMap<usize, (Weak<Fields>, Vec<Arc<str>>)>> =
-            RefCell::new(HashMap::new());
+        static NOTES: RefCell<HashMap<usize, Note>> = RefCell::new(HashMap::new());
     }
 
     /// Notes `keys` as the order of `m` when they look like struct fields out of order.
