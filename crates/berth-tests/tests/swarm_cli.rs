@@ -424,3 +424,125 @@ fn swarm_cli_node_inspect_pretty_and_unknown_objects_as_docker() {
     run(&d, Client::Docker, &["service", "rm", "web", "gl"]).success();
     run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
 }
+
+#[test]
+fn swarm_cli_init_listen_and_advertise_addresses_as_docker() {
+    let d = TestDaemon::start_empty();
+    let addr_of = |c: Client| {
+        let status = run(
+            &d,
+            c,
+            &[
+                "node",
+                "inspect",
+                "self",
+                "--format",
+                "{{.ManagerStatus.Addr}}",
+            ],
+        )
+        .success()
+        .out();
+        let info = run(
+            &d,
+            c,
+            &[
+                "info",
+                "--format",
+                "{{.Swarm.NodeAddr}} {{range .Swarm.RemoteManagers}}{{.Addr}}{{end}}",
+            ],
+        )
+        .success()
+        .out();
+        (status, info)
+    };
+    for c in Client::BOTH {
+        // The advertised address: its host (an IP or an interface's address), its port or
+        // else the listen port; the listen address's host from 0.0.0.0 when left out.
+        for (listen, advertise, want) in [
+            ("127.0.0.1:4567", "127.0.0.1", "127.0.0.1:4567"),
+            ("lo:4000", "lo", "127.0.0.1:4000"),
+            ("0.0.0.0:4567", "127.0.0.1:4000", "127.0.0.1:4000"),
+            (":4001", "127.0.0.1", "127.0.0.1:4001"),
+            ("tcp://127.0.0.1:4002", "127.0.0.1", "127.0.0.1:4002"),
+        ] {
+            run(
+                &d,
+                c,
+                &[
+                    "swarm",
+                    "init",
+                    "--listen-addr",
+                    listen,
+                    "--advertise-addr",
+                    advertise,
+                ],
+            )
+            .success()
+            .stdout_contains(&format!(" {want}\n"));
+            assert_eq!(
+                addr_of(c),
+                (want.to_string(), format!("127.0.0.1 {want}")),
+                "{c:?} {listen} {advertise}"
+            );
+            run(&d, c, &["swarm", "join-token", "worker"])
+                .success()
+                .stdout_contains(&format!(" {want}\n"));
+            run(&d, c, &["swarm", "leave", "--force"]).success();
+        }
+    }
+    // Bad values: the flag's own parse errors (docker's words, exit code 125) ...
+    for bad in ["foo:bar", "unix:///x", "[::1"] {
+        let args = [
+            "swarm",
+            "init",
+            "--listen-addr",
+            bad,
+            "--advertise-addr",
+            "127.0.0.1",
+        ];
+        let docker = run(&d, Client::Docker, &args);
+        let berth = run(&d, Client::Berth, &args);
+        assert_eq!(docker.code, 125, "{bad}: {}", docker.stderr);
+        assert_eq!(
+            (berth.code, berth.stderr.lines().next()),
+            (docker.code, docker.stderr.lines().next()),
+            "{bad}"
+        );
+        assert!(
+            berth.stderr.starts_with(&format!(
+                "invalid argument \"{bad}\" for \"--listen-addr\" flag: "
+            )),
+            "{}",
+            berth.stderr
+        );
+    }
+    // ... and the daemon's refusals (moby's words), the node still outside a swarm.
+    for (listen, advertise, want) in [
+        (
+            "nosuchif0:2377",
+            "127.0.0.1",
+            "listen address must be an IP address or network interface (with optional port number)",
+        ),
+        (
+            "0.0.0.0:2377",
+            "0.0.0.0",
+            "advertise address must be a non-zero IP address or network interface (with optional port number)",
+        ),
+        (
+            "0.0.0.0:2377",
+            "nosuchif0",
+            "advertise address must be a non-zero IP address or network interface (with optional port number)",
+        ),
+    ] {
+        let args = ["swarm", "init", "--listen-addr", listen, "--advertise-addr", advertise];
+        for c in Client::BOTH {
+            run(&d, c, &args)
+                .failure()
+                .stderr_contains(&format!("Error response from daemon: {want}"));
+        }
+        same(&d, &args, false);
+        run(&d, Client::Docker, &["info", "--format", "{{.Swarm.LocalNodeState}}"])
+            .success()
+            .stdout_is("inactive\n");
+    }
+}
