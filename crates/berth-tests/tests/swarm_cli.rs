@@ -546,3 +546,210 @@ fn swarm_cli_init_listen_and_advertise_addresses_as_docker() {
             .stdout_is("inactive\n");
     }
 }
+
+#[test]
+fn swarm_cli_configs_file_options_labels_rollback_and_registry_auth() {
+    let d = TestDaemon::start();
+    run(
+        &d,
+        Client::Berth,
+        &["swarm", "init", "--advertise-addr", "127.0.0.1"],
+    )
+    .success();
+    // config create/ls/inspect through both CLIs, then the same listing from each.
+    for c in Client::BOTH {
+        let name = format!("{}-conf", c.name());
+        d.cli(c, ["config", "create", "--label", "k=v", &name, "-"])
+            .stdin("level=debug\n")
+            .run()
+            .success();
+    }
+    let ls = same(&d, &["config", "ls", "--format", "{{.Name}}"], true);
+    assert_eq!(sorted(&ls.stdout), ["berth-conf", "docker-conf"]);
+    same(
+        &d,
+        &[
+            "config",
+            "inspect",
+            "--format",
+            "{{.Spec.Name}} {{index .Spec.Labels \"k\"}}",
+            "berth-conf",
+            "docker-conf",
+        ],
+        false,
+    )
+    .success()
+    .stdout_is("berth-conf v\ndocker-conf v\n");
+    same(&d, &["config", "inspect", "nope"], false).failure();
+    d.cli(Client::Berth, ["secret", "create", "sec", "-"])
+        .stdin("pw")
+        .run()
+        .success();
+    // Long syntax: target, uid, gid and mode of a config and a secret in the task.
+    run(
+        &d,
+        Client::Berth,
+        &[
+            "service",
+            "create",
+            "-d",
+            "--name",
+            "files",
+            "--config",
+            "source=berth-conf,target=/etc/c.conf,uid=1000,gid=1001,mode=0400",
+            "--secret",
+            "source=sec,target=s1,uid=123,gid=456,mode=0440",
+            "busybox",
+            "sleep",
+            "100000",
+        ],
+    )
+    .success();
+    let container = || {
+        run(
+            &d,
+            Client::Docker,
+            &[
+                "ps",
+                "-q",
+                "--filter",
+                "label=com.docker.swarm.service.name=files",
+            ],
+        )
+        .out()
+    };
+    assert!(eventually(60, || !container().is_empty()));
+    let id = container();
+    run(
+        &d,
+        Client::Docker,
+        &[
+            "exec",
+            &id,
+            "stat",
+            "-c",
+            "%u %g %a",
+            "/etc/c.conf",
+            "/run/secrets/s1",
+        ],
+    )
+    .success()
+    .stdout_is("1000 1001 400\n123 456 440\n");
+    run(
+        &d,
+        Client::Docker,
+        &["exec", &id, "cat", "/etc/c.conf", "/run/secrets/s1"],
+    )
+    .success()
+    .stdout_is("level=debug\npw");
+    // A config in use is refused (same words from both CLIs); unused, it goes.
+    same(&d, &["config", "rm", "berth-conf"], false)
+        .failure()
+        .stderr_contains("is in use by the following service: files");
+    run(&d, Client::Berth, &["service", "rm", "files"]).success();
+    assert!(eventually(30, || container().is_empty()));
+    run(&d, Client::Berth, &["config", "rm", "berth-conf"])
+        .success()
+        .stdout_is("berth-conf\n");
+    run(&d, Client::Docker, &["config", "rm", "docker-conf"]).success();
+    run(&d, Client::Berth, &["config", "ls", "-q"])
+        .success()
+        .stdout_is("");
+
+    // node update --label-rm: the label goes; a missing one is refused alike.
+    let node = run(&d, Client::Docker, &["node", "ls", "-q"])
+        .success()
+        .out();
+    for c in Client::BOTH {
+        run(&d, c, &["node", "update", "--label-add", "zone=a", &node]).success();
+        run(&d, c, &["node", "update", "--label-rm", "zone", &node]).success();
+        run(
+            &d,
+            c,
+            &[
+                "node",
+                "inspect",
+                "--format",
+                "{{len .Spec.Labels}}",
+                "self",
+            ],
+        )
+        .success()
+        .stdout_is("0\n");
+    }
+    same(&d, &["node", "update", "--label-rm", "nope", &node], false)
+        .failure()
+        .stderr_contains("key nope doesn't exist in node's labels");
+
+    // service update --rollback returns to the previous spec.
+    for c in Client::BOTH {
+        let name = format!("{}-rb", c.name());
+        run(
+            &d,
+            c,
+            &[
+                "service", "create", "-d", "--name", &name, "--env", "A=1", "busybox", "sleep",
+                "100000",
+            ],
+        )
+        .success();
+        run(
+            &d,
+            c,
+            &["service", "update", "-d", "--env-add", "A=2", &name],
+        )
+        .success();
+        let env = || {
+            run(
+                &d,
+                c,
+                &[
+                    "service",
+                    "inspect",
+                    "--format",
+                    "{{.Spec.TaskTemplate.ContainerSpec.Env}}",
+                    &name,
+                ],
+            )
+            .success()
+            .out()
+        };
+        assert_eq!(env(), "[A=2]");
+        run(&d, c, &["service", "update", "-d", "--rollback", &name]).success();
+        assert_eq!(env(), "[A=1]", "{c:?}");
+        run(&d, c, &["service", "rm", &name]).success();
+    }
+
+    // stack deploy --with-registry-auth (the CLI sends its registry credentials along).
+    let file = d.dir.join("stack.yml");
+    std::fs::write(
+        &file,
+        "services:\n  app:\n    image: busybox\n    command: sleep 100000\n",
+    )
+    .expect("write stack file");
+    for c in Client::BOTH {
+        let stack = format!("{}st", c.name());
+        run(
+            &d,
+            c,
+            &[
+                "stack",
+                "deploy",
+                "--with-registry-auth",
+                "-c",
+                &file.to_string_lossy(),
+                &stack,
+            ],
+        )
+        .success();
+        run(
+            &d,
+            c,
+            &["stack", "services", "--format", "{{.Name}}", &stack],
+        )
+        .success()
+        .stdout_is(&format!("{stack}_app\n"));
+        run(&d, c, &["stack", "rm", &stack]).success();
+    }
+    run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
+}
