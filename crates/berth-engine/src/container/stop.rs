@@ -122,11 +122,15 @@ impl Engine {
         timeout: Option<i64>,
         signal: Option<&str>,
     ) -> Result<()> {
-        match self.stop(name_or_id, timeout, signal).await {
-            Ok(()) | Err(EngineError::NotModified(_)) => {}
-            Err(e) => return Err(e),
-        }
-        self.start(name_or_id).await?;
+        let c = self.get(name_or_id)?;
+        c.restarting.store(true, std::sync::atomic::Ordering::SeqCst);
+        let stopped = self.stop(name_or_id, timeout, signal).await;
+        let started = match stopped {
+            Ok(()) | Err(EngineError::NotModified(_)) => self.start(name_or_id).await,
+            Err(e) => Err(e),
+        };
+        c.restarting.store(false, std::sync::atomic::Ordering::SeqCst);
+        started?;
         if let Ok(c) = self.get(name_or_id) {
             self.events.container(&c.snapshot().await, "restart", &[]);
         }

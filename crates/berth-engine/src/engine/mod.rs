@@ -65,7 +65,8 @@ impl Engine {
         let events = crate::events::Events::new();
         let images = Images::open(&cfg.data_root, events.clone())?;
         let daemon_id = load_daemon_id(&cfg.data_root)?;
-        let volumes = crate::volumes::VolumeStore::open(&cfg.data_root, seams.mounter.clone())?;
+        let volumes = crate::volumes::VolumeStore::open(&cfg.data_root, seams.mounter.clone())?
+            .with_events(events.clone());
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
         let networks =
