@@ -31,7 +31,7 @@ trap cleanup EXIT
 
 # systemd + dbus (the systemd cgroup driver talks to systemd), the kernel, and what the
 # tests and berth call: ip, nft, iptables, mount tools, ps.
-PKGS=systemd,systemd-sysv,dbus,udev,kmod,iproute2,nftables,iptables,libseccomp2,procps,util-linux,mount,ca-certificates,python3
+PKGS=systemd,systemd-sysv,dbus,udev,kmod,iproute2,nftables,iptables,libseccomp2,procps,util-linux,mount,ca-certificates,python3,curl
 log "debootstrap bookworm"
 T0=$(date +%s)
 debootstrap --variant=minbase --include="$PKGS" bookworm "$R" http://deb.debian.org/debian \

@@ -2,6 +2,7 @@
 //! [`listen`]) and drives the engine.
 #![recursion_limit = "256"]
 
+mod accept;
 mod config;
 mod error;
 mod listen;
@@ -124,25 +125,9 @@ async fn serve(
         tasks.push(match l {
             listen::Bound::Unix(path, l) => {
                 sockets.extend(path);
-                tokio::spawn(async move {
-                    axum::serve(
-                        l,
-                        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                            routes::ConnFd,
-                        >(app),
-                    )
-                    .await
-                })
+                tokio::spawn(accept::serve(l, app))
             }
-            listen::Bound::Tls(l) => tokio::spawn(async move {
-                axum::serve(
-                    l,
-                    axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                        routes::ConnFd,
-                    >(app),
-                )
-                .await
-            }),
+            listen::Bound::Tls(l) => tokio::spawn(accept::serve(l, app)),
         });
     }
     info!(version = berth_api::version::BERTH_VERSION, "daemon ready");

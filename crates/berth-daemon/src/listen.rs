@@ -11,9 +11,7 @@
 //!   announcing it "will be a hard failure preventing the daemon from starting"; berth
 //!   refuses it now, with Docker's warning as the reason.
 
-use crate::routes::ConnFd;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -357,14 +355,6 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local)
-    }
-}
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>>
-    for ConnFd
-{
-    fn connect_info(s: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
-        ConnFd(s.io().get_ref().0.as_raw_fd())
     }
 }
 

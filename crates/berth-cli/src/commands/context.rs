@@ -348,7 +348,7 @@ struct InspectCmd {
     #[arg(
         short = 'f',
         long,
-        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::INSPECT_FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,

@@ -29,10 +29,14 @@ use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 use crate::catalog;
 use crate::{help, CmdResult, Ctx, Failure};
 
-/// A command's entry point: the invocation and the words after the command path.
-/// The docker CLI's description of `--format` on list and inspect commands.
+/// The docker CLI's description of `--format` on list commands (and inspect commands that
+/// print tables).
 pub(crate) const FORMAT_HELP: &str = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
 
+/// The docker CLI's description of `--format` on inspect commands (no table forms).
+pub(crate) const INSPECT_FORMAT_HELP: &str = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
+
+/// A command's entry point: the invocation and the words after the command path.
 pub type Handler = fn(&mut Ctx, &Invocation, &[String]) -> CmdResult;
 
 /// How the command was invoked (for usage/error messages): e.g. "container ls".
@@ -458,6 +462,28 @@ pub fn join_errors(errs: Vec<String>) -> CmdResult {
 /// How `inspect` commands print what they found, as docker does: one indented JSON array,
 /// or each object through `--format` (an empty format or `json` means the array). The
 /// template is parsed before anything is fetched, so a bad one fails first.
+/// `inspect` of API objects by name: GETs `path(name)` for each, prints what was found in
+/// the requested format, and fails with the errors of the others (docker's order).
+pub fn inspect_by_path(
+    ctx: &mut Ctx,
+    format: Option<&str>,
+    names: &[String],
+    path: impl Fn(&str) -> String,
+) -> CmdResult {
+    let output = InspectOutput::new(format)?;
+    let c = ctx.client()?;
+    let mut found = Vec::new();
+    let mut errs = Vec::new();
+    for name in names {
+        match c.get_json(&path(name)) {
+            Ok(v) => found.push(v),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    output.print(found)?;
+    join_errors(errs)
+}
+
 pub struct InspectOutput(Option<gotmpl::Template>);
 
 impl InspectOutput {

@@ -16,7 +16,7 @@ struct InspectCmd {
     #[arg(
         short = 'f',
         long,
-        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::INSPECT_FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,
@@ -85,7 +85,7 @@ struct ContainerInspectCmd {
     #[arg(
         short = 'f',
         long,
-        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::INSPECT_FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,
@@ -100,7 +100,7 @@ struct ImageInspectCmd {
     #[arg(
         short = 'f',
         long,
-        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::INSPECT_FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,
@@ -168,7 +168,7 @@ struct VersionCmd {
     #[arg(
         short = 'f',
         long,
-        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::INSPECT_FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,
@@ -180,7 +180,7 @@ struct InfoCmd {
     #[arg(
         short = 'f',
         long,
-        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::INSPECT_FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,

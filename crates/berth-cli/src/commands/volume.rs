@@ -4,7 +4,7 @@ use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
 use super::containers::print_prune;
-use super::{confirm, join_errors, parse, InspectOutput, Invocation};
+use super::{confirm, join_errors, parse, Invocation};
 use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body, ClientError};
 use crate::format::{from_json, render_list};
@@ -180,7 +180,7 @@ struct InspectCmd {
     #[arg(
         short = 'f',
         long,
-        help = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates",
+        help = super::INSPECT_FORMAT_HELP,
         value_name = "string"
     )]
     format: Option<String>,
@@ -190,18 +190,9 @@ struct InspectCmd {
 pub fn cmd_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: InspectCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
-    let output = InspectOutput::new(o.format.as_deref())?;
-    let c = ctx.client()?;
-    let mut found = Vec::new();
-    let mut errs = Vec::new();
-    for name in &o.args {
-        match c.get_json(&format!("/volumes/{}", q(name))) {
-            Ok(v) => found.push(v),
-            Err(e) => errs.push(e.to_string()),
-        }
-    }
-    output.print(found)?;
-    join_errors(errs)
+    super::inspect_by_path(ctx, o.format.as_deref(), &o.args, |name| {
+        format!("/volumes/{}", q(name))
+    })
 }
 
 #[derive(Parser)]

@@ -36,17 +36,6 @@ pub use system::mem_total;
 #[derive(Clone, Copy, Debug)]
 pub struct ConnFd(pub i32);
 
-impl
-    axum::extract::connect_info::Connected<
-        axum::serve::IncomingStream<'_, tokio::net::UnixListener>,
-    > for ConnFd
-{
-    fn connect_info(s: axum::serve::IncomingStream<'_, tokio::net::UnixListener>) -> Self {
-        use std::os::fd::AsRawFd;
-        ConnFd(s.io().as_raw_fd())
-    }
-}
-
 /// The connection descriptor of a request, when it came through our listener.
 pub fn conn_fd(req: &axum::extract::Request) -> Option<i32> {
     req.extensions()
