@@ -535,16 +535,21 @@ impl Mounter for FakeMounter {
 
     fn source_mount(&self, path: &Path) -> Result<SourceMount, String> {
         let info: String = std::iter::once("1 0 0:1 / / rw - ext4 root rw".to_string())
-            .chain(lock(&self.host_mounts).iter().enumerate().map(|(n, (mp, sh, sl))| {
-                let mut opt = Vec::new();
-                if *sh {
-                    opt.push(format!("shared:{}", n + 1));
-                }
-                if *sl {
-                    opt.push(format!("master:{}", n + 100));
-                }
-                format!("{} 1 0:{n} / {mp} rw {} - tmpfs t rw", n + 2, opt.join(" "))
-            }))
+            .chain(
+                lock(&self.host_mounts)
+                    .iter()
+                    .enumerate()
+                    .map(|(n, (mp, sh, sl))| {
+                        let mut opt = Vec::new();
+                        if *sh {
+                            opt.push(format!("shared:{}", n + 1));
+                        }
+                        if *sl {
+                            opt.push(format!("master:{}", n + 100));
+                        }
+                        format!("{} 1 0:{n} / {mp} rw {} - tmpfs t rw", n + 2, opt.join(" "))
+                    }),
+            )
             .collect::<Vec<_>>()
             .join("\n");
         berth_image::mounter::source_mount_in(&info, &path.to_string_lossy())

@@ -241,11 +241,9 @@ pub fn write_bundle(
     })?;
     // `run -t`: the terminal starts at the client's size (HostConfig.ConsoleSize), so
     // `stty size` as the first command already sees it, as with moby.
-    if let (true, Some([h, w]), Some(process)) = (
-        rec.config.tty,
-        hc.console_size,
-        spec.process().clone(),
-    ) {
+    if let (true, Some([h, w]), Some(process)) =
+        (rec.config.tty, hc.console_size, spec.process().clone())
+    {
         let mut process = process;
         spec::set_console_size(
             &mut process,

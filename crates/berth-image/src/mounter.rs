@@ -118,7 +118,11 @@ pub fn source_mount_in(mountinfo: &str, path: &str) -> Option<SourceMount> {
             || path
                 .strip_prefix(mp.as_str())
                 .is_some_and(|rest| rest.starts_with('/'));
-        if !above || best.as_ref().is_some_and(|b| b.mount_point.len() > mp.len()) {
+        if !above
+            || best
+                .as_ref()
+                .is_some_and(|b| b.mount_point.len() > mp.len())
+        {
             continue;
         }
         let optional = fields.iter().skip(6).take_while(|f| **f != "-");
@@ -142,7 +146,10 @@ fn unescape_octal(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -210,7 +217,10 @@ mod tests {
         assert_eq!(m("/tmp/t").mount_point, "/tmp/t");
         assert!(m("/tmp/t/a/b").shared);
         let s = m("/tmp/t/s/x");
-        assert_eq!((s.mount_point.as_str(), s.shared, s.slave), ("/tmp/t/s", false, true));
+        assert_eq!(
+            (s.mount_point.as_str(), s.shared, s.slave),
+            ("/tmp/t/s", false, true)
+        );
         let sp = m("/tmp/with space/d");
         assert_eq!(sp.mount_point, "/tmp/with space");
         assert!(sp.shared && sp.slave);

@@ -282,7 +282,11 @@ impl Differ {
                 ("SUBB", format!("10.221.{dn}"), "<SUBB>"),
                 ("SOCK", d.socket.to_string_lossy().into_owned(), "<SOCK>"),
                 ("PORT", port_of(dn), "<PORT>"),
-                ("ROOT", d.dir.join("root").to_string_lossy().into_owned(), "<ROOT>"),
+                (
+                    "ROOT",
+                    d.dir.join("root").to_string_lossy().into_owned(),
+                    "<ROOT>",
+                ),
             ],
         };
         let b = &self.berth;

@@ -262,7 +262,12 @@ fn check_json_content_type(headers: &axum::http::HeaderMap) -> ApiResult<()> {
         return Ok(());
     };
     let ct = String::from_utf8_lossy(ct.as_bytes()).into_owned();
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime.is_empty() {
         return Err(ApiError::bad_request(format!(
             "malformed Content-Type header ({ct}): mime: no media type"

@@ -123,13 +123,15 @@ impl Engine {
         signal: Option<&str>,
     ) -> Result<()> {
         let c = self.get(name_or_id)?;
-        c.restarting.store(true, std::sync::atomic::Ordering::SeqCst);
+        c.restarting
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let stopped = self.stop(name_or_id, timeout, signal).await;
         let started = match stopped {
             Ok(()) | Err(EngineError::NotModified(_)) => self.start(name_or_id).await,
             Err(e) => Err(e),
         };
-        c.restarting.store(false, std::sync::atomic::Ordering::SeqCst);
+        c.restarting
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         started?;
         if let Ok(c) = self.get(name_or_id) {
             self.events.container(&c.snapshot().await, "restart", &[]);

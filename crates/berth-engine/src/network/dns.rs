@@ -514,7 +514,10 @@ mod tests {
             .insert("b".into(), vec![entry("n1", [10, 0, 0, 3], &["db"])]);
         t.rename("a", "Web", "Front");
         assert_eq!(t.lookup("b", "web"), None);
-        assert_eq!(t.lookup("b", "front"), Some(vec![Ipv4Addr::new(10, 0, 0, 2)]));
+        assert_eq!(
+            t.lookup("b", "front"),
+            Some(vec![Ipv4Addr::new(10, 0, 0, 2)])
+        );
         assert!(t.lookup("b", "alias").is_some());
         assert_eq!(
             t.reverse("b", Ipv4Addr::new(10, 0, 0, 2)).as_deref(),

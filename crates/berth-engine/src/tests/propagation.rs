@@ -30,8 +30,14 @@ async fn shared_and_slave_need_a_shared_source_and_set_the_rootfs_propagation() 
 
     // The source lives on a private mount ("/"): refused at start, with moby's messages.
     for (mode, want) in [
-        ("shared", format!("path {s} is mounted on / but it is not a shared mount")),
-        ("rslave", format!("path {s} is mounted on / but it is not a shared or slave mount")),
+        (
+            "shared",
+            format!("path {s} is mounted on / but it is not a shared mount"),
+        ),
+        (
+            "rslave",
+            format!("path {s} is mounted on / but it is not a shared or slave mount"),
+        ),
     ] {
         let id = t.create(None, bind(mode)).await.expect("create");
         let e = t.engine.start(&id).await.expect_err("refused");
@@ -44,7 +50,11 @@ async fn shared_and_slave_need_a_shared_source_and_set_the_rootfs_propagation() 
     assert!(bind_options(&sp, "/m").contains(&"rprivate".to_string()));
 
     // A slave source: slave binds work (rootfs rslave), shared ones still do not.
-    t.mounter.host_mounts.lock().unwrap().push((s.clone(), false, true));
+    t.mounter
+        .host_mounts
+        .lock()
+        .unwrap()
+        .push((s.clone(), false, true));
     let id = t.run(None, bind("slave")).await;
     let sp = spec(&t, &id);
     assert_eq!(sp["linux"]["rootfsPropagation"], "rslave");
@@ -87,26 +97,42 @@ async fn a_bind_of_the_data_root_is_made_rslave() {
     assert_eq!(rec.mount_points[0].propagation, "rslave");
     assert!(spec(&t, &id)["linux"].get("rootfsPropagation").is_none());
     // A parent of the data root too (moby compares string prefixes).
-    let parent = root.parent().expect("parent").to_string_lossy().into_owned();
+    let parent = root
+        .parent()
+        .expect("parent")
+        .to_string_lossy()
+        .into_owned();
     let id = t
-        .create(None, json!({"HostConfig": {"Binds": [format!("{parent}:/p")]}}))
+        .create(
+            None,
+            json!({"HostConfig": {"Binds": [format!("{parent}:/p")]}}),
+        )
         .await
         .expect("create");
     assert_eq!(t.record(&id).await.mount_points[0].propagation, "rslave");
     // Given: rslave or rshared only.
     for mode in ["rprivate", "private", "slave", "shared"] {
         let e = t
-            .create(None, json!({"HostConfig": {"Binds": [format!("{r}:/r:{mode}")]}}))
+            .create(
+                None,
+                json!({"HostConfig": {"Binds": [format!("{r}:/r:{mode}")]}}),
+            )
             .await
             .expect_err("refused");
         let want = format!(
             "invalid mount config: must use either propagation mode \"rslave\" or \"rshared\" when mount source is within the daemon root, daemon root: \"{r}\", bind mount source: \"{r}\", propagation: \"{mode}\""
         );
-        assert!(matches!(&e, EngineError::InvalidParameter(m) if *m == want), "{e}");
+        assert!(
+            matches!(&e, EngineError::InvalidParameter(m) if *m == want),
+            "{e}"
+        );
     }
     // An explicit rslave is checked against the source at start (no fallback).
     let id = t
-        .create(None, json!({"HostConfig": {"Binds": [format!("{r}:/r:rslave")]}}))
+        .create(
+            None,
+            json!({"HostConfig": {"Binds": [format!("{r}:/r:rslave")]}}),
+        )
         .await
         .expect("create");
     t.engine.start(&id).await.expect_err("a private source");

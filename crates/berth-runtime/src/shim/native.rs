@@ -650,8 +650,8 @@ pub(super) fn find_executable(arg0: &str, path_env: &str) -> Result<CString, Str
 /// runc's rootfsParentMountPrivate: the mount the rootfs lives on (the deepest mount point
 /// at or above it) made private when it is shared.
 fn rootfs_parent_private(root: &Path) -> Result<(), String> {
-    let info = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| io_err("read mountinfo", e))?;
+    let info =
+        fs::read_to_string("/proc/self/mountinfo").map_err(|e| io_err("read mountinfo", e))?;
     let root = root.to_string_lossy();
     let mut parent: Option<(String, bool)> = None;
     for line in info.lines() {
