@@ -598,47 +598,47 @@ fn compat_lifecycle() {
     Differ::start().check(&[
         Scenario {
             name: "lifecycle: an --rm container restarts while it runs",
-            run: "docker run -d --rm --name r busybox sleep 60 >/dev/null\n\
-                  docker restart -t 1 r\n\
-                  docker inspect -f '{{.State.Running}} {{.HostConfig.AutoRemove}}' r\n\
-                  docker update --restart always r; echo \"exit $?\"\n\
-                  docker update --restart no r >/dev/null; echo \"exit $?\"\n\
-                  docker rm -f r >/dev/null",
+            run: "docker run -d --rm --name rr busybox sleep 60 >/dev/null\n\
+                  docker restart -t 1rr\n\
+                  docker inspect -f '{{.State.Running}} {{.HostConfig.AutoRemove}}'rr\n\
+                  docker update --restart always rr; echo \"exit $?\"\n\
+                  docker update --restart no rr >/dev/null; echo \"exit $?\"\n\
+                  docker rm -f rr >/dev/null",
             ..S
         },
         Scenario {
             name: "lifecycle: a restart whose client goes away still restarts",
-            run: "docker run -d --name r busybox sleep 60 >/dev/null\n\
-                  s1=$(docker inspect -f '{{.State.StartedAt}}' r); since=$(date +%s)\n\
-                  api POST '/v1.41/containers/r/restart?t=2' --max-time 0.5 2>/dev/null\n\
+            run: "docker run -d --name rr busybox sleep 60 >/dev/null\n\
+                  s1=$(docker inspect -f '{{.State.StartedAt}}' rr); since=$(date +%s)\n\
+                  api POST '/v1.41/containers/rr/restart?t=2' --max-time 0.5 2>/dev/null\n\
                   sleep 4\n\
-                  s2=$(docker inspect -f '{{.State.StartedAt}}' r)\n\
+                  s2=$(docker inspect -f '{{.State.StartedAt}}' rr)\n\
                   [ \"$s1\" != \"$s2\" ] && echo restarted\n\
-                  docker inspect -f '{{.State.Running}}' r\n\
-                  docker events --since $since --until $(date +%s) --filter container=r --format '{{.Action}}'",
+                  docker inspect -f '{{.State.Running}}'rr\n\
+                  docker events --since $since --until $(date +%s) --filter container=rr --format '{{.Action}}'",
             ..S
         },
         Scenario {
             name: "lifecycle: a stop whose client goes away still stops",
-            run: "docker run -d --name s busybox sleep 60 >/dev/null\n\
-                  api POST '/v1.41/containers/s/stop?t=2' --max-time 0.5 2>/dev/null\n\
+            run: "docker run -d --name ss busybox sleep 60 >/dev/null\n\
+                  api POST '/v1.41/containers/ss/stop?t=2' --max-time 0.5 2>/dev/null\n\
                   sleep 3.5\n\
-                  docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' s",
+                  docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' ss",
             ..S
         },
         Scenario {
             name: "lifecycle: update --pids-limit",
-            run: "docker run -d --name p --pids-limit 32 busybox sleep 60 >/dev/null\n\
-                  lim() { echo \"$(docker inspect -f '{{.HostConfig.PidsLimit}}' p) $(docker exec p cat /sys/fs/cgroup/pids/pids.max)\"; }\n\
+            run: "docker run -d --name pp --pids-limit 32 busybox sleep 60 >/dev/null\n\
+                  lim() { echo \"$(docker inspect -f '{{.HostConfig.PidsLimit}}' pp) $(docker exec pp cat /sys/fs/cgroup/pids/pids.max)\"; }\n\
                   lim\n\
-                  docker update --pids-limit 16 p >/dev/null && lim\n\
-                  docker update --pids-limit 0 p >/dev/null && lim\n\
-                  docker update --pids-limit 32 p >/dev/null && docker update --pids-limit -1 p >/dev/null && lim\n\
-                  docker update --pids-limit 32 p >/dev/null && docker update --pids-limit -2 p >/dev/null && lim\n\
-                  docker update --memory 64m p >/dev/null && lim\n\
+                  docker update --pids-limit 16 pp >/dev/null && lim\n\
+                  docker update --pids-limit 0 pp >/dev/null && lim\n\
+                  docker update --pids-limit 32 pp >/dev/null && docker update --pids-limit -1 pp >/dev/null && lim\n\
+                  docker update --pids-limit 32 pp >/dev/null && docker update --pids-limit -2 pp >/dev/null && lim\n\
+                  docker update --memory 64m pp >/dev/null && lim\n\
                   for l in 0 -1; do docker run --rm --pids-limit $l busybox cat /sys/fs/cgroup/pids/pids.max; done\n\
-                  docker create --name q --pids-limit -1 busybox true >/dev/null\n\
-                  docker inspect -f '{{.HostConfig.PidsLimit}}' q",
+                  docker create --name qq --pids-limit -1 busybox true >/dev/null\n\
+                  docker inspect -f '{{.HostConfig.PidsLimit}}' qq",
             ..S
         },
     ]);
@@ -651,9 +651,9 @@ fn compat_terminals() {
     Differ::start().check(&[
         Scenario {
             name: "terminals: run -t starts at ConsoleSize",
-            run: "apij POST '/v1.43/containers/create?name=t' '{\"Image\":\"busybox\",\"Tty\":true,\"Cmd\":[\"stty\",\"size\"],\"HostConfig\":{\"ConsoleSize\":[30,100]}}' >/dev/null 2>&1\n\
-                  docker start t >/dev/null; docker wait t >/dev/null\n\
-                  docker logs t | tr -d '\\r'",
+            run: "apij POST '/v1.43/containers/create?name=tt' '{\"Image\":\"busybox\",\"Tty\":true,\"Cmd\":[\"stty\",\"size\"],\"HostConfig\":{\"ConsoleSize\":[30,100]}}' >/dev/null 2>&1\n\
+                  docker start tt >/dev/null; docker wait tt >/dev/null\n\
+                  docker logs tt | tr -d '\\r'",
             berth_cli: false,
             moby28: Some(Moby28 {
                 code: Some(0),
@@ -665,11 +665,11 @@ fn compat_terminals() {
         },
         Scenario {
             name: "terminals: exec with a tty through the Python SDK",
-            setup: "docker run -d --name x busybox sleep 60 >/dev/null",
+            setup: "docker run -d --name xx busybox sleep 60 >/dev/null",
             run: "python3 - <<'PY'\n\
 import docker, time\n\
 cl = docker.from_env()\n\
-c = cl.containers.get('x')\n\
+c = cl.containers.get('xx')\n\
 r = c.exec_run('sh -c \"echo one; echo two\"', tty=True)\n\
 print(r.exit_code, repr(r.output))\n\
 ex = cl.api.exec_create(c.id, 'sh -c \"echo sock\"', tty=True)\n\
@@ -689,8 +689,8 @@ PY",
         },
         Scenario {
             name: "terminals: exec ConsoleSize and resize",
-            setup: "docker run -d --name x busybox sleep 60 >/dev/null",
-            run: "id=$(apij POST /v1.43/containers/x/exec '{\"Cmd\":[\"sh\",\"-c\",\"stty size; sleep 1; stty size\"],\"Tty\":true,\"AttachStdout\":true,\"ConsoleSize\":[20,60]}' 2>/dev/null | jq -r .Id)\n\
+            setup: "docker run -d --name xx busybox sleep 60 >/dev/null",
+            run: "id=$(apij POST /v1.43/containers/xx/exec '{\"Cmd\":[\"sh\",\"-c\",\"stty size; sleep 1; stty size\"],\"Tty\":true,\"AttachStdout\":true,\"ConsoleSize\":[20,60]}' 2>/dev/null | jq -r .Id)\n\
                   (sleep 0.5; api POST \"/v1.43/exec/$id/resize?h=25&w=70\" 2>/dev/null) &\n\
                   python3 - \"$id\" <<'PY'\n\
 import os, socket, sys\n\
@@ -732,9 +732,9 @@ fn compat_audit() {
             run: "since=$(date +%s)\n\
                   docker run --rm --network n1 busybox true\n\
                   docker run --rm busybox true\n\
-                  docker run -d --name w busybox sleep 60 >/dev/null\n\
-                  docker network connect n1 w && docker network disconnect n1 w\n\
-                  docker rm -f w >/dev/null\n\
+                  docker run -d --name ww busybox sleep 60 >/dev/null\n\
+                  docker network connect n1 ww && docker network disconnect n1 ww\n\
+                  docker rm -f ww >/dev/null\n\
                   docker events --since $since --until $(( $(date +%s) + 1 )) --filter type=network --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}}'",
             ..S
         },
@@ -766,7 +766,7 @@ fn compat_audit() {
         },
         Scenario {
             name: "validation: create with data after the JSON body",
-            run: "apij POST '/v1.41/containers/create?name=t' '{\"Image\":\"busybox\"} x' | jq -c .message\n\
+            run: "apij POST '/v1.41/containers/create?name=tt' '{\"Image\":\"busybox\"} x' | jq -c .message\n\
                   docker ps -aq | wc -l",
             berth_cli: false,
             moby28: Some(Moby28 {
