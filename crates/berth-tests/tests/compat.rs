@@ -599,8 +599,8 @@ fn compat_lifecycle() {
         Scenario {
             name: "lifecycle: an --rm container restarts while it runs",
             run: "docker run -d --rm --name rr busybox sleep 60 >/dev/null\n\
-                  docker restart -t 1rr\n\
-                  docker inspect -f '{{.State.Running}} {{.HostConfig.AutoRemove}}'rr\n\
+                  docker restart -t 1 rr\n\
+                  docker inspect -f '{{.State.Running}} {{.HostConfig.AutoRemove}}' rr\n\
                   docker update --restart always rr; echo \"exit $?\"\n\
                   docker update --restart no rr >/dev/null; echo \"exit $?\"\n\
                   docker rm -f rr >/dev/null",
