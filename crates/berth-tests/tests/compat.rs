@@ -614,7 +614,7 @@ fn compat_lifecycle() {
                   sleep 4\n\
                   s2=$(docker inspect -f '{{.State.StartedAt}}' rr)\n\
                   [ \"$s1\" != \"$s2\" ] && echo restarted\n\
-                  docker inspect -f '{{.State.Running}}'rr\n\
+                  docker inspect -f '{{.State.Running}}' rr\n\
                   docker events --since $since --until $(date +%s) --filter container=rr --format '{{.Action}}'",
             ..S
         },
