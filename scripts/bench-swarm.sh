@@ -97,7 +97,7 @@ for r in $(seq "$RUNS"); do
 done
 
 sleep 5
-bpid=$(pgrep -f "berth daemon --data-root $W/berth/root" | head -1)
+bpid=$(pgrep -f -- " daemon --data-root $W/berth/root" | head -1)
 dpid=$(pgrep -f "dockerd --data-root $W/docker/root" | head -1)
 cpid=$(pgrep -f "containerd --config $W/docker/exec" | head -1)
 brss=$(awk '/VmRSS/ {print $2}' /proc/$bpid/status)

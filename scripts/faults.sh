@@ -178,6 +178,13 @@ section_disk() {
     b volume create vol >/dev/null
     # Fill the filesystem from the host side (the container's upper dir is on it too).
     dd if=/dev/zero of="$B/mnt-disk/filler" bs=1M count=400 status=none 2>/dev/null || true
+    # ext4 refuses a large write while blocks remain (its delayed allocation reserves for the
+    # worst case): small files take the rest, so that the disk is really full.
+    mkdir -p "$B/mnt-disk/fill"
+    local i
+    for i in $(seq 1 20000); do
+        head -c 4096 /dev/zero >"$B/mnt-disk/fill/$i" 2>/dev/null || break
+    done
     sync
     local out
     check_err() { # NAME CMD...: must fail with a clear message naming the lack of space
@@ -203,7 +210,7 @@ section_disk() {
     b volume inspect vol >/dev/null && pass "volume record intact" || fail "volume record unreadable"
     [ "$(b ps -aq | wc -l)" -eq 1 ] && pass "no half-created container left" || fail "containers after failed creates: $(b ps -a --format '{{.Names}}' | tr '\n' ' ')"
     # Space freed: everything works again.
-    rm -f "$B/mnt-disk/filler"
+    rm -rf "$B/mnt-disk/filler" "$B/mnt-disk/fill"
     sync
     b run --rm --network none busybox echo works >/dev/null && pass "run works again once space is freed" || fail "run after freeing space"
     b create --name after busybox true >/dev/null && pass "create works again" || fail "create after freeing space"

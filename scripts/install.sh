@@ -33,9 +33,6 @@ done
 log() { echo "install: $*"; }
 [ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
 UNITDIR=/etc/systemd/system
-BASHDIR=/usr/share/bash-completion/completions
-ZSHDIR=/usr/share/zsh/vendor-completions
-FISHDIR=/usr/share/fish/vendor_completions.d
 MANDIR="$PREFIX/share/man/man1"
 systemd_running() { [ -d /run/systemd/system ]; }
 
@@ -44,7 +41,8 @@ if [ "$UNINSTALL" = 1 ]; then
         systemctl disable --now berth.socket berth.service 2>/dev/null || true
     fi
     rm -f "$UNITDIR/berth.service" "$UNITDIR/berth.socket" "$PREFIX/bin/berth" \
-        "$BASHDIR/berth" "$ZSHDIR/_berth" "$FISHDIR/berth.fish" "$MANDIR"/berth*.1
+        "$MANDIR"/berth*.1
+    bash scripts/install-completion.sh --uninstall | sed 's/^/install: /'
     systemd_running && systemctl daemon-reload
     log "removed (kept /etc/berth and /var/lib/berth)"
     exit 0
@@ -80,16 +78,8 @@ sed "s|@BINDIR@|$PREFIX/bin|g" scripts/systemd/berth.service > "$UNITDIR/berth.s
 install -m 0644 scripts/systemd/berth.socket "$UNITDIR/berth.socket"
 log "units: $UNITDIR/berth.service, berth.socket"
 
-# Completions, when the CLI offers them.
-if "$PREFIX/bin/berth" completion bash >/dev/null 2>&1; then
-    install -d "$BASHDIR" "$ZSHDIR" "$FISHDIR"
-    "$PREFIX/bin/berth" completion bash > "$BASHDIR/berth"
-    "$PREFIX/bin/berth" completion zsh > "$ZSHDIR/_berth"
-    "$PREFIX/bin/berth" completion fish > "$FISHDIR/berth.fish"
-    log "completions: bash, zsh, fish"
-else
-    log "completions: skipped (this berth has no 'completion' command)"
-fi
+# Completions: the one completion installer (same files and directories everywhere).
+bash scripts/install-completion.sh "$PREFIX/bin/berth" | sed 's/^/install: /'
 
 if command -v python3 >/dev/null; then
     python3 scripts/gen-man.py "$PREFIX/bin/berth" "$MANDIR" | sed 's/^/install: /'

@@ -30,8 +30,9 @@ SUBSET=(
     docker_cli:cli_run_resources
     engine_parallel:engine_parallel_daemon_keeps_its_cgroup
     supervision:
+    security:sec_devices
 )
-FULL=(cgroups: observe: engine_lifecycle: docker_cli: engine_parallel: supervision: interactive:)
+FULL=(cgroups: observe: engine_lifecycle: docker_cli: engine_parallel: supervision: interactive: security:sec_devices)
 
 sel=() drivers=() SERVICE=1
 while [ $# -gt 0 ]; do

@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod detach;
 pub mod filters;
 pub mod human;
+pub mod idmap;
 pub mod models;
 pub mod pathstat;
 pub mod swarm;

@@ -28,6 +28,8 @@ pub struct TarWriter<W: Write> {
     links: HashMap<(u64, u64), Vec<u8>>,
     markers: Markers,
     entries: u64,
+    /// A remapped daemon's maps: host owners are written as the container sees them.
+    ids: Option<crate::idmap::IdMappings>,
 }
 
 fn header_for(md: &fs::Metadata, kind: tar::EntryType) -> tar::Header {
@@ -60,7 +62,15 @@ impl<W: Write> TarWriter<W> {
             links: HashMap::new(),
             markers,
             entries: 0,
+            ids: None,
         }
+    }
+
+    /// Writes owners shifted back into the container's ids (a `userns-remap` daemon's
+    /// commit, export and `cp` out, as moby's archiver with its IdentityMapping).
+    pub fn with_id_map(mut self, ids: Option<crate::idmap::IdMappings>) -> Self {
+        self.ids = ids;
+        self
     }
 
     /// How many entries were written so far.
@@ -103,6 +113,13 @@ impl<W: Write> TarWriter<W> {
             } else {
                 slot.copy_from_slice(&name[..100]);
             }
+        }
+        if let Some(ids) = &self.ids {
+            let uid = u32::try_from(h.uid().unwrap_or(0)).unwrap_or(0);
+            let gid = u32::try_from(h.gid().unwrap_or(0)).unwrap_or(0);
+            let (u, g) = ids.to_container(uid, gid);
+            h.set_uid(u64::from(u));
+            h.set_gid(u64::from(g));
         }
         if name.len() > 100 {
             self.long_field(b'L', name)?;

@@ -105,6 +105,9 @@ pub struct Group {
     /// Listed under "Swarm Commands" rather than "Management Commands".
     pub swarm: bool,
     pub hidden: bool,
+    /// What follows the name in the usage line of its errors (cobra's `Use` after the
+    /// name: "COMMAND" for manifest and volume, nothing for most).
+    pub use_suffix: &'static str,
 }
 
 impl Group {
@@ -115,6 +118,19 @@ impl Group {
             long: "",
             swarm: false,
             hidden: false,
+            use_suffix: "",
+        }
+    }
+    pub const fn use_suffix(mut self, suffix: &'static str) -> Group {
+        self.use_suffix = suffix;
+        self
+    }
+    /// "manifest COMMAND", "container": the usage line of the group's errors.
+    pub fn use_line(&self) -> String {
+        if self.use_suffix.is_empty() {
+            self.name.to_string()
+        } else {
+            format!("{} {}", self.name, self.use_suffix)
         }
     }
     pub const fn long(mut self, long: &'static str) -> Group {
@@ -150,16 +166,19 @@ pub static GROUPS: &[Group] = &[
     Group::new("image", "Manage images"),
     Group::new("manifest", "Manage Docker image manifests and manifest lists").long(
         "The **berth manifest** command has subcommands for managing image manifests and\nmanifest lists. A manifest list allows you to use one name to refer to the same image\nbuilt for multiple architectures.\n\nTo see help for a subcommand, use:\n\n    berth manifest CMD --help\n\nFor full details on using berth manifest lists, see the registry v2 specification.",
-    ),
+    )
+    .use_suffix("COMMAND"),
     Group::new("network", "Manage networks"),
     Group::new("system", "Manage berth"),
     Group::new("trust", "Manage trust on Docker images").hidden(),
-    Group::new("volume", "Manage volumes"),
+    Group::new("volume", "Manage volumes").use_suffix("COMMAND"),
     Group::new("config", "Manage Swarm configs").swarm(),
     Group::new("node", "Manage Swarm nodes").swarm(),
     Group::new("secret", "Manage Swarm secrets").swarm(),
     Group::new("service", "Manage Swarm services").swarm(),
-    Group::new("stack", "Manage Swarm stacks").swarm(),
+    Group::new("stack", "Manage Swarm stacks")
+        .swarm()
+        .use_suffix("[OPTIONS]"),
     Group::new("swarm", "Manage Swarm").swarm(),
 ];
 
@@ -190,7 +209,10 @@ pub static FAMILIES: &[&[Command]] = &[
     commands::exec::COMMANDS,
     commands::files::COMMANDS,
     commands::images::COMMANDS,
+    commands::manifest::COMMANDS,
     commands::build::COMMANDS,
+    commands::builder::COMMANDS,
+    commands::buildx::COMMANDS,
     commands::registry::COMMANDS,
     commands::search::COMMANDS,
     commands::network::COMMANDS,

@@ -13,6 +13,7 @@ pub mod format;
 pub mod globals;
 pub mod help;
 pub mod jsonmessage;
+pub mod manifest_store;
 pub mod session;
 pub mod stream;
 pub mod transport;

@@ -1,9 +1,10 @@
 //! `berth compose watch` and `up --watch`: the services' `develop.watch` rules. A file
 //! watcher (notify: inotify) reports changes under each rule's `path`; changes are batched
-//! until the tree is quiet for a moment, filtered by the rule's `ignore` (dockerignore
-//! patterns, relative to `path`, plus editor temporary files and `.git`, as compose does)
-//! and `include`, then the rule's action runs on the service's running containers:
-//! `sync` copies the changed files to `target` (a tar through the archive endpoint;
+//! until the tree is quiet for a moment, filtered as compose filters them (the build
+//! context's `.dockerignore`, compose's list of editor temporary files, the rule's `ignore`
+//! patterns relative to `path`, and `include`), then the rule's action runs on the
+//! service's running containers: `sync` copies the changed files to `target` (a tar through
+//! the archive endpoint with `copyUIDGID`, so they keep their owner as compose's do;
 //! deleted files are removed with `rm -rf` in the container), `sync+restart` then restarts
 //! them, `sync+exec` then runs the rule's `exec` command in them, `restart` restarts them,
 //! `rebuild` rebuilds the image and recreates the service. `initial_sync` copies the whole
@@ -28,19 +29,54 @@ pub struct Rule {
     pub watch: Watch,
     ignore: Matcher,
     include: Option<Matcher>,
+    /// The service's build context and its `.dockerignore` (compose applies it to every
+    /// rule of the service).
+    context_ignore: Option<(PathBuf, Matcher)>,
 }
 
-/// Editor and VCS files compose never reacts to.
+/// compose's `EphemeralPathMatcher`: editor and tool temporary files (GoLand, Emacs, Vim,
+/// Kate, Go's umask probes), matched on any path component (a match on a directory covers
+/// what is under it).
 fn ephemeral(rel: &str) -> bool {
-    let base = rel.rsplit('/').next().unwrap_or(rel);
-    rel == ".git"
-        || rel.starts_with(".git/")
-        || base.ends_with('~')
-        || base.ends_with(".swp")
-        || base.ends_with(".swx")
-        || (base.starts_with('#') && base.ends_with('#'))
-        || base.starts_with(".#")
-        || base == "4913"
+    let parts: Vec<&str> = rel.split('/').collect();
+    let n = parts.len();
+    parts.iter().enumerate().any(|(i, base)| {
+        let dotted = |suffix: &str| {
+            base.starts_with('.') && base.ends_with(suffix) && base.len() > suffix.len()
+        };
+        (*base == ".idea" && i + 1 < n)
+            || base.ends_with("___jb_old___")
+            || base.ends_with("___jb_tmp___")
+            || base.starts_with(".#")
+            || (base.len() >= 2 && base.starts_with('#') && base.ends_with('#'))
+            || *base == "4913"
+            || base.ends_with('~')
+            || dotted(".swp")
+            || dotted(".swx")
+            || dotted(".swo")
+            || dotted(".swn")
+            || dotted(".kate-swp")
+            || base.ends_with("-go-tmp-umask")
+    })
+}
+
+/// compose's `LoadDockerIgnore`: `<dockerfile>.dockerignore` next to the context's
+/// Dockerfile, else the context's `.dockerignore`.
+fn context_ignore(context: &str, dockerfile: &str) -> Option<(PathBuf, Matcher)> {
+    let ctx = PathBuf::from(context);
+    if !ctx.is_dir() {
+        return None;
+    }
+    let df = if dockerfile.is_empty() {
+        "Dockerfile"
+    } else {
+        dockerfile
+    };
+    let specific = ctx.join(format!("{df}.dockerignore"));
+    let text = std::fs::read_to_string(&specific)
+        .or_else(|_| std::fs::read_to_string(ctx.join(".dockerignore")))
+        .ok()?;
+    Some((ctx, Matcher::parse(&text)))
 }
 
 impl Rule {
@@ -50,7 +86,18 @@ impl Rule {
             watch: w.clone(),
             ignore: Matcher::parse(&w.ignore.join("\n")),
             include: (!w.include.is_empty()).then(|| Matcher::parse(&w.include.join("\n"))),
+            context_ignore: None,
         }
+    }
+
+    /// Whether the build context's `.dockerignore` leaves out the host path `p`.
+    fn context_ignored(&self, p: &Path) -> bool {
+        self.context_ignore.as_ref().is_some_and(|(ctx, m)| {
+            p.strip_prefix(ctx)
+                .ok()
+                .map(|r| r.to_string_lossy().into_owned())
+                .is_some_and(|r| !r.is_empty() && m.excluded(&r))
+        })
     }
 
     /// The path relative to the rule's `path` when the rule cares about it.
@@ -60,7 +107,7 @@ impl Rule {
         if rel.is_empty() {
             return Some(rel);
         }
-        if ephemeral(&rel) || self.ignore.excluded(&rel) {
+        if ephemeral(&rel) || self.ignore.excluded(&rel) || self.context_ignored(p) {
             return None;
         }
         if let Some(inc) = &self.include {
@@ -101,7 +148,12 @@ pub fn rules(p: &Project, services: &BTreeSet<String>) -> OpResult<Vec<Rule>> {
                     "service {name:?} uses a rebuild watch action but has no build section"
                 )));
             }
-            out.push(Rule::new(name, w));
+            let mut r = Rule::new(name, w);
+            r.context_ignore = s
+                .build
+                .as_ref()
+                .and_then(|b| context_ignore(&b.context, &b.dockerfile));
+            out.push(r);
         }
     }
     if out.is_empty() {
@@ -135,7 +187,10 @@ fn add_to_tar(
             } else {
                 format!("{rel}/{}", e.file_name().to_string_lossy())
             };
-            if ephemeral(&child_rel) || rule.ignore.excluded(&child_rel) {
+            if ephemeral(&child_rel)
+                || rule.ignore.excluded(&child_rel)
+                || rule.context_ignored(&e.path())
+            {
                 continue;
             }
             add_to_tar(b, rule, &e.path(), &child_rel)?;
@@ -182,7 +237,7 @@ fn sync(api: &Api, p: &Project, rule: &Rule, changed: &BTreeSet<String>) -> OpRe
         .map_err(|e| OpError(format!("sync archive: {e}")))?;
     for id in containers(api, p, &rule.service)? {
         if added > 0 {
-            api.put_archive(&id, "/", false, &archive)?;
+            api.put_archive(&id, "/", true, &archive)?;
         }
         if !gone.is_empty() {
             let mut cmd = vec!["rm".to_string(), "-rf".into(), "--".into()];
@@ -249,6 +304,59 @@ fn apply(
     Ok(())
 }
 
+/// When the image of the service's first container was created (compose's
+/// `imageCreatedTime`).
+fn image_created(api: &Api, p: &Project, service: &str) -> OpResult<std::time::SystemTime> {
+    let c = api
+        .project_containers(&p.name, true, false)?
+        .into_iter()
+        .find(|c| c.service() == service)
+        .ok_or_else(|| OpError("Could not get created time for service's image".into()))?;
+    let img = api
+        .image(&c.image_i_d)?
+        .ok_or_else(|| OpError(format!("No such image: {}", c.image_i_d)))?;
+    let t = chrono::DateTime::parse_from_rfc3339(&img.created)
+        .map_err(|e| OpError(format!("image created time {:?}: {e}", img.created)))?;
+    Ok(std::time::SystemTime::from(t))
+}
+
+/// `initial_sync`: the files under the rule's path (not ignored) modified after the
+/// service's image was created, as compose's `initialSyncFiles` picks them.
+fn initial_files(api: &Api, p: &Project, rule: &Rule) -> OpResult<BTreeSet<String>> {
+    let since = image_created(api, p, &rule.service)?;
+    let root = PathBuf::from(&rule.watch.path);
+    let mut out = BTreeSet::new();
+    let newer = |path: &Path| {
+        std::fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t > since)
+    };
+    if root.is_file() {
+        if newer(&root) {
+            out.insert(String::new());
+        }
+        return Ok(out);
+    }
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let Some(rel) = rule.relevant(&path) else {
+                continue;
+            };
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            } else if newer(&path) {
+                out.insert(rel);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Watches until `keep` says to stop (or the watcher fails).
 pub fn run(
     api: &Api,
@@ -278,8 +386,10 @@ pub fn run(
     }
     for r in rules {
         if r.watch.initial_sync && r.watch.action.starts_with("sync") {
-            let all: BTreeSet<String> = [String::new()].into_iter().collect();
-            sync(api, p, r, &all)?;
+            let newer = initial_files(api, p, r)?;
+            if !newer.is_empty() {
+                sync(api, p, r, &newer)?;
+            }
         }
     }
     eprintln!("Watch enabled");
@@ -347,7 +457,15 @@ mod tests {
         assert_eq!(r.relevant(Path::new("/src/node_modules/x/y.js")), None);
         assert_eq!(r.relevant(Path::new("/src/debug.log")), None);
         assert_eq!(r.relevant(Path::new("/src/.a.js.swp")), None);
-        assert_eq!(r.relevant(Path::new("/src/.git/index")), None);
+        assert_eq!(r.relevant(Path::new("/src/d/#a.js#")), None);
+        assert_eq!(r.relevant(Path::new("/src/.idea/w.xml")), None);
+        assert_eq!(r.relevant(Path::new("/src/x-go-tmp-umask")), None);
+        // compose's `.git/` pattern is rooted at `/`: a project's .git is watched.
+        assert_eq!(
+            r.relevant(Path::new("/src/.git/index")),
+            Some(".git/index".into())
+        );
+        assert_eq!(r.relevant(Path::new("/src/.swp")), Some(".swp".into()));
         assert_eq!(r.relevant(Path::new("/elsewhere/a.js")), None);
         assert_eq!(r.container_path("d/a.js"), "/app/d/a.js");
         let only = rule(&[], &["*.txt"]);

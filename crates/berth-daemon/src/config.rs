@@ -89,7 +89,8 @@ pub struct Flags {
     /// SELinux support (berth has none: only false is accepted).
     #[arg(long = "selinux-enabled", num_args = 0..=1, default_missing_value = "true")]
     pub selinux_enabled: Option<bool>,
-    /// User namespace remapping (not supported by berth yet: refused).
+    /// User namespace remapping: `default`, `USER[:GROUP]` or `UID[:GID]` (their ranges
+    /// in /etc/subuid and /etc/subgid).
     #[arg(long = "userns-remap")]
     pub userns_remap: Option<String>,
     /// Inter-container communication on the default bridge (only true is supported).
@@ -229,6 +230,8 @@ pub struct Settings {
     pub registry: berth_engine::RegistryConfig,
     pub network: berth_engine::network::config::BridgeConfig,
     pub security: berth_engine::security::SecurityConfig,
+    /// `userns-remap` as given (resolved at start by `crate::userns`); empty: off.
+    pub userns_remap: String,
 }
 
 /// Reads daemon.json (the flag's file must exist; the default one may be absent) and
@@ -421,6 +424,11 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         default_runtime,
         network,
         security,
+        userns_remap: flags
+            .userns_remap
+            .clone()
+            .or(file.userns_remap.clone())
+            .unwrap_or_default(),
         registry: registry_config(
             file.insecure_registries,
             file.registry_mirrors,
@@ -457,15 +465,8 @@ fn security_config(
                 .into(),
         );
     }
-    if let Some(u) = flags
-        .userns_remap
-        .as_ref()
-        .or(file.userns_remap.as_ref())
-        .filter(|u| !u.is_empty())
-    {
-        return Err(format!(
-            "userns-remap {u:?}: user namespace remapping is not supported by berth yet"
-        ));
+    if flags.userns_remap.is_some() && file.userns_remap.is_some() {
+        return Err(conflict("userns-remap"));
     }
     if flags.icc.or(file.icc) == Some(false) {
         return Err(

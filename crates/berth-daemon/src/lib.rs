@@ -10,6 +10,7 @@ mod query;
 mod reload;
 mod routes;
 mod systemd;
+mod userns;
 
 use berth_engine::{Engine, EngineConfig};
 use clap::Parser;
@@ -79,13 +80,20 @@ type LogFilter =
     tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
 
 async fn serve(
-    settings: config::Settings,
+    mut settings: config::Settings,
     flags: config::Flags,
     log_filter: LogFilter,
 ) -> Result<(), String> {
     // Before anything slow: a SIGHUP during start must not kill the daemon.
     let mut signals = Signals::new();
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
+    // userns-remap: everything (images, containers, volumes, swarm) lives under the
+    // remapped root's own `<data-root>/<uid>.<gid>`, as moby's setupDaemonRoot.
+    let remap = userns::resolve(&userns::HostUsers, &settings.userns_remap)?;
+    let configured_root = settings.data_root.clone();
+    if let Some(r) = &remap {
+        settings.data_root = userns::remapped_data_root(&settings.data_root, &r.maps)?;
+    }
     std::fs::create_dir_all(&settings.data_root).map_err(|e| {
         format!(
             "cannot create data root {}: {e}",
@@ -105,6 +113,7 @@ async fn serve(
         registry: settings.registry.clone(),
         network: settings.network.clone(),
         security: settings.security.clone(),
+        id_map: remap.map(|r| r.maps),
     })
     .await
     .map_err(|e| format!("cannot open the engine: {e}"))?;
@@ -133,6 +142,8 @@ async fn serve(
     info!(version = berth_api::version::BERTH_VERSION, "daemon ready");
     systemd::notify("READY=1");
     let mut current = settings.clone();
+    // Reloads compare daemon.json's value, not the remapped subdirectory.
+    current.data_root = configured_root;
     loop {
         match signals.next().await {
             Signal::Stop => break,

@@ -19,6 +19,9 @@ fn needs_restart(old: &Settings, new: &Settings) -> Vec<&'static str> {
     if old.data_root != new.data_root {
         v.push("data-root");
     }
+    if old.userns_remap != new.userns_remap {
+        v.push("userns-remap");
+    }
     if old.hosts != new.hosts {
         v.push("hosts");
     }

@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub network: crate::network::config::BridgeConfig,
     /// daemon.json `seccomp-profile`, `no-new-privileges`, `default-ulimits`.
     pub security: crate::security::SecurityConfig,
+    /// `userns-remap`: the subordinate id maps every container (but `--userns=host` ones)
+    /// runs with; `data_root` is then already the remapped `<root>/<uid>.<gid>`.
+    pub id_map: Option<berth_api::idmap::IdMappings>,
 }
 
 /// The daemon's cgroup settings.

@@ -30,9 +30,17 @@ fn parse_platform(p: &str) -> Result<(String, String, Option<String>)> {
 }
 
 impl Images {
-    pub fn open(data_root: &Path, events: crate::events::Events) -> Result<Images> {
+    pub fn open(
+        data_root: &Path,
+        id_map: Option<berth_api::idmap::IdMappings>,
+        events: crate::events::Events,
+    ) -> Result<Images> {
         Ok(Images {
-            store: Arc::new(ImageStore::open(data_root).map_err(map_err)?),
+            store: Arc::new(
+                ImageStore::open(data_root)
+                    .map_err(map_err)?
+                    .with_id_map(id_map),
+            ),
             events,
         })
     }

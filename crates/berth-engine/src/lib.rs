@@ -25,6 +25,7 @@ pub mod signal;
 mod task;
 #[cfg(test)]
 mod tests;
+mod userns;
 pub mod volumes;
 
 pub use berth_registry::{AuthConfig, Progress, RegistryConfig, SearchFilters, SearchResult};

@@ -52,13 +52,22 @@ pub fn exec_env(rec: &ContainerRecord, tty: bool, extra: &[String]) -> Vec<Strin
 /// then `--sysctl`, which overrides them. Only namespaced keys are accepted, and not for a
 /// namespace shared with the host (runc's checks and messages): berth's init writes them in
 /// the container's namespaces, so anything else would change the host.
-fn sysctls(rec: &ContainerRecord) -> Result<std::collections::HashMap<String, String>> {
+fn sysctls(
+    rec: &ContainerRecord,
+    userns: bool,
+) -> Result<std::collections::HashMap<String, String>> {
     let mut out = std::collections::HashMap::new();
     let hc = &rec.host_config;
     let mode = hc.network_mode.as_str();
     // moby adds them only where the kernel has them (ip_unprivileged_port_start: 4.11).
     let known = |k: &str| Path::new("/proc/sys").join(k.replace('.', "/")).exists();
-    if mode != "host" && !mode.starts_with("container:") && known("net.ipv4.ping_group_range") {
+    // moby: "We cannot set up ping socket support in a user namespace" (the range's gids
+    // are not all mapped there).
+    if mode != "host"
+        && !mode.starts_with("container:")
+        && !userns
+        && known("net.ipv4.ping_group_range")
+    {
         out.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
     }
     if mode != "host"
@@ -192,7 +201,7 @@ pub fn write_bundle(
         pid: namespaces.pid.clone(),
         ipc: namespaces.ipc.clone(),
         shm: namespaces.shm.clone(),
-        sysctls: sysctls(rec)?,
+        sysctls: sysctls(rec, crate::userns::for_container(cfg, hc).is_some())?,
         uts_host: hc.u_t_s_mode == "host",
         memory: hc.memory,
         memory_swap: hc.memory_swap,
@@ -233,6 +242,7 @@ pub fn write_bundle(
             .collect(),
         rootfs_propagation: mounts.rootfs_propagation,
         init: hc.init.unwrap_or(false),
+        userns: crate::userns::for_container(cfg, hc),
         ..Default::default()
     };
     let mut spec = spec::generate(&input).map_err(|e| match e {

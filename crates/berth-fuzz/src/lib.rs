@@ -60,6 +60,7 @@ pub fn tar_extract(data: &[u8]) {
             whiteouts: false,
             no_overwrite_dir_non_dir: true,
             chown: Some((0, 0)),
+            id_map: None,
         },
     ] {
         let root = base.path().join("root");

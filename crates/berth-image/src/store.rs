@@ -195,6 +195,9 @@ pub struct ImageStore {
     root: PathBuf,
     state: Mutex<State>,
     docker_version: String,
+    /// A `userns-remap` daemon's maps: layers are unpacked with owners shifted into the
+    /// host range and committed with them shifted back.
+    id_map: Option<berth_api::idmap::IdMappings>,
 }
 
 #[derive(Deserialize)]
@@ -331,7 +334,19 @@ impl ImageStore {
             root,
             state: Mutex::new(state),
             docker_version: env!("CARGO_PKG_VERSION").to_string(),
+            id_map: None,
         })
+    }
+
+    /// The store of a `userns-remap` daemon (its data root is already the remapped one).
+    pub fn with_id_map(mut self, id_map: Option<berth_api::idmap::IdMappings>) -> ImageStore {
+        self.id_map = id_map;
+        self
+    }
+
+    /// The maps of a remapped daemon, none otherwise.
+    pub fn id_map(&self) -> Option<&berth_api::idmap::IdMappings> {
+        self.id_map.as_ref()
     }
 
     /// Sets the `docker_version` written into imported image configs.
@@ -457,7 +472,7 @@ impl ImageStore {
                 .ctx(|| "creating layer temp dir".to_string())?;
             let diff_dir = stage.path().join("diff");
             fs::create_dir(&diff_dir).ctx(|| "creating diff dir".to_string())?;
-            let mut rest = unpack::unpack_layer(diff_reader, &diff_dir)?;
+            let mut rest = unpack::unpack_layer(diff_reader, &diff_dir, self.id_map.as_ref())?;
             rest.drain()
                 .map_err(|e| invalid_archive(format!("error reading layer: {e}")))?;
             (rest.finish().0, Some(stage))

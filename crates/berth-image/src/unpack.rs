@@ -258,13 +258,40 @@ pub struct UnpackOptions {
     pub no_overwrite_dir_non_dir: bool,
     /// Owner for every entry instead of the tar header's (`cp -a` with a container user).
     pub chown: Option<(u32, u32)>,
+    /// A remapped daemon's maps: owners (the header's or `chown`) are container ids,
+    /// written shifted into the host range; an id outside it is refused, as moby does.
+    pub id_map: Option<berth_api::idmap::IdMappings>,
+}
+
+impl UnpackOptions {
+    /// The host owner of an entry: `chown` over the header's, then shifted by `id_map`.
+    fn owner(&self, meta: &mut EntryMeta) -> Result<(), ImageError> {
+        if let Some((uid, gid)) = self.chown {
+            meta.uid = u64::from(uid);
+            meta.gid = u64::from(gid);
+        }
+        if let Some(ids) = &self.id_map {
+            let id = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+            let (u, g) = ids
+                .to_host(id(meta.uid), id(meta.gid))
+                .map_err(|e| ImageError::InvalidArgument(e.to_string()))?;
+            meta.uid = u64::from(u);
+            meta.gid = u64::from(g);
+        }
+        Ok(())
+    }
 }
 
 /// Unpacks a layer tar stream into `dest` (an existing, normally empty directory).
 /// Returns the tar reader so the caller can drain and hash the rest of the stream.
-pub fn unpack_layer<R: Read>(r: R, dest: &Path) -> Result<R, ImageError> {
+pub fn unpack_layer<R: Read>(
+    r: R,
+    dest: &Path,
+    id_map: Option<&berth_api::idmap::IdMappings>,
+) -> Result<R, ImageError> {
     let opts = UnpackOptions {
         whiteouts: true,
+        id_map: id_map.cloned(),
         ..Default::default()
     };
     unpack_with(r, dest, &opts)
@@ -373,10 +400,7 @@ impl TreeWriter {
         mut meta: EntryMeta,
         shown: &str,
     ) -> Result<(), ImageError> {
-        if let Some((uid, gid)) = self.opts.chown {
-            meta.uid = u64::from(uid);
-            meta.gid = u64::from(gid);
-        }
+        self.opts.owner(&mut meta)?;
         let Some((base, parents)) = comps.split_last() else {
             if matches!(kind, EntryKind::Dir) {
                 self.dirs.push((Vec::new(), meta));
@@ -548,15 +572,13 @@ fn extract_entry<R: Read>(
         ))
     })?;
     let kind = entry.header().entry_type();
+    // The owner is shifted once, by `put` (or here for the root entry).
     let mut meta = entry_meta(entry)?;
-    if let Some((uid, gid)) = w.opts.chown {
-        meta.uid = u64::from(uid);
-        meta.gid = u64::from(gid);
-    }
     let Some((base, parents)) = comps.split_last() else {
         // The root itself ("./"): only its metadata matters, for layers (docker cp leaves
         // the extraction directory as it is).
         if kind.is_dir() && w.opts.whiteouts {
+            w.opts.owner(&mut meta)?;
             w.dirs.push((Vec::new(), meta));
         }
         return Ok(());
@@ -571,6 +593,7 @@ fn extract_entry<R: Read>(
         if real.is_empty() || real == b"." || real == b".." {
             return Err(bad(format!("invalid whiteout entry {shown:?}")));
         }
+        w.opts.owner(&mut meta)?;
         return w.whiteout(parents, real, &meta, &shown);
     }
     match kind {
@@ -682,5 +705,121 @@ mod cloexec_tests {
             assert!(flags >= 0 && flags & libc::FD_CLOEXEC != 0, "{parents:?}");
         }
         assert!(dir.path().join("a/b").is_dir());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_api::idmap::{IdMap, IdMappings};
+
+    fn maps() -> IdMappings {
+        let m = |h| {
+            vec![IdMap {
+                container_id: 0,
+                host_id: h,
+                size: 65536,
+            }]
+        };
+        IdMappings {
+            uids: m(300000),
+            gids: m(400000),
+        }
+    }
+
+    fn layer(entries: &[(&str, u64, u64)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, uid, gid) in entries {
+            let mut h = tar::Header::new_gnu();
+            let dir = name.ends_with('/');
+            h.set_entry_type(if dir {
+                tar::EntryType::Directory
+            } else {
+                tar::EntryType::Regular
+            });
+            h.set_mode(if dir { 0o755 } else { 0o644 });
+            h.set_uid(*uid);
+            h.set_gid(*gid);
+            h.set_size(0);
+            h.set_cksum();
+            b.append_data(&mut h, name, io::empty()).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    // Run as root (chown): the development VM and CI run the unit tests as root.
+    #[test]
+    fn layers_unpack_with_owners_shifted_into_the_range() {
+        if !nix::unistd::Uid::effective().is_root() {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let tar = layer(&[
+            ("./", 0, 0),
+            ("etc/", 0, 0),
+            ("etc/f", 1000, 50),
+            ("etc/.wh.gone", 0, 0),
+        ]);
+        unpack_layer(&tar[..], t.path(), Some(&maps())).unwrap();
+        let own = |p: &str| {
+            let md = fs::symlink_metadata(t.path().join(p)).unwrap();
+            (md.uid(), md.gid())
+        };
+        assert_eq!(own(""), (300000, 400000));
+        assert_eq!(own("etc"), (300000, 400000));
+        assert_eq!(own("etc/f"), (301000, 400050));
+        assert_eq!(own("etc/gone"), (300000, 400000));
+        // Without maps: as in the tar.
+        let t2 = tempfile::tempdir().unwrap();
+        unpack_layer(&tar[..], t2.path(), None).unwrap();
+        let md = fs::metadata(t2.path().join("etc/f")).unwrap();
+        assert_eq!((md.uid(), md.gid()), (1000, 50));
+        // An owner outside the range is refused, as moby's.
+        let t3 = tempfile::tempdir().unwrap();
+        let bad = layer(&[("x", 70000, 0)]);
+        let e = unpack_layer(&bad[..], t3.path(), Some(&maps())).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("Container ID 70000 cannot be mapped to a host ID"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn trees_archive_with_owners_shifted_back() {
+        if !nix::unistd::Uid::effective().is_root() {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let tar = layer(&[("d/", 5, 6), ("d/f", 1000, 50)]);
+        unpack_layer(&tar[..], t.path(), Some(&maps())).unwrap();
+        fs::write(t.path().join("d/host-root"), b"").unwrap();
+        let mut tw = berth_api::tarfs::TarWriter::new(Vec::new(), berth_api::tarfs::Markers::Keep)
+            .with_id_map(Some(maps()));
+        tw.write_tree(&t.path().join("d"), b"d").unwrap();
+        let out = tw.finish().unwrap();
+        let mut ar = tar::Archive::new(&out[..]);
+        let owners: Vec<(String, u64, u64)> = ar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let h = e.header();
+                (
+                    e.path().unwrap().display().to_string(),
+                    h.uid().unwrap(),
+                    h.gid().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            owners,
+            vec![
+                ("d/".to_string(), 5, 6),
+                ("d/f".to_string(), 1000, 50),
+                // Outside the range (the daemon's own files): kept.
+                ("d/host-root".to_string(), 0, 0)
+            ]
+        );
     }
 }

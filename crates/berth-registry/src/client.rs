@@ -29,6 +29,9 @@ pub struct RegistryConfig {
     /// turn it off (`BERTH_LOOPBACK_REGISTRY_SECURE` in the daemon's environment) to show
     /// that a certs.d CA is really verified.
     pub loopback_insecure: bool,
+    /// Whether insecure registries may be reached over plain http after https failed
+    /// (docker's engine does; the docker CLI's `manifest` commands only with `--insecure`).
+    pub plain_http: bool,
 }
 
 impl Default for RegistryConfig {
@@ -43,6 +46,7 @@ impl Default for RegistryConfig {
                 PathBuf::from("/etc/docker/certs.d"),
             ],
             loopback_insecure: true,
+            plain_http: true,
         }
     }
 }
@@ -279,7 +283,9 @@ fn ping(
     let mut candidates = vec![(verified, format!("https://{host}"))];
     if let Some(a) = insecure {
         candidates.push((a.clone(), format!("https://{host}")));
-        candidates.push((a, format!("http://{host}")));
+        if cfg.plain_http {
+            candidates.push((a, format!("http://{host}")));
+        }
     }
     ping_candidates(candidates)
 }
@@ -543,6 +549,19 @@ impl Session {
             "unauthorized: authentication required".into(),
         ))
     }
+}
+
+/// The media type an answer declares (its Content-Type without parameters; empty if none).
+pub(crate) fn media_type(r: &Resp) -> String {
+    r.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 /// Reads a small body (manifests, configs, errors), bounded.

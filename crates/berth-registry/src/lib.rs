@@ -9,6 +9,7 @@ pub mod auth;
 mod client;
 mod documents;
 pub mod error;
+pub mod manifests;
 pub mod progress;
 mod pull;
 mod push;

@@ -156,16 +156,7 @@ fn get_manifest(
             r.familiar_string()
         )));
     }
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let ct = crate::client::media_type(&resp);
     let body = read_small(resp, 8 << 20)?;
     let digest = sha256_digest(&body);
     if by.starts_with("sha256:") && digest != by {

@@ -304,6 +304,8 @@ pub struct SpecInput {
     pub masked_paths: Option<Vec<String>>,
     /// HostConfig's `ReadonlyPaths`, replacing Docker's defaults when given.
     pub readonly_paths: Option<Vec<String>>,
+    /// A `userns-remap` daemon's maps: a new user namespace with these uid/gid maps.
+    pub userns: Option<berth_api::idmap::IdMappings>,
 }
 
 /// `--blkio-weight`, `--blkio-weight-device` and the throttles, devices by path.
@@ -910,6 +912,9 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
     }
 
     let mut namespaces = Vec::new();
+    if input.userns.is_some() {
+        namespaces.push(namespace(LinuxNamespaceType::User, None)?);
+    }
     let own_or_joined = |ns: &Namespace, typ| -> Result<Option<LinuxNamespace>, SpecError> {
         Ok(match ns {
             Namespace::New => Some(namespace(typ, None)?),
@@ -1039,6 +1044,22 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         .cgroups_path(cgroups_path)
         .namespaces(namespaces)
         .devices(devices);
+    if let Some(ids) = &input.userns {
+        let maps = |m: &[berth_api::idmap::IdMap]| {
+            m.iter()
+                .map(|m| {
+                    oci_spec::runtime::LinuxIdMappingBuilder::default()
+                        .container_id(m.container_id)
+                        .host_id(m.host_id)
+                        .size(m.size)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        lb = lb
+            .uid_mappings(maps(&ids.uids)?)
+            .gid_mappings(maps(&ids.gids)?);
+    }
     if input.privileged || input.systempaths_unconfined {
         lb = lb
             .masked_paths(Vec::<String>::new())

@@ -42,6 +42,8 @@ pub struct TaskRun {
     pub host_ports: Vec<berth_api::swarm::PortConfig>,
     /// The service's registry credentials, for pulling a missing image.
     pub registry_auth: Option<String>,
+    /// The predefined network (`host`, `bridge`) the task runs in, if it names one.
+    pub network_mode: Option<String>,
 }
 
 /// A container the executor found with a task label.
@@ -635,6 +637,15 @@ impl<E: Executor> Agent<E> {
                     files,
                     host_ports,
                     registry_auth: st.registry_auth.get(&t.service_id).cloned(),
+                    network_mode: crate::predefined::mode_of(
+                        st,
+                        &t.spec
+                            .networks
+                            .iter()
+                            .map(|n| n.target.clone())
+                            .collect::<Vec<_>>(),
+                    )
+                    .map(str::to_string),
                 };
                 if let Ok(mut b) = busy.lock() {
                     b.insert(t.id.clone());

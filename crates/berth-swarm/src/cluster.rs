@@ -13,6 +13,7 @@ use crate::crypto::Key;
 use crate::error::{Result, SwarmError, ALREADY_IN_SWARM, LOCKED, NOT_IN_SWARM};
 use crate::ids::{join_token, new_id, parse_unlock_key, random_bytes, unlock_key};
 use crate::orchestrator::{format_time, reconcile};
+use crate::predefined;
 use crate::raft::Replicated;
 use crate::scheduler::{parse_constraint, schedule};
 use crate::store::{Applied, ClusterObject, Command, Kind, Object, Op, State};
@@ -1017,7 +1018,28 @@ impl<E: Executor> Cluster<E> {
                     }
                     Some(n) => a.target = n.id.clone(),
                     None => {
-                        if let Some(name) = self.exec.local_network_name(&a.target) {
+                        // `host` and `bridge` (by name, by the swarm id, or by the local
+                        // network's id): moby's predefined swarm networks.
+                        let local = self.exec.local_network_name(&a.target);
+                        let key = local.as_deref().unwrap_or(&a.target);
+                        if let Some(name) =
+                            predefined::find(st, key).or_else(|| predefined::find(st, &a.target))
+                        {
+                            a.target = predefined::id(
+                                st.cluster
+                                    .as_ref()
+                                    .map(|c| c.info.id.as_str())
+                                    .unwrap_or(""),
+                                name,
+                            );
+                            continue;
+                        }
+                        if local.as_deref() == Some("none") {
+                            return Err(SwarmError::NotFound(
+                                "could not find the corresponding predefined swarm network: network none not found".into(),
+                            ));
+                        }
+                        if let Some(name) = local {
                             return Err(SwarmError::InvalidArgument(format!(
                                 "The network {name} cannot be used with services. Only networks scoped to the swarm can be used, such as those created with the overlay driver."
                             )));
@@ -1045,6 +1067,27 @@ impl<E: Executor> Cluster<E> {
         // moby moves the deprecated service-level list into the task template.
         if spec.task_template.networks.is_empty() && !spec.networks.is_empty() {
             spec.task_template.networks = std::mem::take(&mut spec.networks);
+        }
+        // A task on a predefined network runs in that network mode: it cannot join
+        // other networks too, nor the routing mesh (moby would start it on the ingress
+        // network instead, or fail to connect it at start).
+        let targets: Vec<String> = spec
+            .task_template
+            .networks
+            .iter()
+            .map(|a| a.target.clone())
+            .collect();
+        if let Some(name) = targets.iter().find_map(|t| predefined::find(st, t)) {
+            if targets.len() > 1 {
+                return Err(SwarmError::InvalidArgument(format!(
+                    "a service on the predefined network \"{name}\" cannot be attached to other networks"
+                )));
+            }
+            if allocator::publishes_ingress(spec) {
+                return Err(SwarmError::InvalidArgument(format!(
+                    "a service on the predefined network \"{name}\" cannot publish ports in ingress mode (use mode=host)"
+                )));
+            }
         }
         if allocator::publishes_ingress(spec) && st.ingress().is_none() {
             return Err(inv(
@@ -1387,14 +1430,26 @@ impl<E: Executor> Cluster<E> {
         self.read(|s| s.networks.values().cloned().collect()).await
     }
 
+    /// A swarm network by id, name or id prefix; also the predefined `bridge`/`host`
+    /// networks by their swarm id (what a service's `Networks` target shows).
     pub async fn network(&self, key: &str) -> Result<Network> {
-        self.read(|s| s.find_network(key).cloned())
-            .await?
-            .ok_or_else(|| SwarmError::NotFound(format!("network {key} not found")))
+        self.read(|s| {
+            s.find_network(key)
+                .cloned()
+                .or_else(|| predefined::view(s, key).filter(|n| n.id == key))
+        })
+        .await?
+        .ok_or_else(|| SwarmError::NotFound(format!("network {key} not found")))
     }
 
     pub async fn remove_network(&self, key: &str) -> Result<()> {
         let n = self.network(key).await?;
+        if n.spec.labels.contains_key(predefined::LABEL) {
+            return Err(SwarmError::Forbidden(format!(
+                "{} is a pre-defined network and cannot be removed",
+                n.spec.name
+            )));
+        }
         let st = self.store().await?.shared.snapshot();
         for s in st.services.values() {
             let uses = s
@@ -1790,6 +1845,12 @@ pub fn service_status(st: &State, svc: &Service) -> ServiceStatus {
             max_concurrent,
             total,
         } => total.saturating_sub(completed).min(max_concurrent),
+        // A global job's desired tasks are those not completed yet (the docker CLI adds
+        // the completed ones to show the total).
+        crate::orchestrator::ModeKind::GlobalJob => tasks
+            .iter()
+            .filter(|t| t.desired_state == "running" && t.status.state != "complete")
+            .count() as u64,
         _ => tasks
             .iter()
             .filter(|t| t.desired_state == "running")

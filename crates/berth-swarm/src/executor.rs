@@ -224,11 +224,18 @@ pub fn create_body(run: &TaskRun, binds: Vec<String>) -> Result<Value, String> {
     if let Some(first) = t.networks_attachments.first() {
         body["HostConfig"]["NetworkMode"] = json!(first.network.id);
         body["NetworkingConfig"] = json!({"EndpointsConfig": endpoints});
+    } else if let Some(mode) = &run.network_mode {
+        // A predefined network: the task runs in that network mode, as moby's executor
+        // sets it (`host`: the node's network namespace).
+        body["HostConfig"]["NetworkMode"] = json!(mode);
     }
     // Ports published in host mode are the container's own.
     let mut bindings = Map::new();
     let mut exposed = Map::new();
-    for p in &run.host_ports {
+    // moby discards published ports in host network mode (the task's ports are the
+    // node's own).
+    let host_net = run.network_mode.as_deref() == Some("host");
+    for p in run.host_ports.iter().filter(|_| !host_net) {
         let key = format!("{}/{}", p.target_port, p.protocol);
         let host_port = if p.published_port == 0 {
             String::new()
@@ -444,6 +451,7 @@ mod tests {
             files: vec![],
             host_ports: vec![],
             registry_auth: None,
+            network_mode: None,
         };
         assert_eq!(task_container_name(&run), "web.3.tid");
         let b = create_body(&run, vec!["/x:/run/secrets/pw:ro".into()]).unwrap();
@@ -453,7 +461,49 @@ mod tests {
         assert_eq!(b["Env"], json!(["NODE=vm"]));
         assert_eq!(b["Labels"]["com.docker.swarm.task.name"], "web.3.tid");
         assert_eq!(b["HostConfig"]["Binds"][0], "/x:/run/secrets/pw:ro");
+        assert!(b["HostConfig"].get("NetworkMode").is_none());
         let parsed: ContainerCreateBody = serde_json::from_value(b).unwrap();
         assert_eq!(parsed.config.image, "busybox");
+    }
+
+    #[test]
+    fn a_task_on_a_predefined_network_runs_in_its_mode_without_ports() {
+        let mut run = TaskRun {
+            task: Task {
+                id: "tid".into(),
+                spec: TaskSpec {
+                    container_spec: Some(ContainerSpec {
+                        image: "busybox".into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            service_name: "web".into(),
+            node_id: "nid".into(),
+            node_hostname: "vm".into(),
+            files: vec![],
+            host_ports: vec![berth_api::swarm::PortConfig {
+                protocol: "tcp".into(),
+                target_port: 80,
+                published_port: 8080,
+                publish_mode: "host".into(),
+                ..Default::default()
+            }],
+            registry_auth: None,
+            network_mode: Some("host".into()),
+        };
+        let b = create_body(&run, vec![]).unwrap();
+        assert_eq!(b["HostConfig"]["NetworkMode"], "host");
+        assert!(b["HostConfig"].get("PortBindings").is_none());
+        assert!(b.get("NetworkingConfig").is_none());
+        run.network_mode = Some("bridge".into());
+        let b = create_body(&run, vec![]).unwrap();
+        assert_eq!(b["HostConfig"]["NetworkMode"], "bridge");
+        assert_eq!(
+            b["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+            "8080"
+        );
     }
 }

@@ -11,7 +11,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
-fn base36(mut n: u128, width: usize) -> String {
+pub(crate) fn base36(mut n: u128, width: usize) -> String {
     const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut out = Vec::new();
     while n > 0 {

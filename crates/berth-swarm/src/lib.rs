@@ -19,6 +19,7 @@ pub mod executor;
 pub mod ids;
 pub mod netplan;
 pub mod orchestrator;
+pub mod predefined;
 pub mod raft;
 pub mod scheduler;
 pub mod store;

@@ -410,6 +410,25 @@ fn reconcile_service(st: &State, s: &Service, now: DateTime<Utc>, now_s: &str, p
             }
             continue;
         }
+        // A task on a drained node is stopped and replaced, as swarmkit restarts it (the
+        // replacement waits for a node that is not drained).
+        let drained: Vec<&Task> = live
+            .iter()
+            .copied()
+            .filter(|t| {
+                !t.node_id.is_empty()
+                    && st
+                        .nodes
+                        .get(&t.node_id)
+                        .is_some_and(|n| n.spec.availability == "drain")
+            })
+            .collect();
+        if !drained.is_empty() {
+            for t in drained {
+                plan.ops.push(set_desired(t, "shutdown"));
+            }
+            continue;
+        }
         // A live task that ended: restart (its desired state goes to shutdown first).
         for t in &live {
             if is_terminal(&t.status.state) {
@@ -766,6 +785,48 @@ mod tests {
             .map(|t| t.slot)
             .collect();
         assert_eq!(running, vec![1]);
+    }
+
+    #[test]
+    fn a_task_on_a_drained_node_is_stopped_and_replaced() {
+        let mut st = state_with(service(1, "busybox"));
+        let p = reconcile(&st, Utc::now());
+        commit(&mut st, p.ops);
+        let ops = st
+            .tasks
+            .values()
+            .map(|t| {
+                let mut t = t.clone();
+                t.node_id = "n1".into();
+                t.status.state = "running".into();
+                Op::Update {
+                    object: Object::Task(Box::new(t)),
+                    expect: None,
+                }
+            })
+            .collect();
+        commit(&mut st, ops);
+        assert!(reconcile(&st, Utc::now()).ops.is_empty(), "converged");
+        st.nodes.get_mut("n1").unwrap().spec.availability = "drain".into();
+        let p = reconcile(&st, Utc::now());
+        commit(&mut st, p.ops);
+        assert_eq!(live(&st), 0, "the drained node's task is told to stop");
+        let ops = st
+            .tasks
+            .values()
+            .map(|t| {
+                let mut t = t.clone();
+                t.status.state = "shutdown".into();
+                Op::Update {
+                    object: Object::Task(Box::new(t)),
+                    expect: None,
+                }
+            })
+            .collect();
+        commit(&mut st, ops);
+        let p = reconcile(&st, Utc::now());
+        commit(&mut st, p.ops);
+        assert_eq!(live(&st), 1, "a replacement waits for a node");
     }
 
     #[test]

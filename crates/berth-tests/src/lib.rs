@@ -463,6 +463,17 @@ impl TestDaemon {
         d
     }
 
+    /// [`Self::start`] with extra daemon environment and arguments (kept for restarts).
+    pub fn start_with_env_args(env: &[(&str, &str)], args: &[&str]) -> TestDaemon {
+        let d = Self::start_empty_opts(env, "", args, None);
+        d.berth(["load", "-i"])
+            .arg(busybox_tar())
+            .run()
+            .success()
+            .stdout_contains("Loaded image: busybox:latest");
+        d
+    }
+
     /// A daemon (no image loaded) with extra `berth daemon` arguments (`-H tcp://...`,
     /// `--tlsverify`, `-G`...), kept for restarts.
     pub fn start_with_args(args: &[&str]) -> TestDaemon {
@@ -821,17 +832,46 @@ impl TestDaemon {
 
     /// Container ids that have a directory in the data root.
     pub fn container_ids(&self) -> Vec<String> {
-        let mut ids = Vec::new();
-        if let Ok(rd) = fs::read_dir(self.data_root.join("containers")) {
-            for e in rd.flatten() {
-                if let Some(name) = e.file_name().to_str() {
-                    if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        ids.push(name.to_string());
+        self.container_dirs()
+            .iter()
+            .filter_map(|d| d.file_name().and_then(|n| n.to_str()).map(str::to_string))
+            .collect()
+    }
+
+    /// The data root and, for a `userns-remap` daemon, its `<uid>.<gid>` roots.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        let mut v = vec![self.data_root.clone()];
+        for e in fs::read_dir(&self.data_root)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let remapped = n
+                .split_once('.')
+                .is_some_and(|(u, g)| u.parse::<u32>().is_ok() && g.parse::<u32>().is_ok());
+            if remapped {
+                v.push(e.path());
+            }
+        }
+        v
+    }
+
+    /// The directories of this daemon's containers, in every root.
+    fn container_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        for root in self.roots() {
+            if let Ok(rd) = fs::read_dir(root.join("containers")) {
+                for e in rd.flatten() {
+                    if let Some(name) = e.file_name().to_str() {
+                        if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            dirs.push(e.path());
+                        }
                     }
                 }
             }
         }
-        ids
+        dirs
     }
 
     /// The memory limit in bytes of container `id`'s cgroup (v1 or v2), if it has one.
@@ -854,10 +894,13 @@ impl TestDaemon {
         unmount_under(&self.dir);
         // What a killed daemon could not remove: its bridge (the slot's drop) and table,
         // and the bridges of its networks (a swarm's overlay networks among them).
-        let _ = berth_net::firewall::remove(&berth_net::firewall::table_name(&self.data_root));
-        for e in fs::read_dir(self.data_root.join("networks"))
-            .into_iter()
-            .flatten()
+        let roots = self.roots();
+        for root in &roots {
+            let _ = berth_net::firewall::remove(&berth_net::firewall::table_name(root));
+        }
+        for e in roots
+            .iter()
+            .flat_map(|r| fs::read_dir(r.join("networks")).into_iter().flatten())
             .flatten()
         {
             let rec: Option<serde_json::Value> = fs::read(e.path())
@@ -876,10 +919,11 @@ impl TestDaemon {
 
     /// Kills every shim and container process of this daemon and removes their cgroups.
     fn kill_containers(&mut self) {
+        let dirs = self.container_dirs();
         let ids = self.container_ids();
         // Shims first, so nothing respawns or rewrites state while we tear down.
-        for id in &ids {
-            let pidfile = self.data_root.join("containers").join(id).join("shim.pid");
+        for (id, dir) in ids.iter().zip(&dirs) {
+            let pidfile = dir.join("shim.pid");
             if let Some(pid) = read_pid(&pidfile) {
                 // Guard against pid reuse: only a process that names this container.
                 let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -888,8 +932,7 @@ impl TestDaemon {
                 }
             }
             // A killed shim cannot remove its control socket.
-            let dir = self.data_root.join("containers").join(id);
-            let _ = fs::remove_file(berth_runtime::shim::socket_path(&dir));
+            let _ = fs::remove_file(berth_runtime::shim::socket_path(dir));
         }
         // Container processes: those in the containers' cgroups and any whose root or cwd
         // lies under our dir (orphans of a killed shim).

@@ -176,9 +176,7 @@ fn clicomp_bash_and_zsh_complete_commands_flags_and_names() {
     let bash_script = root
         .path()
         .join("usr/share/bash-completion/completions/berth");
-    let zsh_script = root
-        .path()
-        .join("usr/local/share/zsh/site-functions/_berth");
+    let zsh_script = root.path().join("usr/share/zsh/vendor-completions/_berth");
     let fish_script = root
         .path()
         .join("usr/share/fish/vendor_completions.d/berth.fish");
@@ -248,4 +246,23 @@ comp() {{ words=("$@"); CURRENT=${{#words}}; _berth }}
         .run()
         .code(1)
         .stderr_contains("unknown command: berth completion tcsh");
+
+    // One installer (issue 19): install.sh delegates to install-completion.sh, whose
+    // --uninstall removes exactly the files it installed.
+    let install_sh = std::fs::read_to_string(workspace_root().join("scripts/install.sh"))
+        .expect("scripts/install.sh");
+    assert!(
+        install_sh.contains("scripts/install-completion.sh \"$PREFIX/bin/berth\"")
+            && install_sh.contains("scripts/install-completion.sh --uninstall")
+            && !install_sh.contains("completion zsh"),
+        "install.sh installs completions through install-completion.sh only"
+    );
+    let mut un = Command::new("bash");
+    un.arg(workspace_root().join("scripts/install-completion.sh"))
+        .arg("--uninstall")
+        .env("DESTDIR", root.path());
+    run_command(un, None, Duration::from_secs(60)).success();
+    for f in [&bash_script, &zsh_script, &fish_script] {
+        assert!(!f.exists(), "{} removed by --uninstall", f.display());
+    }
 }

@@ -92,6 +92,11 @@ fn norm(s: &str, config: &std::path::Path) -> String {
         if line.starts_with("For more help on how to use Docker") {
             continue;
         }
+        // docker marks manifest's commands experimental; berth does not.
+        if line == "EXPERIMENTAL:" {
+            skip_banner = true;
+            continue;
+        }
         out.push_str(line);
         out.push('\n');
     }

@@ -636,6 +636,15 @@ networks:
         out.stderr
     );
 
+    // initial_sync copies what changed after the image was built (compose's rule): date
+    // the file after the build to come.
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("src/index.txt"))
+        .and_then(|f| {
+            f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        })
+        .expect("mtime");
     let bg = Background::start(&d, &dir, &["watch"]);
     assert!(
         eventually(180, || bg.output().contains("Watch enabled")),

@@ -306,7 +306,6 @@ fn sec_security_options_are_honoured_or_refused() {
     let base = d.dir.join("refuse");
     fs::create_dir_all(&base).unwrap();
     for (json, msg) in [
-        (r#"{"userns-remap": "default"}"#, "userns-remap"),
         (r#"{"selinux-enabled": true}"#, "selinux-enabled"),
         (r#"{"icc": false}"#, "icc"),
         (

@@ -457,3 +457,134 @@ fn swarm_net_routing_mesh_docker_cli() {
 fn swarm_net_routing_mesh_berth_cli() {
     routing_mesh(Client::Berth);
 }
+
+/// `--network host|bridge`: moby's predefined swarm networks. A task on `host` runs in
+/// the node's network namespace (its listener answers on the host's loopback), one on
+/// `bridge` on the default bridge with its host-mode port; `none`, other networks beside
+/// a predefined one, and the routing mesh are refused.
+fn predefined_networks(c: Client) {
+    let d = TestDaemon::start();
+    init(&d, c);
+    let (p3, p4) = (port(&d, 3), port(&d, 4));
+    let listen = format!("while true; do echo reply-hostnet | nc -l -p {p3}; done");
+    run(
+        &d,
+        c,
+        &[
+            "service",
+            "create",
+            "-d",
+            "--name",
+            "hostnet",
+            "--network",
+            "host",
+            "--stop-grace-period",
+            "1s",
+            "busybox",
+            "sh",
+            "-c",
+            &listen,
+        ],
+    )
+    .success();
+    web_service(
+        &d,
+        c,
+        "bridged",
+        "1",
+        &[
+            "--network",
+            "bridge",
+            "--publish",
+            &format!("published={p4},target=80,mode=host"),
+        ],
+    );
+    wait_running(&d, "hostnet", 1);
+    wait_running(&d, "bridged", 1);
+    let mode_of = |svc: &str| {
+        let id = d
+            .run(
+                Client::Docker,
+                &[
+                    "ps",
+                    "-q",
+                    "--filter",
+                    &format!("label=com.docker.swarm.service.name={svc}"),
+                ],
+            )
+            .out();
+        run(
+            &d,
+            c,
+            &["inspect", "--format", "{{.HostConfig.NetworkMode}}", &id],
+        )
+        .success()
+        .out()
+    };
+    assert_eq!(mode_of("hostnet"), "host");
+    assert_eq!(mode_of("bridged"), "bridge");
+    // The host network's listener is the node's own; the bridged task's port is published.
+    assert!(eventually(30, || fetch(p3).contains("reply-hostnet")));
+    assert!(eventually(30, || fetch(p4).contains("reply-bridged-1")));
+    // The spec names the predefined swarm network by its id; inspecting it shows moby's
+    // label, and it cannot be removed.
+    let target = run(
+        &d,
+        c,
+        &[
+            "service",
+            "inspect",
+            "hostnet",
+            "--format",
+            "{{(index .Spec.TaskTemplate.Networks 0).Target}}",
+        ],
+    )
+    .success()
+    .out();
+    assert_eq!(target.len(), 25, "{target}");
+    run(
+        &d,
+        c,
+        &[
+            "network",
+            "inspect",
+            &target,
+            "--format",
+            "{{.Name}} {{.Scope}} {{index .Labels \"com.docker.swarm.predefined\"}}",
+        ],
+    )
+    .success()
+    .stdout_is("host swarm true\n");
+    run(&d, c, &["network", "rm", &target])
+        .failure()
+        .stderr_contains("host is a pre-defined network and cannot be removed");
+    // The refusals.
+    let create = |extra: &[&str]| {
+        let mut a = vec!["service", "create", "-d", "--name", "bad"];
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&["busybox", "sleep", "60"]);
+        let out = run(&d, c, &a);
+        out.failure();
+        out
+    };
+    create(&["--network", "none"])
+        .stderr_contains("could not find the corresponding predefined swarm network");
+    create(&["--network", "host", "-p", &format!("{}:80", port(&d, 5))])
+        .stderr_contains("cannot publish ports in ingress mode");
+    run(&d, c, &["network", "create", "-d", "overlay", "ov"]).success();
+    create(&["--network", "host", "--network", "ov"])
+        .stderr_contains("cannot be attached to other networks");
+    run(&d, c, &["service", "rm", "hostnet", "bridged"]).success();
+    assert!(eventually(60, || fetch(p3).is_empty() && fetch(p4).is_empty()));
+    run(&d, c, &["swarm", "leave", "--force"]).success();
+}
+
+#[test]
+fn swarm_net_predefined_networks_docker_cli() {
+    predefined_networks(Client::Docker);
+}
+
+#[test]
+fn swarm_net_predefined_networks_berth_cli() {
+    predefined_networks(Client::Berth);
+}

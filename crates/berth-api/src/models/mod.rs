@@ -9,6 +9,7 @@
 //! - mounts: [`Mount`] (`--mount`, `HostConfig.Mounts`), [`MountPoint`] (inspect's `Mounts`).
 //! - networks: [`NetworkingConfig`], [`EndpointSettings`] (create, connect, inspect).
 //! - [`HealthConfig`] (`--health-*`, `HEALTHCHECK`).
+//! - build cache: [`BuildCacheRecord`] (`system df`), [`BuildPruneResponse`].
 //! - answers: [`ContainerInspect`], [`ContainerSummary`], [`ImageInspect`], [`ImageSummary`].
 //!
 //! Request types keep the fields berth does not know in an `extra` map (serde flatten), so
@@ -17,6 +18,7 @@
 //! are always written, as Docker writes them. Every type is `Default`: build one with
 //! `..Default::default()` and set what you need.
 
+mod build;
 mod container;
 mod exec;
 mod health;
@@ -25,6 +27,7 @@ mod mounts;
 mod network;
 mod ports;
 
+pub use build::*;
 pub use container::*;
 pub use exec::*;
 pub use health::*;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 mod build_output;
 
 #[derive(Parser)]
-struct BuildCmd {
+pub(crate) struct BuildCmd {
     #[arg(
         short = 't',
         long = "tag",
@@ -79,7 +79,7 @@ struct BuildCmd {
         help = "Set platform if server is multi-platform capable",
         value_name = "string"
     )]
-    platform: Option<String>,
+    pub(crate) platform: Option<String>,
     #[arg(
         long,
         help = "Secret to expose to the build (format: \"id=mysecret[,src=/local/secret]\")",
@@ -99,7 +99,7 @@ struct BuildCmd {
         value_name = "strings"
     )]
     cache_from: Vec<String>,
-    args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 fn fail(msg: impl Into<String>) -> Failure {
@@ -185,7 +185,24 @@ fn is_tar(data: &[u8]) -> bool {
 }
 
 pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    build(ctx, inv, args, false)
+}
+
+/// `cmd_build` printing nothing on success (compose's `--quiet-build` and `build -q`,
+/// which hide the build output and, unlike `docker build -q`, print no image id); a
+/// failure still returns its error.
+pub fn cmd_build_silent(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    build(ctx, inv, args, true)
+}
+
+fn build(ctx: &mut Ctx, inv: &Invocation, args: &[String], silent: bool) -> CmdResult {
     let o: BuildCmd = parse(inv, args)?;
+    run_build(ctx, inv, o, silent)
+}
+
+/// A build with parsed flags (`build`, and `buildx build` once its own flags are checked);
+/// `silent`: see `cmd_build_silent`.
+pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd, silent: bool) -> CmdResult {
     inv.exactly(&o.args, 1)?;
     if o.output.len() > 1 {
         return Err(fail("multiple outputs are not supported"));
@@ -358,7 +375,9 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     params.push(format!("rm={}", if o.rm { 1 } else { 0 }));
     let path = format!("/build?{}", params.join("&"));
     // With the result's tar on stdout, the progress goes to stderr (as buildx does it).
-    let mut out: Box<dyn Write> = if output == Some(build_output::Output::Tar(None)) {
+    let mut out: Box<dyn Write> = if silent {
+        Box::new(std::io::sink())
+    } else if output == Some(build_output::Output::Tar(None)) {
         Box::new(std::io::stderr().lock())
     } else {
         Box::new(std::io::stdout().lock())
@@ -369,7 +388,7 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     );
     // With -q the docker CLI keeps its progress in a buffer that it prints to stderr only
     // when the build fails.
-    if !o.quiet {
+    if !o.quiet && !silent {
         let _ = writeln!(out, "{sending}");
     }
     let mut cur = std::io::Cursor::new(context);
@@ -379,7 +398,9 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     }
     let resp = client.call("POST", &path, Body::Stream(&mut cur, "application/x-tar"))?;
     let mut image_id = String::new();
-    let tty = if output == Some(build_output::Output::Tar(None)) {
+    let tty = if silent {
+        false
+    } else if output == Some(build_output::Output::Tar(None)) {
         std::io::stderr().is_terminal()
     } else {
         std::io::stdout().is_terminal()
@@ -394,7 +415,7 @@ pub fn cmd_build(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         })
         .map_err(|e| {
             // With -q the docker CLI shows the line it held back only when the build fails.
-            if o.quiet {
+            if o.quiet && !silent {
                 eprintln!("{sending}");
             }
             let code = e.code.and_then(|c| i32::try_from(c).ok()).unwrap_or(1);

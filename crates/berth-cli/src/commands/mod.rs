@@ -1,6 +1,8 @@
 //! Command table, docker-style flag parsing errors, and shared helpers.
 
 pub mod build;
+pub mod builder;
+pub mod buildx;
 pub mod containers;
 pub mod context;
 pub mod create;
@@ -9,6 +11,7 @@ mod create_golden;
 pub mod exec;
 pub mod files;
 pub mod images;
+pub mod manifest;
 pub mod mount_opts;
 pub mod network;
 pub mod network_connect;
@@ -17,6 +20,7 @@ pub mod observe;
 pub mod registry;
 pub mod search;
 mod service_flags;
+pub mod service_pretty;
 pub mod service_progress;
 pub mod stack;
 pub mod swarm;
@@ -161,7 +165,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
             Some(sub) if sub.starts_with('-') => {
                 let msg = flag_message(sub);
                 return print_failure(Failure::new(
-                    format!("{msg}\n\nUsage:  berth {first}\n\nRun 'berth {first} --help' for more information"),
+                    format!("{msg}\n\nUsage:  berth {}\n\nRun 'berth {first} --help' for more information", g.use_line()),
                     125,
                 ));
             }
@@ -172,7 +176,8 @@ pub fn dispatch(ctx: &mut Ctx, args: &[String]) -> i32 {
     let Some(cmd) = catalog::find(&path) else {
         let msg = match path.split_once(' ') {
             Some((g, _)) => format!(
-                "berth: unknown command: berth {path}\n\nUsage:  berth {g}\n\nRun 'berth {g} --help' for more information"
+                "berth: unknown command: berth {path}\n\nUsage:  berth {}\n\nRun 'berth {g} --help' for more information",
+                catalog::group(g).map(|x| x.use_line()).unwrap_or_else(|| g.to_string())
             ),
             None => format!(
                 "berth: unknown command: berth {path}\n\nRun 'berth --help' for more information"
@@ -459,9 +464,6 @@ pub fn join_errors(errs: Vec<String>) -> CmdResult {
     }
 }
 
-/// How `inspect` commands print what they found, as docker does: one indented JSON array,
-/// or each object through `--format` (an empty format or `json` means the array). The
-/// template is parsed before anything is fetched, so a bad one fails first.
 /// `inspect` of API objects by name: GETs `path(name)` for each, prints what was found in
 /// the requested format, and fails with the errors of the others (docker's order).
 pub fn inspect_by_path(
@@ -484,6 +486,9 @@ pub fn inspect_by_path(
     join_errors(errs)
 }
 
+/// How `inspect` commands print what they found, as docker does: one indented JSON array,
+/// or each object through `--format` (an empty format or `json` means the array). The
+/// template is parsed before anything is fetched, so a bad one fails first.
 pub struct InspectOutput(Option<gotmpl::Template>);
 
 impl InspectOutput {

@@ -397,20 +397,26 @@ pub fn stats_row(container: &str, v: &Value, trunc: bool) -> Value {
 pub fn cmd_stats(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: StatsCmd = parse(inv, args)?;
     let c = ctx.client()?;
-    let names: Vec<String> = if o.args.is_empty() {
+    let list_ids = || -> Result<Vec<String>, Failure> {
         let path = if o.all {
             "/containers/json?all=1"
         } else {
             "/containers/json"
         };
-        c.get_json(path)?
+        Ok(c.get_json(path)?
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|x| x["Id"].as_str().map(str::to_string))
-            .collect()
-    } else {
+            .collect())
+    };
+    // Streaming without names lists the containers once subscribed to events (below).
+    let names: Vec<String> = if !o.args.is_empty() {
         o.args.clone()
+    } else if o.no_stream {
+        list_ids()?
+    } else {
+        Vec::new()
     };
     let format = o.format.clone().unwrap_or_default();
     let trunc = !o.no_trunc;
@@ -455,54 +461,140 @@ pub fn cmd_stats(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         return Ok(0);
     }
     // Streaming: one reader per container keeps the latest answer; the table is redrawn
-    // every half second, as docker does.
-    let latest: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
-    let errors: Arc<Mutex<Vec<String>>> = Arc::default();
-    for n in &names {
-        let resp = match c.call(
-            "GET",
-            &format!("/containers/{}/stats?stream=true", q(n)),
-            Body::None,
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                errors
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(e.to_string());
-                continue;
-            }
-        };
-        let (latest, n) = (latest.clone(), n.clone());
+    // every half second, as docker does. Without names, container events add the
+    // containers that start (and, with --all, those created) and drop those that die.
+    let live: Arc<Mutex<Live>> = Arc::default();
+    if o.args.is_empty() {
+        let filters = q(r#"{"type":["container"]}"#);
+        let events = c.call("GET", &format!("/events?filters={filters}"), Body::None)?;
+        let (live2, c2, all) = (live.clone(), c.clone(), o.all);
         std::thread::spawn(move || {
-            let de = serde_json::Deserializer::from_reader(resp.body).into_iter::<Value>();
-            for v in de.flatten() {
-                latest
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(n.clone(), v);
+            let de = serde_json::Deserializer::from_reader(events.body).into_iter::<Value>();
+            for ev in de.flatten() {
+                let id = ev["Actor"]["ID"].as_str().unwrap_or("").to_string();
+                match ev["Action"].as_str().unwrap_or("") {
+                    "start" => Live::watch(&live2, &c2, &id, None, true),
+                    "create" if all => Live::watch(&live2, &c2, &id, None, true),
+                    "die" if !all => Live::forget(&live2, &id),
+                    "destroy" => Live::forget(&live2, &id),
+                    _ => {}
+                }
             }
         });
-    }
-    {
-        let errs = errors.lock().unwrap_or_else(|e| e.into_inner());
+        // Subscribed first, then listed, so no container starting meanwhile is missed.
+        for id in &list_ids()? {
+            Live::watch(&live, c, id, None, true);
+        }
+    } else {
+        let mut errs = Vec::new();
+        for n in &names {
+            match c.call(
+                "GET",
+                &format!("/containers/{}/stats?stream=true", q(n)),
+                Body::None,
+            ) {
+                Ok(r) => Live::watch(&live, c, n, Some(r), false),
+                Err(e) => errs.push(e.to_string()),
+            }
+        }
         if !errs.is_empty() {
-            return join_errors(errs.clone());
+            return join_errors(errs);
         }
     }
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut first = true;
     loop {
         std::thread::sleep(std::time::Duration::from_millis(500));
         let rows: Vec<(String, Value)> = {
-            let l = latest.lock().unwrap_or_else(|e| e.into_inner());
-            names
+            let l = live.lock().unwrap_or_else(|e| e.into_inner());
+            l.order
                 .iter()
-                .filter_map(|n| l.get(n).map(|v| (n.clone(), v.clone())))
+                .filter_map(|n| l.latest.get(n).map(|v| (n.clone(), v.clone())))
                 .collect()
         };
         let table = render(&rows)?;
         let mut out = std::io::stdout().lock();
-        let _ = write!(out, "\x1b[2J\x1b[H{table}");
+        if tty {
+            // Redrawn in place: home, each line then erase-to-end-of-line, then erase
+            // below (fewer containers than before); the screen is cleared once.
+            let mut buf = String::new();
+            if first {
+                buf.push_str("\x1b[2J");
+            }
+            buf.push_str("\x1b[H");
+            for line in table.lines() {
+                buf.push_str(line);
+                buf.push_str("\x1b[K\n");
+            }
+            buf.push_str("\x1b[J");
+            let _ = out.write_all(buf.as_bytes());
+        } else {
+            let _ = out.write_all(table.as_bytes());
+        }
         let _ = out.flush();
+        first = false;
+    }
+}
+
+/// The containers a live `stats` shows, in the order they came, with their latest sample.
+#[derive(Default)]
+struct Live {
+    order: Vec<String>,
+    latest: HashMap<String, Value>,
+}
+
+impl Live {
+    /// Starts following `id` (once): `resp` is its stats stream when already open. A
+    /// container found through events is dropped when its stream ends.
+    fn watch(
+        live: &Arc<Mutex<Live>>,
+        c: &crate::client::Client,
+        id: &str,
+        resp: Option<crate::client::Response>,
+        from_events: bool,
+    ) {
+        if id.is_empty() {
+            return;
+        }
+        {
+            let mut l = live.lock().unwrap_or_else(|e| e.into_inner());
+            if l.order.iter().any(|x| x == id) {
+                return;
+            }
+            l.order.push(id.to_string());
+        }
+        let (live, c, id) = (live.clone(), c.clone(), id.to_string());
+        std::thread::spawn(move || {
+            let resp = match resp {
+                Some(r) => Some(r),
+                None => c
+                    .call(
+                        "GET",
+                        &format!("/containers/{}/stats?stream=true", q(&id)),
+                        Body::None,
+                    )
+                    .ok(),
+            };
+            if let Some(resp) = resp {
+                let de = serde_json::Deserializer::from_reader(resp.body).into_iter::<Value>();
+                for v in de.flatten() {
+                    let mut l = live.lock().unwrap_or_else(|e| e.into_inner());
+                    if !l.order.contains(&id) {
+                        return;
+                    }
+                    l.latest.insert(id.clone(), v);
+                }
+            }
+            if from_events {
+                Live::forget(&live, &id);
+            }
+        });
+    }
+
+    fn forget(live: &Arc<Mutex<Live>>, id: &str) {
+        let mut l = live.lock().unwrap_or_else(|e| e.into_inner());
+        l.order.retain(|x| x != id);
+        l.latest.remove(id);
     }
 }
 
@@ -693,6 +785,19 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
     let v_total: i64 = volumes.iter().map(v_size).sum();
     let v_reclaim: i64 = volumes.iter().filter(|x| !v_used(x)).map(v_size).sum();
     let v_active = volumes.iter().filter(|x| v_used(x)).count();
+    // The build cache as docker's formatter counts it: shared records take no space of
+    // their own; what is in use cannot be reclaimed.
+    let cache = v["BuildCache"].as_array().unwrap_or(&empty);
+    let shared = |x: &Value| x["Shared"].as_bool().unwrap_or(false);
+    let in_use = |x: &Value| x["InUse"].as_bool().unwrap_or(false);
+    let b_size = |x: &Value| x["Size"].as_i64().unwrap_or(0).max(0);
+    let b_total: i64 = cache.iter().filter(|x| !shared(x)).map(b_size).sum();
+    let b_used: i64 = cache
+        .iter()
+        .filter(|x| in_use(x) && !shared(x))
+        .map(b_size)
+        .sum();
+    let b_active = cache.iter().filter(|x| in_use(x)).count();
     if o.verbose {
         let mut buf = String::from("Images space usage:\n\nREPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS\n");
         for i in images {
@@ -750,11 +855,29 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
             ));
         }
         crate::format::write_tabbed(&mut std::io::stdout(), &buf);
-        println!("\nBuild cache usage: 0B\n");
-        crate::format::write_tabbed(
-            &mut std::io::stdout(),
-            "CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n",
-        );
+        println!("\nBuild cache usage: {}\n", human_size(b_total as f64));
+        let mut buf =
+            String::from("CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n");
+        let ago = |k: &str, x: &Value| {
+            x[k].as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| format!("{} ago", crate::units::since_unix(t.timestamp())))
+                .unwrap_or_default()
+        };
+        for x in cache {
+            let id = x["ID"].as_str().unwrap_or("");
+            buf.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                id.get(..12).unwrap_or(id),
+                x["Type"].as_str().unwrap_or(""),
+                human_size(b_size(x) as f64),
+                ago("CreatedAt", x),
+                ago("LastUsedAt", x),
+                x["UsageCount"].as_i64().unwrap_or(0),
+                shared(x)
+            ));
+        }
+        crate::format::write_tabbed(&mut std::io::stdout(), &buf);
         return Ok(0);
     }
     let rows = [
@@ -764,7 +887,8 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
                "Size": human_size(c_total as f64), "Reclaimable": reclaim(c_reclaim, c_total)}),
         json!({"Type": "Local Volumes", "TotalCount": volumes.len().to_string(), "Active": v_active.to_string(),
                "Size": human_size(v_total as f64), "Reclaimable": reclaim(v_reclaim, v_total)}),
-        json!({"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B", "Reclaimable": "0B"}),
+        json!({"Type": "Build Cache", "TotalCount": cache.len().to_string(), "Active": b_active.to_string(),
+               "Size": human_size(b_total as f64), "Reclaimable": human_size((b_total - b_used) as f64)}),
     ];
     let rows: Vec<_> = rows.iter().map(from_json).collect();
     let mut out = std::io::stdout().lock();
@@ -835,8 +959,18 @@ pub fn cmd_system_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> Cmd
     let v = c.post_json(&format!("/images/prune{}", with(&[dangling])?), Body::None)?;
     space += v["SpaceReclaimed"].as_u64().unwrap_or(0);
     print_section(&v, "ImagesDeleted", "Deleted Images");
-    let v = c.post_json(&format!("/build/prune{}", with(&[])?), Body::None)?;
-    space += v["SpaceReclaimed"].as_u64().unwrap_or(0);
+    // The build cache knows creation times only (no labels): its share of the filters.
+    let until: Vec<String> = o
+        .filter
+        .iter()
+        .filter(|f| f.trim_start().starts_with("until="))
+        .cloned()
+        .collect();
+    let (report, cache_space) = super::builder::prune_build_cache(ctx, o.all, &until, None)?;
+    space += cache_space;
+    if !report.is_empty() {
+        println!("{report}");
+    }
     println!("Total reclaimed space: {}", human_size(space as f64));
     Ok(0)
 }

@@ -142,6 +142,11 @@ fn auth_header(v: &Value) -> String {
     base64::engine::general_purpose::URL_SAFE.encode(v.to_string())
 }
 
+/// The stored credentials for the registry of an image reference (`None`: anonymous).
+pub(crate) fn credentials(image: &str) -> Option<Value> {
+    get_auth(&registry_key(image))
+}
+
 /// The client with the image's registry credentials attached (an empty `{}` otherwise).
 pub fn authed(c: &Client, image: &str) -> Client {
     let v = get_auth(&registry_key(image)).unwrap_or_else(|| json!({}));

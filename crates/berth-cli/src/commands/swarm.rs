@@ -645,7 +645,8 @@ fn node_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             let id = s(n, &["ID"]);
             let leader = n["ManagerStatus"]["Leader"] == json!(true);
             json!({
-                "ID": if id == me { format!("{id} *") } else { id.clone() },
+                // `-q` prints the bare id; the table marks this node with " *".
+                "ID": if id == me && !o.quiet { format!("{id} *") } else { id.clone() },
                 "Self": id == me,
                 "Hostname": s(n, &["Description", "Hostname"]),
                 "Status": capitalize(&s(n, &["Status", "State"])),
@@ -892,7 +893,8 @@ fn task_rows(
             "Image": image,
             "Node": if no_resolve { node_id.clone() } else { node_name(&node_id) },
             "DesiredState": capitalize(&s(t, &["DesiredState"])),
-            "CurrentState": format!("{} {}", capitalize(&s(t, &["Status", "State"])), ago(&s(t, &["Status", "Timestamp"]))),
+            // The docker CLI lowercases the duration here ("Running less than a second ago").
+            "CurrentState": format!("{} {}", capitalize(&s(t, &["Status", "State"])), ago(&s(t, &["Status", "Timestamp"])).to_lowercase()),
             "Error": err,
             "Ports": "",
         }));
@@ -1003,7 +1005,9 @@ fn service_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                         x["ServiceStatus"]["RunningTasks"],
                         x["ServiceStatus"]["DesiredTasks"],
                         x["ServiceStatus"]["CompletedTasks"],
-                        x["ServiceStatus"]["DesiredTasks"]
+                        // The docker CLI's total: still desired plus completed.
+                        x["ServiceStatus"]["DesiredTasks"].as_u64().unwrap_or(0)
+                            + x["ServiceStatus"]["CompletedTasks"].as_u64().unwrap_or(0)
                     ),
                 )
             } else {
@@ -1046,34 +1050,25 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     inv.at_least(&o.args, 1)?;
     if o.pretty {
         let c = ctx.client()?;
+        let mut errs = Vec::new();
         for name in &o.args {
-            let v = c.get_json(&format!("/services/{}", q(name)))?;
-            println!();
-            println!("ID:\t\t{}", s(&v, &["ID"]));
-            println!("Name:\t\t{}", s(&v, &["Spec", "Name"]));
-            if let Some(r) = v["Spec"]["Mode"]["Replicated"]["Replicas"].as_u64() {
-                println!("Service Mode:\tReplicated\n Replicas:\t{r}");
-            } else {
-                println!("Service Mode:\tGlobal");
-            }
-            println!("Placement:");
-            println!(
-                "ContainerSpec:\n Image:\t\t{}",
-                s(&v, &["Spec", "TaskTemplate", "ContainerSpec", "Image"])
-            );
-            if let Some(a) = v["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"].as_array() {
-                let a: Vec<String> = a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect();
-                println!(" Args:\t\t{}", a.join(" "));
-            }
-            println!(
-                "Endpoint Mode:\t{}",
-                s(&v, &["Spec", "EndpointSpec", "Mode"])
-            );
+            let v = match c.get_json(&format!("/services/{}", q(name))) {
+                Ok(v) => v,
+                Err(e) if e.status() == Some(404) => {
+                    errs.push(format!("no such service: {name}"));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let name_of = |id: &str| {
+                c.get_json(&format!("/networks/{}?scope=swarm", q(id)))
+                    .ok()
+                    .map(|n| s(&n, &["Name"]))
+            };
+            // The docker CLI ends the template's text with a newline of its own.
+            println!("{}", super::service_pretty::render(&v, &name_of));
         }
-        return Ok(0);
+        return join_errors(errs);
     }
     let output = InspectOutput::new(o.format.as_deref())?;
     let mut found = Vec::new();

@@ -80,6 +80,8 @@ struct ImagePolicy<'a> {
     pull: Option<&'a str>,
     /// `--quiet-pull`: no pull progress.
     quiet: bool,
+    /// `--quiet-build`: no build output.
+    quiet_build: bool,
 }
 
 fn prepare_images(
@@ -91,6 +93,7 @@ fn prepare_images(
     progress: &Progress,
 ) -> Result<Images, Failure> {
     let (build, pull) = (policy.build, policy.pull);
+    let policy_quiet_build = policy.quiet_build;
     let quiet_progress = Progress::new(Some("quiet"));
     let progress = if policy.quiet {
         &quiet_progress
@@ -110,7 +113,11 @@ fn prepare_images(
                 || policy == "build"
                 || (present.is_none() && build != Some(false)));
         if must_build {
-            build_service(ctx, p, name, &BuildOpts::default())?;
+            let o = BuildOpts {
+                quiet: policy_quiet_build,
+                ..Default::default()
+            };
+            build_service(ctx, p, name, &o)?;
         } else if s.build.is_some() && present.is_none() && build == Some(false) {
             return Err(Failure::new(
                 format!("service {name:?} has no image {image:?} and --no-build was given"),
@@ -213,7 +220,13 @@ fn build_service(ctx: &mut Ctx, p: &Project, name: &str, o: &BuildOpts) -> Resul
         path: "build".into(),
         usage: "[OPTIONS] PATH | URL | -",
     };
-    match berth_cli::commands::build::cmd_build(ctx, &inv, &args)? {
+    // compose's quiet build prints nothing (no image id, unlike `docker build -q`).
+    let run = if o.quiet {
+        berth_cli::commands::build::cmd_build_silent
+    } else {
+        berth_cli::commands::build::cmd_build
+    };
+    match run(ctx, &inv, &args)? {
         0 => Ok(()),
         c => Err(Failure::new(format!("failed to build service {name:?}"), c)),
     }
@@ -307,6 +320,8 @@ struct UpOpts {
     no_start: bool,
     #[arg(long = "quiet-pull")]
     quiet_pull: bool,
+    #[arg(long = "quiet-build")]
+    quiet_build: bool,
     #[arg(long = "no-color")]
     no_color: bool,
     #[arg(long = "no-log-prefix")]
@@ -406,6 +421,7 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         },
         pull: o.pull.as_deref(),
         quiet: o.quiet_pull,
+        quiet_build: o.quiet_build,
     };
     let images = prepare_images(ctx, &api, &p, &services, policy, &progress)?;
     let r = runtime::ensure_networks(&api, &p, &nets, &progress)
@@ -457,7 +473,8 @@ fn up_and_watch(
     o: &UpOpts,
 ) -> CmdResult {
     let rules = crate::watch::rules(p, services).map_err(fail)?;
-    let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, p, svcs, true);
+    let quiet = o.quiet_build;
+    let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, p, svcs, true, quiet);
     if o.detach {
         crate::watch::run(api, p, &rules, &mut rebuild, &|| true).map_err(fail)?;
         return Ok(0);
@@ -490,6 +507,7 @@ fn rebuild_services(
     p: &Project,
     svcs: &[String],
     prune: bool,
+    quiet: bool,
 ) -> runtime::OpResult<()> {
     let api = api(ctx).map_err(|e| OpError(e.msg))?;
     let before: Vec<String> = svcs
@@ -498,6 +516,9 @@ fn rebuild_services(
         .filter_map(|img| api.image(&img).ok().flatten().map(|i| i.id))
         .collect();
     let mut args = vec!["-d".to_string(), "--build".into(), "--no-deps".into()];
+    if quiet {
+        args.push("--quiet-build".into());
+    }
     args.extend(svcs.iter().cloned());
     let up = up_invocation(inv);
     match cmd_up(ctx, g, &up, &args) {
@@ -1390,6 +1411,11 @@ struct RunOpts {
     build: bool,
     #[arg(long = "quiet-pull")]
     quiet_pull: bool,
+    #[arg(long = "quiet-build")]
+    quiet_build: bool,
+    /// Don't print anything to STDOUT (no progress; the container's output stays).
+    #[arg(short = 'q', long)]
+    quiet: bool,
     #[arg(long = "remove-orphans")]
     remove_orphans: bool,
     service: String,
@@ -1404,7 +1430,11 @@ pub fn cmd_run(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
         return Err(Failure::new(format!("no such service: {}", o.service), 1));
     }
     let api = api(ctx)?;
-    let progress = Progress::new(g.progress.as_deref());
+    let progress = Progress::new(if o.quiet {
+        Some("quiet")
+    } else {
+        g.progress.as_deref()
+    });
     // Dependencies are brought up first (unless --no-deps).
     let deps: BTreeSet<String> = if o.no_deps {
         BTreeSet::new()
@@ -1423,7 +1453,8 @@ pub fn cmd_run(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
     let policy = ImagePolicy {
         build: o.build.then_some(true),
         pull: None,
-        quiet: o.quiet_pull,
+        quiet: o.quiet_pull || o.quiet,
+        quiet_build: o.quiet_build || o.quiet,
     };
     let images = prepare_images(ctx, &api, &p, &needed, policy, &progress)?;
     runtime::ensure_networks(&api, &p, &nets, &progress).map_err(fail)?;
@@ -2143,8 +2174,9 @@ pub fn cmd_watch(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
     let rules = crate::watch::rules(&p, &set).map_err(fail)?;
     if !o.no_up {
         let mut args = vec!["-d".to_string()];
+        // compose's `watch --quiet` hides the build output.
         if o.quiet {
-            args.push("--quiet-pull".into());
+            args.push("--quiet-build".into());
         }
         args.extend(o.services.iter().cloned());
         let up = up_invocation(inv);
@@ -2154,7 +2186,8 @@ pub fn cmd_watch(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
         }
     }
     let api = api(ctx)?;
-    let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, &p, svcs, prune);
+    let quiet = o.quiet;
+    let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, &p, svcs, prune, quiet);
     crate::watch::run(&api, &p, &rules, &mut rebuild, &|| true).map_err(fail)?;
     Ok(0)
 }

@@ -1,6 +1,5 @@
-//! top, stats, pause/unpause, update, events, system df, and the prune endpoints of
-//! objects berth does not have yet (networks, volumes, build cache), which
-//! `docker system prune` calls.
+//! top, stats, pause/unpause, update, events, system df (with the build cache), and
+//! `POST /build/prune` (berth's build cache, `berth_build::cache`).
 
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -10,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_api::models::HostConfig;
+use berth_api::models::{BuildCacheRecord, BuildPruneResponse, HostConfig};
 use berth_engine::container::{inspect, observe};
 use berth_engine::events::EventFilter;
 use serde_json::{json, Value};
@@ -265,11 +264,113 @@ pub async fn system_df(State(engine): State<AppState>) -> ApiResult<Json<Value>>
         "Images": image_rows,
         "Containers": containers,
         "Volumes": super::volumes::df_rows(&engine).await,
-        "BuildCache": [],
+        "BuildCache": build_cache_rows(&engine, &users).await?,
     })))
 }
 
-/// `POST /build/prune`: no build cache yet.
-pub async fn build_prune() -> Json<Value> {
-    Json(json!({ "CachesDeleted": Value::Null, "SpaceReclaimed": 0 }))
+/// The image ids containers use.
+async fn images_in_use(engine: &AppState) -> std::collections::HashSet<String> {
+    let mut in_use = std::collections::HashSet::new();
+    for c in engine.all() {
+        in_use.insert(c.snapshot().await.image_id);
+    }
+    in_use
+}
+
+/// berth's build cache (the builder's step records, `berth_build::cache`) as moby's
+/// records: one per cached step, its size the bytes the step added, "shared" when a tagged
+/// image or a container's image builds on it (pruning it would free nothing).
+async fn build_cache_rows(
+    engine: &AppState,
+    users: &HashMap<String, i64>,
+) -> ApiResult<Vec<BuildCacheRecord>> {
+    let in_use: std::collections::HashSet<String> = users.keys().cloned().collect();
+    let store = engine.images.store().clone();
+    let root = engine.cfg.data_root.clone();
+    let records = tokio::task::spawn_blocking(move || {
+        let facts = berth_build::cache::image_facts(&store, &in_use)?;
+        Ok::<_, berth_image::ImageError>(berth_build::cache::describe(
+            &berth_build::cache::Cache::records(&root),
+            &facts,
+        ))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let created = chrono::DateTime::from_timestamp(r.created, 0)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            BuildCacheRecord {
+                id: r.id,
+                parents: None,
+                kind: "regular".to_string(),
+                description: format!("build step image {}", r.image),
+                in_use: false,
+                shared: r.shared,
+                size: r.size as i64,
+                created_at: created.clone(),
+                last_used_at: Some(created),
+                usage_count: 0,
+            }
+        })
+        .collect())
+}
+
+/// `POST /build/prune`: removes berth's build cache records (all of them with `all`, else
+/// those no tagged image or container builds on), filtered by `until`, keeping the newest
+/// `keep-storage` (or `reserved-space`) bytes, and the step images nothing needs any more.
+pub async fn build_prune(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<BuildPruneResponse>> {
+    let q = Query::parse(q.as_deref());
+    let f = q.filters()?;
+    let mut opts = berth_build::cache::PruneOptions {
+        all: q.bool("all"),
+        ..Default::default()
+    };
+    for (k, vals) in &f {
+        match k.as_str() {
+            "until" => {
+                for v in vals {
+                    opts.until = Some(berth_engine::container::filters::parse_until(v)?);
+                }
+            }
+            _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
+        }
+    }
+    for key in ["keep-storage", "reserved-space"] {
+        let v = q.str(key);
+        if !v.is_empty() {
+            let n: u64 = v
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v}")))?;
+            opts.keep_storage = opts.keep_storage.max(n);
+        }
+    }
+    // buildkit's other limits have no meaning for berth's cache: refused, not ignored.
+    for key in ["max-used-space", "min-free-space"] {
+        let v = q.str(key);
+        if !v.is_empty() && v != "0" {
+            return Err(ApiError::bad_request(format!(
+                "{key} is not supported by berth's builder"
+            )));
+        }
+    }
+    let in_use = images_in_use(&engine).await;
+    let store = engine.images.store().clone();
+    let root = engine.cfg.data_root.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        berth_build::cache::prune(&root, &store, &in_use, &opts)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(BuildPruneResponse {
+        caches_deleted: Some(report.deleted),
+        space_reclaimed: report.reclaimed,
+    }))
 }

@@ -195,7 +195,7 @@ pub async fn info(
         "ContainerdCommit": { "ID": "" },
         "RuncCommit": { "ID": "" },
         "InitCommit": { "ID": "" },
-        "SecurityOptions": engine.cfg.security.info_options(engine.cfg.cgroup.ns_private),
+        "SecurityOptions": security_options(&engine.cfg),
         "CDISpecDirs": [],
         "Warnings": Value::Null,
     });
@@ -276,4 +276,14 @@ fn registry_config(r: &berth_engine::RegistryConfig) -> Value {
         "IndexConfigs": index,
         "Mirrors": if r.registry_mirrors.is_empty() { Value::Null } else { json!(r.registry_mirrors) },
     })
+}
+
+/// `docker info` SecurityOptions: the security settings', then `name=userns` after
+/// seccomp for a remapped daemon (moby's fillSecurityOptions order).
+fn security_options(cfg: &berth_engine::config::EngineConfig) -> Vec<String> {
+    let mut v = cfg.security.info_options(cfg.cgroup.ns_private);
+    if cfg.id_map.as_ref().is_some_and(|m| m.root_pair() != (0, 0)) {
+        v.insert(1.min(v.len()), "name=userns".to_string());
+    }
+    v
 }

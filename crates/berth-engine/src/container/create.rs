@@ -44,6 +44,7 @@ impl Engine {
             )));
         }
         validate_host_config(&body)?;
+        crate::userns::check(&self.cfg, &body.host_config)?;
         super::namespaces::check_modes(&mut body.host_config)?;
         // `--ipc` / `--pid container:X` name a container that must exist.
         for mode in [&body.host_config.ipc_mode, &body.host_config.pid_mode] {

@@ -93,11 +93,13 @@ fn write_tree(
     writer: std::sync::mpsc::Receiver<Box<dyn Write + Send>>,
     host: &Path,
     name: &[u8],
+    ids: Option<berth_api::idmap::IdMappings>,
 ) -> Result<()> {
     let Ok(w) = writer.recv() else {
         return Ok(());
     };
-    let mut tw = TarWriter::new(w, Markers::Keep);
+    // A remapped daemon's files are written with the owners the container sees.
+    let mut tw = TarWriter::new(w, Markers::Keep).with_id_map(ids);
     tw.write_tree(host, name)
         .and_then(|()| tw.finish().map(|_| ()))
         .map_err(|e| EngineError::internal("writing archive", e))
@@ -283,6 +285,7 @@ impl Engine {
         let (rootfs, path_s, name_s) = (lease.rootfs.clone(), path.to_string(), name.to_string());
         let (stat_tx, stat_rx) = tokio::sync::oneshot::channel();
         let (writer, writer_rx) = std::sync::mpsc::sync_channel(1);
+        let ids = self.cfg.id_map.clone();
         let done = fsview::spawn_in_view(rootfs, mounts, move || {
             let (host, base, stat) = match resolve_and_stat(Path::new("/"), &path_s, &name_s) {
                 Ok(r) => r,
@@ -297,7 +300,7 @@ impl Engine {
             } else {
                 base.into_bytes()
             };
-            write_tree(writer_rx, &host, &name)
+            write_tree(writer_rx, &host, &name, ids)
         });
         let stat = match stat_rx.await {
             Ok(Ok(stat)) => stat,
@@ -344,6 +347,7 @@ impl Engine {
         let rootfs = lease.rootfs.clone();
         let (path_s, name_s) = (path.to_string(), name.to_string());
         let mut body = body;
+        let ids = self.cfg.id_map.clone();
         let rx = fsview::spawn_in_view(rootfs, mounts, move || {
             let target = Target {
                 rootfs: Path::new("/"),
@@ -351,6 +355,7 @@ impl Engine {
                 container: &name_s,
                 readonly,
                 points: &points,
+                ids,
             };
             let r = extract(&mut body, &target, &user, opts);
             // Read what the client still sends (after a refusal, or the tar's trailing zero
@@ -370,8 +375,9 @@ impl Engine {
         let lease = self.lease_rootfs(&c).await?;
         let host = lease.rootfs.clone();
         let (writer, writer_rx) = std::sync::mpsc::sync_channel(1);
+        let ids = self.cfg.id_map.clone();
         let done = fsview::spawn_in_view(host, Vec::new(), move || {
-            write_tree(writer_rx, Path::new("/"), &[])
+            write_tree(writer_rx, Path::new("/"), &[], ids)
         });
         Ok(ArchiveSource {
             lease,
@@ -526,6 +532,8 @@ struct Target<'a> {
     container: &'a str,
     readonly: bool,
     points: &'a [MountPoint],
+    /// A remapped daemon's maps: the tar's owners are container ids.
+    ids: Option<berth_api::idmap::IdMappings>,
 }
 
 /// The blocking part of `archive_put` (moby's containerExtractToDir checks, in its order).
@@ -564,6 +572,7 @@ fn extract(body: &mut dyn Read, t: &Target<'_>, user: &str, opts: PutOptions) ->
         whiteouts: false,
         no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
         chown,
+        id_map: t.ids.clone(),
     };
     // The extraction point as a descriptor: the hardened writer works below it.
     let dest = r

@@ -14,35 +14,49 @@ impl Engine {
     /// Loads every record; live shims get a new monitor, dead ones leave their exit status.
     pub(crate) async fn restore(self: &Arc<Self>) -> Result<()> {
         let mut entries = tokio::fs::read_dir(self.containers_dir()).await?;
-        let mut not_running = Vec::new();
+        let mut records = Vec::new();
         while let Some(entry) = entries.next_entry().await? {
             let path = entry.path().join("config.json");
             let data = match tokio::fs::read(&path).await {
                 Ok(d) => d,
                 Err(_) => continue,
             };
-            let mut rec: ContainerRecord = match serde_json::from_slice(&data) {
-                Ok(r) => r,
+            match serde_json::from_slice::<ContainerRecord>(&data) {
+                Ok(r) => records.push((path, r)),
                 Err(e) => {
                     warn!(path = %path.display(), error = %e, "skipping unreadable container record");
-                    continue;
                 }
-            };
+            }
+        }
+        // Asking every shim at once: one round trip each, and with hundreds of containers
+        // a sequential walk would keep the API down for seconds.
+        let mut probes = tokio::task::JoinSet::new();
+        for (i, (_, rec)) in records.iter().enumerate() {
+            if rec.state.status.is_running() {
+                let runtime = self.runtime.clone();
+                let dir = self.dir(&rec.id);
+                probes.spawn(async move { (i, runtime.alive(&dir).await) });
+            }
+        }
+        let mut alive = vec![false; records.len()];
+        while let Some(probe) = probes.join_next().await {
+            if let Ok((i, live)) = probe {
+                alive[i] = live;
+            }
+        }
+        let mut not_running = Vec::new();
+        for ((path, mut rec), live) in records.into_iter().zip(alive) {
             let was_running = rec.state.status.is_running();
             let dir = self.dir(&rec.id);
-            let mut live = false;
-            if was_running {
-                live = self.runtime.alive(&dir).await;
-                if !live {
-                    // No exit record: the shim died with the container (a reboot, a kill).
-                    let (code, oom) = self
-                        .runtime
-                        .read_exit(&dir)
-                        .map_or((255, false), |st| (i64::from(st.exit_code), st.oom_killed));
-                    mark_exited(&mut rec, code, oom);
-                    self.teardown(&mut rec, &dir).await;
-                    let _ = berth_api::atomic::write_json(&path, &rec);
-                }
+            if was_running && !live {
+                // No exit record: the shim died with the container (a reboot, a kill).
+                let (code, oom) = self
+                    .runtime
+                    .read_exit(&dir)
+                    .map_or((255, false), |st| (i64::from(st.exit_code), st.oom_killed));
+                mark_exited(&mut rec, code, oom);
+                self.teardown(&mut rec, &dir).await;
+                let _ = berth_api::atomic::write_json(&path, &rec);
             }
             if rec.state.status == Status::Removing {
                 rec.state.status = Status::Dead;

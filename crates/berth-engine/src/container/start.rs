@@ -84,6 +84,13 @@ impl Engine {
         let image = self.images.get(&rec.image_id).await?;
         let mut layers = self.images.layer_dirs(&image).await?;
         layers.push(self.init_layer.clone());
+        let remapped_root = self.cfg.id_map.as_ref().map(|m| m.root_pair());
+        if let Some(owner) = remapped_root {
+            // The rootfs's / is the upper dir's: the remapped root's, before the mount.
+            let upper = berth_image::snapshot::upper_dir(dir);
+            std::fs::create_dir_all(&upper)?;
+            crate::userns::chown(&upper, owner)?;
+        }
         let rootfs = {
             let (mounter, dir) = (self.mounter.clone(), dir.to_path_buf());
             tokio::task::spawn_blocking(move || mounter.mount_rootfs(&layers, &dir))
@@ -106,12 +113,29 @@ impl Engine {
         namespaces.net = netns;
         let links = self.setup_links(rec).await?;
         self.etc_files(rec, shared, &links.hosts).write(dir)?;
+        if let Some(owner) = remapped_root {
+            for f in ["hostname", "hosts", "resolv.conf"] {
+                crate::userns::chown(&dir.join(f), owner)?;
+            }
+        }
         // Docker creates a missing working directory, whatever the runtime.
         // Made inside the rootfs through descriptors: a symlink on the way (left by an
         // earlier run of the container) leads to a place in the container, not the host.
         if !rec.config.working_dir.is_empty() {
             berth_inroot::Root::at(&rootfs)
-                .and_then(|r| r.mkdir_all(&rec.config.working_dir, 0o755, &mut |_| Ok(())))
+                .and_then(|r| {
+                    // moby makes it as the remapped root where there is one.
+                    r.mkdir_all(&rec.config.working_dir, 0o755, &mut |fd| {
+                        if let Some((u, g)) = remapped_root {
+                            rustix::fs::fchown(
+                                fd,
+                                Some(rustix::fs::Uid::from_raw(u)),
+                                Some(rustix::fs::Gid::from_raw(g)),
+                            )?;
+                        }
+                        Ok(())
+                    })
+                })
                 .map_err(|e| {
                     EngineError::internal(
                         &format!("create working dir {}", rec.config.working_dir),

@@ -63,12 +63,18 @@ impl Engine {
         std::fs::create_dir_all(cfg.data_root.join("containers"))?;
         spread_subdirs(&cfg.data_root.join("containers"));
         let events = crate::events::Events::new();
-        let images = Images::open(&cfg.data_root, events.clone())?;
+        let images = Images::open(&cfg.data_root, cfg.id_map.clone(), events.clone())?;
         let daemon_id = load_daemon_id(&cfg.data_root)?;
         let volumes = crate::volumes::VolumeStore::open(&cfg.data_root, seams.mounter.clone())?
+            .with_owner(cfg.id_map.as_ref().map(|m| m.root_pair()))
             .with_events(events.clone());
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
+        if let Some(ids) = &cfg.id_map {
+            // Its mount points and /.dockerenv belong to the remapped root, as moby's.
+            crate::userns::chown_tree(&init_layer, ids.root_pair())
+                .map_err(|e| EngineError::internal("cannot chown the init layer", e))?;
+        }
         let networks =
             crate::network::Networks::open(&cfg.data_root, &cfg.network, seams.plane.clone())?;
         let seccomp_dir = cfg.data_root.join("seccomp");

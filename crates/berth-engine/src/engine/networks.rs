@@ -175,6 +175,10 @@ impl Engine {
         if BUILTINS.contains(&name_or_id) || name_or_id == "bridge" {
             return Some(name_or_id.to_string());
         }
+        // A built-in by its id (the docker CLI sends the id it inspected).
+        if let Some(b) = BUILTINS.iter().find(|b| builtin_id(b) == name_or_id) {
+            return Some(b.to_string());
+        }
         self.networks
             .find(name_or_id)
             .ok()

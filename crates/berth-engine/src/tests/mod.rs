@@ -85,6 +85,7 @@ pub fn config(root: &std::path::Path) -> EngineConfig {
         registry: Default::default(),
         network,
         security: Default::default(),
+        id_map: None,
     }
 }
 

@@ -40,6 +40,8 @@ pub struct VolumeStore {
     pub op_lock: tokio::sync::Mutex<()>,
     /// Mounts `-o type=` volumes' filesystems.
     mounter: Arc<dyn Mounter>,
+    /// A `userns-remap` daemon's remapped root: new volumes' `_data` belong to it.
+    owner: Option<(u32, u32)>,
     /// Where `create` and `destroy` are published (none in the store's own tests).
     events: Option<crate::events::Events>,
 }
@@ -92,6 +94,12 @@ fn random_name() -> String {
 }
 
 impl VolumeStore {
+    /// The store of a `userns-remap` daemon: volumes it creates belong to `owner`.
+    pub fn with_owner(mut self, owner: Option<(u32, u32)>) -> VolumeStore {
+        self.owner = owner;
+        self
+    }
+
     /// Loads every volume under `<root>/volumes`. A directory whose record is missing or
     /// unreadable (a crash between mkdir and the record) is kept as a plain local volume:
     /// its data must not disappear.
@@ -130,6 +138,7 @@ impl VolumeStore {
             vols: Mutex::new(vols),
             op_lock: tokio::sync::Mutex::new(()),
             mounter,
+            owner: None,
             events: None,
         })
     }
@@ -209,6 +218,10 @@ impl VolumeStore {
         let vdir = self.dir.join(&name);
         std::fs::create_dir_all(vdir.join(DATA))
             .map_err(|e| EngineError::internal(&format!("create {name}"), e))?;
+        if let Some(owner) = self.owner {
+            crate::userns::chown(&vdir.join(DATA), owner)
+                .map_err(|e| EngineError::internal(&format!("create {name}"), e))?;
+        }
         if let Err(e) = berth_api::atomic::write_json(&vdir.join(RECORD), &rec) {
             let _ = std::fs::remove_dir_all(&vdir);
             return Err(EngineError::internal(&format!("create {name}"), e));

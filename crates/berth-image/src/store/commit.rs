@@ -51,7 +51,8 @@ impl ImageStore {
         let blob = tmp.path().join("layer.tar");
         let entries = {
             let f = File::create(&blob).ctx(|| "creating commit layer".to_string())?;
-            let mut tw = TarWriter::new(BufWriter::new(f), Markers::Whiteouts);
+            let mut tw = TarWriter::new(BufWriter::new(f), Markers::Whiteouts)
+                .with_id_map(self.id_map.clone());
             tw.write_tree(req.upper, b"")
                 .ctx(|| format!("archiving {}", req.upper.display()))?;
             let n = tw.entries();

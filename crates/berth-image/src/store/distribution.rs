@@ -159,7 +159,8 @@ impl ImageStore {
             let mut diff_reader = HashReader::new(plain);
             let diff_dir = stage.path().join("diff");
             fs::create_dir(&diff_dir).ctx(|| "creating diff dir".to_string())?;
-            let mut rest = unpack::unpack_layer(diff_reader.by_ref(), &diff_dir)?;
+            let mut rest =
+                unpack::unpack_layer(diff_reader.by_ref(), &diff_dir, self.id_map.as_ref())?;
             io::copy(&mut rest, &mut io::sink())
                 .map_err(|e| ImageError::InvalidArchive(format!("error reading layer: {e}")))?;
             Ok::<_, ImageError>((diff_reader.finish().0, comp))

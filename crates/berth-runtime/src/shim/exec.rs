@@ -51,6 +51,10 @@ const NAMESPACES: &[(&str, nix::sched::CloneFlags)] = &[
     ("pid", nix::sched::CloneFlags::CLONE_NEWPID),
     ("cgroup", nix::sched::CloneFlags::CLONE_NEWCGROUP),
     ("mnt", nix::sched::CloneFlags::CLONE_NEWNS),
+    // Last: joined as the host's root, the others need no privilege in the container's
+    // user namespace (its network namespace may be the host's user namespace's); once in
+    // it, the process has the container root's capabilities only.
+    ("user", nix::sched::CloneFlags::CLONE_NEWUSER),
 ];
 
 /// Starts `process` inside the container whose init is `init`. `io` is the exec's stdio
@@ -181,6 +185,10 @@ fn enter(
         fs::write(d.join("cgroup.procs"), &me)
             .map_err(|e| fail(format!("join cgroup {}: {e}", d.display())))?;
     }
+    // Before the user namespace: its root may not raise limits.
+    for r in process.rlimits().iter().flatten() {
+        set_rlimit(r).map_err(fail)?;
+    }
     for (f, flag) in joins {
         nix::sched::setns(f, *flag).map_err(|e| fail(format!("join namespace {flag:?}: {e}")))?;
     }
@@ -224,9 +232,6 @@ fn run(
         for (fd, target) in [(&io.stdin, 0), (&io.stdout, 1), (&io.stderr, 2)] {
             nix::unistd::dup2(fd.as_raw_fd(), target).map_err(|e| fail(format!("dup2: {e}")))?;
         }
-    }
-    for r in process.rlimits().iter().flatten() {
-        set_rlimit(r).map_err(fail)?;
     }
     super::harden::close_fds_on_exec().map_err(fail)?;
     let cwd = process.cwd();

@@ -61,6 +61,7 @@ impl Native {
                 LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
                 LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
                 LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+                LinuxNamespaceType::User if ns.path().is_none() => CloneFlags::CLONE_NEWUSER,
                 LinuxNamespaceType::Cgroup => {
                     // Entered after joining the cgroup, so the namespace is rooted there.
                     cgroup_ns = true;
@@ -82,6 +83,35 @@ impl Native {
             let (flag, path) = joins.remove(i);
             let f = fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
             nix::sched::setns(f, flag).map_err(|e| format!("join {}: {e}", path.display()))?;
+        }
+        // With a new user namespace the init has no privilege over namespaces the host's
+        // user namespace owns (the daemon's network namespace, another container's IPC
+        // one): the shim enters them around the clone, as runc's nsexec joins them before
+        // its unshare(CLONE_NEWUSER), and the init is born in them.
+        let userns = flags.contains(CloneFlags::CLONE_NEWUSER);
+        let mut restore: Vec<(CloneFlags, fs::File)> = Vec::new();
+        let mut net_sysctls_done = false;
+        if userns {
+            for (flag, path) in std::mem::take(&mut joins) {
+                let name = ns_name(flag);
+                let ours = fs::File::open(format!("/proc/self/ns/{name}"))
+                    .map_err(|e| format!("open own {name} namespace: {e}"))?;
+                let f =
+                    fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
+                nix::sched::setns(f, flag).map_err(|e| format!("join {}: {e}", path.display()))?;
+                restore.push((flag, ours));
+                if flag == CloneFlags::CLONE_NEWNET {
+                    // The container's root cannot write this namespace's sysctls: the shim
+                    // does, now that it is in it.
+                    for (k, v) in linux.sysctl().iter().flatten() {
+                        if k.starts_with("net.") {
+                            let path = format!("/proc/sys/{}", k.replace('.', "/"));
+                            fs::write(&path, v).map_err(|e| io_err(&format!("sysctl {k}"), e))?;
+                        }
+                    }
+                    net_sysctls_done = true;
+                }
+            }
         }
         let rel = linux
             .cgroups_path()
@@ -124,6 +154,10 @@ impl Native {
                 new_net,
                 &cg,
                 seccomp.as_ref(),
+                Userns {
+                    new: userns,
+                    net_sysctls_done,
+                },
             ) {
                 Ok(never) => match never {},
                 Err(e) => e,
@@ -140,6 +174,13 @@ impl Native {
         let pid = unsafe { nix::sched::clone(cb, &mut stack, flags, Some(libc::SIGCHLD)) };
         drop(child_sock);
         drop(io);
+        for (flag, ours) in restore {
+            if let Err(e) = nix::sched::setns(ours, flag) {
+                // The shim cannot stay in a container's namespace: give up on it.
+                cgroup.remove();
+                return Err(format!("return to own {} namespace: {e}", ns_name(flag)));
+            }
+        }
         let pid = match pid {
             Ok(p) => p,
             Err(e) => {
@@ -166,6 +207,25 @@ impl Native {
                 .add_pid(native.pid)
                 .map_err(|e| format!("join cgroup: {e}"))
         };
+        // A new user namespace: its maps, then what its root may no longer do itself
+        // (raise rlimits, lower oom_score_adj), done from outside before it goes on.
+        let joined = joined.and_then(|_| {
+            if !userns {
+                return Ok(());
+            }
+            write_id_maps(native.pid, &linux)?;
+            let process = spec.process().clone().unwrap_or_default();
+            for r in process.rlimits().iter().flatten() {
+                rlimit(native.pid, r)?;
+            }
+            if let Some(adj) = process.oom_score_adj() {
+                let _ = fs::write(
+                    format!("/proc/{}/oom_score_adj", native.pid),
+                    adj.to_string(),
+                );
+            }
+            Ok(())
+        });
         let go = joined.and_then(|_| {
             (&native.sock)
                 .write_all(b"G")
@@ -293,6 +353,47 @@ enum Reply {
 
 enum Never {}
 
+/// The container's user namespace, as the init sees it.
+#[derive(Clone, Copy)]
+struct Userns {
+    /// The init was cloned into a new user namespace.
+    new: bool,
+    /// The shim wrote the `net.` sysctls (a joined network namespace the init cannot).
+    net_sysctls_done: bool,
+}
+
+/// The /proc/PID/ns name of a namespace flag.
+fn ns_name(flag: CloneFlags) -> &'static str {
+    match flag {
+        CloneFlags::CLONE_NEWNET => "net",
+        CloneFlags::CLONE_NEWIPC => "ipc",
+        CloneFlags::CLONE_NEWUTS => "uts",
+        CloneFlags::CLONE_NEWPID => "pid",
+        CloneFlags::CLONE_NEWNS => "mnt",
+        CloneFlags::CLONE_NEWCGROUP => "cgroup",
+        _ => "user",
+    }
+}
+
+/// Writes the spec's uid and gid maps for the init (the shim is root in their parent).
+fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<(), String> {
+    for (file, maps) in [
+        ("uid_map", linux.uid_mappings()),
+        ("gid_map", linux.gid_mappings()),
+    ] {
+        let text: String = maps
+            .iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect();
+        if text.is_empty() {
+            return Err(format!("user namespace without a {file}"));
+        }
+        fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| format!("write {file}: {e}"))?;
+    }
+    Ok(())
+}
+
 fn io_err(what: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
@@ -332,13 +433,10 @@ fn init(
     new_net: bool,
     cgroup: &Cgroup,
     seccomp: Option<&Program>,
+    userns: Userns,
 ) -> Result<Never, String> {
     // Until it execs, this process is the runtime binary inside the container.
     super::harden::set_non_dumpable();
-    if new_net {
-        // A fresh network namespace (`--network none`) has loopback down; Docker's has it up.
-        loopback_up().map_err(|e| io_err("bring loopback up", e))?;
-    }
     for (fd, target) in [(&io.stdin, 0), (&io.stdout, 1), (&io.stderr, 2)] {
         nix::unistd::dup2(fd.as_raw_fd(), target).map_err(|e| io_err("dup2", e))?;
     }
@@ -346,6 +444,18 @@ fn init(
     (&*sock)
         .read_exact(&mut b)
         .map_err(|e| io_err("wait for cgroup", e))?;
+    if userns.new {
+        // The maps are written: become the namespace's root, so what the init creates
+        // (mount points) has an owner the namespace knows (the remapped root).
+        nix::unistd::setgroups(&[]).map_err(|e| io_err("setgroups", e))?;
+        let (g, u) = (Gid::from_raw(0), Uid::from_raw(0));
+        nix::unistd::setresgid(g, g, g).map_err(|e| io_err("setgid in user namespace", e))?;
+        nix::unistd::setresuid(u, u, u).map_err(|e| io_err("setuid in user namespace", e))?;
+    }
+    if new_net {
+        // A fresh network namespace (`--network none`) has loopback down; Docker's has it up.
+        loopback_up().map_err(|e| io_err("bring loopback up", e))?;
+    }
     for (flag, path) in joins {
         let f = fs::File::open(path).map_err(|e| io_err(&format!("open {}", path.display()), e))?;
         nix::sched::setns(f, *flag).map_err(|e| io_err(&format!("join {}", path.display()), e))?;
@@ -390,7 +500,7 @@ fn init(
         mount_one(&root, m, cgroup)
             .map_err(|e| format!("mount {}: {e}", m.destination().display()))?;
     }
-    make_devices(&root, &linux)?;
+    make_devices(&root, &linux, userns.new)?;
 
     chdir(&root).map_err(|e| io_err("chdir rootfs", e))?;
     pivot_root(".", ".").map_err(|e| io_err("pivot_root", e))?;
@@ -419,6 +529,9 @@ fn init(
     }
     // Before the read-only paths: /proc/sys is one of them.
     for (k, v) in linux.sysctl().iter().flatten() {
+        if userns.net_sysctls_done && k.starts_with("net.") {
+            continue;
+        }
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
         fs::write(&path, v).map_err(|e| io_err(&format!("sysctl {k}"), e))?;
     }
@@ -460,11 +573,14 @@ fn init(
         )
         .map_err(|e| io_err("read-only rootfs", e))?;
     }
-    if let Some(adj) = process.oom_score_adj() {
-        let _ = fs::write("/proc/self/oom_score_adj", adj.to_string());
-    }
-    for r in process.rlimits().iter().flatten() {
-        set_rlimit(r)?;
+    // In a user namespace the shim set both from outside (its root may not raise them).
+    if !userns.new {
+        if let Some(adj) = process.oom_score_adj() {
+            let _ = fs::write("/proc/self/oom_score_adj", adj.to_string());
+        }
+        for r in process.rlimits().iter().flatten() {
+            set_rlimit(r)?;
+        }
     }
     let cwd = process.cwd();
     let _ = fs::create_dir_all(cwd);
@@ -750,14 +866,26 @@ fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         let extra = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
         if !extra.is_empty() {
-            mount(
-                None::<&str>,
-                &dest,
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra,
-                None::<&str>,
-            )
-            .map_err(|e| e.to_string())?;
+            let remount = |more: MsFlags| {
+                mount(
+                    None::<&str>,
+                    &dest,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra | more,
+                    None::<&str>,
+                )
+            };
+            remount(MsFlags::empty())
+                .or_else(|e| {
+                    // In a user namespace the source's nosuid/nodev/noexec are locked:
+                    // keep them, as runc does.
+                    if e == nix::errno::Errno::EPERM {
+                        remount(locked_flags(&dest))
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| e.to_string())?;
         }
         // A read-only recursive bind: its submounts (say /dev/shm under `-v /:/host:ro`)
         // must not stay writable.
@@ -776,7 +904,20 @@ fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
                         None::<&str>,
                         MsFlags::MS_BIND | MsFlags::MS_REC,
                         None::<&str>,
-                    )
+                    )?;
+                    if flags.contains(MsFlags::MS_RDONLY) {
+                        mount(
+                            None::<&str>,
+                            &dest,
+                            None::<&str>,
+                            MsFlags::MS_BIND
+                                | MsFlags::MS_REMOUNT
+                                | MsFlags::MS_RDONLY
+                                | locked_flags(&dest),
+                            None::<&str>,
+                        )?;
+                    }
+                    Ok(())
                 } else {
                     Err(e)
                 }
@@ -788,6 +929,24 @@ fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The nosuid/nodev/noexec flags of the mount at `p` (locked in a user namespace).
+fn locked_flags(p: &Path) -> MsFlags {
+    use nix::sys::statvfs::FsFlags;
+    let mut m = MsFlags::empty();
+    if let Ok(st) = nix::sys::statvfs::statvfs(p) {
+        for (a, b) in [
+            (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+            (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+            (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        ] {
+            if st.flags().contains(a) {
+                m |= b;
+            }
+        }
+    }
+    m
 }
 
 /// Makes every mount at or below `dest` read-only: one mount_setattr(AT_RECURSIVE) where
@@ -937,10 +1096,24 @@ struct Node<'a> {
     gid: u32,
 }
 
-fn make_node(root: &Path, n: &Node) -> Result<(), String> {
+fn make_node(root: &Path, n: &Node, userns: bool) -> Result<(), String> {
     let host = resolve_in_root(root, n.path).map_err(|e| e.to_string())?;
     if let Some(parent) = host.parent() {
         let _ = fs::create_dir_all(parent);
+    }
+    if userns {
+        // mknod is not allowed in a user namespace: bind the host's node, as runc does.
+        if fs::symlink_metadata(&host).is_err() {
+            fs::write(&host, b"").map_err(|e| format!("create {}: {e}", n.path.display()))?;
+        }
+        return mount(
+            Some(n.path),
+            &host,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| format!("bind device {}: {e}", n.path.display()));
     }
     let mode = Mode::from_bits_truncate(n.mode);
     match mknod(&host, n.kind, mode, makedev(n.major as u64, n.minor as u64)) {
@@ -957,7 +1130,7 @@ fn make_node(root: &Path, n: &Node) -> Result<(), String> {
     Ok(())
 }
 
-fn make_devices(root: &Path, linux: &oci_spec::runtime::Linux) -> Result<(), String> {
+fn make_devices(root: &Path, linux: &oci_spec::runtime::Linux, userns: bool) -> Result<(), String> {
     for (path, major, minor) in DEFAULT_DEVICES {
         let node = Node {
             path: Path::new(path),
@@ -968,7 +1141,7 @@ fn make_devices(root: &Path, linux: &oci_spec::runtime::Linux) -> Result<(), Str
             uid: 0,
             gid: 0,
         };
-        make_node(root, &node)?;
+        make_node(root, &node, userns)?;
     }
     for d in linux.devices().iter().flatten() {
         let kind = match d.typ() {
@@ -985,7 +1158,7 @@ fn make_devices(root: &Path, linux: &oci_spec::runtime::Linux) -> Result<(), Str
             uid: d.uid().unwrap_or(0),
             gid: d.gid().unwrap_or(0),
         };
-        make_node(root, &node)?;
+        make_node(root, &node, userns)?;
     }
     let dev = root.join("dev");
     for (link, target) in [
@@ -1058,6 +1231,11 @@ fn readonly(p: &str) -> Result<(), String> {
 }
 
 pub(super) fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), String> {
+    rlimit(0, r)
+}
+
+/// prlimit(2) of process `pid` (0: the caller).
+pub(super) fn rlimit(pid: i32, r: &oci_spec::runtime::PosixRlimit) -> Result<(), String> {
     let name = serde_json::to_value(r.typ())
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -1085,8 +1263,8 @@ pub(super) fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), Strin
         rlim_cur: r.soft(),
         rlim_max: r.hard(),
     };
-    // SAFETY: plain syscall with a valid struct.
-    if unsafe { libc::setrlimit(resource, &lim) } != 0 {
+    // SAFETY: plain syscall with a valid struct and a null old-limit pointer.
+    if unsafe { libc::prlimit(pid, resource, &lim, std::ptr::null_mut()) } != 0 {
         return Err(format!(
             "setrlimit {name}: {}",
             std::io::Error::last_os_error()
