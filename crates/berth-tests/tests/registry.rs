@@ -505,10 +505,11 @@ fn registry_credential_helper_stores_and_serves_the_login() {
     };
     let name = format!("{}/helper/busybox:latest", reg.host());
     berth(&["tag", "busybox", &name]).run().success();
+    // Before login the registry's basic-auth 401 reads as docker push prints it.
     berth(&["push", &name])
         .run()
         .code(1)
-        .stderr_contains("denied");
+        .stderr_contains("no basic auth credentials");
     berth(&["login", "-u", "carol", "--password-stdin", &reg.host()])
         .stdin("h3lper\n")
         .run()

@@ -8,9 +8,13 @@ use berth_api::version::{API_VERSION, BERTH_VERSION, MIN_API_VERSION};
 use serde_json::{json, Value};
 
 /// `GET /plugins`: berth has no managed plugins; clients probe this list (moby answers
-/// `[]` on a daemon without any).
-pub async fn plugins() -> axum::Json<Vec<Value>> {
-    axum::Json(Vec::new())
+/// `[]` on a daemon without any, newline-terminated as Go's json.Encoder writes it).
+pub async fn plugins() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        "[]\n",
+    )
+        .into_response()
 }
 
 /// A plugin by name: none exists, moby's 404.

@@ -47,7 +47,8 @@ pub fn parse_bind(spec: &str) -> Result<MountPoint> {
     let parts: Vec<&str> = spec.split(':').collect();
     let (src, dst, mode) = match parts.as_slice() {
         [d] => ("", *d, ""),
-        [a, b] if valid_mode(b) && !b.is_empty() && !a.is_empty() => ("", *a, *b),
+        // A destination with a mode is no volume (moby: `/foo:rw` is an invalid spec).
+        [_, b] if valid_mode(b) && !b.is_empty() => return Err(bad_spec()),
         [s, d] => (*s, *d, ""),
         [s, d, m] => (*s, *d, *m),
         _ => return Err(bad_spec()),
@@ -829,10 +830,10 @@ mod tests {
         assert_eq!(m.propagation, "rprivate");
         let m = parse_bind("/anon").unwrap();
         assert!(!m.named && m.name.is_empty());
-        let m = parse_bind("/anon:ro").unwrap();
-        assert!(!m.rw && m.destination == "/anon");
         assert!(!parse_bind("v:/x:nocopy").unwrap().copy_data);
         let e = |s: &str| parse_bind(s).unwrap_err().to_string();
+        // A destination with a mode is no volume, as moby's linux parser.
+        assert_eq!(e("/anon:ro"), "invalid volume specification: '/anon:ro'");
         assert_eq!(e("a:b:c:d"), "invalid volume specification: 'a:b:c:d'");
         assert_eq!(e("v:/x:xyz"), "invalid mode: xyz");
         assert_eq!(
