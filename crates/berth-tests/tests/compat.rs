@@ -690,8 +690,8 @@ PY",
         Scenario {
             name: "terminals: exec ConsoleSize and resize",
             setup: "docker run -d --name xx busybox sleep 60 >/dev/null",
-            run: "id=$(apij POST /v1.43/containers/xx/exec '{\"Cmd\":[\"sh\",\"-c\",\"stty size; sleep 1; stty size\"],\"Tty\":true,\"AttachStdout\":true,\"ConsoleSize\":[20,60]}' 2>/dev/null | jq -r .Id)\n\
-                  (sleep 0.5; api POST \"/v1.43/exec/$id/resize?h=25&w=70\" 2>/dev/null) &\n\
+            run: "id=$(apij POST /v1.43/containers/xx/exec '{\"Cmd\":[\"sh\",\"-c\",\"stty size; sleep 2; stty size\"],\"Tty\":true,\"AttachStdout\":true,\"ConsoleSize\":[20,60]}' 2>/dev/null | jq -r .Id)\n\
+                  (for i in $(seq 100); do [ \"$(api GET /v1.43/exec/$id/json 2>/dev/null | jq -r .Running)\" = true ] && break; sleep 0.1; done; api POST \"/v1.43/exec/$id/resize?h=25&w=70\" 2>/dev/null) &\n\
                   python3 - \"$id\" <<'PY'\n\
 import os, socket, sys\n\
 s = socket.socket(socket.AF_UNIX)\n\
