@@ -75,6 +75,12 @@ pub(crate) struct BuildCmd {
     )]
     network: Option<String>,
     #[arg(
+        long = "add-host",
+        help = "Add a custom host-to-IP mapping (\"host:ip\")",
+        value_name = "list"
+    )]
+    add_host: Vec<String>,
+    #[arg(
         long,
         help = "Set platform if server is multi-platform capable",
         value_name = "string"
@@ -371,6 +377,17 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd, silent: bo
     }
     if o.force_rm {
         params.push("forcerm=1".into());
+    }
+    if let Some(n) = o.network.as_deref().filter(|n| !n.is_empty()) {
+        params.push(format!("networkmode={}", q(n)));
+    }
+    for h in &o.add_host {
+        let h = super::create::extra_host(h).map_err(|e| {
+            fail(format!(
+                "invalid argument \"{h}\" for \"--add-host\" flag: {e}"
+            ))
+        })?;
+        params.push(format!("extrahosts={}", q(&h)));
     }
     params.push(format!("rm={}", if o.rm { 1 } else { 0 }));
     let path = format!("/build?{}", params.join("&"));
