@@ -229,7 +229,7 @@ pub async fn build(
         r
     });
     if quiet {
-        return Ok(quiet_answer(task.await, &mut rx)?);
+        return quiet_answer(task.await, &mut rx);
     }
     // Wait for the first message: an error before it is the request's error.
     // A closed channel is no message: the task's result decides (else a build failing before
