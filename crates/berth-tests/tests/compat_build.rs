@@ -38,6 +38,18 @@ fn compat_build_run_containers() {
             ..S
         },
         Scenario {
+            name: "-q holds the steps back, shows them when the build fails",
+            run: concat!(
+                b_fn!(),
+                "mkdir ctx && printf 'FROM busybox\\nRUN echo out; exit 3\\n' > ctx/Dockerfile\n",
+                "b -q ctx; echo \"exit $?\"\n",
+                "printf 'FROM busybox\\nRUN echo out\\n' > ctx/Dockerfile\n",
+                "docker build -q ctx 2>/dev/null | wc -l\n",
+                "api POST '/v1.41/build?q=1' -H 'Content-Type: application/x-tar' --data-binary @<(tar -C ctx -c .) | jq -c 'keys'\n",
+            ),
+            ..S
+        },
+        Scenario {
             name: "rm=false keeps every step's container",
             run: concat!(
                 "mkdir ctx && printf 'FROM busybox\\nENV A=1\\nRUN echo hi > /f\\nWORKDIR /w\\nCMD [\"sh\"]\\n' > ctx/Dockerfile\n",
