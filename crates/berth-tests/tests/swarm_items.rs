@@ -267,9 +267,8 @@ fn swarm_items_service_options_and_both_clis_agree() {
     )
     .out()
     .contains("hello-from-opts")));
-    // Both CLIs print the same text for the same objects. (`berth service logs` does not
-    // exist yet, nor berth's `node inspect --pretty`: the logs options are checked through
-    // the docker CLI below.)
+    // Both CLIs print the same text for the same objects (`service logs` and
+    // `node inspect --pretty` through both CLIs: swarm_cli.rs).
     let node = run(&d, Client::Docker, &["node", "ls", "-q"])
         .success()
         .out();
@@ -298,8 +297,8 @@ fn swarm_items_service_options_and_both_clis_agree() {
             berth.stderr
         );
     }
-    // Unknown objects: both CLIs fail with the same words (berth's `service inspect`
-    // prefixes "Error: " where docker's does not: compared without it).
+    // Unknown objects: both CLIs fail with the same words (compared byte for byte in
+    // swarm_cli.rs).
     for args in [
         vec!["node", "inspect", "nope"],
         vec!["service", "inspect", "nope"],

@@ -710,7 +710,33 @@ fn inspect_each(ctx: &mut Ctx, o: &InspectCmd, base: &str, resolve_self: bool) -
 fn node_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: InspectCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
+    if o.pretty {
+        return node_inspect_pretty(ctx, &o.args);
+    }
     inspect_each(ctx, &o, "/nodes", true)
+}
+
+/// `node inspect --pretty` (which overrides `--format`, as docker's does): every node or
+/// nothing, as the docker CLI renders all of them before it prints.
+fn node_inspect_pretty(ctx: &mut Ctx, names: &[String]) -> CmdResult {
+    let c = ctx.client()?.clone();
+    let mut out = String::new();
+    for name in names {
+        let key = if name == "self" {
+            let me = s(&c.get_json("/info")?, &["Swarm", "NodeID"]);
+            if me.is_empty() {
+                return Err(fail("node ID not found in /info"));
+            }
+            me
+        } else {
+            name.clone()
+        };
+        let node = c.get_json(&format!("/nodes/{}", q(&key)))?;
+        out.push_str(&super::node_pretty::render(&node));
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(0)
 }
 
 #[derive(Parser)]
@@ -1049,14 +1075,15 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     let o: InspectCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
     if o.pretty {
+        // The docker CLI renders every service before it prints: the first one missing
+        // fails the command with nothing printed.
         let c = ctx.client()?;
-        let mut errs = Vec::new();
+        let mut out = String::new();
         for name in &o.args {
             let v = match c.get_json(&format!("/services/{}", q(name))) {
                 Ok(v) => v,
                 Err(e) if e.status() == Some(404) => {
-                    errs.push(format!("no such service: {name}"));
-                    continue;
+                    return Err(fail(format!("Error: no such service: {name}")));
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -1066,9 +1093,11 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
                     .map(|n| s(&n, &["Name"]))
             };
             // The docker CLI ends the template's text with a newline of its own.
-            println!("{}", super::service_pretty::render(&v, &name_of));
+            out.push_str(&super::service_pretty::render(&v, &name_of));
+            out.push('\n');
         }
-        return join_errors(errs);
+        print!("{out}");
+        return Ok(0);
     }
     let output = InspectOutput::new(o.format.as_deref())?;
     let mut found = Vec::new();
@@ -1077,7 +1106,9 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     for name in &o.args {
         match c.get_json(&format!("/services/{}", q(name))) {
             Ok(v) => found.push(v),
-            Err(e) if e.status() == Some(404) => errs.push(format!("no such service: {name}")),
+            Err(e) if e.status() == Some(404) => {
+                errs.push(format!("Error: no such service: {name}"))
+            }
             Err(e) => errs.push(e.to_string()),
         }
     }
@@ -1236,6 +1267,8 @@ struct SpecFlags {
     image: Option<String>,
     #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Exit immediately instead of waiting for the service to converge", value_name = "bool")]
     detach: Option<bool>,
+    #[arg(short = 't', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Allocate a pseudo-TTY", value_name = "bool")]
+    tty: Option<bool>,
     #[arg(short = 'q', long, help = "Suppress progress output")]
     quiet: bool,
     #[arg(long, help = "Force update even if no changes require it")]
@@ -1493,6 +1526,9 @@ fn apply_flags(
     }
     if let Some(h) = &o.hostname {
         c.hostname = h.clone();
+    }
+    if let Some(t) = o.tty {
+        c.tty = t;
     }
     if let Some(g) = &o.stop_grace_period {
         c.stop_grace_period = Some(parse_duration(g).map_err(fail)?);
@@ -1893,12 +1929,10 @@ fn wait_converged(ctx: &mut Ctx, id: &str, quiet: bool) -> Result<(), Failure> {
     super::service_progress::follow(&c, id, quiet)
 }
 
+/// A service for `update`/`rollback`: docker's commands print the daemon's own error
+/// ("Error response from daemon: service NAME not found").
 fn get_service(ctx: &mut Ctx, name: &str) -> Result<Value, Failure> {
-    match ctx.client()?.get_json(&format!("/services/{}", q(name))) {
-        Ok(v) => Ok(v),
-        Err(e) if e.status() == Some(404) => Err(fail(format!("Error: no such service: {name}"))),
-        Err(e) => Err(e.into()),
-    }
+    Ok(ctx.client()?.get_json(&format!("/services/{}", q(name)))?)
 }
 
 fn post_update(
@@ -1963,38 +1997,60 @@ struct ScaleCmd {
 fn service_scale(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ScaleCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
-    let mut errs = Vec::new();
+    // Every specifier is checked before any service is touched, as docker's argument check.
     for a in &o.args {
-        let Some((name, n)) = a.split_once('=') else {
-            return Err(fail(format!("Invalid scale specifier '{a}'.\nSee 'berth service scale --help'.\n\nUsage:  berth service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]\n\nScale one or multiple replicated services")));
+        if !a
+            .split_once('=')
+            .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())
+        {
+            return Err(fail(format!("invalid scale specifier '{a}'.\nSee 'berth service scale --help'.\n\nUsage:  berth service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]\n\nScale one or multiple replicated services")));
+        }
+    }
+    let mut errs = Vec::new();
+    let mut scaled = Vec::new();
+    for a in &o.args {
+        let (name, n) = a.split_once('=').unwrap_or((a, ""));
+        let n: u64 = match n.parse() {
+            Ok(n) => n,
+            Err(_) => {
+                errs.push(format!(
+                    "{name}: invalid replicas value {n}: strconv.ParseUint: parsing \"{n}\": invalid syntax"
+                ));
+                continue;
+            }
         };
-        let n: u64 = n.parse().map_err(|_| {
-            fail(format!(
-                "invalid replicas value {n}: strconv.ParseUint: parsing \"{n}\": invalid syntax"
-            ))
-        })?;
-        let svc = match get_service(ctx, name) {
+        // docker's runServiceScale: the daemon's own error for an unknown service.
+        let svc = match ctx.client()?.get_json(&format!("/services/{}", q(name))) {
             Ok(v) => v,
-            Err(f) => {
-                errs.push(f.msg);
+            Err(e) => {
+                errs.push(format!("{name}: {e}"));
                 continue;
             }
         };
         let mut spec: sw::ServiceSpec =
             serde_json::from_value(svc["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
-        match &mut spec.mode.replicated {
-            Some(r) => r.replicas = Some(n),
-            None => {
-                errs.push(
-                    "scale can only be used with replicated or replicated-job mode".to_string(),
-                );
-                continue;
-            }
+        if let Some(r) = &mut spec.mode.replicated {
+            r.replicas = Some(n);
+        } else if let Some(j) = &mut spec.mode.replicated_job {
+            j.total_completions = Some(n);
+        } else {
+            errs.push(format!(
+                "{name}: scale can only be used with replicated or replicated-job mode"
+            ));
+            continue;
         }
-        post_update(ctx, &svc, &spec, false)?;
+        if let Err(f) = post_update(ctx, &svc, &spec, false) {
+            errs.push(format!("{name}: {}", f.msg));
+            continue;
+        }
         println!("{name} scaled to {n}");
-        if o.detach != Some(true) {
-            wait_converged(ctx, name, false)?;
+        scaled.push(name);
+    }
+    if o.detach != Some(true) {
+        for name in scaled {
+            if let Err(f) = wait_converged(ctx, name, false) {
+                errs.push(format!("{name}: {}", f.msg));
+            }
         }
     }
     join_errors(errs)
@@ -2345,6 +2401,13 @@ pub(crate) static COMMANDS: &[Command] = &[
         "Display detailed information on one or more services",
         InspectCmd::command,
         service_inspect,
+    ),
+    Command::new(
+        "service logs",
+        "[OPTIONS] SERVICE|TASK",
+        "Fetch the logs of a service or task",
+        super::service_logs::ServiceLogsCmd::command,
+        super::service_logs::service_logs,
     ),
     Command::new(
         "service rm",

@@ -42,12 +42,27 @@ fn go_escape(s: String) -> String {
         .replace('&', "\\u0026")
 }
 
+/// Go's encoder writes a whole float without a fraction ("0", not serde's "0.0").
+fn go_numbers(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => Value::from(f as i64),
+            _ => v.clone(),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(go_numbers).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), go_numbers(v))).collect())
+        }
+        _ => v.clone(),
+    }
+}
+
 pub fn pretty(v: &Value) -> String {
     use serde::Serialize;
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    let _ = v.serialize(&mut ser);
+    let _ = go_numbers(v).serialize(&mut ser);
     go_escape(String::from_utf8_lossy(&buf).into_owned())
 }
 
@@ -535,3 +550,15 @@ pub(crate) static COMMANDS: &[Command] = &[
     )
     .aliases(&["info"]),
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_floats_print_as_go_does() {
+        let v = serde_json::json!({"a": 0.0, "b": 0.5, "c": [2.0, 3]});
+        assert_eq!(
+            super::pretty(&v),
+            "{\n    \"a\": 0,\n    \"b\": 0.5,\n    \"c\": [\n        2,\n        3\n    ]\n}"
+        );
+    }
+}
