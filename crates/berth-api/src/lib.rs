@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod detach;
 pub mod filters;
+pub mod hostport;
 pub mod human;
 pub mod idmap;
 pub mod models;

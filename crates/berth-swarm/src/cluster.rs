@@ -31,12 +31,26 @@ struct NodeFile {
     node_id: String,
     addr: String,
     listen_addr: String,
+    /// The advertised port (0 in files written before it was kept: the listen port).
+    #[serde(default)]
+    advertise_port: u16,
     /// base64 of the DEK (no autolock).
     #[serde(default)]
     dek: String,
     /// base64 of the DEK sealed with the unlock key (autolock).
     #[serde(default)]
     dek_sealed: String,
+}
+
+impl NodeFile {
+    /// `ManagerStatus.Addr`: the advertised address and port.
+    fn manager_addr(&self) -> String {
+        let port = match self.advertise_port {
+            0 => split_addr(&self.listen_addr, 2377).1,
+            p => p,
+        };
+        berth_api::hostport::join_host_port(&self.addr, &port.to_string())
+    }
 }
 
 /// How this node describes itself (engine version, resources, hostname).
@@ -172,34 +186,16 @@ fn split_addr(a: &str, port: u16) -> (String, u16) {
     }
 }
 
-/// The address other nodes would reach: the advertise address, else the listen address
-/// unless unspecified, else the source address of the default route (a UDP "connect"
-/// sends nothing).
-fn advertise_addr(req: &InitRequest) -> Result<(String, u16)> {
-    let (lhost, lport) = split_addr(&req.listen_addr, 2377);
-    if !req.advertise_addr.is_empty() {
-        let (h, p) = split_addr(&req.advertise_addr, lport);
-        if h.parse::<std::net::IpAddr>().is_err() {
-            return Err(SwarmError::InvalidArgument(
-                "advertise address must be a non-zero IP address or network interface (with optional port number)".into(),
-            ));
-        }
-        return Ok((h, p));
-    }
-    if let Ok(ip) = lhost.parse::<std::net::IpAddr>() {
-        if !ip.is_unspecified() {
-            return Ok((ip.to_string(), lport));
-        }
-    }
-    let sock = std::net::UdpSocket::bind("0.0.0.0:0").map_err(SwarmError::internal)?;
-    if sock.connect("192.0.2.1:9").is_ok() {
-        if let Ok(local) = sock.local_addr() {
-            return Ok((local.ip().to_string(), lport));
-        }
-    }
-    Err(SwarmError::InvalidArgument(
-        "could not find the system's IP address - specify one with --advertise-addr".into(),
-    ))
+/// The system's address, advertised when `swarm init` names none: the source address of
+/// the default route (a UDP "connect" sends nothing). moby takes the one global address of
+/// the host's interfaces instead, which a host with bridges of other daemons rarely has.
+fn system_addr() -> std::result::Result<std::net::IpAddr, String> {
+    let err = || "could not find the system's IP address - specify one with --advertise-addr";
+    let sock = std::net::UdpSocket::bind("0.0.0.0:0").map_err(|_| err().to_string())?;
+    sock.connect("192.0.2.1:9").map_err(|_| err().to_string())?;
+    sock.local_addr()
+        .map(|a| a.ip())
+        .map_err(|_| err().to_string())
 }
 
 fn applied_ok(a: Applied) -> Result<u64> {
@@ -363,7 +359,7 @@ impl<E: Executor> Cluster<E> {
         node.manager_status = Some(ManagerStatus {
             leader: true,
             reachability: "reachable".into(),
-            addr: format!("{}:{}", nf.addr, split_addr(&nf.listen_addr, 2377).1),
+            addr: nf.manager_addr(),
         });
         let mut ops = Vec::new();
         if let Some(req) = init {
@@ -532,13 +528,19 @@ impl<E: Executor> Cluster<E> {
                 req.availability
             )));
         }
-        let (host, _port) = advertise_addr(&req)?;
-        let (_, lport) = split_addr(&req.listen_addr, 2377);
+        let addrs = crate::listen_addr::resolve(
+            &crate::listen_addr::SystemInterfaces,
+            &req.listen_addr,
+            &req.advertise_addr,
+            system_addr,
+        )
+        .map_err(SwarmError::InvalidArgument)?;
         let dek = Key::generate();
         let nf = NodeFile {
             node_id: new_id(),
-            addr: host,
-            listen_addr: format!("0.0.0.0:{lport}"),
+            addr: addrs.advertise_host.clone(),
+            advertise_port: addrs.advertise_port,
+            listen_addr: addrs.listen.clone(),
             dek: b64(dek.raw()),
             dek_sealed: String::new(),
         };

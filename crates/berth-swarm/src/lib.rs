@@ -17,6 +17,7 @@ pub mod crypto;
 pub mod error;
 pub mod executor;
 pub mod ids;
+pub mod listen_addr;
 pub mod netplan;
 pub mod orchestrator;
 pub mod predefined;

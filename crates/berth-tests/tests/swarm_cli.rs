@@ -424,3 +424,386 @@ fn swarm_cli_node_inspect_pretty_and_unknown_objects_as_docker() {
     run(&d, Client::Docker, &["service", "rm", "web", "gl"]).success();
     run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
 }
+
+#[test]
+fn swarm_cli_init_listen_and_advertise_addresses_as_docker() {
+    let d = TestDaemon::start_empty();
+    let addr_of = |c: Client| {
+        let status = run(
+            &d,
+            c,
+            &[
+                "node",
+                "inspect",
+                "self",
+                "--format",
+                "{{.ManagerStatus.Addr}}",
+            ],
+        )
+        .success()
+        .out();
+        let info = run(
+            &d,
+            c,
+            &[
+                "info",
+                "--format",
+                "{{.Swarm.NodeAddr}} {{range .Swarm.RemoteManagers}}{{.Addr}}{{end}}",
+            ],
+        )
+        .success()
+        .out();
+        (status, info)
+    };
+    for c in Client::BOTH {
+        // The advertised address: its host (an IP or an interface's address), its port or
+        // else the listen port; the listen address's host from 0.0.0.0 when left out.
+        for (listen, advertise, want) in [
+            ("127.0.0.1:4567", "127.0.0.1", "127.0.0.1:4567"),
+            ("lo:4000", "lo", "127.0.0.1:4000"),
+            ("0.0.0.0:4567", "127.0.0.1:4000", "127.0.0.1:4000"),
+            (":4001", "127.0.0.1", "127.0.0.1:4001"),
+            ("tcp://127.0.0.1:4002", "127.0.0.1", "127.0.0.1:4002"),
+        ] {
+            run(
+                &d,
+                c,
+                &[
+                    "swarm",
+                    "init",
+                    "--listen-addr",
+                    listen,
+                    "--advertise-addr",
+                    advertise,
+                ],
+            )
+            .success()
+            .stdout_contains(&format!(" {want}\n"));
+            assert_eq!(
+                addr_of(c),
+                (want.to_string(), format!("127.0.0.1 {want}")),
+                "{c:?} {listen} {advertise}"
+            );
+            run(&d, c, &["swarm", "join-token", "worker"])
+                .success()
+                .stdout_contains(&format!(" {want}\n"));
+            run(&d, c, &["swarm", "leave", "--force"]).success();
+        }
+    }
+    // Bad values: the flag's own parse errors (docker's words, exit code 125) ...
+    for bad in ["foo:bar", "unix:///x", "[::1"] {
+        let args = [
+            "swarm",
+            "init",
+            "--listen-addr",
+            bad,
+            "--advertise-addr",
+            "127.0.0.1",
+        ];
+        let docker = run(&d, Client::Docker, &args);
+        let berth = run(&d, Client::Berth, &args);
+        assert_eq!(docker.code, 125, "{bad}: {}", docker.stderr);
+        assert_eq!(
+            (berth.code, berth.stderr.lines().next()),
+            (docker.code, docker.stderr.lines().next()),
+            "{bad}"
+        );
+        assert!(
+            berth.stderr.starts_with(&format!(
+                "invalid argument \"{bad}\" for \"--listen-addr\" flag: "
+            )),
+            "{}",
+            berth.stderr
+        );
+    }
+    // ... and the daemon's refusals (moby's words), the node still outside a swarm.
+    for (listen, advertise, want) in [
+        (
+            "nosuchif0:2377",
+            "127.0.0.1",
+            "listen address must be an IP address or network interface (with optional port number)",
+        ),
+        (
+            "0.0.0.0:2377",
+            "0.0.0.0",
+            "advertise address must be a non-zero IP address or network interface (with optional port number)",
+        ),
+        (
+            "0.0.0.0:2377",
+            "nosuchif0",
+            "advertise address must be a non-zero IP address or network interface (with optional port number)",
+        ),
+    ] {
+        let args = ["swarm", "init", "--listen-addr", listen, "--advertise-addr", advertise];
+        for c in Client::BOTH {
+            run(&d, c, &args)
+                .failure()
+                .stderr_contains(&format!("Error response from daemon: {want}"));
+        }
+        same(&d, &args, false);
+        run(&d, Client::Docker, &["info", "--format", "{{.Swarm.LocalNodeState}}"])
+            .success()
+            .stdout_is("inactive\n");
+    }
+}
+
+#[test]
+fn swarm_cli_configs_file_options_labels_rollback_and_registry_auth() {
+    let d = TestDaemon::start();
+    run(
+        &d,
+        Client::Berth,
+        &["swarm", "init", "--advertise-addr", "127.0.0.1"],
+    )
+    .success();
+    // config create/ls/inspect through both CLIs, then the same listing from each.
+    for c in Client::BOTH {
+        let name = format!("{}-conf", c.name());
+        d.cli(c, ["config", "create", "--label", "k=v", &name, "-"])
+            .stdin("level=debug\n")
+            .run()
+            .success();
+    }
+    let ls = same(&d, &["config", "ls", "--format", "{{.Name}}"], true);
+    assert_eq!(sorted(&ls.stdout), ["berth-conf", "docker-conf"]);
+    same(
+        &d,
+        &[
+            "config",
+            "inspect",
+            "--format",
+            "{{.Spec.Name}} {{index .Spec.Labels \"k\"}}",
+            "berth-conf",
+            "docker-conf",
+        ],
+        false,
+    )
+    .success()
+    .stdout_is("berth-conf v\ndocker-conf v\n");
+    same(&d, &["config", "inspect", "nope"], false).failure();
+    d.cli(Client::Berth, ["secret", "create", "sec", "-"])
+        .stdin("pw")
+        .run()
+        .success();
+    // Long syntax: target, uid, gid and mode of a config and a secret in the task.
+    run(
+        &d,
+        Client::Berth,
+        &[
+            "service",
+            "create",
+            "-d",
+            "--name",
+            "files",
+            "--config",
+            "source=berth-conf,target=/etc/c.conf,uid=1000,gid=1001,mode=0400",
+            "--secret",
+            "source=sec,target=s1,uid=123,gid=456,mode=0440",
+            "busybox",
+            "sleep",
+            "100000",
+        ],
+    )
+    .success();
+    let container = || {
+        run(
+            &d,
+            Client::Docker,
+            &[
+                "ps",
+                "-q",
+                "--filter",
+                "label=com.docker.swarm.service.name=files",
+            ],
+        )
+        .out()
+    };
+    assert!(eventually(60, || !container().is_empty()));
+    let id = container();
+    run(
+        &d,
+        Client::Docker,
+        &[
+            "exec",
+            &id,
+            "stat",
+            "-c",
+            "%u %g %a",
+            "/etc/c.conf",
+            "/run/secrets/s1",
+        ],
+    )
+    .success()
+    .stdout_is("1000 1001 400\n123 456 440\n");
+    run(
+        &d,
+        Client::Docker,
+        &["exec", &id, "cat", "/etc/c.conf", "/run/secrets/s1"],
+    )
+    .success()
+    .stdout_is("level=debug\npw");
+    // A config in use is refused (same words from both CLIs); unused, it goes.
+    same(&d, &["config", "rm", "berth-conf"], false)
+        .failure()
+        .stderr_contains("is in use by the following service: files");
+    run(&d, Client::Berth, &["service", "rm", "files"]).success();
+    assert!(eventually(30, || container().is_empty()));
+    run(&d, Client::Berth, &["config", "rm", "berth-conf"])
+        .success()
+        .stdout_is("berth-conf\n");
+    run(&d, Client::Docker, &["config", "rm", "docker-conf"]).success();
+    run(&d, Client::Berth, &["config", "ls", "-q"])
+        .success()
+        .stdout_is("");
+
+    // node update --label-rm: the label goes; a missing one is refused alike.
+    let node = run(&d, Client::Docker, &["node", "ls", "-q"])
+        .success()
+        .out();
+    for c in Client::BOTH {
+        run(&d, c, &["node", "update", "--label-add", "zone=a", &node]).success();
+        run(&d, c, &["node", "update", "--label-rm", "zone", &node]).success();
+        run(
+            &d,
+            c,
+            &[
+                "node",
+                "inspect",
+                "--format",
+                "{{len .Spec.Labels}}",
+                "self",
+            ],
+        )
+        .success()
+        .stdout_is("0\n");
+    }
+    same(&d, &["node", "update", "--label-rm", "nope", &node], false)
+        .failure()
+        .stderr_contains("key nope doesn't exist in node's labels");
+
+    // service update --rollback returns to the previous spec.
+    for c in Client::BOTH {
+        let name = format!("{}-rb", c.name());
+        run(
+            &d,
+            c,
+            &[
+                "service", "create", "-d", "--name", &name, "--env", "A=1", "busybox", "sleep",
+                "100000",
+            ],
+        )
+        .success();
+        run(
+            &d,
+            c,
+            &["service", "update", "-d", "--env-add", "A=2", &name],
+        )
+        .success();
+        let env = || {
+            run(
+                &d,
+                c,
+                &[
+                    "service",
+                    "inspect",
+                    "--format",
+                    "{{.Spec.TaskTemplate.ContainerSpec.Env}}",
+                    &name,
+                ],
+            )
+            .success()
+            .out()
+        };
+        assert_eq!(env(), "[A=2]");
+        run(&d, c, &["service", "update", "-d", "--rollback", &name]).success();
+        assert_eq!(env(), "[A=1]", "{c:?}");
+        run(&d, c, &["service", "rm", &name]).success();
+    }
+
+    // stack deploy --with-registry-auth (the CLI sends its registry credentials along).
+    let file = d.dir.join("stack.yml");
+    std::fs::write(
+        &file,
+        "services:\n  app:\n    image: busybox\n    command: sleep 100000\n",
+    )
+    .expect("write stack file");
+    for c in Client::BOTH {
+        let stack = format!("{}st", c.name());
+        run(
+            &d,
+            c,
+            &[
+                "stack",
+                "deploy",
+                "--with-registry-auth",
+                "-c",
+                &file.to_string_lossy(),
+                &stack,
+            ],
+        )
+        .success();
+        run(
+            &d,
+            c,
+            &["stack", "services", "--format", "{{.Name}}", &stack],
+        )
+        .success()
+        .stdout_is(&format!("{stack}_app\n"));
+        run(&d, c, &["stack", "rm", &stack]).success();
+    }
+    run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
+}
+
+/// The "Swarm:" section of `info`'s text, up to the next top-level line.
+fn swarm_section(info: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for l in info.lines() {
+        if l.starts_with(" Swarm:") {
+            inside = true;
+        } else if inside && !l.starts_with("  ") {
+            break;
+        }
+        if inside {
+            out.push(l.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn swarm_cli_info_shows_the_swarm_as_docker() {
+    let d = TestDaemon::start_empty();
+    run(
+        &d,
+        Client::Berth,
+        &[
+            "swarm",
+            "init",
+            "--advertise-addr",
+            "127.0.0.1",
+            "--task-history-limit",
+            "3",
+        ],
+    )
+    .success();
+    let node = run(&d, Client::Docker, &["node", "ls", "-q"])
+        .success()
+        .out();
+    let docker = swarm_section(&run(&d, Client::Docker, &["info"]).success().stdout);
+    for want in [
+        " Swarm: active".to_string(),
+        format!("  NodeID: {node}"),
+        "  Is Manager: true".to_string(),
+        "  Managers: 1".to_string(),
+        "  Nodes: 1".to_string(),
+        "   Task History Retention Limit: 3".to_string(),
+        "  Node Address: 127.0.0.1".to_string(),
+        "   127.0.0.1:2377".to_string(),
+    ] {
+        assert!(docker.contains(&want), "{want:?} in {docker:#?}");
+    }
+    let berth = swarm_section(&run(&d, Client::Berth, &["info"]).success().stdout);
+    assert_eq!(berth, docker);
+    run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
+}

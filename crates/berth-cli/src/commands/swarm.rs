@@ -129,6 +129,7 @@ struct InitCmd {
     #[arg(
         long,
         default_value = "0.0.0.0:2377",
+        value_parser = node_addr,
         help = "Listen address (format: \"<ip|interface>[:port]\") (default 0.0.0.0:2377)",
         value_name = "node-addr"
     )]
@@ -180,6 +181,13 @@ struct InitCmd {
     #[arg(long, help = "Force create a new cluster from current state")]
     force_new_cluster: bool,
     args: Vec<String>,
+}
+
+/// docker's `NodeAddrOption`: `--listen-addr` parsed as a TCP address (host or port from
+/// 0.0.0.0:2377 when left out), sent as `host:port`.
+fn node_addr(v: &str) -> Result<String, String> {
+    berth_api::hostport::parse_tcp_addr(v, "0.0.0.0:2377")
+        .map(|a| a.trim_start_matches("tcp://").to_string())
 }
 
 fn join_hint(role: &str, token: &str, addr: &str) -> String {
