@@ -53,13 +53,22 @@ pub struct BuildOptions {
     pub target: Option<String>,
     pub no_cache: bool,
     pub labels: BTreeMap<String, String>,
-    pub quiet: bool,
     /// `--secret`s for `RUN --mount=type=secret` (never in a layer or a cache key).
     pub secrets: crate::secrets::Secrets,
     /// `--pull`: fetch every base image from its registry even when it is present.
     pub pull: bool,
     /// `--cache-from`: images whose history may serve steps the local cache lacks.
     pub cache_from: Vec<String>,
+    /// `rm`: a step's container is removed once the step succeeded (the API's default is
+    /// true; with false every step's container stays, as moby keeps them).
+    pub remove: bool,
+    /// `forcerm`: a step's container is removed even when the step failed (otherwise a
+    /// failed RUN's container stays for inspection, as moby leaves it).
+    pub force_remove: bool,
+    /// The step containers' host settings from the build's parameters (`networkmode`,
+    /// `extrahosts`, `shmsize`, `ulimits`, the cgroup resources), as moby's
+    /// `hostConfigFromOptions`.
+    pub run_host: berth_api::models::HostConfig,
 }
 
 /// A message of the `/build` stream, as docker's JSON lines.
@@ -187,9 +196,7 @@ impl Builder {
     }
 
     fn say(&self, s: impl Into<String>) {
-        if !self.opts.quiet {
-            let _ = self.out.send(json!({ "stream": s.into() }));
-        }
+        let _ = self.out.send(json!({ "stream": s.into() }));
     }
 
     fn step_line(&mut self, original: &str) {
@@ -333,9 +340,6 @@ impl Builder {
                 .map_err(|e| BuildError::internal("tag task", e))?
                 .map_err(|e| BuildError::invalid(e.to_string()))?;
             self.say(format!("Successfully tagged {}\n", r.familiar_string()));
-        }
-        if self.opts.quiet {
-            let _ = self.out.send(json!({ "stream": format!("{last}\n") }));
         }
         Ok(last)
     }
@@ -555,10 +559,22 @@ impl Builder {
         if self.cached(st, &key, &cfg, Some(&created_by)) {
             return Ok(());
         }
-        let cid = hex::encode(rand_bytes());
+        // With `rm=false` the step's container stays, as moby's does: a real (never
+        // started) one then; otherwise an id only, as nothing runs.
+        let kept = if self.opts.remove || st.image.is_empty() {
+            None
+        } else {
+            Some(
+                self.create_step_container(st, meta_cmd(&created_by))
+                    .await?,
+            )
+        };
+        let cid = kept.clone().unwrap_or_else(|| hex::encode(rand_bytes()));
         self.say(format!(" ---> Running in {}\n", &cid[..12]));
         let id = self.commit(st, None, &cfg, &created_by, &cid).await?;
-        self.say(format!("Removing intermediate container {}\n", &cid[..12]));
+        if kept.is_none() {
+            self.say(format!("Removing intermediate container {}\n", &cid[..12]));
+        }
         self.say(format!(" ---> {}\n", short(&id)));
         self.remember(key, &id);
         st.image = id;
@@ -837,6 +853,20 @@ impl Builder {
         let mut env = st.cfg.env.clone().unwrap_or_default();
         env.extend(run_args.iter().cloned());
         env.extend(active.env.iter().cloned());
+        if st.image.is_empty() {
+            return Err(BuildError::invalid(format!(
+                "The command '{}' cannot run in an empty (scratch) image",
+                argv.join(" ")
+            )));
+        }
+        let mut host = self.opts.run_host.clone();
+        // `RUN --network=MODE` wins over the build's `networkmode`.
+        match network {
+            Some(m @ ("none" | "host")) => host.network_mode = m.to_string(),
+            Some(_) => host.network_mode = String::new(),
+            None => {}
+        }
+        host.mounts = (!active.mounts.is_empty()).then(|| active.mounts.clone());
         let body = ContainerCreateBody {
             config: ContainerConfig {
                 image: st.image.clone(),
@@ -849,28 +879,13 @@ impl Builder {
                 attach_stderr: true,
                 ..Default::default()
             },
-            host_config: berth_api::models::HostConfig {
-                network_mode: match network {
-                    Some("none") => "none".into(),
-                    Some("host") => "host".into(),
-                    _ => String::new(),
-                },
-                mounts: (!active.mounts.is_empty()).then(|| active.mounts.clone()),
-                ..Default::default()
-            },
+            host_config: host,
             networking_config: None,
         };
-        if st.image.is_empty() {
-            return Err(BuildError::invalid(format!(
-                "The command '{}' cannot run in an empty (scratch) image",
-                argv.join(" ")
-            )));
-        }
         let engine = self.engine.clone();
-        let created = engine
-            .create(None, body)
-            .await
-            .map_err(|e| BuildError::internal("creating the RUN container", e))?;
+        // The engine's own words (an unknown network, a bad resource value), as moby's
+        // builder returns its create error.
+        let created = engine.create(None, body).await.map_err(step_engine_error)?;
         let cid = created.id.clone();
         self.say(format!(" ---> Running in {}\n", short(&cid)));
         let result = self.run_container(&cid).await;
@@ -889,16 +904,55 @@ impl Builder {
             }),
             Err(e) => Err(e),
         };
-        if let Err(e) = engine.remove(&cid, true).await {
-            tracing::warn!(id = %cid, error = %e, "removing a build container");
+        // moby's dispatch: `forcerm` removes the step's container whatever happened, `rm`
+        // only after a step that succeeded; a failed RUN's container otherwise stays.
+        let remove = if outcome.is_ok() {
+            self.opts.remove
+        } else {
+            self.opts.force_remove
+        };
+        if remove {
+            match engine.remove(&cid, true).await {
+                Ok(()) => self.say(format!("Removing intermediate container {}\n", short(&cid))),
+                Err(e) => {
+                    tracing::warn!(id = %cid, error = %e, "removing a build container");
+                    self.say(format!(
+                        "Error removing intermediate container {}: {e}\n",
+                        short(&cid)
+                    ));
+                }
+            }
         }
         drop(active);
         let id = outcome?.unwrap_or_default();
-        self.say(format!("Removing intermediate container {}\n", short(&cid)));
         self.say(format!(" ---> {}\n", short(&id)));
         self.remember(key, &id);
         st.image = id;
         Ok(())
+    }
+
+    /// A container for a config-only step, kept with `rm=false` as moby keeps it: the
+    /// stage's image, the step's `#(nop)` command, the build's host settings. Never started.
+    async fn create_step_container(&self, st: &StageState, cmd: Vec<String>) -> Result<String> {
+        let body = ContainerCreateBody {
+            config: ContainerConfig {
+                image: st.image.clone(),
+                cmd: Some(cmd),
+                entrypoint: Some(Vec::new()),
+                env: st.cfg.env.clone(),
+                working_dir: st.cfg.working_dir.clone(),
+                user: st.cfg.user.clone(),
+                ..Default::default()
+            },
+            host_config: self.opts.run_host.clone(),
+            networking_config: None,
+        };
+        let created = self
+            .engine
+            .create(None, body)
+            .await
+            .map_err(step_engine_error)?;
+        Ok(created.id)
     }
 
     /// Starts the container, streams its output, returns its exit code.
@@ -908,10 +962,7 @@ impl Builder {
             .attach(cid, false, true, true)
             .await
             .map_err(|e| BuildError::internal("attach", e))?;
-        engine
-            .start(cid)
-            .await
-            .map_err(|e| BuildError::internal("starting the RUN container", e))?;
+        engine.start(cid).await.map_err(step_engine_error)?;
         let stream = match target.stream {
             AttachStream::Ready(s) => Some(s),
             AttachStream::OnStart(rx) => rx.await.ok().and_then(|r| r.ok()),
@@ -1229,6 +1280,33 @@ fn health_config(h: Option<&HealthSpec>) -> HealthConfig {
             retries: set(h.retries),
             ..Default::default()
         },
+    }
+}
+
+/// The command of a config-only step's container, from the history line it writes:
+/// `/bin/sh -c #(nop)  ENV a=b` is `["/bin/sh", "-c", "#(nop) ", "ENV a=b"]` (moby's
+/// `withCmdComment`), `/bin/sh -c #(nop) WORKDIR /x` is `["/bin/sh", "-c", "#(nop) WORKDIR /x"]`.
+fn meta_cmd(created_by: &str) -> Vec<String> {
+    let rest = created_by.strip_prefix("/bin/sh -c ").unwrap_or(created_by);
+    let mut v = vec!["/bin/sh".to_string(), "-c".to_string()];
+    match rest.strip_prefix("#(nop)  ") {
+        Some(comment) => {
+            v.push("#(nop) ".to_string());
+            v.push(comment.to_string());
+        }
+        None => v.push(rest.to_string()),
+    }
+    v
+}
+
+/// A step container the engine refused to create or start: its own words (moby's builder
+/// returns those errors as they are), still the client's fault when the engine says so.
+fn step_engine_error(e: berth_engine::EngineError) -> BuildError {
+    use berth_engine::EngineError as E;
+    match e {
+        E::NotFound(m) => BuildError::NotFound(m),
+        E::InvalidParameter(m) => BuildError::Invalid(m),
+        e => BuildError::Internal(e.to_string()),
     }
 }
 

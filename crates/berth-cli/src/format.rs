@@ -184,6 +184,31 @@ pub fn json_string(v: &Value) -> String {
     serde_json::to_string(&to_json(v)).unwrap_or_default()
 }
 
+/// Go's `index`, with docker's typing: the maps a user indexes (labels, event attributes,
+/// driver options) are `map[string]string`, where a missing key is the zero value `""`,
+/// not "<no value>" as for an untyped JSON map. A map holding only strings (or nothing)
+/// is taken for such a map.
+fn docker_index(a: &[Value]) -> gotmpl::Result<Value> {
+    if a.len() < 2 {
+        return Err(err(format!(
+            "wrong number of args for index: want at least 1 got {}",
+            a.len().saturating_sub(1)
+        )));
+    }
+    let mut val = a[0].clone();
+    for idx in &a[1..] {
+        val = match (&val, idx) {
+            (Value::Map(m), Value::String(k))
+                if !m.contains_key(&**k) && m.values().all(|v| matches!(v, Value::String(_))) =>
+            {
+                Value::String("".into())
+            }
+            _ => val.index(idx)?,
+        };
+    }
+    Ok(val)
+}
+
 fn docker_funcs(header: bool) -> Vec<(&'static str, ValueFunc)> {
     if header {
         // docker's HeaderFunctions: the header row passes values through untouched.
@@ -209,6 +234,7 @@ fn docker_funcs(header: bool) -> Vec<(&'static str, ValueFunc)> {
                 Ok(Value::String(json_string(&a[0]).into()))
             }),
         ),
+        ("index", func(docker_index)),
         (
             "split",
             func(|a: &[Value]| {
@@ -470,6 +496,13 @@ mod tests {
             "true 42"
         );
         assert_eq!(run(r#"{{index .Config.Labels "k"}}"#, v.clone()), "v");
+        // A missing key of a string map is Go's zero value "", as docker's typed maps.
+        assert_eq!(run(r#"[{{index .Config.Labels "nope"}}]"#, v.clone()), "[]");
+        assert_eq!(
+            run(r#"[{{index .State "nope"}}]"#, v.clone()),
+            "[<no value>]"
+        );
+        assert_eq!(run(r#"{{index .Config.Env 1}}"#, v.clone()), "B=2");
         assert_eq!(run(r#"{{join .Config.Env ","}}"#, v.clone()), "A=1,B=2");
         assert_eq!(
             run("{{range .Config.Env}}[{{.}}]{{end}}", v.clone()),

@@ -8,6 +8,7 @@ mod error;
 mod listen;
 mod query;
 mod reload;
+mod root_propagation;
 mod routes;
 mod systemd;
 mod userns;
@@ -100,6 +101,10 @@ async fn serve(
             settings.data_root.display()
         )
     })?;
+    // Binds of the data root need a shared source mount (moby does the same at start).
+    let propagation_root = std::fs::canonicalize(&settings.data_root)
+        .map_err(|e| format!("data root {}: {e}", settings.data_root.display()))?;
+    root_propagation::setup(&propagation_root)?;
     let engine = Engine::open(EngineConfig {
         data_root: settings.data_root.clone(),
         exe,
@@ -161,6 +166,7 @@ async fn serve(
     }
     cluster.shutdown().await;
     engine.network_shutdown();
+    root_propagation::teardown(&propagation_root);
     for p in &sockets {
         let _ = std::fs::remove_file(p);
     }

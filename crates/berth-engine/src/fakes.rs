@@ -3,7 +3,7 @@
 //! namespaces as plain files and binds only loopback sockets, and a mounter that copies
 //! layers into the rootfs directory. Each records its calls and can be told to fail a step.
 
-use berth_image::mounter::{Mounter, VolumeFs};
+use berth_image::mounter::{Mounter, SourceMount, VolumeFs};
 use berth_image::ImageError;
 use berth_net::firewall::{NetRules, PortRule};
 use berth_net::netns::Endpoint;
@@ -488,6 +488,9 @@ pub struct FakeMounter {
     pub calls: Mutex<Vec<String>>,
     /// The next rootfs mount fails.
     pub fail_mount: std::sync::atomic::AtomicBool,
+    /// The host's mounts as `source_mount` sees them (mount point, shared, slave); `/`
+    /// (private) when no entry is a parent.
+    pub host_mounts: Mutex<Vec<(String, bool, bool)>>,
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -549,5 +552,28 @@ impl Mounter for FakeMounter {
 
     fn is_mount_point(&self, _path: &Path) -> bool {
         false
+    }
+
+    fn source_mount(&self, path: &Path) -> Result<SourceMount, String> {
+        let info: String = std::iter::once("1 0 0:1 / / rw - ext4 root rw".to_string())
+            .chain(
+                lock(&self.host_mounts)
+                    .iter()
+                    .enumerate()
+                    .map(|(n, (mp, sh, sl))| {
+                        let mut opt = Vec::new();
+                        if *sh {
+                            opt.push(format!("shared:{}", n + 1));
+                        }
+                        if *sl {
+                            opt.push(format!("master:{}", n + 100));
+                        }
+                        format!("{} 1 0:{n} / {mp} rw {} - tmpfs t rw", n + 2, opt.join(" "))
+                    }),
+            )
+            .collect::<Vec<_>>()
+            .join("\n");
+        berth_image::mounter::source_mount_in(&info, &path.to_string_lossy())
+            .ok_or_else(|| format!("could not find source mount of {}", path.display()))
     }
 }

@@ -28,7 +28,9 @@ mod tests;
 mod userns;
 pub mod volumes;
 
-pub use berth_registry::{AuthConfig, Progress, RegistryConfig, SearchFilters, SearchResult};
+pub use berth_registry::{
+    host_platform, AuthConfig, Progress, RegistryConfig, SearchFilters, SearchResult,
+};
 pub use config::EngineConfig;
 pub use distribution::PullMessage;
 pub use engine::Engine;

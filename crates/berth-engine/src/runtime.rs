@@ -152,7 +152,7 @@ pub fn write_bundle(
     rec: &ContainerRecord,
     dir: &Path,
     rootfs: &Path,
-    mounts: Vec<MountSpec>,
+    mounts: crate::container::mounts::RunMounts,
     namespaces: &crate::container::namespaces::RunNamespaces,
     security: (
         &crate::security::SecurityConfig,
@@ -238,8 +238,9 @@ pub fn write_bundle(
                     !etc_writable,
                 )
             })
-            .chain(mounts)
+            .chain(mounts.mounts)
             .collect(),
+        rootfs_propagation: mounts.rootfs_propagation,
         init: hc.init.unwrap_or(false),
         userns: crate::userns::for_container(cfg, hc),
         ..Default::default()
@@ -248,6 +249,19 @@ pub fn write_bundle(
         spec::SpecError::Exec(e) => EngineError::Start(e),
         other => EngineError::InvalidParameter(other.to_string()),
     })?;
+    // `run -t`: the terminal starts at the client's size (HostConfig.ConsoleSize), so
+    // `stty size` as the first command already sees it, as with moby.
+    if let (true, Some([h, w]), Some(process)) =
+        (rec.config.tty, hc.console_size, spec.process().clone())
+    {
+        let mut process = process;
+        spec::set_console_size(
+            &mut process,
+            u16::try_from(h).unwrap_or(u16::MAX),
+            u16::try_from(w).unwrap_or(u16::MAX),
+        );
+        spec.set_process(Some(process));
+    }
     security
         .1
         .attach(&mut spec)

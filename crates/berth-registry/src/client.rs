@@ -403,6 +403,12 @@ impl Session {
         format!("repository:{}:{}", self.repo, self.actions)
     }
 
+    /// The registry asks for basic authorization and no credentials were given.
+    pub(crate) fn lacks_basic_credentials(&self) -> bool {
+        let ch = self.challenge.lock().unwrap_or_else(|p| p.into_inner());
+        matches!(*ch, Some(Challenge::Basic)) && self.auth.basic().is_none()
+    }
+
     /// The Authorization header value for the current challenge (fetching a token once).
     fn authorization(&self) -> Result<Option<String>, RegistryError> {
         let ch = self

@@ -52,12 +52,18 @@ fn blob_exists(s: &Session, digest: &str) -> Result<bool, RegistryError> {
     let r = s.fetch("HEAD", &s.url(&format!("blobs/{digest}")), None)?;
     let code = r.status().as_u16();
     if code == 401 || code == 403 {
-        return Err(denied(s));
+        return Err(denied(s, code));
     }
     Ok(code == 200)
 }
 
-fn denied(s: &Session) -> RegistryError {
+/// A push refused: a 401 from a registry that asks for basic credentials nobody gave is
+/// distribution's "no basic auth credentials" (what docker push prints), anything else
+/// the registry's denial.
+fn denied(s: &Session, code: u16) -> RegistryError {
+    if code == 401 && s.lacks_basic_credentials() {
+        return RegistryError::Unauthorized("no basic auth credentials".into());
+    }
     RegistryError::Unauthorized(format!(
         "denied: requested access to the resource is denied ({})",
         s.repo
@@ -89,7 +95,7 @@ fn check(
         return Ok(r);
     }
     if code == 401 || code == 403 {
-        return Err(denied(s));
+        return Err(denied(s, code));
     }
     let (_, text) = status_error(r);
     Err(RegistryError::Transport(format!("{what}: {text}")))

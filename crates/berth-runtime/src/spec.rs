@@ -282,6 +282,9 @@ pub struct SpecInput {
     pub blkio: BlkioInput,
     /// Extra mounts, after Docker's defaults (a mount on a default destination replaces it).
     pub mounts: Vec<MountSpec>,
+    /// `linux.rootfsPropagation` ("shared", "rslave", ...) when a bind's propagation needs
+    /// it (moby's setMounts); None: the runtime's default (rslave).
+    pub rootfs_propagation: Option<String>,
     pub devices: Vec<DeviceMapping>,
     /// `--device-cgroup-rule`, e.g. "c 1:3 rwm", "b *:* m".
     pub device_cgroup_rules: Vec<String>,
@@ -1079,6 +1082,9 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
     }
     if !input.sysctls.is_empty() {
         lb = lb.sysctl(input.sysctls.clone());
+    }
+    if let Some(p) = &input.rootfs_propagation {
+        lb = lb.rootfs_propagation(p.clone());
     }
     if let Some(s) = seccomp {
         lb = lb.seccomp(s);

@@ -21,7 +21,8 @@
 //!   `$NET` (its default bridge's prefix, e.g. `10.214.7`: containers get `$NET.2` ...),
 //!   `$POOL` (the prefix `network create` draws /26s from), `$SUBA`, `$SUBB` (two free /24
 //!   prefixes for `--subnet $SUBA.0/24`), `$PORT` (a host port for `-p 127.0.0.1:$PORT:80`;
-//!   $PORT+1 .. +7 are its too). Each is normalised to `<NAME>` in outputs.
+//!   $PORT+1 .. +7 are its too), `$ROOT` (its data root). Each is normalised to `<NAME>` in
+//!   outputs.
 //! - `DOCKER_BUILDKIT=0` is set: `docker build` uses the classic builder on both.
 //!
 //! Where dockerd 20.10 and moby 28 differ, the scenario gives moby 28's output in
@@ -281,6 +282,11 @@ impl Differ {
                 ("SUBB", format!("10.221.{dn}"), "<SUBB>"),
                 ("SOCK", d.socket.to_string_lossy().into_owned(), "<SOCK>"),
                 ("PORT", port_of(dn), "<PORT>"),
+                (
+                    "ROOT",
+                    d.dir.join("root").to_string_lossy().into_owned(),
+                    "<ROOT>",
+                ),
             ],
         };
         let b = &self.berth;
@@ -298,6 +304,7 @@ impl Differ {
                 ("SUBB", format!("10.221.{bn}"), "<SUBB>"),
                 ("SOCK", b.socket.to_string_lossy().into_owned(), "<SOCK>"),
                 ("PORT", port_of(bn), "<PORT>"),
+                ("ROOT", b.data_root.to_string_lossy().into_owned(), "<ROOT>"),
             ],
         };
         (reference, subject)

@@ -13,6 +13,10 @@
 //! the user's variables before the image's (moby's merge); image inspect's `Config` carries
 //! moby's legacy empty fields (below API 1.50) and no `Variant` when the image has none;
 //! the image list has moby's field order and no `VirtualSize` at the current version.
+//! Re-captured with the bind-propagation work: `HostConfig.PidsLimit` is `null` when no
+//! limit is set (moby's `*int64` without omitempty; create turns <=0 into none), and a
+//! bind whose source is a parent of the data root shows `rslave` (moby's
+//! validateBindDaemonRoot).
 //!
 //! Only what differs from run to run is normalised (ids, digests, times, addresses, ports,
 //! pids, the test directory); key order, every value, `null` vs `[]` vs absent stay as

@@ -215,7 +215,12 @@ fn build_failing_run_shows_output_and_exit_code() {
                 "The command '/bin/sh -c echo out; exit 3' returned a non-zero code: 3",
             );
         d.run(c, &["image", "inspect", "failed"]).failure();
-        d.run(c, &["ps", "-aq"]).success().stdout_is("");
+        // The failed RUN's container stays for inspection (moby's default; `--force-rm`
+        // removes it, see compat_build).
+        d.run(c, &["ps", "-a", "--format", "{{.State}}"])
+            .success()
+            .stdout_is("exited\n");
+        d.run(c, &["container", "prune", "-f"]).success();
     }
 }
 

@@ -536,3 +536,283 @@ fn compat_images() {
         },
     ]);
 }
+
+/// Bind propagation as moby's setMounts: `rslave` binds see the host's later mounts under
+/// the source, `rshared` ones give the host the container's, the source mount must be
+/// shared (or slave) for them, and a bind of the data root is made rslave. Each script
+/// makes its own shared mount (a bind of a scratch directory onto itself, never one of the
+/// host's mounts) and takes it down on exit.
+#[test]
+fn compat_bind_propagation() {
+    Differ::start().check(&[
+        Scenario {
+            name: "propagation: rslave sees the host's mounts made after start",
+            run: "trap 'docker rm -f p >/dev/null 2>&1; umount -R src 2>/dev/null' EXIT\n\
+                  mkdir src && mount --bind src src && mount --make-shared src\n\
+                  docker run -d --name p -v \"$SCRATCH/src:/m:rslave\" busybox sleep 60 >/dev/null\n\
+                  mkdir src/sub && mount -t tmpfs -o size=1m tmpfs src/sub && echo hi > src/sub/f\n\
+                  docker exec p cat /m/sub/f\n\
+                  umount src/sub\n\
+                  docker exec p ls /m/sub | wc -l\n\
+                  docker inspect -f '{{range .Mounts}}{{.Propagation}}{{end}}' p",
+            ..S
+        },
+        Scenario {
+            name: "propagation: rshared gives the host a privileged container's mounts",
+            run: "trap 'docker rm -f p >/dev/null 2>&1; umount -R src 2>/dev/null' EXIT\n\
+                  mkdir src && mount --bind src src && mount --make-shared src\n\
+                  docker run -d --privileged --name p -v \"$SCRATCH/src:/m:rshared\" busybox sleep 60 >/dev/null\n\
+                  docker exec p sh -c 'mkdir /m/in && mount -t tmpfs tmpfs /m/in && echo from-c > /m/in/f'\n\
+                  cat src/in/f\n\
+                  docker exec p umount /m/in\n\
+                  ls src/in | wc -l\n\
+                  docker run --rm -v \"$SCRATCH/src:/m:rprivate\" busybox sh -c 'grep -c \" /m \" /proc/self/mountinfo'",
+            ..S
+        },
+        Scenario {
+            name: "propagation: shared and slave need a shared source mount",
+            run: "mkdir priv\n\
+                  docker run --rm -v \"$SCRATCH/priv:/m:shared\" busybox true; echo \"exit $?\"\n\
+                  docker run --rm -v \"$SCRATCH/priv:/m:rslave\" busybox true; echo \"exit $?\"\n\
+                  docker run --rm --mount \"type=bind,src=$SCRATCH/priv,dst=/m,bind-propagation=slave\" busybox true; echo \"exit $?\"\n\
+                  docker run --rm -v \"$SCRATCH/priv:/m:rprivate\" busybox true; echo \"exit $?\"",
+            ..S
+        },
+        Scenario {
+            name: "propagation: a bind of the data root is made rslave",
+            run: "docker create --name dr -v \"$ROOT:/r\" busybox true >/dev/null\n\
+                  docker inspect -f '{{range .Mounts}}{{.Propagation}}{{end}}' dr\n\
+                  docker start -a dr; echo \"exit $?\"\n\
+                  docker create -v \"$ROOT:/r:rprivate\" busybox true; echo \"exit $?\"\n\
+                  docker create --mount \"type=bind,src=$ROOT,dst=/r,bind-propagation=private\" busybox true; echo \"exit $?\"\n\
+                  docker run --rm -v \"$ROOT:/r:rslave\" busybox true; echo \"exit $?\"",
+            ..S
+        },
+    ]);
+}
+
+/// Lifecycle: `restart` of an AutoRemove container, `update --restart` refused for one,
+/// stop and restart carried through when the client goes away, `update --pids-limit`.
+#[test]
+fn compat_lifecycle() {
+    Differ::start().check(&[
+        Scenario {
+            name: "lifecycle: an --rm container restarts while it runs",
+            run: "docker run -d --rm --name rr busybox sleep 60 >/dev/null\n\
+                  docker restart -t 1 rr\n\
+                  docker inspect -f '{{.State.Running}} {{.HostConfig.AutoRemove}}' rr\n\
+                  docker update --restart always rr; echo \"exit $?\"\n\
+                  docker update --restart no rr >/dev/null; echo \"exit $?\"\n\
+                  docker rm -f rr >/dev/null",
+            ..S
+        },
+        Scenario {
+            name: "lifecycle: a restart whose client goes away still restarts",
+            run: "docker run -d --name rr busybox sleep 60 >/dev/null\n\
+                  s1=$(docker inspect -f '{{.State.StartedAt}}' rr); sleep 1; since=$(date +%s)\n\
+                  api POST '/v1.41/containers/rr/restart?t=2' --max-time 0.5 2>/dev/null\n\
+                  sleep 4\n\
+                  s2=$(docker inspect -f '{{.State.StartedAt}}' rr)\n\
+                  [ \"$s1\" != \"$s2\" ] && echo restarted\n\
+                  docker inspect -f '{{.State.Running}}' rr\n\
+                  docker events --since $since --until $(date +%s) --filter container=rr --format '{{.Action}}'",
+            ..S
+        },
+        Scenario {
+            name: "lifecycle: a stop whose client goes away still stops",
+            run: "docker run -d --name ss busybox sleep 60 >/dev/null\n\
+                  api POST '/v1.41/containers/ss/stop?t=2' --max-time 0.5 2>/dev/null\n\
+                  sleep 3.5\n\
+                  docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' ss",
+            ..S
+        },
+        Scenario {
+            name: "lifecycle: update --pids-limit",
+            run: "docker run -d --name pp --pids-limit 32 busybox sleep 60 >/dev/null\n\
+                  lim() { echo \"$(docker inspect -f '{{.HostConfig.PidsLimit}}' pp) $(docker exec pp cat /sys/fs/cgroup/pids/pids.max)\"; }\n\
+                  lim\n\
+                  docker update --pids-limit 16 pp >/dev/null && lim\n\
+                  docker update --pids-limit 0 pp >/dev/null && lim\n\
+                  docker update --pids-limit 32 pp >/dev/null && docker update --pids-limit -1 pp >/dev/null && lim\n\
+                  docker update --pids-limit 32 pp >/dev/null && docker update --pids-limit -2 pp >/dev/null && lim\n\
+                  docker update --memory 64m pp >/dev/null && lim\n\
+                  for l in 0 -1; do docker run --rm --pids-limit $l busybox cat /sys/fs/cgroup/pids/pids.max; done\n\
+                  docker create --name qq --pids-limit -1 busybox true >/dev/null\n\
+                  docker inspect -f '{{json .HostConfig.PidsLimit}}' qq",
+            ..S
+        },
+    ]);
+}
+
+/// Terminals: the size a container's or an exec's terminal starts with (ConsoleSize, API
+/// 1.42+), and an exec with a terminal streamed raw to the SDK's clients.
+#[test]
+fn compat_terminals() {
+    Differ::start().check(&[
+        Scenario {
+            name: "terminals: run -t starts at ConsoleSize",
+            run: "apij POST '/v1.43/containers/create?name=tt' '{\"Image\":\"busybox\",\"Tty\":true,\"Cmd\":[\"stty\",\"size\"],\"HostConfig\":{\"ConsoleSize\":[30,100]}}' >/dev/null 2>&1\n\
+                  docker start tt >/dev/null; docker wait tt >/dev/null\n\
+                  docker logs tt | tr -d '\\r'",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some("30 100"),
+                stderr: Some(""),
+                why: "ConsoleSize is API 1.42 (moby 23); dockerd 20.10 refuses the 1.43 request and the container does not exist",
+            }),
+            ..S
+        },
+        Scenario {
+            name: "terminals: exec with a tty through the Python SDK",
+            setup: "docker run -d --name xx busybox sleep 60 >/dev/null",
+            run: "python3 - <<'PY'\n\
+import docker, time\n\
+cl = docker.from_env()\n\
+c = cl.containers.get('xx')\n\
+r = c.exec_run('sh -c \"echo one; echo two\"', tty=True)\n\
+print(r.exit_code, repr(r.output))\n\
+ex = cl.api.exec_create(c.id, 'sh -c \"echo sock\"', tty=True)\n\
+s = cl.api.exec_start(ex['Id'], tty=True, socket=True)\n\
+sock = getattr(s, '_sock', s)\n\
+data = b''.join(iter(lambda: sock.recv(4096), b''))\n\
+print(repr(data))\n\
+ex = cl.api.exec_create(c.id, 'sh -c \"echo det > /tmp/f\"', tty=True)\n\
+print(repr(cl.api.exec_start(ex['Id'], detach=True, tty=True)))\n\
+time.sleep(0.5)\n\
+print(c.exec_run('cat /tmp/f').output)\n\
+ex = cl.api.exec_create(c.id, 'stty size', tty=True)\n\
+print(repr(cl.api.exec_start(ex['Id'], tty=True)))\n\
+PY",
+            berth_cli: false,
+            ..S
+        },
+        Scenario {
+            name: "terminals: exec ConsoleSize and resize",
+            setup: "docker run -d --name xx busybox sleep 60 >/dev/null",
+            run: "id=$(apij POST /v1.43/containers/xx/exec '{\"Cmd\":[\"sh\",\"-c\",\"stty size; sleep 2; stty size\"],\"Tty\":true,\"AttachStdout\":true,\"ConsoleSize\":[20,60]}' 2>/dev/null | jq -r .Id)\n\
+                  (for i in $(seq 100); do [ \"$(api GET /v1.43/exec/$id/json 2>/dev/null | jq -r .Running)\" = true ] && break; sleep 0.1; done; api POST \"/v1.43/exec/$id/resize?h=25&w=70\" 2>/dev/null) &\n\
+                  python3 - \"$id\" <<'PY'\n\
+import os, socket, sys\n\
+s = socket.socket(socket.AF_UNIX)\n\
+s.connect(os.environ['SOCK'])\n\
+body = b'{\"Tty\":true,\"ConsoleSize\":[20,60]}'\n\
+s.sendall(b'POST /v1.43/exec/' + sys.argv[1].encode() + b'/start HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nConnection: Upgrade\\r\\nUpgrade: tcp\\r\\nContent-Length: ' + str(len(body)).encode() + b'\\r\\n\\r\\n' + body)\n\
+data = b''.join(iter(lambda: s.recv(4096), b''))\n\
+print(data.partition(b'\\r\\n\\r\\n')[2].decode().replace('\\r', ''), end='')\n\
+PY\n\
+                  wait",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some("20 60\n25 70"),
+                stderr: Some(""),
+                why: "exec ConsoleSize is API 1.42 (moby 23); dockerd 20.10 refuses 1.43 requests",
+            }),
+            ..S
+        },
+    ]);
+}
+
+/// The rest of issue 15's list, as found on main: `ps` COMMAND quoting, the plugin list.
+#[test]
+fn compat_audit() {
+    Differ::start().check(&[
+        Scenario {
+            name: "ps COMMAND quotes arguments with spaces",
+            setup: "docker create --name c1 busybox sh -c 'exit 3' >/dev/null",
+            run: "docker ps -a --format '{{.Command}}'\n\
+                  docker ps -a --no-trunc --format '{{.Command}}'\n\
+                  api GET '/v1.41/containers/json?all=1' 2>/dev/null | jq -r '.[0].Command'",
+            ..S
+        },
+        Scenario {
+            name: "events: network connect and disconnect around a run",
+            setup: "docker network create n1 >/dev/null",
+            run: "sleep 1; since=$(date +%s)\n\
+                  docker run --rm --network n1 busybox true\n\
+                  docker run --rm busybox true\n\
+                  docker run -d --name ww busybox sleep 60 >/dev/null\n\
+                  docker network connect n1 ww && docker network disconnect n1 ww\n\
+                  docker rm -f ww >/dev/null\n\
+                  docker events --since $since --until $(( $(date +%s) + 1 )) --filter type=network --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}}'",
+            moby28: Some(Moby28 {
+                stdout: Some("connect n1 bridge\ndisconnect n1 bridge\nconnect bridge bridge\ndisconnect bridge bridge\nconnect bridge bridge\nconnect n1 bridge\ndisconnect n1 bridge\ndisconnect bridge bridge"),
+                why: "20.10's DisconnectFromNetwork logged a second disconnect besides tryDetachContainerFromClusterNetwork's; moby 28 logs one per disconnect",
+                ..Moby28::DEFAULT
+            }),
+            ..S
+        },
+        Scenario {
+            name: "events: volume create, mount, unmount, destroy",
+            run: "sleep 1; since=$(date +%s)\n\
+                  docker volume create v1 >/dev/null\n\
+                  docker run --rm -v v1:/d busybox true\n\
+                  docker run --rm -v /anon busybox true\n\
+                  docker volume rm v1 >/dev/null\n\
+                  docker events --since $since --until $(( $(date +%s) + 1 )) --filter type=volume --format '{{.Action}} {{.Actor.Attributes.driver}} {{.Actor.Attributes.destination}} {{index .Actor.Attributes \"read/write\"}}'",
+            moby28: Some(Moby28 {
+                stdout: Some("create local <no value> \nmount local /d true\nunmount local <no value> \ncreate local <no value> \nmount local /anon true\nunmount local <no value> \ndestroy local <no value> \ndestroy local <no value>"),
+                why: "moby 21's volume store publishes create only when it creates the volume (moby#42028); 20.10 published it again for an existing named volume a container uses",
+                ..Moby28::DEFAULT
+            }),
+            ..S
+        },
+        Scenario {
+            name: "inspect: HostConfig.Links is null on a user network",
+            setup: "docker network create n1 >/dev/null && docker run -d --name db --network n1 busybox sleep 60 >/dev/null && \
+                    docker run -d --name db2 busybox sleep 60 >/dev/null",
+            run: "docker create --name app --network n1 --link db:database busybox true >/dev/null\n\
+                  docker inspect -f '{{json .HostConfig.Links}} {{json .NetworkSettings.Networks.n1.Links}}' app\n\
+                  docker create --name app2 --link db2:d2 busybox true >/dev/null\n\
+                  docker inspect -f '{{json .HostConfig.Links}}' app2",
+            ..S
+        },
+        Scenario {
+            name: "validation: a destination with a mode is no volume",
+            run: "docker run --rm -v /anon:ro busybox true",
+            ..S
+        },
+        Scenario {
+            name: "validation: create with a wrong Content-Type",
+            run: "api POST '/v1.41/containers/create' -H 'Content-Type: text/plain' --data-binary '{\"Image\":\"busybox\"}'",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                stdout: Some("{\"message\":\"unsupported Content-Type header (text/plain): must be 'application/json'\"}"),
+                why: "newer moby's httputils.matchesContentType words it so; 20.10 said \"Content-Type specified (text/plain) must be 'application/json'\"",
+                ..Moby28::DEFAULT
+            }),
+            ..S
+        },
+        Scenario {
+            name: "validation: create with data after the JSON body",
+            run: "apij POST '/v1.41/containers/create?name=tt' '{\"Image\":\"busybox\"} x' | jq -c .message\n\
+                  docker ps -aq | wc -l",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some("\"unexpected content after JSON\"\n0"),
+                stderr: Some("HTTP 400"),
+                why: "moby 24's loadJSON refuses content after the JSON value; 20.10 decoded the first value and created the container",
+            }),
+            ..S
+        },
+        Scenario {
+            name: "rename: a running container answers its new name on a user network",
+            setup: "docker network create n1 >/dev/null && docker run -d --name a1 --network n1 busybox sleep 60 >/dev/null && \
+                    docker run -d --name b1 --network n1 busybox sleep 60 >/dev/null",
+            run: "docker rename a1 a2\n\
+                  docker exec b1 nslookup a2 127.0.0.11 >/dev/null 2>&1 && echo new name resolves\n\
+                  docker exec b1 nslookup a1 127.0.0.11 >/dev/null 2>&1 || echo old name gone",
+            ..S
+        },
+        Scenario {
+            name: "plugins: an empty list, none by name",
+            run: "api GET /v1.41/plugins\n\
+                  docker plugin ls --format '{{.Name}}'\n\
+                  api GET /v1.41/plugins/foo/json",
+            berth_cli: false,
+            ..S
+        },
+    ]);
+}

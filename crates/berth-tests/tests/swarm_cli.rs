@@ -753,3 +753,57 @@ fn swarm_cli_configs_file_options_labels_rollback_and_registry_auth() {
     }
     run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
 }
+
+/// The "Swarm:" section of `info`'s text, up to the next top-level line.
+fn swarm_section(info: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for l in info.lines() {
+        if l.starts_with(" Swarm:") {
+            inside = true;
+        } else if inside && !l.starts_with("  ") {
+            break;
+        }
+        if inside {
+            out.push(l.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn swarm_cli_info_shows_the_swarm_as_docker() {
+    let d = TestDaemon::start_empty();
+    run(
+        &d,
+        Client::Berth,
+        &[
+            "swarm",
+            "init",
+            "--advertise-addr",
+            "127.0.0.1",
+            "--task-history-limit",
+            "3",
+        ],
+    )
+    .success();
+    let node = run(&d, Client::Docker, &["node", "ls", "-q"])
+        .success()
+        .out();
+    let docker = swarm_section(&run(&d, Client::Docker, &["info"]).success().stdout);
+    for want in [
+        " Swarm: active".to_string(),
+        format!("  NodeID: {node}"),
+        "  Is Manager: true".to_string(),
+        "  Managers: 1".to_string(),
+        "  Nodes: 1".to_string(),
+        "   Task History Retention Limit: 3".to_string(),
+        "  Node Address: 127.0.0.1".to_string(),
+        "   127.0.0.1:2377".to_string(),
+    ] {
+        assert!(docker.contains(&want), "{want:?} in {docker:#?}");
+    }
+    let berth = swarm_section(&run(&d, Client::Berth, &["info"]).success().stdout);
+    assert_eq!(berth, docker);
+    run(&d, Client::Docker, &["swarm", "leave", "--force"]).success();
+}

@@ -229,7 +229,8 @@ pub struct HostConfig {
     pub memory_swappiness: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// moby's `*int64` without omitempty: `null` when no limit (create turns <=0 into none).
+    #[serde(default)]
     pub pids_limit: Option<i64>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub ulimits: Vec<Ulimit>,

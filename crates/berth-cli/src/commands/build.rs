@@ -75,6 +75,12 @@ pub(crate) struct BuildCmd {
     )]
     network: Option<String>,
     #[arg(
+        long = "add-host",
+        help = "Add a custom host-to-IP mapping (\"host:ip\")",
+        value_name = "list"
+    )]
+    add_host: Vec<String>,
+    #[arg(
         long,
         help = "Set platform if server is multi-platform capable",
         value_name = "string"
@@ -372,6 +378,17 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd, silent: bo
     if o.force_rm {
         params.push("forcerm=1".into());
     }
+    if let Some(n) = o.network.as_deref().filter(|n| !n.is_empty()) {
+        params.push(format!("networkmode={}", q(n)));
+    }
+    for h in &o.add_host {
+        let h = super::create::extra_host(h).map_err(|e| {
+            fail(format!(
+                "invalid argument \"{h}\" for \"--add-host\" flag: {e}"
+            ))
+        })?;
+        params.push(format!("extrahosts={}", q(&h)));
+    }
     params.push(format!("rm={}", if o.rm { 1 } else { 0 }));
     let path = format!("/build?{}", params.join("&"));
     // With the result's tar on stdout, the progress goes to stderr (as buildx does it).
@@ -406,21 +423,33 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd, silent: bo
         std::io::stdout().is_terminal()
     };
     let mut body = resp.body;
-    // A base image's pull shows its bars in place on a terminal, as docker's does.
-    crate::jsonmessage::Display::new(&mut out, tty)
-        .run(&mut body, &mut |aux| {
+    // With -q the docker CLI keeps the stream in a buffer: the image id it holds goes to
+    // stdout on success; on failure the buffer (the build's steps, as the daemon sends
+    // them then) goes to stderr after the line it held back.
+    let mut held: Vec<u8> = Vec::new();
+    let quiet = o.quiet && !silent;
+    let result = {
+        let sink: &mut dyn Write = if quiet { &mut held } else { &mut out };
+        // A base image's pull shows its bars in place on a terminal, as docker's does.
+        crate::jsonmessage::Display::new(sink, tty && !quiet).run(&mut body, &mut |aux| {
             if let Some(id) = aux.get("ID").and_then(Value::as_str) {
                 image_id = id.to_string();
             }
         })
-        .map_err(|e| {
-            // With -q the docker CLI shows the line it held back only when the build fails.
-            if o.quiet && !silent {
-                eprintln!("{sending}");
-            }
-            let code = e.code.and_then(|c| i32::try_from(c).ok()).unwrap_or(1);
-            Failure::new(e.message, code.max(1))
-        })?;
+    };
+    if let Err(e) = result {
+        if quiet {
+            eprint!("{sending}\n{}", String::from_utf8_lossy(&held));
+        }
+        let code = e.code.and_then(|c| i32::try_from(c).ok()).unwrap_or(1);
+        return Err(Failure::new(e.message, code.max(1)));
+    }
+    if quiet {
+        let _ = out.write_all(&held);
+        if image_id.is_empty() {
+            image_id = String::from_utf8_lossy(&held).trim().to_string();
+        }
+    }
     let _ = out.flush();
     drop(out);
     if let Some(dest) = &output {

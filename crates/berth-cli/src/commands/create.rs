@@ -1449,7 +1449,7 @@ pub fn attach_start_wait(
 
 /// `--add-host NAME:IP` or `NAME=IP` (IP may be `host-gateway` or a bracketed IPv6), checked
 /// and normalised to `NAME:IP` as the docker CLI's ValidateExtraHost does.
-fn extra_host(val: &str) -> Result<String, String> {
+pub(crate) fn extra_host(val: &str) -> Result<String, String> {
     let (k, v) = val
         .split_once('=')
         .or_else(|| val.split_once(':'))

@@ -241,7 +241,8 @@ pub fn cmd_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
             None => json!({"Name": "", "MaximumRetryCount": 0}),
         },
     });
-    if let Some(p) = o.pids_limit {
+    // As docker's CLI: `--pids-limit 0` is sent as no change (the daemon reads 0 as "max").
+    if let Some(p) = o.pids_limit.filter(|p| *p != 0) {
         body["PidsLimit"] = json!(p);
     }
     let c = ctx.client()?;

@@ -42,6 +42,113 @@ fn go_escape(s: String) -> String {
         .replace('&', "\\u0026")
 }
 
+/// The docker CLI's `printSwarmInfo`: the swarm's details under "Swarm: active".
+fn swarm_info(out: &mut String, sw: &Value) {
+    use std::fmt::Write as _;
+    let state = gs(sw, &["LocalNodeState"]);
+    if matches!(state.as_str(), "" | "inactive" | "locked") {
+        return;
+    }
+    // Go prints a missing number or bool as its zero value.
+    let num = |v: &Value| match v {
+        Value::Number(n) => n.to_string(),
+        _ => "0".to_string(),
+    };
+    let flag = |v: &Value| (v == &Value::Bool(true)).to_string();
+    let dur = |v: &Value| crate::units::human_duration(v.as_f64().unwrap_or(0.0) / 1e9);
+    let _ = writeln!(out, "  NodeID: {}", gs(sw, &["NodeID"]));
+    let error = gs(sw, &["Error"]);
+    if !error.is_empty() {
+        let _ = writeln!(out, "  Error: {error}");
+    }
+    let manager = sw["ControlAvailable"] == Value::Bool(true);
+    let _ = writeln!(out, "  Is Manager: {manager}");
+    let c = &sw["Cluster"];
+    if c.is_object() && manager {
+        let spec = &c["Spec"];
+        let _ = writeln!(out, "  ClusterID: {}", gs(c, &["ID"]));
+        let _ = writeln!(out, "  Managers: {}", num(&sw["Managers"]));
+        let _ = writeln!(out, "  Nodes: {}", num(&sw["Nodes"]));
+        if let Some(pools) = c["DefaultAddrPool"].as_array() {
+            let joined: String = pools
+                .iter()
+                .map(|p| format!("{}  ", p.as_str().unwrap_or("")))
+                .collect();
+            let _ = writeln!(out, "  Default Address Pool: {joined}");
+            let _ = writeln!(out, "  SubnetSize: {}", num(&c["SubnetSize"]));
+        }
+        if c["DataPathPort"].as_u64().unwrap_or(0) > 0 {
+            let _ = writeln!(out, "  Data Path Port: {}", num(&c["DataPathPort"]));
+        }
+        let _ = writeln!(out, "  Orchestration:");
+        let _ = writeln!(
+            out,
+            "   Task History Retention Limit: {}",
+            num(&spec["Orchestration"]["TaskHistoryRetentionLimit"])
+        );
+        let raft = &spec["Raft"];
+        let _ = writeln!(out, "  Raft:");
+        let _ = writeln!(
+            out,
+            "   Snapshot Interval: {}",
+            num(&raft["SnapshotInterval"])
+        );
+        if raft["KeepOldSnapshots"].is_number() {
+            let _ = writeln!(
+                out,
+                "   Number of Old Snapshots to Retain: {}",
+                num(&raft["KeepOldSnapshots"])
+            );
+        }
+        let _ = writeln!(out, "   Heartbeat Tick: {}", num(&raft["HeartbeatTick"]));
+        let _ = writeln!(out, "   Election Tick: {}", num(&raft["ElectionTick"]));
+        let _ = writeln!(out, "  Dispatcher:");
+        let _ = writeln!(
+            out,
+            "   Heartbeat Period: {}",
+            dur(&spec["Dispatcher"]["HeartbeatPeriod"])
+        );
+        let ca = &spec["CAConfig"];
+        let _ = writeln!(out, "  CA Configuration:");
+        let _ = writeln!(out, "   Expiry Duration: {}", dur(&ca["NodeCertExpiry"]));
+        let _ = writeln!(out, "   Force Rotate: {}", num(&ca["ForceRotate"]));
+        let signing = gs(ca, &["SigningCACert"]);
+        if !signing.trim().is_empty() {
+            let _ = write!(out, "   Signing CA Certificate: \n{}\n\n", signing.trim());
+        }
+        if let Some(cas) = ca["ExternalCAs"].as_array().filter(|a| !a.is_empty()) {
+            let _ = writeln!(out, "   External CAs:");
+            for e in cas {
+                let _ = writeln!(out, "     {}: {}", gs(e, &["Protocol"]), gs(e, &["URL"]));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  Autolock Managers: {}",
+            flag(&spec["EncryptionConfig"]["AutoLockManagers"])
+        );
+        let _ = writeln!(
+            out,
+            "  Root Rotation In Progress: {}",
+            flag(&c["RootRotationInProgress"])
+        );
+    }
+    let _ = writeln!(out, "  Node Address: {}", gs(sw, &["NodeAddr"]));
+    let mut managers: Vec<String> = sw["RemoteManagers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| gs(m, &["Addr"]))
+        .collect();
+    if !managers.is_empty() {
+        managers.sort();
+        let _ = writeln!(out, "  Manager Addresses:");
+        for m in managers {
+            let _ = writeln!(out, "   {m}");
+        }
+    }
+}
+
 /// Go's encoder writes a whole float without a fraction ("0", not serde's "0.0").
 fn go_numbers(v: &Value) -> Value {
     match v {
@@ -404,6 +511,7 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             s
         }
     });
+    swarm_info(&mut out, &i["Swarm"]);
     let mut runtimes: Vec<String> = i
         .get("Runtimes")
         .and_then(|r| r.as_object())

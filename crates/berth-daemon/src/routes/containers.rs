@@ -19,17 +19,35 @@ use tracing::debug;
 pub async fn create(
     State(engine): State<AppState>,
     axum::extract::Extension(swarm): axum::extract::Extension<super::swarm::SwarmState>,
+    Version(version): Version,
     RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let q = Query::parse(q.as_deref());
+    check_json_content_type(&headers)?;
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::bad_request(
             "config cannot be empty in order to create a container",
         ));
     }
-    let req: ContainerCreateBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    let mut req: ContainerCreateBody = {
+        let mut de = serde_json::Deserializer::from_slice(&body);
+        let req = serde::Deserialize::deserialize(&mut de)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+        // moby's loadJSON: one JSON value, then nothing but white space.
+        de.end()
+            .map_err(|_| ApiError::bad_request("unexpected content after JSON"))?;
+        req
+    };
+    // As moby's postContainersCreate: ConsoleSize is API 1.42; a pids limit of 0 or below
+    // is "unlimited", stored as none.
+    if version.below(42) {
+        req.host_config.console_size = None;
+    }
+    if req.host_config.pids_limit.is_some_and(|p| p <= 0) {
+        req.host_config.pids_limit = None;
+    }
     refuse_unattachable(&engine, &swarm, &req).await?;
     if let Some(p) = q.get("platform").filter(|p| !p.is_empty()) {
         engine.images.check_platform(&req.config.image, p).await?;
@@ -233,8 +251,46 @@ pub async fn stop(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     let q = Query::parse(q.as_deref());
-    engine.stop(&id, q.int("t")?, q.get("signal")).await?;
+    let (t, signal) = (q.int("t")?, q.get("signal").map(str::to_string));
+    to_completion(async move { engine.stop(&id, t, signal.as_deref()).await }).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// moby's CheckForJSON, for a request that gives a Content-Type: it must be JSON.
+fn check_json_content_type(headers: &axum::http::HeaderMap) -> ApiResult<()> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let ct = String::from_utf8_lossy(ct.as_bytes()).into_owned();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "malformed Content-Type header ({ct}): mime: no media type"
+        )));
+    }
+    if mime != "application/json" {
+        return Err(ApiError::bad_request(format!(
+            "unsupported Content-Type header ({ct}): must be 'application/json'"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs a stop or restart on its own task: as moby's (which detaches them from the
+/// request's context), a client that goes away mid-way still gets the container stopped,
+/// or restarted with its events, never left half done.
+async fn to_completion<T: Send + 'static>(
+    op: impl std::future::Future<Output = Result<T, berth_engine::EngineError>> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::spawn(op)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(Into::into)
 }
 
 pub async fn restart(
@@ -243,7 +299,8 @@ pub async fn restart(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     let q = Query::parse(q.as_deref());
-    engine.restart(&id, q.int("t")?, q.get("signal")).await?;
+    let (t, signal) = (q.int("t")?, q.get("signal").map(str::to_string));
+    to_completion(async move { engine.restart(&id, t, signal.as_deref()).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

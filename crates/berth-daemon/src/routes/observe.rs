@@ -44,15 +44,24 @@ pub async fn unpause(
 
 pub async fn update(
     State(engine): State<AppState>,
+    super::Version(version): super::Version,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let req: HostConfig = if body.iter().all(|b| b.is_ascii_whitespace()) {
+    let mut req: HostConfig = if body.iter().all(|b| b.is_ascii_whitespace()) {
         HostConfig::default()
     } else {
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
     };
+    // As moby's postContainerUpdate: PidsLimit is API 1.40; 0 or below means "unlimited",
+    // stored as 0.
+    if version.below(40) {
+        req.pids_limit = None;
+    }
+    if let Some(p) = req.pids_limit.as_mut() {
+        *p = (*p).max(0);
+    }
     let warnings = engine.update(&id, req).await?;
     Ok(Json(json!({
         "Warnings": if warnings.is_empty() { Value::Null } else { json!(warnings) }

@@ -7,6 +7,23 @@ use axum::Json;
 use berth_api::version::{API_VERSION, BERTH_VERSION, MIN_API_VERSION};
 use serde_json::{json, Value};
 
+/// `GET /plugins`: berth has no managed plugins; clients probe this list (moby answers
+/// `[]` on a daemon without any, newline-terminated as Go's json.Encoder writes it).
+pub async fn plugins() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        "[]\n",
+    )
+        .into_response()
+}
+
+/// A plugin by name: none exists, moby's 404.
+pub async fn no_plugin(
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> crate::error::ApiError {
+    crate::error::ApiError::not_found(format!("plugin \"{name}\" not found"))
+}
+
 pub async fn ping() -> Response {
     (
         [

@@ -55,7 +55,16 @@ pub fn inspect(rec: &ContainerRecord, dir: &Path, sizes: Option<(u64, u64)>) -> 
         process_label: String::new(),
         app_armor_profile: String::new(),
         exec_ids: None,
-        host_config: rec.host_config.clone(),
+        host_config: {
+            // moby rebuilds Links from its link graph, which holds only the default
+            // bridge's legacy links: on a user network they are endpoint links, and
+            // HostConfig.Links is null.
+            let mut hc = rec.host_config.clone();
+            if !crate::network::mode::is_builtin_mode(&hc.network_mode) {
+                hc.links = None;
+            }
+            hc
+        },
         graph_driver: GraphDriver {
             data: Some(
                 [

@@ -66,6 +66,9 @@ pub struct Container {
     pending: StdMutex<Vec<PendingAttach>>,
     /// The restart policy's current back-off (None: the next restart waits the minimum).
     restart_delay: StdMutex<Option<Duration>>,
+    /// A `restart` is stopping the container to start it again: its exit must not remove
+    /// an AutoRemove container (moby's HasBeenManuallyRestarted).
+    pub(crate) restarting: std::sync::atomic::AtomicBool,
 }
 
 impl Container {
@@ -80,6 +83,7 @@ impl Container {
             progress,
             pending: StdMutex::new(Vec::new()),
             restart_delay: StdMutex::new(None),
+            restarting: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -52,7 +52,9 @@ impl Engine {
                 if !rec.host_config.auto_remove {
                     self.schedule_restart(&c, &mut rec, code);
                 }
+                // A container stopped by `restart` is started again, not removed.
                 rec.host_config.auto_remove
+                    && !c.restarting.load(std::sync::atomic::Ordering::SeqCst)
             };
             self.release_volumes(&c).await;
             c.progress.send_modify(|p| {

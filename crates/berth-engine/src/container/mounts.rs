@@ -47,7 +47,8 @@ pub fn parse_bind(spec: &str) -> Result<MountPoint> {
     let parts: Vec<&str> = spec.split(':').collect();
     let (src, dst, mode) = match parts.as_slice() {
         [d] => ("", *d, ""),
-        [a, b] if valid_mode(b) && !b.is_empty() && !a.is_empty() => ("", *a, *b),
+        // A destination with a mode is no volume (moby: `/foo:rw` is an invalid spec).
+        [_, b] if valid_mode(b) && !b.is_empty() => return Err(bad_spec()),
         [s, d] => (*s, *d, ""),
         [s, d, m] => (*s, *d, *m),
         _ => return Err(bad_spec()),
@@ -94,6 +95,7 @@ pub fn parse_bind(spec: &str) -> Result<MountPoint> {
             mode.into()
         },
         rw,
+        propagation_given: propagation.is_some(),
         propagation: if bind {
             propagation.unwrap_or_else(|| "rprivate".into())
         } else {
@@ -251,6 +253,7 @@ pub fn parse_mount(m: &Mount) -> Result<MountPoint> {
             }
             mp.source = clean(source);
             mp.propagation = if prop.is_empty() { "rprivate" } else { prop }.into();
+            mp.propagation_given = !prop.is_empty();
             mp.non_recursive = bo.non_recursive;
             mp.create_source = bo.create_mountpoint;
         }
@@ -330,6 +333,13 @@ fn check_tmpfs(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// A starting container's runtime mounts, and the propagation its rootfs needs for them
+/// (`linux.rootfsPropagation`: "shared" or "rslave"; None: the runtime's default).
+pub(crate) struct RunMounts {
+    pub mounts: Vec<MountSpec>,
+    pub rootfs_propagation: Option<String>,
+}
+
 fn has_volume_work(hc: &HostConfig, cfg: &ContainerConfig) -> bool {
     hc.binds.as_ref().is_some_and(|b| !b.is_empty())
         || hc.mounts.as_ref().is_some_and(|m| !m.is_empty())
@@ -356,7 +366,8 @@ impl Engine {
         let mut out: Vec<MountPoint> = Vec::new();
         let dup = |out: &[MountPoint], d: &str| out.iter().any(|m| m.destination == d);
         for b in hc.binds.iter().flatten() {
-            let mp = parse_bind(b)?;
+            let mut mp = parse_bind(b)?;
+            self.bind_of_data_root(&mut mp)?;
             if dup(&out, &mp.destination) {
                 return Err(invalid(format!(
                     "Duplicate mount point: {}",
@@ -369,7 +380,8 @@ impl Engine {
             out.push(mp);
         }
         for m in hc.mounts.iter().flatten() {
-            let mp = parse_mount(m)?;
+            let mut mp = parse_mount(m)?;
+            self.bind_of_data_root(&mut mp)?;
             if dup(&out, &mp.destination) {
                 return Err(invalid(format!(
                     "Duplicate mount point: {}",
@@ -445,6 +457,87 @@ impl Engine {
         Ok(out)
     }
 
+    /// Whether a bind source is in the data root or one of its parents (string prefixes,
+    /// as moby compares them), and the data root's real path.
+    fn within_data_root(&self, source: &str) -> (bool, String) {
+        let root = std::fs::canonicalize(&self.cfg.data_root)
+            .unwrap_or_else(|_| self.cfg.data_root.clone())
+            .to_string_lossy()
+            .into_owned();
+        (source.starts_with(&root) || root.starts_with(source), root)
+    }
+
+    /// moby's validateBindDaemonRoot: a bind of the data root, of something in it or of one
+    /// of its parents gets `rslave` when no propagation is given (so the daemon's later
+    /// unmounts there reach the container); a given one must be `rslave` or `rshared`.
+    /// Prefixes compare as strings, as moby's do.
+    fn bind_of_data_root(&self, mp: &mut MountPoint) -> Result<()> {
+        if mp.typ != "bind" {
+            return Ok(());
+        }
+        let (in_root, root) = self.within_data_root(&mp.source);
+        if !in_root {
+            return Ok(());
+        }
+        if !mp.propagation_given {
+            mp.propagation = "rslave".into();
+            return Ok(());
+        }
+        if matches!(mp.propagation.as_str(), "rslave" | "rshared") {
+            return Ok(());
+        }
+        Err(invalid(format!(
+            "invalid mount config: must use either propagation mode \"rslave\" or \"rshared\" when mount source is within the daemon root, daemon root: {root:?}, bind mount source: {:?}, propagation: {:?}",
+            mp.source, mp.propagation
+        )))
+    }
+
+    /// moby's setMounts checks of a bind's propagation against its source mount: `shared`
+    /// and `rshared` need a shared source mount and make the rootfs shared (so mounts made
+    /// under the bind in the container reach the host); `slave` and `rslave` need a shared
+    /// or slave source and make the rootfs rslave, except for a bind of the data root whose
+    /// propagation was not given (moby falls back to the default there). Returns the
+    /// rootfs propagation to ask of the runtime.
+    fn check_propagation(&self, mp: &MountPoint, root: &mut Option<String>) -> Result<()> {
+        let not_source = |what: &str, sm: &str| {
+            EngineError::Internal(format!(
+                "path {} is mounted on {sm} but it is not a {what} mount",
+                mp.source
+            ))
+        };
+        let source = || {
+            self.mounter
+                .source_mount(Path::new(&mp.source))
+                .map_err(EngineError::Internal)
+        };
+        match mp.propagation.as_str() {
+            "shared" | "rshared" => {
+                let sm = source()?;
+                if !sm.shared {
+                    return Err(not_source("shared", &sm.mount_point));
+                }
+                if !matches!(root.as_deref(), Some("shared" | "rshared")) {
+                    *root = Some("shared".into());
+                }
+            }
+            "slave" | "rslave" => {
+                let sm = source()?;
+                if !sm.shared && !sm.slave {
+                    if !self.within_data_root(&mp.source).0 || mp.propagation_given {
+                        return Err(not_source("shared or slave", &sm.mount_point));
+                    }
+                    debug!(source = %mp.source, "falling back to default propagation for bind source in daemon root");
+                    return Ok(());
+                }
+                if root.is_none() {
+                    *root = Some("rslave".into());
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Creates the volumes the mount points need (named ones on first use, anonymous
     /// ones always) and missing `-v` bind sources. On failure, the anonymous volumes made
     /// here are removed again.
@@ -503,8 +596,10 @@ impl Engine {
         rec: &mut ContainerRecord,
         rootfs: &Path,
         dir: &Path,
-    ) -> Result<Vec<MountSpec>> {
+    ) -> Result<RunMounts> {
         let mut specs = Vec::new();
+        let mut rootfs_propagation = None;
+        let rec_id = rec.id.clone();
         release_subpaths(dir);
         for (n, mp) in rec.mount_points.iter_mut().enumerate() {
             let mut opts: Vec<String> = Vec::new();
@@ -558,6 +653,18 @@ impl Engine {
                     mp.source = data.to_string_lossy().into();
                     opts.push("rbind".into());
                     opts.push("rprivate".into());
+                    let rw = mp.rw.to_string();
+                    self.volumes.event(
+                        "mount",
+                        &mp.name,
+                        &[
+                            ("driver", &mp.driver),
+                            ("container", &rec_id),
+                            ("destination", &mp.destination),
+                            ("read/write", &rw),
+                            ("propagation", &mp.propagation),
+                        ],
+                    );
                     if let Some(pin) = pin {
                         subpath_source = Some(pin.to_string_lossy().into_owned());
                     }
@@ -573,6 +680,7 @@ impl Engine {
                             )));
                         }
                     }
+                    self.check_propagation(mp, &mut rootfs_propagation)?;
                     opts.push(if mp.non_recursive { "bind" } else { "rbind" }.into());
                     opts.push(if mp.propagation.is_empty() {
                         "rprivate".into()
@@ -616,7 +724,10 @@ impl Engine {
                 options: opts,
             });
         }
-        Ok(specs)
+        Ok(RunMounts {
+            mounts: specs,
+            rootfs_propagation,
+        })
     }
 
     /// After a container stopped: local-driver filesystems (`-o type=...`) it mounted and
@@ -625,6 +736,12 @@ impl Engine {
     pub(crate) async fn release_volumes(&self, c: &super::Container) {
         let points = c.record.lock().await.mount_points.clone();
         for mp in points.iter().filter(|m| m.typ == "volume") {
+            // moby's unmount event, for every volume of the stopped container.
+            self.volumes.event(
+                "unmount",
+                &mp.name,
+                &[("driver", &mp.driver), ("container", &c.id)],
+            );
             let Ok(v) = self.volumes.get(&mp.name) else {
                 continue;
             };
@@ -713,10 +830,10 @@ mod tests {
         assert_eq!(m.propagation, "rprivate");
         let m = parse_bind("/anon").unwrap();
         assert!(!m.named && m.name.is_empty());
-        let m = parse_bind("/anon:ro").unwrap();
-        assert!(!m.rw && m.destination == "/anon");
         assert!(!parse_bind("v:/x:nocopy").unwrap().copy_data);
         let e = |s: &str| parse_bind(s).unwrap_err().to_string();
+        // A destination with a mode is no volume, as moby's linux parser.
+        assert_eq!(e("/anon:ro"), "invalid volume specification: '/anon:ro'");
         assert_eq!(e("a:b:c:d"), "invalid volume specification: 'a:b:c:d'");
         assert_eq!(e("v:/x:xyz"), "invalid mode: xyz");
         assert_eq!(

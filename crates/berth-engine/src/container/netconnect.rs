@@ -210,6 +210,16 @@ impl Engine {
         Ok(Some((netns_of(&odir, o.state.pid), files)))
     }
 
+    /// moby's network events around a run: `connect` for each network a start attached the
+    /// container to, `disconnect` for each one its stop (or failed start) releases.
+    pub(super) fn endpoint_events(&self, action: &str, rec: &ContainerRecord) {
+        for ep in rec.endpoints.values().filter(|e| !e.network_id.is_empty()) {
+            if let Ok(net) = self.networks.find(&ep.network_id) {
+                self.connect_event(action, &net, &rec.id);
+            }
+        }
+    }
+
     fn connect_event(&self, action: &str, net: &NetworkRecord, container_id: &str) {
         let mut attrs = BTreeMap::new();
         attrs.insert("name".to_string(), net.name.clone());

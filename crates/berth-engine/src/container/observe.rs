@@ -10,7 +10,6 @@ use berth_api::models::HostConfig;
 use berth_runtime::cgroups;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 fn not_running(rec: &ContainerRecord) -> EngineError {
     EngineError::Conflict(format!("Container {} is not running", rec.id))
@@ -334,12 +333,13 @@ impl Engine {
 
     /// After a signal reached the container: the kill event, and, as Docker does, a paused
     /// container is thawed so the signal is acted on.
-    pub(crate) async fn signalled(&self, c: &Arc<Container>, sig: i32) {
-        let mut rec = c.record.lock().await;
+    /// The caller holds the record lock from the signal to here, so the monitor's `die`
+    /// (which needs that lock) is always published after this `kill`, as moby's order.
+    pub(crate) async fn signalled(&self, rec: &mut ContainerRecord, sig: i32) {
         self.events
-            .container(&rec, "kill", &[("signal", sig.to_string())]);
+            .container(rec, "kill", &[("signal", sig.to_string())]);
         if rec.state.status == Status::Paused {
-            if let Err(e) = self.thaw(&mut rec).await {
+            if let Err(e) = self.thaw(rec).await {
                 tracing::warn!(id = %rec.id, error = %e, "cannot thaw a signalled container");
             }
         }

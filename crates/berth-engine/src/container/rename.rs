@@ -37,6 +37,7 @@ impl Engine {
             .container(&rec, "rename", &[("oldName", format!("/{old}"))]);
         let me = rec.id.clone();
         drop(rec);
+        self.networks.rename_in_resolver(&me, &old, &new);
         self.relink(&me, &old, &new).await;
         Ok(())
     }

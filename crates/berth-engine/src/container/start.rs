@@ -106,6 +106,7 @@ impl Engine {
                     .attach(&Attachment::of(rec), &rec.endpoints, dir)
                     .await?;
                 rec.endpoints = attached.endpoints;
+                self.endpoint_events("connect", rec);
                 (attached.netns, None)
             }
         };

@@ -45,9 +45,11 @@ impl Engine {
             .kill(&self.dir(&rec.id), sig)
             .await
             .map_err(runtime::rt_err);
+        if sent.is_ok() {
+            self.signalled(&mut rec, sig).await;
+        }
         drop(rec);
         if sent.is_ok() {
-            self.signalled(&c, sig).await;
             // As moby's daemon.Kill: SIGKILL returns once the container has exited (10 s at
             // most), so the client sees it stopped.
             if sig == libc::SIGKILL {
@@ -94,9 +96,12 @@ impl Engine {
             let mut rx = rx.clone();
             async move { rx.wait_for(|p| p.exits > before).await.map(|_| ()) }
         };
-        match self.runtime.kill(&dir, sig).await {
-            Ok(()) => self.signalled(&c, sig).await,
-            Err(e) => debug!(error = %e, "stop signal not delivered"),
+        {
+            let mut rec = c.record.lock().await;
+            match self.runtime.kill(&dir, sig).await {
+                Ok(()) => self.signalled(&mut rec, sig).await,
+                Err(e) => debug!(error = %e, "stop signal not delivered"),
+            }
         }
         let graceful = if secs < 0 {
             exited(&mut rx).await.is_ok()
@@ -107,9 +112,11 @@ impl Engine {
         };
         if !graceful {
             info!(id = %c.id, "container did not stop in time, killing it");
+            let mut rec = c.record.lock().await;
             if self.runtime.kill(&dir, libc::SIGKILL).await.is_ok() {
-                self.signalled(&c, libc::SIGKILL).await;
+                self.signalled(&mut rec, libc::SIGKILL).await;
             }
+            drop(rec);
             let _ = tokio::time::timeout(Duration::from_secs(30), exited(&mut rx)).await;
         }
         self.events.container(&c.snapshot().await, "stop", &[]);
@@ -122,11 +129,17 @@ impl Engine {
         timeout: Option<i64>,
         signal: Option<&str>,
     ) -> Result<()> {
-        match self.stop(name_or_id, timeout, signal).await {
-            Ok(()) | Err(EngineError::NotModified(_)) => {}
-            Err(e) => return Err(e),
-        }
-        self.start(name_or_id).await?;
+        let c = self.get(name_or_id)?;
+        c.restarting
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let stopped = self.stop(name_or_id, timeout, signal).await;
+        let started = match stopped {
+            Ok(()) | Err(EngineError::NotModified(_)) => self.start(name_or_id).await,
+            Err(e) => Err(e),
+        };
+        c.restarting
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        started?;
         if let Ok(c) = self.get(name_or_id) {
             self.events.container(&c.snapshot().await, "restart", &[]);
         }

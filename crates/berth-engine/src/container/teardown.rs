@@ -10,6 +10,7 @@ use tracing::warn;
 
 impl Engine {
     pub(super) async fn teardown(&self, rec: &mut ContainerRecord, dir: &Path) {
+        self.endpoint_events("disconnect", rec);
         self.networks.detach(&rec.id, dir, &mut rec.endpoints).await;
         self.release_shm(rec, dir);
         let (mounter, d) = (self.mounter.clone(), dir.to_path_buf());

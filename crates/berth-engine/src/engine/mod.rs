@@ -66,7 +66,8 @@ impl Engine {
         let images = Images::open(&cfg.data_root, cfg.id_map.clone(), events.clone())?;
         let daemon_id = load_daemon_id(&cfg.data_root)?;
         let volumes = crate::volumes::VolumeStore::open(&cfg.data_root, seams.mounter.clone())?
-            .with_owner(cfg.id_map.as_ref().map(|m| m.root_pair()));
+            .with_owner(cfg.id_map.as_ref().map(|m| m.root_pair()))
+            .with_events(events.clone());
         let init_layer = berth_image::snapshot::ensure_init_layer(&cfg.data_root)
             .map_err(|e| EngineError::internal("cannot create the init layer", e))?;
         if let Some(ids) = &cfg.id_map {

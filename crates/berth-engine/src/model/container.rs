@@ -108,8 +108,16 @@ impl ContainerRecord {
 
     /// The command as `ps` shows it: path and args joined with spaces.
     pub fn command_line(&self) -> String {
+        // As moby's list: an argument with a space is wrapped in single quotes (the docker
+        // CLI then shows `"sh -c 'exit 3'"`); the path never is.
         let mut parts = vec![self.path.clone()];
-        parts.extend(self.args.iter().cloned());
+        parts.extend(self.args.iter().map(|a| {
+            if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        }));
         parts.join(" ")
     }
 }

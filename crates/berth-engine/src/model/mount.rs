@@ -25,6 +25,11 @@ pub struct MountPoint {
     pub rw: bool,
     #[serde(default)]
     pub propagation: String,
+    /// The propagation was given by the client (`-v ...:rslave`, `bind-propagation=`), not
+    /// Docker's default nor the rslave a bind of the data root gets: a source mount that
+    /// cannot honour it fails the start, as moby's setMounts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub propagation_given: bool,
     /// Copy the image's files into the volume at first start (Docker's copy-up).
     #[serde(default)]
     pub copy_data: bool,

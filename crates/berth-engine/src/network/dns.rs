@@ -75,6 +75,19 @@ struct Table {
 }
 
 impl Table {
+    /// The container's own name replaced on each of its networks (aliases kept).
+    fn rename(&mut self, container_id: &str, old: &str, new: &str) {
+        let (old_l, new_l) = (old.to_ascii_lowercase(), new.to_ascii_lowercase());
+        for e in self.entries.get_mut(container_id).into_iter().flatten() {
+            if let Some(n) = e.names.iter_mut().find(|n| **n == old_l) {
+                n.clone_from(&new_l);
+            }
+            if let Some(net) = e.ptr.strip_prefix(&format!("{old}.")) {
+                e.ptr = format!("{new}.{net}");
+            }
+        }
+    }
+
     /// The entries of `name` on the networks the asker is on (a `--link` alias of the
     /// asker's stands for its target's name); None for an asker the table does not know.
     fn visible<'a>(&'a self, asker: &str, name: &str) -> Option<Vec<&'a Entry>> {
@@ -256,6 +269,15 @@ impl Resolver {
             .unwrap_or_else(|e| e.into_inner())
             .links
             .insert(container_id.to_string(), links);
+    }
+
+    /// A running container renamed: its name (and its reverse lookup's `NAME.NETWORK`)
+    /// answer under the new name at once, as libnetwork's endpoint rename.
+    pub fn rename(&self, container_id: &str, old: &str, new: &str) {
+        self.table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .rename(container_id, old, new);
     }
 
     /// Forgets the container's names and stops its listeners.
@@ -480,6 +502,27 @@ mod tests {
             .insert("a".into(), HashMap::from([("dbalias".into(), "db".into())]));
         assert_eq!(t.lookup6("a", "dbalias"), vec![v6]);
         assert!(t.lookup("a", "dbalias").is_some());
+    }
+
+    #[test]
+    fn a_rename_answers_under_the_new_name() {
+        let mut t = Table::default();
+        let mut web = entry("n1", [10, 0, 0, 2], &["web", "alias"]);
+        web.ptr = "Web.net".into();
+        t.entries.insert("a".into(), vec![web]);
+        t.entries
+            .insert("b".into(), vec![entry("n1", [10, 0, 0, 3], &["db"])]);
+        t.rename("a", "Web", "Front");
+        assert_eq!(t.lookup("b", "web"), None);
+        assert_eq!(
+            t.lookup("b", "front"),
+            Some(vec![Ipv4Addr::new(10, 0, 0, 2)])
+        );
+        assert!(t.lookup("b", "alias").is_some());
+        assert_eq!(
+            t.reverse("b", Ipv4Addr::new(10, 0, 0, 2)).as_deref(),
+            Some("Front.net")
+        );
     }
 
     #[test]

@@ -329,6 +329,11 @@ impl Networks {
     }
 
     /// By full id, exact name, or unique id prefix, as Docker looks networks up.
+    /// A running container renamed: the embedded DNS answers its new name at once.
+    pub fn rename_in_resolver(&self, container_id: &str, old: &str, new: &str) {
+        self.dns.rename(container_id, old, new);
+    }
+
     pub fn find(&self, name_or_id: &str) -> Result<NetworkRecord> {
         let nets = self.lock();
         let not_found = || EngineError::NotFound(format!("network {name_or_id} not found"));

@@ -9,6 +9,7 @@ mod lifecycle;
 mod namespaces;
 mod network;
 mod policy;
+mod propagation;
 mod restore;
 
 use crate::config::EngineConfig;

@@ -42,6 +42,8 @@ pub struct VolumeStore {
     mounter: Arc<dyn Mounter>,
     /// A `userns-remap` daemon's remapped root: new volumes' `_data` belong to it.
     owner: Option<(u32, u32)>,
+    /// Where `create` and `destroy` are published (none in the store's own tests).
+    events: Option<crate::events::Events>,
 }
 
 /// Docker's rule for local volume names (and its messages).
@@ -137,7 +139,29 @@ impl VolumeStore {
             op_lock: tokio::sync::Mutex::new(()),
             mounter,
             owner: None,
+            events: None,
         })
+    }
+
+    /// The store publishing moby's volume events (`create`, `destroy`) on `events`.
+    pub fn with_events(mut self, events: crate::events::Events) -> VolumeStore {
+        self.events = Some(events);
+        self
+    }
+
+    /// A volume event as moby's (actor: the volume's name; `driver` among the attributes).
+    pub(crate) fn event(&self, action: &str, name: &str, attrs: &[(&str, &str)]) {
+        if let Some(ev) = &self.events {
+            ev.publish(
+                "volume",
+                action,
+                name,
+                attrs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            );
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VolumeRecord>> {
@@ -204,6 +228,7 @@ impl VolumeStore {
         }
         self.lock().insert(name.clone(), rec.clone());
         info!(volume = %name, "volume created");
+        self.event("create", &name, &[("driver", &rec.driver)]);
         Ok(rec)
     }
 
@@ -222,9 +247,9 @@ impl VolumeStore {
 
     /// Removes a volume and its data (the caller checked that no container uses it).
     pub fn remove(&self, name: &str) -> Result<()> {
-        if !self.lock().contains_key(name) {
+        let Some(driver) = self.lock().get(name).map(|v| v.driver.clone()) else {
             return Err(EngineError::NotFound(format!("get {name}: no such volume")));
-        }
+        };
         let vdir = self.dir.join(name);
         self.unmount(name);
         // The record goes first: a crash mid-way leaves a directory that `open` keeps as
@@ -238,6 +263,7 @@ impl VolumeStore {
         }
         self.lock().remove(name);
         info!(volume = %name, "volume removed");
+        self.event("destroy", name, &[("driver", &driver)]);
         Ok(())
     }
 

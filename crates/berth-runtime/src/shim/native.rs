@@ -471,14 +471,23 @@ fn init(
     let linux = spec.linux().clone().unwrap_or_default();
     let process = spec.process().clone().ok_or("spec has no process")?;
 
+    // As runc's prepareRoot: / takes the rootfs propagation (rslave unless the engine asks
+    // "shared" or "rslave" for a bind's propagation), then the rootfs' parent mount is made
+    // private if shared, so the rootfs bind does not propagate and pivot_root accepts it.
+    let root_propagation = linux
+        .rootfs_propagation()
+        .as_deref()
+        .map(|p| parse_options(&[p.to_string()]).1)
+        .filter(|f| !f.is_empty());
     mount(
         None::<&str>,
         "/",
         None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        root_propagation.unwrap_or(MsFlags::MS_REC | MsFlags::MS_SLAVE),
         None::<&str>,
     )
-    .map_err(|e| io_err("make / slave", e))?;
+    .map_err(|e| io_err("set / propagation", e))?;
+    rootfs_parent_private(&root)?;
     mount(
         Some(&root),
         &root,
@@ -495,8 +504,22 @@ fn init(
 
     chdir(&root).map_err(|e| io_err("chdir rootfs", e))?;
     pivot_root(".", ".").map_err(|e| io_err("pivot_root", e))?;
+    // The old root rslave before it is detached: with a shared rootfs propagation its
+    // mounts are still the host's peers, and the detach must not unmount them there.
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| io_err("make old root slave", e))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| io_err("detach old root", e))?;
     chdir("/").map_err(|e| io_err("chdir /", e))?;
+    if let Some(flags) = root_propagation {
+        mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
+            .map_err(|e| io_err("set rootfs propagation", e))?;
+    }
 
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).map_err(|e| io_err("sethostname", e))?;
@@ -738,6 +761,45 @@ pub(super) fn find_executable(arg0: &str, path_env: &str) -> Result<CString, Str
     Err(format!(
         "exec: \"{arg0}\": executable file not found in $PATH"
     ))
+}
+
+/// runc's rootfsParentMountPrivate: the mount the rootfs lives on (the deepest mount point
+/// at or above it) made private when it is shared.
+fn rootfs_parent_private(root: &Path) -> Result<(), String> {
+    let info =
+        fs::read_to_string("/proc/self/mountinfo").map_err(|e| io_err("read mountinfo", e))?;
+    let root = root.to_string_lossy();
+    let mut parent: Option<(String, bool)> = None;
+    for line in info.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(mp) = fields.get(4).map(|m| m.replace("\\040", " ")) else {
+            continue;
+        };
+        let above = mp == "/"
+            || *root == *mp
+            || root
+                .strip_prefix(mp.as_str())
+                .is_some_and(|rest| rest.starts_with('/'));
+        if above && parent.as_ref().is_none_or(|(p, _)| p.len() <= mp.len()) {
+            let shared = fields
+                .iter()
+                .skip(6)
+                .take_while(|f| **f != "-")
+                .any(|f| f.starts_with("shared:"));
+            parent = Some((mp, shared));
+        }
+    }
+    match parent {
+        Some((mp, true)) => mount(
+            None::<&str>,
+            mp.as_str(),
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .map_err(|e| io_err(&format!("make {mp} private"), e)),
+        _ => Ok(()),
+    }
 }
 
 /// Mount flags and fs data from OCI mount options; `rro` (recursively read-only) also
