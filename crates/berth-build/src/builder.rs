@@ -29,6 +29,9 @@ mod parallel;
 mod step_mounts;
 use step_mounts::StepMounts;
 
+/// The PATH a stage gets when its base image sets none (moby's `oci.DefaultPathEnv`).
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Build args docker accepts without an ARG instruction.
 const PREDEFINED_ARGS: &[&str] = &[
     "HTTP_PROXY",
@@ -99,6 +102,9 @@ struct StageState {
     args: Vec<(String, Option<String>)>,
     shell: Vec<String>,
     cmd_set: bool,
+    /// `MAINTAINER`'s name: the Author of this stage's next images (a stage starts with none,
+    /// as moby's dispatch state does).
+    author: String,
 }
 
 impl StageState {
@@ -167,6 +173,8 @@ pub struct Builder {
     total: usize,
     used_args: HashSet<String>,
     meta_args: Vec<(String, Option<String>)>,
+    /// Dispatching a base image's ONBUILD triggers (their steps print no ` ---> id`).
+    in_triggers: bool,
 }
 
 fn expand_err(ins: &Instruction, e: shell::ExpandError) -> BuildError {
@@ -192,11 +200,19 @@ impl Builder {
             total: 0,
             used_args: HashSet::new(),
             meta_args: Vec::new(),
+            in_triggers: false,
         }
     }
 
     fn say(&self, s: impl Into<String>) {
         let _ = self.out.send(json!({ "stream": s.into() }));
+    }
+
+    /// A step's ` ---> id` line (none inside ONBUILD triggers: see `build_stage`).
+    fn say_id(&self, id: &str) {
+        if !self.in_triggers {
+            self.say(format!(" ---> {}\n", short(id)));
+        }
     }
 
     fn step_line(&mut self, original: &str) {
@@ -358,27 +374,24 @@ impl Builder {
             let st = self.done[p].clone().ok_or_else(|| {
                 BuildError::internal("stage order", format!("stage {p} not built"))
             })?;
-            self.say(format!(" ---> {}\n", short(&st.image)));
             return Ok(StageState {
                 args: Vec::new(),
                 cmd_set: false,
+                author: String::new(),
                 ..st
             });
         }
         if lower == "scratch" {
-            self.say(" ---> \n".to_string());
             return Ok(StageState {
                 image: String::new(),
                 cfg: ContainerConfig {
-                    env: Some(vec![
-                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-                            .to_string(),
-                    ]),
+                    env: Some(vec![format!("PATH={DEFAULT_PATH}")]),
                     ..Default::default()
                 },
                 args: Vec::new(),
                 shell: vec!["/bin/sh".into(), "-c".into()],
                 cmd_set: false,
+                author: String::new(),
             });
         }
         let local = self.engine.images.get(&base).await;
@@ -394,13 +407,17 @@ impl Builder {
                     .map_err(|e| BuildError::NotFound(e.to_string()))?
             }
         };
-        self.say(format!(" ---> {}\n", short(&img.id)));
         if let Some(e) = &img.config_error {
             return Err(BuildError::internal("image config", e));
         }
         // What the image records (container-only and unknown fields left out), so step
         // keys and the images built stay what they were.
-        let cfg: ContainerConfig = img.config.clone().for_image();
+        let mut cfg: ContainerConfig = img.config.clone().for_image();
+        // moby's setDefaultPath: a base image without PATH gets the default Linux one.
+        let env = cfg.env.get_or_insert_with(Vec::new);
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.push(format!("PATH={DEFAULT_PATH}"));
+        }
         let shell = cfg
             .shell
             .clone()
@@ -411,6 +428,7 @@ impl Builder {
             args: Vec::new(),
             shell,
             cmd_set: false,
+            author: String::new(),
         })
     }
 
@@ -444,18 +462,29 @@ impl Builder {
         let s = parsed.stages[idx].clone();
         self.step_line(&s.original);
         let mut st = self.base_state(parsed, idx).await?;
-        // The base image's ONBUILD triggers run first, and are not inherited.
+        // The base image's ONBUILD triggers run first, and are not inherited. As moby's
+        // initializeStage, their steps print no ` ---> id` of their own: the FROM's line
+        // comes after them, naming the image they made.
         if let Some(triggers) = st.cfg.on_build.take().filter(|t| !t.is_empty()) {
             self.say(format!(
                 "# Executing {} build trigger{}\n",
                 triggers.len(),
                 if triggers.len() == 1 { "" } else { "s" }
             ));
+            self.in_triggers = true;
             for t in triggers {
-                let ins = instructions::trigger_instruction(&t, s.line, self.escape)?;
-                self.dispatch(parsed, &mut st, &ins).await?;
+                let r = match instructions::trigger_instruction(&t, s.line, self.escape) {
+                    Ok(ins) => self.dispatch(parsed, &mut st, &ins).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = r {
+                    self.in_triggers = false;
+                    return Err(e);
+                }
             }
+            self.in_triggers = false;
         }
+        self.say(format!(" ---> {}\n", short(&st.image)));
         for ins in &s.instructions {
             self.step_line(&ins.original);
             self.dispatch(parsed, &mut st, ins).await?;
@@ -480,7 +509,7 @@ impl Builder {
             return created_by.is_some_and(|cb| self.cache_source_hit(st, key, cb, cfg));
         };
         self.say(" ---> Using cache\n");
-        self.say(format!(" ---> {}\n", short(&id)));
+        self.say_id(&id);
         st.image = id;
         st.cfg = cfg.clone();
         true
@@ -510,6 +539,7 @@ impl Builder {
         container_id: &str,
     ) -> Result<String> {
         let store = self.engine.images.store().clone();
+        let author = st.author.clone();
         let (parent, cfg, created_by, cid) = (
             st.image.clone(),
             cfg.clone(),
@@ -537,7 +567,7 @@ impl Builder {
                     upper: &upper,
                     config: &cfg,
                     container_id: &cid,
-                    author: "",
+                    author: &author,
                     comment: "",
                     created_by: &created_by,
                     reference: None,
@@ -575,7 +605,7 @@ impl Builder {
         if kept.is_none() {
             self.say(format!("Removing intermediate container {}\n", &cid[..12]));
         }
-        self.say(format!(" ---> {}\n", short(&id)));
+        self.say_id(&id);
         self.remember(key, &id);
         st.image = id;
         st.cfg = cfg;
@@ -761,6 +791,7 @@ impl Builder {
                     .await
             }
             Instr::Maintainer(m) => {
+                st.author = m.clone();
                 let cfg = st.cfg.clone();
                 self.meta_step(st, cfg, nop(format!("MAINTAINER {m}")))
                     .await
@@ -893,7 +924,7 @@ impl Builder {
             Ok(0) => {
                 self.remove_mount_stubs(st, &cid, &active.targets).await;
                 engine
-                    .commit_changes(&cid, cfg.clone(), &created_by)
+                    .commit_changes(&cid, cfg.clone(), &created_by, &st.author)
                     .await
                     .map(Some)
                     .map_err(|e| BuildError::internal("commit", e))
@@ -925,7 +956,7 @@ impl Builder {
         }
         drop(active);
         let id = outcome?.unwrap_or_default();
-        self.say(format!(" ---> {}\n", short(&id)));
+        self.say_id(&id);
         self.remember(key, &id);
         st.image = id;
         Ok(())
@@ -978,7 +1009,13 @@ impl Builder {
                 if s.read_exact(&mut buf).await.is_err() {
                     break;
                 }
-                self.say(String::from_utf8_lossy(&buf).into_owned());
+                let text = String::from_utf8_lossy(&buf);
+                // stderr as moby's StderrFormatter sends it: the text in bright red.
+                if hdr[0] == 2 {
+                    self.say(format!("\u{1b}[91m{text}\u{1b}[0m"));
+                } else {
+                    self.say(text.into_owned());
+                }
             }
         }
         engine
@@ -1256,7 +1293,7 @@ impl Builder {
         })?;
         let id = self.commit(st, Some(placed), &cfg, &created_by, "").await?;
         drop(up);
-        self.say(format!(" ---> {}\n", short(&id)));
+        self.say_id(&id);
         self.remember(key, &id);
         st.image = id;
         Ok(())

@@ -100,3 +100,59 @@ fn compat_build_run_containers() {
     ];
     Differ::start().check(&scenarios);
 }
+
+/// A stage's configuration as moby's dispatch state makes it: the default PATH when the
+/// base image has none, MAINTAINER as the images' Author, ONBUILD triggers run (and shown)
+/// before the stage's own steps, a RUN's stderr marked as moby's StderrFormatter marks it.
+#[test]
+fn compat_build_stage_config() {
+    let scenarios: Vec<Scenario> = vec![
+        Scenario {
+            name: "a base image without PATH gets the default one",
+            setup: "docker export $(docker create busybox) | docker import - nopath",
+            run: concat!(
+                b_fn!(),
+                "mkdir ctx && printf 'FROM nopath\\nRUN echo \"$PATH\"\\nENV X=1\\n' > ctx/Dockerfile\n",
+                "b --no-cache -t p ctx | grep -e '^/'\n",
+                "docker inspect -f '{{json .Config.Env}}' p\n",
+            ),
+            ..S
+        },
+        Scenario {
+            name: "MAINTAINER sets the Author of the stage's next images",
+            run: concat!(
+                "mkdir ctx && printf 'FROM busybox AS a\\nENV A=1\\nMAINTAINER Jane Doe <j@d>\\nRUN echo hi > /f\\nLABEL a=b\\nFROM a\\nENV B=1\\n' > ctx/Dockerfile\n",
+                "docker build -q -t m --target a ctx >/dev/null 2>&1\n",
+                "for i in $(docker history -q m | grep -v missing); do docker inspect -f '{{.Author}}|{{json .Config.Env}}' $i; done\n",
+                "docker build -q -t m2 ctx >/dev/null 2>&1\n",
+                "docker inspect -f '{{.Author}}|{{json .Config.Env}}' m2\n",
+            ),
+            ..S
+        },
+        Scenario {
+            name: "ONBUILD triggers run first, their lines as moby's",
+            setup: concat!(
+                "mkdir base && printf 'FROM busybox\\nONBUILD RUN echo trig\\nONBUILD ENV T=1\\n' > base/Dockerfile\n",
+                "docker build -t onb base\n",
+            ),
+            run: concat!(
+                b_fn!(),
+                "mkdir ctx && printf 'FROM onb\\nRUN echo \"T=$T\"\\n' > ctx/Dockerfile\n",
+                "b -t child ctx; echo \"exit $?\"\n",
+                "b -t child ctx; echo \"exit $?\"\n",
+                "docker inspect -f '{{json .Config.OnBuild}} {{json .Config.Env}}' child\n",
+            ),
+            ..S
+        },
+        Scenario {
+            name: "a RUN's stderr in the build's message stream",
+            run: concat!(
+                "mkdir ctx && printf 'FROM busybox\\nRUN echo out; echo err >&2\\n' > ctx/Dockerfile\n",
+                "api POST '/v1.41/build?nocache=1' -H 'Content-Type: application/x-tar' --data-binary @<(tar -C ctx -c .) | jq -c 'select(.stream) | .stream' | grep -e out -e err\n",
+            ),
+            berth_cli: false,
+            ..S
+        },
+    ];
+    Differ::start().check(&scenarios);
+}

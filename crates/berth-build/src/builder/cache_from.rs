@@ -3,7 +3,7 @@
 //! pulled images. The step's image is remade from the parent plus the source's next layer
 //! (shared, not copied), so later builds find it in the local cache too.
 
-use super::{short, Builder, StageState};
+use super::{Builder, StageState};
 use berth_image::ContainerConfig;
 use berth_image::Image;
 
@@ -61,7 +61,7 @@ impl Builder {
             match store.commit_from_source(&st.image, &src.id, created_by, cfg, adds) {
                 Ok(id) => {
                     self.say(" ---> Using cache\n");
-                    self.say(format!(" ---> {}\n", short(&id)));
+                    self.say_id(&id);
                     st.image = id.clone();
                     st.cfg = cfg.clone();
                     self.remember(key.to_string(), &id);

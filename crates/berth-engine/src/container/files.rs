@@ -494,18 +494,20 @@ impl Engine {
     }
 
     /// Commits what container `name` wrote as one layer on its image, with `config` and
-    /// the history line `created_by`: a build step (no pause, no reference, no author).
+    /// the history line `created_by` and `author` (a stage's MAINTAINER): a build step (no
+    /// pause, no reference).
     pub async fn commit_changes(
         &self,
         name: &str,
         config: berth_image::ContainerConfig,
         created_by: &str,
+        author: &str,
     ) -> Result<String> {
         let c = self.get(name)?;
         let (parent, cid) = (c.record.lock().await.image_id.clone(), c.id.clone());
         let upper = berth_image::snapshot::upper_dir(&self.dir(&c.id));
         let store = self.images.store().clone();
-        let created_by = created_by.to_string();
+        let (created_by, author) = (created_by.to_string(), author.to_string());
         tokio::task::spawn_blocking(move || {
             store
                 .commit(&berth_image::CommitRequest {
@@ -513,7 +515,7 @@ impl Engine {
                     upper: &upper,
                     config: &config,
                     container_id: &cid,
-                    author: "",
+                    author: &author,
                     comment: "",
                     created_by: &created_by,
                     reference: None,
