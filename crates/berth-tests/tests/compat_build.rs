@@ -145,10 +145,12 @@ fn compat_build_stage_config() {
             ..S
         },
         Scenario {
+            // Sorted: a RUN's stdout and stderr are two pipes, so their order races on
+            // either daemon; what is compared is that stderr comes marked red, stdout plain.
             name: "a RUN's stderr in the build's message stream",
             run: concat!(
                 "mkdir ctx && printf 'FROM busybox\\nRUN echo out; echo err >&2\\n' > ctx/Dockerfile\n",
-                "api POST '/v1.41/build?nocache=1' -H 'Content-Type: application/x-tar' --data-binary @<(tar -C ctx -c .) | jq -c 'select(.stream) | .stream' | grep -e out -e err\n",
+                "api POST '/v1.41/build?nocache=1' -H 'Content-Type: application/x-tar' --data-binary @<(tar -C ctx -c .) | jq -c 'select(.stream) | .stream' | grep -e out -e err | sort\n",
             ),
             berth_cli: false,
             ..S
