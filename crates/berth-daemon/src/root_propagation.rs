@@ -43,17 +43,8 @@ pub fn setup(root: &Path) -> Result<(), String> {
         .ok_or_else(|| format!("could not find the mount of {root_s}"))?;
     let err = |e: nix::Error| format!("could not setup daemon root propagation to shared: {e}");
     match setup_for(&source, &root_s) {
-        Setup::Shared => {}
-        Setup::MakeShared => {
-            mount(
-                None::<&str>,
-                root,
-                None::<&str>,
-                MsFlags::MS_SHARED,
-                None::<&str>,
-            )
-            .map_err(err)?;
-        }
+        Setup::Shared => return Ok(()),
+        Setup::MakeShared => {}
         Setup::BindAndShare => {
             mount(
                 Some(root),
@@ -63,19 +54,20 @@ pub fn setup(root: &Path) -> Result<(), String> {
                 None::<&str>,
             )
             .map_err(err)?;
-            mount(
-                None::<&str>,
-                root,
-                None::<&str>,
-                MsFlags::MS_SHARED,
-                None::<&str>,
-            )
-            .map_err(err)?;
+            // Written at once: a shutdown undoes the bind even if making it shared fails.
             std::fs::write(root.join(MARKER), b"")
                 .map_err(|e| format!("cannot write {}: {e}", root.join(MARKER).display()))?;
             info!(root = %root_s, "data root bound on itself as a shared mount");
         }
     }
+    mount(
+        None::<&str>,
+        root,
+        None::<&str>,
+        MsFlags::MS_SHARED,
+        None::<&str>,
+    )
+    .map_err(err)?;
     Ok(())
 }
 
