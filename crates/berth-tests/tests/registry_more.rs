@@ -151,7 +151,8 @@ fn registry_push_gzips_plain_layers_stable_digest_and_mounts() {
 }
 
 /// A berth daemon of our own, started with a daemon.json (the harness's daemons take none),
-/// Docker Hub pointed at a closed port as in the harness. Killed by PID on drop.
+/// Docker Hub pointed at a closed port as in the harness. Killed by PID on drop, its mounts
+/// undone.
 struct OwnDaemon {
     child: Child,
     dir: PathBuf,
@@ -211,6 +212,8 @@ impl Drop for OwnDaemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A killed daemon leaves its data root's shared bind (and anything below) mounted.
+        berth_tests::unmount_under(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
