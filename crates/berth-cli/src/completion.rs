@@ -336,7 +336,28 @@ fn command_args(ctx: &mut Ctx, cmd: &Command, after: &[String], current: &str) -
         None if repeat => kinds.last().copied().unwrap_or(Kind::None),
         None => Kind::None,
     };
+    // docker 28's rm offers exited and created containers, running ones only with -f.
+    let kind = if cmd.path == "container rm" && kind == Kind::Containers && !forced(after) {
+        Kind::Stopped
+    } else {
+        kind
+    };
     names(ctx, kind, "")
+}
+
+/// Whether the words typed so far set `-f`/`--force` (alone or in a cluster such as `-fv`).
+fn forced(words: &[String]) -> bool {
+    let mut force = false;
+    for w in words {
+        match w.as_str() {
+            "--" => break,
+            "--force" | "--force=true" => force = true,
+            "--force=false" => force = false,
+            w if w.starts_with('-') && !w.starts_with("--") && w[1..].contains('f') => force = true,
+            _ => {}
+        }
+    }
+    force
 }
 
 /// Candidates of one kind, each prefixed with `prefix` (`--flag=`).

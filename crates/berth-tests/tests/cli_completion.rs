@@ -24,6 +24,7 @@ const CASES: &[&str] = &[
     "berth stop ''",
     "berth start ''",
     "berth rm ''",
+    "berth rm -f ''",
     "berth run --restart ''",
     "berth run ''",
     "berth network inspect ''",
@@ -123,7 +124,9 @@ fn check(shell: &str, cases: &HashMap<String, Vec<String>>) {
     has("berth exec ''", &["comp-running"], &["comp-stopped"]);
     has("berth stop ''", &["comp-running"], &["comp-stopped"]);
     has("berth start ''", &["comp-stopped"], &["comp-running"]);
-    has("berth rm ''", &["comp-running", "comp-stopped"], &[]);
+    // As docker 28: rm offers running containers only with -f.
+    has("berth rm ''", &["comp-stopped"], &["comp-running"]);
+    has("berth rm -f ''", &["comp-running", "comp-stopped"], &[]);
     has(
         "berth run --restart ''",
         &["no", "always", "on-failure", "unless-stopped"],
