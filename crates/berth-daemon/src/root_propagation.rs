@@ -4,7 +4,7 @@
 //! shared, the daemon binds the root on itself and makes it shared, and leaves a marker so
 //! that a later shutdown with nothing mounted below undoes the bind.
 
-use berth_image::mounter::{source_mount_in, SourceMount};
+use berth_image::mounter::{HostMounter, Mounter, SourceMount};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use std::path::Path;
 use tracing::{info, warn};
@@ -36,11 +36,8 @@ pub fn setup_for(source: &SourceMount, root: &str) -> Setup {
 
 /// Makes `root` (an existing, canonical directory) a shared mount.
 pub fn setup(root: &Path) -> Result<(), String> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| format!("read /proc/self/mountinfo: {e}"))?;
+    let source = HostMounter.source_mount(root)?;
     let root_s = root.to_string_lossy();
-    let source = source_mount_in(&info, &root_s)
-        .ok_or_else(|| format!("could not find the mount of {root_s}"))?;
     let err = |e: nix::Error| format!("could not setup daemon root propagation to shared: {e}");
     match setup_for(&source, &root_s) {
         Setup::Shared => return Ok(()),

@@ -333,6 +333,20 @@ impl Engine {
 
     /// After a signal reached the container: the kill event, and, as Docker does, a paused
     /// container is thawed so the signal is acted on.
+    /// Sends `sig` through the shim and publishes the `kill` event, holding the record lock
+    /// from the signal to the event (see [`Self::signalled`]).
+    pub(crate) async fn signal(
+        &self,
+        c: &Container,
+        dir: &std::path::Path,
+        sig: i32,
+    ) -> std::result::Result<(), berth_runtime::client::ClientError> {
+        let mut rec = c.record.lock().await;
+        self.runtime.kill(dir, sig).await?;
+        self.signalled(&mut rec, sig).await;
+        Ok(())
+    }
+
     /// The caller holds the record lock from the signal to here, so the monitor's `die`
     /// (which needs that lock) is always published after this `kill`, as moby's order.
     pub(crate) async fn signalled(&self, rec: &mut ContainerRecord, sig: i32) {

@@ -51,11 +51,7 @@ impl Engine {
             let mut rx = c.progress.subscribe();
             let before = rx.borrow_and_update().exits;
             let dir = self.dir(&c.id);
-            let mut rec = c.record.lock().await;
-            if self.runtime.kill(&dir, libc::SIGKILL).await.is_ok() {
-                self.signalled(&mut rec, libc::SIGKILL).await;
-            }
-            drop(rec);
+            let _ = self.signal(&c, &dir, libc::SIGKILL).await;
             let _ =
                 tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|p| p.exits > before))
                     .await;

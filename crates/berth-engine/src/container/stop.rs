@@ -96,12 +96,8 @@ impl Engine {
             let mut rx = rx.clone();
             async move { rx.wait_for(|p| p.exits > before).await.map(|_| ()) }
         };
-        {
-            let mut rec = c.record.lock().await;
-            match self.runtime.kill(&dir, sig).await {
-                Ok(()) => self.signalled(&mut rec, sig).await,
-                Err(e) => debug!(error = %e, "stop signal not delivered"),
-            }
+        if let Err(e) = self.signal(&c, &dir, sig).await {
+            debug!(error = %e, "stop signal not delivered");
         }
         let graceful = if secs < 0 {
             exited(&mut rx).await.is_ok()
@@ -112,11 +108,7 @@ impl Engine {
         };
         if !graceful {
             info!(id = %c.id, "container did not stop in time, killing it");
-            let mut rec = c.record.lock().await;
-            if self.runtime.kill(&dir, libc::SIGKILL).await.is_ok() {
-                self.signalled(&mut rec, libc::SIGKILL).await;
-            }
-            drop(rec);
+            let _ = self.signal(&c, &dir, libc::SIGKILL).await;
             let _ = tokio::time::timeout(Duration::from_secs(30), exited(&mut rx)).await;
         }
         self.events.container(&c.snapshot().await, "stop", &[]);
