@@ -103,10 +103,12 @@ if want complete; then
     done
     bcli start bench-cli-1 bench-cli-2 >/dev/null && dcli start bench-cli-1 bench-cli-2 >/dev/null \
         || die "start failed"
-    n=$(bcli __complete rm '' | grep -c '^bench-cli-') && [ "$n" -eq "$N" ] \
-        || die "berth completes $n of $N names"
-    # docker 28 completes only stopped containers for rm (without --force): the 2 running
-    # ones are left out.
+    # Both complete only stopped containers for rm without --force (docker 28's
+    # ValidArgsFunction): the 2 running ones are left out; with -f all of them.
+    n=$(bcli __complete rm '' | grep -c '^bench-cli-') && [ "$n" -eq $((N - 2)) ] \
+        || die "berth completes $n of $((N - 2)) stopped names"
+    n=$(bcli __complete rm -f '' | grep -c '^bench-cli-') && [ "$n" -eq "$N" ] \
+        || die "berth completes $n of $N names after -f"
     n=$(dcli __complete rm '' | grep -c '^bench-cli-') && [ "$n" -ge $((N - 2)) ] \
         || die "docker completes $n of $N names"
     echo "==> (b) completion, $RUNS runs each"

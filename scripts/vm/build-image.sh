@@ -30,8 +30,10 @@ cleanup() {
 trap cleanup EXIT
 
 # systemd + dbus (the systemd cgroup driver talks to systemd), the kernel, and what the
-# tests and berth call: ip, nft, iptables, mount tools, ps.
-PKGS=systemd,systemd-sysv,dbus,udev,kmod,iproute2,nftables,iptables,libseccomp2,procps,util-linux,mount,ca-certificates,python3,curl
+# tests and berth call: ip, nft, iptables, mount tools, ps; runc (engine_lifecycle's OOM
+# test runs `--runtime runc` too: OOM detection of a cgroup another runtime owns), tmux
+# (interactive.rs, in --full).
+PKGS=systemd,systemd-sysv,dbus,udev,kmod,iproute2,nftables,iptables,libseccomp2,procps,util-linux,mount,ca-certificates,python3,curl,runc,tmux
 log "debootstrap bookworm"
 T0=$(date +%s)
 debootstrap --variant=minbase --include="$PKGS" bookworm "$R" http://deb.debian.org/debian \

@@ -43,8 +43,11 @@ check exec-after-restart sh -c '[ "$(berth exec keep echo hi)" = hi ]'
 
 # SIGHUP: reloadable keys take effect and the effective config is logged.
 cp /etc/berth/daemon.json /tmp/daemon.json.orig
+# `debug` is what info's Debug reports (dockerd: debug.IsEnabled(); log-level alone
+# leaves it false).
 cat > /etc/berth/daemon.json <<'JSON'
 {
+  "debug": true,
   "log-level": "debug",
   "labels": ["env=vmcheck"],
   "max-concurrent-downloads": 7,
@@ -67,7 +70,11 @@ check still-serving berth ps
 cp /tmp/daemon.json.orig /etc/berth/daemon.json
 
 check stop-keeps-containers sh -c "systemctl stop berth.service && kill -0 $pid_before"
-check reactivation berth ps
+# berth.socket is PartOf=berth.service, as docker.socket is of docker.service: stopping the
+# service closes the socket too (a restart reopens it); starting the socket again brings
+# activation back, and the new daemon finds the container still running.
+check stop-closes-socket sh -c '! systemctl is-active --quiet berth.socket'
+check reactivation sh -c "systemctl start berth.socket && [ \"\$(berth inspect -f '{{.State.Running}} {{.State.Pid}}' keep)\" = 'true $pid_before' ]"
 check man-page sh -c 'test -f /usr/local/share/man/man1/berth.1 && test -f /usr/local/share/man/man1/berth-run.1'
 berth rm -f keep >/dev/null 2>&1
 check uninstall bash /tmp/berth-src/scripts/install.sh --uninstall

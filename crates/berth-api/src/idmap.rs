@@ -34,8 +34,11 @@ pub struct SubIdRange {
 /// Why an id could not be shifted or a range file read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdMapError {
-    /// moby's wording: "Container ID %d cannot be mapped to a host ID".
+    /// A container id outside the maps (moby 28's moby/sys/user wording: "container ID %d
+    /// cannot be mapped to a host ID").
     Unmapped(u32),
+    /// A host id outside the maps ("host ID %d cannot be mapped to a container ID").
+    HostUnmapped(u32),
     /// A malformed line of a subordinate id file.
     BadLine(String),
 }
@@ -44,7 +47,10 @@ impl std::fmt::Display for IdMapError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             IdMapError::Unmapped(id) => {
-                write!(f, "Container ID {id} cannot be mapped to a host ID")
+                write!(f, "container ID {id} cannot be mapped to a host ID")
+            }
+            IdMapError::HostUnmapped(id) => {
+                write!(f, "host ID {id} cannot be mapped to a container ID")
             }
             IdMapError::BadLine(l) => write!(f, "cannot parse subuid/gid information: {l:?}"),
         }
@@ -92,21 +98,25 @@ pub fn ranges_for(entries: &[SubIdRange], user: &str, uid: u32) -> Vec<IdMap> {
     out
 }
 
-/// The start of the first free 65536-id range at or above 100000 that overlaps no entry
-/// (moby's findNextRangeStart for the `dockremap` user it creates).
+/// moby's findNextRangeStart, for the `dockremap` user it creates: from 100000, one pass
+/// over the entries sorted by start, moving past each entry moby's wouldOverlap sees (one
+/// that holds either end of the candidate, ends included). As moby's, it misses an entry
+/// lying wholly inside the candidate range: the result may overlap it (dockerd 28 picks the
+/// same range; the differential in berth-tests' userns.rs checks that).
 pub fn next_free_range(entries: &[SubIdRange], size: u32) -> u32 {
+    let mut sorted: Vec<(u64, u64)> = entries
+        .iter()
+        .map(|e| (u64::from(e.start), u64::from(e.count)))
+        .collect();
+    sorted.sort_by_key(|r| r.0);
     let mut start: u64 = 100_000;
-    loop {
-        let end = start + u64::from(size);
-        let clash = entries.iter().find(|e| {
-            let (s, t) = (u64::from(e.start), u64::from(e.start) + u64::from(e.count));
-            s < end && start < t
-        });
-        match clash {
-            Some(e) => start = u64::from(e.start) + u64::from(e.count),
-            None => return start.min(u64::from(u32::MAX - size)) as u32,
+    for (s, len) in sorted {
+        let (low, high) = (start, start + u64::from(size));
+        if (low >= s && low <= s + len) || (high <= s + len && high >= s) {
+            start = s + len;
         }
     }
+    start.min(u64::from(u32::MAX - size)) as u32
 }
 
 fn to_host(maps: &[IdMap], id: u32) -> Option<u32> {
@@ -140,13 +150,13 @@ impl IdMappings {
         ))
     }
 
-    /// A host uid/gid pair as the container sees it; ids outside the ranges (files the
-    /// daemon made as the host's root) are kept as they are.
-    pub fn to_container(&self, uid: u32, gid: u32) -> (u32, u32) {
-        (
-            to_container(&self.uids, uid).unwrap_or(uid),
-            to_container(&self.gids, gid).unwrap_or(gid),
-        )
+    /// A host uid/gid pair as the container sees it; an id outside the ranges is an error
+    /// (moby's IdentityMapping.ToContainer).
+    pub fn to_container(&self, uid: u32, gid: u32) -> Result<(u32, u32), IdMapError> {
+        Ok((
+            to_container(&self.uids, uid).ok_or(IdMapError::HostUnmapped(uid))?,
+            to_container(&self.gids, gid).ok_or(IdMapError::HostUnmapped(gid))?,
+        ))
     }
 
     /// The text of /proc/PID/uid_map (or gid_map) for these maps.
@@ -222,12 +232,17 @@ mod tests {
         assert_eq!(m.to_host(0, 65536), Err(IdMapError::Unmapped(65536)));
         assert_eq!(
             m.to_host(1010, 0).unwrap_err().to_string(),
-            "Container ID 1010 cannot be mapped to a host ID"
+            "container ID 1010 cannot be mapped to a host ID"
         );
-        assert_eq!(m.to_container(100999, 265535), (999, 65535));
-        assert_eq!(m.to_container(500009, 200000), (1009, 0));
-        // Outside every range (a file the daemon made as the host's root): unchanged.
-        assert_eq!(m.to_container(0, 0), (0, 0));
+        assert_eq!(m.to_container(100999, 265535), Ok((999, 65535)));
+        assert_eq!(m.to_container(500009, 200000), Ok((1009, 0)));
+        // Outside every range (the host's root): moby's error, uid first.
+        assert_eq!(m.to_container(0, 0), Err(IdMapError::HostUnmapped(0)));
+        assert_eq!(m.to_container(100000, 7), Err(IdMapError::HostUnmapped(7)));
+        assert_eq!(
+            m.to_container(99999, 200000).unwrap_err().to_string(),
+            "host ID 99999 cannot be mapped to a container ID"
+        );
         assert_eq!(
             IdMappings::proc_map(&m.uids),
             "0 100000 1000\n1000 500000 10\n"
@@ -239,7 +254,14 @@ mod tests {
         assert_eq!(next_free_range(&[], 65536), 100000);
         let e = parse_subid("a:100000:65536\nb:165536:65536\nc:400000:10\n").unwrap();
         assert_eq!(next_free_range(&e, 65536), 231072);
+        // Inside the candidate range: moby's check does not see it.
         let e = parse_subid("a:150000:10\n").unwrap();
-        assert_eq!(next_free_range(&e, 65536), 150010);
+        assert_eq!(next_free_range(&e, 65536), 100000);
+        // Holding the candidate's end: moved past.
+        let e = parse_subid("a:165000:1000\n").unwrap();
+        assert_eq!(next_free_range(&e, 65536), 166000);
+        // Sorted first: in file order `c` would be passed before `a` moves the start to it.
+        let e = parse_subid("c:300000:65536\na:100000:200000\n").unwrap();
+        assert_eq!(next_free_range(&e, 65536), 365536);
     }
 }

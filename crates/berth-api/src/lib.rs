@@ -9,5 +9,6 @@ pub mod idmap;
 pub mod models;
 pub mod pathstat;
 pub mod swarm;
+pub mod sysctl;
 pub mod tarfs;
 pub mod version;

@@ -506,7 +506,8 @@ pub struct HealthConfig {
     pub retries: i64,
 }
 
-/// A service mount (moby's `mount.Mount`): options kept as given.
+/// A service mount (moby's `mount.Mount`): the options are the container model's types
+/// (moby shares them), their unknown fields kept.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Mount {
@@ -521,11 +522,11 @@ pub struct Mount {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub consistency: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bind_options: Option<serde_json::Value>,
+    pub bind_options: Option<crate::models::BindOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume_options: Option<serde_json::Value>,
+    pub volume_options: Option<crate::models::VolumeOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tmpfs_options: Option<serde_json::Value>,
+    pub tmpfs_options: Option<crate::models::TmpfsOptions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

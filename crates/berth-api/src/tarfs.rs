@@ -30,6 +30,19 @@ pub struct TarWriter<W: Write> {
     entries: u64,
     /// A remapped daemon's maps: host owners are written as the container sees them.
     ids: Option<crate::idmap::IdMappings>,
+    /// Entries left out because their host owner is outside the maps (moby's
+    /// "Can't add file %s to tar: %s", which its daemon logs while the archive goes on).
+    skipped: Vec<String>,
+}
+
+/// Whose ids an entry's header carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// The file's, shifted back into the container's ids when there are maps.
+    Mapped,
+    /// The host's as they are: overlay whiteouts and `.wh.` entries, which the kernel made
+    /// (moby's archiver skips them when remapping).
+    Host,
 }
 
 fn header_for(md: &fs::Metadata, kind: tar::EntryType) -> tar::Header {
@@ -63,6 +76,7 @@ impl<W: Write> TarWriter<W> {
             markers,
             entries: 0,
             ids: None,
+            skipped: Vec::new(),
         }
     }
 
@@ -76,6 +90,12 @@ impl<W: Write> TarWriter<W> {
     /// How many entries were written so far.
     pub fn entries(&self) -> u64 {
         self.entries
+    }
+
+    /// The entries left out so far for an owner outside the maps, as moby's log lines
+    /// ("Can't add file PATH to tar: host ID N cannot be mapped to a container ID").
+    pub fn take_skipped(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.skipped)
     }
 
     /// Writes the end-of-archive blocks and returns the writer.
@@ -99,13 +119,31 @@ impl<W: Write> TarWriter<W> {
         self.tw.append(&h, &data[..])
     }
 
+    /// Writes one entry for the host file `host`; false when it was left out because its
+    /// owner cannot be shifted into the container's ids (moby writes the rest).
     fn put(
         &mut self,
         mut h: tar::Header,
+        (host, owner): (&Path, Owner),
         name: &[u8],
         link: Option<&[u8]>,
         data: impl Read,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
+        if let (Some(ids), Owner::Mapped) = (&self.ids, owner) {
+            let uid = u32::try_from(h.uid().unwrap_or(0)).unwrap_or(u32::MAX);
+            let gid = u32::try_from(h.gid().unwrap_or(0)).unwrap_or(u32::MAX);
+            match ids.to_container(uid, gid) {
+                Ok((u, g)) => {
+                    h.set_uid(u64::from(u));
+                    h.set_gid(u64::from(g));
+                }
+                Err(e) => {
+                    self.skipped
+                        .push(format!("Can't add file {} to tar: {e}", host.display()));
+                    return Ok(false);
+                }
+            }
+        }
         {
             let slot = &mut h.as_old_mut().name;
             if name.len() <= slot.len() {
@@ -113,13 +151,6 @@ impl<W: Write> TarWriter<W> {
             } else {
                 slot.copy_from_slice(&name[..100]);
             }
-        }
-        if let Some(ids) = &self.ids {
-            let uid = u32::try_from(h.uid().unwrap_or(0)).unwrap_or(0);
-            let gid = u32::try_from(h.gid().unwrap_or(0)).unwrap_or(0);
-            let (u, g) = ids.to_container(uid, gid);
-            h.set_uid(u64::from(u));
-            h.set_gid(u64::from(g));
         }
         if name.len() > 100 {
             self.long_field(b'L', name)?;
@@ -135,7 +166,8 @@ impl<W: Write> TarWriter<W> {
         }
         h.set_cksum();
         self.entries += 1;
-        self.tw.append(&h, data)
+        self.tw.append(&h, data)?;
+        Ok(true)
     }
 
     /// Archives `host` (not following it if it is a symlink) under the entry name `name`
@@ -150,17 +182,20 @@ impl<W: Write> TarWriter<W> {
                 if !n.ends_with(b"/") {
                     n.push(b'/');
                 }
-                self.put(
+                let written = self.put(
                     header_for(&md, tar::EntryType::Directory),
+                    (host, Owner::Mapped),
                     &n,
                     None,
                     io::empty(),
                 )?;
-                if self.markers == Markers::Whiteouts && is_opaque(host) {
+                // The opaque marker carries the directory's (shifted) owner, as moby's.
+                if written && self.markers == Markers::Whiteouts && is_opaque(host) {
                     let mut o = n.clone();
                     o.extend_from_slice(b".wh..wh..opq");
                     self.put(
                         header_for(&md, tar::EntryType::Regular),
+                        (host, Owner::Mapped),
                         &o,
                         None,
                         io::empty(),
@@ -177,26 +212,37 @@ impl<W: Write> TarWriter<W> {
             }
             return Ok(());
         }
+        // A name the kernel's whiteouts become, or given as such: the host's owner.
+        let base = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
+        let owner = if base.starts_with(b".wh.") {
+            Owner::Host
+        } else {
+            Owner::Mapped
+        };
         if ft.is_symlink() {
             let target = fs::read_link(host)?;
-            return self.put(
+            self.put(
                 header_for(&md, tar::EntryType::Symlink),
+                (host, owner),
                 name,
                 Some(target.as_os_str().as_bytes()),
                 io::empty(),
-            );
+            )?;
+            return Ok(());
         }
         if ft.is_file() {
-            if md.nlink() > 1 {
-                if let Some(first) = self.links.get(&(md.dev(), md.ino())).cloned() {
-                    return self.put(
-                        header_for(&md, tar::EntryType::Link),
-                        name,
-                        Some(&first),
-                        io::empty(),
-                    );
-                }
-                self.links.insert((md.dev(), md.ino()), name.to_vec());
+            let first = (md.nlink() > 1)
+                .then(|| self.links.get(&(md.dev(), md.ino())).cloned())
+                .flatten();
+            if let Some(first) = first {
+                self.put(
+                    header_for(&md, tar::EntryType::Link),
+                    (host, owner),
+                    name,
+                    Some(&first),
+                    io::empty(),
+                )?;
+                return Ok(());
             }
             let f = File::options()
                 .read(true)
@@ -206,7 +252,11 @@ impl<W: Write> TarWriter<W> {
             h.set_size(md.len());
             // A file that shrinks while archived must not desynchronise the stream.
             let data = f.take(md.len()).chain(io::repeat(0).take(md.len()));
-            return self.put(h, name, None, data.take(md.len()));
+            // Later links name the first one only when it is in the archive.
+            if self.put(h, (host, owner), name, None, data.take(md.len()))? && md.nlink() > 1 {
+                self.links.insert((md.dev(), md.ino()), name.to_vec());
+            }
+            return Ok(());
         }
         if ft.is_socket() {
             return Ok(());
@@ -222,7 +272,8 @@ impl<W: Write> TarWriter<W> {
             n.extend_from_slice(base);
             let mut h = header_for(&md, tar::EntryType::Regular);
             h.set_mode(0);
-            return self.put(h, &n, None, io::empty());
+            self.put(h, (host, Owner::Host), &n, None, io::empty())?;
+            return Ok(());
         }
         let kind = if ft.is_char_device() {
             tar::EntryType::Char
@@ -237,7 +288,9 @@ impl<W: Write> TarWriter<W> {
             h.set_device_major(libc::major(dev))?;
             h.set_device_minor(libc::minor(dev))?;
         }
-        self.put(h, name, None, io::empty())
+        let owner = if is_whiteout { Owner::Host } else { owner };
+        self.put(h, (host, owner), name, None, io::empty())?;
+        Ok(())
     }
 }
 

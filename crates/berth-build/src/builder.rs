@@ -11,12 +11,11 @@ use crate::ignore::Matcher;
 use crate::instructions::{self, CmdForm, CopySpec, HealthSpec, Instr, Instruction, Parsed};
 use crate::parser;
 use crate::shell;
-use berth_api::models::{ContainerConfig, ContainerCreateBody, Empty, HealthConfig};
+use berth_api::models::{ContainerConfig, ContainerCreateBody, Empty, HealthConfig, JsonMessage};
 use berth_engine::container::{AttachStream, WaitCondition};
 use berth_engine::Engine;
 use berth_image::ImageView;
 use berth_inroot::Root;
-use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,7 +74,7 @@ pub struct BuildOptions {
 }
 
 /// A message of the `/build` stream, as docker's JSON lines.
-pub type Out = mpsc::UnboundedSender<Value>;
+pub type Out = mpsc::UnboundedSender<JsonMessage>;
 
 fn short(id: &str) -> String {
     id.strip_prefix("sha256:")
@@ -205,7 +204,7 @@ impl Builder {
     }
 
     fn say(&self, s: impl Into<String>) {
-        let _ = self.out.send(json!({ "stream": s.into() }));
+        let _ = self.out.send(JsonMessage::stream(s));
     }
 
     /// A step's ` ---> id` line (none inside ONBUILD triggers: see `build_stage`).
@@ -355,6 +354,11 @@ impl Builder {
                 .await
                 .map_err(|e| BuildError::internal("tag task", e))?
                 .map_err(|e| BuildError::invalid(e.to_string()))?;
+            // moby's TagImage logs the `tag` image event (with the image's labels).
+            self.engine
+                .images
+                .event("tag", &last, &r.familiar_string())
+                .await;
             self.say(format!("Successfully tagged {}\n", r.familiar_string()));
         }
         Ok(last)
@@ -444,8 +448,8 @@ impl Builder {
             );
         while let Some(m) = rx.recv().await {
             match m {
-                Ok(v) => {
-                    let _ = self.out.send(v);
+                Ok(m) => {
+                    let _ = self.out.send(m);
                 }
                 Err(e) => {
                     let _ = pull.await;
@@ -546,7 +550,7 @@ impl Builder {
             created_by.to_string(),
             container_id.to_string(),
         );
-        let scratch = self.engine.cfg.data_root.join("builder").join("tmp");
+        let scratch = crate::scratch_root(&self.engine.cfg.data_root);
         tokio::task::spawn_blocking(move || {
             let empty;
             let upper = match upper {
@@ -603,7 +607,10 @@ impl Builder {
         self.say(format!(" ---> Running in {}\n", &cid[..12]));
         let id = self.commit(st, None, &cfg, &created_by, &cid).await?;
         if kept.is_none() {
-            self.say(format!("Removing intermediate container {}\n", &cid[..12]));
+            self.say(format!(
+                " ---> Removed intermediate container {}\n",
+                &cid[..12]
+            ));
         }
         self.say_id(&id);
         self.remember(key, &id);
@@ -944,11 +951,16 @@ impl Builder {
         };
         if remove {
             match engine.remove(&cid, true).await {
-                Ok(()) => self.say(format!("Removing intermediate container {}\n", short(&cid))),
+                // moby 28's wording (containerbackend.go RemoveAll); 20.10 printed
+                // "Removing intermediate container ID".
+                Ok(()) => self.say(format!(
+                    " ---> Removed intermediate container {}\n",
+                    short(&cid)
+                )),
                 Err(e) => {
                     tracing::warn!(id = %cid, error = %e, "removing a build container");
                     self.say(format!(
-                        "Error removing intermediate container {}: {e}\n",
+                        "Removing intermediate container {}: {e}\n",
                         short(&cid)
                     ));
                 }
@@ -1153,7 +1165,7 @@ impl Builder {
     /// A fresh directory under the builder's own scratch space (`builder/tmp` in the data
     /// root), removed when the guard drops.
     fn scratch_dir(&self, prefix: &str) -> Result<tempfile::TempDir> {
-        let scratch = self.engine.cfg.data_root.join("builder").join("tmp");
+        let scratch = crate::scratch_root(&self.engine.cfg.data_root);
         std::fs::create_dir_all(&scratch).map_err(|e| BuildError::internal("builder tmp", e))?;
         tempfile::Builder::new()
             .prefix(prefix)
@@ -1256,6 +1268,15 @@ impl Builder {
             ));
         }
         let (dest2, matcher2) = (dest.to_string(), matcher.cloned());
+        // A userns-remap daemon's layers hold host ids in its range (moby's builder chowns
+        // through the daemon's IdentityMapping); the commit shifts them back.
+        let id_map = self.engine.cfg.id_map.clone();
+        let owner = match &id_map {
+            Some(ids) => ids
+                .to_host(owner.0, owner.1)
+                .map_err(|e| BuildError::invalid(e.to_string()))?,
+            None => owner,
+        };
         let placed = tokio::task::spawn_blocking(move || -> Result<PathBuf> {
             let image_root =
                 Root::at(merged.root()).map_err(|e| BuildError::internal("opening the image", e))?;
@@ -1263,7 +1284,7 @@ impl Builder {
             let mut plain = Vec::new();
             for s in sources {
                 if add && copy::is_archive(&src_root, &s) {
-                    p.extract(&src_root, &s, &dest2)?;
+                    p.extract(&src_root, &s, &dest2, id_map.clone())?;
                 } else {
                     plain.push(s);
                 }

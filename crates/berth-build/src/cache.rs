@@ -230,7 +230,8 @@ pub fn prune(
             break;
         }
         for id in &removable {
-            match store.remove(id, false, &|_| Vec::new()) {
+            // Only the planned images: a parent still recorded as cache stays.
+            match store.remove(id, false, false, &|_| Vec::new()) {
                 Ok(_) => reclaimed += size_of.get(id).copied().unwrap_or(0),
                 Err(e) => tracing::debug!(image = %id, error = %e, "build cache image kept"),
             }

@@ -644,8 +644,15 @@ impl Placement<'_> {
     }
 
     /// ADD of a local archive: extracts it into the directory `dest` with the hardened
-    /// writer (the archive's own ownership and modes, as Docker's).
-    pub fn extract(&self, src_root: &Root, src: &Source, dest: &str) -> Result<()> {
+    /// writer (the archive's own ownership and modes, as Docker's; shifted into a
+    /// `userns-remap` daemon's range by `id_map`, as moby's archiver with its IDMapping).
+    pub fn extract(
+        &self,
+        src_root: &Root,
+        src: &Source,
+        dest: &str,
+        id_map: Option<berth_api::idmap::IdMappings>,
+    ) -> Result<()> {
         let (dest_res, _) = self.destination(&ignore::clean(dest))?;
         let dir = self.mkdir_all(&dest_res)?;
         let r = open_source(src_root, src)?;
@@ -660,7 +667,11 @@ impl Placement<'_> {
         } else {
             Box::new(r)
         };
-        berth_image::unpack_into(reader, dir, &UnpackOptions::default())
+        let opts = UnpackOptions {
+            id_map,
+            ..Default::default()
+        };
+        berth_image::unpack_into(reader, dir, &opts)
             .map_err(|e| BuildError::invalid(format!("ADD failed: extracting {}: {e}", src.rel)))?;
         Ok(())
     }
@@ -962,7 +973,7 @@ mod tests {
             owner: (0, 0),
             chmod: None,
         };
-        p.extract(&r, &s[0], "/extracted/").unwrap();
+        p.extract(&r, &s[0], "/extracted/", None).unwrap();
         assert_eq!(
             fs::read_to_string(up.path().join("extracted/inner/x.txt")).unwrap(),
             "tar"

@@ -11,6 +11,12 @@ pub mod secrets;
 pub mod shell;
 
 pub use error::{BuildError, Result};
+
+/// The builder's scratch space in the data root (`builder/tmp`): contexts being unpacked,
+/// COPY/ADD views, downloads, RUN mount stubs. The builder owns it; the daemon asks here.
+pub fn scratch_root(data_root: &std::path::Path) -> std::path::PathBuf {
+    data_root.join("builder").join("tmp")
+}
 #[cfg(feature = "engine")]
 pub mod builder;
 #[cfg(feature = "engine")]

@@ -359,6 +359,9 @@ mod engine {
         pub workdir: &'a str,
         /// For each mount, the root of its `from=` stage or image (mounted by the caller).
         pub from_roots: &'a [Option<PathBuf>],
+        /// A `userns-remap` daemon's maps: a new cache mount's uid/gid are the container's,
+        /// owned on the host by their shifted ids (BuildKit chowns through its IdentityMapping).
+        pub id_map: Option<&'a berth_api::idmap::IdMappings>,
     }
 
     /// The host path of a bind mount's source inside `root`, refusing an escape: symlinks
@@ -419,7 +422,7 @@ mod engine {
 
     pub async fn prepare(mounts: &[RunMount], src: &Sources<'_>) -> Result<Active> {
         let mut a = Active::default();
-        let scratch = src.data_root.join("builder/tmp");
+        let scratch = crate::scratch_root(src.data_root);
         std::fs::create_dir_all(&scratch).map_err(io("builder tmp"))?;
         let temp = |prefix: &str| {
             tempfile::Builder::new()
@@ -500,12 +503,15 @@ mod engine {
                         let mode = m.mode.unwrap_or(0o755);
                         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
                             .map_err(io("cache mount mode"))?;
-                        std::os::unix::fs::chown(
-                            &dir,
-                            Some(m.uid.unwrap_or(0)),
-                            Some(m.gid.unwrap_or(0)),
-                        )
-                        .map_err(io("cache mount owner"))?;
+                        let (uid, gid) = (m.uid.unwrap_or(0), m.gid.unwrap_or(0));
+                        let (uid, gid) = match src.id_map {
+                            Some(ids) => ids
+                                .to_host(uid, gid)
+                                .map_err(|e| BuildError::invalid(e.to_string()))?,
+                            None => (uid, gid),
+                        };
+                        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                            .map_err(io("cache mount owner"))?;
                     }
                     a.mounts.push(bind(&dir, m.readonly));
                 }

@@ -57,6 +57,15 @@ pub enum Body<'a> {
     Stream(&'a mut dyn Read, &'a str),
 }
 
+impl Body<'static> {
+    /// A typed API body as JSON (its fields in the type's order).
+    pub fn typed<T: serde::Serialize>(body: &T) -> std::result::Result<Self, ClientError> {
+        serde_json::to_value(body)
+            .map(Body::Json)
+            .map_err(|e| ClientError::Protocol(format!("encoding the request body: {e}")))
+    }
+}
+
 #[derive(Clone)]
 pub struct Client {
     transport: Arc<Transport>,

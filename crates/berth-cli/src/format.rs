@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use gotmpl::{Template, Value, ValueFunc};
+pub use gotmpl::Value;
+use gotmpl::{Template, ValueFunc};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -18,6 +19,10 @@ fn err(e: impl std::fmt::Display) -> gotmpl::TemplateError {
 /// gotmpl Value -> serde_json, for the `json` function.
 pub fn to_json(v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
+    // A Go nil pointer, slice or map marshals as null.
+    if go_types::nil_of(v).is_some() {
+        return J::Null;
+    }
     match v {
         Value::Nil => J::Null,
         Value::Bool(b) => J::Bool(*b),
@@ -39,6 +44,8 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         _ => J::Null,
     }
 }
+
+mod operands;
 
 /// The field order of the API objects an `inspect` template runs on. gotmpl's maps are
 /// sorted (Go's map order), but docker's `{{json .IPAM.Config}}` marshals Go structs in
@@ -74,6 +81,13 @@ mod field_order {
         NOTES.with(|n| n.borrow_mut().insert(addr, (Arc::downgrade(m), keys)));
     }
 
+    /// Notes `keys` as the keys `m`'s JSON has, in this order, whatever they look like
+    /// (a typed struct: the fields added for printing stay out of its JSON).
+    pub fn note_always(m: &Arc<Fields>, keys: Vec<Arc<str>>) {
+        let addr = Arc::as_ptr(m) as usize;
+        NOTES.with(|n| n.borrow_mut().insert(addr, (Arc::downgrade(m), keys)));
+    }
+
     /// The noted order of `m`, if any.
     pub fn of(m: &Arc<Fields>) -> Option<Vec<Arc<str>>> {
         let addr = Arc::as_ptr(m) as usize;
@@ -89,6 +103,420 @@ mod field_order {
     /// Forgets every note.
     pub fn clear() {
         NOTES.with(|n| n.borrow_mut().clear());
+    }
+}
+
+/// The Go types behind `inspect` results, where a JSON null or a missing key prints
+/// otherwise than gotmpl's `<no value>`. The docker CLI runs an inspect template on the
+/// typed response first (its template inspector falls back to the raw JSON map only when
+/// that fails), so a null or omitted field prints as its Go zero value: a nil pointer
+/// `<nil>`, a nil slice `[]`, a nil map `map[]`, an omitted string "" (and is false in
+/// `if`); `json` still marshals nil pointers, slices and maps as `null`, and omitted
+/// (`omitempty`) fields stay out of a struct's JSON. Only the fields that are null or
+/// omitted in practice are described; every other value is taken as the JSON has it.
+mod go_types {
+    use super::Value;
+    use std::cell::RefCell;
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::{Arc, Weak};
+
+    /// A Go type, as much of it as printing needs.
+    #[derive(Clone, Copy)]
+    pub enum Ty {
+        /// Taken as the JSON has it.
+        Any,
+        Str,
+        Bool,
+        /// A pointer (to a struct when present).
+        Ptr(&'static Ty),
+        Slice,
+        Map,
+        /// A map whose values are of this type.
+        MapOf(&'static Ty),
+        Struct(&'static [(&'static str, Ty)]),
+    }
+
+    type Fields = BTreeMap<Arc<str>, Value>;
+
+    /// What a value made by [`typed`] stands for.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Nil {
+        /// A nil pointer: an empty map here, printed `<nil>` (see `wrap_prints`).
+        Pointer,
+        /// A nil slice or map: an empty list or map, marshalled as `null`.
+        Collection,
+    }
+
+    thread_local! {
+        static NILS: RefCell<HashMap<usize, (Nil, Weak<Fields>)>> = RefCell::new(HashMap::new());
+        static NIL_LISTS: RefCell<HashMap<usize, Weak<[Value]>>> = RefCell::new(HashMap::new());
+    }
+
+    fn nil_map(kind: Nil) -> Value {
+        let m: Arc<Fields> = Arc::new(BTreeMap::new());
+        let addr = Arc::as_ptr(&m) as usize;
+        NILS.with(|n| n.borrow_mut().insert(addr, (kind, Arc::downgrade(&m))));
+        Value::Map(m)
+    }
+
+    fn nil_list() -> Value {
+        let l: Arc<[Value]> = Arc::from(Vec::<Value>::new());
+        let addr = Arc::as_ptr(&l) as *const Value as usize;
+        NIL_LISTS.with(|n| n.borrow_mut().insert(addr, Arc::downgrade(&l)));
+        Value::List(l)
+    }
+
+    /// What `v` stands for when [`typed`] made it for a Go nil.
+    pub fn nil_of(v: &Value) -> Option<Nil> {
+        match v {
+            Value::Map(m) => {
+                let addr = Arc::as_ptr(m) as usize;
+                NILS.with(|n| {
+                    n.borrow()
+                        .get(&addr)
+                        .and_then(|(k, w)| w.upgrade().filter(|a| Arc::ptr_eq(a, m)).map(|_| *k))
+                })
+            }
+            Value::List(l) => {
+                let addr = Arc::as_ptr(l) as *const Value as usize;
+                NIL_LISTS.with(|n| {
+                    n.borrow()
+                        .get(&addr)
+                        .and_then(|w| w.upgrade())
+                        .filter(|a| Arc::ptr_eq(a, l))
+                        .map(|_| Nil::Collection)
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Forgets every nil made so far.
+    pub fn clear() {
+        NILS.with(|n| n.borrow_mut().clear());
+        NIL_LISTS.with(|n| n.borrow_mut().clear());
+    }
+
+    /// `v` (None: the key is missing) as a value of type `ty`; `conv` converts what the
+    /// types do not describe.
+    pub fn typed(
+        v: Option<&serde_json::Value>,
+        ty: Ty,
+        conv: &dyn Fn(&serde_json::Value) -> Value,
+    ) -> Value {
+        use serde_json::Value as J;
+        let v = v.filter(|v| !v.is_null());
+        match (ty, v) {
+            (Ty::Any, None) => Value::Nil,
+            (Ty::Any, Some(v)) => conv(v),
+            (Ty::Str, None) => Value::String("".into()),
+            (Ty::Bool, None) => Value::Bool(false),
+            (Ty::Str | Ty::Bool, Some(v)) => conv(v),
+            (Ty::Ptr(_), None) => nil_map(Nil::Pointer),
+            // A struct value the daemon left out: its fields' zero values.
+            (Ty::Struct(_), None) => typed(Some(&J::Object(Default::default())), ty, conv),
+            (Ty::Ptr(inner), Some(v)) => typed(Some(v), *inner, conv),
+            (Ty::Slice, None) => nil_list(),
+            (Ty::Map | Ty::MapOf(_), None) => nil_map(Nil::Collection),
+            (Ty::MapOf(elem), Some(J::Object(o))) => Value::Map(Arc::new(
+                o.iter()
+                    .map(|(k, v)| (Arc::<str>::from(k.as_str()), typed(Some(v), *elem, conv)))
+                    .collect(),
+            )),
+            (Ty::Struct(fields), Some(J::Object(o))) => {
+                let mut m: Fields = o
+                    .iter()
+                    .map(|(k, v)| {
+                        let val = match fields.iter().find(|(n, _)| *n == k.as_str()) {
+                            Some((_, t)) => typed(Some(v), *t, conv),
+                            None => conv(v),
+                        };
+                        (Arc::<str>::from(k.as_str()), val)
+                    })
+                    .collect();
+                for (name, t) in fields.iter().filter(|(n, _)| !o.contains_key(*n)) {
+                    m.insert(Arc::from(*name), typed(None, *t, conv));
+                }
+                let m = Arc::new(m);
+                // The JSON of the struct keeps the daemon's fields only (omitempty).
+                super::field_order::note_always(
+                    &m,
+                    o.keys().map(|k| Arc::<str>::from(k.as_str())).collect(),
+                );
+                Value::Map(m)
+            }
+            (Ty::Struct(_) | Ty::Slice | Ty::Map | Ty::MapOf(_), Some(v)) => conv(v),
+        }
+    }
+
+    use Ty::*;
+
+    const PTR: Ty = Ptr(&Any);
+
+    const HEALTHCHECK: Ty = Struct(&[("Test", Slice)]);
+
+    /// container.Config (and the image config, which has its fields).
+    pub const CONFIG: Ty = Struct(&[
+        ("Domainname", Str),
+        ("ExposedPorts", Map),
+        ("Env", Slice),
+        ("Cmd", Slice),
+        ("Healthcheck", Ptr(&HEALTHCHECK)),
+        ("ArgsEscaped", Bool),
+        ("Volumes", Map),
+        ("WorkingDir", Str),
+        ("Entrypoint", Slice),
+        ("NetworkDisabled", Bool),
+        ("MacAddress", Str),
+        ("OnBuild", Slice),
+        ("Labels", Map),
+        ("StopSignal", Str),
+        ("StopTimeout", PTR),
+        ("Shell", Slice),
+    ]);
+
+    const LOG_CONFIG: Ty = Struct(&[("Config", Map)]);
+
+    const HOST_CONFIG: Ty = Struct(&[
+        ("Binds", Slice),
+        ("LogConfig", LOG_CONFIG),
+        ("PortBindings", MapOf(&Slice)),
+        ("VolumesFrom", Slice),
+        ("Annotations", Map),
+        ("CapAdd", Slice),
+        ("CapDrop", Slice),
+        ("Dns", Slice),
+        ("DnsOptions", Slice),
+        ("DnsSearch", Slice),
+        ("ExtraHosts", Slice),
+        ("GroupAdd", Slice),
+        ("Links", Slice),
+        ("SecurityOpt", Slice),
+        ("StorageOpt", Map),
+        ("Tmpfs", Map),
+        ("Sysctls", Map),
+        ("BlkioWeightDevice", Slice),
+        ("BlkioDeviceReadBps", Slice),
+        ("BlkioDeviceWriteBps", Slice),
+        ("BlkioDeviceReadIOps", Slice),
+        ("BlkioDeviceWriteIOps", Slice),
+        ("Devices", Slice),
+        ("DeviceCgroupRules", Slice),
+        ("DeviceRequests", Slice),
+        ("MemorySwappiness", PTR),
+        ("OomKillDisable", PTR),
+        ("PidsLimit", PTR),
+        ("Ulimits", Slice),
+        ("Mounts", Slice),
+        ("MaskedPaths", Slice),
+        ("ReadonlyPaths", Slice),
+        ("Init", PTR),
+    ]);
+
+    const ENDPOINT: Ty = Struct(&[
+        ("IPAMConfig", PTR),
+        ("Links", Slice),
+        ("Aliases", Slice),
+        ("DriverOpts", Map),
+        ("DNSNames", Slice),
+    ]);
+
+    const NETWORK_SETTINGS: Ty = Struct(&[
+        ("Ports", MapOf(&Slice)),
+        ("SecondaryIPAddresses", Slice),
+        ("SecondaryIPv6Addresses", Slice),
+        ("Networks", MapOf(&Ptr(&ENDPOINT))),
+    ]);
+
+    const STATE: Ty = Struct(&[("Health", PTR)]);
+
+    const GRAPH_DRIVER: Ty = Struct(&[("Data", Map)]);
+
+    /// container.InspectResponse.
+    pub const CONTAINER: Ty = Struct(&[
+        ("Args", Slice),
+        ("State", Ptr(&STATE)),
+        ("Node", PTR),
+        ("ExecIDs", Slice),
+        ("HostConfig", Ptr(&HOST_CONFIG)),
+        ("GraphDriver", GRAPH_DRIVER),
+        ("SizeRw", PTR),
+        ("SizeRootFs", PTR),
+        ("Mounts", Slice),
+        ("Config", Ptr(&CONFIG)),
+        ("NetworkSettings", Ptr(&NETWORK_SETTINGS)),
+        ("ImageManifestDescriptor", PTR),
+    ]);
+
+    /// image.InspectResponse.
+    pub const IMAGE: Ty = Struct(&[
+        ("RepoTags", Slice),
+        ("RepoDigests", Slice),
+        ("Config", Ptr(&CONFIG)),
+        ("Variant", Str),
+        ("OsVersion", Str),
+        ("GraphDriver", GRAPH_DRIVER),
+        ("RootFS", Struct(&[("Layers", Slice)])),
+        ("Descriptor", PTR),
+        ("Manifests", Slice),
+    ]);
+
+    /// network.Inspect.
+    pub const NETWORK: Ty = Struct(&[
+        ("IPAM", Struct(&[("Options", Map), ("Config", Slice)])),
+        ("Containers", Map),
+        ("Options", Map),
+        ("Labels", Map),
+        ("Peers", Slice),
+        ("Services", Map),
+    ]);
+
+    /// volume.Volume.
+    pub const VOLUME: Ty = Struct(&[
+        ("Labels", Map),
+        ("Options", Map),
+        ("Status", Map),
+        ("UsageData", PTR),
+        ("ClusterVolume", PTR),
+    ]);
+
+    /// The type of an inspect result, told by its fields (`docker inspect` mixes kinds).
+    pub fn of(v: &serde_json::Value) -> Ty {
+        let has = |k: &str| v.get(k).is_some();
+        if has("State") && has("HostConfig") {
+            CONTAINER
+        } else if has("RootFS") {
+            IMAGE
+        } else if has("IPAM") {
+            NETWORK
+        } else if has("Mountpoint") {
+            VOLUME
+        } else {
+            Any
+        }
+    }
+}
+
+/// Maps that stand for Go values other than maps: structs, which fmt prints as `{v1 v2}`
+/// in field order (a map prints `map[k:v]`), and values with their own `MarshalJSON`
+/// (compose's ps row: a sorted map, HTML-escaped by json.Marshal), whose JSON text is
+/// kept. Notes are per thread, weak, and last until [`forget_go_values`].
+mod go_values {
+    use super::Value;
+    use std::cell::RefCell;
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::{Arc, Weak};
+
+    type Fields = BTreeMap<Arc<str>, Value>;
+
+    thread_local! {
+        static STRUCTS: RefCell<HashMap<usize, Weak<Fields>>> = RefCell::new(HashMap::new());
+        static MARSHALED: RefCell<HashMap<usize, (Weak<Fields>, String)>> =
+            RefCell::new(HashMap::new());
+    }
+
+    pub fn mark_struct(m: &Arc<Fields>) {
+        let addr = Arc::as_ptr(m) as usize;
+        STRUCTS.with(|n| n.borrow_mut().insert(addr, Arc::downgrade(m)));
+    }
+
+    pub fn is_struct(m: &Arc<Fields>) -> bool {
+        let addr = Arc::as_ptr(m) as usize;
+        STRUCTS.with(|n| {
+            n.borrow()
+                .get(&addr)
+                .and_then(|w| w.upgrade())
+                .is_some_and(|a| Arc::ptr_eq(&a, m))
+        })
+    }
+
+    pub fn set_json(m: &Arc<Fields>, json: String) {
+        let addr = Arc::as_ptr(m) as usize;
+        MARSHALED.with(|n| n.borrow_mut().insert(addr, (Arc::downgrade(m), json)));
+    }
+
+    pub fn json_of(m: &Arc<Fields>) -> Option<String> {
+        let addr = Arc::as_ptr(m) as usize;
+        MARSHALED.with(|n| {
+            n.borrow()
+                .get(&addr)
+                .and_then(|(w, j)| w.upgrade().filter(|a| Arc::ptr_eq(a, m)).map(|_| j.clone()))
+        })
+    }
+
+    pub fn clear() {
+        STRUCTS.with(|n| n.borrow_mut().clear());
+        MARSHALED.with(|n| n.borrow_mut().clear());
+    }
+}
+
+/// A Go struct value: its fields in declaration order. A template prints it as fmt does
+/// (`{127.0.0.1 80 8080 tcp}`, through [`render_list_go`]) and `json` marshals its fields
+/// in that order.
+pub fn go_struct(fields: &[(&str, Value)]) -> Value {
+    let m: Arc<std::collections::BTreeMap<Arc<str>, Value>> = Arc::new(
+        fields
+            .iter()
+            .map(|(k, v)| (Arc::<str>::from(*k), v.clone()))
+            .collect(),
+    );
+    field_order::note_always(
+        &m,
+        fields.iter().map(|(k, _)| Arc::<str>::from(*k)).collect(),
+    );
+    go_values::mark_struct(&m);
+    Value::Map(m)
+}
+
+/// `v` (a map) with its own JSON text: the template's `json` function prints `json` for it,
+/// as Go's encoder calls a value's MarshalJSON.
+pub fn with_json(v: Value, json: String) -> Value {
+    if let Value::Map(m) = &v {
+        go_values::set_json(m, json);
+    }
+    v
+}
+
+/// Forgets the notes [`go_struct`] and [`with_json`] took (and the field orders).
+pub fn forget_go_values() {
+    go_values::clear();
+    field_order::clear();
+}
+
+/// fmt's `%v` of a value holding Go structs: a struct `{v1 v2}` in field order, a map
+/// `map[k:v]`, a slice `[a b]`.
+fn go_sprint(v: &Value) -> String {
+    match v {
+        Value::Map(m) if go_values::is_struct(m) => {
+            let keys = field_order::of(m).unwrap_or_else(|| m.keys().cloned().collect());
+            let parts: Vec<String> = keys
+                .iter()
+                .filter_map(|k| m.get(k))
+                .map(go_sprint)
+                .collect();
+            format!("{{{}}}", parts.join(" "))
+        }
+        Value::Map(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", go_sprint(v)))
+                .collect();
+            format!("map[{}]", parts.join(" "))
+        }
+        Value::List(l) => {
+            let parts: Vec<String> = l.iter().map(go_sprint).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// True when `v` is or holds a [`go_struct`].
+fn holds_struct(v: &Value) -> bool {
+    match v {
+        Value::Map(m) => go_values::is_struct(m) || m.values().any(holds_struct),
+        Value::List(l) => l.iter().any(holds_struct),
+        _ => false,
     }
 }
 
@@ -113,10 +541,91 @@ fn from_api_json(v: &serde_json::Value) -> Value {
 
 /// Runs `t` on an API object (an inspect result) as docker's CLI does on its Go struct:
 /// `{{json .X}}` of a struct keeps the daemon's field order.
+///
+/// The object is typed as the docker CLI's Go struct where that changes what prints (see
+/// [`go_types`]); with a template from [`parse_inspect`], a nil pointer prints `<nil>`.
 pub fn execute_api(t: &Template, v: &serde_json::Value) -> Result<String, FormatError> {
-    let r = execute(t, &from_api_json(v));
+    let typed = go_types::typed(Some(v), go_types::of(v), &from_api_json);
+    let r = execute(t, &typed);
+    drop(typed);
     field_order::clear();
+    go_types::clear();
     r
+}
+
+/// The function [`parse_inspect`] ends every printing action with: a Go nil pointer (see
+/// [`go_types`]) prints as fmt prints it, `<nil>`; anything else passes through.
+const GO_PRINT: &str = "__go_print";
+
+fn go_print(a: &[Value]) -> gotmpl::Result<Value> {
+    let v = a.last().cloned().unwrap_or(Value::Nil);
+    Ok(match go_types::nil_of(&v) {
+        Some(go_types::Nil::Pointer) => Value::String("<nil>".into()),
+        _ if holds_struct(&v) => Value::String(go_sprint(&v).into()),
+        _ => v,
+    })
+}
+
+/// Ends every printing action of `list` (those that declare no variable), at any depth,
+/// with `| __go_print`.
+fn wrap_prints(list: &mut gotmpl::parse::ListNode) {
+    use gotmpl::parse::{CommandNode, Expr, Node};
+    for node in &mut list.nodes {
+        match node {
+            Node::Action(a) if a.pipe.decl.is_empty() => {
+                let pos = a.pipe.pos;
+                a.pipe.commands.push(CommandNode {
+                    pos,
+                    args: vec![Expr::Identifier(pos, GO_PRINT.into())],
+                });
+            }
+            Node::If(b) | Node::Range(b) | Node::With(b) => {
+                wrap_prints(&mut b.body);
+                if let Some(e) = &mut b.else_body {
+                    wrap_prints(e);
+                }
+            }
+            Node::List(l) => wrap_prints(l),
+            _ => {}
+        }
+    }
+}
+
+/// Parses an `inspect` template: as [`parse`] (the same errors), then runs as the same
+/// template with every printing action ending in [`GO_PRINT`], so that a nil pointer of the
+/// typed object prints `<nil>` while staying false in `if`. gotmpl keeps a template's own
+/// tree private: the wrapped tree is defined as template "" and run by `{{template "" .}}`.
+pub fn parse_inspect(src: &str) -> Result<Template, FormatError> {
+    parse_wrapped(src, gotmpl::MissingKey::Invalid)
+}
+
+/// [`parse_inspect`] with the missing-key mode `mk`.
+fn parse_wrapped(src: &str, mk: gotmpl::MissingKey) -> Result<Template, FormatError> {
+    let plain = parse_with(src, false, mk)?;
+    let src = rewrite_methods(src);
+    let parsed = gotmpl::parse::Parser::new(&src, "{{", "}}").and_then(|p| p.parse());
+    let Ok((mut tree, defines)) = parsed else {
+        return Ok(plain);
+    };
+    wrap_prints(&mut tree);
+    let funcs: gotmpl::FuncMap = docker_funcs(false)
+        .into_iter()
+        .map(|(k, f)| (k.to_string(), f))
+        .collect();
+    let Ok(mut t) = Template::new("")
+        .missing_key(mk)
+        .funcs(funcs)
+        .parse("{{template \"\" .}}")
+    else {
+        return Ok(plain);
+    };
+    t = t.add_parse_tree("", tree);
+    for d in defines {
+        let mut body = d.body;
+        wrap_prints(&mut body);
+        t = t.add_parse_tree(&d.name, body);
+    }
+    Ok(t)
 }
 
 /// serde_json -> gotmpl Value.
@@ -181,6 +690,11 @@ fn need(args: &[Value], n: usize, name: &str) -> gotmpl::Result<()> {
 /// The template's `json` function: docker's encoder does not escape HTML characters
 /// (`{{json "a>b"}}` prints `"a>b"`, with docker 20.10 and 28 alike).
 pub fn json_string(v: &Value) -> String {
+    if let Value::Map(m) = v {
+        if let Some(j) = go_values::json_of(m) {
+            return j;
+        }
+    }
     serde_json::to_string(&to_json(v)).unwrap_or_default()
 }
 
@@ -235,6 +749,7 @@ fn docker_funcs(header: bool) -> Vec<(&'static str, ValueFunc)> {
             }),
         ),
         ("index", func(docker_index)),
+        (GO_PRINT, func(go_print)),
         (
             "split",
             func(|a: &[Value]| {
@@ -390,11 +905,16 @@ fn parse_with(src: &str, header: bool, mk: gotmpl::MissingKey) -> Result<Templat
         .into_iter()
         .map(|(k, f)| (k.to_string(), f))
         .collect();
-    Template::new("")
+    let t = Template::new("")
         .missing_key(mk)
         .funcs(funcs)
         .parse(&rewrite_methods(src))
-        .map_err(|e| FormatError(format!("template parsing error: {e}")))
+        .map_err(|e| FormatError(format!("template parsing error: {e}")))?;
+    // Go's parser also wants operands apart (`{{json.}}` is an error), gotmpl's does not.
+    if let Some(e) = operands::check("", src) {
+        return Err(FormatError(format!("template parsing error: {e}")));
+    }
+    Ok(t)
 }
 
 pub fn execute(t: &Template, v: &Value) -> Result<String, FormatError> {
@@ -410,6 +930,31 @@ pub fn render_list(
     default_table: &str,
     headers: &[(&str, &str)],
     rows: &[Value],
+) -> Result<(), FormatError> {
+    render_list_with(out, format, default_table, headers, rows, false)
+}
+
+/// [`render_list`] for rows holding [`go_struct`] values: every printing action prints
+/// them as Go's fmt does. Forgets the rows' notes ([`forget_go_values`]) when done.
+pub fn render_list_go(
+    out: &mut dyn Write,
+    format: &str,
+    default_table: &str,
+    headers: &[(&str, &str)],
+    rows: &[Value],
+) -> Result<(), FormatError> {
+    let r = render_list_with(out, format, default_table, headers, rows, true);
+    forget_go_values();
+    r
+}
+
+fn render_list_with(
+    out: &mut dyn Write,
+    format: &str,
+    default_table: &str,
+    headers: &[(&str, &str)],
+    rows: &[Value],
+    go_values: bool,
 ) -> Result<(), FormatError> {
     let format = if format.is_empty() || format == "table" {
         default_table.to_string()
@@ -430,7 +975,11 @@ pub fn render_list(
         .replace("\\n", "\n");
     // Docker renders list rows from Go structs: an unknown field is an error, not
     // "<no value>" as with inspect's maps.
-    let t = parse_with(&body, false, gotmpl::MissingKey::Error)?;
+    let t = if go_values {
+        parse_wrapped(&body, gotmpl::MissingKey::Error)?
+    } else {
+        parse_with(&body, false, gotmpl::MissingKey::Error)?
+    };
     let mut buf = String::new();
     if is_table {
         let ht = parse(&body, true)?;
@@ -543,6 +1092,76 @@ mod tests {
         assert_eq!(
             run("{{json .IPAM.Config}}", v),
             r#"[{"Gateway":"10.1.0.1","Subnet":"10.1.0.0/24"}]"#
+        );
+    }
+
+    #[test]
+    fn inspect_nulls_print_as_the_docker_clis_typed_structs() {
+        let c = json!({
+            "Id": "abc",
+            "State": {"Status": "running"},
+            "HostConfig": {"Binds": null, "PidsLimit": null, "Dns": []},
+            "Config": {"Volumes": null, "Cmd": ["sh"], "Labels": {}},
+            "NetworkSettings": {"Networks": {"bridge": {"IPAMConfig": null, "Aliases": null}}},
+        });
+        let run_api = |src: &str| {
+            let t = parse_inspect(src).map_err(|e| e.0).expect("template");
+            execute_api(&t, &c).map_err(|e| e.0).expect("run")
+        };
+        // A nil pointer: <nil>, false, null; absent or null alike.
+        assert_eq!(
+            run_api("{{.State.Health}} {{.HostConfig.PidsLimit}} {{.NetworkSettings.Networks.bridge.IPAMConfig}}"),
+            "<nil> <nil> <nil>"
+        );
+        assert_eq!(
+            run_api("{{if .State.Health}}y{{else}}n{{end}} {{with .HostConfig.PidsLimit}}y{{end}}"),
+            "n "
+        );
+        assert_eq!(
+            run_api("{{json .State.Health}} {{json .HostConfig.PidsLimit}}"),
+            "null null"
+        );
+        // Nil slices and maps: [] and map[], false, empty to range and len, null in JSON.
+        assert_eq!(
+            run_api("{{.HostConfig.Binds}} {{.Config.Volumes}} {{.NetworkSettings.Networks.bridge.Aliases}} {{.Config.Env}}"),
+            "[] map[] [] []"
+        );
+        assert_eq!(
+            run_api("{{json .HostConfig.Binds}} {{json .Config.Volumes}} {{json .HostConfig.Dns}} {{len .HostConfig.Binds}}{{range .HostConfig.Binds}}x{{end}}"),
+            "null null [] 0"
+        );
+        // Omitted strings print empty; the struct's JSON keeps the daemon's fields only.
+        assert_eq!(run_api("[{{.Config.StopSignal}}]"), "[]");
+        assert_eq!(
+            run_api("{{json .Config}}"),
+            r#"{"Volumes":null,"Cmd":["sh"],"Labels":{}}"#
+        );
+        assert_eq!(run_api("{{json .State}}"), r#"{"Status":"running"}"#);
+        // What the types do not describe stays gotmpl's (the raw JSON fallback's) answer;
+        // declarations and nested templates work as before.
+        assert_eq!(
+            run_api("{{.Nope}} {{$h := .State.Health}}{{$h}}"),
+            "<no value> <nil>"
+        );
+        assert_eq!(
+            run_api(r#"{{define "h"}}{{.Health}}{{end}}{{template "h" .State}}|{{.Id}}"#),
+            "<nil>|abc"
+        );
+        // An image and a volume.
+        let v = json!({"Name": "v", "Mountpoint": "/x", "Labels": null, "Options": null});
+        let t =
+            parse_inspect("{{.Labels}} {{.UsageData}} {{json .Options}} {{.Status}}").expect("t");
+        assert_eq!(
+            execute_api(&t, &v).map_err(|e| e.0).expect("run"),
+            "map[] <nil> null map[]"
+        );
+        let i =
+            json!({"Id": "sha256:1", "RootFS": {"Type": "layers"}, "Config": {"Entrypoint": null}});
+        let t = parse_inspect("{{.Config.Entrypoint}} {{.RepoDigests}} {{.Config.Healthcheck}}")
+            .expect("t");
+        assert_eq!(
+            execute_api(&t, &i).map_err(|e| e.0).expect("run"),
+            "[] [] <nil>"
         );
     }
 

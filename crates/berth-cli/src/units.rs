@@ -73,26 +73,54 @@ pub fn bytes_size(size: f64) -> String {
     format!("{}{}", go_g(size, 4), BINARY[i])
 }
 
-/// go-units `RAMInBytes`: "64m", "1g", "512" (bytes), binary multiples.
+/// go-units `RAMInBytes`: "64m", "1g", "512" (bytes), binary multiples, with go-units'
+/// errors word for word (`invalid size: '...'`, `invalid suffix: '...'`, strconv's).
 pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    let num_end = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let (num, suffix) = lower.split_at(num_end);
-    let n: f64 = num.parse().map_err(|_| format!("invalid size: '{s}'"))?;
-    let suffix = suffix.trim();
-    let mul: f64 = match suffix {
-        "" | "b" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "t" | "tb" | "tib" => 1024f64.powi(4),
-        "p" | "pb" | "pib" => 1024f64.powi(5),
-        _ => return Err(format!("invalid size: '{s}'")),
+    // parseSize: the number runs to the last digit, dot or space; a space there separates.
+    let Some(sep) = s.rfind(|c: char| c.is_ascii_digit() || c == '.' || c == ' ') else {
+        return Err(format!("invalid size: '{s}'"));
     };
-    Ok((n * mul) as i64)
+    let (num, sfx) = if s.as_bytes()[sep] == b' ' {
+        (&s[..sep], &s[sep + 1..])
+    } else {
+        (&s[..=sep], &s[sep + 1..])
+    };
+    let size: f64 = num
+        .parse()
+        .ok()
+        .filter(|_| !num.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E'))
+        .ok_or_else(|| format!("strconv.ParseFloat: parsing {num:?}: invalid syntax"))?;
+    if size < 0.0 {
+        return Err(format!("invalid size: '{s}'"));
+    }
+    if sfx.is_empty() {
+        return Ok(size as i64);
+    }
+    let bad = |sfx: &str| Err(format!("invalid suffix: '{sfx}'"));
+    if sfx.len() > 3 {
+        return bad(sfx);
+    }
+    let sfx = sfx.to_ascii_lowercase();
+    let b = sfx.as_bytes();
+    if b[0] == b'b' {
+        return if b.len() > 1 {
+            bad(&sfx)
+        } else {
+            Ok(size as i64)
+        };
+    }
+    let mul: f64 = match b[0] {
+        b'k' => 1024.0,
+        b'm' => 1024f64.powi(2),
+        b'g' => 1024f64.powi(3),
+        b't' => 1024f64.powi(4),
+        b'p' => 1024f64.powi(5),
+        _ => return bad(&sfx),
+    };
+    if (b.len() == 2 && b[1] != b'b') || (b.len() == 3 && &sfx[1..] != "ib") {
+        return bad(&sfx);
+    }
+    Ok((size * mul) as i64)
 }
 
 pub use berth_api::human::parse_go_duration;
@@ -189,7 +217,36 @@ mod tests {
         assert_eq!(ram_in_bytes("64m"), Ok(67_108_864));
         assert_eq!(ram_in_bytes("1g"), Ok(1_073_741_824));
         assert_eq!(ram_in_bytes("512"), Ok(512));
-        assert!(ram_in_bytes("x").is_err());
+        assert_eq!(ram_in_bytes("x"), Err("invalid size: 'x'".to_string()));
+        assert_eq!(ram_in_bytes("1x"), Err("invalid suffix: 'x'".to_string()));
+        assert_eq!(
+            ram_in_bytes("10MBB"),
+            // go-units lower-cases the suffix (docker CLI 28: `invalid suffix: 'mbb'`).
+            Err("invalid suffix: 'mbb'".to_string())
+        );
+        assert_eq!(
+            ram_in_bytes("10mbb"),
+            Err("invalid suffix: 'mbb'".to_string())
+        );
+        assert_eq!(
+            ram_in_bytes("10xb"),
+            Err("invalid suffix: 'xb'".to_string())
+        );
+        assert_eq!(
+            ram_in_bytes("10kx"),
+            Err("invalid suffix: 'kx'".to_string())
+        );
+        assert_eq!(ram_in_bytes("-5"), Err("invalid size: '-5'".to_string()));
+        assert_eq!(ram_in_bytes(""), Err("invalid size: ''".to_string()));
+        assert_eq!(
+            ram_in_bytes("1.2.3"),
+            Err("strconv.ParseFloat: parsing \"1.2.3\": invalid syntax".to_string())
+        );
+        assert_eq!(ram_in_bytes("4kib"), Ok(4096));
+        assert_eq!(ram_in_bytes("1KiB"), Ok(1024));
+        assert_eq!(ram_in_bytes("3b"), Ok(3));
+        assert_eq!(ram_in_bytes("2 m"), Ok(2 * 1024 * 1024));
+        assert_eq!(ram_in_bytes("1.5k"), Ok(1536));
     }
 
     #[test]

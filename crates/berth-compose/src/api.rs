@@ -1,6 +1,7 @@
 //! The Engine API calls compose needs, over berth-cli's client: containers, networks,
 //! volumes and images of a project, found by their `com.docker.compose.*` labels.
 
+use berth_api::models::NetworkConnectBody;
 use berth_cli::client::{q, Body, Client, ClientError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -61,6 +62,31 @@ pub struct Summary {
     pub ports: Vec<PortSummary>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The mounts as the list shows them (compose ps's Mounts and LocalVolumes).
+    #[serde(default)]
+    pub mounts: Vec<MountSummary>,
+    #[serde(default)]
+    pub network_settings: Option<SummaryNetworks>,
+}
+
+/// A mount in a container list row.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountSummary {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub driver: String,
+}
+
+/// A list row's NetworkSettings: only the networks' names are read.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct SummaryNetworks {
+    #[serde(default)]
+    pub networks: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 impl Summary {
@@ -131,6 +157,9 @@ pub struct NetworkInfo {
     pub name: String,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The attached containers (filled by inspect, empty in lists).
+    #[serde(default)]
+    pub containers: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -159,6 +188,32 @@ pub struct ImageInfo {
     pub size: i64,
     #[serde(default)]
     pub created: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub variant: String,
+    #[serde(default)]
+    pub metadata: ImageMetadata,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageMetadata {
+    /// When the image was last tagged (compose's `images` CREATED column).
+    #[serde(default)]
+    pub last_tag_time: String,
+}
+
+/// `GET /containers/{id}/top`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct Top {
+    #[serde(default)]
+    pub titles: Vec<String>,
+    #[serde(default)]
+    pub processes: Vec<Vec<String>>,
 }
 
 /// What `exec_wait` runs the command as.
@@ -170,10 +225,36 @@ pub struct ExecOpts {
     pub env: Vec<String>,
 }
 
+/// The exec create body of [`Api::exec_wait`]: detached (no stream attached).
+fn exec_create_body(cmd: &[String], o: &ExecOpts) -> berth_api::models::ExecCreateBody {
+    berth_api::models::ExecCreateBody {
+        user: o.user.clone(),
+        privileged: o.privileged,
+        env: o.env.clone(),
+        working_dir: o.working_dir.clone(),
+        cmd: cmd.to_vec(),
+        ..Default::default()
+    }
+}
+
 /// Typed Engine API calls on one client.
 #[derive(Clone)]
 pub struct Api {
     pub client: Client,
+    /// `--dry-run`: what changes the engine (create, start, stop, remove, connect ...)
+    /// answers success without a request; reads still go to the daemon.
+    pub dry_run: bool,
+}
+
+/// Set by `berth compose --dry-run`: the Api built for the command does not change the
+/// engine and the progress lines carry docker compose's `DRY-RUN MODE - ` prefix.
+pub static DRY_RUN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A made-up id for what a dry run "creates" (64 hex digits, like an engine id).
+fn dry_run_id() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("d{n:063x}")
 }
 
 fn decode<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
@@ -213,6 +294,17 @@ impl Api {
         Ok(v)
     }
 
+    /// The ids of the project's containers in the daemon's list order, newest first: the
+    /// order compose starts (and restarts) a service's containers in, as it walks the
+    /// daemon's list as it comes.
+    pub fn newest_first(&self, project: &str) -> Result<Vec<String>> {
+        Ok(self
+            .containers(&[format!("{LABEL_PROJECT}={project}")], true)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect())
+    }
+
     pub fn inspect(&self, id: &str) -> Result<Inspect> {
         decode(
             self.client
@@ -225,6 +317,9 @@ impl Api {
         name: &str,
         body: &berth_api::models::ContainerCreateBody,
     ) -> Result<String> {
+        if self.dry_run {
+            return Ok(dry_run_id());
+        }
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct Created {
@@ -238,6 +333,9 @@ impl Api {
     }
 
     pub fn start(&self, id: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.client
             .call("POST", &format!("/containers/{}/start", q(id)), Body::None)?
             .bytes()?;
@@ -245,6 +343,9 @@ impl Api {
     }
 
     pub fn stop(&self, id: &str, timeout: Option<i64>) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         let t = timeout.map(|t| format!("?t={t}")).unwrap_or_default();
         self.client
             .call(
@@ -257,6 +358,9 @@ impl Api {
     }
 
     pub fn restart(&self, id: &str, timeout: Option<i64>) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         let t = timeout.map(|t| format!("?t={t}")).unwrap_or_default();
         self.client
             .call(
@@ -269,6 +373,9 @@ impl Api {
     }
 
     pub fn kill(&self, id: &str, signal: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.client
             .call(
                 "POST",
@@ -280,6 +387,9 @@ impl Api {
     }
 
     pub fn pause(&self, id: &str, pause: bool) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         let what = if pause { "pause" } else { "unpause" };
         self.client
             .call("POST", &format!("/containers/{}/{what}", q(id)), Body::None)?
@@ -288,6 +398,9 @@ impl Api {
     }
 
     pub fn remove(&self, id: &str, force: bool, volumes: bool) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.client
             .call(
                 "DELETE",
@@ -299,6 +412,9 @@ impl Api {
     }
 
     pub fn rename(&self, id: &str, name: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.client
             .call(
                 "POST",
@@ -333,10 +449,13 @@ impl Api {
         )
     }
 
-    pub fn create_network(&self, body: &serde_json::Value) -> Result<String> {
+    pub fn create_network(&self, body: &berth_api::models::NetworkCreateBody) -> Result<String> {
+        if self.dry_run {
+            return Ok(dry_run_id());
+        }
         let v = self
             .client
-            .post_json("/networks/create", Body::Json(body.clone()))?;
+            .post_json("/networks/create", Body::typed(body)?)?;
         Ok(v.get("Id")
             .and_then(|i| i.as_str())
             .unwrap_or_default()
@@ -344,6 +463,9 @@ impl Api {
     }
 
     pub fn remove_network(&self, id: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.client
             .call("DELETE", &format!("/networks/{}", q(id)), Body::None)?
             .bytes()?;
@@ -356,13 +478,16 @@ impl Api {
         container: &str,
         endpoint: &berth_api::models::EndpointSettings,
     ) -> Result<()> {
-        let body = serde_json::json!({"Container": container, "EndpointConfig": endpoint});
+        if self.dry_run {
+            return Ok(());
+        }
+        let body = Body::typed(&NetworkConnectBody {
+            container: container.to_string(),
+            endpoint_config: Some(endpoint),
+            extra: Default::default(),
+        })?;
         self.client
-            .call(
-                "POST",
-                &format!("/networks/{}/connect", q(network)),
-                Body::Json(body),
-            )?
+            .call("POST", &format!("/networks/{}/connect", q(network)), body)?
             .bytes()?;
         Ok(())
     }
@@ -384,13 +509,19 @@ impl Api {
         Ok(l.volumes.unwrap_or_default())
     }
 
-    pub fn create_volume(&self, body: &serde_json::Value) -> Result<()> {
+    pub fn create_volume(&self, body: &berth_api::models::VolumeCreateBody) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.client
-            .post_json("/volumes/create", Body::Json(body.clone()))?;
+            .post_json("/volumes/create", Body::typed(body)?)?;
         Ok(())
     }
 
     pub fn remove_volume(&self, name: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.client
             .call("DELETE", &format!("/volumes/{}", q(name)), Body::None)?
             .bytes()?;
@@ -406,6 +537,9 @@ impl Api {
         copy_uid_gid: bool,
         archive: &[u8],
     ) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         let mut url = format!("/containers/{}/archive?path={}", q(id), q(path));
         if copy_uid_gid {
             url.push_str("&copyUIDGID=true");
@@ -420,18 +554,10 @@ impl Api {
     /// Runs `cmd` in the container and waits for it to end (its output is not kept);
     /// its exit code.
     pub fn exec_wait(&self, id: &str, cmd: &[String], o: &ExecOpts) -> Result<i64> {
-        let body = serde_json::json!({
-            "Cmd": cmd,
-            "User": o.user,
-            "Privileged": o.privileged,
-            "WorkingDir": o.working_dir,
-            "Env": o.env,
-            "AttachStdout": false,
-            "AttachStderr": false,
-        });
-        let created = self
-            .client
-            .post_json(&format!("/containers/{}/exec", q(id)), Body::Json(body))?;
+        let created = self.client.post_json(
+            &format!("/containers/{}/exec", q(id)),
+            Body::typed(&exec_create_body(cmd, o))?,
+        )?;
         let exec = created
             .get("Id")
             .and_then(|v| v.as_str())
@@ -441,7 +567,10 @@ impl Api {
             .call(
                 "POST",
                 &format!("/exec/{}/start", q(&exec)),
-                Body::Json(serde_json::json!({"Detach": true, "Tty": false})),
+                Body::typed(&berth_api::models::ExecStartBody {
+                    detach: true,
+                    ..Default::default()
+                })?,
             )?
             .bytes()?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
@@ -467,10 +596,54 @@ impl Api {
         }
     }
 
+    pub fn top(&self, id: &str) -> Result<Top> {
+        decode(
+            self.client
+                .get_json(&format!("/containers/{}/top", q(id)))?,
+        )
+    }
+
     pub fn remove_image(&self, name: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.client
             .call("DELETE", &format!("/images/{}", q(name)), Body::None)?
             .bytes()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exec body once written with json! (a subset of the fields, in another order):
+    /// the daemon reads it as the same exec as the typed body.
+    #[test]
+    fn typed_exec_body_reads_as_before() {
+        let o = ExecOpts {
+            user: "1000".into(),
+            privileged: true,
+            working_dir: "/srv".into(),
+            env: vec!["A=1".into()],
+        };
+        let cmd = vec!["sh".to_string(), "-c".into(), "true".into()];
+        let before = serde_json::json!({
+            "Cmd": cmd,
+            "User": o.user,
+            "Privileged": o.privileged,
+            "WorkingDir": o.working_dir,
+            "Env": o.env,
+            "AttachStdout": false,
+            "AttachStderr": false,
+        });
+        let read: berth_api::models::ExecCreateBody = serde_json::from_value(before).unwrap();
+        let typed = exec_create_body(&cmd, &o);
+        assert_eq!(
+            serde_json::to_string(&typed).unwrap(),
+            serde_json::to_string(&read).unwrap()
+        );
+        assert!(!typed.attach_stdout && !typed.attach_stderr && !typed.tty);
     }
 }

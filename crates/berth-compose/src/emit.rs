@@ -34,10 +34,108 @@ fn key_text(k: &Value) -> String {
     }
 }
 
+/// yaml.v3's keyList.Less for two string keys: letters by code point, a letter after a
+/// non-letter (before it after a digit), runs of digits by their value.
+fn yaml_key_less(a: &str, b: &str) -> bool {
+    let (ar, br): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut digits = false;
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            digits = ar[i].is_ascii_digit();
+            continue;
+        }
+        let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        if al && bl {
+            return ar[i] < br[i];
+        }
+        if al || bl {
+            return if digits { al } else { bl };
+        }
+        let (mut an, mut bn) = (0i64, 0i64);
+        if ar[i] == '0' || br[i] == '0' {
+            for j in (0..i).rev() {
+                if !ar[j].is_ascii_digit() {
+                    break;
+                }
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let run = |r: &[char], n: &mut i64| {
+            let mut k = i;
+            while k < r.len() && r[k].is_ascii_digit() {
+                *n = n
+                    .wrapping_mul(10)
+                    .wrapping_add(i64::from(r[k] as u8 - b'0'));
+                k += 1;
+            }
+            k
+        };
+        let (ai, bi) = (run(&ar, &mut an), run(&br, &mut bn));
+        if an != bn {
+            return an < bn;
+        }
+        if ai != bi {
+            return ai < bi;
+        }
+        return ar[i] < br[i];
+    }
+    ar.len() < br.len()
+}
+
+/// The entries of `m` in the order yaml.v3 prints them. A mapping whose string keys are in
+/// byte order came from a Go map (sorted): yaml.v3 sorts those by [`yaml_key_less`]. Other
+/// mappings are structs, kept in field order. (Field names are lower-case words, where
+/// both orders agree, so a struct that happens to be sorted is not reordered.)
+fn ordered(m: &serde_norway::Mapping) -> Vec<(&Value, &Value)> {
+    let mut entries: Vec<(&Value, &Value)> = m.iter().collect();
+    let keys: Option<Vec<&str>> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    let Some(keys) = keys else {
+        return entries;
+    };
+    if !keys.windows(2).all(|w| w[0] <= w[1]) {
+        return entries;
+    }
+    // An insertion sort: yaml_key_less is not always a total order, which sort_by
+    // may reject; maps here are small.
+    for i in 1..entries.len() {
+        let mut j = i;
+        while j > 0 {
+            let (a, b) = (entries[j - 1].0.as_str(), entries[j].0.as_str());
+            match (a, b) {
+                (Some(a), Some(b)) if yaml_key_less(b, a) => entries.swap(j - 1, j),
+                _ => break,
+            }
+            j -= 1;
+        }
+    }
+    entries
+}
+
+/// True when libyaml cannot write `k` as a simple key (`k: v`): it spans lines or is
+/// longer than 128 bytes; it is then written `? k` / `: v`.
+fn complex_key(k: &Value) -> bool {
+    match k {
+        Value::String(s) => s.len() > 128 || s.contains(['\n', '\u{85}', '\u{2028}', '\u{2029}']),
+        _ => false,
+    }
+}
+
 fn block_mapping(out: &mut String, m: &serde_norway::Mapping, indent: usize) {
-    for (k, v) in m {
+    for (k, v) in ordered(m) {
         pad(out, indent);
-        out.push_str(&key_text(k));
+        match k {
+            Value::String(s) if complex_key(k) => {
+                out.push_str("? ");
+                out.push_str(&scalar(s, indent + 2));
+                out.push('\n');
+                pad(out, indent);
+            }
+            _ => out.push_str(&key_text(k)),
+        }
         out.push(':');
         match v {
             Value::Mapping(c) if !c.is_empty() => {
@@ -142,7 +240,8 @@ pub fn scalar(s: &str, indent: usize) -> String {
     // yaml.v3 (libyaml) writes no block scalar where a space ends a line.
     let space_break = s.contains(" \n") || s.ends_with(' ');
     if s.contains('\n') {
-        if !space_break && s.chars().all(|c| c == '\n' || printable(c)) {
+        // yaml.v3 writes tabs inside a literal block (not in other plain or quoted forms).
+        if !space_break && s.chars().all(|c| c == '\n' || c == '\t' || printable(c)) {
             return literal(s, indent);
         }
         return double_quoted(s);
@@ -150,10 +249,47 @@ pub fn scalar(s: &str, indent: usize) -> String {
     if resolves_non_string(s) || s.chars().any(|c| !printable(c)) {
         return double_quoted(s);
     }
+    if s.contains(['\u{2028}', '\u{2029}']) {
+        return with_line_separators(s, indent);
+    }
     if plain_allowed(s) {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A string holding U+2028/U+2029 (line breaks for libyaml) and no `\n`: no plain style;
+/// double-quoted when a space touches a break, else single-quoted as go-yaml's
+/// write_single_quoted writes it: each break as it is, then the indent before the next
+/// character.
+fn with_line_separators(s: &str, indent: usize) -> String {
+    let is_break = |c: char| matches!(c, '\u{2028}' | '\u{2029}');
+    let chars: Vec<char> = s.chars().collect();
+    let touches = chars
+        .windows(2)
+        .any(|w| (w[0] == ' ' && is_break(w[1])) || (is_break(w[0]) && w[1] == ' '));
+    if touches {
+        return double_quoted(s);
+    }
+    let mut out = String::from("'");
+    let mut breaks = false;
+    for c in chars {
+        if is_break(c) {
+            out.push(c);
+            breaks = true;
+            continue;
+        }
+        if breaks {
+            pad(&mut out, indent);
+            breaks = false;
+        }
+        if c == '\'' {
+            out.push('\'');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
 }
 
 fn literal(s: &str, indent: usize) -> String {
@@ -170,17 +306,27 @@ fn literal(s: &str, indent: usize) -> String {
     for line in body.split('\n') {
         out.push('\n');
         if !line.is_empty() {
-            for _ in 0..indent {
-                out.push(' ');
+            pad(&mut out, indent);
+            // U+2028/U+2029 are breaks for libyaml: written as they are, then the indent.
+            let mut brk = false;
+            for c in line.chars() {
+                if matches!(c, '\u{2028}' | '\u{2029}') {
+                    brk = true;
+                } else if brk {
+                    pad(&mut out, indent);
+                    brk = false;
+                }
+                out.push(c);
             }
-            out.push_str(line);
         }
     }
     out
 }
 
+/// go-yaml's is_printable (narrower than libyaml's: neither NEL nor the characters beyond
+/// the BMP, which it writes escaped).
 fn printable(c: char) -> bool {
-    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
         && c != '\u{feff}'
 }
 
@@ -194,6 +340,15 @@ fn double_quoted(s: &str) -> String {
             '\t' => o.push_str("\\t"),
             '\r' => o.push_str("\\r"),
             '\0' => o.push_str("\\0"),
+            // libyaml's short escapes (go-yaml's emitter writes these, not \xNN).
+            '\u{07}' => o.push_str("\\a"),
+            '\u{08}' => o.push_str("\\b"),
+            '\u{0b}' => o.push_str("\\v"),
+            '\u{0c}' => o.push_str("\\f"),
+            '\u{1b}' => o.push_str("\\e"),
+            '\u{85}' => o.push_str("\\N"),
+            '\u{2028}' => o.push_str("\\L"),
+            '\u{2029}' => o.push_str("\\P"),
             c if !printable(c) => {
                 let n = c as u32;
                 if n <= 0xff {
@@ -266,7 +421,20 @@ pub fn resolves_non_string(s: &str) -> bool {
     if WORDS.contains(&s) {
         return true;
     }
-    go_int(s) || yaml_float(s) || base60(s) || timestamp(s)
+    yaml_number(s) || base60(s) || timestamp(s)
+}
+
+/// yaml.v3's resolve for numbers: after a `.` the text must parse as a Go float; after a
+/// digit or sign every `_` is dropped first, then an int (base prefixes) or a YAML float.
+fn yaml_number(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(b'.') => yaml_float(s),
+        Some(c) if c.is_ascii_digit() || *c == b'+' || *c == b'-' => {
+            let plain = s.replace('_', "");
+            go_int(&plain) || yaml_float(&plain)
+        }
+        _ => false,
+    }
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)` syntax (sign, 0x/0o/0b/0 prefixes, underscores).
@@ -480,6 +648,9 @@ pub fn json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            // Go 1.22+ encoding/json's short forms.
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
                 out.push_str(&format!("\\u{:04x}", c as u32))
             }
@@ -529,10 +700,51 @@ mod tests {
             ("02:42:ac:11:00:02", "02:42:ac:11:00:02"),
             ("12:30", "\"12:30\""),
             ("::1", "::1"),
+            // libyaml's short escapes.
+            (
+                "bell\u{7}bs\u{8}vt\u{b}ff\u{c}esc\u{1b}",
+                "\"bell\\abs\\bvt\\vff\\fesc\\e\"",
+            ),
+            ("nel\u{85}ls\u{2028}ps\u{2029}", "\"nel\\Nls\\Lps\\P\""),
+            ("smile \u{1F600}", "\"smile \\U0001F600\""),
+            // yaml.v3 drops every `_` after a digit or sign before parsing a number.
+            ("1__0", "\"1__0\""),
+            ("1_", "\"1_\""),
+            ("+_1", "\"+_1\""),
+            ("1_.5", "\"1_.5\""),
+            ("._5", "._5"),
+            ("_1", "_1"),
         ];
         for (input, want) in cases {
             assert_eq!(scalar(input, 0), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn line_separators_single_quoted_with_the_indent() {
+        assert_eq!(scalar("a\u{2028}b", 4), "'a\u{2028}    b'");
+        assert_eq!(scalar("a\u{2028}\u{2029}b", 2), "'a\u{2028}\u{2029}  b'");
+        assert_eq!(scalar("a\u{2028}", 4), "'a\u{2028}'");
+        assert_eq!(scalar("it's\u{2029}x", 2), "'it''s\u{2029}  x'");
+        assert_eq!(scalar("a \u{2028}b", 4), "\"a \\Lb\"");
+    }
+
+    #[test]
+    fn map_keys_in_yaml_v3_order() {
+        let mut keys = vec![
+            "A10", "A9", "A2", "A_B", "AB", "a1", "B", "_z", "A~", "x01", "x1",
+        ];
+        let mut sorted = keys.clone();
+        sorted.sort();
+        let m: serde_norway::Mapping = sorted
+            .iter()
+            .map(|k| (Value::String(k.to_string()), Value::Null))
+            .collect();
+        keys = ordered(&m).iter().filter_map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["_z", "A_B", "A~", "A2", "A9", "A10", "AB", "B", "a1", "x1", "x01"]
+        );
     }
 
     #[test]

@@ -119,7 +119,10 @@ pub fn bind_mounts(p: &Project, s: &Service) -> OpResult<Vec<Mount>> {
         if !r.uid.is_empty() || !r.gid.is_empty() || r.mode.is_some() {
             // A bind mount keeps the host file's owner and mode (compose says the same).
             eprintln!(
-                "WARN[0000] {word}s `uid`, `gid` and `mode` are not supported, they will be ignored"
+                "{}",
+                crate::cli::warn_line(&format!(
+                    "{word}s `uid`, `gid` and `mode` are not supported, they will be ignored"
+                ))
             );
         }
         let t = target(kind, r);

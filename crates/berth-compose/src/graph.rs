@@ -102,3 +102,66 @@ pub fn with_dependencies(p: &Project, names: &[String]) -> BTreeSet<String> {
     out.retain(|n| p.services.contains_key(n));
     out
 }
+
+/// Every service, each after the services it depends on, otherwise by name: the order
+/// docker compose's `config --services` prints them in (compose-go's ForEachService; its
+/// ties are Go map order, random from run to run, made deterministic here).
+pub fn dependency_order(p: &Project) -> Vec<String> {
+    fn visit(p: &Project, n: &str, seen: &mut BTreeSet<String>, out: &mut Vec<String>) {
+        if !seen.insert(n.to_string()) {
+            return;
+        }
+        if let Some(s) = p.services.get(n) {
+            for d in s.depends_on.keys() {
+                if p.services.contains_key(d) {
+                    visit(p, d, seen, out);
+                }
+            }
+        }
+        out.push(n.to_string());
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for n in p.services.keys() {
+        visit(p, n, &mut seen, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dependency, Service};
+
+    fn project(deps: &[(&str, &[&str])]) -> Project {
+        let mut p = Project::default();
+        for (name, on) in deps {
+            let mut s = Service {
+                name: name.to_string(),
+                ..Default::default()
+            };
+            for d in *on {
+                let dep = Dependency {
+                    condition: "service_started".into(),
+                    restart: false,
+                    extensions: Default::default(),
+                    required: true,
+                };
+                s.depends_on.insert(d.to_string(), dep);
+            }
+            p.services.insert(name.to_string(), s);
+        }
+        p
+    }
+
+    #[test]
+    fn dependency_order_puts_dependencies_first() {
+        let p = project(&[
+            ("a", &["worker"]),
+            ("web", &[]),
+            ("worker", &["db"]),
+            ("db", &[]),
+        ]);
+        assert_eq!(dependency_order(&p), ["db", "worker", "a", "web"]);
+    }
+}

@@ -23,6 +23,7 @@ pub mod runtime;
 pub mod stack;
 pub mod units;
 pub mod watch;
+pub mod yaml;
 
 pub use error::{Error, Result};
 pub use loader::{load, LoadOptions, Loaded};

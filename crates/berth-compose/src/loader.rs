@@ -144,9 +144,10 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// Parses YAML text (anchors, aliases, merge keys) into a tree.
+/// Parses YAML text (anchors, aliases, merge keys) into a tree, plain scalars resolved as
+/// compose-go's yaml.v3 resolves them (`crate::yaml`).
 pub fn parse_yaml(file: &str, text: &str) -> Result<Value> {
-    let mut v: Value = serde_norway::from_str(text).map_err(|e| {
+    let mut v: Value = crate::yaml::from_str(text).map_err(|e| {
         let (line, column) = e
             .location()
             .map(|l| (l.line(), l.column()))
@@ -854,7 +855,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         check_name(&n)?;
         n
     } else if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
-        normalize_name(n)
+        // Checked as `-p` is (compose-go takes both as the user's own name).
+        check_name(n)?;
+        n.clone()
     } else if let Some(n) = yaml_name.filter(|n| !n.is_empty()) {
         normalize_name(&n)
     } else {
@@ -1041,6 +1044,20 @@ fn finish(
             environment.insert(k, v);
         }
         s.environment = environment;
+        // label_file entries (a later file over an earlier one) under `labels`, which win;
+        // read at load as compose-go does, so `config` shows them under labels only.
+        let mut from_files = Mapping::new();
+        for lf in std::mem::take(&mut s.label_file) {
+            if !Path::new(&lf).exists() {
+                return Err(Error::Io(format!(
+                    "label file {lf} not found: stat {lf}: no such file or directory"
+                )));
+            }
+            from_files.extend(read_env_file(&lf, &|k: &str| env.get(k).cloned())?);
+        }
+        for (k, v) in from_files {
+            s.labels.entry(k).or_insert(v);
+        }
         // Implicit dependencies.
         let implicit = |deps: &mut BTreeMap<String, Dependency>, n: &str, restart: bool| {
             deps.entry(n.to_string()).or_insert(Dependency {
@@ -1093,8 +1110,21 @@ fn finish(
             used_secrets.extend(b.secrets.iter().map(|r| r.source.clone()));
         }
     }
-    // Checks: references to undefined things.
+    // Checks: references to undefined things, in compose-go's order (checkConsistency:
+    // the first one found is the one reported).
     for (name, s) in &p.services {
+        if s.image.is_empty() && s.build.is_none() {
+            return Err(Error::Invalid(format!(
+                "service {name:?} has neither an image nor a build context specified: invalid compose project"
+            )));
+        }
+        for n in s.networks.keys() {
+            if n != "default" && !p.networks.contains_key(n) {
+                return Err(Error::Invalid(format!(
+                    "service {name:?} refers to undefined network {n}: invalid compose project"
+                )));
+            }
+        }
         for dep in s.depends_on.keys() {
             if !p.services.contains_key(dep) {
                 let dep_disabled = p.disabled.contains_key(dep);
@@ -1112,13 +1142,6 @@ fn finish(
                 )));
             }
         }
-        for n in s.networks.keys() {
-            if n != "default" && !p.networks.contains_key(n) {
-                return Err(Error::Invalid(format!(
-                    "service {name:?} refers to undefined network {n}: invalid compose project"
-                )));
-            }
-        }
         for v in &s.volumes {
             if v.kind == "volume" && !v.source.is_empty() && !p.volumes.contains_key(&v.source) {
                 return Err(Error::Invalid(format!(
@@ -1127,12 +1150,14 @@ fn finish(
                 )));
             }
         }
-        for r in &s.secrets {
-            if !p.secrets.contains_key(&r.source) {
-                return Err(Error::Invalid(format!(
-                    "service {name:?} refers to undefined secret {}: invalid compose project",
-                    r.source
-                )));
+        if let Some(b) = &s.build {
+            for r in &b.secrets {
+                if !p.secrets.contains_key(&r.source) {
+                    return Err(Error::Invalid(format!(
+                        "service {name:?} refers to undefined build secret {}: invalid compose project",
+                        r.source
+                    )));
+                }
             }
         }
         for r in &s.configs {
@@ -1143,10 +1168,13 @@ fn finish(
                 )));
             }
         }
-        if s.image.is_empty() && s.build.is_none() {
-            return Err(Error::Invalid(format!(
-                "service {name:?} has neither an image nor a build context specified: invalid compose project"
-            )));
+        for r in &s.secrets {
+            if !p.secrets.contains_key(&r.source) {
+                return Err(Error::Invalid(format!(
+                    "service {name:?} refers to undefined secret {}: invalid compose project",
+                    r.source
+                )));
+            }
         }
     }
     crate::graph::check_cycles(p)?;
@@ -1186,4 +1214,47 @@ fn finish(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_error(yaml: &str) -> String {
+        let opts = LoadOptions {
+            files: vec!["-".into()],
+            stdin: Some(yaml.into()),
+            cwd: Some(std::env::temp_dir()),
+            os_env: Some(IndexMap::new()),
+            project_name: Some("t".into()),
+            ..Default::default()
+        };
+        match load(&opts) {
+            Ok(_) => "loaded".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn undefined_references_reported_in_compose_go_order() {
+        // 003's frontend: an undefined config and secret; compose-go reports the config.
+        let both = "services:\n  web:\n    image: a\n    configs: [c]\n    secrets: [s]\n";
+        assert!(
+            load_error(both).contains("service \"web\" refers to undefined config c"),
+            "{}",
+            load_error(both)
+        );
+        let vol_and_net =
+            "services:\n  web:\n    image: a\n    networks: [n]\n    volumes: [v:/v]\n    depends_on: [x]\n";
+        assert!(load_error(vol_and_net).contains("refers to undefined network n"));
+        let dep_and_vol =
+            "services:\n  web:\n    image: a\n    volumes: [v:/v]\n    depends_on: [x]\n";
+        assert!(load_error(dep_and_vol).contains("depends on undefined service \"x\""));
+        let build_secret = "services:\n  web:\n    build:\n      context: .\n      secrets: [b]\n    configs: [c]\n";
+        assert!(
+            load_error(build_secret).contains("refers to undefined build secret b"),
+            "{}",
+            load_error(build_secret)
+        );
+    }
 }

@@ -19,6 +19,9 @@ pub struct LogOpts {
     pub until: Option<String>,
     pub color: bool,
     pub prefix: bool,
+    /// Ids of the containers whose log stream ended (a foreground `up` reports an exit
+    /// only after the container's last lines, as docker compose does).
+    pub ended: Option<Arc<Mutex<BTreeSet<String>>>>,
 }
 
 /// The prefix name compose shows: the container name without `<project>-`.
@@ -164,6 +167,11 @@ pub fn show(
                     .and_then(|v| v.pointer("/Config/Tty").and_then(|t| t.as_bool()))
                     .unwrap_or(false);
                 stream(&api, &c, &name, color, tty, &printer);
+                if let Some(ended) = &printer.opts.ended {
+                    if let Ok(mut e) = ended.lock() {
+                        e.insert(c.id.clone());
+                    }
+                }
             });
         };
         let mut n = 0;

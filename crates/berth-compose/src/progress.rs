@@ -80,6 +80,14 @@ impl Progress {
         if self.quiet {
             return;
         }
+        // A dry run's lines, as docker compose marks them.
+        let shown;
+        let id = if crate::api::DRY_RUN.load(std::sync::atomic::Ordering::Relaxed) {
+            shown = format!("DRY-RUN MODE -  {id}");
+            shown.as_str()
+        } else {
+            id
+        };
         let Ok(mut st) = self.state.lock() else {
             return;
         };

@@ -65,6 +65,20 @@ pub fn service(c: &Ctx, v: &Value) -> Result<Value> {
             "build" => build(c, x),
             "depends_on" => depends_on(x),
             "env_file" => env_file(c, x),
+            // A list of absolute paths, as compose-go's ResolveRelativePaths leaves it.
+            "label_file" => match x {
+                Value::String(p) => Value::Sequence(vec![s(&c.abs(p))]),
+                Value::Sequence(items) => Value::Sequence(
+                    items
+                        .iter()
+                        .map(|i| match i {
+                            Value::String(p) => s(&c.abs(p)),
+                            other => other.clone(),
+                        })
+                        .collect(),
+                ),
+                other => other.clone(),
+            },
             "extends" => match x {
                 Value::String(name) => map_of(&[("service", s(name))]),
                 Value::Mapping(e) => {
@@ -87,7 +101,7 @@ pub fn service(c: &Ctx, v: &Value) -> Result<Value> {
                 other => other.clone(),
             },
             "volumes" => seq_map(x, |it| volume(c, it)),
-            "dns" | "label_file" => match x {
+            "dns" => match x {
                 Value::String(_) => Value::Sequence(vec![x.clone()]),
                 other => other.clone(),
             },
@@ -115,27 +129,10 @@ fn seq_map(v: &Value, f: impl Fn(&Value) -> Value) -> Value {
 fn file_mount(v: &Value) -> Value {
     match v {
         Value::String(src) => map_of(&[("source", s(src))]),
-        Value::Mapping(m) => {
-            let mut m = m.clone();
-            if let Some(Value::String(mode)) = m.get("mode").cloned() {
-                if let Some(n) = yaml11_octal(&mode) {
-                    m.insert(s("mode"), Value::Number(n.into()));
-                }
-            }
-            Value::Mapping(m)
-        }
+        // `mode` stays as written: a plain `0440` was read as the number 288 (yaml.v3's
+        // octal), a quoted "0440" stays that string, as compose prints it.
         other => other.clone(),
     }
-}
-
-/// compose-go's YAML parser reads a plain `0440` as octal (YAML 1.1); serde_norway keeps
-/// it a string. A quoted "0440" is indistinguishable here: both become 288.
-fn yaml11_octal(t: &str) -> Option<u64> {
-    let digits = t.strip_prefix("0o").or_else(|| t.strip_prefix('0'))?;
-    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-        return None;
-    }
-    u64::from_str_radix(digits, 8).ok()
 }
 
 fn is_remote(ctx: &str) -> bool {

@@ -1,20 +1,22 @@
 //! The planner: from a service to its container create body (compose's labels, networks,
 //! mounts, ports ...), and the convergence docker compose performs: networks and volumes
-//! first, then services in dependency waves (each wave in parallel), each service scaled
-//! to its replicas keeping the lowest numbers, recreated when its config hash changed,
-//! started otherwise; `down` undoes it in reverse order.
+//! first, then every service's containers created in dependency order (a service as soon
+//! as its dependencies are, its replicas in parallel), scaled keeping the lowest numbers,
+//! recreated when the config hash changed; then started in dependency order, each service
+//! once its dependencies' conditions hold; `down` undoes it in reverse order.
 
 use crate::api::*;
 use crate::graph;
-use crate::model::{Project, Service, ServiceVolume};
+use crate::model::{Network, Project, Service, ServiceVolume, Volume};
 use crate::progress::Progress;
 use berth_api::models::{
-    BindOptions, ContainerCreateBody, Empty, EndpointIpamConfig, EndpointSettings, HealthConfig,
-    LogConfig, Mount, NetworkingConfig, PortBinding, PortSet, RestartPolicy, TmpfsOptions, Ulimit,
+    BindOptions, ContainerCreateBody, DeviceMapping, Empty, EndpointIpamConfig, EndpointSettings,
+    HealthConfig, LogConfig, Mount, NetworkCreateBody, NetworkIpam, NetworkIpamConfig,
+    NetworkingConfig, PortBinding, PortSet, RestartPolicy, TmpfsOptions, Ulimit, VolumeCreateBody,
     VolumeOptions,
 };
-use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// A failure of a compose operation, printed as is.
@@ -249,8 +251,19 @@ pub fn container_body(
     if !s.cap_drop.is_empty() {
         hc.cap_drop = Some(s.cap_drop.clone());
     }
-    if !s.security_opt.is_empty() {
-        hc.security_opt = Some(s.security_opt.clone());
+    // docker compose's parseSecurityOpts: `systempaths=unconfined` is the client's, sent as
+    // empty masked and read-only path lists (the daemon knows no such option).
+    let (opts, unconfined): (Vec<String>, Vec<String>) = s
+        .security_opt
+        .iter()
+        .cloned()
+        .partition(|o| o != "systempaths=unconfined");
+    if !opts.is_empty() {
+        hc.security_opt = Some(opts);
+    }
+    if !unconfined.is_empty() {
+        hc.masked_paths = Some(Vec::new());
+        hc.readonly_paths = Some(Vec::new());
     }
     hc.ulimits = s
         .ulimits
@@ -265,7 +278,7 @@ pub fn container_body(
         })
         .collect();
     if !s.sysctls.is_empty() {
-        hc.extra.insert("Sysctls".into(), json!(s.sysctls));
+        hc.sysctls = Some(s.sysctls.clone());
     }
     if let Some(sz) = s.shm_size {
         hc.shm_size = sz.0;
@@ -277,8 +290,17 @@ pub fn container_body(
     hc.devices = s
         .devices
         .iter()
-        .map(|d| json!({"PathOnHost": d.source, "PathInContainer": d.target, "CgroupPermissions": d.permissions}))
+        .map(|d| DeviceMapping {
+            path_on_host: d.source.clone(),
+            path_in_container: d.target.clone(),
+            cgroup_permissions: d.permissions.clone(),
+            ..Default::default()
+        })
         .collect();
+    // `device_cgroup_rules`, as docker compose passes them (DeviceCgroupRules).
+    hc.device_cgroup_rules = berth_api::models::given_if_any(s.device_cgroup_rules.clone());
+    // `annotations`, as docker compose passes them (HostConfig.Annotations, API 1.43).
+    hc.annotations = (!s.annotations.is_empty()).then(|| s.annotations.clone());
     hc.dns = s.dns.clone();
     hc.dns_search = s.dns_search.clone();
     hc.dns_options = s.dns_opt.clone();
@@ -616,6 +638,73 @@ pub fn check_externals(
     Ok(())
 }
 
+/// The create body of the project's network `key`: compose's labels, `CheckDuplicate`,
+/// `EnableIPv6` and `IPAM` only when set, an IPAM pool's fields only when not empty.
+fn network_create_body(p: &Project, key: &str, n: &Network) -> NetworkCreateBody {
+    let mut labels = n.labels.clone();
+    labels.insert(LABEL_PROJECT.into(), p.name.clone());
+    labels.insert(LABEL_NETWORK.into(), key.to_string());
+    labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
+    let set = |s: &String| (!s.is_empty()).then(|| s.clone());
+    NetworkCreateBody {
+        name: n.name.clone(),
+        driver: if n.driver.is_empty() {
+            "bridge"
+        } else {
+            n.driver.as_str()
+        }
+        .to_string(),
+        options: n.driver_opts.clone(),
+        internal: n.internal,
+        attachable: n.attachable,
+        labels,
+        check_duplicate: Some(true),
+        enable_ipv6: n.enable_ipv6.map(Some),
+        ipam: (!n.ipam.is_empty()).then(|| NetworkIpam {
+            driver: if n.ipam.driver.is_empty() {
+                "default"
+            } else {
+                n.ipam.driver.as_str()
+            }
+            .to_string(),
+            config: n
+                .ipam
+                .config
+                .iter()
+                .map(|c| NetworkIpamConfig {
+                    subnet: set(&c.subnet),
+                    gateway: set(&c.gateway),
+                    ip_range: set(&c.ip_range),
+                    aux_addresses: (!c.aux_addresses.is_empty()).then(|| c.aux_addresses.clone()),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The create body of the project's volume `key`, with compose's labels.
+fn volume_create_body(p: &Project, key: &str, v: &Volume) -> VolumeCreateBody {
+    let mut labels = v.labels.clone();
+    labels.insert(LABEL_PROJECT.into(), p.name.clone());
+    labels.insert(LABEL_VOLUME.into(), key.to_string());
+    labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
+    VolumeCreateBody {
+        name: v.name.clone(),
+        driver: if v.driver.is_empty() {
+            "local"
+        } else {
+            v.driver.as_str()
+        }
+        .to_string(),
+        driver_opts: v.driver_opts.clone(),
+        labels,
+        ..Default::default()
+    }
+}
+
 /// Creates the project's networks that do not exist; checks the external ones.
 pub fn ensure_networks(
     api: &Api,
@@ -639,44 +728,16 @@ pub fn ensure_networks(
         }
         if let Some(e) = existing {
             if e.labels.get(LABEL_PROJECT).is_none_or(|pr| pr != &p.name) {
-                progress.note(&format!(
-                    "WARN[0000] a network with name {} exists but was not created for project {:?}.\nSet `external: true` to use an existing network",
+                progress.note(&crate::cli::warn_line(&format!(
+                    "a network with name {} exists but was not created for project {:?}.\nSet `external: true` to use an existing network",
                     n.name, p.name
-                ));
+                )));
             }
             continue;
         }
         let id = format!("Network {}", n.name);
         progress.event(&id, "Creating", false);
-        let mut labels = n.labels.clone();
-        labels.insert(LABEL_PROJECT.into(), p.name.clone());
-        labels.insert(LABEL_NETWORK.into(), key.clone());
-        labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
-        let mut body = json!({
-            "Name": n.name,
-            "Driver": if n.driver.is_empty() { "bridge" } else { n.driver.as_str() },
-            "Options": n.driver_opts,
-            "Internal": n.internal,
-            "Attachable": n.attachable,
-            "Labels": labels,
-            "CheckDuplicate": true,
-        });
-        if let Some(v6) = n.enable_ipv6 {
-            body["EnableIPv6"] = json!(v6);
-        }
-        if !n.ipam.is_empty() {
-            body["IPAM"] = json!({
-                "Driver": if n.ipam.driver.is_empty() { "default" } else { n.ipam.driver.as_str() },
-                "Config": n.ipam.config.iter().map(|c| {
-                    let mut o = serde_json::Map::new();
-                    if !c.subnet.is_empty() { o.insert("Subnet".into(), json!(c.subnet)); }
-                    if !c.gateway.is_empty() { o.insert("Gateway".into(), json!(c.gateway)); }
-                    if !c.ip_range.is_empty() { o.insert("IPRange".into(), json!(c.ip_range)); }
-                    if !c.aux_addresses.is_empty() { o.insert("AuxiliaryAddresses".into(), json!(c.aux_addresses)); }
-                    Value::Object(o)
-                }).collect::<Vec<_>>(),
-            });
-        }
+        let body = network_create_body(p, key, n);
         match api.create_network(&body) {
             Ok(_) => progress.event(&id, "Created", true),
             Err(e) => {
@@ -717,25 +778,16 @@ pub fn ensure_volumes(
                 .and_then(|l| l.get(LABEL_PROJECT))
                 .is_some_and(|pr| pr == &p.name);
             if !owned {
-                progress.note(&format!(
-                    "WARN[0000] volume \"{}\" already exists but was not created by Docker Compose. Use `external: true` to use an existing volume",
+                progress.note(&crate::cli::warn_line(&format!(
+                    "volume \"{}\" already exists but was not created by Docker Compose. Use `external: true` to use an existing volume",
                     v.name
-                ));
+                )));
             }
             continue;
         }
         let id = format!("Volume {}", v.name);
         progress.event(&id, "Creating", false);
-        let mut labels = v.labels.clone();
-        labels.insert(LABEL_PROJECT.into(), p.name.clone());
-        labels.insert(LABEL_VOLUME.into(), key.clone());
-        labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
-        let body = json!({
-            "Name": v.name,
-            "Driver": if v.driver.is_empty() { "local" } else { v.driver.as_str() },
-            "DriverOpts": v.driver_opts,
-            "Labels": labels,
-        });
+        let body = volume_create_body(p, key, v);
         match api.create_volume(&body) {
             Ok(()) => progress.event(&id, "Created", true),
             Err(e) => {
@@ -762,12 +814,83 @@ pub struct Converge {
     pub scale: BTreeMap<String, i64>,
     /// Services whose dependency conditions are waited for (the ones being started).
     pub wait_deps: bool,
+    /// Starts without "Starting"/"Started" lines: a foreground `up`, where docker compose
+    /// shows only the creation before attaching.
+    pub quiet_start: bool,
 }
 
 /// Service name -> image id, resolved before convergence.
 pub type Images = BTreeMap<String, String>;
 
-/// Converges the project's `services` (dependencies first, each wave in parallel).
+/// Services name -> the containers of that service to start (id, name), numbers ascending.
+type ToStart = BTreeMap<String, Vec<(String, String)>>;
+
+/// Runs `f` for each of `names` as soon as the services it depends on (among `names`) are
+/// done, independent services concurrently: compose's InDependencyOrder. After a failure
+/// nothing new begins; the first failure is returned.
+pub fn in_dependency_order<F>(p: &Project, names: &BTreeSet<String>, f: F) -> OpResult<()>
+where
+    F: Fn(&str) -> OpResult<()> + Sync,
+{
+    #[derive(Default)]
+    struct Shared {
+        done: BTreeSet<String>,
+        failed: Option<OpError>,
+    }
+    let shared = Mutex::new(Shared::default());
+    let changed = Condvar::new();
+    let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+    std::thread::scope(|scope| {
+        for name in names {
+            let (f, lock, changed) = (&f, &lock, &changed);
+            // Cycles were refused when the model was loaded, so every wait ends.
+            let deps: Vec<&String> = p
+                .services
+                .get(name)
+                .map(|s| {
+                    s.depends_on
+                        .keys()
+                        .filter(|d| *d != name && names.contains(*d))
+                        .collect()
+                })
+                .unwrap_or_default();
+            scope.spawn(move || {
+                let mut g = lock();
+                while g.failed.is_none() && !deps.iter().all(|d| g.done.contains(*d)) {
+                    g = changed.wait(g).unwrap_or_else(|e| e.into_inner());
+                }
+                if g.failed.is_some() {
+                    return;
+                }
+                drop(g);
+                let r = f(name);
+                let mut g = lock();
+                match r {
+                    Ok(()) => {
+                        g.done.insert(name.clone());
+                    }
+                    Err(e) => {
+                        g.failed.get_or_insert(e);
+                    }
+                }
+                changed.notify_all();
+            });
+        }
+    });
+    match shared
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .failed
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Converges the project's `services` as docker compose's `up` does: first every
+/// container is created (or recreated, or kept), service after service in dependency
+/// order, the replicas of a service in parallel; then they are started in dependency
+/// order, each service once its dependencies' conditions hold.
 pub fn converge(
     api: &Api,
     p: &Project,
@@ -776,33 +899,28 @@ pub fn converge(
     opts: &Converge,
     progress: &Progress,
 ) -> OpResult<()> {
-    for wave in graph::waves(p, services) {
-        let results: Vec<OpResult<()>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = wave
-                .iter()
-                .map(|name| {
-                    scope.spawn(move || {
-                        let s = &p.services[name];
-                        if opts.wait_deps && !opts.no_start {
-                            wait_dependencies(api, p, s, services, progress)?;
-                        }
-                        converge_service(api, p, s, images, opts, progress)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(OpError("internal error".into())))
-                })
-                .collect()
-        });
-        for r in results {
-            r?;
-        }
+    let to_start = Mutex::new(ToStart::new());
+    in_dependency_order(p, services, |name| {
+        let s = &p.services[name];
+        let list = create_service(api, p, s, services, images, opts, progress)?;
+        to_start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), list);
+        Ok(())
+    })?;
+    if opts.no_start {
+        return Ok(());
     }
-    Ok(())
+    let to_start = to_start.into_inner().unwrap_or_else(|e| e.into_inner());
+    in_dependency_order(p, services, |name| {
+        let s = &p.services[name];
+        if opts.wait_deps {
+            wait_dependencies(api, p, s, services, progress)?;
+        }
+        let list = to_start.get(name).map(Vec::as_slice).unwrap_or_default();
+        start_service(api, p, s, list, opts, progress)
+    })
 }
 
 fn peers(api: &Api, p: &Project) -> OpResult<Peers> {
@@ -844,6 +962,16 @@ fn wait_dependencies(
         for c in containers {
             let id = format!("Container {}", c.name());
             progress.event(&id, "Waiting", false);
+            if api.dry_run {
+                // Nothing was started: the condition is taken as met, as compose shows it.
+                let met = if d.condition == "service_healthy" {
+                    "Healthy"
+                } else {
+                    "Exited"
+                };
+                progress.event(&id, met, true);
+                continue;
+            }
             loop {
                 let i = api.inspect(&c.id)?;
                 match d.condition.as_str() {
@@ -897,7 +1025,9 @@ fn wait_dependencies(
     Ok(())
 }
 
-/// Creates and connects one container (not started).
+/// Creates and connects one container (not started). `replaces`: the value of the
+/// `com.docker.compose.replace` label a recreated container carries.
+#[allow(clippy::too_many_arguments)]
 fn create_container(
     api: &Api,
     p: &Project,
@@ -906,9 +1036,13 @@ fn create_container(
     name: &str,
     image_id: &str,
     peers: &Peers,
+    replaces: Option<String>,
 ) -> OpResult<String> {
     let image = crate::cli::image_name(&p.name, &s.name, s);
-    let labels = container_labels(p, s, number, false, image_id);
+    let mut labels = container_labels(p, s, number, false, image_id);
+    if let Some(r) = replaces {
+        labels.insert(LABEL_REPLACE.into(), r);
+    }
     let final_name = container_name(p, s, number);
     let body = container_body(p, s, &image, labels, &final_name, peers, true)?;
     let id = api.create(name, &body)?;
@@ -925,14 +1059,29 @@ fn create_container(
     Ok(id)
 }
 
-fn converge_service(
+/// One piece of a service's create half, run in parallel with the service's others.
+enum Job<'a> {
+    /// A replica beyond the wanted number: stopped and removed.
+    Remove(&'a Summary),
+    /// A replica whose configuration or image changed.
+    Recreate(&'a Summary),
+    /// A missing replica, with its number.
+    Create(i64),
+}
+
+/// The create half of a service's convergence: replicas beyond the wanted number stopped
+/// and removed (the highest numbers), changed ones recreated, missing ones created (the
+/// lowest free numbers), all in parallel. Returns the containers the start half starts
+/// (id, name), by number.
+fn create_service(
     api: &Api,
     p: &Project,
     s: &Service,
+    services: &BTreeSet<String>,
     images: &Images,
     opts: &Converge,
     progress: &Progress,
-) -> OpResult<()> {
+) -> OpResult<Vec<(String, String)>> {
     let want = opts
         .scale
         .get(&s.name)
@@ -940,94 +1089,231 @@ fn converge_service(
         .unwrap_or_else(|| s.replicas());
     let image_id = images.get(&s.name).cloned().unwrap_or_default();
     let hash = crate::hash::config_hash(s);
-    let existing: Vec<Summary> = api
+    let mut existing: Vec<Summary> = api
         .project_containers(&p.name, true, false)?
         .into_iter()
         .filter(|c| c.service() == s.name)
         .collect();
-    // Scale down: the highest numbers go.
-    let mut keep = Vec::new();
-    let mut extra = Vec::new();
-    let mut sorted = existing.clone();
-    sorted.sort_by_key(|c| c.number());
-    for (i, c) in sorted.into_iter().enumerate() {
-        if (i as i64) < want {
-            keep.push(c);
-        } else {
-            extra.push(c);
-        }
-    }
-    for c in extra.iter().rev() {
-        let id = format!("Container {}", c.name());
-        progress.event(&id, "Stopping", false);
-        api.stop(&c.id, opts.timeout)?;
-        progress.event(&id, "Stopped", true);
-        progress.event(&id, "Removing", false);
-        api.remove(&c.id, true, false)?;
-        progress.event(&id, "Removed", true);
-    }
-    let peers = peers(api, p)?;
-    let mut to_start: Vec<(String, String)> = Vec::new();
-    for c in &keep {
-        let name = c.name();
-        let id = format!("Container {name}");
+    existing.sort_by_key(|c| c.number());
+    let keep_n = (want.max(0) as usize).min(existing.len());
+    let (keep, extra) = existing.split_at(keep_n);
+    let mut jobs: Vec<Job> = extra.iter().rev().map(Job::Remove).collect();
+    let mut out: Vec<(i64, String, String)> = Vec::new();
+    for c in keep {
         let changed = c.labels.get(LABEL_HASH) != Some(&hash)
             || (!image_id.is_empty() && c.labels.get(LABEL_IMAGE) != Some(&image_id));
         if opts.force_recreate || (changed && !opts.no_recreate) {
-            progress.event(&id, "Recreate", false);
-            let tmp = format!("{}_{name}", &c.id[..12.min(c.id.len())]);
-            let new_id = create_container(api, p, s, c.number(), &tmp, &image_id, &peers)?;
-            api.stop(&c.id, opts.timeout)?;
-            api.remove(&c.id, true, false)?;
-            api.rename(&new_id, &name)?;
-            progress.event(&id, "Recreated", true);
-            to_start.push((new_id, name));
-        } else if !c.running() {
-            to_start.push((c.id.clone(), name));
+            jobs.push(Job::Recreate(c));
+        } else if c.running() {
+            progress.event(&format!("Container {}", c.name()), "Running", true);
         } else {
-            progress.event(&id, "Running", true);
+            out.push((c.number(), c.id.clone(), c.name()));
         }
     }
     let used: BTreeSet<i64> = keep.iter().map(|c| c.number()).collect();
-    let mut n = 1;
     let mut missing = want - keep.len() as i64;
+    let mut n = 1;
     while missing > 0 {
         if !used.contains(&n) {
-            let name = container_name(p, s, n);
-            let id = format!("Container {name}");
-            progress.event(&id, "Creating", false);
-            match create_container(api, p, s, n, &name, &image_id, &peers) {
-                Ok(cid) => {
-                    progress.event(&id, "Created", true);
-                    to_start.push((cid, name));
-                }
-                Err(e) => {
-                    progress.error(&id, "Error");
-                    return Err(e);
-                }
-            }
+            jobs.push(Job::Create(n));
             missing -= 1;
         }
         n += 1;
     }
-    if opts.no_start {
+    if jobs.is_empty() {
+        out.sort_by_key(|x| x.0);
+        return Ok(out.into_iter().map(|(_, id, name)| (id, name)).collect());
+    }
+    // compose's ensureService stops the dependents (with `restart: true`) once per
+    // container it recreates, before that recreation; the start half starts them again.
+    for job in &jobs {
+        if matches!(job, Job::Recreate(_)) {
+            stop_dependents(api, p, s, services, progress)?;
+        }
+    }
+    let peers = peers(api, p)?;
+    let (peers, image_id) = (&peers, image_id.as_str());
+    let results: Vec<OpResult<Option<(i64, String, String)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|job| {
+                scope.spawn(move || match job {
+                    Job::Remove(c) => {
+                        let id = format!("Container {}", c.name());
+                        progress.event(&id, "Stopping", false);
+                        api.stop(&c.id, opts.timeout)?;
+                        progress.event(&id, "Stopped", true);
+                        progress.event(&id, "Removing", false);
+                        api.remove(&c.id, true, false)?;
+                        progress.event(&id, "Removed", true);
+                        Ok(None)
+                    }
+                    Job::Recreate(c) => {
+                        // As compose's recreateContainer: the replacement is created under
+                        // `<old id12>_<new name>` with the replace label (the container
+                        // name, or `<service>-<n>`), the old one stopped and removed, the
+                        // replacement renamed to the name the model gives now.
+                        let id = format!("Container {}", c.name());
+                        progress.event(&id, "Recreate", false);
+                        let n = c.number();
+                        let name = container_name(p, s, n);
+                        let tmp = format!("{}_{name}", &c.id[..12.min(c.id.len())]);
+                        let replaces = if s.container_name.is_empty() {
+                            format!("{}-{n}", s.name)
+                        } else {
+                            s.container_name.clone()
+                        };
+                        let new_id =
+                            create_container(api, p, s, n, &tmp, image_id, peers, Some(replaces))?;
+                        api.stop(&c.id, opts.timeout)?;
+                        api.remove(&c.id, true, false)?;
+                        api.rename(&new_id, &name)?;
+                        progress.event(&id, "Recreated", true);
+                        Ok(Some((n, new_id, name)))
+                    }
+                    Job::Create(n) => {
+                        let name = container_name(p, s, *n);
+                        let id = format!("Container {name}");
+                        progress.event(&id, "Creating", false);
+                        match create_container(api, p, s, *n, &name, image_id, peers, None) {
+                            Ok(cid) => {
+                                progress.event(&id, "Created", true);
+                                Ok(Some((*n, cid, name)))
+                            }
+                            Err(e) => {
+                                progress.error(&id, "Error");
+                                Err(e)
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(OpError("internal error".into())))
+            })
+            .collect()
+    });
+    for r in results {
+        if let Some(x) = r? {
+            out.push(x);
+        }
+    }
+    out.sort_by_key(|x| x.0);
+    Ok(out.into_iter().map(|(_, id, name)| (id, name)).collect())
+}
+
+/// compose's stopDependentContainers: the containers of the services among `services`
+/// that depend on `s` with `restart: true` are stopped (every one, running or not, with
+/// its Stopping/Stopped lines), in reverse dependency order, before `s` is recreated.
+fn stop_dependents(
+    api: &Api,
+    p: &Project,
+    s: &Service,
+    services: &BTreeSet<String>,
+    progress: &Progress,
+) -> OpResult<()> {
+    let dependents: BTreeSet<String> = p
+        .services
+        .values()
+        .filter(|d| services.contains(&d.name))
+        .filter(|d| d.depends_on.get(&s.name).is_some_and(|dep| dep.restart))
+        .map(|d| d.name.clone())
+        .collect();
+    if dependents.is_empty() {
         return Ok(());
     }
-    for (cid, name) in to_start {
+    let containers: Vec<Summary> = api
+        .project_containers(&p.name, true, false)?
+        .into_iter()
+        .filter(|c| dependents.contains(c.service()))
+        .collect();
+    let mut waves = graph::waves(p, &dependents);
+    waves.reverse();
+    for wave in waves {
+        let results: Vec<OpResult<()>> = std::thread::scope(|scope| {
+            let hs: Vec<_> = containers
+                .iter()
+                .filter(|c| wave.iter().any(|w| w == c.service()))
+                .map(|c| {
+                    scope.spawn(move || -> OpResult<()> {
+                        let id = format!("Container {}", c.name());
+                        progress.event(&id, "Stopping", false);
+                        if let Err(e) = api.stop(&c.id, None) {
+                            progress.error(&id, "Error while Stopping");
+                            return Err(e.into());
+                        }
+                        progress.event(&id, "Stopped", true);
+                        Ok(())
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(OpError("internal error".into())))
+                })
+                .collect()
+        });
+        for r in results {
+            r?;
+        }
+    }
+    Ok(())
+}
+
+/// Sorts `items` (each with a container id) in the daemon's list order, newest first, as
+/// compose walks a service's containers to start or restart them. Ids the daemon does not
+/// list (a dry run's) keep their place at the front.
+pub fn sort_newest_first<T>(
+    api: &Api,
+    project: &str,
+    items: &mut [T],
+    id: impl Fn(&T) -> &str,
+) -> OpResult<()> {
+    if items.len() < 2 {
+        return Ok(());
+    }
+    let order = api.newest_first(project)?;
+    items.sort_by_key(|x| order.iter().position(|o| o == id(x)));
+    Ok(())
+}
+
+/// The start half of a service's convergence: its containers started one after the other,
+/// as compose's startService does, in the daemon's list order (the newest container first:
+/// for replicas created or recreated in parallel, whichever creation finished last).
+fn start_service(
+    api: &Api,
+    p: &Project,
+    s: &Service,
+    list: &[(String, String)],
+    opts: &Converge,
+    progress: &Progress,
+) -> OpResult<()> {
+    let mut list = list.to_vec();
+    sort_newest_first(api, &p.name, &mut list, |(id, _)| id.as_str())?;
+    for (cid, name) in &list {
         let id = format!("Container {name}");
-        progress.event(&id, "Starting", false);
-        if let Err(e) = crate::files::inject(api, p, s, &cid) {
+        if !opts.quiet_start {
+            progress.event(&id, "Starting", false);
+        }
+        if let Err(e) = crate::files::inject(api, p, s, cid) {
             progress.error(&id, "Error");
             return Err(e);
         }
-        if let Err(e) = api.start(&cid) {
-            progress.error(&id, "Error");
+        if let Err(e) = api.start(cid) {
+            // No "Error" line: compose returns the daemon's error after "Starting".
             return Err(OpError(format!(
                 "Error response from daemon: {}",
                 e.message()
             )));
         }
-        progress.event(&id, "Started", true);
+        if !opts.quiet_start {
+            progress.event(&id, "Started", true);
+        }
     }
     Ok(())
 }
@@ -1092,4 +1378,254 @@ pub fn stop_in_reverse(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::IpamPool;
+    use serde_json::{json, Value};
+
+    /// The network create body as compose built it before the typed model (json!).
+    fn network_before(p: &Project, key: &str, n: &Network) -> Value {
+        let mut labels = n.labels.clone();
+        labels.insert(LABEL_PROJECT.into(), p.name.clone());
+        labels.insert(LABEL_NETWORK.into(), key.to_string());
+        labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
+        let mut body = json!({
+            "Name": n.name,
+            "Driver": if n.driver.is_empty() { "bridge" } else { n.driver.as_str() },
+            "Options": n.driver_opts,
+            "Internal": n.internal,
+            "Attachable": n.attachable,
+            "Labels": labels,
+            "CheckDuplicate": true,
+        });
+        if let Some(v6) = n.enable_ipv6 {
+            body["EnableIPv6"] = json!(v6);
+        }
+        if !n.ipam.is_empty() {
+            body["IPAM"] = json!({
+                "Driver": if n.ipam.driver.is_empty() { "default" } else { n.ipam.driver.as_str() },
+                "Config": n.ipam.config.iter().map(|c| {
+                    let mut o = serde_json::Map::new();
+                    if !c.subnet.is_empty() { o.insert("Subnet".into(), json!(c.subnet)); }
+                    if !c.gateway.is_empty() { o.insert("Gateway".into(), json!(c.gateway)); }
+                    if !c.ip_range.is_empty() { o.insert("IPRange".into(), json!(c.ip_range)); }
+                    if !c.aux_addresses.is_empty() { o.insert("AuxiliaryAddresses".into(), json!(c.aux_addresses)); }
+                    Value::Object(o)
+                }).collect::<Vec<_>>(),
+            });
+        }
+        body
+    }
+
+    #[test]
+    fn systempaths_unconfined_becomes_empty_path_lists() {
+        let p = Project {
+            name: "proj".into(),
+            ..Default::default()
+        };
+        let peers = Peers {
+            first_container: BTreeMap::new(),
+            first_id: BTreeMap::new(),
+        };
+        let mut s = Service {
+            name: "web".into(),
+            security_opt: vec!["systempaths=unconfined".into()],
+            ..Default::default()
+        };
+        let b =
+            container_body(&p, &s, "busybox", BTreeMap::new(), "c", &peers, true).expect("body");
+        assert_eq!(b.host_config.security_opt, None);
+        assert_eq!(b.host_config.masked_paths, Some(Vec::new()));
+        assert_eq!(b.host_config.readonly_paths, Some(Vec::new()));
+        s.security_opt.push("no-new-privileges".into());
+        let b =
+            container_body(&p, &s, "busybox", BTreeMap::new(), "c", &peers, true).expect("body");
+        assert_eq!(
+            b.host_config.security_opt,
+            Some(vec!["no-new-privileges".to_string()])
+        );
+        s.security_opt = vec!["label=disable".into()];
+        let b =
+            container_body(&p, &s, "busybox", BTreeMap::new(), "c", &peers, true).expect("body");
+        assert_eq!(b.host_config.masked_paths, None);
+    }
+
+    #[test]
+    fn typed_volume_body_sends_the_same_bytes() {
+        let p = Project {
+            name: "proj".into(),
+            ..Default::default()
+        };
+        let mut v = Volume {
+            name: "proj_data".into(),
+            ..Default::default()
+        };
+        for driver in ["", "local"] {
+            v.driver = driver.into();
+            let mut labels = v.labels.clone();
+            labels.insert(LABEL_PROJECT.into(), p.name.clone());
+            labels.insert(LABEL_VOLUME.into(), "data".to_string());
+            labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
+            let old = json!({
+                "Name": v.name,
+                "Driver": if v.driver.is_empty() { "local" } else { v.driver.as_str() },
+                "DriverOpts": v.driver_opts,
+                "Labels": labels,
+            });
+            let typed = serde_json::to_value(volume_create_body(&p, "data", &v)).unwrap();
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&old).unwrap()
+            );
+            v.driver_opts.insert("type".into(), "tmpfs".into());
+            v.labels.insert("x".into(), "y".into());
+        }
+    }
+
+    /// Same keys and values as before; the key order is now the model's (moby's struct
+    /// order, Name first), not the order the json! literal happened to have.
+    #[test]
+    fn typed_network_body_sends_the_same_values() {
+        let p = Project {
+            name: "proj".into(),
+            ..Default::default()
+        };
+        let plain = Network {
+            name: "proj_default".into(),
+            ..Default::default()
+        };
+        let mut full = Network {
+            name: "proj_back".into(),
+            driver: "bridge".into(),
+            internal: true,
+            attachable: true,
+            enable_ipv6: Some(false),
+            ..Default::default()
+        };
+        full.driver_opts
+            .insert("com.docker.network.driver.mtu".into(), "1400".into());
+        full.labels.insert("x".into(), "y".into());
+        full.ipam.config.push(IpamPool {
+            subnet: "10.5.0.0/16".into(),
+            gateway: "10.5.0.1".into(),
+            ..Default::default()
+        });
+        let mut pool = IpamPool {
+            subnet: "fd00:5::/64".into(),
+            ip_range: "fd00:5::/80".into(),
+            ..Default::default()
+        };
+        pool.aux_addresses.insert("h".into(), "fd00:5::9".into());
+        full.ipam.config.push(pool);
+        let mut ipv6_only = plain.clone();
+        ipv6_only.enable_ipv6 = Some(true);
+        ipv6_only.ipam.driver = "default".into();
+        for n in [&plain, &full, &ipv6_only] {
+            let typed = serde_json::to_value(network_create_body(&p, "k", n)).unwrap();
+            assert_eq!(typed, network_before(&p, "k", n), "{}", n.name);
+        }
+    }
+
+    /// Sysctls (once in the body's unknown-field map) and devices (once json! values) reach
+    /// the daemon as the same HostConfig: the daemon reads both bodies to the same value.
+    #[test]
+    fn typed_sysctls_and_devices_read_as_before() {
+        let p = Project {
+            name: "proj".into(),
+            ..Default::default()
+        };
+        let mut s = Service {
+            name: "web".into(),
+            ..Default::default()
+        };
+        s.sysctls.insert("net.core.somaxconn".into(), "1024".into());
+        s.sysctls.insert("kernel.msgmax".into(), "65536".into());
+        s.devices.push(crate::model::Device {
+            source: "/dev/null".into(),
+            target: "/dev/n".into(),
+            permissions: "rw".into(),
+            ..Default::default()
+        });
+        let b = container_body(
+            &p,
+            &s,
+            "busybox",
+            BTreeMap::new(),
+            "proj-web-1",
+            &Peers {
+                first_container: BTreeMap::new(),
+                first_id: BTreeMap::new(),
+            },
+            false,
+        )
+        .unwrap();
+        // The body as compose sent it before the typed fields.
+        let mut old = b.clone();
+        old.host_config.sysctls = None;
+        old.host_config
+            .extra
+            .insert("Sysctls".into(), json!(s.sysctls));
+        let mut old = serde_json::to_value(&old).unwrap();
+        old["HostConfig"]["Devices"] = s
+            .devices
+            .iter()
+            .map(|d| json!({"PathOnHost": d.source, "PathInContainer": d.target, "CgroupPermissions": d.permissions}))
+            .collect();
+        let read = |v: Value| {
+            let b: ContainerCreateBody = serde_json::from_value(v).unwrap();
+            (serde_json::to_string(&b).unwrap(), b)
+        };
+        let (new_text, new) = read(serde_json::to_value(&b).unwrap());
+        let (old_text, _) = read(old);
+        assert_eq!(new_text, old_text);
+        assert_eq!(new.host_config.sysctls.as_ref(), Some(&s.sysctls));
+        assert_eq!(new.host_config.devices[0].path_in_container, "/dev/n");
+        assert!(new.host_config.extra.is_empty());
+    }
+
+    #[test]
+    fn device_cgroup_rules_and_annotations_reach_the_host_config() {
+        let p = Project {
+            name: "proj".into(),
+            ..Default::default()
+        };
+        let mut s = Service {
+            name: "web".into(),
+            ..Default::default()
+        };
+        let peers = Peers {
+            first_container: BTreeMap::new(),
+            first_id: BTreeMap::new(),
+        };
+        let body = |s: &Service| {
+            container_body(
+                &p,
+                s,
+                "busybox",
+                BTreeMap::new(),
+                "proj-web-1",
+                &peers,
+                false,
+            )
+            .unwrap()
+        };
+        // None given: left out of the body, as docker compose leaves it.
+        let none = serde_json::to_value(body(&s)).unwrap();
+        assert!(none["HostConfig"].get("DeviceCgroupRules").is_none());
+        assert!(none["HostConfig"].get("Annotations").is_none());
+        s.device_cgroup_rules = vec!["c 1:3 rwm".into(), "b 7:* rmw".into()];
+        s.annotations.insert("com.example.a".into(), "b".into());
+        let v = serde_json::to_value(body(&s)).unwrap();
+        assert_eq!(
+            v["HostConfig"]["DeviceCgroupRules"],
+            json!(["c 1:3 rwm", "b 7:* rmw"])
+        );
+        assert_eq!(
+            v["HostConfig"]["Annotations"],
+            json!({"com.example.a": "b"})
+        );
+    }
 }

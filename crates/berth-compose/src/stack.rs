@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 use crate::model::{self as cm, Project};
+use berth_api::models::{
+    BindOptions, DriverConfig, NetworkCreateBody, NetworkIpam, NetworkIpamConfig, TmpfsOptions,
+    VolumeOptions,
+};
 use berth_api::swarm as sw;
 use berth_cli::client::{filters_json, q, query, Body};
 use berth_cli::commands::stack::{ConfigCmd, DeployCmd, LsCmd, PsCmd, RmCmd, ServicesCmd};
@@ -135,6 +139,16 @@ fn load(files: &[String], ns: &str) -> Result<Project, Failure> {
         eprintln!("{w}");
     }
     Ok(loaded.project)
+}
+
+/// A stack's secret or config: its name, the stack's label, the file's bytes.
+fn object_spec(name: &str, ns: &str, labels: &cm::Mapping, data: Vec<u8>) -> sw::SecretSpec {
+    sw::SecretSpec {
+        name: name.to_string(),
+        labels: ns_labels(ns, labels),
+        data,
+        ..Default::default()
+    }
 }
 
 fn ns_labels(ns: &str, labels: &cm::Mapping) -> sw::Labels {
@@ -305,6 +319,88 @@ fn file_refs(
     Ok(out)
 }
 
+/// One volume of a service as the swarm's mount: a stack volume's name, labels and driver,
+/// `nocopy`, a bind's propagation, a tmpfs's size and mode.
+fn service_mount(
+    ns: &str,
+    key: &str,
+    v: &cm::ServiceVolume,
+    p: &Project,
+) -> Result<sw::Mount, Failure> {
+    let mut m = sw::Mount {
+        r#type: if v.kind.is_empty() {
+            "volume".into()
+        } else {
+            v.kind.clone()
+        },
+        source: v.source.clone(),
+        target: v.target.clone(),
+        read_only: v.read_only,
+        consistency: v.consistency.clone(),
+        ..Default::default()
+    };
+    match m.r#type.as_str() {
+        "volume" => {
+            let mut opts = VolumeOptions::default();
+            // A stack volume's labels (even none but the stack's) or nocopy: the options
+            // object is sent.
+            let mut any = false;
+            if let Some(top) = p.volumes.get(&v.source) {
+                m.source = if top.name.is_empty() {
+                    format!("{ns}_{}", v.source)
+                } else {
+                    top.name.clone()
+                };
+                if !top.external {
+                    opts.labels = Some(ns_labels(ns, &top.labels));
+                    any = true;
+                    if !top.driver.is_empty() {
+                        opts.driver_config = Some(DriverConfig {
+                            name: top.driver.clone(),
+                            options: Some(top.driver_opts.clone()),
+                            ..Default::default()
+                        });
+                    }
+                }
+            }
+            if v.volume.as_ref().is_some_and(|o| o.nocopy) {
+                opts.no_copy = true;
+                any = true;
+            }
+            if any {
+                m.volume_options = Some(opts);
+            }
+        }
+        "bind" => {
+            if let Some(b) = &v.bind {
+                if !b.propagation.is_empty() {
+                    m.bind_options = Some(BindOptions {
+                        propagation: b.propagation.clone(),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        "tmpfs" => {
+            if let Some(t) = &v.tmpfs {
+                if t.size.is_some() || t.mode != 0 {
+                    m.tmpfs_options = Some(TmpfsOptions {
+                        size_bytes: t.size.map_or(0, |sz| sz.0),
+                        mode: t.mode,
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        other => {
+            return Err(fail(format!(
+                "service {key}: volume type {other} is not supported in a stack"
+            )))
+        }
+    }
+    Ok(m)
+}
+
 /// One compose service as a swarm service spec (docker's convert.Service).
 fn convert_service(
     ns: &str,
@@ -330,72 +426,7 @@ fn convert_service(
     env.sort();
     let mut mounts = Vec::new();
     for v in &s.volumes {
-        let mut m = sw::Mount {
-            r#type: if v.kind.is_empty() {
-                "volume".into()
-            } else {
-                v.kind.clone()
-            },
-            source: v.source.clone(),
-            target: v.target.clone(),
-            read_only: v.read_only,
-            consistency: v.consistency.clone(),
-            ..Default::default()
-        };
-        match m.r#type.as_str() {
-            "volume" => {
-                let mut opts = serde_json::Map::new();
-                if let Some(top) = p.volumes.get(&v.source) {
-                    m.source = if top.name.is_empty() {
-                        format!("{ns}_{}", v.source)
-                    } else {
-                        top.name.clone()
-                    };
-                    if !top.external {
-                        opts.insert("Labels".into(), json!(ns_labels(ns, &top.labels)));
-                        if !top.driver.is_empty() {
-                            opts.insert(
-                                "DriverConfig".into(),
-                                json!({"Name": top.driver, "Options": top.driver_opts}),
-                            );
-                        }
-                    }
-                }
-                if v.volume.as_ref().is_some_and(|o| o.nocopy) {
-                    opts.insert("NoCopy".into(), json!(true));
-                }
-                if !opts.is_empty() {
-                    m.volume_options = Some(Value::Object(opts));
-                }
-            }
-            "bind" => {
-                if let Some(b) = &v.bind {
-                    if !b.propagation.is_empty() {
-                        m.bind_options = Some(json!({"Propagation": b.propagation}));
-                    }
-                }
-            }
-            "tmpfs" => {
-                if let Some(t) = &v.tmpfs {
-                    let mut o = serde_json::Map::new();
-                    if let Some(sz) = t.size {
-                        o.insert("SizeBytes".into(), json!(sz.0));
-                    }
-                    if t.mode != 0 {
-                        o.insert("Mode".into(), json!(t.mode));
-                    }
-                    if !o.is_empty() {
-                        m.tmpfs_options = Some(Value::Object(o));
-                    }
-                }
-            }
-            other => {
-                return Err(fail(format!(
-                    "service {key}: volume type {other} is not supported in a stack"
-                )))
-            }
-        }
-        mounts.push(m);
+        mounts.push(service_mount(ns, key, v, p)?);
     }
     let secrets = file_refs("secret", &s.secrets, &p.secrets, &refs.secrets, key)?
         .into_iter()
@@ -697,30 +728,9 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         if have.contains(&name) {
             continue;
         }
-        let driver = if n.driver.is_empty() {
-            "overlay".to_string()
-        } else {
-            n.driver.clone()
-        };
-        let mut body = json!({
-            "Name": name,
-            "Driver": driver,
-            "Options": n.driver_opts,
-            "Labels": ns_labels(&ns, &n.labels),
-            "Internal": n.internal,
-            "Attachable": n.attachable,
-            "Scope": "swarm",
-        });
-        if !n.ipam.is_empty() {
-            body["IPAM"] = json!({
-                "Driver": if n.ipam.driver.is_empty() { "default" } else { &n.ipam.driver },
-                "Config": n.ipam.config.iter().map(|c| json!({
-                    "Subnet": c.subnet, "Gateway": c.gateway, "IPRange": c.ip_range,
-                })).collect::<Vec<_>>(),
-            });
-        }
+        let body = network_create_body(&ns, &name, &n);
         println!("Creating network {name}");
-        c.post_json("/networks/create", Body::Json(body))
+        c.post_json("/networks/create", Body::typed(&body)?)
             .map_err(|e| fail(format!("failed to create network {name}: {}", e.message())))?;
     }
     // Secrets and configs: created, or updated when they exist (labels only).
@@ -760,11 +770,8 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                 )));
             }
             let data = file_data(kind, key, obj)?;
-            let spec = json!({
-                "Name": name,
-                "Labels": ns_labels(&ns, &obj.labels),
-                "Data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &data),
-            });
+            let spec = serde_json::to_value(object_spec(&name, &ns, &obj.labels, data))
+                .map_err(|e| fail(e.to_string()))?;
             match c.get_json(&format!("{path}/{}", q(&name))) {
                 Ok(v) => {
                     println!("Updating {kind} {name}");
@@ -1049,9 +1056,89 @@ fn rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     join_errors(errs)
 }
 
+/// A stack network's create body: swarm scope, overlay by default, every IPAM pool
+/// field written (empty or not).
+fn network_create_body(ns: &str, name: &str, n: &cm::Network) -> NetworkCreateBody {
+    NetworkCreateBody {
+        name: name.to_string(),
+        driver: if n.driver.is_empty() {
+            "overlay".to_string()
+        } else {
+            n.driver.clone()
+        },
+        options: n.driver_opts.clone(),
+        labels: ns_labels(ns, &n.labels),
+        internal: n.internal,
+        attachable: n.attachable,
+        scope: Some("swarm".into()),
+        ipam: (!n.ipam.is_empty()).then(|| NetworkIpam {
+            driver: if n.ipam.driver.is_empty() {
+                "default".to_string()
+            } else {
+                n.ipam.driver.clone()
+            },
+            config: n
+                .ipam
+                .config
+                .iter()
+                .map(|c| NetworkIpamConfig {
+                    subnet: Some(c.subnet.clone()),
+                    gateway: Some(c.gateway.clone()),
+                    ip_range: Some(c.ip_range.clone()),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Same keys and values as the json! body it replaces; the key order is the model's.
+    #[test]
+    fn typed_network_body_sends_the_same_values() {
+        let mut n = cm::Network::default();
+        for with_ipam in [false, true] {
+            if with_ipam {
+                n.driver_opts.insert("o".into(), "1".into());
+                n.labels.insert("l".into(), "2".into());
+                n.internal = true;
+                n.ipam.config.push(cm::IpamPool {
+                    subnet: "10.9.0.0/24".into(),
+                    ..Default::default()
+                });
+            }
+            let (ns, name) = ("st", "st_net");
+            let driver = if n.driver.is_empty() {
+                "overlay".to_string()
+            } else {
+                n.driver.clone()
+            };
+            let mut old = json!({
+                "Name": name,
+                "Driver": driver,
+                "Options": n.driver_opts,
+                "Labels": ns_labels(ns, &n.labels),
+                "Internal": n.internal,
+                "Attachable": n.attachable,
+                "Scope": "swarm",
+            });
+            if !n.ipam.is_empty() {
+                old["IPAM"] = json!({
+                    "Driver": if n.ipam.driver.is_empty() { "default" } else { &n.ipam.driver },
+                    "Config": n.ipam.config.iter().map(|c| json!({
+                        "Subnet": c.subnet, "Gateway": c.gateway, "IPRange": c.ip_range,
+                    })).collect::<Vec<_>>(),
+                });
+            }
+            let typed = serde_json::to_value(network_create_body(ns, name, &n)).unwrap();
+            assert_eq!(typed, old, "ipam: {with_ipam}");
+        }
+    }
 
     #[test]
     fn names_and_restart_policies() {
@@ -1074,5 +1161,109 @@ mod tests {
         assert!(restart_policy(&s).unwrap().is_none());
         s.restart = "sometimes".into();
         assert!(restart_policy(&s).is_err());
+    }
+
+    /// A service's mounts as `convert_service` built their options with json! maps: the
+    /// typed options hold the same values (in moby's field order, as docker stack deploy
+    /// writes them), and an options object is sent exactly when one was before.
+    #[test]
+    fn typed_mount_options_hold_the_same_values() {
+        let mut p = Project::default();
+        let mut top = cm::Volume {
+            driver: "local".into(),
+            ..Default::default()
+        };
+        top.labels.insert("l".into(), "1".into());
+        top.driver_opts.insert("type".into(), "tmpfs".into());
+        p.volumes.insert("data".into(), top);
+        p.volumes.insert(
+            "ext".into(),
+            cm::Volume {
+                external: true,
+                name: "outside".into(),
+                ..Default::default()
+            },
+        );
+        let vol = |kind: &str, source: &str| cm::ServiceVolume {
+            kind: kind.into(),
+            source: source.into(),
+            target: "/t".into(),
+            ..Default::default()
+        };
+        let mut nocopy = vol("volume", "data");
+        nocopy.volume = Some(cm::VolumeVolume {
+            nocopy: true,
+            ..Default::default()
+        });
+        let mut bind = vol("bind", "/srv");
+        bind.bind = Some(cm::VolumeBind {
+            propagation: "rslave".into(),
+            ..Default::default()
+        });
+        let mut tmpfs = vol("tmpfs", "");
+        tmpfs.tmpfs = Some(cm::VolumeTmpfs {
+            size: Some(cm::Bytes(0)),
+            mode: 0o700,
+            ..Default::default()
+        });
+        let cases = [
+            (
+                vol("volume", "data"),
+                json!({"Type":"volume","Source":"st_data","Target":"/t","VolumeOptions":{"Labels":{"l":"1","com.docker.stack.namespace":"st"},"DriverConfig":{"Name":"local","Options":{"type":"tmpfs"}}}}),
+            ),
+            (
+                nocopy,
+                json!({"Type":"volume","Source":"st_data","Target":"/t","VolumeOptions":{"Labels":{"l":"1","com.docker.stack.namespace":"st"},"DriverConfig":{"Name":"local","Options":{"type":"tmpfs"}},"NoCopy":true}}),
+            ),
+            (
+                vol("volume", "ext"),
+                json!({"Type":"volume","Source":"outside","Target":"/t"}),
+            ),
+            (
+                vol("", "anon"),
+                json!({"Type":"volume","Source":"anon","Target":"/t"}),
+            ),
+            (
+                bind,
+                json!({"Type":"bind","Source":"/srv","Target":"/t","BindOptions":{"Propagation":"rslave"}}),
+            ),
+            (
+                tmpfs,
+                json!({"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":0,"Mode":0o700}}),
+            ),
+            (vol("tmpfs", ""), json!({"Type":"tmpfs","Target":"/t"})),
+        ];
+        for (v, before) in cases {
+            let m = service_mount("st", "svc", &v, &p).unwrap();
+            let read: sw::Mount = serde_json::from_value(before.clone()).unwrap();
+            assert_eq!(m, read, "{before}");
+            assert_eq!(
+                m.volume_options.is_some(),
+                before.get("VolumeOptions").is_some()
+            );
+            assert_eq!(
+                m.tmpfs_options.is_some(),
+                before.get("TmpfsOptions").is_some()
+            );
+        }
+        assert!(service_mount("st", "svc", &vol("npipe", "x"), &p).is_err());
+    }
+
+    /// A stack's secret/config spec: the same bytes as the json! body (Data in base64).
+    #[test]
+    fn typed_object_spec_sends_the_same_bytes() {
+        let mut labels = cm::Mapping::new();
+        labels.insert("a".into(), "1".into());
+        let data = b"s3cret\n".to_vec();
+        let before = json!({
+            "Name": "st_pw",
+            "Labels": ns_labels("st", &labels),
+            "Data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &data),
+        });
+        let typed = serde_json::to_value(object_spec("st_pw", "st", &labels, data)).unwrap();
+        assert_eq!(
+            serde_json::to_string(&typed).unwrap(),
+            serde_json::to_string(&before).unwrap()
+        );
     }
 }

@@ -425,7 +425,7 @@ pub fn run(
                 continue;
             }
             if let Err(e) = apply(api, p, r, &changed, rebuild) {
-                eprintln!("WARN[0000] {}", e.0);
+                eprintln!("{}", crate::cli::warn_line(&e.0));
             }
         }
     }

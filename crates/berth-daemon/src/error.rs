@@ -46,7 +46,10 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::NOT_MODIFIED {
             return StatusCode::NOT_MODIFIED.into_response();
         }
-        let body = serde_json::json!({ "message": self.message }).to_string();
+        let body = serde_json::to_string(&berth_api::models::ErrorResponse {
+            message: self.message,
+        })
+        .unwrap_or_default();
         (self.status, [("content-type", "application/json")], body).into_response()
     }
 }

@@ -42,7 +42,8 @@ pub struct TlsSettings {
 pub enum Host {
     Unix(PathBuf),
     Tcp(String),
-    /// `fd://` or `fd://NAME`: sockets systemd made and passed (socket activation).
+    /// `fd://` or `fd://NAME`, as given (the whole address): sockets systemd made and
+    /// passed (socket activation).
     Fd(String),
 }
 
@@ -52,7 +53,8 @@ impl std::fmt::Display for Host {
         match self {
             Host::Unix(p) => write!(f, "unix://{}", p.display()),
             Host::Tcp(a) => write!(f, "tcp://{a}"),
-            Host::Fd(n) => write!(f, "fd://{n}"),
+            // Fd holds the whole address already (the reload log once said `fd://fd://`).
+            Host::Fd(a) => write!(f, "{a}"),
         }
     }
 }
@@ -394,6 +396,15 @@ mod tests {
             parse_host("fd://", true, d).unwrap(),
             Host::Fd("fd://".into())
         );
+        // Displayed in the form it was given (the effective config lists the hosts).
+        for h in [
+            "fd://",
+            "fd://3",
+            "unix:///run/b.sock",
+            "tcp://127.0.0.1:2375",
+        ] {
+            assert_eq!(parse_host(h, false, d).unwrap().to_string(), h);
+        }
         assert_eq!(
             parse_host("http://x", true, d).unwrap_err(),
             "invalid bind address format: http://x"

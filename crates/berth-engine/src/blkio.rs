@@ -3,23 +3,8 @@
 //! them, checked as dockerd checks them, and discarded with dockerd's warning when the
 //! kernel cannot apply them (as `docker run` prints it).
 
-use berth_api::models::HostConfig;
+use berth_api::models::{given, HostConfig, ThrottleDevice};
 use berth_runtime::spec::BlkioInput;
-use serde::Deserialize;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WeightDevice {
-    path: String,
-    weight: u16,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ThrottleDevice {
-    path: String,
-    rate: u64,
-}
 
 /// A container's block I/O settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,33 +17,23 @@ pub struct Blkio {
     pub write_iops: Vec<(String, u64)>,
 }
 
-fn list<T: for<'de> Deserialize<'de>>(hc: &HostConfig, key: &str) -> Result<Vec<T>, String> {
-    match hc.extra.get(key) {
-        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("invalid {key}: {e}")),
-    }
-}
-
 /// The block I/O settings of a create or update body.
 pub fn from_host_config(hc: &HostConfig) -> Result<Blkio, String> {
     let weight = u16::try_from(hc.blkio_weight)
         .map_err(|_| format!("invalid blkio weight {}", hc.blkio_weight))?;
-    let throttle = |key: &str| -> Result<Vec<(String, u64)>, String> {
-        Ok(list::<ThrottleDevice>(hc, key)?
-            .into_iter()
-            .map(|d| (d.path, d.rate))
-            .collect())
+    let throttle = |f: &Option<Option<Vec<ThrottleDevice>>>| -> Vec<(String, u64)> {
+        given(f).iter().map(|d| (d.path.clone(), d.rate)).collect()
     };
     Ok(Blkio {
         weight,
-        weight_device: list::<WeightDevice>(hc, "BlkioWeightDevice")?
-            .into_iter()
-            .map(|d| (d.path, d.weight))
+        weight_device: given(&hc.blkio_weight_device)
+            .iter()
+            .map(|d| (d.path.clone(), d.weight))
             .collect(),
-        read_bps: throttle("BlkioDeviceReadBps")?,
-        write_bps: throttle("BlkioDeviceWriteBps")?,
-        read_iops: throttle("BlkioDeviceReadIOps")?,
-        write_iops: throttle("BlkioDeviceWriteIOps")?,
+        read_bps: throttle(&hc.blkio_device_read_bps),
+        write_bps: throttle(&hc.blkio_device_write_bps),
+        read_iops: throttle(&hc.blkio_device_read_iops),
+        write_iops: throttle(&hc.blkio_device_write_iops),
     })
 }
 
@@ -143,26 +118,27 @@ pub fn check(hc: &mut HostConfig) -> Result<Vec<String>, String> {
     }
     if !b.weight_device.is_empty() && !s.weight {
         warnings.push("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.".to_string());
-        hc.extra.remove("BlkioWeightDevice");
+        // Discarded as it was when carried untyped: the field left out of inspect.
+        hc.blkio_weight_device = None;
     }
-    for (key, what, set) in [
+    for (field, what, set) in [
         (
-            "BlkioDeviceReadBps",
+            &mut hc.blkio_device_read_bps,
             "BPS Block I/O read limit",
             !b.read_bps.is_empty(),
         ),
         (
-            "BlkioDeviceWriteBps",
+            &mut hc.blkio_device_write_bps,
             "BPS Block I/O write limit",
             !b.write_bps.is_empty(),
         ),
         (
-            "BlkioDeviceReadIOps",
+            &mut hc.blkio_device_read_iops,
             "IOPS Block I/O read limit",
             !b.read_iops.is_empty(),
         ),
         (
-            "BlkioDeviceWriteIOps",
+            &mut hc.blkio_device_write_iops,
             "IOPS Block I/O write limit",
             !b.write_iops.is_empty(),
         ),
@@ -172,7 +148,7 @@ pub fn check(hc: &mut HostConfig) -> Result<Vec<String>, String> {
                 "Your kernel does not support {what} or the cgroup is not mounted. Block I/O {} discarded.",
                 what.replace("Block I/O ", "")
             ));
-            hc.extra.remove(key);
+            *field = None;
         }
     }
     Ok(warnings)

@@ -4,21 +4,21 @@
 //! berth has no GPU runtime, so device requests (`--gpus`) fail as on a Docker host without
 //! one.
 
-use berth_api::models::HostConfig;
+use berth_api::models::{given, HostConfig};
 use berth_runtime::spec::DeviceMapping;
 
 /// The `Devices` entries (`{PathOnHost, PathInContainer, CgroupPermissions}`).
 pub fn mappings(hc: &HostConfig) -> Result<Vec<DeviceMapping>, String> {
     let mut out = Vec::new();
     for d in &hc.devices {
-        let field = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let m = DeviceMapping {
-            path_on_host: field("PathOnHost"),
-            path_in_container: field("PathInContainer"),
-            cgroup_permissions: field("CgroupPermissions"),
+            path_on_host: d.path_on_host.clone(),
+            path_in_container: d.path_in_container.clone(),
+            cgroup_permissions: d.cgroup_permissions.clone(),
         };
         if m.path_on_host.is_empty() {
-            return Err(format!("invalid device mapping: {d}"));
+            let shown = serde_json::to_string(d).unwrap_or_default();
+            return Err(format!("invalid device mapping: {shown}"));
         }
         if !m.cgroup_permissions.chars().all(|c| "rwm".contains(c)) {
             return Err(format!("invalid device mode: {}", m.cgroup_permissions));
@@ -30,15 +30,7 @@ pub fn mappings(hc: &HostConfig) -> Result<Vec<DeviceMapping>, String> {
 
 /// The `DeviceCgroupRules` ("c 1:3 rwm").
 pub fn cgroup_rules(hc: &HostConfig) -> Vec<String> {
-    hc.extra
-        .get("DeviceCgroupRules")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    given(&hc.device_cgroup_rules).to_vec()
 }
 
 /// moby's check of a device cgroup rule: `TYPE MAJOR:MINOR ACCESS`.
@@ -66,22 +58,17 @@ pub fn validate(hc: &HostConfig) -> Result<(), String> {
 /// `--gpus` and other device requests: berth has no device driver for them, so a start
 /// fails with Docker's message for a host without the NVIDIA runtime.
 pub fn check_requests(hc: &HostConfig) -> Result<(), String> {
-    let Some(reqs) = hc.extra.get("DeviceRequests").and_then(|v| v.as_array()) else {
-        return Ok(());
-    };
-    if let Some(r) = reqs.first() {
-        let driver = r.get("Driver").and_then(|v| v.as_str()).unwrap_or("");
-        let caps: Vec<Vec<String>> = r
-            .get("Capabilities")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        let caps = caps
+    if let Some(r) = given(&hc.device_requests).first() {
+        let caps = r
+            .capabilities
             .iter()
+            .flatten()
             .map(|c| format!("[{}]", c.join(" ")))
             .collect::<Vec<_>>()
             .join(" ");
         return Err(format!(
-            "could not select device driver {driver:?} with capabilities: [{caps}]"
+            "could not select device driver {:?} with capabilities: [{caps}]",
+            r.driver
         ));
     }
     Ok(())
@@ -100,24 +87,25 @@ mod tests {
         assert!(!valid_rule("c 1:3"));
         assert!(!valid_rule("x 1:3 r"));
         assert!(!valid_rule("c 1:3 rwmx"));
-        let mut hc = HostConfig::default();
-        hc.extra
-            .insert("DeviceCgroupRules".into(), json!(["c 1:3 rwm", "bogus"]));
+        let mut hc: HostConfig =
+            serde_json::from_value(json!({"DeviceCgroupRules": ["c 1:3 rwm", "bogus"]})).unwrap();
         assert_eq!(
             validate(&hc).unwrap_err(),
             "invalid device cgroup rule format: 'bogus'"
         );
-        hc.extra.insert(
-            "DeviceRequests".into(),
-            json!([{"Driver":"","Count":-1,"Capabilities":[["gpu"]]}]),
-        );
+        hc.device_requests = serde_json::from_value::<HostConfig>(
+            json!({"DeviceRequests": [{"Driver":"","Count":-1,"Capabilities":[["gpu"]]}]}),
+        )
+        .unwrap()
+        .device_requests;
         assert_eq!(
             check_requests(&hc).unwrap_err(),
             "could not select device driver \"\" with capabilities: [[gpu]]"
         );
-        hc.devices = vec![
+        hc.devices = vec![serde_json::from_value(
             json!({"PathOnHost":"/dev/null","PathInContainer":"/dev/n","CgroupPermissions":"rw"}),
-        ];
+        )
+        .unwrap()];
         let m = mappings(&hc).unwrap();
         assert_eq!(m[0].path_in_container, "/dev/n");
     }

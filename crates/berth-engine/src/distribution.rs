@@ -3,14 +3,14 @@
 
 use crate::error::{EngineError, Result};
 use crate::Engine;
+use berth_api::models::JsonMessage;
 use berth_image::Reference;
 use berth_registry::{AuthConfig, RegistryError};
-use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// One item of a pull/push stream: a progress message, or the final error.
-pub type PullMessage = std::result::Result<Value, EngineError>;
+pub type PullMessage = std::result::Result<JsonMessage, EngineError>;
 
 fn map_err(e: RegistryError) -> EngineError {
     let msg = e.to_string();
@@ -25,7 +25,7 @@ fn map_err(e: RegistryError) -> EngineError {
 
 fn progress_to(tx: mpsc::Sender<PullMessage>) -> berth_registry::Progress {
     // Called from blocking threads only; a client gone away is not the pull's failure.
-    Arc::new(move |v: Value| {
+    Arc::new(move |v: JsonMessage| {
         let _ = tx.blocking_send(Ok(v));
     })
 }
@@ -81,7 +81,7 @@ impl Engine {
         .map_err(|e| EngineError::internal("pull task", e))?
         .map_err(map_err)?;
         for (r, id) in out.images {
-            self.events.image("pull", &id, &r.familiar_string());
+            self.images.event("pull", &id, &r.familiar_string()).await;
         }
         Ok(())
     }
@@ -125,7 +125,8 @@ impl Engine {
         for (t, _, _) in out.pushed {
             let name = r.with_tag(&t).familiar_string();
             if let Ok(img) = self.images.get(&name).await {
-                self.events.image("push", &img.id, &name);
+                self.events
+                    .image("push", &img.id, &name, img.config.labels());
             }
         }
         Ok(())

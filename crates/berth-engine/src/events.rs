@@ -143,9 +143,10 @@ impl Events {
         self.publish("container", action, &rec.id, attrs);
     }
 
-    /// An image event: actor is the image id, `name` the reference it concerns.
-    pub fn image(&self, action: &str, id: &str, name: &str) {
-        let mut attrs = BTreeMap::new();
+    /// An image event: actor is the image id, `name` the reference it concerns, after the
+    /// image's labels (moby's LogImageEvent; none once the image is deleted).
+    pub fn image(&self, action: &str, id: &str, name: &str, labels: &BTreeMap<String, String>) {
+        let mut attrs = labels.clone();
         attrs.insert("name".to_string(), name.to_string());
         self.publish("image", action, id, attrs);
     }
@@ -303,7 +304,7 @@ mod tests {
         attrs.insert("name".to_string(), "web".to_string());
         attrs.insert("tier".to_string(), "front".to_string());
         bus.publish("container", "start", "abcdef", attrs);
-        bus.image("tag", "sha256:1234", "busybox:v2");
+        bus.image("tag", "sha256:1234", "busybox:v2", &BTreeMap::new());
         let (hist, _rx) = bus.subscribe();
         assert_eq!(hist.len(), 2);
         assert_eq!(hist[0].status, "start");
@@ -328,7 +329,7 @@ mod tests {
     #[test]
     fn serializes_as_docker() {
         let bus = Events::new();
-        bus.image("load", "sha256:1", "busybox:latest");
+        bus.image("load", "sha256:1", "busybox:latest", &BTreeMap::new());
         let (h, _) = bus.subscribe();
         let v = serde_json::to_value(&h[0]).expect("json");
         assert_eq!(v["Type"], "image");

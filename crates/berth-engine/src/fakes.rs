@@ -6,7 +6,7 @@
 use berth_image::mounter::{Mounter, SourceMount, VolumeFs};
 use berth_image::ImageError;
 use berth_net::firewall::{NetRules, PortRule};
-use berth_net::netns::Endpoint;
+use berth_net::netns::{Endpoint, NetnsOwner};
 use berth_net::plane::DataPlane;
 use berth_net::ports::Reservation;
 use berth_net::NetError;
@@ -377,8 +377,16 @@ impl DataPlane for FakePlane {
         Ok(())
     }
 
-    fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>) -> berth_net::Result<()> {
-        self.record(format!("create_netns {}", endpoints.len()));
+    fn create_netns(
+        &self,
+        path: &Path,
+        endpoints: Vec<Endpoint>,
+        owner: NetnsOwner,
+    ) -> berth_net::Result<()> {
+        match owner {
+            NetnsOwner::Host => self.record(format!("create_netns {}", endpoints.len())),
+            other => self.record(format!("create_netns {} {other:?}", endpoints.len())),
+        }
         if self.failing(PlaneStep::CreateNetns) {
             return Err(Self::injected());
         }
@@ -491,6 +499,8 @@ pub struct FakeMounter {
     /// The host's mounts as `source_mount` sees them (mount point, shared, slave); `/`
     /// (private) when no entry is a parent.
     pub host_mounts: Mutex<Vec<(String, bool, bool)>>,
+    /// Rootfs unmounts wait while a test holds this for writing (a slow teardown).
+    pub unmount_gate: std::sync::RwLock<()>,
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -535,6 +545,7 @@ impl Mounter for FakeMounter {
     }
 
     fn unmount_rootfs(&self, container_dir: &Path) -> Result<(), ImageError> {
+        let _gate = self.unmount_gate.read().unwrap_or_else(|e| e.into_inner());
         lock(&self.calls).push("unmount_rootfs".into());
         lock(&self.mounted).remove(container_dir);
         Ok(())

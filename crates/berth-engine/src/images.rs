@@ -4,6 +4,7 @@
 use crate::error::{EngineError, Result};
 pub use berth_image::{DeleteItem, HistoryItem, Image, Loaded};
 use berth_image::{ImageError, ImageStore};
+use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,7 +96,8 @@ impl Images {
         if let Ok(img) = self.get(source).await {
             let name = berth_image::Reference::parse_normalized(target)
                 .map_or_else(|_| target.to_string(), |r| r.familiar_string());
-            self.events.image("tag", &img.id, &name);
+            self.events
+                .image("tag", &img.id, &name, img.config.labels());
         }
         Ok(())
     }
@@ -105,35 +107,74 @@ impl Images {
         self.blocking(move |s| s.history(&name)).await
     }
 
-    /// `users` lists the containers using each image id: (container id, running).
+    /// `users` lists the containers using each image id: (container id, running); `prune`:
+    /// the untagged parents go too (moby's default, `noprune` turns it off).
     pub async fn remove(
         &self,
         name: &str,
         force: bool,
+        prune: bool,
         users: std::collections::HashMap<String, Vec<(String, bool)>>,
     ) -> Result<Vec<DeleteItem>> {
-        let id = self.get(name).await.map(|i| i.id).unwrap_or_default();
+        // The untag events carry the image's labels, read before it goes.
+        let (id, labels) = self
+            .get(name)
+            .await
+            .map(|i| (i.id.clone(), i.config.labels().clone()))
+            .unwrap_or_default();
+        let images = self.image_ids().await;
         let name = name.to_string();
         let items = self
             .blocking(move |s| {
-                s.remove(&name, force, &|id: &str| {
+                s.remove(&name, force, prune, &|id: &str| {
                     users.get(id).cloned().unwrap_or_default()
                 })
             })
             .await?;
-        self.removal_events(&id, &items);
+        self.removal_events(&id, &labels, &images, &items);
         Ok(items)
     }
 
-    /// untag/delete events, as moby names them (actor and name: the image id).
-    fn removal_events(&self, id: &str, items: &[DeleteItem]) {
+    /// The ids of every stored image: a `Deleted` item that is not one of them is a layer,
+    /// which `rmi` lists but moby logs no event for.
+    async fn image_ids(&self) -> HashSet<String> {
+        self.list()
+            .await
+            .map(|l| l.into_iter().map(|i| i.id).collect())
+            .unwrap_or_default()
+    }
+
+    /// untag/delete events, as moby names them (actor and name: the image id); an untag
+    /// carries the image's labels, a delete none (moby looks the image up once it is gone);
+    /// deleted layers (not in `images`) have no event.
+    fn removal_events(
+        &self,
+        id: &str,
+        labels: &BTreeMap<String, String>,
+        images: &HashSet<String>,
+        items: &[DeleteItem],
+    ) {
         for it in items {
             match it {
-                DeleteItem::Untagged(_) if !id.is_empty() => self.events.image("untag", id, id),
-                DeleteItem::Deleted(d) => self.events.image("delete", d, d),
-                DeleteItem::Untagged(_) => {}
+                DeleteItem::Untagged(_) if !id.is_empty() => {
+                    self.events.image("untag", id, id, labels)
+                }
+                DeleteItem::Deleted(d) if images.contains(d) => {
+                    self.events.image("delete", d, d, &BTreeMap::new())
+                }
+                DeleteItem::Untagged(_) | DeleteItem::Deleted(_) => {}
             }
         }
+    }
+
+    /// An image event named `name` with the labels of image `id` when it (still) exists,
+    /// as moby's LogImageEvent.
+    pub async fn event(&self, action: &str, id: &str, name: &str) {
+        let labels = match self.get(id).await {
+            Ok(img) => img.config.labels().clone(),
+            Err(_) => BTreeMap::new(),
+        };
+        self.events.image(action, id, name, &labels);
     }
 
     pub async fn prune(
@@ -141,12 +182,16 @@ impl Images {
         all: bool,
         in_use: std::collections::HashSet<String>,
     ) -> Result<(Vec<DeleteItem>, u64)> {
+        let images = self.image_ids().await;
         let (items, size) = self
             .blocking(move |s| s.prune(all, &|id: &str| in_use.contains(id)))
             .await?;
         for it in &items {
-            if let DeleteItem::Deleted(d) = it {
-                self.events.image("delete", d, d);
+            match it {
+                DeleteItem::Deleted(d) if images.contains(d) => {
+                    self.events.image("delete", d, d, &BTreeMap::new())
+                }
+                _ => {}
             }
         }
         Ok((items, size))
@@ -178,12 +223,18 @@ impl Images {
                 })
             })
             .await?;
+        // moby's tarexporter: one `load` per image of the archive, named by its id
+        // (however many tags it brought).
+        let mut seen = std::collections::HashSet::new();
         for l in &loaded {
             let name = match l {
                 Loaded::Tagged(n) | Loaded::Id(n) => n.clone(),
             };
             if let Ok(img) = self.get(&name).await {
-                self.events.image("load", &img.id, &name);
+                if seen.insert(img.id.clone()) {
+                    self.events
+                        .image("load", &img.id, &img.id, img.config.labels());
+                }
             }
         }
         Ok(loaded)
@@ -192,9 +243,14 @@ impl Images {
     pub async fn save(&self, names: Vec<String>, w: impl Write + Send + 'static) -> Result<()> {
         let named = names.clone();
         self.blocking(move |s| s.save(&names, w)).await?;
+        // moby's tarexporter: one `save` per image written, named by its id.
+        let mut seen = std::collections::HashSet::new();
         for n in &named {
             if let Ok(img) = self.get(n).await {
-                self.events.image("save", &img.id, n);
+                if seen.insert(img.id.clone()) {
+                    self.events
+                        .image("save", &img.id, &img.id, img.config.labels());
+                }
             }
         }
         Ok(())
@@ -212,6 +268,7 @@ impl Images {
             Some(p) => parse_platform(p)?,
             None => berth_registry::host_platform(),
         };
+        let tag = reference.clone();
         let id = self
             .blocking(move |s| {
                 let p = berth_image::ImportPlatform {
@@ -222,7 +279,13 @@ impl Images {
                 s.import(r, reference.as_deref(), &changes, &message, p)
             })
             .await?;
-        self.events.image("import", &id, &id);
+        // moby's ImportImage tags the new image (a `tag` event) before logging `import`.
+        if let Some(t) = tag.filter(|t| !t.is_empty()) {
+            let name = berth_image::Reference::parse_tagged(&t)
+                .map_or_else(|_| t.clone(), |r| r.familiar_string());
+            self.event("tag", &id, &name).await;
+        }
+        self.event("import", &id, &id).await;
         Ok(id)
     }
 

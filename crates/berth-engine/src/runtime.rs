@@ -76,23 +76,13 @@ fn sysctls(
     {
         out.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
     }
-    const IPC: &[&str] = &[
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
     let bad = |m: String| Err(EngineError::InvalidParameter(m));
     for (k, v) in hc.sysctls.iter().flatten() {
-        if IPC.contains(&k.as_str()) || k.starts_with("fs.mqueue.") {
+        if berth_api::sysctl::is_ipc(k) {
             if hc.ipc_mode == "host" {
                 return bad(format!("sysctl {k:?} not allowed in host IPC namespace"));
             }
-        } else if k.starts_with("net.") {
+        } else if berth_api::sysctl::is_net(k) {
             if mode == "host" {
                 return bad(format!(
                     "sysctl {k:?} not allowed in host network namespace"
@@ -202,16 +192,29 @@ pub fn write_bundle(
         ipc: namespaces.ipc.clone(),
         shm: namespaces.shm.clone(),
         sysctls: sysctls(rec, crate::userns::for_container(cfg, hc).is_some())?,
+        annotations: hc
+            .annotations
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         uts_host: hc.u_t_s_mode == "host",
         memory: hc.memory,
         memory_swap: hc.memory_swap,
         memory_reservation: hc.memory_reservation,
+        // -1 (the CLI's default) and none leave the kernel's value.
+        memory_swappiness: hc
+            .memory_swappiness
+            .and_then(|s| u64::try_from(s).ok())
+            .filter(|s| *s <= 100),
         oom_kill_disable: hc.oom_kill_disable.unwrap_or(false),
         oom_score_adj: hc.oom_score_adj.clamp(-1000, 1000) as i32,
         nano_cpus: hc.nano_cpus,
         cpu_shares: hc.cpu_shares,
         cpu_quota: hc.cpu_quota,
         cpu_period: hc.cpu_period,
+        cpu_rt_period: hc.cpu_realtime_period,
+        cpu_rt_runtime: hc.cpu_realtime_runtime,
         cpuset_cpus: hc.cpuset_cpus.clone(),
         cpuset_mems: hc.cpuset_mems.clone(),
         pids_limit: hc.pids_limit,
@@ -243,6 +246,8 @@ pub fn write_bundle(
         rootfs_propagation: mounts.rootfs_propagation,
         init: hc.init.unwrap_or(false),
         userns: crate::userns::for_container(cfg, hc),
+        userns_path: namespaces.user.clone(),
+        daemon_remapped: cfg.id_map.is_some(),
         ..Default::default()
     };
     let mut spec = spec::generate(&input).map_err(|e| match e {

@@ -96,8 +96,6 @@ pub struct Image {
     /// Why the config's `config` could not be read, if it could not (`config` is then
     /// the default): creating a container or building from the image is refused.
     pub config_error: Option<String>,
-    /// The config's `config` object as stored (`null` if absent), for inspect.
-    pub config_json: Value,
     /// The config's `container_config`, `null` if absent.
     pub container_config: Value,
     /// The config's `container` (the id of the container a commit or build step made it
@@ -107,6 +105,9 @@ pub struct Image {
     pub raw_config: Vec<u8>,
     pub diff_ids: Vec<String>,
     pub history: Vec<HistoryEntry>,
+    /// inspect's `Metadata.LastTagTime` (RFC3339Nano), empty when no tag was ever made
+    /// through `tag`/`build -t`/`commit`/`import` (loaded and pulled images).
+    pub last_tag_time: String,
 }
 
 impl Image {
@@ -173,6 +174,11 @@ struct ImageRecord {
     layers: Vec<LayerRef>,
     #[serde(default)]
     parent: String,
+    /// When a reference was last pointed at the image through moby's TagImage (`tag`,
+    /// `build -t`, `commit`/`import` with a reference; loads and pulls do not): inspect's
+    /// `Metadata.LastTagTime`, RFC3339Nano UTC, empty if never.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    last_tag_time: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -544,8 +550,15 @@ impl ImageStore {
     }
 
     /// Commits an image (config already stored) and points `tags` at it.
-    fn commit_image(&self, rec: ImageRecord, tags: &[Reference]) -> Result<(), ImageError> {
+    fn commit_image(&self, mut rec: ImageRecord, tags: &[Reference]) -> Result<(), ImageError> {
         let mut st = self.lock();
+        // The same image stored again (a second load or pull) keeps its last tag time, as
+        // moby's metadata does.
+        if rec.last_tag_time.is_empty() {
+            if let Some(old) = st.images.get(&rec.id) {
+                rec.last_tag_time = old.last_tag_time.clone();
+            }
+        }
         for l in &rec.layers {
             if self.read_layer_meta(&l.chain_id).is_none() {
                 return Err(ImageError::Internal(format!(
@@ -645,6 +658,7 @@ impl ImageStore {
                     id: id.clone(),
                     layers,
                     parent: String::new(),
+                    last_tag_time: String::new(),
                 },
                 &tags,
             )?;
@@ -747,6 +761,12 @@ impl ImageStore {
                 id: id.clone(),
                 layers: vec![layer],
                 parent: String::new(),
+                // moby's import tags through TagImage.
+                last_tag_time: if tags.is_empty() {
+                    String::new()
+                } else {
+                    now_rfc3339_nano()
+                },
             },
             &tags,
         )?;
@@ -836,12 +856,12 @@ impl ImageStore {
             size,
             config,
             config_error,
-            config_json: cfg.config,
             container_config: cfg.legacy_container_config,
             container: cfg.container,
             diff_ids: rec.layers.iter().map(|l| l.diff_id.clone()).collect(),
             history: cfg.history,
             raw_config: raw,
+            last_tag_time: rec.last_tag_time.clone(),
         })
     }
 
@@ -885,30 +905,45 @@ impl ImageStore {
         let target = target.with_default_tag();
         let mut st = self.lock();
         let id = self.resolve(&st, source)?;
-        st.refs.insert(target.to_string(), id);
-        self.save_refs(&st)
+        st.refs.insert(target.to_string(), id.clone());
+        self.save_refs(&st)?;
+        self.stamp_last_tag(&mut st, &id)
+    }
+
+    /// Records now as the image's last tag time (moby's TagImage: SetLastUpdated).
+    fn stamp_last_tag(&self, st: &mut State, id: &str) -> Result<(), ImageError> {
+        let Some(old) = st.images.get(id) else {
+            return Ok(());
+        };
+        let rec = ImageRecord {
+            last_tag_time: now_rfc3339_nano(),
+            ..old.clone()
+        };
+        let p = self
+            .root
+            .join("image/images")
+            .join(format!("{}.json", hex_of(id)));
+        berth_api::atomic::write_json(&p, &rec).ctx(|| format!("writing {}", p.display()))?;
+        st.images.insert(id.to_string(), rec);
+        Ok(())
     }
 
     /// `docker rmi`, with docker's semantics and conflict messages. `users` returns the
-    /// containers using an image id: (container id, running).
+    /// containers using an image id: (container id, running). With `prune` (moby's default;
+    /// `noprune` turns it off) the image's parents go too while they are dangling and
+    /// unused, as moby's imageDeleteHelper prunes them.
     pub fn remove(
         &self,
         name_or_id: &str,
         force: bool,
+        prune: bool,
         users: &dyn Fn(&str) -> Vec<(String, bool)>,
     ) -> Result<Vec<DeleteItem>, ImageError> {
         let mut st = self.lock();
         let id = self.resolve(&st, name_or_id)?;
         let containers = users(&id);
         let mut records = Vec::new();
-        let refs_of = |st: &State| -> Vec<String> {
-            st.refs
-                .iter()
-                .filter(|(_, v)| **v == id)
-                .map(|(k, _)| k.clone())
-                .collect()
-        };
-        let mut repo_refs = refs_of(&st);
+        let mut repo_refs = refs_of(&st, &id);
         let is_id_prefix = id.starts_with(name_or_id) || hex_of(&id).starts_with(name_or_id);
         let mut quiet = false;
         if !is_id_prefix {
@@ -926,7 +961,7 @@ impl ImageStore {
                 return Err(not_found_for(name_or_id, Some(&parsed)));
             }
             records.push(DeleteItem::Untagged(parsed.familiar_string()));
-            repo_refs = refs_of(&st);
+            repo_refs = refs_of(&st, &id);
             // A removed tag leaves digest references of the same repository behind: drop them.
             if parsed.digest().is_none() {
                 let same_repo_tag = repo_refs.iter().any(|r| {
@@ -942,7 +977,7 @@ impl ImageStore {
                             }
                         }
                     }
-                    repo_refs = refs_of(&st);
+                    repo_refs = refs_of(&st, &id);
                 }
             }
             self.save_refs(&st)?;
@@ -951,33 +986,64 @@ impl ImageStore {
             }
             quiet = true;
         } else if is_single_reference(&repo_refs) {
-            if let Some(c) = delete_conflict(&id, &containers, &repo_refs, force, true) {
+            let children = has_children(&st, &id);
+            if let Some(c) = delete_conflict(&id, &containers, &repo_refs, children, force, true) {
                 return Err(c.into_error());
             }
             self.untag(&mut st, &repo_refs, &mut records)?;
         }
 
-        // imageDeleteHelper
-        let repo_refs = refs_of(&st);
-        if let Some(c) = delete_conflict(&id, &containers, &repo_refs, force, false) {
-            if quiet && c.used {
-                return Ok(records);
+        // imageDeleteHelper; then, with `prune`, each parent in turn: unforced and quiet
+        // (the first one still tagged, with other children, or used by a container stops
+        // the walk without an error).
+        let (mut id, mut containers, mut force) = (id, containers, force);
+        loop {
+            let repo_refs = refs_of(&st, &id);
+            let children = has_children(&st, &id);
+            if let Some(c) = delete_conflict(&id, &containers, &repo_refs, children, force, false) {
+                let dangling = repo_refs.is_empty() && !children;
+                if quiet && (!dangling || c.used) {
+                    return Ok(records);
+                }
+                return Err(c.into_error());
             }
-            return Err(c.into_error());
+            let parent = self.delete_record(&mut st, &id, &containers, &mut records)?;
+            match parent {
+                Some(p) if prune => {
+                    containers = users(&p);
+                    id = p;
+                    force = false;
+                    quiet = true;
+                }
+                _ => return Ok(records),
+            }
         }
-        self.untag(&mut st, &repo_refs, &mut records)?;
+    }
+
+    /// Deletes image `id` (no conflict left): its references, its record, and the layers
+    /// and blobs no other image uses (none while a container uses the image). Returns its
+    /// parent when that is a stored image.
+    fn delete_record(
+        &self,
+        st: &mut State,
+        id: &str,
+        containers: &[(String, bool)],
+        records: &mut Vec<DeleteItem>,
+    ) -> Result<Option<String>, ImageError> {
+        let repo_refs = refs_of(st, id);
+        self.untag(st, &repo_refs, records)?;
         let rec = st
             .images
-            .remove(&id)
+            .remove(id)
             .ok_or_else(|| ImageError::NotFound(format!("No such image: {id}")))?;
         let p = self
             .root
             .join("image/images")
-            .join(format!("{}.json", hex_of(&id)));
+            .join(format!("{}.json", hex_of(id)));
         if let Err(e) = fs::remove_file(&p) {
             tracing::warn!(path = %p.display(), error = %e, "removing image record");
         }
-        records.push(DeleteItem::Deleted(id.clone()));
+        records.push(DeleteItem::Deleted(id.to_string()));
         // Layers and blobs nobody else references go too; a container still using the
         // (force-removed) image keeps its layers.
         let used_chains: HashSet<&str> = st
@@ -1008,12 +1074,7 @@ impl ImageStore {
                 }
                 records.push(DeleteItem::Deleted(l.chain_id.clone()));
             }
-            for b in rec
-                .layers
-                .iter()
-                .map(|l| l.blob.as_str())
-                .chain([id.as_str()])
-            {
+            for b in rec.layers.iter().map(|l| l.blob.as_str()).chain([id]) {
                 if !used_blobs.contains(b) {
                     let _ = fs::remove_file(self.blob_path(b));
                 }
@@ -1030,7 +1091,7 @@ impl ImageStore {
             }
         }
         tracing::info!(%id, "image removed");
-        Ok(records)
+        Ok((!rec.parent.is_empty() && st.images.contains_key(&rec.parent)).then_some(rec.parent))
     }
 
     /// `/images/{name}/history`: newest first; entries below the top image are `<missing>`.
@@ -1133,7 +1194,15 @@ impl ImageStore {
         let mut records = Vec::new();
         for names in candidates {
             for n in names {
-                match self.remove(&n, false, &|_| Vec::new()) {
+                // moby prunes with prune=true: the parents go too while unused.
+                let users = |id: &str| {
+                    if in_use(id) {
+                        vec![(String::new(), false)]
+                    } else {
+                        Vec::new()
+                    }
+                };
+                match self.remove(&n, false, true, &users) {
                     Ok(r) => records.extend(r),
                     Err(e) if e.is_not_found() || e.is_conflict() => {
                         tracing::debug!(name = %n, error = %e, "prune skipped image");
@@ -1436,15 +1505,38 @@ impl Conflict {
     }
 }
 
+/// The references (tags, digests) naming image `id`.
+fn refs_of(st: &State, id: &str) -> Vec<String> {
+    st.refs
+        .iter()
+        .filter(|(_, v)| *v == id)
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Whether an image names `id` as its parent (moby's imageStore.Children).
+fn has_children(st: &State, id: &str) -> bool {
+    st.images.values().any(|r| r.parent == id)
+}
+
 /// docker's checkImageDeleteConflict. `id_path` is the "ID given with a single reference"
 /// check, which ignores the active-reference conflict.
 fn delete_conflict(
     id: &str,
     containers: &[(String, bool)],
     refs: &[String],
+    has_children: bool,
     force: bool,
     id_path: bool,
 ) -> Option<Conflict> {
+    if has_children {
+        return Some(Conflict {
+            id: id.to_string(),
+            hard: true,
+            used: false,
+            message: "image has dependent child images".to_string(),
+        });
+    }
     if let Some((cid, _)) = containers.iter().find(|(_, running)| *running) {
         return Some(Conflict {
             id: id.to_string(),

@@ -780,7 +780,7 @@ mod tests {
         let e = unpack_layer(&bad[..], t3.path(), Some(&maps())).unwrap_err();
         assert!(
             e.to_string()
-                .contains("Container ID 70000 cannot be mapped to a host ID"),
+                .contains("container ID 70000 cannot be mapped to a host ID"),
             "{e}"
         );
     }
@@ -797,6 +797,7 @@ mod tests {
         let mut tw = berth_api::tarfs::TarWriter::new(Vec::new(), berth_api::tarfs::Markers::Keep)
             .with_id_map(Some(maps()));
         tw.write_tree(&t.path().join("d"), b"d").unwrap();
+        let skipped = tw.take_skipped();
         let out = tw.finish().unwrap();
         let mut ar = tar::Archive::new(&out[..]);
         let owners: Vec<(String, u64, u64)> = ar
@@ -814,12 +815,15 @@ mod tests {
             .collect();
         assert_eq!(
             owners,
-            vec![
-                ("d/".to_string(), 5, 6),
-                ("d/f".to_string(), 1000, 50),
-                // Outside the range (the daemon's own files): kept.
-                ("d/host-root".to_string(), 0, 0)
-            ]
+            vec![("d/".to_string(), 5, 6), ("d/f".to_string(), 1000, 50),]
+        );
+        // Outside the range (the host's root): left out and reported, as moby's archiver.
+        assert_eq!(
+            skipped,
+            vec![format!(
+                "Can't add file {} to tar: host ID 0 cannot be mapped to a container ID",
+                t.path().join("d/host-root").display()
+            )]
         );
     }
 }

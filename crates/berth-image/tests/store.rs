@@ -425,24 +425,24 @@ fn tag_untag_remove_semantics() {
     let none = |_: &str| Vec::new();
     // Removing one of several tags only untags.
     assert_eq!(
-        s.remove("other/tiny:v2", false, &none).unwrap(),
+        s.remove("other/tiny:v2", false, true, &none).unwrap(),
         vec![DeleteItem::Untagged("other/tiny:v2".into())]
     );
     // ID with several tags needs -f.
-    let e = s.remove(&TWO_ID[7..19], false, &none).unwrap_err();
+    let e = s.remove(&TWO_ID[7..19], false, true, &none).unwrap_err();
     assert_eq!(e.to_string(), "conflict: unable to delete 9c2e04f7c99f (must be forced) - image is referenced in multiple repositories");
     assert_eq!(e.status_code(), 409);
     // Single tag with a stopped container.
-    s.remove("busybox", false, &none).unwrap();
+    s.remove("busybox", false, true, &none).unwrap();
     let stopped = |_: &str| vec![("c0ffee0123456789abcdef".to_string(), false)];
-    let e = s.remove("tiny:two", false, &stopped).unwrap_err();
+    let e = s.remove("tiny:two", false, true, &stopped).unwrap_err();
     assert_eq!(e.to_string(), "conflict: unable to remove repository reference \"tiny:two\" (must force) - container c0ffee012345 is using its referenced image 9c2e04f7c99f");
     let running = |_: &str| vec![("c0ffee0123456789abcdef".to_string(), true)];
-    let e = s.remove(TWO_ID, true, &running).unwrap_err();
+    let e = s.remove(TWO_ID, true, true, &running).unwrap_err();
     assert_eq!(e.to_string(), "conflict: unable to delete 9c2e04f7c99f (cannot be forced) - image is being used by running container c0ffee012345");
     // -f by name with a running container: untag only.
     assert_eq!(
-        s.remove("tiny:two", true, &running).unwrap(),
+        s.remove("tiny:two", true, true, &running).unwrap(),
         vec![DeleteItem::Untagged("tiny:two".into())]
     );
     // Now dangling: prune removes it and its layers.
@@ -457,11 +457,11 @@ fn tag_untag_remove_semantics() {
         .is_none());
     // Full removal by tag.
     s.load(&fixture()[..]).unwrap();
-    s.remove("other/tiny:v2", false, &none).unwrap();
-    let items = s.remove("tiny:two", false, &none).unwrap();
+    s.remove("other/tiny:v2", false, true, &none).unwrap();
+    let items = s.remove("tiny:two", false, true, &none).unwrap();
     assert_eq!(items[0], DeleteItem::Untagged("tiny:two".into()));
     assert_eq!(items[1], DeleteItem::Deleted(TWO_ID.into()));
-    let e = s.remove("tiny:two", false, &none).unwrap_err();
+    let e = s.remove("tiny:two", false, true, &none).unwrap_err();
     assert_eq!(e.to_string(), "No such image: tiny:two");
     // Reopen sees the same (empty) state; prune -a removes tagged images.
     s.load(&fixture()[..]).unwrap();

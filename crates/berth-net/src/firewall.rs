@@ -29,6 +29,10 @@ pub struct NetRules {
     pub internal: bool,
     /// Masquerade traffic leaving the host (daemon/network option, default on).
     pub masquerade: bool,
+    /// dockerd's `userland-proxy` (default on), which decides what a connection from a
+    /// container to a port published on a host address gets when it goes back into the
+    /// bridge it came from (see [`hairpin_rules`]).
+    pub userland_proxy: bool,
 }
 
 /// One published port: host address and port to a container's address and port.
@@ -92,11 +96,7 @@ pub fn ruleset(
     for n in nets {
         let b = quote(&n.bridge);
         fwd.push_str(&forward_rules(n, nets));
-        // Connections to 127.0.0.1 that DNAT sends into the bridge (route_localnet is on
-        // for it) need a source the container can answer.
-        nat.push_str(&format!(
-            "\t\tip saddr 127.0.0.0/8 oifname {b} masquerade\n"
-        ));
+        nat.push_str(&hairpin_rules(n, ports));
         if !n.internal && n.masquerade {
             nat.push_str(&format!(
                 "\t\tip saddr {} oifname != {b} masquerade\n",
@@ -107,6 +107,48 @@ pub fn ruleset(
     format!(
         "table ip {table} {{\n\tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n{fwd}\t}}\n\tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n{dnat}\t}}\n\tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n{out_dnat}\t}}\n\tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{nat}\t}}\n}}\n"
     )
+}
+
+/// One network's postrouting rules for connections DNAT sends back into its bridge.
+///
+/// With the userland proxy (dockerd's default), a container that connects to a published
+/// port through a host address (the gateway's, the host's) reaches dockerd's proxy, which
+/// connects to the target from the bridge's own address. berth DNATs those connections
+/// instead (bridge ports are in hairpin mode, so the target may even be the client), and
+/// masquerades the ones from the bridge's own subnet: the target sees the gateway as the
+/// client, as with the proxy, and its replies go back through the NAT (answered directly,
+/// the client would drop them). Connections from 127.0.0.0/8 (route_localnet is on for the
+/// bridge) need a source the container can answer too.
+///
+/// Without the proxy, moby 28's rules: every connection from a host address is masqueraded
+/// ("MASQUERADE FROM HOST"), and so is a container's connection to its own published port
+/// ("MASQ TO OWN PORT"); one from another container keeps its source.
+fn hairpin_rules(n: &NetRules, ports: &[PortRule]) -> String {
+    let b = quote(&n.bridge);
+    if n.userland_proxy && n.internal {
+        // No published port reaches an internal network.
+        return format!("\t\tip saddr 127.0.0.0/8 oifname {b} masquerade\n");
+    }
+    if n.userland_proxy {
+        return format!(
+            "\t\tip saddr 127.0.0.0/8 oifname {b} masquerade\n\t\tip saddr {} oifname {b} ct status dnat masquerade\n",
+            n.subnet
+        );
+    }
+    let mut r = format!("\t\tfib saddr type local oifname {b} masquerade\n");
+    let subnet: Option<ipnet::Ipv4Net> = n.subnet.parse().ok();
+    for p in ports
+        .iter()
+        .filter(|p| subnet.is_some_and(|s| s.contains(&p.dest_ip)))
+    {
+        let proto = if p.proto == "udp" { "udp" } else { "tcp" };
+        r.push_str(&format!(
+            "\t\tip saddr {d} ip daddr {d} {proto} dport {} masquerade\n",
+            p.dest_port,
+            d = p.dest_ip
+        ));
+    }
+    r
 }
 
 /// One network's forward chain rules, the same in the `ip` and `ip6` tables: traffic
@@ -203,6 +245,7 @@ mod tests {
                 subnet6: None,
                 internal: false,
                 masquerade: true,
+                userland_proxy: true,
             },
             NetRules {
                 bridge: "bt-b".into(),
@@ -210,6 +253,7 @@ mod tests {
                 subnet6: None,
                 internal: true,
                 masquerade: true,
+                userland_proxy: true,
             },
         ];
         let ports = vec![PortRule {
@@ -257,5 +301,61 @@ mod tests {
             table_name(Path::new("/tmp/b"))
         );
         assert_eq!(table_name(Path::new("/var/lib/berth")), "berth");
+    }
+
+    #[test]
+    fn hairpin_connections_are_masqueraded_as_dockerd_has_them() {
+        let net = |userland_proxy| NetRules {
+            bridge: "bt-a".into(),
+            subnet: "10.213.1.0/24".into(),
+            subnet6: None,
+            internal: false,
+            masquerade: true,
+            userland_proxy,
+        };
+        let ports = vec![
+            PortRule {
+                proto: "tcp".into(),
+                host_ip: "10.213.1.1".parse().unwrap(),
+                host_port: 8080,
+                dest_ip: "10.213.1.2".parse().unwrap(),
+                dest_port: 80,
+            },
+            PortRule {
+                proto: "udp".into(),
+                host_ip: std::net::Ipv4Addr::UNSPECIFIED,
+                host_port: 5353,
+                dest_ip: "10.99.0.2".parse().unwrap(),
+                dest_port: 53,
+            },
+        ];
+        // With the proxy: what DNAT sends back into the bridge from its own subnet gets
+        // the gateway's address, as the proxy's connection would have.
+        let r = ruleset("t", &[net(true)], &ports, &[]);
+        assert!(
+            r.contains("ip saddr 10.213.1.0/24 oifname \"bt-a\" ct status dnat masquerade"),
+            "{r}"
+        );
+        assert!(
+            r.contains("ip saddr 127.0.0.0/8 oifname \"bt-a\" masquerade"),
+            "{r}"
+        );
+        assert!(!r.contains("fib saddr type local"), "{r}");
+        // Without it: moby 28's MASQUERADE FROM HOST and MASQ TO OWN PORT, for this
+        // network's containers only.
+        let r = ruleset("t", &[net(false)], &ports, &[]);
+        assert!(
+            r.contains("fib saddr type local oifname \"bt-a\" masquerade"),
+            "{r}"
+        );
+        assert!(
+            r.contains("ip saddr 10.213.1.2 ip daddr 10.213.1.2 tcp dport 80 masquerade"),
+            "{r}"
+        );
+        assert!(
+            !r.contains("10.99.0.2 ip daddr"),
+            "another network's port\n{r}"
+        );
+        assert!(!r.contains("ct status dnat masquerade"), "{r}");
     }
 }

@@ -35,6 +35,7 @@ mod tests {
                 subnet6: Some("fd42:be:1::/64".into()),
                 internal: false,
                 masquerade: true,
+                userland_proxy: true,
             },
             NetRules {
                 bridge: "bt-b".into(),
@@ -42,6 +43,7 @@ mod tests {
                 subnet6: Some("fd42:be:2::/64".into()),
                 internal: true,
                 masquerade: true,
+                userland_proxy: true,
             },
         ];
         let r = ruleset6("berth_x", &nets);

@@ -6,7 +6,9 @@
 //!
 //! Namespace work happens on a short-lived thread of its own: `unshare`/`setns` change only
 //! the calling thread's namespace, and that thread ends with the work, so no thread of the
-//! daemon is ever left in a container's namespace.
+//! daemon is ever left in a container's namespace. A namespace owned by a container's user
+//! namespace (`NetnsOwner`) is made by a forked helper instead: a multi-threaded process
+//! cannot enter or make a user namespace.
 
 use crate::netlink::{is_exists, link_index, Netlink};
 use crate::{NetError, Result};
@@ -116,30 +118,55 @@ pub(crate) fn on_own_thread<T: Send + 'static>(
         .map_err(|_| NetError::Invalid("namespace thread panicked".into()))?
 }
 
-/// Creates a new network namespace kept alive by a bind mount on `path`, with loopback up
-/// and the given endpoints configured. On failure nothing is left behind.
-pub fn create(path: &Path, endpoints: Vec<Endpoint>) -> Result<()> {
+/// The user namespace that owns a new network namespace. Mounting sysfs, and writing the
+/// namespace's `net.` sysctls, take CAP_SYS_ADMIN in that user namespace: an OCI runtime
+/// (runc) sets up a remapped container from inside the container's user namespace, so the
+/// network namespace it joins must be that user namespace's, as the one runc makes itself
+/// under moby is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NetnsOwner {
+    /// The daemon's (the host's) user namespace.
+    #[default]
+    Host,
+    /// A new user namespace with these maps (`/proc/PID/uid_map` text), kept by a bind
+    /// mount on `user_pin(path)` for the container to join.
+    NewUser { uid_map: String, gid_map: String },
+    /// An existing user namespace (a donor container's `/proc/PID/ns/user`).
+    User(PathBuf),
+}
+
+/// Where the user namespace made with the network namespace at `netns` is kept.
+pub fn user_pin(netns: &Path) -> PathBuf {
+    let mut name = netns
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".user");
+    netns.with_file_name(name)
+}
+
+/// Creates a new network namespace kept alive by a bind mount on `path`, owned by `owner`,
+/// with loopback up and the given endpoints configured. On failure nothing is left behind.
+pub fn create(path: &Path, endpoints: Vec<Endpoint>, owner: NetnsOwner) -> Result<()> {
     let path = path.to_path_buf();
     on_own_thread(move || {
         // Opened before unshare: this socket stays in the host's namespace.
         let host = Netlink::open()?;
         let bridges = bridge_indexes(&endpoints)?;
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
-            .map_err(|e| ns_err(&path, e.into()))?;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| ns_err(&path, e))?;
-        if let Err(e) = nix::mount::mount(
-            Some("/proc/thread-self/ns/net"),
-            &path,
-            None::<&str>,
-            nix::mount::MsFlags::MS_BIND,
-            None::<&str>,
-        ) {
-            let _ = std::fs::remove_file(&path);
-            return Err(ns_err(&path, e.into()));
+        if owner == NetnsOwner::Host {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| ns_err(&path, e.into()))?;
+            pin("/proc/thread-self/ns/net", &path)?;
+        } else {
+            make_owned(&path, &owner)?;
+            let entered = open_ns(&path).and_then(|fd| {
+                nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| ns_err(&path, e.into()))
+            });
+            if let Err(e) = entered {
+                let _ = remove(&path);
+                return Err(e);
+            }
         }
         let configured = (|| {
             let ns = Netlink::open()?;
@@ -156,11 +183,138 @@ pub fn create(path: &Path, endpoints: Vec<Endpoint>) -> Result<()> {
             for ep in endpoints.iter().filter(|ep| ep.link == LinkKind::Veth) {
                 let _ = del_by_name(&host, &ep.host_veth);
             }
-            let _ = remove_file_mount(&path);
+            let _ = remove(&path);
             return Err(e);
         }
         Ok(())
     })
+}
+
+/// The calling thread's errno (reading it allocates nothing: safe in a forked child).
+fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EINVAL)
+}
+
+/// Keeps the namespace `src` (a /proc ns file) alive by a bind mount on a new file `dst`.
+fn pin(src: &str, dst: &Path) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dst)
+        .map_err(|e| ns_err(dst, e))?;
+    if let Err(e) = nix::mount::mount(
+        Some(src),
+        dst,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    ) {
+        let _ = std::fs::remove_file(dst);
+        return Err(ns_err(dst, e.into()));
+    }
+    Ok(())
+}
+
+/// Makes the network namespace at `path` in `owner`'s user namespace (a new one pinned at
+/// `user_pin(path)`, or an existing one). A forked helper enters or makes the user
+/// namespace, which a thread of the multi-threaded daemon cannot, and then the network
+/// namespace; it waits while this thread writes the new namespace's maps and pins what it
+/// made. Being the fork of a multi-threaded process, the helper only makes raw system calls.
+fn make_owned(path: &Path, owner: &NetnsOwner) -> Result<()> {
+    use std::io::{Read, Write};
+    let join = match owner {
+        NetnsOwner::User(p) => Some(open_ns(p)?),
+        _ => None,
+    };
+    let join_fd = join.as_ref().map_or(-1, |f| f.as_raw_fd());
+    let new_user = matches!(owner, NetnsOwner::NewUser { .. });
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| ns_err(path, std::io::Error::from(e)))
+    };
+    let (ready_r, ready_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (ready_fd, go_fd) = (ready_w.as_raw_fd(), go_r.as_raw_fd());
+    let (ready_r_fd, go_w_fd) = (ready_r.as_raw_fd(), go_w.as_raw_fd());
+    // SAFETY: the child makes only async-signal-safe system calls on descriptors and values
+    // prepared before the fork, then leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: as above; `status` and `byte` live on the child's own stack.
+        unsafe {
+            // Only the parent's ends: its going away reads as EOF here.
+            libc::close(ready_r_fd);
+            libc::close(go_w_fd);
+            let report = |status: i32| {
+                libc::write(ready_fd, (&status as *const i32).cast(), 4);
+                let mut byte = 0u8;
+                libc::read(go_fd, (&mut byte as *mut u8).cast(), 1) == 1
+            };
+            let mut status: i32 = 0;
+            if join_fd >= 0 && libc::setns(join_fd, libc::CLONE_NEWUSER) != 0 {
+                status = errno();
+            }
+            // A new user namespace gets its maps before the network namespace is made:
+            // the devices registered with it (lo) take their sysfs owner from the maps'
+            // root then (as with runc, which unshares the user namespace first), and would
+            // stay the host's root's, nobody in the container, otherwise.
+            if new_user && status == 0 {
+                if libc::unshare(libc::CLONE_NEWUSER) != 0 {
+                    status = errno();
+                }
+                if !report(status) || status != 0 {
+                    libc::_exit(0);
+                }
+            }
+            if status == 0 && libc::unshare(libc::CLONE_NEWNET) != 0 {
+                status = errno();
+            }
+            report(status);
+            libc::_exit(0);
+        }
+    }
+    if pid < 0 {
+        return Err(ns_err(path, std::io::Error::last_os_error()));
+    }
+    drop((ready_w, go_r));
+    let pid = nix::unistd::Pid::from_raw(pid);
+    let mut ready = std::fs::File::from(ready_r);
+    let mut go = std::fs::File::from(go_w);
+    let mut step = || -> Result<()> {
+        let mut status = [0u8; 4];
+        ready.read_exact(&mut status).map_err(|e| ns_err(path, e))?;
+        let errno = i32::from_ne_bytes(status);
+        if errno != 0 {
+            return Err(NetError::Invalid(format!(
+                "cannot make a network namespace in the container's user namespace: {}",
+                std::io::Error::from_raw_os_error(errno)
+            )));
+        }
+        Ok(())
+    };
+    let made = (|| {
+        if let NetnsOwner::NewUser { uid_map, gid_map } = owner {
+            step()?;
+            for (file, map) in [("uid_map", uid_map), ("gid_map", gid_map)] {
+                let f = format!("/proc/{pid}/{file}");
+                std::fs::write(&f, map).map_err(|e| ns_err(Path::new(&f), e))?;
+            }
+            pin(&format!("/proc/{pid}/ns/user"), &user_pin(path))?;
+            go.write_all(b"x").map_err(|e| ns_err(path, e))?;
+        }
+        step()?;
+        pin(&format!("/proc/{pid}/ns/net"), path)
+    })();
+    // Lets the helper go: a byte where it waits after its last step, EOF on a failure.
+    let _ = go.write_all(b"x");
+    drop(go);
+    let _ = nix::sys::wait::waitpid(pid, None);
+    if made.is_err() {
+        let _ = remove(path);
+    }
+    made
 }
 
 /// Adds an endpoint to the namespace at `path` (`network connect`).
@@ -204,6 +358,19 @@ fn bridge_indexes(endpoints: &[Endpoint]) -> Result<Vec<u32>> {
         .collect()
 }
 
+/// Puts a container's bridge port in hairpin mode. dockerd does it only without its
+/// userland proxy; berth DNATs a container's connection to a published port in every mode,
+/// and with br_netfilter a connection to the container's own port is bridged back out of
+/// the port it came in by, which a bridge does only in hairpin mode. The host's /sys shows
+/// the host's links whatever namespace this thread is in. Without it only that case fails,
+/// so a failure is logged, not fatal.
+fn set_hairpin(host_veth: &str) {
+    let knob = format!("/sys/class/net/{host_veth}/brport/hairpin_mode");
+    if let Err(e) = std::fs::write(&knob, "1") {
+        tracing::warn!(knob, error = %e, "cannot turn hairpin mode on");
+    }
+}
+
 pub(crate) fn open_ns(path: impl AsRef<Path>) -> Result<OwnedFd> {
     let p = path.as_ref();
     std::fs::File::open(p)
@@ -223,6 +390,7 @@ fn configure(
         LinkKind::Veth => {
             host.add_veth(&ep.host_veth, &ep.ifname, ns_fd, ep.mtu, Some(ep.mac))?;
             host.set_master_up_by_name(&ep.host_veth, host_link)?;
+            set_hairpin(&ep.host_veth);
         }
         kind => host.add_sublink(&ep.ifname, host_link, ns_fd, ep.mtu, ep.mac, kind)?,
     }
@@ -383,9 +551,11 @@ pub fn delete_host_links_later(names: &[String]) {
     }
 }
 
-/// Unmounts and removes a namespace file; the namespace goes when its last user does.
+/// Unmounts and removes a namespace file, and the user namespace made with it if any; the
+/// namespaces go when their last user does.
 pub fn remove(path: &Path) -> Result<()> {
-    remove_file_mount(path)
+    remove_file_mount(path)?;
+    remove_file_mount(&user_pin(path))
 }
 
 fn remove_file_mount(path: &Path) -> Result<()> {

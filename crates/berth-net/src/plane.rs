@@ -9,7 +9,7 @@
 
 use crate::firewall::{NetRules, PortRule};
 use crate::lb::MeshPort;
-use crate::netns::Endpoint;
+use crate::netns::{Endpoint, NetnsOwner};
 use crate::ports::Reservation;
 use crate::Result;
 use ipnet::{Ipv4Net, Ipv6Net};
@@ -61,9 +61,9 @@ pub trait DataPlane: Send + Sync {
     /// Deletes the interface `ifname` inside a namespace (a macvlan/ipvlan link: no host side).
     fn delete_link_in(&self, netns: &Path, ifname: &str) -> Result<()>;
 
-    /// A new network namespace kept at `path`, with loopback up and these endpoints; on
-    /// failure nothing is left.
-    fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>) -> Result<()>;
+    /// A new network namespace kept at `path`, owned by `owner`, with loopback up and these
+    /// endpoints; on failure nothing is left.
+    fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>, owner: NetnsOwner) -> Result<()>;
     /// One more endpoint in the namespace at `path`.
     fn add_endpoint(&self, path: &Path, endpoint: Endpoint) -> Result<()>;
     /// Removes the namespace file; the namespace goes with its last user.
@@ -164,8 +164,8 @@ impl DataPlane for HostDataPlane {
         crate::netns::delete_link_in(netns, ifname)
     }
 
-    fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>) -> Result<()> {
-        crate::netns::create(path, endpoints)
+    fn create_netns(&self, path: &Path, endpoints: Vec<Endpoint>, owner: NetnsOwner) -> Result<()> {
+        crate::netns::create(path, endpoints, owner)
     }
 
     fn add_endpoint(&self, path: &Path, endpoint: Endpoint) -> Result<()> {

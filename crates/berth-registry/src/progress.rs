@@ -1,28 +1,34 @@
 //! Docker's JSON progress messages (`jsonmessage.JSONMessage`), as the Engine API streams
 //! them for pull and push.
 
-use serde_json::{json, Value};
+use berth_api::models::{JsonMessage, ProgressDetail};
 use std::sync::Arc;
 
 /// Receives each message as it happens (the daemon writes it to the response).
-pub type Progress = Arc<dyn Fn(Value) + Send + Sync>;
+pub type Progress = Arc<dyn Fn(JsonMessage) + Send + Sync>;
 
 /// `{"status": ...}` or `{"status": ..., "progressDetail": {}, "id": ...}`.
-pub fn status(id: Option<&str>, status: &str) -> Value {
-    match id {
-        Some(id) => json!({ "status": status, "progressDetail": {}, "id": id }),
-        None => json!({ "status": status }),
+pub fn status(id: Option<&str>, status: &str) -> JsonMessage {
+    JsonMessage {
+        status: Some(status.to_string()),
+        progress_detail: id.map(|_| ProgressDetail::default()),
+        id: id.map(str::to_string),
+        ..Default::default()
     }
 }
 
 /// A progress line with Docker's bar: `[=====>    ]  1.2MB/4.5MB`.
-pub fn bar(id: &str, status: &str, current: u64, total: u64) -> Value {
-    json!({
-        "status": status,
-        "progressDetail": { "current": current, "total": total },
-        "progress": bar_text(current, total),
-        "id": id,
-    })
+pub fn bar(id: &str, status: &str, current: u64, total: u64) -> JsonMessage {
+    JsonMessage {
+        status: Some(status.to_string()),
+        progress_detail: Some(ProgressDetail {
+            current: Some(current),
+            total: Some(total),
+        }),
+        progress: Some(bar_text(current, total)),
+        id: Some(id.to_string()),
+        ..Default::default()
+    }
 }
 
 /// jsonmessage.JSONProgress.String for a known total, 110 columns wide terminals aside.
@@ -90,6 +96,31 @@ mod tests {
         assert_eq!(human(1234), "1.234kB");
         assert_eq!(human(2_150_000), "2.15MB");
         assert_eq!(human(150_000_000), "150MB");
+    }
+
+    #[test]
+    fn typed_lines_are_the_same_bytes() {
+        use serde_json::json;
+        let w = |m: &JsonMessage| serde_json::to_string(m).unwrap();
+        // The lines as status() and bar() built them before the typed model (json!).
+        assert_eq!(
+            w(&status(Some("abc"), "Waiting")),
+            json!({ "status": "Waiting", "progressDetail": {}, "id": "abc" }).to_string()
+        );
+        assert_eq!(
+            w(&status(None, "Digest: sha256:x")),
+            json!({ "status": "Digest: sha256:x" }).to_string()
+        );
+        assert_eq!(
+            w(&bar("abc", "Downloading", 5, 10)),
+            json!({
+                "status": "Downloading",
+                "progressDetail": { "current": 5u64, "total": 10u64 },
+                "progress": bar_text(5, 10),
+                "id": "abc",
+            })
+            .to_string()
+        );
     }
 
     #[test]

@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use berth_image::{ImageStore, PushLayer, Reference, MT_OCI_LAYER_GZIP};
-use serde_json::json;
 
 use crate::auth::AuthConfig;
 use crate::client::{registry_host, status_error, RegistryConfig, Session};
@@ -379,10 +378,16 @@ pub fn push(
             None,
             &format!("{t}: digest: {digest} size: {}", body.len()),
         ));
-        progress(json!({
-            "progressDetail": {},
-            "aux": { "Tag": t, "Digest": digest, "Size": body.len() },
-        }));
+        let aux = berth_api::models::PushResult {
+            tag: t.to_string(),
+            digest: digest.clone(),
+            size: body.len() as u64,
+        };
+        progress(berth_api::models::JsonMessage {
+            progress_detail: Some(Default::default()),
+            aux: serde_json::to_value(aux).ok(),
+            ..Default::default()
+        });
         tracing::info!(reference = %tag, %digest, "image pushed");
         out.push((t.to_string(), digest, body.len()));
     }

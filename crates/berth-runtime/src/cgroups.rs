@@ -53,6 +53,63 @@ fn write(dir: &Path, file: &str, value: &str) -> io::Result<()> {
     })
 }
 
+/// Whether the cpu controller schedules real-time tasks per cgroup (cgroup v1 with
+/// CONFIG_RT_GROUP_SCHED: `cpu.rt_period_us` at its root), as moby's sysinfo reads it.
+pub fn cpu_realtime_supported() -> bool {
+    !crate::spec::host_cgroup_v2()
+        && v1_dir("cpu", "/").is_some_and(|d| d.join("cpu.rt_period_us").exists())
+}
+
+/// One real-time knob, failing in runc's words (`failed to write "V": write PATH: ERR`).
+fn write_rt(dir: &Path, file: &str, value: &str) -> io::Result<()> {
+    let path = dir.join(file);
+    fs::write(&path, value).map_err(|e| {
+        let why = go_errno(&e);
+        io::Error::new(
+            e.kind(),
+            format!("failed to write {value:?}: write {}: {why}", path.display()),
+        )
+    })
+}
+
+/// An OS error as Go prints it ("invalid argument").
+fn go_errno(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// runc's SetRtSched: the kernel keeps runtime <= period at every step, so a period it
+/// refuses with EINVAL while a runtime comes too is retried after the runtime.
+fn set_rt_sched(dir: &Path, period: Option<u64>, runtime: Option<i64>) -> io::Result<()> {
+    // Only the cpu hierarchy has the knobs (v1 applies the resources to every hierarchy).
+    if !dir.join("cpu.rt_period_us").exists() {
+        return Ok(());
+    }
+    let runtime = runtime.filter(|r| *r != 0);
+    let mut pending = None;
+    if let Some(p) = period.filter(|p| *p != 0) {
+        let v = p.to_string();
+        if let Err(e) = write_rt(dir, "cpu.rt_period_us", &v) {
+            if e.kind() != io::ErrorKind::InvalidInput || runtime.is_none() {
+                return Err(e);
+            }
+            pending = Some(v);
+        }
+    }
+    if let Some(r) = runtime {
+        write_rt(dir, "cpu.rt_runtime_us", &r.to_string())?;
+        if let Some(v) = pending {
+            write_rt(dir, "cpu.rt_period_us", &v)?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes only when the knob exists (kernels and hierarchies differ).
 fn write_if_exists(dir: &Path, file: &str, value: &str) -> io::Result<()> {
     if dir.join(file).exists() {
@@ -300,6 +357,91 @@ pub fn oom_killed_at(rel: &str) -> bool {
         )
 }
 
+/// cgroup v2: the container's `memory.events` watched with inotify while it runs, so an OOM
+/// kill is seen when it happens, not only read at exit. At exit the file may be gone
+/// already: with the systemd driver systemd removes an emptied scope's cgroup as soon as
+/// its last process has exited, which is often before the shim has reaped the init (in the
+/// cgroup v2 test VM every OOM-killed container under the systemd driver, berth's init and
+/// runc alike, reported `OOMKilled: false`). The kernel counts `oom_kill` before it sends
+/// the SIGKILL and notifies the file's watchers then (containerd's shim watches it too).
+pub struct OomWatch {
+    fd: std::os::fd::OwnedFd,
+    file: PathBuf,
+    seen: bool,
+}
+
+impl OomWatch {
+    /// Watches `dir/memory.events` (None when the cgroup has no such file: v1, or no memory
+    /// controller), and reads it once, so a kill before the watch existed counts too.
+    pub fn new(dir: &Path) -> Option<OomWatch> {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let file = dir.join("memory.events");
+        if !file.is_file() {
+            return None;
+        }
+        let path = std::ffi::CString::new(file.as_os_str().as_bytes()).ok()?;
+        // SAFETY: plain syscalls; the descriptor is owned from here on.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            tracing::warn!("inotify_init1: {}", io::Error::last_os_error());
+            return None;
+        }
+        // SAFETY: fd is a new descriptor nothing else owns.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        // SAFETY: path is a NUL-terminated string that outlives the call.
+        let wd = unsafe {
+            libc::inotify_add_watch(
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                path.as_ptr(),
+                libc::IN_MODIFY,
+            )
+        };
+        if wd < 0 {
+            tracing::warn!("watch {}: {}", file.display(), io::Error::last_os_error());
+            return None;
+        }
+        let mut w = OomWatch {
+            fd,
+            file,
+            seen: false,
+        };
+        w.check();
+        Some(w)
+    }
+
+    /// The descriptor to poll: readable when the file changed.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.fd)
+    }
+
+    /// Drains the pending notifications and reads the file (if it is still there).
+    pub fn check(&mut self) {
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: reads into a buffer of the given length.
+            let n = unsafe {
+                libc::read(
+                    std::os::fd::AsRawFd::as_raw_fd(&self.fd),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n <= 0 {
+                break;
+            }
+        }
+        if !self.seen && records_oom_kill(&self.file) {
+            self.seen = true;
+        }
+    }
+
+    /// Whether an OOM kill was seen in the cgroup since the watch began.
+    pub fn seen(&self) -> bool {
+        self.seen
+    }
+}
+
 /// v2 `memory.events` and v1 `memory.oom_control` both carry an `oom_kill N` line.
 fn records_oom_kill(file: &Path) -> bool {
     fs::read_to_string(file)
@@ -340,6 +482,9 @@ fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
         }
         if let Some(quota) = c.quota().filter(|q| *q > 0) {
             write_if_exists(d, "cpu.cfs_quota_us", &quota.to_string())?;
+        }
+        if c.realtime_period().is_some() || c.realtime_runtime().is_some() {
+            set_rt_sched(d, c.realtime_period(), c.realtime_runtime())?;
         }
     }
     if let Some(b) = r.block_io() {
@@ -781,6 +926,9 @@ pub struct Update {
     pub cpu_quota: Option<i64>,
     /// 0 or -1: unlimited.
     pub pids_limit: Option<i64>,
+    /// `cpu.rt_period_us` / `cpu.rt_runtime_us` (cgroup v1 only; 0 leaves them).
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
 }
 
 /// Writes new limits into the cgroup at `rel`, in either layout. A systemd scope
@@ -850,6 +998,9 @@ fn update_v1(rel: &str, u: &Update) -> io::Result<()> {
         }
         if let Some(q) = u.cpu_quota {
             write_if_exists(&d, "cpu.cfs_quota_us", &limit_str(q, "-1"))?;
+        }
+        if u.cpu_rt_period.is_some() || u.cpu_rt_runtime.is_some() {
+            set_rt_sched(&d, u.cpu_rt_period, u.cpu_rt_runtime)?;
         }
     }
     if let (Some(d), Some(p)) = (v1_dir("pids", rel), u.pids_limit) {
@@ -934,6 +1085,33 @@ mod observe_tests {
         assert_eq!(s.blkio.len(), 2);
         assert_eq!(s.blkio[1].op, "write");
         assert_eq!(s.blkio[1].value, 200);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// The watch keeps what it saw after the file is gone (a systemd scope's cgroup is
+    /// removed as soon as it empties), and sees a change made after it began.
+    #[test]
+    fn oom_watch_latches_the_kill() {
+        let dir = std::env::temp_dir().join(format!("berth-oomw-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("tmp dir");
+        assert!(OomWatch::new(&dir).is_none(), "no memory.events, no watch");
+        let f = dir.join("memory.events");
+        fs::write(&f, "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n").expect("write");
+        let mut w = OomWatch::new(&dir).expect("watch");
+        assert!(!w.seen());
+        fs::write(&f, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n").expect("write");
+        let mut pfd = [nix::poll::PollFd::new(w.fd(), nix::poll::PollFlags::POLLIN)];
+        let n = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(5000u16)).expect("poll");
+        assert_eq!(n, 1, "the change is notified");
+        w.check();
+        assert!(w.seen());
+        fs::remove_dir_all(&dir).expect("rm");
+        w.check();
+        assert!(w.seen(), "still seen once the cgroup is gone");
+        // A kill recorded before the watch began counts as well.
+        fs::create_dir_all(&dir).expect("tmp dir");
+        fs::write(dir.join("memory.events"), "oom 1\noom_kill 2\n").expect("write");
+        assert!(OomWatch::new(&dir).expect("watch").seen());
         let _ = fs::remove_dir_all(&dir);
     }
 }

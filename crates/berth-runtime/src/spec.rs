@@ -83,7 +83,9 @@ const ALL_CAPS: &[&str] = &[
     "CHECKPOINT_RESTORE",
 ];
 
-const MASKED_PATHS: &[&str] = &[
+/// moby 28's fixed default masked paths (`oci.DefaultSpec`); [`default_masked_paths`]
+/// adds the host's CPU thermal_throttle directories.
+pub const DEFAULT_MASKED_PATHS: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
     "/proc/interrupts",
@@ -98,13 +100,42 @@ const MASKED_PATHS: &[&str] = &[
     "/sys/devices/virtual/powercap",
 ];
 
-const READONLY_PATHS: &[&str] = &[
+/// moby 28's default read-only paths.
+pub const DEFAULT_READONLY_PATHS: &[&str] = &[
     "/proc/bus",
     "/proc/fs",
     "/proc/irq",
     "/proc/sys",
     "/proc/sysrq-trigger",
 ];
+
+/// moby 28's default masked paths, as stored in a created container's HostConfig: the
+/// fixed ones and `/sys/devices/system/cpu/cpuN/thermal_throttle` for every possible CPU
+/// where it exists (GHSA-6fw5-f8r9-fgfm). Computed once: they do not change while the
+/// daemon runs.
+pub fn default_masked_paths() -> Vec<String> {
+    static PATHS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    PATHS
+        .get_or_init(|| {
+            let mut out: Vec<String> = DEFAULT_MASKED_PATHS.iter().map(|s| s.to_string()).collect();
+            let possible =
+                std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
+            for range in possible.trim().split(',').filter(|r| !r.is_empty()) {
+                let (a, b) = range.split_once('-').unwrap_or((range, range));
+                let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) else {
+                    continue;
+                };
+                for cpu in a..=b {
+                    let p = format!("/sys/devices/system/cpu/cpu{cpu}/thermal_throttle");
+                    if Path::new(&p).exists() {
+                        out.push(p);
+                    }
+                }
+            }
+            out
+        })
+        .clone()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -254,6 +285,8 @@ pub struct SpecInput {
     /// Memory+swap in bytes: -1 unlimited, 0 = twice `memory` when `memory` is set.
     pub memory_swap: i64,
     pub memory_reservation: i64,
+    /// `--memory-swappiness` (0..=100, validated by the engine); None: the kernel's.
+    pub memory_swappiness: Option<u64>,
     pub oom_kill_disable: bool,
     /// `--oom-score-adj` (-1000..=1000, validated by the engine).
     pub oom_score_adj: i32,
@@ -262,6 +295,9 @@ pub struct SpecInput {
     pub cpu_shares: i64,
     pub cpu_quota: i64,
     pub cpu_period: i64,
+    /// `--cpu-rt-period` / `--cpu-rt-runtime` (microseconds; 0: not set).
+    pub cpu_rt_period: i64,
+    pub cpu_rt_runtime: i64,
     pub cpuset_cpus: String,
     pub cpuset_mems: String,
     /// None/0/negative = unlimited.
@@ -296,6 +332,8 @@ pub struct SpecInput {
     /// `--init`: berth's own init runs as PID 1, forwarding signals and reaping zombies
     /// (the spec carries it as the `INIT_ANNOTATION` annotation; berth's runtime only).
     pub init: bool,
+    /// `--annotation`: the spec's annotations (berth's own init annotation is added to them).
+    pub annotations: HashMap<String, String>,
     /// The seccomp profile (ignored when privileged).
     pub seccomp: crate::seccomp::Choice,
     /// `--security-opt systempaths=unconfined`: no masked or read-only paths.
@@ -306,6 +344,15 @@ pub struct SpecInput {
     pub readonly_paths: Option<Vec<String>>,
     /// A `userns-remap` daemon's maps: a new user namespace with these uid/gid maps.
     pub userns: Option<berth_api::idmap::IdMappings>,
+    /// With `userns`: the user namespace to join instead of a new one (moby's
+    /// /proc/<pid>/ns/user of the `container:X` whose network, IPC or PID namespace the
+    /// container shares: "to share a net namespace, they must also share a user namespace").
+    pub userns_path: Option<PathBuf>,
+    /// The daemon remaps (`userns-remap`), whether or not this container opted out with
+    /// `--userns=host`: its cgroup mount is not read-only, as moby's WithMounts clears `ro`
+    /// on cgroup mounts whenever the daemon has id maps ("until a kernel/mount solution
+    /// exists for handling remount in a user namespace").
+    pub daemon_remapped: bool,
 }
 
 /// `--blkio-weight`, `--blkio-weight-device` and the throttles, devices by path.
@@ -584,6 +631,11 @@ fn default_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
     };
     let shm_opt = format!("size={shm}");
     let sys_ro = if input.privileged { "rw" } else { "ro" };
+    let cgroup_ro = if input.privileged || input.daemon_remapped {
+        "rw"
+    } else {
+        "ro"
+    };
     let mut m = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -615,7 +667,7 @@ fn default_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
             "/sys/fs/cgroup",
             "cgroup",
             "cgroup",
-            &["nosuid", "noexec", "nodev", "relatime", sys_ro],
+            &["nosuid", "noexec", "nodev", "relatime", cgroup_ro],
         )?,
         mount(
             "/dev/mqueue",
@@ -913,7 +965,10 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
 
     let mut namespaces = Vec::new();
     if input.userns.is_some() {
-        namespaces.push(namespace(LinuxNamespaceType::User, None)?);
+        namespaces.push(namespace(
+            LinuxNamespaceType::User,
+            input.userns_path.as_deref(),
+        )?);
     }
     let own_or_joined = |ns: &Namespace, typ| -> Result<Option<LinuxNamespace>, SpecError> {
         Ok(match ns {
@@ -982,6 +1037,10 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         mem = mem.reservation(input.memory_reservation);
         mem_set = true;
     }
+    if let Some(sw) = input.memory_swappiness {
+        mem = mem.swappiness(sw);
+        mem_set = true;
+    }
     if input.oom_kill_disable {
         mem = mem.disable_oom_killer(true);
         mem_set = true;
@@ -1005,6 +1064,14 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
     }
     if input.cpu_shares > 0 {
         cpu = cpu.shares(input.cpu_shares as u64);
+        cpu_set = true;
+    }
+    if input.cpu_rt_period > 0 {
+        cpu = cpu.realtime_period(input.cpu_rt_period as u64);
+        cpu_set = true;
+    }
+    if input.cpu_rt_runtime != 0 {
+        cpu = cpu.realtime_runtime(input.cpu_rt_runtime);
         cpu_set = true;
     }
     if !input.cpuset_cpus.is_empty() {
@@ -1071,13 +1138,13 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
                 input
                     .masked_paths
                     .clone()
-                    .unwrap_or_else(|| defaults(MASKED_PATHS)),
+                    .unwrap_or_else(default_masked_paths),
             )
             .readonly_paths(
                 input
                     .readonly_paths
                     .clone()
-                    .unwrap_or_else(|| defaults(READONLY_PATHS)),
+                    .unwrap_or_else(|| defaults(DEFAULT_READONLY_PATHS)),
             );
     }
     if !input.sysctls.is_empty() {
@@ -1108,10 +1175,12 @@ pub fn generate(input: &SpecInput) -> Result<Spec, SpecError> {
         sb = sb.domainname(input.domainname.clone());
     }
     let mut spec = sb.build()?;
+    let mut annotations = input.annotations.clone();
     if input.init {
-        let mut a = HashMap::new();
-        a.insert(INIT_ANNOTATION.to_string(), "true".to_string());
-        spec.set_annotations(Some(a));
+        annotations.insert(INIT_ANNOTATION.to_string(), "true".to_string());
+    }
+    if !annotations.is_empty() {
+        spec.set_annotations(Some(annotations));
     }
     // The builder starts from oci-spec's defaults, which carry a "youki" hostname.
     if input.uts_host || input.hostname.is_empty() {
@@ -1224,6 +1293,20 @@ mod tests {
         fs::write(r.join("etc/noexec"), b"x").unwrap();
         fs::write(r.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
         d
+    }
+
+    #[test]
+    fn annotations_reach_the_spec_beside_the_init_one() {
+        let d = rootfs();
+        let mut i = input(d.path());
+        let none = generate(&i).unwrap();
+        assert!(none.annotations().clone().unwrap_or_default().is_empty());
+        i.annotations.insert("com.example.a".into(), "b".into());
+        i.init = true;
+        let spec = generate(&i).unwrap();
+        let a = spec.annotations().clone().unwrap_or_default();
+        assert_eq!(a.get("com.example.a").map(String::as_str), Some("b"));
+        assert_eq!(a.get(INIT_ANNOTATION).map(String::as_str), Some("true"));
     }
 
     fn input(r: &Path) -> SpecInput {
@@ -1469,6 +1552,63 @@ mod tests {
             .find(|n| n.typ() == LinuxNamespaceType::Network)
             .unwrap();
         assert_eq!(net.path().as_deref(), Some(Path::new("/proc/1/ns/net")));
+    }
+
+    #[test]
+    fn userns_new_or_joined_with_the_maps() {
+        let d = rootfs();
+        let mut i = input(d.path());
+        let m = vec![berth_api::idmap::IdMap {
+            container_id: 0,
+            host_id: 300000,
+            size: 65536,
+        }];
+        i.userns = Some(berth_api::idmap::IdMappings {
+            uids: m.clone(),
+            gids: m,
+        });
+        let user_ns = |s: &Spec| {
+            let l = s.linux().clone().unwrap();
+            let ns = l.namespaces().clone().unwrap();
+            let u = ns
+                .iter()
+                .find(|n| n.typ() == LinuxNamespaceType::User)
+                .cloned();
+            (
+                u.map(|n| n.path().clone()),
+                l.uid_mappings().clone().unwrap().len(),
+            )
+        };
+        assert_eq!(user_ns(&generate(&i).unwrap()), (Some(None), 1));
+        // Joining another container's: its path, the maps kept (moby's spec).
+        i.userns_path = Some("/proc/7/ns/user".into());
+        assert_eq!(
+            user_ns(&generate(&i).unwrap()),
+            (Some(Some("/proc/7/ns/user".into())), 1)
+        );
+    }
+
+    /// moby's WithMounts: a remapping daemon's containers (also `--userns=host` ones) get a
+    /// writable cgroup mount; /sys stays read-only.
+    #[test]
+    fn cgroup_mount_not_read_only_when_the_daemon_remaps() {
+        let d = rootfs();
+        let mut i = input(d.path());
+        let opts = |i: &SpecInput, dest: &str| {
+            generate(i)
+                .unwrap()
+                .mounts()
+                .clone()
+                .unwrap()
+                .into_iter()
+                .find(|m| m.destination() == Path::new(dest))
+                .and_then(|m| m.options().clone())
+                .unwrap()
+        };
+        assert!(opts(&i, "/sys/fs/cgroup").contains(&"ro".to_string()));
+        i.daemon_remapped = true;
+        assert!(!opts(&i, "/sys/fs/cgroup").contains(&"ro".to_string()));
+        assert!(opts(&i, "/sys").contains(&"ro".to_string()));
     }
 
     #[test]

@@ -906,6 +906,12 @@ impl<E: Executor> Cluster<E> {
         if tt.runtime.is_empty() {
             tt.runtime = "container".into();
         }
+        // A log driver's empty options are none in swarmkit's store (moby shows no key).
+        if let Some(d) = tt.log_driver.as_mut() {
+            if d.options.as_ref().is_some_and(|o| o.is_empty()) {
+                d.options = None;
+            }
+        }
         if let Some(r) = &tt.restart_policy {
             if !matches!(r.condition.as_str(), "" | "none" | "on-failure" | "any") {
                 return Err(inv(&format!(
@@ -966,6 +972,15 @@ impl<E: Executor> Cluster<E> {
             spec.mode.replicated = Some(ReplicatedService { replicas: Some(1) });
         } else if modes > 1 {
             return Err(inv("service can only have one mode"));
+        }
+        // moby's conversion: unset replicas are 1, and so are a job's unset concurrency
+        // and completions.
+        if let Some(r) = spec.mode.replicated.as_mut() {
+            r.replicas.get_or_insert(1);
+        }
+        if let Some(j) = spec.mode.replicated_job.as_mut() {
+            j.max_concurrent.get_or_insert(1);
+            j.total_completions.get_or_insert(1);
         }
         let ep = spec.endpoint_spec.get_or_insert_with(EndpointSpec::default);
         if ep.mode.is_empty() {

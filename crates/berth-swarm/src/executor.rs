@@ -7,11 +7,14 @@
 //! publishes its `mode=host` ports itself.
 
 use crate::agent::{Executor, Found, StartError, TaskFile, TaskRun};
-use berth_api::models::ContainerCreateBody;
+use berth_api::models::{
+    ContainerConfig, ContainerCreateBody, Empty, EndpointIpamConfig, EndpointSettings, HostConfig,
+    LogConfig, NetworkingConfig, PortBinding, PortSet, RestartPolicy,
+};
 use berth_engine::container::WaitCondition;
 use berth_engine::network::swarm::{SwarmLb, SwarmNetwork};
 use berth_engine::Engine;
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -110,131 +113,136 @@ pub fn task_container_name(run: &TaskRun) -> String {
 }
 
 /// The create body for a task (moby's executor/container `config()` and `hostConfig()`).
-pub fn create_body(run: &TaskRun, binds: Vec<String>) -> Result<Value, String> {
+pub fn create_body(run: &TaskRun, binds: Vec<String>) -> Result<ContainerCreateBody, String> {
     let t = &run.task;
     let c = t
         .spec
         .container_spec
         .clone()
         .ok_or_else(|| "task has no container spec".to_string())?;
-    let mut labels: Map<String, Value> = c
+    let mut labels: BTreeMap<String, String> = c
         .labels
         .iter()
-        .map(|(k, v)| (k.clone(), json!(expand_template(v, run))))
+        .map(|(k, v)| (k.clone(), expand_template(v, run)))
         .collect();
     let name = task_container_name(run);
-    labels.insert("com.docker.swarm.node.id".into(), json!(run.node_id));
-    labels.insert("com.docker.swarm.service.id".into(), json!(t.service_id));
+    labels.insert("com.docker.swarm.node.id".into(), run.node_id.clone());
+    labels.insert("com.docker.swarm.service.id".into(), t.service_id.clone());
     labels.insert(
         "com.docker.swarm.service.name".into(),
-        json!(run.service_name),
+        run.service_name.clone(),
     );
-    labels.insert("com.docker.swarm.task".into(), json!(""));
-    labels.insert("com.docker.swarm.task.id".into(), json!(t.id));
-    labels.insert("com.docker.swarm.task.name".into(), json!(name));
+    labels.insert("com.docker.swarm.task".into(), String::new());
+    labels.insert("com.docker.swarm.task.id".into(), t.id.clone());
+    labels.insert("com.docker.swarm.task.name".into(), name);
     let env: Vec<String> = c.env.iter().map(|e| expand_template(e, run)).collect();
-    let mut mounts = Vec::new();
-    for m in &c.mounts {
-        mounts.push(serde_json::to_value(m).map_err(|e| e.to_string())?);
-    }
+    let mounts = c.mounts.iter().map(same_shape).collect::<Result<_, _>>()?;
     let res = t.spec.resources.clone().unwrap_or_default();
     let limits = res.limits.unwrap_or_default();
-    let mut host = json!({
-        "Binds": binds,
-        "Mounts": mounts,
-        "RestartPolicy": {"Name": "no"},
-        "ReadonlyRootfs": c.read_only,
-        "NanoCpus": limits.nano_cpus,
-        "Memory": limits.memory_bytes,
-        "ExtraHosts": c.hosts.iter().map(|h| {
-            // Swarm's "IP HOST" entries become "HOST:IP".
-            let mut parts = h.split_whitespace();
-            match (parts.next(), parts.next()) {
-                (Some(ip), Some(host)) => format!("{host}:{ip}"),
-                _ => h.clone(),
-            }
-        }).collect::<Vec<_>>(),
-        "CapAdd": c.capability_add,
-        "CapDrop": c.capability_drop,
-        "GroupAdd": c.groups,
-        "Sysctls": c.sysctls,
-    });
-    if limits.pids > 0 {
-        host["PidsLimit"] = json!(limits.pids);
-    }
-    if let Some(i) = c.init {
-        host["Init"] = json!(i);
-    }
+    let mut host = HostConfig {
+        binds: Some(binds),
+        mounts: Some(mounts),
+        restart_policy: RestartPolicy {
+            name: "no".into(),
+            ..Default::default()
+        },
+        readonly_rootfs: c.read_only,
+        nano_cpus: limits.nano_cpus,
+        memory: limits.memory_bytes,
+        // Swarm's "IP HOST" entries become "HOST:IP".
+        extra_hosts: Some(
+            c.hosts
+                .iter()
+                .map(|h| {
+                    let mut parts = h.split_whitespace();
+                    match (parts.next(), parts.next()) {
+                        (Some(ip), Some(host)) => format!("{host}:{ip}"),
+                        _ => h.clone(),
+                    }
+                })
+                .collect(),
+        ),
+        cap_add: Some(c.capability_add.clone()),
+        cap_drop: Some(c.capability_drop.clone()),
+        group_add: Some(c.groups.clone()),
+        sysctls: Some(c.sysctls.clone()),
+        pids_limit: (limits.pids > 0).then_some(limits.pids),
+        init: c.init,
+        oom_score_adj: c.oom_score_adj,
+        ulimits: c.ulimits.iter().map(same_shape).collect::<Result<_, _>>()?,
+        ..Default::default()
+    };
     if let Some(d) = &c.dns_config {
-        host["Dns"] = json!(d.nameservers);
-        host["DnsSearch"] = json!(d.search);
-        host["DnsOptions"] = json!(d.options);
+        host.dns = d.nameservers.clone();
+        host.dns_search = d.search.clone();
+        host.dns_options = d.options.clone();
     }
     if let Some(ld) = &t.spec.log_driver {
-        host["LogConfig"] =
-            json!({"Type": ld.name, "Config": ld.options.clone().unwrap_or_default()});
+        host.log_config = LogConfig {
+            kind: ld.name.clone(),
+            config: ld.options.clone().unwrap_or_default(),
+        };
     }
-    let mut body = json!({
-        "Image": c.image,
-        "Env": env,
-        "Labels": labels,
-        "Hostname": expand_template(&c.hostname, run),
-        "WorkingDir": c.dir,
-        "User": c.user,
-        "Tty": c.tty,
-        "OpenStdin": c.open_stdin,
-        "HostConfig": host,
-    });
-    if !c.command.is_empty() {
-        body["Entrypoint"] = json!(c.command);
-    }
-    if !c.args.is_empty() {
-        body["Cmd"] = json!(c.args);
-    }
-    if !c.stop_signal.is_empty() {
-        body["StopSignal"] = json!(c.stop_signal);
-    }
-    if let Some(g) = c.stop_grace_period {
-        body["StopTimeout"] = json!(g / 1_000_000_000);
-    }
-    if let Some(h) = &c.healthcheck {
-        body["Healthcheck"] = serde_json::to_value(h).map_err(|e| e.to_string())?;
-    }
+    let mut config = ContainerConfig {
+        image: c.image.clone(),
+        env: Some(env),
+        labels: Some(labels),
+        hostname: expand_template(&c.hostname, run),
+        working_dir: c.dir.clone(),
+        user: c.user.clone(),
+        tty: c.tty,
+        open_stdin: c.open_stdin,
+        entrypoint: (!c.command.is_empty()).then(|| c.command.clone()),
+        cmd: (!c.args.is_empty()).then(|| c.args.clone()),
+        stop_signal: (!c.stop_signal.is_empty()).then(|| c.stop_signal.clone()),
+        stop_timeout: c.stop_grace_period.map(|g| g / 1_000_000_000),
+        healthcheck: c.healthcheck.as_ref().map(same_shape).transpose()?,
+        ..Default::default()
+    };
     // Its swarm networks: the first is the network mode, each with the task's address
     // and the attachment's aliases.
-    let mut endpoints = Map::new();
-    for a in &t.networks_attachments {
-        let ip = a
-            .addresses
-            .first()
-            .and_then(|c| c.split('/').next())
-            .unwrap_or_default();
-        let aliases: Vec<String> = t
-            .spec
-            .networks
-            .iter()
-            .find(|n| n.target == a.network.id || n.target == a.network.spec.name)
-            .map(|n| n.aliases.clone())
-            .unwrap_or_default();
-        endpoints.insert(
-            a.network.id.clone(),
-            json!({"IPAMConfig": {"IPv4Address": ip}, "Aliases": aliases}),
-        );
-    }
+    let mut networking = None;
     if let Some(first) = t.networks_attachments.first() {
-        body["HostConfig"]["NetworkMode"] = json!(first.network.id);
-        body["NetworkingConfig"] = json!({"EndpointsConfig": endpoints});
+        let mut endpoints = BTreeMap::new();
+        for a in &t.networks_attachments {
+            let ip = a
+                .addresses
+                .first()
+                .and_then(|c| c.split('/').next())
+                .unwrap_or_default();
+            let aliases: Vec<String> = t
+                .spec
+                .networks
+                .iter()
+                .find(|n| n.target == a.network.id || n.target == a.network.spec.name)
+                .map(|n| n.aliases.clone())
+                .unwrap_or_default();
+            endpoints.insert(
+                a.network.id.clone(),
+                EndpointSettings {
+                    ipam_config: Some(EndpointIpamConfig {
+                        ipv4_address: Some(ip.to_string()),
+                        ..Default::default()
+                    }),
+                    aliases: Some(aliases),
+                    ..Default::default()
+                },
+            );
+        }
+        host.network_mode = first.network.id.clone();
+        networking = Some(NetworkingConfig {
+            endpoints_config: endpoints,
+            ..Default::default()
+        });
     } else if let Some(mode) = &run.network_mode {
         // A predefined network: the task runs in that network mode, as moby's executor
         // sets it (`host`: the node's network namespace).
-        body["HostConfig"]["NetworkMode"] = json!(mode);
+        host.network_mode = mode.clone();
     }
-    // Ports published in host mode are the container's own.
-    let mut bindings = Map::new();
-    let mut exposed = Map::new();
-    // moby discards published ports in host network mode (the task's ports are the
-    // node's own).
+    // Ports published in host mode are the container's own; moby discards them in host
+    // network mode (the task's ports are the node's own).
     let host_net = run.network_mode.as_deref() == Some("host");
+    let mut exposed = PortSet::new();
     for p in run.host_ports.iter().filter(|_| !host_net) {
         let key = format!("{}/{}", p.target_port, p.protocol);
         let host_port = if p.published_port == 0 {
@@ -242,14 +250,32 @@ pub fn create_body(run: &TaskRun, binds: Vec<String>) -> Result<Value, String> {
         } else {
             p.published_port.to_string()
         };
-        exposed.insert(key.clone(), json!({}));
-        bindings.insert(key, json!([{"HostIp": "", "HostPort": host_port}]));
+        exposed.insert(key.clone(), Empty);
+        host.port_bindings.insert(
+            key,
+            Some(vec![PortBinding {
+                host_ip: String::new(),
+                host_port,
+                ..Default::default()
+            }]),
+        );
     }
-    if !bindings.is_empty() {
-        body["ExposedPorts"] = Value::Object(exposed);
-        body["HostConfig"]["PortBindings"] = Value::Object(bindings);
+    if !exposed.is_empty() {
+        config.exposed_ports = Some(exposed);
     }
-    Ok(body)
+    Ok(ContainerCreateBody {
+        config,
+        host_config: host,
+        networking_config: networking,
+    })
+}
+
+/// A swarm spec value as the container model's type of the same JSON shape (moby shares
+/// `mount.Mount` and `container.HealthConfig` between the two).
+fn same_shape<T: serde::Serialize, U: serde::de::DeserializeOwned>(v: &T) -> Result<U, String> {
+    serde_json::to_value(v)
+        .and_then(serde_json::from_value)
+        .map_err(|e| e.to_string())
 }
 
 fn image_of(run: &TaskRun) -> String {
@@ -302,8 +328,6 @@ impl Executor for EngineExecutor {
         }
         let binds = self.write_files(&run.task.id, &run.files).map_err(reject)?;
         let body = create_body(&run, binds).map_err(reject)?;
-        let body: ContainerCreateBody =
-            serde_json::from_value(body).map_err(|e| reject(e.to_string()))?;
         let name = task_container_name(&run);
         // A container of this task left by a daemon killed between create and start.
         if let Ok(old) = self.engine.get(&name) {
@@ -423,6 +447,162 @@ impl Executor for EngineExecutor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Map, Value};
+
+    /// The create body as the executor built it before the typed model (json!).
+    fn create_body_before(run: &TaskRun, binds: Vec<String>) -> Result<Value, String> {
+        let t = &run.task;
+        let c = t
+            .spec
+            .container_spec
+            .clone()
+            .ok_or_else(|| "task has no container spec".to_string())?;
+        let mut labels: Map<String, Value> = c
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(expand_template(v, run))))
+            .collect();
+        let name = task_container_name(run);
+        labels.insert("com.docker.swarm.node.id".into(), json!(run.node_id));
+        labels.insert("com.docker.swarm.service.id".into(), json!(t.service_id));
+        labels.insert(
+            "com.docker.swarm.service.name".into(),
+            json!(run.service_name),
+        );
+        labels.insert("com.docker.swarm.task".into(), json!(""));
+        labels.insert("com.docker.swarm.task.id".into(), json!(t.id));
+        labels.insert("com.docker.swarm.task.name".into(), json!(name));
+        let env: Vec<String> = c.env.iter().map(|e| expand_template(e, run)).collect();
+        let mut mounts = Vec::new();
+        for m in &c.mounts {
+            mounts.push(serde_json::to_value(m).map_err(|e| e.to_string())?);
+        }
+        let res = t.spec.resources.clone().unwrap_or_default();
+        let limits = res.limits.unwrap_or_default();
+        let mut host = json!({
+            "Binds": binds,
+            "Mounts": mounts,
+            "RestartPolicy": {"Name": "no"},
+            "ReadonlyRootfs": c.read_only,
+            "NanoCpus": limits.nano_cpus,
+            "Memory": limits.memory_bytes,
+            "ExtraHosts": c.hosts.iter().map(|h| {
+                // Swarm's "IP HOST" entries become "HOST:IP".
+                let mut parts = h.split_whitespace();
+                match (parts.next(), parts.next()) {
+                    (Some(ip), Some(host)) => format!("{host}:{ip}"),
+                    _ => h.clone(),
+                }
+            }).collect::<Vec<_>>(),
+            "CapAdd": c.capability_add,
+            "CapDrop": c.capability_drop,
+            "GroupAdd": c.groups,
+            "Sysctls": c.sysctls,
+        });
+        if limits.pids > 0 {
+            host["PidsLimit"] = json!(limits.pids);
+        }
+        host["OomScoreAdj"] = json!(c.oom_score_adj);
+        host["Ulimits"] = json!(c.ulimits);
+        if let Some(i) = c.init {
+            host["Init"] = json!(i);
+        }
+        if let Some(d) = &c.dns_config {
+            host["Dns"] = json!(d.nameservers);
+            host["DnsSearch"] = json!(d.search);
+            host["DnsOptions"] = json!(d.options);
+        }
+        if let Some(ld) = &t.spec.log_driver {
+            host["LogConfig"] =
+                json!({"Type": ld.name, "Config": ld.options.clone().unwrap_or_default()});
+        }
+        let mut body = json!({
+            "Image": c.image,
+            "Env": env,
+            "Labels": labels,
+            "Hostname": expand_template(&c.hostname, run),
+            "WorkingDir": c.dir,
+            "User": c.user,
+            "Tty": c.tty,
+            "OpenStdin": c.open_stdin,
+            "HostConfig": host,
+        });
+        if !c.command.is_empty() {
+            body["Entrypoint"] = json!(c.command);
+        }
+        if !c.args.is_empty() {
+            body["Cmd"] = json!(c.args);
+        }
+        if !c.stop_signal.is_empty() {
+            body["StopSignal"] = json!(c.stop_signal);
+        }
+        if let Some(g) = c.stop_grace_period {
+            body["StopTimeout"] = json!(g / 1_000_000_000);
+        }
+        if let Some(h) = &c.healthcheck {
+            body["Healthcheck"] = serde_json::to_value(h).map_err(|e| e.to_string())?;
+        }
+        // Its swarm networks: the first is the network mode, each with the task's address
+        // and the attachment's aliases.
+        let mut endpoints = Map::new();
+        for a in &t.networks_attachments {
+            let ip = a
+                .addresses
+                .first()
+                .and_then(|c| c.split('/').next())
+                .unwrap_or_default();
+            let aliases: Vec<String> = t
+                .spec
+                .networks
+                .iter()
+                .find(|n| n.target == a.network.id || n.target == a.network.spec.name)
+                .map(|n| n.aliases.clone())
+                .unwrap_or_default();
+            endpoints.insert(
+                a.network.id.clone(),
+                json!({"IPAMConfig": {"IPv4Address": ip}, "Aliases": aliases}),
+            );
+        }
+        if let Some(first) = t.networks_attachments.first() {
+            body["HostConfig"]["NetworkMode"] = json!(first.network.id);
+            body["NetworkingConfig"] = json!({"EndpointsConfig": endpoints});
+        } else if let Some(mode) = &run.network_mode {
+            // A predefined network: the task runs in that network mode, as moby's executor
+            // sets it (`host`: the node's network namespace).
+            body["HostConfig"]["NetworkMode"] = json!(mode);
+        }
+        // Ports published in host mode are the container's own.
+        let mut bindings = Map::new();
+        let mut exposed = Map::new();
+        // moby discards published ports in host network mode (the task's ports are the
+        // node's own).
+        let host_net = run.network_mode.as_deref() == Some("host");
+        for p in run.host_ports.iter().filter(|_| !host_net) {
+            let key = format!("{}/{}", p.target_port, p.protocol);
+            let host_port = if p.published_port == 0 {
+                String::new()
+            } else {
+                p.published_port.to_string()
+            };
+            exposed.insert(key.clone(), json!({}));
+            bindings.insert(key, json!([{"HostIp": "", "HostPort": host_port}]));
+        }
+        if !bindings.is_empty() {
+            body["ExposedPorts"] = Value::Object(exposed);
+            body["HostConfig"]["PortBindings"] = Value::Object(bindings);
+        }
+        Ok(body)
+    }
+
+    /// The typed body is what the json! body parsed into.
+    fn same_as_before(run: &TaskRun, binds: Vec<String>) -> Value {
+        let typed = serde_json::to_value(create_body(run, binds.clone()).unwrap()).unwrap();
+        let before: ContainerCreateBody =
+            serde_json::from_value(create_body_before(run, binds).unwrap()).unwrap();
+        assert_eq!(typed, serde_json::to_value(before).unwrap());
+        typed
+    }
+
     use berth_api::swarm::{ContainerSpec, Task, TaskSpec};
 
     #[test]
@@ -439,6 +619,31 @@ mod tests {
                         args: vec!["-c".into(), "true".into()],
                         hostname: "web-{{.Task.Slot}}".into(),
                         env: vec!["NODE={{.Node.Hostname}}".into()],
+                        labels: [("a".to_string(), "{{.Service.Name}}".to_string())].into(),
+                        stop_signal: "SIGUSR1".into(),
+                        stop_grace_period: Some(7_000_000_000),
+                        hosts: vec!["1.2.3.4 db".into(), "odd".into()],
+                        init: Some(true),
+                        mounts: vec![berth_api::swarm::Mount {
+                            r#type: "volume".into(),
+                            source: "data".into(),
+                            target: "/data".into(),
+                            read_only: true,
+                            ..Default::default()
+                        }],
+                        capability_add: vec!["NET_ADMIN".into()],
+                        sysctls: [("net.core.somaxconn".to_string(), "64".to_string())].into(),
+                        healthcheck: Some(berth_api::swarm::HealthConfig {
+                            test: Some(vec!["CMD".into(), "true".into()]),
+                            interval: 1_000_000_000,
+                            ..Default::default()
+                        }),
+                        dns_config: Some(berth_api::swarm::DnsConfig {
+                            nameservers: vec!["1.1.1.1".into()],
+                            ..Default::default()
+                        }),
+                        ulimits: vec![json!({"Name": "nofile", "Hard": 200, "Soft": 100})],
+                        oom_score_adj: 300,
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -454,14 +659,21 @@ mod tests {
             network_mode: None,
         };
         assert_eq!(task_container_name(&run), "web.3.tid");
-        let b = create_body(&run, vec!["/x:/run/secrets/pw:ro".into()]).unwrap();
+        let b = same_as_before(&run, vec!["/x:/run/secrets/pw:ro".into()]);
         assert_eq!(b["Hostname"], "web-3");
         assert_eq!(b["Entrypoint"], json!(["sh"]));
         assert_eq!(b["Cmd"], json!(["-c", "true"]));
         assert_eq!(b["Env"], json!(["NODE=vm"]));
         assert_eq!(b["Labels"]["com.docker.swarm.task.name"], "web.3.tid");
         assert_eq!(b["HostConfig"]["Binds"][0], "/x:/run/secrets/pw:ro");
-        assert!(b["HostConfig"].get("NetworkMode").is_none());
+        // The typed HostConfig always writes NetworkMode; "" is the daemon's default.
+        assert_eq!(b["HostConfig"]["NetworkMode"], "");
+        // The spec's ulimits and OOM score reach the container (moby's hostConfig).
+        assert_eq!(
+            b["HostConfig"]["Ulimits"],
+            json!([{"Name": "nofile", "Soft": 100, "Hard": 200}])
+        );
+        assert_eq!(b["HostConfig"]["OomScoreAdj"], 300);
         let parsed: ContainerCreateBody = serde_json::from_value(b).unwrap();
         assert_eq!(parsed.config.image, "busybox");
     }
@@ -494,12 +706,13 @@ mod tests {
             registry_auth: None,
             network_mode: Some("host".into()),
         };
-        let b = create_body(&run, vec![]).unwrap();
+        let b = same_as_before(&run, vec![]);
         assert_eq!(b["HostConfig"]["NetworkMode"], "host");
-        assert!(b["HostConfig"].get("PortBindings").is_none());
+        // Host-mode ports are the daemon's business, not the body's: no bindings.
+        assert_eq!(b["HostConfig"]["PortBindings"], json!({}));
         assert!(b.get("NetworkingConfig").is_none());
         run.network_mode = Some("bridge".into());
-        let b = create_body(&run, vec![]).unwrap();
+        let b = same_as_before(&run, vec![]);
         assert_eq!(b["HostConfig"]["NetworkMode"], "bridge");
         assert_eq!(
             b["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],

@@ -50,8 +50,21 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Go's RFC3339Nano, as moby writes swarm times: the fraction without trailing zeros
+/// (none at all for whole seconds), so clients that re-marshal print the same string.
 pub fn format_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    let s = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    match s.rsplit_once('.') {
+        Some((whole, frac)) => {
+            let digits = frac.trim_end_matches('Z').trim_end_matches('0');
+            if digits.is_empty() {
+                format!("{whole}Z")
+            } else {
+                format!("{whole}.{digits}Z")
+            }
+        }
+        None => s,
+    }
 }
 
 pub enum ModeKind {
@@ -669,6 +682,23 @@ fn failure_action(
 mod tests {
     use super::*;
     use crate::store::{Applied, Command};
+
+    #[test]
+    fn times_as_go_writes_them() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            format_time(t("2026-12-06T16:17:54.588450040Z")),
+            "2026-12-06T16:17:54.58845004Z"
+        );
+        assert_eq!(
+            format_time(t("2026-12-06T16:17:54Z")),
+            "2026-12-06T16:17:54Z"
+        );
+        assert_eq!(
+            format_time(t("2026-12-06T16:17:54.000000001Z")),
+            "2026-12-06T16:17:54.000000001Z"
+        );
+    }
     use berth_api::swarm::{
         ContainerSpec, NodeSpec, NodeStatus, ReplicatedService, RestartPolicy, ServiceMode,
         ServiceSpec,

@@ -247,6 +247,9 @@ impl Target {
 pub struct Differ {
     pub dockerd: Dockerd,
     pub berth: TestDaemon,
+    /// The private subuid/subgid files of a remapped berth (see [`Self::start_remapped`]),
+    /// removed after both daemons.
+    _ranges: Option<tempfile::TempDir>,
 }
 
 impl Differ {
@@ -263,7 +266,60 @@ impl Differ {
         let berth = berth
             .join()
             .unwrap_or_else(|_| panic!("the berth daemon did not start"));
-        Differ { dockerd, berth }
+        Differ {
+            dockerd,
+            berth,
+            _ranges: None,
+        }
+    }
+
+    /// Both daemons with `userns-remap` of the host's `daemon` user onto the same 65536 ids
+    /// from `base`: berth through its range-file hook (`BERTH_SUBUID_FILE`,
+    /// `BERTH_SUBGID_FILE`), dockerd with private copies of /etc/subuid and /etc/subgid
+    /// ([`crate::dockerd::Remap`]); the host's files are not touched. Both data dirs are
+    /// made traversable, as a bind-mounted scratch directory must be for the remapped root.
+    pub fn start_remapped(base: u32) -> Differ {
+        let line = format!("daemon:{base}:65536\n");
+        let ranges = tempfile::Builder::new()
+            .prefix("berth-remap-")
+            .tempdir()
+            .expect("range files dir");
+        let (uid_file, gid_file) = (ranges.path().join("subuid"), ranges.path().join("subgid"));
+        fs::write(&uid_file, &line).expect("write subuid");
+        fs::write(&gid_file, &line).expect("write subgid");
+        let env = [
+            (
+                "BERTH_SUBUID_FILE".to_string(),
+                uid_file.display().to_string(),
+            ),
+            (
+                "BERTH_SUBGID_FILE".to_string(),
+                gid_file.display().to_string(),
+            ),
+        ];
+        let berth = std::thread::spawn(move || {
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            TestDaemon::start_with_env_args(&env, &["--userns-remap", "daemon"])
+        });
+        let dockerd = Dockerd::start_remapped(crate::dockerd::Remap {
+            user: "daemon".into(),
+            subuid: line.clone(),
+            subgid: line,
+            whole_etc: false,
+        });
+        let berth = berth
+            .join()
+            .unwrap_or_else(|_| panic!("the berth daemon did not start"));
+        use std::os::unix::fs::PermissionsExt;
+        for d in [&dockerd.dir, &berth.dir] {
+            fs::set_permissions(d, fs::Permissions::from_mode(0o755)).expect("chmod daemon dir");
+        }
+        Differ {
+            dockerd,
+            berth,
+            _ranges: Some(ranges),
+        }
     }
 
     fn targets(&self) -> (Target, Target) {

@@ -33,8 +33,29 @@ pub struct Dockerd {
     docker_config: PathBuf,
     log: PathBuf,
     child: Option<Child>,
+    /// `--userns-remap=USER` with the subordinate ranges it reads (see [`Remap`]).
+    remap: Option<Remap>,
     /// Its bridge and subnets; declared last so the slot is released after the cleanup.
     pub net: NetSlot,
+}
+
+/// A dockerd's `--userns-remap=USER` and the lines of /etc/subuid and /etc/subgid it reads.
+/// dockerd reads those two files by their fixed paths: it runs in a mount namespace of its
+/// own (a slave of the host's) where private copies are bound over them, so the host's
+/// files are never written. Its containerd, shims and containers inherit that namespace,
+/// so their mounts go away with them.
+#[derive(Debug, Clone)]
+pub struct Remap {
+    /// An existing user (`daemon`): dockerd looks it up in /etc/passwd.
+    pub user: String,
+    /// The private /etc/subuid's text, e.g. `daemon:400000:65536\n`.
+    pub subuid: String,
+    /// The private /etc/subgid's text.
+    pub subgid: String,
+    /// The whole of /etc (and /var/log) on private overlays ([`crate::private_etc`])
+    /// instead of the two files bound: what `default` needs, as dockerd then adds the
+    /// `dockremap` user and its ranges.
+    pub whole_etc: bool,
 }
 
 impl Dockerd {
@@ -60,6 +81,25 @@ impl Dockerd {
 
     /// Starts a dockerd with no image.
     pub fn start_empty() -> Dockerd {
+        Self::start_empty_opts(None)
+    }
+
+    /// Starts a dockerd with `--userns-remap` (see [`Remap`]) and loads the busybox fixture.
+    pub fn start_remapped(remap: Remap) -> Dockerd {
+        let d = Self::start_empty_opts(Some(remap));
+        let load = d
+            .docker(["load", "-i"])
+            .arg(busybox_tar())
+            .run_timeout(Duration::from_secs(120));
+        assert!(
+            load.code == 0 && load.stdout.contains("Loaded image"),
+            "dockerd refused the busybox fixture: {load:?}\n{}",
+            d.log_tail()
+        );
+        d
+    }
+
+    fn start_empty_opts(remap: Option<Remap>) -> Dockerd {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let net = NetSlot::acquire();
         // Short: containerd's socket lives below the exec root and sun_path has 108 bytes.
@@ -78,6 +118,7 @@ impl Dockerd {
             log: dir.join("dockerd.log"),
             dir,
             child: None,
+            remap,
             net,
         };
         // From here on Drop cleans up even if starting fails.
@@ -126,7 +167,16 @@ impl Dockerd {
 
     fn spawn(&mut self) {
         let log = fs::File::create(&self.log).expect("dockerd log");
-        let child = Command::new("dockerd")
+        let mut cmd = Command::new("dockerd");
+        if let Some(r) = &self.remap {
+            cmd.arg(format!("--userns-remap={}", r.user));
+            if r.whole_etc {
+                crate::private_etc(&mut cmd, &self.dir, &r.subuid, &r.subgid);
+            } else {
+                private_id_ranges(&mut cmd, &self.dir, r);
+            }
+        }
+        let child = cmd
             .arg("--config-file")
             .arg(self.dir.join("daemon.json"))
             .arg("--data-root")
@@ -277,16 +327,28 @@ impl Dockerd {
         }
     }
 
-    /// Container ids with a directory in dockerd's data root.
+    /// Container ids with a directory in dockerd's data root (or, remapped, in its
+    /// `UID.GID` root below it).
     fn container_ids(&self) -> Vec<String> {
-        fs::read_dir(self.dir.join("root/containers"))
-            .map(|rd| {
+        let root = self.dir.join("root");
+        let mut roots = vec![root.clone()];
+        if let Ok(rd) = fs::read_dir(&root) {
+            roots.extend(
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().contains('.'))
+                    .map(|e| e.path()),
+            );
+        }
+        roots
+            .iter()
+            .filter_map(|r| fs::read_dir(r.join("containers")).ok())
+            .flat_map(|rd| {
                 rd.flatten()
                     .filter_map(|e| e.file_name().to_str().map(str::to_string))
                     .filter(|n| n.len() == 64)
-                    .collect()
+                    .collect::<Vec<_>>()
             })
-            .unwrap_or_default()
+            .collect()
     }
 
     /// Kills what outlived dockerd: its containerd and shims (their command lines name our
@@ -324,6 +386,56 @@ impl Dockerd {
                 remove_cgroup(&d);
             }
         }
+    }
+}
+
+/// Runs `cmd` in a new mount namespace (a slave of the host's: nothing it mounts reaches
+/// the host) with `dir/subuid` and `dir/subgid`, written from `r`, bound over /etc/subuid
+/// and /etc/subgid.
+fn private_id_ranges(cmd: &mut Command, dir: &Path, r: &Remap) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let mut binds = Vec::new();
+    for (name, text) in [("subuid", &r.subuid), ("subgid", &r.subgid)] {
+        let src = dir.join(name);
+        fs::write(&src, text).unwrap_or_else(|e| panic!("write {}: {e}", src.display()));
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).expect("path");
+        binds.push((c(&src), c(&Path::new("/etc").join(name))));
+    }
+    let root = std::ffi::CString::new("/").expect("path");
+    // SAFETY: between fork and exec only unshare and mount, async-signal-safe syscalls, on
+    // strings made before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fail = || Err(std::io::Error::last_os_error());
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return fail();
+            }
+            let flags = libc::MS_REC | libc::MS_SLAVE;
+            if libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                flags,
+                std::ptr::null(),
+            ) != 0
+            {
+                return fail();
+            }
+            for (src, dst) in &binds {
+                if libc::mount(
+                    src.as_ptr(),
+                    dst.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    return fail();
+                }
+            }
+            Ok(())
+        });
     }
 }
 

@@ -387,6 +387,9 @@ pub struct TestDaemon {
     args: Vec<String>,
     /// The network namespace the daemon runs in (`nsenter --net`), when not the host's.
     netns: Option<PathBuf>,
+    /// The texts of /etc/subuid and /etc/subgid when the daemon runs with a private /etc
+    /// ([`private_etc`]).
+    private_etc: Option<(String, String)>,
     /// The daemon's own default bridge, bip and address pool (see [`NetSlot`]).
     pub net: NetSlot,
 }
@@ -474,6 +477,23 @@ impl TestDaemon {
         d
     }
 
+    /// [`Self::start`] with extra daemon arguments, the daemon in a mount namespace of its
+    /// own where /etc and /var/log are private overlays ([`private_etc`]) with /etc/subuid
+    /// and /etc/subgid reading `subuid` and `subgid`: what it writes there (a user it adds,
+    /// its subordinate ranges) stays in its directory.
+    pub fn start_with_private_etc(subuid: &str, subgid: &str, args: &[&str]) -> TestDaemon {
+        // Never spawned outside it: `default` would add its user to the host's /etc.
+        let mut d = Self::unstarted(&[], "", args, None);
+        d.private_etc = Some((subuid.to_string(), subgid.to_string()));
+        d.spawn_daemon();
+        d.berth(["load", "-i"])
+            .arg(busybox_tar())
+            .run()
+            .success()
+            .stdout_contains("Loaded image: busybox:latest");
+        d
+    }
+
     /// A daemon (no image loaded) with extra `berth daemon` arguments (`-H tcp://...`,
     /// `--tlsverify`, `-G`...), kept for restarts.
     pub fn start_with_args(args: &[&str]) -> TestDaemon {
@@ -485,6 +505,19 @@ impl TestDaemon {
     }
 
     fn start_empty_opts(
+        env: &[(&str, &str)],
+        daemon_json: &str,
+        args: &[&str],
+        netns: Option<PathBuf>,
+    ) -> TestDaemon {
+        let mut d = Self::unstarted(env, daemon_json, args, netns);
+        // From here on Drop cleans up even if starting fails.
+        d.spawn_daemon();
+        d
+    }
+
+    /// The daemon's directory, configuration and slot, the daemon not yet spawned.
+    fn unstarted(
         env: &[(&str, &str)],
         daemon_json: &str,
         args: &[&str],
@@ -518,7 +551,7 @@ impl TestDaemon {
         let daemon_json = with_cgroup_driver(daemon_json);
         fs::write(dir.join("daemon.json"), net.daemon_json(&daemon_json))
             .unwrap_or_else(|e| panic!("write daemon.json: {e}"));
-        let mut d = TestDaemon {
+        TestDaemon {
             net,
             socket: dir.join("berth.sock"),
             log: dir.join("daemon.log"),
@@ -533,10 +566,8 @@ impl TestDaemon {
                 .collect(),
             ignore_signals: false,
             args: args.iter().map(|a| a.to_string()).collect(),
-        };
-        // From here on Drop cleans up even if starting fails.
-        d.spawn_daemon();
-        d
+            private_etc: None,
+        }
     }
 
     fn spawn_daemon(&mut self) {
@@ -559,6 +590,9 @@ impl TestDaemon {
             }
             None => Command::new(berth_bin()),
         };
+        if let Some((subuid, subgid)) = &self.private_etc {
+            private_etc(&mut cmd, &self.dir, subuid, subgid);
+        }
         if self.ignore_signals {
             use std::os::unix::process::CommandExt;
             // SAFETY: only signal(2) between fork and exec.
@@ -983,6 +1017,81 @@ fn with_cgroup_driver(daemon_json: &str) -> String {
             .or_insert(serde_json::json!([format!("native.cgroupdriver={driver}")]));
     }
     v.to_string()
+}
+
+/// Runs `cmd` in a new mount namespace (a slave of the host's: nothing mounted there
+/// reaches the host) where /etc and /var/log are overlays of the host's with upper dirs
+/// below `dir` ([`private_etc_file`]): what the process and its children write there (a
+/// user `adduser` adds, `usermod -v` ranges, lastlog records) stays below `dir`, and the
+/// host's files are never written. The private /etc/subuid and /etc/subgid start as
+/// `subuid` and `subgid`. (Binding single files over /etc's would not do: useradd
+/// renames its new files over them, and locks in /etc itself.)
+pub fn private_etc(cmd: &mut Command, dir: &Path, subuid: &str, subgid: &str) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let c = |b: &[u8]| std::ffi::CString::new(b).expect("no NUL in a path");
+    let mut overlays = Vec::new();
+    for (target, name) in [("/etc", "etc"), ("/var/log", "varlog")] {
+        if !Path::new(target).is_dir() {
+            continue;
+        }
+        let (upper, work) = (
+            dir.join(format!("{name}.upper")),
+            dir.join(format!("{name}.work")),
+        );
+        for d in [&upper, &work] {
+            fs::create_dir_all(d).unwrap_or_else(|e| panic!("create {}: {e}", d.display()));
+        }
+        let data = format!(
+            "lowerdir={target},upperdir={},workdir={}",
+            upper.display(),
+            work.display()
+        );
+        overlays.push((c(target.as_bytes()), c(data.as_bytes())));
+    }
+    for (name, text) in [("subuid", subuid), ("subgid", subgid)] {
+        let p = dir.join("etc.upper").join(name);
+        fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+    }
+    let root = c(Path::new("/").as_os_str().as_bytes());
+    let overlay = c(b"overlay");
+    // SAFETY: between fork and exec only unshare and mount, async-signal-safe syscalls, on
+    // strings made before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fail = || Err(std::io::Error::last_os_error());
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return fail();
+            }
+            let flags = libc::MS_REC | libc::MS_SLAVE;
+            let null = std::ptr::null();
+            if libc::mount(null, root.as_ptr(), null, flags, std::ptr::null()) != 0 {
+                return fail();
+            }
+            for (target, data) in &overlays {
+                if libc::mount(
+                    overlay.as_ptr(),
+                    target.as_ptr(),
+                    overlay.as_ptr(),
+                    0,
+                    data.as_ptr().cast(),
+                ) != 0
+                {
+                    return fail();
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// A file of the private /etc of a process started with [`private_etc`] in `dir`: its
+/// text as the process left it (the host's when the process did not change it).
+pub fn private_etc_file(dir: &Path, name: &str) -> String {
+    let mine = dir.join("etc.upper").join(name);
+    fs::read_to_string(&mine)
+        .or_else(|_| fs::read_to_string(Path::new("/etc").join(name)))
+        .unwrap_or_default()
 }
 
 /// True when `GET /_ping` on the API socket at `path` answers 200 (berth or dockerd).

@@ -23,7 +23,11 @@ fn step_ids(o: &Output) -> Vec<String> {
     o.stdout
         .lines()
         .filter_map(|l| l.strip_prefix(" ---> "))
-        .filter(|l| !l.starts_with("Running in") && !l.starts_with("Using cache"))
+        .filter(|l| {
+            !l.starts_with("Running in")
+                && !l.starts_with("Using cache")
+                && !l.starts_with("Removed intermediate")
+        })
         .map(str::to_string)
         .collect()
 }
@@ -51,7 +55,7 @@ fn build_basic_instructions_through_both_clients() {
             .stdout_contains("Step 1/10 : FROM busybox\n ---> ")
             .stdout_contains("Step 2/10 : ARG V=1\n ---> Running in ")
             .stdout_contains("Step 5/10 : RUN echo \"hi $V $A\" > /app/run.txt\n ---> Running in ")
-            .stdout_contains("Removing intermediate container ")
+            .stdout_contains(" ---> Removed intermediate container ")
             .stdout_contains("Step 6/10 : COPY f.txt .\n ---> ")
             .stdout_contains("Step 10/10 : CMD [\"sh\", \"-c\", \"echo $A $B\"]")
             .stdout_contains(&format!("Successfully tagged {tag}:latest\n"));

@@ -567,7 +567,7 @@ fn seed_independent_stages_build_concurrently_in_order() {
         let s = &o.stdout;
         let one_done = s.find("Step 3/8").expect("step 3");
         let removed = s[..one_done]
-            .matches("Removing intermediate container")
+            .matches(" ---> Removed intermediate container")
             .count();
         assert_eq!(removed, 1, "{s}");
         let r = d.cli(c, ["run", "--rm", tag.as_str()]).run();

@@ -110,6 +110,21 @@ fn compat_vlan_macvlan() {
             ..S
         },
         Scenario {
+            name: "-p on a macvlan network programs nothing (no host port, no Ports in inspect, port or ps)",
+            run: with_parent!(
+                "docker network create -d macvlan --subnet $SUBA.0/24 --gateway $SUBA.1 -o parent=$P mv >/dev/null; echo $?\n\
+                 docker run -d --name c1 --network mv -p 127.0.0.1:$PORT:80 --expose 81 busybox sleep 60 >/dev/null; echo $?\n\
+                 docker port c1; echo \"port: $?\"\n\
+                 docker port c1 80; echo \"port 80: $?\"\n\
+                 docker inspect -f '{{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}} {{json .Config.ExposedPorts}}' c1\n\
+                 docker ps --format '{{.Names}} [{{.Ports}}]'\n\
+                 docker run -d --name c2 -p 127.0.0.1:$PORT:80 busybox sleep 60 >/dev/null; echo \"the same host port on the bridge: $?\"\n\
+                 docker port c2\n\
+                 docker rm -f c1 c2 >/dev/null; docker network rm mv"
+            ),
+            ..S
+        },
+        Scenario {
             name: "two macvlan networks on one parent (moby 28 allows it but for passthru)",
             run: with_parent!(
                 "docker network create -d macvlan --subnet $SUBA.0/24 -o parent=$P m1 >/dev/null; echo $?\n\
@@ -182,6 +197,51 @@ fn compat_vlan_ipvlan() {
                  docker network inspect -f '{{json .Options}} {{.Internal}}' iv\n\
                  docker network rm iv >/dev/null\n\
                  ip link show di-$id >/dev/null 2>&1 || echo dummy gone"
+            ),
+            ..S
+        },
+    ]);
+}
+
+/// macvlan and l2 ipvlan networks created without `--gateway`. moby 28 (libnetwork's
+/// ipamAllocateVersion, with no GwAllocChecker in these drivers) has the IPAM driver pick a
+/// gateway as for a bridge: the first free address of the `--ip-range` (else of the
+/// subnet), set as the containers' default route, which containers then never get;
+/// network inspect's IPAM.Config still shows only what was given. dockerd 20.10 does the
+/// same. (moby 29 stops allocating one, moby/moby#50929: a default route only with
+/// `--gateway`.)
+#[test]
+fn compat_vlan_no_gateway() {
+    Differ::start().check(&[
+        Scenario {
+            name: "a macvlan network without --gateway",
+            run: with_parent!(
+                "docker network create -d macvlan --subnet $SUBA.0/24 -o parent=$P mv >/dev/null; echo $?\n\
+                 api GET /networks/mv 2>/dev/null | jq -cS .IPAM.Config\n\
+                 docker run -d --name c1 --network mv busybox sleep 60 >/dev/null\n\
+                 docker inspect -f '{{.NetworkSettings.Networks.mv.IPAddress}} {{.NetworkSettings.Networks.mv.Gateway}}' c1\n\
+                 docker exec c1 ip route\n\
+                 docker run --rm --network mv --ip $SUBA.1 busybox true; echo $?\n\
+                 docker rm -f c1 >/dev/null; docker network rm mv"
+            ),
+            ..S
+        },
+        Scenario {
+            name: "a macvlan network with --ip-range and without --gateway",
+            run: with_parent!(
+                "docker network create -d macvlan --subnet $SUBA.0/24 --ip-range $SUBA.64/26 -o parent=$P mv >/dev/null; echo $?\n\
+                 api GET /networks/mv 2>/dev/null | jq -cS .IPAM.Config\n\
+                 docker run --rm --network mv busybox sh -c \"ip -o -4 addr show eth0 | awk '{print \\$4}'; ip route\"\n\
+                 docker network rm mv"
+            ),
+            ..S
+        },
+        Scenario {
+            name: "an internal macvlan network without --gateway",
+            run: with_parent!(
+                "docker network create -d macvlan --internal --subnet $SUBA.0/24 -o parent=$P mi >/dev/null; echo $?\n\
+                 docker run --rm --network mi busybox sh -c \"ip -o -4 addr show eth0 | awk '{print \\$4}'; ip route\"\n\
+                 docker network rm mi"
             ),
             ..S
         },

@@ -214,6 +214,11 @@ const BAD: &[(&str, &str, &str)] = &[
         "nope.env not found",
     ),
     (
+        "missing-label-file",
+        "services:\n  web:\n    image: x\n    label_file: nope.labels\n",
+        "nope.labels not found: stat ",
+    ),
+    (
         "top-level-unknown",
         "foo: 1\nservices:\n  web:\n    image: x\n",
         "additional properties 'foo' not allowed",
@@ -335,5 +340,73 @@ fn discovery_override_stdin_and_project_name() {
         String::from_utf8_lossy(&got.stderr).contains("no configuration file provided: not found")
     );
     let _ = std::fs::remove_dir_all(&empty);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The user's own project name, `COMPOSE_PROJECT_NAME` from the environment or from
+/// `.env`, is checked as `-p` is (only `name:` and the directory name are normalised), and
+/// a warning off a terminal is logrus's text line (`time="…" level=warning msg="…"`), as
+/// docker compose writes them.
+#[test]
+fn project_name_from_the_environment_and_warning_lines_as_docker_compose() {
+    let dir = scratch("name-warn");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "version: \"3\"\nservices:\n  a:\n    image: busybox\n",
+    )
+    .expect("write");
+    let mask_time = |b: &[u8]| -> String {
+        String::from_utf8_lossy(b)
+            .lines()
+            .map(|l| match (l.find("time=\""), l.find("\" level=")) {
+                (Some(0), Some(e)) => format!("time=*{}", &l[e..]),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let both = |env: &[(&str, &str)]| {
+        let go = |bin: &Path, pre: &[&str]| {
+            let mut c = Command::new(bin);
+            c.args(pre)
+                .args(["config", "-q"])
+                .current_dir(&dir)
+                .env_remove("COMPOSE_PROJECT_NAME")
+                .env_remove("COMPOSE_FILE")
+                .env_remove("COMPOSE_PROFILES");
+            for (k, v) in env {
+                c.env(k, v);
+            }
+            c.output().expect("run")
+        };
+        (go(&berth_bin(), &["compose"]), go(&compose_bin(), &[]))
+    };
+    let (got, want) = both(&[]);
+    assert!(got.status.success(), "{got:?}");
+    assert_eq!(mask_time(&got.stderr), mask_time(&want.stderr));
+    assert!(
+        mask_time(&got.stderr).starts_with("time=*\" level=warning msg=\""),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    for name in ["Foo", "my.proj", "fine-name_1"] {
+        for dotenv in [false, true] {
+            let env: Vec<(&str, &str)> = if dotenv {
+                std::fs::write(dir.join(".env"), format!("COMPOSE_PROJECT_NAME={name}\n"))
+                    .expect(".env");
+                vec![]
+            } else {
+                let _ = std::fs::remove_file(dir.join(".env"));
+                vec![("COMPOSE_PROJECT_NAME", name)]
+            };
+            let (got, want) = both(&env);
+            assert_eq!(
+                (got.status.code(), mask_time(&got.stderr)),
+                (want.status.code(), mask_time(&want.stderr)),
+                "{name} (.env: {dotenv})"
+            );
+            assert_eq!(got.status.success(), name == "fine-name_1", "{name}");
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,8 @@
 //! `berth compose` driving a berth daemon: the seeds' compose projects brought up, observed
 //! working, scaled, taken down; the same project driven alternately by `berth compose` and
-//! the real `docker compose`; dependency conditions; bad input that must leave nothing.
+//! the real `docker compose`; dependency conditions; the order of `up`'s steps (everything
+//! created, then started in dependency order) as docker compose's; bad input that must
+//! leave nothing.
 //!
 //! Stand-ins (the seeds' images are not reachable offline; only image names and commands
 //! change): `mysql`/`postgres`/`redis` are busybox running a small `nc` server on their port
@@ -1023,4 +1025,412 @@ fn entry_points_docker_compose_name_plugin_and_version() {
         .success()
         .out();
     assert_eq!(out.trim(), env!("CARGO_PKG_VERSION"));
+}
+
+/// Now as `docker events --since/--until` take it: seconds.nanoseconds.
+fn unix_now() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+}
+
+/// The progress lines of a plain `up -d` (`Container x  Created` ...) as (resource, state).
+fn plain_events(stderr: &str) -> Vec<(String, String)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.trim_start().split_once("  "))
+        .map(|(r, s)| (r.trim().to_string(), s.trim().to_string()))
+        .collect()
+}
+
+/// The position of the first (resource, state) line, panicking with the lines if absent.
+fn at(ev: &[(String, String)], resource: &str, state: &str) -> usize {
+    ev.iter()
+        .position(|(r, s)| r == resource && s == state)
+        .unwrap_or_else(|| panic!("no {resource:?} {state:?} in {ev:?}"))
+}
+
+/// `up` as docker compose v2 runs it: every container created first (dependencies before
+/// dependents), then started in dependency order, a `service_healthy` dependent only once
+/// its dependency is healthy; the daemon sees every `create` before any `start`. The same
+/// order is asserted of the real docker compose against the same daemon.
+#[test]
+fn up_creates_every_container_then_starts_them_in_dependency_order() {
+    let mut g = NetGuard::new("bt-cuo");
+    let d = watched_daemon(&mut g);
+    let yaml = format!(
+        r#"services:
+  db:
+    image: busybox
+    command: sh -c 'sleep 0.3; touch /tmp/ready; exec sleep 600'
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 100ms
+      retries: 100
+  web:
+    image: busybox
+    command: sleep 600
+    stop_grace_period: 1s
+    depends_on:
+      db:
+        condition: service_healthy
+  worker:
+    image: busybox
+    command: sleep 600
+    stop_grace_period: 1s
+    depends_on: [db]
+    deploy:
+      replicas: 2
+  cache:
+    image: busybox
+    command: sleep 600
+    stop_grace_period: 1s
+networks:
+  default:
+    driver_opts:
+      com.docker.network.bridge.name: {}
+"#,
+        g.bridge()
+    );
+    let dir = project(&d, "ord", &yaml);
+    let containers =
+        ["db-1", "web-1", "worker-1", "worker-2", "cache-1"].map(|c| format!("Container ord-{c}"));
+    for tool in ["berth", "docker compose"] {
+        let t0 = unix_now();
+        let args = ["--progress", "plain", "up", "-d"];
+        let up = if tool == "berth" {
+            d.berth_compose(&dir, args).run()
+        } else {
+            d.compose(&dir, args).run()
+        };
+        up.success();
+        let ev = plain_events(&up.stderr);
+        let last_created = containers
+            .iter()
+            .map(|c| at(&ev, c, "Created"))
+            .max()
+            .unwrap_or(0);
+        let first_starting = containers
+            .iter()
+            .map(|c| at(&ev, c, "Starting"))
+            .min()
+            .unwrap_or(0);
+        assert!(
+            last_created < first_starting,
+            "{tool}: every container created before any starts: {ev:?}"
+        );
+        // Dependencies created first.
+        assert!(
+            at(&ev, "Container ord-db-1", "Created") < at(&ev, "Container ord-web-1", "Creating"),
+            "{tool}: {ev:?}"
+        );
+        assert!(
+            at(&ev, "Container ord-db-1", "Created")
+                < at(&ev, "Container ord-worker-1", "Creating"),
+            "{tool}: {ev:?}"
+        );
+        // Started in dependency order; the healthy condition holds before web starts.
+        let db_started = at(&ev, "Container ord-db-1", "Started");
+        assert!(
+            db_started < at(&ev, "Container ord-worker-1", "Starting"),
+            "{tool}: {ev:?}"
+        );
+        assert!(
+            db_started < at(&ev, "Container ord-worker-2", "Starting"),
+            "{tool}: {ev:?}"
+        );
+        assert!(
+            at(&ev, "Container ord-db-1", "Healthy") < at(&ev, "Container ord-web-1", "Starting"),
+            "{tool}: {ev:?}"
+        );
+        // The daemon's view: every create before any start.
+        let t1 = unix_now();
+        let actions = d
+            .docker([
+                "events",
+                "--since",
+                &t0,
+                "--until",
+                &t1,
+                "--filter",
+                "type=container",
+                "--filter",
+                "label=com.docker.compose.project=ord",
+                "--format",
+                "{{.Action}}",
+            ])
+            .run()
+            .success()
+            .out();
+        let actions: Vec<&str> = actions
+            .lines()
+            .filter(|a| *a == "create" || *a == "start")
+            .collect();
+        let last_create = actions.iter().rposition(|a| *a == "create");
+        let first_start = actions.iter().position(|a| *a == "start");
+        assert!(
+            actions.len() == 10 && last_create < first_start,
+            "{tool}: the daemon saw 5 creates then 5 starts: {actions:?}"
+        );
+        d.berth_compose(&dir, ["down"]).run().success();
+        assert!(names(&d, "ord").is_empty());
+    }
+}
+
+/// The daemon's container events of project `project` since `t0`: (action, name) with a
+/// recreation's temporary `<id12>_` prefix cut, for the actions convergence causes.
+fn lifecycle(d: &TestDaemon, project: &str, t0: &str) -> Vec<(String, String)> {
+    let t1 = unix_now();
+    let out = d
+        .docker([
+            "events",
+            "--since",
+            t0,
+            "--until",
+            &t1,
+            "--filter",
+            "type=container",
+            "--filter",
+            &format!("label=com.docker.compose.project={project}"),
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}}",
+        ])
+        .run()
+        .success()
+        .out();
+    out.lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(a, _)| ["create", "start", "stop", "destroy", "rename"].contains(a))
+        .map(|(a, n)| {
+            let n = match n.split_once('_') {
+                Some((id, rest)) if id.len() == 12 => rest,
+                _ => n,
+            };
+            (a.to_string(), n.to_string())
+        })
+        .collect()
+}
+
+/// A changed service is recreated as docker compose v2 does it: the services depending on
+/// it with `restart: true` are stopped first and started again after it (a plain
+/// `depends_on` dependent keeps running), the replacement carries
+/// `com.docker.compose.replace=<service>-<n>` (or the container_name), and a new
+/// container_name is the replacement's name. Progress lines, daemon events and labels are
+/// compared with the real docker compose's against the same daemon.
+#[test]
+fn recreate_stops_restart_dependents_first_and_labels_the_replacement() {
+    let mut g = NetGuard::new("bt-cur");
+    let d = watched_daemon(&mut g);
+    let br = g.bridge();
+    let yaml = |v: &str, side_name: &str| {
+        format!(
+            r#"services:
+  db:
+    image: busybox
+    command: sleep 600
+    stop_grace_period: 1s
+    environment:
+      V: "{v}"
+  web:
+    image: busybox
+    command: sleep 600
+    stop_grace_period: 1s
+    depends_on:
+      db:
+        condition: service_started
+        restart: true
+  worker:
+    image: busybox
+    command: sleep 600
+    stop_grace_period: 1s
+    depends_on: [db]
+  side:
+    image: busybox
+    command: sleep 600
+    stop_grace_period: 1s
+{side_name}networks:
+  default:
+    driver_opts:
+      com.docker.network.bridge.name: {br}
+"#
+        )
+    };
+    let dir = project(&d, "rec", &yaml("1", ""));
+    let label = |c: &str| {
+        d.docker([
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"com.docker.compose.replace\"}}",
+            c,
+        ])
+        .run()
+        .success()
+        .out()
+        .trim()
+        .to_string()
+    };
+    let mut seen = Vec::new();
+    for tool in ["berth", "docker compose"] {
+        let run = |args: &[&str]| {
+            if tool == "berth" {
+                d.berth_compose(&dir, args).run()
+            } else {
+                d.compose(&dir, args).run()
+            }
+        };
+        std::fs::write(dir.join("compose.yaml"), yaml("1", "")).expect("write");
+        run(&["up", "-d"]).success();
+        std::fs::write(
+            dir.join("compose.yaml"),
+            yaml("2", "    container_name: rec-side-renamed\n"),
+        )
+        .expect("write");
+        let t0 = unix_now();
+        let up = run(&["--progress", "plain", "up", "-d"]);
+        up.success();
+        let ev = plain_events(&up.stderr);
+        let (web, db) = ("Container rec-web-1", "Container rec-db-1");
+        assert!(
+            at(&ev, web, "Stopped") < at(&ev, db, "Recreate"),
+            "{tool}: {ev:?}"
+        );
+        assert!(
+            at(&ev, db, "Recreated") < at(&ev, db, "Starting"),
+            "{tool}: {ev:?}"
+        );
+        assert!(
+            at(&ev, db, "Started") < at(&ev, web, "Starting"),
+            "{tool}: {ev:?}"
+        );
+        at(&ev, web, "Started");
+        at(&ev, "Container rec-worker-1", "Running");
+        at(&ev, "Container rec-side-1", "Recreated");
+        at(&ev, "Container rec-side-renamed", "Started");
+        let worker: Vec<&String> = ev
+            .iter()
+            .filter(|(r, _)| r == "Container rec-worker-1")
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(
+            worker,
+            ["Running"],
+            "{tool}: the plain dependent keeps running"
+        );
+        let mut lines = ev.clone();
+        lines.sort();
+        // The daemon: web stopped before db's replacement is created, started after db.
+        let life = lifecycle(&d, "rec", &t0);
+        let pos = |a: &str, n: &str| {
+            life.iter()
+                .position(|(x, y)| x == a && y == n)
+                .unwrap_or_else(|| panic!("{tool}: no {a} {n} in {life:?}"))
+        };
+        assert!(
+            pos("stop", "rec-web-1") < pos("create", "rec-db-1"),
+            "{tool}: {life:?}"
+        );
+        assert!(
+            pos("start", "rec-db-1") < pos("start", "rec-web-1"),
+            "{tool}: {life:?}"
+        );
+        let db_life: Vec<_> = life
+            .iter()
+            .filter(|(_, n)| n == "rec-db-1")
+            .cloned()
+            .collect();
+        // Labels and names.
+        assert_eq!(label("rec-db-1"), "db-1", "{tool}");
+        assert_eq!(label("rec-side-renamed"), "rec-side-renamed", "{tool}");
+        assert_eq!(label("rec-web-1"), "", "{tool}");
+        assert_eq!(
+            names(&d, "rec"),
+            ["rec-db-1", "rec-side-renamed", "rec-web-1", "rec-worker-1"],
+            "{tool}"
+        );
+        seen.push((lines, db_life));
+        run(&["down"]).success();
+        assert!(names(&d, "rec").is_empty(), "{tool}");
+    }
+    assert_eq!(
+        seen[0].0, seen[1].0,
+        "berth's progress lines as docker compose's"
+    );
+    assert_eq!(
+        seen[0].1, seen[1].1,
+        "db's daemon events as docker compose's"
+    );
+}
+
+/// compose walks a service's containers in the daemon's list order, newest first, to start
+/// them (`start`, and `up` of stopped replicas) and restarts them all at once. Replicas
+/// created by three `up --scale` runs (db-3 the newest) start db-3, db-2, db-1 through both
+/// tools; `restart -t 1` of replicas that ignore SIGTERM prints both `Restarting` lines
+/// before either `Started` (in parallel, each waits its second) through both tools.
+#[test]
+fn replicas_start_newest_first_and_restart_together() {
+    let mut g = NetGuard::new("bt-cus");
+    let d = watched_daemon(&mut g);
+    let yaml = format!(
+        r#"services:
+  db:
+    image: busybox
+    command: sleep 600
+    stop_grace_period: 1s
+networks:
+  default:
+    driver_opts:
+      com.docker.network.bridge.name: {}
+"#,
+        g.bridge()
+    );
+    let dir = project(&d, "ord", &yaml);
+    let starting = |stderr: &str| -> Vec<String> {
+        plain_events(stderr)
+            .into_iter()
+            .filter(|(_, s)| s == "Starting")
+            .map(|(r, _)| r)
+            .collect()
+    };
+    let newest_first = [
+        "Container ord-db-3",
+        "Container ord-db-2",
+        "Container ord-db-1",
+    ];
+    for tool in ["berth", "docker compose"] {
+        let run = |args: &[&str]| {
+            let mut a = vec!["--progress", "plain"];
+            a.extend_from_slice(args);
+            if tool == "berth" {
+                d.berth_compose(&dir, a).run()
+            } else {
+                d.compose(&dir, a).run()
+            }
+        };
+        for n in ["1", "2", "3"] {
+            run(&["up", "-d", "--scale", &format!("db={n}")]).success();
+        }
+        run(&["stop"]).success();
+        let out = run(&["start"]);
+        out.success();
+        assert_eq!(starting(&out.stderr), newest_first, "{tool} start");
+        run(&["stop"]).success();
+        let out = run(&["up", "-d", "--scale", "db=3"]);
+        out.success();
+        assert_eq!(starting(&out.stderr), newest_first, "{tool} up");
+        let out = run(&["restart", "-t", "1"]);
+        out.success();
+        let ev = plain_events(&out.stderr);
+        let last_restarting = ev.iter().rposition(|(_, s)| s == "Restarting");
+        let first_started = ev.iter().position(|(_, s)| s == "Started");
+        assert_eq!(
+            ev.iter().filter(|(_, s)| s == "Restarting").count(),
+            3,
+            "{tool}: {ev:?}"
+        );
+        assert!(last_restarting < first_started, "{tool}: {ev:?}");
+        run(&["down"]).success();
+        assert!(names(&d, "ord").is_empty(), "{tool}");
+    }
 }

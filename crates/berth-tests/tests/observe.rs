@@ -62,6 +62,12 @@ fn observe_top_lists_the_containers_processes() {
             .code(1)
             .stderr_contains("No such container: nope");
     }
+    // The same table, byte for byte: Go's tabwriter, cells max(20, text + 3) wide.
+    let n = name(Client::Docker, "top");
+    let b = d.run(Client::Berth, &["top", &n]).success().stdout.clone();
+    let k = d.run(Client::Docker, &["top", &n]).success().stdout.clone();
+    assert_eq!(b, k, "berth top, then docker top");
+    assert!(k.starts_with("UID                 PID "), "{k:?}");
 }
 
 #[test]

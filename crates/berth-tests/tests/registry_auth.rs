@@ -3,7 +3,7 @@
 //! certificate made by openssl, the certificate being the registry's rootcertbundle). Login,
 //! push and pull with berth and with the docker CLI; a wrong password gives docker's message.
 
-use berth_tests::{busybox_image_id, LocalRegistry, TestDaemon};
+use berth_tests::{busybox_image_id, eventually, LocalRegistry, TestDaemon};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -340,6 +340,56 @@ fn registry_token_auth_login_push_pull_berth_and_docker() {
         .run()
         .success()
         .stdout_contains(&format!("Status: Downloaded newer image for {name}"));
+
+    // service create --with-registry-auth: the swarm's task pulls with the CLI's stored
+    // credentials; without the flag the same pull is refused (the image is not local).
+    berth(&["rmi", &name]).run().success();
+    berth(&["swarm", "init", "--advertise-addr", "127.0.0.1"])
+        .run()
+        .success();
+    let task_field = |svc: &str, field: &str| {
+        berth(&["service", "ps", "--no-trunc", "--format", field, svc])
+            .run()
+            .out()
+    };
+    berth(&[
+        "service", "create", "-d", "--name", "anon", &name, "sleep", "100000",
+    ])
+    .run()
+    .success();
+    assert!(
+        eventually(60, || {
+            task_field("anon", "{{.CurrentState}} {{.Error}}").starts_with("Rejected")
+        }),
+        "anonymous task: {}",
+        task_field("anon", "{{.CurrentState}} {{.Error}}")
+    );
+    berth(&["service", "rm", "anon"]).run().success();
+    berth(&[
+        "service",
+        "create",
+        "-d",
+        "--with-registry-auth",
+        "--name",
+        "authed",
+        &name,
+        "sleep",
+        "100000",
+    ])
+    .run()
+    .success();
+    assert!(
+        eventually(60, || task_field("authed", "{{.CurrentState}}")
+            .starts_with("Running")),
+        "task with the credentials: {}",
+        task_field("authed", "{{.CurrentState}} {{.Error}}")
+    );
+    berth(&["service", "rm", "authed"]).run().success();
+    assert!(eventually(30, || berth(&["ps", "-aq"])
+        .run()
+        .out()
+        .is_empty()));
+    berth(&["swarm", "leave", "--force"]).run().success();
 
     // The docker CLI, logged in on its own, against another daemon.
     let q = TestDaemon::start_empty();

@@ -43,15 +43,16 @@ fn swarm_endpoints_answer_503_outside_a_swarm() {
     for (method, path, body) in calls {
         let (code, text) = d.api(method, path, *body);
         assert_eq!(code, 503, "{method} {path}: {text}");
+        // moby's WriteJSON ends the body with a newline.
         assert_eq!(
             text,
-            format!("{{\"message\":\"{NOT_MANAGER}\"}}"),
+            format!("{{\"message\":\"{NOT_MANAGER}\"}}\n"),
             "{method} {path}"
         );
     }
     let (code, text) = d.api("POST", "/v1.47/swarm/leave?force=1", None);
     assert_eq!(code, 503, "{text}");
-    assert_eq!(text, r#"{"message":"This node is not part of a swarm"}"#);
+    assert_eq!(text, "{\"message\":\"This node is not part of a swarm\"}\n");
     // Logs check their streams first, as moby does (a plain 500).
     let (code, text) = d.api("GET", "/v1.47/services/x/logs", None);
     assert_eq!(code, 500, "{text}");
@@ -225,7 +226,7 @@ fn swarm_walkthrough_with_the_docker_cli() {
         (code, text.as_str()),
         (
             500,
-            r#"{"message":"rpc error: code = Unknown desc = update out of sequence"}"#
+            "{\"message\":\"rpc error: code = Unknown desc = update out of sequence\"}\n"
         )
     );
     let (code, text) = d.api(

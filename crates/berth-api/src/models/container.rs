@@ -3,8 +3,10 @@
 //! its answer and `wait`'s.
 
 use super::{
-    null_as_default, string_or_vec, Empty, HealthConfig, Mount, NetworkingConfig, PortMap, PortSet,
+    as_given, null_as_default, string_or_vec, Empty, HealthConfig, Mount, NetworkingConfig,
+    PortMap, PortSet,
 };
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -105,7 +107,43 @@ impl ContainerConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `POST /containers/{id}/update` as `berth update` sends it (moby's `UpdateConfig`: the
+/// resources it sets, then `RestartPolicy`; `PidsLimit` only when changed). The daemon
+/// reads the body as a [`HostConfig`], of which these are fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerUpdateBody {
+    #[serde(default)]
+    pub blkio_weight: u16,
+    #[serde(default)]
+    pub cpu_shares: i64,
+    #[serde(default)]
+    pub memory: i64,
+    #[serde(default)]
+    pub nano_cpus: i64,
+    #[serde(default)]
+    pub cpu_period: i64,
+    #[serde(default)]
+    pub cpu_quota: i64,
+    #[serde(default)]
+    pub cpu_realtime_period: i64,
+    #[serde(default)]
+    pub cpu_realtime_runtime: i64,
+    #[serde(default)]
+    pub cpuset_cpus: String,
+    #[serde(default)]
+    pub cpuset_mems: String,
+    #[serde(default)]
+    pub memory_reservation: i64,
+    #[serde(default)]
+    pub memory_swap: i64,
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RestartPolicy {
     #[serde(default)]
@@ -129,6 +167,73 @@ pub struct Ulimit {
     pub name: String,
     pub soft: i64,
     pub hard: i64,
+}
+
+/// One `--device` (moby's `container.DeviceMapping`): the host device, its path in the
+/// container and the cgroup permissions (`rwm`). Missing fields read as "" (the engine
+/// refuses an empty `PathOnHost`); fields berth does not know are kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceMapping {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub path_on_host: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub path_in_container: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub cgroup_permissions: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One `--blkio-weight-device` (moby's `blkiodev.WeightDevice`): a device and its
+/// relative block I/O weight (10-1000, checked by the engine).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WeightDevice {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub weight: u16,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One `--device-{read,write}-{bps,iops}` (moby's `blkiodev.ThrottleDevice`): a device
+/// and its rate limit (bytes or operations per second).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ThrottleDevice {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub rate: u64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One device request (`--gpus`; moby's `container.DeviceRequest`, no field omitted:
+/// nil lists and maps are `null`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceRequest {
+    #[serde(default)]
+    pub driver: String,
+    /// Number of devices, -1 for all.
+    #[serde(default)]
+    pub count: i64,
+    #[serde(default, rename = "DeviceIDs")]
+    pub device_ids: Option<Vec<String>>,
+    /// An OR list of AND lists of capabilities (`[["gpu"]]`).
+    #[serde(default)]
+    pub capabilities: Option<Vec<Vec<String>>>,
+    #[serde(default)]
+    pub options: Option<IndexMap<String, String>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn no_storage_opt(m: &Option<BTreeMap<String, String>>) -> bool {
+    m.as_ref().is_none_or(BTreeMap::is_empty)
 }
 
 /// The container's `HostConfig`.
@@ -187,6 +292,14 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     #[serde(default, deserialize_with = "null_as_default")]
     pub security_opt: Option<Vec<String>>,
+    /// `--storage-opt` (moby's `map[string]string` with omitempty: an empty map is not
+    /// written).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "no_storage_opt"
+    )]
+    pub storage_opt: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub u_t_s_mode: String,
     #[serde(default)]
@@ -220,12 +333,13 @@ pub struct HostConfig {
     #[serde(default)]
     pub cpuset_mems: String,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub devices: Vec<Value>,
+    pub devices: Vec<DeviceMapping>,
     #[serde(default)]
     pub memory_reservation: i64,
     #[serde(default)]
     pub memory_swap: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// moby's `*int64` without omitempty: none is written as null (inspect shows `<nil>`).
+    #[serde(default)]
     pub memory_swappiness: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
@@ -254,6 +368,71 @@ pub struct HostConfig {
     /// `[height, width]` of the terminal at create (written after every other known field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub console_size: Option<[u64; 2]>,
+    // The block I/O and device lists below are kept as the client sent them (absent,
+    // `null` or a list; read them with [`super::given`]) and written after the fields
+    // above, in moby's order: where inspect has always shown them (they were carried in
+    // `extra` before they were typed, and the docker CLI sends them in this order).
+    /// `--blkio-weight-device`.
+    #[serde(
+        default,
+        deserialize_with = "as_given",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub blkio_weight_device: Option<Option<Vec<WeightDevice>>>,
+    /// `--device-read-bps`.
+    #[serde(
+        default,
+        rename = "BlkioDeviceReadBps",
+        deserialize_with = "as_given",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub blkio_device_read_bps: Option<Option<Vec<ThrottleDevice>>>,
+    /// `--device-write-bps`.
+    #[serde(
+        default,
+        rename = "BlkioDeviceWriteBps",
+        deserialize_with = "as_given",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub blkio_device_write_bps: Option<Option<Vec<ThrottleDevice>>>,
+    /// `--device-read-iops`.
+    #[serde(
+        default,
+        rename = "BlkioDeviceReadIOps",
+        deserialize_with = "as_given",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub blkio_device_read_iops: Option<Option<Vec<ThrottleDevice>>>,
+    /// `--device-write-iops`.
+    #[serde(
+        default,
+        rename = "BlkioDeviceWriteIOps",
+        deserialize_with = "as_given",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub blkio_device_write_iops: Option<Option<Vec<ThrottleDevice>>>,
+    /// `--device-cgroup-rule` (`"c 1:3 rwm"`).
+    #[serde(
+        default,
+        deserialize_with = "as_given",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_cgroup_rules: Option<Option<Vec<String>>>,
+    /// `--gpus`.
+    #[serde(
+        default,
+        deserialize_with = "as_given",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_requests: Option<Option<Vec<DeviceRequest>>>,
+    /// `--annotation` (API 1.43+): OCI annotations handed to the runtime (moby omits an
+    /// empty map).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub annotations: Option<BTreeMap<String, String>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -270,10 +449,25 @@ pub struct ContainerCreateBody {
     pub networking_config: Option<NetworkingConfig>,
 }
 
+/// A create body naming only the image and the process, the rest left to the daemon's
+/// defaults: the throwaway container the CLI makes to export `build --output`'s result.
+/// The daemon reads it as a [`ContainerCreateBody`]; a type of its own so the request
+/// carries these three keys only (the full body would write every default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessCreateBody {
+    pub image: String,
+    pub cmd: Vec<String>,
+    /// `[]`: the image's entrypoint left out.
+    pub entrypoint: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerCreateResponse {
     pub id: String,
+    /// moby 28 always writes a list; older daemons wrote `null` for none.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub warnings: Vec<String>,
 }
 
@@ -307,5 +501,56 @@ mod tests {
         assert_eq!(out["Bar"], "x");
         assert_eq!(out["ContainerIDFile"], "");
         assert_eq!(out["UTSMode"], "");
+    }
+
+    /// The block I/O and device lists were carried in `extra` (echoed in arrival order)
+    /// before they were typed: a HostConfig written then reads and writes back to the same
+    /// bytes, whether they came as lists, `[]`, `null` or not at all.
+    #[test]
+    fn typed_blkio_and_device_lists_write_the_same_bytes() {
+        // Inspect's HostConfig of a container the docker CLI created, as berth answered it
+        // with these fields in `extra` (api_containers golden, g-docker-full).
+        let docker_cli = r#"{"Binds":["/tmp:/data:ro"],"ContainerIDFile":"","LogConfig":{"Type":"json-file","Config":{"max-size":"1m"}},"NetworkMode":"default","PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":""}],"81/udp":[{"HostIp":"127.0.0.1","HostPort":"<PORT>"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":3},"AutoRemove":false,"VolumeDriver":"","VolumesFrom":null,"CapAdd":["CAP_NET_ADMIN"],"CapDrop":["CAP_MKNOD"],"CgroupnsMode":"","Dns":["1.1.1.1"],"DnsOptions":["ndots:1"],"DnsSearch":["example.org"],"ExtraHosts":["h:1.2.3.4"],"GroupAdd":["10"],"IpcMode":"private","Cgroup":"","Links":null,"OomScoreAdj":5,"PidMode":"","Privileged":false,"PublishAllPorts":false,"ReadonlyRootfs":true,"SecurityOpt":["no-new-privileges"],"UTSMode":"","UsernsMode":"","ShmSize":67108864,"Runtime":"berth","Isolation":"","CpuShares":512,"Memory":67108864,"NanoCpus":1500000000,"CgroupParent":"","BlkioWeight":0,"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,"CpuRealtimeRuntime":0,"CpusetCpus":"0","CpusetMems":"","Devices":[],"MemoryReservation":33554432,"MemorySwap":134217728,"MemorySwappiness":-1,"OomKillDisable":false,"PidsLimit":10,"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"Init":true,"Mounts":null,"Tmpfs":{"/run":"size=1m"},"MaskedPaths":["/proc/asound"],"ReadonlyPaths":["/proc/bus"],"ConsoleSize":[0,0],"BlkioWeightDevice":[],"BlkioDeviceReadBps":[],"BlkioDeviceWriteBps":[],"BlkioDeviceReadIOps":[],"BlkioDeviceWriteIOps":[],"DeviceCgroupRules":null,"DeviceRequests":null,"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,"IOMaximumBandwidth":0}"#;
+        let hc: HostConfig = serde_json::from_str(docker_cli).expect("parses");
+        assert_eq!(hc.blkio_weight_device, Some(Some(Vec::new())));
+        assert_eq!(hc.device_cgroup_rules, Some(None));
+        assert_eq!(hc.device_requests, Some(None));
+        assert_eq!(
+            hc.extra.keys().collect::<Vec<_>>(),
+            [
+                "CpuCount",
+                "CpuPercent",
+                "IOMaximumIOps",
+                "IOMaximumBandwidth"
+            ]
+        );
+        assert_eq!(serde_json::to_string(&hc).expect("writes"), docker_cli);
+
+        // Lists with values (and a field berth does not know inside an entry), then none.
+        let base = serde_json::to_string(&HostConfig::default()).expect("writes");
+        let base = base.strip_suffix('}').expect("an object");
+        let lists = r#","BlkioWeightDevice":[{"Path":"/dev/sda","Weight":300}],"BlkioDeviceReadBps":[{"Path":"/dev/sda","Rate":1048576}],"BlkioDeviceWriteBps":[{"Path":"/dev/sda","Rate":2}],"BlkioDeviceReadIOps":[{"Path":"/dev/sda","Rate":3}],"BlkioDeviceWriteIOps":[{"Path":"/dev/sda","Rate":4,"Future":true}],"DeviceCgroupRules":["c 1:3 rwm"],"DeviceRequests":[{"Driver":"","Count":-1,"DeviceIDs":null,"Capabilities":[["gpu"]],"Options":{"b":"1","a":"2"}}],"Other":1}"#;
+        let text = format!("{base}{lists}");
+        let hc: HostConfig = serde_json::from_str(&text).expect("parses");
+        assert_eq!(serde_json::to_string(&hc).expect("writes"), text);
+        assert_eq!(super::super::given(&hc.blkio_weight_device)[0].weight, 300);
+        assert_eq!(
+            super::super::given(&hc.blkio_device_read_bps)[0].rate,
+            1_048_576
+        );
+        assert_eq!(super::super::given(&hc.device_cgroup_rules), ["c 1:3 rwm"]);
+        let req = &super::super::given(&hc.device_requests)[0];
+        assert_eq!((req.count, req.device_ids.as_ref()), (-1, None));
+        let none: HostConfig = serde_json::from_str(&format!("{base}}}")).expect("parses");
+        assert!(super::super::given(&none.device_requests).is_empty());
+        assert_eq!(
+            serde_json::to_string(&none).expect("writes"),
+            format!("{base}}}")
+        );
+        // moby's types: a weight is a uint16.
+        assert!(serde_json::from_str::<HostConfig>(
+            r#"{"BlkioWeightDevice":[{"Path":"/dev/sda","Weight":70000}]}"#
+        )
+        .is_err());
     }
 }

@@ -39,16 +39,28 @@ pub struct ExecCreateBody {
     pub extra: Map<String, Value>,
 }
 
-/// `POST /exec/{id}/start` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `POST /exec/{id}/start` body. `ConsoleSize` absent is `None`; `Some(None)` is written
+/// `null` (`berth exec` attached without a terminal sends it so).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ExecStartBody {
     #[serde(default)]
     pub detach: bool,
     #[serde(default)]
     pub tty: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub console_size: Option<Vec<u16>>,
+    #[serde(
+        default,
+        deserialize_with = "super::some_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub console_size: Option<Option<Vec<u16>>>,
+}
+
+impl ExecStartBody {
+    /// The [height, width] asked for, if any.
+    pub fn console(&self) -> Option<&[u16]> {
+        self.console_size.as_ref()?.as_deref()
+    }
 }
 
 /// `{"Id": ...}` (exec create).

@@ -170,9 +170,15 @@ pub struct ImageInspect {
     pub container_config: Option<Value>,
     pub docker_version: String,
     pub author: String,
-    /// The image config's `config` object (with moby's legacy empty fields), `null` when
-    /// the image has none.
-    pub config: Value,
+    /// The image config's `config`, its keys sorted: moby 28 answers it (below API 1.50) as
+    /// a Go map of the image's config overlaid on `legacyConfigFields["v1.49"]`, which are
+    /// the fields [`ContainerConfig`] always writes (empty when the image has none).
+    #[serde(
+        default,
+        deserialize_with = "super::null_as_default",
+        serialize_with = "keys_sorted"
+    )]
+    pub config: ContainerConfig,
     pub architecture: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
@@ -184,6 +190,14 @@ pub struct ImageInspect {
     #[serde(rename = "RootFS")]
     pub root_fs: RootFs,
     pub metadata: ImageMetadata,
+}
+
+/// Writes `config` with its top-level keys in sorted order, as Go marshals a map.
+fn keys_sorted<S: serde::Serializer>(config: &ContainerConfig, s: S) -> Result<S::Ok, S::Error> {
+    match serde_json::to_value(config).map_err(serde::ser::Error::custom)? {
+        Value::Object(m) => m.into_iter().collect::<BTreeMap<_, _>>().serialize(s),
+        other => other.serialize(s),
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -68,7 +68,7 @@ impl Builder {
                 "berth's ADD cannot mix URLs and local sources in one instruction",
             ));
         }
-        let scratch = self.engine.cfg.data_root.join("builder").join("tmp");
+        let scratch = crate::scratch_root(&self.engine.cfg.data_root);
         std::fs::create_dir_all(&scratch).map_err(|e| BuildError::internal("builder tmp", e))?;
         let dl = tempfile::Builder::new()
             .prefix("url-")

@@ -8,15 +8,12 @@
 use super::{Builder, Out, StageState};
 use crate::error::{BuildError, Result};
 use crate::instructions::Parsed;
-use serde_json::{json, Value};
+use berth_api::models::JsonMessage;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-
-/// Marker a failed stage sends last: the forwarder stops there, as the sequential builder
-/// would have (later stages' output never shows).
-const FAILED: &str = "berth-stage-failed";
 
 /// `M` of "Step N/M": the ARGs before FROM, then every stage up to the target with its steps.
 pub(super) fn total_steps(parsed: &Parsed, target: usize) -> usize {
@@ -76,21 +73,29 @@ impl Builder {
             n += steps_of(parsed, i);
         }
 
+        // Each stage's lines go through its own channel; the forwarder passes them on in
+        // stage order, and stops after a failed stage's, as the sequential builder would
+        // have (later stages' output never shows). A stage marks its failure before its
+        // task ends, so before its channel closes: the forwarder sees the mark once the
+        // channel's last line is passed on.
         let mut senders: BTreeMap<usize, Out> = BTreeMap::new();
+        let mut failed_marks: BTreeMap<usize, Arc<AtomicBool>> = BTreeMap::new();
         let mut receivers = Vec::new();
         for &i in needed {
-            let (tx, rx) = mpsc::unbounded_channel::<Value>();
+            let (tx, rx) = mpsc::unbounded_channel::<JsonMessage>();
+            let mark = Arc::new(AtomicBool::new(false));
             senders.insert(i, tx);
-            receivers.push(rx);
+            failed_marks.insert(i, mark.clone());
+            receivers.push((rx, mark));
         }
         let out = self.out.clone();
         let forwarder = tokio::spawn(async move {
-            for mut rx in receivers {
+            for (mut rx, failed) in receivers {
                 while let Some(m) = rx.recv().await {
-                    if m.get(FAILED).is_some() {
-                        return;
-                    }
                     let _ = out.send(m);
+                }
+                if failed.load(Ordering::SeqCst) {
+                    return;
                 }
             }
         });
@@ -110,15 +115,18 @@ impl Builder {
                     };
                     let mut sub = self.fork(tx.clone(), first[i]);
                     let parsed = shared.clone();
+                    let failed_mark = failed_marks.get(&i).cloned();
                     tracing::debug!(stage = i, "building stage");
                     running.spawn(async move {
                         let r = sub.build_stage(&parsed, i).await;
                         match &r {
                             Ok(st) => {
-                                let _ = tx.send(json!({ "aux": { "ID": st.image } }));
+                                let _ = tx.send(JsonMessage::build_result(st.image.clone()));
                             }
                             Err(_) => {
-                                let _ = tx.send(json!({ FAILED: true }));
+                                if let Some(m) = &failed_mark {
+                                    m.store(true, Ordering::SeqCst);
+                                }
                             }
                         }
                         (i, std::mem::take(&mut sub.used_args), r)

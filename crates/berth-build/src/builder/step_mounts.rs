@@ -128,6 +128,7 @@ impl Builder {
             secrets: &self.opts.secrets,
             workdir: &st.cfg.working_dir,
             from_roots: &roots,
+            id_map: self.engine.cfg.id_map.as_ref(),
         };
         act.active = run_mounts::prepare(&m.mounts, &src).await?;
         Ok(act)

@@ -105,7 +105,89 @@ pub(crate) struct BuildCmd {
         value_name = "strings"
     )]
     cache_from: Vec<String>,
+    #[arg(
+        long = "cgroup-parent",
+        help = "Set the parent cgroup for the \"RUN\" instructions during build",
+        value_name = "string"
+    )]
+    cgroup_parent: Option<String>,
+    #[arg(
+        long = "cpu-period",
+        help = "Limit the CPU CFS (Completely Fair Scheduler) period",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    cpu_period: Option<i64>,
+    #[arg(
+        long = "cpu-quota",
+        help = "Limit the CPU CFS (Completely Fair Scheduler) quota",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    cpu_quota: Option<i64>,
+    #[arg(
+        short = 'c',
+        long = "cpu-shares",
+        help = "CPU shares (relative weight)",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    cpu_shares: Option<i64>,
+    #[arg(
+        long = "cpuset-cpus",
+        help = "CPUs in which to allow execution (0-3, 0,1)",
+        value_name = "string"
+    )]
+    cpuset_cpus: Option<String>,
+    #[arg(
+        long = "cpuset-mems",
+        help = "MEMs in which to allow execution (0-3, 0,1)",
+        value_name = "string"
+    )]
+    cpuset_mems: Option<String>,
+    #[arg(long, help = "Container isolation technology", value_name = "string")]
+    isolation: Option<String>,
+    #[arg(short = 'm', long, value_parser = parse_bytes, help = "Memory limit", value_name = "bytes")]
+    memory: Option<i64>,
+    #[arg(
+        long = "memory-swap",
+        value_parser = parse_swap,
+        allow_negative_numbers = true,
+        help = "Swap limit equal to memory plus swap: -1 to enable unlimited swap",
+        value_name = "bytes"
+    )]
+    memory_swap: Option<i64>,
+    #[arg(
+        long = "security-opt",
+        help = "Security options",
+        value_name = "strings"
+    )]
+    security_opt: Vec<String>,
+    #[arg(long = "shm-size", value_parser = parse_bytes, help = "Size of \"/dev/shm\"", value_name = "bytes")]
+    shm_size: Option<i64>,
+    #[arg(long, help = "Squash newly built layers into a single new layer")]
+    squash: bool,
+    #[arg(long, help = "Compress the build context using gzip")]
+    compress: bool,
+    // Off (the default) is what berth does; asking for verification is refused.
+    #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Skip image verification (default true)", value_name = "bool")]
+    disable_content_trust: bool,
+    #[arg(long, value_parser = super::create::parse_ulimit, help = "Ulimit options (default [])", value_name = "ulimit")]
+    ulimit: Vec<String>,
     pub(crate) args: Vec<String>,
+}
+
+/// docker's MemBytes flag value (`-m`, `--shm-size`): go-units RAMInBytes.
+fn parse_bytes(s: &str) -> Result<i64, String> {
+    crate::units::ram_in_bytes(s)
+}
+
+/// docker's MemSwapBytes: `-1` (unlimited) or a size.
+fn parse_swap(s: &str) -> Result<i64, String> {
+    if s == "-1" {
+        return Ok(-1);
+    }
+    crate::units::ram_in_bytes(s)
 }
 
 fn fail(msg: impl Into<String>) -> Failure {
@@ -178,6 +260,14 @@ fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<
     b.into_inner().map_err(|e| fail(e.to_string()))
 }
 
+/// `data` gzip-compressed (Go's default level, as the docker CLI's archive.CompressStream).
+fn gzip(data: &[u8]) -> Result<Vec<u8>, Failure> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data)
+        .and_then(|_| e.finish())
+        .map_err(|err| fail(format!("compressing the build context: {err}")))
+}
+
 fn random_name() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -228,6 +318,12 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd, silent: bo
     let mut secrets = berth_build::secrets::Secrets::default();
     for s in &o.secret {
         secrets.add_flag(s).map_err(fail)?;
+    }
+    if !o.disable_content_trust {
+        // The docker CLI would resolve each FROM image through Notary first.
+        return Err(fail(
+            "--disable-content-trust=false: berth does not sign or verify images with Docker Content Trust (Notary)",
+        ));
     }
     let src = &o.args[0];
     if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("git@") {
@@ -328,6 +424,9 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd, silent: bo
         )?
     };
 
+    // As the docker CLI's build.Compress: the whole stream gzipped (the daemon detects the
+    // compression), and the size it reports is the compressed one.
+    let context = if o.compress { gzip(&context)? } else { context };
     let mut params: Vec<String> = Vec::new();
     for t in &o.tag {
         params.push(format!("t={}", q(t)));
@@ -388,6 +487,56 @@ pub(crate) fn run_build(ctx: &mut Ctx, inv: &Invocation, o: BuildCmd, silent: bo
             ))
         })?;
         params.push(format!("extrahosts={}", q(&h)));
+    }
+    // The legacy builder's resource and security options, as the docker CLI's
+    // imageBuildOptionsToQuery sends them (each only when set); the daemon applies them to
+    // every RUN container or refuses them with moby's words.
+    for opt in &o.security_opt {
+        params.push(format!("securityopt={}", q(opt)));
+    }
+    if o.squash {
+        // The docker CLI refuses it itself when the daemon has no experimental features;
+        // berth's never has.
+        return Err(fail(
+            "\"--squash\" is only supported on a Docker daemon with experimental features enabled",
+        ));
+    }
+    if let Some(i) = o
+        .isolation
+        .as_deref()
+        .filter(|i| !i.is_empty() && !i.eq_ignore_ascii_case("default"))
+    {
+        params.push(format!("isolation={}", q(i)));
+    }
+    let strings = [
+        ("cpusetcpus", &o.cpuset_cpus),
+        ("cpusetmems", &o.cpuset_mems),
+        ("cgroupparent", &o.cgroup_parent),
+    ];
+    for (name, v) in strings {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            params.push(format!("{name}={}", q(v)));
+        }
+    }
+    let ints = [
+        ("cpushares", o.cpu_shares),
+        ("cpuquota", o.cpu_quota),
+        ("cpuperiod", o.cpu_period),
+        ("memory", o.memory),
+        ("memswap", o.memory_swap),
+        ("shmsize", o.shm_size),
+    ];
+    for (name, v) in ints {
+        if let Some(v) = v.filter(|v| *v != 0) {
+            params.push(format!("{name}={v}"));
+        }
+    }
+    if !o.ulimit.is_empty() {
+        let list = super::create::ulimits(&o.ulimit).map_err(fail)?;
+        params.push(format!(
+            "ulimits={}",
+            q(&serde_json::to_string(&list).unwrap_or_default())
+        ));
     }
     params.push(format!("rm={}", if o.rm { 1 } else { 0 }));
     let path = format!("/build?{}", params.join("&"));

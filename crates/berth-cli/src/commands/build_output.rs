@@ -7,7 +7,7 @@
 
 use crate::client::{q, Body, Client};
 use crate::Failure;
-use serde_json::json;
+use berth_api::models::{ContainerCreateResponse, ProcessCreateBody};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -71,15 +71,22 @@ fn keep(path: &Path) -> bool {
     path != Path::new(".dockerenv")
 }
 
+/// The container the export reads: never started, so its command only has to be there
+/// (`/`, with the image's entrypoint left out).
+fn export_body(image: &str) -> ProcessCreateBody {
+    ProcessCreateBody {
+        image: image.to_string(),
+        cmd: vec!["/".into()],
+        entrypoint: Vec::new(),
+    }
+}
+
 /// Exports `image`'s filesystem to `out`.
 pub fn export(client: &Client, image: &str, out: &Output) -> Result<(), Failure> {
-    let body = json!({ "Image": image, "Cmd": ["/"], "Entrypoint": [] });
-    let created = client.post_json("/containers/create", Body::Json(body))?;
-    let id = created
-        .get("Id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
+    let created = client.post_json("/containers/create", Body::typed(&export_body(image))?)?;
+    let id = serde_json::from_value::<ContainerCreateResponse>(created)
+        .map_err(|e| fail(format!("reading the create answer: {e}")))?
+        .id;
     let result = (|| -> Result<(), Failure> {
         let resp = client.call("GET", &format!("/containers/{}/export", q(&id)), Body::None)?;
         write(resp.body, out)
@@ -142,6 +149,34 @@ fn write(body: impl Read, out: &Output) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_body_sends_the_same_bytes() {
+        for image in ["sha256:4f2c", "app:latest", "a \"quoted\" name"] {
+            // The body as it was built before it was typed.
+            let before = serde_json::json!({ "Image": image, "Cmd": ["/"], "Entrypoint": [] });
+            let body = export_body(image);
+            assert_eq!(
+                serde_json::to_vec(&body).unwrap(),
+                serde_json::to_vec(&before).unwrap(),
+                "{image}"
+            );
+            // What the daemon reads from it.
+            let read: berth_api::models::ContainerCreateBody =
+                serde_json::from_value(before).unwrap();
+            assert_eq!(read.config.image, image);
+            assert_eq!(read.config.cmd, Some(vec!["/".to_string()]));
+            assert_eq!(read.config.entrypoint, Some(Vec::new()));
+        }
+        // The answer, from moby 28 and from a daemon that writes no warnings as null.
+        for answer in [
+            r#"{"Id":"abc","Warnings":[]}"#,
+            r#"{"Id":"abc","Warnings":null}"#,
+        ] {
+            let a: ContainerCreateResponse = serde_json::from_str(answer).unwrap();
+            assert_eq!((a.id.as_str(), a.warnings.len()), ("abc", 0));
+        }
+    }
 
     #[test]
     fn output_specs() {

@@ -10,24 +10,73 @@ use crate::format::{from_json, render_list};
 use crate::units::{get_timestamp, human_size_prec};
 use crate::{CmdResult, Ctx, Failure};
 
-/// Go's strconv.Quote for the strings docker shows.
+/// Go's strconv.Quote for the strings docker shows: its short escapes, `\xNN` for the
+/// other ASCII controls, `\uNNNN` / `\UNNNNNNNN` for the characters Go does not count
+/// as printable (see [`go_printable`]).
 pub fn go_quote(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
+            c if !go_printable(c) && (c as u32) < 0x10000 => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c if !go_printable(c) => out.push_str(&format!("\\U{:08x}", c as u32)),
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// Go's unicode.IsPrint, for the characters that matter in commands and labels: the
+/// controls (Cc), format characters (Cf), separators other than the ASCII space (Zs, Zl,
+/// Zp), private use (Co) and the noncharacters are not printable. (Unassigned code
+/// points, also not printable for Go, are not tracked: they are printed as they are.)
+pub fn go_printable(c: char) -> bool {
+    let u = c as u32;
+    !matches!(u,
+        0x00..=0x1f
+        | 0x7f..=0xa0
+        | 0xad
+        | 0x600..=0x605
+        | 0x61c
+        | 0x6dd
+        | 0x70f
+        | 0x890..=0x891
+        | 0x8e2
+        | 0x1680
+        | 0x180e
+        | 0x2000..=0x200f
+        | 0x2028..=0x202f
+        | 0x205f..=0x2064
+        | 0x2066..=0x206f
+        | 0x3000
+        | 0xd800..=0xf8ff
+        | 0xfdd0..=0xfdef
+        | 0xfeff
+        | 0xfff9..=0xfffb
+        | 0xfffe..=0xffff
+        | 0x110bd
+        | 0x110cd
+        | 0x13430..=0x1343f
+        | 0x1bca0..=0x1bca3
+        | 0x1d173..=0x1d17a
+        | 0xe0001
+        | 0xe0020..=0xe007f
+        | 0xf0000..=0x10ffff)
+        && (u & 0xfffe) != 0xfffe
 }
 
 /// docker's Ellipsis: keep `max` display chars, ending with "…".
@@ -73,7 +122,7 @@ fn s(v: &Value, k: &str) -> String {
 /// ps's PORTS column as the docker CLI's DisplayablePorts: sorted by private port, IP,
 /// public port and type; runs of ports published on the same number are grouped
 /// (`0.0.0.0:8000-8002->8000-8002/tcp`), other mappings follow one by one.
-fn display_ports(ports: &Value) -> String {
+pub fn display_ports(ports: &Value) -> String {
     // (private, ip, public, type)
     let mut list: Vec<(u16, String, u16, String)> = Vec::new();
     for p in ports.as_array().into_iter().flatten() {
@@ -539,13 +588,25 @@ pub fn cmd_rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         qs.push("v=1");
     }
     let suffix = query(&qs);
-    each(
-        ctx,
-        &o.args,
-        "DELETE",
-        |n| format!("/containers/{}{suffix}", q(n)),
-        true,
-    )
+    let c = ctx.client()?;
+    let mut errs = Vec::new();
+    for name in &o.args {
+        match c.call(
+            "DELETE",
+            &format!("/containers/{}{suffix}", q(name)),
+            Body::None,
+        ) {
+            Ok(r) => {
+                let _ = r.bytes();
+                println!("{name}");
+            }
+            // docker CLI 28 (container/rm.go): with --force a container that does not
+            // exist is reported on stderr but is no failure (exit 0).
+            Err(e) if o.force && e.status() == Some(404) => eprintln!("{e}"),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    join_errors(errs)
 }
 
 #[derive(Parser)]

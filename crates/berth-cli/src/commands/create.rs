@@ -2,11 +2,12 @@
 //! (create, attach, wait, start, exit with the container's status).
 
 use berth_api::models::{
-    parse_expose, parse_publish, ContainerConfig, ContainerCreateBody, Empty, EndpointSettings,
-    HealthConfig, HostConfig, LogConfig, NetworkingConfig, PortMap, PortSet, RestartPolicy, Ulimit,
+    given_if_any, parse_expose, parse_publish, ContainerConfig, ContainerCreateBody, DeviceMapping,
+    DeviceRequest, Empty, EndpointSettings, HealthConfig, HostConfig, LogConfig, NetworkingConfig,
+    PortMap, PortSet, RestartPolicy, ThrottleDevice, Ulimit, WeightDevice,
 };
 use clap::{CommandFactory, Parser};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 use super::{parse, Invocation};
@@ -28,6 +29,7 @@ pub struct CreateOpts {
     #[arg(
         short = 'e',
         long = "env",
+        value_parser = parse_env,
         help = "Set environment variables",
         value_name = "list"
     )]
@@ -117,17 +119,26 @@ pub struct CreateOpts {
     pub memory: Option<String>,
     #[arg(
         long = "memory-swap",
+        value_parser = parse_mem_swap,
         help = "Swap limit equal to memory plus swap: '-1' to enable unlimited swap",
         value_name = "bytes"
     )]
     pub memory_swap: Option<String>,
     #[arg(
         long = "memory-reservation",
+        value_parser = parse_mem,
         help = "Memory soft limit",
         value_name = "bytes"
     )]
     pub memory_reservation: Option<String>,
-    #[arg(long = "shm-size", help = "Size of /dev/shm", value_name = "bytes")]
+    #[arg(
+        long = "memory-swappiness",
+        help = "Tune container memory swappiness (0 to 100) (default -1)",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    pub memory_swappiness: Option<i64>,
+    #[arg(long = "shm-size", value_parser = parse_mem, help = "Size of /dev/shm", value_name = "bytes")]
     pub shm_size: Option<String>,
     #[arg(long, value_parser = parse_cpus, help = "Number of CPUs", value_name = "decimal")]
     pub cpus: Option<f64>,
@@ -143,6 +154,37 @@ pub struct CreateOpts {
         value_name = "int"
     )]
     pub cpu_period: Option<i64>,
+    #[arg(
+        long = "cpu-rt-period",
+        help = "Limit CPU real-time period in microseconds",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    pub cpu_rt_period: Option<i64>,
+    #[arg(
+        long = "cpu-rt-runtime",
+        help = "Limit CPU real-time runtime in microseconds",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    pub cpu_rt_runtime: Option<i64>,
+    #[arg(
+        long = "storage-opt",
+        help = "Storage driver options for the container",
+        value_name = "list"
+    )]
+    pub storage_opt: Vec<String>,
+    #[arg(
+        long = "volume-driver",
+        help = "Optional volume driver for the container",
+        value_name = "string"
+    )]
+    pub volume_driver: Option<String>,
+    #[arg(
+        long = "use-api-socket",
+        help = "Bind mount Docker API socket and required auth"
+    )]
+    pub use_api_socket: bool,
     #[arg(
         short = 'c',
         long = "cpu-shares",
@@ -291,6 +333,25 @@ pub struct CreateOpts {
     pub log_driver: Option<String>,
     #[arg(long = "log-opt", help = "Log driver options", value_name = "list")]
     pub log_opt: Vec<String>,
+    #[arg(
+        long = "disable-content-trust",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        require_equals = true,
+        help = "Skip image verification (default true)",
+        value_name = "bool"
+    )]
+    pub disable_content_trust: Option<bool>,
+    // Checked as the docker CLI's opts.ValidateSysctl (namespaced IPC and net keys, KEY=VALUE);
+    // the daemon checks the rest.
+    #[arg(long, value_parser = berth_api::sysctl::validate, help = "Sysctl options (default map[])", value_name = "map")]
+    pub sysctl: Vec<String>,
+    #[arg(
+        long,
+        help = "Add an annotation to the container (passed through to the OCI runtime) (default map[])",
+        value_name = "map"
+    )]
+    pub annotation: Vec<String>,
     #[arg(
         long,
         help = "Run an init inside the container that forwards signals and reaps processes"
@@ -474,11 +535,96 @@ pub struct RunCmd {
 
 type FResult<T> = Result<T, String>;
 
+/// `--use-api-socket`: where the docker CLI 28 binds the daemon's socket in the container...
+const API_SOCKET: &str = "/var/run/docker.sock";
+/// ...and where it puts the config file holding the user's credentials.
+const API_SOCKET_CONFIG: &str = "/run/secrets/docker/config.json";
+const API_SOCKET_CONFIG_DIR: &str = "/run/secrets/docker";
+
+/// The config.json `--use-api-socket` copies into the container: only `auths`, each entry
+/// as the docker CLI's ConfigFile.SaveToWriter writes it (`auth` = base64 `user:password`,
+/// the identity token kept), tab-indented as Go's MarshalIndent.
+fn api_socket_config(creds: &BTreeMap<String, berth_api::models::AuthConfig>) -> Vec<u8> {
+    use base64::Engine as _;
+    let auths: serde_json::Map<String, Value> = creds
+        .iter()
+        .map(|(k, a)| {
+            let mut e = serde_json::Map::new();
+            if !a.username.is_empty() || !a.password.is_empty() {
+                let raw = format!("{}:{}", a.username, a.password);
+                e.insert(
+                    "auth".into(),
+                    base64::engine::general_purpose::STANDARD.encode(raw).into(),
+                );
+            }
+            if !a.email.is_empty() {
+                e.insert("email".into(), a.email.clone().into());
+            }
+            if !a.identitytoken.is_empty() {
+                e.insert("identitytoken".into(), a.identitytoken.clone().into());
+            }
+            if !a.registrytoken.is_empty() {
+                e.insert("registrytoken".into(), a.registrytoken.clone().into());
+            }
+            (k.clone(), Value::Object(e))
+        })
+        .collect();
+    let doc = serde_json::json!({ "auths": auths });
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    // Serialising a Value into a Vec cannot fail.
+    let _ = serde::Serialize::serialize(&doc, &mut ser);
+    out
+}
+
+/// The tar the docker CLI's copyDockerConfigIntoContainer sends: one file, named by its
+/// absolute path in the container, mode 0600.
+fn api_socket_tar(config: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_size(config.len() as u64);
+    h.set_mode(0o600);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_path(API_SOCKET_CONFIG.trim_start_matches('/'))?;
+    h.set_cksum();
+    b.append(&h, config)?;
+    b.into_inner()
+}
+
+/// A docker CLI map option (`--sysctl`, `--annotation`): `KEY=VALUE`, a bare `KEY` meaning
+/// an empty value; a later KEY replaces an earlier one.
+fn map_opt(list: &[String]) -> Option<BTreeMap<String, String>> {
+    (!list.is_empty()).then(|| {
+        list.iter()
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (e.clone(), String::new()),
+            })
+            .collect()
+    })
+}
+
+/// `-m`, `--memory-reservation`, `--shm-size`: docker's `opts.MemBytes` (go-units
+/// RAMInBytes: no empty value, nothing negative).
 fn parse_mem(s: &str) -> Result<String, String> {
-    if s == "-1" || s.is_empty() {
+    ram_in_bytes(s).map(|_| s.to_string())
+}
+
+/// `--memory-swap`: docker's `opts.MemSwapBytes`, [`parse_mem`] or `-1` (unlimited).
+fn parse_mem_swap(s: &str) -> Result<String, String> {
+    if s == "-1" {
         return Ok(s.to_string());
     }
-    ram_in_bytes(s).map(|_| s.to_string())
+    parse_mem(s)
+}
+
+/// `-e`: docker's `opts.ValidateEnv` on the flag: a variable needs a name.
+fn parse_env(s: &str) -> Result<String, String> {
+    if s.split('=').next().unwrap_or_default().is_empty() {
+        return Err(format!("invalid environment variable: {s}"));
+    }
+    Ok(s.to_string())
 }
 
 /// `DEVICE:WEIGHT` (docker's validateWeightDevice).
@@ -710,11 +856,11 @@ fn ulimit_parts(u: &str) -> Result<(String, i64, i64), String> {
 }
 
 /// `--ulimit` is checked while flags are parsed, as docker's flag Var does.
-fn parse_ulimit(u: &str) -> Result<String, String> {
+pub(crate) fn parse_ulimit(u: &str) -> Result<String, String> {
     ulimit_parts(u).map(|_| u.to_string())
 }
 
-fn ulimits(list: &[String]) -> FResult<Vec<Ulimit>> {
+pub(crate) fn ulimits(list: &[String]) -> FResult<Vec<Ulimit>> {
     list.iter()
         .map(|u| {
             let (name, soft, hard) = ulimit_parts(u)?;
@@ -799,7 +945,7 @@ fn go_errno(e: &std::io::Error) -> String {
 }
 
 /// `--device HOST[:CONTAINER[:PERMISSIONS]]`, as the docker CLI parses it.
-fn devices(list: &[String]) -> FResult<Vec<Value>> {
+fn devices(list: &[String]) -> FResult<Vec<DeviceMapping>> {
     let mut out = Vec::new();
     for d in list {
         let parts: Vec<&str> = d.split(':').collect();
@@ -815,26 +961,36 @@ fn devices(list: &[String]) -> FResult<Vec<Value>> {
             ))
             }
         };
-        out.push(json!({"PathOnHost": src, "PathInContainer": dst, "CgroupPermissions": perms}));
+        out.push(DeviceMapping {
+            path_on_host: src.to_string(),
+            path_in_container: dst.to_string(),
+            cgroup_permissions: perms.to_string(),
+            ..Default::default()
+        });
     }
     Ok(out)
 }
 
 /// `--gpus all|N|device=...`: Docker's device request for the NVIDIA driver.
-fn gpu_request(spec: &str) -> FResult<Value> {
+fn gpu_request(spec: &str) -> FResult<Vec<DeviceRequest>> {
     let (count, ids) = if spec == "all" {
-        (-1, Value::Null)
+        (-1, None)
     } else if let Some(ids) = spec.strip_prefix("device=") {
-        (0, json!(ids.split(',').collect::<Vec<_>>()))
+        (0, Some(ids.split(',').map(String::from).collect()))
     } else {
         let n: i64 = spec.parse().map_err(|_| {
             format!("invalid argument \"{spec}\" for \"--gpus\" flag: invalid count")
         })?;
-        (n, Value::Null)
+        (n, None)
     };
-    Ok(
-        json!([{"Driver": "", "Count": count, "DeviceIDs": ids, "Capabilities": [["gpu"]], "Options": {}}]),
-    )
+    Ok(vec![DeviceRequest {
+        driver: String::new(),
+        count,
+        device_ids: ids,
+        capabilities: Some(vec![vec!["gpu".to_string()]]),
+        options: Some(Default::default()),
+        ..Default::default()
+    }])
 }
 
 /// Builds the create body (`container.Config` + HostConfig + NetworkingConfig) as docker does.
@@ -897,6 +1053,19 @@ fn network_option(v: &str) -> FResult<(String, EndpointSettings)> {
 }
 
 pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBody> {
+    // The docker CLI's own range check (the daemon has its own, worded otherwise).
+    if let Some(s) = opts
+        .memory_swappiness
+        .filter(|s| *s != -1 && !(0..=100).contains(s))
+    {
+        return Err(format!(
+            "invalid value: {s}. Valid memory swappiness range is 0-100"
+        ));
+    }
+    if opts.disable_content_trust == Some(false) {
+        // The docker CLI would resolve the image through Notary first.
+        return Err("--disable-content-trust=false: berth does not sign or verify images with Docker Content Trust (Notary)".into());
+    }
     // The docker CLI's own check, before the daemon's.
     if opts.rm
         && opts
@@ -1023,6 +1192,45 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
     ) {
         return Err("--cgroupns: invalid CGROUP mode".to_string());
     }
+    // The docker CLI's own checks of the namespace modes (parse in opts.go), before any
+    // request: `container:` needs a name; a UTS namespace is `host` or private.
+    let joins = |m: &str| m.strip_prefix("container:").is_some_and(|n| !n.is_empty());
+    if let Some(m) = opts.pid.as_deref().filter(|m| !m.is_empty()) {
+        if m != "host" && !joins(m) {
+            return Err("--pid: invalid PID mode".to_string());
+        }
+    }
+    if opts
+        .uts
+        .as_deref()
+        .is_some_and(|m| !m.is_empty() && m != "host")
+    {
+        return Err("--uts: invalid UTS mode".to_string());
+    }
+    // UsernsMode.Valid: empty or `host`; anything else never reaches the daemon.
+    if opts
+        .userns
+        .as_deref()
+        .is_some_and(|m| !m.is_empty() && m != "host")
+    {
+        return Err("--userns: invalid USER mode".to_string());
+    }
+    // `systempaths=unconfined` is the docker CLI's: it sends empty masked and read-only
+    // path lists instead (parseSystemPaths).
+    let (security_opt, unconfined): (Vec<String>, Vec<String>) = opts
+        .security_opt
+        .iter()
+        .cloned()
+        .partition(|o| o != "systempaths=unconfined");
+    let system_paths = (!unconfined.is_empty()).then(Vec::new);
+    // docker's parseStorageOpts: each option is KEY=VALUE (the driver judges the keys).
+    let mut storage_opt = BTreeMap::new();
+    for o in &opts.storage_opt {
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| "invalid storage option".to_string())?;
+        storage_opt.insert(k.to_string(), v.to_string());
+    }
     let host_config = HostConfig {
         binds: some_if_any(&binds),
         container_i_d_file: opts.cidfile.clone().unwrap_or_default(),
@@ -1049,12 +1257,23 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
         privileged: opts.privileged,
         publish_all_ports: opts.publish_all,
         readonly_rootfs: opts.read_only,
-        security_opt: some_if_any(&security_opts(&opts.security_opt)?),
+        // Given options stay a list even when only systempaths was (`[]`, as docker's).
+        security_opt: if opts.security_opt.is_empty() {
+            None
+        } else {
+            Some(security_opts(&security_opt)?)
+        },
+        masked_paths: system_paths.clone(),
+        readonly_paths: system_paths,
         u_t_s_mode: opts.uts.clone().unwrap_or_default(),
         userns_mode: opts.userns.clone().unwrap_or_default(),
         isolation: opts.isolation.clone().unwrap_or_default(),
         cpu_quota: opts.cpu_quota.unwrap_or(0),
         cpu_period: opts.cpu_period.unwrap_or(0),
+        cpu_realtime_period: opts.cpu_rt_period.unwrap_or(0),
+        cpu_realtime_runtime: opts.cpu_rt_runtime.unwrap_or(0),
+        volume_driver: opts.volume_driver.clone().unwrap_or_default(),
+        storage_opt: Some(storage_opt),
         shm_size,
         runtime: opts.runtime.clone().unwrap_or_default(),
         cpu_shares: opts.cpu_shares.unwrap_or(0),
@@ -1067,7 +1286,7 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
         blkio_weight: opts.blkio_weight.unwrap_or(0).into(),
         memory_reservation,
         memory_swap,
-        memory_swappiness: Some(-1),
+        memory_swappiness: Some(opts.memory_swappiness.unwrap_or(-1)),
         oom_kill_disable: Some(opts.oom_kill_disable),
         pids_limit: Some(opts.pids_limit.unwrap_or(0)),
         ulimits,
@@ -1076,43 +1295,40 @@ pub fn create_body(opts: &CreateOpts, detach: bool) -> FResult<ContainerCreateBo
         tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
         console_size: Some(console_size),
         devices: devices(&opts.device)?,
+        sysctls: map_opt(&opts.sysctl),
+        annotations: map_opt(&opts.annotation),
         ..Default::default()
     };
-    let mut host_config = host_config;
-    if !opts.device_cgroup_rule.is_empty() {
-        host_config
-            .extra
-            .insert("DeviceCgroupRules".into(), json!(opts.device_cgroup_rule));
-    }
-    if !opts.blkio_weight_device.is_empty() {
-        let v: Vec<Value> = opts
-            .blkio_weight_device
-            .iter()
-            .map(|(p, w)| json!({"Path": p, "Weight": w}))
-            .collect();
-        host_config
-            .extra
-            .insert("BlkioWeightDevice".into(), json!(v));
-    }
-    for (key, list) in [
-        ("BlkioDeviceReadBps", &opts.device_read_bps),
-        ("BlkioDeviceWriteBps", &opts.device_write_bps),
-        ("BlkioDeviceReadIOps", &opts.device_read_iops),
-        ("BlkioDeviceWriteIOps", &opts.device_write_iops),
-    ] {
-        if !list.is_empty() {
-            let v: Vec<Value> = list
+    let throttle = |list: &[(String, u64)]| {
+        given_if_any(
+            list.iter()
+                .map(|(p, r)| ThrottleDevice {
+                    path: p.clone(),
+                    rate: *r,
+                    ..Default::default()
+                })
+                .collect(),
+        )
+    };
+    let host_config = HostConfig {
+        blkio_weight_device: given_if_any(
+            opts.blkio_weight_device
                 .iter()
-                .map(|(p, r)| json!({"Path": p, "Rate": r}))
-                .collect();
-            host_config.extra.insert(key.into(), json!(v));
-        }
-    }
-    if let Some(g) = &opts.gpus {
-        host_config
-            .extra
-            .insert("DeviceRequests".into(), gpu_request(g)?);
-    }
+                .map(|(p, w)| WeightDevice {
+                    path: p.clone(),
+                    weight: *w,
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        blkio_device_read_bps: throttle(&opts.device_read_bps),
+        blkio_device_write_bps: throttle(&opts.device_write_bps),
+        blkio_device_read_iops: throttle(&opts.device_read_iops),
+        blkio_device_write_iops: throttle(&opts.device_write_iops),
+        device_cgroup_rules: given_if_any(opts.device_cgroup_rule.clone()),
+        device_requests: opts.gpus.as_deref().map(gpu_request).transpose()?.map(Some),
+        ..host_config
+    };
     let config = ContainerConfig {
         hostname: opts.hostname.clone().unwrap_or_default(),
         domainname: opts.domainname.clone().unwrap_or_default(),
@@ -1273,7 +1489,43 @@ fn do_create(
     opts: &CreateOpts,
     detach: bool,
 ) -> Result<String, Failure> {
-    let body = create_body(opts, detach).map_err(|e| status_error(inv, &e))?;
+    let mut body = create_body(opts, detach).map_err(|e| status_error(inv, &e))?;
+    // docker CLI 28's --use-api-socket: the socket this CLI talks to (a unix one only)
+    // bound at /var/run/docker.sock, and, when the user has credentials, DOCKER_CONFIG
+    // pointing at the config file copied in after the create. The credentials are read
+    // first, so that a failure leaves no container behind.
+    let creds = if opts.use_api_socket {
+        let socket = c.host.strip_prefix("unix://").ok_or_else(|| {
+            daemon_error(
+                inv,
+                &format!(
+                    "flag --use-api-socket can only be used with unix sockets: docker endpoint {} incompatible",
+                    c.host
+                ),
+            )
+        })?;
+        body.host_config
+            .mounts
+            .get_or_insert_with(Vec::new)
+            .push(berth_api::models::Mount {
+                kind: "bind".into(),
+                source: socket.to_string(),
+                target: API_SOCKET.into(),
+                bind_options: Some(Default::default()),
+                ..Default::default()
+            });
+        let creds = super::registry::all_credentials()
+            .map_err(|e| daemon_error(inv, &format!("resolving credentials failed: {e}")))?;
+        if !creds.is_empty() {
+            body.config
+                .env
+                .get_or_insert_with(Vec::new)
+                .push(format!("DOCKER_CONFIG={API_SOCKET_CONFIG_DIR}"));
+        }
+        Some(creds)
+    } else {
+        None
+    };
     let body = serde_json::to_value(&body).map_err(|e| status_error(inv, &e.to_string()))?;
     let mut path = "/containers/create".to_string();
     let mut qs = Vec::new();
@@ -1291,6 +1543,10 @@ fn do_create(
             inv,
             &format!("invalid pull option: '{policy}': must be one of \"always\", \"missing\" or \"never\""),
         ));
+    }
+    // The docker CLI parses the image reference before any request (createContainer).
+    if let Err(e) = berth_image::parse_any(&image) {
+        return Err(daemon_error(inv, &e.to_string()));
     }
     if policy == "always" {
         super::registry::pull_quietly(c, &image, opts.platform.as_deref(), opts.quiet)
@@ -1325,13 +1581,58 @@ fn do_create(
     if let Some(f) = &opts.cidfile {
         let _ = std::fs::write(f, &id);
     }
+    if let Some(creds) = creds.filter(|c| !c.is_empty()) {
+        // As the docker CLI: the credentials go into the created container's filesystem.
+        let fail = |e: String| {
+            daemon_error(
+                inv,
+                &format!("injecting docker config.json into container failed: {e}"),
+            )
+        };
+        let data = api_socket_tar(&api_socket_config(&creds))
+            .map_err(|e| fail(format!("writing config to tar file for config copy: {e}")))?;
+        let path = format!(
+            "/containers/{}/archive?path=%2F&noOverwriteDirNonDir=true",
+            q(&id)
+        );
+        c.call(
+            "PUT",
+            &path,
+            Body::Stream(&mut data.as_slice(), "application/x-tar"),
+        )
+        .and_then(|r| r.bytes().map(|_| ()))
+        .map_err(|e| fail(format!("copying config.json into container failed: {e}")))?;
+    }
     Ok(id)
+}
+
+/// `--use-api-socket` binds the socket this CLI talks to: a non-unix endpoint is refused
+/// before any request, as the docker CLI 28 refuses it.
+fn check_api_socket_endpoint(
+    ctx: &Ctx,
+    inv: &Invocation,
+    opts: &CreateOpts,
+) -> Result<(), Failure> {
+    if !opts.use_api_socket {
+        return Ok(());
+    }
+    let host = ctx.endpoint()?.host;
+    if host.starts_with("unix://") {
+        return Ok(());
+    }
+    Err(daemon_error(
+        inv,
+        &format!(
+            "flag --use-api-socket can only be used with unix sockets: docker endpoint {host} incompatible"
+        ),
+    ))
 }
 
 pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let opts: CreateOpts = parse(inv, args)?;
     check_unknown_flag(inv, &opts.args)?;
     inv.at_least(&opts.args, 1)?;
+    check_api_socket_endpoint(ctx, inv, &opts)?;
     let c = ctx.client()?;
     let id = do_create(c, inv, &opts, true)?;
     println!("{id}");
@@ -1347,6 +1648,7 @@ pub fn cmd_run(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if opts.tty && opts.interactive && !run.detach && !stdin_tty {
         return Err(Failure::new("the input device is not a TTY", 1));
     }
+    check_api_socket_endpoint(ctx, inv, opts)?;
     let c = ctx.client()?;
     let id = do_create(c, inv, opts, run.detach)?;
     if run.detach {
@@ -1501,7 +1803,146 @@ pub(crate) static COMMANDS: &[Command] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_devices_send_the_same_bytes() {
+        let flags: Vec<String> = [
+            "/dev/null:/dev/n:rw",
+            "/dev/zero",
+            "/dev/fuse:rm",
+            "/dev/a:/dev/b",
+        ]
+        .map(String::from)
+        .to_vec();
+        // The entries as json! built them before DeviceMapping.
+        let before: Vec<Value> = [
+            ("/dev/null", "/dev/n", "rw"),
+            ("/dev/zero", "/dev/zero", "rwm"),
+            ("/dev/fuse", "/dev/fuse", "rm"),
+            ("/dev/a", "/dev/b", "rwm"),
+        ]
+        .iter()
+        .map(|(src, dst, perms)| json!({"PathOnHost": src, "PathInContainer": dst, "CgroupPermissions": perms}))
+        .collect();
+        assert_eq!(
+            serde_json::to_string(&devices(&flags).unwrap()).unwrap(),
+            serde_json::to_string(&before).unwrap()
+        );
+    }
     use serde_json::{json, Value};
+
+    /// The create body as the CLI sent it before the block I/O and device lists were
+    /// typed: the new body with those fields moved back into `extra`, inserted as the old
+    /// code did (json!, in its order).
+    fn body_before(o: &CreateOpts) -> String {
+        let mut b = create_body(o, true).unwrap();
+        let hc = &mut b.host_config;
+        hc.blkio_weight_device = None;
+        hc.blkio_device_read_bps = None;
+        hc.blkio_device_write_bps = None;
+        hc.blkio_device_read_iops = None;
+        hc.blkio_device_write_iops = None;
+        hc.device_cgroup_rules = None;
+        hc.device_requests = None;
+        if !o.device_cgroup_rule.is_empty() {
+            hc.extra
+                .insert("DeviceCgroupRules".into(), json!(o.device_cgroup_rule));
+        }
+        if !o.blkio_weight_device.is_empty() {
+            let v: Vec<Value> = o
+                .blkio_weight_device
+                .iter()
+                .map(|(p, w)| json!({"Path": p, "Weight": w}))
+                .collect();
+            hc.extra.insert("BlkioWeightDevice".into(), json!(v));
+        }
+        for (key, list) in [
+            ("BlkioDeviceReadBps", &o.device_read_bps),
+            ("BlkioDeviceWriteBps", &o.device_write_bps),
+            ("BlkioDeviceReadIOps", &o.device_read_iops),
+            ("BlkioDeviceWriteIOps", &o.device_write_iops),
+        ] {
+            if !list.is_empty() {
+                let v: Vec<Value> = list
+                    .iter()
+                    .map(|(p, r)| json!({"Path": p, "Rate": r}))
+                    .collect();
+                hc.extra.insert(key.into(), json!(v));
+            }
+        }
+        if let Some(g) = &o.gpus {
+            let (count, ids) = if g == "all" {
+                (-1, Value::Null)
+            } else if let Some(ids) = g.strip_prefix("device=") {
+                (0, json!(ids.split(',').collect::<Vec<_>>()))
+            } else {
+                (g.parse::<i64>().unwrap(), Value::Null)
+            };
+            hc.extra.insert(
+                "DeviceRequests".into(),
+                json!([{"Driver": "", "Count": count, "DeviceIDs": ids, "Capabilities": [["gpu"]], "Options": {}}]),
+            );
+        }
+        serde_json::to_string(&b).unwrap()
+    }
+
+    #[test]
+    fn typed_blkio_and_device_lists_send_the_same_bytes() {
+        let opts = |args: &[&str]| {
+            CreateOpts::try_parse_from(
+                ["run"]
+                    .into_iter()
+                    .chain(args.iter().copied())
+                    .chain(["busybox"]),
+            )
+            .unwrap()
+        };
+        let new = |o: &CreateOpts| serde_json::to_string(&create_body(o, true).unwrap()).unwrap();
+        for args in [
+            &[][..],
+            &["--blkio-weight-device", "/dev/sda:300"][..],
+            &[
+                "--blkio-weight-device",
+                "/dev/sda:300",
+                "--blkio-weight-device",
+                "/dev/sdb:20",
+                "--device-read-bps",
+                "/dev/sda:1mb",
+                "--device-write-bps",
+                "/dev/sda:2kb",
+                "--device-read-iops",
+                "/dev/sda:30",
+                "--device-write-iops",
+                "/dev/sda:40",
+            ][..],
+            &[
+                "--device-cgroup-rule",
+                "c 1:3 rwm",
+                "--device-cgroup-rule",
+                "b *:* m",
+            ][..],
+            &["--gpus", "all"][..],
+            &["--gpus", "2", "--device-write-iops", "/dev/sda:40"][..],
+            &["--gpus", "device=0,1", "--device-cgroup-rule", "a 7:* r"][..],
+        ] {
+            let o = opts(args);
+            assert_eq!(new(&o), body_before(&o), "{args:?}");
+        }
+        // Rules with block I/O lists: the typed body writes them in moby's order (the block
+        // I/O lists first, as the docker CLI sends them); the old one wrote the rules first.
+        // The same values, read the same by the daemon.
+        let o = opts(&[
+            "--device-cgroup-rule",
+            "c 1:3 rwm",
+            "--device-read-bps",
+            "/dev/sda:1mb",
+        ]);
+        let (now, before) = (new(&o), body_before(&o));
+        assert_ne!(now, before);
+        let read = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+        assert_eq!(read(&now), read(&before));
+        assert!(now.find("BlkioDeviceReadBps") < now.find("DeviceCgroupRules"));
+    }
 
     fn body(args: &[&str]) -> Value {
         let argv = std::iter::once("run").chain(args.iter().copied());
@@ -1512,6 +1953,51 @@ mod tests {
                 .unwrap_or_else(|e| json!({ "error": e })),
             Err(e) => json!({ "error": e }),
         }
+    }
+
+    #[test]
+    fn content_trust_on_is_refused_and_map_flags_fold() {
+        let err = body(&["--disable-content-trust=false", "busybox"]);
+        assert!(
+            err["error"].as_str().unwrap_or("").contains("Notary"),
+            "{err}"
+        );
+        for ok in [
+            &["--disable-content-trust", "busybox"][..],
+            &["--disable-content-trust=true", "busybox"],
+        ] {
+            assert!(body(ok).get("error").is_none(), "{ok:?}");
+        }
+        let b = body(&[
+            "--annotation",
+            "a=1",
+            "--annotation",
+            "bare",
+            "--annotation",
+            "a=2=3",
+            "--sysctl",
+            "net.core.somaxconn=5",
+            "busybox",
+        ]);
+        assert_eq!(
+            b["HostConfig"]["Annotations"],
+            json!({"a": "2=3", "bare": ""})
+        );
+        assert_eq!(
+            b["HostConfig"]["Sysctls"],
+            json!({"net.core.somaxconn": "5"})
+        );
+        let bad = body(&["--sysctl", "kernel.foo=1", "busybox"]);
+        assert!(
+            bad["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("sysctl 'kernel.foo=1' is not allowed"),
+            "{bad}"
+        );
+        assert!(body(&["busybox"])["HostConfig"]
+            .get("Annotations")
+            .is_none());
     }
 
     #[test]
@@ -1675,5 +2161,55 @@ mod tests {
         assert_eq!(with_latest("busybox"), "busybox:latest");
         assert_eq!(with_latest("localhost:5000/x"), "localhost:5000/x:latest");
         assert_eq!(with_latest("a:1"), "a:1");
+    }
+}
+
+#[cfg(test)]
+mod api_socket_tests {
+    use super::*;
+
+    /// The config file and tar the docker CLI 28.2 sends for `--use-api-socket` (captured
+    /// from it): `auths` only, tab-indented, `auth` as base64 `user:password`.
+    #[test]
+    fn config_copied_as_the_docker_cli_writes_it() {
+        let mut creds = BTreeMap::new();
+        creds.insert(
+            "127.0.0.1:5999".to_string(),
+            berth_api::models::AuthConfig {
+                username: "user".into(),
+                password: "pass".into(),
+                serveraddress: "127.0.0.1:5999".into(),
+                ..Default::default()
+            },
+        );
+        creds.insert(
+            "reg.example:5000".to_string(),
+            berth_api::models::AuthConfig {
+                identitytoken: "tok".into(),
+                serveraddress: "reg.example:5000".into(),
+                ..Default::default()
+            },
+        );
+        let cfg = api_socket_config(&creds);
+        assert_eq!(
+            String::from_utf8_lossy(&cfg),
+            "{\n\t\"auths\": {\n\t\t\"127.0.0.1:5999\": {\n\t\t\t\"auth\": \"dXNlcjpwYXNz\"\n\t\t},\n\t\t\"reg.example:5000\": {\n\t\t\t\"identitytoken\": \"tok\"\n\t\t}\n\t}\n}"
+        );
+        let tar = api_socket_tar(&cfg).expect("tar");
+        let mut a = tar::Archive::new(tar.as_slice());
+        let mut n = 0;
+        for e in a.entries().expect("entries") {
+            let mut e = e.expect("entry");
+            assert_eq!(
+                e.path().expect("path").to_string_lossy(),
+                "run/secrets/docker/config.json"
+            );
+            assert_eq!(e.header().mode().expect("mode"), 0o600);
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut body).expect("read");
+            assert_eq!(body, cfg);
+            n += 1;
+        }
+        assert_eq!(n, 1);
     }
 }

@@ -246,7 +246,7 @@ const CASES: &[(bool, &[&str])] = &[
     ),
     (true, &["--entrypoint", "", "busybox"]),
     (true, &["--restart", "always", "--memory-swap", "-1", "busybox"]),
-    (true, &["--restart", "unless-stopped", "-m", "-1", "busybox"]),
+    (true, &["--restart", "unless-stopped", "-m", "6m", "busybox"]),
     (true, &["--restart", "on-failure", "busybox"]),
     (
         true,

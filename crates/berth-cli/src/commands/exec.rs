@@ -6,9 +6,9 @@ use crate::catalog::Command;
 use crate::client::Body;
 use crate::session::{Ended, Session};
 use crate::{CmdResult, Ctx, Failure};
-use berth_api::models::ExecCreateBody;
+use berth_api::models::{ExecCreateBody, ExecStartBody};
 use clap::{CommandFactory, Parser};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Parser, Debug)]
 #[command(disable_help_flag = true)]
@@ -71,6 +71,16 @@ fn daemon_error(e: impl std::fmt::Display) -> Failure {
     Failure::new(e.to_string(), 1)
 }
 
+/// The start body: detached `{Detach, Tty}`; attached also `ConsoleSize` (`null` without
+/// a terminal).
+fn start_body(o: &ExecCmd, size: Option<(u16, u16)>) -> ExecStartBody {
+    ExecStartBody {
+        detach: o.detach,
+        tty: o.tty,
+        console_size: (!o.detach).then(|| size.map(|(h, w)| vec![h, w])),
+    }
+}
+
 /// The `POST /containers/{id}/exec` body of `berth exec` (`o.args`: container, command...).
 fn create_body(o: &ExecCmd, env: Vec<String>, console: Option<(u16, u16)>) -> ExecCreateBody {
     ExecCreateBody {
@@ -114,7 +124,6 @@ pub fn cmd_exec(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     } else {
         None
     };
-    let console = size.map(|(h, w)| json!([h, w]));
     let body = serde_json::to_value(create_body(&o, env, size))
         .map_err(|e| Failure::new(e.to_string(), 1))?;
     let c = ctx.client()?;
@@ -135,7 +144,7 @@ pub fn cmd_exec(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         c.call(
             "POST",
             &format!("/exec/{id}/start"),
-            Body::Json(json!({"Detach": true, "Tty": o.tty})),
+            Body::typed(&start_body(&o, size))?,
         )
         .map_err(daemon_error)?;
         return Ok(0);
@@ -143,7 +152,8 @@ pub fn cmd_exec(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let (sock, leftover) = c
         .hijack_json(
             &format!("/exec/{id}/start"),
-            &json!({"Detach": false, "Tty": o.tty, "ConsoleSize": console}),
+            &serde_json::to_value(start_body(&o, size))
+                .map_err(|e| Failure::new(e.to_string(), 1))?,
         )
         .map_err(daemon_error)?;
     let session = Session {
@@ -277,6 +287,7 @@ pub(crate) static COMMANDS: &[Command] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// The body as `berth exec` built it before the typed model (a `json!` literal).
     fn before(o: &ExecCmd, env: &[String], console: Option<(u16, u16)>) -> Value {
@@ -340,6 +351,34 @@ mod tests {
                 );
                 let back: ExecCreateBody = serde_json::from_value(typed).unwrap();
                 assert_eq!(back.cmd, o.args[1..].to_vec());
+            }
+        }
+        for args in [
+            &["-d", "c", "true"][..],
+            &["-dt", "c", "sh"][..],
+            &["c", "true"][..],
+            &["-it", "c", "sh"][..],
+        ] {
+            let o = ExecCmd::try_parse_from(std::iter::once("exec").chain(args.iter().copied()))
+                .unwrap();
+            for size in [None, Some((24u16, 80u16))] {
+                let size = size.filter(|_| o.tty);
+                let console = size.map(|(h, w)| json!([h, w]));
+                let old = if o.detach {
+                    json!({"Detach": true, "Tty": o.tty})
+                } else {
+                    json!({"Detach": false, "Tty": o.tty, "ConsoleSize": console})
+                };
+                let typed = serde_json::to_value(start_body(&o, size)).unwrap();
+                assert_eq!(
+                    serde_json::to_string(&typed).unwrap(),
+                    serde_json::to_string(&old).unwrap(),
+                    "start {args:?}"
+                );
+                let back: ExecStartBody = serde_json::from_value(typed).unwrap();
+                // A detached start sends no ConsoleSize at all.
+                let sent = size.filter(|_| !o.detach).map(|(h, w)| vec![h, w]);
+                assert_eq!(back.console(), sent.as_deref());
             }
         }
         let odd: ExecCreateBody =

@@ -103,9 +103,7 @@ fn store() -> Store {
 
 /// The credentials config.json (or its helper) holds for the reference's registry.
 fn auth_for(r: &Reference) -> AuthConfig {
-    super::registry::credentials(&r.to_string())
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default()
+    super::registry::credentials(&r.to_string()).unwrap_or_default()
 }
 
 fn sha256(b: &[u8]) -> String {

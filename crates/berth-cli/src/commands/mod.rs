@@ -421,8 +421,17 @@ pub fn parse_argv(
                             || src.contains("number too")
                             || src.contains("empty string")
                         {
+                            // pflag's uint flags (value name "uint") parse with ParseUint.
+                            let unsigned = template
+                                .get_arguments()
+                                .find(|x| {
+                                    x.get_long().map(|l| format!("--{l}")) == Some(long.clone())
+                                })
+                                .and_then(|x| x.get_value_names())
+                                .is_some_and(|n| n.iter().any(|n| n == "uint"));
                             format!(
-                                "strconv.ParseInt: parsing {}: invalid syntax",
+                                "strconv.{}: parsing {}: invalid syntax",
+                                if unsigned { "ParseUint" } else { "ParseInt" },
                                 containers::go_quote(&v)
                             )
                         } else if src.contains("float") {
@@ -496,7 +505,7 @@ pub struct InspectOutput(Option<gotmpl::Template>);
 impl InspectOutput {
     pub fn new(format: Option<&str>) -> Result<InspectOutput, Failure> {
         match format {
-            Some(f) if !f.is_empty() && f != "json" => crate::format::parse(f, false)
+            Some(f) if !f.is_empty() && f != "json" => crate::format::parse_inspect(f)
                 .map(|t| InspectOutput(Some(t)))
                 .map_err(|e| Failure::new(e.0, 1)),
             _ => Ok(InspectOutput(None)),

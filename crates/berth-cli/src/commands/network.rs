@@ -2,8 +2,10 @@
 
 use std::fmt::Write as _;
 
+use berth_api::models::{NetworkCreateBody, NetworkIpam};
 use clap::{CommandFactory, Parser};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use super::{confirm, parse, Invocation};
 use crate::catalog::Command;
@@ -70,25 +72,25 @@ struct CreateCmd {
     args: Vec<String>,
 }
 
-fn kv_map(items: &[String]) -> Map<String, Value> {
+fn kv_map(items: &[String]) -> BTreeMap<String, String> {
     items
         .iter()
         .map(|i| {
             let (k, v) = i.split_once('=').unwrap_or((i.as_str(), ""));
-            (k.to_string(), json!(v))
+            (k.to_string(), v.to_string())
         })
         .collect()
 }
 
-pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: CreateCmd = parse(inv, args)?;
-    inv.exactly(&o.args, 1)?;
+/// `network create`'s body: every field written, as the docker CLI's struct is (but
+/// `EnableIPv6`, `null` without `--ipv6`).
+fn create_body(o: &CreateCmd) -> Result<NetworkCreateBody, Failure> {
     let config = super::network_ipam::ipam_config(&o.subnet, &o.ip_range, &o.gateway)
         .map_err(|m| Failure::new(m, 1))?;
     let enable_ipv6 = match o.ipv6.as_deref() {
-        None => Value::Null,
-        Some("true") | Some("1") => json!(true),
-        Some("false") | Some("0") => json!(false),
+        None => None,
+        Some("true") | Some("1") => Some(true),
+        Some("false") | Some("0") => Some(false),
         Some(v) => {
             return Err(Failure::new(
                 format!("invalid argument \"{v}\" for \"--ipv6\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax"),
@@ -96,22 +98,32 @@ pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
             ))
         }
     };
-    let body = json!({
-        "Name": o.args[0],
-        "Driver": o.driver,
-        "Scope": "",
-        "EnableIPv6": enable_ipv6,
-        "IPAM": { "Driver": o.ipam_driver, "Options": kv_map(&o.ipam_opt), "Config": config },
-        "Internal": o.internal,
-        "Attachable": o.attachable,
-        "Ingress": false,
-        "ConfigOnly": false,
-        "Options": kv_map(&o.opt),
-        "Labels": kv_map(&o.label),
-    });
-    let v = ctx
-        .client()?
-        .post_json("/networks/create", Body::Json(body))?;
+    Ok(NetworkCreateBody {
+        name: o.args[0].clone(),
+        driver: o.driver.clone(),
+        scope: Some(String::new()),
+        enable_ipv6: Some(enable_ipv6),
+        ipam: Some(NetworkIpam {
+            driver: o.ipam_driver.clone(),
+            options: Some(kv_map(&o.ipam_opt)),
+            config,
+            ..Default::default()
+        }),
+        internal: o.internal,
+        attachable: o.attachable,
+        ingress: Some(false),
+        config_only: Some(false),
+        options: kv_map(&o.opt),
+        labels: kv_map(&o.label),
+        ..Default::default()
+    })
+}
+
+pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
+    let o: CreateCmd = parse(inv, args)?;
+    inv.exactly(&o.args, 1)?;
+    let body = Body::typed(&create_body(&o)?)?;
+    let v = ctx.client()?.post_json("/networks/create", body)?;
     println!(
         "{}",
         v.get("Id").and_then(|x| x.as_str()).unwrap_or_default()
@@ -368,7 +380,8 @@ pub fn cmd_port(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         let found: Vec<&(u32, String, String)> = lines.iter().filter(|l| l.1 == key).collect();
         if found.is_empty() {
             return Err(Failure::new(
-                format!("Error: No public port '{key}' published for {}", o.args[0]),
+                // The port as given (docker: `'80'`, not `'80/tcp'`).
+                format!("Error: No public port '{want}' published for {}", o.args[0]),
                 1,
             ));
         }
@@ -431,3 +444,129 @@ pub(crate) static COMMANDS: &[Command] = &[
     )
     .aliases(&["port"]),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    /// The body as `network create` built it before the typed model (json!).
+    fn before(o: &CreateCmd) -> Value {
+        fn kv(items: &[String]) -> Map<String, Value> {
+            items
+                .iter()
+                .map(|i| {
+                    let (k, v) = i.split_once('=').unwrap_or((i.as_str(), ""));
+                    (k.to_string(), json!(v))
+                })
+                .collect()
+        }
+        let config: Vec<Value> = create_body(o)
+            .unwrap()
+            .pools()
+            .iter()
+            .map(|c| json!({ "Subnet": c.subnet, "IPRange": c.ip_range, "Gateway": c.gateway }))
+            .collect();
+        let enable_ipv6 = match o.ipv6.as_deref() {
+            None => Value::Null,
+            Some("true") | Some("1") => json!(true),
+            _ => json!(false),
+        };
+        json!({
+            "Name": o.args[0],
+            "Driver": o.driver,
+            "Scope": "",
+            "EnableIPv6": enable_ipv6,
+            "IPAM": { "Driver": o.ipam_driver, "Options": kv(&o.ipam_opt), "Config": config },
+            "Internal": o.internal,
+            "Attachable": o.attachable,
+            "Ingress": false,
+            "ConfigOnly": false,
+            "Options": kv(&o.opt),
+            "Labels": kv(&o.label),
+        })
+    }
+
+    fn cmd(args: &[&str]) -> CreateCmd {
+        CreateCmd::try_parse_from(std::iter::once("create").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn typed_create_body_sends_the_same_bytes() {
+        let lines: &[&[&str]] = &[
+            &["n"],
+            &["--ipv6", "n"],
+            &[
+                "--ipv6=false",
+                "--internal",
+                "--attachable",
+                "-d",
+                "macvlan",
+                "n",
+            ],
+            &[
+                "--subnet",
+                "10.1.0.0/16",
+                "--ip-range",
+                "10.1.2.0/24",
+                "--gateway",
+                "10.1.0.9",
+                "--subnet",
+                "fd00:1::/64",
+                "--ipam-opt",
+                "a=1",
+                "--ipam-opt",
+                "b",
+                "-o",
+                "com.docker.network.bridge.name=br9",
+                "-o",
+                "com.docker.network.driver.mtu=1400",
+                "--label",
+                "a=b",
+                "--label",
+                "c",
+                "n",
+            ],
+        ];
+        for args in lines {
+            let o = cmd(args);
+            let typed = serde_json::to_value(create_body(&o).unwrap()).unwrap();
+            let old = before(&o);
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&old).unwrap(),
+                "{args:?}"
+            );
+            // What the daemon reads back is what was sent.
+            let back: NetworkCreateBody = serde_json::from_value(typed).unwrap();
+            assert_eq!(back, create_body(&o).unwrap());
+        }
+        // Labels and options given out of order: the same values, keys sorted as the
+        // docker CLI (Go's maps) sends them; the json! body kept the command line's order.
+        let o = cmd(&[
+            "--label", "z=1", "--label", "a=2", "-o", "y=1", "-o", "b=2", "n",
+        ]);
+        let typed = serde_json::to_value(create_body(&o).unwrap()).unwrap();
+        assert_eq!(typed, before(&o));
+        assert_eq!(
+            serde_json::to_string(&typed["Labels"]).unwrap(),
+            r#"{"a":"2","z":"1"}"#
+        );
+    }
+
+    #[test]
+    fn create_body_reads_what_other_clients_send() {
+        // Go clients write nil maps and pointers as null; unknown fields are kept.
+        let b: NetworkCreateBody = serde_json::from_str(
+            r#"{"Name":"n","Driver":"bridge","Scope":"","EnableIPv6":null,"IPAM":{"Driver":"default","Options":null,"Config":null},"Options":null,"Labels":null,"CheckDuplicate":true,"Future":1}"#,
+        )
+        .unwrap();
+        assert!(!b.ipv6() && b.pools().is_empty() && b.labels.is_empty());
+        assert_eq!(b.check_duplicate, Some(true));
+        assert_eq!(b.extra.get("Future"), Some(&json!(1)));
+        let b: NetworkCreateBody = serde_json::from_str(r#"{"Name":"n"}"#).unwrap();
+        assert_eq!(b.enable_ipv6, None);
+        assert!(b.ipam.is_none());
+        assert!(serde_json::from_str::<NetworkCreateBody>(r#"{"Labels":{"a":1}}"#).is_err());
+    }
+}

@@ -2,7 +2,7 @@
 //! docker CLI builds it: each range and gateway goes with the subnet that contains it (so
 //! an IPv4 and an IPv6 subnet can be given in any order), with the docker CLI's errors.
 
-use serde_json::{json, Value};
+use berth_api::models::NetworkIpamConfig;
 use std::net::IpAddr;
 
 /// `addr/prefix` (Go's net.ParseCIDR): the network and its prefix length.
@@ -52,7 +52,7 @@ pub fn ipam_config(
     subnets: &[String],
     ranges: &[String],
     gateways: &[String],
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<NetworkIpamConfig>, String> {
     if subnets.len() < ranges.len() || subnets.len() < gateways.len() {
         return Err("every ip-range or gateway must have a corresponding subnet".into());
     }
@@ -107,7 +107,12 @@ pub fn ipam_config(
     }
     Ok(cfg
         .into_iter()
-        .map(|(s, r, g)| json!({ "Subnet": s, "IPRange": r, "Gateway": g }))
+        .map(|(s, r, g)| NetworkIpamConfig {
+            subnet: Some(s),
+            ip_range: Some(r),
+            gateway: Some(g),
+            ..Default::default()
+        })
         .collect())
 }
 
@@ -127,8 +132,8 @@ mod tests {
             &v(&["fd42:be:1::9", "10.213.1.9"]),
         )
         .unwrap();
-        assert_eq!(c[0]["Gateway"], "10.213.1.9");
-        assert_eq!(c[1]["Gateway"], "fd42:be:1::9");
+        assert_eq!(c[0].gateway.as_deref(), Some("10.213.1.9"));
+        assert_eq!(c[1].gateway.as_deref(), Some("fd42:be:1::9"));
         let e = ipam_config(&v(&["fd42:be:1::/64"]), &[], &v(&["fd42:be:2::1"])).unwrap_err();
         assert_eq!(e, "no matching subnet for gateway fd42:be:2::1");
         let e = ipam_config(&v(&["fd42:be:1::/64"]), &v(&["fd42:be:2::/80"]), &[]).unwrap_err();

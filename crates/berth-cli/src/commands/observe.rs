@@ -1,5 +1,6 @@
 //! top, stats, pause/unpause, update, events, system df and system prune.
 
+use berth_api::models::{ContainerUpdateBody, RestartPolicy};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -58,9 +59,11 @@ pub fn cmd_top(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         buf.push_str(&row.join("\t"));
         buf.push('\n');
     }
-    // docker's top table: tabwriter minwidth 20, padding 3.
+    // docker's top table: Go's tabwriter with minwidth 20, padding 3, where a cell is
+    // max(minwidth, text + padding) wide; the tabwriter crate's is max(minwidth, text) +
+    // padding, hence 17.
     let mut tw = tabwriter::TabWriter::new(Vec::new())
-        .minwidth(20)
+        .minwidth(17)
         .padding(3);
     let _ = tw.write_all(buf.as_bytes());
     let _ = tw.flush();
@@ -148,6 +151,20 @@ struct UpdateCmd {
     )]
     cpu_quota: Option<i64>,
     #[arg(
+        long = "cpu-rt-period",
+        allow_negative_numbers = true,
+        help = "Limit the CPU real-time period in microseconds",
+        value_name = "int"
+    )]
+    cpu_rt_period: Option<i64>,
+    #[arg(
+        long = "cpu-rt-runtime",
+        allow_negative_numbers = true,
+        help = "Limit the CPU real-time runtime in microseconds",
+        value_name = "int"
+    )]
+    cpu_rt_runtime: Option<i64>,
+    #[arg(
         long = "cpuset-cpus",
         help = "CPUs in which to allow execution (0-3, 0,1)",
         value_name = "string"
@@ -181,7 +198,7 @@ struct UpdateCmd {
     args: Vec<String>,
 }
 
-fn restart_policy(s: &str) -> Result<Value, Failure> {
+fn restart_policy(s: &str) -> Result<RestartPolicy, Failure> {
     let (name, count) = match s.split_once(':') {
         Some(("", _)) => {
             return Err(Failure::new(
@@ -201,7 +218,34 @@ fn restart_policy(s: &str) -> Result<Value, Failure> {
         Some((n, _)) => (n, 0),
         None => (s, 0),
     };
-    Ok(json!({"Name": name, "MaximumRetryCount": count}))
+    Ok(RestartPolicy {
+        name: name.to_string(),
+        maximum_retry_count: count,
+    })
+}
+
+/// The update body: every resource (0 or "" when not given) and the restart policy.
+fn update_body(o: &UpdateCmd) -> Result<ContainerUpdateBody, Failure> {
+    Ok(ContainerUpdateBody {
+        blkio_weight: o.blkio_weight.unwrap_or(0),
+        cpu_shares: o.cpu_shares.unwrap_or(0),
+        memory: o.memory.unwrap_or(0),
+        nano_cpus: o.cpus.map_or(0, |c| (c * 1e9).round() as i64),
+        cpu_period: o.cpu_period.unwrap_or(0),
+        cpu_quota: o.cpu_quota.unwrap_or(0),
+        cpu_realtime_period: o.cpu_rt_period.unwrap_or(0),
+        cpu_realtime_runtime: o.cpu_rt_runtime.unwrap_or(0),
+        cpuset_cpus: o.cpuset_cpus.clone().unwrap_or_default(),
+        cpuset_mems: o.cpuset_mems.clone().unwrap_or_default(),
+        memory_reservation: o.memory_reservation.unwrap_or(0),
+        memory_swap: o.memory_swap.unwrap_or(0),
+        restart_policy: match &o.restart {
+            Some(r) => restart_policy(r)?,
+            None => RestartPolicy::default(),
+        },
+        // As docker's CLI: `--pids-limit 0` is sent as no change (the daemon reads 0 as "max").
+        pids_limit: o.pids_limit.filter(|p| *p != 0),
+    })
 }
 
 pub fn cmd_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
@@ -214,6 +258,8 @@ pub fn cmd_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
         || o.cpu_shares.is_some()
         || o.cpu_period.is_some()
         || o.cpu_quota.is_some()
+        || o.cpu_rt_period.is_some()
+        || o.cpu_rt_runtime.is_some()
         || o.cpuset_cpus.is_some()
         || o.cpuset_mems.is_some()
         || o.blkio_weight.is_some()
@@ -225,26 +271,8 @@ pub fn cmd_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
             1,
         ));
     }
-    let mut body = json!({
-        "BlkioWeight": o.blkio_weight.unwrap_or(0),
-        "CpuShares": o.cpu_shares.unwrap_or(0),
-        "Memory": o.memory.unwrap_or(0),
-        "NanoCpus": o.cpus.map_or(0, |c| (c * 1e9).round() as i64),
-        "CpuPeriod": o.cpu_period.unwrap_or(0),
-        "CpuQuota": o.cpu_quota.unwrap_or(0),
-        "CpusetCpus": o.cpuset_cpus.clone().unwrap_or_default(),
-        "CpusetMems": o.cpuset_mems.clone().unwrap_or_default(),
-        "MemoryReservation": o.memory_reservation.unwrap_or(0),
-        "MemorySwap": o.memory_swap.unwrap_or(0),
-        "RestartPolicy": match &o.restart {
-            Some(r) => restart_policy(r)?,
-            None => json!({"Name": "", "MaximumRetryCount": 0}),
-        },
-    });
-    // As docker's CLI: `--pids-limit 0` is sent as no change (the daemon reads 0 as "max").
-    if let Some(p) = o.pids_limit.filter(|p| *p != 0) {
-        body["PidsLimit"] = json!(p);
-    }
+    let body =
+        serde_json::to_value(update_body(&o)?).map_err(|e| Failure::new(e.to_string(), 1))?;
     let c = ctx.client()?;
     let mut errs = Vec::new();
     let mut warns = Vec::new();
@@ -1070,6 +1098,93 @@ pub(crate) static COMMANDS: &[Command] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The update body as `berth update` built it before the typed model (json!).
+    fn update_before(o: &UpdateCmd) -> Value {
+        let rp = match &o.restart {
+            Some(r) => {
+                let p = restart_policy(r).unwrap();
+                json!({"Name": p.name, "MaximumRetryCount": p.maximum_retry_count})
+            }
+            None => json!({"Name": "", "MaximumRetryCount": 0}),
+        };
+        let mut body = json!({
+            "BlkioWeight": o.blkio_weight.unwrap_or(0),
+            "CpuShares": o.cpu_shares.unwrap_or(0),
+            "Memory": o.memory.unwrap_or(0),
+            "NanoCpus": o.cpus.map_or(0, |c| (c * 1e9).round() as i64),
+            "CpuPeriod": o.cpu_period.unwrap_or(0),
+            "CpuQuota": o.cpu_quota.unwrap_or(0),
+            // Added with --cpu-rt-period/--cpu-rt-runtime (sent as 0 when not given, as
+            // the docker CLI sends its whole Resources).
+            "CpuRealtimePeriod": o.cpu_rt_period.unwrap_or(0),
+            "CpuRealtimeRuntime": o.cpu_rt_runtime.unwrap_or(0),
+            "CpusetCpus": o.cpuset_cpus.clone().unwrap_or_default(),
+            "CpusetMems": o.cpuset_mems.clone().unwrap_or_default(),
+            "MemoryReservation": o.memory_reservation.unwrap_or(0),
+            "MemorySwap": o.memory_swap.unwrap_or(0),
+            "RestartPolicy": rp,
+        });
+        if let Some(p) = o.pids_limit.filter(|p| *p != 0) {
+            body["PidsLimit"] = json!(p);
+        }
+        body
+    }
+
+    #[test]
+    fn typed_update_body_sends_the_same_bytes() {
+        for args in [
+            &["--memory", "64m", "c"][..],
+            &[
+                "--cpus",
+                "1.5",
+                "--cpu-shares",
+                "512",
+                "--cpuset-cpus",
+                "0",
+                "c",
+            ][..],
+            &["--pids-limit", "0", "--restart", "on-failure:3", "c"][..],
+            &[
+                "--pids-limit=-1",
+                "--blkio-weight",
+                "300",
+                "--memory-swap",
+                "128m",
+                "c",
+                "d",
+            ][..],
+            &[
+                "--restart",
+                "always",
+                "--cpu-period",
+                "100000",
+                "--cpu-quota",
+                "50000",
+                "c",
+            ][..],
+            &[
+                "--cpu-rt-period",
+                "1000000",
+                "--cpu-rt-runtime",
+                "950000",
+                "c",
+            ][..],
+        ] {
+            let o =
+                UpdateCmd::try_parse_from(std::iter::once("update").chain(args.iter().copied()))
+                    .unwrap();
+            let typed = serde_json::to_value(update_body(&o).unwrap()).unwrap();
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&update_before(&o)).unwrap(),
+                "{args:?}"
+            );
+            // The daemon reads it as a HostConfig.
+            let hc: berth_api::models::HostConfig = serde_json::from_value(typed).unwrap();
+            assert_eq!(hc.pids_limit, o.pids_limit.filter(|p| *p != 0));
+        }
+    }
 
     #[test]
     fn cpu_and_memory_as_docker_cli() {

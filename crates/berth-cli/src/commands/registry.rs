@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
+use berth_api::models::{AuthConfig, AuthResponse};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Map, Value};
 
@@ -109,48 +110,108 @@ fn run_helper(helper: &str, action: &str, input: &str) -> Result<String, String>
     Ok(stdout)
 }
 
-/// The stored credentials for a registry, as the Engine API's AuthConfig JSON.
-fn get_auth(key: &str) -> Option<Value> {
+/// The stored credentials for a registry, as the Engine API's AuthConfig.
+fn get_auth(key: &str) -> Option<AuthConfig> {
     let cfg = read_config();
     if let Some(h) = helper_for(&cfg, key) {
         let out = run_helper(&h, "get", key).ok()?;
         let v: Value = serde_json::from_str(&out).ok()?;
-        let user = v.get("Username").and_then(Value::as_str).unwrap_or("");
-        let secret = v.get("Secret").and_then(Value::as_str).unwrap_or("");
-        return Some(if user == "<token>" {
-            json!({ "identitytoken": secret, "serveraddress": key })
-        } else {
-            json!({ "username": user, "password": secret, "serveraddress": key })
-        });
+        return Some(helper_auth(key, &v));
     }
-    let e = cfg.get("auths")?.get(key)?;
-    let mut out = json!({ "serveraddress": key });
+    entry_auth(key, cfg.get("auths")?.get(key)?)
+}
+
+/// A credential helper's answer (`{"Username", "Secret"}`; user `<token>`: an identity
+/// token) as the AuthConfig sent for `key`.
+fn helper_auth(key: &str, v: &Value) -> AuthConfig {
+    let user = v.get("Username").and_then(Value::as_str).unwrap_or("");
+    let secret = v.get("Secret").and_then(Value::as_str).unwrap_or("");
+    if user == "<token>" {
+        AuthConfig {
+            identitytoken: secret.to_string(),
+            serveraddress: key.to_string(),
+            ..Default::default()
+        }
+    } else {
+        AuthConfig {
+            username: user.to_string(),
+            password: secret.to_string(),
+            serveraddress: key.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+/// config.json's `auths` entry for `key` (`auth`: base64 of `user:password`,
+/// `identitytoken`) as the AuthConfig sent for it; `None` when `auth` does not decode.
+fn entry_auth(key: &str, e: &Value) -> Option<AuthConfig> {
+    let mut out = AuthConfig {
+        serveraddress: key.to_string(),
+        ..Default::default()
+    };
     if let Some(a) = e.get("auth").and_then(Value::as_str) {
         let raw = base64::engine::general_purpose::STANDARD.decode(a).ok()?;
         let s = String::from_utf8(raw).ok()?;
         let (u, p) = s.split_once(':')?;
-        out["username"] = json!(u);
-        out["password"] = json!(p);
+        out.username = u.to_string();
+        out.password = p.to_string();
     }
     if let Some(t) = e.get("identitytoken").and_then(Value::as_str) {
-        out["identitytoken"] = json!(t);
+        out.identitytoken = t.to_string();
     }
     Some(out)
 }
 
-fn auth_header(v: &Value) -> String {
-    base64::engine::general_purpose::URL_SAFE.encode(v.to_string())
+/// Every stored credential, as the docker CLI's ConfigFile.GetAllCredentials: the default
+/// store's (config.json's `auths`, or the `credsStore` helper's `list`), then each
+/// `credHelpers` registry's, which win; a registry helper that fails is skipped (docker
+/// warns and goes on).
+pub(crate) fn all_credentials() -> Result<std::collections::BTreeMap<String, AuthConfig>, String> {
+    let cfg = read_config();
+    let mut out = std::collections::BTreeMap::new();
+    let store = cfg
+        .get("credsStore")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    if let Some(auths) = cfg.get("auths").and_then(Value::as_object) {
+        for (k, e) in auths {
+            if let Some(a) = entry_auth(k, e) {
+                out.insert(k.clone(), a);
+            }
+        }
+    }
+    if let Some(h) = store {
+        let list = run_helper(h, "list", "")?;
+        let listed: Map<String, Value> = serde_json::from_str(&list).unwrap_or_default();
+        for k in listed.keys() {
+            let got = run_helper(h, "get", k)?;
+            let v: Value = serde_json::from_str(&got).map_err(|e| e.to_string())?;
+            out.insert(k.clone(), helper_auth(k, &v));
+        }
+    }
+    if let Some(helpers) = cfg.get("credHelpers").and_then(Value::as_object) {
+        for (k, h) in helpers {
+            let Some(h) = h.as_str() else { continue };
+            let Ok(got) = run_helper(h, "get", k) else {
+                continue;
+            };
+            if let Ok(v) = serde_json::from_str::<Value>(&got) {
+                out.insert(k.clone(), helper_auth(k, &v));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The stored credentials for the registry of an image reference (`None`: anonymous).
-pub(crate) fn credentials(image: &str) -> Option<Value> {
+pub(crate) fn credentials(image: &str) -> Option<AuthConfig> {
     get_auth(&registry_key(image))
 }
 
 /// The client with the image's registry credentials attached (an empty `{}` otherwise).
 pub fn authed(c: &Client, image: &str) -> Client {
-    let v = get_auth(&registry_key(image)).unwrap_or_else(|| json!({}));
-    c.with_header("X-Registry-Auth", &auth_header(&v))
+    let a = get_auth(&registry_key(image)).unwrap_or_default();
+    c.with_header("X-Registry-Auth", &a.to_header())
 }
 
 /// Prints a pull/push progress stream as docker's jsonmessage does (see
@@ -394,16 +455,22 @@ pub fn cmd_login(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     if password.is_empty() {
         return Err(Failure::new("Error: Password Required", 1));
     }
-    let body = json!({ "username": username, "password": password, "serveraddress": key });
+    let body = AuthConfig {
+        username: username.clone(),
+        password: password.clone(),
+        serveraddress: key.clone(),
+        ..Default::default()
+    };
     let resp = ctx
         .client()?
-        .post_json("/auth", Body::Json(body))
+        .post_json(
+            "/auth",
+            Body::typed(&body).map_err(|e| Failure::new(e.to_string(), 1))?,
+        )
         .map_err(|e| Failure::new(e.to_string(), 1))?;
-    let token = resp
-        .get("IdentityToken")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let token = serde_json::from_value::<AuthResponse>(resp)
+        .map(|r| r.identity_token)
+        .unwrap_or_default();
     let mut cfg = read_config();
     if let Some(h) = helper_for(&cfg, &key) {
         let (u, secret) = if token.is_empty() {
@@ -522,5 +589,77 @@ mod tests {
         assert_eq!(registry_key("127.0.0.1:5000/x"), "127.0.0.1:5000");
         assert_eq!(registry_key("busybox"), HUB_KEY);
         assert_eq!(server_key(Some("http://127.0.0.1:5000/")), "127.0.0.1:5000");
+    }
+
+    /// The AuthConfig values as json! built them before the typed model.
+    fn helper_auth_before(key: &str, v: &Value) -> Value {
+        let user = v.get("Username").and_then(Value::as_str).unwrap_or("");
+        let secret = v.get("Secret").and_then(Value::as_str).unwrap_or("");
+        if user == "<token>" {
+            json!({ "identitytoken": secret, "serveraddress": key })
+        } else {
+            json!({ "username": user, "password": secret, "serveraddress": key })
+        }
+    }
+
+    fn entry_auth_before(key: &str, e: &Value) -> Option<Value> {
+        let mut out = json!({ "serveraddress": key });
+        if let Some(a) = e.get("auth").and_then(Value::as_str) {
+            let raw = base64::engine::general_purpose::STANDARD.decode(a).ok()?;
+            let s = String::from_utf8(raw).ok()?;
+            let (u, p) = s.split_once(':')?;
+            out["username"] = json!(u);
+            out["password"] = json!(p);
+        }
+        if let Some(t) = e.get("identitytoken").and_then(Value::as_str) {
+            out["identitytoken"] = json!(t);
+        }
+        Some(out)
+    }
+
+    /// The typed credentials carry what the json! ones did: the daemon decodes both
+    /// headers to the same AuthConfig. The bytes are moby's (its field order, empty
+    /// fields left out: what the docker CLI sends), so they differ from the old ones where
+    /// `serveraddress` came first or a field was empty; the login body is the same bytes.
+    #[test]
+    fn typed_credentials_read_as_before() {
+        let key = "127.0.0.1:5000";
+        let header = |v: &Value| base64::engine::general_purpose::URL_SAFE.encode(v.to_string());
+        let login_before =
+            json!({ "username": "u", "password": "p", "serveraddress": key }).to_string();
+        let login = AuthConfig {
+            username: "u".into(),
+            password: "p".into(),
+            serveraddress: key.into(),
+            ..Default::default()
+        };
+        assert_eq!(serde_json::to_string(&login).unwrap(), login_before);
+        for helper in [
+            json!({"Username": "u", "Secret": "s"}),
+            json!({"Username": "<token>", "Secret": "tok"}),
+            json!({"Username": "", "Secret": ""}),
+            json!({}),
+        ] {
+            let (now, before) = (helper_auth(key, &helper), helper_auth_before(key, &helper));
+            assert_eq!(now, serde_json::from_value(before.clone()).unwrap());
+            assert_eq!(now, AuthConfig::from_header(&header(&before)), "{helper}");
+            assert_eq!(AuthConfig::from_header(&now.to_header()), now);
+        }
+        let auth = base64::engine::general_purpose::STANDARD.encode("u:p:w");
+        for entry in [
+            json!({"auth": auth}),
+            json!({"auth": auth, "identitytoken": "tok"}),
+            json!({"identitytoken": "tok"}),
+            json!({}),
+            json!({"auth": "!!"}),
+        ] {
+            let (now, before) = (entry_auth(key, &entry), entry_auth_before(key, &entry));
+            assert_eq!(now.is_some(), before.is_some(), "{entry}");
+            if let (Some(now), Some(before)) = (now, before) {
+                assert_eq!(now, AuthConfig::from_header(&header(&before)), "{entry}");
+            }
+        }
+        // No credentials: `{}`, the same header as before.
+        assert_eq!(AuthConfig::default().to_header(), header(&json!({})));
     }
 }

@@ -2,6 +2,7 @@
 //! long forms, ranges), `--network` (name or `name=,alias=,driver-opt=`), `--mount`,
 //! the health check flags, and the `*-add`/`*-rm` edits of `service update`.
 
+use berth_api::models::{BindOptions, TmpfsOptions, VolumeOptions};
 use berth_api::swarm as sw;
 
 /// `-p 8080:80[/udp]`, `-p 80` (a port from the swarm's range), `-p 8080-8081:80-81`,
@@ -143,9 +144,11 @@ pub fn parse_mount(v: &str) -> Result<sw::Mount, String> {
         r#type: "volume".into(),
         ..Default::default()
     };
-    let mut volume = serde_json::Map::new();
-    let mut tmpfs = serde_json::Map::new();
-    let mut bind = serde_json::Map::new();
+    // Each options object is there once one of its keys is given (the docker CLI's
+    // pointers), even with a zero value.
+    let mut volume: Option<VolumeOptions> = None;
+    let mut tmpfs: Option<TmpfsOptions> = None;
+    let mut bind: Option<BindOptions> = None;
     for part in v.split(',') {
         let (k, val) = match part.split_once('=') {
             Some((k, v)) => (k.trim().to_ascii_lowercase(), v.to_string()),
@@ -167,27 +170,23 @@ pub fn parse_mount(v: &str) -> Result<sw::Mount, String> {
             "target" | "dst" | "destination" => m.target = val,
             "readonly" | "ro" => m.read_only = truth()?,
             "consistency" => m.consistency = val,
-            "bind-propagation" => {
-                bind.insert("Propagation".into(), serde_json::json!(val));
-            }
-            "volume-nocopy" => {
-                volume.insert("NoCopy".into(), serde_json::json!(truth()?));
-            }
+            "bind-propagation" => bind.get_or_insert_with(Default::default).propagation = val,
+            "volume-nocopy" => volume.get_or_insert_with(Default::default).no_copy = truth()?,
             "volume-label" => {
                 let (lk, lv) = val.split_once('=').unwrap_or((&val, ""));
-                let labels = volume
-                    .entry("Labels")
-                    .or_insert_with(|| serde_json::json!({}));
-                labels[lk] = serde_json::json!(lv);
+                volume
+                    .get_or_insert_with(Default::default)
+                    .labels
+                    .get_or_insert_with(Default::default)
+                    .insert(lk.to_string(), lv.to_string());
             }
             "tmpfs-size" => {
-                let n = crate::units::ram_in_bytes(&val)?;
-                tmpfs.insert("SizeBytes".into(), serde_json::json!(n));
+                tmpfs.get_or_insert_with(Default::default).size_bytes =
+                    crate::units::ram_in_bytes(&val)?
             }
             "tmpfs-mode" => {
-                let n = u32::from_str_radix(&val, 8)
+                tmpfs.get_or_insert_with(Default::default).mode = u32::from_str_radix(&val, 8)
                     .map_err(|_| format!("invalid tmpfs-mode {val}"))?;
-                tmpfs.insert("Mode".into(), serde_json::json!(n));
             }
             other => return Err(format!("unexpected key '{other}' in '{v}'")),
         }
@@ -195,15 +194,9 @@ pub fn parse_mount(v: &str) -> Result<sw::Mount, String> {
     if m.target.is_empty() {
         return Err("target is required".into());
     }
-    if !volume.is_empty() {
-        m.volume_options = Some(serde_json::Value::Object(volume));
-    }
-    if !tmpfs.is_empty() {
-        m.tmpfs_options = Some(serde_json::Value::Object(tmpfs));
-    }
-    if !bind.is_empty() {
-        m.bind_options = Some(serde_json::Value::Object(bind));
-    }
+    m.volume_options = volume;
+    m.tmpfs_options = tmpfs;
+    m.bind_options = bind;
     Ok(m)
 }
 
@@ -213,6 +206,204 @@ pub fn remove_by<T>(list: &mut Vec<T>, rm: &[String], key: impl Fn(&T) -> Vec<St
         return;
     }
     list.retain(|x| !key(x).iter().any(|k| rm.contains(k)));
+}
+
+/// `--dns`/`--dns-add`: docker's `opts.ValidateIPAddress` (the address as Go prints it).
+pub fn parse_dns(v: &str) -> Result<String, String> {
+    match v.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(a)) => Ok(match a.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => a.to_string(),
+        }),
+        Ok(a) => Ok(a.to_string()),
+        Err(_) => Err(format!("IP address is not correctly formatted: {v}")),
+    }
+}
+
+/// `--dns-search`/`--dns-search-add`: docker's `opts.ValidateDNSSearch` (a domain name,
+/// kept without its trailing dot, or `.`).
+pub fn parse_dns_search(v: &str) -> Result<String, String> {
+    let v = v.trim_matches(' ');
+    if v == "." {
+        return Ok(v.to_string());
+    }
+    let bad = || format!("{v} is not a valid domain");
+    if !v.chars().any(|c| c.is_ascii_alphabetic()) {
+        return Err(bad());
+    }
+    let body = v.trim_end_matches(char::is_whitespace);
+    let body = body.strip_suffix('.').unwrap_or(body);
+    let label_ok = |l: &str| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    };
+    // docker's pattern lets a `:` stand before the first label and before each dot.
+    let ok = body.split('.').enumerate().all(|(i, part)| {
+        let last = i + 1 == body.split('.').count();
+        let part = if i == 0 {
+            part.strip_prefix(':').unwrap_or(part)
+        } else {
+            part
+        };
+        let part = if last {
+            part
+        } else {
+            part.strip_suffix(':').unwrap_or(part)
+        };
+        label_ok(part)
+    });
+    if ok && body.len() < 255 {
+        Ok(body.to_string())
+    } else {
+        Err(bad())
+    }
+}
+
+/// `--log-opt`: docker's `opts.ValidateEnv` (a name is needed; a bare name takes its value
+/// from the client's environment when it is set there).
+pub fn parse_log_opt(v: &str) -> Result<String, String> {
+    let (k, has_value) = match v.split_once('=') {
+        Some((k, _)) => (k, true),
+        None => (v, false),
+    };
+    if k.is_empty() {
+        return Err(format!("invalid environment variable: {v}"));
+    }
+    if !has_value {
+        if let Ok(val) = std::env::var(k) {
+            return Ok(format!("{k}={val}"));
+        }
+    }
+    Ok(v.to_string())
+}
+
+/// docker's `opts.ConvertKVStringsToMap`: `k=v`, a bare `k` meaning an empty value.
+pub fn kv_map(list: &[String]) -> std::collections::BTreeMap<String, String> {
+    list.iter()
+        .map(|e| match e.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (e.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// docker's `opts.NormalizeCapability`: upper case with a `CAP_` prefix (`ALL` and
+/// `RESET` as they are).
+fn norm_cap(c: &str) -> String {
+    let c = c.trim().to_uppercase();
+    if c == "ALL" || c == "RESET" || c.starts_with("CAP_") {
+        c
+    } else {
+        format!("CAP_{c}")
+    }
+}
+
+fn cap_set(list: &[String]) -> std::collections::BTreeSet<String> {
+    list.iter().map(|c| norm_cap(c)).collect()
+}
+
+/// A capability list as the docker CLI sends it: sorted, `ALL` alone when present.
+fn cap_list(set: std::collections::BTreeSet<String>) -> Vec<String> {
+    if set.contains("ALL") {
+        vec!["ALL".into()]
+    } else {
+        set.into_iter().collect()
+    }
+}
+
+/// `service create --cap-add/--cap-drop`: docker's `opts.EffectiveCapAddCapDrop` (adding
+/// wins over dropping the same capability; `ALL` trumps the rest; `RESET` is dropped).
+pub fn effective_caps(add: &[String], drop: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut a = cap_set(add);
+    let mut d = cap_set(drop);
+    if a.contains("ALL") {
+        a = ["ALL".to_string()].into();
+    }
+    if d.contains("ALL") {
+        d = ["ALL".to_string()].into();
+    }
+    let drop: std::collections::BTreeSet<String> = d
+        .into_iter()
+        .filter(|c| !a.contains(c) && c != "RESET")
+        .collect();
+    a.remove("RESET");
+    (a.into_iter().collect(), drop.into_iter().collect())
+}
+
+/// `service update --cap-add/--cap-drop` (docker's updateCapabilities): `RESET` empties
+/// the list first; dropping a capability the service added removes it from the added
+/// ones (and the reverse), adding wins over dropping.
+pub fn update_caps(c: &mut sw::ContainerSpec, add: &[String], drop: &[String]) {
+    if add.is_empty() && drop.is_empty() {
+        return;
+    }
+    let mut cur_add = cap_set(&c.capability_add);
+    let mut cur_drop = cap_set(&c.capability_drop);
+    let mut to_add = cap_set(add);
+    let mut to_drop = cap_set(drop);
+    if to_add.remove("RESET") {
+        cur_add.clear();
+    }
+    if to_drop.remove("RESET") {
+        cur_drop.clear();
+    }
+    for cap in &to_drop {
+        if !to_add.contains(cap) && !cur_add.remove(cap) {
+            cur_drop.insert(cap.clone());
+        }
+    }
+    for cap in to_add {
+        if !cur_drop.remove(&cap) {
+            cur_add.insert(cap);
+        }
+    }
+    c.capability_add = cap_list(cur_add);
+    c.capability_drop = cap_list(cur_drop);
+}
+
+/// One ulimit as the service spec holds it (moby's `container.Ulimit`, in its field order).
+fn ulimit_value(u: &berth_api::models::Ulimit) -> serde_json::Value {
+    serde_json::json!({"Name": u.name, "Hard": u.hard, "Soft": u.soft})
+}
+
+/// `--ulimit`, `--ulimit-add` and `--ulimit-rm` on the spec's list: keyed by name (a later
+/// one replaces), removals by name, sorted by name as the docker CLI sends them.
+pub fn update_ulimits(
+    cur: &mut Vec<serde_json::Value>,
+    add: &[String],
+    rm: &[String],
+) -> Result<(), String> {
+    if add.is_empty() && rm.is_empty() {
+        return Ok(());
+    }
+    let mut by_name: std::collections::BTreeMap<String, serde_json::Value> = cur
+        .drain(..)
+        .map(|v| (v["Name"].as_str().unwrap_or_default().to_string(), v))
+        .collect();
+    for k in kv_map(rm).keys() {
+        by_name.remove(k);
+    }
+    for u in super::create::ulimits(add)? {
+        by_name.insert(u.name.clone(), ulimit_value(&u));
+    }
+    *cur = by_name.into_values().collect();
+    Ok(())
+}
+
+/// `service update --dns-*-add/--dns-*-rm` on one list (docker's updateDNSConfig): the
+/// additions appended, duplicates dropped, removals taken out, sorted.
+pub fn update_list(cur: &mut Vec<String>, add: &[String], rm: &[String]) {
+    let mut out: Vec<String> = Vec::new();
+    for v in cur.iter().chain(add) {
+        if !out.contains(v) && !rm.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out.sort();
+    *cur = out;
 }
 
 #[cfg(test)]
@@ -246,9 +437,133 @@ mod tests {
         assert!(parse_network("alias=x").is_err());
         let m = parse_mount("type=tmpfs,target=/cache,tmpfs-size=1m").unwrap();
         assert_eq!(m.r#type, "tmpfs");
-        assert_eq!(m.tmpfs_options.unwrap()["SizeBytes"], 1 << 20);
+        assert_eq!(m.tmpfs_options.unwrap().size_bytes, 1 << 20);
         let m = parse_mount("type=bind,source=/srv,target=/data,readonly").unwrap();
         assert!(m.read_only);
         assert!(parse_mount("type=bind,source=/srv").is_err());
+    }
+
+    /// The mount options as `parse_mount` built them with json! maps, in the order the
+    /// keys were given: the typed options hold the same values (written in moby's field
+    /// order, as the docker CLI writes them), an options object present whenever one of
+    /// its keys was given, zero values included.
+    #[test]
+    fn typed_mount_options_hold_the_same_values() {
+        use serde_json::{json, Value};
+        let cases: &[(&str, Value)] = &[
+            (
+                "type=volume,source=v,target=/d,volume-label=b=2,volume-nocopy,volume-label=a=1",
+                json!({"Type":"volume","Source":"v","Target":"/d","VolumeOptions":{"Labels":{"b":"2","a":"1"},"NoCopy":true}}),
+            ),
+            (
+                "type=volume,target=/d,volume-nocopy=false",
+                json!({"Type":"volume","Target":"/d","VolumeOptions":{"NoCopy":false}}),
+            ),
+            (
+                "type=tmpfs,target=/t,tmpfs-mode=700,tmpfs-size=0",
+                json!({"Type":"tmpfs","Target":"/t","TmpfsOptions":{"Mode":0o700,"SizeBytes":0}}),
+            ),
+            (
+                "type=bind,source=/s,target=/b,bind-propagation=rslave,ro",
+                json!({"Type":"bind","Source":"/s","Target":"/b","ReadOnly":true,"BindOptions":{"Propagation":"rslave"}}),
+            ),
+        ];
+        for (flag, before) in cases {
+            let m = parse_mount(flag).unwrap();
+            let read: sw::Mount = serde_json::from_value(before.clone()).unwrap();
+            assert_eq!(m, read, "{flag}");
+            for (k, opts) in [
+                ("VolumeOptions", m.volume_options.is_some()),
+                ("TmpfsOptions", m.tmpfs_options.is_some()),
+                ("BindOptions", m.bind_options.is_some()),
+            ] {
+                assert_eq!(opts, before.get(k).is_some(), "{flag}: {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn dns_values_as_docker_validates_them() {
+        assert_eq!(parse_dns(" 10.0.0.1 ").unwrap(), "10.0.0.1");
+        assert_eq!(parse_dns("::ffff:10.0.0.2").unwrap(), "10.0.0.2");
+        assert_eq!(parse_dns("2001:db8:0::1").unwrap(), "2001:db8::1");
+        assert_eq!(
+            parse_dns("x").unwrap_err(),
+            "IP address is not correctly formatted: x"
+        );
+        assert_eq!(parse_dns_search("example.com.").unwrap(), "example.com");
+        assert_eq!(parse_dns_search(".").unwrap(), ".");
+        assert_eq!(parse_dns_search("a-b.c1").unwrap(), "a-b.c1");
+        for bad in ["123", "bad_domain.com", "-a.com", "a..b"] {
+            assert_eq!(
+                parse_dns_search(bad).unwrap_err(),
+                format!("{bad} is not a valid domain")
+            );
+        }
+        assert_eq!(
+            parse_log_opt("=x").unwrap_err(),
+            "invalid environment variable: =x"
+        );
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn capabilities_as_the_docker_cli_computes_them() {
+        assert_eq!(
+            effective_caps(
+                &strings(&["net_admin", " sys_time", "CAP_CHOWN"]),
+                &strings(&["chown", "MKNOD", "RESET"])
+            ),
+            (
+                strings(&["CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_TIME"]),
+                strings(&["CAP_MKNOD"])
+            )
+        );
+        assert_eq!(
+            effective_caps(&strings(&["ALL", "chown"]), &strings(&["all"])),
+            (strings(&["ALL"]), vec![])
+        );
+        // update: a capability the service added is only taken out of its added ones
+        // when dropped (and the reverse); RESET empties a list first.
+        let mut c = sw::ContainerSpec {
+            capability_add: strings(&["CAP_NET_ADMIN"]),
+            capability_drop: strings(&["CAP_CHOWN"]),
+            ..Default::default()
+        };
+        update_caps(&mut c, &strings(&["chown"]), &strings(&["net_admin"]));
+        assert!(c.capability_add.is_empty() && c.capability_drop.is_empty());
+        update_caps(&mut c, &strings(&["chown"]), &strings(&["net_admin"]));
+        assert_eq!(c.capability_add, strings(&["CAP_CHOWN"]));
+        assert_eq!(c.capability_drop, strings(&["CAP_NET_ADMIN"]));
+        update_caps(&mut c, &strings(&["RESET", "sys_time"]), &[]);
+        assert_eq!(c.capability_add, strings(&["CAP_SYS_TIME"]));
+        assert_eq!(c.capability_drop, strings(&["CAP_NET_ADMIN"]));
+    }
+
+    #[test]
+    fn list_and_ulimit_edits_as_service_update() {
+        let mut l = strings(&["b", "a"]);
+        update_list(&mut l, &strings(&["c", "a"]), &strings(&["b"]));
+        assert_eq!(l, strings(&["a", "c"]));
+        let mut u = Vec::new();
+        update_ulimits(
+            &mut u,
+            &strings(&["nproc=5", "nofile=1:2", "nofile=3:4"]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&u).unwrap(),
+            r#"[{"Name":"nofile","Hard":4,"Soft":3},{"Name":"nproc","Hard":5,"Soft":5}]"#
+        );
+        update_ulimits(&mut u, &strings(&["core=0"]), &strings(&["nproc"])).unwrap();
+        assert_eq!(
+            serde_json::to_string(&u).unwrap(),
+            r#"[{"Name":"core","Hard":0,"Soft":0},{"Name":"nofile","Hard":4,"Soft":3}]"#
+        );
+        assert!(update_ulimits(&mut u, &strings(&["nofile"]), &[]).is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::io::Read;
 
 use super::{join_errors, parse, InspectOutput, Invocation};
 use crate::catalog::Command;
-use crate::client::{filters_json, q, query, Body};
+use crate::client::{filters_json, q, query, Body, Client};
 use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
 use berth_api::swarm as sw;
@@ -290,11 +290,11 @@ fn swarm_join_token(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
     let c = ctx.client()?;
     if o.rotate {
         let sw = c.get_json("/swarm")?;
-        let v = sw["Version"]["Index"].as_u64().unwrap_or(0);
+        let (v, spec) = versioned_spec(&sw)?;
         c.call(
             "POST",
             &format!("/swarm/update?version={v}&{flag}=true"),
-            Body::Json(sw["Spec"].clone()),
+            Body::typed(&spec)?,
         )?
         .bytes()?;
         if !o.quiet {
@@ -327,14 +327,14 @@ fn swarm_unlock_key(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
     let c = ctx.client()?;
     if o.rotate {
         let sw = c.get_json("/swarm")?;
-        if sw["Spec"]["EncryptionConfig"]["AutoLockManagers"] != json!(true) {
+        let (v, spec) = versioned_spec(&sw)?;
+        if !spec.encryption_config.auto_lock_managers {
             return Err(fail("cannot rotate because autolock is not turned on"));
         }
-        let v = sw["Version"]["Index"].as_u64().unwrap_or(0);
         c.call(
             "POST",
             &format!("/swarm/update?version={v}&rotateManagerUnlockKey=true"),
-            Body::Json(sw["Spec"].clone()),
+            Body::typed(&spec)?,
         )?
         .bytes()?;
         if !o.quiet {
@@ -371,7 +371,7 @@ fn swarm_unlock(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         .call(
             "POST",
             "/swarm/unlock",
-            Body::Json(json!({ "UnlockKey": key })),
+            Body::typed(&sw::UnlockRequest { unlock_key: key })?,
         )?
         .bytes()?;
     Ok(0)
@@ -493,6 +493,24 @@ fn trust_root(sw: &Value) -> Result<String, Failure> {
     Ok(t.trim().to_string())
 }
 
+/// The version index and spec of a `GET /swarm` answer, for an update of the spec.
+fn versioned_spec(sw: &Value) -> Result<(u64, sw::Spec), Failure> {
+    let v = sw["Version"]["Index"].as_u64().unwrap_or(0);
+    let spec = serde_json::from_value(sw["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+    Ok((v, spec))
+}
+
+/// `swarm ca --rotate`: the spec with `ForceRotate` one up and, when given, the new
+/// certificate expiry (nanoseconds).
+fn ca_rotate_spec(sw: &Value, cert_expiry: Option<i64>) -> Result<(u64, sw::Spec), Failure> {
+    let (v, mut spec) = versioned_spec(sw)?;
+    spec.ca_config.force_rotate += 1;
+    if let Some(e) = cert_expiry {
+        spec.ca_config.node_cert_expiry = e;
+    }
+    Ok((v, spec))
+}
+
 /// `swarm ca [--rotate]`: the root CA certificate; a rotation waits until every node has
 /// a certificate from the new root (the docker CLI's root rotation progress).
 fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
@@ -521,17 +539,15 @@ fn swarm_ca(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             "rotating to a given root CA certificate, key or external CA is not supported by berth",
         ));
     }
-    let version = sw["Version"]["Index"].as_u64().unwrap_or(0);
-    let mut spec = sw["Spec"].clone();
-    let next = spec["CAConfig"]["ForceRotate"].as_u64().unwrap_or(0) + 1;
-    spec["CAConfig"]["ForceRotate"] = json!(next);
-    if let Some(e) = &o.cert_expiry {
-        spec["CAConfig"]["NodeCertExpiry"] = json!(parse_duration(e).map_err(fail)?);
-    }
+    let cert_expiry = match &o.cert_expiry {
+        Some(e) => Some(parse_duration(e).map_err(fail)?),
+        None => None,
+    };
+    let (version, spec) = ca_rotate_spec(&sw, cert_expiry)?;
     c.call(
         "POST",
         &format!("/swarm/update?version={version}"),
-        Body::Json(spec),
+        Body::typed(&spec)?,
     )?
     .bytes()?;
     if o.detach {
@@ -1380,6 +1396,67 @@ struct SpecFlags {
     stop_grace_period: Option<String>,
     #[arg(long, help = "Signal to stop the container", value_name = "string")]
     stop_signal: Option<String>,
+    #[arg(long = "cap-add", help = "Add Linux capabilities", value_name = "list")]
+    cap_add: Vec<String>,
+    #[arg(
+        long = "cap-drop",
+        help = "Drop Linux capabilities",
+        value_name = "list"
+    )]
+    cap_drop: Vec<String>,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Use an init inside each service container to forward signals and reap processes", value_name = "bool")]
+    init: Option<bool>,
+    #[arg(long = "read-only", num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Mount the container's root filesystem as read only", value_name = "bool")]
+    read_only: Option<bool>,
+    #[arg(
+        long = "limit-pids",
+        help = "Limit maximum number of processes (default 0 = unlimited)",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    limit_pids: Option<i64>,
+    #[arg(
+        long = "oom-score-adj",
+        help = "Tune host's OOM preferences (-1000 to 1000) ",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    oom_score_adj: Option<i64>,
+    #[arg(
+        long = "max-concurrent",
+        help = "Number of job tasks to run concurrently (default equal to --replicas)",
+        value_name = "uint"
+    )]
+    max_concurrent: Option<u64>,
+    #[arg(
+        long = "replicas-max-per-node",
+        help = "Maximum number of tasks per node (default 0 = unlimited)",
+        value_name = "uint"
+    )]
+    replicas_max_per_node: Option<u64>,
+    #[arg(
+        long = "no-resolve-image",
+        help = "Do not query the registry to resolve image digest and supported platforms"
+    )]
+    no_resolve_image: bool,
+    #[arg(
+        long = "log-driver",
+        help = "Logging driver for service",
+        value_name = "string"
+    )]
+    log_driver: Option<String>,
+    #[arg(long = "log-opt", value_parser = super::service_flags::parse_log_opt, help = "Logging driver options", value_name = "list")]
+    log_opt: Vec<String>,
+    #[arg(long, value_parser = super::service_flags::parse_dns, help = "Set custom DNS servers", value_name = "list")]
+    dns: Vec<String>,
+    #[arg(long = "dns-option", help = "Set DNS options", value_name = "list")]
+    dns_option: Vec<String>,
+    #[arg(long = "dns-search", value_parser = super::service_flags::parse_dns_search, help = "Set custom DNS search domains", value_name = "list")]
+    dns_search: Vec<String>,
+    #[arg(long, help = "Sysctl options", value_name = "list")]
+    sysctl: Vec<String>,
+    #[arg(long, value_parser = super::create::parse_ulimit, help = "Ulimit options (default [])", value_name = "ulimit")]
+    ulimit: Vec<String>,
     // `service update`'s edits.
     #[arg(long, help = "Add or update a published port", value_name = "port")]
     publish_add: Vec<String>,
@@ -1445,6 +1522,54 @@ struct SpecFlags {
     constraint_add: Vec<String>,
     #[arg(long, help = "Remove a constraint", value_name = "list")]
     constraint_rm: Vec<String>,
+    #[arg(long = "dns-add", value_parser = super::service_flags::parse_dns, help = "Add or update a custom DNS server", value_name = "list")]
+    dns_add: Vec<String>,
+    #[arg(
+        long = "dns-rm",
+        help = "Remove a custom DNS server",
+        value_name = "list"
+    )]
+    dns_rm: Vec<String>,
+    #[arg(
+        long = "dns-option-add",
+        help = "Add or update a DNS option",
+        value_name = "list"
+    )]
+    dns_option_add: Vec<String>,
+    #[arg(
+        long = "dns-option-rm",
+        help = "Remove a DNS option",
+        value_name = "list"
+    )]
+    dns_option_rm: Vec<String>,
+    #[arg(long = "dns-search-add", value_parser = super::service_flags::parse_dns_search, help = "Add or update a custom DNS search domain", value_name = "list")]
+    dns_search_add: Vec<String>,
+    #[arg(
+        long = "dns-search-rm",
+        help = "Remove a DNS search domain",
+        value_name = "list"
+    )]
+    dns_search_rm: Vec<String>,
+    #[arg(
+        long = "sysctl-add",
+        help = "Add or update a Sysctl option",
+        value_name = "list"
+    )]
+    sysctl_add: Vec<String>,
+    #[arg(
+        long = "sysctl-rm",
+        help = "Remove a Sysctl option",
+        value_name = "list"
+    )]
+    sysctl_rm: Vec<String>,
+    #[arg(long = "ulimit-add", value_parser = super::create::parse_ulimit, help = "Add or update a ulimit option (default [])", value_name = "ulimit")]
+    ulimit_add: Vec<String>,
+    #[arg(
+        long = "ulimit-rm",
+        help = "Remove a ulimit option",
+        value_name = "list"
+    )]
+    ulimit_rm: Vec<String>,
     #[arg(long, help = "Rollback to previous specification")]
     rollback: bool,
     #[arg(long, help = "Send registry authentication details to swarm agents")]
@@ -1546,6 +1671,48 @@ fn apply_flags(
     }
     // Edits of `service update` (the removals first, as the docker CLI applies them).
     use super::service_flags as sf;
+    if create {
+        // docker's create always sends Init (false unless `--init`) and a DNS config.
+        c.init = Some(o.init.unwrap_or(false));
+        if !o.cap_add.is_empty() || !o.cap_drop.is_empty() {
+            (c.capability_add, c.capability_drop) = sf::effective_caps(&o.cap_add, &o.cap_drop);
+        }
+        c.dns_config = Some(sw::DnsConfig {
+            nameservers: o.dns.clone(),
+            search: o.dns_search.clone(),
+            options: o.dns_option.clone(),
+        });
+        c.sysctls.extend(sf::kv_map(&o.sysctl));
+        sf::update_ulimits(&mut c.ulimits, &o.ulimit, &[]).map_err(fail)?;
+    } else {
+        if o.init.is_some() {
+            c.init = o.init;
+        }
+        sf::update_caps(c, &o.cap_add, &o.cap_drop);
+        if !(o.dns_add.is_empty()
+            && o.dns_rm.is_empty()
+            && o.dns_option_add.is_empty()
+            && o.dns_option_rm.is_empty()
+            && o.dns_search_add.is_empty()
+            && o.dns_search_rm.is_empty())
+        {
+            let d = c.dns_config.get_or_insert_with(Default::default);
+            sf::update_list(&mut d.nameservers, &o.dns_add, &o.dns_rm);
+            sf::update_list(&mut d.search, &o.dns_search_add, &o.dns_search_rm);
+            sf::update_list(&mut d.options, &o.dns_option_add, &o.dns_option_rm);
+        }
+        for k in sf::kv_map(&o.sysctl_rm).keys() {
+            c.sysctls.remove(k);
+        }
+        c.sysctls.extend(sf::kv_map(&o.sysctl_add));
+        sf::update_ulimits(&mut c.ulimits, &o.ulimit_add, &o.ulimit_rm).map_err(fail)?;
+    }
+    if let Some(r) = o.read_only {
+        c.read_only = r;
+    }
+    if let Some(v) = o.oom_score_adj {
+        c.oom_score_adj = v;
+    }
     c.env.retain(|e| {
         let k = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
         !o.env_rm.iter().any(|r| r == k)
@@ -1715,7 +1882,33 @@ fn apply_flags(
             }),
         });
     }
+    // docker drops `--log-opt` without `--log-driver` unseen; berth says so instead.
+    let driver = o.log_driver.as_deref().unwrap_or_default();
+    if driver.is_empty() && !o.log_opt.is_empty() {
+        return Err(fail(
+            "--log-opt needs --log-driver: the options are given to the driver they name",
+        ));
+    }
+    if !driver.is_empty() {
+        tt.log_driver = Some(sw::Driver {
+            name: driver.to_string(),
+            options: Some(sf::kv_map(&o.log_opt)),
+        });
+    }
+    if let Some(m) = o.replicas_max_per_node {
+        tt.placement
+            .get_or_insert_with(Default::default)
+            .max_replicas = m;
+    }
     let r = tt.resources.get_or_insert_with(Default::default);
+    if create {
+        // docker's create sends both (zero values for what no flag sets).
+        r.limits.get_or_insert_with(Default::default);
+        r.reservations.get_or_insert_with(Default::default);
+    }
+    if let Some(v) = o.limit_pids {
+        r.limits.get_or_insert_with(Default::default).pids = v;
+    }
     if let Some(v) = o.limit_cpu {
         r.limits.get_or_insert_with(Default::default).nano_cpus = nanos_cpu(v);
     }
@@ -1836,15 +2029,58 @@ fn apply_flags(
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         spec.labels.insert(k.into(), v.into());
     }
+    // docker's ToServiceMode checks, in its order.
+    let max_per_node = o.replicas_max_per_node.unwrap_or(0) > 0;
+    let not_job_concurrency = || -> Result<(), Failure> {
+        match o.max_concurrent {
+            Some(_) => Err(fail(
+                "max-concurrent can only be used with replicated-job mode",
+            )),
+            None => Ok(()),
+        }
+    };
+    let not_per_node = || -> Result<(), Failure> {
+        if max_per_node {
+            return Err(fail(
+                "replicas-max-per-node can only be used with replicated or replicated-job mode",
+            ));
+        }
+        Ok(())
+    };
+    let no_replicas = || -> Result<(), Failure> {
+        if o.replicas.is_some() {
+            return Err(fail(
+                "replicas can only be used with replicated or replicated-job mode",
+            ));
+        }
+        Ok(())
+    };
     match o.mode.as_deref() {
-        None => {}
+        None if !create => {
+            // `service update --max-concurrent` (which docker's update leaves unapplied).
+            if let Some(m) = o.max_concurrent {
+                match &mut spec.mode.replicated_job {
+                    Some(j) => j.max_concurrent = Some(m),
+                    None => {
+                        return Err(fail(
+                            "max-concurrent can only be used with replicated-job mode",
+                        ))
+                    }
+                }
+            }
+        }
+        None => not_job_concurrency()?,
         Some("replicated") => {
+            not_job_concurrency()?;
             spec.mode = sw::ServiceMode {
                 replicated: Some(sw::ReplicatedService { replicas: Some(1) }),
                 ..Default::default()
             }
         }
         Some("global") => {
+            no_replicas()?;
+            not_per_node()?;
+            not_job_concurrency()?;
             spec.mode = sw::ServiceMode {
                 global: Some(sw::GlobalService {}),
                 ..Default::default()
@@ -1853,13 +2089,16 @@ fn apply_flags(
         Some("replicated-job") => {
             spec.mode = sw::ServiceMode {
                 replicated_job: Some(sw::ReplicatedJob {
-                    max_concurrent: Some(1),
-                    total_completions: Some(o.replicas.unwrap_or(1)),
+                    max_concurrent: o.max_concurrent.or(o.replicas),
+                    total_completions: o.replicas,
                 }),
                 ..Default::default()
             }
         }
         Some("global-job") => {
+            not_per_node()?;
+            not_job_concurrency()?;
+            no_replicas()?;
             spec.mode = sw::ServiceMode {
                 global_job: Some(sw::GlobalService {}),
                 ..Default::default()
@@ -1874,10 +2113,12 @@ fn apply_flags(
     if let Some(r) = o.replicas {
         match &mut spec.mode.replicated {
             Some(rep) => rep.replicas = Some(r),
-            None if spec.mode.replicated_job.is_some() => {}
+            None if create && spec.mode.replicated_job.is_some() => {}
             None if create && o.mode.is_none() => {
                 spec.mode.replicated = Some(sw::ReplicatedService { replicas: Some(r) })
             }
+            // docker's updateReplicas: a job's completions are not changed by update.
+            None if !create => return Err(fail("replicas can only be used with replicated mode")),
             None => {
                 return Err(fail(
                     "replicas can only be used with replicated or replicated-job mode",
@@ -1908,6 +2149,8 @@ fn service_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
             125,
         ));
     }
+    // The flags are what precedes the image (the rest is its command).
+    refuse_foreign(inv, &args[..args.len() - o.args.len()], UPDATE_ONLY)?;
     inv.at_least(&o.args, 1)?;
     let mut spec = sw::ServiceSpec::default();
     spec.task_template.container_spec = Some(sw::ContainerSpec {
@@ -1919,16 +2162,77 @@ fn service_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     if spec.mode == sw::ServiceMode::default() {
         spec.mode.replicated = Some(sw::ReplicatedService { replicas: Some(1) });
     }
+    let warning = if o.no_resolve_image {
+        None
+    } else {
+        resolve_image(ctx, &mut spec, o.with_registry_auth)?
+    };
     let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
-    let v = ctx
-        .client()?
+    let v = spec_client(ctx, &spec, o.with_registry_auth)?
         .post_json("/services/create", Body::Json(body))?;
     let id = s(&v, &["ID"]);
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
     println!("{id}");
     if o.detach != Some(true) {
         wait_converged(ctx, &id, o.quiet)?;
     }
     Ok(0)
+}
+
+/// The docker client's image pinning (off with `--no-resolve-image`): the digest and
+/// platforms the daemon's `GET /distribution/IMAGE/json` reports go into the spec; when
+/// the daemon cannot tell, the image stays as named and the docker client's warning is
+/// returned, to be printed once the daemon accepted the spec.
+fn resolve_image(
+    ctx: &mut Ctx,
+    spec: &mut sw::ServiceSpec,
+    with_auth: bool,
+) -> Result<Option<String>, Failure> {
+    let cl = spec_client(ctx, spec, with_auth)?;
+    let Some(c) = spec.task_template.container_spec.as_mut() else {
+        return Ok(None);
+    };
+    let image = c.image.clone();
+    let v = match cl.get_json(&format!("/distribution/{}/json", q(&image))) {
+        Ok(v) => v,
+        Err(_) => {
+            return Ok(Some(format!(
+                "image {image} could not be accessed on a registry to record\nits digest. Each node will access {image} independently,\npossibly leading to different nodes running different\nversions of the image.\n"
+            )))
+        }
+    };
+    let digest = s(&v, &["Descriptor", "digest"]);
+    if !digest.is_empty() && !image.contains('@') {
+        c.image = format!("{image}@{digest}");
+    }
+    let platforms: Vec<sw::Platform> = v["Platforms"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    let arch = s(p, &["architecture"]);
+                    sw::Platform {
+                        // As the docker client: arm images name no variant the node matches.
+                        architecture: if arch.eq_ignore_ascii_case("arm") {
+                            String::new()
+                        } else {
+                            arch
+                        },
+                        os: s(p, &["os"]),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !platforms.is_empty() {
+        spec.task_template
+            .placement
+            .get_or_insert_with(Default::default)
+            .platforms = platforms;
+    }
+    Ok(None)
 }
 
 /// `--detach=false`: the docker CLI's progress display until the service converged.
@@ -1943,16 +2247,34 @@ fn get_service(ctx: &mut Ctx, name: &str) -> Result<Value, Failure> {
     Ok(ctx.client()?.get_json(&format!("/services/{}", q(name)))?)
 }
 
+/// The client for a service create/update: with `--with-registry-auth`, the stored
+/// credentials of the service image's registry go along in `X-Registry-Auth`, as the docker
+/// CLI sends them for the swarm's nodes to pull with.
+fn spec_client(ctx: &mut Ctx, spec: &sw::ServiceSpec, with_auth: bool) -> Result<Client, Failure> {
+    let c = ctx.client()?.clone();
+    if !with_auth {
+        return Ok(c);
+    }
+    let image = spec
+        .task_template
+        .container_spec
+        .as_ref()
+        .map(|c| c.image.clone())
+        .unwrap_or_default();
+    Ok(crate::commands::registry::authed(&c, &image))
+}
+
 fn post_update(
     ctx: &mut Ctx,
     svc: &Value,
     spec: &sw::ServiceSpec,
     rollback: bool,
+    with_auth: bool,
 ) -> Result<(), Failure> {
     let v = svc["Version"]["Index"].as_u64().unwrap_or(0);
     let body = serde_json::to_value(spec).map_err(|e| fail(e.to_string()))?;
     let rb = if rollback { "&rollback=previous" } else { "" };
-    ctx.client()?
+    spec_client(ctx, spec, with_auth)?
         .call(
             "POST",
             &format!("/services/{}/update?version={v}{rb}", q(&s(svc, &["ID"]))),
@@ -1964,14 +2286,23 @@ fn post_update(
 
 fn service_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: SpecFlags = parse(inv, args)?;
+    refuse_foreign(inv, args, CREATE_ONLY)?;
     inv.exactly(&o.args, 1)?;
     let svc = get_service(ctx, &o.args[0])?;
     let mut spec: sw::ServiceSpec =
         serde_json::from_value(svc["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+    let mut warning = None;
     if !o.rollback {
         apply_flags(ctx, &mut spec, &o, false)?;
+        // As docker's: the registry is asked only about an image `--image` names.
+        if o.image.is_some() && !o.no_resolve_image {
+            warning = resolve_image(ctx, &mut spec, o.with_registry_auth)?;
+        }
     }
-    post_update(ctx, &svc, &spec, o.rollback)?;
+    post_update(ctx, &svc, &spec, o.rollback, o.with_registry_auth)?;
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
     println!("{}", o.args[0]);
     if o.detach != Some(true) {
         // As docker: followed (and named in "converged") by the reference given.
@@ -1982,11 +2313,22 @@ fn service_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
 
 fn service_rollback(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: SpecFlags = parse(inv, args)?;
+    // docker's rollback has only --detach and --quiet.
+    let others: Vec<String> = SpecFlags::command()
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(String::from))
+        .filter(|l| l != "detach" && l != "quiet")
+        .collect();
+    refuse_foreign(
+        inv,
+        args,
+        &others.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
     inv.exactly(&o.args, 1)?;
     let svc = get_service(ctx, &o.args[0])?;
     let spec: sw::ServiceSpec =
         serde_json::from_value(svc["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
-    post_update(ctx, &svc, &spec, true)?;
+    post_update(ctx, &svc, &spec, true, o.with_registry_auth)?;
     println!("{}", o.args[0]);
     if o.detach != Some(true) {
         // As docker: followed (and named in "converged") by the reference given.
@@ -2047,7 +2389,7 @@ fn service_scale(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
             ));
             continue;
         }
-        if let Err(f) = post_update(ctx, &svc, &spec, false) {
+        if let Err(f) = post_update(ctx, &svc, &spec, false, false) {
             errs.push(format!("{name}: {}", f.msg));
             continue;
         }
@@ -2254,35 +2596,85 @@ const UPDATE_ONLY: &[&str] = &[
     "mount-rm",
     "constraint-add",
     "constraint-rm",
+    "dns-add",
+    "dns-rm",
+    "dns-option-add",
+    "dns-option-rm",
+    "dns-search-add",
+    "dns-search-rm",
+    "sysctl-add",
+    "sysctl-rm",
+    "ulimit-add",
+    "ulimit-rm",
     "rollback",
 ];
+/// `service create`'s flags that `service update` does not have.
+const CREATE_ONLY: &[&str] = &[
+    "name",
+    "mode",
+    "env",
+    "label",
+    "container-label",
+    "constraint",
+    "placement-pref",
+    "secret",
+    "config",
+    "publish",
+    "network",
+    "mount",
+    "dns",
+    "dns-option",
+    "dns-search",
+    "sysctl",
+    "ulimit",
+];
+
+/// One flag set parses both commands, so a flag of the other command is refused here as
+/// pflag refuses a flag it does not know (else it would be parsed and left unapplied).
+fn refuse_foreign(inv: &Invocation, flags: &[String], foreign: &[&str]) -> Result<(), Failure> {
+    for t in flags {
+        if t == "--" {
+            break;
+        }
+        let Some(name) = t.strip_prefix("--") else {
+            continue;
+        };
+        if foreign.contains(&name.split('=').next().unwrap_or(name)) {
+            return Err(Failure::new(
+                format!(
+                    "{}\n\n{}\n\nRun 'berth {} --help' for more information",
+                    super::flag_message(t),
+                    inv.usage_line(),
+                    inv.path
+                ),
+                125,
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn create_flags() -> clap::Command {
     spec_flags(UPDATE_ONLY, None)
 }
 fn update_flags() -> clap::Command {
-    spec_flags(
-        &[
-            "name",
-            "mode",
-            "env",
-            "label",
-            "container-label",
-            "constraint",
-            "placement-pref",
-            "secret",
-            "config",
-            "publish",
-            "network",
-            "mount",
-        ],
-        None,
-    )
-    .mut_args(without_default)
+    spec_flags(CREATE_ONLY, None).mut_args(without_default)
 }
 
 /// `service update` leaves what a flag does not name as it is, so docker's help for it names
 /// no defaults.
 fn without_default(a: clap::Arg) -> clap::Arg {
+    // These name their default in the description itself (not pflag's default value), so
+    // docker's `update` help keeps it.
+    const OWN_DEFAULT: &[&str] = &[
+        "limit-pids",
+        "max-concurrent",
+        "replicas-max-per-node",
+        "ulimit-add",
+    ];
+    if OWN_DEFAULT.contains(&a.get_long().unwrap_or_default()) {
+        return a;
+    }
     let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
     match help.rfind(" (default ") {
         Some(i) if help.ends_with(')') => {
@@ -2511,6 +2903,55 @@ pub(crate) static COMMANDS: &[Command] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `GET /swarm` answer as berth's daemon writes it (its spec a `sw::Spec`).
+    fn swarm_answer(spec: &sw::Spec) -> Value {
+        json!({"ID": "c1", "Version": {"Index": 7}, "Spec": spec})
+    }
+
+    #[test]
+    fn typed_swarm_update_bodies_send_the_same_bytes() {
+        let mut spec = sw::Spec {
+            name: "default".into(),
+            ..Default::default()
+        };
+        spec.orchestration.task_history_retention_limit = Some(5);
+        spec.ca_config.node_cert_expiry = 7_776_000_000_000_000;
+        spec.encryption_config.auto_lock_managers = true;
+        let mut rotated_once = spec.clone();
+        rotated_once.ca_config.force_rotate = 1;
+        for spec in [spec, rotated_once] {
+            let sw = swarm_answer(&spec);
+            // join-token/unlock-key --rotate sent the answer's spec as it came.
+            let (v, typed) = versioned_spec(&sw).unwrap();
+            assert_eq!(v, 7);
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&sw["Spec"]).unwrap()
+            );
+            // ca --rotate patched ForceRotate (and NodeCertExpiry) into it.
+            for expiry in [None, Some(3_600_000_000_000i64)] {
+                let mut before = sw["Spec"].clone();
+                let next = before["CAConfig"]["ForceRotate"].as_u64().unwrap_or(0) + 1;
+                before["CAConfig"]["ForceRotate"] = json!(next);
+                if let Some(e) = expiry {
+                    before["CAConfig"]["NodeCertExpiry"] = json!(e);
+                }
+                let (_, typed) = ca_rotate_spec(&sw, expiry).unwrap();
+                assert_eq!(
+                    serde_json::to_string(&typed).unwrap(),
+                    serde_json::to_string(&before).unwrap()
+                );
+            }
+        }
+        assert_eq!(
+            serde_json::to_string(&sw::UnlockRequest {
+                unlock_key: "SWMKEY-1-x".into()
+            })
+            .unwrap(),
+            serde_json::to_string(&json!({ "UnlockKey": "SWMKEY-1-x" })).unwrap()
+        );
+    }
 
     #[test]
     fn durations_parse_as_go() {

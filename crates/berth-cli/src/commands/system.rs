@@ -173,32 +173,150 @@ pub fn pretty(v: &Value) -> String {
     go_escape(String::from_utf8_lossy(&buf).into_owned())
 }
 
+/// What `inspect` looks for: one object type (`--type`, `container inspect`, `image
+/// inspect`), or any (the docker CLI's inspectAll).
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Any,
     Container,
     Image,
+    Network,
+    Volume,
+    Service,
+    Task,
+    Node,
+    Plugin,
+    Secret,
+    Config,
 }
 
-fn fetch(c: &Client, kind: &Kind, name: &str, size: bool) -> Result<Value, ClientError> {
-    let container = || {
-        let sz = if size { "?size=1" } else { "" };
-        c.get_json(&format!("/containers/{}/json{sz}", q(name)))
-    };
-    let image = || c.get_json(&format!("/images/{}/json", q(name)));
-    match kind {
-        Kind::Container => container(),
-        Kind::Image => image(),
-        Kind::Any => match container() {
-            Err(ClientError::Daemon { status: 404, .. }) => match image() {
-                Err(ClientError::Daemon { status: 404, .. }) => Err(ClientError::Daemon {
-                    status: 404,
-                    message: format!("No such object: {name}"),
-                }),
-                r => r,
-            },
-            r => r,
-        },
+impl Kind {
+    /// `--type` values, as the docker CLI 28 accepts them.
+    fn from_type(t: &str) -> Option<Kind> {
+        Some(match t {
+            "container" => Kind::Container,
+            "image" => Kind::Image,
+            "network" => Kind::Network,
+            "volume" => Kind::Volume,
+            "service" => Kind::Service,
+            "task" => Kind::Task,
+            "node" => Kind::Node,
+            "plugin" => Kind::Plugin,
+            "secret" => Kind::Secret,
+            "config" => Kind::Config,
+            _ => return None,
+        })
     }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Any => "",
+            Kind::Container => "container",
+            Kind::Image => "image",
+            Kind::Network => "network",
+            Kind::Volume => "volume",
+            Kind::Service => "service",
+            Kind::Task => "task",
+            Kind::Node => "node",
+            Kind::Plugin => "plugin",
+            Kind::Secret => "secret",
+            Kind::Config => "config",
+        }
+    }
+
+    /// Swarm objects: looked for by a generic inspect only on a swarm manager.
+    fn is_swarm(self) -> bool {
+        matches!(
+            self,
+            Kind::Service | Kind::Task | Kind::Node | Kind::Secret | Kind::Config
+        )
+    }
+
+    fn path(self, name: &str, size: bool) -> String {
+        let n = q(name);
+        match self {
+            Kind::Any | Kind::Container => {
+                let sz = if size { "?size=1" } else { "" };
+                format!("/containers/{n}/json{sz}")
+            }
+            Kind::Image => format!("/images/{n}/json"),
+            Kind::Network => format!("/networks/{n}"),
+            Kind::Volume => format!("/volumes/{n}"),
+            // The docker CLI shows a service's defaults in empty fields.
+            Kind::Service => format!("/services/{n}?insertDefaults=true"),
+            Kind::Task => format!("/tasks/{n}"),
+            Kind::Node => format!("/nodes/{n}"),
+            Kind::Plugin => format!("/plugins/{n}/json"),
+            Kind::Secret => format!("/secrets/{n}"),
+            Kind::Config => format!("/configs/{n}"),
+        }
+    }
+}
+
+/// The docker CLI's inspectAll order: containers, images, networks, volumes, then (on a
+/// swarm manager) services, tasks, nodes, then plugins, then (manager) secrets, configs.
+const SEARCH_ORDER: &[Kind] = &[
+    Kind::Container,
+    Kind::Image,
+    Kind::Network,
+    Kind::Volume,
+    Kind::Service,
+    Kind::Task,
+    Kind::Node,
+    Kind::Plugin,
+    Kind::Secret,
+    Kind::Config,
+];
+
+/// The errors a generic inspect steps over to the next type (the docker CLI's
+/// isErrSkippable).
+fn skippable(e: &ClientError) -> bool {
+    e.status() == Some(404) || {
+        let m = e.message();
+        m.contains("not supported") || m.contains("invalid reference format")
+    }
+}
+
+/// One object: of `kind`, or for `Kind::Any` the first type that has `name`. `manager`
+/// caches whether the daemon is a swarm manager (asked once, when first needed).
+fn fetch(
+    c: &Client,
+    kind: Kind,
+    name: &str,
+    size: bool,
+    manager: &mut Option<bool>,
+) -> Result<Value, ClientError> {
+    if kind != Kind::Any {
+        return c.get_json(&kind.path(name, size));
+    }
+    for &k in SEARCH_ORDER {
+        if k.is_swarm() {
+            let is_manager = *manager.get_or_insert_with(|| match c.get_json("/info") {
+                Ok(info) => info["Swarm"]["ControlAvailable"].as_bool() == Some(true),
+                Err(e) => {
+                    eprintln!("{e}");
+                    false
+                }
+            });
+            if !is_manager {
+                continue;
+            }
+        }
+        match c.get_json(&k.path(name, size)) {
+            Err(e) if skippable(&e) => continue,
+            Err(e) => return Err(e),
+            Ok(v) => {
+                if size && k != Kind::Container {
+                    eprintln!("WARNING: --size ignored for {}", k.name());
+                }
+                return Ok(v);
+            }
+        }
+    }
+    Err(ClientError::Daemon {
+        status: 404,
+        message: format!("No such object: {name}"),
+    })
 }
 
 /// `container inspect`'s flags.
@@ -231,27 +349,44 @@ struct ImageInspectCmd {
 
 fn inspect(ctx: &mut Ctx, inv: &Invocation, o: InspectCmd, kind: Kind) -> CmdResult {
     inv.at_least(&o.args, 1)?;
+    // The docker CLI 28's words for a bad `--type` (system/inspect.go).
+    let types = || {
+        SEARCH_ORDER
+            .iter()
+            .map(|k| k.name())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join("\", \"")
+    };
     let kind = match (kind, o.ty.as_deref()) {
-        (Kind::Any, Some("container")) => Kind::Container,
-        (Kind::Any, Some("image")) => Kind::Image,
-        (Kind::Any, Some(t)) if !t.is_empty() => {
+        (Kind::Any, Some("")) => {
             return Err(Failure::new(
-                format!("\"{t}\" is not a valid value for --type"),
+                format!("type is empty: must be one of \"{}\"", types()),
                 1,
             ))
         }
+        (Kind::Any, Some(t)) => Kind::from_type(t).ok_or_else(|| {
+            Failure::new(
+                format!("unknown type: \"{t}\": must be one of \"{}\"", types()),
+                1,
+            )
+        })?,
         (k, _) => k,
     };
     let output = super::InspectOutput::new(o.format.as_deref())?;
     let c = ctx.client()?;
     let mut found = Vec::new();
     let mut errs = Vec::new();
+    let mut manager = None;
     for name in &o.args {
-        match fetch(c, &kind, name, o.size) {
+        match fetch(c, kind, name, o.size, &mut manager) {
             Ok(v) => found.push(v),
-            Err(ClientError::Daemon { message, .. }) if matches!(kind, Kind::Any) => {
-                errs.push(format!("Error: {message}"))
-            }
+            // Only the "No such object" of a generic inspect: the CLI's own error.
+            Err(ClientError::Daemon {
+                status: 404,
+                message,
+            }) if kind == Kind::Any => errs.push(format!("Error: {message}")),
             Err(e) => errs.push(e.to_string()),
         }
     }

@@ -1,7 +1,12 @@
 //! `volume create/ls/inspect/rm/prune`, as the docker CLI prints them.
 
+use berth_api::models::{
+    CapacityRange, ClusterVolumeSpec, TopologyRequirement, VolumeAccessMode, VolumeCreateBody,
+    VolumeSecret, VolumeTopology,
+};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use super::containers::print_prune;
 use super::{confirm, join_errors, parse, Invocation};
@@ -18,11 +23,11 @@ fn s(v: &Value, k: &str) -> String {
 }
 
 /// `k=v` pairs of `--label`/`--opt` (docker accepts a bare key as an empty value).
-fn kv_map(list: &[String]) -> serde_json::Map<String, Value> {
+fn kv_map(list: &[String]) -> BTreeMap<String, String> {
     list.iter()
         .map(|l| {
             let (k, v) = l.split_once('=').unwrap_or((l, ""));
-            (k.to_string(), json!(v))
+            (k.to_string(), v.to_string())
         })
         .collect()
 }
@@ -49,7 +54,143 @@ struct CreateCmd {
     // docker's hidden spelling of the VOLUME argument.
     #[arg(long, hide = true)]
     name: Option<String>,
+    // The cluster-volume flags (docker CLI 28; a swarm's CSI volumes).
+    #[arg(
+        long,
+        help = "Cluster Volume availability (\"active\", \"pause\", \"drain\") (default \"active\")",
+        value_name = "string"
+    )]
+    availability: Option<String>,
+    #[arg(
+        long,
+        help = "Cluster Volume group (cluster volumes)",
+        value_name = "string"
+    )]
+    group: Option<String>,
+    #[arg(
+        long = "limit-bytes",
+        value_parser = parse_bytes,
+        help = "Minimum size of the Cluster Volume in bytes",
+        value_name = "bytes"
+    )]
+    limit_bytes: Option<i64>,
+    #[arg(
+        long = "required-bytes",
+        value_parser = parse_bytes,
+        help = "Maximum size of the Cluster Volume in bytes",
+        value_name = "bytes"
+    )]
+    required_bytes: Option<i64>,
+    #[arg(
+        long,
+        help = "Cluster Volume access scope (\"single\", \"multi\") (default \"single\")",
+        value_name = "string"
+    )]
+    scope: Option<String>,
+    #[arg(
+        long,
+        help = "Cluster Volume secrets (default map[])",
+        value_name = "map"
+    )]
+    secret: Vec<String>,
+    #[arg(
+        long,
+        help = "Cluster Volume access sharing (\"none\", \"readonly\", \"onewriter\", \"all\") (default \"none\")",
+        value_name = "string"
+    )]
+    sharing: Option<String>,
+    #[arg(
+        long = "topology-preferred",
+        help = "A topology that the Cluster Volume would be preferred in",
+        value_name = "list"
+    )]
+    topology_preferred: Vec<String>,
+    #[arg(
+        long = "topology-required",
+        help = "A topology that the Cluster Volume must be accessible from",
+        value_name = "list"
+    )]
+    topology_required: Vec<String>,
+    #[arg(
+        long = "type",
+        help = "Cluster Volume access type (\"mount\", \"block\") (default \"block\")",
+        value_name = "string"
+    )]
+    access_type: Option<String>,
     args: Vec<String>,
+}
+
+/// `--limit-bytes`/`--required-bytes`: docker's `opts.MemBytes` (go-units RAMInBytes).
+fn parse_bytes(s: &str) -> Result<i64, String> {
+    crate::units::ram_in_bytes(s)
+}
+
+/// `volume create`'s body (labels and options sorted, as the docker CLI's Go maps).
+fn create_body(name: String, o: &CreateCmd) -> VolumeCreateBody {
+    VolumeCreateBody {
+        name,
+        driver: o.driver.clone(),
+        driver_opts: kv_map(&o.opt),
+        labels: kv_map(&o.label),
+        cluster_volume_spec: cluster_spec(o),
+        ..Default::default()
+    }
+}
+
+/// The docker CLI 28's ClusterVolumeSpec: sent when one of group, scope, sharing,
+/// availability, type, limit-bytes or required-bytes is given (its
+/// hasClusterVolumeOptionSet, which checks a flag named "secrets" that does not exist: so
+/// `--secret` and the topology flags alone make a plain volume, as with docker).
+fn cluster_spec(o: &CreateCmd) -> Option<ClusterVolumeSpec> {
+    let cluster = o.group.is_some()
+        || o.scope.is_some()
+        || o.sharing.is_some()
+        || o.availability.is_some()
+        || o.access_type.is_some()
+        || o.limit_bytes.is_some()
+        || o.required_bytes.is_some();
+    if !cluster {
+        return None;
+    }
+    let or = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_string());
+    let access_type = or(&o.access_type, "block");
+    let topologies = |list: &[String]| -> Vec<VolumeTopology> {
+        list.iter()
+            .map(|t| VolumeTopology {
+                segments: t
+                    .split(',')
+                    .map(|seg| {
+                        let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+                        (k.to_string(), v.to_string())
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    // A later --secret KEY replaces an earlier one (a Go map), sorted by key.
+    let secrets: BTreeMap<String, String> = kv_map(&o.secret);
+    Some(ClusterVolumeSpec {
+        group: o.group.clone().unwrap_or_default(),
+        access_mode: Some(VolumeAccessMode {
+            scope: or(&o.scope, "single"),
+            sharing: or(&o.sharing, "none"),
+            mount_volume: (access_type == "mount").then(Default::default),
+            block_volume: (access_type == "block").then(Default::default),
+        }),
+        secrets: secrets
+            .into_iter()
+            .map(|(key, secret)| VolumeSecret { key, secret })
+            .collect(),
+        accessibility_requirements: Some(TopologyRequirement {
+            requisite: topologies(&o.topology_required),
+            preferred: topologies(&o.topology_preferred),
+        }),
+        capacity_range: Some(CapacityRange {
+            required_bytes: o.required_bytes.unwrap_or(0).max(0),
+            limit_bytes: o.limit_bytes.unwrap_or(0).max(0),
+        }),
+        availability: or(&o.availability, "active"),
+    })
 }
 
 pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
@@ -66,15 +207,8 @@ pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
         (None, Some(n)) => n.clone(),
         (None, None) => String::new(),
     };
-    let body = json!({
-        "Name": name,
-        "Driver": o.driver,
-        "DriverOpts": kv_map(&o.opt),
-        "Labels": kv_map(&o.label),
-    });
-    let v = ctx
-        .client()?
-        .post_json("/volumes/create", Body::Json(body))?;
+    let body = Body::typed(&create_body(name, &o))?;
+    let v = ctx.client()?.post_json("/volumes/create", body)?;
     println!("{}", s(&v, "Name"));
     Ok(0)
 }
@@ -304,3 +438,64 @@ pub(crate) static COMMANDS: &[Command] = &[
         cmd_prune,
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_create_body_sends_the_same_bytes() {
+        for args in [
+            &["v"][..],
+            &[
+                "-d",
+                "local",
+                "--opt",
+                "type=tmpfs",
+                "--opt",
+                "device=tmpfs",
+                "--label",
+                "a=1",
+                "--label",
+                "b",
+                "v",
+            ][..],
+            &[][..],
+        ] {
+            let o =
+                CreateCmd::try_parse_from(std::iter::once("create").chain(args.iter().copied()))
+                    .unwrap();
+            let name = o.args.first().cloned().unwrap_or_default();
+            // The json! body it replaces (maps in command-line order).
+            let kv = |l: &[String]| -> serde_json::Map<String, Value> {
+                l.iter()
+                    .map(|l| {
+                        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                        (k.to_string(), json!(v))
+                    })
+                    .collect()
+            };
+            let old = json!({
+                "Name": name,
+                "Driver": o.driver,
+                "DriverOpts": kv(&o.opt),
+                "Labels": kv(&o.label),
+            });
+            let typed = serde_json::to_value(create_body(name.clone(), &o)).unwrap();
+            if args.len() == 11 {
+                // --opt given unsorted: same values, keys sorted as Go's maps.
+                assert_eq!(typed, old);
+                assert_eq!(
+                    serde_json::to_string(&typed["DriverOpts"]).unwrap(),
+                    r#"{"device":"tmpfs","type":"tmpfs"}"#
+                );
+            } else {
+                assert_eq!(
+                    serde_json::to_string(&typed).unwrap(),
+                    serde_json::to_string(&old).unwrap(),
+                    "{args:?}"
+                );
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! that only need the model (`config`, `version`).
 
 mod ops;
+mod table;
 
 use crate::loader::{load, LoadOptions, Loaded};
 use berth_cli::commands::{parse, Invocation};
@@ -100,10 +101,8 @@ pub fn parse_global(args: &[String]) -> Result<(Global, Vec<String>), Failure> {
                 )
             })?);
         } else if a == "--dry-run" {
-            return Err(Failure::new(
-                "berth compose: --dry-run is not supported".to_string(),
-                1,
-            ));
+            g.dry_run = true;
+            i += 1;
         } else if a == "--compatibility" || a == "--all-resources" {
             i += 1;
         } else if a == "-h" || a == "--help" {
@@ -150,7 +149,34 @@ impl Global {
 
 /// A warning as docker compose prints it (logrus format).
 pub fn warn(msg: &str) {
-    eprintln!("WARN[0000] {msg}");
+    eprintln!("{}", warn_line(msg));
+}
+
+/// A warning line as docker compose's logrus writes it: `WARN[0000] msg` on a terminal,
+/// else its text formatter's `time="<RFC 3339>" level=warning msg="<quoted>"`.
+pub fn warn_line(msg: &str) -> String {
+    if nix::unistd::isatty(2).unwrap_or(false) {
+        return format!("WARN[0000] {msg}");
+    }
+    let now = chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    // Go's RFC 3339 writes a zero offset as "Z".
+    let now = match now.strip_suffix("+00:00") {
+        Some(t) => format!("{t}Z"),
+        None => now,
+    };
+    // logrus quotes a value holding anything beyond letters, digits and `-._/@^+`.
+    let plain = !msg.is_empty()
+        && msg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+    let msg = if plain {
+        msg.to_string()
+    } else {
+        berth_cli::commands::containers::go_quote(msg)
+    };
+    format!("time=\"{now}\" level=warning msg={msg}")
 }
 
 type Handler = fn(&mut Ctx, &Global, &Invocation, &[String]) -> CmdResult;
@@ -192,25 +218,77 @@ fn lookup(name: &str) -> Option<(&'static str, Handler)> {
 
 /// Entry point registered with berth-cli as the `compose` command.
 pub fn main(ctx: &mut Ctx, args: &[String]) -> i32 {
-    let (g, rest) = match parse_global(args) {
+    let (mut g, rest) = match parse_global(args) {
         Ok(x) => x,
         Err(f) => return report(f),
     };
-    let Some(name) = rest.first() else {
+    let Some(name) = rest.first().cloned() else {
         println!("{USAGE}");
         return 0;
     };
-    let Some((usage, handler)) = lookup(name) else {
+    let Some((usage, handler)) = lookup(&name) else {
         eprintln!("unknown docker command: \"compose {name}\"\nSee 'berth compose --help'");
         return 1;
     };
+    // --dry-run is a global flag docker compose also takes after the subcommand (not in
+    // `exec`/`run`, whose trailing words are the container's command; not after `--`).
+    let mut sub: Vec<String> = rest[1..].to_vec();
+    if !matches!(name.as_str(), "exec" | "run") {
+        let end = sub.iter().position(|a| a == "--").unwrap_or(sub.len());
+        let mut i = 0;
+        sub.retain(|a| {
+            let drop = i < end && a == "--dry-run";
+            i += 1;
+            !drop
+        });
+        if sub.len() + 1 != rest.len() {
+            g.dry_run = true;
+        }
+    }
+    if g.dry_run {
+        if let Err(f) = dry_run_allowed(&name, &sub) {
+            return report(f);
+        }
+        crate::api::DRY_RUN.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let inv = Invocation {
         path: format!("compose {name}"),
         usage,
     };
-    match handler(ctx, &g, &inv, &rest[1..]) {
+    match handler(ctx, &g, &inv, &sub) {
         Ok(c) => c,
         Err(f) => report(f),
+    }
+}
+
+/// The commands `--dry-run` applies to: the reads (nothing to change) and the ones whose
+/// changes berth can show without making them; the others are refused, never run for real.
+fn dry_run_allowed(name: &str, args: &[String]) -> Result<(), Failure> {
+    let refuse = |why: &str| {
+        Err(Failure::new(
+            format!("berth compose {name}: --dry-run is not supported{why}"),
+            1,
+        ))
+    };
+    match name {
+        "config" | "convert" | "version" | "ps" | "logs" | "images" | "top" | "port" | "ls"
+        | "events" | "down" | "create" | "start" | "stop" | "restart" | "kill" | "rm" | "pause"
+        | "unpause" | "scale" => Ok(()),
+        "up" => {
+            let detached = args.iter().any(|a| {
+                a == "-d"
+                    || a == "--detach"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('d'))
+            });
+            if !detached {
+                return refuse(" without --detach (a dry run has no containers to attach to)");
+            }
+            if args.iter().any(|a| a == "--watch" || a == "-w") {
+                return refuse(" with --watch");
+            }
+            Ok(())
+        }
+        _ => refuse(""),
     }
 }
 
@@ -313,8 +391,9 @@ fn cmd_config(_ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
     }
     let mut out = String::new();
     if o.services {
-        for n in p.services.keys() {
-            out.push_str(n);
+        // Dependencies first, as docker compose prints them.
+        for n in crate::graph::dependency_order(p) {
+            out.push_str(&n);
             out.push('\n');
         }
     } else if o.volumes {

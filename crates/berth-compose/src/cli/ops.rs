@@ -2,7 +2,7 @@
 //! kill, rm, pause, unpause, ps, logs, exec, run, build, pull, push, images, port, top,
 //! ls, scale, wait, cp, events, watch.
 
-use super::{image_name, Global};
+use super::{image_name, table, Global};
 use crate::api::*;
 use crate::logs::{self, LogOpts};
 use crate::model::Project;
@@ -23,6 +23,7 @@ fn fail(e: OpError) -> Failure {
 fn api(ctx: &mut Ctx) -> Result<Api, Failure> {
     Ok(Api {
         client: ctx.client()?.clone(),
+        dry_run: DRY_RUN.load(Ordering::Relaxed),
     })
 }
 
@@ -57,6 +58,20 @@ fn project_or_name(g: &Global, services: &[String]) -> Result<(Option<Project>, 
             Some(n) if g.files.is_empty() => Ok((None, n.clone())),
             _ => Err(e),
         },
+    }
+}
+
+/// compose loads the project with the named services selected: a name the model does not
+/// have (in any profile) is "no such service" (ps, logs, down, start, stop, restart, kill,
+/// rm, pause, unpause; exec, port, top, images and the like do not check).
+fn check_named(p: &Option<Project>, services: &[String]) -> Result<(), Failure> {
+    let Some(p) = p else { return Ok(()) };
+    match services
+        .iter()
+        .find(|n| !p.services.contains_key(*n) && !p.disabled.contains_key(*n))
+    {
+        Some(n) => Err(Failure::new(format!("no such service: {n}"), 1)),
+        None => Ok(()),
     }
 }
 
@@ -112,18 +127,31 @@ fn prepare_images(
             && (build == Some(true)
                 || policy == "build"
                 || (present.is_none() && build != Some(false)));
+        // The branches below, in their order.
+        let no_build_refused = s.build.is_some() && present.is_none() && build == Some(false);
+        let must_pull = !must_build
+            && !no_build_refused
+            && (policy == "always" || (present.is_none() && policy != "never"));
+        if api.dry_run && (must_build || must_pull) {
+            // Building or pulling changes the engine: a dry run does not pretend to.
+            let what = if must_build { "built" } else { "pulled" };
+            return Err(Failure::new(
+                format!("berth compose --dry-run: the image {image:?} of service {name:?} would have to be {what}, which a dry run does not do"),
+                1,
+            ));
+        }
         if must_build {
             let o = BuildOpts {
                 quiet: policy_quiet_build,
                 ..Default::default()
             };
             build_service(ctx, p, name, &o)?;
-        } else if s.build.is_some() && present.is_none() && build == Some(false) {
+        } else if no_build_refused {
             return Err(Failure::new(
                 format!("service {name:?} has no image {image:?} and --no-build was given"),
                 1,
             ));
-        } else if policy == "always" || (present.is_none() && policy != "never") {
+        } else if must_pull {
             let id = format!("Image {image}");
             progress.event(&id, "Pulling", false);
             match berth_cli::commands::registry::pull_quietly(&api.client, &image, None, true) {
@@ -282,6 +310,9 @@ fn parse_scale(v: &[String]) -> Result<BTreeMap<String, i64>, Failure> {
 struct UpOpts {
     #[arg(short = 'd', long)]
     detach: bool,
+    /// When this `up` began (API `since`: unix seconds.nanoseconds), set by cmd_up.
+    #[arg(skip)]
+    began: String,
     #[arg(long)]
     build: bool,
     #[arg(long = "no-build")]
@@ -340,7 +371,11 @@ struct UpOpts {
 }
 
 pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
-    let o: UpOpts = parse(inv, args)?;
+    let mut o: UpOpts = parse(inv, args)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    o.began = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
     for (set, flag) in [
         (o.always_recreate_deps, "--always-recreate-deps"),
         (o.renew_anon_volumes, "--renew-anon-volumes"),
@@ -361,11 +396,23 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
             1,
         ));
     }
-    if o.detach && (o.abort_on_exit || o.exit_code_from.is_some()) {
+    // compose's message for every attach-mode flag with -d. (`up -d --watch` is still
+    // taken: berth's watch tests drive it detached.)
+    if o.detach
+        && (o.abort_on_exit
+            || o.abort_on_failure
+            || o.exit_code_from.is_some()
+            || !o.attach.is_empty()
+            || o.attach_dependencies)
+    {
         return Err(Failure::new(
-            "--abort-on-container-exit and --detach are incompatible",
+            "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch",
             1,
         ));
+    }
+    // compose: --exit-code-from implies --abort-on-container-exit.
+    if o.exit_code_from.is_some() {
+        o.abort_on_exit = true;
     }
     if let Some(p) = &o.pull {
         if !matches!(p.as_str(), "always" | "missing" | "never" | "build") {
@@ -402,10 +449,10 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
                 .map_err(fail)?;
         } else {
             let names: Vec<String> = orphan_list.iter().map(|c| c.name()).collect();
-            progress.note(&format!(
-                "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+            progress.note(&crate::cli::warn_line(&format!(
+                "Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
                 names.join(" ")
-            ));
+            )));
         }
     }
     let (nets, vols) = resources(&p, &services);
@@ -439,6 +486,7 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
                     timeout: o.timeout,
                     scale,
                     wait_deps: true,
+                    quiet_start: !o.detach,
                 },
                 &progress,
             )
@@ -553,6 +601,11 @@ fn wait_ready(
     for c in list {
         let id = format!("Container {}", c.name());
         progress.event(&id, "Waiting", false);
+        if api.dry_run {
+            // Nothing was started: nothing to wait for.
+            progress.event(&id, "Healthy", true);
+            continue;
+        }
         loop {
             let i = api.inspect(&c.id)?;
             let healthy = match i.state.health.as_ref().map(|h| h.status.as_str()) {
@@ -585,6 +638,12 @@ fn wait_ready(
     }
     progress.finish();
     Ok(0)
+}
+
+/// What a foreground `up` stops on abort or Ctrl-C: compose stops the services named on
+/// its command line (not their dependencies), or the whole project when none is named.
+fn stop_scope(api: &Api, project: &str, named: &[String]) -> Vec<Summary> {
+    containers_of(api, project, named, false).unwrap_or_default()
 }
 
 /// Foreground `up`: the attached services' logs until every container stopped (or, with
@@ -621,8 +680,12 @@ fn attach_and_wait(
         .filter(|c| attach.contains(c.service()))
         .cloned()
         .collect();
-    let names: Vec<String> = attached.iter().map(|c| c.name()).collect();
-    eprintln!("Attaching to {}", names.join(", "));
+    // On stdout and without the project prefix, as docker compose prints it.
+    let names: Vec<String> = attached
+        .iter()
+        .map(|c| logs::display_name(&p.name, c))
+        .collect();
+    println!("Attaching to {}", names.join(", "));
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -630,10 +693,15 @@ fn attach_and_wait(
         let _ = ctrlc_flag(flag);
     }
     let exit_code = Arc::new(std::sync::Mutex::new(0i64));
+    let ended: Arc<std::sync::Mutex<BTreeSet<String>>> = Arc::default();
     let opts = LogOpts {
         follow: true,
         color: !o.no_color && nix::unistd::isatty(1).unwrap_or(false),
         prefix: !o.no_log_prefix,
+        // What this `up` started: docker compose attaches before starting, so earlier
+        // runs' output is not shown.
+        since: Some(o.began.clone()),
+        ended: Some(ended.clone()),
         ..Default::default()
     };
     std::thread::scope(|scope| {
@@ -643,15 +711,15 @@ fn attach_and_wait(
             let interrupted = interrupted.clone();
             let exit_code = exit_code.clone();
             let list = list.clone();
+            let attach = attach.clone();
+            let ended = ended.clone();
             scope.spawn(move || {
                 let mut reported = BTreeSet::new();
                 loop {
                     if interrupted.load(Ordering::SeqCst) {
                         eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
                         let progress = Progress::new(None);
-                        let all = api
-                            .project_containers(&p.name, false, false)
-                            .unwrap_or_default();
+                        let all = stop_scope(api, &p.name, &o.services);
                         let _ = runtime::stop_in_reverse(
                             api, p, &all, o.timeout, false, false, &progress,
                         );
@@ -670,12 +738,26 @@ fn attach_and_wait(
                     )
                     .unwrap_or_else(|_| list.clone());
                     for c in &current {
+                        // Only the attached containers keep `up` in the foreground (the
+                        // dependencies it started stay up after), as in docker compose.
+                        let shown = attach.is_empty() || attach.contains(c.service());
+                        if !shown {
+                            continue;
+                        }
                         let Ok(i) = api.inspect(&c.id) else { continue };
                         if i.state.running {
                             running += 1;
                         } else if reported.insert(c.id.clone()) {
+                            // After the container's last lines (its stream ended).
+                            let deadline =
+                                std::time::Instant::now() + std::time::Duration::from_secs(3);
+                            while std::time::Instant::now() < deadline
+                                && !ended.lock().map(|e| e.contains(&c.id)).unwrap_or(true)
+                            {
+                                std::thread::sleep(std::time::Duration::from_millis(20));
+                            }
                             let name = logs::display_name(&p.name, c);
-                            println!("{name} exited with code {}", i.state.exit_code);
+                            print!("\r\x1b[K{name} exited with code {}\n", i.state.exit_code);
                             if o.exit_code_from.as_deref() == Some(c.service()) {
                                 *exit_code.lock().unwrap_or_else(|e| e.into_inner()) =
                                     i.state.exit_code;
@@ -692,9 +774,7 @@ fn attach_and_wait(
                     if aborted {
                         eprintln!("Aborting on container exit...");
                         let progress = Progress::new(None);
-                        let all = api
-                            .project_containers(&p.name, false, false)
-                            .unwrap_or_default();
+                        let all = stop_scope(api, &p.name, &o.services);
                         let _ = runtime::stop_in_reverse(
                             api, p, &all, o.timeout, false, false, &progress,
                         );
@@ -765,6 +845,7 @@ pub fn cmd_down(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
         }
     }
     let (p, name) = project_or_name(g, &[])?;
+    check_named(&p, &o.services)?;
     let api = api(ctx)?;
     let p = p.unwrap_or_else(|| Project {
         name: name.clone(),
@@ -776,15 +857,18 @@ pub fn cmd_down(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
         list.retain(|c| o.services.iter().any(|s| s == c.service()));
     }
     let known: BTreeSet<&String> = p.services.keys().chain(p.disabled.keys()).collect();
+    // Services of profiles not enabled are left running (neither targets nor orphans), as
+    // docker compose leaves them; their network then stays "still in use".
+    list.retain(|c| !p.disabled.contains_key(c.service()));
     let (orph, mine): (Vec<Summary>, Vec<Summary>) = list.into_iter().partition(|c| {
         !known.contains(&c.service().to_string()) && !c.oneoff() && !p.services.is_empty()
     });
     if !orph.is_empty() && !o.remove_orphans {
         let names: Vec<String> = orph.iter().map(|c| c.name()).collect();
-        progress.note(&format!(
-            "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+        progress.note(&crate::cli::warn_line(&format!(
+            "Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
             names.join(" ")
-        ));
+        )));
     }
     let mut targets = mine;
     if o.remove_orphans {
@@ -800,11 +884,20 @@ pub fn cmd_down(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
         for n in api.networks_labelled(&format!("{LABEL_PROJECT}={name}"))? {
             let id = format!("Network {}", n.name);
             progress.event(&id, "Removing", false);
+            if api
+                .network(&n.id)
+                .ok()
+                .flatten()
+                .is_some_and(|i| !i.containers.is_empty())
+            {
+                progress.event(&id, "Resource is still in use", true);
+                continue;
+            }
             match api.remove_network(&n.id) {
                 Ok(()) => progress.event(&id, "Removed", true),
                 Err(e) => {
                     progress.error(&id, "Error");
-                    progress.note(&format!("WARN[0000] {}", e.message()));
+                    progress.note(&crate::cli::warn_line(&e.message()));
                 }
             }
         }
@@ -816,25 +909,34 @@ pub fn cmd_down(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
                     Ok(()) => progress.event(&id, "Removed", true),
                     Err(e) => {
                         progress.error(&id, "Error");
-                        progress.note(&format!("WARN[0000] {}", e.message()));
+                        progress.note(&crate::cli::warn_line(&e.message()));
                     }
                 }
             }
         }
         if let Some(r) = &o.rmi {
+            // compose names each image once, tagged (`busybox:latest`), and takes an image
+            // still in use as a warning line.
+            let mut seen = BTreeSet::new();
             for (n, s) in &p.services {
                 if r == "local" && !s.image.is_empty() {
                     continue;
                 }
-                let image = image_name(&p.name, n, s);
+                let image = with_default_tag(&image_name(&p.name, n, s));
+                if !seen.insert(image.clone()) {
+                    continue;
+                }
                 if api.image(&image)?.is_some() {
                     let id = format!("Image {image}");
                     progress.event(&id, "Removing", false);
                     match api.remove_image(&image) {
                         Ok(()) => progress.event(&id, "Removed", true),
+                        Err(e) if e.status() == Some(409) => {
+                            progress.event(&id, "Resource is still in use", true)
+                        }
                         Err(e) => {
                             progress.error(&id, "Error");
-                            progress.note(&format!("WARN[0000] {}", e.message()));
+                            progress.note(&crate::cli::warn_line(&e.message()));
                         }
                     }
                 }
@@ -843,6 +945,16 @@ pub fn cmd_down(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     }
     progress.finish();
     Ok(0)
+}
+
+/// `name` with `:latest` when it has neither tag nor digest, as compose prints it.
+fn with_default_tag(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || last.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -913,6 +1025,7 @@ struct ServicesOnly {
 pub fn cmd_start(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ServicesOnly = parse(inv, args)?;
     let (p, name) = project_or_name(g, &o.services)?;
+    check_named(&p, &o.services)?;
     let api = api(ctx)?;
     let progress = Progress::new(g.progress.as_deref());
     let list = containers_of(&api, &name, &o.services, true)?;
@@ -931,6 +1044,9 @@ pub fn cmd_start(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
         None => list.iter().map(|c| c.service().to_string()).collect(),
     };
     let mut done = BTreeSet::new();
+    // compose starts a service's containers in the daemon's list order, newest first.
+    let mut list = list;
+    runtime::sort_newest_first(&api, &name, &mut list, |c| c.id.as_str()).map_err(fail)?;
     for svc in order {
         for c in list.iter().filter(|c| c.service() == svc) {
             if !done.insert(c.id.clone()) || c.running() {
@@ -977,6 +1093,7 @@ struct StopOpts {
 pub fn cmd_stop(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: StopOpts = parse(inv, args)?;
     let (p, name) = project_or_name(g, &o.services)?;
+    check_named(&p, &o.services)?;
     let api = api(ctx)?;
     let p = p.unwrap_or_else(|| Project {
         name: name.clone(),
@@ -990,18 +1107,63 @@ pub fn cmd_stop(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     Ok(0)
 }
 
+/// compose's restart: in dependency order (when the model is known), the containers of
+/// the services whose dependencies are done restarted in parallel.
 pub fn cmd_restart(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: StopOpts = parse(inv, args)?;
-    let (_p, name) = project_or_name(g, &o.services)?;
+    let (p, name) = project_or_name(g, &o.services)?;
+    check_named(&p, &o.services)?;
     let api = api(ctx)?;
     let progress = Progress::new(g.progress.as_deref());
-    for c in containers_of(&api, &name, &o.services, true)? {
-        let id = format!("Container {}", c.name());
-        progress.event(&id, "Restarting", false);
-        api.restart(&c.id, o.timeout)?;
-        progress.event(&id, "Started", true);
+    let mut list = containers_of(&api, &name, &o.services, true)?;
+    runtime::sort_newest_first(&api, &name, &mut list, |c| c.id.as_str()).map_err(fail)?;
+    let services: BTreeSet<String> = list.iter().map(|c| c.service().to_string()).collect();
+    let mut waves: Vec<Vec<String>> = match &p {
+        Some(p) => crate::graph::waves(p, &services),
+        None => Vec::new(),
+    };
+    // Services the model does not know (or no model): after the others, one by one.
+    let known: BTreeSet<&String> = waves.iter().flatten().collect();
+    let rest: Vec<String> = services
+        .iter()
+        .filter(|s| !known.contains(s))
+        .cloned()
+        .collect();
+    waves.extend(rest.into_iter().map(|s| vec![s]));
+    let mut result = Ok(());
+    for wave in waves {
+        let batch: Vec<&Summary> = list
+            .iter()
+            .filter(|c| wave.iter().any(|w| w == c.service()))
+            .collect();
+        let results: Vec<Result<(), Failure>> = std::thread::scope(|scope| {
+            let hs: Vec<_> = batch
+                .iter()
+                .map(|c| {
+                    let (api, progress) = (&api, &progress);
+                    scope.spawn(move || -> Result<(), Failure> {
+                        let id = format!("Container {}", c.name());
+                        progress.event(&id, "Restarting", false);
+                        api.restart(&c.id, o.timeout)?;
+                        progress.event(&id, "Started", true);
+                        Ok(())
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Failure::new("internal error", 1)))
+                })
+                .collect()
+        });
+        if let Some(e) = results.into_iter().find_map(Result::err) {
+            result = Err(e);
+            break;
+        }
     }
     progress.finish();
+    result?;
     Ok(0)
 }
 
@@ -1017,7 +1179,8 @@ struct KillOpts {
 
 pub fn cmd_kill(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: KillOpts = parse(inv, args)?;
-    let (_p, name) = project_or_name(g, &o.services)?;
+    let (p, name) = project_or_name(g, &o.services)?;
+    check_named(&p, &o.services)?;
     let api = api(ctx)?;
     let progress = Progress::new(g.progress.as_deref());
     let list = containers_of(&api, &name, &o.services, false)?;
@@ -1049,6 +1212,7 @@ struct RmOpts {
 pub fn cmd_rm(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: RmOpts = parse(inv, args)?;
     let (p, name) = project_or_name(g, &o.services)?;
+    check_named(&p, &o.services)?;
     let api = api(ctx)?;
     let p = p.unwrap_or_else(|| Project {
         name: name.clone(),
@@ -1060,7 +1224,14 @@ pub fn cmd_rm(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         let running: Vec<Summary> = list.iter().filter(|c| c.running()).cloned().collect();
         runtime::stop_in_reverse(&api, &p, &running, None, false, false, &progress)
             .map_err(fail)?;
-        list = containers_of(&api, &name, &o.services, true)?;
+        if api.dry_run {
+            // Nothing was stopped: the containers count as stopped, as they would be.
+            for c in &mut list {
+                c.state = "exited".into();
+            }
+        } else {
+            list = containers_of(&api, &name, &o.services, true)?;
+        }
     }
     let stopped: Vec<Summary> = list.into_iter().filter(|c| !c.running()).collect();
     if stopped.is_empty() {
@@ -1091,12 +1262,13 @@ fn pause_like(
     pause: bool,
 ) -> CmdResult {
     let o: ServicesOnly = parse(inv, args)?;
-    let (_p, name) = project_or_name(g, &o.services)?;
+    let (p, name) = project_or_name(g, &o.services)?;
+    check_named(&p, &o.services)?;
     let api = api(ctx)?;
     let progress = Progress::new(g.progress.as_deref());
     for c in containers_of(&api, &name, &o.services, false)? {
         let id = format!("Container {}", c.name());
-        progress.event(&id, if pause { "Pausing" } else { "Unpausing" }, false);
+        // compose shows only the outcome, no "Pausing" step.
         api.pause(&c.id, pause)?;
         progress.event(&id, if pause { "Paused" } else { "Unpaused" }, true);
     }
@@ -1134,28 +1306,87 @@ struct PsOpts {
     services_args: Vec<String>,
 }
 
-fn publishers(c: &Summary) -> String {
-    let mut ports: Vec<String> = c
-        .ports
+/// compose's publishers: the list's ports sorted by container port (a stable sort, as
+/// Go's for so few), as (URL, TargetPort, PublishedPort, Protocol).
+fn publishers(c: &Summary) -> Vec<&PortSummary> {
+    let mut ports: Vec<&PortSummary> = c.ports.iter().collect();
+    ports.sort_by_key(|p| p.private_port);
+    ports
+}
+
+/// compose ps's Ports column: the docker CLI's DisplayablePorts over the publishers.
+fn ports_column(c: &Summary) -> String {
+    let list: Vec<serde_json::Value> = publishers(c)
         .iter()
-        .map(|pt| {
-            if pt.public_port != 0 {
-                format!(
-                    "{}:{}->{}/{}",
-                    pt.ip, pt.public_port, pt.private_port, pt.kind
-                )
-            } else {
-                format!("{}/{}", pt.private_port, pt.kind)
-            }
+        .map(|p| {
+            serde_json::json!({"IP": p.ip, "PrivatePort": p.private_port, "PublicPort": p.public_port, "Type": p.kind})
         })
         .collect();
-    ports.dedup();
-    ports.join(", ")
+    berth_cli::commands::containers::display_ports(&serde_json::Value::Array(list))
+}
+
+/// One `compose ps --format json` line as compose 2.40 writes it: the docker CLI's
+/// formatter marshals the row as a Go map (keys sorted) with json.Marshal, so `<`, `>`,
+/// `&`, U+2028 and U+2029 are escaped; Publishers are structs (field order kept).
+fn ps_json_line(row: &serde_json::Value, pubs: &[&PortSummary]) -> String {
+    let mut sorted: BTreeMap<String, serde_json::Value> = row
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let list: Vec<serde_json::Value> = pubs
+        .iter()
+        .map(|p| {
+            let mut o = serde_json::Map::new();
+            o.insert("URL".into(), p.ip.clone().into());
+            o.insert("TargetPort".into(), p.private_port.into());
+            o.insert("PublishedPort".into(), p.public_port.into());
+            o.insert("Protocol".into(), p.kind.clone().into());
+            serde_json::Value::Object(o)
+        })
+        .collect();
+    sorted.insert("Publishers".into(), serde_json::Value::Array(list));
+    // serde_json keeps insertion order here (preserve_order): the keys go in sorted.
+    let m: serde_json::Map<String, serde_json::Value> = sorted.into_iter().collect();
+    let s = serde_json::to_string(&serde_json::Value::Object(m)).unwrap_or_default();
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// The row a `compose ps --format` template runs on, as compose's ContainerContext:
+/// Publishers are Go structs (`{{.Publishers}}` prints `[{0.0.0.0 80 8080 tcp}]`) and
+/// `{{json .}}` is the row's MarshalJSON, the `json` format's line.
+fn ps_template_row(
+    row: &serde_json::Value,
+    pubs: &[&PortSummary],
+    json: String,
+) -> berth_cli::format::Value {
+    use berth_cli::format::{go_struct, Value};
+    let mut m = match berth_cli::format::from_json(row) {
+        Value::Map(m) => (*m).clone(),
+        _ => Default::default(),
+    };
+    let list: Vec<Value> = pubs
+        .iter()
+        .map(|p| {
+            go_struct(&[
+                ("URL", Value::String(p.ip.as_str().into())),
+                ("TargetPort", Value::Int(p.private_port.into())),
+                ("PublishedPort", Value::Int(p.public_port.into())),
+                ("Protocol", Value::String(p.kind.as_str().into())),
+            ])
+        })
+        .collect();
+    m.insert("Publishers".into(), Value::List(list.into()));
+    berth_cli::format::with_json(Value::Map(Arc::new(m)), json)
 }
 
 pub fn cmd_ps(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PsOpts = parse(inv, args)?;
-    let (_p, name) = project_or_name(g, &o.services_args)?;
+    let (p, name) = project_or_name(g, &o.services_args)?;
+    check_named(&p, &o.services_args)?;
     let api = api(ctx)?;
     let mut list = containers_of(&api, &name, &o.services_args, true)?;
     let mut status: Vec<String> = o.status.clone();
@@ -1184,42 +1415,82 @@ pub fn cmd_ps(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         }
         return Ok(0);
     }
-    let rows: Vec<_> = list
-        .iter()
-        .map(|c| {
-            let command = if o.no_trunc {
-                c.command.clone()
-            } else {
-                berth_cli::commands::containers::ellipsis(&c.command, 20)
-            };
-            let created = chrono_ago(c.created);
-            let v = serde_json::json!({
-                "ID": if o.no_trunc { c.id.clone() } else { c.id.chars().take(12).collect::<String>() },
-                "Name": c.name(),
-                "Names": c.name(),
-                "Image": c.image,
-                "Command": format!("\"{command}\""),
-                "Project": c.labels.get(LABEL_PROJECT).cloned().unwrap_or_default(),
-                "Service": c.service(),
-                "CreatedAt": berth_cli::commands::containers::go_time_string(c.created),
-                "RunningFor": created,
-                "State": c.state,
-                "Status": c.status,
-                "Health": "",
-                "ExitCode": 0,
-                "Ports": publishers(c),
-                "Publishers": c.ports.iter().map(|pt| serde_json::json!({"URL": pt.ip, "TargetPort": pt.private_port, "PublishedPort": pt.public_port, "Protocol": pt.kind})).collect::<Vec<_>>(),
-                "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
-                "LocalVolumes": "0",
-                "Mounts": "",
-                "Networks": "",
-                "Size": "0B",
-            });
-            berth_cli::format::from_json(&v)
-        })
-        .collect();
+    let trunc = !o.no_trunc;
+    let mut rows = Vec::new();
+    let mut json_lines = Vec::new();
+    for c in &list {
+        // compose inspects every container: Health while running, ExitCode once exited.
+        let (health, exit_code) = match api.inspect(&c.id) {
+            Ok(i) => match i.state.status.as_str() {
+                "running" => (i.state.health.map(|h| h.status).unwrap_or_default(), 0),
+                "exited" | "dead" => (String::new(), i.state.exit_code),
+                _ => (String::new(), 0),
+            },
+            Err(e) if e.status() == Some(404) => continue,
+            Err(e) => return Err(Failure::new(e.message(), 1)),
+        };
+        let command = if trunc {
+            berth_cli::commands::containers::ellipsis(&c.command, 20)
+        } else {
+            c.command.clone()
+        };
+        let mounts: Vec<String> = c
+            .mounts
+            .iter()
+            .map(|m| {
+                let name = if m.name.is_empty() {
+                    &m.source
+                } else {
+                    &m.name
+                };
+                if trunc {
+                    berth_cli::commands::containers::ellipsis(name, 15)
+                } else {
+                    name.clone()
+                }
+            })
+            .collect();
+        let local = c.mounts.iter().filter(|m| m.driver == "local").count();
+        let networks: Vec<&String> = c
+            .network_settings
+            .iter()
+            .flat_map(|n| n.networks.keys())
+            .collect();
+        let pubs = publishers(c);
+        let v = serde_json::json!({
+            "ID": if trunc { c.id.chars().take(12).collect::<String>() } else { c.id.clone() },
+            "Name": c.name(),
+            "Names": c.name(),
+            "Image": c.image,
+            "Command": berth_cli::commands::containers::go_quote(&command),
+            "Project": c.labels.get(LABEL_PROJECT).cloned().unwrap_or_default(),
+            "Service": c.service(),
+            "CreatedAt": berth_cli::commands::containers::go_time_string(c.created),
+            "RunningFor": chrono_ago(c.created),
+            "State": c.state,
+            "Status": c.status,
+            "Health": health,
+            "ExitCode": exit_code,
+            "Ports": ports_column(c),
+            "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+            "LocalVolumes": local.to_string(),
+            "Mounts": mounts.join(","),
+            "Networks": networks.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(","),
+            "Size": "0B",
+        });
+        let line = ps_json_line(&v, &pubs);
+        rows.push(ps_template_row(&v, &pubs, line.clone()));
+        json_lines.push(line);
+    }
+    // `json` is the docker CLI formatter's json.Marshal of the row, escaping as Go does.
+    if o.format.trim() == "json" {
+        for l in json_lines {
+            println!("{l}");
+        }
+        return Ok(0);
+    }
     let mut out = std::io::stdout().lock();
-    berth_cli::format::render_list(
+    berth_cli::format::render_list_go(
         &mut out,
         &o.format,
         "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}",
@@ -1234,10 +1505,23 @@ pub fn cmd_ps(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
             ("ID", "CONTAINER ID"),
             ("State", "STATE"),
             ("Project", "PROJECT"),
+            ("Labels", "LABELS"),
+            ("Size", "SIZE"),
+            ("CreatedAt", "CREATED AT"),
         ],
         &rows,
     )
-    .map_err(|e| Failure::new(e.0, 1))?;
+    .map_err(|e| {
+        // compose's formatter reports a field its ContainerContext lacks as a parse error,
+        // naming the type.
+        let msg = match e.0.strip_prefix("failed to execute template: ") {
+            Some(rest) if rest.contains("can't evaluate field") => {
+                format!("template parsing error: {rest} in type *formatter.ContainerContext")
+            }
+            _ => e.0,
+        };
+        Failure::new(msg, 1)
+    })?;
     Ok(0)
 }
 
@@ -1274,7 +1558,8 @@ struct LogsOpts {
 
 pub fn cmd_logs(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: LogsOpts = parse(inv, args)?;
-    let (_p, name) = project_or_name(g, &o.services)?;
+    let (p, name) = project_or_name(g, &o.services)?;
+    check_named(&p, &o.services)?;
     let api = api(ctx)?;
     let mut list = containers_of(&api, &name, &o.services, true)?;
     if let Some(i) = o.index {
@@ -1288,6 +1573,7 @@ pub fn cmd_logs(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
         until: o.until.clone(),
         color: !o.no_color && nix::unistd::isatty(1).unwrap_or(false),
         prefix: !o.no_log_prefix,
+        ended: None,
     };
     let services: Option<BTreeSet<String>> = if o.services.is_empty() {
         None
@@ -1699,7 +1985,7 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
                     progress.finish();
                     return Err(Failure::new(e, 1));
                 }
-                progress.note(&format!("WARN[0000] {e}"));
+                progress.note(&crate::cli::warn_line(&e.to_string()));
                 failed = true;
             }
         }
@@ -1725,9 +2011,15 @@ pub fn cmd_push(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     let o: PushOpts = parse(inv, args)?;
     let p = load_for(g, &o.services)?;
     let names = selected(&p, &o.services)?;
+    let progress = Progress::new(g.progress.as_deref());
     for n in names {
         let s = &p.services[&n];
-        if s.image.is_empty() {
+        // compose pushes what it builds: a service without `build` or `image` is skipped,
+        // with a line unless -q.
+        if s.build.is_none() || s.image.is_empty() {
+            if !o.quiet {
+                progress.note(&format!(" {n} Skipped "));
+            }
             continue;
         }
         let mut pargs = Vec::new();
@@ -1761,68 +2053,243 @@ struct ImagesOpts {
 
 pub fn cmd_images(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ImagesOpts = parse(inv, args)?;
+    let format = table::parse(&o.format).map_err(|e| Failure::new(e, 1))?;
     let (_p, name) = project_or_name(g, &o.services)?;
     let api = api(ctx)?;
-    let list = containers_of(&api, &name, &o.services, true)?;
-    let mut rows = Vec::new();
+    let mut list = containers_of(&api, &name, &o.services, true)?;
+    list.sort_by_key(|c| c.name());
+    let mut rows: Vec<ImageRow> = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
     for c in &list {
         let Some(img) = api.image(&c.image_i_d)? else {
             continue;
         };
+        // -q: each image once, without the digest algorithm, as compose prints them.
+        let id = img
+            .id
+            .split_once(':')
+            .map_or(img.id.as_str(), |(_, h)| h)
+            .to_string();
         if o.quiet {
-            println!("{}", img.id);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
             continue;
         }
         let (repo, tag) = match c.image.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
             Some((r, t)) => (r.to_string(), t.to_string()),
             None => (c.image.clone(), "latest".to_string()),
         };
-        rows.push(berth_cli::format::from_json(&serde_json::json!({
-            "ContainerName": c.name(),
-            "Repository": repo,
-            "Tag": tag,
-            "ID": img.id.trim_start_matches("sha256:").chars().take(12).collect::<String>(),
-            "Size": humansize_bytes(img.size),
-        })));
+        rows.push(ImageRow {
+            container_name: c.name(),
+            repository: repo,
+            tag,
+            id: img.id.clone(),
+            os: img.os.clone(),
+            architecture: img.architecture.clone(),
+            variant: img.variant.clone(),
+            size: img.size,
+            created: go_time(&img.created),
+            last_tag_time: go_time(&img.metadata.last_tag_time),
+        });
     }
     if o.quiet {
+        for id in ids {
+            println!("{id}");
+        }
         return Ok(0);
     }
-    let mut out = std::io::stdout().lock();
-    berth_cli::format::render_list(
-        &mut out,
-        &o.format,
-        "table {{.ContainerName}}\t{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}",
-        &[
-            ("ContainerName", "CONTAINER"),
-            ("Repository", "REPOSITORY"),
-            ("Tag", "TAG"),
-            ("ID", "IMAGE ID"),
-            ("Size", "SIZE"),
-        ],
-        &rows,
-    )
-    .map_err(|e| Failure::new(e.0, 1))?;
+    // compose 2.40: exactly `json` is its own list (compose's order is map order: any), any
+    // other spelling of json (`JSON`, `{{json.}}`) the summaries by container, indented;
+    // both through a JSON encoder (its newline) and Println (another).
+    if o.format == "json" {
+        let items: Vec<ImageJson> = rows.iter().map(ImageRow::json).collect();
+        let text = if items.is_empty() {
+            "null".to_string()
+        } else {
+            serde_json::to_string(&items).unwrap_or_default()
+        };
+        println!("{text}\n");
+        return Ok(0);
+    }
+    if format != table::Format::Table {
+        let map: BTreeMap<String, ImageSummary> = rows
+            .iter()
+            .map(|r| (r.container_name.clone(), r.summary()))
+            .collect();
+        let text = indented_json(&map);
+        println!("{text}\n");
+        return Ok(0);
+    }
+    let mut t = vec![[
+        "CONTAINER",
+        "REPOSITORY",
+        "TAG",
+        "PLATFORM",
+        "IMAGE ID",
+        "SIZE",
+        "CREATED",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in &rows {
+        // compose: HumanDuration(now - LastTagTime); a zero time saturates Go's Duration
+        // (292 years).
+        let since = chrono::DateTime::parse_from_rfc3339(&r.last_tag_time)
+            .ok()
+            .filter(|t| t.timestamp() > 0)
+            .map(|t| (chrono::Utc::now().timestamp_millis() - t.timestamp_millis()) as f64 / 1e3)
+            .unwrap_or(i64::MAX as f64 / 1e9);
+        t.push(vec![
+            r.container_name.clone(),
+            r.repository.clone(),
+            r.tag.clone(),
+            r.platform(),
+            r.id.split_once(':')
+                .map_or(r.id.as_str(), |(_, h)| h)
+                .chars()
+                .take(12)
+                .collect(),
+            berth_cli::units::human_size_prec(r.size as f64, 3),
+            format!("{} ago", berth_cli::units::human_duration(since)),
+        ]);
+    }
+    print!("{}", table::render(&t, 20, 3));
     Ok(0)
 }
 
-fn humansize_bytes(n: i64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < units.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n}B")
+/// Go's zero time, as a time.Time field marshals when unset.
+const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// A daemon time string as Go re-marshals a time.Time it parsed: RFC3339Nano, the offset
+/// kept (`Z` for UTC), trailing zeros of the fraction dropped; Go's zero time if unset.
+fn go_time(s: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) else {
+        return GO_ZERO_TIME.to_string();
+    };
+    let full = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let Some((head, rest)) = full.split_once('.') else {
+        return full;
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let zone = &rest[digits.len()..];
+    let frac = digits.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{head}{zone}")
     } else {
-        format!("{:.3}", v)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-            + units[i]
+        format!("{head}.{frac}{zone}")
     }
+}
+
+/// `value` as compose's formatter prints JSON (an encoder indenting by 4 spaces, HTML
+/// characters left alone).
+fn indented_json<T: serde::Serialize>(value: &T) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if value.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// What `compose images` knows of one container's image.
+struct ImageRow {
+    container_name: String,
+    repository: String,
+    tag: String,
+    /// `sha256:<hex>`.
+    id: String,
+    os: String,
+    architecture: String,
+    variant: String,
+    size: i64,
+    /// Go-formatted (`go_time`).
+    created: String,
+    /// Go-formatted, Go's zero time when never tagged.
+    last_tag_time: String,
+}
+
+impl ImageRow {
+    /// containerd's platforms.Format: os/arch[/variant].
+    fn platform(&self) -> String {
+        let mut p = format!("{}/{}", self.os, self.architecture);
+        if !self.variant.is_empty() {
+            p = format!("{p}/{}", self.variant);
+        }
+        p
+    }
+
+    /// compose 2.40's `--format json` item: LastTagTime falls back to Created when the
+    /// image was never tagged.
+    fn json(&self) -> ImageJson {
+        ImageJson {
+            id: self.id.clone(),
+            container_name: self.container_name.clone(),
+            repository: self.repository.clone(),
+            tag: self.tag.clone(),
+            platform: self.platform(),
+            size: self.size,
+            last_tag_time: if self.last_tag_time == GO_ZERO_TIME {
+                self.created.clone()
+            } else {
+                self.last_tag_time.clone()
+            },
+        }
+    }
+
+    fn summary(&self) -> ImageSummary {
+        ImageSummary {
+            id: self.id.clone(),
+            repository: self.repository.clone(),
+            tag: self.tag.clone(),
+            platform: OciPlatform {
+                architecture: self.architecture.clone(),
+                os: self.os.clone(),
+                variant: self.variant.clone(),
+            },
+            size: self.size,
+            created: self.created.clone(),
+            last_tag_time: self.last_tag_time.clone(),
+        }
+    }
+}
+
+/// One item of `compose images --format json` (compose's field order).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImageJson {
+    #[serde(rename = "ID")]
+    id: String,
+    container_name: String,
+    repository: String,
+    tag: String,
+    platform: String,
+    size: i64,
+    last_tag_time: String,
+}
+
+/// compose's api.ImageSummary, printed for the other JSON spellings.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImageSummary {
+    #[serde(rename = "ID")]
+    id: String,
+    repository: String,
+    tag: String,
+    platform: OciPlatform,
+    size: i64,
+    created: String,
+    last_tag_time: String,
+}
+
+/// The OCI platform as Go marshals it.
+#[derive(serde::Serialize)]
+struct OciPlatform {
+    architecture: String,
+    os: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    variant: String,
 }
 
 #[derive(Parser, Debug)]
@@ -1860,11 +2327,17 @@ pub fn cmd_port(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
             println!("{}:{}", pt.ip, pt.public_port);
             Ok(0)
         }
+        // compose's portNotFoundError: the container's ports as "public/protocol".
         None => Err(Failure::new(
             format!(
-                "no port {port}/{} for container {}: 0",
+                "no port {port}/{} for container {}: {}",
                 o.protocol,
-                c.name()
+                c.name(),
+                c.ports
+                    .iter()
+                    .map(|pt| format!("{}/{}", pt.public_port, pt.kind))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             1,
         )),
@@ -1875,16 +2348,46 @@ pub fn cmd_top(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
     let o: ServicesOnly = parse(inv, args)?;
     let (_p, name) = project_or_name(g, &o.services)?;
     let api = api(ctx)?;
-    let list = containers_of(&api, &name, &o.services, false)?;
-    let tinv = Invocation {
-        path: "top".into(),
-        usage: "CONTAINER [ps OPTIONS]",
-    };
-    for c in list {
-        println!("{}", c.name());
-        berth_cli::commands::observe::cmd_top(ctx, &tinv, std::slice::from_ref(&c.id))?;
-        println!();
+    let mut list = containers_of(&api, &name, &o.services, false)?;
+    list.sort_by_key(|c| c.name());
+    // compose 2.40: one table, SERVICE and # (the container number) first, the ps titles
+    // in the order met, CMD last; a missing value is "-".
+    let mut titles: Vec<String> = vec!["SERVICE".into(), "#".into()];
+    let mut entries: Vec<BTreeMap<String, String>> = Vec::new();
+    for c in &list {
+        let top = api.top(&c.id)?;
+        for t in &top.titles {
+            if !titles.contains(t) {
+                titles.push(t.clone());
+            }
+        }
+        for proc in &top.processes {
+            let mut e = BTreeMap::new();
+            e.insert("SERVICE".to_string(), c.service().to_string());
+            e.insert("#".to_string(), c.number().to_string());
+            for (t, v) in top.titles.iter().zip(proc) {
+                e.insert(t.clone(), v.clone());
+            }
+            entries.push(e);
+        }
     }
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    if let Some(i) = titles.iter().position(|t| t == "CMD") {
+        let cmd = titles.remove(i);
+        titles.push(cmd);
+    }
+    let mut rows = vec![titles.clone()];
+    for e in &entries {
+        rows.push(
+            titles
+                .iter()
+                .map(|t| e.get(t).cloned().unwrap_or_else(|| "-".into()))
+                .collect(),
+        );
+    }
+    print!("{}", table::render(&rows, 4, 2));
     Ok(0)
 }
 
@@ -1903,6 +2406,7 @@ struct LsOpts {
 
 pub fn cmd_ls(ctx: &mut Ctx, _g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: LsOpts = parse(inv, args)?;
+    let format = table::parse(&o.format).map_err(|e| Failure::new(e, 1))?;
     let api = api(ctx)?;
     let all = api.containers(&[LABEL_PROJECT.to_string()], true)?;
     let mut projects: BTreeMap<String, (BTreeMap<String, usize>, BTreeSet<String>)> =
@@ -1937,29 +2441,36 @@ pub fn cmd_ls(ctx: &mut Ctx, _g: &Global, inv: &Invocation, args: &[String]) -> 
             .map(|(s, n)| format!("{s}({n})"))
             .collect::<Vec<_>>()
             .join(", ");
-        rows.push(berth_cli::format::from_json(&serde_json::json!({
-            "Name": name,
-            "Status": status,
-            "ConfigFiles": files.iter().cloned().collect::<Vec<_>>().join(","),
-        })));
+        rows.push(LsRow {
+            name: name.clone(),
+            status,
+            config_files: files.iter().cloned().collect::<Vec<_>>().join(","),
+        });
     }
     if o.quiet {
         return Ok(0);
     }
-    let mut out = std::io::stdout().lock();
-    berth_cli::format::render_list(
-        &mut out,
-        &o.format,
-        "table {{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
-        &[
-            ("Name", "NAME"),
-            ("Status", "STATUS"),
-            ("ConfigFiles", "CONFIG FILES"),
-        ],
-        &rows,
-    )
-    .map_err(|e| Failure::new(e.0, 1))?;
+    let text = table::print(&format, &rows, || {
+        let mut t = vec![["NAME", "STATUS", "CONFIG FILES"]
+            .map(String::from)
+            .to_vec()];
+        t.extend(
+            rows.iter()
+                .map(|r| vec![r.name.clone(), r.status.clone(), r.config_files.clone()]),
+        );
+        table::render(&t, 20, 3)
+    });
+    print!("{text}");
     Ok(0)
+}
+
+/// One `compose ls` row (JSON field order as compose's).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LsRow {
+    name: String,
+    status: String,
+    config_files: String,
 }
 
 #[derive(Parser, Debug)]
@@ -2081,11 +2592,14 @@ pub fn cmd_events(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) 
         "{{\"label\":{{\"{LABEL_PROJECT}={name}\":true}},\"type\":{{\"container\":true}}}}"
     );
     let mut path = format!("/events?filters={}", berth_cli::client::q(&f));
+    // As the docker CLI's GetTimestamp: a duration ("1s", "10m") is that long before now.
+    let now = chrono::Utc::now();
+    let stamp = |v: &str| berth_cli::units::get_timestamp(v, now).map_err(|e| Failure::new(e, 1));
     if let Some(s) = &o.since {
-        path.push_str(&format!("&since={}", berth_cli::client::q(s)));
+        path.push_str(&format!("&since={}", berth_cli::client::q(&stamp(s)?)));
     }
     if let Some(u) = &o.until {
-        path.push_str(&format!("&until={}", berth_cli::client::q(u)));
+        path.push_str(&format!("&until={}", berth_cli::client::q(&stamp(u)?)));
     }
     let resp = api
         .client
@@ -2190,4 +2704,24 @@ pub fn cmd_watch(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
     let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, &p, svcs, prune, quiet);
     crate::watch::run(&api, &p, &rules, &mut rebuild, &|| true).map_err(fail)?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_time_marshals_as_go_does() {
+        assert_eq!(go_time("2024-01-01T00:00:00Z"), "2024-01-01T00:00:00Z");
+        assert_eq!(
+            go_time("2026-12-06T08:21:21.244508100Z"),
+            "2026-12-06T08:21:21.2445081Z"
+        );
+        assert_eq!(
+            go_time("2025-06-21T23:35:48.534108098+07:00"),
+            "2025-06-21T23:35:48.534108098+07:00"
+        );
+        assert_eq!(go_time(""), GO_ZERO_TIME);
+        assert_eq!(go_time(GO_ZERO_TIME), GO_ZERO_TIME);
+    }
 }

@@ -11,9 +11,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use berth_api::models::{HostConfig, Ulimit};
+use berth_api::models::{HostConfig, JsonMessage, Ulimit};
 use berth_build::{BuildError, BuildOptions, Builder};
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 fn json_map<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) -> Result<T, ApiError> {
@@ -24,16 +23,15 @@ fn json_map<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) -> R
     }
 }
 
-fn line(v: &Value) -> Bytes {
-    Bytes::from(format!("{v}\r\n"))
+fn line(v: &impl serde::Serialize) -> Bytes {
+    let mut b = serde_json::to_vec(v).unwrap_or_default();
+    b.extend_from_slice(b"\r\n");
+    Bytes::from(b)
 }
 
-fn error_line(e: &BuildError) -> Value {
-    let msg = e.to_string();
-    match e.code() {
-        Some(code) => json!({ "errorDetail": { "code": code, "message": msg }, "error": msg }),
-        None => json!({ "errorDetail": { "message": msg }, "error": msg }),
-    }
+/// The build's error as the stream's last line (with the failed step's exit code).
+fn error_line(e: &BuildError) -> JsonMessage {
+    JsonMessage::error(e.to_string(), e.code())
 }
 
 /// moby's `httputils.Int64ValueOrZero`: a missing or unparsable value is 0.
@@ -181,16 +179,17 @@ fn request_error(e: BuildError) -> ApiError {
 /// were none, the request's error).
 fn quiet_answer(
     result: Result<Result<String, BuildError>, tokio::task::JoinError>,
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<JsonMessage>,
 ) -> Result<Response, ApiError> {
+    let text = |m: &JsonMessage| serde_json::to_string(m).unwrap_or_default();
     let mut held = String::new();
     while let Ok(m) = rx.try_recv() {
-        held.push_str(&format!("{m}\r\n"));
+        held.push_str(&format!("{}\r\n", text(&m)));
     }
     let body = match result {
-        Ok(Ok(id)) => format!("{}\r\n", json!({ "stream": format!("{id}\n") })),
+        Ok(Ok(id)) => format!("{}\r\n", text(&JsonMessage::stream(format!("{id}\n")))),
         Ok(Err(e)) if held.is_empty() => return Err(request_error(e)),
-        Ok(Err(e)) => format!("{held}{}\r\n", error_line(&e)),
+        Ok(Err(e)) => format!("{held}{}\r\n", text(&error_line(&e))),
         Err(e) => return Err(ApiError::internal(e.to_string())),
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -202,12 +201,18 @@ pub async fn build(
     req: Request,
 ) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
-    let opts = build_options(&q, req.headers())?;
-    for t in &opts.tags {
-        berth_image::Reference::parse_normalized(t)
-            .map_err(|e| ApiError::bad_request(format!("invalid reference format: {t}: {e}")))?;
-    }
-    let scratch = engine.cfg.data_root.join("builder").join("tmp");
+    let checked = build_options(&q, req.headers()).and_then(|opts| {
+        for t in &opts.tags {
+            berth_image::Reference::parse_normalized(t).map_err(|e| {
+                ApiError::bad_request(format!("invalid reference format: {t}: {e}"))
+            })?;
+        }
+        Ok(opts)
+    });
+    // An early error leaves the unread context to the server's drain (accept.rs), so the
+    // docker CLI still uploading it reads the error, not a broken pipe.
+    let opts = checked?;
+    let scratch = berth_build::scratch_root(&engine.cfg.data_root);
     std::fs::create_dir_all(&scratch).map_err(|e| ApiError::internal(e.to_string()))?;
     let ctx = tempfile::Builder::new()
         .prefix("ctx-")
@@ -221,7 +226,7 @@ pub async fn build(
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
 
     let quiet = q.bool("q");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<JsonMessage>();
     let builder = Builder::new(engine.clone(), ctx.path().to_path_buf(), opts, tx);
     let mut task = tokio::spawn(async move {
         let r = builder.build().await;
@@ -240,9 +245,9 @@ pub async fn build(
             return match r {
                 Ok(Err(e)) => Err(request_error(e)),
                 Ok(Ok(_)) => {
-                    let mut body = String::new();
+                    let mut body = Vec::new();
                     while let Ok(m) = rx.try_recv() {
-                        body.push_str(&format!("{m}\r\n"));
+                        body.extend_from_slice(&line(&m));
                     }
                     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
                 }

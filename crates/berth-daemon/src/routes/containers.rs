@@ -8,11 +8,10 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_api::models::{ContainerCreateBody, WaitResponse};
+use berth_api::models::{non_empty, ContainerCreateBody, ContainerPruneResponse, WaitResponse};
 use berth_engine::container::logs::LogOptions;
 use berth_engine::container::{filters, inspect, AttachStream, WaitCondition};
 use berth_engine::images::Image;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use tracing::debug;
 
@@ -45,8 +44,16 @@ pub async fn create(
     if version.below(42) {
         req.host_config.console_size = None;
     }
+    // Annotations are API 1.43: an older client's are ignored, as moby ignores them.
+    if version.below(43) {
+        req.host_config.annotations = None;
+    }
     if req.host_config.pids_limit.is_some_and(|p| p <= 0) {
         req.host_config.pids_limit = None;
+    }
+    // The CLI's default swappiness (-1, "the kernel's") is stored as none, as dockerd shows it.
+    if req.host_config.memory_swappiness == Some(-1) {
+        req.host_config.memory_swappiness = None;
     }
     refuse_unattachable(&engine, &swarm, &req).await?;
     if let Some(p) = q.get("platform").filter(|p| !p.is_empty()) {
@@ -94,37 +101,29 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<berth_api::models::ContainerSummary>>> {
     let q = Query::parse(q.as_deref());
     let f = q.filters()?;
-    filters::validate(&f)?;
     let all = q.bool("all");
     let size = q.bool("size");
     let limit = q.int("limit")?.unwrap_or(-1);
     let latest = q.bool("latest");
-    let mut ancestor_ids = Vec::new();
-    for a in f.get("ancestor").into_iter().flatten() {
-        if let Ok(img) = engine.images.get(a).await {
-            ancestor_ids.push(img.id);
-        }
-    }
+    let mut filter = engine.list_filter(f).await?;
     let mut recs = Vec::new();
     for c in engine.all() {
         recs.push(c.snapshot().await);
     }
     recs.sort_by_key(|r| std::cmp::Reverse(r.created));
-    let explicit_status = f.contains_key("status") || f.contains_key("exited");
     let mut out = Vec::new();
     let take = if latest { 1 } else { limit };
     // Many containers share an image: look each name or id up once per listing.
     let mut images: HashMap<String, Option<Image>> = HashMap::new();
     for rec in recs {
-        let show_all = all || take > 0 || explicit_status;
-        if !show_all && !rec.state.status.is_running() {
-            continue;
-        }
-        if !filters::matches(&rec, &f, &ancestor_ids) {
-            continue;
-        }
-        if take > 0 && out.len() as i64 >= take {
-            break;
+        // Ports, mounts and networks as the list shows them, for the filters on them.
+        let facts = filter
+            .needs_summary()
+            .then(|| inspect::summary(&rec, "", None));
+        match filter.verdict(&rec, facts.as_ref(), all, take, out.len()) {
+            filters::Verdict::Include => {}
+            filters::Verdict::Exclude => continue,
+            filters::Verdict::Stop => break,
         }
         // `Image` shows the name the container was created from, unless that name now
         // points to another image: then the id, as Docker does.
@@ -391,14 +390,14 @@ pub async fn rename(
 pub async fn prune(
     State(engine): State<AppState>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ContainerPruneResponse>> {
     let q = Query::parse(q.as_deref());
     let f = q.filters()?;
     let (deleted, reclaimed) = engine.prune(&f).await?;
-    Ok(Json(json!({
-        "ContainersDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
-        "SpaceReclaimed": reclaimed,
-    })))
+    Ok(Json(ContainerPruneResponse {
+        containers_deleted: non_empty(deleted),
+        space_reclaimed: reclaimed,
+    }))
 }
 
 /// The hijacked attach: answer 101 and splice the connection to the shim's stream.

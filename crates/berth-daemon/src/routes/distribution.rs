@@ -9,8 +9,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_api::models::{AuthResponse, JsonMessage};
 use berth_engine::{AuthConfig, PullMessage};
-use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 fn registry_auth(headers: &HeaderMap) -> AuthConfig {
@@ -21,10 +21,10 @@ fn registry_auth(headers: &HeaderMap) -> AuthConfig {
         .unwrap_or_default()
 }
 
-fn line(v: &Value) -> Bytes {
-    let mut s = v.to_string();
-    s.push_str("\r\n");
-    Bytes::from(s)
+fn line(v: &JsonMessage) -> Bytes {
+    let mut b = serde_json::to_vec(v).unwrap_or_default();
+    b.extend_from_slice(b"\r\n");
+    Bytes::from(b)
 }
 
 /// Waits for the first message: an early error becomes the answer's status; otherwise the
@@ -43,10 +43,7 @@ async fn stream(mut rx: mpsc::Receiver<PullMessage>) -> ApiResult<Response> {
         while let Some(m) = rx.recv().await {
             let v = match m {
                 Ok(v) => v,
-                Err(e) => {
-                    let msg = e.to_string();
-                    json!({ "errorDetail": { "message": msg }, "error": msg })
-                }
+                Err(e) => JsonMessage::error(e.to_string(), None),
             };
             if tx.send(Ok(line(&v))).await.is_err() {
                 return;
@@ -100,13 +97,14 @@ pub async fn push(
 pub async fn auth(
     axum::extract::State(engine): axum::extract::State<AppState>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuthResponse>> {
     let a: AuthConfig = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid auth configuration: {e}")))?;
     let token = engine.login(a.normalized()).await?;
-    Ok(Json(
-        json!({ "Status": "Login Succeeded", "IdentityToken": token }),
-    ))
+    Ok(Json(AuthResponse {
+        status: "Login Succeeded".into(),
+        identity_token: token,
+    }))
 }
 
 /// GET /images/search?term=&limit=&filters=: the term's index, filtered (moby's checks: the

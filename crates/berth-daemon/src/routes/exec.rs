@@ -109,14 +109,36 @@ pub async fn start(
     super::stream::upgrade_response(tty)
 }
 
-/// `h` and `w` as Docker reads them: both required, unsigned.
+/// `h` and `w` as moby 28's resize routes read them: both required, each an unsigned 32-bit
+/// number (`httputils.Uint32Value`), the error naming the value as given. The terminal takes
+/// the low 16 bits, as containerd's `console.WinSize` does.
 pub fn size(q: &Query) -> ApiResult<(u16, u16)> {
-    let parse = |k: &str| -> ApiResult<u16> {
-        q.str(k)
-            .parse::<u16>()
-            .map_err(|_| ApiError::bad_request(format!("invalid value for {k}: {:?}", q.str(k))))
+    let parse = |k: &str, what: &str| -> ApiResult<u16> {
+        let raw = q.str(k);
+        uint32_value(raw)
+            .map(|n| n as u16)
+            .map_err(|e| ApiError::bad_request(format!("invalid resize {what} {raw:?}: {e}")))
     };
-    Ok((parse("h")?, parse("w")?))
+    Ok((parse("h", "height")?, parse("w", "width")?))
+}
+
+/// moby's `httputils.Uint32Value` on one form value: `strconv.ParseUint(v, 10, 32)` with its
+/// bare error text, a negative number being "value out of range" rather than a syntax error.
+fn uint32_value(v: &str) -> Result<u32, &'static str> {
+    const SYNTAX: &str = "invalid syntax";
+    const RANGE: &str = "value out of range";
+    let (digits, negative) = match v.strip_prefix('-') {
+        Some(rest) => (rest, true),
+        None => (v, false),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SYNTAX);
+    }
+    let n: u32 = digits.parse().map_err(|_| RANGE)?;
+    if negative {
+        return Err(RANGE);
+    }
+    Ok(n)
 }
 
 pub async fn resize(
@@ -135,4 +157,35 @@ pub async fn inspect(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ExecInspect>> {
     Ok(Json(engine.exec_inspect(&id)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resize_sizes_are_read_as_moby_reads_them() {
+        assert_eq!(uint32_value("0"), Ok(0));
+        assert_eq!(uint32_value("4294967295"), Ok(u32::MAX));
+        for bad in ["", "+1", "x", "1x", " 1", "0x10"] {
+            assert_eq!(uint32_value(bad), Err("invalid syntax"), "{bad:?}");
+        }
+        for far in ["-1", "-0", "4294967296", "99999999999999999999999"] {
+            assert_eq!(uint32_value(far), Err("value out of range"), "{far:?}");
+        }
+        let q = Query::parse(Some("w=10"));
+        assert_eq!(
+            size(&q).expect_err("no height").message,
+            "invalid resize height \"\": invalid syntax"
+        );
+        let q = Query::parse(Some("h=1&w=-100"));
+        assert_eq!(
+            size(&q).expect_err("negative width").message,
+            "invalid resize width \"-100\": value out of range"
+        );
+        assert_eq!(
+            size(&Query::parse(Some("h=65537&w=80"))).ok(),
+            Some((1, 80))
+        );
+    }
 }

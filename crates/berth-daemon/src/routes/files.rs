@@ -10,9 +10,9 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_api::models::{FilesystemChange, IdResponse};
 use berth_api::pathstat::HEADER;
 use berth_engine::container::files::{ArchiveSource, CommitOptions, PutOptions};
-use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -66,10 +66,8 @@ pub async fn archive_put(
     req: Request,
 ) -> ApiResult<Response> {
     let q = Query::parse(q.as_deref());
-    if let Err(e) = engine.get(&id) {
-        drain(req).await;
-        return Err(e.into());
-    }
+    // An early error leaves the upload to the server's drain (accept.rs).
+    engine.get(&id)?;
     let opts = PutOptions {
         no_overwrite_dir_non_dir: q.bool("noOverwriteDirNonDir"),
         copy_uid_gid: q.bool("copyUIDGID"),
@@ -80,23 +78,6 @@ pub async fn archive_put(
     Ok(StatusCode::OK.into_response())
 }
 
-/// Reads (up to 1 MiB, 5 s) of a body we refuse, so the client reads our answer instead
-/// of failing on a closed connection, as Go's server does.
-async fn drain(req: Request) {
-    use futures_util::StreamExt;
-    let mut stream = req.into_body().into_data_stream();
-    let mut left: usize = 1 << 20;
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        while let Some(Ok(chunk)) = stream.next().await {
-            left = left.saturating_sub(chunk.len());
-            if left == 0 {
-                break;
-            }
-        }
-    })
-    .await;
-}
-
 pub async fn export(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let src = engine.export(&id).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], stream(src)).into_response())
@@ -105,14 +86,17 @@ pub async fn export(State(engine): State<AppState>, Path(id): Path<String>) -> A
 pub async fn changes(
     State(engine): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<FilesystemChange>>> {
     let changes = engine.changes(&id).await?;
-    Ok(Json(Value::Array(
+    Ok(Json(
         changes
             .iter()
-            .map(|c| json!({ "Path": c.path, "Kind": c.kind }))
+            .map(|c| FilesystemChange {
+                path: c.path.clone(),
+                kind: c.kind,
+            })
             .collect(),
-    )))
+    ))
 }
 
 pub async fn commit(State(engine): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
@@ -134,5 +118,5 @@ pub async fn commit(State(engine): State<AppState>, RawQuery(q): RawQuery) -> Ap
         pause: q.get("pause").is_none_or(|p| p.is_empty()) || q.bool("pause"),
     };
     let id = engine.commit(q.str("container"), opts).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "Id": id }))).into_response())
+    Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
 }

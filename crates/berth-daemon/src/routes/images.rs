@@ -9,11 +9,14 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_api::models::{GraphDriver, ImageInspect, ImageMetadata, ImageSummary, RootFs};
+use berth_api::models::{
+    non_empty, GraphDriver, ImageDeleteResponseItem, ImageInspect, ImageMetadata,
+    ImagePruneResponse, ImageSummary, JsonMessage, RootFs,
+};
 use berth_api::version::ApiVersion;
 use berth_engine::images::{DeleteItem, Image, Loaded};
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use tokio::sync::mpsc;
@@ -111,8 +114,9 @@ fn created_unix(created: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// The image-config fields moby 28 still includes (empty) in image inspect below API 1.50
-/// (moby's `legacyConfigFields["v1.49"]`), whether or not the image's config has them.
+/// The non-omitempty fields of a Go `container.Config` with their empty values (the same
+/// set as moby 28's `legacyConfigFields["v1.49"]`): the legacy `ContainerConfig` writes
+/// them whether or not the image's `container_config` has them.
 const LEGACY_CONFIG_FIELDS: [(&str, Value); 17] = [
     ("AttachStderr", Value::Bool(false)),
     ("AttachStdin", Value::Bool(false)),
@@ -132,21 +136,6 @@ const LEGACY_CONFIG_FIELDS: [(&str, Value); 17] = [
     ("Volumes", Value::Null),
     ("WorkingDir", Value::String(String::new())),
 ];
-
-/// An image's `Config` as moby 28 shows it: the legacy fields, overlaid by the config's own,
-/// keys sorted (moby marshals a Go map).
-fn inspect_config(config: &Value) -> Value {
-    let mut m: std::collections::BTreeMap<String, Value> = LEGACY_CONFIG_FIELDS
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    if let Some(o) = config.as_object() {
-        for (k, v) in o {
-            m.insert(k.clone(), v.clone());
-        }
-    }
-    Value::Object(m.into_iter().collect())
-}
 
 /// The legacy `ContainerConfig` (API < 1.45): the image's `container_config` as a Go
 /// `container.Config` marshals it (every non-omitempty field present, in struct order).
@@ -227,7 +216,7 @@ fn image_inspect(img: &Image, ver: ApiVersion) -> ImageInspect {
         container_config: legacy.then(|| legacy_container_config(&img.container_config)),
         docker_version: img.docker_version.clone(),
         author: img.author.clone(),
-        config: inspect_config(&img.config_json),
+        config: img.config.clone(),
         architecture: img.architecture.clone(),
         variant: img.variant.clone().filter(|v| !v.is_empty()),
         os: img.os.clone(),
@@ -242,7 +231,12 @@ fn image_inspect(img: &Image, ver: ApiVersion) -> ImageInspect {
             layers: img.diff_ids.clone(),
         },
         metadata: ImageMetadata {
-            last_tag_time: "0001-01-01T00:00:00Z".into(),
+            // Go's zero time when never tagged (loaded and pulled images), as moby's.
+            last_tag_time: if img.last_tag_time.is_empty() {
+                "0001-01-01T00:00:00Z".into()
+            } else {
+                img.last_tag_time.clone()
+            },
         },
     }
 }
@@ -399,7 +393,7 @@ pub async fn remove(
     State(engine): State<AppState>,
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<ImageDeleteResponseItem>>> {
     let q = Query::parse(q.as_deref());
     let mut users: HashMap<String, Vec<(String, bool)>> = HashMap::new();
     for c in engine.all() {
@@ -409,21 +403,30 @@ pub async fn remove(
             .or_default()
             .push((r.id.clone(), r.state.status.is_running()));
     }
-    let items = engine.images.remove(&name, q.bool("force"), users).await?;
+    let items = engine
+        .images
+        .remove(&name, q.bool("force"), !q.bool("noprune"), users)
+        .await?;
     Ok(Json(items.iter().map(delete_item).collect()))
 }
 
-fn delete_item(d: &DeleteItem) -> Value {
+fn delete_item(d: &DeleteItem) -> ImageDeleteResponseItem {
     match d {
-        DeleteItem::Untagged(r) => json!({ "Untagged": r }),
-        DeleteItem::Deleted(id) => json!({ "Deleted": id }),
+        DeleteItem::Untagged(r) => ImageDeleteResponseItem {
+            untagged: Some(r.clone()),
+            ..Default::default()
+        },
+        DeleteItem::Deleted(id) => ImageDeleteResponseItem {
+            deleted: Some(id.clone()),
+            ..Default::default()
+        },
     }
 }
 
 pub async fn prune(
     State(engine): State<AppState>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ImagePruneResponse>> {
     let q = Query::parse(q.as_deref());
     let f = q.filters()?;
     let all = f
@@ -434,10 +437,10 @@ pub async fn prune(
         in_use.insert(c.snapshot().await.image_id);
     }
     let (deleted, reclaimed) = engine.images.prune(all, in_use).await?;
-    Ok(Json(json!({
-        "ImagesDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted.iter().map(delete_item).collect::<Vec<_>>()) },
-        "SpaceReclaimed": reclaimed,
-    })))
+    Ok(Json(ImagePruneResponse {
+        images_deleted: non_empty(deleted.iter().map(delete_item).collect()),
+        space_reclaimed: reclaimed,
+    }))
 }
 
 /// POST /images/load: a JSON message stream, as Docker answers (errors included, after
@@ -447,10 +450,14 @@ pub async fn load(State(engine): State<AppState>, RawQuery(q): RawQuery, req: Re
     let quiet = q.bool("quiet");
     let reader = body_reader(req);
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
-    let line = |v: &Value| Bytes::from(format!("{v}\n"));
+    let line = |v: &JsonMessage| {
+        let mut b = serde_json::to_vec(v).unwrap_or_default();
+        b.push(b'\n');
+        Bytes::from(b)
+    };
     let progress: Option<berth_engine::Progress> = (!quiet).then(|| {
         let tx = tx.clone();
-        let p: berth_engine::Progress = std::sync::Arc::new(move |v: Value| {
+        let p: berth_engine::Progress = std::sync::Arc::new(move |v: JsonMessage| {
             // Called from the load's blocking thread; a client gone away is not its failure.
             let _ = tx.blocking_send(Ok(line(&v)));
         });
@@ -465,12 +472,12 @@ pub async fn load(State(engine): State<AppState>, RawQuery(q): RawQuery, req: Re
                         Loaded::Tagged(r) => format!("Loaded image: {r}\n"),
                         Loaded::Id(id) => format!("Loaded image ID: {id}\n"),
                     };
-                    json!({ "stream": text })
+                    JsonMessage::stream(text)
                 })
                 .collect(),
             Err(e) => {
                 let msg = e.to_string();
-                vec![json!({ "errorDetail": { "message": msg }, "error": msg })]
+                vec![JsonMessage::error(msg, None)]
             }
         };
         for l in lines {
@@ -547,13 +554,135 @@ pub async fn create(
             q.get("platform"),
         )
         .await?;
-    let body = format!("{}\n", json!({ "status": id }));
+    let status = JsonMessage {
+        status: Some(id),
+        ..Default::default()
+    };
+    let body = format!("{}\n", serde_json::to_string(&status).unwrap_or_default());
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn typed_delete_and_prune_answers_are_the_same_bytes() {
+        // What delete_item and the prune answer were as json! values.
+        let before_item = |d: &DeleteItem| match d {
+            DeleteItem::Untagged(r) => json!({ "Untagged": r }),
+            DeleteItem::Deleted(id) => json!({ "Deleted": id }),
+        };
+        let items = vec![
+            DeleteItem::Untagged("busybox:latest".into()),
+            DeleteItem::Deleted(format!("sha256:{}", "a".repeat(64))),
+        ];
+        assert_eq!(
+            serde_json::to_string(&items.iter().map(delete_item).collect::<Vec<_>>()).unwrap(),
+            serde_json::to_string(&items.iter().map(before_item).collect::<Vec<_>>()).unwrap()
+        );
+        for deleted in [Vec::new(), items] {
+            let before = json!({
+                "ImagesDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted.iter().map(before_item).collect::<Vec<_>>()) },
+                "SpaceReclaimed": 1234u64,
+            });
+            let typed = ImagePruneResponse {
+                images_deleted: non_empty(deleted.iter().map(delete_item).collect()),
+                space_reclaimed: 1234,
+            };
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&before).unwrap()
+            );
+        }
+    }
+
     use super::*;
+    use berth_api::models::ContainerConfig;
+    use serde_json::json;
+
+    /// The inspect `Config` as it was built before it was typed: the stored `config` object
+    /// overlaid on the legacy fields, keys sorted.
+    fn inspect_config_before(config: &Value) -> Value {
+        let mut m: std::collections::BTreeMap<String, Value> = LEGACY_CONFIG_FIELDS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        if let Some(o) = config.as_object() {
+            for (k, v) in o {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        Value::Object(m.into_iter().collect())
+    }
+
+    #[test]
+    fn typed_inspect_config_is_the_same_bytes() {
+        let mut stored: Vec<Value> = vec![Value::Null, json!({})];
+        // Configs as moby writes them (Go struct order, omitempty), from a pull or a load.
+        stored.push(json!({"Env":["PATH=/bin"],"Cmd":["sh"],"ArgsEscaped":true,"WorkingDir":"/w","OnBuild":null}));
+        stored.push(json!({"Hostname":"","Domainname":"","User":"u:g","AttachStdin":false,"AttachStdout":false,
+            "AttachStderr":false,"ExposedPorts":{"80/tcp":{}},"Tty":false,"OpenStdin":false,"StdinOnce":false,
+            "Env":["A=1"],"Cmd":null,"Healthcheck":{"Test":["CMD","true"],"Interval":1000,"Retries":3},
+            "ArgsEscaped":true,"Image":"sha256:1","Volumes":{"/v":{}},"WorkingDir":"","Entrypoint":["/e"],
+            "OnBuild":["RUN x"],"Labels":{"a":"1","b":"2"},"StopSignal":"SIGKILL","StopTimeout":3,
+            "Shell":["/bin/bash","-c"]}));
+        // Configs as berth writes them (an image's typed config).
+        let mut built = ContainerConfig {
+            cmd: Some(vec!["-c".into(), "echo".into()]),
+            entrypoint: Some(vec!["sh".into()]),
+            exposed_ports: Some([("53/udp".to_string(), Default::default())].into()),
+            healthcheck: Some(berth_api::models::HealthConfig {
+                test: Some(vec!["CMD-SHELL".into(), "true".into()]),
+                interval: Some(5_000_000_000),
+                retries: Some(2),
+                ..Default::default()
+            }),
+            labels: Some([("l".to_string(), "v".to_string())].into()),
+            volumes: Some(Default::default()),
+            stop_signal: Some("SIGUSR1".into()),
+            shell: Some(vec!["/bin/sh".into(), "-c".into()]),
+            ..Default::default()
+        };
+        built.env = Some(vec!["A=1".into()]);
+        stored.push(serde_json::to_value(built.clone().for_image()).unwrap());
+        stored.push(serde_json::to_value(ContainerConfig::default().for_image()).unwrap());
+        // The Config of every image in the api goldens (their answers: sorted already).
+        let golden = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../berth-tests/golden/api_images.txt"
+        ));
+        let mut from_golden = 0;
+        for line in golden.lines().filter(|l| l.starts_with('{')) {
+            let Ok(v) = serde_json::from_str::<Value>(&line.replace(":<N>", ":0")) else {
+                continue;
+            };
+            if v.get("RepoTags").is_some() && v.get("Config").is_some_and(Value::is_object) {
+                let config = v["Config"].clone();
+                // The golden's own bytes are what the old code answered for them.
+                assert_eq!(
+                    serde_json::to_string(&inspect_config_before(&config)).unwrap(),
+                    serde_json::to_string(&config).unwrap()
+                );
+                stored.push(config);
+                from_golden += 1;
+            }
+        }
+        assert!(
+            from_golden >= 5,
+            "image answers found in the goldens: {from_golden}"
+        );
+        for config in stored {
+            let typed = ImageInspect {
+                config: serde_json::from_value(config.clone()).unwrap_or_default(),
+                ..Default::default()
+            };
+            let typed = serde_json::to_value(&typed).unwrap();
+            assert_eq!(
+                serde_json::to_string(&typed["Config"]).unwrap(),
+                serde_json::to_string(&inspect_config_before(&config)).unwrap(),
+                "{config}"
+            );
+        }
+    }
 
     #[test]
     fn reference_filter_globs() {

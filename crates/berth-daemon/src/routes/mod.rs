@@ -163,27 +163,64 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Version {
 }
 
 /// Strips `/v1.NN`, refuses versions out of range, keeps the version in the request's
-/// extensions ([`Version`]), and adds Docker's headers to every answer.
-pub async fn version_layer(mut req: Request, next: Next) -> Response {
+/// extensions ([`Version`]), and adds Docker's headers to every answer (whose JSON body
+/// ends with a newline, [`json_newline`]).
+pub async fn version_layer(req: Request, next: Next) -> Response {
+    with_headers(json_newline(versioned(req, next).await).await)
+}
+
+/// The largest JSON body [`json_newline`] completes (inspect and list answers are far
+/// smaller; a bigger one is left as it is rather than buffered twice).
+const JSON_NEWLINE_MAX: u64 = 64 << 20;
+
+/// moby writes every JSON answer, errors included, with httputils.WriteJSON: a
+/// json.Encoder, which ends the body with "\n". Handlers here answer through axum's `Json`,
+/// [`ApiError`] or a string; this adds the newline to every whole (not streamed) JSON body
+/// that lacks it. Streams (events, pull and build progress, logs) are left alone: their
+/// messages end their own lines.
+async fn json_newline(resp: Response) -> Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    use hyper::body::Body as _;
+    let json = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let len = match resp.body().size_hint().exact() {
+        Some(n) if json && n > 0 && n <= JSON_NEWLINE_MAX => n,
+        _ => return resp,
+    };
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match axum::body::to_bytes(body, len as usize).await {
+        Ok(b) => b,
+        Err(e) => return ApiError::internal(e.to_string()).into_response(),
+    };
+    if bytes.ends_with(b"\n") {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let mut v = Vec::with_capacity(bytes.len() + 1);
+    v.extend_from_slice(&bytes);
+    v.push(b'\n');
+    // The length changed: hyper writes the new one from the body.
+    parts.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(v))
+}
+
+async fn versioned(mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if let Some(rest) = path.strip_prefix("/v") {
         let (ver, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         if let Some(v) = ApiVersion::parse(ver) {
             if v < ApiVersion::MIN {
-                return with_headers(
-                    ApiError::bad_request(format!(
-                        "client version {ver} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
-                    ))
-                    .into_response(),
-                );
+                return ApiError::bad_request(format!(
+                    "client version {ver} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+                ))
+                .into_response();
             }
             if v > ApiVersion::CURRENT {
-                return with_headers(
-                    ApiError::bad_request(format!(
-                        "client version {ver} is too new. Maximum supported API version is {API_VERSION}"
-                    ))
-                    .into_response(),
-                );
+                return ApiError::bad_request(format!(
+                    "client version {ver} is too new. Maximum supported API version is {API_VERSION}"
+                ))
+                .into_response();
             }
             let new_path = if tail.is_empty() { "/" } else { tail };
             let pq = match req.uri().query() {
@@ -196,7 +233,7 @@ pub async fn version_layer(mut req: Request, next: Next) -> Response {
             req.extensions_mut().insert(v);
         }
     }
-    with_headers(next.run(req).await)
+    next.run(req).await
 }
 
 fn with_headers(mut resp: Response) -> Response {

@@ -10,15 +10,18 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_api::models::NetworkConnectBody;
+use berth_api::models::{
+    non_empty, ConfigReference, NetworkConnectBody, NetworkCreateBody, NetworkCreateResponse,
+    NetworkDisconnectBody, NetworkInspect, NetworkIpamConfig, NetworkIpamInfo,
+    NetworkPruneResponse,
+};
 use berth_api::swarm::{Driver, IpamConfig, IpamOptions, Network, NetworkSpec};
-use serde_json::{json, Value};
 
 pub async fn list(
     State(engine): State<AppState>,
     Extension(swarm): Extension<SwarmState>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<NetworkInspect>>> {
     let f = Query::parse(q.as_deref()).filters()?;
     let mut out = engine.network_list(&f).await?;
     // The swarm's networks this node has no copy of.
@@ -33,14 +36,14 @@ pub async fn list(
             }
         }
     }
-    Ok(Json(json!(out)))
+    Ok(Json(out))
 }
 
 pub async fn inspect(
     State(engine): State<AppState>,
     Extension(swarm): Extension<SwarmState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NetworkInspect>> {
     match engine.network_inspect(&id).await {
         Ok(v) => Ok(Json(v)),
         Err(e) => match swarm.cluster.network(&id).await {
@@ -51,47 +54,52 @@ pub async fn inspect(
 }
 
 /// A swarm network as `GET /networks` shows it on a node without a copy of it.
-fn swarm_json(n: &Network) -> Value {
-    let configs: Vec<Value> = n
+fn swarm_json(n: &Network) -> NetworkInspect {
+    let configs = n
         .ipam_options
         .as_ref()
         .map(|i| {
             i.configs
                 .iter()
-                .map(|c| json!({"Subnet": c.subnet, "Gateway": c.gateway}))
+                .map(|c| NetworkIpamConfig {
+                    subnet: Some(c.subnet.clone()),
+                    gateway: Some(c.gateway.clone()),
+                    ..Default::default()
+                })
                 .collect()
         })
         .unwrap_or_default();
-    json!({
-        "Name": n.spec.name,
-        "Id": n.id,
-        "Created": n.meta.created_at,
-        "Scope": "swarm",
-        "Driver": n.driver_state.name,
-        "EnableIPv4": true,
-        "EnableIPv6": n.spec.ipv6_enabled,
-        "IPAM": {"Driver": "default", "Options": null, "Config": configs},
-        "Internal": n.spec.internal,
-        "Attachable": n.spec.attachable,
-        "Ingress": n.spec.ingress,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": null,
-        "Options": n.driver_state.options.clone().unwrap_or_default(),
-        "Labels": n.spec.labels,
-    })
+    NetworkInspect {
+        name: n.spec.name.clone(),
+        id: n.id.clone(),
+        created: n.meta.created_at.clone(),
+        scope: "swarm".into(),
+        driver: n.driver_state.name.clone(),
+        enable_ipv4: true,
+        enable_ipv6: n.spec.ipv6_enabled,
+        ipam: NetworkIpamInfo {
+            driver: "default".into(),
+            options: None,
+            config: Some(configs),
+        },
+        internal: n.spec.internal,
+        attachable: n.spec.attachable,
+        ingress: n.spec.ingress,
+        config_from: ConfigReference::default(),
+        config_only: false,
+        containers: None,
+        options: n.driver_state.options.clone().unwrap_or_default(),
+        labels: n.spec.labels.clone(),
+    }
 }
 
 /// The create body of an overlay network as the swarm's spec.
-fn swarm_spec(v: &Value) -> ApiResult<NetworkSpec> {
+fn swarm_spec(v: &NetworkCreateBody) -> ApiResult<NetworkSpec> {
     let req = berth_engine::network::api::parse_create(v)?;
-    if v.get("ConfigOnly")
-        .and_then(|c| c.as_bool())
-        .unwrap_or(false)
-        || v.get("ConfigFrom")
-            .and_then(|c| c.get("Network"))
-            .and_then(|n| n.as_str())
-            .is_some_and(|n| !n.is_empty())
+    if v.config_only.unwrap_or(false)
+        || v.config_from
+            .as_ref()
+            .is_some_and(|c| !c.network.is_empty())
     {
         return Err(ApiError::bad_request(
             "config-only and config-from networks are not supported by berth",
@@ -115,7 +123,7 @@ fn swarm_spec(v: &Value) -> ApiResult<NetworkSpec> {
         ipv6_enabled: req.enable_ipv6,
         internal: req.internal,
         attachable: req.attachable,
-        ingress: v.get("Ingress").and_then(|i| i.as_bool()).unwrap_or(false),
+        ingress: v.ingress.unwrap_or(false),
         ipam_options: Some(IpamOptions {
             driver: Driver {
                 name: "default".into(),
@@ -133,17 +141,13 @@ pub async fn create(
     Extension(swarm): Extension<SwarmState>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let v: Value = serde_json::from_slice(&body)
+    let v: NetworkCreateBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
-    let driver = v.get("Driver").and_then(|d| d.as_str()).unwrap_or("");
-    let scope = v.get("Scope").and_then(|d| d.as_str()).unwrap_or("");
+    let driver = v.driver.as_str();
+    let scope = v.scope.as_deref().unwrap_or("");
     if driver == "overlay" {
         let id = swarm.cluster.create_network(swarm_spec(&v)?).await?;
-        return Ok((
-            StatusCode::CREATED,
-            Json(json!({ "Id": id, "Warning": "" })),
-        )
-            .into_response());
+        return Ok((StatusCode::CREATED, Json(created(id))).into_response());
     }
     if scope == "swarm" || scope == "global" {
         return Err(ApiError::bad_request(format!(
@@ -152,11 +156,14 @@ pub async fn create(
     }
     let req = berth_engine::network::api::parse_create(&v)?;
     let rec = engine.network_create(req).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "Id": rec.id, "Warning": "" })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(created(rec.id))).into_response())
+}
+
+fn created(id: String) -> NetworkCreateResponse {
+    NetworkCreateResponse {
+        id,
+        warning: String::new(),
+    }
 }
 
 pub async fn remove(
@@ -179,7 +186,7 @@ pub async fn prune(
     State(engine): State<AppState>,
     Extension(swarm): Extension<SwarmState>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NetworkPruneResponse>> {
     let f = Query::parse(q.as_deref()).filters()?;
     let mut deleted = engine.network_prune(&f).await?;
     // Unused swarm networks go too (not the ingress network), as moby prunes them.
@@ -200,14 +207,15 @@ pub async fn prune(
             }
         }
     }
-    Ok(Json(json!({
-        "NetworksDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
-    })))
+    Ok(Json(NetworkPruneResponse {
+        networks_deleted: non_empty(deleted),
+    }))
 }
 
-fn body_json(body: &[u8]) -> ApiResult<Value> {
+/// A JSON body, the default one when the body is empty.
+fn body_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(json!({}));
+        return Ok(T::default());
     }
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
 }
@@ -218,12 +226,7 @@ pub async fn connect(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    let body: NetworkConnectBody = if body.iter().all(|b| b.is_ascii_whitespace()) {
-        NetworkConnectBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
-    };
+    let body: NetworkConnectBody = body_or_default(&body)?;
     let req =
         berth_engine::container::netconnect::parse_endpoint_config(body.endpoint_config.as_ref())?;
     engine.network_connect(&id, &body.container, req).await?;
@@ -236,9 +239,133 @@ pub async fn disconnect(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    let v = body_json(&body)?;
-    let container = v.get("Container").and_then(|c| c.as_str()).unwrap_or("");
-    let force = v.get("Force").and_then(|f| f.as_bool()).unwrap_or(false);
-    engine.network_disconnect(&id, container, force).await?;
+    let body: NetworkDisconnectBody = body_or_default(&body)?;
+    engine
+        .network_disconnect(&id, &body.container, body.force)
+        .await?;
     Ok(StatusCode::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    /// A swarm network as `swarm_json` built it before the typed model (json!).
+    fn swarm_json_before(n: &Network) -> Value {
+        let configs: Vec<Value> = n
+            .ipam_options
+            .as_ref()
+            .map(|i| {
+                i.configs
+                    .iter()
+                    .map(|c| json!({"Subnet": c.subnet, "Gateway": c.gateway}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        json!({
+            "Name": n.spec.name,
+            "Id": n.id,
+            "Created": n.meta.created_at,
+            "Scope": "swarm",
+            "Driver": n.driver_state.name,
+            "EnableIPv4": true,
+            "EnableIPv6": n.spec.ipv6_enabled,
+            "IPAM": {"Driver": "default", "Options": null, "Config": configs},
+            "Internal": n.spec.internal,
+            "Attachable": n.spec.attachable,
+            "Ingress": n.spec.ingress,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": false,
+            "Containers": null,
+            "Options": n.driver_state.options.clone().unwrap_or_default(),
+            "Labels": n.spec.labels,
+        })
+    }
+
+    #[test]
+    fn typed_swarm_network_is_the_same_bytes() {
+        let bare = Network {
+            id: "n1".into(),
+            ..Default::default()
+        };
+        let mut full = bare.clone();
+        full.meta.created_at = "2026-12-06T08:00:00.1Z".into();
+        full.spec.name = "ov".into();
+        full.spec.labels = [("b".to_string(), "1".to_string()), ("a".into(), "2".into())].into();
+        full.spec.ipv6_enabled = true;
+        full.spec.attachable = true;
+        full.spec.ingress = true;
+        full.driver_state = Driver {
+            name: "overlay".into(),
+            options: Some(
+                [(
+                    "com.docker.network.driver.overlay.vxlanid_list".to_string(),
+                    "4097".to_string(),
+                )]
+                .into(),
+            ),
+        };
+        full.ipam_options = Some(IpamOptions {
+            driver: Driver::default(),
+            configs: vec![
+                IpamConfig {
+                    subnet: "10.0.1.0/24".into(),
+                    range: String::new(),
+                    gateway: "10.0.1.1".into(),
+                },
+                IpamConfig::default(),
+            ],
+        });
+        for n in [&bare, &full] {
+            assert_eq!(
+                serde_json::to_string(&swarm_json(n)).unwrap(),
+                serde_json::to_string(&swarm_json_before(n)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn typed_prune_answers_are_the_same_bytes() {
+        for deleted in [vec![], vec!["a".to_string(), "b".to_string()]] {
+            let before = json!({
+                "NetworksDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
+            });
+            let typed = NetworkPruneResponse {
+                networks_deleted: non_empty(deleted.clone()),
+            };
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&before).unwrap()
+            );
+            for reclaimed in [0u64, 1 << 40] {
+                let before = |k: &str| {
+                    let mut o = serde_json::Map::new();
+                    o.insert(
+                        k.into(),
+                        if deleted.is_empty() {
+                            Value::Null
+                        } else {
+                            json!(deleted)
+                        },
+                    );
+                    o.insert("SpaceReclaimed".into(), json!(reclaimed));
+                    serde_json::to_string(&Value::Object(o)).unwrap()
+                };
+                let c = berth_api::models::ContainerPruneResponse {
+                    containers_deleted: non_empty(deleted.clone()),
+                    space_reclaimed: reclaimed,
+                };
+                assert_eq!(
+                    serde_json::to_string(&c).unwrap(),
+                    before("ContainersDeleted")
+                );
+                let v = berth_api::models::VolumePruneResponse {
+                    volumes_deleted: non_empty(deleted.clone()),
+                    space_reclaimed: reclaimed,
+                };
+                assert_eq!(serde_json::to_string(&v).unwrap(), before("VolumesDeleted"));
+            }
+        }
+    }
 }

@@ -9,10 +9,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_api::models::{BuildCacheRecord, BuildPruneResponse, HostConfig};
+use berth_api::models::{
+    non_empty, BuildCacheRecord, BuildPruneResponse, ContainerUpdateResponse, HostConfig,
+    SystemDfResponse, TopResponse,
+};
 use berth_engine::container::{inspect, observe};
 use berth_engine::events::EventFilter;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -21,7 +24,7 @@ pub async fn top(
     State(engine): State<AppState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TopResponse>> {
     let q = Query::parse(q.as_deref());
     Ok(Json(engine.top(&id, q.str("ps_args")).await?))
 }
@@ -47,7 +50,7 @@ pub async fn update(
     super::Version(version): super::Version,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ContainerUpdateResponse>> {
     let mut req: HostConfig = if body.iter().all(|b| b.is_ascii_whitespace()) {
         HostConfig::default()
     } else {
@@ -63,12 +66,12 @@ pub async fn update(
         *p = (*p).max(0);
     }
     let warnings = engine.update(&id, req).await?;
-    Ok(Json(json!({
-        "Warnings": if warnings.is_empty() { Value::Null } else { json!(warnings) }
-    })))
+    Ok(Json(ContainerUpdateResponse {
+        warnings: non_empty(warnings),
+    }))
 }
 
-fn json_line(v: &Value) -> Bytes {
+fn json_line(v: &impl serde::Serialize) -> Bytes {
     let mut b = serde_json::to_vec(v).unwrap_or_default();
     b.push(b'\n');
     Bytes::from(b)
@@ -224,8 +227,8 @@ pub async fn events(State(engine): State<AppState>, RawQuery(q): RawQuery) -> Ap
 }
 
 /// `GET /system/df`: images (with how many containers use each), containers with their
-/// sizes; no volumes or build cache yet.
-pub async fn system_df(State(engine): State<AppState>) -> ApiResult<Json<Value>> {
+/// sizes, volumes with their usage, build cache records.
+pub async fn system_df(State(engine): State<AppState>) -> ApiResult<Json<SystemDfResponse>> {
     let mut recs = Vec::new();
     for c in engine.all() {
         recs.push(c.snapshot().await);
@@ -259,13 +262,13 @@ pub async fn system_df(State(engine): State<AppState>) -> ApiResult<Json<Value>>
         };
         containers.push(inspect::summary(r, &name, Some((rw, rw + image_size))));
     }
-    Ok(Json(json!({
-        "LayersSize": layers_size,
-        "Images": image_rows,
-        "Containers": containers,
-        "Volumes": super::volumes::df_rows(&engine).await,
-        "BuildCache": build_cache_rows(&engine, &users).await?,
-    })))
+    Ok(Json(SystemDfResponse {
+        layers_size,
+        images: image_rows,
+        containers,
+        volumes: super::volumes::df_rows(&engine).await,
+        build_cache: build_cache_rows(&engine, &users).await?,
+    }))
 }
 
 /// The image ids containers use.
@@ -373,4 +376,27 @@ pub async fn build_prune(
         caches_deleted: Some(report.deleted),
         space_reclaimed: report.reclaimed,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn typed_update_answer_is_the_same_bytes() {
+        for warnings in [vec![], vec!["w1".to_string(), "w2".to_string()]] {
+            // As `update` answered before the typed model.
+            let before = json!({
+                "Warnings": if warnings.is_empty() { Value::Null } else { json!(warnings) }
+            });
+            let typed = ContainerUpdateResponse {
+                warnings: non_empty(warnings),
+            };
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&before).unwrap()
+            );
+        }
+    }
 }

@@ -8,44 +8,43 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_api::models::{
+    non_empty, Volume, VolumeCreateBody, VolumeListResponse, VolumePruneResponse, VolumeUsageData,
+};
 use berth_engine::volumes::label_matches;
 use berth_engine::volumes::CreateOptions;
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use serde_json::Value;
 
-fn str_map(v: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> {
-    match v {
-        None | Some(Value::Null) => Ok(BTreeMap::new()),
-        Some(Value::Object(o)) => o
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
-                _ => Err(ApiError::bad_request(format!(
-                    "invalid JSON: value of {k} is not a string"
-                ))),
-            })
-            .collect(),
-        Some(_) => Err(ApiError::bad_request("invalid JSON: expected an object")),
-    }
-}
-
-/// `POST /volumes/create`.
-pub async fn create(State(engine): State<AppState>, body: Bytes) -> ApiResult<Response> {
-    let v: Value = if body.is_empty() {
-        json!({})
+/// `POST /volumes/create`. The body is read as JSON first, so a syntax error and a wrong
+/// type each get their message (without a position for the latter).
+///
+/// A body with a `ClusterVolumeSpec` from a client at API 1.42 or later is a cluster (CSI)
+/// volume, which moby 28 hands to the swarm: outside a swarm (or on a locked one) that is
+/// the swarm's 503. berth's swarm has no CSI volumes, so a manager refuses it, naming why;
+/// below 1.42 the spec is ignored, as moby ignores it.
+pub async fn create(
+    State(engine): State<AppState>,
+    axum::extract::Extension(swarm): axum::extract::Extension<super::swarm::SwarmState>,
+    Version(ver): Version,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let bad = |e: serde_json::Error| ApiError::bad_request(format!("invalid JSON: {e}"));
+    let body: VolumeCreateBody = if body.is_empty() {
+        VolumeCreateBody::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
+        serde_json::from_value(serde_json::from_slice::<Value>(&body).map_err(bad)?).map_err(bad)?
     };
+    if body.cluster_volume_spec.is_some() && !ver.below(42) {
+        swarm.cluster.inspect().await?;
+        return Err(ApiError::bad_request(
+            "cluster volumes (ClusterVolumeSpec) are not supported: berth's swarm has no CSI volume plugins",
+        ));
+    }
     let opts = CreateOptions {
-        name: v.get("Name").and_then(Value::as_str).map(str::to_string),
-        driver: v
-            .get("Driver")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        labels: str_map(v.get("Labels"))?,
-        options: str_map(v.get("DriverOpts"))?,
+        name: Some(body.name),
+        driver: body.driver,
+        labels: body.labels,
+        options: body.driver_opts,
         anonymous: false,
     };
     let rec = {
@@ -67,7 +66,10 @@ fn bool_filter(key: &str, vals: &[String]) -> Result<bool, ApiError> {
 }
 
 /// `GET /volumes`: filters dangling, name (substring), label (key or key=value), driver.
-pub async fn list(State(engine): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(engine): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<VolumeListResponse>> {
     let q = Query::parse(q.as_deref());
     let f = q.filters()?;
     for k in f.keys() {
@@ -105,14 +107,17 @@ pub async fn list(State(engine): State<AppState>, RawQuery(q): RawQuery) -> ApiR
         }
         out.push(engine.volumes.json(&v));
     }
-    Ok(Json(json!({ "Volumes": out, "Warnings": Value::Null })))
+    Ok(Json(VolumeListResponse {
+        volumes: out,
+        warnings: None,
+    }))
 }
 
 /// `GET /volumes/{name}`.
 pub async fn inspect(
     State(engine): State<AppState>,
     Path(name): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Volume>> {
     let rec = engine.volumes.get(&name)?;
     Ok(Json(engine.volumes.json(&rec)))
 }
@@ -134,7 +139,7 @@ pub async fn prune(
     State(engine): State<AppState>,
     Version(ver): Version,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VolumePruneResponse>> {
     let q = Query::parse(q.as_deref());
     let f = q.filters()?;
     for k in f.keys() {
@@ -149,15 +154,15 @@ pub async fn prune(
     let labels = f.get("label").cloned().unwrap_or_default();
     let not_labels = f.get("label!").cloned().unwrap_or_default();
     let (deleted, reclaimed) = engine.prune_volumes(all, &labels, &not_labels).await?;
-    Ok(Json(json!({
-        "VolumesDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
-        "SpaceReclaimed": reclaimed,
-    })))
+    Ok(Json(VolumePruneResponse {
+        volumes_deleted: non_empty(deleted),
+        space_reclaimed: reclaimed,
+    }))
 }
 
 /// The `Volumes` of `GET /system/df`: each volume with its size and how many containers
 /// use it.
-pub async fn df_rows(engine: &AppState) -> Vec<Value> {
+pub async fn df_rows(engine: &AppState) -> Vec<Volume> {
     let mut rows = Vec::new();
     for v in engine.volumes.list() {
         let users = engine.volume_users(&v.name).await.len();
@@ -167,7 +172,10 @@ pub async fn df_rows(engine: &AppState) -> Vec<Value> {
             .await
             .unwrap_or(0);
         let mut j = engine.volumes.json(&v);
-        j["UsageData"] = json!({ "RefCount": users, "Size": size });
+        j.usage_data = Some(VolumeUsageData {
+            ref_count: users as i64,
+            size,
+        });
         rows.push(j);
     }
     rows

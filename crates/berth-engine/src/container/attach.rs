@@ -56,24 +56,31 @@ impl Engine {
         }
     }
 
-    /// `POST /containers/{id}/resize`: the terminal size of a `-t` container.
+    /// `POST /containers/{id}/resize`: the terminal size of a `-t` container. As moby's
+    /// ContainerResize: a container that is not running is a conflict (moby 28's lower-case
+    /// GetRunningTask text), and each resize that succeeds is a `resize` event with the
+    /// size, also for a container without a terminal (its runtime has nothing to resize).
     pub async fn resize(&self, name_or_id: &str, height: u16, width: u16) -> Result<()> {
         let c = self.get(name_or_id)?;
         let rec = c.record.lock().await;
         if !rec.state.status.is_running() {
             return Err(EngineError::Conflict(format!(
-                "Container {} is not running",
+                "container {} is not running",
                 rec.id
             )));
         }
-        if !rec.config.tty {
-            // Nothing to resize; Docker's clients only ask with a terminal.
-            return Ok(());
+        if rec.config.tty {
+            self.runtime
+                .resize(&self.dir(&rec.id), None, height, width)
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
         }
-        self.runtime
-            .resize(&self.dir(&rec.id), None, height, width)
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))
+        self.events.container(
+            &rec,
+            "resize",
+            &[("height", height.to_string()), ("width", width.to_string())],
+        );
+        Ok(())
     }
 }
 

@@ -36,6 +36,20 @@ impl Engine {
                 "config cannot be empty in order to create a container".into(),
             ));
         }
+        // moby's verifyContainerSettings runs before the image is looked up.
+        let rt_warnings = discard_unsupported_rt(&mut body.host_config);
+        validate_host_config(&body)?;
+        // Checked at create only (an update stores what it is given), and a plain error
+        // (500), as dockerd answers it.
+        let hc = &body.host_config;
+        if hc.cpu_realtime_period != 0
+            && hc.cpu_realtime_runtime != 0
+            && hc.cpu_realtime_runtime > hc.cpu_realtime_period
+        {
+            return Err(EngineError::Internal(
+                "cpu real-time runtime cannot be higher than cpu real-time period".into(),
+            ));
+        }
         let image = self.images.get(&body.config.image).await?;
         if let Some(e) = &image.config_error {
             return Err(EngineError::InvalidParameter(format!(
@@ -43,9 +57,9 @@ impl Engine {
                 image.id
             )));
         }
-        validate_host_config(&body)?;
         crate::userns::check(&self.cfg, &body.host_config)?;
         super::namespaces::check_modes(&mut body.host_config)?;
+        default_memory_swap(&mut body.host_config);
         // `--ipc` / `--pid container:X` name a container that must exist.
         for mode in [&body.host_config.ipc_mode, &body.host_config.pid_mode] {
             if let Some(other) = mode.strip_prefix("container:") {
@@ -56,7 +70,7 @@ impl Engine {
                 })?;
             }
         }
-        let mut warnings = Vec::new();
+        let mut warnings = rt_warnings;
         self.check_cgroup_settings(&body.host_config)?;
         warnings.extend(
             crate::blkio::check(&mut body.host_config).map_err(EngineError::InvalidParameter)?,
@@ -72,6 +86,7 @@ impl Engine {
         } else {
             None
         };
+        check_storage_opt(&body.host_config)?;
         let mut mount_points = self.plan_mounts(&body.host_config, &config).await?;
         let mut cmdline: Vec<String> = config.entrypoint.clone().unwrap_or_default();
         cmdline.extend(config.cmd.clone().unwrap_or_default());
@@ -125,6 +140,31 @@ impl Engine {
                 berth_runtime::shim::BUILTIN,
                 body.host_config.runtime
             )));
+        }
+        // The default masked and read-only paths are stored (inspect shows them), unless
+        // privileged or given (`[]` from `--security-opt systempaths=unconfined`): moby's
+        // createContainerOSSpecificSettings.
+        if !body.host_config.privileged {
+            let defaults = |d: &[&str]| d.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            let hc = &mut body.host_config;
+            hc.masked_paths
+                .get_or_insert_with(berth_runtime::spec::default_masked_paths);
+            hc.readonly_paths
+                .get_or_insert_with(|| defaults(berth_runtime::spec::DEFAULT_READONLY_PATHS));
+        }
+        // moby's generateSecurityOpt: a privileged container, or one sharing the host's IPC
+        // or PID namespace, gets `label=disable` unless a label option was given.
+        let hc = &mut body.host_config;
+        if (hc.privileged || hc.ipc_mode == "host" || hc.pid_mode == "host")
+            && !hc
+                .security_opt
+                .iter()
+                .flatten()
+                .any(|o| o.starts_with("label"))
+        {
+            hc.security_opt
+                .get_or_insert_with(Vec::new)
+                .push("label=disable".into());
         }
         // No driver: the daemon's, with its options (dockerd's default log config).
         if body.host_config.log_config.kind.is_empty() {
@@ -326,7 +366,67 @@ fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
     Some(out)
 }
 
+/// moby's adaptContainerSettings: memory+swap defaults to twice the memory when only the
+/// memory is limited, and that is what inspect shows (`run -m 64m`: MemorySwap 128 MiB).
+/// moby does so where the kernel accounts swap, which berth requires (`info`: SwapLimit);
+/// the runtime spec already applied the same default.
+fn default_memory_swap(hc: &mut berth_api::models::HostConfig) {
+    if hc.memory > 0 && hc.memory_swap == 0 {
+        hc.memory_swap = hc.memory.saturating_mul(2);
+    }
+}
+
 /// Rejects settings Docker rejects at create time, with Docker's messages.
+/// `StorageOpt`, as moby's overlay2 driver judges it when it makes the container's layer:
+/// `size` needs project quotas (overlay over xfs mounted with `pquota`), which berth's
+/// overlay layers do not have, so it is refused in overlay2's words; any other key is
+/// overlay2's unknown option (its parseStorageOpt lower-cases the key).
+fn check_storage_opt(hc: &berth_api::models::HostConfig) -> Result<()> {
+    let Some(opts) = hc.storage_opt.as_ref().filter(|o| !o.is_empty()) else {
+        return Ok(());
+    };
+    // `SIZE=...`: overlay2 reads it as size, and still has no quota to set it with.
+    if opts.keys().any(|k| k.eq_ignore_ascii_case("size")) {
+        return Err(EngineError::Internal(
+            "--storage-opt is supported only for overlay over xfs with 'pquota' mount option"
+                .into(),
+        ));
+    }
+    match opts.keys().next() {
+        Some(key) => Err(EngineError::Internal(format!(
+            "Unknown option {}",
+            key.to_lowercase()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// moby's verifyPlatformContainerResources for the real-time knobs: without per-cgroup
+/// real-time scheduling (cgroup v2, or a v1 kernel without CONFIG_RT_GROUP_SCHED) they are
+/// dropped with a warning each.
+pub(super) fn discard_unsupported_rt(hc: &mut berth_api::models::HostConfig) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if hc.cpu_realtime_period <= 0 && hc.cpu_realtime_runtime <= 0 {
+        return warnings;
+    }
+    if berth_runtime::cgroups::cpu_realtime_supported() {
+        return warnings;
+    }
+    if hc.cpu_realtime_period > 0 {
+        warnings.push(
+            "Your kernel does not support cgroup cpu real-time period. Period discarded.".into(),
+        );
+        hc.cpu_realtime_period = 0;
+    }
+    if hc.cpu_realtime_runtime > 0 {
+        warnings.push(
+            "Your kernel does not support cgroup cpu real-time runtime. Runtime discarded.".into(),
+        );
+        hc.cpu_realtime_runtime = 0;
+    }
+    warnings
+}
+
 pub(super) fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
     let hc = &body.host_config;
     let bad = |m: String| Err(EngineError::InvalidParameter(m));
@@ -335,6 +435,13 @@ pub(super) fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
         return bad(format!(
             "the working directory '{wd}' is invalid, it needs to be an absolute path"
         ));
+    }
+    // moby's validateContainerConfig (opts.ValidateEnv): every entry needs a name, so `=foo`
+    // and an empty entry are refused; `NAME` alone is kept as given.
+    for e in body.config.env.iter().flatten() {
+        if e.split('=').next().unwrap_or_default().is_empty() {
+            return bad(format!("invalid environment variable: {e}"));
+        }
     }
     health::validate(body.config.healthcheck.as_ref()).map_err(EngineError::InvalidParameter)?;
     // moby's validateNetContainerMode: a container network shares the other's ports.
@@ -359,6 +466,14 @@ pub(super) fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
         return bad(format!(
             "Invalid isolation: {:?} - linux only supports 'default'",
             hc.isolation
+        ));
+    }
+    if let Some(s) = hc
+        .memory_swappiness
+        .filter(|s| *s != -1 && !(0..=100).contains(s))
+    {
+        return bad(format!(
+            "Invalid value: {s}, valid memory swappiness range is 0-100"
         ));
     }
     if !(-1000..=1000).contains(&hc.oom_score_adj) {
@@ -459,6 +574,19 @@ pub(super) fn validate_host_config(body: &ContainerCreateBody) -> Result<()> {
     if let Some(sig) = body.config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
         crate::signal::parse(sig)?;
     }
+    // moby's parseSecurityOpt knows no `systempaths` (the docker CLI and compose turn
+    // `systempaths=unconfined` into empty MaskedPaths/ReadonlyPaths): refused as moby
+    // refuses it, a plain error (500). Stored records from before still start unconfined.
+    if let Some(o) = hc
+        .security_opt
+        .iter()
+        .flatten()
+        .find(|o| o.starts_with("systempaths=") || o.starts_with("systempaths:"))
+    {
+        return Err(EngineError::Internal(format!(
+            "invalid --security-opt 2: {o:?}"
+        )));
+    }
     if let Err(e) = crate::security::parse(hc.security_opt.as_deref().unwrap_or_default()) {
         return bad(e);
     }
@@ -515,6 +643,34 @@ mod tests {
     }
 
     #[test]
+    fn storage_opt_refused_as_overlay2_without_project_quotas() {
+        let with = |pairs: &[(&str, &str)]| berth_api::models::HostConfig {
+            storage_opt: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let pquota =
+            "--storage-opt is supported only for overlay over xfs with 'pquota' mount option";
+        for opts in [&[("size", "1G")][..], &[("size", "abc")], &[("SIZE", "1G")]] {
+            let e = check_storage_opt(&with(opts)).expect_err("size");
+            assert!(matches!(e, EngineError::Internal(_)));
+            assert_eq!(e.to_string(), pquota);
+        }
+        assert_eq!(
+            check_storage_opt(&with(&[("Foo", "bar")]))
+                .expect_err("unknown")
+                .to_string(),
+            "Unknown option foo"
+        );
+        assert!(check_storage_opt(&with(&[])).is_ok());
+        assert!(check_storage_opt(&berth_api::models::HostConfig::default()).is_ok());
+    }
+
+    #[test]
     fn host_config_validation_uses_docker_messages() {
         let mut b = ContainerCreateBody::default();
         b.host_config.memory = 1024;
@@ -540,6 +696,25 @@ mod tests {
         );
         let mut b = ContainerCreateBody::default();
         b.host_config.cap_drop = Some(vec!["net_raw".into(), "ALL".into()]);
+        assert!(validate_host_config(&b).is_ok());
+        for env in ["=foo", "", "="] {
+            let mut b = ContainerCreateBody::default();
+            b.config.env = Some(vec!["A=1".into(), env.into()]);
+            assert_eq!(
+                validate_host_config(&b).expect_err("env").to_string(),
+                format!("invalid environment variable: {env}")
+            );
+        }
+        let mut b = ContainerCreateBody::default();
+        b.host_config.security_opt = Some(vec!["systempaths=unconfined".into()]);
+        let e = validate_host_config(&b).expect_err("systempaths");
+        assert!(matches!(e, EngineError::Internal(_)));
+        assert_eq!(
+            e.to_string(),
+            "invalid --security-opt 2: \"systempaths=unconfined\""
+        );
+        let mut b = ContainerCreateBody::default();
+        b.config.env = Some(vec!["NOVALUE".into(), "A==b".into()]);
         assert!(validate_host_config(&b).is_ok());
         let mut b = ContainerCreateBody::default();
         b.config.stop_signal = Some("BOGUS".into());

@@ -180,11 +180,8 @@ impl Engine {
                 return self.exec_failed(&exec, message, 126, body.detach);
             }
         };
-        let size = body
-            .console_size
-            .clone()
-            .or_else(|| cfg.console_size.clone());
-        if let (true, Some([h, w])) = (cfg.tty, size.as_deref()) {
+        let size = body.console().or(cfg.console_size.as_deref());
+        if let (true, Some([h, w])) = (cfg.tty, size) {
             berth_runtime::spec::set_console_size(&mut process, *h, *w);
         }
         let detach = body.detach;

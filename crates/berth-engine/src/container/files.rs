@@ -100,8 +100,12 @@ fn write_tree(
     };
     // A remapped daemon's files are written with the owners the container sees.
     let mut tw = TarWriter::new(w, Markers::Keep).with_id_map(ids);
-    tw.write_tree(host, name)
-        .and_then(|()| tw.finish().map(|_| ()))
+    let r = tw.write_tree(host, name);
+    // Files whose host owner the container cannot see are left out (moby logs them).
+    for line in tw.take_skipped() {
+        tracing::error!("{line}");
+    }
+    r.and_then(|()| tw.finish().map(|_| ()))
         .map_err(|e| EngineError::internal("writing archive", e))
 }
 
@@ -285,7 +289,9 @@ impl Engine {
         let (rootfs, path_s, name_s) = (lease.rootfs.clone(), path.to_string(), name.to_string());
         let (stat_tx, stat_rx) = tokio::sync::oneshot::channel();
         let (writer, writer_rx) = std::sync::mpsc::sync_channel(1);
-        let ids = self.cfg.id_map.clone();
+        // The owners go out as the host has them, as moby's containerArchivePath writes
+        // them (TarResourceRebaseOpts carries no IDMap; export and commit do map them).
+        let ids = None;
         let done = fsview::spawn_in_view(rootfs, mounts, move || {
             let (host, base, stat) = match resolve_and_stat(Path::new("/"), &path_s, &name_s) {
                 Ok(r) => r,
@@ -450,6 +456,8 @@ impl Engine {
             None
         };
         let store = self.images.store().clone();
+        let reference = opts.reference.clone();
+        let comment = opts.comment.clone();
         let created_by = rec.config.cmd.clone().unwrap_or_default().join(" ");
         let (parent, cid) = (rec.image_id.clone(), rec.id.clone());
         let r = tokio::task::spawn_blocking(move || {
@@ -479,7 +487,26 @@ impl Engine {
                 warn!(id = %c.id, "cannot thaw container after commit");
             }
         }
-        r?
+        let id = r??;
+        // moby's CreateImageFromContainer: the new tag is a `tag` image event, then the
+        // container's `commit` event names the image.
+        let image_ref = reference
+            .filter(|r| !r.is_empty())
+            .map(|r| berth_image::Reference::parse_tagged(&r).map_or(r, |n| n.familiar_string()))
+            .unwrap_or_default();
+        if !image_ref.is_empty() {
+            self.images.event("tag", &id, &image_ref).await;
+        }
+        self.events.container(
+            &rec,
+            "commit",
+            &[
+                ("comment", comment),
+                ("imageID", id.clone()),
+                ("imageRef", image_ref),
+            ],
+        );
+        Ok(id)
     }
 }
 

@@ -99,7 +99,7 @@ pub fn summary(
         command: rec.command_line(),
         created: rec.created.timestamp(),
         ports: if rec.state.status.is_running() {
-            crate::network::ports::summary_ports(&published(rec), rec.config.exposed_ports.as_ref())
+            crate::network::ports::summary_ports(&published(rec), shown_exposed(rec))
         } else {
             Vec::new()
         },
@@ -191,7 +191,7 @@ fn network_settings(rec: &ContainerRecord) -> NetworkSettings {
     let legacy_s = |f: fn(&crate::model::EndpointRecord) -> &str| legacy.map_or("", f);
     NetworkSettings {
         ports: if rec.state.status.is_running() {
-            crate::network::ports::inspect_ports(&published(rec), rec.config.exposed_ports.as_ref())
+            crate::network::ports::inspect_ports(&published(rec), shown_exposed(rec))
         } else {
             PortMap::new()
         },
@@ -205,6 +205,17 @@ fn network_settings(rec: &ContainerRecord) -> NetworkSettings {
         mac_address: legacy_s(|e| &e.mac).to_string(),
         networks,
         ..Default::default()
+    }
+}
+
+/// The exposed ports inspect and ps show: none when every network the container is on is
+/// a macvlan/ipvlan one (moby shows the ports its endpoints' drivers report, and those two
+/// report none).
+fn shown_exposed(rec: &ContainerRecord) -> Option<&berth_api::models::PortSet> {
+    let mut attached = rec.endpoints.values().filter(|e| !e.network_id.is_empty());
+    match attached.next() {
+        Some(first) if first.no_port_mapping && attached.all(|e| e.no_port_mapping) => None,
+        _ => rec.config.exposed_ports.as_ref(),
     }
 }
 

@@ -61,7 +61,8 @@ struct PendingAttach {
 
 pub struct Container {
     pub id: String,
-    pub(crate) record: Mutex<ContainerRecord>,
+    /// Shared so that a task can hold the lock beyond a borrow (daemon start's teardown).
+    pub(crate) record: Arc<Mutex<ContainerRecord>>,
     pub(crate) progress: watch::Sender<Progress>,
     pending: StdMutex<Vec<PendingAttach>>,
     /// The restart policy's current back-off (None: the next restart waits the minimum).
@@ -79,7 +80,7 @@ impl Container {
         });
         Arc::new(Container {
             id: record.id.clone(),
-            record: Mutex::new(record),
+            record: Arc::new(Mutex::new(record)),
             progress,
             pending: StdMutex::new(Vec::new()),
             restart_delay: StdMutex::new(None),

@@ -325,10 +325,84 @@ pub fn parse_mount(m: &Mount) -> Result<MountPoint> {
 
 /// `--tmpfs /path[:opts]` (HostConfig.Tmpfs): Docker's checks.
 fn check_tmpfs(path: &str) -> Result<()> {
+    // moby's ValidateTmpfsMountDestination: not the root (checked first), then absolute.
+    if clean(&path.replace('\\', "/")) == "/" {
+        return Err(invalid(
+            "invalid specification: destination can't be '/'".to_string(),
+        ));
+    }
     if !path.starts_with('/') {
         return Err(invalid(format!(
             "invalid mount path: '{path}' mount path must be absolute"
         )));
+    }
+    Ok(())
+}
+
+/// moby's `mount.MergeTmpfsOptions` check at start: each `--tmpfs` option is a mount flag
+/// or one of tmpfs's `key=value` settings; anything else fails the start with moby's text
+/// (the option split at its first `=`, quoted as Go prints a string slice).
+fn check_tmpfs_options(data: &str) -> Result<()> {
+    const FLAGS: &[&str] = &[
+        "defaults",
+        "ro",
+        "rw",
+        "suid",
+        "nosuid",
+        "dev",
+        "nodev",
+        "exec",
+        "noexec",
+        "sync",
+        "async",
+        "dirsync",
+        "remount",
+        "mand",
+        "nomand",
+        "atime",
+        "noatime",
+        "diratime",
+        "nodiratime",
+        "bind",
+        "rbind",
+        "unbindable",
+        "runbindable",
+        "private",
+        "rprivate",
+        "shared",
+        "rshared",
+        "slave",
+        "rslave",
+        "relatime",
+        "norelatime",
+        "strictatime",
+        "nostrictatime",
+    ];
+    const DATA: &[&str] = &[
+        "",
+        "size",
+        "mode",
+        "uid",
+        "gid",
+        "nr_inodes",
+        "nr_blocks",
+        "mpol",
+    ];
+    if data.is_empty() {
+        return Ok(());
+    }
+    for opt in data.split(',') {
+        if FLAGS.contains(&opt) {
+            continue;
+        }
+        let parts: Vec<&str> = opt.splitn(2, '=').collect();
+        if parts.len() != 2 || !DATA.contains(&parts[0]) {
+            let quoted: Vec<String> = parts.iter().map(|p| format!("{p:?}")).collect();
+            return Err(invalid(format!(
+                "invalid tmpfs option [{}]",
+                quoted.join(" ")
+            )));
+        }
     }
     Ok(())
 }
@@ -376,6 +450,10 @@ impl Engine {
             }
             if mp.typ == "volume" && !mp.name.is_empty() {
                 crate::volumes::validate_name(&mp.name)?;
+            }
+            // `--volume-driver` names the driver of `-v` volumes (moby's ParseMountRaw).
+            if mp.typ == "volume" && !hc.volume_driver.is_empty() {
+                mp.driver = hc.volume_driver.clone();
             }
             out.push(mp);
         }
@@ -445,10 +523,16 @@ impl Engine {
             if dup(&out, &dest) || tmpfs_dests.contains(&dest) {
                 continue;
             }
+            // The config's anonymous volumes are made with `--volume-driver` too.
+            let driver = if hc.volume_driver.is_empty() {
+                "local".to_string()
+            } else {
+                hc.volume_driver.clone()
+            };
             out.push(MountPoint {
                 typ: "volume".into(),
                 destination: dest,
-                driver: "local".into(),
+                driver,
                 rw: true,
                 copy_data: true,
                 ..Default::default()
@@ -712,6 +796,7 @@ impl Engine {
             });
         }
         for (path, o) in rec.host_config.tmpfs.iter().flatten() {
+            check_tmpfs_options(o)?;
             let mut opts: Vec<String> = ["noexec", "nosuid", "nodev", "rprivate"]
                 .iter()
                 .map(|s| s.to_string())
@@ -813,6 +898,25 @@ pub fn mounts_json(rec: &ContainerRecord) -> Vec<berth_api::models::MountPoint> 
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn tmpfs_options_checked_as_moby() {
+        for ok in [
+            "",
+            "size=1m",
+            "size=1m,mode=1777,noexec",
+            "defaults,ro,uid=0",
+        ] {
+            assert!(check_tmpfs_options(ok).is_ok(), "{ok}");
+        }
+        let msg = |o: &str| check_tmpfs_options(o).expect_err(o).to_string();
+        assert_eq!(msg("bogus"), "invalid tmpfs option [\"bogus\"]");
+        assert_eq!(
+            msg("size=1m,foo=bar"),
+            "invalid tmpfs option [\"foo\" \"bar\"]"
+        );
+        assert_eq!(msg("size=1m,"), "invalid tmpfs option [\"\"]");
+    }
 
     #[test]
     fn binds_parse_as_docker() {

@@ -24,6 +24,10 @@ pub struct RunNamespaces {
     pub pid: Namespace,
     pub ipc: Namespace,
     pub shm: Shm,
+    /// With userns-remap: the user namespace of the remapped `container:X` whose network,
+    /// IPC or PID namespace this run shares (moby's WithNamespaces: PID's donor over IPC's
+    /// over the network's), which it joins instead of making its own.
+    pub user: Option<PathBuf>,
 }
 
 /// The host directory a shareable container's /dev/shm tmpfs is mounted on (moby's
@@ -73,6 +77,23 @@ impl Engine {
         dir: &Path,
     ) -> Result<RunNamespaces> {
         let hc = &rec.host_config;
+        let remapped = crate::userns::for_container(&self.cfg, hc).is_some();
+        let (mut net_user, mut pid_user, mut ipc_user) = (None, None, None);
+        // The user namespace of a donor that has one of its own (a `--userns=host` donor's
+        // is the host's: joining it would undo the remapping, so the run keeps its own).
+        let donor_user = |d: &ContainerRecord| {
+            (remapped && crate::userns::for_container(&self.cfg, &d.host_config).is_some())
+                .then(|| PathBuf::from(format!("/proc/{}/ns/user", d.state.pid)))
+        };
+        if let Some(other) = hc.network_mode.strip_prefix("container:") {
+            // Checked (running, not itself) when its network namespace is joined.
+            if let Ok(c) = self.get(other) {
+                let d = c.snapshot().await;
+                if d.state.pid > 0 && d.id != rec.id {
+                    net_user = donor_user(&d);
+                }
+            }
+        }
         let pid = match hc.pid_mode.as_str() {
             "host" => Namespace::Host,
             m => match m.strip_prefix("container:") {
@@ -81,6 +102,7 @@ impl Engine {
                         .running_donor(rec, other)
                         .await
                         .map_err(|e| e.prefixed("failed to join PID namespace"))?;
+                    pid_user = donor_user(&donor);
                     Namespace::Path(format!("/proc/{}/ns/pid", donor.state.pid).into())
                 }
                 None => Namespace::New,
@@ -124,6 +146,7 @@ impl Engine {
                         ))
                     })?;
                     let ns = format!("/proc/{}/ns/ipc", donor.state.pid).into();
+                    ipc_user = donor_user(&donor);
                     (Namespace::Path(ns), Shm::Bind(shm))
                 }
                 None => (Namespace::New, Shm::Tmpfs),
@@ -134,6 +157,7 @@ impl Engine {
             pid,
             ipc,
             shm,
+            user: pid_user.or(ipc_user).or(net_user),
         })
     }
 

@@ -6,10 +6,12 @@ use super::{write_record, Container};
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::model::{ContainerRecord, Status};
-use berth_api::models::HostConfig;
+use berth_api::models::{
+    BlkioStatEntry, BlkioStats, CpuStats, CpuUsage, HostConfig, IndexMap, MemoryStats,
+    NetworkStats, PidsStats, StatsResponse, StorageStats, ThrottlingData, TopResponse,
+};
 use berth_runtime::cgroups;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
 
 fn not_running(rec: &ContainerRecord) -> EngineError {
     EngineError::Conflict(format!("Container {} is not running", rec.id))
@@ -36,7 +38,7 @@ pub struct Sample {
     pub system: u64,
     pub online_cpus: u64,
     /// Interface name -> counters; None when the container has no network to report.
-    pub networks: Option<Value>,
+    pub networks: Option<IndexMap<String, NetworkStats>>,
 }
 
 /// /proc/stat's aggregate cpu line in nanoseconds (moby's getSystemCPUUsage) and the
@@ -62,9 +64,9 @@ fn system_cpu() -> (u64, u64) {
 }
 
 /// /proc/<pid>/net/dev of the container's init, without lo, as Docker's networks map.
-fn networks(pid: i64) -> Option<Value> {
+fn networks(pid: i64) -> Option<IndexMap<String, NetworkStats>> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok()?;
-    let mut out = serde_json::Map::new();
+    let mut out = IndexMap::new();
     for l in s.lines().skip(2) {
         let Some((name, rest)) = l.split_once(':') else {
             continue;
@@ -82,11 +84,19 @@ fn networks(pid: i64) -> Option<Value> {
         }
         out.insert(
             name.to_string(),
-            json!({"rx_bytes": f[0], "rx_packets": f[1], "rx_errors": f[2], "rx_dropped": f[3],
-                   "tx_bytes": f[8], "tx_packets": f[9], "tx_errors": f[10], "tx_dropped": f[11]}),
+            NetworkStats {
+                rx_bytes: f[0],
+                rx_packets: f[1],
+                rx_errors: f[2],
+                rx_dropped: f[3],
+                tx_bytes: f[8],
+                tx_packets: f[9],
+                tx_errors: f[10],
+                tx_dropped: f[11],
+            },
         );
     }
-    (!out.is_empty()).then_some(Value::Object(out))
+    (!out.is_empty()).then_some(out)
 }
 
 fn host_mem_total() -> u64 {
@@ -101,115 +111,116 @@ fn host_mem_total() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn cpu_json(s: Option<&Sample>) -> Value {
+fn cpu_stats(s: Option<&Sample>) -> CpuStats {
     match s {
-        None => json!({
-            "cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
-            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
-        }),
-        Some(s) => {
-            let mut usage = json!({
-                "total_usage": s.cg.cpu_total,
-                "usage_in_kernelmode": s.cg.cpu_kernel,
-                "usage_in_usermode": s.cg.cpu_user,
-            });
-            if !s.cg.cpu_percpu.is_empty() {
-                usage["percpu_usage"] = json!(s.cg.cpu_percpu);
-            }
-            json!({
-                "cpu_usage": usage,
-                "system_cpu_usage": s.system,
-                "online_cpus": s.online_cpus,
-                "throttling_data": {
-                    "periods": s.cg.throttle_periods,
-                    "throttled_periods": s.cg.throttled_periods,
-                    "throttled_time": s.cg.throttled_time,
-                },
-            })
-        }
+        None => CpuStats::default(),
+        Some(s) => CpuStats {
+            cpu_usage: CpuUsage {
+                total_usage: s.cg.cpu_total,
+                usage_in_kernelmode: s.cg.cpu_kernel,
+                usage_in_usermode: s.cg.cpu_user,
+                percpu_usage: (!s.cg.cpu_percpu.is_empty()).then(|| s.cg.cpu_percpu.clone()),
+            },
+            system_cpu_usage: Some(s.system),
+            online_cpus: Some(s.online_cpus),
+            throttling_data: ThrottlingData {
+                periods: s.cg.throttle_periods,
+                throttled_periods: s.cg.throttled_periods,
+                throttled_time: s.cg.throttled_time,
+            },
+        },
     }
 }
 
-/// Docker's stats JSON for a container: `cur` None gives the empty answer Docker sends for
-/// a container that is not running; `pre` None gives zero precpu stats.
-pub fn stats_json(rec: &ContainerRecord, cur: Option<&Sample>, pre: Option<&Sample>) -> Value {
+/// Docker's stats for a container: `cur` None gives the empty answer Docker sends for a
+/// container that is not running; `pre` None gives zero precpu stats.
+pub fn stats_json(
+    rec: &ContainerRecord,
+    cur: Option<&Sample>,
+    pre: Option<&Sample>,
+) -> StatsResponse {
+    stats_with_host_memory(&rec.name, &rec.id, cur, pre, host_mem_total)
+}
+
+/// [`stats_json`] with the host's memory size (the limit shown without one) from
+/// `host_mem`.
+fn stats_with_host_memory(
+    name: &str,
+    id: &str,
+    cur: Option<&Sample>,
+    pre: Option<&Sample>,
+    host_mem: impl Fn() -> u64,
+) -> StatsResponse {
     let zero = crate::model::ZERO_TIME;
     let time = |s: Option<&Sample>| {
         s.map_or(zero.to_string(), |s| {
             crate::model::format_time(Some(s.read))
         })
     };
-    let blkio_keys = [
-        "io_service_bytes_recursive",
-        "io_serviced_recursive",
-        "io_queue_recursive",
-        "io_service_time_recursive",
-        "io_wait_time_recursive",
-        "io_merged_recursive",
-        "io_time_recursive",
-        "sectors_recursive",
-    ];
-    let mut blkio = serde_json::Map::new();
-    for k in blkio_keys {
-        blkio.insert(k.to_string(), Value::Null);
-    }
+    let mut blkio = BlkioStats::default();
     let (pids, memory) = match cur {
-        None => (json!({}), json!({})),
+        None => (PidsStats::default(), MemoryStats::default()),
         Some(s) => {
-            let entries: Vec<Value> = s
-                .cg
-                .blkio
-                .iter()
-                .map(|e| json!({"major": e.major, "minor": e.minor, "op": e.op, "value": e.value}))
-                .collect();
-            blkio.insert(blkio_keys[0].into(), json!(entries));
+            blkio.io_service_bytes_recursive = Some(
+                s.cg.blkio
+                    .iter()
+                    .map(|e| BlkioStatEntry {
+                        major: e.major,
+                        minor: e.minor,
+                        op: e.op.clone(),
+                        value: e.value,
+                    })
+                    .collect(),
+            );
             if !s.cg.v2 {
-                for k in &blkio_keys[1..] {
-                    blkio.insert((*k).into(), json!([]));
+                for l in [
+                    &mut blkio.io_serviced_recursive,
+                    &mut blkio.io_queue_recursive,
+                    &mut blkio.io_service_time_recursive,
+                    &mut blkio.io_wait_time_recursive,
+                    &mut blkio.io_merged_recursive,
+                    &mut blkio.io_time_recursive,
+                    &mut blkio.sectors_recursive,
+                ] {
+                    *l = Some(Vec::new());
                 }
             }
-            let mut pids = json!({});
-            if let Some(c) = s.cg.pids_current {
-                pids["current"] = json!(c);
-            }
-            if let Some(l) = s.cg.pids_limit {
-                pids["limit"] = json!(l);
-            }
+            let pids = PidsStats {
+                current: s.cg.pids_current,
+                limit: s.cg.pids_limit,
+            };
             // No limit: Docker reports the host's memory.
-            let host = host_mem_total();
+            let host = host_mem();
             let limit = s.cg.mem_limit.map_or(host, |l| l.min(host.max(1)));
-            let mut mem = json!({"usage": s.cg.mem_usage, "stats": s.cg.mem_stat, "limit": limit});
-            if let Some(m) = s.cg.mem_max_usage {
-                mem["max_usage"] = json!(m);
-            }
-            if let Some(f) = s.cg.mem_failcnt.filter(|f| *f > 0) {
-                mem["failcnt"] = json!(f);
-            }
+            let mem = MemoryStats {
+                usage: Some(s.cg.mem_usage),
+                stats: Some(s.cg.mem_stat.clone()),
+                limit: Some(limit),
+                max_usage: s.cg.mem_max_usage,
+                failcnt: s.cg.mem_failcnt.filter(|f| *f > 0),
+            };
             (pids, mem)
         }
     };
-    let mut v = json!({
-        "read": time(cur),
-        "preread": time(pre),
-        "pids_stats": pids,
-        "blkio_stats": blkio,
-        "num_procs": 0,
-        "storage_stats": {},
-        "cpu_stats": cpu_json(cur),
-        "precpu_stats": cpu_json(pre),
-        "memory_stats": memory,
-        "name": format!("/{}", rec.name),
-        "id": rec.id,
-    });
-    if let Some(n) = cur.and_then(|s| s.networks.clone()) {
-        v["networks"] = n;
+    StatsResponse {
+        read: time(cur),
+        preread: time(pre),
+        pids_stats: pids,
+        blkio_stats: blkio,
+        num_procs: 0,
+        storage_stats: StorageStats {},
+        cpu_stats: cpu_stats(cur),
+        precpu_stats: cpu_stats(pre),
+        memory_stats: memory,
+        name: format!("/{name}"),
+        id: id.to_string(),
+        networks: cur.and_then(|s| s.networks.clone()),
     }
-    v
 }
 
 impl Engine {
     /// `GET /containers/{id}/top`: host `ps` rows whose PID is in the container's cgroup.
-    pub async fn top(&self, name_or_id: &str, ps_args: &str) -> Result<Value> {
+    pub async fn top(&self, name_or_id: &str, ps_args: &str) -> Result<TopResponse> {
         let c = self.get(name_or_id)?;
         let rec = c.snapshot().await;
         if !rec.state.status.is_running() {
@@ -361,7 +372,8 @@ impl Engine {
 
     /// `POST /containers/{id}/update`: new resources (written to the cgroup of a running
     /// container) and restart policy, stored in the record. Returns Docker's warnings.
-    pub async fn update(&self, name_or_id: &str, req: HostConfig) -> Result<Vec<String>> {
+    pub async fn update(&self, name_or_id: &str, mut req: HostConfig) -> Result<Vec<String>> {
+        let warnings = super::create::discard_unsupported_rt(&mut req);
         // Docker's create-time checks, minus the ones it skips for updates.
         let mut check = berth_api::models::ContainerCreateBody {
             host_config: req.clone(),
@@ -465,6 +477,14 @@ impl Engine {
             hc.pids_limit = Some(p);
             u.pids_limit = Some(p);
         }
+        if req.cpu_realtime_period != 0 {
+            hc.cpu_realtime_period = req.cpu_realtime_period;
+            u.cpu_rt_period = u64::try_from(req.cpu_realtime_period).ok();
+        }
+        if req.cpu_realtime_runtime != 0 {
+            hc.cpu_realtime_runtime = req.cpu_realtime_runtime;
+            u.cpu_rt_runtime = Some(req.cpu_realtime_runtime);
+        }
 
         if rec.state.status.is_running() {
             let rel = crate::runtime::cgroup_rel(&self.cfg, &rec);
@@ -479,13 +499,13 @@ impl Engine {
         rec.host_config = hc;
         write_record(&self.dir(&rec.id), &rec)?;
         self.events.container(&rec, "update", &[]);
-        Ok(Vec::new())
+        Ok(warnings)
     }
 }
 
 /// Moby's parsePSOutput: titles from the header, rows whose PID is in `pids`, the last
 /// column keeping its spaces.
-fn parse_ps(out: &str, pids: &[i32]) -> Result<Value> {
+fn parse_ps(out: &str, pids: &[i32]) -> Result<TopResponse> {
     let mut lines = out.lines();
     let titles: Vec<String> = lines
         .next()
@@ -517,20 +537,231 @@ fn parse_ps(out: &str, pids: &[i32]) -> Result<Value> {
         row.push(fields[n..].join(" "));
         procs.push(row);
     }
-    Ok(json!({"Titles": titles, "Processes": procs}))
+    Ok(TopResponse {
+        titles,
+        processes: procs,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    fn cpu_json_before(s: Option<&Sample>) -> Value {
+        match s {
+            None => json!({
+                "cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+                "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+            }),
+            Some(s) => {
+                let mut usage = json!({
+                    "total_usage": s.cg.cpu_total,
+                    "usage_in_kernelmode": s.cg.cpu_kernel,
+                    "usage_in_usermode": s.cg.cpu_user,
+                });
+                if !s.cg.cpu_percpu.is_empty() {
+                    usage["percpu_usage"] = json!(s.cg.cpu_percpu);
+                }
+                json!({
+                    "cpu_usage": usage,
+                    "system_cpu_usage": s.system,
+                    "online_cpus": s.online_cpus,
+                    "throttling_data": {
+                        "periods": s.cg.throttle_periods,
+                        "throttled_periods": s.cg.throttled_periods,
+                        "throttled_time": s.cg.throttled_time,
+                    },
+                })
+            }
+        }
+    }
+
+    /// The stats answer as `stats_json` built it before the typed model (json!).
+    fn stats_before(
+        rec: &Rec,
+        cur: Option<&Sample>,
+        pre: Option<&Sample>,
+        host: u64,
+        networks: Option<Value>,
+    ) -> Value {
+        let zero = crate::model::ZERO_TIME;
+        let time = |s: Option<&Sample>| {
+            s.map_or(zero.to_string(), |s| {
+                crate::model::format_time(Some(s.read))
+            })
+        };
+        let blkio_keys = [
+            "io_service_bytes_recursive",
+            "io_serviced_recursive",
+            "io_queue_recursive",
+            "io_service_time_recursive",
+            "io_wait_time_recursive",
+            "io_merged_recursive",
+            "io_time_recursive",
+            "sectors_recursive",
+        ];
+        let mut blkio = serde_json::Map::new();
+        for k in blkio_keys {
+            blkio.insert(k.to_string(), Value::Null);
+        }
+        let (pids, memory) = match cur {
+            None => (json!({}), json!({})),
+            Some(s) => {
+                let entries: Vec<Value> = s
+                    .cg
+                    .blkio
+                    .iter()
+                    .map(|e| json!({"major": e.major, "minor": e.minor, "op": e.op, "value": e.value}))
+                    .collect();
+                blkio.insert(blkio_keys[0].into(), json!(entries));
+                if !s.cg.v2 {
+                    for k in &blkio_keys[1..] {
+                        blkio.insert((*k).into(), json!([]));
+                    }
+                }
+                let mut pids = json!({});
+                if let Some(c) = s.cg.pids_current {
+                    pids["current"] = json!(c);
+                }
+                if let Some(l) = s.cg.pids_limit {
+                    pids["limit"] = json!(l);
+                }
+                // No limit: Docker reports the host's memory.
+                let limit = s.cg.mem_limit.map_or(host, |l| l.min(host.max(1)));
+                let mut mem =
+                    json!({"usage": s.cg.mem_usage, "stats": s.cg.mem_stat, "limit": limit});
+                if let Some(m) = s.cg.mem_max_usage {
+                    mem["max_usage"] = json!(m);
+                }
+                if let Some(f) = s.cg.mem_failcnt.filter(|f| *f > 0) {
+                    mem["failcnt"] = json!(f);
+                }
+                (pids, mem)
+            }
+        };
+        let mut v = json!({
+            "read": time(cur),
+            "preread": time(pre),
+            "pids_stats": pids,
+            "blkio_stats": blkio,
+            "num_procs": 0,
+            "storage_stats": {},
+            "cpu_stats": cpu_json_before(cur),
+            "precpu_stats": cpu_json_before(pre),
+            "memory_stats": memory,
+            "name": format!("/{}", rec.name),
+            "id": rec.id,
+        });
+        if let Some(n) = networks.filter(|_| cur.is_some()) {
+            v["networks"] = n;
+        }
+        v
+    }
+
+    /// What the old stats read of a container record.
+    struct Rec {
+        id: String,
+        name: String,
+    }
+
+    fn sample(v2: bool, rich: bool) -> Sample {
+        let mut cg = cgroups::Stats {
+            cpu_total: 1_000,
+            cpu_kernel: 300,
+            cpu_user: 700,
+            throttle_periods: 5,
+            throttled_periods: 1,
+            throttled_time: 99,
+            mem_usage: 4096,
+            v2,
+            ..Default::default()
+        };
+        if rich {
+            cg.cpu_percpu = vec![600, 400];
+            cg.mem_max_usage = Some(8192);
+            cg.mem_failcnt = Some(3);
+            cg.mem_limit = Some(1 << 20);
+            cg.mem_stat = [("cache".to_string(), 1u64), ("rss".into(), 2)].into();
+            cg.blkio = vec![cgroups::BlkioEntry {
+                major: 8,
+                minor: 0,
+                op: "Read".into(),
+                value: 512,
+            }];
+            cg.pids_current = Some(2);
+            cg.pids_limit = Some(100);
+        } else {
+            cg.mem_failcnt = Some(0);
+        }
+        Sample {
+            read: "2026-12-06T08:00:00.5Z".parse().unwrap(),
+            cg,
+            system: 123_456,
+            online_cpus: 2,
+            networks: None,
+        }
+    }
+
+    #[test]
+    fn typed_stats_are_the_same_bytes() {
+        let rec = Rec {
+            id: "c".repeat(64),
+            name: "web".into(),
+        };
+        // Interfaces out of alphabetical order: the map keeps /proc/net/dev's order.
+        let mut nets = IndexMap::new();
+        for (i, name) in ["eth1", "eth0"].iter().enumerate() {
+            let n = i as u64;
+            nets.insert(
+                name.to_string(),
+                NetworkStats {
+                    rx_bytes: 10 + n,
+                    rx_packets: 1,
+                    rx_errors: 0,
+                    rx_dropped: 0,
+                    tx_bytes: 20 + n,
+                    tx_packets: 2,
+                    tx_errors: 0,
+                    tx_dropped: 1,
+                },
+            );
+        }
+        let host = 24u64 << 30;
+        for v2 in [false, true] {
+            for rich in [false, true] {
+                let mut cur = sample(v2, rich);
+                if rich {
+                    cur.networks = Some(nets.clone());
+                }
+                let pre = sample(v2, !rich);
+                let nets_before = cur.networks.as_ref().map(|n| json!(n));
+                for (c, p) in [(None, None), (Some(&cur), None), (Some(&cur), Some(&pre))] {
+                    let typed = stats_with_host_memory(&rec.name, &rec.id, c, p, || host);
+                    let before = stats_before(&rec, c, p, host, nets_before.clone());
+                    assert_eq!(
+                        serde_json::to_string(&typed).unwrap(),
+                        serde_json::to_string(&before).unwrap(),
+                        "v2={v2} rich={rich}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn ps_output_is_filtered_by_pid() {
         let out = "UID PID PPID C STIME TTY TIME CMD\nroot 1 0 0 08:00 ? 00:00:01 /sbin/init splash\nroot 42 1 0 08:01 ? 00:00:00 sleep 1000\n";
         let v = parse_ps(out, &[42]).expect("parses");
-        assert_eq!(v["Titles"][1], "PID");
-        assert_eq!(v["Processes"].as_array().map(Vec::len), Some(1));
-        assert_eq!(v["Processes"][0][7], "sleep 1000");
+        assert_eq!(v.titles[1], "PID");
+        assert_eq!(v.processes.len(), 1);
+        assert_eq!(v.processes[0][7], "sleep 1000");
+        // The bytes `top` answered when it built the value with json!.
+        let before = json!({"Titles": v.titles, "Processes": v.processes});
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            serde_json::to_string(&before).unwrap()
+        );
         assert!(parse_ps("USER COMMAND\nroot x\n", &[1]).is_err());
     }
 }

@@ -1,6 +1,12 @@
 //! Daemon start: every stored record is loaded; containers whose shim still runs get a new
 //! monitor and their network state back, the others are marked exited (their network and
 //! rootfs released, `--rm` ones removed), and restart policies get their turn.
+//!
+//! Releasing a dead container's run (unmounts, its network namespace) costs tens of
+//! milliseconds each, so it happens in the background, all at once, each holding its
+//! container's record lock from before the API is served: a request on such a container
+//! waits for its teardown, every other request is answered at once. Only `--rm` ones are
+//! waited for (concurrently), as moby's restore waits for their removal.
 
 use super::{links, mark_exited, Container};
 use crate::engine::Engine;
@@ -45,6 +51,7 @@ impl Engine {
             }
         }
         let mut not_running = Vec::new();
+        let mut teardowns = Vec::new();
         for ((path, mut rec), live) in records.into_iter().zip(alive) {
             let was_running = rec.state.status.is_running();
             let dir = self.dir(&rec.id);
@@ -55,8 +62,6 @@ impl Engine {
                     .read_exit(&dir)
                     .map_or((255, false), |st| (i64::from(st.exit_code), st.oom_killed));
                 mark_exited(&mut rec, code, oom);
-                self.teardown(&mut rec, &dir).await;
-                let _ = berth_api::atomic::write_json(&path, &rec);
             }
             if rec.state.status == Status::Removing {
                 rec.state.status = Status::Dead;
@@ -78,16 +83,42 @@ impl Engine {
             if live {
                 info!(id = %rec.id, "reconnected to running container");
                 self.clone().monitor(c);
-            } else if was_running && rec.host_config.auto_remove {
-                // `--rm` containers that ended while the daemon was away go now, as Docker's.
-                if let Err(e) = self.remove(&rec.id, true).await {
-                    warn!(id = %rec.id, error = %e, "auto-remove after restart failed");
-                }
+            } else if was_running {
+                teardowns.push((c, path, dir));
             }
         }
+        self.restore_volumes().await;
+        let mut removals = tokio::task::JoinSet::new();
+        for (c, path, dir) in teardowns {
+            // Locked here, before the API is up; released when the run is torn down.
+            let mut rec = c.record.clone().lock_owned().await;
+            let engine = self.clone();
+            let auto_remove = rec.host_config.auto_remove;
+            let task = async move {
+                engine.teardown(&mut rec, &dir).await;
+                if let Err(e) = berth_api::atomic::write_json(&path, &*rec) {
+                    warn!(id = %rec.id, error = %e, "cannot store the exit status");
+                }
+                let id = rec.id.clone();
+                drop(rec);
+                // `--rm` containers that ended while the daemon was away go now, as Docker's.
+                if auto_remove {
+                    if let Err(e) = engine.remove(&id, true).await {
+                        warn!(id = %id, error = %e, "auto-remove after restart failed");
+                    }
+                }
+            };
+            // `--rm` ones are gone before the API is up, as moby's restore waits for their
+            // removal: `ps` must not list them. All at once, like the others.
+            if auto_remove {
+                removals.spawn(task);
+            } else {
+                tokio::spawn(task);
+            }
+        }
+        while removals.join_next().await.is_some() {}
         // Restart policies apply to containers whose processes are gone (a reboot, a crash
         // that took the shims): in the background, so the API is up meanwhile.
-        self.restore_volumes().await;
         let engine = self.clone();
         tokio::spawn(async move { engine.restart_after_daemon_start(not_running).await });
         Ok(())

@@ -10,6 +10,7 @@ use crate::model::{ContainerRecord, State, Status};
 use crate::network::attach::Attachment;
 use crate::network::is_builtin_mode;
 use crate::runtime;
+use berth_net::netns::{self, NetnsOwner};
 use chrono::Utc;
 use std::path::Path;
 use std::sync::Arc;
@@ -101,10 +102,16 @@ impl Engine {
         let (netns, shared) = match self.shared_netns(rec).await? {
             Some((ns, files)) => (Some(ns), Some(files)),
             None => {
-                let attached = self
-                    .networks
-                    .attach(&Attachment::of(rec), &rec.endpoints, dir)
-                    .await?;
+                let owner = netns_owner(&self.cfg, rec, &namespaces);
+                let attached = {
+                    let mut a = Attachment::of(rec);
+                    a.netns_owner = &owner;
+                    self.networks.attach(&a, &rec.endpoints, dir).await?
+                };
+                // The container joins the user namespace made with its network namespace.
+                if let (NetnsOwner::NewUser { .. }, Some(ns)) = (&owner, &attached.netns) {
+                    namespaces.user = Some(netns::user_pin(ns));
+                }
                 rec.endpoints = attached.endpoints;
                 self.endpoint_events("connect", rec);
                 (attached.netns, None)
@@ -252,4 +259,36 @@ impl Engine {
             let _ = p.tx.send(Err(EngineError::Internal(msg.to_string())));
         }
     }
+}
+
+/// The user namespace that owns the network namespace the daemon makes for this run, as
+/// moby's runc makes it inside the container's user namespace: the donor's for a
+/// `container:X` joiner, else a new one with the maps, which the container then joins.
+/// The container's root then holds its capabilities over its own network (NET_RAW for
+/// `ping`, NET_ADMIN when added), and sysfs can be mounted over it, showing its own
+/// interfaces (runc 1.1 fails the start otherwise; berth's init used to bind the host's
+/// /sys, listing the host's interfaces). berth's init joins that user namespace once its
+/// rootfs is set up, as it joins a donor's.
+fn netns_owner(
+    cfg: &crate::config::EngineConfig,
+    rec: &ContainerRecord,
+    namespaces: &crate::container::namespaces::RunNamespaces,
+) -> NetnsOwner {
+    let Some(ids) = crate::userns::for_container(cfg, &rec.host_config) else {
+        return NetnsOwner::Host;
+    };
+    match &namespaces.user {
+        Some(donor) => NetnsOwner::User(donor.clone()),
+        None => NetnsOwner::NewUser {
+            uid_map: map_text(&ids.uids),
+            gid_map: map_text(&ids.gids),
+        },
+    }
+}
+
+/// Maps as /proc/PID/uid_map takes them: one "inside outside count" line each.
+fn map_text(maps: &[berth_api::idmap::IdMap]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+        .collect()
 }

@@ -8,7 +8,7 @@ use crate::network::api::{self, CreateRequest, Member};
 use crate::network::mode::builtin_id;
 use crate::network::swarm::{Attacher, SwarmLb, SwarmNetwork};
 use berth_api::filters::Filters;
-use serde_json::Value;
+use berth_api::models::NetworkInspect;
 use std::collections::{BTreeMap, HashMap};
 
 const BUILTINS: [&str; 2] = ["host", "none"];
@@ -48,7 +48,7 @@ impl Engine {
     }
 
     /// `GET /networks/{id}`.
-    pub async fn network_inspect(&self, name_or_id: &str) -> Result<Value> {
+    pub async fn network_inspect(&self, name_or_id: &str) -> Result<NetworkInspect> {
         if let Some(b) = BUILTINS
             .iter()
             .find(|b| **b == name_or_id || builtin_id(b).starts_with(name_or_id))
@@ -63,7 +63,7 @@ impl Engine {
     }
 
     /// `GET /networks`: built-ins first, then the user's networks, filtered.
-    pub async fn network_list(&self, filters: &Filters) -> Result<Vec<Value>> {
+    pub async fn network_list(&self, filters: &Filters) -> Result<Vec<NetworkInspect>> {
         let mut out = Vec::new();
         if let Some(rec) = self.networks.default_bridge() {
             let v = api::inspect(&rec, &self.members(&rec).await);

@@ -126,6 +126,11 @@ pub struct EndpointRecord {
     /// Published ports (on the container's first network).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PortMapping>,
+    /// On a macvlan/ipvlan network (while it runs): its driver programs no port mapping
+    /// nor exposure, so inspect and ps show none for it (libnetwork's macvlan and ipvlan
+    /// drivers report no port information).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_port_mapping: bool,
 }
 
 /// A published port of a running container: its host side and its container side.

@@ -4,8 +4,10 @@ use super::mode::{builtin_id, is_builtin_mode};
 use crate::error::{EngineError, Result};
 use crate::model::{format_time, ContainerRecord, EndpointRecord, NetworkRecord};
 use berth_api::filters::Filters;
-use berth_api::models::{EndpointIpamConfig, EndpointSettings};
-use serde_json::{json, Map, Value};
+use berth_api::models::{
+    ConfigReference, EndpointIpamConfig, EndpointSettings, NetworkContainer, NetworkCreateBody,
+    NetworkInspect, NetworkIpamConfig, NetworkIpamInfo,
+};
 use std::collections::BTreeMap;
 
 /// What `POST /networks/create` asks for, parsed.
@@ -25,52 +27,29 @@ pub struct CreateRequest {
     pub ipam_options: BTreeMap<String, String>,
 }
 
-fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(|v| v.as_object())
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// `POST /networks/create`'s body.
-pub fn parse_create(body: &Value) -> Result<CreateRequest> {
-    let s = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-    let b = |k: &str| body.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+pub fn parse_create(body: &NetworkCreateBody) -> Result<CreateRequest> {
     let mut req = CreateRequest {
-        name: s("Name").to_string(),
-        driver: s("Driver").to_string(),
-        internal: b("Internal"),
-        attachable: b("Attachable"),
-        enable_ipv6: b("EnableIPv6"),
-        labels: str_map(body.get("Labels")),
-        options: str_map(body.get("Options")),
+        name: body.name.clone(),
+        driver: body.driver.clone(),
+        internal: body.internal,
+        attachable: body.attachable,
+        enable_ipv6: body.ipv6(),
+        labels: body.labels.clone(),
+        options: body.options.clone(),
         ..Default::default()
     };
-    if let Some(ipam) = body.get("IPAM").filter(|v| !v.is_null()) {
-        let driver = ipam.get("Driver").and_then(|v| v.as_str()).unwrap_or("");
+    if let Some(ipam) = &body.ipam {
+        let driver = ipam.driver.as_str();
         if !driver.is_empty() && driver != "default" {
             return Err(EngineError::NotFound(format!(
                 "plugin \"{driver}\" not found"
             )));
         }
-        req.ipam_options = str_map(ipam.get("Options"));
-        let configs = ipam
-            .get("Config")
-            .and_then(|c| c.as_array())
-            .cloned()
-            .unwrap_or_default();
-        let v4: Vec<&Value> = configs
-            .iter()
-            .filter(|c| {
-                !c.get("Subnet")
-                    .and_then(|s| s.as_str())
-                    .unwrap_or("")
-                    .contains(':')
-            })
-            .collect();
+        req.ipam_options = ipam.options.clone().unwrap_or_default();
+        let configs = &ipam.config;
+        let is_v6 = |c: &NetworkIpamConfig| c.subnet.as_deref().unwrap_or("").contains(':');
+        let v4: Vec<&NetworkIpamConfig> = configs.iter().filter(|c| !is_v6(c)).collect();
         if v4.len() > 1 {
             return Err(EngineError::InvalidParameter(
                 "berth supports one IPv4 subnet per network".into(),
@@ -81,29 +60,18 @@ pub fn parse_create(body: &Value) -> Result<CreateRequest> {
                 "berth supports one IPv6 subnet per network".into(),
             ));
         }
-        if let Some(c) = configs.iter().find(|c| !v4.contains(c)) {
-            let get = |k: &str| {
-                c.get(k)
-                    .and_then(|v| v.as_str())
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            };
+        let get = |f: &Option<String>| f.clone().filter(|s| !s.is_empty());
+        if let Some(c) = configs.iter().find(|c| is_v6(c)) {
             req.v6 = super::ipv6::Request6 {
-                subnet: get("Subnet"),
-                gateway: get("Gateway"),
-                ip_range: get("IPRange"),
+                subnet: get(&c.subnet),
+                gateway: get(&c.gateway),
+                ip_range: get(&c.ip_range),
             };
         }
         if let Some(c) = v4.first() {
-            let get = |k: &str| {
-                c.get(k)
-                    .and_then(|v| v.as_str())
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            };
-            req.subnet = get("Subnet");
-            req.gateway = get("Gateway");
-            req.ip_range = get("IPRange");
+            req.subnet = get(&c.subnet);
+            req.gateway = get(&c.gateway);
+            req.ip_range = get(&c.ip_range);
         }
     }
     Ok(req)
@@ -116,100 +84,93 @@ pub struct Member {
     pub endpoint: EndpointRecord,
 }
 
-/// `GET /networks/{id}` (and each entry of the list, with `members` empty).
-pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> Value {
-    let mut containers = Map::new();
-    for m in members {
-        containers.insert(
-            m.id.clone(),
-            json!({
-                "Name": m.name,
-                "EndpointID": m.endpoint.endpoint_id,
-                "MacAddress": m.endpoint.mac,
-                "IPv4Address": format!("{}/{}", m.endpoint.ip, m.endpoint.prefix),
-                "IPv6Address": if m.endpoint.ip6.is_empty() {
+/// `GET /networks/{id}` (and each entry of the list).
+pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> NetworkInspect {
+    let containers = members
+        .iter()
+        .map(|m| {
+            let c = NetworkContainer {
+                name: m.name.clone(),
+                endpoint_id: m.endpoint.endpoint_id.clone(),
+                mac_address: m.endpoint.mac.clone(),
+                ipv4_address: format!("{}/{}", m.endpoint.ip, m.endpoint.prefix),
+                ipv6_address: if m.endpoint.ip6.is_empty() {
                     String::new()
                 } else {
                     format!("{}/{}", m.endpoint.ip6, m.endpoint.prefix6)
                 },
-            }),
-        );
-    }
-    // Fields in the order of moby's IPAMConfig (Subnet, IPRange, Gateway): clients that
-    // keep the order (berth's `json` template function) print them as docker does.
-    let mut cfg = json!({ "Subnet": rec.subnet });
-    if let Some(r) = &rec.ip_range {
-        cfg["IPRange"] = json!(r);
-    }
-    if !rec.gateway_implicit {
-        cfg["Gateway"] = json!(rec.gateway);
-    }
-    json!({
-        "Name": rec.name,
-        "Id": rec.id,
-        "Created": format_time(Some(rec.created)),
-        "Scope": if rec.is_swarm() { "swarm" } else { "local" },
-        "Driver": rec.driver,
-        "EnableIPv4": true,
-        "EnableIPv6": rec.enable_ipv6,
-        "IPAM": {
-            "Driver": "default",
-            "Options": rec.ipam_options,
-            "Config": std::iter::once(cfg).chain(super::ipv6::ipam_config(rec)).collect::<Vec<_>>(),
+            };
+            (m.id.clone(), c)
+        })
+        .collect();
+    // moby's IPAMConfig (Subnet, IPRange, Gateway): no gateway when the daemon chose it.
+    let cfg = NetworkIpamConfig {
+        subnet: Some(rec.subnet.clone()),
+        ip_range: rec.ip_range.clone(),
+        gateway: (!rec.gateway_implicit).then(|| rec.gateway.clone()),
+        ..Default::default()
+    };
+    NetworkInspect {
+        name: rec.name.clone(),
+        id: rec.id.clone(),
+        created: format_time(Some(rec.created)),
+        scope: if rec.is_swarm() { "swarm" } else { "local" }.into(),
+        driver: rec.driver.clone(),
+        enable_ipv4: true,
+        enable_ipv6: rec.enable_ipv6,
+        ipam: NetworkIpamInfo {
+            driver: "default".into(),
+            options: Some(rec.ipam_options.clone()),
+            config: Some(
+                std::iter::once(cfg)
+                    .chain(super::ipv6::ipam_config(rec))
+                    .collect(),
+            ),
         },
-        "Internal": rec.internal,
-        "Attachable": rec.attachable,
-        "Ingress": rec.ingress,
-        "ConfigFrom": { "Network": "" },
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": rec.options,
-        "Labels": rec.labels,
-    })
+        internal: rec.internal,
+        attachable: rec.attachable,
+        ingress: rec.ingress,
+        config_from: ConfigReference::default(),
+        config_only: false,
+        containers: Some(containers),
+        options: rec.options.clone(),
+        labels: rec.labels.clone(),
+    }
 }
 
 /// The built-in networks Docker always lists (host and none; berth has no default bridge
 /// network yet).
-pub fn builtin(name: &str) -> Value {
-    json!({
-        "Name": name,
-        "Id": builtin_id(name),
-        "Created": "0001-01-01T00:00:00Z",
-        "Scope": "local",
-        "Driver": if name == "host" { "host" } else { "null" },
-        "EnableIPv4": true,
-        "EnableIPv6": false,
-        "IPAM": { "Driver": "default", "Options": null, "Config": null },
-        "Internal": false,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": { "Network": "" },
-        "ConfigOnly": false,
-        "Containers": {},
-        "Options": {},
-        "Labels": {},
-    })
+pub fn builtin(name: &str) -> NetworkInspect {
+    NetworkInspect {
+        name: name.into(),
+        id: builtin_id(name),
+        created: "0001-01-01T00:00:00Z".into(),
+        scope: "local".into(),
+        driver: if name == "host" { "host" } else { "null" }.into(),
+        enable_ipv4: true,
+        ipam: NetworkIpamInfo {
+            driver: "default".into(),
+            options: None,
+            config: None,
+        },
+        containers: Some(Default::default()),
+        ..Default::default()
+    }
 }
 
 /// `GET /networks?filters=`: Docker's keys (same key OR, different keys AND).
-pub fn matches(net: &Value, filters: &Filters, in_use: bool) -> Result<bool> {
+pub fn matches(net: &NetworkInspect, filters: &Filters, in_use: bool) -> Result<bool> {
     for (key, wanted) in filters {
         if wanted.is_empty() {
             continue;
         }
-        let s = |k: &str| {
-            net.get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
         let ok = match key.as_str() {
-            "name" => wanted.iter().any(|w| s("Name").contains(w.as_str())),
-            "id" => wanted.iter().any(|w| s("Id").starts_with(w.as_str())),
-            "driver" => wanted.iter().any(|w| *w == s("Driver")),
-            "scope" => wanted.iter().any(|w| *w == s("Scope")),
+            "name" => wanted.iter().any(|w| net.name.contains(w.as_str())),
+            "id" => wanted.iter().any(|w| net.id.starts_with(w.as_str())),
+            "driver" => wanted.contains(&net.driver),
+            "scope" => wanted.contains(&net.scope),
             "type" => {
-                let builtin = is_builtin_mode(&s("Name"));
+                let builtin = is_builtin_mode(&net.name);
                 wanted.iter().try_fold(false, |acc, w| match w.as_str() {
                     "custom" => Ok(acc || !builtin),
                     "builtin" => Ok(acc || builtin),
@@ -218,13 +179,10 @@ pub fn matches(net: &Value, filters: &Filters, in_use: bool) -> Result<bool> {
                     ))),
                 })?
             }
-            "label" => {
-                let labels: BTreeMap<String, String> = str_map(net.get("Labels"));
-                berth_api::filters::labels_match(&labels, wanted)
-            }
+            "label" => berth_api::filters::labels_match(&net.labels, wanted),
             "dangling" => wanted.iter().any(|w| match w.as_str() {
-                "true" | "1" => !in_use && !is_builtin_mode(&s("Name")),
-                _ => in_use || is_builtin_mode(&s("Name")),
+                "true" | "1" => !in_use && !is_builtin_mode(&net.name),
+                _ => in_use || is_builtin_mode(&net.name),
             }),
             other => {
                 return Err(EngineError::InvalidParameter(format!(
@@ -279,4 +237,172 @@ fn ipam_config(ep: &EndpointRecord) -> Option<EndpointIpamConfig> {
         link_local_ips: (!ep.link_local_ips.is_empty()).then(|| ep.link_local_ips.clone()),
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Map, Value};
+
+    /// Network inspect as `inspect` built it before the typed model (json!).
+    fn inspect_before(rec: &NetworkRecord, members: &[Member]) -> Value {
+        let mut containers = Map::new();
+        for m in members {
+            containers.insert(
+                m.id.clone(),
+                json!({
+                    "Name": m.name,
+                    "EndpointID": m.endpoint.endpoint_id,
+                    "MacAddress": m.endpoint.mac,
+                    "IPv4Address": format!("{}/{}", m.endpoint.ip, m.endpoint.prefix),
+                    "IPv6Address": if m.endpoint.ip6.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}/{}", m.endpoint.ip6, m.endpoint.prefix6)
+                    },
+                }),
+            );
+        }
+        let mut cfg = json!({ "Subnet": rec.subnet });
+        if let Some(r) = &rec.ip_range {
+            cfg["IPRange"] = json!(r);
+        }
+        if !rec.gateway_implicit {
+            cfg["Gateway"] = json!(rec.gateway);
+        }
+        let v6 = rec.subnet6.as_ref().map(|s| {
+            let mut cfg = json!({ "Subnet": s });
+            if let Some(r) = rec.ip_range6.as_ref() {
+                cfg["IPRange"] = json!(r);
+            }
+            if let Some(g) = rec.gateway6.as_ref().filter(|_| !rec.gateway6_implicit) {
+                cfg["Gateway"] = json!(g);
+            }
+            cfg
+        });
+        json!({
+            "Name": rec.name,
+            "Id": rec.id,
+            "Created": format_time(Some(rec.created)),
+            "Scope": if rec.is_swarm() { "swarm" } else { "local" },
+            "Driver": rec.driver,
+            "EnableIPv4": true,
+            "EnableIPv6": rec.enable_ipv6,
+            "IPAM": {
+                "Driver": "default",
+                "Options": rec.ipam_options,
+                "Config": std::iter::once(cfg).chain(v6).collect::<Vec<_>>(),
+            },
+            "Internal": rec.internal,
+            "Attachable": rec.attachable,
+            "Ingress": rec.ingress,
+            "ConfigFrom": { "Network": "" },
+            "ConfigOnly": false,
+            "Containers": containers,
+            "Options": rec.options,
+            "Labels": rec.labels,
+        })
+    }
+
+    /// A built-in network as `builtin` built it before the typed model.
+    fn builtin_before(name: &str) -> Value {
+        json!({
+            "Name": name,
+            "Id": builtin_id(name),
+            "Created": "0001-01-01T00:00:00Z",
+            "Scope": "local",
+            "Driver": if name == "host" { "host" } else { "null" },
+            "EnableIPv4": true,
+            "EnableIPv6": false,
+            "IPAM": { "Driver": "default", "Options": null, "Config": null },
+            "Internal": false,
+            "Attachable": false,
+            "Ingress": false,
+            "ConfigFrom": { "Network": "" },
+            "ConfigOnly": false,
+            "Containers": {},
+            "Options": {},
+            "Labels": {},
+        })
+    }
+
+    fn record(extra: Value) -> NetworkRecord {
+        let mut v = json!({
+            "id": "4f".repeat(32), "name": "net1", "created": "2026-12-06T08:00:00.123456789Z",
+            "driver": "bridge", "subnet": "172.30.0.0/24", "gateway": "172.30.0.1",
+            "internal": false, "bridge": "br-x",
+        });
+        for (k, x) in extra.as_object().expect("object") {
+            v[k] = x.clone();
+        }
+        serde_json::from_value(v).expect("record")
+    }
+
+    fn member(id: &str, name: &str, ip6: &str) -> Member {
+        Member {
+            id: id.repeat(64),
+            name: name.into(),
+            endpoint: EndpointRecord {
+                endpoint_id: "e".repeat(64),
+                mac: "02:42:ac:1e:00:02".into(),
+                ip: "172.30.0.2".into(),
+                prefix: 24,
+                ip6: ip6.into(),
+                prefix6: if ip6.is_empty() { 0 } else { 64 },
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn typed_network_inspect_is_the_same_bytes() {
+        let plain = record(json!({}));
+        let full = record(json!({
+            "gateway_implicit": true, "ip_range": "172.30.0.128/25", "attachable": true,
+            "internal": true, "enable_ipv6": true, "subnet6": "fd00:1::/64",
+            "gateway6": "fd00:1::1", "ip_range6": "fd00:1::/80",
+            "labels": {"z": "1", "a": "2"}, "options": {"com.docker.network.bridge.name": "b"},
+            "ipam_options": {"o": "v"}, "scope": "swarm", "ingress": true,
+        }));
+        let v6_implicit = record(json!({
+            "enable_ipv6": true, "subnet6": "fd00:2::/64", "gateway6": "fd00:2::1",
+            "gateway6_implicit": true,
+        }));
+        // Members by name, their ids out of order: the map keeps the order given.
+        let members = [member("b", "alpha", ""), member("a", "beta", "fd00:1::2")];
+        for rec in [&plain, &full, &v6_implicit] {
+            for m in [&members[..], &[]] {
+                assert_eq!(
+                    serde_json::to_string(&inspect(rec, m)).unwrap(),
+                    serde_json::to_string(&inspect_before(rec, m)).unwrap(),
+                    "{}",
+                    rec.name
+                );
+            }
+        }
+        for name in ["host", "none"] {
+            assert_eq!(
+                serde_json::to_string(&builtin(name)).unwrap(),
+                serde_json::to_string(&builtin_before(name)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn list_filters_read_the_typed_network() {
+        let f = |k: &str, v: &str| -> Filters { [(k.to_string(), vec![v.to_string()])].into() };
+        let rec = record(json!({"labels": {"tier": "db"}}));
+        let net = inspect(&rec, &[]);
+        assert!(matches(&net, &f("name", "et1"), true).unwrap());
+        assert!(matches(&net, &f("id", "4f4f"), true).unwrap());
+        assert!(!matches(&net, &f("driver", "host"), true).unwrap());
+        assert!(matches(&net, &f("scope", "local"), true).unwrap());
+        assert!(matches(&net, &f("label", "tier=db"), true).unwrap());
+        assert!(!matches(&net, &f("label", "tier=web"), true).unwrap());
+        assert!(matches(&net, &f("dangling", "true"), false).unwrap());
+        assert!(!matches(&net, &f("dangling", "true"), true).unwrap());
+        assert!(matches(&builtin("host"), &f("type", "builtin"), true).unwrap());
+        assert!(!matches(&builtin("host"), &f("type", "custom"), true).unwrap());
+        assert!(matches(&net, &f("type", "bogus"), true).is_err());
+    }
 }

@@ -34,7 +34,12 @@ pub struct Attachment<'a> {
     pub dns_servers: &'a [String],
     /// Its labels (a swarm task's name its address on swarm networks).
     pub labels: &'a BTreeMap<String, String>,
+    /// The user namespace that owns the network namespace made for it.
+    pub netns_owner: &'a netns::NetnsOwner,
 }
+
+/// The network namespaces of containers without a user namespace of their own.
+static HOST_OWNED: netns::NetnsOwner = netns::NetnsOwner::Host;
 
 impl<'a> Attachment<'a> {
     pub fn of(rec: &'a ContainerRecord) -> Attachment<'a> {
@@ -49,6 +54,7 @@ impl<'a> Attachment<'a> {
             },
             dns_servers: &rec.host_config.dns,
             labels: rec.config.labels(),
+            netns_owner: &HOST_OWNED,
         }
     }
 }
@@ -220,12 +226,15 @@ impl Networks {
         let host_veth = endpoint.host_veth.clone();
         let path = netns::path_in(dir);
         let (p, hv, plane) = (path.clone(), host_veth.clone(), self.plane.clone());
+        let owner = a.netns_owner.clone();
         blocking(move || {
             // A namespace left by a crash would make the create fail, and so would the veth
             // of this container's last run if its (background) deletion is not done yet.
             let _ = plane.remove_netns(&p);
             let _ = plane.delete_host_link(&hv);
-            plane.create_netns(&p, vec![endpoint]).map_err(net_err)
+            plane
+                .create_netns(&p, vec![endpoint], owner)
+                .map_err(net_err)
         })
         .await?;
         undo.netns = Some(path.clone());
@@ -241,8 +250,16 @@ impl Networks {
             },
             None => self.port_cfg.clone(),
         };
+        // Checked on every driver, as moby parses the bindings for any sandbox; but a
+        // macvlan/ipvlan network programs no mapping (libnetwork's drivers ignore them):
+        // no host port is taken, no rule written.
         let plan = ports::plan(&a.ports, &port_cfg)?;
-        let published = ports::reserve(&plan, ip, &*self.plane)?;
+        let vlan = super::vlan::is_vlan_driver(&rec.driver);
+        let published = if vlan {
+            Vec::new()
+        } else {
+            ports::reserve(&plan, ip, &*self.plane)?
+        };
         ep.ports = published.iter().map(|(m, _)| m.clone()).collect();
         if !published.is_empty() {
             self.published
@@ -268,6 +285,7 @@ impl Networks {
         ep.gateway = rec.gateway.clone();
         ep.mac = super::vlan::shown_mac(&rec, mac);
         ep.host_veth = host_veth;
+        ep.no_port_mapping = vlan;
         ipv6::fill_endpoint(&mut ep, &rec, ip6);
         endpoints.insert(rec.name.clone(), ep);
         Ok(path)
@@ -317,10 +335,10 @@ impl Networks {
             return Ok(None);
         }
         let path = netns::path_in(dir);
-        let (p, plane) = (path.clone(), self.plane.clone());
+        let (p, plane, owner) = (path.clone(), self.plane.clone(), a.netns_owner.clone());
         blocking(move || {
             let _ = plane.remove_netns(&p);
-            plane.create_netns(&p, Vec::new()).map_err(net_err)
+            plane.create_netns(&p, Vec::new(), owner).map_err(net_err)
         })
         .await?;
         undo.netns = Some(path.clone());
@@ -379,6 +397,7 @@ impl Networks {
         ep.gateway = net.gateway.clone();
         ep.mac = super::vlan::shown_mac(net, mac);
         ep.host_veth = host_veth;
+        ep.no_port_mapping = super::vlan::is_vlan_driver(&net.driver);
         ep.ifname = ifname.to_string();
         ipv6::fill_endpoint(ep, net, ip6);
         self.program_lb(cid).await;
@@ -500,7 +519,9 @@ impl Networks {
                     if n.pool.reserve(ip).is_ok() {
                         n.users.insert(container_id.to_string(), ip);
                     }
-                    if !ep.ports.is_empty() {
+                    // (A record from before macvlan/ipvlan published nothing may hold
+                    // ports there: they stay unbound.)
+                    if !ep.ports.is_empty() && !super::vlan::is_vlan_driver(&n.rec.driver) {
                         published = Some((ip, ep.ip6.parse().ok(), ep.ports.clone()));
                     }
                 }

@@ -104,7 +104,11 @@ impl Networks {
         if removed.ports.is_empty() {
             return;
         }
-        match carrier.and_then(|(k, ip)| endpoints.get_mut(&k).map(|e| (e, ip))) {
+        // A macvlan/ipvlan carrier takes no ports (its driver programs none): they go.
+        match carrier
+            .and_then(|(k, ip)| endpoints.get_mut(&k).map(|e| (e, ip)))
+            .filter(|(e, _)| !e.no_port_mapping)
+        {
             Some((ep, ip)) => {
                 let moved = {
                     let mut p = self.published.lock().unwrap_or_else(|e| e.into_inner());

@@ -241,15 +241,12 @@ pub fn requested_address(ep: &berth_api::models::EndpointSettings) -> Result<Opt
 }
 
 /// The IPv6 entry of the network's `IPAM.Config` in inspect.
-pub(super) fn ipam_config(rec: &NetworkRecord) -> Option<serde_json::Value> {
+pub(super) fn ipam_config(rec: &NetworkRecord) -> Option<berth_api::models::NetworkIpamConfig> {
     let s = rec.subnet6.as_ref()?;
-    // moby's IPAMConfig order: Subnet, IPRange, Gateway.
-    let mut cfg = serde_json::json!({ "Subnet": s });
-    if let Some(r) = rec.ip_range6.as_ref() {
-        cfg["IPRange"] = serde_json::json!(r);
-    }
-    if let Some(g) = rec.gateway6.as_ref().filter(|_| !rec.gateway6_implicit) {
-        cfg["Gateway"] = serde_json::json!(g);
-    }
-    Some(cfg)
+    Some(berth_api::models::NetworkIpamConfig {
+        subnet: Some(s.clone()),
+        ip_range: rec.ip_range6.clone(),
+        gateway: rec.gateway6.clone().filter(|_| !rec.gateway6_implicit),
+        ..Default::default()
+    })
 }

@@ -226,7 +226,7 @@ impl Networks {
             // macvlan/ipvlan traffic never crosses the host's netfilter: no rules.
             v.iter()
                 .filter(|n| n.rec.has_bridge())
-                .map(|n| rules_of(&n.rec))
+                .map(|n| rules_of(&n.rec, self.port_cfg.userland_proxy))
                 .collect()
         };
         let mut port_rules = Vec::new();
@@ -819,13 +819,14 @@ fn link_local(ips: &[String]) -> Result<Vec<(std::net::IpAddr, u8)>> {
 }
 
 /// The firewall rules a network needs (its bridge, subnets, isolation, masquerade).
-fn rules_of(rec: &NetworkRecord) -> firewall::NetRules {
+fn rules_of(rec: &NetworkRecord, userland_proxy: bool) -> firewall::NetRules {
     firewall::NetRules {
         bridge: rec.bridge.clone(),
         subnet: rec.subnet.clone(),
         subnet6: rec.subnet6.clone().filter(|_| rec.enable_ipv6),
         internal: rec.internal,
         masquerade: bridge_opts::masquerade(&rec.options),
+        userland_proxy,
     }
 }
 

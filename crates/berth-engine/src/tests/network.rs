@@ -537,3 +537,83 @@ async fn macvlan_and_ipvlan_networks_make_parents_links_and_give_them_back() {
     );
     assert!(t.engine.networks.find("x").is_err());
 }
+
+/// `-p` on a macvlan/ipvlan network: as moby (whose drivers ignore port mappings), no host
+/// port is reserved and no rule written, at start nor when a running container's record is
+/// taken again at daemon start; inspect and ps show no ports, not even the exposed ones.
+#[tokio::test]
+async fn published_ports_on_vlan_networks_program_nothing() {
+    let t = TestEngine::new().await;
+    t.plane.links.lock().unwrap().insert("eth9".into());
+    t.engine
+        .network_create(vlan_request(
+            "iv",
+            "ipvlan",
+            "10.253.0.0/24",
+            &[("parent", "eth9")],
+        ))
+        .await
+        .expect("ipvlan");
+    let id = t
+        .run(
+            None,
+            json!({
+                "ExposedPorts": {"80/tcp": {}, "81/tcp": {}},
+                "HostConfig": {
+                    "NetworkMode": "iv",
+                    "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"}]},
+                    "PublishAllPorts": true
+                }
+            }),
+        )
+        .await;
+    let reserved = |t: &TestEngine| {
+        t.plane
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.starts_with("reserve"))
+            .count()
+    };
+    assert_eq!(reserved(&t), 0, "no host port taken");
+    assert!(t.plane.port_rules.lock().unwrap().is_empty());
+    let mut rec = t.record(&id).await;
+    assert!(rec.endpoints["iv"].ports.is_empty());
+    assert!(rec.endpoints["iv"].no_port_mapping);
+    let shown = crate::container::inspect::inspect(&rec, &t.dir(&id), None);
+    assert!(
+        shown.network_settings.ports.is_empty(),
+        "inspect: {:?}",
+        shown.network_settings.ports
+    );
+    assert!(crate::container::inspect::summary(&rec, "busybox", None)
+        .ports
+        .is_empty());
+    // A record written before (ports held on the ipvlan endpoint): nothing bound again.
+    rec.endpoints.get_mut("iv").expect("ep").ports = vec![crate::model::PortMapping {
+        proto: "tcp".into(),
+        container_port: 80,
+        host_ip: "127.0.0.1".into(),
+        host_port: 18080,
+    }];
+    t.engine.networks.restore(
+        &crate::network::attach::Attachment::of(&rec),
+        &rec.endpoints,
+        &t.dir(&id),
+    );
+    assert_eq!(reserved(&t), 0, "nothing bound again at restore");
+    // The same request on the default bridge takes its port.
+    let b = t
+        .run(
+            None,
+            json!({"HostConfig": {"PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"}]}}}),
+        )
+        .await;
+    assert_eq!(reserved(&t), 1);
+    for c in [&id, &b] {
+        t.engine.kill(c, None).await.expect("kill");
+        t.until_status(c, Status::Exited).await;
+        t.engine.remove(c, true).await.expect("rm");
+    }
+}

@@ -74,3 +74,73 @@ fn a_restarted_daemon_reconnects_and_reconciles() {
         assert!(t.plane.port_rules.lock().unwrap().is_empty());
     });
 }
+
+#[test]
+fn dead_containers_are_torn_down_after_the_engine_opens_and_hold_their_lock_meanwhile() {
+    let first = runtime();
+    let (t, dead) = first.block_on(async {
+        let t = TestEngine::new().await;
+        let dead = t.run(Some("dead"), json!({})).await;
+        (t, dead)
+    });
+    drop(first);
+    let (root, rt, plane, mounter) = (t.root, t.runtime, t.plane, t.mounter);
+    rt.exit(&root.path().join("containers").join(&dead), 7);
+    // A teardown that does not finish until the test lets it.
+    let gate = mounter.unmount_gate.write().expect("gate");
+    let second = runtime();
+    second.block_on(async {
+        let opened = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            TestEngine::open(root, rt, plane, mounter.clone()),
+        )
+        .await;
+        let t = opened.expect("the engine opens while a dead container's teardown is pending");
+        let c = t.engine.get(&dead).expect("dead container indexed");
+        assert!(
+            c.record.try_lock().is_err(),
+            "its record stays locked until the teardown ends"
+        );
+        drop(gate);
+        let r = t.until_status(&dead, Status::Exited).await;
+        assert_eq!(r.state.exit_code, 7);
+        assert!(
+            mounter.mounted.lock().unwrap().is_empty(),
+            "rootfs released"
+        );
+        // The exit is stored too: a third daemon reads it from disk.
+        let stored: crate::model::ContainerRecord = serde_json::from_slice(
+            &std::fs::read(t.dir(&dead).join("config.json")).expect("record"),
+        )
+        .expect("parse");
+        assert_eq!(stored.state.status, Status::Exited);
+    });
+}
+
+#[test]
+fn an_auto_remove_container_that_ended_meanwhile_is_gone_when_the_engine_opens() {
+    let first = runtime();
+    let (t, gone) = first.block_on(async {
+        let t = TestEngine::new().await;
+        let gone = t
+            .run(Some("gone"), json!({"HostConfig": {"AutoRemove": true}}))
+            .await;
+        (t, gone)
+    });
+    drop(first);
+    let (root, rt, plane, mounter) = (t.root, t.runtime, t.plane, t.mounter);
+    rt.exit(&root.path().join("containers").join(&gone), 0);
+    let second = runtime();
+    second.block_on(async {
+        let t = TestEngine::open(root, rt, plane, mounter.clone()).await;
+        assert!(
+            t.engine.get(&gone).is_err(),
+            "removed before the API is served"
+        );
+        assert!(!t.dir(&gone).exists());
+        assert!(
+            mounter.mounted.lock().unwrap().is_empty(),
+            "rootfs released"
+        );
+    });
+}

@@ -10,9 +10,9 @@ pub mod copyup;
 
 use crate::error::{EngineError, Result};
 use crate::model::VolumeRecord;
+use berth_api::models::Volume;
 use berth_image::mounter::{Mounter, VolumeFs};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -312,24 +312,20 @@ impl VolumeStore {
         }
     }
 
-    /// Docker's JSON for a volume (`volume inspect`, `GET /volumes`).
-    pub fn json(&self, rec: &VolumeRecord) -> Value {
-        let map_or_null = |m: &BTreeMap<String, String>| {
-            if m.is_empty() {
-                Value::Null
-            } else {
-                json!(m)
-            }
-        };
-        json!({
-            "CreatedAt": rec.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            "Driver": rec.driver,
-            "Labels": map_or_null(&rec.labels),
-            "Mountpoint": self.data_path(&rec.name).to_string_lossy(),
-            "Name": rec.name,
-            "Options": map_or_null(&rec.options),
-            "Scope": "local",
-        })
+    /// A volume as the API shows it (`volume inspect`, `GET /volumes`); empty maps are
+    /// `null`, as moby's nil maps.
+    pub fn json(&self, rec: &VolumeRecord) -> Volume {
+        let map_or_null = |m: &BTreeMap<String, String>| (!m.is_empty()).then(|| m.clone());
+        Volume {
+            created_at: rec.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            driver: rec.driver.clone(),
+            labels: map_or_null(&rec.labels),
+            mountpoint: self.data_path(&rec.name).to_string_lossy().into_owned(),
+            name: rec.name.clone(),
+            options: map_or_null(&rec.options),
+            scope: "local".into(),
+            usage_data: None,
+        }
     }
 }
 
@@ -376,6 +372,69 @@ mod tests {
         let e = validate_name("a").unwrap_err().to_string();
         assert!(e.contains("too short"), "{e}");
         assert!(validate_name("-x").is_err());
+    }
+
+    /// A volume's JSON as `json()` built it before the typed model (json!).
+    fn volume_before(s: &VolumeStore, rec: &VolumeRecord) -> serde_json::Value {
+        use serde_json::{json, Value};
+        let map_or_null = |m: &BTreeMap<String, String>| {
+            if m.is_empty() {
+                Value::Null
+            } else {
+                json!(m)
+            }
+        };
+        json!({
+            "CreatedAt": rec.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "Driver": rec.driver,
+            "Labels": map_or_null(&rec.labels),
+            "Mountpoint": s.data_path(&rec.name).to_string_lossy(),
+            "Name": rec.name,
+            "Options": map_or_null(&rec.options),
+            "Scope": "local",
+        })
+    }
+
+    #[test]
+    fn typed_volume_json_is_the_same_bytes() {
+        let t = tempfile::tempdir().unwrap();
+        let s = VolumeStore::open(t.path(), Arc::new(berth_image::mounter::HostMounter)).unwrap();
+        let plain = s
+            .create(CreateOptions {
+                name: Some("plain".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        let full = s
+            .create(CreateOptions {
+                name: Some("full".into()),
+                labels: [("b", "2"), ("a", "1")]
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .into(),
+                options: [("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=1m")]
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .into(),
+                ..Default::default()
+            })
+            .unwrap();
+        for rec in [&plain, &full] {
+            assert_eq!(
+                serde_json::to_string(&s.json(rec)).unwrap(),
+                serde_json::to_string(&volume_before(&s, rec)).unwrap()
+            );
+        }
+        // `system df` adds UsageData last, as the daemon inserted it.
+        let mut with_usage = s.json(&full);
+        with_usage.usage_data = Some(berth_api::models::VolumeUsageData {
+            ref_count: 2,
+            size: 4096,
+        });
+        let mut before = volume_before(&s, &full);
+        before["UsageData"] = serde_json::json!({ "RefCount": 2usize, "Size": 4096u64 });
+        assert_eq!(
+            serde_json::to_string(&with_usage).unwrap(),
+            serde_json::to_string(&before).unwrap()
+        );
     }
 
     #[test]

@@ -55,6 +55,9 @@ impl ImageStore {
                 .with_id_map(self.id_map.clone());
             tw.write_tree(req.upper, b"")
                 .ctx(|| format!("archiving {}", req.upper.display()))?;
+            for line in tw.take_skipped() {
+                tracing::error!(container = req.container_id, "{line}");
+            }
             let n = tw.entries();
             let w = tw.finish().ctx(|| "writing commit layer".to_string())?;
             w.into_inner()
@@ -89,6 +92,7 @@ impl ImageStore {
                 id: String::new(),
                 layers: Vec::new(),
                 parent: String::new(),
+                last_tag_time: String::new(),
             };
             (rec, Value::Object(Map::new()))
         } else {
@@ -192,6 +196,12 @@ impl ImageStore {
                 id: id.clone(),
                 layers,
                 parent: parent_rec.id.clone(),
+                // moby's commit tags through TagImage.
+                last_tag_time: if tags.is_empty() {
+                    String::new()
+                } else {
+                    now_rfc3339_nano()
+                },
             },
             &tags,
         )?;

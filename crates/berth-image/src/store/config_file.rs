@@ -16,7 +16,8 @@ pub(crate) struct ImageConfigFile {
     pub author: String,
     #[serde(default, deserialize_with = "lenient")]
     pub comment: String,
-    /// The `config` object as stored, for inspect to show it as it is.
+    /// The `config` object as stored: read as a [`ContainerConfig`] by `container_config`,
+    /// which keeps its error for the operations that need the config.
     #[serde(default)]
     pub config: Value,
     /// The legacy `container_config` (what the container of a commit or build step ran),

@@ -228,6 +228,7 @@ impl ImageStore {
                 })
                 .collect(),
             parent: String::new(),
+            last_tag_time: String::new(),
         };
         let mut tags: Vec<Reference> = tag.into_iter().cloned().collect();
         tags.push(repo_digest.clone());

@@ -223,8 +223,13 @@ impl Backend {
                 }
             }
             Backend::Oci(rt) => {
+                // The daemon may be removing the container's directory right now (`run
+                // --rm`: the waiters were told of the exit): the runtime's log of the delete
+                // goes next to its state, as a log file made in that directory would keep
+                // it from being removed.
+                let log = rt.root.join(format!("{}.delete.log", rt.id));
                 let ok = rt
-                    .command()
+                    .command_logging_to(&log)
                     .args(["delete", "--force"])
                     .arg(&rt.id)
                     .stdin(Stdio::null())
@@ -234,8 +239,9 @@ impl Backend {
                     .map(|s| s.success())
                     .unwrap_or(false);
                 if !ok {
-                    tracing::warn!("{}", rt.last_error("delete"));
+                    tracing::warn!("{}", rt.error_in(&log, "delete"));
                 }
+                let _ = std::fs::remove_file(&log);
             }
         }
     }
@@ -243,11 +249,15 @@ impl Backend {
 
 impl OciRuntime {
     fn command(&self) -> Command {
+        self.command_logging_to(&self.log)
+    }
+
+    fn command_logging_to(&self, log: &Path) -> Command {
         let mut cmd = Command::new(&self.binary);
         cmd.arg("--root")
             .arg(&self.root)
             .arg("--log")
-            .arg(&self.log)
+            .arg(log)
             .arg("--log-format")
             .arg("json");
         if self.systemd {
@@ -258,7 +268,12 @@ impl OciRuntime {
 
     /// The runtime's last error message from its JSON log, for the API error.
     fn last_error(&self, op: &str) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        self.error_in(&self.log, op)
+    }
+
+    /// The last error message in the JSON log `log`.
+    fn error_in(&self, log: &Path, op: &str) -> String {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
         let msg = text
             .lines()
             .rev()

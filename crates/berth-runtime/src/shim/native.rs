@@ -8,7 +8,10 @@
 //!
 //! Sync with the shim over a socketpair: the shim writes `G` once the init is in its cgroup,
 //! the init answers `R` when set up (or `E<message>`), the shim writes `S` to start, and the
-//! init's end closes on exec (close-on-exec) or carries `E<message>` if exec failed.
+//! init's end closes on exec (close-on-exec) or carries `E<message>` if exec failed. A
+//! container with a user namespace (under `userns-remap`) gets its init from an
+//! intermediate process, which first sends `U` for a new user namespace (the shim writes
+//! its maps and answers `M`), then `P<pid>` (or `E<message>`).
 
 use crate::cgroups::Cgroup;
 use crate::rootpath::resolve_in_root;
@@ -54,6 +57,7 @@ impl Native {
         let mut flags = CloneFlags::empty();
         let mut joins: Vec<(CloneFlags, PathBuf)> = Vec::new();
         let mut cgroup_ns = false;
+        let mut user = UserSetup::Host;
         for ns in linux.namespaces().iter().flatten() {
             let flag = match ns.typ() {
                 LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
@@ -61,7 +65,23 @@ impl Native {
                 LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
                 LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
                 LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
-                LinuxNamespaceType::User if ns.path().is_none() => CloneFlags::CLONE_NEWUSER,
+                LinuxNamespaceType::User => {
+                    user = match ns.path() {
+                        None => UserSetup::New,
+                        // The one the daemon made with the network namespace, or another
+                        // container's (moby: joining its network, IPC or PID namespace
+                        // means joining its user namespace too). The daemon's stands for
+                        // the one runc would make itself, whose root runc becomes before
+                        // making the other namespaces; a donor's (a /proc path) runc joins
+                        // without becoming its root first.
+                        Some(p) => UserSetup::Join {
+                            ns: fs::File::open(p)
+                                .map_err(|e| format!("open {}: {e}", p.display()))?,
+                            become_root: !p.starts_with("/proc"),
+                        },
+                    };
+                    continue;
+                }
                 LinuxNamespaceType::Cgroup => {
                     // Entered after joining the cgroup, so the namespace is rooted there.
                     cgroup_ns = true;
@@ -74,44 +94,28 @@ impl Native {
                 None => flags |= flag,
             }
         }
+        // With a user namespace an intermediate process makes the init (`enter_and_clone`).
+        let staged = !matches!(user, UserSetup::Host);
+        // What the shim enters around the clone and leaves right after it.
+        let mut restore: Vec<(CloneFlags, fs::File)> = Vec::new();
         // A joined PID namespace takes effect for children only: the shim enters it for
-        // the init it is about to clone (and the execs it forks later land there too).
+        // the init it is about to clone, then goes back to its own for the children it
+        // forks later. An exec's intermediate child must be in the shim's PID namespace:
+        // its fork then returns the exec's pid as the shim sees it, and the exec, orphaned,
+        // is re-parented to the shim (the subreaper of that namespace), not to the donor's
+        // init, which would never let the shim reap it. (With a user namespace the
+        // intermediate process joins it instead.)
         if let Some(i) = joins
             .iter()
             .position(|(f, _)| *f == CloneFlags::CLONE_NEWPID)
+            .filter(|_| !staged)
         {
             let (flag, path) = joins.remove(i);
+            let ours = fs::File::open("/proc/self/ns/pid")
+                .map_err(|e| format!("open own pid namespace: {e}"))?;
             let f = fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
             nix::sched::setns(f, flag).map_err(|e| format!("join {}: {e}", path.display()))?;
-        }
-        // With a new user namespace the init has no privilege over namespaces the host's
-        // user namespace owns (the daemon's network namespace, another container's IPC
-        // one): the shim enters them around the clone, as runc's nsexec joins them before
-        // its unshare(CLONE_NEWUSER), and the init is born in them.
-        let userns = flags.contains(CloneFlags::CLONE_NEWUSER);
-        let mut restore: Vec<(CloneFlags, fs::File)> = Vec::new();
-        let mut net_sysctls_done = false;
-        if userns {
-            for (flag, path) in std::mem::take(&mut joins) {
-                let name = ns_name(flag);
-                let ours = fs::File::open(format!("/proc/self/ns/{name}"))
-                    .map_err(|e| format!("open own {name} namespace: {e}"))?;
-                let f =
-                    fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
-                nix::sched::setns(f, flag).map_err(|e| format!("join {}: {e}", path.display()))?;
-                restore.push((flag, ours));
-                if flag == CloneFlags::CLONE_NEWNET {
-                    // The container's root cannot write this namespace's sysctls: the shim
-                    // does, now that it is in it.
-                    for (k, v) in linux.sysctl().iter().flatten() {
-                        if k.starts_with("net.") {
-                            let path = format!("/proc/sys/{}", k.replace('.', "/"));
-                            fs::write(&path, v).map_err(|e| io_err(&format!("sysctl {k}"), e))?;
-                        }
-                    }
-                    net_sysctls_done = true;
-                }
-            }
+            restore.push((flag, ours));
         }
         let rel = linux
             .cgroups_path()
@@ -143,35 +147,51 @@ impl Native {
         let (sock, child_sock) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let mut stack = vec![0u8; STACK_SIZE];
         let cg = cgroup.clone();
-        let cb = Box::new(|| -> isize {
-            let new_net = flags.contains(CloneFlags::CLONE_NEWNET);
-            let err = match init(
-                &spec,
-                &child_sock,
-                &io,
-                &joins,
+        let new_net = flags.contains(CloneFlags::CLONE_NEWNET);
+        let pid = if !staged {
+            let args = InitArgs {
+                spec: &spec,
+                sock: &child_sock,
+                io: &io,
+                joins: &joins,
                 cgroup_ns,
                 new_net,
-                &cg,
-                seccomp.as_ref(),
-                Userns {
-                    new: userns,
-                    net_sysctls_done,
+                cgroup: &cg,
+                seccomp: seccomp.as_ref(),
+                userns: Userns {
+                    inside: false,
+                    net_sysctls_done: false,
                 },
-            ) {
-                Ok(never) => match never {},
-                Err(e) => e,
             };
-            let _ = (&child_sock).write_all(format!("E{}\n", err.replace('\n', " ")).as_bytes());
-            // exit code as a failed exec: 127 not found, 126 cannot execute.
-            if err.contains("not found") || err.contains("No such file") {
-                127
-            } else {
-                126
-            }
-        });
-        // SAFETY: the shim is single-threaded; the child runs only `init`, then execs or exits.
-        let pid = unsafe { nix::sched::clone(cb, &mut stack, flags, Some(libc::SIGCHLD)) };
+            let cb = Box::new(|| init_main(&args));
+            // SAFETY: the shim is single-threaded; the child runs only `init`, then execs
+            // or exits.
+            unsafe { nix::sched::clone(cb, &mut stack, flags, Some(libc::SIGCHLD)) }
+        } else {
+            // The init must make its namespaces inside the container's user namespace,
+            // which a clone can neither enter nor (without making the others at the same
+            // time, before the maps) create: an intermediate process does, and clones the
+            // init as the shim's child (see `enter_and_clone`).
+            let args = InitArgs {
+                spec: &spec,
+                sock: &child_sock,
+                io: &io,
+                joins: &[],
+                cgroup_ns,
+                new_net,
+                cgroup: &cg,
+                seccomp: seccomp.as_ref(),
+                userns: Userns {
+                    inside: true,
+                    // Written by the intermediate process in a joined network namespace.
+                    net_sysctls_done: !new_net,
+                },
+            };
+            let cb = Box::new(|| enter_and_clone(&user, &joins, &linux, flags, &args));
+            // SAFETY: as above; the intermediate child only joins and makes namespaces,
+            // clones the init and exits.
+            unsafe { nix::sched::clone(cb, &mut stack, CloneFlags::empty(), Some(libc::SIGCHLD)) }
+        };
         drop(child_sock);
         drop(io);
         for (flag, ours) in restore {
@@ -187,6 +207,17 @@ impl Native {
                 cgroup.remove();
                 return Err(format!("clone: {e}"));
             }
+        };
+        let pid = if staged {
+            match staged_init(pid, &sock, &linux) {
+                Ok(p) => p,
+                Err(e) => {
+                    cgroup.remove();
+                    return Err(e);
+                }
+            }
+        } else {
+            pid
         };
         let mut native = Native {
             pid: pid.as_raw(),
@@ -207,13 +238,12 @@ impl Native {
                 .add_pid(native.pid)
                 .map_err(|e| format!("join cgroup: {e}"))
         };
-        // A new user namespace: its maps, then what its root may no longer do itself
-        // (raise rlimits, lower oom_score_adj), done from outside before it goes on.
+        // In a user namespace: what its root may no longer do itself (raise rlimits, lower
+        // oom_score_adj), done from outside before it goes on.
         let joined = joined.and_then(|_| {
-            if !userns {
+            if !staged {
                 return Ok(());
             }
-            write_id_maps(native.pid, &linux)?;
             let process = spec.process().clone().unwrap_or_default();
             for r in process.rlimits().iter().flatten() {
                 rlimit(native.pid, r)?;
@@ -356,10 +386,188 @@ enum Never {}
 /// The container's user namespace, as the init sees it.
 #[derive(Clone, Copy)]
 struct Userns {
-    /// The init was cloned into a new user namespace.
-    new: bool,
-    /// The shim wrote the `net.` sysctls (a joined network namespace the init cannot).
+    /// The init is born in the container's user namespace (cloned by `enter_and_clone`
+    /// once it made or joined it), so its own new namespaces are owned by it, as runc's.
+    inside: bool,
+    /// The `net.` sysctls are written already (by the shim or the intermediate process, in
+    /// a joined network namespace the container's root may not own).
     net_sysctls_done: bool,
+}
+
+/// What the init needs, from the shim's memory (the clone copies it).
+struct InitArgs<'a> {
+    spec: &'a Spec,
+    sock: &'a UnixStream,
+    io: &'a Stdio3,
+    /// Namespaces the init joins itself (none when the intermediate process joined them).
+    joins: &'a [(CloneFlags, PathBuf)],
+    cgroup_ns: bool,
+    new_net: bool,
+    cgroup: &'a Cgroup,
+    seccomp: Option<&'a Program>,
+    userns: Userns,
+}
+
+/// The init's process: `init`, its failure reported on the socket, exit as a failed exec.
+fn init_main(a: &InitArgs) -> isize {
+    let err = match init(a) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = (&*a.sock).write_all(format!("E{}\n", err.replace('\n', " ")).as_bytes());
+    // exit code as a failed exec: 127 not found, 126 cannot execute.
+    if err.contains("not found") || err.contains("No such file") {
+        127
+    } else {
+        126
+    }
+}
+
+/// The container's user namespace, as the spec gives it.
+enum UserSetup {
+    /// None: the init stays in the host's.
+    Host,
+    /// A new one, with the spec's maps.
+    New,
+    /// One to join; `become_root`: become its root before making the other namespaces.
+    Join { ns: fs::File, become_root: bool },
+}
+
+/// The intermediate process of a container with a user namespace, as runc's nsexec
+/// stage 1: still the host's root, it joins the spec's namespaces (writing the `net.`
+/// sysctls in a joined network namespace, which the container's root may not own), then
+/// makes the user namespace (unshare, `U` to the shim, which writes the maps and answers
+/// `M`) or joins it, becomes its root (setresuid only, as runc, so that what the new
+/// namespaces make at once, such as the mqueue root, has runc's owners), and clones the
+/// init with CLONE_PARENT: the init's new mount, UTS, IPC and PID namespaces are owned by
+/// the container's user namespace (its root may `mount` and `hostname` given
+/// CAP_SYS_ADMIN) and the init is the shim's child. It then sends `P<pid>` (the init's pid
+/// in the shim's PID namespace: this process never enters another, a joined one applies to
+/// its children) or `E<message>`, and exits.
+fn enter_and_clone(
+    user: &UserSetup,
+    joins: &[(CloneFlags, PathBuf)],
+    linux: &oci_spec::runtime::Linux,
+    flags: CloneFlags,
+    args: &InitArgs,
+) -> isize {
+    // Until it exits, this process is the runtime binary in the container's namespaces.
+    super::harden::set_non_dumpable();
+    let (msg, code) = match make_init(user, joins, linux, flags, args) {
+        Ok(pid) => (format!("P{pid}\n"), 0),
+        Err(e) => (format!("E{}\n", e.replace('\n', " ")), 1),
+    };
+    let _ = (&*args.sock).write_all(msg.as_bytes());
+    code
+}
+
+/// `enter_and_clone`'s work, up to the init's pid.
+fn make_init(
+    user: &UserSetup,
+    joins: &[(CloneFlags, PathBuf)],
+    linux: &oci_spec::runtime::Linux,
+    flags: CloneFlags,
+    args: &InitArgs,
+) -> Result<Pid, String> {
+    for (flag, path) in joins {
+        let f = fs::File::open(path).map_err(|e| io_err(&format!("open {}", path.display()), e))?;
+        nix::sched::setns(f, *flag).map_err(|e| io_err(&format!("join {}", path.display()), e))?;
+        if *flag == CloneFlags::CLONE_NEWNET {
+            for (k, v) in linux.sysctl().iter().flatten() {
+                if k.starts_with("net.") {
+                    let path = format!("/proc/sys/{}", k.replace('.', "/"));
+                    fs::write(&path, v).map_err(|e| io_err(&format!("sysctl {k}"), e))?;
+                }
+            }
+        }
+    }
+    let become_root = match user {
+        UserSetup::Host => false,
+        UserSetup::New => {
+            nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
+                .map_err(|e| io_err("new user namespace", e))?;
+            (&*args.sock)
+                .write_all(b"U\n")
+                .map_err(|e| io_err("ask for the id maps", e))?;
+            let mut b = [0u8; 1];
+            (&*args.sock)
+                .read_exact(&mut b)
+                .map_err(|e| io_err("wait for the id maps", e))?;
+            true
+        }
+        UserSetup::Join { ns, become_root } => {
+            nix::sched::setns(ns, CloneFlags::CLONE_NEWUSER)
+                .map_err(|e| io_err("join user namespace", e))?;
+            *become_root
+        }
+    };
+    if become_root {
+        let u = Uid::from_raw(0);
+        nix::unistd::setresuid(u, u, u).map_err(|e| io_err("setuid in user namespace", e))?;
+    }
+    let mut stack = vec![0u8; STACK_SIZE];
+    let cb = Box::new(|| init_main(args));
+    // SAFETY: single-threaded (a clone of the shim); the child runs only `init`.
+    unsafe {
+        nix::sched::clone(
+            cb,
+            &mut stack,
+            flags | CloneFlags::CLONE_PARENT,
+            Some(libc::SIGCHLD),
+        )
+    }
+    .map_err(|e| io_err("clone the init", e))
+}
+
+/// The shim's side of `enter_and_clone`: writes the maps when asked, and returns the
+/// init's pid once the intermediate process (`mid`, reaped here) reports it.
+fn staged_init(
+    mid: Pid,
+    sock: &UnixStream,
+    linux: &oci_spec::runtime::Linux,
+) -> Result<Pid, String> {
+    let result = loop {
+        let line = match read_line(sock) {
+            Ok(l) => l,
+            Err(_) => break Err("container init setup exited before the init was made".to_string()),
+        };
+        if line == "U" {
+            let mapped = write_id_maps(mid.as_raw(), linux)
+                .and_then(|_| (&*sock).write_all(b"M").map_err(|e| format!("sync: {e}")));
+            if let Err(e) = mapped {
+                break Err(e);
+            }
+        } else if let Some(n) = line.strip_prefix('P') {
+            break n
+                .parse::<i32>()
+                .map(Pid::from_raw)
+                .map_err(|_| format!("container init setup: bad pid {n:?}"));
+        } else {
+            break Err(line.strip_prefix('E').unwrap_or(&line).to_string());
+        }
+    };
+    if result.is_err() {
+        let _ = nix::sys::signal::kill(mid, nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = nix::sys::wait::waitpid(mid, None);
+    result
+}
+
+/// One `\n`-terminated line from the socket, read a byte at a time so that nothing after
+/// it is consumed.
+fn read_line(sock: &UnixStream) -> Result<String, String> {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match (&*sock).read(&mut b) {
+            Ok(0) => return Err("closed".into()),
+            Ok(_) if b[0] == b'\n' => break,
+            Ok(_) => line.push(b[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(String::from_utf8_lossy(&line).into_owned())
 }
 
 /// The /proc/PID/ns name of a namespace flag.
@@ -423,18 +631,18 @@ fn loopback_up() -> std::io::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn init(
-    spec: &Spec,
-    sock: &UnixStream,
-    io: &Stdio3,
-    joins: &[(CloneFlags, PathBuf)],
-    cgroup_ns: bool,
-    new_net: bool,
-    cgroup: &Cgroup,
-    seccomp: Option<&Program>,
-    userns: Userns,
-) -> Result<Never, String> {
+fn init(a: &InitArgs) -> Result<Never, String> {
+    let InitArgs {
+        spec,
+        sock,
+        io,
+        joins,
+        cgroup_ns,
+        new_net,
+        cgroup,
+        seccomp,
+        userns,
+    } = *a;
     // Until it execs, this process is the runtime binary inside the container.
     super::harden::set_non_dumpable();
     for (fd, target) in [(&io.stdin, 0), (&io.stdout, 1), (&io.stderr, 2)] {
@@ -444,9 +652,10 @@ fn init(
     (&*sock)
         .read_exact(&mut b)
         .map_err(|e| io_err("wait for cgroup", e))?;
-    if userns.new {
+    if userns.inside {
         // The maps are written: become the namespace's root, so what the init creates
-        // (mount points) has an owner the namespace knows (the remapped root).
+        // (mount points) has an owner the namespace knows (the remapped root). (The
+        // intermediate process took only the uid, as runc's nsexec does.)
         nix::unistd::setgroups(&[]).map_err(|e| io_err("setgroups", e))?;
         let (g, u) = (Gid::from_raw(0), Uid::from_raw(0));
         nix::unistd::setresgid(g, g, g).map_err(|e| io_err("setgid in user namespace", e))?;
@@ -500,7 +709,7 @@ fn init(
         mount_one(&root, m, cgroup)
             .map_err(|e| format!("mount {}: {e}", m.destination().display()))?;
     }
-    make_devices(&root, &linux, userns.new)?;
+    make_devices(&root, &linux, userns.inside)?;
 
     chdir(&root).map_err(|e| io_err("chdir rootfs", e))?;
     pivot_root(".", ".").map_err(|e| io_err("pivot_root", e))?;
@@ -574,7 +783,7 @@ fn init(
         .map_err(|e| io_err("read-only rootfs", e))?;
     }
     // In a user namespace the shim set both from outside (its root may not raise them).
-    if !userns.new {
+    if !userns.inside {
         if let Some(adj) = process.oom_score_adj() {
             let _ = fs::write("/proc/self/oom_score_adj", adj.to_string());
         }
@@ -843,7 +1052,10 @@ fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
         return mount_cgroup_v1(&dest, flags, cgroup);
     }
     let is_bind = flags.contains(MsFlags::MS_BIND) || typ == "bind";
-    if is_bind && source.is_file() {
+    // Any source that is not a directory (a file, a socket such as the daemon's for
+    // `--use-api-socket`, a fifo, a device) gets a file to mount over, as runc makes one.
+    let source_is_dir = fs::metadata(&source).map(|m| m.is_dir()).unwrap_or(true);
+    if is_bind && !source_is_dir {
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent).map_err(|e| e.to_string())?;
         }
@@ -864,6 +1076,9 @@ fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
             None::<&str>,
         )
         .map_err(|e| e.to_string())?;
+        // Propagation first: under an rslave / a mount made on the host after this point
+        // would otherwise still propagate in, after the read-only pass below, writable.
+        set_propagation(&dest, propagation)?;
         let extra = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
         if !extra.is_empty() {
             let remount = |more: MsFlags| {
@@ -924,8 +1139,16 @@ fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
             })
             .map_err(|e| e.to_string())?;
     }
+    if !is_bind {
+        set_propagation(&dest, propagation)?;
+    }
+    Ok(())
+}
+
+/// Sets a mount's propagation (nothing to do when the options named none).
+fn set_propagation(dest: &Path, propagation: MsFlags) -> Result<(), String> {
     if !propagation.is_empty() {
-        mount(None::<&str>, &dest, None::<&str>, propagation, None::<&str>)
+        mount(None::<&str>, dest, None::<&str>, propagation, None::<&str>)
             .map_err(|e| e.to_string())?;
     }
     Ok(())
@@ -1053,11 +1276,13 @@ fn mount_cgroup_v1(dest: &Path, flags: MsFlags, cgroup: &Cgroup) -> Result<(), S
             None::<&str>,
         )
         .map_err(|e| e.to_string())?;
+        // Read-only as the mount asks: a remapping daemon's containers get it writable, as
+        // runc mounts each hierarchy with the cgroup mount's flags (moby clears `ro`).
         mount(
             None::<&str>,
             &target,
             None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | base,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | (flags & MsFlags::MS_RDONLY) | base,
             None::<&str>,
         )
         .map_err(|e| e.to_string())?;

@@ -17,6 +17,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::{exit_path, socket_path, Args, ExitStatus, Request, Response};
+use crate::cgroups::OomWatch;
 use crate::logfile::{format_time, Stream};
 use crate::logsink::LogSink;
 
@@ -144,6 +145,9 @@ struct Shim {
     clients: Vec<Client>,
     /// The container directory (the backend finds its cgroup from it).
     dir: PathBuf,
+    /// cgroup v2: OOM kills seen while the container runs (its cgroup may be gone by the
+    /// time the init is reaped: see `OomWatch`).
+    oom: Option<OomWatch>,
 }
 
 fn err_resp(msg: impl Into<String>) -> Response {
@@ -343,6 +347,11 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         }
     };
     let sock = socket_path(&a.dir);
+    // Watched from before start: nothing of the container has run yet.
+    let oom = container
+        .cgroup_dirs(&a.dir)
+        .iter()
+        .find_map(|d| OomWatch::new(d));
     let mut shim = Shim {
         container,
         status: Status::Created,
@@ -364,6 +373,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         log,
         clients: Vec::new(),
         dir: a.dir.clone(),
+        oom,
     };
     report(ready, &format!("ready {me}"));
     // The init may have died before SIGCHLD was blocked; its signal would be lost.
@@ -416,6 +426,7 @@ fn trim() {
 /// What a poll slot stands for.
 #[derive(Clone, Copy)]
 enum Slot {
+    Oom,
     Signal,
     Listener,
     Stdout(usize),
@@ -446,6 +457,12 @@ impl Shim {
             let (slots, revents) = {
                 let mut fds: Vec<PollFd> = Vec::with_capacity(4 + self.clients.len());
                 let mut slots: Vec<Slot> = Vec::with_capacity(fds.capacity());
+                // Before the signal: an OOM notice and the init's SIGCHLD in the same poll
+                // are read in that order.
+                if let Some(w) = &self.oom {
+                    fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
+                    slots.push(Slot::Oom);
+                }
                 fds.push(PollFd::new(sigfd.as_fd(), PollFlags::POLLIN));
                 slots.push(Slot::Signal);
                 fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
@@ -514,6 +531,11 @@ impl Shim {
             // Output before clients, so a new attach can't see later output than the log.
             for (slot, ev) in slots.iter().zip(&revents) {
                 match *slot {
+                    Slot::Oom if ev.intersects(readable) => {
+                        if let Some(w) = &mut self.oom {
+                            w.check();
+                        }
+                    }
                     Slot::Signal if ev.intersects(readable) => {
                         while let Ok(Some(_)) = sigfd.read_signal() {}
                         self.reap();
@@ -600,7 +622,13 @@ impl Shim {
     }
 
     fn init_exited(&mut self, code: i32) {
-        let oom = self.container.oom_killed(&self.dir);
+        // The watch first (a last read too, in case its notice is still queued), then the
+        // cgroup's files as they are now (v1, or no watch).
+        let watched = self.oom.as_mut().is_some_and(|w| {
+            w.check();
+            w.seen()
+        });
+        let oom = watched || self.container.oom_killed(&self.dir);
         self.exit = Some(ExitStatus {
             exit_code: code,
             finished_at: format_time(&chrono::Utc::now()),

@@ -2,13 +2,15 @@
 //! running the same commands, replaced by placeholders before outputs are compared. The
 //! whole list is here, in order; anything else that differs is a difference.
 //!
-//! 1. The daemon's own strings (its directory, socket, bridge, subnet prefixes), given as
-//!    `(value, placeholder)` pairs by the harness, longest first: `<DIR>`, `<SOCK>`,
-//!    `<BRIDGE>`, `<NET>`, `<POOL>`, `<SUBA>`, `<SUBB>`.
-//! 2. Object ids: every 64-hex id and every 12-hex word, numbered by first appearance in
+//! 1. Object ids: every 64-hex id and every 12-hex word, numbered by first appearance in
 //!    the scenario's output (a short id and its full id get the same number): `<ID1>`,
 //!    `<id1>` (short). The same id twice stays the same placeholder, so "this is the id
-//!    printed above" is still checked.
+//!    printed above" is still checked. Ids go first: a random id may contain a daemon
+//!    literal's digits (its port, `40016`), which rule 2 would otherwise cut out of it.
+//! 2. The daemon's own strings (its directory, socket, bridge, subnet prefixes, ports),
+//!    given as `(value, placeholder)` pairs by the harness, longest first: `<DIR>`,
+//!    `<SOCK>`, `<BRIDGE>`, `<NET>`, `<POOL>`, `<SUBA>`, `<SUBB>`, `<PORT>`. None of them
+//!    contains a 12-hex word, so rule 1 leaves them whole.
 //! 3. Times: RFC 3339 timestamps, Go's `2006-01-02 15:04:05.999 -0700 MST` form, and the
 //!    docker CLI's relative times (`3 seconds ago`, `Up 2 seconds`, `Less than a second`).
 //! 4. Sizes as go-units prints them (`4.26MB`, `0B`, `1.2kB`).
@@ -72,17 +74,9 @@ impl<'a> Normaliser<'a> {
     /// Normalises one stream; call it for stdout, then stderr, of one run.
     pub fn apply(&mut self, text: &str) -> String {
         let p = patterns();
-        let mut s = text.trim_end().to_string();
-        let mut lits: Vec<&(String, String)> = self.literals.iter().collect();
-        lits.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
-        for (value, placeholder) in lits {
-            if !value.is_empty() {
-                s = s.replace(value.as_str(), placeholder);
-            }
-        }
         let ids = &mut self.ids;
-        s =
-            p.id.replace_all(&s, |c: &regex::Captures| {
+        let mut s =
+            p.id.replace_all(text.trim_end(), |c: &regex::Captures| {
                 let m = &c[0];
                 let next = ids.len() + 1;
                 let n = *ids.entry(m[..12].to_string()).or_insert(next);
@@ -93,6 +87,13 @@ impl<'a> Normaliser<'a> {
                 }
             })
             .into_owned();
+        let mut lits: Vec<&(String, String)> = self.literals.iter().collect();
+        lits.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+        for (value, placeholder) in lits {
+            if !value.is_empty() {
+                s = s.replace(value.as_str(), placeholder);
+            }
+        }
         s = p.rfc3339.replace_all(&s, "<TIME>").into_owned();
         s = p.go_time.replace_all(&s, "<TIME>").into_owned();
         s = p.ago.replace_all(&s, "<AGO>").into_owned();
@@ -118,6 +119,18 @@ mod tests {
         let other = "b".repeat(64);
         let out = n.apply(&format!("{full} {} {other} sha256:{full}", &full[..12]));
         assert_eq!(out, "<ID1> <id1> <ID2> sha256:<ID1>");
+    }
+
+    #[test]
+    fn an_id_holding_a_daemon_literal_stays_an_id() {
+        // The port 40016 inside a random id: the id is still recognised, and the same id
+        // later in the output gets the same number.
+        let lits = vec![("40016".to_string(), "<PORT>".to_string())];
+        let mut n = Normaliser::new(&lits, false);
+        let id = format!("ab{}", &"40016".repeat(13)[..62]);
+        assert_eq!(id.len(), 64);
+        let out = n.apply(&format!("{id} :40016 {}", &id[..12]));
+        assert_eq!(out, "<ID1> :<PORT> <id1>");
     }
 
     #[test]
