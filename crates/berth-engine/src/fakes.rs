@@ -136,7 +136,7 @@ impl RuntimeAdapter for FakeRuntime {
         Box::pin(async move {
             self.record(format!("kill {signal}"));
             if !self.running(dir) {
-                return Err(ClientError::Shim("container is not running".into()));
+                return Err(ClientError::Shim(berth_runtime::shim::NOT_RUNNING.into()));
             }
             let ignored = signal == libc::SIGTERM && self.ignore_sigterm.load(Ordering::Relaxed);
             if matches!(signal, libc::SIGTERM | libc::SIGKILL | libc::SIGINT) && !ignored {

@@ -21,6 +21,23 @@ pub enum ClientError {
     Shim(String),
 }
 
+impl ClientError {
+    /// The container's process is gone: the shim answered that its init exited, or the shim
+    /// itself has exited (its socket removed or refusing connections) before the engine's
+    /// monitor recorded the exit. moby's kill treats containerd's "not found" the same way:
+    /// not an error, the exit follows.
+    pub fn process_gone(&self) -> bool {
+        match self {
+            ClientError::Io(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ),
+            ClientError::Shim(m) => m == crate::shim::NOT_RUNNING,
+            ClientError::Protocol(_) => false,
+        }
+    }
+}
+
 /// The shim's view of the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShimState {

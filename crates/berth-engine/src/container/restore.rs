@@ -8,7 +8,7 @@
 //! waits for its teardown, every other request is answered at once. Only `--rm` ones are
 //! waited for (concurrently), as moby's restore waits for their removal.
 
-use super::{links, mark_exited, Container};
+use super::{links, mark_exited, save_record, Container};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::model::{ContainerRecord, Status};
@@ -28,7 +28,7 @@ impl Engine {
                 Err(_) => continue,
             };
             match serde_json::from_slice::<ContainerRecord>(&data) {
-                Ok(r) => records.push((path, r)),
+                Ok(r) => records.push(r),
                 Err(e) => {
                     warn!(path = %path.display(), error = %e, "skipping unreadable container record");
                 }
@@ -37,7 +37,7 @@ impl Engine {
         // Asking every shim at once: one round trip each, and with hundreds of containers
         // a sequential walk would keep the API down for seconds.
         let mut probes = tokio::task::JoinSet::new();
-        for (i, (_, rec)) in records.iter().enumerate() {
+        for (i, rec) in records.iter().enumerate() {
             if rec.state.status.is_running() {
                 let runtime = self.runtime.clone();
                 let dir = self.dir(&rec.id);
@@ -52,7 +52,7 @@ impl Engine {
         }
         let mut not_running = Vec::new();
         let mut teardowns = Vec::new();
-        for ((path, mut rec), live) in records.into_iter().zip(alive) {
+        for (mut rec, live) in records.into_iter().zip(alive) {
             let was_running = rec.state.status.is_running();
             let dir = self.dir(&rec.id);
             if was_running && !live {
@@ -84,19 +84,19 @@ impl Engine {
                 info!(id = %rec.id, "reconnected to running container");
                 self.clone().monitor(c);
             } else if was_running {
-                teardowns.push((c, path, dir));
+                teardowns.push((c, dir));
             }
         }
         self.restore_volumes().await;
         let mut removals = tokio::task::JoinSet::new();
-        for (c, path, dir) in teardowns {
+        for (c, dir) in teardowns {
             // Locked here, before the API is up; released when the run is torn down.
             let mut rec = c.record.clone().lock_owned().await;
             let engine = self.clone();
             let auto_remove = rec.host_config.auto_remove;
             let task = async move {
                 engine.teardown(&mut rec, &dir).await;
-                if let Err(e) = berth_api::atomic::write_json(&path, &*rec) {
+                if let Err(e) = save_record(&dir, &rec).await {
                     warn!(id = %rec.id, error = %e, "cannot store the exit status");
                 }
                 let id = rec.id.clone();

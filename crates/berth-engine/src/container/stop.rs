@@ -40,11 +40,12 @@ impl Engine {
         }
         let mut rx = c.progress.subscribe();
         let before = rx.borrow_and_update().exits;
-        let sent = self
-            .runtime
-            .kill(&self.dir(&rec.id), sig)
-            .await
-            .map_err(runtime::rt_err);
+        let sent = match self.runtime.kill(&self.dir(&rec.id), sig).await {
+            // Exited between the state check and the signal, its exit not yet recorded: as
+            // moby's killWithSignal, the kill stands (its event, then the die).
+            Err(e) if e.process_gone() => Ok(()),
+            other => other.map_err(runtime::rt_err),
+        };
         if sent.is_ok() {
             self.signalled(&mut rec, sig).await;
         }

@@ -134,6 +134,10 @@ pub enum ShimError {
 /// bytes and data roots (and so container dirs) can be long. containerd does the same.
 pub const SOCKET_DIR: &str = "/run/berth/s";
 
+/// The shim's answer to a signal or exec once the container's init has exited; the client
+/// recognises it ([`crate::client::ClientError::process_gone`]).
+pub const NOT_RUNNING: &str = "container is not running";
+
 /// The control socket of the shim of the container in `dir`: named by a hash of the
 /// directory, so daemons with different data roots never share one.
 pub fn socket_path(dir: &Path) -> PathBuf {

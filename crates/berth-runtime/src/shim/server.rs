@@ -979,7 +979,7 @@ impl Shim {
 
     fn kill(&mut self, signal: i32) -> Response {
         if self.exit.is_some() {
-            return err_resp("container is not running");
+            return err_resp(super::NOT_RUNNING);
         }
         let sig = match Signal::try_from(signal) {
             Ok(s) => s,
@@ -1012,7 +1012,7 @@ impl Shim {
         stdin: bool,
     ) -> Result<i32, Response> {
         if self.status != Status::Running || self.exit.is_some() {
-            return Err(err_resp("container is not running"));
+            return Err(err_resp(super::NOT_RUNNING));
         }
         if self.proc_index(Some(exec_id)).is_some() || self.exec_exits.contains_key(exec_id) {
             return Err(err_resp(format!("exec {exec_id} already started")));
