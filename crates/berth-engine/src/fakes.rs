@@ -49,6 +49,9 @@ pub struct FakeRuntime {
     pub fail_start: Mutex<Option<StartError>>,
     /// SIGTERM is ignored (a container that has to be killed).
     pub ignore_sigterm: std::sync::atomic::AtomicBool,
+    /// The next signal finds the process just exited (exit 0), before the monitor can record
+    /// it: the shim answers "not running" (the race of a kill with the container's own exit).
+    pub exits_before_signal: std::sync::atomic::AtomicBool,
     /// Exit code and output of the next execs (health probes), in order; then exit 0.
     pub exec_results: Mutex<VecDeque<(i32, String)>>,
     exec_codes: Mutex<HashMap<String, i32>>,
@@ -135,6 +138,9 @@ impl RuntimeAdapter for FakeRuntime {
     fn kill<'a>(&'a self, dir: &'a Path, signal: i32) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {
             self.record(format!("kill {signal}"));
+            if self.exits_before_signal.swap(false, Ordering::Relaxed) {
+                self.exit(dir, 0);
+            }
             if !self.running(dir) {
                 return Err(ClientError::Shim(berth_runtime::shim::NOT_RUNNING.into()));
             }

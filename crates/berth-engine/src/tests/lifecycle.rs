@@ -238,25 +238,15 @@ async fn kill_checks_its_signal_and_the_state() {
 #[tokio::test]
 async fn kill_of_a_container_whose_exit_is_not_yet_recorded_succeeds() {
     // The race behind a flaky `kill` under userns-remap: the process has exited (its shim
-    // answers "not running" or is gone) but the monitor has not yet recorded it. moby's
-    // killWithSignal treats that as a kill that stands, not a 500.
+    // answers "not running" or is gone) but the monitor, waiting for the record lock the
+    // kill holds, has not yet recorded it. moby's killWithSignal treats that as a kill that
+    // stands, not a 500.
     let t = TestEngine::new().await;
     let id = t.run(None, json!({})).await;
-    let c = t.engine.get(&id).expect("container");
-    let held = c.record.lock().await;
-    let kill = {
-        let (e, id) = (t.engine.clone(), id.clone());
-        tokio::spawn(async move { e.kill(&id, None).await })
-    };
-    // The kill queues on the record lock before the monitor does (tokio's Mutex is fair).
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    t.runtime.exit(&t.dir(&id), 0);
-    drop(held);
-    kill.await
-        .expect("join")
+    t.runtime.exits_before_signal.store(true, Ordering::Relaxed);
+    t.engine
+        .kill(&id, None)
+        .await
         .expect("kill of an exiting container");
     let r = t.until_status(&id, Status::Exited).await;
     assert_eq!(r.state.exit_code, 0);
