@@ -418,9 +418,10 @@ pub fn container_body(
     // StorageOpt, Isolation): the daemon accepts or refuses them (on Linux only the
     // `default` isolation; a size only where the storage driver can enforce one).
     if let Some(v) = &s.storage_opt {
-        hc.storage_opt = Some(storage_opt(v).map_err(|e| {
-            OpError(format!("service {:?}: storage_opt: {e}", s.name))
-        })?);
+        hc.storage_opt = Some(
+            storage_opt(v)
+                .map_err(|e| OpError(format!("service {:?}: storage_opt: {e}", s.name)))?,
+        );
     }
     hc.isolation = s.isolation.clone();
     hc.cgroup_parent = s.cgroup_parent.clone();
@@ -1095,9 +1096,12 @@ fn create_container(
                 .iter()
                 .flatten()
                 .map(|m| m.target.clone())
-                .chain(hc.binds.iter().flatten().filter_map(|b| {
-                    b.split(':').nth(1).map(str::to_string)
-                }))
+                .chain(
+                    hc.binds
+                        .iter()
+                        .flatten()
+                        .filter_map(|b| b.split(':').nth(1).map(str::to_string)),
+                )
                 .collect();
             let extra: Vec<Mount> = kept
                 .into_iter()
@@ -1306,8 +1310,7 @@ fn create_service(
                         let name = container_name(p, s, *n);
                         let id = format!("Container {name}");
                         progress.event(&id, "Creating", false);
-                        match create_container(api, p, s, *n, &name, image_id, peers, None, None)
-                        {
+                        match create_container(api, p, s, *n, &name, image_id, peers, None, None) {
                             Ok(cid) => {
                                 progress.event(&id, "Created", true);
                                 Ok(Some((*n, cid, name)))
@@ -1512,12 +1515,7 @@ impl From<HookError> for OpError {
 /// Stops one container as compose's stopContainer: the service's `pre_stop` hooks first
 /// (a container already stopped or gone, which the exec answers with 404/409, is left as
 /// it is), then the stop.
-pub fn stop_container(
-    api: &Api,
-    p: &Project,
-    c: &Summary,
-    timeout: Option<i64>,
-) -> OpResult<()> {
+pub fn stop_container(api: &Api, p: &Project, c: &Summary, timeout: Option<i64>) -> OpResult<()> {
     if let Some(s) = p.services.get(c.service()) {
         match run_hooks(api, s, &c.id, &s.pre_stop) {
             Ok(()) => {}

@@ -531,8 +531,7 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
                     wait_deps: true,
                     quiet_start: !o.detach,
                     // compose: no service named means all are.
-                    named: (!o.services.is_empty())
-                        .then(|| chosen.iter().cloned().collect()),
+                    named: (!o.services.is_empty()).then(|| chosen.iter().cloned().collect()),
                     always_recreate_deps: o.always_recreate_deps,
                     renew_anon_volumes: o.renew_anon_volumes,
                 },
@@ -607,9 +606,7 @@ fn use_api_socket(ctx: &Ctx, p: &mut Project) -> Result<(), Failure> {
 /// The config file compose writes for `use_api_socket`: the docker CLI's
 /// ConfigFile.SaveToWriter of a file holding only the credentials (each reduced to its
 /// `auth` string and the tokens; tab-indented JSON as Go's MarshalIndent).
-fn api_socket_config(
-    creds: &BTreeMap<String, berth_api::models::AuthConfig>,
-) -> String {
+fn api_socket_config(creds: &BTreeMap<String, berth_api::models::AuthConfig>) -> String {
     use base64::Engine as _;
     use serde::Serialize;
     let mut auths = serde_json::Map::new();
@@ -619,9 +616,7 @@ fn api_socket_config(
             let raw = format!("{}:{}", a.username, a.password);
             e.insert(
                 "auth".into(),
-                base64::engine::general_purpose::STANDARD
-                    .encode(raw)
-                    .into(),
+                base64::engine::general_purpose::STANDARD.encode(raw).into(),
             );
         }
         for (key, v) in [
@@ -1201,8 +1196,7 @@ pub fn cmd_start(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
             }
             api.start(&c.id)?;
             if let Some(s) = p.as_ref().and_then(|p| p.services.get(&svc)) {
-                runtime::run_hooks(&api, s, &c.id, &s.post_start)
-                    .map_err(|e| fail(e.into()))?;
+                runtime::run_hooks(&api, s, &c.id, &s.post_start).map_err(|e| fail(e.into()))?;
             }
             progress.event(&id, "Started", true);
         }
@@ -1283,12 +1277,28 @@ pub fn cmd_restart(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String])
             let hs: Vec<_> = batch
                 .iter()
                 .map(|c| {
-                    let (api, progress) = (&api, &progress);
+                    let (api, progress, p) = (&api, &progress, &p);
                     scope.spawn(move || -> Result<(), Failure> {
                         let id = format!("Container {}", c.name());
+                        let svc = p.as_ref().and_then(|p| p.services.get(c.service()));
+                        // compose's restart: the pre_stop hooks first (a container not
+                        // running, which the exec answers with 409, has none to run) ...
+                        if let Some(s) = svc {
+                            match runtime::run_hooks(api, s, &c.id, &s.pre_stop) {
+                                Ok(()) => {}
+                                Err(runtime::HookError::Api(e))
+                                    if matches!(e.status(), Some(404 | 409)) => {}
+                                Err(e) => return Err(fail(e.into())),
+                            }
+                        }
                         progress.event(&id, "Restarting", false);
                         api.restart(&c.id, o.timeout)?;
                         progress.event(&id, "Started", true);
+                        // ... and the post_start hooks after "Started".
+                        if let Some(s) = svc {
+                            runtime::run_hooks(api, s, &c.id, &s.post_start)
+                                .map_err(|e| fail(e.into()))?;
+                        }
                         Ok(())
                     })
                 })
@@ -2712,7 +2722,10 @@ pub fn cmd_cp(ctx: &mut Ctx, g: &Global, _inv: &Invocation, args: &[String]) -> 
             index = v.parse().map_err(|_| bad_index(v))?;
         } else if a == "--all" {
             all = true;
-        } else if matches!(a, "-a" | "--archive" | "-L" | "--follow-link" | "-aL" | "-La") {
+        } else if matches!(
+            a,
+            "-a" | "--archive" | "-L" | "--follow-link" | "-aL" | "-La"
+        ) {
             flags.push(a.to_string());
         } else {
             rest.push(a.to_string());
@@ -2739,10 +2752,7 @@ pub fn cmd_cp(ctx: &mut Ctx, g: &Global, _inv: &Invocation, args: &[String]) -> 
     let (src, dst) = (split(&rest[0]), split(&rest[1]));
     let (from, svc) = match (&src, &dst) {
         (Some(_), Some(_)) => {
-            return Err(Failure::new(
-                "copying between services is not supported",
-                1,
-            ))
+            return Err(Failure::new("copying between services is not supported", 1))
         }
         (Some((s, _)), None) => (true, s.clone()),
         (None, Some((s, _))) => (false, s.clone()),
