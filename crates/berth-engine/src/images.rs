@@ -219,7 +219,7 @@ impl Images {
                 };
                 let filter = platform
                     .as_deref()
-                    .map(|p| (p, &keep as &dyn Fn(&str, &str, Option<&str>) -> bool));
+                    .map(|p| (p, &keep as &berth_image::store::PlatformFilter<'_>));
                 s.load_platform(r, filter, &mut |diff, cur, total| {
                     if let Some(p) = &progress {
                         let id = berth_registry::progress::short(diff);

@@ -605,7 +605,7 @@ impl ImageStore {
     pub fn load_platform(
         &self,
         r: impl Read,
-        platform: Option<(&str, &dyn Fn(&str, &str, Option<&str>) -> bool)>,
+        platform: Option<(&str, &PlatformFilter<'_>)>,
         progress: &mut dyn FnMut(&str, u64, u64),
     ) -> Result<Vec<Loaded>, ImageError> {
         let tmp = self.tempdir("load-")?;
@@ -1742,3 +1742,7 @@ fn remove_any(p: &Path) -> io::Result<()> {
         Err(e) => Err(e),
     }
 }
+
+/// `keep(os, architecture, variant)`: whether `load --platform` loads an image of that
+/// platform.
+pub type PlatformFilter<'a> = dyn Fn(&str, &str, Option<&str>) -> bool + 'a;
