@@ -417,7 +417,6 @@ const SERVICE_KEYS: &[&str] = &[
     "user",
     "userns_mode",
     "uts",
-    "volume_driver",
     "volumes",
     "volumes_from",
     "working_dir",
@@ -544,12 +543,11 @@ pub fn service(c: &Ctx, name: &str, v: &Value) -> Result<Service> {
             "user" => s.user = scalar(c, x, p)?,
             "userns_mode" => s.userns_mode = string(c, x, p)?,
             "uts" => s.uts = string(c, x, p)?,
-            "volume_driver" => s.volume_driver = string(c, x, p)?,
             "volumes" => s.volumes = service_volumes(c, x, p)?,
             "volumes_from" => s.volumes_from = list(c, x, p)?,
             "working_dir" => s.working_dir = string(c, x, p)?,
-            "post_start" => s.post_start = Some(x.clone()),
-            "pre_stop" => s.pre_stop = Some(x.clone()),
+            "post_start" => s.post_start = hooks(c, x, p)?,
+            "pre_stop" => s.pre_stop = hooks(c, x, p)?,
             _ => {}
         }
     }
@@ -641,6 +639,19 @@ fn build(c: &Ctx, v: &Value, path: &str) -> Result<Build> {
         b.context = c.abs(".");
     }
     Ok(b)
+}
+
+/// `post_start`/`pre_stop`: a list of hooks, each normalised as compose-go's ServiceHook
+/// (command split into a list, environment a map).
+fn hooks(c: &Ctx, v: &Value, path: &str) -> Result<Vec<Hook>> {
+    let Value::Sequence(items) = v else {
+        return Err(c.must(path, "array"));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| hook(c, it, &join(path, &i.to_string())))
+        .collect()
 }
 
 fn hook(c: &Ctx, v: &Value, path: &str) -> Result<Hook> {
