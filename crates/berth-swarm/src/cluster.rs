@@ -2127,11 +2127,13 @@ mod tests {
             10_000_000_000u64
         );
         // What the user set stays.
-        let mut spec = ServiceSpec::default();
-        spec.update_config = Some(UpdateConfig {
-            parallelism: 3,
+        let mut spec = ServiceSpec {
+            update_config: Some(UpdateConfig {
+                parallelism: 3,
+                ..Default::default()
+            }),
             ..Default::default()
-        });
+        };
         spec.task_template.restart_policy = Some(RestartPolicy {
             condition: "none".into(),
             ..Default::default()
