@@ -337,10 +337,7 @@ struct ConfigOpts {
 
 fn cmd_config(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ConfigOpts = parse(inv, args)?;
-    for (set, flag) in [
-        (o.no_normalize, "--no-normalize"),
-        (o.no_path_resolution, "--no-path-resolution"),
-    ] {
+    for (set, flag) in [(o.no_normalize, "--no-normalize")] {
         if set {
             return Err(Failure::new(
                 format!("berth compose config: {flag} is not supported"),
@@ -356,6 +353,14 @@ fn cmd_config(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     }
     let mut lo = g.load_options();
     lo.interpolate = !o.no_interpolate;
+    lo.resolve_paths = !o.no_path_resolution;
+    if o.no_path_resolution && o.no_interpolate {
+        // The generic model's own path handling (rawmodel) does not take the flag.
+        return Err(Failure::new(
+            "berth compose config: --no-path-resolution with --no-interpolate is not supported",
+            1,
+        ));
+    }
     if o.profiles {
         // All profiles of all services, active or not.
         lo.profiles = vec!["*".into()];
