@@ -28,6 +28,8 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
         Value::Uint(u) => J::from(*u),
+        // encoding/json writes an integral float without a fraction (`0`, not `0.0`).
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => J::from(*f as i64),
         Value::Float(f) => serde_json::Number::from_f64(*f)
             .map(J::Number)
             .unwrap_or(J::Null),
@@ -1236,6 +1238,15 @@ mod tests {
         );
         assert_eq!(run(r#"{{split "a:b" ":"}}"#, v.clone()), "[a b]");
         assert_eq!(run("{{println .Names}}", v), "web\n");
+    }
+
+    #[test]
+    fn json_writes_floats_as_go() {
+        // A float the daemon sends as 0.0 (MaxFailureRatio) is `0` in Go's JSON.
+        assert_eq!(
+            run("{{json .}}", json!({"M": 0.0, "N": 0.3, "O": 2.0})),
+            r#"{"M":0,"N":0.3,"O":2}"#
+        );
     }
 
     #[test]

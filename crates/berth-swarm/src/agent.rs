@@ -214,7 +214,12 @@ pub fn task_files(st: &State, t: &Task) -> Result<Vec<TaskFile>, String> {
             mode: if f.mode == 0 { 0o444 } else { f.mode },
         });
     }
-    for r in &c.configs {
+    // A runtime-target config (a credential spec's) is no file in the container.
+    for r in c
+        .configs
+        .iter()
+        .filter(|r| r.file.is_some() || r.runtime.is_none())
+    {
         let s = st
             .configs
             .get(&r.config_id)

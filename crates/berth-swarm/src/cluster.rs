@@ -875,8 +875,14 @@ impl<E: Executor> Cluster<E> {
         if c.image.is_empty() {
             return Err(inv("ContainerSpec: image reference must be provided"));
         }
-        if c.isolation.is_empty() {
-            c.isolation = "default".into();
+        // moby's isolationToGRPC: "process" and "hyperv" (any case) are kept, anything
+        // else is the default (a Linux node then refuses the first two at task start).
+        c.isolation = match c.isolation.to_ascii_lowercase().as_str() {
+            i @ ("process" | "hyperv") => i.to_string(),
+            _ => "default".into(),
+        };
+        if let Some(p) = c.privileges.as_mut() {
+            *p = privileges_shape(p);
         }
         if c.init.is_none() {
             c.init = Some(false);
@@ -2023,5 +2029,121 @@ fn swarm_network(
             }],
         }),
         ..Default::default()
+    }
+}
+
+/// `Privileges` as moby returns it (its Go struct's fields in order; those without
+/// omitempty always there, the credential spec's three strings too): the daemon strips a
+/// client's nulls, so they are put back here.
+fn privileges_shape(p: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    let cs = match &p["CredentialSpec"] {
+        Value::Object(cs) => {
+            let mut m = serde_json::Map::new();
+            for k in ["Config", "File", "Registry"] {
+                m.insert(k.into(), cs.get(k).cloned().unwrap_or_else(|| "".into()));
+            }
+            Value::Object(m)
+        }
+        _ => Value::Null,
+    };
+    out.insert("CredentialSpec".into(), cs);
+    out.insert(
+        "SELinuxContext".into(),
+        p.get("SELinuxContext").cloned().unwrap_or(Value::Null),
+    );
+    for k in ["Seccomp", "AppArmor"] {
+        if let Some(v) = p.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    out.insert(
+        "NoNewPrivileges".into(),
+        p.get("NoNewPrivileges")
+            .cloned()
+            .unwrap_or(Value::Bool(false)),
+    );
+    if let Value::Object(rest) = p {
+        for (k, v) in rest {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// swarmkit's `defaults.InterpolateService`, for `GET /services/ID?insertDefaults=true`
+/// (what `docker service inspect` asks for): the spec with what it leaves unset shown
+/// as the values the orchestrator uses. The stored spec is unchanged.
+pub fn insert_defaults(spec: &mut ServiceSpec) {
+    const SECOND: i64 = 1_000_000_000;
+    let tt = &mut spec.task_template;
+    if let Some(c) = tt.container_spec.as_mut() {
+        c.stop_grace_period.get_or_insert(10 * SECOND);
+        c.dns_config.get_or_insert_with(DnsConfig::default);
+    }
+    tt.resources
+        .get_or_insert_with(ResourceRequirements::default);
+    let r = tt.restart_policy.get_or_insert_with(|| RestartPolicy {
+        condition: "any".into(),
+        ..Default::default()
+    });
+    r.delay.get_or_insert(5 * SECOND);
+    // moby's conversion always shows MaxAttempts.
+    r.max_attempts.get_or_insert(0);
+    tt.placement.get_or_insert_with(Placement::default);
+    let update = || UpdateConfig {
+        parallelism: 1,
+        failure_action: "pause".into(),
+        monitor: 5 * SECOND,
+        order: "stop-first".into(),
+        ..Default::default()
+    };
+    spec.update_config.get_or_insert_with(update);
+    spec.rollback_config.get_or_insert_with(update);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_inserted_as_dockerd_shows_them() {
+        let mut spec = ServiceSpec::default();
+        spec.task_template.container_spec = Some(ContainerSpec::default());
+        insert_defaults(&mut spec);
+        let v = serde_json::to_value(&spec).unwrap();
+        // What dockerd 20.10 shows for a service the docker CLI created without flags.
+        let pol = serde_json::json!({"Parallelism": 1, "FailureAction": "pause",
+            "Monitor": 5_000_000_000u64, "MaxFailureRatio": 0.0, "Order": "stop-first"});
+        assert_eq!(v["UpdateConfig"], pol);
+        assert_eq!(v["RollbackConfig"], pol);
+        assert_eq!(
+            v["TaskTemplate"]["RestartPolicy"],
+            serde_json::json!({"Condition": "any", "Delay": 5_000_000_000u64, "MaxAttempts": 0})
+        );
+        assert_eq!(
+            v["TaskTemplate"]["ContainerSpec"]["StopGracePeriod"],
+            10_000_000_000u64
+        );
+        // What the user set stays.
+        let mut spec = ServiceSpec {
+            update_config: Some(UpdateConfig {
+                parallelism: 3,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        spec.task_template.restart_policy = Some(RestartPolicy {
+            condition: "none".into(),
+            ..Default::default()
+        });
+        insert_defaults(&mut spec);
+        assert_eq!(spec.update_config.map(|u| u.parallelism), Some(3));
+        let r = spec.task_template.restart_policy.unwrap_or_default();
+        assert_eq!(
+            (r.condition.as_str(), r.delay),
+            ("none", Some(5_000_000_000))
+        );
     }
 }

@@ -112,6 +112,35 @@ pub fn task_container_name(run: &TaskRun) -> String {
     format!("{}.{}.{}", run.service_name, mid, t.id)
 }
 
+/// What a Linux node cannot run, refused (the task rejected) with moby's words: an
+/// isolation other than the default, and a credential spec (moby turns it into a
+/// `credentialspec=` security option, which its Linux daemon does not know).
+fn refuse_windows_only(c: &berth_api::swarm::ContainerSpec) -> Result<(), String> {
+    if !c.isolation.is_empty() && !c.isolation.eq_ignore_ascii_case("default") {
+        return Err(format!("invalid isolation '{}' on linux", c.isolation));
+    }
+    let cs = c
+        .privileges
+        .as_ref()
+        .map(|p| &p["CredentialSpec"])
+        .filter(|cs| cs.is_object());
+    if let Some(cs) = cs {
+        let field = |k: &str| cs[k].as_str().unwrap_or_default().to_string();
+        let opt = [
+            ("file", field("File")),
+            ("registry", field("Registry")),
+            ("config", field("Config")),
+        ]
+        .into_iter()
+        .find(|(_, v)| !v.is_empty())
+        .map(|(kind, v)| format!("credentialspec={kind}://{v}"));
+        if let Some(opt) = opt {
+            return Err(format!("invalid --security-opt 2: {opt:?}"));
+        }
+    }
+    Ok(())
+}
+
 /// The create body for a task (moby's executor/container `config()` and `hostConfig()`).
 pub fn create_body(run: &TaskRun, binds: Vec<String>) -> Result<ContainerCreateBody, String> {
     let t = &run.task;
@@ -120,6 +149,7 @@ pub fn create_body(run: &TaskRun, binds: Vec<String>) -> Result<ContainerCreateB
         .container_spec
         .clone()
         .ok_or_else(|| "task has no container spec".to_string())?;
+    refuse_windows_only(&c)?;
     let mut labels: BTreeMap<String, String> = c
         .labels
         .iter()

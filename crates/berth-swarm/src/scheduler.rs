@@ -98,6 +98,45 @@ fn reservation(spec: &TaskSpec) -> (i64, i64) {
         .unwrap_or((0, 0))
 }
 
+/// The discrete generic resources a task reserves (`--generic-resource gpu=2`): kind and
+/// count.
+fn generic_reservation(spec: &TaskSpec) -> Vec<(String, i64)> {
+    spec.resources
+        .as_ref()
+        .and_then(|r| r.reservations.as_ref())
+        .and_then(|r| r.generic_resources.as_ref())
+        .map(|l| {
+            l.iter()
+                .filter_map(|g| {
+                    let d = &g["DiscreteResourceSpec"];
+                    Some((d["Kind"].as_str()?.to_string(), d["Value"].as_i64()?))
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many of `kind` the node advertises (its discrete generic resources; named ones
+/// count one each).
+fn generic_available(n: &Node, kind: &str) -> i64 {
+    n.description
+        .resources
+        .generic_resources
+        .iter()
+        .flatten()
+        .map(|g| {
+            if g["DiscreteResourceSpec"]["Kind"] == kind {
+                g["DiscreteResourceSpec"]["Value"].as_i64().unwrap_or(0)
+            } else if g["NamedResourceSpec"]["Kind"] == kind {
+                1
+            } else {
+                0
+            }
+        })
+        .sum()
+}
+
 /// Tasks that hold resources on a node: assigned and not ended.
 fn holds_resources(t: &Task) -> bool {
     !t.node_id.is_empty() && !is_terminal(&t.status.state)
@@ -109,7 +148,12 @@ pub fn schedule(st: &State, now: &str) -> Vec<Op> {
     // Running totals per node, updated as this pass assigns.
     let mut used: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
     let mut per_service: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    // Generic resources held, per (node, kind).
+    let mut generic_used: std::collections::BTreeMap<(String, String), i64> = Default::default();
     for t in st.tasks.values().filter(|t| holds_resources(t)) {
+        for (kind, n) in generic_reservation(&t.spec) {
+            *generic_used.entry((t.node_id.clone(), kind)).or_default() += n;
+        }
         let (c, m) = reservation(&t.spec);
         let e = used.entry(t.node_id.clone()).or_default();
         e.0 += c;
@@ -129,6 +173,7 @@ pub fn schedule(st: &State, now: &str) -> Vec<Op> {
     pending.sort_by(|a, b| (&a.service_id, a.slot).cmp(&(&b.service_id, b.slot)));
     for t in pending {
         let (cpu, mem) = reservation(&t.spec);
+        let generic = generic_reservation(&t.spec);
         let mut unavailable = 0;
         let mut constrained = 0;
         let mut short = 0;
@@ -149,7 +194,17 @@ pub fn schedule(st: &State, now: &str) -> Vec<Op> {
             }
             let (uc, um) = used.get(&n.id).copied().unwrap_or_default();
             let r = &n.description.resources;
-            if (cpu > 0 && uc + cpu > r.nano_cpus) || (mem > 0 && um + mem > r.memory_bytes) {
+            let generic_short = generic.iter().any(|(kind, want)| {
+                let held = generic_used
+                    .get(&(n.id.clone(), kind.clone()))
+                    .copied()
+                    .unwrap_or(0);
+                held + want > generic_available(n, kind)
+            });
+            if (cpu > 0 && uc + cpu > r.nano_cpus)
+                || (mem > 0 && um + mem > r.memory_bytes)
+                || generic_short
+            {
                 short += 1;
                 continue;
             }
@@ -181,6 +236,11 @@ pub fn schedule(st: &State, now: &str) -> Vec<Op> {
                 let e = used.entry(n.id.clone()).or_default();
                 e.0 += cpu;
                 e.1 += mem;
+                for (kind, want) in &generic {
+                    *generic_used
+                        .entry((n.id.clone(), kind.clone()))
+                        .or_default() += want;
+                }
                 *per_service
                     .entry((t.service_id.clone(), n.id.clone()))
                     .or_default() += 1;
@@ -354,6 +414,37 @@ mod tests {
             .matches(&n));
         assert!(parse_constraint("bogus").is_err());
         assert!(parse_constraint("node.colour==red").is_err());
+    }
+
+    #[test]
+    fn generic_resources_are_reserved_from_what_nodes_advertise() {
+        let gpu = |n: i64| serde_json::json!({"DiscreteResourceSpec": {"Kind": "gpu", "Value": n}});
+        let mut st = State::default();
+        st.nodes.insert("plain".into(), node("plain", &[]));
+        let mut g = node("g", &[]);
+        g.description.resources.generic_resources = Some(vec![gpu(3)]);
+        st.nodes.insert("g".into(), g);
+        for id in ["t1", "t2"] {
+            let mut t = task(id, None, 0);
+            if let Some(r) = t
+                .spec
+                .resources
+                .as_mut()
+                .and_then(|r| r.reservations.as_mut())
+            {
+                r.generic_resources = Some(vec![gpu(2)]);
+            }
+            st.tasks.insert(id.into(), t);
+        }
+        // Three gpus on one node: the first task gets two there, the second pends as
+        // swarmkit says (the node without gpus is short too).
+        let a = assigned(&schedule(&st, "now"));
+        assert_eq!((a[0].0.as_str(), a[0].1.as_str()), ("t1", "g"));
+        assert_eq!(a[1].1, "");
+        assert_eq!(
+            a[1].2,
+            "no suitable node (insufficient resources on 2 nodes)"
+        );
     }
 
     #[test]

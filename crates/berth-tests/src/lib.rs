@@ -26,6 +26,7 @@ pub mod netslot;
 pub mod nettest;
 pub mod registry;
 pub mod remote;
+pub mod swarm;
 pub use build::{build_context, classic_build};
 pub use differential::{Differ, Scenario};
 pub use dockerd::Dockerd;

@@ -2,6 +2,7 @@
 //! and berth's CLI. The expected answers were taken from a private dockerd in swarm mode
 //! (20.10, whose answers here are moby 28's).
 
+use berth_tests::swarm::{self, running_of};
 use berth_tests::{Client, TestDaemon};
 
 const NOT_MANAGER: &str = "This node is not a swarm manager. Use \\\"docker swarm init\\\" or \\\"docker swarm join\\\" to connect this node to swarm and try again.";
@@ -87,39 +88,12 @@ fn docker(d: &TestDaemon, args: &[&str]) -> berth_tests::Output {
     d.run(Client::Docker, args)
 }
 
-/// Running containers of a service, by the label swarm puts on them.
-fn running_of(d: &TestDaemon, service: &str) -> Vec<String> {
-    docker(
-        d,
-        &[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=com.docker.swarm.service.name={service}"),
-        ],
-    )
-    .success()
-    .lines()
-}
-
 fn replicas(d: &TestDaemon, service: &str) -> String {
-    docker(
-        d,
-        &[
-            "service",
-            "ls",
-            "--filter",
-            &format!("name={service}"),
-            "--format",
-            "{{.Replicas}}",
-        ],
-    )
-    .out()
+    swarm::replicas(d, Client::Docker, service)
 }
 
 fn init(d: &TestDaemon) {
-    docker(d, &["swarm", "init", "--advertise-addr", "127.0.0.1"])
-        .success()
+    swarm::init(d, Client::Docker)
         .stdout_contains("Swarm initialized: current node (")
         .stdout_contains("docker swarm join --token SWMTKN-1-");
 }
@@ -528,8 +502,7 @@ fn swarm_autolock_and_unlock() {
 fn swarm_walkthrough_with_the_berth_cli() {
     let d = TestDaemon::start();
     let b = |args: &[&str]| d.run(Client::Berth, args);
-    b(&["swarm", "init", "--advertise-addr", "127.0.0.1"])
-        .success()
+    swarm::init(&d, Client::Berth)
         .stdout_contains("Swarm initialized: current node (")
         .stdout_contains("berth swarm join --token SWMTKN-1-");
     b(&["node", "ls"])

@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use berth_tests::swarm;
 use berth_tests::{eventually, Client, Output, TestDaemon};
 
 fn run(d: &TestDaemon, c: Client, args: &[&str]) -> Output {
@@ -70,12 +71,7 @@ fn task_of(d: &TestDaemon, service: &str, slot: u32) -> String {
 #[test]
 fn swarm_cli_service_logs_print_what_docker_prints() {
     let d = TestDaemon::start();
-    run(
-        &d,
-        Client::Berth,
-        &["swarm", "init", "--advertise-addr", "127.0.0.1"],
-    )
-    .success();
+    swarm::init(&d, Client::Berth);
     let script = "echo out-line; echo err-line >&2; exec sleep 100000";
     for (name, replicas) in [("lg", "2"), ("lg10", "10")] {
         run(
@@ -308,12 +304,7 @@ fn swarm_cli_service_logs_print_what_docker_prints() {
 #[test]
 fn swarm_cli_node_inspect_pretty_and_unknown_objects_as_docker() {
     let d = TestDaemon::start();
-    run(
-        &d,
-        Client::Berth,
-        &["swarm", "init", "--advertise-addr", "127.0.0.1"],
-    )
-    .success();
+    swarm::init(&d, Client::Berth);
     let node = run(&d, Client::Docker, &["node", "ls", "-q"])
         .success()
         .out();
@@ -550,12 +541,7 @@ fn swarm_cli_init_listen_and_advertise_addresses_as_docker() {
 #[test]
 fn swarm_cli_configs_file_options_labels_rollback_and_registry_auth() {
     let d = TestDaemon::start();
-    run(
-        &d,
-        Client::Berth,
-        &["swarm", "init", "--advertise-addr", "127.0.0.1"],
-    )
-    .success();
+    swarm::init(&d, Client::Berth);
     // config create/ls/inspect through both CLIs, then the same listing from each.
     for c in Client::BOTH {
         let name = format!("{}-conf", c.name());

@@ -7,44 +7,11 @@
 //! availability drain/pause/active; secret rotation by `service update --secret-rm
 //! --secret-add`; an invalid update config; `swarm update --task-history-limit`.
 
+use berth_tests::swarm::{init, replicas, running_of};
 use berth_tests::{eventually, Client, TestDaemon};
 
 fn run(d: &TestDaemon, c: Client, args: &[&str]) -> berth_tests::Output {
     d.run(c, args)
-}
-
-fn init(d: &TestDaemon, c: Client) {
-    run(d, c, &["swarm", "init", "--advertise-addr", "127.0.0.1"]).success();
-}
-
-/// Running containers of a service, by the label swarm puts on them.
-fn running_of(d: &TestDaemon, service: &str) -> Vec<String> {
-    d.run(
-        Client::Docker,
-        &[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=com.docker.swarm.service.name={service}"),
-        ],
-    )
-    .lines()
-}
-
-fn replicas(d: &TestDaemon, c: Client, service: &str) -> String {
-    run(
-        d,
-        c,
-        &[
-            "service",
-            "ls",
-            "--filter",
-            &format!("name={service}"),
-            "--format",
-            "{{.Replicas}}",
-        ],
-    )
-    .out()
 }
 
 /// Relative times ("5 seconds ago") differ between two runs a moment apart.

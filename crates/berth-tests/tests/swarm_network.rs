@@ -5,6 +5,7 @@
 //! (10.216.SLOT.0/24 in /26s), so parallel tests never share a subnet.
 
 use berth_tests::nettest::{fetch, SERVE_REPLY};
+use berth_tests::swarm::{init_pooled as init, wait_running};
 use berth_tests::{eventually, Client, TestDaemon};
 use std::collections::BTreeSet;
 
@@ -12,65 +13,9 @@ fn run(d: &TestDaemon, c: Client, args: &[&str]) -> berth_tests::Output {
     d.run(c, args)
 }
 
-fn init(d: &TestDaemon, c: Client) {
-    let pool = format!("10.216.{}.0/24", d.net.n);
-    run(
-        d,
-        c,
-        &[
-            "swarm",
-            "init",
-            "--advertise-addr",
-            "127.0.0.1",
-            "--default-addr-pool",
-            &pool,
-            "--default-addr-pool-mask-length",
-            "26",
-        ],
-    )
-    .success();
-}
-
 /// A host port of the test's own: 21000 + 20 per slot, plus `i`.
 fn port(d: &TestDaemon, i: u16) -> u16 {
     21000 + 20 * d.net.n as u16 + i
-}
-
-fn running_tasks(d: &TestDaemon, service: &str) -> usize {
-    d.run(
-        Client::Docker,
-        &[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=com.docker.swarm.service.name={service}"),
-        ],
-    )
-    .lines()
-    .len()
-}
-
-fn wait_running(d: &TestDaemon, service: &str, n: usize) {
-    assert!(
-        eventually(60, || running_tasks(d, service) == n
-            && d.run(
-                Client::Docker,
-                &[
-                    "service",
-                    "ls",
-                    "--filter",
-                    &format!("name={service}"),
-                    "--format",
-                    "{{.Replicas}}"
-                ]
-            )
-            .out()
-                == format!("{n}/{n}")),
-        "{service}: {} running\n{}",
-        running_tasks(d, service),
-        d.run(Client::Docker, &["service", "ps", "--no-trunc", service])
-            .out()
-    );
 }
 
 /// `reply-HOST` answers of `n` connections from a client container on `net` to `target`.

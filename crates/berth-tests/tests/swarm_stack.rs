@@ -5,6 +5,7 @@
 //! images replaced by the busybox fixture.
 
 use berth_tests::nettest::{fetch, SERVE_REPLY};
+use berth_tests::swarm::{init_pooled as init, running_of};
 use berth_tests::{eventually, Client, TestDaemon};
 use std::path::{Path, PathBuf};
 
@@ -12,42 +13,10 @@ fn run(d: &TestDaemon, c: Client, args: &[&str]) -> berth_tests::Output {
     d.run(c, args)
 }
 
-fn init(d: &TestDaemon, c: Client) {
-    let pool = format!("10.216.{}.0/24", d.net.n);
-    run(
-        d,
-        c,
-        &[
-            "swarm",
-            "init",
-            "--advertise-addr",
-            "127.0.0.1",
-            "--default-addr-pool",
-            &pool,
-            "--default-addr-pool-mask-length",
-            "26",
-        ],
-    )
-    .success();
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
     p
-}
-
-fn running_of(d: &TestDaemon, service: &str) -> Vec<String> {
-    d.run(
-        Client::Docker,
-        &[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=com.docker.swarm.service.name={service}"),
-        ],
-    )
-    .lines()
 }
 
 fn app_compose(port: u16) -> String {

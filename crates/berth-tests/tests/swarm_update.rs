@@ -4,14 +4,11 @@
 //! `--detach=false` shows docker's progress, and `swarm ca` shows (and rotates) the root
 //! CA — through the docker CLI and berth's.
 
+use berth_tests::swarm::init;
 use berth_tests::{eventually, Client, TestDaemon};
 
 fn run(d: &TestDaemon, c: Client, args: &[&str]) -> berth_tests::Output {
     d.run(c, args)
-}
-
-fn init(d: &TestDaemon, c: Client) {
-    run(d, c, &["swarm", "init", "--advertise-addr", "127.0.0.1"]).success();
 }
 
 /// A task that stops at once on SIGTERM.

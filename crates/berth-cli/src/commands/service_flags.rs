@@ -406,9 +406,406 @@ pub fn update_list(cur: &mut Vec<String>, add: &[String], rm: &[String]) {
     *cur = out;
 }
 
+/// `--placement-pref`, `--placement-pref-add`/`-rm`: docker's placementPrefOpts (only the
+/// `spread` strategy); the descriptor is returned.
+pub fn parse_placement_pref(v: &str) -> Result<String, String> {
+    match v.split_once('=') {
+        Some(("spread", arg)) => Ok(arg.to_string()),
+        Some((strategy, _)) if !strategy.is_empty() => Err(format!(
+            "unsupported placement preference {strategy} (only spread is supported)"
+        )),
+        _ => Err("placement preference must be of the format \"<strategy>=<arg>\"".into()),
+    }
+}
+
+/// `--placement-pref-rm` then `--placement-pref-add` on the spec's preferences (docker's
+/// updatePlacementPreferences: removal by spread descriptor, additions appended).
+pub fn update_placement_prefs(p: &mut sw::Placement, add: &[String], rm: &[String]) {
+    p.preferences.retain(|pref| {
+        !pref
+            .spread
+            .as_ref()
+            .is_some_and(|s| rm.contains(&s.spread_descriptor))
+    });
+    p.preferences
+        .extend(add.iter().map(|d| sw::PlacementPreference {
+            spread: Some(sw::SpreadOver {
+                spread_descriptor: d.clone(),
+            }),
+        }));
+}
+
+/// `--host`/`--host-add`: docker's `opts.ValidateExtraHost` (as `run --add-host`),
+/// normalised to `host:ip`.
+pub fn parse_host(v: &str) -> Result<String, String> {
+    super::create::extra_host(v)
+}
+
+/// `host:ip` as swarmkit holds it: `ip host` (docker's convertExtraHostsToSwarmHosts).
+fn swarm_host(v: &str) -> String {
+    match v.split_once(':') {
+        Some((host, ip)) => format!("{ip} {host}"),
+        None => v.to_string(),
+    }
+}
+
+/// `service create --host`: the entries in swarmkit's form, in the order given.
+pub fn swarm_hosts(list: &[String]) -> Vec<String> {
+    list.iter().map(|h| swarm_host(h)).collect()
+}
+
+/// `service update --host-rm/--host-add` (docker's updateHosts): `host` alone removes the
+/// name from every entry, `host:ip` only from entries of that address; an entry left
+/// without names goes; additions are appended; duplicates dropped, order kept.
+pub fn update_hosts(cur: &mut Vec<String>, add: &[String], rm: &[String]) {
+    let rm: Vec<(&str, &str)> = rm
+        .iter()
+        .map(|r| r.split_once(':').unwrap_or((r.as_str(), "")))
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for entry in cur.iter() {
+        let mut parts = entry.split_whitespace();
+        let Some(ip) = parts.next() else { continue };
+        let names: Vec<&str> = parts
+            .filter(|h| !rm.iter().any(|(n, i)| n == h && (i.is_empty() || *i == ip)))
+            .collect();
+        if !names.is_empty() {
+            out.push(format!("{ip} {}", names.join(" ")));
+        }
+    }
+    out.extend(swarm_hosts(add));
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|h| seen.insert(h.clone()));
+    *cur = out;
+}
+
+/// `service update --group-add/--group-rm` (docker's updateGroups): appended, removed,
+/// sorted.
+pub fn update_groups(cur: &mut Vec<String>, add: &[String], rm: &[String]) {
+    cur.extend(add.iter().cloned());
+    cur.retain(|g| !rm.contains(g));
+    cur.sort();
+}
+
+/// `--credential-spec`: docker's credentialSpecOpt (`config://`, `file://` or
+/// `registry://`; empty removes it on update).
+pub fn parse_credential_spec(v: &str) -> Result<String, String> {
+    if v.is_empty()
+        || ["config://", "file://", "registry://"]
+            .iter()
+            .any(|p| v.starts_with(p))
+    {
+        Ok(v.to_string())
+    } else {
+        Err(
+            "invalid credential spec: value must be prefixed with \"config://\", \"file://\", or \"registry://\""
+                .into(),
+        )
+    }
+}
+
+/// A credential spec as the docker CLI sends it in `Privileges` (every field of moby's
+/// `swarm.Privileges` without omitempty present); `config` is the config's id.
+pub fn credential_privileges(v: &str, config_id: &str) -> serde_json::Value {
+    let field = |p: &str| v.strip_prefix(p).unwrap_or_default();
+    serde_json::json!({
+        "CredentialSpec": {
+            "Config": if v.starts_with("config://") { config_id } else { "" },
+            "File": field("file://"),
+            "Registry": field("registry://"),
+        },
+        "SELinuxContext": null,
+        "NoNewPrivileges": false,
+    })
+}
+
+/// `--generic-resource`/`--generic-resource-add`: docker's ValidateSingleGenericResource.
+pub fn parse_generic_resource(v: &str) -> Result<String, String> {
+    if v.contains('=') {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "invalid generic-resource format `{v}` expected `name=value`"
+        ))
+    }
+}
+
+/// docker's ParseGenericResources (swarmkit's genericresource.Parse): `kind=count` terms;
+/// a kind given twice, a negative count or a named resource (a non-number) is refused
+/// with the docker CLI's message. Kinds keep the order of their first term.
+pub fn generic_resources(list: &[String]) -> Result<Vec<serde_json::Value>, String> {
+    let pre = "invalid generic resource specification: could not parse GenericResource: ";
+    let mut kinds: Vec<(String, Vec<String>)> = Vec::new();
+    for term in list {
+        let kv: Vec<&str> = term.split('=').collect();
+        if kv.len() != 2 {
+            return Err(format!(
+                "{pre}incorrect term {term}, missing '=' or malformed expression"
+            ));
+        }
+        let (k, v) = (kv[0].trim().to_string(), kv[1].trim().to_string());
+        match kinds.iter_mut().find(|(x, _)| *x == k) {
+            Some((_, vals)) => vals.push(v),
+            None => kinds.push((k, vec![v])),
+        }
+    }
+    let mut out = Vec::new();
+    for (k, vals) in kinds {
+        let nums: Vec<Option<i64>> = vals.iter().map(|v| v.parse().ok()).collect();
+        match nums.as_slice() {
+            [Some(n)] if *n < 0 => {
+                return Err(format!("{pre}cannot ask for negative resource {k}"))
+            }
+            [Some(n)] => out.push(serde_json::json!({
+                "DiscreteResourceSpec": {"Kind": k, "Value": n}
+            })),
+            _ if nums.iter().all(Option::is_none) => {
+                return Err(format!(
+                    "invalid generic-resource request `{k}={}`, Named Generic Resources is not supported for service create or update",
+                    vals[0]
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "{pre}mixed discrete and named resources in expression '{k}=[{}]'",
+                    vals.join(" ")
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `service update --generic-resource-add/-rm` (docker's add/removeGenericResources):
+/// keyed by kind, an addition replaces; removing a kind the service lacks is an error.
+pub fn update_generic_resources(
+    cur: &mut Option<Vec<serde_json::Value>>,
+    add: &[String],
+    rm: &[String],
+) -> Result<(), String> {
+    if add.is_empty() && rm.is_empty() {
+        return Ok(());
+    }
+    let kind = |v: &serde_json::Value| {
+        v["DiscreteResourceSpec"]["Kind"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut list = cur.take().unwrap_or_default();
+    for new in generic_resources(add)? {
+        list.retain(|v| kind(v) != kind(&new));
+        list.push(new);
+    }
+    for r in rm {
+        if !list.iter().any(|v| kind(v) == *r) {
+            return Err(format!(
+                "could not find generic-resource `{r}` to remove it"
+            ));
+        }
+        list.retain(|v| kind(v) != *r);
+    }
+    *cur = Some(list);
+    Ok(())
+}
+
+/// docker's parseKeyValueFile for `--env-file`: leading blanks trimmed, `#` lines and
+/// empty lines skipped, a bare name taken from the client's environment (dropped when
+/// unset there); names with blanks, lines without a name and invalid UTF-8 are refused
+/// with the docker CLI's messages.
+pub fn read_env_files(files: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for f in files {
+        let bytes =
+            std::fs::read(f).map_err(|e| format!("open {f}: {}", super::create::io_msg(&e)))?;
+        let bad = |why: String| format!("invalid env file ({f}): {why}");
+        for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+            let raw = if n == 0 {
+                raw.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(raw)
+            } else {
+                raw
+            };
+            let line = std::str::from_utf8(raw).map_err(|_| {
+                bad(format!("invalid utf8 bytes at line {}: {:?}", n + 1, raw).replace(',', ""))
+            })?;
+            let line = line.trim_end_matches('\r').trim_start();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = match line.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (line, None),
+            };
+            if name.contains(char::is_whitespace) {
+                return Err(bad(format!("variable '{name}' contains whitespaces")));
+            }
+            if name.is_empty() {
+                return Err(bad(format!("no variable name on line '{line}'")));
+            }
+            match value {
+                Some(v) => out.push(format!("{name}={v}")),
+                None => {
+                    if let Ok(v) = std::env::var(name) {
+                        out.push(format!("{name}={v}"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// docker's makeEnv for `service create`: the env files' entries then `--env`'s, each
+/// replacing the earlier entries of its name with another value (an identical entry
+/// stays, as the docker CLI keeps it).
+pub fn make_env(list: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in list {
+        let k = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+        let prefix = format!("{k}=");
+        out.retain(|cur| *cur == e || !cur.starts_with(&prefix));
+        out.push(e);
+    }
+    out
+}
+
+/// `--args` and `--entrypoint`: the value split into words as google/shlex splits it
+/// (blanks separate; `'...'` literal; `"..."` and a bare `\` escape the next character;
+/// a `#` starting a word comments out the rest).
+pub fn shlex_split(v: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = v.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            c if c.is_whitespace() => {
+                if let Some(w) = cur.take() {
+                    words.push(w);
+                }
+            }
+            '#' if cur.is_none() => break,
+            '\\' => {
+                let next = chars.next().ok_or("EOF found after escape character")?;
+                cur.get_or_insert_with(String::new).push(next);
+            }
+            '\'' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => w.push(c),
+                        None => return Err("EOF found when expecting closing quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c) => w.push(c),
+                            None => return Err("EOF found after escape character".into()),
+                        },
+                        Some(c) => w.push(c),
+                        None => return Err("EOF found when expecting closing quote".into()),
+                    }
+                }
+            }
+            c => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(cur);
+    Ok(words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shlex_words() {
+        assert_eq!(
+            shlex_split(r#"sh -c 'echo a  b' "x \"y\"" z\ w # rest"#).unwrap(),
+            ["sh", "-c", "echo a  b", "x \"y\"", "z w"]
+        );
+        assert!(shlex_split("a 'b").is_err());
+    }
+
+    #[test]
+    fn env_as_the_docker_cli_merges_it() {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // The docker CLI 28's result for these (checked against it): an identical entry
+        // stays, another value of a name replaces all earlier ones.
+        assert_eq!(
+            make_env(v(&[
+                "A=1", "B=x", "D=sp  ", "A=2", "A=1", "B=x", "C=f", "U", "B=x", "A=3"
+            ])),
+            v(&["B=x", "D=sp  ", "B=x", "C=f", "U", "B=x", "A=3"])
+        );
+    }
+
+    #[test]
+    fn hosts_groups_and_generic_resources_as_the_docker_cli() {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // docker's updateHosts example.
+        let mut h = v(&[
+            "127.0.0.2 host3 host1 host2 host4",
+            "127.0.0.1 host1 host4",
+            "127.0.0.3 host1",
+            "127.0.0.1 host1",
+        ]);
+        update_hosts(&mut h, &[], &v(&["host1:127.0.0.1"]));
+        assert_eq!(
+            h,
+            v(&[
+                "127.0.0.2 host3 host1 host2 host4",
+                "127.0.0.1 host4",
+                "127.0.0.3 host1"
+            ])
+        );
+        update_hosts(&mut h, &v(&["h5:10.0.0.5"]), &v(&["host1"]));
+        assert_eq!(
+            h,
+            v(&[
+                "127.0.0.2 host3 host2 host4",
+                "127.0.0.1 host4",
+                "10.0.0.5 h5"
+            ])
+        );
+        let mut g = v(&["b", "a"]);
+        update_groups(&mut g, &v(&["c"]), &v(&["b"]));
+        assert_eq!(g, v(&["a", "c"]));
+        assert_eq!(
+            generic_resources(&v(&["gpu=2", "fpga=1"])).unwrap(),
+            [
+                serde_json::json!({"DiscreteResourceSpec": {"Kind": "gpu", "Value": 2}}),
+                serde_json::json!({"DiscreteResourceSpec": {"Kind": "fpga", "Value": 1}}),
+            ]
+        );
+        for (bad, why) in [
+            (
+                "gpu=1=2",
+                "incorrect term gpu=1=2, missing '=' or malformed expression",
+            ),
+            ("gpu=-1", "cannot ask for negative resource gpu"),
+            ("gpu=abc", "Named Generic Resources is not supported"),
+        ] {
+            let e = generic_resources(&v(&[bad])).unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
+        let e = generic_resources(&v(&["gpu=1", "gpu=2"])).unwrap_err();
+        assert!(
+            e.ends_with("mixed discrete and named resources in expression 'gpu=[1 2]'"),
+            "{e}"
+        );
+        let mut cur = Some(generic_resources(&v(&["gpu=2"])).unwrap());
+        update_generic_resources(&mut cur, &v(&["gpu=3", "fpga=1"]), &[]).unwrap();
+        update_generic_resources(&mut cur, &[], &v(&["fpga"])).unwrap();
+        assert_eq!(cur, Some(generic_resources(&v(&["gpu=3"])).unwrap()));
+        let e = update_generic_resources(&mut cur, &[], &v(&["nope"])).unwrap_err();
+        assert_eq!(e, "could not find generic-resource `nope` to remove it");
+    }
 
     #[test]
     fn publish_forms() {

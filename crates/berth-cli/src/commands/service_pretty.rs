@@ -84,6 +84,15 @@ fn go_list(items: &[String]) -> String {
 
 /// The pretty text of one service (`GET /services/ID`); `network_name` resolves a network
 /// id to its name as the docker CLI does (falling back to the id).
+/// What docker's template cannot render: a config reference without a file target (a
+/// credential spec's runtime config) stops it with this error, and nothing is printed.
+pub fn unrenderable(v: &Value) -> Option<String> {
+    let configs = v["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"].as_array()?;
+    configs.iter().any(|c| c["File"].is_null()).then(|| {
+        "template parsing error: template: :110:18: executing \"\" at <$config.File.Name>: nil pointer evaluating *swarm.ConfigReferenceFileTarget.Name".to_string()
+    })
+}
+
 pub fn render(v: &Value, network_name: &dyn Fn(&str) -> Option<String>) -> String {
     let spec = &v["Spec"];
     let tt = &spec["TaskTemplate"];

@@ -1104,7 +1104,7 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
         let c = ctx.client()?;
         let mut out = String::new();
         for name in &o.args {
-            let v = match c.get_json(&format!("/services/{}", q(name))) {
+            let v = match c.get_json(&format!("/services/{}?insertDefaults=true", q(name))) {
                 Ok(v) => v,
                 Err(e) if e.status() == Some(404) => {
                     return Err(fail(format!("Error: no such service: {name}")));
@@ -1116,6 +1116,9 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
                     .ok()
                     .map(|n| s(&n, &["Name"]))
             };
+            if let Some(e) = super::service_pretty::unrenderable(&v) {
+                return Err(fail(e));
+            }
             // The docker CLI ends the template's text with a newline of its own.
             out.push_str(&super::service_pretty::render(&v, &name_of));
             out.push('\n');
@@ -1128,7 +1131,8 @@ fn service_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     let mut errs = Vec::new();
     let c = ctx.client()?;
     for name in &o.args {
-        match c.get_json(&format!("/services/{}", q(name))) {
+        // As the docker CLI: the daemon's defaults shown for what the spec leaves unset.
+        match c.get_json(&format!("/services/{}?insertDefaults=true", q(name))) {
             Ok(v) => found.push(v),
             Err(e) if e.status() == Some(404) => {
                 errs.push(format!("Error: no such service: {name}"))
@@ -1173,17 +1177,38 @@ struct SpecFlags {
     #[arg(
         short = 'e',
         long,
+        value_parser = super::service_flags::parse_log_opt,
         help = "Set environment variables",
         value_name = "list"
     )]
     env: Vec<String>,
+    #[arg(
+        long = "env-file",
+        help = "Read in a file of environment variables",
+        value_name = "list"
+    )]
+    env_file: Vec<String>,
+    #[arg(
+        long,
+        help = "Set one or more supplementary user groups for the container",
+        value_name = "list"
+    )]
+    group: Vec<String>,
+    #[arg(long, value_parser = super::service_flags::parse_host, help = "Set one or more custom host-to-IP mappings (host:ip)", value_name = "list")]
+    host: Vec<String>,
+    #[arg(long, help = "Service container isolation mode", value_name = "string")]
+    isolation: Option<String>,
+    #[arg(long = "credential-spec", value_parser = super::service_flags::parse_credential_spec, help = "Credential spec for managed service account (Windows only)", value_name = "credential-spec")]
+    credential_spec: Option<String>,
+    #[arg(long = "generic-resource", value_parser = super::service_flags::parse_generic_resource, help = "User defined resources", value_name = "list")]
+    generic_resource: Vec<String>,
     #[arg(short = 'l', long, help = "Service labels", value_name = "list")]
     label: Vec<String>,
     #[arg(long, help = "Container labels", value_name = "list")]
     container_label: Vec<String>,
     #[arg(long, help = "Placement constraints", value_name = "list")]
     constraint: Vec<String>,
-    #[arg(long, help = "Add a placement preference", value_name = "pref")]
+    #[arg(long, value_parser = super::service_flags::parse_placement_pref, help = "Add a placement preference", value_name = "pref")]
     placement_pref: Vec<String>,
     #[arg(
         long,
@@ -1289,6 +1314,8 @@ struct SpecFlags {
     hostname: Option<String>,
     #[arg(long, help = "Service image tag", value_name = "string")]
     image: Option<String>,
+    #[arg(long = "args", help = "Service command args", value_name = "command")]
+    command_args: Option<String>,
     #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Exit immediately instead of waiting for the service to converge", value_name = "bool")]
     detach: Option<bool>,
     #[arg(short = 't', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", help = "Allocate a pseudo-TTY", value_name = "bool")]
@@ -1522,6 +1549,48 @@ struct SpecFlags {
     constraint_add: Vec<String>,
     #[arg(long, help = "Remove a constraint", value_name = "list")]
     constraint_rm: Vec<String>,
+    #[arg(
+        long = "placement-pref-add",
+        value_parser = super::service_flags::parse_placement_pref,
+        help = "Add a placement preference",
+        value_name = "pref"
+    )]
+    placement_pref_add: Vec<String>,
+    #[arg(
+        long = "placement-pref-rm",
+        value_parser = super::service_flags::parse_placement_pref,
+        help = "Remove a placement preference",
+        value_name = "pref"
+    )]
+    placement_pref_rm: Vec<String>,
+    #[arg(
+        long = "group-add",
+        help = "Add an additional supplementary user group to the container",
+        value_name = "list"
+    )]
+    group_add: Vec<String>,
+    #[arg(
+        long = "group-rm",
+        help = "Remove a previously added supplementary user group from the container",
+        value_name = "list"
+    )]
+    group_rm: Vec<String>,
+    #[arg(long = "host-add", value_parser = super::service_flags::parse_host, help = "Add a custom host-to-IP mapping (\"host:ip\")", value_name = "list")]
+    host_add: Vec<String>,
+    #[arg(
+        long = "host-rm",
+        help = "Remove a custom host-to-IP mapping (\"host:ip\")",
+        value_name = "list"
+    )]
+    host_rm: Vec<String>,
+    #[arg(long = "generic-resource-add", value_parser = super::service_flags::parse_generic_resource, help = "Add a Generic resource", value_name = "list")]
+    generic_resource_add: Vec<String>,
+    #[arg(
+        long = "generic-resource-rm",
+        help = "Remove a Generic resource",
+        value_name = "list"
+    )]
+    generic_resource_rm: Vec<String>,
     #[arg(long = "dns-add", value_parser = super::service_flags::parse_dns, help = "Add or update a custom DNS server", value_name = "list")]
     dns_add: Vec<String>,
     #[arg(
@@ -1643,13 +1712,33 @@ fn apply_flags(
     if let Some(i) = &o.image {
         c.image = tagged(i);
     }
-    c.env.extend(o.env.iter().cloned());
+    use super::service_flags as sf;
+    if create {
+        let mut env = sf::read_env_files(&o.env_file).map_err(fail)?;
+        env.extend(o.env.iter().cloned());
+        c.env = sf::make_env(env);
+        c.groups = o.group.clone();
+        c.hosts = sf::swarm_hosts(&o.host);
+    } else {
+        if let Some(a) = &o.command_args {
+            c.args = sf::shlex_split(a).map_err(fail)?;
+        }
+        if !o.group_add.is_empty() || !o.group_rm.is_empty() {
+            sf::update_groups(&mut c.groups, &o.group_add, &o.group_rm);
+        }
+        if !o.host_add.is_empty() || !o.host_rm.is_empty() {
+            sf::update_hosts(&mut c.hosts, &o.host_add, &o.host_rm);
+        }
+    }
+    if let Some(i) = &o.isolation {
+        c.isolation = i.clone();
+    }
     for l in &o.container_label {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         c.labels.insert(k.into(), v.into());
     }
     if let Some(e) = &o.entrypoint {
-        c.command = e.split_whitespace().map(String::from).collect();
+        c.command = sf::shlex_split(e).map_err(fail)?;
     }
     if let Some(u) = &o.user {
         c.user = u.clone();
@@ -1670,7 +1759,6 @@ fn apply_flags(
         c.stop_signal = sig.clone();
     }
     // Edits of `service update` (the removals first, as the docker CLI applies them).
-    use super::service_flags as sf;
     if create {
         // docker's create always sends Init (false unless `--init`) and a DNS config.
         c.init = Some(o.init.unwrap_or(false));
@@ -1782,11 +1870,8 @@ fn apply_flags(
         let (src, f) = file_ref(sref, true)?;
         let found = cli
             .get_json(&format!("/secrets/{}", q(&src)))
-            .map_err(|_| {
-                fail(format!(
-                    "Error response from daemon: secret not found: {src}"
-                ))
-            })?;
+            // The docker CLI's ParseSecrets/ParseConfigs words (no daemon prefix).
+            .map_err(|_| fail(format!("secret not found: {src}")))?;
         c.secrets.push(sw::SecretReference {
             file: Some(f),
             secret_id: s(&found, &["ID"]),
@@ -1797,17 +1882,17 @@ fn apply_flags(
         let (src, f) = file_ref(cref, false)?;
         let found = cli
             .get_json(&format!("/configs/{}", q(&src)))
-            .map_err(|_| {
-                fail(format!(
-                    "Error response from daemon: config not found: {src}"
-                ))
-            })?;
+            // The docker CLI's ParseSecrets/ParseConfigs words (no daemon prefix).
+            .map_err(|_| fail(format!("config not found: {src}")))?;
         c.configs.push(sw::ConfigReference {
             file: Some(f),
             runtime: None,
             config_id: s(&found, &["ID"]),
             config_name: src,
         });
+    }
+    if let Some(cs) = &o.credential_spec {
+        credential_spec(ctx, c, cs, create)?;
     }
     let p = tt.placement.get_or_insert_with(Default::default);
     p.constraints.retain(|c| !o.constraint_rm.contains(c));
@@ -1871,16 +1956,18 @@ fn apply_flags(
         }
     }
     let tt = &mut spec.task_template;
-    for pref in &o.placement_pref {
-        let d = pref
-            .strip_prefix("spread=")
-            .ok_or_else(|| fail(format!("invalid placement preference {pref}")))?;
+    if !o.placement_pref.is_empty()
+        || !o.placement_pref_add.is_empty()
+        || !o.placement_pref_rm.is_empty()
+    {
+        let add: Vec<String> = o
+            .placement_pref
+            .iter()
+            .chain(&o.placement_pref_add)
+            .cloned()
+            .collect();
         let p = tt.placement.get_or_insert_with(Default::default);
-        p.preferences.push(sw::PlacementPreference {
-            spread: Some(sw::SpreadOver {
-                spread_descriptor: d.into(),
-            }),
-        });
+        sf::update_placement_prefs(p, &add, &o.placement_pref_rm);
     }
     // docker drops `--log-opt` without `--log-driver` unseen; berth says so instead.
     let driver = o.log_driver.as_deref().unwrap_or_default();
@@ -1926,6 +2013,19 @@ fn apply_flags(
             .get_or_insert_with(Default::default)
             .memory_bytes = crate::units::ram_in_bytes(v).map_err(fail)?;
     }
+    if create && !o.generic_resource.is_empty() {
+        r.reservations
+            .get_or_insert_with(Default::default)
+            .generic_resources = Some(sf::generic_resources(&o.generic_resource).map_err(fail)?);
+    } else if !o.generic_resource_add.is_empty() || !o.generic_resource_rm.is_empty() {
+        let res = r.reservations.get_or_insert_with(Default::default);
+        sf::update_generic_resources(
+            &mut res.generic_resources,
+            &o.generic_resource_add,
+            &o.generic_resource_rm,
+        )
+        .map_err(fail)?;
+    }
     if o.restart_condition.is_some()
         || o.restart_delay.is_some()
         || o.restart_max_attempts.is_some()
@@ -1948,8 +2048,9 @@ fn apply_flags(
     if o.force {
         tt.force_update += 1;
     }
-    if create
-        || o.update_parallelism.is_some()
+    // As the docker CLI: no UpdateConfig/RollbackConfig unless one of their flags is given
+    // (the daemon's defaults apply; `service inspect` asks for them with insertDefaults).
+    if o.update_parallelism.is_some()
         || o.update_delay.is_some()
         || o.update_failure_action.is_some()
         || o.update_monitor.is_some()
@@ -1982,8 +2083,7 @@ fn apply_flags(
             u.order = ord.clone();
         }
     }
-    if create
-        || o.rollback_parallelism.is_some()
+    if o.rollback_parallelism.is_some()
         || o.rollback_delay.is_some()
         || o.rollback_failure_action.is_some()
         || o.rollback_monitor.is_some()
@@ -2125,6 +2225,54 @@ fn apply_flags(
                 ))
             }
         }
+    }
+    let job = spec.mode.replicated_job.is_some() || spec.mode.global_job.is_some();
+    if create && job && (spec.update_config.is_some() || spec.rollback_config.is_some()) {
+        return Err(fail(
+            "update and rollback configuration is not supported for jobs",
+        ));
+    }
+    Ok(())
+}
+
+/// `--credential-spec` (docker's ToService and updateCredSpecConfig): the spec goes into
+/// `Privileges`; a `config://NAME` one names the config by id and adds it to the configs
+/// as a runtime target (replacing an earlier runtime one). An empty value removes it.
+fn credential_spec(
+    ctx: &mut Ctx,
+    c: &mut sw::ContainerSpec,
+    value: &str,
+    create: bool,
+) -> Result<(), Failure> {
+    use super::service_flags as sf;
+    // The runtime-target config of an earlier credential spec goes with it.
+    c.configs.retain(|r| r.runtime.is_none());
+    if value.is_empty() {
+        if let Some(p) = c.privileges.as_mut().and_then(|p| p.as_object_mut()) {
+            p.insert("CredentialSpec".into(), Value::Null);
+        }
+        return Ok(());
+    }
+    let mut config_id = String::new();
+    if let Some(name) = value.strip_prefix("config://") {
+        let found = ctx
+            .client()?
+            .get_json(&format!("/configs/{}", q(name)))
+            .map_err(|_| fail(format!("config not found: {name}")))?;
+        config_id = s(&found, &["ID"]);
+        c.configs.push(sw::ConfigReference {
+            file: None,
+            runtime: Some(serde_json::json!({})),
+            config_id: config_id.clone(),
+            config_name: name.to_string(),
+        });
+    }
+    let new = sf::credential_privileges(value, &config_id);
+    match c.privileges.as_mut().and_then(|p| p.as_object_mut()) {
+        Some(p) if !create => {
+            p.insert("CredentialSpec".into(), new["CredentialSpec"].clone());
+        }
+        _ => c.privileges = Some(new),
     }
     Ok(())
 }
@@ -2606,6 +2754,15 @@ const UPDATE_ONLY: &[&str] = &[
     "sysctl-rm",
     "ulimit-add",
     "ulimit-rm",
+    "args",
+    "placement-pref-add",
+    "placement-pref-rm",
+    "group-add",
+    "group-rm",
+    "host-add",
+    "host-rm",
+    "generic-resource-add",
+    "generic-resource-rm",
     "rollback",
 ];
 /// `service create`'s flags that `service update` does not have.
@@ -2627,6 +2784,10 @@ const CREATE_ONLY: &[&str] = &[
     "dns-search",
     "sysctl",
     "ulimit",
+    "env-file",
+    "group",
+    "host",
+    "generic-resource",
 ];
 
 /// One flag set parses both commands, so a flag of the other command is refused here as

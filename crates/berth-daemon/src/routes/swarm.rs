@@ -290,8 +290,18 @@ async fn services(State(s): State<SwarmState>, RawQuery(q): RawQuery) -> R<Respo
     Ok(Json(out).into_response())
 }
 
-async fn service(State(s): State<SwarmState>, Path(id): Path<String>) -> R<Response> {
-    Ok(Json(s.cluster.service(&id).await?).into_response())
+async fn service(
+    State(s): State<SwarmState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> R<Response> {
+    let q = Query::parse(q.as_deref());
+    let defaults = opt_bool(&q, "insertDefaults")?;
+    let mut svc = s.cluster.service(&id).await?;
+    if defaults {
+        berth_swarm::cluster::insert_defaults(&mut svc.spec);
+    }
+    Ok(Json(svc).into_response())
 }
 
 /// The client's registry credentials (`--with-registry-auth`), as given.
