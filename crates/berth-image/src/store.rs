@@ -142,22 +142,8 @@ pub enum DeleteItem {
     Deleted(String),
 }
 
-/// One item of `/images/{name}/history`, serialized with the API's field names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryItem {
-    #[serde(rename = "Id")]
-    pub id: String,
-    #[serde(rename = "Created")]
-    pub created: i64,
-    #[serde(rename = "CreatedBy")]
-    pub created_by: String,
-    #[serde(rename = "Tags")]
-    pub tags: Option<Vec<String>>,
-    #[serde(rename = "Size")]
-    pub size: i64,
-    #[serde(rename = "Comment")]
-    pub comment: String,
-}
+/// One item of `/images/{name}/history`: the API's type (the CLI reads the same).
+pub use berth_api::models::HistoryResponseItem as HistoryItem;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LayerRef {

@@ -112,12 +112,14 @@ pub struct NetworkSettings {
     pub networks: BTreeMap<String, EndpointSettings>,
 }
 
-/// One entry of `GET /containers/json`.
+/// One entry of `GET /containers/json`. Read leniently (absent fields are empty, `null`
+/// collections empty) because the CLI reads it from any daemon, dockerd included.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerSummary {
     pub id: String,
     /// With the leading slash.
+    #[serde(deserialize_with = "super::null_as_default")]
     pub names: Vec<String>,
     /// The name the container was created from, or the image id when that name moved.
     pub image: String,
@@ -126,28 +128,39 @@ pub struct ContainerSummary {
     pub command: String,
     /// Unix seconds.
     pub created: i64,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub ports: Vec<PortSummary>,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub labels: BTreeMap<String, String>,
     pub state: String,
     pub status: String,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub host_config: SummaryHostConfig,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub network_settings: SummaryNetworkSettings,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub mounts: Vec<MountPoint>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_rw: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_root_fs: Option<u64>,
+    /// moby 28's descriptor of the image manifest the container runs (API 1.48+; berth
+    /// writes none). Kept as the daemon wrote it: `docker ps`'s `.Platform` prints its
+    /// `platform` object as it came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_manifest_descriptor: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct SummaryHostConfig {
     pub network_mode: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct SummaryNetworkSettings {
+    #[serde(deserialize_with = "super::null_as_default")]
     pub networks: BTreeMap<String, EndpointSettings>,
 }
 
@@ -215,20 +228,24 @@ pub struct ImageMetadata {
 }
 
 /// One entry of `GET /images/json`, in moby 28's field order. `RepoTags`/`RepoDigests`
-/// are null below API 1.43 when empty; `VirtualSize` is there below 1.44 only.
+/// are null below API 1.43 when empty; `VirtualSize` is there below 1.44 only. Read
+/// leniently, as [`ContainerSummary`] (dockerd writes an image without labels `null`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ImageSummary {
+    /// -1 when the daemon did not count them.
     pub containers: i64,
     /// Unix seconds.
     pub created: i64,
     pub id: String,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub labels: BTreeMap<String, String>,
     pub parent_id: String,
     pub repo_digests: Option<Vec<String>>,
     pub repo_tags: Option<Vec<String>>,
+    /// -1 when the daemon did not compute it.
     pub shared_size: i64,
     pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_size: Option<u64>,
 }
