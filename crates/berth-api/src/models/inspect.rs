@@ -180,7 +180,7 @@ pub struct ImageInspect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_config: Option<Value>,
+    pub container_config: Option<LegacyContainerConfig>,
     pub docker_version: String,
     pub author: String,
     /// The image config's `config`, its keys sorted: moby 28 answers it (below API 1.50) as
@@ -203,6 +203,78 @@ pub struct ImageInspect {
     #[serde(rename = "RootFS")]
     pub root_fs: RootFs,
     pub metadata: ImageMetadata,
+}
+
+/// An image's legacy `container_config` (what the container of a commit or build step
+/// ran), as image inspect answers it below API 1.45: a Go `container.Config` as moby
+/// marshals it, in its struct order, every field without `omitempty` always written (its
+/// empty value when the image has none, moby's `legacyConfigFields["v1.49"]`), those with
+/// `omitempty` only when not empty. Unlike [`ContainerConfig`] it has `ArgsEscaped` in
+/// its place and no unknown fields (moby's struct has none to write).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LegacyContainerConfig {
+    pub hostname: String,
+    pub domainname: String,
+    pub user: String,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    #[serde(skip_serializing_if = "none_or_empty_map")]
+    pub exposed_ports: Option<super::PortSet>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    pub env: Option<Vec<String>>,
+    #[serde(deserialize_with = "super::string_or_vec")]
+    pub cmd: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "no_check")]
+    pub healthcheck: Option<super::HealthConfig>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub args_escaped: bool,
+    pub image: String,
+    pub volumes: Option<BTreeMap<String, super::Empty>>,
+    pub working_dir: String,
+    #[serde(deserialize_with = "super::string_or_vec")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub network_disabled: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mac_address: String,
+    pub on_build: Option<Vec<String>>,
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stop_signal: String,
+    #[serde(skip_serializing_if = "none_or_zero")]
+    pub stop_timeout: Option<i64>,
+    #[serde(
+        deserialize_with = "super::string_or_vec",
+        skip_serializing_if = "none_or_empty_vec"
+    )]
+    pub shell: Option<Vec<String>>,
+}
+
+// `omitempty` as berth has always applied it to the legacy config: absent, `false`, 0,
+// "", and empty lists, maps and objects are left out.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn none_or_zero(n: &Option<i64>) -> bool {
+    n.is_none_or(|n| n == 0)
+}
+
+fn none_or_empty_vec(v: &Option<Vec<String>>) -> bool {
+    v.as_ref().is_none_or(Vec::is_empty)
+}
+
+fn none_or_empty_map<V>(m: &Option<BTreeMap<String, V>>) -> bool {
+    m.as_ref().is_none_or(BTreeMap::is_empty)
+}
+
+fn no_check(h: &Option<super::HealthConfig>) -> bool {
+    h.as_ref()
+        .is_none_or(|h| *h == super::HealthConfig::default())
 }
 
 /// Writes `config` with its top-level keys in sorted order, as Go marshals a map.
