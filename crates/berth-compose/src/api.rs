@@ -146,6 +146,33 @@ pub struct Inspect {
     pub state: State,
     #[serde(default)]
     pub image: String,
+    /// The container's mounts (a recreate inherits the anonymous volumes among them).
+    #[serde(default)]
+    pub mounts: Vec<InspectMount>,
+}
+
+/// A mount as container inspect shows it.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectMount {
+    #[serde(rename = "Type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub destination: String,
+    #[serde(rename = "RW", default)]
+    pub rw: bool,
+}
+
+/// The part of an image's Config compose reads: the VOLUMEs it declares.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub volumes: Option<BTreeMap<String, serde::de::IgnoredAny>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -196,6 +223,8 @@ pub struct ImageInfo {
     pub variant: String,
     #[serde(default)]
     pub metadata: ImageMetadata,
+    #[serde(default)]
+    pub config: Option<ImageConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

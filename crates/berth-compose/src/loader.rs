@@ -38,6 +38,8 @@ pub struct LoadOptions {
     /// Build compose-go's generic model instead of the typed project (`config
     /// --no-interpolate`): `Loaded::model`.
     pub model: bool,
+    /// False for `config --no-path-resolution`: relative paths stay as written.
+    pub resolve_paths: bool,
 }
 
 impl Default for LoadOptions {
@@ -54,6 +56,7 @@ impl Default for LoadOptions {
             stdin: None,
             wanted_services: Vec::new(),
             model: false,
+            resolve_paths: true,
         }
     }
 }
@@ -276,6 +279,8 @@ struct Loader {
     stdin: Option<String>,
     /// compose-go's generic model (`rawmodel`) instead of the typed canonical form.
     raw: bool,
+    /// False for `config --no-path-resolution`.
+    resolve_paths: bool,
 }
 
 impl Loader {
@@ -330,7 +335,12 @@ impl Loader {
         let Value::Mapping(m) = raw else {
             return Ok(Value::Mapping(YMap::new()));
         };
-        let ctx = Ctx { file, base };
+        let ctx = Ctx {
+            file,
+            base,
+            resolve: self.resolve_paths,
+            rebase: norm::rebase_of(&self.project_dir, base),
+        };
         for (k, _) in &m {
             let k = key_str(k);
             if !k.starts_with("x-")
@@ -580,6 +590,8 @@ impl Loader {
             let octx = Ctx {
                 file: &other,
                 base: &other_dir,
+                resolve: self.resolve_paths,
+                rebase: norm::rebase_of(&self.project_dir, &other_dir),
             };
             self.resolve_service(&octx, &other_services, &ext.service, seen)?
         };
@@ -656,6 +668,8 @@ impl Loader {
             let octx = Ctx {
                 file: &other,
                 base: &other_dir,
+                resolve: self.resolve_paths,
+                rebase: norm::rebase_of(&self.project_dir, &other_dir),
             };
             self.resolve_service_raw(&octx, &other_services, &base_name, seen)?
         };
@@ -823,6 +837,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         unset: BTreeSet::new(),
         stdin: opts.stdin.clone(),
         raw: opts.model,
+        resolve_paths: opts.resolve_paths,
     };
     let mut merged: Option<Value> = None;
     for f in &files {
@@ -908,6 +923,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     let ctx = Ctx {
         file: &file0,
         base: &project_dir,
+        resolve: opts.resolve_paths,
+        rebase: None,
     };
     let mut project = Project {
         name,

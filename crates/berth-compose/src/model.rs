@@ -241,18 +241,16 @@ pub struct Service {
     pub userns_mode: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub uts: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub volume_driver: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<ServiceVolume>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub post_start: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pre_stop: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
     #[serde(flatten)]
     pub extensions: Extensions,
 }

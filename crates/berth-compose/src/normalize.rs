@@ -15,6 +15,20 @@ pub struct Ctx<'a> {
     pub file: &'a str,
     /// Relative paths are resolved against this directory.
     pub base: &'a Path,
+    /// False for `config --no-path-resolution`: paths in the model stay as written.
+    pub resolve: bool,
+    /// Without path resolution, the directory of an included or extended file relative
+    /// to the project directory: its relative paths are rebased onto it, as compose-go
+    /// does (`./initdb` of `sub/compose.yaml` is `sub/initdb`).
+    pub rebase: Option<String>,
+}
+
+/// `base` relative to `root` when it is a subdirectory of it (the `rebase` of a file
+/// in `base`); `None` for `root` itself or a directory outside it.
+pub fn rebase_of(root: &Path, base: &Path) -> Option<String> {
+    let rel = base.strip_prefix(root).ok()?;
+    let rel = rel.to_string_lossy();
+    (!rel.is_empty()).then(|| rel.into_owned())
 }
 
 impl Ctx<'_> {
@@ -38,6 +52,17 @@ impl Ctx<'_> {
     /// An absolute, lexically cleaned path (`~` is the home directory).
     pub fn abs(&self, p: &str) -> String {
         resolve_path(self.base, p)
+    }
+
+    /// A path of the model: resolved as `abs`, or as written without path resolution.
+    pub fn path(&self, p: &str) -> String {
+        if self.resolve {
+            return self.abs(p);
+        }
+        match &self.rebase {
+            Some(r) if !p.starts_with('/') && !p.starts_with('~') => resolve_path(Path::new(r), p),
+            _ => p.to_string(),
+        }
     }
 }
 
@@ -417,7 +442,6 @@ const SERVICE_KEYS: &[&str] = &[
     "user",
     "userns_mode",
     "uts",
-    "volume_driver",
     "volumes",
     "volumes_from",
     "working_dir",
@@ -498,7 +522,7 @@ pub fn service(c: &Ctx, name: &str, v: &Value) -> Result<Service> {
             "isolation" => s.isolation = string(c, x, p)?,
             "labels" => s.labels = mapping(c, x, p)?,
             "label_file" => {
-                s.label_file = string_or_list(c, x, p)?.iter().map(|f| c.abs(f)).collect()
+                s.label_file = string_or_list(c, x, p)?.iter().map(|f| c.path(f)).collect()
             }
             "links" => s.links = list(c, x, p)?,
             "logging" => s.logging = Some(logging(c, x, p)?),
@@ -544,12 +568,11 @@ pub fn service(c: &Ctx, name: &str, v: &Value) -> Result<Service> {
             "user" => s.user = scalar(c, x, p)?,
             "userns_mode" => s.userns_mode = string(c, x, p)?,
             "uts" => s.uts = string(c, x, p)?,
-            "volume_driver" => s.volume_driver = string(c, x, p)?,
             "volumes" => s.volumes = service_volumes(c, x, p)?,
             "volumes_from" => s.volumes_from = list(c, x, p)?,
             "working_dir" => s.working_dir = string(c, x, p)?,
-            "post_start" => s.post_start = Some(x.clone()),
-            "pre_stop" => s.pre_stop = Some(x.clone()),
+            "post_start" => s.post_start = hooks(c, x, p)?,
+            "pre_stop" => s.pre_stop = hooks(c, x, p)?,
             _ => {}
         }
     }
@@ -566,7 +589,7 @@ fn build(c: &Ctx, v: &Value, path: &str) -> Result<Build> {
         b.context = if is_remote_context(s) {
             s.clone()
         } else {
-            c.abs(s)
+            c.path(s)
         };
         return Ok(b);
     }
@@ -609,7 +632,7 @@ fn build(c: &Ctx, v: &Value, path: &str) -> Result<Build> {
         match k.as_str() {
             "context" => {
                 let s = string(c, x, p)?;
-                b.context = if is_remote_context(&s) { s } else { c.abs(&s) };
+                b.context = if is_remote_context(&s) { s } else { c.path(&s) };
             }
             "dockerfile" => b.dockerfile = string(c, x, p)?,
             "dockerfile_inline" => b.dockerfile_inline = string(c, x, p)?,
@@ -638,9 +661,22 @@ fn build(c: &Ctx, v: &Value, path: &str) -> Result<Build> {
         }
     }
     if b.context.is_empty() {
-        b.context = c.abs(".");
+        b.context = c.path(".");
     }
     Ok(b)
+}
+
+/// `post_start`/`pre_stop`: a list of hooks, each normalised as compose-go's ServiceHook
+/// (command split into a list, environment a map).
+fn hooks(c: &Ctx, v: &Value, path: &str) -> Result<Vec<Hook>> {
+    let Value::Sequence(items) = v else {
+        return Err(c.must(path, "array"));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| hook(c, it, &join(path, &i.to_string())))
+        .collect()
 }
 
 fn hook(c: &Ctx, v: &Value, path: &str) -> Result<Hook> {
@@ -713,7 +749,7 @@ fn develop(c: &Ctx, v: &Value, path: &str) -> Result<Develop> {
                 let k = key_str(k);
                 let kp = join(&ip, &k);
                 match k.as_str() {
-                    "path" => w.path = c.abs(&string(c, x, &kp)?),
+                    "path" => w.path = c.path(&string(c, x, &kp)?),
                     "action" => {
                         w.action = string(c, x, &kp)?;
                         if !matches!(
@@ -1066,7 +1102,7 @@ fn env_files(c: &Ctx, v: &Value, path: &str) -> Result<Vec<EnvFile>> {
     let one = |x: &Value, p: &str| -> Result<EnvFile> {
         match x {
             Value::String(s) => Ok(EnvFile {
-                path: c.abs(s),
+                path: c.path(s),
                 required: true,
                 format: String::new(),
             }),
@@ -1081,7 +1117,7 @@ fn env_files(c: &Ctx, v: &Value, path: &str) -> Result<Vec<EnvFile>> {
                     let k = key_str(k);
                     let kp = join(p, &k);
                     match k.as_str() {
-                        "path" => e.path = c.abs(&string(c, x, &kp)?),
+                        "path" => e.path = c.path(&string(c, x, &kp)?),
                         "required" => e.required = boolean(c, x, &kp)?,
                         "format" => e.format = string(c, x, &kp)?,
                         _ => {}
@@ -1469,7 +1505,7 @@ pub fn parse_volume(c: &Ctx, spec: &str, path: &str) -> Result<ServiceVolume> {
         v.volume = Some(VolumeVolume::default());
     } else if is_path_like(src) {
         v.kind = "bind".into();
-        v.source = c.abs(src);
+        v.source = c.path(src);
         v.bind = Some(VolumeBind {
             create_host_path: true,
             ..Default::default()
@@ -1629,7 +1665,7 @@ fn service_volumes(c: &Ctx, v: &Value, path: &str) -> Result<Vec<ServiceVolume>>
                         .to_string(),
                 ));
             }
-            sv.source = c.abs(&sv.source);
+            sv.source = c.path(&sv.source);
         }
         out.push(sv);
     }
@@ -1838,7 +1874,7 @@ pub fn file_object(c: &Ctx, kind: &str, key: &str, v: &Value) -> Result<FileObje
         let p = join(&path, &k);
         match k.as_str() {
             "name" => o.name = string(c, x, &p)?,
-            "file" => o.file = c.abs(&string(c, x, &p)?),
+            "file" => o.file = c.path(&string(c, x, &p)?),
             "environment" => o.environment = string(c, x, &p)?,
             "content" if kind == "configs" => o.content = Some(string(c, x, &p)?),
             "content" => return Err(c.unknown(&path, "content")),

@@ -72,6 +72,18 @@ impl Progress {
         self.update(id, text, done, false);
     }
 
+    /// An event whose words are compose's `Text` rather than its `StatusText` (`Skipped -
+    /// ...`): plain output has one space after the id (and Go's Println's trailing one).
+    pub fn event_text(&self, id: &str, text: &str, done: bool) {
+        if !self.tty && !self.quiet {
+            let dry = crate::api::DRY_RUN.load(std::sync::atomic::Ordering::Relaxed);
+            let prefix = if dry { "DRY-RUN MODE - " } else { "" };
+            eprintln!("{prefix} {id} {text} ");
+            return;
+        }
+        self.update(id, text, done, false);
+    }
+
     pub fn error(&self, id: &str, text: &str) {
         self.update(id, text, true, true);
     }

@@ -32,6 +32,9 @@ impl From<berth_cli::client::ClientError> for OpError {
 pub type OpResult<T> = std::result::Result<T, OpError>;
 
 /// Keys berth compose does not apply to containers: refused rather than ignored.
+/// (`models` and `provider` need Docker Model Runner and provider plugins; `gpus` and
+/// `blkio_config` devices berth does not manage; `credential_spec`, `cpu_count` and
+/// `cpu_percent` are Windows-only in Docker.)
 pub fn check_supported(s: &Service) -> OpResult<()> {
     let unsupported: &[(&str, bool)] = &[
         ("blkio_config", s.blkio_config.is_some()),
@@ -39,14 +42,8 @@ pub fn check_supported(s: &Service) -> OpResult<()> {
         ("gpus", s.gpus.is_some()),
         ("models", s.models.is_some()),
         ("provider", s.provider.is_some()),
-        ("storage_opt", s.storage_opt.is_some()),
-        ("post_start", s.post_start.is_some()),
-        ("pre_stop", s.pre_stop.is_some()),
-        ("use_api_socket", s.use_api_socket),
         ("cpu_count", s.cpu_count != 0),
         ("cpu_percent", s.cpu_percent.is_some()),
-        ("isolation", !s.isolation.is_empty()),
-        ("volume_driver", !s.volume_driver.is_empty()),
     ];
     for (k, set) in unsupported {
         if *set {
@@ -417,6 +414,16 @@ pub fn container_body(
         hc.group_add = Some(s.group_add.clone());
     }
     hc.runtime = s.runtime.clone();
+    // `storage_opt` and `isolation` go to the daemon as compose sends them (HostConfig
+    // StorageOpt, Isolation): the daemon accepts or refuses them (on Linux only the
+    // `default` isolation; a size only where the storage driver can enforce one).
+    if let Some(v) = &s.storage_opt {
+        hc.storage_opt = Some(
+            storage_opt(v)
+                .map_err(|e| OpError(format!("service {:?}: storage_opt: {e}", s.name)))?,
+        );
+    }
+    hc.isolation = s.isolation.clone();
     hc.cgroup_parent = s.cgroup_parent.clone();
     hc.userns_mode = s.userns_mode.clone();
     // Networking.
@@ -445,6 +452,31 @@ pub fn container_body(
         });
     }
     Ok(b)
+}
+
+/// `storage_opt` as compose-go reads it: a map of strings (numbers and booleans written
+/// as YAML scalars become their text).
+fn storage_opt(v: &serde_norway::Value) -> std::result::Result<BTreeMap<String, String>, String> {
+    use serde_norway::Value;
+    let Value::Mapping(m) = v else {
+        return Err("must be a mapping".into());
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        let scalar = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        match (scalar(k), scalar(v)) {
+            (Some(k), Some(v)) => {
+                out.insert(k, v);
+            }
+            _ => return Err("keys and values must be strings".into()),
+        }
+    }
+    Ok(out)
 }
 
 fn resolve_ns(mode: &str, peers: &Peers) -> String {
@@ -817,6 +849,15 @@ pub struct Converge {
     /// Starts without "Starting"/"Started" lines: a foreground `up`, where docker compose
     /// shows only the creation before attaching.
     pub quiet_start: bool,
+    /// The services named on the command line (`None`: all of them). `force_recreate` is
+    /// for these; the others (their dependencies) are recreated only when changed, or
+    /// always with `always_recreate_deps` (compose's Recreate/RecreateDependencies).
+    pub named: Option<BTreeSet<String>>,
+    /// `--always-recreate-deps`.
+    pub always_recreate_deps: bool,
+    /// `-V`/`--renew-anon-volumes`: a recreated container gets new anonymous volumes
+    /// instead of the previous container's (compose's Inherit, false).
+    pub renew_anon_volumes: bool,
 }
 
 /// Service name -> image id, resolved before convergence.
@@ -1037,6 +1078,7 @@ fn create_container(
     image_id: &str,
     peers: &Peers,
     replaces: Option<String>,
+    inherit: Option<&str>,
 ) -> OpResult<String> {
     let image = crate::cli::image_name(&p.name, &s.name, s);
     let mut labels = container_labels(p, s, number, false, image_id);
@@ -1044,8 +1086,39 @@ fn create_container(
         labels.insert(LABEL_REPLACE.into(), r);
     }
     let final_name = container_name(p, s, number);
-    let body = container_body(p, s, &image, labels, &final_name, peers, true)?;
-    let id = api.create(name, &body)?;
+    let body = match inherit {
+        Some(old) => {
+            let (s2, kept) = inherited_volumes(api, s, &image, old)?;
+            let mut body = container_body(p, &s2, &image, labels, &final_name, peers, true)?;
+            let hc = &mut body.host_config;
+            let taken: BTreeSet<String> = hc
+                .mounts
+                .iter()
+                .flatten()
+                .map(|m| m.target.clone())
+                .chain(
+                    hc.binds
+                        .iter()
+                        .flatten()
+                        .filter_map(|b| b.split(':').nth(1).map(str::to_string)),
+                )
+                .collect();
+            let extra: Vec<Mount> = kept
+                .into_iter()
+                .filter(|m| !taken.contains(&m.target))
+                .collect();
+            if !extra.is_empty() {
+                hc.mounts.get_or_insert_with(Vec::new).extend(extra);
+            }
+            body
+        }
+        None => container_body(p, s, &image, labels, &final_name, peers, true)?,
+    };
+    // The daemon's refusal as compose shows it (its error's text, Go's client prefix).
+    let id = api.create(name, &body).map_err(|e| match e.status() {
+        Some(_) => OpError(format!("Error response from daemon: {}", e.message())),
+        None => e.into(),
+    })?;
     if s.network_mode.is_empty() {
         for key in networks_by_priority(s).iter().skip(1) {
             let net = p
@@ -1057,6 +1130,52 @@ fn create_container(
         }
     }
     Ok(id)
+}
+
+/// compose's inheritance of anonymous volumes on recreate (buildContainerMountOptions
+/// with `inherit`): each mount of the old container (but tmpfs) at a path the image
+/// declares a VOLUME for, or where the service mounts a volume without a source, is
+/// mounted again (by volume name, or bind source) in the replacement; those source-less
+/// service volumes are dropped from the service the body is built from.
+fn inherited_volumes(
+    api: &Api,
+    s: &Service,
+    image: &str,
+    old: &str,
+) -> OpResult<(Service, Vec<Mount>)> {
+    let old = api.inspect(old)?;
+    let image_volumes: BTreeSet<String> = api
+        .image(image)?
+        .and_then(|i| i.config)
+        .and_then(|c| c.volumes)
+        .map(|v| v.into_keys().collect())
+        .unwrap_or_default();
+    let mut s2 = s.clone();
+    let mut kept: BTreeMap<String, Mount> = BTreeMap::new();
+    for m in old.mounts.iter().filter(|m| m.kind != "tmpfs") {
+        let source = if m.kind == "volume" {
+            m.name.clone()
+        } else {
+            m.source.clone()
+        };
+        let again = Mount {
+            kind: m.kind.clone(),
+            source,
+            target: m.destination.clone(),
+            read_only: !m.rw,
+            ..Default::default()
+        };
+        if image_volumes.contains(&m.destination) {
+            kept.insert(m.destination.clone(), again.clone());
+        }
+        let before = s2.volumes.len();
+        s2.volumes
+            .retain(|v| v.target != m.destination || !v.source.is_empty());
+        if s2.volumes.len() != before {
+            kept.insert(m.destination.clone(), again);
+        }
+    }
+    Ok((s2, kept.into_values().collect()))
 }
 
 /// One piece of a service's create half, run in parallel with the service's others.
@@ -1102,7 +1221,13 @@ fn create_service(
     for c in keep {
         let changed = c.labels.get(LABEL_HASH) != Some(&hash)
             || (!image_id.is_empty() && c.labels.get(LABEL_IMAGE) != Some(&image_id));
-        if opts.force_recreate || (changed && !opts.no_recreate) {
+        let named = opts.named.as_ref().is_none_or(|n| n.contains(&s.name));
+        let force = if named {
+            opts.force_recreate
+        } else {
+            opts.always_recreate_deps
+        };
+        if !opts.no_recreate && (force || changed) {
             jobs.push(Job::Recreate(c));
         } else if c.running() {
             progress.event(&format!("Container {}", c.name()), "Running", true);
@@ -1141,7 +1266,7 @@ fn create_service(
                     Job::Remove(c) => {
                         let id = format!("Container {}", c.name());
                         progress.event(&id, "Stopping", false);
-                        api.stop(&c.id, opts.timeout)?;
+                        stop_container(api, p, c, opts.timeout)?;
                         progress.event(&id, "Stopped", true);
                         progress.event(&id, "Removing", false);
                         api.remove(&c.id, true, false)?;
@@ -1163,8 +1288,18 @@ fn create_service(
                         } else {
                             s.container_name.clone()
                         };
-                        let new_id =
-                            create_container(api, p, s, n, &tmp, image_id, peers, Some(replaces))?;
+                        let inherit = (!opts.renew_anon_volumes).then_some(c.id.as_str());
+                        let new_id = create_container(
+                            api,
+                            p,
+                            s,
+                            n,
+                            &tmp,
+                            image_id,
+                            peers,
+                            Some(replaces),
+                            inherit,
+                        )?;
                         api.stop(&c.id, opts.timeout)?;
                         api.remove(&c.id, true, false)?;
                         api.rename(&new_id, &name)?;
@@ -1175,13 +1310,14 @@ fn create_service(
                         let name = container_name(p, s, *n);
                         let id = format!("Container {name}");
                         progress.event(&id, "Creating", false);
-                        match create_container(api, p, s, *n, &name, image_id, peers, None) {
+                        match create_container(api, p, s, *n, &name, image_id, peers, None, None) {
                             Ok(cid) => {
                                 progress.event(&id, "Created", true);
                                 Ok(Some((*n, cid, name)))
                             }
                             Err(e) => {
-                                progress.error(&id, "Error");
+                                // compose's createContainer: the error's text on the line.
+                                progress.error(&id, &e.0);
                                 Err(e)
                             }
                         }
@@ -1311,10 +1447,83 @@ fn start_service(
                 e.message()
             )));
         }
+        // compose's startService runs the post_start hooks before "Started".
+        run_hooks(api, s, cid, &s.post_start)?;
         if !opts.quiet_start {
             progress.event(&id, "Started", true);
         }
     }
+    Ok(())
+}
+
+/// Runs `hooks` (a service's `post_start` or `pre_stop`) in container `cid` one after the
+/// other, each an exec with the hook's user, privileged, working_dir and environment, as
+/// compose's runHook; a hook ending with a non-zero status fails the operation with
+/// compose's message. (The hooks' output is not shown: compose shows it only in an
+/// attached `up`.)
+pub fn run_hooks(
+    api: &Api,
+    s: &Service,
+    cid: &str,
+    hooks: &[crate::model::Hook],
+) -> std::result::Result<(), HookError> {
+    for h in hooks {
+        if api.dry_run {
+            continue;
+        }
+        let o = ExecOpts {
+            user: h.user.clone(),
+            privileged: h.privileged,
+            working_dir: h.working_dir.clone(),
+            env: h
+                .environment
+                .iter()
+                .map(|(k, v)| match v {
+                    Some(v) => format!("{k}={v}"),
+                    None => k.clone(),
+                })
+                .collect(),
+        };
+        let code = api.exec_wait(cid, &h.command, &o).map_err(HookError::Api)?;
+        if code != 0 {
+            return Err(HookError::Status(format!(
+                "{} hook exited with status {code}",
+                s.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Why a hook failed: the exec could not run (the daemon's answer), or it ran and
+/// exited non-zero.
+#[derive(Debug)]
+pub enum HookError {
+    Api(berth_cli::client::ClientError),
+    Status(String),
+}
+
+impl From<HookError> for OpError {
+    fn from(e: HookError) -> OpError {
+        match e {
+            HookError::Api(e) => e.into(),
+            HookError::Status(m) => OpError(m),
+        }
+    }
+}
+
+/// Stops one container as compose's stopContainer: the service's `pre_stop` hooks first
+/// (a container already stopped or gone, which the exec answers with 404/409, is left as
+/// it is), then the stop.
+pub fn stop_container(api: &Api, p: &Project, c: &Summary, timeout: Option<i64>) -> OpResult<()> {
+    if let Some(s) = p.services.get(c.service()) {
+        match run_hooks(api, s, &c.id, &s.pre_stop) {
+            Ok(()) => {}
+            Err(HookError::Api(e)) if matches!(e.status(), Some(404 | 409)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    api.stop(&c.id, timeout)?;
     Ok(())
 }
 
@@ -1354,7 +1563,7 @@ pub fn stop_in_reverse(
                         let id = format!("Container {}", c.name());
                         if c.running() {
                             progress.event(&id, "Stopping", false);
-                            api.stop(&c.id, timeout)?;
+                            stop_container(api, p, c, timeout)?;
                             progress.event(&id, "Stopped", true);
                         }
                         if remove {

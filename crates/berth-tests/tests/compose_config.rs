@@ -6,6 +6,7 @@
 //! Each case runs in a scratch copy; stdout must be byte-identical for `config`,
 //! `config --format json`, `--profiles` and `-q`, and equal as sets for `--services`,
 //! `--images`, `--volumes` (compose prints those in Go map order, which varies run to run).
+//! `--no-path-resolution` (paths as written) is compared byte for byte on every case too.
 //! `--no-interpolate` (compose prints it through another path: compose-go's generic map,
 //! keys sorted, values as written) is compared byte for byte too, on every case and on a
 //! case full of templates.
@@ -96,6 +97,8 @@ fn config_output_equals_docker_compose_for_the_corpus() {
             &["--format", "json"][..],
             &["--no-interpolate"][..],
             &["--no-interpolate", "--format", "json"][..],
+            &["--no-path-resolution"][..],
+            &["--no-path-resolution", "--format", "json"][..],
             &["--services"][..],
             &["--volumes"][..],
             &["--images"][..],

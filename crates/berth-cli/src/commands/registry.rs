@@ -166,7 +166,7 @@ fn entry_auth(key: &str, e: &Value) -> Option<AuthConfig> {
 /// store's (config.json's `auths`, or the `credsStore` helper's `list`), then each
 /// `credHelpers` registry's, which win; a registry helper that fails is skipped (docker
 /// warns and goes on).
-pub(crate) fn all_credentials() -> Result<std::collections::BTreeMap<String, AuthConfig>, String> {
+pub fn all_credentials() -> Result<std::collections::BTreeMap<String, AuthConfig>, String> {
     let cfg = read_config();
     let mut out = std::collections::BTreeMap::new();
     let store = cfg

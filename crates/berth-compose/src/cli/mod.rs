@@ -335,13 +335,9 @@ struct ConfigOpts {
     services_args: Vec<String>,
 }
 
-fn cmd_config(_ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
+fn cmd_config(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ConfigOpts = parse(inv, args)?;
-    for (set, flag) in [
-        (o.no_normalize, "--no-normalize"),
-        (o.no_path_resolution, "--no-path-resolution"),
-        (o.resolve_image_digests, "--resolve-image-digests"),
-    ] {
+    for (set, flag) in [(o.no_normalize, "--no-normalize")] {
         if set {
             return Err(Failure::new(
                 format!("berth compose config: {flag} is not supported"),
@@ -357,6 +353,14 @@ fn cmd_config(_ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
     }
     let mut lo = g.load_options();
     lo.interpolate = !o.no_interpolate;
+    lo.resolve_paths = !o.no_path_resolution;
+    if o.no_path_resolution && o.no_interpolate {
+        // The generic model's own path handling (rawmodel) does not take the flag.
+        return Err(Failure::new(
+            "berth compose config: --no-path-resolution with --no-interpolate is not supported",
+            1,
+        ));
+    }
     if o.profiles {
         // All profiles of all services, active or not.
         lo.profiles = vec!["*".into()];
@@ -388,6 +392,16 @@ fn cmd_config(_ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
         }
         let keep = crate::graph::with_dependencies(p, &o.services_args);
         p.services.retain(|k, _| keep.contains(k));
+    }
+    // compose resolves for the model it prints (and -q); the listings and `--hash` come
+    // from the project as loaded.
+    if o.resolve_image_digests && l.model.is_none() && !listing && o.hash.is_none() {
+        let client = ctx.client()?.clone();
+        for s in p.services.values_mut() {
+            if !s.image.is_empty() {
+                s.image = resolve_digest(&client, &s.image)?;
+            }
+        }
     }
     let mut out = String::new();
     if o.services {
@@ -451,6 +465,71 @@ fn cmd_config(_ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
     Ok(0)
 }
 
+/// A reference as the docker reference library's ParseDockerRef gives it: the registry
+/// and `library/` made explicit, `:latest` when neither tag nor digest is given, the tag
+/// dropped when a digest is.
+fn docker_ref(image: &str) -> String {
+    let (name, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (image, None),
+    };
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let (path, tag) = match last.rsplit_once(':') {
+        Some((_, t)) => (&name[..name.len() - t.len() - 1], Some(t)),
+        None => (name, None),
+    };
+    let first = path.split('/').next().unwrap_or("");
+    let has_domain =
+        path.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let full = if has_domain {
+        path.to_string()
+    } else if path.contains('/') {
+        format!("docker.io/{path}")
+    } else {
+        format!("docker.io/library/{path}")
+    };
+    match (digest, tag) {
+        (Some(d), _) => format!("{full}@{d}"),
+        (None, Some(t)) => format!("{full}:{t}"),
+        (None, None) => format!("{full}:latest"),
+    }
+}
+
+/// `config --resolve-image-digests`: compose-go's WithImagesResolved with compose's
+/// ImageDigestResolver, the image's digest as the daemon's `GET /distribution/NAME/json`
+/// reports it from the registry (with the stored credentials), appended to the
+/// normalised reference; an image already pinned is only normalised.
+fn resolve_digest(client: &berth_cli::client::Client, image: &str) -> Result<String, Failure> {
+    let named = docker_ref(image);
+    if named.contains('@') {
+        return Ok(named);
+    }
+    let c = berth_cli::commands::registry::authed(client, &named);
+    let v = c
+        // The name as the docker client puts it in the path: its `/` and `:` unescaped.
+        .get_json(&format!("/distribution/{named}/json"))
+        .map_err(|e| {
+            Failure::new(
+                format!(
+                    "failed to resolve digest for {named}: Error response from daemon: {}",
+                    e.message()
+                ),
+                1,
+            )
+        })?;
+    let digest = v
+        .pointer("/Descriptor/digest")
+        .and_then(|d| d.as_str())
+        .unwrap_or_default();
+    if digest.is_empty() {
+        return Err(Failure::new(
+            format!("failed to resolve digest for {named}: the daemon reported no digest"),
+            1,
+        ));
+    }
+    Ok(format!("{named}@{digest}"))
+}
+
 /// The image a service runs: its `image`, else `<project>-<service>` (built).
 pub fn image_name(project: &str, name: &str, s: &crate::model::Service) -> String {
     if s.image.is_empty() {
@@ -480,4 +559,28 @@ fn cmd_version(_ctx: &mut Ctx, _g: &Global, inv: &Invocation, args: &[String]) -
         println!("berth compose version v{v}");
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::docker_ref;
+
+    #[test]
+    fn references_are_normalised_as_parse_docker_ref() {
+        for (given, want) in [
+            ("busybox", "docker.io/library/busybox:latest"),
+            ("busybox:1.36", "docker.io/library/busybox:1.36"),
+            ("me/app", "docker.io/me/app:latest"),
+            ("localhost/app", "localhost/app:latest"),
+            ("127.0.0.1:5000/x/y:2", "127.0.0.1:5000/x/y:2"),
+            ("reg.example:5000/y", "reg.example:5000/y:latest"),
+            (
+                "busybox:1@sha256:abc",
+                "docker.io/library/busybox@sha256:abc",
+            ),
+            ("host:5000/y@sha256:abc", "host:5000/y@sha256:abc"),
+        ] {
+            assert_eq!(docker_ref(given), want, "{given}");
+        }
+    }
 }

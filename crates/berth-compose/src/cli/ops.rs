@@ -116,6 +116,9 @@ fn prepare_images(
         progress
     };
     let mut images = Images::new();
+    // An image several services share is pulled once (compose's pull: "Skipped - Image
+    // is already being pulled by ...").
+    let mut pulled: BTreeSet<String> = BTreeSet::new();
     for name in services {
         let s = &p.services[name];
         let image = image_name(&p.name, name, s);
@@ -131,6 +134,7 @@ fn prepare_images(
         let no_build_refused = s.build.is_some() && present.is_none() && build == Some(false);
         let must_pull = !must_build
             && !no_build_refused
+            && !pulled.contains(&image)
             && (policy == "always" || (present.is_none() && policy != "never"));
         if api.dry_run && (must_build || must_pull) {
             // Building or pulling changes the engine: a dry run does not pretend to.
@@ -154,6 +158,7 @@ fn prepare_images(
         } else if must_pull {
             let id = format!("Image {image}");
             progress.event(&id, "Pulling", false);
+            pulled.insert(image.clone());
             match berth_cli::commands::registry::pull_quietly(&api.client, &image, None, true) {
                 Ok(()) => progress.event(&id, "Pulled", true),
                 Err(e) => {
@@ -192,6 +197,38 @@ struct BuildOpts {
     args: Vec<String>,
 }
 
+/// A service's `dockerfile_inline` written to a file of its own in a fresh private
+/// directory under the temporary directory (outside any build context but /tmp itself),
+/// removed with it when dropped.
+struct InlineDockerfile {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl InlineDockerfile {
+    fn write(text: &str) -> std::io::Result<InlineDockerfile> {
+        use std::os::unix::fs::DirBuilderExt;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "berth-compose-inline-{}-{nanos:x}",
+            std::process::id()
+        ));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let path = dir.join("Dockerfile");
+        std::fs::write(&path, text)?;
+        Ok(InlineDockerfile { dir, path })
+    }
+}
+
+impl Drop for InlineDockerfile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Builds one service's image through berth's builder (`berth build`).
 fn build_service(ctx: &mut Ctx, p: &Project, name: &str, o: &BuildOpts) -> Result<(), Failure> {
     let s = &p.services[name];
@@ -206,13 +243,23 @@ fn build_service(ctx: &mut Ctx, p: &Project, name: &str, o: &BuildOpts) -> Resul
     for t in &b.tags {
         args.extend(["-t".into(), t.clone()]);
     }
-    if !b.dockerfile_inline.is_empty() {
-        return Err(Failure::new(
-            format!("service {name:?}: build.dockerfile_inline is not supported by berth compose"),
-            1,
-        ));
-    }
-    let df = std::path::Path::new(&b.context).join(&b.dockerfile);
+    // `dockerfile_inline`: as compose's classic build, the text is sent inside the build
+    // context under a `.dockerfile.<random>` name (berth build does that for a Dockerfile
+    // outside the context), from a private temporary file removed after the build.
+    let inline = if b.dockerfile_inline.is_empty() {
+        None
+    } else {
+        Some(InlineDockerfile::write(&b.dockerfile_inline).map_err(|e| {
+            Failure::new(
+                format!("service {name:?}: writing build.dockerfile_inline: {e}"),
+                1,
+            )
+        })?)
+    };
+    let df = match &inline {
+        Some(f) => f.path.clone(),
+        None => std::path::Path::new(&b.context).join(&b.dockerfile),
+    };
     args.extend(["-f".into(), df.to_string_lossy().into_owned()]);
     for (k, v) in &b.args {
         if let Some(v) = v {
@@ -376,23 +423,18 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     o.began = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
-    for (set, flag) in [
-        (o.always_recreate_deps, "--always-recreate-deps"),
-        (o.renew_anon_volumes, "--renew-anon-volumes"),
-    ] {
-        if set {
-            return Err(Failure::new(
-                format!("berth compose up: {flag} is not supported"),
-                1,
-            ));
-        }
-    }
     if o.build && o.no_build {
         return Err(Failure::new("--build and --no-build are incompatible", 1));
     }
     if o.force_recreate && o.no_recreate {
         return Err(Failure::new(
             "--force-recreate and --no-recreate are incompatible",
+            1,
+        ));
+    }
+    if o.always_recreate_deps && o.no_recreate {
+        return Err(Failure::new(
+            "--always-recreate-deps and --no-recreate are incompatible",
             1,
         ));
     }
@@ -419,8 +461,9 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
             return Err(Failure::new(format!("invalid --pull option {p:?}"), 1));
         }
     }
-    let p = load_for(g, &o.services)?;
+    let mut p = load_for(g, &o.services)?;
     let api = api(ctx)?;
+    use_api_socket(ctx, &mut p)?;
     let scale = parse_scale(&o.scale)?;
     for k in scale.keys() {
         if !p.services.contains_key(k) {
@@ -487,6 +530,10 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
                     scale,
                     wait_deps: true,
                     quiet_start: !o.detach,
+                    // compose: no service named means all are.
+                    named: (!o.services.is_empty()).then(|| chosen.iter().cloned().collect()),
+                    always_recreate_deps: o.always_recreate_deps,
+                    renew_anon_volumes: o.renew_anon_volumes,
                 },
                 &progress,
             )
@@ -506,6 +553,93 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         return Ok(0);
     }
     attach_and_wait(&api, &p, &services, &chosen, &o)
+}
+
+/// compose's useAPISocket: each service with `use_api_socket: true` gets the engine's
+/// socket bind-mounted at /var/run/docker.sock, the client's stored credentials as a
+/// config file at /run/secrets/docker/config.json (content written at start, as
+/// compose's `#apisocket` config) and `DOCKER_CONFIG=/run/secrets/docker` unless the
+/// service sets DOCKER_CONFIG itself.
+///
+/// The socket mounted: compose 2.40 always binds the daemon host's /var/run/docker.sock,
+/// the default engine socket. berth's daemon listens elsewhere (/run/berth/berth.sock by
+/// default, a test daemon anywhere), and /var/run/docker.sock may be another engine's or
+/// absent (the daemon would then create an empty directory there), so when berth talks
+/// to the daemon over a unix socket it mounts that socket, the one of the engine running
+/// the container; over tcp/ssh it mounts /var/run/docker.sock as compose does.
+fn use_api_socket(ctx: &Ctx, p: &mut Project) -> Result<(), Failure> {
+    if !p.services.values().any(|s| s.use_api_socket) {
+        return Ok(());
+    }
+    let host = ctx.endpoint()?.host;
+    let socket = host
+        .strip_prefix("unix://")
+        .unwrap_or("/var/run/docker.sock");
+    let creds = berth_cli::commands::registry::all_credentials()
+        .map_err(|e| Failure::new(format!("resolving credentials failed: {e}"), 1))?;
+    p.configs.insert(
+        "#apisocket".into(),
+        crate::model::FileObject {
+            content: Some(api_socket_config(&creds)),
+            ..Default::default()
+        },
+    );
+    for s in p.services.values_mut().filter(|s| s.use_api_socket) {
+        s.volumes.push(crate::model::ServiceVolume {
+            kind: "bind".into(),
+            source: socket.to_string(),
+            target: "/var/run/docker.sock".into(),
+            ..Default::default()
+        });
+        s.environment
+            .entry("DOCKER_CONFIG".into())
+            .or_insert_with(|| Some("/run/secrets/docker".into()));
+        s.configs.push(crate::model::FileRef {
+            source: "#apisocket".into(),
+            target: "/run/secrets/docker/config.json".into(),
+            ..Default::default()
+        });
+    }
+    Ok(())
+}
+
+/// The config file compose writes for `use_api_socket`: the docker CLI's
+/// ConfigFile.SaveToWriter of a file holding only the credentials (each reduced to its
+/// `auth` string and the tokens; tab-indented JSON as Go's MarshalIndent).
+fn api_socket_config(creds: &BTreeMap<String, berth_api::models::AuthConfig>) -> String {
+    use base64::Engine as _;
+    use serde::Serialize;
+    let mut auths = serde_json::Map::new();
+    for (k, a) in creds {
+        let mut e = serde_json::Map::new();
+        if !a.username.is_empty() || !a.password.is_empty() {
+            let raw = format!("{}:{}", a.username, a.password);
+            e.insert(
+                "auth".into(),
+                base64::engine::general_purpose::STANDARD.encode(raw).into(),
+            );
+        }
+        for (key, v) in [
+            ("email", &a.email),
+            ("identitytoken", &a.identitytoken),
+            ("registrytoken", &a.registrytoken),
+        ] {
+            if !v.is_empty() {
+                e.insert(key.into(), v.clone().into());
+            }
+        }
+        auths.insert(k.clone(), e.into());
+    }
+    let doc = serde_json::json!({ "auths": auths });
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        serde_json::ser::PrettyFormatter::with_indent(b"\t"),
+    );
+    if doc.serialize(&mut ser).is_err() {
+        return "{\n\t\"auths\": {}\n}".into();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `up --watch`: the services' logs (unless detached) while their watch rules run.
@@ -1061,6 +1195,9 @@ pub fn cmd_start(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
                 crate::files::inject(&api, s.0, s.1, &c.id).map_err(fail)?;
             }
             api.start(&c.id)?;
+            if let Some(s) = p.as_ref().and_then(|p| p.services.get(&svc)) {
+                runtime::run_hooks(&api, s, &c.id, &s.post_start).map_err(|e| fail(e.into()))?;
+            }
             progress.event(&id, "Started", true);
         }
     }
@@ -1140,12 +1277,28 @@ pub fn cmd_restart(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String])
             let hs: Vec<_> = batch
                 .iter()
                 .map(|c| {
-                    let (api, progress) = (&api, &progress);
+                    let (api, progress, p) = (&api, &progress, &p);
                     scope.spawn(move || -> Result<(), Failure> {
                         let id = format!("Container {}", c.name());
+                        let svc = p.as_ref().and_then(|p| p.services.get(c.service()));
+                        // compose's restart: the pre_stop hooks first (a container not
+                        // running, which the exec answers with 409, has none to run) ...
+                        if let Some(s) = svc {
+                            match runtime::run_hooks(api, s, &c.id, &s.pre_stop) {
+                                Ok(()) => {}
+                                Err(runtime::HookError::Api(e))
+                                    if matches!(e.status(), Some(404 | 409)) => {}
+                                Err(e) => return Err(fail(e.into())),
+                            }
+                        }
                         progress.event(&id, "Restarting", false);
                         api.restart(&c.id, o.timeout)?;
                         progress.event(&id, "Started", true);
+                        // ... and the post_start hooks after "Started".
+                        if let Some(s) = svc {
+                            runtime::run_hooks(api, s, &c.id, &s.post_start)
+                                .map_err(|e| fail(e.into()))?;
+                        }
                         Ok(())
                     })
                 })
@@ -1967,6 +2120,8 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
         g.progress.as_deref()
     });
     let mut failed = false;
+    // Image -> the service pulling it: the others sharing it are skipped, as compose's.
+    let mut being_pulled: BTreeMap<String, String> = BTreeMap::new();
     for n in names {
         let s = &p.services[&n];
         if s.image.is_empty() || (o.ignore_buildable && s.build.is_some()) {
@@ -1976,6 +2131,15 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
             continue;
         }
         let id = n.to_string();
+        if let Some(by) = being_pulled.get(&s.image) {
+            progress.event_text(
+                &id,
+                &format!("Skipped - Image is already being pulled by {by}"),
+                true,
+            );
+            continue;
+        }
+        being_pulled.insert(s.image.clone(), n.clone());
         progress.event(&id, "Pulling", false);
         match berth_cli::commands::registry::pull_quietly(&api.client, &s.image, None, true) {
             Ok(()) => progress.event(&id, "Pulled", true),
@@ -2533,46 +2697,120 @@ pub fn cmd_wait(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     Ok(code as i32)
 }
 
+/// compose's cp: `SERVICE:PATH` on one side. With `--index N` that replica; otherwise
+/// every container of the service when copying to it and the first one the daemon lists
+/// when copying from it; one-off (`run`) containers only with `--all`. Each copy is
+/// `docker cp`'s (`-a`, `-L` passed on).
 pub fn cmd_cp(ctx: &mut Ctx, g: &Global, _inv: &Invocation, args: &[String]) -> CmdResult {
-    // SERVICE:PATH on one side, as `docker cp` takes CONTAINER:PATH (index 1, or --index).
-    let mut index = 1i64;
+    let mut index = 0i64;
+    let mut all = false;
+    let mut flags = Vec::new();
     let mut rest = Vec::new();
+    let bad_index = |v: &str| {
+        Failure::new(
+            format!("invalid argument {v:?} for \"--index\" flag: strconv.ParseInt: parsing {v:?}: invalid syntax"),
+            1,
+        )
+    };
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--index" {
-            index = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(1);
+        let a = args[i].as_str();
+        if a == "--index" {
+            let v = args.get(i + 1).map(String::as_str).unwrap_or("");
+            index = v.parse().map_err(|_| bad_index(v))?;
             i += 2;
             continue;
         }
-        if let Some(v) = args[i].strip_prefix("--index=") {
-            index = v.parse().unwrap_or(1);
-        } else if args[i] == "--all" {
-            return Err(Failure::new("berth compose cp: --all is not supported", 1));
+        if let Some(v) = a.strip_prefix("--index=") {
+            index = v.parse().map_err(|_| bad_index(v))?;
+        } else if a == "--all" {
+            all = true;
+        } else if matches!(
+            a,
+            "-a" | "--archive" | "-L" | "--follow-link" | "-aL" | "-La"
+        ) {
+            flags.push(a.to_string());
         } else {
-            rest.push(args[i].clone());
+            rest.push(a.to_string());
         }
         i += 1;
     }
+    if rest.len() != 2 {
+        return Err(Failure::new(
+            "\"compose cp\" requires exactly 2 arguments.\nSee 'docker compose cp --help'.\n\nUsage:  docker compose cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n\tdocker compose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH\n\nCopy files/folders between a service container and the local filesystem",
+            1,
+        ));
+    }
+    // compose's splitCpArg: an absolute path, or one starting with "." before the ":",
+    // is local.
+    let split = |a: &str| -> Option<(String, String)> {
+        if a.starts_with('/') {
+            return None;
+        }
+        match a.split_once(':') {
+            Some((c, p)) if !c.starts_with('.') => Some((c.to_string(), p.to_string())),
+            _ => None,
+        }
+    };
+    let (src, dst) = (split(&rest[0]), split(&rest[1]));
+    let (from, svc) = match (&src, &dst) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::new("copying between services is not supported", 1))
+        }
+        (Some((s, _)), None) => (true, s.clone()),
+        (None, Some((s, _))) => (false, s.clone()),
+        (None, None) => return Err(Failure::new("unknown copy direction", 1)),
+    };
     let (_p, name) = project_or_name(g, &[])?;
     let api = api(ctx)?;
-    let mut out = Vec::new();
-    for a in rest {
-        match a.split_once(':') {
-            Some((svc, path)) if !a.starts_with('/') && !a.starts_with('.') && !svc.is_empty() => {
-                let list = containers_of(&api, &name, &[svc.to_string()], true)?;
-                let c = list.iter().find(|c| c.number() == index).ok_or_else(|| {
-                    Failure::new(format!("no container found for service {svc:?}"), 1)
-                })?;
-                out.push(format!("{}:{path}", c.id));
-            }
-            _ => out.push(a),
+    let targets: Vec<Summary> = if index > 0 {
+        let list = containers_of(&api, &name, std::slice::from_ref(&svc), true)?;
+        let c = list
+            .into_iter()
+            .find(|c| c.number() == index)
+            .ok_or_else(|| {
+                Failure::new(
+                    format!("service \"{svc}\" is not running container #{index}"),
+                    1,
+                )
+            })?;
+        vec![c]
+    } else {
+        // The daemon's list order (newest first), as compose takes the first of it.
+        let mut list: Vec<Summary> = api
+            .containers(&[format!("{LABEL_PROJECT}={name}")], true)?
+            .into_iter()
+            .filter(|c| c.service() == svc && (all || !c.oneoff()))
+            .collect();
+        if list.is_empty() {
+            return Err(Failure::new(
+                format!("no container found for service \"{svc}\""),
+                1,
+            ));
         }
-    }
+        if from {
+            list.truncate(1);
+        }
+        list
+    };
     let cinv = Invocation {
         path: "cp".into(),
         usage: "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-",
     };
-    berth_cli::commands::files::cmd_cp(ctx, &cinv, &out)
+    for c in &targets {
+        let side = |x: &Option<(String, String)>, raw: &str| match x {
+            Some((_, path)) => format!("{}:{path}", c.id),
+            None => raw.to_string(),
+        };
+        let mut a = flags.clone();
+        a.push(side(&src, &rest[0]));
+        a.push(side(&dst, &rest[1]));
+        let code = berth_cli::commands::files::cmd_cp(ctx, &cinv, &a)?;
+        if code != 0 {
+            return Ok(code);
+        }
+    }
+    Ok(0)
 }
 
 #[derive(Parser, Debug)]
