@@ -45,6 +45,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
     }
 }
 
+mod fallback;
 mod operands;
 
 /// The field order of the API objects an `inspect` template runs on. gotmpl's maps are
@@ -150,6 +151,40 @@ mod go_types {
     thread_local! {
         static NILS: RefCell<HashMap<usize, (Nil, Weak<Fields>)>> = RefCell::new(HashMap::new());
         static NIL_LISTS: RefCell<HashMap<usize, Weak<[Value]>>> = RefCell::new(HashMap::new());
+        /// The maps that stand for Go maps (a missing key is Go's invalid value, printed
+        /// `<no value>`), as opposed to structs (a missing field fails the typed run).
+        static GO_MAPS: RefCell<HashMap<usize, Weak<Fields>>> = RefCell::new(HashMap::new());
+    }
+
+    fn mark_go_map(v: Value) -> Value {
+        if let Value::Map(m) = &v {
+            let addr = Arc::as_ptr(m) as usize;
+            GO_MAPS.with(|n| n.borrow_mut().insert(addr, Arc::downgrade(m)));
+        }
+        v
+    }
+
+    /// Whether `m` stands for a Go map of the typed object: described as one, or an
+    /// object the types leave open whose keys are no struct fields (empty, or a key not
+    /// starting with a capital letter: labels, ids, ports, options).
+    pub fn is_go_map(m: &Arc<Fields>) -> bool {
+        let addr = Arc::as_ptr(m) as usize;
+        let marked = GO_MAPS.with(|n| {
+            n.borrow()
+                .get(&addr)
+                .and_then(|w| w.upgrade())
+                .is_some_and(|a| Arc::ptr_eq(&a, m))
+        });
+        if marked || matches!(nil_of(&Value::Map(m.clone())), Some(Nil::Collection)) {
+            return true;
+        }
+        if super::field_order::of(m).is_some() {
+            // A typed struct (or an object whose daemon order was noted: struct-like).
+            return false;
+        }
+        m.is_empty()
+            || m.keys()
+                .any(|k| !k.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
     }
 
     fn nil_map(kind: Nil) -> Value {
@@ -195,6 +230,7 @@ mod go_types {
     pub fn clear() {
         NILS.with(|n| n.borrow_mut().clear());
         NIL_LISTS.with(|n| n.borrow_mut().clear());
+        GO_MAPS.with(|n| n.borrow_mut().clear());
     }
 
     /// `v` (None: the key is missing) as a value of type `ty`; `conv` converts what the
@@ -218,11 +254,12 @@ mod go_types {
             (Ty::Ptr(inner), Some(v)) => typed(Some(v), *inner, conv),
             (Ty::Slice, None) => nil_list(),
             (Ty::Map | Ty::MapOf(_), None) => nil_map(Nil::Collection),
-            (Ty::MapOf(elem), Some(J::Object(o))) => Value::Map(Arc::new(
+            (Ty::MapOf(elem), Some(J::Object(o))) => mark_go_map(Value::Map(Arc::new(
                 o.iter()
                     .map(|(k, v)| (Arc::<str>::from(k.as_str()), typed(Some(v), *elem, conv)))
                     .collect(),
-            )),
+            ))),
+            (Ty::Map, Some(v @ J::Object(_))) => mark_go_map(conv(v)),
             (Ty::Struct(fields), Some(J::Object(o))) => {
                 let mut m: Fields = o
                     .iter()
@@ -551,6 +588,46 @@ pub fn execute_api(t: &Template, v: &serde_json::Value) -> Result<String, Format
     field_order::clear();
     go_types::clear();
     r
+}
+
+/// [`execute_api`] as the docker CLI's template inspector runs an inspect template:
+/// when the run on the typed Go object would fail (a field its struct lacks, a field of a
+/// nil pointer; see the `fallback` module), the template runs again on the raw JSON
+/// with `missingkey=error`, and that run's failure is docker's `template parsing error:`
+/// naming the node and the missing key. `src` is the template as the user wrote it.
+pub fn execute_inspect(
+    t: &Template,
+    src: &str,
+    v: &serde_json::Value,
+) -> Result<String, FormatError> {
+    let Ok((tree, _)) = gotmpl::parse::Parser::new(src, "{{", "}}").and_then(|p| p.parse()) else {
+        return execute_api(t, v);
+    };
+    let typed = go_types::typed(Some(v), go_types::of(v), &from_api_json);
+    let typed_fails = fallback::first_failure(&tree, &typed, false).is_some();
+    drop(typed);
+    field_order::clear();
+    go_types::clear();
+    if !typed_fails {
+        return execute_api(t, v);
+    }
+    let raw = from_json(v);
+    if let Some(f) = fallback::first_failure(&tree, &raw, true) {
+        let before = &src[..f.offset.min(src.len())];
+        let line = 1 + before.matches('\n').count();
+        let col = match before.rfind('\n') {
+            Some(i) => f.offset - (i + 1),
+            None => f.offset,
+        };
+        return Err(FormatError(format!(
+            "template parsing error: template: :{line}:{col}: executing \"\" at <{}>: {}",
+            f.node, f.message
+        )));
+    }
+    // The raw JSON has what the typed run lacked: docker prints the raw run.
+    let t = parse_with(src, false, gotmpl::MissingKey::Error)?;
+    t.execute_to_string(&raw)
+        .map_err(|e| FormatError(format!("template parsing error: template: {e}")))
 }
 
 /// The function [`parse_inspect`] ends every printing action with: a Go nil pointer (see
@@ -1026,6 +1103,92 @@ pub fn write_tabbed(out: &mut dyn Write, s: &str) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// docker's template inspector: a Go map's missing key prints `<no value>`, a
+    /// struct's missing field (or a nil pointer's) fails with the raw run's error, at
+    /// Go's position of the chain, through `with` and `range` too (outputs of the docker
+    /// CLI 28 against a container).
+    #[test]
+    fn inspect_missing_fields_fail_as_docker() {
+        let c = json!({
+            "Id": "x", "Name": "/t",
+            "State": {"Status": "created"},
+            "HostConfig": {"NetworkMode": "bridge"},
+            "Config": {"Labels": {"a": "1"}},
+            "Mounts": [{"Type": "volume"}],
+            "NetworkSettings": {"Networks": {"bridge": {"IPAddress": ""}}},
+        });
+        let run = |src: &str| {
+            let t = parse_inspect(src).expect("parse");
+            execute_inspect(&t, src, &c).map_err(|e| e.0)
+        };
+        let fail = |col: usize, node: &str, msg: &str| {
+            Err(format!(
+                "template parsing error: template: :1:{col}: executing \"\" at <{node}>: {msg}"
+            ))
+        };
+        assert_eq!(run("{{.Config.Labels.nokey}}"), Ok("<no value>".into()));
+        assert_eq!(run("{{.Config.Labels.nokey.x}}"), Ok("<no value>".into()));
+        assert_eq!(
+            run("{{.NetworkSettings.Networks.nonet.IPAddress}}"),
+            Ok("<no value>".into())
+        );
+        assert_eq!(run("{{.State.Health}}"), Ok("<nil>".into()));
+        assert_eq!(run("{{.Config.Labels.a}}"), Ok("1".into()));
+        let missing = |k: &str| format!("map has no entry for key \"{k}\"");
+        assert_eq!(
+            run("{{.State.nokey}}"),
+            fail(8, ".State.nokey", &missing("nokey"))
+        );
+        assert_eq!(
+            run("{{.HostConfig.nokey}}"),
+            fail(13, ".HostConfig.nokey", &missing("nokey"))
+        );
+        assert_eq!(
+            run("{{.NoSuch.x}}"),
+            fail(9, ".NoSuch.x", &missing("NoSuch"))
+        );
+        assert_eq!(
+            run("{{.State.Health.Status}}"),
+            fail(8, ".State.Health.Status", &missing("Health"))
+        );
+        assert_eq!(
+            run("x{{.Config.Healthcheck.Test}}"),
+            fail(10, ".Config.Healthcheck.Test", &missing("Healthcheck"))
+        );
+        assert_eq!(
+            run("{{with .State}}{{.nokey}}{{end}}"),
+            fail(17, ".nokey", &missing("nokey"))
+        );
+        assert_eq!(
+            run("{{.Name}} {{.State.nokey}}"),
+            fail(18, ".State.nokey", &missing("nokey"))
+        );
+        assert_eq!(
+            run("{{if .State.nokey}}y{{end}}"),
+            fail(11, ".State.nokey", &missing("nokey"))
+        );
+        assert_eq!(
+            run("{{range .Mounts}}{{.nokey}}{{end}}"),
+            fail(19, ".nokey", &missing("nokey"))
+        );
+        assert_eq!(
+            run("{{.NetworkSettings.Networks.bridge.nokey}}"),
+            fail(
+                18,
+                ".NetworkSettings.Networks.bridge.nokey",
+                &missing("nokey")
+            )
+        );
+        assert_eq!(
+            run("{{.Config.Labels.a.b}}"),
+            fail(
+                9,
+                ".Config.Labels.a.b",
+                "can't evaluate field b in type interface {}"
+            )
+        );
+    }
 
     fn run(src: &str, v: serde_json::Value) -> String {
         let t = parse(src, false).map_err(|e| e.0);

@@ -143,6 +143,37 @@ impl<'a> Display<'a> {
     }
 }
 
+/// The docker CLI's `tui.Output.PrintNote` on stdout: a blank line, the ` Info -> `
+/// header, each further line of `text` indented under it (a terminal gets the coloured
+/// header, italic lines and a bold `--platform`).
+pub fn print_note(text: &str) {
+    use std::io::{IsTerminal, Write};
+    let tty = std::io::stdout().is_terminal();
+    const RESET: &str = "\x1b[0m";
+    let header = if tty {
+        format!("\x1b[1m\x1b[106m\x1b[30mi{RESET}{RESET} \x1b[96mInfo \u{2192} {RESET}{RESET}")
+    } else {
+        " Info -> ".to_string()
+    };
+    let mut out = String::from("\n");
+    out.push_str(&header);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str(&" ".repeat(9));
+        }
+        if tty {
+            let l = line.replace("--platform", &format!("\x1b[1m--platform{RESET}"));
+            out.push_str(&format!("\x1b[3m{l}{RESET}"));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(out.as_bytes());
+    let _ = so.flush();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,19 +198,29 @@ impl Images {
     }
 
     pub async fn load(&self, r: impl Read + Send + 'static) -> Result<Vec<Loaded>> {
-        self.load_with_progress(r, None).await
+        self.load_with_progress(r, None, None).await
     }
 
     /// `docker load`: with `progress`, each new layer's "Loading layer" bar as moby sends
-    /// it (`quiet=0`), named by its short diff id.
+    /// it (`quiet=0`), named by its short diff id; with `platform` (`os/arch[/variant]`),
+    /// only the archive's images of that platform.
     pub async fn load_with_progress(
         &self,
         r: impl Read + Send + 'static,
         progress: Option<berth_registry::Progress>,
+        platform: Option<String>,
     ) -> Result<Vec<Loaded>> {
+        let want = platform.as_deref().map(parse_platform).transpose()?;
         let loaded = self
             .blocking(move |s| {
-                s.load_with_progress(r, &mut |diff, cur, total| {
+                let keep = |os: &str, arch: &str, variant: Option<&str>| {
+                    want.as_ref()
+                        .is_some_and(|w| berth_registry::platform_matches(w, (os, arch, variant)))
+                };
+                let filter = platform
+                    .as_deref()
+                    .map(|p| (p, &keep as &berth_image::store::PlatformFilter<'_>));
+                s.load_platform(r, filter, &mut |diff, cur, total| {
                     if let Some(p) = &progress {
                         let id = berth_registry::progress::short(diff);
                         p(berth_registry::progress::bar(
@@ -291,8 +301,15 @@ impl Images {
 
     /// `create --platform`: the image must be of that platform (moby's 404 otherwise).
     pub async fn check_platform(&self, name: &str, platform: &str) -> Result<()> {
+        self.check_platform_as(name, name, platform).await
+    }
+
+    /// [`Self::check_platform`], naming the image `shown` in the error (`push` names the
+    /// full reference, as moby's PushImage asks GetImage with `ref.String()`).
+    pub async fn check_platform_as(&self, name: &str, shown: &str, platform: &str) -> Result<()> {
         let want = parse_platform(platform)?;
         let img = self.get(name).await?;
+        let name = shown;
         if berth_registry::platform_matches(
             &want,
             (&img.os, &img.architecture, img.variant.as_deref()),

@@ -573,6 +573,19 @@ impl ImageStore {
         r: impl Read,
         progress: &mut dyn FnMut(&str, u64, u64),
     ) -> Result<Vec<Loaded>, ImageError> {
+        self.load_platform(r, None, progress)
+    }
+
+    /// [`Self::load_with_progress`] of the archive's images of one platform only
+    /// (`load --platform`): `keep(os, architecture, variant)` says which; the others are
+    /// skipped before any of their layers is read. An archive with none of that platform
+    /// is an error naming it (`wanted`), not an empty load.
+    pub fn load_platform(
+        &self,
+        r: impl Read,
+        platform: Option<(&str, &PlatformFilter<'_>)>,
+        progress: &mut dyn FnMut(&str, u64, u64),
+    ) -> Result<Vec<Loaded>, ImageError> {
         let tmp = self.tempdir("load-")?;
         let ar = SaveArchive::unpack(r, tmp.path())?;
         let items: Vec<ManifestItem> = if ar.exists("manifest.json") {
@@ -586,12 +599,20 @@ impl ImageStore {
             ));
         };
         let mut out = Vec::new();
+        let mut skipped = 0;
         for item in items {
             let config = ar.read(&item.config)?;
             let id = format!("sha256:{}", archive::sha256_hex(&config));
             let cfg = config_file::ImageConfigFile::parse(&config).map_err(|e| {
                 invalid_archive(format!("invalid image config {}: {e}", item.config))
             })?;
+            if let Some((_, keep)) = &platform {
+                if !keep(&cfg.os, &cfg.architecture, cfg.variant.as_deref()) {
+                    tracing::debug!(%id, os = %cfg.os, arch = %cfg.architecture, "skipping an image of another platform");
+                    skipped += 1;
+                    continue;
+                }
+            }
             let diff_ids = cfg.rootfs.diff_ids;
             if diff_ids.len() != item.layers.len() {
                 return Err(invalid_archive(format!(
@@ -645,6 +666,13 @@ impl ImageStore {
                 out.push(Loaded::Id(id));
             } else {
                 out.extend(tags.iter().map(|t| Loaded::Tagged(t.familiar_string())));
+            }
+        }
+        if let Some((wanted, _)) = platform {
+            if out.is_empty() && skipped > 0 {
+                return Err(ImageError::NotFound(format!(
+                    "no image of platform {wanted} in the archive"
+                )));
             }
         }
         Ok(out)
@@ -1688,3 +1716,7 @@ fn remove_any(p: &Path) -> io::Result<()> {
         Err(e) => Err(e),
     }
 }
+
+/// `keep(os, architecture, variant)`: whether `load --platform` loads an image of that
+/// platform.
+pub type PlatformFilter<'a> = dyn Fn(&str, &str, Option<&str>) -> bool + 'a;

@@ -156,7 +156,8 @@ fn compat_volume_cluster_flags() {
 /// Go templates: a missing key of a map, through the typed and the raw inspect paths.
 #[test]
 fn compat_template_missing_key() {
-    Differ::start().check(&[Scenario {
+    Differ::start().check(&[
+        Scenario {
         name: "inspect -f with a missing map key",
         run: "docker create --name t -l a=1 busybox true >/dev/null\n\
               docker create --name t2 busybox true >/dev/null\n\
@@ -175,5 +176,142 @@ fn compat_template_missing_key() {
               docker volume inspect -f '{{index .Labels \"nokey\"}}' v; echo \"exit $?\"\n\
               docker ps -a --format '{{.Label \"nokey\"}}|{{.Names}}'",
         ..S
+    }, Scenario {
+        // The docker CLI runs the template on its Go struct first; a field the struct lacks
+        // (or one of a nil pointer) fails that run, and the run on the raw JSON with
+        // missingkey=error names the missing key. A Go map's missing key does not fail.
+        name: "inspect -f naming a field the Go struct lacks",
+        run: "docker create --name t -l a=1 busybox true >/dev/null\n\
+              docker volume create v >/dev/null\n\
+              docker inspect -f '{{.State.nokey}}' t; echo \"exit $?\"\n\
+              docker inspect -f '{{.NoSuch.x}}' t; echo \"exit $?\"\n\
+              docker inspect -f '{{.State.Health.Status}}' t; echo \"exit $?\"\n\
+              docker inspect -f 'x{{.Config.Healthcheck.Test}}' t; echo \"exit $?\"\n\
+              docker inspect -f '{{with .State}}{{.nokey}}{{end}}' t; echo \"exit $?\"\n\
+              docker inspect -f '{{.Name}} {{.HostConfig.nokey}}' t; echo \"exit $?\"\n\
+              docker inspect -f '{{if .State.nokey}}y{{end}}' t; echo \"exit $?\"\n\
+              docker inspect -f '{{.Config.Labels.a.b}}' t; echo \"exit $?\"\n\
+              docker inspect -f '{{.NetworkSettings.Networks.nonet.IPAddress}}' t; echo \"exit $?\"\n\
+              docker inspect -f '{{.State.Health}} {{.State.Status}}' t; echo \"exit $?\"\n\
+              docker network inspect -f '{{.IPAM.nokey}}' bridge; echo \"exit $?\"\n\
+              docker volume inspect -f '{{.nokey}}' v; echo \"exit $?\"\n\
+              docker image inspect -f '{{.Config.nokey}}' busybox; echo \"exit $?\"\n\
+              docker container inspect -f '{{.GraphDriver.nokey}}' t; echo \"exit $?\"",
+        ..S
     }]);
+}
+
+/// The image commands' `--platform` (docker CLI 28): the docker CLI refuses each against a
+/// daemon whose API version is older than the flag's (push 1.46, load/save/history 1.48,
+/// image inspect 1.49, rmi 1.50), before anything is sent; berth's CLI does the same
+/// rather than sending a flag the daemon would ignore. Pinned to API 1.41, so both
+/// daemons are the same age to the CLIs.
+#[test]
+fn compat_platform_flags_by_api_version() {
+    Differ::start().check(&[Scenario {
+        name: "image --platform flags refused below their API version",
+        run: "export DOCKER_API_VERSION=1.41\n\
+              docker rmi --platform linux/amd64 busybox; echo \"exit $?\"\n\
+              docker rmi --platform linux/amd64; echo \"exit $?\"\n\
+              docker image inspect --platform linux/amd64 busybox; echo \"exit $?\"\n\
+              docker history --platform linux/amd64 busybox; echo \"exit $?\"\n\
+              docker load --platform linux/amd64 -i \"$BUSYBOX_TAR\"; echo \"exit $?\"\n\
+              docker save --platform linux/amd64 busybox >/dev/null; echo \"exit $?\"\n\
+              docker push --platform linux/amd64 127.0.0.1:9/bb; echo \"exit $?\"\n\
+              docker images -q busybox | wc -l",
+        ..S
+    }]);
+}
+
+/// `push --platform` (API 1.46, which berth serves and dockerd 20.10 does not): the image
+/// must be of that platform, checked by the daemon before anything reaches the registry
+/// (moby's GetImage with the platform: a 404 naming the full reference), after the docker
+/// CLI's note; a bad platform is the CLI's error. Nothing listens on 127.0.0.1:9, and
+/// nothing is sent there: every push here is refused first.
+#[test]
+fn compat_push_platform() {
+    Differ::start().check(&[Scenario {
+        name: "push --platform",
+        setup: "docker tag busybox 127.0.0.1:9/bb",
+        run: "docker push --platform linux/arm64 127.0.0.1:9/bb; echo \"exit $?\"\n\
+              docker push --platform linux/arm64 127.0.0.1:9/bb:nosuch; echo \"exit $?\"\n\
+              docker push --platform foo 127.0.0.1:9/bb; echo \"exit $?\"",
+        moby28: Some(Moby28 {
+            code: Some(0),
+            stdout: Some(PUSH_PLATFORM_STDOUT),
+            stderr: Some(concat!(
+                "Error response from daemon: image with reference 127.0.0.1:9/bb:latest was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64\n",
+                "Error response from daemon: No such image: 127.0.0.1:9/bb:nosuch\n",
+                "Invalid platform foo\"foo\": unknown operating system or architecture: invalid argument",
+            )),
+            why: "dockerd 20.10 serves API 1.41, below push --platform's 1.46: the docker CLI refuses the flag; moby 28 checks the image's platform",
+        }),
+        ..S
+    }]);
+}
+
+/// The docker CLI's note for `push --platform` (not a terminal) and its default-tag line,
+/// the note again, then the exit codes.
+const PUSH_PLATFORM_STDOUT: &str = concat!(
+    "\n",
+    " Info -> Using --platform pushes only the specified platform manifest of a multi-platform image index.\n",
+    "         Other components, like attestations, will not be included.\n",
+    "         To push the complete multi-platform image, remove the --platform flag.\n",
+    "         \n",
+    "Using default tag: latest\n",
+    "exit 1\n",
+    "\n",
+    " Info -> Using --platform pushes only the specified platform manifest of a multi-platform image index.\n",
+    "         Other components, like attestations, will not be included.\n",
+    "         To push the complete multi-platform image, remove the --platform flag.\n",
+    "         \n",
+    "exit 1\n",
+    "exit 1",
+);
+
+/// `POST /images/load?platform=`: honoured (moby 28 reads it from API 1.48 and ignores it
+/// below; berth never ignores it): an archive's images of that platform are loaded, one of
+/// another platform is an error naming it, a bad JSON platform is moby's 400.
+#[test]
+fn compat_load_platform() {
+    Differ::start().check(&[Scenario {
+        name: "load with the archive's platform (API)",
+        setup: "docker rmi busybox >/dev/null",
+        run: "api POST '/v1.41/images/load?quiet=1&platform=linux/amd64' -H 'Content-Type: application/x-tar' --data-binary \"@$BUSYBOX_TAR\"\n\
+              docker images --format '{{.Repository}}:{{.Tag}}'",
+        berth_cli: false,
+        ..S
+    }]);
+    let d = berth_tests::TestDaemon::start();
+    let tar = berth_tests::busybox_tar();
+    let load = |platform: &str| {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "-w", "\n%{http_code}", "-X", "POST", "--unix-socket"])
+            .arg(&d.socket)
+            .args(["-H", "Content-Type: application/x-tar", "--data-binary"])
+            .arg(format!("@{}", tar.display()))
+            .arg(format!(
+                "http://localhost/v1.47/images/load?quiet=1&platform={platform}"
+            ))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    d.run(berth_tests::Client::Docker, &["rmi", "busybox"])
+        .success();
+    let out = load("linux%2Farm64");
+    assert!(
+        out.contains("no image of platform linux/arm64 in the archive"),
+        "{out}"
+    );
+    d.run(berth_tests::Client::Berth, &["images", "-q"])
+        .success()
+        .stdout_is("");
+    let out = load("%7B%22os%22%3A%22linux%22%7D");
+    assert!(
+        out.contains("both OS and Architecture must be provided") && out.ends_with("400"),
+        "{out}"
+    );
+    let out = load("%7B%22os%22%3A%22linux%22%2C%22architecture%22%3A%22amd64%22%7D");
+    assert!(out.contains("Loaded image: busybox:latest"), "{out}");
 }

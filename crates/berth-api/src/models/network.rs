@@ -164,6 +164,13 @@ pub struct NetworkCreateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub enable_ipv6: Option<Option<bool>>,
+    /// API 1.48+ (docker CLI 28 `--ipv4`): written only when the flag was given.
+    #[serde(
+        rename = "EnableIPv4",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_ipv4: Option<bool>,
     #[serde(rename = "IPAM", default, skip_serializing_if = "Option::is_none")]
     pub ipam: Option<NetworkIpam>,
     #[serde(

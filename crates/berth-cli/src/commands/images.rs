@@ -224,11 +224,22 @@ struct RmiCmd {
     force: bool,
     #[arg(long = "no-prune", help = "Do not delete untagged parents")]
     no_prune: bool,
+    /// API 1.50 (docker 28.2): refused against older daemons, as the docker CLI does.
+    #[arg(
+        long,
+        help = "Remove only the given platform variant. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")",
+        value_name = "strings",
+        value_delimiter = ','
+    )]
+    platform: Vec<String>,
     args: Vec<String>,
 }
 
 pub fn cmd_rmi(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: RmiCmd = parse(inv, args)?;
+    if !o.platform.is_empty() {
+        super::require_api(ctx, "platform", (1, 50))?;
+    }
     inv.at_least(&o.args, 1)?;
     let mut qs = Vec::new();
     if o.force {
@@ -290,6 +301,10 @@ struct HistoryCmd {
 
 pub fn cmd_history(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: HistoryCmd = parse(inv, args)?;
+    // API 1.48 (docker 28.0): refused against older daemons, never sent to be ignored.
+    if o.platform.is_some() {
+        super::require_api(ctx, "platform", (1, 48))?;
+    }
     inv.exactly(&o.args, 1)?;
     let list: Vec<HistoryResponseItem> = ctx
         .client()?
@@ -420,6 +435,10 @@ struct LoadCmd {
 
 pub fn cmd_load(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: LoadCmd = parse(inv, args)?;
+    // API 1.48 (docker 28.0): refused against older daemons, never sent to be ignored.
+    if !o.platform.is_empty() {
+        super::require_api(ctx, "platform", (1, 48))?;
+    }
     let mut input: Box<dyn Read> = match &o.input {
         Some(p) => Box::new(std::fs::File::open(p).map_err(|e| Failure::new(e.to_string(), 1))?),
         None => {
@@ -466,6 +485,9 @@ struct SaveCmd {
 
 pub fn cmd_save(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: SaveCmd = parse(inv, args)?;
+    if !o.platform.is_empty() {
+        super::require_api(ctx, "platform", (1, 48))?;
+    }
     inv.at_least(&o.args, 1)?;
     if o.output.is_none() && std::io::stdout().is_terminal() {
         return Err(Failure::new(

@@ -467,6 +467,31 @@ pub fn parse_argv(
 }
 
 /// Collects per-item errors the way docker does: each on its own line, exit 1.
+/// The docker CLI's version annotation of a flag (cli/cobra.go `isSupported`): a flag
+/// given against a daemon whose API version is older than the flag's is refused before
+/// anything is sent (exit 1), never sent to be ignored. Checked before the arguments, as
+/// docker's PersistentPreRunE runs first.
+pub fn require_api(ctx: &mut crate::Ctx, flag: &str, min: (u32, u32)) -> Result<(), Failure> {
+    let have = ctx.client()?.api_version();
+    let below = match have.split_once('.') {
+        Some((a, b)) => match (a.parse::<u32>(), b.parse::<u32>()) {
+            (Ok(a), Ok(b)) => (a, b) < min,
+            _ => false,
+        },
+        None => false,
+    };
+    if below {
+        return Err(Failure::new(
+            format!(
+                "\"--{flag}\" requires API version {}.{}, but the Docker daemon API version is {have}",
+                min.0, min.1
+            ),
+            1,
+        ));
+    }
+    Ok(())
+}
+
 pub fn join_errors(errs: Vec<String>) -> CmdResult {
     if errs.is_empty() {
         Ok(0)
@@ -500,31 +525,42 @@ pub fn inspect_by_path(
 /// How `inspect` commands print what they found, as docker does: one indented JSON array,
 /// or each object through `--format` (an empty format or `json` means the array). The
 /// template is parsed before anything is fetched, so a bad one fails first.
-pub struct InspectOutput(Option<gotmpl::Template>);
+pub struct InspectOutput(Option<(gotmpl::Template, String)>);
 
 impl InspectOutput {
     pub fn new(format: Option<&str>) -> Result<InspectOutput, Failure> {
         match format {
             Some(f) if !f.is_empty() && f != "json" => crate::format::parse_inspect(f)
-                .map(|t| InspectOutput(Some(t)))
+                .map(|t| InspectOutput(Some((t, f.to_string()))))
                 .map_err(|e| Failure::new(e.0, 1)),
             _ => Ok(InspectOutput(None)),
         }
     }
 
-    /// Prints all of `found` at once (nothing when a template fails on one of them).
+    /// Prints `found`: with a template, each object it runs on (as docker's template
+    /// inspector, an object the template fails on adds its error and the others still
+    /// print; nothing printed at all prints an empty line), then the errors (exit 1).
     pub fn print(&self, found: Vec<serde_json::Value>) -> Result<(), Failure> {
         use std::fmt::Write as _;
         let mut out = String::new();
         match &self.0 {
-            Some(t) => {
+            Some((t, src)) => {
+                let mut errs = Vec::new();
                 for v in &found {
-                    let s = crate::format::execute_api(t, v).map_err(|e| Failure::new(e.0, 1))?;
-                    let _ = writeln!(out, "{s}");
+                    match crate::format::execute_inspect(t, src, v) {
+                        Ok(s) => {
+                            let _ = writeln!(out, "{s}");
+                        }
+                        Err(e) => errs.push(e.0),
+                    }
                 }
-                // docker's template inspector prints an empty line when it found nothing.
-                if found.is_empty() {
+                // docker's template inspector prints an empty line when it printed nothing.
+                if out.is_empty() {
                     out.push('\n');
+                }
+                if !errs.is_empty() {
+                    print!("{out}");
+                    return Err(Failure::new(errs.join("\n"), 1));
                 }
             }
             None => {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use berth_api::models::{NetworkCreateBody, NetworkInspect, NetworkIpam};
+use berth_api::models::{ConfigReference, NetworkCreateBody, NetworkInspect, NetworkIpam};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -60,6 +60,26 @@ struct CreateCmd {
     attachable: bool,
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Enable or disable IPv6 address assignment", value_name = "bool")]
     ipv6: Option<String>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Enable or disable IPv4 address assignment (default true)", value_name = "bool")]
+    ipv4: Option<String>,
+    #[arg(
+        long = "aux-address",
+        help = "Auxiliary IPv4 or IPv6 addresses used by Network driver (default map[])",
+        value_name = "map"
+    )]
+    aux_address: Vec<String>,
+    #[arg(long, help = "Control the network's scope", value_name = "string")]
+    scope: Option<String>,
+    #[arg(long, help = "Create swarm routing-mesh network")]
+    ingress: bool,
+    #[arg(long = "config-only", help = "Create a configuration only network")]
+    config_only: bool,
+    #[arg(
+        long = "config-from",
+        help = "The network from which to copy the configuration",
+        value_name = "string"
+    )]
+    config_from: Option<String>,
     #[arg(long, help = "Set metadata on a network", value_name = "list")]
     label: Vec<String>,
     #[arg(
@@ -82,27 +102,42 @@ fn kv_map(items: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A `--ipv4`/`--ipv6` value, as pflag's bool parser reads it (exit 125; `cmd_create`
+/// adds the usage, as pflag's errors have it).
+fn flag_bool(flag: &str, v: Option<&str>) -> Result<Option<bool>, Failure> {
+    match v {
+        None => Ok(None),
+        Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") | Some("True") => {
+            Ok(Some(true))
+        }
+        Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") | Some("False") => {
+            Ok(Some(false))
+        }
+        Some(v) => Err(Failure::new(
+            format!("invalid argument \"{v}\" for \"--{flag}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax"),
+            125,
+        )),
+    }
+}
+
 /// `network create`'s body: every field written, as the docker CLI's struct is (but
-/// `EnableIPv6`, `null` without `--ipv6`).
+/// `EnableIPv6`, `null` without `--ipv6`; `EnableIPv4` only with `--ipv4`, as the docker
+/// CLI 28 sends it).
 fn create_body(o: &CreateCmd) -> Result<NetworkCreateBody, Failure> {
     let config = super::network_ipam::ipam_config(&o.subnet, &o.ip_range, &o.gateway)
+        .and_then(|mut c| {
+            super::network_ipam::add_aux_addresses(&mut c, &o.subnet, &o.aux_address)?;
+            Ok(c)
+        })
         .map_err(|m| Failure::new(m, 1))?;
-    let enable_ipv6 = match o.ipv6.as_deref() {
-        None => None,
-        Some("true") | Some("1") => Some(true),
-        Some("false") | Some("0") => Some(false),
-        Some(v) => {
-            return Err(Failure::new(
-                format!("invalid argument \"{v}\" for \"--ipv6\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax"),
-                125,
-            ))
-        }
-    };
+    let enable_ipv6 = flag_bool("ipv6", o.ipv6.as_deref())?;
+    let enable_ipv4 = flag_bool("ipv4", o.ipv4.as_deref())?;
     Ok(NetworkCreateBody {
         name: o.args[0].clone(),
         driver: o.driver.clone(),
-        scope: Some(String::new()),
+        scope: Some(o.scope.clone().unwrap_or_default()),
         enable_ipv6: Some(enable_ipv6),
+        enable_ipv4,
         ipam: Some(NetworkIpam {
             driver: o.ipam_driver.clone(),
             options: Some(kv_map(&o.ipam_opt)),
@@ -111,8 +146,13 @@ fn create_body(o: &CreateCmd) -> Result<NetworkCreateBody, Failure> {
         }),
         internal: o.internal,
         attachable: o.attachable,
-        ingress: Some(false),
-        config_only: Some(false),
+        ingress: Some(o.ingress),
+        config_only: Some(o.config_only),
+        config_from: o
+            .config_from
+            .as_ref()
+            .filter(|n| !n.is_empty())
+            .map(|n| ConfigReference { network: n.clone() }),
         options: kv_map(&o.opt),
         labels: kv_map(&o.label),
         ..Default::default()
@@ -122,7 +162,18 @@ fn create_body(o: &CreateCmd) -> Result<NetworkCreateBody, Failure> {
 pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: CreateCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
-    let body = Body::typed(&create_body(&o)?)?;
+    let body = create_body(&o).map_err(|mut f| {
+        if f.code == 125 {
+            f.msg = format!(
+                "{}\n\n{}\n\nRun 'berth {} --help' for more information",
+                f.msg,
+                inv.usage_line(),
+                inv.path
+            );
+        }
+        f
+    })?;
+    let body = Body::typed(&body)?;
     let v = ctx.client()?.post_json("/networks/create", body)?;
     println!(
         "{}",

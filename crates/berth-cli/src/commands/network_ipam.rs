@@ -116,6 +116,38 @@ pub fn ipam_config(
         .collect())
 }
 
+/// `--aux-address KEY=ADDR` (a map: a later KEY replaces an earlier one) into the
+/// `AuxiliaryAddresses` of every subnet containing ADDR, with the docker CLI's error for
+/// an address no subnet contains (an unparsable one included).
+pub fn add_aux_addresses(
+    cfg: &mut [NetworkIpamConfig],
+    subnets: &[String],
+    aux: &[String],
+) -> Result<(), String> {
+    let map: std::collections::BTreeMap<&str, &str> = aux
+        .iter()
+        .map(|a| a.split_once('=').unwrap_or((a.as_str(), "")))
+        .collect();
+    for (key, addr) in map {
+        let mut matched = false;
+        for (i, s) in subnets.iter().enumerate() {
+            if !subnet_matches(s, addr)? {
+                continue;
+            }
+            if let Some(c) = cfg.get_mut(i) {
+                c.aux_addresses
+                    .get_or_insert_with(Default::default)
+                    .insert(key.to_string(), addr.to_string());
+            }
+            matched = true;
+        }
+        if !matched {
+            return Err(format!("no matching subnet for aux-address {addr}"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +178,27 @@ mod tests {
             ipam_config(&v(&["bogus"]), &[], &[]).is_ok(),
             "left to the daemon"
         );
+    }
+
+    #[test]
+    fn aux_addresses_go_with_their_subnet() {
+        let subnets = v(&["10.213.1.0/24", "fd42:be:1::/64"]);
+        let mut c = ipam_config(&subnets, &[], &[]).unwrap();
+        add_aux_addresses(
+            &mut c,
+            &subnets,
+            &v(&["a=10.213.1.5", "b=fd42:be:1::5", "a=10.213.1.6"]),
+        )
+        .unwrap();
+        let aux = |i: usize| c[i].aux_addresses.clone().unwrap_or_default();
+        assert_eq!(aux(0).get("a").map(String::as_str), Some("10.213.1.6"));
+        assert_eq!(aux(1).get("b").map(String::as_str), Some("fd42:be:1::5"));
+        assert_eq!(aux(0).len() + aux(1).len(), 2);
+        let e = add_aux_addresses(&mut c, &subnets, &v(&["x=10.9.9.9"])).unwrap_err();
+        assert_eq!(e, "no matching subnet for aux-address 10.9.9.9");
+        let e = add_aux_addresses(&mut c, &subnets, &v(&["bad"])).unwrap_err();
+        assert_eq!(e, "no matching subnet for aux-address ");
+        let e = add_aux_addresses(&mut [], &[], &v(&["a=10.1.1.1"])).unwrap_err();
+        assert_eq!(e, "no matching subnet for aux-address 10.1.1.1");
     }
 }

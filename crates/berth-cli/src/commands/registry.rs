@@ -314,7 +314,48 @@ struct PushCmd {
     quiet: bool,
     #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, help = "Skip image signing (default true)", value_name = "bool")]
     _dct: bool,
+    /// API 1.46 (docker 27): the image must be of that platform (the daemon checks).
+    #[arg(
+        long,
+        help = "Push a platform-specific manifest as a single-platform image to the registry.\nImage index won't be pushed, meaning that other manifests, including attestations won't be preserved.\n'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)",
+        value_name = "string"
+    )]
+    platform: Option<String>,
     args: Vec<String>,
+}
+
+/// The docker CLI's note when `push --platform` is given (tui's PrintNote, not a terminal).
+const PUSH_PLATFORM_NOTE: &str = "Using --platform pushes only the specified platform manifest of a multi-platform image index.\nOther components, like attestations, will not be included.\nTo push the complete multi-platform image, remove the --platform flag.\n";
+
+/// `push --platform`'s value as the docker CLI sends it: containerd's platforms.Parse
+/// (normalised), as a JSON OCI platform.
+fn push_platform(p: &str) -> Result<String, Failure> {
+    // containerd knows these architectures (and their aliases); berth_registry's parser
+    // takes any word as one.
+    const ARCHES: &[&str] = &[
+        "386", "amd64", "arm", "arm64", "ppc64", "ppc64le", "s390x", "riscv64", "mips", "mipsle",
+        "mips64", "mips64le", "loong64", "wasm", "x86_64", "x86-64", "aarch64", "armhf", "armel",
+        "i386", "i486", "i586", "i686",
+    ];
+    let known = |s: &str| ARCHES.contains(&s.to_ascii_lowercase().as_str());
+    let parsed = berth_registry::parse_platform(p).map_err(|e| e.to_string());
+    let parsed = match parsed {
+        Ok(t) if p.contains('/') || known(p) || p == "linux" => Ok(t),
+        Ok(_) => Err(format!(
+            "\"{p}\": unknown operating system or architecture: invalid argument"
+        )),
+        Err(e) => Err(e),
+    };
+    let (os, arch, variant) = parsed.map_err(|e| {
+        // The docker CLI writes this line without a newline before the error itself.
+        eprint!("Invalid platform {p}");
+        Failure::new(e, 1)
+    })?;
+    let mut v = serde_json::json!({ "architecture": arch, "os": os });
+    if let Some(var) = variant {
+        v["variant"] = serde_json::json!(var);
+    }
+    Ok(v.to_string())
 }
 
 /// The `tag` query of pull and push: the reference's tag or digest, none for `-a`, else
@@ -355,11 +396,28 @@ pub fn cmd_pull(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 
 pub fn cmd_push(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PushCmd = parse(inv, args)?;
+    if o.platform.is_some() {
+        super::require_api(ctx, "platform", (1, 46))?;
+    }
     inv.exactly(&o.args, 1)?;
+    let platform = match o.platform.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let json = push_platform(p)?;
+            crate::jsonmessage::print_note(PUSH_PLATFORM_NOTE);
+            Some(json)
+        }
+        None => None,
+    };
     let image = &o.args[0];
     let (name, tag) = split_ref(image);
     let tag_q = tag_query(tag.as_deref(), o.all_tags)?;
-    let path = format!("/images/{}/push?tag={}", q(&name), q(&tag_q));
+    if tag.is_none() && !o.all_tags && !o.quiet {
+        println!("Using default tag: latest");
+    }
+    let mut path = format!("/images/{}/push?tag={}", q(&name), q(&tag_q));
+    if let Some(p) = &platform {
+        path.push_str(&format!("&platform={}", q(p)));
+    }
     let c = authed(ctx.client()?, &name);
     let resp = c.call("POST", &path, Body::None)?;
     let mut body = resp.body;

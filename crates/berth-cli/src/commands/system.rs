@@ -344,6 +344,13 @@ struct ImageInspectCmd {
         value_name = "string"
     )]
     format: Option<String>,
+    /// API 1.49 (docker 28.1): refused against older daemons, as the docker CLI does.
+    #[arg(
+        long,
+        help = "Inspect a specific platform of the multi-platform image.\nIf the image or the server is not multi-platform capable, the command will error out if the platform does not match.\n'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)",
+        value_name = "string"
+    )]
+    platform: Option<String>,
     args: Vec<String>,
 }
 
@@ -410,6 +417,9 @@ pub fn cmd_container_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -
 }
 pub fn cmd_image_inspect(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ImageInspectCmd = parse(inv, args)?;
+    if o.platform.is_some() {
+        super::require_api(ctx, "platform", (1, 49))?;
+    }
     let o = InspectCmd {
         format: o.format,
         size: false,

@@ -79,11 +79,35 @@ pub async fn pull(
 
 pub async fn push(
     engine: AppState,
+    ver: berth_api::version::ApiVersion,
     q: &Query,
     headers: &HeaderMap,
     name: &str,
 ) -> ApiResult<Response> {
     let tag = q.str("tag").to_string();
+    // `platform` (API 1.46+, a JSON OCI platform; older clients' stray value is ignored, as
+    // moby does): the image must be of that platform, checked before anything is sent
+    // (moby's GetImage with the platform: a 404 naming both).
+    if !ver.below(46) {
+        if let Some(p) = q.get("platform").filter(|p| !p.is_empty()) {
+            let want = decode_platform(p)?;
+            let local = if tag.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}:{tag}")
+            };
+            let full = berth_image::Reference::parse_normalized(name)
+                .map(|r| match tag.as_str() {
+                    "" => r.to_string(),
+                    t => r.with_tag(t).to_string(),
+                })
+                .unwrap_or_else(|_| local.clone());
+            engine
+                .images
+                .check_platform_as(&local, &full, &want)
+                .await?;
+        }
+    }
     let auth = registry_auth(headers);
     let name = name.to_string();
     let (tx, rx) = mpsc::channel(256);
@@ -91,6 +115,42 @@ pub async fn push(
         engine.push(&name, &tag, auth, tx).await;
     });
     stream(rx).await
+}
+
+/// moby's `httputils.DecodePlatform`: a JSON OCI platform with its OS and architecture,
+/// as `os/arch[/variant]`.
+pub fn decode_platform(p: &str) -> ApiResult<String> {
+    #[derive(serde::Deserialize)]
+    struct Platform {
+        #[serde(default)]
+        os: String,
+        #[serde(default)]
+        architecture: String,
+        #[serde(default)]
+        variant: String,
+        #[serde(default, rename = "os.version")]
+        os_version: String,
+        #[serde(default, rename = "os.features")]
+        os_features: Vec<String>,
+    }
+    let v: Platform = serde_json::from_str(p)
+        .map_err(|e| ApiError::bad_request(format!("failed to parse platform: {e}")))?;
+    let optional = !v.variant.is_empty() || !v.os_version.is_empty() || !v.os_features.is_empty();
+    if v.os.is_empty() && v.architecture.is_empty() && optional {
+        return Err(ApiError::bad_request(
+            "optional platform fields provided, but OS and Architecture are missing",
+        ));
+    }
+    if v.os.is_empty() || v.architecture.is_empty() {
+        return Err(ApiError::bad_request(
+            "both OS and Architecture must be provided",
+        ));
+    }
+    Ok(if v.variant.is_empty() {
+        format!("{}/{}", v.os, v.architecture)
+    } else {
+        format!("{}/{}/{}", v.os, v.architecture, v.variant)
+    })
 }
 
 /// POST /auth

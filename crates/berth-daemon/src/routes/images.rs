@@ -275,13 +275,14 @@ pub async fn get_dispatch(
 /// POST /images/{name}/tag
 pub async fn post_dispatch(
     State(engine): State<AppState>,
+    super::Version(ver): super::Version,
     Path(rest): Path<String>,
     RawQuery(q): RawQuery,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let q = Query::parse(q.as_deref());
     if let Some(name) = rest.strip_suffix("/push") {
-        return super::distribution::push(engine, &q, &headers, name).await;
+        return super::distribution::push(engine, ver, &q, &headers, name).await;
     }
     if let Some(name) = rest.strip_suffix("/tag") {
         let repo = q.str("repo");
@@ -361,11 +362,25 @@ pub async fn prune(
 pub async fn load(State(engine): State<AppState>, RawQuery(q): RawQuery, req: Request) -> Response {
     let q = Query::parse(q.as_deref());
     let quiet = q.bool("quiet");
+    // `platform` (moby 28: a JSON OCI platform, API 1.48): honoured at every version
+    // rather than ignored, as `os/arch[/variant]` too; a bad one is refused before the
+    // archive is read.
+    let platform = match q.get("platform").filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) if p.trim_start().starts_with('{') => {
+            match super::distribution::decode_platform(p) {
+                Ok(p) => Some(p),
+                Err(e) => return e.into_response(),
+            }
+        }
+        Some(p) => Some(p.to_string()),
+    };
     let reader = body_reader(req);
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     let line = |v: &JsonMessage| {
         let mut b = serde_json::to_vec(v).unwrap_or_default();
-        b.push(b'\n');
+        // moby's stream formatter ends each message with CRLF.
+        b.extend_from_slice(b"\r\n");
         Bytes::from(b)
     };
     let progress: Option<berth_engine::Progress> = (!quiet).then(|| {
@@ -377,7 +392,11 @@ pub async fn load(State(engine): State<AppState>, RawQuery(q): RawQuery, req: Re
         p
     });
     tokio::spawn(async move {
-        let lines = match engine.images.load_with_progress(reader, progress).await {
+        let lines = match engine
+            .images
+            .load_with_progress(reader, progress, platform)
+            .await
+        {
             Ok(loaded) => loaded
                 .into_iter()
                 .map(|l| {

@@ -143,16 +143,19 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let v: NetworkCreateBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
-    let driver = v.driver.as_str();
-    let scope = v.scope.as_deref().unwrap_or("");
-    if driver == "overlay" {
+    let active = swarm.cluster.info().await.local_node_state == "active";
+    berth_engine::network::api::check_create(&v, active)?;
+    if v.driver == "overlay" {
+        if v.pools()
+            .iter()
+            .any(|c| c.aux_addresses.as_ref().is_some_and(|a| !a.is_empty()))
+        {
+            return Err(ApiError::bad_request(
+                "berth's swarm networks take no AuxiliaryAddresses (--aux-address)",
+            ));
+        }
         let id = swarm.cluster.create_network(swarm_spec(&v)?).await?;
         return Ok((StatusCode::CREATED, Json(created(id))).into_response());
-    }
-    if scope == "swarm" || scope == "global" {
-        return Err(ApiError::bad_request(format!(
-            "berth has swarm-scoped networks with the overlay driver only, not \"{driver}\""
-        )));
     }
     let req = berth_engine::network::api::parse_create(&v)?;
     let rec = engine.network_create(req).await?;

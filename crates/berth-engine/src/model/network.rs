@@ -35,6 +35,14 @@ pub struct NetworkRecord {
     pub gateway6_implicit: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_range6: Option<String>,
+    /// `--aux-address` of the IPv4 and the IPv6 pool (`IPAM.Config[].AuxiliaryAddresses`):
+    /// reserved in the pools, never given to a container. `DefaultGatewayIPv4`/`IPv6`
+    /// is the containers' default gateway instead of the bridge's address (moby's bridge
+    /// driver).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses6: BTreeMap<String, String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -62,6 +70,16 @@ pub struct NetworkRecord {
 }
 
 impl NetworkRecord {
+    /// The containers' default gateway: the `DefaultGatewayIPv4` auxiliary address when
+    /// given (moby's bridge driver), else the network's gateway.
+    pub fn container_gateway(&self) -> std::net::Ipv4Addr {
+        self.aux_addresses
+            .get("DefaultGatewayIPv4")
+            .unwrap_or(&self.gateway)
+            .parse()
+            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)
+    }
+
     pub fn is_swarm(&self) -> bool {
         self.scope == "swarm"
     }

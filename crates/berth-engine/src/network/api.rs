@@ -25,6 +25,119 @@ pub struct CreateRequest {
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
     pub ipam_options: BTreeMap<String, String>,
+    /// `AuxiliaryAddresses` of the IPv4 and the IPv6 pool: reserved, never handed out.
+    pub aux: BTreeMap<String, String>,
+    pub aux6: BTreeMap<String, String>,
+}
+
+/// libnetwork's words when a daemon outside a swarm is asked for a scope it would keep in
+/// the swarm's store (dockerd 20.10's answer to `--scope global` or an unknown scope).
+pub const NOT_A_SWARM_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
+
+/// moby's checks of the fields berth has no network for, in moby's order
+/// (libnetwork's `validateConfiguration`, then `NewNetwork`), before anything is made:
+/// `ConfigOnly`, `ConfigFrom`, `Scope`, `Ingress`, `EnableIPv4`. `swarm_active`: this node
+/// is in a swarm (a swarm scope goes to the swarm then).
+pub fn check_create(body: &NetworkCreateBody, swarm_active: bool) -> Result<()> {
+    let config_only = body.config_only.unwrap_or(false);
+    let ingress = body.ingress.unwrap_or(false);
+    let scope = body.scope.as_deref().unwrap_or("");
+    let config_from = body
+        .config_from
+        .as_ref()
+        .map(|c| c.network.as_str())
+        .filter(|n| !n.is_empty());
+    let overlay = body.driver == "overlay";
+    if config_only && (ingress || body.internal || body.attachable || !scope.is_empty()) {
+        return Err(EngineError::Forbidden(
+            "configuration network can only contain network specific fields. Network operator fields like [ ingress | internal | attachable | scope ] are not supported."
+                .into(),
+        ));
+    }
+    if config_from.is_some() {
+        if config_only {
+            return Err(EngineError::Forbidden(
+                "a configuration network cannot depend on another configuration network".into(),
+            ));
+        }
+        let ipam = body.ipam.as_ref();
+        let ipam_driver = ipam.map(|i| i.driver.as_str()).unwrap_or("");
+        if !matches!(ipam_driver, "" | "default")
+            || body.enable_ipv4 == Some(false)
+            || body.ipv6()
+            || !body.labels.is_empty()
+            || ipam.is_some_and(|i| i.options.as_ref().is_some_and(|o| !o.is_empty()))
+            || !body.pools().is_empty()
+        {
+            return Err(EngineError::Forbidden(
+                "user specified configurations are not supported if the network depends on a configuration network".into(),
+            ));
+        }
+        if !body.options.is_empty() {
+            return Err(EngineError::Forbidden(
+                "network driver options are not supported if the network depends on a configuration network".into(),
+            ));
+        }
+    }
+    if config_only {
+        // Not accepted and ignored: a config-only network would otherwise become a
+        // bridge network of its own.
+        return Err(EngineError::InvalidParameter(
+            "berth has no configuration-only networks: --config-only (ConfigOnly) is not supported"
+                .into(),
+        ));
+    }
+    if scope == "local" && overlay {
+        return Err(EngineError::Forbidden(
+            "cannot downgrade network scope for overlay networks".into(),
+        ));
+    }
+    if ingress && !overlay {
+        return Err(EngineError::Forbidden(
+            "Ingress network can only be global scope network".into(),
+        ));
+    }
+    if let Some(from) = config_from {
+        return Err(EngineError::NotFound(format!(
+            "configuration network \"{from}\" does not exist"
+        )));
+    }
+    if !overlay {
+        match scope {
+            "" | "local" => {}
+            "swarm" if !swarm_active => {
+                return Err(EngineError::Forbidden(
+                    "cannot create a swarm scoped network when swarm is not active".into(),
+                ))
+            }
+            "swarm" | "global" if swarm_active => {
+                return Err(EngineError::InvalidParameter(format!(
+                    "berth has swarm-scoped networks with the overlay driver only, not \"{}\"",
+                    body.driver
+                )))
+            }
+            _ => return Err(EngineError::Internal(NOT_A_SWARM_MANAGER.into())),
+        }
+    }
+    if body.enable_ipv4 == Some(false) {
+        if overlay {
+            return Err(EngineError::InvalidParameter(
+                "IPv4 cannot be disabled in a Swarm scoped network".into(),
+            ));
+        }
+        if !body.ipv6() {
+            return Err(EngineError::InvalidParameter(
+                "IPv4 or IPv6 must be enabled".into(),
+            ));
+        }
+        // moby 28 makes an IPv6-only network (API 1.48+); berth's networks always have an
+        // IPv4 pool, so the request is refused rather than given an IPv4 network.
+        return Err(EngineError::InvalidParameter(
+            "berth has no IPv6-only networks: EnableIPv4=false (--ipv4=false) is not supported"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /networks/create`'s body.
@@ -67,11 +180,13 @@ pub fn parse_create(body: &NetworkCreateBody) -> Result<CreateRequest> {
                 gateway: get(&c.gateway),
                 ip_range: get(&c.ip_range),
             };
+            req.aux6 = c.aux_addresses.clone().unwrap_or_default();
         }
         if let Some(c) = v4.first() {
             req.subnet = get(&c.subnet);
             req.gateway = get(&c.gateway);
             req.ip_range = get(&c.ip_range);
+            req.aux = c.aux_addresses.clone().unwrap_or_default();
         }
     }
     Ok(req)
@@ -108,6 +223,7 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> NetworkInspect {
         subnet: Some(rec.subnet.clone()),
         ip_range: rec.ip_range.clone(),
         gateway: (!rec.gateway_implicit).then(|| rec.gateway.clone()),
+        aux_addresses: (!rec.aux_addresses.is_empty()).then(|| rec.aux_addresses.clone()),
         ..Default::default()
     };
     NetworkInspect {

@@ -282,7 +282,7 @@ impl Networks {
         ep.endpoint_id = super::new_id();
         ep.ip = ip.to_string();
         ep.prefix = prefix;
-        ep.gateway = rec.gateway.clone();
+        ep.gateway = rec.container_gateway().to_string();
         ep.mac = super::vlan::shown_mac(&rec, mac);
         ep.host_veth = host_veth;
         ep.no_port_mapping = vlan;
@@ -394,7 +394,7 @@ impl Networks {
         ep.endpoint_id = super::new_id();
         ep.ip = ip.to_string();
         ep.prefix = prefix;
-        ep.gateway = net.gateway.clone();
+        ep.gateway = net.container_gateway().to_string();
         ep.mac = super::vlan::shown_mac(net, mac);
         ep.host_veth = host_veth;
         ep.no_port_mapping = super::vlan::is_vlan_driver(&net.driver);

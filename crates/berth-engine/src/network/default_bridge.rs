@@ -127,6 +127,8 @@ pub(super) fn build(
         gateway6: pool6.as_ref().map(|p| p.gateway.to_string()),
         gateway6_implicit: false,
         ip_range6: None,
+        aux_addresses: Default::default(),
+        aux_addresses6: Default::default(),
         labels: BTreeMap::new(),
         options,
         ipam_options: BTreeMap::new(),

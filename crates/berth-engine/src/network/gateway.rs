@@ -75,7 +75,7 @@ impl Networks {
                     if n.rec.internal {
                         return None;
                     }
-                    let gw = n.rec.gateway.parse().ok()?;
+                    let gw = n.rec.container_gateway();
                     let ip = e.ip.parse().ok()?;
                     Some((n.rec.name.clone(), k.clone(), gw, ip))
                 })

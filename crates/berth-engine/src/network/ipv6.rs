@@ -247,6 +247,7 @@ pub(super) fn ipam_config(rec: &NetworkRecord) -> Option<berth_api::models::Netw
         subnet: Some(s.clone()),
         ip_range: rec.ip_range6.clone(),
         gateway: rec.gateway6.clone().filter(|_| !rec.gateway6_implicit),
+        aux_addresses: (!rec.aux_addresses6.is_empty()).then(|| rec.aux_addresses6.clone()),
         ..Default::default()
     })
 }

@@ -124,20 +124,29 @@ impl Networks {
                     continue;
                 }
             };
-            let pool = match pool_of(&rec) {
+            let mut pool = match pool_of(&rec) {
                 Ok(p) => p,
                 Err(e) => {
                     warn!(network = %rec.name, error = %e, "skipping network with a bad pool");
                     continue;
                 }
             };
-            let pool6 = match ipv6::pool_of(&rec) {
+            let mut pool6 = match ipv6::pool_of(&rec) {
                 Ok(p) => p,
                 Err(e) => {
                     warn!(network = %rec.name, error = %e, "skipping network with a bad IPv6 pool");
                     continue;
                 }
             };
+            if let Err(e) = reserve_aux(
+                &rec.name,
+                &rec.aux_addresses,
+                &mut pool,
+                pool6.as_mut(),
+                &rec.aux_addresses6,
+            ) {
+                warn!(network = %rec.name, error = %e, "cannot reserve the network's auxiliary addresses");
+            }
             nets.insert(
                 rec.id.clone(),
                 Net {
@@ -484,14 +493,15 @@ impl Networks {
                     })?
                 }
             };
-            let pool = Pool::new(subnet, gateway, range).map_err(net_err)?;
-            let (subnet6, pool6) = ipv6::create_pool(
+            let mut pool = Pool::new(subnet, gateway, range).map_err(net_err)?;
+            let (subnet6, mut pool6) = ipv6::create_pool(
                 &req.v6,
                 req.enable_ipv6,
                 &nets,
                 &self.ula_seed,
                 &*self.plane,
             )?;
+            reserve_aux(&req.name, &req.aux, &mut pool, pool6.as_mut(), &req.aux6)?;
             let mut rec = NetworkRecord {
                 id: id.clone(),
                 name: req.name.clone(),
@@ -509,6 +519,8 @@ impl Networks {
                 gateway6: None,
                 gateway6_implicit: false,
                 ip_range6: None,
+                aux_addresses: req.aux,
+                aux_addresses6: req.aux6,
                 labels: req.labels,
                 options: req.options,
                 ipam_options: req.ipam_options,
@@ -726,7 +738,7 @@ impl Networks {
             .parse::<Ipv4Net>()
             .map(|n| n.prefix_len())
             .unwrap_or(24);
-        let gateway: Ipv4Addr = net.gateway.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let gateway = net.container_gateway();
         // A macvlan/ipvlan network without parent reaches nothing: moby treats it as
         // internal (no default route).
         let routed = !net.internal && !vlan.as_ref().is_some_and(|v| v.dummy);
@@ -839,6 +851,50 @@ fn pool_of(rec: &NetworkRecord) -> std::result::Result<Pool, NetError> {
         .map(ipam::parse_subnet)
         .transpose()?;
     Pool::new(subnet, Some(gw), range)
+}
+
+/// Reserves a network's `AuxiliaryAddresses` in its pools (libnetwork's
+/// `ipamAllocateVersion`: each must lie in the pool's subnet and be free; the IPv6 ones
+/// only when the network has an IPv6 pool), with moby's messages.
+fn reserve_aux(
+    network: &str,
+    aux: &BTreeMap<String, String>,
+    pool: &mut Pool,
+    pool6: Option<&mut berth_net::ipam6::Pool>,
+    aux6: &BTreeMap<String, String>,
+) -> Result<()> {
+    let unparsable = |k: &str, v: &str| {
+        EngineError::InvalidParameter(format!(
+            "non parsable secondary ip address ({k}:{v}) passed for network {network}"
+        ))
+    };
+    let outside = |k: &str, v: &str, subnet: &dyn std::fmt::Display| {
+        EngineError::Forbidden(format!(
+            "auxiliary address: ({k}:{v}) must belong to the master pool: {subnet}"
+        ))
+    };
+    let in_use = |k: &str, v: &str| {
+        EngineError::Internal(format!(
+            "failed to allocate secondary ip address ({k}:{v}): Address already in use"
+        ))
+    };
+    for (k, v) in aux {
+        let ip: Ipv4Addr = v.parse().map_err(|_| unparsable(k, v))?;
+        if !pool.subnet.contains(&ip) {
+            return Err(outside(k, v, &pool.subnet));
+        }
+        pool.reserve(ip).map_err(|_| in_use(k, v))?;
+    }
+    if let Some(p6) = pool6 {
+        for (k, v) in aux6 {
+            let ip: std::net::Ipv6Addr = v.parse().map_err(|_| unparsable(k, v))?;
+            if !p6.subnet.contains(&ip) {
+                return Err(outside(k, v, &p6.subnet));
+            }
+            p6.reserve(ip).map_err(|_| in_use(k, v))?;
+        }
+    }
+    Ok(())
 }
 
 fn setup_bridge(plane: &dyn DataPlane, rec: &NetworkRecord) -> Result<()> {

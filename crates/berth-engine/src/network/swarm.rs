@@ -136,6 +136,8 @@ impl Networks {
             gateway6: None,
             gateway6_implicit: false,
             ip_range6: None,
+            aux_addresses: Default::default(),
+            aux_addresses6: Default::default(),
             labels: n.labels.clone(),
             options,
             ipam_options: BTreeMap::new(),

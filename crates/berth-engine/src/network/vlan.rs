@@ -220,6 +220,8 @@ mod tests {
             gateway6: None,
             gateway6_implicit: false,
             ip_range6: None,
+            aux_addresses: Default::default(),
+            aux_addresses6: Default::default(),
             labels: BTreeMap::new(),
             options: opts(kv),
             ipam_options: BTreeMap::new(),
