@@ -101,6 +101,11 @@ impl Response {
         }
         serde_json::from_slice(&b).map_err(|e| ClientError::Protocol(format!("invalid JSON: {e}")))
     }
+    /// The body as one of berth-api's typed answers.
+    pub fn typed<T: serde::de::DeserializeOwned>(self) -> Result<T> {
+        let b = self.bytes()?;
+        serde_json::from_slice(&b).map_err(|e| ClientError::Protocol(format!("invalid JSON: {e}")))
+    }
 }
 
 /// Go's spelling of a method in "error during connect: Get \"URL\"".
@@ -229,8 +234,18 @@ impl Client {
         self.call("GET", path, Body::None)?.json()
     }
 
+    /// `GET path` read as a berth-api answer type (`ContainerSummary`s, `ImageSummary`s, ...).
+    pub fn get_typed<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call("GET", path, Body::None)?.typed()
+    }
+
     pub fn post_json(&self, path: &str, body: Body) -> Result<serde_json::Value> {
         self.call("POST", path, body)?.json()
+    }
+
+    /// `POST path` with its answer read as a berth-api type.
+    pub fn post_typed<T: serde::de::DeserializeOwned>(&self, path: &str, body: Body) -> Result<T> {
+        self.call("POST", path, body)?.typed()
     }
 
     /// Hijacks the connection (attach): returns the raw stream after the 101/200 answer,

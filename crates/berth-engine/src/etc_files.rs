@@ -2,8 +2,12 @@
 //! computed as one value from all their sources (the host's files, `--add-host`,
 //! `--dns*`, the embedded resolver, `--link`, its own addresses, a shared namespace's
 //! files), then written once per start (`EtcFiles::compose`, `write`). `network connect`
-//! and `disconnect` change the running container's files in place (they are bind-mounted),
-//! each computed once and written once (`hosts_with_addresses`, `resolv_for_resolver`).
+//! and `disconnect` change a running container's files as one value too (`EtcChange::
+//! compute` from a [`Reconnect`], then `write` once): its sources are the files as they are
+//! now, because Docker edits them in place (moby's sandbox adds and deletes its hosts
+//! entries; the container's own edits and the lines start wrote stay), the endpoint's
+//! addresses, the embedded resolver and the `--dns-*` flags. They are bind-mounted, so
+//! they are rewritten, never replaced.
 
 use crate::model::EndpointRecord;
 use crate::network::config::BridgeConfig;
@@ -221,6 +225,72 @@ pub fn embedded_resolv_conf(host: &str, dns_search: &[String], dns_options: &[St
     out
 }
 
+/// What a running container's /etc files are made of when `network connect` or
+/// `disconnect` changes its networks.
+#[derive(Debug, Clone, Default)]
+pub struct Reconnect<'a> {
+    pub hostname: &'a str,
+    /// Its /etc/hosts as it is now (`None`: it cannot be read, and is left alone).
+    pub hosts: Option<String>,
+    /// Its resolv.conf as it is now (empty when it cannot be read).
+    pub resolv_conf: String,
+    /// The endpoint's addresses (IPv4, IPv6; empty ones have no line).
+    pub addresses: Vec<&'a str>,
+    /// Connected (its lines added) or disconnected (its lines removed).
+    pub connected: bool,
+    /// The embedded resolver serves the container once connected.
+    pub embedded_resolver: bool,
+    /// The host's resolv.conf (its search domains and options).
+    pub host_resolv_conf: String,
+    pub dns_search: &'a [String],
+    pub dns_options: &'a [String],
+}
+
+/// The files a connect or disconnect rewrites; `None` is left as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EtcChange {
+    pub hosts: Option<String>,
+    pub resolv_conf: Option<String>,
+}
+
+impl EtcChange {
+    /// Docker's edit: connect adds `IP\thostname` for each address (after removing a line
+    /// already there) and, when the embedded resolver serves the container only now, points
+    /// its resolv.conf at it; disconnect removes the lines and leaves resolv.conf (moby
+    /// does not take the resolver back).
+    pub fn compute(src: &Reconnect) -> EtcChange {
+        let hosts = match &src.hosts {
+            Some(current) if src.addresses.iter().any(|ip| !ip.is_empty()) => Some(
+                hosts_with_addresses(current, &src.addresses, src.hostname, src.connected),
+            ),
+            _ => None,
+        };
+        let resolv_conf = (src.connected && src.embedded_resolver)
+            .then(|| {
+                resolv_for_resolver(
+                    &src.resolv_conf,
+                    &src.host_resolv_conf,
+                    src.dns_search,
+                    src.dns_options,
+                )
+            })
+            .flatten();
+        EtcChange { hosts, resolv_conf }
+    }
+
+    /// Rewrites the changed files in the container directory, in place (the container
+    /// sees them through bind mounts of these inodes).
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        if let Some(r) = &self.resolv_conf {
+            std::fs::write(dir.join("resolv.conf"), r)?;
+        }
+        if let Some(h) = &self.hosts {
+            std::fs::write(dir.join("hosts"), h)?;
+        }
+        Ok(())
+    }
+}
+
 /// `network connect` of a container that had no embedded resolver (the default bridge)
 /// and is served one now: its resolv.conf with the resolver, as Docker rewrites it. None
 /// when the current file has it already.
@@ -362,6 +432,94 @@ mod tests {
         assert_eq!(
             files.resolv_conf,
             "search corp.example\nnameserver 10.0.0.1\noptions edns0\n"
+        );
+    }
+
+    #[test]
+    fn connect_and_disconnect_are_one_value_from_their_sources() {
+        let search = ["corp.example".to_string()];
+        // The default bridge's files as start wrote them, with a line the user added.
+        let hosts = format!("{HOSTS_BASE}172.17.0.2\tc1\n10.0.0.9\tmine\n");
+        let connect = Reconnect {
+            hostname: "c1",
+            hosts: Some(hosts.clone()),
+            resolv_conf: "nameserver 10.0.0.1\n".into(),
+            addresses: vec!["10.2.0.2", "fd00::2"],
+            connected: true,
+            embedded_resolver: true,
+            host_resolv_conf: "nameserver 10.0.0.1\noptions edns0\n".into(),
+            dns_search: &search,
+            dns_options: &[],
+        };
+        let change = EtcChange::compute(&connect);
+        assert_eq!(
+            change,
+            EtcChange {
+                hosts: Some(format!("{hosts}10.2.0.2\tc1\nfd00::2\tc1\n")),
+                resolv_conf: Some(
+                    "search corp.example\nnameserver 127.0.0.11\noptions edns0 ndots:0\n".into()
+                ),
+            }
+        );
+        // A second network: the resolver is there already, resolv.conf stays.
+        let again = Reconnect {
+            hosts: change.hosts.clone(),
+            resolv_conf: change.resolv_conf.clone().unwrap_or_default(),
+            addresses: vec!["10.3.0.2", ""],
+            ..connect.clone()
+        };
+        let second = EtcChange::compute(&again);
+        assert_eq!(second.resolv_conf, None);
+        assert_eq!(
+            second.hosts.as_deref(),
+            Some(format!("{hosts}10.2.0.2\tc1\nfd00::2\tc1\n10.3.0.2\tc1\n").as_str())
+        );
+        // Disconnect: the lines go, the user's line and resolv.conf stay.
+        let gone = EtcChange::compute(&Reconnect {
+            hosts: second.hosts.clone(),
+            addresses: vec!["10.2.0.2", "fd00::2"],
+            connected: false,
+            ..again.clone()
+        });
+        assert_eq!(
+            gone,
+            EtcChange {
+                hosts: Some(format!("{hosts}10.3.0.2\tc1\n")),
+                resolv_conf: None,
+            }
+        );
+        // No address (a network without IPv4), or a hosts file that cannot be read:
+        // nothing to write.
+        let none = EtcChange::compute(&Reconnect {
+            addresses: vec!["", ""],
+            embedded_resolver: false,
+            ..connect.clone()
+        });
+        assert_eq!(none, EtcChange::default());
+        let unreadable = EtcChange::compute(&Reconnect {
+            hosts: None,
+            embedded_resolver: false,
+            ..connect
+        });
+        assert_eq!(unreadable, EtcChange::default());
+        // Written once, in place: the same inodes (bind-mounted into the container).
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("hosts"), &hosts).expect("hosts");
+        std::fs::write(dir.path().join("resolv.conf"), "x\n").expect("resolv");
+        let ino = |f: &str| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(dir.path().join(f)).expect("stat").ino()
+        };
+        let before = (ino("hosts"), ino("resolv.conf"));
+        change.write(dir.path()).expect("write");
+        assert_eq!((ino("hosts"), ino("resolv.conf")), before);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("hosts")).ok(),
+            change.hosts
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("resolv.conf")).ok(),
+            change.resolv_conf
         );
     }
 

@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{self, HashReader, SaveArchive};
@@ -33,9 +32,11 @@ mod commit;
 mod compress;
 mod config_file;
 mod distribution;
+mod layout;
 pub use commit::CommitRequest;
 pub use compress::{CompressedLayer, MT_OCI_LAYER_GZIP};
 pub use distribution::{chain_ids, IngestedLayer, PushImage, PushLayer};
+use layout::ManifestItem;
 
 /// One `history` entry of the image config.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -96,8 +97,8 @@ pub struct Image {
     /// Why the config's `config` could not be read, if it could not (`config` is then
     /// the default): creating a container or building from the image is refused.
     pub config_error: Option<String>,
-    /// The config's `container_config`, `null` if absent.
-    pub container_config: Value,
+    /// The config's `container_config`, empty if absent.
+    pub container_config: berth_api::models::LegacyContainerConfig,
     /// The config's `container` (the id of the container a commit or build step made it
     /// from), empty if absent.
     pub container: String,
@@ -142,22 +143,8 @@ pub enum DeleteItem {
     Deleted(String),
 }
 
-/// One item of `/images/{name}/history`, serialized with the API's field names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryItem {
-    #[serde(rename = "Id")]
-    pub id: String,
-    #[serde(rename = "Created")]
-    pub created: i64,
-    #[serde(rename = "CreatedBy")]
-    pub created_by: String,
-    #[serde(rename = "Tags")]
-    pub tags: Option<Vec<String>>,
-    #[serde(rename = "Size")]
-    pub size: i64,
-    #[serde(rename = "Comment")]
-    pub comment: String,
-}
+/// One item of `/images/{name}/history`: the API's type (the CLI reads the same).
+pub use berth_api::models::HistoryResponseItem as HistoryItem;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LayerRef {
@@ -204,15 +191,6 @@ pub struct ImageStore {
     /// A `userns-remap` daemon's maps: layers are unpacked with owners shifted into the
     /// host range and committed with them shifted back.
     id_map: Option<berth_api::idmap::IdMappings>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ManifestItem {
-    config: String,
-    #[serde(default)]
-    repo_tags: Option<Vec<String>>,
-    layers: Vec<String>,
 }
 
 fn hex_of(id: &str) -> &str {
@@ -1392,9 +1370,12 @@ impl ImageStore {
                         mtime,
                     )?;
                 }
-                layer_descs.push(
-                    serde_json::json!({"mediaType": l.media_type, "digest": l.blob, "size": size}),
-                );
+                layer_descs.push(layout::Descriptor {
+                    media_type: l.media_type.clone(),
+                    digest: l.blob.clone(),
+                    size,
+                    ..Default::default()
+                });
                 layer_paths.push(format!("blobs/sha256/{}", hex_of(&l.blob)));
             }
             if written.insert(id.clone()) {
@@ -1406,12 +1387,17 @@ impl ImageStore {
                     mtime,
                 )?;
             }
-            let manifest = serde_json::to_vec(&serde_json::json!({
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": id, "size": config.len()},
-                "layers": layer_descs,
-            }))
+            let manifest = serde_json::to_vec(&layout::Manifest {
+                schema_version: 2,
+                media_type: layout::MANIFEST_MEDIA_TYPE.into(),
+                config: layout::Descriptor {
+                    media_type: layout::CONFIG_MEDIA_TYPE.into(),
+                    digest: id.clone(),
+                    size: config.len() as u64,
+                    ..Default::default()
+                },
+                layers: layer_descs,
+            })
             .map_err(|e| ImageError::Internal(e.to_string()))?;
             let mdigest = format!("sha256:{}", archive::sha256_hex(&manifest));
             if written.insert(mdigest.clone()) {
@@ -1422,25 +1408,24 @@ impl ImageStore {
                     &manifest[..],
                 )?;
             }
-            let desc = |ann: Option<Value>| {
-                let mut d = serde_json::json!({
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": mdigest,
-                    "size": manifest.len(),
-                });
-                if let (Some(a), Some(o)) = (ann, d.as_object_mut()) {
-                    o.insert("annotations".to_string(), a);
-                }
-                d
+            let desc = |annotations: Option<BTreeMap<String, String>>| layout::Descriptor {
+                media_type: layout::MANIFEST_MEDIA_TYPE.into(),
+                digest: mdigest.clone(),
+                size: manifest.len() as u64,
+                annotations,
+                platform: None,
             };
             if tags.is_empty() {
                 index_manifests.push(desc(None));
             }
             for t in tags {
-                index_manifests.push(desc(Some(serde_json::json!({
-                    "io.containerd.image.name": t.to_string(),
-                    "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
-                }))));
+                index_manifests.push(desc(Some(BTreeMap::from([
+                    ("io.containerd.image.name".to_string(), t.to_string()),
+                    (
+                        "org.opencontainers.image.ref.name".to_string(),
+                        t.tag().unwrap_or("latest").to_string(),
+                    ),
+                ]))));
                 let top = layer_paths
                     .last()
                     .map(|p| p.trim_start_matches("blobs/sha256/").to_string())
@@ -1450,26 +1435,28 @@ impl ImageStore {
                     .or_default()
                     .insert(t.tag().unwrap_or("latest").to_string(), top);
             }
-            manifest_json.push(serde_json::json!({
-                "Config": format!("blobs/sha256/{}", hex_of(id)),
-                "RepoTags": if tags.is_empty() { Value::Null } else { tags.iter().map(|t| t.familiar_string()).collect::<Vec<_>>().into() },
-                "Layers": layer_paths,
-            }));
+            manifest_json.push(ManifestItem {
+                config: format!("blobs/sha256/{}", hex_of(id)),
+                repo_tags: (!tags.is_empty())
+                    .then(|| tags.iter().map(|t| t.familiar_string()).collect()),
+                layers: layer_paths,
+            });
         }
-        let index = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": index_manifests,
-        });
-        for (name, v) in [
-            ("index.json", index),
-            ("manifest.json", Value::Array(manifest_json)),
-            (
-                "oci-layout",
-                serde_json::json!({"imageLayoutVersion": "1.0.0"}),
-            ),
+        let index = layout::Index {
+            schema_version: 2,
+            media_type: layout::INDEX_MEDIA_TYPE.into(),
+            manifests: index_manifests,
+        };
+        let layout_file = layout::OciLayout {
+            image_layout_version: "1.0.0".into(),
+        };
+        let encode =
+            |r: serde_json::Result<Vec<u8>>| r.map_err(|e| ImageError::Internal(e.to_string()));
+        for (name, data) in [
+            ("index.json", encode(serde_json::to_vec(&index))?),
+            ("manifest.json", encode(serde_json::to_vec(&manifest_json))?),
+            ("oci-layout", encode(serde_json::to_vec(&layout_file))?),
         ] {
-            let data = serde_json::to_vec(&v).map_err(|e| ImageError::Internal(e.to_string()))?;
             append_file(&mut tw, name, data.len() as u64, &data[..])?;
         }
         if !repositories.is_empty() {
@@ -1597,71 +1584,58 @@ fn delete_conflict(
 
 /// Items of a pure OCI layout (no manifest.json): tags from the index annotations.
 fn oci_items(ar: &SaveArchive) -> Result<Vec<ManifestItem>, ImageError> {
-    let index: Value = serde_json::from_slice(&ar.read("index.json")?)
+    let index: layout::Index = serde_json::from_slice(&ar.read("index.json")?)
         .map_err(|e| invalid_archive(format!("invalid index.json: {e}")))?;
     let blob = |d: &str| format!("blobs/{}", d.replacen(':', "/", 1));
     let mut items = Vec::new();
-    let mut stack: Vec<Value> = index
-        .get("manifests")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let mut stack = index.manifests;
     stack.reverse();
     while let Some(desc) = stack.pop() {
-        let digest = desc.get("digest").and_then(Value::as_str).unwrap_or("");
-        let mt = desc.get("mediaType").and_then(Value::as_str).unwrap_or("");
-        let body: Value = serde_json::from_slice(&ar.read(&blob(digest))?)
+        let digest = desc.digest.as_str();
+        let mt = desc.media_type.as_str();
+        let body: layout::ManifestOrIndex = serde_json::from_slice(&ar.read(&blob(digest))?)
             .map_err(|e| invalid_archive(format!("invalid manifest {digest}: {e}")))?;
-        if mt.contains("index") || mt.contains("manifest.list") || body.get("manifests").is_some() {
+        if mt.contains("index") || mt.contains("manifest.list") || body.manifests.is_some() {
             // Pick this platform's manifest from a nested index.
-            let subs = body
-                .get("manifests")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let subs = body.manifests.unwrap_or_default();
             let pick = subs
                 .iter()
-                .find(|m| {
-                    m.pointer("/platform/architecture").and_then(Value::as_str) == Some(go_arch())
-                })
+                .find(|m| m.platform.as_ref().map(|p| p.architecture.as_str()) == Some(go_arch()))
                 .or(subs.first())
                 .cloned();
             if let Some(mut p) = pick {
-                if let (Some(a), Some(o)) = (desc.get("annotations").cloned(), p.as_object_mut()) {
-                    o.insert("annotations".to_string(), a);
+                // The name is on the outer index's entry.
+                if desc.annotations.is_some() {
+                    p.annotations = desc.annotations.clone();
                 }
                 stack.push(p);
             }
             continue;
         }
         let name = desc
-            .pointer("/annotations/io.containerd.image.name")
-            .and_then(Value::as_str)
+            .annotation("io.containerd.image.name")
             .map(str::to_string)
             .or_else(|| {
-                desc.pointer("/annotations/org.opencontainers.image.ref.name")
-                    .and_then(Value::as_str)
+                desc.annotation("org.opencontainers.image.ref.name")
                     .filter(|n| Reference::parse_normalized(n).is_ok_and(|r| r.tag().is_some()))
                     .map(str::to_string)
             });
         let config = body
-            .pointer("/config/digest")
-            .and_then(Value::as_str)
+            .config
+            .map(|c| c.digest)
+            .filter(|d| !d.is_empty())
             .ok_or_else(|| invalid_archive(format!("manifest {digest} has no config")))?;
         let layers = body
-            .get("layers")
-            .and_then(Value::as_array)
-            .map(|ls| {
-                ls.iter()
-                    .filter_map(|l| l.get("digest").and_then(Value::as_str).map(blob))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .layers
+            .iter()
+            .filter(|l| !l.digest.is_empty())
+            .map(|l| blob(&l.digest))
+            .collect();
         let tags = name
             .and_then(|n| Reference::parse_normalized(&n).ok())
             .map(|r| vec![r.familiar_string()]);
         items.push(ManifestItem {
-            config: blob(config),
+            config: blob(&config),
             repo_tags: tags,
             layers,
         });

@@ -1,9 +1,9 @@
 //! Small answers: the prune requests' (`POST /containers/prune`, `/images/prune`,
 //! `/networks/prune`, `/volumes/prune`; moby's `PruneReport`s), `DELETE /images/{name}`'s
 //! (`image.DeleteResponse`), the warnings of `POST /containers/{id}/update` and the
-//! processes of `GET /containers/{id}/top`, `GET /containers/{id}/changes`'s entries and
-//! `POST /auth`'s answer. A list with nothing in it is written `null`,
-//! as moby's nil slice.
+//! processes of `GET /containers/{id}/top`, `GET /containers/{id}/changes`'s entries,
+//! `GET /images/{name}/history`'s entries and `POST /auth`'s answer. A list with nothing
+//! in it is written `null`, as moby's nil slice.
 
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,26 @@ pub struct AuthResponse {
     pub status: String,
     #[serde(rename = "IdentityToken")]
     pub identity_token: String,
+}
+
+/// One entry of `GET /images/{name}/history` (moby's `image.HistoryResponseItem`):
+/// `<missing>` for a layer whose image is not stored, `Tags` `null` when it has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HistoryResponseItem {
+    #[serde(rename = "Id")]
+    pub id: String,
+    /// Unix seconds.
+    #[serde(rename = "Created")]
+    pub created: i64,
+    #[serde(rename = "CreatedBy")]
+    pub created_by: String,
+    #[serde(rename = "Tags")]
+    pub tags: Option<Vec<String>>,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    #[serde(rename = "Comment")]
+    pub comment: String,
 }
 
 /// `Some(list)`, or `None` (written `null`) for an empty one, as moby's nil slice.

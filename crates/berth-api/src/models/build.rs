@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One build cache record.
+/// One build cache record (absent fields read as empty).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BuildCacheRecord {
     #[serde(rename = "ID")]
     pub id: String,

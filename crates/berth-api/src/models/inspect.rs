@@ -112,12 +112,14 @@ pub struct NetworkSettings {
     pub networks: BTreeMap<String, EndpointSettings>,
 }
 
-/// One entry of `GET /containers/json`.
+/// One entry of `GET /containers/json`. Read leniently (absent fields are empty, `null`
+/// collections empty) because the CLI reads it from any daemon, dockerd included.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerSummary {
     pub id: String,
     /// With the leading slash.
+    #[serde(deserialize_with = "super::null_as_default")]
     pub names: Vec<String>,
     /// The name the container was created from, or the image id when that name moved.
     pub image: String,
@@ -126,28 +128,39 @@ pub struct ContainerSummary {
     pub command: String,
     /// Unix seconds.
     pub created: i64,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub ports: Vec<PortSummary>,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub labels: BTreeMap<String, String>,
     pub state: String,
     pub status: String,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub host_config: SummaryHostConfig,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub network_settings: SummaryNetworkSettings,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub mounts: Vec<MountPoint>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_rw: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_root_fs: Option<u64>,
+    /// moby 28's descriptor of the image manifest the container runs (API 1.48+; berth
+    /// writes none). Kept as the daemon wrote it: `docker ps`'s `.Platform` prints its
+    /// `platform` object as it came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_manifest_descriptor: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct SummaryHostConfig {
     pub network_mode: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct SummaryNetworkSettings {
+    #[serde(deserialize_with = "super::null_as_default")]
     pub networks: BTreeMap<String, EndpointSettings>,
 }
 
@@ -167,7 +180,7 @@ pub struct ImageInspect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_config: Option<Value>,
+    pub container_config: Option<LegacyContainerConfig>,
     pub docker_version: String,
     pub author: String,
     /// The image config's `config`, its keys sorted: moby 28 answers it (below API 1.50) as
@@ -190,6 +203,78 @@ pub struct ImageInspect {
     #[serde(rename = "RootFS")]
     pub root_fs: RootFs,
     pub metadata: ImageMetadata,
+}
+
+/// An image's legacy `container_config` (what the container of a commit or build step
+/// ran), as image inspect answers it below API 1.45: a Go `container.Config` as moby
+/// marshals it, in its struct order, every field without `omitempty` always written (its
+/// empty value when the image has none, moby's `legacyConfigFields["v1.49"]`), those with
+/// `omitempty` only when not empty. Unlike [`ContainerConfig`] it has `ArgsEscaped` in
+/// its place and no unknown fields (moby's struct has none to write).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LegacyContainerConfig {
+    pub hostname: String,
+    pub domainname: String,
+    pub user: String,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    #[serde(skip_serializing_if = "none_or_empty_map")]
+    pub exposed_ports: Option<super::PortSet>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    pub env: Option<Vec<String>>,
+    #[serde(deserialize_with = "super::string_or_vec")]
+    pub cmd: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "no_check")]
+    pub healthcheck: Option<super::HealthConfig>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub args_escaped: bool,
+    pub image: String,
+    pub volumes: Option<BTreeMap<String, super::Empty>>,
+    pub working_dir: String,
+    #[serde(deserialize_with = "super::string_or_vec")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub network_disabled: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mac_address: String,
+    pub on_build: Option<Vec<String>>,
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stop_signal: String,
+    #[serde(skip_serializing_if = "none_or_zero")]
+    pub stop_timeout: Option<i64>,
+    #[serde(
+        deserialize_with = "super::string_or_vec",
+        skip_serializing_if = "none_or_empty_vec"
+    )]
+    pub shell: Option<Vec<String>>,
+}
+
+// `omitempty` as berth has always applied it to the legacy config: absent, `false`, 0,
+// "", and empty lists, maps and objects are left out.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn none_or_zero(n: &Option<i64>) -> bool {
+    n.is_none_or(|n| n == 0)
+}
+
+fn none_or_empty_vec(v: &Option<Vec<String>>) -> bool {
+    v.as_ref().is_none_or(Vec::is_empty)
+}
+
+fn none_or_empty_map<V>(m: &Option<BTreeMap<String, V>>) -> bool {
+    m.as_ref().is_none_or(BTreeMap::is_empty)
+}
+
+fn no_check(h: &Option<super::HealthConfig>) -> bool {
+    h.as_ref()
+        .is_none_or(|h| *h == super::HealthConfig::default())
 }
 
 /// Writes `config` with its top-level keys in sorted order, as Go marshals a map.
@@ -215,20 +300,24 @@ pub struct ImageMetadata {
 }
 
 /// One entry of `GET /images/json`, in moby 28's field order. `RepoTags`/`RepoDigests`
-/// are null below API 1.43 when empty; `VirtualSize` is there below 1.44 only.
+/// are null below API 1.43 when empty; `VirtualSize` is there below 1.44 only. Read
+/// leniently, as [`ContainerSummary`] (dockerd writes an image without labels `null`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ImageSummary {
+    /// -1 when the daemon did not count them.
     pub containers: i64,
     /// Unix seconds.
     pub created: i64,
     pub id: String,
+    #[serde(deserialize_with = "super::null_as_default")]
     pub labels: BTreeMap<String, String>,
     pub parent_id: String,
     pub repo_digests: Option<Vec<String>>,
     pub repo_tags: Option<Vec<String>>,
+    /// -1 when the daemon did not compute it.
     pub shared_size: i64,
     pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_size: Option<u64>,
 }

@@ -86,9 +86,9 @@ pub struct TmpfsOptions {
     pub extra: Map<String, Value>,
 }
 
-/// One entry of inspect's (and `docker ps`'s) `Mounts`.
+/// One entry of inspect's (and `docker ps`'s) `Mounts`; absent fields read as empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct MountPoint {
     #[serde(rename = "Type")]
     pub kind: String,

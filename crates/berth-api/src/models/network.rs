@@ -322,9 +322,9 @@ pub struct NetworkInspect {
     /// this node has no copy of.
     #[serde(rename = "Containers")]
     pub containers: Option<IndexMap<String, NetworkContainer>>,
-    #[serde(rename = "Options")]
+    #[serde(rename = "Options", deserialize_with = "super::null_as_default")]
     pub options: BTreeMap<String, String>,
-    #[serde(rename = "Labels")]
+    #[serde(rename = "Labels", deserialize_with = "super::null_as_default")]
     pub labels: BTreeMap<String, String>,
 }
 

@@ -223,13 +223,13 @@ pub struct IndexInfo {
 pub struct SystemDfResponse {
     #[serde(rename = "LayersSize")]
     pub layers_size: u64,
-    #[serde(rename = "Images")]
+    #[serde(rename = "Images", deserialize_with = "super::null_as_default")]
     pub images: Vec<ImageSummary>,
-    #[serde(rename = "Containers")]
+    #[serde(rename = "Containers", deserialize_with = "super::null_as_default")]
     pub containers: Vec<ContainerSummary>,
-    #[serde(rename = "Volumes")]
+    #[serde(rename = "Volumes", deserialize_with = "super::null_as_default")]
     pub volumes: Vec<Volume>,
-    #[serde(rename = "BuildCache")]
+    #[serde(rename = "BuildCache", deserialize_with = "super::null_as_default")]
     pub build_cache: Vec<BuildCacheRecord>,
 }
 

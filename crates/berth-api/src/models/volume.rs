@@ -156,15 +156,16 @@ pub struct Volume {
 pub struct VolumeUsageData {
     #[serde(rename = "RefCount")]
     pub ref_count: i64,
+    /// -1 when the daemon did not measure it (moby's value for "not available").
     #[serde(rename = "Size")]
-    pub size: u64,
+    pub size: i64,
 }
 
 /// `GET /volumes` (moby's `volume.ListResponse`); berth has no warnings (`null`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VolumeListResponse {
-    #[serde(rename = "Volumes")]
+    #[serde(rename = "Volumes", deserialize_with = "super::null_as_default")]
     pub volumes: Vec<Volume>,
     #[serde(rename = "Warnings")]
     pub warnings: Option<Vec<String>>,

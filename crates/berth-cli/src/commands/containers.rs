@@ -1,7 +1,9 @@
 //! Container commands other than run/create.
 
+use berth_api::models::{ContainerPruneResponse, ContainerSummary, PortSummary};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use super::{confirm, join_errors, parse, Invocation};
 use crate::catalog::Command;
@@ -122,12 +124,16 @@ fn s(v: &Value, k: &str) -> String {
 /// ps's PORTS column as the docker CLI's DisplayablePorts: sorted by private port, IP,
 /// public port and type; runs of ports published on the same number are grouped
 /// (`0.0.0.0:8000-8002->8000-8002/tcp`), other mappings follow one by one.
-pub fn display_ports(ports: &Value) -> String {
+pub fn display_ports(ports: &[PortSummary]) -> String {
     // (private, ip, public, type)
     let mut list: Vec<(u16, String, u16, String)> = Vec::new();
-    for p in ports.as_array().into_iter().flatten() {
-        let n = |k: &str| p.get(k).and_then(|x| x.as_u64()).unwrap_or(0) as u16;
-        let e = (n("PrivatePort"), s(p, "IP"), n("PublicPort"), s(p, "Type"));
+    for p in ports {
+        let e = (
+            p.private_port,
+            p.ip.clone().unwrap_or_default(),
+            p.public_port.unwrap_or(0),
+            p.kind.clone(),
+        );
         if !list.contains(&e) {
             list.push(e);
         }
@@ -179,23 +185,16 @@ pub fn display_ports(ports: &Value) -> String {
     result.join(", ")
 }
 
-fn labels_string(v: Option<&Value>) -> String {
-    let mut l: Vec<String> = v
-        .and_then(|m| m.as_object())
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
+/// `k=v` pairs, sorted, comma-joined (docker's `.Labels` of ps).
+fn labels_string(labels: &BTreeMap<String, String>) -> String {
+    let mut l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     l.sort();
     l.join(",")
 }
 
 /// docker's ContainerContext, as a map of the fields templates see.
-pub fn container_row(c: &Value, trunc: bool) -> Value {
-    let id = s(c, "Id");
-    let mut image = s(c, "Image");
+pub fn container_row(c: &ContainerSummary, trunc: bool) -> Value {
+    let mut image = c.image.clone();
     if trunc {
         if image.starts_with("sha256:") {
             image = short_id(&image);
@@ -203,70 +202,70 @@ pub fn container_row(c: &Value, trunc: bool) -> Value {
             image = name.to_string();
         }
     }
-    let mut command = s(c, "Command");
+    let mut command = c.command.clone();
     if trunc {
         command = ellipsis(&command, 20);
     }
     let names: Vec<String> = c
-        .get("Names")
-        .and_then(|n| n.as_array())
-        .map(|n| {
-            n.iter()
-                .filter_map(|x| x.as_str())
-                .filter(|x| !trunc || x.matches('/').count() == 1)
-                .map(|x| x.trim_start_matches('/').to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    let created = c.get("Created").and_then(|x| x.as_i64()).unwrap_or(0);
-    let mounts = c.get("Mounts").and_then(|m| m.as_array());
-    let mount_names: Vec<String> = mounts
+        .names
+        .iter()
+        .filter(|x| !trunc || x.matches('/').count() == 1)
+        .map(|x| x.trim_start_matches('/').to_string())
+        .collect();
+    let created = c.created;
+    let mount_names: Vec<String> = c
+        .mounts
+        .iter()
         .map(|m| {
-            m.iter()
-                .map(|m| {
-                    let n = s(m, "Name");
-                    let n = if n.is_empty() { s(m, "Source") } else { n };
-                    if trunc {
-                        ellipsis(&n, 15)
-                    } else {
-                        n
-                    }
-                })
-                .collect()
+            let n = m.name.clone().unwrap_or_default();
+            let n = if n.is_empty() { m.source.clone() } else { n };
+            if trunc {
+                ellipsis(&n, 15)
+            } else {
+                n
+            }
         })
-        .unwrap_or_default();
-    let local_volumes = mounts
-        .map(|m| m.iter().filter(|m| s(m, "Driver") == "local").count())
-        .unwrap_or(0);
-    let mut networks: Vec<String> = c
-        .get("NetworkSettings")
-        .and_then(|n| n.get("Networks"))
-        .and_then(|n| n.as_object())
-        .map(|n| n.keys().cloned().collect())
-        .unwrap_or_default();
-    networks.sort();
-    let srw = c.get("SizeRw").and_then(|x| x.as_i64()).unwrap_or(0);
-    let srf = c.get("SizeRootFs").and_then(|x| x.as_i64()).unwrap_or(0);
+        .collect();
+    let local_volumes = c
+        .mounts
+        .iter()
+        .filter(|m| m.driver.as_deref() == Some("local"))
+        .count();
+    // Sorted: the map's keys.
+    let networks: Vec<&str> = c
+        .network_settings
+        .networks
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let srw = c.size_rw.unwrap_or(0);
+    let srf = c.size_root_fs.unwrap_or(0);
     let mut size = human_size_prec(srw as f64, 3);
     if srf > 0 {
         size = format!("{size} (virtual {})", human_size_prec(srf as f64, 3));
     }
+    let platform = c
+        .image_manifest_descriptor
+        .as_ref()
+        .and_then(|d| d.get("platform"))
+        .cloned()
+        .unwrap_or(Value::Null);
     json!({
         "Command": crate::commands::containers::go_quote(&command),
         "CreatedAt": go_time_string(created),
-        "ID": if trunc { short_id(&id) } else { id },
+        "ID": if trunc { short_id(&c.id) } else { c.id.clone() },
         "Image": image,
-        "Labels": labels_string(c.get("Labels")),
+        "Labels": labels_string(&c.labels),
         "LocalVolumes": local_volumes.to_string(),
         "Mounts": mount_names.join(","),
         "Names": names.join(","),
         "Networks": networks.join(","),
-        "Platform": c.get("ImageManifestDescriptor").and_then(|d| d.get("platform")).cloned().unwrap_or(Value::Null),
-        "Ports": display_ports(c.get("Ports").unwrap_or(&Value::Null)),
+        "Platform": platform,
+        "Ports": display_ports(&c.ports),
         "RunningFor": format!("{} ago", crate::units::since_unix(created)),
         "Size": size,
-        "State": s(c, "State"),
-        "Status": s(c, "Status"),
+        "State": c.state,
+        "Status": c.status,
     })
 }
 
@@ -344,15 +343,11 @@ pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         qs.push("size=1".into());
     }
     let path = format!("/containers/json{}", query(&qs));
-    let list = ctx.client()?.get_json(&path)?;
+    let list: Vec<ContainerSummary> = ctx.client()?.get_typed(&path)?;
     let rows: Vec<_> = list
-        .as_array()
-        .map(|l| {
-            l.iter()
-                .map(|c| from_json(&container_row(c, !o.no_trunc)))
-                .collect()
-        })
-        .unwrap_or_default();
+        .iter()
+        .map(|c| from_json(&container_row(c, !o.no_trunc)))
+        .collect();
     let (format, default) = if o.quiet && (format.is_empty() || format == "table") {
         ("{{.ID}}".to_string(), String::new())
     } else {
@@ -741,33 +736,17 @@ struct PruneCmd {
     filter: Vec<String>,
 }
 
-pub fn print_prune(v: &Value, key: &str, title: &str) {
+/// A prune answer as the docker CLI prints it: the title and one line per item deleted
+/// (none when nothing was), then the space reclaimed.
+pub fn print_prune(lines: &[String], space: u64, title: &str) {
     let mut out = String::new();
-    if let Some(list) = v
-        .get(key)
-        .and_then(|d| d.as_array())
-        .filter(|l| !l.is_empty())
-    {
+    if !lines.is_empty() {
         out.push_str(&format!("{title}:\n"));
-        for d in list {
-            match d.as_str() {
-                Some(s) => out.push_str(&format!("{s}\n")),
-                None => {
-                    if let Some(u) = d.get("Untagged").and_then(|x| x.as_str()) {
-                        out.push_str(&format!("untagged: {u}\n"));
-                    }
-                    if let Some(u) = d.get("Deleted").and_then(|x| x.as_str()) {
-                        out.push_str(&format!("deleted: {u}\n"));
-                    }
-                }
-            }
+        for l in lines {
+            out.push_str(&format!("{l}\n"));
         }
         out.push('\n');
     }
-    let space = v
-        .get("SpaceReclaimed")
-        .and_then(|x| x.as_u64())
-        .unwrap_or(0);
     out.push_str(&format!(
         "Total reclaimed space: {}",
         crate::units::human_size(space as f64)
@@ -784,8 +763,9 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         Some(f) => format!("/containers/prune?filters={}", q(&f)),
         None => "/containers/prune".to_string(),
     };
-    let v = ctx.client()?.post_json(&path, Body::None)?;
-    print_prune(&v, "ContainersDeleted", "Deleted Containers");
+    let r: ContainerPruneResponse = ctx.client()?.post_typed(&path, Body::None)?;
+    let deleted = r.containers_deleted.unwrap_or_default();
+    print_prune(&deleted, r.space_reclaimed, "Deleted Containers");
     Ok(0)
 }
 
@@ -885,10 +865,14 @@ mod tests {
         assert_eq!(go_quote("sleep 1000"), "\"sleep 1000\"");
     }
 
+    fn ports(v: Value) -> Vec<PortSummary> {
+        serde_json::from_value(v).expect("port summaries")
+    }
+
     #[test]
     fn ports_column() {
         let p = json!([{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},{"PrivatePort":53,"Type":"udp"}]);
-        assert_eq!(display_ports(&p), "53/udp, 0.0.0.0:8080->80/tcp");
+        assert_eq!(display_ports(&ports(p)), "53/udp, 0.0.0.0:8080->80/tcp");
         // As the docker CLI prints them (checked against docker 28 with a dockerd).
         let p = json!([
             {"IP":"0.0.0.0","PrivatePort":90,"PublicPort":18090,"Type":"tcp"},
@@ -897,7 +881,7 @@ mod tests {
             {"IP":"::","PrivatePort":80,"PublicPort":32768,"Type":"tcp"}
         ]);
         assert_eq!(
-            display_ports(&p),
+            display_ports(&ports(p)),
             "0.0.0.0:32768->80/tcp, [::]:32768->80/tcp, 0.0.0.0:18090->90/tcp, [::]:18090->90/tcp"
         );
         let p = json!([
@@ -907,7 +891,7 @@ mod tests {
             {"IP":"::","PrivatePort":8001,"PublicPort":8001,"Type":"tcp"}
         ]);
         assert_eq!(
-            display_ports(&p),
+            display_ports(&ports(p)),
             "0.0.0.0:8000-8001->8000-8001/tcp, [::]:8000-8001->8000-8001/tcp"
         );
     }

@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Read};
 
+use berth_api::models::{HistoryResponseItem, ImagePruneResponse, ImageSummary};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
@@ -13,28 +14,12 @@ use crate::format::{from_json, render_list};
 use crate::units::{human_size_prec, since_unix};
 use crate::{CmdResult, Ctx, Failure};
 
-fn s(v: &Value, k: &str) -> String {
-    v.get(k)
-        .and_then(|x| x.as_str())
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn strs(v: &Value, k: &str) -> Vec<String> {
-    v.get(k)
-        .and_then(|x| x.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn na_or(v: &Value, k: &str) -> String {
-    match v.get(k).and_then(|x| x.as_i64()) {
-        Some(n) if n >= 0 => n.to_string(),
-        _ => "N/A".into(),
+/// A count docker shows as "N/A" when the daemon did not compute it (-1).
+fn na_or(n: i64) -> String {
+    if n >= 0 {
+        n.to_string()
+    } else {
+        "N/A".into()
     }
 }
 
@@ -65,32 +50,38 @@ fn digests_flag_or_empty(on: bool, ds: &[String]) -> bool {
     !on || ds.is_empty()
 }
 
-fn image_rows(img: &Value, trunc: bool, digests_on: bool) -> Vec<Value> {
-    let id = s(img, "Id");
-    let created = img.get("Created").and_then(|x| x.as_i64()).unwrap_or(0);
-    let size = img.get("Size").and_then(|x| x.as_i64()).unwrap_or(0) as f64;
+fn image_rows(img: &ImageSummary, trunc: bool, digests_on: bool) -> Vec<Value> {
+    let id = &img.id;
+    let created = img.created;
+    let size = img.size as f64;
     let row = |repo: &str, tag: &str, digest: &str| {
         json!({
-            "Containers": na_or(img, "Containers"),
+            "Containers": na_or(img.containers),
             "CreatedAt": go_time_string(created),
             "CreatedSince": format!("{} ago", since_unix(created)),
             "Digest": digest,
-            "ID": if trunc { short_id(&id) } else { id.clone() },
+            "ID": if trunc { short_id(id) } else { id.clone() },
             "Repository": repo,
-            "SharedSize": match img.get("SharedSize").and_then(|x| x.as_i64()) { Some(n) if n >= 0 => human_size_prec(n as f64, 3), _ => "N/A".into() },
+            "SharedSize": if img.shared_size >= 0 { human_size_prec(img.shared_size as f64, 3) } else { "N/A".into() },
             "Size": human_size_prec(size, 3),
             "Tag": tag,
             "UniqueSize": "N/A",
             "VirtualSize": crate::units::human_size(size),
         })
     };
-    let tags: Vec<String> = strs(img, "RepoTags")
-        .into_iter()
-        .filter(|t| t != "<none>:<none>")
+    let tags: Vec<String> = img
+        .repo_tags
+        .iter()
+        .flatten()
+        .filter(|t| *t != "<none>:<none>")
+        .cloned()
         .collect();
-    let dig: Vec<String> = strs(img, "RepoDigests")
-        .into_iter()
-        .filter(|d| d != "<none>@<none>")
+    let dig: Vec<String> = img
+        .repo_digests
+        .iter()
+        .flatten()
+        .filter(|d| *d != "<none>@<none>")
+        .cloned()
         .collect();
     let mut rows = Vec::new();
     if tags.is_empty() && dig.is_empty() {
@@ -182,9 +173,9 @@ pub fn cmd_images(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
         qs.push(format!("filters={}", q(&f)));
     }
     let path = format!("/images/json{}", query(&qs));
-    let list = ctx.client()?.get_json(&path)?;
+    let list: Vec<ImageSummary> = ctx.client()?.get_typed(&path)?;
     let mut rows = Vec::new();
-    for img in list.as_array().into_iter().flatten() {
+    for img in &list {
         for r in image_rows(img, !o.no_trunc, o.digests) {
             rows.push(from_json(&r));
         }
@@ -315,19 +306,17 @@ pub fn cmd_history(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
         super::require_api(ctx, "platform", (1, 48))?;
     }
     inv.exactly(&o.args, 1)?;
-    let list = ctx
+    let list: Vec<HistoryResponseItem> = ctx
         .client()?
-        .get_json(&format!("/images/{}/history", q(&o.args[0])))?;
+        .get_typed(&format!("/images/{}/history", q(&o.args[0])))?;
     let trunc = !o.no_trunc;
     let rows: Vec<_> = list
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .map(|h| {
-            let id = s(h, "Id");
-            let created = h.get("Created").and_then(|x| x.as_i64()).unwrap_or(0);
-            let size = h.get("Size").and_then(|x| x.as_i64()).unwrap_or(0);
-            let by = s(h, "CreatedBy").replace('\t', " ");
+            let id = h.id.clone();
+            let created = h.created;
+            let size = h.size;
+            let by = h.created_by.replace('\t', " ");
             let since = if o.human {
                 format!("{} ago", since_unix(created))
             } else {
@@ -341,7 +330,7 @@ pub fn cmd_history(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
                 "CreatedAt": chrono::DateTime::from_timestamp(created, 0).map(|t| t.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default(),
                 "CreatedBy": if trunc { ellipsis(&by, 45) } else { by },
                 "Size": if o.human { human_size_prec(size as f64, 3) } else { size.to_string() },
-                "Comment": s(h, "Comment"),
+                "Comment": h.comment,
             }))
         })
         .collect();
@@ -399,10 +388,19 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
     let f = filters_json(&filters)
         .map_err(|e| Failure::new(e, 1))?
         .unwrap_or_default();
-    let v = ctx
+    let r: ImagePruneResponse = ctx
         .client()?
-        .post_json(&format!("/images/prune?filters={}", q(&f)), Body::None)?;
-    print_prune(&v, "ImagesDeleted", "Deleted Images");
+        .post_typed(&format!("/images/prune?filters={}", q(&f)), Body::None)?;
+    let mut lines = Vec::new();
+    for d in r.images_deleted.iter().flatten() {
+        if let Some(u) = &d.untagged {
+            lines.push(format!("untagged: {u}"));
+        }
+        if let Some(u) = &d.deleted {
+            lines.push(format!("deleted: {u}"));
+        }
+    }
+    print_prune(&lines, r.space_reclaimed, "Deleted Images");
     Ok(0)
 }
 

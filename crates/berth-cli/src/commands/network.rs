@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use berth_api::models::{ConfigReference, NetworkCreateBody, NetworkIpam};
+use berth_api::models::{ConfigReference, NetworkCreateBody, NetworkInspect, NetworkIpam};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -215,25 +215,16 @@ const HEADERS: &[(&str, &str)] = &[
     ("CreatedAt", "CREATED AT"),
 ];
 
-fn row(n: &Value, trunc: bool) -> Value {
-    let s = |k: &str| n.get(k).and_then(|x| x.as_str()).unwrap_or_default();
-    let id = s("Id");
+fn row(n: &NetworkInspect, trunc: bool) -> Value {
+    let id = n.id.as_str();
     let id = if trunc && id.len() > 12 {
         &id[..12]
     } else {
         id
     };
-    let labels: Vec<String> = n
-        .get("Labels")
-        .and_then(|l| l.as_object())
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let b = |k: &str| n.get(k).and_then(|x| x.as_bool()).unwrap_or(false);
-    let created = chrono::DateTime::parse_from_rfc3339(s("Created"))
+    // In the daemon's order (Go writes a map's keys sorted; the map is sorted too).
+    let labels: Vec<String> = n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let created = chrono::DateTime::parse_from_rfc3339(&n.created)
         .map(|t| {
             t.with_timezone(&chrono::Local)
                 .format("%Y-%m-%d %H:%M:%S%.f %z %Z")
@@ -242,11 +233,11 @@ fn row(n: &Value, trunc: bool) -> Value {
         .unwrap_or_default();
     json!({
         "ID": id,
-        "Name": s("Name"),
-        "Driver": s("Driver"),
-        "Scope": s("Scope"),
-        "IPv6": b("EnableIPv6"),
-        "Internal": b("Internal"),
+        "Name": n.name,
+        "Driver": n.driver,
+        "Scope": n.scope,
+        "IPv6": n.enable_ipv6,
+        "Internal": n.internal,
         "Labels": labels.join(","),
         "CreatedAt": created,
     })
@@ -259,20 +250,11 @@ pub fn cmd_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if let Some(f) = filters_json(&o.filter).map_err(|e| Failure::new(e, 1))? {
         qs.push(format!("filters={}", q(&f)));
     }
-    let list = ctx
+    let mut nets: Vec<NetworkInspect> = ctx
         .client()?
-        .get_json(&format!("/networks{}", query(&qs)))?;
-    let mut nets: Vec<Value> = list.as_array().cloned().unwrap_or_default();
+        .get_typed(&format!("/networks{}", query(&qs)))?;
     // The docker CLI sorts by name.
-    nets.sort_by(|a, b| {
-        let n = |v: &Value| {
-            v.get("Name")
-                .and_then(|x| x.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        n(a).cmp(&n(b))
-    });
+    nets.sort_by(|a, b| a.name.cmp(&b.name));
     let rows: Vec<_> = nets
         .iter()
         .map(|n| from_json(&row(n, !o.no_trunc)))

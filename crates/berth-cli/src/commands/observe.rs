@@ -1,6 +1,9 @@
 //! top, stats, pause/unpause, update, events, system df and system prune.
 
-use berth_api::models::{ContainerUpdateBody, RestartPolicy};
+use berth_api::models::{
+    BuildCacheRecord, ContainerSummary, ContainerUpdateBody, RestartPolicy, SystemDfResponse,
+    Volume,
+};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -781,64 +784,47 @@ fn is_active(state: &str) -> bool {
 
 pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: DfCmd = parse(inv, args)?;
-    let v = ctx.client()?.get_json("/system/df")?;
-    let empty = Vec::new();
-    let images = v["Images"].as_array().unwrap_or(&empty);
-    let containers = v["Containers"].as_array().unwrap_or(&empty);
-    let total = v["LayersSize"].as_i64().unwrap_or(0);
+    let df: SystemDfResponse = ctx.client()?.get_typed("/system/df")?;
+    let (images, containers, volumes, cache) =
+        (&df.images, &df.containers, &df.volumes, &df.build_cache);
+    let total = df.layers_size as i64;
     let used: i64 = images
         .iter()
-        .filter(|i| i["Containers"].as_i64().unwrap_or(0) != 0)
-        .map(|i| i["Size"].as_i64().unwrap_or(0) - i["SharedSize"].as_i64().unwrap_or(0))
+        .filter(|i| i.containers != 0)
+        .map(|i| i.size as i64 - i.shared_size)
         .sum();
-    let active_images = images
-        .iter()
-        .filter(|i| i["Containers"].as_i64().unwrap_or(0) > 0)
-        .count();
-    let c_total: i64 = containers
-        .iter()
-        .map(|c| c["SizeRw"].as_i64().unwrap_or(0))
-        .sum();
+    let active_images = images.iter().filter(|i| i.containers > 0).count();
+    let size_rw = |c: &ContainerSummary| c.size_rw.unwrap_or(0) as i64;
+    let c_total: i64 = containers.iter().map(size_rw).sum();
     let c_reclaim: i64 = containers
         .iter()
-        .filter(|c| !is_active(c["State"].as_str().unwrap_or("")))
-        .map(|c| c["SizeRw"].as_i64().unwrap_or(0))
+        .filter(|c| !is_active(&c.state))
+        .map(size_rw)
         .sum();
-    let c_active = containers
-        .iter()
-        .filter(|c| is_active(c["State"].as_str().unwrap_or("")))
-        .count();
-    let volumes = v["Volumes"].as_array().unwrap_or(&empty);
-    let v_size = |x: &Value| x["UsageData"]["Size"].as_i64().unwrap_or(0).max(0);
-    let v_used = |x: &Value| x["UsageData"]["RefCount"].as_i64().unwrap_or(0) > 0;
+    let c_active = containers.iter().filter(|c| is_active(&c.state)).count();
+    let usage = |x: &Volume| x.usage_data.clone().unwrap_or_default();
+    let v_size = |x: &Volume| usage(x).size.max(0);
+    let v_used = |x: &Volume| usage(x).ref_count > 0;
     let v_total: i64 = volumes.iter().map(v_size).sum();
     let v_reclaim: i64 = volumes.iter().filter(|x| !v_used(x)).map(v_size).sum();
     let v_active = volumes.iter().filter(|x| v_used(x)).count();
     // The build cache as docker's formatter counts it: shared records take no space of
     // their own; what is in use cannot be reclaimed.
-    let cache = v["BuildCache"].as_array().unwrap_or(&empty);
-    let shared = |x: &Value| x["Shared"].as_bool().unwrap_or(false);
-    let in_use = |x: &Value| x["InUse"].as_bool().unwrap_or(false);
-    let b_size = |x: &Value| x["Size"].as_i64().unwrap_or(0).max(0);
-    let b_total: i64 = cache.iter().filter(|x| !shared(x)).map(b_size).sum();
+    let b_size = |x: &BuildCacheRecord| x.size.max(0);
+    let b_total: i64 = cache.iter().filter(|x| !x.shared).map(b_size).sum();
     let b_used: i64 = cache
         .iter()
-        .filter(|x| in_use(x) && !shared(x))
+        .filter(|x| x.in_use && !x.shared)
         .map(b_size)
         .sum();
-    let b_active = cache.iter().filter(|x| in_use(x)).count();
+    let b_active = cache.iter().filter(|x| x.in_use).count();
     if o.verbose {
         let mut buf = String::from("Images space usage:\n\nREPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS\n");
         for i in images {
-            let size = i["Size"].as_i64().unwrap_or(0);
-            let shared = i["SharedSize"].as_i64().unwrap_or(0);
-            let created = crate::units::since_unix(i["Created"].as_i64().unwrap_or(0));
-            let tags: Vec<String> = i["RepoTags"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t.as_str().map(str::to_string))
-                .collect();
+            let size = i.size as i64;
+            let shared = i.shared_size;
+            let created = crate::units::since_unix(i.created);
+            let tags: Vec<String> = i.repo_tags.clone().unwrap_or_default();
             let tags = if tags.is_empty() {
                 vec!["<none>:<none>".to_string()]
             } else {
@@ -848,11 +834,11 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
                 let (repo, tag) = super::images::split_tag(&t);
                 buf.push_str(&format!(
                     "{repo}\t{tag}\t{}\t{created} ago\t{}\t{}\t{}\t{}\n",
-                    short_id(i["Id"].as_str().unwrap_or("")),
+                    short_id(&i.id),
                     human_size_prec(size as f64, 3),
                     human_size(shared as f64),
                     human_size((size - shared) as f64),
-                    i["Containers"].as_i64().unwrap_or(0)
+                    i.containers
                 ));
             }
         }
@@ -867,7 +853,7 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
                 f("Image"),
                 f("Command"),
                 f("LocalVolumes"),
-                human_size_prec(c["SizeRw"].as_f64().unwrap_or(0.0), 3),
+                human_size_prec(size_rw(c) as f64, 3),
                 f("RunningFor"),
                 f("Status"),
                 f("Names")
@@ -878,32 +864,31 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
         for v in volumes {
             buf.push_str(&format!(
                 "{}\t{}\t{}\n",
-                v["Name"].as_str().unwrap_or(""),
-                v["UsageData"]["RefCount"].as_i64().unwrap_or(0),
-                human_size(v["UsageData"]["Size"].as_f64().unwrap_or(0.0))
+                v.name,
+                usage(v).ref_count,
+                human_size(usage(v).size as f64)
             ));
         }
         crate::format::write_tabbed(&mut std::io::stdout(), &buf);
         println!("\nBuild cache usage: {}\n", human_size(b_total as f64));
         let mut buf =
             String::from("CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n");
-        let ago = |k: &str, x: &Value| {
-            x[k].as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        let ago = |t: Option<&str>| {
+            t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| format!("{} ago", crate::units::since_unix(t.timestamp())))
                 .unwrap_or_default()
         };
         for x in cache {
-            let id = x["ID"].as_str().unwrap_or("");
+            let id = x.id.as_str();
             buf.push_str(&format!(
                 "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                 id.get(..12).unwrap_or(id),
-                x["Type"].as_str().unwrap_or(""),
+                x.kind,
                 human_size(b_size(x) as f64),
-                ago("CreatedAt", x),
-                ago("LastUsedAt", x),
-                x["UsageCount"].as_i64().unwrap_or(0),
-                shared(x)
+                ago(Some(&x.created_at)),
+                ago(x.last_used_at.as_deref()),
+                x.usage_count,
+                x.shared
             ));
         }
         crate::format::write_tabbed(&mut std::io::stdout(), &buf);

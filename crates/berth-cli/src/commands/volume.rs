@@ -1,8 +1,8 @@
 //! `volume create/ls/inspect/rm/prune`, as the docker CLI prints them.
 
 use berth_api::models::{
-    CapacityRange, ClusterVolumeSpec, TopologyRequirement, VolumeAccessMode, VolumeCreateBody,
-    VolumeSecret, VolumeTopology,
+    CapacityRange, ClusterVolumeSpec, TopologyRequirement, Volume, VolumeAccessMode,
+    VolumeCreateBody, VolumeListResponse, VolumePruneResponse, VolumeSecret, VolumeTopology,
 };
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
@@ -14,13 +14,6 @@ use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body, ClientError};
 use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
-
-fn s(v: &Value, k: &str) -> String {
-    v.get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
 
 /// `k=v` pairs of `--label`/`--opt` (docker accepts a bare key as an empty value).
 fn kv_map(list: &[String]) -> BTreeMap<String, String> {
@@ -208,8 +201,8 @@ pub fn cmd_create(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
         (None, None) => String::new(),
     };
     let body = Body::typed(&create_body(name, &o))?;
-    let v = ctx.client()?.post_json("/volumes/create", body)?;
-    println!("{}", s(&v, "Name"));
+    let v: Volume = ctx.client()?.post_typed("/volumes/create", body)?;
+    println!("{}", v.name);
     Ok(0)
 }
 
@@ -252,21 +245,19 @@ const VOLUME_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// The fields docker's volume formatter offers.
-pub fn volume_row(v: &Value, links: Option<i64>, size: Option<i64>) -> Value {
+pub fn volume_row(v: &Volume, links: Option<i64>, size: Option<i64>) -> Value {
+    // The daemon's order: sorted (a Go map, and ours is a sorted map too).
     let labels: Vec<String> = v
-        .get("Labels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
+        .labels
+        .iter()
+        .flatten()
+        .map(|(k, x)| format!("{k}={x}"))
+        .collect();
     json!({
-        "Name": s(v, "Name"),
-        "Driver": s(v, "Driver"),
-        "Scope": s(v, "Scope"),
-        "Mountpoint": s(v, "Mountpoint"),
+        "Name": v.name,
+        "Driver": v.driver,
+        "Scope": v.scope,
+        "Mountpoint": v.mountpoint,
         "Labels": labels.join(","),
         "Links": links.map_or("N/A".to_string(), |n| n.to_string()),
         "Size": size.map_or("N/A".to_string(), |n| crate::units::human_size(n as f64)),
@@ -283,10 +274,12 @@ pub fn cmd_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if let Some(f) = filters_json(&o.filter).map_err(|e| Failure::new(e, 1))? {
         qs.push(format!("filters={}", q(&f)));
     }
-    let v = ctx.client()?.get_json(&format!("/volumes{}", query(&qs)))?;
-    let mut vols: Vec<Value> = v["Volumes"].as_array().cloned().unwrap_or_default();
+    let list: VolumeListResponse = ctx
+        .client()?
+        .get_typed(&format!("/volumes{}", query(&qs)))?;
+    let mut vols = list.volumes;
     // docker sorts by name.
-    vols.sort_by_key(|x| s(x, "Name"));
+    vols.sort_by(|a, b| a.name.cmp(&b.name));
     let rows: Vec<_> = vols
         .iter()
         .map(|x| from_json(&volume_row(x, None, None)))
@@ -392,8 +385,9 @@ pub fn cmd_prune(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
         Some(f) => format!("/volumes/prune?filters={}", q(&f)),
         None => "/volumes/prune".to_string(),
     };
-    let v = ctx.client()?.post_json(&path, Body::None)?;
-    print_prune(&v, "VolumesDeleted", "Deleted Volumes");
+    let r: VolumePruneResponse = ctx.client()?.post_typed(&path, Body::None)?;
+    let deleted = r.volumes_deleted.unwrap_or_default();
+    print_prune(&deleted, r.space_reclaimed, "Deleted Volumes");
     Ok(0)
 }
 

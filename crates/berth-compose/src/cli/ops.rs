@@ -1469,13 +1469,16 @@ fn publishers(c: &Summary) -> Vec<&PortSummary> {
 
 /// compose ps's Ports column: the docker CLI's DisplayablePorts over the publishers.
 fn ports_column(c: &Summary) -> String {
-    let list: Vec<serde_json::Value> = publishers(c)
+    let list: Vec<berth_api::models::PortSummary> = publishers(c)
         .iter()
-        .map(|p| {
-            serde_json::json!({"IP": p.ip, "PrivatePort": p.private_port, "PublicPort": p.public_port, "Type": p.kind})
+        .map(|p| berth_api::models::PortSummary {
+            ip: Some(p.ip.clone()),
+            private_port: p.private_port as u16,
+            public_port: Some(p.public_port as u16),
+            kind: p.kind.clone(),
         })
         .collect();
-    berth_cli::commands::containers::display_ports(&serde_json::Value::Array(list))
+    berth_cli::commands::containers::display_ports(&list)
 }
 
 /// One `compose ps --format json` line as compose 2.40 writes it: the docker CLI's

@@ -16,7 +16,6 @@ use berth_api::models::{
 use berth_api::version::ApiVersion;
 use berth_engine::images::{DeleteItem, Image, Loaded};
 use futures_util::StreamExt;
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use tokio::sync::mpsc;
@@ -114,92 +113,6 @@ fn created_unix(created: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// The non-omitempty fields of a Go `container.Config` with their empty values (the same
-/// set as moby 28's `legacyConfigFields["v1.49"]`): the legacy `ContainerConfig` writes
-/// them whether or not the image's `container_config` has them.
-const LEGACY_CONFIG_FIELDS: [(&str, Value); 17] = [
-    ("AttachStderr", Value::Bool(false)),
-    ("AttachStdin", Value::Bool(false)),
-    ("AttachStdout", Value::Bool(false)),
-    ("Cmd", Value::Null),
-    ("Domainname", Value::String(String::new())),
-    ("Entrypoint", Value::Null),
-    ("Env", Value::Null),
-    ("Hostname", Value::String(String::new())),
-    ("Image", Value::String(String::new())),
-    ("Labels", Value::Null),
-    ("OnBuild", Value::Null),
-    ("OpenStdin", Value::Bool(false)),
-    ("StdinOnce", Value::Bool(false)),
-    ("Tty", Value::Bool(false)),
-    ("User", Value::String(String::new())),
-    ("Volumes", Value::Null),
-    ("WorkingDir", Value::String(String::new())),
-];
-
-/// The legacy `ContainerConfig` (API < 1.45): the image's `container_config` as a Go
-/// `container.Config` marshals it (every non-omitempty field present, in struct order).
-fn legacy_container_config(cc: &Value) -> Value {
-    const FIELDS: [(&str, bool); 25] = [
-        // (name, omitempty)
-        ("Hostname", false),
-        ("Domainname", false),
-        ("User", false),
-        ("AttachStdin", false),
-        ("AttachStdout", false),
-        ("AttachStderr", false),
-        ("ExposedPorts", true),
-        ("Tty", false),
-        ("OpenStdin", false),
-        ("StdinOnce", false),
-        ("Env", false),
-        ("Cmd", false),
-        ("Healthcheck", true),
-        ("ArgsEscaped", true),
-        ("Image", false),
-        ("Volumes", false),
-        ("WorkingDir", false),
-        ("Entrypoint", false),
-        ("NetworkDisabled", true),
-        ("MacAddress", true),
-        ("OnBuild", false),
-        ("Labels", false),
-        ("StopSignal", true),
-        ("StopTimeout", true),
-        ("Shell", true),
-    ];
-    let defaults: std::collections::HashMap<&str, Value> =
-        LEGACY_CONFIG_FIELDS.iter().cloned().collect();
-    let mut out = serde_json::Map::new();
-    for (name, omitempty) in FIELDS {
-        match cc.get(name) {
-            Some(v) if !(omitempty && is_empty(v)) => {
-                out.insert(name.into(), v.clone());
-            }
-            _ if !omitempty => {
-                out.insert(
-                    name.into(),
-                    defaults.get(name).cloned().unwrap_or(Value::Null),
-                );
-            }
-            _ => {}
-        }
-    }
-    Value::Object(out)
-}
-
-/// Go's "empty value" for omitempty.
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-    }
-}
-
 /// `GET /images/{name}/json` shaped for API version `ver` as moby 28: `VirtualSize` below
 /// 1.44, `Container`/`ContainerConfig` below 1.45, the legacy `Config` fields (below 1.50:
 /// every version berth speaks), no `Variant` when the image has none.
@@ -213,7 +126,7 @@ fn image_inspect(img: &Image, ver: ApiVersion) -> ImageInspect {
         comment: img.comment.clone(),
         created: img.created.clone(),
         container: (legacy && !img.container.is_empty()).then(|| img.container.clone()),
-        container_config: legacy.then(|| legacy_container_config(&img.container_config)),
+        container_config: legacy.then(|| img.container_config.clone()),
         docker_version: img.docker_version.clone(),
         author: img.author.clone(),
         config: img.config.clone(),
@@ -583,6 +496,95 @@ pub async fn create(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
+    /// The non-omitempty fields of a Go `container.Config` with their empty values (the same
+    /// set as moby 28's `legacyConfigFields["v1.49"]`): the legacy `ContainerConfig` writes
+    /// them whether or not the image's `container_config` has them.
+    const LEGACY_CONFIG_FIELDS: [(&str, Value); 17] = [
+        ("AttachStderr", Value::Bool(false)),
+        ("AttachStdin", Value::Bool(false)),
+        ("AttachStdout", Value::Bool(false)),
+        ("Cmd", Value::Null),
+        ("Domainname", Value::String(String::new())),
+        ("Entrypoint", Value::Null),
+        ("Env", Value::Null),
+        ("Hostname", Value::String(String::new())),
+        ("Image", Value::String(String::new())),
+        ("Labels", Value::Null),
+        ("OnBuild", Value::Null),
+        ("OpenStdin", Value::Bool(false)),
+        ("StdinOnce", Value::Bool(false)),
+        ("Tty", Value::Bool(false)),
+        ("User", Value::String(String::new())),
+        ("Volumes", Value::Null),
+        ("WorkingDir", Value::String(String::new())),
+    ];
+
+    /// The legacy `ContainerConfig` (API < 1.45) as it was built before it was typed: the
+    /// image's `container_config` as a Go `container.Config` marshals it (every
+    /// non-omitempty field present, in struct order).
+    fn legacy_container_config_before(cc: &Value) -> Value {
+        const FIELDS: [(&str, bool); 25] = [
+            // (name, omitempty)
+            ("Hostname", false),
+            ("Domainname", false),
+            ("User", false),
+            ("AttachStdin", false),
+            ("AttachStdout", false),
+            ("AttachStderr", false),
+            ("ExposedPorts", true),
+            ("Tty", false),
+            ("OpenStdin", false),
+            ("StdinOnce", false),
+            ("Env", false),
+            ("Cmd", false),
+            ("Healthcheck", true),
+            ("ArgsEscaped", true),
+            ("Image", false),
+            ("Volumes", false),
+            ("WorkingDir", false),
+            ("Entrypoint", false),
+            ("NetworkDisabled", true),
+            ("MacAddress", true),
+            ("OnBuild", false),
+            ("Labels", false),
+            ("StopSignal", true),
+            ("StopTimeout", true),
+            ("Shell", true),
+        ];
+        let defaults: std::collections::HashMap<&str, Value> =
+            LEGACY_CONFIG_FIELDS.iter().cloned().collect();
+        let mut out = serde_json::Map::new();
+        for (name, omitempty) in FIELDS {
+            match cc.get(name) {
+                Some(v) if !(omitempty && is_empty(v)) => {
+                    out.insert(name.into(), v.clone());
+                }
+                _ if !omitempty => {
+                    out.insert(
+                        name.into(),
+                        defaults.get(name).cloned().unwrap_or(Value::Null),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Value::Object(out)
+    }
+
+    /// Go's "empty value" for omitempty.
+    fn is_empty(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::Bool(b) => !b,
+            Value::Number(n) => n.as_f64() == Some(0.0),
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+        }
+    }
+
     #[test]
     fn typed_delete_and_prune_answers_are_the_same_bytes() {
         // What delete_item and the prune answer were as json! values.
@@ -631,6 +633,49 @@ mod tests {
             }
         }
         Value::Object(m.into_iter().collect())
+    }
+
+    #[test]
+    fn typed_legacy_container_config_is_the_same_bytes() {
+        use berth_api::models::LegacyContainerConfig;
+        let stored: Vec<Value> = vec![
+            Value::Null,
+            json!({}),
+            // A commit's or build step's, as moby writes it (every field, Go order, map
+            // keys sorted as Go marshals a map; the typed maps are sorted too).
+            json!({"Hostname":"abc","Domainname":"","User":"","AttachStdin":false,
+                "AttachStdout":false,"AttachStderr":false,"ExposedPorts":{"53/udp":{},"80/tcp":{}},
+                "Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":["PATH=/bin"],
+                "Cmd":["/bin/sh","-c","#(nop) ","CMD [\"sh\"]"],
+                "Healthcheck":{"Test":["CMD","true"],"Interval":1000,"Retries":3},
+                "ArgsEscaped":true,"Image":"sha256:1","Volumes":{"/v":{}},"WorkingDir":"/w",
+                "Entrypoint":null,"NetworkDisabled":true,"MacAddress":"02:42:ac:11:00:02",
+                "OnBuild":null,"Labels":{"a":"1","b":"2"},"StopSignal":"SIGKILL",
+                "StopTimeout":3,"Shell":["/bin/bash","-c"]}),
+            // Old-style: a few fields, in another order, omitempty ones empty.
+            json!({"Cmd":"sh","Env":[],"Labels":{},"ExposedPorts":{},"Healthcheck":{},
+                "ArgsEscaped":false,"MacAddress":"","StopSignal":"","StopTimeout":0,
+                "Shell":[],"NetworkDisabled":false,"OnBuild":[],"Volumes":null,"User":"u"}),
+            json!({"Entrypoint":["/e"],"Cmd":["a","b"],"Image":"busybox","Tty":true,
+                "OpenStdin":true,"StdinOnce":true,"AttachStdin":true,"AttachStdout":true,
+                "AttachStderr":true}),
+        ];
+        for v in stored {
+            let typed: LegacyContainerConfig =
+                serde_json::from_value(v.clone()).unwrap_or_default();
+            let before = legacy_container_config_before(&v);
+            // "Cmd":"sh" was copied as the string; typed it is the one-word list moby
+            // reads it as (strslice), so that case compares the rest.
+            let mut before = before;
+            if v.get("Cmd") == Some(&json!("sh")) {
+                before["Cmd"] = json!(["sh"]);
+            }
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&before).unwrap(),
+                "stored {v}"
+            );
+        }
     }
 
     #[test]

@@ -174,7 +174,7 @@ pub async fn df_rows(engine: &AppState) -> Vec<Volume> {
         let mut j = engine.volumes.json(&v);
         j.usage_data = Some(VolumeUsageData {
             ref_count: users as i64,
-            size,
+            size: i64::try_from(size).unwrap_or(i64::MAX),
         });
         rows.push(j);
     }

@@ -115,6 +115,7 @@ pub fn summary(
         mounts: super::mounts::mounts_json(rec),
         size_rw: sizes.map(|s| s.0),
         size_root_fs: sizes.map(|s| s.1),
+        image_manifest_descriptor: None,
     }
 }
 

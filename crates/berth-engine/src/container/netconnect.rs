@@ -102,10 +102,8 @@ impl Engine {
             self.networks
                 .add_endpoint(&Attachment::of(&rec), &net, &mut ep, &ns, &ifname)
                 .await?;
-            if self.networks.serving_resolver(&rec.id) {
-                resolver_in_resolv_conf(&rec, &dir);
-            }
-            edit_hosts(&rec, &dir, &[&ep.ip, &ep.ip6], true);
+            let resolver = self.networks.serving_resolver(&rec.id);
+            update_etc_files(&rec, &dir, &ep, true, resolver);
             rec.endpoints.insert(net.name.clone(), ep);
             write_record(&dir, &rec)?;
         }
@@ -156,7 +154,7 @@ impl Engine {
                 self.networks
                     .after_disconnect(&r.id, &ns, &ep, &mut r.endpoints)
                     .await;
-                edit_hosts(&rec, &dir, &[&ep.ip, &ep.ip6], false);
+                update_etc_files(&rec, &dir, &ep, false, false);
             }
         } else {
             let Some(k) = key else {
@@ -252,39 +250,32 @@ fn netns_of(dir: &Path, pid: i64) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/ns/net"))
 }
 
-/// `network connect` of a container without the embedded resolver until now (the default
-/// bridge): its resolv.conf gets it (in place: the file is bind-mounted).
-fn resolver_in_resolv_conf(rec: &ContainerRecord, dir: &Path) {
-    let path = dir.join("resolv.conf");
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+/// The running container's /etc/hosts and resolv.conf after `network connect`
+/// (`connected`) or `disconnect` of endpoint `ep`: one value from all their sources
+/// (`etc_files::EtcChange`), written once, in place (the files are bind-mounted).
+fn update_etc_files(
+    rec: &ContainerRecord,
+    dir: &Path,
+    ep: &EndpointRecord,
+    connected: bool,
+    embedded_resolver: bool,
+) {
     let hc = &rec.host_config;
-    if let Some(conf) =
-        etc_files::resolv_for_resolver(&current, &host, &hc.dns_search, &hc.dns_options)
-    {
-        if let Err(e) = std::fs::write(&path, conf) {
-            warn!(id = %rec.id, error = %e, "cannot write resolv.conf");
-        }
-    }
-}
-
-/// Adds (`network connect`) or removes (`disconnect`) the container's `IP\thostname` lines
-/// in its /etc/hosts: computed once, written once (in place: the file is bind-mounted).
-fn edit_hosts(rec: &ContainerRecord, dir: &Path, ips: &[&str], add: bool) {
-    if ips.iter().all(|ip| ip.is_empty()) {
-        return;
-    }
-    let path = dir.join("hosts");
-    let edited = std::fs::read_to_string(&path).and_then(|text| {
-        let text = etc_files::hosts_with_addresses(&text, ips, &rec.config.hostname, add);
-        std::fs::write(&path, text)
+    let change = etc_files::EtcChange::compute(&etc_files::Reconnect {
+        hostname: &rec.config.hostname,
+        hosts: std::fs::read_to_string(dir.join("hosts"))
+            .inspect_err(|e| warn!(id = %rec.id, error = %e, "cannot read /etc/hosts"))
+            .ok(),
+        resolv_conf: std::fs::read_to_string(dir.join("resolv.conf")).unwrap_or_default(),
+        addresses: vec![&ep.ip, &ep.ip6],
+        connected,
+        embedded_resolver,
+        host_resolv_conf: etc_files::HostFiles::read(false).resolv_conf,
+        dns_search: &hc.dns_search,
+        dns_options: &hc.dns_options,
     });
-    if let Err(e) = edited {
-        let what = if add {
-            "add the address to"
-        } else {
-            "remove the address from"
-        };
-        warn!(id = %rec.id, error = %e, "cannot {what} /etc/hosts");
+    if let Err(e) = change.write(dir) {
+        let what = if connected { "connect" } else { "disconnect" };
+        warn!(id = %rec.id, error = %e, "cannot update /etc/hosts or resolv.conf on {what}");
     }
 }

@@ -5,6 +5,7 @@
 
 use super::HistoryEntry;
 use crate::changes::ContainerConfig;
+use berth_api::models::LegacyContainerConfig;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -21,9 +22,9 @@ pub(crate) struct ImageConfigFile {
     #[serde(default)]
     pub config: Value,
     /// The legacy `container_config` (what the container of a commit or build step ran),
-    /// `null` if absent: image inspect shows it below API 1.45.
-    #[serde(default, rename = "container_config")]
-    pub legacy_container_config: Value,
+    /// empty if absent (or of another shape): image inspect shows it below API 1.45.
+    #[serde(default, rename = "container_config", deserialize_with = "lenient")]
+    pub legacy_container_config: LegacyContainerConfig,
     /// The legacy `container`: the id of that container, empty if absent.
     #[serde(default, deserialize_with = "lenient")]
     pub container: String,
