@@ -156,6 +156,20 @@ mod go_types {
         /// The maps that stand for Go maps (a missing key is Go's invalid value, printed
         /// `<no value>`), as opposed to structs (a missing field fails the typed run).
         static GO_MAPS: RefCell<HashMap<usize, Weak<Fields>>> = RefCell::new(HashMap::new());
+        /// The maps made from a described struct ([`Ty::Struct`]): their missing fields are
+        /// known to be missing from the Go struct too.
+        static DESCRIBED: RefCell<HashMap<usize, Weak<Fields>>> = RefCell::new(HashMap::new());
+    }
+
+    /// Whether `m` was made from a described struct (see [`Ty::Struct`]).
+    pub fn is_described(m: &Arc<Fields>) -> bool {
+        let addr = Arc::as_ptr(m) as usize;
+        DESCRIBED.with(|n| {
+            n.borrow()
+                .get(&addr)
+                .and_then(|w| w.upgrade())
+                .is_some_and(|a| Arc::ptr_eq(&a, m))
+        })
     }
 
     fn mark_go_map(v: Value) -> Value {
@@ -233,6 +247,7 @@ mod go_types {
         NILS.with(|n| n.borrow_mut().clear());
         NIL_LISTS.with(|n| n.borrow_mut().clear());
         GO_MAPS.with(|n| n.borrow_mut().clear());
+        DESCRIBED.with(|n| n.borrow_mut().clear());
     }
 
     /// `v` (None: the key is missing) as a value of type `ty`; `conv` converts what the
@@ -277,6 +292,8 @@ mod go_types {
                     m.insert(Arc::from(*name), typed(None, *t, conv));
                 }
                 let m = Arc::new(m);
+                let addr = Arc::as_ptr(&m) as usize;
+                DESCRIBED.with(|n| n.borrow_mut().insert(addr, Arc::downgrade(&m)));
                 // The JSON of the struct keeps the daemon's fields only (omitempty).
                 super::field_order::note_always(
                     &m,
@@ -1189,6 +1206,25 @@ mod tests {
                 ".Config.Labels.a.b",
                 "can't evaluate field b in type interface {}"
             )
+        );
+    }
+
+    /// An object the types do not describe (a swarm service) may be a Go struct whose
+    /// omitempty field the daemon left out: docker's typed run prints the zero value
+    /// (`{{json .Endpoint.VirtualIPs}}` of a dnsrr service is `null`); a name no exported
+    /// Go field can have still fails.
+    #[test]
+    fn inspect_of_an_undescribed_struct_keeps_omitted_fields_printable() {
+        let svc =
+            json!({"ID": "x", "Spec": {"Name": "db"}, "Endpoint": {"Spec": {"Mode": "dnsrr"}}});
+        let run = |src: &str| {
+            let t = parse_inspect(src).expect("parse");
+            execute_inspect(&t, src, &svc).map_err(|e| e.0)
+        };
+        assert_eq!(run("{{json .Endpoint.VirtualIPs}}"), Ok("null".into()));
+        assert_eq!(
+            run("{{.Endpoint.nokey}}"),
+            Err("template parsing error: template: :1:11: executing \"\" at <.Endpoint.nokey>: map has no entry for key \"nokey\"".into())
         );
     }
 

@@ -187,8 +187,14 @@ fn walk_chain<N: AsRef<str>>(
                     return Err(fail(format!("map has no entry for key \"{name}\"")))
                 }
                 None => {
+                    // An object the types leave undescribed (swarm objects, say) may be a Go
+                    // struct whose omitempty field the daemon left out (a dnsrr service's
+                    // `Endpoint.VirtualIPs`): docker's typed run prints its zero value, so
+                    // only a name no exported Go field can have fails there.
+                    let maybe_omitted = !go_types::is_described(m)
+                        && name.starts_with(|c: char| c.is_ascii_uppercase());
                     if matches!(go_types::nil_of(&cur), Some(go_types::Nil::Pointer))
-                        || !go_types::is_go_map(m)
+                        || (!go_types::is_go_map(m) && !maybe_omitted)
                     {
                         // A field of a nil pointer or one the struct lacks: the typed
                         // run fails (the raw run says how).
