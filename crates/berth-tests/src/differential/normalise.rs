@@ -90,7 +90,9 @@ impl<'a> Normaliser<'a> {
         let mut lits: Vec<&(String, String)> = self.literals.iter().collect();
         lits.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
         for (value, placeholder) in lits {
-            if !value.is_empty() {
+            if value.bytes().all(|b| b.is_ascii_digit()) {
+                s = replace_number(&s, value, placeholder);
+            } else if !value.is_empty() {
                 s = s.replace(value.as_str(), placeholder);
             }
         }
@@ -107,6 +109,30 @@ impl<'a> Normaliser<'a> {
     }
 }
 
+/// Replaces `value` (digits) where it stands as a whole number: the daemon's port 40000
+/// must not cut the middle of a remapped id range's `400000`.
+fn replace_number(s: &str, value: &str, placeholder: &str) -> String {
+    if value.is_empty() {
+        return s.to_string();
+    }
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (i, _) in s.match_indices(value) {
+        if i < last
+            || digit(s[..i].chars().next_back())
+            || digit(s[i + value.len()..].chars().next())
+        {
+            continue;
+        }
+        out.push_str(&s[last..i]);
+        out.push_str(placeholder);
+        last = i + value.len();
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +145,16 @@ mod tests {
         let other = "b".repeat(64);
         let out = n.apply(&format!("{full} {} {other} sha256:{full}", &full[..12]));
         assert_eq!(out, "<ID1> <id1> <ID2> sha256:<ID1>");
+    }
+
+    #[test]
+    fn a_port_literal_replaces_whole_numbers_only() {
+        let lits = vec![("40000".to_string(), "<PORT>".to_string())];
+        let mut n = Normaliser::new(&lits, false);
+        assert_eq!(
+            n.apply("0 400000 65536\n127.0.0.1:40000->80/tcp 40000"),
+            "0 400000 65536\n127.0.0.1:<PORT>->80/tcp <PORT>"
+        );
     }
 
     #[test]
