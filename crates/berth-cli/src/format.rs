@@ -161,10 +161,18 @@ mod go_types {
         static DESCRIBED: RefCell<HashMap<usize, Weak<Fields>>> = RefCell::new(HashMap::new());
     }
 
-    /// Whether `m` was made from a described struct (see [`Ty::Struct`]).
-    pub fn is_described(m: &Arc<Fields>) -> bool {
+    type Marks = std::thread::LocalKey<RefCell<HashMap<usize, Weak<Fields>>>>;
+
+    /// Puts `m` in the set `marks` (kept by address, weakly).
+    fn mark(marks: &'static Marks, m: &Arc<Fields>) {
         let addr = Arc::as_ptr(m) as usize;
-        DESCRIBED.with(|n| {
+        marks.with(|n| n.borrow_mut().insert(addr, Arc::downgrade(m)));
+    }
+
+    /// Whether `m` itself (not a later map at the same address) is in `marks`.
+    fn marked(marks: &'static Marks, m: &Arc<Fields>) -> bool {
+        let addr = Arc::as_ptr(m) as usize;
+        marks.with(|n| {
             n.borrow()
                 .get(&addr)
                 .and_then(|w| w.upgrade())
@@ -172,10 +180,14 @@ mod go_types {
         })
     }
 
+    /// Whether `m` was made from a described struct (see [`Ty::Struct`]).
+    pub fn is_described(m: &Arc<Fields>) -> bool {
+        marked(&DESCRIBED, m)
+    }
+
     fn mark_go_map(v: Value) -> Value {
         if let Value::Map(m) = &v {
-            let addr = Arc::as_ptr(m) as usize;
-            GO_MAPS.with(|n| n.borrow_mut().insert(addr, Arc::downgrade(m)));
+            mark(&GO_MAPS, m);
         }
         v
     }
@@ -184,14 +196,7 @@ mod go_types {
     /// object the types leave open whose keys are no struct fields (empty, or a key not
     /// starting with a capital letter: labels, ids, ports, options).
     pub fn is_go_map(m: &Arc<Fields>) -> bool {
-        let addr = Arc::as_ptr(m) as usize;
-        let marked = GO_MAPS.with(|n| {
-            n.borrow()
-                .get(&addr)
-                .and_then(|w| w.upgrade())
-                .is_some_and(|a| Arc::ptr_eq(&a, m))
-        });
-        if marked || matches!(nil_of(&Value::Map(m.clone())), Some(Nil::Collection)) {
+        if marked(&GO_MAPS, m) || matches!(nil_of(&Value::Map(m.clone())), Some(Nil::Collection)) {
             return true;
         }
         if super::field_order::of(m).is_some() {
@@ -292,8 +297,7 @@ mod go_types {
                     m.insert(Arc::from(*name), typed(None, *t, conv));
                 }
                 let m = Arc::new(m);
-                let addr = Arc::as_ptr(&m) as usize;
-                DESCRIBED.with(|n| n.borrow_mut().insert(addr, Arc::downgrade(&m)));
+                mark(&DESCRIBED, &m);
                 // The JSON of the struct keeps the daemon's fields only (omitempty).
                 super::field_order::note_always(
                     &m,
