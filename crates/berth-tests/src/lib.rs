@@ -17,6 +17,7 @@
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
 pub mod build;
+pub mod compose;
 pub mod differential;
 pub mod dockerd;
 pub mod dockerside;

@@ -4,56 +4,16 @@
 //! Go 1.19), through both berth and the docker CLI's classic builder; and the multi-stage
 //! scheduler: independent stages build concurrently, output and Step N/M as docker prints.
 
+use berth_tests::build::load_base_image;
+use berth_tests::compose::http_get;
 use berth_tests::{
-    build_context as context, classic_build, client_name as name, eventually, workspace_root,
-    Client, Output, TestDaemon,
+    build_context as context, classic_build, client_name as name, eventually, Client, Output,
+    TestDaemon,
 };
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::TcpListener;
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// The fixture directory (python.tar, node.tar, golang.tar): `BERTH_BASE_IMAGES`, else built
-/// (or found in its cache) by scripts/make-base-images.sh.
-fn base_images() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(p) = std::env::var_os("BERTH_BASE_IMAGES") {
-            return PathBuf::from(p);
-        }
-        let script = workspace_root().join("scripts/make-base-images.sh");
-        let o = Command::new("bash")
-            .arg(&script)
-            .output()
-            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-        assert!(
-            o.status.success(),
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
-    })
-    .clone()
-}
-
-/// Loads fixture `file` and tags it with the other names the seeds use.
-fn load(d: &TestDaemon, file: &str, aliases: &[&str]) {
-    let tar = base_images().join(file);
-    let o = d.berth(["load", "-i"]).arg(&tar).run();
-    o.success();
-    let loaded = o
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Loaded image: "))
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("no image loaded from {}: {}", tar.display(), o.out()));
-    for a in aliases {
-        d.berth(["tag", loaded.as_str(), a]).run().success();
-    }
-}
 
 fn build(d: &TestDaemon, c: Client, dir: &Path, args: &[&str]) -> Output {
     classic_build(d, c, dir, args).run_timeout(Duration::from_secs(300))
@@ -88,7 +48,7 @@ fn serve_and_get(d: &TestDaemon, c: Client, image: &str) -> String {
     let id = o.stdout.trim().to_string();
     let mut got = None;
     let ok = eventually(30, || {
-        got = http_get(port);
+        got = http_get(port, "/");
         got.is_some()
     });
     let logs = d.cli(c, ["logs", id.as_str()]).run().out();
@@ -98,19 +58,6 @@ fn serve_and_get(d: &TestDaemon, c: Client, image: &str) -> String {
         "{image}: nothing answered on 127.0.0.1:{port}; logs: {logs}"
     );
     got.unwrap_or_default()
-}
-
-/// The body of `GET /` on 127.0.0.1:port, None until something answers with 200.
-fn http_get(port: u16) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let (head, body) = resp.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.").then_some(())?;
-    head.contains(" 200 ").then(|| body.to_string())
 }
 
 /// Step lines ("Step N/M : ...") in output order.
@@ -365,7 +312,7 @@ CMD ["python", "app.py"]
 #[test]
 fn seed_python_slim_dockerfiles_build_and_serve() {
     let d = TestDaemon::start();
-    load(&d, "python.tar", &["python:3.9-slim", "python:3.8-slim"]);
+    load_base_image(&d, "python.tar", &["python:3.9-slim", "python:3.8-slim"]);
     let cases = [
         ("py311", PY311, "-"),
         ("py38", PY38, "-"),
@@ -406,7 +353,7 @@ fn seed_python_slim_dockerfiles_build_and_serve() {
 #[test]
 fn seed_node_dockerfiles_build_and_serve() {
     let d = TestDaemon::start();
-    load(&d, "node.tar", &["node:16-alpine", "node:14"]);
+    load_base_image(&d, "node.tar", &["node:16-alpine", "node:14"]);
     let version = String::from_utf8_lossy(
         &Command::new("node")
             .arg("--version")
@@ -479,7 +426,7 @@ fn seed_node_dockerfiles_build_and_serve() {
 #[test]
 fn seed_go_multistage_builder_target() {
     let d = TestDaemon::start();
-    load(&d, "golang.tar", &[]);
+    load_base_image(&d, "golang.tar", &[]);
     let dir = context(
         &d,
         "go",

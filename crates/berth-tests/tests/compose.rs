@@ -8,16 +8,9 @@
 //! and removed by the guard; IPv4 subnets come from the daemon's slot pool, IPv6 ones are
 //! fd42:bf:<pid>::/64 (never the host's fd00::/64); ports are on 127.0.0.1 only.
 
+use berth_tests::compose::compose_yaml;
 use berth_tests::nettest::{fetch, link_exists, watched_daemon};
 use berth_tests::{eventually, free_port, NetGuard, TestDaemon};
-use std::path::PathBuf;
-
-fn project(d: &TestDaemon, name: &str, yaml: &str) -> PathBuf {
-    let dir = d.dir().join(name);
-    std::fs::create_dir_all(&dir).expect("project dir");
-    std::fs::write(dir.join("compose.yaml"), yaml).expect("compose.yaml");
-    dir
-}
 
 /// `docker compose ps --format '{{.Service}} {{.State}} {{.Publishers}}'`-like lines, via
 /// the API's own view: the project's containers by label.
@@ -63,7 +56,7 @@ volumes:
   data:
 "#
     );
-    let dir = project(&d, "shop", &yaml);
+    let dir = compose_yaml(&d, "shop", &yaml);
     d.compose(&dir, ["up", "-d"]).run().success();
     let mut names = project_containers(&d, "shop");
     names.sort();
@@ -172,7 +165,7 @@ networks:
         - subnet: {subnet}
 "#
     );
-    let dir = project(&d, "six", &yaml);
+    let dir = compose_yaml(&d, "six", &yaml);
     d.compose(&dir, ["up", "-d"]).run().success();
     let f = "{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}";
     let got = d

@@ -9,9 +9,10 @@
 //! Safety: the project's network gets a bridge named by the test (removed by the guard);
 //! published ports are on 127.0.0.1.
 
+use berth_tests::compose::compose_yaml;
 use berth_tests::nettest::{fetch, watched_daemon};
 use berth_tests::{eventually, free_port, NetGuard, TestDaemon};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Tool {
@@ -24,13 +25,6 @@ fn compose(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> berth_tests
         Tool::Berth => d.berth_compose(dir, args).run(),
         Tool::DockerCompose => d.compose(dir, args).run(),
     }
-}
-
-fn project(d: &TestDaemon, name: &str, yaml: &str) -> PathBuf {
-    let dir = d.dir().join(name);
-    std::fs::create_dir_all(&dir).expect("project dir");
-    std::fs::write(dir.join("compose.yaml"), yaml).expect("compose.yaml");
-    dir
 }
 
 fn state(d: &TestDaemon, c: &str) -> String {
@@ -112,7 +106,7 @@ fn compose_cmd_reads_print_what_docker_compose_prints() {
     let mut g = NetGuard::new("bt-cc1");
     let d = watched_daemon(&mut g);
     let port = free_port();
-    let dir = project(&d, "cr", &yaml(&g.bridge(), port));
+    let dir = compose_yaml(&d, "cr", &yaml(&g.bridge(), port));
     compose(&d, Tool::Berth, &dir, &["up", "-d", "--wait"]).success();
     assert_eq!(state(&d, "cr-web-1"), "running 0");
     assert!(eventually(20, || fetch(port).contains("reply-")));
@@ -278,7 +272,7 @@ networks:
         br = g.bridge(),
         br2 = g.bridge()
     );
-    let dir = project(&d, "cp", &yaml);
+    let dir = compose_yaml(&d, "cp", &yaml);
     std::fs::create_dir_all(dir.join("bind")).expect("bind dir");
     compose(&d, Tool::Berth, &dir, &["up", "-d", "--wait", "db", "web"]).success();
     compose(&d, Tool::Berth, &dir, &["up", "-d", "once"]).success();
@@ -393,7 +387,7 @@ networks:
 "#,
         br = g.bridge()
     );
-    let dir = project(&d, "pt", &yaml);
+    let dir = compose_yaml(&d, "pt", &yaml);
     compose(&d, Tool::Berth, &dir, &["up", "-d"]).success();
     for format in [
         "{{.Name}} {{.Publishers}}",
@@ -505,7 +499,7 @@ networks:
 "#,
         br = g.bridge()
     );
-    let dir = project(&d, "ed", &yaml);
+    let dir = compose_yaml(&d, "ed", &yaml);
     let both = |args: &[&str]| {
         let b = compose(&d, Tool::Berth, &dir, args);
         let c = compose(&d, Tool::DockerCompose, &dir, args);
@@ -627,7 +621,7 @@ fn actions(tool: Tool) {
     let mut g = NetGuard::new("bt-cc2");
     let d = watched_daemon(&mut g);
     let port = free_port();
-    let dir = project(&d, "ca", &yaml(&g.bridge(), port));
+    let dir = compose_yaml(&d, "ca", &yaml(&g.bridge(), port));
     let run = |args: &[&str]| compose(&d, tool, &dir, args);
     // create leaves the containers created; start starts them.
     run(&["create"]).success();
@@ -778,7 +772,7 @@ fn compose_cmd_dry_run_shows_the_steps_and_changes_nothing() {
     let mut g = NetGuard::new("bt-cc3");
     let d = watched_daemon(&mut g);
     let port = free_port();
-    let dir = project(&d, "cd", &yaml(&g.bridge(), port));
+    let dir = compose_yaml(&d, "cd", &yaml(&g.bridge(), port));
     let before = engine_state(&d);
     let mut seen = Vec::new();
     for tool in [Tool::Berth, Tool::DockerCompose] {

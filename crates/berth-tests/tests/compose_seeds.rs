@@ -14,55 +14,15 @@
 //! pool, every network's bridge named by the test (`com.docker.network.bridge.name`, removed
 //! by the guard).
 
+use berth_tests::build::load_base_image;
+use berth_tests::compose::{http_get, project_ids, project_names, sh_command, write_project};
 use berth_tests::nettest::{fetch, watched_daemon};
 use berth_tests::{eventually, free_port, NetGuard, TestDaemon};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// Writes `files` (relative path, contents) under a new project directory `name`.
-fn project(d: &TestDaemon, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = d.dir().join(name);
-    for (rel, text) in files {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("project dir");
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    }
-    dir
-}
-
-fn names(d: &TestDaemon, project: &str) -> Vec<String> {
-    let filter = format!("label=com.docker.compose.project={project}");
-    let mut v: Vec<String> = d
-        .docker(["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"])
-        .run()
-        .success()
-        .out()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v
-}
-
-fn ids(d: &TestDaemon, project: &str) -> Vec<String> {
-    let filter = format!("label=com.docker.compose.project={project}");
-    let mut v: Vec<String> = d
-        .docker(["ps", "-a", "-q", "--no-trunc", "--filter", &filter])
-        .run()
-        .success()
-        .out()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v
-}
 
 /// Containers, networks, volumes and images of `project` still on the daemon.
 fn leftovers(d: &TestDaemon, project: &str) -> Vec<String> {
-    let mut left = names(d, project);
+    let mut left = project_names(d, project);
     let filter = format!("label=com.docker.compose.project={project}");
     for what in [
         ["network", "ls", "--format", "{{.Name}}"],
@@ -85,31 +45,11 @@ fn leftovers(d: &TestDaemon, project: &str) -> Vec<String> {
     left
 }
 
-/// A `command:` in flow syntax running `script` with sh (JSON strings are YAML scalars).
-fn sh(script: &str) -> String {
-    format!(
-        "[\"sh\", \"-c\", {}]",
-        serde_json::Value::String(script.to_string())
-    )
-}
-
 /// A stand-in database: answers `<name>-standin <contents of its data file>` on `port`.
 fn db_standin(name: &str, port: u16, data: &str) -> String {
-    sh(&format!(
+    sh_command(&format!(
         "mkdir -p {data}; [ -f {data}/id ] || echo created-$$RANDOM > {data}/id; while true; do echo \"{name}-standin $$(cat {data}/id)\" | nc -l -p {port}; done"
     ))
-}
-
-/// The body of `GET path` on 127.0.0.1:port, None until something answers with 200.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let (head, body) = resp.split_once("\r\n\r\n")?;
-    head.contains(" 200 ").then(|| body.to_string())
 }
 
 /// Within `secs`, `GET path` on `port` answers 200 with a body containing `want`; the last
@@ -123,41 +63,6 @@ fn serves(port: u16, path: &str, want: &str, secs: u64) -> Result<String, String
         Ok(last)
     } else {
         Err(last)
-    }
-}
-
-/// The node/python fixture directory (scripts/make-base-images.sh, `BERTH_BASE_IMAGES`).
-fn base_images() -> PathBuf {
-    if let Some(p) = std::env::var_os("BERTH_BASE_IMAGES") {
-        return PathBuf::from(p);
-    }
-    let script = berth_tests::workspace_root().join("scripts/make-base-images.sh");
-    let o = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(
-        o.status.success(),
-        "{}: {}",
-        script.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
-}
-
-/// Loads base-image fixture `file` and tags it with the names the seeds use.
-fn load(d: &TestDaemon, file: &str, aliases: &[&str]) {
-    let tar = base_images().join(file);
-    let o = d.berth(["load", "-i"]).arg(&tar).run();
-    o.success();
-    let loaded = o
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Loaded image: "))
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("no image loaded from {}: {}", tar.display(), o.out()));
-    for a in aliases {
-        d.berth(["tag", loaded.as_str(), a]).run().success();
     }
 }
 
@@ -215,7 +120,7 @@ const PACKAGE_JSON: &str = r#"{
 fn node_mysql_seed_builds_serves_and_keeps_data() {
     let mut g = NetGuard::new("bt-sn");
     let d = watched_daemon(&mut g);
-    load(&d, "node.tar", &[]);
+    load_base_image(&d, "node.tar", &[]);
     let (br, port) = (g.bridge(), free_port());
     let index = format!(
         "{NODE_ASK}const http = require('http');\nhttp.createServer(async (req, res) => {{\n  const db = await ask(process.env.DB_HOST, 3306);\n  res.end(`myapp sees: ${{db}} DB_NAME=${{process.env.DB_NAME}} DB_USER=${{process.env.DB_USER}}\\n`);\n}}).listen(3000, () => console.log('MyApp listening on 3000'));\n"
@@ -251,7 +156,7 @@ networks:
         db = db_standin("mysql", 3306, "/var/lib/mysql"),
         opts = bridge_opts(&br),
     );
-    let dir = project(
+    let dir = write_project(
         &d,
         "monprojet",
         &[
@@ -306,18 +211,18 @@ networks:
         .out();
     assert_eq!(out, "myappdb");
     // The real docker compose sees the same project up to date (built image included).
-    let before = ids(&d, "monprojet");
+    let before = project_ids(&d, "monprojet");
     let o = d.compose(&dir, ["up", "-d"]).run();
     o.success();
     assert_eq!(
-        ids(&d, "monprojet"),
+        project_ids(&d, "monprojet"),
         before,
         "docker compose recreated nothing:\n{}",
         o.stderr
     );
     // Data survives down/up in the named volume; no rebuild without --build.
     d.berth_compose(&dir, ["down"]).run().success();
-    assert!(names(&d, "monprojet").is_empty());
+    assert!(project_names(&d, "monprojet").is_empty());
     let up = d.berth_compose(&dir, ["up", "-d"]).run();
     up.success();
     assert!(!up.stderr.contains("Built"), "{}", up.stderr);
@@ -347,7 +252,7 @@ networks:
 fn multi_container_seed_with_override_and_env_file() {
     let mut g = NetGuard::new("bt-sm");
     let d = watched_daemon(&mut g);
-    load(&d, "node.tar", &["node:16-alpine"]);
+    load_base_image(&d, "node.tar", &["node:16-alpine"]);
     let br = g.bridge();
     let (web_port, http_port, https_port, pg_port, redis_port) = (
         free_port(),
@@ -363,7 +268,7 @@ fn multi_container_seed_with_override_and_env_file() {
     );
     // nginx: answers on 80 with its config's first line and what web answers, on 443 with
     // the certificate directory's listing.
-    let nginx = sh(
+    let nginx = sh_command(
         "(while true; do printf 'HTTP/1.0 200 OK\\r\\n\\r\\nnginx ssl: %s\\n' \"$$(ls /etc/nginx/ssl | tr '\\n' ' ')\" | nc -l -p 443; done) & while true; do b=$$(wget -q -O - http://web:3000/ 2>&1); printf 'HTTP/1.0 200 OK\\r\\n\\r\\nnginx [%s] proxies: %s\\n' \"$$(head -n1 /etc/nginx/nginx.conf)\" \"$$b\" | nc -l -p 80; done",
     );
     let yaml = format!(
@@ -484,7 +389,7 @@ services:
     );
     let dockerfile = "FROM node:16-alpine\nWORKDIR /app\nCOPY package*.json ./\nRUN npm install --production\nCOPY . .\nEXPOSE 3000\nCMD [\"node\", \"index.js\"]\n";
     let dockerfile_dev = "FROM node:16-alpine\nWORKDIR /app\nCOPY package*.json ./\nRUN npm install\nCOPY . .\nEXPOSE 3000\nCMD [\"npm\", \"run\", \"dev\"]\n";
-    let dir = project(
+    let dir = write_project(
         &d,
         "seed001",
         &[
@@ -510,7 +415,7 @@ services:
     up.success();
     // .env's COMPOSE_PROJECT_NAME names the project.
     assert_eq!(
-        names(&d, "myapp"),
+        project_names(&d, "myapp"),
         [
             "myapp-db-1",
             "myapp-nginx-1",
@@ -687,7 +592,7 @@ services:
         .run()
         .success();
     assert_eq!(
-        names(&d, "myapp"),
+        project_names(&d, "myapp"),
         [
             "myapp-db-1",
             "myapp-nginx-1",
@@ -698,7 +603,7 @@ services:
     // Data survives down/up in the named volumes.
     let pg_id = fetch_until(pg_port, "postgres-standin");
     d.berth_compose(&dir, ["down"]).run().success();
-    assert!(names(&d, "myapp").is_empty());
+    assert!(project_names(&d, "myapp").is_empty());
     d.berth_compose(&dir, ["up", "-d"]).run().success();
     assert!(
         eventually(20, || fetch(pg_port).contains(&pg_id)),
@@ -772,14 +677,14 @@ networks:
         redis = db_standin("redis", 6379, "/data"),
         opts = bridge_opts(&br),
     );
-    let dir = project(&d, "prof", &[("docker-compose.yml", &yaml)]);
+    let dir = write_project(&d, "prof", &[("docker-compose.yml", &yaml)]);
     d.berth_compose(&dir, ["up", "-d"]).run().success();
-    assert_eq!(names(&d, "prof"), ["prof-db-1"]);
+    assert_eq!(project_names(&d, "prof"), ["prof-db-1"]);
     // docker-compose --profile cache up -d
     d.berth_compose(&dir, ["--profile", "cache", "up", "-d"])
         .run()
         .success();
-    assert_eq!(names(&d, "prof"), ["prof-db-1", "prof-redis-1"]);
+    assert_eq!(project_names(&d, "prof"), ["prof-db-1", "prof-redis-1"]);
     let out = d
         .berth_compose(
             &dir,
@@ -804,7 +709,7 @@ networks:
         .run()
         .success();
     assert_eq!(
-        names(&d, "prof"),
+        project_names(&d, "prof"),
         ["prof-db-1", "prof-monitoring-1", "prof-redis-1"]
     );
     let services = d
@@ -890,7 +795,7 @@ const INDEX_HTML: &str = r#"<!DOCTYPE html>
 fn front_back_mysql_case_study_builds_both_and_serves() {
     let mut g = NetGuard::new("bt-sf");
     let d = watched_daemon(&mut g);
-    load(&d, "node.tar", &["node:14"]);
+    load_base_image(&d, "node.tar", &["node:14"]);
     let (br, front_port, back_port) = (g.bridge(), free_port(), free_port());
     let yaml = format!(
         r#"version: "3.8"
@@ -939,7 +844,7 @@ volumes:
         opts = bridge_opts(&br),
     );
     let server = format!("{NODE_ASK}{SERVER_JS}");
-    let dir = project(
+    let dir = write_project(
         &d,
         "my-app",
         &[
@@ -965,7 +870,7 @@ volumes:
         .run_timeout(Duration::from_secs(300));
     up.success();
     assert_eq!(
-        names(&d, "my-app"),
+        project_names(&d, "my-app"),
         ["my-app-backend-1", "my-app-db-1", "my-app-frontend-1"]
     );
     let page = serves(front_port, "/", "<h1>Users</h1>", 20)
@@ -1085,7 +990,7 @@ volumes:
         opts1 = bridge_opts(&br1),
         opts2 = bridge_opts(&br2),
     );
-    let dir = project(
+    let dir = write_project(
         &d,
         "tiers",
         &[
@@ -1161,10 +1066,10 @@ http.server.HTTPServer(("0.0.0.0", 5000), Handler).serve_forever()
 fn flask_redis_seed_counts_hits() {
     let mut g = NetGuard::new("bt-sr");
     let d = watched_daemon(&mut g);
-    load(&d, "python.tar", &["python:3.9-slim"]);
+    load_base_image(&d, "python.tar", &["python:3.9-slim"]);
     let (br, port) = (g.bridge(), free_port());
     // Redis stand-in: counts connections in its data volume.
-    let redis = sh(
+    let redis = sh_command(
         "while true; do n=$$(( $$(cat /data/hits 2>/dev/null || echo 0) + 1 )); echo $$n > /data/hits; echo \"redis-standin $$n\" | nc -l -p 6379; done",
     );
     let yaml = format!(
@@ -1172,7 +1077,7 @@ fn flask_redis_seed_counts_hits() {
         opts = bridge_opts(&br),
     );
     let dockerfile = "FROM python:3.9-slim\nWORKDIR /code\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nEXPOSE 5000\nCMD [\"python\", \"app.py\"]\n";
-    let dir = project(
+    let dir = write_project(
         &d,
         "composetest",
         &[
@@ -1239,7 +1144,7 @@ fn env_file_seed_interpolates() {
         "services:\n  app:\n    image: busybox   # stands in for my_app\n    command: sleep 600\n    environment:\n      - DB_HOST=${{DB_HOST}}\n      - DB_USER=${{DB_USER}}\n      - DB_PASS=${{DB_PASS}}\n      - DB_NAME=${{DB_NAME:-default_db}}\nnetworks:\n  default:\n{opts}",
         opts = bridge_opts(&br),
     );
-    let dir = project(
+    let dir = write_project(
         &d,
         "envdemo",
         &[
@@ -1295,12 +1200,12 @@ fn hello_world_seed_attached_up_as_docker_compose() {
     let mut g = NetGuard::new("bt-sh");
     let d = watched_daemon(&mut g);
     let br = g.bridge();
-    let hello = sh("echo; echo 'Hello from Docker!'; echo 'This message shows that your installation appears to be working correctly.'");
+    let hello = sh_command("echo; echo 'Hello from Docker!'; echo 'This message shows that your installation appears to be working correctly.'");
     let yaml = format!(
         "version: '3'\nservices:\n  hello:\n    image: busybox   # stands in for hello-world\n    command: {hello}\nnetworks:\n  default:\n{opts}",
         opts = bridge_opts(&br),
     );
-    let dir = project(&d, "tmp", &[("docker-compose.yml", &yaml)]);
+    let dir = write_project(&d, "tmp", &[("docker-compose.yml", &yaml)]);
     let want = "Attaching to hello-1\nhello-1  | \nhello-1  | Hello from Docker!\nhello-1  | This message shows that your installation appears to be working correctly.\n\r\x1b[Khello-1 exited with code 0\n";
     let up = |berth: bool| {
         let c = if berth {
@@ -1350,10 +1255,10 @@ fn hello_world_seed_attached_up_as_docker_compose() {
     // although hello failed, without --exit-code-from); db keeps running.
     let yaml = format!(
         "services:\n  hello:\n    image: busybox\n    command: {hello}\n    depends_on: [db]\n  db:\n    image: busybox\n    command: sleep 600\nnetworks:\n  default:\n{opts}",
-        hello = sh("echo 'Hello from Docker!'; exit 3"),
+        hello = sh_command("echo 'Hello from Docker!'; exit 3"),
         opts = bridge_opts(&br),
     );
-    let dir = project(&d, "dep", &[("compose.yaml", &yaml)]);
+    let dir = write_project(&d, "dep", &[("compose.yaml", &yaml)]);
     let want =
         "Attaching to hello-1\nhello-1  | Hello from Docker!\n\r\x1b[Khello-1 exited with code 3\n";
     for berth in [true, false] {
@@ -1417,7 +1322,7 @@ networks:
         opts1 = bridge_opts(&br1),
         opts2 = bridge_opts(&br2),
     );
-    let dir = project(&d, "awesome", &[("compose.yaml", &services)]);
+    let dir = write_project(&d, "awesome", &[("compose.yaml", &services)]);
     let b = d.berth_compose(&dir, ["up", "-d"]).run();
     let c = d.compose(&dir, ["up", "-d"]).run();
     b.failure();
@@ -1435,7 +1340,7 @@ networks:
     let defined = format!(
         "{services}configs:\n  httpd-config:\n    file: ./httpd.conf\nsecrets:\n  server-certificate:\n    file: ./server.cert\n"
     );
-    let dir = project(
+    let dir = write_project(
         &d,
         "awesome",
         &[
@@ -1483,7 +1388,7 @@ fn profiles_seed_listings_and_down_as_docker_compose() {
         "services:\n  db:\n    image: busybox    # stands in for postgres\n    command: sleep 600\n  redis:\n    image: busybox    # stands in for redis\n    command: sleep 600\n    profiles:\n      - cache\n  monitoring:\n    image: busybox    # stands in for prometheus\n    command: sleep 600\n    profiles:\n      - monitoring\nnetworks:\n  default:\n{opts}",
         opts = bridge_opts(&br),
     );
-    let dir = project(&d, "lst", &[("docker-compose.yml", &yaml)]);
+    let dir = write_project(&d, "lst", &[("docker-compose.yml", &yaml)]);
     d.berth_compose(&dir, ["--profile", "cache", "up", "-d"])
         .run()
         .success();
@@ -1512,7 +1417,7 @@ fn profiles_seed_listings_and_down_as_docker_compose() {
     }
     both(&["ls", "-a", "-q"]);
     // A plain down (no profile): redis stays, and so does the network it uses.
-    let ps = |d: &TestDaemon| names(d, "lst");
+    let ps = |d: &TestDaemon| project_names(d, "lst");
     let b = d.berth_compose(&dir, ["down"]).run();
     b.success();
     let after_b = ps(&d);

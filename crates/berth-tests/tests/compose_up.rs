@@ -14,44 +14,10 @@
 //! removed by the guard); subnets come from the daemon's private pool; published ports are
 //! on 127.0.0.1 only.
 
+use berth_tests::compose::{compose_yaml, project_ids, project_names, sh_command};
 use berth_tests::nettest::{fetch, watched_daemon};
 use berth_tests::{eventually, free_port, NetGuard, TestDaemon};
 use std::path::PathBuf;
-
-fn project(d: &TestDaemon, name: &str, yaml: &str) -> PathBuf {
-    let dir = d.dir().join(name);
-    std::fs::create_dir_all(&dir).expect("project dir");
-    std::fs::write(dir.join("compose.yaml"), yaml).expect("compose.yaml");
-    dir
-}
-
-fn names(d: &TestDaemon, project: &str) -> Vec<String> {
-    let filter = format!("label=com.docker.compose.project={project}");
-    let mut v: Vec<String> = d
-        .docker(["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"])
-        .run()
-        .success()
-        .out()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v
-}
-
-fn ids(d: &TestDaemon, project: &str) -> Vec<String> {
-    let filter = format!("label=com.docker.compose.project={project}");
-    let mut v: Vec<String> = d
-        .docker(["ps", "-a", "-q", "--no-trunc", "--filter", &filter])
-        .run()
-        .success()
-        .out()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v
-}
 
 fn leftovers(d: &TestDaemon, project: &str) -> (Vec<String>, String, String) {
     let nets = d
@@ -68,27 +34,19 @@ fn leftovers(d: &TestDaemon, project: &str) -> (Vec<String>, String, String) {
         .lines()
         .filter(|n| n.starts_with(&format!("{project}_")))
         .collect();
-    (names(d, project), nets, vols)
-}
-
-/// A `command:` in flow syntax running `script` with sh (JSON strings are YAML scalars).
-fn sh(script: &str) -> String {
-    format!(
-        "[\"sh\", \"-c\", {}]",
-        serde_json::Value::String(script.to_string())
-    )
+    (project_names(d, project), nets, vols)
 }
 
 /// A stand-in database: answers `<name>-standin <contents of its data file>` on `port`.
 fn db_standin(name: &str, port: u16, data: &str) -> String {
-    sh(&format!(
+    sh_command(&format!(
         "mkdir -p {data}; [ -f {data}/id ] || echo created-$$RANDOM > {data}/id; while true; do echo \"{name}-standin $$(cat {data}/id)\" | nc -l -p {port}; done"
     ))
 }
 
 /// A stand-in web front: answers HTTP with what `host:port` replies.
 fn web_standin(host: &str, port: u16) -> String {
-    sh(&format!(
+    sh_command(&format!(
         "while true; do r=$$(nc {host} {port} </dev/null); printf 'HTTP/1.0 200 OK\\r\\n\\r\\nfront sees: %s\\n' \"$$r\" | nc -l -p 80; done"
     ))
 }
@@ -136,7 +94,7 @@ networks:
         db = db_standin("mysql", 3306, "/var/lib/mysql"),
         web = web_standin("db", 3306),
     );
-    let dir = project(&d, "wp", &yaml);
+    let dir = compose_yaml(&d, "wp", &yaml);
     let up = d.berth_compose(&dir, ["up", "-d"]).run();
     up.success();
     let err = up.stderr.clone();
@@ -149,7 +107,7 @@ networks:
         assert!(err.contains(line), "progress shows {line:?}:\n{err}");
     }
     assert_eq!(
-        names(&d, "wp"),
+        project_names(&d, "wp"),
         ["wp-db-1", "wp-wordpress-1", "wp-worker-1"]
     );
     let page = || fetch(port);
@@ -172,12 +130,12 @@ networks:
         "{ps}"
     );
     // Nothing changed: nothing is recreated.
-    let before = ids(&d, "wp");
+    let before = project_ids(&d, "wp");
     let again = d.berth_compose(&dir, ["up", "-d"]).run();
     again.success();
     assert!(again.stderr.contains("Container wp-db-1  Running"));
     assert_eq!(
-        ids(&d, "wp"),
+        project_ids(&d, "wp"),
         before,
         "up with nothing changed keeps the containers"
     );
@@ -186,7 +144,7 @@ networks:
         .run()
         .success();
     assert_eq!(
-        names(&d, "wp"),
+        project_names(&d, "wp"),
         [
             "wp-db-1",
             "wp-wordpress-1",
@@ -197,7 +155,7 @@ networks:
     );
     d.berth_compose(&dir, ["scale", "worker=1"]).run().success();
     assert_eq!(
-        names(&d, "wp"),
+        project_names(&d, "wp"),
         ["wp-db-1", "wp-wordpress-1", "wp-worker-1"]
     );
     // exec and logs.
@@ -222,7 +180,7 @@ networks:
     );
     // The data survives down/up in the named volume.
     d.berth_compose(&dir, ["down"]).run().success();
-    assert!(names(&d, "wp").is_empty());
+    assert!(project_names(&d, "wp").is_empty());
     d.berth_compose(&dir, ["up", "-d"]).run().success();
     assert!(
         eventually(15, || page().contains(&id_line)),
@@ -261,10 +219,10 @@ networks:
 "#,
         redis = db_standin("redis", 6379, "/data"),
     );
-    let dir = project(&d, "alt", &yaml);
+    let dir = compose_yaml(&d, "alt", &yaml);
     // berth compose up, docker compose sees an up-to-date project.
     d.berth_compose(&dir, ["up", "-d"]).run().success();
-    let first = ids(&d, "alt");
+    let first = project_ids(&d, "alt");
     assert_eq!(first.len(), 2);
     let ps = d
         .compose(&dir, ["ps", "--format", "{{.Name}} {{.State}}"])
@@ -278,7 +236,7 @@ networks:
     let out = d.compose(&dir, ["up", "-d"]).run();
     out.success();
     assert_eq!(
-        ids(&d, "alt"),
+        project_ids(&d, "alt"),
         first,
         "docker compose keeps berth's containers (same config hash):\n{}",
         out.stderr
@@ -287,25 +245,28 @@ networks:
     d.compose(&dir, ["up", "-d", "--scale", "web=2"])
         .run()
         .success();
-    assert_eq!(names(&d, "alt"), ["alt-redis-1", "alt-web-1", "alt-web-2"]);
+    assert_eq!(
+        project_names(&d, "alt"),
+        ["alt-redis-1", "alt-web-1", "alt-web-2"]
+    );
     let ps = d
         .berth_compose(&dir, ["ps", "--format", "{{.Name}}"])
         .run()
         .success()
         .out();
     assert_eq!(ps.lines().count(), 3, "{ps}");
-    let before = ids(&d, "alt");
+    let before = project_ids(&d, "alt");
     d.berth_compose(&dir, ["up", "-d", "--scale", "web=2"])
         .run()
         .success();
     assert_eq!(
-        ids(&d, "alt"),
+        project_ids(&d, "alt"),
         before,
         "berth compose keeps docker compose's containers"
     );
     // docker compose takes down what berth created, and the other way round.
     d.compose(&dir, ["down"]).run().success();
-    assert!(names(&d, "alt").is_empty());
+    assert!(project_names(&d, "alt").is_empty());
     d.compose(&dir, ["up", "-d"]).run().success();
     d.berth_compose(&dir, ["down"]).run().success();
     let (c, n, _) = leftovers(&d, "alt");
@@ -344,7 +305,7 @@ networks:
       com.docker.network.bridge.name: {br}
 "#
     );
-    let dir = project(&d, "cond", &yaml);
+    let dir = compose_yaml(&d, "cond", &yaml);
     let up = d.berth_compose(&dir, ["up", "-d"]).run();
     up.success();
     let err = up.stderr.clone();
@@ -370,7 +331,11 @@ networks:
         .success()
         .out();
     assert!(run.contains("one-off"), "{run}");
-    assert_eq!(names(&d, "cond").len(), 3, "the one-off container is gone");
+    assert_eq!(
+        project_names(&d, "cond").len(),
+        3,
+        "the one-off container is gone"
+    );
     d.berth_compose(&dir, ["stop"]).run().success();
     let ps = d
         .berth_compose(&dir, ["ps", "-a", "--format", "{{.Service}} {{.State}}"])
@@ -382,7 +347,7 @@ networks:
         "{ps}"
     );
     d.berth_compose(&dir, ["down"]).run().success();
-    assert!(names(&d, "cond").is_empty());
+    assert!(project_names(&d, "cond").is_empty());
 }
 
 /// What the secrets and configs look like inside the container: path, mode, owner, content.
@@ -438,7 +403,7 @@ networks:
       com.docker.network.bridge.name: {br}
 "#
     );
-    let dir = project(&d, "sec", &yaml);
+    let dir = compose_yaml(&d, "sec", &yaml);
     std::fs::write(dir.join("secret.txt"), "from-file\n").expect("secret.txt");
     std::fs::write(dir.join("cfg.txt"), "cfg-file\n").expect("cfg.txt");
     // Environment sources need their variable: compose's error, non-zero exit.
@@ -515,12 +480,12 @@ networks:
         "same files with docker compose"
     );
     // And berth compose sees docker compose's container as up to date.
-    let before = ids(&d, "sec");
+    let before = project_ids(&d, "sec");
     d.berth_compose(&dir, ["up", "-d"])
         .env("TOKEN", "s3cret")
         .run()
         .success();
-    assert_eq!(ids(&d, "sec"), before);
+    assert_eq!(project_ids(&d, "sec"), before);
     // `run` gets them too.
     let run = d
         .berth_compose(
@@ -533,7 +498,7 @@ networks:
         .out();
     assert_eq!(run.trim(), "for-run");
     d.berth_compose(&dir, ["down"]).run().success();
-    assert!(names(&d, "sec").is_empty());
+    assert!(project_names(&d, "sec").is_empty());
 }
 
 /// A `berth compose ARGS` child left running (watch); killed (by its pid) on drop.
@@ -616,7 +581,7 @@ networks:
       com.docker.network.bridge.name: {br}
 "#
     );
-    let dir = project(&d, "wt", &yaml);
+    let dir = compose_yaml(&d, "wt", &yaml);
     let w = |rel: &str, text: &str| {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -628,7 +593,7 @@ networks:
     w("conf/app.conf", "c1\n");
     w("hook/h.txt", "h0\n");
     // A service without develop.watch: compose's error.
-    let bad = project(&d, "nowatch", "services:\n  a:\n    image: busybox\n");
+    let bad = compose_yaml(&d, "nowatch", "services:\n  a:\n    image: busybox\n");
     let out = d.berth_compose(&bad, ["watch", "--no-up"]).run();
     out.failure();
     assert!(
@@ -746,7 +711,7 @@ networks:
     d.berth_compose(&dir, ["down", "--rmi", "local"])
         .run()
         .success();
-    assert!(names(&d, "wt").is_empty());
+    assert!(project_names(&d, "wt").is_empty());
 }
 
 /// The screen a terminal shows after `raw` (cursor up, erase, carriage return; colours and
@@ -874,7 +839,7 @@ fn terminal_progress_display_ends_as_docker_composes() {
     let yaml = format!(
         "services:\n  db:\n    image: busybox\n    command: sleep 600\n  web:\n    image: busybox\n    command: sleep 600\n    depends_on: [db]\nnetworks:\n  default:\n    driver_opts:\n      com.docker.network.bridge.name: {br}\n"
     );
-    let dir = project(&d, "pd", &yaml);
+    let dir = compose_yaml(&d, "pd", &yaml);
     let berth = format!(
         "{} -H {} compose up -d",
         berth_tests::berth_bin().display(),
@@ -949,7 +914,7 @@ fn bad_input_leaves_nothing_behind() {
         ),
     ];
     for (name, yaml, want) in cases {
-        let dir = project(&d, name, yaml);
+        let dir = compose_yaml(&d, name, yaml);
         let out = d.berth_compose(&dir, ["up", "-d"]).run();
         out.failure();
         let err = out.stderr.clone();
@@ -963,7 +928,7 @@ fn bad_input_leaves_nothing_behind() {
     // A port already in use: the daemon's error, non-zero exit.
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = busy.local_addr().expect("addr").port();
-    let dir = project(
+    let dir = compose_yaml(
         &d,
         "busy",
         &format!("services:\n  web:\n    image: busybox\n    command: sleep 60\n    ports: [\"127.0.0.1:{port}:80\"]\n{net}"),
@@ -1094,7 +1059,7 @@ networks:
 "#,
         g.bridge()
     );
-    let dir = project(&d, "ord", &yaml);
+    let dir = compose_yaml(&d, "ord", &yaml);
     let containers =
         ["db-1", "web-1", "worker-1", "worker-2", "cache-1"].map(|c| format!("Container ord-{c}"));
     for tool in ["berth", "docker compose"] {
@@ -1175,7 +1140,7 @@ networks:
             "{tool}: the daemon saw 5 creates then 5 starts: {actions:?}"
         );
         d.berth_compose(&dir, ["down"]).run().success();
-        assert!(names(&d, "ord").is_empty());
+        assert!(project_names(&d, "ord").is_empty());
     }
 }
 
@@ -1257,7 +1222,7 @@ fn recreate_stops_restart_dependents_first_and_labels_the_replacement() {
 "#
         )
     };
-    let dir = project(&d, "rec", &yaml("1", ""));
+    let dir = compose_yaml(&d, "rec", &yaml("1", ""));
     let label = |c: &str| {
         d.docker([
             "inspect",
@@ -1345,13 +1310,13 @@ fn recreate_stops_restart_dependents_first_and_labels_the_replacement() {
         assert_eq!(label("rec-side-renamed"), "rec-side-renamed", "{tool}");
         assert_eq!(label("rec-web-1"), "", "{tool}");
         assert_eq!(
-            names(&d, "rec"),
+            project_names(&d, "rec"),
             ["rec-db-1", "rec-side-renamed", "rec-web-1", "rec-worker-1"],
             "{tool}"
         );
         seen.push((lines, db_life));
         run(&["down"]).success();
-        assert!(names(&d, "rec").is_empty(), "{tool}");
+        assert!(project_names(&d, "rec").is_empty(), "{tool}");
     }
     assert_eq!(
         seen[0].0, seen[1].0,
@@ -1385,7 +1350,7 @@ networks:
 "#,
         g.bridge()
     );
-    let dir = project(&d, "ord", &yaml);
+    let dir = compose_yaml(&d, "ord", &yaml);
     let starting = |stderr: &str| -> Vec<String> {
         plain_events(stderr)
             .into_iter()
@@ -1431,6 +1396,6 @@ networks:
         );
         assert!(last_restarting < first_started, "{tool}: {ev:?}");
         run(&["down"]).success();
-        assert!(names(&d, "ord").is_empty(), "{tool}");
+        assert!(project_names(&d, "ord").is_empty(), "{tool}");
     }
 }
