@@ -230,7 +230,8 @@ fn shim_args(opts: &SpawnOptions, ready_fd: Option<i32>) -> Vec<String> {
     a
 }
 
-/// Reads the shim's one-line report from the ready pipe.
+/// Reads the shim's one-line report from the ready pipe: the first line only, since the
+/// not-yet-exec'd init still holds the pipe open (no EOF to wait for).
 fn read_ready(
     opts: &SpawnOptions,
     ready_r: OwnedFd,
