@@ -5,6 +5,15 @@
 #   python.tar  python:3.11-slim  debootstrap --variant=minbase bookworm + python3, pip
 #   node.tar    node:18-alpine    busybox rootfs + the host's node/npm and their libraries
 #   golang.tar  golang:1.19-alpine busybox rootfs + Debian's Go 1.19 toolchain
+# Honestly smaller than the official images: python.tar is Debian's python3 (3.11, whatever
+# the tag says; tests also tag it 3.9-slim and 3.8-slim), EXTERNALLY-MANAGED removed since the
+# official image's pip installs system-wide, docs/man/apt lists dropped; node.tar (also
+# 16-alpine, 14) is the CI's node with the libraries ldd names, npm, /usr/bin/env, shell
+# stand-ins for busybox's addgroup/adduser (fixtures/alpine-shims: Debian's busybox-static
+# leaves them out) and a global npmrc turning audit/fund/update checks off; golang.tar has no
+# precompiled std and no tests/testdata, GOPATH=/go. Not run offline, on purpose: seed 001's
+# python:3.9-slim (apt-get needs Debian's mirror) and its `FROM alpine:latest` stage (apk; the
+# test builds --target builder), 004's nginx:latest (build.rs builds it on busybox instead).
 # Results are cached in OUTDIR (default target/fixtures/base-<hash of these scripts>): a rerun
 # with unchanged scripts only prints the directory. Prints the directory on stdout.
 set -euo pipefail

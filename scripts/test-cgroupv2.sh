@@ -13,6 +13,9 @@
 # optionally with a libtest filter (`observe:observe_pause`), instead of either list. Then
 # scripts/vm/service-check.sh checks berth installed as a systemd service (--no-service:
 # skip it); its checks count in the totals.
+# The image (scripts/vm/build-image.sh, cached under target/vm/) carries runc (the OOM test
+# runs `--runtime runc` too) and tmux (interactive.rs, --full). Under TCG on 2 shared cores:
+# boot 2-4 min, one cgroup test 45-130 s.
 # --bench: no tests; scripts/vm/bench-guest.sh's `run --rm` and `exec` medians in the VM
 # (once per driver) and then on this host (its own driver), and their ratios (VM / host).
 # Env: BERTH_VM_* (scripts/vm/run.sh), BERTH_VM_NO_BUILD=1 (use target/release as it is:

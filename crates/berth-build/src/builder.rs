@@ -3,6 +3,13 @@
 //! copied files; the other instructions as config-only images), the cache consulted before
 //! each step, and docker's progress lines (`Step N/M : ...`, ` ---> id`, `Successfully
 //! built ...`) sent as the JSON message stream `/build` answers with.
+//!
+//! A FROM image missing locally is pulled (`pull_base`, anonymously: the classic endpoint's
+//! `X-Registry-Config` credentials are not read yet), `--pull` pulls every base again; the
+//! pull's status lines show in the build output. Every step's image names the previous one
+//! as its parent, as moby's, so `rmi` prunes the chain (berth-image `ImageStore::remove`).
+//! Not yet: BuildKit-style plain progress lines, `RUN --mount=type=ssh`, cache mounts with
+//! `from=`, ADD mixing URLs and local files in one instruction.
 
 use crate::cache::{self, Cache};
 use crate::copy::{self, Placement};

@@ -3,6 +3,14 @@
 //! config it produces and, for COPY/ADD, the content of the files (never their mtimes), so
 //! a hit can only return the image that step would build. Entries whose image is gone are
 //! ignored (and dropped on the next write).
+//!
+//! This file and the step images it names are berth's build cache: `describe` reports one
+//! record per step (size = the bytes the step added; "shared" when a tagged or running
+//! image builds on it) as `GET /system/df`'s `BuildCache` (moby's records); `POST
+//! /build/prune` (`routes/observe.rs` → `prune`) drops the unshared records (all with
+//! `all`; `until` and `keep-storage`/`reserved-space` hold records back; other filters
+//! refused) and deletes the step images nothing needs any more (untagged, unused,
+//! childless).
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -11,6 +11,14 @@
 //! dir) and everything is
 //! written through [`berth_image::TreeWriter`], the hardened writer layers are unpacked
 //! with: nothing is created or changed through a symlink.
+//!
+//! New parent directories are 0755 and owned by `--chown`, as Docker's MkdirAllAndChownNew;
+//! `--chown=name` reads the parent image's passwd/group through `ImageStore::files` (a
+//! descriptor-based union view of its layers). Files keep their mtimes (whole seconds, as
+//! Docker's tar copy; an ADD URL file gets its Last-Modified time). `RUN --mount=type=bind`
+//! sources, the context tar and ADD archives go through the same resolver and hardened
+//! writer. berth-tests `build_symlinks.rs` compares the results with a private dockerd's
+//! classic builder.
 
 use crate::error::{BuildError, Result};
 use crate::ignore::{self, Matcher};

@@ -5,6 +5,10 @@
 //! (a `--secret` of the build as a read-only file, or an env var with `env=`).
 //! Parsing follows BuildKit's `parseMount`/`validateMount` messages; mount points the runtime
 //! had to create are removed from the layer afterwards, as BuildKit does.
+//!
+//! A mount is checked at parse time unless it uses variables. `sharing=locked` serialises
+//! the builds using a cache mount; a busy `private` one gets a throwaway directory.
+//! `type=ssh` is refused.
 
 use crate::error::{BuildError, Result};
 

@@ -2,6 +2,13 @@
 //! (anchors, aliases, `<<` merge keys), interpolation, `include`, `extends`, merging the
 //! files in order, and the project-wide normalisation docker compose applies (default
 //! network, implicit dependencies, resource names, env_file and profile resolution).
+//!
+//! Files: `compose.yaml` and its siblings (and the override file) found up the directory
+//! tree, `-f` (several, `-`), `COMPOSE_FILE`; the project name from `-p`,
+//! `COMPOSE_PROJECT_NAME`, `name:` or the directory, normalised as compose does; `.env` or
+//! `--env-file` (`dotenv.rs`); YAML through serde_norway with `<<` merge keys at every
+//! level; `extends` of the same or other files, paths relative to the file that declares
+//! them; unused resources left out.
 
 use crate::error::{Error, Result};
 use crate::interpolate::{substitute, TemplateError};

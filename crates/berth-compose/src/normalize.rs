@@ -1,6 +1,8 @@
 //! From a compose file's YAML tree to the typed model: validates keys and types (naming the
 //! key path, as compose's schema validation does), expands short syntaxes into the long
 //! ones and resolves relative paths against the project directory.
+//!
+//! Errors use compose's wording (`validating FILE: services.web.ports must be a array`).
 
 use crate::error::{Error, Result};
 use crate::model::*;

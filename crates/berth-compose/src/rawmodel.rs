@@ -7,6 +7,9 @@
 //! lists, depends_on/networks lists become maps ...), its unicity rules, default values,
 //! relative paths, and its map normalisation (default network, implicit dependencies,
 //! resource names). Printed with every mapping's keys sorted, as Go prints a map.
+//!
+//! Not done: `--no-interpolate` cannot tell a quoted "0440" from a plain 0440 (both become
+//! 288; compose keeps the quoted one a string).
 
 use crate::error::Result;
 use crate::normalize::{self as norm, key_str, Ctx};

@@ -4,6 +4,18 @@
 //! as its dependencies are, its replicas in parallel), scaled keeping the lowest numbers,
 //! recreated when the config hash changed; then started in dependency order, each service
 //! once its dependencies' conditions hold; `down` undoes it in reverse order.
+//!
+//! A recreate stops the dependents declared with `depends_on: {X: {restart: true}}` first,
+//! labels the replacement `com.docker.compose.replace=<service>-<n>` and starts them again
+//! afterwards (compose 2.40). `post_start` hooks run after each start and `pre_stop` hooks
+//! before each stop, as execs (`run_hooks`); `storage_opt`, `isolation`, `annotations` and
+//! `device_cgroup_rules` go to HostConfig for the daemon to judge; `use_api_socket` adds
+//! the socket bind, the credentials config and DOCKER_CONFIG as compose does, but mounts
+//! the socket berth talks to rather than a fixed /var/run/docker.sock.
+//! `build.dockerfile_inline` is written to a private temporary file built with `-f`. Still
+//! refused (`check_supported`): `models`, `provider`, `gpus`, `blkio_config`,
+//! `credential_spec`, `cpu_count`, `cpu_percent`; `volume_driver` is refused at load as
+//! compose-go's schema does; `label_file` is read at load.
 
 use crate::api::*;
 use crate::graph;

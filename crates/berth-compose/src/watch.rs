@@ -9,6 +9,13 @@
 //! them, `sync+exec` then runs the rule's `exec` command in them, `restart` restarts them,
 //! `rebuild` rebuilds the image and recreates the service. `initial_sync` copies the whole
 //! path once when watching starts.
+//!
+//! Changes are batched until quiet for `QUIET` (400 ms); `rebuild` runs `up -d --build
+//! --no-deps SERVICE` and removes the replaced image (`--prune`); `initial_sync` copies the
+//! files modified after the service's image was created (compose's rule). Attached `up
+//! --watch` streams the logs in a thread (its state loop re-reads the containers, which a
+//! rebuild replaces). Test `compose_watch` runs docker compose watch and berth's on the
+//! same project and compares what the containers hold.
 
 use crate::api::Api;
 use crate::model::{Project, Watch};

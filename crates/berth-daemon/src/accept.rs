@@ -9,6 +9,9 @@
 //! Every request body is a [`DrainOnDrop`]: a handler that answers without reading the whole
 //! upload (an early error on `/build`, `/images/load`, `/images/create?fromSrc=-`,
 //! `PUT /containers/{id}/archive` ...) leaves the rest to be read here, as Go's server does.
+//!
+//! The drained rest is read up to 256 KiB, as Go's server does, so a client still sending
+//! reads the error rather than a broken pipe.
 
 use crate::routes::ConnFd;
 use axum::extract::{ConnectInfo, Request};

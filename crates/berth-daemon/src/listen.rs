@@ -10,6 +10,11 @@
 //!   accepts unauthenticated TCP after a warning and a 1 s (15 s off loopback) delay,
 //!   announcing it "will be a hard failure preventing the daemon from starting"; berth
 //!   refuses it now, with Docker's warning as the reason.
+//!
+//! A missing group that was asked for fails with dockerd's `failed to load listeners: group
+//! X not found`. TLS defaults come from `$DOCKER_CERT_PATH` or `~/.docker`; handshakes run
+//! in tasks of their own (10 s at most). Shim control sockets (`/run/berth/s`, 0700; each
+//! socket 0600) are root's alone.
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;

@@ -7,6 +7,17 @@
 //! The host's user database and files are behind [`UserDb`], so the resolution is tested
 //! with a fake. `BERTH_SUBUID_FILE` / `BERTH_SUBGID_FILE` name other range files: a test
 //! hook, so tests never edit the host's.
+//!
+//! `default` creates `dockremap` with `adduser --system` (or `useradd -r`) and appends a
+//! free 65536-id range to /etc/subuid and /etc/subgid; a user's ranges, in file order,
+//! become the maps; unknown users or groups, malformed values and "no subuid ranges found"
+//! fail with dockerd's messages; `root` turns remapping off with a warning. The data root
+//! becomes 0711 and `<uid>.<gid>` 0710 root:<remapped gid>, every parent checked for o+x as
+//! moby does, so a remapped daemon's images, containers, volumes and swarm state never mix
+//! with the plain one's. `docker info` then lists `name=userns` and the remapped
+//! DockerRootDir (`routes/system.rs`). `default` is tested against dockerd's with both
+//! daemons in mount namespaces of their own over private overlays of /etc and /var/log
+//! (berth-tests `private_etc`).
 
 use berth_api::idmap::{self, IdMappings};
 use std::path::{Path, PathBuf};

@@ -15,6 +15,16 @@
 //! every container migration during the window then finds the lock warm. The cost is one
 //! short syscall every few milliseconds while containers are being started, nothing when
 //! idle.
+//!
+//! Measured under strace, 20 parallel `run -d` from 4 clients spent 63 ms in `cgroup.procs`
+//! writes with one priming per start, 13 ms with the window. Overlapping the migration with
+//! the init's mount work instead made runs slower (31 ms against 21 ms median), as those
+//! mounts wait on grace periods too.
+//!
+//! Where the time of `run --rm true` went before this (2 cores, cgroup v1): CLI and create
+//! ~4 ms; attach, wait, start requests and the overlay mount ~2 ms; shim, cgroup, clone and
+//! init setup ~5 ms; moving the init into its v1 cgroups ~12 ms; exit, unmount, remove ~3
+//! ms. cgroup v2 could avoid the migration with `clone3(CLONE_INTO_CGROUP)`.
 
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, OnceLock};

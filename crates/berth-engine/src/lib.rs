@@ -37,7 +37,7 @@ pub use engine::Engine;
 pub use error::{EngineError, Result};
 pub use seams::Seams;
 
-/// The runtime a daemon uses when daemon.json names none: the built-in libcontainer one.
+/// The runtime a daemon uses when daemon.json names none: `berth`, berth's own init.
 pub fn default_runtime() -> String {
     berth_runtime::shim::BUILTIN.into()
 }

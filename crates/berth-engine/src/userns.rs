@@ -1,6 +1,26 @@
 //! Daemon `userns-remap`: which containers get a user namespace, moby's checks of the
 //! options that cannot go with one, and the ownership of what the daemon makes for a
 //! remapped container (its upper dir, /etc files, volumes) by the remapped root.
+//!
+//! The maps (`berth_api::idmap::IdMappings`, `EngineConfig::id_map`) reach: the image store
+//! (layers unpacked with owners shifted into the range, an id outside it refused with
+//! moby's message; commits shifted back by `TarWriter::with_id_map`, an unmappable entry
+//! left out and logged with moby's "Can't add file PATH to tar: host ID N cannot be mapped
+//! to a container ID"), `cp` (in: shifted, an unmappable owner refused; out and export:
+//! shifted back), the builder (COPY/ADD owners, `--chown`, ADD's archives, a new RUN cache
+//! mount's owner) and the spec (`SpecInput::userns`). Only `--userns=host` is accepted,
+//! which opts a container out; without it `--privileged`, `--network host` and `--pid host`
+//! are refused with moby's wording.
+//!
+//! The network namespace of a remapped container is made inside its user namespace, as moby
+//! has runc do (berth-net `NetnsOwner`: a new user namespace with the maps, pinned at
+//! `containers/<id>/netns.user`, or the donor's for a `container:X` joiner;
+//! `container/start.rs` `netns_owner`), so its root holds NET_RAW/NET_ADMIN and sysfs over
+//! its own network with every runtime. `--network/--ipc/--pid container:X` between remapped
+//! containers join X's user namespace too (moby's WithNamespaces;
+//! `container/namespaces.rs`), unless X has `--userns=host`. The cgroup mount is not
+//! read-only on a remapping daemon (moby's WithMounts clears `ro` whenever the daemon has
+//! id maps).
 
 use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};

@@ -2,6 +2,14 @@
 //! internal ones, masquerade for the others. The whole table is rewritten in one batch
 //! (`nft -f`: one atomic transaction) whenever the set of networks changes, so it always
 //! matches the networks berth has, and nothing outside the table is touched.
+//!
+//! One table per daemon: `berth` for /var/lib/berth, `berth_<hash of the data root>`
+//! otherwise, so test daemons never share one. It holds isolation, internal drops,
+//! masquerade and the DNAT of published ports (prerouting for traffic from other hosts and
+//! containers, output for the host itself; `route_localnet` on berth's bridges plus a
+//! masquerade of 127.0.0.0/8 let 127.0.0.1 work without a userland proxy). Daemon shutdown
+//! removes the table (and bridges) only when no container uses them: with running
+//! containers everything stays (live restore) and the restarted daemon rewrites the rules.
 
 use crate::{NetError, Result};
 use sha2::{Digest, Sha256};

@@ -1,5 +1,11 @@
 //! IPv4 address management for a bridge network: the subnet, its gateway, an optional
 //! allocation range, and the addresses in use.
+//!
+//! Without `--gateway` the gateway is the pool's first free address, inside the
+//! `--ip-range` when there is one (moby requests it from the sub-pool); /31 and /32 subnets
+//! reserve no network or broadcast address (moby 26+, RFC 3021). Inspect's `IPAM.Config`
+//! shows `Gateway` only when given or when the daemon chose the subnet (berth-engine
+//! `NetworkRecord::gateway_implicit`).
 
 use crate::{NetError, Result};
 use ipnet::Ipv4Net;

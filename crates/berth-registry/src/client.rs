@@ -1,6 +1,15 @@
 //! One authenticated session with a registry repository: endpoint choice (https, then http
 //! for insecure registries), `/v2/` ping, basic or bearer-token authorization (the token
 //! realm flow), and the requests pull and push make.
+//!
+//! https is verified against the system CAs plus `certs.d/HOST:PORT/*.crt` from
+//! `/etc/berth/certs.d`, `/etc/docker/certs.d` and the daemon's `$BERTH_CERTS_DIR` (tests).
+//! Insecure registries (daemon.json `insecure-registries`, and loopback unless the daemon's
+//! environment has `BERTH_LOOPBACK_REGISTRY_SECURE`, which tests set to show a certs.d CA
+//! is verified) get unverified https, then http. The `/v2/` challenge decides basic or
+//! bearer; a token is per repository scope and refreshed on a 401. Credentials stay
+//! client-side as with docker: the CLI reads `$DOCKER_CONFIG/config.json` (auths or
+//! credential helpers) and sends `X-Registry-Auth`.
 
 use std::io::Read;
 use std::net::IpAddr;

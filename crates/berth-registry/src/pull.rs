@@ -1,6 +1,14 @@
 //! `docker pull`: manifest (or index, then the platform's manifest), config, then every
 //! missing layer on its own thread (at most `max_concurrent_downloads`), each streamed
 //! through the store's verified ingest. Nothing is referenced until every digest matched.
+//!
+//! The blob and the unpacked layer are written under temp names (`*.tmp*`, `layers/.tmp-*`,
+//! removed at open) and renamed into place only after both digests matched; a layer whose
+//! bytes do not match is discarded, and a blob stream that ends before its Content-Length
+//! fails as "unexpected EOF". Schema 1 manifests are refused with Docker's notice;
+//! RepoDigests record the digest the tag resolved to. Docker Hub pulls try daemon.json's
+//! `registry-mirrors` in order (any failure falls to the next, then to Hub). An error
+//! before the first progress message is a plain HTTP error (404 for an unknown tag).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;

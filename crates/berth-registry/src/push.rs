@@ -1,6 +1,15 @@
 //! `docker push`: every layer blob (HEAD first: the registry may have it), the config, then
 //! the manifest per tag. Layers upload concurrently (`max_concurrent_uploads`); blobs up to
 //! `MONOLITHIC_MAX` go in one PUT, larger ones in PATCH chunks, then a closing PUT.
+//!
+//! Monolithic up to 32 MiB, PATCH chunks of 64 MiB above; the manifest is an OCI one. A
+//! layer stored uncompressed (loaded, committed) goes out gzip (level 1) as docker sends
+//! it: the copy is made once per diff id and kept (`content/gzip/<diffid>` → blob digest,
+//! `ImageStore::gzip_layer`; dropped with the last image holding the layer), so the pushed
+//! digest stays the same from push to push. Before uploading a missing blob the push tries
+//! a cross-repository mount (`POST blobs/uploads/?mount=&from=`) from each repository of
+//! the same registry that the store's RepoDigests say holds the layer ("Mounted from
+//! REPO"); a 202 answer becomes the upload.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

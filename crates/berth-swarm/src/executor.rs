@@ -5,6 +5,11 @@
 //! bound read-only at their targets. A task's container joins its swarm networks (the
 //! first as its network mode) with the addresses the allocator gave the task, and
 //! publishes its `mode=host` ports itself.
+//!
+//! Groups, hosts (swarmkit's `IP HOST`) and env reach the container; an isolation other
+//! than `default` and a credential spec reject the task with moby's Linux errors
+//! (`refuse_windows_only`); a generic resource is reserved from what the node advertises
+//! (none: the task pends, as swarmkit).
 
 use crate::agent::{Executor, Found, StartError, TaskFile, TaskRun};
 use berth_api::models::{

@@ -4,6 +4,11 @@
 //! node's own network namespace; `bridge`: the default bridge). They have no subnet, no
 //! VIP and no addresses, so they are not in the store: each has a fixed id per cluster
 //! (derived from the cluster id, so every node agrees) and a view for `network inspect`.
+//!
+//! The agent passes the name as the task's network mode (`agent::TaskRun::network_mode`; with
+//! `host` the service's host-mode ports are dropped, as moby does). `none`, another network
+//! beside a predefined one, or an ingress port on one are refused; `network inspect ID`
+//! shows it with moby's `com.docker.swarm.predefined` label and `network rm` refuses it.
 
 use crate::store::State;
 use berth_api::swarm::{Driver, Network, NetworkSpec};

@@ -31,6 +31,9 @@
 //! One [`Differ`] (one dockerd, one berth daemon) serves a test function's scenarios; every
 //! difference is collected and reported at the end with both outputs. `COMPAT_ONLY=text`
 //! runs only the scenarios whose name contains `text`.
+//!
+//! The docker CLI 28 does not keep the order of several `-e`: scenarios about environment
+//! order send raw API bodies.
 
 pub mod normalise;
 

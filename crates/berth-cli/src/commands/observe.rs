@@ -426,6 +426,9 @@ pub fn stats_row(container: &str, v: &Value, trunc: bool) -> Value {
     })
 }
 
+/// `stats`: without `--no-stream` it follows container events (start; create with `--all`;
+/// die/destroy) and, on a terminal, redraws the table in place (home, erase-line per line,
+/// erase-below), as the docker CLI does.
 pub fn cmd_stats(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: StatsCmd = parse(inv, args)?;
     let c = ctx.client()?;

@@ -394,6 +394,8 @@ pub fn cmd_pull(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     Ok(0)
 }
 
+/// `push`: `--platform` (API 1.46) prints the docker CLI's note and sends the platform as
+/// JSON; the daemon refuses an image of another platform with moby's 404.
 pub fn cmd_push(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PushCmd = parse(inv, args)?;
     if o.platform.is_some() {

@@ -1,6 +1,16 @@
 //! `swarm`, `node`, `service`, `secret` and `config`: the docker CLI's swarm commands
 //! (the common flags; tables and `--format` as docker prints them) over the swarm
 //! endpoints. Request bodies are berth-api's typed swarm models.
+//!
+//! docker's text layouts live beside it: `service_pretty.rs`, `node_pretty.rs` (`inspect
+//! --pretty`), `service_logs.rs` (docker's `NAME.SLOT.TASKID@NODE | ` prefix, slot padded
+//! to the replica count; `--raw` skips it). `service create`/`update` send the docker CLI
+//! 28's bodies flag by flag (compared in berth-tests `swarm_flags.rs`): no
+//! `UpdateConfig`/`RollbackConfig` unless one of their flags is given
+//! (`?insertDefaults=true`, which `service inspect` asks for, shows swarmkit's defaults:
+//! berth-swarm `cluster::insert_defaults`), env files merged as docker's makeEnv
+//! (`service_flags.rs`), groups, hosts, generic resources, placement preferences and
+//! credential specs with their `-add`/`-rm` edits.
 
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};

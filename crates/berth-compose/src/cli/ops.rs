@@ -1,6 +1,24 @@
 //! The compose commands that drive the daemon: up, down, create, start, stop, restart,
 //! kill, rm, pause, unpause, ps, logs, exec, run, build, pull, push, images, port, top,
 //! ls, scale, wait, cp, events, watch.
+//!
+//! Foreground `up` (`attach_and_wait`) prints as compose v2: creation progress only
+//! (`Converge::quiet_start`), `Attaching to svc-1`, the logs since the `up` began, `svc-1
+//! exited with code N` after each stream ended (`LogOpts::ended`); it returns when the
+//! attached containers stopped. `--dry-run` prints compose's ` DRY-RUN MODE - ` steps for
+//! the mutating commands and refuses the ones it cannot simulate (exec, run, cp, build,
+//! pull, push, watch, a foreground `up`). `up --force-recreate` applies to the services
+//! named (all when none); their dependencies are recreated only when changed or with
+//! `--always-recreate-deps` (`Converge::named`); a recreated container inherits the old
+//! one's anonymous volumes unless `-V`. `config --resolve-image-digests` pins images to the
+//! digest `/distribution/NAME/json` reports (berth's daemon has no such endpoint yet:
+//! dockerd only); `config --no-path-resolution` leaves paths as written (`Ctx::path`),
+//! `--no-normalize` is refused. `cp` copies into every replica (one-off containers too with
+//! `--all`), from the first or the `--index` one. An image several services share is pulled
+//! once ("Skipped - Image is already being pulled by"; docker compose's `up` pulls it per
+//! service). `images`, `top` and `ls` print as compose 2.40 (`table.rs`); CREATED follows
+//! `Metadata.LastTagTime` (a loaded image never tagged keeps Go's zero time: "292 years
+//! ago", as against dockerd).
 
 use super::{image_name, table, Global};
 use crate::api::*;

@@ -2,6 +2,18 @@
 //! gzip-compressed); the answer is docker's JSON message stream. Errors found before the
 //! first step (a missing or malformed Dockerfile, an unknown target) are a plain error
 //! answer, as dockerd gives them; later ones end the stream with an `errorDetail` line.
+//!
+//! `build_options` reads every `/build` query parameter moby 28 reads, each honoured or
+//! refused by name: `networkmode`, `extrahosts`, `shmsize`, `ulimits`, `cgroupparent` and
+//! the cpu/memory settings become `BuildOptions::run_host`, the HostConfig of every step
+//! container (`RUN --network` wins); `rm`/`forcerm` decide which step containers stay
+//! (moby's dispatch: `forcerm` removes whatever happened, `rm` only after success; with
+//! `rm=false` even config-only steps leave a real, never-started container); `securityopt`,
+//! `squash`, a non-default `isolation`, a foreign `platform`, `version=2`, `session`,
+//! `buildid` and `outputs` are refused (BuildKit's or Windows'). With `q=1` the messages
+//! are held back as moby's `notVerboseBuffer`: the image id alone on success, the held
+//! steps and the error on failure. `DOCKER_BUILDKIT=0 docker build` prints the stream as
+//! against dockerd.
 
 use super::images::body_reader;
 use super::AppState;

@@ -2,6 +2,18 @@
 //! (checking the version) before routing, so each route is declared once, and keeps the
 //! version in the request's extensions: a handler that answers per version takes a
 //! [`Version`] argument.
+//!
+//! Versions outside 1.24–1.47 are refused with Docker's messages; every answer carries
+//! `Api-Version`, `Ostype`, `Server` and `Docker-Experimental`. Answers are shaped per
+//! version as moby 28's `versions.LessThan` gates shape them: volume prune removes named
+//! volumes below 1.42; image list shows `<none>:<none>` below 1.43 and `VirtualSize` below
+//! 1.44; image inspect `VirtualSize` below 1.44, `Container`/`ContainerConfig`
+//! (`LegacyContainerConfig`, from the image config's `container_config`) below 1.45 and the
+//! legacy `Config` fields below 1.50 (so always); container inspect adds the short id and
+//! hostname to user networks' `Aliases` below 1.45; `/info` carries the legacy fields per
+//! version (`ExecutionDriver` and names-only `SecurityOptions` below 1.25,
+//! `RegistryConfig`'s non-distributable lists below 1.47). Every whole JSON answer, errors
+//! included, ends with a newline (moby's WriteJSON is a json.Encoder: `json_newline`).
 
 mod build;
 mod containers;

@@ -13,6 +13,15 @@
 //! (lowest exposed port, tcp first), `ALIAS_PORT_N_PROTO{,_ADDR,_PORT,_PROTO}`,
 //! `_START`/`_END` for runs of three or more ports, `ALIAS_NAME=/me/alias`, `ALIAS_ENV_*` of
 //! the target's Config.Env without HOME and PATH.
+//!
+//! On the default bridge the hosts line comes after `--add-host` lines, before the
+//! container's own, and the variables before the container's own, kept in
+//! `containers/<id>/link-env.json` for the run so execs get them too. `DELETE
+//! /containers/ME/ALIAS?link=1` is its own route (the docker CLI puts the name in the path
+//! as is) and drops the link from ME's record; `GET /containers/ME/ALIAS/json` inspects the
+//! target (moby's name index holds `/ME/ALIAS`: `Engine::linked`); `rename` rewrites the
+//! links naming the container (`container/rename.rs` `relink`). Links are resolved at start
+//! only.
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};

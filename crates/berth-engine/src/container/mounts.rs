@@ -2,6 +2,25 @@
 //! image's/config's `VOLUME`s resolved into mount points at create (with Docker's checks
 //! and messages), stored in the record, turned into runtime mounts at start (after
 //! Docker's copy-up), shown in inspect, and their anonymous volumes removed with `rm -v`.
+//!
+//! At create, an empty volume gets a copy-up of the image's files
+//! (`container/volume_life.rs` → `volumes/copyup.rs`, reading inside the rootfs and writing
+//! with the hardened writer below the volume's descriptor; the rootfs is mounted for it
+//! only when a volume wants copying). At start: local-driver mounts (and their copy-up for
+//! `-o type=` volumes, mounted as moby's local driver does), `--mount volume-subpath=` as
+//! moby's safepath (opened once and checked on the descriptor: it must exist and symlinks
+//! may not leave the volume; pinned by a bind at `containers/<id>/subpath/<n>` that is
+//! removed once the runtime mounted it, so a container sharing the volume cannot swap it in
+//! between), the working directory made inside the rootfs (`berth_inroot`). At daemon start
+//! local-driver filesystems without running users are unmounted.
+//!
+//! Bind propagation is moby's: a bind of the data root (or a parent) is made rslave at
+//! create unless given (`bind_of_data_root`; only rslave/rshared may be given); at start
+//! `shared`/`slave` are checked against the source's mount (`Mounter::source_mount`) with
+//! moby's "is not a shared (or slave) mount" (the daemon keeps its data root a shared
+//! mount: berth-daemon `root_propagation.rs`), and the rootfs propagation
+//! (`linux.rootfsPropagation`) is asked of the runtime (`check_propagation`; berth's init
+//! honours it as runc's prepareRoot).
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};

@@ -8,6 +8,17 @@
 //! and shared namespaces refused (403, `SHARED`, `NONE`, `HOST` below); a second connect of a
 //! stopped container keeps the first request. `--network container:NAME` needs NAME running
 //! (`cannot join network namespace of a non running container: container NAME is STATUS`).
+//!
+//! A running container's new interface is the next `ethN` (numbered on from the highest
+//! this run gave, `network/gateway.rs`; made from a thread that `setns`es into its
+//! namespace), with its address from that network's pool (or `--ip`) and no second default
+//! route; its names go into the resolver and an `IP\thostname` line into /etc/hosts, edited
+//! in place (Docker edits it too, so the container's own edits stay: `update_etc_files`
+//! writes one `EtcChange`). Disconnect deletes the host veth (the peer goes with it),
+//! releases the address and drops that network's names and line (Docker 20.10 leaves the
+//! line). On a stopped container only the record changes; start attaches every recorded
+//! endpoint. A container of the default mode connected to a user network gets its own
+//! namespace file at start.
 
 use super::write_record;
 use crate::engine::Engine;

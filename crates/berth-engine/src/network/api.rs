@@ -1,4 +1,16 @@
 //! Networks as the Engine API shows them: the create body, inspect JSON, list filters.
+//!
+//! `check_create` runs before anything is made, in libnetwork's order and words:
+//! `--aux-address` (per subnet, as the docker CLI pairs them) is kept in the record, shown
+//! in inspect and reserved in the pools at create and at daemon start (`reserve_aux`:
+//! `--ip` of one is "Address already in use"); `DefaultGatewayIPv4` is the containers'
+//! default route and inspect's Gateway (`NetworkRecord::container_gateway`); `--scope
+//! local` is a local network, `swarm` outside a swarm moby's 403, `global`/unknown
+//! dockerd's not-a-manager error; `--ingress` is for overlay only. berth has no
+//! configuration-only and no IPv6-only networks: after moby's checks of their misuse,
+//! `ConfigOnly` and `EnableIPv4=false` are refused naming the flag (moby below API 1.48
+//! ignores `EnableIPv4`; berth does not do that silently), and `ConfigFrom` finds no
+//! configuration network (moby's 404).
 
 use super::mode::{builtin_id, is_builtin_mode};
 use crate::error::{EngineError, Result};

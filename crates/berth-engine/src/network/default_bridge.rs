@@ -9,6 +9,15 @@
 //! rule. `bridge: "none"` turns it off; containers then default to `none`. Its options are
 //! Docker's: `com.docker.network.bridge.{default_bridge,enable_icc,enable_ip_masquerade,
 //! host_binding_ipv4,name}` and `com.docker.network.driver.mtu`.
+//!
+//! The pools (daemon.json `default-address-pools` or `--default-address-pool base=,size=`;
+//! Docker's defaults 172.17-31.0.0/16 and /20s of 192.168.0.0/16) also serve `network
+//! create` without `--subnet`; `mtu` sets the interfaces' MTU. The network is held in
+//! memory (not in `networks/`) with a stable id, so running containers' endpoints find it
+//! after a restart. Containers on it are attached as on a user network (same netlink path,
+//! `-p` works) and inspect fills the legacy top-level `IPAddress`, `Gateway`, `MacAddress`.
+//! Unlike dockerd, `-b` and `--bip` may be given together (berth creates the named bridge;
+//! dockerd only adopts an existing one).
 
 use super::config::BridgeConfig;
 use super::mode::DEFAULT_NETWORK as NAME;

@@ -5,6 +5,15 @@
 //! ids. Other names are forwarded from the host's namespace to the container's `--dns`
 //! servers, else the host's resolvers (`BERTH_DNS_UPSTREAM`, `ip[:port],...`, replaces
 //! those, for tests); a container only on internal networks gets no outside names.
+//!
+//! resolv.conf gets `nameserver 127.0.0.11` plus the host's or `--dns-search` domains and
+//! `options ndots:0` unless `--dns-option` sets ndots, as Docker writes it. Names are
+//! case-insensitive; an alias several containers share answers all their addresses; AAAA
+//! gives a name's IPv6 addresses on IPv6 networks (an empty answer otherwise); PTR answers
+//! `NAME.NETWORK` (libnetwork's `ResolveIP`, `Entry::ptr`) under in-addr.arpa and ip6.arpa.
+//! Forwarding happens from the host's namespace, so a 127.0.0.53 stub works; TCP queries go
+//! out over TCP (`dns/tcp.rs`). A `--link` on a user network is a per-asker alias. The
+//! daemon's restart binds the listeners of running containers again.
 
 mod tcp;
 

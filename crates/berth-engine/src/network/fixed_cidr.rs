@@ -1,6 +1,13 @@
 //! daemon.json `fixed-cidr` / `--fixed-cidr` (the default bridge hands out addresses only
 //! from this part of its subnet, inspect's `IPRange`) and `host-gateway-ip` /
 //! `--host-gateway-ip` (the address `--add-host NAME:host-gateway` becomes).
+//!
+//! Without `bip` (and no bridge left by the last daemon) the fixed-cidr is the subnet
+//! itself; one outside `bip`'s subnet stops the daemon. `host-gateway` resolves to
+//! `host-gateway-ip` when set (for every container, as dockerd), else the host's address on
+//! the container's user network (berth's choice: it is the host too and always reachable),
+//! else the default bridge's gateway (dockerd's default, also for `--network none`), else
+//! 172.17.0.1.
 
 use super::config::BridgeConfig;
 use crate::error::{EngineError, Result};

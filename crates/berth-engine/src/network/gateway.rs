@@ -4,6 +4,13 @@
 //! on from the highest one given (never reused while the container runs), and a container
 //! of the default bridge gets the embedded resolver in its resolv.conf once it joins a
 //! user-defined network.
+//!
+//! The default route goes to a remaining non-internal network's gateway by network name
+//! (libnetwork's endpoint order; berth-net `route.rs` learns from EEXIST whether another
+//! default route is still there); the published ports follow (host ports stay reserved, the
+//! DNAT target and the IPv6 proxies move); the IPv6 route moves the same way
+//! (`ensure_default_route6`). The interface counter is keyed by container and init pid, so
+//! a restart numbers from eth0 again, as Docker's new sandbox does.
 
 use super::Networks;
 use crate::error::net_err;

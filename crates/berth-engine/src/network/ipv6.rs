@@ -7,6 +7,17 @@
 //! Docker's errors: `invalid network config:\ninvalid subnet S: invalid CIDR block notation`
 //! (or `it should be S'` with host bits), the overlap message shared with IPv4, and the
 //! docker CLI's own `no matching subnet for gateway G`.
+//!
+//! The docker CLI pairs each `--gateway`/`--ip-range` with the subnet containing it.
+//! Addresses are set with IFA_F_NODAD (usable at once, as Docker) with an IPv6 default
+//! route via the gateway (none on internal networks); the bridge's own `disable_ipv6` is
+//! cleared. The firewall writes an `ip6` table of the same name in the same batch
+//! (isolation, internal drops, masquerade of non-internal subnets, moby 27); berth never
+//! sets `net.ipv6.conf.all.forwarding` (Docker requires the admin to). The default bridge
+//! gets IPv6 with `ipv6: true` and `fixed-cidr-v6`, else a ULA /64 keyed on the bridge
+//! name. Inspect shows the IPv6 gateway only when given or chosen by the daemon
+//! (`NetworkRecord::gateway6_implicit`). Limits: one IPv6 subnet per network; no ip6 DNAT
+//! (v6 ports go through the proxy).
 
 use super::state::Net;
 use crate::error::{net_err, EngineError, Result};

@@ -4,6 +4,16 @@
 //! Allocations are not written to the network record: each container's record carries its
 //! endpoints (written at start anyway), and the pools are rebuilt from the running
 //! containers when the daemon starts. So a container start writes no network file.
+//!
+//! Endpoint requests (`endpoint_request`, shared by create's `NetworkingConfig` and
+//! `network connect`) are kept in the endpoint's record across runs: `--link-local-ip`
+//! (extra /16 or /64 addresses through the data plane's `Endpoint::link_local`; a
+//! non-link-local one fails the start with moby's "invalid link local IP address"),
+//! `DriverOpts` and `Links` (shown as given), `MacAddress` (per endpoint from API 1.44,
+//! else `Config.MacAddress` for the mode's network; replaces 02:42 + address). The default
+//! bridge keeps an endpoint record only when it asks for one of these. Network names take
+//! any character but must not be empty (Docker's rule: the name names no file or
+//! interface).
 
 pub mod api;
 pub mod attach;

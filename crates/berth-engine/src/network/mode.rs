@@ -1,5 +1,9 @@
 //! Network modes (`HostConfig.NetworkMode`) and the built-in networks: which modes name no
 //! user-defined network, which mean the default bridge, and the built-in networks' ids.
+//!
+//! `--network container:NAME` joins NAME's namespace (its berth netns file, else
+//! /proc/PID/ns/net; NAME must run) and gets NAME's /etc/hosts and resolv.conf as they are
+//! at its start; its exit leaves NAME's networking alone.
 
 use crate::model::NetworkRecord;
 

@@ -13,6 +13,11 @@
 //! :::P:IP:C/tcp: address already in use` (`ports.rs`). The CLI's errors for bad `-p` host
 //! addresses are nat.ParsePortSpec's (`invalid IP address [::`, `address [::: missing ']'
 //! in address`; berth-cli `commands/port_spec.rs`).
+//!
+//! TCP is copied with `copy_bidirectional` (64 KiB buffers, half-closes passed on); UDP
+//! with one upstream socket per client address, ended after 90 s without a reply
+//! (docker-proxy's timeout). Established v6 connections do not survive a daemon restart,
+//! unlike docker-proxy processes.
 
 use crate::model::PortMapping;
 use berth_net::ports::Reservation;

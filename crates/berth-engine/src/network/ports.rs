@@ -9,6 +9,19 @@
 //! IPv6 host addresses (a binding without host IP gets `::` too, as dockerd does when the
 //! host has IPv6) are served by the userland proxy (`port_proxy.rs`) accepting on the
 //! socket reserved here; the v6 sockets are v6-only, so `[::]:P` and `0.0.0.0:P` coexist.
+//!
+//! A binding without host IP is published on `0.0.0.0` and `::` with the same port (an
+//! ephemeral port is retried until both families have it; no host IPv6: the `::` binding is
+//! left out); inspect, `port`, ps and `/containers/json` show both. `-p [::1]:P:C`, `-p
+//! ::1:P:C` (the docker CLI splits at the last two colons) and `-p '[fd42::1]:P:C'` publish
+//! on that address only. A host port range (`-p 8000-8002:80`, `HostPort` `"8000-8002"`)
+//! takes the first port that binds, with its `::` twin on the same port (`reserve` →
+//! `reserve_one`); a full range fails with the last port's error. daemon.json `ip` / `--ip`
+//! is the default host address (`127.0.0.1` makes `-p P:C` v4-only, `::1` v6-only);
+//! `userland-proxy: false` drops the `::` twin (explicit v6 host addresses are still
+//! proxied, where dockerd would drop them). On macvlan/ipvlan networks `-p` programs
+//! nothing, as moby's drivers (`attach.rs`: the endpoint is `no_port_mapping`; a container
+//! only on such networks shows no ports in inspect, `port` and ps).
 
 use crate::error::{EngineError, Result};
 use crate::model::PortMapping;

@@ -4,6 +4,16 @@
 //! with moby's words, the parent a network gets (no parent: its own dummy link `dm-<id12>` or `di-<id12>`,
 //! which also leaves its containers without a default route, as moby treats such a
 //! network as internal), and the parents two networks may not share.
+//!
+//! `-o parent=IF`: a missing `IF.VLAN` is made as an 802.1q sub-interface of IF; a parent
+//! made for networks (`parent_created`) is set up again at daemon start and deleted with
+//! the last network using it. Modes: `macvlan_mode` bridge/private/vepa/passthru,
+//! `ipvlan_mode` l2/l3/l3s (l3: default route `dev ethN`, no gateway), `ipvlan_flag`
+//! bridge/private/vepa; unknown ones and `lo` are refused. ipvlan networks never share a
+//! parent, macvlan ones do unless one is passthru (moby 28). A macvlan link gets MAC
+//! 02:42+IP (or the one asked for); an ipvlan link has the parent's (a custom one is
+//! refused, as moby). Links are made straight into the container's namespace, so nothing is
+//! left on the host; `network disconnect` deletes one inside (`DataPlane::delete_link_in`).
 
 use crate::error::{EngineError, Result};
 use crate::model::NetworkRecord;

@@ -8,6 +8,9 @@
 //! JSON (`BpfCache`); the spec names that file in the `org.berth.seccomp.bpf` annotation.
 //! The shim reads the file (a few KiB) and its processes load it with one `seccomp(2)` call
 //! just before they exec. OCI runtimes (runc, libcontainer) read `linux.seccomp` itself.
+//!
+//! The program is loaded before the capabilities are dropped, or as late as possible when
+//! the spec sets no_new_privs, as runc does (`shim/native.rs` `finish_privileges`).
 
 mod default;
 pub mod profile;

@@ -10,6 +10,9 @@
 //! Messages back to the shim on a SOCK_SEQPACKET pair, one per packet: `P<pid>` (from the
 //! child, the grandchild's host pid), `T` with the pty master attached (`-t`), `E<code>
 //! <message>` if it could not exec. The pair closes on exec (close-on-exec): success.
+//!
+//! In a container with a user namespace the exec joins it last, after the others, with its
+//! rlimits set before.
 
 use super::backend::Stdio3;
 use super::native::{finish_privileges, set_rlimit};

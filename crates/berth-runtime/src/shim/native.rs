@@ -12,6 +12,25 @@
 //! container with a user namespace (under `userns-remap`) gets its init from an
 //! intermediate process, which first sends `U` for a new user namespace (the shim writes
 //! its maps and answers `M`), then `P<pid>` (or `E<message>`).
+//!
+//! The init mounts what the spec lists (proc, /dev tmpfs with runc's default nodes, devpts,
+//! mqueue, shm, sysfs, a read-only view of its own v1 cgroups), the
+//! hostname/hosts/resolv.conf binds, hostname and NIS domain, sysctls (Docker's
+//! `ip_unprivileged_port_start=0` and `ping_group_range` with its own network namespace,
+//! then `--sysctl`; before /proc/sys turns read-only), masked and read-only paths, then
+//! pivots and sets rlimits, groups, ids, capabilities (those outside the host's bounding
+//! set left out, as runc) and no_new_privs. A joined PID namespace (`--pid container:X`) is
+//! entered by the shim before the clone and left right after it, so an exec's intermediate
+//! child stays in the shim's PID namespace. With `--init` (the `org.berth.init` annotation)
+//! the init forks the command and stays PID 1 (`become_init`: forwards signals, reaps,
+//! exits as the command, shows as `/sbin/docker-init -- CMD`, Docker's tini).
+//!
+//! In a user namespace the shim sets rlimits (prlimit) and oom_score_adj from outside; the
+//! init becomes the namespace's root before any mount, binds the host's device nodes
+//! instead of mknod, and keeps a bind source's locked nosuid/nodev/noexec. A host-owned
+//! network namespace joined that way gets an rbind of the host's /sys (sysfs cannot be
+//! mounted over it). With `--network none` the intermediate process makes the user
+//! namespace and the init's clone the network namespace.
 
 use crate::cgroups::Cgroup;
 use crate::rootpath::resolve_in_root;

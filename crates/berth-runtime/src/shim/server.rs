@@ -1,5 +1,12 @@
 //! The shim's event loop: poll(2) over the control socket, the clients, the container's
 //! stdout/stderr pipes and a signalfd for SIGCHLD.
+//!
+//! Attach streams carry Docker's multiplexed format without a tty (an 8-byte header: stream
+//! 1 or 2, three zero bytes, the length as u32 BE), raw bytes with one. A client's
+//! half-close closes the container's stdin (Docker's StdinOnce), except with a tty, so a
+//! detached `-it` session goes on. Only output produced while a client is attached reaches
+//! it; a client that lets `MAX_CLIENT_BUF` of output queue up is dropped rather than
+//! blocking the container, one gone in both directions at once.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
