@@ -629,11 +629,7 @@ fn supervision_init_reaps_and_forwards_signals() {
         let t0 = Instant::now();
         let grace = (10 * slow()).to_string();
         d.run(c, &["stop", "-t", &grace, &with]).success();
-        assert!(
-            t0.elapsed() < slow_ms(5000),
-            "stop took {:?}",
-            t0.elapsed()
-        );
+        assert!(t0.elapsed() < slow_ms(5000), "stop took {:?}", t0.elapsed());
         assert_eq!(inspect(&d, c, "{{.State.ExitCode}}", &with), "143");
         d.run(c, &["rm", "-f", &without]).success();
     }
