@@ -1195,6 +1195,22 @@ impl Client {
     }
 }
 
+/// A new `Command` with `c`'s program, arguments, environment changes and directory.
+fn copy_command(c: &Command) -> Command {
+    let mut n = Command::new(c.get_program());
+    n.args(c.get_args());
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => n.env(k, v),
+            None => n.env_remove(k),
+        };
+    }
+    if let Some(d) = c.get_current_dir() {
+        n.current_dir(d);
+    }
+    n
+}
+
 /// A command being prepared.
 pub struct Cmd {
     pub(crate) cmd: Command,
@@ -1242,7 +1258,19 @@ impl Cmd {
     }
 
     pub fn run_timeout(self, t: Duration) -> Output {
-        run_command(self.cmd, self.stdin.as_deref(), t)
+        // On a slow host, a copy to run again (see below); nothing is copied at factor 1.
+        let again = (slow() > 1).then(|| copy_command(&self.cmd));
+        let out = run_command(self.cmd, self.stdin.as_deref(), t);
+        // The docker CLI pings the daemon with a fixed 2 s deadline before a command and,
+        // when it passes, knows no server OS: `--device` then fails in the CLI itself
+        // ("unknown server OS: ", before any API call). Under TCG that ping can take longer
+        // (the cgroup v2 VM's sec_devices failed so once); the command is run once more.
+        match again {
+            Some(cmd) if out.code != 0 && out.stderr.contains("unknown server OS: ") => {
+                run_command(cmd, self.stdin.as_deref(), t)
+            }
+            _ => out,
+        }
     }
 
     /// Spawns without waiting (e.g. `logs -f`); the caller owns the child.
