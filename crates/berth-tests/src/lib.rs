@@ -1258,19 +1258,24 @@ impl Cmd {
     }
 
     pub fn run_timeout(self, t: Duration) -> Output {
-        // On a slow host, a copy to run again (see below); nothing is copied at factor 1.
-        let again = (slow() > 1).then(|| copy_command(&self.cmd));
-        let out = run_command(self.cmd, self.stdin.as_deref(), t);
         // The docker CLI pings the daemon with a fixed 2 s deadline before a command and,
         // when it passes, knows no server OS: `--device` then fails in the CLI itself
-        // ("unknown server OS: ", before any API call). Under TCG that ping can take longer
-        // (the cgroup v2 VM's sec_devices failed so once); the command is run once more.
-        match again {
-            Some(cmd) if out.code != 0 && out.stderr.contains("unknown server OS: ") => {
-                run_command(cmd, self.stdin.as_deref(), t)
+        // ("unknown server OS: ", before any API call). Under TCG on a loaded host that
+        // ping can take longer (the cgroup v2 VM's sec_devices failed so, once even on a
+        // second try): on a slow host such a command runs again, up to the factor's number
+        // of times in all. At factor 1 it runs once, as it always did.
+        let tries = slow();
+        let again = (tries > 1).then(|| copy_command(&self.cmd));
+        let mut out = run_command(self.cmd, self.stdin.as_deref(), t);
+        if let Some(cmd) = again {
+            for _ in 1..tries {
+                if out.code == 0 || !out.stderr.contains("unknown server OS: ") {
+                    break;
+                }
+                out = run_command(copy_command(&cmd), self.stdin.as_deref(), t);
             }
-            _ => out,
         }
+        out
     }
 
     /// Spawns without waiting (e.g. `logs -f`); the caller owns the child.
