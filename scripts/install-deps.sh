@@ -6,10 +6,12 @@ set -euo pipefail
 # openssh-server/-client: the CLI's ssh:// tests start a private sshd on 127.0.0.1;
 # bash-completion and zsh: the completion scripts are loaded into both shells in tests;
 # openssl: test CAs and certificates for the TLS tests; socat: the TLS listener (client
-# certificates required) in front of a test daemon's socket in the CLI's tcp:// tests.
+# certificates required) in front of a test daemon's socket in the CLI's tcp:// tests;
+# qemu-system-x86, debootstrap: the cgroup v2 test VM (scripts/test-cgroupv2.sh, a CI step).
 PKGS=(busybox-static docker.io runc crun libseccomp-dev pkg-config skopeo nftables iproute2
       tmux hyperfine jq python3 curl ca-certificates file docker-registry apache2-utils
-      gcc libc6-dev openssl util-linux openssh-server openssh-client bash-completion zsh socat)
+      gcc libc6-dev openssl util-linux openssh-server openssh-client bash-completion zsh socat
+      qemu-system-x86 debootstrap)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

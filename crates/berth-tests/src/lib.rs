@@ -12,7 +12,15 @@
 //! `scripts/make-busybox-image.sh`), `BERTH_BAD_ARCHIVES` (default: built with
 //! `scripts/fixtures/make-bad-archives.py`), `BERTH_TEST_TIMEOUT` (seconds per command, 60),
 //! `BERTH_TEST_DAEMON_READY` (seconds a daemon may take to answer, 20),
-//! `BERTH_TEST_CGROUP_DRIVER` (the daemons' cgroup driver, see [`cgroup_driver`]).
+//! `BERTH_TEST_CGROUP_DRIVER` (the daemons' cgroup driver, see [`cgroup_driver`]),
+//! `BERTH_TEST_SLOW` (the slow-host factor, 1; see [`slow`]).
+//!
+//! Slow hosts: the cgroup v2 test VM (scripts/test-cgroupv2.sh) runs under TCG software
+//! emulation, 10-30 times slower than this machine. Every wait of the harness (command
+//! timeout, daemon readiness, [`eventually`], the daemon's stop) and the tests' fixed
+//! sleeps and upper time bounds are multiplied by [`slow`], so the same assertions hold
+//! there; with the factor 1 (the default, every host but the VM) nothing changes. Lower
+//! bounds (a stop that must wait its grace period) are never scaled.
 //!
 //! This crate is test code: it panics with a full diagnostic instead of returning errors.
 
@@ -191,11 +199,35 @@ pub fn busybox_image_id() -> String {
 }
 
 pub(crate) fn cmd_timeout() -> Duration {
+    // An explicit BERTH_TEST_TIMEOUT is taken as it is; the default scales with the host.
     let secs = std::env::var("BERTH_TEST_TIMEOUT")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(60 * u64::from(slow()));
     Duration::from_secs(secs)
+}
+
+/// The slow-host factor: `BERTH_TEST_SLOW` (a whole number, at least 1; default 1). The
+/// cgroup v2 VM's job sets it when the guest runs under software emulation. Harness waits,
+/// fixed sleeps before a check and upper time bounds are multiplied by it ([`slow_ms`]).
+pub fn slow() -> u32 {
+    static SLOW: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *SLOW.get_or_init(|| {
+        match std::env::var("BERTH_TEST_SLOW") {
+            Err(_) => 1,
+            Ok(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                // A typo must not silently run with the factor 1.
+                _ => panic!("BERTH_TEST_SLOW={v:?}: expected a whole number >= 1"),
+            },
+        }
+    })
+}
+
+/// `ms` milliseconds times the slow-host factor ([`slow`]): for sleeps that give the
+/// daemon time to act before a check, and for upper bounds on how long something may take.
+pub fn slow_ms(ms: u64) -> Duration {
+    Duration::from_millis(ms * u64::from(slow()))
 }
 
 /// A finished command: exit code (`-1` when killed by a signal or by the timeout), output.
@@ -635,11 +667,11 @@ impl TestDaemon {
     }
 
     fn wait_ready(&mut self) {
-        // BERTH_TEST_DAEMON_READY: emulated hosts (the cgroup v2 VM under TCG) start slower.
+        // BERTH_TEST_DAEMON_READY (absolute); the default scales with the slow-host factor.
         let secs = std::env::var("BERTH_TEST_DAEMON_READY")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(20);
+            .unwrap_or(20 * u64::from(slow()));
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             if self.ping() {
@@ -695,11 +727,11 @@ impl TestDaemon {
         self.spawn_daemon();
     }
 
-    /// SIGTERM, then SIGKILL after 10 s.
+    /// SIGTERM, then SIGKILL after 10 s (times the slow-host factor).
     pub fn stop_daemon(&mut self) {
         if let Some(mut c) = self.child.take() {
             signal(c.id(), libc::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + slow_ms(10_000);
             loop {
                 match c.try_wait() {
                     Ok(Some(_)) | Err(_) => break,
@@ -1111,12 +1143,13 @@ pub fn ping_socket(path: &Path) -> bool {
     matches!(s.read(&mut buf), Ok(n) if String::from_utf8_lossy(&buf[..n]).contains(" 200"))
 }
 
-/// SIGKILLs `pids` and waits (5 s at most) until each is gone or a zombie.
+/// SIGKILLs `pids` and waits (5 s times the slow-host factor at most) until each is gone or
+/// a zombie.
 pub(crate) fn kill_and_wait(pids: &[u32]) {
     for pid in pids {
         signal(*pid, libc::SIGKILL);
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + slow_ms(5_000);
     while pids
         .iter()
         .any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
@@ -1126,9 +1159,10 @@ pub(crate) fn kill_and_wait(pids: &[u32]) {
     }
 }
 
-/// Polls `f` every 50 ms until it returns true or `secs` elapse; returns its last answer.
+/// Polls `f` every 50 ms until it returns true or `secs` (times the slow-host factor,
+/// [`slow`]) elapse; returns its last answer.
 pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
+    let deadline = Instant::now() + Duration::from_secs(secs * u64::from(slow()));
     while Instant::now() < deadline {
         if f() {
             return true;
@@ -1160,6 +1194,22 @@ impl Client {
             Client::Docker => "docker",
         }
     }
+}
+
+/// A new `Command` with `c`'s program, arguments, environment changes and directory.
+fn copy_command(c: &Command) -> Command {
+    let mut n = Command::new(c.get_program());
+    n.args(c.get_args());
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => n.env(k, v),
+            None => n.env_remove(k),
+        };
+    }
+    if let Some(d) = c.get_current_dir() {
+        n.current_dir(d);
+    }
+    n
 }
 
 /// A command being prepared.
@@ -1209,7 +1259,24 @@ impl Cmd {
     }
 
     pub fn run_timeout(self, t: Duration) -> Output {
-        run_command(self.cmd, self.stdin.as_deref(), t)
+        // The docker CLI pings the daemon with a fixed 2 s deadline before a command and,
+        // when it passes, knows no server OS: `--device` then fails in the CLI itself
+        // ("unknown server OS: ", before any API call). Under TCG on a loaded host that
+        // ping can take longer (the cgroup v2 VM's sec_devices failed so, once even on a
+        // second try): on a slow host such a command runs again, up to the factor's number
+        // of times in all. At factor 1 it runs once, as it always did.
+        let tries = slow();
+        let again = (tries > 1).then(|| copy_command(&self.cmd));
+        let mut out = run_command(self.cmd, self.stdin.as_deref(), t);
+        if let Some(cmd) = again {
+            for _ in 1..tries {
+                if out.code == 0 || !out.stderr.contains("unknown server OS: ") {
+                    break;
+                }
+                out = run_command(copy_command(&cmd), self.stdin.as_deref(), t);
+            }
+        }
+        out
     }
 
     /// Spawns without waiting (e.g. `logs -f`); the caller owns the child.
