@@ -9,8 +9,8 @@
 # BERTH_TEST_CGROUP_DRIVER) and ends with `N passed, M failed`; non-zero exit on any failure.
 #
 # Default: the subset (SUBSET below: the cgroups file and the cgroup tests of the other
-# files); --full: every test of the cgroup-dependent files (FULL); --ci: a CI-sized run (not yet in scripts/test.sh)
-# (CI below: the cgroups file and the device rules, cgroupfs driver unless --driver
+# files); --full: every test of the cgroup-dependent files (FULL); --ci: a CI-sized run,
+# not yet in scripts/test.sh (CI below: the cgroups file and the device rules, cgroupfs driver unless --driver
 # says otherwise, no service check: ~12 min under TCG on 2 cores, where the subset takes
 # ~45 min per driver; the systemd driver is left out of CI while its OOMKilled report races
 # systemd's removal of the scope). Arguments name test files,
