@@ -35,6 +35,16 @@ pub enum DbusError {
     Protocol(String),
 }
 
+impl DbusError {
+    /// The error reply's D-Bus name (`org.freedesktop.systemd1.UnitExists`, ...), if any.
+    pub fn call_name(&self) -> Option<&str> {
+        match self {
+            DbusError::Call { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
 /// A value of a unit property (the `v` of systemd's `a(sv)` property arrays).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -484,6 +494,12 @@ impl Systemd {
                 Arg::NoAux,
             ],
         )
+    }
+
+    /// Resets a unit's "failed" state, so systemd unloads a failed unit it keeps around
+    /// (a scope whose processes all died stays loaded as failed until then).
+    pub fn reset_failed_unit(&mut self, name: &str) -> Result<(), DbusError> {
+        self.manager("ResetFailedUnit", &[Arg::Str(name)])
     }
 
     /// Changes properties of a running unit (runtime only: nothing written to /etc).

@@ -269,9 +269,13 @@ pub fn start_scope(
     if let Some(r) = resources {
         props.extend(resource_properties(r));
     }
-    let mut bus = Systemd::connect().map_err(|e| format!("connect to systemd: {e}"))?;
-    bus.start_transient_unit(&unit, &props)
-        .map_err(|e| format!("start unit {unit}: {e}"))?;
+    let bus = Systemd::connect().map_err(|e| format!("connect to systemd: {e}"))?;
+    let bus = std::cell::RefCell::new(bus);
+    start_resetting_failed(
+        || bus.borrow_mut().start_transient_unit(&unit, &props),
+        || bus.borrow_mut().reset_failed_unit(&unit),
+    )
+    .map_err(|e| format!("start unit {unit}: {e}"))?;
     drop(bus);
     // The start job runs after the call returned: wait for the init to be in the scope.
     let want = format!("0::{cgroup}");
@@ -288,6 +292,25 @@ pub fn start_scope(
             ));
         }
         std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Starts a unit with `start`; when systemd answers that the unit exists (the scope of a
+/// container's previous run, kept loaded as failed after its processes died), resets its
+/// failed state with `reset` and starts once more, as runc's startUnit does.
+fn start_resetting_failed(
+    mut start: impl FnMut() -> Result<(), DbusError>,
+    reset: impl FnOnce() -> Result<(), DbusError>,
+) -> Result<(), DbusError> {
+    match start() {
+        Err(e) if e.call_name() == Some("org.freedesktop.systemd1.UnitExists") => {
+            tracing::debug!("{e}: resetting the failed unit and starting once more");
+            // A reset that fails (the unit is not failed but active) leaves the second
+            // start to report UnitExists itself.
+            let _ = reset();
+            start()
+        }
+        other => other,
     }
 }
 
@@ -461,5 +484,54 @@ mod tests {
             .expect("resources");
         let p = resource_properties(&r);
         assert!(p.contains(&("CPUQuotaPerSecUSec", Value::U64(340_000))));
+    }
+
+    fn call_error(name: &str) -> DbusError {
+        DbusError::Call {
+            name: name.into(),
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn a_left_over_failed_scope_is_reset_and_started_once_more() {
+        // The previous run's scope still loaded: reset, then the second start succeeds.
+        let calls = std::cell::RefCell::new(Vec::new());
+        let mut answers = vec![
+            Ok(()),
+            Err(call_error("org.freedesktop.systemd1.UnitExists")),
+        ];
+        let r = start_resetting_failed(
+            || {
+                calls.borrow_mut().push("start");
+                answers.pop().expect("two starts at most")
+            },
+            || {
+                calls.borrow_mut().push("reset");
+                Ok(())
+            },
+        );
+        assert!(r.is_ok());
+        assert_eq!(*calls.borrow(), ["start", "reset", "start"]);
+        // Still there after the reset (an active unit): the second answer is the error.
+        let r = start_resetting_failed(
+            || Err(call_error("org.freedesktop.systemd1.UnitExists")),
+            || Err(call_error("org.freedesktop.systemd1.NoSuchUnit")),
+        );
+        assert_eq!(
+            r.unwrap_err().call_name(),
+            Some("org.freedesktop.systemd1.UnitExists")
+        );
+        // Any other error: no reset, no second start.
+        let starts = std::cell::Cell::new(0);
+        let r = start_resetting_failed(
+            || {
+                starts.set(starts.get() + 1);
+                Err(call_error("org.freedesktop.DBus.Error.AccessDenied"))
+            },
+            || panic!("no reset for other errors"),
+        );
+        assert!(r.is_err());
+        assert_eq!(starts.get(), 1);
     }
 }
