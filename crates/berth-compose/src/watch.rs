@@ -9,6 +9,10 @@
 //! them, `sync+exec` then runs the rule's `exec` command in them, `restart` restarts them,
 //! `rebuild` rebuilds the image and recreates the service. `initial_sync` copies the whole
 //! path once when watching starts.
+//!
+//! The progress lines ("Watch enabled", "Syncing service ...") go to stdout, where compose
+//! 2.40's watch logger writes them (`up --watch` puts them among the logs, with a `⦿`
+//! prefix berth does not draw).
 
 use crate::api::Api;
 use crate::model::{Project, Watch};
@@ -260,18 +264,18 @@ fn apply(
     let svc = &rule.service;
     match rule.watch.action.as_str() {
         "rebuild" => {
-            eprintln!("Rebuilding service(s) [{svc:?}] after changes were detected...");
+            println!("Rebuilding service(s) [{svc:?}] after changes were detected...");
             rebuild(std::slice::from_ref(svc))?;
-            eprintln!("service(s) [{svc:?}] successfully built");
+            println!("service(s) [{svc:?}] successfully built");
         }
         "restart" => {
             for id in containers(api, p, svc)? {
                 api.restart(&id, None)?;
             }
-            eprintln!("service(s) [{svc:?}] restarted");
+            println!("service(s) [{svc:?}] restarted");
         }
         action => {
-            eprintln!(
+            println!(
                 "Syncing service {svc:?} after {} changes were detected",
                 changed.len()
             );
@@ -280,7 +284,7 @@ fn apply(
                 for id in containers(api, p, svc)? {
                     api.restart(&id, None)?;
                 }
-                eprintln!("service(s) [{svc:?}] restarted");
+                println!("service(s) [{svc:?}] restarted");
             }
             if action == "sync+exec" {
                 if let Some(h) = &rule.watch.exec {
@@ -392,7 +396,7 @@ pub fn run(
             }
         }
     }
-    eprintln!("Watch enabled");
+    println!("Watch enabled");
     let mut pending: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     let mut last = Instant::now();
     while keep() {
