@@ -1527,18 +1527,16 @@ pub fn run_hooks_shown(
                 .collect(),
         };
         let code = match out {
-            Some((source, lines)) => {
-                exec_attached(api, cid, &h.command, &o, &mut |text| {
-                    if let Ok(mut l) = lines.lock() {
-                        l.push(HookLine {
-                            container: cid.to_string(),
-                            source: source.to_string(),
-                            text,
-                        });
-                    }
-                })
-                .map_err(HookError::Api)?
-            }
+            Some((source, lines)) => exec_attached(api, cid, &h.command, &o, &mut |text| {
+                if let Ok(mut l) = lines.lock() {
+                    l.push(HookLine {
+                        container: cid.to_string(),
+                        source: source.to_string(),
+                        text,
+                    });
+                }
+            })
+            .map_err(HookError::Api)?,
             None => api.exec_wait(cid, &h.command, &o).map_err(HookError::Api)?,
         };
         if code != 0 {

@@ -239,7 +239,11 @@ fn compose_gaps_up_flag_conflicts_as_docker_compose() {
         &["up", "--wait", "--abort-on-container-exit"][..],
         &["up", "--wait", "--abort-on-container-failure"][..],
         &["up", "-d", "--exit-code-from", "a"][..],
-        &["up", "--abort-on-container-failure", "--abort-on-container-exit"][..],
+        &[
+            "up",
+            "--abort-on-container-failure",
+            "--abort-on-container-exit",
+        ][..],
         &["up", "-d", "--attach-dependencies"][..],
         &["--dry-run", "up", "-d", "--watch"][..],
     ] {
@@ -259,7 +263,11 @@ fn compose_gaps_up_flag_conflicts_as_docker_compose() {
         };
         assert_ne!(want.status.code(), Some(0), "{args:?}: compose refuses it");
         if key(&want) != key(&got) {
-            differ.push(format!("{args:?}: want {:?} got {:?}", key(&want), key(&got)));
+            differ.push(format!(
+                "{args:?}: want {:?} got {:?}",
+                key(&want),
+                key(&got)
+            ));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -346,7 +354,12 @@ fn compose_gaps_foreground_up_shows_hook_output() {
         );
         assert!(!log.contains("pre-stop-out"), "{tool:?}: {log}");
         let state = d
-            .docker(["inspect", "-f", "{{.State.Running}}", &format!("{name}-app-1")])
+            .docker([
+                "inspect",
+                "-f",
+                "{{.State.Running}}",
+                &format!("{name}-app-1"),
+            ])
             .run()
             .out();
         assert_eq!(state, "false", "{tool:?}: stopped by Ctrl-C");
@@ -373,7 +386,10 @@ fn compose_gaps_dry_run_up_and_watch() {
         );
         std::fs::create_dir_all(dir.join("src")).expect("src");
         std::fs::write(dir.join("src/f.txt"), "v1\n").expect("f");
-        for args in [&["--dry-run", "up"][..], &["--dry-run", "up", "--watch"][..]] {
+        for args in [
+            &["--dry-run", "up"][..],
+            &["--dry-run", "up", "--watch"][..],
+        ] {
             let out = compose(&d, tool, &dir, args);
             out.success();
             assert_eq!(
@@ -431,7 +447,12 @@ fn rfc3339_from_now(secs: i64) -> String {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let out = Command::new("date")
-        .args(["-u", "-d", &format!("@{}", now + secs), "+%Y-%m-%dT%H:%M:%SZ"])
+        .args([
+            "-u",
+            "-d",
+            &format!("@{}", now + secs),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
         .output()
         .expect("date");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -462,7 +483,12 @@ fn compose_gaps_logs_since_and_until() {
             let dir = &dir;
             let until = until.clone();
             s.spawn(move || {
-                compose(d, tool, dir, &["logs", "-f", "--no-color", "--until", &until])
+                compose(
+                    d,
+                    tool,
+                    dir,
+                    &["logs", "-f", "--no-color", "--until", &until],
+                )
             })
         };
         let hb = run(Tool::Berth);
@@ -473,7 +499,11 @@ fn compose_gaps_logs_since_and_until() {
     c.success();
     assert_eq!(b.stdout, c.stdout, "logs -f --until {until}");
     assert!(b.stdout.contains("a-1  | tick-0\n"), "{}", b.stdout);
-    assert!(!b.stdout.contains("tick-7"), "stopped at {until}: {}", b.stdout);
+    assert!(
+        !b.stdout.contains("tick-7"),
+        "stopped at {until}: {}",
+        b.stdout
+    );
     // The container ended: a window in the past, and durations.
     let since = rfc3339_from_now(-600);
     for args in [
@@ -492,7 +522,7 @@ fn compose_gaps_logs_since_and_until() {
     let b = compose(&d, Tool::Berth, &dir, &bad);
     let c = compose(&d, Tool::DockerCompose, &dir, &bad);
     assert_ne!(b.code, 0);
-    assert_eq!(b.code, c.code, "{}\n{}", b.stderr, c.stderr);
+    assert_eq!((b.code, &b.stderr), (c.code, &c.stderr));
     compose(&d, Tool::Berth, &dir, &["down"]).success();
     assert!(leftovers(&d, name).is_empty());
 }

@@ -543,7 +543,9 @@ fn validate_up_flags(o: &mut UpOpts) -> Result<(), Failure> {
         o.abort_on_exit = true;
     }
     if o.abort_on_exit && o.abort_on_failure {
-        return refuse("--abort-on-container-failure cannot be combined with --abort-on-container-exit");
+        return refuse(
+            "--abort-on-container-failure cannot be combined with --abort-on-container-exit",
+        );
     }
     if o.wait {
         if o.attach_dependencies || o.abort_on_exit || !o.attach.is_empty() {
@@ -1757,13 +1759,16 @@ pub fn cmd_logs(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     // RFC 3339 date or a duration ("10m": that long before now) as unix seconds, which is
     // all the Engine API takes.
     let now = chrono::Utc::now();
-    let stamp = |v: &str| berth_cli::units::get_timestamp(v, now).map_err(|e| Failure::new(e, 1));
+    let stamp = |flag: &str, v: &str| {
+        berth_cli::units::get_timestamp(v, now)
+            .map_err(|e| Failure::new(format!("invalid value for {flag:?}: {e}"), 1))
+    };
     let opts = LogOpts {
         follow: o.follow,
         tail: o.tail.clone(),
         timestamps: o.timestamps,
-        since: o.since.as_deref().map(stamp).transpose()?,
-        until: o.until.as_deref().map(stamp).transpose()?,
+        since: o.since.as_deref().map(|v| stamp("since", v)).transpose()?,
+        until: o.until.as_deref().map(|v| stamp("until", v)).transpose()?,
         color: !o.no_color && nix::unistd::isatty(1).unwrap_or(false),
         prefix: !o.no_log_prefix,
         ended: None,
