@@ -47,6 +47,14 @@ pub struct LoadOptions {
     pub model: bool,
     /// False for `config --no-path-resolution`: relative paths stay as written.
     pub resolve_paths: bool,
+    /// False for `config --no-normalize`: compose-go's Normalize step is skipped (no
+    /// implicit `default` network, dependencies, resource names, Dockerfile default, nor
+    /// environment and build args looked up in the environment).
+    pub normalize: bool,
+    /// False for `config --no-consistency`: references to undefined services,
+    /// networks, volumes, secrets and configs, services without image or build, and
+    /// dependency cycles are let through (compose-go's checkConsistency skipped).
+    pub consistency: bool,
 }
 
 impl Default for LoadOptions {
@@ -64,6 +72,8 @@ impl Default for LoadOptions {
             wanted_services: Vec::new(),
             model: false,
             resolve_paths: true,
+            normalize: true,
+            consistency: true,
         }
     }
 }
@@ -913,7 +923,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
             .unwrap_or_default()
     };
     if opts.model {
-        let model = rawmodel::sorted(&rawmodel::finish(merged, &name));
+        let model = rawmodel::sorted(&rawmodel::finish(merged, &name, opts.normalize));
         return Ok(Loaded {
             project: Project {
                 name,
@@ -987,7 +997,14 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
             }
         }
     }
-    finish(&mut project, &env, &profiles, &opts.wanted_services)?;
+    finish(
+        &mut project,
+        &env,
+        &profiles,
+        &opts.wanted_services,
+        opts.normalize,
+        opts.consistency,
+    )?;
     Ok(Loaded {
         project,
         warnings: loader.warnings,
@@ -997,12 +1014,19 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     })
 }
 
-/// Project-wide normalisation and checks, after the files are merged.
+/// Project-wide normalisation and checks, after the files are merged. Without
+/// `normalize` (`config --no-normalize`) what compose-go's Normalize does is left out:
+/// the implicit `default` network, `if_not_present` as `missing`, the default
+/// Dockerfile, values of environment entries and build args looked up in the
+/// environment, implicit dependencies (links, `service:` namespaces, volumes_from) and
+/// resource names from their keys.
 fn finish(
     p: &mut Project,
     env: &IndexMap<String, String>,
     profiles: &[String],
     wanted: &[String],
+    normalize: bool,
+    consistency: bool,
 ) -> Result<()> {
     // Profiles: services of inactive profiles step aside.
     let all = profiles.iter().any(|x| x == "*");
@@ -1021,94 +1045,13 @@ fn finish(
     }
     for (name, s) in p.services.iter_mut() {
         s.name = name.clone();
-        if s.networks.is_empty() && s.network_mode.is_empty() {
-            s.networks.insert("default".into(), None);
-        }
-        if let Some(b) = s.build.as_mut() {
-            if b.dockerfile.is_empty() && b.dockerfile_inline.is_empty() {
-                b.dockerfile = "Dockerfile".into();
-            }
-            b.args = std::mem::take(&mut b.args)
-                .into_iter()
-                .filter_map(|(k, v)| match v {
-                    Some(v) => Some((k, Some(v))),
-                    None => env.get(&k).map(|v| (k, Some(v.clone()))),
-                })
-                .collect();
-        }
-        // env_file values first, `environment` on top; unset names looked up.
-        let mut environment: BTreeMap<String, Option<String>> = BTreeMap::new();
-        for ef in std::mem::take(&mut s.env_file) {
-            if !Path::new(&ef.path).exists() {
-                if ef.required {
-                    return Err(Error::Io(format!(
-                        "env file {} not found: stat {}: no such file or directory",
-                        ef.path, ef.path
-                    )));
-                }
-                continue;
-            }
-            let so_far = environment.clone();
-            let outer = |k: &str| {
-                so_far
-                    .get(k)
-                    .cloned()
-                    .flatten()
-                    .or_else(|| env.get(k).cloned())
-            };
-            for (k, v) in read_env_file(&ef.path, &outer)? {
-                environment.insert(k, Some(v));
-            }
-        }
-        for (k, v) in std::mem::take(&mut s.environment) {
-            let v = match v {
-                Some(v) => Some(v),
-                None => env.get(&k).cloned(),
-            };
-            environment.insert(k, v);
-        }
-        s.environment = environment;
-        // label_file entries (a later file over an earlier one) under `labels`, which win;
-        // read at load as compose-go does, so `config` shows them under labels only.
-        let mut from_files = Mapping::new();
-        for lf in std::mem::take(&mut s.label_file) {
-            if !Path::new(&lf).exists() {
-                return Err(Error::Io(format!(
-                    "label file {lf} not found: stat {lf}: no such file or directory"
-                )));
-            }
-            from_files.extend(read_env_file(&lf, &|k: &str| env.get(k).cloned())?);
-        }
-        for (k, v) in from_files {
-            s.labels.entry(k).or_insert(v);
-        }
-        // Implicit dependencies.
-        let implicit = |deps: &mut BTreeMap<String, Dependency>, n: &str, restart: bool| {
-            deps.entry(n.to_string()).or_insert(Dependency {
-                condition: "service_started".into(),
-                restart,
-                extensions: Extensions::new(),
-                required: true,
-            });
-        };
-        for link in s.links.clone() {
-            let n = link.split(':').next().unwrap_or("").to_string();
-            implicit(&mut s.depends_on, &n, true);
-        }
-        for ns in [&s.network_mode, &s.ipc, &s.pid, &s.uts, &s.cgroup].map(|x| x.clone()) {
-            if let Some(n) = ns.strip_prefix("service:") {
-                implicit(&mut s.depends_on, n, true);
-            }
-        }
-        for vf in s.volumes_from.clone() {
-            if !vf.starts_with("container:") {
-                let n = vf.split(':').next().unwrap_or("").to_string();
-                implicit(&mut s.depends_on, &n, false);
-            }
-        }
+        resolve_files(s, env)?;
         if !s.log_driver.is_empty() {
             let d = std::mem::take(&mut s.log_driver);
             s.logging.get_or_insert_with(Default::default).driver = d;
+        }
+        if normalize {
+            normalize_service(s, env);
         }
         if s.replicas() > 1 && !s.container_name.is_empty() {
             return Err(Error::Invalid(format!(
@@ -1136,7 +1079,7 @@ fn finish(
     }
     // Checks: references to undefined things, in compose-go's order (checkConsistency:
     // the first one found is the one reported).
-    for (name, s) in &p.services {
+    for (name, s) in p.services.iter().filter(|_| consistency) {
         if s.image.is_empty() && s.build.is_none() {
             return Err(Error::Invalid(format!(
                 "service {name:?} has neither an image nor a build context specified: invalid compose project"
@@ -1201,14 +1144,19 @@ fn finish(
             }
         }
     }
-    crate::graph::check_cycles(p)?;
-    if used_nets.contains("default") && !p.networks.contains_key("default") {
+    if consistency {
+        crate::graph::check_cycles(p)?;
+    }
+    if normalize && used_nets.contains("default") && !p.networks.contains_key("default") {
         p.networks.insert("default".into(), Network::default());
     }
     p.networks.retain(|k, _| used_nets.contains(k));
     p.volumes.retain(|k, _| used_vols.contains(k));
     p.secrets.retain(|k, _| used_secrets.contains(k));
     p.configs.retain(|k, _| used_configs.contains(k));
+    if !normalize {
+        return Ok(());
+    }
     let project = p.name.clone();
     for (k, n) in p.networks.iter_mut() {
         if n.name.is_empty() {
@@ -1236,6 +1184,106 @@ fn finish(
                 format!("{project}_{k}")
             };
         }
+    }
+    Ok(())
+}
+
+/// compose-go's Normalize for one service (after its files are read): the implicit
+/// `default` network, `if_not_present` as `missing`, the default Dockerfile, build args
+/// looked up in the environment (dropped when unset) and the implicit dependencies.
+fn normalize_service(s: &mut crate::model::Service, env: &IndexMap<String, String>) {
+    if s.networks.is_empty() && s.network_mode.is_empty() {
+        s.networks.insert("default".into(), None);
+    }
+    if s.pull_policy == "if_not_present" {
+        s.pull_policy = "missing".into();
+    }
+    if let Some(b) = s.build.as_mut() {
+        if b.dockerfile.is_empty() && b.dockerfile_inline.is_empty() {
+            b.dockerfile = "Dockerfile".into();
+        }
+        b.args = std::mem::take(&mut b.args)
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Some(v) => Some((k, Some(v))),
+                None => env.get(&k).map(|v| (k, Some(v.clone()))),
+            })
+            .collect();
+    }
+    let implicit = |deps: &mut BTreeMap<String, Dependency>, n: &str, restart: bool| {
+        deps.entry(n.to_string()).or_insert(Dependency {
+            condition: "service_started".into(),
+            restart,
+            extensions: Extensions::new(),
+            required: true,
+        });
+    };
+    for link in s.links.clone() {
+        let n = link.split(':').next().unwrap_or("").to_string();
+        implicit(&mut s.depends_on, &n, true);
+    }
+    for ns in [&s.network_mode, &s.ipc, &s.pid, &s.uts, &s.cgroup].map(|x| x.clone()) {
+        if let Some(n) = ns.strip_prefix("service:") {
+            implicit(&mut s.depends_on, n, true);
+        }
+    }
+    for vf in s.volumes_from.clone() {
+        if !vf.starts_with("container:") {
+            let n = vf.split(':').next().unwrap_or("").to_string();
+            implicit(&mut s.depends_on, &n, false);
+        }
+    }
+}
+
+/// A service's env_file entries read under its `environment` (which wins) and its
+/// label_file entries under its `labels`; an environment entry without a value takes the
+/// variable's value (compose-go does this with or without its Normalize step).
+fn resolve_files(s: &mut crate::model::Service, env: &IndexMap<String, String>) -> Result<()> {
+    // env_file values first, `environment` on top.
+    let mut environment: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for ef in std::mem::take(&mut s.env_file) {
+        if !Path::new(&ef.path).exists() {
+            if ef.required {
+                return Err(Error::Io(format!(
+                    "env file {} not found: stat {}: no such file or directory",
+                    ef.path, ef.path
+                )));
+            }
+            continue;
+        }
+        let so_far = environment.clone();
+        let outer = |k: &str| {
+            so_far
+                .get(k)
+                .cloned()
+                .flatten()
+                .or_else(|| env.get(k).cloned())
+        };
+        for (k, v) in read_env_file(&ef.path, &outer)? {
+            environment.insert(k, Some(v));
+        }
+    }
+    for (k, v) in std::mem::take(&mut s.environment) {
+        let v = match v {
+            None => env.get(&k).cloned(),
+            v => v,
+        };
+        environment.insert(k, v);
+    }
+    s.environment = environment;
+    // label_file entries (a later file over an earlier one) under `labels`, which win;
+    // read at load as compose-go does, so `config` shows them under labels only.
+    let mut from_files = Mapping::new();
+    for lf in std::mem::take(&mut s.label_file) {
+        if !Path::new(&lf).exists() {
+            return Err(Error::Io(format!(
+                "label file {lf} not found: stat {lf}: no such file or directory"
+            )));
+        }
+        from_files.extend(read_env_file(&lf, &|k: &str| env.get(k).cloned())?);
+    }
+    for (k, v) in from_files {
+        s.labels.entry(k).or_insert(v);
     }
     Ok(())
 }

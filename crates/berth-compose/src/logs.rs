@@ -22,6 +22,9 @@ pub struct LogOpts {
     /// Ids of the containers whose log stream ended (a foreground `up` reports an exit
     /// only after the container's last lines, as docker compose does).
     pub ended: Option<Arc<Mutex<BTreeSet<String>>>>,
+    /// Lines of the `post_start` hooks a foreground `up` ran, printed before the
+    /// containers' logs under their own name (`svc-1 ->`) in their container's colour.
+    pub hooks: Vec<crate::runtime::HookLine>,
 }
 
 /// The prefix name compose shows: the container name without `<project>-`.
@@ -152,6 +155,17 @@ pub fn show(
         .map(|c| display_name(project, c))
         .collect();
     let printer = Printer::new(opts.clone(), &names);
+    for h in &opts.hooks {
+        // compose registers the hook's name as one more presenter: the prefixes widen.
+        printer.widen(&h.source);
+    }
+    for h in &opts.hooks {
+        let color = containers
+            .iter()
+            .position(|c| c.id == h.container)
+            .unwrap_or(0);
+        printer.line(&h.source, color, &h.text);
+    }
     let seen = Arc::new(Mutex::new(BTreeSet::new()));
     std::thread::scope(|scope| {
         let spawn = |c: Summary, color: usize| {

@@ -544,14 +544,8 @@ pub fn service(c: &Ctx, name: &str, v: &Value) -> Result<Service> {
             "ports" => s.ports = ports(c, x, p)?,
             "privileged" => s.privileged = boolean(c, x, p)?,
             "profiles" => s.profiles = list(c, x, p)?,
-            "pull_policy" => {
-                let pp = string(c, x, p)?;
-                s.pull_policy = if pp == "if_not_present" {
-                    "missing".into()
-                } else {
-                    pp
-                };
-            }
+            // `if_not_present` becomes `missing` in the loader's normalisation step.
+            "pull_policy" => s.pull_policy = string(c, x, p)?,
             "read_only" => s.read_only = boolean(c, x, p)?,
             "restart" => s.restart = string(c, x, p)?,
             "runtime" => s.runtime = string(c, x, p)?,

@@ -583,12 +583,24 @@ fn mount_key(v: &Value, default: &str) -> String {
 }
 
 /// Default values, then compose-go's map normalisation: the project name, the default
-/// network, build defaults, implicit dependencies, resource names.
-pub fn finish(mut dict: Value, project: &str) -> Value {
+/// network, build defaults, implicit dependencies, resource names. Without `normalize`
+/// (`config --no-normalize`) only the defaults and the name.
+pub fn finish(mut dict: Value, project: &str, normalize: bool) -> Value {
     let Value::Mapping(top) = &mut dict else {
         return dict;
     };
     top.remove("version");
+    if !normalize {
+        // The name stays as written (not interpolated), or absent.
+        if let Some(Value::Mapping(services)) = top.get_mut("services") {
+            for (_, svc) in services.iter_mut() {
+                if let Value::Mapping(svc) = svc {
+                    defaults(svc);
+                }
+            }
+        }
+        return dict;
+    }
     top.insert(s("name"), s(project));
     // Networks: services without any join `default`.
     let mut uses_default = false;

@@ -870,6 +870,25 @@ pub struct Converge {
     /// `-V`/`--renew-anon-volumes`: a recreated container gets new anonymous volumes
     /// instead of the previous container's (compose's Inherit, false).
     pub renew_anon_volumes: bool,
+    /// A foreground `up`: the `post_start` hooks run attached and their output is kept
+    /// here for the log printer (see [`HookLines`]).
+    pub hook_lines: Option<HookLines>,
+}
+
+/// The output of the `post_start` hooks of a foreground `up`, line by line, each with its
+/// container (id) and the name docker compose shows for it: the container's name without
+/// the project, then ` ->` (compose's runHook gives its log listener `svc-1 ->` as the
+/// source, and its printer lines up that name with the containers' and gives it the
+/// container's colour). Collected while the containers start, before `up` attaches, so the
+/// printer shows them first.
+pub type HookLines = std::sync::Arc<Mutex<Vec<HookLine>>>;
+
+/// One line of a hook's output (stdout and stderr alike, as compose's single writer).
+#[derive(Debug, Clone)]
+pub struct HookLine {
+    pub container: String,
+    pub source: String,
+    pub text: String,
 }
 
 /// Service name -> image id, resolved before convergence.
@@ -1460,7 +1479,14 @@ fn start_service(
             )));
         }
         // compose's startService runs the post_start hooks before "Started".
-        run_hooks(api, s, cid, &s.post_start)?;
+        let out = opts.hook_lines.as_ref().map(|l| {
+            let shown = name
+                .strip_prefix(&format!("{}-", p.name))
+                .unwrap_or(name.as_str());
+            (format!("{shown} ->"), l)
+        });
+        let out = out.as_ref().map(|(src, l)| (src.as_str(), *l));
+        run_hooks_shown(api, s, cid, &s.post_start, out)?;
         if !opts.quiet_start {
             progress.event(&id, "Started", true);
         }
@@ -1471,13 +1497,29 @@ fn start_service(
 /// Runs `hooks` (a service's `post_start` or `pre_stop`) in container `cid` one after the
 /// other, each an exec with the hook's user, privileged, working_dir and environment, as
 /// compose's runHook; a hook ending with a non-zero status fails the operation with
-/// compose's message. (The hooks' output is not shown: compose shows it only in an
-/// attached `up`.)
+/// compose's message. The hooks' output is not shown: compose shows it only in a
+/// foreground `up` ([`run_hooks_shown`]).
 pub fn run_hooks(
     api: &Api,
     s: &Service,
     cid: &str,
     hooks: &[crate::model::Hook],
+) -> std::result::Result<(), HookError> {
+    run_hooks_shown(api, s, cid, hooks, None)
+}
+
+/// [`run_hooks`], with `out` (the name shown and where the lines go) each hook run
+/// attached and its output kept, as compose's runHook does when it has a log listener.
+/// The stream is demultiplexed unless the exec has a terminal (never: compose creates
+/// the exec without one). compose 2.40 copies it raw when the *service* has `tty: true`,
+/// which prints the stream's 8-byte frame headers into the lines; berth does not copy
+/// that defect.
+pub fn run_hooks_shown(
+    api: &Api,
+    s: &Service,
+    cid: &str,
+    hooks: &[crate::model::Hook],
+    out: Option<(&str, &HookLines)>,
 ) -> std::result::Result<(), HookError> {
     for h in hooks {
         if api.dry_run {
@@ -1496,7 +1538,19 @@ pub fn run_hooks(
                 })
                 .collect(),
         };
-        let code = api.exec_wait(cid, &h.command, &o).map_err(HookError::Api)?;
+        let code = match out {
+            Some((source, lines)) => exec_attached(api, cid, &h.command, &o, &mut |text| {
+                if let Ok(mut l) = lines.lock() {
+                    l.push(HookLine {
+                        container: cid.to_string(),
+                        source: source.to_string(),
+                        text,
+                    });
+                }
+            })
+            .map_err(HookError::Api)?,
+            None => api.exec_wait(cid, &h.command, &o).map_err(HookError::Api)?,
+        };
         if code != 0 {
             return Err(HookError::Status(format!(
                 "{} hook exited with status {code}",
@@ -1505,6 +1559,81 @@ pub fn run_hooks(
         }
     }
     Ok(())
+}
+
+/// Runs `cmd` in container `id` with its stdout and stderr attached (no terminal), each
+/// complete line given to `line`; its exit code once the exec ended.
+fn exec_attached(
+    api: &Api,
+    id: &str,
+    cmd: &[String],
+    o: &ExecOpts,
+    line: &mut dyn FnMut(String),
+) -> berth_cli::client::Result<i64> {
+    use std::io::Read;
+    let body = berth_api::models::ExecCreateBody {
+        user: o.user.clone(),
+        privileged: o.privileged,
+        env: o.env.clone(),
+        working_dir: o.working_dir.clone(),
+        cmd: cmd.to_vec(),
+        attach_stdout: true,
+        attach_stderr: true,
+        ..Default::default()
+    };
+    let created = api.client.post_json(
+        &format!("/containers/{}/exec", berth_cli::client::q(id)),
+        berth_cli::client::Body::typed(&body)?,
+    )?;
+    let exec = created
+        .get("Id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let (sock, leftover) = api.client.hijack_json(
+        &format!("/exec/{}/start", berth_cli::client::q(&exec)),
+        &serde_json::json!({ "Detach": false, "Tty": false }),
+    )?;
+    let mut r = std::io::Cursor::new(leftover).chain(sock);
+    // One pending partial line per stream (stdout, stderr), as the log printer keeps them.
+    let mut pending: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    loop {
+        let mut h = [0u8; 8];
+        if r.read_exact(&mut h).is_err() {
+            break;
+        }
+        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        let mut data = vec![0u8; len];
+        if r.read_exact(&mut data).is_err() {
+            break;
+        }
+        let buf = &mut pending[usize::from(h[0] == 2)];
+        buf.extend_from_slice(&data);
+        while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+            let l: Vec<u8> = buf.drain(..=i).collect();
+            let text = String::from_utf8_lossy(&l[..l.len() - 1]);
+            line(text.trim_end_matches('\r').to_string());
+        }
+    }
+    for rest in pending.iter().filter(|b| !b.is_empty()) {
+        line(String::from_utf8_lossy(rest).into_owned());
+    }
+    // The exit code is known once the runtime reported the end, shortly after the output.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = api
+            .client
+            .get_json(&format!("/exec/{}/json", berth_cli::client::q(&exec)))?;
+        if v.get("Running").and_then(|r| r.as_bool()) != Some(true) {
+            return Ok(v.get("ExitCode").and_then(|c| c.as_i64()).unwrap_or(0));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(berth_cli::client::ClientError::Protocol(format!(
+                "exec {cmd:?} in {id} still running after its output ended"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Why a hook failed: the exec could not run (the daemon's answer), or it ran and

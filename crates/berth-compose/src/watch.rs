@@ -16,6 +16,9 @@
 //! --watch` streams the logs in a thread (its state loop re-reads the containers, which a
 //! rebuild replaces). Test `compose_watch` runs docker compose watch and berth's on the
 //! same project and compares what the containers hold.
+//! The progress lines ("Watch enabled", "Syncing service ...") go to stdout, where compose
+//! 2.40's watch logger writes them (`up --watch` puts them among the logs, with a `⦿`
+//! prefix berth does not draw).
 
 use crate::api::Api;
 use crate::model::{Project, Watch};
@@ -267,18 +270,18 @@ fn apply(
     let svc = &rule.service;
     match rule.watch.action.as_str() {
         "rebuild" => {
-            eprintln!("Rebuilding service(s) [{svc:?}] after changes were detected...");
+            println!("Rebuilding service(s) [{svc:?}] after changes were detected...");
             rebuild(std::slice::from_ref(svc))?;
-            eprintln!("service(s) [{svc:?}] successfully built");
+            println!("service(s) [{svc:?}] successfully built");
         }
         "restart" => {
             for id in containers(api, p, svc)? {
                 api.restart(&id, None)?;
             }
-            eprintln!("service(s) [{svc:?}] restarted");
+            println!("service(s) [{svc:?}] restarted");
         }
         action => {
-            eprintln!(
+            println!(
                 "Syncing service {svc:?} after {} changes were detected",
                 changed.len()
             );
@@ -287,7 +290,7 @@ fn apply(
                 for id in containers(api, p, svc)? {
                     api.restart(&id, None)?;
                 }
-                eprintln!("service(s) [{svc:?}] restarted");
+                println!("service(s) [{svc:?}] restarted");
             }
             if action == "sync+exec" {
                 if let Some(h) = &rule.watch.exec {
@@ -399,7 +402,7 @@ pub fn run(
             }
         }
     }
-    eprintln!("Watch enabled");
+    println!("Watch enabled");
     let mut pending: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     let mut last = Instant::now();
     while keep() {

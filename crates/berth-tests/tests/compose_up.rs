@@ -694,8 +694,8 @@ networks:
     assert!(out.contains("Syncing service \"web\" after"), "{out}");
     assert!(out.contains("Rebuilding service(s) [\"web\"]"), "{out}");
     drop(bg);
-    // up --watch (detached): the same rules, here a sync.
-    let bg = Background::start(&d, &dir, &["up", "-d", "--watch"]);
+    // up --watch (foreground; compose refuses it with -d): the same rules, here a sync.
+    let bg = Background::start(&d, &dir, &["up", "--watch"]);
     assert!(
         eventually(120, || bg.output().contains("Watch enabled")),
         "{}",

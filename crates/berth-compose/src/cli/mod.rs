@@ -246,7 +246,7 @@ pub fn main(ctx: &mut Ctx, args: &[String]) -> i32 {
         }
     }
     if g.dry_run {
-        if let Err(f) = dry_run_allowed(&name, &sub) {
+        if let Err(f) = dry_run_allowed(&name) {
             return report(f);
         }
         crate::api::DRY_RUN.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -263,7 +263,7 @@ pub fn main(ctx: &mut Ctx, args: &[String]) -> i32 {
 
 /// The commands `--dry-run` applies to: the reads (nothing to change) and the ones whose
 /// changes berth can show without making them; the others are refused, never run for real.
-fn dry_run_allowed(name: &str, args: &[String]) -> Result<(), Failure> {
+fn dry_run_allowed(name: &str) -> Result<(), Failure> {
     let refuse = |why: &str| {
         Err(Failure::new(
             format!("berth compose {name}: --dry-run is not supported{why}"),
@@ -274,20 +274,10 @@ fn dry_run_allowed(name: &str, args: &[String]) -> Result<(), Failure> {
         "config" | "convert" | "version" | "ps" | "logs" | "images" | "top" | "port" | "ls"
         | "events" | "down" | "create" | "start" | "stop" | "restart" | "kill" | "rm" | "pause"
         | "unpause" | "scale" => Ok(()),
-        "up" => {
-            let detached = args.iter().any(|a| {
-                a == "-d"
-                    || a == "--detach"
-                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('d'))
-            });
-            if !detached {
-                return refuse(" without --detach (a dry run has no containers to attach to)");
-            }
-            if args.iter().any(|a| a == "--watch" || a == "-w") {
-                return refuse(" with --watch");
-            }
-            Ok(())
-        }
+        // A foreground `up` (`--watch` too) stops after the creation with compose's
+        // "interactive run is not supported" line; `watch` starts and watches, its
+        // actions dry runs too.
+        "up" | "watch" => Ok(()),
         _ => refuse(""),
     }
 }
@@ -337,14 +327,6 @@ struct ConfigOpts {
 
 fn cmd_config(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ConfigOpts = parse(inv, args)?;
-    for (set, flag) in [(o.no_normalize, "--no-normalize")] {
-        if set {
-            return Err(Failure::new(
-                format!("berth compose config: {flag} is not supported"),
-                1,
-            ));
-        }
-    }
     if !matches!(o.format.as_str(), "yaml" | "json") {
         return Err(Failure::new(
             format!("unsupported format {:?}", o.format),
@@ -354,6 +336,8 @@ fn cmd_config(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     let mut lo = g.load_options();
     lo.interpolate = !o.no_interpolate;
     lo.resolve_paths = !o.no_path_resolution;
+    lo.normalize = !o.no_normalize;
+    lo.consistency = !o.no_consistency;
     if o.no_path_resolution && o.no_interpolate {
         // The generic model's own path handling (rawmodel) does not take the flag.
         return Err(Failure::new(
@@ -405,6 +389,16 @@ fn cmd_config(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     }
     let mut out = String::new();
     if o.services {
+        if o.no_consistency {
+            // Unchecked references: compose's dependency walk still fails on a missing one.
+            for s in p.services.values() {
+                for (dep, d) in &s.depends_on {
+                    if d.required && !p.services.contains_key(dep) {
+                        return Err(Failure::new(format!("no such service: {dep}"), 1));
+                    }
+                }
+            }
+        }
         // Dependencies first, as docker compose prints them.
         for n in crate::graph::dependency_order(p) {
             out.push_str(&n);

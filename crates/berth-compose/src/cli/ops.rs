@@ -441,39 +441,7 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     o.began = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
-    if o.build && o.no_build {
-        return Err(Failure::new("--build and --no-build are incompatible", 1));
-    }
-    if o.force_recreate && o.no_recreate {
-        return Err(Failure::new(
-            "--force-recreate and --no-recreate are incompatible",
-            1,
-        ));
-    }
-    if o.always_recreate_deps && o.no_recreate {
-        return Err(Failure::new(
-            "--always-recreate-deps and --no-recreate are incompatible",
-            1,
-        ));
-    }
-    // compose's message for every attach-mode flag with -d. (`up -d --watch` is still
-    // taken: berth's watch tests drive it detached.)
-    if o.detach
-        && (o.abort_on_exit
-            || o.abort_on_failure
-            || o.exit_code_from.is_some()
-            || !o.attach.is_empty()
-            || o.attach_dependencies)
-    {
-        return Err(Failure::new(
-            "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch",
-            1,
-        ));
-    }
-    // compose: --exit-code-from implies --abort-on-container-exit.
-    if o.exit_code_from.is_some() {
-        o.abort_on_exit = true;
-    }
+    validate_up_flags(&mut o)?;
     if let Some(p) = &o.pull {
         if !matches!(p.as_str(), "always" | "missing" | "never" | "build") {
             return Err(Failure::new(format!("invalid --pull option {p:?}"), 1));
@@ -532,6 +500,8 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         quiet_build: o.quiet_build,
     };
     let images = prepare_images(ctx, &api, &p, &services, policy, &progress)?;
+    // A foreground `up` shows the post_start hooks' output, as compose's does.
+    let hook_lines = (!o.detach).then(runtime::HookLines::default);
     let r = runtime::ensure_networks(&api, &p, &nets, &progress)
         .and_then(|_| runtime::ensure_volumes(&api, &p, &vols, &progress))
         .and_then(|_| {
@@ -552,6 +522,7 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
                     named: (!o.services.is_empty()).then(|| chosen.iter().cloned().collect()),
                     always_recreate_deps: o.always_recreate_deps,
                     renew_anon_volumes: o.renew_anon_volumes,
+                    hook_lines: hook_lines.clone(),
                 },
                 &progress,
             )
@@ -561,8 +532,16 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     if o.no_start {
         return Ok(0);
     }
+    if api.dry_run && !o.detach {
+        // What compose 2.40 prints (stdout, exit 0) instead of attaching or watching.
+        println!("end of 'compose up' output, interactive run is not supported in dry-run mode");
+        return Ok(0);
+    }
+    let hooks = hook_lines
+        .map(|l| std::mem::take(&mut *l.lock().unwrap_or_else(|e| e.into_inner())))
+        .unwrap_or_default();
     if o.watch {
-        return up_and_watch(ctx, g, inv, &api, &p, &services, &chosen, &o);
+        return up_and_watch(ctx, g, inv, &api, &p, &services, &chosen, &o, hooks);
     }
     if o.detach {
         if o.wait {
@@ -570,7 +549,53 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         }
         return Ok(0);
     }
-    attach_and_wait(&api, &p, &services, &chosen, &o)
+    attach_and_wait(&api, &p, &services, &chosen, &o, hooks)
+}
+
+/// compose 2.40's validateFlags for `up`, in its order and with its messages:
+/// `--exit-code-from` implies `--abort-on-container-exit`, `--wait` implies `--detach`,
+/// and the attach-mode flags (`--watch` among them) are refused with either.
+fn validate_up_flags(o: &mut UpOpts) -> Result<(), Failure> {
+    let refuse = |m: &str| Err(Failure::new(m, 1));
+    if o.exit_code_from.is_some() && !o.abort_on_failure {
+        o.abort_on_exit = true;
+    }
+    if o.abort_on_exit && o.abort_on_failure {
+        return refuse(
+            "--abort-on-container-failure cannot be combined with --abort-on-container-exit",
+        );
+    }
+    if o.wait {
+        if o.attach_dependencies || o.abort_on_exit || !o.attach.is_empty() {
+            return refuse(
+                "--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies",
+            );
+        }
+        o.detach = true;
+    }
+    if o.build && o.no_build {
+        return refuse("--build and --no-build are incompatible");
+    }
+    if o.detach
+        && (o.attach_dependencies
+            || o.abort_on_exit
+            || o.abort_on_failure
+            || !o.attach.is_empty()
+            || o.watch)
+    {
+        let flag = if o.wait { "--wait" } else { "--detach" };
+        return refuse(&format!("{flag} cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"));
+    }
+    if o.force_recreate && o.no_recreate {
+        return refuse("--force-recreate and --no-recreate are incompatible");
+    }
+    if o.always_recreate_deps && o.no_recreate {
+        return refuse("--always-recreate-deps and --no-recreate are incompatible");
+    }
+    if o.no_build && o.watch {
+        return refuse("--no-build and --watch are incompatible");
+    }
+    Ok(())
 }
 
 /// compose's useAPISocket: each service with `use_api_socket: true` gets the engine's
@@ -671,6 +696,7 @@ fn up_and_watch(
     services: &BTreeSet<String>,
     chosen: &[String],
     o: &UpOpts,
+    hooks: Vec<runtime::HookLine>,
 ) -> CmdResult {
     let rules = crate::watch::rules(p, services).map_err(fail)?;
     let quiet = o.quiet_build;
@@ -687,7 +713,7 @@ fn up_and_watch(
             chosen.to_vec(),
             o.clone(),
         );
-        std::thread::spawn(move || attach_and_wait(&api, &p, &services, &chosen, &o))
+        std::thread::spawn(move || attach_and_wait(&api, &p, &services, &chosen, &o, hooks))
     };
     let keep = || !attached.is_finished();
     crate::watch::run(api, p, &rules, &mut rebuild, &keep).map_err(fail)?;
@@ -800,12 +826,14 @@ fn stop_scope(api: &Api, project: &str, named: &[String]) -> Vec<Summary> {
 
 /// Foreground `up`: the attached services' logs until every container stopped (or, with
 /// --abort-on-container-exit, the first one); Ctrl-C stops the project's containers.
+/// `hooks`: the post_start hooks' output, shown first.
 fn attach_and_wait(
     api: &Api,
     p: &Project,
     services: &BTreeSet<String>,
     chosen: &[String],
     o: &UpOpts,
+    hooks: Vec<runtime::HookLine>,
 ) -> CmdResult {
     let mut attach: BTreeSet<String> = if !o.attach.is_empty() {
         o.attach.iter().cloned().collect()
@@ -854,6 +882,7 @@ fn attach_and_wait(
         // runs' output is not shown.
         since: Some(o.began.clone()),
         ended: Some(ended.clone()),
+        hooks,
         ..Default::default()
     };
     std::thread::scope(|scope| {
@@ -869,7 +898,8 @@ fn attach_and_wait(
                 let mut reported = BTreeSet::new();
                 loop {
                     if interrupted.load(Ordering::SeqCst) {
-                        eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+                        // compose 2.40's fmt.Println: on stdout, among the logs.
+                        println!("Gracefully Stopping... press Ctrl+C again to force");
                         let progress = Progress::new(None);
                         let all = stop_scope(api, &p.name, &o.services);
                         let _ = runtime::stop_in_reverse(
@@ -1472,7 +1502,8 @@ struct PsOpts {
     format: String,
     #[arg(long = "no-trunc")]
     no_trunc: bool,
-    #[arg(long)]
+    /// `--orphans=false`: leaves out containers of services the project does not declare.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     orphans: Option<bool>,
     services_args: Vec<String>,
 }
@@ -1563,6 +1594,9 @@ pub fn cmd_ps(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     check_named(&p, &o.services_args)?;
     let api = api(ctx)?;
     let mut list = containers_of(&api, &name, &o.services_args, true)?;
+    if let (Some(false), Some(p)) = (o.orphans, &p) {
+        list.retain(|c| p.services.contains_key(c.service()));
+    }
     let mut status: Vec<String> = o.status.clone();
     for f in &o.filter {
         match f.split_once('=') {
@@ -1739,15 +1773,24 @@ pub fn cmd_logs(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     if let Some(i) = o.index {
         list.retain(|c| c.number() == i);
     }
+    // The docker client's GetTimestamp, as compose's ContainerLogs call sends them: an
+    // RFC 3339 date or a duration ("10m": that long before now) as unix seconds, which is
+    // all the Engine API takes.
+    let now = chrono::Utc::now();
+    let stamp = |flag: &str, v: &str| {
+        berth_cli::units::get_timestamp(v, now)
+            .map_err(|e| Failure::new(format!("invalid value for {flag:?}: {e}"), 1))
+    };
     let opts = LogOpts {
         follow: o.follow,
         tail: o.tail.clone(),
         timestamps: o.timestamps,
-        since: o.since.clone(),
-        until: o.until.clone(),
+        since: o.since.as_deref().map(|v| stamp("since", v)).transpose()?,
+        until: o.until.as_deref().map(|v| stamp("until", v)).transpose()?,
         color: !o.no_color && nix::unistd::isatty(1).unwrap_or(false),
         prefix: !o.no_log_prefix,
         ended: None,
+        hooks: Vec::new(),
     };
     let services: Option<BTreeSet<String>> = if o.services.is_empty() {
         None
