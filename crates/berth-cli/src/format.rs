@@ -1262,8 +1262,8 @@ mod tests {
             )
         );
         assert_eq!(
-            f("a\n{{$.NoSuch}}"),
-            Some("template: :2:2: executing \"\" at <$.NoSuch>: can't evaluate field NoSuch in type system.dockerInfo".into())
+            f("a\n{{.Debug}}{{.NoSuch}}"),
+            Some("template: :2:12: executing \"\" at <.NoSuch>: can't evaluate field NoSuch in type system.dockerInfo".into())
         );
         for ok in [
             "{{.Runtimes.nokey}}",
