@@ -48,6 +48,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 }
 
 mod fallback;
+pub use fallback::GoStruct;
 mod operands;
 
 /// The field order of the API objects an `inspect` template runs on. gotmpl's maps are
@@ -1031,7 +1032,73 @@ pub fn render_list(
     headers: &[(&str, &str)],
     rows: &[Value],
 ) -> Result<(), FormatError> {
-    render_list_with(out, format, default_table, headers, rows, false)
+    render_list_with(out, format, default_table, headers, rows, false, None)
+}
+
+/// How the docker CLI reports a list template's failure: the prefix its formatter gives
+/// the error (`ps` says `failed to execute template`, the others `template parsing error`)
+/// and the Go type of its rows (the formatter context, `*formatter.ContainerContext`).
+pub struct ListContext {
+    pub prefix: &'static str,
+    pub row: &'static GoStruct,
+}
+
+/// [`render_list`] with docker's failure for a field the row's Go context lacks:
+/// `PREFIX: template: :1:2: executing "" at <.nokey>: can't evaluate field nokey in type
+/// *formatter.ContainerContext`.
+pub fn render_list_in(
+    out: &mut dyn Write,
+    format: &str,
+    default_table: &str,
+    headers: &[(&str, &str)],
+    rows: &[Value],
+    ctx: &ListContext,
+) -> Result<(), FormatError> {
+    render_list_with(out, format, default_table, headers, rows, false, Some(ctx))
+}
+
+/// Where running `src` on the Go struct `v` (typed by `types`) fails as Go's executor
+/// does, as `:LINE:COL: executing "NAME" at <NODE>: MESSAGE` (after `template: NAME`).
+pub fn struct_failure(
+    src: &str,
+    name: &str,
+    v: &Value,
+    types: &'static GoStruct,
+) -> Option<String> {
+    let (tree, _) = gotmpl::parse::Parser::new(src, "{{", "}}")
+        .and_then(|p| p.parse())
+        .ok()?;
+    let f = fallback::first_struct_failure(&tree, v, types)?;
+    Some(struct_failure_text(src, name, &f))
+}
+
+/// What Go's executor writes before it stops at a [`struct_failure`], as far as it can be
+/// told: the output of the template's text before the failing action, when that text is a
+/// template of its own (not inside an unfinished `if`/`range`/`with`); else nothing.
+pub fn struct_failure_partial(src: &str, v: &Value, types: &'static GoStruct) -> String {
+    let partial = || -> Option<String> {
+        let (tree, _) = gotmpl::parse::Parser::new(src, "{{", "}}")
+            .and_then(|p| p.parse())
+            .ok()?;
+        let f = fallback::first_struct_failure(&tree, v, types)?;
+        let start = src[..f.offset.min(src.len())].rfind("{{")?;
+        let t = parse(&src[..start], false).ok()?;
+        execute(&t, v).ok()
+    };
+    partial().unwrap_or_default()
+}
+
+fn struct_failure_text(src: &str, name: &str, f: &fallback::Failure) -> String {
+    let before = &src[..f.offset.min(src.len())];
+    let line = 1 + before.matches('\n').count();
+    let col = match before.rfind('\n') {
+        Some(i) => f.offset - (i + 1),
+        None => f.offset,
+    };
+    format!(
+        "template: {name}:{line}:{col}: executing \"{name}\" at <{}>: {}",
+        f.node, f.message
+    )
 }
 
 /// [`render_list`] for rows holding [`go_struct`] values: every printing action prints
@@ -1043,7 +1110,7 @@ pub fn render_list_go(
     headers: &[(&str, &str)],
     rows: &[Value],
 ) -> Result<(), FormatError> {
-    let r = render_list_with(out, format, default_table, headers, rows, true);
+    let r = render_list_with(out, format, default_table, headers, rows, true, None);
     forget_go_values();
     r
 }
@@ -1055,6 +1122,7 @@ fn render_list_with(
     headers: &[(&str, &str)],
     rows: &[Value],
     go_values: bool,
+    ctx: Option<&ListContext>,
 ) -> Result<(), FormatError> {
     let format = if format.is_empty() || format == "table" {
         default_table.to_string()
@@ -1092,7 +1160,15 @@ fn render_list_with(
         buf.push('\n');
     }
     for r in rows {
-        let line = t.execute_to_string(r).map_err(|e| match e {
+        // Only a run that fails can fail in Go: every field gotmpl found, the Go context
+        // has (the rows are its fields).
+        let run = t.execute_to_string(r);
+        if let (Err(_), Some(ctx)) = (&run, ctx) {
+            if let Some(e) = struct_failure(&body, "", r, ctx.row) {
+                return Err(FormatError(format!("{}: {e}", ctx.prefix)));
+            }
+        }
+        let line = run.map_err(|e| match e {
             gotmpl::TemplateError::MissingKey { key } => {
                 let col = body.find(&format!(".{key}")).unwrap_or(0);
                 FormatError(format!(
@@ -1126,6 +1202,80 @@ pub fn write_tabbed(out: &mut dyn Write, s: &str) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    static INFO: GoStruct = GoStruct {
+        root: "system.dockerInfo",
+        types: &[
+            ("Plugins", "system.PluginsInfo"),
+            ("Swarm.Cluster", "*swarm.ClusterInfo"),
+        ],
+        maps: &["Runtimes"],
+        optional: &["Swarm.Cluster", "ID"],
+    };
+
+    /// A Go struct run directly (`info -f`): a field its type lacks fails with Go's
+    /// message at Go's position; a Go map's missing key, a known field the JSON left out,
+    /// and `with`/`range` bodies do not; a field of a scalar names its kind.
+    #[test]
+    fn struct_fields_fail_as_go() {
+        let v = from_json(&json!({
+            "Name": "h", "Debug": false, "NCPU": 2, "Labels": ["a"],
+            "Plugins": {"Volume": ["local"]}, "Swarm": {"LocalNodeState": "inactive"},
+            "Runtimes": {"runc": {}},
+        }));
+        let f = |src: &str| struct_failure(src, "", &v, &INFO);
+        let at = |col: usize, node: &str, msg: &str| {
+            Some(format!(
+                "template: :1:{col}: executing \"\" at <{node}>: {msg}"
+            ))
+        };
+        assert_eq!(
+            f("{{.NoSuch}}"),
+            at(
+                2,
+                ".NoSuch",
+                "can't evaluate field NoSuch in type system.dockerInfo"
+            )
+        );
+        assert_eq!(
+            f("{{.Plugins.nokey}}"),
+            at(
+                10,
+                ".Plugins.nokey",
+                "can't evaluate field nokey in type system.PluginsInfo"
+            )
+        );
+        assert_eq!(
+            f("{{.Name.x}}"),
+            at(7, ".Name.x", "can't evaluate field x in type string")
+        );
+        assert_eq!(
+            f("{{.Labels.x}}"),
+            at(9, ".Labels.x", "can't evaluate field x in type []string")
+        );
+        assert_eq!(
+            f("{{.Swarm.Cluster.x}}"),
+            at(
+                8,
+                ".Swarm.Cluster.x",
+                "can't evaluate field x in type *swarm.ClusterInfo"
+            )
+        );
+        assert_eq!(
+            f("a\n{{.Debug}}{{.NoSuch}}"),
+            Some("template: :2:12: executing \"\" at <.NoSuch>: can't evaluate field NoSuch in type system.dockerInfo".into())
+        );
+        for ok in [
+            "{{.Runtimes.nokey}}",
+            "{{.Swarm.Cluster}}",
+            "{{.ID}}",
+            "{{.Name}} {{.Plugins.Volume}}",
+            "{{with .Plugins}}{{.nokey}}{{end}}",
+            "{{range .Labels}}{{.}}{{end}}",
+        ] {
+            assert_eq!(f(ok), None, "{ok}");
+        }
+    }
 
     /// docker's template inspector: a Go map's missing key prints `<no value>`, a
     /// struct's missing field (or a nil pointer's) fails with the raw run's error, at

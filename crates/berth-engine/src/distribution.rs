@@ -18,6 +18,7 @@ fn map_err(e: RegistryError) -> EngineError {
         RegistryError::InvalidArgument(_) => EngineError::InvalidParameter(msg),
         RegistryError::NotFound(_) => EngineError::NotFound(msg),
         RegistryError::Unauthorized(_) => EngineError::Unauthorized(msg),
+        RegistryError::Denied(_) => EngineError::Forbidden(msg),
         RegistryError::Image(ie) => crate::images::map_err(ie),
         _ => EngineError::Internal(msg),
     }
@@ -84,6 +85,29 @@ impl Engine {
             self.images.event("pull", &id, &r.familiar_string()).await;
         }
         Ok(())
+    }
+
+    /// `GET /distribution/{name}/json`: the manifest descriptor and platforms the registry
+    /// serving `name` has (see `berth_registry::inspect`). A full image ID is moby's plain
+    /// 500 "no manifest found for full image ID"; a bad reference its 400.
+    pub async fn distribution_inspect(
+        self: &Arc<Self>,
+        name: &str,
+        auth: AuthConfig,
+    ) -> Result<berth_registry::DistributionInspect> {
+        let r = match berth_image::reference::parse_any(name).map_err(crate::images::map_err)? {
+            berth_image::reference::AnyReference::Id(_) => {
+                return Err(EngineError::Internal(
+                    "no manifest found for full image ID".into(),
+                ))
+            }
+            berth_image::reference::AnyReference::Named(r) => r,
+        };
+        let cfg = self.live().registry;
+        tokio::task::spawn_blocking(move || berth_registry::inspect(&cfg, &r, &auth))
+            .await
+            .map_err(|e| EngineError::internal("distribution task", e))?
+            .map_err(map_err)
     }
 
     /// Pushes `image` (`tag` empty: every local tag of the repository).

@@ -29,7 +29,8 @@ mod userns;
 pub mod volumes;
 
 pub use berth_registry::{
-    host_platform, AuthConfig, Progress, RegistryConfig, SearchFilters, SearchResult,
+    host_platform, AuthConfig, DistributionInspect, Progress, RegistryConfig, SearchFilters,
+    SearchResult,
 };
 pub use config::EngineConfig;
 pub use distribution::PullMessage;

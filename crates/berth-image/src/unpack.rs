@@ -318,7 +318,14 @@ pub fn unpack_with<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<R
 /// say): the descriptor is the root nothing is written outside of.
 pub fn unpack_into<R: Read>(r: R, dest: OwnedFd, opts: &UnpackOptions) -> Result<R, ImageError> {
     let mut w = TreeWriter::new(dest, opts.clone());
-    let mut ar = tar::Archive::new(r);
+    let data_end = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let mut ar = tar::Archive::new(GoTail {
+        inner: r,
+        pos: 0,
+        data_end: data_end.clone(),
+        zeros: 0,
+        ended: false,
+    });
     {
         let entries = ar
             .entries()
@@ -326,11 +333,54 @@ pub fn unpack_into<R: Read>(r: R, dest: OwnedFd, opts: &UnpackOptions) -> Result
         for entry in entries {
             let mut entry =
                 entry.map_err(|e| bad(crate::archive::tar_read_error("invalid layer tar", &e)))?;
+            data_end.set(entry.raw_file_position().saturating_add(entry.size()));
             extract_entry(&mut w, &mut entry)?;
         }
     }
     w.finish()?;
-    Ok(ar.into_inner())
+    Ok(ar.into_inner().inner)
+}
+
+/// Go's archive/tar end-of-stream rule, which moby reads every tar with: a stream that
+/// ends after an entry's data, inside (or instead of) the padding to the next 512-byte
+/// block, ends the archive cleanly — Go's reader sees EOF while reading the padding and
+/// takes it as the end. The Debian docker CLI's `build -f - DIR` sends exactly that (its
+/// rewritten context stops right after the added `.dockerignore`'s bytes: no padding, no
+/// end-of-archive blocks), which the tar crate refuses ("unexpected EOF during skip").
+/// This reader hands the tar crate the missing padding as zeros, and then the end; an EOF
+/// before an entry's data is complete (or inside a header) stays an error.
+struct GoTail<R> {
+    inner: R,
+    /// Bytes handed out so far.
+    pos: u64,
+    /// Where the current entry's data ends (set by the entry loop).
+    data_end: std::rc::Rc<std::cell::Cell<u64>>,
+    /// Padding zeros still to hand out after the stream ended.
+    zeros: u64,
+    ended: bool,
+}
+
+impl<R: Read> Read for GoTail<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.ended {
+            let n = self.inner.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            self.ended = true;
+            let end = self.data_end.get();
+            let boundary = end.div_ceil(512) * 512;
+            if end > 0 && self.pos >= end && self.pos < boundary {
+                self.zeros = boundary - self.pos;
+            }
+        }
+        let n = (self.zeros.min(buf.len() as u64)) as usize;
+        buf[..n].fill(0);
+        self.zeros -= n as u64;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 /// What one entry is, for [`TreeWriter::put`].
@@ -825,5 +875,57 @@ mod tests {
                 t.path().join("d/host-root").display()
             )]
         );
+    }
+}
+
+#[cfg(test)]
+mod go_tail_tests {
+    use super::*;
+
+    /// Two files ("a": 6 bytes, "b": 47 bytes), as `tar::Builder` writes them (padded,
+    /// with the two end-of-archive blocks).
+    fn archive() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [("a", &b"hello\n"[..]), ("b", &[b'x'; 47][..])] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn unpack(bytes: &[u8]) -> Result<tempfile::TempDir, ImageError> {
+        let dir = tempfile::tempdir().unwrap();
+        unpack_with(bytes, dir.path(), &UnpackOptions::default())?;
+        Ok(dir)
+    }
+
+    /// Cut after the last file's data (no padding, no end blocks: the Debian docker CLI's
+    /// `build -f - DIR` context), or inside the padding: the archive ends there, as Go's
+    /// reader takes it; both files are whole.
+    #[test]
+    fn a_stream_ending_in_the_last_padding_ends_the_archive() {
+        let full = archive();
+        // Headers at 0 and 1024; "b"'s data at 1536..1583.
+        for cut in [1583, 1600, 2047, 2048, full.len()] {
+            let dir = unpack(&full[..cut]).unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+            assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"hello\n");
+            assert_eq!(std::fs::read(dir.path().join("b")).unwrap(), [b'x'; 47]);
+        }
+    }
+
+    /// Cut inside a file's data or inside a header: still moby's "unexpected EOF".
+    #[test]
+    fn a_stream_ending_inside_data_or_a_header_is_refused() {
+        let full = archive();
+        for cut in [1582, 1540, 515, 1030, 3] {
+            let e = unpack(&full[..cut])
+                .err()
+                .unwrap_or_else(|| panic!("cut {cut}"));
+            assert!(e.to_string().contains("unexpected EOF"), "cut {cut}: {e}");
+        }
     }
 }

@@ -224,6 +224,33 @@ pub(crate) fn transport_text(e: &ureq::Error) -> String {
     text
 }
 
+/// [`transport_text`] of a failed connection to `base` as Go's dialer words it when the
+/// host is an address: `dial tcp 127.0.0.1:1: connect: connection refused` (a name would
+/// be resolved first, and Go names the address it tried; that is left as it is).
+fn dial_text(base: &str, e: &ureq::Error) -> String {
+    let text = transport_text(e);
+    let Some(rest) = text.strip_prefix("connect: ") else {
+        return text;
+    };
+    let host = base
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = host.split('/').next().unwrap_or(host);
+    let addr = if host.parse::<std::net::SocketAddr>().is_ok() {
+        host.to_string()
+    } else if host.parse::<IpAddr>().is_ok() {
+        let port = if base.starts_with("https://") {
+            443
+        } else {
+            80
+        };
+        format!("{host}:{port}")
+    } else {
+        return text;
+    };
+    format!("dial tcp {addr}: connect: {rest}")
+}
+
 /// `code: message` per entry of a registry error body, as docker's errcode prints them.
 pub(crate) fn error_text(body: &[u8]) -> Option<String> {
     let body: crate::documents::ErrorBody = serde_json::from_slice(body).ok()?;
@@ -346,7 +373,7 @@ fn ping_candidates(
             }
             Err(e) => {
                 tracing::debug!(%url, "ping failed: {e}");
-                last = format!("Get \"{url}\": {}", transport_text(&e));
+                last = format!("Get \"{url}\": {}", dial_text(&base, &e));
             }
         }
     }
@@ -478,7 +505,7 @@ impl Session {
             "PATCH" => "Patch",
             _ => method,
         };
-        RegistryError::Transport(format!("{m} \"{url}\": {}", transport_text(&e)))
+        RegistryError::Transport(format!("{m} \"{url}\": {}", dial_text(url, &e)))
     }
 
     /// GET or HEAD with auth (retried once after a fresh challenge).

@@ -11,6 +11,9 @@ pub enum RegistryError {
     /// Authentication failed or access denied: HTTP 401/403 from the registry.
     #[error("{0}")]
     Unauthorized(String),
+    /// The registry denied access (its 403, distribution's `DENIED`): HTTP 403.
+    #[error("{0}")]
+    Denied(String),
     /// The registry could not be reached or answered something unusable: HTTP 500.
     #[error("{0}")]
     Transport(String),
@@ -28,6 +31,7 @@ impl RegistryError {
             RegistryError::InvalidArgument(_) => 400,
             RegistryError::NotFound(_) => 404,
             RegistryError::Unauthorized(_) => 401,
+            RegistryError::Denied(_) => 403,
             RegistryError::Image(e) => e.status_code(),
             _ => 500,
         }

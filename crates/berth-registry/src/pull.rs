@@ -127,7 +127,7 @@ pub(crate) fn matches(want: &Platform, (os, arch, variant): (&str, &str, Option<
     }
 }
 
-fn schema1_error(r: &Reference) -> RegistryError {
+pub(crate) fn schema1_error(r: &Reference) -> RegistryError {
     RegistryError::Invalid(format!(
         "[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of {} to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/",
         r.familiar_string()

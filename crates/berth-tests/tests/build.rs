@@ -242,7 +242,7 @@ fn build_malformed_dockerfiles_fail_with_line_and_message() {
         ("FROM busybox\nWORKDIR ${NOPE:?must be set}\n", "dockerfile parse error line 2: NOPE: must be set"),
         // A missing base is pulled, as docker's classic builder does; the test daemon's
         // Docker Hub is 127.0.0.1:9, where nothing listens, and the pull's error ends it.
-        ("FROM nosuchimage\n", "Get \"http://127.0.0.1:9/v2/\": connect: connection refused"),
+        ("FROM nosuchimage\n", "Get \"http://127.0.0.1:9/v2/\": dial tcp 127.0.0.1:9: connect: connection refused"),
         ("", "the Dockerfile (Dockerfile) cannot be empty"),
     ];
     for c in Client::BOTH {

@@ -594,8 +594,7 @@ fn chrono_now() -> String {
 /// `config --resolve-image-digests`: each image pinned to the digest its registry has
 /// (a private registry on 127.0.0.1), the reference normalised; the same text as docker
 /// compose's for the same files, and the same failure for an image no registry serves.
-/// Against a private dockerd: berth's daemon has no `GET /distribution/NAME/json` yet,
-/// so there both tools fail alike (checked too).
+/// Against berth's daemon too: the same digests, the same failure.
 #[test]
 fn compose_keys_config_resolve_image_digests() {
     let reg = berth_tests::registry::LocalRegistry::start();
@@ -679,9 +678,21 @@ fn compose_keys_config_resolve_image_digests() {
         "{}",
         b.2
     );
-    // berth's daemon: the endpoint is missing, and both tools say so the same way.
+    // berth's daemon (its `GET /distribution/NAME/json`): both tools pin the same digest
+    // as against the dockerd, and fail alike for an image no registry serves.
     let d = TestDaemon::start();
     let (b, c) = both(&d.host(), &dir, &["config", "--resolve-image-digests"]);
     assert_eq!(b, c);
+    assert_eq!(b.0, Some(0), "{}", b.2);
+    let (o, _) = both(&oracle.host(), &dir, &["config", "--resolve-image-digests"]);
+    assert_eq!(b.1, o.1);
+    assert!(b.1.contains(&format!("{image}@{digest}")), "{}", b.1);
+    let (b, c) = both(&d.host(), &bad, &["config", "--resolve-image-digests"]);
+    assert_eq!(b, c);
     assert_ne!(b.0, Some(0));
+    assert!(
+        b.2.contains("failed to resolve digest for 127.0.0.1:9/nope:1"),
+        "{}",
+        b.2
+    );
 }

@@ -210,6 +210,7 @@ fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<
         rel: &str,
         ignore: &Matcher,
         keep: &[String],
+        skip_ignore_file: bool,
     ) -> Result<(), Failure> {
         let abs = if rel.is_empty() {
             root.to_path_buf()
@@ -228,6 +229,9 @@ fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<
             } else {
                 format!("{rel}/{n}")
             };
+            if skip_ignore_file && r == ".dockerignore" {
+                continue;
+            }
             let p = root.join(&r);
             let m = std::fs::symlink_metadata(&p)
                 .map_err(|e| fail(format!("error checking context: {e}")))?;
@@ -240,7 +244,7 @@ fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<
                     b.append_dir(&r, &p)
                         .map_err(|e| fail(format!("error archiving {r}: {e}")))?;
                 }
-                walk(b, root, &r, ignore, keep)?;
+                walk(b, root, &r, ignore, keep, skip_ignore_file)?;
             } else if !excluded {
                 b.append_path_with_name(&p, &r)
                     .map_err(|e| fail(format!("error archiving {r}: {e}")))?;
@@ -248,14 +252,31 @@ fn tar_dir(dir: &Path, extra: Option<(&str, &[u8])>, keep: &[String]) -> Result<
         }
         Ok(())
     }
-    walk(&mut b, dir, "", &ignore, keep)?;
+    walk(&mut b, dir, "", &ignore, keep, extra.is_some())?;
     if let Some((name, data)) = extra {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o600);
-        h.set_cksum();
-        b.append_data(&mut h, name, data)
-            .map_err(|e| fail(e.to_string()))?;
+        // The docker CLI's AddDockerfileToBuildContext: the Dockerfile under its random
+        // name, and the `.dockerignore` (the context's, else one naming itself) with that
+        // name added, so that neither is part of what COPY sees.
+        let own = std::fs::read(dir.join(".dockerignore")).ok();
+        let mode = std::fs::metadata(dir.join(".dockerignore"))
+            .map(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.permissions().mode() & 0o7777
+            })
+            .unwrap_or(0o600);
+        let mut ignore_file = own.unwrap_or_else(|| b".dockerignore".to_vec());
+        ignore_file.extend_from_slice(format!("\n{name}\n").as_bytes());
+        for (n, d, m) in [
+            (name, data, 0o600),
+            (".dockerignore", &ignore_file[..], mode),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(d.len() as u64);
+            h.set_mode(m);
+            h.set_cksum();
+            b.append_data(&mut h, n, d)
+                .map_err(|e| fail(e.to_string()))?;
+        }
     }
     b.into_inner().map_err(|e| fail(e.to_string()))
 }

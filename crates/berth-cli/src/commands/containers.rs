@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::{confirm, join_errors, parse, Invocation};
 use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
-use crate::format::{from_json, render_list};
+use crate::format::from_json;
 use crate::units::{get_timestamp, human_size_prec};
 use crate::{CmdResult, Ctx, Failure};
 
@@ -358,7 +358,7 @@ pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         (format, d)
     };
     let mut out = std::io::stdout().lock();
-    render_list(&mut out, &format, &default, PS_HEADERS, &rows)
+    crate::format::render_list_in(&mut out, &format, &default, PS_HEADERS, &rows, &PS_CONTEXT)
         .map_err(|e| Failure::new(e.0, 1))?;
     Ok(0)
 }
@@ -896,3 +896,14 @@ mod tests {
         );
     }
 }
+
+/// The docker CLI 28's `ps` formatter: its failure prefix and row type.
+static PS_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "failed to execute template",
+    row: &crate::format::GoStruct {
+        root: "*formatter.ContainerContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};

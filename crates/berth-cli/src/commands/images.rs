@@ -10,7 +10,7 @@ use super::containers::{ellipsis, go_time_string, print_prune, short_id};
 use super::{confirm, join_errors, parse, Invocation};
 use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
-use crate::format::{from_json, render_list};
+use crate::format::from_json;
 use crate::units::{human_size_prec, since_unix};
 use crate::{CmdResult, Ctx, Failure};
 
@@ -196,8 +196,15 @@ pub fn cmd_images(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
         )
     };
     let mut out = std::io::stdout().lock();
-    render_list(&mut out, &format, &default, IMAGE_HEADERS, &rows)
-        .map_err(|e| Failure::new(e.0, 1))?;
+    crate::format::render_list_in(
+        &mut out,
+        &format,
+        &default,
+        IMAGE_HEADERS,
+        &rows,
+        &IMAGES_CONTEXT,
+    )
+    .map_err(|e| Failure::new(e.0, 1))?;
     Ok(0)
 }
 
@@ -355,7 +362,15 @@ pub fn cmd_history(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
         ("Comment", "COMMENT"),
     ];
     let mut out = std::io::stdout().lock();
-    render_list(&mut out, &format, &default, headers, &rows).map_err(|e| Failure::new(e.0, 1))?;
+    crate::format::render_list_in(
+        &mut out,
+        &format,
+        &default,
+        headers,
+        &rows,
+        &HISTORY_CONTEXT,
+    )
+    .map_err(|e| Failure::new(e.0, 1))?;
     Ok(0)
 }
 
@@ -650,3 +665,25 @@ pub(crate) static COMMANDS: &[Command] = &[
     )
     .aliases(&["import"]),
 ];
+
+/// The docker CLI 28's `images` formatter: its failure prefix and row type.
+static IMAGES_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "template parsing error",
+    row: &crate::format::GoStruct {
+        root: "*formatter.imageContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};
+
+/// The docker CLI 28's `history` formatter: its failure prefix and row type.
+static HISTORY_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "template parsing error",
+    row: &crate::format::GoStruct {
+        root: "*image.historyContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::{confirm, parse, Invocation};
 use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body};
-use crate::format::{from_json, render_list};
+use crate::format::from_json;
 use crate::{CmdResult, Ctx, Failure};
 
 #[derive(Parser)]
@@ -266,12 +266,13 @@ pub fn cmd_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         format
     };
     let mut out = std::io::stdout().lock();
-    render_list(
+    crate::format::render_list_in(
         &mut out,
         &format,
         "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
         HEADERS,
         &rows,
+        &NETWORKS_CONTEXT,
     )
     .map_err(|e| Failure::new(e.0, 1))?;
     Ok(0)
@@ -603,3 +604,14 @@ mod tests {
         assert!(serde_json::from_str::<NetworkCreateBody>(r#"{"Labels":{"a":1}}"#).is_err());
     }
 }
+
+/// The docker CLI 28's `network ls` formatter: its failure prefix and row type.
+static NETWORKS_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "template parsing error",
+    row: &crate::format::GoStruct {
+        root: "*network.networkContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};

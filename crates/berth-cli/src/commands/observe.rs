@@ -909,12 +909,14 @@ pub fn cmd_system_df(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdRes
     ];
     let rows: Vec<_> = rows.iter().map(from_json).collect();
     let mut out = std::io::stdout().lock();
-    render_list(
+    // The first row docker formats is the images' (a field its context lacks fails there).
+    crate::format::render_list_in(
         &mut out,
         o.format.as_deref().unwrap_or(""),
         "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
         DF_HEADERS,
         &rows,
+        &DF_CONTEXT,
     )
     .map_err(|e| Failure::new(e.0, 1))?;
     Ok(0)
@@ -1213,3 +1215,14 @@ mod tests {
         assert_eq!(reclaim(500, 1000), "500B (50%)");
     }
 }
+
+/// The docker CLI 28's `system df` formatter: its failure prefix and row type.
+static DF_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "template parsing error",
+    row: &crate::format::GoStruct {
+        root: "*formatter.diskUsageImagesContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};

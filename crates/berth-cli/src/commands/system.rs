@@ -515,10 +515,17 @@ pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
             f.replace(".APIVersion", ".ApiVersion")
         };
         let t = crate::format::parse(&f, false).map_err(|e| Failure::new(e.0, 1))?;
-        println!(
-            "{}",
-            execute(&t, &from_json(&data)).map_err(|e| Failure::new(e.0, 1))?
-        );
+        let data = from_json(&data);
+        // A field docker's Go struct lacks fails as its template run does: what the run
+        // wrote before it and a newline on stdout, the error on stderr.
+        if let Some(e) = crate::format::struct_failure(&f, "version", &data, &VERSION_TYPES) {
+            println!(
+                "{}",
+                crate::format::struct_failure_partial(&f, &data, &VERSION_TYPES)
+            );
+            return Err(Failure::new(e, 1));
+        }
+        println!("{}", execute(&t, &data).map_err(|e| Failure::new(e.0, 1))?);
         return server.map(|_| 0);
     }
     let _ = writeln!(out, "Client:");
@@ -593,10 +600,15 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             f
         };
         let t = crate::format::parse(&f, false).map_err(|e| Failure::new(e.0, 1))?;
-        println!(
-            "{}",
-            execute(&t, &from_json(&info)).map_err(|e| Failure::new(e.0, 1))?
-        );
+        let info = from_json(&info);
+        if let Some(e) = crate::format::struct_failure(&f, "", &info, &INFO_TYPES) {
+            println!(
+                "{}",
+                crate::format::struct_failure_partial(&f, &info, &INFO_TYPES)
+            );
+            return Err(Failure::new(e, 1));
+        }
+        println!("{}", execute(&t, &info).map_err(|e| Failure::new(e.0, 1))?);
         return Ok(0);
     }
     let mut out = String::new();
@@ -815,3 +827,157 @@ mod tests {
         );
     }
 }
+
+/// The docker CLI 28's `info -f` data: its `system.dockerInfo` (moby's `system.Info` and
+/// the client's additions). The known Go fields a daemon may leave out of its JSON, or
+/// that berth names by their JSON name (`CpuCfsPeriod`), print as before; any other
+/// field fails as docker's template run (`can't evaluate field X in type T`).
+static INFO_TYPES: crate::format::GoStruct = crate::format::GoStruct {
+    root: "system.dockerInfo",
+    types: &[
+        ("Plugins", "system.PluginsInfo"),
+        ("Plugins.Volume", "[]string"),
+        ("Plugins.Network", "[]string"),
+        ("Plugins.Authorization", "[]string"),
+        ("Plugins.Log", "[]string"),
+        ("Swarm", "swarm.Info"),
+        ("Swarm.Cluster", "*swarm.ClusterInfo"),
+        ("Swarm.RemoteManagers", "[]swarm.Peer"),
+        ("RegistryConfig", "*registry.ServiceConfig"),
+        ("ClientInfo", "*system.clientInfo"),
+        ("Containerd", "*system.ContainerdInfo"),
+        ("ContainerdCommit", "system.Commit"),
+        ("RuncCommit", "system.Commit"),
+        ("InitCommit", "system.Commit"),
+        ("DriverStatus", "[][2]string"),
+        ("SystemStatus", "[][2]string"),
+        ("MemTotal", "int64"),
+        ("MemoryLimit", "bool"),
+        ("DefaultAddressPools", "[]system.NetworkAddressPool"),
+        ("GenericResources", "[]swarm.GenericResource"),
+    ],
+    maps: &["Runtimes", "RegistryConfig.IndexConfigs"],
+    optional: &[
+        "ID",
+        "Containers",
+        "ContainersRunning",
+        "ContainersPaused",
+        "ContainersStopped",
+        "Images",
+        "Driver",
+        "DriverStatus",
+        "SystemStatus",
+        "Plugins",
+        "MemoryLimit",
+        "SwapLimit",
+        "KernelMemory",
+        "KernelMemoryTCP",
+        "CPUCfsPeriod",
+        "CPUCfsQuota",
+        "CPUShares",
+        "CPUSet",
+        "PidsLimit",
+        "IPv4Forwarding",
+        "BridgeNfIptables",
+        "BridgeNfIP6tables",
+        "Debug",
+        "NFd",
+        "OomKillDisable",
+        "NGoroutines",
+        "SystemTime",
+        "LoggingDriver",
+        "CgroupDriver",
+        "CgroupVersion",
+        "NEventsListener",
+        "KernelVersion",
+        "OperatingSystem",
+        "OSVersion",
+        "OSType",
+        "Architecture",
+        "IndexServerAddress",
+        "RegistryConfig",
+        "NCPU",
+        "MemTotal",
+        "GenericResources",
+        "DockerRootDir",
+        "HTTPProxy",
+        "HTTPSProxy",
+        "NoProxy",
+        "Name",
+        "Labels",
+        "ExperimentalBuild",
+        "ServerVersion",
+        "Runtimes",
+        "DefaultRuntime",
+        "Swarm",
+        "LiveRestoreEnabled",
+        "Isolation",
+        "InitBinary",
+        "ContainerdCommit",
+        "RuncCommit",
+        "InitCommit",
+        "SecurityOptions",
+        "ProductLicense",
+        "DefaultAddressPools",
+        "FirewallBackend",
+        "CDISpecDirs",
+        "DiscoveredDevices",
+        "Containerd",
+        "Warnings",
+        "ClientInfo",
+        "ClientErrors",
+        "Swarm.NodeID",
+        "Swarm.NodeAddr",
+        "Swarm.LocalNodeState",
+        "Swarm.ControlAvailable",
+        "Swarm.Error",
+        "Swarm.RemoteManagers",
+        "Swarm.Nodes",
+        "Swarm.Managers",
+        "Swarm.Cluster",
+        "Swarm.Warnings",
+        "Plugins.Volume",
+        "Plugins.Network",
+        "Plugins.Authorization",
+        "Plugins.Log",
+    ],
+};
+
+/// The docker CLI 28's `version -f` data: `system.versionInfo` with the client's
+/// `clientVersion` and the daemon's `*types.Version` (see [`INFO_TYPES`]).
+static VERSION_TYPES: crate::format::GoStruct = crate::format::GoStruct {
+    root: "system.versionInfo",
+    types: &[
+        ("Client", "system.clientVersion"),
+        ("Client.Platform", "*system.platformInfo"),
+        ("Server", "*types.Version"),
+        ("Server.Platform", "struct { Name string }"),
+        ("Server.Components", "[]types.ComponentVersion"),
+    ],
+    maps: &[],
+    optional: &[
+        "Client.Platform",
+        "Client.Version",
+        "Client.ApiVersion",
+        "Client.DefaultAPIVersion",
+        "Client.GitCommit",
+        "Client.GoVersion",
+        "Client.Os",
+        "Client.Arch",
+        "Client.BuildTime",
+        "Client.Context",
+        "Server.Platform",
+        "Server.Components",
+        "Server.Version",
+        "Server.ApiVersion",
+        "Server.MinAPIVersion",
+        "Server.GitCommit",
+        "Server.GoVersion",
+        "Server.Os",
+        "Server.Arch",
+        "Server.KernelVersion",
+        "Server.Experimental",
+        "Server.BuildTime",
+        "Server.Platform.Name",
+    ],
+};

@@ -12,7 +12,7 @@ use super::containers::print_prune;
 use super::{confirm, join_errors, parse, Invocation};
 use crate::catalog::Command;
 use crate::client::{filters_json, q, query, Body, ClientError};
-use crate::format::{from_json, render_list};
+use crate::format::from_json;
 use crate::{CmdResult, Ctx, Failure};
 
 /// `k=v` pairs of `--label`/`--opt` (docker accepts a bare key as an empty value).
@@ -291,12 +291,13 @@ pub fn cmd_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         format
     };
     let mut out = std::io::stdout().lock();
-    render_list(
+    crate::format::render_list_in(
         &mut out,
         &format,
         "table {{.Driver}}\t{{.Name}}",
         VOLUME_HEADERS,
         &rows,
+        &VOLUMES_CONTEXT,
     )
     .map_err(|e| Failure::new(e.0, 1))?;
     Ok(0)
@@ -493,3 +494,14 @@ mod tests {
         }
     }
 }
+
+/// The docker CLI 28's `volume ls` formatter: its failure prefix and row type.
+static VOLUMES_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "template parsing error",
+    row: &crate::format::GoStruct {
+        root: "*formatter.volumeContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};

@@ -20,12 +20,60 @@ pub struct Failure {
     pub message: String,
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Mode {
     /// The typed object: Go maps give no value, structs fail on a missing field.
     Typed,
     /// The raw JSON with missingkey=error: every missing key fails.
     Raw,
+    /// A Go struct the docker CLI runs a template on directly (`info`, `version`, the list
+    /// formatters' contexts): a field its type lacks fails with Go's `can't evaluate field
+    /// X in type T`, T from the table (see [`GoStruct`]).
+    Struct(&'static GoStruct),
+    /// Inside `with`/`range` of a [`Mode::Struct`] walk, where dot's Go type is not
+    /// tracked: nothing fails (gotmpl's own run decides).
+    Loose,
+}
+
+/// The Go types of a value the docker CLI templates directly: the root's type name, the
+/// type names of fields by path (`Plugins`, `Server.Platform`), the paths that are Go maps
+/// (a missing key prints `<no value>`), and the paths of fields a daemon may leave out
+/// (omitempty: Go prints their zero value, so they never fail). A path not in the table
+/// is named by its JSON kind (`string`, `bool`, `int`, `[]string`).
+pub struct GoStruct {
+    pub root: &'static str,
+    pub types: &'static [(&'static str, &'static str)],
+    pub maps: &'static [&'static str],
+    pub optional: &'static [&'static str],
+}
+
+impl GoStruct {
+    fn type_of(&self, path: &str, v: &Value) -> String {
+        if path.is_empty() {
+            return self.root.to_string();
+        }
+        if let Some((_, t)) = self.types.iter().find(|(p, _)| *p == path) {
+            return t.to_string();
+        }
+        match v {
+            Value::String(_) => "string",
+            Value::Bool(_) => "bool",
+            Value::Int(_) | Value::Uint(_) => "int",
+            Value::Float(_) => "float64",
+            Value::List(_) => "[]string",
+            _ => "interface {}",
+        }
+        .to_string()
+    }
+}
+
+/// The first failure of running `list` on the Go struct `root` typed by `types`.
+pub fn first_struct_failure(
+    list: &ListNode,
+    root: &Value,
+    types: &'static GoStruct,
+) -> Option<Failure> {
+    walk_list(list, root, root, Mode::Struct(types))
 }
 
 /// The first failure of running `list` on `root`, in execution order, if any.
@@ -67,7 +115,7 @@ fn walk_node(node: &Node, dot: &Value, root: &Value, mode: Mode) -> Option<Failu
             }
             let v = single_value(&b.pipe, dot, root, mode)?;
             if truthy(&v) {
-                walk_list(&b.body, &v, root, mode)
+                walk_list(&b.body, &v, root, body_mode(mode))
             } else {
                 b.else_body
                     .as_ref()
@@ -92,9 +140,17 @@ fn walk_node(node: &Node, dot: &Value, root: &Value, mode: Mode) -> Option<Failu
             }
             items
                 .iter()
-                .find_map(|item| walk_list(&b.body, item, root, mode))
+                .find_map(|item| walk_list(&b.body, item, root, body_mode(mode)))
         }
         _ => None,
+    }
+}
+
+/// The mode for a body whose dot is a value of the walked one.
+fn body_mode(mode: Mode) -> Mode {
+    match mode {
+        Mode::Struct(_) => Mode::Loose,
+        m => m,
     }
 }
 
@@ -178,12 +234,19 @@ fn walk_chain<N: AsRef<str>>(
         message,
     };
     let mut cur = start.clone();
+    if let Mode::Struct(types) = mode {
+        // `$` is the root; dot is too outside `with`/`range` (see `body_mode`).
+        return walk_struct(cur, names, types, &fail);
+    }
+    if matches!(mode, Mode::Loose) {
+        return Ok(Value::Nil);
+    }
     for name in names {
         let name = name.as_ref();
         let next = match &cur {
             Value::Map(m) => match m.get(name) {
                 Some(v) => v.clone(),
-                None if mode == Mode::Raw => {
+                None if matches!(mode, Mode::Raw) => {
                     return Err(fail(format!("map has no entry for key \"{name}\"")))
                 }
                 None => {
@@ -204,7 +267,7 @@ fn walk_chain<N: AsRef<str>>(
                 }
             },
             Value::Nil => return Ok(Value::Nil),
-            _ if mode == Mode::Raw => {
+            _ if matches!(mode, Mode::Raw) => {
                 return Err(fail(format!(
                     "can't evaluate field {name} in type interface {{}}"
                 )))
@@ -212,6 +275,53 @@ fn walk_chain<N: AsRef<str>>(
             _ => return Err(fail(String::new())),
         };
         cur = next;
+    }
+    Ok(cur)
+}
+
+/// [`walk_chain`] over a Go struct typed by `types` (see [`Mode::Struct`]).
+fn walk_struct<N: AsRef<str>>(
+    mut cur: Value,
+    names: &[N],
+    types: &GoStruct,
+    fail: &dyn Fn(String) -> Failure,
+) -> Result<Value, Failure> {
+    let mut path = String::new();
+    for name in names {
+        let name = name.as_ref();
+        let child = if path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
+        let missing = |cur: &Value| {
+            fail(format!(
+                "can't evaluate field {name} in type {}",
+                types.type_of(&path, cur)
+            ))
+        };
+        cur = match &cur {
+            Value::Map(m) if types.maps.contains(&path.as_str()) => {
+                m.get(name).cloned().unwrap_or(Value::Nil)
+            }
+            Value::Map(m) => match m.get(name) {
+                Some(v) => v.clone(),
+                None if types.optional.contains(&child.as_str()) => Value::Nil,
+                None => return Err(missing(&cur)),
+            },
+            // A nil value: a typed nil pointer still fails on a field its type lacks
+            // (Go checks the type first); anything else untyped gives no value.
+            Value::Nil => {
+                if types.types.iter().any(|(p, _)| *p == path)
+                    && !types.optional.contains(&child.as_str())
+                {
+                    return Err(missing(&cur));
+                }
+                return Ok(Value::Nil);
+            }
+            other => return Err(missing(other)),
+        };
+        path = child;
     }
     Ok(cur)
 }

@@ -1,5 +1,7 @@
 //! Registry routes: `POST /images/create?fromImage=` (pull), `POST /images/{name}/push`,
-//! `POST /auth`, `GET /images/search`. Pull and push answer Docker's JSON progress stream; an error that comes
+//! `POST /auth`, `GET /images/search`, `GET /distribution/{name}/json` (the registry's
+//! descriptor and platforms for a name, credentials from `X-Registry-Auth`; an undecodable
+//! header counts as none, as moby's). Pull and push answer Docker's JSON progress stream; an error that comes
 //! before the first message is a plain error answer with its status, as moby's.
 
 use super::AppState;
@@ -151,6 +153,23 @@ pub fn decode_platform(p: &str) -> ApiResult<String> {
     } else {
         format!("{}/{}/{}", v.os, v.architecture, v.variant)
     })
+}
+
+/// GET /distribution/{name}/json
+pub async fn inspect(
+    axum::extract::State(engine): axum::extract::State<AppState>,
+    axum::extract::Path(rest): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<berth_engine::DistributionInspect>> {
+    let Some(name) = rest.strip_suffix("/json") else {
+        return Err(ApiError::not_found(format!(
+            "page not found: /distribution/{rest}"
+        )));
+    };
+    let found = engine
+        .distribution_inspect(name, registry_auth(&headers))
+        .await?;
+    Ok(Json(found))
 }
 
 /// POST /auth

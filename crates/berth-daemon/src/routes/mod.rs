@@ -135,6 +135,8 @@ pub fn router(engine: Arc<Engine>, swarm: swarm::SwarmState) -> Router {
         .route("/images/prune", post(images::prune))
         .route("/images/search", get(distribution::search))
         .route("/auth", post(distribution::auth))
+        // Names contain slashes: the catch-all ends with `/json`.
+        .route("/distribution/{*rest}", get(distribution::inspect))
         // Image names contain slashes: one catch-all per method, dispatched on the suffix.
         .route(
             "/images/{*rest}",
