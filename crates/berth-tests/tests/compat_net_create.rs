@@ -1,8 +1,8 @@
 //! `network create`'s docker CLI 28 flags (prefix `compat_netcreate_`): `--aux-address`,
-//! `--config-only`/`--config-from`, `--scope`, `--ingress`, `--ipv4`, through both CLIs and
-//! the raw API. Differential scenarios against the private dockerd where berth does what
-//! moby does; plain checks where berth refuses what it cannot do (a configuration-only
-//! network, an IPv6-only one) instead of accepting and ignoring it. Traffic goes only to
+//! `--config-only`/`--config-from` misuse (their use: compat_net_config.rs), `--scope`,
+//! `--ingress`, `--ipv4`, through both CLIs and the raw API. Differential scenarios against
+//! the private dockerd where berth does what moby does; plain checks where berth refuses
+//! what it cannot do (an IPv6-only network) instead of accepting and ignoring it. Traffic goes only to
 //! the containers the tests create.
 
 use berth_tests::differential::{Differ, Scenario};
@@ -115,7 +115,6 @@ fn compat_netcreate_scope_ingress_ipv4() {
 }
 
 /// What berth cannot make is refused, naming the flag, through both CLIs and the raw API:
-/// a configuration-only network (berth has none, so `--config-from` finds none either) and
 /// an IPv6-only one (`--ipv4=false`, moby 28 at API 1.48+; dockerd 20.10 and moby at 1.47
 /// ignore the field and make an IPv4 network, which berth does not do silently). Without
 /// `--ipv6` it is moby 28's own error.
@@ -123,9 +122,6 @@ fn compat_netcreate_scope_ingress_ipv4() {
 fn compat_netcreate_refused() {
     let d = TestDaemon::start();
     for c in Client::BOTH {
-        d.run(c, &["network", "create", "--config-only", "cfg"])
-            .failure()
-            .stderr_contains("--config-only (ConfigOnly) is not supported");
         d.run(c, &["network", "create", "--ipv4=false", "v4off"])
             .failure()
             .stderr_contains("IPv4 or IPv6 must be enabled");
@@ -137,7 +133,6 @@ fn compat_netcreate_refused() {
         .stderr_contains("EnableIPv4=false (--ipv4=false) is not supported");
         d.run(c, &["network", "ls", "--format", "{{.Name}}"])
             .success()
-            .stdout_lacks("cfg")
             .stdout_lacks("v4off")
             .stdout_lacks("v6only");
     }
@@ -148,12 +143,6 @@ fn compat_netcreate_refused() {
     );
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("is not supported"), "{body}");
-    let (status, body) = d.api(
-        "POST",
-        "/v1.47/networks/create",
-        Some(r#"{"Name":"raw","ConfigOnly":true}"#),
-    );
-    assert_eq!(status, 400, "{body}");
     let (status, body) = d.api(
         "POST",
         "/v1.47/networks/create",

@@ -145,7 +145,8 @@ pub async fn create(
         .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
     let active = swarm.cluster.info().await.local_node_state == "active";
     berth_engine::network::api::check_create(&v, active)?;
-    if v.driver == "overlay" {
+    // A configuration-only network is local whatever its driver (libnetwork resets it).
+    if v.driver == "overlay" && !v.config_only.unwrap_or(false) {
         if v.pools()
             .iter()
             .any(|c| c.aux_addresses.as_ref().is_some_and(|a| !a.is_empty()))

@@ -95,7 +95,10 @@ impl Engine {
         }
         let names = self.container_names().await;
         let rec = self.networks.remove(name_or_id, &names).await?;
-        self.network_event("destroy", &rec, None);
+        // moby logs no destroy event for a configuration-only network.
+        if !rec.config_only {
+            self.network_event("destroy", &rec, None);
+        }
         Ok(())
     }
 
@@ -111,8 +114,9 @@ impl Engine {
         }
         let mut deleted = Vec::new();
         for rec in self.networks.list() {
-            // Swarm networks are the swarm's to remove.
-            if rec.is_swarm() || !self.networks.users(&rec.id).is_empty() {
+            // Swarm networks are the swarm's to remove; configuration-only networks stay
+            // (moby's localNetworksPrune skips them).
+            if rec.is_swarm() || rec.config_only || !self.networks.users(&rec.id).is_empty() {
                 continue;
             }
             if let Some(l) = filters.get("label") {
@@ -199,7 +203,13 @@ impl Engine {
 
     /// The local networks' subnets (a swarm network must not overlap them).
     pub fn network_subnets(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.networks.list().into_iter().map(|r| r.subnet).collect();
+        let mut v: Vec<String> = self
+            .networks
+            .list()
+            .into_iter()
+            .filter(|r| !r.config_only)
+            .map(|r| r.subnet)
+            .collect();
         if let Some(b) = self.networks.default_bridge() {
             v.push(b.subnet);
         }

@@ -67,6 +67,15 @@ pub struct NetworkRecord {
     /// sub-interface): it goes with the network's last user of it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub parent_created: bool,
+    /// A configuration-only network (`--config-only`): it holds the IPAM configuration,
+    /// driver options and labels as given, for networks made `--config-from` it. No
+    /// bridge, no pool, driver "null", nothing can attach to it (moby's libnetwork).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub config_only: bool,
+    /// The configuration-only network this one took its configuration from
+    /// (`--config-from`, by name as moby keeps it); it cannot be removed while this exists.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub config_from: String,
 }
 
 impl NetworkRecord {
@@ -78,6 +87,15 @@ impl NetworkRecord {
             .unwrap_or(&self.gateway)
             .parse()
             .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// The containers' IPv6 default gateway: the `DefaultGatewayIPv6` auxiliary address
+    /// when given (moby's bridge driver), else the network's IPv6 gateway.
+    pub fn container_gateway6(&self) -> Option<&str> {
+        self.aux_addresses6
+            .get("DefaultGatewayIPv6")
+            .or(self.gateway6.as_ref())
+            .map(String::as_str)
     }
 
     pub fn is_swarm(&self) -> bool {

@@ -40,16 +40,22 @@ pub struct CreateRequest {
     /// `AuxiliaryAddresses` of the IPv4 and the IPv6 pool: reserved, never handed out.
     pub aux: BTreeMap<String, String>,
     pub aux6: BTreeMap<String, String>,
+    /// `ConfigOnly`: keep the configuration only (no bridge, no pool, not attachable).
+    pub config_only: bool,
+    /// `ConfigFrom.Network`: take the IPAM configuration, options and labels from this
+    /// configuration-only network.
+    pub config_from: Option<String>,
 }
 
 /// libnetwork's words when a daemon outside a swarm is asked for a scope it would keep in
 /// the swarm's store (dockerd 20.10's answer to `--scope global` or an unknown scope).
 pub const NOT_A_SWARM_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
 
-/// moby's checks of the fields berth has no network for, in moby's order
-/// (libnetwork's `validateConfiguration`, then `NewNetwork`), before anything is made:
-/// `ConfigOnly`, `ConfigFrom`, `Scope`, `Ingress`, `EnableIPv4`. `swarm_active`: this node
-/// is in a swarm (a swarm scope goes to the swarm then).
+/// moby's checks of `ConfigOnly`, `ConfigFrom`, `Scope`, `Ingress` and `EnableIPv4`, in
+/// moby's order (libnetwork's `validateConfiguration`, then `NewNetwork`), before anything
+/// is made. A configuration-only network skips the driver's checks, as libnetwork's does;
+/// whether the `ConfigFrom` network exists is `Networks::create`'s to say (under its
+/// lock). `swarm_active`: this node is in a swarm (a swarm scope goes to the swarm then).
 pub fn check_create(body: &NetworkCreateBody, swarm_active: bool) -> Result<()> {
     let config_only = body.config_only.unwrap_or(false);
     let ingress = body.ingress.unwrap_or(false);
@@ -92,12 +98,9 @@ pub fn check_create(body: &NetworkCreateBody, swarm_active: bool) -> Result<()> 
         }
     }
     if config_only {
-        // Not accepted and ignored: a config-only network would otherwise become a
-        // bridge network of its own.
-        return Err(EngineError::InvalidParameter(
-            "berth has no configuration-only networks: --config-only (ConfigOnly) is not supported"
-                .into(),
-        ));
+        // libnetwork skips the driver's checks for a configuration network (its driver
+        // becomes "null"); the daemon's own IPv4/IPv6 check still applies.
+        return check_ipv4(body, false);
     }
     if scope == "local" && overlay {
         return Err(EngineError::Forbidden(
@@ -108,11 +111,6 @@ pub fn check_create(body: &NetworkCreateBody, swarm_active: bool) -> Result<()> 
         return Err(EngineError::Forbidden(
             "Ingress network can only be global scope network".into(),
         ));
-    }
-    if let Some(from) = config_from {
-        return Err(EngineError::NotFound(format!(
-            "configuration network \"{from}\" does not exist"
-        )));
     }
     if !overlay {
         match scope {
@@ -131,6 +129,11 @@ pub fn check_create(body: &NetworkCreateBody, swarm_active: bool) -> Result<()> 
             _ => return Err(EngineError::Internal(NOT_A_SWARM_MANAGER.into())),
         }
     }
+    check_ipv4(body, overlay)
+}
+
+/// `EnableIPv4: false`: moby's errors, then berth's refusal of an IPv6-only network.
+fn check_ipv4(body: &NetworkCreateBody, overlay: bool) -> Result<()> {
     if body.enable_ipv4 == Some(false) {
         if overlay {
             return Err(EngineError::InvalidParameter(
@@ -162,6 +165,12 @@ pub fn parse_create(body: &NetworkCreateBody) -> Result<CreateRequest> {
         enable_ipv6: body.ipv6(),
         labels: body.labels.clone(),
         options: body.options.clone(),
+        config_only: body.config_only.unwrap_or(false),
+        config_from: body
+            .config_from
+            .as_ref()
+            .map(|c| c.network.clone())
+            .filter(|n| !n.is_empty()),
         ..Default::default()
     };
     if let Some(ipam) = &body.ipam {
@@ -231,13 +240,19 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> NetworkInspect {
         })
         .collect();
     // moby's IPAMConfig (Subnet, IPRange, Gateway): no gateway when the daemon chose it.
+    // A configuration-only network shows what was given: no entry when nothing was.
     let cfg = NetworkIpamConfig {
         subnet: Some(rec.subnet.clone()),
         ip_range: rec.ip_range.clone(),
-        gateway: (!rec.gateway_implicit).then(|| rec.gateway.clone()),
+        gateway: Some(rec.gateway.clone()).filter(|g| !rec.gateway_implicit && !g.is_empty()),
         aux_addresses: (!rec.aux_addresses.is_empty()).then(|| rec.aux_addresses.clone()),
         ..Default::default()
     };
+    let v4_given = !rec.config_only
+        || !rec.subnet.is_empty()
+        || rec.ip_range.is_some()
+        || !rec.gateway.is_empty()
+        || !rec.aux_addresses.is_empty();
     NetworkInspect {
         name: rec.name.clone(),
         id: rec.id.clone(),
@@ -250,7 +265,9 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> NetworkInspect {
             driver: "default".into(),
             options: Some(rec.ipam_options.clone()),
             config: Some(
-                std::iter::once(cfg)
+                v4_given
+                    .then_some(cfg)
+                    .into_iter()
                     .chain(super::ipv6::ipam_config(rec))
                     .collect(),
             ),
@@ -258,8 +275,10 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> NetworkInspect {
         internal: rec.internal,
         attachable: rec.attachable,
         ingress: rec.ingress,
-        config_from: ConfigReference::default(),
-        config_only: false,
+        config_from: ConfigReference {
+            network: rec.config_from.clone(),
+        },
+        config_only: rec.config_only,
         containers: Some(containers),
         options: rec.options.clone(),
         labels: rec.labels.clone(),

@@ -516,7 +516,7 @@ impl Networks {
                         entries.push(entry);
                     }
                     ipv6::restore(n, container_id, ep);
-                    if n.pool.reserve(ip).is_ok() {
+                    if n.pool.as_mut().is_some_and(|p| p.reserve(ip).is_ok()) {
                         n.users.insert(container_id.to_string(), ip);
                     }
                     // (A record from before macvlan/ipvlan published nothing may hold

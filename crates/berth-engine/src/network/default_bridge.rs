@@ -55,7 +55,7 @@ pub(super) fn build(
     };
     let taken: Vec<(String, Ipv4Net)> = nets
         .values()
-        .map(|n| (n.rec.name.clone(), n.pool.subnet))
+        .filter_map(|n| Some((n.rec.name.clone(), n.pool.as_ref()?.subnet)))
         .collect();
     let routes = plane.host_routes();
     let (subnet, gateway) = if let Some(sub) = super::fixed_cidr::own_subnet(cfg, &routes, &bridge)
@@ -147,10 +147,12 @@ pub(super) fn build(
         ingress: false,
         parent: String::new(),
         parent_created: false,
+        config_only: false,
+        config_from: String::new(),
     };
     Ok(Some(Net {
         rec,
-        pool,
+        pool: Some(pool),
         users: HashMap::new(),
         pool6,
         users6: HashMap::new(),

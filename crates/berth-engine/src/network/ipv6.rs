@@ -4,6 +4,10 @@
 //! bridge's gateway address. A network without `--ipv6` keeps a given IPv6 subnet in its
 //! record (Docker lists it) but hands out no IPv6 addresses.
 //!
+//! The containers' IPv6 default route goes via the `DefaultGatewayIPv6` auxiliary address
+//! when the network has one (moby's bridge driver, as for `DefaultGatewayIPv4`), and
+//! inspect's `IPv6Gateway` shows it; the bridge keeps the network's own gateway address.
+//!
 //! Docker's errors: `invalid network config:\ninvalid subnet S: invalid CIDR block notation`
 //! (or `it should be S'` with host bits), the overlap message shared with IPv4, and the
 //! docker CLI's own `no matching subnet for gateway G`.
@@ -202,8 +206,7 @@ pub(super) fn endpoint(net: &NetworkRecord, ip: Option<Ipv6Addr>, ep: &mut Endpo
         .map_or(64, |n| n.prefix_len());
     ep.ip6 = Some((ip, prefix));
     ep.gateway6 = net
-        .gateway6
-        .as_deref()
+        .container_gateway6()
         .and_then(|g| g.parse().ok())
         .filter(|_| !net.internal);
 }
@@ -218,7 +221,7 @@ pub(super) fn fill_endpoint(
         Some((ip, prefix)) => {
             ep.ip6 = ip.to_string();
             ep.prefix6 = prefix;
-            ep.gateway6 = net.gateway6.clone().unwrap_or_default();
+            ep.gateway6 = net.container_gateway6().unwrap_or_default().to_string();
         }
         None => {
             ep.ip6.clear();

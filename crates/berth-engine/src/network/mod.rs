@@ -134,6 +134,20 @@ impl Networks {
                     continue;
                 }
             };
+            if rec.config_only {
+                // Nothing allocated for a configuration-only network (moby's reservePools).
+                nets.insert(
+                    rec.id.clone(),
+                    Net {
+                        rec,
+                        pool: None,
+                        users: HashMap::new(),
+                        pool6: None,
+                        users6: HashMap::new(),
+                    },
+                );
+                continue;
+            }
             let mut pool = match pool_of(&rec) {
                 Ok(p) => p,
                 Err(e) => {
@@ -161,7 +175,7 @@ impl Networks {
                 rec.id.clone(),
                 Net {
                     rec,
-                    pool,
+                    pool: Some(pool),
                     users: HashMap::new(),
                     pool6,
                     users6: HashMap::new(),
@@ -407,6 +421,14 @@ impl Networks {
                 req.name
             )));
         }
+        if req.config_only {
+            return self.create_config_only(req).await;
+        }
+        let mut req = req;
+        if let Some(from) = req.config_from.clone() {
+            let cfg = self.config_network(&from)?;
+            config_from(&mut req, &cfg);
+        }
         // Docker takes any other name (spaces included): it names no file or interface.
         let driver = if req.driver.is_empty() {
             "bridge".to_string()
@@ -476,7 +498,20 @@ impl Networks {
                     "bridge name {bridge_name} is already in use by another network"
                 )));
             }
-            let taken: Vec<Ipv4Net> = nets.values().map(|n| n.pool.subnet).collect();
+            // The configuration network may have gone meanwhile (its removal looks for
+            // the networks made from it under this lock).
+            if let Some(from) = &req.config_from {
+                if !nets
+                    .values()
+                    .any(|n| n.rec.config_only && n.rec.name == *from)
+                {
+                    return Err(config_missing(from));
+                }
+            }
+            let taken: Vec<Ipv4Net> = nets
+                .values()
+                .filter_map(|n| Some(n.pool.as_ref()?.subnet))
+                .collect();
             let subnet = match req.subnet.as_deref().filter(|s| !s.is_empty()) {
                 Some(s) => {
                     let net = ipam::parse_subnet(s).map_err(net_err)?;
@@ -543,6 +578,8 @@ impl Networks {
                     .map(|v| v.parent.clone())
                     .unwrap_or_default(),
                 parent_created: false,
+                config_only: false,
+                config_from: req.config_from.clone().unwrap_or_default(),
             };
             ipv6::fill_record(&mut rec, &req.v6, subnet6, pool6.as_ref());
             // Reserved under the lock so a concurrent create sees the name and subnet.
@@ -550,7 +587,7 @@ impl Networks {
                 id.clone(),
                 Net {
                     rec: rec.clone(),
-                    pool,
+                    pool: Some(pool),
                     users: HashMap::new(),
                     pool6,
                     users6: HashMap::new(),
@@ -601,6 +638,99 @@ impl Networks {
         Ok(rec)
     }
 
+    /// `--config-only`: a record of the configuration as given (checked for form only,
+    /// as libnetwork allocates nothing for it): no bridge, no pool, driver "null".
+    async fn create_config_only(&self, req: CreateRequest) -> Result<NetworkRecord> {
+        let given = |f: &Option<String>| f.clone().filter(|s| !s.is_empty());
+        if let Some(g) = given(&req.gateway) {
+            ipam::parse_addr(&g).map_err(net_err)?;
+        }
+        if let Some(r) = given(&req.ip_range) {
+            ipam::parse_subnet(&r).map_err(net_err)?;
+        }
+        if let Some(s) = given(&req.subnet) {
+            ipam::parse_subnet(&s).map_err(net_err)?;
+        }
+        if let Some(s) = given(&req.v6.subnet) {
+            berth_net::ipam6::parse_subnet(&s).map_err(net_err)?;
+        }
+        if let Some(g) = given(&req.v6.gateway) {
+            berth_net::ipam6::parse_addr(&g).map_err(net_err)?;
+        }
+        let id = new_id();
+        let rec = NetworkRecord {
+            id: id.clone(),
+            name: req.name.clone(),
+            created: Utc::now(),
+            driver: "null".into(),
+            subnet: given(&req.subnet).unwrap_or_default(),
+            gateway: given(&req.gateway).unwrap_or_default(),
+            gateway_implicit: false,
+            ip_range: given(&req.ip_range),
+            internal: false,
+            attachable: false,
+            enable_ipv6: req.enable_ipv6,
+            subnet6: given(&req.v6.subnet),
+            gateway6: given(&req.v6.gateway),
+            gateway6_implicit: false,
+            ip_range6: given(&req.v6.ip_range),
+            aux_addresses: req.aux,
+            aux_addresses6: req.aux6,
+            labels: req.labels,
+            options: req.options,
+            ipam_options: req.ipam_options,
+            bridge: String::new(),
+            mtu: None,
+            scope: String::new(),
+            ingress: false,
+            parent: String::new(),
+            parent_created: false,
+            config_only: true,
+            config_from: String::new(),
+        };
+        {
+            let mut nets = self.lock();
+            if nets.values().any(|n| n.rec.name == req.name) {
+                return Err(EngineError::Conflict(format!(
+                    "network with name {} already exists",
+                    req.name
+                )));
+            }
+            nets.insert(
+                id.clone(),
+                Net {
+                    rec: rec.clone(),
+                    pool: None,
+                    users: HashMap::new(),
+                    pool6: None,
+                    users6: HashMap::new(),
+                },
+            );
+        }
+        let path = self.dir.join(format!("{id}.json"));
+        let r = rec.clone();
+        let stored = blocking(move || {
+            berth_api::atomic::write_json(&path, &r)
+                .map_err(|e| EngineError::internal("cannot store network", e))
+        })
+        .await;
+        if let Err(e) = stored {
+            self.lock().remove(&id);
+            return Err(e);
+        }
+        info!(network = %rec.name, "configuration-only network created");
+        Ok(rec)
+    }
+
+    /// The configuration-only network of that name (moby looks them up by name only).
+    fn config_network(&self, name: &str) -> Result<NetworkRecord> {
+        self.lock()
+            .values()
+            .find(|n| n.rec.config_only && n.rec.name == name)
+            .map(|n| n.rec.clone())
+            .ok_or_else(|| config_missing(name))
+    }
+
     /// Removes a network no container is attached to: its bridge, rules and record.
     pub async fn remove(
         &self,
@@ -621,6 +751,12 @@ impl Networks {
                     "network {name_or_id} not found"
                 )));
             };
+            if n.rec.config_only && nets.values().any(|o| o.rec.config_from == n.rec.name) {
+                return Err(EngineError::Forbidden(format!(
+                    "error while removing network: configuration network \"{}\" is in use",
+                    rec.name
+                )));
+            }
             if let Some(cid) = n.users.keys().next() {
                 let name = names.get(cid).cloned().unwrap_or_default();
                 return Err(EngineError::Forbidden(format!(
@@ -693,6 +829,13 @@ impl Networks {
         shown: &str,
         assigned: Option<Ipv4Addr>,
     ) -> Result<Endpoint> {
+        if net.config_only {
+            // libnetwork's CreateEndpoint on a configuration network (a 403; `run` and
+            // `start` get it at start, `connect` of a running container at once).
+            return Err(EngineError::Forbidden(
+                "cannot create endpoint on configuration-only network".into(),
+            ));
+        }
         // Checked before anything is taken: an error leaves no lease behind.
         let link_local = link_local(&ep.link_local_ips)?;
         let sysctls = sysctls::parse(&ep.driver_opts)?;
@@ -710,18 +853,23 @@ impl Networks {
             let n = nets
                 .get_mut(&net.id)
                 .ok_or_else(|| EngineError::NotFound(format!("network {shown} not found")))?;
+            let Some(pool) = n.pool.as_mut() else {
+                return Err(EngineError::Forbidden(
+                    "cannot create endpoint on configuration-only network".into(),
+                ));
+            };
             if let Some(old) = n.users.remove(container_id) {
-                n.pool.release(old);
+                pool.release(old);
             }
             let requested = ep.ipv4_request.as_deref().filter(|s| !s.is_empty());
             let ip = match (requested, assigned) {
                 (Some(s), _) => {
                     let ip = ipam::parse_addr(s).map_err(net_err)?;
-                    n.pool.reserve(ip).map_err(net_err)?;
+                    pool.reserve(ip).map_err(net_err)?;
                     ip
                 }
                 (None, Some(ip)) => {
-                    n.pool.reserve(ip).map_err(net_err)?;
+                    pool.reserve(ip).map_err(net_err)?;
                     ip
                 }
                 // The swarm hands out every address of its networks.
@@ -730,12 +878,14 @@ impl Networks {
                         "network {shown}: no address from the swarm"
                     )))
                 }
-                (None, None) => n.pool.allocate().map_err(net_err)?,
+                (None, None) => pool.allocate().map_err(net_err)?,
             };
             let ip6 = match ipv6::lease(n, container_id, ep) {
                 Ok(a) => a,
                 Err(e) => {
-                    n.pool.release(ip);
+                    if let Some(p) = n.pool.as_mut() {
+                        p.release(ip);
+                    }
                     return Err(e);
                 }
             };
@@ -806,8 +956,8 @@ impl Networks {
             let Some(n) = nets.get_mut(network_id) else {
                 return;
             };
-            if let Some(ip) = n.users.remove(container_id) {
-                n.pool.release(ip);
+            if let (Some(ip), Some(pool)) = (n.users.remove(container_id), n.pool.as_mut()) {
+                pool.release(ip);
             }
             ipv6::release(n, container_id);
             n.rec.is_swarm()
@@ -816,6 +966,32 @@ impl Networks {
             self.swarm_released(network_id, container_id);
         }
     }
+}
+
+/// libnetwork's answer to `--config-from` a network that is no configuration network.
+fn config_missing(name: &str) -> EngineError {
+    EngineError::NotFound(format!("configuration network \"{name}\" does not exist"))
+}
+
+/// A `--config-from` request takes the configuration network's IPAM configuration,
+/// IPv6 setting, driver options and labels (libnetwork's `applyConfigurationTo`; the
+/// request itself may carry none of them, `api::check_create`).
+pub(crate) fn config_from(req: &mut CreateRequest, cfg: &NetworkRecord) {
+    let given = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
+    req.subnet = given(&cfg.subnet);
+    req.gateway = given(&cfg.gateway);
+    req.ip_range = cfg.ip_range.clone();
+    req.aux = cfg.aux_addresses.clone();
+    req.enable_ipv6 = cfg.enable_ipv6;
+    req.v6 = ipv6::Request6 {
+        subnet: cfg.subnet6.clone(),
+        gateway: cfg.gateway6.clone(),
+        ip_range: cfg.ip_range6.clone(),
+    };
+    req.aux6 = cfg.aux_addresses6.clone();
+    req.labels = cfg.labels.clone();
+    req.options = cfg.options.clone();
+    req.ipam_options = cfg.ipam_options.clone();
 }
 
 /// An endpoint's `--link-local-ip` addresses with their prefixes (/16 and /64, as

@@ -147,13 +147,16 @@ impl Networks {
             ingress: n.ingress,
             parent: String::new(),
             parent_created: false,
+            config_only: false,
+            config_from: String::new(),
         };
         {
             let mut nets = self.lock();
-            if let Some(o) = nets
-                .values()
-                .find(|o| ipam::overlaps(&o.pool.subnet, &subnet))
-            {
+            if let Some(o) = nets.values().find(|o| {
+                o.pool
+                    .as_ref()
+                    .is_some_and(|p| ipam::overlaps(&p.subnet, &subnet))
+            }) {
                 return Err(EngineError::Forbidden(format!(
                     "cannot create network {} ({}): subnet {subnet} overlaps with network {}",
                     n.name, n.id, o.rec.name
@@ -164,7 +167,7 @@ impl Networks {
                 rec.id.clone(),
                 super::state::Net {
                     rec: rec.clone(),
-                    pool,
+                    pool: Some(pool),
                     users: HashMap::new(),
                     pool6: None,
                     users6: HashMap::new(),

@@ -241,6 +241,8 @@ mod tests {
             ingress: false,
             parent: String::new(),
             parent_created: false,
+            config_only: false,
+            config_from: String::new(),
         }
     }
 

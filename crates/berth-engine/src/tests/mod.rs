@@ -4,6 +4,7 @@
 //! stop/kill, rm, rename), `namespaces` (`--ipc`/`--pid` modes), `policy` (restart back-off), `network` (attach/detach with
 //! rollback, published ports, connect/disconnect), `health`, `restore` (daemon restart).
 
+mod config_networks;
 mod health;
 mod lifecycle;
 mod namespaces;
