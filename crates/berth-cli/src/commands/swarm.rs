@@ -8,7 +8,7 @@ use std::io::Read;
 
 use super::{join_errors, parse, InspectOutput, Invocation};
 use crate::catalog::Command;
-use crate::client::{filters_json, q, query, Body, Client};
+use crate::client::{filters_json, q, query, Body, Client, ClientError};
 use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
 use berth_api::swarm as sw;
@@ -642,41 +642,54 @@ const NODE_HEADERS: &[(&str, &str)] = &[
     ("TLSStatus", "TLS STATUS"),
 ];
 
-fn filtered(
+/// A list (`/nodes`, `/services`, `/tasks`, `/secrets`, `/configs`) with the `--filter`s,
+/// read as berth-api's swarm models.
+fn filtered<T: serde::de::DeserializeOwned>(
     ctx: &mut Ctx,
     path: &str,
     filter: &[String],
     extra: &[String],
-) -> Result<Value, Failure> {
+) -> Result<Vec<T>, Failure> {
     let mut qs: Vec<String> = extra.to_vec();
     if let Some(f) = filters_json(filter).map_err(fail)? {
         qs.push(format!("filters={}", q(&f)));
     }
-    Ok(ctx.client()?.get_json(&format!("{path}{}", query(&qs)))?)
+    Ok(ctx.client()?.get_typed(&format!("{path}{}", query(&qs)))?)
+}
+
+/// `GET /info`'s `Swarm` section (the rest of the answer is not read: the whole
+/// `SystemInfo` is read strictly, and this must not fail on another daemon's).
+pub fn swarm_info(c: &Client) -> Result<sw::Info, ClientError> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct InfoSwarm {
+        #[serde(rename = "Swarm")]
+        swarm: sw::Info,
+    }
+    Ok(c.get_typed::<InfoSwarm>("/info")?.swarm)
 }
 
 fn node_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ListCmd = parse(inv, args)?;
     inv.none(&o.args)?;
-    let me = s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"]);
-    let nodes = filtered(ctx, "/nodes", &o.filter, &[])?;
+    let me = swarm_info(ctx.client()?)?.node_id;
+    let nodes: Vec<sw::Node> = filtered(ctx, "/nodes", &o.filter, &[])?;
     let mut rows: Vec<Value> = nodes
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .iter()
         .map(|n| {
-            let id = s(n, &["ID"]);
-            let leader = n["ManagerStatus"]["Leader"] == json!(true);
+            let id = &n.id;
+            let manager = n.manager_status.as_ref();
+            let leader = manager.is_some_and(|m| m.leader);
+            let reachability = manager.map(|m| m.reachability.as_str()).unwrap_or("");
             json!({
                 // `-q` prints the bare id; the table marks this node with " *".
-                "ID": if id == me && !o.quiet { format!("{id} *") } else { id.clone() },
-                "Self": id == me,
-                "Hostname": s(n, &["Description", "Hostname"]),
-                "Status": capitalize(&s(n, &["Status", "State"])),
-                "Availability": capitalize(&s(n, &["Spec", "Availability"])),
-                "ManagerStatus": if leader { "Leader".to_string() } else { capitalize(&s(n, &["ManagerStatus", "Reachability"])) },
-                "EngineVersion": s(n, &["Description", "Engine", "EngineVersion"]),
+                "ID": if *id == me && !o.quiet { format!("{id} *") } else { id.clone() },
+                "Self": *id == me,
+                "Hostname": n.description.hostname,
+                "Status": capitalize(&n.status.state),
+                "Availability": capitalize(&n.spec.availability),
+                "ManagerStatus": if leader { "Leader".to_string() } else { capitalize(reachability) },
+                "EngineVersion": n.description.engine.engine_version,
                 "TLSStatus": "Ready",
             })
         })
@@ -711,7 +724,7 @@ fn inspect_each(ctx: &mut Ctx, o: &InspectCmd, base: &str, resolve_self: bool) -
     let mut found = Vec::new();
     let mut errs = Vec::new();
     let me = if resolve_self {
-        s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"])
+        swarm_info(ctx.client()?)?.node_id
     } else {
         String::new()
     };
@@ -747,7 +760,7 @@ fn node_inspect_pretty(ctx: &mut Ctx, names: &[String]) -> CmdResult {
     let mut out = String::new();
     for name in names {
         let key = if name == "self" {
-            let me = s(&c.get_json("/info")?, &["Swarm", "NodeID"]);
+            let me = swarm_info(&c)?.node_id;
             if me.is_empty() {
                 return Err(fail("node ID not found in /info"));
             }
@@ -861,51 +874,47 @@ struct PsCmd {
 
 fn task_rows(
     ctx: &mut Ctx,
-    tasks: &[Value],
+    tasks: &[sw::Task],
     no_trunc: bool,
     no_resolve: bool,
 ) -> Result<Vec<Value>, Failure> {
     let c = ctx.client()?;
-    let services = c.get_json("/services")?;
-    let nodes = c.get_json("/nodes")?;
+    let services: Vec<sw::Service> = c.get_typed("/services")?;
+    let nodes: Vec<sw::Node> = c.get_typed("/nodes")?;
     let svc_name = |id: &str| {
         services
-            .as_array()
-            .and_then(|a| a.iter().find(|x| s(x, &["ID"]) == id))
-            .map(|x| s(x, &["Spec", "Name"]))
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| x.spec.name.clone())
             .unwrap_or_else(|| id.to_string())
     };
     let node_name = |id: &str| {
         nodes
-            .as_array()
-            .and_then(|a| a.iter().find(|x| s(x, &["ID"]) == id))
-            .map(|x| s(x, &["Description", "Hostname"]))
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| x.description.hostname.clone())
             .unwrap_or_else(|| id.to_string())
     };
-    let mut tasks: Vec<&Value> = tasks.iter().collect();
-    // docker: by service name, slot, then newest first.
+    let mut tasks: Vec<&sw::Task> = tasks.iter().collect();
+    // docker: by service name, slot, then newest first. (A slot of 0 is not written, so
+    // it sorts first as the absent slot did when this read JSON values.)
     tasks.sort_by(|a, b| {
-        (
-            svc_name(&s(a, &["ServiceID"])),
-            a["Slot"].as_u64(),
-            s(b, &["CreatedAt"]),
-        )
-            .cmp(&(
-                svc_name(&s(b, &["ServiceID"])),
-                b["Slot"].as_u64(),
-                s(a, &["CreatedAt"]),
-            ))
+        (svc_name(&a.service_id), a.slot, &b.meta.created_at).cmp(&(
+            svc_name(&b.service_id),
+            b.slot,
+            &a.meta.created_at,
+        ))
     });
     let mut prev_slot: Option<(String, u64, String)> = None;
     let mut rows = Vec::new();
     for t in tasks {
         let svc = if no_resolve {
-            s(t, &["ServiceID"])
+            t.service_id.clone()
         } else {
-            svc_name(&s(t, &["ServiceID"]))
+            svc_name(&t.service_id)
         };
-        let slot = t["Slot"].as_u64().unwrap_or(0);
-        let node_id = s(t, &["NodeID"]);
+        let slot = t.slot;
+        let node_id = t.node_id.clone();
         let mut name = if slot > 0 {
             format!("{svc}.{slot}")
         } else {
@@ -924,14 +933,19 @@ fn task_rows(
             name = format!(" \\_ {name}");
         }
         prev_slot = Some(key);
-        let id = s(t, &["ID"]);
-        let mut err = s(t, &["Status", "Err"]);
+        let id = &t.id;
+        let mut err = t.status.err.clone();
         if !no_trunc && err.chars().count() > 29 {
             err = format!("\"{}…\"", err.chars().take(29).collect::<String>());
         } else if !err.is_empty() {
             err = format!("\"{err}\"");
         }
-        let mut image = s(t, &["Spec", "ContainerSpec", "Image"]);
+        let mut image = t
+            .spec
+            .container_spec
+            .as_ref()
+            .map(|c| c.image.clone())
+            .unwrap_or_default();
         if !no_trunc {
             if let Some(i) = image.find("@sha256:") {
                 image.truncate(i);
@@ -942,9 +956,9 @@ fn task_rows(
             "Name": name,
             "Image": image,
             "Node": if no_resolve { node_id.clone() } else { node_name(&node_id) },
-            "DesiredState": capitalize(&s(t, &["DesiredState"])),
+            "DesiredState": capitalize(&t.desired_state),
             // The docker CLI lowercases the duration here ("Running less than a second ago").
-            "CurrentState": format!("{} {}", capitalize(&s(t, &["Status", "State"])), ago(&s(t, &["Status", "Timestamp"])).to_lowercase()),
+            "CurrentState": format!("{} {}", capitalize(&t.status.state), ago(&t.status.timestamp).to_lowercase()),
             "Error": err,
             "Ports": "",
         }));
@@ -952,7 +966,7 @@ fn task_rows(
     Ok(rows)
 }
 
-fn print_tasks(ctx: &mut Ctx, o: &PsCmd, tasks: &[Value]) -> CmdResult {
+fn print_tasks(ctx: &mut Ctx, o: &PsCmd, tasks: &[sw::Task]) -> CmdResult {
     let rows = task_rows(ctx, tasks, o.no_trunc, o.no_resolve)?;
     print_table(
         &o.format,
@@ -971,15 +985,14 @@ fn node_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     } else {
         o.args.clone()
     };
-    let me = s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"]);
-    let mut all = Vec::new();
+    let me = swarm_info(ctx.client()?)?.node_id;
+    let mut all: Vec<sw::Task> = Vec::new();
     for n in nodes {
         let key = if n == "self" { me.clone() } else { n };
-        let node = ctx.client()?.get_json(&format!("/nodes/{}", q(&key)))?;
+        let node: sw::Node = ctx.client()?.get_typed(&format!("/nodes/{}", q(&key)))?;
         let mut f = o.filter.clone();
-        f.push(format!("node={}", s(&node, &["ID"])));
-        let tasks = filtered(ctx, "/tasks", &f, &[])?;
-        all.extend(tasks.as_array().cloned().unwrap_or_default());
+        f.push(format!("node={}", node.id));
+        all.extend(filtered::<sw::Task>(ctx, "/tasks", &f, &[])?);
     }
     print_tasks(ctx, &o, &all)
 }
@@ -987,9 +1000,9 @@ fn node_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 fn service_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PsCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
-    let mut all = Vec::new();
+    let mut all: Vec<sw::Task> = Vec::new();
     for name in &o.args {
-        let svc = match ctx.client()?.get_json(&format!("/services/{}", q(name))) {
+        let svc: sw::Service = match ctx.client()?.get_typed(&format!("/services/{}", q(name))) {
             Ok(v) => v,
             Err(e) if e.status() == Some(404) => {
                 return Err(fail(format!("no such service: {name}")))
@@ -997,9 +1010,8 @@ fn service_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             Err(e) => return Err(e.into()),
         };
         let mut f = o.filter.clone();
-        f.push(format!("service={}", s(&svc, &["ID"])));
-        let tasks = filtered(ctx, "/tasks", &f, &[])?;
-        all.extend(tasks.as_array().cloned().unwrap_or_default());
+        f.push(format!("service={}", svc.id));
+        all.extend(filtered::<sw::Task>(ctx, "/tasks", &f, &[])?);
     }
     print_tasks(ctx, &o, &all)
 }
@@ -1018,65 +1030,65 @@ const SERVICE_HEADERS: &[(&str, &str)] = &[
 fn service_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ListCmd = parse(inv, args)?;
     inv.none(&o.args)?;
-    let svcs = filtered(ctx, "/services", &o.filter, &["status=true".to_string()])?;
+    let svcs: Vec<sw::Service> =
+        filtered(ctx, "/services", &o.filter, &["status=true".to_string()])?;
     let mut rows: Vec<Value> = svcs
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .iter()
         .map(|x| {
-            let mode = &x["Spec"]["Mode"];
-            let (m, replicas) = if mode.get("Global").is_some() {
-                (
-                    "global",
-                    format!(
-                        "{}/{}",
-                        x["ServiceStatus"]["RunningTasks"], x["ServiceStatus"]["DesiredTasks"]
-                    ),
-                )
-            } else if mode.get("ReplicatedJob").is_some() {
+            let mode = &x.spec.mode;
+            // The counts as the daemon sent them; `null` (as printed before these were
+            // typed) when it sent no ServiceStatus, which `status=true` always asks for.
+            let st = x.service_status.as_ref();
+            let count = |f: fn(&sw::ServiceStatus) -> u64| {
+                st.map_or_else(|| "null".to_string(), |s| f(s).to_string())
+            };
+            let running = count(|s| s.running_tasks);
+            let desired = count(|s| s.desired_tasks);
+            let completed = count(|s| s.completed_tasks);
+            let (m, replicas) = if mode.global.is_some() {
+                ("global", format!("{running}/{desired}"))
+            } else if let Some(job) = &mode.replicated_job {
                 (
                     "replicated job",
                     format!(
-                        "{}/{} ({}/{} completed)",
-                        x["ServiceStatus"]["RunningTasks"],
-                        x["ServiceStatus"]["DesiredTasks"],
-                        x["ServiceStatus"]["CompletedTasks"],
-                        mode["ReplicatedJob"]["TotalCompletions"]
-                            .as_u64()
-                            .unwrap_or(1)
+                        "{running}/{desired} ({completed}/{} completed)",
+                        job.total_completions.unwrap_or(1)
                     ),
                 )
-            } else if mode.get("GlobalJob").is_some() {
+            } else if mode.global_job.is_some() {
                 (
                     "global job",
                     format!(
-                        "{}/{} ({}/{} completed)",
-                        x["ServiceStatus"]["RunningTasks"],
-                        x["ServiceStatus"]["DesiredTasks"],
-                        x["ServiceStatus"]["CompletedTasks"],
+                        "{running}/{desired} ({completed}/{} completed)",
                         // The docker CLI's total: still desired plus completed.
-                        x["ServiceStatus"]["DesiredTasks"].as_u64().unwrap_or(0)
-                            + x["ServiceStatus"]["CompletedTasks"].as_u64().unwrap_or(0)
+                        st.map_or(0, |s| s.desired_tasks + s.completed_tasks)
                     ),
                 )
             } else {
                 (
                     "replicated",
                     format!(
-                        "{}/{}",
-                        x["ServiceStatus"]["RunningTasks"],
-                        mode["Replicated"]["Replicas"].as_u64().unwrap_or(0)
+                        "{running}/{}",
+                        mode.replicated
+                            .as_ref()
+                            .and_then(|r| r.replicas)
+                            .unwrap_or(0)
                     ),
                 )
             };
-            let mut image = s(x, &["Spec", "TaskTemplate", "ContainerSpec", "Image"]);
+            let mut image = x
+                .spec
+                .task_template
+                .container_spec
+                .as_ref()
+                .map(|c| c.image.clone())
+                .unwrap_or_default();
             if let Some(i) = image.find("@sha256:") {
                 image.truncate(i);
             }
             json!({
-                "ID": s(x, &["ID"]).chars().take(12).collect::<String>(),
-                "Name": s(x, &["Spec", "Name"]),
+                "ID": x.id.chars().take(12).collect::<String>(),
+                "Name": x.spec.name,
                 "Mode": m,
                 "Replicas": replicas,
                 "Image": image,
@@ -2600,10 +2612,10 @@ fn create_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> C
         spec.labels.insert(k.into(), v.into());
     }
     let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
-    let v = ctx
+    let v: sw::IdResponse = ctx
         .client()?
-        .post_json(&format!("/{kind}/create"), Body::Json(body))?;
-    println!("{}", s(&v, &["ID"]));
+        .post_typed(&format!("/{kind}/create"), Body::Json(body))?;
+    println!("{}", v.id);
     Ok(0)
 }
 
@@ -2626,27 +2638,23 @@ const SECRET_HEADERS: &[(&str, &str)] = &[
 fn ls_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> CmdResult {
     let o: ListCmd = parse(inv, args)?;
     inv.none(&o.args)?;
-    let v = filtered(ctx, &format!("/{kind}"), &o.filter, &[])?;
+    // A config has a secret's shape (berth-api's `Config` is `Secret`).
+    let v: Vec<sw::Secret> = filtered(ctx, &format!("/{kind}"), &o.filter, &[])?;
     let mut rows: Vec<Value> = v
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .iter()
         .map(|x| {
-            let labels: Vec<String> = x["Spec"]["Labels"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let labels: Vec<String> = x
+                .spec
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             json!({
-                "ID": s(x, &["ID"]),
-                "Name": s(x, &["Spec", "Name"]),
-                "Driver": s(x, &["Spec", "Driver", "Name"]),
-                "CreatedAt": ago(&s(x, &["CreatedAt"])),
-                "UpdatedAt": ago(&s(x, &["UpdatedAt"])),
+                "ID": x.id,
+                "Name": x.spec.name,
+                "Driver": x.spec.driver.as_ref().map(|d| d.name.as_str()).unwrap_or(""),
+                "CreatedAt": ago(&x.meta.created_at),
+                "UpdatedAt": ago(&x.meta.updated_at),
                 "Labels": labels.join(","),
             })
         })
