@@ -477,6 +477,97 @@ impl Api {
 mod tests {
     use super::*;
 
+    /// What compose read with its own copies of the answer models (before they became
+    /// berth-api's) it reads the same with berth-api's: a list row with an exposed-only
+    /// port (no IP, no PublicPort), a volume and a bind mount and `null` collections as a
+    /// Go daemon writes them; inspect's health, mounts and Tty; an image whose config has
+    /// VOLUMEs and no Variant; an exec still without an exit code.
+    #[test]
+    fn berth_api_models_read_what_compose_read() {
+        let row: Summary = serde_json::from_value(serde_json::json!({
+            "Id": "abc", "Names": ["/p-web-1"], "Image": "busybox", "ImageID": "sha256:1",
+            "Command": "sh", "Created": 7, "State": "running", "Status": "Up",
+            "Ports": [{"PrivatePort": 80, "Type": "tcp"},
+                      {"IP": "0.0.0.0", "PrivatePort": 81, "PublicPort": 8081, "Type": "tcp"}],
+            "Labels": {"com.docker.compose.service": "web", "com.docker.compose.container-number": "1",
+                       "com.docker.compose.oneoff": "False"},
+            "Mounts": [{"Type": "volume", "Name": "v", "Source": "/s", "Destination": "/d",
+                        "Driver": "local", "Mode": "z", "RW": true, "Propagation": ""},
+                       {"Type": "bind", "Source": "/h", "Destination": "/b"}],
+            "NetworkSettings": {"Networks": {"p_default": {}}},
+            "HostConfig": null,
+            "Future": 1
+        }))
+        .expect("a list row");
+        assert_eq!(
+            (
+                row.name(),
+                row.service(),
+                row.number(),
+                row.oneoff(),
+                row.running()
+            ),
+            ("p-web-1".to_string(), "web", 1, false, true)
+        );
+        assert_eq!(
+            (row.ports[0].ip.as_deref(), row.ports[0].public_port),
+            (None, None)
+        );
+        assert_eq!(
+            (row.ports[1].ip.as_deref(), row.ports[1].public_port),
+            (Some("0.0.0.0"), Some(8081))
+        );
+        assert_eq!(row.image_id, "sha256:1");
+        assert_eq!(
+            (
+                row.mounts[0].name.as_deref(),
+                row.mounts[0].driver.as_deref()
+            ),
+            (Some("v"), Some("local"))
+        );
+        assert_eq!(
+            (row.mounts[1].name.as_deref(), row.mounts[1].source.as_str()),
+            (None, "/h")
+        );
+        assert!(row.network_settings.networks.contains_key("p_default"));
+        let null_lists: Summary = serde_json::from_value(serde_json::json!({
+            "Id": "x", "Names": null, "Ports": null, "Labels": null, "Mounts": null,
+            "NetworkSettings": null
+        }))
+        .expect("nulls");
+        assert_eq!(
+            (null_lists.name(), null_lists.service(), null_lists.number()),
+            (String::new(), "", 0)
+        );
+
+        let i: Inspect = serde_json::from_value(serde_json::json!({
+            "Id": "abc", "Name": "/p-web-1", "Image": "sha256:1",
+            "State": {"Status": "running", "Running": true, "ExitCode": 0,
+                      "Health": {"Status": "healthy"}},
+            "Mounts": [{"Type": "volume", "Name": "v", "Destination": "/d", "RW": true}],
+            "Config": {"Tty": true, "Cmd": "sh"},
+            "HostConfig": {"Whatever": [1]}
+        }))
+        .expect("an inspect");
+        assert_eq!(i.state.health.map(|h| h.status).as_deref(), Some("healthy"));
+        assert!(i.state.running && i.config.tty && i.mounts[0].rw);
+
+        let img: ImageInfo = serde_json::from_value(serde_json::json!({
+            "Id": "sha256:1", "RepoTags": ["busybox:latest"], "Size": 5,
+            "Created": "2024-01-01T00:00:00Z", "Os": "linux", "Architecture": "amd64",
+            "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+            "Config": {"Volumes": {"/data": {}}}
+        }))
+        .expect("an image");
+        assert_eq!(img.variant, None);
+        assert!(img.config.volumes.is_some_and(|v| v.contains_key("/data")));
+
+        let exec: berth_api::models::ExecInspect =
+            serde_json::from_value(serde_json::json!({"Running": false, "ExitCode": null}))
+                .expect("an exec");
+        assert_eq!((exec.running, exec.exit_code.unwrap_or(0)), (false, 0));
+    }
+
     /// The exec body once written with json! (a subset of the fields, in another order):
     /// the daemon reads it as the same exec as the typed body.
     #[test]
