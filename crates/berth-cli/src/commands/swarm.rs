@@ -198,11 +198,13 @@ const UNLOCK_HINT: &str = "To unlock a swarm manager after it restarts, run the 
 const UNLOCK_TAIL: &str = "\n\nPlease remember to store this key in a password manager, since without it you\nwill not be able to restart the manager.";
 
 fn manager_addr(ctx: &mut Ctx) -> Result<String, Failure> {
-    let info = ctx.client()?.get_json("/info")?;
-    Ok(info["Swarm"]["RemoteManagers"][0]["Addr"]
-        .as_str()
-        .unwrap_or("")
-        .to_string())
+    Ok(swarm_info(ctx.client()?)?
+        .remote_managers
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .map(|p| p.addr)
+        .unwrap_or_default())
 }
 
 fn swarm_init(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
@@ -228,19 +230,16 @@ fn swarm_init(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         subnet_size: o.default_addr_pool_mask_length,
     };
     let body = serde_json::to_value(&req).map_err(|e| fail(e.to_string()))?;
-    let id = ctx.client()?.post_json("/swarm/init", Body::Json(body))?;
-    let id = id.as_str().unwrap_or_default().to_string();
+    // The answer is the node id as a JSON string.
+    let id: String = ctx.client()?.post_typed("/swarm/init", Body::Json(body))?;
     println!("Swarm initialized: current node ({id}) is now a manager.\n");
-    let sw = ctx.client()?.get_json("/swarm")?;
+    let sw: sw::Swarm = ctx.client()?.get_typed("/swarm")?;
     let addr = manager_addr(ctx)?;
-    println!(
-        "{}",
-        join_hint("worker", &s(&sw, &["JoinTokens", "Worker"]), &addr)
-    );
+    println!("{}", join_hint("worker", &sw.join_tokens.worker, &addr));
     println!("To add a manager to this swarm, run 'berth swarm join-token manager' and follow the instructions.\n");
     if req.auto_lock_managers {
-        let k = ctx.client()?.get_json("/swarm/unlockkey")?;
-        println!("{UNLOCK_HINT}{}{UNLOCK_TAIL}", s(&k, &["UnlockKey"]));
+        let k: sw::UnlockKeyResponse = ctx.client()?.get_typed("/swarm/unlockkey")?;
+        println!("{UNLOCK_HINT}{}{UNLOCK_TAIL}", k.unlock_key);
     }
     Ok(0)
 }
@@ -282,9 +281,9 @@ fn swarm_join_token(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
     let o: JoinTokenCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let role = o.args[0].as_str();
-    let (key, flag) = match role {
-        "worker" => ("Worker", "rotateWorkerToken"),
-        "manager" => ("Manager", "rotateManagerToken"),
+    let (manager, flag) = match role {
+        "worker" => (false, "rotateWorkerToken"),
+        "manager" => (true, "rotateManagerToken"),
         _ => return Err(fail("unknown role ".to_string() + role)),
     };
     let c = ctx.client()?;
@@ -301,8 +300,12 @@ fn swarm_join_token(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
             println!("Successfully rotated {role} join token.\n");
         }
     }
-    let sw = c.get_json("/swarm")?;
-    let token = s(&sw, &["JoinTokens", key]);
+    let sw: sw::Swarm = c.get_typed("/swarm")?;
+    let token = if manager {
+        sw.join_tokens.manager
+    } else {
+        sw.join_tokens.worker
+    };
     if o.quiet {
         println!("{token}");
         return Ok(0);
@@ -341,7 +344,9 @@ fn swarm_unlock_key(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
             println!("Successfully rotated manager unlock key.\n");
         }
     }
-    let k = s(&c.get_json("/swarm/unlockkey")?, &["UnlockKey"]);
+    let k = c
+        .get_typed::<sw::UnlockKeyResponse>("/swarm/unlockkey")?
+        .unlock_key;
     if k.is_empty() {
         return Err(fail("no unlock key is set"));
     }
@@ -356,8 +361,7 @@ fn swarm_unlock_key(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
 fn swarm_unlock(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: NoFlags = parse(inv, args)?;
     inv.none(&o.args)?;
-    let info = ctx.client()?.get_json("/info")?;
-    match s(&info, &["Swarm", "LocalNodeState"]).as_str() {
+    match swarm_info(ctx.client()?)?.local_node_state.as_str() {
         "inactive" => return Err(fail("Error: This node is not part of a swarm")),
         "locked" => {}
         _ => return Err(fail("Error: swarm is not locked")),
@@ -411,9 +415,8 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: UpdateSwarmCmd = parse(inv, args)?;
     inv.none(&o.args)?;
     let c = ctx.client()?;
-    let sw = c.get_json("/swarm")?;
-    let mut spec: sw::Spec =
-        serde_json::from_value(sw["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+    let sw: sw::Swarm = c.get_typed("/swarm")?;
+    let mut spec = sw.cluster.spec;
     let was = spec.encryption_config.auto_lock_managers;
     if let Some(a) = o.autolock {
         spec.encryption_config.auto_lock_managers = a.unwrap_or(true);
@@ -427,7 +430,7 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if let Some(d) = &o.cert_expiry {
         spec.ca_config.node_cert_expiry = parse_duration(d).map_err(fail)?;
     }
-    let v = sw["Version"]["Index"].as_u64().unwrap_or(0);
+    let v = sw.cluster.meta.version.index;
     let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
     c.call(
         "POST",
@@ -437,8 +440,8 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     .bytes()?;
     println!("Swarm updated.");
     if spec.encryption_config.auto_lock_managers && !was {
-        let k = s(&c.get_json("/swarm/unlockkey")?, &["UnlockKey"]);
-        println!("{UNLOCK_HINT}{k}{UNLOCK_TAIL}");
+        let k: sw::UnlockKeyResponse = c.get_typed("/swarm/unlockkey")?;
+        println!("{UNLOCK_HINT}{}{UNLOCK_TAIL}", k.unlock_key);
     }
     Ok(0)
 }
@@ -2060,76 +2063,24 @@ fn apply_flags(
     if o.force {
         tt.force_update += 1;
     }
-    // As the docker CLI: no UpdateConfig/RollbackConfig unless one of their flags is given
-    // (the daemon's defaults apply; `service inspect` asks for them with insertDefaults).
-    if o.update_parallelism.is_some()
-        || o.update_delay.is_some()
-        || o.update_failure_action.is_some()
-        || o.update_monitor.is_some()
-        || o.update_max_failure_ratio.is_some()
-        || o.update_order.is_some()
-    {
-        let u = spec.update_config.get_or_insert_with(|| sw::UpdateConfig {
-            parallelism: 1,
-            failure_action: "pause".into(),
-            monitor: 5_000_000_000,
-            order: "stop-first".into(),
-            ..Default::default()
-        });
-        if let Some(p) = o.update_parallelism {
-            u.parallelism = p;
-        }
-        if let Some(d) = &o.update_delay {
-            u.delay = parse_duration(d).map_err(fail)?;
-        }
-        if let Some(a) = &o.update_failure_action {
-            u.failure_action = a.clone();
-        }
-        if let Some(m) = &o.update_monitor {
-            u.monitor = parse_duration(m).map_err(fail)?;
-        }
-        if let Some(r) = o.update_max_failure_ratio {
-            u.max_failure_ratio = r;
-        }
-        if let Some(ord) = &o.update_order {
-            u.order = ord.clone();
-        }
+    PolicyFlags {
+        parallelism: o.update_parallelism,
+        delay: o.update_delay.as_deref(),
+        failure_action: o.update_failure_action.as_deref(),
+        monitor: o.update_monitor.as_deref(),
+        max_failure_ratio: o.update_max_failure_ratio,
+        order: o.update_order.as_deref(),
     }
-    if o.rollback_parallelism.is_some()
-        || o.rollback_delay.is_some()
-        || o.rollback_failure_action.is_some()
-        || o.rollback_monitor.is_some()
-        || o.rollback_max_failure_ratio.is_some()
-        || o.rollback_order.is_some()
-    {
-        let u = spec
-            .rollback_config
-            .get_or_insert_with(|| sw::UpdateConfig {
-                parallelism: 1,
-                failure_action: "pause".into(),
-                monitor: 5_000_000_000,
-                order: "stop-first".into(),
-                ..Default::default()
-            });
-        if let Some(p) = o.rollback_parallelism {
-            u.parallelism = p;
-        }
-        if let Some(d) = &o.rollback_delay {
-            u.delay = parse_duration(d).map_err(fail)?;
-        }
-        if let Some(a) = &o.rollback_failure_action {
-            u.failure_action = a.clone();
-        }
-        if let Some(m) = &o.rollback_monitor {
-            u.monitor = parse_duration(m).map_err(fail)?;
-        }
-        if let Some(r) = o.rollback_max_failure_ratio {
-            u.max_failure_ratio = r;
-        }
-        if let Some(ord) = &o.rollback_order {
-            u.order = ord.clone();
-        }
+    .apply(&mut spec.update_config)?;
+    PolicyFlags {
+        parallelism: o.rollback_parallelism,
+        delay: o.rollback_delay.as_deref(),
+        failure_action: o.rollback_failure_action.as_deref(),
+        monitor: o.rollback_monitor.as_deref(),
+        max_failure_ratio: o.rollback_max_failure_ratio,
+        order: o.rollback_order.as_deref(),
     }
+    .apply(&mut spec.rollback_config)?;
     for k in &o.label_rm {
         spec.labels.remove(k);
     }
@@ -2250,6 +2201,61 @@ fn apply_flags(
 /// `--credential-spec` (docker's ToService and updateCredSpecConfig): the spec goes into
 /// `Privileges`; a `config://NAME` one names the config by id and adds it to the configs
 /// as a runtime target (replacing an earlier runtime one). An empty value removes it.
+/// The six `--update-*` or the six `--rollback-*` flags of one command. Their clap
+/// declarations stay apart in [`SpecFlags`] (each has docker's own help words, "updated"
+/// or "rolled back"), the edit they make is this one.
+struct PolicyFlags<'a> {
+    parallelism: Option<u64>,
+    delay: Option<&'a str>,
+    failure_action: Option<&'a str>,
+    monitor: Option<&'a str>,
+    max_failure_ratio: Option<f32>,
+    order: Option<&'a str>,
+}
+
+impl PolicyFlags<'_> {
+    /// As the docker CLI: no UpdateConfig/RollbackConfig unless one of its flags is given
+    /// (the daemon's defaults apply; `service inspect` asks for them with insertDefaults);
+    /// the first flag given starts from docker's defaults.
+    fn apply(&self, cfg: &mut Option<sw::UpdateConfig>) -> Result<(), Failure> {
+        if self.parallelism.is_none()
+            && self.delay.is_none()
+            && self.failure_action.is_none()
+            && self.monitor.is_none()
+            && self.max_failure_ratio.is_none()
+            && self.order.is_none()
+        {
+            return Ok(());
+        }
+        let u = cfg.get_or_insert_with(|| sw::UpdateConfig {
+            parallelism: 1,
+            failure_action: "pause".into(),
+            monitor: 5_000_000_000,
+            order: "stop-first".into(),
+            ..Default::default()
+        });
+        if let Some(p) = self.parallelism {
+            u.parallelism = p;
+        }
+        if let Some(d) = self.delay {
+            u.delay = parse_duration(d).map_err(fail)?;
+        }
+        if let Some(a) = self.failure_action {
+            u.failure_action = a.to_string();
+        }
+        if let Some(m) = self.monitor {
+            u.monitor = parse_duration(m).map_err(fail)?;
+        }
+        if let Some(r) = self.max_failure_ratio {
+            u.max_failure_ratio = r;
+        }
+        if let Some(ord) = self.order {
+            u.order = ord.to_string();
+        }
+        Ok(())
+    }
+}
+
 fn credential_spec(
     ctx: &mut Ctx,
     c: &mut sw::ContainerSpec,
