@@ -26,224 +26,77 @@ pub const COMPOSE_VERSION: &str = "2.40.3";
 
 pub type Result<T> = std::result::Result<T, ClientError>;
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct PortSummary {
-    #[serde(rename = "IP", default)]
-    pub ip: String,
-    #[serde(default)]
-    pub private_port: u32,
-    #[serde(default)]
-    pub public_port: u32,
-    #[serde(rename = "Type", default)]
-    pub kind: String,
+/// One row of GET /containers/json: berth-api's model, read leniently (absent fields
+/// empty). compose's own reading of it (project labels) is [`ProjectContainer`].
+pub type Summary = berth_api::models::ContainerSummary;
+pub use berth_api::models::{MountPoint, PortSummary};
+
+/// What compose reads off a container list row: its name and its compose labels.
+pub trait ProjectContainer {
+    /// The first name without its leading slash.
+    fn name(&self) -> String;
+    /// The `com.docker.compose.service` label ("" without it).
+    fn service(&self) -> &str;
+    /// The `com.docker.compose.container-number` label (0 without it).
+    fn number(&self) -> i64;
+    /// A `compose run` container (`com.docker.compose.oneoff=True`).
+    fn oneoff(&self) -> bool;
+    /// Running, restarting or paused: what compose counts as up.
+    fn running(&self) -> bool;
 }
 
-/// One row of GET /containers/json.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct Summary {
-    pub id: String,
-    #[serde(default)]
-    pub names: Vec<String>,
-    #[serde(default)]
-    pub image: String,
-    #[serde(default)]
-    pub image_i_d: String,
-    #[serde(default)]
-    pub command: String,
-    #[serde(default)]
-    pub created: i64,
-    #[serde(default)]
-    pub state: String,
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub ports: Vec<PortSummary>,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// The mounts as the list shows them (compose ps's Mounts and LocalVolumes).
-    #[serde(default)]
-    pub mounts: Vec<MountSummary>,
-    #[serde(default)]
-    pub network_settings: Option<SummaryNetworks>,
-}
-
-/// A mount in a container list row.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct MountSummary {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub source: String,
-    #[serde(default)]
-    pub driver: String,
-}
-
-/// A list row's NetworkSettings: only the networks' names are read.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct SummaryNetworks {
-    #[serde(default)]
-    pub networks: BTreeMap<String, serde::de::IgnoredAny>,
-}
-
-impl Summary {
-    pub fn name(&self) -> String {
+impl ProjectContainer for Summary {
+    fn name(&self) -> String {
         self.names
             .first()
             .map(|n| n.trim_start_matches('/').to_string())
             .unwrap_or_default()
     }
-    pub fn service(&self) -> &str {
+    fn service(&self) -> &str {
         self.labels
             .get(LABEL_SERVICE)
             .map(String::as_str)
             .unwrap_or("")
     }
-    pub fn number(&self) -> i64 {
+    fn number(&self) -> i64 {
         self.labels
             .get(LABEL_NUMBER)
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     }
-    pub fn oneoff(&self) -> bool {
+    fn oneoff(&self) -> bool {
         self.labels.get(LABEL_ONEOFF).is_some_and(|v| v == "True")
     }
-    pub fn running(&self) -> bool {
+    fn running(&self) -> bool {
         matches!(self.state.as_str(), "running" | "restarting" | "paused")
     }
 }
 
+/// The part of GET /containers/{id}/json compose reads, in berth-api's types. Not the
+/// whole [`berth_api::models::ContainerInspect`]: that one is written by the daemon and
+/// read strictly (every field of its HostConfig and NetworkSettings), where compose needs
+/// these and must not fail on the rest.
 #[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct Health {
-    #[serde(default)]
-    pub status: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct State {
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub running: bool,
-    #[serde(default)]
-    pub exit_code: i64,
-    #[serde(default)]
-    pub health: Option<Health>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Inspect {
     pub id: String,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
-    pub state: State,
-    #[serde(default)]
+    pub state: berth_api::models::ContainerState,
     pub image: String,
     /// The container's mounts (a recreate inherits the anonymous volumes among them).
-    #[serde(default)]
-    pub mounts: Vec<InspectMount>,
+    pub mounts: Vec<MountPoint>,
+    /// Its config (`logs` reads `Tty`: a tty's output is one raw stream).
+    pub config: berth_api::models::ContainerConfig,
 }
 
-/// A mount as container inspect shows it.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct InspectMount {
-    #[serde(rename = "Type", default)]
-    pub kind: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub source: String,
-    #[serde(default)]
-    pub destination: String,
-    #[serde(rename = "RW", default)]
-    pub rw: bool,
-}
-
-/// The part of an image's Config compose reads: the VOLUMEs it declares.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct ImageConfig {
-    #[serde(default)]
-    pub volumes: Option<BTreeMap<String, serde::de::IgnoredAny>>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct NetworkInfo {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// The attached containers (filled by inspect, empty in lists).
-    #[serde(default)]
-    pub containers: BTreeMap<String, serde::de::IgnoredAny>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct VolumeInfo {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct VolumeList {
-    #[serde(default)]
-    volumes: Option<Vec<VolumeInfo>>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct ImageInfo {
-    pub id: String,
-    #[serde(default)]
-    pub repo_tags: Option<Vec<String>>,
-    #[serde(default)]
-    pub size: i64,
-    #[serde(default)]
-    pub created: String,
-    #[serde(default)]
-    pub os: String,
-    #[serde(default)]
-    pub architecture: String,
-    #[serde(default)]
-    pub variant: String,
-    #[serde(default)]
-    pub metadata: ImageMetadata,
-    #[serde(default)]
-    pub config: Option<ImageConfig>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct ImageMetadata {
-    /// When the image was last tagged (compose's `images` CREATED column).
-    #[serde(default)]
-    pub last_tag_time: String,
-}
-
-/// `GET /containers/{id}/top`.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct Top {
-    #[serde(default)]
-    pub titles: Vec<String>,
-    #[serde(default)]
-    pub processes: Vec<Vec<String>>,
-}
+/// GET /networks/{id} and each entry of GET /networks.
+pub type NetworkInfo = berth_api::models::NetworkInspect;
+/// GET /volumes/{name} and each entry of GET /volumes.
+pub type VolumeInfo = berth_api::models::Volume;
+/// GET /images/{name}/json.
+pub type ImageInfo = berth_api::models::ImageInspect;
+/// GET /containers/{id}/top.
+pub type Top = berth_api::models::TopResponse;
 
 /// What `exec_wait` runs the command as.
 #[derive(Debug, Clone, Default)]
@@ -286,10 +139,6 @@ fn dry_run_id() -> String {
     format!("d{n:063x}")
 }
 
-fn decode<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
-    serde_json::from_value(v).map_err(|e| ClientError::Protocol(format!("unexpected answer: {e}")))
-}
-
 fn json<T: serde::Serialize>(t: &T) -> Result<Body<'static>> {
     serde_json::to_value(t)
         .map(Body::Json)
@@ -305,7 +154,7 @@ impl Api {
         }
         let f = serde_json::to_string(&filters).unwrap_or_default();
         let path = format!("/containers/json?all={}&filters={}", all, q(&f));
-        decode(self.client.get_json(&path)?)
+        self.client.get_typed(&path)
     }
 
     /// The project's containers (not one-off ones unless `oneoff`).
@@ -335,10 +184,8 @@ impl Api {
     }
 
     pub fn inspect(&self, id: &str) -> Result<Inspect> {
-        decode(
-            self.client
-                .get_json(&format!("/containers/{}/json", q(id)))?,
-        )
+        self.client
+            .get_typed(&format!("/containers/{}/json", q(id)))
     }
 
     pub fn create(
@@ -349,15 +196,9 @@ impl Api {
         if self.dry_run {
             return Ok(dry_run_id());
         }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Created {
-            id: String,
-        }
-        let r: Created = decode(
-            self.client
-                .post_json(&format!("/containers/create?name={}", q(name)), json(body)?)?,
-        )?;
+        let r: berth_api::models::ContainerCreateResponse = self
+            .client
+            .post_typed(&format!("/containers/create?name={}", q(name)), json(body)?)?;
         Ok(r.id)
     }
 
@@ -456,15 +297,15 @@ impl Api {
 
     /// Waits for the container to stop; its exit code.
     pub fn wait(&self, id: &str) -> Result<i64> {
-        let v = self
+        let r: berth_api::models::WaitResponse = self
             .client
-            .post_json(&format!("/containers/{}/wait", q(id)), Body::None)?;
-        Ok(v.get("StatusCode").and_then(|s| s.as_i64()).unwrap_or(0))
+            .post_typed(&format!("/containers/{}/wait", q(id)), Body::None)?;
+        Ok(r.status_code)
     }
 
     pub fn network(&self, name: &str) -> Result<Option<NetworkInfo>> {
-        match self.client.get_json(&format!("/networks/{}", q(name))) {
-            Ok(v) => Ok(Some(decode(v)?)),
+        match self.client.get_typed(&format!("/networks/{}", q(name))) {
+            Ok(n) => Ok(Some(n)),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
@@ -472,23 +313,18 @@ impl Api {
 
     pub fn networks_labelled(&self, label: &str) -> Result<Vec<NetworkInfo>> {
         let f = format!("{{\"label\":{{\"{label}\":true}}}}");
-        decode(
-            self.client
-                .get_json(&format!("/networks?filters={}", q(&f)))?,
-        )
+        self.client
+            .get_typed(&format!("/networks?filters={}", q(&f)))
     }
 
     pub fn create_network(&self, body: &berth_api::models::NetworkCreateBody) -> Result<String> {
         if self.dry_run {
             return Ok(dry_run_id());
         }
-        let v = self
+        let r: berth_api::models::NetworkCreateResponse = self
             .client
-            .post_json("/networks/create", Body::typed(body)?)?;
-        Ok(v.get("Id")
-            .and_then(|i| i.as_str())
-            .unwrap_or_default()
-            .to_string())
+            .post_typed("/networks/create", Body::typed(body)?)?;
+        Ok(r.id)
     }
 
     pub fn remove_network(&self, id: &str) -> Result<()> {
@@ -522,8 +358,8 @@ impl Api {
     }
 
     pub fn volume(&self, name: &str) -> Result<Option<VolumeInfo>> {
-        match self.client.get_json(&format!("/volumes/{}", q(name))) {
-            Ok(v) => Ok(Some(decode(v)?)),
+        match self.client.get_typed(&format!("/volumes/{}", q(name))) {
+            Ok(v) => Ok(Some(v)),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
@@ -531,19 +367,19 @@ impl Api {
 
     pub fn volumes_labelled(&self, label: &str) -> Result<Vec<VolumeInfo>> {
         let f = format!("{{\"label\":{{\"{label}\":true}}}}");
-        let l: VolumeList = decode(
-            self.client
-                .get_json(&format!("/volumes?filters={}", q(&f)))?,
-        )?;
-        Ok(l.volumes.unwrap_or_default())
+        let l: berth_api::models::VolumeListResponse = self
+            .client
+            .get_typed(&format!("/volumes?filters={}", q(&f)))?;
+        Ok(l.volumes)
     }
 
     pub fn create_volume(&self, body: &berth_api::models::VolumeCreateBody) -> Result<()> {
         if self.dry_run {
             return Ok(());
         }
-        self.client
-            .post_json("/volumes/create", Body::typed(body)?)?;
+        let _: VolumeInfo = self
+            .client
+            .post_typed("/volumes/create", Body::typed(body)?)?;
         Ok(())
     }
 
@@ -583,15 +419,11 @@ impl Api {
     /// Runs `cmd` in the container and waits for it to end (its output is not kept);
     /// its exit code.
     pub fn exec_wait(&self, id: &str, cmd: &[String], o: &ExecOpts) -> Result<i64> {
-        let created = self.client.post_json(
+        let created: berth_api::models::IdResponse = self.client.post_typed(
             &format!("/containers/{}/exec", q(id)),
             Body::typed(&exec_create_body(cmd, o))?,
         )?;
-        let exec = created
-            .get("Id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
+        let exec = created.id;
         self.client
             .call(
                 "POST",
@@ -604,9 +436,10 @@ impl Api {
             .bytes()?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
         loop {
-            let v = self.client.get_json(&format!("/exec/{}/json", q(&exec)))?;
-            if v.get("Running").and_then(|r| r.as_bool()) != Some(true) {
-                return Ok(v.get("ExitCode").and_then(|c| c.as_i64()).unwrap_or(0));
+            let v: berth_api::models::ExecInspect =
+                self.client.get_typed(&format!("/exec/{}/json", q(&exec)))?;
+            if !v.running {
+                return Ok(v.exit_code.unwrap_or(0));
             }
             if std::time::Instant::now() > deadline {
                 return Err(ClientError::Protocol(format!(
@@ -618,18 +451,15 @@ impl Api {
     }
 
     pub fn image(&self, name: &str) -> Result<Option<ImageInfo>> {
-        match self.client.get_json(&format!("/images/{}/json", q(name))) {
-            Ok(v) => Ok(Some(decode(v)?)),
+        match self.client.get_typed(&format!("/images/{}/json", q(name))) {
+            Ok(i) => Ok(Some(i)),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     pub fn top(&self, id: &str) -> Result<Top> {
-        decode(
-            self.client
-                .get_json(&format!("/containers/{}/top", q(id)))?,
-        )
+        self.client.get_typed(&format!("/containers/{}/top", q(id)))
     }
 
     pub fn remove_image(&self, name: &str) -> Result<()> {
@@ -646,6 +476,97 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What compose read with its own copies of the answer models (before they became
+    /// berth-api's) it reads the same with berth-api's: a list row with an exposed-only
+    /// port (no IP, no PublicPort), a volume and a bind mount and `null` collections as a
+    /// Go daemon writes them; inspect's health, mounts and Tty; an image whose config has
+    /// VOLUMEs and no Variant; an exec still without an exit code.
+    #[test]
+    fn berth_api_models_read_what_compose_read() {
+        let row: Summary = serde_json::from_value(serde_json::json!({
+            "Id": "abc", "Names": ["/p-web-1"], "Image": "busybox", "ImageID": "sha256:1",
+            "Command": "sh", "Created": 7, "State": "running", "Status": "Up",
+            "Ports": [{"PrivatePort": 80, "Type": "tcp"},
+                      {"IP": "0.0.0.0", "PrivatePort": 81, "PublicPort": 8081, "Type": "tcp"}],
+            "Labels": {"com.docker.compose.service": "web", "com.docker.compose.container-number": "1",
+                       "com.docker.compose.oneoff": "False"},
+            "Mounts": [{"Type": "volume", "Name": "v", "Source": "/s", "Destination": "/d",
+                        "Driver": "local", "Mode": "z", "RW": true, "Propagation": ""},
+                       {"Type": "bind", "Source": "/h", "Destination": "/b"}],
+            "NetworkSettings": {"Networks": {"p_default": {}}},
+            "HostConfig": null,
+            "Future": 1
+        }))
+        .expect("a list row");
+        assert_eq!(
+            (
+                row.name(),
+                row.service(),
+                row.number(),
+                row.oneoff(),
+                row.running()
+            ),
+            ("p-web-1".to_string(), "web", 1, false, true)
+        );
+        assert_eq!(
+            (row.ports[0].ip.as_deref(), row.ports[0].public_port),
+            (None, None)
+        );
+        assert_eq!(
+            (row.ports[1].ip.as_deref(), row.ports[1].public_port),
+            (Some("0.0.0.0"), Some(8081))
+        );
+        assert_eq!(row.image_id, "sha256:1");
+        assert_eq!(
+            (
+                row.mounts[0].name.as_deref(),
+                row.mounts[0].driver.as_deref()
+            ),
+            (Some("v"), Some("local"))
+        );
+        assert_eq!(
+            (row.mounts[1].name.as_deref(), row.mounts[1].source.as_str()),
+            (None, "/h")
+        );
+        assert!(row.network_settings.networks.contains_key("p_default"));
+        let null_lists: Summary = serde_json::from_value(serde_json::json!({
+            "Id": "x", "Names": null, "Ports": null, "Labels": null, "Mounts": null,
+            "NetworkSettings": null
+        }))
+        .expect("nulls");
+        assert_eq!(
+            (null_lists.name(), null_lists.service(), null_lists.number()),
+            (String::new(), "", 0)
+        );
+
+        let i: Inspect = serde_json::from_value(serde_json::json!({
+            "Id": "abc", "Name": "/p-web-1", "Image": "sha256:1",
+            "State": {"Status": "running", "Running": true, "ExitCode": 0,
+                      "Health": {"Status": "healthy"}},
+            "Mounts": [{"Type": "volume", "Name": "v", "Destination": "/d", "RW": true}],
+            "Config": {"Tty": true, "Cmd": "sh"},
+            "HostConfig": {"Whatever": [1]}
+        }))
+        .expect("an inspect");
+        assert_eq!(i.state.health.map(|h| h.status).as_deref(), Some("healthy"));
+        assert!(i.state.running && i.config.tty && i.mounts[0].rw);
+
+        let img: ImageInfo = serde_json::from_value(serde_json::json!({
+            "Id": "sha256:1", "RepoTags": ["busybox:latest"], "Size": 5,
+            "Created": "2024-01-01T00:00:00Z", "Os": "linux", "Architecture": "amd64",
+            "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+            "Config": {"Volumes": {"/data": {}}}
+        }))
+        .expect("an image");
+        assert_eq!(img.variant, None);
+        assert!(img.config.volumes.is_some_and(|v| v.contains_key("/data")));
+
+        let exec: berth_api::models::ExecInspect =
+            serde_json::from_value(serde_json::json!({"Running": false, "ExitCode": null}))
+                .expect("an exec");
+        assert_eq!((exec.running, exec.exit_code.unwrap_or(0)), (false, 0));
+    }
 
     /// The exec body once written with json! (a subset of the fields, in another order):
     /// the daemon reads it as the same exec as the typed body.

@@ -2,7 +2,7 @@
 //! longest name, one colour per container, lines interleaved as they come; new containers
 //! of the project are picked up while following.
 
-use crate::api::{Api, Summary};
+use crate::api::{Api, ProjectContainer, Summary};
 use berth_cli::client::q;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -174,12 +174,7 @@ pub fn show(
             scope.spawn(move || {
                 let name = display_name(project, &c);
                 printer.widen(&name);
-                let tty = api
-                    .client
-                    .get_json(&format!("/containers/{}/json", q(&c.id)))
-                    .ok()
-                    .and_then(|v| v.pointer("/Config/Tty").and_then(|t| t.as_bool()))
-                    .unwrap_or(false);
+                let tty = api.inspect(&c.id).is_ok_and(|i| i.config.tty);
                 stream(&api, &c, &name, color, tty, &printer);
                 if let Some(ended) = &printer.opts.ended {
                     if let Ok(mut e) = ended.lock() {

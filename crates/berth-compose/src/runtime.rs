@@ -1177,15 +1177,14 @@ fn inherited_volumes(
     let old = api.inspect(old)?;
     let image_volumes: BTreeSet<String> = api
         .image(image)?
-        .and_then(|i| i.config)
-        .and_then(|c| c.volumes)
+        .and_then(|i| i.config.volumes)
         .map(|v| v.into_keys().collect())
         .unwrap_or_default();
     let mut s2 = s.clone();
     let mut kept: BTreeMap<String, Mount> = BTreeMap::new();
     for m in old.mounts.iter().filter(|m| m.kind != "tmpfs") {
         let source = if m.kind == "volume" {
-            m.name.clone()
+            m.name.clone().unwrap_or_default()
         } else {
             m.source.clone()
         };

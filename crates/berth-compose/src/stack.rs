@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::model::{self as cm, Project};
 use berth_api::models::{
-    BindOptions, DriverConfig, NetworkCreateBody, NetworkIpam, NetworkIpamConfig, TmpfsOptions,
-    VolumeOptions,
+    BindOptions, DriverConfig, NetworkCreateBody, NetworkCreateResponse, NetworkInspect,
+    NetworkIpam, NetworkIpamConfig, TmpfsOptions, VolumeOptions,
 };
 use berth_api::swarm as sw;
 use berth_cli::client::{filters_json, q, query, Body};
@@ -90,18 +90,6 @@ pub fn lookup(name: &str) -> Option<(&'static str, Handler)> {
 
 fn fail(m: impl Into<String>) -> Failure {
     Failure::new(m.into(), 1)
-}
-
-fn s(v: &Value, path: &[&str]) -> String {
-    let mut cur = v;
-    for p in path {
-        cur = &cur[*p];
-    }
-    match cur {
-        Value::String(x) => x.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 /// docker's check: a name that is empty once quotes and white space are trimmed is
@@ -654,8 +642,7 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     }
     let p = load(&o.compose_file, &ns)?;
     let c = ctx.client()?.clone();
-    let info = c.get_json("/info")?;
-    if !info["Swarm"]["ControlAvailable"].as_bool().unwrap_or(false) {
+    if !swarm::swarm_info(&c)?.control_available {
         return Err(fail("this node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again"));
     }
     let skipped = unsupported(&p);
@@ -676,8 +663,8 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         };
         if n.external {
             let name = if n.name.is_empty() { nk } else { &n.name };
-            match c.get_json(&format!("/networks/{}", q(name))) {
-                Ok(v) if s(&v, &["Scope"]) == "swarm" => {}
+            match c.get_typed::<NetworkInspect>(&format!("/networks/{}", q(name))) {
+                Ok(v) if v.scope == "swarm" => {}
                 Ok(_) => {
                     return Err(fail(format!(
                         "network \"{name}\" is declared as external, but it is not in the right scope: \"local\" instead of \"swarm\""
@@ -692,29 +679,21 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         }
     }
     // Services of the stack no longer in the files.
-    let existing = c.get_json(&format!("/services{}", ns_filter(&ns)?))?;
-    let existing: Vec<Value> = existing.as_array().cloned().unwrap_or_default();
+    let existing: Vec<sw::Service> = c.get_typed(&format!("/services{}", ns_filter(&ns)?))?;
     if o.prune {
         let wanted: Vec<String> = p.services.keys().map(|k| format!("{ns}_{k}")).collect();
         for svc in &existing {
-            let name = s(svc, &["Spec", "Name"]);
-            if !wanted.contains(&name) {
+            let name = &svc.spec.name;
+            if !wanted.contains(name) {
                 println!("Removing service {name}");
-                c.call(
-                    "DELETE",
-                    &format!("/services/{}", q(&s(svc, &["ID"]))),
-                    Body::None,
-                )?
-                .bytes()?;
+                c.call("DELETE", &format!("/services/{}", q(&svc.id)), Body::None)?
+                    .bytes()?;
             }
         }
     }
     // Networks.
-    let have = c.get_json(&format!("/networks{}", ns_filter(&ns)?))?;
-    let have: Vec<String> = have
-        .as_array()
-        .map(|a| a.iter().map(|n| s(n, &["Name"])).collect())
-        .unwrap_or_default();
+    let have: Vec<NetworkInspect> = c.get_typed(&format!("/networks{}", ns_filter(&ns)?))?;
+    let have: Vec<String> = have.into_iter().map(|n| n.name).collect();
     for nk in &needed {
         let n = p.networks.get(nk).cloned().unwrap_or_default();
         if n.external {
@@ -730,7 +709,7 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         }
         let body = network_create_body(&ns, &name, &n);
         println!("Creating network {name}");
-        c.post_json("/networks/create", Body::typed(&body)?)
+        c.post_typed::<NetworkCreateResponse>("/networks/create", Body::typed(&body)?)
             .map_err(|e| fail(format!("failed to create network {name}: {}", e.message())))?;
     }
     // Secrets and configs: created, or updated when they exist (labels only).
@@ -754,9 +733,9 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                 obj.name.clone()
             };
             if obj.external {
-                match c.get_json(&format!("{path}/{}", q(&name))) {
+                match c.get_typed::<sw::Secret>(&format!("{path}/{}", q(&name))) {
                     Ok(v) => {
-                        ids.insert(name, s(&v, &["ID"]));
+                        ids.insert(name, v.id);
                     }
                     Err(_) => {
                         return Err(fail(format!("{kind} not found: {name}")));
@@ -772,11 +751,12 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             let data = file_data(kind, key, obj)?;
             let spec = serde_json::to_value(object_spec(&name, &ns, &obj.labels, data))
                 .map_err(|e| fail(e.to_string()))?;
-            match c.get_json(&format!("{path}/{}", q(&name))) {
+            // A config has a secret's shape (berth-api's `Config` is `Secret`).
+            match c.get_typed::<sw::Secret>(&format!("{path}/{}", q(&name))) {
                 Ok(v) => {
                     println!("Updating {kind} {name}");
-                    let ver = v["Version"]["Index"].as_u64().unwrap_or(0);
-                    let id = s(&v, &["ID"]);
+                    let ver = v.meta.version.index;
+                    let id = v.id;
                     c.call(
                         "POST",
                         &format!("{path}/{}/update?version={ver}", q(&id)),
@@ -790,12 +770,12 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
                 }
                 Err(_) => {
                     println!("Creating {kind} {name}");
-                    let v = c
-                        .post_json(&format!("{path}/create"), Body::Json(spec))
+                    let v: sw::IdResponse = c
+                        .post_typed(&format!("{path}/create"), Body::Json(spec))
                         .map_err(|e| {
                             fail(format!("failed to create {kind} {name}: {}", e.message()))
                         })?;
-                    ids.insert(name, s(&v, &["ID"]));
+                    ids.insert(name, v.id);
                 }
             }
         }
@@ -816,18 +796,19 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         let cl = auth_client(&svc.image);
         if o.resolve_image != "never" {
             let img = &svc.image;
+            // Only whether the registry answered matters here, not what.
             if cl
-                .get_json(&format!("/distribution/{}/json", q(img)))
+                .get_typed::<serde::de::IgnoredAny>(&format!("/distribution/{}/json", q(img)))
                 .is_err()
             {
                 eprintln!("image {img} could not be accessed on a registry to record\nits digest. Each node will access {img} independently,\npossibly leading to different nodes running different\nversions of the image.\n");
             }
         }
-        match existing.iter().find(|e| s(e, &["Spec", "Name"]) == name) {
+        match existing.iter().find(|e| e.spec.name == name) {
             Some(cur) => {
-                let id = s(cur, &["ID"]);
+                let id = cur.id.clone();
                 println!("Updating service {name} (id: {id})");
-                let ver = cur["Version"]["Index"].as_u64().unwrap_or(0);
+                let ver = cur.meta.version.index;
                 cl.call(
                     "POST",
                     &format!("/services/{}/update?version={ver}", q(&id)),
@@ -839,12 +820,12 @@ fn deploy(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             }
             None => {
                 println!("Creating service {name}");
-                let v = cl
-                    .post_json("/services/create", Body::Json(body))
+                let v: sw::ServiceCreateResponse = cl
+                    .post_typed("/services/create", Body::Json(body))
                     .map_err(|e| {
                         fail(format!("failed to create service {name}: {}", e.message()))
                     })?;
-                ids.push(s(&v, &["ID"]));
+                ids.push(v.id);
             }
         }
     }
@@ -878,13 +859,13 @@ fn ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let f = filters_json(&[NS_LABEL.to_string()].map(|l| format!("label={l}")))
         .map_err(fail)?
         .unwrap_or_default();
-    let svcs = c.get_json(&format!(
+    let svcs: Vec<sw::Service> = c.get_typed(&format!(
         "/services{}",
         query(&[format!("filters={}", q(&f))])
     ))?;
     let mut stacks: BTreeMap<String, usize> = BTreeMap::new();
-    for svc in svcs.as_array().cloned().unwrap_or_default() {
-        let ns = s(&svc, &["Spec", "Labels", NS_LABEL]);
+    for svc in svcs {
+        let ns = svc.spec.labels.get(NS_LABEL).cloned().unwrap_or_default();
         *stacks.entry(ns).or_default() += 1;
     }
     let rows: Vec<Value> = stacks
@@ -907,10 +888,10 @@ fn ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 }
 
 fn has_services(ctx: &mut Ctx, ns: &str) -> Result<bool, Failure> {
-    let v = ctx
+    let v: Vec<sw::Service> = ctx
         .client()?
-        .get_json(&format!("/services{}", ns_filter(ns)?))?;
-    Ok(v.as_array().is_some_and(|a| !a.is_empty()))
+        .get_typed(&format!("/services{}", ns_filter(ns)?))?;
+    Ok(!v.is_empty())
 }
 
 /// `stack services`: `service ls` of the stack's services.
@@ -941,11 +922,8 @@ fn ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     inv.exactly(&o.args, 1)?;
     let ns = &o.args[0];
     let c = ctx.client()?;
-    let svcs = c.get_json(&format!("/services{}", ns_filter(ns)?))?;
-    let names: Vec<String> = svcs
-        .as_array()
-        .map(|a| a.iter().map(|v| s(v, &["Spec", "Name"])).collect())
-        .unwrap_or_default();
+    let svcs: Vec<sw::Service> = c.get_typed(&format!("/services{}", ns_filter(ns)?))?;
+    let names: Vec<String> = svcs.into_iter().map(|v| v.spec.name).collect();
     if names.is_empty() {
         return Err(fail(format!("nothing found in stack: {ns}")));
     }
@@ -974,62 +952,45 @@ fn rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let mut errs = Vec::new();
     for ns in &o.args {
         let f = ns_filter(ns)?;
-        let svcs = c.get_json(&format!("/services{f}"))?;
-        let secrets = c.get_json(&format!("/secrets{f}"))?;
-        let configs = c.get_json(&format!("/configs{f}"))?;
-        let nets = c.get_json(&format!("/networks{f}"))?;
-        let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
-        let (svcs, secrets, configs, nets) =
-            (list(&svcs), list(&secrets), list(&configs), list(&nets));
+        let mut svcs: Vec<sw::Service> = c.get_typed(&format!("/services{f}"))?;
+        let secrets: Vec<sw::Secret> = c.get_typed(&format!("/secrets{f}"))?;
+        let configs: Vec<sw::Config> = c.get_typed(&format!("/configs{f}"))?;
+        let mut nets: Vec<NetworkInspect> = c.get_typed(&format!("/networks{f}"))?;
         if svcs.is_empty() && secrets.is_empty() && configs.is_empty() && nets.is_empty() {
             eprintln!("Nothing found in stack: {ns}");
             continue;
         }
-        let mut sorted = svcs.clone();
-        sorted.sort_by_key(|v| s(v, &["Spec", "Name"]));
-        for v in &sorted {
-            let name = s(v, &["Spec", "Name"]);
+        svcs.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+        for v in &svcs {
+            let name = &v.spec.name;
             println!("Removing service {name}");
             if let Err(e) = c
-                .call(
-                    "DELETE",
-                    &format!("/services/{}", q(&s(v, &["ID"]))),
-                    Body::None,
-                )
+                .call("DELETE", &format!("/services/{}", q(&v.id)), Body::None)
                 .and_then(|r| r.bytes())
             {
                 errs.push(format!("Failed to remove service {name}: {}", e.message()));
             }
         }
         for (kind, objs) in [("secret", &secrets), ("config", &configs)] {
-            let mut objs = objs.clone();
-            objs.sort_by_key(|v| s(v, &["Spec", "Name"]));
-            for v in &objs {
-                let name = s(v, &["Spec", "Name"]);
+            let mut objs: Vec<&sw::Secret> = objs.iter().collect();
+            objs.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+            for v in objs {
+                let name = &v.spec.name;
                 println!("Removing {kind} {name}");
                 if let Err(e) = c
-                    .call(
-                        "DELETE",
-                        &format!("/{kind}s/{}", q(&s(v, &["ID"]))),
-                        Body::None,
-                    )
+                    .call("DELETE", &format!("/{kind}s/{}", q(&v.id)), Body::None)
                     .and_then(|r| r.bytes())
                 {
                     errs.push(format!("Failed to remove {kind} {name}: {}", e.message()));
                 }
             }
         }
-        let mut nets = nets.clone();
-        nets.sort_by_key(|v| s(v, &["Name"]));
+        nets.sort_by(|a, b| a.name.cmp(&b.name));
         for v in &nets {
-            let name = s(v, &["Name"]);
+            let name = &v.name;
             println!("Removing network {name}");
             if let Err(e) = c
-                .call(
-                    "DELETE",
-                    &format!("/networks/{}", q(&s(v, &["Id"]))),
-                    Body::None,
-                )
+                .call("DELETE", &format!("/networks/{}", q(&v.id)), Body::None)
                 .and_then(|r| r.bytes())
             {
                 errs.push(format!("Failed to remove network {name}: {}", e.message()));
@@ -1039,8 +1000,8 @@ fn rm(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             // Until the stack's tasks are gone.
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
             loop {
-                let t = c.get_json(&format!("/tasks{f}"))?;
-                if t.as_array().is_none_or(|a| a.is_empty()) {
+                let t: Vec<sw::Task> = c.get_typed(&format!("/tasks{f}"))?;
+                if t.is_empty() {
                     break;
                 }
                 if std::time::Instant::now() > deadline {

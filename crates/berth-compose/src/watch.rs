@@ -20,7 +20,7 @@
 //! 2.40's watch logger writes them (`up --watch` puts them among the logs, with a `⦿`
 //! prefix berth does not draw).
 
-use crate::api::Api;
+use crate::api::{Api, ProjectContainer};
 use crate::model::{Project, Watch};
 use crate::runtime::{OpError, OpResult};
 use berth_build::ignore::Matcher;
@@ -323,8 +323,8 @@ fn image_created(api: &Api, p: &Project, service: &str) -> OpResult<std::time::S
         .find(|c| c.service() == service)
         .ok_or_else(|| OpError("Could not get created time for service's image".into()))?;
     let img = api
-        .image(&c.image_i_d)?
-        .ok_or_else(|| OpError(format!("No such image: {}", c.image_i_d)))?;
+        .image(&c.image_id)?
+        .ok_or_else(|| OpError(format!("No such image: {}", c.image_id)))?;
     let t = chrono::DateTime::parse_from_rfc3339(&img.created)
         .map_err(|e| OpError(format!("image created time {:?}: {e}", img.created)))?;
     Ok(std::time::SystemTime::from(t))

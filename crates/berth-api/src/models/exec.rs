@@ -70,8 +70,9 @@ pub struct IdResponse {
     pub id: String,
 }
 
-/// `GET /exec/{id}/json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `GET /exec/{id}/json` (absent fields read as empty).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ExecInspect {
     #[serde(rename = "CanRemove")]
     pub can_remove: bool,
@@ -97,7 +98,8 @@ pub struct ExecInspect {
     pub pid: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ExecProcessConfig {
     pub arguments: Vec<String>,
     pub entrypoint: String,

@@ -70,9 +70,9 @@ impl HealthConfig {
     }
 }
 
-/// `State.Health` of inspect: the check's current view.
+/// `State.Health` of inspect: the check's current view (absent fields read as empty).
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Health {
     /// "starting", "healthy" or "unhealthy".
     pub status: String,

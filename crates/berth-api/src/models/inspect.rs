@@ -46,9 +46,9 @@ pub struct ContainerInspect {
     pub size_root_fs: Option<u64>,
 }
 
-/// A container's `State`.
+/// A container's `State`. Absent fields read as empty (compose reads it from any daemon).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerState {
     /// "created", "running", "paused", "restarting", "removing", "exited", "dead".
     pub status: String,
@@ -166,9 +166,10 @@ pub struct SummaryNetworkSettings {
 
 /// `docker image inspect`, in moby 28's field order. The optional fields are those that
 /// depend on the API version (`Container`/`ContainerConfig` below 1.45, `VirtualSize` below
-/// 1.44) or are omitted when empty (`Variant`).
+/// 1.44) or are omitted when empty (`Variant`). Absent fields read as empty (compose reads
+/// it from any daemon; moby 28 leaves out some of them when empty).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ImageInspect {
     /// `sha256:<hex>` of the config.
     pub id: String,

@@ -18,7 +18,7 @@ use std::io::Read;
 
 use super::{join_errors, parse, InspectOutput, Invocation};
 use crate::catalog::Command;
-use crate::client::{filters_json, q, query, Body, Client};
+use crate::client::{filters_json, q, query, Body, Client, ClientError};
 use crate::format::{from_json, render_list};
 use crate::{CmdResult, Ctx, Failure};
 use berth_api::swarm as sw;
@@ -208,11 +208,13 @@ const UNLOCK_HINT: &str = "To unlock a swarm manager after it restarts, run the 
 const UNLOCK_TAIL: &str = "\n\nPlease remember to store this key in a password manager, since without it you\nwill not be able to restart the manager.";
 
 fn manager_addr(ctx: &mut Ctx) -> Result<String, Failure> {
-    let info = ctx.client()?.get_json("/info")?;
-    Ok(info["Swarm"]["RemoteManagers"][0]["Addr"]
-        .as_str()
-        .unwrap_or("")
-        .to_string())
+    Ok(swarm_info(ctx.client()?)?
+        .remote_managers
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .map(|p| p.addr)
+        .unwrap_or_default())
 }
 
 fn swarm_init(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
@@ -238,19 +240,16 @@ fn swarm_init(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         subnet_size: o.default_addr_pool_mask_length,
     };
     let body = serde_json::to_value(&req).map_err(|e| fail(e.to_string()))?;
-    let id = ctx.client()?.post_json("/swarm/init", Body::Json(body))?;
-    let id = id.as_str().unwrap_or_default().to_string();
+    // The answer is the node id as a JSON string.
+    let id: String = ctx.client()?.post_typed("/swarm/init", Body::Json(body))?;
     println!("Swarm initialized: current node ({id}) is now a manager.\n");
-    let sw = ctx.client()?.get_json("/swarm")?;
+    let sw: sw::Swarm = ctx.client()?.get_typed("/swarm")?;
     let addr = manager_addr(ctx)?;
-    println!(
-        "{}",
-        join_hint("worker", &s(&sw, &["JoinTokens", "Worker"]), &addr)
-    );
+    println!("{}", join_hint("worker", &sw.join_tokens.worker, &addr));
     println!("To add a manager to this swarm, run 'berth swarm join-token manager' and follow the instructions.\n");
     if req.auto_lock_managers {
-        let k = ctx.client()?.get_json("/swarm/unlockkey")?;
-        println!("{UNLOCK_HINT}{}{UNLOCK_TAIL}", s(&k, &["UnlockKey"]));
+        let k: sw::UnlockKeyResponse = ctx.client()?.get_typed("/swarm/unlockkey")?;
+        println!("{UNLOCK_HINT}{}{UNLOCK_TAIL}", k.unlock_key);
     }
     Ok(0)
 }
@@ -292,9 +291,9 @@ fn swarm_join_token(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
     let o: JoinTokenCmd = parse(inv, args)?;
     inv.exactly(&o.args, 1)?;
     let role = o.args[0].as_str();
-    let (key, flag) = match role {
-        "worker" => ("Worker", "rotateWorkerToken"),
-        "manager" => ("Manager", "rotateManagerToken"),
+    let (manager, flag) = match role {
+        "worker" => (false, "rotateWorkerToken"),
+        "manager" => (true, "rotateManagerToken"),
         _ => return Err(fail("unknown role ".to_string() + role)),
     };
     let c = ctx.client()?;
@@ -311,8 +310,12 @@ fn swarm_join_token(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
             println!("Successfully rotated {role} join token.\n");
         }
     }
-    let sw = c.get_json("/swarm")?;
-    let token = s(&sw, &["JoinTokens", key]);
+    let sw: sw::Swarm = c.get_typed("/swarm")?;
+    let token = if manager {
+        sw.join_tokens.manager
+    } else {
+        sw.join_tokens.worker
+    };
     if o.quiet {
         println!("{token}");
         return Ok(0);
@@ -351,7 +354,9 @@ fn swarm_unlock_key(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
             println!("Successfully rotated manager unlock key.\n");
         }
     }
-    let k = s(&c.get_json("/swarm/unlockkey")?, &["UnlockKey"]);
+    let k = c
+        .get_typed::<sw::UnlockKeyResponse>("/swarm/unlockkey")?
+        .unlock_key;
     if k.is_empty() {
         return Err(fail("no unlock key is set"));
     }
@@ -366,8 +371,7 @@ fn swarm_unlock_key(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResu
 fn swarm_unlock(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: NoFlags = parse(inv, args)?;
     inv.none(&o.args)?;
-    let info = ctx.client()?.get_json("/info")?;
-    match s(&info, &["Swarm", "LocalNodeState"]).as_str() {
+    match swarm_info(ctx.client()?)?.local_node_state.as_str() {
         "inactive" => return Err(fail("Error: This node is not part of a swarm")),
         "locked" => {}
         _ => return Err(fail("Error: swarm is not locked")),
@@ -421,9 +425,8 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: UpdateSwarmCmd = parse(inv, args)?;
     inv.none(&o.args)?;
     let c = ctx.client()?;
-    let sw = c.get_json("/swarm")?;
-    let mut spec: sw::Spec =
-        serde_json::from_value(sw["Spec"].clone()).map_err(|e| fail(e.to_string()))?;
+    let sw: sw::Swarm = c.get_typed("/swarm")?;
+    let mut spec = sw.cluster.spec;
     let was = spec.encryption_config.auto_lock_managers;
     if let Some(a) = o.autolock {
         spec.encryption_config.auto_lock_managers = a.unwrap_or(true);
@@ -437,7 +440,7 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if let Some(d) = &o.cert_expiry {
         spec.ca_config.node_cert_expiry = parse_duration(d).map_err(fail)?;
     }
-    let v = sw["Version"]["Index"].as_u64().unwrap_or(0);
+    let v = sw.cluster.meta.version.index;
     let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
     c.call(
         "POST",
@@ -447,8 +450,8 @@ fn swarm_update(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     .bytes()?;
     println!("Swarm updated.");
     if spec.encryption_config.auto_lock_managers && !was {
-        let k = s(&c.get_json("/swarm/unlockkey")?, &["UnlockKey"]);
-        println!("{UNLOCK_HINT}{k}{UNLOCK_TAIL}");
+        let k: sw::UnlockKeyResponse = c.get_typed("/swarm/unlockkey")?;
+        println!("{UNLOCK_HINT}{}{UNLOCK_TAIL}", k.unlock_key);
     }
     Ok(0)
 }
@@ -652,41 +655,54 @@ const NODE_HEADERS: &[(&str, &str)] = &[
     ("TLSStatus", "TLS STATUS"),
 ];
 
-fn filtered(
+/// A list (`/nodes`, `/services`, `/tasks`, `/secrets`, `/configs`) with the `--filter`s,
+/// read as berth-api's swarm models.
+fn filtered<T: serde::de::DeserializeOwned>(
     ctx: &mut Ctx,
     path: &str,
     filter: &[String],
     extra: &[String],
-) -> Result<Value, Failure> {
+) -> Result<Vec<T>, Failure> {
     let mut qs: Vec<String> = extra.to_vec();
     if let Some(f) = filters_json(filter).map_err(fail)? {
         qs.push(format!("filters={}", q(&f)));
     }
-    Ok(ctx.client()?.get_json(&format!("{path}{}", query(&qs)))?)
+    Ok(ctx.client()?.get_typed(&format!("{path}{}", query(&qs)))?)
+}
+
+/// `GET /info`'s `Swarm` section (the rest of the answer is not read: the whole
+/// `SystemInfo` is read strictly, and this must not fail on another daemon's).
+pub fn swarm_info(c: &Client) -> Result<sw::Info, ClientError> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct InfoSwarm {
+        #[serde(rename = "Swarm")]
+        swarm: sw::Info,
+    }
+    Ok(c.get_typed::<InfoSwarm>("/info")?.swarm)
 }
 
 fn node_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ListCmd = parse(inv, args)?;
     inv.none(&o.args)?;
-    let me = s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"]);
-    let nodes = filtered(ctx, "/nodes", &o.filter, &[])?;
+    let me = swarm_info(ctx.client()?)?.node_id;
+    let nodes: Vec<sw::Node> = filtered(ctx, "/nodes", &o.filter, &[])?;
     let mut rows: Vec<Value> = nodes
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .iter()
         .map(|n| {
-            let id = s(n, &["ID"]);
-            let leader = n["ManagerStatus"]["Leader"] == json!(true);
+            let id = &n.id;
+            let manager = n.manager_status.as_ref();
+            let leader = manager.is_some_and(|m| m.leader);
+            let reachability = manager.map(|m| m.reachability.as_str()).unwrap_or("");
             json!({
                 // `-q` prints the bare id; the table marks this node with " *".
-                "ID": if id == me && !o.quiet { format!("{id} *") } else { id.clone() },
-                "Self": id == me,
-                "Hostname": s(n, &["Description", "Hostname"]),
-                "Status": capitalize(&s(n, &["Status", "State"])),
-                "Availability": capitalize(&s(n, &["Spec", "Availability"])),
-                "ManagerStatus": if leader { "Leader".to_string() } else { capitalize(&s(n, &["ManagerStatus", "Reachability"])) },
-                "EngineVersion": s(n, &["Description", "Engine", "EngineVersion"]),
+                "ID": if *id == me && !o.quiet { format!("{id} *") } else { id.clone() },
+                "Self": *id == me,
+                "Hostname": n.description.hostname,
+                "Status": capitalize(&n.status.state),
+                "Availability": capitalize(&n.spec.availability),
+                "ManagerStatus": if leader { "Leader".to_string() } else { capitalize(reachability) },
+                "EngineVersion": n.description.engine.engine_version,
                 "TLSStatus": "Ready",
             })
         })
@@ -721,7 +737,7 @@ fn inspect_each(ctx: &mut Ctx, o: &InspectCmd, base: &str, resolve_self: bool) -
     let mut found = Vec::new();
     let mut errs = Vec::new();
     let me = if resolve_self {
-        s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"])
+        swarm_info(ctx.client()?)?.node_id
     } else {
         String::new()
     };
@@ -757,7 +773,7 @@ fn node_inspect_pretty(ctx: &mut Ctx, names: &[String]) -> CmdResult {
     let mut out = String::new();
     for name in names {
         let key = if name == "self" {
-            let me = s(&c.get_json("/info")?, &["Swarm", "NodeID"]);
+            let me = swarm_info(&c)?.node_id;
             if me.is_empty() {
                 return Err(fail("node ID not found in /info"));
             }
@@ -871,51 +887,47 @@ struct PsCmd {
 
 fn task_rows(
     ctx: &mut Ctx,
-    tasks: &[Value],
+    tasks: &[sw::Task],
     no_trunc: bool,
     no_resolve: bool,
 ) -> Result<Vec<Value>, Failure> {
     let c = ctx.client()?;
-    let services = c.get_json("/services")?;
-    let nodes = c.get_json("/nodes")?;
+    let services: Vec<sw::Service> = c.get_typed("/services")?;
+    let nodes: Vec<sw::Node> = c.get_typed("/nodes")?;
     let svc_name = |id: &str| {
         services
-            .as_array()
-            .and_then(|a| a.iter().find(|x| s(x, &["ID"]) == id))
-            .map(|x| s(x, &["Spec", "Name"]))
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| x.spec.name.clone())
             .unwrap_or_else(|| id.to_string())
     };
     let node_name = |id: &str| {
         nodes
-            .as_array()
-            .and_then(|a| a.iter().find(|x| s(x, &["ID"]) == id))
-            .map(|x| s(x, &["Description", "Hostname"]))
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| x.description.hostname.clone())
             .unwrap_or_else(|| id.to_string())
     };
-    let mut tasks: Vec<&Value> = tasks.iter().collect();
-    // docker: by service name, slot, then newest first.
+    let mut tasks: Vec<&sw::Task> = tasks.iter().collect();
+    // docker: by service name, slot, then newest first. (A slot of 0 is not written, so
+    // it sorts first as the absent slot did when this read JSON values.)
     tasks.sort_by(|a, b| {
-        (
-            svc_name(&s(a, &["ServiceID"])),
-            a["Slot"].as_u64(),
-            s(b, &["CreatedAt"]),
-        )
-            .cmp(&(
-                svc_name(&s(b, &["ServiceID"])),
-                b["Slot"].as_u64(),
-                s(a, &["CreatedAt"]),
-            ))
+        (svc_name(&a.service_id), a.slot, &b.meta.created_at).cmp(&(
+            svc_name(&b.service_id),
+            b.slot,
+            &a.meta.created_at,
+        ))
     });
     let mut prev_slot: Option<(String, u64, String)> = None;
     let mut rows = Vec::new();
     for t in tasks {
         let svc = if no_resolve {
-            s(t, &["ServiceID"])
+            t.service_id.clone()
         } else {
-            svc_name(&s(t, &["ServiceID"]))
+            svc_name(&t.service_id)
         };
-        let slot = t["Slot"].as_u64().unwrap_or(0);
-        let node_id = s(t, &["NodeID"]);
+        let slot = t.slot;
+        let node_id = t.node_id.clone();
         let mut name = if slot > 0 {
             format!("{svc}.{slot}")
         } else {
@@ -934,14 +946,19 @@ fn task_rows(
             name = format!(" \\_ {name}");
         }
         prev_slot = Some(key);
-        let id = s(t, &["ID"]);
-        let mut err = s(t, &["Status", "Err"]);
+        let id = &t.id;
+        let mut err = t.status.err.clone();
         if !no_trunc && err.chars().count() > 29 {
             err = format!("\"{}…\"", err.chars().take(29).collect::<String>());
         } else if !err.is_empty() {
             err = format!("\"{err}\"");
         }
-        let mut image = s(t, &["Spec", "ContainerSpec", "Image"]);
+        let mut image = t
+            .spec
+            .container_spec
+            .as_ref()
+            .map(|c| c.image.clone())
+            .unwrap_or_default();
         if !no_trunc {
             if let Some(i) = image.find("@sha256:") {
                 image.truncate(i);
@@ -952,9 +969,9 @@ fn task_rows(
             "Name": name,
             "Image": image,
             "Node": if no_resolve { node_id.clone() } else { node_name(&node_id) },
-            "DesiredState": capitalize(&s(t, &["DesiredState"])),
+            "DesiredState": capitalize(&t.desired_state),
             // The docker CLI lowercases the duration here ("Running less than a second ago").
-            "CurrentState": format!("{} {}", capitalize(&s(t, &["Status", "State"])), ago(&s(t, &["Status", "Timestamp"])).to_lowercase()),
+            "CurrentState": format!("{} {}", capitalize(&t.status.state), ago(&t.status.timestamp).to_lowercase()),
             "Error": err,
             "Ports": "",
         }));
@@ -962,7 +979,7 @@ fn task_rows(
     Ok(rows)
 }
 
-fn print_tasks(ctx: &mut Ctx, o: &PsCmd, tasks: &[Value]) -> CmdResult {
+fn print_tasks(ctx: &mut Ctx, o: &PsCmd, tasks: &[sw::Task]) -> CmdResult {
     let rows = task_rows(ctx, tasks, o.no_trunc, o.no_resolve)?;
     print_table(
         &o.format,
@@ -981,15 +998,14 @@ fn node_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     } else {
         o.args.clone()
     };
-    let me = s(&ctx.client()?.get_json("/info")?, &["Swarm", "NodeID"]);
-    let mut all = Vec::new();
+    let me = swarm_info(ctx.client()?)?.node_id;
+    let mut all: Vec<sw::Task> = Vec::new();
     for n in nodes {
         let key = if n == "self" { me.clone() } else { n };
-        let node = ctx.client()?.get_json(&format!("/nodes/{}", q(&key)))?;
+        let node: sw::Node = ctx.client()?.get_typed(&format!("/nodes/{}", q(&key)))?;
         let mut f = o.filter.clone();
-        f.push(format!("node={}", s(&node, &["ID"])));
-        let tasks = filtered(ctx, "/tasks", &f, &[])?;
-        all.extend(tasks.as_array().cloned().unwrap_or_default());
+        f.push(format!("node={}", node.id));
+        all.extend(filtered::<sw::Task>(ctx, "/tasks", &f, &[])?);
     }
     print_tasks(ctx, &o, &all)
 }
@@ -997,9 +1013,9 @@ fn node_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
 fn service_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PsCmd = parse(inv, args)?;
     inv.at_least(&o.args, 1)?;
-    let mut all = Vec::new();
+    let mut all: Vec<sw::Task> = Vec::new();
     for name in &o.args {
-        let svc = match ctx.client()?.get_json(&format!("/services/{}", q(name))) {
+        let svc: sw::Service = match ctx.client()?.get_typed(&format!("/services/{}", q(name))) {
             Ok(v) => v,
             Err(e) if e.status() == Some(404) => {
                 return Err(fail(format!("no such service: {name}")))
@@ -1007,9 +1023,8 @@ fn service_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
             Err(e) => return Err(e.into()),
         };
         let mut f = o.filter.clone();
-        f.push(format!("service={}", s(&svc, &["ID"])));
-        let tasks = filtered(ctx, "/tasks", &f, &[])?;
-        all.extend(tasks.as_array().cloned().unwrap_or_default());
+        f.push(format!("service={}", svc.id));
+        all.extend(filtered::<sw::Task>(ctx, "/tasks", &f, &[])?);
     }
     print_tasks(ctx, &o, &all)
 }
@@ -1028,65 +1043,65 @@ const SERVICE_HEADERS: &[(&str, &str)] = &[
 fn service_ls(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: ListCmd = parse(inv, args)?;
     inv.none(&o.args)?;
-    let svcs = filtered(ctx, "/services", &o.filter, &["status=true".to_string()])?;
+    let svcs: Vec<sw::Service> =
+        filtered(ctx, "/services", &o.filter, &["status=true".to_string()])?;
     let mut rows: Vec<Value> = svcs
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .iter()
         .map(|x| {
-            let mode = &x["Spec"]["Mode"];
-            let (m, replicas) = if mode.get("Global").is_some() {
-                (
-                    "global",
-                    format!(
-                        "{}/{}",
-                        x["ServiceStatus"]["RunningTasks"], x["ServiceStatus"]["DesiredTasks"]
-                    ),
-                )
-            } else if mode.get("ReplicatedJob").is_some() {
+            let mode = &x.spec.mode;
+            // The counts as the daemon sent them; `null` (as printed before these were
+            // typed) when it sent no ServiceStatus, which `status=true` always asks for.
+            let st = x.service_status.as_ref();
+            let count = |f: fn(&sw::ServiceStatus) -> u64| {
+                st.map_or_else(|| "null".to_string(), |s| f(s).to_string())
+            };
+            let running = count(|s| s.running_tasks);
+            let desired = count(|s| s.desired_tasks);
+            let completed = count(|s| s.completed_tasks);
+            let (m, replicas) = if mode.global.is_some() {
+                ("global", format!("{running}/{desired}"))
+            } else if let Some(job) = &mode.replicated_job {
                 (
                     "replicated job",
                     format!(
-                        "{}/{} ({}/{} completed)",
-                        x["ServiceStatus"]["RunningTasks"],
-                        x["ServiceStatus"]["DesiredTasks"],
-                        x["ServiceStatus"]["CompletedTasks"],
-                        mode["ReplicatedJob"]["TotalCompletions"]
-                            .as_u64()
-                            .unwrap_or(1)
+                        "{running}/{desired} ({completed}/{} completed)",
+                        job.total_completions.unwrap_or(1)
                     ),
                 )
-            } else if mode.get("GlobalJob").is_some() {
+            } else if mode.global_job.is_some() {
                 (
                     "global job",
                     format!(
-                        "{}/{} ({}/{} completed)",
-                        x["ServiceStatus"]["RunningTasks"],
-                        x["ServiceStatus"]["DesiredTasks"],
-                        x["ServiceStatus"]["CompletedTasks"],
+                        "{running}/{desired} ({completed}/{} completed)",
                         // The docker CLI's total: still desired plus completed.
-                        x["ServiceStatus"]["DesiredTasks"].as_u64().unwrap_or(0)
-                            + x["ServiceStatus"]["CompletedTasks"].as_u64().unwrap_or(0)
+                        st.map_or(0, |s| s.desired_tasks + s.completed_tasks)
                     ),
                 )
             } else {
                 (
                     "replicated",
                     format!(
-                        "{}/{}",
-                        x["ServiceStatus"]["RunningTasks"],
-                        mode["Replicated"]["Replicas"].as_u64().unwrap_or(0)
+                        "{running}/{}",
+                        mode.replicated
+                            .as_ref()
+                            .and_then(|r| r.replicas)
+                            .unwrap_or(0)
                     ),
                 )
             };
-            let mut image = s(x, &["Spec", "TaskTemplate", "ContainerSpec", "Image"]);
+            let mut image = x
+                .spec
+                .task_template
+                .container_spec
+                .as_ref()
+                .map(|c| c.image.clone())
+                .unwrap_or_default();
             if let Some(i) = image.find("@sha256:") {
                 image.truncate(i);
             }
             json!({
-                "ID": s(x, &["ID"]).chars().take(12).collect::<String>(),
-                "Name": s(x, &["Spec", "Name"]),
+                "ID": x.id.chars().take(12).collect::<String>(),
+                "Name": x.spec.name,
                 "Mode": m,
                 "Replicas": replicas,
                 "Image": image,
@@ -2058,76 +2073,24 @@ fn apply_flags(
     if o.force {
         tt.force_update += 1;
     }
-    // As the docker CLI: no UpdateConfig/RollbackConfig unless one of their flags is given
-    // (the daemon's defaults apply; `service inspect` asks for them with insertDefaults).
-    if o.update_parallelism.is_some()
-        || o.update_delay.is_some()
-        || o.update_failure_action.is_some()
-        || o.update_monitor.is_some()
-        || o.update_max_failure_ratio.is_some()
-        || o.update_order.is_some()
-    {
-        let u = spec.update_config.get_or_insert_with(|| sw::UpdateConfig {
-            parallelism: 1,
-            failure_action: "pause".into(),
-            monitor: 5_000_000_000,
-            order: "stop-first".into(),
-            ..Default::default()
-        });
-        if let Some(p) = o.update_parallelism {
-            u.parallelism = p;
-        }
-        if let Some(d) = &o.update_delay {
-            u.delay = parse_duration(d).map_err(fail)?;
-        }
-        if let Some(a) = &o.update_failure_action {
-            u.failure_action = a.clone();
-        }
-        if let Some(m) = &o.update_monitor {
-            u.monitor = parse_duration(m).map_err(fail)?;
-        }
-        if let Some(r) = o.update_max_failure_ratio {
-            u.max_failure_ratio = r;
-        }
-        if let Some(ord) = &o.update_order {
-            u.order = ord.clone();
-        }
+    PolicyFlags {
+        parallelism: o.update_parallelism,
+        delay: o.update_delay.as_deref(),
+        failure_action: o.update_failure_action.as_deref(),
+        monitor: o.update_monitor.as_deref(),
+        max_failure_ratio: o.update_max_failure_ratio,
+        order: o.update_order.as_deref(),
     }
-    if o.rollback_parallelism.is_some()
-        || o.rollback_delay.is_some()
-        || o.rollback_failure_action.is_some()
-        || o.rollback_monitor.is_some()
-        || o.rollback_max_failure_ratio.is_some()
-        || o.rollback_order.is_some()
-    {
-        let u = spec
-            .rollback_config
-            .get_or_insert_with(|| sw::UpdateConfig {
-                parallelism: 1,
-                failure_action: "pause".into(),
-                monitor: 5_000_000_000,
-                order: "stop-first".into(),
-                ..Default::default()
-            });
-        if let Some(p) = o.rollback_parallelism {
-            u.parallelism = p;
-        }
-        if let Some(d) = &o.rollback_delay {
-            u.delay = parse_duration(d).map_err(fail)?;
-        }
-        if let Some(a) = &o.rollback_failure_action {
-            u.failure_action = a.clone();
-        }
-        if let Some(m) = &o.rollback_monitor {
-            u.monitor = parse_duration(m).map_err(fail)?;
-        }
-        if let Some(r) = o.rollback_max_failure_ratio {
-            u.max_failure_ratio = r;
-        }
-        if let Some(ord) = &o.rollback_order {
-            u.order = ord.clone();
-        }
+    .apply(&mut spec.update_config)?;
+    PolicyFlags {
+        parallelism: o.rollback_parallelism,
+        delay: o.rollback_delay.as_deref(),
+        failure_action: o.rollback_failure_action.as_deref(),
+        monitor: o.rollback_monitor.as_deref(),
+        max_failure_ratio: o.rollback_max_failure_ratio,
+        order: o.rollback_order.as_deref(),
     }
+    .apply(&mut spec.rollback_config)?;
     for k in &o.label_rm {
         spec.labels.remove(k);
     }
@@ -2248,6 +2211,61 @@ fn apply_flags(
 /// `--credential-spec` (docker's ToService and updateCredSpecConfig): the spec goes into
 /// `Privileges`; a `config://NAME` one names the config by id and adds it to the configs
 /// as a runtime target (replacing an earlier runtime one). An empty value removes it.
+/// The six `--update-*` or the six `--rollback-*` flags of one command. Their clap
+/// declarations stay apart in [`SpecFlags`] (each has docker's own help words, "updated"
+/// or "rolled back"), the edit they make is this one.
+struct PolicyFlags<'a> {
+    parallelism: Option<u64>,
+    delay: Option<&'a str>,
+    failure_action: Option<&'a str>,
+    monitor: Option<&'a str>,
+    max_failure_ratio: Option<f32>,
+    order: Option<&'a str>,
+}
+
+impl PolicyFlags<'_> {
+    /// As the docker CLI: no UpdateConfig/RollbackConfig unless one of its flags is given
+    /// (the daemon's defaults apply; `service inspect` asks for them with insertDefaults);
+    /// the first flag given starts from docker's defaults.
+    fn apply(&self, cfg: &mut Option<sw::UpdateConfig>) -> Result<(), Failure> {
+        if self.parallelism.is_none()
+            && self.delay.is_none()
+            && self.failure_action.is_none()
+            && self.monitor.is_none()
+            && self.max_failure_ratio.is_none()
+            && self.order.is_none()
+        {
+            return Ok(());
+        }
+        let u = cfg.get_or_insert_with(|| sw::UpdateConfig {
+            parallelism: 1,
+            failure_action: "pause".into(),
+            monitor: 5_000_000_000,
+            order: "stop-first".into(),
+            ..Default::default()
+        });
+        if let Some(p) = self.parallelism {
+            u.parallelism = p;
+        }
+        if let Some(d) = self.delay {
+            u.delay = parse_duration(d).map_err(fail)?;
+        }
+        if let Some(a) = self.failure_action {
+            u.failure_action = a.to_string();
+        }
+        if let Some(m) = self.monitor {
+            u.monitor = parse_duration(m).map_err(fail)?;
+        }
+        if let Some(r) = self.max_failure_ratio {
+            u.max_failure_ratio = r;
+        }
+        if let Some(ord) = self.order {
+            u.order = ord.to_string();
+        }
+        Ok(())
+    }
+}
+
 fn credential_spec(
     ctx: &mut Ctx,
     c: &mut sw::ContainerSpec,
@@ -2610,10 +2628,10 @@ fn create_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> C
         spec.labels.insert(k.into(), v.into());
     }
     let body = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
-    let v = ctx
+    let v: sw::IdResponse = ctx
         .client()?
-        .post_json(&format!("/{kind}/create"), Body::Json(body))?;
-    println!("{}", s(&v, &["ID"]));
+        .post_typed(&format!("/{kind}/create"), Body::Json(body))?;
+    println!("{}", v.id);
     Ok(0)
 }
 
@@ -2636,27 +2654,23 @@ const SECRET_HEADERS: &[(&str, &str)] = &[
 fn ls_obj(ctx: &mut Ctx, inv: &Invocation, args: &[String], kind: &str) -> CmdResult {
     let o: ListCmd = parse(inv, args)?;
     inv.none(&o.args)?;
-    let v = filtered(ctx, &format!("/{kind}"), &o.filter, &[])?;
+    // A config has a secret's shape (berth-api's `Config` is `Secret`).
+    let v: Vec<sw::Secret> = filtered(ctx, &format!("/{kind}"), &o.filter, &[])?;
     let mut rows: Vec<Value> = v
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .iter()
         .map(|x| {
-            let labels: Vec<String> = x["Spec"]["Labels"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let labels: Vec<String> = x
+                .spec
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             json!({
-                "ID": s(x, &["ID"]),
-                "Name": s(x, &["Spec", "Name"]),
-                "Driver": s(x, &["Spec", "Driver", "Name"]),
-                "CreatedAt": ago(&s(x, &["CreatedAt"])),
-                "UpdatedAt": ago(&s(x, &["UpdatedAt"])),
+                "ID": x.id,
+                "Name": x.spec.name,
+                "Driver": x.spec.driver.as_ref().map(|d| d.name.as_str()).unwrap_or(""),
+                "CreatedAt": ago(&x.meta.created_at),
+                "UpdatedAt": ago(&x.meta.updated_at),
                 "Labels": labels.join(","),
             })
         })

@@ -1070,7 +1070,7 @@ pub fn cmd_down(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
                 .network(&n.id)
                 .ok()
                 .flatten()
-                .is_some_and(|i| !i.containers.is_empty())
+                .is_some_and(|i| i.containers.as_ref().is_some_and(|c| !c.is_empty()))
             {
                 progress.event(&id, "Resource is still in use", true);
                 continue;
@@ -1521,10 +1521,9 @@ fn ports_column(c: &Summary) -> String {
     let list: Vec<berth_api::models::PortSummary> = publishers(c)
         .iter()
         .map(|p| berth_api::models::PortSummary {
-            ip: Some(p.ip.clone()),
-            private_port: p.private_port as u16,
-            public_port: Some(p.public_port as u16),
-            kind: p.kind.clone(),
+            ip: Some(p.ip.clone().unwrap_or_default()),
+            public_port: Some(p.public_port.unwrap_or(0)),
+            ..(*p).clone()
         })
         .collect();
     berth_cli::commands::containers::display_ports(&list)
@@ -1542,9 +1541,9 @@ fn ps_json_line(row: &serde_json::Value, pubs: &[&PortSummary]) -> String {
         .iter()
         .map(|p| {
             let mut o = serde_json::Map::new();
-            o.insert("URL".into(), p.ip.clone().into());
+            o.insert("URL".into(), p.ip.clone().unwrap_or_default().into());
             o.insert("TargetPort".into(), p.private_port.into());
-            o.insert("PublishedPort".into(), p.public_port.into());
+            o.insert("PublishedPort".into(), p.public_port.unwrap_or(0).into());
             o.insert("Protocol".into(), p.kind.clone().into());
             serde_json::Value::Object(o)
         })
@@ -1577,9 +1576,12 @@ fn ps_template_row(
         .iter()
         .map(|p| {
             go_struct(&[
-                ("URL", Value::String(p.ip.as_str().into())),
+                ("URL", Value::String(p.ip.as_deref().unwrap_or("").into())),
                 ("TargetPort", Value::Int(p.private_port.into())),
-                ("PublishedPort", Value::Int(p.public_port.into())),
+                (
+                    "PublishedPort",
+                    Value::Int(p.public_port.unwrap_or(0).into()),
+                ),
                 ("Protocol", Value::String(p.kind.as_str().into())),
             ])
         })
@@ -1646,10 +1648,9 @@ pub fn cmd_ps(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
             .mounts
             .iter()
             .map(|m| {
-                let name = if m.name.is_empty() {
-                    &m.source
-                } else {
-                    &m.name
+                let name = match m.name.as_ref() {
+                    Some(n) if !n.is_empty() => n,
+                    _ => &m.source,
                 };
                 if trunc {
                     berth_cli::commands::containers::ellipsis(name, 15)
@@ -1658,12 +1659,12 @@ pub fn cmd_ps(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
                 }
             })
             .collect();
-        let local = c.mounts.iter().filter(|m| m.driver == "local").count();
-        let networks: Vec<&String> = c
-            .network_settings
+        let local = c
+            .mounts
             .iter()
-            .flat_map(|n| n.networks.keys())
-            .collect();
+            .filter(|m| m.driver.as_deref() == Some("local"))
+            .count();
+        let networks: Vec<&String> = c.network_settings.networks.keys().collect();
         let pubs = publishers(c);
         let v = serde_json::json!({
             "ID": if trunc { c.id.chars().take(12).collect::<String>() } else { c.id.clone() },
@@ -2289,7 +2290,7 @@ pub fn cmd_images(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) 
     let mut rows: Vec<ImageRow> = Vec::new();
     let mut ids: Vec<String> = Vec::new();
     for c in &list {
-        let Some(img) = api.image(&c.image_i_d)? else {
+        let Some(img) = api.image(&c.image_id)? else {
             continue;
         };
         // -q: each image once, without the digest algorithm, as compose prints them.
@@ -2315,8 +2316,8 @@ pub fn cmd_images(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) 
             id: img.id.clone(),
             os: img.os.clone(),
             architecture: img.architecture.clone(),
-            variant: img.variant.clone(),
-            size: img.size,
+            variant: img.variant.clone().unwrap_or_default(),
+            size: img.size as i64,
             created: go_time(&img.created),
             last_tag_time: go_time(&img.metadata.last_tag_time),
         });
@@ -2546,13 +2547,17 @@ pub fn cmd_port(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
             1,
         ));
     };
-    match c
-        .ports
-        .iter()
-        .find(|pt| pt.private_port == port && pt.kind == o.protocol && pt.public_port != 0)
-    {
+    match c.ports.iter().find(|pt| {
+        u32::from(pt.private_port) == port
+            && pt.kind == o.protocol
+            && pt.public_port.is_some_and(|p| p != 0)
+    }) {
         Some(pt) => {
-            println!("{}:{}", pt.ip, pt.public_port);
+            println!(
+                "{}:{}",
+                pt.ip.as_deref().unwrap_or(""),
+                pt.public_port.unwrap_or(0)
+            );
             Ok(0)
         }
         // compose's portNotFoundError: the container's ports as "public/protocol".
@@ -2563,7 +2568,7 @@ pub fn cmd_port(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
                 c.name(),
                 c.ports
                     .iter()
-                    .map(|pt| format!("{}/{}", pt.public_port, pt.kind))
+                    .map(|pt| format!("{}/{}", pt.public_port.unwrap_or(0), pt.kind))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
