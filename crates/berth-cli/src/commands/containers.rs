@@ -852,6 +852,17 @@ pub(crate) static COMMANDS: &[Command] = &[
     ),
 ];
 
+/// The docker CLI 28's `ps` formatter: its failure prefix and row type.
+static PS_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "failed to execute template",
+    row: &crate::format::GoStruct {
+        root: "*formatter.ContainerContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -896,14 +907,3 @@ mod tests {
         );
     }
 }
-
-/// The docker CLI 28's `ps` formatter: its failure prefix and row type.
-static PS_CONTEXT: crate::format::ListContext = crate::format::ListContext {
-    prefix: "failed to execute template",
-    row: &crate::format::GoStruct {
-        root: "*formatter.ContainerContext",
-        types: &[],
-        maps: &[],
-        optional: &[],
-    },
-};

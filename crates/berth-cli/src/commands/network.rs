@@ -479,6 +479,17 @@ pub(crate) static COMMANDS: &[Command] = &[
     .aliases(&["port"]),
 ];
 
+/// The docker CLI 28's `network ls` formatter: its failure prefix and row type.
+static NETWORKS_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "template parsing error",
+    row: &crate::format::GoStruct {
+        root: "*network.networkContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,14 +615,3 @@ mod tests {
         assert!(serde_json::from_str::<NetworkCreateBody>(r#"{"Labels":{"a":1}}"#).is_err());
     }
 }
-
-/// The docker CLI 28's `network ls` formatter: its failure prefix and row type.
-static NETWORKS_CONTEXT: crate::format::ListContext = crate::format::ListContext {
-    prefix: "template parsing error",
-    row: &crate::format::GoStruct {
-        root: "*network.networkContext",
-        types: &[],
-        maps: &[],
-        optional: &[],
-    },
-};

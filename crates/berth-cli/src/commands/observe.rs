@@ -1085,6 +1085,17 @@ pub(crate) static COMMANDS: &[Command] = &[
     ),
 ];
 
+/// The docker CLI 28's `system df` formatter: its failure prefix and row type.
+static DF_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "template parsing error",
+    row: &crate::format::GoStruct {
+        root: "*formatter.diskUsageImagesContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1215,14 +1226,3 @@ mod tests {
         assert_eq!(reclaim(500, 1000), "500B (50%)");
     }
 }
-
-/// The docker CLI 28's `system df` formatter: its failure prefix and row type.
-static DF_CONTEXT: crate::format::ListContext = crate::format::ListContext {
-    prefix: "template parsing error",
-    row: &crate::format::GoStruct {
-        root: "*formatter.diskUsageImagesContext",
-        types: &[],
-        maps: &[],
-        optional: &[],
-    },
-};

@@ -816,18 +816,6 @@ pub(crate) static COMMANDS: &[Command] = &[
     .aliases(&["info"]),
 ];
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn whole_floats_print_as_go_does() {
-        let v = serde_json::json!({"a": 0.0, "b": 0.5, "c": [2.0, 3]});
-        assert_eq!(
-            super::pretty(&v),
-            "{\n    \"a\": 0,\n    \"b\": 0.5,\n    \"c\": [\n        2,\n        3\n    ]\n}"
-        );
-    }
-}
-
 /// The docker CLI 28's `info -f` data: its `system.dockerInfo` (moby's `system.Info` and
 /// the client's additions). The known Go fields a daemon may leave out of its JSON, or
 /// that berth names by their JSON name (`CpuCfsPeriod`), print as before; any other
@@ -981,3 +969,15 @@ static VERSION_TYPES: crate::format::GoStruct = crate::format::GoStruct {
         "Server.Platform.Name",
     ],
 };
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_floats_print_as_go_does() {
+        let v = serde_json::json!({"a": 0.0, "b": 0.5, "c": [2.0, 3]});
+        assert_eq!(
+            super::pretty(&v),
+            "{\n    \"a\": 0,\n    \"b\": 0.5,\n    \"c\": [\n        2,\n        3\n    ]\n}"
+        );
+    }
+}

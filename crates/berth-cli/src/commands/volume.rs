@@ -434,6 +434,17 @@ pub(crate) static COMMANDS: &[Command] = &[
     ),
 ];
 
+/// The docker CLI 28's `volume ls` formatter: its failure prefix and row type.
+static VOLUMES_CONTEXT: crate::format::ListContext = crate::format::ListContext {
+    prefix: "template parsing error",
+    row: &crate::format::GoStruct {
+        root: "*formatter.volumeContext",
+        types: &[],
+        maps: &[],
+        optional: &[],
+    },
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,14 +505,3 @@ mod tests {
         }
     }
 }
-
-/// The docker CLI 28's `volume ls` formatter: its failure prefix and row type.
-static VOLUMES_CONTEXT: crate::format::ListContext = crate::format::ListContext {
-    prefix: "template parsing error",
-    row: &crate::format::GoStruct {
-        root: "*formatter.volumeContext",
-        types: &[],
-        maps: &[],
-        optional: &[],
-    },
-};
