@@ -1,10 +1,12 @@
 //! Helpers for the compose and seed test files: a project directory, a project's containers
-//! by their compose label, a shell `command:` in flow syntax, and a plain HTTP GET.
+//! by their compose label, a shell `command:` in flow syntax, a plain HTTP GET, and the
+//! berth-compose / docker compose pair of the differential compose tests.
 
-use crate::TestDaemon;
+use crate::{berth_bin, compose_bin, NetGuard, TestDaemon};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 /// Writes `files` (relative path, contents) under the project directory `d.dir/<name>`,
@@ -70,4 +72,108 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     s.read_to_string(&mut resp).ok()?;
     let (head, body) = resp.split_once("\r\n\r\n")?;
     (head.starts_with("HTTP/1.") && head.contains(" 200 ")).then(|| body.to_string())
+}
+
+/// The two compose implementations the differential compose tests run side by side.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Tool {
+    Berth,
+    DockerCompose,
+}
+
+/// Both tools, berth's first.
+pub const TOOLS: [Tool; 2] = [Tool::Berth, Tool::DockerCompose];
+
+impl Tool {
+    /// A project name of the tool's own, so both can run on one daemon.
+    pub fn project(self, base: &str) -> String {
+        match self {
+            Tool::Berth => format!("{base}b"),
+            Tool::DockerCompose => format!("{base}d"),
+        }
+    }
+
+    /// The tool's command against `host`, in `dir`.
+    pub fn command(self, host: &str, dir: &Path) -> Command {
+        let mut c = match self {
+            Tool::Berth => {
+                let mut c = Command::new(berth_bin());
+                c.arg("-H").arg(host).arg("compose");
+                c
+            }
+            Tool::DockerCompose => {
+                let mut c = Command::new(compose_bin());
+                c.env("DOCKER_HOST", host).env_remove("DOCKER_CONTEXT");
+                c
+            }
+        };
+        c.env_remove("COMPOSE_PROJECT_NAME")
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROFILES")
+            .current_dir(dir);
+        c
+    }
+}
+
+/// `compose ARGS` in `dir` through `tool` against `d`. docker compose uses the classic
+/// builder: neither buildx nor BuildKit is installed.
+pub fn run_compose(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> crate::Output {
+    match tool {
+        Tool::Berth => d.berth_compose(dir, args).run(),
+        Tool::DockerCompose => d
+            .compose(dir, args)
+            .env("DOCKER_BUILDKIT", "0")
+            .env("COMPOSE_BAKE", "false")
+            .run(),
+    }
+}
+
+/// A project directory `name` holding `services` (YAML under `services:`) and the default
+/// network on the guard's bridge.
+pub fn bridged_project(d: &TestDaemon, g: &mut NetGuard, name: &str, services: &str) -> PathBuf {
+    bridged(d, g, name, "", services)
+}
+
+/// [`bridged_project`] with the project's `name:` written at the top.
+pub fn named_bridged_project(
+    d: &TestDaemon,
+    g: &mut NetGuard,
+    name: &str,
+    services: &str,
+) -> PathBuf {
+    bridged(d, g, name, &format!("name: {name}\n"), services)
+}
+
+fn bridged(d: &TestDaemon, g: &mut NetGuard, name: &str, head: &str, services: &str) -> PathBuf {
+    let br = g.bridge();
+    let yaml = format!(
+        "{head}services:\n{services}networks:\n  default:\n    driver_opts:\n      com.docker.network.bridge.name: {br}\n"
+    );
+    compose_yaml(d, name, &yaml)
+}
+
+/// The ids of `project`'s containers, as `docker ps -aq` prints them ("" when none).
+pub fn project_left(d: &TestDaemon, project: &str) -> String {
+    d.docker([
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ])
+    .run()
+    .out()
+}
+
+/// Copies the tree `from` to `to` (files and directories only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let dst = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).expect("copy");
+        }
+    }
 }

@@ -16,6 +16,7 @@
 //!
 //! No daemon is involved: `config` only reads files.
 
+use berth_tests::compose::copy_dir;
 use berth_tests::{berth_bin, compose_bin, workspace_root};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -29,19 +30,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let dst = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).expect("copy");
-        }
-    }
 }
 
 fn run(bin: &Path, pre: &[&str], args: &[String], dir: &Path) -> Output {

@@ -12,79 +12,13 @@
 //! Safety: every project's network gets a bridge named by the test (removed by the
 //! guard); nothing is published.
 
+use berth_tests::compose::{
+    copy_dir, named_bridged_project, project_left, run_compose, Tool, TOOLS,
+};
 use berth_tests::nettest::watched_daemon;
-use berth_tests::{berth_bin, compose_bin, eventually, workspace_root, NetGuard, TestDaemon};
+use berth_tests::{eventually, workspace_root, NetGuard, TestDaemon};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Tool {
-    Berth,
-    DockerCompose,
-}
-
-const TOOLS: [Tool; 2] = [Tool::Berth, Tool::DockerCompose];
-
-impl Tool {
-    fn project(self, base: &str) -> String {
-        match self {
-            Tool::Berth => format!("{base}b"),
-            Tool::DockerCompose => format!("{base}d"),
-        }
-    }
-
-    /// The tool's command against `host`, in `dir`.
-    fn command(self, host: &str, dir: &Path) -> Command {
-        let mut c = match self {
-            Tool::Berth => {
-                let mut c = Command::new(berth_bin());
-                c.arg("-H").arg(host).arg("compose");
-                c
-            }
-            Tool::DockerCompose => {
-                let mut c = Command::new(compose_bin());
-                c.env("DOCKER_HOST", host).env_remove("DOCKER_CONTEXT");
-                c
-            }
-        };
-        c.env_remove("COMPOSE_PROJECT_NAME")
-            .env_remove("COMPOSE_FILE")
-            .env_remove("COMPOSE_PROFILES")
-            .current_dir(dir);
-        c
-    }
-}
-
-fn compose(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> berth_tests::Output {
-    match tool {
-        Tool::Berth => d.berth_compose(dir, args).run(),
-        Tool::DockerCompose => d.compose(dir, args).run(),
-    }
-}
-
-/// A project directory `name` holding `services` (YAML under `services:`) and the default
-/// network on the guard's bridge.
-fn project(d: &TestDaemon, g: &mut NetGuard, name: &str, services: &str) -> PathBuf {
-    let br = g.bridge();
-    let dir = d.dir().join(name);
-    std::fs::create_dir_all(&dir).expect("project dir");
-    let yaml = format!(
-        "name: {name}\nservices:\n{services}networks:\n  default:\n    driver_opts:\n      com.docker.network.bridge.name: {br}\n"
-    );
-    std::fs::write(dir.join("compose.yaml"), yaml).expect("compose.yaml");
-    dir
-}
-
-fn leftovers(d: &TestDaemon, project: &str) -> String {
-    d.docker([
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=com.docker.compose.project={project}"),
-    ])
-    .run()
-    .out()
-}
 
 /// A compose command running in the background, stdout and stderr in one file.
 struct Background {
@@ -130,19 +64,6 @@ impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let dst = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).expect("copy");
-        }
     }
 }
 
@@ -295,13 +216,13 @@ fn compose_gaps_foreground_up_shows_hook_output() {
     let mut seen = Vec::new();
     for tool in TOOLS {
         let name = tool.project("ghk");
-        let dir = project(
+        let dir = named_bridged_project(
             &d,
             &mut g,
             &name,
             "  app:\n    image: busybox\n    command: sh -c 'echo main-out; sleep 1; echo main-end'\n    post_start:\n      - command: sh -c 'echo hook-out; echo hook-err >&2'\n      - command: echo second\n",
         );
-        let out = compose(&d, tool, &dir, &["up"]);
+        let out = run_compose(&d, tool, &dir, &["up"]);
         out.success();
         let hooks = hook_lines(&out.stdout);
         assert_eq!(
@@ -328,12 +249,12 @@ fn compose_gaps_foreground_up_shows_hook_output() {
             out.stdout
         );
         seen.push(hooks);
-        compose(&d, tool, &dir, &["down"]).success();
-        assert!(leftovers(&d, &name).is_empty(), "{tool:?}");
+        run_compose(&d, tool, &dir, &["down"]).success();
+        assert!(project_left(&d, &name).is_empty(), "{tool:?}");
 
         // Ctrl-C in a foreground `up`.
         let name = tool.project("gint");
-        let dir = project(
+        let dir = named_bridged_project(
             &d,
             &mut g,
             &name,
@@ -363,7 +284,7 @@ fn compose_gaps_foreground_up_shows_hook_output() {
             .run()
             .out();
         assert_eq!(state, "false", "{tool:?}: stopped by Ctrl-C");
-        compose(&d, tool, &dir, &["down", "-t", "1"]).success();
+        run_compose(&d, tool, &dir, &["down", "-t", "1"]).success();
     }
     assert_eq!(seen[0], seen[1]);
 }
@@ -378,7 +299,7 @@ fn compose_gaps_dry_run_up_and_watch() {
     let d = watched_daemon(&mut g);
     for tool in TOOLS {
         let name = tool.project("gdry");
-        let dir = project(
+        let dir = named_bridged_project(
             &d,
             &mut g,
             &name,
@@ -390,7 +311,7 @@ fn compose_gaps_dry_run_up_and_watch() {
             &["--dry-run", "up"][..],
             &["--dry-run", "up", "--watch"][..],
         ] {
-            let out = compose(&d, tool, &dir, args);
+            let out = run_compose(&d, tool, &dir, args);
             out.success();
             assert_eq!(
                 out.stdout,
@@ -403,7 +324,7 @@ fn compose_gaps_dry_run_up_and_watch() {
                 "{tool:?} {args:?}: {}",
                 out.stderr
             );
-            assert!(leftovers(&d, &name).is_empty(), "{tool:?} {args:?}");
+            assert!(project_left(&d, &name).is_empty(), "{tool:?} {args:?}");
         }
         let bg = Background::start(&d, tool, &dir, &["--dry-run", "watch"]);
         assert!(
@@ -425,7 +346,7 @@ fn compose_gaps_dry_run_up_and_watch() {
             "{tool:?}: {log}"
         );
         drop(bg);
-        assert!(leftovers(&d, &name).is_empty(), "{tool:?}");
+        assert!(project_left(&d, &name).is_empty(), "{tool:?}");
         let nets = d
             .docker([
                 "network",
@@ -468,13 +389,13 @@ fn compose_gaps_logs_since_and_until() {
     let mut g = NetGuard::new("bt-cg3");
     let d = watched_daemon(&mut g);
     let name = "glogs";
-    let dir = project(
+    let dir = named_bridged_project(
         &d,
         &mut g,
         name,
         "  a:\n    image: busybox\n    command: sh -c 'i=0; while [ $$i -lt 8 ]; do echo tick-$$i; i=$$((i+1)); sleep 1; done'\n",
     );
-    compose(&d, Tool::Berth, &dir, &["up", "-d"]).success();
+    run_compose(&d, Tool::Berth, &dir, &["up", "-d"]).success();
     std::thread::sleep(std::time::Duration::from_millis(3500));
     let until = rfc3339_from_now(2);
     // Both follow at once, up to the same bound; the container ends a few seconds later.
@@ -484,7 +405,7 @@ fn compose_gaps_logs_since_and_until() {
             let dir = &dir;
             let until = until.clone();
             s.spawn(move || {
-                compose(
+                run_compose(
                     d,
                     tool,
                     dir,
@@ -519,17 +440,17 @@ fn compose_gaps_logs_since_and_until() {
         &["logs", "--until", "1h"][..],
         &["logs", "-t", "--since", "10m", "--until", "1s"][..],
     ] {
-        let b = compose(&d, Tool::Berth, &dir, args);
-        let c = compose(&d, Tool::DockerCompose, &dir, args);
+        let b = run_compose(&d, Tool::Berth, &dir, args);
+        let c = run_compose(&d, Tool::DockerCompose, &dir, args);
         assert_eq!((b.code, &b.stdout), (c.code, &c.stdout), "{args:?}");
     }
-    let all = compose(&d, Tool::Berth, &dir, &["logs", "--since", "1h"]);
+    let all = run_compose(&d, Tool::Berth, &dir, &["logs", "--since", "1h"]);
     assert!(all.stdout.contains("a-1  | tick-7\n"), "{}", all.stdout);
     let bad = ["logs", "--since", "yesterday"];
-    let b = compose(&d, Tool::Berth, &dir, &bad);
-    let c = compose(&d, Tool::DockerCompose, &dir, &bad);
+    let b = run_compose(&d, Tool::Berth, &dir, &bad);
+    let c = run_compose(&d, Tool::DockerCompose, &dir, &bad);
     assert_ne!(b.code, 0);
     assert_eq!((b.code, &b.stderr), (c.code, &c.stderr));
-    compose(&d, Tool::Berth, &dir, &["down"]).success();
-    assert!(leftovers(&d, name).is_empty());
+    run_compose(&d, Tool::Berth, &dir, &["down"]).success();
+    assert!(project_left(&d, name).is_empty());
 }

@@ -9,52 +9,10 @@
 //! Safety: every project's network gets a bridge named by the test (removed by the
 //! guard); nothing is published.
 
+use berth_tests::compose::{bridged_project, project_left, run_compose, Tool, TOOLS};
 use berth_tests::nettest::watched_daemon;
 use berth_tests::{eventually, NetGuard, TestDaemon};
-use std::path::{Path, PathBuf};
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Tool {
-    Berth,
-    DockerCompose,
-}
-
-const TOOLS: [Tool; 2] = [Tool::Berth, Tool::DockerCompose];
-
-impl Tool {
-    /// A project name of the tool's own, so both can run on one daemon.
-    fn project(self, base: &str) -> String {
-        match self {
-            Tool::Berth => format!("{base}b"),
-            Tool::DockerCompose => format!("{base}d"),
-        }
-    }
-}
-
-fn compose(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> berth_tests::Output {
-    match tool {
-        Tool::Berth => d.berth_compose(dir, args).run(),
-        // The classic builder: neither buildx nor BuildKit is installed.
-        Tool::DockerCompose => d
-            .compose(dir, args)
-            .env("DOCKER_BUILDKIT", "0")
-            .env("COMPOSE_BAKE", "false")
-            .run(),
-    }
-}
-
-/// A project directory `name` holding `services` (YAML under `services:`) and the default
-/// network on the guard's bridge.
-fn project(d: &TestDaemon, g: &mut NetGuard, name: &str, services: &str) -> PathBuf {
-    let br = g.bridge();
-    let dir = d.dir().join(name);
-    std::fs::create_dir_all(&dir).expect("project dir");
-    let yaml = format!(
-        "services:\n{services}networks:\n  default:\n    driver_opts:\n      com.docker.network.bridge.name: {br}\n"
-    );
-    std::fs::write(dir.join("compose.yaml"), yaml).expect("compose.yaml");
-    dir
-}
+use std::path::Path;
 
 fn inspect(d: &TestDaemon, c: &str, format: &str) -> String {
     d.docker(["inspect", "-f", format, c]).run().out()
@@ -71,17 +29,6 @@ fn exec_out(d: &TestDaemon, c: &str, cmd: &[&str]) -> String {
     }
 }
 
-fn leftovers(d: &TestDaemon, project: &str) -> String {
-    d.docker([
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=com.docker.compose.project={project}"),
-    ])
-    .run()
-    .out()
-}
-
 /// `build.dockerfile_inline`: berth builds the image from the inline text with the
 /// context's files (the text sent inside the context as a `.dockerfile.*` entry, as
 /// `docker build -f -` and buildx do). docker compose 2.40 passes the text only to
@@ -95,10 +42,10 @@ fn compose_keys_dockerfile_inline_builds_with_the_context() {
     let inline = "FROM busybox\nCOPY ctx.txt /ctx.txt\nRUN echo inline-$((6*7)) > /built.txt\n";
     let services = "  app:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM busybox\n        COPY ctx.txt /ctx.txt\n        RUN echo inline-$$((6*7)) > /built.txt\n    command: sleep 600\n    stop_grace_period: 1s\n";
     let name = "inl";
-    let dir = project(&d, &mut g, name, services);
+    let dir = bridged_project(&d, &mut g, name, services);
     std::fs::write(dir.join("ctx.txt"), "from-context\n").expect("ctx");
     // The reference's classic builder: no inline support.
-    let out = compose(&d, Tool::DockerCompose, &dir, &["build"]);
+    let out = run_compose(&d, Tool::DockerCompose, &dir, &["build"]);
     out.failure();
     assert!(
         out.stderr
@@ -109,7 +56,7 @@ fn compose_keys_dockerfile_inline_builds_with_the_context() {
         "{}",
         out.stderr
     );
-    compose(&d, Tool::Berth, &dir, &["up", "-d"]).success();
+    run_compose(&d, Tool::Berth, &dir, &["up", "-d"]).success();
     let c = "inl-app-1";
     assert_eq!(
         exec_out(&d, c, &["cat", "/ctx.txt", "/built.txt"]),
@@ -146,8 +93,8 @@ fn compose_keys_dockerfile_inline_builds_with_the_context() {
             .any(|e| e.starts_with(".dockerfile") || e == "Dockerfile"),
         "{entries:?}"
     );
-    compose(&d, Tool::Berth, &dir, &["down", "--rmi", "local"]).success();
-    assert!(leftovers(&d, name).is_empty());
+    run_compose(&d, Tool::Berth, &dir, &["down", "--rmi", "local"]).success();
+    assert!(project_left(&d, name).is_empty());
     assert!(
         d.docker(["image", "inspect", "inl-app"]).run().code != 0,
         "removed by --rmi local"
@@ -165,8 +112,8 @@ fn compose_keys_always_recreate_deps_and_renew_anon_volumes() {
     let mut errors = Vec::new();
     for tool in TOOLS {
         let name = tool.project("rec");
-        let dir = project(&d, &mut g, &name, services);
-        let run = |args: &[&str]| compose(&d, tool, &dir, args);
+        let dir = bridged_project(&d, &mut g, &name, services);
+        let run = |args: &[&str]| run_compose(&d, tool, &dir, args);
         let (db, web) = (format!("{name}-db-1"), format!("{name}-web-1"));
         let id = |c: &str| inspect(&d, c, "{{.Id}}");
         run(&["up", "-d"]).success();
@@ -210,7 +157,7 @@ fn compose_keys_always_recreate_deps_and_renew_anon_volumes() {
         bad.failure();
         errors.push(bad.stderr.trim().to_string());
         run(&["down", "-v"]).success();
-        assert!(leftovers(&d, &name).is_empty(), "{tool:?}");
+        assert!(project_left(&d, &name).is_empty(), "{tool:?}");
     }
     assert_eq!(errors[0], errors[1]);
     assert!(
@@ -231,7 +178,7 @@ fn compose_keys_post_start_and_pre_stop_hooks() {
     let mut failures = Vec::new();
     for tool in TOOLS {
         let name = tool.project("hk");
-        let dir = project(
+        let dir = bridged_project(
             &d,
             &mut g,
             &name,
@@ -244,7 +191,7 @@ fn compose_keys_post_start_and_pre_stop_hooks() {
             std::os::unix::fs::PermissionsExt::from_mode(0o777),
         )
         .expect("chmod");
-        let run = |args: &[&str]| compose(&d, tool, &dir, args);
+        let run = |args: &[&str]| run_compose(&d, tool, &dir, args);
         run(&["up", "-d"]).success();
         let read = |f: &str| std::fs::read_to_string(dir.join("out").join(f)).unwrap_or_default();
         assert_eq!(read("post"), "1000 /tmp hello\n", "{tool:?}");
@@ -276,21 +223,21 @@ fn compose_keys_post_start_and_pre_stop_hooks() {
             "stopping\nstopping\nstopping\n",
             "{tool:?}: pre_stop ran on down"
         );
-        assert!(leftovers(&d, &name).is_empty(), "{tool:?}");
+        assert!(project_left(&d, &name).is_empty(), "{tool:?}");
         // A failing post_start fails `up`.
         let bad_name = tool.project("hkbad");
-        let bad = project(
+        let bad = bridged_project(
             &d,
             &mut g,
             &bad_name,
             "  app:\n    image: busybox\n    command: sleep 600\n    stop_grace_period: 1s\n    post_start:\n      - command: sh -c 'exit 3'\n",
         );
-        let out = compose(&d, tool, &bad, &["up", "-d"]);
+        let out = run_compose(&d, tool, &bad, &["up", "-d"]);
         failures.push((
             out.code,
             out.stderr.lines().last().unwrap_or("").to_string(),
         ));
-        compose(&d, tool, &bad, &["down"]).success();
+        run_compose(&d, tool, &bad, &["down"]).success();
     }
     assert_eq!(failures[0], failures[1]);
     assert_eq!(failures[0].1, "app hook exited with status 3");
@@ -307,19 +254,19 @@ fn compose_keys_engine_keys_reach_the_daemon() {
     for tool in TOOLS {
         let mut got = Vec::new();
         let name = tool.project("eng");
-        let dir = project(
+        let dir = bridged_project(
             &d,
             &mut g,
             &name,
             "  iso:\n    image: busybox\n    command: sleep 600\n    stop_grace_period: 1s\n    isolation: default\n",
         );
-        compose(&d, tool, &dir, &["up", "-d"]).success();
+        run_compose(&d, tool, &dir, &["up", "-d"]).success();
         got.push(inspect(
             &d,
             &format!("{name}-iso-1"),
             "{{.HostConfig.Isolation}}",
         ));
-        compose(&d, tool, &dir, &["down"]).success();
+        run_compose(&d, tool, &dir, &["down"]).success();
         // A non-default isolation and a storage size: the daemon refuses both here (Linux;
         // no xfs pquota); what each tool says about it.
         for (key, svc) in [
@@ -327,13 +274,13 @@ fn compose_keys_engine_keys_reach_the_daemon() {
             ("storage_opt:\n      size: 1G", "sz"),
         ] {
             let pname = tool.project(&format!("eng{svc}"));
-            let dir = project(
+            let dir = bridged_project(
                 &d,
                 &mut g,
                 &pname,
                 &format!("  {svc}:\n    image: busybox\n    command: sleep 600\n    stop_grace_period: 1s\n    {key}\n"),
             );
-            let out = compose(&d, tool, &dir, &["up", "-d"]);
+            let out = run_compose(&d, tool, &dir, &["up", "-d"]);
             got.push(out.code.to_string());
             got.push(
                 out.stderr
@@ -344,17 +291,17 @@ fn compose_keys_engine_keys_reach_the_daemon() {
                     .collect::<Vec<_>>()
                     .join("\n"),
             );
-            compose(&d, tool, &dir, &["down"]).success();
-            assert!(leftovers(&d, &pname).is_empty(), "{tool:?}");
+            run_compose(&d, tool, &dir, &["down"]).success();
+            assert!(project_left(&d, &pname).is_empty(), "{tool:?}");
         }
         let vname = tool.project("engvd");
-        let vd = project(
+        let vd = bridged_project(
             &d,
             &mut g,
             &vname,
             "  a:\n    image: busybox\n    volume_driver: local\n",
         );
-        let out = compose(&d, tool, &vd, &["config"]);
+        let out = run_compose(&d, tool, &vd, &["config"]);
         out.failure();
         got.push(out.stderr.trim().replace(&vname, "PROJECT"));
         seen.push(got);
@@ -385,7 +332,7 @@ fn compose_keys_use_api_socket_mounts_the_engine_socket() {
     let mut g = NetGuard::new("bt-ck7");
     let d = watched_daemon(&mut g);
     let name = "sock";
-    let dir = project(
+    let dir = bridged_project(
         &d,
         &mut g,
         name,
@@ -426,8 +373,8 @@ fn compose_keys_use_api_socket_mounts_the_engine_socket() {
         exec_out(&d, "sock-other-1", &["test", "-e", "/var/run/docker.sock"]),
         "<exit 1>"
     );
-    compose(&d, Tool::Berth, &dir, &["down"]).success();
-    assert!(leftovers(&d, name).is_empty());
+    run_compose(&d, Tool::Berth, &dir, &["down"]).success();
+    assert!(project_left(&d, name).is_empty());
 }
 
 /// `cp` to a service copies into every replica, `--all` into its one-off containers too;
@@ -438,13 +385,13 @@ fn compose_keys_cp_all_and_replicas() {
     let d = watched_daemon(&mut g);
     for tool in TOOLS {
         let name = tool.project("cp");
-        let dir = project(
+        let dir = bridged_project(
             &d,
             &mut g,
             &name,
             "  w:\n    image: busybox\n    command: sleep 600\n    stop_grace_period: 1s\n",
         );
-        let run = |args: &[&str]| compose(&d, tool, &dir, args);
+        let run = |args: &[&str]| run_compose(&d, tool, &dir, args);
         run(&["up", "-d", "--scale", "w=2"]).success();
         run(&[
             "run",
@@ -498,7 +445,7 @@ fn compose_keys_cp_all_and_replicas() {
         );
         d.docker(["rm", "-f", &oneoff]).run().success();
         run(&["down"]).success();
-        assert!(leftovers(&d, &name).is_empty(), "{tool:?}");
+        assert!(project_left(&d, &name).is_empty(), "{tool:?}");
     }
 }
 
@@ -537,7 +484,7 @@ fn compose_keys_a_shared_image_is_pulled_once() {
     let mut skipped = Vec::new();
     for tool in TOOLS {
         let name = tool.project("pl");
-        let dir = project(
+        let dir = bridged_project(
             &d,
             &mut g,
             &name,
@@ -545,7 +492,7 @@ fn compose_keys_a_shared_image_is_pulled_once() {
         );
         d.docker(["rmi", &image]).run().success();
         let since = chrono_now();
-        let out = compose(&d, tool, &dir, &["pull"]);
+        let out = run_compose(&d, tool, &dir, &["pull"]);
         out.success();
         assert_eq!(pulls(&since), 1, "{tool:?}: {}", out.stderr);
         skipped.push(
@@ -558,14 +505,14 @@ fn compose_keys_a_shared_image_is_pulled_once() {
         // `up --pull always`: berth pulls the shared image once; docker compose 2.40's up
         // (pullRequiredImages, by service, not by image) pulls it once per service.
         let since = chrono_now();
-        compose(&d, tool, &dir, &["up", "-d", "--pull", "always"]).success();
+        run_compose(&d, tool, &dir, &["up", "-d", "--pull", "always"]).success();
         let want = match tool {
             Tool::Berth => 1,
             Tool::DockerCompose => 2,
         };
         assert_eq!(pulls(&since), want, "{tool:?}: up --pull always");
-        compose(&d, tool, &dir, &["down"]).success();
-        assert!(leftovers(&d, &name).is_empty(), "{tool:?}");
+        run_compose(&d, tool, &dir, &["down"]).success();
+        assert!(project_left(&d, &name).is_empty(), "{tool:?}");
     }
     // berth goes through the services by name; docker compose in Go map order, so the
     // service that pulls is either one.
