@@ -59,9 +59,11 @@ pub(super) fn pool_of(
     Pool::new(subnet, gw, range).map(Some)
 }
 
-/// The IPv6 subnets the networks hold.
+/// The IPv6 subnets the networks hold (a configuration-only network holds none: its
+/// subnet is for the networks made from it).
 pub(super) fn taken_subnets(nets: &std::collections::HashMap<String, Net>) -> Vec<Ipv6Net> {
     nets.values()
+        .filter(|n| !n.rec.config_only)
         .filter_map(|n| n.rec.subnet6.as_deref())
         .filter_map(|s| s.parse::<Ipv6Net>().ok())
         .collect()
