@@ -6,7 +6,7 @@
 //! compose_keys.rs).
 
 use berth_tests::differential::{Differ, Moby28, Scenario};
-use berth_tests::registry::{pushed_digest, LocalRegistry};
+use berth_tests::registry::{htpasswd_line, pushed_digest, LocalRegistry};
 use berth_tests::{swarm, Client, TestDaemon};
 use std::process::Command;
 
@@ -15,15 +15,6 @@ const S: Scenario = Scenario {
     ..Scenario::DEFAULT
 };
 
-fn htpasswd(user: &str, pass: &str) -> String {
-    let out = Command::new("htpasswd")
-        .args(["-Bbn", user, pass])
-        .output()
-        .expect("htpasswd (apache2-utils)");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 /// The registries' contents come from the dockerd (one push, so both daemons see the
 /// same digests): `$REG/t/bb:1` (a Docker schema 2 manifest), `$REG/t/list:1` (a
 /// manifest list of it, by the docker CLI's `manifest push`), `$AREG/p/bb:1` behind basic
@@ -31,7 +22,7 @@ fn htpasswd(user: &str, pass: &str) -> String {
 #[test]
 fn compat_distribution_inspect() {
     let reg = LocalRegistry::start();
-    let areg = LocalRegistry::start_htpasswd(&htpasswd("al", "pw"));
+    let areg = LocalRegistry::start_htpasswd(&htpasswd_line("al", "pw"));
     let d = Differ::start();
     let o = &d.dockerd;
     let image = format!("{}/t/bb:1", reg.host());
@@ -148,19 +139,11 @@ fn compat_distribution_service_pins_the_digest() {
             "{c:?}: {}",
             out.stderr
         );
-        let arch = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            other => other,
-        };
         let (img, placement) = split(spec_image(&name));
         assert_eq!(img, format!("{image}@{digest}"), "{c:?}");
-        assert!(
-            placement.contains(&format!(
-                "\"Platforms\":[{{\"Architecture\":\"{arch}\",\"OS\":\"linux\"}}]"
-            )),
-            "{c:?}: {placement}"
-        );
+        // berth pushes an OCI image manifest, for which moby's distribution endpoint
+        // reports no platforms (its type switch has no case for one): none are recorded.
+        assert!(!placement.contains("Platforms"), "{c:?}: {placement}");
         let name = format!("nores-{}", c.name());
         d.run(
             c,
