@@ -7,24 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// An OCI platform as the docker CLI writes it (`ocispec.Platform`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Platform {
-    #[serde(default)]
-    pub architecture: String,
-    #[serde(default)]
-    pub os: String,
-    #[serde(
-        rename = "os.version",
-        default,
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub os_version: String,
-    #[serde(rename = "os.features", default, skip_serializing_if = "Vec::is_empty")]
-    pub os_features: Vec<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub variant: String,
-}
+/// An OCI platform as the docker CLI writes it (`ocispec.Platform`): the registry client's.
+pub use berth_registry::inspect::InspectPlatform as Platform;
 
 /// An OCI descriptor of an image manifest (`ocispec.Descriptor`, the fields used here).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -177,3 +177,21 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// What a differential compose comparison reports for one case: both exit codes and both
+/// outputs (stdout then stderr), docker compose's first.
+pub fn difference_report(
+    case: &str,
+    want: &std::process::Output,
+    got: &std::process::Output,
+) -> String {
+    format!(
+        "{case}: exit want {:?} got {:?}\n--- docker compose\n{}{}\n--- berth\n{}{}",
+        want.status.code(),
+        got.status.code(),
+        String::from_utf8_lossy(&want.stdout),
+        String::from_utf8_lossy(&want.stderr),
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&got.stderr),
+    )
+}

@@ -146,3 +146,13 @@ impl Drop for LocalRegistry {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// One htpasswd line (bcrypt) for `user` with `pass`, for [`LocalRegistry::start_htpasswd`].
+pub fn htpasswd_line(user: &str, pass: &str) -> String {
+    let out = std::process::Command::new("htpasswd")
+        .args(["-Bbn", user, pass])
+        .output()
+        .expect("htpasswd (apache2-utils)");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).to_string()
+}

@@ -16,7 +16,7 @@
 //!
 //! No daemon is involved: `config` only reads files.
 
-use berth_tests::compose::copy_dir;
+use berth_tests::compose::{copy_dir, difference_report};
 use berth_tests::{berth_bin, compose_bin, workspace_root};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -104,15 +104,7 @@ fn config_output_equals_docker_compose_for_the_corpus() {
                 want.stdout == got.stdout
             };
             if !same || want.status.success() != got.status.success() {
-                failures.push(format!(
-                    "{name} {args:?}: exit want {:?} got {:?}\n--- docker compose\n{}{}\n--- berth\n{}{}",
-                    want.status.code(),
-                    got.status.code(),
-                    String::from_utf8_lossy(&want.stdout),
-                    String::from_utf8_lossy(&want.stderr),
-                    String::from_utf8_lossy(&got.stdout),
-                    String::from_utf8_lossy(&got.stderr),
-                ));
+                failures.push(difference_report(&format!("{name} {args:?}"), &want, &got));
             }
         }
         let _ = std::fs::remove_dir_all(&dir);

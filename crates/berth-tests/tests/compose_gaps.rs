@@ -13,7 +13,7 @@
 //! guard); nothing is published.
 
 use berth_tests::compose::{
-    copy_dir, named_bridged_project, project_left, run_compose, Tool, TOOLS,
+    copy_dir, difference_report, named_bridged_project, project_left, run_compose, Tool, TOOLS,
 };
 use berth_tests::nettest::watched_daemon;
 use berth_tests::{eventually, workspace_root, NetGuard, TestDaemon};
@@ -118,15 +118,7 @@ fn compose_gaps_config_no_normalize_equals_docker_compose() {
             let got = run(Tool::Berth);
             compared += 1;
             if want.stdout != got.stdout || want.status.success() != got.status.success() {
-                failures.push(format!(
-                    "{name} {args:?}: exit want {:?} got {:?}\n--- docker compose\n{}{}\n--- berth\n{}{}",
-                    want.status.code(),
-                    got.status.code(),
-                    String::from_utf8_lossy(&want.stdout),
-                    String::from_utf8_lossy(&want.stderr),
-                    String::from_utf8_lossy(&got.stdout),
-                    String::from_utf8_lossy(&got.stderr),
-                ));
+                failures.push(difference_report(&format!("{name} {args:?}"), &want, &got));
             }
         }
         let _ = std::fs::remove_dir_all(&dir);

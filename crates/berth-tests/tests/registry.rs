@@ -2,7 +2,7 @@
 //! the berth CLI and the real docker CLI against berth; htpasswd basic auth; failures from a
 //! tiny fake registry (a layer whose digest lies, a connection dropped mid-layer).
 
-use berth_tests::registry::pushed_digest;
+use berth_tests::registry::{htpasswd_line, pushed_digest};
 use berth_tests::{busybox_image_id, free_port, LocalRegistry, TestDaemon};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
@@ -182,18 +182,9 @@ fn registry_pull_errors_unknown_tag_down_registry_missing_local_image() {
     );
 }
 
-fn htpasswd(user: &str, pass: &str) -> String {
-    let out = Command::new("htpasswd")
-        .args(["-Bbn", user, pass])
-        .output()
-        .expect("htpasswd (apache2-utils)");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 #[test]
 fn registry_basic_auth_login_push_pull() {
-    let reg = LocalRegistry::start_htpasswd(&htpasswd("alice", "s3cret"));
+    let reg = LocalRegistry::start_htpasswd(&htpasswd_line("alice", "s3cret"));
     let d = TestDaemon::start();
     let cfg = d.dir().join("berth-docker-config");
     let berth = |args: &[&str]| d.berth(args).env("DOCKER_CONFIG", &cfg);
@@ -473,7 +464,7 @@ fn registry_pull_on_a_terminal_redraws_layer_lines() {
 #[test]
 fn registry_credential_helper_stores_and_serves_the_login() {
     use std::os::unix::fs::PermissionsExt;
-    let reg = LocalRegistry::start_htpasswd(&htpasswd("carol", "h3lper"));
+    let reg = LocalRegistry::start_htpasswd(&htpasswd_line("carol", "h3lper"));
     let d = TestDaemon::start();
     let cfg = d.dir().join("helper-docker-config");
     let bin = d.dir().join("helper-bin");
