@@ -8,7 +8,6 @@
 use berth_tests::differential::{Differ, Moby28, Scenario};
 use berth_tests::registry::{htpasswd_line, pushed_digest, LocalRegistry};
 use berth_tests::{swarm, Client, TestDaemon};
-use std::process::Command;
 
 const S: Scenario = Scenario {
     berth_cli: false,

@@ -420,7 +420,9 @@ fn registry_token_auth_login_push_pull_berth_and_docker() {
     assert!(ts.issued.load(Ordering::Relaxed) > before + 2);
 
     berth(&["logout", &reg.host()]).run().success();
-    berth(&["rmi", &name]).run().success();
+    // The task pulled the pinned `NAME@sha256:…` (service create records the digest the
+    // distribution endpoint reports), which leaves no `v1` tag, as on dockerd: by id.
+    berth(&["rmi", "-f", &busybox_image_id()]).run().success();
     berth(&["pull", &name]).run().code(1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -715,8 +715,19 @@ fn applied(c: Client) -> Value {
 #[test]
 fn swarm_flags_applied_in_the_task_container() {
     // Through either client: the same spec, and the same container.
-    let docker = applied(Client::Docker);
-    let berth = applied(Client::Berth);
+    // The docker CLI's `--env-add` rebuilds Env from a Go map (updateEnvironment), so its
+    // order is random there: Env is compared as a set.
+    let sorted_env = |mut v: Value| {
+        if let Some(env) = v
+            .pointer_mut("/TaskTemplate/ContainerSpec/Env")
+            .and_then(|e| e.as_array_mut())
+        {
+            env.sort_by_key(|e| e.as_str().unwrap_or_default().to_string());
+        }
+        v
+    };
+    let docker = sorted_env(applied(Client::Docker));
+    let berth = sorted_env(applied(Client::Berth));
     assert_eq!(berth, docker);
 }
 
