@@ -195,3 +195,29 @@ pub fn difference_report(
         String::from_utf8_lossy(&got.stderr),
     )
 }
+
+/// The compose config corpus's cases (`crates/berth-tests/compose-corpus/*/`), sorted, as
+/// (name, directory), apart from `no-interpolate` (a file only `--no-interpolate` loads:
+/// compose_config tests it on its own).
+pub fn corpus_cases() -> Vec<(String, PathBuf)> {
+    let corpus = crate::workspace_root().join("crates/berth-tests/compose-corpus");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "the corpus is there: {cases:?}");
+    cases
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            (name, p)
+        })
+        .filter(|(name, _)| name != "no-interpolate")
+        .collect()
+}

@@ -13,10 +13,11 @@
 //! guard); nothing is published.
 
 use berth_tests::compose::{
-    copy_dir, difference_report, named_bridged_project, project_left, run_compose, Tool, TOOLS,
+    copy_dir, corpus_cases, difference_report, named_bridged_project, project_left, run_compose,
+    Tool, TOOLS,
 };
 use berth_tests::nettest::watched_daemon;
-use berth_tests::{eventually, workspace_root, NetGuard, TestDaemon};
+use berth_tests::{eventually, NetGuard, TestDaemon};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -72,26 +73,9 @@ impl Drop for Background {
 /// for byte, over the whole config corpus: yaml, json, and without interpolation.
 #[test]
 fn compose_gaps_config_no_normalize_equals_docker_compose() {
-    let corpus = workspace_root().join("crates/berth-tests/compose-corpus");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 20, "the corpus is there: {cases:?}");
     let mut failures = Vec::new();
     let mut compared = 0;
-    for case in &cases {
-        let name = case
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        if name == "no-interpolate" {
-            // Its own test in compose_config (a file only `--no-interpolate` can load).
-            continue;
-        }
+    for (name, case) in &corpus_cases() {
         let dir = std::env::temp_dir().join(format!("bt-cg-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         copy_dir(case, &dir);

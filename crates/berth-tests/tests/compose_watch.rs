@@ -8,17 +8,12 @@
 //! Safety: the project's network gets a bridge named by the test (removed by the guard);
 //! nothing is published.
 
+use berth_tests::compose::{run_compose, Tool};
 use berth_tests::nettest::watched_daemon;
-use berth_tests::{compose_bin, eventually, NetGuard, TestDaemon};
+use berth_tests::{eventually, NetGuard, TestDaemon};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Tool {
-    Berth,
-    DockerCompose,
-}
 
 /// A `watch` running in the background, its output in a file.
 struct Background {
@@ -29,28 +24,14 @@ struct Background {
 impl Background {
     fn start(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> Background {
         let log = dir.join("watch.log");
-        let mut cmd = match tool {
-            Tool::Berth => {
-                let mut c = Command::new(berth_tests::berth_bin());
-                c.arg("-H").arg(d.host()).arg("compose");
-                c
-            }
-            Tool::DockerCompose => {
-                let mut c = Command::new(compose_bin());
-                c.env("DOCKER_HOST", d.host())
-                    .env("DOCKER_BUILDKIT", "0")
-                    .env("COMPOSE_BAKE", "false")
-                    .env_remove("DOCKER_CONTEXT");
-                c
-            }
-        };
+        let mut cmd = tool.command(&d.host(), dir);
+        if tool == Tool::DockerCompose {
+            cmd.env("DOCKER_BUILDKIT", "0").env("COMPOSE_BAKE", "false");
+        }
         let out = std::fs::File::create(&log).expect("log");
         let err = out.try_clone().expect("log");
         let child = cmd
             .args(args)
-            .env_remove("COMPOSE_PROJECT_NAME")
-            .env_remove("COMPOSE_FILE")
-            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -67,17 +48,6 @@ impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn compose(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> berth_tests::Output {
-    match tool {
-        Tool::Berth => d.berth_compose(dir, args).run(),
-        Tool::DockerCompose => d
-            .compose(dir, args)
-            .env("DOCKER_BUILDKIT", "0")
-            .env("COMPOSE_BAKE", "false")
-            .run(),
     }
 }
 
@@ -253,7 +223,7 @@ networks:
     });
     let out = bg.output();
     drop(bg);
-    compose(d, tool, &dir, &["down", "--rmi", "local"]);
+    run_compose(d, tool, &dir, &["down", "--rmi", "local"]);
     (seen, out)
 }
 
@@ -296,9 +266,9 @@ fn compose_watch_quiet_flags_print_what_docker_compose_prints() {
             ),
         )
         .expect("compose");
-        let build = compose(&d, tool, &dir, &["build", "-q"]);
+        let build = run_compose(&d, tool, &dir, &["build", "-q"]);
         build.success();
-        let up = compose(
+        let up = run_compose(
             &d,
             tool,
             &dir,
@@ -313,7 +283,7 @@ fn compose_watch_quiet_flags_print_what_docker_compose_prints() {
             ],
         );
         up.success();
-        let run = compose(&d, tool, &dir, &["run", "--rm", "-q", "--build", "app"]);
+        let run = run_compose(&d, tool, &dir, &["run", "--rm", "-q", "--build", "app"]);
         run.success();
         outs.push((
             build.stdout.clone(),
@@ -321,7 +291,7 @@ fn compose_watch_quiet_flags_print_what_docker_compose_prints() {
             up.stderr.contains("building"),
             run.stdout.clone(),
         ));
-        compose(&d, tool, &dir, &["down", "--rmi", "local"]).success();
+        run_compose(&d, tool, &dir, &["down", "--rmi", "local"]).success();
     }
     let classic = &outs[0];
     assert!(classic.0.contains("Successfully built"), "{classic:?}");
