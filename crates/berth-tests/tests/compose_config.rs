@@ -59,7 +59,7 @@ fn config_output_equals_docker_compose_for_the_corpus() {
     let mut failures = Vec::new();
     let mut compared = 0;
     for (name, case) in &corpus_cases() {
-        let dir = scratch(&name);
+        let dir = scratch(name);
         copy_dir(case, &dir);
         let base: Vec<String> = match std::fs::read_to_string(case.join("args")) {
             Ok(a) => a.split_whitespace().map(String::from).collect(),
