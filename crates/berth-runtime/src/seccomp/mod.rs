@@ -9,6 +9,16 @@
 //! The shim reads the file (a few KiB) and its processes load it with one `seccomp(2)` call
 //! just before they exec. OCI runtimes (runc, libcontainer) read `linux.seccomp` itself.
 //!
+//! What loading costs, per process (every container init and every exec, as with runc): the
+//! kernel checks the classic program, converts it to eBPF, JITs it, and then emulates it
+//! once for every syscall number of each architecture to build its per-syscall allow cache.
+//! With libseccomp's default linear chain (983 instructions for Docker's profile over
+//! x86_64, x86 and x32) that emulation walks hundreds of instructions per syscall number, so
+//! `compile` asks for libseccomp's binary tree (1227 instructions, a few dozen per walk):
+//! measured here, seccomp(2) of the builtin profile took 0.7-1.5 ms with the chain and
+//! 0.3-0.35 ms with the tree (forked children loading the cached program, 2 loaded cores).
+//! The decisions are the same; the tree also checks each syscall faster afterwards.
+//!
 //! The program is loaded before the capabilities are dropped, or as late as possible when
 //! the spec sets no_new_privs, as runc does (`shim/native.rs` `finish_privileges`).
 
@@ -121,6 +131,15 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Vec<u8>, SeccompError> {
     let default = action(seccomp.default_action(), seccomp.default_errno_ret())?;
     let mut ctx = ScmpFilterContext::new(default).map_err(|e| err("new filter", e))?;
     ctx.set_ctl_nnp(false).map_err(|e| err("nnp", e))?;
+    // A binary tree on the syscall number instead of libseccomp's default linear chain: the
+    // same decisions, but what every exec pays to load Docker's profile (983 linear
+    // instructions for its three architectures) is mostly the kernel emulating the filter
+    // once per syscall number to build its allow cache, which a chain makes quadratic: the
+    // seccomp(2) call costs about a third with the tree (module doc). A libseccomp
+    // without the attribute (before 2.5) keeps the chain: same filter, slower load.
+    if let Err(e) = ctx.set_ctl_optimize(2) {
+        tracing::debug!("seccomp: no binary-tree optimization in this libseccomp: {e}");
+    }
     for a in seccomp.architectures().iter().flatten() {
         let arch: libseccomp::ScmpArch = serde_json::to_value(a)
             .ok()
@@ -207,6 +226,10 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Vec<u8>, SeccompError> {
     Ok(bpf)
 }
 
+/// What `compile` produces, mixed into the cache key. "tree": libseccomp's binary tree
+/// (before it, the unversioned key held its linear chain).
+const PROGRAM_FORMAT: &[u8] = b"berth-seccomp-bpf tree\n";
+
 /// The daemon's compiled programs, one file per distinct `linux.seccomp`.
 #[derive(Debug)]
 pub struct BpfCache {
@@ -234,7 +257,12 @@ impl BpfCache {
         use sha2::Digest;
         let json =
             serde_json::to_vec(&seccomp).map_err(|e| SeccompError::Compile(e.to_string()))?;
-        let key = hex::encode(&sha2::Sha256::digest(&json)[..20]);
+        // The compiler's version is part of the key: a cache written by an older berth (the
+        // linear program) is not reused for the same rules.
+        let mut h = sha2::Sha256::new();
+        h.update(PROGRAM_FORMAT);
+        h.update(&json);
+        let key = hex::encode(&h.finalize()[..20]);
         let path = self.dir.join(format!("{key}.bpf"));
         let known = self.known.lock().map(|k| k.contains(&key)).unwrap_or(false);
         if !known {
