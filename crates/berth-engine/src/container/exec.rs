@@ -299,11 +299,8 @@ impl Engine {
             )));
         }
         let dir = self.dir(&rec.id);
-        let spec = oci_spec::runtime::Spec::load(dir.join("bundle/config.json"))
-            .map_err(|e| EngineError::internal("read the container's spec", e))?;
-        let base = spec
-            .process()
-            .clone()
+        let base = spec_process(&dir)
+            .map_err(|e| EngineError::internal("read the container's spec", e))?
             .ok_or_else(|| EngineError::Internal("the container's spec has no process".into()))?;
         let cfg = &exec.config;
         let linked = super::links::with_env(&rec, &dir);
@@ -372,4 +369,20 @@ impl Engine {
             pid: st.pid,
         })
     }
+}
+
+/// The `process` of the container's OCI spec (`bundle/config.json` under `dir`), read
+/// alone: an exec (and a health probe) needs nothing else, and the whole spec, whose
+/// `linux.seccomp` holds Docker's profile (~6 KiB of rules), cost more to parse than the rest
+/// of the daemon's part of an exec.
+pub(crate) fn spec_process(
+    dir: &std::path::Path,
+) -> std::io::Result<Option<oci_spec::runtime::Process>> {
+    #[derive(serde::Deserialize)]
+    struct ProcessOnly {
+        process: Option<oci_spec::runtime::Process>,
+    }
+    let data = std::fs::read(dir.join("bundle/config.json"))?;
+    let only: ProcessOnly = serde_json::from_slice(&data).map_err(std::io::Error::other)?;
+    Ok(only.process)
 }

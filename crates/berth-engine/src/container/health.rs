@@ -188,8 +188,8 @@ impl Engine {
     /// Runs the probe in the container; a start failure or the timeout is a failed probe.
     async fn probe(&self, rec: &ContainerRecord, id: &str, check: &Check) -> Probe {
         let dir = self.dir(&rec.id);
-        let spec = match oci_spec::runtime::Spec::load(dir.join("bundle/config.json")) {
-            Ok(s) => s,
+        let base = match super::exec::spec_process(&dir) {
+            Ok(p) => p,
             Err(e) => {
                 return Probe {
                     exit_code: -1,
@@ -197,7 +197,7 @@ impl Engine {
                 }
             }
         };
-        let Some(base) = spec.process().clone() else {
+        let Some(base) = base else {
             return Probe {
                 exit_code: -1,
                 output: "the container's spec has no process".into(),

@@ -155,6 +155,10 @@ struct Shim {
     /// cgroup v2: OOM kills seen while the container runs (its cgroup may be gone by the
     /// time the init is reaped: see `OomWatch`).
     oom: Option<OomWatch>,
+    /// The seccomp program every exec loads, read at the first exec and kept: with an OCI
+    /// runtime's backend it comes from the bundle (the spec and the compiled program's
+    /// file), which does not change while the container runs.
+    exec_seccomp: Option<Option<crate::seccomp::Program>>,
 }
 
 fn err_resp(msg: impl Into<String>) -> Response {
@@ -381,6 +385,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         clients: Vec::new(),
         dir: a.dir.clone(),
         oom,
+        exec_seccomp: None,
     };
     report(ready, &format!("ready {me}"));
     // The init may have died before SIGCHLD was blocked; its signal would be lost.
@@ -1027,20 +1032,22 @@ impl Shim {
         let tty = process.terminal() == Some(true);
         let (io, out, err, input) = plumbing(tty, stdin).map_err(err_resp)?;
         let cgroups = self.container.cgroup_dirs(&self.dir);
-        let seccomp = self.container.seccomp(&self.dir).map_err(err_resp)?;
-        let spawned =
-            match super::exec::spawn(self.init().pid, &cgroups, process, io, seccomp.as_ref()) {
-                Ok(s) => s,
-                Err(e) => {
-                    self.exec_exits.insert(exec_id.to_string(), e.exit_code);
-                    return Err(Response {
-                        ok: false,
-                        error: Some(e.message),
-                        exit_code: Some(e.exit_code),
-                        ..Default::default()
-                    });
-                }
-            };
+        if self.exec_seccomp.is_none() {
+            self.exec_seccomp = Some(self.container.seccomp(&self.dir).map_err(err_resp)?);
+        }
+        let seccomp = self.exec_seccomp.as_ref().and_then(Option::as_ref);
+        let spawned = match super::exec::spawn(self.init().pid, &cgroups, process, io, seccomp) {
+            Ok(s) => s,
+            Err(e) => {
+                self.exec_exits.insert(exec_id.to_string(), e.exit_code);
+                return Err(Response {
+                    ok: false,
+                    error: Some(e.message),
+                    exit_code: Some(e.exit_code),
+                    ..Default::default()
+                });
+            }
+        };
         let (out, input) = match spawned.console {
             Some(m) => console_files(m, stdin).map_err(err_resp)?,
             None => (out, input),
