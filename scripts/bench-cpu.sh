@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# CPU cost of `exec <running> true` and `run --rm --network none true`, for one or more berth
+# binaries side by side: the task-clock (perf stat) of the daemon's threads, its shim zygote,
+# the container's shim and every process they fork, per operation. Unlike wall time this
+# barely moves when other work shares the machine, so it compares binaries (say, before and
+# after a change) where bench.sh's medians are noise. The daemon's `cgroup-warm` thread is
+# left out: its cost follows the wall time (a no-op migration every 3 ms while containers
+# start, see crates/berth-engine/src/cgroup_warm.rs), not the work of an operation.
+# Each binary gets its own private daemon (data root, socket, bridge, subnet); rounds
+# alternate between the binaries. The CLI's own cost is not counted.
+# Env: BERTH_BINS (default target/release/berth; space-separated), BENCH_CPU_ROUNDS (3),
+#      BENCH_CPU_EXECS (40), BENCH_CPU_RUNS (15).
+# Needs perf (linux-perf).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+BINS=(${BERTH_BINS:-$ROOT/target/release/berth})
+ROUNDS="${BENCH_CPU_ROUNDS:-3}"
+EXECS="${BENCH_CPU_EXECS:-40}"
+RUNS="${BENCH_CPU_RUNS:-15}"
+B=/tmp/berth-bench-cpu
+FIXTURE="$B/busybox.tar"
+
+die() { echo "bench-cpu: $*" >&2; exit 1; }
+[ -e "$B" ] && die "$B exists (another run, or a stale one: remove it first)"
+for t in perf curl; do command -v "$t" >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
+for b in "${BINS[@]}"; do [ -x "$b" ] || die "$b missing"; done
+[ "${#BINS[@]}" -le 9 ] || die "at most 9 binaries"
+
+PIDS=()
+cli() { local i=$1; shift; BERTH_NO_AUTOSTART=1 "${BINS[$i]}" -H "unix://$B/d$i/sock" "$@"; }
+cleanup() {
+    set +e
+    for i in "${!BINS[@]}"; do
+        cli "$i" rm -f bx >/dev/null 2>&1
+        pid=${PIDS[$i]:-}
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid"
+            for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        for f in "$B/d$i"/root/containers/*/shim.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
+    done
+    sleep 0.3
+    awk -v b="$B/" 'index($5, b) == 1 { print length($5) " " $5 }' /proc/self/mountinfo \
+        | sort -rn | cut -d' ' -f2- | while read -r m; do umount -l "$m" 2>/dev/null; done
+    rm -rf "$B"
+}
+trap cleanup EXIT
+mkdir -p "$B"
+bash scripts/make-busybox-image.sh "$FIXTURE" busybox:latest >/dev/null
+
+for i in "${!BINS[@]}"; do
+    mkdir -p "$B/d$i"
+    # Bridges bcpu-N on 10.216.(10+N).1/24: not the host's docker0/berth0, nor bench.sh's.
+    BERTH_NO_AUTOSTART=1 "${BINS[$i]}" daemon --data-root "$B/d$i/root" -H "unix://$B/d$i/sock" \
+        --bridge "bcpu-$i" --bip "10.216.$((10 + i)).1/24" >"$B/d$i/log" 2>&1 &
+    PIDS[$i]=$!
+    for _ in $(seq 1 300); do
+        curl -fsS --max-time 2 --unix-socket "$B/d$i/sock" http://localhost/_ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    cli "$i" load -i "$FIXTURE" >/dev/null || { tail -20 "$B/d$i/log" >&2; die "${BINS[$i]}: load failed"; }
+    cli "$i" run -d --name bx --network none busybox sleep 100000 >/dev/null || die "${BINS[$i]}: run -d failed"
+done
+
+# measure I KIND N: prints the task-clock per operation in ms. perf follows the daemon, its
+# zygote and the container's shim, and every thread or process they start meanwhile; the
+# cgroup-warm thread's CPU time over the same span (its schedstat) is subtracted.
+measure() {
+    local i=$1 kind=$2 n=$3 dp=${PIDS[$1]} pids warm="" t w0 w1 f
+    pids=$dp
+    for t in $(pgrep -P "$dp"); do pids="$pids,$t"; done
+    for f in "$B/d$i"/root/containers/*/shim.pid; do pids="$pids,$(cat "$f")"; done
+    for t in /proc/"$dp"/task/*; do [ "$(cat "$t/comm")" = cgroup-warm ] && warm=$t/schedstat; done
+    w0=$( [ -n "$warm" ] && cut -d' ' -f1 "$warm" || echo 0)
+    perf stat -e task-clock -x, -p "$pids" -o "$B/d$i/stat" &
+    local pp=$!
+    sleep 0.5
+    for _ in $(seq 1 "$n"); do
+        if [ "$kind" = exec ]; then cli "$i" exec bx true; else cli "$i" run --rm --network none busybox true; fi
+    done
+    sleep 0.3
+    kill -INT "$pp"; wait "$pp" || true
+    w1=$( [ -n "$warm" ] && cut -d' ' -f1 "$warm" || echo 0)
+    awk -F, -v n="$n" -v w=$((w1 - w0)) '/task-clock/ { printf "%.3f", ($1 - w / 1e6) / n }' "$B/d$i/stat"
+}
+
+declare -A R
+for r in $(seq 1 "$ROUNDS"); do
+    for i in "${!BINS[@]}"; do
+        R[exec,$i]="${R[exec,$i]:-} $(measure "$i" exec "$EXECS")"
+        R[run,$i]="${R[run,$i]:-} $(measure "$i" run "$RUNS")"
+    done
+done
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+echo "CPU ms per operation (daemon + shims + their children, cgroup-warm left out), $ROUNDS rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-50s %-28s %s\n' binary "exec true: median (rounds)" "run --rm true: median (rounds)"
+for i in "${!BINS[@]}"; do
+    printf '%-50s %-28s %s\n' "${BINS[$i]}" "$(echo "${R[exec,$i]}" | median) (${R[exec,$i]# })" \
+        "$(echo "${R[run,$i]}" | median) (${R[run,$i]# })"
+done
