@@ -25,6 +25,23 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// The proxy environment every harness dockerd gets, so that it cannot reach outside:
+/// Go's `http.ProxyFromEnvironment` sends every registry request for a name that is not
+/// loopback (Docker Hub's `registry-1.docker.io` for a missing image, `docker search`'s
+/// index, any `host/repo` reference) to the dead proxy `127.0.0.1:9` without resolving the
+/// remote name itself ("proxyconnect tcp: dial tcp 127.0.0.1:9: connect: connection
+/// refused"). Loopback registries (the harness's [`crate::registry`] ones) are never
+/// proxied (Go's rule for loopback addresses, and `NO_PROXY` says so too). Both spellings:
+/// Go reads the upper-case one first, then the lower-case one.
+pub const OFFLINE_ENV: [(&str, &str); 6] = [
+    ("HTTP_PROXY", "http://127.0.0.1:9"),
+    ("HTTPS_PROXY", "http://127.0.0.1:9"),
+    ("NO_PROXY", "127.0.0.1,localhost,::1"),
+    ("http_proxy", "http://127.0.0.1:9"),
+    ("https_proxy", "http://127.0.0.1:9"),
+    ("no_proxy", "127.0.0.1,localhost,::1"),
+];
+
 /// A running private dockerd.
 pub struct Dockerd {
     /// Everything lives below it: data root, exec root, socket, log, docker config.
@@ -194,6 +211,7 @@ impl Dockerd {
             ))
             .args(["--iptables=false", "--ip6tables=false", "--log-level=warn"])
             .env_remove("DOCKER_HOST")
+            .envs(OFFLINE_ENV.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
             .stderr(log)
@@ -220,6 +238,11 @@ impl Dockerd {
     /// True when `GET /_ping` answers 200.
     pub fn ping(&self) -> bool {
         crate::ping_socket(&self.socket)
+    }
+
+    /// dockerd's pid, while this harness runs it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// `unix://SOCKET`.
