@@ -1057,6 +1057,25 @@ pub fn render_list_in(
     render_list_with(out, format, default_table, headers, rows, false, Some(ctx))
 }
 
+/// The docker CLI's `ps` (buildContainerListOptions) runs the whole `--format` once on an
+/// empty `ContainerContext` before it lists anything (to see whether `.Size` is used),
+/// unless `--quiet` or `--size` is given: the text as given, `table ` included and `\t`
+/// not expanded, so a failure there is reported at its column in the whole string, and
+/// with no container at all. `empty` is a row of that context's zero values.
+pub fn list_precheck(format: &str, empty: &Value, ctx: &ListContext) -> Result<(), FormatError> {
+    let Ok(t) = parse_with(format, false, gotmpl::MissingKey::Error) else {
+        // Parse errors are reported by the list's own run, as before.
+        return Ok(());
+    };
+    if t.execute_to_string(empty).is_ok() {
+        return Ok(());
+    }
+    match struct_failure(format, "", empty, ctx.row) {
+        Some(e) => Err(FormatError(format!("{}: {e}", ctx.prefix))),
+        None => Ok(()),
+    }
+}
+
 /// Where running `src` on the Go struct `v` (typed by `types`) fails as Go's executor
 /// does, as `:LINE:COL: executing "NAME" at <NODE>: MESSAGE` (after `template: NAME`).
 pub fn struct_failure(
@@ -1213,6 +1232,40 @@ mod tests {
         optional: &["Swarm.Cluster", "ID"],
     };
 
+    /// `ps`'s pre-run: the whole format, `table ` included, on an empty context.
+    #[test]
+    fn list_precheck_positions_in_the_whole_format() {
+        static CTX: ListContext = ListContext {
+            prefix: "failed to execute template",
+            row: &GoStruct {
+                root: "*formatter.ContainerContext",
+                types: &[],
+                maps: &[],
+                optional: &[],
+            },
+        };
+        let empty = from_json(&json!({"ID": "", "Labels": "", "Names": ""}));
+        let e = list_precheck("table {{.ID}} {{.nokey}}", &empty, &CTX).unwrap_err();
+        assert_eq!(
+            e.0,
+            "failed to execute template: template: :1:16: executing \"\" at <.nokey>: can't evaluate field nokey in type *formatter.ContainerContext"
+        );
+        let e = list_precheck("{{.Labels.x}}", &empty, &CTX).unwrap_err();
+        assert!(
+            e.0.ends_with("can't evaluate field x in type string"),
+            "{}",
+            e.0
+        );
+        for ok in [
+            "table {{.ID}}\t{{.Names}}",
+            "json",
+            "{{.Label \"a\"}}",
+            "{{json .}}",
+        ] {
+            assert!(list_precheck(ok, &empty, &CTX).is_ok(), "{ok}");
+        }
+    }
+
     /// A Go struct run directly (`info -f`): a field its type lacks fails with Go's
     /// message at Go's position; a Go map's missing key, a known field the JSON left out,
     /// and `with`/`range` bodies do not; a field of a scalar names its kind.
@@ -1235,6 +1288,23 @@ mod tests {
                 2,
                 ".NoSuch",
                 "can't evaluate field NoSuch in type system.dockerInfo"
+            )
+        );
+        // A `$` chain is positioned at its first field, after the `$`.
+        assert_eq!(
+            f("{{$.NoSuch}}"),
+            at(
+                3,
+                "$.NoSuch",
+                "can't evaluate field NoSuch in type system.dockerInfo"
+            )
+        );
+        assert_eq!(
+            f("{{$.Plugins.nokey}}"),
+            at(
+                3,
+                "$.Plugins.nokey",
+                "can't evaluate field nokey in type system.PluginsInfo"
             )
         );
         assert_eq!(

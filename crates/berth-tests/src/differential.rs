@@ -131,10 +131,21 @@ apij() { local m=$1 p=$2; shift 2; api "$m" "$p" -H 'Content-Type: application/j
 
 /// Back to the fixture state: no containers, user networks, volumes, or images but
 /// busybox:latest (untagged first, then the dangling ones, twice for parent chains).
+/// Networks go in passes until none is left or a pass removes nothing (at most 8): a
+/// configuration-only network (`--config-only`) cannot go while a network created from it
+/// (`--config-from`) exists, and the list's order may put it first.
 const RESET: &str = r#"
 q() { api "$@" 2>/dev/null; }
 for id in $(q GET '/v1.41/containers/json?all=1' | jq -r '.[].Id'); do q DELETE "/v1.41/containers/$id?force=1&v=1" >/dev/null; done
-for n in $(q GET /v1.41/networks | jq -r '.[] | select(.Name != "bridge" and .Name != "host" and .Name != "none") | .Id'); do q DELETE "/v1.41/networks/$n" >/dev/null; done
+nets() { q GET /v1.41/networks | jq -r '.[] | select(.Name != "bridge" and .Name != "host" and .Name != "none") | .Id' | sort; }
+left=$(nets)
+for pass in 1 2 3 4 5 6 7 8; do
+  [ -z "$left" ] && break
+  for n in $left; do q DELETE "/v1.41/networks/$n" >/dev/null; done
+  now=$(nets)
+  [ "$now" = "$left" ] && break
+  left=$now
+done
 for v in $(q GET /v1.41/volumes | jq -r '.Volumes[]?.Name'); do q DELETE "/v1.41/volumes/$v?force=1" >/dev/null; done
 for r in $(q GET /v1.41/images/json | jq -r '.[].RepoTags[]?' | grep -vx -e 'busybox:latest' -e '<none>:<none>'); do q DELETE "/v1.41/images/$r" >/dev/null; done
 for pass in 1 2; do
@@ -367,6 +378,13 @@ impl Differ {
             ],
         };
         (reference, subject)
+    }
+
+    /// Back to the fixture state on both daemons (what runs before every scenario).
+    pub fn reset(&self) {
+        let (reference, subject) = self.targets();
+        reference.reset();
+        subject.reset();
     }
 
     /// Runs every scenario (those `COMPAT_ONLY` selects) and panics with a report of every

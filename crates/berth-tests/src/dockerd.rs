@@ -25,6 +25,32 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// The environment every harness dockerd (and berth daemon) gets so that it cannot reach
+/// outside, checked with strace (no packet to a nameserver, no connection but loopback):
+/// - `HTTP(S)_PROXY=http://127.0.0.1:9`: Go's `http.ProxyFromEnvironment` (and ureq, for
+///   berth) sends every registry request for a host that is not loopback (Docker Hub's
+///   `registry-1.docker.io` for a missing image, `docker search`'s index, any
+///   `host/repo` reference) to that closed port: "proxyconnect tcp: dial tcp
+///   127.0.0.1:9: connect: connection refused". Loopback registries (the harness's
+///   [`crate::registry`] ones) are in `NO_PROXY` (Go never proxies loopback anyway).
+///   Both spellings: Go reads the upper-case one first, then the lower-case one.
+/// - `RES_OPTIONS=attempts:0`: the proxy alone is not enough, as dockerd still resolves a
+///   registry's host itself (the registry package's insecure-CIDR check, `lookupIP`, for
+///   `docker.io` and `quay.io` alike). With `RES_OPTIONS` set Go uses the cgo resolver
+///   (Debian's dockerd is linked with glibc), and glibc with zero attempts sends no query:
+///   the lookup fails at once and the registry code carries on as for an unresolvable
+///   host. `/etc/hosts` still answers (`localhost`). Berth's daemon resolves through
+///   glibc's getaddrinfo too. Containers do not inherit a daemon's environment.
+pub const OFFLINE_ENV: [(&str, &str); 7] = [
+    ("HTTP_PROXY", "http://127.0.0.1:9"),
+    ("HTTPS_PROXY", "http://127.0.0.1:9"),
+    ("NO_PROXY", "127.0.0.1,localhost,::1"),
+    ("http_proxy", "http://127.0.0.1:9"),
+    ("https_proxy", "http://127.0.0.1:9"),
+    ("no_proxy", "127.0.0.1,localhost,::1"),
+    ("RES_OPTIONS", "attempts:0"),
+];
+
 /// A running private dockerd.
 pub struct Dockerd {
     /// Everything lives below it: data root, exec root, socket, log, docker config.
@@ -194,6 +220,7 @@ impl Dockerd {
             ))
             .args(["--iptables=false", "--ip6tables=false", "--log-level=warn"])
             .env_remove("DOCKER_HOST")
+            .envs(OFFLINE_ENV.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
             .stderr(log)
@@ -220,6 +247,11 @@ impl Dockerd {
     /// True when `GET /_ping` answers 200.
     pub fn ping(&self) -> bool {
         crate::ping_socket(&self.socket)
+    }
+
+    /// dockerd's pid, while this harness runs it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// `unix://SOCKET`.

@@ -650,6 +650,10 @@ impl TestDaemon {
             .env("BERTH_NO_AUTOSTART", "1")
             // Docker Hub is a closed loopback port: a test never pulls from outside.
             .env("BERTH_HUB_HOST", "127.0.0.1:9")
+            // Any other registry name (and a build's ADD URL) goes to a dead proxy, never
+            // resolved: the registry client's ureq reads these as Go does
+            // (`dockerd::OFFLINE_ENV`); loopback hosts are in NO_PROXY.
+            .envs(dockerd::OFFLINE_ENV.iter().copied())
             .env_remove("BERTH_HOST")
             .env_remove("DOCKER_HOST")
             .envs(self.env.iter().map(|(k, v)| (k, v)))

@@ -271,7 +271,8 @@ const PUSH_PLATFORM_STDOUT: &str = concat!(
 
 /// `POST /images/load?platform=`: honoured (moby 28 reads it from API 1.48 and ignores it
 /// below; berth never ignores it): an archive's images of that platform are loaded, one of
-/// another platform is an error naming it, a bad JSON platform is moby's 400.
+/// another platform is skipped (nothing loaded, no error: moby 28's graphdriver
+/// tarexporter), a bad JSON platform is moby's 400.
 #[test]
 fn compat_load_platform() {
     Differ::start().check(&[Scenario {
@@ -299,11 +300,9 @@ fn compat_load_platform() {
     };
     d.run(berth_tests::Client::Docker, &["rmi", "busybox"])
         .success();
+    // moby 28's tarexporter skips an image of another platform: an empty 200 answer.
     let out = load("linux%2Farm64");
-    assert!(
-        out.contains("no image of platform linux/arm64 in the archive"),
-        "{out}"
-    );
+    assert_eq!(out.trim(), "200", "{out}");
     d.run(berth_tests::Client::Berth, &["images", "-q"])
         .success()
         .stdout_is("");

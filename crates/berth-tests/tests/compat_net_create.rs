@@ -5,7 +5,7 @@
 //! what it cannot do (an IPv6-only network) instead of accepting and ignoring it. Traffic goes only to
 //! the containers the tests create.
 
-use berth_tests::differential::{Differ, Scenario};
+use berth_tests::differential::{Differ, Moby28, Scenario};
 use berth_tests::{Client, TestDaemon};
 
 const S: Scenario = Scenario::DEFAULT;
@@ -46,18 +46,36 @@ fn compat_netcreate_aux_addresses() {
             timeout: 120,
             ..S
         },
-        // Last: dockerd 20.10 keeps the pool of a network whose aux address it refused
-        // (a leak fixed since), so each request has a subnet of its own and nothing runs
-        // after them. The unparsable address's status is left out: 20.10 answers 500,
-        // moby 28's typed InvalidParameter 400 (berth's).
         Scenario {
             name: "aux address errors (API)",
-            run: "apij POST /v1.41/networks/create \"{\\\"Name\\\":\\\"r1\\\",\\\"IPAM\\\":{\\\"Config\\\":[{\\\"Subnet\\\":\\\"$SUBA.0/24\\\",\\\"AuxiliaryAddresses\\\":{\\\"a\\\":\\\"bad\\\"}}]}}\" 2>/dev/null; echo\n\
-                  apij POST /v1.41/networks/create \"{\\\"Name\\\":\\\"r2\\\",\\\"IPAM\\\":{\\\"Config\\\":[{\\\"Subnet\\\":\\\"$SUBB.0/24\\\",\\\"AuxiliaryAddresses\\\":{\\\"a\\\":\\\"10.9.9.9\\\"}}]}}\"; echo\n\
-                  apij POST /v1.41/networks/create \"{\\\"Name\\\":\\\"r3\\\",\\\"IPAM\\\":{\\\"Config\\\":[{\\\"Subnet\\\":\\\"$POOL.128/26\\\",\\\"AuxiliaryAddresses\\\":{\\\"a\\\":\\\"$POOL.135\\\"}}]}}\" >/dev/null\n\
+            run: "apij POST /v1.41/networks/create \"{\\\"Name\\\":\\\"r3\\\",\\\"IPAM\\\":{\\\"Config\\\":[{\\\"Subnet\\\":\\\"$POOL.128/26\\\",\\\"AuxiliaryAddresses\\\":{\\\"a\\\":\\\"$POOL.135\\\"}}]}}\" >/dev/null\n\
                   api GET /v1.41/networks/r3 2>/dev/null | jq -c '.IPAM.Config'\n\
                   docker network ls -q --filter name=r | wc -l",
             berth_cli: false,
+            ..S
+        },
+        // Last: dockerd 20.10 keeps the pool of a network whose aux address it refused
+        // (a leak fixed since), so each request has a subnet of its own and nothing runs
+        // after them. (The docker CLI refuses an aux address outside every --subnet
+        // itself, "no matching subnet for aux-address": only the API reaches the daemon.)
+        Scenario {
+            name: "aux address errors (API), moby 28's ValidateIPAM",
+            run: "apij POST /v1.41/networks/create \"{\\\"Name\\\":\\\"r1\\\",\\\"IPAM\\\":{\\\"Config\\\":[{\\\"Subnet\\\":\\\"$SUBA.0/24\\\",\\\"AuxiliaryAddresses\\\":{\\\"a\\\":\\\"bad\\\"}}]}}\"; echo\n\
+                  apij POST /v1.41/networks/create \"{\\\"Name\\\":\\\"r2\\\",\\\"IPAM\\\":{\\\"Config\\\":[{\\\"Subnet\\\":\\\"$SUBB.0/24\\\",\\\"AuxiliaryAddresses\\\":{\\\"a\\\":\\\"10.9.9.9\\\"}}]}}\"; echo\n\
+                  docker network ls -q | wc -l",
+            berth_cli: false,
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some(concat!(
+                    "{\"message\":\"invalid network config:\\ninvalid auxiliary address a: invalid address\"}\n",
+                    "\n",
+                    "{\"message\":\"invalid network config:\\ninvalid auxiliary address a: parent subnet <SUBB>.0/24 doesn't contain this address\"}\n",
+                    "\n",
+                    "3",
+                )),
+                stderr: Some("HTTP 400\nHTTP 400"),
+                why: "moby 25+ validates the IPAM configuration before allocating (api/types/network ValidateIPAM: 400 \"invalid network config:\" naming the address); 20.10 found the addresses only when allocating: a 500 \"non parsable secondary ip address\" and a 403 \"must belong to the master pool\"",
+            }),
             ..S
         },
     ]);
@@ -95,9 +113,22 @@ fn compat_netcreate_scope_ingress_ipv4() {
                   docker network create --scope local x2 >/dev/null; echo \"exit $?\"\n\
                   docker network inspect -f '{{.Scope}} {{.Driver}}' x2\n\
                   docker network create --ingress x3; echo \"exit $?\"\n\
-                  docker network create --scope global x4; echo \"exit $?\"\n\
-                  docker network create --scope bogus x5; echo \"exit $?\"\n\
                   docker network ls --format '{{.Name}} {{.Scope}}' --filter name=x",
+            ..S
+        },
+        Scenario {
+            name: "scope global or unknown on a bridge: a local network showing it",
+            run: "docker network create --scope global x4 >/dev/null; echo \"exit $?\"\n\
+                  docker network create --scope bogus x5 >/dev/null; echo \"exit $?\"\n\
+                  docker network ls --format '{{.Name}} {{.Scope}} {{.Driver}}' --filter name=x\n\
+                  docker network ls -q --filter scope=global | wc -l\n\
+                  docker network inspect -f '{{.Scope}}' x4",
+            moby28: Some(Moby28 {
+                code: Some(0),
+                stdout: Some("exit 0\nexit 0\nx4 global bridge\nx5 bogus bridge\n1\nglobal"),
+                stderr: Some(""),
+                why: "moby 24+ keeps every network in one local store: libnetwork's NewNetwork refuses only a global-scope driver (overlay) outside a swarm, so a bridge with any other scope is made, showing it; dockerd 20.10 looked for a global store it lacked outside a swarm (500 \"This node is not a swarm manager\")",
+            }),
             ..S
         },
         Scenario {

@@ -4,9 +4,12 @@
 //! value>`; the list formats (`ps`, `images`, `network ls`, `volume ls`, `history`,
 //! `system df`) name their formatter context's type, with `template parsing error:`
 //! (all but `ps`, whose formatter says `failed to execute template:`). Both CLIs against
-//! berth, compared with the docker CLI against a private dockerd. Known differences left
-//! out (see the compat16 report): `{{$.X}}`'s column, a field of a scalar the daemon's
-//! JSON omits (`.Server.Experimental.x`), the column in a `table` format.
+//! berth, compared with the docker CLI against a private dockerd. Go's positions: a `$.X`
+//! chain is at its first field (after the `$`); `ps` runs the whole `--format` (`table `
+//! included) once on an empty context before listing (unless `-q`/`--size`), so its
+//! column counts from the start of the flag's text and it fails with no container too; a
+//! field of a scalar the daemon's JSON omits (`.Server.Experimental.x`) fails as on the
+//! Go struct (`bool`).
 
 use berth_tests::differential::{Differ, Scenario};
 
@@ -49,6 +52,20 @@ fn compat_templates_struct_fields() {
                   t volume ls --format '{{.Labels.nokey}}'\n\
                   t history --format '{{.nokey}}' busybox\n\
                   t system df --format '{{.nokey}}'",
+            ..S
+        },
+        Scenario {
+            name: "error positions: $ chains, omitted scalars, ps's whole format",
+            run: "t() { echo \"== $*\"; echo \"== $*\" >&2; docker \"$@\"; echo \"exit $?\"; }\n\
+                  t info -f '{{$.NoSuch}}'\n\
+                  t info -f '{{$.Plugins.nokey}}'\n\
+                  t info -f 'x {{.Name}} {{$.Swarm.nokey}}'\n\
+                  t version -f '{{$.NoSuch}}'\n\
+                  t version -f '{{.Server.Experimental.x}}'\n\
+                  t ps --format 'table {{.ID}} {{.nokey}}'\n\
+                  t ps -a --format 'table {{.ID}}\\t{{.Labels.nokey}}'\n\
+                  t ps --format '{{.Names}} {{.nokey}}'\n\
+                  t ps --format 'table {{.ID}}\\t{{.Names}}'",
             ..S
         },
     ]);

@@ -63,9 +63,9 @@ fn compose_keys_dockerfile_inline_builds_with_the_context() {
         "from-context\ninline-42\n"
     );
     // The same text as a Dockerfile beside a copy of the context, built by `docker
-    // build`: the same files in the image. (Not `docker build -f -`: the Debian CLI's
-    // rewritten context tar is refused by berth's daemon, "invalid layer tar: unexpected
-    // EOF during skip", a builder matter outside compose.)
+    // build`: the same files in the image. (`docker build -f -` with the text on stdin
+    // would do too — berth's daemon reads the docker CLI's rewritten context tar, see
+    // compat_build_stdin — but a Dockerfile beside the context keeps this about compose.)
     let reference = d.dir().join("inl-ref");
     std::fs::create_dir_all(&reference).expect("mkdir");
     std::fs::write(reference.join("Dockerfile"), inline).expect("Dockerfile");

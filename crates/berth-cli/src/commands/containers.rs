@@ -342,6 +342,17 @@ pub fn cmd_ps(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     if size {
         qs.push("size=1".into());
     }
+    if !format.is_empty() && !o.quiet && !o.size {
+        // docker's pre-run of the format on an empty context, before any request.
+        let empty = serde_json::Value::Object(
+            PS_HEADERS
+                .iter()
+                .map(|(k, _)| (k.to_string(), json!("")))
+                .collect(),
+        );
+        crate::format::list_precheck(&format, &from_json(&empty), &PS_CONTEXT)
+            .map_err(|e| Failure::new(e.0, 1))?;
+    }
     let path = format!("/containers/json{}", query(&qs));
     let list: Vec<ContainerSummary> = ctx.client()?.get_typed(&path)?;
     let rows: Vec<_> = list

@@ -941,6 +941,11 @@ static VERSION_TYPES: crate::format::GoStruct = crate::format::GoStruct {
         ("Server", "*types.Version"),
         ("Server.Platform", "struct { Name string }"),
         ("Server.Components", "[]types.ComponentVersion"),
+        // omitempty fields berth's /version may leave out: a field of them still fails
+        // with their Go type (docker: `can't evaluate field x in type bool`).
+        ("Server.Experimental", "bool"),
+        ("Server.KernelVersion", "string"),
+        ("Server.BuildTime", "string"),
     ],
     maps: &[],
     optional: &[

@@ -222,8 +222,11 @@ fn walk_chain<N: AsRef<str>>(
             .map(|n| format!(".{}", n.as_ref()))
             .collect::<String>()
     );
-    // Go positions a chain of several fields at its second element.
-    let at = if names.len() >= 2 {
+    // Go positions a chain of several fields at its second element, and a `$` chain
+    // (`$.A.B`, parsed as a chain on the variable) at its first field, after the `$`.
+    let at = if prefix == "$" {
+        offset + 1
+    } else if names.len() >= 2 {
         offset + prefix.len() + 1 + names[0].as_ref().len()
     } else {
         offset

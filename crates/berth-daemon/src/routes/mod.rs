@@ -16,6 +16,7 @@
 //! included, ends with a newline (moby's WriteJSON is a json.Encoder: `json_newline`).
 
 mod build;
+mod clean;
 mod containers;
 mod distribution;
 mod exec;
@@ -176,10 +177,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Version {
     }
 }
 
-/// Strips `/v1.NN`, refuses versions out of range, keeps the version in the request's
-/// extensions ([`Version`]), and adds Docker's headers to every answer (whose JSON body
-/// ends with a newline, [`json_newline`]).
+/// Redirects a path that is not clean ([`clean`], as gorilla/mux: a bare 301), strips
+/// `/v1.NN`, refuses versions out of range, keeps the version in the request's extensions
+/// ([`Version`]), and adds Docker's headers to every answer (whose JSON body ends with a
+/// newline, [`json_newline`]).
 pub async fn version_layer(req: Request, next: Next) -> Response {
+    // gorilla/mux redirects a path that is not clean before any route or middleware.
+    if let Some(redirect) = clean::redirect(req.uri()) {
+        return redirect;
+    }
     with_headers(json_newline(versioned(req, next).await).await)
 }
 

@@ -54,7 +54,8 @@ pub struct NetworkRecord {
     #[serde(default)]
     pub mtu: Option<u32>,
     /// "swarm" for this node's copy of a swarm-scoped (overlay) network, whose addresses
-    /// the swarm hands out; empty for a local network.
+    /// the swarm hands out; empty for a local network, or the scope it was created with
+    /// (`--scope global`: moby 28 keeps such a network local and shows that word).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scope: String,
     /// The swarm's ingress network (the routing mesh's).

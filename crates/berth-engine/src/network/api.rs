@@ -5,8 +5,9 @@
 //! in inspect and reserved in the pools at create and at daemon start (`reserve_aux`:
 //! `--ip` of one is "Address already in use"); `DefaultGatewayIPv4` is the containers'
 //! default route and inspect's Gateway (`NetworkRecord::container_gateway`); `--scope
-//! local` is a local network, `swarm` outside a swarm moby's 403, `global`/unknown
-//! dockerd's not-a-manager error; `--ingress` is for overlay only. berth has no
+//! local` is a local network, `swarm` outside a swarm moby's 403, `global` or any other
+//! word a local network showing that scope (moby 24+'s single local store; dockerd 20.10
+//! answered a 500 "not a swarm manager"); `--ingress` is for overlay only. berth has no
 //! configuration-only and no IPv6-only networks: after moby's checks of their misuse,
 //! `ConfigOnly` and `EnableIPv4=false` are refused naming the flag (moby below API 1.48
 //! ignores `EnableIPv4`; berth does not do that silently), and `ConfigFrom` finds no
@@ -45,11 +46,11 @@ pub struct CreateRequest {
     /// `ConfigFrom.Network`: take the IPAM configuration, options and labels from this
     /// configuration-only network.
     pub config_from: Option<String>,
+    /// `Scope` other than `local` (or none) for a local network: moby 24+ keeps every
+    /// network in one local store, so `--scope global` (or any other word) on a bridge
+    /// makes a local network that shows that scope.
+    pub scope: String,
 }
-
-/// libnetwork's words when a daemon outside a swarm is asked for a scope it would keep in
-/// the swarm's store (dockerd 20.10's answer to `--scope global` or an unknown scope).
-pub const NOT_A_SWARM_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
 
 /// moby's checks of `ConfigOnly`, `ConfigFrom`, `Scope`, `Ingress` and `EnableIPv4`, in
 /// moby's order (libnetwork's `validateConfiguration`, then `NewNetwork`), before anything
@@ -120,13 +121,18 @@ pub fn check_create(body: &NetworkCreateBody, swarm_active: bool) -> Result<()> 
                     "cannot create a swarm scoped network when swarm is not active".into(),
                 ))
             }
-            "swarm" | "global" if swarm_active => {
+            "swarm" => {
                 return Err(EngineError::InvalidParameter(format!(
                     "berth has swarm-scoped networks with the overlay driver only, not \"{}\"",
                     body.driver
                 )))
             }
-            _ => return Err(EngineError::Internal(NOT_A_SWARM_MANAGER.into())),
+            // moby 28's libnetwork NewNetwork: a local driver with any other scope
+            // (`global`, or a word it does not know) is no multi-host network and goes to
+            // its one local store: created, showing that scope. (dockerd 20.10 had a
+            // global store it lacked outside a swarm: a 500 "This node is not a swarm
+            // manager".)
+            _ => {}
         }
     }
     check_ipv4(body, overlay)
@@ -166,6 +172,11 @@ pub fn parse_create(body: &NetworkCreateBody) -> Result<CreateRequest> {
         labels: body.labels.clone(),
         options: body.options.clone(),
         config_only: body.config_only.unwrap_or(false),
+        scope: body
+            .scope
+            .clone()
+            .filter(|s| !s.is_empty() && s != "local")
+            .unwrap_or_default(),
         config_from: body
             .config_from
             .as_ref()
@@ -257,7 +268,11 @@ pub fn inspect(rec: &NetworkRecord, members: &[Member]) -> NetworkInspect {
         name: rec.name.clone(),
         id: rec.id.clone(),
         created: format_time(Some(rec.created)),
-        scope: if rec.is_swarm() { "swarm" } else { "local" }.into(),
+        scope: if rec.scope.is_empty() {
+            "local".to_string()
+        } else {
+            rec.scope.clone()
+        },
         driver: rec.driver.clone(),
         enable_ipv4: true,
         enable_ipv6: rec.enable_ipv6,
