@@ -3,7 +3,6 @@
 
 use berth_api::models::NetworkConnectBody;
 use berth_cli::client::{q, Body, Client, ClientError};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
 pub const LABEL_PROJECT: &str = "com.docker.compose.project";
@@ -72,22 +71,8 @@ impl ProjectContainer for Summary {
     }
 }
 
-/// The part of GET /containers/{id}/json compose reads, in berth-api's types. Not the
-/// whole [`berth_api::models::ContainerInspect`]: that one is written by the daemon and
-/// read strictly (every field of its HostConfig and NetworkSettings), where compose needs
-/// these and must not fail on the rest.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct Inspect {
-    pub id: String,
-    pub name: String,
-    pub state: berth_api::models::ContainerState,
-    pub image: String,
-    /// The container's mounts (a recreate inherits the anonymous volumes among them).
-    pub mounts: Vec<MountPoint>,
-    /// Its config (`logs` reads `Tty`: a tty's output is one raw stream).
-    pub config: berth_api::models::ContainerConfig,
-}
+/// The part of GET /containers/{id}/json compose reads (lenient: any daemon answers it).
+pub type Inspect = berth_api::models::ContainerInspectPart;
 
 /// GET /networks/{id} and each entry of GET /networks.
 pub type NetworkInfo = berth_api::models::NetworkInspect;

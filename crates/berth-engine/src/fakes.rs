@@ -284,6 +284,11 @@ pub struct FakePlane {
 }
 
 impl FakePlane {
+    /// The last endpoint made (tests check what the engine asked the data plane for).
+    pub fn last_endpoint(&self) -> Option<Endpoint> {
+        lock(&self.endpoints).last().cloned()
+    }
+
     fn record(&self, call: String) {
         lock(&self.calls).push(call);
     }

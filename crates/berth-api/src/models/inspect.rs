@@ -112,6 +112,38 @@ pub struct NetworkSettings {
     pub networks: BTreeMap<String, EndpointSettings>,
 }
 
+/// The part of `GET /containers/{id}/json` that clients read (the CLI's `start -a`,
+/// `attach`, `logs`, `port`; compose), read leniently: absent or `null` fields are empty
+/// and the rest is ignored, because a client reads it from any daemon, dockerd included.
+/// [`ContainerInspect`] is the daemon's whole answer, which it writes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerInspectPart {
+    pub id: String,
+    /// With the leading slash.
+    pub name: String,
+    #[serde(deserialize_with = "super::null_as_default")]
+    pub state: ContainerState,
+    /// `sha256:<hex>`.
+    pub image: String,
+    #[serde(deserialize_with = "super::null_as_default")]
+    pub mounts: Vec<MountPoint>,
+    #[serde(deserialize_with = "super::null_as_default")]
+    pub config: ContainerConfig,
+    #[serde(deserialize_with = "super::null_as_default")]
+    pub host_config: HostConfig,
+    #[serde(deserialize_with = "super::null_as_default")]
+    pub network_settings: NetworkSettingsPart,
+}
+
+/// The part of `NetworkSettings` that clients read: the published ports.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkSettingsPart {
+    #[serde(deserialize_with = "super::null_as_default")]
+    pub ports: PortMap,
+}
+
 /// One entry of `GET /containers/json`. Read leniently (absent fields are empty, `null`
 /// collections empty) because the CLI reads it from any daemon, dockerd included.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

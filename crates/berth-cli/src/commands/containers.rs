@@ -1,6 +1,8 @@
 //! Container commands other than run/create.
 
-use berth_api::models::{ContainerPruneResponse, ContainerSummary, PortSummary};
+use berth_api::models::{
+    ContainerInspectPart, ContainerPruneResponse, ContainerSummary, PortSummary,
+};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -112,13 +114,6 @@ pub fn go_time_string(ts: i64) -> String {
         }
         None => String::new(),
     }
-}
-
-fn s(v: &Value, k: &str) -> String {
-    v.get(k)
-        .and_then(|x| x.as_str())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// ps's PORTS column as the docker CLI's DisplayablePorts: sorted by private port, IP,
@@ -400,19 +395,10 @@ pub fn cmd_start(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult 
                 1,
             ));
         }
-        let info = c.get_json(&format!("/containers/{}/json", q(&o.args[0])))?;
-        let id = s(&info, "Id");
-        let cfg = info.get("Config").cloned().unwrap_or(Value::Null);
-        let tty = cfg.get("Tty").and_then(|x| x.as_bool()).unwrap_or(false);
-        let open_stdin = cfg
-            .get("OpenStdin")
-            .and_then(|x| x.as_bool())
-            .unwrap_or(false);
-        let auto_remove = info
-            .get("HostConfig")
-            .and_then(|h| h.get("AutoRemove"))
-            .and_then(|x| x.as_bool())
-            .unwrap_or(false);
+        let info: ContainerInspectPart =
+            c.get_typed(&format!("/containers/{}/json", q(&o.args[0])))?;
+        let (id, tty, open_stdin) = (info.id, info.config.tty, info.config.open_stdin);
+        let auto_remove = info.host_config.auto_remove;
         let r = super::create::attach_start_wait(
             c,
             inv,
@@ -717,12 +703,8 @@ pub fn cmd_logs(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     qs.push(format!("tail={}", q(&o.tail)));
     qs.sort();
     let c = ctx.client()?;
-    let info = c.get_json(&format!("/containers/{}/json", q(&o.args[0])))?;
-    let tty = info
-        .get("Config")
-        .and_then(|c| c.get("Tty"))
-        .and_then(|x| x.as_bool())
-        .unwrap_or(false);
+    let info: ContainerInspectPart = c.get_typed(&format!("/containers/{}/json", q(&o.args[0])))?;
+    let tty = info.config.tty;
     let resp = c.call(
         "GET",
         &format!("/containers/{}/logs?{}", q(&o.args[0]), qs.join("&")),

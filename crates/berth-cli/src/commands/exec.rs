@@ -6,7 +6,7 @@ use crate::catalog::Command;
 use crate::client::Body;
 use crate::session::{Ended, Session};
 use crate::{CmdResult, Ctx, Failure};
-use berth_api::models::{ExecCreateBody, ExecStartBody};
+use berth_api::models::{ContainerInspectPart, ExecCreateBody, ExecStartBody};
 use clap::{CommandFactory, Parser};
 use serde_json::Value;
 
@@ -203,34 +203,24 @@ pub fn cmd_attach(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult
     inv.exactly(&o.args, 1)?;
     let keys = detach_keys(o.detach_keys.as_deref())?;
     let c = ctx.client()?;
-    let info = c
-        .get_json(&format!("/containers/{}/json", q(&o.args[0])))
+    let info: ContainerInspectPart = c
+        .get_typed(&format!("/containers/{}/json", q(&o.args[0])))
         .map_err(daemon_error)?;
-    let id = info
-        .get("Id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let state = info.get("State").cloned().unwrap_or(Value::Null);
-    if state.get("Running").and_then(Value::as_bool) != Some(true) {
+    let id = info.id;
+    if !info.state.running {
         return Err(Failure::new(
             "You cannot attach to a stopped container, start it first",
             1,
         ));
     }
-    if state.get("Paused").and_then(Value::as_bool) == Some(true) {
+    if info.state.paused {
         return Err(Failure::new(
             "You cannot attach to a paused container, unpause it first",
             1,
         ));
     }
-    let cfg = info.get("Config").cloned().unwrap_or(Value::Null);
-    let tty = cfg.get("Tty").and_then(Value::as_bool).unwrap_or(false);
-    let stdin = !o.no_stdin
-        && cfg
-            .get("OpenStdin")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+    let tty = info.config.tty;
+    let stdin = !o.no_stdin && info.config.open_stdin;
     let keys_q = o
         .detach_keys
         .as_deref()

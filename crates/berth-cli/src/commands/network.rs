@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use berth_api::models::{ConfigReference, NetworkCreateBody, NetworkInspect, NetworkIpam};
+use berth_api::models::{
+    ConfigReference, ContainerInspectPart, NetworkCreateBody, NetworkInspect, NetworkIpam,
+};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -384,20 +386,15 @@ struct PortCmd {
 pub fn cmd_port(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PortCmd = parse(inv, args)?;
     inv.range(&o.args, 1, 2)?;
-    let v = ctx
+    let info: ContainerInspectPart = ctx
         .client()?
-        .get_json(&format!("/containers/{}/json", q(&o.args[0])))?;
-    let ports = v["NetworkSettings"]["Ports"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+        .get_typed(&format!("/containers/{}/json", q(&o.args[0])))?;
     let mut lines: Vec<(u32, String, String)> = Vec::new();
-    for (key, binds) in &ports {
+    for (key, binds) in &info.network_settings.ports {
         let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
         let n: u32 = port.parse().unwrap_or(0);
-        for b in binds.as_array().into_iter().flatten() {
-            let ip = b["HostIp"].as_str().unwrap_or_default();
-            let hp = b["HostPort"].as_str().unwrap_or_default();
+        for b in binds.iter().flatten() {
+            let (ip, hp) = (&b.host_ip, &b.host_port);
             // net.JoinHostPort, as the docker CLI: `[::]:8080`.
             let host = if ip.contains(':') {
                 format!("[{ip}]:{hp}")

@@ -80,6 +80,42 @@ pub struct NetworkRecord {
 }
 
 impl NetworkRecord {
+    /// A record with only its identity: created now, no addresses, options or flags
+    /// (the base of `NetworkRecord { .., ..NetworkRecord::new(..) }` where most fields
+    /// are empty, e.g. a configuration-only network).
+    pub fn new(id: impl Into<String>, name: impl Into<String>, driver: impl Into<String>) -> Self {
+        NetworkRecord {
+            id: id.into(),
+            name: name.into(),
+            created: Utc::now(),
+            driver: driver.into(),
+            subnet: String::new(),
+            gateway: String::new(),
+            gateway_implicit: false,
+            ip_range: None,
+            internal: false,
+            attachable: false,
+            enable_ipv6: false,
+            subnet6: None,
+            gateway6: None,
+            gateway6_implicit: false,
+            ip_range6: None,
+            aux_addresses: BTreeMap::new(),
+            aux_addresses6: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+            ipam_options: BTreeMap::new(),
+            bridge: String::new(),
+            mtu: None,
+            scope: String::new(),
+            ingress: false,
+            parent: String::new(),
+            parent_created: false,
+            config_only: false,
+            config_from: String::new(),
+        }
+    }
+
     /// The containers' default gateway: the `DefaultGatewayIPv4` auxiliary address when
     /// given (moby's bridge driver), else the network's gateway.
     pub fn container_gateway(&self) -> std::net::Ipv4Addr {

@@ -661,34 +661,20 @@ impl Networks {
         }
         let id = new_id();
         let rec = NetworkRecord {
-            id: id.clone(),
-            name: req.name.clone(),
-            created: Utc::now(),
-            driver: "null".into(),
             subnet: given(&req.subnet).unwrap_or_default(),
             gateway: given(&req.gateway).unwrap_or_default(),
-            gateway_implicit: false,
             ip_range: given(&req.ip_range),
-            internal: false,
-            attachable: false,
             enable_ipv6: req.enable_ipv6,
             subnet6: given(&req.v6.subnet),
             gateway6: given(&req.v6.gateway),
-            gateway6_implicit: false,
             ip_range6: given(&req.v6.ip_range),
             aux_addresses: req.aux,
             aux_addresses6: req.aux6,
             labels: req.labels,
             options: req.options,
             ipam_options: req.ipam_options,
-            bridge: String::new(),
-            mtu: None,
-            scope: String::new(),
-            ingress: false,
-            parent: String::new(),
-            parent_created: false,
             config_only: true,
-            config_from: String::new(),
+            ..NetworkRecord::new(id.clone(), req.name.clone(), "null")
         };
         {
             let mut nets = self.lock();

@@ -215,34 +215,10 @@ mod tests {
 
     fn rec(id: &str, driver: &str, kv: &[(&str, &str)]) -> NetworkRecord {
         NetworkRecord {
-            id: id.into(),
-            name: id.into(),
-            created: chrono::Utc::now(),
-            driver: driver.into(),
             subnet: "10.0.0.0/24".into(),
             gateway: "10.0.0.1".into(),
-            gateway_implicit: false,
-            ip_range: None,
-            internal: false,
-            attachable: false,
-            enable_ipv6: false,
-            subnet6: None,
-            gateway6: None,
-            gateway6_implicit: false,
-            ip_range6: None,
-            aux_addresses: Default::default(),
-            aux_addresses6: Default::default(),
-            labels: BTreeMap::new(),
             options: opts(kv),
-            ipam_options: BTreeMap::new(),
-            bridge: String::new(),
-            mtu: None,
-            scope: String::new(),
-            ingress: false,
-            parent: String::new(),
-            parent_created: false,
-            config_only: false,
-            config_from: String::new(),
+            ..NetworkRecord::new(id, id, driver)
         }
     }
 

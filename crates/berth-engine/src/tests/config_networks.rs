@@ -172,18 +172,10 @@ async fn nothing_attaches_to_a_config_only_network() {
     assert!(t.engine.start(&stopped).await.is_err());
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 /// A daemon restart (each daemon a runtime of its own, as `restore`'s tests).
 #[test]
 fn config_networks_come_back_at_daemon_start() {
-    let first = runtime();
+    let first = super::runtime();
     let t = first.block_on(async {
         let t = TestEngine::new().await;
         t.engine.network_create(config_only()).await.expect("cfg");
@@ -195,7 +187,7 @@ fn config_networks_come_back_at_daemon_start() {
     });
     drop(first);
     let (root, rt, plane, mounter) = (t.root, t.runtime, t.plane, t.mounter);
-    runtime().block_on(async {
+    super::runtime().block_on(async {
         let t = TestEngine::open(root, rt, plane, mounter).await;
         let cfg = t.engine.networks.find("cfg").expect("cfg back");
         assert!(cfg.config_only);
@@ -237,14 +229,7 @@ async fn default_gateway_ipv6_is_the_containers_route() {
     assert_eq!(ep.gateway6, "fd16:78::fe");
     // Never handed out: the first container address is ::2.
     assert_eq!(ep.ip6, "fd16:78::2");
-    let made = t
-        .plane
-        .endpoints
-        .lock()
-        .unwrap()
-        .last()
-        .cloned()
-        .expect("endpoint");
+    let made = t.plane.last_endpoint().expect("endpoint");
     assert_eq!(made.gateway6, Some("fd16:78::fe".parse().unwrap()));
     let rec = t.record(&id).await;
     let v =

@@ -70,6 +70,15 @@ fn image_tar() -> Vec<u8> {
     b.into_inner().expect("tar")
 }
 
+/// A runtime of its own per simulated daemon (the restart tests run two in sequence).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 pub fn config(root: &std::path::Path) -> EngineConfig {
     let network = BridgeConfig::parse(Some("btunit0"), Some("10.250.0.1/24"), None, &[])
         .expect("bridge config");

@@ -198,14 +198,7 @@ async fn endpoint_requests_are_applied_kept_and_checked() {
                    "NetworkingConfig": {"EndpointsConfig": {"n1": ask}}}),
         )
         .await;
-    let made = t
-        .plane
-        .endpoints
-        .lock()
-        .unwrap()
-        .last()
-        .cloned()
-        .expect("endpoint");
+    let made = t.plane.last_endpoint().expect("endpoint");
     assert_eq!(made.mac, [0x92, 0xd0, 0xc6, 0x0a, 0x29, 0x33]);
     let ll: Vec<String> = made
         .link_local
@@ -379,14 +372,7 @@ async fn macvlan_and_ipvlan_networks_make_parents_links_and_give_them_back() {
     let id = t
         .run(None, json!({"HostConfig": {"NetworkMode": "mv"}}))
         .await;
-    let made = t
-        .plane
-        .endpoints
-        .lock()
-        .unwrap()
-        .last()
-        .cloned()
-        .expect("ep");
+    let made = t.plane.last_endpoint().expect("ep");
     assert_eq!(made.link, LinkKind::Macvlan(MacvlanMode::Private));
     assert_eq!(
         (made.bridge.as_str(), made.host_veth.as_str()),
@@ -440,14 +426,7 @@ async fn macvlan_and_ipvlan_networks_make_parents_links_and_give_them_back() {
     let id = t
         .run(None, json!({"HostConfig": {"NetworkMode": "iv"}}))
         .await;
-    let made = t
-        .plane
-        .endpoints
-        .lock()
-        .unwrap()
-        .last()
-        .cloned()
-        .expect("ep");
+    let made = t.plane.last_endpoint().expect("ep");
     assert_eq!(
         made.link,
         LinkKind::Ipvlan(IpvlanMode::L3, IpvlanFlag::Private)
@@ -491,14 +470,7 @@ async fn macvlan_and_ipvlan_networks_make_parents_links_and_give_them_back() {
     let id = t
         .run(None, json!({"HostConfig": {"NetworkMode": "nd"}}))
         .await;
-    let made = t
-        .plane
-        .endpoints
-        .lock()
-        .unwrap()
-        .last()
-        .cloned()
-        .expect("ep");
+    let made = t.plane.last_endpoint().expect("ep");
     assert_eq!(made.gateway, None);
     t.engine.kill(&id, None).await.expect("kill");
     t.until_status(&id, Status::Exited).await;

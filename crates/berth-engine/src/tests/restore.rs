@@ -8,17 +8,9 @@ use crate::model::Status;
 use crate::network::api::CreateRequest;
 use serde_json::json;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 #[test]
 fn a_restarted_daemon_reconnects_and_reconciles() {
-    let first = runtime();
+    let first = super::runtime();
     let (t, live, dead) = first.block_on(async {
         let t = TestEngine::new().await;
         t.engine
@@ -48,7 +40,7 @@ fn a_restarted_daemon_reconnects_and_reconciles() {
     drop(first);
     let (root, rt, plane, mounter) = (t.root, t.runtime, t.plane, t.mounter);
     rt.exit(&root.path().join("containers").join(&dead), 7);
-    let second = runtime();
+    let second = super::runtime();
     second.block_on(async {
         let t = TestEngine::open(root, rt, plane, mounter).await;
         let r = t.record(&live).await;
@@ -77,7 +69,7 @@ fn a_restarted_daemon_reconnects_and_reconciles() {
 
 #[test]
 fn dead_containers_are_torn_down_after_the_engine_opens_and_hold_their_lock_meanwhile() {
-    let first = runtime();
+    let first = super::runtime();
     let (t, dead) = first.block_on(async {
         let t = TestEngine::new().await;
         let dead = t.run(Some("dead"), json!({})).await;
@@ -88,7 +80,7 @@ fn dead_containers_are_torn_down_after_the_engine_opens_and_hold_their_lock_mean
     rt.exit(&root.path().join("containers").join(&dead), 7);
     // A teardown that does not finish until the test lets it.
     let gate = mounter.unmount_gate.write().expect("gate");
-    let second = runtime();
+    let second = super::runtime();
     second.block_on(async {
         let opened = tokio::time::timeout(
             std::time::Duration::from_secs(5),
@@ -119,7 +111,7 @@ fn dead_containers_are_torn_down_after_the_engine_opens_and_hold_their_lock_mean
 
 #[test]
 fn an_auto_remove_container_that_ended_meanwhile_is_gone_when_the_engine_opens() {
-    let first = runtime();
+    let first = super::runtime();
     let (t, gone) = first.block_on(async {
         let t = TestEngine::new().await;
         let gone = t
@@ -130,7 +122,7 @@ fn an_auto_remove_container_that_ended_meanwhile_is_gone_when_the_engine_opens()
     drop(first);
     let (root, rt, plane, mounter) = (t.root, t.runtime, t.plane, t.mounter);
     rt.exit(&root.path().join("containers").join(&gone), 0);
-    let second = runtime();
+    let second = super::runtime();
     second.block_on(async {
         let t = TestEngine::open(root, rt, plane, mounter.clone()).await;
         assert!(
