@@ -813,3 +813,71 @@ fn compose_parity_service_keys_reach_the_daemon_as_docker_compose() {
     assert_eq!(froms[0].1, "[\"PROJ-db-1:ro\"]", "{froms:?}");
     assert_eq!(froms[1].1, format!("[\"{}\"]", froms[1].2), "{froms:?}");
 }
+
+/// The network keys at runtime, as docker compose sets them: a network with an ipam
+/// subnet, gateway and ip_range, attachable and labelled; an internal one; a service on
+/// both with `aliases`, `ipv4_address` and `priority`. The networks and the container's
+/// endpoints are read back through `docker inspect` and compared (the two tools run one
+/// after the other: they share the subnet).
+#[test]
+fn compose_parity_network_keys_reach_the_daemon_as_docker_compose() {
+    let mut g = NetGuard::new("bt-cp8");
+    let d = watched_daemon(&mut g);
+    // The last /26 of the test daemon's pool (its own addresses, nobody else's).
+    let subnet = d.net.pool_base().replace(".0/24", ".192/26");
+    let base = subnet.trim_end_matches(".192/26").to_string();
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for tool in TOOLS {
+        let proj = tool.project("pnet");
+        let (b1, b2) = (g.bridge(), g.bridge());
+        let yaml = format!(
+            "name: {proj}\nservices:\n  web:\n    image: busybox\n    command: sleep 600\n    stop_signal: SIGKILL\n    networks:\n      front:\n        aliases: [web-alias]\n        ipv4_address: {base}.200\n        priority: 1\n      back:\n        priority: 10\nnetworks:\n  front:\n    attachable: true\n    labels:\n      x.net: front\n    driver_opts:\n      com.docker.network.bridge.name: {b1}\n    ipam:\n      config:\n        - subnet: {subnet}\n          gateway: {base}.193\n          ip_range: {base}.224/27\n  back:\n    internal: true\n    driver_opts:\n      com.docker.network.bridge.name: {b2}\n"
+        );
+        let dir = berth_tests::compose::compose_yaml(&d, &proj, &yaml);
+        let up = run_compose(&d, tool, &dir, &["up", "-d"]);
+        assert_eq!(up.code, 0, "{tool:?}: {}", up.stderr);
+        let mut got = Vec::new();
+        for (net, f) in [
+            ("front", "{{json .IPAM.Config}} {{.Internal}} {{.Attachable}} {{index .Labels \"x.net\"}} {{.Driver}}"),
+            ("back", "{{.Internal}} {{.Attachable}} {{.Driver}}"),
+        ] {
+            let o = d.docker(["network", "inspect", "-f", f, &format!("{proj}_{net}")]).run();
+            got.push(format!("network {net}: {}", o.out().trim()));
+        }
+        let name = format!("{proj}-web-1");
+        for net in ["front", "back"] {
+            let f = format!(
+                "{{{{with index .NetworkSettings.Networks \"{proj}_{net}\"}}}}{{{{json .Aliases}}}} {{{{json .IPAMConfig}}}}{{{{end}}}}"
+            );
+            let o = d.docker(["inspect", "-f", &f, &name]).run();
+            got.push(format!(
+                "endpoint {net}: {}",
+                o.out().trim().replace(&proj, "PROJ")
+            ));
+        }
+        let o = d
+            .docker(["inspect", "-f", "{{.HostConfig.NetworkMode}}", &name])
+            .run();
+        got.push(format!(
+            "network mode: {}",
+            o.out().trim().replace(&proj, "PROJ")
+        ));
+        run_compose(&d, tool, &dir, &["down", "-t", "1"]).success();
+        assert!(project_left(&d, &proj).is_empty(), "{tool:?}");
+        seen.push(got);
+    }
+    let diffs: Vec<String> = seen[0]
+        .iter()
+        .zip(&seen[1])
+        .filter(|(b, c)| b != c)
+        .map(|(b, c)| format!("berth:  {b}\ncompose: {c}"))
+        .collect();
+    assert!(diffs.is_empty(), "{}\n{:#?}", diffs.join("\n"), seen[0]);
+    assert!(
+        seen[0]
+            .iter()
+            .any(|l| l.starts_with("endpoint front:") && l.contains("web-alias")),
+        "{:#?}",
+        seen[0]
+    );
+}
