@@ -722,7 +722,7 @@ fn compose_parity_flags_no_other_test_ran() {
 fn compose_parity_service_keys_reach_the_daemon_as_docker_compose() {
     let mut g = NetGuard::new("bt-cp7");
     let d = watched_daemon(&mut g);
-    let services = "  db:\n    image: busybox\n    command: sleep 600\n    stop_signal: SIGKILL\n    volumes:\n      - dbdata:/var/lib/db\n  app:\n    image: busybox\n    entrypoint: [\"sh\", \"-c\"]\n    command: [\"sleep 600\"]\n    environment:\n      A: \"1\"\n      B: two\n    cap_add: [NET_ADMIN]\n    cap_drop: [MKNOD]\n    ulimits:\n      nofile: {soft: 1024, hard: 2048}\n      nproc: 512\n    sysctls:\n      net.ipv4.ip_forward: \"1\"\n    shm_size: 32m\n    extra_hosts: [\"h1:10.0.0.1\", \"h2=10.0.0.2\"]\n    dns: [10.0.0.53]\n    dns_search: [example.test]\n    dns_opt: [ndots:2]\n    tmpfs: [\"/run/t:size=1m\"]\n    init: true\n    read_only: true\n    security_opt: [\"no-new-privileges:true\"]\n    stop_signal: SIGUSR1\n    stop_grace_period: 7s\n    hostname: apphost\n    domainname: example.test\n    user: \"1000:1000\"\n    working_dir: /tmp\n    labels:\n      x.tier: back\n    expose: [\"8080\", \"9000-9001/udp\"]\n    logging:\n      driver: json-file\n      options: {max-size: 1m}\n    tty: true\n    stdin_open: true\n    ipc: shareable\n    restart: on-failure:2\n    deploy:\n      resources:\n        limits: {cpus: \"0.5\", memory: 64M}\n        reservations: {memory: 16M}\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 5s\n      timeout: 2s\n      retries: 4\n      start_period: 1s\n    links: [db]\n    volumes_from: [db:ro]\n    volumes:\n      - type: bind\n        source: ./made\n        target: /made\n        bind: {create_host_path: true}\n      - type: volume\n        source: appdata\n        target: /data\n        read_only: true\n        volume: {nocopy: true}\n      - type: tmpfs\n        target: /scratch\n        tmpfs: {size: 65536}\n  side:\n    image: busybox\n    command: sleep 600\n    stop_signal: SIGKILL\n    network_mode: service:db\n";
+    let services = "  db:\n    image: busybox\n    command: sleep 600\n    stop_signal: SIGKILL\n    volumes:\n      - dbdata:/var/lib/db\n  app:\n    image: busybox\n    entrypoint: [\"sh\", \"-c\"]\n    command: [\"sleep 600\"]\n    environment:\n      A: \"1\"\n      B: two\n    cap_add: [NET_ADMIN]\n    cap_drop: [MKNOD]\n    ulimits:\n      nofile: {soft: 1024, hard: 2048}\n      nproc: 512\n    sysctls:\n      net.ipv4.ip_forward: \"1\"\n    shm_size: 32m\n    extra_hosts: [\"h1:10.0.0.1\", \"h2=10.0.0.2\"]\n    dns: [10.0.0.53]\n    dns_search: [example.test]\n    dns_opt: [ndots:2]\n    tmpfs: [\"/run/t:size=1m\"]\n    init: true\n    read_only: true\n    security_opt: [\"no-new-privileges:true\"]\n    stop_signal: SIGUSR1\n    stop_grace_period: 7s\n    hostname: apphost\n    domainname: example.test\n    user: \"1000:1000\"\n    working_dir: /tmp\n    labels:\n      x.tier: back\n    expose: [\"8080\", \"9000-9001/udp\"]\n    logging:\n      driver: json-file\n      options: {max-size: 1m}\n    tty: true\n    stdin_open: true\n    ipc: shareable\n    restart: on-failure:2\n    deploy:\n      resources:\n        limits: {cpus: \"0.5\", memory: 64M}\n        reservations: {memory: 16M}\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 5s\n      timeout: 2s\n      retries: 4\n      start_period: 1s\n    links: [db]\n    volumes_from: [db:ro]\n    volumes:\n      - type: bind\n        source: ./made\n        target: /made\n        bind: {create_host_path: true}\n      - type: volume\n        source: appdata\n        target: /data\n        read_only: true\n        volume: {nocopy: true}\n      - type: tmpfs\n        target: /scratch\n        tmpfs: {size: 65536}\n  side:\n    image: busybox\n    command: sleep 600\n    stop_signal: SIGKILL\n    network_mode: service:db\n  misc:\n    image: busybox\n    command: sleep 600\n    stop_signal: SIGKILL\n    network_mode: none\n    pid: host\n    devices: [\"/dev/null:/dev/xnull:rwm\"]\n  mac:\n    image: busybox\n    command: sleep 600\n    stop_signal: SIGKILL\n    mac_address: 02:42:ac:11:00:99\n    platform: linux/amd64\n    annotations:\n      a.b: c\n";
     let fields = [
         "{{if eq .Config.Hostname (slice .Id 0 12)}}ID{{else}}{{.Config.Hostname}}{{end}} {{json .Config.Domainname}} {{json .Config.User}} {{json .Config.WorkingDir}}",
         "{{json .Config.Cmd}} {{json .Config.Entrypoint}} {{json .Config.Tty}} {{json .Config.OpenStdin}}",
@@ -737,7 +737,8 @@ fn compose_parity_service_keys_reach_the_daemon_as_docker_compose() {
         "{{json .HostConfig.SecurityOpt}} {{json .HostConfig.IpcMode}} {{json .HostConfig.RestartPolicy}}",
         "{{json .HostConfig.NanoCpus}} {{json .HostConfig.Memory}} {{json .HostConfig.MemoryReservation}}",
         "{{json .HostConfig.LogConfig}} {{json .HostConfig.Links}}",
-        "{{json .HostConfig.Binds}} {{json .HostConfig.Mounts}} {{json .HostConfig.NetworkMode}}",
+        "{{json .HostConfig.Binds}} {{json .HostConfig.NetworkMode}}",
+        "{{json .HostConfig.Mounts}}",
     ];
     let mut seen: Vec<Vec<String>> = Vec::new();
     let mut froms = Vec::new();
@@ -768,9 +769,9 @@ fn compose_parity_service_keys_reach_the_daemon_as_docker_compose() {
                     .replace(&dir.to_string_lossy().to_string(), "DIR")
                     .replace(&db_id, "DBID")
                     .replace(&proj, "PROJ");
-                // compose builds ulimits and extra_hosts from Go maps: their order
-                // varies from run to run.
-                if f.contains("Ulimits") || f.contains("ExtraHosts") {
+                // compose builds ulimits, extra_hosts and mounts from Go maps: their
+                // order varies from run to run.
+                if f.contains("Ulimits") || f.contains("ExtraHosts") || f.contains("Mounts") {
                     if let Ok(serde_json::Value::Array(mut v)) = serde_json::from_str(&text) {
                         v.sort_by_key(|x| x.to_string());
                         text = serde_json::Value::Array(v).to_string();
@@ -778,6 +779,13 @@ fn compose_parity_service_keys_reach_the_daemon_as_docker_compose() {
                 }
                 got.push(format!("{svc} {f}: {text}"));
             }
+        }
+        for (svc, f) in [
+            ("misc", "{{.HostConfig.NetworkMode}} {{.HostConfig.PidMode}} {{json .HostConfig.Devices}}"),
+            ("mac", "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}} {{json .HostConfig.Annotations}} {{.Platform}}"),
+        ] {
+            let o = d.docker(["inspect", "-f", f, &format!("{proj}-{svc}-1")]).run();
+            got.push(format!("{svc} {f}: {}", o.out().trim()));
         }
         got.push(format!("made: {}", dir.join("made").is_dir()));
         // volumes_from `db:ro`: compose 2.40 sends the container's id and drops the mode
@@ -810,6 +818,13 @@ fn compose_parity_service_keys_reach_the_daemon_as_docker_compose() {
         "{:#?}",
         seen[0]
     );
+    for want in [": none host [{", ": 02:42:ac:11:00:99 {\"a.b\":\"c\"}"] {
+        assert!(
+            seen[0].iter().any(|l| l.contains(want)),
+            "{want}: {:#?}",
+            seen[0]
+        );
+    }
     assert_eq!(froms[0].1, "[\"PROJ-db-1:ro\"]", "{froms:?}");
     assert_eq!(froms[1].1, format!("[\"{}\"]", froms[1].2), "{froms:?}");
 }
