@@ -487,7 +487,7 @@ fn compose_parity_flags_no_other_test_ran() {
             &d,
             &mut g,
             &proj,
-            "  web:\n    image: busybox\n    command: sh -c 'echo one; echo two; echo three; sleep 600'\n    stop_signal: SIGKILL\n  once:\n    image: busybox\n    command: echo once-out\n  quick:\n    image: busybox\n    command: echo quick-out\n  bld:\n    build: ./b\n    command: cat /x\n    profiles: [tools]\n",
+            "  web:\n    image: busybox\n    command: sh -c 'echo one; echo two; echo three; sleep 600'\n    stop_signal: SIGKILL\n  once:\n    image: busybox\n    command: echo once-out\n  quick:\n    image: busybox\n    command: echo quick-out\n  bld:\n    build: ./b\n    command: cat /x\n    profiles: [tools]\n  ghost:\n    image: nosuch-image:1\n    pull_policy: never\n    profiles: [ghost]\n",
         );
         std::fs::create_dir_all(dir.join("b")).expect("b");
         std::fs::write(
@@ -639,6 +639,11 @@ fn compose_parity_flags_no_other_test_ran() {
             "run built",
             &run(&["--profile", "tools", "run", "--rm", "-T", "bld"]),
         );
+        let o = run(&["--profile", "tools", "build", "--no-cache", "bld"]);
+        got.push(format!("build --no-cache: {}", o.code));
+        // pull_policy never and no image: refused, nothing pulled (no registry is asked).
+        let o = run(&["--profile", "ghost", "up", "-d", "ghost"]);
+        got.push(format!("pull_policy never: {}", o.code));
         let o = run(&["port", "--protocol", "udp", "web", "53"]);
         got.push(format!(
             "port --protocol: {} {:?}",
@@ -708,6 +713,12 @@ fn compose_parity_flags_no_other_test_ran() {
         "{b:#?}"
     );
     assert!(b.iter().any(|l| l == "run built: 0 \"x=7\\n\""), "{b:#?}");
+    assert!(
+        b.iter()
+            .any(|l| l.starts_with("pull_policy never: ") && l != "pull_policy never: 0"),
+        "{b:#?}"
+    );
+    assert!(b.iter().any(|l| l == "build --no-cache: 0"), "{b:#?}");
     assert!(
         b.iter().any(|l| l == "run --use-aliases has web: true"),
         "{b:#?}"
