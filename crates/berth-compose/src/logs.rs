@@ -1,10 +1,20 @@
 //! Following container logs with docker compose's prefixes: `name  | ` aligned to the
 //! longest name, one colour per container, lines interleaved as they come; new containers
 //! of the project are picked up while following.
+//!
+//! Status lines are compose's logConsumer.Status: `\r\x1b[K` (goterm's RESET_LINE), the
+//! name, the message and the newline, the whole of it in the container's colour when
+//! colours are on (`Printer::status`). `logs -f` prints `svc-1 exited with code N` for
+//! each followed container that was running and stopped (`LogOpts::exits`), after its last
+//! lines; a container already stopped when following began gets no such line, as in
+//! compose 2.40 (whose `logs -f` then never returns: berth's ends when nothing of the
+//! selection runs any more). The watch logger's lines (`up --watch`) are prefixed with
+//! compose's `⦿` padded to the name width, green (`92`) unless `--no-color`: compose
+//! colours that prefix even when stdout is not a terminal (`Printer::watch_line`).
 
 use crate::api::{Api, ProjectContainer, Summary};
 use berth_cli::client::q;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
@@ -25,7 +35,24 @@ pub struct LogOpts {
     /// Lines of the `post_start` hooks a foreground `up` ran, printed before the
     /// containers' logs under their own name (`svc-1 ->`) in their container's colour.
     pub hooks: Vec<crate::runtime::HookLine>,
+    /// `logs -f`: print compose's `svc-1 exited with code N` when a followed container
+    /// that was running stops.
+    pub exits: bool,
+    /// The colour index given to each container id (filled while following), so that a
+    /// foreground `up` prints its exit lines in the container's colour.
+    pub palette: Arc<Mutex<BTreeMap<String, usize>>>,
+    /// The watch logger (`up --watch`) is shown: its `⦿` prefix counts in the width as
+    /// compose's presenter registration does.
+    pub watch: bool,
+    /// The watch logger's prefix is green: compose colours it unless `--no-color`, even
+    /// when stdout is not a terminal.
+    pub watch_color: bool,
+    /// The name column's width (the longest name), shared with the watch logger.
+    pub width: Arc<Mutex<usize>>,
 }
+
+/// compose's watch logger name (`api.WatchLogger`), which widens the prefixes.
+pub const WATCH_LOGGER: &str = "#watch";
 
 /// The prefix name compose shows: the container name without `<project>-`.
 pub fn display_name(project: &str, c: &Summary) -> String {
@@ -46,9 +73,15 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(opts: LogOpts, names: &[String]) -> Printer {
-        let w = names.iter().map(|n| n.len()).max().unwrap_or(0);
+        let mut w = names.iter().map(|n| n.len()).max().unwrap_or(0);
+        if opts.watch {
+            w = w.max(WATCH_LOGGER.len());
+        }
+        if let Ok(mut shared) = opts.width.lock() {
+            *shared = (*shared).max(w);
+        }
         Printer {
-            width: Arc::new(Mutex::new(w)),
+            width: opts.width.clone(),
             out: Arc::new(Mutex::new(())),
             opts,
         }
@@ -75,6 +108,49 @@ impl Printer {
         }
         let _ = writeln!(o, "{text}");
         let _ = o.flush();
+    }
+
+    /// compose's logConsumer.Status line (see the module doc).
+    pub fn status(&self, name: &str, color: usize, msg: &str) {
+        let _g = self.out.lock();
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(status_line(self.opts.color, color, name, msg).as_bytes());
+        let _ = o.flush();
+    }
+}
+
+/// A line of compose's watch logger among the logs of `up --watch`: `⦿` right of the
+/// name column (green unless `--no-color`), the bare text with `--no-log-prefix`.
+pub fn watch_line(opts: &LogOpts, text: &str) -> String {
+    let width = opts
+        .width
+        .lock()
+        .map(|w| (*w).max(WATCH_LOGGER.len()) + 1)
+        .unwrap_or(0);
+    format!("{}{text}", watch_prefix(opts, width))
+}
+
+/// The watch logger's prefix for a name column `width` wide (compose pads to the
+/// longest name plus one).
+fn watch_prefix(opts: &LogOpts, width: usize) -> String {
+    if !opts.prefix {
+        return String::new();
+    }
+    let pfx = format!("{} ⦿ ", " ".repeat(width));
+    if opts.watch_color {
+        format!("\x1b[92m{pfx}\x1b[0m")
+    } else {
+        pfx
+    }
+}
+
+/// compose's logConsumer.Status text: RESET_LINE, name, message, newline, all coloured.
+pub fn status_line(color_on: bool, color: usize, name: &str, msg: &str) -> String {
+    let s = format!("\r\x1b[K{name} {msg}\n");
+    if color_on {
+        format!("\x1b[{}m{s}\x1b[0m", COLORS[color % COLORS.len()])
+    } else {
+        s
     }
 }
 
@@ -171,11 +247,27 @@ pub fn show(
         let spawn = |c: Summary, color: usize| {
             let printer = printer.clone();
             let api = api.clone();
+            if let Ok(mut p) = printer.opts.palette.lock() {
+                p.insert(c.id.clone(), color);
+            }
             scope.spawn(move || {
                 let name = display_name(project, &c);
                 printer.widen(&name);
                 let tty = api.inspect(&c.id).is_ok_and(|i| i.config.tty);
                 stream(&api, &c, &name, color, tty, &printer);
+                if printer.opts.exits && c.state == "running" {
+                    // The stream ends when the container stops, or earlier at `--until`:
+                    // the exit is reported when the container has stopped, as compose's
+                    // event monitor reports it.
+                    while let Ok(i) = api.inspect(&c.id) {
+                        if !i.state.running {
+                            let msg = format!("exited with code {}", i.state.exit_code);
+                            printer.status(&name, color, &msg);
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                }
                 if let Some(ended) = &printer.opts.ended {
                     if let Ok(mut e) = ended.lock() {
                         e.insert(c.id.clone());

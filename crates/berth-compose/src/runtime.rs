@@ -183,13 +183,10 @@ pub fn container_body(
     for port in &s.ports {
         exposed.insert(format!("{}/{}", port.target, port.protocol), Empty);
     }
+    // compose sends `expose` entries as written (`nat.Port(s)`): "8080" stays "8080"
+    // (the engine reads a port without protocol as tcp).
     for e in &s.expose {
-        let k = if e.contains('/') {
-            e.clone()
-        } else {
-            format!("{e}/tcp")
-        };
-        exposed.insert(k, Empty);
+        exposed.insert(e.clone(), Empty);
     }
     if !exposed.is_empty() {
         c.exposed_ports = Some(exposed);
@@ -255,10 +252,10 @@ pub fn container_body(
     hc.privileged = s.privileged;
     hc.readonly_rootfs = s.read_only;
     if !s.cap_add.is_empty() {
-        hc.cap_add = Some(s.cap_add.clone());
+        hc.cap_add = Some(capabilities(&s.cap_add));
     }
     if !s.cap_drop.is_empty() {
-        hc.cap_drop = Some(s.cap_drop.clone());
+        hc.cap_drop = Some(capabilities(&s.cap_drop));
     }
     // docker compose's parseSecurityOpts: `systempaths=unconfined` is the client's, sent as
     // empty masked and read-only path lists (the daemon knows no such option).
@@ -313,17 +310,16 @@ pub fn container_body(
     hc.dns = s.dns.clone();
     hc.dns_search = s.dns_search.clone();
     hc.dns_options = s.dns_opt.clone();
-    if !s.extra_hosts.is_empty() {
-        hc.extra_hosts = Some(
-            s.extra_hosts
-                .iter()
-                .map(|h| match h.split_once('=') {
-                    Some((n, ip)) => format!("{n}:{ip}"),
-                    None => h.clone(),
-                })
-                .collect(),
-        );
-    }
+    // compose sends the list even when empty (`ExtraHosts.AsList`: `[]`, not null).
+    hc.extra_hosts = Some(
+        s.extra_hosts
+            .iter()
+            .map(|h| match h.split_once('=') {
+                Some((n, ip)) => format!("{n}:{ip}"),
+                None => h.clone(),
+            })
+            .collect(),
+    );
     if let Some(l) = &s.logging {
         hc.log_config = LogConfig {
             kind: l.driver.clone(),
@@ -560,6 +556,21 @@ fn restart_policy(s: &Service) -> RestartPolicy {
     }
 }
 
+/// Capabilities as docker compose sends them: upper case with the `CAP_` prefix
+/// (`NET_ADMIN` becomes `CAP_NET_ADMIN`), `ALL` as it is.
+fn capabilities(caps: &[String]) -> Vec<String> {
+    caps.iter()
+        .map(|c| {
+            let c = c.to_uppercase();
+            if c == "ALL" || c.starts_with("CAP_") {
+                c
+            } else {
+                format!("CAP_{c}")
+            }
+        })
+        .collect()
+}
+
 fn mount(
     p: &Project,
     v: &ServiceVolume,
@@ -569,10 +580,8 @@ fn mount(
     match v.kind.as_str() {
         "bind" => {
             if v.bind.as_ref().is_some_and(|b| b.create_host_path) {
-                let mut opts = Vec::new();
-                if v.read_only {
-                    opts.push("ro".to_string());
-                }
+                // compose's toBindString: the access mode always first (`rw`/`ro`).
+                let mut opts = vec![if v.read_only { "ro" } else { "rw" }.to_string()];
                 if let Some(b) = &v.bind {
                     if !b.selinux.is_empty() {
                         opts.push(b.selinux.clone());
@@ -581,11 +590,7 @@ fn mount(
                         opts.push(b.propagation.clone());
                     }
                 }
-                binds.push(if opts.is_empty() {
-                    format!("{}:{}", v.source, v.target)
-                } else {
-                    format!("{}:{}:{}", v.source, v.target, opts.join(","))
-                });
+                binds.push(format!("{}:{}:{}", v.source, v.target, opts.join(",")));
             } else {
                 let propagation = v
                     .bind

@@ -17,8 +17,8 @@
 //! rebuild replaces). Test `compose_watch` runs docker compose watch and berth's on the
 //! same project and compares what the containers hold.
 //! The progress lines ("Watch enabled", "Syncing service ...") go to stdout, where compose
-//! 2.40's watch logger writes them (`up --watch` puts them among the logs, with a `⦿`
-//! prefix berth does not draw).
+//! 2.40's watch logger writes them, through `say`: bare for `watch`, among the logs with
+//! compose's `⦿` prefix for an attached `up --watch` (`logs::watch_line`).
 
 use crate::api::{Api, ProjectContainer};
 use crate::model::{Project, Watch};
@@ -266,31 +266,34 @@ fn apply(
     rule: &Rule,
     changed: &BTreeSet<String>,
     rebuild: &mut dyn FnMut(&[String]) -> OpResult<()>,
+    say: &dyn Fn(&str),
 ) -> OpResult<()> {
     let svc = &rule.service;
     match rule.watch.action.as_str() {
         "rebuild" => {
-            println!("Rebuilding service(s) [{svc:?}] after changes were detected...");
+            say(&format!(
+                "Rebuilding service(s) [{svc:?}] after changes were detected..."
+            ));
             rebuild(std::slice::from_ref(svc))?;
-            println!("service(s) [{svc:?}] successfully built");
+            say(&format!("service(s) [{svc:?}] successfully built"));
         }
         "restart" => {
             for id in containers(api, p, svc)? {
                 api.restart(&id, None)?;
             }
-            println!("service(s) [{svc:?}] restarted");
+            say(&format!("service(s) [{svc:?}] restarted"));
         }
         action => {
-            println!(
+            say(&format!(
                 "Syncing service {svc:?} after {} changes were detected",
                 changed.len()
-            );
+            ));
             sync(api, p, rule, changed)?;
             if action == "sync+restart" {
                 for id in containers(api, p, svc)? {
                     api.restart(&id, None)?;
                 }
-                println!("service(s) [{svc:?}] restarted");
+                say(&format!("service(s) [{svc:?}] restarted"));
             }
             if action == "sync+exec" {
                 if let Some(h) = &rule.watch.exec {
@@ -367,13 +370,14 @@ fn initial_files(api: &Api, p: &Project, rule: &Rule) -> OpResult<BTreeSet<Strin
     Ok(out)
 }
 
-/// Watches until `keep` says to stop (or the watcher fails).
+/// Watches until `keep` says to stop (or the watcher fails); `say` prints a progress line.
 pub fn run(
     api: &Api,
     p: &Project,
     rules: &[Rule],
     rebuild: &mut dyn FnMut(&[String]) -> OpResult<()>,
     keep: &dyn Fn() -> bool,
+    say: &dyn Fn(&str),
 ) -> OpResult<()> {
     let (tx, rx) = mpsc::channel();
     let mut watcher =
@@ -402,7 +406,7 @@ pub fn run(
             }
         }
     }
-    println!("Watch enabled");
+    say("Watch enabled");
     let mut pending: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     let mut last = Instant::now();
     while keep() {
@@ -434,7 +438,7 @@ pub fn run(
             if r.watch.action == "rebuild" && !rebuilt.insert(r.service.clone()) {
                 continue;
             }
-            if let Err(e) = apply(api, p, r, &changed, rebuild) {
+            if let Err(e) = apply(api, p, r, &changed, rebuild, say) {
                 eprintln!("{}", crate::cli::warn_line(&e.0));
             }
         }

@@ -154,13 +154,20 @@ fn prepare_images(
             && !no_build_refused
             && !pulled.contains(&image)
             && (policy == "always" || (present.is_none() && policy != "never"));
-        if api.dry_run && (must_build || must_pull) {
-            // Building or pulling changes the engine: a dry run does not pretend to.
-            let what = if must_build { "built" } else { "pulled" };
+        if api.dry_run && must_pull {
+            // Pulling changes the engine: a dry run does not pretend to.
             return Err(Failure::new(
-                format!("berth compose --dry-run: the image {image:?} of service {name:?} would have to be {what}, which a dry run does not do"),
+                format!("berth compose --dry-run: the image {image:?} of service {name:?} would have to be pulled, which a dry run does not do"),
                 1,
             ));
+        }
+        if api.dry_run && must_build {
+            dry_run_build(Some(progress), name, &image);
+            // Nothing is built: the containers keep the image they have (the dry run's
+            // creations name compose's fake id when there is none).
+            let id = present.map(|i| i.id).unwrap_or_else(|| "dryRunID".into());
+            images.insert(name.clone(), id);
+            continue;
         }
         if must_build {
             let o = BuildOpts {
@@ -205,6 +212,28 @@ fn prepare_images(
         images.insert(name.clone(), id);
     }
     Ok(images)
+}
+
+/// A build under `--dry-run`, shown as compose 2.40's classic builder shows it against
+/// its dry-run client (nothing is sent to the engine): the service's Building/Built
+/// progress lines around the fake build output on stdout, with the same control
+/// characters (`ESC[2K` and carriage returns) and compose's fake image id.
+fn dry_run_build(progress: Option<&Progress>, service: &str, image: &str) {
+    use std::io::Write;
+    let id = format!("Service {service}");
+    if let Some(p) = progress {
+        p.event(&id, "Building", false);
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = write!(
+        out,
+        "\x1b[2K\r DRY-RUN MODE - Successfully built: dryRunID\n DRY-RUN MODE - Successfully tagged: {image}\n \r"
+    );
+    let _ = out.flush();
+    drop(out);
+    if let Some(p) = progress {
+        p.event(&id, "Built", true);
+    }
 }
 
 #[derive(Default, Clone)]
@@ -428,11 +457,67 @@ struct UpOpts {
     always_recreate_deps: bool,
     #[arg(short = 'V', long = "renew-anon-volumes")]
     renew_anon_volumes: bool,
-    #[arg(long)]
+    /// A Go bool flag (`--menu`, `--menu=false`); see `menu_refused`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     menu: Option<String>,
     #[arg(short = 'w', long)]
     watch: bool,
     services: Vec<String>,
+    /// The logs are coloured (`--ansi`, the terminal, `--no-color`), set by cmd_up.
+    #[arg(skip)]
+    color: bool,
+    /// The logs' name column width, shared by the containers' prefixes and the watch
+    /// logger's `⦿` lines.
+    #[arg(skip)]
+    log_width: Arc<std::sync::Mutex<usize>>,
+}
+
+/// Go's strconv.ParseBool, as pflag parses a bool flag's value.
+fn go_bool(flag: &str, v: &str) -> Result<bool, Failure> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(Failure::new(
+            format!("invalid argument {v:?} for \"--{flag}\" flag: strconv.ParseBool: parsing {v:?}: invalid syntax"),
+            1,
+        )),
+    }
+}
+
+/// Whether the logs are coloured: compose's `--ansi` (`auto`: stdout is a terminal) and
+/// the command's `--no-color`.
+fn log_color(g: &Global, no_color: bool) -> bool {
+    !no_color
+        && match g.ansi.as_deref() {
+            Some("always") => true,
+            Some("never") => false,
+            _ => nix::unistd::isatty(1).unwrap_or(false),
+        }
+}
+
+/// `up --menu` / `COMPOSE_MENU`: compose's navigation menu (the shortcut bar under the
+/// logs: `w` toggles watch, `v`/`o` open Docker Desktop). berth has no menu, so asking
+/// for it where compose would draw it (an attached `up` on a terminal) is refused rather
+/// than silently ignored. Where compose draws none, berth accepts the same values
+/// (`--menu` with `-d`, stdout not a terminal); a bad `--menu` value gets pflag's error,
+/// a bad `COMPOSE_MENU` counts as false (compose's utils.StringToBool).
+fn menu_refused(o: &UpOpts) -> Result<(), Failure> {
+    let wanted = match &o.menu {
+        Some(v) => go_bool("menu", v)?,
+        None => std::env::var("COMPOSE_MENU")
+            .ok()
+            .and_then(|v| go_bool("menu", &v.to_lowercase()).ok())
+            .unwrap_or(false),
+    };
+    let terminal =
+        nix::unistd::isatty(0).unwrap_or(false) && nix::unistd::isatty(1).unwrap_or(false);
+    if wanted && !o.detach && terminal {
+        return Err(Failure::new(
+            "the navigation menu of an attached `up` (--menu or COMPOSE_MENU) is not supported by berth compose: run it with --menu=false (or COMPOSE_MENU=false), or detached with -d",
+            1,
+        ));
+    }
+    Ok(())
 }
 
 pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
@@ -442,6 +527,8 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         .unwrap_or_default();
     o.began = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
     validate_up_flags(&mut o)?;
+    menu_refused(&o)?;
+    o.color = log_color(g, o.no_color);
     if let Some(p) = &o.pull {
         if !matches!(p.as_str(), "always" | "missing" | "never" | "build") {
             return Err(Failure::new(format!("invalid --pull option {p:?}"), 1));
@@ -702,9 +789,19 @@ fn up_and_watch(
     let quiet = o.quiet_build;
     let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, p, svcs, true, quiet);
     if o.detach {
-        crate::watch::run(api, p, &rules, &mut rebuild, &|| true).map_err(fail)?;
+        let say = |l: &str| println!("{l}");
+        crate::watch::run(api, p, &rules, &mut rebuild, &|| true, &say).map_err(fail)?;
         return Ok(0);
     }
+    // compose's watch logger among the logs: `⦿` in the name column. compose prints
+    // "Watch enabled" before "Attaching to": the logs wait for it (a few seconds at most,
+    // should the watch fail to start).
+    let log_opts = up_log_opts(o, Vec::new(), None);
+    let enabled = Arc::new(AtomicBool::new(false));
+    let say = |l: &str| {
+        println!("{}", logs::watch_line(&log_opts, l));
+        enabled.store(true, Ordering::SeqCst);
+    };
     let attached = {
         let (api, p, services, chosen, o) = (
             api.clone(),
@@ -713,10 +810,17 @@ fn up_and_watch(
             chosen.to_vec(),
             o.clone(),
         );
-        std::thread::spawn(move || attach_and_wait(&api, &p, &services, &chosen, &o, hooks))
+        let enabled = enabled.clone();
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while !enabled.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            attach_and_wait(&api, &p, &services, &chosen, &o, hooks)
+        })
     };
     let keep = || !attached.is_finished();
-    crate::watch::run(api, p, &rules, &mut rebuild, &keep).map_err(fail)?;
+    crate::watch::run(api, p, &rules, &mut rebuild, &keep, &say).map_err(fail)?;
     match attached.join() {
         Ok(r) => r,
         Err(_) => Err(Failure::new("log streaming failed", 1)),
@@ -736,6 +840,16 @@ fn rebuild_services(
     quiet: bool,
 ) -> runtime::OpResult<()> {
     let api = api(ctx).map_err(|e| OpError(e.msg))?;
+    if api.dry_run {
+        // compose's dry-run rebuild shows the fake build output alone: no progress
+        // lines, nothing of the recreation.
+        for n in svcs {
+            if let Some(s) = p.services.get(n) {
+                dry_run_build(None, n, &super::image_name(&p.name, n, s));
+            }
+        }
+        return Ok(());
+    }
     let before: Vec<String> = svcs
         .iter()
         .filter_map(|n| p.services.get(n).map(|s| super::image_name(&p.name, n, s)))
@@ -874,17 +988,8 @@ fn attach_and_wait(
     }
     let exit_code = Arc::new(std::sync::Mutex::new(0i64));
     let ended: Arc<std::sync::Mutex<BTreeSet<String>>> = Arc::default();
-    let opts = LogOpts {
-        follow: true,
-        color: !o.no_color && nix::unistd::isatty(1).unwrap_or(false),
-        prefix: !o.no_log_prefix,
-        // What this `up` started: docker compose attaches before starting, so earlier
-        // runs' output is not shown.
-        since: Some(o.began.clone()),
-        ended: Some(ended.clone()),
-        hooks,
-        ..Default::default()
-    };
+    let opts = up_log_opts(o, hooks, Some(ended.clone()));
+    let palette = opts.palette.clone();
     std::thread::scope(|scope| {
         // Watches the containers: ends when all stopped, or at the first with --abort-*.
         let watcher = {
@@ -939,7 +1044,13 @@ fn attach_and_wait(
                                 std::thread::sleep(std::time::Duration::from_millis(20));
                             }
                             let name = logs::display_name(&p.name, c);
-                            print!("\r\x1b[K{name} exited with code {}\n", i.state.exit_code);
+                            let color = palette
+                                .lock()
+                                .ok()
+                                .and_then(|m| m.get(&c.id).copied())
+                                .unwrap_or(0);
+                            let msg = format!("exited with code {}", i.state.exit_code);
+                            print!("{}", logs::status_line(o.color, color, &name, &msg));
                             if o.exit_code_from.as_deref() == Some(c.service()) {
                                 *exit_code.lock().unwrap_or_else(|e| e.into_inner()) =
                                     i.state.exit_code;
@@ -977,6 +1088,28 @@ fn attach_and_wait(
     });
     let code = *exit_code.lock().unwrap_or_else(|e| e.into_inner());
     Ok(code as i32)
+}
+
+/// How a foreground `up` shows the logs: followed from when this `up` began (docker
+/// compose attaches before starting, so earlier runs' output is not shown), with the
+/// watch logger's width when watching.
+fn up_log_opts(
+    o: &UpOpts,
+    hooks: Vec<runtime::HookLine>,
+    ended: Option<Arc<std::sync::Mutex<BTreeSet<String>>>>,
+) -> LogOpts {
+    LogOpts {
+        follow: true,
+        color: o.color,
+        prefix: !o.no_log_prefix,
+        since: Some(o.began.clone()),
+        ended,
+        hooks,
+        watch: o.watch,
+        watch_color: !o.no_color,
+        width: o.log_width.clone(),
+        ..Default::default()
+    }
 }
 
 /// SIGINT/SIGTERM set `flag` instead of killing the process (a second one exits).
@@ -1439,11 +1572,13 @@ pub fn cmd_rm(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         eprintln!("No stopped containers");
         return Ok(0);
     }
-    if !o.force {
-        let names: Vec<String> = stopped.iter().map(|c| c.name()).collect();
-        if !berth_cli::commands::confirm(&format!("Going to remove {}", names.join(", "))) {
-            return Ok(0);
-        }
+    let names: Vec<String> = stopped.iter().map(|c| c.name()).collect();
+    let msg = format!("Going to remove {}", names.join(", "));
+    if o.force {
+        // compose 2.40 prints the list on stdout with -f too, without asking.
+        println!("{msg}");
+    } else if !berth_cli::commands::confirm(&msg) {
+        return Ok(0);
     }
     for c in stopped {
         let id = format!("Container {}", c.name());
@@ -1782,16 +1917,35 @@ pub fn cmd_logs(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
         berth_cli::units::get_timestamp(v, now)
             .map_err(|e| Failure::new(format!("invalid value for {flag:?}: {e}"), 1))
     };
+    let window = o
+        .since
+        .as_deref()
+        .map(|v| stamp("since", v))
+        .transpose()
+        .and_then(|s| {
+            Ok((
+                s,
+                o.until.as_deref().map(|v| stamp("until", v)).transpose()?,
+            ))
+        });
+    let (since, until) = match window {
+        Ok(w) => w,
+        // compose parses the values in each container's logs call: with no container,
+        // nothing fails and nothing is printed.
+        Err(_) if list.is_empty() => return Ok(0),
+        Err(e) => return Err(e),
+    };
     let opts = LogOpts {
         follow: o.follow,
         tail: o.tail.clone(),
         timestamps: o.timestamps,
-        since: o.since.as_deref().map(|v| stamp("since", v)).transpose()?,
-        until: o.until.as_deref().map(|v| stamp("until", v)).transpose()?,
-        color: !o.no_color && nix::unistd::isatty(1).unwrap_or(false),
+        since,
+        until,
+        color: log_color(g, o.no_color),
         prefix: !o.no_log_prefix,
-        ended: None,
-        hooks: Vec::new(),
+        // compose's `logs -f` reports each followed container's exit.
+        exits: o.follow,
+        ..Default::default()
     };
     let services: Option<BTreeSet<String>> = if o.services.is_empty() {
         None
@@ -2093,7 +2247,8 @@ pub fn cmd_run(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
     crate::files::inject(&api, &p, &s, &id).map_err(fail)?;
     if o.detach {
         api.start(&id)?;
-        println!("{cname}");
+        // compose 2.40 prints the container's id (not its name).
+        println!("{id}");
         return Ok(0);
     }
     let inv = Invocation {
@@ -3009,7 +3164,8 @@ pub fn cmd_watch(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
     let api = api(ctx)?;
     let quiet = o.quiet;
     let mut rebuild = |svcs: &[String]| rebuild_services(ctx, g, inv, &p, svcs, prune, quiet);
-    crate::watch::run(&api, &p, &rules, &mut rebuild, &|| true).map_err(fail)?;
+    let say = |l: &str| println!("{l}");
+    crate::watch::run(&api, &p, &rules, &mut rebuild, &|| true, &say).map_err(fail)?;
     Ok(0)
 }
 
