@@ -12,8 +12,7 @@
 # files); --full: every test of the cgroup-dependent files (FULL); --ci: a CI-sized run,
 # not yet in scripts/test.sh (CI below: the cgroups file and the device rules, cgroupfs driver unless --driver
 # says otherwise, no service check: ~12 min under TCG on 2 cores, where the subset takes
-# ~45 min per driver; the systemd driver is left out of CI while its OOMKilled report races
-# systemd's removal of the scope). Arguments name test files,
+# ~30-40 min per driver; CI would take the cgroupfs driver only, to fit its time). Arguments name test files,
 # optionally with a libtest filter (`observe:observe_pause`), instead of either list. Then
 # scripts/vm/service-check.sh checks berth installed as a systemd service (--no-service:
 # skip it); its checks count in the totals.

@@ -291,14 +291,26 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Whether the kernel OOM-killed a process of this cgroup.
+    /// Whether the kernel OOM-killed a process of this cgroup. The systemd driver's scope
+    /// may be gone already (systemd removes an emptied scope's cgroup): then systemd's
+    /// record of it answers (`systemd_cgroup::scope_oom_killed`).
     pub fn oom_killed(&self) -> bool {
         let file = if self.v2 {
             "memory.events"
         } else {
             "memory.oom_control"
         };
-        self.dirs.iter().any(|d| records_oom_kill(&d.join(file)))
+        let counts: Vec<Option<u64>> = self
+            .dirs
+            .iter()
+            .map(|d| oom_kill_count(&d.join(file)))
+            .collect();
+        oom_decision(
+            &counts,
+            self.scope
+                .as_ref()
+                .map(|s| move || systemd_cgroup::scope_oom_killed(&s.unit())),
+        )
     }
 
     /// Removes the directories; a cgroup still emptying is retried briefly. (A systemd
@@ -345,16 +357,34 @@ fn apply_common(d: &Path, r: &LinuxResources) -> io::Result<()> {
 
 /// Whether the cgroup at `rel` (e.g. "/berth/<id>", as a runtime that owns it created it)
 /// recorded an OOM kill, in either layout.
-pub fn oom_killed_at(rel: &str) -> bool {
-    let rel = systemd_cgroup::cgroup_of(rel);
+pub fn oom_killed_at(cgroups_path: &str) -> bool {
+    let rel = systemd_cgroup::cgroup_of(cgroups_path);
     let rel = rel.trim_start_matches('/');
-    records_oom_kill(&Path::new(ROOT).join(rel).join("memory.events"))
-        || records_oom_kill(
-            &Path::new(ROOT)
-                .join("memory")
-                .join(rel)
-                .join("memory.oom_control"),
-        )
+    let v2 = Path::new(ROOT).join(rel).join("memory.events");
+    let v1 = Path::new(ROOT)
+        .join("memory")
+        .join(rel)
+        .join("memory.oom_control");
+    let counts = [oom_kill_count(&v2).or_else(|| oom_kill_count(&v1))];
+    // An OCI runtime's systemd scope (runc names it as berth does): see `Cgroup::oom_killed`.
+    let scope = ScopePath::parse(cgroups_path)
+        .filter(|_| crate::spec::host_cgroup_v2())
+        .map(|s| move || systemd_cgroup::scope_oom_killed(&s.unit()));
+    oom_decision(&counts, scope)
+}
+
+/// Whether a container was OOM-killed, from its cgroups' `oom_kill` counters (None: the
+/// file could not be read, e.g. the cgroup is gone) and, only when no counter says so and
+/// one is missing, from `ask_systemd` (the systemd driver: systemd removed the scope's
+/// cgroup but kept its result).
+fn oom_decision(counts: &[Option<u64>], ask_systemd: Option<impl FnOnce() -> bool>) -> bool {
+    if counts.iter().any(|c| c.is_some_and(|n| n > 0)) {
+        return true;
+    }
+    match ask_systemd {
+        Some(ask) if counts.iter().any(Option::is_none) => ask(),
+        _ => false,
+    }
 }
 
 /// cgroup v2: the container's `memory.events` watched with inotify while it runs, so an OOM
@@ -444,15 +474,17 @@ impl OomWatch {
 
 /// v2 `memory.events` and v1 `memory.oom_control` both carry an `oom_kill N` line.
 fn records_oom_kill(file: &Path) -> bool {
-    fs::read_to_string(file)
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("oom_kill ")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-            })
+    oom_kill_count(file).is_some_and(|n| n > 0)
+}
+
+/// The file's `oom_kill` count; None when it cannot be read (or has no such line).
+fn oom_kill_count(file: &Path) -> Option<u64> {
+    fs::read_to_string(file).ok().and_then(|s| {
+        s.lines().find_map(|l| {
+            l.strip_prefix("oom_kill ")
+                .and_then(|v| v.trim().parse::<u64>().ok())
         })
-        .is_some_and(|n| n > 0)
+    })
 }
 
 fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
@@ -1056,6 +1088,23 @@ fn update_v2(d: &Path, u: &Update) -> io::Result<()> {
 #[cfg(test)]
 mod observe_tests {
     use super::*;
+
+    #[test]
+    fn oom_decision_asks_systemd_only_for_a_gone_cgroup() {
+        let never = Some(|| -> bool { panic!("systemd must not be asked") });
+        let no_scope: Option<fn() -> bool> = None;
+        // The counter answers while the cgroup is there, whatever systemd would say.
+        assert!(oom_decision(&[Some(1)], never));
+        assert!(!oom_decision(&[Some(0)], never));
+        // Gone (the systemd driver's scope, removed by systemd): systemd's result answers.
+        assert!(oom_decision(&[None], Some(|| true)));
+        assert!(!oom_decision(&[None], Some(|| false)));
+        // The cgroupfs driver: nothing else to ask.
+        assert!(!oom_decision(&[None], no_scope));
+        assert!(!oom_decision(&[], no_scope));
+        // v1: one hierarchy's count is enough.
+        assert!(oom_decision(&[None, Some(2)], never));
+    }
 
     #[test]
     fn limits_and_kv_parsing() {

@@ -1,5 +1,7 @@
-//! A minimal, synchronous D-Bus client for the three calls the systemd cgroup driver makes
-//! to systemd's manager: `StartTransientUnit`, `SetUnitProperties` and `StopUnit`.
+//! A minimal, synchronous D-Bus client for the calls the systemd cgroup driver makes to
+//! systemd's manager: `StartTransientUnit`, `SetUnitProperties`, `StopUnit`,
+//! `ResetFailedUnit`, and `GetUnit` plus a property `Get` (a scope's `Result`, read by the
+//! shim for an OOM kill: see `crate::systemd_cgroup::scope_oom_killed`).
 //!
 //! Hand-written rather than a crate: it runs in the shim, which must stay single-threaded
 //! and small (zbus brings an executor and threads), and libcgroups' native client leaks its
@@ -322,8 +324,15 @@ fn parse_reply(msg: &[u8]) -> Result<Reply, DbusError> {
     }
     r.pos = fields_end;
     r.align(8);
-    if signature.starts_with('s') {
+    // The first argument when it is a string or an object path (an error's message,
+    // GetUnit's path), or a variant holding one (Properties.Get of a string property).
+    if signature.starts_with('s') || signature.starts_with('o') {
         reply.first_string = Some(r.str()?);
+    } else if signature == "v" {
+        let inner = r.sig()?;
+        if inner == "s" || inner == "o" {
+            reply.first_string = Some(r.str()?);
+        }
     }
     Ok(reply)
 }
@@ -443,6 +452,7 @@ impl Systemd {
     }
 
     /// Sends a method call and waits for its reply, skipping signals and other traffic.
+    /// Returns the reply's first argument when it is a string (see `parse_reply`).
     fn call(
         &mut self,
         dest: &str,
@@ -450,7 +460,7 @@ impl Systemd {
         iface: &str,
         member: &str,
         args: &[Arg],
-    ) -> Result<(), DbusError> {
+    ) -> Result<Option<String>, DbusError> {
         self.serial += 1;
         let serial = self.serial;
         let msg = method_call(serial, dest, path, iface, member, args);
@@ -461,7 +471,7 @@ impl Systemd {
                 continue;
             }
             return match reply.kind {
-                2 => Ok(()),
+                2 => Ok(reply.first_string),
                 3 => Err(DbusError::Call {
                     name: reply.error_name.unwrap_or_default(),
                     message: reply.first_string.unwrap_or_default(),
@@ -475,6 +485,40 @@ impl Systemd {
 
     fn manager(&mut self, member: &str, args: &[Arg]) -> Result<(), DbusError> {
         self.call(SYSTEMD_DEST, SYSTEMD_PATH, MANAGER, member, args)
+            .map(|_| ())
+    }
+
+    /// A scope's `Result` (`success`, `oom-kill`, `timeout`, `resources`), or None when
+    /// systemd has no such unit loaded (a scope that ended with success is collected).
+    pub fn scope_result(&mut self, name: &str) -> Result<Option<String>, DbusError> {
+        let path = match self.call(
+            SYSTEMD_DEST,
+            SYSTEMD_PATH,
+            MANAGER,
+            "GetUnit",
+            &[Arg::Str(name)],
+        ) {
+            Ok(Some(path)) => path,
+            Ok(None) => return Err(DbusError::Protocol("GetUnit returned no path".into())),
+            Err(DbusError::Call { name: err, .. })
+                if err == "org.freedesktop.systemd1.NoSuchUnit" =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        };
+        self.call(
+            SYSTEMD_DEST,
+            &path,
+            "org.freedesktop.DBus.Properties",
+            "Get",
+            &[
+                Arg::Str("org.freedesktop.systemd1.Scope"),
+                Arg::Str("Result"),
+            ],
+        )?
+        .map(Some)
+        .ok_or_else(|| DbusError::Protocol("the scope's Result is not a string".into()))
     }
 
     /// Creates and starts a transient unit (mode "replace") with these properties. The
@@ -641,6 +685,55 @@ mod tests {
         );
         assert!(parse_reply(&w.buf[..20]).is_err());
         assert!(parse_reply(b"B\x02").is_err());
+    }
+
+    /// A method return (type 2) to serial 7 with this signature and body.
+    fn method_return(signature: &str, body: &Writer) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u8(b'l');
+        w.u8(2);
+        w.u8(1);
+        w.u8(1);
+        w.u32(body.buf.len() as u32);
+        w.u32(100);
+        w.array(8, |w| {
+            w.pad(8);
+            w.u8(5);
+            w.sig("u");
+            w.u32(7);
+            w.pad(8);
+            w.u8(8);
+            w.sig("g");
+            w.sig(signature);
+        });
+        w.pad(8);
+        w.buf.extend_from_slice(&body.buf);
+        w.buf
+    }
+
+    #[test]
+    fn object_paths_and_string_variants_are_read() {
+        // GetUnit's answer: an object path.
+        let mut body = Writer::default();
+        body.str("/org/freedesktop/systemd1/unit/berth_2dabc_2escope");
+        let r = parse_reply(&method_return("o", &body)).expect("parse");
+        assert_eq!((r.kind, r.reply_serial), (2, Some(7)));
+        assert_eq!(
+            r.first_string.as_deref(),
+            Some("/org/freedesktop/systemd1/unit/berth_2dabc_2escope")
+        );
+        // Properties.Get of a scope's Result: a variant holding a string.
+        let mut body = Writer::default();
+        body.sig("s");
+        body.str("oom-kill");
+        let r = parse_reply(&method_return("v", &body)).expect("parse");
+        assert_eq!(r.first_string.as_deref(), Some("oom-kill"));
+        // A variant of another type is not taken for a string.
+        let mut body = Writer::default();
+        body.sig("t");
+        body.u64(3);
+        let r = parse_reply(&method_return("v", &body)).expect("parse");
+        assert_eq!(r.first_string, None);
     }
 
     #[test]

@@ -271,9 +271,15 @@ pub fn start_scope(
     }
     let bus = Systemd::connect().map_err(|e| format!("connect to systemd: {e}"))?;
     let bus = std::cell::RefCell::new(bus);
-    start_resetting_failed(
+    let deadline = Instant::now() + PREVIOUS_SCOPE_WAIT;
+    start_replacing_previous(
         || bus.borrow_mut().start_transient_unit(&unit, &props),
         || bus.borrow_mut().reset_failed_unit(&unit),
+        || bus.borrow_mut().stop_unit(&unit),
+        || {
+            std::thread::sleep(Duration::from_millis(50));
+            Instant::now() < deadline
+        },
     )
     .map_err(|e| format!("start unit {unit}: {e}"))?;
     drop(bus);
@@ -295,22 +301,101 @@ pub fn start_scope(
     }
 }
 
-/// Starts a unit with `start`; when systemd answers that the unit exists (the scope of a
-/// container's previous run, kept loaded as failed after its processes died), resets its
-/// failed state with `reset` and starts once more, as runc's startUnit does.
-fn start_resetting_failed(
+/// How long a start waits for the container's previous scope to go.
+const PREVIOUS_SCOPE_WAIT: Duration = Duration::from_secs(10);
+
+/// Starts a unit with `start`. When systemd answers that the unit exists, it is the scope
+/// of the container's previous run (the name is the container's; a start only happens
+/// when the container is not running):
+/// - failed (its processes were killed: systemd keeps failed units): `reset` unloads it
+///   and the next start succeeds, as runc's startUnit does;
+/// - still active: its last process has exited but systemd has not yet handled the
+///   emptied cgroup (a restart policy restarts within 100 ms; the cgroup v2 VM's
+///   supervision test saw UnitExists even after the reset). It is stopped (once: what is
+///   left of the previous run goes, as when runc destroys a container's scope) and the
+///   start retried (reset again: a stop may leave it failed) while `wait` (a short sleep;
+///   false once the time is up) allows.
+fn start_replacing_previous(
     mut start: impl FnMut() -> Result<(), DbusError>,
-    reset: impl FnOnce() -> Result<(), DbusError>,
+    mut reset: impl FnMut() -> Result<(), DbusError>,
+    stop: impl FnOnce() -> Result<(), DbusError>,
+    mut wait: impl FnMut() -> bool,
 ) -> Result<(), DbusError> {
-    match start() {
-        Err(e) if e.call_name() == Some("org.freedesktop.systemd1.UnitExists") => {
-            tracing::debug!("{e}: resetting the failed unit and starting once more");
-            // A reset that fails (the unit is not failed but active) leaves the second
-            // start to report UnitExists itself.
-            let _ = reset();
-            start()
+    let mut stop = Some(stop);
+    let mut tries = 0;
+    loop {
+        match start() {
+            Err(e) if e.call_name() == Some("org.freedesktop.systemd1.UnitExists") => {
+                tries += 1;
+                tracing::debug!("{e}: resetting the previous scope and starting once more");
+                // Fails harmlessly for a unit that is not failed.
+                let _ = reset();
+                if tries >= 2 {
+                    if let Some(stop) = stop.take() {
+                        if let Err(e) = stop() {
+                            tracing::debug!("stop the previous scope: {e}");
+                        }
+                    }
+                    if !wait() {
+                        return Err(e);
+                    }
+                }
+            }
+            other => return other,
         }
-        other => other,
+    }
+}
+
+/// Whether systemd recorded an OOM kill as the scope's result, for a container whose
+/// cgroup systemd has removed already (so its `memory.events` cannot be read any more).
+///
+/// Why this is reliable: systemd reads a scope's `memory.events` `oom_kill` itself when the
+/// cgroup empties, before it handles the emptiness ("update state based on OOM kills before
+/// we notify about cgroup empty event"), so a killed scope ends *failed* with
+/// `Result=oom-kill` (systemd >= 243, scopes included since 252's scope OOM handling), and
+/// it removes the cgroup only after that. The shim's own watch of the file can lose that
+/// race: the kernel notifies file watchers from a workqueue, rate-limited per file, so
+/// systemd may see the cgroup empty and remove it before the shim reads the counter.
+/// A failed scope stays loaded: it is reset here once its result is read (the order
+/// matters: a reset clears the result), so it does not linger in `systemctl --failed`.
+pub fn scope_oom_killed(unit: &str) -> bool {
+    let bus = match Systemd::connect() {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!("OOM check of {unit}: connect to systemd: {e}");
+            return false;
+        }
+    };
+    let bus = std::cell::RefCell::new(bus);
+    oom_from_scope_result(
+        unit,
+        || bus.borrow_mut().scope_result(unit),
+        || bus.borrow_mut().reset_failed_unit(unit),
+    )
+}
+
+/// The decision of [`scope_oom_killed`]: `read` gives the scope's `Result` (None: systemd
+/// collected the unit, i.e. it ended with success), `reset` resets a failed scope, and is
+/// called only after the result was read.
+fn oom_from_scope_result(
+    unit: &str,
+    read: impl FnOnce() -> Result<Option<String>, DbusError>,
+    reset: impl FnOnce() -> Result<(), DbusError>,
+) -> bool {
+    match read() {
+        Ok(Some(result)) => {
+            if result != "success" {
+                if let Err(e) = reset() {
+                    tracing::debug!("reset failed unit {unit}: {e}");
+                }
+            }
+            result == "oom-kill"
+        }
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!("OOM check of {unit}: read the scope's result: {e}");
+            false
+        }
     }
 }
 
@@ -494,42 +579,120 @@ mod tests {
     }
 
     #[test]
-    fn a_left_over_failed_scope_is_reset_and_started_once_more() {
-        // The previous run's scope still loaded: reset, then the second start succeeds.
+    fn a_scope_result_of_oom_kill_is_an_oom_kill_read_before_its_reset() {
         let calls = std::cell::RefCell::new(Vec::new());
-        let mut answers = vec![
-            Ok(()),
-            Err(call_error("org.freedesktop.systemd1.UnitExists")),
-        ];
-        let r = start_resetting_failed(
+        let run = |result: Result<Option<String>, DbusError>| {
+            calls.borrow_mut().clear();
+            let oom = oom_from_scope_result(
+                "berth-x.scope",
+                || {
+                    calls.borrow_mut().push("read");
+                    result
+                },
+                || {
+                    calls.borrow_mut().push("reset");
+                    Ok(())
+                },
+            );
+            (oom, calls.borrow().clone())
+        };
+        // Killed: true, and the failed scope is reset after its result was read.
+        assert_eq!(
+            run(Ok(Some("oom-kill".into()))),
+            (true, vec!["read", "reset"])
+        );
+        // Failed otherwise (a stop that timed out): no OOM kill, reset all the same.
+        assert_eq!(
+            run(Ok(Some("timeout".into()))),
+            (false, vec!["read", "reset"])
+        );
+        // Ended with success (still loaded, or already collected): nothing to reset.
+        assert_eq!(run(Ok(Some("success".into()))), (false, vec!["read"]));
+        assert_eq!(run(Ok(None)), (false, vec!["read"]));
+        // systemd unreachable: no OOM kill claimed, nothing reset.
+        assert_eq!(
+            run(Err(DbusError::Protocol("no bus".into()))),
+            (false, vec!["read"])
+        );
+    }
+
+    #[test]
+    fn a_previous_scope_is_reset_or_stopped_and_the_start_retried() {
+        let exists = || Err(call_error("org.freedesktop.systemd1.UnitExists"));
+        let calls = std::cell::RefCell::new(Vec::new());
+        let log = |what: &'static str| calls.borrow_mut().push(what);
+        // Failed: reset, then the second start succeeds; nothing stopped, no wait.
+        let mut answers = vec![Ok(()), exists()];
+        let r = start_replacing_previous(
             || {
-                calls.borrow_mut().push("start");
-                answers.pop().expect("two starts at most")
+                log("start");
+                answers.pop().expect("two starts")
             },
             || {
-                calls.borrow_mut().push("reset");
+                log("reset");
                 Ok(())
             },
+            || -> Result<(), DbusError> { panic!("no stop for a failed scope") },
+            || panic!("no wait for a failed scope"),
         );
         assert!(r.is_ok());
         assert_eq!(*calls.borrow(), ["start", "reset", "start"]);
-        // Still there after the reset (an active unit): the second answer is the error.
-        let r = start_resetting_failed(
-            || Err(call_error("org.freedesktop.systemd1.UnitExists")),
-            || Err(call_error("org.freedesktop.systemd1.NoSuchUnit")),
+        // Still active (systemd has not handled its emptied cgroup yet): reset does
+        // nothing, so it is stopped once and the start retried until it is gone.
+        calls.borrow_mut().clear();
+        let mut answers = vec![Ok(()), exists(), exists(), exists()];
+        let r = start_replacing_previous(
+            || {
+                log("start");
+                answers.pop().expect("four starts")
+            },
+            || {
+                log("reset");
+                Err(call_error("org.freedesktop.systemd1.NoSuchUnit"))
+            },
+            || {
+                log("stop");
+                Ok(())
+            },
+            || {
+                log("wait");
+                true
+            },
+        );
+        assert!(r.is_ok());
+        assert_eq!(
+            *calls.borrow(),
+            [
+                "start", "reset", "start", "reset", "stop", "wait", "start", "reset", "wait",
+                "start"
+            ]
+        );
+        // It never goes: UnitExists once the time is up.
+        let waits = std::cell::Cell::new(0);
+        let r = start_replacing_previous(
+            exists,
+            || Ok(()),
+            || Ok(()),
+            || {
+                waits.set(waits.get() + 1);
+                waits.get() < 3
+            },
         );
         assert_eq!(
             r.unwrap_err().call_name(),
             Some("org.freedesktop.systemd1.UnitExists")
         );
+        assert_eq!(waits.get(), 3);
         // Any other error: no reset, no second start.
         let starts = std::cell::Cell::new(0);
-        let r = start_resetting_failed(
+        let r = start_replacing_previous(
             || {
                 starts.set(starts.get() + 1);
                 Err(call_error("org.freedesktop.DBus.Error.AccessDenied"))
             },
             || panic!("no reset for other errors"),
+            || panic!("no stop for other errors"),
+            || panic!("no wait for other errors"),
         );
         assert!(r.is_err());
         assert_eq!(starts.get(), 1);
