@@ -29,6 +29,8 @@ for b in "${BINS[@]}"; do [ -x "$b" ] || die "$b missing"; done
 
 PIDS=()
 cli() { local i=$1; shift; BERTH_NO_AUTOSTART=1 "${BINS[$i]}" -H "unix://$B/d$i/sock" "$@"; }
+# shellcheck source=scripts/firewall-cleanup.sh
+. scripts/firewall-cleanup.sh
 cleanup() {
     set +e
     for i in "${!BINS[@]}"; do
@@ -40,6 +42,7 @@ cleanup() {
             kill -KILL "$pid" 2>/dev/null
         fi
         for f in "$B/d$i"/root/containers/*/shim.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
+        remove_daemon_firewall "$B/d$i/root"
     done
     sleep 0.3
     awk -v b="$B/" 'index($5, b) == 1 { print length($5) " " $5 }' /proc/self/mountinfo \

@@ -80,12 +80,15 @@ unmount_under() {
     awk -v b="$1/" 'index($5, b) == 1 { print length($5) " " $5 }' /proc/self/mountinfo \
         | sort -rn | cut -d' ' -f2- | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
+# shellcheck source=scripts/firewall-cleanup.sh
+. scripts/firewall-cleanup.sh
 cleanup() {
     set +e
     stop_daemon
     for r in "$B"/root*; do [ -d "$r" ] && kill_containers "$r"; done
     for m in "$B"/mnt*; do [ -d "$m" ] && kill_containers "$m/data"; done
     unmount_under "$B"
+    for r in "$B"/root* "$B"/mnt*/data; do [ -d "$r" ] && remove_daemon_firewall "$r"; done
     for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
     ip link del "$BRIDGE" 2>/dev/null
     rm -rf "$B"

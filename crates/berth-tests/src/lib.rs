@@ -966,9 +966,22 @@ impl TestDaemon {
         unmount_under(&self.dir);
         // What a killed daemon could not remove: its bridge (the slot's drop) and table,
         // and the bridges of its networks (a swarm's overlay networks among them).
+        // A daemon that stopped with containers running keeps its iptables FORWARD accept
+        // rules (tagged with its table's name) as it keeps its table: both go here.
         let roots = self.roots();
         for root in &roots {
-            let _ = berth_net::firewall::remove(&berth_net::firewall::table_name(root));
+            let table = berth_net::firewall::table_name(root);
+            let _ = berth_net::firewall::remove(&table);
+            for family in [
+                berth_net::iptables::Family::V4,
+                berth_net::iptables::Family::V6,
+            ] {
+                let _ = berth_net::iptables::remove(
+                    &mut berth_net::iptables::HostRunner,
+                    family,
+                    &table,
+                );
+            }
         }
         for e in roots
             .iter()
