@@ -226,7 +226,22 @@ impl Client {
     /// Sends a request under the version prefix; non-2xx answers become `ClientError::Daemon`.
     pub fn call(&self, method: &str, path: &str, body: Body) -> Result<Response> {
         let full = format!("{}{}", self.prefix, path);
+        let again = match &body {
+            Body::None => Some(Body::None),
+            Body::Json(v) => Some(Body::Json(v.clone())),
+            Body::Stream(..) => None,
+        };
         let resp = self.raw(method, &full, body, false)?;
+        // A path that is not clean (`rm --link /NAME/ALIAS` makes `/containers//NAME/ALIAS`)
+        // gets the router's 301 to the cleaned path, from moby as from berth; Go's client
+        // follows it with the same method, so the docker CLI's request still arrives. Follow
+        // it once, as that client does.
+        if matches!(resp.status, 301 | 308) {
+            let location = resp.header("Location").map(str::to_string);
+            if let (Some(to), Some(body)) = (location.filter(|l| l.starts_with('/')), again) {
+                return check(self.raw(method, &to, body, false)?);
+            }
+        }
         check(resp)
     }
 
