@@ -6,7 +6,7 @@ use crate::{berth_bin, compose_bin, NetGuard, TestDaemon};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 /// Writes `files` (relative path, contents) under the project directory `d.dir/<name>`,
@@ -112,6 +112,68 @@ impl Tool {
             .env_remove("COMPOSE_PROFILES")
             .current_dir(dir);
         c
+    }
+}
+
+/// docker compose with the classic builder (neither buildx nor BuildKit is installed).
+pub const CLASSIC_BUILDER_ENV: [(&str, &str); 2] =
+    [("DOCKER_BUILDKIT", "0"), ("COMPOSE_BAKE", "false")];
+
+/// A compose command left running (`up` in the foreground, `watch`, `logs -f`), its stdout
+/// and stderr in one file under the project directory; killed on drop.
+pub struct Background {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Background {
+    /// `tool ARGS` in `dir` against `d`, with `env` added to its environment (docker
+    /// compose's classic-builder variables where a test builds).
+    pub fn start(
+        d: &TestDaemon,
+        tool: Tool,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Background {
+        let log = dir.join(format!("bg-{tool:?}.log"));
+        let out = std::fs::File::create(&log).expect("log");
+        let err = out.try_clone().expect("log");
+        let mut cmd = tool.command(&d.host(), dir);
+        cmd.envs(env.iter().copied());
+        let child = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawn");
+        Background { child, log }
+    }
+
+    /// What it printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGINT (a user's Ctrl-C), then its exit status within 30 s.
+    pub fn interrupt(&mut self) -> Option<ExitStatus> {
+        // SAFETY: a signal to the child this test spawned.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        for _ in 0..300 {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -14,59 +14,11 @@
 
 use berth_tests::compose::{
     copy_dir, corpus_cases, difference_report, named_bridged_project, project_left, run_compose,
-    Tool, TOOLS,
+    Background, Tool, TOOLS,
 };
 use berth_tests::nettest::watched_daemon;
-use berth_tests::{eventually, NetGuard, TestDaemon};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-/// A compose command running in the background, stdout and stderr in one file.
-struct Background {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Background {
-    fn start(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> Background {
-        let log = dir.join(format!("bg-{tool:?}.log"));
-        let out = std::fs::File::create(&log).expect("log");
-        let err = out.try_clone().expect("log");
-        let child = tool
-            .command(&d.host(), dir)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawn");
-        Background { child, log }
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGINT (a user's Ctrl-C), then the exit status within 30 s.
-    fn interrupt(&mut self) -> Option<std::process::ExitStatus> {
-        // SAFETY: a signal to the child this test spawned.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
-        for _ in 0..300 {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                return Some(s);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        None
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use berth_tests::{eventually, NetGuard};
+use std::process::Command;
 
 /// `config --no-normalize` (no implicit default network, dependencies, resource names,
 /// Dockerfile default nor environment lookups) prints what docker compose prints, byte
@@ -236,7 +188,7 @@ fn compose_gaps_foreground_up_shows_hook_output() {
             &name,
             "  app:\n    image: busybox\n    command: sleep 600\n    init: true\n    stop_grace_period: 1s\n    pre_stop:\n      - command: echo pre-stop-out\n",
         );
-        let mut bg = Background::start(&d, tool, &dir, &["up"]);
+        let mut bg = Background::start(&d, tool, &dir, &["up"], &[]);
         assert!(
             eventually(60, || bg.output().contains("Attaching to app-1")),
             "{tool:?}: {}",
@@ -302,7 +254,7 @@ fn compose_gaps_dry_run_up_and_watch() {
             );
             assert!(project_left(&d, &name).is_empty(), "{tool:?} {args:?}");
         }
-        let bg = Background::start(&d, tool, &dir, &["--dry-run", "watch"]);
+        let bg = Background::start(&d, tool, &dir, &["--dry-run", "watch"], &[]);
         assert!(
             eventually(60, || bg.output().contains("Watch enabled")),
             "{tool:?}: {}",
@@ -408,7 +360,10 @@ fn compose_gaps_logs_since_and_until() {
         "stopped at {until}: {}",
         b.stdout
     );
-    // The container ended: a window in the past, and durations.
+    // The container ended: a window in the past, and durations. `--until 1s` is relative
+    // to each call (berth's, then compose's a moment later): the last line must be more
+    // than a second old for both, or a loaded host splits them (seen under 3 threads).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     let since = rfc3339_from_now(-600);
     for args in [
         &["logs", "--since", &since, "--until", &until][..],

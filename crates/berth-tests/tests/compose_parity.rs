@@ -11,60 +11,13 @@
 //! Safety: every project's network gets a bridge named by the test (removed by the
 //! guard); nothing is published.
 
-use berth_tests::compose::{named_bridged_project, project_left, run_compose, Tool, TOOLS};
+use berth_tests::compose::{
+    named_bridged_project, project_left, run_compose, Background, Tool, CLASSIC_BUILDER_ENV, TOOLS,
+};
 use berth_tests::nettest::watched_daemon;
-use berth_tests::{eventually, NetGuard, TestDaemon};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-
-/// A compose command running in the background, stdout and stderr in one file.
-struct Background {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Background {
-    fn start(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> Background {
-        let log = dir.join(format!("bg-{tool:?}.log"));
-        let out = std::fs::File::create(&log).expect("log");
-        let err = out.try_clone().expect("log");
-        let child = tool
-            .command(&d.host(), dir)
-            // docker compose builds with the classic builder: no buildx here.
-            .env("DOCKER_BUILDKIT", "0")
-            .env("COMPOSE_BAKE", "false")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawn");
-        Background { child, log }
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGINT (a user's Ctrl-C), then waits for the exit (30 s at most).
-    fn interrupt(&mut self) {
-        // SAFETY: a signal to the child this test spawned.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
-        for _ in 0..300 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use berth_tests::{eventually, NetGuard};
+use std::path::PathBuf;
+use std::process::Stdio;
 
 /// compose 2.40 warns that COMPOSE_BAKE=false is deprecated (a logrus line): not part of
 /// what is compared.
@@ -221,7 +174,7 @@ fn compose_parity_up_watch_prefix() {
                 std::fs::write(dir.join("src/f.txt"), "v1\n").expect("f");
                 let mut args = vec!["up", "--watch"];
                 args.extend_from_slice(extra);
-                let bg = Background::start(&d, tool, &dir, &args);
+                let bg = Background::start(&d, tool, &dir, &args, &CLASSIC_BUILDER_ENV);
                 (tool, bg, dir)
             })
             .collect();
@@ -300,7 +253,13 @@ fn compose_parity_dry_run_rebuild() {
         .expect("f");
         let up = run_compose(&d, tool, &dir, &["--dry-run", "up", "--build"]);
         let up_err = without_bake_warning(&up.stderr);
-        let mut bg = Background::start(&d, tool, &dir, &["--dry-run", "watch"]);
+        let mut bg = Background::start(
+            &d,
+            tool,
+            &dir,
+            &["--dry-run", "watch"],
+            &CLASSIC_BUILDER_ENV,
+        );
         assert!(
             eventually(60, || bg.output().contains("Watch enabled")),
             "{tool:?}: {}",

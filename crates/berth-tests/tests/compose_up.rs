@@ -14,10 +14,11 @@
 //! removed by the guard); subnets come from the daemon's private pool; published ports are
 //! on 127.0.0.1 only.
 
-use berth_tests::compose::{compose_yaml, project_ids, project_names, sh_command};
+use berth_tests::compose::{
+    compose_yaml, project_ids, project_names, sh_command, Background, Tool,
+};
 use berth_tests::nettest::{fetch, watched_daemon};
 use berth_tests::{eventually, free_port, NetGuard, TestDaemon};
-use std::path::PathBuf;
 
 fn leftovers(d: &TestDaemon, project: &str) -> (Vec<String>, String, String) {
     let nets = d
@@ -501,44 +502,6 @@ networks:
     assert!(project_names(&d, "sec").is_empty());
 }
 
-/// A `berth compose ARGS` child left running (watch); killed (by its pid) on drop.
-struct Background {
-    child: std::process::Child,
-    log: PathBuf,
-}
-
-impl Background {
-    fn start(d: &TestDaemon, dir: &std::path::Path, args: &[&str]) -> Background {
-        let log = dir.join(format!("bg-{}.log", args.join("-")));
-        let child = std::process::Command::new(berth_tests::berth_bin())
-            .arg("-H")
-            .arg(d.host())
-            .arg("compose")
-            .args(args)
-            .env_remove("COMPOSE_PROJECT_NAME")
-            .env_remove("COMPOSE_FILE")
-            .current_dir(dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::fs::File::create(&log).expect("log"))
-            .stderr(std::fs::File::create(log.with_extension("err")).expect("err log"))
-            .spawn()
-            .expect("berth compose");
-        Background { child, log }
-    }
-    fn output(&self) -> String {
-        let out = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let err = std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default();
-        format!("{out}{err}")
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn cat(d: &TestDaemon, c: &str, path: &str) -> String {
     let out = d.docker(["exec", c, "cat", path]).run();
     if out.code == 0 {
@@ -612,7 +575,7 @@ networks:
             f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
         })
         .expect("mtime");
-    let bg = Background::start(&d, &dir, &["watch"]);
+    let bg = Background::start(&d, Tool::Berth, &dir, &["watch"], &[]);
     assert!(
         eventually(180, || bg.output().contains("Watch enabled")),
         "{}",
@@ -695,7 +658,7 @@ networks:
     assert!(out.contains("Rebuilding service(s) [\"web\"]"), "{out}");
     drop(bg);
     // up --watch (foreground; compose refuses it with -d): the same rules, here a sync.
-    let bg = Background::start(&d, &dir, &["up", "--watch"]);
+    let bg = Background::start(&d, Tool::Berth, &dir, &["up", "--watch"], &[]);
     assert!(
         eventually(120, || bg.output().contains("Watch enabled")),
         "{}",

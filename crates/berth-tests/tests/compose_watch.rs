@@ -8,48 +8,10 @@
 //! Safety: the project's network gets a bridge named by the test (removed by the guard);
 //! nothing is published.
 
-use berth_tests::compose::{run_compose, Tool};
+use berth_tests::compose::{run_compose, Background, Tool, CLASSIC_BUILDER_ENV};
 use berth_tests::nettest::watched_daemon;
 use berth_tests::{eventually, NetGuard, TestDaemon};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::Duration;
-
-/// A `watch` running in the background, its output in a file.
-struct Background {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Background {
-    fn start(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> Background {
-        let log = dir.join("watch.log");
-        let mut cmd = tool.command(&d.host(), dir);
-        if tool == Tool::DockerCompose {
-            cmd.env("DOCKER_BUILDKIT", "0").env("COMPOSE_BAKE", "false");
-        }
-        let out = std::fs::File::create(&log).expect("log");
-        let err = out.try_clone().expect("log");
-        let child = cmd
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("watch");
-        Background { child, log }
-    }
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn exec(d: &TestDaemon, c: &str, cmd: &[&str]) -> String {
     let mut a = vec!["exec", c];
@@ -159,7 +121,17 @@ networks:
         "src/late.txt",
         std::time::SystemTime::now() + Duration::from_secs(3600),
     );
-    let bg = Background::start(d, tool, &dir, &["watch"]);
+    let bg = Background::start(
+        d,
+        tool,
+        &dir,
+        &["watch"],
+        if tool == Tool::DockerCompose {
+            &CLASSIC_BUILDER_ENV
+        } else {
+            &[]
+        },
+    );
     assert!(
         eventually(240, || bg.output().contains("Watch enabled")),
         "{tool:?}: {}",
