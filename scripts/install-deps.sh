@@ -7,7 +7,7 @@ set -euo pipefail
 # bash-completion and zsh: the completion scripts are loaded into both shells in tests;
 # openssl: test CAs and certificates for the TLS tests; socat: the TLS listener (client
 # certificates required) in front of a test daemon's socket in the CLI's tcp:// tests;
-# qemu-system-x86, debootstrap: the cgroup v2 test VM (scripts/test-cgroupv2.sh; not a CI step yet);
+# qemu-system-x86, debootstrap: the cgroup v2 test VM (scripts/test-cgroupv2.sh, a CI step in scripts/test.sh);
 # linux-perf: scripts/bench-cpu.sh (CPU cost of exec and run per binary).
 PKGS=(busybox-static docker.io runc crun libseccomp-dev pkg-config skopeo nftables iproute2
       tmux hyperfine jq python3 curl ca-certificates file docker-registry apache2-utils
