@@ -181,7 +181,7 @@ impl Client {
 
     /// Pings the daemon and fixes the API version prefix: min(server, client).
     pub fn negotiate(&mut self) -> Result<()> {
-        let resp = self.raw("GET", "/_ping", Body::None, false)?;
+        let resp = self.raw("GET", "/_ping", &mut Body::None, false)?;
         let server = resp.header("Api-Version").and_then(parse_version);
         let _ = resp.bytes();
         let v = match server {
@@ -205,7 +205,7 @@ impl Client {
 
     /// True when something answers /_ping on the socket.
     pub fn ping_ok(&self) -> bool {
-        match self.raw("GET", "/_ping", Body::None, false) {
+        match self.raw("GET", "/_ping", &mut Body::None, false) {
             Ok(r) => r.status == 200,
             Err(_) => false,
         }
@@ -224,22 +224,20 @@ impl Client {
     }
 
     /// Sends a request under the version prefix; non-2xx answers become `ClientError::Daemon`.
-    pub fn call(&self, method: &str, path: &str, body: Body) -> Result<Response> {
+    pub fn call(&self, method: &str, path: &str, mut body: Body) -> Result<Response> {
         let full = format!("{}{}", self.prefix, path);
-        let again = match &body {
-            Body::None => Some(Body::None),
-            Body::Json(v) => Some(Body::Json(v.clone())),
-            Body::Stream(..) => None,
-        };
-        let resp = self.raw(method, &full, body, false)?;
+        let resp = self.raw(method, &full, &mut body, false)?;
         // A path that is not clean (`rm --link /NAME/ALIAS` makes `/containers//NAME/ALIAS`)
         // gets the router's 301 to the cleaned path, from moby as from berth; Go's client
         // follows it with the same method, so the docker CLI's request still arrives. Follow
-        // it once, as that client does.
-        if matches!(resp.status, 301 | 308) {
-            let location = resp.header("Location").map(str::to_string);
-            if let (Some(to), Some(body)) = (location.filter(|l| l.starts_with('/')), again) {
-                return check(self.raw(method, &to, body, false)?);
+        // it once, as that client does (a streamed body is spent: not resent).
+        if matches!(resp.status, 301 | 308) && !matches!(body, Body::Stream(..)) {
+            if let Some(to) = resp
+                .header("Location")
+                .filter(|l| l.starts_with('/'))
+                .map(str::to_string)
+            {
+                return check(self.raw(method, &to, &mut body, false)?);
             }
         }
         check(resp)
@@ -324,12 +322,12 @@ impl Client {
         }
     }
 
-    fn raw(&self, method: &str, path: &str, body: Body, _keep: bool) -> Result<Response> {
+    fn raw(&self, method: &str, path: &str, body: &mut Body, _keep: bool) -> Result<Response> {
         self.raw_inner(method, path, body)
             .map_err(|e| self.io_error_any(e, method, path))
     }
 
-    fn raw_inner(&self, method: &str, path: &str, body: Body) -> Result<Response> {
+    fn raw_inner(&self, method: &str, path: &str, body: &mut Body) -> Result<Response> {
         let mut s = self.connect(method, path)?;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nConnection: close\r\n"
@@ -346,7 +344,7 @@ impl Client {
                 s.write_all(head.as_bytes())?;
             }
             Body::Json(v) => {
-                let b = serde_json::to_vec(&v).map_err(|e| ClientError::Protocol(e.to_string()))?;
+                let b = serde_json::to_vec(v).map_err(|e| ClientError::Protocol(e.to_string()))?;
                 head.push_str(&format!(
                     "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                     b.len()

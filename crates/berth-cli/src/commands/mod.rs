@@ -572,6 +572,16 @@ impl InspectOutput {
     }
 }
 
+/// Go's `strconv.ParseBool`, which pflag uses for a bool flag's value: None for any
+/// other word (the caller words pflag's error with its flag and exit code).
+pub fn parse_go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// Asks docker's prune confirmation; true when the user typed y/Y.
 pub fn confirm(warning: &str) -> bool {
     use std::io::Write;

@@ -109,16 +109,12 @@ fn kv_map(items: &[String]) -> BTreeMap<String, String> {
 fn flag_bool(flag: &str, v: Option<&str>) -> Result<Option<bool>, Failure> {
     match v {
         None => Ok(None),
-        Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") | Some("True") => {
-            Ok(Some(true))
-        }
-        Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") | Some("False") => {
-            Ok(Some(false))
-        }
-        Some(v) => Err(Failure::new(
-            format!("invalid argument \"{v}\" for \"--{flag}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax"),
-            125,
-        )),
+        Some(v) => super::parse_go_bool(v).map(Some).ok_or_else(|| {
+            Failure::new(
+                format!("invalid argument \"{v}\" for \"--{flag}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax"),
+                125,
+            )
+        }),
     }
 }
 

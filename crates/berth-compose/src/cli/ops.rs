@@ -472,16 +472,14 @@ struct UpOpts {
     log_width: Arc<std::sync::Mutex<usize>>,
 }
 
-/// Go's strconv.ParseBool, as pflag parses a bool flag's value.
+/// A bool flag's value as pflag reads it (Go's strconv.ParseBool), with pflag's error (exit 1).
 fn go_bool(flag: &str, v: &str) -> Result<bool, Failure> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(Failure::new(
+    berth_cli::commands::parse_go_bool(v).ok_or_else(|| {
+        Failure::new(
             format!("invalid argument {v:?} for \"--{flag}\" flag: strconv.ParseBool: parsing {v:?}: invalid syntax"),
             1,
-        )),
-    }
+        )
+    })
 }
 
 /// Whether the logs are coloured: compose's `--ansi` (`auto`: stdout is a terminal) and
