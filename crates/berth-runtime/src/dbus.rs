@@ -650,30 +650,8 @@ mod tests {
         // SIGNATURE "s", body one string.
         let mut body = Writer::default();
         body.str("Unit x.scope not loaded.");
-        let mut w = Writer::default();
-        w.u8(b'l');
-        w.u8(3);
-        w.u8(1);
-        w.u8(1);
-        w.u32(body.buf.len() as u32);
-        w.u32(99);
-        w.array(8, |w| {
-            w.pad(8);
-            w.u8(4);
-            w.sig("s");
-            w.str("org.freedesktop.systemd1.NoSuchUnit");
-            w.pad(8);
-            w.u8(5);
-            w.sig("u");
-            w.u32(7);
-            w.pad(8);
-            w.u8(8);
-            w.sig("g");
-            w.sig("s");
-        });
-        w.pad(8);
-        w.buf.extend_from_slice(&body.buf);
-        let r = parse_reply(&w.buf).expect("parse");
+        let msg = reply_message(3, Some("org.freedesktop.systemd1.NoSuchUnit"), "s", &body);
+        let r = parse_reply(&msg).expect("parse");
         assert_eq!(
             r,
             Reply {
@@ -683,20 +661,32 @@ mod tests {
                 first_string: Some("Unit x.scope not loaded.".into()),
             }
         );
-        assert!(parse_reply(&w.buf[..20]).is_err());
+        assert!(parse_reply(&msg[..20]).is_err());
         assert!(parse_reply(b"B\x02").is_err());
     }
 
-    /// A method return (type 2) to serial 7 with this signature and body.
-    fn method_return(signature: &str, body: &Writer) -> Vec<u8> {
+    /// A reply to serial 7 of this type (2: method return, 3: error, then with its error
+    /// name), built with the same writer, with this signature and body.
+    fn reply_message(
+        kind: u8,
+        error_name: Option<&str>,
+        signature: &str,
+        body: &Writer,
+    ) -> Vec<u8> {
         let mut w = Writer::default();
         w.u8(b'l');
-        w.u8(2);
+        w.u8(kind);
         w.u8(1);
         w.u8(1);
         w.u32(body.buf.len() as u32);
-        w.u32(100);
+        w.u32(99);
         w.array(8, |w| {
+            if let Some(name) = error_name {
+                w.pad(8);
+                w.u8(4);
+                w.sig("s");
+                w.str(name);
+            }
             w.pad(8);
             w.u8(5);
             w.sig("u");
@@ -716,7 +706,7 @@ mod tests {
         // GetUnit's answer: an object path.
         let mut body = Writer::default();
         body.str("/org/freedesktop/systemd1/unit/berth_2dabc_2escope");
-        let r = parse_reply(&method_return("o", &body)).expect("parse");
+        let r = parse_reply(&reply_message(2, None, "o", &body)).expect("parse");
         assert_eq!((r.kind, r.reply_serial), (2, Some(7)));
         assert_eq!(
             r.first_string.as_deref(),
@@ -726,13 +716,13 @@ mod tests {
         let mut body = Writer::default();
         body.sig("s");
         body.str("oom-kill");
-        let r = parse_reply(&method_return("v", &body)).expect("parse");
+        let r = parse_reply(&reply_message(2, None, "v", &body)).expect("parse");
         assert_eq!(r.first_string.as_deref(), Some("oom-kill"));
         // A variant of another type is not taken for a string.
         let mut body = Writer::default();
         body.sig("t");
         body.u64(3);
-        let r = parse_reply(&method_return("v", &body)).expect("parse");
+        let r = parse_reply(&reply_message(2, None, "v", &body)).expect("parse");
         assert_eq!(r.first_string, None);
     }
 

@@ -692,6 +692,15 @@ fn compose_parity_flags_no_other_test_ran() {
     );
 }
 
+/// The lines where berth's readings (`b`) and docker compose's (`c`) differ, pair by pair.
+fn line_differences(b: &[String], c: &[String]) -> Vec<String> {
+    b.iter()
+        .zip(c)
+        .filter(|(b, c)| b != c)
+        .map(|(b, c)| format!("berth:  {b}\ncompose: {c}"))
+        .collect()
+}
+
 /// The engine keys of a service (issue 17's list) reach the daemon as docker compose
 /// sends them: one project per tool with the same service, and the created containers'
 /// settings read back through `docker inspect`, field by field, compared with the
@@ -783,12 +792,7 @@ fn compose_parity_service_keys_reach_the_daemon_as_docker_compose() {
         assert!(project_left(&d, &proj).is_empty(), "{tool:?}");
         seen.push(got);
     }
-    let diffs: Vec<String> = seen[0]
-        .iter()
-        .zip(&seen[1])
-        .filter(|(b, c)| b != c)
-        .map(|(b, c)| format!("berth:  {b}\ncompose: {c}"))
-        .collect();
+    let diffs = line_differences(&seen[0], &seen[1]);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     assert_eq!(seen[0].len(), seen[1].len());
     assert!(
@@ -859,12 +863,7 @@ fn compose_parity_network_keys_reach_the_daemon_as_docker_compose() {
         assert!(project_left(&d, &proj).is_empty(), "{tool:?}");
         seen.push(got);
     }
-    let diffs: Vec<String> = seen[0]
-        .iter()
-        .zip(&seen[1])
-        .filter(|(b, c)| b != c)
-        .map(|(b, c)| format!("berth:  {b}\ncompose: {c}"))
-        .collect();
+    let diffs = line_differences(&seen[0], &seen[1]);
     assert!(diffs.is_empty(), "{}\n{:#?}", diffs.join("\n"), seen[0]);
     assert!(
         seen[0]

@@ -263,31 +263,18 @@ fn loaded_filter_denies() {
     let prog = Program::from_bytes(&compile(&s).unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let target = std::ffi::CString::new(dir.path().join("x").to_str().unwrap()).unwrap();
-    // SAFETY: the child only makes raw syscalls and _exits.
-    match unsafe { nix::unistd::fork() }.unwrap() {
-        nix::unistd::ForkResult::Child => {
-            let code = unsafe {
-                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-                if prog.load().is_err() {
-                    libc::_exit(10);
-                }
-                let r = libc::mkdir(target.as_ptr(), 0o755);
-                let errno = *libc::__errno_location();
-                if r == 0 {
-                    11
-                } else if errno == libc::EPERM {
-                    0
-                } else {
-                    12
-                }
-            };
-            unsafe { libc::_exit(code) }
+    // SAFETY: raw syscalls only, in the forked child.
+    assert_child_with_filter_passes(&prog, || unsafe {
+        let r = libc::mkdir(target.as_ptr(), 0o755);
+        let errno = *libc::__errno_location();
+        if r == 0 {
+            11
+        } else if errno == libc::EPERM {
+            0
+        } else {
+            12
         }
-        nix::unistd::ForkResult::Parent { child } => {
-            let st = nix::sys::wait::waitpid(child, None).unwrap();
-            assert_eq!(st, nix::sys::wait::WaitStatus::Exited(child, 0));
-        }
-    }
+    });
     assert!(!dir.path().join("x").exists());
 }
 
@@ -306,35 +293,45 @@ fn builtin_program_is_a_tree_and_enforces() {
     assert!(jgt > 100, "{jgt} JGT in {} instructions", prog.len());
 
     let target = std::ffi::CString::new("/nonexistent-berth-seccomp-probe").unwrap();
-    // SAFETY: the child only makes raw syscalls and _exits.
+    // SAFETY: raw syscalls only, in the forked child.
+    assert_child_with_filter_passes(&prog, || unsafe {
+        let errno = || *libc::__errno_location();
+        if libc::getppid() <= 0 {
+            return 11;
+        }
+        if libc::personality(0xffff_ffff) < 0 {
+            return 12;
+        }
+        let r = libc::mount(
+            std::ptr::null(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REMOUNT,
+            std::ptr::null(),
+        );
+        if r == 0 || errno() != libc::EPERM {
+            return 13;
+        }
+        if libc::personality(1) >= 0 || errno() != libc::EPERM {
+            return 14;
+        }
+        0
+    });
+}
+
+/// Forks a child that sets no_new_privs, loads `prog` (exit 10 if it cannot) and exits
+/// with what `probe` returns; asserts that the child exited 0.
+fn assert_child_with_filter_passes(prog: &Program, probe: impl FnOnce() -> i32) {
+    // SAFETY: the child only makes raw syscalls (the probe's) and _exits.
     match unsafe { nix::unistd::fork() }.unwrap() {
         nix::unistd::ForkResult::Child => {
             let code = unsafe {
                 libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
                 if prog.load().is_err() {
-                    libc::_exit(10);
+                    10
+                } else {
+                    probe()
                 }
-                let errno = || *libc::__errno_location();
-                if libc::getppid() <= 0 {
-                    libc::_exit(11);
-                }
-                if libc::personality(0xffff_ffff) < 0 {
-                    libc::_exit(12);
-                }
-                let r = libc::mount(
-                    std::ptr::null(),
-                    target.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REMOUNT,
-                    std::ptr::null(),
-                );
-                if r == 0 || errno() != libc::EPERM {
-                    libc::_exit(13);
-                }
-                if libc::personality(1) >= 0 || errno() != libc::EPERM {
-                    libc::_exit(14);
-                }
-                0
             };
             unsafe { libc::_exit(code) }
         }
