@@ -16,7 +16,10 @@
 #   (i) `run --rm busybox true` on the default bridge network: median of BENCH_RUNS runs;
 #       berth's own bridge bench-berth0 (10.216.1.1/24), and for docker a second private
 #       dockerd on a bridge bench-dock0 (10.216.2.1/24) made here (iptables off, as the first)
-# Figures are reported, not asserted: the script fails only when setup fails.
+# Figures are reported, not asserted: the script fails only when setup fails. The table has
+# rows only for the sections run (BENCH_SECTIONS): with "run exec" it is 4 rows, run --rm
+# first. (It used to print every row, a dozen of them empty "-" then, so a short `tail`
+# of the output could show exec and RSS without the run rows above them.)
 # Env: BERTH_BIN (default target/release/berth), BENCH_RUNS (default 30),
 #      BENCH_ENGINES (default "berth docker"; e.g. "docker" to measure one side only),
 #      BENCH_SECTIONS (default "run bulk mem exec stats io registry ports bridge"; e.g. "io"
@@ -305,9 +308,10 @@ fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
 val() { local -n arr=$1; echo "${arr[$2]:-}"; }
-row() { # label unit array
+row() { # label unit array; a measure of a section not run (no value either side) prints nothing
     local label=$1 unit=$2 arr=$3 bv dv
     bv=$(val "$arr" berth); dv=$(val "$arr" docker)
+    [ -n "$bv$dv" ] || return 0
     printf '%-44s %14s %14s %10s\n' "$label" \
         "$( [ -n "$bv" ] && printf '%.1f %s' "$bv" "$unit" || echo -)" \
         "$( [ -n "$dv" ] && printf '%.1f %s' "$dv" "$unit" || echo -)" \
@@ -332,7 +336,7 @@ row "stats --no-stream, 20 containers (median)" ms STATS_MED
 row "idle daemon RSS (dockerd+containerd)" MiB IDLE_MIB
 row "per-container shim RssAnon (10 running)" KiB SHIM_ANON
 row "per-container shim VmRSS (10 running)" KiB SHIM_RSS
-echo "shims counted: berth=${SHIM_N[berth]:--} docker=${SHIM_N[docker]:--}"
+if want mem; then echo "shims counted: berth=${SHIM_N[berth]:--} docker=${SHIM_N[docker]:--}"; fi
 if want io; then
     pct() { awk -v a="$1" -v h="$HOST_IO" 'BEGIN { if (a != "" && h > 0) printf "%.0f%%", a * 100 / h; else print "-" }'; }
     echo

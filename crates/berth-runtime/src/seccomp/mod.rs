@@ -21,6 +21,21 @@
 //!
 //! The program is loaded before the capabilities are dropped, or as late as possible when
 //! the spec sets no_new_privs, as runc does (`shim/native.rs` `finish_privileges`).
+//!
+//! Who frees an exec's filter: since Linux 6.11 a process drops its filter at the start of
+//! its exit (`do_exit`), before it closes its descriptors and becomes a zombie, and the
+//! last reference frees the BPF program through a workqueue item. Queuing it wakes a
+//! kworker on the exiting process's CPU, which preempts it; with any other runnable task on
+//! that CPU (a build, a VM) the exiting process then waits out that task's time slice
+//! (~2-3 ms measured here) before its parent learns of the exit. Every exec loads a filter
+//! of its own, so every `docker exec` paid that, on the path of its reply. So an exec loads
+//! its filter with a user-notification listener (`load_held`; the program never returns
+//! SECCOMP_RET_USER_NOTIF, so it never notifies) and hands the listener to the shim, which
+//! closes it once the exec's exit is reported and the shim is about to wait: the free and
+//! the kworker happen there, off the exec's path. A container's init does not (see
+//! `load_held`'s one side effect: while the listener is open, a process under that filter
+//! cannot install a filter with a listener of its own, EBUSY; for an exec that lasts as
+//! long as the exec's own process, for an init it would be the container's whole life).
 
 mod default;
 pub mod profile;
@@ -339,6 +354,27 @@ impl Program {
 
     /// Installs the filter on the calling thread (needs CAP_SYS_ADMIN or no_new_privs).
     pub fn load(&self) -> Result<(), String> {
+        self.install(0).map(|_| ())
+    }
+
+    /// Installs the filter as `load` does, and returns a reference to it that outlives this
+    /// process: the filter's user-notification listener (close-on-exec), whose holder keeps
+    /// the kernel from freeing the filter when the process exits. See "Who frees an exec's
+    /// filter" above. `None` when the kernel refuses a listener (before 5.0; EBUSY if the
+    /// process's filter chain has one already): the filter is then installed without it.
+    pub fn load_held(&self) -> Result<Option<std::os::fd::OwnedFd>, String> {
+        use std::os::fd::FromRawFd;
+        const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
+        match self.install(SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+            // SAFETY: the listener descriptor the kernel just created, owned by nobody else.
+            Ok(fd) if fd >= 0 => Ok(Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })),
+            Ok(_) | Err(_) => self.load().map(|()| None),
+        }
+    }
+
+    /// seccomp(SECCOMP_SET_MODE_FILTER, flags): the syscall's result (a descriptor with
+    /// NEW_LISTENER, 0 otherwise).
+    fn install(&self, flags: libc::c_ulong) -> Result<i32, String> {
         let prog = libc::sock_fprog {
             len: self.0.len() as u16,
             filter: self.0.as_ptr() as *mut libc::sock_filter,
@@ -348,17 +384,17 @@ impl Program {
             libc::syscall(
                 libc::SYS_seccomp,
                 libc::SECCOMP_SET_MODE_FILTER,
-                0,
+                flags,
                 &prog as *const libc::sock_fprog,
             )
         };
-        if rc != 0 {
+        if rc < 0 {
             return Err(format!(
                 "load seccomp filter: {}",
                 std::io::Error::last_os_error()
             ));
         }
-        Ok(())
+        Ok(rc as i32)
     }
 
     /// Number of BPF instructions.

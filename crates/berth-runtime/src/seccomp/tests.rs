@@ -341,3 +341,100 @@ fn assert_child_with_filter_passes(prog: &Program, probe: impl FnOnce() -> i32) 
         }
     }
 }
+
+/// An exec's filter loaded with `load_held` (module doc, "Who frees an exec's filter"): the
+/// child gets a seccomp listener and the filter still decides as without it (mount EPERM,
+/// getppid allowed); the listener, passed to the parent, keeps referring to the filter
+/// after the child exited: polling it reports the hang-up of a filter with no task left.
+#[test]
+fn held_filter_enforces_and_its_listener_outlives_the_process() {
+    use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+    use std::io::{IoSlice, IoSliceMut};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let s = convert(profile::host_arch(), DOCKER_DEFAULT_CAPS);
+    let prog = Program::from_bytes(&compile(&s).unwrap()).unwrap();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let target = std::ffi::CString::new("/nonexistent-berth-seccomp-probe").unwrap();
+    // SAFETY: the child makes raw syscalls and _exits.
+    match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => {
+            let code = unsafe {
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                match prog.load_held() {
+                    Err(_) => 10,
+                    Ok(None) => 11,
+                    Ok(Some(listener)) => {
+                        let r = libc::mount(
+                            std::ptr::null(),
+                            target.as_ptr(),
+                            std::ptr::null(),
+                            libc::MS_REMOUNT,
+                            std::ptr::null(),
+                        );
+                        let fds = [listener.as_raw_fd()];
+                        if r == 0 || *libc::__errno_location() != libc::EPERM {
+                            12
+                        } else if libc::getppid() <= 0 {
+                            13
+                        } else if sendmsg::<()>(
+                            theirs.as_raw_fd(),
+                            &[IoSlice::new(b"L")],
+                            &[ControlMessage::ScmRights(&fds)],
+                            MsgFlags::empty(),
+                            None,
+                        )
+                        .is_err()
+                        {
+                            14
+                        } else {
+                            0
+                        }
+                    }
+                }
+            };
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(theirs);
+            let st = nix::sys::wait::waitpid(child, None).unwrap();
+            assert_eq!(st, nix::sys::wait::WaitStatus::Exited(child, 0));
+            let mut buf = [0u8; 8];
+            let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let msg = recvmsg::<()>(
+                ours.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::empty(),
+            )
+            .unwrap();
+            let fd = msg
+                .cmsgs()
+                .unwrap()
+                .find_map(|c| match c {
+                    ControlMessageOwned::ScmRights(f) => f.first().copied(),
+                    _ => None,
+                })
+                .expect("the listener");
+            // SAFETY: the descriptor just received, ours alone.
+            let listener = unsafe { OwnedFd::from_raw_fd(fd) };
+            let link =
+                std::fs::read_link(format!("/proc/self/fd/{}", listener.as_raw_fd())).unwrap();
+            assert_eq!(link.to_str(), Some("anon_inode:seccomp notify"));
+            let mut pfd = [libc::pollfd {
+                fd: listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            // SAFETY: poll on one valid descriptor.
+            let n = unsafe { libc::poll(pfd.as_mut_ptr(), 1, 1000) };
+            assert_eq!(n, 1);
+            assert_ne!(
+                pfd[0].revents & libc::POLLHUP,
+                0,
+                "revents {:#x}",
+                pfd[0].revents
+            );
+        }
+    }
+}

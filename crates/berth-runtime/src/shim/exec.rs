@@ -8,7 +8,9 @@
 //! whatever runtime created the container: it needs only the init's pid and the cgroup.
 //!
 //! Messages back to the shim on a SOCK_SEQPACKET pair, one per packet: `P<pid>` (from the
-//! child, the grandchild's host pid), `T` with the pty master attached (`-t`), `E<code>
+//! child, the grandchild's host pid), `T` with the pty master attached (`-t`), `L` with the
+//! seccomp filter's listener attached (the shim holds it so that the filter is freed off
+//! the exec's exit path: `crate::seccomp`, "Who frees an exec's filter"), `E<code>
 //! <message>` if it could not exec. The pair closes on exec (close-on-exec): success.
 //!
 //! In a container with a user namespace the exec joins it last, after the others, with its
@@ -30,6 +32,9 @@ pub(super) struct Spawned {
     pub pid: nix::unistd::Pid,
     /// The pty master with `-t`.
     pub console: Option<OwnedFd>,
+    /// The listener of the exec's seccomp filter: closing it (after the exec's exit is
+    /// reported) frees the filter, in the closer's context.
+    pub seccomp_hold: Option<OwnedFd>,
 }
 
 /// Why an exec did not start, and the exit code Docker reports for it (126, 127).
@@ -133,6 +138,7 @@ pub(super) fn spawn(
     let _ = ours.set_read_timeout(Some(Duration::from_secs(30)));
     let mut pid = None;
     let mut console = None;
+    let mut seccomp_hold = None;
     let mut error = None;
     loop {
         match super::pty::recv_fd(&ours) {
@@ -143,6 +149,8 @@ pub(super) fn spawn(
                     pid = p.trim().parse::<i32>().ok().map(nix::unistd::Pid::from_raw);
                 } else if text.starts_with('T') {
                     console = fd;
+                } else if text.starts_with('L') {
+                    seccomp_hold = fd;
                 } else if let Some(e) = text.strip_prefix('E') {
                     let (code, msg) = e.split_once(' ').unwrap_or(("126", e));
                     error = Some(ExecError {
@@ -170,7 +178,11 @@ pub(super) fn spawn(
     if terminal && console.is_none() {
         return Err(fail("exec process sent no terminal"));
     }
-    Ok(Spawned { pid, console })
+    Ok(Spawned {
+        pid,
+        console,
+        seccomp_hold,
+    })
 }
 
 /// In the forked child: cgroup, namespaces, then the second fork.
@@ -246,7 +258,11 @@ fn run(
         ))
     })?;
     super::harden::verify_cwd(cwd).map_err(fail)?;
-    finish_privileges(process, seccomp).map_err(fail)?;
+    if let Some(listener) = finish_privileges(process, seccomp, true).map_err(fail)? {
+        // Under the filter already; if it forbids sendmsg, the exec goes on without the
+        // hold (the listener closes on exec) and its exit frees the filter itself.
+        let _ = super::pty::send_fd(sock, b"L", listener.as_raw_fd());
+    }
     let cmd = super::native::command_of(process).map_err(|m| ExecError {
         exit_code: if m.contains("not found") { 127 } else { 126 },
         message: m,

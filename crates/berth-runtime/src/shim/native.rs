@@ -815,7 +815,7 @@ fn init(a: &InitArgs) -> Result<Never, String> {
     super::harden::close_fds_on_exec()?;
     chdir(cwd).map_err(|e| io_err(&format!("chdir {}", cwd.display()), e))?;
     super::harden::verify_cwd(cwd)?;
-    finish_privileges(&process, seccomp)?;
+    finish_privileges(&process, seccomp, false)?;
 
     let cmd = command_of(&process)?;
     super::harden::reset_signals();
@@ -891,25 +891,35 @@ pub(super) fn exec_failure(arg0: &str, e: nix::errno::Errno) -> String {
 
 /// Seccomp, user, groups and capabilities, then no_new_privs. Without no_new_privs the
 /// filter needs CAP_SYS_ADMIN, so it goes on before the capabilities are dropped (as runc
-/// does); with it, as late as possible.
+/// does); with it, as late as possible. `held`: the filter is loaded with a listener that
+/// keeps it alive past this process (an exec's, see `Program::load_held`), returned here.
 pub(super) fn finish_privileges(
     process: &oci_spec::runtime::Process,
     seccomp: Option<&Program>,
-) -> Result<(), String> {
+    held: bool,
+) -> Result<Option<std::os::fd::OwnedFd>, String> {
+    let load = |p: &Program| {
+        if held {
+            p.load_held()
+        } else {
+            p.load().map(|()| None)
+        }
+    };
     let nnp = process.no_new_privileges() == Some(true);
+    let mut listener = None;
     if !nnp {
         if let Some(p) = seccomp {
-            p.load()?;
+            listener = load(p)?;
         }
     }
     drop_privileges(process)?;
     if nnp {
         nix::sys::prctl::set_no_new_privs().map_err(|e| io_err("no_new_privs", e))?;
         if let Some(p) = seccomp {
-            p.load()?;
+            listener = load(p)?;
         }
     }
-    Ok(())
+    Ok(listener)
 }
 
 /// `--init`: this process stays PID 1 and forks the command (which returns here to exec).

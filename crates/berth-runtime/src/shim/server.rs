@@ -28,6 +28,12 @@ use crate::cgroups::OomWatch;
 use crate::logfile::{format_time, Stream};
 use crate::logsink::LogSink;
 
+/// How long the shim must have been idle before it frees the filters of ended execs
+/// (`Shim::released`): longer than the gap between a client's back-to-back execs.
+const RELEASE_QUIET_MS: u16 = 50;
+/// Ended execs' filters kept at most (each a descriptor and a few KiB of kernel memory).
+const RELEASE_MAX: usize = 64;
+
 /// Output queued for one slow client before it is dropped.
 const MAX_CLIENT_BUF: usize = 1 << 20;
 /// How long to wait for the pipes to drain after init exited (orphans in a shared pid
@@ -113,6 +119,8 @@ struct Proc {
     stdin_once: bool,
     exit: Option<i32>,
     exited_at: Option<Instant>,
+    /// An exec's seccomp listener (`exec::Spawned::seccomp_hold`).
+    seccomp_hold: Option<OwnedFd>,
 }
 
 impl Proc {
@@ -159,6 +167,11 @@ struct Shim {
     /// runtime's backend it comes from the bundle (the spec and the compiled program's
     /// file), which does not change while the container runs.
     exec_seccomp: Option<Option<crate::seccomp::Program>>,
+    /// Listeners of ended execs' filters, still open. Closing the last reference frees the
+    /// filter and wakes a kworker, which preempts the shim there (`crate::seccomp`, "Who
+    /// frees an exec's filter"); on a busy CPU the shim then waits a time slice, which
+    /// must not fall on the next request: so they are closed when the shim is idle.
+    released: Vec<OwnedFd>,
 }
 
 fn err_resp(msg: impl Into<String>) -> Response {
@@ -379,6 +392,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
             stdin_once: a.stdin_once,
             exit: None,
             exited_at: None,
+            seccomp_hold: None,
         }],
         exec_exits: std::collections::HashMap::new(),
         log,
@@ -386,6 +400,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         dir: a.dir.clone(),
         oom,
         exec_seccomp: None,
+        released: Vec::new(),
     };
     report(ready, &format!("ready {me}"));
     // The init may have died before SIGCHLD was blocked; its signal would be lost.
@@ -518,13 +533,22 @@ impl Shim {
                     fds.push(PollFd::new(c.sock.as_fd(), ev));
                     slots.push(Slot::Client(ci));
                 }
+                // Ended execs' filters are freed once the shim had nothing to do for
+                // RELEASE_QUIET (their listeners closed: `released`), or at once past
+                // RELEASE_MAX of them.
+                if self.released.len() > RELEASE_MAX {
+                    self.released.clear();
+                }
                 let draining = self.procs.iter().any(|p| p.exit.is_some());
                 let timeout = if draining {
                     PollTimeout::from(100u16)
+                } else if !self.released.is_empty() {
+                    PollTimeout::from(RELEASE_QUIET_MS)
                 } else {
                     PollTimeout::NONE
                 };
                 match poll(&mut fds, timeout) {
+                    Ok(0) => self.released.clear(),
                     Ok(_) => {}
                     Err(nix::errno::Errno::EINTR) => continue,
                     Err(e) => {
@@ -658,7 +682,8 @@ impl Shim {
                 pi += 1;
                 continue;
             }
-            let p = self.procs.remove(pi);
+            let mut p = self.procs.remove(pi);
+            self.released.extend(p.seccomp_hold.take());
             let (Some(id), Some(code)) = (p.exec_id, p.exit) else {
                 continue;
             };
@@ -1068,6 +1093,7 @@ impl Shim {
             stdin_once: true,
             exit: None,
             exited_at: None,
+            seccomp_hold: spawned.seccomp_hold,
         });
         // It may have exited already: its SIGCHLD is pending and the loop reaps it.
         Ok(spawned.pid.as_raw())
