@@ -64,6 +64,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     echo "install-deps: installing cargo-nextest"
     cargo install --locked --quiet cargo-nextest
 fi
+# Unused dependencies (scripts/test.sh's lint step): cargo-machete reads the sources, no build.
+if ! cargo machete --version >/dev/null 2>&1; then
+    echo "install-deps: installing cargo-machete"
+    cargo install --locked --quiet cargo-machete
+fi
 
 # Fuzzing (scripts/fuzz.sh, a short run in scripts/test.sh): cargo-fuzz on a nightly toolchain.
 if command -v rustup >/dev/null && ! rustup toolchain list | grep -q '^nightly'; then

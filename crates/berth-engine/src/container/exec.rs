@@ -253,12 +253,12 @@ impl Engine {
             ),
             Err(ExecStartError::Client(e)) => {
                 exec.state().exit_code = Some(126);
-                // The shim refuses an exec once the container stopped.
-                let msg = e.to_string();
-                Err(Err(if msg.contains("not running") {
+                // The shim refuses an exec once the container stopped (or is itself gone):
+                // classified where the shim's answers are (`ClientError::process_gone`).
+                Err(Err(if e.process_gone() {
                     EngineError::Conflict(format!("container {} is not running", exec.container_id))
                 } else {
-                    EngineError::Internal(msg)
+                    EngineError::Internal(e.to_string())
                 }))
             }
         }
