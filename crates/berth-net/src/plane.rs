@@ -8,6 +8,7 @@
 //! its blocking pool, as it did the functions themselves.
 
 use crate::firewall::{NetRules, PortRule};
+use crate::iptables::HostRunner;
 use crate::lb::MeshPort;
 use crate::netns::{Endpoint, NetnsOwner};
 use crate::ports::Reservation;
@@ -137,19 +138,14 @@ impl DataPlane for HostDataPlane {
         v4: &[String],
         v6: &[String],
     ) -> [Result<Option<&'static str>>; 2] {
-        use crate::iptables::{sync, Family, HostRunner};
-        [
-            sync(&mut HostRunner, Family::V4, table, v4),
-            sync(&mut HostRunner, Family::V6, table, v6),
-        ]
+        crate::iptables::sync_both([&mut HostRunner, &mut HostRunner], table, v4, v6)
     }
 
     fn remove_forward_accept(&self, table: &str) -> Result<()> {
-        use crate::iptables::{remove, Family, HostRunner};
-        // Both families, whatever the first gives.
-        let v4 = remove(&mut HostRunner, Family::V4, table);
-        let v6 = remove(&mut HostRunner, Family::V6, table);
-        v4.and(v6)
+        // Both families (in parallel), whatever the first gives.
+        let [v4, v6] =
+            crate::iptables::sync_both([&mut HostRunner, &mut HostRunner], table, &[], &[]);
+        v4.and(v6).map(|_| ())
     }
 
     fn link_exists(&self, name: &str) -> bool {

@@ -285,23 +285,51 @@ impl Networks {
             }
         }
         port_rules.sort_by_key(|r| (r.host_port, r.dest_port));
-        self.plane
-            .apply_rules(&self.table, &rules, &port_rules, &self.mesh_ports())
-            .map_err(net_err)?;
-        self.sync_iptables(&rules);
-        Ok(())
+        let mesh = self.mesh_ports();
+        let apply = || {
+            self.plane
+                .apply_rules(&self.table, &rules, &port_rules, &mesh)
+                .map_err(net_err)
+        };
+        if !self.iptables_changed(&rules) {
+            return apply();
+        }
+        // The nftables table and the iptables accept rules are independent, and each is an
+        // exec or two that mostly waits on the kernel (a network's create or removal spent
+        // ~100 ms on them one after the other): both at once.
+        std::thread::scope(|s| {
+            let iptables = s.spawn(|| self.sync_iptables(&rules));
+            let applied = apply();
+            if iptables.join().is_err() {
+                warn!("the iptables sync thread panicked");
+            }
+            applied
+        })
     }
 
-    /// The accept rules berth's bridges need in the host's iptables FORWARD path (where
-    /// dockerd's DROP policy would stop them; `berth_net::iptables`), synced when the set of
-    /// bridges changed. Failures are logged: without iptables there is nothing to fix.
-    fn sync_iptables(&self, rules: &[firewall::NetRules]) {
+    /// The bridges whose iptables accept rules `sync_iptables` keeps: (IPv4, IPv6).
+    fn iptables_bridges(rules: &[firewall::NetRules]) -> (Vec<String>, Vec<String>) {
         let v4: Vec<String> = rules.iter().map(|r| r.bridge.clone()).collect();
         let v6: Vec<String> = rules
             .iter()
             .filter(|r| r.subnet6.is_some())
             .map(|r| r.bridge.clone())
             .collect();
+        (v4, v6)
+    }
+
+    /// Whether the set of bridges changed since the last iptables sync.
+    fn iptables_changed(&self, rules: &[firewall::NetRules]) -> bool {
+        let now = Self::iptables_bridges(rules);
+        let last = self.iptables.lock().unwrap_or_else(|e| e.into_inner());
+        last.as_ref() != Some(&now)
+    }
+
+    /// The accept rules berth's bridges need in the host's iptables FORWARD path (where
+    /// dockerd's DROP policy would stop them; `berth_net::iptables`), synced when the set of
+    /// bridges changed. Failures are logged: without iptables there is nothing to fix.
+    fn sync_iptables(&self, rules: &[firewall::NetRules]) {
+        let (v4, v6) = Self::iptables_bridges(rules);
         let mut last = self.iptables.lock().unwrap_or_else(|e| e.into_inner());
         if last.as_ref() == Some(&(v4.clone(), v6.clone())) {
             return;
