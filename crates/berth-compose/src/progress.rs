@@ -84,6 +84,24 @@ impl Progress {
         self.update(id, text, done, false);
     }
 
+    /// An event with compose's `Text` and `StatusText` both (a pull's `Error MESSAGE`, a
+    /// layer's `Already exists`): plain output is Go's Println of the prefix, the id and
+    /// the two, so an empty status text leaves a trailing space.
+    pub fn event_status(&self, id: &str, text: &str, status_text: &str, done: bool) {
+        if !self.tty && !self.quiet {
+            let dry = crate::api::DRY_RUN.load(std::sync::atomic::Ordering::Relaxed);
+            let prefix = if dry { "DRY-RUN MODE - " } else { "" };
+            eprintln!("{prefix} {id} {text} {status_text}");
+            return;
+        }
+        let text = if status_text.is_empty() {
+            text.to_string()
+        } else {
+            format!("{text} {status_text}")
+        };
+        self.update(id, &text, done, false);
+    }
+
     pub fn error(&self, id: &str, text: &str) {
         self.update(id, text, true, true);
     }

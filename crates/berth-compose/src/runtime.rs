@@ -694,6 +694,7 @@ fn network_create_body(p: &Project, key: &str, n: &Network) -> NetworkCreateBody
     labels.insert(LABEL_PROJECT.into(), p.name.clone());
     labels.insert(LABEL_NETWORK.into(), key.to_string());
     labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
+    labels.insert(LABEL_HASH.into(), crate::hash::network_hash(n));
     let set = |s: &String| (!s.is_empty()).then(|| s.clone());
     NetworkCreateBody {
         name: n.name.clone(),
@@ -740,6 +741,7 @@ fn volume_create_body(p: &Project, key: &str, v: &Volume) -> VolumeCreateBody {
     labels.insert(LABEL_PROJECT.into(), p.name.clone());
     labels.insert(LABEL_VOLUME.into(), key.to_string());
     labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
+    labels.insert(LABEL_HASH.into(), crate::hash::volume_hash(v));
     VolumeCreateBody {
         name: v.name.clone(),
         driver: if v.driver.is_empty() {
@@ -1749,6 +1751,7 @@ mod tests {
         labels.insert(LABEL_PROJECT.into(), p.name.clone());
         labels.insert(LABEL_NETWORK.into(), key.to_string());
         labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
+        labels.insert(LABEL_HASH.into(), crate::hash::network_hash(n));
         let mut body = json!({
             "Name": n.name,
             "Driver": if n.driver.is_empty() { "bridge" } else { n.driver.as_str() },
@@ -1826,6 +1829,7 @@ mod tests {
             labels.insert(LABEL_PROJECT.into(), p.name.clone());
             labels.insert(LABEL_VOLUME.into(), "data".to_string());
             labels.insert(LABEL_VERSION.into(), COMPOSE_VERSION.into());
+            labels.insert(LABEL_HASH.into(), crate::hash::volume_hash(&v));
             let old = json!({
                 "Name": v.name,
                 "Driver": if v.driver.is_empty() { "local" } else { v.driver.as_str() },

@@ -278,6 +278,31 @@ pub fn pull_quietly(
     print_stream(&mut body, quiet, true)
 }
 
+/// The raw JSON message stream of a pull (`POST /images/create`), for a caller that shows
+/// the messages its own way (compose's progress events), or the call's own error.
+pub fn pull_stream(
+    c: &Client,
+    image: &str,
+    platform: Option<&str>,
+) -> crate::client::Result<Box<dyn Read + Send>> {
+    let (name, tag) = split_ref(image);
+    let tag = tag.unwrap_or_else(|| "latest".into());
+    let mut path = format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag));
+    if let Some(p) = platform {
+        path.push_str(&format!("&platform={}", q(p)));
+    }
+    Ok(authed(c, &name).call("POST", &path, Body::None)?.body)
+}
+
+/// The raw JSON message stream of a push of `image` (its tag, `latest` when it names
+/// none), as [`pull_stream`].
+pub fn push_stream(c: &Client, image: &str) -> crate::client::Result<Box<dyn Read + Send>> {
+    let (name, tag) = split_ref(image);
+    let tag = tag.unwrap_or_else(|| "latest".into());
+    let path = format!("/images/{}/push?tag={}", q(&name), q(&tag));
+    Ok(authed(c, &name).call("POST", &path, Body::None)?.body)
+}
+
 /// `pull`'s flags.
 #[derive(Parser)]
 struct PullCmd {

@@ -2319,6 +2319,13 @@ struct PullOpts {
     services: Vec<String>,
 }
 
+/// `pull`, as compose 2.40's: one line per service (` a Pulling `, ` a Pulled `,
+/// ` b Error MESSAGE`, the `Skipped` reasons), and one per layer message of the daemon's
+/// stream that has progress details (` LAYER Already exists `); the services one after
+/// the other (compose pulls them at once, so its lines interleave). `-q` leaves out the
+/// layers only: compose 2.40 still prints the services' lines then. A failure ends the
+/// command with the daemon's error unless `--ignore-pull-failures` (then the error line
+/// is all that is said); a service that can be built only warns.
 pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PullOpts = parse(inv, args)?;
     let p = load_for(g, &o.services)?;
@@ -2330,51 +2337,150 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
             .collect();
     }
     let progress = Progress::new(if o.quiet {
-        Some("quiet")
+        Some("plain")
     } else {
         g.progress.as_deref()
     });
-    let mut failed = false;
     // Image -> the service pulling it: the others sharing it are skipped, as compose's.
     let mut being_pulled: BTreeMap<String, String> = BTreeMap::new();
+    let mut must_build: Vec<String> = Vec::new();
+    let mut result = Ok(0);
     for n in names {
         let s = &p.services[&n];
-        if s.image.is_empty() || (o.ignore_buildable && s.build.is_some()) {
+        if s.image.is_empty() {
+            progress.event_text(&n, "Skipped - No image to be pulled", true);
             continue;
         }
-        if o.policy.as_deref() == Some("missing") && api.image(&s.image)?.is_some() {
+        let policy = o.policy.clone().unwrap_or_else(|| s.pull_policy.clone());
+        let skipped = match policy.as_str() {
+            "never" | "build" => Some("Skipped"),
+            "missing" | "if_not_present"
+                if tagged_not_latest(&s.image) && api.image(&s.image)?.is_some() =>
+            {
+                Some("Skipped - Image is already present locally")
+            }
+            _ if o.ignore_buildable && s.build.is_some() => Some("Skipped - Image can be built"),
+            _ => None,
+        };
+        if let Some(why) = skipped {
+            progress.event_text(&n, why, true);
             continue;
         }
-        let id = n.to_string();
         if let Some(by) = being_pulled.get(&s.image) {
             progress.event_text(
-                &id,
+                &n,
                 &format!("Skipped - Image is already being pulled by {by}"),
                 true,
             );
             continue;
         }
         being_pulled.insert(s.image.clone(), n.clone());
-        progress.event(&id, "Pulling", false);
-        match berth_cli::commands::registry::pull_quietly(&api.client, &s.image, None, true) {
-            Ok(()) => progress.event(&id, "Pulled", true),
-            Err(e) => {
-                progress.error(&id, "Error");
+        progress.event_text(&n, "Pulling", false);
+        let layers = (!o.quiet).then_some(&progress);
+        match pull_with_events(&api.client, &s.image, layers) {
+            Ok(()) => progress.event_text(&n, "Pulled", true),
+            Err((line, full)) => {
                 if s.build.is_some() {
+                    progress.event_status(&n, "Warning", &line, true);
+                    must_build.push(n.clone());
                     continue;
                 }
+                progress.event_status(&n, "Error", &line, true);
                 if !o.ignore_failures {
-                    progress.finish();
-                    return Err(Failure::new(e, 1));
+                    result = Err(Failure::new(full, 1));
+                    break;
                 }
-                progress.note(&crate::cli::warn_line(&e.to_string()));
-                failed = true;
             }
         }
     }
+    if !must_build.is_empty() {
+        progress.note(&format!(
+            "WARNING: Some service image(s) must be built from source by running:\n    docker compose build {}",
+            must_build.join(" ")
+        ));
+    }
     progress.finish();
-    let _ = failed;
-    Ok(0)
+    result
+}
+
+/// compose's imageAlreadyPresent: only an image named with a tag other than `latest`
+/// counts as present for the `missing` policy of `pull`.
+fn tagged_not_latest(image: &str) -> bool {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    !image.contains('@') && last.rsplit_once(':').is_some_and(|(_, t)| t != "latest")
+}
+
+/// A layer message of a pull or push stream: its id, status, progress text (Go's
+/// JSONProgress.String(): empty without sizes; the daemon's rendering of the sizes
+/// otherwise) and whether it has progress details at all.
+struct LayerMessage<'a> {
+    id: &'a str,
+    status: &'a str,
+    progress: &'a str,
+    detail: bool,
+}
+
+/// Reads a pull/push stream, handing each message with an id to `each`; the error the
+/// stream ends with.
+fn read_stream(
+    r: &mut dyn std::io::Read,
+    each: &mut dyn FnMut(&LayerMessage),
+) -> Result<(), String> {
+    use serde_json::Value;
+    use std::io::BufRead;
+    for line in std::io::BufReader::new(r).split(b'\n') {
+        let line = line.map_err(|e| e.to_string())?;
+        let Ok(v) = serde_json::from_slice::<Value>(line.trim_ascii()) else {
+            continue;
+        };
+        if let Some(e) = v.get("errorDetail").or_else(|| v.get("error")) {
+            let m = e
+                .get("message")
+                .and_then(Value::as_str)
+                .or_else(|| e.as_str())
+                .or_else(|| v.get("error").and_then(Value::as_str))
+                .unwrap_or("unknown error");
+            return Err(m.to_string());
+        }
+        let id = v.get("id").and_then(Value::as_str).unwrap_or("");
+        if id.is_empty() {
+            continue;
+        }
+        let n = |k: &str| {
+            v.pointer(&format!("/progressDetail/{k}"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        };
+        let sized = n("current") > 0 || n("total") > 0;
+        each(&LayerMessage {
+            id,
+            status: v.get("status").and_then(Value::as_str).unwrap_or(""),
+            progress: if sized {
+                v.get("progress").and_then(Value::as_str).unwrap_or("")
+            } else {
+                ""
+            },
+            detail: v.get("progressDetail").is_some(),
+        });
+    }
+    Ok(())
+}
+
+/// Pulls `image`, showing the layer messages that carry progress details on `layers`
+/// (compose's toPullProgressEvent); the error as (the event's text, the command's error).
+fn pull_with_events(
+    client: &berth_cli::client::Client,
+    image: &str,
+    layers: Option<&Progress>,
+) -> Result<(), (String, String)> {
+    let mut body = berth_cli::commands::registry::pull_stream(client, image, None)
+        .map_err(|e| (e.message(), e.to_string()))?;
+    read_stream(&mut body, &mut |m| {
+        if let (Some(p), true) = (layers, m.detail) {
+            p.event_status(m.id, m.status, m.progress, false);
+        }
+    })
+    .map_err(|m| (m.clone(), m))
 }
 
 #[derive(Parser, Debug)]
@@ -2389,36 +2495,60 @@ struct PushOpts {
     services: Vec<String>,
 }
 
+/// `push`, as compose 2.40's: a service without `build` or `image` is ` svc Skipped `;
+/// the others push their image and their `build.tags`, each layer message a line
+/// ` Pushing TAG: LAYER STATUS [PROGRESS]`; `-q` prints nothing at all. A failure ends the
+/// command with its error unless `--ignore-push-failures` (then `Pushing svc: ERROR` at
+/// the end). `--include-deps` adds the services' dependencies.
 pub fn cmd_push(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: PushOpts = parse(inv, args)?;
     let p = load_for(g, &o.services)?;
-    let names = selected(&p, &o.services)?;
-    let progress = Progress::new(g.progress.as_deref());
+    let api = api(ctx)?;
+    let mut names = selected(&p, &o.services)?;
+    if o.include_deps {
+        names = crate::graph::with_dependencies(&p, &names)
+            .into_iter()
+            .collect();
+    }
+    let progress = Progress::new(if o.quiet {
+        Some("quiet")
+    } else {
+        g.progress.as_deref()
+    });
+    let mut tails = Vec::new();
     for n in names {
         let s = &p.services[&n];
-        // compose pushes what it builds: a service without `build` or `image` is skipped,
-        // with a line unless -q.
-        if s.build.is_none() || s.image.is_empty() {
-            if !o.quiet {
-                progress.note(&format!(" {n} Skipped "));
-            }
+        let Some(build) = s.build.as_ref().filter(|_| !s.image.is_empty()) else {
+            progress.event_text(&n, "Skipped", true);
             continue;
-        }
-        let mut pargs = Vec::new();
-        if o.quiet {
-            pargs.push("-q".to_string());
-        }
-        pargs.push(s.image.clone());
-        let pinv = Invocation {
-            path: "push".into(),
-            usage: "[OPTIONS] NAME[:TAG]",
         };
-        match berth_cli::commands::registry::cmd_push(ctx, &pinv, &pargs) {
-            Ok(0) => {}
-            Ok(c) if !o.ignore_failures => return Ok(c),
-            Err(e) if !o.ignore_failures => return Err(e),
-            _ => {}
+        let mut tags = vec![s.image.clone()];
+        tags.extend(build.tags.iter().cloned());
+        for tag in tags {
+            let pushed = berth_cli::commands::registry::push_stream(&api.client, &tag)
+                .map_err(|e| e.to_string())
+                .and_then(|mut body| {
+                    read_stream(&mut body, &mut |m| {
+                        progress.event_status(
+                            &format!("Pushing {tag}: {}", m.id),
+                            m.status,
+                            m.progress,
+                            false,
+                        );
+                    })
+                });
+            if let Err(e) = pushed {
+                if !o.ignore_failures {
+                    progress.finish();
+                    return Err(Failure::new(e, 1));
+                }
+                tails.push(format!("Pushing {n}: {e}"));
+            }
         }
+    }
+    progress.finish();
+    for t in tails {
+        progress.note(&t);
     }
     Ok(0)
 }
@@ -3132,16 +3262,8 @@ struct WatchOpts {
 
 pub fn cmd_watch(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: WatchOpts = parse(inv, args)?;
-    let prune = match o.prune.as_str() {
-        "true" | "1" => true,
-        "false" | "0" => false,
-        other => {
-            return Err(Failure::new(
-                format!("invalid argument {other:?} for \"--prune\" flag: strconv.ParseBool: parsing {other:?}: invalid syntax"),
-                1,
-            ))
-        }
-    };
+    // pflag reads a bool flag with Go's strconv.ParseBool: every word it takes.
+    let prune = go_bool("prune", &o.prune)?;
     let p = load_for(g, &o.services)?;
     let chosen = selected(&p, &o.services)?;
     let set: BTreeSet<String> = chosen.iter().cloned().collect();

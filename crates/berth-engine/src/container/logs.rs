@@ -72,6 +72,11 @@ impl Engine {
         let read = read_options(opts);
         let timestamps = opts.timestamps;
         let id = id.to_string();
+        // Subscribed before the state is read: an exit after that read is counted after
+        // `start` (the monitor marks the record exited before it counts the exit), so the
+        // follow cannot miss it and hang.
+        let mut progress = self.subscribe(c);
+        let start = progress.borrow_and_update().exits;
         let running = c.snapshot().await.state.status.is_running();
         if !(opts.follow && running) {
             let entries = tokio::task::spawn_blocking(move || log_journald::read(&id, &read))
@@ -96,8 +101,6 @@ impl Engine {
         .map_err(|e| EngineError::internal("cannot read the journal", e))?;
         // The container's exit ends the follow: journalctl is killed, its output drains.
         let pid = follower.pid();
-        let mut progress = self.subscribe(c);
-        let start = progress.borrow_and_update().exits;
         tokio::spawn(async move {
             let _ = progress.wait_for(|p| p.exits > start || p.removed).await;
             // Let the journal take the last lines in.
@@ -126,6 +129,10 @@ impl Engine {
         opts: LogOptions,
     ) -> Result<(bool, mpsc::Receiver<std::io::Result<Bytes>>)> {
         let c = self.get(name_or_id)?;
+        // Subscribed before the snapshot, as in journal_logs: a container that exits
+        // between the two is either seen stopped or counted after `start`.
+        let mut progress = self.subscribe(&c);
+        let start = progress.borrow_and_update().exits;
         let rec = c.snapshot().await;
         let tty = rec.config.tty;
         let spec = crate::runtime::log_spec(&rec)?;
@@ -145,8 +152,6 @@ impl Engine {
         };
         // Following ends when the container exits (or is removed).
         let stop: Option<StopFuture> = if opts.follow && rec.state.status.is_running() {
-            let mut progress = self.subscribe(&c);
-            let start = progress.borrow_and_update().exits;
             Some(Box::pin(async move {
                 let _ = progress.wait_for(|p| p.exits > start || p.removed).await;
             }))
