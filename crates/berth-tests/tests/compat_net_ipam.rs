@@ -2,7 +2,7 @@
 //! `compat_ipam_`): every error of every pool — subnet not a network address, ip-range,
 //! gateway, auxiliary addresses — answered together in one 400 (Go's errors.Join list),
 //! after the pre-defined name check. dockerd 20.10 validated none of this before
-//! allocating (it normalised the subnet or failed on the first address), so the scenarios
+//! allocating, so the scenarios
 //! give moby 28's output ([`Moby28`]), taken from its source (api/types/network/ipam.go).
 //! Each function starts its own daemons: dockerd 20.10 may keep the pool of a network it
 //! refused half-way.
@@ -11,7 +11,7 @@ use berth_tests::differential::{Differ, Moby28, Scenario};
 
 const S: Scenario = Scenario::DEFAULT;
 
-const WHY: &str = "moby 25+ validates the whole IPAM configuration before allocating (api/types/network ValidateIPAM, errors joined); 20.10 normalised an unmasked subnet and failed on the first bad address while allocating";
+const WHY: &str = "moby 25+ validates the whole IPAM configuration before allocating (api/types/network ValidateIPAM, errors joined); 20.10 has no ValidateIPAM and met these (if at all) one at a time while allocating";
 
 #[test]
 fn compat_ipam_errors_listed_together() {
