@@ -117,6 +117,27 @@ pub struct Flags {
     /// Debug mode (log level debug).
     #[arg(short = 'D', long = "debug")]
     pub debug: bool,
+    /// HTTP proxy for registry access (over the environment's HTTP_PROXY).
+    #[arg(long = "http-proxy")]
+    pub http_proxy: Option<String>,
+    /// HTTPS proxy for registry access (over the environment's HTTPS_PROXY).
+    #[arg(long = "https-proxy")]
+    pub https_proxy: Option<String>,
+    /// Hosts registry access reaches without a proxy (over the environment's NO_PROXY).
+    #[arg(long = "no-proxy")]
+    pub no_proxy: Option<String>,
+}
+
+/// daemon.json's `proxies` (moby's `config.Proxies`); other keys inside are refused as
+/// unknown directives, as moby flattens this object before its unknown-key check.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ProxiesEntry {
+    pub http_proxy: Option<String>,
+    pub https_proxy: Option<String>,
+    pub no_proxy: Option<String>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 /// One entry of daemon.json's `default-ulimits`.
@@ -179,6 +200,7 @@ pub struct FileConfig {
     pub labels: Option<Vec<String>>,
     pub debug: Option<bool>,
     pub shutdown_timeout: Option<i64>,
+    pub proxies: Option<ProxiesEntry>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -205,7 +227,6 @@ const DOCKER_KEYS_LATER: &[&str] = &[
     "init",
     "init-path",
     "log-format",
-    "proxies",
     "dns-search",
 ];
 
@@ -260,6 +281,7 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
         .other
         .keys()
         .filter(|k| !DOCKER_KEYS_LATER.contains(&k.as_str()))
+        .chain(file.proxies.iter().flat_map(|p| p.other.keys()))
         .collect();
     if !unknown.is_empty() {
         let list: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
@@ -276,6 +298,7 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
     if !flags.hosts.is_empty() && file.hosts.is_some() {
         return Err(conflict("hosts"));
     }
+    let proxies = proxies_config(&flags, file.proxies.as_ref())?;
     if flags.data_root.is_some() && file.data_root.is_some() {
         return Err(conflict("data-root"));
     }
@@ -434,8 +457,55 @@ pub fn load(flags: Flags) -> Result<Settings, String> {
             file.registry_mirrors,
             file.max_concurrent_downloads,
             file.max_concurrent_uploads,
+            proxies,
         )?,
     })
+}
+
+/// The registry proxies: `--http-proxy`... or daemon.json `proxies` (not both, moby's
+/// conflict text with the credentials masked), each written over the environment's value
+/// as dockerd's `configureProxyEnv` does. Not validated here: moby starts with any value.
+fn proxies_config(
+    flags: &Flags,
+    file: Option<&ProxiesEntry>,
+) -> Result<berth_engine::registry_proxy::Proxies, String> {
+    use berth_engine::registry_proxy::{mask_credentials, Proxies};
+    let mut conflicts = Vec::new();
+    let mut pick = |name: &str, flag: &Option<String>, file: Option<&String>| {
+        if let (Some(f), Some(j)) = (flag, file) {
+            let (f, j) = if name == "no-proxy" {
+                (f.clone(), j.clone())
+            } else {
+                (mask_credentials(f), mask_credentials(j))
+            };
+            conflicts.push(format!("{name}: (from flag: {f}, from file: {j})"));
+        }
+        flag.clone().or(file.cloned()).unwrap_or_default()
+    };
+    let configured = Proxies {
+        http: pick(
+            "http-proxy",
+            &flags.http_proxy,
+            file.and_then(|p| p.http_proxy.as_ref()),
+        ),
+        https: pick(
+            "https-proxy",
+            &flags.https_proxy,
+            file.and_then(|p| p.https_proxy.as_ref()),
+        ),
+        no_proxy: pick(
+            "no-proxy",
+            &flags.no_proxy,
+            file.and_then(|p| p.no_proxy.as_ref()),
+        ),
+    };
+    if !conflicts.is_empty() {
+        return Err(format!(
+            "the following directives are specified both as a flag and in the configuration file: {}",
+            conflicts.join(", ")
+        ));
+    }
+    Ok(Proxies::from_env().overridden_by(&configured))
 }
 
 /// Seccomp profile, no-new-privileges and default ulimits, from flags or daemon.json (not
@@ -735,9 +805,11 @@ fn registry_config(
     mirrors: Option<Vec<String>>,
     downloads: Option<usize>,
     uploads: Option<usize>,
+    proxies: berth_engine::registry_proxy::Proxies,
 ) -> Result<berth_engine::RegistryConfig, String> {
     let mut c = berth_engine::RegistryConfig {
         insecure_registries: insecure.unwrap_or_default(),
+        proxies,
         ..Default::default()
     };
     for m in mirrors.unwrap_or_default() {
@@ -807,6 +879,49 @@ mod tests {
         ]))
         .expect_err("conflict");
         assert!(err.contains("data-root"), "{err}");
+    }
+
+    /// daemon.json `proxies` as moby reads them: written over the environment, a flag
+    /// and the file both giving one is moby's conflict (credentials masked), another key
+    /// inside is an unknown directive.
+    #[test]
+    fn proxies_settings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("daemon.json");
+        let path = p.to_str().unwrap_or_default();
+        std::fs::write(
+            &p,
+            r#"{"proxies":{"http-proxy":"http://u:p@h:1","no-proxy":"a.example"}}"#,
+        )
+        .expect("write");
+        let s = load(flags(&["--config-file", path])).expect("loads");
+        assert_eq!(s.registry.proxies.http, "http://u:p@h:1");
+        assert_eq!(s.registry.proxies.no_proxy, "a.example");
+        let s = load(flags(&[
+            "--config-file",
+            path,
+            "--https-proxy",
+            "http://s:2",
+        ]))
+        .expect("loads");
+        assert_eq!(s.registry.proxies.https, "http://s:2");
+        let err = load(flags(&[
+            "--config-file",
+            path,
+            "--http-proxy",
+            "http://v:w@f:3",
+        ]))
+        .expect_err("both");
+        assert_eq!(
+            err,
+            "the following directives are specified both as a flag and in the configuration file: http-proxy: (from flag: http://xxxxx:xxxxx@f:3, from file: http://xxxxx:xxxxx@h:1)"
+        );
+        std::fs::write(&p, r#"{"proxies":{"ftp-proxy":"x"}}"#).expect("write");
+        let err = load(flags(&["--config-file", path])).expect_err("unknown");
+        assert_eq!(
+            err,
+            "the following directives don't match any configuration option: ftp-proxy"
+        );
     }
 
     #[test]

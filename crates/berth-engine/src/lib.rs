@@ -28,6 +28,7 @@ mod tests;
 mod userns;
 pub mod volumes;
 
+pub use berth_registry::proxy as registry_proxy;
 pub use berth_registry::{
     host_platform, AuthConfig, DistributionInspect, Progress, RegistryConfig, SearchFilters,
     SearchResult,

@@ -41,6 +41,9 @@ pub struct RegistryConfig {
     /// Whether insecure registries may be reached over plain http after https failed
     /// (docker's engine does; the docker CLI's `manifest` commands only with `--insecure`).
     pub plain_http: bool,
+    /// The proxies registry requests go through (daemon.json `proxies` over the
+    /// environment's; see `crate::proxy`).
+    pub proxies: crate::proxy::Proxies,
 }
 
 impl Default for RegistryConfig {
@@ -56,6 +59,7 @@ impl Default for RegistryConfig {
             ],
             loopback_insecure: true,
             plain_http: true,
+            proxies: crate::proxy::Proxies::from_env(),
         }
     }
 }
@@ -191,8 +195,22 @@ fn system_cas() -> &'static [Certificate<'static>] {
     })
 }
 
-fn agent(tls: TlsConfig) -> Agent {
-    Agent::config_builder()
+/// An agent for one scheme's requests: its proxy is the one `cfg.proxies` gives that
+/// scheme (an explicit `None` also keeps ureq from reading `ALL_PROXY`, which Go ignores).
+/// An unusable proxy fails the first request to `host` (`/v2/`), as Go's transport does.
+fn agent(
+    cfg: &RegistryConfig,
+    host: &str,
+    tls: TlsConfig,
+    https: bool,
+) -> Result<Agent, RegistryError> {
+    let scheme = if https { "https" } else { "http" };
+    let proxy = cfg
+        .proxies
+        .for_scheme(https)
+        .map_err(|e| RegistryError::Transport(format!("Get \"{scheme}://{host}/v2/\": {e}")))?;
+    Ok(Agent::config_builder()
+        .proxy(proxy)
         .http_status_as_error(false)
         .tls_config(tls)
         .timeout_connect(Some(Duration::from_secs(15)))
@@ -201,7 +219,7 @@ fn agent(tls: TlsConfig) -> Agent {
         .max_idle_connections_per_host(16)
         .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
         .build()
-        .into()
+        .into())
 }
 
 /// Text of a transport failure, in Go's words where they differ.
@@ -293,7 +311,11 @@ pub(crate) struct Session {
     actions: String,
 }
 
-pub(crate) fn build_agents(cfg: &RegistryConfig, host: &str) -> (Agent, Option<Agent>) {
+/// The verified https agent and, for an insecure registry, the unverified one (https)
+/// and the plain http one.
+pub(crate) type Agents = (Agent, Option<(Agent, Agent)>);
+
+pub(crate) fn build_agents(cfg: &RegistryConfig, host: &str) -> Result<Agents, RegistryError> {
     let mut roots: Vec<Certificate<'static>> = system_cas().to_vec();
     roots.extend(cfg.extra_cas(host));
     let verified = if roots.is_empty() {
@@ -303,10 +325,16 @@ pub(crate) fn build_agents(cfg: &RegistryConfig, host: &str) -> (Agent, Option<A
             .root_certs(RootCerts::Specific(Arc::new(roots)))
             .build()
     };
-    let insecure = cfg
-        .is_insecure(host)
-        .then(|| agent(TlsConfig::builder().disable_verification(true).build()));
-    (agent(verified), insecure)
+    let insecure = if cfg.is_insecure(host) {
+        let unverified = || TlsConfig::builder().disable_verification(true).build();
+        Some((
+            agent(cfg, host, unverified(), true)?,
+            agent(cfg, host, unverified(), false)?,
+        ))
+    } else {
+        None
+    };
+    Ok((agent(cfg, host, verified, true)?, insecure))
 }
 
 /// Pings `/v2/` over each candidate endpoint: verified https; for insecure registries
@@ -315,12 +343,12 @@ fn ping(
     cfg: &RegistryConfig,
     host: &str,
 ) -> Result<(Agent, String, Option<Challenge>), RegistryError> {
-    let (verified, insecure) = build_agents(cfg, host);
+    let (verified, insecure) = build_agents(cfg, host)?;
     let mut candidates = vec![(verified, format!("https://{host}"))];
-    if let Some(a) = insecure {
-        candidates.push((a.clone(), format!("https://{host}")));
+    if let Some((a, plain)) = insecure {
+        candidates.push((a, format!("https://{host}")));
         if cfg.plain_http {
-            candidates.push((a, format!("http://{host}")));
+            candidates.push((plain, format!("http://{host}")));
         }
     }
     ping_candidates(candidates)
@@ -337,12 +365,16 @@ fn ping_mirror(
         .trim_start_matches("https://")
         .trim_start_matches("http://");
     let host = host.split('/').next().unwrap_or(host);
-    let (verified, insecure) = build_agents(cfg, host);
+    let (verified, insecure) = build_agents(cfg, host)?;
     let candidates = if base.starts_with("http://") {
-        vec![(verified, base.to_string())]
+        let plain = match insecure {
+            Some((_, plain)) => plain,
+            None => agent(cfg, host, TlsConfig::default(), false)?,
+        };
+        vec![(plain, base.to_string())]
     } else {
         let mut c = vec![(verified, base.to_string())];
-        if let Some(a) = insecure {
+        if let Some((a, _)) = insecure {
             c.push((a, base.to_string()));
         }
         c

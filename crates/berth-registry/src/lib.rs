@@ -12,6 +12,7 @@ pub mod error;
 pub mod inspect;
 pub mod manifests;
 pub mod progress;
+pub mod proxy;
 mod pull;
 mod push;
 pub mod search;

@@ -171,11 +171,11 @@ pub fn search(
     }
     let (index, query) = split_term(term);
     let host = index.map_or_else(hub_index_host, str::to_string);
-    let (verified, insecure) = build_agents(cfg, &host);
+    let (verified, insecure) = build_agents(cfg, &host)?;
     let mut candidates = vec![(verified, format!("https://{host}"))];
-    if let Some(a) = insecure {
-        candidates.push((a.clone(), format!("https://{host}")));
-        candidates.push((a, format!("http://{host}")));
+    if let Some((a, plain)) = insecure {
+        candidates.push((a, format!("https://{host}")));
+        candidates.push((plain, format!("http://{host}")));
     }
     let q = query
         .split(' ')

@@ -589,6 +589,15 @@ pub fn cmd_version(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResul
     Ok(0)
 }
 
+/// `system.Info`'s Go fields whose JSON name differs (Go name, JSON name).
+const INFO_JSON_NAMES: [(&str, &str); 5] = [
+    ("HTTPProxy", "HttpProxy"),
+    ("HTTPSProxy", "HttpsProxy"),
+    ("BridgeNfIP6tables", "BridgeNfIp6tables"),
+    ("CPUCfsPeriod", "CpuCfsPeriod"),
+    ("CPUCfsQuota", "CpuCfsQuota"),
+];
+
 pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let o: InfoCmd = parse(inv, args)?;
     let info = ctx.client().and_then(|c| Ok(c.get_json("/info")?));
@@ -599,7 +608,13 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
         } else {
             f
         };
-        let t = crate::format::parse(&f, false).map_err(|e| Failure::new(e.0, 1))?;
+        // Templates see docker's Go field names; these differ from their JSON names
+        // (`{{json .}}` keeps the JSON ones). The Go names are checked, the JSON read.
+        let mut go = f.clone();
+        for (field, json) in INFO_JSON_NAMES {
+            go = go.replace(&format!(".{field}"), &format!(".{json}"));
+        }
+        let t = crate::format::parse(&go, false).map_err(|e| Failure::new(e.0, 1))?;
         let info = from_json(&info);
         if let Some(e) = crate::format::struct_failure(&f, "", &info, &INFO_TYPES) {
             println!(
@@ -715,6 +730,17 @@ pub fn cmd_info(ctx: &mut Ctx, inv: &Invocation, args: &[String]) -> CmdResult {
     let _ = writeln!(out, " ID: {}", n("ID"));
     let _ = writeln!(out, " Docker Root Dir: {}", n("DockerRootDir"));
     let _ = writeln!(out, " Debug Mode: {}", n("Debug"));
+    // The docker CLI's fprintlnNonEmpty: a proxy line only when the daemon has one.
+    for (title, key) in [
+        ("HTTP Proxy", "HttpProxy"),
+        ("HTTPS Proxy", "HttpsProxy"),
+        ("No Proxy", "NoProxy"),
+    ] {
+        let v = n(key);
+        if !v.is_empty() {
+            let _ = writeln!(out, " {title}: {v}");
+        }
+    }
     let _ = writeln!(out, " Experimental: {}", n("ExperimentalBuild"));
     let cidrs = strings(
         i.get("RegistryConfig")

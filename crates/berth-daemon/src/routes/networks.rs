@@ -144,6 +144,8 @@ pub async fn create(
     let v: NetworkCreateBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
     let active = swarm.cluster.info().await.local_node_state == "active";
+    // moby 28's createNetwork: the name, then ValidateIPAM, then libnetwork's checks.
+    berth_engine::network::api::validate_create(&v)?;
     berth_engine::network::api::check_create(&v, active)?;
     // A configuration-only network is local whatever its driver (libnetwork resets it).
     if v.driver == "overlay" && !v.config_only.unwrap_or(false) {

@@ -9,6 +9,7 @@ use berth_api::models::{
     RegistryServiceConfig, RuntimeInfo, SystemInfo, SystemVersion,
 };
 use berth_api::version::{API_VERSION, BERTH_VERSION, MIN_API_VERSION};
+use berth_engine::registry_proxy::mask_credentials;
 
 /// `GET /plugins`: berth has no managed plugins; clients probe this list (moby answers
 /// `[]` on a daemon without any, newline-terminated as Go's json.Encoder writes it).
@@ -252,9 +253,9 @@ fn info_body(f: InfoFacts, ver: berth_api::version::ApiVersion) -> SystemInfo {
         mem_total: f.mem_total,
         generic_resources: None,
         docker_root_dir: f.data_root,
-        http_proxy: String::new(),
-        https_proxy: String::new(),
-        no_proxy: String::new(),
+        http_proxy: mask_credentials(&f.registry.proxies.http),
+        https_proxy: mask_credentials(&f.registry.proxies.https),
+        no_proxy: f.registry.proxies.no_proxy.clone(),
         name: f.hostname,
         labels: f.labels,
         experimental_build: false,
@@ -454,9 +455,9 @@ mod tests {
             "MemTotal": f.mem_total,
             "GenericResources": Value::Null,
             "DockerRootDir": f.data_root,
-            "HttpProxy": "",
-            "HttpsProxy": "",
-            "NoProxy": "",
+            "HttpProxy": mask_credentials(&f.registry.proxies.http),
+            "HttpsProxy": mask_credentials(&f.registry.proxies.https),
+            "NoProxy": f.registry.proxies.no_proxy,
             "Name": f.hostname,
             "Labels": f.labels,
             "ExperimentalBuild": false,

@@ -161,6 +161,119 @@ fn check_ipv4(body: &NetworkCreateBody, overlay: bool) -> Result<()> {
     Ok(())
 }
 
+/// moby 28's checks of a create request that come before libnetwork's: the pre-defined
+/// name (403), then `network.ValidateIPAM` (400). ValidateIPAM looks at every pool of
+/// `IPAM.Config` in the order given (IPv6 ones only with `EnableIPv6`) and collects every
+/// error of every pool — a subnet that is no CIDR (that pool's other checks skipped) or
+/// not its network address, each ip-range error, the gateway's, each auxiliary
+/// address's — and answers them together: `invalid network config:` then the one error,
+/// or Go's errors.Join list (`* ` before each, one a line). (moby lists aux addresses in
+/// Go's random map order; berth sorts them by name.)
+pub fn validate_create(body: &NetworkCreateBody) -> Result<()> {
+    if super::mode::is_builtin_mode(&body.name) || body.name == "ingress" {
+        return Err(EngineError::Forbidden(format!(
+            "{} is a pre-defined network and cannot be created",
+            body.name
+        )));
+    }
+    let errs = ipam_errors(body.pools(), body.ipv6());
+    match errs.len() {
+        0 => Ok(()),
+        1 => Err(EngineError::InvalidParameter(format!(
+            "invalid network config:\n{}",
+            errs[0]
+        ))),
+        _ => Err(EngineError::InvalidParameter(format!(
+            "invalid network config:\n* {}",
+            errs.join("\n* ")
+        ))),
+    }
+}
+
+fn family(v6: bool) -> &'static str {
+    if v6 {
+        "IPv6"
+    } else {
+        "IPv4"
+    }
+}
+
+/// The errors of moby's `ValidateIPAM`, in its order.
+fn ipam_errors(pools: &[NetworkIpamConfig], enable_ipv6: bool) -> Vec<String> {
+    use ipnet::IpNet;
+    use std::net::IpAddr;
+    let mut errs = Vec::new();
+    for cfg in pools {
+        let raw = cfg.subnet.as_deref().unwrap_or("");
+        let Ok(subnet) = raw.parse::<IpNet>() else {
+            errs.push(format!("invalid subnet {raw}: invalid CIDR block notation"));
+            continue;
+        };
+        let v6 = matches!(subnet, IpNet::V6(_));
+        if v6 && !enable_ipv6 {
+            continue;
+        }
+        if subnet != subnet.trunc() {
+            errs.push(format!(
+                "invalid subnet {subnet}: it should be {}",
+                subnet.trunc()
+            ));
+        }
+        if let Some(r) = cfg.ip_range.as_deref().filter(|r| !r.is_empty()) {
+            match r.parse::<IpNet>() {
+                Err(_) => errs.push(format!("invalid ip-range {r}: invalid CIDR block notation")),
+                Ok(range) if matches!(range, IpNet::V6(_)) != v6 => errs.push(format!(
+                    "invalid ip-range {r}: parent subnet is an {} block",
+                    family(v6)
+                )),
+                Ok(range) => {
+                    if range.prefix_len() < subnet.prefix_len() {
+                        errs.push(format!(
+                            "invalid ip-range {r}: CIDR block is bigger than its parent subnet {subnet}"
+                        ));
+                    }
+                    if range != range.trunc() {
+                        errs.push(format!(
+                            "invalid ip-range {range}: it should be {}",
+                            range.trunc()
+                        ));
+                    }
+                    let overlaps =
+                        subnet.contains(&range.network()) || range.contains(&subnet.network());
+                    if !overlaps {
+                        errs.push(format!(
+                            "invalid ip-range {r}: parent subnet {subnet} doesn't contain ip-range"
+                        ));
+                    }
+                }
+            }
+        }
+        let address = |a: &str| -> Option<String> {
+            if a.is_empty() {
+                return None;
+            }
+            let Ok(ip) = a.parse::<IpAddr>() else {
+                return Some("invalid address".into());
+            };
+            if ip.is_ipv6() != v6 {
+                return Some(format!("parent subnet is an {} block", family(v6)));
+            }
+            (!subnet.contains(&ip))
+                .then(|| format!("parent subnet {subnet} doesn't contain this address"))
+        };
+        let gw = cfg.gateway.as_deref().unwrap_or("");
+        if let Some(why) = address(gw) {
+            errs.push(format!("invalid gateway {gw}: {why}"));
+        }
+        for (name, a) in cfg.aux_addresses.iter().flatten() {
+            if let Some(why) = address(a) {
+                errs.push(format!("invalid auxiliary address {name}: {why}"));
+            }
+        }
+    }
+    errs
+}
+
 /// `POST /networks/create`'s body.
 pub fn parse_create(body: &NetworkCreateBody) -> Result<CreateRequest> {
     let mut req = CreateRequest {
@@ -405,6 +518,51 @@ fn ipam_config(ep: &EndpointRecord) -> Option<EndpointIpamConfig> {
 mod tests {
     use super::*;
     use serde_json::{json, Map, Value};
+
+    fn create_body(v: Value) -> NetworkCreateBody {
+        serde_json::from_value(v).expect("body")
+    }
+
+    fn create_error(v: Value) -> String {
+        validate_create(&create_body(v))
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn validate_ipam_joins_every_error_in_moby_order() {
+        let got = create_error(json!({"Name": "n", "IPAM": {"Config": [
+            {"Subnet": "10.1.0.1/24", "IPRange": "10.2.0.0/16", "Gateway": "10.9.9.9",
+             "AuxiliaryAddresses": {"a": "bad"}},
+            {"Subnet": "nope"},
+            {"Subnet": "fd00::/64", "Gateway": "bad"}
+        ]}}));
+        assert_eq!(
+            got,
+            "invalid network config:\n\
+             * invalid subnet 10.1.0.1/24: it should be 10.1.0.0/24\n\
+             * invalid ip-range 10.2.0.0/16: CIDR block is bigger than its parent subnet 10.1.0.1/24\n\
+             * invalid ip-range 10.2.0.0/16: parent subnet 10.1.0.1/24 doesn't contain ip-range\n\
+             * invalid gateway 10.9.9.9: parent subnet 10.1.0.1/24 doesn't contain this address\n\
+             * invalid auxiliary address a: invalid address\n\
+             * invalid subnet nope: invalid CIDR block notation"
+        );
+        let one = create_error(json!({"Name": "n", "EnableIPv6": true, "IPAM": {"Config": [
+            {"Subnet": "fd00::/64", "IPRange": "10.0.0.0/24"}
+        ]}}));
+        assert_eq!(
+            one,
+            "invalid network config:\ninvalid ip-range 10.0.0.0/24: parent subnet is an IPv6 block"
+        );
+        let pre = create_error(json!({"Name": "host", "IPAM": {"Config": [{"Subnet": "x"}]}}));
+        assert_eq!(pre, "host is a pre-defined network and cannot be created");
+        assert!(
+            validate_create(&create_body(json!({"Name": "n", "IPAM": {"Config": [
+                {"Subnet": "10.1.0.0/24", "IPRange": "10.1.0.128/25", "Gateway": "10.1.0.1"}
+            ]}})))
+            .is_ok()
+        );
+    }
 
     /// Network inspect as `inspect` built it before the typed model (json!).
     fn inspect_before(rec: &NetworkRecord, members: &[Member]) -> Value {
