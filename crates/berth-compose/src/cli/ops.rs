@@ -58,6 +58,23 @@ fn selected(p: &Project, names: &[String]) -> Result<Vec<String>, Failure> {
     Ok(names.to_vec())
 }
 
+/// [`selected`], with their dependencies added when `include_deps` (`pull`/`push
+/// --include-deps`).
+fn selected_with_deps(
+    p: &Project,
+    names: &[String],
+    include_deps: bool,
+) -> Result<Vec<String>, Failure> {
+    let names = selected(p, names)?;
+    Ok(if include_deps {
+        crate::graph::with_dependencies(p, &names)
+            .into_iter()
+            .collect()
+    } else {
+        names
+    })
+}
+
 fn load_for(g: &Global, services: &[String]) -> Result<Project, Failure> {
     let mut lo = g.load_options();
     lo.wanted_services = services.to_vec();
@@ -2330,12 +2347,7 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     let o: PullOpts = parse(inv, args)?;
     let p = load_for(g, &o.services)?;
     let api = api(ctx)?;
-    let mut names = selected(&p, &o.services)?;
-    if o.include_deps {
-        names = crate::graph::with_dependencies(&p, &names)
-            .into_iter()
-            .collect();
-    }
+    let names = selected_with_deps(&p, &o.services, o.include_deps)?;
     let progress = Progress::new(if o.quiet {
         Some("plain")
     } else {
@@ -2504,12 +2516,7 @@ pub fn cmd_push(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     let o: PushOpts = parse(inv, args)?;
     let p = load_for(g, &o.services)?;
     let api = api(ctx)?;
-    let mut names = selected(&p, &o.services)?;
-    if o.include_deps {
-        names = crate::graph::with_dependencies(&p, &names)
-            .into_iter()
-            .collect();
-    }
+    let names = selected_with_deps(&p, &o.services, o.include_deps)?;
     let progress = Progress::new(if o.quiet {
         Some("quiet")
     } else {

@@ -176,18 +176,7 @@ pub fn validate_create(body: &NetworkCreateBody) -> Result<()> {
             body.name
         )));
     }
-    let errs = ipam_errors(body.pools(), body.ipv6());
-    match errs.len() {
-        0 => Ok(()),
-        1 => Err(EngineError::InvalidParameter(format!(
-            "invalid network config:\n{}",
-            errs[0]
-        ))),
-        _ => Err(EngineError::InvalidParameter(format!(
-            "invalid network config:\n* {}",
-            errs.join("\n* ")
-        ))),
-    }
+    invalid_network_config(&ipam_errors(body.pools(), body.ipv6()))
 }
 
 fn family(v6: bool) -> &'static str {
@@ -512,6 +501,21 @@ fn ipam_config(ep: &EndpointRecord) -> Option<EndpointIpamConfig> {
         link_local_ips: (!ep.link_local_ips.is_empty()).then(|| ep.link_local_ips.clone()),
         ..Default::default()
     })
+}
+
+/// moby's `invalid network config:` error for `errs` (none: Ok): one error as it is,
+/// several joined as Go's multierror lists them (`* ` each).
+pub(crate) fn invalid_network_config(errs: &[String]) -> Result<()> {
+    match errs {
+        [] => Ok(()),
+        [one] => Err(EngineError::InvalidParameter(format!(
+            "invalid network config:\n{one}"
+        ))),
+        _ => Err(EngineError::InvalidParameter(format!(
+            "invalid network config:\n* {}",
+            errs.join("\n* ")
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -1084,17 +1084,7 @@ fn validate_aux_v4(req: &CreateRequest) -> Result<()> {
         };
         errs.push(format!("invalid auxiliary address {k}: {why}"));
     }
-    match errs.len() {
-        0 => Ok(()),
-        1 => Err(EngineError::InvalidParameter(format!(
-            "invalid network config:\n{}",
-            errs[0]
-        ))),
-        _ => Err(EngineError::InvalidParameter(format!(
-            "invalid network config:\n* {}",
-            errs.join("\n* ")
-        ))),
-    }
+    api::invalid_network_config(&errs)
 }
 
 /// Reserves a network's `AuxiliaryAddresses` in its pools (libnetwork's
