@@ -77,7 +77,7 @@ impl Engine {
         // follow cannot miss it and hang.
         let mut progress = self.subscribe(c);
         let start = progress.borrow_and_update().exits;
-        let running = c.snapshot().await.state.status.is_running();
+        let running = c.view().await.state.status.is_running();
         if !(opts.follow && running) {
             let entries = tokio::task::spawn_blocking(move || log_journald::read(&id, &read))
                 .await
@@ -133,7 +133,7 @@ impl Engine {
         // between the two is either seen stopped or counted after `start`.
         let mut progress = self.subscribe(&c);
         let start = progress.borrow_and_update().exits;
-        let rec = c.snapshot().await;
+        let rec = c.view().await;
         let tty = rec.config.tty;
         let spec = crate::runtime::log_spec(&rec)?;
         let dir = self.dir(&rec.id);

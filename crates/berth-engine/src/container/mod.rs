@@ -70,6 +70,11 @@ pub struct Container {
     /// A `restart` is stopping the container to start it again: its exit must not remove
     /// an AutoRemove container (moby's HasBeenManuallyRestarted).
     pub(crate) restarting: std::sync::atomic::AtomicBool,
+    /// The record as the exit monitor marked it exited, while the monitor still holds the
+    /// record's lock through the teardown (network, rootfs, events): readers that only need
+    /// a view (`logs`) answer from it instead of waiting, as moby's logs does not wait for
+    /// its container lock. None outside an exit's handling.
+    pub(crate) exiting: StdMutex<Option<ContainerRecord>>,
 }
 
 impl Container {
@@ -85,11 +90,34 @@ impl Container {
             pending: StdMutex::new(Vec::new()),
             restart_delay: StdMutex::new(None),
             restarting: std::sync::atomic::AtomicBool::new(false),
+            exiting: StdMutex::new(None),
         })
     }
 
     pub async fn snapshot(&self) -> ContainerRecord {
         self.record.lock().await.clone()
+    }
+
+    /// A view of the record for readers: the exit monitor's copy while it handles an exit
+    /// (see `exiting`), otherwise [`Container::snapshot`].
+    pub async fn view(&self) -> ContainerRecord {
+        let exiting = self
+            .exiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        match exiting {
+            Some(rec) => rec,
+            None => self.snapshot().await,
+        }
+    }
+
+    /// Sets or clears [`Container::exiting`].
+    pub(crate) fn set_exiting(&self, rec: Option<ContainerRecord>) {
+        *self
+            .exiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = rec;
     }
 }
 

@@ -29,6 +29,7 @@ impl Engine {
             let auto_remove = {
                 let mut rec = c.record.lock().await;
                 mark_exited(&mut rec, code, oom);
+                c.set_exiting(Some(rec.clone()));
                 self.teardown(&mut rec, &dir).await;
                 if let Err(e) = save_record(&dir, &rec).await {
                     warn!(id = %c.id, error = %e, "cannot store exit status");
@@ -56,6 +57,7 @@ impl Engine {
                 rec.host_config.auto_remove
                     && !c.restarting.load(std::sync::atomic::Ordering::SeqCst)
             };
+            c.set_exiting(None);
             self.release_volumes(&c).await;
             c.progress.send_modify(|p| {
                 p.exits += 1;
