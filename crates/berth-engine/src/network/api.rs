@@ -170,13 +170,19 @@ fn check_ipv4(body: &NetworkCreateBody, overlay: bool) -> Result<()> {
 /// or Go's errors.Join list (`* ` before each, one a line). (moby lists aux addresses in
 /// Go's random map order; berth sorts them by name.)
 pub fn validate_create(body: &NetworkCreateBody) -> Result<()> {
-    if super::mode::is_builtin_mode(&body.name) || body.name == "ingress" {
+    refuse_predefined(&body.name)?;
+    invalid_network_config(&ipam_errors(body.pools(), body.ipv6()))
+}
+
+/// moby's 403 for creating a network under a pre-defined name (the engine's own store
+/// keeps these names for its built-in networks).
+pub(crate) fn refuse_predefined(name: &str) -> Result<()> {
+    if is_builtin_mode(name) || name == "ingress" {
         return Err(EngineError::Forbidden(format!(
-            "{} is a pre-defined network and cannot be created",
-            body.name
+            "{name} is a pre-defined network and cannot be created"
         )));
     }
-    invalid_network_config(&ipam_errors(body.pools(), body.ipv6()))
+    Ok(())
 }
 
 fn family(v6: bool) -> &'static str {

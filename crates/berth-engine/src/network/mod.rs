@@ -291,14 +291,15 @@ impl Networks {
                 .apply_rules(&self.table, &rules, &port_rules, &mesh)
                 .map_err(net_err)
         };
-        if !self.iptables_changed(&rules) {
+        let bridges = Self::iptables_bridges(&rules);
+        if !self.iptables_changed(&bridges) {
             return apply();
         }
         // The nftables table and the iptables accept rules are independent, and each is an
         // exec or two that mostly waits on the kernel (a network's create or removal spent
         // ~100 ms on them one after the other): both at once.
         std::thread::scope(|s| {
-            let iptables = s.spawn(|| self.sync_iptables(&rules));
+            let iptables = s.spawn(|| self.sync_iptables(bridges));
             let applied = apply();
             if iptables.join().is_err() {
                 warn!("the iptables sync thread panicked");
@@ -318,20 +319,19 @@ impl Networks {
         (v4, v6)
     }
 
-    /// Whether the set of bridges changed since the last iptables sync.
-    fn iptables_changed(&self, rules: &[firewall::NetRules]) -> bool {
-        let now = Self::iptables_bridges(rules);
+    /// Whether `bridges` (from [`Networks::iptables_bridges`]) differ from the last sync's.
+    fn iptables_changed(&self, bridges: &(Vec<String>, Vec<String>)) -> bool {
         let last = self.iptables.lock().unwrap_or_else(|e| e.into_inner());
-        last.as_ref() != Some(&now)
+        last.as_ref() != Some(bridges)
     }
 
     /// The accept rules berth's bridges need in the host's iptables FORWARD path (where
     /// dockerd's DROP policy would stop them; `berth_net::iptables`), synced when the set of
     /// bridges changed. Failures are logged: without iptables there is nothing to fix.
-    fn sync_iptables(&self, rules: &[firewall::NetRules]) {
-        let (v4, v6) = Self::iptables_bridges(rules);
+    fn sync_iptables(&self, (v4, v6): (Vec<String>, Vec<String>)) {
         let mut last = self.iptables.lock().unwrap_or_else(|e| e.into_inner());
-        if last.as_ref() == Some(&(v4.clone(), v6.clone())) {
+        // Checked again under the lock: another apply may have synced them meanwhile.
+        if last.as_ref().is_some_and(|(l4, l6)| *l4 == v4 && *l6 == v6) {
             return;
         }
         let done = self.plane.sync_forward_accept(&self.table, &v4, &v6);
@@ -435,22 +435,10 @@ impl Networks {
                 "network name cannot be empty".into(),
             ));
         }
-        // moby 25+'s ValidateIPAM wording for a subnet that is no CIDR at all.
-        if let Some(s) = req.subnet.as_deref().filter(|s| !s.is_empty()) {
-            if s.parse::<ipnet::IpNet>().is_err() {
-                return Err(EngineError::InvalidParameter(format!(
-                    "invalid network config:\ninvalid subnet {s}: invalid CIDR block notation"
-                )));
-            }
-        }
-        if is_builtin_mode(&req.name) || req.name == "ingress" {
-            return Err(EngineError::Forbidden(format!(
-                "{} is a pre-defined network and cannot be created",
-                req.name
-            )));
-        }
-        // moby 28's createNetwork: after the pre-defined name, before libnetwork.
-        validate_aux_v4(&req)?;
+        // The request's subnets, ranges, gateways and auxiliary addresses were checked as
+        // moby's ValidateIPAM by `api::validate_create` (the route, before parsing); the
+        // store's built-in names are refused here too, whoever calls.
+        api::refuse_predefined(&req.name)?;
         if req.config_only {
             return self.create_config_only(req).await;
         }
@@ -1053,38 +1041,6 @@ fn pool_of(rec: &NetworkRecord) -> std::result::Result<Pool, NetError> {
         .map(ipam::parse_subnet)
         .transpose()?;
     Pool::new(subnet, Some(gw), range)
-}
-
-/// moby 28's `network.ValidateIPAM` for the IPv4 configuration's auxiliary addresses, run
-/// before the network is made: an address that does not parse (`invalid address`) or lies
-/// outside the given subnet is a 400 `invalid network config:` with one line per address
-/// (Go's multierror: several are listed `* ...`). (dockerd 20.10 found them only when
-/// allocating: a 500 and a 403 "must belong to the master pool"; [`reserve_aux`] keeps
-/// that check for configurations that bypass this one.)
-fn validate_aux_v4(req: &CreateRequest) -> Result<()> {
-    let Some(subnet) = req
-        .subnet
-        .as_deref()
-        .and_then(|s| s.parse::<ipnet::IpNet>().ok())
-    else {
-        return Ok(());
-    };
-    let ipnet::IpNet::V4(subnet) = subnet else {
-        return Ok(());
-    };
-    let mut errs = Vec::new();
-    for (k, v) in &req.aux {
-        let why = match v.parse::<std::net::IpAddr>() {
-            Err(_) => "invalid address".to_string(),
-            Ok(std::net::IpAddr::V6(_)) => "parent subnet is an IPv4 block".to_string(),
-            Ok(std::net::IpAddr::V4(ip)) if !subnet.contains(&ip) => {
-                format!("parent subnet {subnet} doesn't contain this address")
-            }
-            Ok(_) => continue,
-        };
-        errs.push(format!("invalid auxiliary address {k}: {why}"));
-    }
-    api::invalid_network_config(&errs)
 }
 
 /// Reserves a network's `AuxiliaryAddresses` in its pools (libnetwork's
