@@ -582,6 +582,7 @@ impl TestDaemon {
             fs::create_dir_all(p).unwrap_or_else(|e| panic!("create {}: {e}", p.display()));
         }
         let net = NetSlot::acquire();
+        ledger("new", &data_root, &net.bridge());
         let daemon_json = with_cgroup_driver(daemon_json);
         fs::write(dir.join("daemon.json"), net.daemon_json(&daemon_json))
             .unwrap_or_else(|e| panic!("write daemon.json: {e}"));
@@ -1000,6 +1001,7 @@ impl TestDaemon {
         if let Err(e) = fs::remove_dir_all(&self.dir) {
             eprintln!("berth-tests: could not remove {}: {e}", self.dir.display());
         }
+        ledger("cleaned", &self.data_root, &self.net.bridge());
     }
 
     /// Kills every shim and container process of this daemon and removes their cgroups.
@@ -1049,6 +1051,25 @@ impl Drop for TestDaemon {
             eprintln!("{}", self.log_tail());
         }
         self.cleanup();
+    }
+}
+
+/// Appends `EVENT TABLE BRIDGE PID THREAD ARGS` to `$TMPDIR/berth-test-daemons.log`: a daemon
+/// whose firewall table outlives a test run can be traced to its test (its table name is
+/// all the host keeps), and a `new` without `cleaned` names a test whose process died
+/// before its daemon's cleanup ran.
+fn ledger(event: &str, data_root: &Path, bridge: &str) {
+    let line = format!(
+        "{event} {} {bridge} {} {} {}\n",
+        berth_net::firewall::table_name(data_root),
+        std::process::id(),
+        thread::current().name().unwrap_or("-"),
+        // nextest runs one test per process and names it in the arguments.
+        std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+    );
+    let path = std::env::temp_dir().join("berth-test-daemons.log");
+    if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = f.write_all(line.as_bytes());
     }
 }
 
