@@ -4,6 +4,10 @@
 //! as its dependencies are, its replicas in parallel), scaled keeping the lowest numbers,
 //! recreated when the config hash changed; then started in dependency order, each service
 //! once its dependencies' conditions hold; `down` undoes it in reverse order.
+//! A project network or volume whose `com.docker.compose.config-hash` label is not the
+//! file's is recreated first, as compose 2.40 does (`ensure_networks`, `ensure_volumes`):
+//! a network at once, its containers disconnected and connected again; a volume only when
+//! the user says yes (`-y`, or the answer to compose's question), its containers removed.
 //!
 //! A recreate stops the dependents declared with `depends_on: {X: {restart: true}}` first,
 //! labels the replacement `com.docker.compose.replace=<service>-<n>` and starts them again
