@@ -1,7 +1,7 @@
 //! The Engine API calls compose needs, over berth-cli's client: containers, networks,
 //! volumes and images of a project, found by their `com.docker.compose.*` labels.
 
-use berth_api::models::NetworkConnectBody;
+use berth_api::models::{NetworkConnectBody, NetworkDisconnectBody};
 use berth_cli::client::{q, Body, Client, ClientError};
 use std::collections::BTreeMap;
 
@@ -342,6 +342,27 @@ impl Api {
         Ok(())
     }
 
+    /// `POST /networks/{network}/disconnect` of `container` (compose's disconnectNetwork:
+    /// not forced).
+    pub fn disconnect(&self, network: &str, container: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        let body = Body::typed(&NetworkDisconnectBody {
+            container: container.to_string(),
+            force: false,
+            extra: Default::default(),
+        })?;
+        self.client
+            .call(
+                "POST",
+                &format!("/networks/{}/disconnect", q(network)),
+                body,
+            )?
+            .bytes()?;
+        Ok(())
+    }
+
     pub fn volume(&self, name: &str) -> Result<Option<VolumeInfo>> {
         match self.client.get_typed(&format!("/volumes/{}", q(name))) {
             Ok(v) => Ok(Some(v)),
@@ -374,6 +395,21 @@ impl Api {
         }
         self.client
             .call("DELETE", &format!("/volumes/{}", q(name)), Body::None)?
+            .bytes()?;
+        Ok(())
+    }
+
+    /// `DELETE /volumes/{name}?force=1`, as compose removes a volume it recreates.
+    pub fn remove_volume_forced(&self, name: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        self.client
+            .call(
+                "DELETE",
+                &format!("/volumes/{}?force=1", q(name)),
+                Body::None,
+            )?
             .bytes()?;
         Ok(())
     }

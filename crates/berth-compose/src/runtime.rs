@@ -4,6 +4,10 @@
 //! as its dependencies are, its replicas in parallel), scaled keeping the lowest numbers,
 //! recreated when the config hash changed; then started in dependency order, each service
 //! once its dependencies' conditions hold; `down` undoes it in reverse order.
+//! A project network or volume whose `com.docker.compose.config-hash` label is not the
+//! file's is recreated first, as compose 2.40 does (`ensure_networks`, `ensure_volumes`):
+//! a network at once, its containers disconnected and connected again; a volume only when
+//! the user says yes (`-y`, or the answer to compose's question), its containers removed.
 //!
 //! A recreate stops the dependents declared with `depends_on: {X: {restart: true}}` first,
 //! labels the replacement `com.docker.compose.replace=<service>-<n>` and starts them again
@@ -756,11 +760,72 @@ fn volume_create_body(p: &Project, key: &str, v: &Volume) -> VolumeCreateBody {
     }
 }
 
-/// Creates the project's networks that do not exist; checks the external ones.
+/// The project's containers (not one-off ones) of `services`, stopped ones too.
+fn containers_of_services(api: &Api, p: &Project, services: &[String]) -> OpResult<Vec<Summary>> {
+    Ok(api
+        .project_containers(&p.name, true, false)?
+        .into_iter()
+        .filter(|c| services.iter().any(|s| s == c.service()))
+        .collect())
+}
+
+/// Stops the running ones of `containers` as compose's `stop` does (reverse dependency
+/// order, `Stopping`/`Stopped` lines).
+fn stop_running(
+    api: &Api,
+    p: &Project,
+    containers: &[Summary],
+    progress: &Progress,
+) -> OpResult<()> {
+    let running: Vec<Summary> = containers.iter().filter(|c| c.running()).cloned().collect();
+    stop_in_reverse(api, p, &running, None, false, false, progress)
+}
+
+/// compose's warning for a network or volume of the file that exists but was not made for
+/// this project: without the project label, or with another project's.
+fn foreign_warning(
+    kind: Foreign,
+    name: &str,
+    owner: Option<&String>,
+    project: &str,
+) -> Option<String> {
+    let msg = match (kind, owner) {
+        (_, Some(o)) if o == project => return None,
+        (Foreign::Network, None) => format!(
+            "a network with name {name} exists but was not created by compose.\nSet `external: true` to use an existing network"
+        ),
+        (Foreign::Network, Some(_)) => format!(
+            "a network with name {name} exists but was not created for project {project:?}.\nSet `external: true` to use an existing network"
+        ),
+        (Foreign::Volume, None) => format!(
+            "volume {name:?} already exists but was not created by Docker Compose. Use `external: true` to use an existing volume"
+        ),
+        (Foreign::Volume, Some(o)) => format!(
+            "volume {name:?} already exists but was created for project {o:?} (expected {project:?}). Use `external: true` to use an existing volume"
+        ),
+    };
+    Some(crate::cli::warn_line(&msg))
+}
+
+#[derive(Clone, Copy)]
+enum Foreign {
+    Network,
+    Volume,
+}
+
+/// Creates the project's networks that do not exist; checks the external ones. A network
+/// whose `com.docker.compose.config-hash` label is not the file's (its configuration
+/// changed) is recreated as compose 2.40 does, without asking: the containers of
+/// `services` on it are stopped and disconnected, the network removed and created again,
+/// and those containers connected to the new one (the convergence then starts them).
+/// compose connects them without endpoint settings, so they lose their aliases (the
+/// service name no longer resolves there until they are recreated); berth gives them the
+/// endpoint a new container would get (`endpoint`).
 pub fn ensure_networks(
     api: &Api,
     p: &Project,
     wanted: &BTreeSet<String>,
+    services: &BTreeSet<String>,
     progress: &Progress,
 ) -> OpResult<()> {
     for (key, n) in &p.networks {
@@ -777,14 +842,22 @@ pub fn ensure_networks(
             }
             continue;
         }
+        let mut dangled = Vec::new();
         if let Some(e) = existing {
-            if e.labels.get(LABEL_PROJECT).is_none_or(|pr| pr != &p.name) {
-                progress.note(&crate::cli::warn_line(&format!(
-                    "a network with name {} exists but was not created for project {:?}.\nSet `external: true` to use an existing network",
-                    n.name, p.name
-                )));
+            if let Some(w) = foreign_warning(
+                Foreign::Network,
+                &n.name,
+                e.labels.get(LABEL_PROJECT),
+                &p.name,
+            ) {
+                progress.note(&w);
             }
-            continue;
+            match e.labels.get(LABEL_HASH) {
+                Some(h) if !h.is_empty() && *h != crate::hash::network_hash(n) => {
+                    dangled = remove_diverged_network(api, p, key, n, services, progress)?;
+                }
+                _ => continue,
+            }
         }
         let id = format!("Network {}", n.name);
         progress.event(&id, "Creating", false);
@@ -800,15 +873,57 @@ pub fn ensure_networks(
                 )));
             }
         }
+        for c in &dangled {
+            if let Some(s) = p.services.get(c.service()) {
+                api.connect(&n.name, &c.id, &endpoint(s, key, &c.name(), true))?;
+            }
+        }
     }
     Ok(())
 }
 
-/// Creates the project's named volumes that do not exist; checks the external ones.
+/// compose's removeDivergedNetwork: the containers of the services (among `services`) on
+/// network `key` stopped and disconnected, the network removed (a `Removed` line, no
+/// `Removing`); those containers, to connect to the new network.
+fn remove_diverged_network(
+    api: &Api,
+    p: &Project,
+    key: &str,
+    n: &Network,
+    services: &BTreeSet<String>,
+    progress: &Progress,
+) -> OpResult<Vec<Summary>> {
+    let on: Vec<String> = services
+        .iter()
+        .filter(|s| {
+            p.services
+                .get(*s)
+                .is_some_and(|s| s.networks.contains_key(key))
+        })
+        .cloned()
+        .collect();
+    stop_running(api, p, &containers_of_services(api, p, &on)?, progress)?;
+    let list = containers_of_services(api, p, &on)?;
+    for c in &list {
+        api.disconnect(&n.name, &c.id)?;
+    }
+    let removed = api.remove_network(&n.name);
+    progress.event(&format!("Network {}", n.name), "Removed", true);
+    removed?;
+    Ok(list)
+}
+
+/// Creates the project's named volumes that do not exist; checks the external ones. A
+/// volume whose `com.docker.compose.config-hash` label is not the file's is recreated when
+/// `confirm` says yes to compose's question (`-y`, or the user's answer; no by default):
+/// the containers of `services` mounting it are stopped and removed, the volume removed
+/// and created again (its data is lost); the convergence then creates those containers.
 pub fn ensure_volumes(
     api: &Api,
     p: &Project,
     wanted: &BTreeSet<String>,
+    services: &BTreeSet<String>,
+    confirm: &dyn Fn(&str) -> bool,
     progress: &Progress,
 ) -> OpResult<()> {
     for (key, v) in &p.volumes {
@@ -823,18 +938,24 @@ pub fn ensure_volumes(
             continue;
         }
         if let Some(e) = existing {
-            let owned = e
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(LABEL_PROJECT))
-                .is_some_and(|pr| pr == &p.name);
-            if !owned {
-                progress.note(&crate::cli::warn_line(&format!(
-                    "volume \"{}\" already exists but was not created by Docker Compose. Use `external: true` to use an existing volume",
-                    v.name
-                )));
+            let labels = e.labels.unwrap_or_default();
+            if let Some(w) =
+                foreign_warning(Foreign::Volume, &v.name, labels.get(LABEL_PROJECT), &p.name)
+            {
+                progress.note(&w);
             }
-            continue;
+            let diverged = labels
+                .get(LABEL_HASH)
+                .is_some_and(|h| *h != crate::hash::volume_hash(v));
+            if !diverged
+                || !confirm(&format!(
+                    "Volume {:?} exists but doesn't match configuration in compose file. Recreate (data will be lost)?",
+                    v.name
+                ))
+            {
+                continue;
+            }
+            remove_diverged_volume(api, p, key, v, services, progress)?;
         }
         let id = format!("Volume {}", v.name);
         progress.event(&id, "Creating", false);
@@ -851,6 +972,40 @@ pub fn ensure_volumes(
             }
         }
     }
+    Ok(())
+}
+
+/// compose's removeDivergedVolume: the containers of the services (among `services`)
+/// mounting volume `key` stopped, then removed (their anonymous volumes are not inherited),
+/// then the volume removed, forced, without a progress line.
+fn remove_diverged_volume(
+    api: &Api,
+    p: &Project,
+    key: &str,
+    v: &Volume,
+    services: &BTreeSet<String>,
+    progress: &Progress,
+) -> OpResult<()> {
+    let mounting: Vec<String> = services
+        .iter()
+        .filter(|s| {
+            p.services.get(*s).is_some_and(|s| {
+                s.volumes
+                    .iter()
+                    .any(|m| m.kind == "volume" && m.source == key)
+            })
+        })
+        .cloned()
+        .collect();
+    stop_running(
+        api,
+        p,
+        &containers_of_services(api, p, &mounting)?,
+        progress,
+    )?;
+    let list = containers_of_services(api, p, &mounting)?;
+    stop_in_reverse(api, p, &list, None, true, false, progress)?;
+    api.remove_volume_forced(&v.name)?;
     Ok(())
 }
 

@@ -147,6 +147,40 @@ impl Global {
     }
 }
 
+/// A yes/no question as docker compose 2.40 asks it (default no), e.g. whether to recreate
+/// a volume whose configuration changed. On a terminal, its survey prompt
+/// `? MSG (y/N) ` takes `y`/`yes` in any case (an empty line is the default). Otherwise
+/// its pipe prompt: MSG on stdout without a newline, then one word of stdin, yes when it
+/// is `y` or a true word of Go's ParseBool, in any case (`Y`, `true`, `1`; not `yes`):
+/// measured with compose 2.40.3. A closed or empty stdin is no.
+pub fn confirm(msg: &str) -> bool {
+    use std::io::{BufRead, Write};
+    let tty = nix::unistd::isatty(0).unwrap_or(false);
+    let mut out = std::io::stdout();
+    if tty {
+        let _ = write!(out, "? {msg} (y/N) ");
+    } else {
+        let _ = write!(out, "{msg}");
+    }
+    let _ = out.flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    confirmed(&line, tty)
+}
+
+/// Whether the answer `line` to [`confirm`] is yes (see there).
+fn confirmed(line: &str, tty: bool) -> bool {
+    let word = line
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    if tty {
+        return matches!(word.as_str(), "y" | "yes");
+    }
+    word == "y" || berth_cli::commands::parse_go_bool(&word).unwrap_or(false)
+}
+
 /// A warning as docker compose prints it (logrus format).
 pub fn warn(msg: &str) {
     eprintln!("{}", warn_line(msg));
@@ -557,7 +591,30 @@ fn cmd_version(_ctx: &mut Ctx, _g: &Global, inv: &Invocation, args: &[String]) -
 
 #[cfg(test)]
 mod tests {
-    use super::docker_ref;
+    use super::{confirmed, docker_ref};
+
+    /// compose 2.40.3's answers, measured on a pipe: `y`, `Y`, `true` are yes; `yes`, `n`
+    /// and nothing are no. On a terminal (survey) `yes` is yes too.
+    #[test]
+    fn prompt_answers_as_compose_reads_them() {
+        for (line, pipe, tty) in [
+            ("y\n", true, true),
+            ("Y\n", true, true),
+            ("true\n", true, false),
+            ("T\n", true, false),
+            ("1\n", true, false),
+            ("yes\n", false, true),
+            ("YES\n", false, true),
+            ("n\n", false, false),
+            ("false\n", false, false),
+            ("\n", false, false),
+            ("", false, false),
+            ("  y  extra\n", true, true),
+        ] {
+            assert_eq!(confirmed(line, false), pipe, "pipe {line:?}");
+            assert_eq!(confirmed(line, true), tty, "tty {line:?}");
+        }
+    }
 
     #[test]
     fn references_are_normalised_as_parse_docker_ref() {

@@ -604,8 +604,10 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
     let images = prepare_images(ctx, &api, &p, &services, policy, &progress)?;
     // A foreground `up` shows the post_start hooks' output, as compose's does.
     let hook_lines = (!o.detach).then(runtime::HookLines::default);
-    let r = runtime::ensure_networks(&api, &p, &nets, &progress)
-        .and_then(|_| runtime::ensure_volumes(&api, &p, &vols, &progress))
+    // compose asks before recreating a volume whose configuration changed (-y: yes).
+    let confirm = |msg: &str| o.yes || crate::cli::confirm(msg);
+    let r = runtime::ensure_networks(&api, &p, &nets, &services, &progress)
+        .and_then(|_| runtime::ensure_volumes(&api, &p, &vols, &services, &confirm, &progress))
         .and_then(|_| {
             runtime::converge(
                 &api,
@@ -1337,6 +1339,9 @@ pub fn cmd_create(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) 
     }
     for s in o.scale {
         up_args.push(format!("--scale={s}"));
+    }
+    if o.yes {
+        up_args.push("--yes".into());
     }
     up_args.extend(o.services);
     cmd_up(ctx, g, inv, &up_args)
@@ -2130,8 +2135,10 @@ pub fn cmd_run(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
         quiet_build: o.quiet_build || o.quiet,
     };
     let images = prepare_images(ctx, &api, &p, &needed, policy, &progress)?;
-    runtime::ensure_networks(&api, &p, &nets, &progress).map_err(fail)?;
-    runtime::ensure_volumes(&api, &p, &vols, &progress).map_err(fail)?;
+    runtime::ensure_networks(&api, &p, &nets, &needed, &progress).map_err(fail)?;
+    // compose 2.40's `run` has no -y: it asks.
+    runtime::ensure_volumes(&api, &p, &vols, &needed, &crate::cli::confirm, &progress)
+        .map_err(fail)?;
     if !deps.is_empty() {
         runtime::converge(
             &api,

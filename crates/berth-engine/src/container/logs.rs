@@ -76,7 +76,7 @@ impl Engine {
         // `start` (the monitor marks the record exited before it counts the exit), so the
         // follow cannot miss it and hang.
         let mut progress = self.subscribe(c);
-        let start = progress.borrow_and_update().exits;
+        let start = progress.borrow_and_update().ended;
         let running = c.view().await.state.status.is_running();
         if !(opts.follow && running) {
             let entries = tokio::task::spawn_blocking(move || log_journald::read(&id, &read))
@@ -102,7 +102,7 @@ impl Engine {
         // The container's exit ends the follow: journalctl is killed, its output drains.
         let pid = follower.pid();
         tokio::spawn(async move {
-            let _ = progress.wait_for(|p| p.exits > start || p.removed).await;
+            let _ = progress.wait_for(|p| p.ended > start || p.removed).await;
             // Let the journal take the last lines in.
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             let _ = nix::sys::signal::kill(
@@ -132,7 +132,7 @@ impl Engine {
         // Subscribed before the snapshot, as in journal_logs: a container that exits
         // between the two is either seen stopped or counted after `start`.
         let mut progress = self.subscribe(&c);
-        let start = progress.borrow_and_update().exits;
+        let start = progress.borrow_and_update().ended;
         let rec = c.view().await;
         let tty = rec.config.tty;
         let spec = crate::runtime::log_spec(&rec)?;
@@ -150,10 +150,11 @@ impl Engine {
                 ))
             }
         };
-        // Following ends when the container exits (or is removed).
+        // Following ends when the container's output ends (or it is removed), before the
+        // exit's teardown and `die`, as moby's (see Progress::ended).
         let stop: Option<StopFuture> = if opts.follow && rec.state.status.is_running() {
             Some(Box::pin(async move {
-                let _ = progress.wait_for(|p| p.exits > start || p.removed).await;
+                let _ = progress.wait_for(|p| p.ended > start || p.removed).await;
             }))
         } else {
             None

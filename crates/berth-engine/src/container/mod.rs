@@ -46,6 +46,13 @@ use tokio::sync::{oneshot, watch, Mutex};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Progress {
     pub exits: u64,
+    /// How many times the container's output ended (its process exited and the shim wrote
+    /// out the log): counted as soon as the exit is recorded, before the teardown and the
+    /// `die` event, while `exits` counts the whole exit handling. Log followers end on it,
+    /// as moby closes a container's logger (ending its followers) before it publishes
+    /// `die`: a client that takes `die` for the end of the container (docker compose's
+    /// `up`, which then cancels its log requests) has the whole stream by then.
+    pub ended: u64,
     pub exit_code: i64,
     pub removed: bool,
 }

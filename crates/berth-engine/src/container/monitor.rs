@@ -30,6 +30,9 @@ impl Engine {
                 let mut rec = c.record.lock().await;
                 mark_exited(&mut rec, code, oom);
                 c.set_exiting(Some(rec.clone()));
+                // The log is complete (the shim flushes it before it reports the exit):
+                // followers end now, before the teardown and `die` (see Progress::ended).
+                c.progress.send_modify(|p| p.ended += 1);
                 self.teardown(&mut rec, &dir).await;
                 if let Err(e) = save_record(&dir, &rec).await {
                     warn!(id = %c.id, error = %e, "cannot store exit status");
