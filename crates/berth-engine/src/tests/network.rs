@@ -126,7 +126,12 @@ async fn a_data_plane_failing_half_way_leaves_nothing() {
     }
     // A published port taken elsewhere: the ones bound before it are given back.
     *t.plane.busy_port.lock().unwrap() = Some(8080);
-    let e = t.engine.start(&id).await.expect_err("port taken").to_string();
+    let e = t
+        .engine
+        .start(&id)
+        .await
+        .expect_err("port taken")
+        .to_string();
     // moby 28's words: the start's and the endpoint join's wrapping around the driver's.
     assert!(
         e.starts_with(
