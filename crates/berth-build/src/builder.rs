@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 
 mod add_url;
 mod cache_from;
+mod inflight;
 mod parallel;
 mod step_mounts;
 use step_mounts::StepMounts;
@@ -181,6 +182,8 @@ pub struct Builder {
     meta_args: Vec<(String, Option<String>)>,
     /// Dispatching a base image's ONBUILD triggers (their steps print no ` ---> id`).
     in_triggers: bool,
+    /// The step keys the build's concurrent stages are building (shared by the forks).
+    inflight: inflight::InFlight,
 }
 
 fn expand_err(ins: &Instruction, e: shell::ExpandError) -> BuildError {
@@ -207,6 +210,7 @@ impl Builder {
             used_args: HashSet::new(),
             meta_args: Vec::new(),
             in_triggers: false,
+            inflight: Default::default(),
         }
     }
 
@@ -516,7 +520,10 @@ impl Builder {
             return false;
         }
         let local = self.cache.get(key).map(str::to_string);
-        let Some(id) = local.filter(|id| self.image_exists(id)) else {
+        let Some(id) = local
+            .filter(|id| self.image_exists(id))
+            .filter(|id| self.local_hit_allowed(id))
+        else {
             return created_by.is_some_and(|cb| self.cache_source_hit(st, key, cb, cfg));
         };
         self.say(" ---> Using cache\n");
@@ -524,6 +531,35 @@ impl Builder {
         st.image = id;
         st.cfg = cfg.clone();
         true
+    }
+
+    /// moby's ImageCache with `--cache-from`: a local cache hit counts only when it is an
+    /// ancestor (through `Parent`) of one of the sources; else only the sources serve.
+    fn local_hit_allowed(&self, id: &str) -> bool {
+        if self.opts.cache_from.is_empty() {
+            return true;
+        }
+        let store = self.engine.images.store();
+        self.opts.cache_from.iter().any(|name| {
+            let Ok(src) = store.get(name) else {
+                return false;
+            };
+            let mut parent = src.parent;
+            // A parent chain is short; the bound guards against a cycle in a damaged store.
+            for _ in 0..10_000 {
+                if parent.is_empty() {
+                    return false;
+                }
+                if parent == id {
+                    return true;
+                }
+                parent = match store.get(&parent) {
+                    Ok(p) => p.parent,
+                    Err(_) => return false,
+                };
+            }
+            false
+        })
     }
 
     fn image_exists(&self, id: &str) -> bool {
@@ -597,6 +633,7 @@ impl Builder {
         created_by: String,
     ) -> Result<()> {
         let key = self.step_key(st, &created_by, &cfg);
+        let _claim = self.claim_step(&key).await;
         if self.cached(st, &key, &cfg, Some(&created_by)) {
             return Ok(());
         }
@@ -891,6 +928,7 @@ impl Builder {
             &format!("RUN\0{created_by}\0{}{}", network.unwrap_or(""), mounts.key),
             &cfg,
         );
+        let _claim = self.claim_step(&key).await;
         if self.cached(st, &key, &cfg, Some(&created_by)) {
             return Ok(());
         }
@@ -1113,6 +1151,7 @@ impl Builder {
                     &st.cfg,
                 );
                 let cfg = st.cfg.clone();
+                let _claim = self.claim_step(&pre).await;
                 if self.cached(st, &pre, &cfg, None) {
                     return Ok(());
                 }
@@ -1243,6 +1282,7 @@ impl Builder {
             &format!("{created_by}\0{dest}\0{:?}\0{:?}\0{add}", owner, chmod),
             &cfg,
         );
+        let _claim = self.claim_step(&key).await;
         if self.cached(st, &key, &cfg, Some(&created_by)) {
             return Ok(());
         }

@@ -44,6 +44,17 @@ impl Cache {
         Cache { path, map }
     }
 
+    /// Reads the file again: what other builds (or this build's other stages) recorded.
+    pub fn refresh(&mut self) {
+        let _g = WRITE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(map) = std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            self.map = map;
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.map.get(key).map(String::as_str)
     }

@@ -16,7 +16,10 @@
 //! Re-captured with the bind-propagation work: `HostConfig.PidsLimit` is `null` when no
 //! limit is set (moby's `*int64` without omitempty; create turns <=0 into none), and a
 //! bind whose source is a parent of the data root shows `rslave` (moby's
-//! validateBindDaemonRoot).
+//! validateBindDaemonRoot). Re-captured with the session-14 audit: no `HostConfig.Mounts`
+//! or `Tmpfs` key when empty (moby's omitempty), `Config.Volumes` null when neither the
+//! request nor the image names a volume (moby's merge takes the image's for an empty map);
+//! nothing else changed.
 //!
 //! Only what differs from run to run is normalised (ids, digests, times, addresses, ports,
 //! pids, the test directory); key order, every value, `null` vs `[]` vs absent stay as

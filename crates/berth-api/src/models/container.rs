@@ -232,8 +232,14 @@ pub struct DeviceRequest {
     pub extra: Map<String, Value>,
 }
 
+/// Go's omitempty of a `map[string]string` (`StorageOpt`, `Tmpfs`): nil or empty.
 fn no_storage_opt(m: &Option<BTreeMap<String, String>>) -> bool {
     m.as_ref().is_none_or(BTreeMap::is_empty)
+}
+
+/// Go's omitempty of `HostConfig.Mounts`: nil or empty.
+fn no_mounts(m: &Option<Vec<Mount>>) -> bool {
+    m.as_ref().is_none_or(Vec::is_empty)
 }
 
 /// The container's `HostConfig`.
@@ -350,9 +356,19 @@ pub struct HostConfig {
     pub ulimits: Vec<Ulimit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// moby's `Mounts []mount.Mount json:",omitempty"`: no key when none.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "no_mounts"
+    )]
     pub mounts: Option<Vec<Mount>>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// moby's `Tmpfs map[string]string json:",omitempty"`: no key when none.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "no_storage_opt"
+    )]
     pub tmpfs: Option<BTreeMap<String, String>>,
     /// `--sysctl` (moby omits an empty map).
     #[serde(
@@ -510,7 +526,7 @@ mod tests {
     fn typed_blkio_and_device_lists_write_the_same_bytes() {
         // Inspect's HostConfig of a container the docker CLI created, as berth answered it
         // with these fields in `extra` (api_containers golden, g-docker-full).
-        let docker_cli = r#"{"Binds":["/tmp:/data:ro"],"ContainerIDFile":"","LogConfig":{"Type":"json-file","Config":{"max-size":"1m"}},"NetworkMode":"default","PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":""}],"81/udp":[{"HostIp":"127.0.0.1","HostPort":"<PORT>"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":3},"AutoRemove":false,"VolumeDriver":"","VolumesFrom":null,"CapAdd":["CAP_NET_ADMIN"],"CapDrop":["CAP_MKNOD"],"CgroupnsMode":"","Dns":["1.1.1.1"],"DnsOptions":["ndots:1"],"DnsSearch":["example.org"],"ExtraHosts":["h:1.2.3.4"],"GroupAdd":["10"],"IpcMode":"private","Cgroup":"","Links":null,"OomScoreAdj":5,"PidMode":"","Privileged":false,"PublishAllPorts":false,"ReadonlyRootfs":true,"SecurityOpt":["no-new-privileges"],"UTSMode":"","UsernsMode":"","ShmSize":67108864,"Runtime":"berth","Isolation":"","CpuShares":512,"Memory":67108864,"NanoCpus":1500000000,"CgroupParent":"","BlkioWeight":0,"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,"CpuRealtimeRuntime":0,"CpusetCpus":"0","CpusetMems":"","Devices":[],"MemoryReservation":33554432,"MemorySwap":134217728,"MemorySwappiness":-1,"OomKillDisable":false,"PidsLimit":10,"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"Init":true,"Mounts":null,"Tmpfs":{"/run":"size=1m"},"MaskedPaths":["/proc/asound"],"ReadonlyPaths":["/proc/bus"],"ConsoleSize":[0,0],"BlkioWeightDevice":[],"BlkioDeviceReadBps":[],"BlkioDeviceWriteBps":[],"BlkioDeviceReadIOps":[],"BlkioDeviceWriteIOps":[],"DeviceCgroupRules":null,"DeviceRequests":null,"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,"IOMaximumBandwidth":0}"#;
+        let docker_cli = r#"{"Binds":["/tmp:/data:ro"],"ContainerIDFile":"","LogConfig":{"Type":"json-file","Config":{"max-size":"1m"}},"NetworkMode":"default","PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":""}],"81/udp":[{"HostIp":"127.0.0.1","HostPort":"<PORT>"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":3},"AutoRemove":false,"VolumeDriver":"","VolumesFrom":null,"CapAdd":["CAP_NET_ADMIN"],"CapDrop":["CAP_MKNOD"],"CgroupnsMode":"","Dns":["1.1.1.1"],"DnsOptions":["ndots:1"],"DnsSearch":["example.org"],"ExtraHosts":["h:1.2.3.4"],"GroupAdd":["10"],"IpcMode":"private","Cgroup":"","Links":null,"OomScoreAdj":5,"PidMode":"","Privileged":false,"PublishAllPorts":false,"ReadonlyRootfs":true,"SecurityOpt":["no-new-privileges"],"UTSMode":"","UsernsMode":"","ShmSize":67108864,"Runtime":"berth","Isolation":"","CpuShares":512,"Memory":67108864,"NanoCpus":1500000000,"CgroupParent":"","BlkioWeight":0,"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,"CpuRealtimeRuntime":0,"CpusetCpus":"0","CpusetMems":"","Devices":[],"MemoryReservation":33554432,"MemorySwap":134217728,"MemorySwappiness":-1,"OomKillDisable":false,"PidsLimit":10,"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"Init":true,"Tmpfs":{"/run":"size=1m"},"MaskedPaths":["/proc/asound"],"ReadonlyPaths":["/proc/bus"],"ConsoleSize":[0,0],"BlkioWeightDevice":[],"BlkioDeviceReadBps":[],"BlkioDeviceWriteBps":[],"BlkioDeviceReadIOps":[],"BlkioDeviceWriteIOps":[],"DeviceCgroupRules":null,"DeviceRequests":null,"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,"IOMaximumBandwidth":0}"#;
         let hc: HostConfig = serde_json::from_str(docker_cli).expect("parses");
         assert_eq!(hc.blkio_weight_device, Some(Some(Vec::new())));
         assert_eq!(hc.device_cgroup_rules, Some(None));

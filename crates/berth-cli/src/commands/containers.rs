@@ -656,7 +656,9 @@ struct LogsCmd {
         long,
         default_value = "all",
         help = "Number of lines to show from the end of the logs (default \"all\")",
-        value_name = "string"
+        value_name = "string",
+        // pflag's string flag takes the next word whatever it is: `--tail -1` is a value.
+        allow_hyphen_values = true
     )]
     tail: String,
     #[arg(short = 't', long, help = "Show timestamps")]

@@ -451,12 +451,13 @@ pub async fn logs(
         timestamps: q.bool("timestamps"),
         since: parse_time(q.str("since"))?,
         until: parse_time(q.str("until"))?,
-        tail: match q.str("tail") {
-            "" | "all" => None,
-            t => Some(t.parse::<usize>().map_err(|_| {
-                ApiError::bad_request(format!("invalid value for \"tail\": {t:?}"))
-            })?),
-        },
+        // moby: `strconv.Atoi(tail)`, and -1 (every line) when that fails; a negative
+        // count reads every line too. So `--tail foo` prints everything, as on Docker.
+        tail: q
+            .str("tail")
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| usize::try_from(n).ok()),
     };
     if !opts.stdout && !opts.stderr {
         return Err(ApiError::bad_request(

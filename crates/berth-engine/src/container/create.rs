@@ -125,6 +125,7 @@ impl Engine {
             body.networking_config.as_ref(),
             body.config.mac_address.as_deref(),
         )?;
+        self.networks.check_endpoint_addresses(&endpoints)?;
         let links = self.check_links(&body.host_config).await?;
         if body.host_config.runtime.is_empty() {
             body.host_config.runtime = self.live().default_runtime;
@@ -327,8 +328,11 @@ fn merge_image_config(cfg: &mut ContainerConfig, image: &ContainerConfig) {
             mine.entry(k.clone()).or_insert(*v);
         }
     }
-    if let Some(vols) = &image.volumes {
-        let mine = cfg.volumes.get_or_insert_with(Default::default);
+    // moby's merge: an empty map (the docker CLI sends `{}`) takes the image's as it is,
+    // so `Config.Volumes` stays null when neither names one.
+    if cfg.volumes.as_ref().is_none_or(|v| v.is_empty()) {
+        cfg.volumes = image.volumes.clone();
+    } else if let (Some(mine), Some(vols)) = (cfg.volumes.as_mut(), &image.volumes) {
         for (k, v) in vols {
             mine.entry(k.clone()).or_insert(*v);
         }

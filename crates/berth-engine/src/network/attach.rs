@@ -11,7 +11,7 @@
 
 use super::ports::{self, PortRequest};
 use super::{dns, ipv6, mode, Networks, Published};
-use crate::error::{net_err, Result};
+use crate::error::{net_err, EngineError, Result};
 use crate::model::{ContainerRecord, EndpointRecord, NetworkRecord};
 use crate::task::blocking;
 use berth_net::netns;
@@ -255,10 +255,20 @@ impl Networks {
         // no host port is taken, no rule written.
         let plan = ports::plan(&a.ports, &port_cfg)?;
         let vlan = super::vlan::is_vlan_driver(&rec.driver);
+        let endpoint_id = super::new_id();
         let published = if vlan {
             Vec::new()
         } else {
-            ports::reserve(&plan, ip, &*self.plane)?
+            let held = self.held_ports(cid);
+            ports::reserve(&plan, ip, &*self.plane, &held).map_err(|e| match e {
+                // As moby 28 words a failed port mapping: the daemon's start wraps the
+                // endpoint join's error, which wraps the driver's.
+                EngineError::Internal(m) => EngineError::Internal(format!(
+                    "failed to set up container networking: driver failed programming external connectivity on endpoint {} ({endpoint_id}): {m}",
+                    a.name
+                )),
+                e => e,
+            })?
         };
         ep.ports = published.iter().map(|(m, _)| m.clone()).collect();
         if !published.is_empty() {
@@ -279,7 +289,7 @@ impl Networks {
             self.dns.add(cid, vec![entry], &path, a.dns_servers)?;
         }
         ep.network_id = rec.id.clone();
-        ep.endpoint_id = super::new_id();
+        ep.endpoint_id = endpoint_id;
         ep.ip = ip.to_string();
         ep.prefix = prefix;
         ep.gateway = rec.container_gateway().to_string();
@@ -536,7 +546,8 @@ impl Networks {
         // The published ports are bound again (exactly as recorded) and their rules
         // written back.
         if let Some((ip, ip6, mappings)) = published {
-            match ports::reserve(&ports::exact_plan(&mappings), ip, &*self.plane) {
+            let held = self.held_ports(container_id);
+            match ports::reserve(&ports::exact_plan(&mappings), ip, &*self.plane, &held) {
                 Ok(p) => {
                     self.published
                         .lock()

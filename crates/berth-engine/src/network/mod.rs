@@ -250,6 +250,70 @@ impl Networks {
         (!is_builtin_mode(mode)).then(|| mode.to_string())
     }
 
+    /// moby 25+'s `validateEndpointSettings` at create (daemon/create.go): a static
+    /// address outside its network's ip-range (else subnet) is refused before the container
+    /// exists, named with the network as the request gave it. Networks not found here are
+    /// left to the start, as before.
+    pub fn check_endpoint_addresses(
+        &self,
+        endpoints: &BTreeMap<String, EndpointRecord>,
+    ) -> Result<()> {
+        for (name, ep) in endpoints {
+            let Ok(net) = self.find(name) else {
+                continue;
+            };
+            let mut errs = Vec::new();
+            let outside =
+                |a: &str| format!("no configured subnet or ip-range contain the IP address {a}");
+            if let Some(a) = ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
+                let range = net.ip_range.as_deref().unwrap_or(&net.subnet);
+                if let (Ok(ip), Ok(r)) = (a.parse::<Ipv4Addr>(), range.parse::<Ipv4Net>()) {
+                    if !r.contains(&ip) {
+                        errs.push(outside(a));
+                    }
+                }
+            }
+            if let Some(a) = ep.ipv6_request.as_deref().filter(|s| !s.is_empty()) {
+                let range = net.ip_range6.as_deref().or(net.subnet6.as_deref());
+                if let (Ok(ip), Some(Ok(r))) = (
+                    a.parse::<std::net::Ipv6Addr>(),
+                    range.map(str::parse::<ipnet::Ipv6Net>),
+                ) {
+                    if !r.contains(&ip) {
+                        errs.push(outside(a));
+                    }
+                }
+            }
+            if !errs.is_empty() {
+                // moby's multierror.Join: one error as itself, several as a `* ` list.
+                let joined = if errs.len() == 1 {
+                    errs.remove(0)
+                } else {
+                    format!("* {}", errs.join("\n* "))
+                };
+                return Err(EngineError::InvalidParameter(format!(
+                    "invalid config for network {name}: invalid endpoint settings:\n{joined}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The host ports the other containers publish (moby's port allocator's record), so
+    /// that a collision with one of them is worded as moby words it.
+    fn held_ports(&self, except: &str) -> Vec<ports::Held> {
+        self.published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(cid, _)| cid.as_str() != except)
+            .flat_map(|(_, p)| {
+                let mappings: Vec<PortMapping> = p.ports.iter().map(|(m, _)| m.clone()).collect();
+                ports::Held::of(&mappings)
+            })
+            .collect()
+    }
+
     fn apply_firewall(&self) -> Result<()> {
         let _serial = self.fw.lock().unwrap_or_else(|e| e.into_inner());
         let rules: Vec<firewall::NetRules> = {

@@ -200,6 +200,7 @@ pub fn reserve(
     wanted: &[Wanted],
     container_ip: Ipv4Addr,
     plane: &dyn DataPlane,
+    held: &[Held],
 ) -> Result<Vec<(PortMapping, Reservation)>> {
     let mut out: Vec<(PortMapping, Reservation)> = Vec::new();
     let mut i = 0;
@@ -209,7 +210,7 @@ pub fn reserve(
         let last = w.host_port_end.max(w.host_port);
         let mut port = w.host_port;
         loop {
-            match reserve_one(w, twin, port, container_ip, plane) {
+            match reserve_one(w, twin, port, container_ip, plane, held) {
                 Ok(got) => {
                     out.extend(got);
                     break;
@@ -234,6 +235,7 @@ fn reserve_one(
     port: u16,
     container_ip: Ipv4Addr,
     plane: &dyn DataPlane,
+    held: &[Held],
 ) -> Result<Vec<(PortMapping, Reservation)>> {
     let bind = |proto: &str, addr| plane.reserve_port(proto, addr);
     // An ephemeral port with a `::` twin: both get the same port (as dockerd); when the
@@ -242,7 +244,7 @@ fn reserve_one(
     loop {
         attempts -= 1;
         let (got, r) = bind(&w.proto, SocketAddr::new(w.host_ip, port))
-            .map_err(|e| bind_error(w, port, container_ip, &e))?;
+            .map_err(|e| bind_error(w, port, container_ip, &e, held))?;
         let first = (mapping(w, got), r);
         let Some(t) = twin else {
             return Ok(vec![first]);
@@ -251,7 +253,7 @@ fn reserve_one(
             Ok((_, r6)) => return Ok(vec![first, (mapping(t, got), r6)]),
             Err(e) if no_ipv6(&e) => return Ok(vec![first]),
             Err(e) if attempts > 0 && e.kind() == std::io::ErrorKind::AddrInUse => continue,
-            Err(e) => return Err(bind_error(t, got, container_ip, &e)),
+            Err(e) => return Err(bind_error(t, got, container_ip, &e, held)),
         }
     }
 }
@@ -265,8 +267,58 @@ fn mapping(w: &Wanted, port: u16) -> PortMapping {
     }
 }
 
-/// Docker's message (the binding as `hostIP:hostPort:containerIP:port/proto`).
-fn bind_error(w: &Wanted, port: u16, container_ip: Ipv4Addr, e: &std::io::Error) -> EngineError {
+/// A host port another container of this daemon publishes: its protocol, host address
+/// and port (what moby's port allocator records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub proto: String,
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl Held {
+    /// Every host port `published` holds.
+    pub fn of(mappings: &[PortMapping]) -> Vec<Held> {
+        mappings
+            .iter()
+            .filter_map(|m| {
+                Some(Held {
+                    proto: m.proto.clone(),
+                    ip: m.host_ip.parse().ok()?,
+                    port: m.host_port,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a binding of `proto` on `ip:port` collides with this one: same family
+    /// (the v6 sockets are v6-only), and the same address or either the wildcard.
+    fn covers(&self, proto: &str, ip: IpAddr, port: u16) -> bool {
+        self.proto == proto
+            && self.port == port
+            && self.ip.is_ipv4() == ip.is_ipv4()
+            && (self.ip == ip || self.ip.is_unspecified() || ip.is_unspecified())
+    }
+}
+
+/// Docker's message (the binding as `hostIP:hostPort:containerIP:port/proto`); a port
+/// another container of this daemon holds is moby's port allocator's
+/// `Bind for IP:PORT failed: port is already allocated`.
+fn bind_error(
+    w: &Wanted,
+    port: u16,
+    container_ip: Ipv4Addr,
+    e: &std::io::Error,
+    held: &[Held],
+) -> EngineError {
+    if e.kind() == std::io::ErrorKind::AddrInUse
+        && held.iter().any(|h| h.covers(&w.proto, w.host_ip, port))
+    {
+        return EngineError::Internal(format!(
+            "Bind for {}:{port} failed: port is already allocated",
+            w.host_ip
+        ));
+    }
     let why = if e.kind() == std::io::ErrorKind::AddrInUse {
         "address already in use".to_string()
     } else if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
@@ -342,6 +394,7 @@ mod tests {
             &plan(&req, cfg)?,
             Ipv4Addr::new(10, 0, 0, 2),
             &HostDataPlane,
+            &[],
         )
     }
 
@@ -391,7 +444,7 @@ mod tests {
         };
         let wanted = plan(&req, &PortConfig::default()).expect("plan");
         assert_eq!((wanted[0].host_port, wanted[0].host_port_end), (8000, 8002));
-        let got = reserve(&wanted, Ipv4Addr::new(10, 0, 0, 2), &plane).expect("reserve");
+        let got = reserve(&wanted, Ipv4Addr::new(10, 0, 0, 2), &plane, &[]).expect("reserve");
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0.host_port, 8001, "8000 is busy: the next one");
         // Without a host IP the `::` twin takes the same port of the range.
@@ -404,6 +457,7 @@ mod tests {
             &plan(&req, &PortConfig::default()).expect("plan"),
             Ipv4Addr::new(10, 0, 0, 2),
             &plane,
+            &[],
         )
         .expect("reserve");
         let ports: Vec<(&str, u16)> = got
@@ -421,6 +475,7 @@ mod tests {
             &plan(&req, &PortConfig::default()).expect("plan"),
             Ipv4Addr::new(10, 0, 0, 2),
             &plane,
+            &[],
         )
         .err()
         .map(|e| e.to_string())
@@ -429,6 +484,30 @@ mod tests {
             err.contains("127.0.0.1:8000:10.0.0.2:80/tcp: address already in use"),
             "{err}"
         );
+        // Held by another container of this daemon (on that address or the wildcard):
+        // moby's port allocator's words; a v6 or udp holder is no collision.
+        let one = plan(&req, &PortConfig::default()).expect("plan");
+        for (holder, allocated) in [
+            ("127.0.0.1", true),
+            ("0.0.0.0", true),
+            ("::", false),
+            ("127.0.0.2", false),
+        ] {
+            let held = [Held {
+                proto: "tcp".into(),
+                ip: holder.parse().expect("ip"),
+                port: 8000,
+            }];
+            let err = reserve(&one, Ipv4Addr::new(10, 0, 0, 2), &plane, &held)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert_eq!(
+                err.contains("Bind for 127.0.0.1:8000 failed: port is already allocated"),
+                allocated,
+                "{holder}: {err}"
+            );
+        }
         for bad in ["8002-8000", "x-1", "70000"] {
             let b = bindings("127.0.0.1", bad);
             let req = PortRequest {
