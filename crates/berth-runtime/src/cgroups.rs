@@ -291,9 +291,9 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Whether the kernel OOM-killed a process of this cgroup. The systemd driver's scope
-    /// may be gone already (systemd removes an emptied scope's cgroup): then systemd's
-    /// record of it answers (`systemd_cgroup::scope_oom_killed`).
+    /// Whether the kernel OOM-killed a process of this cgroup, from its counters as they
+    /// are now. The systemd driver's scope may be gone already (systemd removes an emptied
+    /// scope's cgroup): the shim's `crate::oom::OomWatch` is the answer that holds there.
     pub fn oom_killed(&self) -> bool {
         let file = if self.v2 {
             "memory.events"
@@ -305,12 +305,7 @@ impl Cgroup {
             .iter()
             .map(|d| oom_kill_count(&d.join(file)))
             .collect();
-        oom_decision(
-            &counts,
-            self.scope
-                .as_ref()
-                .map(|s| move || systemd_cgroup::scope_oom_killed(&s.unit())),
-        )
+        oom_decision(&counts)
     }
 
     /// Removes the directories; a cgroup still emptying is retried briefly. (A systemd
@@ -356,7 +351,8 @@ fn apply_common(d: &Path, r: &LinuxResources) -> io::Result<()> {
 }
 
 /// Whether the cgroup at `rel` (e.g. "/berth/<id>", as a runtime that owns it created it)
-/// recorded an OOM kill, in either layout.
+/// recorded an OOM kill, in either layout, as it is now (an OCI runtime's systemd scope may
+/// be gone: the shim's `crate::oom::OomWatch` covers that).
 pub fn oom_killed_at(cgroups_path: &str) -> bool {
     let rel = systemd_cgroup::cgroup_of(cgroups_path);
     let rel = rel.trim_start_matches('/');
@@ -365,126 +361,20 @@ pub fn oom_killed_at(cgroups_path: &str) -> bool {
         .join("memory")
         .join(rel)
         .join("memory.oom_control");
-    let counts = [oom_kill_count(&v2).or_else(|| oom_kill_count(&v1))];
-    // An OCI runtime's systemd scope (runc names it as berth does): see `Cgroup::oom_killed`.
-    let scope = ScopePath::parse(cgroups_path)
-        .filter(|_| crate::spec::host_cgroup_v2())
-        .map(|s| move || systemd_cgroup::scope_oom_killed(&s.unit()));
-    oom_decision(&counts, scope)
+    oom_decision(&[oom_kill_count(&v2).or_else(|| oom_kill_count(&v1))])
 }
 
 /// Whether a container was OOM-killed, from its cgroups' `oom_kill` counters (None: the
-/// file could not be read, e.g. the cgroup is gone) and, only when no counter says so and
-/// one is missing, from `ask_systemd` (the systemd driver: systemd removed the scope's
-/// cgroup but kept its result).
-fn oom_decision(counts: &[Option<u64>], ask_systemd: Option<impl FnOnce() -> bool>) -> bool {
-    if counts.iter().any(|c| c.is_some_and(|n| n > 0)) {
-        return true;
-    }
-    match ask_systemd {
-        Some(ask) if counts.iter().any(Option::is_none) => ask(),
-        _ => false,
-    }
-}
-
-/// cgroup v2: the container's `memory.events` watched with inotify while it runs, so an OOM
-/// kill is seen when it happens, not only read at exit. At exit the file may be gone
-/// already: with the systemd driver systemd removes an emptied scope's cgroup as soon as
-/// its last process has exited, which is often before the shim has reaped the init (in the
-/// cgroup v2 test VM every OOM-killed container under the systemd driver, berth's init and
-/// runc alike, reported `OOMKilled: false`). The kernel counts `oom_kill` before it sends
-/// the SIGKILL and notifies the file's watchers then (containerd's shim watches it too).
-pub struct OomWatch {
-    fd: std::os::fd::OwnedFd,
-    file: PathBuf,
-    seen: bool,
-}
-
-impl OomWatch {
-    /// Watches `dir/memory.events` (None when the cgroup has no such file: v1, or no memory
-    /// controller), and reads it once, so a kill before the watch existed counts too.
-    pub fn new(dir: &Path) -> Option<OomWatch> {
-        use std::os::fd::FromRawFd;
-        use std::os::unix::ffi::OsStrExt;
-        let file = dir.join("memory.events");
-        if !file.is_file() {
-            return None;
-        }
-        let path = std::ffi::CString::new(file.as_os_str().as_bytes()).ok()?;
-        // SAFETY: plain syscalls; the descriptor is owned from here on.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if fd < 0 {
-            tracing::warn!("inotify_init1: {}", io::Error::last_os_error());
-            return None;
-        }
-        // SAFETY: fd is a new descriptor nothing else owns.
-        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
-        // SAFETY: path is a NUL-terminated string that outlives the call.
-        let wd = unsafe {
-            libc::inotify_add_watch(
-                std::os::fd::AsRawFd::as_raw_fd(&fd),
-                path.as_ptr(),
-                libc::IN_MODIFY,
-            )
-        };
-        if wd < 0 {
-            tracing::warn!("watch {}: {}", file.display(), io::Error::last_os_error());
-            return None;
-        }
-        let mut w = OomWatch {
-            fd,
-            file,
-            seen: false,
-        };
-        w.check();
-        Some(w)
-    }
-
-    /// The descriptor to poll: readable when the file changed.
-    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        std::os::fd::AsFd::as_fd(&self.fd)
-    }
-
-    /// Drains the pending notifications and reads the file (if it is still there).
-    pub fn check(&mut self) {
-        let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: reads into a buffer of the given length.
-            let n = unsafe {
-                libc::read(
-                    std::os::fd::AsRawFd::as_raw_fd(&self.fd),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                )
-            };
-            if n <= 0 {
-                break;
-            }
-        }
-        if !self.seen && records_oom_kill(&self.file) {
-            self.seen = true;
-        }
-    }
-
-    /// Whether an OOM kill was seen in the cgroup since the watch began.
-    pub fn seen(&self) -> bool {
-        self.seen
-    }
-}
-
-/// v2 `memory.events` and v1 `memory.oom_control` both carry an `oom_kill N` line.
-fn records_oom_kill(file: &Path) -> bool {
-    oom_kill_count(file).is_some_and(|n| n > 0)
+/// file could not be read, e.g. the cgroup is gone): any count above 0.
+fn oom_decision(counts: &[Option<u64>]) -> bool {
+    counts.iter().any(|c| c.is_some_and(|n| n > 0))
 }
 
 /// The file's `oom_kill` count; None when it cannot be read (or has no such line).
 fn oom_kill_count(file: &Path) -> Option<u64> {
-    fs::read_to_string(file).ok().and_then(|s| {
-        s.lines().find_map(|l| {
-            l.strip_prefix("oom_kill ")
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        })
-    })
+    fs::read_to_string(file)
+        .ok()
+        .and_then(|s| crate::oom::oom_kill_of(&s))
 }
 
 fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
@@ -1090,20 +980,14 @@ mod observe_tests {
     use super::*;
 
     #[test]
-    fn oom_decision_asks_systemd_only_for_a_gone_cgroup() {
-        let never = Some(|| -> bool { panic!("systemd must not be asked") });
-        let no_scope: Option<fn() -> bool> = None;
-        // The counter answers while the cgroup is there, whatever systemd would say.
-        assert!(oom_decision(&[Some(1)], never));
-        assert!(!oom_decision(&[Some(0)], never));
-        // Gone (the systemd driver's scope, removed by systemd): systemd's result answers.
-        assert!(oom_decision(&[None], Some(|| true)));
-        assert!(!oom_decision(&[None], Some(|| false)));
-        // The cgroupfs driver: nothing else to ask.
-        assert!(!oom_decision(&[None], no_scope));
-        assert!(!oom_decision(&[], no_scope));
+    fn oom_decision_is_any_count_above_zero() {
+        assert!(oom_decision(&[Some(1)]));
+        assert!(!oom_decision(&[Some(0)]));
+        // Gone: nothing to say (the shim's watch answers for a removed scope).
+        assert!(!oom_decision(&[None]));
+        assert!(!oom_decision(&[]));
         // v1: one hierarchy's count is enough.
-        assert!(oom_decision(&[None, Some(2)], never));
+        assert!(oom_decision(&[None, Some(2)]));
     }
 
     #[test]
@@ -1134,33 +1018,6 @@ mod observe_tests {
         assert_eq!(s.blkio.len(), 2);
         assert_eq!(s.blkio[1].op, "write");
         assert_eq!(s.blkio[1].value, 200);
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    /// The watch keeps what it saw after the file is gone (a systemd scope's cgroup is
-    /// removed as soon as it empties), and sees a change made after it began.
-    #[test]
-    fn oom_watch_latches_the_kill() {
-        let dir = std::env::temp_dir().join(format!("berth-oomw-{}", std::process::id()));
-        fs::create_dir_all(&dir).expect("tmp dir");
-        assert!(OomWatch::new(&dir).is_none(), "no memory.events, no watch");
-        let f = dir.join("memory.events");
-        fs::write(&f, "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n").expect("write");
-        let mut w = OomWatch::new(&dir).expect("watch");
-        assert!(!w.seen());
-        fs::write(&f, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n").expect("write");
-        let mut pfd = [nix::poll::PollFd::new(w.fd(), nix::poll::PollFlags::POLLIN)];
-        let n = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(5000u16)).expect("poll");
-        assert_eq!(n, 1, "the change is notified");
-        w.check();
-        assert!(w.seen());
-        fs::remove_dir_all(&dir).expect("rm");
-        w.check();
-        assert!(w.seen(), "still seen once the cgroup is gone");
-        // A kill recorded before the watch began counts as well.
-        fs::create_dir_all(&dir).expect("tmp dir");
-        fs::write(dir.join("memory.events"), "oom 1\noom_kill 2\n").expect("write");
-        assert!(OomWatch::new(&dir).expect("watch").seen());
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -1,7 +1,7 @@
 //! A minimal, synchronous D-Bus client for the calls the systemd cgroup driver makes to
 //! systemd's manager: `StartTransientUnit`, `SetUnitProperties`, `StopUnit`,
-//! `ResetFailedUnit`, and `GetUnit` plus a property `Get` (a scope's `Result`, read by the
-//! shim for an OOM kill: see `crate::systemd_cgroup::scope_oom_killed`).
+//! `ResetFailedUnit`. (A scope's `Result` is no OOM signal: on systemd 252 an OOM-killed
+//! scope ends `success`; the shim reads the kernel's counters, `crate::oom`.)
 //!
 //! Hand-written rather than a crate: it runs in the shim, which must stay single-threaded
 //! and small (zbus brings an executor and threads), and libcgroups' native client leaks its
@@ -486,39 +486,6 @@ impl Systemd {
     fn manager(&mut self, member: &str, args: &[Arg]) -> Result<(), DbusError> {
         self.call(SYSTEMD_DEST, SYSTEMD_PATH, MANAGER, member, args)
             .map(|_| ())
-    }
-
-    /// A scope's `Result` (`success`, `oom-kill`, `timeout`, `resources`), or None when
-    /// systemd has no such unit loaded (a scope that ended with success is collected).
-    pub fn scope_result(&mut self, name: &str) -> Result<Option<String>, DbusError> {
-        let path = match self.call(
-            SYSTEMD_DEST,
-            SYSTEMD_PATH,
-            MANAGER,
-            "GetUnit",
-            &[Arg::Str(name)],
-        ) {
-            Ok(Some(path)) => path,
-            Ok(None) => return Err(DbusError::Protocol("GetUnit returned no path".into())),
-            Err(DbusError::Call { name: err, .. })
-                if err == "org.freedesktop.systemd1.NoSuchUnit" =>
-            {
-                return Ok(None)
-            }
-            Err(e) => return Err(e),
-        };
-        self.call(
-            SYSTEMD_DEST,
-            &path,
-            "org.freedesktop.DBus.Properties",
-            "Get",
-            &[
-                Arg::Str("org.freedesktop.systemd1.Scope"),
-                Arg::Str("Result"),
-            ],
-        )?
-        .map(Some)
-        .ok_or_else(|| DbusError::Protocol("the scope's Result is not a string".into()))
     }
 
     /// Creates and starts a transient unit (mode "replace") with these properties. The

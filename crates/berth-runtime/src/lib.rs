@@ -11,6 +11,7 @@ pub mod log_syslog;
 pub mod logdriver;
 pub mod logfile;
 pub mod logsink;
+pub mod oom;
 pub mod rootpath;
 pub mod seccomp;
 pub mod shim;

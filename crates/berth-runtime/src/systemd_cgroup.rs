@@ -346,59 +346,6 @@ fn start_replacing_previous(
     }
 }
 
-/// Whether systemd recorded an OOM kill as the scope's result, for a container whose
-/// cgroup systemd has removed already (so its `memory.events` cannot be read any more).
-///
-/// Why this is reliable: systemd reads a scope's `memory.events` `oom_kill` itself when the
-/// cgroup empties, before it handles the emptiness ("update state based on OOM kills before
-/// we notify about cgroup empty event"), so a killed scope ends *failed* with
-/// `Result=oom-kill` (systemd >= 243, scopes included since 252's scope OOM handling), and
-/// it removes the cgroup only after that. The shim's own watch of the file can lose that
-/// race: the kernel notifies file watchers from a workqueue, rate-limited per file, so
-/// systemd may see the cgroup empty and remove it before the shim reads the counter.
-/// A failed scope stays loaded: it is reset here once its result is read (the order
-/// matters: a reset clears the result), so it does not linger in `systemctl --failed`.
-pub fn scope_oom_killed(unit: &str) -> bool {
-    let bus = match Systemd::connect() {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!("OOM check of {unit}: connect to systemd: {e}");
-            return false;
-        }
-    };
-    let bus = std::cell::RefCell::new(bus);
-    oom_from_scope_result(
-        unit,
-        || bus.borrow_mut().scope_result(unit),
-        || bus.borrow_mut().reset_failed_unit(unit),
-    )
-}
-
-/// The decision of [`scope_oom_killed`]: `read` gives the scope's `Result` (None: systemd
-/// collected the unit, i.e. it ended with success), `reset` resets a failed scope, and is
-/// called only after the result was read.
-fn oom_from_scope_result(
-    unit: &str,
-    read: impl FnOnce() -> Result<Option<String>, DbusError>,
-    reset: impl FnOnce() -> Result<(), DbusError>,
-) -> bool {
-    match read() {
-        Ok(Some(result)) => {
-            if result != "success" {
-                if let Err(e) = reset() {
-                    tracing::debug!("reset failed unit {unit}: {e}");
-                }
-            }
-            result == "oom-kill"
-        }
-        Ok(None) => false,
-        Err(e) => {
-            tracing::warn!("OOM check of {unit}: read the scope's result: {e}");
-            false
-        }
-    }
-}
-
 /// The unit properties of an `update` (`memory_now`: the scope's current memory.max, for
 /// a swap change that comes without a memory one).
 pub fn update_properties(
@@ -576,44 +523,6 @@ mod tests {
             name: name.into(),
             message: "m".into(),
         }
-    }
-
-    #[test]
-    fn a_scope_result_of_oom_kill_is_an_oom_kill_read_before_its_reset() {
-        let calls = std::cell::RefCell::new(Vec::new());
-        let run = |result: Result<Option<String>, DbusError>| {
-            calls.borrow_mut().clear();
-            let oom = oom_from_scope_result(
-                "berth-x.scope",
-                || {
-                    calls.borrow_mut().push("read");
-                    result
-                },
-                || {
-                    calls.borrow_mut().push("reset");
-                    Ok(())
-                },
-            );
-            (oom, calls.borrow().clone())
-        };
-        // Killed: true, and the failed scope is reset after its result was read.
-        assert_eq!(
-            run(Ok(Some("oom-kill".into()))),
-            (true, vec!["read", "reset"])
-        );
-        // Failed otherwise (a stop that timed out): no OOM kill, reset all the same.
-        assert_eq!(
-            run(Ok(Some("timeout".into()))),
-            (false, vec!["read", "reset"])
-        );
-        // Ended with success (still loaded, or already collected): nothing to reset.
-        assert_eq!(run(Ok(Some("success".into()))), (false, vec!["read"]));
-        assert_eq!(run(Ok(None)), (false, vec!["read"]));
-        // systemd unreachable: no OOM kill claimed, nothing reset.
-        assert_eq!(
-            run(Err(DbusError::Protocol("no bus".into()))),
-            (false, vec!["read"])
-        );
     }
 
     #[test]

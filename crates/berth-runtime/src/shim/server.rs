@@ -24,9 +24,9 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::{exit_path, socket_path, Args, ExitStatus, Request, Response};
-use crate::cgroups::OomWatch;
 use crate::logfile::{format_time, Stream};
 use crate::logsink::LogSink;
+use crate::oom::OomWatch;
 
 /// How long the shim must have been idle before it frees the filters of ended execs
 /// (`Shim::released`): longer than the gap between a client's back-to-back execs.
@@ -161,7 +161,7 @@ struct Shim {
     /// The container directory (the backend finds its cgroup from it).
     dir: PathBuf,
     /// cgroup v2: OOM kills seen while the container runs (its cgroup may be gone by the
-    /// time the init is reaped: see `OomWatch`).
+    /// time the init is reaped: see `crate::oom`).
     oom: Option<OomWatch>,
     /// The seccomp program every exec loads, read at the first exec and kept: with an OCI
     /// runtime's backend it comes from the bundle (the spec and the compiled program's
@@ -371,7 +371,8 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         }
     };
     let sock = socket_path(&a.dir);
-    // Watched from before start: nothing of the container has run yet.
+    // Watched from before start: nothing of the container has run yet (the native init
+    // waits in its cgroup for the go; an OCI runtime's between create and start).
     let oom = container
         .cgroup_dirs(&a.dir)
         .iter()
@@ -486,8 +487,10 @@ impl Shim {
                 let mut slots: Vec<Slot> = Vec::with_capacity(fds.capacity());
                 // Before the signal: an OOM notice and the init's SIGCHLD in the same poll
                 // are read in that order.
-                if let Some(w) = &self.oom {
-                    fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
+                // kernfs wakes POLLPRI at the event itself (its inotify notice comes later,
+                // from a workqueue); a kernfs file always polls readable, so not POLLIN.
+                if let Some(fd) = self.oom.as_ref().and_then(|w| w.poll_fd()) {
+                    fds.push(PollFd::new(fd, PollFlags::POLLPRI));
                     slots.push(Slot::Oom);
                 }
                 fds.push(PollFd::new(sigfd.as_fd(), PollFlags::POLLIN));
@@ -567,7 +570,7 @@ impl Shim {
             // Output before clients, so a new attach can't see later output than the log.
             for (slot, ev) in slots.iter().zip(&revents) {
                 match *slot {
-                    Slot::Oom if ev.intersects(readable) => {
+                    Slot::Oom if ev.intersects(readable | PollFlags::POLLPRI) => {
                         if let Some(w) = &mut self.oom {
                             w.check();
                         }
@@ -640,9 +643,11 @@ impl Shim {
 
     fn reap(&mut self) {
         loop {
-            let (pid, code) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) => (pid, code),
-                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, 128 + sig as i32),
+            let (pid, code, sigkilled) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, code, false),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => {
+                    (pid, 128 + sig as i32, sig == Signal::SIGKILL)
+                }
                 Ok(WaitStatus::StillAlive) | Err(_) => return,
                 Ok(_) => continue,
             };
@@ -650,20 +655,21 @@ impl Shim {
                 continue;
             };
             if pi == 0 {
-                self.init_exited(code);
+                self.init_exited(code, sigkilled);
             } else {
                 self.procs[pi].exited(code);
             }
         }
     }
 
-    fn init_exited(&mut self, code: i32) {
+    /// `sigkilled`: the init died of SIGKILL, the OOM killer's signal.
+    fn init_exited(&mut self, code: i32, sigkilled: bool) {
         // The watch first (a last read too, in case its notice is still queued), then the
         // cgroup's files as they are now (v1, or no watch).
-        let watched = self.oom.as_mut().is_some_and(|w| {
-            w.check();
-            w.seen()
-        });
+        let watched = self
+            .oom
+            .as_mut()
+            .is_some_and(|w| w.verdict(sigkilled).oom_killed());
         let oom = watched || self.container.oom_killed(&self.dir);
         self.exit = Some(ExitStatus {
             exit_code: code,
@@ -1022,6 +1028,11 @@ impl Shim {
             Ok(s) => s,
             Err(_) => return err_resp(format!("invalid signal {signal}")),
         };
+        // A fresh baseline for the OOM watch's parent counter: a SIGKILL from here must
+        // not be taken for an OOM kill because a sibling was OOM-killed meanwhile.
+        if let Some(w) = &mut self.oom {
+            w.check();
+        }
         match nix::sys::signal::kill(self.init().pid, sig) {
             Ok(()) => ok_resp(),
             Err(e) => err_resp(format!("kill: {e}")),
