@@ -9,11 +9,11 @@
 # BERTH_TEST_CGROUP_DRIVER) and ends with `N passed, M failed`; non-zero exit on any failure.
 #
 # Default: the subset (SUBSET below: the cgroups file and the cgroup tests of the other
-# files); --full: every test of the cgroup-dependent files (FULL); --ci: a CI-sized run,
-# not yet in scripts/test.sh (CI below: the cgroups file and the device rules, cgroupfs driver unless --driver
-# says otherwise, plus the OOM test under the systemd driver (CI_SYSTEMD), no service check:
-# ~12 min under TCG on 2 cores, where the subset takes ~30-40 min per driver; CI would take
-# the cgroupfs driver only, to fit its time). Arguments name test files,
+# files); --full: every test of the cgroup-dependent files (FULL); --ci: the run
+# scripts/test.sh makes (CI below: the cgroups file and the device rules, cgroupfs driver
+# unless --driver says otherwise, plus the OOM test under the systemd driver (CI_SYSTEMD),
+# no service check: ~12 min under TCG on 2 cores, where the subset takes ~30-40 min per
+# driver). Arguments name test files,
 # optionally with a libtest filter (`observe:observe_pause`), instead of either list. Then
 # scripts/vm/service-check.sh checks berth installed as a systemd service (--no-service:
 # skip it); its checks count in the totals.
