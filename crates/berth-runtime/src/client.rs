@@ -23,14 +23,20 @@ pub enum ClientError {
 
 impl ClientError {
     /// The container's process is gone: the shim answered that its init exited, or the shim
-    /// itself has exited (its socket removed or refusing connections) before the engine's
+    /// itself has exited (its socket removed or refusing connections, or the connection cut
+    /// mid-request: a shim exits only once its init has, and a kill through an OCI runtime
+    /// can see the init's exit end the shim before the answer left) before the engine's
     /// monitor recorded the exit. moby's kill treats containerd's "not found" the same way:
     /// not an error, the exit follows.
     pub fn process_gone(&self) -> bool {
         match self {
             ClientError::Io(e) => matches!(
                 e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
             ),
             ClientError::Shim(m) => m == crate::shim::NOT_RUNNING,
             ClientError::Protocol(_) => false,
@@ -278,5 +284,32 @@ pub fn read_exit(dir: &Path) -> std::io::Result<Option<ExitStatus>> {
             .map_err(std::io::Error::other),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod process_gone_tests {
+    use super::ClientError;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn a_shim_that_went_away_means_the_process_is_gone() {
+        for kind in [
+            ErrorKind::NotFound,
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::BrokenPipe,
+            ErrorKind::UnexpectedEof,
+        ] {
+            assert!(
+                ClientError::Io(Error::from(kind)).process_gone(),
+                "{kind:?}"
+            );
+        }
+        assert!(ClientError::Shim(crate::shim::NOT_RUNNING.into()).process_gone());
+        assert!(!ClientError::Io(Error::from(ErrorKind::PermissionDenied)).process_gone());
+        assert!(!ClientError::Io(Error::from(ErrorKind::TimedOut)).process_gone());
+        assert!(!ClientError::Shim("no such exec".into()).process_gone());
+        assert!(!ClientError::Protocol("bad json".into()).process_gone());
     }
 }

@@ -6,7 +6,8 @@
 //! What the typed model changed in the body, and only that (the daemon reads both alike
 //! and answers the same bytes, see berth-tests' api_golden): keys in the model's order;
 //! every HostConfig field written, as the docker CLI does (`Runtime: ""`, the four CPU
-//! period/quota fields 0, `Mounts` and `Tmpfs` null when unset); no `Healthcheck.Test`
+//! period/quota fields 0; `Mounts` and `Tmpfs` left out when unset, as the docker CLI's
+//! `omitempty` leaves them out); no `Healthcheck.Test`
 //! without `--health-cmd` (the docker CLI sends none either, it was `null`).
 //!
 //! `BERTH_GOLDEN_UPDATE=1 cargo test -p berth-cli --lib create_golden` rewrites
@@ -341,8 +342,6 @@ fn as_the_model_writes_it(mut v: Value) -> Value {
             ("CpuQuota", Value::from(0)),
             ("CpuRealtimePeriod", Value::from(0)),
             ("CpuRealtimeRuntime", Value::from(0)),
-            ("Mounts", Value::Null),
-            ("Tmpfs", Value::Null),
         ] {
             h.entry(k).or_insert(default);
         }

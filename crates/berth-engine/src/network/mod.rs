@@ -251,8 +251,9 @@ impl Networks {
     }
 
     /// moby 25+'s `validateEndpointSettings` at create (daemon/create.go): a static
-    /// address outside its network's ip-range (else subnet) is refused before the container
-    /// exists, named with the network as the request gave it. Networks not found here are
+    /// address outside its network's subnet is refused before the container exists (moby
+    /// checks the master pool, not the ip-range: inside the subnet, outside the range, is
+    /// allowed), named with the network as the request gave it. Networks not found here are
     /// left to the start, as before.
     pub fn check_endpoint_addresses(
         &self,
@@ -266,18 +267,18 @@ impl Networks {
             let outside =
                 |a: &str| format!("no configured subnet or ip-range contain the IP address {a}");
             if let Some(a) = ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
-                let range = net.ip_range.as_deref().unwrap_or(&net.subnet);
-                if let (Ok(ip), Ok(r)) = (a.parse::<Ipv4Addr>(), range.parse::<Ipv4Net>()) {
+                // moby's IpamConf.Contains: the master pool, not the ip-range (an address
+                // outside the range but inside the subnet is taken, as dockerd takes it).
+                if let (Ok(ip), Ok(r)) = (a.parse::<Ipv4Addr>(), net.subnet.parse::<Ipv4Net>()) {
                     if !r.contains(&ip) {
                         errs.push(outside(a));
                     }
                 }
             }
             if let Some(a) = ep.ipv6_request.as_deref().filter(|s| !s.is_empty()) {
-                let range = net.ip_range6.as_deref().or(net.subnet6.as_deref());
                 if let (Ok(ip), Some(Ok(r))) = (
                     a.parse::<std::net::Ipv6Addr>(),
-                    range.map(str::parse::<ipnet::Ipv6Net>),
+                    net.subnet6.as_deref().map(str::parse::<ipnet::Ipv6Net>),
                 ) {
                     if !r.contains(&ip) {
                         errs.push(outside(a));
