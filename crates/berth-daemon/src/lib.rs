@@ -123,7 +123,16 @@ async fn serve(
     .await
     .map_err(|e| format!("cannot open the engine: {e}"))?;
 
-    let listeners = listen::bind_all(&settings.hosts, &settings.group, &settings.tls).await?;
+    let listeners = match listen::bind_all(&settings.hosts, &settings.group, &settings.tls).await {
+        Ok(l) => l,
+        Err(e) => {
+            // The engine has set up its bridge, nftables table and iptables rules: a daemon
+            // that stops at start leaves the host as a stopping daemon does.
+            engine.network_shutdown();
+            root_propagation::teardown(&propagation_root);
+            return Err(e);
+        }
+    };
 
     let cluster = open_swarm(&settings, &engine).await;
     let swarm = routes::swarm::SwarmState {

@@ -231,6 +231,21 @@ fn daemon_refusal(tag: &str, args: &[&str]) -> Output {
         .args(args)
         .env("BERTH_NO_AUTOSTART", "1");
     let o = run_command(c, None, Duration::from_secs(15));
+    // A daemon that stops at start leaves no firewall state behind (it used to leave its
+    // nftables table and iptables FORWARD rules when the listeners failed).
+    let table = berth_net::firewall::table_name(&dir.join("data"));
+    let left = berth_tests::nettest::nft_table("ip", &table);
+    let _ = berth_net::firewall::remove(&table);
+    for family in [
+        berth_net::iptables::Family::V4,
+        berth_net::iptables::Family::V6,
+    ] {
+        let _ = berth_net::iptables::remove(&mut berth_net::iptables::HostRunner, family, &table);
+    }
+    assert!(
+        left.is_none(),
+        "{tag}: the refused daemon left its table: {left:?}"
+    );
     berth_tests::unmount_under(&dir);
     let _ = fs::remove_dir_all(&dir);
     o
