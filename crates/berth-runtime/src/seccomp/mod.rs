@@ -116,23 +116,43 @@ pub fn linux_seccomp(
 /// The builtin profile for a capability set, converted once per set (the conversion costs
 /// about 40 µs of every container start; nearly all containers have the default set).
 fn builtin_for(caps: &[String], target: &Target) -> Result<Option<LinuxSeccomp>, ProfileError> {
-    type Converted = Vec<(Vec<String>, Option<LinuxSeccomp>)>;
-    static DONE: Mutex<Converted> = Mutex::new(Vec::new());
-    if let Some(s) = DONE
-        .lock()
-        .ok()
-        .and_then(|d| d.iter().find(|(c, _)| c == caps).map(|(_, s)| s.clone()))
-    {
+    static DONE: Recent<Vec<String>, Option<LinuxSeccomp>> = Recent::new();
+    if let Some(s) = DONE.get(caps) {
         return Ok(s);
     }
     let s = profile::to_oci(builtin(), target)?;
-    if let Ok(mut d) = DONE.lock() {
-        if d.len() >= KNOWN_FILTERS {
-            d.remove(0);
-        }
-        d.push((caps.to_vec(), s.clone()));
-    }
+    DONE.put(caps.to_vec(), s.clone());
     Ok(s)
+}
+
+/// The last `KNOWN_FILTERS` values computed, by key: the memo of the builtin profile's
+/// conversion and of `BpfCache`'s file names (the same few keys come back at every start).
+#[derive(Debug)]
+struct Recent<K, V>(Mutex<Vec<(K, V)>>);
+
+impl<K: PartialEq, V: Clone> Recent<K, V> {
+    const fn new() -> Self {
+        Recent(Mutex::new(Vec::new()))
+    }
+
+    fn get<Q: PartialEq<K> + ?Sized>(&self, key: &Q) -> Option<V> {
+        let items = self.0.lock().ok()?;
+        items
+            .iter()
+            .rev()
+            .find(|(k, _)| *key == *k)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Remembers `value`, forgetting the oldest one past `KNOWN_FILTERS`.
+    fn put(&self, key: K, value: V) {
+        if let Ok(mut items) = self.0.lock() {
+            if items.len() >= KNOWN_FILTERS {
+                items.remove(0);
+            }
+            items.push((key, value));
+        }
+    }
 }
 
 fn host_kernel() -> (u32, u32) {
@@ -291,7 +311,7 @@ pub struct BpfCache {
     /// filter equals one of them (nearly all: the builtin profile with the default
     /// capabilities) gets that file without its filter being serialized and hashed again,
     /// which cost about 0.13 ms of every container start.
-    known: Mutex<Vec<(LinuxSeccomp, PathBuf)>>,
+    known: Recent<LinuxSeccomp, PathBuf>,
 }
 
 /// How many distinct filters `BpfCache` remembers (each is a few KiB).
@@ -301,7 +321,7 @@ impl BpfCache {
     pub fn new(dir: impl Into<PathBuf>) -> BpfCache {
         BpfCache {
             dir: dir.into(),
-            known: Mutex::new(Vec::new()),
+            known: Recent::new(),
         }
     }
 
@@ -314,23 +334,11 @@ impl BpfCache {
             }
             return Ok(());
         };
-        let known = self.known.lock().ok().and_then(|k| {
-            k.iter()
-                .rev()
-                .find(|(s, _)| s == seccomp)
-                .map(|(_, p)| p.clone())
-        });
-        let path = match known {
+        let path = match self.known.get(seccomp) {
             Some(p) => p,
             None => {
-                let seccomp = seccomp.clone();
-                let path = self.file_for(&seccomp)?;
-                if let Ok(mut k) = self.known.lock() {
-                    if k.len() >= KNOWN_FILTERS {
-                        k.remove(0);
-                    }
-                    k.push((seccomp, path.clone()));
-                }
+                let path = self.file_for(seccomp)?;
+                self.known.put(seccomp.clone(), path.clone());
                 path
             }
         };
