@@ -509,18 +509,23 @@ fn ipam_config(ep: &EndpointRecord) -> Option<EndpointIpamConfig> {
     })
 }
 
-/// moby's `invalid network config:` error for `errs` (none: Ok): one error as it is,
-/// several joined as Go's multierror lists them (`* ` each).
+/// moby's `invalid network config:` error for `errs` (none: Ok).
 pub(crate) fn invalid_network_config(errs: &[String]) -> Result<()> {
+    if errs.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::InvalidParameter(format!(
+        "invalid network config:\n{}",
+        multierror_join(errs)
+    )))
+}
+
+/// Several errors as Go's `multierror.Join` prints them: one as it is, several as a list
+/// (`* ` each, one per line).
+pub(crate) fn multierror_join(errs: &[String]) -> String {
     match errs {
-        [] => Ok(()),
-        [one] => Err(EngineError::InvalidParameter(format!(
-            "invalid network config:\n{one}"
-        ))),
-        _ => Err(EngineError::InvalidParameter(format!(
-            "invalid network config:\n* {}",
-            errs.join("\n* ")
-        ))),
+        [one] => one.clone(),
+        _ => format!("* {}", errs.join("\n* ")),
     }
 }
 

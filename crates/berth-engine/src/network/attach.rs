@@ -259,7 +259,13 @@ impl Networks {
         let published = if vlan {
             Vec::new()
         } else {
-            let held = self.held_ports(cid);
+            // Only for the wording of a collision: not looked up for a container that
+            // publishes nothing (most of them).
+            let held = if plan.is_empty() {
+                Vec::new()
+            } else {
+                self.held_ports(cid)
+            };
             ports::reserve(&plan, ip, &*self.plane, &held).map_err(|e| match e {
                 // As moby 28 words a failed port mapping: the daemon's start wraps the
                 // endpoint join's error, which wraps the driver's.

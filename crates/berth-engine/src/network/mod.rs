@@ -286,14 +286,9 @@ impl Networks {
                 }
             }
             if !errs.is_empty() {
-                // moby's multierror.Join: one error as itself, several as a `* ` list.
-                let joined = if errs.len() == 1 {
-                    errs.remove(0)
-                } else {
-                    format!("* {}", errs.join("\n* "))
-                };
                 return Err(EngineError::InvalidParameter(format!(
-                    "invalid config for network {name}: invalid endpoint settings:\n{joined}"
+                    "invalid config for network {name}: invalid endpoint settings:\n{}",
+                    api::multierror_join(&errs)
                 )));
             }
         }
@@ -308,10 +303,7 @@ impl Networks {
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|(cid, _)| cid.as_str() != except)
-            .flat_map(|(_, p)| {
-                let mappings: Vec<PortMapping> = p.ports.iter().map(|(m, _)| m.clone()).collect();
-                ports::Held::of(&mappings)
-            })
+            .flat_map(|(_, p)| ports::Held::of(p.ports.iter().map(|(m, _)| m)))
             .collect()
     }
 

@@ -277,10 +277,10 @@ pub struct Held {
 }
 
 impl Held {
-    /// Every host port `published` holds.
-    pub fn of(mappings: &[PortMapping]) -> Vec<Held> {
+    /// Every host port of `mappings`.
+    pub fn of<'a>(mappings: impl IntoIterator<Item = &'a PortMapping>) -> Vec<Held> {
         mappings
-            .iter()
+            .into_iter()
             .filter_map(|m| {
                 Some(Held {
                     proto: m.proto.clone(),
