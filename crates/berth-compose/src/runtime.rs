@@ -902,8 +902,9 @@ fn remove_diverged_network(
         })
         .cloned()
         .collect();
-    stop_running(api, p, &containers_of_services(api, p, &on)?, progress)?;
+    // Listed once: what follows the stop needs only their ids, names and services.
     let list = containers_of_services(api, p, &on)?;
+    stop_running(api, p, &list, progress)?;
     for c in &list {
         api.disconnect(&n.name, &c.id)?;
     }
