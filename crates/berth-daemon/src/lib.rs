@@ -105,30 +105,39 @@ async fn serve(
     let propagation_root = std::fs::canonicalize(&settings.data_root)
         .map_err(|e| format!("data root {}: {e}", settings.data_root.display()))?;
     root_propagation::setup(&propagation_root)?;
-    let engine = Engine::open(EngineConfig {
-        data_root: settings.data_root.clone(),
-        exe,
-        log_driver: settings.log_driver.clone(),
-        log_opts: settings.log_opts.clone(),
-        cgroup: settings.cgroup.clone(),
-        labels: settings.labels.clone(),
-        debug: settings.debug,
-        shutdown_timeout: settings.shutdown_timeout,
-        default_runtime: settings.default_runtime.clone(),
-        registry: settings.registry.clone(),
-        network: settings.network.clone(),
-        security: settings.security.clone(),
-        id_map: remap.map(|r| r.maps),
-    })
-    .await
-    .map_err(|e| format!("cannot open the engine: {e}"))?;
-
-    let listeners = match listen::bind_all(&settings.hosts, &settings.group, &settings.tls).await {
-        Ok(l) => l,
+    // What fails from here on leaves the host as a stopping daemon does: no propagation
+    // mount, and (once the engine has set them up) no bridge, nftables table or iptables
+    // rules.
+    let opened = async {
+        let engine = Engine::open(EngineConfig {
+            data_root: settings.data_root.clone(),
+            exe,
+            log_driver: settings.log_driver.clone(),
+            log_opts: settings.log_opts.clone(),
+            cgroup: settings.cgroup.clone(),
+            labels: settings.labels.clone(),
+            debug: settings.debug,
+            shutdown_timeout: settings.shutdown_timeout,
+            default_runtime: settings.default_runtime.clone(),
+            registry: settings.registry.clone(),
+            network: settings.network.clone(),
+            security: settings.security.clone(),
+            id_map: remap.map(|r| r.maps),
+        })
+        .await
+        .map_err(|e| format!("cannot open the engine: {e}"))?;
+        match listen::bind_all(&settings.hosts, &settings.group, &settings.tls).await {
+            Ok(l) => Ok((engine, l)),
+            Err(e) => {
+                engine.network_shutdown();
+                Err(e)
+            }
+        }
+    }
+    .await;
+    let (engine, listeners) = match opened {
+        Ok(v) => v,
         Err(e) => {
-            // The engine has set up its bridge, nftables table and iptables rules: a daemon
-            // that stops at start leaves the host as a stopping daemon does.
-            engine.network_shutdown();
             root_propagation::teardown(&propagation_root);
             return Err(e);
         }
