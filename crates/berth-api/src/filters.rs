@@ -4,16 +4,19 @@ use std::collections::BTreeMap;
 
 pub type Filters = BTreeMap<String, Vec<String>>;
 
-/// Parses the JSON filters parameter; an empty string means no filters.
+/// moby's answer to a `filters` value it cannot read (api/types/filters `FromJSON`, whose
+/// `invalidFilter{}` has no filter name): the words only, never the JSON parser's.
+const INVALID: &str = "invalid filter";
+
+/// Parses the JSON filters parameter; an empty string means no filters. What is not JSON,
+/// not an object, or has a value that is neither a list nor a set gets moby's
+/// "invalid filter". (berth also takes a bare string value, which moby refuses.)
 pub fn parse(raw: &str) -> Result<Filters, String> {
     if raw.trim().is_empty() {
         return Ok(Filters::new());
     }
-    let v: serde_json::Value =
-        serde_json::from_str(raw).map_err(|e| format!("invalid filter: {e}"))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| "invalid filter: not an object".to_string())?;
+    let v: serde_json::Value = serde_json::from_str(raw).map_err(|_| INVALID.to_string())?;
+    let obj = v.as_object().ok_or_else(|| INVALID.to_string())?;
     let mut out = Filters::new();
     for (k, v) in obj {
         let vals: Vec<String> = match v {
@@ -27,7 +30,7 @@ pub fn parse(raw: &str) -> Result<Filters, String> {
                 .map(|(k, _)| k.clone())
                 .collect(),
             serde_json::Value::String(s) => vec![s.clone()],
-            _ => return Err(format!("invalid filter: value of {k} is malformed")),
+            _ => return Err(INVALID.to_string()),
         };
         out.insert(k.clone(), vals);
     }
@@ -51,7 +54,9 @@ mod tests {
         let f = parse(r#"{"name":["a"],"status":{"exited":true}}"#).expect("parses");
         assert_eq!(f["name"], vec!["a"]);
         assert_eq!(f["status"], vec!["exited"]);
-        assert!(parse("[1]").is_err());
+        assert_eq!(parse("[1]"), Err("invalid filter".to_string()));
+        assert_eq!(parse("{nojson"), Err("invalid filter".to_string()));
+        assert_eq!(parse(r#"{"name":3}"#), Err("invalid filter".to_string()));
         assert!(parse("").expect("empty").is_empty());
     }
 }

@@ -65,6 +65,18 @@ pub fn runtimes() -> Vec<(String, String)> {
     out
 }
 
+/// The OCI runtime binary a runtime name runs (`runc` on PATH); None for berth's built-in
+/// runtimes, which are the daemon's own code.
+pub fn runtime_binary(name: &str) -> Option<std::path::PathBuf> {
+    if name.is_empty()
+        || name == berth_runtime::shim::BUILTIN
+        || name == berth_runtime::shim::LIBCONTAINER
+    {
+        return None;
+    }
+    berth_runtime::shim::find_binary(name).ok()
+}
+
 /// Checks a runtime name: `berth` (built-in) or an OCI runtime binary on PATH.
 pub fn validate_runtime(name: &str) -> Result<()> {
     runtime::validate_runtime(name)

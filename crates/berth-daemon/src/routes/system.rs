@@ -56,8 +56,64 @@ fn arch() -> &'static str {
     }
 }
 
-pub async fn version() -> Json<SystemVersion> {
-    Json(version_body(kernel_version()))
+pub async fn version(State(engine): State<AppState>) -> Json<SystemVersion> {
+    let default_runtime = engine.live().default_runtime.clone();
+    let runtime = tokio::task::spawn_blocking(move || runtime_component(&default_runtime))
+        .await
+        .ok()
+        .flatten();
+    let mut body = version_body(kernel_version());
+    body.components.extend(runtime);
+    Json(body)
+}
+
+/// `/version`'s component for the default runtime, as moby 28 lists its default runtime's
+/// binary (`runc`, name/version/`GitCommit` read from `BINARY --version` by moby's
+/// parseRuntimeVersion). berth lists only what it really runs: its built-in runtime is the
+/// Engine itself (no component of its own), and it has no containerd and ships no
+/// docker-init, so neither is listed. An OCI runtime binary made the default
+/// (daemon.json `default-runtime: runc`) gets its component. The answer is kept per binary
+/// for the daemon's life (one `--version` run, not one per request).
+fn runtime_component(default_runtime: &str) -> Option<ComponentVersion> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<std::path::PathBuf, Option<ComponentVersion>>>> =
+        OnceLock::new();
+    let bin = berth_engine::runtime_binary(default_runtime)?;
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(c) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&bin) {
+        return c.clone();
+    }
+    let c = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| parse_runtime_version(&String::from_utf8_lossy(&o.stdout)));
+    seen.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(bin, c.clone());
+    c
+}
+
+/// moby's parseRuntimeVersion: the line with "version" gives the name (before it) and the
+/// version (after it), the `commit:` line the GitCommit detail.
+fn parse_runtime_version(out: &str) -> Option<ComponentVersion> {
+    let (mut name, mut version, mut commit) = (None, None, String::new());
+    for line in out.trim().lines() {
+        if line.contains("version") {
+            let parts: Vec<&str> = line.split("version").collect();
+            name = parts.first().map(|s| s.trim().to_string());
+            version = parts.last().map(|s| s.trim().to_string());
+        } else if let Some(c) = line.strip_prefix("commit:") {
+            commit = c.trim().to_string();
+        }
+    }
+    Some(ComponentVersion {
+        name: name.filter(|n| !n.is_empty())?,
+        version: version?,
+        details: [("GitCommit".to_string(), commit)].into_iter().collect(),
+    })
 }
 
 /// `/version` with the host's kernel release.
@@ -615,6 +671,21 @@ mod tests {
             serde_json::to_string(&version_body(kernel.clone())).unwrap(),
             serde_json::to_string(&before).unwrap()
         );
+    }
+
+    #[test]
+    fn runtime_versions_read_as_moby_reads_them() {
+        let runc =
+            "runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\n";
+        let c = parse_runtime_version(runc).expect("runc");
+        assert_eq!((c.name.as_str(), c.version.as_str()), ("runc", "1.1.5+ds1"));
+        assert_eq!(c.details["GitCommit"], "1.1.5+ds1-1+deb12u1");
+        let crun = "crun version 1.8.1\ncommit: f8a096be060b22ccd3d5f3ebe44108517fbf6c30\nrundir: /run/crun\n";
+        let c = parse_runtime_version(crun).expect("crun");
+        assert_eq!((c.name.as_str(), c.version.as_str()), ("crun", "1.8.1"));
+        assert!(parse_runtime_version("garbage").is_none());
+        // The built-in runtime is the Engine: no component of its own.
+        assert!(runtime_component("berth").is_none());
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<VolumeListResponse>> {
     let q = Query::parse(q.as_deref());
-    let f = q.filters()?;
+    // moby's getVolumesList wraps FromJSON's error: "error reading volume filters: ...".
+    let f = berth_api::filters::parse(q.str("filters"))
+        .map_err(|e| ApiError::bad_request(format!("error reading volume filters: {e}")))?;
     for k in f.keys() {
         if !matches!(k.as_str(), "dangling" | "name" | "label" | "driver") {
             return Err(ApiError::bad_request(format!("Invalid filter '{k}'")));

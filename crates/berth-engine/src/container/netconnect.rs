@@ -81,6 +81,10 @@ impl Engine {
             return Err(EngineError::Forbidden(NONE.into()));
         }
         removal_check(&rec)?;
+        // moby 28's updateNetworkConfig checks the static addresses before anything else,
+        // running or not; connect's text has no "invalid config for network" prefix.
+        crate::network::endpoint_address_check(&net, &req.endpoint)
+            .map_err(EngineError::InvalidParameter)?;
         let dir = self.dir(&rec.id);
         let existing = endpoint_key(&rec.endpoints, &net);
         let running = matches!(

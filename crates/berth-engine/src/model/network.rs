@@ -35,6 +35,17 @@ pub struct NetworkRecord {
     pub gateway6_implicit: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_range6: Option<String>,
+    /// The IPv4 (`subnet_auto`) or IPv6 (`subnet6_auto`) subnet was picked by the daemon
+    /// from its pools, not given by the user: moby refuses a static address on such a
+    /// network ("user specified IP address is supported only when connecting to networks
+    /// with user configured subnets", its IpamConf.IsStatic). A record written before these
+    /// fields existed reads as user-configured (false): it keeps accepting the static
+    /// addresses it accepted when it was made, so an existing project does not start
+    /// failing after an upgrade; a network made since records what it was given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub subnet_auto: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub subnet6_auto: bool,
     /// `--aux-address` of the IPv4 and the IPv6 pool (`IPAM.Config[].AuxiliaryAddresses`):
     /// reserved in the pools, never given to a container. `DefaultGatewayIPv4`/`IPv6`
     /// is the containers' default gateway instead of the bridge's address (moby's bridge
@@ -100,6 +111,8 @@ impl NetworkRecord {
             gateway6: None,
             gateway6_implicit: false,
             ip_range6: None,
+            subnet_auto: false,
+            subnet6_auto: false,
             aux_addresses: BTreeMap::new(),
             aux_addresses6: BTreeMap::new(),
             labels: BTreeMap::new(),

@@ -136,6 +136,9 @@ pub(super) fn build(
         gateway6: pool6.as_ref().map(|p| p.gateway.to_string()),
         gateway6_implicit: false,
         ip_range6: None,
+        // Not user-given; a static address is refused here before this is read.
+        subnet_auto: true,
+        subnet6_auto: true,
         aux_addresses: Default::default(),
         aux_addresses6: Default::default(),
         labels: BTreeMap::new(),

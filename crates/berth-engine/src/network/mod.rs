@@ -250,11 +250,9 @@ impl Networks {
         (!is_builtin_mode(mode)).then(|| mode.to_string())
     }
 
-    /// moby 25+'s `validateEndpointSettings` at create (daemon/create.go): a static
-    /// address outside its network's subnet is refused before the container exists (moby
-    /// checks the master pool, not the ip-range: inside the subnet, outside the range, is
-    /// allowed), named with the network as the request gave it. Networks not found here are
-    /// left to the start, as before.
+    /// moby 28's validateEndpointSettings address checks for a create request's endpoints:
+    /// each error list is `invalid config for network N: invalid endpoint settings:\n...`
+    /// (moby's create wraps the connect path's text with the network's name).
     pub fn check_endpoint_addresses(
         &self,
         endpoints: &BTreeMap<String, EndpointRecord>,
@@ -263,32 +261,9 @@ impl Networks {
             let Ok(net) = self.find(name) else {
                 continue;
             };
-            let mut errs = Vec::new();
-            let outside =
-                |a: &str| format!("no configured subnet or ip-range contain the IP address {a}");
-            if let Some(a) = ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
-                // moby's IpamConf.Contains: the master pool, not the ip-range (an address
-                // outside the range but inside the subnet is taken, as dockerd takes it).
-                if let (Ok(ip), Ok(r)) = (a.parse::<Ipv4Addr>(), net.subnet.parse::<Ipv4Net>()) {
-                    if !r.contains(&ip) {
-                        errs.push(outside(a));
-                    }
-                }
-            }
-            if let Some(a) = ep.ipv6_request.as_deref().filter(|s| !s.is_empty()) {
-                if let (Ok(ip), Some(Ok(r))) = (
-                    a.parse::<std::net::Ipv6Addr>(),
-                    net.subnet6.as_deref().map(str::parse::<ipnet::Ipv6Net>),
-                ) {
-                    if !r.contains(&ip) {
-                        errs.push(outside(a));
-                    }
-                }
-            }
-            if !errs.is_empty() {
+            if let Err(e) = endpoint_address_check(&net, ep) {
                 return Err(EngineError::InvalidParameter(format!(
-                    "invalid config for network {name}: invalid endpoint settings:\n{}",
-                    api::multierror_join(&errs)
+                    "invalid config for network {name}: {e}"
                 )));
             }
         }
@@ -639,6 +614,8 @@ impl Networks {
                 gateway6: None,
                 gateway6_implicit: false,
                 ip_range6: None,
+                subnet_auto: req.subnet.as_deref().is_none_or(str::is_empty),
+                subnet6_auto: req.v6.subnet.as_deref().is_none_or(str::is_empty),
                 aux_addresses: req.aux,
                 aux_addresses6: req.aux6,
                 labels: req.labels,
@@ -1158,6 +1135,55 @@ fn setup_bridge(plane: &dyn DataPlane, rec: &NetworkRecord) -> Result<()> {
         .ensure_bridge(&rec.bridge, gw, prefix, rec.mtu)
         .map_err(net_err)?;
     ipv6::setup_bridge(plane, rec)
+}
+
+/// moby 28's checks of an endpoint's static addresses against its network
+/// (api/types/network/endpoint.go `IsInRange`/`validateEndpointIPAddress`, called from
+/// daemon/container_operations.go `validateEndpointSettings`): an address needs a
+/// user-configured subnet of its family (`IpamConf.IsStatic`; an IPv6 address on a network
+/// without IPv6 has none) and must lie in it. The error is `invalid endpoint settings:\n`
+/// and the Go multierror of every failure, as `network connect` answers it.
+pub fn endpoint_address_check(
+    net: &NetworkRecord,
+    ep: &EndpointRecord,
+) -> std::result::Result<(), String> {
+    const NOT_STATIC: &str = "user specified IP address is supported only when connecting to networks with user configured subnets";
+    let outside = |a: &str| format!("no configured subnet or ip-range contain the IP address {a}");
+    let mut errs = Vec::new();
+    if let Some(a) = ep.ipv4_request.as_deref().filter(|s| !s.is_empty()) {
+        if net.subnet_auto || net.subnet.is_empty() {
+            errs.push(NOT_STATIC.to_string());
+        } else if let (Ok(ip), Ok(r)) = (a.parse::<Ipv4Addr>(), net.subnet.parse::<Ipv4Net>()) {
+            // moby's IpamConf.Contains: the master pool, not the ip-range (an address
+            // outside the range but inside the subnet is taken, as dockerd takes it).
+            if !r.contains(&ip) {
+                errs.push(outside(a));
+            }
+        }
+    }
+    if let Some(a) = ep.ipv6_request.as_deref().filter(|s| !s.is_empty()) {
+        let subnet6 = net.subnet6.as_deref().filter(|_| net.enable_ipv6);
+        match subnet6 {
+            Some(_) if net.subnet6_auto => errs.push(NOT_STATIC.to_string()),
+            None => errs.push(NOT_STATIC.to_string()),
+            Some(s) => {
+                if let (Ok(ip), Ok(r)) =
+                    (a.parse::<std::net::Ipv6Addr>(), s.parse::<ipnet::Ipv6Net>())
+                {
+                    if !r.contains(&ip) {
+                        errs.push(outside(a));
+                    }
+                }
+            }
+        }
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "invalid endpoint settings:\n{}",
+        api::multierror_join(&errs)
+    ))
 }
 
 fn new_id() -> String {

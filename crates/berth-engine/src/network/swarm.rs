@@ -136,6 +136,10 @@ impl Networks {
             gateway6: None,
             gateway6_implicit: false,
             ip_range6: None,
+            // Whether the swarm's subnet was given is not kept here: static addresses
+            // stay accepted on it, as before.
+            subnet_auto: false,
+            subnet6_auto: false,
             aux_addresses: Default::default(),
             aux_addresses6: Default::default(),
             labels: n.labels.clone(),
