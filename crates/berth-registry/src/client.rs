@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ureq::Agent;
 
 use crate::auth::{parse_challenge, AuthConfig, Challenge};
 use crate::error::RegistryError;
@@ -195,6 +194,40 @@ fn system_cas() -> &'static [Certificate<'static>] {
     })
 }
 
+/// A ureq agent and the daemon's proxies: each request it makes sets its own proxy from
+/// its URL (Go's per-request `ProxyFromEnvironment`, [`Proxies::for_url`]), so a token
+/// realm or a redirect target named in a `Location` is judged by its own host and port;
+/// the agent's own proxy (with ureq's NO_PROXY entries) serves only the redirects ureq
+/// follows inside one request. Its `get`/`head`/`post`/`put`/`patch` are ureq's.
+pub(crate) struct Agent {
+    inner: ureq::Agent,
+    proxies: crate::proxy::Proxies,
+}
+
+macro_rules! per_request_proxy {
+    ($($name:ident => $body:ty),*) => {$(
+        pub fn $name(&self, url: &str) -> ureq::RequestBuilder<$body> {
+            let req = self.inner.$name(url);
+            match self.proxies.for_url(url) {
+                Ok(p) => req.config().proxy(p).build(),
+                // An unusable proxy was refused when the agent was made; a URL of the
+                // other scheme keeps the agent's choice.
+                Err(_) => req,
+            }
+        }
+    )*};
+}
+
+impl Agent {
+    per_request_proxy!(
+        get => ureq::typestate::WithoutBody,
+        head => ureq::typestate::WithoutBody,
+        post => ureq::typestate::WithBody,
+        put => ureq::typestate::WithBody,
+        patch => ureq::typestate::WithBody
+    );
+}
+
 /// An agent for one scheme's requests: its proxy is the one `cfg.proxies` gives that
 /// scheme (an explicit `None` also keeps ureq from reading `ALL_PROXY`, which Go ignores).
 /// An unusable proxy fails the first request to `host` (`/v2/`), as Go's transport does.
@@ -209,7 +242,7 @@ fn agent(
         .proxies
         .for_scheme(https)
         .map_err(|e| RegistryError::Transport(format!("Get \"{scheme}://{host}/v2/\": {e}")))?;
-    Ok(Agent::config_builder()
+    let inner = ureq::Agent::config_builder()
         .proxy(proxy)
         .http_status_as_error(false)
         .tls_config(tls)
@@ -219,7 +252,11 @@ fn agent(
         .max_idle_connections_per_host(16)
         .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
         .build()
-        .into())
+        .into();
+    Ok(Agent {
+        inner,
+        proxies: cfg.proxies.clone(),
+    })
 }
 
 /// Text of a transport failure, in Go's words where they differ.
