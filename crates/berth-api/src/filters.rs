@@ -1,4 +1,4 @@
-//! The `filters` query parameter: `{"name":["a","b"]}` or the old `{"name":{"a":true}}`.
+//! The `filters` query parameter: `{"name":{"a":true}}`, or the legacy `{"name":["a","b"]}`.
 
 use std::collections::BTreeMap;
 
@@ -8,33 +8,28 @@ pub type Filters = BTreeMap<String, Vec<String>>;
 /// `invalidFilter{}` has no filter name): the words only, never the JSON parser's.
 const INVALID: &str = "invalid filter";
 
-/// Parses the JSON filters parameter; an empty string means no filters. What is not JSON,
-/// not an object, or has a value that is neither a list nor a set gets moby's
-/// "invalid filter". (berth also takes a bare string value, which moby refuses.)
+/// Parses the JSON filters parameter as moby's `filters.FromJSON`: first the set form
+/// `{"k":{"v":true}}` for every key (a value's bool is not looked at: moby's `Get` lists a
+/// set's keys whatever they map to), else the legacy list form `{"k":["v"]}` for every key.
+/// An empty string means no filters. Anything else (not JSON, not an object, a bare string
+/// value, a list with a non-string, the two forms mixed) is moby's "invalid filter".
 pub fn parse(raw: &str) -> Result<Filters, String> {
     if raw.trim().is_empty() {
         return Ok(Filters::new());
     }
-    let v: serde_json::Value = serde_json::from_str(raw).map_err(|_| INVALID.to_string())?;
-    let obj = v.as_object().ok_or_else(|| INVALID.to_string())?;
-    let mut out = Filters::new();
-    for (k, v) in obj {
-        let vals: Vec<String> = match v {
-            serde_json::Value::Array(a) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect(),
-            serde_json::Value::Object(m) => m
-                .iter()
-                .filter(|(_, on)| on.as_bool().unwrap_or(false))
-                .map(|(k, _)| k.clone())
-                .collect(),
-            serde_json::Value::String(s) => vec![s.clone()],
-            _ => return Err(INVALID.to_string()),
-        };
-        out.insert(k.clone(), vals);
+    type SetForm = BTreeMap<String, Option<BTreeMap<String, bool>>>;
+    type ListForm = BTreeMap<String, Option<Vec<String>>>;
+    if let Ok(sets) = serde_json::from_str::<SetForm>(raw) {
+        return Ok(sets
+            .into_iter()
+            .map(|(k, set)| (k, set.unwrap_or_default().into_keys().collect()))
+            .collect());
     }
-    Ok(out)
+    let lists = serde_json::from_str::<ListForm>(raw).map_err(|_| INVALID.to_string())?;
+    Ok(lists
+        .into_iter()
+        .map(|(k, list)| (k, list.unwrap_or_default()))
+        .collect())
 }
 
 /// Docker's label filter: "key" (present) or "key=value"; every entry must match.
@@ -51,12 +46,30 @@ mod tests {
 
     #[test]
     fn parses_both_forms() {
-        let f = parse(r#"{"name":["a"],"status":{"exited":true}}"#).expect("parses");
+        let f = parse(r#"{"name":["a"],"id":["b","c"]}"#).expect("list form");
         assert_eq!(f["name"], vec!["a"]);
-        assert_eq!(f["status"], vec!["exited"]);
-        assert_eq!(parse("[1]"), Err("invalid filter".to_string()));
-        assert_eq!(parse("{nojson"), Err("invalid filter".to_string()));
-        assert_eq!(parse(r#"{"name":3}"#), Err("invalid filter".to_string()));
+        assert_eq!(f["id"], vec!["b", "c"]);
+        let f = parse(r#"{"status":{"exited":true,"dead":false},"name":null}"#).expect("set form");
+        // moby's Get lists a set's keys whatever their bool says.
+        assert_eq!(f["status"], vec!["dead", "exited"]);
+        assert!(f["name"].is_empty());
         assert!(parse("").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn refuses_what_moby_refuses() {
+        for bad in [
+            "[1]",
+            "{nojson",
+            r#"{"name":3}"#,
+            r#"{"name":"x"}"#,
+            r#"{"name":["a",1]}"#,
+            r#"{"name":{"a":"yes"}}"#,
+            // The two forms mixed: neither of moby's two attempts reads it.
+            r#"{"name":["a"],"status":{"exited":true}}"#,
+            r#"{"a":1} trailing"#,
+        ] {
+            assert_eq!(parse(bad), Err("invalid filter".to_string()), "{bad}");
+        }
     }
 }

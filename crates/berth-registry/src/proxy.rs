@@ -488,7 +488,10 @@ mod tests {
         assert_eq!(host("https://reg.internal/v2/").as_deref(), Some("s"));
         // ureq's translated entries (no ports) would exempt reg.internal at any port: the
         // per-request proxy carries none of them.
-        let via = p.for_url("https://reg.internal/v2/").expect("url").expect("proxy");
+        let via = p
+            .for_url("https://reg.internal/v2/")
+            .expect("url")
+            .expect("proxy");
         let uri: ureq::http::Uri = "https://reg.internal/v2/".parse().expect("uri");
         assert!(!via.is_no_proxy(&uri));
         assert_eq!(host("https://10.9.8.7:5000/v2/x/blobs/y"), None);
