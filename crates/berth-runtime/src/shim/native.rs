@@ -65,8 +65,15 @@ const STACK_SIZE: usize = 512 * 1024;
 
 impl Native {
     pub fn create(id: &str, dir: &Path, io: Stdio3) -> Result<Native, String> {
-        let spec = Spec::load(dir.join("bundle/config.json"))
+        let mut spec = Spec::load(dir.join("bundle/config.json"))
             .map_err(|e| format!("read bundle spec: {e}"))?;
+        // All the init needs of the spec's seccomp section is the program (the daemon's
+        // compiled copy): taken now, and the section (some 350 syscall names) dropped, so
+        // the clones of the spec's parts here and in the init copy none of it.
+        let seccomp = Program::for_spec(&spec)?;
+        if let Some(linux) = spec.linux_mut() {
+            linux.set_seccomp(None);
+        }
         let linux = spec.linux().clone().unwrap_or_default();
         let terminal = spec
             .process()
@@ -156,13 +163,6 @@ impl Native {
                 return Err(format!("apply resource limits: {e}"));
             }
         }
-        let seccomp = match Program::for_spec(&spec) {
-            Ok(p) => p,
-            Err(e) => {
-                cgroup.remove();
-                return Err(e);
-            }
-        };
         let (sock, child_sock) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let mut stack = vec![0u8; STACK_SIZE];
         let cg = cgroup.clone();
