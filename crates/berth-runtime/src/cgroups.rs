@@ -7,7 +7,7 @@
 use crate::systemd_cgroup::{self, ScopePath};
 use oci_spec::runtime::LinuxResources;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 const ROOT: &str = "/sys/fs/cgroup";
@@ -444,6 +444,9 @@ fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
         }
     }
     if d.join("devices.deny").exists() {
+        // Each write is one rule (the kernel parses one per write), but one open of each
+        // file serves them all: Docker's default list is some 20 rules per container.
+        let mut files: [Option<fs::File>; 2] = [None, None];
         for dev in r.devices().iter().flatten() {
             let kind = dev.typ().map(|t| t.as_str().to_string());
             let rule = match kind.as_deref() {
@@ -455,12 +458,27 @@ fn apply_v1(d: &Path, r: &LinuxResources) -> io::Result<()> {
                     format!("{k} {major}:{minor} {access}")
                 }
             };
-            let file = if dev.allow() {
-                "devices.allow"
+            let (file, slot) = if dev.allow() {
+                ("devices.allow", 0)
             } else {
-                "devices.deny"
+                ("devices.deny", 1)
             };
-            write(d, file, &rule)?;
+            let failed = |e: io::Error| {
+                io::Error::new(
+                    e.kind(),
+                    format!("write {rule:?} to {}: {e}", d.join(file).display()),
+                )
+            };
+            let f = match &mut files[slot] {
+                Some(f) => f,
+                empty => empty.insert(
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .open(d.join(file))
+                        .map_err(failed)?,
+                ),
+            };
+            f.write_all(rule.as_bytes()).map_err(failed)?;
         }
     }
     Ok(())

@@ -10,7 +10,15 @@ use std::path::{Path, PathBuf};
 /// Resolves `path` inside `root` (see the module doc). The final component need not exist:
 /// the returned path then points at the missing entry (callers stat it).
 pub fn resolve_in_root(root: &Path, path: &Path) -> io::Result<PathBuf> {
-    let canon = berth_inroot::Root::at(root)?.canonical(path, berth_inroot::Follow::All)?;
+    resolve_in(&berth_inroot::Root::at(root)?, root, path)
+}
+
+/// [`resolve_in_root`] through `open`, a descriptor of `root` the caller keeps for many
+/// paths (the init's mounts and device nodes: one open of the rootfs instead of one each).
+/// A walk from a descriptor crosses the mounts made below it since, but not one made over
+/// `root` itself: after that, open it again.
+pub fn resolve_in(open: &berth_inroot::Root, root: &Path, path: &Path) -> io::Result<PathBuf> {
+    let canon = open.canonical(path, berth_inroot::Follow::All)?;
     Ok(root.join(canon.strip_prefix("/").unwrap_or(&canon)))
 }
 

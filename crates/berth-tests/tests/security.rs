@@ -609,10 +609,31 @@ fn sec_runtime_binary_is_out_of_reach() {
             .join("shim.pid"),
     )
     .unwrap();
-    let exe = fs::read_link(format!("/proc/{}/exe", shim_pid.trim())).unwrap();
+    // (runc 1.2's way, a detached read-only overlayfs view of the binary, or where that
+    // cannot be made a sealed memfd copy: either way not the host's file.)
+    let link = format!("/proc/{}/exe", shim_pid.trim());
+    let exe = fs::read_link(&link).unwrap();
+    let host = fs::canonicalize(berth_tests::berth_bin()).unwrap();
+    assert_ne!(exe, host, "the shim runs from the host's file");
+    let on_overlay = {
+        const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
+        let c = std::ffi::CString::new(link.as_str()).unwrap();
+        // SAFETY: statfs on a NUL-terminated path into a zeroed struct we own.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::statfs(c.as_ptr(), &mut st) }, 0);
+        st.f_type as i64 == OVERLAYFS_SUPER_MAGIC
+    };
     assert!(
-        exe.to_string_lossy().starts_with("/memfd:"),
+        on_overlay || exe.to_string_lossy().starts_with("/memfd:"),
         "shim exe {}",
         exe.display()
     );
+    let err = fs::OpenOptions::new()
+        .write(true)
+        .open(&link)
+        .map(|_| ())
+        .expect_err("the shim's binary opened for writing");
+    if on_overlay {
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
+    }
 }

@@ -329,6 +329,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 
 /// Entry point of `berth shim ARGS` (ARGS without the "shim" word). Returns the exit code.
 pub fn main(args: &[String]) -> i32 {
+    // What the daemon left ignored, before this process changes anything.
+    harden::note_ignored_signals();
     let a = match parse_args(args) {
         Ok(a) => a,
         Err(e) => {

@@ -33,7 +33,7 @@
 //! namespace and the init's clone the network namespace.
 
 use crate::cgroups::Cgroup;
-use crate::rootpath::resolve_in_root;
+use crate::rootpath::resolve_in;
 use crate::seccomp::Program;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::CloneFlags;
@@ -65,8 +65,15 @@ const STACK_SIZE: usize = 512 * 1024;
 
 impl Native {
     pub fn create(id: &str, dir: &Path, io: Stdio3) -> Result<Native, String> {
-        let spec = Spec::load(dir.join("bundle/config.json"))
+        let mut spec = Spec::load(dir.join("bundle/config.json"))
             .map_err(|e| format!("read bundle spec: {e}"))?;
+        // All the init needs of the spec's seccomp section is the program (the daemon's
+        // compiled copy): taken now, and the section (some 350 syscall names) dropped, so
+        // the clones of the spec's parts here and in the init copy none of it.
+        let seccomp = Program::for_spec(&spec)?;
+        if let Some(linux) = spec.linux_mut() {
+            linux.set_seccomp(None);
+        }
         let linux = spec.linux().clone().unwrap_or_default();
         let terminal = spec
             .process()
@@ -156,13 +163,6 @@ impl Native {
                 return Err(format!("apply resource limits: {e}"));
             }
         }
-        let seccomp = match Program::for_spec(&spec) {
-            Ok(p) => p,
-            Err(e) => {
-                cgroup.remove();
-                return Err(e);
-            }
-        };
         let (sock, child_sock) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let mut stack = vec![0u8; STACK_SIZE];
         let cg = cgroup.clone();
@@ -724,11 +724,24 @@ fn init(a: &InitArgs) -> Result<Never, String> {
         None::<&str>,
     )
     .map_err(|e| io_err("bind rootfs", e))?;
+    // One descriptor of the rootfs for every target, opened after the self-bind so that
+    // walks from it cross the mounts made on the bind (a descriptor of the directory
+    // under it would not see them).
+    let mut open = berth_inroot::Root::at(&root).map_err(|e| io_err("open rootfs", e))?;
     for m in spec.mounts().iter().flatten() {
-        mount_one(&root, m, cgroup)
+        let dest = resolve_in(&open, &root, m.destination())
+            .and_then(|dest| {
+                mount_one(&dest, m, cgroup).map_err(std::io::Error::other)?;
+                Ok(dest)
+            })
             .map_err(|e| format!("mount {}: {e}", m.destination().display()))?;
+        if dest == root {
+            // A mount over the rootfs itself: later walks start at its top.
+            open = berth_inroot::Root::at(&root).map_err(|e| io_err("open rootfs", e))?;
+        }
     }
-    make_devices(&root, &linux, userns.inside)?;
+    make_devices(&open, &root, &linux, userns.inside)?;
+    drop(open);
 
     chdir(&root).map_err(|e| io_err("chdir rootfs", e))?;
     pivot_root(".", ".").map_err(|e| io_err("pivot_root", e))?;
@@ -1072,8 +1085,9 @@ fn parse_options(opts: &[String]) -> (MsFlags, MsFlags, String) {
     (flags, propagation, data.join(","))
 }
 
-fn mount_one(root: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
-    let dest = resolve_in_root(root, m.destination()).map_err(|e| e.to_string())?;
+/// Mounts `m` on `dest`, its destination resolved in the rootfs.
+fn mount_one(dest: &Path, m: &Mount, cgroup: &Cgroup) -> Result<(), String> {
+    let dest = dest.to_path_buf();
     let typ = m.typ().clone().unwrap_or_default();
     let (flags, propagation, data) = parse_options(m.options().as_deref().unwrap_or_default());
     let source = m.source().clone().unwrap_or_default();
@@ -1350,8 +1364,8 @@ struct Node<'a> {
     gid: u32,
 }
 
-fn make_node(root: &Path, n: &Node, userns: bool) -> Result<(), String> {
-    let host = resolve_in_root(root, n.path).map_err(|e| e.to_string())?;
+fn make_node(open: &berth_inroot::Root, root: &Path, n: &Node, userns: bool) -> Result<(), String> {
+    let host = resolve_in(open, root, n.path).map_err(|e| e.to_string())?;
     if let Some(parent) = host.parent() {
         let _ = fs::create_dir_all(parent);
     }
@@ -1384,7 +1398,12 @@ fn make_node(root: &Path, n: &Node, userns: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn make_devices(root: &Path, linux: &oci_spec::runtime::Linux, userns: bool) -> Result<(), String> {
+fn make_devices(
+    open: &berth_inroot::Root,
+    root: &Path,
+    linux: &oci_spec::runtime::Linux,
+    userns: bool,
+) -> Result<(), String> {
     for (path, major, minor) in DEFAULT_DEVICES {
         let node = Node {
             path: Path::new(path),
@@ -1395,7 +1414,7 @@ fn make_devices(root: &Path, linux: &oci_spec::runtime::Linux, userns: bool) -> 
             uid: 0,
             gid: 0,
         };
-        make_node(root, &node, userns)?;
+        make_node(open, root, &node, userns)?;
     }
     for d in linux.devices().iter().flatten() {
         let kind = match d.typ() {
@@ -1412,7 +1431,7 @@ fn make_devices(root: &Path, linux: &oci_spec::runtime::Linux, userns: bool) -> 
             uid: d.uid().unwrap_or(0),
             gid: d.gid().unwrap_or(0),
         };
-        make_node(root, &node, userns)?;
+        make_node(open, root, &node, userns)?;
     }
     let dev = root.join("dev");
     for (link, target) in [

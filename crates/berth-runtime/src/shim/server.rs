@@ -337,10 +337,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
                 SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
             })
             .map_err(|e| format!("signalfd: {e}"))?;
-        // SAFETY: setting a signal disposition to ignore.
-        unsafe {
-            let _ = nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn);
-        }
+        super::harden::ignore(Signal::SIGPIPE);
         let sock = socket_path(&a.dir);
         if let Some(parent) = sock.parent() {
             private_dir(parent).map_err(|e| format!("create {parent:?}: {e}"))?;

@@ -118,14 +118,13 @@ pub(super) fn spawn(
 
 /// `berth shim-zygote`: serves fork requests on stdin until the daemon closes it.
 pub fn main() -> i32 {
-    use nix::sys::signal::{signal, SigHandler, Signal};
+    use nix::sys::signal::Signal;
     // SAFETY: stdin is the daemon's end of the request socket; nothing else owns fd 0.
     let sock = UnixStream::from(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(0) });
+    // What the daemon left ignored, before this process changes anything.
+    super::harden::note_ignored_signals();
     // Shims are our children until we exit: let the kernel reap them.
-    // SAFETY: setting a disposition in a single-threaded process.
-    unsafe {
-        let _ = signal(Signal::SIGCHLD, SigHandler::SigIgn);
-    }
+    super::harden::ignore(Signal::SIGCHLD);
     loop {
         let (msg, fd) = match super::pty::recv_fd(&sock) {
             Ok(v) => v,
