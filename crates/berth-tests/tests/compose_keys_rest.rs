@@ -8,7 +8,9 @@
 //! Safety: every project's network gets a bridge named by the test (removed by the guard);
 //! nothing is published or started.
 
-use berth_tests::compose::{named_bridged_project, project_left, run_compose, write_project, TOOLS};
+use berth_tests::compose::{
+    named_bridged_project, project_left, run_compose, write_project, TOOLS,
+};
 use berth_tests::nettest::watched_daemon;
 use berth_tests::NetGuard;
 
@@ -24,8 +26,11 @@ fn compose_keys_rest_reach_the_daemon_as_docker_compose() {
         );
         let dir = named_bridged_project(&d, &mut g, &proj, &services);
         let yaml = std::fs::read_to_string(dir.join("compose.yaml")).expect("yaml");
-        std::fs::write(dir.join("compose.yaml"), format!("{yaml}volumes:\n  data: {{}}\n"))
-            .expect("yaml");
+        std::fs::write(
+            dir.join("compose.yaml"),
+            format!("{yaml}volumes:\n  data: {{}}\n"),
+        )
+        .expect("yaml");
         write_project(
             &d,
             &proj,
@@ -50,10 +55,25 @@ fn compose_keys_rest_reach_the_daemon_as_docker_compose() {
         let mut got = vec![
             format!("hc health: {}", c("hc", "{{json .Config.Healthcheck}}")),
             format!("hc mounts: {}", c("hc", "{{json .HostConfig.Mounts}}")),
-            format!("hc restart: {}", c("hc", "{{json .HostConfig.RestartPolicy}}")),
+            format!(
+                "hc restart: {}",
+                c("hc", "{{json .HostConfig.RestartPolicy}}")
+            ),
             format!("off health: {}", c("off", "{{json .Config.Healthcheck}}")),
-            format!("built label: {}", img(&format!("{proj}-img:1"), "{{index .Config.Labels \"x.built\"}}")),
-            format!("built tag: {}", img(&format!("{proj}-extra:7"), "{{index .Config.Labels \"x.built\"}}")),
+            format!(
+                "built label: {}",
+                img(
+                    &format!("{proj}-img:1"),
+                    "{{index .Config.Labels \"x.built\"}}"
+                )
+            ),
+            format!(
+                "built tag: {}",
+                img(
+                    &format!("{proj}-extra:7"),
+                    "{{index .Config.Labels \"x.built\"}}"
+                )
+            ),
         ];
         // The target stage with the argument: run the created container.
         let run = d.docker(["start", "-a", &format!("{proj}-built-1")]).run();
