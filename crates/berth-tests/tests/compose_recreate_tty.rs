@@ -83,16 +83,16 @@ fn visible(s: &str) -> String {
     let mut it = s.chars().peekable();
     while let Some(c) = it.next() {
         match c {
-            '\x1b' => match it.next() {
-                Some('[') => {
+            // CSI: up to its final letter; `ESC7`/`ESC8`: the one character.
+            '\x1b' => {
+                if it.next() == Some('[') {
                     for c in it.by_ref() {
                         if c.is_ascii_alphabetic() {
                             break;
                         }
                     }
                 }
-                _ => {}
-            },
+            }
             '\r' => {}
             c => out.push(c),
         }
