@@ -855,6 +855,11 @@ pub fn ensure_networks(
             match e.labels.get(LABEL_HASH) {
                 Some(h) if !h.is_empty() && *h != crate::hash::network_hash(n) => {
                     dangled = remove_diverged_network(api, p, key, n, services, progress)?;
+                    // compose's dry-run client removes nothing, so its next look finds the
+                    // network still there: no Creating/Created lines, nothing reconnected.
+                    if api.dry_run {
+                        continue;
+                    }
                 }
                 _ => continue,
             }
@@ -998,12 +1003,16 @@ fn remove_diverged_volume(
         })
         .cloned()
         .collect();
-    stop_running(
-        api,
-        p,
-        &containers_of_services(api, p, &mounting)?,
-        progress,
-    )?;
+    // Under --dry-run nothing stops, so the removal below would stop the same containers
+    // again: compose's dry run shows one Stopping/Stopped pair.
+    if !api.dry_run {
+        stop_running(
+            api,
+            p,
+            &containers_of_services(api, p, &mounting)?,
+            progress,
+        )?;
+    }
     let list = containers_of_services(api, p, &mounting)?;
     stop_in_reverse(api, p, &list, None, true, false, progress)?;
     api.remove_volume_forced(&v.name)?;

@@ -6,6 +6,7 @@ use crate::Engine;
 use berth_api::models::JsonMessage;
 use berth_image::Reference;
 use berth_registry::{AuthConfig, RegistryError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -25,9 +26,23 @@ fn map_err(e: RegistryError) -> EngineError {
 }
 
 fn progress_to(tx: mpsc::Sender<PullMessage>) -> berth_registry::Progress {
-    // Called from blocking threads only; a client gone away is not the pull's failure.
+    // Called from blocking threads only; a client gone away is not the push's failure.
     Arc::new(move |v: JsonMessage| {
         let _ = tx.blocking_send(Ok(v));
+    })
+}
+
+/// A pull's progress: as [`progress_to`], and once the stream's reader is gone (the client
+/// closed the connection) `cancel` is set, which stops the pull as moby's request context
+/// does (a compose pull cancelled by another's failure leaves nothing behind).
+fn pull_progress_to(
+    tx: mpsc::Sender<PullMessage>,
+    cancel: Arc<AtomicBool>,
+) -> berth_registry::Progress {
+    Arc::new(move |v: JsonMessage| {
+        if tx.blocking_send(Ok(v)).is_err() {
+            cancel.store(true, Ordering::Relaxed);
+        }
     })
 }
 
@@ -69,11 +84,13 @@ impl Engine {
         }
         let store = self.images.store().clone();
         let cfg = self.live().registry;
-        let progress = progress_to(tx);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let progress = pull_progress_to(tx, cancel.clone());
         let opts = berth_registry::PullOptions {
             reference: r,
             platform,
             auth,
+            cancel,
         };
         let out = tokio::task::spawn_blocking(move || {
             berth_registry::pull(&store, &cfg, &opts, &progress)

@@ -1081,16 +1081,26 @@ impl ImageStore {
                 }
                 records.push(DeleteItem::Deleted(l.chain_id.clone()));
             }
-            for b in rec.layers.iter().map(|l| l.blob.as_str()).chain([id]) {
-                if !used_blobs.contains(b) {
-                    let _ = fs::remove_file(self.blob_path(b));
-                }
-            }
             let used_diffs: HashSet<&str> = st
                 .images
                 .values()
                 .flat_map(|r| r.layers.iter().map(|l| l.diff_id.as_str()))
                 .collect();
+            // A layer's pushed gzip copy stays while an image holds the layer, even when
+            // the image that recorded it (a pull that found it) goes: it is what the next
+            // pull of that digest finds (`existing_layer`).
+            let kept_copy = |b: &str| {
+                rec.layers.iter().any(|l| {
+                    l.blob == b
+                        && used_diffs.contains(l.diff_id.as_str())
+                        && self.pushed_blob(&l.diff_id).as_deref() == Some(b)
+                })
+            };
+            for b in rec.layers.iter().map(|l| l.blob.as_str()).chain([id]) {
+                if !used_blobs.contains(b) && !kept_copy(b) {
+                    let _ = fs::remove_file(self.blob_path(b));
+                }
+            }
             for l in &rec.layers {
                 if !used_diffs.contains(l.diff_id.as_str()) {
                     self.forget_gzip(&l.diff_id);

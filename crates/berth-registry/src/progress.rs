@@ -17,6 +17,16 @@ pub fn status(id: Option<&str>, status: &str) -> JsonMessage {
     }
 }
 
+/// `{"status": ..., "id": ...}`: moby's `progress.Message` (no `progressDetail`, so docker
+/// compose, which shows only the messages that have one, leaves it out: `Pulling from`).
+pub fn message(id: &str, status: &str) -> JsonMessage {
+    JsonMessage {
+        status: Some(status.to_string()),
+        id: Some(id.to_string()),
+        ..Default::default()
+    }
+}
+
 /// A progress line with Docker's bar: `[=====>    ]  1.2MB/4.5MB`.
 pub fn bar(id: &str, status: &str, current: u64, total: u64) -> JsonMessage {
     JsonMessage {

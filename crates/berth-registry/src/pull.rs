@@ -11,7 +11,7 @@
 //! before the first progress message is a plain HTTP error (404 for an unknown tag).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use berth_image::{ImageStore, IngestedLayer, Reference};
@@ -46,6 +46,9 @@ pub struct PullOptions {
     /// `os[/arch[/variant]]`; the host's when absent.
     pub platform: Option<String>,
     pub auth: AuthConfig,
+    /// Set when the client went away: the pull stops (moby's pull follows the request's
+    /// context), nothing is committed.
+    pub cancel: Arc<AtomicBool>,
 }
 
 pub struct PullOutcome {
@@ -254,7 +257,16 @@ fn pull_from(
     let mut out = Vec::new();
     let mut updated = false;
     for one in &refs {
-        let (id, new) = pull_one(store, cfg, session, one, platform, explicit, progress)?;
+        let (id, new) = pull_one(
+            store,
+            cfg,
+            session,
+            one,
+            platform,
+            explicit,
+            progress,
+            &opts.cancel,
+        )?;
         updated |= new;
         out.push((one.clone(), id));
     }
@@ -274,6 +286,7 @@ fn pull_from(
     Ok(PullOutcome { images: out })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn pull_one(
     store: &ImageStore,
     cfg: &RegistryConfig,
@@ -282,11 +295,12 @@ fn pull_one(
     platform: &Platform,
     explicit: bool,
     progress: &Progress,
+    cancel: &AtomicBool,
 ) -> Result<(String, bool), RegistryError> {
     let by = r.digest().or(r.tag()).unwrap_or("latest").to_string();
     let (mt, body, top_digest) = get_manifest(s, r, &by)?;
-    progress(progress::status(
-        Some(&by),
+    progress(progress::message(
+        &by,
         &format!("Pulling from {}", r.path()),
     ));
     let (mt, body) = if mt == MT_OCI_INDEX || mt == MT_DOCKER_LIST {
@@ -366,7 +380,7 @@ fn pull_one(
                 "invalid layer digest in manifest".into(),
             ));
         }
-        descs.push((d, l.size()));
+        descs.push((d, l.size(), mt));
     }
     let chains = berth_image::store::chain_ids(&diff_ids);
 
@@ -374,8 +388,8 @@ fn pull_one(
     let results: Vec<Mutex<Option<IngestedLayer>>> =
         (0..descs.len()).map(|_| Mutex::new(None)).collect();
     let mut todo = Vec::new();
-    for (i, (d, _)) in descs.iter().enumerate() {
-        if let Some(l) = store.existing_layer(&chains[i], d) {
+    for (i, (d, _, mt)) in descs.iter().enumerate() {
+        if let Some(l) = store.existing_layer(&chains[i], d, mt) {
             progress(progress::status(
                 Some(&progress::short(d)),
                 "Already exists",
@@ -402,6 +416,12 @@ fn pull_one(
                 if failed.load(Ordering::Relaxed) {
                     return;
                 }
+                if cancel.load(Ordering::Relaxed) {
+                    failed.store(true, Ordering::Relaxed);
+                    let mut fe = first_err.lock().unwrap_or_else(|p| p.into_inner());
+                    fe.get_or_insert(RegistryError::Transport("context canceled".into()));
+                    return;
+                }
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = todo.get(k) else {
                     return;
@@ -419,6 +439,7 @@ fn pull_one(
                     &diff_ids[i],
                     parent,
                     progress,
+                    cancel,
                 ) {
                     Ok(l) => {
                         *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(l);
@@ -464,6 +485,21 @@ fn pull_one(
     Ok((id2, new))
 }
 
+/// A blob stream that fails once the pull is cancelled (its client went away).
+struct Cancellable<'a, R> {
+    inner: R,
+    cancel: &'a AtomicBool,
+}
+
+impl<R: std::io::Read> std::io::Read for Cancellable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("context canceled"));
+        }
+        self.inner.read(buf)
+    }
+}
+
 /// Notes a blob stream that broke or ended before its Content-Length.
 struct EofWatch<R> {
     inner: R,
@@ -495,6 +531,7 @@ impl<R: std::io::Read> std::io::Read for EofWatch<R> {
 }
 
 /// Wraps a blob stream to report "Downloading" progress (at most every 100 ms).
+#[allow(clippy::too_many_arguments)]
 fn fetch_layer(
     store: &ImageStore,
     s: &Session,
@@ -503,6 +540,7 @@ fn fetch_layer(
     diff_id: &str,
     parent: Option<&str>,
     progress: &Progress,
+    cancel: &AtomicBool,
 ) -> Result<IngestedLayer, RegistryError> {
     let id = progress::short(digest);
     let url = s.url(&format!("blobs/{digest}"));
@@ -520,20 +558,25 @@ fn fetch_layer(
         .and_then(|v| v.parse().ok())
         .unwrap_or(size);
     let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let reader = EofWatch {
-        inner: resp.into_body().into_reader(),
-        got: 0,
-        want: total,
-        cut: cut.clone(),
+    let reader = Cancellable {
+        inner: EofWatch {
+            inner: resp.into_body().into_reader(),
+            got: 0,
+            want: total,
+            cut: cut.clone(),
+        },
+        cancel,
     };
     let p = progress.clone();
     let pid = id.clone();
     let mut done = 0u64;
-    let mut last = Instant::now();
+    // moby's progress reader: the first update at once (its rate limiter starts with a
+    // token), then at most every 100 ms; the last one when the layer is complete.
+    let mut last: Option<Instant> = None;
     let cb = Box::new(move |n: u64| {
         done += n;
-        if last.elapsed().as_millis() >= 100 {
-            last = Instant::now();
+        if n > 0 && (done >= total || last.is_none_or(|t| t.elapsed().as_millis() >= 100)) {
+            last = Some(Instant::now());
             p(progress::bar(&pid, "Downloading", done, total));
         }
     });
@@ -542,6 +585,9 @@ fn fetch_layer(
         .map_err(|e| {
             // A connection that ended early is what failed, whatever the unpacker made of
             // the short stream: docker's words for it.
+            if cancel.load(Ordering::Relaxed) {
+                return RegistryError::Transport("context canceled".to_string());
+            }
             if cut.load(std::sync::atomic::Ordering::Relaxed) {
                 return RegistryError::Transport("unexpected EOF".to_string());
             }
@@ -552,6 +598,9 @@ fn fetch_layer(
         })?;
     progress(progress::status(Some(&id), "Verifying Checksum"));
     progress(progress::status(Some(&id), "Download complete"));
+    // berth unpacks while it downloads, so the extraction is whole by now: moby's last
+    // "Extracting" bar (the blob's bytes, all read), which docker compose renders.
+    progress(progress::bar(&id, "Extracting", total, total));
     progress(progress::status(Some(&id), "Pull complete"));
     Ok(l)
 }

@@ -3,7 +3,7 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// A TCP port nothing on the host uses right now (the kernel's choice, released at once).
@@ -96,7 +96,8 @@ impl LocalRegistry {
         let child = Command::new("/usr/bin/docker-registry")
             .arg("serve")
             .arg(&cfg_path)
-            .stdout(Stdio::null())
+            // Its HTTP access log (one line per request, Apache's combined format).
+            .stdout(std::fs::File::create(dir.join("access.log")).expect("registry access log"))
             .stderr(std::fs::File::create(dir.join("log")).expect("registry log"))
             .spawn()
             .expect("start docker-registry (scripts/install-deps.sh installs it)");
@@ -112,6 +113,11 @@ impl LocalRegistry {
     /// `127.0.0.1:PORT`, the registry part of an image reference.
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The requests it answered so far (its access log: `... "GET /v2/... HTTP/1.1" 200 ...`).
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
     }
 
     /// GET on the registry (curl), the body's bytes; panics on an HTTP error.

@@ -157,15 +157,31 @@ pub fn confirm(msg: &str) -> bool {
     use std::io::{BufRead, Write};
     let tty = nix::unistd::isatty(0).unwrap_or(false);
     let mut out = std::io::stdout();
+    // On a terminal, survey's Confirm as compose 2.40 draws it: the question in bold after
+    // a green `?`, a grey `(y/N)`; once answered, the line drawn again with the answer in
+    // cyan (`Yes`/`No`). survey reads the keys raw; the terminal's own echo of the line
+    // read here shows the same characters.
+    let styled =
+        |tail: &str| format!("\x1b[0G\x1b[2K\x1b[1;92m? \x1b[0m\x1b[1;99m{msg} \x1b[0m{tail}");
     if tty {
-        let _ = write!(out, "? {msg} (y/N) ");
+        let _ = write!(out, "{}", styled("\x1b[37m(y/N) \x1b[0m"));
     } else {
         let _ = write!(out, "{msg}");
     }
     let _ = out.flush();
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
-    confirmed(&line, tty)
+    let yes = confirmed(&line, tty);
+    if tty {
+        let answer = if yes { "Yes" } else { "No" };
+        let _ = write!(
+            out,
+            "\x1b[1A{}\r\n",
+            styled(&format!("\x1b[36m{answer}\x1b[0m"))
+        );
+        let _ = out.flush();
+    }
+    yes
 }
 
 /// Whether the answer `line` to [`confirm`] is yes (see there).

@@ -16,7 +16,9 @@
 //! `--no-normalize` is refused. `cp` copies into every replica (one-off containers too with
 //! `--all`), from the first or the `--index` one. An image several services share is pulled
 //! once ("Skipped - Image is already being pulled by"; docker compose's `up` pulls it per
-//! service). `images`, `top` and `ls` print as compose 2.40 (`table.rs`); CREATED follows
+//! service). `pull`, `up`, `create` and `run` pull the missing images at once
+//! (`pull_parallel`, compose's errgroup under `--parallel`); the first failure cancels the
+//! others (` svc  Interrupted` for one not yet answered) unless `--ignore-pull-failures`. `images`, `top` and `ls` print as compose 2.40 (`table.rs`); CREATED follows
 //! `Metadata.LastTagTime` (a loaded image never tagged keeps Go's zero time: "292 years
 //! ago", as against dockerd).
 
@@ -132,6 +134,8 @@ struct ImagePolicy<'a> {
     quiet: bool,
     /// `--quiet-build`: no build output.
     quiet_build: bool,
+    /// The global `--parallel`: how many pulls at once.
+    parallel: Option<i64>,
 }
 
 fn prepare_images(
@@ -144,13 +148,12 @@ fn prepare_images(
 ) -> Result<Images, Failure> {
     let (build, pull) = (policy.build, policy.pull);
     let policy_quiet_build = policy.quiet_build;
-    let quiet_progress = Progress::new(Some("quiet"));
-    let progress = if policy.quiet {
-        &quiet_progress
-    } else {
-        progress
-    };
     let mut images = Images::new();
+    // What each service needs, decided first: compose pulls every missing image at once
+    // (pullRequiredImages), then builds, then creates.
+    let mut jobs: Vec<PullJob> = Vec::new();
+    let mut to_build: Vec<String> = Vec::new();
+    let mut to_resolve: Vec<(String, String)> = Vec::new();
     // An image several services share is pulled once (compose's pull: "Skipped - Image
     // is already being pulled by ...").
     let mut pulled: BTreeSet<String> = BTreeSet::new();
@@ -187,46 +190,61 @@ fn prepare_images(
             continue;
         }
         if must_build {
-            let o = BuildOpts {
-                quiet: policy_quiet_build,
-                ..Default::default()
-            };
-            build_service(ctx, p, name, &o)?;
+            to_build.push(name.clone());
         } else if no_build_refused {
             return Err(Failure::new(
                 format!("service {name:?} has no image {image:?} and --no-build was given"),
                 1,
             ));
         } else if must_pull {
-            let id = format!("Image {image}");
-            progress.event(&id, "Pulling", false);
             pulled.insert(image.clone());
-            match berth_cli::commands::registry::pull_quietly(&api.client, &image, None, true) {
-                Ok(()) => progress.event(&id, "Pulled", true),
-                Err(e) => {
-                    progress.error(&id, "Error");
-                    return Err(Failure::new(
-                        format!(
-                            "Error response from daemon: {}",
-                            e.trim_start_matches("Error response from daemon: ")
-                        ),
-                        1,
-                    ));
-                }
-            }
+            jobs.push(PullJob {
+                service: name.clone(),
+                image: image.clone(),
+                // compose's isServiceImageToBuild: this service or another one builds
+                // the image, so a failed pull is no failure.
+                buildable: p
+                    .services
+                    .iter()
+                    .any(|(n, o)| o.build.is_some() && image_name(&p.name, n, o) == image),
+            });
         } else if present.is_none() {
             return Err(Failure::new(
                 format!("Error response from daemon: No such image: {image}"),
                 1,
             ));
         }
+        to_resolve.push((name.clone(), image));
+    }
+    if !jobs.is_empty() {
+        // `--quiet-pull` leaves out the layers only: compose still names the services.
+        let (_, first) = pull_parallel(
+            &api.client,
+            &jobs,
+            progress,
+            !policy.quiet,
+            true,
+            policy.parallel,
+        );
+        if let Some(e) = first {
+            return Err(Failure::new(e, 1));
+        }
+    }
+    for name in &to_build {
+        let o = BuildOpts {
+            quiet: policy_quiet_build,
+            ..Default::default()
+        };
+        build_service(ctx, p, name, &o)?;
+    }
+    for (name, image) in to_resolve {
         let id = api.image(&image)?.map(|i| i.id).ok_or_else(|| {
             Failure::new(
                 format!("Error response from daemon: No such image: {image}"),
                 1,
             )
         })?;
-        images.insert(name.clone(), id);
+        images.insert(name, id);
     }
     Ok(images)
 }
@@ -600,6 +618,7 @@ pub fn cmd_up(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> C
         pull: o.pull.as_deref(),
         quiet: o.quiet_pull,
         quiet_build: o.quiet_build,
+        parallel: g.parallel,
     };
     let images = prepare_images(ctx, &api, &p, &services, policy, &progress)?;
     // A foreground `up` shows the post_start hooks' output, as compose's does.
@@ -2133,8 +2152,16 @@ pub fn cmd_run(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -> 
         pull: None,
         quiet: o.quiet_pull || o.quiet,
         quiet_build: o.quiet_build || o.quiet,
+        parallel: g.parallel,
     };
-    let images = prepare_images(ctx, &api, &p, &needed, policy, &progress)?;
+    // `run`'s pulls keep its earlier form: nothing at all when quiet.
+    let silent = Progress::new(Some("quiet"));
+    let pull_progress = if o.quiet_pull || o.quiet {
+        &silent
+    } else {
+        &progress
+    };
+    let images = prepare_images(ctx, &api, &p, &needed, policy, pull_progress)?;
     runtime::ensure_networks(&api, &p, &nets, &needed, &progress).map_err(fail)?;
     // compose 2.40's `run` has no -y: it asks.
     runtime::ensure_volumes(&api, &p, &vols, &needed, &crate::cli::confirm, &progress)
@@ -2345,8 +2372,8 @@ struct PullOpts {
 
 /// `pull`, as compose 2.40's: one line per service (` a Pulling `, ` a Pulled `,
 /// ` b Error MESSAGE`, the `Skipped` reasons), and one per layer message of the daemon's
-/// stream that has progress details (` LAYER Already exists `); the services one after
-/// the other (compose pulls them at once, so its lines interleave). `-q` leaves out the
+/// stream that has progress details (` LAYER Already exists `); the services at once
+/// ([`pull_parallel`]), so the lines interleave as compose's do. `-q` leaves out the
 /// layers only: compose 2.40 still prints the services' lines then. A failure ends the
 /// command with the daemon's error unless `--ignore-pull-failures` (then the error line
 /// is all that is said); a service that can be built only warns.
@@ -2362,8 +2389,7 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     });
     // Image -> the service pulling it: the others sharing it are skipped, as compose's.
     let mut being_pulled: BTreeMap<String, String> = BTreeMap::new();
-    let mut must_build: Vec<String> = Vec::new();
-    let mut result = Ok(0);
+    let mut jobs = Vec::new();
     for n in names {
         let s = &p.services[&n];
         if s.image.is_empty() {
@@ -2394,24 +2420,33 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
             continue;
         }
         being_pulled.insert(s.image.clone(), n.clone());
-        progress.event_text(&n, "Pulling", false);
-        let layers = (!o.quiet).then_some(&progress);
-        match pull_with_events(&api.client, &s.image, layers) {
-            Ok(()) => progress.event_text(&n, "Pulled", true),
-            Err((line, full)) => {
-                if s.build.is_some() {
-                    progress.event_status(&n, "Warning", &line, true);
-                    must_build.push(n.clone());
-                    continue;
-                }
-                progress.event_status(&n, "Error", &line, true);
-                if !o.ignore_failures {
-                    result = Err(Failure::new(full, 1));
-                    break;
-                }
-            }
-        }
+        jobs.push(PullJob {
+            service: n.clone(),
+            image: s.image.clone(),
+            // A failure of an image that can be built only warns (compose's mustBuild).
+            buildable: s.build.is_some(),
+        });
     }
+    let (outcomes, first) = pull_parallel(
+        &api.client,
+        &jobs,
+        &progress,
+        !o.quiet,
+        !o.ignore_failures,
+        g.parallel,
+    );
+    let must_build: Vec<String> = jobs
+        .iter()
+        .zip(&outcomes)
+        .filter(|(j, o)| j.buildable && matches!(o, PullOutcome::Failed))
+        .map(|(j, _)| j.service.clone())
+        .collect();
+    // The first failure (in time) is the command's error, as compose's errgroup returns
+    // it; with --ignore-pull-failures the error lines are all that is said.
+    let result = match first {
+        Some(e) if !o.ignore_failures => Err(Failure::new(e, 1)),
+        _ => Ok(0),
+    };
     if !must_build.is_empty() {
         progress.note(&format!(
             "WARNING: Some service image(s) must be built from source by running:\n    docker compose build {}",
@@ -2445,9 +2480,22 @@ fn read_stream(
     r: &mut dyn std::io::Read,
     each: &mut dyn FnMut(&LayerMessage),
 ) -> Result<(), String> {
+    read_stream_until(r, each, &|| false).map(|_| ())
+}
+
+/// [`read_stream`] that stops (returning `Ok(false)`) as soon as `stop` says so after a
+/// message; `Ok(true)` when the stream ended.
+fn read_stream_until(
+    r: &mut dyn std::io::Read,
+    each: &mut dyn FnMut(&LayerMessage),
+    stop: &dyn Fn() -> bool,
+) -> Result<bool, String> {
     use serde_json::Value;
     use std::io::BufRead;
     for line in std::io::BufReader::new(r).split(b'\n') {
+        if stop() {
+            return Ok(false);
+        }
         let line = line.map_err(|e| e.to_string())?;
         let Ok(v) = serde_json::from_slice::<Value>(line.trim_ascii()) else {
             continue;
@@ -2482,24 +2530,125 @@ fn read_stream(
             detail: v.get("progressDetail").is_some(),
         });
     }
-    Ok(())
+    Ok(!stop())
 }
 
-/// Pulls `image`, showing the layer messages that carry progress details on `layers`
-/// (compose's toPullProgressEvent); the error as (the event's text, the command's error).
-fn pull_with_events(
+/// One service's image pull, run by [`pull_parallel`].
+struct PullJob {
+    service: String,
+    image: String,
+    /// The service can be built: its failure only warns and cancels nothing.
+    buildable: bool,
+}
+
+/// How a [`PullJob`] ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PullOutcome {
+    Pulled,
+    Failed,
+    /// Cancelled by another pull's failure.
+    Interrupted,
+}
+
+/// Pulls the jobs' images at once, as compose 2.40 does (an errgroup limited by
+/// `--parallel`; -1 or none is no limit). Each prints ` svc Pulling `, the layer messages
+/// with progress details when `layers` (compose's toPullProgressEvent), then ` svc Pulled `
+/// or ` svc Error MESSAGE` (` svc Warning MESSAGE` when it can be built).
+///
+/// With `fail_fast`, the first failure of an image that cannot be built cancels the others,
+/// as compose's errgroup context does: a pull whose request the daemon has not answered yet
+/// (or that had not started) says ` svc  Interrupted` (compose's cancelled ImagePull); one
+/// already streaming stops without a word, its connection closed (which ends the daemon's
+/// pull, as moby ends a pull whose client went away). Which of the two a pull gets depends
+/// on timing, in compose as here.
+///
+/// Returns each job's outcome and the first failure's error (the command's).
+fn pull_parallel(
     client: &berth_cli::client::Client,
-    image: &str,
-    layers: Option<&Progress>,
-) -> Result<(), (String, String)> {
-    let mut body = berth_cli::commands::registry::pull_stream(client, image, None)
-        .map_err(|e| (e.message(), e.to_string()))?;
-    read_stream(&mut body, &mut |m| {
-        if let (Some(p), true) = (layers, m.detail) {
-            p.event_status(m.id, m.status, m.progress, false);
+    jobs: &[PullJob],
+    progress: &Progress,
+    layers: bool,
+    fail_fast: bool,
+    limit: Option<i64>,
+) -> (Vec<PullOutcome>, Option<String>) {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    let workers = match limit {
+        Some(n) if n > 0 => (n as usize).min(jobs.len()),
+        _ => jobs.len(),
+    };
+    let next = AtomicUsize::new(0);
+    let cancelled = AtomicBool::new(false);
+    let first: Mutex<Option<String>> = Mutex::new(None);
+    let outcomes: Vec<Mutex<PullOutcome>> = jobs
+        .iter()
+        .map(|_| Mutex::new(PullOutcome::Interrupted))
+        .collect();
+    let interrupted = |job: &PullJob| progress.event_status(&job.service, "", "Interrupted", true);
+    std::thread::scope(|sc| {
+        for _ in 0..workers {
+            sc.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(k) else { return };
+                progress.event_text(&job.service, "Pulling", false);
+                if cancelled.load(Ordering::SeqCst) {
+                    interrupted(job);
+                    continue;
+                }
+                let stop = || cancelled.load(Ordering::SeqCst);
+                let pulled =
+                    match berth_cli::commands::registry::pull_stream(client, &job.image, None) {
+                        Err(_) if stop() => {
+                            interrupted(job);
+                            continue;
+                        }
+                        Err(e) => Err((e.message(), e.to_string())),
+                        Ok(mut body) => {
+                            if stop() {
+                                interrupted(job);
+                                continue;
+                            }
+                            read_stream_until(
+                                &mut body,
+                                &mut |m| {
+                                    if layers && m.detail {
+                                        progress.event_status(m.id, m.status, m.progress, false);
+                                    }
+                                },
+                                &stop,
+                            )
+                            .map_err(|m| (m.clone(), m))
+                        }
+                    };
+                let outcome = match pulled {
+                    Ok(true) => {
+                        progress.event_text(&job.service, "Pulled", true);
+                        PullOutcome::Pulled
+                    }
+                    // Stopped mid-stream: compose's cancelled decode says nothing.
+                    Ok(false) => PullOutcome::Interrupted,
+                    Err(_) if stop() && !job.buildable => PullOutcome::Interrupted,
+                    Err((line, full)) => {
+                        let word = if job.buildable { "Warning" } else { "Error" };
+                        progress.event_status(&job.service, word, &line, true);
+                        if fail_fast && !job.buildable {
+                            let mut f = first.lock().unwrap_or_else(|p| p.into_inner());
+                            f.get_or_insert(full);
+                            cancelled.store(true, Ordering::SeqCst);
+                        }
+                        PullOutcome::Failed
+                    }
+                };
+                *outcomes[k].lock().unwrap_or_else(|p| p.into_inner()) = outcome;
+            });
         }
-    })
-    .map_err(|m| (m.clone(), m))
+    });
+    let first = first.into_inner().unwrap_or_else(|p| p.into_inner());
+    let outcomes = outcomes
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect();
+    (outcomes, first)
 }
 
 #[derive(Parser, Debug)]

@@ -60,6 +60,12 @@ impl ImageStore {
         Some(CompressedLayer { digest, size, path })
     }
 
+    /// The digest of the gzip copy of the layer `diff_id` that a push sent, if it is still
+    /// stored (a pull of that digest finds the layer: [`ImageStore::existing_layer`]).
+    pub(super) fn pushed_blob(&self, diff_id: &str) -> Option<String> {
+        self.cached_gzip(diff_id).map(|c| c.digest)
+    }
+
     /// The gzip blob of an uncompressed layer blob at `src` (diff id `diff_id`): the cached
     /// one, or made now (level 1: on a fast link the compressor is the bottleneck, and
     /// random-ish data does not shrink at higher levels anyway).

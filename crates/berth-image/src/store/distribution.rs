@@ -90,19 +90,38 @@ impl ImageStore {
 
     /// The stored layer with this chain id whose blob is `blob`, if both are present: a
     /// pull skips it ("Already exists").
-    pub fn existing_layer(&self, chain: &str, blob: &str) -> Option<IngestedLayer> {
+    ///
+    /// The blob digests the store knows for a layer are moby's "v2 metadata" (compressed
+    /// digest ↔ diff id): the blobs of the images holding it (pulled, or stored as loaded),
+    /// and the gzip copy a push sent (`content/gzip/<diffid>`, kept with the layer). So a
+    /// pull right after a push of the same image finds its layers, as moby's does;
+    /// `media_type` (the manifest's) is then what the pulled image records. Stores from
+    /// before keep working: the gzip map has been written by every push.
+    pub fn existing_layer(
+        &self,
+        chain: &str,
+        blob: &str,
+        media_type: &str,
+    ) -> Option<IngestedLayer> {
         let meta = self.read_layer_meta(chain)?;
         if !self.has_blob(blob) {
             return None;
         }
-        let media_type = {
+        let recorded = {
             let st = self.lock();
             st.images
                 .values()
                 .flat_map(|r| r.layers.iter())
                 .find(|l| l.blob == blob)
                 .map(|l| l.media_type.clone())
-        }?;
+        };
+        let media_type = match recorded {
+            Some(mt) => mt,
+            None if self.pushed_blob(&meta.diff_id).as_deref() == Some(blob) => {
+                media_type.to_string()
+            }
+            None => return None,
+        };
         Some(IngestedLayer {
             diff_id: meta.diff_id,
             chain_id: chain.to_string(),
