@@ -233,6 +233,7 @@ fn prepare_images(
     for name in &to_build {
         let o = BuildOpts {
             quiet: policy_quiet_build,
+            for_the_engine: true,
             ..Default::default()
         };
         build_service(ctx, p, name, &o)?;
@@ -277,6 +278,9 @@ struct BuildOpts {
     pull: bool,
     quiet: bool,
     args: Vec<String>,
+    /// Built for `up`/`create`/`run`: for the engine's platform only, so several
+    /// `build.platforms` are no multi-arch build (compose 2.40 builds them there).
+    for_the_engine: bool,
 }
 
 /// A service's `dockerfile_inline` written to a file of its own in a fresh private
@@ -311,10 +315,47 @@ impl Drop for InlineDockerfile {
     }
 }
 
+/// What of `b` only BuildKit can do, named as compose 2.40's classic builder refuses it
+/// (the first in its order), or `None`. berth's builder is the classic one (as dockerd's
+/// `version=1` builds), and docker compose without buildx refuses these before sending
+/// anything: `build.secrets`, `ssh`, `additional_contexts`, `privileged` and more than
+/// one platform (in `build`; `up` builds for the engine's alone) fail the build (exit 1)
+/// rather than being dropped. `cache_from`,
+/// `cache_to`, `ulimits`, `shm_size` (and the rest it does not send) the classic builder
+/// leaves out without a word, as compose's does: its build request carries no
+/// `cachefrom` (seen on the wire with compose 2.40.3, DOCKER_BUILDKIT=0).
+fn buildkit_only(b: &crate::model::Build, for_the_engine: bool) -> Option<&'static str> {
+    let ssh = match &b.ssh {
+        None => false,
+        Some(v) => {
+            !(v.is_null()
+                || v.as_sequence().is_some_and(|s| s.is_empty())
+                || v.as_mapping().is_some_and(|m| m.is_empty()))
+        }
+    };
+    [
+        (b.platforms.len() > 1 && !for_the_engine, "multi-arch build"),
+        (b.privileged, "privileged mode"),
+        (!b.additional_contexts.is_empty(), "additional contexts"),
+        (ssh, "SSH keys"),
+        (!b.secrets.is_empty(), "secrets"),
+    ]
+    .into_iter()
+    .find_map(|(set, what)| set.then_some(what))
+}
+
 /// Builds one service's image through berth's builder (`berth build`).
 fn build_service(ctx: &mut Ctx, p: &Project, name: &str, o: &BuildOpts) -> Result<(), Failure> {
     let s = &p.services[name];
     let Some(b) = &s.build else { return Ok(()) };
+    if let Some(what) = buildkit_only(b, o.for_the_engine) {
+        return Err(Failure::new(
+            format!(
+                "the classic builder doesn't support {what}, set DOCKER_BUILDKIT=1 to use BuildKit"
+            ),
+            1,
+        ));
+    }
     if !std::path::Path::new(&b.context).is_dir() {
         return Err(Failure::new(
             format!("unable to prepare context: path {:?} not found", b.context),
@@ -2345,6 +2386,7 @@ pub fn cmd_build(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
         pull: o.pull,
         quiet: o.quiet,
         args: o.build_arg.clone(),
+        for_the_engine: false,
     };
     for n in names {
         if p.services[&n].build.is_some() {
