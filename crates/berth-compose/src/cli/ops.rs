@@ -236,7 +236,7 @@ fn prepare_images(
             for_the_engine: true,
             ..Default::default()
         };
-        build_service(ctx, p, name, &o)?;
+        build_service(ctx, p, name, &o, progress)?;
     }
     for (name, image) in to_resolve {
         let id = api.image(&image)?.map(|i| i.id).ok_or_else(|| {
@@ -344,10 +344,37 @@ fn buildkit_only(b: &crate::model::Build, for_the_engine: bool) -> Option<&'stat
     .find_map(|(set, what)| set.then_some(what))
 }
 
-/// Builds one service's image through berth's builder (`berth build`).
-fn build_service(ctx: &mut Ctx, p: &Project, name: &str, o: &BuildOpts) -> Result<(), Failure> {
+/// Builds one service's image through berth's builder (`berth build`), between compose
+/// 2.40's progress events for a classic build: `Service NAME  Building` before it,
+/// `Service NAME  Built` and `NAME  Built` after it (on stderr, the build's own output on
+/// stdout), as `build` and the builds of `up`/`create`/`run` show them (`--quiet-build`
+/// keeps them; `build -q` passes a quiet `progress`).
+fn build_service(
+    ctx: &mut Ctx,
+    p: &Project,
+    name: &str,
+    o: &BuildOpts,
+    progress: &Progress,
+) -> Result<(), Failure> {
     let s = &p.services[name];
     let Some(b) = &s.build else { return Ok(()) };
+    let id = format!("Service {name}");
+    progress.event(&id, "Building", false);
+    build_image(ctx, p, name, b, o)?;
+    progress.event(&id, "Built", true);
+    progress.event(name, "Built", true);
+    Ok(())
+}
+
+/// The build itself of `build_service`.
+fn build_image(
+    ctx: &mut Ctx,
+    p: &Project,
+    name: &str,
+    b: &crate::model::Build,
+    o: &BuildOpts,
+) -> Result<(), Failure> {
+    let s = &p.services[name];
     if let Some(what) = buildkit_only(b, o.for_the_engine) {
         return Err(Failure::new(
             format!(
@@ -2388,11 +2415,23 @@ pub fn cmd_build(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
         args: o.build_arg.clone(),
         for_the_engine: false,
     };
+    // `build -q`: compose shows no progress at all.
+    let progress = Progress::new(if o.quiet {
+        Some("quiet")
+    } else {
+        g.progress.as_deref()
+    });
+    let mut r = Ok(());
     for n in names {
         if p.services[&n].build.is_some() {
-            build_service(ctx, &p, &n, &bo)?;
+            r = build_service(ctx, &p, &n, &bo, &progress);
+            if r.is_err() {
+                break;
+            }
         }
     }
+    progress.finish();
+    r?;
     Ok(0)
 }
 
