@@ -2468,6 +2468,7 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     } else {
         g.progress.as_deref()
     });
+    progress.set_title("Pulling");
     // Image -> the service pulling it: the others sharing it are skipped, as compose's.
     let mut being_pulled: BTreeMap<String, String> = BTreeMap::new();
     let mut jobs = Vec::new();
@@ -2553,6 +2554,9 @@ struct LayerMessage<'a> {
     status: &'a str,
     progress: &'a str,
     detail: bool,
+    /// `progressDetail`'s sizes (0 when absent).
+    current: i64,
+    total: i64,
 }
 
 /// Reads a pull/push stream, handing each message with an id to `each`; the error the
@@ -2609,6 +2613,8 @@ fn read_stream_until(
                 ""
             },
             detail: v.get("progressDetail").is_some(),
+            current: n("current"),
+            total: n("total"),
         });
     }
     Ok(!stop())
@@ -2693,7 +2699,14 @@ fn pull_parallel(
                                 &mut body,
                                 &mut |m| {
                                     if layers && m.detail {
-                                        progress.event_status(m.id, m.status, m.progress, false);
+                                        progress.layer(&crate::progress::LayerEvent {
+                                            parent: &job.service,
+                                            id: m.id,
+                                            status: m.status,
+                                            progress: m.progress,
+                                            current: m.current,
+                                            total: m.total,
+                                        });
                                     }
                                 },
                                 &stop,
