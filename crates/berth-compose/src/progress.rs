@@ -501,3 +501,26 @@ fn redraw(st: &mut State) {
     let _ = e.write_all(out.as_bytes());
     let _ = e.flush();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_go_units_human_size() {
+        // The values compose 2.40.3 drew in a captured pull (`7.39kB / 52.73MB`).
+        assert_eq!(human_size(7390), "7.39kB");
+        assert_eq!(human_size(52_730_000), "52.73MB");
+        assert_eq!(human_size(52_736_000), "52.74MB");
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(3_695), "3.695kB");
+        assert_eq!(human_size(21_000_000), "21MB");
+    }
+
+    #[test]
+    fn ansi_length_skips_colour_codes() {
+        assert_eq!(len_ansi("\x1b[32m⣿⣄\x1b[0m] 1"), 5);
+        assert_eq!(len_ansi("plain"), 5);
+    }
+}
