@@ -116,8 +116,10 @@ impl Progress {
     }
 
     /// A resource (`Container x`, `Network y`) moves to a new state; `done` ends its timer.
+    /// The state is compose's `StatusText` (its NewEvent leaves `Text` empty): on a
+    /// terminal it stands after the padding, green once done.
     pub fn event(&self, id: &str, text: &str, done: bool) {
-        self.update(id, text, "", done, false);
+        self.update(id, "", text, done, false);
     }
 
     /// An event whose words are compose's `Text` rather than its `StatusText` (`Skipped -
@@ -192,7 +194,7 @@ impl Progress {
     }
 
     pub fn error(&self, id: &str, text: &str) {
-        self.update(id, text, "", true, true);
+        self.update(id, "", text, true, true);
     }
 
     fn update(&self, id: &str, text: &str, status_text: &str, done: bool, failed: bool) {
@@ -206,11 +208,8 @@ impl Progress {
             // A dry run's lines, as docker compose marks them.
             let dry = crate::api::DRY_RUN.load(std::sync::atomic::Ordering::Relaxed);
             let prefix = if dry { "DRY-RUN MODE -  " } else { "" };
-            if status_text.is_empty() {
-                eprintln!(" {prefix}{id}  {text}");
-            } else {
-                eprintln!(" {prefix}{id}  {text} {status_text}");
-            }
+            // Only `event`/`error` come here (the others print their own plain line).
+            eprintln!(" {prefix}{id} {text} {status_text}");
             return;
         }
         upsert(&mut st, id, text, status_text, done, failed);

@@ -2421,6 +2421,7 @@ pub fn cmd_build(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
     } else {
         g.progress.as_deref()
     });
+    progress.set_title("Building");
     let mut r = Ok(());
     for n in names {
         if p.services[&n].build.is_some() {
