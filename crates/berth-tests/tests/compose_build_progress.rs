@@ -3,7 +3,7 @@
 //! same berth daemon (prefix `compose_build_progress_`): `build` and `up -d --build` print
 //! compose's ` Service app  Building` / ` Service app  Built` lines (and `up`'s container
 //! lines) on stderr in the plain (not a terminal) form, with the build's own output on
-//! stdout.
+//! stdout; the image carries compose's `com.docker.compose.image.builder=classic` label.
 //!
 //! Safety: the project's network gets a bridge named by the test (removed by the guard);
 //! nothing is published.
@@ -59,17 +59,29 @@ fn compose_build_progress_lines_as_docker_compose() {
                 stderr_lines(&o.stderr, &proj)
             ));
         }
+        // compose's classic build labels the image with its builder.
+        let label = d
+            .docker([
+                "image",
+                "inspect",
+                "-f",
+                "{{index .Config.Labels \"com.docker.compose.image.builder\"}}",
+                &format!("{proj}-app"),
+            ])
+            .run();
+        got.push(format!("builder label: {}", label.out().trim()));
         run_compose(&d, tool, &dir, &["down", "--rmi", "local"]).success();
         seen.push(got);
     }
     assert_eq!(seen[0], seen[1], "berth (left) and docker compose (right)");
+    assert_eq!(seen[0][5], "builder label: classic");
     // What compose shows, spelt out: the three lines around every build but `build -q`'s.
     let lines = [
         " Service app  Building",
         " Service app  Built",
         " app  Built",
     ];
-    for (i, got) in seen[0].iter().enumerate() {
+    for (i, got) in seen[0][..5].iter().enumerate() {
         let quiet = i == 1;
         for l in lines {
             assert_eq!(got.contains(&format!("{l:?}")), !quiet, "{got}");

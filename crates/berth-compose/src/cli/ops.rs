@@ -419,6 +419,13 @@ fn build_image(
     for a in &o.args {
         args.extend(["--build-arg".into(), a.clone()]);
     }
+    // compose's classic build labels the image with the builder it used (its request's
+    // `labels` carries `com.docker.compose.image.builder=classic`, seen on the wire with
+    // compose 2.40.3), beside the service's own labels.
+    args.extend([
+        "--label".into(),
+        "com.docker.compose.image.builder=classic".into(),
+    ]);
     for (k, v) in &b.labels {
         args.extend(["--label".into(), format!("{k}={v}")]);
     }
