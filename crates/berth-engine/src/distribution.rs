@@ -25,16 +25,10 @@ fn map_err(e: RegistryError) -> EngineError {
     }
 }
 
-fn progress_to(tx: mpsc::Sender<PullMessage>) -> berth_registry::Progress {
-    // Called from blocking threads only; a client gone away is not the push's failure.
-    Arc::new(move |v: JsonMessage| {
-        let _ = tx.blocking_send(Ok(v));
-    })
-}
-
-/// A pull's progress: as [`progress_to`], and once the stream's reader is gone (the client
-/// closed the connection) `cancel` is set, which stops the pull as moby's request context
-/// does (a compose pull cancelled by another's failure leaves nothing behind).
+/// A pull's or push's progress, sent from blocking threads to the response stream; once
+/// the stream's reader is gone (the client closed the connection) `cancel` is set, which
+/// stops the pull or push as moby's request context does (a compose pull cancelled by
+/// another's failure leaves nothing behind; a push stops uploading).
 fn pull_progress_to(
     tx: mpsc::Sender<PullMessage>,
     cancel: Arc<AtomicBool>,
@@ -155,10 +149,12 @@ impl Engine {
         }
         let store = self.images.store().clone();
         let cfg = self.live().registry;
-        let progress = progress_to(tx);
+        // A client gone away cancels the push, as moby's request context does.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let progress = pull_progress_to(tx, cancel.clone());
         let rr = r.clone();
         let out = tokio::task::spawn_blocking(move || {
-            berth_registry::push(&store, &cfg, &rr, &auth, &progress)
+            berth_registry::push(&store, &cfg, &rr, &auth, &progress, &cancel)
         })
         .await
         .map_err(|e| EngineError::internal("push task", e))?

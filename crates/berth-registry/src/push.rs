@@ -34,7 +34,8 @@ pub struct PushOutcome {
     pub pushed: Vec<(String, String, usize)>,
 }
 
-/// Counts bytes read and reports "Pushing" progress.
+/// Counts bytes read and reports "Pushing" progress; fails once the push is cancelled
+/// (its client went away), which aborts the upload request it feeds.
 struct Counting<'a, R> {
     inner: R,
     done: u64,
@@ -42,10 +43,14 @@ struct Counting<'a, R> {
     last: Instant,
     id: &'a str,
     progress: &'a Progress,
+    cancel: &'a AtomicBool,
 }
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("context canceled"));
+        }
         let n = self.inner.read(buf)?;
         self.done += n as u64;
         if self.last.elapsed().as_millis() >= 100 {
@@ -217,6 +222,7 @@ fn push_layer(
     l: &PushLayer,
     mount_from: &[String],
     progress: &Progress,
+    cancel: &AtomicBool,
 ) -> Result<(), RegistryError> {
     let id = progress::short(&l.diff_id);
     if blob_exists(s, &l.digest)? {
@@ -247,6 +253,7 @@ fn push_layer(
             last: Instant::now(),
             id: &id,
             progress,
+            cancel,
         }))
     };
     upload(s, &l.digest, l.size, started, &mut open)?;
@@ -266,13 +273,25 @@ fn mount_sources(store: &ImageStore, target: &Reference, diff_id: &str) -> Vec<S
     out
 }
 
-/// Pushes `reference` (every local tag of the repository when it is name-only).
+/// A push whose `cancel` was set (its client went away): moby's push follows the request
+/// context, so no further blob is started or read, and no manifest is written.
+fn cancelled(cancel: &AtomicBool) -> Result<(), RegistryError> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err(RegistryError::Transport("context canceled".into()));
+    }
+    Ok(())
+}
+
+/// Pushes `reference` (every local tag of the repository when it is name-only). Once
+/// `cancel` is set the push stops: the upload being sent fails at its next read, and no
+/// other blob or manifest goes out (see [`cancelled`]).
 pub fn push(
     store: &ImageStore,
     cfg: &RegistryConfig,
     reference: &Reference,
     auth: &AuthConfig,
     progress: &Progress,
+    cancel: &AtomicBool,
 ) -> Result<PushOutcome, RegistryError> {
     let tags: Vec<Reference> = if reference.tag().is_none() {
         let t = store.repo_tags(reference);
@@ -331,11 +350,14 @@ pub fn push(
                     let Some(l) = layers.get(k) else {
                         return;
                     };
-                    let r = wire_layer(store, l).and_then(|w| {
-                        let from = mount_sources(store, reference, &w.diff_id);
-                        push_layer(&s, &w, &from, progress)?;
-                        Ok(w)
-                    });
+                    let r = cancelled(cancel)
+                        .and_then(|()| wire_layer(store, l))
+                        .and_then(|w| {
+                            let from = mount_sources(store, reference, &w.diff_id);
+                            cancelled(cancel)?;
+                            push_layer(&s, &w, &from, progress, cancel)?;
+                            Ok(w)
+                        });
                     match r {
                         Ok(w) => {
                             *sent[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(w);
@@ -355,6 +377,7 @@ pub fn push(
         if let Some(e) = first_err.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(e);
         }
+        cancelled(cancel)?;
         if !blob_exists(&s, &img.id)? {
             let mut open = |_off: u64| -> Result<Box<dyn Read + '_>, RegistryError> {
                 Ok(Box::new(&img.config[..]))
@@ -372,6 +395,7 @@ pub fn push(
             .map(|l| (l.media_type.clone(), l.digest.clone(), l.size))
             .collect();
         let body = documents::image_manifest(&img.id, img.config.len() as u64, &layers)?;
+        cancelled(cancel)?;
         let digest = sha256_digest(&body);
         let t = tag.tag().unwrap_or("latest");
         let r = s.send_bytes(

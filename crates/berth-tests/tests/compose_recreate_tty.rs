@@ -17,17 +17,18 @@ use berth_tests::nettest::watched_daemon;
 use berth_tests::{NetGuard, TestDaemon};
 use std::path::Path;
 
-/// Runs argv[2:] on a pty 120x40, answers cursor-position queries, types argv[1] once
-/// `(y/N)` shows (killing the command if it never does, after 20 s), then prints all the
-/// command wrote and `<exit N sent=BOOL>`.
+/// Runs argv[2:] on a pty 120x40, answers cursor-position queries, types the k-th of
+/// argv[1]'s `|`-separated answers once `(y/N)` has shown k times (killing the command if
+/// it never asks for them all, after 20 s), then prints all the command wrote and
+/// `<exit N sent=BOOL>`.
 const PTY: &str = r#"
 import os, pty, sys, select, time, struct, fcntl, termios
-answer = sys.argv[1].encode()
+answers = [a.encode() for a in sys.argv[1].split("|")]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-out = b""; sent = False; deadline = time.time() + 20
+out = b""; sent = False; answered = []; deadline = time.time() + 20
 while time.time() < deadline:
     r, _, _ = select.select([fd], [], [], 0.2)
     if r:
@@ -40,10 +41,11 @@ while time.time() < deadline:
         out += chunk
         if b"\x1b[6n" in chunk:
             os.write(fd, b"\x1b[5;1R")
-    if not sent and b"(y/N)" in out:
+    if not sent and out.count(b"(y/N)") > len(answered):
         time.sleep(0.3)
-        os.write(fd, answer)
-        sent = True
+        answered.append(answers[len(answered)])
+        os.write(fd, answered[-1])
+        sent = len(answered) == len(answers)
 if not sent:
     os.kill(pid, 9)
 _, status = os.waitpid(pid, 0)
@@ -105,7 +107,11 @@ fn question_lines(s: &str, proj: &str) -> Vec<String> {
     visible(s)
         .replace(proj, "P")
         .lines()
-        .filter(|l| l.contains("Recreate (data will be lost)?") || l.starts_with("<exit"))
+        .filter(|l| {
+            l.contains("Recreate (data will be lost)?")
+                || l.contains("Sorry, your reply was invalid")
+                || l.starts_with("<exit")
+        })
         .map(|l| l.trim_end().to_string())
         .collect()
 }
@@ -118,8 +124,10 @@ fn inspect(d: &TestDaemon, kind: &str, name: &str, format: &str) -> String {
         .to_string()
 }
 
-/// A volume whose labels changed, `up -d` on a terminal: `n` keeps it, `y` recreates it;
-/// the question and its answer drawn as compose draws them.
+/// A volume whose labels changed, `up -d` on a terminal: `n` keeps it; `x` and ` y` are
+/// refused with survey's error and the question asked again, until `YES` recreates it;
+/// after another change `y` recreates it; the question, the errors and the answer drawn
+/// as compose draws them.
 #[test]
 fn compose_recreate_tty_question_on_a_terminal() {
     let mut g = NetGuard::new("bt-rt1");
@@ -144,9 +152,20 @@ fn compose_recreate_tty_question_on_a_terminal() {
         write("2");
         let no = on_pty(&d, tool, &dir, &["up", "-d"], "n\r");
         assert_eq!(label(), "1", "{tool:?}: n keeps the volume\n{no}");
+        let bad = on_pty(&d, tool, &dir, &["up", "-d"], "x\r| y\r|YES\r");
+        assert_eq!(
+            label(),
+            "2",
+            "{tool:?}: asked again after x and ' y', YES recreates the volume\n{bad}"
+        );
+        write("3");
         let yes = on_pty(&d, tool, &dir, &["up", "-d"], "y\r");
-        assert_eq!(label(), "2", "{tool:?}: y recreates the volume\n{yes}");
-        seen.push((question_lines(&no, &proj), question_lines(&yes, &proj)));
+        assert_eq!(label(), "3", "{tool:?}: y recreates the volume\n{yes}");
+        seen.push((
+            question_lines(&no, &proj),
+            question_lines(&yes, &proj),
+            question_lines(&bad, &proj),
+        ));
         run_compose(&d, tool, &dir, &["down", "-v"]).success();
         assert!(project_left(&d, &proj).is_empty(), "{tool:?}");
     }
@@ -165,6 +184,22 @@ fn compose_recreate_tty_question_on_a_terminal() {
         seen[0].1,
         [
             format!("{q} (y/N) y"),
+            format!("{q} Yes"),
+            "<exit 0 sent=True>".to_string()
+        ],
+        "{seen:#?}"
+    );
+    let sorry = |a: &str| {
+        format!("X Sorry, your reply was invalid: \"{a}\" is not a valid answer, please try again.")
+    };
+    assert_eq!(
+        seen[0].2,
+        [
+            format!("{q} (y/N) x"),
+            sorry("x"),
+            format!("{q} (y/N)  y"),
+            sorry(" y"),
+            format!("{q} (y/N) YES"),
             format!("{q} Yes"),
             "<exit 0 sent=True>".to_string()
         ],

@@ -149,10 +149,14 @@ impl Global {
 
 /// A yes/no question as docker compose 2.40 asks it (default no), e.g. whether to recreate
 /// a volume whose configuration changed. On a terminal, its survey prompt
-/// `? MSG (y/N) ` takes `y`/`yes` in any case (an empty line is the default). Otherwise
-/// its pipe prompt: MSG on stdout without a newline, then one word of stdin, yes when it
-/// is `y` or a true word of Go's ParseBool, in any case (`Y`, `true`, `1`; not `yes`):
-/// measured with compose 2.40.3. A closed or empty stdin is no.
+/// `? MSG (y/N) ` takes `y`/`yes`/`n`/`no` in any case and an empty line (the default),
+/// the line as typed (survey v2's Confirm matches `^(?i:y(?:es)?)$` and
+/// `^(?i:n(?:o)?)$` on it, spaces included); any other line gets survey's error
+/// `X Sorry, your reply was invalid: "LINE" is not a valid answer, please try again.` in
+/// red and the question again. Otherwise its pipe prompt: MSG on stdout without a
+/// newline, then one word of stdin, yes when it is `y` or a true word of Go's ParseBool,
+/// in any case (`Y`, `true`, `1`; not `yes`): measured with compose 2.40.3. A closed or
+/// empty stdin is no.
 pub fn confirm(msg: &str) -> bool {
     use std::io::{BufRead, Write};
     let tty = nix::unistd::isatty(0).unwrap_or(false);
@@ -163,37 +167,71 @@ pub fn confirm(msg: &str) -> bool {
     // read here shows the same characters.
     let styled =
         |tail: &str| format!("\x1b[0G\x1b[2K\x1b[1;92m? \x1b[0m\x1b[1;99m{msg} \x1b[0m{tail}");
-    if tty {
-        let _ = write!(out, "{}", styled("\x1b[37m(y/N) \x1b[0m"));
-    } else {
+    if !tty {
         let _ = write!(out, "{msg}");
-    }
-    let _ = out.flush();
-    let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
-    let yes = confirmed(&line, tty);
-    if tty {
-        let answer = if yes { "Yes" } else { "No" };
-        let _ = write!(
-            out,
-            "\x1b[1A{}\r\n",
-            styled(&format!("\x1b[36m{answer}\x1b[0m"))
-        );
         let _ = out.flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        return confirmed_on_a_pipe(&line);
     }
+    let question = styled("\x1b[37m(y/N) \x1b[0m");
+    let _ = write!(out, "{question}");
+    let _ = out.flush();
+    // Whether survey's error line is on the screen above the question (it erases it
+    // before drawing the next one).
+    let mut error_shown = false;
+    let yes = loop {
+        let mut line = String::new();
+        // A closed terminal: survey's read fails and compose takes the default.
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => break false,
+            Ok(_) => {}
+        }
+        let typed = line.trim_end_matches(['\n', '\r']);
+        if let Some(yes) = confirmed_on_a_terminal(typed) {
+            break yes;
+        }
+        // survey's Error then Render: back to the question's line, erase it (and the
+        // previous error above it), the error in red, then the question again.
+        let mut s = String::from("\x1b[1A\x1b[0G\x1b[2K");
+        if error_shown {
+            s.push_str("\x1b[1F\x1b[2K");
+        }
+        s.push_str(&format!(
+            "\x1b[0G\x1b[2K\x1b[31mX Sorry, your reply was invalid: {} is not a valid answer, please try again.\x1b[0m\r\n{question}",
+            berth_cli::commands::containers::go_quote(typed)
+        ));
+        let _ = write!(out, "{s}");
+        let _ = out.flush();
+        error_shown = true;
+    };
+    let answer = if yes { "Yes" } else { "No" };
+    let _ = write!(
+        out,
+        "\x1b[1A{}\r\n",
+        styled(&format!("\x1b[36m{answer}\x1b[0m"))
+    );
+    let _ = out.flush();
     yes
 }
 
-/// Whether the answer `line` to [`confirm`] is yes (see there).
-fn confirmed(line: &str, tty: bool) -> bool {
+/// The answer `line` (without its line end) to [`confirm`] on a terminal: yes, no, or
+/// `None` when survey rejects it (see there).
+fn confirmed_on_a_terminal(line: &str) -> Option<bool> {
+    match line.to_lowercase().as_str() {
+        "y" | "yes" => Some(true),
+        "n" | "no" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether the answer `line` to [`confirm`] on a pipe is yes (see there).
+fn confirmed_on_a_pipe(line: &str) -> bool {
     let word = line
         .split_whitespace()
         .next()
         .unwrap_or_default()
         .to_lowercase();
-    if tty {
-        return matches!(word.as_str(), "y" | "yes");
-    }
     word == "y" || berth_cli::commands::parse_go_bool(&word).unwrap_or(false)
 }
 
@@ -607,29 +645,36 @@ fn cmd_version(_ctx: &mut Ctx, _g: &Global, inv: &Invocation, args: &[String]) -
 
 #[cfg(test)]
 mod tests {
-    use super::{confirmed, docker_ref};
+    use super::{confirmed_on_a_pipe, confirmed_on_a_terminal, docker_ref};
 
     /// compose 2.40.3's answers, measured on a pipe: `y`, `Y`, `true` are yes; `yes`, `n`
-    /// and nothing are no. On a terminal (survey) `yes` is yes too.
+    /// and nothing are no. On a terminal (survey) `yes` is yes too, and a line that is
+    /// neither yes nor no (`x`, ` y`, `true`) is asked again (`None`).
     #[test]
     fn prompt_answers_as_compose_reads_them() {
         for (line, pipe, tty) in [
-            ("y\n", true, true),
-            ("Y\n", true, true),
-            ("true\n", true, false),
-            ("T\n", true, false),
-            ("1\n", true, false),
-            ("yes\n", false, true),
-            ("YES\n", false, true),
-            ("n\n", false, false),
-            ("false\n", false, false),
-            ("\n", false, false),
-            ("", false, false),
-            ("  y  extra\n", true, true),
+            ("y", true, Some(true)),
+            ("Y", true, Some(true)),
+            ("true", true, None),
+            ("T", true, None),
+            ("1", true, None),
+            ("yes", false, Some(true)),
+            ("YES", false, Some(true)),
+            ("n", false, Some(false)),
+            ("No", false, Some(false)),
+            ("false", false, None),
+            ("", false, Some(false)),
+            ("x", false, None),
+            ("  y  extra", true, None),
         ] {
-            assert_eq!(confirmed(line, false), pipe, "pipe {line:?}");
-            assert_eq!(confirmed(line, true), tty, "tty {line:?}");
+            assert_eq!(
+                confirmed_on_a_pipe(&format!("{line}\n")),
+                pipe,
+                "pipe {line:?}"
+            );
+            assert_eq!(confirmed_on_a_terminal(line), tty, "tty {line:?}");
         }
+        assert!(!confirmed_on_a_pipe(""), "a closed pipe is no");
     }
 
     #[test]

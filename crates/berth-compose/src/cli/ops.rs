@@ -233,9 +233,10 @@ fn prepare_images(
     for name in &to_build {
         let o = BuildOpts {
             quiet: policy_quiet_build,
+            for_the_engine: true,
             ..Default::default()
         };
-        build_service(ctx, p, name, &o)?;
+        build_service(ctx, p, name, &o, progress)?;
     }
     for (name, image) in to_resolve {
         let id = api.image(&image)?.map(|i| i.id).ok_or_else(|| {
@@ -277,6 +278,9 @@ struct BuildOpts {
     pull: bool,
     quiet: bool,
     args: Vec<String>,
+    /// Built for `up`/`create`/`run`: for the engine's platform only, so several
+    /// `build.platforms` are no multi-arch build (compose 2.40 builds them there).
+    for_the_engine: bool,
 }
 
 /// A service's `dockerfile_inline` written to a file of its own in a fresh private
@@ -311,10 +315,74 @@ impl Drop for InlineDockerfile {
     }
 }
 
-/// Builds one service's image through berth's builder (`berth build`).
-fn build_service(ctx: &mut Ctx, p: &Project, name: &str, o: &BuildOpts) -> Result<(), Failure> {
+/// What of `b` only BuildKit can do, named as compose 2.40's classic builder refuses it
+/// (the first in its order), or `None`. berth's builder is the classic one (as dockerd's
+/// `version=1` builds), and docker compose without buildx refuses these before sending
+/// anything: `build.secrets`, `ssh`, `additional_contexts`, `privileged` and more than
+/// one platform (in `build`; `up` builds for the engine's alone) fail the build (exit 1)
+/// rather than being dropped. `cache_from`,
+/// `cache_to`, `ulimits`, `shm_size` (and the rest it does not send) the classic builder
+/// leaves out without a word, as compose's does: its build request carries no
+/// `cachefrom` (seen on the wire with compose 2.40.3, DOCKER_BUILDKIT=0).
+fn buildkit_only(b: &crate::model::Build, for_the_engine: bool) -> Option<&'static str> {
+    let ssh = match &b.ssh {
+        None => false,
+        Some(v) => {
+            !(v.is_null()
+                || v.as_sequence().is_some_and(|s| s.is_empty())
+                || v.as_mapping().is_some_and(|m| m.is_empty()))
+        }
+    };
+    [
+        (b.platforms.len() > 1 && !for_the_engine, "multi-arch build"),
+        (b.privileged, "privileged mode"),
+        (!b.additional_contexts.is_empty(), "additional contexts"),
+        (ssh, "SSH keys"),
+        (!b.secrets.is_empty(), "secrets"),
+    ]
+    .into_iter()
+    .find_map(|(set, what)| set.then_some(what))
+}
+
+/// Builds one service's image through berth's builder (`berth build`), between compose
+/// 2.40's progress events for a classic build: `Service NAME  Building` before it,
+/// `Service NAME  Built` and `NAME  Built` after it (on stderr, the build's own output on
+/// stdout), as `build` and the builds of `up`/`create`/`run` show them (`--quiet-build`
+/// keeps them; `build -q` passes a quiet `progress`).
+fn build_service(
+    ctx: &mut Ctx,
+    p: &Project,
+    name: &str,
+    o: &BuildOpts,
+    progress: &Progress,
+) -> Result<(), Failure> {
     let s = &p.services[name];
     let Some(b) = &s.build else { return Ok(()) };
+    let id = format!("Service {name}");
+    progress.event(&id, "Building", false);
+    build_image(ctx, p, name, b, o)?;
+    progress.event(&id, "Built", true);
+    progress.event(name, "Built", true);
+    Ok(())
+}
+
+/// The build itself of `build_service`.
+fn build_image(
+    ctx: &mut Ctx,
+    p: &Project,
+    name: &str,
+    b: &crate::model::Build,
+    o: &BuildOpts,
+) -> Result<(), Failure> {
+    let s = &p.services[name];
+    if let Some(what) = buildkit_only(b, o.for_the_engine) {
+        return Err(Failure::new(
+            format!(
+                "the classic builder doesn't support {what}, set DOCKER_BUILDKIT=1 to use BuildKit"
+            ),
+            1,
+        ));
+    }
     if !std::path::Path::new(&b.context).is_dir() {
         return Err(Failure::new(
             format!("unable to prepare context: path {:?} not found", b.context),
@@ -351,6 +419,13 @@ fn build_service(ctx: &mut Ctx, p: &Project, name: &str, o: &BuildOpts) -> Resul
     for a in &o.args {
         args.extend(["--build-arg".into(), a.clone()]);
     }
+    // compose's classic build labels the image with the builder it used (its request's
+    // `labels` carries `com.docker.compose.image.builder=classic`, seen on the wire with
+    // compose 2.40.3), beside the service's own labels.
+    args.extend([
+        "--label".into(),
+        "com.docker.compose.image.builder=classic".into(),
+    ]);
     for (k, v) in &b.labels {
         args.extend(["--label".into(), format!("{k}={v}")]);
     }
@@ -2345,12 +2420,26 @@ pub fn cmd_build(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) -
         pull: o.pull,
         quiet: o.quiet,
         args: o.build_arg.clone(),
+        for_the_engine: false,
     };
+    // `build -q`: compose shows no progress at all.
+    let progress = Progress::new(if o.quiet {
+        Some("quiet")
+    } else {
+        g.progress.as_deref()
+    });
+    progress.set_title("Building");
+    let mut r = Ok(());
     for n in names {
         if p.services[&n].build.is_some() {
-            build_service(ctx, &p, &n, &bo)?;
+            r = build_service(ctx, &p, &n, &bo, &progress);
+            if r.is_err() {
+                break;
+            }
         }
     }
+    progress.finish();
+    r?;
     Ok(0)
 }
 
@@ -2387,6 +2476,7 @@ pub fn cmd_pull(ctx: &mut Ctx, g: &Global, inv: &Invocation, args: &[String]) ->
     } else {
         g.progress.as_deref()
     });
+    progress.set_title("Pulling");
     // Image -> the service pulling it: the others sharing it are skipped, as compose's.
     let mut being_pulled: BTreeMap<String, String> = BTreeMap::new();
     let mut jobs = Vec::new();
@@ -2472,6 +2562,9 @@ struct LayerMessage<'a> {
     status: &'a str,
     progress: &'a str,
     detail: bool,
+    /// `progressDetail`'s sizes (0 when absent).
+    current: i64,
+    total: i64,
 }
 
 /// Reads a pull/push stream, handing each message with an id to `each`; the error the
@@ -2528,6 +2621,8 @@ fn read_stream_until(
                 ""
             },
             detail: v.get("progressDetail").is_some(),
+            current: n("current"),
+            total: n("total"),
         });
     }
     Ok(!stop())
@@ -2612,7 +2707,14 @@ fn pull_parallel(
                                 &mut body,
                                 &mut |m| {
                                     if layers && m.detail {
-                                        progress.event_status(m.id, m.status, m.progress, false);
+                                        progress.layer(&crate::progress::LayerEvent {
+                                            parent: &job.service,
+                                            id: m.id,
+                                            status: m.status,
+                                            progress: m.progress,
+                                            current: m.current,
+                                            total: m.total,
+                                        });
                                     }
                                 },
                                 &stop,
