@@ -8,87 +8,13 @@
 //!
 //! Safety: the project's network gets a bridge named by the test (removed by the guard).
 
-use berth_tests::compose::{bridged_project, write_project, Tool, TOOLS};
+use berth_tests::compose::{bridged_project, write_project, TOOLS};
 use berth_tests::nettest::watched_daemon;
-use berth_tests::{NetGuard, TestDaemon};
-use std::path::Path;
+use berth_tests::NetGuard;
 
-/// Runs argv[1:] on a pty 120x40 until it ends (killed after 60 s), then prints all it
-/// wrote and `<exit N>`.
-const PTY: &str = r#"
-import os, pty, sys, select, time, struct, fcntl, termios
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-out = b""; deadline = time.time() + 60
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-        if b"\x1b[6n" in chunk:
-            os.write(fd, b"\x1b[5;1R")
-else:
-    os.kill(pid, 9)
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.stdout.write("\n<exit %d>\n" % os.waitstatus_to_exitcode(status))
-"#;
-
-/// `tool ARGS` in `dir` on a pty: what it wrote.
-fn on_pty(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> String {
-    let c = tool.command(&d.host(), dir);
-    let mut p = std::process::Command::new("python3");
-    p.arg("-c")
-        .arg(PTY)
-        .arg(c.get_program())
-        .args(c.get_args())
-        .args(args);
-    for (k, v) in c.get_envs() {
-        match v {
-            Some(v) => p.env(k, v),
-            None => p.env_remove(k),
-        };
-    }
-    let o = p
-        .env("DOCKER_CONFIG", d.dir().join("docker-config"))
-        .env("COMPOSE_BAKE", "false")
-        .env("DOCKER_BUILDKIT", "0")
-        .current_dir(dir)
-        .output()
-        .expect("python3");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-/// The frames drawn (between compose's hide-cursor and show-cursor sequences).
-fn frames(out: &str) -> Vec<String> {
-    out.split("\x1b[?25l")
-        .skip(1)
-        .map(|f| f.split("\x1b[?25h").next().unwrap_or("").to_string())
-        .collect()
-}
-
-/// A frame's lines with their right-aligned timer (`  ESC[34m0.3s ESC[0m`) and the spaces
-/// before it made ` T`, and carriage returns dropped.
-fn without_timers(frame: &str) -> Vec<String> {
-    frame
-        .replace('\r', "")
-        .lines()
-        .map(|l| match l.rfind("\x1b[34m") {
-            Some(i) if l.ends_with("s \x1b[0m") && i > 0 => {
-                format!("{} T", l[..i].trim_end())
-            }
-            _ => l.to_string(),
-        })
-        .collect()
-}
+#[path = "support/pty.rs"]
+mod pty;
+use pty::{frames, on_pty, without_timers};
 
 #[test]
 fn compose_build_tty_last_frame_as_docker_compose() {
@@ -110,12 +36,18 @@ fn compose_build_tty_last_frame_as_docker_compose() {
         );
         let mut got = Vec::new();
         for args in [&["build"][..], &["up", "-d", "--build"]] {
-            let out = on_pty(&d, tool, &dir, args);
+            let out = on_pty(&d, tool, &dir, args, &[("DOCKER_BUILDKIT", "0")]);
             assert!(out.ends_with("\n<exit 0>\n"), "{tool:?} {args:?}: {out:?}");
             let last = frames(&out).pop().unwrap_or_default();
             got.push(without_timers(&last.replace(&proj, "P")));
         }
-        on_pty(&d, tool, &dir, &["down", "--rmi", "local"]);
+        on_pty(
+            &d,
+            tool,
+            &dir,
+            &["down", "--rmi", "local"],
+            &[("DOCKER_BUILDKIT", "0")],
+        );
         seen.push(got);
     }
     assert_eq!(

@@ -13,87 +13,14 @@
 //! Safety: the only registry is the harness's docker-registry on 127.0.0.1; the project
 //! network gets a bridge named by the test (removed by the guard).
 
-use berth_tests::compose::{bridged_project, write_project, Tool, TOOLS};
+use berth_tests::compose::{bridged_project, write_project, TOOLS};
 use berth_tests::nettest::watched_daemon;
 use berth_tests::registry::LocalRegistry;
-use berth_tests::{NetGuard, TestDaemon};
-use std::path::Path;
+use berth_tests::NetGuard;
 
-/// Runs argv[1:] on a pty 120x40 until it ends (killed after 60 s), then prints all it
-/// wrote and `<exit N>`.
-const PTY: &str = r#"
-import os, pty, sys, select, time, struct, fcntl, termios
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-out = b""; deadline = time.time() + 60
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-        if b"\x1b[6n" in chunk:
-            os.write(fd, b"\x1b[5;1R")
-else:
-    os.kill(pid, 9)
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.stdout.write("\n<exit %d>\n" % os.waitstatus_to_exitcode(status))
-"#;
-
-/// `tool ARGS` in `dir` on a pty: what it wrote.
-fn on_pty(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str]) -> String {
-    let c = tool.command(&d.host(), dir);
-    let mut p = std::process::Command::new("python3");
-    p.arg("-c")
-        .arg(PTY)
-        .arg(c.get_program())
-        .args(c.get_args())
-        .args(args);
-    for (k, v) in c.get_envs() {
-        match v {
-            Some(v) => p.env(k, v),
-            None => p.env_remove(k),
-        };
-    }
-    let o = p
-        .env("DOCKER_CONFIG", d.dir().join("docker-config"))
-        .env("COMPOSE_BAKE", "false")
-        .current_dir(dir)
-        .output()
-        .expect("python3");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-/// The frames drawn (between compose's hide-cursor and show-cursor sequences).
-fn frames(out: &str) -> Vec<String> {
-    out.split("\x1b[?25l")
-        .skip(1)
-        .map(|f| f.split("\x1b[?25h").next().unwrap_or("").to_string())
-        .collect()
-}
-
-/// A frame's lines with their right-aligned timer (`  ESC[34m0.3s ESC[0m`) and the spaces
-/// before it made ` T`, and carriage returns dropped.
-fn without_timers(frame: &str) -> Vec<String> {
-    frame
-        .replace('\r', "")
-        .lines()
-        .map(|l| match l.rfind("\x1b[34m") {
-            Some(i) if l.ends_with("s \x1b[0m") && i > 0 => {
-                format!("{} T", l[..i].trim_end())
-            }
-            _ => l.to_string(),
-        })
-        .collect()
-}
+#[path = "support/pty.rs"]
+mod pty;
+use pty::{frames, on_pty, without_timers};
 
 /// The characters a terminal shows of a line (SGR sequences left out).
 fn width(l: &str) -> usize {
@@ -190,7 +117,7 @@ fn compose_pull_tty_frames_as_docker_compose() {
         d.docker(["rmi", &img]).run();
         let proj = tool.project("pt");
         let dir = bridged_project(&d, &mut g, &proj, &format!("  a:\n    image: {img}\n"));
-        let out = on_pty(&d, tool, &dir, &["pull"]);
+        let out = on_pty(&d, tool, &dir, &["pull"], &[]);
         assert!(out.ends_with("\n<exit 0>\n"), "{tool:?}: {out:?}");
         let frames = frames(&out);
         assert!(frames.len() >= 2, "{tool:?}: {out:?}");
