@@ -1018,8 +1018,12 @@ fn userns_remap_runc_runs_plain_containers_and_joiners() {
         .join("containers")
         .join(&id);
     assert!(dir.join("netns.user").exists());
-    d.run(Client::Docker, &["kill", "rjoiner", "rdonor"])
-        .success();
+    // One at a time: the docker CLI kills its arguments in parallel, and a kill of the
+    // donor that lands first ends the joiner too (it lives in the donor's pid namespace),
+    // so the joiner's own kill could find it exited and fail "is not running", as on moby
+    // (seen once in the s15 suite).
+    d.run(Client::Docker, &["kill", "rjoiner"]).success();
+    d.run(Client::Docker, &["kill", "rdonor"]).success();
     d.run(Client::Docker, &["wait", "rdonor"]).success();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while dir.join("netns.user").exists() && std::time::Instant::now() < deadline {
