@@ -103,3 +103,17 @@ for i in "${!BINS[@]}"; do
     printf '%-50s %-28s %s\n' "${BINS[$i]}" "$(echo "${R[exec,$i]}" | median) (${R[exec,$i]# })" \
         "$(echo "${R[run,$i]}" | median) (${R[run,$i]# })"
 done
+# Paired: each round's figure over the first binary's in the same round, then the median.
+# The machine's speed drifts between rounds (other guests, frequency) by more than the
+# differences measured here; a ratio within one round cancels most of that drift.
+ratios() {
+    paste <(echo "${R[$1,$2]}" | tr ' ' '\n' | grep .) <(echo "${R[$1,0]}" | tr ' ' '\n' | grep .) \
+        | awk '{ printf "%.4f\n", $1 / $2 }' | median
+}
+if [ "${#BINS[@]}" -gt 1 ]; then
+    echo "Median of per-round ratios to ${BINS[0]}:"
+    for i in "${!BINS[@]}"; do
+        [ "$i" = 0 ] && continue
+        printf '%-50s exec %s   run --rm %s\n' "${BINS[$i]}" "$(ratios exec "$i")" "$(ratios run "$i")"
+    done
+fi

@@ -1,17 +1,21 @@
 //! `docker exec`: a new process in a running container, started by the shim.
 //!
-//! The shim forks; the child joins the container's cgroup and namespaces (mount last, which
-//! also moves it to the container's root), then forks again so the grandchild is inside the
-//! container's pid namespace. The grandchild takes the exec's user, capabilities, rlimits,
-//! terminal and working directory from the OCI process the engine sent, and execs. It is
-//! re-parented to the shim (child subreaper), which reaps it like the init. This works
-//! whatever runtime created the container: it needs only the init's pid and the cgroup.
+//! The container's namespaces are opened once, at its first exec ([`Target`]), not per
+//! exec. For each exec the shim points its own children's pid namespace at the container's
+//! (`setns` changes only where the shim's children go, never the shim itself), forks, and
+//! points it back at once: one fork puts the child inside the container's pid namespace,
+//! where runc's nsexec needs a second (its stage-2 child). The child joins the container's
+//! cgroup and its other namespaces (mount last but user, which also moves it to the
+//! container's root), takes the exec's user, capabilities, rlimits, terminal and working
+//! directory from the OCI process the engine sent, and execs. The shim reaps it like the
+//! init. This works whatever runtime created the container: it needs only the init's pid
+//! and the cgroup.
 //!
-//! Messages back to the shim on a SOCK_SEQPACKET pair, one per packet: `P<pid>` (from the
-//! child, the grandchild's host pid), `T` with the pty master attached (`-t`), `L` with the
-//! seccomp filter's listener attached (the shim holds it so that the filter is freed off
-//! the exec's exit path: `crate::seccomp`, "Who frees an exec's filter"), `E<code>
-//! <message>` if it could not exec. The pair closes on exec (close-on-exec): success.
+//! Messages back to the shim on a SOCK_SEQPACKET pair, one per packet: `T` with the pty
+//! master attached (`-t`), `L` with the seccomp filter's listener attached (the shim holds it
+//! so that the filter is freed off the exec's exit path: `crate::seccomp`, "Who frees an
+//! exec's filter"), `E<code> <message>` if it could not exec. The pair closes on exec
+//! (close-on-exec): success.
 //!
 //! In a container with a user namespace the exec joins it last, after the others, with its
 //! rlimits set before.
@@ -19,6 +23,8 @@
 use super::backend::Stdio3;
 use super::native::{finish_privileges, set_rlimit};
 use crate::seccomp::Program;
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 use std::fs;
 use std::io::Write;
@@ -29,7 +35,7 @@ use std::time::Duration;
 
 /// A started exec process.
 pub(super) struct Spawned {
-    pub pid: nix::unistd::Pid,
+    pub pid: Pid,
     /// The pty master with `-t`.
     pub console: Option<OwnedFd>,
     /// The listener of the exec's seccomp filter: closing it (after the exec's exit is
@@ -52,47 +58,97 @@ fn fail(message: impl Into<String>) -> ExecError {
 
 /// The namespaces a process joins to enter the container, in the order runc uses (mount
 /// last: joining it changes the root, after which /proc/<init> paths are the container's).
-const NAMESPACES: &[(&str, nix::sched::CloneFlags)] = &[
-    ("ipc", nix::sched::CloneFlags::CLONE_NEWIPC),
-    ("uts", nix::sched::CloneFlags::CLONE_NEWUTS),
-    ("net", nix::sched::CloneFlags::CLONE_NEWNET),
-    ("pid", nix::sched::CloneFlags::CLONE_NEWPID),
-    ("cgroup", nix::sched::CloneFlags::CLONE_NEWCGROUP),
-    ("mnt", nix::sched::CloneFlags::CLONE_NEWNS),
+const NAMESPACES: &[(&str, CloneFlags)] = &[
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ("mnt", CloneFlags::CLONE_NEWNS),
     // Last: joined as the host's root, the others need no privilege in the container's
     // user namespace (its network namespace may be the host's user namespace's); once in
     // it, the process has the container root's capabilities only.
-    ("user", nix::sched::CloneFlags::CLONE_NEWUSER),
+    ("user", CloneFlags::CLONE_NEWUSER),
 ];
 
-/// Starts `process` inside the container whose init is `init`. `io` is the exec's stdio
-/// (ignored with a terminal). Blocking, briefly: until the process has exec'd or failed.
+/// The namespaces of a running container that differ from the shim's, opened at its first
+/// exec and kept while its init runs: every exec after the first saves a dozen /proc
+/// lookups. Held descriptors keep the namespaces alive, so the shim drops this when the
+/// init exits (an exec is refused from then on).
+pub(super) struct Target {
+    init: Pid,
+    /// The init's pid namespace and the shim's own (to point its children back at), when
+    /// they differ (not with `--pid host`).
+    pid: Option<(fs::File, fs::File)>,
+    /// The other namespaces that differ, in [`NAMESPACES`]' order (user last).
+    joins: Vec<(fs::File, CloneFlags)>,
+}
+
+impl Target {
+    /// Opens the namespaces of `init` that are not the shim's; fails if `init` is gone.
+    pub(super) fn open(init: Pid) -> Result<Self, ExecError> {
+        let mut pid = None;
+        let mut joins = Vec::new();
+        for (name, flag) in NAMESPACES {
+            let theirs = format!("/proc/{}/ns/{name}", init.as_raw());
+            let ours = format!("/proc/self/ns/{name}");
+            let same = match (fs::read_link(&theirs), fs::read_link(&ours)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            if same {
+                continue;
+            }
+            let f = fs::File::open(&theirs).map_err(|e| fail(format!("open {theirs}: {e}")))?;
+            if *flag == CloneFlags::CLONE_NEWPID {
+                let own = fs::File::open(&ours).map_err(|e| fail(format!("open {ours}: {e}")))?;
+                pid = Some((f, own));
+            } else {
+                joins.push((f, *flag));
+            }
+        }
+        Ok(Target { init, pid, joins })
+    }
+
+    /// The init whose namespaces these are.
+    pub(super) fn init(&self) -> Pid {
+        self.init
+    }
+}
+
+/// Forks with the shim's children pointed at the container's pid namespace (when it has
+/// its own), and points them back before returning, in the parent, whatever the outcome.
+/// SAFETY: as `fork`: the caller is single-threaded.
+unsafe fn fork_into(target: &Target) -> Result<nix::unistd::ForkResult, ExecError> {
+    if let Some((theirs, _)) = &target.pid {
+        nix::sched::setns(theirs, CloneFlags::CLONE_NEWPID)
+            .map_err(|e| fail(format!("join namespace CLONE_NEWPID: {e}")))?;
+    }
+    // SAFETY: the caller's contract.
+    let forked = unsafe { nix::unistd::fork() };
+    if let (Some((_, own)), Ok(nix::unistd::ForkResult::Parent { .. }) | Err(_)) =
+        (&target.pid, &forked)
+    {
+        // Back to the shim's own pid namespace (its active one, always allowed). Should
+        // this fail, the shim's later children would start in the container: say so loudly.
+        if let Err(e) = nix::sched::setns(own, CloneFlags::CLONE_NEWPID) {
+            tracing::error!("exec: back to the shim's pid namespace: {e}");
+        }
+    }
+    forked.map_err(|e| fail(format!("fork: {e}")))
+}
+
+/// Starts `process` inside the container `target` (whose cgroup is `cgroup_dirs`). `io` is
+/// the exec's stdio (ignored with a terminal). Blocking, briefly: until the process has
+/// exec'd or failed.
 pub(super) fn spawn(
-    init: nix::unistd::Pid,
+    target: &Target,
     cgroup_dirs: &[PathBuf],
     process: &Process,
     io: Stdio3,
     seccomp: Option<&Program>,
 ) -> Result<Spawned, ExecError> {
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    // Only the namespaces that differ from ours (a --network host container shares the
-    // host's); opened before forking so a vanished init is reported here.
-    let mut joins: Vec<(fs::File, nix::sched::CloneFlags)> = Vec::new();
-    for (name, flag) in NAMESPACES {
-        let theirs = format!("/proc/{}/ns/{name}", init.as_raw());
-        let same = match (
-            fs::read_link(&theirs),
-            fs::read_link(format!("/proc/self/ns/{name}")),
-        ) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        };
-        if same {
-            continue;
-        }
-        let f = fs::File::open(&theirs).map_err(|e| fail(format!("open {theirs}: {e}")))?;
-        joins.push((f, *flag));
-    }
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -105,38 +161,33 @@ pub(super) fn spawn(
     let terminal = process.terminal() == Some(true);
 
     // SAFETY: the shim is single-threaded; the child only runs `enter` and then exits.
-    let child = match unsafe { nix::unistd::fork() } {
-        Err(e) => return Err(fail(format!("fork: {e}"))),
-        Ok(nix::unistd::ForkResult::Child) => {
+    let child = match unsafe { fork_into(target) }? {
+        nix::unistd::ForkResult::Child => {
             drop(ours);
             // The runtime binary, about to enter the container: not dumpable until it execs.
             super::harden::set_non_dumpable();
-            let code = match enter(
+            let e = match enter(
+                target,
                 cgroup_dirs,
-                &joins,
                 process,
                 terminal,
                 &io,
                 &theirs,
                 seccomp,
             ) {
-                Ok(()) => 0,
-                Err(e) => {
-                    let _ =
-                        (&theirs).write_all(format!("E{} {}", e.exit_code, e.message).as_bytes());
-                    e.exit_code
-                }
+                Ok(never) => match never {},
+                Err(e) => e,
             };
-            // SAFETY: leaving the forked child without running the shim's destructors.
-            unsafe { libc::_exit(code) }
+            let _ = (&theirs).write_all(format!("E{} {}", e.exit_code, e.message).as_bytes());
+            // SAFETY: leaving the forked child after a failed setup, without running the
+            // shim's destructors.
+            unsafe { libc::_exit(e.exit_code) }
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => child,
+        nix::unistd::ForkResult::Parent { child } => child,
     };
     drop(theirs);
     drop(io);
-    drop(joins);
     let _ = ours.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut pid = None;
     let mut console = None;
     let mut seccomp_hold = None;
     let mut error = None;
@@ -145,9 +196,7 @@ pub(super) fn spawn(
             Ok((msg, _)) if msg.is_empty() => break,
             Ok((msg, fd)) => {
                 let text = String::from_utf8_lossy(&msg).into_owned();
-                if let Some(p) = text.strip_prefix('P') {
-                    pid = p.trim().parse::<i32>().ok().map(nix::unistd::Pid::from_raw);
-                } else if text.starts_with('T') {
+                if text.starts_with('T') {
                     console = fd;
                 } else if text.starts_with('L') {
                     seccomp_hold = fd;
@@ -165,70 +214,50 @@ pub(super) fn spawn(
             }
         }
     }
-    // The intermediate child exits at once; reap it so it is no zombie.
-    let _ = nix::sys::wait::waitpid(child, None);
     if let Some(e) = error {
-        if let Some(p) = pid {
-            // The grandchild failed before exec: it exits on its own; reap it too.
-            let _ = nix::sys::wait::waitpid(p, None);
-        }
+        // The child failed before exec: it exits on its own; reap it.
+        let _ = nix::sys::wait::waitpid(child, None);
         return Err(e);
     }
-    let pid = pid.ok_or_else(|| fail("exec process did not start"))?;
     if terminal && console.is_none() {
         return Err(fail("exec process sent no terminal"));
     }
     Ok(Spawned {
-        pid,
+        pid: child,
         console,
         seccomp_hold,
     })
 }
 
-/// In the forked child: cgroup, namespaces, then the second fork.
+/// In the forked child (already in the container's pid namespace): cgroup, rlimits, the
+/// other namespaces, then the exec.
 fn enter(
+    target: &Target,
     cgroup_dirs: &[PathBuf],
-    joins: &[(fs::File, nix::sched::CloneFlags)],
     process: &Process,
     terminal: bool,
     io: &Stdio3,
     sock: &UnixStream,
     seccomp: Option<&Program>,
-) -> Result<(), ExecError> {
-    let me = std::process::id().to_string();
+) -> Result<Never, ExecError> {
+    // "0": the writer itself (its pid in the host's numbering is not its own any more).
     for d in cgroup_dirs {
-        fs::write(d.join("cgroup.procs"), &me)
+        fs::write(d.join("cgroup.procs"), "0")
             .map_err(|e| fail(format!("join cgroup {}: {e}", d.display())))?;
     }
     // Before the user namespace: its root may not raise limits.
     for r in process.rlimits().iter().flatten() {
         set_rlimit(r).map_err(fail)?;
     }
-    for (f, flag) in joins {
+    for (f, flag) in &target.joins {
         nix::sched::setns(f, *flag).map_err(|e| fail(format!("join namespace {flag:?}: {e}")))?;
     }
-    // SAFETY: still single-threaded (a fork of the single-threaded shim).
-    match unsafe { nix::unistd::fork() } {
-        Err(e) => Err(fail(format!("fork: {e}"))),
-        Ok(nix::unistd::ForkResult::Parent { child }) => {
-            let _ = (&*sock).write_all(format!("P{}", child.as_raw()).as_bytes());
-            Ok(())
-        }
-        Ok(nix::unistd::ForkResult::Child) => {
-            let e = match run(process, terminal, io, sock, seccomp) {
-                Ok(never) => match never {},
-                Err(e) => e,
-            };
-            let _ = (&*sock).write_all(format!("E{} {}", e.exit_code, e.message).as_bytes());
-            // SAFETY: leaving the grandchild after a failed setup.
-            unsafe { libc::_exit(e.exit_code) }
-        }
-    }
+    run(process, terminal, io, sock, seccomp)
 }
 
 enum Never {}
 
-/// In the grandchild, inside the container: stdio or terminal, limits, user, exec.
+/// In the child, inside the container: stdio or terminal, working directory, user, exec.
 fn run(
     process: &Process,
     terminal: bool,

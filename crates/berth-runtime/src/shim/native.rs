@@ -707,15 +707,16 @@ fn init(a: &InitArgs) -> Result<Never, String> {
         .as_deref()
         .map(|p| parse_options(&[p.to_string()]).1)
         .filter(|f| !f.is_empty());
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        root_propagation.unwrap_or(MsFlags::MS_REC | MsFlags::MS_SLAVE),
-        None::<&str>,
-    )
-    .map_err(|e| io_err("set / propagation", e))?;
-    rootfs_parent_private(&root)?;
+    let propagation = root_propagation.unwrap_or(MsFlags::MS_REC | MsFlags::MS_SLAVE);
+    mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>)
+        .map_err(|e| io_err("set / propagation", e))?;
+    // After rslave or rprivate no mount here is shared any more, so the mount table, which
+    // grows with every container on the host, need not be read.
+    let none_shared = propagation.contains(MsFlags::MS_REC)
+        && propagation.intersects(MsFlags::MS_SLAVE | MsFlags::MS_PRIVATE);
+    if !none_shared {
+        rootfs_parent_private(&root)?;
+    }
     mount(
         Some(&root),
         &root,

@@ -167,6 +167,9 @@ struct Shim {
     /// runtime's backend it comes from the bundle (the spec and the compiled program's
     /// file), which does not change while the container runs.
     exec_seccomp: Option<Option<crate::seccomp::Program>>,
+    /// The running init's namespaces, opened at the first exec (`exec::Target`), dropped
+    /// when the init exits.
+    exec_target: Option<super::exec::Target>,
     /// Listeners of ended execs' filters, still open. Closing the last reference frees the
     /// filter and wakes a kworker, which preempts the shim there (`crate::seccomp`, "Who
     /// frees an exec's filter"); on a busy CPU the shim then waits a time slice, which
@@ -398,6 +401,7 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
         dir: a.dir.clone(),
         oom,
         exec_seccomp: None,
+        exec_target: None,
         released: Vec::new(),
     };
     report(ready, &format!("ready {me}"));
@@ -675,6 +679,7 @@ impl Shim {
         });
         self.status = Status::Exited;
         self.procs[0].exited(code);
+        self.exec_target = None;
     }
 
     /// Execs that ended and drained: their waiters get the code, their attaches close.
@@ -1068,8 +1073,7 @@ impl Shim {
         if self.exec_seccomp.is_none() {
             self.exec_seccomp = Some(self.container.seccomp(&self.dir).map_err(err_resp)?);
         }
-        let seccomp = self.exec_seccomp.as_ref().and_then(Option::as_ref);
-        let spawned = match super::exec::spawn(self.init().pid, &cgroups, process, io, seccomp) {
+        let spawned = match self.spawn_exec(&cgroups, process, io) {
             Ok(s) => s,
             Err(e) => {
                 self.exec_exits.insert(exec_id.to_string(), e.exit_code);
@@ -1105,6 +1109,24 @@ impl Shim {
         });
         // It may have exited already: its SIGCHLD is pending and the loop reaps it.
         Ok(spawned.pid.as_raw())
+    }
+
+    /// The exec's process started in the running init's namespaces (opened at the first
+    /// exec: a vanished init fails here, as the exec would).
+    fn spawn_exec(
+        &mut self,
+        cgroups: &[PathBuf],
+        process: &oci_spec::runtime::Process,
+        io: Stdio3,
+    ) -> Result<super::exec::Spawned, super::exec::ExecError> {
+        let init = self.init().pid;
+        let target = match self.exec_target.take() {
+            Some(t) if t.init() == init => t,
+            _ => super::exec::Target::open(init)?,
+        };
+        let target = self.exec_target.insert(target);
+        let seccomp = self.exec_seccomp.as_ref().and_then(Option::as_ref);
+        super::exec::spawn(target, cgroups, process, io, seccomp)
     }
 
     /// After init exited and the output drained: log, exit.json, waiters, cleanup.
