@@ -8,13 +8,20 @@
 # start, see crates/berth-engine/src/cgroup_warm.rs), not the work of an operation.
 # Each binary gets its own private daemon (data root, socket, bridge, subnet); rounds
 # alternate between the binaries. The CLI's own cost is not counted.
-# Env: BERTH_BINS (default target/release/berth; space-separated), BENCH_CPU_ROUNDS (3),
+# Env: BERTH_BINS (default target/release/berth; space-separated; an entry BIN+ARG gives
+#      that daemon one more argument, e.g. `target/release/berth+--seccomp-profile=unconfined`
+#      to measure what the default seccomp filter costs), BENCH_CPU_ROUNDS (3),
 #      BENCH_CPU_EXECS (40), BENCH_CPU_RUNS (15).
 # Needs perf (linux-perf).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
-BINS=(${BERTH_BINS:-$ROOT/target/release/berth})
+NAMES=(${BERTH_BINS:-$ROOT/target/release/berth})
+BINS=() DARGS=()
+for n in "${NAMES[@]}"; do
+    BINS+=("${n%%+*}")
+    if [ "$n" = "${n#*+}" ]; then DARGS+=(""); else DARGS+=("${n#*+}"); fi
+done
 ROUNDS="${BENCH_CPU_ROUNDS:-3}"
 EXECS="${BENCH_CPU_EXECS:-40}"
 RUNS="${BENCH_CPU_RUNS:-15}"
@@ -56,7 +63,8 @@ bash scripts/make-busybox-image.sh "$FIXTURE" busybox:latest >/dev/null
 for i in "${!BINS[@]}"; do
     mkdir -p "$B/d$i"
     # Bridges bcpu-N on 10.216.(10+N).1/24: not the host's docker0/berth0, nor bench.sh's.
-    BERTH_NO_AUTOSTART=1 "${BINS[$i]}" daemon --data-root "$B/d$i/root" -H "unix://$B/d$i/sock" \
+    # shellcheck disable=SC2086 # DARGS[i]: one optional argument, unquoted so an empty one vanishes
+    BERTH_NO_AUTOSTART=1 "${BINS[$i]}" daemon ${DARGS[$i]} --data-root "$B/d$i/root" -H "unix://$B/d$i/sock" \
         --bridge "bcpu-$i" --bip "10.216.$((10 + i)).1/24" >"$B/d$i/log" 2>&1 &
     PIDS[$i]=$!
     for _ in $(seq 1 300); do
@@ -100,7 +108,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR 
 echo "CPU ms per operation (daemon + shims + their children, cgroup-warm left out), $ROUNDS rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-50s %-28s %s\n' binary "exec true: median (rounds)" "run --rm true: median (rounds)"
 for i in "${!BINS[@]}"; do
-    printf '%-50s %-28s %s\n' "${BINS[$i]}" "$(echo "${R[exec,$i]}" | median) (${R[exec,$i]# })" \
+    printf '%-50s %-28s %s\n' "${NAMES[$i]}" "$(echo "${R[exec,$i]}" | median) (${R[exec,$i]# })" \
         "$(echo "${R[run,$i]}" | median) (${R[run,$i]# })"
 done
 # Paired: each round's figure over the first binary's in the same round, then the median.
@@ -111,9 +119,9 @@ ratios() {
         | awk '{ printf "%.4f\n", $1 / $2 }' | median
 }
 if [ "${#BINS[@]}" -gt 1 ]; then
-    echo "Median of per-round ratios to ${BINS[0]}:"
+    echo "Median of per-round ratios to ${NAMES[0]}:"
     for i in "${!BINS[@]}"; do
         [ "$i" = 0 ] && continue
-        printf '%-50s exec %s   run --rm %s\n' "${BINS[$i]}" "$(ratios exec "$i")" "$(ratios run "$i")"
+        printf '%-50s exec %s   run --rm %s\n' "${NAMES[$i]}" "$(ratios exec "$i")" "$(ratios run "$i")"
     done
 fi
