@@ -17,6 +17,11 @@ use berth_tests::nettest::watched_daemon;
 use berth_tests::{NetGuard, TestDaemon};
 use std::path::Path;
 
+// Only its runner: this test's script answers the question, the frame helpers are not used.
+#[allow(dead_code)]
+#[path = "support/pty.rs"]
+mod pty;
+
 /// Runs argv[2:] on a pty 120x40, answers cursor-position queries, types the k-th of
 /// argv[1]'s `|`-separated answers once `(y/N)` has shown k times (killing the command if
 /// it never asks for them all, after 20 s), then prints all the command wrote and
@@ -55,28 +60,7 @@ sys.stdout.write("\n<exit %d sent=%s>\n" % (os.waitstatus_to_exitcode(status), s
 
 /// `tool ARGS` in `dir` on a pty, answering `answer`: what it wrote.
 fn on_pty(d: &TestDaemon, tool: Tool, dir: &Path, args: &[&str], answer: &str) -> String {
-    let c = tool.command(&d.host(), dir);
-    let mut p = std::process::Command::new("python3");
-    p.arg("-c")
-        .arg(PTY)
-        .arg(answer)
-        .arg(c.get_program())
-        .args(c.get_args())
-        .args(args);
-    for (k, v) in c.get_envs() {
-        match v {
-            Some(v) => p.env(k, v),
-            None => p.env_remove(k),
-        };
-    }
-    let o = p
-        .env("DOCKER_CONFIG", d.dir().join("docker-config"))
-        .env("COMPOSE_BAKE", "false")
-        .current_dir(dir)
-        .output()
-        .expect("python3");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).to_string()
+    pty::run_script(d, tool, dir, PTY, &[answer], args, &[])
 }
 
 /// The text without escape sequences (CSI `ESC[...X`, `ESC7`/`ESC8`) and carriage returns.

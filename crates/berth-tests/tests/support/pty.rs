@@ -1,7 +1,8 @@
 //! A compose command on a pseudo-terminal, for the tests that compare berth compose's
-//! terminal display with docker compose's (`compose_build_tty.rs`, `compose_pull_tty.rs`):
-//! shared here, not copied, as a `#[path]` module of each test (no change to the harness
-//! library, so no other test binary rebuilds).
+//! terminal display with docker compose's (`compose_build_tty.rs`, `compose_pull_tty.rs`,
+//! `compose_recreate_tty.rs` with its own answering script): shared here, not copied, as a
+//! `#[path]` module of each test (no change to the harness library, so no other test binary
+//! rebuilds).
 
 use berth_tests::compose::Tool;
 use berth_tests::TestDaemon;
@@ -43,10 +44,25 @@ pub fn on_pty(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> String {
+    run_script(d, tool, dir, PTY, &[], args, env)
+}
+
+/// The python `script` run with `script_args` and then `tool ARGS` (to run in `dir`, with
+/// the daemon's docker config and `env`) as its arguments: what it printed.
+pub fn run_script(
+    d: &TestDaemon,
+    tool: Tool,
+    dir: &Path,
+    script: &str,
+    script_args: &[&str],
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
     let c = tool.command(&d.host(), dir);
     let mut p = std::process::Command::new("python3");
     p.arg("-c")
-        .arg(PTY)
+        .arg(script)
+        .args(script_args)
         .arg(c.get_program())
         .args(c.get_args())
         .args(args);
