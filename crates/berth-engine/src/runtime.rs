@@ -60,7 +60,18 @@ fn sysctls(
     let hc = &rec.host_config;
     let mode = hc.network_mode.as_str();
     // moby adds them only where the kernel has them (ip_unprivileged_port_start: 4.11).
-    let known = |k: &str| Path::new("/proc/sys").join(k.replace('.', "/")).exists();
+    // The running kernel's set does not change: looked up once (a /proc/sys lookup is a
+    // visible share of a start).
+    let known = |k: &str| {
+        static HAS: std::sync::Mutex<Vec<(String, bool)>> = std::sync::Mutex::new(Vec::new());
+        let mut has = HAS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, v)) = has.iter().find(|(n, _)| n == k) {
+            return *v;
+        }
+        let v = Path::new("/proc/sys").join(k.replace('.', "/")).exists();
+        has.push((k.to_string(), v));
+        v
+    };
     // moby: "We cannot set up ping socket support in a user namespace" (the range's gids
     // are not all mapped there).
     if mode != "host"

@@ -226,7 +226,7 @@ impl Cgroup {
     fn fill_cpusets(&self, rel: &str) -> io::Result<()> {
         let depth = rel.split('/').filter(|c| !c.is_empty()).count();
         for d in &self.dirs {
-            if !d.join("cpuset.cpus").exists() {
+            if !v1_controls(d, "cpuset") || !d.join("cpuset.cpus").exists() {
                 continue;
             }
             let mut chain = Vec::new();
@@ -281,10 +281,14 @@ impl Cgroup {
     /// Applies the spec's resources.
     pub fn apply(&self, r: &LinuxResources) -> io::Result<()> {
         for d in &self.dirs {
-            apply_common(d, r)?;
             if self.v2 {
+                apply_common(d, r)?;
                 apply_v2(d, r)?;
             } else {
+                // apply_common writes cpuset and pids files only.
+                if v1_controls(d, "cpuset") || v1_controls(d, "pids") {
+                    apply_common(d, r)?;
+                }
                 apply_v1(d, r)?;
             }
         }
@@ -303,6 +307,7 @@ impl Cgroup {
         let counts: Vec<Option<u64>> = self
             .dirs
             .iter()
+            .filter(|d| self.v2 || v1_controls(d, "memory"))
             .map(|d| oom_kill_count(&d.join(file)))
             .collect();
         oom_decision(&counts)
@@ -362,6 +367,18 @@ pub fn oom_killed_at(cgroups_path: &str) -> bool {
         .join(rel)
         .join("memory.oom_control");
     oom_decision(&[oom_kill_count(&v2).or_else(|| oom_kill_count(&v1))])
+}
+
+/// Whether the v1 cgroup `dir` is in the hierarchy of `controller`
+/// (`/sys/fs/cgroup/memory/...`, or one that mounts it with others: `cpu,cpuacct`): only
+/// there can it have that controller's files. Checked before looking for a file in each of
+/// a container's dozen v1 directories, which cost a lookup per directory at every start.
+fn v1_controls(dir: &Path, controller: &str) -> bool {
+    dir.strip_prefix(ROOT)
+        .ok()
+        .and_then(|rel| rel.components().next())
+        .and_then(|c| c.as_os_str().to_str())
+        .is_some_and(|h| h.split(',').any(|c| c == controller))
 }
 
 /// Whether a container was OOM-killed, from its cgroups' `oom_kill` counters (None: the
@@ -1006,6 +1023,19 @@ mod observe_tests {
         assert!(!oom_decision(&[]));
         // v1: one hierarchy's count is enough.
         assert!(oom_decision(&[None, Some(2)]));
+    }
+
+    #[test]
+    fn v1_controller_files_only_in_their_hierarchy() {
+        let has = |d: &str, c: &str| v1_controls(Path::new(d), c);
+        assert!(has("/sys/fs/cgroup/memory/berth/abc", "memory"));
+        assert!(has("/sys/fs/cgroup/cpu,memory/berth/abc", "memory"));
+        assert!(has("/sys/fs/cgroup/cpu,cpuacct/berth/abc", "cpuacct"));
+        assert!(has("/sys/fs/cgroup/pids/berth/abc", "pids"));
+        assert!(!has("/sys/fs/cgroup/pids/berth/abc", "memory"));
+        assert!(!has("/sys/fs/cgroup/memory_x/berth", "memory"));
+        assert!(!has("/sys/fs/cgroup/cpuset/berth", "cpu"));
+        assert!(!has("/elsewhere/memory/berth", "memory"));
     }
 
     #[test]

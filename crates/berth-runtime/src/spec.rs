@@ -449,6 +449,14 @@ fn block_io(b: &BlkioInput) -> Result<oci_spec::runtime::LinuxBlockIo, SpecError
     Ok(bb.build()?)
 }
 
+/// A bundle's `config.json`, read whole and parsed from memory: serde_json's reader-based
+/// parser (what `Spec::load` uses) costs several times more per byte, and the shim parses
+/// this file at every container start.
+pub fn load_spec(path: &Path) -> Result<Spec, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// The annotation that asks berth's runtime for its init as PID 1 (`docker run --init`).
 pub const INIT_ANNOTATION: &str = "org.berth.init";
 

@@ -117,12 +117,26 @@ pub fn linux_seccomp(
 /// about 40 µs of every container start; nearly all containers have the default set).
 fn builtin_for(caps: &[String], target: &Target) -> Result<Option<LinuxSeccomp>, ProfileError> {
     static DONE: Recent<Vec<String>, Option<LinuxSeccomp>> = Recent::new();
-    if let Some(s) = DONE.get(caps) {
+    let key = caps_key(caps);
+    if let Some(s) = DONE.get(&*key) {
         return Ok(s);
     }
     let s = profile::to_oci(builtin(), target)?;
-    DONE.put(caps.to_vec(), s.clone());
+    DONE.put(key.into_owned(), s.clone());
     Ok(s)
+}
+
+/// `builtin_for`'s memo key: the capabilities sorted. The caller's list comes from a
+/// HashSet, whose order differs from one set to the next, so the unsorted list missed the
+/// memo at nearly every container start.
+fn caps_key(caps: &[String]) -> std::borrow::Cow<'_, [String]> {
+    if caps.is_sorted() {
+        std::borrow::Cow::Borrowed(caps)
+    } else {
+        let mut v = caps.to_vec();
+        v.sort_unstable();
+        std::borrow::Cow::Owned(v)
+    }
 }
 
 /// The last `KNOWN_FILTERS` values computed, by key: the memo of the builtin profile's

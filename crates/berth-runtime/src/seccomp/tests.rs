@@ -494,3 +494,24 @@ fn held_filter_enforces_and_its_listener_outlives_the_process() {
         }
     }
 }
+
+#[test]
+fn builtin_memo_key_ignores_capability_order() {
+    let a = caps(&["CAP_SETUID", "CAP_CHOWN", "CAP_KILL"]);
+    let b = caps(&["CAP_KILL", "CAP_SETUID", "CAP_CHOWN"]);
+    assert_eq!(caps_key(&a), caps_key(&b));
+    assert_eq!(
+        &*caps_key(&a),
+        &caps(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"])[..]
+    );
+    // Any order converts to the same filter.
+    let target = |c| Target {
+        arch: "amd64",
+        kernel: (6, 1),
+        caps: c,
+    };
+    assert_eq!(
+        builtin_for(&a, &target(&a)).expect("a"),
+        builtin_for(&b, &target(&b)).expect("b")
+    );
+}

@@ -376,23 +376,9 @@ pub fn main(args: &[String]) -> i32 {
 /// Rewrites what /proc/self/cmdline shows (the argv area inherited from the shim), NUL
 /// separated, cut to the area's size.
 pub(super) fn set_cmdline(args: &[String]) {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    let Some((start, end)) = argv_area() else {
         return;
     };
-    // Fields after the parenthesised command name; arg_start and arg_end are fields 48, 49.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let (Some(start), Some(end)) = (
-        fields.get(45).and_then(|v| v.parse::<usize>().ok()),
-        fields.get(46).and_then(|v| v.parse::<usize>().ok()),
-    ) else {
-        return;
-    };
-    if end <= start {
-        return;
-    }
     let mut text: Vec<u8> = args.join("\0").into_bytes();
     text.truncate(end - start - 1);
     text.resize(end - start, 0);
@@ -401,4 +387,31 @@ pub(super) fn set_cmdline(args: &[String]) {
     unsafe {
         std::ptr::copy_nonoverlapping(text.as_ptr(), start as *mut u8, text.len());
     }
+}
+
+/// This process's argv area, `[arg_start, arg_end)` of /proc/self/stat (fields 48, 49);
+/// None if it cannot be read or is empty. Read once: a forked child (the zygote's shims,
+/// their inits) has the same area at the same addresses, so the zygote reads it before its
+/// first fork (`warm`) and no shim reads /proc/self/stat again.
+fn argv_area() -> Option<(usize, usize)> {
+    static AREA: std::sync::OnceLock<Option<(usize, usize)>> = std::sync::OnceLock::new();
+    *AREA.get_or_init(|| {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the parenthesised command name.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r)?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let start = fields.get(45)?.parse::<usize>().ok()?;
+        let end = fields.get(46)?.parse::<usize>().ok()?;
+        (end > start).then_some((start, end))
+    })
+}
+
+/// Computes, in the zygote before it forks, what every shim would otherwise compute for
+/// itself: the argv area, the main stack's start (`server::trim`), and sha2's detection of
+/// the CPU's features (each shim hashes its directory into its socket's name; the
+/// detection's `cpuid` traps to the hypervisor in a VM). Forked shims inherit the results.
+pub(super) fn warm() {
+    let _ = argv_area();
+    let _ = server::stack_start();
+    let _ = socket_path(Path::new("/"));
 }

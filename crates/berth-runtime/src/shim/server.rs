@@ -373,10 +373,16 @@ pub(super) fn run(a: Args, ready: Option<OwnedFd>) -> i32 {
     let sock = socket_path(&a.dir);
     // Watched from before start: nothing of the container has run yet (the native init
     // waits in its cgroup for the go; an OCI runtime's between create and start).
-    let oom = container
-        .cgroup_dirs(&a.dir)
-        .iter()
-        .find_map(|d| OomWatch::new(d));
+    // Only v2 has `memory.events` (one directory); on v1 the exit reads the memory
+    // hierarchy's counter instead (`Cgroup::oom_killed`).
+    let oom = if crate::spec::host_cgroup_v2() {
+        container
+            .cgroup_dirs(&a.dir)
+            .iter()
+            .find_map(|d| OomWatch::new(d))
+    } else {
+        None
+    };
     let mut shim = Shim {
         container,
         status: Status::Created,
@@ -430,15 +436,7 @@ fn trim() {
     }
     let marker = 0u8;
     let sp = std::hint::black_box(&marker) as *const u8 as usize;
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return;
-    };
-    let Some(start) = maps
-        .lines()
-        .find(|l| l.ends_with("[stack]"))
-        .and_then(|l| l.split('-').next())
-        .and_then(|s| usize::from_str_radix(s, 16).ok())
-    else {
+    let Some(start) = stack_start() else {
         return;
     };
     // Keep a generous margin below the current frame for the calls that follow.
@@ -450,6 +448,21 @@ fn trim() {
             libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
     }
+}
+
+/// Where the main stack's mapping starts, from /proc/self/maps, read once: the zygote
+/// reads it before it forks (`super::warm`), and its shims share the mapping. (Should a
+/// shim's stack grow below it, the kernel moves the start down and `trim` releases a
+/// little less than it could.)
+pub(super) fn stack_start() -> Option<usize> {
+    static START: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        maps.lines()
+            .find(|l| l.ends_with("[stack]"))
+            .and_then(|l| l.split('-').next())
+            .and_then(|s| usize::from_str_radix(s, 16).ok())
+    })
 }
 
 /// What a poll slot stands for.

@@ -125,6 +125,7 @@ pub fn main() -> i32 {
     super::harden::note_ignored_signals();
     // Shims are our children until we exit: let the kernel reap them.
     super::harden::ignore(Signal::SIGCHLD);
+    super::warm();
     loop {
         let (msg, fd) = match super::pty::recv_fd(&sock) {
             Ok(v) => v,
