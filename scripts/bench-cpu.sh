@@ -16,64 +16,22 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
-NAMES=(${BERTH_BINS:-$ROOT/target/release/berth})
-BINS=() DARGS=()
-for n in "${NAMES[@]}"; do
-    BINS+=("${n%%+*}")
-    if [ "$n" = "${n#*+}" ]; then DARGS+=(""); else DARGS+=("${n#*+}"); fi
-done
 ROUNDS="${BENCH_CPU_ROUNDS:-3}"
 EXECS="${BENCH_CPU_EXECS:-40}"
 RUNS="${BENCH_CPU_RUNS:-15}"
 B=/tmp/berth-bench-cpu
-FIXTURE="$B/busybox.tar"
 
 die() { echo "bench-cpu: $*" >&2; exit 1; }
 [ -e "$B" ] && die "$B exists (another run, or a stale one: remove it first)"
 for t in perf curl; do command -v "$t" >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
-for b in "${BINS[@]}"; do [ -x "$b" ] || die "$b missing"; done
-[ "${#BINS[@]}" -le 9 ] || die "at most 9 binaries"
-
-PIDS=()
-cli() { local i=$1; shift; BERTH_NO_AUTOSTART=1 "${BINS[$i]}" -H "unix://$B/d$i/sock" "$@"; }
-# shellcheck source=scripts/firewall-cleanup.sh
-. scripts/firewall-cleanup.sh
-cleanup() {
-    set +e
-    for i in "${!BINS[@]}"; do
-        cli "$i" rm -f bx >/dev/null 2>&1
-        pid=${PIDS[$i]:-}
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid"
-            for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$pid" 2>/dev/null
-        fi
-        for f in "$B/d$i"/root/containers/*/shim.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
-        remove_daemon_firewall "$B/d$i/root"
-    done
-    sleep 0.3
-    awk -v b="$B/" 'index($5, b) == 1 { print length($5) " " $5 }' /proc/self/mountinfo \
-        | sort -rn | cut -d' ' -f2- | while read -r m; do umount -l "$m" 2>/dev/null; done
-    rm -rf "$B"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/bench-daemons.sh
+. scripts/bench-daemons.sh
+# shellcheck disable=SC2086 # a space-separated list of binaries
+bench_bins ${BERTH_BINS:-$ROOT/target/release/berth}
+trap bench_cleanup EXIT
 mkdir -p "$B"
-bash scripts/make-busybox-image.sh "$FIXTURE" busybox:latest >/dev/null
-
-for i in "${!BINS[@]}"; do
-    mkdir -p "$B/d$i"
-    # Bridges bcpu-N on 10.216.(10+N).1/24: not the host's docker0/berth0, nor bench.sh's.
-    # shellcheck disable=SC2086 # DARGS[i]: one optional argument, unquoted so an empty one vanishes
-    BERTH_NO_AUTOSTART=1 "${BINS[$i]}" daemon ${DARGS[$i]} --data-root "$B/d$i/root" -H "unix://$B/d$i/sock" \
-        --bridge "bcpu-$i" --bip "10.216.$((10 + i)).1/24" >"$B/d$i/log" 2>&1 &
-    PIDS[$i]=$!
-    for _ in $(seq 1 300); do
-        curl -fsS --max-time 2 --unix-socket "$B/d$i/sock" http://localhost/_ping >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    cli "$i" load -i "$FIXTURE" >/dev/null || { tail -20 "$B/d$i/log" >&2; die "${BINS[$i]}: load failed"; }
-    cli "$i" run -d --name bx --network none busybox sleep 100000 >/dev/null || die "${BINS[$i]}: run -d failed"
-done
+# Bridges bcpu-N on 10.216.(10+N).1/24: not the host's docker0/berth0, nor bench.sh's.
+bench_daemons bcpu 10 --network none
 
 # measure I KIND N: prints the task-clock per operation in ms. perf follows the daemon, its
 # zygote and the container's shim, and every thread or process they start meanwhile; the

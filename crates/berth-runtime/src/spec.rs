@@ -449,11 +449,12 @@ fn block_io(b: &BlkioInput) -> Result<oci_spec::runtime::LinuxBlockIo, SpecError
     Ok(bb.build()?)
 }
 
-/// A bundle's `config.json`, read whole and parsed from memory: serde_json's reader-based
-/// parser (what `Spec::load` uses) costs several times more per byte, and the shim parses
-/// this file at every container start.
-pub fn load_spec(path: &Path) -> Result<Spec, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+/// The spec of the container whose directory is `dir` (its `bundle/config.json`), read
+/// whole and parsed from memory: serde_json's reader-based parser (what `Spec::load` uses)
+/// costs several times more per byte, and the shim parses this file at every container start.
+pub fn bundle_spec(dir: &Path) -> Result<Spec, String> {
+    let path = dir.join("bundle/config.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 

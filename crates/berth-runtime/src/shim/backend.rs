@@ -61,7 +61,7 @@ impl Backend {
             return Native::create(id, dir, io).map(Backend::Native);
         }
         // The systemd cgroup driver shows in the spec's cgroupsPath (runc's form).
-        let systemd = crate::spec::load_spec(&dir.join("bundle/config.json"))
+        let systemd = crate::spec::bundle_spec(dir)
             .ok()
             .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
             .is_some_and(|p| {
@@ -170,7 +170,7 @@ impl Backend {
         match self {
             Backend::Native(n) => n.cgroup.oom_killed(),
             // The runtime owns the cgroup: its path is in the spec.
-            _ => crate::spec::load_spec(&dir.join("bundle/config.json"))
+            _ => crate::spec::bundle_spec(dir)
                 .ok()
                 .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
                 .is_some_and(|p| crate::cgroups::oom_killed_at(&p.to_string_lossy())),
@@ -191,8 +191,8 @@ impl Backend {
         match self {
             Backend::Native(n) => Ok(n.seccomp.clone()),
             _ => {
-                let spec = crate::spec::load_spec(&dir.join("bundle/config.json"))
-                    .map_err(|e| format!("read bundle spec: {e}"))?;
+                let spec =
+                    crate::spec::bundle_spec(dir).map_err(|e| format!("read bundle spec: {e}"))?;
                 crate::seccomp::Program::for_spec(&spec)
             }
         }
@@ -203,7 +203,7 @@ impl Backend {
     pub fn cgroup_dirs(&self, dir: &Path) -> Vec<PathBuf> {
         match self {
             Backend::Native(n) => n.cgroup.dirs().to_vec(),
-            _ => crate::spec::load_spec(&dir.join("bundle/config.json"))
+            _ => crate::spec::bundle_spec(dir)
                 .ok()
                 .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
                 .map(|p| crate::cgroups::Cgroup::existing(&p.to_string_lossy()))
@@ -305,8 +305,7 @@ impl OciRuntime {
 /// load seccomp context"): say so, and how to run the container, rather than fail obscurely
 /// or run it without its filter.
 fn libcontainer_seccomp(dir: &Path) -> Result<(), String> {
-    let spec = crate::spec::load_spec(&dir.join("bundle/config.json"))
-        .map_err(|e| format!("read bundle spec: {e}"))?;
+    let spec = crate::spec::bundle_spec(dir).map_err(|e| format!("read bundle spec: {e}"))?;
     if spec.linux().as_ref().is_some_and(|l| l.seccomp().is_some()) {
         return Err("the libcontainer runtime cannot apply seccomp profiles: use the berth or runc runtime, or --security-opt seccomp=unconfined".into());
     }

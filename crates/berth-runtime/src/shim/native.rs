@@ -65,8 +65,8 @@ const STACK_SIZE: usize = 512 * 1024;
 
 impl Native {
     pub fn create(id: &str, dir: &Path, io: Stdio3) -> Result<Native, String> {
-        let mut spec = crate::spec::load_spec(&dir.join("bundle/config.json"))
-            .map_err(|e| format!("read bundle spec: {e}"))?;
+        let mut spec =
+            crate::spec::bundle_spec(dir).map_err(|e| format!("read bundle spec: {e}"))?;
         // All the init needs of the spec's seccomp section is the program (the daemon's
         // compiled copy): taken now, and the section (some 350 syscall names) dropped, so
         // the clones of the spec's parts here and in the init copy none of it.
@@ -343,8 +343,7 @@ impl Native {
 /// ones), attached to the spec's cgroup: for runtimes that create the cgroup themselves
 /// without one.
 pub(super) fn attach_v2_devices(dir: &Path) -> Result<(), String> {
-    let spec = crate::spec::load_spec(&dir.join("bundle/config.json"))
-        .map_err(|e| format!("read bundle spec: {e}"))?;
+    let spec = crate::spec::bundle_spec(dir).map_err(|e| format!("read bundle spec: {e}"))?;
     let linux = spec.linux().clone().unwrap_or_default();
     let Some(rel) = linux.cgroups_path().clone() else {
         return Ok(());
