@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # install.sh [--prefix DIR] [--no-build] [--no-start] [--uninstall]
 # Installs berth as a systemd service:
-#   PREFIX/bin/berth                         the binary (built in release unless --no-build;
-#                                            BERTH_BIN names another one)
+#   PREFIX/bin/berth, PREFIX/bin/berthd       the CLI and the daemon (built in release unless
+#                                            --no-build; BERTH_BIN names another CLI, whose
+#                                            berthd sits beside it)
 #   /etc/systemd/system/berth.{service,socket}  socket activation, Delegate=yes,
 #                                            KillMode=process (containers outlive restarts)
 #   group `berth`                            owns /run/berth/berth.sock (root-equivalent)
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --no-start) START=0 ;;
         --uninstall) UNINSTALL=1 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -40,7 +41,7 @@ if [ "$UNINSTALL" = 1 ]; then
     if systemd_running; then
         systemctl disable --now berth.socket berth.service 2>/dev/null || true
     fi
-    rm -f "$UNITDIR/berth.service" "$UNITDIR/berth.socket" "$PREFIX/bin/berth" \
+    rm -f "$UNITDIR/berth.service" "$UNITDIR/berth.socket" "$PREFIX/bin/berth" "$PREFIX/bin/berthd" \
         "$MANDIR"/berth*.1
     bash scripts/install-completion.sh --uninstall | sed 's/^/install: /'
     systemd_running && systemctl daemon-reload
@@ -53,14 +54,19 @@ if [ "$BUILD" = 1 ] && [ -z "${BERTH_BIN:-}" ]; then
     log "building the release binary"
     cargo build --release -p berth
 fi
-[ -x "$BIN" ] || { echo "install.sh: $BIN missing (build it or set BERTH_BIN)" >&2; exit 1; }
+DBIN="$(dirname "$BIN")/berthd"
+for b in "$BIN" "$DBIN"; do
+    [ -x "$b" ] || { echo "install.sh: $b missing (build it or set BERTH_BIN)" >&2; exit 1; }
+done
 
 # Replacing the binary of a running daemon: write beside it and rename (a busy text file
 # cannot be opened for writing; the running daemon keeps the old inode).
 install -d "$PREFIX/bin"
-install -m 0755 "$BIN" "$PREFIX/bin/.berth.new"
-mv -f "$PREFIX/bin/.berth.new" "$PREFIX/bin/berth"
-log "binary: $PREFIX/bin/berth"
+for pair in "$BIN:berth" "$DBIN:berthd"; do
+    install -m 0755 "${pair%:*}" "$PREFIX/bin/.${pair##*:}.new"
+    mv -f "$PREFIX/bin/.${pair##*:}.new" "$PREFIX/bin/${pair##*:}"
+done
+log "binaries: $PREFIX/bin/berth (CLI), $PREFIX/bin/berthd (daemon)"
 
 getent group berth >/dev/null || groupadd --system berth
 log "group: berth (members may use the API; that is root-equivalent)"

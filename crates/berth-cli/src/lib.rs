@@ -8,6 +8,7 @@ pub mod commands;
 pub mod completion;
 pub mod config;
 pub mod context_store;
+pub mod daemon_binary;
 pub mod endpoint;
 pub mod format;
 pub mod globals;
@@ -145,11 +146,12 @@ impl Ctx {
     }
 }
 
-/// Starts `berth daemon` detached and waits for its socket to answer.
+/// Starts the daemon (`berthd`) detached and waits for its socket to answer.
 fn autostart(c: &Client) -> Result<(), Failure> {
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
-    let exe = std::env::current_exe().map_err(|e| Failure::new(e.to_string(), 1))?;
+    let exe = daemon_binary::daemon_binary()
+        .map_err(|e| Failure::new(format!("failed to start berth daemon: {e}"), 1))?;
     let _ = std::fs::create_dir_all("/run/berth");
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -163,10 +165,7 @@ fn autostart(c: &Client) -> Result<(), Failure> {
         Err(_) => (Stdio::null(), Stdio::null()),
     };
     let mut cmd = Command::new(exe);
-    cmd.arg("daemon")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
+    cmd.stdin(Stdio::null()).stdout(out).stderr(err);
     // SAFETY: setsid is async-signal-safe; it detaches the daemon from our session.
     unsafe {
         cmd.pre_exec(|| {

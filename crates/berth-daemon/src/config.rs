@@ -13,6 +13,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "berth daemon",
+    version,
     about = "Run the berth daemon (Docker Engine API server)"
 )]
 pub struct Flags {

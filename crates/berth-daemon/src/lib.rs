@@ -19,7 +19,7 @@ use std::ffi::OsString;
 use tower::Layer;
 use tracing::{error, info};
 
-/// `berth daemon ...`; returns the process exit code.
+/// `berthd ...` (what `berth daemon ...` runs); returns the process exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
     close_inherited_fds_on_exec();
     let flags = match config::Flags::try_parse_from(args) {

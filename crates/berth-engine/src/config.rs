@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub data_root: PathBuf,
-    /// The berth executable, re-run as `berth shim` for each container.
+    /// The daemon's executable (`berthd`), re-run as `berthd shim` for each container.
     pub exe: PathBuf,
     /// daemon.json `log-driver` (default json-file) and `log-opts`: a container without a
     /// LogConfig of its own gets both.

@@ -18,7 +18,7 @@ pub struct Seams {
 }
 
 impl Seams {
-    /// The host's: `berth shim` processes, netlink and nftables, overlay mounts.
+    /// The host's: `berthd shim` processes, netlink and nftables, overlay mounts.
     pub fn host() -> Seams {
         Seams {
             runtime: Arc::new(ShimRuntime),

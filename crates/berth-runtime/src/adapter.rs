@@ -1,7 +1,7 @@
 //! The runtime adapter: the narrow seam through which the engine drives containers'
 //! processes. A container is named by its directory (`containers/<id>`), where its bundle
 //! is and from which its shim's socket is derived. `ShimRuntime` is the real adapter (the
-//! per-container `berth shim`, through `ShimClient`); the engine's unit tests use a
+//! per-container `berthd shim`, through `ShimClient`); the engine's unit tests use a
 //! recording fake in its place.
 
 use crate::client::{ClientError, ExecStartError, ShimClient};
@@ -78,7 +78,7 @@ pub trait RuntimeAdapter: Send + Sync {
     fn forget(&self, dir: &Path);
 }
 
-/// The real adapter: one `berth shim` per container, driven through its control socket.
+/// The real adapter: one `berthd shim` per container, driven through its control socket.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ShimRuntime;
 

@@ -615,6 +615,16 @@ impl TestDaemon {
             .try_clone()
             .unwrap_or_else(|e| panic!("dup log fd: {e}"));
         let _ = fs::remove_file(&self.socket);
+        // `berth daemon` execs the berthd beside berth: without it every test would wait out
+        // the ready timeout.
+        let berthd = fs::canonicalize(berth_bin())
+            .unwrap_or_else(|_| berth_bin())
+            .with_file_name("berthd");
+        assert!(
+            berthd.is_file(),
+            "{} missing: `berth daemon` runs the berthd beside berth (`cargo build --release -p berth` builds both)",
+            berthd.display()
+        );
         let mut cmd = match &self.netns {
             Some(ns) => {
                 let mut c = Command::new("nsenter");

@@ -1,6 +1,6 @@
-//! `berth`: the CLI, `berth daemon`, and the hidden `berth shim` in one binary. Invoked as
-//! `docker-compose` or `berth-compose` (a symlink, or the docker CLI plugin) it is
-//! `berth compose`.
+//! `berth`: the CLI. Invoked as `docker-compose` or `berth-compose` (a symlink, or the
+//! docker CLI plugin) it is `berth compose`. `berth daemon ARGS` becomes `berthd ARGS` (the
+//! daemon's own binary, `src/bin/berthd.rs`; see `berth_cli::daemon_binary` for why two).
 
 use std::ffi::OsString;
 
@@ -19,19 +19,7 @@ fn main() {
         std::process::exit(compose_entry(args));
     }
     let code = match args.get(1).and_then(|a| a.to_str()) {
-        Some("daemon") => {
-            let mut rest = vec![args[0].clone()];
-            rest.extend(args[2..].iter().cloned());
-            berth_daemon::run(rest)
-        }
-        Some("shim") => {
-            let rest: Vec<String> = args[2..]
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            berth_runtime::shim::main(&rest)
-        }
-        Some("shim-zygote") => berth_runtime::shim::zygote_main(),
+        Some("daemon") => berth_cli::daemon_binary::exec_daemon(&args[2..]),
         _ => berth_cli::run(args),
     };
     std::process::exit(code);

@@ -1,4 +1,4 @@
-//! The per-container shim (`berth shim ...`): owns the container's init, its stdio, its
+//! The per-container shim (`berthd shim ...`): owns the container's init, its stdio, its
 //! json-file log and its exit status, and serves the control socket (see "The shim" in
 //! docs/architecture.md). Single-threaded, no async runtime, small.
 //!
@@ -207,7 +207,7 @@ pub fn spawn(opts: &SpawnOptions) -> Result<ShimInfo, ShimError> {
     read_ready(opts, ready_r, Some(status))
 }
 
-/// The `berth shim` arguments for `opts`; the ready fd is filled in by whoever knows it.
+/// The `berthd shim` arguments for `opts`; the ready fd is filled in by whoever knows it.
 fn shim_args(opts: &SpawnOptions, ready_fd: Option<i32>) -> Vec<String> {
     let mut a = vec![
         "--id".to_string(),
@@ -278,7 +278,7 @@ fn read_ready(
 
 const NO_REPORT: &str = "shim exited without reporting";
 
-/// Parsed `berth shim` arguments.
+/// Parsed `berthd shim` arguments.
 #[derive(Debug, Default)]
 struct Args {
     id: String,
@@ -322,12 +322,12 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         }
     }
     if a.id.is_empty() || a.dir.as_os_str().is_empty() {
-        return Err("usage: berth shim --id ID --dir DIR [--log-spec JSON] [--stdin] [--tty] [--ready-fd FD]".into());
+        return Err("usage: berthd shim --id ID --dir DIR [--log-spec JSON] [--stdin] [--tty] [--ready-fd FD]".into());
     }
     Ok(a)
 }
 
-/// Entry point of `berth shim ARGS` (ARGS without the "shim" word). Returns the exit code.
+/// Entry point of `berthd shim ARGS` (ARGS without the "shim" word). Returns the exit code.
 pub fn main(args: &[String]) -> i32 {
     // What the daemon left ignored, before this process changes anything.
     harden::note_ignored_signals();

@@ -1,10 +1,10 @@
-//! The shim zygote: one small single-threaded `berth shim-zygote` process per daemon that
+//! The shim zygote: one small single-threaded `berthd shim-zygote` process per daemon that
 //! forks shims on request, so a container start pays a fork of a small process instead of
 //! an exec of the whole berth binary (dynamic loading, page faults, Rust's start-up).
 //!
 //! The daemon talks to it over a SOCK_SEQPACKET pair (the zygote's stdin): one message per
-//! shim, a JSON list of `berth shim` arguments plus the shim.log path, with the shim's ready
-//! pipe attached (SCM_RIGHTS). The forked child is exactly what `berth shim` would have
+//! shim, a JSON list of `berthd shim` arguments plus the shim.log path, with the shim's ready
+//! pipe attached (SCM_RIGHTS). The forked child is exactly what `berthd shim` would have
 //! become after its own fork: a session leader whose parent is not the daemon. When the
 //! daemon goes away the socket closes and the zygote exits; its shims are re-parented to
 //! init and go on, as before.
@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 #[derive(Serialize, Deserialize)]
 struct Request {
-    /// `berth shim` arguments without `--ready-fd` (the zygote adds the received fd).
+    /// `berthd shim` arguments without `--ready-fd` (the zygote adds the received fd).
     args: Vec<String>,
     /// Where the shim's own diagnostics go (its stderr).
     log: PathBuf,
@@ -52,7 +52,7 @@ impl Handle {
         let child = cmd
             .arg("shim-zygote")
             // Room in the argv area for each forked shim to name its container in ps
-            // (`berth shim --id ID --dir DIR`), as an exec'd shim's arguments did.
+            // (`berthd shim --id ID --dir DIR`), as an exec'd shim's arguments did.
             .arg(" ".repeat(ARGV_ROOM))
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
@@ -116,7 +116,7 @@ pub(super) fn spawn(
     Err((io::Error::other("zygote unavailable"), ready_w))
 }
 
-/// `berth shim-zygote`: serves fork requests on stdin until the daemon closes it.
+/// `berthd shim-zygote`: serves fork requests on stdin until the daemon closes it.
 pub fn main() -> i32 {
     use nix::sys::signal::Signal;
     // SAFETY: stdin is the daemon's end of the request socket; nothing else owns fd 0.
@@ -151,7 +151,7 @@ pub fn main() -> i32 {
     }
 }
 
-/// In the forked child: the process `berth shim` would have been after its own fork.
+/// In the forked child: the process `berthd shim` would have been after its own fork.
 fn become_shim(sock: &UnixStream, req: Request, ready: OwnedFd) -> i32 {
     use nix::sys::signal::{signal, SigHandler, Signal};
     // SAFETY: restoring the default disposition (the shim reaps its own children).
