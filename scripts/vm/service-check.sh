@@ -26,6 +26,8 @@ check socket-owner sh -c '[ "$(stat -c %G:%a /run/berth/berth.sock)" = berth:660
 check activation-on-first-call berth version
 check service-active systemctl is-active berth.service
 check daemon-under-systemd sh -c 'systemctl show -p MainPID --value berth.service | grep -qv "^0$"'
+# The unit runs the daemon's own binary, installed beside the CLI.
+check daemon-is-berthd sh -c '[ "$(readlink /proc/$(systemctl show -p MainPID --value berth.service)/exe)" = /usr/local/bin/berthd ]'
 check delegate sh -c '[ "$(systemctl show -p Delegate --value berth.service)" = yes ]'
 check killmode-process sh -c '[ "$(systemctl show -p KillMode --value berth.service)" = process ]'
 useradd -m -G berth berthuser 2>/dev/null
@@ -79,5 +81,6 @@ check man-page sh -c 'test -f /usr/local/share/man/man1/berth.1 && test -f /usr/
 berth rm -f keep >/dev/null 2>&1
 check uninstall bash /tmp/berth-src/scripts/install.sh --uninstall
 check units-removed sh -c '! test -e /etc/systemd/system/berth.service'
+check binaries-removed sh -c '! test -e /usr/local/bin/berth && ! test -e /usr/local/bin/berthd'
 echo "service: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
