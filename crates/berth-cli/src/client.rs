@@ -6,7 +6,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -73,7 +73,27 @@ pub struct Client {
     prefix: String,
     /// Extra request headers (X-Registry-Auth for pull/push).
     extra: Vec<(String, String)>,
+    /// A unix connection whose last answer was read whole, kept for the next request.
+    idle: Arc<Mutex<Option<Idle>>>,
 }
+
+/// Keep-alive on the unix socket: one CLI command makes several requests (`exec`: the
+/// ping, the create, the start, the inspect), and a new connection costs the daemon an
+/// accept and a connection task each, about 60 µs of a 5 ms `exec` per request. A
+/// connection goes back to `idle` only after an answer framed by Content-Length was read
+/// whole, and is reused only soon after; a reused connection that turns out closed before
+/// any answer byte is replaced by a new one and the request sent again (the daemon closes
+/// idle connections only between requests, so it had not read this one).
+struct Idle {
+    stream: UnixStream,
+    since: Instant,
+}
+
+/// How long an idle connection is trusted (a CLI command's requests follow each other
+/// within milliseconds; the daemon's own idle timeouts are far longer).
+const IDLE_REUSE: Duration = Duration::from_secs(1);
+/// The largest answer read eagerly so that its connection can be reused.
+const POOLED_BODY_MAX: u64 = 1 << 20;
 
 /// Response head plus a reader positioned at the (decoded) body.
 pub struct Response {
@@ -125,6 +145,7 @@ impl Client {
             // Until negotiated: ours (what docker uses when the ping fails).
             prefix: format!("/v{}.{}", CLIENT_API.0, CLIENT_API.1),
             extra: Vec::new(),
+            idle: Arc::default(),
         })
     }
 
@@ -135,6 +156,7 @@ impl Client {
             host: format!("unix://{path}"),
             prefix: String::new(),
             extra: Vec::new(),
+            idle: Arc::default(),
         }
     }
 
@@ -279,10 +301,6 @@ impl Client {
 
     fn hijack_with(&self, path: &str, body: Option<&[u8]>) -> Result<(UnixStream, Vec<u8>)> {
         let full = format!("{}{}", self.prefix, path);
-        let mut s = self
-            .transport
-            .dial_unix()
-            .map_err(|e| self.dial_error(e, "POST", &full))?;
         let (ct, len) = match body {
             Some(b) => ("application/json", b.len()),
             None => ("text/plain", 0),
@@ -290,11 +308,39 @@ impl Client {
         let req = format!(
             "POST {full} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nContent-Type: {ct}\r\nContent-Length: {len}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
         );
-        s.write_all(req.as_bytes())?;
-        if let Some(b) = body {
-            s.write_all(b)?;
-        }
-        let mut reader = BufReader::new(s.try_clone()?);
+        let send = |s: &mut UnixStream| -> io::Result<BufReader<UnixStream>> {
+            s.write_all(req.as_bytes())?;
+            if let Some(b) = body {
+                s.write_all(b)?;
+            }
+            let mut reader = BufReader::new(s.try_clone()?);
+            if reader.fill_buf()?.is_empty() {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(reader)
+        };
+        let reused = self.take_idle().and_then(|mut s| match send(&mut s) {
+            Ok(r) => Some((s, r)),
+            Err(_) => None,
+        });
+        let (s, mut reader) = match reused {
+            Some(x) => x,
+            None => {
+                let mut s = self
+                    .transport
+                    .dial_unix()
+                    .map_err(|e| self.dial_error(e, "POST", &full))?;
+                let r = send(&mut s).or_else(|e| {
+                    if e.kind() == io::ErrorKind::UnexpectedEof {
+                        // Read as before: the head parser words a closed connection.
+                        s.try_clone().map(BufReader::new)
+                    } else {
+                        Err(e)
+                    }
+                })?;
+                (s, r)
+            }
+        };
         let (status, headers) =
             read_head(&mut reader).map_err(|e| self.io_error_any(e, "POST", &full))?;
         if !(status == 101 || status == 200) {
@@ -323,18 +369,138 @@ impl Client {
     }
 
     fn raw(&self, method: &str, path: &str, body: &mut Body, _keep: bool) -> Result<Response> {
-        self.raw_inner(method, path, body)
-            .map_err(|e| self.io_error_any(e, method, path))
+        let pooled = matches!(*self.transport, Transport::Unix(_))
+            && !matches!(body, Body::Stream(..))
+            && method != "HEAD";
+        let r = if pooled {
+            self.raw_pooled(method, path, body)
+        } else {
+            self.raw_inner(method, path, body)
+        };
+        r.map_err(|e| self.io_error_any(e, method, path))
+    }
+
+    /// The idle connection, if there is one recent enough to trust.
+    fn take_idle(&self) -> Option<UnixStream> {
+        let idle = self.idle.lock().ok()?.take()?;
+        (idle.since.elapsed() < IDLE_REUSE).then_some(idle.stream)
+    }
+
+    /// The request head up to (not including) the body's headers.
+    fn head(&self, method: &str, path: &str, keep_alive: bool) -> String {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\n"
+        );
+        if !keep_alive {
+            head.push_str("Connection: close\r\n");
+        }
+        for (k, v) in &self.extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head
+    }
+
+    /// A request with an in-memory body on a kept-alive unix connection: the idle one when
+    /// there is one (a new one if it was closed before answering), back to idle when the
+    /// answer is Content-Length framed and read whole.
+    fn raw_pooled(&self, method: &str, path: &str, body: &Body) -> Result<Response> {
+        let mut req = self.head(method, path, true).into_bytes();
+        match body {
+            Body::None => {
+                if method == "POST" {
+                    req.extend_from_slice(b"Content-Length: 0\r\n");
+                }
+                req.extend_from_slice(b"\r\n");
+            }
+            Body::Json(v) => {
+                let b = serde_json::to_vec(v).map_err(|e| ClientError::Protocol(e.to_string()))?;
+                req.extend_from_slice(
+                    format!(
+                        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        b.len()
+                    )
+                    .as_bytes(),
+                );
+                req.extend_from_slice(&b);
+            }
+            Body::Stream(..) => {
+                return Err(ClientError::Protocol(
+                    "a streamed body is not pooled".into(),
+                ))
+            }
+        }
+        let send = |s: &UnixStream| -> io::Result<BufReader<UnixStream>> {
+            (&*s).write_all(&req)?;
+            let mut reader = BufReader::new(s.try_clone()?);
+            if reader.fill_buf()?.is_empty() {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(reader)
+        };
+        let reused = self.take_idle().and_then(|s| send(&s).ok().map(|r| (s, r)));
+        let (stream, mut reader) = match reused {
+            Some(x) => x,
+            None => {
+                let s = self
+                    .transport
+                    .dial_unix()
+                    .map_err(|e| self.dial_error(e, method, path))?;
+                let r = match send(&s) {
+                    Ok(r) => r,
+                    // Closed without an answer: the head parser words it, as before.
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        BufReader::new(s.try_clone()?)
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                (s, r)
+            }
+        };
+        let (status, headers) = read_head(&mut reader)?;
+        let header = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.as_str())
+        };
+        let length = header("Content-Length").and_then(|v| v.parse::<u64>().ok());
+        let closing = header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let chunked = header("Transfer-Encoding").is_some();
+        // 204 and 304 have no body; other answers are whole when Content-Length says so.
+        let whole = match length {
+            _ if status == 204 || status == 304 => Some(0),
+            Some(n) if n <= POOLED_BODY_MAX && !chunked && status != 101 => Some(n),
+            _ => None,
+        };
+        match whole {
+            Some(n) => {
+                let mut b = Vec::with_capacity(n as usize);
+                (&mut reader).take(n).read_to_end(&mut b)?;
+                if b.len() as u64 == n && !closing && reader.buffer().is_empty() {
+                    if let Ok(mut idle) = self.idle.lock() {
+                        *idle = Some(Idle {
+                            stream,
+                            since: Instant::now(),
+                        });
+                    }
+                }
+                Ok(Response {
+                    status,
+                    headers,
+                    body: Box::new(io::Cursor::new(b)),
+                })
+            }
+            None => Ok(Response {
+                body: body_reader(reader, &headers, status)?,
+                status,
+                headers,
+            }),
+        }
     }
 
     fn raw_inner(&self, method: &str, path: &str, body: &mut Body) -> Result<Response> {
         let mut s = self.connect(method, path)?;
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nConnection: close\r\n"
-        );
-        for (k, v) in &self.extra {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
+        let mut head = self.head(method, path, false);
         match body {
             Body::None => {
                 if method == "POST" {
@@ -571,6 +737,107 @@ mod tests {
         let mut s = String::new();
         c.read_to_string(&mut s).ok();
         assert_eq!(s, "hello world");
+    }
+
+    /// A daemon stand-in on a unix socket: answers each request by its path (`/chunked`:
+    /// chunked, `/none`: 204, else "OK" with Content-Length); with `close_each` it closes
+    /// every connection after one answer, without saying so. Returns the accept count.
+    fn fake_daemon(
+        close_each: bool,
+    ) -> (
+        tempfile::TempDir,
+        String,
+        Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use std::os::unix::net::UnixListener;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let accepts = Arc::new(AtomicUsize::new(0));
+        let counter = accepts.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(conn.try_clone().unwrap());
+                    let mut w = conn;
+                    loop {
+                        let (mut line, mut length) = (String::new(), 0usize);
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                        loop {
+                            let mut h = String::new();
+                            r.read_line(&mut h).unwrap();
+                            if h.trim_end().is_empty() {
+                                break;
+                            }
+                            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0u8; length];
+                        r.read_exact(&mut body).unwrap();
+                        let answer = if target.ends_with("/chunked") {
+                            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nOK\r\n0\r\n\r\n"
+                        } else if target.ends_with("/none") {
+                            "HTTP/1.1 204 No Content\r\n\r\n"
+                        } else {
+                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+                        };
+                        w.write_all(answer.as_bytes()).unwrap();
+                        if close_each {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let sock = path.display().to_string();
+        (dir, sock, accepts)
+    }
+
+    fn answer(c: &Client, method: &str, path: &str, body: Body) -> Vec<u8> {
+        c.call(method, path, body).unwrap().bytes().unwrap()
+    }
+
+    #[test]
+    fn one_connection_for_a_commands_requests() {
+        use std::sync::atomic::Ordering;
+        let (_dir, sock, accepts) = fake_daemon(false);
+        let c = Client::unix(&sock);
+        assert_eq!(answer(&c, "GET", "/_ping", Body::None), b"OK");
+        let json = Body::Json(serde_json::json!({"Cmd": ["true"]}));
+        assert_eq!(answer(&c, "POST", "/containers/x/exec", json), b"OK");
+        assert_eq!(answer(&c, "POST", "/containers/x/none", Body::None), b"");
+        assert_eq!(answer(&c, "GET", "/x/json", Body::None), b"OK");
+        assert_eq!(accepts.load(Ordering::SeqCst), 1);
+        // A chunked answer (a stream: logs, wait) keeps its connection.
+        assert_eq!(answer(&c, "GET", "/x/chunked", Body::None), b"OK");
+        assert_eq!(answer(&c, "GET", "/x/json", Body::None), b"OK");
+        assert_eq!(accepts.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_closed_idle_connection_is_replaced_and_the_request_sent_again() {
+        use std::sync::atomic::Ordering;
+        let (_dir, sock, accepts) = fake_daemon(true);
+        let c = Client::unix(&sock);
+        for _ in 0..3 {
+            let json = Body::Json(serde_json::json!({}));
+            assert_eq!(answer(&c, "POST", "/containers/create", json), b"OK");
+        }
+        assert_eq!(accepts.load(Ordering::SeqCst), 3);
+        // The hijack takes the idle connection the same way.
+        let (_s, leftover) = c
+            .hijack_json("/exec/x/start", &serde_json::json!({}))
+            .unwrap();
+        assert_eq!(leftover, b"OK");
+        assert_eq!(accepts.load(Ordering::SeqCst), 4);
     }
 
     #[test]
