@@ -22,14 +22,11 @@ RUNS="${BENCH_CPU_RUNS:-15}"
 B=/tmp/berth-bench-cpu
 
 die() { echo "bench-cpu: $*" >&2; exit 1; }
-[ -e "$B" ] && die "$B exists (another run, or a stale one: remove it first)"
-for t in perf curl; do command -v "$t" >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
 # shellcheck source=scripts/bench-daemons.sh
 . scripts/bench-daemons.sh
 # shellcheck disable=SC2086 # a space-separated list of binaries
 bench_bins ${BERTH_BINS:-$ROOT/target/release/berth}
-trap bench_cleanup EXIT
-mkdir -p "$B"
+bench_prepare perf curl
 # Bridges bcpu-N on 10.216.(10+N).1/24: not the host's docker0/berth0, nor bench.sh's.
 bench_daemons bcpu 10 --network none
 

@@ -2,6 +2,8 @@
 # bench-wall.sh): one private daemon per binary (own data root, socket, bridge, subnet), each
 # with busybox loaded and a running container `bx`, and their removal on exit.
 # The caller sets B (its scratch directory) and die(), and has cd'ed to the repository.
+# bench_prepare TOOL...: refuses a left-over $B and missing tools, then removes everything at
+#   exit (bench_cleanup) and makes $B.
 # bench_bins NAME...: BINS and DARGS from the names (an entry BIN+ARG gives that daemon one
 #   more argument, e.g. `target/release/berth+--seccomp-profile=unconfined`).
 # bench_daemons BRIDGE_PREFIX SUBNET_BASE [RUN_ARGS...]: daemon i on bridge PREFIX-i,
@@ -24,6 +26,14 @@ bench_bins() {
 }
 
 cli() { local i=$1; shift; BERTH_NO_AUTOSTART=1 "${BINS[$i]}" -H "unix://$B/d$i/sock" "$@"; }
+
+bench_prepare() {
+    local t
+    [ -e "$B" ] && die "$B exists (another run, or a stale one: remove it first)"
+    for t in "$@"; do command -v "$t" >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
+    trap bench_cleanup EXIT
+    mkdir -p "$B"
+}
 
 bench_cleanup() {
     set +e

@@ -17,15 +17,12 @@ ROUNDS="${BENCH_WALL_ROUNDS:-300}"
 B=/tmp/berth-bench-wall
 
 die() { echo "bench-wall: $*" >&2; exit 1; }
-[ -e "$B" ] && die "$B exists (another run, or a stale one: remove it first)"
-for t in python3 curl; do command -v "$t" >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
 # shellcheck source=scripts/bench-daemons.sh
 . scripts/bench-daemons.sh
 # shellcheck disable=SC2086 # a space-separated list of binaries
 bench_bins ${BERTH_BINS:?BERTH_BINS: the binaries to compare}
 [ "${#BINS[@]}" -ge 2 ] || die "two binaries at least"
-trap bench_cleanup EXIT
-mkdir -p "$B"
+bench_prepare python3 curl
 # Bridges bwall-N on 10.216.(30+N).1/24: not the host's docker0/berth0, nor the other bench
 # scripts' (bench.sh 10.216.1-3, bench-cpu.sh 10.216.10+N). `bx` on the default bridge, as
 # bench.sh's exec container.

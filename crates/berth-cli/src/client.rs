@@ -104,10 +104,7 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
     pub fn bytes(mut self) -> Result<Vec<u8>> {
         let mut v = Vec::new();
@@ -308,39 +305,9 @@ impl Client {
         let req = format!(
             "POST {full} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\nContent-Type: {ct}\r\nContent-Length: {len}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
         );
-        let send = |s: &mut UnixStream| -> io::Result<BufReader<UnixStream>> {
-            s.write_all(req.as_bytes())?;
-            if let Some(b) = body {
-                s.write_all(b)?;
-            }
-            let mut reader = BufReader::new(s.try_clone()?);
-            if reader.fill_buf()?.is_empty() {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            Ok(reader)
-        };
-        let reused = self.take_idle().and_then(|mut s| match send(&mut s) {
-            Ok(r) => Some((s, r)),
-            Err(_) => None,
-        });
-        let (s, mut reader) = match reused {
-            Some(x) => x,
-            None => {
-                let mut s = self
-                    .transport
-                    .dial_unix()
-                    .map_err(|e| self.dial_error(e, "POST", &full))?;
-                let r = send(&mut s).or_else(|e| {
-                    if e.kind() == io::ErrorKind::UnexpectedEof {
-                        // Read as before: the head parser words a closed connection.
-                        s.try_clone().map(BufReader::new)
-                    } else {
-                        Err(e)
-                    }
-                })?;
-                (s, r)
-            }
-        };
+        let mut req = req.into_bytes();
+        req.extend_from_slice(body.unwrap_or_default());
+        let (s, mut reader) = self.exchange(&req, "POST", &full)?;
         let (status, headers) =
             read_head(&mut reader).map_err(|e| self.io_error_any(e, "POST", &full))?;
         if !(status == 101 || status == 200) {
@@ -369,15 +336,14 @@ impl Client {
     }
 
     fn raw(&self, method: &str, path: &str, body: &mut Body, _keep: bool) -> Result<Response> {
-        let pooled = matches!(*self.transport, Transport::Unix(_))
-            && !matches!(body, Body::Stream(..))
-            && method != "HEAD";
-        let r = if pooled {
-            self.raw_pooled(method, path, body)
-        } else {
-            self.raw_inner(method, path, body)
-        };
-        r.map_err(|e| self.io_error_any(e, method, path))
+        // In-memory bodies on a unix socket are kept alive (see `Idle`); streamed ones not.
+        let keep_alive = matches!(*self.transport, Transport::Unix(_)) && method != "HEAD";
+        self.request_bytes(method, path, body, keep_alive)
+            .and_then(|req| match req {
+                Some(req) if keep_alive => self.raw_pooled(&req, method, path),
+                req => self.raw_inner(method, path, body, req.as_deref()),
+            })
+            .map_err(|e| self.io_error_any(e, method, path))
     }
 
     /// The idle connection, if there is one recent enough to trust.
@@ -386,25 +352,49 @@ impl Client {
         (idle.since.elapsed() < IDLE_REUSE).then_some(idle.stream)
     }
 
-    /// The request head up to (not including) the body's headers.
-    fn head(&self, method: &str, path: &str, keep_alive: bool) -> String {
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\n"
-        );
-        if !keep_alive {
-            head.push_str("Connection: close\r\n");
+    /// Sends the whole request `req` on the idle connection, or on a new one when there is
+    /// none or it turns out closed before answering; returns the connection and a reader at
+    /// the answer.
+    fn exchange(
+        &self,
+        req: &[u8],
+        method: &str,
+        path: &str,
+    ) -> Result<(UnixStream, BufReader<UnixStream>)> {
+        let send = |s: &UnixStream| -> io::Result<BufReader<UnixStream>> {
+            (&*s).write_all(req)?;
+            let mut reader = BufReader::new(s.try_clone()?);
+            if reader.fill_buf()?.is_empty() {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(reader)
+        };
+        if let Some(x) = self.take_idle().and_then(|s| send(&s).ok().map(|r| (s, r))) {
+            return Ok(x);
         }
-        for (k, v) in &self.extra {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head
+        let s = self
+            .transport
+            .dial_unix()
+            .map_err(|e| self.dial_error(e, method, path))?;
+        let r = match send(&s) {
+            Ok(r) => r,
+            // Closed without an answer: the head parser words it, as before.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => BufReader::new(s.try_clone()?),
+            Err(e) => return Err(e.into()),
+        };
+        Ok((s, r))
     }
 
-    /// A request with an in-memory body on a kept-alive unix connection: the idle one when
-    /// there is one (a new one if it was closed before answering), back to idle when the
-    /// answer is Content-Length framed and read whole.
-    fn raw_pooled(&self, method: &str, path: &str, body: &Body) -> Result<Response> {
-        let mut req = self.head(method, path, true).into_bytes();
+    /// The whole request for an in-memory body (None for a streamed one): the head
+    /// (`Connection: close` unless kept alive), the body's headers and the body.
+    fn request_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Body,
+        keep_alive: bool,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut req = self.head(method, path, keep_alive).into_bytes();
         match body {
             Body::None => {
                 if method == "POST" {
@@ -423,46 +413,32 @@ impl Client {
                 );
                 req.extend_from_slice(&b);
             }
-            Body::Stream(..) => {
-                return Err(ClientError::Protocol(
-                    "a streamed body is not pooled".into(),
-                ))
-            }
+            Body::Stream(..) => return Ok(None),
         }
-        let send = |s: &UnixStream| -> io::Result<BufReader<UnixStream>> {
-            (&*s).write_all(&req)?;
-            let mut reader = BufReader::new(s.try_clone()?);
-            if reader.fill_buf()?.is_empty() {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            Ok(reader)
-        };
-        let reused = self.take_idle().and_then(|s| send(&s).ok().map(|r| (s, r)));
-        let (stream, mut reader) = match reused {
-            Some(x) => x,
-            None => {
-                let s = self
-                    .transport
-                    .dial_unix()
-                    .map_err(|e| self.dial_error(e, method, path))?;
-                let r = match send(&s) {
-                    Ok(r) => r,
-                    // Closed without an answer: the head parser words it, as before.
-                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                        BufReader::new(s.try_clone()?)
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                (s, r)
-            }
-        };
+        Ok(Some(req))
+    }
+
+    /// The request head up to (not including) the body's headers.
+    fn head(&self, method: &str, path: &str, keep_alive: bool) -> String {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: berth-cli\r\n"
+        );
+        if !keep_alive {
+            head.push_str("Connection: close\r\n");
+        }
+        for (k, v) in &self.extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head
+    }
+
+    /// `req` (a whole request, `request_bytes`) on a kept-alive unix connection: the idle one when
+    /// there is one (a new one if it was closed before answering), back to idle when the
+    /// answer is Content-Length framed and read whole.
+    fn raw_pooled(&self, req: &[u8], method: &str, path: &str) -> Result<Response> {
+        let (stream, mut reader) = self.exchange(req, method, path)?;
         let (status, headers) = read_head(&mut reader)?;
-        let header = |n: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(n))
-                .map(|(_, v)| v.as_str())
-        };
+        let header = |n: &str| find_header(&headers, n);
         let length = header("Content-Length").and_then(|v| v.parse::<u64>().ok());
         let closing = header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let chunked = header("Transfer-Encoding").is_some();
@@ -498,57 +474,49 @@ impl Client {
         }
     }
 
-    fn raw_inner(&self, method: &str, path: &str, body: &mut Body) -> Result<Response> {
+    /// A request on a connection of its own: `req` when the body is in memory, else the
+    /// streamed body sent chunked.
+    fn raw_inner(
+        &self,
+        method: &str,
+        path: &str,
+        body: &mut Body,
+        req: Option<&[u8]>,
+    ) -> Result<Response> {
         let mut s = self.connect(method, path)?;
-        let mut head = self.head(method, path, false);
-        match body {
-            Body::None => {
-                if method == "POST" {
-                    head.push_str("Content-Length: 0\r\n");
-                }
-                head.push_str("\r\n");
-                s.write_all(head.as_bytes())?;
-            }
-            Body::Json(v) => {
-                let b = serde_json::to_vec(v).map_err(|e| ClientError::Protocol(e.to_string()))?;
-                head.push_str(&format!(
-                    "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                    b.len()
-                ));
-                s.write_all(head.as_bytes())?;
-                s.write_all(&b)?;
-            }
-            Body::Stream(r, ctype) => {
-                head.push_str(&format!(
-                    "Content-Type: {ctype}\r\nTransfer-Encoding: chunked\r\n\r\n"
-                ));
-                s.write_all(head.as_bytes())?;
-                let mut buf = vec![0u8; 64 * 1024];
-                let sent = (|| -> io::Result<()> {
-                    loop {
-                        let n = r.read(&mut buf)?;
-                        if n == 0 {
-                            break;
-                        }
-                        s.write_all(format!("{n:x}\r\n").as_bytes())?;
-                        s.write_all(&buf[..n])?;
-                        s.write_all(b"\r\n")?;
+        if let Some(req) = req {
+            s.write_all(req)?;
+        } else if let Body::Stream(r, ctype) = body {
+            let mut head = self.head(method, path, false);
+            head.push_str(&format!(
+                "Content-Type: {ctype}\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ));
+            s.write_all(head.as_bytes())?;
+            let mut buf = vec![0u8; 64 * 1024];
+            let sent = (|| -> io::Result<()> {
+                loop {
+                    let n = r.read(&mut buf)?;
+                    if n == 0 {
+                        break;
                     }
-                    s.write_all(b"0\r\n\r\n")
-                })();
-                if let Err(e) = sent {
-                    // The daemon may answer (an error) before reading the whole body and
-                    // close: its answer says more than the broken pipe.
-                    let mut reader = BufReader::new(s);
-                    return match read_head(&mut reader) {
-                        Ok((status, headers)) => Ok(Response {
-                            body: body_reader(reader, &headers, status)?,
-                            status,
-                            headers,
-                        }),
-                        Err(_) => Err(e.into()),
-                    };
+                    s.write_all(format!("{n:x}\r\n").as_bytes())?;
+                    s.write_all(&buf[..n])?;
+                    s.write_all(b"\r\n")?;
                 }
+                s.write_all(b"0\r\n\r\n")
+            })();
+            if let Err(e) = sent {
+                // The daemon may answer (an error) before reading the whole body and
+                // close: its answer says more than the broken pipe.
+                let mut reader = BufReader::new(s);
+                return match read_head(&mut reader) {
+                    Ok((status, headers)) => Ok(Response {
+                        body: body_reader(reader, &headers, status)?,
+                        status,
+                        headers,
+                    }),
+                    Err(_) => Err(e.into()),
+                };
             }
         }
         let mut reader = BufReader::new(s);
@@ -610,17 +578,20 @@ fn read_head<R: BufRead>(r: &mut R) -> Result<(u16, Vec<(String, String)>)> {
     Ok((status, headers))
 }
 
+/// A header's value (names compare case-insensitively).
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 fn body_reader<R: BufRead + Send + 'static>(
     r: R,
     headers: &[(String, String)],
     status: u16,
 ) -> Result<Box<dyn Read + Send>> {
-    let get = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.clone())
-    };
+    let get = |n: &str| find_header(headers, n);
     if status == 204 || status == 304 {
         return Ok(Box::new(io::empty()));
     }

@@ -101,6 +101,13 @@ pub fn berth_bin() -> PathBuf {
     panic!("berth binary not found: set BERTH_BIN or run `cargo build --release -p berth`");
 }
 
+/// The daemon binary `berth daemon` runs: the `berthd` beside the berth under test.
+pub fn berthd_bin() -> PathBuf {
+    fs::canonicalize(berth_bin())
+        .unwrap_or_else(|_| berth_bin())
+        .with_file_name("berthd")
+}
+
 fn fixtures_dir() -> PathBuf {
     let d = workspace_root().join("target").join("fixtures");
     let _ = fs::create_dir_all(&d);
@@ -617,9 +624,7 @@ impl TestDaemon {
         let _ = fs::remove_file(&self.socket);
         // `berth daemon` execs the berthd beside berth: without it every test would wait out
         // the ready timeout.
-        let berthd = fs::canonicalize(berth_bin())
-            .unwrap_or_else(|_| berth_bin())
-            .with_file_name("berthd");
+        let berthd = berthd_bin();
         assert!(
             berthd.is_file(),
             "{} missing: `berth daemon` runs the berthd beside berth (`cargo build --release -p berth` builds both)",

@@ -6,13 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use berth_tests::nettest::ScratchDir;
-use berth_tests::{berth_bin, run_command};
-
-fn berthd() -> std::path::PathBuf {
-    std::fs::canonicalize(berth_bin())
-        .expect("berth binary")
-        .with_file_name("berthd")
-}
+use berth_tests::{berth_bin, berthd_bin, run_command};
 
 #[test]
 fn binaries_berth_daemon_is_berthd() {
@@ -22,7 +16,7 @@ fn binaries_berth_daemon_is_berthd() {
     via_cli.success();
     let direct = run_command(
         {
-            let mut c = Command::new(berthd());
+            let mut c = Command::new(berthd_bin());
             c.arg("--version");
             c
         },

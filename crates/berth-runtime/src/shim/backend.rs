@@ -61,12 +61,9 @@ impl Backend {
             return Native::create(id, dir, io).map(Backend::Native);
         }
         // The systemd cgroup driver shows in the spec's cgroupsPath (runc's form).
-        let systemd = crate::spec::bundle_spec(dir)
-            .ok()
-            .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
-            .is_some_and(|p| {
-                crate::systemd_cgroup::ScopePath::parse(&p.to_string_lossy()).is_some()
-            });
+        let systemd = spec_cgroups_path(dir).is_some_and(|p| {
+            crate::systemd_cgroup::ScopePath::parse(&p.to_string_lossy()).is_some()
+        });
         if runtime == LIBCONTAINER {
             libcontainer_seccomp(dir)?;
             let state = dir.join("runtime");
@@ -170,9 +167,7 @@ impl Backend {
         match self {
             Backend::Native(n) => n.cgroup.oom_killed(),
             // The runtime owns the cgroup: its path is in the spec.
-            _ => crate::spec::bundle_spec(dir)
-                .ok()
-                .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
+            _ => spec_cgroups_path(dir)
                 .is_some_and(|p| crate::cgroups::oom_killed_at(&p.to_string_lossy())),
         }
     }
@@ -203,9 +198,7 @@ impl Backend {
     pub fn cgroup_dirs(&self, dir: &Path) -> Vec<PathBuf> {
         match self {
             Backend::Native(n) => n.cgroup.dirs().to_vec(),
-            _ => crate::spec::bundle_spec(dir)
-                .ok()
-                .and_then(|s| s.linux().as_ref()?.cgroups_path().clone())
+            _ => spec_cgroups_path(dir)
                 .map(|p| crate::cgroups::Cgroup::existing(&p.to_string_lossy()))
                 .map(|c| c.dirs().to_vec())
                 .unwrap_or_default(),
@@ -299,6 +292,16 @@ impl OciRuntime {
             name.unwrap_or_default()
         )
     }
+}
+
+/// The cgroupsPath of the container's bundle spec (None if unreadable or unset).
+fn spec_cgroups_path(dir: &Path) -> Option<PathBuf> {
+    crate::spec::bundle_spec(dir)
+        .ok()?
+        .linux()
+        .as_ref()?
+        .cgroups_path()
+        .clone()
 }
 
 /// libcontainer 0.7 as built here cannot load a seccomp filter in its init ("failed to
