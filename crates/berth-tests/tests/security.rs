@@ -637,3 +637,225 @@ fn sec_runtime_binary_is_out_of_reach() {
         assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
     }
 }
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut v = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so after the last ')'.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let mut f = rest.split(' ');
+        let state = f.next().unwrap();
+        if state != "Z" && f.next().unwrap().parse::<u32>().unwrap() == pid {
+            v.push(p);
+        }
+    }
+    v
+}
+
+fn ns_of(pid: u32, ns: &str) -> std::path::PathBuf {
+    fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap()
+}
+
+/// A container's state: its shim's pid and its init's pid.
+fn shim_and_init(d: &TestDaemon, n: &str) -> (u32, u32) {
+    let id = d
+        .run(Client::Berth, &["inspect", "-f", "{{.Id}}", n])
+        .success()
+        .out();
+    let shim = fs::read_to_string(
+        d.data_root
+            .join("containers")
+            .join(id.trim())
+            .join("shim.pid"),
+    )
+    .unwrap();
+    let init = d
+        .run(Client::Berth, &["inspect", "-f", "{{.State.Pid}}", n])
+        .success()
+        .out();
+    (shim.trim().parse().unwrap(), init.trim().parse().unwrap())
+}
+
+/// From a container's second exec on, execs start from its exec helper (a child of the
+/// shim that joined the namespaces and loaded the filter once: shim/exec_helper.rs). The
+/// helper is outside the container's pid namespace (the container's `ps` and `docker top`
+/// never list it); an exec from it is in the container's cgroup, under its filter, with
+/// the exec's user, capabilities, working directory and terminal; a killed helper leaves
+/// execs working (the per-exec way); the helper goes with the container.
+#[test]
+fn sec_exec_helper_is_invisible_and_goes_with_the_container() {
+    let d = TestDaemon::start();
+    let n = "helper-probe";
+    d.run(
+        Client::Berth,
+        &["run", "-d", "--name", n, "busybox", "sleep", "300"],
+    )
+    .success();
+    let (shim, init) = shim_and_init(&d, n);
+    for c in [Client::Berth, Client::Docker, Client::Berth] {
+        d.run(c, &["exec", n, "true"]).success();
+    }
+    let helpers: Vec<u32> = children_of(shim)
+        .into_iter()
+        .filter(|p| *p != init)
+        .collect();
+    assert_eq!(
+        helpers.len(),
+        1,
+        "the shim's children besides the init: {helpers:?}"
+    );
+    let helper = helpers[0];
+    assert_eq!(ns_of(helper, "mnt"), ns_of(init, "mnt"));
+    assert_eq!(ns_of(helper, "net"), ns_of(init, "net"));
+    assert_ne!(ns_of(helper, "pid"), ns_of(init, "pid"));
+    assert_eq!(ns_of(helper, "pid_for_children"), ns_of(init, "pid"));
+    let status = fs::read_to_string(format!("/proc/{helper}/status")).unwrap();
+    assert!(status.contains("Seccomp:\t2"), "{status}");
+    let own_cgroup = fs::read_to_string(format!("/proc/{helper}/cgroup")).unwrap();
+    assert_ne!(
+        own_cgroup,
+        fs::read_to_string(format!("/proc/{init}/cgroup")).unwrap()
+    );
+
+    for c in Client::BOTH {
+        // Only the init and ps itself.
+        let ps = d
+            .run(c, &["exec", n, "ps", "-o", "pid,comm"])
+            .success()
+            .lines();
+        assert_eq!(ps.len(), 3, "{ps:?}");
+        assert_eq!(ps[1].split_whitespace().collect::<Vec<_>>(), ["1", "sleep"]);
+        assert!(ps[2].ends_with(" ps"), "{ps:?}");
+        let top = d.run(c, &["top", n]).success().out();
+        assert_eq!(top.lines().count(), 2, "{top}");
+        d.run(
+            c,
+            &[
+                "exec",
+                n,
+                "sh",
+                "-c",
+                "[ \"$(cat /proc/self/cgroup)\" = \"$(cat /proc/1/cgroup)\" ] && echo same",
+            ],
+        )
+        .success()
+        .stdout_is("same\n");
+        d.run(
+            c,
+            &[
+                "exec",
+                "-u",
+                "1000:1000",
+                "-w",
+                "/tmp",
+                n,
+                "sh",
+                "-c",
+                "id -u; pwd; grep -E '^(CapEff|Seccomp):' /proc/self/status",
+            ],
+        )
+        .success()
+        .stdout_is("1000\n/tmp\nCapEff:\t0000000000000000\nSeccomp:\t2\n");
+        d.run(c, &["exec", "-t", n, "tty"])
+            .success()
+            .stdout_contains("/dev/pts/");
+        d.run(c, &["exec", n, "nonexistent"]).code(127);
+        d.run(c, &["exec", "-w", "/nonexistent", n, "true"])
+            .code(126);
+    }
+    assert_eq!(
+        children_of(shim)
+            .into_iter()
+            .filter(|p| *p != init)
+            .collect::<Vec<_>>(),
+        vec![helper],
+        "one helper serves every exec"
+    );
+
+    // A helper killed from outside: the execs go on without it.
+    // SAFETY: a signal to the helper this test found above.
+    unsafe { libc::kill(helper as i32, libc::SIGKILL) };
+    assert!(berth_tests::eventually(10, || !children_of(shim).contains(&helper)));
+    d.run(
+        Client::Berth,
+        &["exec", n, "grep", "Seccomp:", "/proc/self/status"],
+    )
+    .success()
+    .stdout_is("Seccomp:\t2\n");
+
+    // Gone with the container.
+    let m = "helper-stop";
+    d.run(
+        Client::Berth,
+        &["run", "-d", "--name", m, "busybox", "sleep", "300"],
+    )
+    .success();
+    let (shim, init) = shim_and_init(&d, m);
+    for _ in 0..2 {
+        d.run(Client::Berth, &["exec", m, "true"]).success();
+    }
+    let helper = *children_of(shim)
+        .iter()
+        .find(|p| **p != init)
+        .expect("a helper");
+    d.run(Client::Berth, &["stop", "-t", "0", m]).success();
+    assert!(
+        berth_tests::eventually(10, || !std::path::Path::new(&format!("/proc/{helper}"))
+            .exists()
+            || fs::read_to_string(format!("/proc/{helper}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))),
+        "the helper outlived its container"
+    );
+}
+
+/// A profile that would refuse one of the exec's own steps (here chdir) gets no helper:
+/// its execs load the filter after those steps, as before, so `exec -w` works while the
+/// command itself stays under the profile.
+#[test]
+fn sec_exec_helper_steps_aside_for_profiles_that_refuse_its_steps() {
+    let d = TestDaemon::start();
+    let profile = d.dir.join("no-chdir.json");
+    fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let n = "no-chdir";
+    d.run(
+        Client::Berth,
+        &[
+            "run",
+            "-d",
+            "--name",
+            n,
+            "--security-opt",
+            &opt,
+            "busybox",
+            "sleep",
+            "300",
+        ],
+    )
+    .success();
+    let (shim, init) = shim_and_init(&d, n);
+    for c in [Client::Berth, Client::Docker, Client::Berth] {
+        d.run(c, &["exec", "-w", "/tmp", n, "pwd"])
+            .success()
+            .stdout_is("/tmp\n");
+        let out = d.run(c, &["exec", n, "sh", "-c", "cd /tmp"]);
+        out.failure();
+        assert!(
+            out.stderr.contains("Operation not permitted"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(children_of(shim), vec![init], "no helper");
+}

@@ -12,80 +12,9 @@ const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
 
-/// A classic-BPF machine over a `struct seccomp_data` (as 16 little-endian words: nr,
-/// arch, ip lo/hi, args[0..6] lo/hi). Returns the return value and whether an argument
-/// (or the instruction pointer) was loaded.
+/// The interpreter's verdict (`eval::run`) on a program these tests accept as valid.
 fn run(prog: &[sock_filter], data: &[u32; 16]) -> (u32, bool) {
-    let (mut a, mut x, mut mem) = (0u32, 0u32, [0u32; 16]);
-    let mut pc = 0usize;
-    let mut looked = false;
-    loop {
-        let i = prog[pc];
-        let k = i.k;
-        let code = u32::from(i.code);
-        pc += 1;
-        let src = if code & libc::BPF_X != 0 { x } else { k };
-        match code & 0x07 {
-            libc::BPF_LD => match code & 0xe0 {
-                libc::BPF_ABS => {
-                    assert_eq!(code & 0x18, libc::BPF_W, "load size");
-                    assert!(k.is_multiple_of(4) && k < 64, "load offset {k}");
-                    looked |= k >= 8;
-                    a = data[(k / 4) as usize];
-                }
-                libc::BPF_IMM => a = k,
-                libc::BPF_MEM => a = mem[k as usize],
-                m => panic!("ld mode {m:#x}"),
-            },
-            libc::BPF_LDX => match code & 0xe0 {
-                libc::BPF_IMM => x = k,
-                libc::BPF_MEM => x = mem[k as usize],
-                m => panic!("ldx mode {m:#x}"),
-            },
-            libc::BPF_ST => mem[k as usize] = a,
-            libc::BPF_STX => mem[k as usize] = x,
-            libc::BPF_ALU => {
-                a = match code & 0xf0 {
-                    libc::BPF_ADD => a.wrapping_add(src),
-                    libc::BPF_SUB => a.wrapping_sub(src),
-                    libc::BPF_MUL => a.wrapping_mul(src),
-                    libc::BPF_DIV => a.checked_div(src).unwrap_or(0),
-                    libc::BPF_MOD => a.checked_rem(src).unwrap_or(0),
-                    libc::BPF_OR => a | src,
-                    libc::BPF_AND => a & src,
-                    libc::BPF_XOR => a ^ src,
-                    libc::BPF_LSH => a.checked_shl(src).unwrap_or(0),
-                    libc::BPF_RSH => a.checked_shr(src).unwrap_or(0),
-                    libc::BPF_NEG => a.wrapping_neg(),
-                    op => panic!("alu op {op:#x}"),
-                }
-            }
-            libc::BPF_JMP => {
-                let op = code & 0xf0;
-                if op == libc::BPF_JA {
-                    pc += k as usize;
-                    continue;
-                }
-                let taken = match op {
-                    libc::BPF_JEQ => a == src,
-                    libc::BPF_JGT => a > src,
-                    libc::BPF_JGE => a >= src,
-                    libc::BPF_JSET => a & src != 0,
-                    op => panic!("jmp op {op:#x}"),
-                };
-                pc += usize::from(if taken { i.jt } else { i.jf });
-            }
-            libc::BPF_RET => return (if code & 0x18 == libc::BPF_A { a } else { k }, looked),
-            libc::BPF_MISC => {
-                if code & 0xf8 == libc::BPF_TAX {
-                    x = a
-                } else {
-                    a = x
-                }
-            }
-            c => panic!("class {c:#x}"),
-        }
-    }
+    crate::seccomp::eval::run(prog, data).expect("a valid program")
 }
 
 /// Every constant of `prog`, and its neighbours.

@@ -42,6 +42,7 @@
 
 mod compact;
 mod default;
+mod eval;
 pub mod profile;
 
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, Spec};
@@ -495,6 +496,28 @@ impl Program {
             ));
         }
         Ok(rc as i32)
+    }
+
+    /// Whether the filter lets syscall `nr` of the host's architecture, with arguments
+    /// `args`, run (SECCOMP_RET_ALLOW or SECCOMP_RET_LOG). False for an architecture this
+    /// build does not know and for a program the kernel would refuse.
+    pub fn allows(&self, nr: libc::c_long, args: [u64; 6]) -> bool {
+        const SECCOMP_RET_ACTION_FULL: u32 = 0xffff_0000;
+        const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+        const SECCOMP_RET_LOG: u32 = 0x7ffc_0000;
+        #[cfg(target_arch = "x86_64")]
+        const ARCH: Option<u32> = Some(0xc000_003e);
+        #[cfg(target_arch = "aarch64")]
+        const ARCH: Option<u32> = Some(0xc000_00b7);
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        const ARCH: Option<u32> = None;
+        let (Some(arch), Ok(nr)) = (ARCH, u32::try_from(nr)) else {
+            return false;
+        };
+        matches!(
+            eval::run(&self.0, &eval::data(arch, nr, args)),
+            Some((ret, _)) if matches!(ret & SECCOMP_RET_ACTION_FULL, SECCOMP_RET_ALLOW | SECCOMP_RET_LOG)
+        )
     }
 
     /// Number of BPF instructions.

@@ -515,3 +515,38 @@ fn builtin_memo_key_ignores_capability_order() {
         builtin_for(&b, &target(&b)).expect("b")
     );
 }
+
+/// `Program::allows` decides as the loaded filter does (the exec helper asks it whether
+/// its children's own steps may run under a container's filter): the builtin program
+/// allows chdir, write and a plain clone, and refuses a clone with CLONE_NEWUSER (an
+/// argument rule: CAP_SYS_ADMIN only) and mount; a profile denying chdir refuses chdir
+/// and allows the rest.
+#[test]
+fn allows_decides_as_the_filter() {
+    let s = convert(profile::host_arch(), DOCKER_DEFAULT_CAPS);
+    let builtin = Program::from_bytes(&compile(&s).unwrap()).unwrap();
+    assert!(builtin.allows(libc::SYS_chdir, [0; 6]));
+    assert!(builtin.allows(libc::SYS_write, [0; 6]));
+    let parent = libc::CLONE_PARENT as u64 | libc::SIGCHLD as u64;
+    assert!(builtin.allows(libc::SYS_clone, [parent, 0, 0, 0, 0, 0]));
+    let newuser = parent | libc::CLONE_NEWUSER as u64;
+    assert!(!builtin.allows(libc::SYS_clone, [newuser, 0, 0, 0, 0, 0]));
+    assert!(!builtin.allows(libc::SYS_mount, [0; 6]));
+    assert!(!builtin.allows(-1, [0; 6]));
+
+    let p = Profile::parse(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let c = caps(&[]);
+    let target = Target {
+        arch: profile::host_arch(),
+        kernel: (6, 1),
+        caps: &c,
+    };
+    let s = profile::to_oci(&p, &target).unwrap().unwrap();
+    let no_chdir = Program::from_bytes(&compile(&s).unwrap()).unwrap();
+    assert!(!no_chdir.allows(libc::SYS_chdir, [0; 6]));
+    assert!(no_chdir.allows(libc::SYS_fchdir, [0; 6]));
+    assert!(no_chdir.allows(libc::SYS_clone, [parent, 0, 0, 0, 0, 0]));
+}

@@ -21,6 +21,7 @@
 //! rlimits set before.
 
 use super::backend::Stdio3;
+use super::exec_helper::{Attempt, Helper};
 use super::native::{finish_privileges, set_rlimit};
 use crate::seccomp::Program;
 use nix::sched::CloneFlags;
@@ -28,7 +29,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 use std::fs;
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -82,6 +83,10 @@ pub(super) struct Target {
     pid: Option<(fs::File, fs::File)>,
     /// The other namespaces that differ, in [`NAMESPACES`]' order (user last).
     joins: Vec<(fs::File, CloneFlags)>,
+    /// The exec helper, started after the first exec where it can be (`exec_helper`).
+    helper: Option<Helper>,
+    /// Whether a helper was started (or found ineligible) already: one try per init.
+    helper_tried: bool,
 }
 
 impl Target {
@@ -107,12 +112,52 @@ impl Target {
                 joins.push((f, *flag));
             }
         }
-        Ok(Target { init, pid, joins })
+        Ok(Target {
+            init,
+            pid,
+            joins,
+            helper: None,
+            helper_tried: false,
+        })
     }
 
     /// The init whose namespaces these are.
     pub(super) fn init(&self) -> Pid {
         self.init
+    }
+
+    /// Whether the container has a user namespace of its own.
+    pub(super) fn has_user_namespace(&self) -> bool {
+        self.joins
+            .iter()
+            .any(|(_, f)| *f == CloneFlags::CLONE_NEWUSER)
+    }
+
+    /// The namespace descriptors held.
+    pub(super) fn descriptors(&self) -> impl Iterator<Item = RawFd> + '_ {
+        let pid = self
+            .pid
+            .iter()
+            .flat_map(|(a, b)| [a.as_raw_fd(), b.as_raw_fd()]);
+        pid.chain(self.joins.iter().map(|(f, _)| f.as_raw_fd()))
+    }
+
+    /// Points this process's future children at the container's pid namespace (for good).
+    pub(super) fn join_pid_for_children(&self) -> Result<(), ExecError> {
+        match &self.pid {
+            Some((theirs, _)) => nix::sched::setns(theirs, CloneFlags::CLONE_NEWPID)
+                .map_err(|e| fail(format!("join namespace CLONE_NEWPID: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Joins the container's other namespaces, in order (mount, then user, last).
+    pub(super) fn join_others(&self) -> Result<(), ExecError> {
+        for (f, flag) in &self.joins {
+            nix::sched::setns(f, *flag)
+                .map_err(|e| fail(format!("join namespace {flag:?}: {e}")))?;
+        }
+        Ok(())
     }
 }
 
@@ -140,8 +185,42 @@ unsafe fn fork_into(target: &Target) -> Result<nix::unistd::ForkResult, ExecErro
 
 /// Starts `process` inside the container `target` (whose cgroup is `cgroup_dirs`). `io` is
 /// the exec's stdio (ignored with a terminal). Blocking, briefly: until the process has
-/// exec'd or failed.
+/// exec'd or failed. From the helper when there is one (started after the first exec
+/// where the container allows it), else forked by the shim.
 pub(super) fn spawn(
+    target: &mut Target,
+    cgroup_dirs: &[PathBuf],
+    process: &Process,
+    io: Stdio3,
+    seccomp: Option<&Program>,
+) -> Result<Spawned, ExecError> {
+    if let Some(helper) = &target.helper {
+        match helper.spawn(process, &io) {
+            Ok(s) => return Ok(s),
+            Err(Attempt::Failed(e)) => return Err(e),
+            Err(Attempt::Unavailable(why)) => {
+                tracing::warn!("exec helper of {}: {why}", target.init);
+                target.helper = None;
+            }
+        }
+    }
+    let spawned = spawn_forked(target, cgroup_dirs, process, io, seccomp)?;
+    if !target.helper_tried {
+        target.helper_tried = true;
+        if super::exec_helper::eligible(target, seccomp) {
+            // SAFETY: the shim is single-threaded.
+            match unsafe { Helper::start(target, cgroup_dirs, seccomp) } {
+                Ok(h) => target.helper = Some(h),
+                Err(e) => tracing::warn!("exec helper of {}: {e}", target.init),
+            }
+        }
+    }
+    Ok(spawned)
+}
+
+/// The exec forked by the shim itself: it joins the cgroup and namespaces and loads the
+/// filter on its own.
+fn spawn_forked(
     target: &Target,
     cgroup_dirs: &[PathBuf],
     process: &Process,
@@ -187,6 +266,16 @@ pub(super) fn spawn(
     };
     drop(theirs);
     drop(io);
+    await_child(child, ours, terminal)
+}
+
+/// In the shim: the child's reports until it exec'd (the socket closes) or failed (then it
+/// is reaped here).
+pub(super) fn await_child(
+    child: Pid,
+    ours: UnixStream,
+    terminal: bool,
+) -> Result<Spawned, ExecError> {
     let _ = ours.set_read_timeout(Some(Duration::from_secs(30)));
     let mut console = None;
     let mut seccomp_hold = None;
@@ -249,16 +338,14 @@ fn enter(
     for r in process.rlimits().iter().flatten() {
         set_rlimit(r).map_err(fail)?;
     }
-    for (f, flag) in &target.joins {
-        nix::sched::setns(f, *flag).map_err(|e| fail(format!("join namespace {flag:?}: {e}")))?;
-    }
+    target.join_others()?;
     run(process, terminal, io, sock, seccomp)
 }
 
-enum Never {}
+pub(super) enum Never {}
 
 /// In the child, inside the container: stdio or terminal, working directory, user, exec.
-fn run(
+pub(super) fn run(
     process: &Process,
     terminal: bool,
     io: &Stdio3,

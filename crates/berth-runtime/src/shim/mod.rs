@@ -9,6 +9,7 @@
 
 mod backend;
 mod exec;
+mod exec_helper;
 mod harden;
 mod native;
 mod pty;
