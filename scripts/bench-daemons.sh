@@ -7,7 +7,8 @@
 # bench_bins NAME...: BINS and DARGS from the names (an entry BIN+ARG gives that daemon one
 #   more argument, e.g. `target/release/berth+--seccomp-profile=unconfined`).
 # bench_daemons BRIDGE_PREFIX SUBNET_BASE [RUN_ARGS...]: daemon i on bridge PREFIX-i,
-#   10.216.(SUBNET_BASE+i).1/24; `bx` started with RUN_ARGS (e.g. --network none).
+#   10.216.(SUBNET_BASE+i).1/24, run from a fresh copy of binary i (and the berthd beside
+#   it) in $B/bin$i; `bx` started with RUN_ARGS (e.g. --network none).
 # cli I ARGS...: binary I as the CLI of daemon I.
 
 # shellcheck source=scripts/firewall-cleanup.sh
@@ -59,7 +60,15 @@ bench_daemons() {
     shift 2
     bash scripts/make-busybox-image.sh "$B/busybox.tar" busybox:latest >/dev/null
     for i in "${!BINS[@]}"; do
-        mkdir -p "$B/d$i"
+        mkdir -p "$B/d$i" "$B/bin$i"
+        # Every binary runs from a fresh copy: a file written minutes ago and one whose
+        # page cache the kernel has since reclaimed in part (DAMON here) differ by up to 10%
+        # in exec wall time, which would pass for a difference between the builds.
+        cp "${BINS[$i]}" "$B/bin$i/"
+        local sibling
+        sibling="$(dirname "${BINS[$i]}")/berthd"
+        [ -x "$sibling" ] && cp "$sibling" "$B/bin$i/"
+        BINS[i]="$B/bin$i/$(basename "${BINS[$i]}")"
         # shellcheck disable=SC2086 # DARGS[i]: one optional argument, unquoted so an empty one vanishes
         BERTH_NO_AUTOSTART=1 "${BINS[$i]}" daemon ${DARGS[$i]} --data-root "$B/d$i/root" -H "unix://$B/d$i/sock" \
             --bridge "$prefix-$i" --bip "10.216.$((base + i)).1/24" >"$B/d$i/log" 2>&1 &
