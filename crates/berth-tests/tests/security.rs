@@ -137,21 +137,7 @@ fn sec_custom_profiles_and_daemon_default() {
         );
         // The same profile in an exec.
         let n = name(c, "custom");
-        d.run(
-            c,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &n,
-                "--security-opt",
-                &opt,
-                "busybox",
-                "sleep",
-                "300",
-            ],
-        )
-        .success();
+        sleeper(&d, c, &n, &["--security-opt", &opt]);
         d.run(c, &["exec", &n, "mkdir", "/tmp/y"]).failure();
         d.run(c, &["exec", &n, "touch", "/tmp/y"]).success();
         d.run(c, &["rm", "-f", &n]).success();
@@ -507,11 +493,7 @@ fn sec_read_only_binds_are_recursive() {
 fn sec_working_directory_stays_inside_the_root() {
     let d = TestDaemon::start();
     let n = "wd-probe";
-    d.run(
-        Client::Berth,
-        &["run", "-d", "--name", n, "busybox", "sleep", "300"],
-    )
-    .success();
+    sleeper(&d, Client::Berth, n, &[]);
     for fd in 3..64 {
         let wd = format!("/proc/self/fd/{fd}");
         let c = if fd % 7 == 0 {
@@ -597,21 +579,10 @@ fn sec_runtime_binary_is_out_of_reach() {
         .out();
     assert_eq!(found.trim(), "", "the container opened a runtime binary");
     // And the shim itself runs from a sealed copy, not from the host file.
-    let shim_pid = fs::read_to_string(
-        d.data_root
-            .join("containers")
-            .join(
-                d.run(Client::Berth, &["inspect", "-f", "{{.Id}}", n])
-                    .success()
-                    .out()
-                    .trim(),
-            )
-            .join("shim.pid"),
-    )
-    .unwrap();
+    let (shim_pid, _) = shim_and_init(&d, n);
     // (runc 1.2's way, a detached read-only overlayfs view of the binary, or where that
     // cannot be made a sealed memfd copy: either way not the host's file.)
-    let link = format!("/proc/{}/exe", shim_pid.trim());
+    let link = format!("/proc/{shim_pid}/exe");
     let exe = fs::read_link(&link).unwrap();
     let host = fs::canonicalize(berth_tests::berth_bin()).unwrap();
     assert_ne!(exe, host, "the shim runs from the host's file");
@@ -636,6 +607,14 @@ fn sec_runtime_binary_is_out_of_reach() {
     if on_overlay {
         assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
     }
+}
+
+/// Runs `sleep 300` in the background as container `n`, with `run` options `opts`.
+fn sleeper(d: &TestDaemon, c: Client, n: &str, opts: &[&str]) {
+    let mut args = vec!["run", "-d", "--name", n];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&["busybox", "sleep", "300"]);
+    d.run(c, &args).success();
 }
 
 /// The processes whose parent is `pid`.
@@ -693,11 +672,7 @@ fn shim_and_init(d: &TestDaemon, n: &str) -> (u32, u32) {
 fn sec_exec_helper_is_invisible_and_goes_with_the_container() {
     let d = TestDaemon::start();
     let n = "helper-probe";
-    d.run(
-        Client::Berth,
-        &["run", "-d", "--name", n, "busybox", "sleep", "300"],
-    )
-    .success();
+    sleeper(&d, Client::Berth, n, &[]);
     let (shim, init) = shim_and_init(&d, n);
     for c in [Client::Berth, Client::Docker, Client::Berth] {
         d.run(c, &["exec", n, "true"]).success();
@@ -792,11 +767,7 @@ fn sec_exec_helper_is_invisible_and_goes_with_the_container() {
 
     // Gone with the container.
     let m = "helper-stop";
-    d.run(
-        Client::Berth,
-        &["run", "-d", "--name", m, "busybox", "sleep", "300"],
-    )
-    .success();
+    sleeper(&d, Client::Berth, m, &[]);
     let (shim, init) = shim_and_init(&d, m);
     for _ in 0..2 {
         d.run(Client::Berth, &["exec", m, "true"]).success();
@@ -829,21 +800,7 @@ fn sec_exec_helper_steps_aside_for_profiles_that_refuse_its_steps() {
     .unwrap();
     let opt = format!("seccomp={}", profile.display());
     let n = "no-chdir";
-    d.run(
-        Client::Berth,
-        &[
-            "run",
-            "-d",
-            "--name",
-            n,
-            "--security-opt",
-            &opt,
-            "busybox",
-            "sleep",
-            "300",
-        ],
-    )
-    .success();
+    sleeper(&d, Client::Berth, n, &["--security-opt", &opt]);
     let (shim, init) = shim_and_init(&d, n);
     for c in [Client::Berth, Client::Docker, Client::Berth] {
         d.run(c, &["exec", "-w", "/tmp", n, "pwd"])

@@ -227,14 +227,7 @@ fn spawn_forked(
     io: Stdio3,
     seccomp: Option<&Program>,
 ) -> Result<Spawned, ExecError> {
-    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    let (ours, theirs) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|e| fail(format!("socketpair: {e}")))?;
+    let (ours, theirs) = seqpacket_pair().map_err(fail)?;
     let ours = UnixStream::from(ours);
     let theirs = UnixStream::from(theirs);
     let terminal = process.terminal() == Some(true);
@@ -267,6 +260,18 @@ fn spawn_forked(
     drop(theirs);
     drop(io);
     await_child(child, ours, terminal)
+}
+
+/// A close-on-exec SOCK_SEQPACKET pair: an exec's report socket, the helper's control.
+pub(super) fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd), String> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| format!("socketpair: {e}"))
 }
 
 /// In the shim: the child's reports until it exec'd (the socket closes) or failed (then it

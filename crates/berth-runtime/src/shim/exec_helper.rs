@@ -27,10 +27,7 @@
 use super::backend::Stdio3;
 use super::exec::{ExecError, Never, Target};
 use crate::seccomp::Program;
-use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType,
-};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 use std::io::{IoSlice, IoSliceMut, Read, Write};
@@ -114,13 +111,7 @@ impl Helper {
         cgroup_dirs: &[PathBuf],
         seccomp: Option<&Program>,
     ) -> Result<Helper, String> {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(|e| format!("socketpair: {e}"))?;
+        let (ours, theirs) = super::exec::seqpacket_pair()?;
         // SAFETY: the caller's contract; the child runs `serve` and exits.
         match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
             nix::unistd::ForkResult::Child => {
@@ -151,13 +142,7 @@ impl Helper {
         if json.len() > MAX_MESSAGE {
             return Err(unavailable("process description too large".into()));
         }
-        let (report, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(|e| unavailable(format!("socketpair: {e}")))?;
+        let (report, theirs) = super::exec::seqpacket_pair().map_err(unavailable)?;
         let fds = [
             io.stdin.as_raw_fd(),
             io.stdout.as_raw_fd(),
