@@ -31,13 +31,18 @@ bench_prepare perf curl
 bench_daemons bcpu 10 --network none
 
 # measure I KIND N: prints the task-clock per operation in ms. perf follows the daemon, its
-# zygote and the container's shim, and every thread or process they start meanwhile; the
-# cgroup-warm thread's CPU time over the same span (its schedstat) is subtracted.
+# zygote, the container's shim and its children (the exec helper), and every thread or
+# process they start meanwhile; the cgroup-warm thread's CPU time over the same span (its
+# schedstat) is subtracted.
 measure() {
     local i=$1 kind=$2 n=$3 dp=${PIDS[$1]} pids warm="" t w0 w1 f
     pids=$dp
     for t in $(pgrep -P "$dp"); do pids="$pids,$t"; done
-    for f in "$B/d$i"/root/containers/*/shim.pid; do pids="$pids,$(cat "$f")"; done
+    # The shim's children too: its exec helper (shim/exec_helper.rs) forks the execs.
+    for f in "$B/d$i"/root/containers/*/shim.pid; do
+        pids="$pids,$(cat "$f")"
+        for t in $(pgrep -P "$(cat "$f")"); do pids="$pids,$t"; done
+    done
     for t in /proc/"$dp"/task/*; do [ "$(cat "$t/comm")" = cgroup-warm ] && warm=$t/schedstat; done
     w0=$( [ -n "$warm" ] && cut -d' ' -f1 "$warm" || echo 0)
     perf stat -e task-clock -x, -p "$pids" -o "$B/d$i/stat" &
