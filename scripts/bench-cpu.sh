@@ -36,13 +36,13 @@ bench_daemons bcpu 10 --network none
 # schedstat) is subtracted.
 measure() {
     local i=$1 kind=$2 n=$3 dp=${PIDS[$1]} pids warm="" t w0 w1 f
-    pids=$dp
-    for t in $(pgrep -P "$dp"); do pids="$pids,$t"; done
-    # The shim's children too: its exec helper (shim/exec_helper.rs) forks the execs.
-    for f in "$B/d$i"/root/containers/*/shim.pid; do
-        pids="$pids,$(cat "$f")"
-        for t in $(pgrep -P "$(cat "$f")"); do pids="$pids,$t"; done
-    done
+    # A process and its children: the daemon and its zygote, each shim and its exec helper
+    # (shim/exec_helper.rs, which forks the execs).
+    with_children() { pids="$pids,$1"; for t in $(pgrep -P "$1"); do pids="$pids,$t"; done; }
+    pids=""
+    with_children "$dp"
+    for f in "$B/d$i"/root/containers/*/shim.pid; do with_children "$(cat "$f")"; done
+    pids=${pids#,}
     for t in /proc/"$dp"/task/*; do [ "$(cat "$t/comm")" = cgroup-warm ] && warm=$t/schedstat; done
     w0=$( [ -n "$warm" ] && cut -d' ' -f1 "$warm" || echo 0)
     perf stat -e task-clock -x, -p "$pids" -o "$B/d$i/stat" &

@@ -50,11 +50,35 @@ pub(super) struct ExecError {
     pub exit_code: i32,
 }
 
-fn fail(message: impl Into<String>) -> ExecError {
+pub(super) fn fail(message: impl Into<String>) -> ExecError {
     ExecError {
         message: message.into(),
         exit_code: 126,
     }
+}
+
+impl ExecError {
+    /// The child's (or the helper's) report of it: `E<code> <message>`.
+    pub(super) fn report(&self) -> String {
+        format!("E{} {}", self.exit_code, self.message)
+    }
+
+    /// The error a report names (the text after its `E`).
+    pub(super) fn from_report(e: &str) -> ExecError {
+        let (code, msg) = e.split_once(' ').unwrap_or(("126", e));
+        ExecError {
+            message: msg.to_string(),
+            exit_code: code.parse().unwrap_or(126),
+        }
+    }
+}
+
+/// The exec's rlimits (before any user namespace: its root may not raise them).
+pub(super) fn set_rlimits(process: &Process) -> Result<(), ExecError> {
+    for r in process.rlimits().iter().flatten() {
+        set_rlimit(r).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// The namespaces a process joins to enter the container, in the order runc uses (mount
@@ -250,7 +274,7 @@ fn spawn_forked(
                 Ok(never) => match never {},
                 Err(e) => e,
             };
-            let _ = (&theirs).write_all(format!("E{} {}", e.exit_code, e.message).as_bytes());
+            let _ = (&theirs).write_all(e.report().as_bytes());
             // SAFETY: leaving the forked child after a failed setup, without running the
             // shim's destructors.
             unsafe { libc::_exit(e.exit_code) }
@@ -295,11 +319,7 @@ pub(super) fn await_child(
                 } else if text.starts_with('L') {
                     seccomp_hold = fd;
                 } else if let Some(e) = text.strip_prefix('E') {
-                    let (code, msg) = e.split_once(' ').unwrap_or(("126", e));
-                    error = Some(ExecError {
-                        message: msg.to_string(),
-                        exit_code: code.parse().unwrap_or(126),
-                    });
+                    error = Some(ExecError::from_report(e));
                 }
             }
             Err(e) => {
@@ -339,10 +359,7 @@ fn enter(
         fs::write(d.join("cgroup.procs"), "0")
             .map_err(|e| fail(format!("join cgroup {}: {e}", d.display())))?;
     }
-    // Before the user namespace: its root may not raise limits.
-    for r in process.rlimits().iter().flatten() {
-        set_rlimit(r).map_err(fail)?;
-    }
+    set_rlimits(process)?;
     target.join_others()?;
     run(process, terminal, io, sock, seccomp)
 }

@@ -25,7 +25,7 @@
 //! `P<pid>` (then the child reports on its socket as in `exec`) or `E<code> <message>`.
 
 use super::backend::Stdio3;
-use super::exec::{ExecError, Never, Target};
+use super::exec::{fail, ExecError, Never, Target};
 use crate::seccomp::Program;
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::unistd::Pid;
@@ -137,7 +137,7 @@ impl Helper {
         process: &Process,
         io: &Stdio3,
     ) -> Result<super::exec::Spawned, Attempt> {
-        let unavailable = |e: String| Attempt::Unavailable(e);
+        let unavailable = Attempt::Unavailable;
         let json = serde_json::to_vec(process).map_err(|e| unavailable(e.to_string()))?;
         if json.len() > MAX_MESSAGE {
             return Err(unavailable("process description too large".into()));
@@ -174,11 +174,7 @@ impl Helper {
             .map_err(Attempt::Failed);
         }
         if let Some(e) = answer.strip_prefix('E') {
-            let (code, msg) = e.split_once(' ').unwrap_or(("126", e));
-            return Err(Attempt::Failed(ExecError {
-                message: msg.to_string(),
-                exit_code: code.parse().unwrap_or(126),
-            }));
+            return Err(Attempt::Failed(ExecError::from_report(e)));
         }
         Err(unavailable("no answer (set-up failed)".into()))
     }
@@ -240,7 +236,7 @@ fn serve(
         }
         let answer = match fork_exec(&buf[..n], fds, &cgroups) {
             Ok(pid) => format!("P{pid}"),
-            Err(e) => format!("E{} {}", e.exit_code, e.message),
+            Err(e) => e.report(),
         };
         let _ = (&control).write_all(answer.as_bytes());
     }
@@ -269,15 +265,11 @@ fn receive(control: &UnixStream, buf: &mut [u8]) -> Result<(usize, Vec<OwnedFd>)
 
 /// Forks one exec (the child never returns); the child's pid.
 fn fork_exec(message: &[u8], fds: Vec<OwnedFd>, cgroups: &[OwnedFd]) -> Result<i32, ExecError> {
-    let fail = |m: String| ExecError {
-        message: m,
-        exit_code: 126,
-    };
     let process: Process =
         serde_json::from_slice(message).map_err(|e| fail(format!("exec process: {e}")))?;
     let [stdin, stdout, stderr, report]: [OwnedFd; 4] = fds
         .try_into()
-        .map_err(|_| fail("exec helper: expected 4 descriptors".into()))?;
+        .map_err(|_| fail("exec helper: expected 4 descriptors"))?;
     // SAFETY: a raw clone without a new stack behaves as fork; the helper is single-threaded.
     let rc = unsafe {
         libc::syscall(
@@ -305,7 +297,7 @@ fn fork_exec(message: &[u8], fds: Vec<OwnedFd>, cgroups: &[OwnedFd]) -> Result<i
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = (&report).write_all(format!("E{} {}", e.exit_code, e.message).as_bytes());
+    let _ = (&report).write_all(e.report().as_bytes());
     // SAFETY: leaving the forked child after a failed setup.
     unsafe { libc::_exit(e.exit_code) }
 }
@@ -321,18 +313,13 @@ fn child(
         // "0": the writer itself.
         // SAFETY: writing one byte from a valid buffer to our own descriptor.
         if unsafe { libc::write(f.as_raw_fd(), b"0".as_ptr().cast(), 1) } != 1 {
-            return Err(ExecError {
-                message: format!("join cgroup: {}", std::io::Error::last_os_error()),
-                exit_code: 126,
-            });
+            return Err(fail(format!(
+                "join cgroup: {}",
+                std::io::Error::last_os_error()
+            )));
         }
     }
-    for r in process.rlimits().iter().flatten() {
-        super::native::set_rlimit(r).map_err(|m| ExecError {
-            message: m,
-            exit_code: 126,
-        })?;
-    }
+    super::exec::set_rlimits(process)?;
     let terminal = process.terminal() == Some(true);
     // The filter is the helper's, inherited: nothing to load.
     super::exec::run(process, terminal, io, report, None)
